@@ -1,0 +1,73 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+var errInternal = errors.New("internal server error")
+
+// errorBody is Backstage's JSON error shape, so Backstage clients show our
+// messages unchanged.
+type errorBody struct {
+	Error struct {
+		Name    string `json:"name"`
+		Message string `json:"message"`
+	} `json:"error"`
+	Request struct {
+		Method string `json:"method"`
+		URL    string `json:"url"`
+	} `json:"request"`
+	Response struct {
+		StatusCode int `json:"statusCode"`
+	} `json:"response"`
+}
+
+// classify maps an error category to a status code and Backstage error name.
+// This is the only place that knows that mapping.
+func classify(err error) (int, string) {
+	switch {
+	case errors.Is(err, errs.ErrInvalid):
+		return http.StatusBadRequest, "InputError"
+	case errors.Is(err, errs.ErrUnauthenticated):
+		return http.StatusUnauthorized, "AuthenticationError"
+	case errors.Is(err, errs.ErrForbidden):
+		return http.StatusForbidden, "NotAllowedError"
+	case errors.Is(err, errs.ErrNotFound):
+		return http.StatusNotFound, "NotFoundError"
+	case errors.Is(err, errs.ErrConflict):
+		return http.StatusConflict, "ConflictError"
+	case errors.Is(err, errs.ErrUnavailable):
+		return http.StatusServiceUnavailable, "ServiceUnavailableError"
+	default:
+		return http.StatusInternalServerError, "Error"
+	}
+}
+
+// writeError answers with the mapped status. Messages of uncategorised errors
+// are logged by the caller, never shown: they may hold internal detail.
+func writeError(c *gin.Context, err error) {
+	status, name := classify(err)
+	var body errorBody
+	body.Error.Name = name
+	body.Error.Message = err.Error()
+	if status == http.StatusInternalServerError {
+		body.Error.Message = "internal server error"
+	}
+	body.Request.Method = c.Request.Method
+	body.Request.URL = c.Request.URL.RequestURI()
+	body.Response.StatusCode = status
+	c.JSON(status, body)
+}
+
+func notFoundRoute(c *gin.Context) error {
+	return errs.NotFound("no route for %s %s", c.Request.Method, c.Request.URL.Path)
+}
+
+func methodNotAllowed(c *gin.Context) error {
+	return errs.Invalid("method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path)
+}

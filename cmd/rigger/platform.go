@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/riggerdev/rigger/api"
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/engine"
+	"github.com/riggerdev/rigger/internal/searchattr"
+	"github.com/riggerdev/rigger/worker"
+)
+
+type mode string
+
+const (
+	modeDev    mode = "dev"
+	modeServer mode = "server"
+	modeWorker mode = "worker"
+)
+
+// embeddedTemporal is the part of the embedded dev server the wiring needs;
+// binaries built with -tags nodevserver have none.
+type embeddedTemporal interface {
+	FrontendAddress() string
+	UIURL() string
+	Stop()
+}
+
+// runPlatform starts what mode needs, blocks until ctx is cancelled (SIGINT or
+// SIGTERM), then stops everything in order: HTTP, workers, client, server.
+func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queues []string) error {
+	logger := newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("mode", string(m))
+	started := time.Now()
+
+	var authn auth.Authenticator
+	if m != modeWorker {
+		a, err := authenticator(cfg, m)
+		if err != nil {
+			return err
+		}
+		authn = a
+	}
+
+	address := cfg.Temporal.Address
+	var embedded embeddedTemporal
+	if address == "" {
+		if m != modeDev {
+			return fmt.Errorf("rigger %s needs temporal.address (--temporal-address or RIGGER_TEMPORAL_ADDRESS); only rigger dev embeds a Temporal server", m)
+		}
+		e, err := startEmbedded(cfg, serverLogger(cfg, c.stderr))
+		if err != nil {
+			return err
+		}
+		embedded = e
+		defer func() {
+			embedded.Stop()
+			logger.Info("temporal server stopped")
+		}()
+		address = e.FrontendAddress()
+	}
+
+	eo := engineOptions(cfg, address)
+	eo.Logger = logger.With("component", "temporal-sdk")
+	tc, err := engine.Dial(ctx, eo)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	if m != modeWorker {
+		if err := engine.EnsureSearchAttributes(ctx, tc, cfg.Temporal.Namespace, searchattr.Definitions()); err != nil {
+			if embedded != nil {
+				return err
+			}
+			// On a shared cluster rigger may lack operator rights: an admin
+			// registers them once (README shows the temporal CLI command).
+			logger.Warn("search attributes not registered; listing runs by template, user or status will fail", "error", err)
+		}
+	}
+
+	var workersUp atomic.Bool
+	var workers []sdkworker.Worker
+	if m != modeServer {
+		for _, q := range queues {
+			w, err := worker.New(tc, q, worker.Deps{Logger: logger.With("component", "worker", "queue", q)})
+			if err != nil {
+				return err
+			}
+			if err := w.Start(); err != nil {
+				return fmt.Errorf("start worker for %s: %w", q, err)
+			}
+			workers = append(workers, w)
+		}
+		workersUp.Store(true)
+		defer func() {
+			workersUp.Store(false)
+			for _, w := range workers {
+				w.Stop() // drains in-flight tasks
+			}
+			logger.Info("workers stopped")
+		}()
+	}
+
+	if m == modeWorker {
+		logger.Info("rigger worker ready", "queues", queues, "temporal", address, "namespace", cfg.Temporal.Namespace,
+			"startup_ms", time.Since(started).Milliseconds())
+		fmt.Fprintf(c.stdout, "Rigger worker is ready: queues %v on %s (namespace %s)\n", queues, address, cfg.Temporal.Namespace)
+		<-ctx.Done()
+		logger.Info("shutting down", "reason", context.Cause(ctx))
+		return nil
+	}
+
+	uiURL := cfg.Temporal.UIURL
+	if embedded != nil && uiURL == "" {
+		uiURL = embedded.UIURL()
+	}
+	checks := []api.Check{{Name: "temporal", Check: func(ctx context.Context) error {
+		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}}
+	if m == modeDev {
+		checks = append(checks, api.Check{Name: "workers", Check: func(context.Context) error {
+			if !workersUp.Load() {
+				return errors.New("workers are not running")
+			}
+			return nil
+		}})
+	}
+	srv := api.New(api.Deps{
+		Logger:        logger.With("component", "api"),
+		Temporal:      tc,
+		Namespace:     cfg.Temporal.Namespace,
+		TemporalUIURL: uiURL,
+		Ready:         checks,
+		Auth:          authn,
+		Dev:           m == modeDev,
+	})
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("api: cannot listen on %s: %w", cfg.Server.Listen, err)
+	}
+	httpSrv := srv.HTTPServer(cfg.Server.Listen)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	apiURL := "http://" + ln.Addr().String()
+	logger.Info("rigger ready", "api", apiURL, "temporal_ui", uiURL, "temporal", address,
+		"namespace", cfg.Temporal.Namespace, "startup_ms", time.Since(started).Milliseconds())
+	fmt.Fprintf(c.stdout, "Rigger is ready.\n  API and web UI:  %s\n", apiURL)
+	if uiURL != "" {
+		fmt.Fprintf(c.stdout, "  Temporal UI:     %s\n", uiURL)
+	}
+	fmt.Fprintf(c.stdout, "  Temporal:        %s (namespace %s)\n", address, cfg.Temporal.Namespace)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down", "reason", context.Cause(ctx))
+	case err := <-serveErr:
+		runErr = fmt.Errorf("api server: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("api shutdown", "error", err)
+	}
+	return runErr
+}
+
+// authenticator picks how callers are identified: guest only in dev, service
+// tokens otherwise; a server with no way to authenticate refuses to start.
+func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
+	if m == modeDev {
+		return auth.Guest{}, nil
+	}
+	if cfg.Auth.AllowGuest {
+		return nil, errors.New("auth.allowGuest is only honoured by rigger dev; rigger server never allows guests")
+	}
+	if cfg.Auth.Providers.GitHub.ClientID != "" || cfg.Auth.Providers.OIDC.IssuerURL != "" {
+		return nil, errors.New("auth.providers (github, oidc) are not implemented yet; use auth.serviceTokens")
+	}
+	if len(cfg.Auth.ServiceTokens) == 0 {
+		return nil, errors.New("rigger server needs a way to authenticate callers: configure auth.serviceTokens (guest access exists only in rigger dev)")
+	}
+	tokens := make([]auth.ServiceToken, 0, len(cfg.Auth.ServiceTokens))
+	for _, t := range cfg.Auth.ServiceTokens {
+		tokens = append(tokens, auth.ServiceToken{Name: t.Name, Token: t.Token.Reveal(), Scopes: t.Scopes})
+	}
+	return auth.NewServiceTokens(tokens), nil
+}
+
+// serverLogger is the embedded Temporal server's logger: it is chatty at info,
+// so it logs warnings and above unless rigger runs at debug.
+func serverLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	level := "warn"
+	if cfg.Server.LogLevel == "debug" {
+		level = "debug"
+	}
+	return newLogger(w, level, cfg.Server.LogFormat).With("mode", "dev", "component", "temporal-server")
+}

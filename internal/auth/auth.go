@@ -1,0 +1,96 @@
+// Package auth identifies the caller of an HTTP request. It only identifies;
+// what the caller may do is decided by the permission policy. Deny by default:
+// without a configured way to identify, every request is unauthenticated, and
+// guest identity exists only for `rigger dev`.
+//
+// It must not import api, worker, workflows or activities.
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+// Identity is who made a request.
+type Identity struct {
+	// Ref is the entity ref of the user or service, e.g. user:default/guest.
+	Ref string
+	// Service is true for automation (service tokens).
+	Service bool
+	// Scopes limit what a service token may do.
+	Scopes []string
+}
+
+// Authenticator identifies the caller of a request or returns an error that
+// unwraps to errs.ErrUnauthenticated.
+type Authenticator interface {
+	Authenticate(r *http.Request) (Identity, error)
+}
+
+// Guest identifies everyone as the guest user. Only `rigger dev` uses it.
+type Guest struct{}
+
+// GuestRef is the identity every request gets in dev mode.
+const GuestRef = "user:default/guest"
+
+// Authenticate implements Authenticator.
+func (Guest) Authenticate(*http.Request) (Identity, error) {
+	return Identity{Ref: GuestRef}, nil
+}
+
+// ServiceToken is one configured bearer token for automation.
+type ServiceToken struct {
+	Name   string
+	Token  string
+	Scopes []string
+}
+
+// ServiceTokens authenticates `Authorization: Bearer <token>` against the
+// configured tokens in constant time. Only hashes are kept in memory.
+type ServiceTokens struct {
+	tokens []hashedToken
+}
+
+type hashedToken struct {
+	sum    [sha256.Size]byte
+	name   string
+	scopes []string
+}
+
+// NewServiceTokens hashes the configured tokens; it does no I/O.
+func NewServiceTokens(tokens []ServiceToken) *ServiceTokens {
+	st := &ServiceTokens{}
+	for _, t := range tokens {
+		if t.Token == "" {
+			continue
+		}
+		st.tokens = append(st.tokens, hashedToken{sum: sha256.Sum256([]byte(t.Token)), name: t.Name, scopes: t.Scopes})
+	}
+	return st
+}
+
+// Authenticate implements Authenticator.
+func (s *ServiceTokens) Authenticate(r *http.Request) (Identity, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return Identity{}, errs.Unauthenticated("missing bearer token: send Authorization: Bearer <token>")
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	match := -1
+	for i := range s.tokens {
+		// Compare against every token so timing does not reveal which matched.
+		if subtle.ConstantTimeCompare(sum[:], s.tokens[i].sum[:]) == 1 {
+			match = i
+		}
+	}
+	if match < 0 {
+		return Identity{}, errs.Unauthenticated("invalid bearer token")
+	}
+	t := s.tokens[match]
+	return Identity{Ref: "service:" + t.name, Service: true, Scopes: t.scopes}, nil
+}

@@ -1,0 +1,283 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// riggerBin is the binary under test: $RIGGER_BIN (the Makefile builds it once
+// per test run) or one built by TestMain into a temp dir.
+var riggerBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	riggerBin = os.Getenv("RIGGER_BIN")
+	if riggerBin == "" {
+		dir, err := os.MkdirTemp("", "rigger-e2e-bin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		riggerBin = filepath.Join(dir, "rigger")
+		fmt.Fprintln(os.Stderr, "e2e: building rigger (set RIGGER_BIN to reuse a build)...")
+		build := exec.Command("go", "build", "-o", riggerBin, "../../cmd/rigger")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: build rigger:", err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+func needBinary(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: starts the real rigger binary; skipped in -short mode")
+	}
+}
+
+// syncBuffer collects a process's output for assertions while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logLines parses the JSON log lines in s.
+func logLines(s string) []map[string]any {
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal(line, &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// countLogs counts log lines whose fields all equal want.
+func countLogs(s string, want map[string]any) int {
+	n := 0
+	for _, l := range logLines(s) {
+		ok := true
+		for k, v := range want {
+			if fmt.Sprint(l[k]) != fmt.Sprint(v) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+type ports struct {
+	api, frontend, ui int
+}
+
+func freePorts(t testing.TB) ports {
+	t.Helper()
+	var ls []net.Listener
+	var ps []int
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ps = append(ps, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports{api: ps[0], frontend: ps[1], ui: ps[2]}
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error
+	api    string
+}
+
+// cleanEnv gives the child a minimal environment so the developer's RIGGER_*
+// variables cannot change what a test sees.
+func cleanEnv(extra ...string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	return append(env, extra...)
+}
+
+// start runs rigger with args; it is killed at test cleanup if still running.
+func start(t testing.TB, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(riggerBin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start rigger: %v", err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("rigger %v stdout:\n%s", args, p.stdout.String())
+			t.Logf("rigger %v stderr (last 8k):\n%s", args, tail(p.stderr.String(), 8192))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// startDev starts `rigger dev` on ps with dataDir and waits for /readyz.
+func startDev(t testing.TB, dataDir string, ps ports) *proc {
+	t.Helper()
+	p := start(t, t.TempDir(), cleanEnv(), "dev",
+		"--data-dir", dataDir,
+		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api),
+		"--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend),
+		"--temporal-ui-listen", fmt.Sprintf("127.0.0.1:%d", ps.ui),
+	)
+	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
+	p.waitReady(t, 90*time.Second)
+	return p
+}
+
+func (p *proc) waitReady(t testing.TB, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			t.Fatalf("rigger exited before ready: %v\nstderr:\n%s", p.err, tail(p.stderr.String(), 8192))
+		default:
+		}
+		resp, err := http.Get(p.api + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("rigger not ready within %s", within)
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(t testing.TB, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		t.Fatalf("rigger did not exit within %s", within)
+	}
+	if p.err == nil {
+		return 0
+	}
+	if ee, ok := p.err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return -int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	t.Fatalf("wait: %v", p.err)
+	return -1
+}
+
+// doJSON sends a JSON request and decodes a JSON answer into out (may be nil).
+func doJSON(t testing.TB, method, url string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: status %d, body %q is not JSON: %v", method, url, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}

@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const testToken = "test-token-0123456789-abcdefghijklmnop"
+
+// TestServerAndWorkerAgainstExternalTemporal runs `rigger server` and
+// `rigger worker` against the Temporal server of a running `rigger dev`, the
+// way production runs them against a cluster.
+func TestServerAndWorkerAgainstExternalTemporal(t *testing.T) {
+	needBinary(t)
+	ps := freePorts(t)
+	dev := startDev(t, t.TempDir(), ps)
+	temporalAddr := fmt.Sprintf("127.0.0.1:%d", ps.frontend)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rigger.yaml")
+	if err := os.WriteFile(cfgPath, []byte("auth:\n  serviceTokens:\n    - name: ci\n      token: ${CI_TOKEN}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("ServerNeedsAuth", func(t *testing.T) {
+		p := start(t, dir, cleanEnv(), "server", "--temporal-address", temporalAddr, "--listen", "127.0.0.1:0")
+		if code := p.wait(t, 30*time.Second); code == 0 || !strings.Contains(p.stderr.String(), "auth.serviceTokens") {
+			t.Fatalf("server without auth: exit %d, stderr %s", code, p.stderr.String())
+		}
+	})
+	t.Run("ServerNeedsTemporalAddress", func(t *testing.T) {
+		p := start(t, dir, cleanEnv("CI_TOKEN="+testToken), "server", "--config", cfgPath, "--listen", "127.0.0.1:0")
+		if code := p.wait(t, 30*time.Second); code == 0 || !strings.Contains(p.stderr.String(), "needs temporal.address") {
+			t.Fatalf("server without temporal address: exit %d, stderr %s", code, p.stderr.String())
+		}
+	})
+	t.Run("Server", func(t *testing.T) {
+		api := freePorts(t).api
+		// The address comes from the environment, as in a container.
+		p := start(t, dir, cleanEnv("CI_TOKEN="+testToken, "RIGGER_TEMPORAL_ADDRESS="+temporalAddr, "RIGGER_CONFIG="+cfgPath),
+			"server", "--listen", fmt.Sprintf("127.0.0.1:%d", api))
+		p.api = fmt.Sprintf("http://127.0.0.1:%d", api)
+		p.waitReady(t, 60*time.Second)
+		// Dev-only routes do not exist on a server.
+		if code := doJSON(t, "POST", p.api+"/api/dev/hello", map[string]any{}, nil); code != http.StatusNotFound {
+			t.Errorf("dev route on server: status %d, want 404", code)
+		}
+		if strings.Contains(p.stderr.String(), testToken) {
+			t.Error("server logged its service token")
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.wait(t, 20*time.Second); code != 0 {
+			t.Errorf("server exit %d after SIGTERM", code)
+		}
+	})
+	t.Run("Worker", func(t *testing.T) {
+		p := start(t, dir, cleanEnv(), "worker", "--queue", "rigger-default", "--temporal-address", temporalAddr)
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(p.stdout.String(), "Rigger worker is ready") {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker not ready; stderr %s", tail(p.stderr.String(), 4000))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// It serves the queue: a hello run through dev's API completes even
+		// with two workers polling.
+		var r helloResp
+		if code := doJSON(t, "POST", dev.api+"/api/dev/hello", map[string]any{"name": "both"}, &r); code != http.StatusOK || r.Status != "completed" {
+			t.Errorf("hello with an extra worker: %d %+v", code, r)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.wait(t, 20*time.Second); code != 0 {
+			t.Errorf("worker exit %d after SIGTERM", code)
+		}
+	})
+	t.Run("WorkerNeedsQueue", func(t *testing.T) {
+		p := start(t, dir, cleanEnv(), "worker", "--temporal-address", temporalAddr)
+		if code := p.wait(t, 20*time.Second); code != 2 || !strings.Contains(p.stderr.String(), "--queue is required") {
+			t.Errorf("worker without queue: exit %d, %s", code, p.stderr.String())
+		}
+	})
+}
+
+// TestCLI covers the commands that need no server.
+func TestCLI(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "temporal:\n  apiKey: ${KEY}\n  tls:\n    enabled: true\n")
+	bad := write("bad.yaml", "server:\n  lisen: 127.0.0.1:1\n")
+	cases := []struct {
+		name     string
+		env      []string
+		args     []string
+		code     int
+		stdout   []string
+		stderr   []string
+		noOutput string
+	}{
+		{"version", nil, []string{"version"}, 0, []string{"temporal server:  1.32.1", "temporal sdk:     v1.50.0", "go1.26"}, nil, ""},
+		{"config check redacts", []string{"KEY=super-secret-api-key"}, []string{"config", "check", "--config", good}, 0,
+			[]string{"apiKey: '[redacted]'", "listen: 127.0.0.1:7007"}, nil, "super-secret-api-key"},
+		{"config from env var", []string{"KEY=x", "RIGGER_CONFIG=" + good}, []string{"config", "check"}, 0, []string{"apiKey: '[redacted]'"}, nil, ""},
+		{"config unknown key", nil, []string{"config", "check", "--config", bad}, 1, nil, []string{bad + `:2:3: server.lisen: unknown key (did you mean "listen"?)`}, ""},
+		{"config missing var", nil, []string{"config", "check", "--config", good}, 1, nil, []string{good + `:2:11: temporal.apiKey: environment variable "KEY" is not set`}, ""},
+		{"flag from env is validated", []string{"RIGGER_LISTEN=nonsense"}, []string{"dev"}, 1, nil, []string{`server.listen: "nonsense" is not host:port`}, ""},
+		{"stub says so", nil, []string{"template", "validate", "x.yaml"}, 2, nil, []string{"template validate: not yet implemented"}, ""},
+		{"unknown command", nil, []string{"frobnicate"}, 1, nil, []string{"unknown command"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := start(t, dir, cleanEnv(c.env...), c.args...)
+			if code := p.wait(t, 30*time.Second); code != c.code {
+				t.Fatalf("exit %d, want %d\nstdout %s\nstderr %s", code, c.code, p.stdout.String(), p.stderr.String())
+			}
+			for _, w := range c.stdout {
+				if !strings.Contains(p.stdout.String(), w) {
+					t.Errorf("stdout does not contain %q:\n%s", w, p.stdout.String())
+				}
+			}
+			for _, w := range c.stderr {
+				if !strings.Contains(p.stderr.String(), w) {
+					t.Errorf("stderr does not contain %q:\n%s", w, p.stderr.String())
+				}
+			}
+			if c.noOutput != "" && strings.Contains(p.stdout.String()+p.stderr.String(), c.noOutput) {
+				t.Errorf("output reveals %q", c.noOutput)
+			}
+		})
+	}
+}

@@ -1,0 +1,172 @@
+// Package engine connects rigger to a Temporal cluster: it dials the frontend
+// with the configured TLS/mTLS and API key, and makes sure rigger's custom
+// search attributes exist. It does not run a server (see internal/devserver)
+// and must not import api, worker, workflows or activities.
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+)
+
+// TLS describes how to reach a cluster over TLS, optionally with a client
+// certificate (mTLS).
+type TLS struct {
+	Enabled            bool
+	CAFile             string
+	CertFile           string
+	KeyFile            string
+	ServerName         string
+	InsecureSkipVerify bool
+}
+
+// Options describe one cluster connection.
+type Options struct {
+	Address   string
+	Namespace string
+	// APIKey is sent as a bearer credential; it requires TLS.
+	APIKey string
+	TLS    TLS
+	Logger *slog.Logger
+	// DialTimeout bounds how long Dial retries while the frontend comes up.
+	DialTimeout time.Duration
+}
+
+// TLSConfig builds the client TLS configuration, or nil when TLS is off.
+func (o Options) TLSConfig() (*tls.Config, error) {
+	t := o.TLS
+	if !t.Enabled && t.CAFile == "" && t.CertFile == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         t.ServerName,
+		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // explicit opt-in, documented as unsafe
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal.tls.caFile: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("temporal.tls.caFile: %s holds no PEM certificate", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("temporal.tls: certFile and keyFile must be set together")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal.tls client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// ClientOptions turns o into SDK client options.
+func (o Options) ClientOptions() (client.Options, error) {
+	if o.Address == "" || o.Namespace == "" {
+		return client.Options{}, errors.New("temporal address and namespace are required")
+	}
+	tlsCfg, err := o.TLSConfig()
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts := client.Options{
+		HostPort:  o.Address,
+		Namespace: o.Namespace,
+		ConnectionOptions: client.ConnectionOptions{
+			TLS: tlsCfg,
+		},
+	}
+	if o.Logger != nil {
+		opts.Logger = sdklog.NewStructuredLogger(o.Logger)
+	}
+	if o.APIKey != "" {
+		if tlsCfg == nil {
+			return client.Options{}, errors.New("temporal.apiKey needs temporal.tls.enabled: refusing to send the key in clear text")
+		}
+		opts.Credentials = client.NewAPIKeyStaticCredentials(o.APIKey)
+	}
+	return opts, nil
+}
+
+// Dial connects to the frontend, retrying until it answers its health check or
+// DialTimeout (default 30s) passes.
+func Dial(ctx context.Context, o Options) (client.Client, error) {
+	opts, err := o.ClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	timeout := o.DialTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var lastErr error
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect to temporal at %s (namespace %s): %w", o.Address, o.Namespace, lastErr)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// EnsureSearchAttributes registers each missing attribute on the namespace and
+// fails when one exists with another type.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string, want map[string]enumspb.IndexedValueType) error {
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes of %s: %w", namespace, err)
+	}
+	have := resp.GetCustomAttributes()
+	missing := map[string]enumspb.IndexedValueType{}
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		typ, ok := have[name]
+		switch {
+		case !ok:
+			missing[name] = want[name]
+		case typ != want[name]:
+			return fmt.Errorf("search attribute %s exists in %s as %s, rigger needs %s", name, namespace, typ, want[name])
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace:        namespace,
+		SearchAttributes: missing,
+	})
+	if err != nil {
+		return fmt.Errorf("register search attributes %v in %s: %w", names, namespace, err)
+	}
+	return nil
+}

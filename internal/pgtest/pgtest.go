@@ -1,0 +1,175 @@
+// Package pgtest starts a throwaway PostgreSQL server for tests: Debian's
+// PostgreSQL 15 binaries, a fresh cluster in a temp dir, listening on
+// 127.0.0.1 only, run as a non-root user (PostgreSQL refuses root), with
+// durability off for speed. Only test code imports it.
+//
+// When the binaries are missing it reports that loudly; under CI (CI=true)
+// that is a failure, never a silent skip.
+package pgtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// BinDirs are where PostgreSQL server binaries are looked for, in order;
+// $RIGGER_PG_BIN overrides.
+func BinDirs() []string {
+	if d := os.Getenv("RIGGER_PG_BIN"); d != "" {
+		return []string{d}
+	}
+	return []string{"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"}
+}
+
+// ErrUnavailable means no PostgreSQL server binaries were found.
+var ErrUnavailable = errors.New("postgresql server binaries not found")
+
+// Server is a running throwaway PostgreSQL.
+type Server struct {
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	done chan error
+	log  *bytes.Buffer
+}
+
+// Start initialises a cluster and starts it. Call Stop when done.
+func Start(ctx context.Context) (*Server, error) {
+	bin := ""
+	for _, d := range BinDirs() {
+		if _, err := os.Stat(filepath.Join(d, "postgres")); err == nil {
+			bin = d
+			break
+		}
+	}
+	if bin == "" {
+		return nil, fmt.Errorf("%w in %v (install postgresql-15 or set RIGGER_PG_BIN)", ErrUnavailable, BinDirs())
+	}
+	dir, err := os.MkdirTemp("", "rigger-pg-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, done: make(chan error, 1), log: &bytes.Buffer{}}
+	cred, err := nonRoot(dir)
+	if err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "rigger", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	s.port = port
+	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data,
+		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(port),
+		"-c", "unix_socket_directories="+dir,
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=100", "-c", "shared_buffers=64MB")
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			// Accepting TCP is not yet accepting queries; pg_isready-style
+			// polling is left to the caller's first Ping with retries.
+			return s, nil
+		}
+		select {
+		case err := <-s.done:
+			s.cleanup()
+			return nil, fmt.Errorf("postgres exited: %v\n%s", err, s.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("postgres did not listen on %s within 30s\n%s", s.Addr(), s.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Addr is host:port.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// DSN returns a connection URL for database db as the superuser "rigger".
+func (s *Server) DSN(db string) string {
+	return fmt.Sprintf("postgres://rigger@%s/%s?sslmode=disable", s.Addr(), db)
+}
+
+// Stop stops the server (fast shutdown) and removes its files.
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.done
+		}
+	}
+	s.cleanup()
+}
+
+func (s *Server) cleanup() { _ = os.RemoveAll(s.dir) }
+
+// nonRoot returns the credentials to run PostgreSQL with: the current user
+// unless that is root, else the "postgres" (or "nobody") user, who is given
+// the temp dir.
+func nonRoot(dir string) (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	var u *user.User
+	var err error
+	for _, name := range []string{"postgres", "nobody"} {
+		if u, err = user.Lookup(name); err == nil {
+			break
+		}
+	}
+	if u == nil {
+		return nil, fmt.Errorf("running as root and no postgres/nobody user to run PostgreSQL as: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

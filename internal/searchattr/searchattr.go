@@ -1,0 +1,34 @@
+// Package searchattr names the custom Temporal search attributes rigger
+// registers and sets on its workflows, so runs can be listed and filtered in
+// the API and in the Temporal UI. It is pure data: no I/O, safe for workflows.
+package searchattr
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+const (
+	// Template is the template ref a scaffolder run was started from.
+	Template = "RiggerTemplate"
+	// User is the entity ref of the user who started the run.
+	User = "RiggerUser"
+	// Status is the run's rigger-level status (processing, completed, failed, cancelled).
+	Status = "RiggerStatus"
+)
+
+// Keys returns typed keys for upserts from workflow code.
+func Keys() (template, user, status temporal.SearchAttributeKeyKeyword) {
+	return temporal.NewSearchAttributeKeyKeyword(Template),
+		temporal.NewSearchAttributeKeyKeyword(User),
+		temporal.NewSearchAttributeKeyKeyword(Status)
+}
+
+// Definitions returns every custom attribute with its indexed type.
+func Definitions() map[string]enumspb.IndexedValueType {
+	return map[string]enumspb.IndexedValueType{
+		Template: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		User:     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		Status:   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	}
+}

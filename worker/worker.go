@@ -1,0 +1,52 @@
+package worker
+
+import (
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// DefaultQueue runs workflows and the activities that need no integration.
+const DefaultQueue = contract.QueueDefault
+
+// Deps are the dependencies activities get injected.
+type Deps struct {
+	Logger *slog.Logger
+}
+
+// New returns an unstarted worker for queue with everything that queue runs
+// registered under explicit names (aliasing disabled, so a Go rename never
+// changes a name written into histories).
+func New(c client.Client, queue string, deps Deps) (sdkworker.Worker, error) {
+	if deps.Logger == nil {
+		return nil, fmt.Errorf("worker %s: logger is required", queue)
+	}
+	w := sdkworker.New(c, queue, sdkworker.Options{
+		DisableRegistrationAliasing: true,
+	})
+	switch queue {
+	case DefaultQueue:
+		registerDefault(w, deps)
+	default:
+		return nil, fmt.Errorf("unknown task queue %q (known: %s)", queue, DefaultQueue)
+	}
+	return w, nil
+}
+
+// Queues lists the task queues this binary can serve.
+func Queues() []string { return []string{DefaultQueue} }
+
+func registerDefault(w sdkworker.Registry, deps Deps) {
+	w.RegisterWorkflowWithOptions(workflows.Hello, workflow.RegisterOptions{Name: workflows.HelloName})
+	hello := &activities.Hello{Logger: deps.Logger}
+	w.RegisterActivityWithOptions(hello.Compose, activity.RegisterOptions{Name: contract.HelloCompose})
+	w.RegisterActivityWithOptions(hello.Deliver, activity.RegisterOptions{Name: contract.HelloDeliver})
+}
