@@ -1,0 +1,71 @@
+// Package postgres opens rigger's catalog store in PostgreSQL (pgx driver)
+// for production: many API replicas share one database.
+//
+// It must not import api, worker, workflows or activities.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// Open connects to url, waits up to 30s for the server, and migrates.
+func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if maxOpen > 0 {
+		db.SetMaxOpenConns(maxOpen)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err = db.PingContext(ctx)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		db.Close()
+		// pgx errors do not include the password; the URL is never logged.
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	s, err := store.Open(ctx, db, store.Dialect{
+		Name:       "postgres",
+		Rebind:     rebind,
+		Migrations: store.Schema(),
+		MaxParams:  60000,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// rebind turns ? placeholders into $1, $2, ... (no ? appears in our SQL
+// outside placeholders).
+func rebind(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+// sqlBuilder accumulates SQL text and its arguments in order.
+type sqlBuilder struct {
+	b    strings.Builder
+	args []any
+}
+
+func (q *sqlBuilder) add(sql string, args ...any) {
+	q.b.WriteString(sql)
+	q.args = append(q.args, args...)
+}
+
+// columnFor maps keys that live in entity columns (lower-cased there).
+func columnFor(key string) string {
+	switch key {
+	case "kind":
+		return "e.kind"
+	case "metadata.namespace":
+		return "e.namespace"
+	case "metadata.name":
+		return "e.name"
+	case "metadata.uid":
+		return "e.uid"
+	}
+	return ""
+}
+
+func inList(q *sqlBuilder, col string, values []string) {
+	q.add(col + " IN (" + placeholders(len(values)) + ")")
+	q.args = append(q.args, anys(values)...)
+}
+
+// cond writes one filter condition as an index-served predicate.
+func cond(q *sqlBuilder, c Cond) {
+	key := strings.ToLower(c.Key)
+	vals := make([]string, len(c.Values))
+	for i, v := range c.Values {
+		vals[i] = v
+		if key != "metadata.uid" { // uids are case-sensitive
+			vals[i] = strings.ToLower(v)
+		}
+	}
+	c.Values = vals
+	if col := columnFor(key); col != "" {
+		if len(c.Values) == 0 {
+			q.add("1=1")
+			return
+		}
+		inList(q, col, c.Values)
+		return
+	}
+	if typ, ok := strings.CutPrefix(key, "relations."); ok {
+		q.add("EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = e.ref AND r.type_lower = ?", typ)
+		if len(c.Values) > 0 {
+			q.add(" AND ")
+			inList(q, "r.target_lower", c.Values)
+		}
+		q.add(")")
+		return
+	}
+	q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid AND s.key = ?", key)
+	if len(c.Values) > 0 {
+		q.add(" AND ")
+		inList(q, "s.value", c.Values)
+	}
+	q.add(")")
+}
+
+// where writes the filter and full-text predicates (always at least "1=1").
+func where(q *sqlBuilder, f Filter, fullText string, fields []string) {
+	q.add("1=1")
+	if len(f) > 0 {
+		q.add(" AND (")
+		for i, all := range f {
+			if i > 0 {
+				q.add(" OR ")
+			}
+			q.add("(1=1")
+			for _, c := range all {
+				q.add(" AND ")
+				cond(q, c)
+			}
+			q.add(")")
+		}
+		q.add(")")
+	}
+	if term := strings.ToLower(strings.TrimSpace(fullText)); term != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"
+		q.add(" AND EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid")
+		if len(fields) > 0 {
+			lower := make([]string, len(fields))
+			for i, f := range fields {
+				lower[i] = strings.ToLower(f)
+			}
+			q.add(" AND ")
+			inList(q, "s.key", lower)
+		}
+		q.add(` AND s.value LIKE ? ESCAPE '\')`, like)
+	}
+}
+
+// sortExpr is the SQL value an order field sorts by.
+func sortExpr(q *sqlBuilder, field string) {
+	key := strings.ToLower(field)
+	if key == "" || key == "ref" {
+		q.add("e.ref")
+		return
+	}
+	if col := columnFor(key); col != "" {
+		q.add(col)
+		return
+	}
+	q.add("COALESCE((SELECT MIN(s.value) FROM search s WHERE s.entity_uid = e.uid AND s.key = ?), '')", key)
+}
+
+// MaxLimit caps a page.
+const MaxLimit = 10000
+
+// Query implements Store with keyset (After/Before) or offset paging.
+func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
+	if qu.Limit <= 0 || qu.Limit > MaxLimit {
+		return Page{}, errs.Invalid("limit must be between 1 and %d", MaxLimit)
+	}
+	order := qu.Order
+	if len(order) == 0 {
+		order = []Order{{Field: "ref"}}
+	}
+	pos := qu.After
+	backwards := false
+	if qu.Before != nil {
+		pos, backwards = qu.Before, true
+	}
+	if pos != nil && len(pos.Values) != len(order) {
+		return Page{}, errs.Invalid("cursor does not match the query's order fields")
+	}
+
+	var count sqlBuilder
+	count.add("SELECT COUNT(*) FROM entities e WHERE ")
+	where(&count, qu.Filter, qu.FullText, qu.FullTextFields)
+	var page Page
+	if err := s.db.QueryRowContext(ctx, s.q(count.b.String()), count.args...).Scan(&page.TotalItems); err != nil {
+		return Page{}, fmt.Errorf("count entities: %w", err)
+	}
+
+	var q sqlBuilder
+	q.add("SELECT * FROM (SELECT " + entityCols)
+	for i, o := range order {
+		q.add(", ")
+		sortExpr(&q, o.Field)
+		q.add(fmt.Sprintf(" AS o%d", i))
+	}
+	q.add(" FROM entities e WHERE ")
+	where(&q, qu.Filter, qu.FullText, qu.FullTextFields)
+	q.add(") t")
+	if pos != nil {
+		// (o0 > v0) OR (o0 = v0 AND o1 > v1) OR ... OR (all equal AND uid > u)
+		q.add(" WHERE (")
+		for i := 0; i <= len(order); i++ {
+			if i > 0 {
+				q.add(" OR ")
+			}
+			q.add("(1=1")
+			for j := 0; j < i; j++ {
+				q.add(fmt.Sprintf(" AND o%d = ?", j), pos.Values[j])
+			}
+			if i < len(order) {
+				q.add(fmt.Sprintf(" AND o%d %s ?", i, cmpOp(order[i].Desc, backwards)), pos.Values[i])
+			} else {
+				q.add(" AND uid "+cmpOp(false, backwards)+" ?", pos.UID)
+			}
+			q.add(")")
+		}
+		q.add(")")
+	}
+	q.add(" ORDER BY ")
+	for i, o := range order {
+		q.add(fmt.Sprintf("o%d %s, ", i, dir(o.Desc != backwards)))
+	}
+	q.add("uid " + dir(backwards))
+	q.add(" LIMIT ?", qu.Limit+1)
+	if pos == nil && qu.Offset > 0 {
+		q.add(" OFFSET ?", qu.Offset)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("query entities: %w", err)
+	}
+	defer rows.Close()
+	type positioned struct {
+		e   *StoredEntity
+		pos Position
+	}
+	var got []positioned
+	for rows.Next() {
+		vals := make([]string, len(order))
+		ptrs := make([]any, len(order))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		e, err := scanEntity(rows, ptrs...)
+		if err != nil {
+			return Page{}, err
+		}
+		got = append(got, positioned{e, Position{Values: vals, UID: e.UID}})
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, err
+	}
+	if len(got) > qu.Limit {
+		page.HasMore = true
+		got = got[:qu.Limit]
+	}
+	if backwards {
+		slices.Reverse(got)
+	}
+	for _, g := range got {
+		page.Entities = append(page.Entities, g.e)
+	}
+	if len(got) > 0 {
+		page.First, page.Last = &got[0].pos, &got[len(got)-1].pos
+	}
+	return page, s.attachRelations(ctx, page.Entities)
+}
+
+func dir(desc bool) string {
+	if desc {
+		return "DESC"
+	}
+	return "ASC"
+}
+
+func cmpOp(desc, backwards bool) string {
+	if desc != backwards {
+		return "<"
+	}
+	return ">"
+}
+
+// Facets implements Store: for each facet key, the values (as written) of the
+// entities matching f, with counts.
+func (s *SQL) Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error) {
+	out := make(map[string][]FacetCount, len(facets))
+	for _, facet := range facets {
+		var q sqlBuilder
+		q.add("SELECT s.original, COUNT(DISTINCT s.entity_uid) FROM search s WHERE s.key = ? AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE ", strings.ToLower(facet))
+		where(&q, f, "", nil)
+		q.add(") GROUP BY s.original ORDER BY COUNT(DISTINCT s.entity_uid) DESC, s.original")
+		rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("facet %s: %w", facet, err)
+		}
+		list := []FacetCount{}
+		for rows.Next() {
+			var fc FacetCount
+			if err := rows.Scan(&fc.Value, &fc.Count); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			list = append(list, fc)
+		}
+		rows.Close()
+		out[facet] = list
+	}
+	return out, nil
+}

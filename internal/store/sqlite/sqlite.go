@@ -1,0 +1,47 @@
+// Package sqlite opens rigger's catalog store in a SQLite file (pure-Go
+// driver, no cgo) for `rigger dev`: WAL journal, synchronous=normal (survives
+// a process crash), a busy timeout, and one writer at a time.
+//
+// It must not import api, worker, workflows or activities.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// Open opens (creating if needed) the database file at path and migrates it.
+func Open(ctx context.Context, path string) (*store.SQL, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// Readers run concurrently under WAL; writers are serialised by the store.
+	db.SetMaxOpenConns(8)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s, err := store.Open(ctx, db, store.Dialect{
+		Name:            "sqlite",
+		Rebind:          func(q string) string { return q },
+		Migrations:      store.Schema(),
+		SerializeWrites: true,
+		MaxParams:       30000,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}

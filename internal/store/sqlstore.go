@@ -1,0 +1,610 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+// Dialect is what differs between the SQL databases.
+type Dialect struct {
+	Name string
+	// Rebind turns ?-placeholders into the driver's form.
+	Rebind func(query string) string
+	// Migrations are applied in order, each once, recorded in schema_migrations.
+	Migrations []string
+	// SerializeWrites makes writes take a process-wide lock (SQLite has one
+	// writer; waiting here beats SQLITE_BUSY).
+	SerializeWrites bool
+	// MaxParams bounds placeholders per statement.
+	MaxParams int
+}
+
+// SQL implements Store on database/sql for a Dialect.
+type SQL struct {
+	db      *sql.DB
+	d       Dialect
+	writeMu sync.Mutex
+	now     func() time.Time
+}
+
+var _ Store = (*SQL)(nil)
+
+// Open applies pending migrations and returns the store.
+func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
+	s := &SQL{db: db, d: d, now: func() time.Time { return time.Now().UTC() }}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *SQL) q(query string) string { return s.d.Rebind(query) }
+
+func (s *SQL) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("%s: create schema_migrations: %w", s.d.Name, err)
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("%s: read schema version: %w", s.d.Name, err)
+	}
+	if current > len(s.d.Migrations) {
+		return fmt.Errorf("%s: database schema version %d is newer than this rigger knows (%d): refusing to run an older binary on it", s.d.Name, current, len(s.d.Migrations))
+	}
+	for v := current + 1; v <= len(s.d.Migrations); v++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.Migrations[v-1]); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("%s: migration %d: %w", s.d.Name, v, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, s.now().Format(time.RFC3339Nano)); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("%s: migration %d: %w", s.d.Name, v, err)
+		}
+	}
+	return nil
+}
+
+func (s *SQL) lockWrites() func() {
+	if !s.d.SerializeWrites {
+		return func() {}
+	}
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
+}
+
+// Ping checks the database answers.
+func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close closes the database.
+func (s *SQL) Close() error { return s.db.Close() }
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTS(v sql.NullString) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, v.String)
+	return t
+}
+
+// ---- locations
+
+const locationCols = `id, type, target, static, created_at, last_error, last_refresh`
+
+func scanLocation(row interface{ Scan(...any) error }) (Location, error) {
+	var l Location
+	var static int
+	var created, refreshed, lastErr sql.NullString
+	if err := row.Scan(&l.ID, &l.Type, &l.Target, &static, &created, &lastErr, &refreshed); err != nil {
+		return Location{}, err
+	}
+	l.Static = static == 1
+	l.CreatedAt, l.LastRefresh, l.LastError = parseTS(created), parseTS(refreshed), lastErr.String
+	return l, nil
+}
+
+// AddLocation stores a new location; an existing type+target is a conflict.
+func (s *SQL) AddLocation(ctx context.Context, l Location) (Location, error) {
+	defer s.lockWrites()()
+	if l.ID == "" {
+		l.ID = uuid.NewString()
+	}
+	l.CreatedAt = s.now()
+	static := 0
+	if l.Static {
+		static = 1
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO locations (id, type, target, static, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (type, target) DO NOTHING`), l.ID, l.Type, l.Target, static, ts(l.CreatedAt))
+	if err != nil {
+		return Location{}, fmt.Errorf("add location: %w", err)
+	}
+	got, err := scanLocation(s.db.QueryRowContext(ctx, s.q(`SELECT `+locationCols+` FROM locations WHERE type = ? AND target = ?`), l.Type, l.Target))
+	if err != nil {
+		return Location{}, fmt.Errorf("add location: %w", err)
+	}
+	if got.ID != l.ID {
+		return got, errs.Conflict("location %s:%s already exists (id %s)", l.Type, l.Target, got.ID)
+	}
+	return got, nil
+}
+
+// GetLocation returns one location.
+func (s *SQL) GetLocation(ctx context.Context, id string) (Location, error) {
+	l, err := scanLocation(s.db.QueryRowContext(ctx, s.q(`SELECT `+locationCols+` FROM locations WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Location{}, errs.NotFound("no location with id %q", id)
+	}
+	return l, err
+}
+
+// ListLocations returns every location, oldest first.
+func (s *SQL) ListLocations(ctx context.Context) ([]Location, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+locationCols+` FROM locations ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Location
+	for rows.Next() {
+		l, err := scanLocation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// DeleteLocation removes the location and every entity it owns.
+func (s *SQL) DeleteLocation(ctx context.Context, id string) error {
+	defer s.lockWrites()()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM locations WHERE id = ?`), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFound("no location with id %q", id)
+		}
+		uids, err := s.uidsWhere(ctx, tx, `location_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		return s.deleteEntities(ctx, tx, uids)
+	})
+}
+
+// LocationOfEntity returns the location that owns ref.
+func (s *SQL) LocationOfEntity(ctx context.Context, ref string) (Location, error) {
+	l, err := scanLocation(s.db.QueryRowContext(ctx, s.q(`SELECT l.id, l.type, l.target, l.static, l.created_at, l.last_error, l.last_refresh
+		FROM locations l JOIN entities e ON e.location_id = l.id WHERE e.ref = ?`), strings.ToLower(ref)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Location{}, errs.NotFound("no location owns entity %q", ref)
+	}
+	return l, err
+}
+
+// SetLocationStatus records the outcome of a refresh.
+func (s *SQL) SetLocationStatus(ctx context.Context, id, lastError string, at time.Time) error {
+	defer s.lockWrites()()
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE locations SET last_error = ?, last_refresh = ? WHERE id = ?`), lastError, ts(at), id)
+	return err
+}
+
+func (s *SQL) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// ---- write path
+
+type owned struct{ uid, hash string }
+
+// ReplaceLocation implements Store.
+func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities []Entity, orphans OrphanStrategy) (ReplaceResult, error) {
+	defer s.lockWrites()()
+	var res ReplaceResult
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res = ReplaceResult{}
+		var exists int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM locations WHERE id = ?`), locationID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return errs.NotFound("no location with id %q", locationID)
+		}
+		mine := map[string]owned{}
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT ref, uid, hash FROM entities WHERE location_id = ?`), locationID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var ref string
+			var o owned
+			if err := rows.Scan(&ref, &o.uid, &o.hash); err != nil {
+				rows.Close()
+				return err
+			}
+			mine[ref] = o
+		}
+		rows.Close()
+
+		// Refs claimed by other locations.
+		var foreign []string
+		seen := map[string]bool{}
+		for _, e := range entities {
+			if _, ok := mine[e.Ref]; !ok {
+				foreign = append(foreign, e.Ref)
+			}
+		}
+		others := map[string]string{}
+		for _, chunk := range chunks(foreign, s.d.MaxParams-1) {
+			rows, err := tx.QueryContext(ctx, s.q(`SELECT ref, COALESCE(location_id, '') FROM entities WHERE ref IN (`+placeholders(len(chunk))+`)`), anys(chunk)...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var ref, loc string
+				if err := rows.Scan(&ref, &loc); err != nil {
+					rows.Close()
+					return err
+				}
+				others[ref] = loc
+			}
+			rows.Close()
+		}
+
+		now := ts(s.now())
+		var inserts []Entity
+		var updates []Entity
+		var clearOrphan []string
+		for _, e := range entities {
+			if seen[e.Ref] {
+				res.Conflicts = append(res.Conflicts, Conflict{Ref: e.Ref, OwnerLocation: locationID})
+				continue
+			}
+			seen[e.Ref] = true
+			if o, ok := mine[e.Ref]; ok {
+				if o.hash == e.Hash {
+					res.Unchanged++
+					clearOrphan = append(clearOrphan, o.uid)
+					continue
+				}
+				e.UID = o.uid
+				updates = append(updates, e)
+				continue
+			}
+			if loc, ok := others[e.Ref]; ok {
+				res.Conflicts = append(res.Conflicts, Conflict{Ref: e.Ref, OwnerLocation: loc})
+				continue
+			}
+			if e.UID == "" {
+				e.UID = uuid.NewString()
+			}
+			inserts = append(inserts, e)
+		}
+
+		// Updated entities: rewrite row, drop old search and relation rows.
+		updUIDs := make([]string, 0, len(updates))
+		for _, e := range updates {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE entities SET body = ?, hash = ?, orphan = 0, updated_at = ? WHERE uid = ?`),
+				string(e.Body), e.Hash, now, e.UID); err != nil {
+				return fmt.Errorf("update %s: %w", e.Ref, err)
+			}
+			updUIDs = append(updUIDs, e.UID)
+		}
+		if err := s.deleteRows(ctx, tx, updUIDs); err != nil {
+			return err
+		}
+		if err := s.execChunks(ctx, tx, "UPDATE entities SET orphan = 0 WHERE orphan = 1 AND uid IN (%s)", clearOrphan); err != nil {
+			return err
+		}
+
+		// New entities.
+		var vals []any
+		for _, e := range inserts {
+			kind, ns, name := splitRef(e.Ref)
+			vals = append(vals, e.UID, e.Ref, kind, ns, name, locationID, string(e.Body), e.Hash, now, now)
+		}
+		if err := s.insertRows(ctx, tx, "entities (uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 10, vals); err != nil {
+			return err
+		}
+		res.Inserted, res.Updated = len(inserts), len(updates)
+
+		// Search and relation rows of inserted and updated entities.
+		var srows, rrows []any
+		for _, set := range [][]Entity{inserts, updates} {
+			for _, e := range set {
+				for _, r := range e.Search {
+					srows = append(srows, e.UID, r.Key, r.Value, r.Original)
+				}
+				for _, r := range e.Relations {
+					rrows = append(rrows, e.UID, strings.ToLower(r.Source), r.Type, strings.ToLower(r.Type), r.Target, strings.ToLower(r.Target))
+				}
+			}
+		}
+		if err := s.insertRows(ctx, tx, "search (entity_uid, key, value, original)", 4, srows); err != nil {
+			return err
+		}
+		if err := s.insertRows(ctx, tx, "relations (origin_uid, source_ref, type, type_lower, target_ref, target_lower)", 6, rrows); err != nil {
+			return err
+		}
+
+		// Entities that left the location.
+		var gone []string
+		for ref, o := range mine {
+			if !seen[ref] {
+				gone = append(gone, o.uid)
+			}
+		}
+		slices.Sort(gone)
+		if orphans == OrphanKeep {
+			if err := s.execChunks(ctx, tx, "UPDATE entities SET orphan = 1 WHERE uid IN (%s)", gone); err != nil {
+				return err
+			}
+			res.Orphaned = len(gone)
+		} else {
+			if err := s.deleteEntities(ctx, tx, gone); err != nil {
+				return err
+			}
+			res.Removed = len(gone)
+		}
+		return nil
+	})
+	if err != nil {
+		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
+	}
+	return res, nil
+}
+
+// DeleteEntity removes one entity (it comes back on its location's next
+// refresh if still there, as in Backstage).
+func (s *SQL) DeleteEntity(ctx context.Context, uid string) error {
+	defer s.lockWrites()()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		uids, err := s.uidsWhere(ctx, tx, `uid = ?`, uid)
+		if err != nil {
+			return err
+		}
+		if len(uids) == 0 {
+			return errs.NotFound("no entity with uid %q", uid)
+		}
+		return s.deleteEntities(ctx, tx, uids)
+	})
+}
+
+func (s *SQL) uidsWhere(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT uid FROM entities WHERE `+where), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQL) deleteRows(ctx context.Context, tx *sql.Tx, uids []string) error {
+	if err := s.execChunks(ctx, tx, "DELETE FROM search WHERE entity_uid IN (%s)", uids); err != nil {
+		return err
+	}
+	return s.execChunks(ctx, tx, "DELETE FROM relations WHERE origin_uid IN (%s)", uids)
+}
+
+func (s *SQL) deleteEntities(ctx context.Context, tx *sql.Tx, uids []string) error {
+	if err := s.deleteRows(ctx, tx, uids); err != nil {
+		return err
+	}
+	return s.execChunks(ctx, tx, "DELETE FROM entities WHERE uid IN (%s)", uids)
+}
+
+func (s *SQL) execChunks(ctx context.Context, tx *sql.Tx, stmt string, ids []string) error {
+	for _, chunk := range chunks(ids, s.d.MaxParams) {
+		if _, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(stmt, placeholders(len(chunk)))), anys(chunk)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertRows writes vals (width per row) with multi-row INSERTs.
+func (s *SQL) insertRows(ctx context.Context, tx *sql.Tx, table string, width int, vals []any) error {
+	if len(vals) == 0 {
+		return nil
+	}
+	per := max(1, s.d.MaxParams/width)
+	row := "(" + placeholders(width) + ")"
+	for start := 0; start < len(vals); start += per * width {
+		end := min(len(vals), start+per*width)
+		n := (end - start) / width
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(row)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(b.String()), vals[start:end]...); err != nil {
+			return fmt.Errorf("insert into %s: %w", strings.Fields(table)[0], err)
+		}
+	}
+	return nil
+}
+
+// ---- read path
+
+const entityCols = `e.uid, e.ref, e.hash, COALESCE(e.location_id, ''), e.orphan, e.body, e.created_at, e.updated_at`
+
+func scanEntity(row interface{ Scan(...any) error }, extra ...any) (*StoredEntity, error) {
+	var e StoredEntity
+	var orphan int
+	var body string
+	var created, updated sql.NullString
+	dest := append([]any{&e.UID, &e.Ref, &e.ETag, &e.LocationID, &orphan, &body, &created, &updated}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	e.Orphan = orphan == 1
+	e.Body = json.RawMessage(body)
+	e.CreatedAt, e.UpdatedAt = parseTS(created), parseTS(updated)
+	return &e, nil
+}
+
+// EntityByRef implements Store.
+func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error) {
+	e, err := scanEntity(s.db.QueryRowContext(ctx, s.q(`SELECT `+entityCols+` FROM entities e WHERE e.ref = ?`), strings.ToLower(ref)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFound("no entity named %q", ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e, s.attachRelations(ctx, []*StoredEntity{e})
+}
+
+// EntityByUID implements Store.
+func (s *SQL) EntityByUID(ctx context.Context, uid string) (*StoredEntity, error) {
+	e, err := scanEntity(s.db.QueryRowContext(ctx, s.q(`SELECT `+entityCols+` FROM entities e WHERE e.uid = ?`), uid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFound("no entity with uid %q", uid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e, s.attachRelations(ctx, []*StoredEntity{e})
+}
+
+// EntitiesByRefs implements Store.
+func (s *SQL) EntitiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error) {
+	lower := make([]string, len(refs))
+	for i, r := range refs {
+		lower[i] = strings.ToLower(r)
+	}
+	found := map[string]*StoredEntity{}
+	for _, chunk := range chunks(lower, s.d.MaxParams) {
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+entityCols+` FROM entities e WHERE e.ref IN (`+placeholders(len(chunk))+`)`), anys(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			e, err := scanEntity(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[e.Ref] = e
+		}
+		rows.Close()
+	}
+	out := make([]*StoredEntity, len(refs))
+	var list []*StoredEntity
+	for i, r := range lower {
+		out[i] = found[r]
+		if found[r] != nil {
+			list = append(list, found[r])
+		}
+	}
+	return out, s.attachRelations(ctx, list)
+}
+
+// attachRelations loads the relations of es in one query per chunk.
+func (s *SQL) attachRelations(ctx context.Context, es []*StoredEntity) error {
+	if len(es) == 0 {
+		return nil
+	}
+	byRef := map[string][]*StoredEntity{}
+	refs := make([]string, 0, len(es))
+	for _, e := range es {
+		if _, ok := byRef[e.Ref]; !ok {
+			refs = append(refs, e.Ref)
+		}
+		byRef[e.Ref] = append(byRef[e.Ref], e)
+		e.Relations = []Relation{}
+	}
+	for _, chunk := range chunks(refs, s.d.MaxParams) {
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref IN (`+placeholders(len(chunk))+`) ORDER BY source_ref, type, target_ref`), anys(chunk)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r Relation
+			if err := rows.Scan(&r.Source, &r.Type, &r.Target); err != nil {
+				rows.Close()
+				return err
+			}
+			for _, e := range byRef[r.Source] {
+				e.Relations = append(e.Relations, r)
+			}
+		}
+		rows.Close()
+	}
+	return nil
+}
+
+func splitRef(ref string) (kind, ns, name string) {
+	kind, rest, _ := strings.Cut(ref, ":")
+	ns, name, _ = strings.Cut(rest, "/")
+	return kind, ns, name
+}
+
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func chunks(ss []string, n int) [][]string {
+	if n <= 0 {
+		n = 500
+	}
+	var out [][]string
+	for len(ss) > 0 {
+		k := min(n, len(ss))
+		out = append(out, ss[:k])
+		ss = ss[k:]
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+// Package store is rigger's catalog storage: the interface the catalog
+// service uses, the row types it reads and writes, and one SQL core
+// (sqlstore.go) that the sqlite and postgres packages drive with their own
+// driver, dialect and migrations.
+//
+// Entities are stored as their JSON body plus a search table of lower-cased
+// (key, value) rows — Backstage's model — and a relations table, so filters
+// on kind, names, owner, type, lifecycle, tags, annotations and relations are
+// index lookups, never full scans. The write path replaces one location's
+// entities in one transaction: a failed batch leaves the previous good state.
+//
+// It must not import api, worker, workflows or activities; it knows nothing
+// of YAML or validation (internal/catalog does that).
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Entity is one validated entity ready to be written.
+type Entity struct {
+	UID string
+	// Ref is the canonical, lower-cased kind:namespace/name.
+	Ref string
+	// Body is the entity's JSON without relations (they are stitched on read).
+	Body json.RawMessage
+	// Hash identifies the content; an unchanged hash skips the write.
+	Hash string
+	// Search rows: lower-cased key and value, plus the value as written.
+	Search []SearchRow
+	// Relations this entity emits (both directions, e.g. A ownedBy T and
+	// T ownerOf A), removed when the entity goes.
+	Relations []Relation
+}
+
+// SearchRow is one flattened (key, value) pair of an entity.
+type SearchRow struct {
+	Key      string
+	Value    string
+	Original string
+}
+
+// Relation is a typed edge between two entity refs. Refs are stored as given
+// and compared lower-cased.
+type Relation struct {
+	Source string `json:"-"`
+	Type   string `json:"type"`
+	Target string `json:"targetRef"`
+}
+
+// StoredEntity is an entity as read back.
+type StoredEntity struct {
+	UID        string
+	Ref        string
+	ETag       string
+	LocationID string
+	Orphan     bool
+	Body       json.RawMessage
+	// Relations whose source is this entity, sorted by type then target.
+	Relations []Relation
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Location is a place entities are read from.
+type Location struct {
+	ID          string    `json:"id"`
+	Type        string    `json:"type"`
+	Target      string    `json:"target"`
+	Static      bool      `json:"-"`
+	CreatedAt   time.Time `json:"-"`
+	LastError   string    `json:"-"`
+	LastRefresh time.Time `json:"-"`
+}
+
+// OrphanStrategy decides what happens to entities that vanish from their
+// location: delete them, or keep them marked orphaned.
+type OrphanStrategy string
+
+const (
+	OrphanDelete OrphanStrategy = "delete"
+	OrphanKeep   OrphanStrategy = "keep"
+)
+
+// ReplaceResult reports what a location refresh changed.
+type ReplaceResult struct {
+	Inserted, Updated, Unchanged, Removed, Orphaned int
+	// Conflicts are refs already owned by another location: kept there,
+	// reported here.
+	Conflicts []Conflict
+}
+
+// Conflict is an entity ref claimed by two locations.
+type Conflict struct {
+	Ref           string
+	OwnerLocation string
+}
+
+// Cond is one filter condition: Key (lower-cased, dotted) equals any of
+// Values (lower-cased); no Values means the key exists.
+type Cond struct {
+	Key    string
+	Values []string
+}
+
+// Filter is an OR of ANDs; an empty filter matches everything.
+type Filter [][]Cond
+
+// Order sorts by a field; ties are broken by uid.
+type Order struct {
+	Field string
+	Desc  bool
+}
+
+// Query selects a page of entities.
+type Query struct {
+	Filter Filter
+	Order  []Order
+	// FullText matches entities whose values under Fields (default: all)
+	// contain Term, case-insensitively.
+	FullText       string
+	FullTextFields []string
+	Limit          int
+	// Offset skips rows (offset paging); After/Before (keyset) win if set.
+	Offset int
+	// After continues after this position; Before goes back before it.
+	After  *Position
+	Before *Position
+}
+
+// Position is a keyset cursor position: the order values and uid of a row.
+type Position struct {
+	Values []string `json:"v"`
+	UID    string   `json:"u"`
+}
+
+// Page is one page of a query.
+type Page struct {
+	Entities   []*StoredEntity
+	TotalItems int
+	// First and Last are the positions of the first and last entity, for cursors.
+	First, Last *Position
+	// HasMore says whether rows exist beyond this page in its direction.
+	HasMore bool
+}
+
+// FacetCount is one value of a facet and how many entities have it.
+type FacetCount struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// Store is the catalog's storage.
+type Store interface {
+	AddLocation(ctx context.Context, l Location) (Location, error)
+	GetLocation(ctx context.Context, id string) (Location, error)
+	ListLocations(ctx context.Context) ([]Location, error)
+	// DeleteLocation removes a location and the entities it owns.
+	DeleteLocation(ctx context.Context, id string) error
+	LocationOfEntity(ctx context.Context, ref string) (Location, error)
+	SetLocationStatus(ctx context.Context, id string, lastError string, at time.Time) error
+
+	// ReplaceLocation makes the location own exactly entities, in one
+	// transaction.
+	ReplaceLocation(ctx context.Context, locationID string, entities []Entity, orphans OrphanStrategy) (ReplaceResult, error)
+	DeleteEntity(ctx context.Context, uid string) error
+
+	EntityByRef(ctx context.Context, ref string) (*StoredEntity, error)
+	EntityByUID(ctx context.Context, uid string) (*StoredEntity, error)
+	// EntitiesByRefs returns one slot per ref, nil where missing.
+	EntitiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
+	Query(ctx context.Context, q Query) (Page, error)
+	Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error)
+	Ping(ctx context.Context) error
+	Close() error
+}
