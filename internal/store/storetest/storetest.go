@@ -26,7 +26,9 @@ func ent(kind, name string, spec map[string]string, tags ...string) store.Entity
 	body, _ := json.Marshal(map[string]any{"apiVersion": "backstage.io/v1alpha1", "kind": kind,
 		"metadata": map[string]any{"name": name, "namespace": "default", "tags": tags}, "spec": spec})
 	e := store.Entity{Ref: ref, Body: body, Hash: fmt.Sprintf("%x", body)}
-	row := func(k, v string) { e.Search = append(e.Search, store.SearchRow{Key: k, Value: strings.ToLower(v), Original: v}) }
+	row := func(k, v string) {
+		e.Search = append(e.Search, store.SearchRow{Key: k, Value: strings.ToLower(v), Original: v})
+	}
 	row("kind", kind)
 	row("metadata.name", name)
 	row("metadata.namespace", "default")
