@@ -31,6 +31,8 @@ type Deps struct {
 	Auth auth.Authenticator
 	// Dev enables the /api/dev/* routes (rigger dev only).
 	Dev bool
+	// Catalog serves /api/catalog when its store is set.
+	Catalog CatalogDeps
 }
 
 // Server serves rigger's HTTP API.
@@ -53,6 +55,9 @@ func New(d Deps) *Server {
 	e.GET("/readyz", s.readyz)
 
 	apiGroup := e.Group("/api", s.authenticate())
+	if d.Catalog.Store != nil {
+		s.catalogRoutes(apiGroup.Group("/catalog"))
+	}
 	if d.Dev {
 		dev := apiGroup.Group("/dev")
 		dev.POST("/hello", s.startHello)

@@ -20,6 +20,9 @@ const DefaultQueue = contract.QueueDefault
 // Deps are the dependencies activities get injected.
 type Deps struct {
 	Logger *slog.Logger
+	// Catalog runs catalog ingestion; nil leaves it out (a worker without a
+	// database).
+	Catalog *activities.Catalog
 }
 
 // New returns an unstarted worker for queue with everything that queue runs
@@ -49,4 +52,8 @@ func registerDefault(w sdkworker.Registry, deps Deps) {
 	hello := &activities.Hello{Logger: deps.Logger}
 	w.RegisterActivityWithOptions(hello.Compose, activity.RegisterOptions{Name: contract.HelloCompose})
 	w.RegisterActivityWithOptions(hello.Deliver, activity.RegisterOptions{Name: contract.HelloDeliver})
+	w.RegisterWorkflowWithOptions(workflows.CatalogRefresh, workflow.RegisterOptions{Name: workflows.CatalogRefreshName})
+	if deps.Catalog != nil {
+		w.RegisterActivityWithOptions(deps.Catalog.RefreshLocation, activity.RegisterOptions{Name: contract.CatalogRefreshLocation})
+	}
 }

@@ -90,11 +90,23 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		}
 	}
 
+	// The catalog store: workers write it, the API reads it. A worker-only
+	// process for queues without database work would skip it; today every
+	// queue needs it.
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("catalog store: %w", err)
+	}
+	defer st.Close()
+
 	var workersUp atomic.Bool
 	var workers []sdkworker.Worker
 	if m != modeServer {
 		for _, q := range queues {
-			w, err := worker.New(tc, q, worker.Deps{Logger: logger.With("component", "worker", "queue", q)})
+			w, err := worker.New(tc, q, worker.Deps{
+				Logger:  logger.With("component", "worker", "queue", q),
+				Catalog: catalogActivities(cfg, st, c, cfg.Server.LogLevel),
+			})
 			if err != nil {
 				return err
 			}
@@ -126,10 +138,13 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if embedded != nil && uiURL == "" {
 		uiURL = embedded.UIURL()
 	}
+	if err := ensureStaticLocations(ctx, cfg, st, tc); err != nil {
+		return err
+	}
 	checks := []api.Check{{Name: "temporal", Check: func(ctx context.Context) error {
 		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
-	}}}
+	}}, {Name: "store", Check: st.Ping}}
 	if m == modeDev {
 		checks = append(checks, api.Check{Name: "workers", Check: func(context.Context) error {
 			if !workersUp.Load() {
@@ -146,6 +161,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		Ready:         checks,
 		Auth:          authn,
 		Dev:           m == modeDev,
+		Catalog: api.CatalogDeps{
+			Store:              st,
+			RefreshInterval:    cfg.Catalog.RefreshInterval,
+			AllowFileLocations: m == modeDev,
+		},
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

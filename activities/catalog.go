@@ -1,0 +1,244 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// Catalog implements catalog ingestion: one activity per location that reads,
+// parses, validates and writes a whole batch.
+type Catalog struct {
+	Store   store.Store
+	Rules   catalog.Rules
+	Limits  catalog.Limits
+	Orphans store.OrphanStrategy
+	// HTTP fetches url locations; it must be a netguard client.
+	HTTP *http.Client
+	// StaticRules are extra rules of static locations, by location target.
+	StaticRules map[string][]catalog.Rule
+	Logger      *slog.Logger
+}
+
+// maxNested bounds Location entities pointing at further files.
+const maxNested = 5
+
+type source struct {
+	typ, target string
+}
+
+// RefreshLocation implements contract.CatalogRefreshLocation.
+func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefreshInput) (contract.CatalogRefreshResult, error) {
+	var res contract.CatalogRefreshResult
+	loc, err := c.Store.GetLocation(ctx, in.LocationID)
+	if errors.Is(err, errs.ErrNotFound) {
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
+	}
+	if err != nil {
+		return res, err
+	}
+	src := catalog.Source{Type: loc.Type, Target: loc.Target, Static: loc.Static}
+	var rows []store.Entity
+	queue := []source{{loc.Type, loc.Target}}
+	seen := map[source]bool{}
+	readFiles := map[string]bool{}
+	for depth := 0; len(queue) > 0 && depth <= maxNested; depth++ {
+		var next []source
+		for _, s := range queue {
+			if seen[s] {
+				continue
+			}
+			seen[s] = true
+			files, err := c.read(ctx, s)
+			if err != nil {
+				res.Errors = append(res.Errors, err.Error())
+				continue
+			}
+			for _, f := range files {
+				if readFiles[f.name] {
+					continue // reached again through a nested Location
+				}
+				readFiles[f.name] = true
+				res.Files++
+				docs, err := catalog.Parse(f.name, f.data, c.Limits)
+				if err != nil {
+					res.Errors = append(res.Errors, err.Error())
+				}
+				for _, d := range docs {
+					for _, e := range d.Errors {
+						res.Errors = append(res.Errors, e.Error())
+					}
+					if d.Entity == nil {
+						continue
+					}
+					if err := c.Rules.Allowed(d.Entity, src, c.StaticRules[loc.Target]); err != nil {
+						res.Errors = append(res.Errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
+						continue
+					}
+					if strings.EqualFold(d.Entity.Kind(), "Location") {
+						next = append(next, nestedTargets(s, f.name, d.Entity)...)
+					}
+					row, err := toRow(d.Entity, loc)
+					if err != nil {
+						res.Errors = append(res.Errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
+						continue
+					}
+					rows = append(rows, row)
+				}
+			}
+			if len(rows) > c.Limits.MaxEntities && c.Limits.MaxEntities > 0 {
+				return res, fmt.Errorf("location %s defines more than %d entities", loc.Target, c.Limits.MaxEntities)
+			}
+		}
+		queue = next
+	}
+	res.Entities = len(rows)
+	r, err := c.Store.ReplaceLocation(ctx, loc.ID, rows, c.Orphans)
+	if err != nil {
+		return res, err
+	}
+	for _, cf := range r.Conflicts {
+		res.Errors = append(res.Errors, fmt.Sprintf("%s is already defined by location %s; keeping that one", cf.Ref, cf.OwnerLocation))
+	}
+	res.Inserted, res.Updated, res.Unchanged, res.Removed, res.Orphaned = r.Inserted, r.Updated, r.Unchanged, r.Removed, r.Orphaned
+	status := strings.Join(res.Errors, "\n")
+	if err := c.Store.SetLocationStatus(ctx, loc.ID, status, time.Now()); err != nil {
+		return res, err
+	}
+	c.Logger.InfoContext(ctx, "catalog location refreshed", "location", loc.ID, "target", loc.Target,
+		"entities", res.Entities, "inserted", res.Inserted, "updated", res.Updated, "removed", res.Removed, "errors", len(res.Errors))
+	return res, nil
+}
+
+// toRow turns a validated entity into a store row.
+func toRow(e catalog.Entity, loc store.Location) (store.Entity, error) {
+	delete(e, "relations")
+	md := e.Metadata()
+	ann, _ := md["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		md["annotations"] = ann
+	}
+	ann["backstage.io/managed-by-location"] = loc.Type + ":" + loc.Target
+	ann["backstage.io/managed-by-origin-location"] = loc.Type + ":" + loc.Target
+	delete(md, "uid")
+	delete(md, "etag")
+	edges, _ := catalog.Relations(e)
+	body, err := json.Marshal(e)
+	if err != nil {
+		return store.Entity{}, err
+	}
+	row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash()}
+	for _, s := range catalog.SearchRows(e, edges) {
+		row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
+	}
+	for _, ed := range edges {
+		row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
+	}
+	return row, nil
+}
+
+type file struct {
+	name string
+	data []byte
+}
+
+// read returns the files of a location: a file path or glob, or a URL.
+func (c *Catalog) read(ctx context.Context, s source) ([]file, error) {
+	maxBytes := int64(c.Limits.DocumentBytes)
+	switch s.typ {
+	case "file":
+		matches, err := filepath.Glob(s.target)
+		if err != nil {
+			return nil, fmt.Errorf("location %s: bad glob: %v", s.target, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("location %s: no such file", s.target)
+		}
+		var out []file
+		for _, m := range matches {
+			info, err := os.Stat(m)
+			if err != nil {
+				return nil, fmt.Errorf("location %s: %v", m, err)
+			}
+			if info.IsDir() {
+				continue
+			}
+			if info.Size() > maxBytes {
+				return nil, fmt.Errorf("%s: file is %d bytes, more than the limit of %d", m, info.Size(), maxBytes)
+			}
+			data, err := os.ReadFile(m)
+			if err != nil {
+				return nil, fmt.Errorf("location %s: %v", m, err)
+			}
+			out = append(out, file{name: m, data: data})
+		}
+		return out, nil
+	case "url":
+		data, err := netguard.Get(ctx, c.HTTP, s.target, maxBytes)
+		if err != nil {
+			return nil, fmt.Errorf("location %s: %w", s.target, err)
+		}
+		return []file{{name: s.target, data: data}}, nil
+	default:
+		return nil, fmt.Errorf("location type %q is not supported yet (file and url are)", s.typ)
+	}
+}
+
+// nestedTargets resolves a Location entity's targets relative to the file it
+// was read from; a nested location cannot switch from url to file.
+func nestedTargets(parent source, fileName string, e catalog.Entity) []source {
+	spec := e.Spec()
+	var targets []string
+	if t, ok := spec["target"].(string); ok {
+		targets = append(targets, t)
+	}
+	if l, ok := spec["targets"].([]any); ok {
+		for _, t := range l {
+			if s, ok := t.(string); ok {
+				targets = append(targets, s)
+			}
+		}
+	}
+	typ, _ := spec["type"].(string)
+	if typ == "" {
+		typ = parent.typ
+	}
+	var out []source
+	for _, t := range targets {
+		switch {
+		case parent.typ == "file" && typ == "file":
+			if !filepath.IsAbs(t) {
+				t = filepath.Join(filepath.Dir(fileName), t)
+			}
+			out = append(out, source{"file", filepath.Clean(t)})
+		case parent.typ == "url" && typ == "url":
+			base, err := url.Parse(fileName)
+			if err != nil {
+				continue
+			}
+			ref, err := url.Parse(t)
+			if err != nil {
+				continue
+			}
+			out = append(out, source{"url", base.ResolveReference(ref).String()})
+		}
+	}
+	return out
+}

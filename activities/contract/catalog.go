@@ -1,0 +1,23 @@
+package contract
+
+// CatalogRefreshLocation reads one location, validates its entities and
+// replaces what the store holds for it, in one batch.
+const CatalogRefreshLocation = "rigger.catalog.refreshLocation"
+
+// CatalogRefreshInput names the location to refresh.
+type CatalogRefreshInput struct {
+	LocationID string `json:"locationId"`
+}
+
+// CatalogRefreshResult summarises a refresh (it is recorded in history, so it
+// holds counts and messages, never entity bodies).
+type CatalogRefreshResult struct {
+	Files     int      `json:"files"`
+	Entities  int      `json:"entities"`
+	Inserted  int      `json:"inserted"`
+	Updated   int      `json:"updated"`
+	Unchanged int      `json:"unchanged"`
+	Removed   int      `json:"removed"`
+	Orphaned  int      `json:"orphaned"`
+	Errors    []string `json:"errors,omitempty"`
+}

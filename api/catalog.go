@@ -1,0 +1,579 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// CatalogDeps configure the catalog API.
+type CatalogDeps struct {
+	Store store.Store
+	// RefreshInterval is passed to the refresh loops the API starts.
+	RefreshInterval time.Duration
+	// AllowFileLocations lets callers register file locations (dev only:
+	// on a server it would let anyone read files on the host).
+	AllowFileLocations bool
+}
+
+func (s *Server) catalogRoutes(g *gin.RouterGroup) {
+	g.GET("/entities", s.listEntities)
+	g.GET("/entities/by-query", s.queryEntities)
+	g.POST("/entities/by-refs", s.entitiesByRefs)
+	g.GET("/entities/by-name/:kind/:namespace/:name", s.entityByName)
+	g.GET("/entities/by-name/:kind/:namespace/:name/ancestry", s.entityAncestry)
+	g.GET("/entities/by-uid/:uid", s.entityByUID)
+	g.DELETE("/entities/by-uid/:uid", s.deleteEntity)
+	g.GET("/entity-facets", s.entityFacets)
+	g.GET("/locations", s.listLocations)
+	g.POST("/locations", s.addLocation)
+	g.GET("/locations/:id", s.getLocation)
+	g.GET("/locations/:id/status", s.locationStatus)
+	g.DELETE("/locations/:id", s.deleteLocation)
+	g.GET("/locations/by-entity/:kind/:namespace/:name", s.locationByEntity)
+	g.POST("/refresh", s.refreshEntity)
+	g.POST("/validate-entity", s.validateEntity)
+}
+
+// render builds the wire entity: stored body plus uid, etag and relations.
+func render(e *store.StoredEntity) (map[string]any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(e.Body, &m); err != nil {
+		return nil, fmt.Errorf("stored entity %s: %w", e.Ref, err)
+	}
+	md, _ := m["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		m["metadata"] = md
+	}
+	md["uid"], md["etag"] = e.UID, e.ETag
+	if e.Orphan {
+		ann, _ := md["annotations"].(map[string]any)
+		if ann == nil {
+			ann = map[string]any{}
+			md["annotations"] = ann
+		}
+		ann["backstage.io/orphan"] = "true"
+	}
+	rels := make([]map[string]any, 0, len(e.Relations))
+	for _, r := range e.Relations {
+		rels = append(rels, map[string]any{"type": r.Type, "targetRef": r.Target})
+	}
+	m["relations"] = rels
+	return m, nil
+}
+
+func renderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
+	out := make([]any, len(es))
+	for i, e := range es {
+		if e == nil {
+			continue
+		}
+		m, err := render(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = catalog.ApplyFields(m, fields)
+	}
+	return out, nil
+}
+
+// fieldsParam reads `fields`, repeated or comma-separated.
+func fieldsParam(c *gin.Context) []string {
+	var out []string
+	for _, f := range c.QueryArray("fields") {
+		for _, p := range strings.Split(f, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, errs.Invalid("%s must be a whole number between %d and %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+// orderParams reads Backstage's order (GET /entities: "asc:field") or
+// orderField ("field,asc") parameters.
+func orderParams(c *gin.Context, name string) ([]store.Order, error) {
+	var out []store.Order
+	for _, v := range c.QueryArray(name) {
+		var field, dir string
+		if name == "order" {
+			dir, field, _ = strings.Cut(v, ":")
+		} else {
+			field, dir, _ = strings.Cut(v, ",")
+		}
+		field = strings.TrimSpace(field)
+		if field == "" {
+			return nil, errs.Invalid("%s %q names no field", name, v)
+		}
+		switch strings.ToLower(dir) {
+		case "", "asc":
+			out = append(out, store.Order{Field: field})
+		case "desc":
+			out = append(out, store.Order{Field: field, Desc: true})
+		default:
+			return nil, errs.Invalid("%s %q: direction must be asc or desc", name, v)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) listEntities(c *gin.Context) {
+	f, err := catalog.ParseFilter(c.QueryArray("filter"))
+	if err != nil {
+		writeError(c, errs.Invalid("%v", err))
+		return
+	}
+	limit, err := intParam(c, "limit", store.MaxLimit, 1, store.MaxLimit)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	offset, err := intParam(c, "offset", 0, 0, 1<<30)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	order, err := orderParams(c, "order")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	q := store.Query{Filter: f, Limit: limit, Offset: offset, Order: order}
+	if after := c.Query("after"); after != "" {
+		cur, err := decodeCursor(after)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		q.Filter, q.Order, q.After, q.Offset = cur.Filter, cur.Order, &cur.Pos, 0
+	}
+	page, err := s.deps.Catalog.Store.Query(c.Request.Context(), q)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	items, err := renderAll(page.Entities, fieldsParam(c))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if page.HasMore && page.Last != nil {
+		next, _ := encodeCursor(cursor{Filter: q.Filter, Order: q.Order, Pos: *page.Last})
+		c.Header("Link", fmt.Sprintf("<%s?after=%s>; rel=\"next\"", c.Request.URL.Path, next))
+	}
+	c.JSON(http.StatusOK, items)
+}
+
+// cursor is the opaque by-query cursor: the query it continues and where.
+type cursor struct {
+	Filter    store.Filter   `json:"f,omitempty"`
+	Order     []store.Order  `json:"o,omitempty"`
+	FullText  string         `json:"t,omitempty"`
+	Fields    []string       `json:"tf,omitempty"`
+	Pos       store.Position `json:"p"`
+	Backwards bool           `json:"b,omitempty"`
+	Total     int            `json:"n,omitempty"`
+}
+
+func encodeCursor(cur cursor) (string, error) {
+	b, err := json.Marshal(cur)
+	return base64.RawURLEncoding.EncodeToString(b), err
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var cur cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 64<<10 || json.Unmarshal(b, &cur) != nil {
+		return cursor{}, errs.Invalid("malformed cursor")
+	}
+	return cur, nil
+}
+
+func (s *Server) queryEntities(c *gin.Context) {
+	limit, err := intParam(c, "limit", 20, 0, store.MaxLimit)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var q store.Query
+	if raw := c.Query("cursor"); raw != "" {
+		cur, err := decodeCursor(raw)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		q = store.Query{Filter: cur.Filter, Order: cur.Order, FullText: cur.FullText, FullTextFields: cur.Fields}
+		pos := cur.Pos
+		if cur.Backwards {
+			q.Before = &pos
+		} else {
+			q.After = &pos
+		}
+	} else {
+		f, err := catalog.ParseFilter(c.QueryArray("filter"))
+		if err != nil {
+			writeError(c, errs.Invalid("%v", err))
+			return
+		}
+		order, err := orderParams(c, "orderField")
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		q = store.Query{Filter: f, Order: order, FullText: c.Query("fullTextFilterTerm")}
+		for _, ff := range c.QueryArray("fullTextFilterFields") {
+			q.FullTextFields = append(q.FullTextFields, strings.Split(ff, ",")...)
+		}
+	}
+	fields := fieldsParam(c)
+	if limit == 0 {
+		q.Limit = 1
+		page, err := s.deps.Catalog.Store.Query(c.Request.Context(), q)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"items": []any{}, "totalItems": page.TotalItems, "pageInfo": gin.H{}})
+		return
+	}
+	q.Limit = limit
+	page, err := s.deps.Catalog.Store.Query(c.Request.Context(), q)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	items, err := renderAll(page.Entities, fields)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	base := cursor{Filter: q.Filter, Order: q.Order, FullText: q.FullText, Fields: q.FullTextFields, Total: page.TotalItems}
+	pageInfo := gin.H{}
+	backwards := q.Before != nil
+	// Forward: more rows after the last one; backwards: we came from a later page.
+	if page.Last != nil && ((!backwards && page.HasMore) || backwards) {
+		next := base
+		next.Pos = *page.Last
+		pageInfo["nextCursor"], _ = encodeCursor(next)
+	}
+	if page.First != nil && ((backwards && page.HasMore) || (!backwards && q.After != nil)) {
+		prev := base
+		prev.Pos, prev.Backwards = *page.First, true
+		pageInfo["prevCursor"], _ = encodeCursor(prev)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "totalItems": page.TotalItems, "pageInfo": pageInfo})
+}
+
+func (s *Server) entitiesByRefs(c *gin.Context) {
+	var req struct {
+		EntityRefs []string `json:"entityRefs"`
+		Fields     []string `json:"fields"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil {
+		writeError(c, errs.Invalid("request body: %v", err))
+		return
+	}
+	if len(req.EntityRefs) > store.MaxLimit {
+		writeError(c, errs.Invalid("at most %d entityRefs per request", store.MaxLimit))
+		return
+	}
+	refs := make([]string, len(req.EntityRefs))
+	for i, r := range req.EntityRefs {
+		ref, err := catalog.ParseRef(r, "", catalog.DefaultNamespace)
+		if err != nil {
+			writeError(c, errs.Invalid("entityRefs[%d]: %v", i, err))
+			return
+		}
+		refs[i] = ref.Key()
+	}
+	es, err := s.deps.Catalog.Store.EntitiesByRefs(c.Request.Context(), refs)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	fields := req.Fields
+	if len(fields) == 0 {
+		fields = fieldsParam(c)
+	}
+	items, err := renderAll(es, fields)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+func nameRef(c *gin.Context) string {
+	return catalog.Ref{Kind: c.Param("kind"), Namespace: c.Param("namespace"), Name: c.Param("name")}.Key()
+}
+
+// writeEntity answers with one rendered entity, or the lookup's error.
+func writeEntity(c *gin.Context, e *store.StoredEntity, err error, wrap func(map[string]any) any) {
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	m, err := render(e)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if wrap != nil {
+		c.JSON(http.StatusOK, wrap(m))
+		return
+	}
+	c.JSON(http.StatusOK, m)
+}
+
+func (s *Server) entityByName(c *gin.Context) {
+	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), nameRef(c))
+	writeEntity(c, e, err, nil)
+}
+
+// entityAncestry answers with the entity itself as the root (rigger has no
+// processing-parent graph yet: entities come straight from locations).
+func (s *Server) entityAncestry(c *gin.Context) {
+	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), nameRef(c))
+	writeEntity(c, e, err, func(m map[string]any) any {
+		return gin.H{"rootEntityRef": e.Ref, "items": []gin.H{{"entity": m, "parentEntityRefs": []string{}}}}
+	})
+}
+
+func (s *Server) entityByUID(c *gin.Context) {
+	e, err := s.deps.Catalog.Store.EntityByUID(c.Request.Context(), c.Param("uid"))
+	writeEntity(c, e, err, nil)
+}
+
+func (s *Server) deleteEntity(c *gin.Context) {
+	if err := s.deps.Catalog.Store.DeleteEntity(c.Request.Context(), c.Param("uid")); err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) entityFacets(c *gin.Context) {
+	facets := c.QueryArray("facet")
+	if len(facets) == 0 || len(facets) > 50 {
+		writeError(c, errs.Invalid("give between 1 and 50 facet parameters"))
+		return
+	}
+	f, err := catalog.ParseFilter(c.QueryArray("filter"))
+	if err != nil {
+		writeError(c, errs.Invalid("%v", err))
+		return
+	}
+	out, err := s.deps.Catalog.Store.Facets(c.Request.Context(), f, facets)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"facets": out})
+}
+
+type locationJSON struct {
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Target string `json:"target"`
+}
+
+func locJSON(l store.Location) locationJSON { return locationJSON{l.ID, l.Type, l.Target} }
+
+func (s *Server) listLocations(c *gin.Context) {
+	ls, err := s.deps.Catalog.Store.ListLocations(c.Request.Context())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := make([]gin.H, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, gin.H{"data": locJSON(l)})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getLocation(c *gin.Context) {
+	l, err := s.deps.Catalog.Store.GetLocation(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, locJSON(l))
+}
+
+// locationStatus is rigger's own addition: the outcome of the last refresh.
+func (s *Server) locationStatus(c *gin.Context) {
+	l, err := s.deps.Catalog.Store.GetLocation(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var at any
+	if !l.LastRefresh.IsZero() {
+		at = l.LastRefresh
+	}
+	c.JSON(http.StatusOK, gin.H{"id": l.ID, "lastRefresh": at, "lastError": l.LastError})
+}
+
+func (s *Server) addLocation(c *gin.Context) {
+	var req struct {
+		Type   string `json:"type"`
+		Target string `json:"target"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil {
+		writeError(c, errs.Invalid("request body: %v", err))
+		return
+	}
+	if req.Type == "" {
+		req.Type = "url"
+	}
+	req.Target = strings.TrimSpace(req.Target)
+	switch {
+	case req.Target == "":
+		writeError(c, errs.Invalid("target is required"))
+		return
+	case req.Type == "file" && !s.deps.Catalog.AllowFileLocations:
+		writeError(c, errs.Invalid("file locations can only be configured in rigger.yaml (catalog.locations), not registered through the API"))
+		return
+	case req.Type != "url" && req.Type != "file":
+		writeError(c, errs.Invalid("location type %q is not supported (url, or file in rigger dev)", req.Type))
+		return
+	}
+	if c.Query("dryRun") == "true" {
+		writeError(c, errs.Invalid("dryRun is not supported yet"))
+		return
+	}
+	l, err := s.deps.Catalog.Store.AddLocation(c.Request.Context(), store.Location{Type: req.Type, Target: req.Target})
+	exists := errors.Is(err, errs.ErrConflict)
+	if err != nil && !exists {
+		writeError(c, err)
+		return
+	}
+	if err := s.startRefresh(c, l.ID); err != nil {
+		writeError(c, err)
+		return
+	}
+	status := http.StatusCreated
+	if exists {
+		writeError(c, errs.Conflict("location %s:%s already exists", req.Type, req.Target))
+		return
+	}
+	c.JSON(status, gin.H{"location": locJSON(l), "entities": []any{}})
+}
+
+// startRefresh starts (or, if running, signals) the location's refresh loop.
+func (s *Server) startRefresh(c *gin.Context, locationID string) error {
+	_, err := s.deps.Temporal.SignalWithStartWorkflow(c.Request.Context(), workflows.CatalogWorkflowID(locationID),
+		workflows.CatalogRefreshSignal, nil,
+		client.StartWorkflowOptions{ID: workflows.CatalogWorkflowID(locationID), TaskQueue: contract.QueueDefault},
+		workflows.CatalogRefreshName, workflows.CatalogRefreshInput{LocationID: locationID, Interval: s.deps.Catalog.RefreshInterval})
+	if err != nil {
+		s.deps.Logger.Error("start catalog refresh", "location", locationID, "error", err)
+		return fmt.Errorf("start refresh: %w", errs.ErrUnavailable)
+	}
+	return nil
+}
+
+func (s *Server) deleteLocation(c *gin.Context) {
+	id := c.Param("id")
+	if err := s.deps.Catalog.Store.DeleteLocation(c.Request.Context(), id); err != nil {
+		writeError(c, err)
+		return
+	}
+	err := s.deps.Temporal.TerminateWorkflow(c.Request.Context(), workflows.CatalogWorkflowID(id), "", "location deleted")
+	var nf *serviceerror.NotFound
+	if err != nil && !errors.As(err, &nf) {
+		s.deps.Logger.Warn("stop catalog refresh", "location", id, "error", err)
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) locationByEntity(c *gin.Context) {
+	l, err := s.deps.Catalog.Store.LocationOfEntity(c.Request.Context(), nameRef(c))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, locJSON(l))
+}
+
+func (s *Server) refreshEntity(c *gin.Context) {
+	var req struct {
+		EntityRef string `json:"entityRef"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil || req.EntityRef == "" {
+		writeError(c, errs.Invalid("body must be {\"entityRef\": \"kind:namespace/name\"}"))
+		return
+	}
+	ref, err := catalog.ParseRef(req.EntityRef, "", catalog.DefaultNamespace)
+	if err != nil {
+		writeError(c, errs.Invalid("entityRef: %v", err))
+		return
+	}
+	l, err := s.deps.Catalog.Store.LocationOfEntity(c.Request.Context(), ref.Key())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := s.startRefresh(c, l.ID); err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Status(http.StatusOK)
+}
+
+func (s *Server) validateEntity(c *gin.Context) {
+	var req struct {
+		Entity   map[string]any `json:"entity"`
+		Location string         `json:"location"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil || req.Entity == nil {
+		writeError(c, errs.Invalid("body must be {\"entity\": {...}, \"location\": \"...\"}"))
+		return
+	}
+	probs := catalog.Validate(catalog.Entity(req.Entity))
+	if len(probs) == 0 {
+		if _, rp := catalog.Relations(catalog.Entity(req.Entity)); len(rp) > 0 {
+			probs = rp
+		}
+	}
+	if len(probs) == 0 {
+		c.Status(http.StatusOK)
+		return
+	}
+	list := make([]gin.H, 0, len(probs))
+	msgs := make([]string, 0, len(probs))
+	for _, p := range probs {
+		list = append(list, gin.H{"name": "InputError", "message": p.Error()})
+		msgs = append(msgs, p.Error())
+	}
+	c.JSON(http.StatusBadRequest, gin.H{"errors": list, "error": gin.H{"name": "InputError", "message": strings.Join(msgs, "; ")}})
+}

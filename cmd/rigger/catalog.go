@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/postgres"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// openStore opens the configured catalog database.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	switch cfg.Database.Driver {
+	case "postgres":
+		return postgres.Open(ctx, cfg.Database.URL.Reveal(), cfg.Database.MaxOpenConns)
+	default:
+		path := cfg.Database.Path
+		if path == "" {
+			path = filepath.Join(cfg.Server.DataDir, "rigger.db")
+		}
+		return sqlite.Open(ctx, path)
+	}
+}
+
+func catalogRules(cfg *config.Config) (catalog.Rules, map[string][]catalog.Rule) {
+	conv := func(rs []config.Rule) []catalog.Rule {
+		out := make([]catalog.Rule, 0, len(rs))
+		for _, r := range rs {
+			cr := catalog.Rule{Allow: r.Allow}
+			for _, l := range r.Locations {
+				cr.Locations = append(cr.Locations, catalog.RuleLocation{Type: l.Type, Target: l.Target, Pattern: l.Pattern})
+			}
+			out = append(out, cr)
+		}
+		return out
+	}
+	rules := catalog.DefaultRules()
+	if len(cfg.Catalog.Rules) > 0 {
+		rules.Global = conv(cfg.Catalog.Rules)
+	}
+	static := map[string][]catalog.Rule{}
+	for _, l := range cfg.Catalog.Locations {
+		static[l.Target] = conv(l.Rules)
+	}
+	return rules, static
+}
+
+func catalogLimits(cfg *config.Config) catalog.Limits {
+	l := cfg.Catalog.Limits
+	return catalog.Limits{DocumentBytes: l.DocumentBytes, EntityBytes: l.EntityBytes, MaxDepth: l.MaxDepth,
+		MaxEntities: l.EntitiesPerLocation, MaxStringLength: l.MaxStringLength}
+}
+
+// catalogActivities builds the ingestion activity with an SSRF-safe client
+// limited to catalog.reading.allow.
+func catalogActivities(cfg *config.Config, st store.Store, c *cli, logLevel string) *activities.Catalog {
+	var hosts []string
+	for _, a := range cfg.Catalog.Reading.Allow {
+		hosts = append(hosts, a.Host)
+	}
+	rules, static := catalogRules(cfg)
+	return &activities.Catalog{
+		Store:       st,
+		Rules:       rules,
+		Limits:      catalogLimits(cfg),
+		Orphans:     store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
+		HTTP:        netguard.NewClient(netguard.Policy{AllowedHosts: hosts}),
+		StaticRules: static,
+		Logger:      newLogger(c.stderr, logLevel, cfg.Server.LogFormat).With("component", "catalog"),
+	}
+}
+
+// ensureStaticLocations registers rigger.yaml's locations and starts (or
+// nudges) their refresh loops.
+func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Store, tc client.Client) error {
+	for i, l := range cfg.Catalog.Locations {
+		target := l.Target
+		if l.Type == "file" {
+			abs, err := filepath.Abs(target)
+			if err != nil {
+				return fmt.Errorf("catalog.locations[%d].target: %w", i, err)
+			}
+			target = abs
+		}
+		loc, err := st.AddLocation(ctx, store.Location{Type: l.Type, Target: target, Static: true})
+		if err != nil && !errors.Is(err, errs.ErrConflict) {
+			return fmt.Errorf("catalog.locations[%d]: %w", i, err)
+		}
+		id := workflows.CatalogWorkflowID(loc.ID)
+		if _, err := tc.SignalWithStartWorkflow(ctx, id, workflows.CatalogRefreshSignal, nil,
+			client.StartWorkflowOptions{ID: id, TaskQueue: contract.QueueDefault},
+			workflows.CatalogRefreshName, workflows.CatalogRefreshInput{LocationID: loc.ID, Interval: cfg.Catalog.RefreshInterval}); err != nil {
+			return fmt.Errorf("start refresh of catalog.locations[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
