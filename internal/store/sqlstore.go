@@ -28,7 +28,15 @@ type Dialect struct {
 	SerializeWrites bool
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
+	// Analyze refreshes planner statistics after a large batch ("" = the
+	// database does it itself, like PostgreSQL's autovacuum).
+	Analyze string
 }
+
+// analyzeAfter is the batch size after which statistics are refreshed, so
+// the planner learns that kind=component matches most rows and drives
+// owner queries from the search index instead.
+const analyzeAfter = 1000
 
 // SQL implements Store on database/sql for a Dialect.
 type SQL struct {
@@ -380,6 +388,11 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 	})
 	if err != nil {
 		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
+	}
+	if s.d.Analyze != "" && res.Inserted+res.Updated+res.Removed >= analyzeAfter {
+		if _, err := s.db.ExecContext(ctx, s.d.Analyze); err != nil {
+			return res, fmt.Errorf("refresh planner statistics: %w", err)
+		}
 	}
 	return res, nil
 }

@@ -43,7 +43,7 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		Name:       "postgres",
 		Rebind:     rebind,
 		Migrations: store.Schema(),
-		MaxParams:  60000,
+		MaxParams:  8000,
 	})
 	if err != nil {
 		db.Close()

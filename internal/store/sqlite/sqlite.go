@@ -19,7 +19,7 @@ import (
 // Open opens (creating if needed) the database file at path and migrates it.
 func Open(ctx context.Context, path string) (*store.SQL, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
@@ -37,7 +37,10 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		Rebind:          func(q string) string { return q },
 		Migrations:      store.Schema(),
 		SerializeWrites: true,
-		MaxParams:       30000,
+		// modernc's bind cost grows with the statement's parameter count:
+		// 400 per statement made a 10k-entity batch 3x faster than 30000.
+		MaxParams: 400,
+		Analyze:   "PRAGMA analysis_limit=2000; ANALYZE",
 	})
 	if err != nil {
 		db.Close()
