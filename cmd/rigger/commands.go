@@ -155,15 +155,6 @@ func (c *cli) versionCommand() *cobra.Command {
 	}
 }
 
-func (c *cli) catalogCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "catalog", Short: "Validate and import catalog entities"}
-	cmd.AddCommand(
-		&cobra.Command{Use: "validate FILE...", Short: "Validate catalog-info.yaml files", RunE: notImplemented("catalog validate")},
-		&cobra.Command{Use: "import FILE|URL", Short: "Register a location with a running server", RunE: notImplemented("catalog import")},
-	)
-	return cmd
-}
-
 func (c *cli) templateCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "template", Short: "Validate and dry-run scaffolder templates"}
 	cmd.AddCommand(

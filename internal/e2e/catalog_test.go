@@ -228,6 +228,22 @@ func TestCatalogIngestionAndAPI(t *testing.T) {
 		waitTotal(t, p.api, "kind=component,metadata.name=svc-x", 0)
 	})
 
+	t.Run("CLIImport", func(t *testing.T) {
+		f := filepath.Join(dir, "cli.yaml")
+		os.WriteFile(f, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: from-cli\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o600)
+		imp := start(t, dir, cleanEnv("RIGGER_SERVER="+p.api), "catalog", "import", f)
+		if code := imp.wait(t, 60*time.Second); code != 0 || !strings.Contains(imp.stdout.String(), "waiting for the first refresh") || !strings.Contains(imp.stdout.String(), "done") {
+			t.Fatalf("catalog import: exit %d\n%s\n%s", code, imp.stdout.String(), imp.stderr.String())
+		}
+		waitTotal(t, p.api, "metadata.name=from-cli", 1)
+		bad := filepath.Join(dir, "cli-bad.yaml")
+		os.WriteFile(bad, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\n"), 0o600)
+		imp = start(t, dir, cleanEnv(), "catalog", "import", "--server", p.api, bad)
+		if code := imp.wait(t, 60*time.Second); code != 1 || !strings.Contains(imp.stderr.String(), "spec: required object is missing") {
+			t.Fatalf("catalog import of a bad file: exit %d\n%s", code, imp.stderr.String())
+		}
+	})
+
 	t.Run("BadRequests", func(t *testing.T) {
 		for _, c := range []struct{ method, path string }{
 			{"GET", "/api/catalog/entities/by-query?limit=-1"},

@@ -103,6 +103,8 @@ func TestCLI(t *testing.T) {
 	}
 	good := write("good.yaml", "temporal:\n  apiKey: ${KEY}\n  tls:\n    enabled: true\n")
 	bad := write("bad.yaml", "server:\n  lisen: 127.0.0.1:1\n")
+	catalogOK := write("ok-catalog.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\nspec: {type: service, lifecycle: production, owner: team-a}\n")
+	catalogBad := write("bad-catalog.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\nspec: {type: service, lifecycle: production}\n---\na: &x [1]\nb: *x\n")
 	cases := []struct {
 		name     string
 		env      []string
@@ -120,6 +122,10 @@ func TestCLI(t *testing.T) {
 		{"config missing var", nil, []string{"config", "check", "--config", good}, 1, nil, []string{good + `:2:11: temporal.apiKey: environment variable "KEY" is not set`}, ""},
 		{"flag from env is validated", []string{"RIGGER_LISTEN=nonsense"}, []string{"dev"}, 1, nil, []string{`server.listen: "nonsense" is not host:port`}, ""},
 		{"stub says so", nil, []string{"template", "validate", "x.yaml"}, 2, nil, []string{"template validate: not yet implemented"}, ""},
+		{"catalog validate ok", nil, []string{"catalog", "validate", catalogOK}, 0, []string{"ok    " + catalogOK + ": document 1: component:default/svc", "1 valid, 0 invalid"}, nil, ""},
+		{"catalog validate bad", nil, []string{"catalog", "validate", catalogOK, catalogBad}, 1, []string{"1 valid, 2 invalid"},
+			[]string{catalogBad + ": document 1 (line 1): spec.owner: required field is missing", catalogBad + ": document 2 (line 7): a: YAML anchors and aliases are not allowed"}, ""},
+		{"catalog validate missing file", nil, []string{"catalog", "validate", filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"no such file"}, ""},
 		{"unknown command", nil, []string{"frobnicate"}, 1, nil, []string{"unknown command"}, ""},
 	}
 	for _, c := range cases {
