@@ -35,7 +35,7 @@ lint: ## gofmt, go vet (both build variants), staticcheck
 	@if ! command -v staticcheck >/dev/null 2>&1; then $(GO) install honnef.co/go/tools/cmd/staticcheck@latest; fi
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
 
-bench: build ## Benchmarks: start-up, RSS, hello latency (see README)
+bench: build ## Benchmarks: start-up, RSS, hello latency, catalog ingest and queries (see README)
 	@ls -l $(BIN) | awk '{printf "binary size: %.1f MiB\n", $$5/1048576}'
 	RIGGER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/e2e/
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"go.temporal.io/sdk/client"
@@ -29,6 +30,9 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 		path := cfg.Database.Path
 		if path == "" {
 			path = filepath.Join(cfg.Server.DataDir, "rigger.db")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create directory for %s: %w", path, err)
 		}
 		return sqlite.Open(ctx, path)
 	}
