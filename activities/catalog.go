@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,7 +34,9 @@ type Catalog struct {
 	HTTP *http.Client
 	// StaticRules are extra rules of static locations, by location target.
 	StaticRules map[string][]catalog.Rule
-	Logger      *slog.Logger
+	// Git says where git locations may clone from.
+	Git    GitSource
+	Logger *slog.Logger
 }
 
 // maxNested bounds Location entities pointing at further files.
@@ -54,6 +57,8 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 		return res, err
 	}
 	src := catalog.Source{Type: loc.Type, Target: loc.Target, Static: loc.Static}
+	r := &reading{}
+	defer r.close()
 	var rows []store.Entity
 	queue := []source{{loc.Type, loc.Target}}
 	seen := map[source]bool{}
@@ -65,7 +70,7 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 				continue
 			}
 			seen[s] = true
-			files, err := c.read(ctx, s)
+			files, err := c.read(ctx, r, s, loc.Static)
 			if err != nil {
 				res.Errors = append(res.Errors, err.Error())
 				continue
@@ -109,14 +114,14 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 		queue = next
 	}
 	res.Entities = len(rows)
-	r, err := c.Store.ReplaceLocation(ctx, loc.ID, rows, c.Orphans)
+	rr, err := c.Store.ReplaceLocation(ctx, loc.ID, rows, c.Orphans)
 	if err != nil {
 		return res, err
 	}
-	for _, cf := range r.Conflicts {
+	for _, cf := range rr.Conflicts {
 		res.Errors = append(res.Errors, fmt.Sprintf("%s is already defined by location %s; keeping that one", cf.Ref, cf.OwnerLocation))
 	}
-	res.Inserted, res.Updated, res.Unchanged, res.Removed, res.Orphaned = r.Inserted, r.Updated, r.Unchanged, r.Removed, r.Orphaned
+	res.Inserted, res.Updated, res.Unchanged, res.Removed, res.Orphaned = rr.Inserted, rr.Updated, rr.Unchanged, rr.Removed, rr.Orphaned
 	status := strings.Join(res.Errors, "\n")
 	if err := c.Store.SetLocationStatus(ctx, loc.ID, status, time.Now()); err != nil {
 		return res, err
@@ -154,15 +159,43 @@ func toRow(e catalog.Entity, loc store.Location) (store.Entity, error) {
 	return row, nil
 }
 
+// reading holds what one refresh opened: the clone of a git location.
+type reading struct {
+	root    *os.Root
+	label   string
+	cleanup func()
+}
+
+func (r *reading) close() {
+	if r.cleanup != nil {
+		r.cleanup()
+	}
+}
+
 type file struct {
 	name string
 	data []byte
 }
 
 // read returns the files of a location: a file path or glob, or a URL.
-func (c *Catalog) read(ctx context.Context, s source) ([]file, error) {
+func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) ([]file, error) {
 	maxBytes := int64(c.Limits.DocumentBytes)
 	switch s.typ {
+	case "git":
+		repo, pattern := SplitGitTarget(s.target)
+		g := c.Git
+		g.AllowLocal = g.AllowLocal || static
+		root, cleanup, err := g.clone(ctx, repo)
+		if err != nil {
+			return nil, fmt.Errorf("location %s: %w", s.target, err)
+		}
+		r.root, r.label, r.cleanup = root, repo, cleanup
+		return readRoot(root, repo, pattern, maxBytes)
+	case "gitfile":
+		if r.root == nil {
+			return nil, fmt.Errorf("%s: no repository open", s.target)
+		}
+		return readRoot(r.root, r.label, s.target, maxBytes)
 	case "file":
 		matches, err := filepath.Glob(s.target)
 		if err != nil {
@@ -223,6 +256,10 @@ func nestedTargets(parent source, fileName string, e catalog.Entity) []source {
 	var out []source
 	for _, t := range targets {
 		switch {
+		case parent.typ == "git" || parent.typ == "gitfile":
+			// Inside a repository: relative to the file, confined to the clone.
+			_, inRepo, _ := strings.Cut(fileName, "#")
+			out = append(out, source{"gitfile", path.Join(path.Dir(inRepo), t)})
 		case parent.typ == "file" && typ == "file":
 			if !filepath.IsAbs(t) {
 				t = filepath.Join(filepath.Dir(fileName), t)

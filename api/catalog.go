@@ -463,8 +463,8 @@ func (s *Server) addLocation(c *gin.Context) {
 	case req.Type == "file" && !s.deps.Catalog.AllowFileLocations:
 		writeError(c, errs.Invalid("file locations can only be configured in rigger.yaml (catalog.locations), not registered through the API"))
 		return
-	case req.Type != "url" && req.Type != "file":
-		writeError(c, errs.Invalid("location type %q is not supported (url, or file in rigger dev)", req.Type))
+	case req.Type != "url" && req.Type != "file" && req.Type != "git":
+		writeError(c, errs.Invalid("location type %q is not supported (url, git as https://host/repo.git#path, or file in rigger dev)", req.Type))
 		return
 	}
 	if c.Query("dryRun") == "true" {

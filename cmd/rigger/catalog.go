@@ -69,20 +69,22 @@ func catalogLimits(cfg *config.Config) catalog.Limits {
 
 // catalogActivities builds the ingestion activity with an SSRF-safe client
 // limited to catalog.reading.allow.
-func catalogActivities(cfg *config.Config, st store.Store, c *cli, logLevel string) *activities.Catalog {
+func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *activities.Catalog {
 	var hosts []string
 	for _, a := range cfg.Catalog.Reading.Allow {
 		hosts = append(hosts, a.Host)
 	}
 	rules, static := catalogRules(cfg)
+	policy := netguard.Policy{AllowedHosts: hosts}
 	return &activities.Catalog{
 		Store:       st,
 		Rules:       rules,
 		Limits:      catalogLimits(cfg),
 		Orphans:     store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
-		HTTP:        netguard.NewClient(netguard.Policy{AllowedHosts: hosts}),
+		HTTP:        netguard.NewClient(policy),
+		Git:         activities.GitSource{Policy: policy, AllowLocal: dev},
 		StaticRules: static,
-		Logger:      newLogger(c.stderr, logLevel, cfg.Server.LogFormat).With("component", "catalog"),
+		Logger:      newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("component", "catalog"),
 	}
 }
 
@@ -91,6 +93,9 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, logLevel stri
 func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Store, tc client.Client) error {
 	for i, l := range cfg.Catalog.Locations {
 		target := l.Target
+		if l.Type == "git" && l.Path != "" {
+			target += "#" + l.Path
+		}
 		if l.Type == "file" {
 			abs, err := filepath.Abs(target)
 			if err != nil {

@@ -105,7 +105,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		for _, q := range queues {
 			w, err := worker.New(tc, q, worker.Deps{
 				Logger:  logger.With("component", "worker", "queue", q),
-				Catalog: catalogActivities(cfg, st, c, cfg.Server.LogLevel),
+				Catalog: catalogActivities(cfg, st, c, m == modeDev),
 			})
 			if err != nil {
 				return err

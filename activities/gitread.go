@@ -1,0 +1,150 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/netguard"
+)
+
+// GitSource says where git locations may be cloned from.
+type GitSource struct {
+	// Policy limits https remotes (hosts, and the addresses they resolve to).
+	Policy netguard.Policy
+	// AllowLocal allows file:// and plain-path remotes (dev and static
+	// locations only: otherwise anyone could read repositories on the host).
+	AllowLocal bool
+}
+
+// SplitGitTarget splits "repo-url#path/in/repo" (path defaults to
+// catalog-info.yaml).
+func SplitGitTarget(target string) (repo, file string) {
+	repo, file, _ = strings.Cut(target, "#")
+	if file == "" {
+		file = "catalog-info.yaml"
+	}
+	return repo, file
+}
+
+// checkRemote refuses remotes the policy does not allow. For https it also
+// resolves the host and checks every address (git dials by itself, so this
+// is checked before the clone; redirects are disabled for the clone).
+func (g GitSource) checkRemote(ctx context.Context, remote string) (local bool, err error) {
+	if strings.HasPrefix(remote, "/") || strings.HasPrefix(remote, "file://") {
+		if !g.AllowLocal {
+			return false, fmt.Errorf("git remote %s: local repositories are only allowed for locations in rigger.yaml or in rigger dev", remote)
+		}
+		return true, nil
+	}
+	u, err := url.Parse(remote)
+	if err != nil || u.Scheme != "https" {
+		return false, fmt.Errorf("git remote %q: only https remotes are allowed", remote)
+	}
+	if err := g.Policy.CheckURL(u); err != nil {
+		return false, err
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
+	if err != nil {
+		return false, fmt.Errorf("git remote %s: %w", remote, err)
+	}
+	for _, a := range addrs {
+		if err := g.Policy.CheckAddr(a); err != nil {
+			return false, &netguard.BlockedError{Target: remote, Reason: err.Error()}
+		}
+	}
+	return false, nil
+}
+
+// gitCommand builds the clone command: shallow, no tags, no prompts, no
+// system or user config, redirects off, only the protocols allowed, and an
+// environment holding nothing of rigger's.
+func gitCommand(ctx context.Context, remote, dir string, local bool) *exec.Cmd {
+	args := []string{
+		"-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
+		"-c", "http.followRedirects=false", "-c", "core.symlinks=false",
+	}
+	if local {
+		args = append(args, "-c", "protocol.file.allow=always")
+	}
+	args = append(args, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", "--", remote, dir)
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + dir + ".home",
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_ASKPASS=/bin/false",
+	}
+	return cmd
+}
+
+// clone makes a shallow clone of remote into a new temp dir and opens it as
+// an os.Root, so no path read from the repository can leave it.
+func (g GitSource) clone(ctx context.Context, remote string) (*os.Root, func(), error) {
+	local, err := g.checkRemote(ctx, remote)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmp, err := os.MkdirTemp("", "rigger-git-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(tmp) }
+	dir := tmp + "/repo"
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := gitCommand(ctx, remote, dir, local)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("git clone %s: %v: %s", remote, err, strings.TrimSpace(stderr.String()))
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return root, func() { root.Close(); cleanup() }, nil
+}
+
+// readRoot reads the files matching pattern inside root (a glob relative to
+// the repository), refusing anything that would leave it.
+func readRoot(root *os.Root, label, pattern string, maxBytes int64) ([]file, error) {
+	pattern = strings.TrimPrefix(path.Clean("/"+pattern), "/")
+	matches, err := fs.Glob(root.FS(), pattern)
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad path %q: %v", label, pattern, err)
+	}
+	if len(matches) == 0 {
+		return nil, fmt.Errorf("%s: no file %s in the repository", label, pattern)
+	}
+	var out []file
+	for _, m := range matches {
+		f, err := root.Open(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", label, m, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", label, m, err)
+		}
+		if int64(len(data)) > maxBytes {
+			return nil, fmt.Errorf("%s: %s: file is larger than %d bytes", label, m, maxBytes)
+		}
+		out = append(out, file{name: label + "#" + m, data: data})
+	}
+	return out, nil
+}
