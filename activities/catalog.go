@@ -56,6 +56,32 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 	if err != nil {
 		return res, err
 	}
+	rows, res, err := c.collect(ctx, loc)
+	if err != nil {
+		return res, err
+	}
+	rr, err := c.Store.ReplaceLocation(ctx, loc.ID, rows, c.Orphans)
+	if err != nil {
+		return res, err
+	}
+	for _, cf := range rr.Conflicts {
+		res.Errors = append(res.Errors, fmt.Sprintf("%s is already defined by location %s; keeping that one", cf.Ref, cf.OwnerLocation))
+	}
+	res.Inserted, res.Updated, res.Unchanged, res.Removed, res.Orphaned = rr.Inserted, rr.Updated, rr.Unchanged, rr.Removed, rr.Orphaned
+	status := strings.Join(res.Errors, "\n")
+	if err := c.Store.SetLocationStatus(ctx, loc.ID, status, time.Now()); err != nil {
+		return res, err
+	}
+	c.Logger.InfoContext(ctx, "catalog location refreshed", "location", loc.ID, "target", loc.Target,
+		"entities", res.Entities, "inserted", res.Inserted, "updated", res.Updated, "removed", res.Removed, "errors", len(res.Errors))
+	return res, nil
+}
+
+// collect reads a location (following nested Location entities), parses,
+// validates and applies the catalog rules, returning store rows and a
+// result holding every problem met.
+func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Entity, contract.CatalogRefreshResult, error) {
+	var res contract.CatalogRefreshResult
 	src := catalog.Source{Type: loc.Type, Target: loc.Target, Static: loc.Static}
 	r := &reading{}
 	defer r.close()
@@ -108,27 +134,37 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 				}
 			}
 			if len(rows) > c.Limits.MaxEntities && c.Limits.MaxEntities > 0 {
-				return res, fmt.Errorf("location %s defines more than %d entities", loc.Target, c.Limits.MaxEntities)
+				return nil, res, fmt.Errorf("location %s defines more than %d entities", loc.Target, c.Limits.MaxEntities)
 			}
 		}
 		queue = next
 	}
 	res.Entities = len(rows)
-	rr, err := c.Store.ReplaceLocation(ctx, loc.ID, rows, c.Orphans)
+	return rows, res, nil
+}
+
+// maxAnalyzeBytes bounds what a dry run returns (it travels through workflow
+// history, whose payloads are limited to a few MiB).
+const maxAnalyzeBytes = 1 << 20
+
+// AnalyzeLocation implements contract.CatalogAnalyzeLocation: a dry run that
+// reads a location as if registered and returns its entities, storing nothing.
+func (c *Catalog) AnalyzeLocation(ctx context.Context, in contract.CatalogAnalyzeInput) (contract.CatalogAnalyzeResult, error) {
+	rows, res, err := c.collect(ctx, store.Location{Type: in.Type, Target: in.Target})
+	out := contract.CatalogAnalyzeResult{Errors: res.Errors}
 	if err != nil {
-		return res, err
+		out.Errors = append(out.Errors, err.Error())
+		return out, nil
 	}
-	for _, cf := range rr.Conflicts {
-		res.Errors = append(res.Errors, fmt.Sprintf("%s is already defined by location %s; keeping that one", cf.Ref, cf.OwnerLocation))
+	size := 0
+	for _, r := range rows {
+		if size += len(r.Body); size > maxAnalyzeBytes {
+			out.Truncated = true
+			break
+		}
+		out.Entities = append(out.Entities, r.Body)
 	}
-	res.Inserted, res.Updated, res.Unchanged, res.Removed, res.Orphaned = rr.Inserted, rr.Updated, rr.Unchanged, rr.Removed, rr.Orphaned
-	status := strings.Join(res.Errors, "\n")
-	if err := c.Store.SetLocationStatus(ctx, loc.ID, status, time.Now()); err != nil {
-		return res, err
-	}
-	c.Logger.InfoContext(ctx, "catalog location refreshed", "location", loc.ID, "target", loc.Target,
-		"entities", res.Entities, "inserted", res.Inserted, "updated", res.Updated, "removed", res.Removed, "errors", len(res.Errors))
-	return res, nil
+	return out, nil
 }
 
 // toRow turns a validated entity into a store row.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -468,7 +471,7 @@ func (s *Server) addLocation(c *gin.Context) {
 		return
 	}
 	if c.Query("dryRun") == "true" {
-		writeError(c, errs.Invalid("dryRun is not supported yet"))
+		s.dryRunLocation(c, req.Type, req.Target)
 		return
 	}
 	l, err := s.deps.Catalog.Store.AddLocation(c.Request.Context(), store.Location{Type: req.Type, Target: req.Target})
@@ -487,6 +490,43 @@ func (s *Server) addLocation(c *gin.Context) {
 		return
 	}
 	c.JSON(status, gin.H{"location": locJSON(l), "entities": []any{}})
+}
+
+// dryRunLocation reads a location through a short workflow (the API does no
+// reading itself) and answers with its entities, storing nothing.
+func (s *Server) dryRunLocation(c *gin.Context, typ, target string) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Minute)
+	defer cancel()
+	run, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "catalog-analyze-" + uuid.NewString(), TaskQueue: contract.QueueDefault, WorkflowExecutionTimeout: 3 * time.Minute,
+	}, workflows.CatalogAnalyzeName, contract.CatalogAnalyzeInput{Type: typ, Target: target})
+	if err != nil {
+		s.deps.Logger.Error("start catalog dry run", "error", err)
+		writeError(c, fmt.Errorf("start dry run: %w", errs.ErrUnavailable))
+		return
+	}
+	var res contract.CatalogAnalyzeResult
+	if err := run.Get(ctx, &res); err != nil {
+		writeError(c, errs.Invalid("dry run of %s: %v", target, err))
+		return
+	}
+	if len(res.Errors) > 0 {
+		writeError(c, errs.Invalid("%s", strings.Join(res.Errors, "\n")))
+		return
+	}
+	exists := false
+	if ls, err := s.deps.Catalog.Store.ListLocations(ctx); err == nil {
+		for _, l := range ls {
+			if l.Type == typ && l.Target == target {
+				exists = true
+			}
+		}
+	}
+	entities := res.Entities
+	if entities == nil {
+		entities = []json.RawMessage{}
+	}
+	c.JSON(http.StatusCreated, gin.H{"location": gin.H{"id": "", "type": typ, "target": target}, "entities": entities, "exists": exists, "truncated": res.Truncated})
 }
 
 // startRefresh starts (or, if running, signals) the location's refresh loop.

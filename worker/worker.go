@@ -53,7 +53,9 @@ func registerDefault(w sdkworker.Registry, deps Deps) {
 	w.RegisterActivityWithOptions(hello.Compose, activity.RegisterOptions{Name: contract.HelloCompose})
 	w.RegisterActivityWithOptions(hello.Deliver, activity.RegisterOptions{Name: contract.HelloDeliver})
 	w.RegisterWorkflowWithOptions(workflows.CatalogRefresh, workflow.RegisterOptions{Name: workflows.CatalogRefreshName})
+	w.RegisterWorkflowWithOptions(workflows.CatalogAnalyze, workflow.RegisterOptions{Name: workflows.CatalogAnalyzeName})
 	if deps.Catalog != nil {
 		w.RegisterActivityWithOptions(deps.Catalog.RefreshLocation, activity.RegisterOptions{Name: contract.CatalogRefreshLocation})
+		w.RegisterActivityWithOptions(deps.Catalog.AnalyzeLocation, activity.RegisterOptions{Name: contract.CatalogAnalyzeLocation})
 	}
 }

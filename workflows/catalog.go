@@ -73,3 +73,18 @@ func CatalogRefresh(ctx workflow.Context, in CatalogRefreshInput) error {
 	}
 	return workflow.NewContinueAsNewError(ctx, CatalogRefreshName, in)
 }
+
+// CatalogAnalyzeName is the registered name of the dry-run workflow.
+const CatalogAnalyzeName = "rigger.catalog.analyze"
+
+// CatalogAnalyze runs one dry-run read of a location and returns what it
+// found. It is short-lived: the API waits for it.
+func CatalogAnalyze(ctx workflow.Context, in contract.CatalogAnalyzeInput) (contract.CatalogAnalyzeResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	var res contract.CatalogAnalyzeResult
+	err := workflow.ExecuteActivity(ctx, contract.CatalogAnalyzeLocation, in).Get(ctx, &res)
+	return res, err
+}

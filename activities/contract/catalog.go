@@ -1,5 +1,7 @@
 package contract
 
+import "encoding/json"
+
 // CatalogRefreshLocation reads one location, validates its entities and
 // replaces what the store holds for it, in one batch.
 const CatalogRefreshLocation = "rigger.catalog.refreshLocation"
@@ -20,4 +22,21 @@ type CatalogRefreshResult struct {
 	Removed   int      `json:"removed"`
 	Orphaned  int      `json:"orphaned"`
 	Errors    []string `json:"errors,omitempty"`
+}
+
+// CatalogAnalyzeLocation reads a location as if it were registered and
+// returns its entities without storing anything (POST /locations?dryRun).
+const CatalogAnalyzeLocation = "rigger.catalog.analyzeLocation"
+
+// CatalogAnalyzeInput names the location to read.
+type CatalogAnalyzeInput struct {
+	Type   string `json:"type"`
+	Target string `json:"target"`
+}
+
+// CatalogAnalyzeResult holds the entities found (bounded) and every problem.
+type CatalogAnalyzeResult struct {
+	Entities  []json.RawMessage `json:"entities"`
+	Errors    []string          `json:"errors,omitempty"`
+	Truncated bool              `json:"truncated,omitempty"`
 }

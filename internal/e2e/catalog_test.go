@@ -200,6 +200,21 @@ func TestCatalogIngestionAndAPI(t *testing.T) {
 	t.Run("RegisterDeleteLocation", func(t *testing.T) {
 		f := filepath.Join(dir, "svc.yaml")
 		os.WriteFile(f, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc-x\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o600)
+		// A dry run shows the entities and stores nothing.
+		var dry struct {
+			Entities []struct {
+				Metadata struct{ Name string } `json:"metadata"`
+			} `json:"entities"`
+			Exists bool `json:"exists"`
+		}
+		if code := doJSON(t, "POST", p.api+"/api/catalog/locations?dryRun=true", map[string]any{"type": "file", "target": f}, &dry); code != http.StatusCreated || len(dry.Entities) != 1 || dry.Entities[0].Metadata.Name != "svc-x" || dry.Exists {
+			t.Fatalf("dry run: %d %+v", code, dry)
+		}
+		waitTotal(t, p.api, "metadata.name=svc-x", 0)
+		var dryErr apiError
+		if code := doJSON(t, "POST", p.api+"/api/catalog/locations?dryRun=true", map[string]any{"type": "file", "target": filepath.Join(dir, "bomb.yaml")}, &dryErr); code != http.StatusBadRequest || !strings.Contains(dryErr.Error.Message, "anchors and aliases") {
+			t.Fatalf("dry run of a bad file: %d %+v", code, dryErr)
+		}
 		var res struct {
 			Location struct{ ID string } `json:"location"`
 		}

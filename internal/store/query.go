@@ -60,7 +60,7 @@ func cond(q *sqlBuilder, c Cond) {
 		return
 	}
 	if typ, ok := strings.CutPrefix(key, "relations."); ok {
-		q.add("EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = e.ref AND r.type_lower = ?", typ)
+		q.add("e.ref IN (SELECT r.source_ref FROM relations r WHERE r.type_lower = ?", typ)
 		if len(c.Values) > 0 {
 			q.add(" AND ")
 			inList(q, "r.target_lower", c.Values)
@@ -68,7 +68,10 @@ func cond(q *sqlBuilder, c Cond) {
 		q.add(")")
 		return
 	}
-	q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid AND s.key = ?", key)
+	// An IN semi-join rather than a correlated EXISTS: both planners can then
+	// start from the (key, value) index — a few rows for spec.owner=X — instead
+	// of walking every entity of a kind and probing each one.
+	q.add("e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key = ?", key)
 	if len(c.Values) > 0 {
 		q.add(" AND ")
 		inList(q, "s.value", c.Values)

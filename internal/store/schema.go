@@ -50,5 +50,7 @@ CREATE TABLE relations (
 CREATE INDEX relations_source ON relations (source_ref, type_lower, target_lower);
 CREATE INDEX relations_target ON relations (target_lower);
 CREATE INDEX relations_origin ON relations (origin_uid);
+`, `
+CREATE INDEX relations_type_target ON relations (type_lower, target_lower, source_ref);
 `}
 }
