@@ -122,6 +122,10 @@ func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Enti
 						res.Errors = append(res.Errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
 						continue
 					}
+					if err := c.resolvePlaceholders(ctx, r, s, f.name, d.Entity); err != nil {
+						res.Errors = append(res.Errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
+						continue
+					}
 					if strings.EqualFold(d.Entity.Kind(), "Location") {
 						next = append(next, nestedTargets(s, f.name, d.Entity)...)
 					}

@@ -137,3 +137,44 @@ func TestGitCommandIsLockedDown(t *testing.T) {
 		}
 	}
 }
+
+func TestPlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "openapi.yaml"), []byte("openapi: 3.0.0\ninfo: {title: Pets}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "extra.json"), []byte(`{"tier": 1}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "api.yaml"), []byte(`apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: pets}
+spec:
+  type: openapi
+  lifecycle: production
+  owner: team-a
+  definition:
+    $text: ./openapi.yaml
+  extra:
+    $json: ./extra.json
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(`apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: broken}
+spec: {type: openapi, lifecycle: production, owner: team-a, definition: {$text: ./missing.yaml}}
+`), 0o644)
+	c, st := newCatalog(t)
+	ctx := context.Background()
+	loc, _ := st.AddLocation(ctx, store.Location{Type: "file", Target: filepath.Join(dir, "*.yaml"), Static: true})
+	res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(res.Errors, "\n"), "$text ./missing.yaml") {
+		t.Errorf("missing placeholder target not reported: %v", res.Errors)
+	}
+	e, err := st.EntityByRef(ctx, "api:default/pets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(e.Body)
+	if !strings.Contains(body, `"definition":"openapi: 3.0.0\ninfo: {title: Pets}\n"`) || !strings.Contains(body, `"extra":{"tier":1}`) {
+		t.Fatalf("placeholders not substituted: %s", body)
+	}
+}

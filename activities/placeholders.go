@@ -1,0 +1,145 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/yamlsafe"
+)
+
+// maxPlaceholders bounds substitutions per entity.
+const maxPlaceholders = 20
+
+// resolvePlaceholders replaces Backstage placeholders — {$text: ref},
+// {$json: ref}, {$yaml: ref} — in e's spec with the referenced content, read
+// relative to the file the entity came from and through the same channel
+// (file, URL via netguard, or inside the git clone).
+func (c *Catalog) resolvePlaceholders(ctx context.Context, r *reading, s source, fileName string, e catalog.Entity) error {
+	count := 0
+	var walk func(v any) (any, error)
+	walk = func(v any) (any, error) {
+		switch t := v.(type) {
+		case map[string]any:
+			if len(t) == 1 {
+				for k, raw := range t {
+					ref, isStr := raw.(string)
+					if !isStr || (k != "$text" && k != "$json" && k != "$yaml") {
+						break
+					}
+					if count++; count > maxPlaceholders {
+						return nil, fmt.Errorf("more than %d placeholders", maxPlaceholders)
+					}
+					data, err := c.readRelative(ctx, r, s, fileName, ref)
+					if err != nil {
+						return nil, fmt.Errorf("%s %s: %w", k, ref, err)
+					}
+					return decodePlaceholder(k, ref, data, c.Limits)
+				}
+			}
+			for k, child := range t {
+				nv, err := walk(child)
+				if err != nil {
+					return nil, err
+				}
+				t[k] = nv
+			}
+			return t, nil
+		case []any:
+			for i, child := range t {
+				nv, err := walk(child)
+				if err != nil {
+					return nil, err
+				}
+				t[i] = nv
+			}
+			return t, nil
+		default:
+			return v, nil
+		}
+	}
+	if spec := e.Spec(); spec != nil {
+		if _, err := walk(spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodePlaceholder(kind, ref string, data []byte, lim catalog.Limits) (any, error) {
+	switch kind {
+	case "$json":
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, fmt.Errorf("$json %s: %v", ref, err)
+		}
+		return v, nil
+	case "$yaml":
+		docs, err := yamlsafe.Documents(data)
+		if err != nil || len(docs) != 1 || docs[0].Node == nil {
+			return nil, fmt.Errorf("$yaml %s: want exactly one YAML document (%v)", ref, err)
+		}
+		if probs := yamlsafe.Screen(docs[0].Node, yamlsafe.Limits{MaxDepth: lim.MaxDepth, MaxStringLength: lim.EntityBytes}); len(probs) > 0 {
+			return nil, fmt.Errorf("$yaml %s: %v", ref, probs[0])
+		}
+		return yamlsafe.Value(docs[0].Node)
+	default:
+		return string(data), nil
+	}
+}
+
+// readRelative reads ref relative to fileName within the source's channel;
+// absolute URLs are fetched through netguard only from url sources.
+func (c *Catalog) readRelative(ctx context.Context, r *reading, s source, fileName, ref string) ([]byte, error) {
+	max := int64(c.Limits.EntityBytes)
+	switch s.typ {
+	case "file":
+		if strings.Contains(ref, "://") {
+			return nil, fmt.Errorf("a file location can only reference files")
+		}
+		p := ref
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(fileName), ref)
+		}
+		return readLimited(p, max)
+	case "url":
+		base, err := url.Parse(fileName)
+		if err != nil {
+			return nil, err
+		}
+		rel, err := url.Parse(ref)
+		if err != nil {
+			return nil, err
+		}
+		return netguard.Get(ctx, c.HTTP, base.ResolveReference(rel).String(), max)
+	case "git", "gitfile":
+		if r.root == nil {
+			return nil, fmt.Errorf("no repository open")
+		}
+		_, inRepo, _ := strings.Cut(fileName, "#")
+		files, err := readRoot(r.root, r.label, path.Join(path.Dir(inRepo), ref), max)
+		if err != nil {
+			return nil, err
+		}
+		return files[0].data, nil
+	}
+	return nil, fmt.Errorf("placeholders are not supported for %s locations", s.typ)
+}
+
+func readLimited(p string, max int64) ([]byte, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", p, max)
+	}
+	return os.ReadFile(p)
+}
