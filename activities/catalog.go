@@ -56,12 +56,17 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 	if err != nil {
 		return res, err
 	}
-	rows, res, err := c.collect(ctx, loc)
+	rows, col, err := c.collect(ctx, loc)
+	res = col.CatalogRefreshResult
 	if err != nil {
-		return res, err
+		// An unreadable file or a location over its limits stays that way:
+		// record why and do not retry. Stored entities are left as they were.
+		c.recordFailure(ctx, loc.ID, err)
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), "LocationRejected", err)
 	}
-	rr, err := c.Store.ReplaceLocation(ctx, loc.ID, rows, c.Orphans)
+	rr, err := c.Store.ReplaceLocation(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: c.Orphans, Keep: col.keep})
 	if err != nil {
+		c.recordFailure(ctx, loc.ID, err)
 		return res, err
 	}
 	for _, cf := range rr.Conflicts {
@@ -77,11 +82,25 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 	return res, nil
 }
 
+// collected is a refresh result plus the refs to keep as stored.
+type collected struct {
+	contract.CatalogRefreshResult
+	keep []string
+}
+
+// recordFailure notes a failed refresh on the location (best effort: the
+// failure itself is what the caller returns).
+func (c *Catalog) recordFailure(ctx context.Context, id string, cause error) {
+	if err := c.Store.SetLocationStatus(ctx, id, cause.Error(), time.Now()); err != nil {
+		c.Logger.WarnContext(ctx, "record location failure", "location", id, "error", err)
+	}
+}
+
 // collect reads a location (following nested Location entities), parses,
 // validates and applies the catalog rules, returning store rows and a
 // result holding every problem met.
-func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Entity, contract.CatalogRefreshResult, error) {
-	var res contract.CatalogRefreshResult
+func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Entity, collected, error) {
+	var res collected
 	src := catalog.Source{Type: loc.Type, Target: loc.Target, Static: loc.Static}
 	r := &reading{}
 	defer r.close()
@@ -96,10 +115,11 @@ func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Enti
 				continue
 			}
 			seen[s] = true
+			// A file that cannot be read or parsed as a whole fails the
+			// refresh: dropping its entities as if deleted would lose data.
 			files, err := c.read(ctx, r, s, loc.Static)
 			if err != nil {
-				res.Errors = append(res.Errors, err.Error())
-				continue
+				return nil, res, err
 			}
 			for _, f := range files {
 				if readFiles[f.name] {
@@ -109,21 +129,29 @@ func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Enti
 				res.Files++
 				docs, err := catalog.Parse(f.name, f.data, c.Limits)
 				if err != nil {
-					res.Errors = append(res.Errors, err.Error())
+					return nil, res, err
 				}
 				for _, d := range docs {
-					for _, e := range d.Errors {
-						res.Errors = append(res.Errors, e.Error())
+					// An invalid document whose ref is known keeps its last
+					// good version in the store.
+					reject := func(msgs ...string) {
+						res.Errors = append(res.Errors, msgs...)
+						if d.Ref != "" {
+							res.keep = append(res.keep, d.Ref)
+						}
 					}
 					if d.Entity == nil {
+						for _, e := range d.Errors {
+							reject(e.Error())
+						}
 						continue
 					}
 					if err := c.Rules.Allowed(d.Entity, src, c.StaticRules[loc.Target]); err != nil {
-						res.Errors = append(res.Errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
+						reject(fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
 						continue
 					}
 					if err := c.resolvePlaceholders(ctx, r, s, f.name, d.Entity); err != nil {
-						res.Errors = append(res.Errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
+						reject(fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
 						continue
 					}
 					if strings.EqualFold(d.Entity.Kind(), "Location") {
@@ -154,7 +182,8 @@ const maxAnalyzeBytes = 1 << 20
 // AnalyzeLocation implements contract.CatalogAnalyzeLocation: a dry run that
 // reads a location as if registered and returns its entities, storing nothing.
 func (c *Catalog) AnalyzeLocation(ctx context.Context, in contract.CatalogAnalyzeInput) (contract.CatalogAnalyzeResult, error) {
-	rows, res, err := c.collect(ctx, store.Location{Type: in.Type, Target: in.Target})
+	rows, col, err := c.collect(ctx, store.Location{Type: in.Type, Target: in.Target})
+	res := col.CatalogRefreshResult
 	out := contract.CatalogAnalyzeResult{Errors: res.Errors}
 	if err != nil {
 		out.Errors = append(out.Errors, err.Error())

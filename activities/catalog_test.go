@@ -42,24 +42,23 @@ func run(t *testing.T, dir string, args ...string) {
 	}
 }
 
-// gitRepo makes a real repository with an entity, a nested Location, and a
-// symlink that points outside the repository.
+// gitRepo makes a real repository whose root Location points at targets.
 func gitRepo(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	run(t, dir, "git", "init", "-q", "-b", "main")
 	os.MkdirAll(filepath.Join(dir, "more"), 0o755)
-	os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte(`apiVersion: backstage.io/v1alpha1
-kind: Location
-metadata: {name: root}
-spec:
-  targets: [./more/svc.yaml, ./escape.yaml, ../../outside.yaml]
-`), 0o644)
 	os.WriteFile(filepath.Join(dir, "more", "svc.yaml"), []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: from-git}\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o644)
 	os.Symlink("/etc/passwd", filepath.Join(dir, "escape.yaml"))
+	commitTargets(t, dir, "./more/svc.yaml")
+	return dir
+}
+
+func commitTargets(t *testing.T, dir string, targets ...string) {
+	t.Helper()
+	os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: root}\nspec:\n  targets: ["+strings.Join(targets, ", ")+"]\n"), 0o644)
 	run(t, dir, "git", "add", "-A")
 	run(t, dir, "git", "commit", "-q", "-m", "catalog")
-	return dir
 }
 
 func TestGitLocation(t *testing.T) {
@@ -72,30 +71,37 @@ func TestGitLocation(t *testing.T) {
 
 	// A local repository from a registered (non-static) location is refused.
 	loc, _ := st.AddLocation(ctx, store.Location{Type: "git", Target: "file://" + repo})
-	res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
-	if err != nil || res.Entities != 0 || !strings.Contains(strings.Join(res.Errors, "\n"), "local repositories are only allowed") {
-		t.Fatalf("local clone from a registered location: %+v %v", res, err)
+	_, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
+	if err == nil || !strings.Contains(err.Error(), "local repositories are only allowed") {
+		t.Fatalf("local clone from a registered location: %v", err)
+	}
+	if l, _ := st.GetLocation(ctx, loc.ID); !strings.Contains(l.LastError, "local repositories") {
+		t.Errorf("refusal not recorded on the location: %q", l.LastError)
 	}
 
-	// From a static location it is read, nested targets included; the
-	// symlink and the ../ target are refused, nothing outside is read.
+	// From a static location it is read, nested targets included.
 	static, _ := st.AddLocation(ctx, store.Location{Type: "git", Target: "file://" + repo + "#catalog-info.yaml", Static: true})
+	res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: static.ID})
+	if err != nil || res.Entities != 2 { // the root Location and the component
+		t.Fatalf("entities %d, errors %v, %v", res.Entities, res.Errors, err)
+	}
+	// A symlink to /etc/passwd is checked out as a plain file holding the
+	// link text (core.symlinks=false): it is refused as a non-entity and
+	// nothing outside the clone is read.
+	commitTargets(t, repo, "./more/svc.yaml", "./escape.yaml")
 	res, err = c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: static.ID})
-	if err != nil {
-		t.Fatal(err)
+	all := strings.Join(res.Errors, "\n")
+	if err != nil || !strings.Contains(all, "escape.yaml: document 1") || strings.Contains(all, "root:") {
+		t.Fatalf("symlink target: %v %s", err, all)
 	}
-	if res.Entities != 2 { // the root Location and the component
-		t.Fatalf("entities %d, errors %v", res.Entities, res.Errors)
-	}
-	errs := strings.Join(res.Errors, "\n")
-	if !strings.Contains(errs, "escape.yaml") || strings.Contains(errs, "root:x:0:0") {
-		t.Errorf("symlink to /etc/passwd not refused cleanly: %s", errs)
-	}
-	if !strings.Contains(errs, "outside.yaml") {
-		t.Errorf("../ target not reported: %s", errs)
+	// A target climbing out with ../ is looked up inside the clone, not
+	// found, and fails the refresh; what was stored stays.
+	commitTargets(t, repo, "./more/svc.yaml", "../../outside.yaml")
+	if _, err = c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: static.ID}); err == nil || !strings.Contains(err.Error(), "outside.yaml") {
+		t.Fatalf("../ target: %v", err)
 	}
 	if _, err := st.EntityByRef(ctx, "component:default/from-git"); err != nil {
-		t.Fatal(err)
+		t.Fatalf("stored entity lost: %v", err)
 	}
 }
 
@@ -176,5 +182,66 @@ spec: {type: openapi, lifecycle: production, owner: team-a, definition: {$text: 
 	body := string(e.Body)
 	if !strings.Contains(body, `"definition":"openapi: 3.0.0\ninfo: {title: Pets}\n"`) || !strings.Contains(body, `"extra":{"tier":1}`) {
 		t.Fatalf("placeholders not substituted: %s", body)
+	}
+}
+
+func TestLocationOverLimitKeepsStoredEntities(t *testing.T) {
+	dir := t.TempDir()
+	one := "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc-%d}\nspec: {type: service, lifecycle: production, owner: team-a}\n---\n"
+	write := func(n int) {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(strings.ReplaceAll(one, "%d", string(rune('a'+i))))
+		}
+		os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(b.String()), 0o644)
+	}
+	c, st := newCatalog(t)
+	c.Limits.MaxEntities = 3
+	ctx := context.Background()
+	loc, _ := st.AddLocation(ctx, store.Location{Type: "file", Target: filepath.Join(dir, "c.yaml")})
+	write(2)
+	if _, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil {
+		t.Fatal(err)
+	}
+	write(5)
+	_, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
+	if err == nil || !strings.Contains(err.Error(), "more than 3 entities") {
+		t.Fatalf("want a limit error, got %v", err)
+	}
+	l, _ := st.GetLocation(ctx, loc.ID)
+	if !strings.Contains(l.LastError, "more than 3 entities") {
+		t.Errorf("location status %q does not record the failure", l.LastError)
+	}
+	p, _ := st.Query(ctx, store.Query{Limit: 10})
+	if p.TotalItems != 2 {
+		t.Errorf("a rejected refresh changed stored entities: %d", p.TotalItems)
+	}
+}
+
+func TestInvalidEntityKeepsLastGoodVersion(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "c.yaml")
+	good := "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc}\nspec: {type: service, lifecycle: production, owner: team-a}\n"
+	c, st := newCatalog(t)
+	ctx := context.Background()
+	loc, _ := st.AddLocation(ctx, store.Location{Type: "file", Target: f})
+	os.WriteFile(f, []byte(good), 0o644)
+	if _, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil {
+		t.Fatal(err)
+	}
+	// The owner is removed by mistake: the entity is reported, not deleted.
+	os.WriteFile(f, []byte(strings.Replace(good, ", owner: team-a", "", 1)), 0o644)
+	res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
+	if err != nil || res.Removed != 0 || !strings.Contains(strings.Join(res.Errors, "\n"), "spec.owner: required field is missing") {
+		t.Fatalf("invalid update: %+v %v", res, err)
+	}
+	e, err := st.EntityByRef(ctx, "component:default/svc")
+	if err != nil || !strings.Contains(string(e.Body), `"owner":"team-a"`) {
+		t.Fatalf("last good version not kept: %v", err)
+	}
+	// Removing the document for real removes the entity.
+	os.WriteFile(f, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: other}\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o644)
+	if res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || res.Removed != 1 {
+		t.Fatalf("removal: %+v %v", res, err)
 	}
 }

@@ -24,8 +24,11 @@ func DefaultLimits() Limits {
 
 // Doc is the outcome of one YAML document of a file: an entity or its errors.
 type Doc struct {
-	Index  int // 0-based document index in the file
-	Line   int
+	Index int // 0-based document index in the file
+	Line  int
+	// Ref is the document's entity ref key when kind and metadata.name are
+	// readable, even if the document is invalid.
+	Ref    string
 	Entity Entity
 	Errors []error
 }
@@ -100,6 +103,9 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits) Doc {
 		return doc
 	}
 	e := Entity(m)
+	if k, n := e.Kind(), e.Name(); k != "" && n != "" {
+		doc.Ref = e.Ref().Key()
+	}
 	if lim.EntityBytes > 0 {
 		if b, _ := json.Marshal(e); len(b) > lim.EntityBytes {
 			fail(d.Node.Line, "", fmt.Sprintf("entity is %d bytes as JSON, more than the limit of %d", len(b), lim.EntityBytes))

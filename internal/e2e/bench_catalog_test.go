@@ -112,6 +112,9 @@ func BenchmarkCatalog(b *testing.B) {
 				}
 				p, _ := startDevWithConfig(b, db+`catalog:
   refreshInterval: 1h
+  limits:
+    entitiesPerLocation: 200000
+    documentBytes: 8388608
   rules:
     - allow: [Component, API, System, Domain, Group, Resource, Location]
 `)

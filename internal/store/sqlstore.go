@@ -236,7 +236,7 @@ func (s *SQL) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 type owned struct{ uid, hash string }
 
 // ReplaceLocation implements Store.
-func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities []Entity, orphans OrphanStrategy) (ReplaceResult, error) {
+func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities []Entity, opts ReplaceOptions) (ReplaceResult, error) {
 	defer s.lockWrites()()
 	var res ReplaceResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -365,7 +365,11 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 			return err
 		}
 
-		// Entities that left the location.
+		// Entities that left the location (kept ones have not: they are
+		// still there, only invalid this time).
+		for _, ref := range opts.Keep {
+			seen[strings.ToLower(ref)] = true
+		}
 		var gone []string
 		for ref, o := range mine {
 			if !seen[ref] {
@@ -373,7 +377,7 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 			}
 		}
 		slices.Sort(gone)
-		if orphans == OrphanKeep {
+		if opts.Orphans == OrphanKeep {
 			if err := s.execChunks(ctx, tx, "UPDATE entities SET orphan = 1 WHERE uid IN (%s)", gone); err != nil {
 				return err
 			}

@@ -84,6 +84,14 @@ const (
 	OrphanKeep   OrphanStrategy = "keep"
 )
 
+// ReplaceOptions tune ReplaceLocation.
+type ReplaceOptions struct {
+	Orphans OrphanStrategy
+	// Keep lists refs (lower-cased) the location still defines but that
+	// failed validation this time: their last good version stays as stored.
+	Keep []string
+}
+
 // ReplaceResult reports what a location refresh changed.
 type ReplaceResult struct {
 	Inserted, Updated, Unchanged, Removed, Orphaned int
@@ -162,9 +170,9 @@ type Store interface {
 	LocationOfEntity(ctx context.Context, ref string) (Location, error)
 	SetLocationStatus(ctx context.Context, id string, lastError string, at time.Time) error
 
-	// ReplaceLocation makes the location own exactly entities, in one
-	// transaction.
-	ReplaceLocation(ctx context.Context, locationID string, entities []Entity, orphans OrphanStrategy) (ReplaceResult, error)
+	// ReplaceLocation makes the location own exactly entities (plus the
+	// refs in opts.Keep, left as stored), in one transaction.
+	ReplaceLocation(ctx context.Context, locationID string, entities []Entity, opts ReplaceOptions) (ReplaceResult, error)
 	DeleteEntity(ctx context.Context, uid string) error
 
 	EntityByRef(ctx context.Context, ref string) (*StoredEntity, error)

@@ -89,7 +89,7 @@ func loaded(t *testing.T, open Opener) (store.Store, store.Location) {
 	s := open(t)
 	ctx := context.Background()
 	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/a.yaml"}))
-	res := must(s.ReplaceLocation(ctx, loc.ID, seed(), store.OrphanDelete))
+	res := must(s.ReplaceLocation(ctx, loc.ID, seed(), store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	if res.Inserted != 5 || len(res.Conflicts) != 0 {
 		t.Fatalf("seed: %+v", res)
 	}
@@ -242,14 +242,14 @@ func testWrites(t *testing.T, open Opener) {
 	before := must(s.EntityByRef(ctx, "component:default/svc-a"))
 
 	// Same content: nothing changes, uid and etag stay.
-	res := must(s.ReplaceLocation(ctx, loc.ID, seed(), store.OrphanDelete))
+	res := must(s.ReplaceLocation(ctx, loc.ID, seed(), store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	if res.Unchanged != 5 || res.Inserted+res.Updated+res.Removed != 0 {
 		t.Fatalf("unchanged refresh: %+v", res)
 	}
 	// A changed owner updates in place and moves the relation.
 	next := seed()
 	next[0] = ent("Component", "svc-a", map[string]string{"type": "service", "lifecycle": "production", "owner": "team-b"}, "go")
-	res = must(s.ReplaceLocation(ctx, loc.ID, next, store.OrphanDelete))
+	res = must(s.ReplaceLocation(ctx, loc.ID, next, store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	if res.Updated != 1 || res.Unchanged != 4 {
 		t.Fatalf("update: %+v", res)
 	}
@@ -269,7 +269,7 @@ func testWrites(t *testing.T, open Opener) {
 	bad = append(bad, extra)
 	bad[4].Hash = "changed"
 	bad[4].Ref = "group:default/team-z"
-	if _, err := s.ReplaceLocation(ctx, loc.ID, bad, store.OrphanDelete); err == nil {
+	if _, err := s.ReplaceLocation(ctx, loc.ID, bad, store.ReplaceOptions{Orphans: store.OrphanDelete}); err == nil {
 		t.Fatal("a batch with a duplicate uid must fail")
 	}
 	if p := must(s.Query(ctx, store.Query{Limit: 100})); p.TotalItems != 5 || names(p.Entities)[4] != "group:default/team-a" {
@@ -278,7 +278,7 @@ func testWrites(t *testing.T, open Opener) {
 
 	// Another location claiming an existing ref: conflict, first owner kept.
 	other := must(s.AddLocation(ctx, store.Location{Type: "url", Target: "https://example.com/b.yaml"}))
-	res = must(s.ReplaceLocation(ctx, other.ID, []store.Entity{ent("Component", "SVC-A", nil), ent("Component", "svc-new", nil)}, store.OrphanDelete))
+	res = must(s.ReplaceLocation(ctx, other.ID, []store.Entity{ent("Component", "SVC-A", nil), ent("Component", "svc-new", nil)}, store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	if res.Inserted != 1 || len(res.Conflicts) != 1 || res.Conflicts[0].Ref != "component:default/svc-a" || res.Conflicts[0].OwnerLocation != loc.ID {
 		t.Fatalf("conflict: %+v", res)
 	}
@@ -287,18 +287,18 @@ func testWrites(t *testing.T, open Opener) {
 	}
 
 	// Orphans: keep marks, delete removes; an orphan that returns is adopted again.
-	res = must(s.ReplaceLocation(ctx, loc.ID, seed()[:4], store.OrphanKeep))
+	res = must(s.ReplaceLocation(ctx, loc.ID, seed()[:4], store.ReplaceOptions{Orphans: store.OrphanKeep}))
 	if res.Orphaned != 1 {
 		t.Fatalf("keep orphans: %+v", res)
 	}
 	if e := must(s.EntityByRef(ctx, "group:default/team-a")); !e.Orphan {
 		t.Fatal("vanished entity not marked orphan")
 	}
-	must(s.ReplaceLocation(ctx, loc.ID, seed(), store.OrphanKeep))
+	must(s.ReplaceLocation(ctx, loc.ID, seed(), store.ReplaceOptions{Orphans: store.OrphanKeep}))
 	if e := must(s.EntityByRef(ctx, "group:default/team-a")); e.Orphan {
 		t.Fatal("returned entity still marked orphan")
 	}
-	res = must(s.ReplaceLocation(ctx, loc.ID, seed()[:4], store.OrphanDelete))
+	res = must(s.ReplaceLocation(ctx, loc.ID, seed()[:4], store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	if res.Removed != 1 {
 		t.Fatalf("delete orphans: %+v", res)
 	}
@@ -309,8 +309,18 @@ func testWrites(t *testing.T, open Opener) {
 		t.Fatalf("relations after delete: %v", names(rel.Entities))
 	}
 
+	// A ref kept (invalid this time) is neither updated nor removed.
+	before = must(s.EntityByRef(ctx, "component:default/svc-c"))
+	res = must(s.ReplaceLocation(ctx, loc.ID, seed()[:2], store.ReplaceOptions{Orphans: store.OrphanDelete, Keep: []string{"component:default/svc-c"}}))
+	if res.Removed != 1 { // api-a goes, svc-c stays
+		t.Fatalf("keep: %+v", res)
+	}
+	if kept := must(s.EntityByRef(ctx, "component:default/svc-c")); kept.ETag != before.ETag {
+		t.Fatal("kept entity changed")
+	}
+
 	// Writing to an unknown location changes nothing.
-	if _, err := s.ReplaceLocation(ctx, "no-such-location", seed(), store.OrphanDelete); !errors.Is(err, errs.ErrNotFound) {
+	if _, err := s.ReplaceLocation(ctx, "no-such-location", seed(), store.ReplaceOptions{Orphans: store.OrphanDelete}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("unknown location: %v", err)
 	}
 	e := must(s.EntityByRef(ctx, "component:default/svc-b"))
