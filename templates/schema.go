@@ -1,0 +1,226 @@
+package templates
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// JSON Schema handling: parameter pages and action input schemas are
+// draft-07 schemas compiled with santhosh-tekuri/jsonschema. Keywords the
+// library does not know (ui:*, enumNames, Backstage field options) are
+// ignored. Remote and file $refs are refused: a schema can only refer to
+// itself.
+
+// refusingSchemaLoader refuses to load any schema resource.
+type refusingSchemaLoader struct{}
+
+func (refusingSchemaLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schema %q cannot be loaded: only references inside the schema are allowed", url)
+}
+
+// compileSchema compiles one schema document. name only labels the
+// resource.
+func compileSchema(doc any, name string) (*jsonschema.Schema, error) {
+	v, err := importValue(doc, MaxYAMLDepth+1)
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft7)
+	c.UseLoader(refusingSchemaLoader{})
+	url := "rigger:///" + name + ".json"
+	if err := c.AddResource(url, exportValue(v)); err != nil {
+		return nil, err
+	}
+	return c.Compile(url)
+}
+
+// compileSchemaBytes compiles a JSON schema given as bytes.
+func compileSchemaBytes(data []byte, name string) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft7)
+	c.UseLoader(refusingSchemaLoader{})
+	url := "rigger:///" + name + ".json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(url)
+}
+
+// schemaProblems turns a validation failure into one problem per failing
+// leaf, located as prefix plus the instance path (parameters.owner.name,
+// input.files[2].path). A missing required property is reported at the
+// property itself, with the message "required".
+func schemaProblems(err error, prefix string) []Problem {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []Problem{{Severity: SeverityError, Path: prefix, Message: err.Error()}}
+	}
+	p := message.NewPrinter(language.English)
+	seen := map[string]bool{}
+	var out []Problem
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		loc := instancePath(prefix, e.InstanceLocation)
+		add := func(path, msg string) {
+			if key := path + "\x00" + msg; !seen[key] {
+				seen[key] = true
+				out = append(out, Problem{Severity: SeverityError, Path: path, Message: msg})
+			}
+		}
+		if req, ok := e.ErrorKind.(*kind.Required); ok {
+			for _, m := range req.Missing {
+				add(instancePath(loc, []string{m}), "required")
+			}
+			return
+		}
+		add(loc, e.ErrorKind.LocalizedString(p))
+	}
+	walk(ve)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// instancePath appends JSON-pointer tokens to a dotted path, writing array
+// indexes as [n].
+func instancePath(prefix string, tokens []string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, t := range tokens {
+		if _, err := strconv.Atoi(t); err == nil {
+			b.WriteString("[" + t + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+// parameterNames collects every property name a parameter schema can
+// define at its top level: properties, required, dependencies (both forms),
+// allOf/anyOf/oneOf and if/then/else, recursively. open reports whether the
+// schema may hold other names too (patternProperties, or
+// additionalProperties not false).
+func parameterNames(schema map[string]any, names map[string]bool, depth int) (open bool) {
+	if depth > MaxYAMLDepth {
+		return true
+	}
+	if props, ok := schema["properties"].(map[string]any); ok {
+		for k := range props {
+			names[k] = true
+		}
+	}
+	if req, ok := schema["required"].([]any); ok {
+		for _, r := range req {
+			if s, ok := r.(string); ok {
+				names[s] = true
+			}
+		}
+	}
+	if _, ok := schema["patternProperties"]; ok {
+		open = true
+	}
+	if ap, ok := schema["additionalProperties"]; !ok || ap != false {
+		open = true
+	}
+	if deps, ok := schema["dependencies"].(map[string]any); ok {
+		for k, d := range deps {
+			names[k] = true
+			switch dv := d.(type) {
+			case map[string]any:
+				parameterNames(dv, names, depth+1)
+			case []any:
+				for _, n := range dv {
+					if s, ok := n.(string); ok {
+						names[s] = true
+					}
+				}
+			}
+		}
+	}
+	for _, key := range []string{"allOf", "anyOf", "oneOf"} {
+		if list, ok := schema[key].([]any); ok {
+			for _, s := range list {
+				if sm, ok := s.(map[string]any); ok {
+					parameterNames(sm, names, depth+1)
+				}
+			}
+		}
+	}
+	for _, key := range []string{"if", "then", "else"} {
+		if sm, ok := schema[key].(map[string]any); ok {
+			parameterNames(sm, names, depth+1)
+		}
+	}
+	return open
+}
+
+// applyDefaults fills values with the `default` of every property of
+// schema that values lack, walking into nested object properties whose
+// value is present. Conditional schemas (dependencies, if/then) are not
+// consulted: their defaults are the form's business.
+func applyDefaults(values map[string]any, schema map[string]any, depth int) {
+	if depth > MaxYAMLDepth {
+		return
+	}
+	props, ok := schema["properties"].(map[string]any)
+	if !ok {
+		return
+	}
+	for name, ps := range props {
+		prop, ok := ps.(map[string]any)
+		if !ok {
+			continue
+		}
+		cur, present := values[name]
+		if !present {
+			if def, ok := prop["default"]; ok {
+				values[name] = deepCopy(def)
+			}
+			continue
+		}
+		if sub, ok := cur.(map[string]any); ok {
+			applyDefaults(sub, prop, depth+1)
+		}
+	}
+}
+
+// deepCopy copies maps and slices of a JSON-shaped value.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,1 @@
+${{ each.key }}:${{ each.value.name }}

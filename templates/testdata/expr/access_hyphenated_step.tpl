@@ -1,0 +1,1 @@
+${{ steps['fetch-base'].output.targetPath }}

@@ -1,0 +1,1 @@
+${{ parameters.tags[1] }}

@@ -1,0 +1,1 @@
+${{ parameters.users[2].name }}

@@ -1,0 +1,1 @@
+${{ steps.publish.output.remoteUrl }}

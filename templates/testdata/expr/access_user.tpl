@@ -1,0 +1,1 @@
+${{ user.ref }} ${{ user.entity.metadata.title }}

@@ -1,0 +1,1 @@
+${{ parameters.missing | default('fallback') }}

@@ -1,0 +1,1 @@
+${{ parameters.users[0] | dump(2) }}

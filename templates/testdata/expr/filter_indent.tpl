@@ -1,0 +1,1 @@
+${{ parameters.multiline | indent(2) }}

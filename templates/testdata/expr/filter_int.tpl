@@ -1,0 +1,1 @@
+${{ '42.9' | int }} ${{ parameters.ratio | int }}

@@ -1,0 +1,1 @@
+${{ parameters.users | join(', ', 'name') }}

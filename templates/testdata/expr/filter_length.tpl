@@ -1,0 +1,1 @@
+${{ parameters.tags | length }} ${{ parameters.name | length }} ${{ parameters.nested | length }} ${{ parameters.missing | length }}

@@ -1,0 +1,1 @@
+${{ parameters.component | parseEntityRef | pick('name') }}

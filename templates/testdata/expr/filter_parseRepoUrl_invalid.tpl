@@ -1,0 +1,1 @@
+${{ 'github.com?owner=acme' | parseRepoUrl }}

@@ -1,0 +1,1 @@
+${{ parameters | pick('nested.list[1]') }}

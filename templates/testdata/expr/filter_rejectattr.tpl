@@ -1,0 +1,1 @@
+${{ parameters.users | rejectattr('admin') | join(',', 'name') }}

@@ -1,0 +1,1 @@
+${{ parameters.replicas | replace(3, 'three') }}

@@ -1,0 +1,1 @@
+${{ 'Hello World 42' | replace(r/[^a-z0-9]+/gi, '-') }}

@@ -1,0 +1,1 @@
+${{ 'john smith' | replace(r/(\w+) (\w+)/, '$2, $1') }}

@@ -1,0 +1,1 @@
+${{ parameters.name | reverse }} ${{ parameters.tags | reverse }}

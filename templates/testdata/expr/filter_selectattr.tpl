@@ -1,0 +1,1 @@
+${{ parameters.users | selectattr('admin') | join(',', 'name') }}

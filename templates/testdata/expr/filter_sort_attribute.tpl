@@ -1,0 +1,1 @@
+${{ parameters.users | sort(false, false, 'age') | join(' ', 'name') }}

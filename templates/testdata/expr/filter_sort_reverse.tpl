@@ -1,0 +1,1 @@
+${{ parameters.numbers | sort(true) }}

@@ -1,0 +1,1 @@
+${{ 'a  <i>b</i>\n\n\n\nc' | striptags(true) }}

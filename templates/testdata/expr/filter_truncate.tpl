@@ -1,0 +1,1 @@
+${{ parameters.title | truncate(9) }}

@@ -1,0 +1,1 @@
+${{ {q: 'x y', n: 1} | urlencode }}

@@ -1,0 +1,1 @@
+${{ {name: parameters.name, 'count': 2, list: [1]} }}

@@ -1,0 +1,1 @@
+${{ parameters.missing and (parameters.missing | parseRepoUrl) }}

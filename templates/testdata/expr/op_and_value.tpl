@@ -1,0 +1,1 @@
+${{ parameters.name and parameters.replicas }}

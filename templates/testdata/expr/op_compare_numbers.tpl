@@ -1,0 +1,1 @@
+${{ parameters.replicas > 2 and parameters.replicas <= 3 }}

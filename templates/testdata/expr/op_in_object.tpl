@@ -1,0 +1,1 @@
+${{ 'a' in parameters.nested }}

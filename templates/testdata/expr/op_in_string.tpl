@@ -1,0 +1,1 @@
+${{ 'serv' in parameters.name }}

@@ -1,0 +1,1 @@
+${{ (parameters.missing | parseRepoUrl).repo if parameters.missing else 'none' }}

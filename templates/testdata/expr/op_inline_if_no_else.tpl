@@ -1,0 +1,1 @@
+[${{ parameters.missing if parameters.missing }}]

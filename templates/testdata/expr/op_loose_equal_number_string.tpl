@@ -1,0 +1,1 @@
+${{ parameters.count == 42 }}

@@ -1,0 +1,1 @@
+${{ parameters.empty or parameters.name }}

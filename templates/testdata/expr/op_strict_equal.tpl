@@ -1,0 +1,1 @@
+${{ parameters.name === 'my-service' }}

@@ -1,0 +1,1 @@
+${{ parameters.name is defined }}, ${{ parameters.missing is defined }}, ${{ parameters.missing is undefined }}

@@ -1,0 +1,1 @@
+${{ 9 is divisibleby(3) }}

@@ -1,0 +1,1 @@
+${{ parameters.replicas is not odd }}

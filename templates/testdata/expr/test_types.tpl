@@ -1,0 +1,1 @@
+${{ parameters.replicas is number }} ${{ parameters.name is string }} ${{ parameters.nested is mapping }}

@@ -1,0 +1,1 @@
+{% if parameters.name %}open

@@ -1,0 +1,1 @@
+{% for x in parameters.missing %}${{ x }}{% else %}nothing{% endfor %}

@@ -1,0 +1,1 @@
+{% for k, v in parameters.nested.a %}${{ k }}=${{ v }}{% endfor %}

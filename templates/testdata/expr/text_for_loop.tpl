@@ -1,0 +1,1 @@
+{% for tag in parameters.tags %}${{ loop.index }}/${{ loop.length }}:${{ tag }}{% if not loop.last %}, {% endif %}{% endfor %}

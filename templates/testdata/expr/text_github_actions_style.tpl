@@ -1,0 +1,1 @@
+run: echo ${{ github.sha }}

@@ -1,0 +1,1 @@
+{% set greeting = 'hi ' ~ parameters.name %}${{ greeting }}!

@@ -1,0 +1,1 @@
+a   ${{- parameters.name -}}   b

@@ -1,0 +1,5 @@
+list:
+  {%- for t in parameters.tags %}
+  - ${{ t }}
+  {%- endfor %}
+end

@@ -1,0 +1,1 @@
+enabled=${{ parameters.enabled }}, disabled=${{ parameters.disabled }}

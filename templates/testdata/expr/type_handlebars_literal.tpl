@@ -1,0 +1,1 @@
+{{ parameters.name }} stays ${{ parameters.name }}

@@ -1,0 +1,346 @@
+package templates
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Severity of a Problem.
+type Severity string
+
+const (
+	SeverityError   Severity = "error"   // the template cannot run
+	SeverityWarning Severity = "warning" // it runs, but probably not as meant
+)
+
+// Problem is one finding of Validate. Path names the place, e.g.
+// `steps[2] (id "publish").action` (step indexes are 0-based) or
+// `parameters[0].properties`.
+type Problem struct {
+	Severity Severity
+	Path     string
+	Message  string
+}
+
+func (p Problem) String() string {
+	if p.Path == "" {
+		return string(p.Severity) + ": " + p.Message
+	}
+	return string(p.Severity) + ": " + p.Path + ": " + p.Message
+}
+
+// ActionInfo describes an action as the action registry knows it.
+type ActionInfo struct {
+	Name           string
+	TaskQueue      string
+	Capabilities   []string
+	DefaultTimeout time.Duration
+	// DefaultRetry is the action's retry policy; zero fields take the
+	// compile defaults.
+	DefaultRetry RetryPolicy
+	// InputSchema is a JSON Schema (draft-07) for the step input; nil means
+	// no check.
+	InputSchema []byte
+	DryRunSafe  bool
+}
+
+// ActionLookup finds actions by name.
+type ActionLookup interface {
+	Action(name string) (ActionInfo, bool)
+}
+
+// isPathKey reports whether an input key names a file in the workspace
+// (targetPath, sourcePath, path, filePath, and the from/to of fs:rename).
+func isPathKey(k string) bool {
+	switch k {
+	case "targetPath", "sourcePath", "path", "filePath", "from", "to":
+		return true
+	}
+	return false
+}
+
+// knownStepRoot reports whether name is one of the variables a step's input, if and each may read.
+func knownStepRoot(name string) bool {
+	switch name {
+	case "parameters", "steps", "secrets", "user", "context", "each":
+		return true
+	}
+	return false
+}
+
+// Validate checks a parsed template against the actions that exist and
+// returns every problem found, errors and warnings, in template order. A
+// template with no error-severity problem can be compiled.
+func Validate(t *Template, actions ActionLookup) []Problem {
+	v := &validator{t: t, actions: actions, lim: DefaultLimits()}
+	v.parameters()
+	v.steps()
+	v.output()
+	if t.Spec.Type == "" {
+		v.warn("spec.type", "missing; Backstage requires a template type")
+	}
+	return v.problems
+}
+
+// HasErrors reports whether problems hold an error-severity problem.
+func HasErrors(problems []Problem) bool {
+	for _, p := range problems {
+		if p.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
+type validator struct {
+	t        *Template
+	actions  ActionLookup
+	lim      Limits
+	problems []Problem
+
+	paramNames map[string]bool
+	paramsOpen bool
+	stepIndex  map[string]int // step id → index
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Severity: SeverityError, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) warn(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Severity: SeverityWarning, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) parseLimits() parseLimits {
+	return parseLimits{maxExprBytes: v.lim.MaxExpressionBytes, maxDepth: v.lim.MaxDepth}
+}
+
+func (v *validator) parameters() {
+	v.paramNames = map[string]bool{}
+	for i, page := range v.t.Spec.Parameters {
+		path := fmt.Sprintf("parameters[%d]", i)
+		if _, err := compileSchema(page, path); err != nil {
+			v.errorf(path, "invalid JSON Schema: %s", oneLine(err.Error()))
+		}
+		if parameterNames(page, v.paramNames, 0) {
+			v.paramsOpen = true
+		}
+	}
+	if len(v.t.Spec.Parameters) == 0 {
+		// Without a schema, a run may pass any values.
+		v.paramsOpen = true
+	}
+}
+
+// stepPath names step i in problem paths.
+func (v *validator) stepPath(i int) string {
+	if id := v.t.Spec.Steps[i].ID; id != "" {
+		return fmt.Sprintf("steps[%d] (id %q)", i, id)
+	}
+	return fmt.Sprintf("steps[%d]", i)
+}
+
+func (v *validator) steps() {
+	v.stepIndex = map[string]int{}
+	for i := range v.t.Spec.Steps {
+		id := v.t.StepID(i)
+		if first, dup := v.stepIndex[id]; dup {
+			v.errorf(v.stepPath(i)+".id", "duplicate step id %q (also %s)", id, v.stepPath(first))
+			continue
+		}
+		v.stepIndex[id] = i
+	}
+	for i, st := range v.t.Spec.Steps {
+		sp := v.stepPath(i)
+		info, known := ActionInfo{}, false
+		if v.actions != nil {
+			info, known = v.actions.Action(st.Action)
+		}
+		if !known {
+			v.errorf(sp+".action", "unknown action %q", st.Action)
+		}
+		if cond, ok := st.If.(string); ok && !hasSyntax(cond) {
+			v.warn(sp+".if", "plain text %q is always true; use a boolean or a ${{ }} expression", cond)
+		}
+		if each, ok := st.Each.(string); ok && !hasSyntax(each) {
+			v.errorf(sp+".each", "must be a ${{ }} expression or a list, got plain text %q", each)
+		}
+		var strs []templateString
+		findTemplateStrings(st.Input, sp+".input", v.parseLimits(), &strs)
+		findTemplateStrings(st.If, sp+".if", v.parseLimits(), &strs)
+		findTemplateStrings(st.Each, sp+".each", v.parseLimits(), &strs)
+		if known {
+			v.checkInput(sp, st, info, len(strs) > 0)
+		}
+		for _, ts := range strs {
+			v.checkString(ts, i, st.Each != nil)
+		}
+		v.checkPaths(sp+".input", st.Input)
+	}
+}
+
+// checkString reports syntax errors and bad references in one template
+// string of step i (i < 0: the output).
+func (v *validator) checkString(ts templateString, i int, hasEach bool) {
+	if ts.err != nil {
+		v.errorf(ts.path, "%s", locate(ts.err, ts.src))
+		return
+	}
+	for _, r := range references(ts.parsed) {
+		at := func(msg string) string {
+			line, col := lineCol(ts.parsed.src, r.pos)
+			return fmt.Sprintf("line %d, column %d: %s", line, col, msg)
+		}
+		switch r.root {
+		case "steps":
+			if r.key == "" {
+				continue
+			}
+			idx, ok := v.stepIndex[r.key]
+			switch {
+			case r.hyphenated && ok:
+				v.errorf(ts.path, "%s", at(fmt.Sprintf("steps.%s reads as a subtraction; write steps[%q]", r.key, r.key)))
+			case !ok:
+				msg := fmt.Sprintf("refers to unknown step %q", r.key)
+				for id := range v.stepIndex {
+					if strings.HasPrefix(id, r.key+"-") {
+						msg += fmt.Sprintf(" (a step id with \"-\" must be written steps[%q])", id)
+						break
+					}
+				}
+				v.errorf(ts.path, "%s", at(msg))
+			case i >= 0 && idx == i:
+				v.errorf(ts.path, "%s", at(fmt.Sprintf("refers to its own step %q", r.key)))
+			case i >= 0 && idx > i:
+				v.errorf(ts.path, "%s", at(fmt.Sprintf("refers to step %q, which runs later (steps[%d])", r.key, idx)))
+			}
+		case "parameters":
+			if r.key == "" || v.paramNames[r.key] {
+				continue
+			}
+			if v.paramsOpen {
+				v.warn(ts.path, "%s", at(fmt.Sprintf("parameters.%s is not defined by any parameter page", r.key)))
+			} else {
+				v.errorf(ts.path, "%s", at(fmt.Sprintf("parameters.%s is not defined by any parameter page, and the pages allow no other properties", r.key)))
+			}
+		case "each":
+			if i >= 0 && !hasEach {
+				v.warn(ts.path, "%s", at("each is only defined in a step with \"each\""))
+			}
+			if i < 0 {
+				v.warn(ts.path, "%s", at("each is not defined in the output"))
+			}
+		default:
+			if !knownStepRoot(r.root) {
+				v.warn(ts.path, "%s", at(fmt.Sprintf("unknown variable %q (it is undefined here)", r.root)))
+			}
+		}
+	}
+}
+
+// locate formats a syntax error with its line and column.
+func locate(err error, src string) string {
+	var se *syntaxError
+	if errors.As(err, &se) && src != "" {
+		line, col := lineCol(src, se.pos)
+		return fmt.Sprintf("line %d, column %d: %s", line, col, se.msg)
+	}
+	return err.Error()
+}
+
+// checkInput validates a step's input against the action's schema: fully
+// when the input has no template syntax, otherwise only the top-level
+// required properties (their values may be expressions).
+func (v *validator) checkInput(sp string, st Step, info ActionInfo, templated bool) {
+	if info.InputSchema == nil {
+		return
+	}
+	sch, err := compileSchemaBytes(info.InputSchema, "actions/"+st.Action)
+	if err != nil {
+		v.errorf(sp+".action", "action %q has an invalid input schema: %s", st.Action, oneLine(err.Error()))
+		return
+	}
+	input := st.Input
+	if input == nil {
+		input = map[string]any{}
+	}
+	if !templated {
+		if err := sch.Validate(input); err != nil {
+			for _, p := range schemaProblems(err, sp+".input") {
+				v.errorf(p.Path, "%s", p.Message)
+			}
+		}
+		return
+	}
+	raw, err := decodeJSONObject(info.InputSchema)
+	if err != nil {
+		return
+	}
+	in, _ := input.(map[string]any)
+	if req, ok := raw["required"].([]any); ok {
+		for _, r := range req {
+			if name, ok := r.(string); ok {
+				if _, present := in[name]; !present {
+					v.errorf(sp+".input."+name, "required by action %q", st.Action)
+				}
+			}
+		}
+	}
+}
+
+// checkPaths warns about file paths in an input that come straight from
+// the user's parameters.
+func (v *validator) checkPaths(path string, val any) {
+	switch x := val.(type) {
+	case map[string]any:
+		keys := sortedKeys(x)
+		for _, k := range keys {
+			p := joinPath(path, k)
+			if s, ok := x[k].(string); ok && isPathKey(k) && hasSyntax(s) {
+				if pt, err := parseTemplateString(s, v.parseLimits()); err == nil {
+					for _, r := range references(pt) {
+						if r.root == "parameters" {
+							v.warn(p, "file path comes from user input (parameters.%s); Rigger keeps it inside the workspace, but the user chooses where", r.key)
+							break
+						}
+					}
+				}
+				continue
+			}
+			v.checkPaths(p, x[k])
+		}
+	case []any:
+		for i, e := range x {
+			v.checkPaths(fmt.Sprintf("%s[%d]", path, i), e)
+		}
+	}
+}
+
+func (v *validator) output() {
+	raw := v.t.Spec.Output.Raw
+	if raw == nil {
+		return
+	}
+	var strs []templateString
+	findTemplateStrings(raw, "output", v.parseLimits(), &strs)
+	for _, ts := range strs {
+		v.checkString(ts, -1, false)
+	}
+}
+
+// oneLine flattens a multi-line library message.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// decodeJSONObject decodes a JSON object.
+func decodeJSONObject(data []byte) (map[string]any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

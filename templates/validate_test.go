@@ -1,0 +1,278 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// actionTable is a hand-written ActionLookup.
+type actionTable map[string]ActionInfo
+
+func (a actionTable) Action(name string) (ActionInfo, bool) {
+	info, ok := a[name]
+	return info, ok
+}
+
+// testActions knows the built-in actions Rigger ships first, with small
+// input schemas for fetch:template and debug:log.
+func testActions() actionTable {
+	a := actionTable{}
+	for _, n := range []string{
+		"fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
+		"debug:log", "debug:wait", "catalog:register", "catalog:write", "catalog:fetch",
+	} {
+		queue := "rigger-fs"
+		if strings.HasPrefix(n, "catalog:") {
+			queue = "rigger-catalog"
+		}
+		a[n] = ActionInfo{Name: n, TaskQueue: queue, Capabilities: []string{"workspace"}, DefaultTimeout: 5 * time.Minute, DryRunSafe: n == "debug:log"}
+	}
+	ft := a["fetch:template"]
+	ft.InputSchema = []byte(`{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"targetPath":{"type":"string"},"values":{"type":"object"},"copyWithoutTemplating":{"type":"array","items":{"type":"string"}},"copyWithoutRender":{"type":"array","items":{"type":"string"}}}}`)
+	a["fetch:template"] = ft
+	dl := a["debug:log"]
+	dl.InputSchema = []byte(`{"type":"object","additionalProperties":false,"properties":{"message":{"type":"string"},"listWorkspace":{"type":["boolean","string"]}}}`)
+	a["debug:log"] = dl
+	return a
+}
+
+// templateWith builds a template from YAML snippets for parameters,
+// steps and output (each indented for spec).
+func templateWith(t *testing.T, params, steps, output string) *Template {
+	t.Helper()
+	src := "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: t\nspec:\n  type: service\n"
+	if params != "" {
+		src += "  parameters:\n" + indentLines(params, "    ")
+	}
+	src += "  steps:\n" + indentLines(steps, "    ")
+	if output != "" {
+		src += "  output:\n" + indentLines(output, "    ")
+	}
+	tpl, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	return tpl
+}
+
+func indentLines(s, prefix string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString(prefix + l + "\n")
+	}
+	return b.String()
+}
+
+const nameParams = `- title: P
+  required: [name]
+  properties:
+    name: {type: string}
+    targetPath: {type: string}
+`
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name                  string
+		params, steps, output string
+		want                  []string // problems, as Problem.String()
+	}{
+		{
+			name:   "clean",
+			params: nameParams,
+			steps:  "- id: log\n  action: debug:log\n  input:\n    message: hello ${{ parameters.name }}\n",
+			want:   nil,
+		},
+		{
+			name:  "unknown action",
+			steps: "- id: log\n  action: debug:log\n- id: publish\n  action: publish:gitlab\n",
+			want:  []string{`error: steps[1] (id "publish").action: unknown action "publish:gitlab"`},
+		},
+		{
+			name:  "duplicate ids",
+			steps: "- id: a\n  action: debug:log\n- id: a\n  action: debug:log\n",
+			want:  []string{`error: steps[1] (id "a").id: duplicate step id "a" (also steps[0] (id "a"))`},
+		},
+		{
+			name:  "generated id collides",
+			steps: "- action: debug:log\n- id: step-1\n  action: debug:log\n",
+			want:  []string{`error: steps[1] (id "step-1").id: duplicate step id "step-1" (also steps[0])`},
+		},
+		{
+			name:  "expression syntax error",
+			steps: "- id: log\n  action: debug:log\n  input:\n    message: \"x ${{ parameters.name | nosuch }}\"\n",
+			want:  []string{`error: steps[0] (id "log").input.message: line 1, column 25: unknown filter "nosuch"`},
+		},
+		{
+			name:  "syntax error in if",
+			steps: "- id: log\n  action: debug:log\n  if: ${{ parameters.name === }}\n",
+			want:  []string{`error: steps[0] (id "log").if: line 1, column 25: expected an expression, found end of expression "}}"`},
+		},
+		{
+			name:  "unknown step",
+			steps: "- id: log\n  action: debug:log\n  input:\n    message: ${{ steps.nope.output.x }}\n",
+			want:  []string{`error: steps[0] (id "log").input.message: line 1, column 5: refers to unknown step "nope"`},
+		},
+		{
+			name:  "later step",
+			steps: "- id: a\n  action: debug:log\n  input:\n    message: ${{ steps.b.output.x }}\n- id: b\n  action: debug:log\n",
+			want:  []string{`error: steps[0] (id "a").input.message: line 1, column 5: refers to step "b", which runs later (steps[1])`},
+		},
+		{
+			name:  "own step",
+			steps: "- id: a\n  action: debug:log\n  if: ${{ steps.a.output.ok }}\n",
+			want:  []string{`error: steps[0] (id "a").if: line 1, column 5: refers to its own step "a"`},
+		},
+		{
+			name:  "hyphenated id written with dots",
+			steps: "- id: fetch-base\n  action: debug:log\n- id: log\n  action: debug:log\n  input:\n    message: ${{ steps.fetch-base.output.x }}\n",
+			want:  []string{`error: steps[1] (id "log").input.message: line 1, column 5: steps.fetch-base reads as a subtraction; write steps["fetch-base"]`},
+		},
+		{
+			name:  "hyphenated id written with brackets",
+			steps: "- id: fetch-base\n  action: debug:log\n- id: log\n  action: debug:log\n  input:\n    message: ${{ steps['fetch-base'].output.x }}\n",
+			want:  nil,
+		},
+		{
+			name:   "earlier step and output refs",
+			params: nameParams,
+			steps:  "- id: a\n  action: debug:log\n- id: b\n  action: debug:log\n  input:\n    message: ${{ steps.a.output.x }}\n",
+			output: "links:\n  - url: ${{ steps.b.output.url }}\n  - url: ${{ steps.c.output.url }}\n",
+			want:   []string{`error: output.links[1].url: line 1, column 5: refers to unknown step "c"`},
+		},
+		{
+			name:   "unknown parameter, open schema",
+			params: nameParams,
+			steps:  "- id: a\n  action: debug:log\n  input:\n    message: ${{ parameters.nmae }}\n",
+			want:   []string{`warning: steps[0] (id "a").input.message: line 1, column 5: parameters.nmae is not defined by any parameter page`},
+		},
+		{
+			name:   "unknown parameter, closed schema",
+			params: "- additionalProperties: false\n  properties:\n    name: {type: string}\n",
+			steps:  "- id: a\n  action: debug:log\n  input:\n    message: ${{ parameters.nmae }}\n",
+			want:   []string{`error: steps[0] (id "a").input.message: line 1, column 5: parameters.nmae is not defined by any parameter page, and the pages allow no other properties`},
+		},
+		{
+			name: "parameters from dependencies, allOf, oneOf and if/then",
+			params: `- properties:
+    mode: {type: string, enum: [a, b]}
+  dependencies:
+    mode:
+      allOf:
+        - if: {properties: {mode: {const: a}}}
+          then: {properties: {branch: {type: string}}}
+      oneOf:
+        - properties: {extra: {type: string}}
+  anyOf:
+    - required: [other]
+`,
+			steps: "- id: a\n  action: debug:log\n  input:\n    message: ${{ parameters.mode }}${{ parameters.branch }}${{ parameters.extra }}${{ parameters.other }}\n",
+			want:  nil,
+		},
+		{
+			name:  "static input violates the action schema",
+			steps: "- id: a\n  action: debug:log\n  input:\n    message: 3\n    colour: red\n",
+			want: []string{
+				`error: steps[0] (id "a").input: additional properties 'colour' not allowed`,
+				`error: steps[0] (id "a").input.message: got number, want string`,
+			},
+		},
+		{
+			name:  "templated input misses a required property",
+			steps: "- id: f\n  action: fetch:template\n  input:\n    values:\n      n: ${{ parameters.x }}\n",
+			want: []string{
+				`error: steps[0] (id "f").input.url: required by action "fetch:template"`,
+				`warning: steps[0] (id "f").input.values.n: line 1, column 5: parameters.x is not defined by any parameter page`,
+			},
+		},
+		{
+			name:  "static input misses a required property",
+			steps: "- id: f\n  action: fetch:template\n  input:\n    targetPath: ./x\n",
+			want:  []string{`error: steps[0] (id "f").input.url: required`},
+		},
+		{
+			name:   "path from a parameter",
+			params: nameParams,
+			steps:  "- id: f\n  action: fetch:template\n  input:\n    url: ./skeleton\n    targetPath: ./${{ parameters.targetPath }}\n- id: w\n  action: fs:write\n  input:\n    files:\n      - path: ${{ parameters.name }}.txt\n",
+			want: []string{
+				`warning: steps[0] (id "f").input.targetPath: file path comes from user input (parameters.targetPath); Rigger keeps it inside the workspace, but the user chooses where`,
+				`warning: steps[1] (id "w").input.files[0].path: file path comes from user input (parameters.name); Rigger keeps it inside the workspace, but the user chooses where`,
+			},
+		},
+		{
+			name:  "each outside an each step",
+			steps: "- id: a\n  action: debug:log\n  input:\n    message: ${{ each.value }}\n- id: b\n  action: debug:log\n  each: [1, 2]\n  input:\n    message: ${{ each.value }}\n",
+			want:  []string{`warning: steps[0] (id "a").input.message: line 1, column 5: each is only defined in a step with "each"`},
+		},
+		{
+			name:  "unknown variable",
+			steps: "- id: a\n  action: debug:log\n  input:\n    message: '${{ values.x }}{% set y = 1 %}${{ y }}{% for z in range(2) %}${{ z }}${{ loop.index }}{% endfor %}'\n",
+			want:  []string{`warning: steps[0] (id "a").input.message: line 1, column 5: unknown variable "values" (it is undefined here)`},
+		},
+		{
+			name:  "plain-text if and each",
+			steps: "- id: a\n  action: debug:log\n  if: 'false'\n  each: items\n",
+			want: []string{
+				`warning: steps[0] (id "a").if: plain text "false" is always true; use a boolean or a ${{ }} expression`,
+				`error: steps[0] (id "a").each: must be a ${{ }} expression or a list, got plain text "items"`,
+			},
+		},
+		{
+			name:   "invalid parameter schema",
+			params: "- properties:\n    name: {type: strang}\n",
+			steps:  "- id: a\n  action: debug:log\n",
+			want:   []string{"error: parameters[0]: invalid JSON Schema"},
+		},
+		{
+			name:   "remote $ref refused",
+			params: "- properties:\n    name: {$ref: 'https://example.com/schema.json'}\n",
+			steps:  "- id: a\n  action: debug:log\n",
+			want:   []string{"error: parameters[0]: invalid JSON Schema"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl := templateWith(t, tt.params, tt.steps, tt.output)
+			got := Validate(tpl, testActions())
+			var gotS []string
+			for _, p := range got {
+				gotS = append(gotS, p.String())
+			}
+			if len(gotS) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%s", len(gotS), len(tt.want), strings.Join(gotS, "\n"))
+			}
+			for i := range gotS {
+				if !strings.HasPrefix(gotS[i], tt.want[i]) {
+					t.Errorf("problem %d:\n got %s\nwant %s", i, gotS[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestValidateInvalidActionSchema(t *testing.T) {
+	acts := testActions()
+	acts["bad"] = ActionInfo{Name: "bad", InputSchema: []byte(`{"type": 5}`)}
+	tpl := templateWith(t, "", "- id: a\n  action: bad\n", "")
+	got := Validate(tpl, acts)
+	if len(got) != 1 || !strings.HasPrefix(got[0].String(), `error: steps[0] (id "a").action: action "bad" has an invalid input schema`) {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestValidateMissingType(t *testing.T) {
+	tpl := templateWith(t, "", "- id: a\n  action: debug:log\n", "")
+	tpl.Spec.Type = ""
+	got := Validate(tpl, testActions())
+	if len(got) != 1 || got[0].String() != "warning: spec.type: missing; Backstage requires a template type" {
+		t.Errorf("got %v", got)
+	}
+	if HasErrors(got) {
+		t.Error("a warning is not an error")
+	}
+	if !HasErrors([]Problem{{Severity: SeverityError}}) {
+		t.Error("HasErrors missed an error")
+	}
+	_ = fmt.Sprint(got)
+}
