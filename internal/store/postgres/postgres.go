@@ -44,6 +44,9 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		Rebind:     rebind,
 		Migrations: store.Schema(),
 		MaxParams:  8000,
+		// Autovacuum analyzes eventually; right after a big batch the
+		// planner would otherwise scan every component to find one owner's.
+		Analyze: "ANALYZE entities, search, relations",
 	})
 	if err != nil {
 		db.Close()
