@@ -33,6 +33,9 @@ type Deps struct {
 	Dev bool
 	// Catalog serves /api/catalog when its store is set.
 	Catalog CatalogDeps
+	// Scaffolder serves /api/scaffolder when its registry is set (templates
+	// come from the catalog).
+	Scaffolder ScaffolderDeps
 }
 
 // Server serves rigger's HTTP API.
@@ -57,6 +60,9 @@ func New(d Deps) *Server {
 	apiGroup := e.Group("/api", s.authenticate())
 	if d.Catalog.Store != nil {
 		s.catalogRoutes(apiGroup.Group("/catalog"))
+		if d.Scaffolder.Actions != nil {
+			s.scaffolderRoutes(apiGroup.Group("/scaffolder"))
+		}
 	}
 	if d.Dev {
 		dev := apiGroup.Group("/dev")

@@ -23,6 +23,8 @@ type Deps struct {
 	// Catalog runs catalog ingestion; nil leaves it out (a worker without a
 	// database).
 	Catalog *activities.Catalog
+	// Scaffold runs template steps; nil leaves the scaffolder out.
+	Scaffold *activities.Scaffold
 }
 
 // New returns an unstarted worker for queue with everything that queue runs
@@ -54,6 +56,15 @@ func registerDefault(w sdkworker.Registry, deps Deps) {
 	w.RegisterActivityWithOptions(hello.Deliver, activity.RegisterOptions{Name: contract.HelloDeliver})
 	w.RegisterWorkflowWithOptions(workflows.CatalogRefresh, workflow.RegisterOptions{Name: workflows.CatalogRefreshName})
 	w.RegisterWorkflowWithOptions(workflows.CatalogAnalyze, workflow.RegisterOptions{Name: workflows.CatalogAnalyzeName})
+	if sc := deps.Scaffold; sc != nil {
+		w.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+		w.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
+		w.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
+		w.RegisterActivityWithOptions(sc.DebugLog, activity.RegisterOptions{Name: contract.ActionActivity("debug:log")})
+		w.RegisterActivityWithOptions(sc.FsWrite, activity.RegisterOptions{Name: contract.ActionActivity("fs:write")})
+		w.RegisterActivityWithOptions(sc.FsDelete, activity.RegisterOptions{Name: contract.ActionActivity("fs:delete")})
+		w.RegisterActivityWithOptions(sc.FsRename, activity.RegisterOptions{Name: contract.ActionActivity("fs:rename")})
+	}
 	if deps.Catalog != nil {
 		w.RegisterActivityWithOptions(deps.Catalog.RefreshLocation, activity.RegisterOptions{Name: contract.CatalogRefreshLocation})
 		w.RegisterActivityWithOptions(deps.Catalog.AnalyzeLocation, activity.RegisterOptions{Name: contract.CatalogAnalyzeLocation})

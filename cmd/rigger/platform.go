@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/api"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
@@ -101,11 +102,16 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 
 	var workersUp atomic.Bool
 	var workers []sdkworker.Worker
+	scaffold, err := scaffoldActivities(cfg, logger)
+	if err != nil {
+		return err
+	}
 	if m != modeServer {
 		for _, q := range queues {
 			w, err := worker.New(tc, q, worker.Deps{
-				Logger:  logger.With("component", "worker", "queue", q),
-				Catalog: catalogActivities(cfg, st, c, m == modeDev),
+				Logger:   logger.With("component", "worker", "queue", q),
+				Catalog:  catalogActivities(cfg, st, c, m == modeDev),
+				Scaffold: scaffold,
 			})
 			if err != nil {
 				return err
@@ -166,6 +172,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			RefreshInterval:    cfg.Catalog.RefreshInterval,
 			AllowFileLocations: m == modeDev,
 		},
+		Scaffolder: api.ScaffolderDeps{Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions)},
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

@@ -96,7 +96,7 @@ func rules() []rule {
 		{
 			applies:  under("activities/contract"),
 			noDirect: ioPackages,
-			ourDeps:  []string{"internal/searchattr", "internal/errs"},
+			ourDeps:  []string{"internal/searchattr", "internal/errs", "templates"},
 			why:      "activity contracts are compiled into workflows: names and types only",
 		},
 		{

@@ -1,0 +1,54 @@
+package contract
+
+import (
+	"sort"
+	"time"
+
+	"github.com/riggerdev/rigger/templates"
+)
+
+// Registry lists the actions this build implements (metadata only: the
+// implementations live in activities and are registered by worker), with their task queue and
+// defaults; it implements templates.ActionLookup. scaffolder.disabledActions
+// removes entries.
+type Registry struct {
+	actions map[string]templates.ActionInfo
+}
+
+var _ templates.ActionLookup = (*Registry)(nil)
+
+// NewRegistry returns the built-in actions minus disabled ones.
+func NewRegistry(disabled []string) *Registry {
+	r := &Registry{actions: map[string]templates.ActionInfo{}}
+	add := func(name string, timeout time.Duration, dryRunSafe bool) {
+		r.actions[name] = templates.ActionInfo{
+			Name: name, TaskQueue: QueueDefault, DefaultTimeout: timeout, DryRunSafe: dryRunSafe,
+			DefaultRetry: templates.RetryPolicy{MaximumAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		}
+	}
+	add("debug:log", time.Minute, true)
+	add(ActionWait, MaxWait, true)
+	add("fs:write", time.Minute, true)
+	add("fs:delete", time.Minute, true)
+	add("fs:rename", time.Minute, true)
+	for _, d := range disabled {
+		delete(r.actions, d)
+	}
+	return r
+}
+
+// Action implements templates.ActionLookup.
+func (r *Registry) Action(name string) (templates.ActionInfo, bool) {
+	a, ok := r.actions[name]
+	return a, ok
+}
+
+// Names lists the registered actions, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.actions))
+	for n := range r.actions {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

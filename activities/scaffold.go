@@ -1,0 +1,297 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
+)
+
+// Scaffold implements the scaffolder's rendering activities and its built-in
+// file and debug actions. Every file operation goes through the task's
+// workspace root.
+type Scaffold struct {
+	Renderer   *templates.Renderer
+	Workspaces Workspaces
+	Logger     *slog.Logger
+}
+
+// maxLoggedFile bounds what debug:log shows of one file.
+const maxLoggedFile = 64 << 10
+
+func tctx(c contract.ScaffoldContext) templates.Context {
+	return templates.Context{TaskID: c.TaskID, Parameters: c.Parameters, Steps: c.Steps, User: templates.User{Ref: c.UserRef}}
+}
+
+// invalid is a failure no retry can fix (a bad template or input).
+func invalid(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+}
+
+// Render implements contract.ScaffoldRender.
+func (s *Scaffold) Render(_ context.Context, in contract.RenderInput) (contract.RenderOutput, error) {
+	ctx := tctx(in.Context)
+	if in.If != nil {
+		ok, err := s.Renderer.EvalCondition(in.If, ctx)
+		if err != nil {
+			return contract.RenderOutput{}, invalid(fmt.Errorf("step %s: if: %w", in.StepID, err))
+		}
+		if !ok {
+			return contract.RenderOutput{Skip: true}, nil
+		}
+	}
+	var eachItems []templates.Each
+	if in.Each != nil {
+		items, err := s.Renderer.EachItems(in.Each, ctx)
+		if err != nil {
+			return contract.RenderOutput{}, invalid(fmt.Errorf("step %s: each: %w", in.StepID, err))
+		}
+		eachItems = items
+	}
+	render := func(each *templates.Each) (contract.RenderedItem, error) {
+		c := ctx
+		c.Each = each
+		v, err := s.Renderer.RenderValue(in.Input, c)
+		if err != nil {
+			return contract.RenderedItem{}, invalid(fmt.Errorf("step %s: input: %w", in.StepID, err))
+		}
+		m, _ := v.(map[string]any)
+		if m == nil && v != nil {
+			return contract.RenderedItem{}, invalid(fmt.Errorf("step %s: input must be an object", in.StepID))
+		}
+		item := contract.RenderedItem{Input: m}
+		if each != nil {
+			item.EachKey = each.Key
+		}
+		return item, nil
+	}
+	var out contract.RenderOutput
+	if in.Each == nil {
+		item, err := render(nil)
+		if err != nil {
+			return out, err
+		}
+		out.Items = []contract.RenderedItem{item}
+		return out, nil
+	}
+	for i := range eachItems {
+		item, err := render(&eachItems[i])
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, item)
+	}
+	return out, nil
+}
+
+// RenderTemplateOutput implements contract.ScaffoldRenderOutput.
+func (s *Scaffold) RenderTemplateOutput(_ context.Context, in contract.RenderOutputInput) (map[string]any, error) {
+	out, err := s.Renderer.RenderOutput(in.Output, tctx(in.Context))
+	if err != nil {
+		return nil, invalid(fmt.Errorf("output: %w", err))
+	}
+	return out, nil
+}
+
+func str(in map[string]any, key string) (string, error) {
+	v, ok := in[key]
+	if !ok || v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("input %s must be a string", key)
+	}
+	return s, nil
+}
+
+// DebugLog implements debug:log: message, and listWorkspace (true or
+// "with-filenames" lists files; "with-contents" also shows them, read through
+// the workspace root).
+func (s *Scaffold) DebugLog(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	var out contract.ActionOutput
+	msg, err := str(in.Input, "message")
+	if err != nil {
+		return out, invalid(err)
+	}
+	if msg != "" {
+		out.Logs = append(out.Logs, msg)
+	}
+	mode := in.Input["listWorkspace"]
+	if mode == nil || mode == false {
+		return out, nil
+	}
+	root, err := s.Workspaces.Open(in.TaskID)
+	if err != nil {
+		return out, err
+	}
+	defer root.Close()
+	var files []string
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("list workspace: %w", err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		if mode != "with-contents" {
+			out.Logs = append(out.Logs, f)
+			continue
+		}
+		fh, err := root.Open(f)
+		if err != nil {
+			return out, invalid(rootErr("listWorkspace", f, err))
+		}
+		data, err := io.ReadAll(io.LimitReader(fh, maxLoggedFile))
+		fh.Close()
+		if err != nil {
+			return out, invalid(rootErr("listWorkspace", f, err))
+		}
+		out.Logs = append(out.Logs, f+":\n"+string(data))
+	}
+	return out, nil
+}
+
+// FsWrite implements fs:write: path, content.
+func (s *Scaffold) FsWrite(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	p, err := str(in.Input, "path")
+	if err != nil {
+		return contract.ActionOutput{}, invalid(err)
+	}
+	content, err := str(in.Input, "content")
+	if err != nil {
+		return contract.ActionOutput{}, invalid(err)
+	}
+	clean, err := workspacePath("path", p)
+	if err != nil {
+		return contract.ActionOutput{}, invalid(err)
+	}
+	root, err := s.Workspaces.Open(in.TaskID)
+	if err != nil {
+		return contract.ActionOutput{}, err
+	}
+	defer root.Close()
+	if dir := filepath.Dir(clean); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return contract.ActionOutput{}, invalid(rootErr("path", p, err))
+		}
+	}
+	if err := root.WriteFile(clean, []byte(content), 0o644); err != nil {
+		return contract.ActionOutput{}, invalid(rootErr("path", p, err))
+	}
+	return contract.ActionOutput{Logs: []string{"wrote " + clean}}, nil
+}
+
+func stringList(in map[string]any, key string) ([]string, error) {
+	raw, ok := in[key].([]any)
+	if !ok {
+		return nil, fmt.Errorf("input %s must be a list of paths", key)
+	}
+	out := make([]string, 0, len(raw))
+	for i, v := range raw {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("input %s[%d] must be a string", key, i)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// FsDelete implements fs:delete: files (paths or globs inside the workspace).
+func (s *Scaffold) FsDelete(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	var out contract.ActionOutput
+	files, err := stringList(in.Input, "files")
+	if err != nil {
+		return out, invalid(err)
+	}
+	root, err := s.Workspaces.Open(in.TaskID)
+	if err != nil {
+		return out, err
+	}
+	defer root.Close()
+	for i, f := range files {
+		field := fmt.Sprintf("files[%d]", i)
+		clean, err := workspacePath(field, f)
+		if err != nil {
+			return out, invalid(err)
+		}
+		if clean == "." {
+			return out, invalid(&errPath{field, f, "refusing to delete the whole workspace"})
+		}
+		matches, err := fs.Glob(root.FS(), filepath.ToSlash(clean))
+		if err != nil {
+			return out, invalid(&errPath{field, f, "is not a valid pattern"})
+		}
+		for _, m := range matches {
+			if err := root.RemoveAll(m); err != nil {
+				return out, invalid(rootErr(field, m, err))
+			}
+			out.Logs = append(out.Logs, "deleted "+m)
+		}
+	}
+	return out, nil
+}
+
+// FsRename implements fs:rename: files [{from, to, overwrite}].
+func (s *Scaffold) FsRename(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	var out contract.ActionOutput
+	raw, ok := in.Input["files"].([]any)
+	if !ok {
+		return out, invalid(errors.New("input files must be a list of {from, to}"))
+	}
+	root, err := s.Workspaces.Open(in.TaskID)
+	if err != nil {
+		return out, err
+	}
+	defer root.Close()
+	for i, item := range raw {
+		m, _ := item.(map[string]any)
+		from, err1 := str(m, "from")
+		to, err2 := str(m, "to")
+		if m == nil || err1 != nil || err2 != nil {
+			return out, invalid(fmt.Errorf("files[%d] must be {from, to} strings", i))
+		}
+		src, err := workspacePath(fmt.Sprintf("files[%d].from", i), from)
+		if err != nil {
+			return out, invalid(err)
+		}
+		dst, err := workspacePath(fmt.Sprintf("files[%d].to", i), to)
+		if err != nil {
+			return out, invalid(err)
+		}
+		if _, err := root.Lstat(dst); err == nil && m["overwrite"] != true {
+			return out, invalid(&errPath{fmt.Sprintf("files[%d].to", i), to, "already exists (set overwrite: true)"})
+		}
+		if dir := filepath.Dir(dst); dir != "." {
+			if err := root.MkdirAll(dir, 0o755); err != nil {
+				return out, invalid(rootErr(fmt.Sprintf("files[%d].to", i), to, err))
+			}
+		}
+		if err := root.Rename(src, dst); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return out, invalid(&errPath{fmt.Sprintf("files[%d].from", i), from, "does not exist"})
+			}
+			return out, invalid(rootErr(fmt.Sprintf("files[%d]", i), from+" -> "+to, err))
+		}
+		out.Logs = append(out.Logs, "renamed "+src+" to "+dst)
+	}
+	return out, nil
+}

@@ -1,0 +1,162 @@
+package activities
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
+)
+
+func newScaffold(t *testing.T) (*Scaffold, string) {
+	t.Helper()
+	r, err := templates.NewRenderer(templates.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	ws := filepath.Join(base, "workspaces")
+	return &Scaffold{Renderer: r, Workspaces: Workspaces{Dir: ws}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, base
+}
+
+// sentinel is a file outside every workspace that no action may touch.
+func sentinel(t *testing.T, base string) string {
+	t.Helper()
+	p := filepath.Join(base, "authorized_keys")
+	if err := os.WriteFile(p, []byte("do not touch"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestTraversalRefused(t *testing.T) {
+	s, base := newScaffold(t)
+	ctx := context.Background()
+	outside := sentinel(t, base)
+	root, err := s.Workspaces.Open("task-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := filepath.Join(s.Workspaces.Dir, "task-1")
+	// Symlinks planted in the workspace (as a fetched skeleton could).
+	os.Symlink(outside, filepath.Join(ws, "to-outside"))
+	os.Symlink("to-outside", filepath.Join(ws, "chain"))
+	os.Symlink(filepath.Join(base, "nope"), filepath.Join(ws, "dangling"))
+	os.Symlink(base, filepath.Join(ws, "dirlink"))
+	root.Close()
+
+	cases := []struct {
+		name   string
+		run    func() (contract.ActionOutput, error)
+		want   string
+		intact bool
+	}{
+		{"write ../../", func() (contract.ActionOutput, error) {
+			return s.FsWrite(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"path": "../../.ssh/authorized_keys", "content": "x"}})
+		}, "leaves the task workspace", true},
+		{"write absolute", func() (contract.ActionOutput, error) {
+			return s.FsWrite(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"path": outside, "content": "x"}})
+		}, "absolute paths are not allowed", true},
+		{"write through symlink", func() (contract.ActionOutput, error) {
+			return s.FsWrite(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"path": "to-outside", "content": "x"}})
+		}, "outside the task workspace", true},
+		{"write through symlink chain", func() (contract.ActionOutput, error) {
+			return s.FsWrite(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"path": "chain", "content": "x"}})
+		}, "outside the task workspace", true},
+		{"write through dangling symlink", func() (contract.ActionOutput, error) {
+			return s.FsWrite(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"path": "dangling", "content": "x"}})
+		}, "outside the task workspace", true},
+		{"write under a symlinked dir", func() (contract.ActionOutput, error) {
+			return s.FsWrite(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"path": "dirlink/authorized_keys", "content": "x"}})
+		}, "outside the task workspace", true},
+		{"debug:log reads outside", func() (contract.ActionOutput, error) {
+			return s.DebugLog(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"listWorkspace": "with-contents"}})
+		}, "outside the task workspace", true},
+		{"delete ..", func() (contract.ActionOutput, error) {
+			return s.FsDelete(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"files": []any{".."}}})
+		}, "leaves the task workspace", true},
+		{"delete the workspace", func() (contract.ActionOutput, error) {
+			return s.FsDelete(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"files": []any{"."}}})
+		}, "refusing to delete the whole workspace", true},
+		{"rename to outside", func() (contract.ActionOutput, error) {
+			return s.FsRename(ctx, contract.ActionInput{TaskID: "task-1", Input: map[string]any{"files": []any{map[string]any{"from": "chain", "to": "../x"}}}})
+		}, "leaves the task workspace", true},
+		{"bad task id", func() (contract.ActionOutput, error) {
+			return s.FsWrite(ctx, contract.ActionInput{TaskID: "../escape", Input: map[string]any{"path": "a", "content": "x"}})
+		}, "invalid task id", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := c.run()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want an error containing %q, got %v", c.want, err)
+			}
+			if got, _ := os.ReadFile(outside); string(got) != "do not touch" {
+				t.Fatalf("the file outside the workspace changed: %q", got)
+			}
+			if _, err := os.Stat(base); err != nil {
+				t.Fatal("the directory above the workspace is gone")
+			}
+		})
+	}
+}
+
+func TestFileActions(t *testing.T) {
+	s, _ := newScaffold(t)
+	ctx := context.Background()
+	in := func(m map[string]any) contract.ActionInput { return contract.ActionInput{TaskID: "t", Input: m} }
+	if _, err := s.FsWrite(ctx, in(map[string]any{"path": "src/main.go", "content": "package main\n"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FsWrite(ctx, in(map[string]any{"path": "a/../README.md", "content": "# hi\n"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FsRename(ctx, in(map[string]any{"files": []any{map[string]any{"from": "README.md", "to": "docs/index.md"}}})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FsRename(ctx, in(map[string]any{"files": []any{map[string]any{"from": "src/main.go", "to": "docs/index.md"}}})); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("rename over an existing file without overwrite: %v", err)
+	}
+	out, err := s.DebugLog(ctx, in(map[string]any{"message": "hello", "listWorkspace": "with-contents"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := strings.Join(out.Logs, "\n")
+	for _, want := range []string{"hello", "docs/index.md:\n# hi", "src/main.go:\npackage main"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("debug:log output lacks %q:\n%s", want, logs)
+		}
+	}
+	if _, err := s.FsDelete(ctx, in(map[string]any{"files": []any{"src/*.go"}})); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = s.DebugLog(ctx, in(map[string]any{"listWorkspace": true}))
+	if got := strings.Join(out.Logs, ","); got != "docs/index.md" {
+		t.Fatalf("workspace after delete: %s", got)
+	}
+}
+
+func TestRender(t *testing.T) {
+	s, _ := newScaffold(t)
+	c := contract.ScaffoldContext{TaskID: "t", Parameters: map[string]any{"name": "svc", "envs": []any{"a", "b"}, "n": int64(3)}, Steps: map[string]map[string]any{}}
+	out, err := s.Render(context.Background(), contract.RenderInput{Context: c, StepID: "s", Each: "${{ parameters.envs }}",
+		Input: map[string]any{"message": "${{ parameters.name }}-${{ each.value }}", "count": "${{ parameters.n }}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) != 2 || out.Items[1].Input["message"] != "svc-b" || out.Items[0].Input["count"] != int64(3) {
+		t.Fatalf("render: %+v", out)
+	}
+	out, err = s.Render(context.Background(), contract.RenderInput{Context: c, StepID: "s", If: "${{ parameters.name == 'other' }}", Input: map[string]any{}})
+	if err != nil || !out.Skip {
+		t.Fatalf("if false: %+v %v", out, err)
+	}
+	if _, err := s.Render(context.Background(), contract.RenderInput{Context: c, StepID: "s", Input: map[string]any{"x": "${{ parameters.name | nope }}"}}); err == nil || !strings.Contains(err.Error(), "step s: input") {
+		t.Fatalf("bad expression: %v", err)
+	}
+}

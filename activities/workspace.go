@@ -1,0 +1,73 @@
+package activities
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Workspaces hands out one directory per task, opened as an os.Root: every
+// file operation of that task goes through it, so `..`, absolute paths and
+// symlinks that lead outside are refused by the kernel-backed resolver, not
+// by string checks alone.
+type Workspaces struct {
+	Dir string
+}
+
+var taskIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// Open returns the task's workspace root, creating it.
+func (w Workspaces) Open(taskID string) (*os.Root, error) {
+	if !taskIDRe.MatchString(taskID) {
+		return nil, fmt.Errorf("invalid task id %q", taskID)
+	}
+	dir := filepath.Join(w.Dir, taskID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create workspace: %w", err)
+	}
+	return os.OpenRoot(dir)
+}
+
+// errPath is a path a template asked for that cannot be used.
+type errPath struct {
+	field, path, why string
+}
+
+func (e *errPath) Error() string {
+	return fmt.Sprintf("%s %q: %s", e.field, e.path, e.why)
+}
+
+// workspacePath checks a template-supplied path before it reaches the root:
+// it must be relative and stay inside the workspace. os.Root enforces the
+// same again (including through symlinks); this gives the clear message.
+func workspacePath(field, p string) (string, error) {
+	if p == "" {
+		return "", &errPath{field, p, "is empty"}
+	}
+	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) {
+		return "", &errPath{field, p, "absolute paths are not allowed; paths are relative to the task workspace"}
+	}
+	clean := filepath.Clean(p)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", &errPath{field, p, "leaves the task workspace"}
+	}
+	if strings.ContainsRune(p, 0) {
+		return "", &errPath{field, p, "contains a NUL byte"}
+	}
+	return clean, nil
+}
+
+// rootErr makes an os.Root error readable: escapes say so.
+func rootErr(field, p string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes") {
+		return &errPath{field, p, "leads outside the task workspace (through a symlink or ..)"}
+	}
+	return fmt.Errorf("%s %q: %w", field, p, err)
+}

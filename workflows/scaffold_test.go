@@ -1,0 +1,199 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
+)
+
+// scaffoldEnv registers Scaffold with the real renderer (as the local
+// activities) and action fakes that record what they were given.
+type scaffoldEnv struct {
+	env   *testsuite.TestWorkflowEnvironment
+	calls []string
+}
+
+func newScaffoldEnv(t *testing.T, failOn string) *scaffoldEnv {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	e := &scaffoldEnv{env: s.NewTestWorkflowEnvironment()}
+	r, err := templates.NewRenderer(templates.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.env.RegisterWorkflowWithOptions(Scaffold, workflow.RegisterOptions{Name: ScaffoldName})
+	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.RenderInput) (contract.RenderOutput, error) {
+		// The real rendering code, minus the activities package (workflows
+		// must not import it): the same three renderer calls.
+		ctx := templates.Context{TaskID: in.Context.TaskID, Parameters: in.Context.Parameters, Steps: in.Context.Steps}
+		if in.If != nil {
+			ok, err := r.EvalCondition(in.If, ctx)
+			if err != nil || !ok {
+				return contract.RenderOutput{Skip: !ok}, err
+			}
+		}
+		var out contract.RenderOutput
+		items := []templates.Each{{}}
+		if in.Each != nil {
+			items, err = r.EachItems(in.Each, ctx)
+			if err != nil {
+				return out, err
+			}
+		}
+		for _, it := range items {
+			c := ctx
+			if in.Each != nil {
+				it := it
+				c.Each = &it
+			}
+			v, err := r.RenderValue(in.Input, c)
+			if err != nil {
+				return out, err
+			}
+			m, _ := v.(map[string]any)
+			out.Items = append(out.Items, contract.RenderedItem{Input: m, EachKey: it.Key})
+		}
+		return out, nil
+	}, activity.RegisterOptions{Name: contract.ScaffoldRender})
+	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.RenderOutputInput) (map[string]any, error) {
+		return r.RenderOutput(in.Output, templates.Context{Parameters: in.Context.Parameters, Steps: in.Context.Steps})
+	}, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
+	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+		msg, _ := in.Input["message"].(string)
+		e.calls = append(e.calls, in.StepID+":"+msg)
+		if in.StepID == failOn {
+			return contract.ActionOutput{}, errors.New("boom in " + in.StepID)
+		}
+		return contract.ActionOutput{Output: map[string]any{"echo": msg}, Logs: []string{"said " + msg}}, nil
+	}, activity.RegisterOptions{Name: contract.ActionActivity("debug:log")})
+	return e
+}
+
+func plan(steps ...templates.PlanStep) templates.Plan {
+	for i := range steps {
+		steps[i].TaskQueue = contract.QueueDefault
+		steps[i].Retry = templates.RetryPolicy{MaximumAttempts: 1}
+		if steps[i].Action == "" {
+			steps[i].Action = "debug:log"
+		}
+	}
+	return templates.Plan{Version: 1, Parameters: map[string]any{"name": "svc", "envs": []any{"dev", "prod"}, "go": false}, Steps: steps,
+		Output: map[string]any{"text": []any{map[string]any{"title": "done", "content": "${{ steps.b.output.echo }}"}}}}
+}
+
+func state(t *testing.T, env *testsuite.TestWorkflowEnvironment) ScaffoldState {
+	t.Helper()
+	v, err := env.QueryWorkflow(ScaffoldStateQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st ScaffoldState
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestScaffoldSuccessIfEachAndOutputs(t *testing.T) {
+	e := newScaffoldEnv(t, "")
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "t1", Plan: plan(
+		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "hi ${{ parameters.name }}"}},
+		templates.PlanStep{ID: "b", Name: "B", Input: map[string]any{"message": "${{ steps.a.output.echo }}!"}},
+		templates.PlanStep{ID: "skipped", Name: "S", If: "${{ parameters.go }}", Input: map[string]any{"message": "never"}},
+		templates.PlanStep{ID: "each", Name: "E", Each: "${{ parameters.envs }}", Input: map[string]any{"message": "env ${{ each.value }}"}},
+	)})
+	if err := e.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := "a:hi svc,b:hi svc!,each:env dev,each:env prod"
+	if got := strings.Join(e.calls, ","); got != want {
+		t.Fatalf("actions ran %s, want %s", got, want)
+	}
+	st := state(t, e.env)
+	var statuses []string
+	for _, s := range st.Steps {
+		statuses = append(statuses, s.ID+"="+s.Status)
+	}
+	if got := strings.Join(statuses, " "); got != "a=completed b=completed skipped=skipped each=completed" || st.Status != "completed" {
+		t.Fatalf("state %s (%s)", got, st.Status)
+	}
+	var out map[string]any
+	if err := e.env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := json.Marshal(out); !strings.Contains(string(raw), `"content":"hi svc!"`) {
+		t.Fatalf("output %s does not render steps.b.output", raw)
+	}
+}
+
+func TestScaffoldStepFailureFailsRun(t *testing.T) {
+	e := newScaffoldEnv(t, "b")
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "t2", Plan: plan(
+		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "1"}},
+		templates.PlanStep{ID: "b", Name: "B", Input: map[string]any{"message": "2"}},
+		templates.PlanStep{ID: "c", Name: "C", Input: map[string]any{"message": "3"}},
+	)})
+	err := e.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "step b (debug:log) failed") || !strings.Contains(err.Error(), "boom in b") {
+		t.Fatalf("want the step's error, got %v", err)
+	}
+	if strings.Join(e.calls, ",") != "a:1,b:2" {
+		t.Fatalf("steps after the failure ran: %v", e.calls)
+	}
+	st := state(t, e.env)
+	if st.Status != "failed" || st.Steps[1].Status != StepFailed || st.Steps[2].Status != StepOpen || !strings.Contains(st.Steps[1].Error, "boom") {
+		t.Fatalf("state %+v", st)
+	}
+}
+
+func TestScaffoldBadExpressionFailsClearly(t *testing.T) {
+	e := newScaffoldEnv(t, "")
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "t3", Plan: plan(
+		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "${{ parameters.name | nosuchfilter }}"}},
+	)})
+	if err := e.env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "nosuchfilter") {
+		t.Fatalf("want a rendering error naming the filter, got %v", err)
+	}
+}
+
+func TestScaffoldWaitIsADurableTimer(t *testing.T) {
+	e := newScaffoldEnv(t, "")
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "t4", Plan: plan(
+		templates.PlanStep{ID: "w", Name: "W", Action: contract.ActionWait, Input: map[string]any{"minutes": 30}},
+		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "after"}},
+	)})
+	if err := e.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	// The test environment skips timers; the point is that no activity ran
+	// for the wait: only step a called an action.
+	if strings.Join(e.calls, ",") != "a:after" {
+		t.Fatalf("calls %v", e.calls)
+	}
+}
+
+func TestScaffoldCancel(t *testing.T) {
+	e := newScaffoldEnv(t, "")
+	e.env.RegisterDelayedCallback(func() { e.env.SignalWorkflow(ScaffoldCancelSignal, nil) }, time.Minute)
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "t5", Plan: plan(
+		templates.PlanStep{ID: "w", Name: "W", Action: contract.ActionWait, Input: map[string]any{"minutes": 10}},
+		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "never"}},
+	)})
+	err := e.env.GetWorkflowError()
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "cancel") || len(e.calls) != 0 {
+		t.Fatalf("cancel: %v, calls %v", err, e.calls)
+	}
+	if st := state(t, e.env); st.Status != "cancelled" || st.Steps[0].Status != StepCancelled {
+		t.Fatalf("state %+v", st)
+	}
+}
