@@ -157,7 +157,7 @@ func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Enti
 					if strings.EqualFold(d.Entity.Kind(), "Location") {
 						next = append(next, nestedTargets(s, f.name, d.Entity)...)
 					}
-					row, err := toRow(d.Entity, loc)
+					row, err := toRow(d.Entity, loc, fileRef(s, f.name))
 					if err != nil {
 						res.Errors = append(res.Errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
 						continue
@@ -200,8 +200,18 @@ func (c *Catalog) AnalyzeLocation(ctx context.Context, in contract.CatalogAnalyz
 	return out, nil
 }
 
+// fileRef is the location ref of the file an entity came from, for its
+// backstage.io/managed-by-location annotation (relative references, such as
+// a template's skeleton, resolve against it).
+func fileRef(s source, name string) string {
+	if s.typ == "file" {
+		return "file:" + name
+	}
+	return "url:" + name
+}
+
 // toRow turns a validated entity into a store row.
-func toRow(e catalog.Entity, loc store.Location) (store.Entity, error) {
+func toRow(e catalog.Entity, loc store.Location, file string) (store.Entity, error) {
 	delete(e, "relations")
 	md := e.Metadata()
 	ann, _ := md["annotations"].(map[string]any)
@@ -209,7 +219,7 @@ func toRow(e catalog.Entity, loc store.Location) (store.Entity, error) {
 		ann = map[string]any{}
 		md["annotations"] = ann
 	}
-	ann["backstage.io/managed-by-location"] = loc.Type + ":" + loc.Target
+	ann["backstage.io/managed-by-location"] = file
 	ann["backstage.io/managed-by-origin-location"] = loc.Type + ":" + loc.Target
 	delete(md, "uid")
 	delete(md, "etag")

@@ -49,22 +49,33 @@ func (s *Server) listActions(c *gin.Context) {
 
 // loadTemplate reads a Template entity from the catalog and parses it.
 func (s *Server) loadTemplate(c *gin.Context, ref string) (*templates.Template, catalog.Ref, error) {
+	t, r, _, err := s.loadTemplateWithBase(c, ref)
+	return t, r, err
+}
+
+// loadTemplateWithBase also returns where the template was read from (its
+// managed-by-location annotation as a URL), for relative skeleton urls.
+func (s *Server) loadTemplateWithBase(c *gin.Context, ref string) (*templates.Template, catalog.Ref, string, error) {
 	r, err := catalog.ParseRef(ref, "template", catalog.DefaultNamespace)
 	if err != nil {
-		return nil, catalog.Ref{}, errs.Invalid("templateRef: %v", err)
+		return nil, catalog.Ref{}, "", errs.Invalid("templateRef: %v", err)
 	}
 	if !strings.EqualFold(r.Kind, "template") {
-		return nil, r, errs.Invalid("templateRef %q does not name a Template", ref)
+		return nil, r, "", errs.Invalid("templateRef %q does not name a Template", ref)
 	}
 	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), r.Key())
 	if err != nil {
-		return nil, r, err
+		return nil, r, "", err
 	}
 	t, err := templates.Parse(r.String(), e.Body)
 	if err != nil {
-		return nil, r, errs.Invalid("template %s: %v", r, err)
+		return nil, r, "", errs.Invalid("template %s: %v", r, err)
 	}
-	return t, r, nil
+	base := ""
+	if loc := t.Metadata.Annotations["backstage.io/managed-by-location"]; strings.HasPrefix(loc, "file:") {
+		base = "file://" + strings.TrimPrefix(loc, "file:")
+	}
+	return t, r, base, nil
 }
 
 func (s *Server) parameterSchema(c *gin.Context) {
@@ -97,13 +108,13 @@ func (s *Server) createTask(c *gin.Context) {
 		writeError(c, errs.Invalid("body must be {\"templateRef\": \"template:default/name\", \"values\": {...}}"))
 		return
 	}
-	t, ref, err := s.loadTemplate(c, req.TemplateRef)
+	t, ref, base, err := s.loadTemplateWithBase(c, req.TemplateRef)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	user := identity(c).Ref
-	plan, err := templates.Compile(t, req.Values, s.deps.Scaffolder.Actions, templates.CompileOptions{UserRef: user})
+	plan, err := templates.Compile(t, req.Values, s.deps.Scaffolder.Actions, templates.CompileOptions{UserRef: user, BaseURL: base})
 	if err != nil {
 		writeError(c, errs.Invalid("%v", err))
 		return

@@ -64,6 +64,8 @@ func registerDefault(w sdkworker.Registry, deps Deps) {
 		w.RegisterActivityWithOptions(sc.FsWrite, activity.RegisterOptions{Name: contract.ActionActivity("fs:write")})
 		w.RegisterActivityWithOptions(sc.FsDelete, activity.RegisterOptions{Name: contract.ActionActivity("fs:delete")})
 		w.RegisterActivityWithOptions(sc.FsRename, activity.RegisterOptions{Name: contract.ActionActivity("fs:rename")})
+		w.RegisterActivityWithOptions(sc.FetchPlain, activity.RegisterOptions{Name: contract.ActionActivity("fetch:plain")})
+		w.RegisterActivityWithOptions(sc.FetchTemplate, activity.RegisterOptions{Name: contract.ActionActivity("fetch:template")})
 	}
 	if deps.Catalog != nil {
 		w.RegisterActivityWithOptions(deps.Catalog.RefreshLocation, activity.RegisterOptions{Name: contract.CatalogRefreshLocation})

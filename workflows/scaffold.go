@@ -136,7 +136,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
 		}
 		var output map[string]any
 		for _, item := range rendered.Items {
-			out, err := runAction(ctx, in.TaskID, step, item)
+			out, err := runAction(ctx, in.TaskID, in.Plan.Template.BaseURL, step, item)
 			if err != nil {
 				return fail(i, err)
 			}
@@ -168,7 +168,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
 }
 
 // runAction runs one rendered item of a step.
-func runAction(ctx workflow.Context, taskID string, step templates.PlanStep, item contract.RenderedItem) (contract.ActionOutput, error) {
+func runAction(ctx workflow.Context, taskID, baseURL string, step templates.PlanStep, item contract.RenderedItem) (contract.ActionOutput, error) {
 	if step.Action == contract.ActionWait {
 		d, err := waitDuration(item.Input)
 		if err != nil {
@@ -195,7 +195,7 @@ func runAction(ctx workflow.Context, taskID string, step templates.PlanStep, ite
 		RetryPolicy:         retry,
 	})
 	var out contract.ActionOutput
-	err := workflow.ExecuteActivity(actx, contract.ActionActivity(step.Action), contract.ActionInput{TaskID: taskID, StepID: step.ID, Input: item.Input}).Get(ctx, &out)
+	err := workflow.ExecuteActivity(actx, contract.ActionActivity(step.Action), contract.ActionInput{TaskID: taskID, StepID: step.ID, Input: item.Input, TemplateBaseURL: baseURL}).Get(ctx, &out)
 	return out, err
 }
 

@@ -31,6 +31,8 @@ func NewRegistry(disabled []string) *Registry {
 	add("fs:write", time.Minute, true)
 	add("fs:delete", time.Minute, true)
 	add("fs:rename", time.Minute, true)
+	add("fetch:plain", 5*time.Minute, true)
+	add("fetch:template", 5*time.Minute, true)
 	for _, d := range disabled {
 		delete(r.actions, d)
 	}

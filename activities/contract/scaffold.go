@@ -54,6 +54,9 @@ type ActionInput struct {
 	TaskID string         `json:"taskId"`
 	StepID string         `json:"stepId"`
 	Input  map[string]any `json:"input"`
+	// TemplateBaseURL is where the template was read from; relative skeleton
+	// urls resolve against it.
+	TemplateBaseURL string `json:"templateBaseUrl,omitempty"`
 }
 
 // ActionOutput is what an action returns: its output values and log lines

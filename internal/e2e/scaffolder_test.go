@@ -25,6 +25,14 @@ spec:
         name: {type: string, title: Name}
         path: {type: string, default: hello.txt}
   steps:
+    - id: fetch
+      name: Fetch skeleton
+      action: fetch:template
+      input:
+        url: ./skeleton
+        targetPath: app
+        values:
+          name: ${{ parameters.name }}
     - id: write
       name: Write a file
       action: fs:write
@@ -80,6 +88,8 @@ func TestScaffolderTasks(t *testing.T) {
 	if err := os.WriteFile(tpl, []byte(testTemplate), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755)
+	os.WriteFile(filepath.Join(dir, "skeleton", "catalog-info.yaml"), []byte("metadata:\n  name: ${{ values.name }}\n"), 0o644)
 	p, _ := startDevWithConfig(t, fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\n", tpl))
 	waitTotal(t, p.api, "kind=template", 1)
 
@@ -88,7 +98,7 @@ func TestScaffolderTasks(t *testing.T) {
 		t.Fatalf("create task: %d %+v", code, created)
 	}
 	tr := waitTask(t, p.api, created.ID)
-	if tr.Status != "completed" || len(tr.Steps) != 3 || tr.Steps[2].Status != "completed" {
+	if tr.Status != "completed" || len(tr.Steps) != 4 || tr.Steps[3].Status != "completed" {
 		t.Fatalf("task: %+v", tr)
 	}
 	var events []struct {
@@ -103,7 +113,7 @@ func TestScaffolderTasks(t *testing.T) {
 		all = append(all, e.Body.Message)
 	}
 	log := strings.Join(all, "\n")
-	for _, want := range []string{"wrote hello.txt", "hello.txt:\nhi svc", "waited 1s", "Run completed successfully"} {
+	for _, want := range []string{"wrote app/catalog-info.yaml", "app/catalog-info.yaml:\nmetadata:\n  name: svc", "wrote hello.txt", "hello.txt:\nhi svc", "waited 1s", "Run completed successfully"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("events lack %q:\n%s", want, log)
 		}
@@ -119,7 +129,7 @@ func TestScaffolderTasks(t *testing.T) {
 		doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/hello-files",
 			"values": map[string]any{"name": "x", "path": "../../.ssh/authorized_keys"}}, &c)
 		tr := waitTask(t, p.api, c.ID)
-		if tr.Status != "failed" || tr.Steps[0].Status != "failed" || !strings.Contains(tr.Steps[0].Error, "leaves the task workspace") || tr.Steps[1].Status != "open" {
+		if tr.Status != "failed" || tr.Steps[1].Status != "failed" || !strings.Contains(tr.Steps[1].Error, "leaves the task workspace") || tr.Steps[2].Status != "open" {
 			t.Fatalf("traversal task: %+v", tr)
 		}
 	})
@@ -142,7 +152,7 @@ func TestScaffolderTasks(t *testing.T) {
 		for _, a := range acts {
 			ids = append(ids, a.ID)
 		}
-		if strings.Join(ids, ",") != "debug:log,debug:wait,fs:delete,fs:rename,fs:write" {
+		if strings.Join(ids, ",") != "debug:log,debug:wait,fetch:plain,fetch:template,fs:delete,fs:rename,fs:write" {
 			t.Errorf("actions %v", ids)
 		}
 	})

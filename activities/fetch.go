@@ -1,0 +1,260 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
+)
+
+// Skeleton limits: a template's skeleton is data, bounded like any input.
+const (
+	maxSkeletonFiles = 2000
+	maxSkeletonBytes = 32 << 20
+	maxSkeletonFile  = 4 << 20
+)
+
+// skeletonDir resolves a fetch url against the template's base URL (Plan
+// template.baseUrl, e.g. file:///srv/templates/go/template.yaml) and opens
+// the directory as an os.Root confined to the template's own directory: a
+// skeleton reference cannot climb out of the folder the template lives in.
+func skeletonDir(baseURL, ref string) (*os.Root, string, error) {
+	if ref == "" {
+		return nil, "", fmt.Errorf("input url is required")
+	}
+	if u, err := url.Parse(ref); err == nil && u.Scheme != "" {
+		return nil, "", fmt.Errorf("url %q: remote skeletons are not supported yet; use a path relative to the template", ref)
+	}
+	base, err := url.Parse(baseURL)
+	if err != nil || base.Scheme != "file" {
+		return nil, "", fmt.Errorf("url %q: the template has no local base location to resolve it against", ref)
+	}
+	templateDir := filepath.Dir(base.Path)
+	rel := path.Clean(ref)
+	if path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+		return nil, "", fmt.Errorf("url %q leaves the template's directory", ref)
+	}
+	root, err := os.OpenRoot(templateDir)
+	if err != nil {
+		return nil, "", fmt.Errorf("open template directory: %w", err)
+	}
+	if _, err := root.Stat(rel); err != nil {
+		root.Close()
+		return nil, "", rootErr("url", ref, err)
+	}
+	return root, rel, nil
+}
+
+type skeletonFile struct {
+	rel  string // path relative to the skeleton dir, slash-separated
+	data []byte
+	mode fs.FileMode
+}
+
+// readSkeleton collects the regular files under dir; links and other special
+// files are refused (a skeleton is copied into a workspace, and a link there
+// could point anywhere).
+func readSkeleton(root *os.Root, dir string) ([]skeletonFile, error) {
+	var out []skeletonFile
+	total := 0
+	err := fs.WalkDir(root.FS(), dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("skeleton entry %s is a symlink or special file; skeletons may only contain regular files", p)
+		}
+		if len(out) >= maxSkeletonFiles {
+			return fmt.Errorf("skeleton has more than %d files", maxSkeletonFiles)
+		}
+		f, err := root.Open(p)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(f, maxSkeletonFile+1))
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if len(data) > maxSkeletonFile {
+			return fmt.Errorf("skeleton file %s is larger than %d bytes", p, maxSkeletonFile)
+		}
+		if total += len(data); total > maxSkeletonBytes {
+			return fmt.Errorf("skeleton is larger than %d bytes", maxSkeletonBytes)
+		}
+		rel, _ := filepath.Rel(dir, p)
+		info, _ := d.Info()
+		mode := fs.FileMode(0o644)
+		if info != nil && info.Mode()&0o111 != 0 {
+			mode = 0o755
+		}
+		out = append(out, skeletonFile{rel: filepath.ToSlash(rel), data: data, mode: mode})
+		return nil
+	})
+	return out, err
+}
+
+func globList(in map[string]any, key string) ([]string, error) {
+	if in[key] == nil {
+		return nil, nil
+	}
+	return stringList(in, key)
+}
+
+func matchAny(patterns []string, p string) bool {
+	for _, pat := range patterns {
+		pat = strings.TrimPrefix(path.Clean("/"+pat), "/")
+		if ok, _ := path.Match(pat, p); ok {
+			return true
+		}
+		// A directory pattern covers what is below it.
+		if strings.HasPrefix(p, strings.TrimSuffix(pat, "/**")+"/") && (strings.HasSuffix(pat, "/**") || !strings.ContainsAny(pat, "*?[")) {
+			return true
+		}
+		if strings.HasPrefix(pat, "**/") {
+			if ok, _ := path.Match(strings.TrimPrefix(pat, "**/"), path.Base(p)); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeInto writes files below targetPath in the task workspace.
+func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile) ([]string, error) {
+	target := "."
+	if targetPath != "" {
+		t, err := workspacePath("targetPath", targetPath)
+		if err != nil {
+			return nil, err
+		}
+		target = t
+	}
+	root, err := s.Workspaces.Open(taskID)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	var logs []string
+	for _, f := range files {
+		dst, err := workspacePath("file", path.Join(target, f.rel))
+		if err != nil {
+			return logs, err
+		}
+		if dir := filepath.Dir(dst); dir != "." {
+			if err := root.MkdirAll(dir, 0o755); err != nil {
+				return logs, rootErr("targetPath", dst, err)
+			}
+		}
+		if err := root.WriteFile(dst, f.data, f.mode); err != nil {
+			return logs, rootErr("targetPath", dst, err)
+		}
+		logs = append(logs, "wrote "+dst)
+	}
+	return logs, nil
+}
+
+// FetchPlain implements fetch:plain: copies a skeleton directory (relative to
+// the template) into targetPath, without rendering.
+func (s *Scaffold) FetchPlain(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	return s.fetch(in, false)
+}
+
+// FetchTemplate implements fetch:template: like fetch:plain, but renders file
+// names and contents with ${{ values.x }} (except copyWithoutTemplating /
+// copyWithoutRender globs; with templateFileExtension only files with that
+// extension are rendered, and lose it).
+func (s *Scaffold) FetchTemplate(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	return s.fetch(in, true)
+}
+
+func (s *Scaffold) fetch(in contract.ActionInput, render bool) (contract.ActionOutput, error) {
+	var out contract.ActionOutput
+	ref, err := str(in.Input, "url")
+	if err != nil {
+		return out, invalid(err)
+	}
+	target, err := str(in.Input, "targetPath")
+	if err != nil {
+		return out, invalid(err)
+	}
+	root, dir, err := skeletonDir(in.TemplateBaseURL, ref)
+	if err != nil {
+		return out, invalid(err)
+	}
+	defer root.Close()
+	files, err := readSkeleton(root, dir)
+	if err != nil {
+		return out, invalid(fmt.Errorf("url %q: %w", ref, err))
+	}
+	if render {
+		if files, err = s.renderSkeleton(in.Input, files); err != nil {
+			return out, invalid(err)
+		}
+	}
+	logs, err := s.writeInto(in.TaskID, target, files)
+	out.Logs = logs
+	if err != nil {
+		return out, invalid(err)
+	}
+	return out, nil
+}
+
+func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([]skeletonFile, error) {
+	values, _ := input["values"].(map[string]any)
+	noTpl, err := globList(input, "copyWithoutTemplating")
+	if err != nil {
+		return nil, err
+	}
+	noRender, err := globList(input, "copyWithoutRender")
+	if err != nil {
+		return nil, err
+	}
+	noTpl = append(noTpl, noRender...)
+	ext := ""
+	switch v := input["templateFileExtension"].(type) {
+	case bool:
+		if v {
+			ext = ".njk"
+		}
+	case string:
+		ext = v
+		if ext != "" && !strings.HasPrefix(ext, ".") {
+			ext = "." + ext
+		}
+	}
+	ctx := templates.Context{Values: values}
+	out := make([]skeletonFile, 0, len(files))
+	for _, f := range files {
+		name, err := s.Renderer.RenderString(f.rel, ctx)
+		if err != nil {
+			return nil, fmt.Errorf("file name %s: %w", f.rel, err)
+		}
+		renderContent := !matchAny(noTpl, f.rel)
+		if ext != "" {
+			renderContent = renderContent && strings.HasSuffix(name, ext)
+			name = strings.TrimSuffix(name, ext)
+		}
+		if renderContent {
+			text, err := s.Renderer.RenderString(string(f.data), ctx)
+			if err != nil {
+				return nil, fmt.Errorf("file %s: %w", f.rel, err)
+			}
+			f.data = []byte(text)
+		}
+		f.rel = name
+		out = append(out, f)
+	}
+	return out, nil
+}

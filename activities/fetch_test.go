@@ -1,0 +1,87 @@
+package activities
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/activities/contract"
+)
+
+// templateDir makes a template folder with a skeleton.
+func templateDir(t *testing.T) (dir, base string) {
+	t.Helper()
+	dir = t.TempDir()
+	sk := filepath.Join(dir, "skeleton")
+	os.MkdirAll(filepath.Join(sk, ".github", "workflows"), 0o755)
+	os.MkdirAll(filepath.Join(sk, "${{ values.name }}"), 0o755)
+	os.WriteFile(filepath.Join(dir, "template.yaml"), []byte("kind: Template\n"), 0o644)
+	os.WriteFile(filepath.Join(sk, "README.md"), []byte("# ${{ values.name }}\nOwned by ${{ values.owner | upper }}\n"), 0o644)
+	os.WriteFile(filepath.Join(sk, "${{ values.name }}", "main.go"), []byte("package ${{ values.name }}\n"), 0o644)
+	os.WriteFile(filepath.Join(sk, ".github", "workflows", "ci.yaml"), []byte("run: ${{ github.sha }}\n"), 0o644)
+	return dir, "file://" + filepath.Join(dir, "template.yaml")
+}
+
+func TestFetchTemplate(t *testing.T) {
+	s, _ := newScaffold(t)
+	_, base := templateDir(t)
+
+	in := contract.ActionInput{TaskID: "t", TemplateBaseURL: base, Input: map[string]any{
+		"url": "./skeleton", "targetPath": "out",
+		"values":                map[string]any{"name": "pay", "owner": "team-a"},
+		"copyWithoutTemplating": []any{".github/workflows/*"},
+	}}
+	if _, err := s.FetchTemplate(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	ws := filepath.Join(s.Workspaces.Dir, "t", "out")
+	for file, want := range map[string]string{
+		"README.md":                 "# pay\nOwned by TEAM-A\n",
+		"pay/main.go":               "package pay\n",
+		".github/workflows/ci.yaml": "run: ${{ github.sha }}\n",
+	} {
+		got, err := os.ReadFile(filepath.Join(ws, file))
+		if err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", file, got, err, want)
+		}
+	}
+	// fetch:plain copies without rendering.
+	in.Input["targetPath"] = "plain"
+	if _, err := s.FetchPlain(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "t", "plain", "README.md")); !strings.Contains(string(got), "${{ values.name }}") {
+		t.Errorf("fetch:plain rendered: %q", got)
+	}
+}
+
+func TestFetchRefusesEscapes(t *testing.T) {
+	s, base := newScaffold(t)
+	dir, tplBase := templateDir(t)
+	outside := sentinel(t, base)
+	os.Symlink(outside, filepath.Join(dir, "skeleton", "passwd"))
+	cases := []struct {
+		name  string
+		input map[string]any
+		want  string
+	}{
+		{"skeleton with a symlink", map[string]any{"url": "./skeleton"}, "symlink or special file"},
+		{"url climbing out", map[string]any{"url": "../../"}, "leaves the template's directory"},
+		{"absolute url path", map[string]any{"url": "/etc"}, "leaves the template's directory"},
+		{"remote url", map[string]any{"url": "https://169.254.169.254/"}, "remote skeletons are not supported"},
+		{"targetPath traversal", map[string]any{"url": "./skeleton/README.md", "targetPath": "../../.ssh"}, "leaves the task workspace"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := s.FetchTemplate(context.Background(), contract.ActionInput{TaskID: "t", TemplateBaseURL: tplBase, Input: c.input})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want %q, got %v", c.want, err)
+			}
+			if got, _ := os.ReadFile(outside); string(got) != "do not touch" {
+				t.Fatal("file outside changed")
+			}
+		})
+	}
+}
