@@ -36,6 +36,7 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.POST("/v2/tasks", s.createTask)
 	g.GET("/v2/tasks/:id", s.getTask)
 	g.GET("/v2/tasks/:id/events", s.taskEvents)
+	g.GET("/v2/tasks/:id/eventstream", s.taskEventStream)
 	g.POST("/v2/tasks/:id/cancel", s.cancelTask)
 }
 

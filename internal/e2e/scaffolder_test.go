@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -123,6 +124,25 @@ func TestScaffolderTasks(t *testing.T) {
 	if len(later) != 1 {
 		t.Errorf("events after %d: %d, want 1", events[len(events)-2].ID, len(later))
 	}
+
+	t.Run("EventStream", func(t *testing.T) {
+		var c struct{ ID string }
+		doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/hello-files", "values": map[string]any{"name": "live"}}, &c)
+		resp, err := http.Get(p.api + "/api/scaffolder/v2/tasks/" + c.ID + "/eventstream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+			t.Fatalf("content type %q", ct)
+		}
+		body, _ := io.ReadAll(resp.Body) // the stream ends after the completion event
+		text := string(body)
+		if !strings.Contains(text, "event: log\ndata: ") || !strings.Contains(text, "waited 1s") || !strings.HasSuffix(strings.TrimSpace(text), "}") ||
+			strings.Count(text, "event: completion") != 1 {
+			t.Fatalf("stream:\n%s", text)
+		}
+	})
 
 	t.Run("TraversalFailsTheStep", func(t *testing.T) {
 		var c struct{ ID string }
