@@ -167,7 +167,8 @@ func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile) ([
 
 // FetchPlain implements fetch:plain: copies a skeleton directory (relative to
 // the template) into targetPath, without rendering.
-func (s *Scaffold) FetchPlain(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *Scaffold) FetchPlain(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	s.executed(ctx, "fetch:plain", in)
 	return s.fetch(in, false)
 }
 
@@ -175,7 +176,8 @@ func (s *Scaffold) FetchPlain(_ context.Context, in contract.ActionInput) (contr
 // names and contents with ${{ values.x }} (except copyWithoutTemplating /
 // copyWithoutRender globs; with templateFileExtension only files with that
 // extension are rendered, and lose it).
-func (s *Scaffold) FetchTemplate(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *Scaffold) FetchTemplate(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	s.executed(ctx, "fetch:template", in)
 	return s.fetch(in, true)
 }
 

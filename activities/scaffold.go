@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riggerdev/rigger/activities/contract"
@@ -36,6 +37,16 @@ func tctx(c contract.ScaffoldContext) templates.Context {
 // invalid is a failure no retry can fix (a bad template or input).
 func invalid(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+}
+
+// executed logs one execution of an action (operators see it; tests count it
+// to prove a finished step never runs again after a crash).
+func (s *Scaffold) executed(ctx context.Context, action string, in contract.ActionInput) {
+	attempt := int32(0)
+	if activity.IsActivity(ctx) {
+		attempt = activity.GetInfo(ctx).Attempt
+	}
+	s.Logger.InfoContext(ctx, "action executed", "action", action, "task_id", in.TaskID, "step_id", in.StepID, "attempt", attempt)
 }
 
 // Render implements contract.ScaffoldRender.
@@ -118,7 +129,8 @@ func str(in map[string]any, key string) (string, error) {
 // DebugLog implements debug:log: message, and listWorkspace (true or
 // "with-filenames" lists files; "with-contents" also shows them, read through
 // the workspace root).
-func (s *Scaffold) DebugLog(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *Scaffold) DebugLog(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	s.executed(ctx, "debug:log", in)
 	var out contract.ActionOutput
 	msg, err := str(in.Input, "message")
 	if err != nil {
@@ -170,7 +182,8 @@ func (s *Scaffold) DebugLog(_ context.Context, in contract.ActionInput) (contrac
 }
 
 // FsWrite implements fs:write: path, content.
-func (s *Scaffold) FsWrite(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *Scaffold) FsWrite(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	s.executed(ctx, "fs:write", in)
 	p, err := str(in.Input, "path")
 	if err != nil {
 		return contract.ActionOutput{}, invalid(err)
@@ -216,7 +229,8 @@ func stringList(in map[string]any, key string) ([]string, error) {
 }
 
 // FsDelete implements fs:delete: files (paths or globs inside the workspace).
-func (s *Scaffold) FsDelete(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *Scaffold) FsDelete(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	s.executed(ctx, "fs:delete", in)
 	var out contract.ActionOutput
 	files, err := stringList(in.Input, "files")
 	if err != nil {
@@ -251,7 +265,8 @@ func (s *Scaffold) FsDelete(_ context.Context, in contract.ActionInput) (contrac
 }
 
 // FsRename implements fs:rename: files [{from, to, overwrite}].
-func (s *Scaffold) FsRename(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *Scaffold) FsRename(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	s.executed(ctx, "fs:rename", in)
 	var out contract.ActionOutput
 	raw, ok := in.Input["files"].([]any)
 	if !ok {

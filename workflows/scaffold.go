@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -102,16 +103,26 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
+	_, _, statusKey := searchattr.Keys()
+	setStatus := func(status string) {
+		st.Status = status
+		// Listing by status in the API and the Temporal UI reads this; a
+		// cluster without the attribute registered only loses the listing.
+		if err := workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(status)); err != nil {
+			workflow.GetLogger(ctx).Warn("upsert RiggerStatus", "error", err)
+		}
+	}
 	fail := func(i int, err error) (map[string]any, error) {
 		now := workflow.Now(ctx)
 		if cancelled {
-			st.Steps[i].Status, st.Status = StepCancelled, "cancelled"
+			st.Steps[i].Status = StepCancelled
+			setStatus("cancelled")
 			log(st.Steps[i].ID, "completion", "run cancelled")
 			return nil, temporal.NewCanceledError("cancelled by user")
 		}
 		msg := rootMessage(err)
 		st.Steps[i].Status, st.Steps[i].EndedAt, st.Steps[i].Error = StepFailed, &now, msg
-		st.Status = "failed"
+		setStatus("failed")
 		log(st.Steps[i].ID, "completion", fmt.Sprintf("step %s failed: %s", st.Steps[i].ID, msg))
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s (%s) failed: %s", st.Steps[i].ID, st.Steps[i].Action, msg), "StepFailed", nil)
 	}
@@ -157,12 +168,13 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
 	var output map[string]any
 	if len(in.Plan.Output) > 0 {
 		if err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRenderOutput, contract.RenderOutputInput{Context: sc, Output: in.Plan.Output}).Get(ctx, &output); err != nil {
-			st.Status = "failed"
+			setStatus("failed")
 			log("", "completion", "rendering the output failed: "+rootMessage(err))
 			return nil, err
 		}
 	}
-	st.Status, st.Output = "completed", output
+	st.Output = output
+	setStatus("completed")
 	log("", "completion", "Run completed successfully")
 	return output, nil
 }
