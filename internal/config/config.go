@@ -1,267 +1,426 @@
 // Package config is rigger's single configuration file, rigger.yaml, in the
-// spirit of Backstage's app-config: sections server, temporal, database, auth,
-// catalog, scaffolder, integrations, permission and audit; ${VAR}
-// substitution; precise errors (file:line:col and the dotted key path) for
-// unknown keys, wrong types and missing variables; secrets that never print.
+// spirit of Backstage's app-config: one YAML document with the sections
+// server, temporal, database, auth, catalog, scaffolder, integrations,
+// permission and audit.
 //
-// Only main reads the real environment: Load takes a lookup function. This
-// package must not import any other rigger package.
+// Reading a file (Load, Parse) starts from Default() and overlays what the
+// file says: a mapping overlays field by field, a list replaces the default
+// list, and a null or empty value (`key:` or `key: ~`) keeps the default.
+// Every scalar may refer to the environment with ${VAR} (or ${VAR:-default});
+// $${ is a literal ${. Substitution happens before type conversion, so
+// `maxOpenConns: ${N}` works.
+//
+// The file is read defensively: it is capped at MaxFileBytes, and anchors,
+// aliases, merge keys, duplicate keys, non-string keys, deep nesting and
+// extra documents are rejected before anything is decoded. Then unknown keys
+// (with a suggestion), wrong types and missing variables are errors naming
+// the file, line, column and dotted key path, all reported at once (the first
+// 50, then a count) as joined *Problem values. Validate then checks the
+// values themselves.
+//
+// Secrets are of type Secret, which never prints, logs or marshals its value;
+// Redacted renders the effective configuration for `rigger config check`.
+//
+// This package must not read the real environment or any file other than the
+// one it is asked to load: only main reads the environment, and passes a
+// lookup function to Load. It must not import anything of ours outside
+// internal/, and it must not hold mutable package state.
 package config
 
-import "time"
+import (
+	"path/filepath"
+	"time"
+)
 
-// Config is the whole configuration. Default() fills every field.
+// Config is the whole configuration. Default fills every field that has a
+// default.
 type Config struct {
-	Server       Server       `yaml:"server"`
-	Temporal     Temporal     `yaml:"temporal"`
-	Database     Database     `yaml:"database"`
-	Auth         Auth         `yaml:"auth"`
-	Catalog      Catalog      `yaml:"catalog"`
-	Scaffolder   Scaffolder   `yaml:"scaffolder"`
+	// Server is the API server and where rigger keeps its data.
+	Server Server `yaml:"server"`
+	// Temporal is the Temporal cluster (or embedded dev server) runs use.
+	Temporal Temporal `yaml:"temporal"`
+	// Database is rigger's own store: catalog, locations, audit.
+	Database Database `yaml:"database"`
+	// Auth says how callers are identified.
+	Auth Auth `yaml:"auth"`
+	// Catalog configures ingestion of catalog-info.yaml files.
+	Catalog Catalog `yaml:"catalog"`
+	// Scaffolder configures template runs.
+	Scaffolder Scaffolder `yaml:"scaffolder"`
+	// Integrations are the third-party systems actions talk to.
 	Integrations Integrations `yaml:"integrations"`
-	Permission   Permission   `yaml:"permission"`
-	Audit        Audit        `yaml:"audit"`
+	// Permission is the authorization policy (deny by default).
+	Permission Permission `yaml:"permission"`
+	// Audit is the audit log.
+	Audit Audit `yaml:"audit"`
 }
 
-// Server configures the API server and where rigger keeps its data.
+// Server configures the API server and rigger's data directory.
 type Server struct {
-	// Listen is the API and web UI address.
+	// Listen is the host:port of the API and web UI [127.0.0.1:7007]. Use
+	// 0.0.0.0:7007 to listen on every interface.
 	Listen string `yaml:"listen"`
-	// BaseURL is how users reach rigger (used in links).
+	// BaseURL is how users reach rigger, used in links and redirects
+	// [http://127.0.0.1:7007].
 	BaseURL string `yaml:"baseUrl"`
-	// DataDir holds the embedded Temporal database, rigger.db and workspaces.
+	// DataDir holds the embedded Temporal database, rigger.db and run
+	// workspaces [./.rigger].
 	DataDir string `yaml:"dataDir"`
-	// LogLevel is debug, info, warn or error.
+	// LogLevel is debug, info, warn or error [info].
 	LogLevel string `yaml:"logLevel"`
-	// LogFormat is json or text.
+	// LogFormat is json or text [json].
 	LogFormat string `yaml:"logFormat"`
 }
 
-// Temporal says which Temporal cluster to use.
+// Temporal says which Temporal cluster to use and how to reach it.
 type Temporal struct {
-	// Address of the frontend; empty means the embedded dev server (rigger dev).
+	// Address is the host:port of the frontend; empty means the embedded dev
+	// server of `rigger dev` [""].
 	Address string `yaml:"address"`
-	// Namespace rigger's workflows run in.
+	// Namespace rigger's workflows run in [default].
 	Namespace string `yaml:"namespace"`
-	// APIKey authenticates to the cluster (Temporal Cloud); requires TLS.
+	// APIKey authenticates to the cluster (Temporal Cloud); it requires TLS.
 	APIKey Secret `yaml:"apiKey"`
 	// TLS configures TLS and mTLS to the frontend.
 	TLS TemporalTLS `yaml:"tls"`
-	// UIURL is the Temporal Web UI that run links point to ("" = derived in dev).
+	// UIURL is the Temporal Web UI that run links point to; empty means
+	// derived from the embedded server in dev, and no links otherwise [""].
 	UIURL string `yaml:"uiUrl"`
-	// Embedded configures the dev server rigger dev runs in-process.
+	// Embedded configures the in-process dev server (used when Address is
+	// empty).
 	Embedded Embedded `yaml:"embedded"`
-	// TaskQueues rigger dev runs a worker for.
+	// TaskQueues are the queues `rigger dev` runs a worker for
+	// [[rigger-default]].
 	TaskQueues []string `yaml:"taskQueues"`
 }
 
-// TemporalTLS configures the connection to the frontend.
+// TemporalTLS configures the connection to the Temporal frontend.
 type TemporalTLS struct {
+	// Enabled turns TLS on [false]. The other fields are only used when it is.
 	Enabled bool `yaml:"enabled"`
-	// CAFile verifies the frontend's certificate (default: system roots).
+	// CAFile is a PEM bundle that verifies the frontend's certificate; empty
+	// means the system roots.
 	CAFile string `yaml:"caFile"`
-	// CertFile and KeyFile are the client certificate for mTLS.
+	// CertFile is the PEM client certificate for mTLS; set with KeyFile.
 	CertFile string `yaml:"certFile"`
-	KeyFile  string `yaml:"keyFile"`
+	// KeyFile is the PEM client key for mTLS; set with CertFile.
+	KeyFile string `yaml:"keyFile"`
 	// ServerName overrides the name verified in the frontend's certificate.
 	ServerName string `yaml:"serverName"`
-	// InsecureSkipVerify disables verification (testing only).
+	// InsecureSkipVerify disables certificate verification (tests only)
+	// [false].
 	InsecureSkipVerify bool `yaml:"insecureSkipVerify"`
 }
 
-// Embedded configures the in-process Temporal server of rigger dev.
+// Embedded configures the in-process Temporal server of `rigger dev`.
 type Embedded struct {
+	// FrontendListen is the gRPC host:port of the frontend [127.0.0.1:7233].
 	FrontendListen string `yaml:"frontendListen"`
-	// UIListen is the Temporal Web UI address; empty disables the UI.
-	UIListen      string `yaml:"uiListen"`
-	HistoryShards int    `yaml:"historyShards"`
+	// UIListen is the Temporal Web UI host:port; empty disables the UI
+	// [127.0.0.1:8233].
+	UIListen string `yaml:"uiListen"`
+	// HistoryShards is the number of history shards [1]. It cannot change
+	// once the data directory exists.
+	HistoryShards int `yaml:"historyShards"`
 }
 
-// Database is rigger's own store (catalog, audit, ...).
+// Database is rigger's own store.
 type Database struct {
-	// Driver is sqlite or postgres.
+	// Driver is sqlite or postgres [sqlite].
 	Driver string `yaml:"driver"`
-	// Path of the SQLite file; empty = <dataDir>/rigger.db.
+	// Path is the SQLite file; empty means <dataDir>/rigger.db [""]. Only
+	// used by sqlite.
 	Path string `yaml:"path"`
-	// URL is the PostgreSQL connection URL (may hold a password).
-	URL          Secret `yaml:"url"`
-	MaxOpenConns int    `yaml:"maxOpenConns"`
+	// URL is the PostgreSQL connection URL or key=value string; it may hold
+	// a password. Required for postgres, not used by sqlite.
+	URL Secret `yaml:"url"`
+	// MaxOpenConns bounds the connection pool [10].
+	MaxOpenConns int `yaml:"maxOpenConns"`
 }
 
-// Auth says how callers are identified.
+// Auth says how callers are identified. Authorization is Permission's job.
 type Auth struct {
-	// AllowGuest is honoured only by rigger dev.
-	AllowGuest    bool           `yaml:"allowGuest"`
-	Providers     Providers      `yaml:"providers"`
-	Session       Session        `yaml:"session"`
+	// AllowGuest lets unauthenticated callers in as a guest; only `rigger
+	// dev` honours it [false].
+	AllowGuest bool `yaml:"allowGuest"`
+	// Providers are the sign-in providers.
+	Providers Providers `yaml:"providers"`
+	// Session configures signed-in browser sessions.
+	Session Session `yaml:"session"`
+	// ServiceTokens are bearer tokens for automation (CI, scripts).
 	ServiceTokens []ServiceToken `yaml:"serviceTokens"`
 }
 
-// Providers are the sign-in providers.
+// Providers are the sign-in providers; a provider is on when it is
+// configured.
 type Providers struct {
+	// GitHub is GitHub OAuth sign-in.
 	GitHub GitHubAuth `yaml:"github"`
-	OIDC   OIDCAuth   `yaml:"oidc"`
+	// OIDC is OpenID Connect sign-in.
+	OIDC OIDCAuth `yaml:"oidc"`
 }
 
 // GitHubAuth is GitHub OAuth sign-in.
 type GitHubAuth struct {
-	ClientID     string `yaml:"clientId"`
+	// ClientID of the OAuth app; set with ClientSecret.
+	ClientID string `yaml:"clientId"`
+	// ClientSecret of the OAuth app.
 	ClientSecret Secret `yaml:"clientSecret"`
 }
 
 // OIDCAuth is OpenID Connect sign-in.
 type OIDCAuth struct {
-	IssuerURL    string   `yaml:"issuerUrl"`
-	ClientID     string   `yaml:"clientId"`
-	ClientSecret Secret   `yaml:"clientSecret"`
-	Scopes       []string `yaml:"scopes"`
+	// IssuerURL is the https URL of the issuer (its discovery document is
+	// <issuerUrl>/.well-known/openid-configuration).
+	IssuerURL string `yaml:"issuerUrl"`
+	// ClientID registered with the issuer.
+	ClientID string `yaml:"clientId"`
+	// ClientSecret registered with the issuer (empty for public clients).
+	ClientSecret Secret `yaml:"clientSecret"`
+	// Scopes requested from the issuer; when set, they must include openid.
+	Scopes []string `yaml:"scopes"`
 }
 
 // Session configures signed-in sessions.
 type Session struct {
-	Secret Secret        `yaml:"secret"`
-	TTL    time.Duration `yaml:"ttl"`
+	// Secret signs session cookies; at least 32 characters when set.
+	Secret Secret `yaml:"secret"`
+	// TTL is how long a session lasts [12h].
+	TTL time.Duration `yaml:"ttl"`
 }
 
 // ServiceToken is a bearer token for automation.
 type ServiceToken struct {
-	Name   string   `yaml:"name"`
-	Token  Secret   `yaml:"token"`
+	// Name identifies the token in audit events; unique.
+	Name string `yaml:"name"`
+	// Token is the bearer value, at least 32 characters.
+	Token Secret `yaml:"token"`
+	// Scopes are what the token may do (deny by default), e.g.
+	// catalog.read or scaffolder.run.
 	Scopes []string `yaml:"scopes"`
 }
 
-// Catalog configures ingestion.
+// Catalog configures catalog ingestion.
 type Catalog struct {
-	// Locations are static locations, trusted to define any allowed kind.
+	// Locations are static locations. They are trusted more than locations
+	// registered through the API.
 	Locations []Location `yaml:"locations"`
-	// Rules say which kinds locations may define (Backstage's catalog.rules).
-	Rules   []Rule  `yaml:"rules"`
+	// Rules say which kinds locations may define (Backstage's
+	// catalog.rules); empty means rigger's built-in rules.
+	Rules []Rule `yaml:"rules"`
+	// Reading allows hosts for url locations.
 	Reading Reading `yaml:"reading"`
-	// OrphanStrategy is delete or keep (keep marks them orphaned).
-	OrphanStrategy  string        `yaml:"orphanStrategy"`
+	// OrphanStrategy is delete or keep; keep marks orphans instead of
+	// deleting them [delete].
+	OrphanStrategy string `yaml:"orphanStrategy"`
+	// RefreshInterval is how often each location is read again [5m].
 	RefreshInterval time.Duration `yaml:"refreshInterval"`
-	Limits          Limits        `yaml:"limits"`
+	// Limits bound what one location may make rigger parse and store.
+	Limits Limits `yaml:"limits"`
 }
 
 // Location is a static catalog location.
 type Location struct {
 	// Type is file, url or git.
-	Type   string `yaml:"type"`
+	Type string `yaml:"type"`
+	// Target is a file path or glob (file), an http(s) URL (url) or a
+	// repository URL (git).
 	Target string `yaml:"target"`
-	// Path inside a git repository.
-	Path  string `yaml:"path"`
+	// Path is the file inside the repository; git only.
+	Path string `yaml:"path"`
+	// Rules replace catalog.rules for this location.
 	Rules []Rule `yaml:"rules"`
 }
 
 // Rule allows kinds, optionally only from some locations.
 type Rule struct {
-	Allow     []string       `yaml:"allow"`
+	// Allow lists entity kinds, e.g. [Component, API].
+	Allow []string `yaml:"allow"`
+	// Locations restrict the rule; empty means every location.
 	Locations []RuleLocation `yaml:"locations"`
 }
 
-// RuleLocation restricts a rule to locations of a type and target or pattern.
+// RuleLocation matches locations by type and either an exact target or a
+// glob pattern.
 type RuleLocation struct {
-	Type    string `yaml:"type"`
-	Target  string `yaml:"target"`
+	// Type is file, url or git.
+	Type string `yaml:"type"`
+	// Target matches one location exactly.
+	Target string `yaml:"target"`
+	// Pattern is a glob matched against the target.
 	Pattern string `yaml:"pattern"`
 }
 
-// Reading allows hosts for url locations.
+// Reading lists the hosts url locations may be read from.
 type Reading struct {
+	// Allow lists hosts; empty allows none.
 	Allow []ReadingAllow `yaml:"allow"`
 }
 
 // ReadingAllow is one allowed host, optionally limited to path prefixes.
 type ReadingAllow struct {
-	Host  string   `yaml:"host"`
+	// Host is a host name or a *.suffix pattern (no scheme, port or path).
+	Host string `yaml:"host"`
+	// Paths are allowed path prefixes, each starting with /; empty allows
+	// every path.
 	Paths []string `yaml:"paths"`
 }
 
 // Limits bound what one location may make rigger parse and store.
 type Limits struct {
-	DocumentBytes       int `yaml:"documentBytes"`
-	EntityBytes         int `yaml:"entityBytes"`
-	MaxDepth            int `yaml:"maxDepth"`
+	// DocumentBytes caps one fetched file [4194304].
+	DocumentBytes int `yaml:"documentBytes"`
+	// EntityBytes caps one entity [1048576].
+	EntityBytes int `yaml:"entityBytes"`
+	// MaxDepth caps nesting inside an entity [64].
+	MaxDepth int `yaml:"maxDepth"`
+	// EntitiesPerLocation caps the entities one location may define
+	// [100000].
 	EntitiesPerLocation int `yaml:"entitiesPerLocation"`
-	MaxStringLength     int `yaml:"maxStringLength"`
+	// MaxStringLength caps any one string in an entity [65536].
+	MaxStringLength int `yaml:"maxStringLength"`
 }
 
 // Scaffolder configures template runs.
 type Scaffolder struct {
-	// AllowedHosts for fetch actions: host names or *.suffix patterns.
+	// AllowedHosts are the hosts fetch actions may reach: host names or
+	// *.suffix patterns (no scheme, port or path). Empty allows none.
 	AllowedHosts []string `yaml:"allowedHosts"`
-	// AllowPrivateNetworks lets fetches reach RFC 1918 addresses.
-	AllowPrivateNetworks bool     `yaml:"allowPrivateNetworks"`
-	DisabledActions      []string `yaml:"disabledActions"`
-	// WorkspaceRoot holds run workspaces; empty = <dataDir>/workspaces.
-	WorkspaceRoot      string        `yaml:"workspaceRoot"`
+	// AllowPrivateNetworks lets fetches reach RFC 1918 and ULA addresses
+	// (never loopback or link-local) [false].
+	AllowPrivateNetworks bool `yaml:"allowPrivateNetworks"`
+	// DisabledActions are action ids templates may not use, e.g. fs:delete.
+	DisabledActions []string `yaml:"disabledActions"`
+	// WorkspaceRoot holds run workspaces; empty means <dataDir>/workspaces
+	// [""].
+	WorkspaceRoot string `yaml:"workspaceRoot"`
+	// DefaultStepTimeout bounds a step that sets no timeout [10m].
 	DefaultStepTimeout time.Duration `yaml:"defaultStepTimeout"`
-	// Templates are file globs of templates loaded at start.
+	// Templates are file globs of templates loaded at start
+	// [[examples/templates/*/template.yaml]].
 	Templates []string `yaml:"templates"`
 }
 
 // Integrations are third-party systems actions talk to.
 type Integrations struct {
-	GitHub    []GitHub  `yaml:"github"`
-	AWS       AWS       `yaml:"aws"`
+	// GitHub lists GitHub and GitHub Enterprise hosts.
+	GitHub []GitHub `yaml:"github"`
+	// AWS is where AWS actions get short-lived credentials.
+	AWS AWS `yaml:"aws"`
+	// Terraform configures the terraform actions.
 	Terraform Terraform `yaml:"terraform"`
 }
 
 // GitHub is one GitHub (or GitHub Enterprise) host.
 type GitHub struct {
-	Host       string      `yaml:"host"`
-	APIBaseURL string      `yaml:"apiBaseUrl"`
-	Token      Secret      `yaml:"token"`
-	Apps       []GitHubApp `yaml:"apps"`
+	// Host is the web host name [github.com, also inside a list item].
+	Host string `yaml:"host"`
+	// APIBaseURL is the REST API root; empty means https://api.github.com
+	// for github.com and https://<host>/api/v3 otherwise.
+	APIBaseURL string `yaml:"apiBaseUrl"`
+	// Token is a personal access token; prefer Apps, whose tokens are short
+	// lived and narrowly scoped.
+	Token Secret `yaml:"token"`
+	// Apps are GitHub Apps rigger mints installation tokens from.
+	Apps []GitHubApp `yaml:"apps"`
+}
+
+// defaultListItem gives a github list item its default host.
+func (g *GitHub) defaultListItem() { g.Host = "github.com" }
+
+// APIURL is the REST API root of g.
+func (g GitHub) APIURL() string {
+	switch {
+	case g.APIBaseURL != "":
+		return g.APIBaseURL
+	case g.Host == "github.com" || g.Host == "":
+		return "https://api.github.com"
+	default:
+		return "https://" + g.Host + "/api/v3"
+	}
 }
 
 // GitHubApp is a GitHub App rigger mints installation tokens from.
 type GitHubApp struct {
-	AppID         int64  `yaml:"appId"`
-	PrivateKey    Secret `yaml:"privateKey"`
+	// AppID is the App's numeric id.
+	AppID int64 `yaml:"appId"`
+	// PrivateKey is the App's PEM private key.
+	PrivateKey Secret `yaml:"privateKey"`
+	// WebhookSecret verifies webhook deliveries.
 	WebhookSecret Secret `yaml:"webhookSecret"`
-	ClientID      string `yaml:"clientId"`
-	ClientSecret  Secret `yaml:"clientSecret"`
+	// ClientID of the App, for sign-in through the App; set with
+	// ClientSecret.
+	ClientID string `yaml:"clientId"`
+	// ClientSecret of the App.
+	ClientSecret Secret `yaml:"clientSecret"`
 }
 
 // AWS is where AWS actions get short-lived credentials.
 type AWS struct {
-	Region          string        `yaml:"region"`
-	Endpoint        string        `yaml:"endpoint"`
-	RoleARN         string        `yaml:"roleArn"`
-	AccessKeyID     string        `yaml:"accessKeyId"`
-	SecretAccessKey Secret        `yaml:"secretAccessKey"`
+	// Region is the default region, e.g. eu-west-1.
+	Region string `yaml:"region"`
+	// Endpoint overrides the AWS endpoints (an S3/STS-compatible server).
+	Endpoint string `yaml:"endpoint"`
+	// RoleARN is the role assumed for each run, with a session policy.
+	RoleARN string `yaml:"roleArn"`
+	// AccessKeyID is the base credential's id; set with SecretAccessKey.
+	// Empty means the default credential chain.
+	AccessKeyID string `yaml:"accessKeyId"`
+	// SecretAccessKey is the base credential's secret.
+	SecretAccessKey Secret `yaml:"secretAccessKey"`
+	// SessionDuration is how long each run's STS session lasts, between 15m
+	// and 12h [15m].
 	SessionDuration time.Duration `yaml:"sessionDuration"`
 }
 
 // Terraform configures the terraform actions.
 type Terraform struct {
-	Binary       string `yaml:"binary"`
+	// Binary is the terraform (or tofu) executable [terraform].
+	Binary string `yaml:"binary"`
+	// PluginMirror is a provider mirror directory or URL, so runs need no
+	// access to the public registry.
 	PluginMirror string `yaml:"pluginMirror"`
 }
 
-// Permission configures the permission policy (deny by default).
+// Permission configures the permission policy; it denies by default.
 type Permission struct {
-	Enabled    bool     `yaml:"enabled"`
-	PolicyFile string   `yaml:"policyFile"`
-	Admins     []string `yaml:"admins"`
+	// Enabled turns policy checks on [true].
+	Enabled bool `yaml:"enabled"`
+	// PolicyFile is a policy file; empty means the built-in policy.
+	PolicyFile string `yaml:"policyFile"`
+	// Admins are user or group entity refs allowed everything, e.g.
+	// group:default/platform.
+	Admins []string `yaml:"admins"`
 }
 
 // Audit configures the audit log.
 type Audit struct {
+	// Enabled turns audit events on [true].
 	Enabled bool `yaml:"enabled"`
-	// Sink is stdout, file or database.
+	// Sink is stdout, file or database [stdout].
 	Sink string `yaml:"sink"`
+	// Path is the file the file sink appends to; required for it.
 	Path string `yaml:"path"`
 }
 
-// Default returns the configuration used when rigger.yaml says nothing.
+// Default returns the configuration used when rigger.yaml says nothing. Each
+// call returns a new value.
 func Default() *Config {
 	return &Config{
-		Server: Server{Listen: "127.0.0.1:7007", BaseURL: "http://127.0.0.1:7007", DataDir: "./.rigger", LogLevel: "info", LogFormat: "json"},
+		Server: Server{
+			Listen:    "127.0.0.1:7007",
+			BaseURL:   "http://127.0.0.1:7007",
+			DataDir:   "./.rigger",
+			LogLevel:  "info",
+			LogFormat: "json",
+		},
 		Temporal: Temporal{
-			Namespace:  "default",
-			Embedded:   Embedded{FrontendListen: "127.0.0.1:7233", UIListen: "127.0.0.1:8233", HistoryShards: 1},
+			Namespace: "default",
+			Embedded: Embedded{
+				FrontendListen: "127.0.0.1:7233",
+				UIListen:       "127.0.0.1:8233",
+				HistoryShards:  1,
+			},
 			TaskQueues: []string{"rigger-default"},
 		},
 		Database: Database{Driver: "sqlite", MaxOpenConns: 10},
@@ -270,8 +429,11 @@ func Default() *Config {
 			OrphanStrategy:  "delete",
 			RefreshInterval: 5 * time.Minute,
 			Limits: Limits{
-				DocumentBytes: 4 << 20, EntityBytes: 1 << 20, MaxDepth: 64,
-				EntitiesPerLocation: 100000, MaxStringLength: 65536,
+				DocumentBytes:       4 << 20,
+				EntityBytes:         1 << 20,
+				MaxDepth:            64,
+				EntitiesPerLocation: 100000,
+				MaxStringLength:     65536,
 			},
 		},
 		Scaffolder: Scaffolder{
@@ -285,4 +447,22 @@ func Default() *Config {
 		Permission: Permission{Enabled: true},
 		Audit:      Audit{Enabled: true, Sink: "stdout"},
 	}
+}
+
+// SQLitePath is the SQLite file: database.path, or rigger.db in the data
+// directory.
+func (c *Config) SQLitePath() string {
+	if c.Database.Path != "" {
+		return c.Database.Path
+	}
+	return filepath.Join(c.Server.DataDir, "rigger.db")
+}
+
+// WorkspaceDir is where run workspaces live: scaffolder.workspaceRoot, or
+// workspaces in the data directory.
+func (c *Config) WorkspaceDir() string {
+	if c.Scaffolder.WorkspaceRoot != "" {
+		return c.Scaffolder.WorkspaceRoot
+	}
+	return filepath.Join(c.Server.DataDir, "workspaces")
 }

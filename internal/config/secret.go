@@ -4,43 +4,48 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 )
 
-// Redacted is what a set secret prints as.
-const Redacted = "[redacted]"
+// RedactedText is what a set secret shows instead of its value.
+const RedactedText = "[redacted]"
 
-// Secret is a configuration value that must never be printed or logged:
-// every formatting and marshalling path shows "[redacted]". Reveal returns the
-// value for the one place that uses it.
+// Secret is a configuration value that must never be printed, logged or
+// marshalled: every fmt verb, slog, JSON, YAML and text marshalling show
+// RedactedText (an empty secret shows empty, so "not set" stays visible).
+// Reveal returns the value, for the one place that uses it.
+//
+// One hole remains, in fmt itself: %p is a bad verb for a string, and fmt
+// prints a bad verb's operand with its methods switched off, so %p on a
+// Secret (or on a struct value holding one) shows the value. go vet reports
+// %p with a non-pointer operand; keep vet clean.
 type Secret string
 
-// Reveal returns the secret value.
+// Reveal returns the secret value. Call it only where the value is used,
+// never to print it.
 func (s Secret) Reveal() string { return string(s) }
 
 func (s Secret) shown() string {
 	if s == "" {
 		return ""
 	}
-	return Redacted
+	return RedactedText
 }
 
 // String implements fmt.Stringer.
 func (s Secret) String() string { return s.shown() }
 
 // GoString implements fmt.GoStringer (%#v).
-func (s Secret) GoString() string { return fmt.Sprintf("%q", s.shown()) }
+func (s Secret) GoString() string { return "config.Secret(" + strconv.Quote(s.shown()) + ")" }
 
-// Format covers every verb, including %s, %v, %q, %x.
+// Format implements fmt.Formatter, so that no verb (%s, %v, %+v, %#v, %q,
+// %x, %d, ...) can reach the value.
 func (s Secret) Format(f fmt.State, verb rune) {
-	switch verb {
-	case 'q':
-		fmt.Fprintf(f, "%q", s.shown())
-	case 'v':
-		if f.Flag('#') {
-			fmt.Fprint(f, s.GoString())
-			return
-		}
-		fmt.Fprint(f, s.shown())
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		fmt.Fprint(f, s.GoString())
+	case verb == 'q':
+		fmt.Fprint(f, strconv.Quote(s.shown()))
 	default:
 		fmt.Fprint(f, s.shown())
 	}
@@ -55,6 +60,6 @@ func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.shown()) }
 // MarshalYAML implements yaml.Marshaler.
 func (s Secret) MarshalYAML() (any, error) { return s.shown(), nil }
 
-// MarshalText implements encoding.TextMarshaler (used by slog's JSON handler
-// and others for nested values).
+// MarshalText implements encoding.TextMarshaler, which slog's text handler
+// and many encoders use for nested values.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.shown()), nil }

@@ -1,186 +1,370 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"regexp"
+	"path"
+	"reflect"
 	"slices"
-	"strconv"
 	"strings"
-
-	"gopkg.in/yaml.v3"
+	"time"
 )
 
-// Validate reports every problem at once, each prefixed by its key path.
+// Validate checks the values of c and reports every problem at once (joined
+// *Problem values), each prefixed by its dotted key path. It needs no file:
+// callers validate after applying flags. Messages never hold a secret.
 func (c *Config) Validate() error {
 	v := &validator{}
-	v.address("server.listen", c.Server.Listen, false)
-	v.oneOf("server.logLevel", c.Server.LogLevel, "debug", "info", "warn", "error")
-	v.oneOf("server.logFormat", c.Server.LogFormat, "json", "text")
-	v.required("server.dataDir", c.Server.DataDir)
+	c.validateServer(v)
+	c.validateTemporal(v)
+	c.validateDatabase(v)
+	c.validateAuth(v)
+	c.validateCatalog(v)
+	c.validateScaffolder(v)
+	c.validateIntegrations(v)
+	c.validatePermission(v)
+	c.validateAudit(v)
+	walkSecrets(reflect.ValueOf(c).Elem(), "", func(p string, s Secret) {
+		if strings.TrimSpace(s.Reveal()) == RedactedText {
+			v.add(p, "is the placeholder %s printed by `rigger config check`, not a real value", RedactedText)
+		}
+	})
+	return v.problems.err()
+}
 
+func (c *Config) validateServer(v *validator) {
+	s := c.Server
+	v.listen("server.listen", s.Listen)
+	v.baseURL("server.baseUrl", s.BaseURL)
+	v.required("server.dataDir", s.DataDir)
+	v.oneOf("server.logLevel", s.LogLevel, "debug", "info", "warn", "error")
+	v.oneOf("server.logFormat", s.LogFormat, "json", "text")
+}
+
+func (c *Config) validateTemporal(v *validator) {
 	t := c.Temporal
-	if t.Address != "" {
-		v.address("temporal.address", t.Address, false)
+	embedded := t.Address == ""
+	if !embedded {
+		v.dial("temporal.address", t.Address)
 	}
-	v.required("temporal.namespace", t.Namespace)
-	v.address("temporal.embedded.frontendListen", t.Embedded.FrontendListen, false)
-	v.address("temporal.embedded.uiListen", t.Embedded.UIListen, true)
-	if t.Embedded.HistoryShards < 1 {
+	if v.required("temporal.namespace", t.Namespace) && strings.ContainsAny(t.Namespace, " \t\r\n/") {
+		v.add("temporal.namespace", "%s must not contain white space or /", quote(t.Namespace))
+	}
+
+	tls := t.TLS
+	if tls.CertFile != "" && tls.KeyFile == "" {
+		v.add("temporal.tls.certFile", "set but temporal.tls.keyFile is empty")
+	}
+	if tls.KeyFile != "" && tls.CertFile == "" {
+		v.add("temporal.tls.keyFile", "set but temporal.tls.certFile is empty")
+	}
+	if !tls.Enabled {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"caFile", tls.CAFile != ""}, {"certFile", tls.CertFile != ""}, {"keyFile", tls.KeyFile != ""},
+			{"serverName", tls.ServerName != ""}, {"insecureSkipVerify", tls.InsecureSkipVerify}} {
+			if f.set {
+				v.add("temporal.tls."+f.name, "set but temporal.tls.enabled is false, so it would be ignored")
+			}
+		}
+	}
+	if tls.InsecureSkipVerify && tls.CAFile != "" {
+		v.add("temporal.tls.insecureSkipVerify", "cannot be combined with temporal.tls.caFile: the CA would never be checked")
+	}
+	if t.APIKey != "" && !tls.Enabled {
+		v.add("temporal.apiKey", "requires temporal.tls.enabled: true (an API key must not travel in clear text)")
+	}
+	if t.UIURL != "" {
+		v.url("temporal.uiUrl", t.UIURL, false)
+	}
+
+	e := t.Embedded
+	v.listen("temporal.embedded.frontendListen", e.FrontendListen)
+	if e.UIListen != "" {
+		v.listen("temporal.embedded.uiListen", e.UIListen)
+	}
+	if e.HistoryShards < 1 {
 		v.add("temporal.embedded.historyShards", "must be at least 1")
 	}
-	if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
-		v.add("temporal.tls", "certFile and keyFile must be set together")
-	}
-	if t.APIKey != "" && !t.TLS.Enabled {
-		v.add("temporal.apiKey", "requires temporal.tls.enabled: true (the key must not travel in clear text)")
-	}
-	if len(t.TaskQueues) == 0 {
-		v.add("temporal.taskQueues", "at least one task queue is required")
-	}
-	for i, q := range t.TaskQueues {
-		v.required(fmt.Sprintf("temporal.taskQueues[%d]", i), q)
+	if embedded {
+		v.noClash([][2]string{
+			{"server.listen", c.Server.Listen},
+			{"temporal.embedded.frontendListen", e.FrontendListen},
+			{"temporal.embedded.uiListen", e.UIListen},
+		})
 	}
 
-	v.oneOf("database.driver", c.Database.Driver, "sqlite", "postgres")
-	if c.Database.Driver == "postgres" && c.Database.URL == "" {
-		v.add("database.url", "required when database.driver is postgres")
+	if len(t.TaskQueues) == 0 {
+		v.add("temporal.taskQueues", "must list at least one task queue")
 	}
-	if c.Database.MaxOpenConns < 1 {
+	seen := map[string]string{}
+	for i, q := range t.TaskQueues {
+		p := index("temporal.taskQueues", i)
+		if !v.required(p, q) {
+			continue
+		}
+		if strings.ContainsAny(q, " \t\r\n") {
+			v.add(p, "%s must not contain white space", quote(q))
+		}
+		if first, dup := seen[q]; dup {
+			v.add(p, "%s is already listed at %s", quote(q), first)
+		}
+		seen[q] = p
+	}
+}
+
+func (c *Config) validateDatabase(v *validator) {
+	d := c.Database
+	v.oneOf("database.driver", d.Driver, "sqlite", "postgres")
+	switch d.Driver {
+	case "postgres":
+		if d.URL == "" {
+			v.add("database.url", "required when database.driver is postgres")
+		} else if u := d.URL.Reveal(); strings.Contains(u, "://") &&
+			!strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			v.add("database.url", "must be a postgres:// or postgresql:// URL (or a key=value connection string)")
+		}
+		if d.Path != "" {
+			v.add("database.path", "only used when database.driver is sqlite")
+		}
+	case "sqlite":
+		if d.URL != "" {
+			v.add("database.url", "only used when database.driver is postgres (did you forget driver: postgres?)")
+		}
+	}
+	if d.MaxOpenConns < 1 {
 		v.add("database.maxOpenConns", "must be at least 1")
 	}
+}
 
-	if c.Auth.Session.TTL <= 0 {
-		v.add("auth.session.ttl", "must be positive")
+func (c *Config) validateAuth(v *validator) {
+	a := c.Auth
+	v.positive("auth.session.ttl", a.Session.TTL)
+	if a.Session.Secret != "" && len(a.Session.Secret.Reveal()) < 32 {
+		v.add("auth.session.secret", "must be at least 32 characters")
 	}
-	names := map[string]bool{}
-	for i, st := range c.Auth.ServiceTokens {
-		p := fmt.Sprintf("auth.serviceTokens[%d]", i)
-		v.required(p+".name", st.Name)
-		if names[st.Name] {
-			v.add(p+".name", fmt.Sprintf("duplicate service token name %q", st.Name))
+
+	gh := a.Providers.GitHub
+	if gh.ClientID != "" && gh.ClientSecret == "" {
+		v.add("auth.providers.github.clientSecret", "required when auth.providers.github.clientId is set")
+	}
+	if gh.ClientSecret != "" && gh.ClientID == "" {
+		v.add("auth.providers.github.clientId", "required when auth.providers.github.clientSecret is set")
+	}
+
+	o := a.Providers.OIDC
+	if o.IssuerURL == "" {
+		if o.ClientID != "" || o.ClientSecret != "" || len(o.Scopes) > 0 {
+			v.add("auth.providers.oidc.issuerUrl", "required when the oidc provider is configured")
 		}
-		names[st.Name] = true
-		if len(st.Token.Reveal()) < 32 {
+	} else {
+		v.url("auth.providers.oidc.issuerUrl", o.IssuerURL, true)
+		v.required("auth.providers.oidc.clientId", o.ClientID)
+	}
+	for i, s := range o.Scopes {
+		v.required(index("auth.providers.oidc.scopes", i), s)
+	}
+	if len(o.Scopes) > 0 && !slices.Contains(o.Scopes, "openid") {
+		v.add("auth.providers.oidc.scopes", "must include openid")
+	}
+
+	names := map[string]string{}
+	tokens := map[Secret]string{}
+	for i, st := range a.ServiceTokens {
+		p := index("auth.serviceTokens", i)
+		if v.required(p+".name", st.Name) {
+			if first, dup := names[st.Name]; dup {
+				v.add(p+".name", "%s is already used by %s", quote(st.Name), first)
+			}
+			names[st.Name] = p
+		}
+		switch {
+		case len(st.Token.Reveal()) < 32:
 			v.add(p+".token", "must be at least 32 characters")
+		case tokens[st.Token] != "":
+			v.add(p+".token", "has the same value as %s.token", tokens[st.Token])
+		default:
+			tokens[st.Token] = p
+		}
+		for j, s := range st.Scopes {
+			v.required(index(p+".scopes", j), s)
 		}
 	}
+}
 
-	for i, l := range c.Catalog.Locations {
-		p := fmt.Sprintf("catalog.locations[%d]", i)
+func (c *Config) validateCatalog(v *validator) {
+	cat := c.Catalog
+	seen := map[[3]string]string{}
+	for i, l := range cat.Locations {
+		p := index("catalog.locations", i)
 		v.oneOf(p+".type", l.Type, "file", "url", "git")
-		v.required(p+".target", l.Target)
+		if v.required(p+".target", l.Target) {
+			switch l.Type {
+			case "url":
+				v.url(p+".target", l.Target, false)
+			case "git":
+				v.noCredentials(p+".target", l.Target)
+			case "file":
+				if strings.Contains(l.Target, "://") {
+					v.add(p+".target", "is a URL; use type url or git for remote locations")
+				}
+			}
+		}
+		if l.Path != "" && l.Type != "git" {
+			v.add(p+".path", "only used by git locations")
+		}
+		key := [3]string{l.Type, l.Target, l.Path}
+		if first, dup := seen[key]; dup {
+			v.add(p, "same location as %s", first)
+		}
+		seen[key] = p
 		v.rules(p+".rules", l.Rules)
 	}
-	v.rules("catalog.rules", c.Catalog.Rules)
-	for i, a := range c.Catalog.Reading.Allow {
-		v.host(fmt.Sprintf("catalog.reading.allow[%d].host", i), a.Host)
-	}
-	v.oneOf("catalog.orphanStrategy", c.Catalog.OrphanStrategy, "delete", "keep")
-	if c.Catalog.RefreshInterval <= 0 {
-		v.add("catalog.refreshInterval", "must be positive")
-	}
-	lim := c.Catalog.Limits
-	for name, val := range map[string]int{
-		"documentBytes": lim.DocumentBytes, "entityBytes": lim.EntityBytes, "maxDepth": lim.MaxDepth,
-		"entitiesPerLocation": lim.EntitiesPerLocation, "maxStringLength": lim.MaxStringLength,
-	} {
-		if val <= 0 {
-			v.add("catalog.limits."+name, "must be positive")
+	v.rules("catalog.rules", cat.Rules)
+	for i, a := range cat.Reading.Allow {
+		p := index("catalog.reading.allow", i)
+		v.host(p+".host", a.Host, true)
+		for j, pp := range a.Paths {
+			if !strings.HasPrefix(pp, "/") {
+				v.add(index(p+".paths", j), "%s must start with /", quote(pp))
+			}
 		}
 	}
-	if lim.EntityBytes > lim.DocumentBytes && lim.DocumentBytes > 0 {
+	v.oneOf("catalog.orphanStrategy", cat.OrphanStrategy, "delete", "keep")
+	v.positive("catalog.refreshInterval", cat.RefreshInterval)
+
+	lim := cat.Limits
+	for _, f := range []struct {
+		name string
+		val  int
+	}{{"documentBytes", lim.DocumentBytes}, {"entityBytes", lim.EntityBytes}, {"maxDepth", lim.MaxDepth},
+		{"entitiesPerLocation", lim.EntitiesPerLocation}, {"maxStringLength", lim.MaxStringLength}} {
+		if f.val <= 0 {
+			v.add("catalog.limits."+f.name, "must be positive")
+		}
+	}
+	if lim.DocumentBytes > 0 && lim.EntityBytes > lim.DocumentBytes {
 		v.add("catalog.limits.entityBytes", "must not exceed catalog.limits.documentBytes")
 	}
-
-	for i, h := range c.Scaffolder.AllowedHosts {
-		v.host(fmt.Sprintf("scaffolder.allowedHosts[%d]", i), h)
+	if lim.EntityBytes > 0 && lim.MaxStringLength > lim.EntityBytes {
+		v.add("catalog.limits.maxStringLength", "must not exceed catalog.limits.entityBytes")
 	}
-	if c.Scaffolder.DefaultStepTimeout <= 0 {
-		v.add("scaffolder.defaultStepTimeout", "must be positive")
-	}
+}
 
-	for i, g := range c.Integrations.GitHub {
-		p := fmt.Sprintf("integrations.github[%d]", i)
-		v.required(p+".host", g.Host)
-		for j, a := range g.Apps {
-			if a.AppID <= 0 {
-				v.add(fmt.Sprintf("%s.apps[%d].appId", p, j), "must be a positive GitHub App id")
-			}
-			if a.PrivateKey == "" {
-				v.add(fmt.Sprintf("%s.apps[%d].privateKey", p, j), "is required")
+func (c *Config) validateScaffolder(v *validator) {
+	s := c.Scaffolder
+	for i, h := range s.AllowedHosts {
+		v.host(index("scaffolder.allowedHosts", i), h, true)
+	}
+	for i, a := range s.DisabledActions {
+		p := index("scaffolder.disabledActions", i)
+		if v.required(p, a) && strings.ContainsAny(a, " \t\r\n") {
+			v.add(p, "%s is not an action id (like fs:delete)", quote(a))
+		}
+	}
+	v.positive("scaffolder.defaultStepTimeout", s.DefaultStepTimeout)
+	for i, g := range s.Templates {
+		p := index("scaffolder.templates", i)
+		if v.required(p, g) {
+			if _, err := path.Match(g, ""); err != nil {
+				v.add(p, "%s is not a valid glob", quote(g))
 			}
 		}
 	}
-	if c.Integrations.AWS.SessionDuration < 900e9 || c.Integrations.AWS.SessionDuration > 12*3600e9 {
-		v.add("integrations.aws.sessionDuration", "must be between 15m and 12h (the STS limits)")
+}
+
+func (c *Config) validateIntegrations(v *validator) {
+	hosts := map[string]string{}
+	for i, g := range c.Integrations.GitHub {
+		p := index("integrations.github", i)
+		if v.host(p+".host", g.Host, false) {
+			h := strings.ToLower(g.Host)
+			if first, dup := hosts[h]; dup {
+				v.add(p+".host", "%s is already configured at %s", quote(g.Host), first)
+			}
+			hosts[h] = p
+		}
+		if g.APIBaseURL != "" {
+			v.url(p+".apiBaseUrl", g.APIBaseURL, true)
+		}
+		for j, app := range g.Apps {
+			ap := index(p+".apps", j)
+			if app.AppID <= 0 {
+				v.add(ap+".appId", "must be a positive GitHub App id")
+			}
+			switch key := app.PrivateKey.Reveal(); {
+			case key == "":
+				v.add(ap+".privateKey", "is required")
+			case !strings.Contains(key, "-----BEGIN") || !strings.Contains(key, "PRIVATE KEY-----"):
+				v.add(ap+".privateKey", "does not look like a PEM private key (-----BEGIN RSA PRIVATE KEY----- ...)")
+			}
+			if (app.ClientID == "") != (app.ClientSecret == "") {
+				v.add(ap, "clientId and clientSecret must be set together")
+			}
+		}
 	}
-	v.oneOf("audit.sink", c.Audit.Sink, "stdout", "file", "database")
-	if c.Audit.Sink == "file" && c.Audit.Path == "" {
+
+	a := c.Integrations.AWS
+	if a.Region != "" && !validRegion(a.Region) {
+		v.add("integrations.aws.region", "%s is not an AWS region (like eu-west-1)", quote(a.Region))
+	}
+	if a.Endpoint != "" {
+		v.url("integrations.aws.endpoint", a.Endpoint, false)
+	}
+	if a.RoleARN != "" && !validRoleARN(a.RoleARN) {
+		v.add("integrations.aws.roleArn", "%s is not an IAM role ARN (like arn:aws:iam::123456789012:role/rigger)", quote(a.RoleARN))
+	}
+	if a.AccessKeyID != "" && a.SecretAccessKey == "" {
+		v.add("integrations.aws.secretAccessKey", "required when integrations.aws.accessKeyId is set")
+	}
+	if a.SecretAccessKey != "" && a.AccessKeyID == "" {
+		v.add("integrations.aws.accessKeyId", "required when integrations.aws.secretAccessKey is set")
+	}
+	if a.SessionDuration < 15*time.Minute || a.SessionDuration > 12*time.Hour {
+		v.add("integrations.aws.sessionDuration", "%s is outside what STS allows (15m to 12h)", a.SessionDuration)
+	}
+	v.required("integrations.terraform.binary", c.Integrations.Terraform.Binary)
+}
+
+func (c *Config) validatePermission(v *validator) {
+	for i, a := range c.Permission.Admins {
+		if !validAdminRef(a) {
+			v.add(index("permission.admins", i), "%s is not a user or group entity ref (like group:default/platform)", quote(a))
+		}
+	}
+}
+
+func (c *Config) validateAudit(v *validator) {
+	a := c.Audit
+	v.oneOf("audit.sink", a.Sink, "stdout", "file", "database")
+	if a.Sink == "file" && a.Path == "" {
 		v.add("audit.path", "required when audit.sink is file")
 	}
-	return errors.Join(v.errs...)
-}
-
-type validator struct{ errs []error }
-
-func (v *validator) add(path, msg string) { v.errs = append(v.errs, fmt.Errorf("%s: %s", path, msg)) }
-
-func (v *validator) required(path, val string) {
-	if strings.TrimSpace(val) == "" {
-		v.add(path, "is required")
+	if a.Sink != "file" && a.Path != "" {
+		v.add("audit.path", "only used when audit.sink is file")
 	}
 }
 
-func (v *validator) oneOf(path, val string, allowed ...string) {
-	if !slices.Contains(allowed, val) {
-		v.add(path, fmt.Sprintf("%q is not one of %s", val, strings.Join(allowed, ", ")))
-	}
-}
-
-func (v *validator) address(path, val string, emptyOK bool) {
-	if val == "" && emptyOK {
-		return
-	}
-	host, port, err := net.SplitHostPort(val)
-	if err != nil {
-		v.add(path, fmt.Sprintf("%q is not host:port", val))
-		return
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		v.add(path, fmt.Sprintf("%q has an invalid port", val))
-	}
-	if host == "" {
-		v.add(path, fmt.Sprintf("%q has no host (use 127.0.0.1 to stay local)", val))
-	}
-}
-
-var hostPattern = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
-
-func (v *validator) host(path, val string) {
-	if val == "*" {
-		return
-	}
-	if !hostPattern.MatchString(strings.ToLower(val)) {
-		v.add(path, fmt.Sprintf("%q is not a host name or *.suffix pattern (no scheme, no path)", val))
-	}
-}
-
-func (v *validator) rules(path string, rules []Rule) {
-	for i, r := range rules {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		if len(r.Allow) == 0 {
-			v.add(p+".allow", "must list at least one kind")
+// walkSecrets calls fn for every Secret in v, with its key path.
+func walkSecrets(v reflect.Value, p string, fn func(path string, s Secret)) {
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name != "" && name != "-" && t.Field(i).IsExported() {
+				walkSecrets(v.Field(i), join(p, name), fn)
+			}
 		}
-		for j, l := range r.Locations {
-			v.oneOf(fmt.Sprintf("%s.locations[%d].type", p, j), l.Type, "file", "url", "git")
+	case reflect.Slice:
+		for i := range v.Len() {
+			walkSecrets(v.Index(i), index(p, i), fn)
+		}
+	case reflect.String:
+		if v.Type() == reflect.TypeFor[Secret]() {
+			fn(p, Secret(v.String()))
 		}
 	}
 }
 
-// Redacted returns the effective configuration as YAML, every secret shown as
-// "[redacted]".
-func (c *Config) Redacted() ([]byte, error) {
-	return yaml.Marshal(c)
-}
+func index(p string, i int) string { return fmt.Sprintf("%s[%d]", p, i) }

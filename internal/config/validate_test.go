@@ -1,0 +1,335 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// cluster points the config at a Temporal cluster, so TLS checks apply.
+func cluster(c *Config) {
+	c.Temporal.Address = "temporal.example.com:7233"
+	c.Temporal.TLS.Enabled = true
+}
+
+const longToken = "0123456789abcdef0123456789abcdef"
+
+const pemKey = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n"
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // one whole line of the error; "" means valid
+	}{
+		// server
+		{"listen without port", func(c *Config) { c.Server.Listen = "7007" }, `server.listen: "7007" is not host:port`},
+		{"listen without host", func(c *Config) { c.Server.Listen = ":7007" },
+			`server.listen: ":7007" has no host: write 127.0.0.1:7007 to stay local, or 0.0.0.0:7007 to listen on every interface`},
+		{"listen with scheme", func(c *Config) { c.Server.Listen = "http://127.0.0.1:7007" }, `server.listen: "http://127.0.0.1:7007" is not host:port (write it without a scheme)`},
+		{"listen port out of range", func(c *Config) { c.Server.Listen = "127.0.0.1:70000" }, `server.listen: "127.0.0.1:70000" has an invalid port (0 to 65535)`},
+		{"listen on every interface", func(c *Config) { c.Server.Listen = "0.0.0.0:7007" }, ""},
+		{"listen on IPv6", func(c *Config) { c.Server.Listen = "[::1]:7007" }, ""},
+		{"listen on an ephemeral port", func(c *Config) { c.Server.Listen = "localhost:0" }, ""},
+		{"base URL not absolute", func(c *Config) { c.Server.BaseURL = "rigger.example.com" }, `server.baseUrl: "rigger.example.com" is not an absolute http or https URL`},
+		{"base URL with trailing slash", func(c *Config) { c.Server.BaseURL = "https://rigger.example.com/" }, `server.baseUrl: "https://rigger.example.com/" must not end with /`},
+		{"base URL with a path", func(c *Config) { c.Server.BaseURL = "https://example.com/rigger" }, ""},
+		{"base URL with a query", func(c *Config) { c.Server.BaseURL = "https://example.com?a=b" }, `server.baseUrl: "https://example.com?a=b" must not have a query`},
+		{"base URL with credentials", func(c *Config) { c.Server.BaseURL = "https://u:p@example.com" }, "server.baseUrl: must not hold credentials (user:password@); put them in a secret field"},
+		{"empty data dir", func(c *Config) { c.Server.DataDir = "" }, "server.dataDir: is required"},
+		{"log level", func(c *Config) { c.Server.LogLevel = "loud" }, `server.logLevel: "loud" is not one of debug, info, warn, error`},
+		{"log format", func(c *Config) { c.Server.LogFormat = "" }, "server.logFormat: is required (one of json, text)"},
+
+		// temporal
+		{"address without port", func(c *Config) { c.Temporal.Address = "temporal.example.com" }, `temporal.address: "temporal.example.com" is not host:port`},
+		{"address with port 0", func(c *Config) { c.Temporal.Address = "temporal.example.com:0" }, `temporal.address: "temporal.example.com:0" has an invalid port (1 to 65535)`},
+		{"address with scheme", func(c *Config) { c.Temporal.Address = "https://temporal.example.com:7233" },
+			`temporal.address: "https://temporal.example.com:7233" is not host:port (write it without a scheme)`},
+		{"address with bad host", func(c *Config) { c.Temporal.Address = "tem poral:7233" }, `temporal.address: "tem poral:7233" has an invalid host`},
+		{"empty namespace", func(c *Config) { c.Temporal.Namespace = "" }, "temporal.namespace: is required"},
+		{"namespace with space", func(c *Config) { c.Temporal.Namespace = "my ns" }, `temporal.namespace: "my ns" must not contain white space or /`},
+		{"cert without key", func(c *Config) { cluster(c); c.Temporal.TLS.CertFile = "c.pem" }, "temporal.tls.certFile: set but temporal.tls.keyFile is empty"},
+		{"key without cert", func(c *Config) { cluster(c); c.Temporal.TLS.KeyFile = "k.pem" }, "temporal.tls.keyFile: set but temporal.tls.certFile is empty"},
+		{"mTLS", func(c *Config) { cluster(c); c.Temporal.TLS.CertFile, c.Temporal.TLS.KeyFile = "c.pem", "k.pem" }, ""},
+		{"TLS file while TLS is off", func(c *Config) { c.Temporal.Address = "t.example.com:7233"; c.Temporal.TLS.CAFile = "ca.pem" },
+			"temporal.tls.caFile: set but temporal.tls.enabled is false, so it would be ignored"},
+		{"skip verify while TLS is off", func(c *Config) { c.Temporal.Address = "t.example.com:7233"; c.Temporal.TLS.InsecureSkipVerify = true },
+			"temporal.tls.insecureSkipVerify: set but temporal.tls.enabled is false, so it would be ignored"},
+		// The address may come from a flag or RIGGER_TEMPORAL_ADDRESS at run time.
+		{"TLS with the address left to flags", func(c *Config) { c.Temporal.TLS.Enabled = true; c.Temporal.APIKey = "k" }, ""},
+		{"skip verify with a CA", func(c *Config) {
+			cluster(c)
+			c.Temporal.TLS.InsecureSkipVerify = true
+			c.Temporal.TLS.CAFile = "ca.pem"
+		},
+			"temporal.tls.insecureSkipVerify: cannot be combined with temporal.tls.caFile: the CA would never be checked"},
+		{"API key without TLS", func(c *Config) { c.Temporal.Address = "t.example.com:7233"; c.Temporal.APIKey = "k" },
+			"temporal.apiKey: requires temporal.tls.enabled: true (an API key must not travel in clear text)"},
+		{"API key with TLS", func(c *Config) { cluster(c); c.Temporal.APIKey = "k" }, ""},
+		{"UI URL", func(c *Config) { c.Temporal.UIURL = "ftp://ui" }, `temporal.uiUrl: "ftp://ui" is not an absolute http or https URL`},
+		{"embedded frontend", func(c *Config) { c.Temporal.Embedded.FrontendListen = "" }, "temporal.embedded.frontendListen: is required (host:port)"},
+		{"embedded UI disabled", func(c *Config) { c.Temporal.Embedded.UIListen = "" }, ""},
+		{"embedded UI", func(c *Config) { c.Temporal.Embedded.UIListen = "8233" }, `temporal.embedded.uiListen: "8233" is not host:port`},
+		{"history shards", func(c *Config) { c.Temporal.Embedded.HistoryShards = 0 }, "temporal.embedded.historyShards: must be at least 1"},
+		{"port clash", func(c *Config) { c.Server.Listen = "127.0.0.1:7233" },
+			`temporal.embedded.frontendListen: "127.0.0.1:7233" clashes with server.listen ("127.0.0.1:7233")`},
+		{"port clash with every interface", func(c *Config) { c.Server.Listen = "0.0.0.0:8233" },
+			`temporal.embedded.uiListen: "127.0.0.1:8233" clashes with server.listen ("0.0.0.0:8233")`},
+		{"same port on other hosts", func(c *Config) { c.Server.Listen = "127.0.0.2:7233" }, ""},
+		{"no clash with a cluster", func(c *Config) { c.Temporal.Address = "t.example.com:7233"; c.Server.Listen = "127.0.0.1:7233" }, ""},
+		{"no task queues", func(c *Config) { c.Temporal.TaskQueues = nil }, "temporal.taskQueues: must list at least one task queue"},
+		{"blank task queue", func(c *Config) { c.Temporal.TaskQueues = []string{"a", " "} }, "temporal.taskQueues[1]: is required"},
+		{"duplicate task queue", func(c *Config) { c.Temporal.TaskQueues = []string{"a", "a"} }, `temporal.taskQueues[1]: "a" is already listed at temporal.taskQueues[0]`},
+
+		// database
+		{"driver", func(c *Config) { c.Database.Driver = "mysql" }, `database.driver: "mysql" is not one of sqlite, postgres`},
+		{"postgres without url", func(c *Config) { c.Database.Driver = "postgres" }, "database.url: required when database.driver is postgres"},
+		{"postgres url scheme", func(c *Config) { c.Database.Driver = "postgres"; c.Database.URL = "mysql://u:p@h/db" },
+			"database.url: must be a postgres:// or postgresql:// URL (or a key=value connection string)"},
+		{"postgres key=value", func(c *Config) { c.Database.Driver = "postgres"; c.Database.URL = "host=db user=rigger password=x" }, ""},
+		{"postgres with path", func(c *Config) {
+			c.Database.Driver = "postgres"
+			c.Database.URL = "postgres://h/db"
+			c.Database.Path = "x.db"
+		},
+			"database.path: only used when database.driver is sqlite"},
+		{"sqlite with url", func(c *Config) { c.Database.URL = "postgres://h/db" }, "database.url: only used when database.driver is postgres (did you forget driver: postgres?)"},
+		{"max open conns", func(c *Config) { c.Database.MaxOpenConns = 0 }, "database.maxOpenConns: must be at least 1"},
+
+		// auth
+		{"session ttl", func(c *Config) { c.Auth.Session.TTL = 0 }, "auth.session.ttl: must be a positive duration (like 90s or 5m)"},
+		{"short session secret", func(c *Config) { c.Auth.Session.Secret = "short" }, "auth.session.secret: must be at least 32 characters"},
+		{"github client id alone", func(c *Config) { c.Auth.Providers.GitHub.ClientID = "id" }, "auth.providers.github.clientSecret: required when auth.providers.github.clientId is set"},
+		{"github client secret alone", func(c *Config) { c.Auth.Providers.GitHub.ClientSecret = "s" }, "auth.providers.github.clientId: required when auth.providers.github.clientSecret is set"},
+		{"oidc without issuer", func(c *Config) { c.Auth.Providers.OIDC.ClientID = "rigger" }, "auth.providers.oidc.issuerUrl: required when the oidc provider is configured"},
+		{"oidc without client id", func(c *Config) { c.Auth.Providers.OIDC.IssuerURL = "https://login.example.com" }, "auth.providers.oidc.clientId: is required"},
+		{"oidc over http", func(c *Config) {
+			c.Auth.Providers.OIDC = OIDCAuth{IssuerURL: "http://login.example.com", ClientID: "r"}
+		},
+			`auth.providers.oidc.issuerUrl: "http://login.example.com" must use https (http is allowed only for localhost)`},
+		{"oidc over http on loopback", func(c *Config) {
+			c.Auth.Providers.OIDC = OIDCAuth{IssuerURL: "http://127.0.0.1:5556/dex", ClientID: "r"}
+		}, ""},
+		{"oidc scopes without openid", func(c *Config) {
+			c.Auth.Providers.OIDC = OIDCAuth{IssuerURL: "https://login.example.com", ClientID: "r", Scopes: []string{"email"}}
+		}, "auth.providers.oidc.scopes: must include openid"},
+		{"service token", func(c *Config) {
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{"catalog.read"}}}
+		}, ""},
+		{"short service token", func(c *Config) {
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: "short", Scopes: []string{"x"}}}
+		},
+			"auth.serviceTokens[0].token: must be at least 32 characters"},
+		{"service token without name", func(c *Config) { c.Auth.ServiceTokens = []ServiceToken{{Token: longToken, Scopes: []string{"x"}}} },
+			"auth.serviceTokens[0].name: is required"},
+		{"service token without scopes", func(c *Config) { c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken}} }, ""},
+		{"blank service token scope", func(c *Config) {
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{""}}}
+		},
+			"auth.serviceTokens[0].scopes[0]: is required"},
+		{"duplicate service token name", func(c *Config) {
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{"x"}}, {Name: "ci", Token: longToken + "2", Scopes: []string{"x"}}}
+		}, `auth.serviceTokens[1].name: "ci" is already used by auth.serviceTokens[0]`},
+		{"reused service token", func(c *Config) {
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "a", Token: longToken, Scopes: []string{"x"}}, {Name: "b", Token: longToken, Scopes: []string{"x"}}}
+		}, "auth.serviceTokens[1].token: has the same value as auth.serviceTokens[0].token"},
+
+		// catalog
+		{"location type", func(c *Config) { c.Catalog.Locations = []Location{{Type: "ftp", Target: "x"}} }, `catalog.locations[0].type: "ftp" is not one of file, url, git`},
+		{"location target", func(c *Config) { c.Catalog.Locations = []Location{{Type: "file"}} }, "catalog.locations[0].target: is required"},
+		{"url location", func(c *Config) { c.Catalog.Locations = []Location{{Type: "url", Target: "example.com/a.yaml"}} },
+			`catalog.locations[0].target: "example.com/a.yaml" is not an absolute http or https URL`},
+		{"url location with credentials", func(c *Config) {
+			c.Catalog.Locations = []Location{{Type: "url", Target: "https://u:tok@example.com/a.yaml"}}
+		},
+			"catalog.locations[0].target: must not hold credentials (user:password@); put them in a secret field"},
+		{"git location with password", func(c *Config) {
+			c.Catalog.Locations = []Location{{Type: "git", Target: "https://u:tok@github.com/o/r.git"}}
+		},
+			"catalog.locations[0].target: must not hold a password; configure credentials under integrations"},
+		{"git location over ssh", func(c *Config) {
+			c.Catalog.Locations = []Location{{Type: "git", Target: "git@github.com:o/r.git", Path: "catalog-info.yaml"}}
+		}, ""},
+		{"file location that is a URL", func(c *Config) {
+			c.Catalog.Locations = []Location{{Type: "file", Target: "https://example.com/a.yaml"}}
+		},
+			"catalog.locations[0].target: is a URL; use type url or git for remote locations"},
+		{"path outside git", func(c *Config) { c.Catalog.Locations = []Location{{Type: "file", Target: "a.yaml", Path: "b.yaml"}} }, "catalog.locations[0].path: only used by git locations"},
+		{"duplicate location", func(c *Config) {
+			c.Catalog.Locations = []Location{{Type: "file", Target: "a.yaml"}, {Type: "file", Target: "a.yaml"}}
+		},
+			"catalog.locations[1]: same location as catalog.locations[0]"},
+		{"location rule without kinds", func(c *Config) { c.Catalog.Locations = []Location{{Type: "file", Target: "a.yaml", Rules: []Rule{{}}}} },
+			"catalog.locations[0].rules[0].allow: must list at least one kind"},
+		{"rule without kinds", func(c *Config) { c.Catalog.Rules = []Rule{{}} }, "catalog.rules[0].allow: must list at least one kind"},
+		{"rule with a bad kind", func(c *Config) { c.Catalog.Rules = []Rule{{Allow: []string{"Component", "my kind"}}} }, `catalog.rules[0].allow[1]: "my kind" is not an entity kind (like Component)`},
+		{"rule location type", func(c *Config) {
+			c.Catalog.Rules = []Rule{{Allow: []string{"API"}, Locations: []RuleLocation{{Type: "s3"}}}}
+		},
+			`catalog.rules[0].locations[0].type: "s3" is not one of file, url, git`},
+		{"rule location target and pattern", func(c *Config) {
+			c.Catalog.Rules = []Rule{{Allow: []string{"API"}, Locations: []RuleLocation{{Type: "url", Target: "a", Pattern: "b"}}}}
+		}, "catalog.rules[0].locations[0]: set target or pattern, not both"},
+		{"rule location pattern", func(c *Config) {
+			c.Catalog.Rules = []Rule{{Allow: []string{"API"}, Locations: []RuleLocation{{Type: "url", Pattern: "https://x/["}}}}
+		}, `catalog.rules[0].locations[0].pattern: "https://x/[" is not a valid glob`},
+		{"reading host with scheme", func(c *Config) { c.Catalog.Reading.Allow = []ReadingAllow{{Host: "https://example.com"}} },
+			`catalog.reading.allow[0].host: "https://example.com" is a URL; write only the host name, like github.com`},
+		{"reading path", func(c *Config) {
+			c.Catalog.Reading.Allow = []ReadingAllow{{Host: "example.com", Paths: []string{"org/"}}}
+		},
+			`catalog.reading.allow[0].paths[0]: "org/" must start with /`},
+		{"orphan strategy", func(c *Config) { c.Catalog.OrphanStrategy = "forget" }, `catalog.orphanStrategy: "forget" is not one of delete, keep`},
+		{"refresh interval", func(c *Config) { c.Catalog.RefreshInterval = -time.Minute }, "catalog.refreshInterval: must be a positive duration (like 90s or 5m)"},
+		{"zero limit", func(c *Config) { c.Catalog.Limits.MaxDepth = 0 }, "catalog.limits.maxDepth: must be positive"},
+		{"negative limit", func(c *Config) { c.Catalog.Limits.EntitiesPerLocation = -1 }, "catalog.limits.entitiesPerLocation: must be positive"},
+		{"entity larger than document", func(c *Config) { c.Catalog.Limits.EntityBytes = 8 << 20 }, "catalog.limits.entityBytes: must not exceed catalog.limits.documentBytes"},
+		{"string longer than entity", func(c *Config) { c.Catalog.Limits.MaxStringLength = 2 << 20 }, "catalog.limits.maxStringLength: must not exceed catalog.limits.entityBytes"},
+
+		// scaffolder
+		{"allowed hosts", func(c *Config) {
+			c.Scaffolder.AllowedHosts = []string{"github.com", "*.example.com", "10.0.0.1", "localhost", "API.GitHub.com"}
+		}, ""},
+		{"allowed host with scheme", func(c *Config) { c.Scaffolder.AllowedHosts = []string{"https://github.com"} },
+			`scaffolder.allowedHosts[0]: "https://github.com" is a URL; write only the host name, like github.com`},
+		{"allowed host with path", func(c *Config) { c.Scaffolder.AllowedHosts = []string{"github.com/org"} },
+			`scaffolder.allowedHosts[0]: "github.com/org" has a path; write only the host name, like github.com`},
+		{"allowed host with port", func(c *Config) { c.Scaffolder.AllowedHosts = []string{"github.com:443"} },
+			`scaffolder.allowedHosts[0]: "github.com:443" has a port; hosts are matched by name only`},
+		{"allowed host star", func(c *Config) { c.Scaffolder.AllowedHosts = []string{"*"} },
+			"scaffolder.allowedHosts[0]: a bare * would allow every host; list host names or *.suffix patterns"},
+		{"allowed host too broad", func(c *Config) { c.Scaffolder.AllowedHosts = []string{"*.com"} },
+			`scaffolder.allowedHosts[0]: "*.com" is too broad: a pattern must name a domain, like *.example.com`},
+		{"allowed host inner star", func(c *Config) { c.Scaffolder.AllowedHosts = []string{"api.*.com"} },
+			`scaffolder.allowedHosts[0]: "api.*.com" is not a host name or *.suffix pattern (no scheme, port or path)`},
+		{"allowed host trailing dot", func(c *Config) { c.Scaffolder.AllowedHosts = []string{"github.com."} },
+			`scaffolder.allowedHosts[0]: "github.com." is not a host name or *.suffix pattern (no scheme, port or path)`},
+		{"allowed host empty", func(c *Config) { c.Scaffolder.AllowedHosts = []string{""} }, "scaffolder.allowedHosts[0]: is required"},
+		{"disabled action", func(c *Config) { c.Scaffolder.DisabledActions = []string{"fs delete"} }, `scaffolder.disabledActions[0]: "fs delete" is not an action id (like fs:delete)`},
+		{"step timeout", func(c *Config) { c.Scaffolder.DefaultStepTimeout = 0 }, "scaffolder.defaultStepTimeout: must be a positive duration (like 90s or 5m)"},
+		{"template glob", func(c *Config) { c.Scaffolder.Templates = []string{"templates/[/*.yaml"} }, `scaffolder.templates[0]: "templates/[/*.yaml" is not a valid glob`},
+
+		// integrations
+		{"github host", func(c *Config) { c.Integrations.GitHub = []GitHub{{}} }, "integrations.github[0].host: is required"},
+		{"github host with scheme", func(c *Config) { c.Integrations.GitHub = []GitHub{{Host: "https://github.com"}} },
+			`integrations.github[0].host: "https://github.com" is a URL; write only the host name, like github.com`},
+		{"github host pattern", func(c *Config) { c.Integrations.GitHub = []GitHub{{Host: "*.github.com"}} },
+			`integrations.github[0].host: "*.github.com" is not a host name (no scheme, port or path)`},
+		{"duplicate github host", func(c *Config) { c.Integrations.GitHub = []GitHub{{Host: "github.com"}, {Host: "GitHub.com"}} },
+			`integrations.github[1].host: "GitHub.com" is already configured at integrations.github[0]`},
+		{"github api over http", func(c *Config) {
+			c.Integrations.GitHub = []GitHub{{Host: "ghe.example.com", APIBaseURL: "http://ghe.example.com/api/v3"}}
+		},
+			`integrations.github[0].apiBaseUrl: "http://ghe.example.com/api/v3" must use https (http is allowed only for localhost)`},
+		{"github app", func(c *Config) {
+			c.Integrations.GitHub = []GitHub{{Host: "github.com", Apps: []GitHubApp{{AppID: 1, PrivateKey: pemKey}}}}
+		}, ""},
+		{"github app id", func(c *Config) {
+			c.Integrations.GitHub = []GitHub{{Host: "github.com", Apps: []GitHubApp{{PrivateKey: pemKey}}}}
+		},
+			"integrations.github[0].apps[0].appId: must be a positive GitHub App id"},
+		{"github app key", func(c *Config) { c.Integrations.GitHub = []GitHub{{Host: "github.com", Apps: []GitHubApp{{AppID: 1}}}} },
+			"integrations.github[0].apps[0].privateKey: is required"},
+		{"github app key not PEM", func(c *Config) {
+			c.Integrations.GitHub = []GitHub{{Host: "github.com", Apps: []GitHubApp{{AppID: 1, PrivateKey: "MIIE"}}}}
+		},
+			"integrations.github[0].apps[0].privateKey: does not look like a PEM private key (-----BEGIN RSA PRIVATE KEY----- ...)"},
+		{"github app client", func(c *Config) {
+			c.Integrations.GitHub = []GitHub{{Host: "github.com", Apps: []GitHubApp{{AppID: 1, PrivateKey: pemKey, ClientID: "Iv1"}}}}
+		}, "integrations.github[0].apps[0]: clientId and clientSecret must be set together"},
+		{"aws region", func(c *Config) { c.Integrations.AWS.Region = "Europe" }, `integrations.aws.region: "Europe" is not an AWS region (like eu-west-1)`},
+		{"aws gov region", func(c *Config) { c.Integrations.AWS.Region = "us-gov-west-1" }, ""},
+		{"aws role", func(c *Config) { c.Integrations.AWS.RoleARN = "rigger" },
+			`integrations.aws.roleArn: "rigger" is not an IAM role ARN (like arn:aws:iam::123456789012:role/rigger)`},
+		{"aws role in another partition", func(c *Config) { c.Integrations.AWS.RoleARN = "arn:aws-cn:iam::123456789012:role/path/rigger" }, ""},
+		{"aws key id alone", func(c *Config) { c.Integrations.AWS.AccessKeyID = "AKIA" }, "integrations.aws.secretAccessKey: required when integrations.aws.accessKeyId is set"},
+		{"aws secret alone", func(c *Config) { c.Integrations.AWS.SecretAccessKey = "s" }, "integrations.aws.accessKeyId: required when integrations.aws.secretAccessKey is set"},
+		{"aws endpoint", func(c *Config) { c.Integrations.AWS.Endpoint = "localhost:4566" }, `integrations.aws.endpoint: "localhost:4566" is not an absolute http or https URL`},
+		{"aws local endpoint", func(c *Config) { c.Integrations.AWS.Endpoint = "http://127.0.0.1:4566" }, ""},
+		{"aws session too short", func(c *Config) { c.Integrations.AWS.SessionDuration = 5 * time.Minute },
+			"integrations.aws.sessionDuration: 5m0s is outside what STS allows (15m to 12h)"},
+		{"aws session too long", func(c *Config) { c.Integrations.AWS.SessionDuration = 13 * time.Hour },
+			"integrations.aws.sessionDuration: 13h0m0s is outside what STS allows (15m to 12h)"},
+		{"terraform binary", func(c *Config) { c.Integrations.Terraform.Binary = "" }, "integrations.terraform.binary: is required"},
+
+		// permission, audit
+		{"admins", func(c *Config) {
+			c.Permission.Admins = []string{"user:alice", "group:default/platform-team", "User:default/Alice.B"}
+		}, ""},
+		{"admin without kind", func(c *Config) { c.Permission.Admins = []string{"alice"} },
+			`permission.admins[0]: "alice" is not a user or group entity ref (like group:default/platform)`},
+		{"admin of another kind", func(c *Config) { c.Permission.Admins = []string{"component:default/x"} },
+			`permission.admins[0]: "component:default/x" is not a user or group entity ref (like group:default/platform)`},
+		{"audit sink", func(c *Config) { c.Audit.Sink = "kafka" }, `audit.sink: "kafka" is not one of stdout, file, database`},
+		{"audit file without path", func(c *Config) { c.Audit.Sink = "file" }, "audit.path: required when audit.sink is file"},
+		{"audit path without file sink", func(c *Config) { c.Audit.Path = "/var/log/a" }, "audit.path: only used when audit.sink is file"},
+
+		// secrets
+		{"redacted placeholder pasted back", func(c *Config) { cluster(c); c.Temporal.APIKey = RedactedText },
+			"temporal.apiKey: is the placeholder [redacted] printed by `rigger config check`, not a real value"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Default()
+			c.mutate(cfg)
+			err := cfg.Validate()
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("want no error, got\n%v", err)
+				}
+				return
+			}
+			if !hasLine(err, c.want) {
+				t.Fatalf("error\n%v\nhas no line\n%s", err, c.want)
+			}
+			if n := len(Problems(err)); n != 1 {
+				t.Errorf("%d problems, want 1:\n%v", n, err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEverything(t *testing.T) {
+	cfg := Default()
+	cfg.Database.Driver = "mysql"
+	cfg.Server.LogLevel = "loud"
+	cfg.Catalog.Locations = []Location{{Type: "file", Target: "a"}, {Type: "file", Target: "b"}, {Type: "ftp", Target: "c"}}
+	cfg.Temporal.Address = "t.example.com:7233"
+	cfg.Temporal.TLS = TemporalTLS{Enabled: true, CertFile: "c.pem"}
+	err := cfg.Validate()
+	for _, want := range []string{
+		`server.logLevel: "loud" is not one of debug, info, warn, error`,
+		"temporal.tls.certFile: set but temporal.tls.keyFile is empty",
+		`database.driver: "mysql" is not one of sqlite, postgres`,
+		`catalog.locations[2].type: "ftp" is not one of file, url, git`,
+	} {
+		if !hasLine(err, want) {
+			t.Errorf("error\n%v\nhas no line\n%s", err, want)
+		}
+	}
+	if n := len(Problems(err)); n != 4 {
+		t.Errorf("%d problems, want 4", n)
+	}
+}
+
+func TestValidateNeverRevealsSecrets(t *testing.T) {
+	cfg := Default()
+	cfg.Database.Driver = "postgres"
+	cfg.Database.URL = Secret("mysql://u:" + secretValue + "@h/db")
+	cfg.Temporal.APIKey = Secret(secretValue)
+	cfg.Auth.Session.Secret = "x"
+	cfg.Auth.ServiceTokens = []ServiceToken{{Name: "a", Token: secretValue}, {Name: "b", Token: secretValue}}
+	cfg.Catalog.Locations = []Location{
+		{Type: "url", Target: "https://u:" + secretValue + "@example.com/a.yaml"},
+		{Type: "git", Target: "https://u:" + secretValue + "@example.com/r.git"},
+	}
+	cfg.Server.BaseURL = "https://u:" + secretValue + "@example.com"
+	cfg.Integrations.GitHub = []GitHub{{Host: "github.com", Apps: []GitHubApp{{AppID: 1, PrivateKey: Secret(secretValue)}}}}
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	if strings.Contains(err.Error(), secretValue) {
+		t.Errorf("a validation message reveals a secret:\n%v", err)
+	}
+}
