@@ -154,16 +154,3 @@ func (c *cli) versionCommand() *cobra.Command {
 		},
 	}
 }
-
-func (c *cli) templateCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "template", Short: "Validate and dry-run scaffolder templates"}
-	cmd.AddCommand(
-		&cobra.Command{Use: "validate FILE", Short: "Validate a template", RunE: notImplemented("template validate")},
-		&cobra.Command{Use: "dry-run FILE", Short: "Render a template without side effects", RunE: notImplemented("template dry-run")},
-	)
-	return cmd
-}
-
-func (c *cli) runCommand() *cobra.Command {
-	return &cobra.Command{Use: "run TEMPLATE_REF", Short: "Run a template on a server", RunE: notImplemented("run")}
-}

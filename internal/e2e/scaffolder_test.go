@@ -144,6 +144,23 @@ func TestScaffolderTasks(t *testing.T) {
 		}
 	})
 
+	t.Run("CLIRunWait", func(t *testing.T) {
+		run := start(t, dir, cleanEnv("RIGGER_SERVER="+p.api), "run", "template:default/hello-files", "--set", "name=cli", "--wait")
+		if code := run.wait(t, 60*time.Second); code != 0 {
+			t.Fatalf("rigger run: exit %d\n%s\n%s", code, run.stdout.String(), run.stderr.String())
+		}
+		out := run.stdout.String()
+		for _, want := range []string{"task ", "started", "[fetch] Beginning step Fetch skeleton", "[wait] waited 1s", "completed"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("rigger run output lacks %q:\n%s", want, out)
+			}
+		}
+		bad := start(t, dir, cleanEnv("RIGGER_SERVER="+p.api), "run", "template:default/hello-files", "--set", "name=x", "--set", "path=../../x", "--wait")
+		if code := bad.wait(t, 60*time.Second); code != 1 || !strings.Contains(bad.stderr.String(), "failed") || !strings.Contains(bad.stdout.String(), "leaves the task workspace") {
+			t.Fatalf("failing run: exit %d\n%s\n%s", code, bad.stdout.String(), bad.stderr.String())
+		}
+	})
+
 	t.Run("TraversalFailsTheStep", func(t *testing.T) {
 		var c struct{ ID string }
 		doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/hello-files",
