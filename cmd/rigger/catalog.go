@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.temporal.io/sdk/client"
 
@@ -88,10 +89,17 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *ac
 	}
 }
 
-// ensureStaticLocations registers rigger.yaml's locations and starts (or
+// ensureStaticLocations registers rigger.yaml's locations — catalog.locations
+// and the scaffolder.templates globs that match something — and starts (or
 // nudges) their refresh loops.
 func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Store, tc client.Client) error {
-	for i, l := range cfg.Catalog.Locations {
+	locations := slices.Clone(cfg.Catalog.Locations)
+	for _, glob := range cfg.Scaffolder.Templates {
+		if m, err := filepath.Glob(glob); err == nil && len(m) > 0 {
+			locations = append(locations, config.Location{Type: "file", Target: glob})
+		}
+	}
+	for i, l := range locations {
 		target := l.Target
 		if l.Type == "git" && l.Path != "" {
 			target += "#" + l.Path

@@ -1,0 +1,12 @@
+// Command ${{ values.name }}: ${{ values.description }}
+package main
+
+import (
+	"log"
+	"net/http"
+)
+
+func main() {
+	http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	log.Fatal(http.ListenAndServe(":${{ values.port }}", nil))
+}
