@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+var recordHistories = flag.Bool("record-histories", false, "run scaffolder tasks on the real stack and save their histories to workflows/testdata for the replay test")
+
+const replayTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: replay}
+spec:
+  type: service
+  parameters:
+    - properties:
+        envs: {type: array, items: {type: string}, default: [dev, prod]}
+  steps:
+    - {id: write, name: Write, action: fs:write, input: {path: a.txt, content: "${{ parameters.envs | join(',') }}"}}
+    - {id: skip, name: Skip, action: debug:log, if: "${{ parameters.envs | length > 5 }}", input: {message: never}}
+    - {id: each, name: Each, action: debug:log, each: "${{ parameters.envs }}", input: {message: "env ${{ each.value }}"}}
+    - {id: wait, name: Wait, action: debug:wait, input: {milliseconds: 200}}
+    - {id: show, name: Show, action: debug:log, input: {message: "${{ steps.write.output | dump }}", listWorkspace: true}}
+  output:
+    text: [{title: done, content: "${{ parameters.envs[0] }}"}]
+`
+
+// TestRecordScaffoldHistory (with -record-histories) saves the history of a
+// real run; workflows/replay_test.go replays it on every test run, so a change
+// to Scaffold that breaks running workflows fails CI.
+func TestRecordScaffoldHistory(t *testing.T) {
+	if !*recordHistories {
+		t.Skip("run with -record-histories to re-record workflows/testdata histories")
+	}
+	needBinary(t)
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "template.yaml")
+	os.WriteFile(tpl, []byte(replayTemplate), 0o600)
+	cfg := filepath.Join(dir, "rigger.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600)
+	ps := freePorts(t)
+	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
+	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
+	p.waitReady(t, 90e9)
+	waitTotal(t, p.api, "kind=template", 1)
+	var c struct{ ID string }
+	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/replay"}, &c); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	if tr := waitTask(t, p.api, c.ID); tr.Status != "completed" {
+		t.Fatalf("task: %+v", tr)
+	}
+	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", ps.frontend), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	it := tc.GetWorkflowHistory(context.Background(), c.ID, "", false, 0)
+	var h historypb.History
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	raw, err := protojson.MarshalOptions{Indent: " "}.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("../../workflows/testdata/scaffold_history.json", raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
