@@ -89,7 +89,9 @@ func BenchmarkScaffolder(b *testing.B) {
 		b.ReportMetric(float64(percentile(lat, 0.99).Milliseconds()), "ms-p99")
 	})
 	b.Run("c-200-waiting-10s", func(b *testing.B) {
-		total, _ := concurrent(b, 200, "bench-wait", func(i int) map[string]any { return map[string]any{"name": fmt.Sprintf("wait-%d", i), "waitSeconds": 10} })
+		total, _ := concurrent(b, 200, "bench-wait", func(i int) map[string]any {
+			return map[string]any{"name": fmt.Sprintf("wait-%d", i), "waitSeconds": 10}
+		})
 		b.ReportMetric(total.Seconds(), "s-total")
 		b.ReportMetric(rssMiB(b, p.cmd.Process.Pid, "VmHWM"), "MiB-peak-rss")
 	})
