@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/riggerdev/rigger/internal/errs"
 )
 
 // maxStream bounds one event stream connection; clients reconnect with ?after=.
@@ -19,14 +16,10 @@ const maxStream = 30 * time.Minute
 // eventstream does: one `log` event per log line, a final `completion`, and
 // `?after=<id>` to resume. It polls the workflow's state query.
 func (s *Server) taskEventStream(c *gin.Context) {
-	after := 0
-	if v := c.Query("after"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(c, errs.Invalid("after must be an event id"))
-			return
-		}
-		after = n
+	after, err := afterParam(c)
+	if err != nil {
+		writeError(c, err)
+		return
 	}
 	status, st, _, err := s.taskState(c)
 	if err != nil {

@@ -195,14 +195,10 @@ func (s *Server) taskEvents(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	after := 0
-	if v := c.Query("after"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(c, errs.Invalid("after must be an event id"))
-			return
-		}
-		after = n
+	after, err := afterParam(c)
+	if err != nil {
+		writeError(c, err)
+		return
 	}
 	out := []gin.H{}
 	for _, e := range st.Log {
@@ -213,6 +209,19 @@ func (s *Server) taskEvents(c *gin.Context) {
 			"body": gin.H{"message": e.Text, "stepId": e.StepID}})
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// afterParam reads ?after=<event id> (0 when absent).
+func afterParam(c *gin.Context) (int, error) {
+	v := c.Query("after")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, errs.Invalid("after must be an event id")
+	}
+	return n, nil
 }
 
 func (s *Server) cancelTask(c *gin.Context) {

@@ -18,7 +18,7 @@ func BenchmarkScaffolder(b *testing.B) {
 	needBinary(b)
 	peer, _ := filepath.Abs("../../../shared/peers/backstage/templates")
 	p, _ := startDevWithConfig(b, fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s/bench-3step.yaml}\n    - {type: file, target: %s/bench-wait.yaml}\n", peer, peer))
-	waitTotal2(b, p.api, 2)
+	waitTotal(b, p.api, "kind=template", 2)
 
 	runTask := func(tpl string, values map[string]any) (string, time.Time) {
 		var c struct{ ID string }
@@ -95,20 +95,4 @@ func BenchmarkScaffolder(b *testing.B) {
 		b.ReportMetric(total.Seconds(), "s-total")
 		b.ReportMetric(rssMiB(b, p.cmd.Process.Pid, "VmHWM"), "MiB-peak-rss")
 	})
-}
-
-func waitTotal2(b *testing.B, api string, want int) {
-	b.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		var got struct {
-			TotalItems int `json:"totalItems"`
-		}
-		doJSON(b, "GET", api+"/api/catalog/entities/by-query?limit=0&filter=kind=template", nil, &got)
-		if got.TotalItems == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.Fatal("bench templates not loaded")
 }

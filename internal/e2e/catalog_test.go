@@ -31,7 +31,7 @@ func startDevWithConfig(t testing.TB, cfgYAML string) (*proc, string) {
 }
 
 // waitTotal polls by-query until filter matches want entities.
-func waitTotal(t *testing.T, api, filter string, want int) {
+func waitTotal(t testing.TB, api, filter string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var got struct {
