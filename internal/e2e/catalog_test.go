@@ -47,6 +47,33 @@ func waitTotal(t testing.TB, api, filter string, want int) {
 	t.Fatalf("filter %s: %d entities, want %d", filter, got.TotalItems, want)
 }
 
+// waitLocationsRefreshed waits until every location has been read once.
+func waitLocationsRefreshed(t testing.TB, api string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var locs []struct {
+			Data struct{ ID string } `json:"data"`
+		}
+		doJSON(t, "GET", api+"/api/catalog/locations", nil, &locs)
+		pending := 0
+		for _, l := range locs {
+			var st struct {
+				LastRefresh *time.Time `json:"lastRefresh"`
+			}
+			doJSON(t, "GET", api+"/api/catalog/locations/"+l.Data.ID+"/status", nil, &st)
+			if st.LastRefresh == nil {
+				pending++
+			}
+		}
+		if len(locs) > 0 && pending == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("locations not all refreshed within 30s")
+}
+
 type apiError struct {
 	Error struct{ Name, Message string } `json:"error"`
 }
@@ -69,6 +96,7 @@ func TestCatalogIngestionAndAPI(t *testing.T) {
 	// showcase: everything reachable from all.yaml.
 	waitTotal(t, p.api, "kind=group,metadata.name=team-a", 1)
 	waitTotal(t, p.api, "kind=user", 17)
+	waitLocationsRefreshed(t, p.api)
 
 	var team map[string]any
 	if code := doJSON(t, "GET", p.api+"/api/catalog/entities/by-name/group/default/team-a", nil, &team); code != http.StatusOK {
