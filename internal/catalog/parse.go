@@ -1,19 +1,30 @@
 package catalog
 
 import (
-	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/yamlsafe"
 )
 
-// Limits bound what one file may make rigger parse.
+// Limits bound what one file may make rigger parse. Zero disables a limit.
 type Limits struct {
-	DocumentBytes   int // the whole file
-	EntityBytes     int // one entity as JSON
-	MaxDepth        int
-	MaxEntities     int
+	// DocumentBytes bounds the whole file, every YAML document in it.
+	DocumentBytes int
+	// EntityBytes bounds one entity, measured as compact JSON (what a store
+	// keeps), before any Go map of it is built.
+	EntityBytes int
+	// MaxDepth bounds nesting (the document's root mapping is depth 0).
+	MaxDepth int
+	// MaxEntities bounds the documents of one file.
+	MaxEntities int
+	// MaxStringLength bounds every scalar and key, in bytes.
 	MaxStringLength int
 }
 
@@ -22,74 +33,152 @@ func DefaultLimits() Limits {
 	return Limits{DocumentBytes: 4 << 20, EntityBytes: 1 << 20, MaxDepth: 64, MaxEntities: 100000, MaxStringLength: 65536}
 }
 
-// Doc is the outcome of one YAML document of a file: an entity or its errors.
-type Doc struct {
-	Index int // 0-based document index in the file
-	Line  int
-	// Ref is the document's entity ref key when kind and metadata.name are
-	// readable, even if the document is invalid.
-	Ref    string
-	Entity Entity
-	Errors []error
+// Validate reports limits that make no sense.
+func (l Limits) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"documentBytes", l.DocumentBytes}, {"entityBytes", l.EntityBytes}, {"maxDepth", l.MaxDepth}, {"maxEntities", l.MaxEntities}, {"maxStringLength", l.MaxStringLength}} {
+		if f.v < 0 {
+			return fmt.Errorf("catalog limit %s must not be negative, got %d", f.name, f.v)
+		}
+	}
+	return nil
 }
 
-// DocError is a problem with one document: file, document index, field path.
-type DocError struct {
-	File  string
-	Index int
-	Line  int
-	Path  string
-	Msg   string
+// ValidationError is one problem with a catalog file: which file, which
+// document (0-based; -1 when it concerns the whole file), the line where
+// the document starts or the problem sits, the field path and what is
+// wrong. Its text numbers documents from 1, as editors show them:
+//
+//	catalog-info.yaml: document 2 (line 9): spec.owner: required field is missing
+//
+// It unwraps to errs.ErrInvalid.
+type ValidationError struct {
+	File    string
+	Doc     int
+	Line    int
+	Path    string
+	Message string
 }
 
-func (e *DocError) Error() string {
+func (e *ValidationError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
-	if e.Index >= 0 {
-		fmt.Fprintf(&b, ": document %d", e.Index+1)
+	if e.Doc >= 0 {
+		b.WriteString(": document ")
+		b.WriteString(strconv.Itoa(e.Doc + 1))
 	}
 	if e.Line > 0 {
-		fmt.Fprintf(&b, " (line %d)", e.Line)
+		if e.Doc >= 0 {
+			b.WriteString(" (line ")
+		} else {
+			b.WriteString(": line ")
+		}
+		b.WriteString(strconv.Itoa(e.Line))
+		if e.Doc >= 0 {
+			b.WriteByte(')')
+		}
 	}
 	if e.Path != "" {
-		b.WriteString(": " + e.Path)
+		b.WriteString(": ")
+		b.WriteString(e.Path)
 	}
-	return b.String() + ": " + e.Msg
+	b.WriteString(": ")
+	b.WriteString(e.Message)
+	return b.String()
 }
 
-// Parse reads every document of a catalog file. Empty and comment-only
-// documents are skipped. A file-level problem (size, syntax) is returned as
-// err; per-document problems are in each Doc.
+// Unwrap makes every validation error an errs.ErrInvalid.
+func (e *ValidationError) Unwrap() error { return errs.ErrInvalid }
+
+// Doc is the outcome of one non-empty YAML document: an entity, or the
+// reasons it was rejected. Ingestion keeps the good documents of a file and
+// reports the bad ones.
+type Doc struct {
+	Index int // 0-based index among the file's documents, empty ones included
+	Line  int // where the document starts
+	// Ref is the document's entity ref (Ref.String) when kind and
+	// metadata.name are readable, even if the document is invalid, so a
+	// store can keep the last good version of that entity.
+	Ref string
+	// Entity is the validated, normalized entity; nil when Errors is not
+	// empty.
+	Entity Entity
+	Errors []*ValidationError
+}
+
+// Parse reads every document of a catalog file (YAML or JSON) with the
+// default Policy. See ParseWith.
 func Parse(file string, data []byte, lim Limits) ([]Doc, error) {
+	return ParseWith(file, data, lim, Policy{})
+}
+
+// ParseWith reads every document of a catalog file (YAML, or JSON, which is
+// YAML) and validates each as an entity. Empty and comment-only documents
+// are skipped, as Backstage does. Anchors and aliases, merge keys,
+// duplicate keys, non-string keys, nesting deeper than lim.MaxDepth and
+// over-long strings are rejected on the YAML node tree, before any Go value
+// is built. A second document defining an entity ref the file already
+// defined is rejected.
+//
+// A problem with the file as a whole (too big, too many documents, a YAML
+// syntax error) is returned as err, a *ValidationError; with a syntax error
+// the documents before it are still returned.
+func ParseWith(file string, data []byte, lim Limits, p Policy) ([]Doc, error) {
 	if lim.DocumentBytes > 0 && len(data) > lim.DocumentBytes {
-		return nil, &DocError{File: file, Index: -1, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", len(data), lim.DocumentBytes)}
+		return nil, &ValidationError{File: file, Doc: -1, Message: fmt.Sprintf("file is %d bytes, more than the limit of %d", len(data), lim.DocumentBytes)}
 	}
-	docs, err := yamlsafe.Documents(data)
+	docs, syntaxErr := yamlsafe.Documents(data)
 	var out []Doc
+	first := map[string]int{}
 	for i, d := range docs {
 		if d.Node == nil {
 			continue
 		}
-		out = append(out, parseDoc(file, i, d, lim))
-		if lim.MaxEntities > 0 && len(out) > lim.MaxEntities {
-			return nil, &DocError{File: file, Index: -1, Msg: fmt.Sprintf("more than %d entities in one location", lim.MaxEntities)}
+		if lim.MaxEntities > 0 && len(out) >= lim.MaxEntities {
+			return nil, &ValidationError{File: file, Doc: -1, Message: fmt.Sprintf("more than %d entities in one file", lim.MaxEntities)}
 		}
+		doc := parseDoc(file, i, d, lim, p)
+		if doc.Entity != nil {
+			if j, dup := first[doc.Ref]; dup {
+				doc.Entity = nil
+				doc.Errors = append(doc.Errors, &ValidationError{File: file, Doc: i, Line: doc.Line,
+					Message: fmt.Sprintf("entity %s is already defined by document %d of this file", doc.Ref, j+1)})
+			} else {
+				first[doc.Ref] = i
+			}
+		}
+		out = append(out, doc)
 	}
-	if err != nil {
-		return out, &DocError{File: file, Index: len(docs), Msg: "YAML syntax error: " + err.Error()}
+	if syntaxErr != nil {
+		return out, &ValidationError{File: file, Doc: len(docs), Message: "YAML syntax error: " + syntaxErr.Error()}
 	}
 	return out, nil
 }
 
-func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits) Doc {
+func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits, p Policy) Doc {
 	doc := Doc{Index: idx, Line: d.Node.Line}
 	fail := func(line int, path, msg string) {
-		doc.Errors = append(doc.Errors, &DocError{File: file, Index: idx, Line: line, Path: path, Msg: msg})
+		doc.Errors = append(doc.Errors, &ValidationError{File: file, Doc: idx, Line: line, Path: path, Message: msg})
+	}
+	if d.Node.Kind != yaml.MappingNode {
+		fail(d.Node.Line, "", "a catalog document must be a mapping with apiVersion, kind and metadata, got "+nodeKind(d.Node))
+		return doc
 	}
 	if probs := yamlsafe.Screen(d.Node, yamlsafe.Limits{MaxDepth: lim.MaxDepth, MaxStringLength: lim.MaxStringLength}); len(probs) > 0 {
-		for _, p := range probs {
-			fail(p.Line, p.Path, p.Message)
+		for _, pr := range probs {
+			fail(pr.Line, pr.Path, pr.Message)
 		}
+		return doc
+	}
+	size, bad := measure(d.Node, "", lim.EntityBytes)
+	if bad != nil {
+		fail(bad.Line, bad.Path, bad.Message)
+		return doc
+	}
+	if lim.EntityBytes > 0 && size > lim.EntityBytes { // measure stops early: size is a lower bound
+		fail(d.Node.Line, "", fmt.Sprintf("entity as JSON is more than the limit of %d bytes", lim.EntityBytes))
 		return doc
 	}
 	v, err := yamlsafe.Value(d.Node)
@@ -97,27 +186,18 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits) Doc {
 		fail(d.Node.Line, "", err.Error())
 		return doc
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		fail(d.Node.Line, "", "a catalog document must be a mapping with apiVersion, kind and metadata")
-		return doc
-	}
-	e := Entity(m)
+	e := Entity(v.(map[string]any))
 	if k, n := e.Kind(), e.Name(); k != "" && n != "" {
-		doc.Ref = e.Ref().Key()
+		doc.Ref = e.Ref().String()
 	}
-	if lim.EntityBytes > 0 {
-		if b, _ := json.Marshal(e); len(b) > lim.EntityBytes {
-			fail(d.Node.Line, "", fmt.Sprintf("entity is %d bytes as JSON, more than the limit of %d", len(b), lim.EntityBytes))
-			return doc
-		}
-	}
-	for _, fe := range Validate(e) {
+	for _, fe := range ValidateWith(e, p) {
 		fail(d.Node.Line, fe.Path, fe.Message)
 	}
-	if _, probs := Relations(e); len(probs) > 0 && len(doc.Errors) == 0 {
-		for _, fe := range probs {
-			fail(d.Node.Line, fe.Path, fe.Message)
+	if len(doc.Errors) == 0 {
+		if _, probs := Relations(e); len(probs) > 0 {
+			for _, fe := range probs {
+				fail(d.Node.Line, fe.Path, fe.Message)
+			}
 		}
 	}
 	if len(doc.Errors) == 0 {
@@ -125,4 +205,121 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits) Doc {
 		doc.Entity = e
 	}
 	return doc
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a scalar"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "something else"
+}
+
+// measure returns the size of the screened node tree as compact JSON
+// (encoding/json's output, with its HTML escaping), stopping early once it
+// passes limit (when limit > 0). It reports numbers JSON cannot hold.
+func measure(n *yaml.Node, path string, limit int) (int, *yamlsafe.Problem) {
+	m := measurer{limit: limit}
+	m.node(n, path)
+	return m.size, m.bad
+}
+
+type measurer struct {
+	size, limit int
+	bad         *yamlsafe.Problem
+}
+
+func (m *measurer) over() bool { return m.bad != nil || (m.limit > 0 && m.size > m.limit) }
+
+func (m *measurer) node(n *yaml.Node, path string) {
+	if m.over() {
+		return
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		m.size += 2 + max(len(n.Content)/2-1, 0) // braces, commas
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			m.size += jsonStringLen(n.Content[i].Value) + 1
+			m.node(n.Content[i+1], joinKey(path, n.Content[i].Value))
+		}
+	case yaml.SequenceNode:
+		m.size += 2 + max(len(n.Content)-1, 0)
+		for i, c := range n.Content {
+			m.node(c, path+"["+strconv.Itoa(i)+"]")
+		}
+	case yaml.ScalarNode:
+		v, err := yamlsafe.Value(n)
+		if err != nil {
+			m.bad = &yamlsafe.Problem{Line: n.Line, Column: n.Column, Path: path, Message: err.Error()}
+			return
+		}
+		switch t := v.(type) {
+		case nil:
+			m.size += 4
+		case bool:
+			m.size += len(strconv.FormatBool(t))
+		case int64:
+			m.size += len(strconv.FormatInt(t, 10))
+		case float64:
+			if math.IsNaN(t) || math.IsInf(t, 0) {
+				m.bad = &yamlsafe.Problem{Line: n.Line, Column: n.Column, Path: path, Message: fmt.Sprintf("%q is not a number JSON can hold", n.Value)}
+				return
+			}
+			m.size += jsonFloatLen(t)
+		case string:
+			m.size += jsonStringLen(t)
+		}
+	}
+}
+
+// jsonStringLen is the length of s as encoding/json writes it, quotes
+// included.
+func jsonStringLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+				n += 2
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			n += 6 // \ufffd
+		case r == '\u2028' || r == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
+// jsonFloatLen is the length of f as encoding/json writes a float64.
+func jsonFloatLen(f float64) int {
+	var buf [32]byte
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b := strconv.AppendFloat(buf[:0], f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			return n - 1 // e-09 is written e-9
+		}
+	}
+	return len(b)
 }

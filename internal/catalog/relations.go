@@ -1,8 +1,12 @@
 package catalog
 
-import "strings"
+import (
+	"fmt"
+	"sort"
+)
 
-// Relation types, as Backstage names them.
+// Relation types, as Backstage names them (packages/catalog-model
+// kinds/relations.ts): seven pairs, each the reverse of the other.
 const (
 	RelOwnedBy       = "ownedBy"
 	RelOwnerOf       = "ownerOf"
@@ -20,45 +24,89 @@ const (
 	RelParentOf      = "parentOf"
 )
 
-// Edge is one relation: Source --Type--> Target.
+// Edge is one relation Source --Type--> Target between two refs in their
+// canonical form (Ref.String). Relations returns both directions of every
+// pair as separate edges, so a store attaches each edge to its Source: the
+// reverse edges belong to the entities the spec names.
 type Edge struct {
 	Source, Type, Target string
 }
 
 // Relations returns every relation e's spec implies, both directions, as
-// Backstage's built-in processor does. Refs that cannot be parsed are
-// returned as problems (path and message) instead.
+// Backstage's BuiltinKindsEntityProcessor and ScaffolderEntitiesProcessor
+// emit them: spec.owner → ownedBy/ownerOf (default kind Group), system →
+// partOf/hasPart (System), subcomponentOf → partOf (Component), domain and
+// subdomainOf → partOf (Domain), providesApis/consumesApis (API),
+// dependsOn/dependencyOf (no default kind: the ref must name it, e.g.
+// resource:db), memberOf (Group), parent/children (Group), members (User).
+// Refs default to e's namespace. A ref that cannot be parsed is a problem,
+// as in Backstage, where it fails the entity's processing. Kinds rigger does
+// not know emit nothing.
 func Relations(e Entity) ([]Edge, []FieldError) {
-	k, ok := kinds()[strings.ToLower(e.Kind())]
-	if !ok {
+	spec := e.Spec()
+	if spec == nil {
 		return nil, nil
 	}
-	spec := e.Spec()
+	kind := e.Kind()
+	if _, _, known := kindAPIVersions(kind, ""); !known {
+		return nil, nil
+	}
 	self := e.Ref().String()
 	ns := e.Namespace()
 	var out []Edge
 	var problems []FieldError
-	for _, rf := range k.refs {
-		var targets []string
-		switch val := spec[rf.field].(type) {
+	emit := func(path, target string, f fieldSpec) {
+		r, err := ParseRef(target, f.defaultKind, ns)
+		if err != nil {
+			problems = append(problems, FieldError{Path: path, Message: err.Error()})
+			return
+		}
+		t := r.String()
+		out = append(out, Edge{self, f.rel, t}, Edge{t, f.rev, self})
+	}
+	specFields(kind, spec, func(f fieldSpec) {
+		if !f.isRef {
+			return
+		}
+		path := "spec." + f.name
+		switch val := spec[f.name].(type) {
 		case string:
-			targets = []string{val}
+			emit(path, val, f)
 		case []any:
-			for _, t := range val {
+			for i, t := range val {
 				if s, ok := t.(string); ok {
-					targets = append(targets, s)
+					emit(fmt.Sprintf("%s[%d]", path, i), s, f)
 				}
 			}
 		}
-		for _, t := range targets {
-			r, err := ParseRef(t, rf.defaultKind, ns)
-			if err != nil {
-				problems = append(problems, FieldError{Path: "spec." + rf.field, Message: err.Error()})
-				continue
-			}
-			target := r.String()
-			out = append(out, Edge{self, rf.rel, target}, Edge{target, rf.revRel, self})
+	})
+	return out, problems
+}
+
+// RelationsOf returns the relations list of the entity whose ref is self
+// (Ref.String form), in Backstage's wire format: the edges whose source it
+// is, sorted by type then target, without duplicates. A store passes every
+// edge that has self as Source, including the reverse edges other entities
+// emitted.
+func RelationsOf(self string, edges []Edge) []Relation {
+	var out []Relation
+	for _, e := range edges {
+		if e.Source == self {
+			out = append(out, Relation{Type: e.Type, TargetRef: e.Target})
 		}
 	}
-	return out, problems
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Type != out[j].Type {
+			return out[i].Type < out[j].Type
+		}
+		return out[i].TargetRef < out[j].TargetRef
+	})
+	n := 0
+	for i, r := range out {
+		if i == 0 || r != out[n-1] {
+			out[n] = r
+			n++
+		}
+	}
+	return out[:n]
 }

@@ -2,77 +2,244 @@ package catalog
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
-// SearchRow is one flattened (key, value) pair; Value is lower-cased, Original
-// keeps the case as written (for facets).
+// SearchRow is one row of an entity's search index, as Backstage's
+// `search` table holds it: Key and Value lower-cased, Original as written.
+// Null is set where Backstage stores SQL NULL (a null value, or a value
+// longer than MaxSearchValue); Value and Original are then empty.
 type SearchRow struct {
 	Key, Value, Original string
+	Null                 bool
 }
 
-// Search row limits, as in Backstage: longer keys are skipped, longer values
-// are indexed for existence only.
+// Backstage's limits (buildEntitySearch): longer keys are not indexed at
+// all; longer values are indexed as null, so the key still "exists".
+// Lengths count UTF-16 code units, as JavaScript does.
 const (
-	maxSearchKey   = 200
-	maxSearchValue = 200
+	MaxSearchKey   = 200
+	MaxSearchValue = 200
 )
 
-// SearchRows flattens e into the rows a store indexes: dotted lower-cased
-// keys, array items under their array's key, plus relations.<type> = target
-// for the given edges whose source is e.
+// SearchRows is BuildSearch without the error: for entities that passed
+// Validate, which rejects what BuildSearch refuses.
 func SearchRows(e Entity, edges []Edge) []SearchRow {
-	var rows []SearchRow
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch t := v.(type) {
-		case map[string]any:
-			for _, k := range sortedKeys(t) {
-				walk(joinKey(prefix, k), t[k])
-			}
-		case []any:
-			for _, item := range t {
-				walk(prefix, item)
-			}
-		default:
-			if len(prefix) > maxSearchKey {
-				return
-			}
-			var s string
-			switch t := t.(type) {
-			case nil:
-				s = ""
-			case string:
-				s = t
-			default:
-				s = fmt.Sprint(t)
-			}
-			if len(s) > maxSearchValue {
-				s = ""
-			}
-			rows = append(rows, SearchRow{Key: strings.ToLower(prefix), Value: strings.ToLower(s), Original: s})
-		}
-	}
-	for _, k := range sortedKeys(e) {
-		if k == "relations" || k == "status" {
-			continue
-		}
-		walk(k, e[k])
-	}
-	self := strings.ToLower(e.Ref().String())
-	for _, ed := range edges {
-		if strings.ToLower(ed.Source) == self {
-			rows = append(rows, SearchRow{Key: "relations." + strings.ToLower(ed.Type), Value: strings.ToLower(ed.Target), Original: ed.Target})
-		}
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
+	rows, _ := BuildSearch(e, edges)
 	return rows
 }
 
-func joinKey(prefix, k string) string {
-	if prefix == "" {
-		return k
+// BuildSearch flattens e into search rows exactly as Backstage's
+// buildEntitySearch does:
+//
+//   - every leaf under a dotted key ("spec.owner", "metadata.annotations.
+//     backstage.io/techdocs-ref"), except relations, status, attachments and
+//     metadata.name/namespace/uid/etag;
+//   - array items under their array's key, and for string items also a
+//     "<key>.<item>" = "true" row, so "metadata.tags.java=true" matches;
+//   - numbers and booleans as text, nulls as Null rows;
+//   - metadata.name, metadata.namespace and metadata.uid always (Null when
+//     missing), plus metadata.namespace = "default" when it is unset;
+//   - relations.<type> = targetRef for the entity's relations list and for
+//     the given edges whose Source is e.
+//
+// Keys and values are lower-cased; duplicates are dropped. Rows come sorted
+// by key, then value. It fails, like Backstage, when two keys differ only
+// in case.
+func BuildSearch(e Entity, edges []Edge) ([]SearchRow, error) {
+	b := searchBuilder{rows: make([]SearchRow, 0, 32), seenItem: map[string]bool{}}
+	for _, k := range sortedKeys(e) {
+		b.visit(k, e[k])
 	}
-	return prefix + "." + k
+	md := e.Metadata()
+	b.leaf("metadata.name", md["name"])
+	b.leaf("metadata.namespace", md["namespace"])
+	b.leaf("metadata.uid", md["uid"])
+	if ns, _ := md["namespace"].(string); ns == "" {
+		b.leaf("metadata.namespace", DefaultNamespace)
+	}
+	self := e.Ref().String()
+	for _, r := range e.WireRelations() {
+		b.leaf("relations."+r.Type, r.TargetRef)
+	}
+	for _, ed := range edges {
+		if ed.Source == self {
+			b.leaf("relations."+ed.Type, ed.Target)
+		}
+	}
+	if err := b.caseClash(); err != nil {
+		return nil, err
+	}
+	rows := b.rows
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Key != rows[j].Key {
+			return rows[i].Key < rows[j].Key
+		}
+		if rows[i].Value != rows[j].Value {
+			return rows[i].Value < rows[j].Value
+		}
+		return rows[i].Null && !rows[j].Null
+	})
+	n := 0
+	for i, r := range rows {
+		if i > 0 && r.Key == rows[n-1].Key && r.Value == rows[n-1].Value && r.Null == rows[n-1].Null {
+			continue
+		}
+		rows[n] = r
+		n++
+	}
+	return rows[:n], nil
+}
+
+type searchBuilder struct {
+	rows []SearchRow
+	// seenItem holds the lower-cased "<key>.<item>" keys already emitted.
+	seenItem map[string]bool
+	// rawKeys holds each key as written, for the case-clash check.
+	rawKeys []string
+}
+
+func isSpecialKey(path string) bool {
+	switch path {
+	case "attachments", "relations", "status", "metadata.name", "metadata.namespace", "metadata.uid", "metadata.etag":
+		return true
+	}
+	return false
+}
+
+func (b *searchBuilder) visit(path string, v any) {
+	if isSpecialKey(path) {
+		return
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(t) {
+			b.visit(joinKey(path, k), t[k])
+		}
+	case []any:
+		for _, item := range t {
+			b.visit(path, item)
+			if s, ok := item.(string); ok {
+				key := path + "." + s
+				if lower := strings.ToLower(key); !b.seenItem[lower] {
+					b.seenItem[lower] = true
+					b.leaf(key, true)
+				}
+			}
+		}
+	default:
+		b.leaf(path, v)
+	}
+}
+
+// leaf adds one row, applying Backstage's mapToRows rules.
+func (b *searchBuilder) leaf(key string, v any) {
+	b.rawKeys = append(b.rawKeys, key)
+	if jsLen(key) > MaxSearchKey {
+		return
+	}
+	row := SearchRow{Key: strings.ToLower(key)}
+	s, ok := scalarText(v)
+	if !ok || jsLen(s) > MaxSearchValue {
+		row.Null = true
+	} else {
+		row.Original = s
+		row.Value = strings.ToLower(s)
+	}
+	b.rows = append(b.rows, row)
+}
+
+// caseClash reports keys that are distinct as written but equal
+// lower-cased, with Backstage's message.
+func (b *searchBuilder) caseClash() error {
+	byLower := make(map[string]string, len(b.rawKeys))
+	var clash []string
+	for _, k := range b.rawKeys {
+		lower := strings.ToLower(k)
+		if first, ok := byLower[lower]; ok {
+			if first != k && !contains(clash, lower) {
+				clash = append(clash, lower)
+			}
+			continue
+		}
+		byLower[lower] = k
+	}
+	if len(clash) == 0 {
+		return nil
+	}
+	sort.Strings(clash)
+	return fmt.Errorf("entity has duplicate keys that vary only in casing, '%s'", strings.Join(clash, "', '"))
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scalarText is JavaScript's String(v) for the scalars JSON holds; ok is
+// false for null.
+func scalarText(v any) (string, bool) {
+	switch t := v.(type) {
+	case nil:
+		return "", false
+	case string:
+		return t, true
+	case bool:
+		return strconv.FormatBool(t), true
+	case int64:
+		return strconv.FormatInt(t, 10), true
+	case int:
+		return strconv.Itoa(t), true
+	case float64:
+		return jsNumber(t), true
+	default:
+		// Not produced by Parse or JSON decoding; index it as text.
+		return fmt.Sprint(t), true
+	}
+}
+
+// jsNumber formats f as JavaScript's Number#toString does.
+func jsNumber(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		return "0"
+	}
+	if abs := math.Abs(f); abs >= 1e-6 && abs < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64) // 1e+21, 1.5e-07
+	mant, exp, _ := strings.Cut(s, "e")
+	sign := exp[0]
+	exp = strings.TrimLeft(exp[1:], "0")
+	return mant + "e" + string(sign) + exp
+}
+
+// jsLen is the length of s in UTF-16 code units (JavaScript's .length).
+func jsLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			n = 0
+			for _, r := range s {
+				n += utf16.RuneLen(r)
+			}
+			return n
+		}
+	}
+	return n
 }
