@@ -47,6 +47,31 @@ func waitTotal(t testing.TB, api, filter string, want int) {
 	t.Fatalf("filter %s: %d entities, want %d", filter, got.TotalItems, want)
 }
 
+const corpusDir = "../../../shared/corpus"
+
+// startCorpusDev starts rigger dev with two real catalogs from the corpus as
+// static locations — acme (11 groups, 17 users, reached through nested
+// Location files) and the showcase's all.yaml — and waits until both are read.
+func startCorpusDev(t *testing.T) (*proc, string) {
+	t.Helper()
+	corpus, err := filepath.Abs(corpusDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, dir := startDevWithConfig(t, fmt.Sprintf(`catalog:
+  refreshInterval: 1h
+  locations:
+    - type: file
+      target: %s/backstage/packages/catalog-model/examples/acme/*.yaml
+    - type: file
+      target: %s/backstage-showcase/catalog-entities/all.yaml
+`, corpus, corpus))
+	waitLocationsRefreshed(t, p.api)
+	waitTotal(t, p.api, "kind=user", 17)
+	waitTotal(t, p.api, "kind=group", 11)
+	return p, dir
+}
+
 // waitLocationsRefreshed waits until every location has been read once.
 func waitLocationsRefreshed(t testing.TB, api string) {
 	t.Helper()
@@ -80,23 +105,11 @@ type apiError struct {
 
 func TestCatalogIngestionAndAPI(t *testing.T) {
 	needBinary(t)
-	corpus, err := filepath.Abs("../../../shared/corpus")
+	p, dir := startCorpusDev(t)
+	corpus, err := filepath.Abs(corpusDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, dir := startDevWithConfig(t, fmt.Sprintf(`catalog:
-  refreshInterval: 1h
-  locations:
-    - type: file
-      target: %s/backstage/packages/catalog-model/examples/acme/*.yaml
-    - type: file
-      target: %s/backstage-showcase/catalog-entities/all.yaml
-`, corpus, corpus))
-	// acme: 11 groups and 17 users (nested Location files included once);
-	// showcase: everything reachable from all.yaml.
-	waitTotal(t, p.api, "kind=group,metadata.name=team-a", 1)
-	waitTotal(t, p.api, "kind=user", 17)
-	waitLocationsRefreshed(t, p.api)
 
 	var team map[string]any
 	if code := doJSON(t, "GET", p.api+"/api/catalog/entities/by-name/group/default/team-a", nil, &team); code != http.StatusOK {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,16 +29,7 @@ func TestBackstageCatalogClient(t *testing.T) {
 			t.Fatalf("npm ci: %v\n%s", err, out)
 		}
 	}
-	corpus, _ := filepath.Abs("../../../shared/corpus")
-	p, tmp := startDevWithConfig(t, fmt.Sprintf(`catalog:
-  locations:
-    - type: file
-      target: %s/backstage/packages/catalog-model/examples/acme/*.yaml
-    - type: file
-      target: %s/backstage-showcase/catalog-entities/all.yaml
-`, corpus, corpus))
-	waitTotal(t, p.api, "kind=user", 17)
-	waitTotal(t, p.api, "kind=group", 11)
+	p, tmp := startCorpusDev(t)
 	file := filepath.Join(tmp, "client-made.yaml")
 	if err := os.WriteFile(file, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: client-made\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o600); err != nil {
 		t.Fatal(err)
