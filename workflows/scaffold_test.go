@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,12 +14,13 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/templates"
 )
 
-// scaffoldEnv registers Scaffold with the real renderer (as the local
-// activities) and action fakes that record what they were given.
+// scaffoldEnv registers Scaffold with the real rendering activities and an
+// action fake that records what it was given (and can fail on demand).
 type scaffoldEnv struct {
 	env   *testsuite.TestWorkflowEnvironment
 	calls []string
@@ -32,42 +35,11 @@ func newScaffoldEnv(t *testing.T, failOn string) *scaffoldEnv {
 		t.Fatal(err)
 	}
 	e.env.RegisterWorkflowWithOptions(Scaffold, workflow.RegisterOptions{Name: ScaffoldName})
-	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.RenderInput) (contract.RenderOutput, error) {
-		// The real rendering code, minus the activities package (workflows
-		// must not import it): the same three renderer calls.
-		ctx := templates.Context{TaskID: in.Context.TaskID, Parameters: in.Context.Parameters, Steps: in.Context.Steps}
-		if in.If != nil {
-			ok, err := r.EvalCondition(in.If, ctx)
-			if err != nil || !ok {
-				return contract.RenderOutput{Skip: !ok}, err
-			}
-		}
-		var out contract.RenderOutput
-		items := []templates.Each{{}}
-		if in.Each != nil {
-			items, err = r.EachItems(in.Each, ctx)
-			if err != nil {
-				return out, err
-			}
-		}
-		for _, it := range items {
-			c := ctx
-			if in.Each != nil {
-				it := it
-				c.Each = &it
-			}
-			v, err := r.RenderValue(in.Input, c)
-			if err != nil {
-				return out, err
-			}
-			m, _ := v.(map[string]any)
-			out.Items = append(out.Items, contract.RenderedItem{Input: m, EachKey: it.Key})
-		}
-		return out, nil
-	}, activity.RegisterOptions{Name: contract.ScaffoldRender})
-	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.RenderOutputInput) (map[string]any, error) {
-		return r.RenderOutput(in.Output, templates.Context{Parameters: in.Context.Parameters, Steps: in.Context.Steps})
-	}, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
+	// The real rendering activities (a test may import the implementations
+	// that workflow code must not).
+	sc := &activities.Scaffold{Renderer: r, Workspaces: activities.Workspaces{Dir: t.TempDir()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e.env.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
+	e.env.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
 	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 		msg, _ := in.Input["message"].(string)
 		e.calls = append(e.calls, in.StepID+":"+msg)
