@@ -474,9 +474,9 @@ func (s *Server) addLocation(c *gin.Context) {
 		s.dryRunLocation(c, req.Type, req.Target)
 		return
 	}
+	// An existing location answers 409 (the store's ErrConflict), as Backstage does.
 	l, err := s.deps.Catalog.Store.AddLocation(c.Request.Context(), store.Location{Type: req.Type, Target: req.Target})
-	exists := errors.Is(err, errs.ErrConflict)
-	if err != nil && !exists {
+	if err != nil {
 		writeError(c, err)
 		return
 	}
@@ -484,12 +484,7 @@ func (s *Server) addLocation(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	status := http.StatusCreated
-	if exists {
-		writeError(c, errs.Conflict("location %s:%s already exists", req.Type, req.Target))
-		return
-	}
-	c.JSON(status, gin.H{"location": locJSON(l), "entities": []any{}})
+	c.JSON(http.StatusCreated, gin.H{"location": locJSON(l), "entities": []any{}})
 }
 
 // dryRunLocation reads a location through a short workflow (the API does no
