@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -31,7 +32,7 @@ func skeletonDir(baseURL, ref string) (*os.Root, string, error) {
 		return nil, "", fmt.Errorf("input url is required")
 	}
 	if u, err := url.Parse(ref); err == nil && u.Scheme != "" {
-		return nil, "", fmt.Errorf("url %q: remote skeletons are not supported yet; use a path relative to the template", ref)
+		return nil, "", fmt.Errorf("url %q: only http(s) URLs and paths relative to the template are supported", ref)
 	}
 	base, err := url.Parse(baseURL)
 	if err != nil || base.Scheme != "file" {
@@ -168,8 +169,7 @@ func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile) ([
 // FetchPlain implements fetch:plain: copies a skeleton directory (relative to
 // the template) into targetPath, without rendering.
 func (s *Scaffold) FetchPlain(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
-	s.executed(ctx, "fetch:plain", in)
-	return s.fetch(in, false)
+	return s.fetch(ctx, in, false)
 }
 
 // FetchTemplate implements fetch:template: like fetch:plain, but renders file
@@ -177,11 +177,10 @@ func (s *Scaffold) FetchPlain(ctx context.Context, in contract.ActionInput) (con
 // copyWithoutRender globs; with templateFileExtension only files with that
 // extension are rendered, and lose it).
 func (s *Scaffold) FetchTemplate(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
-	s.executed(ctx, "fetch:template", in)
-	return s.fetch(in, true)
+	return s.fetch(ctx, in, true)
 }
 
-func (s *Scaffold) fetch(in contract.ActionInput, render bool) (contract.ActionOutput, error) {
+func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bool) (contract.ActionOutput, error) {
 	var out contract.ActionOutput
 	ref, err := str(in.Input, "url")
 	if err != nil {
@@ -191,14 +190,9 @@ func (s *Scaffold) fetch(in contract.ActionInput, render bool) (contract.ActionO
 	if err != nil {
 		return out, invalid(err)
 	}
-	root, dir, err := skeletonDir(in.TemplateBaseURL, ref)
+	files, err := s.skeleton(ctx, in, ref)
 	if err != nil {
-		return out, invalid(err)
-	}
-	defer root.Close()
-	files, err := readSkeleton(root, dir)
-	if err != nil {
-		return out, invalid(fmt.Errorf("url %q: %w", ref, err))
+		return out, err
 	}
 	if render {
 		if files, err = s.renderSkeleton(in.Input, files); err != nil {
@@ -211,6 +205,70 @@ func (s *Scaffold) fetch(in contract.ActionInput, render bool) (contract.ActionO
 		return out, invalid(err)
 	}
 	return out, nil
+}
+
+// skeleton reads the files a fetch url names: a directory next to the
+// template, or a remote .tar.gz archive fetched through the guarded client.
+func (s *Scaffold) skeleton(ctx context.Context, in contract.ActionInput, ref string) ([]skeletonFile, error) {
+	if u, ok := remoteURL(in.TemplateBaseURL, ref); ok {
+		if !isArchive(u.Path) {
+			return nil, invalid(fmt.Errorf("url %q: a remote skeleton must be a .tar.gz or .tgz archive (directories can only be fetched next to the template)", ref))
+		}
+		data, err := s.download(ctx, u, in.Input, maxSkeletonBytes)
+		if err != nil {
+			return nil, err
+		}
+		files, err := untar(data)
+		if err != nil {
+			return nil, invalid(fmt.Errorf("url %q: %w", ref, err))
+		}
+		return files, nil
+	}
+	root, dir, err := skeletonDir(in.TemplateBaseURL, ref)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	defer root.Close()
+	files, err := readSkeleton(root, dir)
+	if err != nil {
+		return nil, invalid(fmt.Errorf("url %q: %w", ref, err))
+	}
+	return files, nil
+}
+
+// FetchPlainFile implements fetch:plain:file: one file (next to the
+// template, or an http(s) URL through the guarded client) written to
+// targetPath.
+func (s *Scaffold) FetchPlainFile(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	ref, err := str(in.Input, "url")
+	if err != nil || ref == "" {
+		return contract.ActionOutput{}, invalid(errors.New("input url is required"))
+	}
+	target, err := str(in.Input, "targetPath")
+	if err != nil || target == "" {
+		return contract.ActionOutput{}, invalid(errors.New("input targetPath is required"))
+	}
+	var data []byte
+	if u, ok := remoteURL(in.TemplateBaseURL, ref); ok {
+		if data, err = s.download(ctx, u, in.Input, maxSkeletonFile); err != nil {
+			return contract.ActionOutput{}, err
+		}
+	} else {
+		root, p, err := skeletonDir(in.TemplateBaseURL, ref)
+		if err != nil {
+			return contract.ActionOutput{}, invalid(err)
+		}
+		defer root.Close()
+		files, err := readSkeleton(root, p)
+		if err != nil {
+			return contract.ActionOutput{}, invalid(fmt.Errorf("url %q: %w", ref, err))
+		}
+		if len(files) != 1 || files[0].rel != "." {
+			return contract.ActionOutput{}, invalid(fmt.Errorf("url %q is a directory; fetch:plain:file copies one file (use fetch:plain)", ref))
+		}
+		data = files[0].data
+	}
+	return s.writeFile(in.TaskID, "targetPath", target, data)
 }
 
 func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([]skeletonFile, error) {

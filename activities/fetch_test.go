@@ -70,7 +70,8 @@ func TestFetchRefusesEscapes(t *testing.T) {
 		{"skeleton with a symlink", map[string]any{"url": "./skeleton"}, "symlink or special file"},
 		{"url climbing out", map[string]any{"url": "../../"}, "leaves the template's directory"},
 		{"absolute url path", map[string]any{"url": "/etc"}, "leaves the template's directory"},
-		{"remote url", map[string]any{"url": "https://169.254.169.254/"}, "remote skeletons are not supported"},
+		{"remote directory url", map[string]any{"url": "https://example.com/skeleton"}, "must be a .tar.gz or .tgz archive"},
+		{"other scheme", map[string]any{"url": "ftp://example.com/x.tgz"}, "only http(s) URLs"},
 		{"targetPath traversal", map[string]any{"url": "./skeleton/README.md", "targetPath": "../../.ssh"}, "leaves the task workspace"},
 	}
 	for _, c := range cases {

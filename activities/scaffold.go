@@ -7,9 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -25,13 +27,32 @@ type Scaffold struct {
 	Renderer   *templates.Renderer
 	Workspaces Workspaces
 	Logger     *slog.Logger
+	// HTTP fetches remote skeletons and files; it must be a netguard
+	// client limited to scaffolder.allowedHosts. Nil refuses remote URLs.
+	HTTP *http.Client
+	// Secrets holds the tasks' secrets; nil refuses tasks that have some.
+	Secrets SecretSource
+	// Catalog backs catalog:fetch and catalog:register; nil disables them.
+	Catalog *Catalog
+	// RegisteredDir keeps the catalog files catalog:register registers from
+	// a task workspace (the catalog re-reads them on every refresh).
+	RegisteredDir string
+	// RefreshInterval is the refresh period of locations it registers.
+	RefreshInterval time.Duration
 }
 
 // maxLoggedFile bounds what debug:log shows of one file.
 const maxLoggedFile = 64 << 10
 
 func tctx(c contract.ScaffoldContext) templates.Context {
-	return templates.Context{TaskID: c.TaskID, Parameters: c.Parameters, Steps: c.Steps, User: templates.User{Ref: c.UserRef}}
+	var secrets map[string]string
+	if len(c.Secrets) > 0 {
+		secrets = make(map[string]string, len(c.Secrets))
+		for _, name := range c.Secrets {
+			secrets[name] = contract.SecretRef(name)
+		}
+	}
+	return templates.Context{TaskID: c.TaskID, Parameters: c.Parameters, Steps: c.Steps, User: templates.User{Ref: c.UserRef}, Secrets: secrets}
 }
 
 // invalid is a failure no retry can fix (a bad template or input).
@@ -111,7 +132,9 @@ func (s *Scaffold) RenderTemplateOutput(_ context.Context, in contract.RenderOut
 	if err != nil {
 		return nil, invalid(fmt.Errorf("output: %w", err))
 	}
-	return out, nil
+	// The output is shown to users: a secret stays hidden.
+	masked, _ := maskSecretRefs(out).(map[string]any)
+	return masked, nil
 }
 
 func str(in map[string]any, key string) (string, error) {
@@ -130,7 +153,6 @@ func str(in map[string]any, key string) (string, error) {
 // "with-filenames" lists files; "with-contents" also shows them, read through
 // the workspace root).
 func (s *Scaffold) DebugLog(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
-	s.executed(ctx, "debug:log", in)
 	var out contract.ActionOutput
 	msg, err := str(in.Input, "message")
 	if err != nil {
@@ -183,7 +205,6 @@ func (s *Scaffold) DebugLog(ctx context.Context, in contract.ActionInput) (contr
 
 // FsWrite implements fs:write: path, content.
 func (s *Scaffold) FsWrite(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
-	s.executed(ctx, "fs:write", in)
 	p, err := str(in.Input, "path")
 	if err != nil {
 		return contract.ActionOutput{}, invalid(err)
@@ -230,7 +251,6 @@ func stringList(in map[string]any, key string) ([]string, error) {
 
 // FsDelete implements fs:delete: files (paths or globs inside the workspace).
 func (s *Scaffold) FsDelete(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
-	s.executed(ctx, "fs:delete", in)
 	var out contract.ActionOutput
 	files, err := stringList(in.Input, "files")
 	if err != nil {
@@ -266,7 +286,6 @@ func (s *Scaffold) FsDelete(ctx context.Context, in contract.ActionInput) (contr
 
 // FsRename implements fs:rename: files [{from, to, overwrite}].
 func (s *Scaffold) FsRename(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
-	s.executed(ctx, "fs:rename", in)
 	var out contract.ActionOutput
 	raw, ok := in.Input["files"].([]any)
 	if !ok {

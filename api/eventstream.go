@@ -21,7 +21,8 @@ func (s *Server) taskEventStream(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	status, st, _, err := s.taskState(c)
+	id := c.Param("id")
+	t, err := s.loadTask(c, id)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -34,21 +35,16 @@ func (s *Server) taskEventStream(c *gin.Context) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, e := range st.Log {
-			if e.Seq <= after {
-				continue
+		for _, e := range eventsJSON(t, after) {
+			after = e["id"].(int)
+			if e["type"] == "completion" && t.Status == "processing" {
+				e["type"] = "log" // the run is still finishing its last step
 			}
-			after = e.Seq
-			typ := e.Type
-			if typ == "completion" && status == "processing" {
-				typ = "log"
-			}
-			body, _ := json.Marshal(gin.H{"id": e.Seq, "taskId": c.Param("id"), "type": typ, "createdAt": e.Time,
-				"body": gin.H{"message": e.Text, "stepId": e.StepID}})
-			fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", typ, body)
+			body, _ := json.Marshal(e)
+			fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", e["type"], body)
 		}
 		c.Writer.Flush()
-		if status != "processing" || time.Now().After(deadline) {
+		if t.Status != "processing" || time.Now().After(deadline) {
 			return
 		}
 		select {
@@ -56,8 +52,7 @@ func (s *Server) taskEventStream(c *gin.Context) {
 			return
 		case <-tick.C:
 		}
-		status, st, _, err = s.taskState(c)
-		if err != nil {
+		if t, err = s.loadTask(c, id); err != nil {
 			return
 		}
 	}

@@ -1,18 +1,25 @@
 package api
 
 import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riggerdev/rigger/activities/contract"
@@ -20,6 +27,7 @@ import (
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/searchattr"
+	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
 )
@@ -28,16 +36,35 @@ import (
 // catalog (kind Template entities).
 type ScaffolderDeps struct {
 	Actions *contract.Registry
+	// Secrets stores the secrets given with a task, sealed, outside
+	// workflow history; nil makes the API refuse tasks with secrets.
+	Secrets SecretKeeper
+	// DryRun runs a template without side effects (POST /v2/dry-run); nil
+	// disables the endpoint.
+	DryRun DryRunFunc
 }
+
+// SecretKeeper stores a task's secrets (internal/secretbox implements it).
+type SecretKeeper interface {
+	Put(ctx context.Context, taskID string, secrets map[string]string) error
+}
+
+// DryRunFunc runs plan in dry-run mode; files are the template's own
+// files. It returns the run's state, the run's failure (if it failed) and
+// the workspace it produced.
+type DryRunFunc func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (workflows.ScaffoldState, error, []contract.DryRunFile, error)
 
 func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.GET("/v2/actions", s.listActions)
 	g.GET("/v2/templates/:namespace/:kind/:name/parameter-schema", s.parameterSchema)
 	g.POST("/v2/tasks", s.createTask)
+	g.GET("/v2/tasks", s.listTasks)
 	g.GET("/v2/tasks/:id", s.getTask)
 	g.GET("/v2/tasks/:id/events", s.taskEvents)
 	g.GET("/v2/tasks/:id/eventstream", s.taskEventStream)
 	g.POST("/v2/tasks/:id/cancel", s.cancelTask)
+	g.POST("/v2/tasks/:id/retry", s.retryTask)
+	g.POST("/v2/dry-run", s.dryRun)
 }
 
 func (s *Server) listActions(c *gin.Context) {
@@ -72,11 +99,20 @@ func (s *Server) loadTemplateWithBase(c *gin.Context, ref string) (*templates.Te
 	if err != nil {
 		return nil, r, "", errs.Invalid("template %s: %v", r, err)
 	}
-	base := ""
-	if loc := t.Metadata.Annotations["backstage.io/managed-by-location"]; strings.HasPrefix(loc, "file:") {
-		base = "file://" + strings.TrimPrefix(loc, "file:")
+	return t, r, templateBase(t), nil
+}
+
+// templateBase is where a template's relative urls resolve: the location
+// it was read from (file or http(s)).
+func templateBase(t *templates.Template) string {
+	loc := t.Metadata.Annotations["backstage.io/managed-by-location"]
+	switch {
+	case strings.HasPrefix(loc, "file:"):
+		return "file://" + strings.TrimPrefix(loc, "file:")
+	case strings.HasPrefix(loc, "url:"):
+		return strings.TrimPrefix(loc, "url:")
 	}
-	return t, r, base, nil
+	return ""
 }
 
 func (s *Server) parameterSchema(c *gin.Context) {
@@ -102,11 +138,12 @@ func identity(c *gin.Context) auth.Identity {
 
 func (s *Server) createTask(c *gin.Context) {
 	var req struct {
-		TemplateRef string         `json:"templateRef"`
-		Values      map[string]any `json:"values"`
+		TemplateRef string            `json:"templateRef"`
+		Values      map[string]any    `json:"values"`
+		Secrets     map[string]string `json:"secrets"`
 	}
 	if err := c.ShouldBindJSON(&req); err != nil || req.TemplateRef == "" {
-		writeError(c, errs.Invalid("body must be {\"templateRef\": \"template:default/name\", \"values\": {...}}"))
+		writeError(c, errs.Invalid("body must be {\"templateRef\": \"template:default/name\", \"values\": {...}, \"secrets\": {...}}"))
 		return
 	}
 	t, ref, base, err := s.loadTemplateWithBase(c, req.TemplateRef)
@@ -122,75 +159,202 @@ func (s *Server) createTask(c *gin.Context) {
 	}
 	plan.Template.Ref = ref.String()
 	id := uuid.NewString()
-	tplKey, userKey, statusKey := searchattr.Keys()
-	_, err = s.deps.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
-		ID:        id,
-		TaskQueue: contract.QueueDefault,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			tplKey.ValueSet(ref.String()), userKey.ValueSet(user), statusKey.ValueSet("processing")),
-	}, workflows.ScaffoldName, workflows.ScaffoldInput{TaskID: id, Plan: *plan})
+	names, err := s.keepSecrets(c, id, req.Secrets)
 	if err != nil {
-		s.deps.Logger.Error("start scaffolder task", "error", err)
-		writeError(c, fmt.Errorf("start task: %w", errs.ErrUnavailable))
+		writeError(c, err)
+		return
+	}
+	if err := s.startTask(c, client.StartWorkflowOptions{ID: id}, workflows.ScaffoldInput{TaskID: id, Plan: *plan, Secrets: names}, user); err != nil {
+		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"id": id})
 }
 
-// taskState reads a task's workflow status and its live state.
-func (s *Server) taskState(c *gin.Context) (string, *workflows.ScaffoldState, time.Time, error) {
-	id := c.Param("id")
-	desc, err := s.deps.Temporal.DescribeWorkflowExecution(c.Request.Context(), id, "")
+// keepSecrets stores a task's secrets before it starts and returns their
+// names (the only part the workflow sees).
+func (s *Server) keepSecrets(c *gin.Context, id string, secrets map[string]string) ([]string, error) {
+	if len(secrets) == 0 {
+		return nil, nil
+	}
+	if s.deps.Scaffolder.Secrets == nil {
+		return nil, errs.Invalid("this server cannot accept secrets: set scaffolder.secretKey")
+	}
+	if err := s.deps.Scaffolder.Secrets.Put(c.Request.Context(), id, secrets); err != nil {
+		if strings.HasPrefix(err.Error(), "secrets") {
+			return nil, errs.Invalid("%v", err)
+		}
+		s.deps.Logger.Error("store task secrets", "task", id, "error", err)
+		return nil, fmt.Errorf("store secrets: %w", errs.ErrUnavailable)
+	}
+	names := make([]string, 0, len(secrets))
+	for k := range secrets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// startTask starts (or, for a retry, starts again) a task's workflow with
+// its search attributes; eager start hands the first workflow task to a
+// worker in this process when there is one.
+func (s *Server) startTask(c *gin.Context, opts client.StartWorkflowOptions, in workflows.ScaffoldInput, user string) error {
+	tplKey, userKey, statusKey := searchattr.Keys()
+	opts.TaskQueue = contract.QueueDefault
+	opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+		tplKey.ValueSet(in.Plan.Template.Ref), userKey.ValueSet(user), statusKey.ValueSet("processing"))
+	opts.EnableEagerStart = true
+	if _, err := s.deps.Temporal.ExecuteWorkflow(c.Request.Context(), opts, workflows.ScaffoldName, in); err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return errs.Conflict("task %s is already running", in.TaskID)
+		}
+		s.deps.Logger.Error("start scaffolder task", "error", err)
+		return fmt.Errorf("start task: %w", errs.ErrUnavailable)
+	}
+	return nil
+}
+
+// task is what the API knows of one task.
+type task struct {
+	ID, RunID, Status string
+	Created           time.Time
+	TemplateRef, User string
+	State             *workflows.ScaffoldState
+}
+
+// taskStatus maps a workflow status to Backstage's task status.
+func taskStatus(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return "completed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "failed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "cancelled"
+	}
+	return "processing"
+}
+
+func searchString(sa *commonpb.SearchAttributes, key string) string {
+	p := sa.GetIndexedFields()[key]
+	if p == nil {
+		return ""
+	}
+	var v string
+	_ = converter.GetDefaultDataConverter().FromPayload(p, &v)
+	return v
+}
+
+// loadTask reads a task: a running one through the state query, a finished
+// one from its result or failure details (no replay).
+func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
+	ctx := c.Request.Context()
+	desc, err := s.deps.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return "", nil, time.Time{}, errs.NotFound("no task with id %q", id)
+		return nil, errs.NotFound("no task with id %q", id)
 	}
 	if err != nil {
-		return "", nil, time.Time{}, fmt.Errorf("describe task: %w", err)
+		return nil, fmt.Errorf("describe task: %w", err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	if info.GetType().GetName() != workflows.ScaffoldName {
-		return "", nil, time.Time{}, errs.NotFound("no task with id %q", id)
+		return nil, errs.NotFound("no task with id %q", id)
 	}
-	status := "processing"
-	switch info.GetStatus() {
-	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		status = "completed"
-	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-		status = "failed"
-	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-		status = "cancelled"
-	}
-	v, err := s.deps.Temporal.QueryWorkflow(c.Request.Context(), id, "", workflows.ScaffoldStateQuery)
-	if err != nil {
-		return "", nil, time.Time{}, fmt.Errorf("query task: %w", err)
+	tplKey, userKey, _ := searchattr.Keys()
+	t := &task{
+		ID: id, RunID: info.GetExecution().GetRunId(), Status: taskStatus(info.GetStatus()),
+		Created:     info.GetStartTime().AsTime(),
+		TemplateRef: searchString(info.GetSearchAttributes(), tplKey.GetName()),
+		User:        searchString(info.GetSearchAttributes(), userKey.GetName()),
 	}
 	var st workflows.ScaffoldState
+	if t.Status != "processing" {
+		err := s.deps.Temporal.GetWorkflow(ctx, id, t.RunID).Get(ctx, &st)
+		var app *temporal.ApplicationError
+		var canc *temporal.CanceledError
+		switch {
+		case err == nil:
+			t.State = &st
+		case errors.As(err, &app) && app.HasDetails() && app.Details(&st) == nil:
+			t.State = &st
+		case errors.As(err, &canc) && canc.HasDetails() && canc.Details(&st) == nil:
+			t.State = &st
+		}
+		if t.State != nil {
+			return t, nil
+		}
+	}
+	v, err := s.deps.Temporal.QueryWorkflow(ctx, id, t.RunID, workflows.ScaffoldStateQuery)
+	if err != nil {
+		return nil, fmt.Errorf("query task: %w", err)
+	}
 	if err := v.Get(&st); err != nil {
-		return "", nil, time.Time{}, err
+		return nil, err
 	}
-	if st.Status == "cancelled" {
-		status = "cancelled"
+	t.State = &st
+	return t, nil
+}
+
+// taskJSON is Backstage's task shape, plus the live steps and a link to
+// the run in the Temporal UI.
+func (s *Server) taskJSON(t *task) gin.H {
+	out := gin.H{
+		"id": t.ID, "status": t.Status, "createdAt": t.Created, "createdBy": t.User,
+		"spec": gin.H{
+			"apiVersion":   templates.APIVersion,
+			"templateInfo": gin.H{"entityRef": t.TemplateRef},
+			"user":         gin.H{"ref": t.User},
+		},
+		"temporalUrl": s.workflowURL(t.ID, t.RunID),
 	}
-	return status, &st, info.GetStartTime().AsTime(), nil
+	if st := t.State; st != nil {
+		out["steps"] = st.Steps
+		out["output"] = st.Output
+		out["attempt"] = st.Attempt
+		steps := make([]gin.H, len(st.Steps))
+		for i, step := range st.Steps {
+			steps[i] = gin.H{"id": step.ID, "name": step.Name, "action": step.Action}
+		}
+		out["spec"].(gin.H)["steps"] = steps
+	}
+	return out
 }
 
 func (s *Server) getTask(c *gin.Context) {
-	status, st, created, err := s.taskState(c)
+	t, err := s.loadTask(c, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{
-		"id": c.Param("id"), "status": status, "createdAt": created,
-		"spec":        gin.H{"steps": st.Steps, "output": st.Output},
-		"steps":       st.Steps,
-		"temporalUrl": s.workflowURL(c.Param("id"), ""),
-	})
+	c.JSON(http.StatusOK, s.taskJSON(t))
+}
+
+// eventsJSON turns a run's log into Backstage task events after id after.
+func eventsJSON(t *task, after int) []gin.H {
+	out := []gin.H{}
+	for _, e := range t.State.Log {
+		if e.Seq <= after {
+			continue
+		}
+		body := gin.H{"message": e.Text}
+		if e.StepID != "" {
+			body["stepId"] = e.StepID
+		}
+		if e.Type == "completion" {
+			body["status"] = t.Status
+			if t.Status == "completed" {
+				body["output"] = t.State.Output
+			}
+		}
+		out = append(out, gin.H{"id": e.Seq, "taskId": t.ID, "type": e.Type, "createdAt": e.Time, "body": body})
+	}
+	return out
 }
 
 func (s *Server) taskEvents(c *gin.Context) {
-	_, st, _, err := s.taskState(c)
+	t, err := s.loadTask(c, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -200,15 +364,7 @@ func (s *Server) taskEvents(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := []gin.H{}
-	for _, e := range st.Log {
-		if e.Seq <= after {
-			continue
-		}
-		out = append(out, gin.H{"id": e.Seq, "taskId": c.Param("id"), "type": e.Type, "createdAt": e.Time,
-			"body": gin.H{"message": e.Text, "stepId": e.StepID}})
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, eventsJSON(t, after))
 }
 
 // afterParam reads ?after=<event id> (0 when absent).
@@ -237,4 +393,267 @@ func (s *Server) cancelTask(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "cancelled"})
+}
+
+// retryTask starts a failed task again under the same id, from the step
+// that failed: the steps before it keep their outputs and do not run again.
+func (s *Server) retryTask(c *gin.Context) {
+	t, err := s.loadTask(c, c.Param("id"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if t.Status != "failed" || t.State == nil {
+		writeError(c, errs.Conflict("task %s is %s; only a failed task can be retried", t.ID, t.Status))
+		return
+	}
+	in, err := s.taskInput(c, t)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if user := identity(c).Ref; user != t.User && !identity(c).Service {
+		writeError(c, fmt.Errorf("%w: only %s can retry this task", errs.ErrForbidden, t.User))
+		return
+	}
+	in.Resume = t.State
+	err = s.startTask(c, client.StartWorkflowOptions{
+		ID: t.ID, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+	}, in, t.User)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": t.ID})
+}
+
+// taskInput reads the input a task's run was started with (the first
+// event of its history).
+func (s *Server) taskInput(c *gin.Context, t *task) (workflows.ScaffoldInput, error) {
+	var in workflows.ScaffoldInput
+	it := s.deps.Temporal.GetWorkflowHistory(c.Request.Context(), t.ID, t.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return in, fmt.Errorf("task %s has no history", t.ID)
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return in, fmt.Errorf("read task history: %w", err)
+	}
+	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil || len(attrs.GetInput().GetPayloads()) == 0 {
+		return in, fmt.Errorf("task %s: first event is not its start", t.ID)
+	}
+	if err := converter.GetDefaultDataConverter().FromPayload(attrs.GetInput().GetPayloads()[0], &in); err != nil {
+		return in, fmt.Errorf("task %s: read its input: %w", t.ID, err)
+	}
+	return in, nil
+}
+
+// taskSortFields are the sort keys GET /v2/tasks accepts.
+var taskSortFields = map[string]bool{"created_at": true, "createdAt": true, "status": true, "created_by": true, "createdBy": true, "template": true}
+
+// listTasks serves GET /v2/tasks?createdBy=&status=&limit=&offset=&order=
+// from Temporal's visibility (search attributes), without touching any
+// workflow.
+func (s *Server) listTasks(c *gin.Context) {
+	ctx := c.Request.Context()
+	tplKey, userKey, _ := searchattr.Keys()
+	q := []string{fmt.Sprintf("WorkflowType = %s", quoteVisibility(workflows.ScaffoldName))}
+	var users []string
+	for _, u := range c.QueryArray("createdBy") {
+		users = append(users, fmt.Sprintf("%s = %s", userKey.GetName(), quoteVisibility(u)))
+	}
+	if len(users) > 0 {
+		q = append(q, "("+strings.Join(users, " OR ")+")")
+	}
+	var statuses []string
+	for _, st := range c.QueryArray("status") {
+		switch st {
+		case "processing", "open":
+			statuses = append(statuses, "ExecutionStatus = 'Running'")
+		case "completed":
+			statuses = append(statuses, "ExecutionStatus = 'Completed'")
+		case "failed":
+			statuses = append(statuses, "ExecutionStatus = 'Failed'", "ExecutionStatus = 'TimedOut'")
+		case "cancelled":
+			statuses = append(statuses, "ExecutionStatus = 'Canceled'", "ExecutionStatus = 'Terminated'")
+		default:
+			writeError(c, errs.Invalid("status %q is not one of processing, completed, failed, cancelled", st))
+			return
+		}
+	}
+	if len(statuses) > 0 {
+		q = append(q, "("+strings.Join(statuses, " OR ")+")")
+	}
+	limit, offset, err := pageParams(c, 100, 1000)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	desc, field := true, "created_at"
+	if o := c.Query("order"); o != "" {
+		dir, f, ok := strings.Cut(o, ":")
+		if !ok || (dir != "asc" && dir != "desc") || !taskSortFields[f] {
+			writeError(c, errs.Invalid("order must be asc:<field> or desc:<field> with field one of created_at, status, created_by, template"))
+			return
+		}
+		desc, field = dir == "desc", f
+	}
+	query := strings.Join(q, " AND ")
+	var all []*task
+	var token []byte
+	for {
+		resp, err := s.deps.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000, NextPageToken: token})
+		if err != nil {
+			s.deps.Logger.Error("list tasks", "error", err)
+			writeError(c, fmt.Errorf("list tasks: %w", errs.ErrUnavailable))
+			return
+		}
+		for _, e := range resp.GetExecutions() {
+			all = append(all, &task{
+				ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
+				Status: taskStatus(e.GetStatus()), Created: e.GetStartTime().AsTime(),
+				TemplateRef: searchString(e.GetSearchAttributes(), tplKey.GetName()),
+				User:        searchString(e.GetSearchAttributes(), userKey.GetName()),
+			})
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 || len(all) >= maxListedTasks {
+			break
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		var less bool
+		switch field {
+		case "status":
+			less = a.Status < b.Status
+		case "created_by", "createdBy":
+			less = a.User < b.User
+		case "template":
+			less = a.TemplateRef < b.TemplateRef
+		default:
+			less = a.Created.Before(b.Created)
+		}
+		if desc {
+			return !less && !(a.Created.Equal(b.Created) && field == "created_at")
+		}
+		return less
+	})
+	total := len(all)
+	page := all[min(offset, total):min(offset+limit, total)]
+	out := make([]gin.H, len(page))
+	for i, t := range page {
+		out[i] = s.taskJSON(t)
+	}
+	c.JSON(http.StatusOK, gin.H{"tasks": out, "totalTasks": total})
+}
+
+// maxListedTasks bounds one listing (newest first from visibility).
+const maxListedTasks = 10000
+
+// quoteVisibility quotes a value for a Temporal visibility query.
+func quoteVisibility(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// pageParams reads limit and offset.
+func pageParams(c *gin.Context, def, max int) (limit, offset int, err error) {
+	limit, offset = def, 0
+	if v := c.Query("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 0 || limit > max {
+			return 0, 0, errs.Invalid("limit must be between 0 and %d", max)
+		}
+	}
+	if v := c.Query("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return 0, 0, errs.Invalid("offset must be a non-negative integer")
+		}
+	}
+	return limit, offset, nil
+}
+
+// dryRun serves POST /v2/dry-run: {template, values, secrets,
+// directoryContents: [{path, base64Content, executable}]} → the log, the
+// steps, the output and the files the run produced. Nothing is stored and
+// steps with side effects outside the workspace are skipped.
+func (s *Server) dryRun(c *gin.Context) {
+	if s.deps.Scaffolder.DryRun == nil {
+		writeError(c, errs.NotFound("dry runs are not available on this server"))
+		return
+	}
+	var req struct {
+		Template          json.RawMessage   `json:"template"`
+		Values            map[string]any    `json:"values"`
+		Secrets           map[string]string `json:"secrets"`
+		DirectoryContents []struct {
+			Path          string `json:"path"`
+			Base64Content string `json:"base64Content"`
+			Executable    bool   `json:"executable"`
+		} `json:"directoryContents"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil || len(req.Template) == 0 {
+		writeError(c, errs.Invalid("body must be {\"template\": {...}, \"values\": {...}, \"secrets\": {...}, \"directoryContents\": [{\"path\", \"base64Content\"}]}"))
+		return
+	}
+	t, err := templates.Parse("template", req.Template)
+	if err != nil {
+		writeError(c, errs.Invalid("template: %v", err))
+		return
+	}
+	if err := secretbox.Check(req.Secrets); err != nil {
+		writeError(c, errs.Invalid("%v", err))
+		return
+	}
+	plan, err := templates.Compile(t, req.Values, s.deps.Scaffolder.Actions, templates.CompileOptions{UserRef: identity(c).Ref})
+	if err != nil {
+		writeError(c, errs.Invalid("%v", err))
+		return
+	}
+	plan.Template.Ref = "template:" + t.Metadata.Namespace + "/" + t.Metadata.Name
+	files := []contract.DryRunFile{}
+	for i, f := range req.DirectoryContents {
+		data, err := base64.StdEncoding.DecodeString(f.Base64Content)
+		if err != nil {
+			writeError(c, errs.Invalid("directoryContents[%d].base64Content is not base64", i))
+			return
+		}
+		files = append(files, contract.DryRunFile{Path: f.Path, Data: data, Executable: f.Executable})
+	}
+	st, runErr, out, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, req.Secrets, files)
+	if err != nil {
+		writeError(c, errs.Invalid("dry run: %v", err))
+		return
+	}
+	log := make([]gin.H, 0, len(st.Log))
+	for _, e := range st.Log {
+		log = append(log, gin.H{"body": gin.H{"message": e.Text, "stepId": e.StepID, "status": stepStatus(st, e.StepID)}})
+	}
+	contents := make([]gin.H, len(out))
+	for i, f := range out {
+		contents[i] = gin.H{"path": f.Path, "base64Content": base64.StdEncoding.EncodeToString(f.Data), "executable": f.Executable}
+	}
+	resp := gin.H{"log": log, "steps": st.Steps, "output": st.Output, "directoryContents": contents, "status": "completed"}
+	if runErr != nil {
+		resp["status"], resp["error"] = "failed", gin.H{"message": rootError(runErr)}
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+func stepStatus(st workflows.ScaffoldState, id string) string {
+	for _, s := range st.Steps {
+		if s.ID == id {
+			return s.Status
+		}
+	}
+	return ""
+}
+
+// rootError is an error's message without the SDK's wrapping.
+func rootError(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
 }

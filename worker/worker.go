@@ -57,18 +57,29 @@ func registerDefault(w sdkworker.Registry, deps Deps) {
 	w.RegisterWorkflowWithOptions(workflows.CatalogRefresh, workflow.RegisterOptions{Name: workflows.CatalogRefreshName})
 	w.RegisterWorkflowWithOptions(workflows.CatalogAnalyze, workflow.RegisterOptions{Name: workflows.CatalogAnalyzeName})
 	if sc := deps.Scaffold; sc != nil {
-		w.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
-		w.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
-		w.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
-		w.RegisterActivityWithOptions(sc.DebugLog, activity.RegisterOptions{Name: contract.ActionActivity("debug:log")})
-		w.RegisterActivityWithOptions(sc.FsWrite, activity.RegisterOptions{Name: contract.ActionActivity("fs:write")})
-		w.RegisterActivityWithOptions(sc.FsDelete, activity.RegisterOptions{Name: contract.ActionActivity("fs:delete")})
-		w.RegisterActivityWithOptions(sc.FsRename, activity.RegisterOptions{Name: contract.ActionActivity("fs:rename")})
-		w.RegisterActivityWithOptions(sc.FetchPlain, activity.RegisterOptions{Name: contract.ActionActivity("fetch:plain")})
-		w.RegisterActivityWithOptions(sc.FetchTemplate, activity.RegisterOptions{Name: contract.ActionActivity("fetch:template")})
+		registerScaffold(w, sc)
 	}
 	if deps.Catalog != nil {
 		w.RegisterActivityWithOptions(deps.Catalog.RefreshLocation, activity.RegisterOptions{Name: contract.CatalogRefreshLocation})
 		w.RegisterActivityWithOptions(deps.Catalog.AnalyzeLocation, activity.RegisterOptions{Name: contract.CatalogAnalyzeLocation})
+	}
+}
+
+// registrar is what worker.Worker and the SDK's in-process environment
+// (dry runs) have in common.
+type registrar interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}
+
+// registerScaffold registers the scaffolder workflow, its rendering
+// activities and every action.
+func registerScaffold(r registrar, sc *activities.Scaffold) {
+	r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+	r.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
+	r.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
+	r.RegisterActivityWithOptions(sc.ForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
+	for name, fn := range sc.Actions() {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -52,19 +53,39 @@ type LogEvent struct {
 	Text   string    `json:"message"`
 }
 
-// ScaffoldState is what the state query returns.
+// ScaffoldState is what the state query returns, what a completed run
+// returns, and what a failed or cancelled run carries as its error's
+// details: the API reads a finished task without replaying it.
 type ScaffoldState struct {
 	Status string         `json:"status"`
 	Steps  []StepState    `json:"steps"`
 	Log    []LogEvent     `json:"log"`
 	Output map[string]any `json:"output,omitempty"`
+	// Outputs are the outputs of the steps that finished, by step id; a
+	// retry starts from them.
+	Outputs map[string]map[string]any `json:"outputs,omitempty"`
+	// Attempt counts runs of this task: 1, then one more per retry.
+	Attempt int `json:"attempt"`
 }
 
 // ScaffoldInput starts a run.
 type ScaffoldInput struct {
 	TaskID string         `json:"taskId"`
 	Plan   templates.Plan `json:"plan"`
+	// Secrets names the secrets given with the task. Their values never
+	// enter the workflow: expressions render them as references that the
+	// action activity resolves from the worker's secret store.
+	Secrets []string `json:"secrets,omitempty"`
+	// DryRun runs steps whose action is dry-run safe and skips the others.
+	DryRun bool `json:"dryRun,omitempty"`
+	// Resume is the state of a failed run: the steps that completed keep
+	// their outputs and are not run again; the run starts at the first
+	// step that did not complete.
+	Resume *ScaffoldState `json:"resume,omitempty"`
 }
+
+// StepFailedType is the error type of a run that failed in a step.
+const StepFailedType = "StepFailed"
 
 // maxLogEvents bounds the log kept in workflow state.
 const maxLogEvents = 5000
@@ -73,21 +94,28 @@ const maxLogEvents = 5000
 // in a local activity (recorded in history), runs the step's action activity
 // on its task queue with its timeout and retry policy — or, for debug:wait, a
 // durable timer that holds no worker — and records the output for later
-// steps. A failed step fails the run with that step's error; the cancel
-// signal stops it between or during steps.
-func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
-	st := &ScaffoldState{Status: "processing"}
+// steps. A failed step fails the run with that step's error and the run's
+// state as details; the cancel signal stops it between or during steps.
+func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
+	st := &ScaffoldState{Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{}}
 	for _, s := range in.Plan.Steps {
 		st.Steps = append(st.Steps, StepState{ID: s.ID, Name: s.Name, Action: s.Action, Status: StepOpen})
-	}
-	if err := workflow.SetQueryHandler(ctx, ScaffoldStateQuery, func() (*ScaffoldState, error) { return st, nil }); err != nil {
-		return nil, err
 	}
 	log := func(stepID, typ, text string) {
 		if len(st.Log) >= maxLogEvents {
 			return
 		}
 		st.Log = append(st.Log, LogEvent{Seq: len(st.Log) + 1, Time: workflow.Now(ctx), StepID: stepID, Type: typ, Text: text})
+	}
+	first := 0
+	if r := in.Resume; r != nil {
+		first = resume(st, r)
+		if first < len(st.Steps) {
+			log(st.Steps[first].ID, "log", fmt.Sprintf("Retrying from step %s (attempt %d)", st.Steps[first].ID, st.Attempt))
+		}
+	}
+	if err := workflow.SetQueryHandler(ctx, ScaffoldStateQuery, func() (*ScaffoldState, error) { return st, nil }); err != nil {
+		return nil, err
 	}
 
 	ctx, cancel := workflow.WithCancel(ctx)
@@ -98,7 +126,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
 		cancel()
 	})
 
-	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: map[string]map[string]any{}, UserRef: in.Plan.UserRef}
+	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: st.Outputs, UserRef: in.Plan.UserRef, Secrets: in.Secrets}
 	localCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
@@ -112,22 +140,39 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
 			workflow.GetLogger(ctx).Warn("upsert RiggerStatus", "error", err)
 		}
 	}
-	fail := func(i int, err error) (map[string]any, error) {
+	// forget drops the task's stored secrets once nothing can use them (a
+	// failed run keeps them for a retry; they expire on their own).
+	forget := func(c workflow.Context) {
+		if len(in.Secrets) == 0 || in.DryRun {
+			return
+		}
+		fctx := workflow.WithActivityOptions(c, workflow.ActivityOptions{
+			TaskQueue: contract.QueueDefault, StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 5},
+		})
+		if err := workflow.ExecuteActivity(fctx, contract.ScaffoldForgetSecrets, in.TaskID).Get(c, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("forget task secrets", "error", err)
+		}
+	}
+	fail := func(i int, err error) (*ScaffoldState, error) {
 		now := workflow.Now(ctx)
 		if cancelled {
-			st.Steps[i].Status = StepCancelled
+			st.Steps[i].Status, st.Steps[i].EndedAt = StepCancelled, &now
 			setStatus("cancelled")
 			log(st.Steps[i].ID, "completion", "run cancelled")
-			return nil, temporal.NewCanceledError("cancelled by user")
+			dctx, _ := workflow.NewDisconnectedContext(ctx)
+			forget(dctx)
+			return nil, temporal.NewCanceledError(st)
 		}
 		msg := rootMessage(err)
 		st.Steps[i].Status, st.Steps[i].EndedAt, st.Steps[i].Error = StepFailed, &now, msg
 		setStatus("failed")
 		log(st.Steps[i].ID, "completion", fmt.Sprintf("step %s failed: %s", st.Steps[i].ID, msg))
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s (%s) failed: %s", st.Steps[i].ID, st.Steps[i].Action, msg), "StepFailed", nil)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s (%s) failed: %s", st.Steps[i].ID, st.Steps[i].Action, msg), StepFailedType, nil, st)
 	}
 
-	for i, step := range in.Plan.Steps {
+	for i := first; i < len(in.Plan.Steps); i++ {
+		step := in.Plan.Steps[i]
 		now := workflow.Now(ctx)
 		st.Steps[i].Status, st.Steps[i].StartedAt = StepProcessing, &now
 		log(step.ID, "log", fmt.Sprintf("Beginning step %s", step.Name))
@@ -139,27 +184,37 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
 		if err != nil {
 			return fail(i, err)
 		}
-		if rendered.Skip {
+		skip := ""
+		switch {
+		case rendered.Skip:
+			skip = fmt.Sprintf("Skipping step %s: its if condition is false", step.ID)
+		case in.DryRun && !step.DryRunSafe:
+			skip = fmt.Sprintf("Skipping step %s in this dry run: action %s has side effects outside the workspace", step.ID, step.Action)
+		}
+		if skip != "" {
 			end := workflow.Now(ctx)
 			st.Steps[i].Status, st.Steps[i].EndedAt = StepSkipped, &end
-			log(step.ID, "log", fmt.Sprintf("Skipping step %s: its if condition is false", step.ID))
+			log(step.ID, "log", skip)
 			continue
 		}
 		var output map[string]any
 		for _, item := range rendered.Items {
-			out, err := runAction(ctx, in.TaskID, in.Plan.Template.BaseURL, step, item)
+			out, err := runAction(ctx, in, step, item)
 			if err != nil {
 				return fail(i, err)
 			}
 			for _, l := range out.Logs {
 				log(step.ID, "log", l)
 			}
+			if out.StartRefresh != nil {
+				startRefreshLoop(ctx, *out.StartRefresh)
+			}
 			output = out.Output
 		}
 		if output == nil {
 			output = map[string]any{}
 		}
-		sc.Steps[step.ID] = output // expressions see it as steps.<id>.output
+		st.Outputs[step.ID] = output // expressions see it as steps.<id>.output
 		end := workflow.Now(ctx)
 		st.Steps[i].Status, st.Steps[i].EndedAt = StepCompleted, &end
 		log(step.ID, "log", fmt.Sprintf("Finished step %s", step.Name))
@@ -169,18 +224,64 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (map[string]any, error) {
 	if len(in.Plan.Output) > 0 {
 		if err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRenderOutput, contract.RenderOutputInput{Context: sc, Output: in.Plan.Output}).Get(ctx, &output); err != nil {
 			setStatus("failed")
-			log("", "completion", "rendering the output failed: "+rootMessage(err))
-			return nil, err
+			msg := "rendering the output failed: " + rootMessage(err)
+			log("", "completion", msg)
+			return nil, temporal.NewNonRetryableApplicationError(msg, StepFailedType, nil, st)
 		}
 	}
 	st.Output = output
+	forget(ctx)
 	setStatus("completed")
 	log("", "completion", "Run completed successfully")
-	return output, nil
+	return st, nil
+}
+
+// resume copies a failed run's state into st and returns the index of the
+// first step to run: the first one that neither completed nor was skipped.
+func resume(st *ScaffoldState, r *ScaffoldState) int {
+	st.Attempt = r.Attempt + 1
+	for _, e := range r.Log {
+		if e.Type == "completion" { // that run's end is now just history
+			e.Type = "log"
+		}
+		st.Log = append(st.Log, e)
+	}
+	for id, out := range r.Outputs {
+		st.Outputs[id] = out
+	}
+	first := len(st.Steps)
+	for i := range st.Steps {
+		if i >= len(r.Steps) || r.Steps[i].ID != st.Steps[i].ID {
+			return min(first, i)
+		}
+		prev := r.Steps[i]
+		if first == len(st.Steps) && prev.Status != StepCompleted && prev.Status != StepSkipped {
+			first = i
+		}
+		if i < first {
+			st.Steps[i] = prev
+		}
+	}
+	return first
+}
+
+// startRefreshLoop starts the refresh loop of a location a step registered,
+// as an abandoned child: it outlives the run. A loop already running for
+// the location is left alone.
+func startRefreshLoop(ctx workflow.Context, r contract.StartRefresh) {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        CatalogWorkflowID(r.LocationID),
+		TaskQueue:         contract.QueueDefault,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+	})
+	f := workflow.ExecuteChildWorkflow(cctx, CatalogRefreshName, CatalogRefreshInput{LocationID: r.LocationID, Interval: r.Interval})
+	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		workflow.GetLogger(ctx).Warn("start the refresh loop of a registered location", "location", r.LocationID, "error", err)
+	}
 }
 
 // runAction runs one rendered item of a step.
-func runAction(ctx workflow.Context, taskID, baseURL string, step templates.PlanStep, item contract.RenderedItem) (contract.ActionOutput, error) {
+func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, item contract.RenderedItem) (contract.ActionOutput, error) {
 	if step.Action == contract.ActionWait {
 		d, err := waitDuration(item.Input)
 		if err != nil {
@@ -207,7 +308,10 @@ func runAction(ctx workflow.Context, taskID, baseURL string, step templates.Plan
 		RetryPolicy:         retry,
 	})
 	var out contract.ActionOutput
-	err := workflow.ExecuteActivity(actx, contract.ActionActivity(step.Action), contract.ActionInput{TaskID: taskID, StepID: step.ID, Input: item.Input, TemplateBaseURL: baseURL}).Get(ctx, &out)
+	err := workflow.ExecuteActivity(actx, contract.ActionActivity(step.Action), contract.ActionInput{
+		TaskID: in.TaskID, StepID: step.ID, Input: item.Input, TemplateBaseURL: in.Plan.Template.BaseURL,
+		DryRun: in.DryRun, Secrets: len(in.Secrets) > 0, UserRef: in.Plan.UserRef,
+	}).Get(ctx, &out)
 	return out, err
 }
 
@@ -243,7 +347,7 @@ func waitDuration(in map[string]any) (time.Duration, error) {
 func rootMessage(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return app.Error()
+		return app.Message()
 	}
 	return err.Error()
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -40,6 +41,7 @@ func newScaffoldEnv(t *testing.T, failOn string) *scaffoldEnv {
 	sc := &activities.Scaffold{Renderer: r, Workspaces: activities.Workspaces{Dir: t.TempDir()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	e.env.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
 	e.env.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
+	e.env.RegisterActivityWithOptions(sc.ForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
 	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 		msg, _ := in.Input["message"].(string)
 		e.calls = append(e.calls, in.StepID+":"+msg)
@@ -99,11 +101,14 @@ func TestScaffoldSuccessIfEachAndOutputs(t *testing.T) {
 	if got := strings.Join(statuses, " "); got != "a=completed b=completed skipped=skipped each=completed" || st.Status != "completed" {
 		t.Fatalf("state %s (%s)", got, st.Status)
 	}
-	var out map[string]any
-	if err := e.env.GetWorkflowResult(&out); err != nil {
+	var res ScaffoldState
+	if err := e.env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if raw, _ := json.Marshal(out); !strings.Contains(string(raw), `"content":"hi svc!"`) {
+	if res.Status != "completed" || res.Outputs["a"]["echo"] != "hi svc" {
+		t.Fatalf("result state %+v", res)
+	}
+	if raw, _ := json.Marshal(res.Output); !strings.Contains(string(raw), `"content":"hi svc!"`) {
 		t.Fatalf("output %s does not render steps.b.output", raw)
 	}
 }
@@ -167,5 +172,102 @@ func TestScaffoldCancel(t *testing.T) {
 	}
 	if st := state(t, e.env); st.Status != "cancelled" || st.Steps[0].Status != StepCancelled {
 		t.Fatalf("state %+v", st)
+	}
+}
+
+// failedState runs plan failing in step failOn and returns the state the
+// failure carries (what the API reads and a retry resumes from).
+func failedState(t *testing.T, failOn string, p templates.Plan) ScaffoldState {
+	t.Helper()
+	e := newScaffoldEnv(t, failOn)
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "r1", Plan: p})
+	var app *temporal.ApplicationError
+	if err := e.env.GetWorkflowError(); !errors.As(err, &app) || !app.HasDetails() {
+		t.Fatalf("want a failure with details, got %v", err)
+	}
+	var st ScaffoldState
+	if err := app.Details(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestScaffoldRetryFromFailedStep(t *testing.T) {
+	p := plan(
+		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "first ${{ parameters.name }}"}},
+		templates.PlanStep{ID: "b", Name: "B", Input: map[string]any{"message": "second"}},
+		templates.PlanStep{ID: "c", Name: "C", Input: map[string]any{"message": "after ${{ steps.a.output.echo }}"}},
+	)
+	st := failedState(t, "b", p)
+	if st.Status != "failed" || st.Steps[0].Status != StepCompleted || st.Steps[1].Status != StepFailed || st.Attempt != 1 {
+		t.Fatalf("failed state %+v", st)
+	}
+	// The retry: same plan, resumed from that state, nothing failing now.
+	e := newScaffoldEnv(t, "")
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "r1", Plan: p, Resume: &st})
+	if err := e.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	// a did not run again; c still sees a's output from the first run.
+	if got := strings.Join(e.calls, ","); got != "b:second,c:after first svc" {
+		t.Fatalf("retry ran %s", got)
+	}
+	var res ScaffoldState
+	if err := e.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempt != 2 || res.Status != "completed" {
+		t.Fatalf("result %+v", res)
+	}
+	var log []string
+	completions := 0
+	for _, l := range res.Log {
+		log = append(log, l.Text)
+		if l.Type == "completion" {
+			completions++
+		}
+	}
+	joined := strings.Join(log, "\n")
+	for _, want := range []string{"step b failed: boom in b", "Retrying from step b (attempt 2)", "Run completed successfully"} {
+		if !strings.Contains(joined, want) {
+			t.Fatalf("log lacks %q:\n%s", want, joined)
+		}
+	}
+	if completions != 1 {
+		t.Fatalf("the log must end with exactly one completion event, got %d", completions)
+	}
+}
+
+func TestScaffoldDryRunSkipsSideEffects(t *testing.T) {
+	e := newScaffoldEnv(t, "")
+	p := plan(
+		templates.PlanStep{ID: "safe", Name: "Safe", Input: map[string]any{"message": "ok"}},
+		templates.PlanStep{ID: "unsafe", Name: "Unsafe", Input: map[string]any{"message": "publish"}},
+	)
+	p.Steps[0].DryRunSafe = true
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "d1", Plan: p, DryRun: true})
+	if err := e.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(e.calls, ","); got != "safe:ok" {
+		t.Fatalf("dry run ran %s", got)
+	}
+	if st := state(t, e.env); st.Steps[1].Status != StepSkipped {
+		t.Fatalf("unsafe step %+v", st.Steps[1])
+	}
+}
+
+// TestScaffoldSecretsNeverEnterTheWorkflow: an expression using a secret
+// renders to a reference; the value is only known to the action activity.
+func TestScaffoldSecretsNeverEnterTheWorkflow(t *testing.T) {
+	e := newScaffoldEnv(t, "")
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "s1", Secrets: []string{"token"}, Plan: plan(
+		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "${{ secrets.token }}"}},
+	)})
+	if err := e.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.calls) != 1 || e.calls[0] != "a:"+contract.SecretRef("token") {
+		t.Fatalf("the action got %q, want the reference", e.calls)
 	}
 }

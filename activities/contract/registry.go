@@ -33,6 +33,11 @@ func NewRegistry(disabled []string) *Registry {
 	add("fs:rename", time.Minute, true)
 	add("fetch:plain", 5*time.Minute, true)
 	add("fetch:template", 5*time.Minute, true)
+	add("fetch:plain:file", 5*time.Minute, true)
+	add("catalog:write", time.Minute, true)
+	add("catalog:fetch", time.Minute, true)
+	// Registering changes the catalog: a dry run skips it.
+	add("catalog:register", 5*time.Minute, false)
 	for _, d := range disabled {
 		delete(r.actions, d)
 	}

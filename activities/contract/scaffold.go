@@ -10,6 +10,16 @@ const ScaffoldRender = "rigger.scaffold.render"
 // ScaffoldRenderOutput renders the template's output once the steps are done.
 const ScaffoldRenderOutput = "rigger.scaffold.renderOutput"
 
+// ScaffoldForgetSecrets deletes a task's stored secrets (input: the task
+// id) once the task can no longer use them.
+const ScaffoldForgetSecrets = "rigger.scaffold.forgetSecrets"
+
+// SecretRef is how a secret appears in rendered input while it travels
+// through workflow history: a reference the action activity replaces with
+// the value just before the action runs. The NUL bytes keep it from
+// colliding with text a user could write.
+func SecretRef(name string) string { return "\x00rigger-secret:" + name + "\x00" }
+
 // ActionActivity is the activity name of a scaffolder action.
 func ActionActivity(action string) string { return "rigger.action." + action }
 
@@ -20,6 +30,9 @@ type ScaffoldContext struct {
 	Parameters map[string]any            `json:"parameters"`
 	Steps      map[string]map[string]any `json:"steps"`
 	UserRef    string                    `json:"userRef,omitempty"`
+	// Secrets names the task's secrets; expressions see each as a
+	// reference (SecretRef), never as its value.
+	Secrets []string `json:"secrets,omitempty"`
 }
 
 // RenderInput is one step to render.
@@ -57,6 +70,13 @@ type ActionInput struct {
 	// TemplateBaseURL is where the template was read from; relative skeleton
 	// urls resolve against it.
 	TemplateBaseURL string `json:"templateBaseUrl,omitempty"`
+	// DryRun asks the action for its dry-run behaviour.
+	DryRun bool `json:"dryRun,omitempty"`
+	// Secrets says the task has secrets: the activity resolves secret
+	// references in Input from the worker's secret store.
+	Secrets bool `json:"secrets,omitempty"`
+	// UserRef is the user the task runs for.
+	UserRef string `json:"userRef,omitempty"`
 }
 
 // ActionOutput is what an action returns: its output values and log lines
@@ -64,6 +84,15 @@ type ActionInput struct {
 type ActionOutput struct {
 	Output map[string]any `json:"output,omitempty"`
 	Logs   []string       `json:"logs,omitempty"`
+	// StartRefresh asks the workflow to start the refresh loop of a
+	// location the action registered (catalog:register).
+	StartRefresh *StartRefresh `json:"startRefresh,omitempty"`
+}
+
+// StartRefresh names a location whose refresh loop should run.
+type StartRefresh struct {
+	LocationID string        `json:"locationId"`
+	Interval   time.Duration `json:"interval"`
 }
 
 // Built-in actions the workflow itself runs (no activity).
@@ -74,3 +103,11 @@ const (
 
 // MaxWait bounds debug:wait.
 const MaxWait = 24 * time.Hour
+
+// DryRunFile is one file of a dry run: a template's own files going in,
+// the workspace coming out.
+type DryRunFile struct {
+	Path       string `json:"path"`
+	Data       []byte `json:"data"`
+	Executable bool   `json:"executable,omitempty"`
+}

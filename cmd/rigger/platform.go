@@ -19,6 +19,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/engine"
+	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/worker"
 )
@@ -102,7 +103,12 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 
 	var workersUp atomic.Bool
 	var workers []sdkworker.Worker
-	scaffold, err := scaffoldActivities(cfg, logger)
+	keeper, err := secretKeeper(cfg, st, m == modeDev)
+	if err != nil {
+		return fmt.Errorf("scaffolder secrets: %w", err)
+	}
+	catalogActs := catalogActivities(cfg, st, c, m == modeDev)
+	scaffold, err := scaffoldActivities(cfg, logger, keeper, catalogActs)
 	if err != nil {
 		return err
 	}
@@ -110,7 +116,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		for _, q := range queues {
 			w, err := worker.New(tc, q, worker.Deps{
 				Logger:   logger.With("component", "worker", "queue", q),
-				Catalog:  catalogActivities(cfg, st, c, m == modeDev),
+				Catalog:  catalogActs,
 				Scaffold: scaffold,
 			})
 			if err != nil {
@@ -172,7 +178,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			RefreshInterval:    cfg.Catalog.RefreshInterval,
 			AllowFileLocations: m == modeDev,
 		},
-		Scaffolder: api.ScaffolderDeps{Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions)},
+		Scaffolder: api.ScaffolderDeps{
+			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),
+			DryRun:  dryRunFunc(scaffold, logger),
+			Secrets: secretsForAPI(keeper),
+		},
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -236,4 +246,13 @@ func serverLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		level = "debug"
 	}
 	return newLogger(w, level, cfg.Server.LogFormat).With("mode", "dev", "component", "temporal-server")
+}
+
+// secretsForAPI keeps a nil keeper a nil interface (the API then refuses
+// tasks with secrets).
+func secretsForAPI(k *secretbox.Keeper) api.SecretKeeper {
+	if k == nil {
+		return nil
+	}
+	return k
 }

@@ -109,9 +109,3 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// notImplemented is what a command later issues will fill in says today.
-func notImplemented(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return exitError{code: 2, msg: name + ": not yet implemented"}
-	}
-}

@@ -1,15 +1,25 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/secretbox"
+	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/worker"
+	"github.com/riggerdev/rigger/workflows"
 )
 
-func scaffoldActivities(cfg *config.Config, logger *slog.Logger) (*activities.Scaffold, error) {
+// scaffoldActivities builds the scaffolder's activities: a guarded HTTP
+// client limited to scaffolder.allowedHosts, the secret keeper (nil when
+// there is no key) and the catalog for catalog:* actions.
+func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretbox.Keeper, cat *activities.Catalog) (*activities.Scaffold, error) {
 	r, err := templates.NewRenderer(templates.DefaultLimits())
 	if err != nil {
 		return nil, err
@@ -18,5 +28,51 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger) (*activities.Sc
 	if dir == "" {
 		dir = filepath.Join(cfg.Server.DataDir, "workspaces")
 	}
-	return &activities.Scaffold{Renderer: r, Workspaces: activities.Workspaces{Dir: dir}, Logger: logger.With("component", "scaffolder")}, nil
+	sc := &activities.Scaffold{
+		Renderer:        r,
+		Workspaces:      activities.Workspaces{Dir: dir},
+		Logger:          logger.With("component", "scaffolder"),
+		Catalog:         cat,
+		RegisteredDir:   filepath.Join(cfg.Server.DataDir, "registered"),
+		RefreshInterval: cfg.Catalog.RefreshInterval,
+	}
+	if len(cfg.Scaffolder.AllowedHosts) > 0 {
+		sc.HTTP = netguard.NewClient(netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks})
+	}
+	if keeper != nil {
+		sc.Secrets = keeper
+	}
+	return sc, nil
+}
+
+// secretKeeper returns the task secret keeper: scaffolder.secretKey, or in
+// dev a key file in the data dir; nil when a server has no key (tasks with
+// secrets are then refused).
+func secretKeeper(cfg *config.Config, st store.Store, dev bool) (*secretbox.Keeper, error) {
+	var key []byte
+	var err error
+	switch {
+	case cfg.Scaffolder.SecretKey != "":
+		key, err = secretbox.ParseKey(cfg.Scaffolder.SecretKey.Reveal())
+	case dev:
+		key, err = secretbox.LoadOrCreateKeyFile(filepath.Join(cfg.Server.DataDir, "secret.key"))
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return secretbox.New(key, st, cfg.Scaffolder.SecretTTL)
+}
+
+// dryRunFunc adapts worker.DryRunner to the API.
+func dryRunFunc(sc *activities.Scaffold, logger *slog.Logger) func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile) (workflows.ScaffoldState, error, []contract.DryRunFile, error) {
+	r := &worker.DryRunner{Scaffold: sc, Logger: logger.With("component", "dry-run")}
+	return func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (workflows.ScaffoldState, error, []contract.DryRunFile, error) {
+		res, err := r.DryRun(ctx, plan, secrets, files)
+		if err != nil {
+			return workflows.ScaffoldState{}, nil, nil, err
+		}
+		return res.State, res.Err, res.Files, nil
+	}
 }

@@ -17,8 +17,7 @@ import (
 
 func (c *cli) templateCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "template", Short: "Validate and dry-run scaffolder templates"}
-	cmd.AddCommand(c.templateValidateCommand(),
-		&cobra.Command{Use: "dry-run FILE", Short: "Render a template without side effects", RunE: notImplemented("template dry-run")})
+	cmd.AddCommand(c.templateValidateCommand(), c.templateDryRunCommand())
 	return cmd
 }
 
@@ -68,7 +67,7 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 // task fails.
 func (c *cli) runCommand() *cobra.Command {
 	var server, token, valuesFile string
-	var sets []string
+	var sets, secretEnvs []string
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "run TEMPLATE_REF",
@@ -81,26 +80,21 @@ func (c *cli) runCommand() *cobra.Command {
 			if v, ok := c.env("RIGGER_TOKEN"); ok && token == "" {
 				token = v
 			}
-			values := map[string]any{}
-			if valuesFile != "" {
-				data, err := readLimited(valuesFile, 1<<20)
-				if err != nil {
-					return err
-				}
-				if err := yaml.Unmarshal(data, &values); err != nil {
-					return fmt.Errorf("%s: %w", valuesFile, err)
-				}
+			values, err := readValues(valuesFile, sets)
+			if err != nil {
+				return err
 			}
-			for _, s := range sets {
-				k, v, ok := strings.Cut(s, "=")
-				if !ok || k == "" {
-					return exitError{code: 2, msg: fmt.Sprintf("--set %q: want key=value", s)}
-				}
-				values[k] = v
+			secrets, err := c.readSecrets(secretEnvs)
+			if err != nil {
+				return err
 			}
 			api := &apiClient{base: strings.TrimRight(server, "/"), token: token}
 			var created struct{ ID string }
-			if err := api.do("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": args[0], "values": values}, &created); err != nil {
+			body := map[string]any{"templateRef": args[0], "values": values}
+			if len(secrets) > 0 {
+				body["secrets"] = secrets
+			}
+			if err := api.do("POST", "/api/scaffolder/v2/tasks", body, &created); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "task %s started\n", created.ID)
@@ -114,8 +108,52 @@ func (c *cli) runCommand() *cobra.Command {
 	cmd.Flags().StringVar(&token, "token", "", "bearer token (prefer env RIGGER_TOKEN)")
 	cmd.Flags().StringVar(&valuesFile, "values", "", "YAML or JSON file of parameter values")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "parameter value key=value (repeatable; strings)")
+	cmd.Flags().StringArrayVar(&secretEnvs, "secret-env", nil, "secret NAME=ENV_VAR: pass the value of an environment variable as secrets.NAME (repeatable)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the task live and exit non-zero if it fails")
 	return cmd
+}
+
+// readValues reads parameter values from a YAML/JSON file and --set flags.
+func readValues(valuesFile string, sets []string) (map[string]any, error) {
+	values := map[string]any{}
+	if valuesFile != "" {
+		data, err := readLimited(valuesFile, 1<<20)
+		if err != nil {
+			return nil, err
+		}
+		if err := yaml.Unmarshal(data, &values); err != nil {
+			return nil, fmt.Errorf("%s: %w", valuesFile, err)
+		}
+		if values == nil {
+			values = map[string]any{}
+		}
+	}
+	for _, s := range sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return nil, exitError{code: 2, msg: fmt.Sprintf("--set %q: want key=value", s)}
+		}
+		values[k] = v
+	}
+	return values, nil
+}
+
+// readSecrets reads --secret-env NAME=ENV_VAR flags: values never appear
+// on the command line.
+func (c *cli) readSecrets(specs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, s := range specs {
+		name, env, ok := strings.Cut(s, "=")
+		if !ok || name == "" || env == "" {
+			return nil, exitError{code: 2, msg: fmt.Sprintf("--secret-env %q: want NAME=ENV_VAR", s)}
+		}
+		v, ok := c.env(env)
+		if !ok {
+			return nil, exitError{code: 2, msg: fmt.Sprintf("--secret-env %s: environment variable %s is not set", name, env)}
+		}
+		out[name] = v
+	}
+	return out, nil
 }
 
 // follow reads the task's event stream and prints it, then reports the end

@@ -299,6 +299,14 @@ type Scaffolder struct {
 	// Templates are file globs of templates loaded at start
 	// [[examples/templates/*/template.yaml]].
 	Templates []string `yaml:"templates"`
+	// SecretKey encrypts the secrets given with tasks while they are stored
+	// (base64 of 32 random bytes; every API server and worker needs the
+	// same key). rigger dev generates one in its data dir. Without it a
+	// server refuses tasks that carry secrets [""].
+	SecretKey Secret `yaml:"secretKey"`
+	// SecretTTL is how long a task's secrets are kept when the task fails
+	// (a retry needs them); a finished task's are deleted at once [24h].
+	SecretTTL time.Duration `yaml:"secretTTL"`
 }
 
 // Integrations are third-party systems actions talk to.
@@ -439,6 +447,7 @@ func Default() *Config {
 		Scaffolder: Scaffolder{
 			DefaultStepTimeout: 10 * time.Minute,
 			Templates:          []string{"examples/templates/*/template.yaml"},
+			SecretTTL:          24 * time.Hour,
 		},
 		Integrations: Integrations{
 			AWS:       AWS{SessionDuration: 15 * time.Minute},

@@ -104,6 +104,7 @@ func TestCLI(t *testing.T) {
 	good := write("good.yaml", "temporal:\n  apiKey: ${KEY}\n  tls:\n    enabled: true\n")
 	bad := write("bad.yaml", "server:\n  lisen: 127.0.0.1:1\n")
 	tplOK := write("tpl-ok.yaml", "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: t}\nspec:\n  type: service\n  steps:\n    - {id: a, name: A, action: debug:log, input: {message: hi}}\n")
+	tplWrite := write("tpl-write.yaml", "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: w}\nspec:\n  type: service\n  parameters: {properties: {name: {type: string}}}\n  steps:\n    - {id: w, name: W, action: fs:write, input: {path: '${{ parameters.name }}/README.md', content: '# ${{ parameters.name }}'}}\n")
 	tplBad := write("tpl-bad.yaml", "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: t}\nspec:\n  type: service\n  steps:\n    - {id: a, name: A, action: publish:github, input: {repoUrl: x}}\n")
 	catalogOK := write("ok-catalog.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\nspec: {type: service, lifecycle: production, owner: team-a}\n")
 	catalogBad := write("bad-catalog.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\nspec: {type: service, lifecycle: production}\n---\na: &x [1]\nb: *x\n")
@@ -123,7 +124,10 @@ func TestCLI(t *testing.T) {
 		{"config unknown key", nil, []string{"config", "check", "--config", bad}, 1, nil, []string{bad + `:2:3: server.lisen: unknown key (did you mean "listen"?)`}, ""},
 		{"config missing var", nil, []string{"config", "check", "--config", good}, 1, nil, []string{good + `:2:11: temporal.apiKey: environment variable "KEY" is not set`}, ""},
 		{"flag from env is validated", []string{"RIGGER_LISTEN=nonsense"}, []string{"dev"}, 1, nil, []string{`server.listen: "nonsense" is not host:port`}, ""},
-		{"stub says so", nil, []string{"template", "dry-run", "x.yaml"}, 2, nil, []string{"template dry-run: not yet implemented"}, ""},
+		{"template dry-run ok", nil, []string{"template", "dry-run", tplOK, "--show-contents"}, 0, []string{"dry run of t (1 steps)", "[a] hi", "[task] Run completed successfully", "files (0):"}, nil, ""},
+		{"template dry-run writes files", nil, []string{"template", "dry-run", tplWrite, "--set", "name=svc", "--show-contents"}, 0, []string{"[w] wrote svc/README.md", "svc/README.md (5 bytes)", "    | # svc"}, nil, ""},
+		{"template dry-run failing step", nil, []string{"template", "dry-run", tplWrite, "--set", "name=../../x"}, 1, []string{`leaves the task workspace`}, []string{"dry run failed"}, ""},
+		{"template dry-run missing file", nil, []string{"template", "dry-run", filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"no such file"}, ""},
 		{"template validate ok", nil, []string{"template", "validate", tplOK}, 0, []string{"ok    " + tplOK + ": template t (1 steps)"}, nil, ""},
 		{"template validate unknown action", nil, []string{"template", "validate", tplBad}, 1, nil, []string{`unknown action "publish:github"`}, ""},
 		{"catalog validate ok", nil, []string{"catalog", "validate", catalogOK}, 0, []string{"ok    " + catalogOK + ": document 1: component:default/svc", "1 valid, 0 invalid"}, nil, ""},

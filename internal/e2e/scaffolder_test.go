@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -82,6 +84,42 @@ func waitTask(t *testing.T, api, id string) taskResp {
 	return tr
 }
 
+// secretTemplate uses a secret, and fetches a file that a test creates
+// only after the first run failed (to retry it).
+const secretTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: uses-secret
+spec:
+  owner: group:default/team-a
+  type: service
+  parameters:
+    - properties:
+        marker: {type: string}
+  steps:
+    - id: announce
+      name: Announce
+      action: debug:log
+      input:
+        message: marker ${{ parameters.marker }} token ${{ secrets.token }}
+    - id: write
+      name: Write the token
+      action: fs:write
+      input:
+        path: token.txt
+        content: ${{ secrets.token }}
+    - id: later
+      name: Fetch a file that appears later
+      action: fetch:plain:file
+      input:
+        url: ./later.txt
+        targetPath: later.txt
+  output:
+    text:
+      - title: Token
+        content: the token was ${{ secrets.token }}
+`
+
 func TestScaffolderTasks(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
@@ -89,10 +127,13 @@ func TestScaffolderTasks(t *testing.T) {
 	if err := os.WriteFile(tpl, []byte(testTemplate), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "secret.yaml"), []byte(secretTemplate), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755)
 	os.WriteFile(filepath.Join(dir, "skeleton", "catalog-info.yaml"), []byte("metadata:\n  name: ${{ values.name }}\n"), 0o644)
-	p, _ := startDevWithConfig(t, fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\n", tpl))
-	waitTotal(t, p.api, "kind=template", 1)
+	p, _ := startDevWithConfig(t, fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\n    - type: file\n      target: %s\n", tpl, filepath.Join(dir, "secret.yaml")))
+	waitTotal(t, p.api, "kind=template", 2)
 
 	var created struct{ ID string }
 	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/hello-files", "values": map[string]any{"name": "svc"}}, &created); code != http.StatusCreated || created.ID == "" {
@@ -189,8 +230,208 @@ func TestScaffolderTasks(t *testing.T) {
 		for _, a := range acts {
 			ids = append(ids, a.ID)
 		}
-		if strings.Join(ids, ",") != "debug:log,debug:wait,fetch:plain,fetch:template,fs:delete,fs:rename,fs:write" {
+		if strings.Join(ids, ",") != "catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write" {
 			t.Errorf("actions %v", ids)
 		}
 	})
+}
+
+// TestScaffolderSecretsRetryListDryRun: secrets never reach Temporal's
+// database or the logs, a failed task retries from its failed step, tasks
+// list by creator and status, and dry runs return the produced files.
+func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "secret.yaml"), []byte(secretTemplate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, cfgDir := startDevWithConfig(t, fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\n", filepath.Join(dir, "secret.yaml")))
+	waitTotal(t, p.api, "kind=template", 1)
+	const secret, marker = "tok-8b1f0e-very-secret", "marker-4242-visible"
+
+	var c struct{ ID string }
+	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/uses-secret",
+		"values": map[string]any{"marker": marker}, "secrets": map[string]any{"token": secret}}, &c); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	tr := waitTask(t, p.api, c.ID)
+	if tr.Status != "failed" || tr.Steps[2].Status != "failed" || !strings.Contains(tr.Steps[2].Error, "later.txt") {
+		t.Fatalf("first run: %+v", tr)
+	}
+	// The action got the value; logs and events only show ***.
+	ws := filepath.Join(cfgDir, "data", "workspaces", c.ID)
+	if got, _ := os.ReadFile(filepath.Join(ws, "token.txt")); string(got) != secret {
+		t.Fatalf("token.txt = %q", got)
+	}
+	events := eventText(t, p.api, c.ID)
+	if strings.Contains(events, secret) || !strings.Contains(events, "token ***") {
+		t.Fatalf("events leak or lack redaction:\n%s", events)
+	}
+
+	t.Run("Retry", func(t *testing.T) {
+		var e apiError
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/retry", nil, &e); code != http.StatusCreated {
+			t.Fatalf("retry before the fix: %d %+v", code, e)
+		}
+		tr := waitTask(t, p.api, c.ID)
+		if tr.Status != "failed" {
+			t.Fatalf("retry without the file: %+v", tr)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "later.txt"), []byte("here now"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/retry", nil, &e); code != http.StatusCreated {
+			t.Fatalf("retry: %d %+v", code, e)
+		}
+		tr = waitTask(t, p.api, c.ID)
+		if tr.Status != "completed" {
+			t.Fatalf("after the fix: %+v", tr)
+		}
+		if got, _ := os.ReadFile(filepath.Join(ws, "later.txt")); string(got) != "here now" {
+			t.Fatalf("later.txt = %q", got)
+		}
+		// Steps 1 and 2 ran once over three runs; step 3 three times.
+		for step, want := range map[string]int{"announce": 1, "write": 1, "later": 3} {
+			if n := countLogs(p.stdout.String()+p.stderr.String(), map[string]any{"msg": "action executed", "task_id": c.ID, "step_id": step}); n != want {
+				t.Errorf("step %s executed %d times, want %d", step, n, want)
+			}
+		}
+		events := eventText(t, p.api, c.ID)
+		for _, want := range []string{"Retrying from step later (attempt 2)", "Retrying from step later (attempt 3)", "the token was ***", "Run completed successfully"} {
+			if !strings.Contains(events+fmt.Sprint(taskOutput(t, p.api, c.ID)), want) {
+				t.Errorf("events lack %q:\n%s", want, events)
+			}
+		}
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/retry", nil, &e); code != http.StatusConflict {
+			t.Errorf("retrying a completed task: %d", code)
+		}
+	})
+
+	t.Run("SecretNeverStored", func(t *testing.T) {
+		// Everything Temporal and rigger persisted (databases, WAL files)
+		// and every log line: the marker given in the same input is found
+		// (so the search is real), the secret is not.
+		var foundMarker bool
+		filepath.WalkDir(filepath.Join(cfgDir, "data"), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.Contains(path, string(filepath.Separator)+"workspaces"+string(filepath.Separator)) {
+				return err
+			}
+			data, _ := os.ReadFile(path)
+			if strings.Contains(string(data), secret) {
+				t.Errorf("%s holds the secret", path)
+			}
+			if strings.Contains(string(data), marker) && strings.Contains(path, "temporal") {
+				foundMarker = true
+			}
+			return nil
+		})
+		if !foundMarker {
+			t.Error("the marker is not in Temporal's database either: this check would prove nothing")
+		}
+		if strings.Contains(p.stdout.String()+p.stderr.String(), secret) {
+			t.Error("the secret is in the logs")
+		}
+	})
+
+	t.Run("List", func(t *testing.T) {
+		var list struct {
+			Tasks []struct {
+				ID        string `json:"id"`
+				Status    string `json:"status"`
+				CreatedBy string `json:"createdBy"`
+				Spec      struct {
+					TemplateInfo struct{ EntityRef string } `json:"templateInfo"`
+				} `json:"spec"`
+			} `json:"tasks"`
+			TotalTasks int `json:"totalTasks"`
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks?createdBy=user:default/guest&status=completed", nil, &list)
+			if list.TotalTasks == 1 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if list.TotalTasks != 1 || list.Tasks[0].ID != c.ID || list.Tasks[0].Spec.TemplateInfo.EntityRef != "template:default/uses-secret" || list.Tasks[0].CreatedBy != "user:default/guest" {
+			t.Fatalf("list: %+v", list)
+		}
+		doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks?createdBy=user:default/someone-else", nil, &list)
+		if list.TotalTasks != 0 {
+			t.Fatalf("someone else's tasks: %+v", list)
+		}
+		var e apiError
+		if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks?status=bogus", nil, &e); code != http.StatusBadRequest {
+			t.Errorf("bad status: %d", code)
+		}
+		if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks?order=desc:secrets", nil, &e); code != http.StatusBadRequest {
+			t.Errorf("bad order: %d", code)
+		}
+	})
+
+	t.Run("DryRun", func(t *testing.T) {
+		tpl := map[string]any{}
+		raw, _ := os.ReadFile(filepath.Join("testdata", "dryrun-template.json"))
+		if err := json.Unmarshal(raw, &tpl); err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Status            string `json:"status"`
+			Log               []struct{ Body struct{ Message, StepID, Status string } }
+			DirectoryContents []struct{ Path, Base64Content string }
+			Steps             []struct{ ID, Status string }
+		}
+		code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/dry-run", map[string]any{
+			"template": tpl, "values": map[string]any{"name": "dry"}, "secrets": map[string]any{"token": secret},
+			"directoryContents": []map[string]any{{"path": "skeleton/README.md", "base64Content": base64.StdEncoding.EncodeToString([]byte("# ${{ values.name }}\n"))}},
+		}, &res)
+		if code != http.StatusOK || res.Status != "completed" {
+			t.Fatalf("dry run: %d %+v", code, res)
+		}
+		files := map[string]string{}
+		for _, f := range res.DirectoryContents {
+			b, _ := base64.StdEncoding.DecodeString(f.Base64Content)
+			files[f.Path] = string(b)
+		}
+		if files["out/README.md"] != "# dry\n" || files["note.txt"] != "dry" {
+			t.Fatalf("files: %v", files)
+		}
+		var msgs []string
+		for _, l := range res.Log {
+			msgs = append(msgs, l.Body.Message)
+		}
+		if joined := strings.Join(msgs, "\n"); strings.Contains(joined, secret) || !strings.Contains(joined, "token ***") {
+			t.Fatalf("dry-run log: %s", joined)
+		}
+		var e apiError
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/dry-run", map[string]any{"template": tpl, "values": map[string]any{"name": "x"},
+			"directoryContents": []map[string]any{{"path": "../../escape", "base64Content": ""}}}, &e); code != http.StatusBadRequest || !strings.Contains(e.Error.Message, "relative path inside the template") {
+			t.Fatalf("escaping directoryContents: %d %+v", code, e)
+		}
+	})
+}
+
+// eventText is a task's event messages, one per line.
+func eventText(t *testing.T, api, id string) string {
+	t.Helper()
+	var events []struct {
+		Body struct {
+			Message string `json:"message"`
+		} `json:"body"`
+	}
+	doJSON(t, "GET", api+"/api/scaffolder/v2/tasks/"+id+"/events", nil, &events)
+	var all []string
+	for _, e := range events {
+		all = append(all, e.Body.Message)
+	}
+	return strings.Join(all, "\n")
+}
+
+func taskOutput(t *testing.T, api, id string) any {
+	t.Helper()
+	var tr struct {
+		Output any `json:"output"`
+	}
+	doJSON(t, "GET", api+"/api/scaffolder/v2/tasks/"+id, nil, &tr)
+	return tr.Output
 }

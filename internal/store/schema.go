@@ -52,5 +52,12 @@ CREATE INDEX relations_target ON relations (target_lower);
 CREATE INDEX relations_origin ON relations (origin_uid);
 `, `
 CREATE INDEX relations_type_target ON relations (type_lower, target_lower, source_ref);
+`, `
+CREATE TABLE task_secrets (
+  task_id TEXT PRIMARY KEY,
+  sealed TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX task_secrets_expires ON task_secrets (expires_at);
 `}
 }

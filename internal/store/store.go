@@ -183,4 +183,18 @@ type Store interface {
 	Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error)
 	Ping(ctx context.Context) error
 	Close() error
+
+	TaskSecrets
+}
+
+// TaskSecrets keeps a scaffolder task's secrets, sealed (encrypted) by the
+// caller, until the task no longer needs them or they expire. Workflow
+// histories only ever hold references to them.
+type TaskSecrets interface {
+	// PutTaskSecrets stores (or replaces) a task's sealed secrets and drops
+	// every expired entry.
+	PutTaskSecrets(ctx context.Context, taskID string, sealed []byte, expires time.Time) error
+	// GetTaskSecrets returns them; errs.ErrNotFound once deleted or expired.
+	GetTaskSecrets(ctx context.Context, taskID string) ([]byte, error)
+	DeleteTaskSecrets(ctx context.Context, taskID string) error
 }

@@ -103,6 +103,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ReadPaths", func(t *testing.T) { testReads(t, open) })
 	t.Run("WritePath", func(t *testing.T) { testWrites(t, open) })
 	t.Run("Locations", func(t *testing.T) { testLocations(t, open) })
+	t.Run("TaskSecrets", func(t *testing.T) { testTaskSecrets(t, open) })
 }
 
 func testFilters(t *testing.T, open Opener) {

@@ -1,0 +1,201 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/templates"
+)
+
+// ActionFunc is one scaffolder action as an activity.
+type ActionFunc func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error)
+
+// SecretSource gives action activities the secrets of their task (see
+// internal/secretbox).
+type SecretSource interface {
+	Get(ctx context.Context, taskID string) (map[string]string, error)
+	Forget(ctx context.Context, taskID string) error
+}
+
+// Actions returns every action this worker implements, by action id, each
+// wrapped so that it resolves secret references in its input just before
+// it runs and redacts secret values from its output, logs and errors.
+func (s *Scaffold) Actions() map[string]ActionFunc {
+	impls := map[string]ActionFunc{
+		"debug:log":        s.DebugLog,
+		"fs:write":         s.FsWrite,
+		"fs:delete":        s.FsDelete,
+		"fs:rename":        s.FsRename,
+		"fetch:plain":      s.FetchPlain,
+		"fetch:plain:file": s.FetchPlainFile,
+		"fetch:template":   s.FetchTemplate,
+		"catalog:write":    s.CatalogWrite,
+		"catalog:fetch":    s.CatalogFetch,
+		"catalog:register": s.CatalogRegister,
+	}
+	out := make(map[string]ActionFunc, len(impls))
+	for name, impl := range impls {
+		out[name] = s.wrap(name, impl)
+	}
+	return out
+}
+
+func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
+	return func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+		s.executed(ctx, name, in)
+		var secrets map[string]string
+		if in.Secrets {
+			if s.Secrets == nil {
+				return contract.ActionOutput{}, invalid(errors.New("this task has secrets but this worker has no secret store (scaffolder.secretKey)"))
+			}
+			var err error
+			secrets, err = s.Secrets.Get(ctx, in.TaskID)
+			if errors.Is(err, errs.ErrNotFound) {
+				return contract.ActionOutput{}, invalid(err)
+			}
+			if err != nil {
+				return contract.ActionOutput{}, fmt.Errorf("read task secrets: %w", err)
+			}
+		}
+		resolved, err := resolveSecretRefs(in.Input, secrets)
+		if err != nil {
+			return contract.ActionOutput{}, invalid(err)
+		}
+		in.Input, _ = resolved.(map[string]any)
+		out, err := impl(ctx, in)
+		if len(secrets) > 0 {
+			out.Output, _ = templates.RedactValue(out.Output, secrets).(map[string]any)
+			for i, l := range out.Logs {
+				out.Logs[i] = templates.Redact(l, secrets)
+			}
+			err = redactError(err, secrets)
+		}
+		return out, err
+	}
+}
+
+// ForgetSecrets implements contract.ScaffoldForgetSecrets.
+func (s *Scaffold) ForgetSecrets(ctx context.Context, taskID string) error {
+	if s.Secrets == nil {
+		return nil
+	}
+	return s.Secrets.Forget(ctx, taskID)
+}
+
+const secretRefPrefix = "\x00rigger-secret:"
+
+// resolveSecretRefs replaces every contract.SecretRef in the strings of v
+// with the secret's value. A reference to a secret the task does not have
+// is an error naming it.
+func resolveSecretRefs(v any, secrets map[string]string) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if !strings.Contains(x, secretRefPrefix) {
+			return x, nil
+		}
+		var b strings.Builder
+		rest := x
+		for {
+			i := strings.Index(rest, secretRefPrefix)
+			if i < 0 {
+				b.WriteString(rest)
+				return b.String(), nil
+			}
+			b.WriteString(rest[:i])
+			rest = rest[i+len(secretRefPrefix):]
+			j := strings.IndexByte(rest, 0)
+			if j < 0 {
+				return nil, errors.New("a secret reference was cut by a filter; use secrets as whole values")
+			}
+			name := rest[:j]
+			val, ok := secrets[name]
+			if !ok {
+				return nil, fmt.Errorf("secrets.%s was not given with this task", name)
+			}
+			b.WriteString(val)
+			rest = rest[j+1:]
+		}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			r, err := resolveSecretRefs(e, secrets)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			r, err := resolveSecretRefs(x[k], secrets)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// redactError returns err with secret values removed from its message,
+// keeping whether it may be retried.
+func redactError(err error, secrets map[string]string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := templates.Redact(msg, secrets)
+	if clean == msg {
+		return err
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.NonRetryable() {
+		return temporal.NewNonRetryableApplicationError(clean, app.Type(), nil)
+	}
+	return temporal.NewApplicationError(clean, "ActionFailed")
+}
+
+// maskSecretRefs replaces secret references in v with templates.Redacted.
+func maskSecretRefs(v any) any {
+	switch x := v.(type) {
+	case string:
+		for {
+			i := strings.Index(x, secretRefPrefix)
+			if i < 0 {
+				return x
+			}
+			j := strings.IndexByte(x[i+len(secretRefPrefix):], 0)
+			if j < 0 {
+				return x[:i] + templates.Redacted
+			}
+			x = x[:i] + templates.Redacted + x[i+len(secretRefPrefix)+j+1:]
+		}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = maskSecretRefs(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = maskSecretRefs(e)
+		}
+		return out
+	}
+	return v
+}

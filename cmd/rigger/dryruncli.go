@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/worker"
+)
+
+// templateDryRunCommand runs a template file locally, in-process, with
+// side-effecting steps skipped, and shows what it would produce.
+func (c *cli) templateDryRunCommand() *cobra.Command {
+	var valuesFile, outDir string
+	var sets, secretEnvs []string
+	var contents bool
+	cmd := &cobra.Command{
+		Use:   "dry-run FILE",
+		Short: "Run a template locally without side effects and show the files it produces (exit 1 if it fails)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := c.loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			values, err := readValues(valuesFile, sets)
+			if err != nil {
+				return err
+			}
+			secrets, err := c.readSecrets(secretEnvs)
+			if err != nil {
+				return err
+			}
+			path, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			data, err := readLimited(path, templates.MaxTemplateSize)
+			if err != nil {
+				return exitError{code: 1, msg: err.Error()}
+			}
+			t, err := templates.Parse(args[0], data)
+			if err != nil {
+				return exitError{code: 1, msg: err.Error()}
+			}
+			actions := contract.NewRegistry(cfg.Scaffolder.DisabledActions)
+			plan, err := templates.Compile(t, values, actions, templates.CompileOptions{UserRef: "user:default/dry-run", BaseURL: "file://" + filepath.ToSlash(path)})
+			if err != nil {
+				return exitError{code: 1, msg: err.Error()}
+			}
+			plan.Template.Ref = "template:" + t.Metadata.Namespace + "/" + t.Metadata.Name
+			logger := newLogger(c.stderr, "warn", "text")
+			sc, err := scaffoldActivities(cfg, logger, nil, nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "dry run of %s (%d steps)\n", t.Metadata.Name, len(plan.Steps))
+			r := &worker.DryRunner{Scaffold: sc, Logger: logger}
+			res, err := r.DryRun(context.Background(), *plan, secrets, nil)
+			if err != nil {
+				return exitError{code: 1, msg: err.Error()}
+			}
+			for _, e := range res.State.Log {
+				prefix := e.StepID
+				if prefix == "" {
+					prefix = "task"
+				}
+				fmt.Fprintf(c.stdout, "[%s] %s\n", prefix, e.Text)
+			}
+			fmt.Fprintf(c.stdout, "\nfiles (%d):\n", len(res.Files))
+			for _, f := range res.Files {
+				fmt.Fprintf(c.stdout, "  %s (%d bytes)\n", f.Path, len(f.Data))
+				if contents {
+					for _, line := range strings.Split(strings.TrimRight(string(f.Data), "\n"), "\n") {
+						fmt.Fprintf(c.stdout, "    | %s\n", line)
+					}
+				}
+			}
+			if len(res.State.Output) > 0 {
+				fmt.Fprintf(c.stdout, "\noutput: %v\n", res.State.Output)
+			}
+			if outDir != "" {
+				if err := writeDryRunFiles(outDir, res.Files); err != nil {
+					return exitError{code: 1, msg: err.Error()}
+				}
+				fmt.Fprintf(c.stdout, "\nwrote %d files to %s\n", len(res.Files), outDir)
+			}
+			if res.Err != nil {
+				return exitError{code: 1, msg: "dry run failed: " + res.Err.Error()}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&valuesFile, "values", "", "YAML or JSON file of parameter values")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "parameter value key=value (repeatable; strings)")
+	cmd.Flags().StringArrayVar(&secretEnvs, "secret-env", nil, "secret NAME=ENV_VAR (repeatable)")
+	cmd.Flags().BoolVar(&contents, "show-contents", false, "print the contents of the produced files")
+	cmd.Flags().StringVar(&outDir, "output", "", "write the produced files into this new directory")
+	return cmd
+}
+
+// writeDryRunFiles writes files into dir, which must not exist yet.
+func writeDryRunFiles(dir string, files []contract.DryRunFile) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("--output %s already exists; choose a new directory", dir)
+		}
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, f := range files {
+		if d := filepath.Dir(f.Path); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+		}
+		mode := os.FileMode(0o644)
+		if f.Executable {
+			mode = 0o755
+		}
+		if err := root.WriteFile(f.Path, f.Data, mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}

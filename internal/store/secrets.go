@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+// PutTaskSecrets implements TaskSecrets.
+func (s *SQL) PutTaskSecrets(ctx context.Context, taskID string, sealed []byte, expires time.Time) error {
+	defer s.lockWrites()()
+	now := s.now().UTC().Format(time.RFC3339Nano)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM task_secrets WHERE task_id = ? OR expires_at < ?`), taskID, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO task_secrets (task_id, sealed, expires_at) VALUES (?, ?, ?)`),
+			taskID, base64.StdEncoding.EncodeToString(sealed), expires.UTC().Format(time.RFC3339Nano))
+		return err
+	})
+}
+
+// GetTaskSecrets implements TaskSecrets.
+func (s *SQL) GetTaskSecrets(ctx context.Context, taskID string) ([]byte, error) {
+	var enc string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT sealed FROM task_secrets WHERE task_id = ? AND expires_at >= ?`),
+		taskID, s.now().UTC().Format(time.RFC3339Nano)).Scan(&enc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFound("task %s has no stored secrets (they were deleted when it finished, or expired)", taskID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(enc)
+}
+
+// DeleteTaskSecrets implements TaskSecrets.
+func (s *SQL) DeleteTaskSecrets(ctx context.Context, taskID string) error {
+	defer s.lockWrites()()
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM task_secrets WHERE task_id = ?`), taskID)
+	return err
+}

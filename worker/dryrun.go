@@ -1,0 +1,182 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// Dry-run bounds: what comes back is shown to a person or a CI log.
+const (
+	dryRunTimeout   = 5 * time.Minute
+	maxDryRunFiles  = 2000
+	maxDryRunOutput = 32 << 20
+)
+
+// DryRunner runs a template without side effects: the real Scaffold
+// workflow and the real actions, in the SDK's in-process workflow
+// environment (no server, no history kept, durable timers skipped), on a
+// throwaway workspace. Steps whose action is not dry-run safe are skipped
+// by the workflow.
+type DryRunner struct {
+	// Scaffold is the worker's configuration; the runner copies it and
+	// swaps in a temporary workspace and the given secrets.
+	Scaffold *activities.Scaffold
+	Logger   *slog.Logger
+}
+
+// DryRunResult is what a dry run produced.
+type DryRunResult struct {
+	State workflows.ScaffoldState
+	// Err is the run's failure, if it failed (State then shows the step).
+	Err   error
+	Files []contract.DryRunFile
+}
+
+// DryRun runs plan. files, when given, are the template's own files
+// (template.yaml's folder) and become the base that relative skeleton urls
+// resolve against; otherwise plan.Template.BaseURL is used as it is.
+func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (*DryRunResult, error) {
+	tmp, err := os.MkdirTemp("", "rigger-dry-run-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if files != nil {
+		dir := filepath.Join(tmp, "template")
+		if err := writeFiles(dir, files); err != nil {
+			return nil, err
+		}
+		plan.Template.BaseURL = "file://" + filepath.ToSlash(filepath.Join(dir, "template.yaml"))
+	}
+	taskID := "dry-run-" + uuid.NewString()
+	sc := *d.Scaffold
+	sc.Workspaces = activities.Workspaces{Dir: filepath.Join(tmp, "workspaces")}
+	sc.Secrets = memSecrets(secrets)
+
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(sdklog.NewStructuredLogger(d.Logger))
+	suite.SetDisableRegistrationAliasing(true)
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(dryRunTimeout)
+	registerScaffold(env, &sc)
+	names := make([]string, 0, len(secrets))
+	for k := range secrets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	// The environment is bounded by dryRunTimeout of idle time; actions
+	// get their own step timeouts. ctx only gates the start.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	env.ExecuteWorkflow(workflows.ScaffoldName, workflows.ScaffoldInput{TaskID: taskID, Plan: plan, Secrets: names, DryRun: true})
+	res := &DryRunResult{}
+	if werr := env.GetWorkflowError(); werr != nil {
+		res.Err = werr
+		var app *temporal.ApplicationError
+		var canc *temporal.CanceledError
+		switch {
+		case errors.As(werr, &app) && app.HasDetails():
+			_ = app.Details(&res.State)
+		case errors.As(werr, &canc) && canc.HasDetails():
+			_ = canc.Details(&res.State)
+		}
+	} else if err := env.GetWorkflowResult(&res.State); err != nil {
+		return nil, err
+	}
+	res.Files, err = readFiles(filepath.Join(tmp, "workspaces", taskID))
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// memSecrets hands a dry run its secrets from memory.
+type memSecrets map[string]string
+
+func (m memSecrets) Get(context.Context, string) (map[string]string, error) { return m, nil }
+func (m memSecrets) Forget(context.Context, string) error                 { return nil }
+
+// writeFiles writes a template's files under dir through an os.Root: no
+// path may leave it.
+func writeFiles(dir string, files []contract.DryRunFile) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	total := 0
+	for i, f := range files {
+		p := filepath.Clean(filepath.FromSlash(f.Path))
+		if f.Path == "" || filepath.IsAbs(p) || p == ".." || strings.HasPrefix(p, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("directoryContents[%d].path %q must be a relative path inside the template", i, f.Path)
+		}
+		if total += len(f.Data); total > maxDryRunOutput || i >= maxDryRunFiles {
+			return fmt.Errorf("directoryContents: more than %d files or %d bytes", maxDryRunFiles, maxDryRunOutput)
+		}
+		if d := filepath.Dir(p); d != "." {
+			if err := root.MkdirAll(d, 0o700); err != nil {
+				return fmt.Errorf("directoryContents[%d].path %q: %v", i, f.Path, err)
+			}
+		}
+		mode := os.FileMode(0o600)
+		if f.Executable {
+			mode = 0o700
+		}
+		if err := root.WriteFile(p, f.Data, mode); err != nil {
+			return fmt.Errorf("directoryContents[%d].path %q: %v", i, f.Path, err)
+		}
+	}
+	return nil
+}
+
+// readFiles returns the regular files under dir, sorted by path.
+func readFiles(dir string) ([]contract.DryRunFile, error) {
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []contract.DryRunFile{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	out := []contract.DryRunFile{}
+	total := 0
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := root.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if total += len(data); total > maxDryRunOutput || len(out) >= maxDryRunFiles {
+			return fmt.Errorf("the dry run produced more than %d files or %d bytes", maxDryRunFiles, maxDryRunOutput)
+		}
+		info, _ := d.Info()
+		out = append(out, contract.DryRunFile{Path: p, Data: data, Executable: info != nil && info.Mode()&0o111 != 0})
+		return nil
+	})
+	return out, err
+}
