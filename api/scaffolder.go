@@ -67,10 +67,20 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.POST("/v2/dry-run", s.dryRun)
 }
 
+// listActions lists the registered actions in Backstage's shape: id,
+// description, schema {input, output} and examples.
 func (s *Server) listActions(c *gin.Context) {
 	out := []gin.H{}
 	for _, n := range s.deps.Scaffolder.Actions.Names() {
-		out = append(out, gin.H{"id": n, "description": "", "schema": gin.H{"input": gin.H{"type": "object"}, "output": gin.H{"type": "object"}}})
+		a := gin.H{"id": n, "description": "", "schema": gin.H{"input": gin.H{"type": "object"}, "output": gin.H{"type": "object"}}}
+		if doc, ok := contract.ActionDocs(n); ok {
+			a["description"] = doc.Description
+			a["schema"] = gin.H{"input": doc.Input, "output": doc.Output}
+			if len(doc.Examples) > 0 {
+				a["examples"] = doc.Examples
+			}
+		}
+		out = append(out, a)
 	}
 	c.JSON(http.StatusOK, out)
 }

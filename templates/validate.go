@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -170,10 +171,11 @@ func (v *validator) steps() {
 		}
 		var strs []templateString
 		findTemplateStrings(st.Input, sp+".input", v.parseLimits(), &strs)
+		inputStrings := len(strs)
 		findTemplateStrings(st.If, sp+".if", v.parseLimits(), &strs)
 		findTemplateStrings(st.Each, sp+".each", v.parseLimits(), &strs)
 		if known {
-			v.checkInput(sp, st, info, len(strs) > 0)
+			v.checkInput(sp, st, info, inputStrings > 0)
 		}
 		for _, ts := range strs {
 			v.checkString(ts, i, st.Each != nil)
@@ -251,9 +253,14 @@ func locate(err error, src string) string {
 	return err.Error()
 }
 
-// checkInput validates a step's input against the action's schema: fully
-// when the input has no template syntax, otherwise only the top-level
-// required properties (their values may be expressions).
+// checkInput validates a step's input against the action's schema. An
+// input without template syntax is validated as a whole. Otherwise only
+// what rendering cannot change is checked: the required properties (at
+// least one alternative of a top-level anyOf/oneOf must be complete), and
+// every top-level value without template syntax against the schema of its
+// property. Either way, a top-level key the schema does not name is
+// reported (a warning: Backstage passes unknown keys through, so it is
+// most likely a typo the action will ignore).
 func (v *validator) checkInput(sp string, st Step, info ActionInfo, templated bool) {
 	if info.InputSchema == nil {
 		return
@@ -263,32 +270,219 @@ func (v *validator) checkInput(sp string, st Step, info ActionInfo, templated bo
 		v.errorf(sp+".action", "action %q has an invalid input schema: %s", st.Action, oneLine(err.Error()))
 		return
 	}
+	raw, err := decodeJSONObject(info.InputSchema)
+	if err != nil {
+		return
+	}
 	input := st.Input
 	if input == nil {
 		input = map[string]any{}
 	}
+	in, _ := input.(map[string]any)
 	if !templated {
 		if err := sch.Validate(input); err != nil {
 			for _, p := range schemaProblems(err, sp+".input") {
 				v.errorf(p.Path, "%s", p.Message)
 			}
 		}
+		v.unknownInputKeys(sp, st.Action, raw, in, false)
 		return
 	}
-	raw, err := decodeJSONObject(info.InputSchema)
-	if err != nil {
-		return
+	v.requiredInputs(sp, st.Action, raw, in)
+	v.unknownInputKeys(sp, st.Action, raw, in, true)
+	for _, k := range sortedKeys(in) {
+		var strs []templateString
+		findTemplateStrings(in[k], "", v.parseLimits(), &strs)
+		if len(strs) > 0 {
+			continue
+		}
+		for _, p := range staticInputProblems(raw, k, in[k], instancePath(sp+".input", []string{k})) {
+			v.errorf(p.Path, "%s", p.Message)
+		}
 	}
-	in, _ := input.(map[string]any)
-	if req, ok := raw["required"].([]any); ok {
+}
+
+// requiredInputs reports the required properties a templated input lacks:
+// those of the schema itself and, when the schema offers alternatives
+// (anyOf/oneOf, e.g. catalog:register's catalogInfoUrl or
+// repoContentsUrl), those of the closest alternative when none is
+// complete.
+func (v *validator) requiredInputs(sp, action string, raw, in map[string]any) {
+	missing := func(schema map[string]any) []string {
+		var out []string
+		req, _ := schema["required"].([]any)
 		for _, r := range req {
 			if name, ok := r.(string); ok {
 				if _, present := in[name]; !present {
-					v.errorf(sp+".input."+name, "required by action %q", st.Action)
+					out = append(out, name)
 				}
 			}
 		}
+		return out
 	}
+	for _, name := range missing(raw) {
+		v.errorf(sp+".input."+name, "required by action %q", action)
+	}
+	for _, key := range []string{"anyOf", "oneOf"} {
+		alts, ok := raw[key].([]any)
+		if !ok || len(alts) == 0 {
+			continue
+		}
+		var best []string
+		var options []string
+		complete := false
+		for _, a := range alts {
+			am, ok := a.(map[string]any)
+			if !ok {
+				complete = true // not an object schema: nothing to check
+				break
+			}
+			req, _ := am["required"].([]any)
+			if len(req) == 0 {
+				complete = true
+				break
+			}
+			m := missing(am)
+			if len(m) == 0 {
+				complete = true
+				break
+			}
+			if best == nil || len(m) < len(best) {
+				best = m
+			}
+			var names []string
+			for _, r := range req {
+				if s, ok := r.(string); ok {
+					names = append(names, s)
+				}
+			}
+			options = append(options, strings.Join(names, " + "))
+		}
+		if !complete && best != nil {
+			v.errorf(sp+".input."+best[0], "required by action %q (it needs one of: %s)", action, strings.Join(options, "; "))
+		}
+	}
+}
+
+// unknownInputKeys warns about top-level input keys the action's schema
+// does not name (in properties, required, or any of its combinations).
+// A schema that names none, or allows other keys explicitly
+// (patternProperties, or additionalProperties other than false), is not
+// checked. With additionalProperties: false the schema itself rejects an
+// unknown key of a static input; a templated input gets the error here.
+func (v *validator) unknownInputKeys(sp, action string, raw, in map[string]any, templated bool) {
+	if len(in) == 0 {
+		return
+	}
+	if _, ok := raw["patternProperties"]; ok {
+		return
+	}
+	ap, hasAP := raw["additionalProperties"]
+	if hasAP && ap != false {
+		return
+	}
+	known := map[string]bool{}
+	parameterNames(raw, known, 0)
+	if len(known) == 0 {
+		return
+	}
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, k := range sortedKeys(in) {
+		if known[k] {
+			continue
+		}
+		path := instancePath(sp+".input", []string{k})
+		switch {
+		case !hasAP:
+			v.warn(path, "unknown input of action %q, which the action ignores; it takes %s", action, strings.Join(names, ", "))
+		case templated:
+			v.errorf(path, "not allowed by action %q; it takes %s", action, strings.Join(names, ", "))
+		}
+	}
+}
+
+// staticInputProblems validates the value of top-level input key k
+// against the schemas the action gives k: those of properties and allOf
+// must all hold; of anyOf/oneOf alternatives, at least one (an
+// alternative that does not name k allows anything). A sub-schema that
+// cannot be compiled on its own (a $ref it cannot resolve) is skipped.
+func staticInputProblems(raw map[string]any, k string, val any, path string) []Problem {
+	propSchema := func(s any) (map[string]any, bool) {
+		sm, ok := s.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		props, _ := sm["properties"].(map[string]any)
+		p, ok := props[k].(map[string]any)
+		return p, ok
+	}
+	check := func(sub map[string]any) []Problem {
+		doc := make(map[string]any, len(sub)+2)
+		for key, e := range sub {
+			doc[key] = e
+		}
+		for _, defs := range []string{"definitions", "$defs"} {
+			if d, ok := raw[defs]; ok {
+				if _, clash := doc[defs]; !clash {
+					doc[defs] = d
+				}
+			}
+		}
+		data, err := json.Marshal(doc)
+		if err != nil {
+			return nil
+		}
+		sch, err := compileSchemaBytes(data, "actions/input/"+k)
+		if err != nil {
+			return nil
+		}
+		if err := sch.Validate(val); err != nil {
+			return schemaProblems(err, path)
+		}
+		return nil
+	}
+	var out []Problem
+	if p, ok := propSchema(raw); ok {
+		out = append(out, check(p)...)
+	}
+	if all, ok := raw["allOf"].([]any); ok {
+		for _, a := range all {
+			if p, ok := propSchema(a); ok {
+				out = append(out, check(p)...)
+			}
+		}
+	}
+	for _, key := range []string{"anyOf", "oneOf"} {
+		alts, ok := raw[key].([]any)
+		if !ok || len(alts) == 0 {
+			continue
+		}
+		var first []Problem
+		passes := false
+		for _, a := range alts {
+			p, ok := propSchema(a)
+			if !ok {
+				passes = true
+				break
+			}
+			probs := check(p)
+			if len(probs) == 0 {
+				passes = true
+				break
+			}
+			if first == nil {
+				first = probs
+			}
+		}
+		if !passes {
+			out = append(out, first...)
+		}
+	}
+	return out
 }
 
 // checkPaths warns about file paths in an input that come straight from

@@ -30,7 +30,7 @@ func testActions() actionTable {
 		a[n] = ActionInfo{Name: n, TaskQueue: queue, Capabilities: []string{"workspace"}, DefaultTimeout: 5 * time.Minute, DryRunSafe: n == "debug:log"}
 	}
 	ft := a["fetch:template"]
-	ft.InputSchema = []byte(`{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"targetPath":{"type":"string"},"values":{"type":"object"},"copyWithoutTemplating":{"type":"array","items":{"type":"string"}},"copyWithoutRender":{"type":"array","items":{"type":"string"}}}}`)
+	ft.InputSchema = []byte(`{"type":"object","required":["url"],"properties":{"url":{"type":"string"},"targetPath":{"type":"string"},"values":{"type":"object"},"copyWithoutTemplating":{"type":"array","items":{"type":"string"}},"copyWithoutRender":{"type":"array","items":{"type":"string"}},"cookiecutterCompat":{"type":"boolean"},"templateFileExtension":{"type":["string","boolean"]},"replace":{"type":"boolean"},"trimBlocks":{"type":"boolean"},"lstripBlocks":{"type":"boolean"},"token":{"type":"string"}}}`)
 	a["fetch:template"] = ft
 	dl := a["debug:log"]
 	dl.InputSchema = []byte(`{"type":"object","additionalProperties":false,"properties":{"message":{"type":"string"},"listWorkspace":{"type":["boolean","string"]}}}`)
@@ -275,4 +275,126 @@ func TestValidateMissingType(t *testing.T) {
 		t.Error("HasErrors missed an error")
 	}
 	_ = fmt.Sprint(got)
+}
+
+// TestValidateActionInputs covers the input checks that depend on the
+// shape of the action's schema: unknown keys, static values inside a
+// templated input, and required alternatives.
+func TestValidateActionInputs(t *testing.T) {
+	acts := testActions()
+	acts["fs:delete"] = ActionInfo{Name: "fs:delete", InputSchema: []byte(`{"type":"object","required":["files"],"properties":{"files":{"type":"array","items":{"type":"string"}}}}`)}
+	acts["catalog:register"] = ActionInfo{Name: "catalog:register", InputSchema: []byte(`{"type":"object","anyOf":[
+		{"required":["catalogInfoUrl"],"properties":{"catalogInfoUrl":{"type":"string"},"optional":{"type":"boolean"}}},
+		{"required":["repoContentsUrl"],"properties":{"repoContentsUrl":{"type":"string"},"catalogInfoPath":{"type":"string"},"optional":{"type":"boolean"}}}]}`)}
+	acts["open"] = ActionInfo{Name: "open", InputSchema: []byte(`{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":{"type":"string"}}`)}
+	acts["anything"] = ActionInfo{Name: "anything", InputSchema: []byte(`{"type":"object"}`)}
+	acts["refs"] = ActionInfo{Name: "refs", InputSchema: []byte(`{"type":"object","definitions":{"n":{"type":"integer"}},"properties":{"n":{"$ref":"#/definitions/n"},"s":{"type":"string"}}}`)}
+	tests := []struct {
+		name, steps string
+		want        []string
+	}{
+		{
+			name:  "wrong type, static input",
+			steps: "- id: a\n  action: fs:delete\n  input:\n    files: x\n",
+			want:  []string{`error: steps[0] (id "a").input.files: got string, want array`},
+		},
+		{
+			name:  "wrong type beside a templated value",
+			steps: "- id: a\n  action: fetch:template\n  input:\n    url: ${{ parameters.url }}\n    copyWithoutTemplating: '*.png'\n    replace: 'yes'\n    values: {n: 1}\n",
+			want: []string{
+				`error: steps[0] (id "a").input.copyWithoutTemplating: got string, want array`,
+				`error: steps[0] (id "a").input.replace: got string, want boolean`,
+				`warning: steps[0] (id "a").input.url: line 1, column 5: parameters.url is not defined by any parameter page`,
+			},
+		},
+		{
+			name:  "templated values are not type-checked",
+			steps: "- id: a\n  action: fs:delete\n  input:\n    files: ${{ parameters.files }}\n",
+			want:  []string{`warning: steps[0] (id "a").input.files: line 1, column 5: parameters.files is not defined by any parameter page`},
+		},
+		{
+			name:  "unknown key, templated input",
+			steps: "- id: a\n  action: fetch:template\n  input:\n    url: ./skeleton\n    value:\n      name: ${{ parameters.name }}\n",
+			want: []string{
+				`warning: steps[0] (id "a").input.value: unknown input of action "fetch:template", which the action ignores; it takes cookiecutterCompat, copyWithoutRender, copyWithoutTemplating, lstripBlocks, replace, targetPath, templateFileExtension, token, trimBlocks, url, values`,
+				`warning: steps[0] (id "a").input.value.name: line 1, column 5: parameters.name is not defined by any parameter page`,
+			},
+		},
+		{
+			name:  "unknown key, additionalProperties false, templated input",
+			steps: "- id: a\n  action: debug:log\n  input:\n    message: ${{ parameters.m }}\n    colour: red\n",
+			want: []string{
+				`error: steps[0] (id "a").input.colour: not allowed by action "debug:log"; it takes listWorkspace, message`,
+				`warning: steps[0] (id "a").input.message: line 1, column 5: parameters.m is not defined by any parameter page`,
+			},
+		},
+		{
+			name:  "schemas that allow other keys are not checked for them",
+			steps: "- id: a\n  action: open\n  input:\n    b: x\n- id: b\n  action: anything\n  input:\n    z: 1\n",
+		},
+		{
+			name:  "static values checked through $ref",
+			steps: "- id: a\n  action: refs\n  input:\n    s: ${{ parameters.s }}\n    n: many\n",
+			want: []string{
+				`error: steps[0] (id "a").input.n: got string, want integer`,
+				`warning: steps[0] (id "a").input.s: line 1, column 5: parameters.s is not defined by any parameter page`,
+			},
+		},
+		{
+			name:  "alternatives: one is complete",
+			steps: "- id: a\n  action: catalog:register\n  input:\n    repoContentsUrl: ${{ parameters.u }}\n    catalogInfoPath: /catalog-info.yaml\n    optional: true\n",
+			want:  []string{`warning: steps[0] (id "a").input.repoContentsUrl: line 1, column 5: parameters.u is not defined`},
+		},
+		{
+			name:  "alternatives: none is complete",
+			steps: "- id: a\n  action: catalog:register\n  input:\n    catalogInfoPath: ${{ parameters.p }}\n",
+			want: []string{
+				`error: steps[0] (id "a").input.catalogInfoUrl: required by action "catalog:register" (it needs one of: catalogInfoUrl; repoContentsUrl)`,
+				`warning: steps[0] (id "a").input.catalogInfoPath: line 1, column 5: parameters.p is not defined`,
+			},
+		},
+		{
+			name:  "alternatives: a static value no alternative accepts",
+			steps: "- id: a\n  action: catalog:register\n  input:\n    catalogInfoUrl: ${{ parameters.u }}\n    optional: 'no'\n",
+			want: []string{
+				`error: steps[0] (id "a").input.optional: got string, want boolean`,
+				`warning: steps[0] (id "a").input.catalogInfoUrl: line 1, column 5: parameters.u is not defined`,
+			},
+		},
+		{
+			name:  "alternatives: a key only one alternative names is unconstrained by the others",
+			steps: "- id: a\n  action: catalog:register\n  input:\n    catalogInfoUrl: ${{ parameters.u }}\n    catalogInfoPath: 5\n",
+			want:  []string{`warning: steps[0] (id "a").input.catalogInfoUrl: line 1, column 5: parameters.u is not defined`},
+		},
+		{
+			name:  "unknown key, static input",
+			steps: "- id: a\n  action: fs:delete\n  input:\n    files: [a]\n    file: b\n",
+			want:  []string{`warning: steps[0] (id "a").input.file: unknown input of action "fs:delete", which the action ignores; it takes files`},
+		},
+		{
+			name:  "a templated if does not make a static input templated",
+			steps: "- id: a\n  action: fs:delete\n  if: ${{ parameters.go }}\n  input:\n    files: x\n",
+			want: []string{
+				`error: steps[0] (id "a").input.files: got string, want array`,
+				`warning: steps[0] (id "a").if: line 1, column 5: parameters.go is not defined`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl := templateWith(t, "", tt.steps, "")
+			var got []string
+			for _, p := range Validate(tpl, acts) {
+				got = append(got, p.String())
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(tt.want), strings.Join(got, "\n"))
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("problem %d:\n got %s\nwant %s", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
 }

@@ -17,14 +17,24 @@ type Registry struct {
 
 var _ templates.ActionLookup = (*Registry)(nil)
 
-// NewRegistry returns the built-in actions minus disabled ones.
+// NewRegistry returns the built-in actions minus disabled ones, each with
+// the input schema of its ActionDocs.
+//
+// Only actions the worker implements are listed: fetch:plain:file,
+// catalog:register, catalog:write and catalog:fetch are documented
+// (schemas/*.json) but have no activity yet, so a template using them is
+// rejected by validation rather than failing when the step runs.
 func NewRegistry(disabled []string) *Registry {
 	r := &Registry{actions: map[string]templates.ActionInfo{}}
 	add := func(name string, timeout time.Duration, dryRunSafe bool) {
-		r.actions[name] = templates.ActionInfo{
+		info := templates.ActionInfo{
 			Name: name, TaskQueue: QueueDefault, DefaultTimeout: timeout, DryRunSafe: dryRunSafe,
 			DefaultRetry: templates.RetryPolicy{MaximumAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 		}
+		if doc, ok := ActionDocs(name); ok {
+			info.InputSchema = doc.Input
+		}
+		r.actions[name] = info
 	}
 	add("debug:log", time.Minute, true)
 	add(ActionWait, MaxWait, true)
