@@ -70,7 +70,7 @@ func (s *Scaffold) writeFile(taskID, field, p string, data []byte) (contract.Act
 // missing entities.
 func (s *Scaffold) CatalogFetch(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 	var out contract.ActionOutput
-	if s.Catalog == nil {
+	if s.Catalog == nil && !in.DryRun {
 		return out, invalid(errors.New("catalog:fetch needs a worker with the catalog store"))
 	}
 	kind, _ := str(in.Input, "defaultKind")
@@ -78,7 +78,9 @@ func (s *Scaffold) CatalogFetch(ctx context.Context, in contract.ActionInput) (c
 	if ns == "" {
 		ns = catalog.DefaultNamespace
 	}
-	optional := in.Input["optional"] == true
+	// A dry run registers nothing, so what it would fetch may not exist
+	// yet: missing entities are logged, not fatal.
+	optional := in.Input["optional"] == true || in.DryRun
 	one, err := str(in.Input, "entityRef")
 	if err != nil {
 		return out, invalid(err)
@@ -97,9 +99,14 @@ func (s *Scaffold) CatalogFetch(ctx context.Context, in contract.ActionInput) (c
 		if err != nil {
 			return nil, invalid(fmt.Errorf("entity ref %q: %v", ref, err))
 		}
+		if s.Catalog == nil {
+			out.Logs = append(out.Logs, fmt.Sprintf("dry run: no catalog here; %s not fetched", r))
+			return nil, nil
+		}
 		e, err := s.Catalog.Store.EntityByRef(ctx, r.Key())
 		if errors.Is(err, errs.ErrNotFound) {
 			if optional {
+				out.Logs = append(out.Logs, fmt.Sprintf("entity %s not found", r))
 				return nil, nil
 			}
 			return nil, invalid(fmt.Errorf("entity %s not found in the catalog", r))
@@ -145,7 +152,7 @@ func (s *Scaffold) CatalogFetch(ctx context.Context, in contract.ActionInput) (c
 // any registered location.
 func (s *Scaffold) CatalogRegister(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 	var out contract.ActionOutput
-	if s.Catalog == nil {
+	if s.Catalog == nil && !in.DryRun {
 		return out, invalid(errors.New("catalog:register needs a worker with the catalog store"))
 	}
 	infoURL, _ := str(in.Input, "catalogInfoUrl")
@@ -172,6 +179,9 @@ func (s *Scaffold) CatalogRegister(ctx context.Context, in contract.ActionInput)
 	if in.DryRun {
 		out.Logs = append(out.Logs, fmt.Sprintf("dry run: would register %s location %s", loc.Type, loc.Target))
 		out.Output = map[string]any{"catalogInfoUrl": loc.Target}
+		if ref := s.workspaceEntityRef(in.TaskID, infoPath, loc.Type); ref != "" {
+			out.Output["entityRef"] = ref
+		}
 		return out, nil
 	}
 	analyzed, err := s.Catalog.AnalyzeLocation(ctx, contract.CatalogAnalyzeInput{Type: loc.Type, Target: loc.Target})
@@ -247,6 +257,40 @@ func (s *Scaffold) keepWorkspaceFile(taskID, p string, dryRun bool) (string, err
 		return "", err
 	}
 	return filepath.Abs(dst)
+}
+
+// workspaceEntityRef is the main entity of a descriptor in the workspace
+// (what a dry run of catalog:register reports), or "".
+func (s *Scaffold) workspaceEntityRef(taskID, p, typ string) string {
+	if typ != "file" {
+		return ""
+	}
+	root, err := s.Workspaces.Open(taskID)
+	if err != nil {
+		return ""
+	}
+	defer root.Close()
+	clean, err := workspacePath("catalogInfoPath", p)
+	if err != nil {
+		return ""
+	}
+	data, err := root.ReadFile(clean)
+	if err != nil {
+		return ""
+	}
+	docs, err := catalog.Parse(clean, data, catalog.Limits{})
+	if err != nil {
+		return ""
+	}
+	var bodies []json.RawMessage
+	for _, d := range docs {
+		if d.Entity != nil {
+			if b, err := json.Marshal(d.Entity); err == nil {
+				bodies = append(bodies, b)
+			}
+		}
+	}
+	return mainEntityRef(bodies)
 }
 
 // mainEntityRef picks the entity a registration is about: the first that

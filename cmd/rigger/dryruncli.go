@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,7 +64,8 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "dry run of %s (%d steps)\n", t.Metadata.Name, len(plan.Steps))
-			r := &worker.DryRunner{Scaffold: sc, Logger: logger}
+			// The run's own log is printed below; the SDK's would repeat it.
+			r := &worker.DryRunner{Scaffold: sc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			res, err := r.DryRun(context.Background(), *plan, secrets, nil)
 			if err != nil {
 				return exitError{code: 1, msg: err.Error()}

@@ -24,20 +24,40 @@ func TestExampleTemplates(t *testing.T) {
 		template string
 		values   map[string]any
 		files    map[string]string // workspace file -> fragment it must contain
+		check    func(t *testing.T, taskID string)
 	}{
 		{"go-service", map[string]any{"name": "payments", "owner": "group:default/team-a"}, map[string]string{
 			"payments/cmd/payments/main.go":      `ListenAndServe(":8080"`,
 			"payments/catalog-info.yaml":         "name: payments",
 			"payments/.github/workflows/ci.yaml": "${{ github.sha }}",
-		}},
+		}, nil},
 		{"docs-site", map[string]any{"name": "handbook", "owner": "group:default/team-a", "title": "Handbook"}, map[string]string{
 			"handbook/mkdocs.yml":        "- How to: how-to.md",
 			"handbook/docs/how-to.md":    "# How to",
 			"handbook/catalog-info.yaml": "backstage.io/techdocs-ref: dir:.",
 			"handbook/docs/index.md":     "# Handbook",
-		}},
+		}, nil},
 		{"catalog-entity", map[string]any{"name": "billing", "owner": "group:default/team-a", "system": "payments"}, map[string]string{
 			"catalog-info.yaml": "system: payments",
+		}, func(t *testing.T, id string) {
+			// Registered: in the catalog when the task completes, with a
+			// location that refreshes it, and read back by catalog:fetch.
+			var e struct {
+				Metadata struct{ Name string }
+				Spec     struct{ Owner, System string }
+			}
+			if code := doJSON(t, "GET", p.api+"/api/catalog/entities/by-name/component/default/billing", nil, &e); code != http.StatusOK || e.Spec.System != "payments" {
+				t.Fatalf("registered entity: %d %+v", code, e)
+			}
+			var loc struct {
+				Type, Target string
+			}
+			if code := doJSON(t, "GET", p.api+"/api/catalog/locations/by-entity/component/default/billing", nil, &loc); code != http.StatusOK || loc.Type != "file" || !strings.Contains(loc.Target, id) {
+				t.Fatalf("its location: %d %+v", code, loc)
+			}
+			if out := fmt.Sprint(taskOutput(t, p.api, id)); !strings.Contains(out, "billing is in the catalog, owned by group:default/team-a") || !strings.Contains(out, "component:default/billing") {
+				t.Fatalf("output: %s", out)
+			}
 		}},
 	}
 	for _, c := range cases {
@@ -55,6 +75,9 @@ func TestExampleTemplates(t *testing.T) {
 				if err != nil || !strings.Contains(string(got), want) {
 					t.Errorf("%s: %v\n%s\n(want %q)", f, err, got, want)
 				}
+			}
+			if c.check != nil {
+				c.check(t, created.ID)
 			}
 		})
 	}
