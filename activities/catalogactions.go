@@ -10,7 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/riggerdev/rigger/activities/contract"

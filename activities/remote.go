@@ -168,5 +168,4 @@ func stripCommonDir(files []skeletonFile) []skeletonFile {
 	return files
 }
 
-
 func fsMode(m int64) fs.FileMode { return fs.FileMode(m) }

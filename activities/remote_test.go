@@ -19,7 +19,7 @@ import (
 
 type tarEntry struct {
 	name, body, link string
-	typ          byte
+	typ              byte
 }
 
 func tarball(t *testing.T, entries ...tarEntry) []byte {
@@ -199,4 +199,4 @@ func TestSecretsResolvedAndRedacted(t *testing.T) {
 type memSecretSource map[string]string
 
 func (m memSecretSource) Get(context.Context, string) (map[string]string, error) { return m, nil }
-func (m memSecretSource) Forget(context.Context, string) error                 { return nil }
+func (m memSecretSource) Forget(context.Context, string) error                   { return nil }

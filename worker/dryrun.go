@@ -113,7 +113,7 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 type memSecrets map[string]string
 
 func (m memSecrets) Get(context.Context, string) (map[string]string, error) { return m, nil }
-func (m memSecrets) Forget(context.Context, string) error                 { return nil }
+func (m memSecrets) Forget(context.Context, string) error                   { return nil }
 
 // writeFiles writes a template's files under dir through an os.Root: no
 // path may leave it.

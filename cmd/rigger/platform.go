@@ -19,8 +19,8 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/engine"
-	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/internal/searchattr"
+	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/worker"
 )
 

@@ -376,8 +376,10 @@ func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		var res struct {
-			Status            string `json:"status"`
-			Log               []struct{ Body struct{ Message, StepID, Status string } }
+			Status string `json:"status"`
+			Log    []struct {
+				Body struct{ Message, StepID, Status string }
+			}
 			DirectoryContents []struct{ Path, Base64Content string }
 			Steps             []struct{ ID, Status string }
 		}
