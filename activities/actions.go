@@ -199,3 +199,32 @@ func maskSecretRefs(v any) any {
 	}
 	return v
 }
+
+// RunLocalStep implements contract.ScaffoldRunLocalStep: it renders the
+// step and runs its action for every item, as one local activity.
+func (s *Scaffold) RunLocalStep(ctx context.Context, in contract.LocalStepInput) (contract.LocalStepOutput, error) {
+	var out contract.LocalStepOutput
+	rendered, err := s.Render(ctx, in.Render)
+	if err != nil {
+		return out, err
+	}
+	if rendered.Skip {
+		out.Skip = true
+		return out, nil
+	}
+	fn := s.Actions()[in.Action]
+	if fn == nil {
+		return out, invalid(fmt.Errorf("action %s is not implemented by this worker", in.Action))
+	}
+	for _, item := range rendered.Items {
+		ai := in.Base
+		ai.Input = item.Input
+		res, err := fn(ctx, ai)
+		out.Logs = append(out.Logs, res.Logs...)
+		if err != nil {
+			return out, err
+		}
+		out.Output = res.Output
+	}
+	return out, nil
+}

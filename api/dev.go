@@ -124,6 +124,10 @@ func (s *Server) workflowURL(id, runID string) string {
 	if s.deps.TemporalUIURL == "" {
 		return ""
 	}
+	if runID == "" { // every run of the id (a retried task has several)
+		return fmt.Sprintf("%s/namespaces/%s/workflows?query=%s", s.deps.TemporalUIURL,
+			url.PathEscape(s.deps.Namespace), url.QueryEscape(fmt.Sprintf("WorkflowId=%q", id)))
+	}
 	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", s.deps.TemporalUIURL,
 		url.PathEscape(s.deps.Namespace), url.PathEscape(id), url.PathEscape(runID))
 }

@@ -36,10 +36,10 @@ func (s *Server) taskEventStream(c *gin.Context) {
 	defer tick.Stop()
 	for {
 		for _, e := range eventsJSON(t, after) {
-			after = e["id"].(int)
 			if e["type"] == "completion" && t.Status == "processing" {
-				e["type"] = "log" // the run is still finishing its last step
+				break // the run is closing: send it once its status is final
 			}
+			after = e["id"].(int)
 			body, _ := json.Marshal(e)
 			fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", e["type"], body)
 		}

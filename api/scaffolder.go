@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -256,54 +257,73 @@ func searchString(sa *commonpb.SearchAttributes, key string) string {
 	return v
 }
 
-// loadTask reads a task: a running one through the state query, a finished
-// one from its result or failure details (no replay).
+// loadTask reads a task with as few round trips as possible: the close
+// event of its latest run (one RPC; a finished run's result or failure
+// carries its whole state), and only for a running task the state query.
+// Terminated or timed-out runs, which carry no state, are queried (the
+// worker replays them).
 func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
 	ctx := c.Request.Context()
-	desc, err := s.deps.Temporal.DescribeWorkflowExecution(ctx, id, "")
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return nil, errs.NotFound("no task with id %q", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describe task: %w", err)
-	}
-	info := desc.GetWorkflowExecutionInfo()
-	if info.GetType().GetName() != workflows.ScaffoldName {
-		return nil, errs.NotFound("no task with id %q", id)
-	}
-	tplKey, userKey, _ := searchattr.Keys()
-	t := &task{
-		ID: id, RunID: info.GetExecution().GetRunId(), Status: taskStatus(info.GetStatus()),
-		Created:     info.GetStartTime().AsTime(),
-		TemplateRef: searchString(info.GetSearchAttributes(), tplKey.GetName()),
-		User:        searchString(info.GetSearchAttributes(), userKey.GetName()),
+	t := &task{ID: id}
+	it := s.deps.Temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	var closeEv *historypb.HistoryEvent
+	for it.HasNext() {
+		ev, err := it.Next()
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, errs.NotFound("no task with id %q", id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read task: %w", err)
+		}
+		closeEv = ev
 	}
 	var st workflows.ScaffoldState
-	if t.Status != "processing" {
-		err := s.deps.Temporal.GetWorkflow(ctx, id, t.RunID).Get(ctx, &st)
-		var app *temporal.ApplicationError
-		var canc *temporal.CanceledError
-		switch {
-		case err == nil:
-			t.State = &st
-		case errors.As(err, &app) && app.HasDetails() && app.Details(&st) == nil:
-			t.State = &st
-		case errors.As(err, &canc) && canc.HasDetails() && canc.Details(&st) == nil:
-			t.State = &st
-		}
-		if t.State != nil {
-			return t, nil
-		}
+	decode := func(p *commonpb.Payloads) bool {
+		return len(p.GetPayloads()) > 0 && converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
 	}
-	v, err := s.deps.Temporal.QueryWorkflow(ctx, id, t.RunID, workflows.ScaffoldStateQuery)
-	if err != nil {
-		return nil, fmt.Errorf("query task: %w", err)
+	t.Status = "processing"
+	switch {
+	case closeEv.GetWorkflowExecutionCompletedEventAttributes() != nil:
+		t.Status = "completed"
+		if !decode(closeEv.GetWorkflowExecutionCompletedEventAttributes().GetResult()) {
+			st = workflows.ScaffoldState{} // an older run's result: query it
+		}
+	case closeEv.GetWorkflowExecutionFailedEventAttributes() != nil:
+		t.Status = "failed"
+		if app := closeEv.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo(); app != nil && decode(app.GetDetails()) {
+			break
+		}
+		st = workflows.ScaffoldState{}
+	case closeEv.GetWorkflowExecutionCanceledEventAttributes() != nil:
+		t.Status = "cancelled"
+		if !decode(closeEv.GetWorkflowExecutionCanceledEventAttributes().GetDetails()) {
+			st = workflows.ScaffoldState{}
+		}
+	case closeEv.GetWorkflowExecutionTerminatedEventAttributes() != nil:
+		t.Status = "cancelled"
+	case closeEv.GetWorkflowExecutionTimedOutEventAttributes() != nil:
+		t.Status = "failed"
+	case closeEv != nil: // continued as new: not something a task does
+		return nil, errs.NotFound("no task with id %q", id)
 	}
-	if err := v.Get(&st); err != nil {
-		return nil, err
+	if st.TaskID == "" {
+		st = workflows.ScaffoldState{}
+		v, err := s.deps.Temporal.QueryWorkflow(ctx, id, "", workflows.ScaffoldStateQuery)
+		var nf *serviceerror.NotFound
+		var qf *serviceerror.QueryFailed
+		if errors.As(err, &nf) || errors.As(err, &qf) {
+			return nil, errs.NotFound("no task with id %q", id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("query task: %w", err)
+		}
+		if err := v.Get(&st); err != nil || (st.TaskID != "" && st.TaskID != id) {
+			return nil, errs.NotFound("no task with id %q", id)
+		}
 	}
 	t.State = &st
+	t.Created, t.TemplateRef, t.User = st.CreatedAt, st.TemplateRef, st.UserRef
 	return t, nil
 }
 

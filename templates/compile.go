@@ -112,6 +112,7 @@ func Compile(t *Template, values map[string]any, actions ActionLookup, opts Comp
 			TaskQueue:    info.TaskQueue,
 			Capabilities: append([]string(nil), info.Capabilities...),
 			DryRunSafe:   info.DryRunSafe,
+			Local:        info.Local,
 			Timeout:      firstDuration(st.Timeout, info.DefaultTimeout, opts.DefaultTimeout, defaultStepTimeout),
 			Retry:        retryFor(st.Retry, info.DefaultRetry, opts.DefaultRetry),
 		}

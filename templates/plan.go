@@ -36,17 +36,21 @@ type PlanTemplate struct {
 // PlanStep is one step of a Plan. In JSON, Timeout is a Go duration string
 // ("10m0s"); reading also accepts a number of milliseconds.
 type PlanStep struct {
-	ID           string        `json:"id"`
-	Name         string        `json:"name"`
-	Action       string        `json:"action"`
-	Input        any           `json:"input,omitempty"`
-	If           any           `json:"if"`   // nil (always), bool or expression string
-	Each         any           `json:"each"` // nil, expression string or list
-	TaskQueue    string        `json:"taskQueue"`
-	Capabilities []string      `json:"capabilities,omitempty"`
-	DryRunSafe   bool          `json:"dryRunSafe"`
-	Timeout      time.Duration `json:"-"`
-	Retry        RetryPolicy   `json:"retry"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Action       string   `json:"action"`
+	Input        any      `json:"input,omitempty"`
+	If           any      `json:"if"`   // nil (always), bool or expression string
+	Each         any      `json:"each"` // nil, expression string or list
+	TaskQueue    string   `json:"taskQueue"`
+	Capabilities []string `json:"capabilities,omitempty"`
+	DryRunSafe   bool     `json:"dryRunSafe"`
+	// Local runs the step (render and action together) as a local
+	// activity of the workflow's own worker: for quick actions on the
+	// default queue it saves two round trips through the server per step.
+	Local   bool          `json:"local,omitempty"`
+	Timeout time.Duration `json:"-"`
+	Retry   RetryPolicy   `json:"retry"`
 }
 
 // RetryPolicy is a step's activity retry policy, in Temporal's terms. In

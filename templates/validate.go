@@ -46,6 +46,9 @@ type ActionInfo struct {
 	// no check.
 	InputSchema []byte
 	DryRunSafe  bool
+	// Local actions are quick and need nothing beyond the default queue's
+	// worker: a step using one runs as a local activity.
+	Local bool
 }
 
 // ActionLookup finds actions by name.

@@ -79,6 +79,7 @@ func registerScaffold(r registrar, sc *activities.Scaffold) {
 	r.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
 	r.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
 	r.RegisterActivityWithOptions(sc.ForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
+	r.RegisterActivityWithOptions(sc.RunLocalStep, activity.RegisterOptions{Name: contract.ScaffoldRunLocalStep})
 	for name, fn := range sc.Actions() {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})
 	}

@@ -66,6 +66,12 @@ type ScaffoldState struct {
 	Outputs map[string]map[string]any `json:"outputs,omitempty"`
 	// Attempt counts runs of this task: 1, then one more per retry.
 	Attempt int `json:"attempt"`
+	// Who ran which template, and when the task was first created: the
+	// API answers from the state alone.
+	TaskID      string    `json:"taskId"`
+	TemplateRef string    `json:"templateRef,omitempty"`
+	UserRef     string    `json:"userRef,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
 }
 
 // ScaffoldInput starts a run.
@@ -97,7 +103,11 @@ const maxLogEvents = 5000
 // steps. A failed step fails the run with that step's error and the run's
 // state as details; the cancel signal stops it between or during steps.
 func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
-	st := &ScaffoldState{Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{}}
+	st := &ScaffoldState{
+		Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{},
+		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
+		CreatedAt: workflow.GetInfo(ctx).WorkflowStartTime,
+	}
 	for _, s := range in.Plan.Steps {
 		st.Steps = append(st.Steps, StepState{ID: s.ID, Name: s.Name, Action: s.Action, Status: StepOpen})
 	}
@@ -171,11 +181,42 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s (%s) failed: %s", st.Steps[i].ID, st.Steps[i].Action, msg), StepFailedType, nil, st)
 	}
 
+	// Runs started before local steps existed replay the old path.
+	localSteps := workflow.GetVersion(ctx, localStepsChange, workflow.DefaultVersion, 1) >= 1
+
 	for i := first; i < len(in.Plan.Steps); i++ {
 		step := in.Plan.Steps[i]
 		now := workflow.Now(ctx)
 		st.Steps[i].Status, st.Steps[i].StartedAt = StepProcessing, &now
 		log(step.ID, "log", fmt.Sprintf("Beginning step %s", step.Name))
+
+		if localSteps && step.Local && !(in.DryRun && !step.DryRunSafe) {
+			var res contract.LocalStepOutput
+			err := workflow.ExecuteLocalActivity(localStepContext(ctx, step), contract.ScaffoldRunLocalStep, contract.LocalStepInput{
+				Render: contract.RenderInput{Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input},
+				Action: step.Action,
+				Base:   actionInput(in, step),
+			}).Get(ctx, &res)
+			for _, l := range res.Logs {
+				log(step.ID, "log", l)
+			}
+			if err != nil {
+				return fail(i, err)
+			}
+			end := workflow.Now(ctx)
+			if res.Skip {
+				st.Steps[i].Status, st.Steps[i].EndedAt = StepSkipped, &end
+				log(step.ID, "log", fmt.Sprintf("Skipping step %s: its if condition is false", step.ID))
+				continue
+			}
+			if res.Output == nil {
+				res.Output = map[string]any{}
+			}
+			st.Outputs[step.ID] = res.Output
+			st.Steps[i].Status, st.Steps[i].EndedAt = StepCompleted, &end
+			log(step.ID, "log", fmt.Sprintf("Finished step %s", step.Name))
+			continue
+		}
 
 		var rendered contract.RenderOutput
 		err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRender, contract.RenderInput{
@@ -240,6 +281,9 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 // first step to run: the first one that neither completed nor was skipped.
 func resume(st *ScaffoldState, r *ScaffoldState) int {
 	st.Attempt = r.Attempt + 1
+	if !r.CreatedAt.IsZero() {
+		st.CreatedAt = r.CreatedAt
+	}
 	for _, e := range r.Log {
 		if e.Type == "completion" { // that run's end is now just history
 			e.Type = "log"
@@ -263,6 +307,39 @@ func resume(st *ScaffoldState, r *ScaffoldState) int {
 		}
 	}
 	return first
+}
+
+// localStepsChange marks the change that runs Local steps as one local
+// activity (render and action together).
+const localStepsChange = "local-steps"
+
+// localStepContext gives a local step its timeout and retry policy.
+func localStepContext(ctx workflow.Context, step templates.PlanStep) workflow.Context {
+	timeout := step.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Minute
+	}
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy:         retryPolicy(step),
+	})
+}
+
+func retryPolicy(step templates.PlanStep) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		MaximumAttempts:    step.Retry.MaximumAttempts,
+		InitialInterval:    step.Retry.InitialInterval,
+		BackoffCoefficient: step.Retry.BackoffCoefficient,
+		MaximumInterval:    step.Retry.MaximumInterval,
+	}
+}
+
+// actionInput is what an action activity gets, but the input.
+func actionInput(in ScaffoldInput, step templates.PlanStep) contract.ActionInput {
+	return contract.ActionInput{
+		TaskID: in.TaskID, StepID: step.ID, TemplateBaseURL: in.Plan.Template.BaseURL,
+		DryRun: in.DryRun, Secrets: len(in.Secrets) > 0, UserRef: in.Plan.UserRef,
+	}
 }
 
 // startRefreshLoop starts the refresh loop of a location a step registered,
@@ -292,12 +369,7 @@ func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, 
 		}
 		return contract.ActionOutput{Logs: []string{fmt.Sprintf("waited %s", d)}}, nil
 	}
-	retry := &temporal.RetryPolicy{
-		MaximumAttempts:    step.Retry.MaximumAttempts,
-		InitialInterval:    step.Retry.InitialInterval,
-		BackoffCoefficient: step.Retry.BackoffCoefficient,
-		MaximumInterval:    step.Retry.MaximumInterval,
-	}
+	retry := retryPolicy(step)
 	timeout := step.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
@@ -308,10 +380,9 @@ func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, 
 		RetryPolicy:         retry,
 	})
 	var out contract.ActionOutput
-	err := workflow.ExecuteActivity(actx, contract.ActionActivity(step.Action), contract.ActionInput{
-		TaskID: in.TaskID, StepID: step.ID, Input: item.Input, TemplateBaseURL: in.Plan.Template.BaseURL,
-		DryRun: in.DryRun, Secrets: len(in.Secrets) > 0, UserRef: in.Plan.UserRef,
-	}).Get(ctx, &out)
+	ai := actionInput(in, step)
+	ai.Input = item.Input
+	err := workflow.ExecuteActivity(actx, contract.ActionActivity(step.Action), ai).Get(ctx, &out)
 	return out, err
 }
 

@@ -42,6 +42,7 @@ func newScaffoldEnv(t *testing.T, failOn string) *scaffoldEnv {
 	e.env.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
 	e.env.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
 	e.env.RegisterActivityWithOptions(sc.ForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
+	e.env.RegisterActivityWithOptions(sc.RunLocalStep, activity.RegisterOptions{Name: contract.ScaffoldRunLocalStep})
 	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 		msg, _ := in.Input["message"].(string)
 		e.calls = append(e.calls, in.StepID+":"+msg)
@@ -269,5 +270,49 @@ func TestScaffoldSecretsNeverEnterTheWorkflow(t *testing.T) {
 	}
 	if len(e.calls) != 1 || e.calls[0] != "a:"+contract.SecretRef("token") {
 		t.Fatalf("the action got %q, want the reference", e.calls)
+	}
+}
+
+// TestScaffoldLocalSteps: steps whose action is Local render and run in one
+// local activity with the real actions, with if, each, logs and failures
+// handled as for activity steps.
+func TestScaffoldLocalSteps(t *testing.T) {
+	e := newScaffoldEnv(t, "")
+	p := plan(
+		templates.PlanStep{ID: "w", Name: "W", Action: "fs:write", Input: map[string]any{"path": "${{ parameters.name }}.txt", "content": "x"}},
+		templates.PlanStep{ID: "skip", Name: "S", Action: "debug:log", If: "${{ parameters.go }}", Input: map[string]any{"message": "never"}},
+		templates.PlanStep{ID: "each", Name: "E", Action: "debug:log", Each: "${{ parameters.envs }}", Input: map[string]any{"message": "env ${{ each.value }}"}},
+		templates.PlanStep{ID: "bad", Name: "B", Action: "fs:write", Input: map[string]any{"path": "../../escape", "content": "x"}},
+		templates.PlanStep{ID: "after", Name: "A", Input: map[string]any{"message": "never"}},
+	)
+	for i := range 4 {
+		p.Steps[i].Local = true
+	}
+	p.Output = nil
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "l1", Plan: p})
+	err := e.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "step bad (fs:write) failed") || !strings.Contains(err.Error(), "leaves the task workspace") {
+		t.Fatalf("want the local step's failure, got %v", err)
+	}
+	if len(e.calls) != 0 {
+		t.Fatalf("activity steps ran: %v", e.calls)
+	}
+	st := state(t, e.env)
+	var got []string
+	for _, s := range st.Steps {
+		got = append(got, s.ID+"="+s.Status)
+	}
+	if strings.Join(got, " ") != "w=completed skip=skipped each=completed bad=failed after=open" {
+		t.Fatalf("steps %v", got)
+	}
+	var log []string
+	for _, l := range st.Log {
+		log = append(log, l.Text)
+	}
+	joined := strings.Join(log, "\n")
+	for _, want := range []string{"wrote svc.txt", "env dev", "env prod", "Skipping step skip"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("log lacks %q:\n%s", want, joined)
+		}
 	}
 }

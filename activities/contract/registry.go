@@ -25,7 +25,7 @@ func NewRegistry(disabled []string) *Registry {
 	r := &Registry{actions: map[string]templates.ActionInfo{}}
 	add := func(name string, timeout time.Duration, dryRunSafe bool) {
 		info := templates.ActionInfo{
-			Name: name, TaskQueue: QueueDefault, DefaultTimeout: timeout, DryRunSafe: dryRunSafe,
+			Name: name, TaskQueue: QueueDefault, DefaultTimeout: timeout, DryRunSafe: dryRunSafe, Local: localActions[name],
 			DefaultRetry: templates.RetryPolicy{MaximumAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 		}
 		if doc, ok := ActionDocs(name); ok {
@@ -49,6 +49,13 @@ func NewRegistry(disabled []string) *Registry {
 		delete(r.actions, d)
 	}
 	return r
+}
+
+// localActions work only on the task workspace (or fetch a bounded
+// skeleton): they run as local activities of the workflow worker.
+var localActions = map[string]bool{
+	"debug:log": true, "fs:write": true, "fs:delete": true, "fs:rename": true,
+	"fetch:plain": true, "fetch:template": true, "fetch:plain:file": true, "catalog:write": true,
 }
 
 // Action implements templates.ActionLookup.

@@ -10,6 +10,25 @@ const ScaffoldRender = "rigger.scaffold.render"
 // ScaffoldRenderOutput renders the template's output once the steps are done.
 const ScaffoldRenderOutput = "rigger.scaffold.renderOutput"
 
+// ScaffoldRunLocalStep renders one step and runs its action, for every
+// each item, in one local activity (steps whose action is Local).
+const ScaffoldRunLocalStep = "rigger.scaffold.runLocalStep"
+
+// LocalStepInput is one local step: what to render and the action's
+// invariant input fields.
+type LocalStepInput struct {
+	Render RenderInput `json:"render"`
+	Action string      `json:"action"`
+	Base   ActionInput `json:"base"` // TaskID, StepID, base URL, flags; Input is filled per item
+}
+
+// LocalStepOutput is what a local step did.
+type LocalStepOutput struct {
+	Skip   bool           `json:"skip"`
+	Output map[string]any `json:"output,omitempty"` // the last item's
+	Logs   []string       `json:"logs,omitempty"`
+}
+
 // ScaffoldForgetSecrets deletes a task's stored secrets (input: the task
 // id) once the task can no longer use them.
 const ScaffoldForgetSecrets = "rigger.scaffold.forgetSecrets"

@@ -28,11 +28,16 @@ spec:
     - {id: write, name: Write, action: fs:write, input: {path: a.txt, content: "${{ parameters.envs | join(',') }}"}}
     - {id: skip, name: Skip, action: debug:log, if: "${{ parameters.envs | length > 5 }}", input: {message: never}}
     - {id: each, name: Each, action: debug:log, each: "${{ parameters.envs }}", input: {message: "env ${{ each.value }}"}}
+    - {id: fetch, name: Fetch, action: catalog:fetch, input: {entityRef: "component:default/none", optional: true}}
     - {id: wait, name: Wait, action: debug:wait, input: {milliseconds: 200}}
     - {id: show, name: Show, action: debug:log, input: {message: "${{ steps.write.output | dump }}", listWorkspace: true}}
   output:
     text: [{title: done, content: "${{ parameters.envs[0] }}"}]
 `
+
+// historyName names the recording of the current workflow shape; bump it
+// when Scaffold changes shape (behind workflow.GetVersion).
+const historyName = "v1_local_steps"
 
 // TestRecordScaffoldHistory (with -record-histories) saves the history of a
 // real run; workflows/replay_test.go replays it on every test run, so a change
@@ -78,7 +83,8 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile("../../workflows/testdata/scaffold_history.json", raw, 0o644); err != nil {
+	// Each recording is kept: histories of older shapes must keep replaying.
+	if err := os.WriteFile("../../workflows/testdata/scaffold_history_"+historyName+".json", raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
