@@ -132,8 +132,9 @@ func TestActionSchemaFacts(t *testing.T) {
 		{"fetch:plain:file", []string{`{"url":"./x","targetPath":"t"}`}, []string{`{"url":"./x"}`}},
 		{"fetch:template", []string{`{"url":"./s","values":{"a":1},"templateFileExtension":".njk"}`, `{"url":"./s","templateFileExtension":true,"replace":true,"trimBlocks":true,"lstripBlocks":false,"cookiecutterCompat":false,"token":"t","copyWithoutRender":["x"],"copyWithoutTemplating":["y"],"targetPath":"p"}`},
 			[]string{`{}`, `{"url":"./s","values":"v"}`, `{"url":"./s","templateFileExtension":1}`}},
-		{"catalog:register", []string{`{"catalogInfoUrl":"u"}`, `{"catalogInfoUrl":"u","optional":true}`, `{"repoContentsUrl":"r"}`, `{"repoContentsUrl":"r","catalogInfoPath":"/c.yaml"}`},
-			[]string{`{}`, `{"catalogInfoPath":"/c.yaml"}`, `{"catalogInfoUrl":1}`, `{"repoContentsUrl":"r","optional":"no"}`}},
+		// catalogInfoPath alone is rigger's extension: a file in the workspace.
+		{"catalog:register", []string{`{"catalogInfoUrl":"u"}`, `{"catalogInfoUrl":"u","optional":true}`, `{"repoContentsUrl":"r"}`, `{"repoContentsUrl":"r","catalogInfoPath":"/c.yaml"}`, `{"catalogInfoPath":"catalog-info.yaml"}`},
+			[]string{`{}`, `{"optional":true}`, `{"catalogInfoUrl":1}`, `{"repoContentsUrl":"r","optional":"no"}`}},
 		{"catalog:write", []string{`{"entity":{}}`, `{"filePath":"x.yaml","entity":{"kind":"Component"}}`}, []string{`{}`, `{"entity":"e"}`}},
 		{"catalog:fetch", []string{`{}`, `{"entityRef":"a"}`, `{"entityRefs":["a"],"optional":true,"defaultKind":"group","defaultNamespace":"default"}`},
 			[]string{`{"entityRefs":"a"}`, `{"optional":"yes"}`}},
