@@ -27,6 +27,7 @@ func fullEnv() func(string) (string, bool) {
 		"GITHUB_APP_CLIENT_SECRET":   secretValue + "-app",
 		"GHE_TOKEN":                  secretValue + "-ghe",
 		"AWS_SECRET_ACCESS_KEY":      secretValue + "-aws",
+		"RIGGER_SECRET_KEY":          secretValue + "-box",
 	})
 }
 
