@@ -98,6 +98,9 @@ func resolveSecretRefs(v any, secrets map[string]string) (any, error) {
 	switch x := v.(type) {
 	case string:
 		if !strings.Contains(x, secretRefPrefix) {
+			if strings.Contains(strings.ToLower(x), secretRefPrefix) {
+				return nil, errors.New("a secret was changed by a filter (upper, replace, ...); secrets can only be used as they are")
+			}
 			return x, nil
 		}
 		var b strings.Builder

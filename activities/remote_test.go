@@ -190,6 +190,11 @@ func TestSecretsResolvedAndRedacted(t *testing.T) {
 	if _, err := s.Actions()["debug:log"](ctx, missing); err == nil || !strings.Contains(err.Error(), "secrets.other was not given") {
 		t.Fatalf("unknown secret: %v", err)
 	}
+	mangled := in
+	mangled.Input = map[string]any{"message": strings.ToUpper(contract.SecretRef("token"))}
+	if _, err := s.Actions()["debug:log"](ctx, mangled); err == nil || !strings.Contains(err.Error(), "changed by a filter") {
+		t.Fatalf("a filtered secret: %v", err)
+	}
 	noStore, _ := newScaffold(t)
 	if _, err := noStore.Actions()["debug:log"](ctx, in); err == nil || !strings.Contains(err.Error(), "no secret store") {
 		t.Fatalf("no store: %v", err)

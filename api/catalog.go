@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +47,7 @@ func (s *Server) catalogRoutes(g *gin.RouterGroup) {
 	g.GET("/entity-facets", s.entityFacets)
 	g.GET("/locations", s.listLocations)
 	g.POST("/locations", s.addLocation)
+	g.POST("/analyze-location", s.analyzeLocation)
 	g.GET("/locations/:id", s.getLocation)
 	g.GET("/locations/:id/status", s.locationStatus)
 	g.DELETE("/locations/:id", s.deleteLocation)
@@ -361,13 +364,97 @@ func (s *Server) entityByName(c *gin.Context) {
 	writeEntity(c, e, err, nil)
 }
 
-// entityAncestry answers with the entity itself as the root (rigger has no
-// processing-parent graph yet: entities come straight from locations).
+// entityAncestry answers Backstage's ancestry: the entity, and above it the
+// Location entity of the location it was read from (as Backstage names
+// the Location it generates for a registered target:
+// location:default/generated-<sha1 of "type:target">), which is the root.
 func (s *Server) entityAncestry(c *gin.Context) {
-	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), nameRef(c))
-	writeEntity(c, e, err, func(m map[string]any) any {
-		return gin.H{"rootEntityRef": e.Ref, "items": []gin.H{{"entity": m, "parentEntityRefs": []string{}}}}
-	})
+	ctx := c.Request.Context()
+	e, err := s.deps.Catalog.Store.EntityByRef(ctx, nameRef(c))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	m, err := render(e)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	loc, err := s.deps.Catalog.Store.LocationOfEntity(ctx, e.Ref)
+	if errors.Is(err, errs.ErrNotFound) { // an orphan: no parent left
+		c.JSON(http.StatusOK, gin.H{"rootEntityRef": e.Ref, "items": []gin.H{{"entity": m, "parentEntityRefs": []string{}}}})
+		return
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	parent := locationEntity(loc)
+	parentRef := "location:default/" + parent["metadata"].(gin.H)["name"].(string)
+	if parentRef == e.Ref {
+		c.JSON(http.StatusOK, gin.H{"rootEntityRef": e.Ref, "items": []gin.H{{"entity": m, "parentEntityRefs": []string{}}}})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"rootEntityRef": parentRef, "items": []gin.H{
+		{"entity": m, "parentEntityRefs": []string{parentRef}},
+		{"entity": parent, "parentEntityRefs": []string{}},
+	}})
+}
+
+// locationEntity is the Location entity Backstage generates for a
+// registered location.
+func locationEntity(l store.Location) gin.H {
+	sum := sha1.Sum([]byte(l.Type + ":" + l.Target))
+	name := "generated-" + hex.EncodeToString(sum[:])
+	return gin.H{
+		"apiVersion": "backstage.io/v1alpha1", "kind": "Location",
+		"metadata": gin.H{"name": name, "namespace": "default", "annotations": gin.H{
+			"backstage.io/managed-by-location":        l.Type + ":" + l.Target,
+			"backstage.io/managed-by-origin-location": l.Type + ":" + l.Target,
+		}},
+		"spec": gin.H{"type": l.Type, "target": l.Target},
+	}
+}
+
+// analyzeLocation serves POST /analyze-location ({location: {type,
+// target}}): it reads the location as if registered and lists the entity
+// files found, each marked registered or not. Rigger generates no entities
+// for repositories that have none (generateEntities is always empty).
+func (s *Server) analyzeLocation(c *gin.Context) {
+	var req struct {
+		Location struct {
+			Type   string `json:"type"`
+			Target string `json:"target"`
+		} `json:"location"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil || strings.TrimSpace(req.Location.Target) == "" {
+		writeError(c, errs.Invalid("body must be {\"location\": {\"type\": \"url\", \"target\": \"https://...\"}}"))
+		return
+	}
+	typ, target := req.Location.Type, strings.TrimSpace(req.Location.Target)
+	if typ == "" {
+		typ = "url"
+	}
+	if err := s.checkLocationType(typ); err != nil {
+		writeError(c, err)
+		return
+	}
+	res, err := s.analyze(c, typ, target)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	files := []gin.H{}
+	for _, raw := range res.Entities {
+		var ent map[string]any
+		if json.Unmarshal(raw, &ent) != nil {
+			continue
+		}
+		_, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), catalog.Entity(ent).Ref().Key())
+		registered := err == nil
+		files = append(files, gin.H{"location": gin.H{"type": typ, "target": target}, "isRegistered": registered, "entity": ent})
+	}
+	c.JSON(http.StatusOK, gin.H{"existingEntityFiles": files, "generateEntities": []any{}})
 }
 
 func (s *Server) entityByUID(c *gin.Context) {
@@ -463,11 +550,9 @@ func (s *Server) addLocation(c *gin.Context) {
 	case req.Target == "":
 		writeError(c, errs.Invalid("target is required"))
 		return
-	case req.Type == "file" && !s.deps.Catalog.AllowFileLocations:
-		writeError(c, errs.Invalid("file locations can only be configured in rigger.yaml (catalog.locations), not registered through the API"))
-		return
-	case req.Type != "url" && req.Type != "file" && req.Type != "git":
-		writeError(c, errs.Invalid("location type %q is not supported (url, git as https://host/repo.git#path, or file in rigger dev)", req.Type))
+	}
+	if err := s.checkLocationType(req.Type); err != nil {
+		writeError(c, err)
 		return
 	}
 	if c.Query("dryRun") == "true" {
@@ -487,28 +572,26 @@ func (s *Server) addLocation(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"location": locJSON(l), "entities": []any{}})
 }
 
+// checkLocationType refuses location types callers may not register.
+func (s *Server) checkLocationType(typ string) error {
+	switch {
+	case typ == "file" && !s.deps.Catalog.AllowFileLocations:
+		return errs.Invalid("file locations can only be configured in rigger.yaml (catalog.locations), not registered through the API")
+	case typ != "url" && typ != "file" && typ != "git":
+		return errs.Invalid("location type %q is not supported (url, git as https://host/repo.git#path, or file in rigger dev)", typ)
+	}
+	return nil
+}
+
 // dryRunLocation reads a location through a short workflow (the API does no
 // reading itself) and answers with its entities, storing nothing.
 func (s *Server) dryRunLocation(c *gin.Context, typ, target string) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Minute)
-	defer cancel()
-	run, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: "catalog-analyze-" + uuid.NewString(), TaskQueue: contract.QueueDefault, WorkflowExecutionTimeout: 3 * time.Minute,
-	}, workflows.CatalogAnalyzeName, contract.CatalogAnalyzeInput{Type: typ, Target: target})
+	res, err := s.analyze(c, typ, target)
 	if err != nil {
-		s.deps.Logger.Error("start catalog dry run", "error", err)
-		writeError(c, fmt.Errorf("start dry run: %w", errs.ErrUnavailable))
+		writeError(c, err)
 		return
 	}
-	var res contract.CatalogAnalyzeResult
-	if err := run.Get(ctx, &res); err != nil {
-		writeError(c, errs.Invalid("dry run of %s: %v", target, err))
-		return
-	}
-	if len(res.Errors) > 0 {
-		writeError(c, errs.Invalid("%s", strings.Join(res.Errors, "\n")))
-		return
-	}
+	ctx := c.Request.Context()
 	exists := false
 	if ls, err := s.deps.Catalog.Store.ListLocations(ctx); err == nil {
 		for _, l := range ls {
@@ -522,6 +605,28 @@ func (s *Server) dryRunLocation(c *gin.Context, typ, target string) {
 		entities = []json.RawMessage{}
 	}
 	c.JSON(http.StatusCreated, gin.H{"location": gin.H{"id": "", "type": typ, "target": target}, "entities": entities, "exists": exists, "truncated": res.Truncated})
+}
+
+// analyze reads a location through a short workflow (the API does no
+// reading itself): its entities, nothing stored; problems are errors.
+func (s *Server) analyze(c *gin.Context, typ, target string) (*contract.CatalogAnalyzeResult, error) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Minute)
+	defer cancel()
+	run, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "catalog-analyze-" + uuid.NewString(), TaskQueue: contract.QueueDefault, WorkflowExecutionTimeout: 3 * time.Minute,
+	}, workflows.CatalogAnalyzeName, contract.CatalogAnalyzeInput{Type: typ, Target: target})
+	if err != nil {
+		s.deps.Logger.Error("start catalog dry run", "error", err)
+		return nil, fmt.Errorf("start dry run: %w", errs.ErrUnavailable)
+	}
+	var res contract.CatalogAnalyzeResult
+	if err := run.Get(ctx, &res); err != nil {
+		return nil, errs.Invalid("reading %s: %v", target, err)
+	}
+	if len(res.Errors) > 0 {
+		return nil, errs.Invalid("%s", strings.Join(res.Errors, "\n"))
+	}
+	return &res, nil
 }
 
 // startRefresh starts (or, if running, signals) the location's refresh loop.

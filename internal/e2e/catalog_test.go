@@ -272,6 +272,38 @@ func TestCatalogIngestionAndAPI(t *testing.T) {
 		if code := doJSON(t, "GET", p.api+"/api/catalog/locations/by-entity/component/default/svc-x", nil, &loc); code != http.StatusOK || loc["id"] != res.Location.ID {
 			t.Errorf("by-entity: %d %v", code, loc)
 		}
+		// Analyze-location marks the file's entity as registered now.
+		var an struct {
+			ExistingEntityFiles []struct {
+				IsRegistered bool
+				Entity       struct{ Metadata struct{ Name string } }
+				Location     struct{ Type, Target string }
+			} `json:"existingEntityFiles"`
+			GenerateEntities []any `json:"generateEntities"`
+		}
+		if code := doJSON(t, "POST", p.api+"/api/catalog/analyze-location", map[string]any{"location": map[string]any{"type": "file", "target": f}}, &an); code != http.StatusOK ||
+			len(an.ExistingEntityFiles) != 1 || !an.ExistingEntityFiles[0].IsRegistered || an.ExistingEntityFiles[0].Entity.Metadata.Name != "svc-x" || an.ExistingEntityFiles[0].Location.Target != f || an.GenerateEntities == nil {
+			t.Errorf("analyze-location: %d %+v", code, an)
+		}
+		if code := doJSON(t, "POST", p.api+"/api/catalog/analyze-location", map[string]any{"location": map[string]any{"type": "file", "target": filepath.Join(dir, "bomb.yaml")}}, &e); code != http.StatusBadRequest || !strings.Contains(e.Error.Message, "anchors and aliases") {
+			t.Errorf("analyze-location of a bad file: %d %+v", code, e)
+		}
+		// Ancestry: the entity under the Location entity of its location.
+		var anc struct {
+			RootEntityRef string `json:"rootEntityRef"`
+			Items         []struct {
+				Entity struct {
+					Kind string
+					Spec map[string]any
+				}
+				ParentEntityRefs []string `json:"parentEntityRefs"`
+			}
+		}
+		if code := doJSON(t, "GET", p.api+"/api/catalog/entities/by-name/component/default/svc-x/ancestry", nil, &anc); code != http.StatusOK || len(anc.Items) != 2 ||
+			!strings.HasPrefix(anc.RootEntityRef, "location:default/generated-") || anc.Items[0].ParentEntityRefs[0] != anc.RootEntityRef ||
+			anc.Items[1].Entity.Kind != "Location" || anc.Items[1].Entity.Spec["target"] != f {
+			t.Errorf("ancestry: %d %+v", code, anc)
+		}
 		// The owner sees the reverse relation.
 		var team map[string]any
 		doJSON(t, "GET", p.api+"/api/catalog/entities/by-name/group/default/team-a", nil, &team)
