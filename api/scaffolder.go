@@ -257,26 +257,29 @@ func searchString(sa *commonpb.SearchAttributes, key string) string {
 	return v
 }
 
-// loadTask reads a task with as few round trips as possible: the close
-// event of its latest run (one RPC; a finished run's result or failure
-// carries its whole state), and only for a running task the state query.
+// loadTask reads a task with as few round trips as possible: the newest
+// event of its latest run (one RPC; a finished run's close event carries
+// its whole state), and only for a running task the state query.
 // Terminated or timed-out runs, which carry no state, are queried (the
 // worker replays them).
 func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
 	ctx := c.Request.Context()
 	t := &task{ID: id}
-	it := s.deps.Temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	// The newest event of the latest run: its close event once it ended.
+	// (A close-event-only history read would block until the run ends.)
+	resp, err := s.deps.Temporal.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+		Namespace: s.deps.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: id}, MaximumPageSize: 1,
+	})
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil, errs.NotFound("no task with id %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read task: %w", err)
+	}
 	var closeEv *historypb.HistoryEvent
-	for it.HasNext() {
-		ev, err := it.Next()
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return nil, errs.NotFound("no task with id %q", id)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read task: %w", err)
-		}
-		closeEv = ev
+	if evs := resp.GetHistory().GetEvents(); len(evs) > 0 {
+		closeEv = evs[0]
 	}
 	var st workflows.ScaffoldState
 	decode := func(p *commonpb.Payloads) bool {
@@ -304,7 +307,7 @@ func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
 		t.Status = "cancelled"
 	case closeEv.GetWorkflowExecutionTimedOutEventAttributes() != nil:
 		t.Status = "failed"
-	case closeEv != nil: // continued as new: not something a task does
+	case closeEv.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil: // not something a task does
 		return nil, errs.NotFound("no task with id %q", id)
 	}
 	if st.TaskID == "" {
@@ -410,9 +413,31 @@ func afterParam(c *gin.Context) (int, error) {
 	return n, nil
 }
 
+// mayChange says whether the caller may cancel or retry t: its creator, or
+// automation with a service token.
+func mayChange(c *gin.Context, t *task) error {
+	if id := identity(c); id.Service || id.Ref == t.User {
+		return nil
+	}
+	return fmt.Errorf("%w: only %s (or a service token) may change task %s", errs.ErrForbidden, t.User, t.ID)
+}
+
 func (s *Server) cancelTask(c *gin.Context) {
 	id := c.Param("id")
-	err := s.deps.Temporal.SignalWorkflow(c.Request.Context(), id, "", workflows.ScaffoldCancelSignal, nil)
+	t, err := s.loadTask(c, id)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := mayChange(c, t); err != nil {
+		writeError(c, err)
+		return
+	}
+	if t.Status != "processing" {
+		writeError(c, errs.Conflict("task %s is already %s", id, t.Status))
+		return
+	}
+	err = s.deps.Temporal.SignalWorkflow(c.Request.Context(), id, "", workflows.ScaffoldCancelSignal, nil)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		writeError(c, errs.NotFound("no running task with id %q", id))
@@ -442,8 +467,8 @@ func (s *Server) retryTask(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if user := identity(c).Ref; user != t.User && !identity(c).Service {
-		writeError(c, fmt.Errorf("%w: only %s can retry this task", errs.ErrForbidden, t.User))
+	if err := mayChange(c, t); err != nil {
+		writeError(c, err)
 		return
 	}
 	in.Resume = t.State
@@ -552,23 +577,22 @@ func (s *Server) listTasks(c *gin.Context) {
 			break
 		}
 	}
-	sort.SliceStable(all, func(i, j int) bool {
-		a, b := all[i], all[j]
-		var less bool
+	less := func(a, b *task) bool {
 		switch field {
 		case "status":
-			less = a.Status < b.Status
+			return a.Status < b.Status
 		case "created_by", "createdBy":
-			less = a.User < b.User
+			return a.User < b.User
 		case "template":
-			less = a.TemplateRef < b.TemplateRef
-		default:
-			less = a.Created.Before(b.Created)
+			return a.TemplateRef < b.TemplateRef
 		}
+		return a.Created.Before(b.Created)
+	}
+	sort.SliceStable(all, func(i, j int) bool {
 		if desc {
-			return !less && !(a.Created.Equal(b.Created) && field == "created_at")
+			return less(all[j], all[i])
 		}
-		return less
+		return less(all[i], all[j])
 	})
 	total := len(all)
 	page := all[min(offset, total):min(offset+limit, total)]

@@ -1,10 +1,10 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -177,8 +177,25 @@ func TestScaffolderTasks(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 			t.Fatalf("content type %q", ct)
 		}
-		body, _ := io.ReadAll(resp.Body) // the stream ends after the completion event
-		text := string(body)
+		// Live: the first step's events arrive while the 1 s wait step is
+		// still running, well before the completion event.
+		var sb strings.Builder
+		var firstAt, completionAt time.Time
+		sc := bufio.NewScanner(resp.Body) // the stream ends after the completion event
+		for sc.Scan() {
+			line := sc.Text()
+			sb.WriteString(line + "\n")
+			if strings.HasPrefix(line, "event: ") && firstAt.IsZero() {
+				firstAt = time.Now()
+			}
+			if line == "event: completion" {
+				completionAt = time.Now()
+			}
+		}
+		if completionAt.Sub(firstAt) < 500*time.Millisecond {
+			t.Errorf("events were not streamed live: first at %v, completion %v later", firstAt, completionAt.Sub(firstAt))
+		}
+		text := sb.String()
 		if !strings.Contains(text, "event: log\ndata: ") || !strings.Contains(text, "waited 1s") || !strings.HasSuffix(strings.TrimSpace(text), "}") ||
 			strings.Count(text, "event: completion") != 1 {
 			t.Fatalf("stream:\n%s", text)
@@ -199,6 +216,25 @@ func TestScaffolderTasks(t *testing.T) {
 		bad := start(t, dir, cleanEnv("RIGGER_SERVER="+p.api), "run", "template:default/hello-files", "--set", "name=x", "--set", "path=../../x", "--wait")
 		if code := bad.wait(t, 60*time.Second); code != 1 || !strings.Contains(bad.stderr.String(), "failed") || !strings.Contains(bad.stdout.String(), "leaves the task workspace") {
 			t.Fatalf("failing run: exit %d\n%s\n%s", code, bad.stdout.String(), bad.stderr.String())
+		}
+	})
+
+	t.Run("Cancel", func(t *testing.T) {
+		var c struct{ ID string }
+		doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/hello-files", "values": map[string]any{"name": "stop"}}, &c)
+		var e apiError
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/cancel", nil, &e); code != http.StatusOK {
+			t.Fatalf("cancel: %d %+v", code, e)
+		}
+		tr := waitTask(t, p.api, c.ID)
+		if tr.Status != "cancelled" || tr.Steps[3].Status == "completed" {
+			t.Fatalf("cancelled task: %+v", tr)
+		}
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/cancel", nil, &e); code != http.StatusConflict {
+			t.Errorf("cancelling a cancelled task: %d", code)
+		}
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/retry", nil, &e); code != http.StatusConflict {
+			t.Errorf("retrying a cancelled task: %d", code)
 		}
 	})
 
