@@ -52,5 +52,9 @@ CREATE INDEX relations_target ON relations (target_lower);
 CREATE INDEX relations_origin ON relations (origin_uid);
 `, `
 CREATE INDEX relations_type_target ON relations (type_lower, target_lower, source_ref);
+`, `
+-- No query looks relations up by target alone (relations_type_target
+-- serves every relations.<type> filter); keeping it cost every write.
+DROP INDEX relations_target;
 `}
 }
