@@ -29,6 +29,10 @@ type Dialect struct {
 	// SingleRowInserts writes new rows with one prepared single-row INSERT
 	// each instead of multi-row INSERTs (see rowInserter).
 	SingleRowInserts bool
+	// FirstLoadIndexes lists (name, CREATE statement) of the secondary
+	// indexes a first load into an empty catalog may build after its rows
+	// ("" = never).
+	FirstLoadIndexes string
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
 	// Analyze refreshes planner statistics after a large batch ("" = the
@@ -338,6 +342,11 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 			return err
 		}
 
+		rebuild, err := s.dropIndexesForFirstLoad(ctx, tx, len(mine), len(inserts))
+		if err != nil {
+			return err
+		}
+
 		// New entities, then the search and relation rows of inserted and
 		// updated ones, streamed to the database without an intermediate copy.
 		ents := s.inserter(ctx, tx, "entities (uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 10)
@@ -376,6 +385,11 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 		}
 		if err := rels.flush(); err != nil {
 			return err
+		}
+		for _, create := range rebuild {
+			if _, err := tx.ExecContext(ctx, create); err != nil {
+				return fmt.Errorf("rebuild index: %w", err)
+			}
 		}
 
 		// Entities that left the location (kept ones have not: they are
@@ -468,6 +482,53 @@ func (s *SQL) execChunks(ctx context.Context, tx *sql.Tx, stmt string, ids []str
 		}
 	}
 	return nil
+}
+
+// firstLoadMin is the batch size from which a first load into empty tables
+// builds the secondary indexes after the rows instead of row by row.
+const firstLoadMin = 1000
+
+// dropIndexesForFirstLoad drops the secondary indexes the dialect lists
+// when a location that owns nothing yet brings a large batch, at least as
+// large as the whole stored catalog, returning the statements that rebuild
+// them: building an index from sorted rows is far cheaper than inserting
+// into it row by row. It never runs on an incremental update of a location,
+// and the drop, the load and the rebuild share one transaction, so readers
+// (on their WAL snapshot) never see a missing index.
+func (s *SQL) dropIndexesForFirstLoad(ctx context.Context, tx *sql.Tx, owned, inserts int) ([]string, error) {
+	if s.d.FirstLoadIndexes == "" || owned > 0 || inserts < firstLoadMin {
+		return nil, nil
+	}
+	var stored int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM entities`).Scan(&stored); err != nil {
+		return nil, err
+	}
+	if stored > inserts {
+		return nil, nil // rebuilding would cost more than it saves
+	}
+	rows, err := tx.QueryContext(ctx, s.d.FirstLoadIndexes)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	var names, creates []string
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, creates = append(names, name), append(creates, create)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX "+name); err != nil {
+			return nil, fmt.Errorf("drop index %s: %w", name, err)
+		}
+	}
+	return creates, nil
 }
 
 // rowInserter writes the rows of one table. On a dialect with
