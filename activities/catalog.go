@@ -11,7 +11,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
@@ -109,61 +111,32 @@ func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Enti
 	seen := map[source]bool{}
 	readFiles := map[string]bool{}
 	for depth := 0; len(queue) > 0 && depth <= maxNested; depth++ {
-		var next []source
+		var next, todo []source
 		for _, s := range queue {
-			if seen[s] {
-				continue
+			if !seen[s] {
+				seen[s] = true
+				todo = append(todo, s)
 			}
-			seen[s] = true
+		}
+		for _, got := range c.readSources(ctx, r, loc, src, todo) {
 			// A file that cannot be read or parsed as a whole fails the
 			// refresh: dropping its entities as if deleted would lose data.
-			files, err := c.read(ctx, r, s, loc.Static)
-			if err != nil {
-				return nil, res, err
+			if got.err != nil {
+				return nil, res, got.err
 			}
-			for _, f := range files {
+			for _, f := range got.files {
 				if readFiles[f.name] {
 					continue // reached again through a nested Location
 				}
 				readFiles[f.name] = true
 				res.Files++
-				docs, err := catalog.Parse(f.name, f.data, c.Limits)
-				if err != nil {
-					return nil, res, err
+				if f.err != nil {
+					return nil, res, f.err
 				}
-				for _, d := range docs {
-					// An invalid document whose ref is known keeps its last
-					// good version in the store.
-					reject := func(msgs ...string) {
-						res.Errors = append(res.Errors, msgs...)
-						if d.Ref != "" {
-							res.keep = append(res.keep, d.Ref)
-						}
-					}
-					if d.Entity == nil {
-						for _, e := range d.Errors {
-							reject(e.Error())
-						}
-						continue
-					}
-					if err := c.Rules.Allowed(d.Entity, src, c.StaticRules[loc.Target]); err != nil {
-						reject(fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
-						continue
-					}
-					if err := c.resolvePlaceholders(ctx, r, s, f.name, d.Entity); err != nil {
-						reject(fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
-						continue
-					}
-					if strings.EqualFold(d.Entity.Kind(), "Location") {
-						next = append(next, nestedTargets(s, f.name, d.Entity)...)
-					}
-					row, err := toRow(d.Entity, loc, fileRef(s, f.name))
-					if err != nil {
-						res.Errors = append(res.Errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
-						continue
-					}
-					rows = append(rows, row)
-				}
+				rows = append(rows, f.rows...)
+				res.Errors = append(res.Errors, f.errors...)
+				res.keep = append(res.keep, f.keep...)
+				next = append(next, f.next...)
 			}
 			if len(rows) > c.Limits.MaxEntities && c.Limits.MaxEntities > 0 {
 				return nil, res, fmt.Errorf("location %s defines more than %d entities", loc.Target, c.Limits.MaxEntities)
@@ -173,6 +146,102 @@ func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Enti
 	}
 	res.Entities = len(rows)
 	return rows, res, nil
+}
+
+// processed is what one file of a location yields.
+type processed struct {
+	name   string
+	rows   []store.Entity
+	errors []string
+	keep   []string
+	next   []source
+	// err fails the whole refresh (the file cannot be parsed as a whole).
+	err error
+}
+
+// sourceFiles is what one source of a location yields, file by file.
+type sourceFiles struct {
+	files []processed
+	err   error
+}
+
+// readSources reads, parses, validates and turns into rows the files of each
+// source, on as many goroutines as there are CPUs (parsing and building rows
+// are most of a refresh's CPU time), returning the results in source order.
+func (c *Catalog) readSources(ctx context.Context, r *reading, loc store.Location, src catalog.Source, sources []source) []sourceFiles {
+	out := make([]sourceFiles, len(sources))
+	var mu sync.Mutex // placeholders read through r one at a time
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range min(len(sources), runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				s := sources[i]
+				files, err := c.read(ctx, r, s, loc.Static)
+				if err != nil {
+					out[i].err = err
+					continue
+				}
+				for _, f := range files {
+					out[i].files = append(out[i].files, c.processFile(ctx, r, &mu, s, loc, src, f))
+				}
+			}
+		}()
+	}
+	for i := range sources {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return out
+}
+
+func (c *Catalog) processFile(ctx context.Context, r *reading, mu *sync.Mutex, s source, loc store.Location, src catalog.Source, f file) processed {
+	p := processed{name: f.name}
+	docs, err := catalog.Parse(f.name, f.data, c.Limits)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	for _, d := range docs {
+		// An invalid document whose ref is known keeps its last good
+		// version in the store.
+		reject := func(msgs ...string) {
+			p.errors = append(p.errors, msgs...)
+			if d.Ref != "" {
+				p.keep = append(p.keep, d.Ref)
+			}
+		}
+		if d.Entity == nil {
+			for _, e := range d.Errors {
+				reject(e.Error())
+			}
+			continue
+		}
+		if err := c.Rules.Allowed(d.Entity, src, c.StaticRules[loc.Target]); err != nil {
+			reject(fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
+			continue
+		}
+		mu.Lock()
+		err := c.resolvePlaceholders(ctx, r, s, f.name, d.Entity)
+		mu.Unlock()
+		if err != nil {
+			reject(fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
+			continue
+		}
+		if strings.EqualFold(d.Entity.Kind(), "Location") {
+			p.next = append(p.next, nestedTargets(s, f.name, d.Entity)...)
+		}
+		row, err := toRow(d.Entity, loc, fileRef(s, f.name))
+		if err != nil {
+			p.errors = append(p.errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
+			continue
+		}
+		p.rows = append(p.rows, row)
+	}
+	return p
 }
 
 // maxAnalyzeBytes bounds what a dry run returns (it travels through workflow

@@ -17,7 +17,7 @@ import (
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
-func newCatalog(t *testing.T) (*Catalog, store.Store) {
+func newCatalog(t testing.TB) (*Catalog, store.Store) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {

@@ -59,5 +59,9 @@ CREATE TABLE task_secrets (
   expires_at TEXT NOT NULL
 );
 CREATE INDEX task_secrets_expires ON task_secrets (expires_at);
+`, `
+-- No query looks relations up by target alone (relations_type_target
+-- serves every relations.<type> filter); keeping it cost every write.
+DROP INDEX relations_target;
 `}
 }

@@ -26,6 +26,13 @@ type Dialect struct {
 	// SerializeWrites makes writes take a process-wide lock (SQLite has one
 	// writer; waiting here beats SQLITE_BUSY).
 	SerializeWrites bool
+	// SingleRowInserts writes new rows with one prepared single-row INSERT
+	// each instead of multi-row INSERTs (see rowInserter).
+	SingleRowInserts bool
+	// FirstLoadIndexes lists (name, CREATE statement) of the secondary
+	// indexes a first load into an empty catalog may build after its rows
+	// ("" = never).
+	FirstLoadIndexes string
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
 	// Analyze refreshes planner statistics after a large batch ("" = the
@@ -314,7 +321,7 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 				continue
 			}
 			if e.UID == "" {
-				e.UID = uuid.NewString()
+				e.UID = newUID()
 			}
 			inserts = append(inserts, e)
 		}
@@ -335,34 +342,54 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 			return err
 		}
 
-		// New entities.
-		var vals []any
+		rebuild, err := s.dropIndexesForFirstLoad(ctx, tx, len(mine), len(inserts))
+		if err != nil {
+			return err
+		}
+
+		// New entities, then the search and relation rows of inserted and
+		// updated ones, streamed to the database without an intermediate copy.
+		ents := s.inserter(ctx, tx, "entities (uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 10)
+		defer ents.close()
 		for _, e := range inserts {
 			kind, ns, name := splitRef(e.Ref)
-			vals = append(vals, e.UID, e.Ref, kind, ns, name, locationID, string(e.Body), e.Hash, now, now)
+			if err := ents.add(e.UID, e.Ref, kind, ns, name, locationID, string(e.Body), e.Hash, now, now); err != nil {
+				return err
+			}
 		}
-		if err := s.insertRows(ctx, tx, "entities (uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 10, vals); err != nil {
+		if err := ents.flush(); err != nil {
 			return err
 		}
 		res.Inserted, res.Updated = len(inserts), len(updates)
 
-		// Search and relation rows of inserted and updated entities.
-		var srows, rrows []any
+		search := s.inserter(ctx, tx, "search (entity_uid, key, value, original)", 4)
+		defer search.close()
+		rels := s.inserter(ctx, tx, "relations (origin_uid, source_ref, type, type_lower, target_ref, target_lower)", 6)
+		defer rels.close()
 		for _, set := range [][]Entity{inserts, updates} {
 			for _, e := range set {
 				for _, r := range e.Search {
-					srows = append(srows, e.UID, r.Key, r.Value, r.Original)
+					if err := search.add(e.UID, r.Key, r.Value, r.Original); err != nil {
+						return err
+					}
 				}
 				for _, r := range e.Relations {
-					rrows = append(rrows, e.UID, strings.ToLower(r.Source), r.Type, strings.ToLower(r.Type), r.Target, strings.ToLower(r.Target))
+					if err := rels.add(e.UID, strings.ToLower(r.Source), r.Type, strings.ToLower(r.Type), r.Target, strings.ToLower(r.Target)); err != nil {
+						return err
+					}
 				}
 			}
 		}
-		if err := s.insertRows(ctx, tx, "search (entity_uid, key, value, original)", 4, srows); err != nil {
+		if err := search.flush(); err != nil {
 			return err
 		}
-		if err := s.insertRows(ctx, tx, "relations (origin_uid, source_ref, type, type_lower, target_ref, target_lower)", 6, rrows); err != nil {
+		if err := rels.flush(); err != nil {
 			return err
+		}
+		for _, create := range rebuild {
+			if _, err := tx.ExecContext(ctx, create); err != nil {
+				return fmt.Errorf("rebuild index: %w", err)
+			}
 		}
 
 		// Entities that left the location (kept ones have not: they are
@@ -457,29 +484,124 @@ func (s *SQL) execChunks(ctx context.Context, tx *sql.Tx, stmt string, ids []str
 	return nil
 }
 
-// insertRows writes vals (width per row) with multi-row INSERTs.
-func (s *SQL) insertRows(ctx context.Context, tx *sql.Tx, table string, width int, vals []any) error {
-	if len(vals) == 0 {
+// firstLoadMin is the batch size from which a first load into empty tables
+// builds the secondary indexes after the rows instead of row by row.
+const firstLoadMin = 1000
+
+// dropIndexesForFirstLoad drops the secondary indexes the dialect lists
+// when a location that owns nothing yet brings a large batch, at least as
+// large as the whole stored catalog, returning the statements that rebuild
+// them: building an index from sorted rows is far cheaper than inserting
+// into it row by row. It never runs on an incremental update of a location,
+// and the drop, the load and the rebuild share one transaction, so readers
+// (on their WAL snapshot) never see a missing index.
+func (s *SQL) dropIndexesForFirstLoad(ctx context.Context, tx *sql.Tx, owned, inserts int) ([]string, error) {
+	if s.d.FirstLoadIndexes == "" || owned > 0 || inserts < firstLoadMin {
+		return nil, nil
+	}
+	var stored int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM entities`).Scan(&stored); err != nil {
+		return nil, err
+	}
+	if stored > inserts {
+		return nil, nil // rebuilding would cost more than it saves
+	}
+	rows, err := tx.QueryContext(ctx, s.d.FirstLoadIndexes)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	var names, creates []string
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, creates = append(names, name), append(creates, create)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX "+name); err != nil {
+			return nil, fmt.Errorf("drop index %s: %w", name, err)
+		}
+	}
+	return creates, nil
+}
+
+// rowInserter writes the rows of one table. On a dialect with
+// SingleRowInserts it runs one prepared single-row INSERT per row (on SQLite
+// a multi-row INSERT needs a statement journal, which copies every index
+// page it touches: 3x slower); otherwise it buffers rows into multi-row
+// INSERTs of at most MaxParams placeholders.
+type rowInserter struct {
+	s     *SQL
+	ctx   context.Context
+	tx    *sql.Tx
+	table string
+	width int
+	stmt  *sql.Stmt
+	buf   []any
+}
+
+func (s *SQL) inserter(ctx context.Context, tx *sql.Tx, table string, width int) *rowInserter {
+	return &rowInserter{s: s, ctx: ctx, tx: tx, table: table, width: width}
+}
+
+func (in *rowInserter) name() string { return strings.Fields(in.table)[0] }
+
+func (in *rowInserter) row() string { return "(" + placeholders(in.width) + ")" }
+
+// add writes one row (len(vals) == width), or buffers it.
+func (in *rowInserter) add(vals ...any) error {
+	if in.s.d.SingleRowInserts {
+		if in.stmt == nil {
+			stmt, err := in.tx.PrepareContext(in.ctx, in.s.q("INSERT INTO "+in.table+" VALUES "+in.row()))
+			if err != nil {
+				return fmt.Errorf("insert into %s: %w", in.name(), err)
+			}
+			in.stmt = stmt
+		}
+		if _, err := in.stmt.ExecContext(in.ctx, vals...); err != nil {
+			return fmt.Errorf("insert into %s: %w", in.name(), err)
+		}
 		return nil
 	}
-	per := max(1, s.d.MaxParams/width)
-	row := "(" + placeholders(width) + ")"
-	for start := 0; start < len(vals); start += per * width {
-		end := min(len(vals), start+per*width)
-		n := (end - start) / width
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " VALUES ")
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(row)
-		}
-		if _, err := tx.ExecContext(ctx, s.q(b.String()), vals[start:end]...); err != nil {
-			return fmt.Errorf("insert into %s: %w", strings.Fields(table)[0], err)
-		}
+	in.buf = append(in.buf, vals...)
+	if len(in.buf)+in.width > max(in.width, in.s.d.MaxParams) {
+		return in.flush()
 	}
 	return nil
+}
+
+// flush writes the buffered rows.
+func (in *rowInserter) flush() error {
+	if len(in.buf) == 0 {
+		return nil
+	}
+	n := len(in.buf) / in.width
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + in.table + " VALUES ")
+	row := in.row()
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	if _, err := in.tx.ExecContext(in.ctx, in.s.q(b.String()), in.buf...); err != nil {
+		return fmt.Errorf("insert into %s: %w", in.name(), err)
+	}
+	in.buf = in.buf[:0]
+	return nil
+}
+
+func (in *rowInserter) close() {
+	if in.stmt != nil {
+		in.stmt.Close()
+	}
 }
 
 // ---- read path
@@ -624,4 +746,15 @@ func chunks(ss []string, n int) [][]string {
 		ss = ss[k:]
 	}
 	return out
+}
+
+// newUID returns a time-ordered (version 7) UUID: consecutive inserts then
+// land at the end of every index keyed by uid instead of at random pages,
+// which is most of the cost of a large batch.
+func newUID() string {
+	u, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return u.String()
 }

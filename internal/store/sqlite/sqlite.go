@@ -37,8 +37,14 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		Rebind:          func(q string) string { return q },
 		Migrations:      store.Schema(),
 		SerializeWrites: true,
+		// A multi-row INSERT needs a statement journal here; prepared
+		// single-row INSERTs made a 10k-entity first load 2.5x faster.
+		SingleRowInserts: true,
+		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
+		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations') ORDER BY name`,
 		// modernc's bind cost grows with the statement's parameter count:
-		// 400 per statement made a 10k-entity batch 3x faster than 30000.
+		// 400 per statement made a 10k-entity batch 3x faster than 30000
+		// (still used for IN lists and deletes).
 		MaxParams: 400,
 		Analyze:   "PRAGMA analysis_limit=2000; ANALYZE",
 	})

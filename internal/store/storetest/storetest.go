@@ -104,6 +104,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("WritePath", func(t *testing.T) { testWrites(t, open) })
 	t.Run("Locations", func(t *testing.T) { testLocations(t, open) })
 	t.Run("TaskSecrets", func(t *testing.T) { testTaskSecrets(t, open) })
+	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, open) })
 }
 
 func testFilters(t *testing.T, open Opener) {
@@ -366,5 +367,59 @@ func testLocations(t *testing.T, open Opener) {
 	}
 	if _, err := s.GetLocation(ctx, loc.ID); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("get deleted: %v", err)
+	}
+}
+
+// testLargeBatch writes a batch big enough for a store's bulk paths (a
+// first load may build indexes after its rows), then checks that filters,
+// relations and a later incremental refresh behave as with small batches.
+func testLargeBatch(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := context.Background()
+	small := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/small.yaml"}))
+	must(s.ReplaceLocation(ctx, small.ID, seed(), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/big.yaml"}))
+	batch := func(owner9 string) []store.Entity {
+		var out []store.Entity
+		for i := range 1500 {
+			owner := fmt.Sprintf("team-%d", i%10)
+			if i%10 == 9 {
+				owner = owner9
+			}
+			out = append(out, ent("Component", fmt.Sprintf("big-%04d", i), map[string]string{"type": "service", "owner": owner}))
+		}
+		return out
+	}
+	res := must(s.ReplaceLocation(ctx, loc.ID, batch("team-9"), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	if res.Inserted != 1500 {
+		t.Fatalf("large batch: %+v", res)
+	}
+	count := func(f store.Filter) int {
+		t.Helper()
+		return must(s.Query(ctx, store.Query{Filter: f, Limit: 1})).TotalItems
+	}
+	owner := func(o string) store.Filter {
+		return store.Filter{{{Key: "kind", Values: []string{"component"}}, {Key: "spec.owner", Values: []string{o}}}}
+	}
+	if n := count(owner("team-3")); n != 150 {
+		t.Fatalf("spec.owner=team-3: %d entities, want 150", n)
+	}
+	if n := count(owner("team-a")); n != 2 {
+		t.Fatalf("the other location's entities after a large batch: %d, want 2", n)
+	}
+	if n := count(store.Filter{{{Key: "relations.ownedby", Values: []string{"group:default/team-3"}}}}); n != 150 {
+		t.Fatalf("relations.ownedBy=team-3: %d entities, want 150", n)
+	}
+	e := must(s.EntityByRef(ctx, "component:default/big-0042"))
+	if len(e.Relations) != 1 || e.Relations[0].Target != "group:default/team-2" {
+		t.Fatalf("relations of big-0042: %+v", e.Relations)
+	}
+	// An incremental refresh of the same location moves a tenth of it.
+	res = must(s.ReplaceLocation(ctx, loc.ID, batch("team-x"), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	if res.Updated != 150 || res.Unchanged != 1350 {
+		t.Fatalf("incremental refresh: %+v", res)
+	}
+	if n, m := count(owner("team-9")), count(owner("team-x")); n != 0 || m != 150 {
+		t.Fatalf("after the refresh: team-9 owns %d, team-x %d; want 0 and 150", n, m)
 	}
 }
