@@ -132,6 +132,11 @@ func compileParameters(t *Template, values map[string]any) (map[string]any, erro
 	if params == nil {
 		params = map[string]any{}
 	}
+	// NUL bytes have no place in a form value, and the run uses them to
+	// mark secret references: a value carrying one is refused.
+	if path := nulPath(params, "parameters"); path != "" {
+		return nil, &ParameterError{Problems: []Problem{{Severity: SeverityError, Path: path, Message: "contains a NUL byte"}}}
+	}
 	for _, page := range t.Spec.Parameters {
 		applyDefaults(params, page, 0)
 	}
@@ -150,6 +155,33 @@ func compileParameters(t *Template, values map[string]any) (map[string]any, erro
 		return nil, &ParameterError{Problems: dedupe(problems)}
 	}
 	return params, nil
+}
+
+// nulPath returns the path of the first string (or key) in v holding a NUL
+// byte, or "".
+func nulPath(v any, path string) string {
+	switch x := v.(type) {
+	case string:
+		if strings.ContainsRune(x, 0) {
+			return path
+		}
+	case []any:
+		for i, e := range x {
+			if p := nulPath(e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			if strings.ContainsRune(k, 0) {
+				return path
+			}
+			if p := nulPath(x[k], path+"."+k); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 func dedupe(ps []Problem) []Problem {

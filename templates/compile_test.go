@@ -148,6 +148,7 @@ func TestCompileParameterErrors(t *testing.T) {
 		{"second page", map[string]any{"name": "a", "owner": "b", "tags": []any{1}, "email": "nope"}, []string{"parameters.email: 'nope' is not valid email", "parameters.tags[0]: got number, want string"}},
 		{"nested", map[string]any{"name": "a", "owner": "b", "advanced": map[string]any{"tls": "yes"}}, []string{"parameters.advanced.tls: got string, want boolean"}},
 		{"unsupported value", map[string]any{"name": "a", "owner": "b", "x": struct{}{}}, []string{"parameters: value of type struct {} is not supported"}},
+		{"NUL byte (forged secret reference)", map[string]any{"name": "a", "owner": "b", "tags": []any{"\x00rigger-secret:token\x00"}}, []string{"parameters.tags[0]: contains a NUL byte"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
