@@ -64,7 +64,7 @@ func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
 				return contract.ActionOutput{}, fmt.Errorf("read task secrets: %w", err)
 			}
 		}
-		resolved, err := resolveSecretRefs(in.Input, secrets)
+		resolved, err := resolveSecretRefs(in.Input, secrets, in.SecretNonce)
 		if err != nil {
 			return contract.ActionOutput{}, invalid(err)
 		}
@@ -89,12 +89,14 @@ func (s *Scaffold) ForgetSecrets(ctx context.Context, taskID string) error {
 	return s.Secrets.Forget(ctx, taskID)
 }
 
-const secretRefPrefix = "\x00rigger-secret:"
+const secretRefPrefix = contract.SecretRefPrefix
 
-// resolveSecretRefs replaces every contract.SecretRef in the strings of v
-// with the secret's value. A reference to a secret the task does not have
-// is an error naming it.
-func resolveSecretRefs(v any, secrets map[string]string) (any, error) {
+// resolveSecretRefs replaces every contract.SecretRef of this task (its
+// nonce) in the strings of v with the secret's value. A reference to a
+// secret the task does not have, one that is not this task's (forged, or
+// from another task) and one a filter mangled are errors; nothing is
+// resolved then.
+func resolveSecretRefs(v any, secrets map[string]string, nonce string) (any, error) {
 	switch x := v.(type) {
 	case string:
 		if !strings.Contains(x, secretRefPrefix) {
@@ -103,6 +105,7 @@ func resolveSecretRefs(v any, secrets map[string]string) (any, error) {
 			}
 			return x, nil
 		}
+		own := secretRefPrefix + nonce + ":"
 		var b strings.Builder
 		rest := x
 		for {
@@ -111,8 +114,11 @@ func resolveSecretRefs(v any, secrets map[string]string) (any, error) {
 				b.WriteString(rest)
 				return b.String(), nil
 			}
+			if nonce == "" || !strings.HasPrefix(rest[i:], own) {
+				return nil, errors.New("the input holds a secret reference that is not this task's; it was not resolved")
+			}
 			b.WriteString(rest[:i])
-			rest = rest[i+len(secretRefPrefix):]
+			rest = rest[i+len(own):]
 			j := strings.IndexByte(rest, 0)
 			if j < 0 {
 				return nil, errors.New("a secret reference was cut by a filter; use secrets as whole values")
@@ -128,7 +134,7 @@ func resolveSecretRefs(v any, secrets map[string]string) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			r, err := resolveSecretRefs(e, secrets)
+			r, err := resolveSecretRefs(e, secrets, nonce)
 			if err != nil {
 				return nil, err
 			}
@@ -143,7 +149,7 @@ func resolveSecretRefs(v any, secrets map[string]string) (any, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			r, err := resolveSecretRefs(x[k], secrets)
+			r, err := resolveSecretRefs(x[k], secrets, nonce)
 			if err != nil {
 				return nil, err
 			}

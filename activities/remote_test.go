@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -164,8 +165,8 @@ func TestSecretsResolvedAndRedacted(t *testing.T) {
 	s, _ := newScaffold(t)
 	s.Secrets = memSecretSource{"token": "hunter2-very-secret"}
 	ctx := context.Background()
-	in := contract.ActionInput{TaskID: "sec", StepID: "s", Secrets: true,
-		Input: map[string]any{"message": "token is " + contract.SecretRef("token"), "path": "f", "content": contract.SecretRef("token")}}
+	in := contract.ActionInput{TaskID: "sec", StepID: "s", Secrets: true, SecretNonce: "n1",
+		Input: map[string]any{"message": "token is " + contract.SecretRef("n1", "token"), "path": "f", "content": contract.SecretRef("n1", "token")}}
 	out, err := s.Actions()["debug:log"](ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -180,20 +181,27 @@ func TestSecretsResolvedAndRedacted(t *testing.T) {
 		t.Fatalf("the action did not get the value: %q", got)
 	}
 	bad := in
-	bad.Input = map[string]any{"path": "../" + contract.SecretRef("token"), "content": "x"}
+	bad.Input = map[string]any{"path": "../" + contract.SecretRef("n1", "token"), "content": "x"}
 	_, err = s.Actions()["fs:write"](ctx, bad)
 	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "***") {
 		t.Fatalf("error must name the path with the secret redacted: %v", err)
 	}
 	missing := in
-	missing.Input = map[string]any{"message": contract.SecretRef("other")}
+	missing.Input = map[string]any{"message": contract.SecretRef("n1", "other")}
 	if _, err := s.Actions()["debug:log"](ctx, missing); err == nil || !strings.Contains(err.Error(), "secrets.other was not given") {
 		t.Fatalf("unknown secret: %v", err)
 	}
 	mangled := in
-	mangled.Input = map[string]any{"message": strings.ToUpper(contract.SecretRef("token"))}
+	mangled.Input = map[string]any{"message": strings.ToUpper(contract.SecretRef("n1", "token"))}
 	if _, err := s.Actions()["debug:log"](ctx, mangled); err == nil || !strings.Contains(err.Error(), "changed by a filter") {
 		t.Fatalf("a filtered secret: %v", err)
+	}
+	// A reference that is not this task's (forged in a parameter, or
+	// carried in from a catalog entity) is never resolved.
+	forged := in
+	forged.Input = map[string]any{"message": contract.SecretRef("guess", "token")}
+	if out, err := s.Actions()["debug:log"](ctx, forged); err == nil || !strings.Contains(err.Error(), "not this task's") || strings.Contains(fmt.Sprint(out), "hunter2") {
+		t.Fatalf("forged reference: %v %v", out, err)
 	}
 	noStore, _ := newScaffold(t)
 	if _, err := noStore.Actions()["debug:log"](ctx, in); err == nil || !strings.Contains(err.Error(), "no secret store") {

@@ -49,7 +49,7 @@ func tctx(c contract.ScaffoldContext) templates.Context {
 	if len(c.Secrets) > 0 {
 		secrets = make(map[string]string, len(c.Secrets))
 		for _, name := range c.Secrets {
-			secrets[name] = contract.SecretRef(name)
+			secrets[name] = contract.SecretRef(c.SecretNonce, name)
 		}
 	}
 	return templates.Context{TaskID: c.TaskID, Parameters: c.Parameters, Steps: c.Steps, User: templates.User{Ref: c.UserRef}, Secrets: secrets}

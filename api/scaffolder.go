@@ -175,7 +175,11 @@ func (s *Server) createTask(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if err := s.startTask(c, client.StartWorkflowOptions{ID: id}, workflows.ScaffoldInput{TaskID: id, Plan: *plan, Secrets: names}, user); err != nil {
+	in := workflows.ScaffoldInput{TaskID: id, Plan: *plan, Secrets: names}
+	if len(names) > 0 {
+		in.SecretNonce = secretbox.NewNonce()
+	}
+	if err := s.startTask(c, client.StartWorkflowOptions{ID: id}, in, user); err != nil {
 		writeError(c, err)
 		return
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
 )
@@ -87,7 +88,7 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	env.ExecuteWorkflow(workflows.ScaffoldName, workflows.ScaffoldInput{TaskID: taskID, Plan: plan, Secrets: names, DryRun: true})
+	env.ExecuteWorkflow(workflows.ScaffoldName, workflows.ScaffoldInput{TaskID: taskID, Plan: plan, Secrets: names, SecretNonce: secretbox.NewNonce(), DryRun: true})
 	res := &DryRunResult{}
 	if werr := env.GetWorkflowError(); werr != nil {
 		res.Err = werr

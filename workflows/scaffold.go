@@ -82,6 +82,9 @@ type ScaffoldInput struct {
 	// enter the workflow: expressions render them as references that the
 	// action activity resolves from the worker's secret store.
 	Secrets []string `json:"secrets,omitempty"`
+	// SecretNonce is random per task; secret references carry it, so no
+	// other text can pass for one.
+	SecretNonce string `json:"secretNonce,omitempty"`
 	// DryRun runs steps whose action is dry-run safe and skips the others.
 	DryRun bool `json:"dryRun,omitempty"`
 	// Resume is the state of a failed run: the steps that completed keep
@@ -136,7 +139,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		cancel()
 	})
 
-	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: st.Outputs, UserRef: in.Plan.UserRef, Secrets: in.Secrets}
+	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: st.Outputs, UserRef: in.Plan.UserRef, Secrets: in.Secrets, SecretNonce: in.SecretNonce}
 	localCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
@@ -338,7 +341,7 @@ func retryPolicy(step templates.PlanStep) *temporal.RetryPolicy {
 func actionInput(in ScaffoldInput, step templates.PlanStep) contract.ActionInput {
 	return contract.ActionInput{
 		TaskID: in.TaskID, StepID: step.ID, TemplateBaseURL: in.Plan.Template.BaseURL,
-		DryRun: in.DryRun, Secrets: len(in.Secrets) > 0, UserRef: in.Plan.UserRef,
+		DryRun: in.DryRun, Secrets: len(in.Secrets) > 0, SecretNonce: in.SecretNonce, UserRef: in.Plan.UserRef,
 	}
 }
 

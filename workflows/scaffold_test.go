@@ -262,13 +262,13 @@ func TestScaffoldDryRunSkipsSideEffects(t *testing.T) {
 // renders to a reference; the value is only known to the action activity.
 func TestScaffoldSecretsNeverEnterTheWorkflow(t *testing.T) {
 	e := newScaffoldEnv(t, "")
-	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "s1", Secrets: []string{"token"}, Plan: plan(
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "s1", Secrets: []string{"token"}, SecretNonce: "n1", Plan: plan(
 		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "${{ secrets.token }}"}},
 	)})
 	if err := e.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if len(e.calls) != 1 || e.calls[0] != "a:"+contract.SecretRef("token") {
+	if len(e.calls) != 1 || e.calls[0] != "a:"+contract.SecretRef("n1", "token") {
 		t.Fatalf("the action got %q, want the reference", e.calls)
 	}
 }

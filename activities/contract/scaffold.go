@@ -36,8 +36,13 @@ const ScaffoldForgetSecrets = "rigger.scaffold.forgetSecrets"
 // SecretRef is how a secret appears in rendered input while it travels
 // through workflow history: a reference the action activity replaces with
 // the value just before the action runs. The NUL bytes keep it from
-// colliding with text a user could write.
-func SecretRef(name string) string { return "\x00rigger-secret:" + name + "\x00" }
+// colliding with text a user could write, and nonce — random per task —
+// keeps text from elsewhere (a catalog entity a step fetched, say) from
+// forging one: only references carrying the task's nonce are resolved.
+func SecretRef(nonce, name string) string { return SecretRefPrefix + nonce + ":" + name + "\x00" }
+
+// SecretRefPrefix starts every secret reference.
+const SecretRefPrefix = "\x00rigger-secret:"
 
 // ActionActivity is the activity name of a scaffolder action.
 func ActionActivity(action string) string { return "rigger.action." + action }
@@ -51,7 +56,8 @@ type ScaffoldContext struct {
 	UserRef    string                    `json:"userRef,omitempty"`
 	// Secrets names the task's secrets; expressions see each as a
 	// reference (SecretRef), never as its value.
-	Secrets []string `json:"secrets,omitempty"`
+	Secrets     []string `json:"secrets,omitempty"`
+	SecretNonce string   `json:"secretNonce,omitempty"`
 }
 
 // RenderInput is one step to render.
@@ -93,7 +99,8 @@ type ActionInput struct {
 	DryRun bool `json:"dryRun,omitempty"`
 	// Secrets says the task has secrets: the activity resolves secret
 	// references in Input from the worker's secret store.
-	Secrets bool `json:"secrets,omitempty"`
+	Secrets     bool   `json:"secrets,omitempty"`
+	SecretNonce string `json:"secretNonce,omitempty"`
 	// UserRef is the user the task runs for.
 	UserRef string `json:"userRef,omitempty"`
 }
