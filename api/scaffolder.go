@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -285,6 +286,7 @@ func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
 	if evs := resp.GetHistory().GetEvents(); len(evs) > 0 {
 		closeEv = evs[0]
 	}
+	lastEvent := closeEv.GetEventId()
 	var st workflows.ScaffoldState
 	decode := func(p *commonpb.Payloads) bool {
 		return len(p.GetPayloads()) > 0 && converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
@@ -314,6 +316,13 @@ func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
 	case closeEv.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil: // not something a task does
 		return nil, errs.NotFound("no task with id %q", id)
 	}
+	if st.TaskID == "" && t.Status == "processing" {
+		// A running workflow's state only changes when its history grows:
+		// polling clients of a waiting task cost no query.
+		if cached, ok := s.states.get(id, lastEvent); ok {
+			st = cached
+		}
+	}
 	if st.TaskID == "" {
 		st = workflows.ScaffoldState{}
 		v, err := s.deps.Temporal.QueryWorkflow(ctx, id, "", workflows.ScaffoldStateQuery)
@@ -327,6 +336,9 @@ func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
 		}
 		if err := v.Get(&st); err != nil || (st.TaskID != "" && st.TaskID != id) {
 			return nil, errs.NotFound("no task with id %q", id)
+		}
+		if t.Status == "processing" {
+			s.states.put(id, lastEvent, st)
 		}
 	}
 	t.State = &st
@@ -714,4 +726,38 @@ func rootError(err error) string {
 		return app.Message()
 	}
 	return err.Error()
+}
+
+// stateCache remembers the last queried state of running tasks, keyed by
+// the newest history event id when it was read. Bounded: when full, it is
+// cleared (a miss only costs a query).
+type stateCache struct {
+	mu sync.Mutex
+	m  map[string]cachedState
+}
+
+type cachedState struct {
+	event int64
+	state workflows.ScaffoldState
+}
+
+const maxCachedStates = 2000
+
+func (c *stateCache) get(id string, event int64) (workflows.ScaffoldState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || e.event != event || event == 0 {
+		return workflows.ScaffoldState{}, false
+	}
+	return e.state, true
+}
+
+func (c *stateCache) put(id string, event int64, st workflows.ScaffoldState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedStates {
+		c.m = map[string]cachedState{}
+	}
+	c.m[id] = cachedState{event: event, state: st}
 }

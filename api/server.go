@@ -42,6 +42,7 @@ type Deps struct {
 type Server struct {
 	deps   Deps
 	engine *gin.Engine
+	states stateCache
 }
 
 // New builds the router. It does no I/O.
