@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 ARGS     ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run build build-nodev test test-short lint bench clean
+.PHONY: help run build build-nodev test test-short lint bench bench-peer clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,14 @@ lint: ## gofmt, go vet (both build variants), staticcheck
 bench: build ## Benchmarks: start-up, RSS, hello latency, catalog ingest and queries (see README)
 	@ls -l $(BIN) | awk '{printf "binary size: %.1f MiB\n", $$5/1048576}'
 	RIGGER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/e2e/
+
+PEER        := ../shared/peers/backstage
+PEER_PHASES ?= scaffolder,ingest,query
+PEER_COUNT  ?= 10000
+
+bench-peer: ## The stock Backstage peer on this machine, same scenarios (PEER_PHASES, PEER_COUNT); installs it from npm
+	cd $(PEER) && ./install.sh && ./pg.sh start
+	cd $(PEER) && node bench.mjs --phases $(PEER_PHASES) --count $(PEER_COUNT); status=$$?; ./pg.sh stop; exit $$status
 
 clean: ## Remove build output and the default data dir
 	rm -rf bin .rigger
