@@ -52,7 +52,7 @@ func tctx(c contract.ScaffoldContext) templates.Context {
 			secrets[name] = contract.SecretRef(c.SecretNonce, name)
 		}
 	}
-	return templates.Context{TaskID: c.TaskID, Parameters: c.Parameters, Steps: c.Steps, User: templates.User{Ref: c.UserRef}, Secrets: secrets}
+	return templates.Context{TaskID: c.TaskID, Parameters: c.Parameters, Steps: c.Steps, User: templates.User{Ref: c.UserRef, Entity: c.UserEntity}, Secrets: secrets}
 }
 
 // invalid is a failure no retry can fix (a bad template or input).

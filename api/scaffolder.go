@@ -164,7 +164,7 @@ func (s *Server) createTask(c *gin.Context) {
 		return
 	}
 	user := identity(c).Ref
-	plan, err := templates.Compile(t, req.Values, s.deps.Scaffolder.Actions, templates.CompileOptions{UserRef: user, BaseURL: base})
+	plan, err := templates.Compile(t, req.Values, s.deps.Scaffolder.Actions, templates.CompileOptions{UserRef: user, UserEntity: s.userEntity(c, user), BaseURL: base})
 	if err != nil {
 		writeError(c, errs.Invalid("%v", err))
 		return
@@ -185,6 +185,23 @@ func (s *Server) createTask(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"id": id})
+}
+
+// userEntity is the caller's catalog entity (user.entity in expressions),
+// or nil when the catalog has none.
+func (s *Server) userEntity(c *gin.Context, ref string) map[string]any {
+	if ref == "" {
+		return nil
+	}
+	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), ref)
+	if err != nil {
+		return nil
+	}
+	m, err := render(e)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // keepSecrets stores a task's secrets before it starts and returns their

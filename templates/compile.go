@@ -9,7 +9,9 @@ import (
 // CompileOptions are the run-specific inputs of Compile.
 type CompileOptions struct {
 	UserRef string // who runs the template, e.g. user:default/jane
-	BaseURL string // where the template was read from; relative URLs in inputs resolve against it
+	// UserEntity is that user's catalog entity, if any.
+	UserEntity map[string]any
+	BaseURL    string // where the template was read from; relative URLs in inputs resolve against it
 	// DefaultTimeout applies to steps whose action has no default timeout
 	// (and that set no timeout of their own); 0 means 10 minutes.
 	DefaultTimeout time.Duration
@@ -91,6 +93,7 @@ func Compile(t *Template, values map[string]any, actions ActionLookup, opts Comp
 		},
 		Parameters: params,
 		UserRef:    opts.UserRef,
+		UserEntity: opts.UserEntity,
 		Steps:      make([]PlanStep, 0, len(t.Spec.Steps)),
 	}
 	if t.Spec.Output.Raw != nil {

@@ -21,6 +21,9 @@ type Plan struct {
 	Template   PlanTemplate   `json:"template"`
 	Parameters map[string]any `json:"parameters"` // validated, defaults applied
 	UserRef    string         `json:"userRef,omitempty"`
+	// UserEntity is the user's catalog entity when the catalog has one
+	// (expressions read it as user.entity).
+	UserEntity map[string]any `json:"userEntity,omitempty"`
 	Steps      []PlanStep     `json:"steps"`
 	Output     map[string]any `json:"output,omitempty"` // spec.output as written
 }

@@ -54,6 +54,7 @@ type ScaffoldContext struct {
 	Parameters map[string]any            `json:"parameters"`
 	Steps      map[string]map[string]any `json:"steps"`
 	UserRef    string                    `json:"userRef,omitempty"`
+	UserEntity map[string]any            `json:"userEntity,omitempty"`
 	// Secrets names the task's secrets; expressions see each as a
 	// reference (SecretRef), never as its value.
 	Secrets     []string `json:"secrets,omitempty"`

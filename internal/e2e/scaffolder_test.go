@@ -101,7 +101,7 @@ spec:
       name: Announce
       action: debug:log
       input:
-        message: marker ${{ parameters.marker }} token ${{ secrets.token }}
+        message: marker ${{ parameters.marker }} token ${{ secrets.token }} by ${{ user.entity.spec.profile.email | default('nobody') }}
     - id: write
       name: Write the token
       action: fs:write
@@ -281,8 +281,14 @@ func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "secret.yaml"), []byte(secretTemplate), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, cfgDir := startDevWithConfig(t, fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\n", filepath.Join(dir, "secret.yaml")))
+	// The dev user's catalog entity: expressions see it as user.entity.
+	users := "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: guest}\nspec: {profile: {email: guest@example.com}, memberOf: []}\n"
+	if err := os.WriteFile(filepath.Join(dir, "users.yaml"), []byte(users), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, cfgDir := startDevWithConfig(t, fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\n    - type: file\n      target: %s\n", filepath.Join(dir, "secret.yaml"), filepath.Join(dir, "users.yaml")))
 	waitTotal(t, p.api, "kind=template", 1)
+	waitTotal(t, p.api, "kind=user", 1)
 	const secret, marker = "tok-8b1f0e-very-secret", "marker-4242-visible"
 
 	var c struct{ ID string }
@@ -300,7 +306,7 @@ func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
 		t.Fatalf("token.txt = %q", got)
 	}
 	events := eventText(t, p.api, c.ID)
-	if strings.Contains(events, secret) || !strings.Contains(events, "token ***") {
+	if strings.Contains(events, secret) || !strings.Contains(events, "token *** by guest@example.com") {
 		t.Fatalf("events leak or lack redaction:\n%s", events)
 	}
 
