@@ -246,6 +246,9 @@ func (s *Scaffold) keepWorkspaceFile(taskID, p string, dryRun bool) (string, err
 	if err != nil {
 		return "", invalid(rootErr("catalogInfoPath", p, err))
 	}
+	if err := checkRegisteredFile(clean, data); err != nil {
+		return "", invalid(err)
+	}
 	dst := filepath.Join(s.RegisteredDir, taskID, path.Base(filepath.ToSlash(clean)))
 	if dryRun {
 		return dst, nil
@@ -257,6 +260,53 @@ func (s *Scaffold) keepWorkspaceFile(taskID, p string, dryRun bool) (string, err
 		return "", err
 	}
 	return filepath.Abs(dst)
+}
+
+// checkRegisteredFile refuses what would let a file written by a run read
+// anything else once registered as a file location: $text/$json/$yaml
+// placeholders (they read other files) and Location entities (they point
+// at other files). Values in a run's files can come from its parameters,
+// so nothing in them may be followed. The copy under RegisteredDir is
+// rigger's own and never changes afterwards.
+func checkRegisteredFile(name string, data []byte) error {
+	docs, err := catalog.Parse(name, data, catalog.Limits{})
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if len(d.Errors) > 0 {
+			return d.Errors[0]
+		}
+		if strings.EqualFold(d.Entity.Kind(), "location") {
+			return fmt.Errorf("catalogInfoPath %s: document %d is a Location; a file registered from a task may only hold entities, not point at other files", name, d.Index+1)
+		}
+		if key := placeholderKey(map[string]any(d.Entity)); key != "" {
+			return fmt.Errorf("catalogInfoPath %s: document %d uses a %s placeholder; a file registered from a task may not read other files", name, d.Index+1, key)
+		}
+	}
+	return nil
+}
+
+// placeholderKey returns the first $text/$json/$yaml key found in v.
+func placeholderKey(v any) string {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "$text" || k == "$json" || k == "$yaml" {
+				return k
+			}
+			if p := placeholderKey(e); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if p := placeholderKey(e); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // workspaceEntityRef is the main entity of a descriptor in the workspace
