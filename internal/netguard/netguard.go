@@ -115,6 +115,19 @@ func (p Policy) CheckAddr(ip netip.Addr) error {
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
+// IPv6 prefixes that carry or reach an IPv4 address: NAT64 (well-known and
+// local-use), 6to4, Teredo, IPv4-compatible and IPv4-translated (SIIT). An
+// address in one of them reaches whatever IPv4 address it embeds, so it is
+// refused outright (an operator who needs one allows it explicitly).
+var translated = []netip.Prefix{
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("::ffff:0:0:0/96"),
+}
+
 // classify names why ip is not public unicast, or returns "".
 func classify(ip netip.Addr) string {
 	switch {
@@ -132,6 +145,8 @@ func classify(ip netip.Addr) string {
 		return "a private address"
 	case ip.Is4() && cgnat.Contains(ip):
 		return "a shared (CGNAT) address"
+	case ip.Is6() && inAny(translated, ip):
+		return "an IPv6 address that embeds an IPv4 one (NAT64, 6to4, Teredo)"
 	case !ip.IsGlobalUnicast():
 		return "not a public unicast address"
 	case ip.Is4() && (ip.As4()[0] == 0 || ip.As4()[0] >= 240):
@@ -240,4 +255,13 @@ func redact(u *url.URL) string {
 		c.RawQuery = "…"
 	}
 	return c.String()
+}
+
+func inAny(ps []netip.Prefix, ip netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
