@@ -447,12 +447,12 @@ func afterParam(c *gin.Context) (int, error) {
 }
 
 // mayChange says whether the caller may cancel or retry t: its creator, or
-// automation with a service token.
+// a service token with the scaffolder.admin scope.
 func mayChange(c *gin.Context, t *task) error {
-	if id := identity(c); id.Service || id.Ref == t.User {
+	if id := identity(c); id.Ref == t.User || (id.Service && hasScope(id.Scopes, "scaffolder.admin")) {
 		return nil
 	}
-	return fmt.Errorf("%w: only %s (or a service token) may change task %s", errs.ErrForbidden, t.User, t.ID)
+	return fmt.Errorf("%w: only %s (or a token with the scaffolder.admin scope) may change task %s", errs.ErrForbidden, t.User, t.ID)
 }
 
 func (s *Server) cancelTask(c *gin.Context) {

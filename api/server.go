@@ -2,11 +2,15 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/riggerdev/rigger/internal/errs"
 	"go.temporal.io/sdk/client"
 
 	"github.com/riggerdev/rigger/internal/auth"
@@ -99,9 +103,65 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			c.Abort()
 			return
 		}
+		if scope := requiredScope(c.Request.Method, c.FullPath()); id.Service && !hasScope(id.Scopes, scope) {
+			writeError(c, fmt.Errorf("%w: this token lacks the %s scope", errs.ErrForbidden, scope))
+			c.Abort()
+			return
+		}
+		limit := int64(maxBody)
+		if strings.HasSuffix(c.FullPath(), "/v2/dry-run") {
+			limit = maxDryRunBody
+		}
+		if c.Request.ContentLength > limit {
+			writeError(c, errs.Invalid("the request body is %d bytes; at most %d are accepted here", c.Request.ContentLength, limit))
+			c.Abort()
+			return
+		}
+		if c.Request.Body != nil { // a body without a length is cut at the limit
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		}
 		c.Set(identityKey, id)
 		c.Next()
 	}
+}
+
+// Request body limits: every API body, and a dry run's (it carries the
+// template's files, base64).
+const (
+	maxBody       = 2 << 20
+	maxDryRunBody = 48 << 20
+)
+
+// requiredScope is the scope a service token needs for a route (deny by
+// default: a route not listed needs "admin"). Reading the catalog or the
+// scaffolder needs catalog.read / scaffolder.read; changing them
+// catalog.write / scaffolder.run.
+func requiredScope(method, route string) string {
+	switch {
+	case strings.HasPrefix(route, "/api/catalog/"):
+		if method == http.MethodGet || strings.HasSuffix(route, "/entities/by-refs") ||
+			strings.HasSuffix(route, "/validate-entity") || strings.HasSuffix(route, "/analyze-location") {
+			return "catalog.read"
+		}
+		return "catalog.write"
+	case strings.HasPrefix(route, "/api/scaffolder/"):
+		if method == http.MethodGet {
+			return "scaffolder.read"
+		}
+		return "scaffolder.run"
+	}
+	return "admin"
+}
+
+// hasScope: "*" grants everything, a write scope grants its read scope.
+func hasScope(scopes []string, want string) bool {
+	for _, s := range scopes {
+		if s == want || s == "*" ||
+			(want == "catalog.read" && s == "catalog.write") || (want == "scaffolder.read" && s == "scaffolder.run") {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) requestLog() gin.HandlerFunc {
