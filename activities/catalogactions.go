@@ -54,6 +54,9 @@ func (s *Scaffold) writeFile(taskID, field, p string, data []byte) (contract.Act
 		return contract.ActionOutput{}, err
 	}
 	defer root.Close()
+	if err := s.Workspaces.checkQuota(root, int64(len(data)), 1); err != nil {
+		return contract.ActionOutput{}, invalid(err)
+	}
 	if dir := filepath.Dir(clean); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return contract.ActionOutput{}, invalid(rootErr(field, p, err))

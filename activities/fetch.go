@@ -147,6 +147,13 @@ func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile) ([
 		return nil, err
 	}
 	defer root.Close()
+	var size int64
+	for _, f := range files {
+		size += int64(len(f.data))
+	}
+	if err := s.Workspaces.checkQuota(root, size, len(files)); err != nil {
+		return nil, err
+	}
 	var logs []string
 	for _, f := range files {
 		dst, err := workspacePath("file", path.Join(target, f.rel))

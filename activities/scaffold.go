@@ -213,24 +213,7 @@ func (s *Scaffold) FsWrite(ctx context.Context, in contract.ActionInput) (contra
 	if err != nil {
 		return contract.ActionOutput{}, invalid(err)
 	}
-	clean, err := workspacePath("path", p)
-	if err != nil {
-		return contract.ActionOutput{}, invalid(err)
-	}
-	root, err := s.Workspaces.Open(in.TaskID)
-	if err != nil {
-		return contract.ActionOutput{}, err
-	}
-	defer root.Close()
-	if dir := filepath.Dir(clean); dir != "." {
-		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return contract.ActionOutput{}, invalid(rootErr("path", p, err))
-		}
-	}
-	if err := root.WriteFile(clean, []byte(content), 0o644); err != nil {
-		return contract.ActionOutput{}, invalid(rootErr("path", p, err))
-	}
-	return contract.ActionOutput{Logs: []string{"wrote " + clean}}, nil
+	return s.writeFile(in.TaskID, "path", p, []byte(content))
 }
 
 func stringList(in map[string]any, key string) ([]string, error) {

@@ -160,3 +160,28 @@ func TestRender(t *testing.T) {
 		t.Fatalf("bad expression: %v", err)
 	}
 }
+
+// TestWorkspaceQuota: every write checks the task's quota first (found in
+// review: a dry run could fill the disk before its result was measured).
+func TestWorkspaceQuota(t *testing.T) {
+	s, _ := newScaffold(t)
+	s.Workspaces.MaxBytes, s.Workspaces.MaxFiles = 1000, 3
+	ctx := context.Background()
+	in := func(path string, n int) contract.ActionInput {
+		return contract.ActionInput{TaskID: "q", Input: map[string]any{"path": path, "content": strings.Repeat("x", n)}}
+	}
+	if _, err := s.FsWrite(ctx, in("a", 600)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FsWrite(ctx, in("b", 600)); err == nil || !strings.Contains(err.Error(), "quota is 3 files and 1000 bytes") {
+		t.Fatalf("over the byte quota: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "q", "b")); err == nil {
+		t.Fatal("the file over quota was written")
+	}
+	s.FsWrite(ctx, in("c", 1))
+	s.FsWrite(ctx, in("d", 1))
+	if _, err := s.FsWrite(ctx, in("e", 1)); err == nil || !strings.Contains(err.Error(), "would hold 4 files") {
+		t.Fatalf("over the file quota: %v", err)
+	}
+}

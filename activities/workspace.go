@@ -3,6 +3,7 @@ package activities
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,46 @@ import (
 // by string checks alone.
 type Workspaces struct {
 	Dir string
+	// MaxBytes and MaxFiles bound one task's workspace (0: the defaults);
+	// every write checks them first.
+	MaxBytes int64
+	MaxFiles int
+}
+
+// Default workspace quota.
+const (
+	DefaultWorkspaceBytes = 512 << 20
+	DefaultWorkspaceFiles = 20000
+)
+
+// checkQuota refuses a write of addBytes in addFiles new files that would
+// take the workspace past its quota.
+func (w Workspaces) checkQuota(root *os.Root, addBytes int64, addFiles int) error {
+	maxBytes, maxFiles := w.MaxBytes, w.MaxFiles
+	if maxBytes <= 0 {
+		maxBytes = DefaultWorkspaceBytes
+	}
+	if maxFiles <= 0 {
+		maxFiles = DefaultWorkspaceFiles
+	}
+	total, files := addBytes, addFiles
+	err := fs.WalkDir(root.FS(), ".", func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		if info, err := d.Info(); err == nil {
+			total += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if total > maxBytes || files > maxFiles {
+		return fmt.Errorf("the task workspace would hold %d files and %d bytes; its quota is %d files and %d bytes", files, total, maxFiles, maxBytes)
+	}
+	return nil
 }
 
 var taskIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)

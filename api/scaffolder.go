@@ -708,6 +708,10 @@ func (s *Server) dryRun(c *gin.Context) {
 		files = append(files, contract.DryRunFile{Path: f.Path, Data: data, Executable: f.Executable})
 	}
 	st, runErr, out, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, req.Secrets, files)
+	if errors.Is(err, errs.ErrUnavailable) {
+		writeError(c, err)
+		return
+	}
 	if err != nil {
 		writeError(c, errs.Invalid("dry run: %v", err))
 		return

@@ -24,12 +24,21 @@ import (
 	"github.com/riggerdev/rigger/workflows"
 )
 
-// Dry-run bounds: what comes back is shown to a person or a CI log.
+// Dry-run bounds: what comes back is shown to a person or a CI log, and a
+// dry run must not tie up the server that runs it.
 const (
-	dryRunTimeout   = 5 * time.Minute
-	maxDryRunFiles  = 2000
-	maxDryRunOutput = 32 << 20
+	dryRunStepTimeout = time.Minute // each step, one attempt
+	dryRunIdleTimeout = 2 * time.Minute
+	maxDryRunFiles    = 2000
+	maxDryRunOutput   = 32 << 20
+	maxDryRuns        = 2 // at once, per process
 )
+
+// dryRunSlots bounds concurrent dry runs in this process.
+var dryRunSlots = make(chan struct{}, maxDryRuns)
+
+// ErrBusy says every dry-run slot is taken.
+var ErrBusy = errors.New("too many dry runs at once; try again shortly")
 
 // DryRunner runs a template without side effects: the real Scaffold
 // workflow and the real actions, in the SDK's in-process workflow
@@ -54,7 +63,26 @@ type DryRunResult struct {
 // DryRun runs plan. files, when given, are the template's own files
 // (template.yaml's folder) and become the base that relative skeleton urls
 // resolve against; otherwise plan.Template.BaseURL is used as it is.
-func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (*DryRunResult, error) {
+func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (res *DryRunResult, err error) {
+	select {
+	case dryRunSlots <- struct{}{}:
+		defer func() { <-dryRunSlots }()
+	default:
+		return nil, ErrBusy
+	}
+	// The SDK's environment panics when it stalls past its idle timeout.
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("the dry run stopped: %v", r)
+		}
+	}()
+	for i := range plan.Steps {
+		s := &plan.Steps[i]
+		if s.Timeout <= 0 || s.Timeout > dryRunStepTimeout {
+			s.Timeout = dryRunStepTimeout
+		}
+		s.Retry.MaximumAttempts = 1
+	}
 	tmp, err := os.MkdirTemp("", "rigger-dry-run-")
 	if err != nil {
 		return nil, err
@@ -69,14 +97,14 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	}
 	taskID := "dry-run-" + uuid.NewString()
 	sc := *d.Scaffold
-	sc.Workspaces = activities.Workspaces{Dir: filepath.Join(tmp, "workspaces")}
+	sc.Workspaces = activities.Workspaces{Dir: filepath.Join(tmp, "workspaces"), MaxBytes: maxDryRunOutput, MaxFiles: maxDryRunFiles}
 	sc.Secrets = memSecrets(secrets)
 
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(d.Logger))
 	suite.SetDisableRegistrationAliasing(true)
 	env := suite.NewTestWorkflowEnvironment()
-	env.SetTestTimeout(dryRunTimeout)
+	env.SetTestTimeout(dryRunIdleTimeout)
 	registerScaffold(env, &sc)
 	names := make([]string, 0, len(secrets))
 	for k := range secrets {
@@ -89,7 +117,7 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 		return nil, err
 	}
 	env.ExecuteWorkflow(workflows.ScaffoldName, workflows.ScaffoldInput{TaskID: taskID, Plan: plan, Secrets: names, SecretNonce: secretbox.NewNonce(), DryRun: true})
-	res := &DryRunResult{}
+	res = &DryRunResult{}
 	if werr := env.GetWorkflowError(); werr != nil {
 		res.Err = werr
 		var app *temporal.ApplicationError

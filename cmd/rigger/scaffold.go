@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/internal/store"
@@ -70,6 +73,9 @@ func dryRunFunc(sc *activities.Scaffold, logger *slog.Logger) func(context.Conte
 	r := &worker.DryRunner{Scaffold: sc, Logger: logger.With("component", "dry-run")}
 	return func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (workflows.ScaffoldState, error, []contract.DryRunFile, error) {
 		res, err := r.DryRun(ctx, plan, secrets, files)
+		if errors.Is(err, worker.ErrBusy) {
+			return workflows.ScaffoldState{}, nil, nil, fmt.Errorf("%w: %v", errs.ErrUnavailable, err)
+		}
 		if err != nil {
 			return workflows.ScaffoldState{}, nil, nil, err
 		}
