@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -77,8 +78,37 @@ func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
 			}
 			err = redactError(err, secrets)
 		}
+		out.Logs = boundLogs(out.Logs, maxActionLogBytes)
+		if err == nil {
+			if b, _ := json.Marshal(out.Output); len(b) > maxActionOutputBytes {
+				return contract.ActionOutput{Logs: out.Logs}, invalid(fmt.Errorf("the output of %s is %d bytes; at most %d fit in a run's history", name, len(b), maxActionOutputBytes))
+			}
+		}
 		return out, err
 	}
+}
+
+// What one action may hand back: it is recorded in the run's history,
+// whose payloads Temporal limits to a few MiB.
+const (
+	maxLogLine           = 16 << 10
+	maxActionLogBytes    = 256 << 10
+	maxActionOutputBytes = 512 << 10
+)
+
+// boundLogs cuts long lines and drops lines past max bytes, saying so.
+func boundLogs(logs []string, max int) []string {
+	total := 0
+	for i, l := range logs {
+		if len(l) > maxLogLine {
+			l = l[:maxLogLine] + " … (line cut)"
+			logs[i] = l
+		}
+		if total += len(l); total > max {
+			return append(logs[:i:i], fmt.Sprintf("… %d more log lines not kept (over %d bytes)", len(logs)-i, max))
+		}
+	}
+	return logs
 }
 
 // ForgetSecrets implements contract.ScaffoldForgetSecrets.
@@ -229,7 +259,7 @@ func (s *Scaffold) RunLocalStep(ctx context.Context, in contract.LocalStepInput)
 		ai := in.Base
 		ai.Input = item.Input
 		res, err := fn(ctx, ai)
-		out.Logs = append(out.Logs, res.Logs...)
+		out.Logs = boundLogs(append(out.Logs, res.Logs...), maxActionLogBytes)
 		if err != nil {
 			return out, err
 		}

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -183,5 +184,29 @@ func TestWorkspaceQuota(t *testing.T) {
 	s.FsWrite(ctx, in("d", 1))
 	if _, err := s.FsWrite(ctx, in("e", 1)); err == nil || !strings.Contains(err.Error(), "would hold 4 files") {
 		t.Fatalf("over the file quota: %v", err)
+	}
+}
+
+// TestActionLogsBounded: what an action logs is recorded in history, so it
+// is bounded in line length and total bytes (found in review: listing a
+// large workspace with contents could exceed Temporal's payload limit).
+func TestActionLogsBounded(t *testing.T) {
+	s, _ := newScaffold(t)
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := s.FsWrite(ctx, contract.ActionInput{TaskID: "big", Input: map[string]any{"path": fmt.Sprintf("f%02d", i), "content": strings.Repeat("y", 60<<10)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := s.Actions()["debug:log"](ctx, contract.ActionInput{TaskID: "big", Input: map[string]any{"listWorkspace": "with-contents"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, l := range out.Logs {
+		total += len(l)
+	}
+	if total > maxActionLogBytes+maxLogLine || !strings.Contains(out.Logs[len(out.Logs)-1], "more log lines not kept") {
+		t.Fatalf("%d log bytes in %d lines; last %q", total, len(out.Logs), out.Logs[len(out.Logs)-1][:40])
 	}
 }

@@ -96,8 +96,13 @@ type ScaffoldInput struct {
 // StepFailedType is the error type of a run that failed in a step.
 const StepFailedType = "StepFailed"
 
-// maxLogEvents bounds the log kept in workflow state.
-const maxLogEvents = 5000
+// The log kept in workflow state is bounded: it travels in query results
+// and in the run's result.
+const (
+	maxLogEvents = 5000
+	maxLogBytes  = 1 << 20
+	logTruncated = "… later log lines were not kept (the run's log is full)"
+)
 
 // Scaffold interprets a compiled Plan: for each step it renders if/each/input
 // in a local activity (recorded in history), runs the step's action activity
@@ -114,8 +119,15 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	for _, s := range in.Plan.Steps {
 		st.Steps = append(st.Steps, StepState{ID: s.ID, Name: s.Name, Action: s.Action, Status: StepOpen})
 	}
+	logBytes := 0
 	log := func(stepID, typ, text string) {
-		if len(st.Log) >= maxLogEvents {
+		// The state is a query result and the run's result: bounded in
+		// count and bytes; a completion event always fits.
+		logBytes += len(text)
+		if typ != "completion" && (len(st.Log) >= maxLogEvents || logBytes > maxLogBytes) {
+			if n := len(st.Log); n > 0 && st.Log[n-1].Text != logTruncated {
+				st.Log = append(st.Log, LogEvent{Seq: n + 1, Time: workflow.Now(ctx), StepID: stepID, Type: "log", Text: logTruncated})
+			}
 			return
 		}
 		st.Log = append(st.Log, LogEvent{Seq: len(st.Log) + 1, Time: workflow.Now(ctx), StepID: stepID, Type: typ, Text: text})
