@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/templates"
@@ -208,5 +209,31 @@ func TestActionLogsBounded(t *testing.T) {
 	}
 	if total > maxActionLogBytes+maxLogLine || !strings.Contains(out.Logs[len(out.Logs)-1], "more log lines not kept") {
 		t.Fatalf("%d log bytes in %d lines; last %q", total, len(out.Logs), out.Logs[len(out.Logs)-1][:40])
+	}
+}
+
+func TestWorkspaceSweep(t *testing.T) {
+	s, _ := newScaffold(t)
+	ctx := context.Background()
+	for _, id := range []string{"old-task", "new-task"} {
+		if _, err := s.FsWrite(ctx, contract.ActionInput{TaskID: id, Input: map[string]any{"path": "f", "content": "x"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(filepath.Join(s.Workspaces.Dir, "old-task"), old, old)
+	os.WriteFile(filepath.Join(s.Workspaces.Dir, "not a task"), nil, 0o600)
+	n, err := s.Workspaces.Sweep(24*time.Hour, time.Now())
+	if err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "old-task")); err == nil {
+		t.Error("the old workspace is still there")
+	}
+	if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "new-task", "f")); err != nil {
+		t.Error("the recent workspace was deleted")
+	}
+	if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "not a task")); err != nil {
+		t.Error("a file that is not a workspace was deleted")
 	}
 }

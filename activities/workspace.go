@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Workspaces hands out one directory per task, opened as an os.Root: every
@@ -69,6 +70,9 @@ func (w Workspaces) Open(taskID string) (*os.Root, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create workspace: %w", err)
 	}
+	// Every use marks it live for Sweep.
+	now := time.Now()
+	_ = os.Chtimes(dir, now, now)
 	return os.OpenRoot(dir)
 }
 
@@ -111,4 +115,32 @@ func rootErr(field, p string, err error) error {
 		return &errPath{field, p, "leads outside the task workspace (through a symlink or ..)"}
 	}
 	return fmt.Errorf("%s %q: %w", field, p, err)
+}
+
+// Sweep deletes task workspaces not modified for longer than ttl (their
+// files may hold what a run derived from its secrets) and returns how many
+// it removed.
+func (w Workspaces) Sweep(ttl time.Duration, now time.Time) (int, error) {
+	entries, err := os.ReadDir(w.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, e := range entries {
+		if !e.IsDir() || !taskIDRe.MatchString(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || now.Sub(info.ModTime()) < ttl {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(w.Dir, e.Name())); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
 }

@@ -128,6 +128,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			workers = append(workers, w)
 		}
 		workersUp.Store(true)
+		go sweepWorkspaces(ctx, scaffold.Workspaces, cfg.Scaffolder.WorkspaceTTL, logger)
 		defer func() {
 			workersUp.Store(false)
 			for _, w := range workers {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
@@ -80,5 +81,26 @@ func dryRunFunc(sc *activities.Scaffold, logger *slog.Logger) func(context.Conte
 			return workflows.ScaffoldState{}, nil, nil, err
 		}
 		return res.State, res.Err, res.Files, nil
+	}
+}
+
+// sweepWorkspaces deletes workspaces older than ttl now and every ttl/24
+// (at least a minute, at most an hour) until ctx ends.
+func sweepWorkspaces(ctx context.Context, w activities.Workspaces, ttl time.Duration, logger *slog.Logger) {
+	if ttl <= 0 {
+		return
+	}
+	every := min(max(ttl/24, time.Minute), time.Hour)
+	for {
+		if n, err := w.Sweep(ttl, time.Now()); err != nil {
+			logger.Warn("sweep task workspaces", "error", err)
+		} else if n > 0 {
+			logger.Info("deleted old task workspaces", "count", n, "older_than", ttl.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
 	}
 }

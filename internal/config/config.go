@@ -307,6 +307,10 @@ type Scaffolder struct {
 	// SecretTTL is how long a task's secrets are kept when the task fails
 	// (a retry needs them); a finished task's are deleted at once [24h].
 	SecretTTL time.Duration `yaml:"secretTTL"`
+	// WorkspaceTTL is how long a task's workspace is kept after a step
+	// last used it; then it is deleted. Keep it above the longest
+	// debug:wait of your templates [24h].
+	WorkspaceTTL time.Duration `yaml:"workspaceTTL"`
 }
 
 // Integrations are third-party systems actions talk to.
@@ -448,6 +452,7 @@ func Default() *Config {
 			DefaultStepTimeout: 10 * time.Minute,
 			Templates:          []string{"examples/templates/*/template.yaml"},
 			SecretTTL:          24 * time.Hour,
+			WorkspaceTTL:       24 * time.Hour,
 		},
 		Integrations: Integrations{
 			AWS:       AWS{SessionDuration: 15 * time.Minute},
