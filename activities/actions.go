@@ -130,8 +130,8 @@ func resolveSecretRefs(v any, secrets map[string]string, nonce string) (any, err
 	switch x := v.(type) {
 	case string:
 		if !strings.Contains(x, secretRefPrefix) {
-			if strings.Contains(strings.ToLower(x), secretRefPrefix) {
-				return nil, errors.New("a secret was changed by a filter (upper, replace, ...); secrets can only be used as they are")
+			if strings.Contains(strings.ToLower(x), secretRefPrefix) || (nonce != "" && strings.Contains(x, "rigger-secret:"+nonce)) {
+				return nil, errors.New("a secret was changed by a filter (upper, dump, urlencode, ...); secrets can only be used as they are")
 			}
 			return x, nil
 		}

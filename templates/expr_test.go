@@ -1,10 +1,12 @@
 package templates
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -310,6 +312,19 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("%s: error leaks the secret: %v", src, err)
+		}
+	}
+}
+
+func TestRedactEncodedForms(t *testing.T) {
+	v := `p@ss"w/+rd`
+	secrets := map[string]string{"T": v}
+	for _, form := range []string{
+		v, `p@ss\"w/+rd`, url.QueryEscape(v), url.PathEscape(v),
+		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v)),
+	} {
+		if got := Redact("before "+form+" after", secrets); got != "before *** after" {
+			t.Errorf("%q: Redact = %q", form, got)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package templates
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -8,13 +11,33 @@ import (
 // Redacted replaces secret values in redacted text.
 const Redacted = "***"
 
-// secretValues returns the non-empty secret values, longest first so that a
-// secret containing another is replaced whole.
+// secretValues returns the non-empty secret values and their common
+// encodings (JSON string escaping, URL escaping, base64), longest first so
+// that a secret containing another is replaced whole.
 func secretValues(secrets map[string]string) []string {
 	vals := make([]string, 0, len(secrets))
-	for _, v := range secrets {
-		if v != "" {
+	seen := map[string]bool{}
+	add := func(v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
 			vals = append(vals, v)
+		}
+	}
+	for _, v := range secrets {
+		if v == "" {
+			continue
+		}
+		add(v)
+		if q, err := json.Marshal(v); err == nil {
+			add(string(q[1 : len(q)-1]))
+		}
+		add(url.QueryEscape(v))
+		add(url.PathEscape(v))
+		if len(v) >= 4 {
+			add(base64.StdEncoding.EncodeToString([]byte(v)))
+			add(base64.RawStdEncoding.EncodeToString([]byte(v)))
+			add(base64.URLEncoding.EncodeToString([]byte(v)))
+			add(base64.RawURLEncoding.EncodeToString([]byte(v)))
 		}
 	}
 	sort.Slice(vals, func(i, j int) bool {
