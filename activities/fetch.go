@@ -132,8 +132,10 @@ func matchAny(patterns []string, p string) bool {
 	return false
 }
 
-// writeInto writes files below targetPath in the task workspace.
-func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile) ([]string, error) {
+// writeInto writes files below targetPath in the task workspace; with
+// keepExisting, files already there are left as they are (fetch:template
+// without replace, as in Backstage).
+func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile, keepExisting bool) ([]string, error) {
 	target := "."
 	if targetPath != "" {
 		t, err := workspacePath("targetPath", targetPath)
@@ -159,6 +161,12 @@ func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile) ([
 		dst, err := workspacePath("file", path.Join(target, f.rel))
 		if err != nil {
 			return logs, err
+		}
+		if keepExisting {
+			if _, err := root.Lstat(dst); err == nil {
+				logs = append(logs, "kept existing "+dst+" (set replace: true to overwrite)")
+				continue
+			}
 		}
 		if dir := filepath.Dir(dst); dir != "." {
 			if err := root.MkdirAll(dir, 0o755); err != nil {
@@ -206,7 +214,7 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 			return out, invalid(err)
 		}
 	}
-	logs, err := s.writeInto(in.TaskID, target, files)
+	logs, err := s.writeInto(in.TaskID, target, files, render && in.Input["replace"] != true)
 	out.Logs = logs
 	if err != nil {
 		return out, invalid(err)

@@ -86,3 +86,31 @@ func TestFetchRefusesEscapes(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchTemplateReplace: fetch:template keeps files already in the
+// workspace unless replace is true (Backstage's behaviour).
+func TestFetchTemplateReplace(t *testing.T) {
+	s, _ := newScaffold(t)
+	_, base := templateDir(t)
+	ctx := context.Background()
+	if _, err := s.FsWrite(ctx, contract.ActionInput{TaskID: "r", Input: map[string]any{"path": "out/README.md", "content": "mine"}}); err != nil {
+		t.Fatal(err)
+	}
+	in := func(replace bool) contract.ActionInput {
+		return contract.ActionInput{TaskID: "r", TemplateBaseURL: base, Input: map[string]any{"url": "./skeleton", "targetPath": "out", "replace": replace, "values": map[string]any{"name": "svc", "owner": "me"}}}
+	}
+	out, err := s.FetchTemplate(ctx, in(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := filepath.Join(s.Workspaces.Dir, "r", "out", "README.md")
+	if got, _ := os.ReadFile(readme); string(got) != "mine" || !strings.Contains(strings.Join(out.Logs, "\n"), "kept existing out/README.md") {
+		t.Fatalf("without replace: %q %v", got, out.Logs)
+	}
+	if _, err := s.FetchTemplate(ctx, in(true)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(readme); !strings.HasPrefix(string(got), "# svc") {
+		t.Fatalf("with replace: %q", got)
+	}
+}
