@@ -232,10 +232,10 @@ func (s *Server) keepSecrets(c *gin.Context, id string, secrets map[string]strin
 // its search attributes; eager start hands the first workflow task to a
 // worker in this process when there is one.
 func (s *Server) startTask(c *gin.Context, opts client.StartWorkflowOptions, in workflows.ScaffoldInput, user string) error {
-	tplKey, userKey, statusKey := searchattr.Keys()
+	tplKey, userKey, _ := searchattr.Keys()
 	opts.TaskQueue = contract.QueueDefault
 	opts.TypedSearchAttributes = temporal.NewSearchAttributes(
-		tplKey.ValueSet(in.Plan.Template.Ref), userKey.ValueSet(user), statusKey.ValueSet("processing"))
+		tplKey.ValueSet(in.Plan.Template.Ref), userKey.ValueSet(user))
 	opts.EnableEagerStart = true
 	if _, err := s.deps.Temporal.ExecuteWorkflow(c.Request.Context(), opts, workflows.ScaffoldName, in); err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted

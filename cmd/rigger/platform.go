@@ -45,6 +45,11 @@ type embeddedTemporal interface {
 func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queues []string) error {
 	logger := newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("mode", string(m))
 	started := time.Now()
+	if addr, ok := c.env("RIGGER_PPROF_LISTEN"); ok && addr != "" {
+		if err := startProfiler(addr, logger); err != nil {
+			return err
+		}
+	}
 
 	var authn auth.Authenticator
 	if m != modeWorker {

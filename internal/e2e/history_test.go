@@ -37,7 +37,7 @@ spec:
 
 // historyName names the recording of the current workflow shape; bump it
 // when Scaffold changes shape (behind workflow.GetVersion).
-const historyName = "v1_local_steps"
+const historyName = "v2_status_on_failure"
 
 // TestRecordScaffoldHistory (with -record-histories) saves the history of a
 // real run; workflows/replay_test.go replays it on every test run, so a change

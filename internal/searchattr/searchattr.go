@@ -13,7 +13,9 @@ const (
 	Template = "RiggerTemplate"
 	// User is the entity ref of the user who started the run.
 	User = "RiggerUser"
-	// Status is the run's rigger-level status (processing, completed, failed, cancelled).
+	// Status is set on scaffolder runs that did not complete: failed or
+	// cancelled (a completed or running run has none; Temporal's
+	// ExecutionStatus says which).
 	Status = "RiggerStatus"
 )
 
