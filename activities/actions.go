@@ -127,15 +127,14 @@ const secretRefPrefix = contract.SecretRefPrefix
 // from another task) and one a filter mangled are errors; nothing is
 // resolved then.
 func resolveSecretRefs(v any, secrets map[string]string, nonce string) (any, error) {
-	switch x := v.(type) {
-	case string:
+	own := secretRefPrefix + nonce + ":"
+	return mapStrings(v, func(x string) (string, error) {
 		if !strings.Contains(x, secretRefPrefix) {
 			if strings.Contains(strings.ToLower(x), secretRefPrefix) || (nonce != "" && strings.Contains(x, "rigger-secret:"+nonce)) {
-				return nil, errors.New("a secret was changed by a filter (upper, dump, urlencode, ...); secrets can only be used as they are")
+				return "", errors.New("a secret was changed by a filter (upper, dump, urlencode, ...); secrets can only be used as they are")
 			}
 			return x, nil
 		}
-		own := secretRefPrefix + nonce + ":"
 		var b strings.Builder
 		rest := x
 		for {
@@ -145,26 +144,35 @@ func resolveSecretRefs(v any, secrets map[string]string, nonce string) (any, err
 				return b.String(), nil
 			}
 			if nonce == "" || !strings.HasPrefix(rest[i:], own) {
-				return nil, errors.New("the input holds a secret reference that is not this task's; it was not resolved")
+				return "", errors.New("the input holds a secret reference that is not this task's; it was not resolved")
 			}
 			b.WriteString(rest[:i])
 			rest = rest[i+len(own):]
 			j := strings.IndexByte(rest, 0)
 			if j < 0 {
-				return nil, errors.New("a secret reference was cut by a filter; use secrets as whole values")
+				return "", errors.New("a secret reference was cut by a filter; use secrets as whole values")
 			}
-			name := rest[:j]
-			val, ok := secrets[name]
+			val, ok := secrets[rest[:j]]
 			if !ok {
-				return nil, fmt.Errorf("secrets.%s was not given with this task", name)
+				return "", fmt.Errorf("secrets.%s was not given with this task", rest[:j])
 			}
 			b.WriteString(val)
 			rest = rest[j+1:]
 		}
+	})
+}
+
+// mapStrings returns a copy of v (a JSON-shaped value) with fn applied to
+// every string; map keys are visited in order, so the first error is
+// always the same one.
+func mapStrings(v any, fn func(string) (string, error)) (any, error) {
+	switch x := v.(type) {
+	case string:
+		return fn(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			r, err := resolveSecretRefs(e, secrets, nonce)
+			r, err := mapStrings(e, fn)
 			if err != nil {
 				return nil, err
 			}
@@ -179,7 +187,7 @@ func resolveSecretRefs(v any, secrets map[string]string, nonce string) (any, err
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			r, err := resolveSecretRefs(x[k], secrets, nonce)
+			r, err := mapStrings(x[k], fn)
 			if err != nil {
 				return nil, err
 			}
@@ -210,33 +218,20 @@ func redactError(err error, secrets map[string]string) error {
 
 // maskSecretRefs replaces secret references in v with templates.Redacted.
 func maskSecretRefs(v any) any {
-	switch x := v.(type) {
-	case string:
+	out, _ := mapStrings(v, func(x string) (string, error) {
 		for {
 			i := strings.Index(x, secretRefPrefix)
 			if i < 0 {
-				return x
+				return x, nil
 			}
 			j := strings.IndexByte(x[i+len(secretRefPrefix):], 0)
 			if j < 0 {
-				return x[:i] + templates.Redacted
+				return x[:i] + templates.Redacted, nil
 			}
 			x = x[:i] + templates.Redacted + x[i+len(secretRefPrefix)+j+1:]
 		}
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = maskSecretRefs(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = maskSecretRefs(e)
-		}
-		return out
-	}
-	return v
+	})
+	return out
 }
 
 // RunLocalStep implements contract.ScaffoldRunLocalStep: it renders the

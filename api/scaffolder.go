@@ -455,22 +455,31 @@ func mayChange(c *gin.Context, t *task) error {
 	return fmt.Errorf("%w: only %s (or a token with the scaffolder.admin scope) may change task %s", errs.ErrForbidden, t.User, t.ID)
 }
 
-func (s *Server) cancelTask(c *gin.Context) {
-	id := c.Param("id")
-	t, err := s.loadTask(c, id)
+// taskToChange loads the task in the path for a change: the caller must be
+// allowed to change it, and it must be in status want (the error says
+// what else it needs otherwise).
+func (s *Server) taskToChange(c *gin.Context, want, why string) (*task, bool) {
+	t, err := s.loadTask(c, c.Param("id"))
+	if err == nil {
+		err = mayChange(c, t)
+	}
+	if err == nil && (t.Status != want || t.State == nil) {
+		err = errs.Conflict("task %s is %s; %s", t.ID, t.Status, why)
+	}
 	if err != nil {
 		writeError(c, err)
+		return nil, false
+	}
+	return t, true
+}
+
+func (s *Server) cancelTask(c *gin.Context) {
+	t, ok := s.taskToChange(c, "processing", "only a running task can be cancelled")
+	if !ok {
 		return
 	}
-	if err := mayChange(c, t); err != nil {
-		writeError(c, err)
-		return
-	}
-	if t.Status != "processing" {
-		writeError(c, errs.Conflict("task %s is already %s", id, t.Status))
-		return
-	}
-	err = s.deps.Temporal.SignalWorkflow(c.Request.Context(), id, "", workflows.ScaffoldCancelSignal, nil)
+	id := t.ID
+	err := s.deps.Temporal.SignalWorkflow(c.Request.Context(), id, "", workflows.ScaffoldCancelSignal, nil)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		writeError(c, errs.NotFound("no running task with id %q", id))
@@ -486,21 +495,12 @@ func (s *Server) cancelTask(c *gin.Context) {
 // retryTask starts a failed task again under the same id, from the step
 // that failed: the steps before it keep their outputs and do not run again.
 func (s *Server) retryTask(c *gin.Context) {
-	t, err := s.loadTask(c, c.Param("id"))
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	if t.Status != "failed" || t.State == nil {
-		writeError(c, errs.Conflict("task %s is %s; only a failed task can be retried", t.ID, t.Status))
+	t, ok := s.taskToChange(c, "failed", "only a failed task can be retried")
+	if !ok {
 		return
 	}
 	in, err := s.taskInput(c, t)
 	if err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := mayChange(c, t); err != nil {
 		writeError(c, err)
 		return
 	}
