@@ -20,8 +20,8 @@ import (
 // templateDryRunCommand runs a template file locally, in-process, with
 // side-effecting steps skipped, and shows what it would produce.
 func (c *cli) templateDryRunCommand() *cobra.Command {
-	var valuesFile, outDir string
-	var sets, secretEnvs []string
+	var outDir string
+	var inputs runInputs
 	var contents bool
 	cmd := &cobra.Command{
 		Use:   "dry-run FILE",
@@ -32,11 +32,7 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			values, err := readValues(valuesFile, sets)
-			if err != nil {
-				return err
-			}
-			secrets, err := c.readSecrets(secretEnvs)
+			values, secrets, err := inputs.read(c)
 			if err != nil {
 				return err
 			}
@@ -101,9 +97,7 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&valuesFile, "values", "", "YAML or JSON file of parameter values")
-	cmd.Flags().StringArrayVar(&sets, "set", nil, "parameter value key=value (repeatable; strings)")
-	cmd.Flags().StringArrayVar(&secretEnvs, "secret-env", nil, "secret NAME=ENV_VAR (repeatable)")
+	inputs.addFlags(cmd)
 	cmd.Flags().BoolVar(&contents, "show-contents", false, "print the contents of the produced files")
 	cmd.Flags().StringVar(&outDir, "output", "", "write the produced files into this new directory")
 	return cmd

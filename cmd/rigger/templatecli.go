@@ -66,8 +66,8 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 // event stream, printing each step as it goes; it exits non-zero when the
 // task fails.
 func (c *cli) runCommand() *cobra.Command {
-	var server, token, valuesFile string
-	var sets, secretEnvs []string
+	var server, token string
+	var inputs runInputs
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "run TEMPLATE_REF",
@@ -80,11 +80,7 @@ func (c *cli) runCommand() *cobra.Command {
 			if v, ok := c.env("RIGGER_TOKEN"); ok && token == "" {
 				token = v
 			}
-			values, err := readValues(valuesFile, sets)
-			if err != nil {
-				return err
-			}
-			secrets, err := c.readSecrets(secretEnvs)
+			values, secrets, err := inputs.read(c)
 			if err != nil {
 				return err
 			}
@@ -106,11 +102,34 @@ func (c *cli) runCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&server, "server", "http://127.0.0.1:7007", "rigger API base URL (env RIGGER_SERVER)")
 	cmd.Flags().StringVar(&token, "token", "", "bearer token (prefer env RIGGER_TOKEN)")
-	cmd.Flags().StringVar(&valuesFile, "values", "", "YAML or JSON file of parameter values")
-	cmd.Flags().StringArrayVar(&sets, "set", nil, "parameter value key=value (repeatable; strings)")
-	cmd.Flags().StringArrayVar(&secretEnvs, "secret-env", nil, "secret NAME=ENV_VAR: pass the value of an environment variable as secrets.NAME (repeatable)")
+	inputs.addFlags(cmd)
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the task live and exit non-zero if it fails")
 	return cmd
+}
+
+// runInputs are the flags that give a run its values and secrets.
+type runInputs struct {
+	valuesFile       string
+	sets, secretEnvs []string
+}
+
+func (r *runInputs) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.valuesFile, "values", "", "YAML or JSON file of parameter values")
+	cmd.Flags().StringArrayVar(&r.sets, "set", nil, "parameter value key=value (repeatable; strings)")
+	cmd.Flags().StringArrayVar(&r.secretEnvs, "secret-env", nil, "secret NAME=ENV_VAR: pass the value of an environment variable as secrets.NAME (repeatable)")
+}
+
+// read returns the parameter values and the secrets.
+func (r *runInputs) read(c *cli) (map[string]any, map[string]string, error) {
+	values, err := readValues(r.valuesFile, r.sets)
+	if err != nil {
+		return nil, nil, err
+	}
+	secrets, err := c.readSecrets(r.secretEnvs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return values, secrets, nil
 }
 
 // readValues reads parameter values from a YAML/JSON file and --set flags.
