@@ -59,6 +59,8 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Progress while it runs: each action as it starts (stderr).
+			sc.Logger = slog.New(progressHandler{w: c.stderr})
 			fmt.Fprintf(c.stdout, "dry run of %s (%d steps)\n", t.Metadata.Name, len(plan.Steps))
 			// The run's own log is printed below; the SDK's would repeat it.
 			r := &worker.DryRunner{Scaffold: sc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -131,4 +133,29 @@ func writeDryRunFiles(dir string, files []contract.DryRunFile) error {
 		}
 	}
 	return nil
+}
+
+// progressHandler prints one line per action execution ("action executed"
+// log records) and drops every other record.
+type progressHandler struct{ w io.Writer }
+
+func (h progressHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h progressHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h progressHandler) WithGroup(string) slog.Handler            { return h }
+func (h progressHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "action executed" {
+		return nil
+	}
+	var step, action string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "step_id":
+			step = a.Value.String()
+		case "action":
+			action = a.Value.String()
+		}
+		return true
+	})
+	_, err := fmt.Fprintf(h.w, "… running step %s (%s)\n", step, action)
+	return err
 }

@@ -124,7 +124,7 @@ func TestCLI(t *testing.T) {
 		{"config unknown key", nil, []string{"config", "check", "--config", bad}, 1, nil, []string{bad + `:2:3: server.lisen: unknown key (did you mean "listen"?)`}, ""},
 		{"config missing var", nil, []string{"config", "check", "--config", good}, 1, nil, []string{good + `:2:11: temporal.apiKey: environment variable "KEY" is not set`}, ""},
 		{"flag from env is validated", []string{"RIGGER_LISTEN=nonsense"}, []string{"dev"}, 1, nil, []string{`server.listen: "nonsense" is not host:port`}, ""},
-		{"template dry-run ok", nil, []string{"template", "dry-run", tplOK, "--show-contents"}, 0, []string{"dry run of t (1 steps)", "[a] hi", "[task] Run completed successfully", "files (0):"}, nil, ""},
+		{"template dry-run ok", nil, []string{"template", "dry-run", tplOK, "--show-contents"}, 0, []string{"dry run of t (1 steps)", "[a] hi", "[task] Run completed successfully", "files (0):"}, []string{"… running step a (debug:log)"}, ""},
 		{"template dry-run writes files", nil, []string{"template", "dry-run", tplWrite, "--set", "name=svc", "--show-contents"}, 0, []string{"[w] wrote svc/README.md", "svc/README.md (5 bytes)", "    | # svc"}, nil, ""},
 		{"template dry-run failing step", nil, []string{"template", "dry-run", tplWrite, "--set", "name=../../x"}, 1, []string{`leaves the task workspace`}, []string{"dry run failed"}, ""},
 		{"template dry-run missing file", nil, []string{"template", "dry-run", filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"no such file"}, ""},
