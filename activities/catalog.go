@@ -58,15 +58,32 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 	if err != nil {
 		return res, err
 	}
-	rows, col, err := c.collect(ctx, loc)
-	res = col.CatalogRefreshResult
-	if err != nil {
-		// An unreadable file or a location over its limits stays that way:
-		// record why and do not retry. Stored entities are left as they were.
-		c.recordFailure(ctx, loc.ID, err)
-		return res, temporal.NewNonRetryableApplicationError(err.Error(), "LocationRejected", err)
+	// The location is parsed while it is written: rows stream from the
+	// parsing goroutines into one transaction, file by file, and a file that
+	// fails aborts it (stored entities are left as they were).
+	var col collected
+	var walkErr error
+	rows := func(yield func(store.Entity, error) bool) {
+		col, walkErr = c.walk(ctx, loc, func(rows []store.Entity) bool {
+			for _, row := range rows {
+				if !yield(row, nil) {
+					return false
+				}
+			}
+			return true
+		})
+		if walkErr != nil && !errors.Is(walkErr, errStopped) {
+			yield(store.Entity{}, walkErr)
+		}
 	}
-	rr, err := c.Store.ReplaceLocation(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: c.Orphans, Keep: col.keep})
+	rr, err := c.Store.ReplaceLocationStream(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: c.Orphans, KeepAfter: func() []string { return col.keep }})
+	res = col.CatalogRefreshResult
+	if walkErr != nil && !errors.Is(walkErr, errStopped) {
+		// An unreadable file or a location over its limits stays that way:
+		// record why and do not retry.
+		c.recordFailure(ctx, loc.ID, walkErr)
+		return res, temporal.NewNonRetryableApplicationError(walkErr.Error(), "LocationRejected", walkErr)
+	}
 	if err != nil {
 		c.recordFailure(ctx, loc.ID, err)
 		return res, err
@@ -98,15 +115,21 @@ func (c *Catalog) recordFailure(ctx context.Context, id string, cause error) {
 	}
 }
 
-// collect reads a location (following nested Location entities), parses,
-// validates and applies the catalog rules, returning store rows and a
-// result holding every problem met.
-func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Entity, collected, error) {
+// errStopped is walk's error when its consumer stopped it.
+var errStopped = errors.New("stopped by the consumer")
+
+// walk reads a location (following nested Location entities), parses,
+// validates and applies the catalog rules, handing the store rows of each
+// file to each in file order as soon as they are ready, while the next files
+// are parsed. It returns a result holding every problem met, and an error
+// when a file cannot be read or parsed as a whole, when the location is
+// over its limits, or (errStopped) when each returns false.
+func (c *Catalog) walk(ctx context.Context, loc store.Location, each func([]store.Entity) bool) (collected, error) {
 	var res collected
 	src := catalog.Source{Type: loc.Type, Target: loc.Target, Static: loc.Static}
 	r := &reading{}
 	defer r.close()
-	var rows []store.Entity
+	entities := 0
 	queue := []source{{loc.Type, loc.Target}}
 	seen := map[source]bool{}
 	readFiles := map[string]bool{}
@@ -118,11 +141,13 @@ func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Enti
 				todo = append(todo, s)
 			}
 		}
-		for _, got := range c.readSources(ctx, r, loc, src, todo) {
+		var err error
+		c.readSources(ctx, r, loc, src, todo, func(got sourceFiles) bool {
 			// A file that cannot be read or parsed as a whole fails the
 			// refresh: dropping its entities as if deleted would lose data.
 			if got.err != nil {
-				return nil, res, got.err
+				err = got.err
+				return false
 			}
 			for _, f := range got.files {
 				if readFiles[f.name] {
@@ -131,21 +156,30 @@ func (c *Catalog) collect(ctx context.Context, loc store.Location) ([]store.Enti
 				readFiles[f.name] = true
 				res.Files++
 				if f.err != nil {
-					return nil, res, f.err
+					err = f.err
+					return false
 				}
-				rows = append(rows, f.rows...)
+				if entities += len(f.rows); entities > c.Limits.MaxEntities && c.Limits.MaxEntities > 0 {
+					err = fmt.Errorf("location %s defines more than %d entities", loc.Target, c.Limits.MaxEntities)
+					return false
+				}
 				res.Errors = append(res.Errors, f.errors...)
 				res.keep = append(res.keep, f.keep...)
 				next = append(next, f.next...)
+				if !each(f.rows) {
+					err = errStopped
+					return false
+				}
 			}
-			if len(rows) > c.Limits.MaxEntities && c.Limits.MaxEntities > 0 {
-				return nil, res, fmt.Errorf("location %s defines more than %d entities", loc.Target, c.Limits.MaxEntities)
-			}
+			return true
+		})
+		if err != nil {
+			return res, err
 		}
 		queue = next
 	}
-	res.Entities = len(rows)
-	return rows, res, nil
+	res.Entities = entities
+	return res, nil
 }
 
 // processed is what one file of a location yields.
@@ -167,35 +201,66 @@ type sourceFiles struct {
 
 // readSources reads, parses, validates and turns into rows the files of each
 // source, on as many goroutines as there are CPUs (parsing and building rows
-// are most of a refresh's CPU time), returning the results in source order.
-func (c *Catalog) readSources(ctx context.Context, r *reading, loc store.Location, src catalog.Source, sources []source) []sourceFiles {
-	out := make([]sourceFiles, len(sources))
+// are most of a refresh's CPU time), handing each source's files to each in
+// source order until it returns false. The goroutines run at most one source
+// per CPU ahead of each, which bounds the rows held in memory.
+func (c *Catalog) readSources(ctx context.Context, r *reading, loc store.Location, src catalog.Source, sources []source, each func(sourceFiles) bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := min(len(sources), runtime.GOMAXPROCS(0))
+	done := make([]chan sourceFiles, len(sources))
+	for i := range done {
+		done[i] = make(chan sourceFiles, 1)
+	}
+	ahead := make(chan struct{}, workers+1)
+	work := make(chan int)
+	go func() {
+		defer close(work)
+		for i := range sources {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	var mu sync.Mutex // placeholders read through r one at a time
 	var wg sync.WaitGroup
-	work := make(chan int)
-	for range min(len(sources), runtime.GOMAXPROCS(0)) {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
+				var out sourceFiles
 				s := sources[i]
 				files, err := c.read(ctx, r, s, loc.Static)
-				if err != nil {
-					out[i].err = err
-					continue
-				}
+				out.err = err
 				for _, f := range files {
-					out[i].files = append(out[i].files, c.processFile(ctx, r, &mu, s, loc, src, f))
+					out.files = append(out.files, c.processFile(ctx, r, &mu, s, loc, src, f))
 				}
+				done[i] <- out
 			}
 		}()
 	}
 	for i := range sources {
-		work <- i
+		var got sourceFiles
+		select {
+		case got = <-done[i]:
+			<-ahead
+		case <-ctx.Done():
+			got.err = ctx.Err()
+		}
+		if !each(got) {
+			break
+		}
 	}
-	close(work)
+	cancel()
 	wg.Wait()
-	return out
 }
 
 func (c *Catalog) processFile(ctx context.Context, r *reading, mu *sync.Mutex, s source, loc store.Location, src catalog.Source, f file) processed {
@@ -251,20 +316,22 @@ const maxAnalyzeBytes = 1 << 20
 // AnalyzeLocation implements contract.CatalogAnalyzeLocation: a dry run that
 // reads a location as if registered and returns its entities, storing nothing.
 func (c *Catalog) AnalyzeLocation(ctx context.Context, in contract.CatalogAnalyzeInput) (contract.CatalogAnalyzeResult, error) {
-	rows, col, err := c.collect(ctx, store.Location{Type: in.Type, Target: in.Target})
-	res := col.CatalogRefreshResult
-	out := contract.CatalogAnalyzeResult{Errors: res.Errors}
-	if err != nil {
-		out.Errors = append(out.Errors, err.Error())
-		return out, nil
-	}
+	var out contract.CatalogAnalyzeResult
 	size := 0
-	for _, r := range rows {
-		if size += len(r.Body); size > maxAnalyzeBytes {
-			out.Truncated = true
-			break
+	col, err := c.walk(ctx, store.Location{Type: in.Type, Target: in.Target}, func(rows []store.Entity) bool {
+		for _, r := range rows {
+			if size += len(r.Body); size > maxAnalyzeBytes {
+				out.Truncated = true
+				break
+			}
+			out.Entities = append(out.Entities, r.Body)
 		}
-		out.Entities = append(out.Entities, r.Body)
+		return true
+	})
+	out.Errors = col.Errors
+	if err != nil {
+		out.Entities, out.Truncated = nil, false
+		out.Errors = append(out.Errors, err.Error())
 	}
 	return out, nil
 }

@@ -20,6 +20,9 @@ func BenchmarkRefreshLocation(b *testing.B) {
 	if dir == "" {
 		b.Skip("RIGGER_BENCH_CATALOG is not set")
 	}
+	// Like an activity's context: cancellable.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	for b.Loop() {
 		b.StopTimer()
 		c, st := newBenchCatalog(b)
@@ -29,13 +32,13 @@ func BenchmarkRefreshLocation(b *testing.B) {
 		}
 		b.StartTimer()
 		t0 := time.Now()
-		res, err := c.RefreshLocation(context.Background(), contract.CatalogRefreshInput{LocationID: loc.ID})
+		res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
 		if err != nil || res.Inserted == 0 {
 			b.Fatalf("%v %+v", err, res)
 		}
 		b.ReportMetric(time.Since(t0).Seconds(), "s-first")
 		t0 = time.Now()
-		res, err = c.RefreshLocation(context.Background(), contract.CatalogRefreshInput{LocationID: loc.ID})
+		res, err = c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
 		if err != nil || res.Unchanged == 0 {
 			b.Fatalf("%v %+v", err, res)
 		}

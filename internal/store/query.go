@@ -255,9 +255,10 @@ func (s *SQL) Facets(ctx context.Context, f Filter, facets []string) (map[string
 	out := make(map[string][]FacetCount, len(facets))
 	for _, facet := range facets {
 		var q sqlBuilder
-		q.add("SELECT s.original, COUNT(DISTINCT s.entity_uid) FROM search s WHERE s.key = ? AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE ", strings.ToLower(facet))
+		// original is NULL where it equals value (see writeRows).
+		q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_uid) FROM search s WHERE s.key = ? AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE ", strings.ToLower(facet))
 		where(&q, f, "", nil)
-		q.add(") GROUP BY s.original ORDER BY COUNT(DISTINCT s.entity_uid) DESC, s.original")
+		q.add(") GROUP BY COALESCE(s.original, s.value) ORDER BY COUNT(DISTINCT s.entity_uid) DESC, COALESCE(s.original, s.value)")
 		rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("facet %s: %w", facet, err)

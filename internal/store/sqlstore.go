@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -244,177 +245,46 @@ type owned struct{ uid, hash string }
 
 // ReplaceLocation implements Store.
 func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities []Entity, opts ReplaceOptions) (ReplaceResult, error) {
+	return s.ReplaceLocationStream(ctx, locationID, func(yield func(Entity, error) bool) {
+		for _, e := range entities {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}, opts)
+}
+
+// ReplaceLocationStream implements Store. Streamed entities are classified
+// and written a chunk at a time (one lookup of the refs other locations own
+// per chunk), so what is held is a chunk, plus every ref and owned uid.
+func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, entities iter.Seq2[Entity, error], opts ReplaceOptions) (ReplaceResult, error) {
 	defer s.lockWrites()()
 	var res ReplaceResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res = ReplaceResult{}
-		var exists int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM locations WHERE id = ?`), locationID).Scan(&exists); err != nil {
+		// Statements run without ctx's cancellation (the drivers watch a
+		// cancellable context on a goroutine per statement: a tenth of a
+		// large batch's CPU time); the transaction still rolls back when ctx
+		// ends, and classify checks it between chunks.
+		r := &replacer{s: s, ctx: context.WithoutCancel(ctx), done: ctx, tx: tx, loc: locationID, now: ts(s.now()), seen: map[string]bool{}}
+		defer r.close()
+		if err := r.begin(); err != nil {
 			return err
 		}
-		if exists == 0 {
-			return errs.NotFound("no location with id %q", locationID)
-		}
-		mine := map[string]owned{}
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT ref, uid, hash FROM entities WHERE location_id = ?`), locationID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var ref string
-			var o owned
-			if err := rows.Scan(&ref, &o.uid, &o.hash); err != nil {
-				rows.Close()
-				return err
-			}
-			mine[ref] = o
-		}
-		rows.Close()
-
-		// Refs claimed by other locations.
-		var foreign []string
-		seen := map[string]bool{}
-		for _, e := range entities {
-			if _, ok := mine[e.Ref]; !ok {
-				foreign = append(foreign, e.Ref)
-			}
-		}
-		others := map[string]string{}
-		for _, chunk := range chunks(foreign, s.d.MaxParams-1) {
-			rows, err := tx.QueryContext(ctx, s.q(`SELECT ref, COALESCE(location_id, '') FROM entities WHERE ref IN (`+placeholders(len(chunk))+`)`), anys(chunk)...)
+		for e, err := range entities {
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var ref, loc string
-				if err := rows.Scan(&ref, &loc); err != nil {
-					rows.Close()
+			r.pending = append(r.pending, e)
+			if len(r.pending) >= s.d.MaxParams-1 {
+				if err := r.classify(); err != nil {
 					return err
 				}
-				others[ref] = loc
 			}
-			rows.Close()
 		}
-
-		now := ts(s.now())
-		var inserts []Entity
-		var updates []Entity
-		var clearOrphan []string
-		for _, e := range entities {
-			if seen[e.Ref] {
-				res.Conflicts = append(res.Conflicts, Conflict{Ref: e.Ref, OwnerLocation: locationID})
-				continue
-			}
-			seen[e.Ref] = true
-			if o, ok := mine[e.Ref]; ok {
-				if o.hash == e.Hash {
-					res.Unchanged++
-					clearOrphan = append(clearOrphan, o.uid)
-					continue
-				}
-				e.UID = o.uid
-				updates = append(updates, e)
-				continue
-			}
-			if loc, ok := others[e.Ref]; ok {
-				res.Conflicts = append(res.Conflicts, Conflict{Ref: e.Ref, OwnerLocation: loc})
-				continue
-			}
-			if e.UID == "" {
-				e.UID = newUID()
-			}
-			inserts = append(inserts, e)
-		}
-
-		// Updated entities: rewrite row, drop old search and relation rows.
-		updUIDs := make([]string, 0, len(updates))
-		for _, e := range updates {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE entities SET body = ?, hash = ?, orphan = 0, updated_at = ? WHERE uid = ?`),
-				string(e.Body), e.Hash, now, e.UID); err != nil {
-				return fmt.Errorf("update %s: %w", e.Ref, err)
-			}
-			updUIDs = append(updUIDs, e.UID)
-		}
-		if err := s.deleteRows(ctx, tx, updUIDs); err != nil {
+		if err := r.finish(opts); err != nil {
 			return err
 		}
-		if err := s.execChunks(ctx, tx, "UPDATE entities SET orphan = 0 WHERE orphan = 1 AND uid IN (%s)", clearOrphan); err != nil {
-			return err
-		}
-
-		rebuild, err := s.dropIndexesForFirstLoad(ctx, tx, len(mine), len(inserts))
-		if err != nil {
-			return err
-		}
-
-		// New entities, then the search and relation rows of inserted and
-		// updated ones, streamed to the database without an intermediate copy.
-		ents := s.inserter(ctx, tx, "entities (uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 10)
-		defer ents.close()
-		for _, e := range inserts {
-			kind, ns, name := splitRef(e.Ref)
-			if err := ents.add(e.UID, e.Ref, kind, ns, name, locationID, string(e.Body), e.Hash, now, now); err != nil {
-				return err
-			}
-		}
-		if err := ents.flush(); err != nil {
-			return err
-		}
-		res.Inserted, res.Updated = len(inserts), len(updates)
-
-		search := s.inserter(ctx, tx, "search (entity_uid, key, value, original)", 4)
-		defer search.close()
-		rels := s.inserter(ctx, tx, "relations (origin_uid, source_ref, type, type_lower, target_ref, target_lower)", 6)
-		defer rels.close()
-		for _, set := range [][]Entity{inserts, updates} {
-			for _, e := range set {
-				for _, r := range e.Search {
-					if err := search.add(e.UID, r.Key, r.Value, r.Original); err != nil {
-						return err
-					}
-				}
-				for _, r := range e.Relations {
-					if err := rels.add(e.UID, strings.ToLower(r.Source), r.Type, strings.ToLower(r.Type), r.Target, strings.ToLower(r.Target)); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		if err := search.flush(); err != nil {
-			return err
-		}
-		if err := rels.flush(); err != nil {
-			return err
-		}
-		for _, create := range rebuild {
-			if _, err := tx.ExecContext(ctx, create); err != nil {
-				return fmt.Errorf("rebuild index: %w", err)
-			}
-		}
-
-		// Entities that left the location (kept ones have not: they are
-		// still there, only invalid this time).
-		for _, ref := range opts.Keep {
-			seen[strings.ToLower(ref)] = true
-		}
-		var gone []string
-		for ref, o := range mine {
-			if !seen[ref] {
-				gone = append(gone, o.uid)
-			}
-		}
-		slices.Sort(gone)
-		if opts.Orphans == OrphanKeep {
-			if err := s.execChunks(ctx, tx, "UPDATE entities SET orphan = 1 WHERE uid IN (%s)", gone); err != nil {
-				return err
-			}
-			res.Orphaned = len(gone)
-		} else {
-			if err := s.deleteEntities(ctx, tx, gone); err != nil {
-				return err
-			}
-			res.Removed = len(gone)
-		}
+		res = r.res
 		return nil
 	})
 	if err != nil {
@@ -426,6 +296,276 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 		}
 	}
 	return res, nil
+}
+
+// replacer is one ReplaceLocationStream transaction.
+type replacer struct {
+	s        *SQL
+	ctx      context.Context
+	done     context.Context
+	tx       *sql.Tx
+	loc, now string
+	res      ReplaceResult
+	// mine is what the location owned before, by ref; seen, the refs
+	// streamed so far.
+	mine map[string]owned
+	seen map[string]bool
+	// pending are streamed entities not classified yet.
+	pending []Entity
+	// held are new entities kept back, while holdUntil > 0, to learn
+	// whether a first load is large enough to build the secondary indexes
+	// after its rows (see dropSecondaryIndexes).
+	held      []Entity
+	holdUntil int
+	// rebuild recreates the indexes dropped for a first load.
+	rebuild            []string
+	ents, search, rels *rowInserter
+}
+
+// firstLoadMin is the batch size from which a first load into empty tables
+// builds the secondary indexes after the rows instead of row by row.
+const firstLoadMin = 1000
+
+func (r *replacer) begin() error {
+	var exists int
+	if err := r.tx.QueryRowContext(r.ctx, r.s.q(`SELECT COUNT(*) FROM locations WHERE id = ?`), r.loc).Scan(&exists); err != nil {
+		return err
+	}
+	if exists == 0 {
+		return errs.NotFound("no location with id %q", r.loc)
+	}
+	r.mine = map[string]owned{}
+	rows, err := r.tx.QueryContext(r.ctx, r.s.q(`SELECT ref, uid, hash FROM entities WHERE location_id = ?`), r.loc)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var ref string
+		var o owned
+		if err := rows.Scan(&ref, &o.uid, &o.hash); err != nil {
+			rows.Close()
+			return err
+		}
+		r.mine[ref] = o
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// A location that owns nothing yet may bring a first load at least as
+	// large as the whole stored catalog: hold its new entities until that
+	// is known. Never on an incremental update of a location.
+	if r.s.d.FirstLoadIndexes != "" && len(r.mine) == 0 {
+		var stored int
+		if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM entities`).Scan(&stored); err != nil {
+			return err
+		}
+		r.holdUntil = max(firstLoadMin, stored)
+	}
+	r.ents = r.s.inserter(r.ctx, r.tx, "entities (uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 10)
+	r.search = r.s.inserter(r.ctx, r.tx, "search (entity_uid, key, value, original)", 4)
+	r.rels = r.s.inserter(r.ctx, r.tx, "relations (origin_uid, source_ref, type, type_lower, target_ref, target_lower)", 6)
+	return nil
+}
+
+func (r *replacer) close() {
+	for _, in := range []*rowInserter{r.ents, r.search, r.rels} {
+		if in != nil {
+			in.close()
+		}
+	}
+}
+
+// classify sorts the pending entities into unchanged, updated, conflicting
+// and new ones, and writes them.
+func (r *replacer) classify() error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	if err := r.done.Err(); err != nil {
+		return err
+	}
+	defer func() {
+		clear(r.pending)
+		r.pending = r.pending[:0]
+	}()
+	// Refs claimed by other locations.
+	var foreign []string
+	for _, e := range r.pending {
+		if _, ok := r.mine[e.Ref]; !ok && !r.seen[e.Ref] {
+			foreign = append(foreign, e.Ref)
+		}
+	}
+	others := map[string]string{}
+	for _, chunk := range chunks(foreign, r.s.d.MaxParams-1) {
+		rows, err := r.tx.QueryContext(r.ctx, r.s.q(`SELECT ref, COALESCE(location_id, '') FROM entities WHERE ref IN (`+placeholders(len(chunk))+`)`), anys(chunk)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var ref, loc string
+			if err := rows.Scan(&ref, &loc); err != nil {
+				rows.Close()
+				return err
+			}
+			others[ref] = loc
+		}
+		rows.Close()
+	}
+
+	var inserts, updates []Entity
+	var clearOrphan []string
+	for _, e := range r.pending {
+		if r.seen[e.Ref] {
+			r.res.Conflicts = append(r.res.Conflicts, Conflict{Ref: e.Ref, OwnerLocation: r.loc})
+			continue
+		}
+		r.seen[e.Ref] = true
+		if o, ok := r.mine[e.Ref]; ok {
+			if o.hash == e.Hash {
+				r.res.Unchanged++
+				clearOrphan = append(clearOrphan, o.uid)
+				continue
+			}
+			e.UID = o.uid
+			updates = append(updates, e)
+			continue
+		}
+		if loc, ok := others[e.Ref]; ok {
+			r.res.Conflicts = append(r.res.Conflicts, Conflict{Ref: e.Ref, OwnerLocation: loc})
+			continue
+		}
+		if e.UID == "" {
+			e.UID = newUID()
+		}
+		inserts = append(inserts, e)
+	}
+
+	// Updated entities: rewrite the row, replace search and relation rows.
+	updUIDs := make([]string, 0, len(updates))
+	for _, e := range updates {
+		if _, err := r.tx.ExecContext(r.ctx, r.s.q(`UPDATE entities SET body = ?, hash = ?, orphan = 0, updated_at = ? WHERE uid = ?`),
+			string(e.Body), e.Hash, r.now, e.UID); err != nil {
+			return fmt.Errorf("update %s: %w", e.Ref, err)
+		}
+		updUIDs = append(updUIDs, e.UID)
+	}
+	if err := r.s.deleteRows(r.ctx, r.tx, updUIDs); err != nil {
+		return err
+	}
+	for i := range updates {
+		if err := r.writeRows(&updates[i]); err != nil {
+			return err
+		}
+	}
+	r.res.Updated += len(updates)
+	if err := r.s.execChunks(r.ctx, r.tx, "UPDATE entities SET orphan = 0 WHERE orphan = 1 AND uid IN (%s)", clearOrphan); err != nil {
+		return err
+	}
+
+	if r.holdUntil > 0 {
+		r.held = append(r.held, inserts...)
+		if len(r.held) < r.holdUntil {
+			return nil
+		}
+		// Large enough: build the indexes after the rows.
+		rebuild, err := r.s.dropSecondaryIndexes(r.ctx, r.tx)
+		if err != nil {
+			return err
+		}
+		r.rebuild, inserts = rebuild, r.held
+		r.held, r.holdUntil = nil, 0
+	}
+	return r.insert(inserts)
+}
+
+// insert writes new entities and their rows.
+func (r *replacer) insert(es []Entity) error {
+	for i := range es {
+		e := &es[i]
+		kind, ns, name := splitRef(e.Ref)
+		if err := r.ents.add(e.UID, e.Ref, kind, ns, name, r.loc, string(e.Body), e.Hash, r.now, r.now); err != nil {
+			return err
+		}
+		if err := r.writeRows(e); err != nil {
+			return err
+		}
+	}
+	r.res.Inserted += len(es)
+	return nil
+}
+
+// writeRows writes the search and relation rows of an entity.
+func (r *replacer) writeRows(e *Entity) error {
+	for _, row := range e.Search {
+		// Most values are written lower-case already: original is then NULL,
+		// a tenth of the search table's bytes (facets read COALESCE(original, value)).
+		var original any = row.Original
+		if row.Original == row.Value {
+			original = nil
+		}
+		if err := r.search.add(e.UID, row.Key, row.Value, original); err != nil {
+			return err
+		}
+	}
+	for _, rel := range e.Relations {
+		if err := r.rels.add(e.UID, strings.ToLower(rel.Source), rel.Type, strings.ToLower(rel.Type), rel.Target, strings.ToLower(rel.Target)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish writes what is left, then removes or orphans the entities that
+// left the location.
+func (r *replacer) finish(opts ReplaceOptions) error {
+	if err := r.classify(); err != nil {
+		return err
+	}
+	// A first load smaller than the catalog: written with the indexes in place.
+	if err := r.insert(r.held); err != nil {
+		return err
+	}
+	r.held = nil
+	for _, in := range []*rowInserter{r.ents, r.search, r.rels} {
+		if err := in.flush(); err != nil {
+			return err
+		}
+	}
+	for _, create := range r.rebuild {
+		if _, err := r.tx.ExecContext(r.ctx, create); err != nil {
+			return fmt.Errorf("rebuild index: %w", err)
+		}
+	}
+
+	// Entities that left the location (kept ones have not: they are
+	// still there, only invalid this time).
+	keep := opts.Keep
+	if opts.KeepAfter != nil {
+		keep = append(slices.Clip(keep), opts.KeepAfter()...)
+	}
+	for _, ref := range keep {
+		r.seen[strings.ToLower(ref)] = true
+	}
+	var gone []string
+	for ref, o := range r.mine {
+		if !r.seen[ref] {
+			gone = append(gone, o.uid)
+		}
+	}
+	slices.Sort(gone)
+	if opts.Orphans == OrphanKeep {
+		if err := r.s.execChunks(r.ctx, r.tx, "UPDATE entities SET orphan = 1 WHERE uid IN (%s)", gone); err != nil {
+			return err
+		}
+		r.res.Orphaned = len(gone)
+		return nil
+	}
+	if err := r.s.deleteEntities(r.ctx, r.tx, gone); err != nil {
+		return err
+	}
+	r.res.Removed = len(gone)
+	return nil
 }
 
 // DeleteEntity removes one entity (it comes back on its location's next
@@ -484,28 +624,13 @@ func (s *SQL) execChunks(ctx context.Context, tx *sql.Tx, stmt string, ids []str
 	return nil
 }
 
-// firstLoadMin is the batch size from which a first load into empty tables
-// builds the secondary indexes after the rows instead of row by row.
-const firstLoadMin = 1000
-
-// dropIndexesForFirstLoad drops the secondary indexes the dialect lists
-// when a location that owns nothing yet brings a large batch, at least as
-// large as the whole stored catalog, returning the statements that rebuild
-// them: building an index from sorted rows is far cheaper than inserting
-// into it row by row. It never runs on an incremental update of a location,
-// and the drop, the load and the rebuild share one transaction, so readers
-// (on their WAL snapshot) never see a missing index.
-func (s *SQL) dropIndexesForFirstLoad(ctx context.Context, tx *sql.Tx, owned, inserts int) ([]string, error) {
-	if s.d.FirstLoadIndexes == "" || owned > 0 || inserts < firstLoadMin {
-		return nil, nil
-	}
-	var stored int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM entities`).Scan(&stored); err != nil {
-		return nil, err
-	}
-	if stored > inserts {
-		return nil, nil // rebuilding would cost more than it saves
-	}
+// dropSecondaryIndexes drops the secondary indexes the dialect lists,
+// returning the statements that rebuild them, for a first load at least as
+// large as the whole stored catalog: building an index from sorted rows is
+// far cheaper than inserting into it row by row. The drop, the load and the
+// rebuild share one transaction, so readers (on their WAL snapshot) never
+// see a missing index.
+func (s *SQL) dropSecondaryIndexes(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, s.d.FirstLoadIndexes)
 	if err != nil {
 		return nil, fmt.Errorf("list indexes: %w", err)

@@ -16,6 +16,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"iter"
 	"time"
 )
 
@@ -90,6 +91,9 @@ type ReplaceOptions struct {
 	// Keep lists refs (lower-cased) the location still defines but that
 	// failed validation this time: their last good version stays as stored.
 	Keep []string
+	// KeepAfter, if set, is called once the entities are exhausted (a
+	// stream learns what failed only as it goes); its refs join Keep.
+	KeepAfter func() []string
 }
 
 // ReplaceResult reports what a location refresh changed.
@@ -173,6 +177,11 @@ type Store interface {
 	// ReplaceLocation makes the location own exactly entities (plus the
 	// refs in opts.Keep, left as stored), in one transaction.
 	ReplaceLocation(ctx context.Context, locationID string, entities []Entity, opts ReplaceOptions) (ReplaceResult, error)
+	// ReplaceLocationStream is ReplaceLocation reading the entities one at a
+	// time, so a large location is written as it is parsed and never held
+	// whole. An error from the stream aborts the transaction (the previous
+	// good state stays) and is returned wrapped.
+	ReplaceLocationStream(ctx context.Context, locationID string, entities iter.Seq2[Entity, error], opts ReplaceOptions) (ReplaceResult, error)
 	DeleteEntity(ctx context.Context, uid string) error
 
 	EntityByRef(ctx context.Context, ref string) (*StoredEntity, error)

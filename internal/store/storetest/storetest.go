@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"testing"
@@ -105,6 +106,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Locations", func(t *testing.T) { testLocations(t, open) })
 	t.Run("TaskSecrets", func(t *testing.T) { testTaskSecrets(t, open) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, open) })
+	t.Run("Stream", func(t *testing.T) { testStream(t, open) })
 }
 
 func testFilters(t *testing.T, open Opener) {
@@ -421,5 +423,58 @@ func testLargeBatch(t *testing.T, open Opener) {
 	}
 	if n, m := count(owner("team-9")), count(owner("team-x")); n != 0 || m != 150 {
 		t.Fatalf("after the refresh: team-9 owns %d, team-x %d; want 0 and 150", n, m)
+	}
+}
+
+// testStream checks ReplaceLocationStream: a stream that fails part-way,
+// even after a first load's bulk path began, leaves the last good state;
+// refs to keep may arrive once the stream is exhausted.
+func testStream(t *testing.T, open Opener) {
+	s, loc := loaded(t, open)
+	ctx := context.Background()
+	boom := errors.New("file 3 does not parse")
+	failing := func(es []store.Entity) iter.Seq2[store.Entity, error] {
+		return func(yield func(store.Entity, error) bool) {
+			for _, e := range es {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			yield(store.Entity{}, boom)
+		}
+	}
+	changed := seed()[:2]
+	changed[0] = ent("Component", "svc-a", map[string]string{"owner": "team-z"})
+	if _, err := s.ReplaceLocationStream(ctx, loc.ID, failing(changed), store.ReplaceOptions{Orphans: store.OrphanDelete}); !errors.Is(err, boom) {
+		t.Fatalf("failed stream: %v", err)
+	}
+	big := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/big.yaml"}))
+	var many []store.Entity
+	for i := range 2500 {
+		many = append(many, ent("Component", fmt.Sprintf("big-%04d", i), map[string]string{"owner": "team-a"}))
+	}
+	if _, err := s.ReplaceLocationStream(ctx, big.ID, failing(many), store.ReplaceOptions{Orphans: store.OrphanDelete}); !errors.Is(err, boom) {
+		t.Fatalf("failed large stream: %v", err)
+	}
+	owner := store.Filter{{{Key: "kind", Values: []string{"component"}}, {Key: "spec.owner", Values: []string{"team-a"}}}}
+	if p := must(s.Query(ctx, store.Query{Filter: owner, Limit: 10})); p.TotalItems != 2 || names(p.Entities)[0] != "component:default/svc-a" {
+		t.Fatalf("failed streams changed stored data: %v", names(p.Entities))
+	}
+
+	stream := func(yield func(store.Entity, error) bool) {
+		for _, e := range seed()[:2] {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+	kept := false
+	res := must(s.ReplaceLocationStream(ctx, loc.ID, stream, store.ReplaceOptions{Orphans: store.OrphanDelete,
+		KeepAfter: func() []string { kept = true; return []string{"component:default/svc-c"} }}))
+	if !kept || res.Unchanged != 2 || res.Removed != 2 {
+		t.Fatalf("stream with refs kept after it: %+v", res)
+	}
+	if _, err := s.EntityByRef(ctx, "component:default/svc-c"); err != nil {
+		t.Fatalf("kept entity: %v", err)
 	}
 }
