@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -75,6 +76,12 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 		if walkErr != nil && !errors.Is(walkErr, errStopped) {
 			yield(store.Entity{}, walkErr)
 		}
+	}
+	if loc.Type != "file" {
+		// Network reads (url, git) finish before the write transaction
+		// opens: SQLite has one writer, and nothing else (other locations,
+		// the API) should wait on a slow remote.
+		rows = materialize(rows)
 	}
 	rr, err := c.Store.ReplaceLocationStream(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: c.Orphans, KeepAfter: func() []string { return col.keep }})
 	res = col.CatalogRefreshResult
@@ -493,4 +500,27 @@ func nestedTargets(parent source, fileName string, e catalog.Entity) []source {
 		}
 	}
 	return out
+}
+
+// materialize runs a row stream to its end and replays it.
+func materialize(rows iter.Seq2[store.Entity, error]) iter.Seq2[store.Entity, error] {
+	var all []store.Entity
+	var failed error
+	for e, err := range rows {
+		if err != nil {
+			failed = err
+			break
+		}
+		all = append(all, e)
+	}
+	return func(yield func(store.Entity, error) bool) {
+		for _, e := range all {
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if failed != nil {
+			yield(store.Entity{}, failed)
+		}
+	}
 }
