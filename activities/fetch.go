@@ -157,6 +157,7 @@ func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile, ke
 		return nil, err
 	}
 	var logs []string
+	made := map[string]bool{}
 	for _, f := range files {
 		dst, err := workspacePath("file", path.Join(target, f.rel))
 		if err != nil {
@@ -168,10 +169,11 @@ func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile, ke
 				continue
 			}
 		}
-		if dir := filepath.Dir(dst); dir != "." {
+		if dir := filepath.Dir(dst); dir != "." && !made[dir] {
 			if err := root.MkdirAll(dir, 0o755); err != nil {
 				return logs, rootErr("targetPath", dst, err)
 			}
+			made[dir] = true
 		}
 		if err := root.WriteFile(dst, f.data, f.mode); err != nil {
 			return logs, rootErr("targetPath", dst, err)

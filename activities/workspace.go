@@ -67,13 +67,20 @@ func (w Workspaces) Open(taskID string) (*os.Root, error) {
 		return nil, fmt.Errorf("invalid task id %q", taskID)
 	}
 	dir := filepath.Join(w.Dir, taskID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create workspace: %w", err)
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create workspace: %w", err)
+		}
+		root, err = os.OpenRoot(dir)
+	}
+	if err != nil {
+		return nil, err
 	}
 	// Every use marks it live for Sweep.
 	now := time.Now()
 	_ = os.Chtimes(dir, now, now)
-	return os.OpenRoot(dir)
+	return root, nil
 }
 
 // errPath is a path a template asked for that cannot be used.
