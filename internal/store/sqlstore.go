@@ -36,9 +36,15 @@ type Dialect struct {
 	FirstLoadIndexes string
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
-	// Analyze refreshes planner statistics after a large batch ("" = the
-	// database does it itself, like PostgreSQL's autovacuum).
+	// Analyze refreshes planner statistics after a large batch, in its
+	// transaction ("" = the database does it itself).
 	Analyze string
+	// YieldLargeCommits commits a large batch on a low-priority thread: on
+	// SQLite the commit also checkpoints the batch's WAL frames into the
+	// database file (a copy as large as the batch, most of it system time),
+	// while its rows are already visible; requests served meanwhile come
+	// first.
+	YieldLargeCommits bool
 }
 
 // analyzeAfter is the batch size after which statistics are refreshed, so
@@ -260,7 +266,11 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, entities iter.Seq2[Entity, error], opts ReplaceOptions) (ReplaceResult, error) {
 	defer s.lockWrites()()
 	var res ReplaceResult
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
+	}
+	err = func() error {
 		// Statements run without ctx's cancellation (the drivers watch a
 		// cancellable context on a goroutine per statement: a tenth of a
 		// large batch's CPU time); the transaction still rolls back when ctx
@@ -285,15 +295,28 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 			return err
 		}
 		res = r.res
-		return nil
-	})
-	if err != nil {
-		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
-	}
-	if s.d.Analyze != "" && res.Inserted+res.Updated+res.Removed >= analyzeAfter {
-		if _, err := s.db.ExecContext(ctx, s.d.Analyze); err != nil {
-			return res, fmt.Errorf("refresh planner statistics: %w", err)
+		large := res.Inserted+res.Updated+res.Removed >= analyzeAfter
+		// Statistics change with the rows, in the same transaction: the
+		// first query that sees the batch is planned with them, and no
+		// ANALYZE runs beside the requests that follow.
+		if s.d.Analyze != "" && large {
+			if _, err := tx.ExecContext(r.ctx, s.d.Analyze); err != nil {
+				return fmt.Errorf("refresh planner statistics: %w", err)
+			}
 		}
+		r.close()
+		var cerr error
+		commit := func() { cerr = tx.Commit() }
+		if s.d.YieldLargeCommits && large {
+			runLowPriority(commit)
+		} else {
+			commit()
+		}
+		return cerr
+	}()
+	if err != nil {
+		_ = tx.Rollback() // a no-op after a failed commit
+		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
 	}
 	return res, nil
 }
@@ -374,6 +397,7 @@ func (r *replacer) close() {
 			in.close()
 		}
 	}
+	r.ents, r.search, r.rels = nil, nil, nil
 }
 
 // classify sorts the pending entities into unchanged, updated, conflicting
