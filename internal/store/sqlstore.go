@@ -58,6 +58,8 @@ type SQL struct {
 	d       Dialect
 	writeMu sync.Mutex
 	now     func() time.Time
+	byRefMu sync.Mutex
+	byRef   *byRefStatements
 }
 
 var _ Store = (*SQL)(nil)
@@ -116,7 +118,16 @@ func (s *SQL) lockWrites() func() {
 func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
-func (s *SQL) Close() error { return s.db.Close() }
+func (s *SQL) Close() error {
+	s.byRefMu.Lock()
+	if s.byRef != nil {
+		s.byRef.entity.Close()
+		s.byRef.relations.Close()
+		s.byRef = nil
+	}
+	s.byRefMu.Unlock()
+	return s.db.Close()
+}
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
@@ -772,16 +783,69 @@ func scanEntity(row interface{ Scan(...any) error }, extra ...any) (*StoredEntit
 	return &e, nil
 }
 
-// EntityByRef implements Store.
+// EntityByRef implements Store. Its two statements are prepared once per
+// connection, and run without ctx's cancellation: a lookup by primary key
+// ends soon anyway, and the drivers would watch a cancellable context on a
+// goroutine per statement (most of the cost of so small a read).
 func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error) {
-	e, err := scanEntity(s.db.QueryRowContext(ctx, s.q(`SELECT `+entityCols+` FROM entities e WHERE e.ref = ?`), strings.ToLower(ref)))
+	st, err := s.byRefStmts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx = context.WithoutCancel(ctx)
+	ref = strings.ToLower(ref)
+	e, err := scanEntity(st.entity.QueryRowContext(ctx, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFound("no entity named %q", ref)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return e, s.attachRelations(ctx, []*StoredEntity{e})
+	rows, err := st.relations.QueryContext(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	e.Relations = []Relation{}
+	for rows.Next() {
+		r := Relation{Source: ref}
+		if err := rows.Scan(&r.Type, &r.Target); err != nil {
+			return nil, err
+		}
+		e.Relations = append(e.Relations, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// DISTINCT, as attachRelations: duplicates are adjacent once sorted.
+	e.Relations = slices.Compact(e.Relations)
+	return e, nil
+}
+
+// byRefStatements are EntityByRef's prepared statements.
+type byRefStatements struct {
+	entity, relations *sql.Stmt
+}
+
+// byRefStmts prepares EntityByRef's statements on first use.
+func (s *SQL) byRefStmts(ctx context.Context) (*byRefStatements, error) {
+	s.byRefMu.Lock()
+	defer s.byRefMu.Unlock()
+	if s.byRef != nil {
+		return s.byRef, nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	entity, err := s.db.PrepareContext(ctx, s.q(`SELECT `+entityCols+` FROM entities e WHERE e.ref = ?`))
+	if err != nil {
+		return nil, err
+	}
+	relations, err := s.db.PrepareContext(ctx, s.q(`SELECT type, target_ref FROM relations WHERE source_ref = ? ORDER BY type, target_ref`))
+	if err != nil {
+		entity.Close()
+		return nil, err
+	}
+	s.byRef = &byRefStatements{entity: entity, relations: relations}
+	return s.byRef, nil
 }
 
 // EntityByUID implements Store.
