@@ -29,11 +29,11 @@ test-short: ## Unit tests only (skips everything that starts a server)
 	$(GO) test -short ./...
 
 lint: ## gofmt, go vet (both build variants), staticcheck
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@unformatted=$$(git ls-files -z '*.go' ':!:examples/templates/*/skeleton/**' | xargs -0 gofmt -l); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags nodevserver ./cmd/rigger
-	@if ! command -v staticcheck >/dev/null 2>&1; then $(GO) install honnef.co/go/tools/cmd/staticcheck@latest; fi
-	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	"$$($(GO) env GOPATH)/bin/staticcheck" ./...
 
 bench: build ## Benchmarks: start-up, RSS, hello latency, catalog ingest and queries (see README)
 	@ls -l $(BIN) | awk '{printf "binary size: %.1f MiB\n", $$5/1048576}'
