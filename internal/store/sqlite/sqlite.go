@@ -46,7 +46,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// 400 per statement made a 10k-entity batch 3x faster than 30000
 		// (still used for IN lists and deletes).
 		MaxParams:         400,
-		Analyze:           "PRAGMA analysis_limit=2000; ANALYZE",
+		Analyze:           "PRAGMA analysis_limit=200; ANALYZE",
 		YieldLargeCommits: true,
 	})
 	if err != nil {
