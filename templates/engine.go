@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/flosch/pongo2/v6"
@@ -265,7 +267,7 @@ func (s *execState) I(ctx *pongo2.ExecutionContext, k int) (*pongo2.Value, error
 			items = append(items, &iterItem{index: len(items), key: string(r)})
 		}
 	case map[string]any:
-		for _, key := range sortedKeys(x) {
+		for _, key := range slices.Sorted(maps.Keys(x)) {
 			items = append(items, &iterItem{index: len(items), key: key, value: x[key]})
 		}
 	}

@@ -3,7 +3,8 @@ package templates
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -347,11 +348,7 @@ func (c *call) renderValue(v any, path string, depth int) (any, bool, error) {
 		return exportValue(out), true, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(x))
 		for _, k := range keys {
 			rv, keep, err := c.renderValue(x[k], joinPath(path, k), depth-1)
 			if err != nil {
@@ -497,7 +494,7 @@ func (r *Renderer) EachItems(each any, ctx Context) ([]Each, error) {
 		return out, nil
 	case map[string]any:
 		out := make([]Each, 0, len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			out = append(out, Each{Key: k, Value: x[k]})
 		}
 		return out, nil

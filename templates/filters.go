@@ -2,12 +2,16 @@ package templates
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/riggerdev/rigger/internal/jsnum"
 )
 
 // filterFn implements one filter: input | name(args...).
@@ -303,7 +307,7 @@ func filterList(e *evaluator, in any, _ []any) (any, error) {
 		return out, e.b.checkItems(len(out))
 	case map[string]any:
 		out := make([]any, 0, len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			out = append(out, map[string]any{"key": k, "value": x[k]})
 		}
 		return out, nil
@@ -316,7 +320,7 @@ func filterList(e *evaluator, in any, _ []any) (any, error) {
 func filterReplace(e *evaluator, in any, args []any) (any, error) {
 	s, ok := in.(string)
 	if n, isNum := in.(float64); isNum {
-		s, ok = formatNumber(n), true
+		s, ok = jsnum.Format(n), true
 	}
 	if !ok {
 		return in, nil
@@ -327,7 +331,7 @@ func filterReplace(e *evaluator, in any, args []any) (any, error) {
 	}
 	switch o := old.(type) {
 	case float64:
-		old = formatNumber(o)
+		old = jsnum.Format(o)
 	case string:
 	default:
 		return s, nil
@@ -507,7 +511,7 @@ func filterURLEncode(_ *evaluator, in any, _ []any) (any, error) {
 		return encodeURIComponent(x), nil
 	case map[string]any:
 		parts := make([]string, 0, len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			parts = append(parts, encodeURIComponent(k)+"="+encodeURIComponent(jsString(x[k])))
 		}
 		return strings.Join(parts, "&"), nil

@@ -7,9 +7,10 @@ import (
 	"math"
 	"reflect"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/riggerdev/rigger/internal/jsnum"
 )
 
 // Expression values follow JavaScript, because Backstage evaluates templates
@@ -229,32 +230,6 @@ func typeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// formatNumber is JavaScript's Number.prototype.toString for base 10.
-func formatNumber(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		return "0"
-	}
-	abs := math.Abs(f)
-	if abs >= 1e21 || abs < 1e-6 {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		mant, exp, _ := strings.Cut(s, "e")
-		sign := exp[:1]
-		digits := strings.TrimLeft(exp[1:], "0")
-		if digits == "" {
-			digits = "0"
-		}
-		return mant + "e" + sign + digits
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
 // display is how Nunjucks prints a value: undefined and null print nothing,
 // everything else as JavaScript's String().
 func display(v any) string {
@@ -275,7 +250,7 @@ func jsString(v any) string {
 		}
 		return "false"
 	case float64:
-		return formatNumber(x)
+		return jsnum.Format(x)
 	case string:
 		return x
 	case []any:
@@ -490,16 +465,6 @@ func toJSON(v any, indent string) (string, bool, error) {
 		return "", false, fmt.Errorf("dump: %w", err)
 	}
 	return strings.TrimSuffix(buf.String(), "\n"), true, nil
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // toInteger is JavaScript's ToIntegerOrInfinity clamped to int.

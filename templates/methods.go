@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/riggerdev/rigger/internal/jsnum"
 )
 
 // callMethod calls a JavaScript method of a string, array or number, as
@@ -20,7 +22,7 @@ func callMethod(b *budget, obj any, name string, args []any) (any, error) {
 	case float64:
 		switch name {
 		case "toString":
-			return formatNumber(o), nil
+			return jsnum.Format(o), nil
 		case "toFixed":
 			d := toInteger(argAt(args, 0))
 			if d < 0 || d > 100 {

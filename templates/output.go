@@ -3,6 +3,8 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // RenderOutput renders a template's output (Plan.Output) once the steps
@@ -12,7 +14,7 @@ import (
 // rendered as they are.
 func (r *Renderer) RenderOutput(output map[string]any, ctx Context) (map[string]any, error) {
 	out := make(map[string]any, len(output))
-	for _, key := range sortedKeys(output) {
+	for _, key := range slices.Sorted(maps.Keys(output)) {
 		val := output[key]
 		if list, ok := val.([]any); ok && (key == "links" || key == "text") {
 			kept, err := r.renderConditionalList(key, list, ctx)

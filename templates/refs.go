@@ -1,7 +1,8 @@
 package templates
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 )
 
@@ -30,11 +31,7 @@ func findTemplateStrings(v any, path string, lim parseLimits, into *[]templateSt
 		}
 		*into = append(*into, ts)
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(x))
 		for _, k := range keys {
 			findTemplateStrings(x[k], joinPath(path, k), lim, into)
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -293,7 +295,7 @@ func (v *validator) checkInput(sp string, st Step, info ActionInfo, templated bo
 	}
 	v.requiredInputs(sp, st.Action, raw, in)
 	v.unknownInputKeys(sp, st.Action, raw, in, true)
-	for _, k := range sortedKeys(in) {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		var strs []templateString
 		findTemplateStrings(in[k], "", v.parseLimits(), &strs)
 		if len(strs) > 0 {
@@ -394,7 +396,7 @@ func (v *validator) unknownInputKeys(sp, action string, raw, in map[string]any, 
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, k := range sortedKeys(in) {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		if known[k] {
 			continue
 		}
@@ -493,7 +495,7 @@ func staticInputProblems(raw map[string]any, k string, val any, path string) []P
 func (v *validator) checkPaths(path string, val any) {
 	switch x := val.(type) {
 	case map[string]any:
-		keys := sortedKeys(x)
+		keys := slices.Sorted(maps.Keys(x))
 		for _, k := range keys {
 			p := joinPath(path, k)
 			if s, ok := x[k].(string); ok && isPathKey(k) && hasSyntax(s) {

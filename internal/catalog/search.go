@@ -2,12 +2,15 @@ package catalog
 
 import (
 	"fmt"
-	"math"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/riggerdev/rigger/internal/jsnum"
 )
 
 // SearchRow is one row of an entity's search index, as Backstage's
@@ -53,7 +56,7 @@ func SearchRows(e Entity, edges []Edge) []SearchRow {
 // in case.
 func BuildSearch(e Entity, edges []Edge) ([]SearchRow, error) {
 	b := searchBuilder{rows: make([]SearchRow, 0, 32), seenItem: map[string]bool{}}
-	for _, k := range sortedKeys(e) {
+	for _, k := range slices.Sorted(maps.Keys(e)) {
 		b.visit(k, e[k])
 	}
 	md := e.Metadata()
@@ -118,7 +121,7 @@ func (b *searchBuilder) visit(path string, v any) {
 	}
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			b.visit(joinKey(path, k), t[k])
 		}
 	case []any:
@@ -200,33 +203,11 @@ func scalarText(v any) (string, bool) {
 	case int:
 		return strconv.Itoa(t), true
 	case float64:
-		return jsNumber(t), true
+		return jsnum.Format(t), true
 	default:
 		// Not produced by Parse or JSON decoding; index it as text.
 		return fmt.Sprint(t), true
 	}
-}
-
-// jsNumber formats f as JavaScript's Number#toString does.
-func jsNumber(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		return "0"
-	}
-	if abs := math.Abs(f); abs >= 1e-6 && abs < 1e21 {
-		return strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64) // 1e+21, 1.5e-07
-	mant, exp, _ := strings.Cut(s, "e")
-	sign := exp[0]
-	exp = strings.TrimLeft(exp[1:], "0")
-	return mant + "e" + string(sign) + exp
 }
 
 // jsLen is the length of s in UTF-16 code units (JavaScript's .length).

@@ -3,6 +3,7 @@ package catalog
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,7 +31,7 @@ func rowText(rows []SearchRow) string {
 // traverseRows runs the generic part of BuildSearch on v.
 func traverseRows(v map[string]any) string {
 	b := searchBuilder{seenItem: map[string]bool{}}
-	for _, k := range sortedKeys(v) {
+	for _, k := range slices.Sorted(maps.Keys(v)) {
 		b.visit(k, v[k])
 	}
 	return rowText(b.rows)

@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -264,7 +266,7 @@ func validateMetadata(md map[string]any, v *fieldErrors) {
 		if !ok {
 			v.add("metadata.labels", "must be an object of string values, got "+typeName(raw))
 		}
-		for _, k := range sortedKeys(labels) {
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
 			p := "metadata.labels." + k
 			if !validKey(k) {
 				v.add(p, "label key is not valid; expected [prefix/]name, the prefix a DNS name, the name sequences of [a-zA-Z0-9] separated by [-_.], at most 63 characters")
@@ -284,7 +286,7 @@ func validateMetadata(md map[string]any, v *fieldErrors) {
 		if !ok {
 			v.add("metadata.annotations", "must be an object of string values, got "+typeName(raw))
 		}
-		for _, k := range sortedKeys(ann) {
+		for _, k := range slices.Sorted(maps.Keys(ann)) {
 			p := "metadata.annotations." + k
 			if !validKey(k) {
 				v.add(p, "annotation key is not valid; expected [prefix/]name, the prefix a DNS name, the name sequences of [a-zA-Z0-9] separated by [-_.], at most 63 characters")
@@ -459,15 +461,6 @@ func quoteValue(v any) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return typeName(v)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func joinKey(prefix, k string) string {
