@@ -341,71 +341,70 @@ func nameRef(c *gin.Context) string {
 	return catalog.Ref{Kind: c.Param("kind"), Namespace: c.Param("namespace"), Name: c.Param("name")}.Key()
 }
 
+// renderedEntity renders a looked-up entity, or writes the lookup's error
+// (ok false).
+func renderedEntity(c *gin.Context, e *store.StoredEntity, err error) (map[string]any, bool) {
+	if err == nil {
+		var m map[string]any
+		if m, err = render(e); err == nil {
+			return m, true
+		}
+	}
+	writeError(c, err)
+	return nil, false
+}
+
 // writeEntity answers with one rendered entity, or the lookup's error.
-func writeEntity(c *gin.Context, e *store.StoredEntity, err error, wrap func(map[string]any) any) {
-	if err != nil {
-		writeError(c, err)
-		return
+func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
+	if m, ok := renderedEntity(c, e, err); ok {
+		c.JSON(http.StatusOK, m)
 	}
-	m, err := render(e)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	if wrap != nil {
-		c.JSON(http.StatusOK, wrap(m))
-		return
-	}
-	c.JSON(http.StatusOK, m)
 }
 
 func (s *Server) entityByName(c *gin.Context) {
 	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), nameRef(c))
-	writeEntity(c, e, err, nil)
+	writeEntity(c, e, err)
 }
 
 // entityAncestry answers Backstage's ancestry: the entity, and above it the
 // Location entity of the location it was read from (as Backstage names
 // the Location it generates for a registered target:
 // location:default/generated-<sha1 of "type:target">), which is the root.
+// An orphan (no location left) is its own root.
 func (s *Server) entityAncestry(c *gin.Context) {
 	ctx := c.Request.Context()
 	e, err := s.deps.Catalog.Store.EntityByRef(ctx, nameRef(c))
-	if err != nil {
-		writeError(c, err)
+	m, ok := renderedEntity(c, e, err)
+	if !ok {
 		return
 	}
-	m, err := render(e)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
+	root := e.Ref
+	items := []gin.H{{"entity": m, "parentEntityRefs": []string{}}}
 	loc, err := s.deps.Catalog.Store.LocationOfEntity(ctx, e.Ref)
-	if errors.Is(err, errs.ErrNotFound) { // an orphan: no parent left
-		c.JSON(http.StatusOK, gin.H{"rootEntityRef": e.Ref, "items": []gin.H{{"entity": m, "parentEntityRefs": []string{}}}})
-		return
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errs.ErrNotFound) {
 		writeError(c, err)
 		return
 	}
-	parent := locationEntity(loc)
-	parentRef := "location:default/" + parent["metadata"].(gin.H)["name"].(string)
-	if parentRef == e.Ref {
-		c.JSON(http.StatusOK, gin.H{"rootEntityRef": e.Ref, "items": []gin.H{{"entity": m, "parentEntityRefs": []string{}}}})
-		return
+	if err == nil {
+		name := locationEntityName(loc)
+		if ref := "location:default/" + name; ref != e.Ref {
+			root = ref
+			items[0]["parentEntityRefs"] = []string{ref}
+			items = append(items, gin.H{"entity": locationEntity(loc, name), "parentEntityRefs": []string{}})
+		}
 	}
-	c.JSON(http.StatusOK, gin.H{"rootEntityRef": parentRef, "items": []gin.H{
-		{"entity": m, "parentEntityRefs": []string{parentRef}},
-		{"entity": parent, "parentEntityRefs": []string{}},
-	}})
+	c.JSON(http.StatusOK, gin.H{"rootEntityRef": root, "items": items})
 }
 
-// locationEntity is the Location entity Backstage generates for a
-// registered location.
-func locationEntity(l store.Location) gin.H {
+// locationEntityName is the name Backstage gives the Location entity it
+// generates for a registered location.
+func locationEntityName(l store.Location) string {
 	sum := sha1.Sum([]byte(l.Type + ":" + l.Target))
-	name := "generated-" + hex.EncodeToString(sum[:])
+	return "generated-" + hex.EncodeToString(sum[:])
+}
+
+// locationEntity is that generated Location entity.
+func locationEntity(l store.Location, name string) gin.H {
 	return gin.H{
 		"apiVersion": "backstage.io/v1alpha1", "kind": "Location",
 		"metadata": gin.H{"name": name, "namespace": "default", "annotations": gin.H{
@@ -459,7 +458,7 @@ func (s *Server) analyzeLocation(c *gin.Context) {
 
 func (s *Server) entityByUID(c *gin.Context) {
 	e, err := s.deps.Catalog.Store.EntityByUID(c.Request.Context(), c.Param("uid"))
-	writeEntity(c, e, err, nil)
+	writeEntity(c, e, err)
 }
 
 func (s *Server) deleteEntity(c *gin.Context) {

@@ -164,7 +164,12 @@ func (s *Server) createTask(c *gin.Context) {
 		return
 	}
 	user := identity(c).Ref
-	plan, err := templates.Compile(t, req.Values, s.deps.Scaffolder.Actions, templates.CompileOptions{UserRef: user, UserEntity: s.userEntity(c, user), BaseURL: base})
+	userEntity, err := s.userEntity(c, user)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	plan, err := templates.Compile(t, req.Values, s.deps.Scaffolder.Actions, templates.CompileOptions{UserRef: user, UserEntity: userEntity, BaseURL: base})
 	if err != nil {
 		writeError(c, errs.Invalid("%v", err))
 		return
@@ -189,19 +194,18 @@ func (s *Server) createTask(c *gin.Context) {
 
 // userEntity is the caller's catalog entity (user.entity in expressions),
 // or nil when the catalog has none.
-func (s *Server) userEntity(c *gin.Context, ref string) map[string]any {
+func (s *Server) userEntity(c *gin.Context, ref string) (map[string]any, error) {
 	if ref == "" {
-		return nil
+		return nil, nil
 	}
 	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), ref)
-	if err != nil {
-		return nil
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil, nil
 	}
-	m, err := render(e)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return m
+	return render(e)
 }
 
 // keepSecrets stores a task's secrets before it starts and returns their
