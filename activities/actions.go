@@ -30,23 +30,47 @@ type SecretSource interface {
 // wrapped so that it resolves secret references in its input just before
 // it runs and redacts secret values from its output, logs and errors.
 func (s *Scaffold) Actions() map[string]ActionFunc {
-	impls := map[string]ActionFunc{
-		"debug:log":        s.DebugLog,
-		"fs:write":         s.FsWrite,
-		"fs:delete":        s.FsDelete,
-		"fs:rename":        s.FsRename,
-		"fetch:plain":      s.FetchPlain,
-		"fetch:plain:file": s.FetchPlainFile,
-		"fetch:template":   s.FetchTemplate,
-		"catalog:write":    s.CatalogWrite,
-		"catalog:fetch":    s.CatalogFetch,
-		"catalog:register": s.CatalogRegister,
-	}
-	out := make(map[string]ActionFunc, len(impls))
-	for name, impl := range impls {
-		out[name] = s.wrap(name, impl)
+	out := make(map[string]ActionFunc, len(actionNames))
+	for _, name := range actionNames {
+		out[name] = s.action(name)
 	}
 	return out
+}
+
+// actionNames are the actions implemented here.
+var actionNames = []string{
+	"debug:log", "fs:write", "fs:delete", "fs:rename", "fetch:plain", "fetch:plain:file",
+	"fetch:template", "catalog:write", "catalog:fetch", "catalog:register",
+}
+
+// action returns one wrapped action, or nil.
+func (s *Scaffold) action(name string) ActionFunc {
+	var impl ActionFunc
+	switch name {
+	case "debug:log":
+		impl = s.DebugLog
+	case "fs:write":
+		impl = s.FsWrite
+	case "fs:delete":
+		impl = s.FsDelete
+	case "fs:rename":
+		impl = s.FsRename
+	case "fetch:plain":
+		impl = s.FetchPlain
+	case "fetch:plain:file":
+		impl = s.FetchPlainFile
+	case "fetch:template":
+		impl = s.FetchTemplate
+	case "catalog:write":
+		impl = s.CatalogWrite
+	case "catalog:fetch":
+		impl = s.CatalogFetch
+	case "catalog:register":
+		impl = s.CatalogRegister
+	default:
+		return nil
+	}
+	return s.wrap(name, impl)
 }
 
 func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
@@ -243,7 +267,7 @@ func (s *Scaffold) RunLocalStep(ctx context.Context, in contract.LocalStepInput)
 		out.Skip = true
 		return out, nil
 	}
-	fn := s.Actions()[in.Action]
+	fn := s.action(in.Action)
 	if fn == nil {
 		return out, invalid(fmt.Errorf("action %s is not implemented by this worker", in.Action))
 	}
