@@ -51,10 +51,10 @@ type SecretKeeper interface {
 	Put(ctx context.Context, taskID string, secrets map[string]string) error
 }
 
-// DryRunFunc runs plan in dry-run mode; files are the template's own
-// files. It returns the run's state, the run's failure (if it failed) and
-// the workspace it produced.
-type DryRunFunc func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (workflows.ScaffoldState, error, []contract.DryRunFile, error)
+// DryRunFunc runs plan in dry-run mode (worker.DryRunner.DryRun); files
+// are the template's own files. An error wrapping errs.ErrUnavailable means
+// it is busy.
+type DryRunFunc func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (*workflows.DryRunResult, error)
 
 func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.GET("/v2/actions", s.listActions)
@@ -711,7 +711,7 @@ func (s *Server) dryRun(c *gin.Context) {
 		}
 		files = append(files, contract.DryRunFile{Path: f.Path, Data: data, Executable: f.Executable})
 	}
-	st, runErr, out, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, req.Secrets, files)
+	res, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, req.Secrets, files)
 	if errors.Is(err, errs.ErrUnavailable) {
 		writeError(c, err)
 		return
@@ -720,6 +720,7 @@ func (s *Server) dryRun(c *gin.Context) {
 		writeError(c, errs.Invalid("dry run: %v", err))
 		return
 	}
+	st, runErr, out := res.State, res.Err, res.Files
 	log := make([]gin.H, 0, len(st.Log))
 	for _, e := range st.Log {
 		log = append(log, gin.H{"body": gin.H{"message": e.Text, "stepId": e.StepID, "status": stepStatus(st, e.StepID)}})

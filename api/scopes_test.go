@@ -10,17 +10,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 	"github.com/riggerdev/rigger/templates"
-	"github.com/riggerdev/rigger/workflows"
+	"github.com/riggerdev/rigger/worker"
 )
 
 // TestServiceTokenScopes: a service token may only do what its scopes say
 // (deny by default), and request bodies are bounded. Runs the real router
-// and a real SQLite store; the dry-run function is a recording stand-in (the
-// real one is covered end to end).
+// and a real SQLite store and dry-run runner.
 func TestServiceTokenScopes(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {
@@ -28,7 +28,12 @@ func TestServiceTokenScopes(t *testing.T) {
 	}
 	defer st.Close()
 	tok := func(c byte) string { return strings.Repeat(string(c), 40) }
-	ran := 0
+	r, err := templates.NewRenderer(templates.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner := &worker.DryRunner{Scaffold: &activities.Scaffold{Renderer: r, Logger: discard}, Logger: discard}
 	srv := New(Deps{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Auth: auth.NewServiceTokens([]auth.ServiceToken{
@@ -37,11 +42,8 @@ func TestServiceTokenScopes(t *testing.T) {
 			{Name: "none", Token: tok('n')},
 			{Name: "root", Token: tok('a'), Scopes: []string{"*"}},
 		}),
-		Catalog: CatalogDeps{Store: st},
-		Scaffolder: ScaffolderDeps{Actions: contract.NewRegistry(nil), DryRun: func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile) (workflows.ScaffoldState, error, []contract.DryRunFile, error) {
-			ran++
-			return workflows.ScaffoldState{Status: "completed"}, nil, nil, nil
-		}},
+		Catalog:    CatalogDeps{Store: st},
+		Scaffolder: ScaffolderDeps{Actions: contract.NewRegistry(nil), DryRun: runner.DryRun},
 	})
 	dry := `{"template":{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":"t"},"spec":{"type":"x","steps":[{"id":"a","action":"debug:log","input":{"message":"hi"}}]}}}`
 	cases := []struct {
@@ -55,7 +57,7 @@ func TestServiceTokenScopes(t *testing.T) {
 		{tok('r'), "POST", "/api/scaffolder/v2/dry-run", dry, http.StatusForbidden, ""},
 		{tok('r'), "GET", "/api/scaffolder/v2/actions", "", http.StatusForbidden, ""},
 		{tok('s'), "GET", "/api/scaffolder/v2/actions", "", http.StatusOK, ""},
-		{tok('s'), "POST", "/api/scaffolder/v2/dry-run", dry, http.StatusOK, ""},
+		{tok('s'), "POST", "/api/scaffolder/v2/dry-run", dry, http.StatusOK, `"message":"hi"`},
 		{tok('s'), "GET", "/api/catalog/entities", "", http.StatusForbidden, ""},
 		{tok('n'), "GET", "/api/catalog/entities", "", http.StatusForbidden, ""},
 		{tok('a'), "GET", "/api/catalog/entities", "", http.StatusOK, ""},
@@ -72,8 +74,5 @@ func TestServiceTokenScopes(t *testing.T) {
 		if w.Code != c.want || !strings.Contains(w.Body.String(), c.contains) {
 			t.Errorf("%s %s with %s…: %d, want %d: %s", c.method, c.path, c.token[:3], w.Code, c.want, w.Body.String()[:min(200, w.Body.Len())])
 		}
-	}
-	if ran != 1 {
-		t.Errorf("dry runs run: %d, want 1 (only the runner's)", ran)
 	}
 }

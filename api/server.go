@@ -10,8 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/riggerdev/rigger/internal/errs"
 	"go.temporal.io/sdk/client"
+
+	"github.com/riggerdev/rigger/internal/errs"
 
 	"github.com/riggerdev/rigger/internal/auth"
 )

@@ -19,6 +19,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
@@ -37,8 +38,8 @@ const (
 // dryRunSlots bounds concurrent dry runs in this process.
 var dryRunSlots = make(chan struct{}, maxDryRuns)
 
-// ErrBusy says every dry-run slot is taken.
-var ErrBusy = errors.New("too many dry runs at once; try again shortly")
+// ErrBusy says every dry-run slot is taken (the API answers 503).
+var ErrBusy = fmt.Errorf("%w: too many dry runs at once; try again shortly", errs.ErrUnavailable)
 
 // DryRunner runs a template without side effects: the real Scaffold
 // workflow and the real actions, in the SDK's in-process workflow
@@ -52,18 +53,10 @@ type DryRunner struct {
 	Logger   *slog.Logger
 }
 
-// DryRunResult is what a dry run produced.
-type DryRunResult struct {
-	State workflows.ScaffoldState
-	// Err is the run's failure, if it failed (State then shows the step).
-	Err   error
-	Files []contract.DryRunFile
-}
-
 // DryRun runs plan. files, when given, are the template's own files
 // (template.yaml's folder) and become the base that relative skeleton urls
 // resolve against; otherwise plan.Template.BaseURL is used as it is.
-func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (res *DryRunResult, err error) {
+func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (res *workflows.DryRunResult, err error) {
 	select {
 	case dryRunSlots <- struct{}{}:
 		defer func() { <-dryRunSlots }()
@@ -117,7 +110,7 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 		return nil, err
 	}
 	env.ExecuteWorkflow(workflows.ScaffoldName, workflows.ScaffoldInput{TaskID: taskID, Plan: plan, Secrets: names, SecretNonce: secretbox.NewNonce(), DryRun: true})
-	res = &DryRunResult{}
+	res = &workflows.DryRunResult{}
 	if werr := env.GetWorkflowError(); werr != nil {
 		res.Err = werr
 		var app *temporal.ApplicationError

@@ -93,6 +93,14 @@ type ScaffoldInput struct {
 	Resume *ScaffoldState `json:"resume,omitempty"`
 }
 
+// DryRunResult is what a dry run of a Plan produced (worker.DryRunner).
+type DryRunResult struct {
+	State ScaffoldState
+	// Err is the run's failure, if it failed (State then shows the step).
+	Err   error
+	Files []contract.DryRunFile
+}
+
 // StepFailedType is the error type of a run that failed in a step.
 const StepFailedType = "StepFailed"
 

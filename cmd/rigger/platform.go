@@ -186,7 +186,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		},
 		Scaffolder: api.ScaffolderDeps{
 			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),
-			DryRun:  dryRunFunc(scaffold, logger),
+			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run")}).DryRun,
 			Secrets: secretsForAPI(keeper),
 		},
 	})

@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"time"
 
 	"github.com/riggerdev/rigger/activities"
-	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/config"
-	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/templates"
-	"github.com/riggerdev/rigger/worker"
-	"github.com/riggerdev/rigger/workflows"
 )
 
 // scaffoldActivities builds the scaffolder's activities: a guarded HTTP
@@ -67,21 +61,6 @@ func secretKeeper(cfg *config.Config, st store.Store, dev bool) (*secretbox.Keep
 		return nil, err
 	}
 	return secretbox.New(key, st, cfg.Scaffolder.SecretTTL)
-}
-
-// dryRunFunc adapts worker.DryRunner to the API.
-func dryRunFunc(sc *activities.Scaffold, logger *slog.Logger) func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile) (workflows.ScaffoldState, error, []contract.DryRunFile, error) {
-	r := &worker.DryRunner{Scaffold: sc, Logger: logger.With("component", "dry-run")}
-	return func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (workflows.ScaffoldState, error, []contract.DryRunFile, error) {
-		res, err := r.DryRun(ctx, plan, secrets, files)
-		if errors.Is(err, worker.ErrBusy) {
-			return workflows.ScaffoldState{}, nil, nil, fmt.Errorf("%w: %v", errs.ErrUnavailable, err)
-		}
-		if err != nil {
-			return workflows.ScaffoldState{}, nil, nil, err
-		}
-		return res.State, res.Err, res.Files, nil
-	}
 }
 
 // sweepWorkspaces deletes workspaces older than ttl now and every ttl/24
