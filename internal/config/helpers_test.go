@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -27,7 +29,7 @@ func fullEnv() func(string) (string, bool) {
 		"GITHUB_APP_CLIENT_SECRET":   secretValue + "-app",
 		"GHE_TOKEN":                  secretValue + "-ghe",
 		"AWS_SECRET_ACCESS_KEY":      secretValue + "-aws",
-		"RIGGER_SECRET_KEY":          secretValue + "-box",
+		"RIGGER_SECRET_KEY":          base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("%-32.32s", secretValue))),
 	})
 }
 

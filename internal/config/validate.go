@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"path"
 	"reflect"
@@ -263,6 +264,13 @@ func (c *Config) validateScaffolder(v *validator) {
 		}
 	}
 	v.positive("scaffolder.defaultStepTimeout", s.DefaultStepTimeout)
+	v.positive("scaffolder.secretTTL", s.SecretTTL)
+	v.positive("scaffolder.workspaceTTL", s.WorkspaceTTL)
+	if k := s.SecretKey.Reveal(); k != "" {
+		if key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k)); err != nil || len(key) != 32 {
+			v.add("scaffolder.secretKey", "must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)")
+		}
+	}
 	for i, g := range s.Templates {
 		p := index("scaffolder.templates", i)
 		if v.required(p, g) {

@@ -208,6 +208,10 @@ func TestValidate(t *testing.T) {
 		{"disabled action", func(c *Config) { c.Scaffolder.DisabledActions = []string{"fs delete"} }, `scaffolder.disabledActions[0]: "fs delete" is not an action id (like fs:delete)`},
 		{"step timeout", func(c *Config) { c.Scaffolder.DefaultStepTimeout = 0 }, "scaffolder.defaultStepTimeout: must be a positive duration (like 90s or 5m)"},
 		{"template glob", func(c *Config) { c.Scaffolder.Templates = []string{"templates/[/*.yaml"} }, `scaffolder.templates[0]: "templates/[/*.yaml" is not a valid glob`},
+		{"secret key not base64", func(c *Config) { c.Scaffolder.SecretKey = "not base64!" }, "scaffolder.secretKey: must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)"},
+		{"secret key too short", func(c *Config) { c.Scaffolder.SecretKey = "c2hvcnQ=" }, "scaffolder.secretKey: must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)"},
+		{"secret key", func(c *Config) { c.Scaffolder.SecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" }, ""},
+		{"workspace TTL", func(c *Config) { c.Scaffolder.WorkspaceTTL = -time.Hour }, "scaffolder.workspaceTTL: must be a positive duration (like 90s or 5m)"},
 
 		// integrations
 		{"github host", func(c *Config) { c.Integrations.GitHub = []GitHub{{}} }, "integrations.github[0].host: is required"},
