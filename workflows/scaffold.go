@@ -212,74 +212,27 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		now := workflow.Now(ctx)
 		st.Steps[i].Status, st.Steps[i].StartedAt = StepProcessing, &now
 		log(step.ID, "log", fmt.Sprintf("Beginning step %s", step.Name))
-
+		logf := func(l string) { log(step.ID, "log", l) }
+		var res stepResult
+		var err error
 		if localSteps && step.Local && !(in.DryRun && !step.DryRunSafe) {
-			var res contract.LocalStepOutput
-			err := workflow.ExecuteLocalActivity(localStepContext(ctx, step), contract.ScaffoldRunLocalStep, contract.LocalStepInput{
-				Render: contract.RenderInput{Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input},
-				Action: step.Action,
-				Base:   actionInput(in, step),
-			}).Get(ctx, &res)
-			for _, l := range res.Logs {
-				log(step.ID, "log", l)
-			}
-			if err != nil {
-				return fail(i, err)
-			}
-			end := workflow.Now(ctx)
-			if res.Skip {
-				st.Steps[i].Status, st.Steps[i].EndedAt = StepSkipped, &end
-				log(step.ID, "log", fmt.Sprintf("Skipping step %s: its if condition is false", step.ID))
-				continue
-			}
-			if res.Output == nil {
-				res.Output = map[string]any{}
-			}
-			st.Outputs[step.ID] = res.Output
-			st.Steps[i].Status, st.Steps[i].EndedAt = StepCompleted, &end
-			log(step.ID, "log", fmt.Sprintf("Finished step %s", step.Name))
-			continue
+			res, err = runLocalStep(ctx, in, sc, step, logf)
+		} else {
+			res, err = runActivityStep(ctx, localCtx, in, sc, step, logf)
 		}
-
-		var rendered contract.RenderOutput
-		err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRender, contract.RenderInput{
-			Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input,
-		}).Get(ctx, &rendered)
 		if err != nil {
 			return fail(i, err)
 		}
-		skip := ""
-		switch {
-		case rendered.Skip:
-			skip = fmt.Sprintf("Skipping step %s: its if condition is false", step.ID)
-		case in.DryRun && !step.DryRunSafe:
-			skip = fmt.Sprintf("Skipping step %s in this dry run: action %s has side effects outside the workspace", step.ID, step.Action)
-		}
-		if skip != "" {
-			end := workflow.Now(ctx)
+		end := workflow.Now(ctx)
+		if res.skip != "" {
 			st.Steps[i].Status, st.Steps[i].EndedAt = StepSkipped, &end
-			log(step.ID, "log", skip)
+			log(step.ID, "log", res.skip)
 			continue
 		}
-		var output map[string]any
-		for _, item := range rendered.Items {
-			out, err := runAction(ctx, in, step, item)
-			if err != nil {
-				return fail(i, err)
-			}
-			for _, l := range out.Logs {
-				log(step.ID, "log", l)
-			}
-			if out.StartRefresh != nil {
-				startRefreshLoop(ctx, *out.StartRefresh)
-			}
-			output = out.Output
+		if res.output == nil {
+			res.output = map[string]any{}
 		}
-		if output == nil {
-			output = map[string]any{}
-		}
-		st.Outputs[step.ID] = output // expressions see it as steps.<id>.output
-		end := workflow.Now(ctx)
+		st.Outputs[step.ID] = res.output // expressions see it as steps.<id>.output
 		st.Steps[i].Status, st.Steps[i].EndedAt = StepCompleted, &end
 		log(step.ID, "log", fmt.Sprintf("Finished step %s", step.Name))
 	}
@@ -341,6 +294,66 @@ func resume(st *ScaffoldState, r *ScaffoldState) int {
 // statusOnlyOnFailure marks the change that stopped writing RiggerStatus
 // for completed runs.
 const statusOnlyOnFailure = "status-only-on-failure"
+
+// stepResult is what running a step gave: a reason it was skipped, or its
+// output.
+type stepResult struct {
+	skip   string
+	output map[string]any
+}
+
+func skippedByIf(step templates.PlanStep) string {
+	return fmt.Sprintf("Skipping step %s: its if condition is false", step.ID)
+}
+
+// runLocalStep renders and runs a Local step in one local activity.
+func runLocalStep(ctx workflow.Context, in ScaffoldInput, sc contract.ScaffoldContext, step templates.PlanStep, logf func(string)) (stepResult, error) {
+	var res contract.LocalStepOutput
+	err := workflow.ExecuteLocalActivity(localStepContext(ctx, step), contract.ScaffoldRunLocalStep, contract.LocalStepInput{
+		Render: contract.RenderInput{Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input},
+		Action: step.Action,
+		Base:   actionInput(in, step),
+	}).Get(ctx, &res)
+	for _, l := range res.Logs { // a failing item's logs are kept too
+		logf(l)
+	}
+	if err != nil || !res.Skip {
+		return stepResult{output: res.Output}, err
+	}
+	return stepResult{skip: skippedByIf(step)}, nil
+}
+
+// runActivityStep renders a step in a local activity, then runs its action
+// as an activity (or timer) per item.
+func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, sc contract.ScaffoldContext, step templates.PlanStep, logf func(string)) (stepResult, error) {
+	var rendered contract.RenderOutput
+	err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRender, contract.RenderInput{
+		Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input,
+	}).Get(ctx, &rendered)
+	switch {
+	case err != nil:
+		return stepResult{}, err
+	case rendered.Skip:
+		return stepResult{skip: skippedByIf(step)}, nil
+	case in.DryRun && !step.DryRunSafe:
+		return stepResult{skip: fmt.Sprintf("Skipping step %s in this dry run: action %s has side effects outside the workspace", step.ID, step.Action)}, nil
+	}
+	var res stepResult
+	for _, item := range rendered.Items {
+		out, err := runAction(ctx, in, step, item)
+		if err != nil {
+			return stepResult{}, err
+		}
+		for _, l := range out.Logs {
+			logf(l)
+		}
+		if out.StartRefresh != nil {
+			startRefreshLoop(ctx, *out.StartRefresh)
+		}
+		res.output = out.Output
+	}
+	return res, nil
+}
 
 // localStepsChange marks the change that runs Local steps as one local
 // activity (render and action together).
