@@ -35,9 +35,9 @@ lint: ## gofmt, go vet (both build variants), staticcheck
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	"$$($(GO) env GOPATH)/bin/staticcheck" ./...
 
-bench: build ## Benchmarks: start-up, RSS, hello latency, catalog ingest and queries (see README)
-	@ls -l $(BIN) | awk '{printf "binary size: %.1f MiB\n", $$5/1048576}'
-	RIGGER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/e2e/
+bench: build build-nodev ## Benchmarks: start-up, RSS, hello latency, catalog ingest and queries (see README)
+	@ls -l $(BIN) bin/rigger-nodev | awk '{printf "binary size: %.1f MiB %s\n", $$5/1048576, $$9}'
+	RIGGER_BIN=$(CURDIR)/$(BIN) RIGGER_NODEV_BIN=$(CURDIR)/bin/rigger-nodev $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/e2e/
 
 PEER        := ../shared/peers/backstage
 PEER_PHASES ?= scaffolder,ingest,query

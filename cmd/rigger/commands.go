@@ -14,13 +14,16 @@ import (
 func (c *cli) devCommand() *cobra.Command {
 	var tf temporalFlags
 	var dataDir, listen, frontend, ui string
+	var temporalOnly bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole platform in one process: embedded Temporal + UI, API, workers, SQLite",
 		Long: `rigger dev runs everything in one process with nothing to install: an embedded Temporal
 server persisted in SQLite under --data-dir, the Temporal Web UI, one worker per task queue and
 the API server. Everything binds to 127.0.0.1. Guest access is allowed (dev only).
-With --temporal-address it uses an existing Temporal cluster instead of the embedded server.`,
+With --temporal-address it uses an existing Temporal cluster instead of the embedded server.
+With --temporal-only it runs just the embedded Temporal server and its UI, so rigger server and
+rigger worker can run against it as separate processes, the way production runs them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.loadConfig(cmd, func(cfg *config.Config, set func(string) bool) error {
@@ -42,6 +45,9 @@ With --temporal-address it uses an existing Temporal cluster instead of the embe
 			if err != nil {
 				return err
 			}
+			if temporalOnly {
+				return c.runTemporalOnly(cmd.Context(), cfg)
+			}
 			return c.runPlatform(cmd.Context(), cfg, modeDev, cfg.Temporal.TaskQueues)
 		},
 	}
@@ -51,6 +57,8 @@ With --temporal-address it uses an existing Temporal cluster instead of the embe
 	fs.StringVar(&listen, "listen", "", "API and web UI address (default 127.0.0.1:7007)")
 	fs.StringVar(&frontend, "temporal-listen", "", "embedded Temporal frontend gRPC address (default 127.0.0.1:7233)")
 	fs.StringVar(&ui, "temporal-ui-listen", "", "embedded Temporal Web UI address (default 127.0.0.1:8233; empty string disables it)")
+	fs.BoolVar(&temporalOnly, "temporal-only", false, "run only the embedded Temporal server and UI (no API, no workers)")
+	cmd.MarkFlagsMutuallyExclusive("temporal-only", "temporal-address")
 	return cmd
 }
 

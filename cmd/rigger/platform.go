@@ -222,6 +222,31 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	return runErr
 }
 
+// runTemporalOnly runs the embedded Temporal server (and its UI) until ctx is
+// cancelled, with rigger's search attributes registered, for rigger server
+// and rigger worker processes to use.
+func (c *cli) runTemporalOnly(ctx context.Context, cfg *config.Config) error {
+	logger := newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("mode", "dev")
+	started := time.Now()
+	e, err := startEmbedded(cfg, serverLogger(cfg, c.stderr))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		e.Stop()
+		logger.Info("temporal server stopped")
+	}()
+	logger.Info("temporal server ready", "temporal", e.FrontendAddress(), "temporal_ui", e.UIURL(),
+		"namespace", cfg.Temporal.Namespace, "startup_ms", time.Since(started).Milliseconds())
+	fmt.Fprintf(c.stdout, "Temporal is ready (no rigger API or workers in this process).\n  Temporal:        %s (namespace %s)\n", e.FrontendAddress(), cfg.Temporal.Namespace)
+	if e.UIURL() != "" {
+		fmt.Fprintf(c.stdout, "  Temporal UI:     %s\n", e.UIURL())
+	}
+	<-ctx.Done()
+	logger.Info("shutting down", "reason", context.Cause(ctx))
+	return nil
+}
+
 // authenticator picks how callers are identified: guest only in dev, service
 // tokens otherwise; a server with no way to authenticate refuses to start.
 func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {

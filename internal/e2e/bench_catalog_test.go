@@ -63,12 +63,21 @@ func generateCatalog(b *testing.B, n int) (string, manifest) {
 	return dir, m
 }
 
-func timeRequests(b *testing.B, n int, url func(i int) string) (p50, p99 float64) {
+// timeRequests GETs url(i) n times after 20 warm-ups (with a bearer token
+// unless token is "") and returns the p50 and p99 latencies in ms.
+func timeRequests(b *testing.B, token string, n int, url func(i int) string) (p50, p99 float64) {
 	b.Helper()
 	lat := make([]time.Duration, 0, n)
 	for i := range n + 20 {
+		req, err := http.NewRequest("GET", url(i), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		t0 := time.Now()
-		resp, err := http.Get(url(i))
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -84,9 +93,81 @@ func timeRequests(b *testing.B, n int, url func(i int) string) (p50, p99 float64
 	return float64(percentile(lat, 0.5).Microseconds()) / 1000, float64(percentile(lat, 0.99).Microseconds()) / 1000
 }
 
-// BenchmarkCatalog measures, per store and size: registering the generated
-// catalog's location until every entity is queryable, by-name and by-query
-// latency, and RSS.
+// benchCatalogConfig is the catalog configuration of the benchmarks: limits
+// raised for one 100k-entity location, no periodic refresh during the run.
+const benchCatalogConfig = `catalog:
+  refreshInterval: 1h
+  limits:
+    entitiesPerLocation: 200000
+    documentBytes: 8388608
+  rules:
+    - allow: [Component, API, System, Domain, Group, Resource, Location]
+`
+
+// benchDatabase returns the database section for driver ("" for SQLite),
+// starting a PostgreSQL server for the benchmark when asked for one.
+func benchDatabase(b *testing.B, driver string) string {
+	b.Helper()
+	if driver != "postgres" {
+		return ""
+	}
+	pg, err := pgtest.Start(context.Background())
+	if err != nil {
+		b.Skipf("LOUD SKIP: postgres: %v", err)
+	}
+	b.Cleanup(pg.Stop)
+	admin, err := sql.Open("pgx", pg.DSN("postgres"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE rigger"); err != nil {
+		b.Fatal(err)
+	}
+	return fmt.Sprintf("database:\n  driver: postgres\n  url: %s\n", pg.DSN("rigger"))
+}
+
+// waitQueryable polls until the generated catalog's m.Count entities are
+// all queryable, and returns how long that took from t0.
+func waitQueryable(b *testing.B, api, token string, m manifest, t0 time.Time) time.Duration {
+	b.Helper()
+	var got struct {
+		TotalItems int `json:"totalItems"`
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for got.TotalItems != m.Count {
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d entities after 10 minutes", got.TotalItems, m.Count)
+		}
+		time.Sleep(20 * time.Millisecond)
+		doJSONAs(b, token, "GET", api+"/api/catalog/entities/by-query?limit=0&filter=metadata.labels.bench=synthetic", nil, &got)
+	}
+	return time.Since(t0)
+}
+
+// reportQueries times 500 by-name lookups and 200 owner queries of random
+// generated entities and reports their p50/p99.
+func reportQueries(b *testing.B, api, token string, m manifest) {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(42, uint64(m.Count)))
+	byName50, byName99 := timeRequests(b, token, 500, func(int) string {
+		return api + "/api/catalog/entities/by-name/component/default/" + m.Components[rng.IntN(len(m.Components))]
+	})
+	owners := m.ComponentOwners
+	q50, q99 := timeRequests(b, token, 200, func(int) string {
+		return api + "/api/catalog/entities/by-query?limit=50&filter=" +
+			url.QueryEscape("kind=component,spec.owner=group:default/"+owners[rng.IntN(len(owners))])
+	})
+	b.ReportMetric(byName50, "ms-byname-p50")
+	b.ReportMetric(byName99, "ms-byname-p99")
+	b.ReportMetric(q50, "ms-byquery-owner-p50")
+	b.ReportMetric(q99, "ms-byquery-owner-p99")
+}
+
+// BenchmarkCatalog measures rigger dev (everything in one process, Temporal
+// included) per store and size: registering the generated catalog's
+// location until every entity is queryable, by-name and by-query latency,
+// and RSS.
 func BenchmarkCatalog(b *testing.B) {
 	needBinary(b)
 	if _, err := exec.LookPath("node"); err != nil {
@@ -96,66 +177,69 @@ func BenchmarkCatalog(b *testing.B) {
 		dir, m := generateCatalog(b, n)
 		for _, driver := range []string{"sqlite", "postgres"} {
 			b.Run(fmt.Sprintf("%s/%d", driver, n), func(b *testing.B) {
-				db := ""
-				if driver == "postgres" {
-					pg, err := pgtest.Start(context.Background())
-					if err != nil {
-						b.Skipf("LOUD SKIP: postgres: %v", err)
-					}
-					defer pg.Stop()
-					admin, _ := sql.Open("pgx", pg.DSN("postgres"))
-					if _, err := admin.Exec("CREATE DATABASE rigger"); err != nil {
-						b.Fatal(err)
-					}
-					admin.Close()
-					db = fmt.Sprintf("database:\n  driver: postgres\n  url: %s\n", pg.DSN("rigger"))
-				}
-				p, _ := startDevWithConfig(b, db+`catalog:
-  refreshInterval: 1h
-  limits:
-    entitiesPerLocation: 200000
-    documentBytes: 8388608
-  rules:
-    - allow: [Component, API, System, Domain, Group, Resource, Location]
-`)
+				p, _ := startDevWithConfig(b, benchDatabase(b, driver)+benchCatalogConfig)
 				t0 := time.Now()
-				var res struct {
-					Location struct{ ID string } `json:"location"`
-				}
-				if code := doJSON(b, "POST", p.api+"/api/catalog/locations", map[string]any{"type": "file", "target": filepath.Join(dir, "location.yaml")}, &res); code != http.StatusCreated {
+				if code := doJSON(b, "POST", p.api+"/api/catalog/locations", map[string]any{"type": "file", "target": filepath.Join(dir, "location.yaml")}, nil); code != http.StatusCreated {
 					b.Fatalf("register: %d", code)
 				}
-				var got struct {
-					TotalItems int `json:"totalItems"`
-				}
-				deadline := time.Now().Add(10 * time.Minute)
-				for got.TotalItems != m.Count {
-					if time.Now().After(deadline) {
-						b.Fatalf("only %d of %d entities after 10 minutes", got.TotalItems, m.Count)
-					}
-					time.Sleep(20 * time.Millisecond)
-					doJSON(b, "GET", p.api+"/api/catalog/entities/by-query?limit=0&filter=metadata.labels.bench=synthetic", nil, &got)
-				}
-				ingest := time.Since(t0)
+				ingest := waitQueryable(b, p.api, "", m, t0)
 				pid := p.cmd.Process.Pid
 				peak := rssMiB(b, pid, "VmHWM")
-				rng := rand.New(rand.NewPCG(42, uint64(n)))
-				byName50, byName99 := timeRequests(b, 500, func(int) string {
-					return p.api + "/api/catalog/entities/by-name/component/default/" + m.Components[rng.IntN(len(m.Components))]
-				})
-				owners := m.ComponentOwners
-				q50, q99 := timeRequests(b, 200, func(int) string {
-					return p.api + "/api/catalog/entities/by-query?limit=50&filter=" +
-						url.QueryEscape("kind=component,spec.owner=group:default/"+owners[rng.IntN(len(owners))])
-				})
+				reportQueries(b, p.api, "", m)
 				b.ReportMetric(ingest.Seconds(), "s-to-queryable")
 				b.ReportMetric(float64(n)/ingest.Seconds(), "entities/s")
-				b.ReportMetric(byName50, "ms-byname-p50")
-				b.ReportMetric(byName99, "ms-byname-p99")
-				b.ReportMetric(q50, "ms-byquery-owner-p50")
-				b.ReportMetric(q99, "ms-byquery-owner-p99")
 				b.ReportMetric(peak, "MiB-peak-rss")
 				b.ReportMetric(rssMiB(b, pid, "VmRSS"), "MiB-rss-after")
+			})
+		}
+	}
+}
+
+// nodevBinary is rigger built without the embedded Temporal server, as
+// production runs it: $RIGGER_NODEV_BIN (make bench builds it) or a build
+// into a temp dir.
+func nodevBinary(b *testing.B) string {
+	b.Helper()
+	if bin := os.Getenv("RIGGER_NODEV_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(b.TempDir(), "rigger-nodev")
+	if out, err := exec.Command("go", "build", "-tags", "nodevserver", "-o", bin, "../../cmd/rigger").CombinedOutput(); err != nil {
+		b.Fatalf("build rigger -tags nodevserver: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// BenchmarkCatalogServerWorker measures the production shape: Temporal in a
+// process of its own (rigger dev --temporal-only), rigger server and rigger
+// worker built without the embedded Temporal server. The worker does the
+// ingestion, the server answers the queries; their RSS is what compares
+// with a Backstage backend process. The catalog is a static location (a
+// server accepts no file locations through the API), so time-to-queryable
+// runs from starting the worker and server.
+func BenchmarkCatalogServerWorker(b *testing.B) {
+	needBinary(b)
+	if _, err := exec.LookPath("node"); err != nil {
+		b.Skip("node is needed to run shared/peers/gen-catalog.mjs")
+	}
+	bin := nodevBinary(b)
+	for _, n := range benchSizes() {
+		dir, m := generateCatalog(b, n)
+		for _, driver := range []string{"sqlite", "postgres"} {
+			b.Run(fmt.Sprintf("%s/%d", driver, n), func(b *testing.B) {
+				_, temporal := startTemporalOnly(b, b.TempDir())
+				cfg := benchDatabase(b, driver) + fmt.Sprintf("server:\n  dataDir: %s\n", b.TempDir()) + benchCatalogConfig +
+					fmt.Sprintf("  locations:\n    - {type: file, target: %s}\n", filepath.Join(dir, "location.yaml"))
+				t0 := time.Now()
+				sw := startServerWorker(b, bin, temporal, cfg)
+				ingest := waitQueryable(b, sw.server.api, sw.token, m, t0)
+				reportQueries(b, sw.server.api, sw.token, m)
+				server, worker := sw.server.cmd.Process.Pid, sw.worker.cmd.Process.Pid
+				b.ReportMetric(ingest.Seconds(), "s-to-queryable")
+				b.ReportMetric(rssMiB(b, worker, "VmHWM"), "MiB-worker-peak-rss")
+				b.ReportMetric(rssMiB(b, worker, "VmRSS"), "MiB-worker-rss-after")
+				b.ReportMetric(rssMiB(b, server, "VmHWM"), "MiB-server-peak-rss")
+				b.ReportMetric(rssMiB(b, server, "VmRSS"), "MiB-server-rss-after")
 			})
 		}
 	}

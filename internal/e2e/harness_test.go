@@ -155,7 +155,14 @@ func cleanEnv(extra ...string) []string {
 // start runs rigger with args; it is killed at test cleanup if still running.
 func start(t testing.TB, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(riggerBin, args...)
+	return startBin(t, riggerBin, dir, env, args...)
+}
+
+// startBin is start with another rigger binary (e.g. one built without the
+// embedded Temporal server).
+func startBin(t testing.TB, bin, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = env
 	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
@@ -203,6 +210,66 @@ func startDev(t testing.TB, dataDir string, ps ports) *proc {
 	return p
 }
 
+// startTemporalOnly starts `rigger dev --temporal-only` (the embedded
+// Temporal server alone) and returns it with its frontend address.
+func startTemporalOnly(t testing.TB, dataDir string) (*proc, string) {
+	t.Helper()
+	ps := freePorts(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", ps.frontend)
+	p := start(t, t.TempDir(), cleanEnv(), "dev", "--temporal-only", "--data-dir", dataDir,
+		"--temporal-listen", addr, "--temporal-ui-listen", fmt.Sprintf("127.0.0.1:%d", ps.ui))
+	p.waitStdout(t, "Temporal is ready", 90*time.Second)
+	return p, addr
+}
+
+// waitStdout waits until the process has printed want.
+func (p *proc) waitStdout(t testing.TB, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(p.stdout.String(), want) {
+		select {
+		case <-p.done:
+			t.Fatalf("rigger exited before printing %q: %v\nstderr:\n%s", want, p.err, tail(p.stderr.String(), 8192))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rigger did not print %q within %s; stderr:\n%s", want, within, tail(p.stderr.String(), 8192))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// serverWorker is rigger server and rigger worker started against a
+// Temporal frontend with one rigger.yaml, the way production runs them.
+type serverWorker struct {
+	server, worker *proc
+	token          string
+}
+
+// benchToken is the service token (scope *) startServerWorker configures.
+const benchToken = "sw-token-0123456789-abcdefghijklmnop"
+
+// startServerWorker writes cfgYAML (which must not configure auth; a
+// service token with every scope is added) and starts bin's server and its
+// worker for the default queue against temporal; it waits for both.
+func startServerWorker(t testing.TB, bin, temporal, cfgYAML string) serverWorker {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "rigger.yaml")
+	full := cfgYAML + "auth:\n  serviceTokens:\n    - name: sw\n      token: ${SW_TOKEN}\n      scopes: [\"*\"]\n"
+	if err := os.WriteFile(cfg, []byte(full), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := cleanEnv("SW_TOKEN="+benchToken, "RIGGER_CONFIG="+cfg, "RIGGER_TEMPORAL_ADDRESS="+temporal)
+	w := startBin(t, bin, dir, env, "worker", "--queue", "rigger-default")
+	w.waitStdout(t, "Rigger worker is ready", 60*time.Second)
+	api := freePorts(t).api
+	s := startBin(t, bin, dir, env, "server", "--listen", fmt.Sprintf("127.0.0.1:%d", api))
+	s.api = fmt.Sprintf("http://127.0.0.1:%d", api)
+	s.waitReady(t, 60*time.Second)
+	return serverWorker{server: s, worker: w, token: benchToken}
+}
+
 func (p *proc) waitReady(t testing.TB, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -248,6 +315,12 @@ func (p *proc) wait(t testing.TB, within time.Duration) int {
 // doJSON sends a JSON request and decodes a JSON answer into out (may be nil).
 func doJSON(t testing.TB, method, url string, body any, out any) int {
 	t.Helper()
+	return doJSONAs(t, "", method, url, body, out)
+}
+
+// doJSONAs is doJSON with a bearer token ("" sends none).
+func doJSONAs(t testing.TB, token, method, url string, body any, out any) int {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -264,6 +337,9 @@ func doJSON(t testing.TB, method, url string, body any, out any) int {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

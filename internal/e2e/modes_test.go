@@ -62,13 +62,7 @@ func TestServerAndWorkerAgainstExternalTemporal(t *testing.T) {
 	})
 	t.Run("Worker", func(t *testing.T) {
 		p := start(t, dir, cleanEnv(), "worker", "--queue", "rigger-default", "--temporal-address", temporalAddr)
-		deadline := time.Now().Add(30 * time.Second)
-		for !strings.Contains(p.stdout.String(), "Rigger worker is ready") {
-			if time.Now().After(deadline) {
-				t.Fatalf("worker not ready; stderr %s", tail(p.stderr.String(), 4000))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		p.waitStdout(t, "Rigger worker is ready", 30*time.Second)
 		// It serves the queue: a hello run through dev's API completes even
 		// with two workers polling.
 		var r helloResp
@@ -88,6 +82,63 @@ func TestServerAndWorkerAgainstExternalTemporal(t *testing.T) {
 			t.Errorf("worker without queue: exit %d, %s", code, p.stderr.String())
 		}
 	})
+}
+
+// TestServerWorkerCatalog runs the production shape end to end: Temporal
+// alone (rigger dev --temporal-only), then rigger server and rigger worker as
+// separate processes sharing one rigger.yaml and store. The worker reads the
+// static location; the server, which runs no workers, serves what it wrote.
+func TestServerWorkerCatalog(t *testing.T) {
+	needBinary(t)
+	temporal, addr := startTemporalOnly(t, t.TempDir())
+	if out := temporal.stdout.String(); !strings.Contains(out, "no rigger API or workers") {
+		t.Errorf("temporal-only banner: %q", out)
+	}
+	dir := t.TempDir()
+	catalogFile := filepath.Join(dir, "catalog-info.yaml")
+	if err := os.WriteFile(catalogFile, []byte(`apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-a}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: billing}
+spec: {type: service, lifecycle: production, owner: team-a}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sw := startServerWorker(t, riggerBin, addr, fmt.Sprintf("server:\n  dataDir: %s\ncatalog:\n  locations:\n    - {type: file, target: %s}\n",
+		filepath.Join(dir, "data"), catalogFile))
+	entities := sw.server.api + "/api/catalog/entities/by-name/component/default/billing"
+	if code := doJSON(t, "GET", entities, nil, nil); code != http.StatusUnauthorized {
+		t.Errorf("by-name without a token: status %d, want 401", code)
+	}
+	var got struct {
+		Metadata  struct{ Name string }
+		Relations []struct{ Type, TargetRef string }
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for doJSONAs(t, sw.token, "GET", entities, nil, &got) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("billing never appeared; worker stderr:\n%s", tail(sw.worker.stderr.String(), 8000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(got.Relations) != 1 || got.Relations[0].Type != "ownedBy" || got.Relations[0].TargetRef != "group:default/team-a" {
+		t.Errorf("billing relations: %+v", got.Relations)
+	}
+	if n := countLogs(sw.worker.stderr.String(), map[string]any{"msg": "catalog location refreshed"}); n == 0 {
+		t.Error("the worker logged no refresh")
+	}
+	if n := countLogs(sw.server.stderr.String(), map[string]any{"msg": "catalog location refreshed"}); n != 0 {
+		t.Errorf("the server refreshed a location itself (%d times): it runs no workers", n)
+	}
+	// File locations are configured, never registered, outside dev.
+	var apiErr struct{ Error struct{ Message string } }
+	if code := doJSONAs(t, sw.token, "POST", sw.server.api+"/api/catalog/locations", map[string]any{"type": "file", "target": catalogFile}, &apiErr); code != http.StatusBadRequest || !strings.Contains(apiErr.Error.Message, "rigger.yaml") {
+		t.Errorf("register a file location on a server: %d %+v", code, apiErr)
+	}
 }
 
 // TestCLI covers the commands that need no server.
@@ -134,6 +185,7 @@ func TestCLI(t *testing.T) {
 		{"catalog validate bad", nil, []string{"catalog", "validate", catalogOK, catalogBad}, 1, []string{"1 valid, 2 invalid"},
 			[]string{catalogBad + ": document 1 (line 1): spec.owner: required field is missing", catalogBad + ": document 2 (line 7): a: YAML anchors and aliases are not allowed"}, ""},
 		{"catalog validate missing file", nil, []string{"catalog", "validate", filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"no such file"}, ""},
+		{"dev temporal-only with a cluster", nil, []string{"dev", "--temporal-only", "--temporal-address", "127.0.0.1:1"}, 1, nil, []string{"[temporal-address temporal-only] were all set"}, ""},
 		{"unknown command", nil, []string{"frobnicate"}, 1, nil, []string{"unknown command"}, ""},
 	}
 	for _, c := range cases {
