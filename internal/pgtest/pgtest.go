@@ -18,6 +18,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -72,44 +73,59 @@ func Start(ctx context.Context) (*Server, error) {
 		s.cleanup()
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
+	// The port is picked free but may be taken before postgres binds it
+	// (parallel test packages start servers too): a postgres that could
+	// not bind is started again on another port.
+	for attempt := 1; ; attempt++ {
+		err := s.startOn(bin, data, cred)
+		if err == nil {
+			return s, nil
+		}
+		if attempt == 3 || !strings.Contains(s.log.String(), "could not bind") {
+			s.cleanup()
+			return nil, err
+		}
+		s.log.Reset()
+		s.done = make(chan error, 1)
+	}
+}
+
+// startOn starts postgres on a free port and waits until it accepts
+// queries: its postmaster.pid says "ready" for this port, as pg_ctl -w
+// checks (a TCP connect alone could reach whoever else took the port, or
+// a server still starting up).
+func (s *Server) startOn(bin, data string, cred *syscall.Credential) error {
 	port, err := freePort()
 	if err != nil {
-		s.cleanup()
-		return nil, err
+		return err
 	}
 	s.port = port
 	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data,
 		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(port),
-		"-c", "unix_socket_directories="+dir,
+		"-c", "unix_socket_directories="+s.dir,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=100", "-c", "shared_buffers=64MB")
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
-		s.cleanup()
-		return nil, fmt.Errorf("start postgres: %w", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
 	go func() { s.done <- s.cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			// Accepting TCP is not yet accepting queries; pg_isready-style
-			// polling is left to the caller's first Ping with retries.
-			return s, nil
+		if ready(data, port) {
+			return nil
 		}
 		select {
 		case err := <-s.done:
-			s.cleanup()
-			return nil, fmt.Errorf("postgres exited: %v\n%s", err, s.log.String())
+			return fmt.Errorf("postgres exited: %v\n%s", err, s.log.String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, fmt.Errorf("postgres did not listen on %s within 30s\n%s", s.Addr(), s.log.String())
+			return fmt.Errorf("postgres did not listen on %s within 30s\n%s", s.Addr(), s.log.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -133,6 +149,17 @@ func (s *Server) Stop() {
 		}
 	}
 	s.cleanup()
+}
+
+// ready reports whether data's postmaster.pid records a server accepting
+// connections on port (line 4: port, line 8: status).
+func ready(data string, port int) bool {
+	raw, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	lines := strings.Split(string(raw), "\n")
+	return len(lines) >= 8 && strings.TrimSpace(lines[3]) == strconv.Itoa(port) && strings.TrimSpace(lines[7]) == "ready"
 }
 
 func (s *Server) cleanup() { _ = os.RemoveAll(s.dir) }
