@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -558,24 +559,19 @@ func (s *Server) listTasks(c *gin.Context) {
 	if len(users) > 0 {
 		q = append(q, "("+strings.Join(users, " OR ")+")")
 	}
-	var statuses []string
+	// Statuses are matched against each task's newest run (a retried task
+	// has a failed run behind it), so they filter after de-duplication.
+	statuses := map[string]bool{}
 	for _, st := range c.QueryArray("status") {
 		switch st {
-		case "processing", "open":
-			statuses = append(statuses, "ExecutionStatus = 'Running'")
-		case "completed":
-			statuses = append(statuses, "ExecutionStatus = 'Completed'")
-		case "failed":
-			statuses = append(statuses, "ExecutionStatus = 'Failed'", "ExecutionStatus = 'TimedOut'")
-		case "cancelled":
-			statuses = append(statuses, "ExecutionStatus = 'Canceled'", "ExecutionStatus = 'Terminated'")
+		case "open":
+			st = "processing"
+		case "processing", "completed", "failed", "cancelled":
 		default:
 			writeError(c, errs.Invalid("status %q is not one of processing, completed, failed, cancelled", st))
 			return
 		}
-	}
-	if len(statuses) > 0 {
-		q = append(q, "("+strings.Join(statuses, " OR ")+")")
+		statuses[st] = true
 	}
 	limit, offset, err := pageParams(c, 100, 1000)
 	if err != nil {
@@ -592,6 +588,10 @@ func (s *Server) listTasks(c *gin.Context) {
 		desc, field = dir == "desc", f
 	}
 	query := strings.Join(q, " AND ")
+	// Visibility lists runs: a task retried twice has three. A task is
+	// listed once, with its newest run's status and its first run's
+	// creation time.
+	byID := map[string]*task{}
 	var all []*task
 	var token []byte
 	for {
@@ -602,17 +602,34 @@ func (s *Server) listTasks(c *gin.Context) {
 			return
 		}
 		for _, e := range resp.GetExecutions() {
-			all = append(all, &task{
+			t := &task{
 				ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
 				Status: taskStatus(e.GetStatus()), Created: e.GetStartTime().AsTime(),
 				TemplateRef: searchString(e.GetSearchAttributes(), tplKey.GetName()),
 				User:        searchString(e.GetSearchAttributes(), userKey.GetName()),
-			})
+			}
+			prev := byID[t.ID]
+			if prev == nil {
+				byID[t.ID] = t
+				all = append(all, t)
+				continue
+			}
+			first := prev.Created
+			if t.Created.After(prev.Created) {
+				*prev = *t
+			}
+			if t.Created.Before(first) {
+				first = t.Created
+			}
+			prev.Created = first
 		}
 		token = resp.GetNextPageToken()
 		if len(token) == 0 || len(all) >= maxListedTasks {
 			break
 		}
+	}
+	if len(statuses) > 0 {
+		all = slices.DeleteFunc(all, func(t *task) bool { return !statuses[t.Status] })
 	}
 	less := func(a, b *task) bool {
 		switch field {

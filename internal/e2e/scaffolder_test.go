@@ -398,6 +398,23 @@ func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
 		if list.TotalTasks != 1 || list.Tasks[0].ID != c.ID || list.Tasks[0].Spec.TemplateInfo.EntityRef != "template:default/uses-secret" || list.Tasks[0].CreatedBy != "user:default/guest" {
 			t.Fatalf("list: %+v", list)
 		}
+		// The task ran three times (Retry): it is listed once, as its
+		// newest run, and a status filter sees only that run.
+		for query, want := range map[string]int{"": 1, "?status=completed": 1, "?status=failed": 0} {
+			doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks"+query, nil, &list)
+			n := 0
+			for _, task := range list.Tasks {
+				if task.ID == c.ID {
+					n++
+					if task.Status != "completed" {
+						t.Errorf("%q lists the retried task as %s", query, task.Status)
+					}
+				}
+			}
+			if n != want {
+				t.Errorf("%q lists the retried task %d times, want %d", query, n, want)
+			}
+		}
 		doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks?createdBy=user:default/someone-else", nil, &list)
 		if list.TotalTasks != 0 {
 			t.Fatalf("someone else's tasks: %+v", list)
