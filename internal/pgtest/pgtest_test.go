@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
 	"net"
+	"os"
 	"strconv"
 	"testing"
 
