@@ -360,8 +360,11 @@ func (c *Catalog) AnalyzeLocation(ctx context.Context, in contract.CatalogAnalyz
 // backstage.io/managed-by-location annotation (relative references, such as
 // a template's skeleton, resolve against it).
 func fileRef(s source, name string) string {
-	if s.typ == "file" {
+	switch s.typ {
+	case "file":
 		return "file:" + name
+	case "git", "gitfile":
+		return "git:" + name // name is <repo>#<path in the repository>
 	}
 	return "url:" + name
 }
@@ -420,7 +423,7 @@ func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) (
 		repo, pattern := SplitGitTarget(s.target)
 		g := c.Git
 		g.AllowLocal = g.AllowLocal || static
-		root, cleanup, err := g.clone(ctx, repo)
+		root, cleanup, err := g.clone(ctx, repo, "")
 		if err != nil {
 			return nil, fmt.Errorf("location %s: %w", s.target, err)
 		}

@@ -127,7 +127,7 @@ func TestGitRemotesRefused(t *testing.T) {
 }
 
 func TestGitCommandIsLockedDown(t *testing.T) {
-	cmd := gitCommand(context.Background(), "https://example.com/r.git", "/tmp/x", false)
+	cmd := gitCommand(context.Background(), "https://example.com/r.git", "", "/tmp/x", false)
 	argv := strings.Join(cmd.Args, " ")
 	for _, want := range []string{"protocol.allow=never", "protocol.https.allow=always", "http.followRedirects=false", "--depth 1", "-- https://example.com/r.git /tmp/x"} {
 		if !strings.Contains(argv, want) {

@@ -23,17 +23,13 @@ const (
 	maxSkeletonFile  = 4 << 20
 )
 
-// skeletonDir resolves a fetch url against the template's base URL (Plan
-// template.baseUrl, e.g. file:///srv/templates/go/template.yaml) and opens
-// the directory as an os.Root confined to the template's own directory: a
-// skeleton reference cannot climb out of the folder the template lives in.
+// skeletonDir resolves a relative fetch url against the base URL of a
+// template read from a file location (e.g. file:///srv/templates/go/template.yaml)
+// and opens the directory as an os.Root confined to the template's own
+// directory: a skeleton reference cannot climb out of the folder the
+// template lives in (a template from a git location may use its whole
+// repository; see openSkeleton).
 func skeletonDir(baseURL, ref string) (*os.Root, string, error) {
-	if ref == "" {
-		return nil, "", fmt.Errorf("input url is required")
-	}
-	if u, err := url.Parse(ref); err == nil && u.Scheme != "" {
-		return nil, "", fmt.Errorf("url %q: only http(s) URLs and paths relative to the template are supported", ref)
-	}
 	base, err := url.Parse(baseURL)
 	if err != nil || base.Scheme != "file" {
 		return nil, "", fmt.Errorf("url %q: the template has no local base location to resolve it against", ref)
@@ -224,12 +220,17 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 	return out, nil
 }
 
-// skeleton reads the files a fetch url names: a directory next to the
-// template, or a remote .tar.gz archive fetched through the guarded client.
+// skeleton reads the files a fetch url names (see openSkeleton): a
+// directory, or a remote .tar.gz archive fetched through the guarded client.
 func (s *Scaffold) skeleton(ctx context.Context, in contract.ActionInput, ref string) ([]skeletonFile, error) {
-	if u, ok := remoteURL(in.TemplateBaseURL, ref); ok {
+	src, err := s.openSkeleton(ctx, in.TemplateBaseURL, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	if u := src.remote; u != nil {
 		if !isArchive(u.Path) {
-			return nil, invalid(fmt.Errorf("url %q: a remote skeleton must be a .tar.gz or .tgz archive (directories can only be fetched next to the template)", ref))
+			return nil, invalid(fmt.Errorf("url %q: a remote skeleton must be a .tar.gz or .tgz archive, or a git tree URL such as https://github.com/org/repo/tree/main/dir", ref))
 		}
 		data, err := s.download(ctx, u, in.Input, maxSkeletonBytes)
 		if err != nil {
@@ -241,12 +242,7 @@ func (s *Scaffold) skeleton(ctx context.Context, in contract.ActionInput, ref st
 		}
 		return files, nil
 	}
-	root, dir, err := skeletonDir(in.TemplateBaseURL, ref)
-	if err != nil {
-		return nil, invalid(err)
-	}
-	defer root.Close()
-	files, err := readSkeleton(root, dir)
+	files, err := readSkeleton(src.root, src.rel)
 	if err != nil {
 		return nil, invalid(fmt.Errorf("url %q: %w", ref, err))
 	}
@@ -266,17 +262,17 @@ func (s *Scaffold) FetchPlainFile(ctx context.Context, in contract.ActionInput) 
 		return contract.ActionOutput{}, invalid(errors.New("input targetPath is required"))
 	}
 	var data []byte
-	if u, ok := remoteURL(in.TemplateBaseURL, ref); ok {
-		if data, err = s.download(ctx, u, in.Input, maxSkeletonFile); err != nil {
+	src, err := s.openSkeleton(ctx, in.TemplateBaseURL, ref)
+	if err != nil {
+		return contract.ActionOutput{}, err
+	}
+	defer src.close()
+	if src.remote != nil {
+		if data, err = s.download(ctx, src.remote, in.Input, maxSkeletonFile); err != nil {
 			return contract.ActionOutput{}, err
 		}
 	} else {
-		root, p, err := skeletonDir(in.TemplateBaseURL, ref)
-		if err != nil {
-			return contract.ActionOutput{}, invalid(err)
-		}
-		defer root.Close()
-		files, err := readSkeleton(root, p)
+		files, err := readSkeleton(src.root, src.rel)
 		if err != nil {
 			return contract.ActionOutput{}, invalid(fmt.Errorf("url %q: %w", ref, err))
 		}

@@ -68,7 +68,7 @@ func (g GitSource) checkRemote(ctx context.Context, remote string) (local bool, 
 // gitCommand builds the clone command: shallow, no tags, no prompts, no
 // system or user config, redirects off, only the protocols allowed, and an
 // environment holding nothing of rigger's.
-func gitCommand(ctx context.Context, remote, dir string, local bool) *exec.Cmd {
+func gitCommand(ctx context.Context, remote, branch, dir string, local bool) *exec.Cmd {
 	args := []string{
 		"-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
 		"-c", "http.followRedirects=false", "-c", "core.symlinks=false",
@@ -76,7 +76,11 @@ func gitCommand(ctx context.Context, remote, dir string, local bool) *exec.Cmd {
 	if local {
 		args = append(args, "-c", "protocol.file.allow=always")
 	}
-	args = append(args, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch", "--", remote, dir)
+	args = append(args, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch")
+	if branch != "" {
+		args = append(args, "--branch", branch)
+	}
+	args = append(args, "--", remote, dir)
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -89,9 +93,13 @@ func gitCommand(ctx context.Context, remote, dir string, local bool) *exec.Cmd {
 	return cmd
 }
 
-// clone makes a shallow clone of remote into a new temp dir and opens it as
-// an os.Root, so no path read from the repository can leave it.
-func (g GitSource) clone(ctx context.Context, remote string) (*os.Root, func(), error) {
+// clone makes a shallow clone of remote (its default branch, or branch)
+// into a new temp dir and opens it as an os.Root, so no path read from the
+// repository can leave it.
+func (g GitSource) clone(ctx context.Context, remote, branch string) (*os.Root, func(), error) {
+	if strings.HasPrefix(branch, "-") {
+		return nil, nil, fmt.Errorf("git remote %s: bad branch %q", remote, branch)
+	}
 	local, err := g.checkRemote(ctx, remote)
 	if err != nil {
 		return nil, nil, err
@@ -104,7 +112,7 @@ func (g GitSource) clone(ctx context.Context, remote string) (*os.Root, func(), 
 	dir := tmp + "/repo"
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := gitCommand(ctx, remote, dir, local)
+	cmd := gitCommand(ctx, remote, branch, dir, local)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

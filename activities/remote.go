@@ -17,26 +17,6 @@ import (
 	"github.com/riggerdev/rigger/internal/errs"
 )
 
-// remoteURL reports whether ref names an http(s) resource: absolute, or
-// relative to a template that was itself read from an http(s) URL.
-func remoteURL(baseURL, ref string) (*url.URL, bool) {
-	u, err := url.Parse(ref)
-	if err != nil {
-		return nil, false
-	}
-	if u.Scheme == "http" || u.Scheme == "https" {
-		return u, true
-	}
-	if u.Scheme != "" {
-		return nil, false
-	}
-	base, err := url.Parse(baseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") {
-		return nil, false
-	}
-	return base.ResolveReference(u), true
-}
-
 func isArchive(p string) bool {
 	return strings.HasSuffix(p, ".tar.gz") || strings.HasSuffix(p, ".tgz")
 }

@@ -30,6 +30,9 @@ type Scaffold struct {
 	// HTTP fetches remote skeletons and files; it must be a netguard
 	// client limited to scaffolder.allowedHosts. Nil refuses remote URLs.
 	HTTP *http.Client
+	// Git clones the repositories of git tree URLs and of templates read
+	// from git locations; its policy is scaffolder.allowedHosts.
+	Git GitSource
 	// Secrets holds the tasks' secrets; nil refuses tasks that have some.
 	Secrets SecretSource
 	// Catalog backs catalog:fetch and catalog:register; nil disables them.

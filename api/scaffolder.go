@@ -124,6 +124,8 @@ func templateBase(t *templates.Template) string {
 		return "file://" + strings.TrimPrefix(loc, "file:")
 	case strings.HasPrefix(loc, "url:"):
 		return strings.TrimPrefix(loc, "url:")
+	case strings.HasPrefix(loc, "git:"):
+		return loc // git:<repo>#<path>: the fetch actions clone the repository
 	}
 	return ""
 }

@@ -34,9 +34,11 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretb
 		RegisteredDir:   filepath.Join(cfg.Server.DataDir, "registered"),
 		RefreshInterval: cfg.Catalog.RefreshInterval,
 	}
+	policy := netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks}
 	if len(cfg.Scaffolder.AllowedHosts) > 0 {
-		sc.HTTP = netguard.NewClient(netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks})
+		sc.HTTP = netguard.NewClient(policy)
 	}
+	sc.Git = activities.GitSource{Policy: policy}
 	if keeper != nil {
 		sc.Secrets = keeper
 	}

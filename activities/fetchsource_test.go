@@ -1,0 +1,133 @@
+package activities
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/netguard"
+)
+
+func TestResolveSkeleton(t *testing.T) {
+	gh := "https://github.com/acme/templates/blob/main/go/template.yaml"
+	cases := []struct {
+		base, ref string
+		// want is "file", "remote <url>", "repo <repo> <branch> <path>" or "error <text>".
+		want string
+	}{
+		{"file:///srv/t/template.yaml", "./skeleton", "file"},
+		{"file:///srv/t/template.yaml", "https://github.com/acme/skel/tree/v2/service", "repo https://github.com/acme/skel.git v2 service"},
+		{"file:///srv/t/template.yaml", "https://gitlab.example.com/grp/skel/-/tree/main/a/b", "repo https://gitlab.example.com/grp/skel.git main a/b"},
+		{"file:///srv/t/template.yaml", "https://github.com/acme/skel/tree/main/../../x", "error leaves the repository"},
+		{"file:///srv/t/template.yaml", "https://example.com/skel.tar.gz", "remote https://example.com/skel.tar.gz"},
+		{"file:///srv/t/template.yaml", "http://github.com/acme/skel/tree/main/x", "remote http://github.com/acme/skel/tree/main/x"},
+		{"file:///srv/t/template.yaml", "ftp://example.com/x", "error only http(s) URLs"},
+		{"file:///srv/t/template.yaml", "", "error input url is required"},
+		// A template registered by its GitHub URL: its siblings are in its
+		// repository, at its branch.
+		{gh, "./skeleton", "repo https://github.com/acme/templates.git main go/skeleton"},
+		{gh, "../shared/ci", "repo https://github.com/acme/templates.git main shared/ci"},
+		{gh, "../../..", "error leaves the template's repository"},
+		// A template read from a git location: anywhere in its repository.
+		{"git:https://git.example.com/acme/t.git#templates/go/template.yaml", "../../skeletons/catalog-info/", "repo https://git.example.com/acme/t.git  skeletons/catalog-info"},
+		{"git:/srv/repo#templates/go/template.yaml", "./skeleton", "repo /srv/repo  templates/go/skeleton"},
+		{"git:/srv/repo#template.yaml", "../etc", "error leaves the template's repository"},
+		{"git:/srv/repo#template.yaml", "/etc", "error leaves the template's repository"},
+		// Any other http(s) template: relative archives.
+		{"https://example.com/t/template.yaml", "./skel.tgz", "remote https://example.com/t/skel.tgz"},
+		{"", "./skeleton", "error has no base location"},
+	}
+	for _, c := range cases {
+		r, err := resolveSkeleton(c.base, c.ref)
+		var got string
+		switch {
+		case err != nil:
+			got = "error " + err.Error()
+		case r.file != "":
+			got = "file"
+		case r.remote != nil:
+			got = "remote " + r.remote.String()
+		case r.repo != nil:
+			got = "repo " + r.repo.repo + " " + r.repo.branch + " " + r.repo.path
+		}
+		if strings.HasPrefix(c.want, "error ") && strings.HasPrefix(got, "error ") {
+			if !strings.Contains(got, strings.TrimPrefix(c.want, "error ")) {
+				t.Errorf("%s + %q: %s, want it to say %q", c.base, c.ref, got, c.want)
+			}
+			continue
+		}
+		if got != c.want {
+			t.Errorf("%s + %q: %s, want %s", c.base, c.ref, got, c.want)
+		}
+	}
+}
+
+// TestFetchFromGitRepository: a template read from a git location fetches
+// its skeleton from a clone of that repository (real git), anywhere in it
+// but never outside it.
+func TestFetchFromGitRepository(t *testing.T) {
+	s, _ := newScaffold(t)
+	repo := t.TempDir()
+	run(t, repo, "git", "init", "-q", "-b", "main")
+	for file, content := range map[string]string{
+		"templates/go/template.yaml":          "kind: Template\n",
+		"templates/go/skeleton/README.md":     "# ${{ values.name }}\n",
+		"skeletons/catalog-info/catalog.yaml": "name: ${{ values.name }}\n",
+	} {
+		os.MkdirAll(filepath.Join(repo, filepath.Dir(file)), 0o755)
+		os.WriteFile(filepath.Join(repo, file), []byte(content), 0o644)
+	}
+	run(t, repo, "git", "add", "-A")
+	run(t, repo, "git", "commit", "-q", "-m", "templates")
+	base := "git:" + repo + "#templates/go/template.yaml"
+	values := map[string]any{"name": "pay"}
+	for ref, want := range map[string]string{
+		"./skeleton":                    "out/README.md=# pay\n",
+		"../../skeletons/catalog-info/": "out/catalog.yaml=name: pay\n",
+	} {
+		in := contract.ActionInput{TaskID: "g", TemplateBaseURL: base, Input: map[string]any{"url": ref, "targetPath": "out", "values": values, "replace": true}}
+		if _, err := s.FetchTemplate(context.Background(), in); err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		file, content, _ := strings.Cut(want, "=")
+		if got, err := os.ReadFile(filepath.Join(s.Workspaces.Dir, "g", file)); err != nil || string(got) != content {
+			t.Errorf("%s: %s = %q, %v; want %q", ref, file, got, err, content)
+		}
+	}
+	in := contract.ActionInput{TaskID: "g", TemplateBaseURL: base, Input: map[string]any{"url": "../../skeletons/catalog-info/catalog.yaml", "targetPath": "single.yaml"}}
+	if _, err := s.FetchPlainFile(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "g", "single.yaml")); string(got) != "name: ${{ values.name }}\n" {
+		t.Errorf("fetch:plain:file from the repository: %q", got)
+	}
+	for ref, want := range map[string]string{
+		"../../../outside": "leaves the template's repository",
+		"./missing":        "no such file",
+	} {
+		in := contract.ActionInput{TaskID: "g", TemplateBaseURL: base, Input: map[string]any{"url": ref, "targetPath": "x"}}
+		if _, err := s.FetchPlain(context.Background(), in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", ref, err, want)
+		}
+	}
+}
+
+// TestGitTreeURLPolicy: a tree URL is cloned only from scaffolder.allowedHosts,
+// and a local repository only when the template itself came from one.
+func TestGitTreeURLPolicy(t *testing.T) {
+	s, _ := newScaffold(t)
+	s.Git = GitSource{Policy: netguard.Policy{AllowedHosts: []string{"github.com"}}}
+	in := contract.ActionInput{TaskID: "p", TemplateBaseURL: "file:///nonexistent/template.yaml", Input: map[string]any{"url": "https://gitlab.example.com/a/b/tree/main/dir", "targetPath": "x"}}
+	if _, err := s.FetchPlain(context.Background(), in); err == nil || !strings.Contains(err.Error(), "gitlab.example.com") {
+		t.Errorf("clone from a host not allowed: %v", err)
+	}
+	// A template from an https git location cannot name a local path as
+	// its repository: only the catalog writes git: bases.
+	in.TemplateBaseURL, in.Input["url"] = "git:https://gitlab.example.com/a/b.git#t.yaml", "./x"
+	if _, err := s.FetchPlain(context.Background(), in); err == nil || !strings.Contains(err.Error(), "gitlab.example.com") {
+		t.Errorf("clone of a git base on a host not allowed: %v", err)
+	}
+}
