@@ -48,6 +48,24 @@ const maxNested = 5
 
 type source struct {
 	typ, target string
+	// branch is the branch of a git source ("" = the default branch).
+	branch string
+}
+
+// rootSource is where reading a location starts. A url location naming a
+// file in a repository by its browse URL (https://github.com/org/repo/blob/main/catalog-info.yaml,
+// the usual way to register in Backstage) is read from a shallow clone of
+// the repository at that branch: the browse URL serves an HTML page, and
+// the files its Location entities point at are in the same clone.
+func rootSource(loc store.Location) source {
+	if loc.Type == "url" {
+		if u, err := url.Parse(loc.Target); err == nil {
+			if rp, ok := treeURL(u); ok && rp.path != "" && rp.path != ".." && !strings.HasPrefix(rp.path, "../") {
+				return source{typ: "git", target: rp.repo + "#" + rp.path, branch: rp.branch}
+			}
+		}
+	}
+	return source{typ: loc.Type, target: loc.Target}
 }
 
 // RefreshLocation implements contract.CatalogRefreshLocation.
@@ -150,7 +168,7 @@ func (c *Catalog) walk(ctx context.Context, loc store.Location, each func([]stor
 	r := &reading{}
 	defer r.close()
 	entities := 0
-	queue := []source{{loc.Type, loc.Target}}
+	queue := []source{rootSource(loc)}
 	seen := map[source]bool{}
 	readFiles := map[string]bool{}
 	for depth := 0; len(queue) > 0 && depth <= maxNested; depth++ {
@@ -364,7 +382,14 @@ func fileRef(s source, name string) string {
 	case "file":
 		return "file:" + name
 	case "git", "gitfile":
-		return "git:" + name // name is <repo>#<path in the repository>
+		// name is <repo>[?ref=<branch>]#<path in the repository>. A file of
+		// a url location read through a clone keeps the browse URL form
+		// Backstage shows (and skeletons resolve against).
+		repo, file, _ := strings.Cut(name, "#")
+		if repo, branch, ok := strings.Cut(repo, "?ref="); ok && strings.HasPrefix(repo, "https://") {
+			return "url:" + strings.TrimSuffix(repo, ".git") + "/blob/" + branch + "/" + file
+		}
+		return "git:" + name
 	}
 	return "url:" + name
 }
@@ -423,12 +448,18 @@ func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) (
 		repo, pattern := SplitGitTarget(s.target)
 		g := c.Git
 		g.AllowLocal = g.AllowLocal || static
-		root, cleanup, err := g.clone(ctx, repo, "")
+		root, cleanup, err := g.clone(ctx, repo, s.branch)
 		if err != nil {
 			return nil, fmt.Errorf("location %s: %w", s.target, err)
 		}
-		r.root, r.label, r.cleanup = root, repo, cleanup
-		return readRoot(root, repo, pattern, maxBytes)
+		// The label names files (and so the managed-by-location of their
+		// entities, against which a template's skeleton resolves).
+		label := repo
+		if s.branch != "" {
+			label += "?ref=" + s.branch
+		}
+		r.root, r.label, r.cleanup = root, label, cleanup
+		return readRoot(root, label, pattern, maxBytes)
 	case "gitfile":
 		if r.root == nil {
 			return nil, fmt.Errorf("%s: no repository open", s.target)
@@ -497,12 +528,12 @@ func nestedTargets(parent source, fileName string, e catalog.Entity) []source {
 		case parent.typ == "git" || parent.typ == "gitfile":
 			// Inside a repository: relative to the file, confined to the clone.
 			_, inRepo, _ := strings.Cut(fileName, "#")
-			out = append(out, source{"gitfile", path.Join(path.Dir(inRepo), t)})
+			out = append(out, source{typ: "gitfile", target: path.Join(path.Dir(inRepo), t)})
 		case parent.typ == "file" && typ == "file":
 			if !filepath.IsAbs(t) {
 				t = filepath.Join(filepath.Dir(fileName), t)
 			}
-			out = append(out, source{"file", filepath.Clean(t)})
+			out = append(out, source{typ: "file", target: filepath.Clean(t)})
 		case parent.typ == "url" && typ == "url":
 			base, err := url.Parse(fileName)
 			if err != nil {
@@ -512,7 +543,7 @@ func nestedTargets(parent source, fileName string, e catalog.Entity) []source {
 			if err != nil {
 				continue
 			}
-			out = append(out, source{"url", base.ResolveReference(ref).String()})
+			out = append(out, source{typ: "url", target: base.ResolveReference(ref).String()})
 		}
 	}
 	return out

@@ -64,19 +64,20 @@ func treeURL(u *url.URL) (repoPath, bool) {
 }
 
 // gitBase reads the base of a template read from a git location:
-// git:<repo>#<file>, where repo is an https URL or a local repository
-// (file:// or a path).
+// git:<repo>[?ref=<branch>]#<file>, where repo is an https URL or a local
+// repository (file:// or a path).
 func gitBase(base string) (repoPath, bool) {
 	rest, ok := strings.CutPrefix(base, "git:")
 	if !ok {
 		return repoPath{}, false
 	}
 	repo, file, _ := strings.Cut(rest, "#")
+	repo, branch, _ := strings.Cut(repo, "?ref=")
 	if repo == "" || file == "" {
 		return repoPath{}, false
 	}
 	local := strings.HasPrefix(repo, "/") || strings.HasPrefix(repo, "file://")
-	return repoPath{repo: repo, path: file, local: local}, true
+	return repoPath{repo: repo, branch: branch, path: file, local: local}, true
 }
 
 // inRepo resolves a relative reference against the folder of the file at

@@ -9,6 +9,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 func TestResolveSkeleton(t *testing.T) {
@@ -34,6 +35,7 @@ func TestResolveSkeleton(t *testing.T) {
 		// A template read from a git location: anywhere in its repository.
 		{"git:https://git.example.com/acme/t.git#templates/go/template.yaml", "../../skeletons/catalog-info/", "repo https://git.example.com/acme/t.git  skeletons/catalog-info"},
 		{"git:/srv/repo#templates/go/template.yaml", "./skeleton", "repo /srv/repo  templates/go/skeleton"},
+		{"git:https://github.com/acme/t.git?ref=release#go/template.yaml", "./skeleton", "repo https://github.com/acme/t.git release go/skeleton"},
 		{"git:/srv/repo#template.yaml", "../etc", "error leaves the template's repository"},
 		{"git:/srv/repo#template.yaml", "/etc", "error leaves the template's repository"},
 		// Any other http(s) template: relative archives.
@@ -129,5 +131,64 @@ func TestGitTreeURLPolicy(t *testing.T) {
 	in.TemplateBaseURL, in.Input["url"] = "git:https://gitlab.example.com/a/b.git#t.yaml", "./x"
 	if _, err := s.FetchPlain(context.Background(), in); err == nil || !strings.Contains(err.Error(), "gitlab.example.com") {
 		t.Errorf("clone of a git base on a host not allowed: %v", err)
+	}
+}
+
+// TestBrowseURLLocations: a url location registered by a repository browse
+// URL is read from a clone at its branch, and its files keep the browse URL
+// form in backstage.io/managed-by-location.
+func TestBrowseURLLocations(t *testing.T) {
+	for target, want := range map[string]source{
+		"https://github.com/acme/svc/blob/main/catalog-info.yaml":        {typ: "git", target: "https://github.com/acme/svc.git#catalog-info.yaml", branch: "main"},
+		"https://ghe.example.com/acme/svc/tree/release/catalog/all.yaml": {typ: "git", target: "https://ghe.example.com/acme/svc.git#catalog/all.yaml", branch: "release"},
+		"https://example.com/catalog-info.yaml":                          {typ: "url", target: "https://example.com/catalog-info.yaml"},
+		"https://github.com/acme/svc/blob/main":                          {typ: "url", target: "https://github.com/acme/svc/blob/main"},
+		"https://github.com/acme/svc/blob/main/../../x.yaml":             {typ: "url", target: "https://github.com/acme/svc/blob/main/../../x.yaml"},
+	} {
+		if got := rootSource(store.Location{Type: "url", Target: target}); got != want {
+			t.Errorf("%s: %+v, want %+v", target, got, want)
+		}
+	}
+	for name, want := range map[string]string{
+		"https://github.com/acme/svc.git?ref=main#more/api.yaml": "url:https://github.com/acme/svc/blob/main/more/api.yaml",
+		"https://github.com/acme/svc.git#catalog-info.yaml":      "git:https://github.com/acme/svc.git#catalog-info.yaml",
+		"/srv/repo#catalog-info.yaml":                            "git:/srv/repo#catalog-info.yaml",
+	} {
+		if got := fileRef(source{typ: "gitfile"}, name); got != want {
+			t.Errorf("fileRef(%s) = %s, want %s", name, got, want)
+		}
+	}
+	// Such an annotation is a base a template's skeleton resolves against,
+	// in the same repository and branch.
+	r, err := resolveSkeleton("https://github.com/acme/svc/blob/main/more/api.yaml", "./skeleton")
+	if err != nil || r.repo == nil || r.repo.repo != "https://github.com/acme/svc.git" || r.repo.branch != "main" || r.repo.path != "more/skeleton" {
+		t.Errorf("skeleton of a browse-URL template: %+v %+v, %v", r, r.repo, err)
+	}
+}
+
+// TestCloneBranch: a clone at a branch reads that branch's files.
+func TestCloneBranch(t *testing.T) {
+	repo := t.TempDir()
+	run(t, repo, "git", "init", "-q", "-b", "main")
+	os.WriteFile(filepath.Join(repo, "which.txt"), []byte("main"), 0o644)
+	run(t, repo, "git", "add", "-A")
+	run(t, repo, "git", "commit", "-q", "-m", "main")
+	run(t, repo, "git", "checkout", "-q", "-b", "release")
+	os.WriteFile(filepath.Join(repo, "which.txt"), []byte("release"), 0o644)
+	run(t, repo, "git", "commit", "-q", "-am", "release")
+	run(t, repo, "git", "checkout", "-q", "main")
+	for branch, want := range map[string]string{"": "main", "release": "release"} {
+		root, cleanup, err := GitSource{AllowLocal: true}.clone(context.Background(), repo, branch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := root.ReadFile("which.txt")
+		cleanup()
+		if string(got) != want {
+			t.Errorf("branch %q: which.txt = %q", branch, got)
+		}
+	}
+	if _, _, err := (GitSource{AllowLocal: true}).clone(context.Background(), repo, "--upload-pack=touch /tmp/x"); err == nil || !strings.Contains(err.Error(), "bad branch") {
+		t.Errorf("option-like branch: %v", err)
 	}
 }
