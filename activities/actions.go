@@ -40,7 +40,7 @@ func (s *Scaffold) Actions() map[string]ActionFunc {
 // actionNames are the actions implemented here.
 var actionNames = []string{
 	"debug:log", "fs:write", "fs:delete", "fs:rename", "fetch:plain", "fetch:plain:file",
-	"fetch:template", "catalog:write", "catalog:fetch", "catalog:register",
+	"fetch:template", "fetch:cookiecutter", "catalog:write", "catalog:fetch", "catalog:register",
 }
 
 // action returns one wrapped action, or nil.
@@ -61,6 +61,8 @@ func (s *Scaffold) action(name string) ActionFunc {
 		impl = s.FetchPlainFile
 	case "fetch:template":
 		impl = s.FetchTemplate
+	case "fetch:cookiecutter":
+		impl = s.FetchCookiecutter
 	case "catalog:write":
 		impl = s.CatalogWrite
 	case "catalog:fetch":

@@ -2,10 +2,12 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path"
@@ -193,6 +195,19 @@ func (s *Scaffold) FetchTemplate(ctx context.Context, in contract.ActionInput) (
 	return s.fetch(ctx, in, true)
 }
 
+// FetchCookiecutter implements fetch:cookiecutter without Docker or Python:
+// the skeleton is rendered in-process as fetch:template with
+// cookiecutterCompat ({{ cookiecutter.x }}, the jsonify filter), with the
+// defaults of its cookiecutter.json under the given values. Jinja and
+// Nunjucks agree on what such skeletons use; cookiecutter hooks are not run
+// (the step's log says so) and neither file is copied.
+func (s *Scaffold) FetchCookiecutter(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	input := maps.Clone(in.Input)
+	input["cookiecutterCompat"] = true
+	in.Input = input
+	return s.fetch(ctx, in, true)
+}
+
 func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bool) (contract.ActionOutput, error) {
 	var out contract.ActionOutput
 	ref, err := str(in.Input, "url")
@@ -207,13 +222,21 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 	if err != nil {
 		return out, err
 	}
+	if render && in.Input["cookiecutterCompat"] == true {
+		var notes []string
+		in.Input = maps.Clone(in.Input) // gets the defaults under values
+		if files, notes, err = cookiecutterDefaults(in.Input, files); err != nil {
+			return out, invalid(err)
+		}
+		out.Logs = append(out.Logs, notes...)
+	}
 	if render {
 		if files, err = s.renderSkeleton(in.Input, files); err != nil {
 			return out, invalid(err)
 		}
 	}
 	logs, err := s.writeInto(in.TaskID, target, files, render && in.Input["replace"] != true)
-	out.Logs = logs
+	out.Logs = append(out.Logs, logs...)
 	if err != nil {
 		return out, invalid(err)
 	}
@@ -308,9 +331,14 @@ func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([
 		}
 	}
 	ctx := templates.Context{Values: values}
+	opt := templates.TextOptions{
+		Cookiecutter: input["cookiecutterCompat"] == true,
+		TrimBlocks:   input["trimBlocks"] == true,
+		LstripBlocks: input["lstripBlocks"] == true,
+	}
 	out := make([]skeletonFile, 0, len(files))
 	for _, f := range files {
-		name, err := s.Renderer.RenderString(f.rel, ctx)
+		name, err := s.Renderer.RenderText(f.rel, ctx, opt)
 		if err != nil {
 			return nil, fmt.Errorf("file name %s: %w", f.rel, err)
 		}
@@ -320,7 +348,7 @@ func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([
 			name = strings.TrimSuffix(name, ext)
 		}
 		if renderContent {
-			text, err := s.Renderer.RenderString(string(f.data), ctx)
+			text, err := s.Renderer.RenderText(string(f.data), ctx, opt)
 			if err != nil {
 				return nil, fmt.Errorf("file %s: %w", f.rel, err)
 			}
@@ -330,4 +358,42 @@ func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// cookiecutterDefaults takes a cookiecutter skeleton's cookiecutter.json out
+// of its files and puts its defaults under the values the step did not set
+// (a list's default is its first choice, as cookiecutter picks it). A hooks/
+// folder is dropped with a note: hooks are not run.
+func cookiecutterDefaults(input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
+	values, _ := input["values"].(map[string]any)
+	values = maps.Clone(values)
+	if values == nil {
+		values = map[string]any{}
+	}
+	var notes []string
+	kept := files[:0:0]
+	for _, f := range files {
+		switch {
+		case f.rel == "cookiecutter.json":
+			var defaults map[string]any
+			if err := json.Unmarshal(f.data, &defaults); err != nil {
+				return nil, nil, fmt.Errorf("cookiecutter.json: %v", err)
+			}
+			for k, v := range defaults {
+				if _, set := values[k]; set || strings.HasPrefix(k, "_") {
+					continue
+				}
+				if choices, ok := v.([]any); ok && len(choices) > 0 {
+					v = choices[0]
+				}
+				values[k] = v
+			}
+		case f.rel == "hooks" || strings.HasPrefix(f.rel, "hooks/"):
+			notes = append(notes, "cookiecutter hook "+f.rel+" is not run (rigger renders cookiecutter skeletons in-process)")
+		default:
+			kept = append(kept, f)
+		}
+	}
+	input["values"] = values
+	return kept, notes, nil
 }

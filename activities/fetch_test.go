@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,5 +113,89 @@ func TestFetchTemplateReplace(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(readme); !strings.HasPrefix(string(got), "# svc") {
 		t.Fatalf("with replace: %q", got)
+	}
+}
+
+// TestFetchTemplateTextOptions: trimBlocks and lstripBlocks shape the
+// rendered text as Nunjucks does.
+func TestFetchTemplateTextOptions(t *testing.T) {
+	s, _ := newScaffold(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755)
+	os.WriteFile(filepath.Join(dir, "skeleton", "list.txt"), []byte("tags:\n  {% for t in values.tags %}\n  - ${{ t }}\n  {% endfor %}\nend\n"), 0o644)
+	base := "file://" + filepath.Join(dir, "template.yaml")
+	for name, c := range map[string]struct {
+		opts map[string]any
+		want string
+	}{
+		"none": {nil, "tags:\n  \n  - a\n  \n  - b\n  \nend\n"},
+		"both": {map[string]any{"trimBlocks": true, "lstripBlocks": true}, "tags:\n  - a\n  - b\nend\n"},
+	} {
+		input := map[string]any{"url": "./skeleton", "targetPath": name, "values": map[string]any{"tags": []any{"a", "b"}}}
+		maps.Copy(input, c.opts)
+		if _, err := s.FetchTemplate(context.Background(), contract.ActionInput{TaskID: "o", TemplateBaseURL: base, Input: input}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "o", name, "list.txt")); string(got) != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+	}
+}
+
+// TestFetchCookiecutter renders a real cookiecutter skeleton (the corpus's
+// docs-template-cookiecutter, written for Backstage's Docker-based action)
+// in-process, plus cookiecutter.json defaults and hooks.
+func TestFetchCookiecutter(t *testing.T) {
+	s, _ := newScaffold(t)
+	tpl, err := filepath.Abs("../../shared/corpus/software-templates/scaffolder-templates/docs-template-cookiecutter/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tpl); err != nil {
+		t.Fatalf("the corpus is missing (shared/corpus beside the repository): %v", err)
+	}
+	in := contract.ActionInput{TaskID: "cc", TemplateBaseURL: "file://" + tpl, Input: map[string]any{"url": "./skeleton", "values": map[string]any{
+		"name": "pay-docs", "description": "Docs of pay", "owner": "group:default/team-a",
+		"destination": map[string]any{"owner": "acme", "repo": "pay-docs", "host": "github.com"},
+	}}}
+	if _, err := s.Actions()["fetch:cookiecutter"](context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "cc", "catalog-info.yaml"))
+	for _, want := range []string{`name: "pay-docs"`, `description: "Docs of pay"`, "github.com/project-slug: acme/pay-docs", `owner: "group:default/team-a"`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("catalog-info.yaml lacks %q:\n%s", want, got)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "cc", "mkdocs.yml")); !strings.HasPrefix(string(got), `site_name: "pay-docs"`) {
+		t.Errorf("mkdocs.yml: %q", got)
+	}
+
+	// cookiecutter.json supplies defaults (a list's first choice); values
+	// win; hooks are neither run nor copied, and the log says so.
+	dir := t.TempDir()
+	sk := filepath.Join(dir, "skeleton")
+	os.MkdirAll(filepath.Join(sk, "hooks"), 0o755)
+	os.WriteFile(filepath.Join(sk, "cookiecutter.json"), []byte(`{"name": "default-name", "license": ["MIT", "Apache-2.0"], "port": 8080, "_private": "x"}`), 0o644)
+	os.WriteFile(filepath.Join(sk, "hooks", "post_gen_project.py"), []byte("import os\n"), 0o644)
+	os.WriteFile(filepath.Join(sk, "{{cookiecutter.name}}.txt"), []byte("{{ cookiecutter.name }} {{ cookiecutter.license }} {{ cookiecutter.port }}"), 0o644)
+	in = contract.ActionInput{TaskID: "cc2", TemplateBaseURL: "file://" + filepath.Join(dir, "template.yaml"), Input: map[string]any{"url": "./skeleton", "values": map[string]any{"name": "svc"}}}
+	out, err := s.FetchCookiecutter(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "cc2", "svc.txt")); string(got) != "svc MIT 8080" {
+		t.Errorf("svc.txt = %q", got)
+	}
+	for _, absent := range []string{"cookiecutter.json", "hooks"} {
+		if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "cc2", absent)); err == nil {
+			t.Errorf("%s was copied", absent)
+		}
+	}
+	if !strings.Contains(strings.Join(out.Logs, "\n"), "hooks/post_gen_project.py is not run") {
+		t.Errorf("logs: %q", out.Logs)
+	}
+	if _, set := in.Input["values"].(map[string]any)["license"]; set {
+		t.Error("the step's input map was changed")
 	}
 }

@@ -170,17 +170,20 @@ func (r *Renderer) parseLimits() parseLimits {
 }
 
 // compile parses src and builds its pongo2 document, using the cache.
-func (r *Renderer) compile(src string) (*program, error) {
+func (r *Renderer) compile(src string, opt TextOptions) (*program, error) {
 	if len(src) > r.lim.MaxTemplateBytes {
 		return nil, fmt.Errorf("%w: template of %d bytes is larger than %d bytes", ErrLimit, len(src), r.lim.MaxTemplateBytes)
 	}
+	key := opt.key() + src
 	r.mu.Lock()
-	p, ok := r.cache[src]
+	p, ok := r.cache[key]
 	r.mu.Unlock()
 	if ok {
 		return p, nil
 	}
-	parsed, err := parseTemplateString(src, r.parseLimits())
+	lim := r.parseLimits()
+	lim.text = opt
+	parsed, err := parseTemplateString(src, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +201,7 @@ func (r *Renderer) compile(src string) (*program, error) {
 		if len(r.cache) >= cacheMaxEntries {
 			clear(r.cache)
 		}
-		r.cache[src] = p
+		r.cache[key] = p
 	}
 	return p, nil
 }
@@ -320,7 +323,7 @@ func (c *call) evalString(path, s string) (v any, keep bool, err error) {
 	if !hasSyntax(s) {
 		return s, s != "", nil
 	}
-	prog, err := c.r.compile(s)
+	prog, err := c.r.compile(s, TextOptions{})
 	if err != nil {
 		return nil, false, c.renderError(path, s, err)
 	}
@@ -423,14 +426,26 @@ func (r *Renderer) RenderValue(input any, ctx Context) (any, error) {
 // Nunjucks prints them (true/false, arrays joined with commas, undefined as
 // nothing).
 func (r *Renderer) RenderString(tpl string, ctx Context) (string, error) {
+	return r.RenderText(tpl, ctx, TextOptions{})
+}
+
+// RenderText is RenderString with fetch:template's text options. With
+// Cookiecutter, {{ }} prints and ctx.Values are named cookiecutter.
+func (r *Renderer) RenderText(tpl string, ctx Context, opt TextOptions) (string, error) {
 	c, err := r.newCall(ctx)
 	if err != nil {
 		return "", err
 	}
-	if !hasSyntax(tpl) {
+	if opt.Cookiecutter {
+		if v, ok := c.roots["values"]; ok {
+			c.roots["cookiecutter"] = v
+			delete(c.roots, "values")
+		}
+	}
+	if !hasSyntax(tpl) && !(opt.Cookiecutter && strings.Contains(tpl, "{{")) {
 		return tpl, nil
 	}
-	prog, err := r.compile(tpl)
+	prog, err := r.compile(tpl, opt)
 	if err != nil {
 		return "", c.renderError("", tpl, err)
 	}

@@ -159,7 +159,7 @@ func TestGoldenCoversEveryFilter(t *testing.T) {
 		"indent", "join", "last", "length", "list", "lower", "upper", "replace", "reverse",
 		"round", "safe", "selectattr", "rejectattr", "sort", "string", "striptags", "sum",
 		"title", "trim", "truncate", "urlencode", "wordcount", "parseRepoUrl", "projectSlug",
-		"parseEntityRef", "pick",
+		"parseEntityRef", "pick", "jsonify",
 	} {
 		if filterFunc(name) == nil {
 			t.Errorf("filter %s does not exist", name)
@@ -437,5 +437,49 @@ func TestRenderOutput(t *testing.T) {
 	_, err = r.RenderOutput(map[string]any{"links": []any{map[string]any{"url": "${{ x | nope }}"}}}, Context{})
 	if err == nil || !strings.HasPrefix(err.Error(), "links[0].url: line 1") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestRenderTextOptions covers fetch:template's trimBlocks, lstripBlocks and
+// cookiecutterCompat (Nunjucks semantics).
+func TestRenderTextOptions(t *testing.T) {
+	r := newTestRenderer(t, Limits{})
+	ctx := Context{Values: map[string]any{"name": "pay", "n": 5, "tags": []any{"a", "b"}}}
+	trim := TextOptions{TrimBlocks: true}
+	both := TextOptions{TrimBlocks: true, LstripBlocks: true}
+	cc := TextOptions{Cookiecutter: true}
+	cases := []struct {
+		name, tpl string
+		opt       TextOptions
+		want      string
+	}{
+		{"no options keep newlines", "{% if true %}\nyes\n{% endif %}\nafter", TextOptions{}, "\nyes\n\nafter"},
+		{"trimBlocks", "{% if true %}\nyes\n{% endif %}\nafter", trim, "yes\nafter"},
+		{"trimBlocks one newline only", "{% if true %}\n\nyes{% endif %}", trim, "\nyes"},
+		{"trimBlocks after comment", "{# note #}\nx", trim, "x"},
+		{"trimBlocks not after output", "${{ values.name }}\nx", trim, "pay\nx"},
+		{"trimBlocks CRLF", "{% if true %}\r\nyes{% endif %}", trim, "yes"},
+		{"lstripBlocks", "list:\n  {% for t in values.tags %}\n  - ${{ t }}\n  {% endfor %}\nend", both, "list:\n  - a\n  - b\nend"},
+		{"lstripBlocks only at line start", "a {% if true %}b{% endif %}", both, "a b"},
+		{"lstripBlocks at template start", "  {% if true %}x{% endif %}", TextOptions{LstripBlocks: true}, "x"},
+		{"lstripBlocks keeps text before", "x  {% if true %}y{% endif %}", TextOptions{LstripBlocks: true}, "x  y"},
+		{"cookiecutter prints with {{ }}", "name: {{ cookiecutter.name | jsonify }}", cc, `name: "pay"`},
+		{"cookiecutter expression", `{{cookiecutter.name + "/" + cookiecutter.n}}`, cc, "pay/5"},
+		{"cookiecutter ${ is text", "cost: ${{ cookiecutter.n }}", cc, "cost: $5"},
+		{"cookiecutter has no values", "[{{ values.name }}]", cc, "[]"},
+		{"cookiecutter tags", "{% if cookiecutter.n > 3 %}big{% endif %}", cc, "big"},
+		{"without cookiecutter {{ }} is text", "{{ x }} ${{ values.name }}", TextOptions{}, "{{ x }} pay"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := r.RenderText(c.tpl, ctx, c.opt)
+			if err != nil || got != c.want {
+				t.Errorf("RenderText(%q, %+v) = %q, %v; want %q", c.tpl, c.opt, got, err, c.want)
+			}
+		})
+	}
+	// One source under different options: no stale parse from the cache.
+	if a, _ := r.RenderText("{% if true %}\nx{% endif %}", ctx, TextOptions{}); a != "\nx" {
+		t.Errorf("after options, plain render = %q", a)
 	}
 }

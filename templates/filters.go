@@ -20,7 +20,8 @@ type filterFn func(e *evaluator, in any, args []any) (any, error)
 // filterFunc returns the filter called name, or nil. These are Nunjucks'
 // built-in filters that are deterministic and cheap (random, groupby,
 // dictsort, batch, slice, center, nl2br and urlize are not offered) plus
-// Backstage's own: parseRepoUrl, parseEntityRef, pick and projectSlug.
+// Backstage's own: parseRepoUrl, parseEntityRef, pick, projectSlug and
+// jsonify (JSON.stringify, for cookiecutter skeletons).
 //
 // The table is a switch rather than a map so that nothing in this package
 // is mutable global state, and nothing is registered with pongo2.
@@ -32,7 +33,7 @@ func filterFunc(name string) filterFn {
 		return func(_ *evaluator, in any, _ []any) (any, error) { return capitalize(display(in)), nil }
 	case "default", "d":
 		return filterDefault
-	case "dump":
+	case "dump", "jsonify": // jsonify: fetch:template's cookiecutterCompat
 		return filterDump
 	case "escape", "e":
 		return func(_ *evaluator, in any, _ []any) (any, error) { return htmlEscape(display(in)), nil }

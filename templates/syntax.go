@@ -52,10 +52,39 @@ type parsedTemplate struct {
 	single bool // exactly one ${{ }} and nothing else: the result keeps its type
 }
 
-// parseLimits bound what the parser accepts.
+// parseLimits bound what the parser accepts (and carry the text options
+// of skeleton files).
 type parseLimits struct {
 	maxExprBytes int
 	maxDepth     int
+	text         TextOptions
+}
+
+// TextOptions are fetch:template's options for skeleton files, as in
+// Backstage (Nunjucks options).
+type TextOptions struct {
+	// Cookiecutter prints with {{ }} instead of ${{ }} (cookiecutterCompat;
+	// the values are then named cookiecutter instead of values).
+	Cookiecutter bool
+	// TrimBlocks removes the first newline after a {% %} tag or comment.
+	TrimBlocks bool
+	// LstripBlocks removes the spaces and tabs before a {% %} tag or
+	// comment that starts a line.
+	LstripBlocks bool
+}
+
+// key distinguishes parses of one source under different options.
+func (o TextOptions) key() string {
+	if o == (TextOptions{}) {
+		return ""
+	}
+	b := []byte("\x00opts:___\x00")
+	for i, on := range []bool{o.Cookiecutter, o.TrimBlocks, o.LstripBlocks} {
+		if on {
+			b[7+i] = '1'
+		}
+	}
+	return string(b)
 }
 
 // scanItem is one piece of a template string before the block structure is
@@ -75,10 +104,19 @@ const trimSpace = " \t\r\n"
 func scanTemplate(src string, lim parseLimits) ([]scanItem, error) {
 	var items []scanItem
 	trimNext := false
+	dropNewline := false // trimBlocks: after a tag or comment
 	addText := func(pos int, s string, trimRight bool) {
 		if trimNext {
 			s = strings.TrimLeft(s, trimSpace)
 			trimNext = false
+		}
+		if dropNewline {
+			if rest, ok := strings.CutPrefix(s, "\r\n"); ok {
+				s = rest
+			} else {
+				s = strings.TrimPrefix(s, "\n")
+			}
+			dropNewline = false
 		}
 		if trimRight {
 			s = strings.TrimRight(s, trimSpace)
@@ -89,7 +127,7 @@ func scanTemplate(src string, lim parseLimits) ([]scanItem, error) {
 	}
 	pos := 0
 	for pos < len(src) {
-		idx, kind := nextDelimiter(src, pos)
+		idx, kind := nextDelimiter(src, pos, lim.text.Cookiecutter)
 		if idx < 0 {
 			addText(pos, src[pos:], false)
 			break
@@ -99,6 +137,19 @@ func scanTemplate(src string, lim parseLimits) ([]scanItem, error) {
 		if trimLeft {
 			open++
 		}
+		textEnd := idx
+		if kind != "${{" && kind != "{{" {
+			if lim.text.LstripBlocks {
+				// Only the white space between the line's start and the tag.
+				j := idx
+				for j > pos && (src[j-1] == ' ' || src[j-1] == '\t') {
+					j--
+				}
+				if j == 0 || src[j-1] == '\n' {
+					textEnd = j
+				}
+			}
+		}
 		switch kind {
 		case "{#":
 			end := strings.Index(src[open:], "#}")
@@ -106,10 +157,11 @@ func scanTemplate(src string, lim parseLimits) ([]scanItem, error) {
 				return nil, &syntaxError{pos: idx, msg: "comment is not closed with \"#}\""}
 			}
 			end += open
-			addText(pos, src[pos:idx], trimLeft)
+			addText(pos, src[pos:textEnd], trimLeft)
 			trimNext = end > open && src[end-1] == '-'
+			dropNewline = lim.text.TrimBlocks
 			pos = end + 2
-		case "${{":
+		case "${{", "{{":
 			toks, next, err := lexExpr(src, open, "}}", lim.maxExprBytes)
 			if err != nil {
 				return nil, &syntaxError{pos: idx, msg: err.Error()}
@@ -126,7 +178,7 @@ func scanTemplate(src string, lim parseLimits) ([]scanItem, error) {
 			if toks[0].kind != tokName {
 				return nil, &syntaxError{pos: idx, msg: "expected a tag name after \"{%\""}
 			}
-			addText(pos, src[pos:idx], trimLeft)
+			addText(pos, src[pos:textEnd], trimLeft)
 			name := toks[0].text
 			if name == "raw" || name == "verbatim" {
 				if len(toks) != 2 {
@@ -137,21 +189,25 @@ func scanTemplate(src string, lim parseLimits) ([]scanItem, error) {
 					return nil, &syntaxError{pos: idx, msg: err.Error()}
 				}
 				trimNext = toks[1].trim
+				dropNewline = lim.text.TrimBlocks
 				addText(next, body, closeTrimLeft)
 				trimNext = closeTrimRight
+				dropNewline = lim.text.TrimBlocks
 				pos = after
 				continue
 			}
 			items = append(items, scanItem{pos: idx, toks: toks[1:], tag: name})
 			trimNext = toks[len(toks)-1].trim
+			dropNewline = lim.text.TrimBlocks
 			pos = next
 		}
 	}
 	return items, nil
 }
 
-// nextDelimiter finds the next ${{, {% or {# at or after pos.
-func nextDelimiter(src string, pos int) (int, string) {
+// nextDelimiter finds the next ${{ ({{ with cookiecutter), {% or {# at or
+// after pos.
+func nextDelimiter(src string, pos int, cookiecutter bool) (int, string) {
 	for pos < len(src) {
 		i := strings.IndexAny(src[pos:], "${")
 		if i < 0 {
@@ -159,7 +215,9 @@ func nextDelimiter(src string, pos int) (int, string) {
 		}
 		at := pos + i
 		switch {
-		case strings.HasPrefix(src[at:], "${{"):
+		case cookiecutter && strings.HasPrefix(src[at:], "{{"):
+			return at, "{{"
+		case !cookiecutter && strings.HasPrefix(src[at:], "${{"):
 			return at, "${{"
 		case strings.HasPrefix(src[at:], "{%"):
 			return at, "{%"

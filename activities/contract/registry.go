@@ -40,6 +40,7 @@ func NewRegistry(disabled []string) *Registry {
 	add("fs:rename", time.Minute, true)
 	add("fetch:plain", 5*time.Minute, true)
 	add("fetch:template", 5*time.Minute, true)
+	add("fetch:cookiecutter", 5*time.Minute, true)
 	add("fetch:plain:file", 5*time.Minute, true)
 	add("catalog:write", time.Minute, true)
 	add("catalog:fetch", time.Minute, true)
@@ -55,7 +56,7 @@ func NewRegistry(disabled []string) *Registry {
 // skeleton): they run as local activities of the workflow worker.
 var localActions = map[string]bool{
 	"debug:log": true, "fs:write": true, "fs:delete": true, "fs:rename": true,
-	"fetch:plain": true, "fetch:template": true, "fetch:plain:file": true, "catalog:write": true,
+	"fetch:plain": true, "fetch:template": true, "fetch:cookiecutter": true, "fetch:plain:file": true, "catalog:write": true,
 }
 
 // Action implements templates.ActionLookup.

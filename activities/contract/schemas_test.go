@@ -58,7 +58,7 @@ func (d documented) Action(name string) (templates.ActionInfo, bool) {
 // implement fewer.
 var wantDocumented = []string{
 	"catalog:fetch", "catalog:register", "catalog:write", "debug:log", "debug:wait",
-	"fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
+	"fetch:cookiecutter", "fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
 }
 
 func TestActionDocsCoverRegistry(t *testing.T) {
