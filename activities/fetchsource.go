@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -159,6 +160,10 @@ func (s *Scaffold) openSkeleton(ctx context.Context, baseURL, ref string) (skele
 	g := s.Git
 	g.AllowLocal = r.repo.local // only a template read from a local repository names one
 	root, cleanup, err := g.clone(ctx, r.repo.repo, r.repo.branch)
+	if errors.Is(err, errCloneFailed) {
+		// Perhaps the network: the step's retry policy applies.
+		return skeletonSource{}, fmt.Errorf("url %q: %w", ref, err)
+	}
 	if err != nil {
 		return skeletonSource{}, invalid(fmt.Errorf("url %q: %w", ref, err))
 	}

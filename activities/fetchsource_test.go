@@ -2,10 +2,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/netguard"
@@ -126,11 +129,20 @@ func TestGitTreeURLPolicy(t *testing.T) {
 	if _, err := s.FetchPlain(context.Background(), in); err == nil || !strings.Contains(err.Error(), "gitlab.example.com") {
 		t.Errorf("clone from a host not allowed: %v", err)
 	}
-	// A template from an https git location cannot name a local path as
-	// its repository: only the catalog writes git: bases.
+	var app *temporal.ApplicationError
+	if _, err := s.FetchPlain(context.Background(), in); !errors.As(err, &app) || !app.NonRetryable() {
+		t.Errorf("a refused host is retryable: %v", err)
+	}
 	in.TemplateBaseURL, in.Input["url"] = "git:https://gitlab.example.com/a/b.git#t.yaml", "./x"
 	if _, err := s.FetchPlain(context.Background(), in); err == nil || !strings.Contains(err.Error(), "gitlab.example.com") {
 		t.Errorf("clone of a git base on a host not allowed: %v", err)
+	}
+	// git failing (here: no such repository) may be the network: the
+	// step's retry policy decides.
+	in.TemplateBaseURL = "git:" + filepath.Join(t.TempDir(), "gone") + "#t.yaml"
+	_, err := s.FetchPlain(context.Background(), in)
+	if err == nil || !strings.Contains(err.Error(), "git clone") || (errors.As(err, &app) && app.NonRetryable()) {
+		t.Errorf("failed clone: %v (want a retryable git clone error)", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -93,6 +94,11 @@ func gitCommand(ctx context.Context, remote, branch, dir string, local bool) *ex
 	return cmd
 }
 
+// errCloneFailed marks a clone that git itself failed (the network, a
+// missing repository or branch), as opposed to one the policy refused: it
+// may succeed when tried again.
+var errCloneFailed = errors.New("git clone")
+
 // clone makes a shallow clone of remote (its default branch, or branch)
 // into a new temp dir and opens it as an os.Root, so no path read from the
 // repository can leave it.
@@ -117,7 +123,7 @@ func (g GitSource) clone(ctx context.Context, remote, branch string) (*os.Root, 
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		cleanup()
-		return nil, nil, fmt.Errorf("git clone %s: %v: %s", remote, err, strings.TrimSpace(stderr.String()))
+		return nil, nil, fmt.Errorf("%w %s: %v: %s", errCloneFailed, remote, err, strings.TrimSpace(stderr.String()))
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
