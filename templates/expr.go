@@ -138,9 +138,10 @@ type Renderer struct {
 	lim Limits
 	mu  sync.Mutex // guards set (pongo2 marks it on every parse) and cache
 	set *pongo2.TemplateSet
-	// cache maps template source to compiled program; sources up to
-	// cacheMaxSource bytes are cached, and the cache is emptied when full.
-	cache map[string]*program
+	// cache maps template source (and its text options) to compiled
+	// program; sources up to cacheMaxSource bytes are cached, and the
+	// cache is emptied when full.
+	cache map[cacheKey]*program
 }
 
 const (
@@ -159,7 +160,7 @@ func NewRenderer(lim Limits) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Renderer{lim: l, set: set, cache: make(map[string]*program)}, nil
+	return &Renderer{lim: l, set: set, cache: make(map[cacheKey]*program)}, nil
 }
 
 // Limits reports the limits in force.
@@ -169,12 +170,18 @@ func (r *Renderer) parseLimits() parseLimits {
 	return parseLimits{maxExprBytes: r.lim.MaxExpressionBytes, maxDepth: r.lim.MaxDepth}
 }
 
+// cacheKey is one parse: a source under its options.
+type cacheKey struct {
+	opt TextOptions
+	src string
+}
+
 // compile parses src and builds its pongo2 document, using the cache.
 func (r *Renderer) compile(src string, opt TextOptions) (*program, error) {
 	if len(src) > r.lim.MaxTemplateBytes {
 		return nil, fmt.Errorf("%w: template of %d bytes is larger than %d bytes", ErrLimit, len(src), r.lim.MaxTemplateBytes)
 	}
-	key := opt.key() + src
+	key := cacheKey{opt: opt, src: src}
 	r.mu.Lock()
 	p, ok := r.cache[key]
 	r.mu.Unlock()

@@ -478,8 +478,22 @@ func TestRenderTextOptions(t *testing.T) {
 			}
 		})
 	}
-	// One source under different options: no stale parse from the cache.
-	if a, _ := r.RenderText("{% if true %}\nx{% endif %}", ctx, TextOptions{}); a != "\nx" {
-		t.Errorf("after options, plain render = %q", a)
+	// One source parsed under two option sets, in both orders: each render
+	// gets its own parse from the cache.
+	src := "{% if true %}\nx{% endif %}"
+	for range 2 {
+		if got, _ := r.RenderText(src, ctx, trim); got != "x" {
+			t.Errorf("trimBlocks render after a plain one = %q", got)
+		}
+		if got, _ := r.RenderText(src, ctx, TextOptions{}); got != "\nx" {
+			t.Errorf("plain render after a trimBlocks one = %q", got)
+		}
+	}
+	// A source cannot pose as another source under other options.
+	if got, _ := r.RenderText("\x00opts:_1_\x00hello {{ cookiecutter.name }}", ctx, TextOptions{}); !strings.HasPrefix(got, "\x00") {
+		t.Fatalf("plain render: %q", got)
+	}
+	if got, _ := r.RenderText("hello {{ cookiecutter.name }}", ctx, cc); got != "hello pay" {
+		t.Errorf("cookiecutter render after a look-alike source = %q", got)
 	}
 }

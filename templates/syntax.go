@@ -73,20 +73,6 @@ type TextOptions struct {
 	LstripBlocks bool
 }
 
-// key distinguishes parses of one source under different options.
-func (o TextOptions) key() string {
-	if o == (TextOptions{}) {
-		return ""
-	}
-	b := []byte("\x00opts:___\x00")
-	for i, on := range []bool{o.Cookiecutter, o.TrimBlocks, o.LstripBlocks} {
-		if on {
-			b[7+i] = '1'
-		}
-	}
-	return string(b)
-}
-
 // scanItem is one piece of a template string before the block structure is
 // known: text, an output or a tag.
 type scanItem struct {
