@@ -4,11 +4,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/catalog"
@@ -119,23 +123,67 @@ func TestGitRemotesRefused(t *testing.T) {
 		"ext::sh -c touch% /tmp/pwned":   "only https",
 		"--upload-pack=touch /tmp/pwned": "only https",
 	} {
-		_, err := g.checkRemote(context.Background(), remote)
+		_, _, err := g.checkRemote(context.Background(), remote)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: want %q, got %v", remote, want, err)
 		}
 	}
+	// An allowed remote is pinned to the address that was checked.
+	lo := GitSource{Policy: netguard.Policy{AllowedHosts: []string{"localhost"}, AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}}
+	if _, pin, err := lo.checkRemote(context.Background(), "https://localhost:8443/r.git"); err != nil || pin != "localhost:8443:127.0.0.1" {
+		t.Errorf("pin = %q, %v", pin, err)
+	}
+}
+
+// TestCloneStallIsKilled: a remote that accepts the connection and never
+// answers cannot hold a clone (and git's https helper) past its context.
+func TestCloneStallIsKilled(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, silent
+		}
+	}()
+	g := GitSource{Policy: netguard.Policy{AllowedHosts: []string{"localhost"}, AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := g.clone(ctx, "https://localhost:"+strconv.Itoa(l.Addr().(*net.TCPAddr).Port)+"/r.git", "")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a silent remote was cloned")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the clone outlived its context by 13 s (git's https helper kept it waiting)")
+	}
 }
 
 func TestGitCommandIsLockedDown(t *testing.T) {
-	cmd := gitCommand(context.Background(), "https://example.com/r.git", "", "/tmp/x", false)
+	cmd := gitCommand(context.Background(), "https://example.com/r.git", "", "/tmp/x", "example.com:443:192.0.2.7", false)
 	argv := strings.Join(cmd.Args, " ")
-	for _, want := range []string{"protocol.allow=never", "protocol.https.allow=always", "http.followRedirects=false", "--depth 1", "-- https://example.com/r.git /tmp/x"} {
+	for _, want := range []string{"protocol.allow=never", "protocol.https.allow=always", "http.followRedirects=false", "--depth 1", "-- https://example.com/r.git /tmp/x",
+		"http.curloptResolve=example.com:443:192.0.2.7", "http.lowSpeedTime=30"} {
 		if !strings.Contains(argv, want) {
 			t.Errorf("argv %q lacks %q", argv, want)
 		}
 	}
 	if strings.Contains(argv, "protocol.file.allow") {
 		t.Error("file protocol allowed for a remote clone")
+	}
+	if cmd.SysProcAttr == nil || !cmd.SysProcAttr.Setpgid || cmd.Cancel == nil || cmd.WaitDelay == 0 {
+		t.Error("git does not run in a process group killed on cancel")
 	}
 	for _, e := range cmd.Env {
 		if strings.HasPrefix(e, "RIGGER_") || strings.HasPrefix(e, "AWS_") || strings.HasPrefix(e, "GITHUB_") {

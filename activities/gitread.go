@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,9 @@ import (
 	"os/exec"
 	"path"
 	"strings"
+	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/riggerdev/rigger/internal/netguard"
 )
@@ -38,41 +39,58 @@ func SplitGitTarget(target string) (repo, file string) {
 }
 
 // checkRemote refuses remotes the policy does not allow. For https it also
-// resolves the host and checks every address (git dials by itself, so this
-// is checked before the clone; redirects are disabled for the clone).
-func (g GitSource) checkRemote(ctx context.Context, remote string) (local bool, err error) {
+// resolves the host and checks every address, and returns the address git
+// must connect to (host:port:ip for http.curloptResolve): git dials by
+// itself, and a second lookup of its own could answer differently (DNS
+// rebinding). Redirects are disabled for the clone.
+func (g GitSource) checkRemote(ctx context.Context, remote string) (local bool, pin string, err error) {
 	if strings.HasPrefix(remote, "/") || strings.HasPrefix(remote, "file://") {
 		if !g.AllowLocal {
-			return false, fmt.Errorf("git remote %s: local repositories are only allowed for locations in rigger.yaml or in rigger dev", remote)
+			return false, "", fmt.Errorf("git remote %s: local repositories are only allowed for locations in rigger.yaml or in rigger dev", remote)
 		}
-		return true, nil
+		return true, "", nil
 	}
 	u, err := url.Parse(remote)
 	if err != nil || u.Scheme != "https" {
-		return false, fmt.Errorf("git remote %q: only https remotes are allowed", remote)
+		return false, "", fmt.Errorf("git remote %q: only https remotes are allowed", remote)
 	}
 	if err := g.Policy.CheckURL(u); err != nil {
-		return false, err
+		return false, "", err
 	}
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
-	if err != nil {
-		return false, fmt.Errorf("git remote %s: %w", remote, err)
+	if err != nil || len(addrs) == 0 {
+		return false, "", fmt.Errorf("git remote %s: cannot resolve %s: %v", remote, u.Hostname(), err)
 	}
 	for _, a := range addrs {
 		if err := g.Policy.CheckAddr(a); err != nil {
-			return false, &netguard.BlockedError{Target: remote, Reason: err.Error()}
+			return false, "", &netguard.BlockedError{Target: remote, Reason: err.Error()}
 		}
 	}
-	return false, nil
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	ip := addrs[0].Unmap().String()
+	if addrs[0].Unmap().Is6() {
+		ip = "[" + ip + "]"
+	}
+	return false, u.Hostname() + ":" + port + ":" + ip, nil
 }
 
 // gitCommand builds the clone command: shallow, no tags, no prompts, no
-// system or user config, redirects off, only the protocols allowed, and an
-// environment holding nothing of rigger's.
-func gitCommand(ctx context.Context, remote, branch, dir string, local bool) *exec.Cmd {
+// system or user config, redirects off, only the protocols allowed, the
+// host pinned to the address checked (pin, "" for local remotes), a stall
+// (under 1 KB/s for 30 s) fails, and an environment holding nothing of
+// rigger's. It runs in its own process group, killed as a whole when ctx
+// ends (git's https helper would otherwise outlive it).
+func gitCommand(ctx context.Context, remote, branch, dir, pin string, local bool) *exec.Cmd {
 	args := []string{
 		"-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
 		"-c", "http.followRedirects=false", "-c", "core.symlinks=false",
+		"-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30",
+	}
+	if pin != "" {
+		args = append(args, "-c", "http.curloptResolve="+pin)
 	}
 	if local {
 		args = append(args, "-c", "protocol.file.allow=always")
@@ -91,7 +109,34 @@ func gitCommand(ctx context.Context, remote, branch, dir string, local bool) *ex
 		"GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_ASKPASS=/bin/false",
 	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	return cmd
+}
+
+// tailWriter keeps the last max bytes written to it (git's error text: the
+// remote's own messages are in it, so it is bounded and printable only).
+type tailWriter struct {
+	b   []byte
+	max int
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	if len(w.b) > w.max {
+		w.b = w.b[len(w.b)-w.max:]
+	}
+	return len(p), nil
+}
+
+func (w *tailWriter) String() string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, string(w.b)))
 }
 
 // errCloneFailed marks a clone that git itself failed (the network, a
@@ -106,7 +151,7 @@ func (g GitSource) clone(ctx context.Context, remote, branch string) (*os.Root, 
 	if strings.HasPrefix(branch, "-") {
 		return nil, nil, fmt.Errorf("git remote %s: bad branch %q", remote, branch)
 	}
-	local, err := g.checkRemote(ctx, remote)
+	local, pin, err := g.checkRemote(ctx, remote)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,12 +163,18 @@ func (g GitSource) clone(ctx context.Context, remote, branch string) (*os.Root, 
 	dir := tmp + "/repo"
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := gitCommand(ctx, remote, branch, dir, local)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd := gitCommand(ctx, remote, branch, dir, pin, local)
+	stderr := &tailWriter{max: 4 << 10}
+	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
 		cleanup()
-		return nil, nil, fmt.Errorf("%w %s: %v: %s", errCloneFailed, remote, err, strings.TrimSpace(stderr.String()))
+		return nil, nil, fmt.Errorf("%w %s: %v: %s", errCloneFailed, remote, err, stderr.String())
+	}
+	// Only the files are read: .git (the remote's config, objects, sample
+	// hooks) must never reach a workspace as part of a skeleton.
+	if err := os.RemoveAll(dir + "/.git"); err != nil {
+		cleanup()
+		return nil, nil, err
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
