@@ -60,7 +60,7 @@ type source struct {
 func rootSource(loc store.Location) source {
 	if loc.Type == "url" {
 		if u, err := url.Parse(loc.Target); err == nil {
-			if rp, ok := treeURL(u); ok && rp.path != "" && rp.path != ".." && !strings.HasPrefix(rp.path, "../") {
+			if rp, ok := treeURL(u); ok && rp.path != "." && rp.path != ".." && !strings.HasPrefix(rp.path, "../") {
 				return source{typ: "git", target: rp.repo + "#" + rp.path, branch: rp.branch}
 			}
 		}
@@ -525,6 +525,10 @@ func nestedTargets(parent source, fileName string, e catalog.Entity) []source {
 	var out []source
 	for _, t := range targets {
 		switch {
+		case (parent.typ == "git" || parent.typ == "gitfile") && isHTTPURL(t):
+			// An absolute URL from a repository's file (Backstage's all.yaml
+			// pointing at other repositories): read as a url location.
+			out = append(out, rootSource(store.Location{Type: "url", Target: t}))
 		case parent.typ == "git" || parent.typ == "gitfile":
 			// Inside a repository: relative to the file, confined to the clone.
 			_, inRepo, _ := strings.Cut(fileName, "#")
@@ -547,6 +551,12 @@ func nestedTargets(parent source, fileName string, e catalog.Entity) []source {
 		}
 	}
 	return out
+}
+
+// isHTTPURL reports whether t is an absolute http(s) URL.
+func isHTTPURL(t string) bool {
+	u, err := url.Parse(t)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // materialize runs a row stream to its end and replays it.

@@ -61,24 +61,28 @@ func treeURL(u *url.URL) (repoPath, bool) {
 	repo := url.URL{Scheme: "https", Host: u.Host, Path: "/" + parts[0] + "/" + strings.TrimSuffix(parts[1], ".git") + ".git"}
 	// path.Join cleans: "tree/main/../../x" would name "../x", which inRepo
 	// and the clone's os.Root refuse.
-	return repoPath{repo: repo.String(), branch: parts[3], path: path.Join(parts[4:]...)}, true
+	p := path.Join(parts[4:]...)
+	if p == "" {
+		p = "." // the repository's root
+	}
+	return repoPath{repo: repo.String(), branch: parts[3], path: p}, true
 }
 
 // gitBase reads the base of a template read from a git location:
-// git:<repo>[?ref=<branch>]#<file>, where repo is an https URL or a local
-// repository (file:// or a path).
+// git:<repo>#<file>, where repo is an https URL or a local repository
+// (file:// or a path). (Files of a clone at a named branch carry a browse
+// URL instead; see fileRef.)
 func gitBase(base string) (repoPath, bool) {
 	rest, ok := strings.CutPrefix(base, "git:")
 	if !ok {
 		return repoPath{}, false
 	}
 	repo, file, _ := strings.Cut(rest, "#")
-	repo, branch, _ := strings.Cut(repo, "?ref=")
 	if repo == "" || file == "" {
 		return repoPath{}, false
 	}
 	local := strings.HasPrefix(repo, "/") || strings.HasPrefix(repo, "file://")
-	return repoPath{repo: repo, branch: branch, path: file, local: local}, true
+	return repoPath{repo: repo, path: file, local: local}, true
 }
 
 // inRepo resolves a relative reference against the folder of the file at

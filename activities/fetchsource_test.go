@@ -5,12 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/internal/store"
 )
@@ -26,6 +28,7 @@ func TestResolveSkeleton(t *testing.T) {
 		{"file:///srv/t/template.yaml", "https://github.com/acme/skel/tree/v2/service", "repo https://github.com/acme/skel.git v2 service"},
 		{"file:///srv/t/template.yaml", "https://gitlab.example.com/grp/skel/-/tree/main/a/b", "repo https://gitlab.example.com/grp/skel.git main a/b"},
 		{"file:///srv/t/template.yaml", "https://github.com/acme/skel/tree/main/../../x", "error leaves the repository"},
+		{"file:///srv/t/template.yaml", "https://github.com/acme/skel/tree/main", "repo https://github.com/acme/skel.git main ."},
 		{"file:///srv/t/template.yaml", "https://example.com/skel.tar.gz", "remote https://example.com/skel.tar.gz"},
 		{"file:///srv/t/template.yaml", "http://github.com/acme/skel/tree/main/x", "remote http://github.com/acme/skel/tree/main/x"},
 		{"file:///srv/t/template.yaml", "ftp://example.com/x", "error only http(s) URLs"},
@@ -38,7 +41,6 @@ func TestResolveSkeleton(t *testing.T) {
 		// A template read from a git location: anywhere in its repository.
 		{"git:https://git.example.com/acme/t.git#templates/go/template.yaml", "../../skeletons/catalog-info/", "repo https://git.example.com/acme/t.git  skeletons/catalog-info"},
 		{"git:/srv/repo#templates/go/template.yaml", "./skeleton", "repo /srv/repo  templates/go/skeleton"},
-		{"git:https://github.com/acme/t.git?ref=release#go/template.yaml", "./skeleton", "repo https://github.com/acme/t.git release go/skeleton"},
 		{"git:/srv/repo#template.yaml", "../etc", "error leaves the template's repository"},
 		{"git:/srv/repo#template.yaml", "/etc", "error leaves the template's repository"},
 		// Any other http(s) template: relative archives.
@@ -109,6 +111,17 @@ func TestFetchFromGitRepository(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "g", "single.yaml")); string(got) != "name: ${{ values.name }}\n" {
 		t.Errorf("fetch:plain:file from the repository: %q", got)
 	}
+	// The repository's root: its files, never its .git.
+	in = contract.ActionInput{TaskID: "root", TemplateBaseURL: base, Input: map[string]any{"url": "../..", "targetPath": "all"}}
+	if _, err := s.FetchPlain(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "root", "all", "templates", "go", "template.yaml")); err != nil {
+		t.Errorf("root fetch lacks the template: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "root", "all", ".git")); err == nil {
+		t.Error("the clone's .git was copied into the workspace")
+	}
 	for ref, want := range map[string]string{
 		"../../../outside": "leaves the template's repository",
 		"./missing":        "no such file",
@@ -169,6 +182,19 @@ func TestBrowseURLLocations(t *testing.T) {
 		if got := fileRef(source{typ: "gitfile"}, name); got != want {
 			t.Errorf("fileRef(%s) = %s, want %s", name, got, want)
 		}
+	}
+	// A repository's all.yaml may point at files of the same clone and at
+	// other repositories or hosts by absolute URL.
+	all := catalog.Entity{"apiVersion": "backstage.io/v1alpha1", "kind": "Location", "metadata": map[string]any{"name": "all"},
+		"spec": map[string]any{"targets": []any{"./teams/a.yaml", "https://github.com/acme/other/blob/main/catalog-info.yaml", "https://example.com/x.yaml"}}}
+	got := nestedTargets(source{typ: "git"}, "https://github.com/acme/svc.git?ref=main#catalog/all.yaml", all)
+	want := []source{
+		{typ: "gitfile", target: "catalog/teams/a.yaml"},
+		{typ: "git", target: "https://github.com/acme/other.git#catalog-info.yaml", branch: "main"},
+		{typ: "url", target: "https://example.com/x.yaml"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("nested targets of a clone's all.yaml:\n got %+v\nwant %+v", got, want)
 	}
 	// Such an annotation is a base a template's skeleton resolves against,
 	// in the same repository and branch.
