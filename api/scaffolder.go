@@ -258,7 +258,8 @@ func (s *Server) startTask(c *gin.Context, opts client.StartWorkflowOptions, in 
 // task is what the API knows of one task.
 type task struct {
 	ID, RunID, Status string
-	Created           time.Time
+	Created           time.Time // the task's: its first run's start
+	runStarted        time.Time // this run's start (listing: the newest run wins)
 	TemplateRef, User string
 	State             *workflows.ScaffoldState
 }
@@ -293,6 +294,9 @@ func searchString(sa *commonpb.SearchAttributes, key string) string {
 // worker replays them).
 func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
 	ctx := c.Request.Context()
+	if id == "" || len(id) > 255 {
+		return nil, errs.NotFound("no task with id %q", id)
+	}
 	t := &task{ID: id}
 	// The newest event of the latest run: its close event once it ended.
 	// (A close-event-only history read would block until the run ends.)
@@ -562,18 +566,23 @@ func (s *Server) listTasks(c *gin.Context) {
 		q = append(q, "("+strings.Join(users, " OR ")+")")
 	}
 	// Statuses are matched against each task's newest run (a retried task
-	// has a failed run behind it), so they filter after de-duplication.
+	// has a failed run behind it): visibility finds the candidates, then
+	// every run of those tasks decides.
 	statuses := map[string]bool{}
+	var statusClauses []string
 	for _, st := range c.QueryArray("status") {
-		switch st {
-		case "open":
+		if st == "open" {
 			st = "processing"
-		case "processing", "completed", "failed", "cancelled":
-		default:
+		}
+		clauses, ok := statusQuery[st]
+		if !ok {
 			writeError(c, errs.Invalid("status %q is not one of processing, completed, failed, cancelled", st))
 			return
 		}
-		statuses[st] = true
+		if !statuses[st] {
+			statuses[st] = true
+			statusClauses = append(statusClauses, clauses...)
+		}
 	}
 	limit, offset, err := pageParams(c, 100, 1000)
 	if err != nil {
@@ -590,46 +599,30 @@ func (s *Server) listTasks(c *gin.Context) {
 		desc, field = dir == "desc", f
 	}
 	query := strings.Join(q, " AND ")
-	// Visibility lists runs: a task retried twice has three. A task is
-	// listed once, with its newest run's status and its first run's
-	// creation time.
-	byID := map[string]*task{}
-	var all []*task
-	var token []byte
-	for {
-		resp, err := s.deps.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000, NextPageToken: token})
-		if err != nil {
-			s.deps.Logger.Error("list tasks", "error", err)
-			writeError(c, fmt.Errorf("list tasks: %w", errs.ErrUnavailable))
-			return
+	l := taskLister{s: s, byID: map[string]*task{}, tplKey: tplKey.GetName(), userKey: userKey.GetName()}
+	if len(statuses) == 0 {
+		err = l.list(ctx, query)
+	} else {
+		// Candidates: tasks with a run in a wanted status. Then all runs of
+		// the candidates, so that each is judged by its newest run.
+		err = l.list(ctx, query+" AND ("+strings.Join(statusClauses, " OR ")+")")
+		ids := make([]string, len(l.all))
+		for i, t := range l.all {
+			ids[i] = quoteVisibility(t.ID)
 		}
-		for _, e := range resp.GetExecutions() {
-			t := &task{
-				ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
-				Status: taskStatus(e.GetStatus()), Created: e.GetStartTime().AsTime(),
-				TemplateRef: searchString(e.GetSearchAttributes(), tplKey.GetName()),
-				User:        searchString(e.GetSearchAttributes(), userKey.GetName()),
+		for chunk := range slices.Chunk(ids, 200) {
+			if err != nil {
+				break
 			}
-			prev := byID[t.ID]
-			if prev == nil {
-				byID[t.ID] = t
-				all = append(all, t)
-				continue
-			}
-			first := prev.Created
-			if t.Created.After(prev.Created) {
-				*prev = *t
-			}
-			if t.Created.Before(first) {
-				first = t.Created
-			}
-			prev.Created = first
-		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 || len(all) >= maxListedTasks {
-			break
+			err = l.list(ctx, query+" AND WorkflowId IN ("+strings.Join(chunk, ", ")+")")
 		}
 	}
+	if err != nil {
+		s.deps.Logger.Error("list tasks", "error", err)
+		writeError(c, fmt.Errorf("list tasks: %w", errs.ErrUnavailable))
+		return
+	}
+	all := l.all
 	if len(statuses) > 0 {
 		all = slices.DeleteFunc(all, func(t *task) bool { return !statuses[t.Status] })
 	}
@@ -661,6 +654,62 @@ func (s *Server) listTasks(c *gin.Context) {
 
 // maxListedTasks bounds one listing (newest first from visibility).
 const maxListedTasks = 10000
+
+// statusQuery maps a Backstage task status to visibility clauses.
+var statusQuery = map[string][]string{
+	"processing": {"ExecutionStatus = 'Running'"},
+	"completed":  {"ExecutionStatus = 'Completed'"},
+	"failed":     {"ExecutionStatus = 'Failed'", "ExecutionStatus = 'TimedOut'"},
+	"cancelled":  {"ExecutionStatus = 'Canceled'", "ExecutionStatus = 'Terminated'"},
+}
+
+// taskLister collects the runs of visibility queries into tasks. Visibility
+// lists runs: a task retried twice has three. A task is listed once, with
+// its newest run's status and its first run's creation time.
+type taskLister struct {
+	s               *Server
+	byID            map[string]*task
+	all             []*task
+	tplKey, userKey string
+}
+
+// list adds the runs query matches, up to maxListedTasks tasks.
+func (l *taskLister) list(ctx context.Context, query string) error {
+	var token []byte
+	for {
+		resp, err := l.s.deps.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000, NextPageToken: token})
+		if err != nil {
+			return err
+		}
+		for _, e := range resp.GetExecutions() {
+			start := e.GetStartTime().AsTime()
+			t := &task{
+				ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
+				Status: taskStatus(e.GetStatus()), Created: start, runStarted: start,
+				TemplateRef: searchString(e.GetSearchAttributes(), l.tplKey),
+				User:        searchString(e.GetSearchAttributes(), l.userKey),
+			}
+			prev := l.byID[t.ID]
+			if prev == nil {
+				l.byID[t.ID] = t
+				l.all = append(l.all, t)
+				continue
+			}
+			created := prev.Created
+			if start.Before(created) {
+				created = start
+			}
+			if start.After(prev.runStarted) {
+				*prev = *t
+			}
+			prev.Created = created
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 || len(l.all) >= maxListedTasks {
+			return nil
+		}
+	}
+}
 
 // quoteVisibility quotes a value for a Temporal visibility query.
 func quoteVisibility(v string) string {

@@ -266,7 +266,7 @@ func TestScaffolderTasks(t *testing.T) {
 		for _, a := range acts {
 			ids = append(ids, a.ID)
 		}
-		if strings.Join(ids, ",") != "catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write" {
+		if strings.Join(ids, ",") != "catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:cookiecutter,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write" {
 			t.Errorf("actions %v", ids)
 		}
 	})
@@ -425,6 +425,15 @@ func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
 		}
 		if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks?order=desc:secrets", nil, &e); code != http.StatusBadRequest {
 			t.Errorf("bad order: %d", code)
+		}
+		for _, path := range []string{"/tasks//retry", "/tasks//cancel", "/tasks/" + strings.Repeat("x", 300)} {
+			method := "POST"
+			if !strings.HasSuffix(path, "retry") && !strings.HasSuffix(path, "cancel") {
+				method = "GET"
+			}
+			if code := doJSON(t, method, p.api+"/api/scaffolder/v2"+path, nil, &e); code != http.StatusNotFound {
+				t.Errorf("%s %s: %d, want 404", method, path, code)
+			}
 		}
 	})
 
