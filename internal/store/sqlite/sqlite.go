@@ -39,7 +39,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	s, err := store.Open(ctx, db, store.Dialect{
 		Name:            "sqlite",
 		Rebind:          func(q string) string { return q },
-		Migrations:      store.Schema(),
+		Migrations:      store.Schema("sqlite"),
 		SerializeWrites: true,
 		// A multi-row INSERT needs a statement journal here; prepared
 		// single-row INSERTs made a 10k-entity first load 2.5x faster.
