@@ -18,6 +18,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 
 	"github.com/riggerdev/rigger/internal/pgtest"
 )
@@ -177,7 +178,7 @@ func BenchmarkCatalog(b *testing.B) {
 		dir, m := generateCatalog(b, n)
 		for _, driver := range []string{"sqlite", "postgres"} {
 			b.Run(fmt.Sprintf("%s/%d", driver, n), func(b *testing.B) {
-				p, _ := startDevWithConfig(b, benchDatabase(b, driver)+benchCatalogConfig)
+				p, home := startDevWithConfig(b, benchDatabase(b, driver)+benchCatalogConfig)
 				t0 := time.Now()
 				if code := doJSON(b, "POST", p.api+"/api/catalog/locations", map[string]any{"type": "file", "target": filepath.Join(dir, "location.yaml")}, nil); code != http.StatusCreated {
 					b.Fatalf("register: %d", code)
@@ -190,6 +191,9 @@ func BenchmarkCatalog(b *testing.B) {
 				b.ReportMetric(float64(n)/ingest.Seconds(), "entities/s")
 				b.ReportMetric(peak, "MiB-peak-rss")
 				b.ReportMetric(rssMiB(b, pid, "VmRSS"), "MiB-rss-after")
+				if driver == "sqlite" {
+					b.ReportMetric(sqliteMiB(b, filepath.Join(home, "data", "rigger.db")), "MiB-sqlite-db")
+				}
 			})
 		}
 	}
@@ -243,4 +247,23 @@ func BenchmarkCatalogServerWorker(b *testing.B) {
 			})
 		}
 	}
+}
+
+// sqliteMiB is the size of a SQLite database (what its file holds once the
+// WAL is checkpointed), read beside the running server.
+func sqliteMiB(b *testing.B, path string) float64 {
+	b.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var pages, size int64
+	if err := db.QueryRow("PRAGMA page_count").Scan(&pages); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.QueryRow("PRAGMA page_size").Scan(&size); err != nil {
+		b.Fatal(err)
+	}
+	return float64(pages*size) / (1 << 20)
 }

@@ -71,7 +71,7 @@ func cond(q *sqlBuilder, c Cond) {
 	// An IN semi-join rather than a correlated EXISTS: both planners can then
 	// start from the (key, value) index — a few rows for spec.owner=X — instead
 	// of walking every entity of a kind and probing each one.
-	q.add("e.uid IN (SELECT s.entity_uid FROM search s WHERE s.key = ?", key)
+	q.add("e.id IN (SELECT s.entity_id FROM search s WHERE s.key = ?", key)
 	if len(c.Values) > 0 {
 		q.add(" AND ")
 		inList(q, "s.value", c.Values)
@@ -99,7 +99,7 @@ func where(q *sqlBuilder, f Filter, fullText string, fields []string) {
 	}
 	if term := strings.ToLower(strings.TrimSpace(fullText)); term != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"
-		q.add(" AND EXISTS (SELECT 1 FROM search s WHERE s.entity_uid = e.uid")
+		q.add(" AND EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id")
 		if len(fields) > 0 {
 			lower := make([]string, len(fields))
 			for i, f := range fields {
@@ -123,7 +123,7 @@ func sortExpr(q *sqlBuilder, field string) {
 		q.add(col)
 		return
 	}
-	q.add("COALESCE((SELECT MIN(s.value) FROM search s WHERE s.entity_uid = e.uid AND s.key = ?), '')", key)
+	q.add("COALESCE((SELECT MIN(s.value) FROM search s WHERE s.entity_id = e.id AND s.key = ?), '')", key)
 }
 
 // MaxLimit caps a page.
@@ -256,9 +256,9 @@ func (s *SQL) Facets(ctx context.Context, f Filter, facets []string) (map[string
 	for _, facet := range facets {
 		var q sqlBuilder
 		// original is NULL where it equals value (see writeRows).
-		q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_uid) FROM search s WHERE s.key = ? AND s.entity_uid IN (SELECT e.uid FROM entities e WHERE ", strings.ToLower(facet))
+		q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.entity_id IN (SELECT e.id FROM entities e WHERE ", strings.ToLower(facet))
 		where(&q, f, "", nil)
-		q.add(") GROUP BY COALESCE(s.original, s.value) ORDER BY COUNT(DISTINCT s.entity_uid) DESC, COALESCE(s.original, s.value)")
+		q.add(") GROUP BY COALESCE(s.original, s.value) ORDER BY COUNT(DISTINCT s.entity_id) DESC, COALESCE(s.original, s.value)")
 		rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("facet %s: %w", facet, err)

@@ -24,6 +24,10 @@ type Dialect struct {
 	Rebind func(query string) string
 	// Migrations are applied in order, each once, recorded in schema_migrations.
 	Migrations []string
+	// NewIDs selects ? fresh entity ids, one per row, safely beside other
+	// writers (a sequence). Empty: writes are serialized (SerializeWrites
+	// is required), so a batch counts on from the largest stored id.
+	NewIDs string
 	// SerializeWrites makes writes take a process-wide lock (SQLite has one
 	// writer; waiting here beats SQLITE_BUSY).
 	SerializeWrites bool
@@ -66,6 +70,9 @@ var _ Store = (*SQL)(nil)
 
 // Open applies pending migrations and returns the store.
 func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
+	if d.NewIDs == "" && !d.SerializeWrites {
+		return nil, fmt.Errorf("%s: a dialect without NewIDs must serialize writes", d.Name)
+	}
 	s := &SQL{db: db, d: d, now: func() time.Time { return time.Now().UTC() }}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -86,6 +93,9 @@ func (s *SQL) migrate(ctx context.Context) error {
 	if current > len(s.d.Migrations) {
 		return fmt.Errorf("%s: database schema version %d is newer than this rigger knows (%d): refusing to run an older binary on it", s.d.Name, current, len(s.d.Migrations))
 	}
+	if current == len(s.d.Migrations) {
+		return nil
+	}
 	for v := current + 1; v <= len(s.d.Migrations); v++ {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -101,6 +111,13 @@ func (s *SQL) migrate(ctx context.Context) error {
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("%s: migration %d: %w", s.d.Name, v, err)
+		}
+	}
+	// A migration may have rebuilt tables (and lost their statistics): the
+	// planner needs them to serve owner queries from the search index.
+	if current > 0 && s.d.Analyze != "" {
+		if _, err := s.db.ExecContext(ctx, s.d.Analyze); err != nil {
+			return fmt.Errorf("%s: refresh planner statistics after migrating: %w", s.d.Name, err)
 		}
 	}
 	return nil
@@ -219,11 +236,11 @@ func (s *SQL) DeleteLocation(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errs.NotFound("no location with id %q", id)
 		}
-		uids, err := s.uidsWhere(ctx, tx, `location_id = ?`, id)
+		ids, err := s.idsWhere(ctx, tx, `location_id = ?`, id)
 		if err != nil {
 			return err
 		}
-		return s.deleteEntities(ctx, tx, uids)
+		return s.deleteEntities(ctx, tx, ids)
 	})
 }
 
@@ -258,7 +275,11 @@ func (s *SQL) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // ---- write path
 
-type owned struct{ uid, hash string }
+// owned is a stored entity of the location being replaced.
+type owned struct {
+	id   int64
+	hash string
+}
 
 // ReplaceLocation implements Store.
 func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities []Entity, opts ReplaceOptions) (ReplaceResult, error) {
@@ -273,7 +294,7 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 
 // ReplaceLocationStream implements Store. Streamed entities are classified
 // and written a chunk at a time (one lookup of the refs other locations own
-// per chunk), so what is held is a chunk, plus every ref and owned uid.
+// per chunk), so what is held is a chunk, plus every ref and owned id.
 func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, entities iter.Seq2[Entity, error], opts ReplaceOptions) (ReplaceResult, error) {
 	defer s.lockWrites()()
 	var res ReplaceResult
@@ -352,7 +373,10 @@ type replacer struct {
 	held      []Entity
 	holdUntil int
 	// rebuild recreates the indexes dropped for a first load.
-	rebuild            []string
+	rebuild []string
+	// lastID is the largest entity id stored or allocated so far, on a
+	// dialect without NewIDs.
+	lastID             int64
 	ents, search, rels *rowInserter
 }
 
@@ -369,14 +393,14 @@ func (r *replacer) begin() error {
 		return errs.NotFound("no location with id %q", r.loc)
 	}
 	r.mine = map[string]owned{}
-	rows, err := r.tx.QueryContext(r.ctx, r.s.q(`SELECT ref, uid, hash FROM entities WHERE location_id = ?`), r.loc)
+	rows, err := r.tx.QueryContext(r.ctx, r.s.q(`SELECT ref, id, hash FROM entities WHERE location_id = ?`), r.loc)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var ref string
 		var o owned
-		if err := rows.Scan(&ref, &o.uid, &o.hash); err != nil {
+		if err := rows.Scan(&ref, &o.id, &o.hash); err != nil {
 			rows.Close()
 			return err
 		}
@@ -396,9 +420,14 @@ func (r *replacer) begin() error {
 		}
 		r.holdUntil = max(firstLoadMin, stored)
 	}
-	r.ents = r.s.inserter(r.ctx, r.tx, "entities (uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 10)
-	r.search = r.s.inserter(r.ctx, r.tx, "search (entity_uid, key, value, original)", 4)
-	r.rels = r.s.inserter(r.ctx, r.tx, "relations (origin_uid, source_ref, type, type_lower, target_ref, target_lower)", 6)
+	if r.s.d.NewIDs == "" {
+		if err := r.tx.QueryRowContext(r.ctx, `SELECT COALESCE(MAX(id), 0) FROM entities`).Scan(&r.lastID); err != nil {
+			return err
+		}
+	}
+	r.ents = r.s.inserter(r.ctx, r.tx, "entities (id, uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 11)
+	r.search = r.s.inserter(r.ctx, r.tx, "search (entity_id, key, value, original)", 4)
+	r.rels = r.s.inserter(r.ctx, r.tx, "relations (origin_id, source_ref, type, type_lower, target_ref, target_lower)", 6)
 	return nil
 }
 
@@ -448,8 +477,9 @@ func (r *replacer) classify() error {
 		rows.Close()
 	}
 
-	var inserts, updates []Entity
-	var clearOrphan []string
+	var inserts []Entity
+	var updates []ownedEntity
+	var clearOrphan []int64
 	for _, e := range r.pending {
 		if r.seen[e.Ref] {
 			r.res.Conflicts = append(r.res.Conflicts, Conflict{Ref: e.Ref, OwnerLocation: r.loc})
@@ -459,11 +489,10 @@ func (r *replacer) classify() error {
 		if o, ok := r.mine[e.Ref]; ok {
 			if o.hash == e.Hash {
 				r.res.Unchanged++
-				clearOrphan = append(clearOrphan, o.uid)
+				clearOrphan = append(clearOrphan, o.id)
 				continue
 			}
-			e.UID = o.uid
-			updates = append(updates, e)
+			updates = append(updates, ownedEntity{e, o.id})
 			continue
 		}
 		if loc, ok := others[e.Ref]; ok {
@@ -477,24 +506,24 @@ func (r *replacer) classify() error {
 	}
 
 	// Updated entities: rewrite the row, replace search and relation rows.
-	updUIDs := make([]string, 0, len(updates))
-	for _, e := range updates {
-		if _, err := r.tx.ExecContext(r.ctx, r.s.q(`UPDATE entities SET body = ?, hash = ?, orphan = 0, updated_at = ? WHERE uid = ?`),
-			string(e.Body), e.Hash, r.now, e.UID); err != nil {
-			return fmt.Errorf("update %s: %w", e.Ref, err)
+	updIDs := make([]int64, 0, len(updates))
+	for _, u := range updates {
+		if _, err := r.tx.ExecContext(r.ctx, r.s.q(`UPDATE entities SET body = ?, hash = ?, orphan = 0, updated_at = ? WHERE id = ?`),
+			string(u.Body), u.Hash, r.now, u.id); err != nil {
+			return fmt.Errorf("update %s: %w", u.Ref, err)
 		}
-		updUIDs = append(updUIDs, e.UID)
+		updIDs = append(updIDs, u.id)
 	}
-	if err := r.s.deleteRows(r.ctx, r.tx, updUIDs); err != nil {
+	if err := r.s.deleteRows(r.ctx, r.tx, updIDs); err != nil {
 		return err
 	}
 	for i := range updates {
-		if err := r.writeRows(&updates[i]); err != nil {
+		if err := r.writeRows(updates[i].id, &updates[i].Entity); err != nil {
 			return err
 		}
 	}
 	r.res.Updated += len(updates)
-	if err := r.s.execChunks(r.ctx, r.tx, "UPDATE entities SET orphan = 0 WHERE orphan = 1 AND uid IN (%s)", clearOrphan); err != nil {
+	if err := r.s.execChunks(r.ctx, r.tx, "UPDATE entities SET orphan = 0 WHERE orphan = 1 AND id IN (%s)", clearOrphan); err != nil {
 		return err
 	}
 
@@ -514,15 +543,28 @@ func (r *replacer) classify() error {
 	return r.insert(inserts)
 }
 
+// ownedEntity is an entity with its stored id.
+type ownedEntity struct {
+	Entity
+	id int64
+}
+
 // insert writes new entities and their rows.
 func (r *replacer) insert(es []Entity) error {
+	if len(es) == 0 {
+		return nil
+	}
+	ids, err := r.newIDs(len(es))
+	if err != nil {
+		return err
+	}
 	for i := range es {
 		e := &es[i]
 		kind, ns, name := splitRef(e.Ref)
-		if err := r.ents.add(e.UID, e.Ref, kind, ns, name, r.loc, string(e.Body), e.Hash, r.now, r.now); err != nil {
+		if err := r.ents.add(ids[i], e.UID, e.Ref, kind, ns, name, r.loc, string(e.Body), e.Hash, r.now, r.now); err != nil {
 			return err
 		}
-		if err := r.writeRows(e); err != nil {
+		if err := r.writeRows(ids[i], e); err != nil {
 			return err
 		}
 	}
@@ -530,8 +572,41 @@ func (r *replacer) insert(es []Entity) error {
 	return nil
 }
 
-// writeRows writes the search and relation rows of an entity.
-func (r *replacer) writeRows(e *Entity) error {
+// newIDs allocates n entity ids: from the dialect's sequence, or counting
+// on from the largest id stored when the transaction began (writes are
+// serialized then, and this one holds the lock until it ends).
+func (r *replacer) newIDs(n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if r.s.d.NewIDs != "" {
+		rows, err := r.tx.QueryContext(r.ctx, r.s.q(r.s.d.NewIDs), n)
+		if err != nil {
+			return nil, fmt.Errorf("allocate entity ids: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(ids) != n {
+			return nil, fmt.Errorf("allocate entity ids: got %d, want %d", len(ids), n)
+		}
+		return ids, nil
+	}
+	for range n {
+		r.lastID++
+		ids = append(ids, r.lastID)
+	}
+	return ids, nil
+}
+
+// writeRows writes the search and relation rows of the entity stored as id.
+func (r *replacer) writeRows(id int64, e *Entity) error {
 	for _, row := range e.Search {
 		// Most values are written lower-case already: original is then NULL,
 		// a tenth of the search table's bytes (facets read COALESCE(original, value)).
@@ -539,12 +614,12 @@ func (r *replacer) writeRows(e *Entity) error {
 		if row.Original == row.Value {
 			original = nil
 		}
-		if err := r.search.add(e.UID, row.Key, row.Value, original); err != nil {
+		if err := r.search.add(id, row.Key, row.Value, original); err != nil {
 			return err
 		}
 	}
 	for _, rel := range e.Relations {
-		if err := r.rels.add(e.UID, strings.ToLower(rel.Source), rel.Type, strings.ToLower(rel.Type), rel.Target, strings.ToLower(rel.Target)); err != nil {
+		if err := r.rels.add(id, strings.ToLower(rel.Source), rel.Type, strings.ToLower(rel.Type), rel.Target, strings.ToLower(rel.Target)); err != nil {
 			return err
 		}
 	}
@@ -582,15 +657,15 @@ func (r *replacer) finish(opts ReplaceOptions) error {
 	for _, ref := range keep {
 		r.seen[strings.ToLower(ref)] = true
 	}
-	var gone []string
+	var gone []int64
 	for ref, o := range r.mine {
 		if !r.seen[ref] {
-			gone = append(gone, o.uid)
+			gone = append(gone, o.id)
 		}
 	}
 	slices.Sort(gone)
 	if opts.Orphans == OrphanKeep {
-		if err := r.s.execChunks(r.ctx, r.tx, "UPDATE entities SET orphan = 1 WHERE uid IN (%s)", gone); err != nil {
+		if err := r.s.execChunks(r.ctx, r.tx, "UPDATE entities SET orphan = 1 WHERE id IN (%s)", gone); err != nil {
 			return err
 		}
 		r.res.Orphaned = len(gone)
@@ -608,49 +683,51 @@ func (r *replacer) finish(opts ReplaceOptions) error {
 func (s *SQL) DeleteEntity(ctx context.Context, uid string) error {
 	defer s.lockWrites()()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		uids, err := s.uidsWhere(ctx, tx, `uid = ?`, uid)
+		ids, err := s.idsWhere(ctx, tx, `uid = ?`, uid)
 		if err != nil {
 			return err
 		}
-		if len(uids) == 0 {
+		if len(ids) == 0 {
 			return errs.NotFound("no entity with uid %q", uid)
 		}
-		return s.deleteEntities(ctx, tx, uids)
+		return s.deleteEntities(ctx, tx, ids)
 	})
 }
 
-func (s *SQL) uidsWhere(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT uid FROM entities WHERE `+where), args...)
+func (s *SQL) idsWhere(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM entities WHERE `+where), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []int64
 	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		out = append(out, u)
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }
 
-func (s *SQL) deleteRows(ctx context.Context, tx *sql.Tx, uids []string) error {
-	if err := s.execChunks(ctx, tx, "DELETE FROM search WHERE entity_uid IN (%s)", uids); err != nil {
+func (s *SQL) deleteRows(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if err := s.execChunks(ctx, tx, "DELETE FROM search WHERE entity_id IN (%s)", ids); err != nil {
 		return err
 	}
-	return s.execChunks(ctx, tx, "DELETE FROM relations WHERE origin_uid IN (%s)", uids)
+	return s.execChunks(ctx, tx, "DELETE FROM relations WHERE origin_id IN (%s)", ids)
 }
 
-func (s *SQL) deleteEntities(ctx context.Context, tx *sql.Tx, uids []string) error {
-	if err := s.deleteRows(ctx, tx, uids); err != nil {
+func (s *SQL) deleteEntities(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if err := s.deleteRows(ctx, tx, ids); err != nil {
 		return err
 	}
-	return s.execChunks(ctx, tx, "DELETE FROM entities WHERE uid IN (%s)", uids)
+	return s.execChunks(ctx, tx, "DELETE FROM entities WHERE id IN (%s)", ids)
 }
 
-func (s *SQL) execChunks(ctx context.Context, tx *sql.Tx, stmt string, ids []string) error {
+// execChunks runs stmt (one %s for a placeholder list) over ids, at most
+// MaxParams at a time.
+func (s *SQL) execChunks(ctx context.Context, tx *sql.Tx, stmt string, ids []int64) error {
 	for _, chunk := range chunks(ids, s.d.MaxParams) {
 		if _, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(stmt, placeholders(len(chunk)))), anys(chunk)...); err != nil {
 			return err
@@ -940,7 +1017,7 @@ func placeholders(n int) string {
 	return strings.Repeat("?,", n-1) + "?"
 }
 
-func anys(ss []string) []any {
+func anys[T any](ss []T) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
 		out[i] = s
@@ -948,11 +1025,11 @@ func anys(ss []string) []any {
 	return out
 }
 
-func chunks(ss []string, n int) [][]string {
+func chunks[T any](ss []T, n int) [][]T {
 	if n <= 0 {
 		n = 500
 	}
-	var out [][]string
+	var out [][]T
 	for len(ss) > 0 {
 		k := min(n, len(ss))
 		out = append(out, ss[:k])
@@ -962,8 +1039,7 @@ func chunks(ss []string, n int) [][]string {
 }
 
 // newUID returns a time-ordered (version 7) UUID: consecutive inserts then
-// land at the end of every index keyed by uid instead of at random pages,
-// which is most of the cost of a large batch.
+// land at the end of the uid index instead of at random pages.
 func newUID() string {
 	u, err := uuid.NewV7()
 	if err != nil {

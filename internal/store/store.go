@@ -6,7 +6,8 @@
 // Entities are stored as their JSON body plus a search table of lower-cased
 // (key, value) rows — Backstage's model — and a relations table, so filters
 // on kind, names, owner, type, lifecycle, tags, annotations and relations are
-// index lookups, never full scans. The write path replaces one location's
+// index lookups, never full scans. Search and relation rows name their
+// entity by an integer id internal to the store; callers only see uids. The write path replaces one location's
 // entities in one transaction: a failed batch leaves the previous good state.
 //
 // It must not import api, worker, workflows or activities; it knows nothing

@@ -42,8 +42,11 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	s, err := store.Open(ctx, db, store.Dialect{
 		Name:       "postgres",
 		Rebind:     rebind,
-		Migrations: store.Schema(),
-		MaxParams:  8000,
+		Migrations: store.Schema("postgres"),
+		// Several processes may write at once: ids come from the sequence
+		// (never handed out twice, even by transactions that roll back).
+		NewIDs:    "SELECT nextval('entities_id_seq') FROM generate_series(1, ?)",
+		MaxParams: 8000,
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's.
 		Analyze: "ANALYZE entities, search, relations",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -58,15 +59,19 @@ func freshDB(t *testing.T) string {
 	return server.DSN(name)
 }
 
+// openStore opens the store at dsn for the rest of the test.
+func openStore(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	s, err := Open(context.Background(), dsn, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := Open(context.Background(), freshDB(t), 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, freshDB(t)) })
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
@@ -77,6 +82,65 @@ func TestMigrationsIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+func TestMigrateUIDRows(t *testing.T) {
+	dsn := freshDB(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := storetest.Legacy{DB: db, Rebind: rebind, Migrations: store.Schema("postgres")}
+	storetest.Migration(t, legacy, func(t *testing.T) store.Store { return openStore(t, dsn) })
+}
+
+// TestConcurrentWriters refreshes several locations at once from separate
+// stores on one database, as worker processes do: entity ids come from the
+// sequence, so no two transactions hand out the same one.
+func TestConcurrentWriters(t *testing.T) {
+	dsn := freshDB(t)
+	ctx := context.Background()
+	const writers, each = 4, 600
+	stores := make([]store.Store, writers)
+	locs := make([]string, writers)
+	for i := range stores {
+		s := openStore(t, dsn)
+		l, err := s.AddLocation(ctx, store.Location{Type: "file", Target: fmt.Sprintf("/%d.yaml", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[i], locs[i] = s, l.ID
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errc := make(chan error, writers)
+	for i, s := range stores {
+		wg.Go(func() {
+			var es []store.Entity
+			for j := range each {
+				ref := fmt.Sprintf("component:default/w%d-%04d", i, j)
+				es = append(es, store.Entity{Ref: ref, Body: []byte(`{}`), Hash: ref,
+					Search: []store.SearchRow{{Key: "spec.owner", Value: fmt.Sprintf("team-%d", i)}}})
+			}
+			<-start
+			_, err := s.ReplaceLocation(ctx, locs[i], es, store.ReplaceOptions{Orphans: store.OrphanDelete})
+			errc <- err
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatalf("concurrent refresh: %v", err)
+		}
+	}
+	for i := range writers {
+		p, err := stores[0].Query(ctx, store.Query{Filter: store.Filter{{{Key: "spec.owner", Values: []string{fmt.Sprintf("team-%d", i)}}}}, Limit: 1})
+		if err != nil || p.TotalItems != each {
+			t.Fatalf("writer %d: %d entities found by its search rows, want %d (%v)", i, p.TotalItems, each, err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -9,15 +10,19 @@ import (
 	"github.com/riggerdev/rigger/internal/store/storetest"
 )
 
+// openStore opens the store at path for the rest of the test.
+func openStore(t *testing.T, path string) store.Store {
+	t.Helper()
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "rigger.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, filepath.Join(t.TempDir(), "rigger.db")) })
 }
 
 func TestReopenKeepsDataAndSchema(t *testing.T) {
@@ -39,4 +44,14 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	if ls, err := s.ListLocations(ctx); err != nil || len(ls) != 1 {
 		t.Fatalf("after reopen: %v %v", ls, err)
 	}
+}
+
+func TestMigrateUIDRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := storetest.Legacy{DB: db, Rebind: func(q string) string { return q }, Migrations: store.Schema("sqlite")}
+	storetest.Migration(t, legacy, func(t *testing.T) store.Store { return openStore(t, path) })
 }

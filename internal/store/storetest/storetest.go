@@ -111,6 +111,12 @@ func Run(t *testing.T, open Opener) {
 
 func testFilters(t *testing.T, open Opener) {
 	s, _ := loaded(t, open)
+	checkFilters(t, s)
+}
+
+// checkFilters checks filters, relations and facets on a store holding
+// seed().
+func checkFilters(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c := func(k string, v ...string) store.Cond { return store.Cond{Key: k, Values: v} }
 	cases := []struct {
@@ -168,6 +174,11 @@ func testFilters(t *testing.T, open Opener) {
 
 func testPaging(t *testing.T, open Opener) {
 	s, _ := loaded(t, open)
+	checkPaging(t, s)
+}
+
+// checkPaging checks keyset and offset paging on a store holding seed().
+func checkPaging(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for _, order := range [][]store.Order{nil, {{Field: "metadata.name", Desc: true}}, {{Field: "spec.type"}, {Field: "metadata.name", Desc: true}}} {
 		t.Run(fmt.Sprint(order), func(t *testing.T) {
@@ -214,6 +225,12 @@ func testPaging(t *testing.T, open Opener) {
 
 func testReads(t *testing.T, open Opener) {
 	s, loc := loaded(t, open)
+	checkReads(t, s, loc)
+}
+
+// checkReads checks the lookups by ref and uid on a store holding seed()
+// in loc.
+func checkReads(t *testing.T, s store.Store, loc store.Location) {
 	ctx := context.Background()
 	e := must(s.EntityByRef(ctx, "Component:Default/SVC-A"))
 	if e.Ref != "component:default/svc-a" || e.LocationID != loc.ID || e.ETag == "" || !json.Valid(e.Body) {
@@ -242,6 +259,12 @@ func testReads(t *testing.T, open Opener) {
 
 func testWrites(t *testing.T, open Opener) {
 	s, loc := loaded(t, open)
+	checkWrites(t, s, loc)
+}
+
+// checkWrites checks refreshes, conflicts, orphans and deletes on a store
+// holding seed() in loc (and changes it).
+func checkWrites(t *testing.T, s store.Store, loc store.Location) {
 	ctx := context.Background()
 	before := must(s.EntityByRef(ctx, "component:default/svc-a"))
 
