@@ -24,6 +24,10 @@ type Dialect struct {
 	Rebind func(query string) string
 	// Migrations are applied in order, each once, recorded in schema_migrations.
 	Migrations []string
+	// MigrationLock, run first in each migration's transaction, holds a
+	// lock until it ends, so processes starting together migrate one at a
+	// time ("" = the database serializes them itself).
+	MigrationLock string
 	// NewIDs selects ? fresh entity ids, one per row, safely beside other
 	// writers (a sequence). Empty: writes are serialized (SerializeWrites
 	// is required), so a batch counts on from the largest stored id.
@@ -83,7 +87,16 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 func (s *SQL) q(query string) string { return s.d.Rebind(query) }
 
 func (s *SQL) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.MigrationLock != "" {
+			// Even CREATE TABLE IF NOT EXISTS races on PostgreSQL.
+			if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("%s: create schema_migrations: %w", s.d.Name, err)
 	}
 	var current int
@@ -100,6 +113,23 @@ func (s *SQL) migrate(ctx context.Context) error {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
+		}
+		if s.d.MigrationLock != "" {
+			// Replicas starting together queue here; the ones behind the
+			// first find the migration applied.
+			var applied int
+			if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("%s: migration lock: %w", s.d.Name, err)
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("%s: read schema version: %w", s.d.Name, err)
+			}
+			if applied >= v {
+				_ = tx.Rollback()
+				continue
+			}
 		}
 		if _, err := tx.ExecContext(ctx, s.d.Migrations[v-1]); err != nil {
 			_ = tx.Rollback()

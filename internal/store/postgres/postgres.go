@@ -43,6 +43,8 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		Name:       "postgres",
 		Rebind:     rebind,
 		Migrations: store.Schema("postgres"),
+		// A transaction-scoped advisory lock (key: "rigger" in ASCII).
+		MigrationLock: "SELECT pg_advisory_xact_lock(491328545650)",
 		// Several processes may write at once: ids come from the sequence
 		// (never handed out twice, even by transactions that roll back).
 		NewIDs:    "SELECT nextval('entities_id_seq') FROM generate_series(1, ?)",

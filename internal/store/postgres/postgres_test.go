@@ -85,6 +85,33 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 }
 
+// TestReplicasMigrateTogether starts several stores on one empty database at
+// once, as replicas of a deployment start: they take turns, and all open.
+func TestReplicasMigrateTogether(t *testing.T) {
+	dsn := freshDB(t)
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	start := make(chan struct{})
+	for range 4 {
+		wg.Go(func() {
+			<-start
+			s, err := Open(context.Background(), dsn, 2)
+			if err == nil {
+				s.Close()
+			}
+			errc <- err
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Errorf("a replica failed to start: %v", err)
+		}
+	}
+}
+
 func TestMigrateUIDRows(t *testing.T) {
 	dsn := freshDB(t)
 	db, err := sql.Open("pgx", dsn)
