@@ -85,27 +85,34 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 }
 
-// TestReplicasMigrateTogether starts several stores on one empty database at
-// once, as replicas of a deployment start: they take turns, and all open.
-func TestReplicasMigrateTogether(t *testing.T) {
-	dsn := freshDB(t)
+// together runs n calls of fn at the same moment, as n processes would,
+// and returns their errors.
+func together(n int, fn func(i int) error) []error {
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
 	start := make(chan struct{})
-	for range 4 {
+	errs := make([]error, n)
+	for i := range n {
 		wg.Go(func() {
 			<-start
-			s, err := Open(context.Background(), dsn, 2)
-			if err == nil {
-				s.Close()
-			}
-			errc <- err
+			errs[i] = fn(i)
 		})
 	}
 	close(start)
 	wg.Wait()
-	close(errc)
-	for err := range errc {
+	return errs
+}
+
+// TestReplicasMigrateTogether starts several stores on one empty database at
+// once, as replicas of a deployment start: they take turns, and all open.
+func TestReplicasMigrateTogether(t *testing.T) {
+	dsn := freshDB(t)
+	for _, err := range together(4, func(int) error {
+		s, err := Open(context.Background(), dsn, 2)
+		if err == nil {
+			s.Close()
+		}
+		return err
+	}) {
 		if err != nil {
 			t.Errorf("a replica failed to start: %v", err)
 		}
@@ -139,26 +146,18 @@ func TestConcurrentWriters(t *testing.T) {
 		}
 		stores[i], locs[i] = s, l.ID
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errc := make(chan error, writers)
-	for i, s := range stores {
-		wg.Go(func() {
-			var es []store.Entity
-			for j := range each {
-				ref := fmt.Sprintf("component:default/w%d-%04d", i, j)
-				es = append(es, store.Entity{Ref: ref, Body: []byte(`{}`), Hash: ref,
-					Search: []store.SearchRow{{Key: "spec.owner", Value: fmt.Sprintf("team-%d", i)}}})
-			}
-			<-start
-			_, err := s.ReplaceLocation(ctx, locs[i], es, store.ReplaceOptions{Orphans: store.OrphanDelete})
-			errc <- err
-		})
+	batches := make([][]store.Entity, writers)
+	for i := range writers {
+		for j := range each {
+			ref := fmt.Sprintf("component:default/w%d-%04d", i, j)
+			batches[i] = append(batches[i], store.Entity{Ref: ref, Body: []byte(`{}`), Hash: ref,
+				Search: []store.SearchRow{{Key: "spec.owner", Value: fmt.Sprintf("team-%d", i)}}})
+		}
 	}
-	close(start)
-	wg.Wait()
-	close(errc)
-	for err := range errc {
+	for _, err := range together(writers, func(i int) error {
+		_, err := stores[i].ReplaceLocation(ctx, locs[i], batches[i], store.ReplaceOptions{Orphans: store.OrphanDelete})
+		return err
+	}) {
 		if err != nil {
 			t.Fatalf("concurrent refresh: %v", err)
 		}
