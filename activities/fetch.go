@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/riggerdev/rigger/activities/contract"
@@ -225,7 +227,7 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 	if render && in.Input["cookiecutterCompat"] == true {
 		var notes []string
 		in.Input = maps.Clone(in.Input) // gets the defaults under values
-		if files, notes, err = cookiecutterDefaults(in.Input, files); err != nil {
+		if files, notes, err = s.cookiecutterDefaults(in.Input, files); err != nil {
 			return out, invalid(err)
 		}
 		out.Logs = append(out.Logs, notes...)
@@ -361,10 +363,13 @@ func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([
 }
 
 // cookiecutterDefaults takes a cookiecutter skeleton's cookiecutter.json out
-// of its files and puts its defaults under the values the step did not set
-// (a list's default is its first choice, as cookiecutter picks it). A hooks/
-// folder is dropped with a note: hooks are not run.
-func cookiecutterDefaults(input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
+// of its files and puts its defaults under the values the step did not set,
+// as cookiecutter does: in the file's order, a list's default being its
+// first choice and a string default being a template over the values
+// before it ("{{ cookiecutter.name | lower }}"). Its _copy_without_render
+// globs join copyWithoutRender. A hooks/ folder is dropped with a note:
+// hooks are not run.
+func (s *Scaffold) cookiecutterDefaults(input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
 	values, _ := input["values"].(map[string]any)
 	values = maps.Clone(values)
 	if values == nil {
@@ -375,16 +380,30 @@ func cookiecutterDefaults(input map[string]any, files []skeletonFile) ([]skeleto
 	for _, f := range files {
 		switch {
 		case f.rel == "cookiecutter.json":
-			var defaults map[string]any
-			if err := json.Unmarshal(f.data, &defaults); err != nil {
+			keys, defaults, err := orderedObject(f.data)
+			if err != nil {
 				return nil, nil, fmt.Errorf("cookiecutter.json: %v", err)
 			}
-			for k, v := range defaults {
+			for _, k := range keys {
+				v := defaults[k]
+				if k == "_copy_without_render" {
+					globs, _ := v.([]any)
+					prev, _ := input["copyWithoutRender"].([]any)
+					input["copyWithoutRender"] = append(slices.Clone(prev), globs...)
+					continue
+				}
 				if _, set := values[k]; set || strings.HasPrefix(k, "_") {
 					continue
 				}
 				if choices, ok := v.([]any); ok && len(choices) > 0 {
 					v = choices[0]
+				}
+				if str, ok := v.(string); ok && strings.Contains(str, "{") {
+					out, err := s.Renderer.RenderText(str, templates.Context{Values: values}, templates.TextOptions{Cookiecutter: true})
+					if err != nil {
+						return nil, nil, fmt.Errorf("cookiecutter.json: default of %s (pass %s in values instead): %w", k, k, err)
+					}
+					v = out
 				}
 				values[k] = v
 			}
@@ -396,4 +415,29 @@ func cookiecutterDefaults(input map[string]any, files []skeletonFile) ([]skeleto
 	}
 	input["values"] = values
 	return kept, notes, nil
+}
+
+// orderedObject decodes a JSON object, keeping its keys' order.
+func orderedObject(data []byte) ([]string, map[string]any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, nil, err
+	}
+	var keys []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, t.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, nil, err
+		}
+	}
+	return keys, m, nil
 }

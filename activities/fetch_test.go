@@ -176,16 +176,21 @@ func TestFetchCookiecutter(t *testing.T) {
 	dir := t.TempDir()
 	sk := filepath.Join(dir, "skeleton")
 	os.MkdirAll(filepath.Join(sk, "hooks"), 0o755)
-	os.WriteFile(filepath.Join(sk, "cookiecutter.json"), []byte(`{"name": "default-name", "license": ["MIT", "Apache-2.0"], "port": 8080, "_private": "x"}`), 0o644)
+	os.WriteFile(filepath.Join(sk, "cookiecutter.json"), []byte(`{"name": "default-name", "slug": "{{ cookiecutter.name | upper }}-app", "license": ["MIT", "Apache-2.0"], "port": 8080, "_private": "x", "_copy_without_render": ["raw/*"]}`), 0o644)
 	os.WriteFile(filepath.Join(sk, "hooks", "post_gen_project.py"), []byte("import os\n"), 0o644)
-	os.WriteFile(filepath.Join(sk, "{{cookiecutter.name}}.txt"), []byte("{{ cookiecutter.name }} {{ cookiecutter.license }} {{ cookiecutter.port }}"), 0o644)
+	os.WriteFile(filepath.Join(sk, "{{cookiecutter.name}}.txt"), []byte("{{ cookiecutter.name }} {{ cookiecutter.license }} {{ cookiecutter.port }} {{ cookiecutter.slug }}"), 0o644)
+	os.MkdirAll(filepath.Join(sk, "raw"), 0o755)
+	os.WriteFile(filepath.Join(sk, "raw", "ci.yaml"), []byte("run: {{ github.sha }}"), 0o644)
 	in = contract.ActionInput{TaskID: "cc2", TemplateBaseURL: "file://" + filepath.Join(dir, "template.yaml"), Input: map[string]any{"url": "./skeleton", "values": map[string]any{"name": "svc"}}}
 	out, err := s.FetchCookiecutter(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "cc2", "svc.txt")); string(got) != "svc MIT 8080" {
+	if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "cc2", "svc.txt")); string(got) != "svc MIT 8080 SVC-app" {
 		t.Errorf("svc.txt = %q", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(s.Workspaces.Dir, "cc2", "raw", "ci.yaml")); string(got) != "run: {{ github.sha }}" {
+		t.Errorf("_copy_without_render: raw/ci.yaml = %q", got)
 	}
 	for _, absent := range []string{"cookiecutter.json", "hooks"} {
 		if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "cc2", absent)); err == nil {
@@ -197,5 +202,16 @@ func TestFetchCookiecutter(t *testing.T) {
 	}
 	if _, set := in.Input["values"].(map[string]any)["license"]; set {
 		t.Error("the step's input map was changed")
+	}
+	// A default written in Python (cookiecutter's Jinja) cannot be
+	// rendered: the error names it, and passing the value avoids it.
+	os.WriteFile(filepath.Join(sk, "cookiecutter.json"), []byte(`{"name": "n", "slug": "{{ cookiecutter.name.lower().replace(' ', '_') }}"}`), 0o644)
+	in = contract.ActionInput{TaskID: "cc3", TemplateBaseURL: "file://" + filepath.Join(dir, "template.yaml"), Input: map[string]any{"url": "./skeleton", "values": map[string]any{"name": "svc"}}}
+	if _, err := s.FetchCookiecutter(context.Background(), in); err == nil || !strings.Contains(err.Error(), "default of slug (pass slug in values instead)") {
+		t.Errorf("python default: %v", err)
+	}
+	in.Input["values"] = map[string]any{"name": "svc", "slug": "svc"}
+	if _, err := s.FetchCookiecutter(context.Background(), in); err != nil {
+		t.Errorf("python default overridden by values: %v", err)
 	}
 }
