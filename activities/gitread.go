@@ -59,7 +59,8 @@ func (g GitSource) checkRemote(ctx context.Context, remote string) (local bool, 
 	}
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
 	if err != nil || len(addrs) == 0 {
-		return false, "", fmt.Errorf("git remote %s: cannot resolve %s: %v", remote, u.Hostname(), err)
+		// Perhaps the network: retryable, as a failed clone is.
+		return false, "", fmt.Errorf("%w %s: cannot resolve %s: %v", errCloneFailed, remote, u.Hostname(), err)
 	}
 	for _, a := range addrs {
 		if err := g.Policy.CheckAddr(a); err != nil {
