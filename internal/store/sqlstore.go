@@ -334,14 +334,19 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, entities iter.Seq2[Entity, error], opts ReplaceOptions) (ReplaceResult, error) {
 	defer s.lockWrites()()
 	var res ReplaceResult
-	// The transaction runs on a connection of its own, which CopyRows
-	// reaches too.
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
+	// With CopyRows the transaction runs on a connection the store holds,
+	// which CopyRows reaches too.
+	var conn *sql.Conn
+	begin := s.db.BeginTx
+	if s.d.CopyRows != nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
+		}
+		defer c.Close()
+		conn, begin = c, c.BeginTx
 	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
 	}
