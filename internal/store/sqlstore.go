@@ -44,6 +44,12 @@ type Dialect struct {
 	FirstLoadIndexes string
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
+	// CopyRows, if set, writes new rows with the database's bulk-load
+	// protocol instead of INSERTs (PostgreSQL's COPY: no statement of
+	// thousands of parameters to parse and plan per batch). It runs on conn,
+	// inside the transaction open there, so a failed batch still rolls back
+	// whole; each row has one value per column.
+	CopyRows func(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error
 	// Analyze refreshes planner statistics after a large batch, in its
 	// transaction ("" = the database does it itself).
 	Analyze string
@@ -328,7 +334,19 @@ func (s *SQL) ReplaceLocation(ctx context.Context, locationID string, entities [
 func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, entities iter.Seq2[Entity, error], opts ReplaceOptions) (ReplaceResult, error) {
 	defer s.lockWrites()()
 	var res ReplaceResult
-	tx, err := s.db.BeginTx(ctx, nil)
+	// With CopyRows the transaction runs on a connection the store holds,
+	// which CopyRows reaches too.
+	var conn *sql.Conn
+	begin := s.db.BeginTx
+	if s.d.CopyRows != nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
+		}
+		defer c.Close()
+		conn, begin = c, c.BeginTx
+	}
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
 	}
@@ -337,7 +355,7 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		// cancellable context on a goroutine per statement: a tenth of a
 		// large batch's CPU time); the transaction still rolls back when ctx
 		// ends, and classify checks it between chunks.
-		r := &replacer{s: s, ctx: context.WithoutCancel(ctx), done: ctx, tx: tx, loc: locationID, now: ts(s.now()), seen: map[string]bool{}}
+		r := &replacer{s: s, ctx: context.WithoutCancel(ctx), done: ctx, conn: conn, tx: tx, loc: locationID, now: ts(s.now()), seen: map[string]bool{}}
 		defer r.close()
 		if err := r.begin(); err != nil {
 			return err
@@ -388,6 +406,7 @@ type replacer struct {
 	s        *SQL
 	ctx      context.Context
 	done     context.Context
+	conn     *sql.Conn
 	tx       *sql.Tx
 	loc, now string
 	res      ReplaceResult
@@ -455,9 +474,9 @@ func (r *replacer) begin() error {
 			return err
 		}
 	}
-	r.ents = r.s.inserter(r.ctx, r.tx, "entities (id, uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)", 11)
-	r.search = r.s.inserter(r.ctx, r.tx, "search (entity_id, key, value, original)", 4)
-	r.rels = r.s.inserter(r.ctx, r.tx, "relations (origin_id, source_ref, type, type_lower, target_ref, target_lower)", 6)
+	r.ents = r.inserter("entities", "id", "uid", "ref", "kind", "namespace", "name", "location_id", "body", "hash", "created_at", "updated_at")
+	r.search = r.inserter("search", "entity_id", "key", "value", "original")
+	r.rels = r.inserter("relations", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
 	return nil
 }
 
@@ -798,46 +817,60 @@ func (s *SQL) dropSecondaryIndexes(ctx context.Context, tx *sql.Tx) ([]string, e
 	return creates, nil
 }
 
-// rowInserter writes the rows of one table. On a dialect with
-// SingleRowInserts it runs one prepared single-row INSERT per row (on SQLite
-// a multi-row INSERT needs a statement journal, which copies every index
-// page it touches: 3x slower); otherwise it buffers rows into multi-row
-// INSERTs of at most MaxParams placeholders.
+// rowInserter writes the rows of one table. On a dialect with CopyRows it
+// buffers copyRows rows at a time for it; with SingleRowInserts it runs one
+// prepared single-row INSERT per row (on SQLite a multi-row INSERT needs a
+// statement journal, which copies every index page it touches: 3x slower);
+// otherwise it buffers rows into multi-row INSERTs of at most MaxParams
+// placeholders.
 type rowInserter struct {
-	s     *SQL
-	ctx   context.Context
-	tx    *sql.Tx
-	table string
-	width int
-	stmt  *sql.Stmt
-	buf   []any
+	s       *SQL
+	ctx     context.Context
+	conn    *sql.Conn
+	tx      *sql.Tx
+	table   string
+	columns []string
+	stmt    *sql.Stmt
+	buf     []any
 }
 
-func (s *SQL) inserter(ctx context.Context, tx *sql.Tx, table string, width int) *rowInserter {
-	return &rowInserter{s: s, ctx: ctx, tx: tx, table: table, width: width}
+// copyRows is how many rows a rowInserter hands CopyRows at a time: each
+// call costs a round trip or two, and its rows are held until then.
+const copyRows = 10000
+
+func (r *replacer) inserter(table string, columns ...string) *rowInserter {
+	return &rowInserter{s: r.s, ctx: r.ctx, conn: r.conn, tx: r.tx, table: table, columns: columns}
 }
 
-func (in *rowInserter) name() string { return strings.Fields(in.table)[0] }
+func (in *rowInserter) width() int { return len(in.columns) }
 
-func (in *rowInserter) row() string { return "(" + placeholders(in.width) + ")" }
+func (in *rowInserter) row() string { return "(" + placeholders(in.width()) + ")" }
 
-// add writes one row (len(vals) == width), or buffers it.
+func (in *rowInserter) insertInto() string {
+	return "INSERT INTO " + in.table + " (" + strings.Join(in.columns, ", ") + ") VALUES "
+}
+
+// add writes one row (one value per column), or buffers it.
 func (in *rowInserter) add(vals ...any) error {
 	if in.s.d.SingleRowInserts {
 		if in.stmt == nil {
-			stmt, err := in.tx.PrepareContext(in.ctx, in.s.q("INSERT INTO "+in.table+" VALUES "+in.row()))
+			stmt, err := in.tx.PrepareContext(in.ctx, in.s.q(in.insertInto()+in.row()))
 			if err != nil {
-				return fmt.Errorf("insert into %s: %w", in.name(), err)
+				return fmt.Errorf("insert into %s: %w", in.table, err)
 			}
 			in.stmt = stmt
 		}
 		if _, err := in.stmt.ExecContext(in.ctx, vals...); err != nil {
-			return fmt.Errorf("insert into %s: %w", in.name(), err)
+			return fmt.Errorf("insert into %s: %w", in.table, err)
 		}
 		return nil
 	}
 	in.buf = append(in.buf, vals...)
-	if len(in.buf)+in.width > max(in.width, in.s.d.MaxParams) {
+	limit := max(in.width(), in.s.d.MaxParams)
+	if in.s.d.CopyRows != nil {
+		limit = copyRows * in.width()
+	}
+	if len(in.buf)+in.width() > limit {
 		return in.flush()
 	}
 	return nil
@@ -848,9 +881,22 @@ func (in *rowInserter) flush() error {
 	if len(in.buf) == 0 {
 		return nil
 	}
-	n := len(in.buf) / in.width
+	w := in.width()
+	n := len(in.buf) / w
+	if in.s.d.CopyRows != nil {
+		rows := make([][]any, n)
+		for i := range rows {
+			rows[i] = in.buf[i*w : (i+1)*w : (i+1)*w]
+		}
+		if err := in.s.d.CopyRows(in.ctx, in.conn, in.table, in.columns, rows); err != nil {
+			return fmt.Errorf("copy into %s: %w", in.table, err)
+		}
+		clear(in.buf)
+		in.buf = in.buf[:0]
+		return nil
+	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + in.table + " VALUES ")
+	b.WriteString(in.insertInto())
 	row := in.row()
 	for i := range n {
 		if i > 0 {
@@ -859,7 +905,7 @@ func (in *rowInserter) flush() error {
 		b.WriteString(row)
 	}
 	if _, err := in.tx.ExecContext(in.ctx, in.s.q(b.String()), in.buf...); err != nil {
-		return fmt.Errorf("insert into %s: %w", in.name(), err)
+		return fmt.Errorf("insert into %s: %w", in.table, err)
 	}
 	in.buf = in.buf[:0]
 	return nil

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 
 	"github.com/riggerdev/rigger/internal/store"
 )
@@ -49,6 +50,7 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// (never handed out twice, even by transactions that roll back).
 		NewIDs:    "SELECT nextval('entities_id_seq') FROM generate_series(1, ?)",
 		MaxParams: 8000,
+		CopyRows:  copyRows,
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's.
 		Analyze: "ANALYZE entities, search, relations",
@@ -76,4 +78,23 @@ func rebind(q string) string {
 		b.WriteByte(q[i])
 	}
 	return b.String()
+}
+
+// copyRows writes rows into table with COPY, on the pgx connection under
+// conn: in the transaction open there, which a failure aborts.
+func copyRows(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection: %T", dc)
+		}
+		n, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		if err != nil {
+			return err
+		}
+		if n != int64(len(rows)) {
+			return fmt.Errorf("%d rows written, want %d", n, len(rows))
+		}
+		return nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -167,6 +168,68 @@ func TestConcurrentWriters(t *testing.T) {
 		if err != nil || p.TotalItems != each {
 			t.Fatalf("writer %d: %d entities found by its search rows, want %d (%v)", i, p.TotalItems, each, err)
 		}
+	}
+}
+
+// TestCopiedRowsRollBack fails a stream after each of the three tables has
+// been written with COPY (20000 new entities: more than one classified
+// chunk of MaxParams-1, and more than one COPY batch of each table): the
+// copied rows were in the transaction, so none remain, and the same refs
+// load afterwards.
+func TestCopiedRowsRollBack(t *testing.T) {
+	dsn := freshDB(t)
+	ctx := context.Background()
+	s := openStore(t, dsn)
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/big.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20000
+	boom := errors.New("the last file does not parse")
+	stream := func(fail bool) iter.Seq2[store.Entity, error] {
+		return func(yield func(store.Entity, error) bool) {
+			for i := range n {
+				ref := fmt.Sprintf("component:default/c%05d", i)
+				e := store.Entity{Ref: ref, Body: []byte(`{}`), Hash: ref,
+					Search:    []store.SearchRow{{Key: "spec.owner", Value: "team-a", Original: "Team-A"}},
+					Relations: []store.Relation{{Source: ref, Type: "ownedBy", Target: "group:default/team-a"}, {Source: "group:default/team-a", Type: "ownerOf", Target: ref}}}
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if fail {
+				yield(store.Entity{}, boom)
+			}
+		}
+	}
+	if _, err := s.ReplaceLocationStream(ctx, loc.ID, stream(true), store.ReplaceOptions{Orphans: store.OrphanDelete}); !errors.Is(err, boom) {
+		t.Fatalf("failed stream: %v", err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, table := range []string{"entities", "search", "relations"} {
+		var rows int
+		if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 0 {
+			t.Errorf("%s: %d rows left by a failed stream, want 0", table, rows)
+		}
+	}
+	res, err := s.ReplaceLocationStream(ctx, loc.ID, stream(false), store.ReplaceOptions{Orphans: store.OrphanDelete})
+	if err != nil || res.Inserted != n {
+		t.Fatalf("load after the failed one: %+v, %v", res, err)
+	}
+	p, err := s.Query(ctx, store.Query{Filter: store.Filter{{{Key: "spec.owner", Values: []string{"team-a"}}}}, Limit: 1})
+	if err != nil || p.TotalItems != n {
+		t.Fatalf("entities found by their search rows: %d, want %d (%v)", p.TotalItems, n, err)
+	}
+	e, err := s.EntityByRef(ctx, "component:default/c12345")
+	if err != nil || len(e.Relations) != 1 || e.Relations[0].Target != "group:default/team-a" {
+		t.Fatalf("relations of a loaded entity: %+v, %v", e, err)
 	}
 }
 
