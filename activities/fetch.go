@@ -331,12 +331,19 @@ func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([
 		if ext != "" && !strings.HasPrefix(ext, ".") {
 			ext = "." + ext
 		}
+	case nil:
+	default:
+		return nil, fmt.Errorf("input templateFileExtension must be true or a file extension such as \".njk\", not %v", v)
 	}
 	ctx := templates.Context{Values: values}
 	opt := templates.TextOptions{
 		Cookiecutter: input["cookiecutterCompat"] == true,
 		TrimBlocks:   input["trimBlocks"] == true,
 		LstripBlocks: input["lstripBlocks"] == true,
+	}
+	if ext != "" && (len(noTpl) > 0 || opt.Cookiecutter) {
+		// As Backstage: which files render would be ambiguous.
+		return nil, errors.New("input templateFileExtension cannot be combined with copyWithoutRender, copyWithoutTemplating or cookiecutterCompat")
 	}
 	out := make([]skeletonFile, 0, len(files))
 	for _, f := range files {
@@ -387,9 +394,16 @@ func (s *Scaffold) cookiecutterDefaults(input map[string]any, files []skeletonFi
 			for _, k := range keys {
 				v := defaults[k]
 				if k == "_copy_without_render" {
-					globs, _ := v.([]any)
+					globs, err := stringList(defaults, k)
+					if err != nil {
+						return nil, nil, fmt.Errorf("cookiecutter.json: %v", err)
+					}
 					prev, _ := input["copyWithoutRender"].([]any)
-					input["copyWithoutRender"] = append(slices.Clone(prev), globs...)
+					merged := slices.Clone(prev)
+					for _, g := range globs {
+						merged = append(merged, g)
+					}
+					input["copyWithoutRender"] = merged
 					continue
 				}
 				if _, set := values[k]; set || strings.HasPrefix(k, "_") {

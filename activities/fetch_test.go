@@ -214,4 +214,31 @@ func TestFetchCookiecutter(t *testing.T) {
 	if _, err := s.FetchCookiecutter(context.Background(), in); err != nil {
 		t.Errorf("python default overridden by values: %v", err)
 	}
+	os.WriteFile(filepath.Join(sk, "cookiecutter.json"), []byte(`{"name": "n", "_copy_without_render": "raw/*"}`), 0o644)
+	if _, err := s.FetchCookiecutter(context.Background(), in); err == nil || !strings.Contains(err.Error(), "cookiecutter.json: input _copy_without_render must be a list") {
+		t.Errorf("_copy_without_render as a string: %v", err)
+	}
+}
+
+// TestFetchTemplateExtensionConflicts: templateFileExtension with options
+// that also choose which files render is refused, as Backstage refuses it.
+func TestFetchTemplateExtensionConflicts(t *testing.T) {
+	s, _ := newScaffold(t)
+	_, base := templateDir(t)
+	for name, extra := range map[string]map[string]any{
+		"copyWithoutRender":     {"templateFileExtension": true, "copyWithoutRender": []any{"*.md"}},
+		"copyWithoutTemplating": {"templateFileExtension": ".njk", "copyWithoutTemplating": []any{"*.md"}},
+		"cookiecutterCompat":    {"templateFileExtension": true, "cookiecutterCompat": true},
+		"not an extension":      {"templateFileExtension": 3},
+	} {
+		input := map[string]any{"url": "./skeleton", "targetPath": name}
+		maps.Copy(input, extra)
+		_, err := s.FetchTemplate(context.Background(), contract.ActionInput{TaskID: "x", TemplateBaseURL: base, Input: input})
+		if err == nil || !strings.Contains(err.Error(), "templateFileExtension") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, "x", name)); err == nil {
+			t.Errorf("%s: files were written", name)
+		}
+	}
 }
