@@ -234,19 +234,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tpl := templateWith(t, tt.params, tt.steps, tt.output)
-			got := Validate(tpl, testActions())
-			var gotS []string
-			for _, p := range got {
-				gotS = append(gotS, p.String())
-			}
-			if len(gotS) != len(tt.want) {
-				t.Fatalf("got %d problems, want %d:\n%s", len(gotS), len(tt.want), strings.Join(gotS, "\n"))
-			}
-			for i := range gotS {
-				if !strings.HasPrefix(gotS[i], tt.want[i]) {
-					t.Errorf("problem %d:\n got %s\nwant %s", i, gotS[i], tt.want[i])
-				}
-			}
+			wantProblems(t, Validate(tpl, testActions()), tt.want)
 		})
 	}
 }
@@ -383,18 +371,25 @@ func TestValidateActionInputs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tpl := templateWith(t, "", tt.steps, "")
-			var got []string
-			for _, p := range Validate(tpl, acts) {
-				got = append(got, p.String())
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(tt.want), strings.Join(got, "\n"))
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tt.want[i]) {
-					t.Errorf("problem %d:\n got %s\nwant %s", i, got[i], tt.want[i])
-				}
-			}
+			wantProblems(t, Validate(tpl, acts), tt.want)
 		})
+	}
+}
+
+// wantProblems checks that got are the problems want, in order, each
+// starting with its want line.
+func wantProblems(t *testing.T, got []Problem, want []string) {
+	t.Helper()
+	var lines []string
+	for _, p := range got {
+		lines = append(lines, p.String())
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%s", len(lines), len(want), strings.Join(lines, "\n"))
+	}
+	for i := range lines {
+		if !strings.HasPrefix(lines[i], want[i]) {
+			t.Errorf("problem %d:\n got %s\nwant %s", i, lines[i], want[i])
+		}
 	}
 }
