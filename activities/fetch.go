@@ -233,7 +233,7 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 		out.Logs = append(out.Logs, notes...)
 	}
 	if render {
-		if files, err = s.renderSkeleton(in.Input, files); err != nil {
+		if files, err = s.renderSkeleton(ctx, in.Input, files); err != nil {
 			return out, invalid(err)
 		}
 	}
@@ -309,7 +309,7 @@ func (s *Scaffold) FetchPlainFile(ctx context.Context, in contract.ActionInput) 
 	return s.writeFile(in.TaskID, "targetPath", target, data)
 }
 
-func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([]skeletonFile, error) {
+func (s *Scaffold) renderSkeleton(actx context.Context, input map[string]any, files []skeletonFile) ([]skeletonFile, error) {
 	values, _ := input["values"].(map[string]any)
 	noTpl, err := globList(input, "copyWithoutTemplating")
 	if err != nil {
@@ -347,6 +347,8 @@ func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([
 	}
 	out := make([]skeletonFile, 0, len(files))
 	for _, f := range files {
+		// Each file has the renderer's budget; all stop with the step.
+		ctx.Budget = s.Renderer.NewBudget(actx)
 		name, err := s.Renderer.RenderText(f.rel, ctx, opt)
 		if err != nil {
 			return nil, fmt.Errorf("file name %s: %w", f.rel, err)

@@ -35,19 +35,31 @@ type budget struct {
 	maxItems   int // largest array a single operation may build
 	steps      int
 	checkEvery int
+	// done and ctxErr are the context of the work this budget pays for
+	// (nil without one): rendering stops when it ends.
+	done   <-chan struct{}
+	ctxErr func() error
 }
 
-// step counts one unit of evaluation work and checks the clock now and then.
+// step counts one unit of evaluation work and checks the clock and the
+// context now and then.
 func (b *budget) step() error {
 	b.steps++
-	if b.steps%b.checkEvery == 0 && b.now().After(b.deadline) {
-		return fmt.Errorf("%w: evaluation took longer than the time limit", ErrLimit)
+	if b.steps%b.checkEvery == 0 {
+		return b.checkTime()
 	}
 	return nil
 }
 
-// checkTime checks the clock unconditionally.
+// checkTime checks the clock and the context unconditionally.
 func (b *budget) checkTime() error {
+	if b.done != nil {
+		select {
+		case <-b.done:
+			return fmt.Errorf("%w: rendering stopped: %v", ErrLimit, b.ctxErr())
+		default:
+		}
+	}
 	if b.now().After(b.deadline) {
 		return fmt.Errorf("%w: evaluation took longer than the time limit", ErrLimit)
 	}
@@ -161,6 +173,10 @@ func (e *evaluator) eval(n expr) (any, error) {
 		out, err := filterFunc(x.name)(e, in, args)
 		if err != nil {
 			return nil, e.wrap(x, fmt.Errorf("filter %s: %w", x.name, err))
+		}
+		// A filter may do much work in one step (sort, replace, ...).
+		if err := e.b.checkTime(); err != nil {
+			return nil, e.wrap(x, err)
 		}
 		return out, nil
 	case *unaryExpr:
@@ -338,6 +354,9 @@ func (e *evaluator) call(x *callExpr) (any, error) {
 		out, err := callMethod(e.b, obj, name, args)
 		if err != nil {
 			return nil, e.wrap(x, fmt.Errorf("%s(): %w", name, err))
+		}
+		if err := e.b.checkTime(); err != nil {
+			return nil, e.wrap(x, err)
 		}
 		return out, nil
 	case *nameExpr:
