@@ -227,7 +227,7 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 	if render && in.Input["cookiecutterCompat"] == true {
 		var notes []string
 		in.Input = maps.Clone(in.Input) // gets the defaults under values
-		if files, notes, err = s.cookiecutterDefaults(in.Input, files); err != nil {
+		if files, notes, err = s.cookiecutterDefaults(ctx, in.Input, files); err != nil {
 			return out, invalid(err)
 		}
 		out.Logs = append(out.Logs, notes...)
@@ -378,7 +378,7 @@ func (s *Scaffold) renderSkeleton(actx context.Context, input map[string]any, fi
 // before it ("{{ cookiecutter.name | lower }}"). Its _copy_without_render
 // globs join copyWithoutRender. A hooks/ folder is dropped with a note:
 // hooks are not run.
-func (s *Scaffold) cookiecutterDefaults(input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
+func (s *Scaffold) cookiecutterDefaults(ctx context.Context, input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
 	values, _ := input["values"].(map[string]any)
 	values = maps.Clone(values)
 	if values == nil {
@@ -415,7 +415,7 @@ func (s *Scaffold) cookiecutterDefaults(input map[string]any, files []skeletonFi
 					v = choices[0]
 				}
 				if str, ok := v.(string); ok && strings.Contains(str, "{") {
-					out, err := s.Renderer.RenderText(str, templates.Context{Values: values}, templates.TextOptions{Cookiecutter: true})
+					out, err := s.Renderer.RenderText(str, templates.Context{Values: values, Budget: s.Renderer.NewBudget(ctx)}, templates.TextOptions{Cookiecutter: true})
 					if err != nil {
 						return nil, nil, fmt.Errorf("cookiecutter.json: default of %s (pass %s in values instead): %w", k, k, err)
 					}

@@ -39,6 +39,22 @@ type budget struct {
 	// (nil without one): rendering stops when it ends.
 	done   <-chan struct{}
 	ctxErr func() error
+	// taint, when set, records values derived from secrets.
+	taint *Taint
+}
+
+// derive records out as derived from secrets when one of the inputs of
+// the operation that made it holds a secret or a derived value.
+func (b *budget) derive(out any, inputs ...any) error {
+	if b.taint == nil {
+		return nil
+	}
+	for _, in := range inputs {
+		if b.taint.touches(in) {
+			return b.taint.record(out)
+		}
+	}
+	return nil
 }
 
 // step counts one unit of evaluation work and checks the clock and the
@@ -177,6 +193,11 @@ func (e *evaluator) eval(n expr) (any, error) {
 		// A filter may do much work in one step (sort, replace, ...).
 		if err := e.b.checkTime(); err != nil {
 			return nil, e.wrap(x, err)
+		}
+		if e.b.taint != nil {
+			if err := e.b.derive(out, in, args); err != nil {
+				return nil, e.wrap(x, err)
+			}
 		}
 		return out, nil
 	case *unaryExpr:
@@ -330,6 +351,13 @@ func (e *evaluator) concat(n expr, a, b string) (any, error) {
 	if err := e.b.checkString(len(a) + len(b)); err != nil {
 		return nil, e.wrap(n, err)
 	}
+	if e.b.taint != nil {
+		// The sum is recorded whole: a secret cut by a later filter is
+		// then cut from a recorded value.
+		if err := e.b.derive(a+b, a, b); err != nil {
+			return nil, e.wrap(n, err)
+		}
+	}
 	return a + b, nil
 }
 
@@ -357,6 +385,11 @@ func (e *evaluator) call(x *callExpr) (any, error) {
 		}
 		if err := e.b.checkTime(); err != nil {
 			return nil, e.wrap(x, err)
+		}
+		if e.b.taint != nil {
+			if err := e.b.derive(out, obj, args); err != nil {
+				return nil, e.wrap(x, err)
+			}
 		}
 		return out, nil
 	case *nameExpr:

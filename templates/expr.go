@@ -107,7 +107,9 @@ type Budget struct{ b *budget }
 
 // NewBudget starts a budget of the renderer's limits that also ends with
 // ctx: once ctx is done, every call charged to it fails with ErrLimit
-// within a few hundred evaluation steps.
+// within a few hundred evaluation steps. When ctx carries a Taint
+// (ContextWithTaint), the calls record into it the values they derive from
+// secrets.
 func (r *Renderer) NewBudget(ctx context.Context) *Budget {
 	return &Budget{b: r.newBudget(ctx)}
 }
@@ -125,6 +127,9 @@ func (r *Renderer) newBudget(ctx context.Context) *budget {
 	if ctx != nil {
 		b.done = ctx.Done()
 		b.ctxErr = ctx.Err
+		if t := TaintFrom(ctx); t != nil && t.active() {
+			b.taint = t
+		}
 	}
 	return b
 }
