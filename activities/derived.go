@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 )
 
 // Values a step derived from its task's secrets (a skeleton's file named
@@ -51,10 +52,28 @@ func (w Workspaces) loadDerived(taskID string) ([]string, error) {
 	return vals, nil
 }
 
-// addDerived adds vals to the task's derived values.
+// addDerived adds vals to the task's derived values. Two attempts of a
+// step may add at once (a quick step that ran out of time goes on for a
+// moment while its activity retry runs): an exclusive lock on a file
+// beside the record makes every addition a union.
 func (w Workspaces) addDerived(taskID string, vals []string) error {
 	if len(vals) == 0 {
 		return nil
+	}
+	p, err := w.derivedPath(taskID)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(p+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close() // and unlocks
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock the values derived from the task's secrets: %w", err)
 	}
 	old, err := w.loadDerived(taskID)
 	if err != nil {
@@ -67,10 +86,6 @@ func (w Workspaces) addDerived(taskID string, vals []string) error {
 	}
 	if len(data) > maxDerivedFile {
 		return fmt.Errorf("the task derived more than %d bytes of values from its secrets", maxDerivedFile)
-	}
-	p, _ := w.derivedPath(taskID)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
 	}
 	tmp := p + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -85,8 +100,10 @@ func (w Workspaces) removeDerived(taskID string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+	for _, f := range []string{p, p + ".lock"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }

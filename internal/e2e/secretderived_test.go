@@ -152,7 +152,8 @@ func TestSecretDerivativesNeverLeave(t *testing.T) {
 		}
 		data, _ := os.ReadFile(path)
 		if l := derivedLeaks(string(data)); len(l) > 0 {
-			t.Errorf("%s holds %v", path, l)
+			i := strings.Index(strings.ToLower(string(data)), l[0])
+			t.Errorf("%s holds %v: %q", path, l, data[max(0, i-300):min(len(data), i+100)])
 		}
 		if strings.HasPrefix(base, "temporal.db") && strings.Contains(string(data), marker) {
 			foundMarker = true
