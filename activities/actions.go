@@ -97,13 +97,28 @@ func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
 			return contract.ActionOutput{}, invalid(err)
 		}
 		in.Input, _ = resolved.(map[string]any)
-		out, err := impl(ctx, in)
+		var taint *templates.Taint
 		if len(secrets) > 0 {
-			out.Output, _ = templates.RedactValue(out.Output, secrets).(map[string]any)
-			for i, l := range out.Logs {
-				out.Logs[i] = templates.Redact(l, secrets)
+			// What this action renders from a secret (a skeleton) and what
+			// earlier steps did stays secret too.
+			derived, err := s.Workspaces.loadDerived(in.TaskID)
+			if err != nil {
+				return contract.ActionOutput{}, err
 			}
-			err = redactError(err, secrets)
+			taint = templates.NewTaint(secrets, derived)
+			ctx = templates.ContextWithTaint(ctx, taint)
+		}
+		out, err := impl(ctx, in)
+		if taint != nil {
+			if serr := s.Workspaces.addDerived(in.TaskID, taint.Added()); serr != nil {
+				// Without the record a later step could show them.
+				return contract.ActionOutput{}, fmt.Errorf("keep the values derived from the task's secrets: %w", serr)
+			}
+			out.Output, _ = taint.RedactValue(out.Output).(map[string]any)
+			for i, l := range out.Logs {
+				out.Logs[i] = taint.Redact(l)
+			}
+			err = redactError(err, taint)
 		}
 		out.Logs = boundLogs(out.Logs, maxActionLogBytes)
 		if err == nil {
@@ -221,14 +236,15 @@ func mapStrings(v any, fn func(string) (string, error)) (any, error) {
 	return v, nil
 }
 
-// redactError returns err with secret values removed from its message,
+// redactError returns err with secret values (and values derived from
+// them) removed from its message,
 // keeping whether it may be retried.
-func redactError(err error, secrets map[string]string) error {
+func redactError(err error, taint *templates.Taint) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
-	clean := templates.Redact(msg, secrets)
+	clean := taint.Redact(msg)
 	if clean == msg {
 		return err
 	}

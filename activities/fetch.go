@@ -227,13 +227,13 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 	if render && in.Input["cookiecutterCompat"] == true {
 		var notes []string
 		in.Input = maps.Clone(in.Input) // gets the defaults under values
-		if files, notes, err = s.cookiecutterDefaults(in.Input, files); err != nil {
+		if files, notes, err = s.cookiecutterDefaults(ctx, in.Input, files); err != nil {
 			return out, invalid(err)
 		}
 		out.Logs = append(out.Logs, notes...)
 	}
 	if render {
-		if files, err = s.renderSkeleton(in.Input, files); err != nil {
+		if files, err = s.renderSkeleton(ctx, in.Input, files); err != nil {
 			return out, invalid(err)
 		}
 	}
@@ -309,7 +309,7 @@ func (s *Scaffold) FetchPlainFile(ctx context.Context, in contract.ActionInput) 
 	return s.writeFile(in.TaskID, "targetPath", target, data)
 }
 
-func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([]skeletonFile, error) {
+func (s *Scaffold) renderSkeleton(actx context.Context, input map[string]any, files []skeletonFile) ([]skeletonFile, error) {
 	values, _ := input["values"].(map[string]any)
 	noTpl, err := globList(input, "copyWithoutTemplating")
 	if err != nil {
@@ -347,6 +347,8 @@ func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([
 	}
 	out := make([]skeletonFile, 0, len(files))
 	for _, f := range files {
+		// Each file has the renderer's budget; all stop with the step.
+		ctx.Budget = s.Renderer.NewBudget(actx)
 		name, err := s.Renderer.RenderText(f.rel, ctx, opt)
 		if err != nil {
 			return nil, fmt.Errorf("file name %s: %w", f.rel, err)
@@ -376,7 +378,7 @@ func (s *Scaffold) renderSkeleton(input map[string]any, files []skeletonFile) ([
 // before it ("{{ cookiecutter.name | lower }}"). Its _copy_without_render
 // globs join copyWithoutRender. A hooks/ folder is dropped with a note:
 // hooks are not run.
-func (s *Scaffold) cookiecutterDefaults(input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
+func (s *Scaffold) cookiecutterDefaults(ctx context.Context, input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
 	values, _ := input["values"].(map[string]any)
 	values = maps.Clone(values)
 	if values == nil {
@@ -413,7 +415,7 @@ func (s *Scaffold) cookiecutterDefaults(input map[string]any, files []skeletonFi
 					v = choices[0]
 				}
 				if str, ok := v.(string); ok && strings.Contains(str, "{") {
-					out, err := s.Renderer.RenderText(str, templates.Context{Values: values}, templates.TextOptions{Cookiecutter: true})
+					out, err := s.Renderer.RenderText(str, templates.Context{Values: values, Budget: s.Renderer.NewBudget(ctx)}, templates.TextOptions{Cookiecutter: true})
 					if err != nil {
 						return nil, nil, fmt.Errorf("cookiecutter.json: default of %s (pass %s in values instead): %w", k, k, err)
 					}

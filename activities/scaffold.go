@@ -74,8 +74,12 @@ func (s *Scaffold) executed(ctx context.Context, action string, in contract.Acti
 }
 
 // Render implements contract.ScaffoldRender.
-func (s *Scaffold) Render(_ context.Context, in contract.RenderInput) (contract.RenderOutput, error) {
+//
+// Everything one step renders (if, each and the input of every item)
+// shares one budget of the renderer's limits, and stops when actx ends.
+func (s *Scaffold) Render(actx context.Context, in contract.RenderInput) (contract.RenderOutput, error) {
 	ctx := tctx(in.Context)
+	ctx.Budget = s.Renderer.NewBudget(actx)
 	if in.If != nil {
 		ok, err := s.Renderer.EvalCondition(in.If, ctx)
 		if err != nil {
@@ -130,8 +134,10 @@ func (s *Scaffold) Render(_ context.Context, in contract.RenderInput) (contract.
 }
 
 // RenderTemplateOutput implements contract.ScaffoldRenderOutput.
-func (s *Scaffold) RenderTemplateOutput(_ context.Context, in contract.RenderOutputInput) (map[string]any, error) {
-	out, err := s.Renderer.RenderOutput(in.Output, tctx(in.Context))
+func (s *Scaffold) RenderTemplateOutput(actx context.Context, in contract.RenderOutputInput) (map[string]any, error) {
+	ctx := tctx(in.Context)
+	ctx.Budget = s.Renderer.NewBudget(actx)
+	out, err := s.Renderer.RenderOutput(in.Output, ctx)
 	if err != nil {
 		return nil, invalid(fmt.Errorf("output: %w", err))
 	}

@@ -147,6 +147,9 @@ func (w Workspaces) Sweep(ttl time.Duration, now time.Time) (int, error) {
 		if err := os.RemoveAll(filepath.Join(w.Dir, e.Name())); err != nil {
 			return removed, err
 		}
+		if err := w.removeDerived(e.Name()); err != nil {
+			return removed, err
+		}
 		removed++
 	}
 	return removed, nil

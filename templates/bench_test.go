@@ -1,6 +1,9 @@
 package templates
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 // BenchmarkRenderStepInput renders a typical fetch:template input.
 func BenchmarkRenderStepInput(b *testing.B) {
@@ -40,4 +43,34 @@ func BenchmarkParseTemplate(b *testing.B) {
 		}
 		Validate(tpl, acts)
 	}
+}
+
+// BenchmarkRenderSkeletonFile renders a typical skeleton file as
+// fetch:template does: without a budget (as before budgets existed), on a
+// step's budget, and on a budget whose context carries a Taint because the
+// task has secrets (one of the values is one).
+func BenchmarkRenderSkeletonFile(b *testing.B) {
+	r := newTestRenderer(b, Limits{})
+	values := map[string]any{"name": "payments", "owner": "group:default/team-a", "description": "Pays", "token": "s3cr3t-token-value",
+		"tags": []any{"go", "api", "payments"}}
+	file := "# ${{ values.name | title }}\n\nOwned by ${{ values.owner }}. ${{ values.description }}\n" +
+		"{% for t in values.tags %}- ${{ t | upper }}\n{% endfor %}" +
+		"module github.com/acme/${{ values.name | lower | replace('_', '-') }}\n"
+	run := func(b *testing.B, ctx func() Context) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.RenderString(file, ctx()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("plain", func(b *testing.B) { run(b, func() Context { return Context{Values: values} }) })
+	b.Run("budget", func(b *testing.B) {
+		run(b, func() Context { return Context{Values: values, Budget: r.NewBudget(context.Background())} })
+	})
+	b.Run("taint", func(b *testing.B) {
+		taint := NewTaint(map[string]string{"token": "s3cr3t-token-value"}, nil)
+		ctx := ContextWithTaint(context.Background(), taint)
+		run(b, func() Context { return Context{Values: values, Budget: r.NewBudget(ctx)} })
+	})
 }

@@ -35,19 +35,47 @@ type budget struct {
 	maxItems   int // largest array a single operation may build
 	steps      int
 	checkEvery int
+	// done and ctxErr are the context of the work this budget pays for
+	// (nil without one): rendering stops when it ends.
+	done   <-chan struct{}
+	ctxErr func() error
+	// taint, when set, records values derived from secrets.
+	taint *Taint
 }
 
-// step counts one unit of evaluation work and checks the clock now and then.
-func (b *budget) step() error {
-	b.steps++
-	if b.steps%b.checkEvery == 0 && b.now().After(b.deadline) {
-		return fmt.Errorf("%w: evaluation took longer than the time limit", ErrLimit)
+// derive records out as derived from secrets when one of the inputs of
+// the operation that made it holds a secret or a derived value.
+func (b *budget) derive(out any, inputs ...any) error {
+	if b.taint == nil {
+		return nil
+	}
+	for _, in := range inputs {
+		if b.taint.touches(in) {
+			return b.taint.record(out)
+		}
 	}
 	return nil
 }
 
-// checkTime checks the clock unconditionally.
+// step counts one unit of evaluation work and checks the clock and the
+// context now and then.
+func (b *budget) step() error {
+	b.steps++
+	if b.steps%b.checkEvery == 0 {
+		return b.checkTime()
+	}
+	return nil
+}
+
+// checkTime checks the clock and the context unconditionally.
 func (b *budget) checkTime() error {
+	if b.done != nil {
+		select {
+		case <-b.done:
+			return fmt.Errorf("%w: rendering stopped: %v", ErrLimit, b.ctxErr())
+		default:
+		}
+	}
 	if b.now().After(b.deadline) {
 		return fmt.Errorf("%w: evaluation took longer than the time limit", ErrLimit)
 	}
@@ -161,6 +189,15 @@ func (e *evaluator) eval(n expr) (any, error) {
 		out, err := filterFunc(x.name)(e, in, args)
 		if err != nil {
 			return nil, e.wrap(x, fmt.Errorf("filter %s: %w", x.name, err))
+		}
+		// A filter may do much work in one step (sort, replace, ...).
+		if err := e.b.checkTime(); err != nil {
+			return nil, e.wrap(x, err)
+		}
+		if e.b.taint != nil {
+			if err := e.b.derive(out, in, args); err != nil {
+				return nil, e.wrap(x, err)
+			}
 		}
 		return out, nil
 	case *unaryExpr:
@@ -314,6 +351,13 @@ func (e *evaluator) concat(n expr, a, b string) (any, error) {
 	if err := e.b.checkString(len(a) + len(b)); err != nil {
 		return nil, e.wrap(n, err)
 	}
+	if e.b.taint != nil {
+		// The sum is recorded whole: a secret cut by a later filter is
+		// then cut from a recorded value.
+		if err := e.b.derive(a+b, a, b); err != nil {
+			return nil, e.wrap(n, err)
+		}
+	}
 	return a + b, nil
 }
 
@@ -338,6 +382,14 @@ func (e *evaluator) call(x *callExpr) (any, error) {
 		out, err := callMethod(e.b, obj, name, args)
 		if err != nil {
 			return nil, e.wrap(x, fmt.Errorf("%s(): %w", name, err))
+		}
+		if err := e.b.checkTime(); err != nil {
+			return nil, e.wrap(x, err)
+		}
+		if e.b.taint != nil {
+			if err := e.b.derive(out, obj, args); err != nil {
+				return nil, e.wrap(x, err)
+			}
 		}
 		return out, nil
 	case *nameExpr:

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -23,7 +24,8 @@ type Limits struct {
 	MaxIterations      int           // total {% for %} iterations of one call
 	MaxItems           int           // largest array built by range(), split(), list, ...
 	MaxDepth           int           // nesting of expressions, blocks and input values
-	Timeout            time.Duration // evaluation time of one call
+	MaxEachItems       int           // most items a step's each may give
+	Timeout            time.Duration // evaluation time of one call (or of one Budget)
 	Clock              func() time.Time
 }
 
@@ -36,6 +38,7 @@ func DefaultLimits() Limits {
 		MaxIterations:      100_000,
 		MaxItems:           100_000,
 		MaxDepth:           64,
+		MaxEachItems:       10_000,
 		Timeout:            time.Second,
 		Clock:              time.Now,
 	}
@@ -54,6 +57,7 @@ func (l Limits) withDefaults() (Limits, error) {
 		{"MaxIterations", &l.MaxIterations, d.MaxIterations},
 		{"MaxItems", &l.MaxItems, d.MaxItems},
 		{"MaxDepth", &l.MaxDepth, d.MaxDepth},
+		{"MaxEachItems", &l.MaxEachItems, d.MaxEachItems},
 	}
 	for _, f := range ints {
 		if *f.v < 0 {
@@ -89,6 +93,45 @@ type Context struct {
 	Each       *Each
 	Values     map[string]any
 	TaskID     string
+	// Budget, when set, is what this call spends: every call given the
+	// same Budget shares its time, output and iterations, and stops when
+	// its context ends. Without one, each call gets a fresh budget.
+	Budget *Budget
+}
+
+// A Budget is the time, output and loop iterations that several calls
+// share, e.g. everything one step renders (if, each and the input of
+// every item), and the context whose end stops them. Build one per unit
+// of work with NewBudget; it is not safe for concurrent use.
+type Budget struct{ b *budget }
+
+// NewBudget starts a budget of the renderer's limits that also ends with
+// ctx: once ctx is done, every call charged to it fails with ErrLimit
+// within a few hundred evaluation steps. When ctx carries a Taint
+// (ContextWithTaint), the calls record into it the values they derive from
+// secrets.
+func (r *Renderer) NewBudget(ctx context.Context) *Budget {
+	return &Budget{b: r.newBudget(ctx)}
+}
+
+func (r *Renderer) newBudget(ctx context.Context) *budget {
+	b := &budget{
+		deadline:   r.lim.Clock().Add(r.lim.Timeout),
+		now:        r.lim.Clock,
+		outLeft:    r.lim.MaxOutputBytes,
+		iterLeft:   r.lim.MaxIterations,
+		maxString:  r.lim.MaxOutputBytes,
+		maxItems:   r.lim.MaxItems,
+		checkEvery: 256,
+	}
+	if ctx != nil {
+		b.done = ctx.Done()
+		b.ctxErr = ctx.Err
+		if t := TaintFrom(ctx); t != nil && t.active() {
+			b.taint = t
+		}
+	}
+	return b
 }
 
 // User is the user who runs the template.
@@ -226,20 +269,16 @@ func (r *Renderer) newCall(ctx Context) (*call, error) {
 	if err != nil {
 		return nil, &RenderError{Msg: Redact(err.Error(), ctx.Secrets), err: err}
 	}
-	return &call{
-		r:       r,
-		roots:   roots,
-		secrets: ctx.Secrets,
-		b: &budget{
-			deadline:   r.lim.Clock().Add(r.lim.Timeout),
-			now:        r.lim.Clock,
-			outLeft:    r.lim.MaxOutputBytes,
-			iterLeft:   r.lim.MaxIterations,
-			maxString:  r.lim.MaxOutputBytes,
-			maxItems:   r.lim.MaxItems,
-			checkEvery: 256,
-		},
-	}, nil
+	c := &call{r: r, roots: roots, secrets: ctx.Secrets}
+	if ctx.Budget != nil {
+		c.b = ctx.Budget.b
+	} else {
+		c.b = r.newBudget(nil)
+	}
+	if err := c.b.checkTime(); err != nil {
+		return nil, &RenderError{Msg: err.Error(), err: ErrLimit}
+	}
+	return c, nil
 }
 
 // roots builds the top-level variables.
@@ -506,6 +545,16 @@ func (r *Renderer) EachItems(each any, ctx Context) ([]Each, error) {
 	v, err := r.RenderValue(each, ctx)
 	if err != nil {
 		return nil, err
+	}
+	n := 0
+	switch x := v.(type) {
+	case []any:
+		n = len(x)
+	case map[string]any:
+		n = len(x)
+	}
+	if n > r.lim.MaxEachItems {
+		return nil, &RenderError{Path: "each", Msg: fmt.Sprintf("%v: %d items are more than the limit of %d", ErrLimit, n, r.lim.MaxEachItems), err: ErrLimit}
 	}
 	switch x := v.(type) {
 	case []any:

@@ -12,10 +12,23 @@ import (
 const Redacted = "***"
 
 // secretValues returns the non-empty secret values and their common
-// encodings (JSON string escaping, URL escaping, base64), longest first so
-// that a secret containing another is replaced whole.
+// encodings, longest first (see redactionForms).
 func secretValues(secrets map[string]string) []string {
 	vals := make([]string, 0, len(secrets))
+	for _, v := range secrets {
+		vals = append(vals, v)
+	}
+	return redactionForms(vals)
+}
+
+// redactionForms returns the non-empty values and the forms they take
+// when encoded: JSON string escaping (with and without HTML escaping), URL
+// escaping as a query value, a path segment, a whole path or query as
+// net/url prints it, and with spaces as %20 or +, and base64 (standard and
+// URL alphabets, padded and not). Longest first, so that a value holding
+// another is replaced whole.
+func redactionForms(values []string) []string {
+	vals := make([]string, 0, 12*len(values))
 	seen := map[string]bool{}
 	add := func(v string) {
 		if v != "" && !seen[v] {
@@ -23,7 +36,7 @@ func secretValues(secrets map[string]string) []string {
 			vals = append(vals, v)
 		}
 	}
-	for _, v := range secrets {
+	for _, v := range values {
 		if v == "" {
 			continue
 		}
@@ -31,8 +44,22 @@ func secretValues(secrets map[string]string) []string {
 		if q, err := json.Marshal(v); err == nil {
 			add(string(q[1 : len(q)-1]))
 		}
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if enc.Encode(v) == nil {
+			q := strings.TrimSpace(b.String())
+			add(q[1 : len(q)-1])
+		}
 		add(url.QueryEscape(v))
+		add(strings.ReplaceAll(url.QueryEscape(v), "+", "%20"))
 		add(url.PathEscape(v))
+		add(strings.ReplaceAll(v, " ", "%20"))
+		add(strings.ReplaceAll(v, " ", "+"))
+		add((&url.URL{Path: v}).EscapedPath())
+		if u, err := url.Parse("http://h/" + v); err == nil {
+			add(strings.TrimPrefix(u.String(), "http://h/"))
+		}
 		if len(v) >= 4 {
 			add(base64.StdEncoding.EncodeToString([]byte(v)))
 			add(base64.RawStdEncoding.EncodeToString([]byte(v)))

@@ -81,7 +81,25 @@ func knownStepRoot(name string) bool {
 // returns every problem found, errors and warnings, in template order. A
 // template with no error-severity problem can be compiled.
 func Validate(t *Template, actions ActionLookup) []Problem {
-	v := &validator{t: t, actions: actions, lim: DefaultLimits()}
+	return ValidateWith(t, actions, ValidateOptions{})
+}
+
+// ValidateOptions tune ValidateWith.
+type ValidateOptions struct {
+	// Strict adds warnings about what runs but is risky: a secret
+	// (${{ secrets.x }}) given to an input its action does not mark as
+	// secret-accepting ("x-rigger-secret": true in the input schema).
+	// Backstage templates do that, so it is never an error.
+	Strict bool
+}
+
+// SecretInputKey is the input schema annotation that marks a property as
+// made to receive a secret (a token, a password).
+const SecretInputKey = "x-rigger-secret"
+
+// ValidateWith is Validate with options.
+func ValidateWith(t *Template, actions ActionLookup, opt ValidateOptions) []Problem {
+	v := &validator{t: t, actions: actions, lim: DefaultLimits(), strict: opt.Strict}
 	v.parameters()
 	v.steps()
 	v.output()
@@ -107,6 +125,7 @@ type validator struct {
 	lim      Limits
 	problems []Problem
 
+	strict     bool
 	paramNames map[string]bool
 	paramsOpen bool
 	stepIndex  map[string]int // step id → index
@@ -181,6 +200,9 @@ func (v *validator) steps() {
 		findTemplateStrings(st.Each, sp+".each", v.parseLimits(), &strs)
 		if known {
 			v.checkInput(sp, st, info, inputStrings > 0)
+			if v.strict {
+				v.secretInputs(sp, st.Action, info, strs[:inputStrings])
+			}
 		}
 		for _, ts := range strs {
 			v.checkString(ts, i, st.Each != nil)
@@ -542,4 +564,41 @@ func decodeJSONObject(data []byte) (map[string]any, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// secretInputs warns about every secret that flows into an input of the
+// step (sp) that its action does not mark with SecretInputKey. strs are
+// the template strings of the step's input.
+func (v *validator) secretInputs(sp, action string, info ActionInfo, strs []templateString) {
+	var props map[string]any
+	if info.InputSchema != nil {
+		if raw, err := decodeJSONObject(info.InputSchema); err == nil {
+			props, _ = raw["properties"].(map[string]any)
+		}
+	}
+	prefix := sp + ".input."
+	for _, ts := range strs {
+		if ts.parsed == nil || !strings.HasPrefix(ts.path, prefix) {
+			continue
+		}
+		key := strings.TrimPrefix(ts.path, prefix)
+		if i := strings.IndexAny(key, ".["); i >= 0 {
+			key = key[:i]
+		}
+		if prop, _ := props[key].(map[string]any); prop != nil && prop[SecretInputKey] == true {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, r := range references(ts.parsed) {
+			if r.root != "secrets" || seen[r.key] {
+				continue
+			}
+			seen[r.key] = true
+			name := "a secret"
+			if r.key != "" {
+				name = "secrets." + r.key
+			}
+			v.warn(ts.path, "%s flows into input %q, which %s does not mark as taking a secret (%s); logs and events redact it and what is derived from it, but the action may store or send it", name, key, action, SecretInputKey)
+		}
+	}
 }

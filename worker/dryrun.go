@@ -16,6 +16,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
@@ -30,6 +31,7 @@ import (
 const (
 	dryRunStepTimeout = time.Minute // each step, one attempt
 	dryRunIdleTimeout = 2 * time.Minute
+	dryRunTimeout     = 5 * time.Minute // the whole run: then every activity's context ends
 	maxDryRunFiles    = 2000
 	maxDryRunOutput   = 32 << 20
 	maxDryRuns        = 2 // at once, per process
@@ -104,11 +106,16 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	// The environment is bounded by dryRunTimeout of idle time; actions
-	// get their own step timeouts. ctx only gates the start.
+	// The environment is bounded by dryRunIdleTimeout of idle time;
+	// actions get their own step timeouts. Every activity's context (and
+	// so every rendering) also ends with ctx, when the client goes away,
+	// or after dryRunTimeout: nothing keeps burning CPU past the request.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	actx, stop := context.WithTimeout(ctx, dryRunTimeout)
+	defer stop()
+	env.SetWorkerOptions(sdkworker.Options{BackgroundActivityContext: actx})
 	env.ExecuteWorkflow(workflows.ScaffoldName, workflows.ScaffoldInput{TaskID: taskID, Plan: plan, Secrets: names, SecretNonce: secretbox.NewNonce(), DryRun: true})
 	res = &workflows.DryRunResult{}
 	if werr := env.GetWorkflowError(); werr != nil {

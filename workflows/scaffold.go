@@ -217,6 +217,11 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		var err error
 		if localSteps && step.Local && !(in.DryRun && !step.DryRunSafe) {
 			res, err = runLocalStep(ctx, in, sc, step, logf)
+			if err != nil && !cancelled && longLocalStep(step, err) &&
+				workflow.GetVersion(ctx, localStepFallback, workflow.DefaultVersion, 1) >= 1 {
+				logf(fmt.Sprintf("Step %s takes longer than a quick step may (%s); running it as an activity", step.ID, localStepLimit))
+				res, err = runActivityStep(ctx, localCtx, in, sc, step, logf)
+			}
 		} else {
 			res, err = runActivityStep(ctx, localCtx, in, sc, step, logf)
 		}
@@ -359,16 +364,42 @@ func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, sc contra
 // activity (render and action together).
 const localStepsChange = "local-steps"
 
-// localStepContext gives a local step its timeout and retry policy.
+// localStepFallback marks the change that bounds a Local step's local
+// activity by localStepLimit and runs a step that needs longer (or fails
+// in a way a retry may fix) again as a regular activity.
+const localStepFallback = "local-step-fallback"
+
+// localStepLimit bounds a Local step's one local activity. While a local
+// activity runs it holds the run's workflow task, and the state query
+// (GET /v2/tasks/:id) and the cancel signal wait for that task: a quick
+// step must stay quick, or they time out.
+const localStepLimit = time.Second
+
+// localStepContext gives a local step its timeout: the step's own, at most
+// localStepLimit, and one attempt (retries run as a regular activity).
 func localStepContext(ctx workflow.Context, step templates.PlanStep) workflow.Context {
 	timeout := step.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Minute
+	if timeout <= 0 || timeout > localStepLimit {
+		timeout = localStepLimit
 	}
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: timeout,
-		RetryPolicy:         retryPolicy(step),
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
+}
+
+// longLocalStep tells whether a Local step that failed with err should run
+// again as a regular activity: it ran out of its local time (and its own
+// timeout allows more), or it failed in a way its retry policy retries.
+func longLocalStep(step templates.PlanStep, err error) bool {
+	if temporal.IsTimeoutError(err) {
+		return step.Timeout <= 0 || step.Timeout > localStepLimit
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && !app.NonRetryable() {
+		return step.Retry.MaximumAttempts != 1
+	}
+	return false
 }
 
 func retryPolicy(step templates.PlanStep) *temporal.RetryPolicy {

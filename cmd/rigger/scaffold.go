@@ -18,7 +18,9 @@ import (
 // client limited to scaffolder.allowedHosts, the secret keeper (nil when
 // there is no key) and the catalog for catalog:* actions.
 func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretbox.Keeper, cat *activities.Catalog) (*activities.Scaffold, error) {
-	r, err := templates.NewRenderer(templates.DefaultLimits())
+	lim := templates.DefaultLimits()
+	lim.MaxEachItems = cfg.Scaffolder.Limits.MaxEachItems
+	r, err := templates.NewRenderer(lim)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,8 @@ func (c *cli) templateCommand() *cobra.Command {
 // templateValidateCommand checks templates with the parser, validator and
 // action registry the server uses; warnings are printed, errors fail (exit 1).
 func (c *cli) templateValidateCommand() *cobra.Command {
-	return &cobra.Command{
+	var strict bool
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Validate templates: schema, steps, expressions, actions, unsafe patterns (exit 1 on errors)",
 		Args:  cobra.MinimumNArgs(1),
@@ -44,7 +45,7 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 					failed = true
 					continue
 				}
-				problems := templates.Validate(t, actions)
+				problems := templates.ValidateWith(t, actions, templates.ValidateOptions{Strict: strict})
 				for _, p := range problems {
 					fmt.Fprintf(c.stderr, "%s %s: %s: %s\n", p.Severity, path, p.Path, p.Message)
 				}
@@ -60,6 +61,8 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&strict, "strict", false, "also warn about risky patterns that still run, such as a secret given to an input not made for one")
+	return cmd
 }
 
 // runCommand starts a template on a server and, with --wait, follows its

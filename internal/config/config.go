@@ -311,6 +311,15 @@ type Scaffolder struct {
 	// last used it; then it is deleted. Keep it above the longest
 	// debug:wait of your templates [24h].
 	WorkspaceTTL time.Duration `yaml:"workspaceTTL"`
+	// Limits bound what rendering one step may consume.
+	Limits ScaffolderLimits `yaml:"limits"`
+}
+
+// ScaffolderLimits bound the rendering of one step (its if, each and the
+// input of every item share one budget).
+type ScaffolderLimits struct {
+	// MaxEachItems is the most items a step's each may give [10000].
+	MaxEachItems int `yaml:"maxEachItems"`
 }
 
 // Integrations are third-party systems actions talk to.
@@ -453,6 +462,7 @@ func Default() *Config {
 			Templates:          []string{"examples/templates/*/template.yaml"},
 			SecretTTL:          24 * time.Hour,
 			WorkspaceTTL:       24 * time.Hour,
+			Limits:             ScaffolderLimits{MaxEachItems: 10000},
 		},
 		Integrations: Integrations{
 			AWS:       AWS{SessionDuration: 15 * time.Minute},

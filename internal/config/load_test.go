@@ -263,6 +263,7 @@ func TestDefaults(t *testing.T) {
 		{"catalog.limits", cfg.Catalog.Limits, Limits{DocumentBytes: 4 << 20, EntityBytes: 1 << 20, MaxDepth: 64, EntitiesPerLocation: 100000, MaxStringLength: 65536}},
 		{"scaffolder.allowPrivateNetworks", cfg.Scaffolder.AllowPrivateNetworks, false},
 		{"scaffolder.defaultStepTimeout", cfg.Scaffolder.DefaultStepTimeout, 10 * time.Minute},
+		{"scaffolder.limits.maxEachItems", cfg.Scaffolder.Limits.MaxEachItems, 10000},
 		{"scaffolder.templates", cfg.Scaffolder.Templates, []string{"examples/templates/*/template.yaml"}},
 		{"integrations.aws.sessionDuration", cfg.Integrations.AWS.SessionDuration, 15 * time.Minute},
 		{"integrations.terraform.binary", cfg.Integrations.Terraform.Binary, "terraform"},

@@ -252,6 +252,10 @@ func (c *Config) validateCatalog(v *validator) {
 	}
 }
 
+// maxEachItems is the highest scaffolder.limits.maxEachItems: each item
+// costs a rendering and an entry in the run's history.
+const maxEachItems = 100000
+
 func (c *Config) validateScaffolder(v *validator) {
 	s := c.Scaffolder
 	for i, h := range s.AllowedHosts {
@@ -266,6 +270,9 @@ func (c *Config) validateScaffolder(v *validator) {
 	v.positive("scaffolder.defaultStepTimeout", s.DefaultStepTimeout)
 	v.positive("scaffolder.secretTTL", s.SecretTTL)
 	v.positive("scaffolder.workspaceTTL", s.WorkspaceTTL)
+	if n := s.Limits.MaxEachItems; n < 1 || n > maxEachItems {
+		v.add("scaffolder.limits.maxEachItems", "must be between 1 and %d, got %d", maxEachItems, n)
+	}
 	if k := s.SecretKey.Reveal(); k != "" {
 		if key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k)); err != nil || len(key) != 32 {
 			v.add("scaffolder.secretKey", "must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)")
