@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+const trustTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: trusted}
+spec:
+  type: service
+  steps:
+    - {id: copy, name: Copy, action: fetch:plain:file, input: {url: ./hello.txt, targetPath: hello.txt}}
+    - {id: log, name: Log, action: debug:log, input: {message: "by ${{ user.ref }}"}}
+`
+
+// TestForgedRunsAreRefused: anyone who can start workflows in the
+// namespace can start rigger.scaffold with any input. A run started
+// straight through the Temporal client with a forged user and a template
+// base of file:///etc/ is refused by the worker before any step reads a
+// file; so is a run whose input was changed after the API server signed
+// it, and a signed input reused under another task id. A run started
+// through the API still completes.
+func TestForgedRunsAreRefused(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "tpl", "template.yaml")
+	os.MkdirAll(filepath.Dir(tpl), 0o755)
+	if err := os.WriteFile(tpl, []byte(trustTemplate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "tpl", "hello.txt"), []byte("hello\n"), 0o600)
+	cfg := filepath.Join(dir, "rigger.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600)
+	ps := freePorts(t)
+	data := filepath.Join(dir, "data")
+	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", data,
+		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
+	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
+	p.waitReady(t, 90*time.Second)
+	waitTotal(t, p.api, "kind=template", 1)
+	if fi, err := os.Stat(filepath.Join(data, "run-signing.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("rigger dev made no 0600 run signing key: %v", err)
+	}
+
+	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", ps.frontend), Namespace: "default",
+		Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	ctx := context.Background()
+	// run starts in straight through Temporal and returns its failure.
+	run := func(t *testing.T, in workflows.ScaffoldInput) string {
+		t.Helper()
+		r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: in.TaskID, TaskQueue: "rigger-default"}, workflows.ScaffoldName, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		if err := r.Get(wctx, nil); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+	// noFiles checks that the task's workspace holds no file.
+	noFiles := func(t *testing.T, id string) {
+		t.Helper()
+		ws := filepath.Join(data, "workspaces", id)
+		filepath.WalkDir(ws, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				t.Errorf("the refused run wrote %s", p)
+			}
+			return nil
+		})
+	}
+	step := func(id, action string, input map[string]any) templates.PlanStep {
+		return templates.PlanStep{ID: id, Name: id, Action: action, Input: input, TaskQueue: "rigger-default",
+			Local: true, DryRunSafe: true, Retry: templates.RetryPolicy{MaximumAttempts: 1}}
+	}
+
+	t.Run("forged input", func(t *testing.T) {
+		id := "forged-etc"
+		msg := run(t, workflows.ScaffoldInput{TaskID: id, Plan: templates.Plan{
+			Version:  templates.PlanVersion,
+			Template: templates.PlanTemplate{Ref: "template:default/trusted", Name: "trusted", BaseURL: "file:///etc/"},
+			UserRef:  "user:default/admin",
+			Steps: []templates.PlanStep{
+				step("steal", "fetch:plain:file", map[string]any{"url": "passwd", "targetPath": "loot/passwd"}),
+				step("stealdir", "fetch:plain", map[string]any{"url": ".", "targetPath": "loot/etc"}),
+			},
+		}})
+		if !strings.Contains(msg, "run not signed by the API server") {
+			t.Errorf("forged run: %q, want a refusal saying the run is not signed by the API server", msg)
+		}
+		noFiles(t, id)
+		// The refusal is the step's error in the API too.
+		var tr taskResp
+		if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks/"+id, nil, &tr); code != http.StatusOK || tr.Status != "failed" ||
+			len(tr.Steps) == 0 || !strings.Contains(tr.Steps[0].Error, "run not signed by the API server") {
+			t.Errorf("forged task through the API: %d %+v", code, tr)
+		}
+	})
+
+	// A run through the API is signed and completes.
+	var c struct{ ID string }
+	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/trusted"}, &c); code != http.StatusCreated {
+		t.Fatalf("create task: %d", code)
+	}
+	if tr := waitTask(t, p.api, c.ID); tr.Status != "completed" {
+		t.Fatalf("a task started through the API: %+v", tr)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "workspaces", c.ID, "hello.txt")); err != nil || string(b) != "hello\n" {
+		t.Fatalf("the API's task did not copy its file: %q %v", b, err)
+	}
+	// Its signed input, as recorded in history.
+	signed := func(t *testing.T) workflows.ScaffoldInput {
+		t.Helper()
+		it := tc.GetWorkflowHistory(ctx, c.ID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in workflows.ScaffoldInput
+		if err := converter.GetDefaultDataConverter().FromPayload(ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0], &in); err != nil {
+			t.Fatal(err)
+		}
+		if in.Run == nil {
+			t.Fatal("the API started a run without a grant")
+		}
+		return in
+	}
+
+	t.Run("altered plan", func(t *testing.T) {
+		in := signed(t)
+		in.Plan.Template.BaseURL = "file:///etc/"
+		in.Plan.UserRef = "user:default/admin"
+		in.Plan.Steps[0].Input = map[string]any{"url": "passwd", "targetPath": "loot/passwd"}
+		os.RemoveAll(filepath.Join(data, "workspaces", c.ID))
+		msg := run(t, in) // the same task id: its grant's
+		if !strings.Contains(msg, "run signature does not match its plan") {
+			t.Errorf("altered run: %q, want a refusal saying the signature does not match its plan", msg)
+		}
+		noFiles(t, c.ID)
+	})
+
+	t.Run("grant of another task", func(t *testing.T) {
+		in := signed(t)
+		in.TaskID = "stolen-grant"
+		msg := run(t, in)
+		if !strings.Contains(msg, "run not signed by the API server") || !strings.Contains(msg, c.ID) {
+			t.Errorf("a grant reused for another task: %q, want a refusal naming the grant's task", msg)
+		}
+		noFiles(t, in.TaskID)
+	})
+}
