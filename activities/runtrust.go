@@ -136,20 +136,29 @@ func (s *Scaffold) checkRun(ctx context.Context, g *contract.RunGrant, hash stri
 	return c, nil
 }
 
-// subjectKey carries the run's user (permission.Subject) to the actions.
-type subjectKey struct{}
+// ForbiddenType is the error type of an action the run's user may not run.
+const ForbiddenType = "Forbidden"
 
-// runSubject is the user a checked run acts for.
-func runSubject(ctx context.Context) (permission.Subject, bool) {
-	s, ok := ctx.Value(subjectKey{}).(permission.Subject)
-	return s, ok
+// mayRun refuses an action that reads or writes rigger's own data (the
+// catalog) when the run's user lacks the permission the REST route that
+// does the same needs.
+func mayRun(c runsign.Claims, action string) error {
+	scope := permission.ActionScope(action)
+	if scope == "" {
+		return nil
+	}
+	if (permission.Subject{Ref: c.UserRef, Service: c.Service, Scopes: c.Scopes}).Allows(scope) {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("permission denied: %s needs the %s scope, which %s lacks (the catalog API would answer 403 too)", action, scope, c.UserRef),
+		ForbiddenType, nil)
 }
 
 // trusted applies a checked run's grant: the action acts for its user,
 // on its task, with its template base and dry-run flag.
-func trusted(ctx context.Context, c runsign.Claims, in *contract.ActionInput) context.Context {
+func trusted(c runsign.Claims, in *contract.ActionInput) {
 	in.TaskID, in.UserRef, in.TemplateBaseURL, in.DryRun = c.TaskID, c.UserRef, c.BaseURL, c.DryRun
-	return context.WithValue(ctx, subjectKey{}, permission.Subject{Ref: c.UserRef, Service: c.Service, Scopes: c.Scopes})
 }
 
 // CheckedRender is Render for a run this worker trusts
@@ -177,7 +186,10 @@ func (s *Scaffold) CheckedRunLocalStep(ctx context.Context, in contract.LocalSte
 	if err != nil {
 		return contract.LocalStepOutput{}, err
 	}
-	ctx = trusted(ctx, c, &in.Base)
+	if err := mayRun(c, in.Action); err != nil {
+		return contract.LocalStepOutput{}, err
+	}
+	trusted(c, &in.Base)
 	return s.RunLocalStep(ctx, in)
 }
 
@@ -191,7 +203,11 @@ func (s *Scaffold) CheckedActions() map[string]ActionFunc {
 			if err != nil {
 				return contract.ActionOutput{}, err
 			}
-			return fn(trusted(ctx, c, &in), in)
+			if err := mayRun(c, name); err != nil {
+				return contract.ActionOutput{}, err
+			}
+			trusted(c, &in)
+			return fn(ctx, in)
 		}
 	}
 	return out

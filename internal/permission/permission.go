@@ -66,3 +66,17 @@ func HasScope(scopes []string, want string) bool {
 			(want == CatalogRead && s == CatalogWrite) || (want == ScaffolderRead && s == ScaffolderRun)
 	})
 }
+
+// actionScopes are the scopes of the scaffolder actions that read or write
+// rigger's own data: the scope of the REST route that does the same.
+// catalog:write is not here: it writes a file into the task's workspace,
+// not into the catalog.
+var actionScopes = map[string]string{
+	"catalog:fetch":    CatalogRead,  // GET /api/catalog/entities/by-name/...
+	"catalog:register": CatalogWrite, // POST /api/catalog/locations
+}
+
+// ActionScope is the scope an action needs, or "" when it touches none of
+// rigger's own data (only the task's workspace or outside systems, whose
+// credentials are the action's).
+func ActionScope(action string) string { return actionScopes[action] }
