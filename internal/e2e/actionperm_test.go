@@ -90,6 +90,10 @@ auth:
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// The server tells operators the public key for workers, never the key.
+	if out := s.stderr.String() + w.stderr.String(); !strings.Contains(s.stderr.String(), `"runSigningPublicKey":"ed25519-public:`) || strings.Contains(out, key) {
+		t.Errorf("the server should log the public run signing key and no process the private one:\n%s", tail(out, 4000))
+	}
 	if code := doJSONAs(t, runOnlyToken, "GET", s.api+"/api/catalog/entities", nil, nil); code != http.StatusForbidden {
 		t.Errorf("GET /api/catalog/entities with only scaffolder.run: %d, want 403", code)
 	}

@@ -120,6 +120,27 @@ func TestForgedRunsAreRefused(t *testing.T) {
 		}
 	})
 
+	t.Run("retry of a forged run", func(t *testing.T) {
+		// Forged as the dev guest, so the guest may retry it: the server
+		// must not sign it then.
+		id := "forged-guest"
+		msg := run(t, workflows.ScaffoldInput{TaskID: id, Plan: templates.Plan{
+			Version:  templates.PlanVersion,
+			Template: templates.PlanTemplate{Ref: "template:default/trusted", Name: "trusted", BaseURL: "file:///etc/"},
+			UserRef:  "user:default/guest",
+			Steps:    []templates.PlanStep{step("steal", "fetch:plain:file", map[string]any{"url": "passwd", "targetPath": "loot/passwd"})},
+		}})
+		if !strings.Contains(msg, "run not signed by the API server") {
+			t.Fatalf("forged run: %q", msg)
+		}
+		var apiErr struct{ Error struct{ Message string } }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+id+"/retry", map[string]any{}, &apiErr); code != http.StatusBadRequest ||
+			!strings.Contains(apiErr.Error.Message, "cannot be retried: run not signed by the API server") {
+			t.Errorf("retry of a forged run: %d %+v", code, apiErr)
+		}
+		noFiles(t, id)
+	})
+
 	// A run through the API is signed and completes.
 	var c struct{ ID string }
 	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/trusted"}, &c); code != http.StatusCreated {
