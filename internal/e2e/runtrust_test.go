@@ -16,7 +16,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
+	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
 )
@@ -181,6 +185,48 @@ func TestForgedRunsAreRefused(t *testing.T) {
 			t.Errorf("altered run: %q, want a refusal saying the signature does not match its plan", msg)
 		}
 		noFiles(t, c.ID)
+	})
+
+	// Someone who can also run a worker in the namespace can schedule the
+	// action activities from a workflow of their own: each activity checks
+	// the grant itself.
+	t.Run("action scheduled by another worker's workflow", func(t *testing.T) {
+		const queue = "attacker"
+		w := sdkworker.New(tc, queue, sdkworker.Options{})
+		w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in contract.ActionInput) error {
+			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: "rigger-default", StartToCloseTimeout: 30 * time.Second,
+				RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
+			return workflow.ExecuteActivity(actx, contract.ActionActivity("fetch:plain:file"), in).Get(ctx, nil)
+		}, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		steal := map[string]any{"url": "passwd", "targetPath": "loot/passwd"}
+		for _, c := range []struct {
+			name, id, want string
+			stolen         bool
+		}{
+			{"no grant", "attacker-unsigned", "run not signed by the API server", false},
+			{"the API's grant of another task", "attacker-stolen", "its grant is for task " + c.ID, true},
+		} {
+			var grant *contract.RunGrant
+			if c.stolen {
+				grant = signed(t).Run
+			}
+			r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: c.id, TaskQueue: queue}, workflows.ScaffoldName,
+				contract.ActionInput{TaskID: c.id, StepID: "steal", Input: steal, TemplateBaseURL: "file:///etc/", UserRef: "user:default/admin", Run: grant})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			err = r.Get(wctx, nil)
+			cancel()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %v, want a refusal saying %q", c.name, err, c.want)
+			}
+			noFiles(t, c.id)
+		}
 	})
 
 	t.Run("grant of another task", func(t *testing.T) {
