@@ -193,6 +193,20 @@ func (s *Scaffold) CheckedRunLocalStep(ctx context.Context, in contract.LocalSte
 	return s.RunLocalStep(ctx, in)
 }
 
+// CheckedForgetSecrets is ForgetSecrets for a run this worker trusts
+// (contract.ScaffoldForgetSecrets): only a run signed for the task forgets
+// its secrets.
+func (s *Scaffold) CheckedForgetSecrets(ctx context.Context, taskID string, run *contract.RunGrant, hash string) error {
+	c, err := s.checkRun(ctx, run, hash, true)
+	if err != nil {
+		return err
+	}
+	if c.TaskID != taskID {
+		return refuse(fmt.Errorf("%w: its grant is for task %s, not %s", runsign.ErrUnsigned, c.TaskID, taskID))
+	}
+	return s.ForgetSecrets(ctx, taskID)
+}
+
 // CheckedActions are Actions for runs this worker trusts: each checks its
 // run's grant and acts for the user, task and base it names.
 func (s *Scaffold) CheckedActions() map[string]ActionFunc {

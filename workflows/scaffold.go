@@ -201,7 +201,9 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 			TaskQueue: contract.QueueDefault, StartToCloseTimeout: 30 * time.Second,
 			RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 5},
 		})
-		if err := workflow.ExecuteActivity(fctx, contract.ScaffoldForgetSecrets, in.TaskID).Get(c, nil); err != nil {
+		// The grant and input hash let the worker check the run (older
+		// workers read the task id alone).
+		if err := workflow.ExecuteActivity(fctx, contract.ScaffoldForgetSecrets, in.TaskID, run.grant, run.hash).Get(c, nil); err != nil {
 			workflow.GetLogger(ctx).Warn("forget task secrets", "error", err)
 		}
 	}

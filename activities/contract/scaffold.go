@@ -43,7 +43,8 @@ type LocalStepOutput struct {
 }
 
 // ScaffoldForgetSecrets deletes a task's stored secrets (input: the task
-// id) once the task can no longer use them.
+// id, the run's grant and its input hash) once the task can no longer use
+// them.
 const ScaffoldForgetSecrets = "rigger.scaffold.forgetSecrets"
 
 // SecretRef is how a secret appears in rendered input while it travels

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -21,6 +22,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
 )
@@ -173,6 +176,34 @@ func TestForgedRunsAreRefused(t *testing.T) {
 		}
 		return in
 	}
+
+	t.Run("secrets forgotten only by a signed run", func(t *testing.T) {
+		st, err := sqlite.Open(ctx, filepath.Join(data, "rigger.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		// A signed run forgets its secrets when it completes.
+		var s struct{ ID string }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/trusted", "secrets": map[string]string{"token": "t0ps3cret"}}, &s); code != http.StatusCreated {
+			t.Fatalf("create task: %d", code)
+		}
+		if tr := waitTask(t, p.api, s.ID); tr.Status != "completed" {
+			t.Fatalf("task with a secret: %+v", tr)
+		}
+		if _, err := st.GetTaskSecrets(ctx, s.ID); !errors.Is(err, errs.ErrNotFound) {
+			t.Errorf("the completed task's secrets are still stored: %v", err)
+		}
+		// A forged run under another task's id forgets nothing.
+		if err := st.PutTaskSecrets(ctx, "victim", []byte("sealed"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		run(t, workflows.ScaffoldInput{TaskID: "victim", Secrets: []string{"token"}, Plan: templates.Plan{Version: templates.PlanVersion,
+			Template: templates.PlanTemplate{Ref: "template:default/trusted", Name: "trusted"}}})
+		if _, err := st.GetTaskSecrets(ctx, "victim"); err != nil {
+			t.Errorf("a forged run deleted another task's secrets: %v", err)
+		}
+	})
 
 	t.Run("altered plan", func(t *testing.T) {
 		in := signed(t)
