@@ -42,6 +42,8 @@ type Scaffold struct {
 	RegisteredDir string
 	// RefreshInterval is the refresh period of locations it registers.
 	RefreshInterval time.Duration
+	// Trust verifies runs for the Checked* activities; nil refuses them.
+	Trust *RunTrust
 }
 
 // maxLoggedFile bounds what debug:log shows of one file.

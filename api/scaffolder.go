@@ -29,6 +29,8 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/templates"
@@ -45,6 +47,10 @@ type ScaffolderDeps struct {
 	// DryRun runs a template without side effects (POST /v2/dry-run); nil
 	// disables the endpoint.
 	DryRun DryRunFunc
+	// Signer signs what the server decides about each run (user,
+	// permissions, template base, the input's hash): workers refuse runs it
+	// did not sign. Nil refuses to start tasks (scaffolder.runSigningKey).
+	Signer *runsign.Signer
 }
 
 // SecretKeeper stores a task's secrets (internal/secretbox implements it).
@@ -55,7 +61,7 @@ type SecretKeeper interface {
 // DryRunFunc runs plan in dry-run mode (worker.DryRunner.DryRun); files
 // are the template's own files. An error wrapping errs.ErrUnavailable means
 // it is busy.
-type DryRunFunc func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (*workflows.DryRunResult, error)
+type DryRunFunc func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile, who permission.Subject) (*workflows.DryRunResult, error)
 
 func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.GET("/v2/actions", s.listActions)
@@ -161,12 +167,17 @@ func (s *Server) createTask(c *gin.Context) {
 		writeError(c, errs.Invalid("body must be {\"templateRef\": \"template:default/name\", \"values\": {...}, \"secrets\": {...}}"))
 		return
 	}
+	if s.deps.Scaffolder.Signer == nil {
+		writeError(c, errNoSigningKey)
+		return
+	}
 	t, ref, base, err := s.loadTemplateWithBase(c, req.TemplateRef)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	user := identity(c).Ref
+	who := identity(c)
+	user := who.Ref
 	userEntity, err := s.userEntity(c, user)
 	if err != nil {
 		writeError(c, err)
@@ -188,11 +199,33 @@ func (s *Server) createTask(c *gin.Context) {
 	if len(names) > 0 {
 		in.SecretNonce = secretbox.NewNonce()
 	}
+	if err := s.sign(&in, runsign.Claims{UserRef: user, Service: who.Service, Scopes: who.Scopes, Attempt: 1}); err != nil {
+		writeError(c, err)
+		return
+	}
 	if err := s.startTask(c, client.StartWorkflowOptions{ID: id}, in, user); err != nil {
 		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"id": id})
+}
+
+// errNoSigningKey: a server that cannot sign runs starts none (workers
+// would refuse them).
+var errNoSigningKey = fmt.Errorf("%w: this server cannot start scaffolder runs: set scaffolder.runSigningKey", errs.ErrUnavailable)
+
+// sign signs in for the workers: c names the user, their permissions and
+// the attempt; the task, template, base and input hash come from in.
+func (s *Server) sign(in *workflows.ScaffoldInput, c runsign.Claims) error {
+	c.TaskID, c.TemplateRef, c.BaseURL, c.DryRun = in.TaskID, in.Plan.Template.Ref, in.Plan.Template.BaseURL, in.DryRun
+	in.Run = nil
+	c.InputHash = in.InputHash()
+	claims, sig, err := s.deps.Scaffolder.Signer.Sign(c)
+	if err != nil {
+		return err
+	}
+	in.Run = &contract.RunGrant{Claims: claims, Signature: sig}
+	return nil
 }
 
 // userEntity is the caller's catalog entity (user.entity in expressions),
@@ -510,12 +543,31 @@ func (s *Server) retryTask(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if s.deps.Scaffolder.Signer == nil {
+		writeError(c, errNoSigningKey)
+		return
+	}
 	in, err := s.taskInput(c, t)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
+	// Only a run this server signed is run again, for the same user with
+	// the same permissions: retrying a forged run must not sign it.
+	prev, err := s.signedClaims(in)
+	if err != nil {
+		writeError(c, errs.Invalid("task %s cannot be retried: %v", t.ID, err))
+		return
+	}
 	in.Resume = t.State
+	prev.Attempt++
+	if t.State != nil {
+		prev.Attempt = t.State.Attempt + 1
+	}
+	if err := s.sign(&in, runsign.Claims{UserRef: prev.UserRef, Service: prev.Service, Scopes: prev.Scopes, Attempt: prev.Attempt}); err != nil {
+		writeError(c, err)
+		return
+	}
 	err = s.startTask(c, client.StartWorkflowOptions{
 		ID: t.ID, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 	}, in, t.User)
@@ -524,6 +576,22 @@ func (s *Server) retryTask(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"id": t.ID})
+}
+
+// signedClaims checks that in carries this server's signature over it and
+// returns what it signed.
+func (s *Server) signedClaims(in workflows.ScaffoldInput) (runsign.Claims, error) {
+	if in.Run == nil {
+		return runsign.Claims{}, runsign.ErrUnsigned
+	}
+	c, err := runsign.NewVerifier(s.deps.Scaffolder.Signer.PublicKey()).Verify(in.Run.Claims, in.Run.Signature)
+	if err != nil {
+		return runsign.Claims{}, err
+	}
+	if c.TaskID != in.TaskID || c.InputHash != in.InputHash() {
+		return runsign.Claims{}, errors.New("run signature does not match its plan")
+	}
+	return c, nil
 }
 
 // taskInput reads the input a task's run was started with (the first
@@ -779,7 +847,8 @@ func (s *Server) dryRun(c *gin.Context) {
 		}
 		files = append(files, contract.DryRunFile{Path: f.Path, Data: data, Executable: f.Executable})
 	}
-	res, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, req.Secrets, files)
+	who := identity(c)
+	res, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, req.Secrets, files, permission.Subject{Ref: who.Ref, Service: who.Service, Scopes: who.Scopes})
 	if errors.Is(err, errs.ErrUnavailable) {
 		writeError(c, err)
 		return

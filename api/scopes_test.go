@@ -59,6 +59,8 @@ func TestServiceTokenScopes(t *testing.T) {
 		{tok('s'), "GET", "/api/scaffolder/v2/actions", "", http.StatusOK, ""},
 		{tok('s'), "POST", "/api/scaffolder/v2/dry-run", dry, http.StatusOK, `"message":"hi"`},
 		{tok('s'), "GET", "/api/catalog/entities", "", http.StatusForbidden, ""},
+		// A server without scaffolder.runSigningKey starts no task.
+		{tok('s'), "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/x"}`, http.StatusServiceUnavailable, "set scaffolder.runSigningKey"},
 		{tok('n'), "GET", "/api/catalog/entities", "", http.StatusForbidden, ""},
 		{tok('a'), "GET", "/api/catalog/entities", "", http.StatusOK, ""},
 		{"wrong-token-wrong-token-wrong-token-000", "GET", "/api/catalog/entities", "", http.StatusUnauthorized, ""},

@@ -15,6 +15,7 @@ import (
 	"github.com/riggerdev/rigger/internal/errs"
 
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/permission"
 )
 
 // Check is one readiness condition, e.g. "temporal" or "workers".
@@ -133,37 +134,12 @@ const (
 	maxDryRunBody = 48 << 20
 )
 
-// requiredScope is the scope a service token needs for a route (deny by
-// default: a route not listed needs "admin"). Reading the catalog or the
-// scaffolder needs catalog.read / scaffolder.read; changing them
-// catalog.write / scaffolder.run.
-func requiredScope(method, route string) string {
-	switch {
-	case strings.HasPrefix(route, "/api/catalog/"):
-		if method == http.MethodGet || strings.HasSuffix(route, "/entities/by-refs") ||
-			strings.HasSuffix(route, "/validate-entity") || strings.HasSuffix(route, "/analyze-location") {
-			return "catalog.read"
-		}
-		return "catalog.write"
-	case strings.HasPrefix(route, "/api/scaffolder/"):
-		if method == http.MethodGet {
-			return "scaffolder.read"
-		}
-		return "scaffolder.run"
-	}
-	return "admin"
-}
+// requiredScope is the scope a service token needs for a route
+// (internal/permission decides, for the API and the scaffolder's actions).
+func requiredScope(method, route string) string { return permission.RequiredScope(method, route) }
 
 // hasScope: "*" grants everything, a write scope grants its read scope.
-func hasScope(scopes []string, want string) bool {
-	for _, s := range scopes {
-		if s == want || s == "*" ||
-			(want == "catalog.read" && s == "catalog.write") || (want == "scaffolder.read" && s == "scaffolder.run") {
-			return true
-		}
-	}
-	return false
-}
+func hasScope(scopes []string, want string) bool { return permission.HasScope(scopes, want) }
 
 func (s *Server) requestLog() gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -84,7 +85,7 @@ func TestDryRunRealTemplates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := runner.DryRun(context.Background(), *plan, c.secrets, nil)
+			res, err := runner.DryRun(context.Background(), *plan, c.secrets, nil, permission.Subject{Ref: "user:default/tester"})
 			if err != nil {
 				t.Fatal(err)
 			}

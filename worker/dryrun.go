@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -21,6 +23,8 @@ import (
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
@@ -55,10 +59,15 @@ type DryRunner struct {
 	Logger   *slog.Logger
 }
 
-// DryRun runs plan. files, when given, are the template's own files
+// DryRun runs plan for who. files, when given, are the template's own files
 // (template.yaml's folder) and become the base that relative skeleton urls
 // resolve against; otherwise plan.Template.BaseURL is used as it is.
-func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile) (res *workflows.DryRunResult, err error) {
+//
+// A dry run never goes through a Temporal server, so nobody else can start
+// or alter it: the runner signs it in process with a key of its own (made
+// for this run and then dropped) and the actions check that grant like a
+// worker checks the API server's, so they act with who's permissions.
+func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile, who permission.Subject) (res *workflows.DryRunResult, err error) {
 	select {
 	case dryRunSlots <- struct{}{}:
 		defer func() { <-dryRunSlots }()
@@ -94,18 +103,23 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	sc := *d.Scaffold
 	sc.Workspaces = activities.Workspaces{Dir: filepath.Join(tmp, "workspaces"), MaxBytes: maxDryRunOutput, MaxFiles: maxDryRunFiles}
 	sc.Secrets = memSecrets(secrets)
+	names := make([]string, 0, len(secrets))
+	for k := range secrets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	in := workflows.ScaffoldInput{TaskID: taskID, Plan: plan, Secrets: names, SecretNonce: secretbox.NewNonce(), DryRun: true}
+	if sc.Trust, in.Run, err = signDryRun(in, who); err != nil {
+		return nil, err
+	}
 
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(d.Logger))
 	suite.SetDisableRegistrationAliasing(true)
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(dryRunIdleTimeout)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: taskID}) // the grant names it
 	registerScaffold(env, &sc)
-	names := make([]string, 0, len(secrets))
-	for k := range secrets {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	// The environment is bounded by dryRunIdleTimeout of idle time;
 	// actions get their own step timeouts. Every activity's context (and
 	// so every rendering) also ends with ctx, when the client goes away,
@@ -116,7 +130,7 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	actx, stop := context.WithTimeout(ctx, dryRunTimeout)
 	defer stop()
 	env.SetWorkerOptions(sdkworker.Options{BackgroundActivityContext: actx})
-	env.ExecuteWorkflow(workflows.ScaffoldName, workflows.ScaffoldInput{TaskID: taskID, Plan: plan, Secrets: names, SecretNonce: secretbox.NewNonce(), DryRun: true})
+	env.ExecuteWorkflow(workflows.ScaffoldName, in)
 	res = &workflows.DryRunResult{}
 	if werr := env.GetWorkflowError(); werr != nil {
 		res.Err = werr
@@ -136,6 +150,29 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 		return nil, err
 	}
 	return res, nil
+}
+
+// signDryRun signs a dry run with a key made for it, and returns the trust
+// that accepts it: that key, and the run's own template base.
+func signDryRun(in workflows.ScaffoldInput, who permission.Subject) (*activities.RunTrust, *contract.RunGrant, error) {
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer := runsign.NewSigner(priv)
+	claims, sig, err := signer.Sign(runsign.Claims{
+		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
+		Service: who.Service, Scopes: who.Scopes, InputHash: in.InputHash(),
+		BaseURL: in.Plan.Template.BaseURL, DryRun: true, Attempt: 1,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	trust := &activities.RunTrust{
+		Verifier: runsign.NewVerifier(signer.PublicKey()),
+		Sources:  activities.TemplateSources{Bases: []string{in.Plan.Template.BaseURL}},
+	}
+	return trust, &contract.RunGrant{Claims: claims, Signature: sig}, nil
 }
 
 // memSecrets hands a dry run its secrets from memory.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -43,7 +44,7 @@ spec:
 		t.Fatal(err)
 	}
 	files := []contract.DryRunFile{{Path: "skel/big.bin", Data: make([]byte, 1<<20)}}
-	res, err := runner.DryRun(context.Background(), *plan, nil, files)
+	res, err := runner.DryRun(context.Background(), *plan, nil, files, permission.Subject{Ref: "user:default/tester"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,11 +76,13 @@ type registrar interface {
 // activities and every action.
 func registerScaffold(r registrar, sc *activities.Scaffold) {
 	r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
-	r.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
-	r.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
-	r.RegisterActivityWithOptions(sc.ForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
-	r.RegisterActivityWithOptions(sc.RunLocalStep, activity.RegisterOptions{Name: contract.ScaffoldRunLocalStep})
-	for name, fn := range sc.Actions() {
+	// Every step activity first checks that the API server signed the run
+	// (activities.RunTrust).
+	r.RegisterActivityWithOptions(sc.CheckedRender, activity.RegisterOptions{Name: contract.ScaffoldRender})
+	r.RegisterActivityWithOptions(sc.CheckedRenderOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
+	r.RegisterActivityWithOptions(sc.CheckedForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
+	r.RegisterActivityWithOptions(sc.CheckedRunLocalStep, activity.RegisterOptions{Name: contract.ScaffoldRunLocalStep})
+	for name, fn := range sc.CheckedActions() {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})
 	}
 }

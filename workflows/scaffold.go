@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/templates"
 )
@@ -91,6 +92,20 @@ type ScaffoldInput struct {
 	// their outputs and are not run again; the run starts at the first
 	// step that did not complete.
 	Resume *ScaffoldState `json:"resume,omitempty"`
+	// Run is the API server's signature over the rest of this input and
+	// what it decided (user, permissions, template base): workers refuse a
+	// run without a valid one.
+	Run *contract.RunGrant `json:"run,omitempty"`
+}
+
+// InputHash is the hash of in without its grant, which the grant signs.
+func (in ScaffoldInput) InputHash() string {
+	in.Run = nil
+	h, err := runsign.InputHash(in)
+	if err != nil {
+		return "" // no grant matches it: the run is refused
+	}
+	return h
 }
 
 // DryRunResult is what a dry run of a Plan produced (worker.DryRunner).
@@ -159,6 +174,9 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		cancel()
 	})
 
+	// Every activity checks the grant; the local ones also that it signs
+	// this input. Activity inputs are not compared on replay.
+	run := runRef{grant: in.Run, hash: in.InputHash()}
 	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: st.Outputs, UserRef: in.Plan.UserRef, UserEntity: in.Plan.UserEntity, Secrets: in.Secrets, SecretNonce: in.SecretNonce}
 	localCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -183,7 +201,9 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 			TaskQueue: contract.QueueDefault, StartToCloseTimeout: 30 * time.Second,
 			RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 5},
 		})
-		if err := workflow.ExecuteActivity(fctx, contract.ScaffoldForgetSecrets, in.TaskID).Get(c, nil); err != nil {
+		// The grant and input hash let the worker check the run (older
+		// workers read the task id alone).
+		if err := workflow.ExecuteActivity(fctx, contract.ScaffoldForgetSecrets, in.TaskID, run.grant, run.hash).Get(c, nil); err != nil {
 			workflow.GetLogger(ctx).Warn("forget task secrets", "error", err)
 		}
 	}
@@ -216,14 +236,14 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		var res stepResult
 		var err error
 		if localSteps && step.Local && !(in.DryRun && !step.DryRunSafe) {
-			res, err = runLocalStep(ctx, in, sc, step, logf)
+			res, err = runLocalStep(ctx, in, run, sc, step, logf)
 			if err != nil && !cancelled && longLocalStep(step, err) &&
 				workflow.GetVersion(ctx, localStepFallback, workflow.DefaultVersion, 1) >= 1 {
 				logf(fmt.Sprintf("Step %s takes longer than a quick step may (%s); running it as an activity", step.ID, localStepLimit))
-				res, err = runActivityStep(ctx, localCtx, in, sc, step, logf)
+				res, err = runActivityStep(ctx, localCtx, in, run, sc, step, logf)
 			}
 		} else {
-			res, err = runActivityStep(ctx, localCtx, in, sc, step, logf)
+			res, err = runActivityStep(ctx, localCtx, in, run, sc, step, logf)
 		}
 		if err != nil {
 			return fail(i, err)
@@ -244,7 +264,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 
 	var output map[string]any
 	if len(in.Plan.Output) > 0 {
-		if err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRenderOutput, contract.RenderOutputInput{Context: sc, Output: in.Plan.Output}).Get(ctx, &output); err != nil {
+		if err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRenderOutput, contract.RenderOutputInput{Context: sc, Output: in.Plan.Output, Run: run.grant, InputHash: run.hash}).Get(ctx, &output); err != nil {
 			setStatus("failed")
 			msg := "rendering the output failed: " + rootMessage(err)
 			log("", "completion", msg)
@@ -311,11 +331,17 @@ func skippedByIf(step templates.PlanStep) string {
 	return fmt.Sprintf("Skipping step %s: its if condition is false", step.ID)
 }
 
+// runRef is a run's grant and the hash of its input.
+type runRef struct {
+	grant *contract.RunGrant
+	hash  string
+}
+
 // runLocalStep renders and runs a Local step in one local activity.
-func runLocalStep(ctx workflow.Context, in ScaffoldInput, sc contract.ScaffoldContext, step templates.PlanStep, logf func(string)) (stepResult, error) {
+func runLocalStep(ctx workflow.Context, in ScaffoldInput, run runRef, sc contract.ScaffoldContext, step templates.PlanStep, logf func(string)) (stepResult, error) {
 	var res contract.LocalStepOutput
 	err := workflow.ExecuteLocalActivity(localStepContext(ctx, step), contract.ScaffoldRunLocalStep, contract.LocalStepInput{
-		Render: contract.RenderInput{Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input},
+		Render: contract.RenderInput{Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input, Run: run.grant, InputHash: run.hash},
 		Action: step.Action,
 		Base:   actionInput(in, step),
 	}).Get(ctx, &res)
@@ -330,10 +356,10 @@ func runLocalStep(ctx workflow.Context, in ScaffoldInput, sc contract.ScaffoldCo
 
 // runActivityStep renders a step in a local activity, then runs its action
 // as an activity (or timer) per item.
-func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, sc contract.ScaffoldContext, step templates.PlanStep, logf func(string)) (stepResult, error) {
+func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, run runRef, sc contract.ScaffoldContext, step templates.PlanStep, logf func(string)) (stepResult, error) {
 	var rendered contract.RenderOutput
 	err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRender, contract.RenderInput{
-		Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input,
+		Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input, Run: run.grant, InputHash: run.hash,
 	}).Get(ctx, &rendered)
 	switch {
 	case err != nil:
@@ -416,6 +442,7 @@ func actionInput(in ScaffoldInput, step templates.PlanStep) contract.ActionInput
 	return contract.ActionInput{
 		TaskID: in.TaskID, StepID: step.ID, TemplateBaseURL: in.Plan.Template.BaseURL,
 		DryRun: in.DryRun, Secrets: len(in.Secrets) > 0, SecretNonce: in.SecretNonce, UserRef: in.Plan.UserRef,
+		Run: in.Run,
 	}
 }
 

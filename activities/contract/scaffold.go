@@ -2,6 +2,19 @@ package contract
 
 import "time"
 
+// ScaffoldWorkflow is the scaffolder workflow's registered name: the only
+// workflow whose activities the scaffolder's activities serve.
+const ScaffoldWorkflow = "rigger.scaffold"
+
+// RunGrant is the API server's signature over what a run may do
+// (internal/runsign): every scaffolder activity verifies it before it
+// does anything, so a run started straight through Temporal with a forged
+// input is refused.
+type RunGrant struct {
+	Claims    []byte `json:"claims"`    // runsign.Claims as JSON, as signed
+	Signature []byte `json:"signature"` // Ed25519 over Claims
+}
+
 // ScaffoldRender renders one step of a Plan (its if, each and input) against
 // the run so far. It runs as a local activity so the rendered result is
 // recorded in history: replay never depends on the expression engine.
@@ -30,7 +43,8 @@ type LocalStepOutput struct {
 }
 
 // ScaffoldForgetSecrets deletes a task's stored secrets (input: the task
-// id) once the task can no longer use them.
+// id, the run's grant and its input hash) once the task can no longer use
+// them.
 const ScaffoldForgetSecrets = "rigger.scaffold.forgetSecrets"
 
 // SecretRef is how a secret appears in rendered input while it travels
@@ -68,6 +82,11 @@ type RenderInput struct {
 	If      any             `json:"if"`
 	Each    any             `json:"each"`
 	Input   any             `json:"input"`
+	// Run is the run's grant; InputHash is the hash of the run's input
+	// (runsign.InputHash, computed by the workflow), which must be the
+	// signed one.
+	Run       *RunGrant `json:"run,omitempty"`
+	InputHash string    `json:"inputHash,omitempty"`
 }
 
 // RenderedItem is one execution of a step (one per each item, or one).
@@ -86,6 +105,9 @@ type RenderOutput struct {
 type RenderOutputInput struct {
 	Context ScaffoldContext `json:"context"`
 	Output  map[string]any  `json:"output"`
+	// Run and InputHash: as in RenderInput.
+	Run       *RunGrant `json:"run,omitempty"`
+	InputHash string    `json:"inputHash,omitempty"`
 }
 
 // ActionInput is what an action activity receives.
@@ -104,6 +126,9 @@ type ActionInput struct {
 	SecretNonce string `json:"secretNonce,omitempty"`
 	// UserRef is the user the task runs for.
 	UserRef string `json:"userRef,omitempty"`
+	// Run is the run's grant: the activity acts for the user, on the task
+	// and with the template base it signs, never the fields above.
+	Run *RunGrant `json:"run,omitempty"`
 }
 
 // ActionOutput is what an action returns: its output values and log lines

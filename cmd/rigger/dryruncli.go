@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/worker"
 )
@@ -64,7 +65,7 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			fmt.Fprintf(c.stdout, "dry run of %s (%d steps)\n", t.Metadata.Name, len(plan.Steps))
 			// The run's own log is printed below; the SDK's would repeat it.
 			r := &worker.DryRunner{Scaffold: sc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-			res, err := r.DryRun(context.Background(), *plan, secrets, nil)
+			res, err := r.DryRun(context.Background(), *plan, secrets, nil, permission.Subject{Ref: "user:default/dry-run"})
 			if err != nil {
 				return exitError{code: 1, msg: err.Error()}
 			}

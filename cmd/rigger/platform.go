@@ -19,6 +19,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/engine"
+	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/worker"
@@ -117,6 +118,17 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err != nil {
 		return err
 	}
+	signer, verifier, err := runSigning(cfg, m == modeDev)
+	if err != nil {
+		return err
+	}
+	scaffold.Trust = runTrust(cfg, verifier)
+	switch {
+	case verifier == nil:
+		logger.Warn("no scaffolder.runSigningKey: this server starts no scaffolder tasks and this worker runs none")
+	case signer != nil && m != modeWorker:
+		logger.Info("scaffolder runs are signed; workers may verify them with the public key", "runSigningPublicKey", runsign.PublicString(signer.PublicKey()))
+	}
 	if m != modeServer {
 		for _, q := range queues {
 			w, err := worker.New(tc, q, worker.Deps{
@@ -188,6 +200,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),
 			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run")}).DryRun,
 			Secrets: secretsForAPI(keeper),
+			Signer:  signer,
 		},
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)

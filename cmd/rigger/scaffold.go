@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/templates"
@@ -86,4 +91,78 @@ func sweepWorkspaces(ctx context.Context, w activities.Workspaces, ttl time.Dura
 		case <-time.After(every):
 		}
 	}
+}
+
+// runSigning reads scaffolder.runSigningKey, or in dev the key file in the
+// data dir (created on first start, 0600). signer is nil without a private
+// key (a worker given the public key), verifier nil without any key.
+func runSigning(cfg *config.Config, dev bool) (*runsign.Signer, *runsign.Verifier, error) {
+	var priv ed25519.PrivateKey
+	var pub ed25519.PublicKey
+	var err error
+	switch {
+	case cfg.Scaffolder.RunSigningKey != "":
+		priv, pub, err = runsign.ParseKey(cfg.Scaffolder.RunSigningKey.Reveal())
+	case dev:
+		priv, err = runsign.LoadOrCreateKeyFile(filepath.Join(cfg.Server.DataDir, "run-signing.key"))
+		if err == nil {
+			pub = priv.Public().(ed25519.PublicKey)
+		}
+	default:
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("scaffolder.runSigningKey: %w", err)
+	}
+	var signer *runsign.Signer
+	if priv != nil {
+		signer = runsign.NewSigner(priv)
+	}
+	return signer, runsign.NewVerifier(pub), nil
+}
+
+// runTrust is what a worker accepts as a run's template base: files under
+// scaffolder.templates and static file locations (the folders their globs
+// start from), local repositories of static git locations, and hosts of
+// scaffolder.allowedHosts and catalog.reading.allow.
+func runTrust(cfg *config.Config, v *runsign.Verifier) *activities.RunTrust {
+	t := &activities.RunTrust{Verifier: v}
+	addDir := func(p string) {
+		if abs, err := filepath.Abs(p); err == nil {
+			t.Sources.Dirs = append(t.Sources.Dirs, abs)
+		}
+	}
+	for _, g := range cfg.Scaffolder.Templates {
+		addDir(globDir(g))
+	}
+	for _, l := range cfg.Catalog.Locations {
+		repo, _, _ := strings.Cut(l.Target, "#") // git: repo#path
+		switch {
+		case l.Type == "file":
+			addDir(globDir(l.Target))
+		case l.Type == "git" && strings.HasPrefix(repo, "file://"):
+			addDir(strings.TrimPrefix(repo, "file://"))
+		case l.Type == "git" && !strings.Contains(repo, "://"):
+			addDir(repo)
+		}
+	}
+	hosts := slices.Clone(cfg.Scaffolder.AllowedHosts)
+	for _, a := range cfg.Catalog.Reading.Allow {
+		hosts = append(hosts, a.Host)
+	}
+	t.Sources.Hosts = netguard.Policy{AllowedHosts: hosts}
+	return t
+}
+
+// globDir is the folder a file glob starts from: its path up to the first
+// element with a glob character.
+func globDir(glob string) string {
+	glob = filepath.Clean(glob)
+	parts := strings.Split(glob, string(filepath.Separator))
+	for i, p := range parts {
+		if strings.ContainsAny(p, `*?[\`) {
+			return strings.Join(parts[:i], string(filepath.Separator)) + string(filepath.Separator)
+		}
+	}
+	return filepath.Dir(glob)
 }

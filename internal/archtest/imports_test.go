@@ -90,7 +90,7 @@ func rules() []rule {
 			// Transitive standard-library deps are not checked: the SDK itself
 			// pulls in net/http and friends. Direct imports are what we control.
 			noDirect: ioPackages,
-			ourDeps:  []string{"activities/contract", "templates", "internal/searchattr", "internal/errs", "internal/jsnum"},
+			ourDeps:  []string{"activities/contract", "templates", "internal/searchattr", "internal/errs", "internal/jsnum", "internal/runsign"},
 			why:      "workflow code is deterministic: no I/O, no activity implementations",
 		},
 		{

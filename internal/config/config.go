@@ -304,6 +304,17 @@ type Scaffolder struct {
 	// same key). rigger dev generates one in its data dir. Without it a
 	// server refuses tasks that carry secrets [""].
 	SecretKey Secret `yaml:"secretKey"`
+	// RunSigningKey signs what the API server decides about each run (the
+	// user and their permissions, the template and its base, the hash of
+	// the compiled plan); workers refuse runs without a valid signature, so
+	// a run started straight through Temporal with a forged input does
+	// nothing. Ed25519: the base64 of a 32-byte seed (head -c 32
+	// /dev/urandom | base64) on API servers; workers take the same value or
+	// only the public key, "ed25519-public:<base64>" (rigger server logs
+	// it), and then cannot sign. rigger dev generates one in its data dir.
+	// Without it a server refuses to start tasks and a worker refuses to
+	// run them [""].
+	RunSigningKey Secret `yaml:"runSigningKey"`
 	// SecretTTL is how long a task's secrets are kept when the task fails
 	// (a retry needs them); a finished task's are deleted at once [24h].
 	SecretTTL time.Duration `yaml:"secretTTL"`

@@ -30,6 +30,7 @@ func fullEnv() func(string) (string, bool) {
 		"GHE_TOKEN":                  secretValue + "-ghe",
 		"AWS_SECRET_ACCESS_KEY":      secretValue + "-aws",
 		"RIGGER_SECRET_KEY":          base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("%-32.32s", secretValue))),
+		"RIGGER_RUN_SIGNING_KEY":     base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("%-32.32s", "run-"+secretValue))),
 	})
 }
 

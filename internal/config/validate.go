@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/riggerdev/rigger/internal/runsign"
 )
 
 // Validate checks the values of c and reports every problem at once (joined
@@ -276,6 +278,11 @@ func (c *Config) validateScaffolder(v *validator) {
 	if k := s.SecretKey.Reveal(); k != "" {
 		if key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k)); err != nil || len(key) != 32 {
 			v.add("scaffolder.secretKey", "must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)")
+		}
+	}
+	if k := s.RunSigningKey.Reveal(); k != "" {
+		if _, _, err := runsign.ParseKey(k); err != nil {
+			v.add("scaffolder.runSigningKey", "%v", err)
 		}
 	}
 	for i, g := range s.Templates {

@@ -213,6 +213,8 @@ func TestValidate(t *testing.T) {
 		{"template glob", func(c *Config) { c.Scaffolder.Templates = []string{"templates/[/*.yaml"} }, `scaffolder.templates[0]: "templates/[/*.yaml" is not a valid glob`},
 		{"secret key not base64", func(c *Config) { c.Scaffolder.SecretKey = "not base64!" }, "scaffolder.secretKey: must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)"},
 		{"secret key too short", func(c *Config) { c.Scaffolder.SecretKey = "c2hvcnQ=" }, "scaffolder.secretKey: must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)"},
+		{"run signing key too short", func(c *Config) { c.Scaffolder.RunSigningKey = "c2hvcnQ=" }, "scaffolder.runSigningKey: a run signing key must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64), or ed25519-public:<base64 public key>"},
+		{"run signing public key too short", func(c *Config) { c.Scaffolder.RunSigningKey = "ed25519-public:c2hvcnQ=" }, "scaffolder.runSigningKey: a public run signing key must be ed25519-public: and the base64 of 32 bytes"},
 		{"secret key", func(c *Config) { c.Scaffolder.SecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" }, ""},
 		{"workspace TTL", func(c *Config) { c.Scaffolder.WorkspaceTTL = -time.Hour }, "scaffolder.workspaceTTL: must be a positive duration (like 90s or 5m)"},
 

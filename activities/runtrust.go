@@ -1,0 +1,228 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/runsign"
+)
+
+// RunTrust decides whether this worker serves a scaffolder run's
+// activities. Anyone who can start workflows in the namespace can start
+// rigger.scaffold with any input, so nothing in that input is trusted: the
+// run must carry a grant the API server signed (scaffolder.runSigningKey)
+// for the workflow that schedules the activity, over the very input the
+// workflow runs, naming a template base this worker itself reads templates
+// from. The activities then act for the user, on the task and with the
+// base the grant names.
+type RunTrust struct {
+	// Verifier checks grants; nil refuses every run.
+	Verifier *runsign.Verifier
+	// Sources are where a template's base may point.
+	Sources TemplateSources
+}
+
+// TemplateSources are the places a run's template base may name: this
+// worker's own template sources, never whatever a workflow input says.
+type TemplateSources struct {
+	// Dirs hold the files of scaffolder.templates and of static file
+	// locations, and the local repositories of static git locations: a
+	// file base (or a local git base) must be inside one.
+	Dirs []string
+	// Hosts are the hosts an http(s) or git base may name
+	// (scaffolder.allowedHosts and catalog.reading.allow).
+	Hosts netguard.Policy
+	// Bases are accepted as they are (a dry run's own folder).
+	Bases []string
+}
+
+// RunRefusedType is the error type of a refused run (never retried).
+const RunRefusedType = "RunRefused"
+
+func refuse(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), RunRefusedType, nil)
+}
+
+// Check refuses a base that is not one of the sources.
+func (t TemplateSources) Check(base string) error {
+	if base == "" || slices.Contains(t.Bases, base) {
+		return nil
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("template base %q is not a location this worker reads templates from: %s", base, why)
+	}
+	inDirs := func(p string) error {
+		if !filepath.IsAbs(p) {
+			return bad("not an absolute path")
+		}
+		p = filepath.Clean(p)
+		for _, d := range t.Dirs {
+			if rel, err := filepath.Rel(d, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return nil
+			}
+		}
+		return bad("outside scaffolder.templates and the static file locations")
+	}
+	host := func(raw string) error {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return bad(err.Error())
+		}
+		if err := t.Hosts.CheckURL(u); err != nil {
+			return bad(err.Error())
+		}
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(base, "file://"):
+		u, err := url.Parse(base)
+		if err != nil || u.Host != "" {
+			return bad("not a local file URL")
+		}
+		return inDirs(filepath.FromSlash(u.Path))
+	case strings.HasPrefix(base, "git:"):
+		repo, _, _ := strings.Cut(strings.TrimPrefix(base, "git:"), "#")
+		if p, ok := strings.CutPrefix(repo, "file://"); ok {
+			return inDirs(filepath.FromSlash(p))
+		}
+		if strings.HasPrefix(repo, "/") {
+			return inDirs(repo)
+		}
+		return host(repo)
+	case strings.HasPrefix(base, "https://"), strings.HasPrefix(base, "http://"):
+		return host(base)
+	}
+	return bad("unknown scheme")
+}
+
+// checkRun verifies a run's grant for the activity running in ctx and
+// returns what it signs. hash, when checkHash, is the hash of the input
+// the workflow runs (the local activities get it from the workflow; the
+// regular ones cannot see the input and check the grant alone).
+func (s *Scaffold) checkRun(ctx context.Context, g *contract.RunGrant, hash string, checkHash bool) (runsign.Claims, error) {
+	if s.Trust == nil || s.Trust.Verifier == nil {
+		return runsign.Claims{}, refuse(errors.New("this worker cannot verify scaffolder runs: set scaffolder.runSigningKey"))
+	}
+	if g == nil {
+		return runsign.Claims{}, refuse(runsign.ErrUnsigned)
+	}
+	c, err := s.Trust.Verifier.Verify(g.Claims, g.Signature)
+	if err != nil {
+		return runsign.Claims{}, refuse(err)
+	}
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		if info.WorkflowType == nil || info.WorkflowType.Name != contract.ScaffoldWorkflow || info.WorkflowExecution.ID != c.TaskID {
+			return runsign.Claims{}, refuse(fmt.Errorf("%w: its grant is for task %s, not this workflow", runsign.ErrUnsigned, c.TaskID))
+		}
+	}
+	if checkHash && (hash == "" || hash != c.InputHash) {
+		return runsign.Claims{}, refuse(errors.New("run signature does not match its plan: the input was changed after the API server signed it"))
+	}
+	if err := s.Trust.Sources.Check(c.BaseURL); err != nil {
+		return runsign.Claims{}, refuse(err)
+	}
+	return c, nil
+}
+
+// ForbiddenType is the error type of an action the run's user may not run.
+const ForbiddenType = "Forbidden"
+
+// mayRun refuses an action that reads or writes rigger's own data (the
+// catalog) when the run's user lacks the permission the REST route that
+// does the same needs.
+func mayRun(c runsign.Claims, action string) error {
+	scope := permission.ActionScope(action)
+	if scope == "" {
+		return nil
+	}
+	if (permission.Subject{Ref: c.UserRef, Service: c.Service, Scopes: c.Scopes}).Allows(scope) {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("permission denied: %s needs the %s scope, which %s lacks (the catalog API would answer 403 too)", action, scope, c.UserRef),
+		ForbiddenType, nil)
+}
+
+// trusted applies a checked run's grant: the action acts for its user,
+// on its task, with its template base and dry-run flag.
+func trusted(c runsign.Claims, in *contract.ActionInput) {
+	in.TaskID, in.UserRef, in.TemplateBaseURL, in.DryRun = c.TaskID, c.UserRef, c.BaseURL, c.DryRun
+}
+
+// CheckedRender is Render for a run this worker trusts
+// (contract.ScaffoldRender as workers register it).
+func (s *Scaffold) CheckedRender(ctx context.Context, in contract.RenderInput) (contract.RenderOutput, error) {
+	if _, err := s.checkRun(ctx, in.Run, in.InputHash, true); err != nil {
+		return contract.RenderOutput{}, err
+	}
+	return s.Render(ctx, in)
+}
+
+// CheckedRenderOutput is RenderTemplateOutput for a run this worker
+// trusts (contract.ScaffoldRenderOutput).
+func (s *Scaffold) CheckedRenderOutput(ctx context.Context, in contract.RenderOutputInput) (map[string]any, error) {
+	if _, err := s.checkRun(ctx, in.Run, in.InputHash, true); err != nil {
+		return nil, err
+	}
+	return s.RenderTemplateOutput(ctx, in)
+}
+
+// CheckedRunLocalStep is RunLocalStep for a run this worker trusts
+// (contract.ScaffoldRunLocalStep).
+func (s *Scaffold) CheckedRunLocalStep(ctx context.Context, in contract.LocalStepInput) (contract.LocalStepOutput, error) {
+	c, err := s.checkRun(ctx, in.Render.Run, in.Render.InputHash, true)
+	if err != nil {
+		return contract.LocalStepOutput{}, err
+	}
+	if err := mayRun(c, in.Action); err != nil {
+		return contract.LocalStepOutput{}, err
+	}
+	trusted(c, &in.Base)
+	return s.RunLocalStep(ctx, in)
+}
+
+// CheckedForgetSecrets is ForgetSecrets for a run this worker trusts
+// (contract.ScaffoldForgetSecrets): only a run signed for the task forgets
+// its secrets.
+func (s *Scaffold) CheckedForgetSecrets(ctx context.Context, taskID string, run *contract.RunGrant, hash string) error {
+	c, err := s.checkRun(ctx, run, hash, true)
+	if err != nil {
+		return err
+	}
+	if c.TaskID != taskID {
+		return refuse(fmt.Errorf("%w: its grant is for task %s, not %s", runsign.ErrUnsigned, c.TaskID, taskID))
+	}
+	return s.ForgetSecrets(ctx, taskID)
+}
+
+// CheckedActions are Actions for runs this worker trusts: each checks its
+// run's grant and acts for the user, task and base it names.
+func (s *Scaffold) CheckedActions() map[string]ActionFunc {
+	out := s.Actions()
+	for name, fn := range out {
+		out[name] = func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+			c, err := s.checkRun(ctx, in.Run, "", false)
+			if err != nil {
+				return contract.ActionOutput{}, err
+			}
+			if err := mayRun(c, name); err != nil {
+				return contract.ActionOutput{}, err
+			}
+			trusted(c, &in)
+			return fn(ctx, in)
+		}
+	}
+	return out
+}

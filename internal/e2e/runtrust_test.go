@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
+	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+const trustTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: trusted}
+spec:
+  type: service
+  steps:
+    - {id: copy, name: Copy, action: fetch:plain:file, input: {url: ./hello.txt, targetPath: hello.txt}}
+    - {id: log, name: Log, action: debug:log, input: {message: "by ${{ user.ref }}"}}
+`
+
+// TestForgedRunsAreRefused: anyone who can start workflows in the
+// namespace can start rigger.scaffold with any input. A run started
+// straight through the Temporal client with a forged user and a template
+// base of file:///etc/ is refused by the worker before any step reads a
+// file; so is a run whose input was changed after the API server signed
+// it, and a signed input reused under another task id. A run started
+// through the API still completes.
+func TestForgedRunsAreRefused(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "tpl", "template.yaml")
+	os.MkdirAll(filepath.Dir(tpl), 0o755)
+	if err := os.WriteFile(tpl, []byte(trustTemplate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "tpl", "hello.txt"), []byte("hello\n"), 0o600)
+	cfg := filepath.Join(dir, "rigger.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600)
+	ps := freePorts(t)
+	data := filepath.Join(dir, "data")
+	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", data,
+		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
+	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
+	p.waitReady(t, 90*time.Second)
+	waitTotal(t, p.api, "kind=template", 1)
+	if fi, err := os.Stat(filepath.Join(data, "run-signing.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("rigger dev made no 0600 run signing key: %v", err)
+	}
+
+	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", ps.frontend), Namespace: "default",
+		Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	ctx := context.Background()
+	// run starts in straight through Temporal and returns its failure.
+	run := func(t *testing.T, in workflows.ScaffoldInput) string {
+		t.Helper()
+		r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: in.TaskID, TaskQueue: "rigger-default"}, workflows.ScaffoldName, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		if err := r.Get(wctx, nil); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+	// noFiles checks that the task's workspace holds no file.
+	noFiles := func(t *testing.T, id string) {
+		t.Helper()
+		ws := filepath.Join(data, "workspaces", id)
+		filepath.WalkDir(ws, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				t.Errorf("the refused run wrote %s", p)
+			}
+			return nil
+		})
+	}
+	step := func(id, action string, input map[string]any) templates.PlanStep {
+		return templates.PlanStep{ID: id, Name: id, Action: action, Input: input, TaskQueue: "rigger-default",
+			Local: true, DryRunSafe: true, Retry: templates.RetryPolicy{MaximumAttempts: 1}}
+	}
+
+	t.Run("forged input", func(t *testing.T) {
+		id := "forged-etc"
+		msg := run(t, workflows.ScaffoldInput{TaskID: id, Plan: templates.Plan{
+			Version:  templates.PlanVersion,
+			Template: templates.PlanTemplate{Ref: "template:default/trusted", Name: "trusted", BaseURL: "file:///etc/"},
+			UserRef:  "user:default/admin",
+			Steps: []templates.PlanStep{
+				step("steal", "fetch:plain:file", map[string]any{"url": "passwd", "targetPath": "loot/passwd"}),
+				step("stealdir", "fetch:plain", map[string]any{"url": ".", "targetPath": "loot/etc"}),
+			},
+		}})
+		if !strings.Contains(msg, "run not signed by the API server") {
+			t.Errorf("forged run: %q, want a refusal saying the run is not signed by the API server", msg)
+		}
+		noFiles(t, id)
+		// The refusal is the step's error in the API too.
+		var tr taskResp
+		if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks/"+id, nil, &tr); code != http.StatusOK || tr.Status != "failed" ||
+			len(tr.Steps) == 0 || !strings.Contains(tr.Steps[0].Error, "run not signed by the API server") {
+			t.Errorf("forged task through the API: %d %+v", code, tr)
+		}
+	})
+
+	t.Run("retry of a forged run", func(t *testing.T) {
+		// Forged as the dev guest, so the guest may retry it: the server
+		// must not sign it then.
+		id := "forged-guest"
+		msg := run(t, workflows.ScaffoldInput{TaskID: id, Plan: templates.Plan{
+			Version:  templates.PlanVersion,
+			Template: templates.PlanTemplate{Ref: "template:default/trusted", Name: "trusted", BaseURL: "file:///etc/"},
+			UserRef:  "user:default/guest",
+			Steps:    []templates.PlanStep{step("steal", "fetch:plain:file", map[string]any{"url": "passwd", "targetPath": "loot/passwd"})},
+		}})
+		if !strings.Contains(msg, "run not signed by the API server") {
+			t.Fatalf("forged run: %q", msg)
+		}
+		var apiErr struct{ Error struct{ Message string } }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+id+"/retry", map[string]any{}, &apiErr); code != http.StatusBadRequest ||
+			!strings.Contains(apiErr.Error.Message, "cannot be retried: run not signed by the API server") {
+			t.Errorf("retry of a forged run: %d %+v", code, apiErr)
+		}
+		noFiles(t, id)
+	})
+
+	// A run through the API is signed and completes.
+	var c struct{ ID string }
+	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/trusted"}, &c); code != http.StatusCreated {
+		t.Fatalf("create task: %d", code)
+	}
+	if tr := waitTask(t, p.api, c.ID); tr.Status != "completed" {
+		t.Fatalf("a task started through the API: %+v", tr)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "workspaces", c.ID, "hello.txt")); err != nil || string(b) != "hello\n" {
+		t.Fatalf("the API's task did not copy its file: %q %v", b, err)
+	}
+	// Its signed input, as recorded in history.
+	signed := func(t *testing.T) workflows.ScaffoldInput {
+		t.Helper()
+		it := tc.GetWorkflowHistory(ctx, c.ID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in workflows.ScaffoldInput
+		if err := converter.GetDefaultDataConverter().FromPayload(ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0], &in); err != nil {
+			t.Fatal(err)
+		}
+		if in.Run == nil {
+			t.Fatal("the API started a run without a grant")
+		}
+		return in
+	}
+
+	t.Run("secrets forgotten only by a signed run", func(t *testing.T) {
+		st, err := sqlite.Open(ctx, filepath.Join(data, "rigger.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		// A signed run forgets its secrets when it completes.
+		var s struct{ ID string }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/trusted", "secrets": map[string]string{"token": "t0ps3cret"}}, &s); code != http.StatusCreated {
+			t.Fatalf("create task: %d", code)
+		}
+		if tr := waitTask(t, p.api, s.ID); tr.Status != "completed" {
+			t.Fatalf("task with a secret: %+v", tr)
+		}
+		if _, err := st.GetTaskSecrets(ctx, s.ID); !errors.Is(err, errs.ErrNotFound) {
+			t.Errorf("the completed task's secrets are still stored: %v", err)
+		}
+		// A forged run under another task's id forgets nothing.
+		if err := st.PutTaskSecrets(ctx, "victim", []byte("sealed"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		run(t, workflows.ScaffoldInput{TaskID: "victim", Secrets: []string{"token"}, Plan: templates.Plan{Version: templates.PlanVersion,
+			Template: templates.PlanTemplate{Ref: "template:default/trusted", Name: "trusted"}}})
+		if _, err := st.GetTaskSecrets(ctx, "victim"); err != nil {
+			t.Errorf("a forged run deleted another task's secrets: %v", err)
+		}
+	})
+
+	t.Run("altered plan", func(t *testing.T) {
+		in := signed(t)
+		in.Plan.Template.BaseURL = "file:///etc/"
+		in.Plan.UserRef = "user:default/admin"
+		in.Plan.Steps[0].Input = map[string]any{"url": "passwd", "targetPath": "loot/passwd"}
+		os.RemoveAll(filepath.Join(data, "workspaces", c.ID))
+		msg := run(t, in) // the same task id: its grant's
+		if !strings.Contains(msg, "run signature does not match its plan") {
+			t.Errorf("altered run: %q, want a refusal saying the signature does not match its plan", msg)
+		}
+		noFiles(t, c.ID)
+	})
+
+	// Someone who can also run a worker in the namespace can schedule the
+	// action activities from a workflow of their own: each activity checks
+	// the grant itself.
+	t.Run("action scheduled by another worker's workflow", func(t *testing.T) {
+		const queue = "attacker"
+		w := sdkworker.New(tc, queue, sdkworker.Options{})
+		w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in contract.ActionInput) error {
+			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: "rigger-default", StartToCloseTimeout: 30 * time.Second,
+				RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
+			return workflow.ExecuteActivity(actx, contract.ActionActivity("fetch:plain:file"), in).Get(ctx, nil)
+		}, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		steal := map[string]any{"url": "passwd", "targetPath": "loot/passwd"}
+		for _, c := range []struct {
+			name, id, want string
+			stolen         bool
+		}{
+			{"no grant", "attacker-unsigned", "run not signed by the API server", false},
+			{"the API's grant of another task", "attacker-stolen", "its grant is for task " + c.ID, true},
+		} {
+			var grant *contract.RunGrant
+			if c.stolen {
+				grant = signed(t).Run
+			}
+			r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: c.id, TaskQueue: queue}, workflows.ScaffoldName,
+				contract.ActionInput{TaskID: c.id, StepID: "steal", Input: steal, TemplateBaseURL: "file:///etc/", UserRef: "user:default/admin", Run: grant})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			err = r.Get(wctx, nil)
+			cancel()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %v, want a refusal saying %q", c.name, err, c.want)
+			}
+			noFiles(t, c.id)
+		}
+	})
+
+	t.Run("grant of another task", func(t *testing.T) {
+		in := signed(t)
+		in.TaskID = "stolen-grant"
+		msg := run(t, in)
+		if !strings.Contains(msg, "run not signed by the API server") || !strings.Contains(msg, c.ID) {
+			t.Errorf("a grant reused for another task: %q, want a refusal naming the grant's task", msg)
+		}
+		noFiles(t, in.TaskID)
+	})
+}

@@ -1,0 +1,82 @@
+// Package permission decides what a caller may do: the scope each API route
+// needs and whether a subject holds it. The API's middleware and the
+// scaffolder's actions (which act for the user a run belongs to) ask the
+// same questions here, so an action can never do more than the REST route
+// that does the same thing. Deny by default.
+//
+// It must not import api, worker, workflows or activities.
+package permission
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Scopes a service token can hold.
+const (
+	CatalogRead     = "catalog.read"
+	CatalogWrite    = "catalog.write"
+	ScaffolderRead  = "scaffolder.read"
+	ScaffolderRun   = "scaffolder.run"
+	ScaffolderAdmin = "scaffolder.admin"
+	Admin           = "admin"
+	All             = "*"
+)
+
+// Subject is who acts: a user, or a service limited to its scopes.
+type Subject struct {
+	Ref     string
+	Service bool
+	Scopes  []string
+}
+
+// Allows reports whether s may do what scope guards. Users are not limited
+// by scopes (the permission policy decides for them); services hold only
+// their scopes.
+func (s Subject) Allows(scope string) bool {
+	return !s.Service || HasScope(s.Scopes, scope)
+}
+
+// RequiredScope is the scope a service token needs for a route (deny by
+// default: a route not listed needs "admin"). Reading the catalog or the
+// scaffolder needs catalog.read / scaffolder.read; changing them
+// catalog.write / scaffolder.run.
+func RequiredScope(method, route string) string {
+	switch {
+	case strings.HasPrefix(route, "/api/catalog/"):
+		if method == http.MethodGet || strings.HasSuffix(route, "/entities/by-refs") ||
+			strings.HasSuffix(route, "/validate-entity") || strings.HasSuffix(route, "/analyze-location") {
+			return CatalogRead
+		}
+		return CatalogWrite
+	case strings.HasPrefix(route, "/api/scaffolder/"):
+		if method == http.MethodGet {
+			return ScaffolderRead
+		}
+		return ScaffolderRun
+	}
+	return Admin
+}
+
+// HasScope: "*" grants everything, a write scope grants its read scope.
+func HasScope(scopes []string, want string) bool {
+	return slices.ContainsFunc(scopes, func(s string) bool {
+		return s == want || s == All ||
+			(want == CatalogRead && s == CatalogWrite) || (want == ScaffolderRead && s == ScaffolderRun)
+	})
+}
+
+// actionScopes are the scopes of the scaffolder actions that read or write
+// rigger's own data: the scope of the REST route that does the same.
+// catalog:write is not here: it writes a file into the task's workspace,
+// not into the catalog.
+var actionScopes = map[string]string{
+	"catalog:fetch":    CatalogRead,  // GET /api/catalog/entities/by-name/...
+	"catalog:register": CatalogWrite, // POST /api/catalog/locations
+}
+
+// ActionScope is the scope an action needs, or "" when it touches none of
+// rigger's own data (only the task's workspace or outside systems, whose
+// credentials are the action's).
+func ActionScope(action string) string { return actionScopes[action] }

@@ -1,0 +1,144 @@
+package runsign
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func testKey(t testing.TB, b byte) ed25519.PrivateKey {
+	t.Helper()
+	priv, _, err := ParseKey(base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv
+}
+
+// TestSignVerify: what one key signs verifies with its public key, and
+// only unchanged and only with that key.
+func TestSignVerify(t *testing.T) {
+	s := NewSigner(testKey(t, 'a'))
+	want := Claims{TaskID: "t1", TemplateRef: "template:default/x", UserRef: "user:default/alice", Service: true,
+		Scopes: []string{"scaffolder.run"}, InputHash: "abc", BaseURL: "file:///srv/t/template.yaml", Attempt: 2}
+	claims, sig, err := s.Sign(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := NewVerifier(s.PublicKey())
+	for range 2 { // the second answer comes from the cache
+		got, err := v.Verify(claims, sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TaskID != want.TaskID || got.UserRef != want.UserRef || got.InputHash != want.InputHash ||
+			got.BaseURL != want.BaseURL || !got.Service || len(got.Scopes) != 1 || got.Attempt != 2 {
+			t.Fatalf("verified claims %+v, want %+v", got, want)
+		}
+	}
+
+	altered := []byte(strings.Replace(string(claims), "alice", "admin", 1))
+	if _, err := v.Verify(altered, sig); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("altered claims: %v, want ErrBadSignature", err)
+	}
+	badSig := append([]byte(nil), sig...)
+	badSig[0] ^= 1
+	if _, err := v.Verify(claims, badSig); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("altered signature: %v, want ErrBadSignature", err)
+	}
+	if _, err := v.Verify(claims, sig[:10]); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("short signature: %v, want ErrBadSignature", err)
+	}
+	other := NewVerifier(NewSigner(testKey(t, 'b')).PublicKey())
+	if _, err := other.Verify(claims, sig); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("another key: %v, want ErrBadSignature", err)
+	}
+	if _, err := v.Verify(nil, nil); !errors.Is(err, ErrUnsigned) || err.Error() != "run not signed by the API server" {
+		t.Errorf("unsigned: %v, want ErrUnsigned", err)
+	}
+}
+
+// TestInputHash: a value hashes like itself after a JSON round trip, and
+// any change changes the hash.
+func TestInputHash(t *testing.T) {
+	type in struct {
+		ID     string         `json:"id"`
+		Params map[string]any `json:"params"`
+		N      int64          `json:"n"`
+	}
+	a := in{ID: "x", Params: map[string]any{"b": 1, "a": []any{int64(2), "s"}}, N: 7}
+	b := in{ID: "x", Params: map[string]any{"a": []any{float64(2), "s"}, "b": float64(1)}, N: 7}
+	ha, err := InputHash(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := InputHash(b)
+	if ha != hb {
+		t.Errorf("the same input after a JSON round trip hashes differently: %s %s", ha, hb)
+	}
+	b.Params["b"] = float64(2)
+	if hc, _ := InputHash(b); hc == ha {
+		t.Error("a changed input hashes alike")
+	}
+}
+
+// TestParseKey: private seeds and public keys are read; anything else is
+// a clear error that does not echo the value.
+func TestParseKey(t *testing.T) {
+	priv := testKey(t, 'a')
+	pubStr := PublicString(priv.Public().(ed25519.PublicKey))
+	p2, pub, err := ParseKey(pubStr)
+	if err != nil || p2 != nil || !pub.Equal(priv.Public()) {
+		t.Fatalf("public form: %v %v", err, p2)
+	}
+	for _, bad := range []string{"", "c2hvcnQ=", "not base64!", PublicPrefix + "c2hvcnQ=", base64.StdEncoding.EncodeToString(make([]byte, 64))} {
+		if _, _, err := ParseKey(bad); err == nil {
+			t.Errorf("ParseKey(%q) accepted", bad)
+		} else if bad != "" && strings.Contains(err.Error(), bad) {
+			t.Errorf("the error echoes the key: %v", err)
+		}
+	}
+}
+
+// TestKeyFile: the dev key is created once, 0600, and read back.
+func TestKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "run-signing.key")
+	k1, err := LoadOrCreateKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	k2, err := LoadOrCreateKeyFile(path)
+	if err != nil || !k1.Equal(k2) {
+		t.Fatalf("the key changed on the second read (%v)", err)
+	}
+	if err := os.WriteFile(path, []byte(PublicString(k1.Public().(ed25519.PublicKey))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateKeyFile(path); err == nil || !strings.Contains(err.Error(), "public key") {
+		t.Errorf("a public key file: %v", err)
+	}
+}
+
+// BenchmarkSignVerify measures what signing costs per task: one signature
+// on the API server and one uncached verification on a worker.
+func BenchmarkSignVerify(b *testing.B) {
+	s := NewSigner(testKey(b, 'a'))
+	c := Claims{TaskID: "0d6f4b5e-7a1c-4c55-9d2e-000000000000", TemplateRef: "template:default/x", UserRef: "user:default/alice", InputHash: strings.Repeat("ab", 32), Attempt: 1}
+	for b.Loop() {
+		claims, sig, err := s.Sign(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := NewVerifier(s.PublicKey()).Verify(claims, sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
