@@ -46,8 +46,8 @@ func (s *Server) catalogRoutes(g *gin.RouterGroup) {
 	g.DELETE("/entities/by-uid/:uid", s.deleteEntity)
 	g.GET("/entity-facets", s.entityFacets)
 	g.GET("/locations", s.listLocations)
-	g.POST("/locations", s.addLocation)
-	g.POST("/analyze-location", s.analyzeLocation)
+	g.POST("/locations", s.limitDryRun, s.addLocation)
+	g.POST("/analyze-location", s.fetches.limit("analyze-location"), s.analyzeLocation)
 	g.GET("/locations/:id", s.getLocation)
 	g.GET("/locations/:id/status", s.locationStatus)
 	g.DELETE("/locations/:id", s.deleteLocation)
@@ -569,6 +569,16 @@ func (s *Server) addLocation(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"location": locJSON(l), "entities": []any{}})
+}
+
+// limitDryRun rate-limits registrations with ?dryRun=true, which fetch
+// like analyze-location does.
+func (s *Server) limitDryRun(c *gin.Context) {
+	if c.Query("dryRun") == "true" {
+		s.fetches.limit("a dry-run registration")(c)
+		return
+	}
+	c.Next()
 }
 
 // checkLocationType refuses location types callers may not register.

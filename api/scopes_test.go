@@ -55,6 +55,8 @@ func TestServiceTokenScopes(t *testing.T) {
 		{tok('r'), "POST", "/api/catalog/validate-entity", `{"entity":{},"location":"url:x"}`, http.StatusBadRequest, ""},
 		{tok('r'), "POST", "/api/catalog/locations", `{"type":"url","target":"https://example.com/x.yaml"}`, http.StatusForbidden, "catalog.write scope"},
 		{tok('r'), "POST", "/api/scaffolder/v2/dry-run", dry, http.StatusForbidden, ""},
+		// analyze-location fetches: it needs catalog.write.
+		{tok('r'), "POST", "/api/catalog/analyze-location", `{"location":{"type":"url","target":"https://example.com/x.yaml"}}`, http.StatusForbidden, "catalog.write scope"},
 		{tok('r'), "GET", "/api/scaffolder/v2/actions", "", http.StatusForbidden, ""},
 		{tok('s'), "GET", "/api/scaffolder/v2/actions", "", http.StatusOK, ""},
 		{tok('s'), "POST", "/api/scaffolder/v2/dry-run", dry, http.StatusOK, `"message":"hi"`},

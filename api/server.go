@@ -48,6 +48,9 @@ type Server struct {
 	deps   Deps
 	engine *gin.Engine
 	states stateCache
+	// fetches limits the catalog routes that make the workers fetch
+	// (analyze-location, dry-run registration) per caller.
+	fetches *rateLimiter
 }
 
 // New builds the router. It does no I/O.
@@ -55,7 +58,7 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	s := &Server{deps: d, engine: e}
+	s := &Server{deps: d, engine: e, fetches: newRateLimiter(fetchBurst, fetchInterval)}
 	e.Use(s.recoverer(), s.requestLog())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
@@ -126,6 +129,13 @@ func (s *Server) authenticate() gin.HandlerFunc {
 	}
 }
 
+// Fetching catalog routes: a burst of fetchBurst per caller, then one
+// every fetchInterval.
+const (
+	fetchBurst    = 10
+	fetchInterval = 6 * time.Second
+)
+
 // Request body limits: every API body, and a dry run's (it carries the
 // template's files, base64).
 const (
@@ -140,8 +150,10 @@ const (
 func requiredScope(method, route string) string {
 	switch {
 	case strings.HasPrefix(route, "/api/catalog/"):
+		// analyze-location fetches, so it needs catalog.write like
+		// registering does.
 		if method == http.MethodGet || strings.HasSuffix(route, "/entities/by-refs") ||
-			strings.HasSuffix(route, "/validate-entity") || strings.HasSuffix(route, "/analyze-location") {
+			strings.HasSuffix(route, "/validate-entity") {
 			return "catalog.read"
 		}
 		return "catalog.write"
