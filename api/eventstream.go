@@ -22,7 +22,7 @@ func (s *Server) taskEventStream(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	t, err := s.loadTask(c, id)
+	t, err := s.loadVisibleTask(c, id)
 	if err != nil {
 		writeError(c, err)
 		return

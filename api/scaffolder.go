@@ -399,8 +399,33 @@ func (s *Server) taskJSON(t *task) gin.H {
 	return out
 }
 
+// mayRead says whether the caller may see a task: its creator, or a
+// service token with the scaffolder.admin scope (or "*"). Tasks hold their
+// parameter values: until policies are configurable, they are private.
+func mayRead(c *gin.Context, user string) bool {
+	id := identity(c)
+	return (id.Ref != "" && id.Ref == user) || isTaskAdmin(id)
+}
+
+func isTaskAdmin(id auth.Identity) bool {
+	return id.Service && hasScope(id.Scopes, "scaffolder.admin")
+}
+
+// loadVisibleTask is loadTask for the caller: a task the caller may not
+// read is not found (404, as for an unknown id: existence does not leak).
+func (s *Server) loadVisibleTask(c *gin.Context, id string) (*task, error) {
+	t, err := s.loadTask(c, id)
+	if err != nil {
+		return nil, err
+	}
+	if !mayRead(c, t.User) {
+		return nil, errs.NotFound("no task with id %q", id)
+	}
+	return t, nil
+}
+
 func (s *Server) getTask(c *gin.Context) {
-	t, err := s.loadTask(c, c.Param("id"))
+	t, err := s.loadVisibleTask(c, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -431,7 +456,7 @@ func eventsJSON(t *task, after int) []gin.H {
 }
 
 func (s *Server) taskEvents(c *gin.Context) {
-	t, err := s.loadTask(c, c.Param("id"))
+	t, err := s.loadVisibleTask(c, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -460,7 +485,7 @@ func afterParam(c *gin.Context) (int, error) {
 // mayChange says whether the caller may cancel or retry t: its creator, or
 // a service token with the scaffolder.admin scope.
 func mayChange(c *gin.Context, t *task) error {
-	if id := identity(c); id.Ref == t.User || (id.Service && hasScope(id.Scopes, "scaffolder.admin")) {
+	if id := identity(c); id.Ref == t.User || isTaskAdmin(id) {
 		return nil
 	}
 	return fmt.Errorf("%w: only %s (or a token with the scaffolder.admin scope) may change task %s", errs.ErrForbidden, t.User, t.ID)
@@ -470,7 +495,7 @@ func mayChange(c *gin.Context, t *task) error {
 // allowed to change it, and it must be in status want (the error says
 // what else it needs otherwise).
 func (s *Server) taskToChange(c *gin.Context, want, why string) (*task, bool) {
-	t, err := s.loadTask(c, c.Param("id"))
+	t, err := s.loadVisibleTask(c, c.Param("id"))
 	if err == nil {
 		err = mayChange(c, t)
 	}
@@ -558,6 +583,11 @@ func (s *Server) listTasks(c *gin.Context) {
 	ctx := c.Request.Context()
 	tplKey, userKey, _ := searchattr.Keys()
 	q := []string{fmt.Sprintf("WorkflowType = %s", quoteVisibility(workflows.ScaffoldName))}
+	if id := identity(c); !isTaskAdmin(id) {
+		// Only the caller's own tasks, filtered by visibility itself so
+		// that counts and pages say nothing of anyone else's.
+		q = append(q, fmt.Sprintf("%s = %s", userKey.GetName(), quoteVisibility(id.Ref)))
+	}
 	var users []string
 	for _, u := range c.QueryArray("createdBy") {
 		users = append(users, fmt.Sprintf("%s = %s", userKey.GetName(), quoteVisibility(u)))
