@@ -39,6 +39,7 @@ func TestFetchRoutesRateLimited(t *testing.T) {
 	// what matters is whether the limiter let the request through.
 	post := func(token, path string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("POST", path, strings.NewReader(`{"location":{"target":""},"target":""}`))
+		req.Host = "localhost:7007"
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

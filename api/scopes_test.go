@@ -69,6 +69,7 @@ func TestServiceTokenScopes(t *testing.T) {
 	}
 	for _, c := range cases {
 		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		req.Host = "127.0.0.1:7007"
 		req.Header.Set("Authorization", "Bearer "+c.token)
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

@@ -34,6 +34,9 @@ type Deps struct {
 	Ready []Check
 	// Auth identifies callers of /api/*. Required.
 	Auth auth.Authenticator
+	// BaseURL is server.baseUrl: its host is served besides loopback names,
+	// and its origin may change state (browserGuard).
+	BaseURL string
 	// Dev enables the /api/dev/* routes (rigger dev only).
 	Dev bool
 	// Catalog serves /api/catalog when its store is set.
@@ -59,7 +62,7 @@ func New(d Deps) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e, fetches: newRateLimiter(fetchBurst, fetchInterval)}
-	e.Use(s.recoverer(), s.requestLog())
+	e.Use(s.recoverer(), s.requestLog(), s.browserGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
 

@@ -176,6 +176,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		Temporal:      tc,
 		Namespace:     cfg.Temporal.Namespace,
 		TemporalUIURL: uiURL,
+		BaseURL:       cfg.Server.BaseURL,
 		Ready:         checks,
 		Auth:          authn,
 		Dev:           m == modeDev,
