@@ -318,9 +318,7 @@ func (c *Catalog) processFile(ctx context.Context, r *reading, mu *sync.Mutex, s
 			}
 		}
 		if d.Entity == nil {
-			for _, e := range d.Errors {
-				reject(e.Error())
-			}
+			reject(docProblems(d)...)
 			continue
 		}
 		if err := c.Rules.Allowed(d.Entity, src, c.StaticRules[loc.Target]); err != nil {

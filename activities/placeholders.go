@@ -3,7 +3,10 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -104,11 +107,7 @@ func (c *Catalog) readRelative(ctx context.Context, r *reading, s source, fileNa
 		if strings.Contains(ref, "://") {
 			return nil, fmt.Errorf("a file location can only reference files")
 		}
-		p := ref
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(fileName), ref)
-		}
-		return readLimited(p, max)
+		return readInFolder(filepath.Dir(fileName), ref, max)
 	case "url":
 		base, err := url.Parse(fileName)
 		if err != nil {
@@ -133,13 +132,72 @@ func (c *Catalog) readRelative(ctx context.Context, r *reading, s source, fileNa
 	return nil, fmt.Errorf("placeholders are not supported for %s locations", s.typ)
 }
 
-func readLimited(p string, max int64) ([]byte, error) {
-	info, err := os.Stat(p)
+// readInFolder reads ref, a path relative to dir, confined to dir (an
+// os.Root: no absolute paths, no "..", no symlink leading out), in dev as
+// on a server: a placeholder must not read the data dir's secret.key or
+// /etc/passwd into the catalog.
+func readInFolder(dir, ref string, max int64) ([]byte, error) {
+	outside := fmt.Errorf("%q is outside the folder %s (placeholders of file locations read only files in the folder of the file that holds them, and below)", ref, dir)
+	if filepath.IsAbs(ref) || ref == "" {
+		return nil, outside
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open folder %s: %w", dir, err)
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(ref))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no file %q in the folder %s", ref, dir)
+		}
+		// os.Root refuses paths that leave it (.., symlinks) with its own
+		// error; whatever the reason, say where reading is allowed.
+		return nil, outside
+	}
+	defer f.Close()
+	info, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", p, max)
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%q is not a regular file", ref)
 	}
-	return os.ReadFile(p)
+	if info.Size() > max {
+		return nil, fmt.Errorf("%q is larger than %d bytes", ref, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%q is larger than %d bytes", ref, max)
+	}
+	return data, nil
+}
+
+// docProblems are a rejected document's problems as the server reports
+// them (location status, API answers). A document with neither apiVersion
+// nor kind is not a catalog entity at all — say /etc/shadow registered as
+// a file location, whose lines YAML reads as keys — so its problems, which
+// would quote those keys, become one line naming the file, document and
+// line only.
+func docProblems(d catalog.Doc) []string {
+	var noAPIVersion, noKind bool
+	for _, e := range d.Errors {
+		if e.Message == "required field is missing" {
+			noAPIVersion = noAPIVersion || e.Path == "apiVersion"
+			noKind = noKind || e.Path == "kind"
+		}
+	}
+	if noAPIVersion && noKind && len(d.Errors) > 0 {
+		e := *d.Errors[0]
+		e.Path, e.Message = "", "not a catalog entity: the document has neither apiVersion nor kind (its content is not shown)"
+		return []string{e.Error()}
+	}
+	out := make([]string, len(d.Errors))
+	for i, e := range d.Errors {
+		out[i] = e.Error()
+	}
+	return out
 }
