@@ -65,6 +65,9 @@ type BlockedError struct {
 }
 
 func (e *BlockedError) Error() string {
+	if e.Target == "" { // a connection refused at dial time, outside Get
+		return "refusing to connect: " + e.Reason
+	}
 	return fmt.Sprintf("refusing to fetch %s: %s", e.Target, e.Reason)
 }
 
@@ -350,6 +353,9 @@ func Get(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) ([]
 	}
 	return body, nil
 }
+
+// Describe is describe for clients that call Do themselves.
+func Describe(u *url.URL, err error) error { return describe(u, err) }
 
 // describe turns a failed request's error into one fit for an API
 // response: a refusal names the URL refused and why, other failures name the
