@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -771,18 +770,40 @@ func (s *Server) dryRun(c *gin.Context) {
 		writeError(c, errs.NotFound("dry runs are not available on this server"))
 		return
 	}
-	var req struct {
-		Template          json.RawMessage   `json:"template"`
-		Values            map[string]any    `json:"values"`
-		Secrets           map[string]string `json:"secrets"`
-		DirectoryContents []struct {
-			Path          string `json:"path"`
-			Base64Content string `json:"base64Content"`
-			Executable    bool   `json:"executable"`
-		} `json:"directoryContents"`
+	// The slot first, then the body: requests beyond the slots cost no
+	// memory (their bodies are never read).
+	busy := func() {
+		c.Header("Connection", "close")
+		writeError(c, fmt.Errorf("%w: too many dry runs at once; try again shortly", errs.ErrUnavailable))
 	}
-	if err := c.ShouldBindJSON(&req); err != nil || len(req.Template) == 0 {
-		writeError(c, errs.Invalid("body must be {\"template\": {...}, \"values\": {...}, \"secrets\": {...}, \"directoryContents\": [{\"path\", \"base64Content\"}]}"))
+	select {
+	case s.dryRuns <- struct{}{}:
+		defer func() { <-s.dryRuns }()
+	default:
+		busy()
+		return
+	}
+	if n := c.Request.ContentLength; n < 0 || n > largeDryRunBody {
+		select {
+		case s.largeDryRuns <- struct{}{}:
+			defer func() { <-s.largeDryRuns }()
+		default:
+			busy()
+			return
+		}
+	}
+	req, err := decodeDryRunBody(c.Request.Body)
+	if err != nil || len(req.Template) == 0 {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(c, errs.Invalid("the request body is larger than %d bytes", tooBig.Limit))
+			return
+		}
+		msg := "body must be {\"template\": {...}, \"values\": {...}, \"secrets\": {...}, \"directoryContents\": [{\"path\", \"base64Content\"}]}"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		writeError(c, errs.Invalid("%s", msg))
 		return
 	}
 	t, err := templates.Parse("template", req.Template)
@@ -800,16 +821,13 @@ func (s *Server) dryRun(c *gin.Context) {
 		return
 	}
 	plan.Template.Ref = "template:" + t.Metadata.Namespace + "/" + t.Metadata.Name
-	files := []contract.DryRunFile{}
-	for i, f := range req.DirectoryContents {
-		data, err := base64.StdEncoding.DecodeString(f.Base64Content)
-		if err != nil {
-			writeError(c, errs.Invalid("directoryContents[%d].base64Content is not base64", i))
-			return
-		}
-		files = append(files, contract.DryRunFile{Path: f.Path, Data: data, Executable: f.Executable})
+	files := req.Files
+	if files == nil {
+		files = []contract.DryRunFile{}
 	}
-	res, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, req.Secrets, files)
+	secrets := req.Secrets
+	req = nil // the files are what the run needs
+	res, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, secrets, files)
 	if errors.Is(err, errs.ErrUnavailable) {
 		writeError(c, err)
 		return

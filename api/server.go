@@ -54,6 +54,8 @@ type Server struct {
 	// fetches limits the catalog routes that make the workers fetch
 	// (analyze-location, dry-run registration) per caller.
 	fetches *rateLimiter
+	// dryRuns are the dry-run slots, taken before a body is read.
+	dryRuns, largeDryRuns chan struct{}
 }
 
 // New builds the router. It does no I/O.
@@ -61,7 +63,8 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	s := &Server{deps: d, engine: e, fetches: newRateLimiter(fetchBurst, fetchInterval)}
+	s := &Server{deps: d, engine: e, fetches: newRateLimiter(fetchBurst, fetchInterval),
+		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
 	e.Use(s.recoverer(), s.requestLog(), s.browserGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
