@@ -34,6 +34,17 @@ type CatalogDeps struct {
 	// AllowFileLocations lets callers register file locations (dev only:
 	// on a server it would let anyone read files on the host).
 	AllowFileLocations bool
+	// Limits are catalog.limits (zero: catalog.DefaultLimits); validate-entity
+	// applies them.
+	Limits catalog.Limits
+}
+
+// catalogLimits are the configured limits, or the defaults.
+func (s *Server) catalogLimits() catalog.Limits {
+	if s.deps.Catalog.Limits == (catalog.Limits{}) {
+		return catalog.DefaultLimits()
+	}
+	return s.deps.Catalog.Limits
 }
 
 func (s *Server) catalogRoutes(g *gin.RouterGroup) {
@@ -700,17 +711,29 @@ func (s *Server) refreshEntity(c *gin.Context) {
 }
 
 func (s *Server) validateEntity(c *gin.Context) {
-	var req struct {
-		Entity   map[string]any `json:"entity"`
-		Location string         `json:"location"`
+	var raw struct {
+		Entity   json.RawMessage `json:"entity"`
+		Location string          `json:"location"`
 	}
-	if err := c.ShouldBindJSON(&req); err != nil || req.Entity == nil {
-		writeError(c, errs.Invalid("body must be {\"entity\": {...}, \"location\": \"...\"}"))
+	var entity map[string]any
+	bad := errs.Invalid("body must be {\"entity\": {...}, \"location\": \"...\"}")
+	if err := c.ShouldBindJSON(&raw); err != nil || len(raw.Entity) == 0 {
+		writeError(c, bad)
 		return
 	}
-	probs := catalog.Validate(catalog.Entity(req.Entity))
+	// The catalog's limits (size, depth, string length) before any Go
+	// value of the entity is built, as for a location's files.
+	if err := catalog.CheckJSONLimits(raw.Entity, s.catalogLimits()); err != nil {
+		writeError(c, errs.Invalid("%v", err))
+		return
+	}
+	if err := json.Unmarshal(raw.Entity, &entity); err != nil || entity == nil {
+		writeError(c, bad)
+		return
+	}
+	probs := catalog.Validate(catalog.Entity(entity))
 	if len(probs) == 0 {
-		if _, rp := catalog.Relations(catalog.Entity(req.Entity)); len(rp) > 0 {
+		if _, rp := catalog.Relations(catalog.Entity(entity)); len(rp) > 0 {
 			probs = rp
 		}
 	}

@@ -184,6 +184,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			Store:              st,
 			RefreshInterval:    cfg.Catalog.RefreshInterval,
 			AllowFileLocations: m == modeDev,
+			Limits:             catalogLimits(cfg),
 		},
 		Scaffolder: api.ScaffolderDeps{
 			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),
