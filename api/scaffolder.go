@@ -292,7 +292,11 @@ func searchString(sa *commonpb.SearchAttributes, key string) string {
 // Terminated or timed-out runs, which carry no state, are queried (the
 // worker replays them).
 func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
-	ctx := c.Request.Context()
+	return s.loadTaskCtx(c.Request.Context(), id)
+}
+
+// loadTaskCtx is loadTask outside a request (the event-stream watches).
+func (s *Server) loadTaskCtx(ctx context.Context, id string) (*task, error) {
 	if id == "" || len(id) > 255 {
 		return nil, errs.NotFound("no task with id %q", id)
 	}

@@ -56,6 +56,8 @@ type Server struct {
 	fetches *rateLimiter
 	// dryRuns are the dry-run slots, taken before a body is read.
 	dryRuns, largeDryRuns chan struct{}
+	// streams are the task event streams and their shared watches.
+	streams streamHub
 }
 
 // New builds the router. It does no I/O.
@@ -63,7 +65,8 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	s := &Server{deps: d, engine: e, fetches: newRateLimiter(fetchBurst, fetchInterval),
+	s := &Server{deps: d, engine: e,
+		streams: streamHub{watches: map[string]*taskWatch{}, perClient: map[string]int{}, maxPerClient: maxStreamsPerClient, maxTotal: maxStreamsTotal}, fetches: newRateLimiter(fetchBurst, fetchInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
 	e.Use(s.recoverer(), s.requestLog(), s.browserGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
