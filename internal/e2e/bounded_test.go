@@ -5,36 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// procStatusKiB reads a field (VmHWM, VmRSS) of /proc/<pid>/status in KiB.
-func procStatusKiB(t testing.TB, pid int, field string) int {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
-}
 
 // TestDryRunBodiesBoundedMemory: ten concurrent ~46 MB dry-run bodies do
 // not each get parsed: a request takes a dry-run slot before its body is
@@ -48,7 +26,7 @@ func TestDryRunBodiesBoundedMemory(t *testing.T) {
 	}
 	p := startDev(t, t.TempDir(), freePorts(t))
 	pid := p.cmd.Process.Pid
-	idle := procStatusKiB(t, pid, "VmHWM")
+	idle := rssMiB(t, pid, "VmHWM")
 
 	data := make([]byte, 34<<20) // 34 MiB, ~45.3 MiB as base64
 	if _, err := rand.Read(data); err != nil {
@@ -102,10 +80,10 @@ func TestDryRunBodiesBoundedMemory(t *testing.T) {
 	if ok == 0 {
 		t.Fatalf("no dry-run body was read (%v): the measurement would mean nothing", codes)
 	}
-	peak := procStatusKiB(t, pid, "VmHWM")
-	t.Logf("rigger dev VmHWM: idle %d MiB, after 10 concurrent %.0f MiB bodies %d MiB (%d served, %d busy); VmRSS now %d MiB",
-		idle>>10, float64(len(raw))/(1<<20), peak>>10, ok, busy, procStatusKiB(t, pid, "VmRSS")>>10)
-	if peak > 300<<10 {
-		t.Errorf("peak RSS %d MiB, want under 300 MiB", peak>>10)
+	peak := rssMiB(t, pid, "VmHWM")
+	t.Logf("rigger dev VmHWM: idle %.0f MiB, after 10 concurrent %.0f MiB bodies %.0f MiB (%d read, %d busy); VmRSS now %.0f MiB",
+		idle, float64(len(raw))/(1<<20), peak, ok, busy, rssMiB(t, pid, "VmRSS"))
+	if peak > 300 {
+		t.Errorf("peak RSS %.0f MiB, want under 300 MiB", peak)
 	}
 }
