@@ -318,7 +318,9 @@ func (c *Catalog) processFile(ctx context.Context, r *reading, mu *sync.Mutex, s
 			}
 		}
 		if d.Entity == nil {
-			reject(docProblems(d)...)
+			for _, e := range d.Errors {
+				reject(e.Error())
+			}
 			continue
 		}
 		if err := c.Rules.Allowed(d.Entity, src, c.StaticRules[loc.Target]); err != nil {

@@ -175,29 +175,3 @@ func readInFolder(dir, ref string, max int64) ([]byte, error) {
 	}
 	return data, nil
 }
-
-// docProblems are a rejected document's problems as the server reports
-// them (location status, API answers). A document with neither apiVersion
-// nor kind is not a catalog entity at all — say /etc/shadow registered as
-// a file location, whose lines YAML reads as keys — so its problems, which
-// would quote those keys, become one line naming the file, document and
-// line only.
-func docProblems(d catalog.Doc) []string {
-	var noAPIVersion, noKind bool
-	for _, e := range d.Errors {
-		if e.Message == "required field is missing" {
-			noAPIVersion = noAPIVersion || e.Path == "apiVersion"
-			noKind = noKind || e.Path == "kind"
-		}
-	}
-	if noAPIVersion && noKind && len(d.Errors) > 0 {
-		e := *d.Errors[0]
-		e.Path, e.Message = "", "not a catalog entity: the document has neither apiVersion nor kind (its content is not shown)"
-		return []string{e.Error()}
-	}
-	out := make([]string, len(d.Errors))
-	for i, e := range d.Errors {
-		out[i] = e.Error()
-	}
-	return out
-}

@@ -24,3 +24,22 @@ func TestCheckJSONLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestNonEntityNotEchoed: a document with neither apiVersion nor kind —
+// /etc/shadow read as YAML, each line a key — is one problem naming file,
+// document and line, none of its content.
+func TestNonEntityNotEchoed(t *testing.T) {
+	docs, err := Parse("/etc/shadow", []byte("root:$6$SECRETROOT:19000:0:99999:7:::\nbob:$6$SECRETBOB:19000:0:99999:7:::\nbob:$6$SECRETBOB:19000:0:99999:7:::\n"), DefaultLimits())
+	if err != nil || len(docs) != 1 || len(docs[0].Errors) != 1 {
+		t.Fatalf("want one document with one problem, got %v, %+v", err, docs)
+	}
+	msg := docs[0].Errors[0].Error()
+	if !strings.Contains(msg, "/etc/shadow: document 1 (line 1)") || !strings.Contains(msg, "not a catalog entity") || strings.Contains(msg, "SECRET") {
+		t.Fatalf("problem: %q", msg)
+	}
+	// A document with either is still validated field by field.
+	docs, _ = Parse("x.yaml", []byte("kind: Component\nextra: 1\n"), DefaultLimits())
+	if len(docs) != 1 || len(docs[0].Errors) < 2 {
+		t.Fatalf("a document with kind only: %+v", docs)
+	}
+}
