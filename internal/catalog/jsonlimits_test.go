@@ -29,7 +29,7 @@ func TestCheckJSONLimits(t *testing.T) {
 // /etc/shadow read as YAML, each line a key — is one problem naming file,
 // document and line, none of its content.
 func TestNonEntityNotEchoed(t *testing.T) {
-	docs, err := Parse("/etc/shadow", []byte("root:$6$SECRETROOT:19000:0:99999:7:::\nbob:$6$SECRETBOB:19000:0:99999:7:::\nbob:$6$SECRETBOB:19000:0:99999:7:::\n"), DefaultLimits())
+	docs, err := Parse("/etc/shadow", []byte("root:$6$SECRETROOT:19000:0:99999:7:::\nbob:$6$SECRETBOB:19000:0:99999:7:::\n"), DefaultLimits())
 	if err != nil || len(docs) != 1 || len(docs[0].Errors) != 1 {
 		t.Fatalf("want one document with one problem, got %v, %+v", err, docs)
 	}

@@ -166,17 +166,17 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits, p Policy) D
 		fail(d.Node.Line, "", "a catalog document must be a mapping with apiVersion, kind and metadata, got "+nodeKind(d.Node))
 		return doc
 	}
+	if probs := yamlsafe.Screen(d.Node, yamlsafe.Limits{MaxDepth: lim.MaxDepth, MaxStringLength: lim.MaxStringLength}); len(probs) > 0 {
+		for _, pr := range probs {
+			fail(pr.Line, pr.Path, pr.Message)
+		}
+		return doc
+	}
 	if !hasKey(d.Node, "apiVersion") && !hasKey(d.Node, "kind") {
 		// Not a catalog entity at all (/etc/shadow read as YAML makes each
 		// line a key): one problem, which repeats none of its content —
 		// the server reports these to callers who may not read the file.
 		fail(d.Node.Line, "", "not a catalog entity: the document has neither apiVersion nor kind (its content is not shown)")
-		return doc
-	}
-	if probs := yamlsafe.Screen(d.Node, yamlsafe.Limits{MaxDepth: lim.MaxDepth, MaxStringLength: lim.MaxStringLength}); len(probs) > 0 {
-		for _, pr := range probs {
-			fail(pr.Line, pr.Path, pr.Message)
-		}
 		return doc
 	}
 	size, bad := measure(d.Node, "", lim.EntityBytes)
