@@ -57,14 +57,19 @@ func (g GitSource) checkRemote(ctx context.Context, remote string) (local bool, 
 	if err := g.Policy.CheckURL(u); err != nil {
 		return false, "", err
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
+	resolver := g.Policy.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	addrs, err := resolver.LookupNetIP(ctx, "ip", u.Hostname())
 	if err != nil || len(addrs) == 0 {
-		// Perhaps the network: retryable, as a failed clone is.
-		return false, "", fmt.Errorf("%w %s: cannot resolve %s: %v", errCloneFailed, remote, u.Hostname(), err)
+		// Perhaps the network: retryable, as a failed clone is. The
+		// resolver's own error (its address) is not part of the message.
+		return false, "", fmt.Errorf("%w %s: cannot resolve %s", errCloneFailed, remote, u.Hostname())
 	}
 	for _, a := range addrs {
-		if err := g.Policy.CheckAddr(a); err != nil {
-			return false, "", &netguard.BlockedError{Target: remote, Reason: err.Error()}
+		if err := g.Policy.AddrRefusal(remote, a); err != nil {
+			return false, "", err
 		}
 	}
 	port := u.Port()

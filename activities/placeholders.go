@@ -3,7 +3,10 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -104,11 +107,7 @@ func (c *Catalog) readRelative(ctx context.Context, r *reading, s source, fileNa
 		if strings.Contains(ref, "://") {
 			return nil, fmt.Errorf("a file location can only reference files")
 		}
-		p := ref
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(fileName), ref)
-		}
-		return readLimited(p, max)
+		return readInFolder(filepath.Dir(fileName), ref, max)
 	case "url":
 		base, err := url.Parse(fileName)
 		if err != nil {
@@ -133,13 +132,46 @@ func (c *Catalog) readRelative(ctx context.Context, r *reading, s source, fileNa
 	return nil, fmt.Errorf("placeholders are not supported for %s locations", s.typ)
 }
 
-func readLimited(p string, max int64) ([]byte, error) {
-	info, err := os.Stat(p)
+// readInFolder reads ref, a path relative to dir, confined to dir (an
+// os.Root: no absolute paths, no "..", no symlink leading out), in dev as
+// on a server: a placeholder must not read the data dir's secret.key or
+// /etc/passwd into the catalog.
+func readInFolder(dir, ref string, max int64) ([]byte, error) {
+	outside := fmt.Errorf("%q is outside the folder %s (placeholders of file locations read only files in the folder of the file that holds them, and below)", ref, dir)
+	if filepath.IsAbs(ref) || ref == "" {
+		return nil, outside
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open folder %s: %w", dir, err)
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(ref))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no file %q in the folder %s", ref, dir)
+		}
+		// os.Root refuses paths that leave it (.., symlinks) with its own
+		// error; whatever the reason, say where reading is allowed.
+		return nil, outside
+	}
+	defer f.Close()
+	info, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", p, max)
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%q is not a regular file", ref)
 	}
-	return os.ReadFile(p)
+	if info.Size() > max {
+		return nil, fmt.Errorf("%q is larger than %d bytes", ref, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%q is larger than %d bytes", ref, max)
+	}
+	return data, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/netguard"
 )
 
 func isArchive(p string) bool {
@@ -37,10 +38,11 @@ func (s *Scaffold) download(ctx context.Context, u *url.URL, input map[string]an
 	}
 	resp, err := s.HTTP.Do(req)
 	if err != nil {
+		// Described without resolved addresses or the resolver's.
 		if errors.Is(err, errs.ErrForbidden) {
-			return nil, invalid(fmt.Errorf("url %s: refused: %v", u.Redacted(), unwrapURLError(err)))
+			return nil, invalid(fmt.Errorf("url %s: refused: %v", u.Redacted(), netguard.Describe(u, err)))
 		}
-		return nil, fmt.Errorf("url %s: %v", u.Redacted(), unwrapURLError(err))
+		return nil, fmt.Errorf("url %s: %v", u.Redacted(), netguard.Describe(u, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -58,15 +60,6 @@ func (s *Scaffold) download(ctx context.Context, u *url.URL, input map[string]an
 		return nil, invalid(fmt.Errorf("url %s: larger than %d bytes", u.Redacted(), max))
 	}
 	return data, nil
-}
-
-// unwrapURLError drops net/url's "Get \"...\":" prefix, which repeats the URL.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // untar reads a gzipped tar archive into skeleton files. Links, devices

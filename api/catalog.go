@@ -34,6 +34,17 @@ type CatalogDeps struct {
 	// AllowFileLocations lets callers register file locations (dev only:
 	// on a server it would let anyone read files on the host).
 	AllowFileLocations bool
+	// Limits are catalog.limits (zero: catalog.DefaultLimits); validate-entity
+	// applies them.
+	Limits catalog.Limits
+}
+
+// catalogLimits are the configured limits, or the defaults.
+func (s *Server) catalogLimits() catalog.Limits {
+	if s.deps.Catalog.Limits == (catalog.Limits{}) {
+		return catalog.DefaultLimits()
+	}
+	return s.deps.Catalog.Limits
 }
 
 func (s *Server) catalogRoutes(g *gin.RouterGroup) {
@@ -46,8 +57,8 @@ func (s *Server) catalogRoutes(g *gin.RouterGroup) {
 	g.DELETE("/entities/by-uid/:uid", s.deleteEntity)
 	g.GET("/entity-facets", s.entityFacets)
 	g.GET("/locations", s.listLocations)
-	g.POST("/locations", s.addLocation)
-	g.POST("/analyze-location", s.analyzeLocation)
+	g.POST("/locations", s.limitDryRun, s.addLocation)
+	g.POST("/analyze-location", s.fetches.limit("analyze-location"), s.analyzeLocation)
 	g.GET("/locations/:id", s.getLocation)
 	g.GET("/locations/:id/status", s.locationStatus)
 	g.DELETE("/locations/:id", s.deleteLocation)
@@ -571,6 +582,16 @@ func (s *Server) addLocation(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"location": locJSON(l), "entities": []any{}})
 }
 
+// limitDryRun rate-limits registrations with ?dryRun=true, which fetch
+// like analyze-location does.
+func (s *Server) limitDryRun(c *gin.Context) {
+	if c.Query("dryRun") == "true" {
+		s.fetches.limit("a dry-run registration")(c)
+		return
+	}
+	c.Next()
+}
+
 // checkLocationType refuses location types callers may not register.
 func (s *Server) checkLocationType(typ string) error {
 	switch {
@@ -690,17 +711,29 @@ func (s *Server) refreshEntity(c *gin.Context) {
 }
 
 func (s *Server) validateEntity(c *gin.Context) {
-	var req struct {
-		Entity   map[string]any `json:"entity"`
-		Location string         `json:"location"`
+	var raw struct {
+		Entity   json.RawMessage `json:"entity"`
+		Location string          `json:"location"`
 	}
-	if err := c.ShouldBindJSON(&req); err != nil || req.Entity == nil {
-		writeError(c, errs.Invalid("body must be {\"entity\": {...}, \"location\": \"...\"}"))
+	var entity map[string]any
+	bad := errs.Invalid("body must be {\"entity\": {...}, \"location\": \"...\"}")
+	if err := c.ShouldBindJSON(&raw); err != nil || len(raw.Entity) == 0 {
+		writeError(c, bad)
 		return
 	}
-	probs := catalog.Validate(catalog.Entity(req.Entity))
+	// The catalog's limits (size, depth, string length) before any Go
+	// value of the entity is built, as for a location's files.
+	if err := catalog.CheckJSONLimits(raw.Entity, s.catalogLimits()); err != nil {
+		writeError(c, errs.Invalid("%v", err))
+		return
+	}
+	if err := json.Unmarshal(raw.Entity, &entity); err != nil || entity == nil {
+		writeError(c, bad)
+		return
+	}
+	probs := catalog.Validate(catalog.Entity(entity))
 	if len(probs) == 0 {
-		if _, rp := catalog.Relations(catalog.Entity(req.Entity)); len(rp) > 0 {
+		if _, rp := catalog.Relations(catalog.Entity(entity)); len(rp) > 0 {
 			probs = rp
 		}
 	}

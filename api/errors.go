@@ -64,6 +64,17 @@ func writeError(c *gin.Context, err error) {
 	c.JSON(status, body)
 }
 
+// writeStatus answers with a status errors do not map to (429, 415, 421)
+// in the same Backstage error shape.
+func writeStatus(c *gin.Context, status int, name, msg string) {
+	var body errorBody
+	body.Error.Name, body.Error.Message = name, msg
+	body.Request.Method = c.Request.Method
+	body.Request.URL = c.Request.URL.RequestURI()
+	body.Response.StatusCode = status
+	c.JSON(status, body)
+}
+
 func notFoundRoute(c *gin.Context) error {
 	return errs.NotFound("no route for %s %s", c.Request.Method, c.Request.URL.Path)
 }

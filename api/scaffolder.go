@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -326,7 +325,11 @@ func searchString(sa *commonpb.SearchAttributes, key string) string {
 // Terminated or timed-out runs, which carry no state, are queried (the
 // worker replays them).
 func (s *Server) loadTask(c *gin.Context, id string) (*task, error) {
-	ctx := c.Request.Context()
+	return s.loadTaskCtx(c.Request.Context(), id)
+}
+
+// loadTaskCtx is loadTask outside a request (the event-stream watches).
+func (s *Server) loadTaskCtx(ctx context.Context, id string) (*task, error) {
 	if id == "" || len(id) > 255 {
 		return nil, errs.NotFound("no task with id %q", id)
 	}
@@ -432,8 +435,33 @@ func (s *Server) taskJSON(t *task) gin.H {
 	return out
 }
 
+// mayRead says whether the caller may see a task: its creator, or a
+// service token with the scaffolder.admin scope (or "*"). Tasks hold their
+// parameter values: until policies are configurable, they are private.
+func mayRead(c *gin.Context, user string) bool {
+	id := identity(c)
+	return (id.Ref != "" && id.Ref == user) || isTaskAdmin(id)
+}
+
+func isTaskAdmin(id auth.Identity) bool {
+	return id.Service && hasScope(id.Scopes, "scaffolder.admin")
+}
+
+// loadVisibleTask is loadTask for the caller: a task the caller may not
+// read is not found (404, as for an unknown id: existence does not leak).
+func (s *Server) loadVisibleTask(c *gin.Context, id string) (*task, error) {
+	t, err := s.loadTask(c, id)
+	if err != nil {
+		return nil, err
+	}
+	if !mayRead(c, t.User) {
+		return nil, errs.NotFound("no task with id %q", id)
+	}
+	return t, nil
+}
+
 func (s *Server) getTask(c *gin.Context) {
-	t, err := s.loadTask(c, c.Param("id"))
+	t, err := s.loadVisibleTask(c, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -464,7 +492,7 @@ func eventsJSON(t *task, after int) []gin.H {
 }
 
 func (s *Server) taskEvents(c *gin.Context) {
-	t, err := s.loadTask(c, c.Param("id"))
+	t, err := s.loadVisibleTask(c, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -493,7 +521,7 @@ func afterParam(c *gin.Context) (int, error) {
 // mayChange says whether the caller may cancel or retry t: its creator, or
 // a service token with the scaffolder.admin scope.
 func mayChange(c *gin.Context, t *task) error {
-	if id := identity(c); id.Ref == t.User || (id.Service && hasScope(id.Scopes, "scaffolder.admin")) {
+	if id := identity(c); id.Ref == t.User || isTaskAdmin(id) {
 		return nil
 	}
 	return fmt.Errorf("%w: only %s (or a token with the scaffolder.admin scope) may change task %s", errs.ErrForbidden, t.User, t.ID)
@@ -503,7 +531,7 @@ func mayChange(c *gin.Context, t *task) error {
 // allowed to change it, and it must be in status want (the error says
 // what else it needs otherwise).
 func (s *Server) taskToChange(c *gin.Context, want, why string) (*task, bool) {
-	t, err := s.loadTask(c, c.Param("id"))
+	t, err := s.loadVisibleTask(c, c.Param("id"))
 	if err == nil {
 		err = mayChange(c, t)
 	}
@@ -626,6 +654,11 @@ func (s *Server) listTasks(c *gin.Context) {
 	ctx := c.Request.Context()
 	tplKey, userKey, _ := searchattr.Keys()
 	q := []string{fmt.Sprintf("WorkflowType = %s", quoteVisibility(workflows.ScaffoldName))}
+	if id := identity(c); !isTaskAdmin(id) {
+		// Only the caller's own tasks, filtered by visibility itself so
+		// that counts and pages say nothing of anyone else's.
+		q = append(q, fmt.Sprintf("%s = %s", userKey.GetName(), quoteVisibility(id.Ref)))
+	}
 	var users []string
 	for _, u := range c.QueryArray("createdBy") {
 		users = append(users, fmt.Sprintf("%s = %s", userKey.GetName(), quoteVisibility(u)))
@@ -809,18 +842,40 @@ func (s *Server) dryRun(c *gin.Context) {
 		writeError(c, errs.NotFound("dry runs are not available on this server"))
 		return
 	}
-	var req struct {
-		Template          json.RawMessage   `json:"template"`
-		Values            map[string]any    `json:"values"`
-		Secrets           map[string]string `json:"secrets"`
-		DirectoryContents []struct {
-			Path          string `json:"path"`
-			Base64Content string `json:"base64Content"`
-			Executable    bool   `json:"executable"`
-		} `json:"directoryContents"`
+	// The slot first, then the body: requests beyond the slots cost no
+	// memory (their bodies are never read).
+	busy := func() {
+		c.Header("Connection", "close")
+		writeError(c, fmt.Errorf("%w: too many dry runs at once; try again shortly", errs.ErrUnavailable))
 	}
-	if err := c.ShouldBindJSON(&req); err != nil || len(req.Template) == 0 {
-		writeError(c, errs.Invalid("body must be {\"template\": {...}, \"values\": {...}, \"secrets\": {...}, \"directoryContents\": [{\"path\", \"base64Content\"}]}"))
+	select {
+	case s.dryRuns <- struct{}{}:
+		defer func() { <-s.dryRuns }()
+	default:
+		busy()
+		return
+	}
+	if n := c.Request.ContentLength; n < 0 || n > largeDryRunBody {
+		select {
+		case s.largeDryRuns <- struct{}{}:
+			defer func() { <-s.largeDryRuns }()
+		default:
+			busy()
+			return
+		}
+	}
+	req, err := decodeDryRunBody(c.Request.Body)
+	if err != nil || len(req.Template) == 0 {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(c, errs.Invalid("the request body is larger than %d bytes", tooBig.Limit))
+			return
+		}
+		msg := "body must be {\"template\": {...}, \"values\": {...}, \"secrets\": {...}, \"directoryContents\": [{\"path\", \"base64Content\"}]}"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		writeError(c, errs.Invalid("%s", msg))
 		return
 	}
 	t, err := templates.Parse("template", req.Template)
@@ -838,17 +893,14 @@ func (s *Server) dryRun(c *gin.Context) {
 		return
 	}
 	plan.Template.Ref = "template:" + t.Metadata.Namespace + "/" + t.Metadata.Name
-	files := []contract.DryRunFile{}
-	for i, f := range req.DirectoryContents {
-		data, err := base64.StdEncoding.DecodeString(f.Base64Content)
-		if err != nil {
-			writeError(c, errs.Invalid("directoryContents[%d].base64Content is not base64", i))
-			return
-		}
-		files = append(files, contract.DryRunFile{Path: f.Path, Data: data, Executable: f.Executable})
+	files := req.Files
+	if files == nil {
+		files = []contract.DryRunFile{}
 	}
+	secrets := req.Secrets
+	req = nil // the files are what the run needs
 	who := identity(c)
-	res, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, req.Secrets, files, permission.Subject{Ref: who.Ref, Service: who.Service, Scopes: who.Scopes})
+	res, err := s.deps.Scaffolder.DryRun(c.Request.Context(), *plan, secrets, files, permission.Subject{Ref: who.Ref, Service: who.Service, Scopes: who.Scopes})
 	if errors.Is(err, errs.ErrUnavailable) {
 		writeError(c, err)
 		return

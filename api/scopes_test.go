@@ -55,6 +55,8 @@ func TestServiceTokenScopes(t *testing.T) {
 		{tok('r'), "POST", "/api/catalog/validate-entity", `{"entity":{},"location":"url:x"}`, http.StatusBadRequest, ""},
 		{tok('r'), "POST", "/api/catalog/locations", `{"type":"url","target":"https://example.com/x.yaml"}`, http.StatusForbidden, "catalog.write scope"},
 		{tok('r'), "POST", "/api/scaffolder/v2/dry-run", dry, http.StatusForbidden, ""},
+		// analyze-location fetches: it needs catalog.write.
+		{tok('r'), "POST", "/api/catalog/analyze-location", `{"location":{"type":"url","target":"https://example.com/x.yaml"}}`, http.StatusForbidden, "catalog.write scope"},
 		{tok('r'), "GET", "/api/scaffolder/v2/actions", "", http.StatusForbidden, ""},
 		{tok('s'), "GET", "/api/scaffolder/v2/actions", "", http.StatusOK, ""},
 		{tok('s'), "POST", "/api/scaffolder/v2/dry-run", dry, http.StatusOK, `"message":"hi"`},
@@ -69,6 +71,7 @@ func TestServiceTokenScopes(t *testing.T) {
 	}
 	for _, c := range cases {
 		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		req.Host = "127.0.0.1:7007"
 		req.Header.Set("Authorization", "Bearer "+c.token)
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

@@ -35,6 +35,9 @@ type Deps struct {
 	Ready []Check
 	// Auth identifies callers of /api/*. Required.
 	Auth auth.Authenticator
+	// BaseURL is server.baseUrl: its host is served besides loopback names,
+	// and its origin may change state (browserGuard).
+	BaseURL string
 	// Dev enables the /api/dev/* routes (rigger dev only).
 	Dev bool
 	// Catalog serves /api/catalog when its store is set.
@@ -49,6 +52,13 @@ type Server struct {
 	deps   Deps
 	engine *gin.Engine
 	states stateCache
+	// fetches limits the catalog routes that make the workers fetch
+	// (analyze-location, dry-run registration) per caller.
+	fetches *rateLimiter
+	// dryRuns are the dry-run slots, taken before a body is read.
+	dryRuns, largeDryRuns chan struct{}
+	// streams are the task event streams and their shared watches.
+	streams streamHub
 }
 
 // New builds the router. It does no I/O.
@@ -56,8 +66,10 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	s := &Server{deps: d, engine: e}
-	e.Use(s.recoverer(), s.requestLog())
+	s := &Server{deps: d, engine: e,
+		streams: streamHub{watches: map[string]*taskWatch{}, perClient: map[string]int{}, maxPerClient: maxStreamsPerClient, maxTotal: maxStreamsTotal}, fetches: newRateLimiter(fetchBurst, fetchInterval),
+		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
+	e.Use(s.recoverer(), s.requestLog(), s.browserGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
 
@@ -126,6 +138,13 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// Fetching catalog routes: a burst of fetchBurst per caller, then one
+// every fetchInterval.
+const (
+	fetchBurst    = 10
+	fetchInterval = 6 * time.Second
+)
 
 // Request body limits: every API body, and a dry run's (it carries the
 // template's files, base64).

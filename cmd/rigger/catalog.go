@@ -72,11 +72,15 @@ func catalogLimits(cfg *config.Config) catalog.Limits {
 // limited to catalog.reading.allow.
 func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *activities.Catalog {
 	var hosts []string
+	paths := map[string][]string{}
 	for _, a := range cfg.Catalog.Reading.Allow {
 		hosts = append(hosts, a.Host)
+		if len(a.Paths) > 0 {
+			paths[a.Host] = append(paths[a.Host], a.Paths...)
+		}
 	}
 	rules, static := catalogRules(cfg)
-	policy := netguard.Policy{AllowedHosts: hosts}
+	policy := netguard.Policy{AllowedHosts: hosts, AllowedPaths: paths, Setting: "catalog.reading.allow"}
 	return &activities.Catalog{
 		Store:       st,
 		Rules:       rules,

@@ -188,6 +188,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		Temporal:      tc,
 		Namespace:     cfg.Temporal.Namespace,
 		TemporalUIURL: uiURL,
+		BaseURL:       cfg.Server.BaseURL,
 		Ready:         checks,
 		Auth:          authn,
 		Dev:           m == modeDev,
@@ -195,6 +196,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			Store:              st,
 			RefreshInterval:    cfg.Catalog.RefreshInterval,
 			AllowFileLocations: m == modeDev,
+			Limits:             catalogLimits(cfg),
 		},
 		Scaffolder: api.ScaffolderDeps{
 			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),

@@ -172,6 +172,13 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits, p Policy) D
 		}
 		return doc
 	}
+	if !hasKey(d.Node, "apiVersion") && !hasKey(d.Node, "kind") {
+		// Not a catalog entity at all (/etc/shadow read as YAML makes each
+		// line a key): one problem, which repeats none of its content —
+		// the server reports these to callers who may not read the file.
+		fail(d.Node.Line, "", "not a catalog entity: the document has neither apiVersion nor kind (its content is not shown)")
+		return doc
+	}
 	size, bad := measure(d.Node, "", lim.EntityBytes)
 	if bad != nil {
 		fail(bad.Line, bad.Path, bad.Message)
@@ -205,6 +212,16 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits, p Policy) D
 		doc.Entity = e
 	}
 	return doc
+}
+
+// hasKey says whether mapping node m has key (as written).
+func hasKey(m *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }
 
 func nodeKind(n *yaml.Node) string {

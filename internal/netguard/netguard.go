@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
+	"path"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +34,17 @@ type Policy struct {
 	// ("*.example.com", which does not match example.com itself). "*" allows
 	// any host name; the address checks still apply. Empty allows nothing.
 	AllowedHosts []string
+	// AllowedPaths limits a host pattern of AllowedHosts (the same spelling)
+	// to path prefixes ("/acme" allows /acme and /acme/..., not /acme-x). A
+	// pattern without an entry allows every path. When several patterns
+	// match a host, a path any of them allows is allowed. Checked on every
+	// request and redirect before any DNS lookup.
+	AllowedPaths map[string][]string
+	// Setting names the configuration that allows hosts ("catalog.reading.allow"),
+	// for refusal messages.
+	Setting string
+	// Resolver resolves host names (nil: the system's); tests inject one.
+	Resolver *net.Resolver
 	// AllowPrivate allows RFC 1918 / ULA private networks (not loopback, not
 	// link-local, not metadata).
 	AllowPrivate bool
@@ -52,6 +65,9 @@ type BlockedError struct {
 }
 
 func (e *BlockedError) Error() string {
+	if e.Target == "" { // a connection refused at dial time, outside Get
+		return "refusing to connect: " + e.Reason
+	}
 	return fmt.Sprintf("refusing to fetch %s: %s", e.Target, e.Reason)
 }
 
@@ -73,44 +89,137 @@ func (p Policy) CheckURL(u *url.URL) error {
 		return &BlockedError{Target: target, Reason: "the URL has no host"}
 	}
 	if !p.hostAllowed(host) {
-		return &BlockedError{Target: target, Reason: fmt.Sprintf("host %q is not in the allowed hosts %v", host, p.AllowedHosts)}
+		return &BlockedError{Target: target, Reason: fmt.Sprintf("host %q is not in the allowed hosts %v%s", host, p.AllowedHosts, p.change())}
+	}
+	if reason := p.pathRefused(host, u); reason != "" {
+		return &BlockedError{Target: target, Reason: reason + p.change()}
 	}
 	return nil
 }
 
-func (p Policy) hostAllowed(host string) bool {
+// change names the setting to change in refusal messages.
+func (p Policy) change() string {
+	if p.Setting == "" {
+		return ""
+	}
+	return " (configured in " + p.Setting + ")"
+}
+
+// pathRefused checks u's path against the prefixes of the patterns that
+// allow host; "" means allowed. The path is the decoded one, and a path
+// with dot segments, backslashes or encoded separators is refused outright
+// (a server would resolve them after the check).
+func (p Policy) pathRefused(host string, u *url.URL) string {
+	var prefixes []string
 	for _, pat := range p.AllowedHosts {
-		pat = strings.ToLower(strings.TrimSpace(pat))
-		switch {
-		case pat == "*":
-			return true
-		case strings.HasPrefix(pat, "*."):
-			if strings.HasSuffix(host, pat[1:]) && len(host) > len(pat)-1 {
-				return true
-			}
-		case pat == host:
+		if !patternMatches(strings.ToLower(strings.TrimSpace(pat)), host) {
+			continue
+		}
+		ps, limited := p.pathsFor(pat)
+		if !limited {
+			return ""
+		}
+		prefixes = append(prefixes, ps...)
+	}
+	if len(prefixes) == 0 {
+		return ""
+	}
+	reqPath := u.Path
+	if reqPath == "" {
+		reqPath = "/"
+	}
+	lower := strings.ToLower(u.EscapedPath())
+	if strings.Contains(reqPath, "\\") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(lower, "%2e") ||
+		strings.Contains(reqPath, "%") || hasDotSegment(reqPath) {
+		return fmt.Sprintf("path %q is not a plain path (dot segments, backslashes and encoded separators are refused on a host limited to paths %v)", reqPath, prefixes)
+	}
+	for _, pre := range prefixes {
+		pre = path.Clean("/" + pre)
+		if pre == "/" || reqPath == pre || strings.HasPrefix(reqPath, pre+"/") {
+			return ""
+		}
+	}
+	return fmt.Sprintf("path %q on host %q is outside the allowed paths %v", reqPath, host, prefixes)
+}
+
+// pathsFor returns the prefixes AllowedPaths gives pattern pat, and
+// whether it limits it at all.
+func (p Policy) pathsFor(pat string) ([]string, bool) {
+	for k, v := range p.AllowedPaths {
+		if strings.EqualFold(strings.TrimSpace(k), strings.TrimSpace(pat)) && len(v) > 0 {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func hasDotSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
 			return true
 		}
 	}
 	return false
 }
 
+func (p Policy) hostAllowed(host string) bool {
+	for _, pat := range p.AllowedHosts {
+		if patternMatches(strings.ToLower(strings.TrimSpace(pat)), host) {
+			return true
+		}
+	}
+	return false
+}
+
+// patternMatches matches a lower-cased host pattern against host.
+func patternMatches(pat, host string) bool {
+	switch {
+	case pat == "*":
+		return true
+	case strings.HasPrefix(pat, "*."):
+		return strings.HasSuffix(host, pat[1:]) && len(host) > len(pat)-1
+	}
+	return pat == host
+}
+
 // CheckAddr refuses an IP address the policy does not allow.
 func (p Policy) CheckAddr(ip netip.Addr) error {
+	if reason := p.addrReason(ip); reason != "" {
+		return fmt.Errorf("%s is %s", ip.Unmap(), reason)
+	}
+	return nil
+}
+
+// addrReason names why ip is refused (without the address), or "".
+func (p Policy) addrReason(ip netip.Addr) string {
 	ip = ip.Unmap()
 	for _, n := range p.AllowedNetworks {
 		if n.Contains(ip) {
-			return nil
+			return ""
 		}
 	}
 	reason := classify(ip)
-	if reason == "" {
-		return nil
-	}
 	if reason == "a private address" && p.AllowPrivate {
-		return nil
+		return ""
 	}
-	return fmt.Errorf("%s is %s", ip, reason)
+	return reason
+}
+
+// AddrRefusal is the refusal of a resolved address for messages that leave
+// the server: what kind of address, not which (nil if ip is allowed).
+func (p Policy) AddrRefusal(target string, ip netip.Addr) error {
+	if reason := p.addrReason(ip); reason != "" {
+		return &BlockedError{Target: target, Reason: "its host resolves to " + reason + p.networkHint()}
+	}
+	return nil
+}
+
+// networkHint says which setting would allow a refused network.
+func (p Policy) networkHint() string {
+	if p.Setting == "" {
+		return ""
+	}
+	return " (only public addresses are allowed for hosts in " + p.Setting + ")"
 }
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
@@ -165,16 +274,19 @@ func NewClient(p Policy) *http.Client {
 		p.Timeout = 30 * time.Second
 	}
 	dialer := &net.Dialer{
-		Timeout: 10 * time.Second,
+		Timeout:  10 * time.Second,
+		Resolver: p.Resolver,
 		// Control runs after DNS resolution, before connect: the address
 		// checked is the address used, so DNS rebinding cannot slip past.
 		Control: func(network, address string, _ syscall.RawConn) error {
+			// The refusal names no address: the URL (filled in by Get) says
+			// what was refused, and DNS answers stay out of API responses.
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil {
-				return &BlockedError{Target: address, Reason: "unparseable address"}
+				return &BlockedError{Reason: "its host resolves to an unparseable address"}
 			}
-			if err := p.CheckAddr(ap.Addr()); err != nil {
-				return &BlockedError{Target: address, Reason: err.Error()}
+			if reason := p.addrReason(ap.Addr()); reason != "" {
+				return &BlockedError{Reason: "its host resolves to " + reason + p.networkHint()}
 			}
 			return nil
 		},
@@ -226,11 +338,7 @@ func Get(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) ([]
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		var be *BlockedError
-		if errors.As(err, &be) {
-			return nil, be
-		}
-		return nil, fmt.Errorf("fetch %s: %w", redact(u), err)
+		return nil, describe(u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -245,6 +353,60 @@ func Get(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) ([]
 	}
 	return body, nil
 }
+
+// Describe is describe for clients that call Do themselves.
+func Describe(u *url.URL, err error) error { return describe(u, err) }
+
+// describe turns a failed request's error into one fit for an API
+// response: a refusal names the URL refused and why, other failures name the
+// URL and the kind of failure, never resolved addresses or the resolver's.
+// The full error stays available to logs through Unwrap.
+func describe(u *url.URL, err error) error {
+	target := redact(u)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if hop, perr := url.Parse(ue.URL); perr == nil {
+			target = redact(hop)
+		}
+	}
+	var be *BlockedError
+	if errors.As(err, &be) {
+		if be.Target == "" {
+			return &BlockedError{Target: target, Reason: be.Reason}
+		}
+		return be
+	}
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &dnsErr):
+		return &FetchError{msg: fmt.Sprintf("fetch %s: cannot resolve host %q", target, dnsErr.Name), cause: err}
+	case errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err):
+		return &FetchError{msg: fmt.Sprintf("fetch %s: timed out", target), cause: err}
+	case errors.As(err, &opErr):
+		kind := "connection failed"
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			kind = "connection refused"
+		}
+		return &FetchError{msg: fmt.Sprintf("fetch %s: %s", target, kind), cause: err}
+	}
+	return &FetchError{msg: fmt.Sprintf("fetch %s: request failed", target), cause: err}
+}
+
+// FetchError is a failed fetch: Error is fit for users, Detail (and Unwrap)
+// keep the underlying error (addresses included) for logs.
+type FetchError struct {
+	msg   string
+	cause error
+}
+
+func (e *FetchError) Error() string { return e.msg }
+
+// Unwrap returns the underlying error.
+func (e *FetchError) Unwrap() error { return e.cause }
+
+// Detail is the underlying error's text, for logs only.
+func (e *FetchError) Detail() string { return e.cause.Error() }
 
 // redact drops userinfo and the query (which may hold tokens) from a URL
 // shown in messages.

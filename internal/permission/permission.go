@@ -45,8 +45,10 @@ func (s Subject) Allows(scope string) bool {
 func RequiredScope(method, route string) string {
 	switch {
 	case strings.HasPrefix(route, "/api/catalog/"):
+		// analyze-location fetches, so it needs catalog.write like
+		// registering does.
 		if method == http.MethodGet || strings.HasSuffix(route, "/entities/by-refs") ||
-			strings.HasSuffix(route, "/validate-entity") || strings.HasSuffix(route, "/analyze-location") {
+			strings.HasSuffix(route, "/validate-entity") {
 			return CatalogRead
 		}
 		return CatalogWrite

@@ -1,0 +1,78 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// rateLimiter is a token bucket per caller identity: burst requests at
+// once, then one every interval. Bounded: when it tracks maxKeys callers
+// it forgets the full buckets (a full bucket is the same as none).
+type rateLimiter struct {
+	burst    float64
+	interval time.Duration
+	now      func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+const rateLimiterMaxKeys = 10000
+
+func newRateLimiter(burst int, interval time.Duration) *rateLimiter {
+	return &rateLimiter{burst: float64(burst), interval: interval, now: time.Now, buckets: map[string]bucket{}}
+}
+
+// take spends one token of key's bucket; when empty it says how long until
+// the next one.
+func (l *rateLimiter) take(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b, ok := l.buckets[key]
+	if !ok {
+		b = bucket{tokens: l.burst, at: now}
+	}
+	b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.interval))
+	b.at = now
+	if b.tokens < 1 {
+		l.buckets[key] = b
+		return false, time.Duration((1 - b.tokens) * float64(l.interval))
+	}
+	b.tokens--
+	if len(l.buckets) >= rateLimiterMaxKeys {
+		for k, v := range l.buckets {
+			if v.tokens+float64(now.Sub(v.at))/float64(l.interval) >= l.burst {
+				delete(l.buckets, k)
+			}
+		}
+	}
+	l.buckets[key] = b
+	return true, 0
+}
+
+// limit answers 429 with Retry-After when the caller's bucket is empty.
+func (l *rateLimiter) limit(what string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ok, wait := l.take(identity(c).Ref)
+		if !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			c.Header("Retry-After", strconv.Itoa(secs))
+			writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError",
+				what+" is rate limited per caller; try again in "+strconv.Itoa(secs)+"s")
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
