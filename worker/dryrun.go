@@ -90,7 +90,7 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	}
 	taskID := "dry-run-" + uuid.NewString()
 	sc := *d.Scaffold
-	sc.Workspaces = activities.Workspaces{Dir: filepath.Join(tmp, "workspaces"), MaxBytes: maxDryRunOutput, MaxFiles: maxDryRunFiles}
+	sc.Workspaces = activities.NewWorkspaces(filepath.Join(tmp, "workspaces"), maxDryRunOutput, maxDryRunFiles)
 	sc.Secrets = memSecrets(secrets)
 
 	var suite testsuite.WorkflowTestSuite
