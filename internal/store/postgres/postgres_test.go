@@ -247,3 +247,14 @@ func TestRebind(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestTaskSecretsPurged(t *testing.T) {
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.TaskSecretsPurged(t, s, db, rebind)
+}
