@@ -258,3 +258,13 @@ func TestTaskSecretsPurged(t *testing.T) {
 	defer db.Close()
 	storetest.TaskSecretsPurged(t, s, db, rebind)
 }
+
+func TestNewerSchemaRefused(t *testing.T) {
+	dsn := freshDB(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.NewerSchemaRefused(t, db, rebind, func() (store.Store, error) { return Open(context.Background(), dsn, 2) })
+}

@@ -66,3 +66,13 @@ func TestTaskSecretsPurged(t *testing.T) {
 	defer db.Close()
 	storetest.TaskSecretsPurged(t, s, db, func(q string) string { return q })
 }
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.NewerSchemaRefused(t, db, func(q string) string { return q }, func() (store.Store, error) { return Open(context.Background(), path) })
+}
