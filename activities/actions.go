@@ -77,6 +77,9 @@ func (s *Scaffold) action(name string) ActionFunc {
 
 func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
 	return func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+		// Heartbeats: a step lost with its worker is retried within
+		// seconds (the workflow sets contract.HeartbeatTimeout).
+		defer keepAlive(ctx, nil)()
 		s.executed(ctx, name, in)
 		var secrets map[string]string
 		if in.Secrets {

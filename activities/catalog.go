@@ -16,9 +16,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riggerdev/rigger/internal/catalog"
@@ -78,6 +80,18 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 	if err != nil {
 		return res, err
 	}
+	// A refresh of a large or remote location takes a while: heartbeats
+	// let the server notice within seconds that this worker died, and
+	// retry the refresh elsewhere or after a restart (the write is one
+	// transaction, so a retry starts over; the progress is for the UI).
+	var read atomic.Int64
+	stop := keepAlive(ctx, func() any { return refreshProgress{Location: loc.ID, EntitiesRead: read.Load()} })
+	defer stop()
+	attempt := int32(1)
+	if activity.IsActivity(ctx) {
+		attempt = activity.GetInfo(ctx).Attempt
+	}
+	c.Logger.InfoContext(ctx, "catalog location refresh started", "location", loc.ID, "target", loc.Target, "attempt", attempt)
 	// The location is parsed while it is written: rows stream from the
 	// parsing goroutines into one transaction, file by file, and a file that
 	// fails aborts it (stored entities are left as they were).
@@ -85,6 +99,7 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 	var walkErr error
 	rows := func(yield func(store.Entity, error) bool) {
 		col, walkErr = c.walk(ctx, loc, func(rows []store.Entity) bool {
+			read.Add(int64(len(rows)))
 			for _, row := range rows {
 				if !yield(row, nil) {
 					return false
@@ -133,6 +148,12 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 	c.Logger.InfoContext(ctx, "catalog location refreshed", "location", loc.ID, "target", loc.Target,
 		"entities", res.Entities, "inserted", res.Inserted, "updated", res.Updated, "removed", res.Removed, "errors", len(res.Errors))
 	return res, nil
+}
+
+// refreshProgress is what a running refresh reports with its heartbeats.
+type refreshProgress struct {
+	Location     string `json:"location"`
+	EntitiesRead int64  `json:"entitiesRead"`
 }
 
 // releaseAfter is the number of entities read by one refresh after which the
@@ -354,6 +375,7 @@ const maxAnalyzeBytes = 1 << 20
 // AnalyzeLocation implements contract.CatalogAnalyzeLocation: a dry run that
 // reads a location as if registered and returns its entities, storing nothing.
 func (c *Catalog) AnalyzeLocation(ctx context.Context, in contract.CatalogAnalyzeInput) (contract.CatalogAnalyzeResult, error) {
+	defer keepAlive(ctx, nil)()
 	var out contract.CatalogAnalyzeResult
 	size := 0
 	col, err := c.walk(ctx, store.Location{Type: in.Type, Target: in.Target}, func(rows []store.Entity) bool {

@@ -54,15 +54,17 @@ func (s *Scaffold) writeFile(taskID, field, p string, data []byte) (contract.Act
 		return contract.ActionOutput{}, err
 	}
 	defer root.Close()
-	if err := s.Workspaces.checkQuota(root, int64(len(data)), 1); err != nil {
+	if err := s.Workspaces.reserve(taskID, root, []fileWrite{{clean, int64(len(data))}}); err != nil {
 		return contract.ActionOutput{}, invalid(err)
 	}
 	if dir := filepath.Dir(clean); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
+			s.Workspaces.forget(taskID)
 			return contract.ActionOutput{}, invalid(rootErr(field, p, err))
 		}
 	}
 	if err := root.WriteFile(clean, data, 0o644); err != nil {
+		s.Workspaces.forget(taskID)
 		return contract.ActionOutput{}, invalid(rootErr(field, p, err))
 	}
 	return contract.ActionOutput{Logs: []string{"wrote " + clean}}, nil

@@ -32,7 +32,7 @@ func leaks(text string) []string {
 // values, though the files hold them.
 func TestSecretDerivedValuesRedacted(t *testing.T) {
 	s, _ := newScaffold(t)
-	s.Secrets = memSecretSource{"token": derivedSecret}
+	s.Secrets = sealedSecrets(t, "drv", map[string]string{"token": derivedSecret})
 	dir := t.TempDir()
 	sk := filepath.Join(dir, "skeleton")
 	names := map[string]string{

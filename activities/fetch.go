@@ -149,33 +149,44 @@ func (s *Scaffold) writeInto(taskID, targetPath string, files []skeletonFile, ke
 		return nil, err
 	}
 	defer root.Close()
-	var size int64
-	for _, f := range files {
-		size += int64(len(f.data))
+	// Where each file goes; with keepExisting, those already there are kept.
+	dsts := make([]string, len(files))
+	kept := make([]bool, len(files))
+	writes := make([]fileWrite, 0, len(files))
+	for i, f := range files {
+		dst, err := workspacePath("file", path.Join(target, f.rel))
+		if err != nil {
+			return nil, err
+		}
+		dsts[i] = dst
+		if keepExisting {
+			if _, err := root.Lstat(dst); err == nil {
+				kept[i] = true
+				continue
+			}
+		}
+		writes = append(writes, fileWrite{dst, int64(len(f.data))})
 	}
-	if err := s.Workspaces.checkQuota(root, size, len(files)); err != nil {
+	if err := s.Workspaces.reserve(taskID, root, writes); err != nil {
 		return nil, err
 	}
 	var logs []string
 	made := map[string]bool{}
-	for _, f := range files {
-		dst, err := workspacePath("file", path.Join(target, f.rel))
-		if err != nil {
-			return logs, err
-		}
-		if keepExisting {
-			if _, err := root.Lstat(dst); err == nil {
-				logs = append(logs, "kept existing "+dst+" (set replace: true to overwrite)")
-				continue
-			}
+	for i, f := range files {
+		dst := dsts[i]
+		if kept[i] {
+			logs = append(logs, "kept existing "+dst+" (set replace: true to overwrite)")
+			continue
 		}
 		if dir := filepath.Dir(dst); dir != "." && !made[dir] {
 			if err := root.MkdirAll(dir, 0o755); err != nil {
+				s.Workspaces.forget(taskID)
 				return logs, rootErr("targetPath", dst, err)
 			}
 			made[dir] = true
 		}
 		if err := root.WriteFile(dst, f.data, f.mode); err != nil {
+			s.Workspaces.forget(taskID)
 			return logs, rootErr("targetPath", dst, err)
 		}
 		logs = append(logs, "wrote "+dst)

@@ -163,7 +163,7 @@ func TestRemoteFetchSSRF(t *testing.T) {
 // from the action's logs, output and errors.
 func TestSecretsResolvedAndRedacted(t *testing.T) {
 	s, _ := newScaffold(t)
-	s.Secrets = memSecretSource{"token": "hunter2-very-secret"}
+	s.Secrets = sealedSecrets(t, "sec", map[string]string{"token": "hunter2-very-secret"})
 	ctx := context.Background()
 	in := contract.ActionInput{TaskID: "sec", StepID: "s", Secrets: true, SecretNonce: "n1",
 		Input: map[string]any{"message": "token is " + contract.SecretRef("n1", "token"), "path": "f", "content": contract.SecretRef("n1", "token")}}
@@ -208,8 +208,3 @@ func TestSecretsResolvedAndRedacted(t *testing.T) {
 		t.Fatalf("no store: %v", err)
 	}
 }
-
-type memSecretSource map[string]string
-
-func (m memSecretSource) Get(context.Context, string) (map[string]string, error) { return m, nil }
-func (m memSecretSource) Forget(context.Context, string) error                   { return nil }

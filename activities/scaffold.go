@@ -269,9 +269,12 @@ func (s *Scaffold) FsDelete(ctx context.Context, in contract.ActionInput) (contr
 			return out, invalid(&errPath{field, f, "is not a valid pattern"})
 		}
 		for _, m := range matches {
+			gone, _ := walkUsage(root, m)
 			if err := root.RemoveAll(m); err != nil {
+				s.Workspaces.forget(in.TaskID)
 				return out, invalid(rootErr(field, m, err))
 			}
+			s.Workspaces.removed(in.TaskID, gone)
 			out.Logs = append(out.Logs, "deleted "+m)
 		}
 	}
@@ -305,8 +308,14 @@ func (s *Scaffold) FsRename(ctx context.Context, in contract.ActionInput) (contr
 		if err != nil {
 			return out, invalid(err)
 		}
-		if _, err := root.Lstat(dst); err == nil && m["overwrite"] != true {
-			return out, invalid(&errPath{fmt.Sprintf("files[%d].to", i), to, "already exists (set overwrite: true)"})
+		var gone wsUsage // what an overwritten file held
+		if info, err := root.Lstat(dst); err == nil {
+			if m["overwrite"] != true {
+				return out, invalid(&errPath{fmt.Sprintf("files[%d].to", i), to, "already exists (set overwrite: true)"})
+			}
+			if info.Mode().IsRegular() {
+				gone = wsUsage{bytes: info.Size(), files: 1}
+			}
 		}
 		if dir := filepath.Dir(dst); dir != "." {
 			if err := root.MkdirAll(dir, 0o755); err != nil {
@@ -319,6 +328,7 @@ func (s *Scaffold) FsRename(ctx context.Context, in contract.ActionInput) (contr
 			}
 			return out, invalid(rootErr(fmt.Sprintf("files[%d]", i), from+" -> "+to, err))
 		}
+		s.Workspaces.removed(in.TaskID, gone)
 		out.Logs = append(out.Logs, "renamed "+src+" to "+dst)
 	}
 	return out, nil

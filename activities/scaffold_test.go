@@ -23,7 +23,7 @@ func newScaffold(t *testing.T) (*Scaffold, string) {
 	}
 	base := t.TempDir()
 	ws := filepath.Join(base, "workspaces")
-	return &Scaffold{Renderer: r, Workspaces: Workspaces{Dir: ws}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, base
+	return &Scaffold{Renderer: r, Workspaces: NewWorkspaces(ws, 0, 0), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, base
 }
 
 // sentinel is a file outside every workspace that no action may touch.

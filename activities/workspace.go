@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,6 +22,20 @@ type Workspaces struct {
 	// every write checks them first.
 	MaxBytes int64
 	MaxFiles int
+	// usage keeps each workspace's file count and size, so a write checks
+	// the quota without walking the workspace. Nil (a Workspaces not made by
+	// NewWorkspaces): every check walks, as correct but quadratic in the
+	// number of files a task writes.
+	usage *usageTable
+}
+
+// NewWorkspaces returns Workspaces under dir that keep per-workspace quota
+// counters in memory: a workspace is walked once, the first time this
+// process writes to it, and its counters are then updated on every write,
+// delete and rename, so writing N files costs O(N). Copies share the
+// counters.
+func NewWorkspaces(dir string, maxBytes int64, maxFiles int) Workspaces {
+	return Workspaces{Dir: dir, MaxBytes: maxBytes, MaxFiles: maxFiles, usage: &usageTable{m: map[string]*wsUsage{}}}
 }
 
 // Default workspace quota.
@@ -29,9 +44,59 @@ const (
 	DefaultWorkspaceFiles = 20000
 )
 
-// checkQuota refuses a write of addBytes in addFiles new files that would
-// take the workspace past its quota.
-func (w Workspaces) checkQuota(root *os.Root, addBytes int64, addFiles int) error {
+// wsUsage is what one workspace holds: regular files and their bytes.
+type wsUsage struct {
+	bytes int64
+	files int
+}
+
+// usageTable holds the counters of the workspaces this process has used.
+type usageTable struct {
+	mu sync.Mutex
+	m  map[string]*wsUsage
+}
+
+// fileWrite is a file about to be written: its cleaned path in the
+// workspace and its new size.
+type fileWrite struct {
+	path string
+	size int64
+}
+
+// walkUsage counts the regular files and bytes below p inside root.
+func walkUsage(root *os.Root, p string) (wsUsage, error) {
+	var u wsUsage
+	err := fs.WalkDir(root.FS(), filepath.ToSlash(p), func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		u.files++
+		if info, err := d.Info(); err == nil {
+			u.bytes += info.Size()
+		}
+		return nil
+	})
+	return u, err
+}
+
+// current returns the workspace's counters, walking it on first use; the
+// caller holds w.usage.mu.
+func (w Workspaces) current(taskID string, root *os.Root) (*wsUsage, error) {
+	if u, ok := w.usage.m[taskID]; ok {
+		return u, nil
+	}
+	u, err := walkUsage(root, ".")
+	if err != nil {
+		return nil, err
+	}
+	w.usage.m[taskID] = &u
+	return &u, nil
+}
+
+// reserve checks that writing files (replacing those already there) keeps
+// the workspace within its quota and counts them. A write that then fails
+// must call forget, so the next use counts again from the disk.
+func (w Workspaces) reserve(taskID string, root *os.Root, files []fileWrite) error {
 	maxBytes, maxFiles := w.MaxBytes, w.MaxFiles
 	if maxBytes <= 0 {
 		maxBytes = DefaultWorkspaceBytes
@@ -39,24 +104,67 @@ func (w Workspaces) checkQuota(root *os.Root, addBytes int64, addFiles int) erro
 	if maxFiles <= 0 {
 		maxFiles = DefaultWorkspaceFiles
 	}
-	total, files := addBytes, addFiles
-	err := fs.WalkDir(root.FS(), ".", func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	var delta wsUsage
+	for _, f := range files {
+		delta.bytes += f.size
+		if info, err := root.Lstat(f.path); err == nil && info.Mode().IsRegular() {
+			delta.bytes -= info.Size()
+		} else {
+			delta.files++
+		}
+	}
+	if w.usage == nil {
+		now, err := walkUsage(root, ".")
+		if err != nil {
 			return err
 		}
-		files++
-		if info, err := d.Info(); err == nil {
-			total += info.Size()
-		}
-		return nil
-	})
+		return quotaErr(now, delta, maxBytes, maxFiles)
+	}
+	w.usage.mu.Lock()
+	defer w.usage.mu.Unlock()
+	u, err := w.current(taskID, root)
 	if err != nil {
 		return err
 	}
-	if total > maxBytes || files > maxFiles {
-		return fmt.Errorf("the task workspace would hold %d files and %d bytes; its quota is %d files and %d bytes", files, total, maxFiles, maxBytes)
+	if err := quotaErr(*u, delta, maxBytes, maxFiles); err != nil {
+		return err
+	}
+	u.bytes += delta.bytes
+	u.files += delta.files
+	return nil
+}
+
+// quotaErr says why now plus delta is over the quota, or returns nil.
+func quotaErr(now, delta wsUsage, maxBytes int64, maxFiles int) error {
+	total, count := now.bytes+delta.bytes, now.files+delta.files
+	if total > maxBytes || count > maxFiles {
+		return fmt.Errorf("the task workspace would hold %d files and %d bytes; its quota is %d files and %d bytes", count, total, maxFiles, maxBytes)
 	}
 	return nil
+}
+
+// removed subtracts what a delete or an overwriting rename took away.
+func (w Workspaces) removed(taskID string, gone wsUsage) {
+	if w.usage == nil {
+		return
+	}
+	w.usage.mu.Lock()
+	defer w.usage.mu.Unlock()
+	if u, ok := w.usage.m[taskID]; ok {
+		u.bytes -= gone.bytes
+		u.files -= gone.files
+	}
+}
+
+// forget drops a workspace's counters after an operation whose effect is
+// unknown (it failed half-way); the next use walks the workspace again.
+func (w Workspaces) forget(taskID string) {
+	if w.usage == nil {
+		return
+	}
+	w.usage.mu.Lock()
+	defer w.usage.mu.Unlock()
+	delete(w.usage.m, taskID)
 }
 
 var taskIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -72,6 +180,8 @@ func (w Workspaces) Open(taskID string) (*os.Root, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create workspace: %w", err)
 		}
+		// A new (or swept) workspace holds nothing.
+		w.forget(taskID)
 		root, err = os.OpenRoot(dir)
 	}
 	if err != nil {
@@ -150,6 +260,7 @@ func (w Workspaces) Sweep(ttl time.Duration, now time.Time) (int, error) {
 		if err := w.removeDerived(e.Name()); err != nil {
 			return removed, err
 		}
+		w.forget(e.Name())
 		removed++
 	}
 	return removed, nil

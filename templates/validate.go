@@ -184,7 +184,9 @@ func (v *validator) steps() {
 		if v.actions != nil {
 			info, known = v.actions.Action(st.Action)
 		}
-		if !known {
+		if d, ok := v.actions.(interface{ Disabled(string) bool }); !known && ok && d.Disabled(st.Action) {
+			v.errorf(sp+".action", "action %q is disabled on this server (scaffolder.disabledActions)", st.Action)
+		} else if !known {
 			v.errorf(sp+".action", "unknown action %q", st.Action)
 		}
 		if cond, ok := st.If.(string); ok && !hasSyntax(cond) {

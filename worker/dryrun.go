@@ -101,7 +101,7 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	}
 	taskID := "dry-run-" + uuid.NewString()
 	sc := *d.Scaffold
-	sc.Workspaces = activities.Workspaces{Dir: filepath.Join(tmp, "workspaces"), MaxBytes: maxDryRunOutput, MaxFiles: maxDryRunFiles}
+	sc.Workspaces = activities.NewWorkspaces(filepath.Join(tmp, "workspaces"), maxDryRunOutput, maxDryRunFiles)
 	sc.Secrets = memSecrets(secrets)
 	names := make([]string, 0, len(secrets))
 	for k := range secrets {

@@ -38,6 +38,10 @@ const refreshesPerRun = 50
 func CatalogRefresh(ctx workflow.Context, in CatalogRefreshInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
+		// The refresh heartbeats: a refresh lost with its worker is
+		// retried within seconds, not after the 10 minutes. Activity
+		// options are not compared on replay: no version marker needed.
+		HeartbeatTimeout: contract.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 3,
 			NonRetryableErrorTypes: []string{"NotFound"},
@@ -82,6 +86,7 @@ const CatalogAnalyzeName = "rigger.catalog.analyze"
 func CatalogAnalyze(ctx workflow.Context, in contract.CatalogAnalyzeInput) (contract.CatalogAnalyzeResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    contract.HeartbeatTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	var res contract.CatalogAnalyzeResult

@@ -481,7 +481,11 @@ func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, 
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           step.TaskQueue,
 		StartToCloseTimeout: timeout,
-		RetryPolicy:         retry,
+		// Every action activity heartbeats (activities' wrapper): a step
+		// lost with its worker is retried within seconds. Activity options
+		// are not compared on replay: no version marker needed.
+		HeartbeatTimeout: contract.HeartbeatTimeout,
+		RetryPolicy:      retry,
 	})
 	var out contract.ActionOutput
 	ai := actionInput(in, step)

@@ -38,7 +38,7 @@ func newScaffoldEnv(t *testing.T, failOn string) *scaffoldEnv {
 	e.env.RegisterWorkflowWithOptions(Scaffold, workflow.RegisterOptions{Name: ScaffoldName})
 	// The real rendering activities (a test may import the implementations
 	// that workflow code must not).
-	sc := &activities.Scaffold{Renderer: r, Workspaces: activities.Workspaces{Dir: t.TempDir()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sc := &activities.Scaffold{Renderer: r, Workspaces: activities.NewWorkspaces(t.TempDir(), 0, 0), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	e.env.RegisterActivityWithOptions(sc.Render, activity.RegisterOptions{Name: contract.ScaffoldRender})
 	e.env.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
 	e.env.RegisterActivityWithOptions(sc.ForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})

@@ -12,7 +12,8 @@ import (
 // defaults; it implements templates.ActionLookup. scaffolder.disabledActions
 // removes entries.
 type Registry struct {
-	actions map[string]templates.ActionInfo
+	actions  map[string]templates.ActionInfo
+	disabled map[string]bool
 }
 
 var _ templates.ActionLookup = (*Registry)(nil)
@@ -22,7 +23,7 @@ var _ templates.ActionLookup = (*Registry)(nil)
 // activities (worker's tests check it), so a template that validates never
 // meets a missing action at run time.
 func NewRegistry(disabled []string) *Registry {
-	r := &Registry{actions: map[string]templates.ActionInfo{}}
+	r := &Registry{actions: map[string]templates.ActionInfo{}, disabled: map[string]bool{}}
 	add := func(name string, timeout time.Duration, dryRunSafe bool) {
 		info := templates.ActionInfo{
 			Name: name, TaskQueue: QueueDefault, DefaultTimeout: timeout, DryRunSafe: dryRunSafe, Local: localActions[name],
@@ -47,6 +48,9 @@ func NewRegistry(disabled []string) *Registry {
 	// In a dry run it registers nothing and reports what it would.
 	add("catalog:register", 5*time.Minute, true)
 	for _, d := range disabled {
+		if _, ok := r.actions[d]; ok {
+			r.disabled[d] = true
+		}
 		delete(r.actions, d)
 	}
 	return r
@@ -64,6 +68,10 @@ func (r *Registry) Action(name string) (templates.ActionInfo, bool) {
 	a, ok := r.actions[name]
 	return a, ok
 }
+
+// Disabled says whether name is built in but switched off by
+// scaffolder.disabledActions (validation says so instead of "unknown").
+func (r *Registry) Disabled(name string) bool { return r.disabled[name] }
 
 // Names lists the registered actions, sorted.
 func (r *Registry) Names() []string {

@@ -46,6 +46,10 @@ type embeddedTemporal interface {
 func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queues []string) error {
 	logger := newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("mode", string(m))
 	started := time.Now()
+	privateFiles()
+	if err := tightenDataDir(cfg.Server.DataDir); err != nil {
+		return err
+	}
 	if addr, ok := c.env("RIGGER_PPROF_LISTEN"); ok && addr != "" {
 		if err := startProfiler(addr, logger); err != nil {
 			return err
@@ -243,6 +247,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 func (c *cli) runTemporalOnly(ctx context.Context, cfg *config.Config) error {
 	logger := newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("mode", "dev")
 	started := time.Now()
+	privateFiles()
+	if err := tightenDataDir(cfg.Server.DataDir); err != nil {
+		return err
+	}
 	e, err := startEmbedded(cfg, serverLogger(cfg, c.stderr))
 	if err != nil {
 		return err

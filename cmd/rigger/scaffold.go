@@ -35,7 +35,7 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretb
 	}
 	sc := &activities.Scaffold{
 		Renderer:        r,
-		Workspaces:      activities.Workspaces{Dir: dir},
+		Workspaces:      activities.NewWorkspaces(dir, 0, 0),
 		Logger:          logger.With("component", "scaffolder"),
 		Catalog:         cat,
 		RegisteredDir:   filepath.Join(cfg.Server.DataDir, "registered"),

@@ -79,3 +79,41 @@ func TestCheckAndParseKey(t *testing.T) {
 		t.Fatalf("short key: %v", err)
 	}
 }
+
+// TestKeeperTTL: secrets live for the configured scaffolder.secretTTL from
+// when they were stored, on the real store: stored two hours ago with a
+// 1 h TTL they are gone, with a 3 h TTL they are still there.
+func TestKeeperTTL(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "rigger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, err := LoadOrCreateKeyFile(filepath.Join(t.TempDir(), "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	twoHoursAgo := func() time.Time { return time.Now().Add(-2 * time.Hour) }
+	for _, c := range []struct {
+		ttl  time.Duration
+		live bool
+	}{{time.Hour, false}, {3 * time.Hour, true}} {
+		k, err := New(key, st, c.ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.now = twoHoursAgo
+		task := "ttl-" + c.ttl.String()
+		if err := k.Put(ctx, task, map[string]string{"token": "x"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := k.Get(ctx, task)
+		switch {
+		case c.live && (err != nil || got["token"] != "x"):
+			t.Errorf("ttl %s, stored 2 h ago: %v, %v; want the secrets", c.ttl, got, err)
+		case !c.live && !errors.Is(err, errs.ErrNotFound):
+			t.Errorf("ttl %s, stored 2 h ago: %v, %v; want expired (not found)", c.ttl, got, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"iter"
 	"os"
@@ -27,6 +28,11 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		// go test -short starts no server; every test here skips.
+		return m.Run()
+	}
 	s, err := pgtest.Start(context.Background())
 	switch {
 	case errors.Is(err, pgtest.ErrUnavailable) && os.Getenv("CI") == "":
@@ -45,6 +51,9 @@ func run(m *testing.M) int {
 // freshDB creates an empty database for one test.
 func freshDB(t *testing.T) string {
 	t.Helper()
+	if server == nil && testing.Short() {
+		t.Skip("starts PostgreSQL; skipped in -short mode")
+	}
 	if server == nil {
 		t.Skipf("LOUD SKIP: %s", skipWhy)
 	}
@@ -237,4 +246,25 @@ func TestRebind(t *testing.T) {
 	if got := rebind("a = ? AND b IN (?,?)"); got != "a = $1 AND b IN ($2,$3)" {
 		t.Fatal(got)
 	}
+}
+
+func TestTaskSecretsPurged(t *testing.T) {
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.TaskSecretsPurged(t, s, db, rebind)
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	dsn := freshDB(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.NewerSchemaRefused(t, db, rebind, func() (store.Store, error) { return Open(context.Background(), dsn, 2) })
 }

@@ -55,3 +55,24 @@ func TestMigrateUIDRows(t *testing.T) {
 	legacy := storetest.Legacy{DB: db, Rebind: func(q string) string { return q }, Migrations: store.Schema("sqlite")}
 	storetest.Migration(t, legacy, func(t *testing.T) store.Store { return openStore(t, path) })
 }
+
+func TestTaskSecretsPurged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	s := openStore(t, path)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.TaskSecretsPurged(t, s, db, func(q string) string { return q })
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.NewerSchemaRefused(t, db, func(q string) string { return q }, func() (store.Store, error) { return Open(context.Background(), path) })
+}

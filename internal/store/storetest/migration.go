@@ -98,3 +98,31 @@ func writeUIDRows(t *testing.T, legacy Legacy) store.Location {
 	}
 	return loc
 }
+
+// NewerSchemaRefused checks that a database migrated by a newer rigger (a
+// schema version beyond this binary's migrations) is refused on open with
+// a clear message, and left as it was. open opens a store on the database
+// db reads.
+func NewerSchemaRefused(t *testing.T, db *sql.DB, rebind func(string) string, open func() (store.Store, error)) {
+	ctx := context.Background()
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := db.ExecContext(ctx, rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), 9999, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		t.Fatal(err)
+	}
+	s, err = open()
+	if err == nil {
+		s.Close()
+		t.Fatal("opened a database whose schema is newer than this binary")
+	}
+	if want := "database schema version 9999 is newer than this rigger knows"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&n); err != nil || n != 9999 {
+		t.Fatalf("schema version after the refusal: %d, %v", n, err)
+	}
+}

@@ -3,11 +3,13 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 // testTaskSecrets checks the sealed-secret store: round trip, replace,
@@ -44,5 +46,40 @@ func testTaskSecrets(t *testing.T, open Opener) {
 	}
 	if err := s.DeleteTaskSecrets(ctx, "never-stored"); err != nil {
 		t.Fatalf("deleting nothing: %v", err)
+	}
+}
+
+// TaskSecretsPurged checks that stored secrets leave the table, not only
+// the reads: an expired entry is deleted by the next write of any task's
+// secrets, and a deleted entry is gone. db is the same database as s, read
+// with plain SQL; rebind is the dialect's placeholder rewriting.
+func TaskSecretsPurged(t *testing.T, s store.Store, db *sql.DB, rebind func(string) string) {
+	ctx := context.Background()
+	rows := func(taskID string) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, rebind(`SELECT COUNT(*) FROM task_secrets WHERE task_id = ?`), taskID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	now := time.Now()
+	if err := s.PutTaskSecrets(ctx, "expired", []byte("old"), now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutTaskSecrets(ctx, "live", []byte("new"), now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows("expired"); n != 0 {
+		t.Errorf("an expired entry is still stored after the next write (%d rows)", n)
+	}
+	if n := rows("live"); n != 1 {
+		t.Fatalf("the live entry: %d rows, want 1", n)
+	}
+	if err := s.DeleteTaskSecrets(ctx, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows("live"); n != 0 {
+		t.Errorf("a deleted entry is still stored (%d rows)", n)
 	}
 }

@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+const ownershipTemplates = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: waits
+spec:
+  owner: group:default/team-a
+  type: service
+  steps:
+    - id: wait
+      name: Wait
+      action: debug:wait
+      input: {minutes: 30}
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: fails
+spec:
+  owner: group:default/team-a
+  type: service
+  steps:
+    - id: write
+      name: Write
+      action: fs:write
+      input: {path: ../outside, content: x}
+`
+
+// TestTaskOwnershipCancelRetry: with two service tokens, Bob cannot cancel
+// or retry Alice's tasks (403, or 404 where tasks are private), and the
+// task is left as it was; Alice can cancel hers, and a token with
+// scaffolder.admin can retry anyone's.
+func TestTaskOwnershipCancelRetry(t *testing.T) {
+	needBinary(t)
+	_, addr := startTemporalOnly(t, t.TempDir())
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "templates.yaml")
+	if err := os.WriteFile(tpl, []byte(ownershipTemplates), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const alice, bob, admin = "alice-token-0123456789-abcdefghij", "bob-token-0123456789-abcdefghijkl", "admin-token-0123456789-abcdefghij"
+	cfg := filepath.Join(dir, "rigger.yaml")
+	yaml := fmt.Sprintf(`server:
+  dataDir: %s
+catalog:
+  locations:
+    - {type: file, target: %s}
+auth:
+  serviceTokens:
+    - {name: alice, token: "${ALICE}", scopes: [scaffolder.run, catalog.read]}
+    - {name: bob, token: "${BOB}", scopes: [scaffolder.run, catalog.read]}
+    - {name: admin, token: "${ADMIN}", scopes: [scaffolder.run, scaffolder.admin, catalog.read]}
+`, filepath.Join(dir, "data"), tpl)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := cleanEnv("ALICE="+alice, "BOB="+bob, "ADMIN="+admin, "RIGGER_CONFIG="+cfg, "RIGGER_TEMPORAL_ADDRESS="+addr)
+	w := start(t, dir, env, "worker", "--queue", "rigger-default")
+	w.waitStdout(t, "Rigger worker is ready", 60*time.Second)
+	port := freePorts(t).api
+	s := start(t, dir, env, "server", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	s.api = fmt.Sprintf("http://127.0.0.1:%d", port)
+	s.waitReady(t, 60*time.Second)
+	api := fmt.Sprintf("http://127.0.0.1:%d/api/scaffolder/v2/tasks", port)
+
+	create := func(template string) string {
+		t.Helper()
+		var created struct{ ID string }
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			code := doJSONAs(t, alice, "POST", api, map[string]any{"templateRef": "template:default/" + template}, &created)
+			if code == http.StatusCreated {
+				return created.ID
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("create %s as alice: %d", template, code)
+			}
+			time.Sleep(100 * time.Millisecond) // the template is not ingested yet
+		}
+	}
+	status := func(id string) string {
+		t.Helper()
+		var tr taskResp
+		doJSONAs(t, alice, "GET", api+"/"+id, nil, &tr)
+		return tr.Status
+	}
+	waitStatus := func(id, want string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for status(id) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s is %s, want %s", id, status(id), want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	denied := func(code int) bool { return code == http.StatusForbidden || code == http.StatusNotFound }
+
+	waiting := create("waits")
+	failed := create("fails")
+	waitStatus(waiting, "processing")
+	waitStatus(failed, "failed")
+
+	if code := doJSONAs(t, bob, "POST", api+"/"+waiting+"/cancel", nil, nil); !denied(code) {
+		t.Errorf("bob cancels alice's task: %d, want 403 or 404", code)
+	}
+	if code := doJSONAs(t, bob, "POST", api+"/"+failed+"/retry", nil, nil); !denied(code) {
+		t.Errorf("bob retries alice's task: %d, want 403 or 404", code)
+	}
+	if got := status(waiting); got != "processing" {
+		t.Errorf("after bob's cancel the task is %s", got)
+	}
+	if got := status(failed); got != "failed" {
+		t.Errorf("after bob's retry the task is %s", got)
+	}
+
+	if code := doJSONAs(t, alice, "POST", api+"/"+waiting+"/cancel", nil, nil); code != http.StatusOK {
+		t.Errorf("alice cancels her task: %d", code)
+	}
+	waitStatus(waiting, "cancelled")
+	if code := doJSONAs(t, admin, "POST", api+"/"+failed+"/retry", nil, nil); code >= 300 {
+		t.Errorf("an admin retries alice's task: %d", code)
+	}
+	// The retry runs the failing step again (and it fails again).
+	ran := map[string]any{"msg": "action executed", "task_id": failed, "step_id": "write"}
+	deadline := time.Now().Add(30 * time.Second)
+	for countLogs(w.stderr.String(), ran) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the admin's retry did not run the step again (%d runs)", countLogs(w.stderr.String(), ran))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
