@@ -293,6 +293,9 @@ func (s *Scaffold) RunLocalStep(ctx context.Context, in contract.LocalStepInput)
 		return out, invalid(fmt.Errorf("action %s is not implemented by this worker", in.Action))
 	}
 	for _, item := range rendered.Items {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
 		ai := in.Base
 		ai.Input = item.Input
 		res, err := fn(ctx, ai)

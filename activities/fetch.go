@@ -248,6 +248,11 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 			return out, invalid(err)
 		}
 	}
+	// A quick step that ran out of its time is run again as an activity:
+	// this attempt must not write beside it.
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
 	logs, err := s.writeInto(in.TaskID, target, files, render && in.Input["replace"] != true)
 	out.Logs = append(out.Logs, logs...)
 	if err != nil {

@@ -25,8 +25,9 @@ import (
 const minDerived = 4
 
 // maxDerived bounds the values one Taint records; a rendering that derives
-// more fails rather than leak.
-const maxDerived = 10_000
+// more fails rather than leak. Every filter over a value is checked
+// against all of them, so the bound is also a bound on that cost.
+const maxDerived = 1000
 
 var errTooManyDerived = fmt.Errorf("%w: more than %d values derived from secrets", ErrLimit, maxDerived)
 

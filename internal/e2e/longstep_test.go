@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// longStepTemplate's fetch step is a quick (local) action that renders 200
-// skeleton files of ~2,000 loop iterations each: seconds of work, each file
-// well inside its own render budget.
+// longStepTemplate's fetch step is a quick (local) action that renders
+// 1,500 skeleton files of 5,000 loop iterations each: half a minute of work
+// or more, each file well inside its own render budget.
 const longStepTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
 metadata:
@@ -68,9 +68,9 @@ func TestLongQuickStepReadableAndCancellable(t *testing.T) {
 	if err := os.MkdirAll(skel, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 200 {
-		body := fmt.Sprintf("file %d\n{%% for i in range(2000) %%}${{ i }}{%% endfor %%}\n", i)
-		if err := os.WriteFile(filepath.Join(skel, fmt.Sprintf("f%03d.txt", i)), []byte(body), 0o600); err != nil {
+	for i := range 1500 {
+		body := fmt.Sprintf("file %d\n{%% for i in range(5000) %%}${{ i }}{%% endfor %%}\n", i)
+		if err := os.WriteFile(filepath.Join(skel, fmt.Sprintf("f%04d.txt", i)), []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
