@@ -209,6 +209,13 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	}
 	fail := func(i int, err error) (*ScaffoldState, error) {
 		now := workflow.Now(ctx)
+		// A cancellation requested through Temporal (its UI or CLI) rather
+		// than the API's signal ends the run as cancelled too: its secrets
+		// are forgotten and it does not read as failed.
+		if !cancelled && ctx.Err() != nil && temporal.IsCanceledError(err) &&
+			workflow.GetVersion(ctx, temporalCancelChange, workflow.DefaultVersion, 1) >= 1 {
+			cancelled = true
+		}
 		if cancelled {
 			st.Steps[i].Status, st.Steps[i].EndedAt = StepCancelled, &now
 			setStatus("cancelled")
@@ -315,6 +322,10 @@ func resume(st *ScaffoldState, r *ScaffoldState) int {
 	}
 	return first
 }
+
+// temporalCancelChange marks the change that ends a run cancelled through
+// Temporal as cancelled (it ended as failed and kept its secrets).
+const temporalCancelChange = "temporal-cancel"
 
 // statusOnlyOnFailure marks the change that stopped writing RiggerStatus
 // for completed runs.

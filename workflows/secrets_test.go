@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -23,14 +24,12 @@ import (
 
 // TestSecretsForgottenWhenRunEnds: a task's sealed secrets are deleted
 // from the store (the row, not only the plaintext) when its run completes
-// and when it is cancelled (the API's cancel signal), by the real
-// activities on a real SQLite store.
+// and when it is cancelled (the API's cancel signal, or a cancellation
+// requested through Temporal: its UI or CLI), by the real activities on a
+// real SQLite store.
 func TestSecretsForgottenWhenRunEnds(t *testing.T) {
-	for _, cancel := range []bool{false, true} {
-		name := "completed"
-		if cancel {
-			name = "cancelled"
-		}
+	for _, name := range []string{"completed", "cancelled", "cancelled-in-temporal"} {
+		cancel := name != "completed"
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
@@ -70,7 +69,11 @@ func TestSecretsForgottenWhenRunEnds(t *testing.T) {
 			steps := []templates.PlanStep{{ID: "use", Name: "Use", Input: map[string]any{"message": "token ${{ secrets.token }}"}}}
 			if cancel {
 				steps = append(steps, templates.PlanStep{ID: "wait", Name: "Wait", Action: contract.ActionWait, Input: map[string]any{"minutes": 30}})
-				env.RegisterDelayedCallback(func() { env.SignalWorkflow(ScaffoldCancelSignal, nil) }, 10*time.Minute)
+				if name == "cancelled" {
+					env.RegisterDelayedCallback(func() { env.SignalWorkflow(ScaffoldCancelSignal, nil) }, 10*time.Minute)
+				} else {
+					env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Minute)
+				}
 			}
 			p := plan(steps...)
 			p.Output = nil
@@ -81,6 +84,9 @@ func TestSecretsForgottenWhenRunEnds(t *testing.T) {
 			err = env.GetWorkflowError()
 			if cancel != (err != nil) {
 				t.Fatalf("run error: %v (cancelled: %v)", err, cancel)
+			}
+			if cancel && !temporal.IsCanceledError(err) {
+				t.Fatalf("a cancelled run ended with %v, want a cancellation", err)
 			}
 			if _, err := st.GetTaskSecrets(ctx, task); !errors.Is(err, errs.ErrNotFound) {
 				t.Fatalf("the sealed secrets are still stored after the run was %s (TTL 1 h): %v", name, err)
