@@ -124,3 +124,44 @@ func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Sto
 	}
 	return nil
 }
+
+// emptyCatalogNotice returns a function that explains an empty catalog in
+// rigger server: static locations are configured, none has been read and no
+// entity is stored — the sign of a worker writing to another database (a
+// server and a worker started in different directories without one
+// --data-dir). It returns "" when there is nothing to say, and always in dev
+// (its workers share its store).
+func emptyCatalogNotice(_ context.Context, cfg *config.Config, st store.Store, m mode) func(context.Context) string {
+	where := "database.url"
+	if cfg.Database.Driver != "postgres" {
+		where = "SQLite file " + cfg.SQLitePath() + "; give every process the same --data-dir or RIGGER_DATA_DIR"
+	}
+	return func(ctx context.Context) string {
+		if m != modeServer {
+			return ""
+		}
+		locs, err := st.ListLocations(ctx)
+		if err != nil {
+			return ""
+		}
+		static := 0
+		for _, l := range locs {
+			if !l.Static {
+				continue
+			}
+			static++
+			if !l.LastRefresh.IsZero() {
+				return ""
+			}
+		}
+		if static == 0 {
+			return ""
+		}
+		page, err := st.Query(ctx, store.Query{Limit: 1})
+		if err != nil || len(page.Entities) > 0 {
+			return ""
+		}
+		return fmt.Sprintf("the catalog is empty and none of its %d configured locations has been read yet: "+
+			"a rigger worker on queue %s must use this server's database (%s)", static, contract.QueueDefault, where)
+	}
+}

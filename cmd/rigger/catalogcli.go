@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +19,8 @@ import (
 )
 
 func (c *cli) catalogCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "catalog", Short: "Validate and import catalog entities"}
-	cmd.AddCommand(c.catalogValidateCommand(), c.catalogImportCommand())
+	cmd := &cobra.Command{Use: "catalog", Short: "Validate, import and list catalog entities"}
+	cmd.AddCommand(c.catalogValidateCommand(), c.catalogImportCommand(), c.catalogListCommand())
 	return cmd
 }
 
@@ -84,21 +86,21 @@ func readLimited(path string, limit int64) ([]byte, error) {
 // catalogImportCommand registers a location with a running server and waits
 // for its first refresh, showing progress.
 func (c *cli) catalogImportCommand() *cobra.Command {
-	var server, token string
+	var rf remoteFlags
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "import FILE|URL",
 		Short: "Register a location with a running rigger and wait for its first refresh",
-		Long: `Registers a catalog location with a running rigger (--server, env RIGGER_SERVER) and waits
-until it has been read. URLs must be on a host allowed by the server's catalog.reading.allow;
-file paths are accepted by rigger dev only. The bearer token comes from --token or RIGGER_TOKEN.`,
+		Long: `Registers a catalog location with a running rigger (--server, env RIGGER_SERVER, else
+server.baseUrl of rigger.yaml) and waits until it has been read. URLs must be on a host allowed by
+the server's catalog.reading.allow; file paths are accepted by rigger dev only. The bearer token
+comes from --token or RIGGER_TOKEN. Ctrl-C stops waiting; the location stays registered.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if v, ok := c.env("RIGGER_SERVER"); ok && !cmd.Flags().Changed("server") {
-				server = v
-			}
-			if v, ok := c.env("RIGGER_TOKEN"); ok && token == "" {
-				token = v
+			ctx := cmd.Context()
+			api, err := c.client(&rf)
+			if err != nil {
+				return err
 			}
 			target, typ := args[0], "url"
 			if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
@@ -108,22 +110,27 @@ file paths are accepted by rigger dev only. The bearer token comes from --token 
 				}
 				target, typ = abs, "file"
 			}
-			api := &apiClient{base: strings.TrimRight(server, "/"), token: token}
 			var added struct {
 				Location struct{ ID string } `json:"location"`
 			}
-			if err := api.do("POST", "/api/catalog/locations", map[string]string{"type": typ, "target": target}, &added); err != nil {
+			if err := api.doContext(ctx, "POST", "/api/catalog/locations", map[string]string{"type": typ, "target": target}, &added); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "registered %s location %s (id %s)\n", typ, target, added.Location.ID)
 			fmt.Fprintf(c.stdout, "waiting for the first refresh...\n")
 			deadline := time.Now().Add(wait)
+			interrupted := func() error {
+				return exitError{code: 130, msg: fmt.Sprintf("interrupted: location %s stays registered; its status: GET %s/api/catalog/locations/%s/status", added.Location.ID, api.base, added.Location.ID)}
+			}
 			for {
 				var st struct {
 					LastRefresh *time.Time `json:"lastRefresh"`
 					LastError   string     `json:"lastError"`
 				}
-				if err := api.do("GET", "/api/catalog/locations/"+added.Location.ID+"/status", nil, &st); err != nil {
+				if err := api.doContext(ctx, "GET", "/api/catalog/locations/"+added.Location.ID+"/status", nil, &st); err != nil {
+					if ctx.Err() != nil {
+						return interrupted()
+					}
 					return err
 				}
 				if st.LastRefresh != nil {
@@ -137,14 +144,83 @@ file paths are accepted by rigger dev only. The bearer token comes from --token 
 				if time.Now().After(deadline) {
 					return exitError{code: 1, msg: fmt.Sprintf("no refresh within %s; the location stays registered", wait)}
 				}
-				time.Sleep(200 * time.Millisecond)
+				select {
+				case <-ctx.Done():
+					return interrupted()
+				case <-time.After(200 * time.Millisecond):
+				}
 			}
 		},
 	}
-	cmd.Flags().StringVar(&server, "server", "http://127.0.0.1:7007", "rigger API base URL (env RIGGER_SERVER)")
-	cmd.Flags().StringVar(&token, "token", "", "bearer token (prefer env RIGGER_TOKEN)")
+	rf.register(cmd)
 	cmd.Flags().DurationVar(&wait, "wait", 2*time.Minute, "how long to wait for the first refresh")
 	return cmd
+}
+
+// catalogListCommand lists entities of a running rigger, one ref per line.
+func (c *cli) catalogListCommand() *cobra.Command {
+	var rf remoteFlags
+	var kind string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the entities of a running rigger (one entity ref per line)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := c.client(&rf)
+			if err != nil {
+				return err
+			}
+			return c.listEntities(cmd.Context(), api, kind, limit)
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVar(&kind, "kind", "", "only entities of this kind, e.g. Component")
+	cmd.Flags().IntVar(&limit, "limit", 1000, "at most this many entities")
+	return cmd
+}
+
+// listEntities prints kind:namespace/name and the title (or description)
+// of each entity, sorted by ref.
+func (c *cli) listEntities(ctx context.Context, api *apiClient, kind string, limit int) error {
+	q := url.Values{}
+	q.Set("limit", fmt.Sprint(limit))
+	q.Set("orderField", "metadata.name,asc")
+	q.Add("fields", "kind,metadata.name,metadata.namespace,metadata.title,metadata.description")
+	if kind != "" {
+		q.Set("filter", "kind="+kind)
+	}
+	var resp struct {
+		Items []struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name, Namespace, Title, Description string
+			} `json:"metadata"`
+		} `json:"items"`
+		TotalItems int `json:"totalItems"`
+	}
+	if err := api.doContext(ctx, "GET", "/api/catalog/entities/by-query?"+q.Encode(), nil, &resp); err != nil {
+		return err
+	}
+	for _, e := range resp.Items {
+		ns := e.Metadata.Namespace
+		if ns == "" {
+			ns = "default"
+		}
+		about := e.Metadata.Title
+		if about == "" {
+			about = e.Metadata.Description
+		}
+		line := strings.ToLower(e.Kind) + ":" + ns + "/" + e.Metadata.Name
+		if about != "" {
+			line += "\t" + about
+		}
+		fmt.Fprintln(c.stdout, line)
+	}
+	if resp.TotalItems > len(resp.Items) {
+		fmt.Fprintf(c.stderr, "%d of %d shown (--limit)\n", len(resp.Items), resp.TotalItems)
+	}
+	return nil
 }
 
 // apiClient calls a rigger server and turns its Backstage-shaped errors into
@@ -154,6 +230,11 @@ type apiClient struct {
 }
 
 func (a *apiClient) do(method, path string, body, out any) error {
+	return a.doContext(context.Background(), method, path, body, out)
+}
+
+// doContext is do, given up when ctx ends.
+func (a *apiClient) doContext(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -162,7 +243,7 @@ func (a *apiClient) do(method, path string, body, out any) error {
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, a.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,16 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		}
 	}
 
+	if cfg.File != "" {
+		logger.Info("configuration read", "file", cfg.File)
+	} else {
+		logger.Info("no configuration file (no --config, RIGGER_CONFIG or ./" + defaultConfigFile + "): defaults, environment and flags")
+	}
+	for _, w := range cfg.PathWarnings(filepath.Glob) {
+		logger.Warn("configuration: " + w)
+		fmt.Fprintln(c.stdout, "warning:", w)
+	}
+
 	var authn auth.Authenticator
 	if m != modeWorker {
 		a, err := authenticator(cfg, m)
@@ -80,6 +91,13 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 
 	eo := engineOptions(cfg, address)
 	eo.Logger = logger.With("component", "temporal-sdk")
+	if embedded == nil {
+		fmt.Fprintf(c.stdout, "Connecting to Temporal at %s (namespace %s)...\n", address, cfg.Temporal.Namespace)
+		eo.Retrying = func(err error, waited time.Duration) {
+			fmt.Fprintf(c.stdout, "  still connecting to Temporal at %s after %s, retrying: %v\n", address, waited.Round(time.Second), err)
+			logger.Warn("temporal not reachable yet, retrying", "temporal", address, "waited", waited.String(), "error", err)
+		}
+	}
 	tc, err := engine.Dial(ctx, eo)
 	if err != nil {
 		return err
@@ -159,10 +177,22 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err := ensureStaticLocations(ctx, cfg, st, tc); err != nil {
 		return err
 	}
+	catalogState := emptyCatalogNotice(ctx, cfg, st, m)
+	if msg := catalogState(ctx); msg != "" {
+		logger.Warn(msg)
+	}
 	checks := []api.Check{{Name: "temporal", Check: func(ctx context.Context) error {
 		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	}}, {Name: "store", Check: st.Ping}}
+	if m == modeServer {
+		checks = append(checks, api.Check{Name: "catalog", Info: true, Check: func(ctx context.Context) error {
+			if msg := catalogState(ctx); msg != "" {
+				return errors.New(msg)
+			}
+			return nil
+		}})
+	}
 	if m == modeDev {
 		checks = append(checks, api.Check{Name: "workers", Check: func(context.Context) error {
 			if !workersUp.Load() {
