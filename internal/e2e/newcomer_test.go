@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// repoRoot is the repository this test runs in (internal/e2e is two levels
+// down).
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// startDevWith starts `rigger dev` in dir with extra arguments on fresh
+// ports and waits for /readyz.
+func startDevWith(t testing.TB, dir string, env []string, extra ...string) *proc {
+	t.Helper()
+	ps := freePorts(t)
+	args := append([]string{"dev",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api),
+		"--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend),
+		"--temporal-ui-listen", fmt.Sprintf("127.0.0.1:%d", ps.ui),
+	}, extra...)
+	p := start(t, dir, env, args...)
+	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
+	p.waitReady(t, 90*time.Second)
+	return p
+}
+
+// waitStatus polls url until it answers want.
+func waitStatus(t testing.TB, token, url string, want int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		code := doJSONAs(t, token, "GET", url, nil, nil)
+		if code == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: status %d, want %d within %s", url, code, want, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDevFromAnywhere: `rigger dev` started in an empty directory with
+// --config pointing into the repository loads the example templates (paths
+// in the file resolve against its folder); without a config it says that
+// the default templates glob matches nothing instead of staying silent.
+func TestDevFromAnywhere(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	p := startDevWith(t, dir, cleanEnv(), "--config", filepath.Join(repoRoot(t), "examples", "rigger.yaml"), "--data-dir", filepath.Join(dir, "data"))
+	waitStatus(t, "", p.api+"/api/catalog/entities/by-name/template/default/go-service", http.StatusOK, 60*time.Second)
+	if strings.Contains(p.stdout.String(), "warning:") {
+		t.Errorf("warnings with the examples' config:\n%s", p.stdout.String())
+	}
+
+	bare := startDevWith(t, t.TempDir(), cleanEnv(), "--data-dir", filepath.Join(dir, "data2"))
+	want := `warning: scaffolder.templates[0]: "examples/templates/*/template.yaml" matches no file, so no template is loaded from it (a default or flag value, so relative to the current directory)`
+	if !strings.Contains(bare.stdout.String(), want) {
+		t.Errorf("dev without templates: stdout lacks\n%s\ngot:\n%s", want, bare.stdout.String())
+	}
+}
+
+// TestServerWorkerOneDataDir: rigger server and rigger worker started in
+// different directories share the catalog through one --data-dir (and
+// RIGGER_DATA_DIR); a server on another store says its catalog is empty in
+// /readyz.
+func TestServerWorkerOneDataDir(t *testing.T) {
+	needBinary(t)
+	_, addr := startTemporalOnly(t, t.TempDir())
+	shared := t.TempDir()
+	catalogFile := filepath.Join(shared, "catalog-info.yaml")
+	if err := os.WriteFile(catalogFile, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: billing}\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(shared, "rigger.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\nauth:\n  serviceTokens:\n    - {name: sw, token: %s, scopes: [\"*\"]}\n", catalogFile, benchToken)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(shared, "data")
+	env := cleanEnv("RIGGER_CONFIG="+cfg, "RIGGER_TEMPORAL_ADDRESS="+addr)
+
+	// A server alone on its own store: ready, but it says why it is empty.
+	lonelyPort := freePorts(t).api
+	lonely := start(t, t.TempDir(), env, "server", "--listen", fmt.Sprintf("127.0.0.1:%d", lonelyPort))
+	lonely.api = fmt.Sprintf("http://127.0.0.1:%d", lonelyPort)
+	lonely.waitReady(t, 60*time.Second)
+	var ready struct{ Checks map[string]string }
+	if code := doJSON(t, "GET", lonely.api+"/readyz", nil, &ready); code != http.StatusOK || !strings.Contains(ready.Checks["catalog"], "the catalog is empty") {
+		t.Errorf("readyz of a server without a worker: %d %+v", code, ready)
+	}
+	if !strings.Contains(lonely.stdout.String(), "Connecting to Temporal at "+addr) {
+		t.Errorf("server did not say where it connects:\n%s", lonely.stdout.String())
+	}
+
+	w := start(t, t.TempDir(), append(env, "RIGGER_DATA_DIR="+dataDir), "worker", "--queue", "rigger-default")
+	w.waitStdout(t, "Rigger worker is ready", 60*time.Second)
+	api := freePorts(t).api
+	s := start(t, t.TempDir(), env, "server", "--data-dir", dataDir, "--listen", fmt.Sprintf("127.0.0.1:%d", api))
+	s.api = fmt.Sprintf("http://127.0.0.1:%d", api)
+	s.waitReady(t, 60*time.Second)
+	waitStatus(t, benchToken, s.api+"/api/catalog/entities/by-name/component/default/billing", http.StatusOK, 60*time.Second)
+	if code := doJSON(t, "GET", s.api+"/readyz", nil, &ready); code != http.StatusOK || ready.Checks["catalog"] != "ok" {
+		t.Errorf("readyz of a server sharing the worker's store: %d %+v", code, ready)
+	}
+}
+
+// TestRunWaitInterruptAndOutput: SIGINT ends `rigger run --wait` within a
+// second, printing the task id and how to follow it; a run that completes
+// prints its output; --set converts a boolean parameter.
+func TestRunWaitInterruptAndOutput(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "waiter", "template.yaml")
+	if err := os.MkdirAll(filepath.Dir(tpl), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tpl, []byte(`apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: waiter}
+spec:
+  type: service
+  parameters:
+    properties:
+      slow: {type: boolean}
+  steps:
+    - {id: hello, name: Hello, action: debug:log, input: {message: started}}
+    - {id: nap, name: Nap, if: '${{ parameters.slow }}', action: debug:wait, input: {minutes: 10}}
+  output:
+    links:
+      - {title: Repository, url: 'https://example.com/repo'}
+    text:
+      - {title: Next, content: 'run make'}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rigger.yaml"), []byte("scaffolder:\n  templates: [waiter/template.yaml]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dev := startDevWith(t, dir, cleanEnv(), "--data-dir", filepath.Join(dir, "data"))
+	waitStatus(t, "", dev.api+"/api/catalog/entities/by-name/template/default/waiter", http.StatusOK, 60*time.Second)
+
+	// The server comes from rigger.yaml's server.baseUrl.
+	if err := os.WriteFile(filepath.Join(dir, "client.yaml"), []byte("server:\n  baseUrl: "+dev.api+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fast := start(t, dir, cleanEnv(), "run", "template:default/waiter", "--config", filepath.Join(dir, "client.yaml"), "--set", "slow=false", "--wait")
+	if code := fast.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("fast run: exit %d\n%s\n%s", code, fast.stdout.String(), fast.stderr.String())
+	}
+	for _, want := range []string{"[hello] started", "completed", "output:", "Repository: https://example.com/repo", "Next:", "run make"} {
+		if !strings.Contains(fast.stdout.String(), want) {
+			t.Errorf("run --wait output lacks %q:\n%s", want, fast.stdout.String())
+		}
+	}
+
+	slow := start(t, dir, cleanEnv("RIGGER_SERVER="+dev.api), "run", "template:default/waiter", "--set", "slow=true", "--wait")
+	slow.waitStdout(t, "[hello] started", 60*time.Second)
+	if err := slow.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := slow.wait(t, time.Second)
+	id := strings.SplitN(strings.TrimPrefix(slow.stdout.String(), "task "), " started", 2)[0]
+	if code == 0 || !strings.Contains(slow.stderr.String(), "rigger task follow "+id) {
+		t.Errorf("after SIGINT: exit %d, stderr %s", code, slow.stderr.String())
+	}
+	// The task goes on.
+	var task struct{ Status string }
+	if c := doJSON(t, "GET", dev.api+"/api/scaffolder/v2/tasks/"+id, nil, &task); c != http.StatusOK || task.Status == "cancelled" || task.Status == "failed" {
+		t.Errorf("task %s after the CLI was interrupted: %d %+v", id, c, task)
+	}
+}
