@@ -183,3 +183,32 @@ spec:
 		t.Errorf("task %s after the CLI was interrupted: %d %+v", id, c, task)
 	}
 }
+
+// TestDevWithFullExampleConfig: the complete example configuration, secrets
+// from the environment, passes every check of `rigger dev` (it used to list
+// task queues this rigger does not serve, refused only after config check
+// had passed) and gets as far as connecting to its Temporal cluster, which
+// this offline test cannot reach: it stops at the cluster's CA file.
+func TestDevWithFullExampleConfig(t *testing.T) {
+	needBinary(t)
+	full := filepath.Join(repoRoot(t), "internal", "config", "testdata", "full.yaml")
+	env := cleanEnv("TEMPORAL_API_KEY=k", "PGPASSWORD=p", "GITHUB_OAUTH_CLIENT_SECRET=s", "OIDC_CLIENT_SECRET=s",
+		"SESSION_SECRET=0123456789abcdef0123456789abcdef", "CI_TOKEN=0123456789abcdef0123456789abcdef",
+		"GITHUB_APP_PRIVATE_KEY=-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", "GITHUB_WEBHOOK_SECRET=s",
+		"GITHUB_APP_CLIENT_SECRET=s", "GHE_TOKEN=t", "AWS_SECRET_ACCESS_KEY=s", "RIGGER_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	check := start(t, t.TempDir(), env, "config", "check", "--config", full)
+	if code := check.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("config check of full.yaml: exit %d\n%s", code, check.stderr.String())
+	}
+	p := start(t, t.TempDir(), env, "dev", "--config", full)
+	if code := p.wait(t, 60*time.Second); code == 0 {
+		t.Fatal("dev with full.yaml offline: exit 0")
+	}
+	if !strings.Contains(p.stdout.String(), "Connecting to Temporal at rigger.a1b2c.tmprl.cloud:7233 (namespace rigger.a1b2c)") ||
+		!strings.Contains(p.stderr.String(), "temporal-ca.pem") || strings.Contains(p.stderr.String(), "task queue") {
+		t.Errorf("dev with full.yaml did not reach the Temporal connection:\nstdout %s\nstderr %s", p.stdout.String(), tail(p.stderr.String(), 4000))
+	}
+	if !strings.Contains(p.stdout.String(), `warning: temporal.tls.caFile: "/etc/rigger/tls/temporal-ca.pem" matches no file`) {
+		t.Errorf("no warning about the missing CA file:\n%s", p.stdout.String())
+	}
+}
