@@ -174,7 +174,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if embedded != nil && uiURL == "" {
 		uiURL = embedded.UIURL()
 	}
-	if err := ensureStaticLocations(ctx, cfg, st, tc); err != nil {
+	if err := ensureStaticLocations(ctx, cfg, st, tc, logger); err != nil {
 		return err
 	}
 	catalogState := emptyCatalogNotice(ctx, cfg, st, m)

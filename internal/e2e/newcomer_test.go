@@ -212,3 +212,80 @@ func TestDevWithFullExampleConfig(t *testing.T) {
 		t.Errorf("no warning about the missing CA file:\n%s", p.stdout.String())
 	}
 }
+
+// TestStaticLocationsFollowConfig: a static location removed from
+// rigger.yaml is removed with its entities at the next start (orphaned
+// instead with orphanStrategy keep), and a changed catalog.refreshInterval
+// applies to a location registered before.
+func TestStaticLocationsFollowConfig(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	component := func(name string) string {
+		return "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: " + name + "}\nspec: {type: service, lifecycle: production, owner: team-a}\n"
+	}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.yaml", component("svc-a"))
+	write("b.yaml", component("svc-b"))
+	write("c.yaml", component("svc-c"))
+	data := filepath.Join(dir, "data")
+	run := func(cfg string) *proc {
+		t.Helper()
+		write("rigger.yaml", cfg)
+		return startDevWith(t, dir, cleanEnv(), "--data-dir", data)
+	}
+	stop := func(p *proc) {
+		t.Helper()
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.wait(t, 30*time.Second); code != 0 {
+			t.Fatalf("dev exit %d after SIGTERM", code)
+		}
+	}
+	byName := func(p *proc, name string) string { return p.api + "/api/catalog/entities/by-name/component/default/" + name }
+
+	p := run("catalog:\n  refreshInterval: 1h\n  locations:\n    - {type: file, target: a.yaml}\n    - {type: file, target: b.yaml}\n    - {type: file, target: c.yaml}\n")
+	for _, n := range []string{"svc-a", "svc-b", "svc-c"} {
+		waitStatus(t, "", byName(p, n), http.StatusOK, 60*time.Second)
+	}
+	stop(p)
+
+	// b.yaml leaves the configuration; the interval becomes 1s.
+	p = run("catalog:\n  refreshInterval: 1s\n  locations:\n    - {type: file, target: a.yaml}\n    - {type: file, target: c.yaml}\n")
+	waitStatus(t, "", byName(p, "svc-b"), http.StatusNotFound, 30*time.Second)
+	var locs []struct{ Data struct{ Target string } }
+	if code := doJSON(t, "GET", p.api+"/api/catalog/locations", nil, &locs); code != http.StatusOK {
+		t.Fatalf("locations: %d", code)
+	}
+	for _, l := range locs {
+		if strings.HasSuffix(l.Data.Target, "b.yaml") {
+			t.Errorf("the removed location is still registered: %+v", locs)
+		}
+	}
+	// The new interval applies to a.yaml, registered under the old one: a
+	// change to the file shows up without any signal.
+	write("a.yaml", component("svc-a")+"---\n"+component("svc-a2"))
+	waitStatus(t, "", byName(p, "svc-a2"), http.StatusOK, 30*time.Second)
+	stop(p)
+
+	// With orphanStrategy keep, c.yaml's entity stays, marked orphaned.
+	p = run("catalog:\n  orphanStrategy: keep\n  locations:\n    - {type: file, target: a.yaml}\n")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var e struct {
+			Metadata struct{ Annotations map[string]string }
+		}
+		if code := doJSON(t, "GET", byName(p, "svc-c"), nil, &e); code == http.StatusOK && e.Metadata.Annotations["backstage.io/orphan"] == "true" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("svc-c was not kept as an orphan after its location left the configuration")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
