@@ -247,7 +247,9 @@ func TestStaticLocationsFollowConfig(t *testing.T) {
 			t.Fatalf("dev exit %d after SIGTERM", code)
 		}
 	}
-	byName := func(p *proc, name string) string { return p.api + "/api/catalog/entities/by-name/component/default/" + name }
+	byName := func(p *proc, name string) string {
+		return p.api + "/api/catalog/entities/by-name/component/default/" + name
+	}
 
 	p := run("catalog:\n  refreshInterval: 1h\n  locations:\n    - {type: file, target: a.yaml}\n    - {type: file, target: b.yaml}\n    - {type: file, target: c.yaml}\n")
 	for _, n := range []string{"svc-a", "svc-b", "svc-c"} {
