@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,13 +89,17 @@ func readLimited(path string, limit int64) ([]byte, error) {
 func (c *cli) catalogImportCommand() *cobra.Command {
 	var rf remoteFlags
 	var wait time.Duration
+	var replace bool
 	cmd := &cobra.Command{
-		Use:   "import FILE|URL",
+		Use:   "import FILE|DIR|URL",
 		Short: "Register a location with a running rigger and wait for its first refresh",
 		Long: `Registers a catalog location with a running rigger (--server, env RIGGER_SERVER, else
 server.baseUrl of rigger.yaml) and waits until it has been read. URLs must be on a host allowed by
 the server's catalog.reading.allow; file paths are accepted by rigger dev only. The bearer token
-comes from --token or RIGGER_TOKEN. Ctrl-C stops waiting; the location stays registered.`,
+comes from --token or RIGGER_TOKEN. A directory means its catalog-info.yaml. When the first
+refresh fails (or does not come within --wait) the location is removed again, so a failed import
+leaves nothing registered; --replace removes an existing registration of the same target first.
+Ctrl-C stops waiting; the location then stays registered.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -104,17 +109,34 @@ comes from --token or RIGGER_TOKEN. Ctrl-C stops waiting; the location stays reg
 			}
 			target, typ := args[0], "url"
 			if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
-				abs, err := filepath.Abs(target)
+				abs, err := localTarget(target)
 				if err != nil {
-					return err
+					return exitError{code: 1, msg: err.Error()}
 				}
 				target, typ = abs, "file"
 			}
 			var added struct {
 				Location struct{ ID string } `json:"location"`
 			}
-			if err := api.doContext(ctx, "POST", "/api/catalog/locations", map[string]string{"type": typ, "target": target}, &added); err != nil {
+			body := map[string]string{"type": typ, "target": target}
+			err = api.doContext(ctx, "POST", "/api/catalog/locations", body, &added)
+			var ae *apiError
+			if replace && errors.As(err, &ae) && ae.Status == http.StatusConflict {
+				if err = c.unregister(ctx, api, typ, target); err == nil {
+					err = api.doContext(ctx, "POST", "/api/catalog/locations", body, &added)
+				}
+			}
+			if err != nil {
+				if errors.As(err, &ae) && ae.Status == http.StatusConflict && !replace {
+					return fmt.Errorf("%w (use --replace to register it again)", err)
+				}
 				return err
+			}
+			failed := func(msg string) error {
+				if err := api.doContext(context.WithoutCancel(ctx), "DELETE", "/api/catalog/locations/"+added.Location.ID, nil, nil); err != nil {
+					return exitError{code: 1, msg: msg + "; removing the location failed too: " + err.Error()}
+				}
+				return exitError{code: 1, msg: msg + "; the location was removed again, nothing stays registered"}
 			}
 			fmt.Fprintf(c.stdout, "registered %s location %s (id %s)\n", typ, target, added.Location.ID)
 			fmt.Fprintf(c.stdout, "waiting for the first refresh...\n")
@@ -136,13 +158,13 @@ comes from --token or RIGGER_TOKEN. Ctrl-C stops waiting; the location stays reg
 				if st.LastRefresh != nil {
 					if st.LastError != "" {
 						fmt.Fprintf(c.stderr, "the location was read with errors:\n%s\n", st.LastError)
-						return exitError{code: 1}
+						return failed("import failed")
 					}
 					fmt.Fprintln(c.stdout, "done: the location was read without errors")
 					return nil
 				}
 				if time.Now().After(deadline) {
-					return exitError{code: 1, msg: fmt.Sprintf("no refresh within %s; the location stays registered", wait)}
+					return failed(fmt.Sprintf("no refresh within %s", wait))
 				}
 				select {
 				case <-ctx.Done():
@@ -154,7 +176,49 @@ comes from --token or RIGGER_TOKEN. Ctrl-C stops waiting; the location stays reg
 	}
 	rf.register(cmd)
 	cmd.Flags().DurationVar(&wait, "wait", 2*time.Minute, "how long to wait for the first refresh")
+	cmd.Flags().BoolVar(&replace, "replace", false, "remove an existing registration of the same target first")
 	return cmd
+}
+
+// localTarget is the absolute path of a file to import: a directory means
+// its catalog-info.yaml, which must exist.
+func localTarget(target string) (string, error) {
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		if strings.ContainsAny(abs, "*?[") {
+			return abs, nil // a glob: the server expands it
+		}
+		return "", fmt.Errorf("cannot import %s: %w", target, err)
+	}
+	if fi.IsDir() {
+		f := filepath.Join(abs, "catalog-info.yaml")
+		if _, err := os.Stat(f); err != nil {
+			return "", fmt.Errorf("%s is a directory without a catalog-info.yaml: name the file to import (or a glob such as %s)", target, filepath.Join(target, "*.yaml"))
+		}
+		return f, nil
+	}
+	return abs, nil
+}
+
+// unregister removes the registered location of type and target.
+func (c *cli) unregister(ctx context.Context, api *apiClient, typ, target string) error {
+	var locs []struct {
+		Data struct{ ID, Type, Target string } `json:"data"`
+	}
+	if err := api.doContext(ctx, "GET", "/api/catalog/locations", nil, &locs); err != nil {
+		return err
+	}
+	for _, l := range locs {
+		if l.Data.Type == typ && l.Data.Target == target {
+			fmt.Fprintf(c.stdout, "removing the existing registration (id %s)\n", l.Data.ID)
+			return api.doContext(ctx, "DELETE", "/api/catalog/locations/"+l.Data.ID, nil, nil)
+		}
+	}
+	return fmt.Errorf("%s location %s is registered but not listed (a static location of rigger.yaml cannot be replaced)", typ, target)
 }
 
 // catalogListCommand lists entities of a running rigger, one ref per line.
@@ -223,6 +287,14 @@ func (c *cli) listEntities(ctx context.Context, api *apiClient, kind string, lim
 	return nil
 }
 
+// apiError is an error answer of the server.
+type apiError struct {
+	Status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
 // apiClient calls a rigger server and turns its Backstage-shaped errors into
 // messages.
 type apiClient struct {
@@ -265,9 +337,9 @@ func (a *apiClient) doContext(ctx context.Context, method, path string, body, ou
 			Error struct{ Name, Message string } `json:"error"`
 		}
 		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s: %s", e.Error.Name, e.Error.Message)
+			return &apiError{Status: resp.StatusCode, msg: fmt.Sprintf("%s: %s", e.Error.Name, e.Error.Message)}
 		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+		return &apiError{Status: resp.StatusCode, msg: fmt.Sprintf("%s %s: HTTP %d", method, path, resp.StatusCode)}
 	}
 	if out != nil {
 		return json.Unmarshal(raw, out)

@@ -291,3 +291,70 @@ func TestStaticLocationsFollowConfig(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestCatalogImportFailsClean: a failed `rigger catalog import` leaves no
+// location registered; a directory means its catalog-info.yaml (or fails
+// clearly); importing again needs --replace.
+func TestCatalogImportFailsClean(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	dev := startDevWith(t, t.TempDir(), cleanEnv(), "--data-dir", filepath.Join(dir, "data"))
+	env := cleanEnv("RIGGER_SERVER=" + dev.api)
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc}\nspec: {type: service, lifecycle: production}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svcDir := filepath.Join(dir, "svc")
+	if err := os.MkdirAll(filepath.Join(dir, "empty"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(svcDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(svcDir, "catalog-info.yaml"), []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: good}\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	registered := func() []string {
+		var locs []struct{ Data struct{ Target string } }
+		if code := doJSON(t, "GET", dev.api+"/api/catalog/locations", nil, &locs); code != http.StatusOK {
+			t.Fatalf("locations: %d", code)
+		}
+		var out []string
+		for _, l := range locs {
+			out = append(out, l.Data.Target)
+		}
+		return out
+	}
+	before := len(registered())
+
+	p := start(t, dir, env, "catalog", "import", bad)
+	if code := p.wait(t, 60*time.Second); code != 1 || !strings.Contains(p.stderr.String(), "spec.owner") || !strings.Contains(p.stderr.String(), "nothing stays registered") {
+		t.Errorf("import of a bad file: exit %d\n%s", code, p.stderr.String())
+	}
+	if got := registered(); len(got) != before {
+		t.Errorf("a failed import left a location: %v", got)
+	}
+
+	p = start(t, dir, env, "catalog", "import", filepath.Join(dir, "empty"))
+	if code := p.wait(t, 30*time.Second); code != 1 || !strings.Contains(p.stderr.String(), "is a directory without a catalog-info.yaml") {
+		t.Errorf("import of a directory without catalog-info.yaml: exit %d\n%s", code, p.stderr.String())
+	}
+
+	p = start(t, dir, env, "catalog", "import", svcDir)
+	if code := p.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("import of a directory: exit %d\n%s%s", code, p.stdout.String(), p.stderr.String())
+	}
+	waitStatus(t, "", dev.api+"/api/catalog/entities/by-name/component/default/good", http.StatusOK, 30*time.Second)
+
+	p = start(t, dir, env, "catalog", "import", svcDir)
+	if code := p.wait(t, 30*time.Second); code != 1 || !strings.Contains(p.stderr.String(), "--replace") {
+		t.Errorf("import twice: exit %d\n%s", code, p.stderr.String())
+	}
+	p = start(t, dir, env, "catalog", "import", "--replace", svcDir)
+	if code := p.wait(t, 60*time.Second); code != 0 {
+		t.Errorf("import --replace: exit %d\n%s%s", code, p.stdout.String(), p.stderr.String())
+	}
+	if got := registered(); len(got) != before+1 {
+		t.Errorf("after --replace: %v", got)
+	}
+}
