@@ -45,6 +45,10 @@ type ScaffolderDeps struct {
 	// DryRun runs a template without side effects (POST /v2/dry-run); nil
 	// disables the endpoint.
 	DryRun DryRunFunc
+	// WorkspaceDir holds task workspaces when this process can see them
+	// (scaffolder.workspaceRoot); WorkspaceTTL is how long they are kept.
+	WorkspaceDir string
+	WorkspaceTTL time.Duration
 }
 
 // SecretKeeper stores a task's secrets (internal/secretbox implements it).
@@ -68,6 +72,7 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.POST("/v2/tasks/:id/cancel", s.cancelTask)
 	g.POST("/v2/tasks/:id/retry", s.retryTask)
 	g.POST("/v2/dry-run", s.dryRun)
+	g.GET("/v2/tasks/:id/workspace", s.taskWorkspace)
 }
 
 // listActions lists the registered actions in Backstage's shape: id,

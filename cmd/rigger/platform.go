@@ -218,6 +218,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),
 			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run")}).DryRun,
 			Secrets: secretsForAPI(keeper),
+			// The workers' workspaces: in dev the same process; a server
+			// serves downloads only when it shares scaffolder.workspaceRoot.
+			WorkspaceDir: cfg.WorkspaceDir(),
+			WorkspaceTTL: cfg.Scaffolder.WorkspaceTTL,
 		},
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)

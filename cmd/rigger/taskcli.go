@@ -60,7 +60,7 @@ func (c *cli) taskCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.follow(cmd.Context(), api, args[0])
+			return c.follow(cmd.Context(), api, args[0], "")
 		},
 	}
 	rf.register(follow)
@@ -76,8 +76,9 @@ func (c *cli) interrupted(api *apiClient, id string) error {
 
 // follow reads the task's event stream and prints it, then reports the end
 // state and the task's output; it reconnects with ?after= if the stream
-// drops, and returns at once when ctx ends (Ctrl-C).
-func (c *cli) follow(ctx context.Context, api *apiClient, id string) error {
+// drops, and returns at once when ctx ends (Ctrl-C). With downloadDir, a
+// completed task's workspace is unpacked there.
+func (c *cli) follow(ctx context.Context, api *apiClient, id, downloadDir string) error {
 	after := 0
 	for attempt := 0; attempt < 100; attempt++ {
 		if ctx.Err() != nil {
@@ -145,6 +146,9 @@ func (c *cli) follow(ctx context.Context, api *apiClient, id string) error {
 		case "completed":
 			fmt.Fprintf(c.stdout, "task %s completed\n", id)
 			printOutput(c, task.Output)
+			if downloadDir != "" {
+				return c.downloadWorkspace(ctx, api, id, downloadDir)
+			}
 			return nil
 		case "failed", "cancelled":
 			return exitError{code: 1, msg: fmt.Sprintf("task %s %s", id, task.Status)}

@@ -85,6 +85,7 @@ func (c *cli) runCommand() *cobra.Command {
 	var rf remoteFlags
 	var inputs runInputs
 	var wait bool
+	var download string
 	cmd := &cobra.Command{
 		Use:   "run TEMPLATE_REF",
 		Short: "Run a template on a rigger server (--wait follows it live)",
@@ -100,6 +101,9 @@ func (c *cli) runCommand() *cobra.Command {
 				if schema, err = api.parameterSchema(ctx, args[0]); err != nil {
 					return err
 				}
+			}
+			if download != "" && !wait {
+				return exitError{code: 2, msg: "--download needs --wait (the workspace is fetched once the task completes)"}
 			}
 			values, secrets, err := inputs.read(c, schema)
 			if err != nil {
@@ -117,12 +121,13 @@ func (c *cli) runCommand() *cobra.Command {
 			if !wait {
 				return nil
 			}
-			return c.follow(ctx, api, created.ID)
+			return c.follow(ctx, api, created.ID, download)
 		},
 	}
 	rf.register(cmd)
 	inputs.addFlags(cmd)
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the task live and exit non-zero if it fails (Ctrl-C stops following, not the task)")
+	cmd.Flags().StringVar(&download, "download", "", "with --wait: unpack the completed task's workspace into this new directory")
 	return cmd
 }
 

@@ -358,3 +358,76 @@ func TestCatalogImportFailsClean(t *testing.T) {
 		t.Errorf("after --replace: %v", got)
 	}
 }
+
+// TestWorkspaceDownload: the creator of a finished task (and a
+// scaffolder.admin token) downloads its workspace as a .tar.gz; another
+// user is told it does not exist. rigger server serves it because it shares
+// the worker's data directory (and so scaffolder.workspaceRoot). `rigger run
+// --wait --download DIR` unpacks it.
+func TestWorkspaceDownload(t *testing.T) {
+	needBinary(t)
+	_, addr := startTemporalOnly(t, t.TempDir())
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "writer", "template.yaml")
+	if err := os.MkdirAll(filepath.Dir(tpl), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tpl, []byte(`apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: writer}
+spec:
+  type: service
+  parameters: {properties: {name: {type: string}}}
+  steps:
+    - {id: w, name: Write, action: fs:write, input: {path: '${{ parameters.name }}/README.md', content: '# ${{ parameters.name }}'}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const creator, other, admin = "creator-token-0123456789abcdefghijkl", "other-token-0123456789abcdefghijklmn", "admin-token-0123456789abcdefghijklmn"
+	cfg := filepath.Join(dir, "rigger.yaml")
+	if err := os.WriteFile(cfg, []byte(`scaffolder:
+  templates: [writer/template.yaml]
+auth:
+  serviceTokens:
+    - {name: creator, token: `+creator+`, scopes: [scaffolder.run, catalog.read]}
+    - {name: other, token: `+other+`, scopes: [scaffolder.run, catalog.read]}
+    - {name: admin, token: `+admin+`, scopes: [scaffolder.admin, scaffolder.read]}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := cleanEnv("RIGGER_CONFIG="+cfg, "RIGGER_TEMPORAL_ADDRESS="+addr, "RIGGER_DATA_DIR="+filepath.Join(dir, "data"))
+	w := start(t, t.TempDir(), env, "worker", "--queue", "rigger-default")
+	w.waitStdout(t, "Rigger worker is ready", 60*time.Second)
+	port := freePorts(t).api
+	s := start(t, t.TempDir(), env, "server", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	s.api = fmt.Sprintf("http://127.0.0.1:%d", port)
+	s.waitReady(t, 60*time.Second)
+	waitStatus(t, creator, s.api+"/api/catalog/entities/by-name/template/default/writer", http.StatusOK, 60*time.Second)
+
+	out := filepath.Join(dir, "out")
+	run := start(t, dir, cleanEnv("RIGGER_SERVER="+s.api, "RIGGER_TOKEN="+creator), "run", "template:default/writer", "--set", "name=svc", "--wait", "--download", out)
+	if code := run.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("run --download: exit %d\n%s\n%s", code, run.stdout.String(), run.stderr.String())
+	}
+	got, err := os.ReadFile(filepath.Join(out, "svc", "README.md"))
+	if err != nil || string(got) != "# svc" {
+		t.Errorf("downloaded README: %q %v", got, err)
+	}
+	id := strings.SplitN(strings.TrimPrefix(run.stdout.String(), "task "), " started", 2)[0]
+	url := s.api + "/api/scaffolder/v2/tasks/" + id + "/workspace"
+	for _, c := range []struct {
+		name, token string
+		want        int
+	}{{"creator", creator, http.StatusOK}, {"admin", admin, http.StatusOK}, {"other user", other, http.StatusNotFound}} {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want || (c.want == http.StatusOK && resp.Header.Get("Content-Type") != "application/gzip") {
+			t.Errorf("%s: workspace download %d %s, want %d", c.name, resp.StatusCode, resp.Header.Get("Content-Type"), c.want)
+		}
+	}
+}
