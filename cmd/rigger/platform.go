@@ -285,6 +285,9 @@ func (c *cli) runTemporalOnly(ctx context.Context, cfg *config.Config) error {
 // tokens otherwise; a server with no way to authenticate refuses to start.
 func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if m == modeDev {
+		if len(cfg.Auth.ServiceTokens) > 0 {
+			return auth.GuestOrTokens{Tokens: serviceTokens(cfg)}, nil
+		}
 		return auth.Guest{}, nil
 	}
 	if cfg.Auth.AllowGuest {
@@ -296,11 +299,15 @@ func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if len(cfg.Auth.ServiceTokens) == 0 {
 		return nil, errors.New("rigger server needs a way to authenticate callers: configure auth.serviceTokens (guest access exists only in rigger dev)")
 	}
+	return serviceTokens(cfg), nil
+}
+
+func serviceTokens(cfg *config.Config) *auth.ServiceTokens {
 	tokens := make([]auth.ServiceToken, 0, len(cfg.Auth.ServiceTokens))
 	for _, t := range cfg.Auth.ServiceTokens {
 		tokens = append(tokens, auth.ServiceToken{Name: t.Name, Token: t.Token.Reveal(), Scopes: t.Scopes})
 	}
-	return auth.NewServiceTokens(tokens), nil
+	return auth.NewServiceTokens(tokens)
 }
 
 // serverLogger is the embedded Temporal server's logger: it is chatty at info,

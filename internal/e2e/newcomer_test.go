@@ -147,11 +147,19 @@ spec:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "rigger.yaml"), []byte("scaffolder:\n  templates: [waiter/template.yaml]\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "rigger.yaml"), []byte("scaffolder:\n  templates: [waiter/template.yaml]\nauth:\n  serviceTokens:\n    - {name: ci, token: "+testToken+", scopes: [catalog.read]}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dev := startDevWith(t, dir, cleanEnv(), "--data-dir", filepath.Join(dir, "data"))
 	waitStatus(t, "", dev.api+"/api/catalog/entities/by-name/template/default/waiter", http.StatusOK, 60*time.Second)
+	// In dev a configured token is checked: a wrong one is 401; no token
+	// is the guest.
+	if code := doJSONAs(t, "wrong-token-0123456789abcdefghijklmnop", "GET", dev.api+"/api/catalog/entities", nil, nil); code != http.StatusUnauthorized {
+		t.Errorf("dev with a wrong token: %d, want 401", code)
+	}
+	if code := doJSONAs(t, testToken, "GET", dev.api+"/api/catalog/entities", nil, nil); code != http.StatusOK {
+		t.Errorf("dev with the configured token: %d, want 200", code)
+	}
 
 	// The server comes from rigger.yaml's server.baseUrl.
 	if err := os.WriteFile(filepath.Join(dir, "client.yaml"), []byte("server:\n  baseUrl: "+dev.api+"\n"), 0o600); err != nil {
