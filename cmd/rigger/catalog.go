@@ -81,7 +81,7 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *ac
 		hosts = append(hosts, a.Host)
 	}
 	rules, static := catalogRules(cfg)
-	policy := netguard.Policy{AllowedHosts: hosts}
+	policy := netguard.Policy{AllowedHosts: hosts, Setting: "catalog.reading.allow"}
 	return &activities.Catalog{
 		Store:       st,
 		Rules:       rules,

@@ -34,7 +34,7 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretb
 		RegisteredDir:   filepath.Join(cfg.Server.DataDir, "registered"),
 		RefreshInterval: cfg.Catalog.RefreshInterval,
 	}
-	policy := netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks}
+	policy := netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks, Setting: "scaffolder.allowedHosts"}
 	if len(cfg.Scaffolder.AllowedHosts) > 0 {
 		sc.HTTP = netguard.NewClient(policy)
 	}

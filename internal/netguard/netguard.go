@@ -32,6 +32,9 @@ type Policy struct {
 	// ("*.example.com", which does not match example.com itself). "*" allows
 	// any host name; the address checks still apply. Empty allows nothing.
 	AllowedHosts []string
+	// Setting names the configuration key that lists AllowedHosts (e.g.
+	// catalog.reading.allow), so a refusal says what to change.
+	Setting string
 	// AllowPrivate allows RFC 1918 / ULA private networks (not loopback, not
 	// link-local, not metadata).
 	AllowPrivate bool
@@ -73,7 +76,11 @@ func (p Policy) CheckURL(u *url.URL) error {
 		return &BlockedError{Target: target, Reason: "the URL has no host"}
 	}
 	if !p.hostAllowed(host) {
-		return &BlockedError{Target: target, Reason: fmt.Sprintf("host %q is not in the allowed hosts %v", host, p.AllowedHosts)}
+		reason := fmt.Sprintf("host %q is not in the allowed hosts %v", host, p.AllowedHosts)
+		if p.Setting != "" {
+			reason += fmt.Sprintf(" (add it to %s in rigger.yaml)", p.Setting)
+		}
+		return &BlockedError{Target: target, Reason: reason}
 	}
 	return nil
 }
