@@ -225,3 +225,40 @@ func TestSetConvertsBySchemaType(t *testing.T) {
 		t.Errorf("typed --set in a dry run:\n%s", out)
 	}
 }
+
+// TestDryRunOutputAndErrors: a dry run prints the template's output as
+// YAML, and a failed one names the failing step without the test
+// environment's internal ids.
+func TestDryRunOutputAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "t.yaml")
+	if err := os.WriteFile(tpl, []byte(`apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: t}
+spec:
+  type: service
+  parameters: {properties: {path: {type: string}}}
+  steps:
+    - {id: w, name: W, action: fs:write, input: {path: '${{ parameters.path }}', content: x}}
+  output:
+    links:
+      - {title: Repo, url: 'https://example.com/r'}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	out, _, err := runCLI(t, nil, "template", "dry-run", tpl, "--set", "path=a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "output:\n    links:\n        - title: Repo\n          url: https://example.com/r\n") {
+		t.Errorf("dry-run output is not YAML:\n%s", out)
+	}
+	out, stderr, err := runCLI(t, nil, "template", "dry-run", tpl, "--set", "path=../escape.txt")
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "leaves the task workspace") {
+		t.Fatalf("failing dry run: exit %d, %v", exitCode(err), err)
+	}
+	if all := out + stderr + err.Error(); strings.Contains(all, "default-test-workflow-id") || strings.Contains(all, "default-test-run-id") {
+		t.Errorf("a failed dry run shows internal ids:\n%s", all)
+	}
+}

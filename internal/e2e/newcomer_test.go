@@ -439,3 +439,18 @@ auth:
 		}
 	}
 }
+
+// TestConnectingToTemporalIsVisible: a worker whose Temporal is not up says
+// where it connects at once and that it is retrying, instead of waiting in
+// silence.
+func TestConnectingToTemporalIsVisible(t *testing.T) {
+	needBinary(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t).frontend) // nothing listens
+	p := start(t, t.TempDir(), cleanEnv(), "worker", "--queue", "rigger-default", "--temporal-address", addr)
+	p.waitStdout(t, "Connecting to Temporal at "+addr+" (namespace default)...", 10*time.Second)
+	p.waitStdout(t, "still connecting to Temporal at "+addr+" after", 20*time.Second)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t, 20*time.Second)
+}
