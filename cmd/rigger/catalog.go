@@ -198,7 +198,7 @@ func isNotFound(err error) bool {
 // server and a worker started in different directories without one
 // --data-dir). It returns "" when there is nothing to say, and always in dev
 // (its workers share its store).
-func emptyCatalogNotice(_ context.Context, cfg *config.Config, st store.Store, m mode) func(context.Context) string {
+func emptyCatalogNotice(cfg *config.Config, st store.Store, m mode) func(context.Context) string {
 	where := "database.url"
 	if cfg.Database.Driver != "postgres" {
 		where = "SQLite file " + cfg.SQLitePath() + "; give every process the same --data-dir or RIGGER_DATA_DIR"

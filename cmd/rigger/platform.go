@@ -177,7 +177,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err := ensureStaticLocations(ctx, cfg, st, tc, logger); err != nil {
 		return err
 	}
-	catalogState := emptyCatalogNotice(ctx, cfg, st, m)
+	catalogState := emptyCatalogNotice(cfg, st, m)
 	if msg := catalogState(ctx); msg != "" {
 		logger.Warn(msg)
 	}
