@@ -495,6 +495,17 @@ func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) (
 		if len(matches) == 0 {
 			return nil, fmt.Errorf("location %s: no such file", s.target)
 		}
+		// A directory means its catalog-info.yaml, as Backstage reads a
+		// repository's root.
+		if len(matches) == 1 && matches[0] == s.target {
+			if info, err := os.Stat(s.target); err == nil && info.IsDir() {
+				f := filepath.Join(s.target, "catalog-info.yaml")
+				if _, err := os.Stat(f); err != nil {
+					return nil, fmt.Errorf("location %s is a directory without a catalog-info.yaml: name a file, or a glob such as %s", s.target, filepath.Join(s.target, "*.yaml"))
+				}
+				matches = []string{f}
+			}
+		}
 		var out []file
 		for _, m := range matches {
 			info, err := os.Stat(m)
@@ -512,6 +523,9 @@ func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) (
 				return nil, fmt.Errorf("location %s: %v", m, err)
 			}
 			out = append(out, file{name: m, data: data})
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("location %s matches only directories: name files, or a glob of files such as %s", s.target, filepath.Join(s.target, "*.yaml"))
 		}
 		return out, nil
 	case "url":

@@ -293,3 +293,36 @@ func TestInvalidEntityKeepsLastGoodVersion(t *testing.T) {
 		t.Fatalf("removal: %+v %v", res, err)
 	}
 }
+
+// TestDirectoryLocation: a file location naming a directory reads its
+// catalog-info.yaml; without one, or a glob matching only directories, the
+// refresh fails saying what to name instead (it used to succeed with no
+// entities).
+func TestDirectoryLocation(t *testing.T) {
+	c, st := newCatalog(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	svc := filepath.Join(dir, "svc")
+	empty := filepath.Join(dir, "empty")
+	for _, d := range []string{svc, empty} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(svc, "catalog-info.yaml"), []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc}\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := st.AddLocation(ctx, store.Location{Type: "file", Target: svc})
+	if res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || res.Entities != 1 {
+		t.Errorf("directory with catalog-info.yaml: %+v %v", res, err)
+	}
+	for target, want := range map[string]string{
+		empty:                   "is a directory without a catalog-info.yaml",
+		filepath.Join(dir, "*"): "matches only directories",
+	} {
+		loc, _ := st.AddLocation(ctx, store.Location{Type: "file", Target: target})
+		if _, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", target, err, want)
+		}
+	}
+}

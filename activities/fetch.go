@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -113,8 +114,21 @@ func globList(in map[string]any, key string) ([]string, error) {
 	return stringList(in, key)
 }
 
+// cookiecutterGlob marks a copyWithoutRender pattern that came from
+// cookiecutter.json's _copy_without_render: it matches as cookiecutter's own
+// (Python fnmatch, where * also crosses /), against the path with and
+// without the skeleton's top folder.
+const cookiecutterGlob = "\x00cookiecutter:"
+
 func matchAny(patterns []string, p string) bool {
 	for _, pat := range patterns {
+		if cc, ok := strings.CutPrefix(pat, cookiecutterGlob); ok {
+			_, inner, nested := strings.Cut(p, "/")
+			if fnmatch(cc, p) || nested && fnmatch(cc, inner) {
+				return true
+			}
+			continue
+		}
 		pat = strings.TrimPrefix(path.Clean("/"+pat), "/")
 		if ok, _ := path.Match(pat, p); ok {
 			return true
@@ -130,6 +144,41 @@ func matchAny(patterns []string, p string) bool {
 		}
 	}
 	return false
+}
+
+// fnmatch reports whether name matches pattern as Python's fnmatch does:
+// * is any run of characters (/ included), ? one character, [seq] and
+// [!seq] a character class; everything else is literal.
+func fnmatch(pattern, name string) bool {
+	var b strings.Builder
+	b.WriteString("^(?s:")
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '[':
+			end := strings.IndexByte(pattern[i+1:], ']')
+			if end <= 0 { // no closing ] (or "[]"): a literal [
+				b.WriteString(`\[`)
+				continue
+			}
+			class := pattern[i+1 : i+1+end]
+			if strings.HasPrefix(class, "!") {
+				class = "^" + class[1:]
+			} else if strings.HasPrefix(class, "^") {
+				class = `\` + class
+			}
+			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
+			i += end + 1
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString(")$")
+	re, err := regexp.Compile(b.String())
+	return err == nil && re.MatchString(name)
 }
 
 // writeInto writes files below targetPath in the task workspace; with
@@ -419,7 +468,7 @@ func (s *Scaffold) cookiecutterDefaults(ctx context.Context, input map[string]an
 					prev, _ := input["copyWithoutRender"].([]any)
 					merged := slices.Clone(prev)
 					for _, g := range globs {
-						merged = append(merged, g)
+						merged = append(merged, cookiecutterGlob+g)
 					}
 					input["copyWithoutRender"] = merged
 					continue

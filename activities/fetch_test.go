@@ -242,3 +242,64 @@ func TestFetchTemplateExtensionConflicts(t *testing.T) {
 		}
 	}
 }
+
+// TestCookiecutterCopyWithoutRenderGlobs: _copy_without_render matches the
+// way cookiecutter's fnmatch does: * crosses folders (*.raw matches
+// sub/nested.raw), [!x] is a negated class, and patterns apply inside the
+// project's top {{cookiecutter.*}} folder too.
+func TestCookiecutterCopyWithoutRenderGlobs(t *testing.T) {
+	s, _ := newScaffold(t)
+	dir := t.TempDir()
+	sk := filepath.Join(dir, "skeleton")
+	files := map[string]string{
+		"cookiecutter.json":                     `{"name": "n", "_copy_without_render": ["*.raw", "docs/*", "[!x]y.txt"]}`,
+		"{{cookiecutter.name}}/top.raw":         "{{ keep }}",
+		"{{cookiecutter.name}}/sub/nested.raw":  "{{ keep }}",
+		"{{cookiecutter.name}}/docs/a/b.md":     "{{ keep }}",
+		"{{cookiecutter.name}}/ay.txt":          "{{ keep }}",
+		"{{cookiecutter.name}}/xy.txt":          "{{ cookiecutter.name }}",
+		"{{cookiecutter.name}}/other/render.md": "{{ cookiecutter.name }}",
+	}
+	for name, content := range files {
+		p := filepath.Join(sk, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := contract.ActionInput{TaskID: "ccglob", TemplateBaseURL: "file://" + filepath.Join(dir, "template.yaml"), Input: map[string]any{"url": "./skeleton", "values": map[string]any{"name": "svc"}}}
+	if _, err := s.FetchCookiecutter(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"svc/top.raw": "{{ keep }}", "svc/sub/nested.raw": "{{ keep }}", "svc/docs/a/b.md": "{{ keep }}", "svc/ay.txt": "{{ keep }}",
+		"svc/xy.txt": "svc", "svc/other/render.md": "svc",
+	} {
+		got, err := os.ReadFile(filepath.Join(s.Workspaces.Dir, "ccglob", filepath.FromSlash(name)))
+		if err != nil || string(got) != want {
+			t.Errorf("%s = %q (%v), want %q", name, got, err, want)
+		}
+	}
+	for pat, names := range map[string][2][]string{
+		"*.raw":     {{"a.raw", "x/y/z.raw"}, {"a.rawx"}},
+		"docs/*":    {{"docs/a", "docs/a/b"}, {"x/docs/a"}},
+		"[!x]y.txt": {{"ay.txt"}, {"xy.txt"}},
+		"a?c":       {{"abc", "a/c"}, {"ac"}},
+		"[a-c]":     {{"b"}, {"d"}},
+		"x[":        {{"x["}, {"x"}},
+		"a.b+c":     {{"a.b+c"}, {"aXb+c"}},
+	} {
+		for _, n := range names[0] {
+			if !fnmatch(pat, n) {
+				t.Errorf("fnmatch(%q, %q) = false", pat, n)
+			}
+		}
+		for _, n := range names[1] {
+			if fnmatch(pat, n) {
+				t.Errorf("fnmatch(%q, %q) = true", pat, n)
+			}
+		}
+	}
+}

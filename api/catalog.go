@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -204,7 +205,7 @@ func (s *Server) listEntities(c *gin.Context) {
 	}
 	if page.HasMore && page.Last != nil {
 		next, _ := encodeCursor(cursor{Filter: q.Filter, Order: q.Order, Pos: *page.Last})
-		c.Header("Link", fmt.Sprintf("<%s?after=%s>; rel=\"next\"", c.Request.URL.Path, next))
+		c.Header("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", c.Request.URL.Path, nextPageQuery(c.Request.URL.Query(), next)))
 	}
 	c.JSON(http.StatusOK, items)
 }
@@ -374,7 +375,48 @@ func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
 
 func (s *Server) entityByName(c *gin.Context) {
 	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), nameRef(c))
+	if errors.Is(err, errs.ErrNotFound) {
+		if loc, name, ok := s.generatedLocation(c); ok {
+			c.JSON(http.StatusOK, locationEntity(loc, name))
+			return
+		}
+	}
 	writeEntity(c, e, err)
+}
+
+// generatedLocation finds the location whose generated Location entity
+// (location:default/generated-<sha1>, the root ancestry names) the request's
+// kind, namespace and name address, so that the root ancestry names exists.
+func (s *Server) generatedLocation(c *gin.Context) (store.Location, string, bool) {
+	name := strings.ToLower(c.Param("name"))
+	if !strings.EqualFold(c.Param("kind"), "location") || !strings.EqualFold(c.Param("namespace"), "default") ||
+		!strings.HasPrefix(name, "generated-") {
+		return store.Location{}, "", false
+	}
+	locs, err := s.deps.Catalog.Store.ListLocations(c.Request.Context())
+	if err != nil {
+		return store.Location{}, "", false
+	}
+	for _, l := range locs {
+		if locationEntityName(l) == name {
+			return l, name, true
+		}
+	}
+	return store.Location{}, "", false
+}
+
+// nextPageQuery is the query of the next page's link: the request's own
+// parameters (limit, fields, filter, order, ...) with after set to the next
+// cursor and offset dropped (the cursor carries the position).
+func nextPageQuery(q url.Values, after string) string {
+	next := url.Values{}
+	for k, v := range q {
+		if k != "after" && k != "offset" {
+			next[k] = v
+		}
+	}
+	next.Set("after", after)
+	return next.Encode()
 }
 
 // entityAncestry answers Backstage's ancestry: the entity, and above it the
@@ -385,6 +427,13 @@ func (s *Server) entityByName(c *gin.Context) {
 func (s *Server) entityAncestry(c *gin.Context) {
 	ctx := c.Request.Context()
 	e, err := s.deps.Catalog.Store.EntityByRef(ctx, nameRef(c))
+	if errors.Is(err, errs.ErrNotFound) {
+		if loc, name, ok := s.generatedLocation(c); ok {
+			ref := "location:default/" + name
+			c.JSON(http.StatusOK, gin.H{"rootEntityRef": ref, "items": []gin.H{{"entity": locationEntity(loc, name), "parentEntityRefs": []string{}}}})
+			return
+		}
+	}
 	m, ok := renderedEntity(c, e, err)
 	if !ok {
 		return

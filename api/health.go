@@ -15,11 +15,15 @@ func (s *Server) healthz(c *gin.Context) {
 }
 
 // readyz runs every readiness check concurrently with a short deadline and is
-// 200 only when all pass.
+// 200 only when all pass (Info checks are only reported).
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
 	results := make(map[string]string, len(s.deps.Ready))
+	info := map[string]bool{}
+	for _, chk := range s.deps.Ready {
+		info[chk.Name] = chk.Info
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, chk := range s.deps.Ready {
@@ -37,8 +41,8 @@ func (s *Server) readyz(c *gin.Context) {
 	}
 	wg.Wait()
 	status, code := "ok", http.StatusOK
-	for _, r := range results {
-		if r != "ok" {
+	for name, r := range results {
+		if r != "ok" && !info[name] {
 			status, code = "unavailable", http.StatusServiceUnavailable
 		}
 	}

@@ -50,6 +50,10 @@ type ScaffolderDeps struct {
 	// permissions, template base, the input's hash): workers refuse runs it
 	// did not sign. Nil refuses to start tasks (scaffolder.runSigningKey).
 	Signer *runsign.Signer
+	// WorkspaceDir holds task workspaces when this process can see them
+	// (scaffolder.workspaceRoot); WorkspaceTTL is how long they are kept.
+	WorkspaceDir string
+	WorkspaceTTL time.Duration
 }
 
 // SecretKeeper stores a task's secrets (internal/secretbox implements it).
@@ -73,6 +77,7 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.POST("/v2/tasks/:id/cancel", s.cancelTask)
 	g.POST("/v2/tasks/:id/retry", s.retryTask)
 	g.POST("/v2/dry-run", s.dryRun)
+	g.GET("/v2/tasks/:id/workspace", s.taskWorkspace)
 }
 
 // listActions lists the registered actions in Backstage's shape: id,

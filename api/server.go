@@ -22,6 +22,8 @@ import (
 type Check struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Info checks are reported in /readyz's body but do not make it fail.
+	Info bool
 }
 
 // Deps are what the API server needs; cmd builds them.

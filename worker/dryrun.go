@@ -133,6 +133,12 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	env.ExecuteWorkflow(workflows.ScaffoldName, in)
 	res = &workflows.DryRunResult{}
 	if werr := env.GetWorkflowError(); werr != nil {
+		// The test environment's execution error names internal ids
+		// (default-test-workflow-id); the user needs only its cause.
+		var exec *temporal.WorkflowExecutionError
+		if errors.As(werr, &exec) && errors.Unwrap(exec) != nil {
+			werr = errors.Unwrap(exec)
+		}
 		res.Err = werr
 		var app *temporal.ApplicationError
 		var canc *temporal.CanceledError

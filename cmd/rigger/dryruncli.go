@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/permission"
@@ -33,10 +34,6 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			values, secrets, err := inputs.read(c)
-			if err != nil {
-				return err
-			}
 			path, err := filepath.Abs(args[0])
 			if err != nil {
 				return err
@@ -48,6 +45,10 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			t, err := templates.Parse(args[0], data)
 			if err != nil {
 				return exitError{code: 1, msg: err.Error()}
+			}
+			values, secrets, err := inputs.read(c, newParameterSchema(t.Spec.Parameters))
+			if err != nil {
+				return err
 			}
 			actions := contract.NewRegistry(cfg.Scaffolder.DisabledActions)
 			plan, err := templates.Compile(t, values, actions, templates.CompileOptions{UserRef: "user:default/dry-run", BaseURL: "file://" + filepath.ToSlash(path)})
@@ -86,7 +87,11 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 				}
 			}
 			if len(res.State.Output) > 0 {
-				fmt.Fprintf(c.stdout, "\noutput: %v\n", res.State.Output)
+				out, err := yaml.Marshal(map[string]any{"output": res.State.Output})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "\n%s", out)
 			}
 			if outDir != "" {
 				if err := writeDryRunFiles(outDir, res.Files); err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,16 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		}
 	}
 
+	if cfg.File != "" {
+		logger.Info("configuration read", "file", cfg.File)
+	} else {
+		logger.Info("no configuration file (no --config, RIGGER_CONFIG or ./" + defaultConfigFile + "): defaults, environment and flags")
+	}
+	for _, w := range cfg.PathWarnings(filepath.Glob) {
+		logger.Warn("configuration: " + w)
+		fmt.Fprintln(c.stdout, "warning:", w)
+	}
+
 	var authn auth.Authenticator
 	if m != modeWorker {
 		a, err := authenticator(cfg, m)
@@ -85,6 +96,13 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 
 	eo := engineOptions(cfg, address)
 	eo.Logger = logger.With("component", "temporal-sdk")
+	if embedded == nil {
+		fmt.Fprintf(c.stdout, "Connecting to Temporal at %s (namespace %s)...\n", address, cfg.Temporal.Namespace)
+		eo.Retrying = func(err error, waited time.Duration) {
+			fmt.Fprintf(c.stdout, "  still connecting to Temporal at %s after %s, retrying: %v\n", address, waited.Round(time.Second), err)
+			logger.Warn("temporal not reachable yet, retrying", "temporal", address, "waited", waited.String(), "error", err)
+		}
+	}
 	tc, err := engine.Dial(ctx, eo)
 	if err != nil {
 		return err
@@ -172,13 +190,25 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if embedded != nil && uiURL == "" {
 		uiURL = embedded.UIURL()
 	}
-	if err := ensureStaticLocations(ctx, cfg, st, tc); err != nil {
+	if err := ensureStaticLocations(ctx, cfg, st, tc, logger); err != nil {
 		return err
+	}
+	catalogState := emptyCatalogNotice(cfg, st, m)
+	if msg := catalogState(ctx); msg != "" {
+		logger.Warn(msg)
 	}
 	checks := []api.Check{{Name: "temporal", Check: func(ctx context.Context) error {
 		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	}}, {Name: "store", Check: st.Ping}}
+	if m == modeServer {
+		checks = append(checks, api.Check{Name: "catalog", Info: true, Check: func(ctx context.Context) error {
+			if msg := catalogState(ctx); msg != "" {
+				return errors.New(msg)
+			}
+			return nil
+		}})
+	}
 	if m == modeDev {
 		checks = append(checks, api.Check{Name: "workers", Check: func(context.Context) error {
 			if !workersUp.Load() {
@@ -207,6 +237,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run")}).DryRun,
 			Secrets: secretsForAPI(keeper),
 			Signer:  signer,
+			// The workers' workspaces: in dev the same process; a server
+			// serves downloads only when it shares scaffolder.workspaceRoot.
+			WorkspaceDir: cfg.WorkspaceDir(),
+			WorkspaceTTL: cfg.Scaffolder.WorkspaceTTL,
 		},
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -274,6 +308,9 @@ func (c *cli) runTemporalOnly(ctx context.Context, cfg *config.Config) error {
 // tokens otherwise; a server with no way to authenticate refuses to start.
 func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if m == modeDev {
+		if len(cfg.Auth.ServiceTokens) > 0 {
+			return auth.GuestOrTokens{Tokens: serviceTokens(cfg)}, nil
+		}
 		return auth.Guest{}, nil
 	}
 	if cfg.Auth.AllowGuest {
@@ -285,11 +322,15 @@ func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if len(cfg.Auth.ServiceTokens) == 0 {
 		return nil, errors.New("rigger server needs a way to authenticate callers: configure auth.serviceTokens (guest access exists only in rigger dev)")
 	}
+	return serviceTokens(cfg), nil
+}
+
+func serviceTokens(cfg *config.Config) *auth.ServiceTokens {
 	tokens := make([]auth.ServiceToken, 0, len(cfg.Auth.ServiceTokens))
 	for _, t := range cfg.Auth.ServiceTokens {
 		tokens = append(tokens, auth.ServiceToken{Name: t.Name, Token: t.Token.Reveal(), Scopes: t.Scopes})
 	}
-	return auth.NewServiceTokens(tokens), nil
+	return auth.NewServiceTokens(tokens)
 }
 
 // serverLogger is the embedded Temporal server's logger: it is chatty at info,

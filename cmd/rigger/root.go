@@ -1,15 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/worker"
 )
 
 type lookupEnv func(string) (string, bool)
@@ -37,9 +41,12 @@ Every flag can also be set as RIGGER_<FLAG> in the environment (e.g. RIGGER_TEMP
 flags override the environment, which overrides rigger.yaml, which overrides defaults.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every flag of every command can come from RIGGER_<FLAG>.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return c.flagsFromEnv(cmd) },
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetFlagErrorFunc(flagError)
 	root.PersistentFlags().StringVar(&c.configPath, "config", "", "path to rigger.yaml (env RIGGER_CONFIG)")
 	root.AddCommand(
 		c.devCommand(),
@@ -50,48 +57,138 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.catalogCommand(),
 		c.templateCommand(),
 		c.runCommand(),
+		c.taskCommand(),
 	)
+	refuseUnknownSubcommands(root)
 	return root
 }
 
-// loadConfig reads rigger.yaml (if any), then applies environment variables and
-// flags that were set, then validates.
+// flagsFromEnv sets every flag of cmd (its own and inherited) that was not
+// given on the command line from RIGGER_<FLAG> when that is set, so flags
+// override the environment.
+func (c *cli) flagsFromEnv(cmd *cobra.Command) error {
+	var envErr error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" || envErr != nil {
+			return
+		}
+		if v, ok := c.env(flagEnvName(f.Name)); ok {
+			if err := cmd.Flags().Set(f.Name, v); err != nil {
+				envErr = exitError{code: 2, msg: fmt.Sprintf("%s=%q (for --%s): %v", flagEnvName(f.Name), v, f.Name, err)}
+			}
+		}
+	})
+	return envErr
+}
+
+// refuseUnknownSubcommands makes every command group (a command with
+// subcommands and nothing to run itself) refuse an unknown subcommand with
+// "unknown command" and a suggestion, exit status 2, instead of printing its
+// help and succeeding. A group called with no arguments prints its help.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.SuggestionsMinimumDistance = 2
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf("; did you mean %q?", s[0])
+		}
+		var names []string
+		for _, sub := range cmd.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		msg += fmt.Sprintf(" (its commands: %s; see %s --help)", strings.Join(names, ", "), cmd.CommandPath())
+		return exitError{code: 2, msg: msg}
+	}
+}
+
+// flagError adds a suggestion to an unknown flag and exits with status 2.
+func flagError(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		best, bestD := "", 3
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if d := levenshtein(name, f.Name); d < bestD {
+				best, bestD = f.Name, d
+			}
+		})
+		if best != "" {
+			msg += fmt.Sprintf("; did you mean --%s?", best)
+		}
+	}
+	return exitError{code: 2, msg: fmt.Sprintf("%s (see %s --help)", msg, cmd.CommandPath())}
+}
+
+// levenshtein is the edit distance between a and b, in bytes.
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// loadConfig reads rigger.yaml — --config, RIGGER_CONFIG, or ./rigger.yaml
+// when that exists — then applies the flags that were set (the environment
+// has filled those the command line did not give), then validates.
 func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set func(name string) bool) error) (*config.Config, error) {
+	if err := c.flagsFromEnv(cmd); err != nil {
+		return nil, err
+	}
 	path := c.configPath
-	if !cmd.Flags().Changed("config") {
-		if v, ok := c.env("RIGGER_CONFIG"); ok {
-			path = v
+	if path == "" {
+		if _, err := os.Stat(defaultConfigFile); err == nil {
+			path = defaultConfigFile
 		}
 	}
 	cfg, err := config.Load(path, c.env)
 	if err != nil {
 		return nil, err
 	}
-	// Environment fills flags the user did not pass.
-	var envErr error
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed || f.Name == "config" || f.Name == "help" {
-			return
-		}
-		if v, ok := c.env(flagEnvName(f.Name)); ok {
-			if err := cmd.Flags().Set(f.Name, v); err != nil && envErr == nil {
-				envErr = fmt.Errorf("%s: %w", flagEnvName(f.Name), err)
-			}
-		}
-	})
-	if envErr != nil {
-		return nil, envErr
-	}
 	if apply != nil {
 		if err := apply(cfg, cmd.Flags().Changed); err != nil {
 			return nil, err
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	err = cfg.Validate()
+	// Queues are known to this binary, not to the config package.
+	for i, q := range cfg.Temporal.TaskQueues {
+		if q != "" && !slices.Contains(worker.Queues(), q) {
+			err = errors.Join(err, fmt.Errorf("temporal.taskQueues[%d]: %q is not a task queue this rigger serves (known: %s)", i, q, strings.Join(worker.Queues(), ", ")))
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
 }
+
+// defaultConfigFile is read when neither --config nor RIGGER_CONFIG names a
+// file.
+const defaultConfigFile = "rigger.yaml"
 
 func flagEnvName(flag string) string {
 	return "RIGGER_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))

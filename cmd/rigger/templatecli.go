@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -16,8 +12,27 @@ import (
 )
 
 func (c *cli) templateCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "template", Short: "Validate and dry-run scaffolder templates"}
-	cmd.AddCommand(c.templateValidateCommand(), c.templateDryRunCommand())
+	cmd := &cobra.Command{Use: "template", Short: "Validate, dry-run and list scaffolder templates"}
+	cmd.AddCommand(c.templateValidateCommand(), c.templateDryRunCommand(), c.templateListCommand())
+	return cmd
+}
+
+// templateListCommand lists the templates a running rigger offers.
+func (c *cli) templateListCommand() *cobra.Command {
+	var rf remoteFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the templates a running rigger offers (refs to pass to rigger run)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := c.client(&rf)
+			if err != nil {
+				return err
+			}
+			return c.listEntities(cmd.Context(), api, "Template", 1000)
+		},
+	}
+	rf.register(cmd)
 	return cmd
 }
 
@@ -66,47 +81,56 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 }
 
 // runCommand starts a template on a server and, with --wait, follows its
-// event stream, printing each step as it goes; it exits non-zero when the
-// task fails.
+// event stream, printing each step as it goes and the output at the end; it
+// exits non-zero when the task fails. --set values are converted by the
+// template's parameter schema.
 func (c *cli) runCommand() *cobra.Command {
-	var server, token string
+	var rf remoteFlags
 	var inputs runInputs
 	var wait bool
+	var download string
 	cmd := &cobra.Command{
 		Use:   "run TEMPLATE_REF",
 		Short: "Run a template on a rigger server (--wait follows it live)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if v, ok := c.env("RIGGER_SERVER"); ok && !cmd.Flags().Changed("server") {
-				server = v
-			}
-			if v, ok := c.env("RIGGER_TOKEN"); ok && token == "" {
-				token = v
-			}
-			values, secrets, err := inputs.read(c)
+			api, err := c.client(&rf)
 			if err != nil {
 				return err
 			}
-			api := &apiClient{base: strings.TrimRight(server, "/"), token: token}
+			ctx := cmd.Context()
+			var schema parameterSchema
+			if len(inputs.sets) > 0 {
+				if schema, err = api.parameterSchema(ctx, args[0]); err != nil {
+					return err
+				}
+			}
+			if download != "" && !wait {
+				return exitError{code: 2, msg: "--download needs --wait (the workspace is fetched once the task completes)"}
+			}
+			values, secrets, err := inputs.read(c, schema)
+			if err != nil {
+				return err
+			}
 			var created struct{ ID string }
 			body := map[string]any{"templateRef": args[0], "values": values}
 			if len(secrets) > 0 {
 				body["secrets"] = secrets
 			}
-			if err := api.do("POST", "/api/scaffolder/v2/tasks", body, &created); err != nil {
+			if err := api.doContext(ctx, "POST", "/api/scaffolder/v2/tasks", body, &created); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "task %s started\n", created.ID)
 			if !wait {
 				return nil
 			}
-			return c.follow(api, created.ID)
+			return c.follow(ctx, api, created.ID, download)
 		},
 	}
-	cmd.Flags().StringVar(&server, "server", "http://127.0.0.1:7007", "rigger API base URL (env RIGGER_SERVER)")
-	cmd.Flags().StringVar(&token, "token", "", "bearer token (prefer env RIGGER_TOKEN)")
+	rf.register(cmd)
 	inputs.addFlags(cmd)
-	cmd.Flags().BoolVar(&wait, "wait", false, "follow the task live and exit non-zero if it fails")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the task live and exit non-zero if it fails (Ctrl-C stops following, not the task)")
+	cmd.Flags().StringVar(&download, "download", "", "with --wait: unpack the completed task's workspace into this new directory")
 	return cmd
 }
 
@@ -118,13 +142,13 @@ type runInputs struct {
 
 func (r *runInputs) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.valuesFile, "values", "", "YAML or JSON file of parameter values")
-	cmd.Flags().StringArrayVar(&r.sets, "set", nil, "parameter value key=value (repeatable; strings)")
+	cmd.Flags().StringArrayVar(&r.sets, "set", nil, "parameter value key=value (repeatable; converted by the parameter's type: integer, number, boolean, array as a,b or JSON, object as JSON)")
 	cmd.Flags().StringArrayVar(&r.secretEnvs, "secret-env", nil, "secret NAME=ENV_VAR: pass the value of an environment variable as secrets.NAME (repeatable)")
 }
 
 // read returns the parameter values and the secrets.
-func (r *runInputs) read(c *cli) (map[string]any, map[string]string, error) {
-	values, err := readValues(r.valuesFile, r.sets)
+func (r *runInputs) read(c *cli, schema parameterSchema) (map[string]any, map[string]string, error) {
+	values, err := readValues(r.valuesFile, r.sets, schema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -136,7 +160,7 @@ func (r *runInputs) read(c *cli) (map[string]any, map[string]string, error) {
 }
 
 // readValues reads parameter values from a YAML/JSON file and --set flags.
-func readValues(valuesFile string, sets []string) (map[string]any, error) {
+func readValues(valuesFile string, sets []string, schema parameterSchema) (map[string]any, error) {
 	values := map[string]any{}
 	if valuesFile != "" {
 		data, err := readLimited(valuesFile, 1<<20)
@@ -155,7 +179,11 @@ func readValues(valuesFile string, sets []string) (map[string]any, error) {
 		if !ok || k == "" {
 			return nil, exitError{code: 2, msg: fmt.Sprintf("--set %q: want key=value", s)}
 		}
-		values[k] = v
+		conv, err := schema.convert(k, v)
+		if err != nil {
+			return nil, exitError{code: 2, msg: fmt.Sprintf("--set %s: %v", k, err)}
+		}
+		values[k] = conv
 	}
 	return values, nil
 }
@@ -176,64 +204,4 @@ func (c *cli) readSecrets(specs []string) (map[string]string, error) {
 		out[name] = v
 	}
 	return out, nil
-}
-
-// follow reads the task's event stream and prints it, then reports the end
-// state; it reconnects with ?after= if the stream drops.
-func (c *cli) follow(api *apiClient, id string) error {
-	after := 0
-	for attempt := 0; attempt < 100; attempt++ {
-		req, err := http.NewRequest("GET", fmt.Sprintf("%s/api/scaffolder/v2/tasks/%s/eventstream?after=%d", api.base, id, after), nil)
-		if err != nil {
-			return err
-		}
-		if api.token != "" {
-			req.Header.Set("Authorization", "Bearer "+api.token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			time.Sleep(time.Second)
-			continue
-		}
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line, ok := strings.CutPrefix(sc.Text(), "data: ")
-			if !ok {
-				continue
-			}
-			var ev struct {
-				ID   int    `json:"id"`
-				Type string `json:"type"`
-				Body struct {
-					Message string `json:"message"`
-					StepID  string `json:"stepId"`
-				} `json:"body"`
-			}
-			if json.Unmarshal([]byte(line), &ev) != nil {
-				continue
-			}
-			after = ev.ID
-			prefix := ev.Body.StepID
-			if prefix == "" {
-				prefix = "task"
-			}
-			fmt.Fprintf(c.stdout, "[%s] %s\n", prefix, ev.Body.Message)
-		}
-		resp.Body.Close()
-		var task struct {
-			Status string `json:"status"`
-		}
-		if err := api.do("GET", "/api/scaffolder/v2/tasks/"+id, nil, &task); err != nil {
-			return err
-		}
-		switch task.Status {
-		case "completed":
-			fmt.Fprintf(c.stdout, "task %s completed\n", id)
-			return nil
-		case "failed", "cancelled":
-			return exitError{code: 1, msg: fmt.Sprintf("task %s %s", id, task.Status)}
-		}
-	}
-	return exitError{code: 1, msg: "lost the event stream too many times"}
 }

@@ -73,6 +73,20 @@ func NewServiceTokens(tokens []ServiceToken) *ServiceTokens {
 	return st
 }
 
+// GuestOrTokens is rigger dev's authenticator when service tokens are
+// configured: a request without an Authorization header is the guest; one
+// with a header must carry a valid token (401 otherwise), so token setups
+// can be tried locally.
+type GuestOrTokens struct{ Tokens *ServiceTokens }
+
+// Authenticate implements Authenticator.
+func (g GuestOrTokens) Authenticate(r *http.Request) (Identity, error) {
+	if r.Header.Get("Authorization") == "" {
+		return Guest{}.Authenticate(r)
+	}
+	return g.Tokens.Authenticate(r)
+}
+
 // Authenticate implements Authenticator.
 func (s *ServiceTokens) Authenticate(r *http.Request) (Identity, error) {
 	h := r.Header.Get("Authorization")

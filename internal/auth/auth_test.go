@@ -48,3 +48,30 @@ func TestServiceTokens(t *testing.T) {
 		t.Error("no tokens configured must mean nothing authenticates")
 	}
 }
+
+// TestGuestOrTokens: rigger dev with service tokens: no Authorization header
+// is the guest, a header must carry a valid token.
+func TestGuestOrTokens(t *testing.T) {
+	a := GuestOrTokens{Tokens: NewServiceTokens([]ServiceToken{{Name: "ci", Token: "ci-token-0123456789-0123456789-0123", Scopes: []string{"catalog.read"}}})}
+	for _, c := range []struct{ header, want string }{
+		{"", GuestRef},
+		{"Bearer ci-token-0123456789-0123456789-0123", "service:ci"},
+		{"Bearer wrong-token-0123456789-0123456789", ""},
+		{"Basic x", ""},
+	} {
+		r := httptest.NewRequest("GET", "/api/x", nil)
+		if c.header != "" {
+			r.Header.Set("Authorization", c.header)
+		}
+		id, err := a.Authenticate(r)
+		if c.want == "" {
+			if !errors.Is(err, errs.ErrUnauthenticated) {
+				t.Errorf("%q: want unauthenticated, got %+v, %v", c.header, id, err)
+			}
+			continue
+		}
+		if err != nil || id.Ref != c.want {
+			t.Errorf("%q: got %+v, %v; want %s", c.header, id, err, c.want)
+		}
+	}
+}

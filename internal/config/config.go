@@ -53,6 +53,10 @@ type Config struct {
 	Permission Permission `yaml:"permission"`
 	// Audit is the audit log.
 	Audit Audit `yaml:"audit"`
+
+	// File is the absolute path of the file Load read; empty when no file
+	// was read. It is not a key of the file.
+	File string `yaml:"-"`
 }
 
 // Server configures the API server and rigger's data directory.
@@ -187,6 +191,13 @@ type Session struct {
 	Secret Secret `yaml:"secret"`
 	// TTL is how long a session lasts [12h].
 	TTL time.Duration `yaml:"ttl"`
+}
+
+// ServiceTokenScopes are the scopes a service token may hold: catalog.write
+// implies catalog.read, scaffolder.run implies scaffolder.read, * is
+// everything.
+func ServiceTokenScopes() []string {
+	return []string{"catalog.read", "catalog.write", "scaffolder.read", "scaffolder.run", "scaffolder.admin", "*"}
 }
 
 // ServiceToken is a bearer token for automation.

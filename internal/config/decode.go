@@ -18,6 +18,10 @@ type decoder struct {
 	file     string
 	lookup   func(string) (string, bool)
 	problems problems
+	// set records the dotted key path of every value the file gave (list
+	// items included), so that Load can resolve the file's relative paths
+	// and leave defaults alone.
+	set map[string]bool
 }
 
 // listItemDefaulter is implemented by list item types that have defaults of
@@ -48,6 +52,9 @@ func (d *decoder) decodeRoot(root *yaml.Node, cfg *Config) {
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return
+	}
+	if d.set != nil {
+		d.set[path] = true
 	}
 	if n.Style&yaml.TaggedStyle != 0 && !standardTag(n.Tag) {
 		d.add(n, path, "YAML tag %s is not supported", quote(n.Tag))

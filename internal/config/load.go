@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,13 @@ const maxNesting = 32
 // defaults only), ${VAR} references resolved through lookupEnv (nil means an
 // empty environment). It does not validate: callers apply flags, then call
 // Validate.
+//
+// Relative paths the file gives (server.dataDir, database.path,
+// scaffolder.templates and workspaceRoot, file targets of catalog.locations,
+// temporal.tls files, permission.policyFile, audit.path) are made absolute
+// against the folder of the file, so the file means the same thing from any
+// working directory; defaults are left as they are (relative to the current
+// directory). File records the file read.
 func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if path == "" {
 		return Default(), nil
@@ -34,32 +42,49 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
-	return Parse(path, data, lookupEnv)
+	cfg, set, err := parse(path, data, lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	cfg.File = abs
+	cfg.resolvePaths(filepath.Dir(abs), set)
+	return cfg, nil
 }
 
 // Parse is Load from bytes; name stands for the file in messages. An empty
 // document (nothing, only comments, or null) gives the defaults. The error,
 // if any, joins one *Problem per problem found.
 func Parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	cfg, _, err := parse(name, data, lookupEnv)
+	return cfg, err
+}
+
+// parse is Parse that also returns the key paths the file set.
+func parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Config, map[string]bool, error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
 	if len(data) > MaxFileBytes {
-		return nil, &Problem{File: name, Message: fmt.Sprintf("the file is larger than the limit of %d bytes", MaxFileBytes)}
+		return nil, nil, &Problem{File: name, Message: fmt.Sprintf("the file is larger than the limit of %d bytes", MaxFileBytes)}
 	}
 	docs, err := yamlsafe.Documents(data)
 	if err != nil {
-		return nil, syntaxProblem(name, err)
+		return nil, nil, syntaxProblem(name, err)
 	}
 	for _, d := range docs[min(1, len(docs)):] {
 		if d.Node != nil {
-			return nil, &Problem{File: name, Line: d.Line, Column: 1,
+			return nil, nil, &Problem{File: name, Line: d.Line, Column: 1,
 				Message: "only one YAML document is allowed (remove the --- separator and merge the documents)"}
 		}
 	}
 	cfg := Default()
+	set := map[string]bool{}
 	if len(docs) == 0 || docs[0].Node == nil {
-		return cfg, nil
+		return cfg, set, nil
 	}
 	root := docs[0].Node
 	var screened problems
@@ -68,14 +93,14 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	}
 	if err := screened.err(); err != nil {
 		// Stop here: the decoder must never follow an alias.
-		return nil, err
+		return nil, nil, err
 	}
-	d := &decoder{file: name, lookup: lookupEnv}
+	d := &decoder{file: name, lookup: lookupEnv, set: set}
 	d.decodeRoot(root, cfg)
 	if err := d.problems.err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cfg, nil
+	return cfg, set, nil
 }
 
 // syntaxProblem turns a YAML parser error ("line 3: did not find expected

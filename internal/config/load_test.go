@@ -369,7 +369,7 @@ func TestFullExample(t *testing.T) {
 		{"default inside a reference", cfg.Server.LogLevel, "info"},
 		{"secret", cfg.Temporal.APIKey.Reveal(), secretValue + "-temporal"},
 		{"secret inside a URL", cfg.Database.URL.Reveal(), "postgres://rigger:" + secretValue + "-pg@db.example.internal:5432/rigger?sslmode=verify-full"},
-		{"task queues", len(cfg.Temporal.TaskQueues), 4},
+		{"task queues", len(cfg.Temporal.TaskQueues), 1},
 		{"location path", cfg.Catalog.Locations[1].Path, "all.yaml"},
 		{"location rules", cfg.Catalog.Locations[0].Rules[0].Allow, []string{"User", "Group"}},
 		{"rule pattern", cfg.Catalog.Rules[1].Locations[0].Pattern, "https://github.com/example/templates/*"},

@@ -190,7 +190,9 @@ func (c *Config) validateAuth(v *validator) {
 			tokens[st.Token] = p
 		}
 		for j, s := range st.Scopes {
-			v.required(index(p+".scopes", j), s)
+			if v.required(index(p+".scopes", j), s) && !slices.Contains(ServiceTokenScopes(), s) {
+				v.add(index(p+".scopes", j), "%s is not a scope (known scopes: %s)", quote(s), strings.Join(ServiceTokenScopes(), ", "))
+			}
 		}
 	}
 }

@@ -117,21 +117,26 @@ func TestValidate(t *testing.T) {
 			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{"catalog.read"}}}
 		}, ""},
 		{"short service token", func(c *Config) {
-			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: "short", Scopes: []string{"x"}}}
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: "short", Scopes: []string{"catalog.read"}}}
 		},
 			"auth.serviceTokens[0].token: must be at least 32 characters"},
-		{"service token without name", func(c *Config) { c.Auth.ServiceTokens = []ServiceToken{{Token: longToken, Scopes: []string{"x"}}} },
+		{"service token without name", func(c *Config) {
+			c.Auth.ServiceTokens = []ServiceToken{{Token: longToken, Scopes: []string{"catalog.read"}}}
+		},
 			"auth.serviceTokens[0].name: is required"},
+		{"unknown service token scope", func(c *Config) {
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{"scaffolder.read", "catalog.admin"}}}
+		}, `auth.serviceTokens[0].scopes[1]: "catalog.admin" is not a scope (known scopes: catalog.read, catalog.write, scaffolder.read, scaffolder.run, scaffolder.admin, *)`},
 		{"service token without scopes", func(c *Config) { c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken}} }, ""},
 		{"blank service token scope", func(c *Config) {
 			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{""}}}
 		},
 			"auth.serviceTokens[0].scopes[0]: is required"},
 		{"duplicate service token name", func(c *Config) {
-			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{"x"}}, {Name: "ci", Token: longToken + "2", Scopes: []string{"x"}}}
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{"catalog.read"}}, {Name: "ci", Token: longToken + "2", Scopes: []string{"catalog.read"}}}
 		}, `auth.serviceTokens[1].name: "ci" is already used by auth.serviceTokens[0]`},
 		{"reused service token", func(c *Config) {
-			c.Auth.ServiceTokens = []ServiceToken{{Name: "a", Token: longToken, Scopes: []string{"x"}}, {Name: "b", Token: longToken, Scopes: []string{"x"}}}
+			c.Auth.ServiceTokens = []ServiceToken{{Name: "a", Token: longToken, Scopes: []string{"catalog.read"}}, {Name: "b", Token: longToken, Scopes: []string{"catalog.read"}}}
 		}, "auth.serviceTokens[1].token: has the same value as auth.serviceTokens[0].token"},
 
 		// catalog

@@ -28,7 +28,8 @@ func TestServerAndWorkerAgainstExternalTemporal(t *testing.T) {
 	}
 
 	t.Run("ServerNeedsAuth", func(t *testing.T) {
-		p := start(t, dir, cleanEnv(), "server", "--temporal-address", temporalAddr, "--listen", "127.0.0.1:0")
+		// In a directory without rigger.yaml: no configuration at all.
+		p := start(t, t.TempDir(), cleanEnv(), "server", "--temporal-address", temporalAddr, "--listen", "127.0.0.1:0")
 		if code := p.wait(t, 30*time.Second); code == 0 || !strings.Contains(p.stderr.String(), "auth.serviceTokens") {
 			t.Fatalf("server without auth: exit %d, stderr %s", code, p.stderr.String())
 		}
@@ -61,7 +62,9 @@ func TestServerAndWorkerAgainstExternalTemporal(t *testing.T) {
 		}
 	})
 	t.Run("Worker", func(t *testing.T) {
-		p := start(t, dir, cleanEnv(), "worker", "--queue", "rigger-default", "--temporal-address", temporalAddr)
+		// dir holds rigger.yaml, which every command reads when no other
+		// file is named: its token comes from the environment.
+		p := start(t, dir, cleanEnv("CI_TOKEN="+testToken), "worker", "--queue", "rigger-default", "--temporal-address", temporalAddr)
 		p.waitStdout(t, "Rigger worker is ready", 30*time.Second)
 		// It serves the queue: a hello run through dev's API completes even
 		// with two workers polling.
@@ -77,7 +80,7 @@ func TestServerAndWorkerAgainstExternalTemporal(t *testing.T) {
 		}
 	})
 	t.Run("WorkerNeedsQueue", func(t *testing.T) {
-		p := start(t, dir, cleanEnv(), "worker", "--temporal-address", temporalAddr)
+		p := start(t, dir, cleanEnv("CI_TOKEN="+testToken), "worker", "--temporal-address", temporalAddr)
 		if code := p.wait(t, 20*time.Second); code != 2 || !strings.Contains(p.stderr.String(), "--queue is required") {
 			t.Errorf("worker without queue: exit %d, %s", code, p.stderr.String())
 		}
@@ -186,7 +189,7 @@ func TestCLI(t *testing.T) {
 			[]string{catalogBad + ": document 1 (line 1): spec.owner: required field is missing", catalogBad + ": document 2 (line 7): a: YAML anchors and aliases are not allowed"}, ""},
 		{"catalog validate missing file", nil, []string{"catalog", "validate", filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"no such file"}, ""},
 		{"dev temporal-only with a cluster", nil, []string{"dev", "--temporal-only", "--temporal-address", "127.0.0.1:1"}, 1, nil, []string{"[temporal-address temporal-only] were all set"}, ""},
-		{"unknown command", nil, []string{"frobnicate"}, 1, nil, []string{"unknown command"}, ""},
+		{"unknown command", nil, []string{"frobnicate"}, 2, nil, []string{"unknown command"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -42,6 +42,9 @@ type Options struct {
 	Logger *slog.Logger
 	// DialTimeout bounds how long Dial retries while the frontend comes up.
 	DialTimeout time.Duration
+	// Retrying, if set, is told about a failed attempt to connect at most
+	// every 5 seconds while Dial keeps trying, with the time waited so far.
+	Retrying func(err error, waited time.Duration)
 }
 
 // TLSConfig builds the client TLS configuration, or nil when TLS is off.
@@ -121,12 +124,17 @@ func Dial(ctx context.Context, o Options) (client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var lastErr error
+	start, told := time.Now(), time.Now()
 	for {
 		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
 		}
 		lastErr = err
+		if o.Retrying != nil && time.Since(told) >= 5*time.Second {
+			told = time.Now()
+			o.Retrying(err, time.Since(start))
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("connect to temporal at %s (namespace %s): %w", o.Address, o.Namespace, lastErr)

@@ -61,6 +61,7 @@ func TestRefusedDestinations(t *testing.T) {
 		{"file scheme", Policy{AllowedHosts: []string{"*"}}, "file:///etc/passwd", "scheme"},
 		{"credentials in url", Policy{AllowedHosts: []string{"*"}, AllowedNetworks: loopback}, "http://user:pw@127.0.0.1:" + port + "/", "credentials"},
 		{"empty allow-list", Policy{}, "https://github.com/", "not in the allowed hosts"},
+		{"refusal names the setting", Policy{AllowedHosts: []string{"example.com"}, Setting: "scaffolder.allowedHosts"}, "https://github.com/", `host "github.com" is not in the allowed hosts [example.com] (add it to scaffolder.allowedHosts in rigger.yaml)`},
 		{"suffix pattern does not match apex", Policy{AllowedHosts: []string{"*.example.com"}}, "https://example.com/", "not in the allowed hosts"},
 	}
 	for _, c := range cases {

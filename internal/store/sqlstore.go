@@ -280,6 +280,23 @@ func (s *SQL) DeleteLocation(ctx context.Context, id string) error {
 	})
 }
 
+// OrphanLocation removes a location and marks the entities it owned
+// orphaned, owned by no location.
+func (s *SQL) OrphanLocation(ctx context.Context, id string) error {
+	defer s.lockWrites()()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM locations WHERE id = ?`), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFound("no location with id %q", id)
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE entities SET orphan = 1, location_id = NULL WHERE location_id = ?`), id)
+		return err
+	})
+}
+
 // LocationOfEntity returns the location that owns ref.
 func (s *SQL) LocationOfEntity(ctx context.Context, ref string) (Location, error) {
 	l, err := scanLocation(s.db.QueryRowContext(ctx, s.q(`SELECT l.id, l.type, l.target, l.static, l.created_at, l.last_error, l.last_refresh

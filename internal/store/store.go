@@ -172,6 +172,9 @@ type Store interface {
 	ListLocations(ctx context.Context) ([]Location, error)
 	// DeleteLocation removes a location and the entities it owns.
 	DeleteLocation(ctx context.Context, id string) error
+	// OrphanLocation removes a location but keeps the entities it owned,
+	// marked orphaned and owned by no location (orphan strategy keep).
+	OrphanLocation(ctx context.Context, id string) error
 	LocationOfEntity(ctx context.Context, ref string) (Location, error)
 	SetLocationStatus(ctx context.Context, id string, lastError string, at time.Time) error
 

@@ -104,6 +104,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ReadPaths", func(t *testing.T) { testReads(t, open) })
 	t.Run("WritePath", func(t *testing.T) { testWrites(t, open) })
 	t.Run("Locations", func(t *testing.T) { testLocations(t, open) })
+	t.Run("OrphanLocation", func(t *testing.T) { testOrphanLocation(t, open) })
 	t.Run("TaskSecrets", func(t *testing.T) { testTaskSecrets(t, open) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, open) })
 	t.Run("Stream", func(t *testing.T) { testStream(t, open) })
@@ -359,6 +360,31 @@ func checkWrites(t *testing.T, s store.Store, loc store.Location) {
 	}
 	if err := s.DeleteEntity(ctx, e.UID); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+// testOrphanLocation: removing a location with orphan strategy keep keeps
+// its entities, marked orphaned and owned by no location.
+func testOrphanLocation(t *testing.T, open Opener) {
+	s, loc := loaded(t, open)
+	ctx := context.Background()
+	if err := s.OrphanLocation(ctx, loc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetLocation(ctx, loc.ID); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("location still there: %v", err)
+	}
+	p := must(s.Query(ctx, store.Query{Limit: 10}))
+	if p.TotalItems != 5 {
+		t.Fatalf("orphaned entities: %d, want 5", p.TotalItems)
+	}
+	for _, e := range p.Entities {
+		if !e.Orphan || e.LocationID != "" {
+			t.Errorf("%s: orphan %v, location %q", e.Ref, e.Orphan, e.LocationID)
+		}
+	}
+	if err := s.OrphanLocation(ctx, loc.ID); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("orphan twice: %v", err)
 	}
 }
 
