@@ -89,7 +89,11 @@ func (p Policy) CheckURL(u *url.URL) error {
 		return &BlockedError{Target: target, Reason: "the URL has no host"}
 	}
 	if !p.hostAllowed(host) {
-		return &BlockedError{Target: target, Reason: fmt.Sprintf("host %q is not in the allowed hosts %v%s", host, p.AllowedHosts, p.change())}
+		reason := fmt.Sprintf("host %q is not in the allowed hosts %v", host, p.AllowedHosts)
+		if p.Setting != "" {
+			reason += fmt.Sprintf(" (add it to %s in rigger.yaml)", p.Setting)
+		}
+		return &BlockedError{Target: target, Reason: reason}
 	}
 	if reason := p.pathRefused(host, u); reason != "" {
 		return &BlockedError{Target: target, Reason: reason + p.change()}
