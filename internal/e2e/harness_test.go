@@ -241,6 +241,11 @@ func (p *proc) waitStdout(t testing.TB, want string, within time.Duration) {
 
 // serverWorker is rigger server and rigger worker started against a
 // Temporal frontend with one rigger.yaml, the way production runs them.
+// testRunSigningKey is scaffolder.runSigningKey for tests that run rigger
+// server and worker (base64 of a 32-byte Ed25519 seed): without one a
+// server refuses to start tasks.
+const testRunSigningKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 type serverWorker struct {
 	server, worker *proc
 	token          string

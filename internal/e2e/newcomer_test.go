@@ -395,6 +395,7 @@ spec:
 	cfg := filepath.Join(dir, "rigger.yaml")
 	if err := os.WriteFile(cfg, []byte(`scaffolder:
   templates: [writer/template.yaml]
+  runSigningKey: `+testRunSigningKey+`
 auth:
   serviceTokens:
     - {name: creator, token: `+creator+`, scopes: [scaffolder.run, catalog.read]}

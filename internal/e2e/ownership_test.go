@@ -55,12 +55,14 @@ func TestTaskOwnershipCancelRetry(t *testing.T) {
 catalog:
   locations:
     - {type: file, target: %s}
+scaffolder:
+  runSigningKey: %s
 auth:
   serviceTokens:
     - {name: alice, token: "${ALICE}", scopes: [scaffolder.run, catalog.read]}
     - {name: bob, token: "${BOB}", scopes: [scaffolder.run, catalog.read]}
     - {name: admin, token: "${ADMIN}", scopes: [scaffolder.run, scaffolder.admin, catalog.read]}
-`, filepath.Join(dir, "data"), tpl)
+`, filepath.Join(dir, "data"), tpl, testRunSigningKey)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -61,12 +61,14 @@ func startTeam(t testing.TB, temporal, extraYAML string) serverWorker {
 catalog:
   locations:
     - {type: file, target: %s}
+scaffolder:
+  runSigningKey: %s
 auth:
   serviceTokens:
     - {name: alice, token: "${ALICE}", scopes: [scaffolder.run]}
     - {name: bob, token: "${BOB}", scopes: [scaffolder.run]}
     - {name: admin, token: "${ADMIN}", scopes: [scaffolder.run, scaffolder.admin]}
-%s`, filepath.Join(dir, "data"), tpl, extraYAML)
+%s`, filepath.Join(dir, "data"), tpl, testRunSigningKey, extraYAML)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
