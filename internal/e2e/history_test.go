@@ -11,7 +11,11 @@ import (
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/riggerdev/rigger/workflows"
 )
 
 var recordHistories = flag.Bool("record-histories", false, "run scaffolder tasks on the real stack and save their histories to workflows/testdata for the replay test")
@@ -37,15 +41,15 @@ spec:
 
 // historyName names the recording of the current workflow shape; bump it
 // when Scaffold changes shape (behind workflow.GetVersion).
-const historyName = "v2_status_on_failure"
+const historyName = "v3_signed_runs"
 
-// TestRecordScaffoldHistory (with -record-histories) saves the history of a
-// real run; workflows/replay_test.go replays it on every test run, so a change
-// to Scaffold that breaks running workflows fails CI.
+// TestRecordScaffoldHistory runs a task on the real stack and replays its
+// history with this package's workflow code: the binary and the code agree
+// on the workflow's shape. With -record-histories it also saves the history
+// to workflows/testdata, where workflows/replay_test.go replays it on every
+// test run, so a later change to Scaffold that breaks running workflows
+// fails CI.
 func TestRecordScaffoldHistory(t *testing.T) {
-	if !*recordHistories {
-		t.Skip("run with -record-histories to re-record workflows/testdata histories")
-	}
 	needBinary(t)
 	dir := t.TempDir()
 	tpl := filepath.Join(dir, "template.yaml")
@@ -83,8 +87,17 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each recording is kept: histories of older shapes must keep replaying.
-	if err := os.WriteFile("../../workflows/testdata/scaffold_history_"+historyName+".json", raw, 0o644); err != nil {
+	out := filepath.Join(t.TempDir(), "history.json")
+	if *recordHistories {
+		// Each recording is kept: histories of older shapes must keep replaying.
+		out = "../../workflows/testdata/scaffold_history_" + historyName + ".json"
+	}
+	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, out); err != nil {
+		t.Fatalf("the history of a real run does not replay with this code: %v", err)
 	}
 }

@@ -39,6 +39,7 @@ func run(in io.Reader, out io.Writer, ci bool) int {
 	buf := map[string]*strings.Builder{}
 	var skips []skip
 	failed := false
+	var passes, fails int
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -74,6 +75,7 @@ func run(in io.Reader, out io.Writer, ci bool) int {
 				continue
 			}
 			failed = true
+			fails++
 			if b := buf[key]; b != nil {
 				fmt.Fprint(out, b.String())
 			}
@@ -84,6 +86,9 @@ func run(in io.Reader, out io.Writer, ci bool) int {
 			}
 			delete(buf, key)
 		case "pass":
+			if e.Test != "" {
+				passes++
+			}
 			delete(buf, key)
 		}
 	}
@@ -91,6 +96,8 @@ func run(in io.Reader, out io.Writer, ci bool) int {
 		fmt.Fprintln(out, "testreport: reading go test -json:", err)
 		return 1
 	}
+	// The closing line counts tests and subtests.
+	defer fmt.Fprintf(out, "\n%d passed, %d failed, %d skipped\n", passes, fails, len(skips))
 	if len(skips) > 0 {
 		sort.Slice(skips, func(i, j int) bool { return skips[i].name < skips[j].name })
 		fmt.Fprintf(out, "\nSkipped tests (%d):\n", len(skips))

@@ -35,7 +35,7 @@ func TestReport(t *testing.T) {
 		t.Fatalf("exit %d for a passing run with a skip outside CI:\n%s", code, out.String())
 	}
 	got := out.String()
-	for _, want := range []string{"ok  \tp\t0.1s", "Skipped tests (1):", "p TestPG: pg_test.go:9: LOUD SKIP: postgres not found"} {
+	for _, want := range []string{"ok  \tp\t0.1s", "Skipped tests (1):", "p TestPG: pg_test.go:9: LOUD SKIP: postgres not found", "\n1 passed, 0 failed, 1 skipped\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
@@ -50,7 +50,8 @@ func TestReport(t *testing.T) {
 	}
 
 	out.Reset()
-	if code := run(strings.NewReader(failing), &out, false); code != 1 || !strings.Contains(out.String(), "q_test.go:5: broken") || !strings.Contains(out.String(), "--- FAIL: TestBad") {
+	if code := run(strings.NewReader(failing), &out, false); code != 1 || !strings.Contains(out.String(), "q_test.go:5: broken") || !strings.Contains(out.String(), "--- FAIL: TestBad") ||
+		!strings.HasSuffix(out.String(), "\n0 passed, 1 failed, 0 skipped\n") {
 		t.Errorf("a failing test: exit %d\n%s", code, out.String())
 	}
 }
