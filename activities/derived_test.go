@@ -122,3 +122,46 @@ func TestSecretDerivedValuesRedacted(t *testing.T) {
 		t.Fatalf("the record outlived its workspace: %v", err)
 	}
 }
+
+// TestMultiLineSecretRedacted: a PEM-like secret written by catalog:write
+// (YAML re-indents it as a block, or quotes it) and listed by debug:log
+// with contents shows none of its lines.
+func TestMultiLineSecretRedacted(t *testing.T) {
+	lines := []string{"-----BEGIN PRIVATE KEY-----", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "bKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj", "-----END PRIVATE KEY-----"}
+	for name, pem := range map[string]string{
+		"block":         strings.Join(lines, "\n") + "\n",
+		"single-quoted": "key's: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'bKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj PRIVATE KEY", // YAML quotes it: '' doubling
+		"double-quoted": strings.Join(lines, "\n") + "\t\"end\"\x01",                                            // YAML escapes it
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, _ := newScaffold(t)
+			s.Secrets = sealedSecrets(t, "pem", map[string]string{"pem": pem})
+			ctx := context.Background()
+			write := contract.ActionInput{TaskID: "pem", StepID: "write", Secrets: true, SecretNonce: "n1",
+				Input: map[string]any{"entity": map[string]any{"kind": "Component", "metadata": map[string]any{
+					"name": "svc", "description": contract.SecretRef("n1", "pem")}}}}
+			if _, err := s.Actions()["catalog:write"](ctx, write); err != nil {
+				t.Fatal(err)
+			}
+			onDisk, err := os.ReadFile(filepath.Join(s.Workspaces.Dir, "pem", "catalog-info.yaml"))
+			if err != nil || !strings.Contains(string(onDisk), "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC") || strings.Contains(string(onDisk), pem) {
+				t.Fatalf("the file does not hold the key re-encoded (the test would prove nothing): %q %v", onDisk, err)
+			}
+			list := contract.ActionInput{TaskID: "pem", StepID: "show", Secrets: true, SecretNonce: "n1",
+				Input: map[string]any{"message": "files", "listWorkspace": "with-contents"}}
+			out, err := s.Actions()["debug:log"](ctx, list)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.Join(out.Logs, "\n")
+			if !strings.Contains(text, "name: svc") {
+				t.Fatalf("the listing lacks the file (the test would prove nothing):\n%s", text)
+			}
+			for _, l := range []string{"MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "bKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj", "PRIVATE KEY"} {
+				if strings.Contains(text, l) {
+					t.Errorf("the listing shows %q:\n%s", l, text)
+				}
+			}
+		})
+	}
+}
