@@ -188,6 +188,11 @@ func (e *evaluator) eval(n expr) (any, error) {
 	outer := e.hit
 	e.hit = false
 	v, err := e.evalNode(n)
+	if _, isBool := v.(bool); isBool {
+		// One bit (a comparison, a test): printing true or false
+		// must not redact every true and false of the task's logs.
+		e.hit = false
+	}
 	e.hit = outer || e.hit
 	return v, err
 }

@@ -186,8 +186,8 @@ func TestTaintFollowsValues(t *testing.T) {
 	// Iterating, indexing and splitting what holds no secret records
 	// nothing, even with a condition on a secret.
 	taint = NewTaint(map[string]string{"token": taintSecret}, nil)
-	out = renderTainted(t, taint, `{% for c in values.name %}${{ c }}.{% endfor %}${{ values.name[0] }}${{ values.name.split("") | join("-") }}{% if values.token %}-public-${{ "yes" if values.token else "no" }}{% endif %}`)
-	if out != "s.v.c.ss-v-c-public-yes" || len(taint.Added()) != 0 {
+	out = renderTainted(t, taint, `{% for c in values.name %}${{ c }}.{% endfor %}${{ values.name[0] }}${{ values.name.split("") | join("-") }}{% if values.token %}-public-${{ "yes" if values.token else "no" }}{% endif %}-${{ values.token == "x" }}-${{ values.token | length > 3 }}`)
+	if out != "s.v.c.ss-v-c-public-yes-false-true" || len(taint.Added()) != 0 {
 		t.Fatalf("untainted rendering: %q, recorded %q", out, taint.Added())
 	}
 }
