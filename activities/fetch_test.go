@@ -354,4 +354,21 @@ func TestFetchTemplateOneBudget(t *testing.T) {
 			}
 		})
 	}
+	// A cookiecutter.json default and a file share it too.
+	dir := t.TempDir()
+	sk := filepath.Join(dir, "skeleton")
+	if err := os.MkdirAll(sk, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(sk, "cookiecutter.json"), []byte(`{"pad": "{% for i in range(600) %}x{% endfor %}"}`), 0o600)
+	os.WriteFile(filepath.Join(sk, "f.txt"), []byte("{% for i in range(600) %}.{% endfor %}"), 0o600)
+	in := contract.ActionInput{TaskID: "budget", TemplateBaseURL: "file://" + filepath.Join(dir, "template.yaml"),
+		Input: map[string]any{"url": "./skeleton", "targetPath": "cc", "values": map[string]any{"name": "x"}}}
+	if _, err := s.Actions()["fetch:cookiecutter"](context.Background(), in); err == nil || !strings.Contains(err.Error(), "iteration") {
+		t.Fatalf("a default and a file of 600 iterations each under a limit of 1000: err = %v", err)
+	}
+	in.Input["values"] = map[string]any{"name": "x", "pad": "given"} // the default is not rendered
+	if _, err := s.Actions()["fetch:cookiecutter"](context.Background(), in); err != nil {
+		t.Fatalf("a file of 600 iterations: %v", err)
+	}
 }
