@@ -284,16 +284,19 @@ func (s *Scaffold) fetch(ctx context.Context, in contract.ActionInput, render bo
 	if err != nil {
 		return out, err
 	}
+	// One render budget for the whole action: file names, contents and
+	// cookiecutter defaults share its time, output and iterations.
+	budget := s.Renderer.NewBudget(ctx)
 	if render && in.Input["cookiecutterCompat"] == true {
 		var notes []string
 		in.Input = maps.Clone(in.Input) // gets the defaults under values
-		if files, notes, err = s.cookiecutterDefaults(ctx, in.Input, files); err != nil {
+		if files, notes, err = s.cookiecutterDefaults(budget, in.Input, files); err != nil {
 			return out, invalid(err)
 		}
 		out.Logs = append(out.Logs, notes...)
 	}
 	if render {
-		if files, err = s.renderSkeleton(ctx, in.Input, files); err != nil {
+		if files, err = s.renderSkeleton(budget, in.Input, files); err != nil {
 			return out, invalid(err)
 		}
 	}
@@ -374,7 +377,9 @@ func (s *Scaffold) FetchPlainFile(ctx context.Context, in contract.ActionInput) 
 	return s.writeFile(in.TaskID, "targetPath", target, data)
 }
 
-func (s *Scaffold) renderSkeleton(actx context.Context, input map[string]any, files []skeletonFile) ([]skeletonFile, error) {
+// renderSkeleton renders the files' names and contents, all charged to
+// budget (the action's).
+func (s *Scaffold) renderSkeleton(budget *templates.Budget, input map[string]any, files []skeletonFile) ([]skeletonFile, error) {
 	values, _ := input["values"].(map[string]any)
 	noTpl, err := globList(input, "copyWithoutTemplating")
 	if err != nil {
@@ -400,7 +405,7 @@ func (s *Scaffold) renderSkeleton(actx context.Context, input map[string]any, fi
 	default:
 		return nil, fmt.Errorf("input templateFileExtension must be true or a file extension such as \".njk\", not %v", v)
 	}
-	ctx := templates.Context{Values: values}
+	ctx := templates.Context{Values: values, Budget: budget}
 	opt := templates.TextOptions{
 		Cookiecutter: input["cookiecutterCompat"] == true,
 		TrimBlocks:   input["trimBlocks"] == true,
@@ -412,8 +417,6 @@ func (s *Scaffold) renderSkeleton(actx context.Context, input map[string]any, fi
 	}
 	out := make([]skeletonFile, 0, len(files))
 	for _, f := range files {
-		// Each file has the renderer's budget; all stop with the step.
-		ctx.Budget = s.Renderer.NewBudget(actx)
 		name, err := s.Renderer.RenderText(f.rel, ctx, opt)
 		if err != nil {
 			return nil, fmt.Errorf("file name %s: %w", f.rel, err)
@@ -442,8 +445,8 @@ func (s *Scaffold) renderSkeleton(actx context.Context, input map[string]any, fi
 // first choice and a string default being a template over the values
 // before it ("{{ cookiecutter.name | lower }}"). Its _copy_without_render
 // globs join copyWithoutRender. A hooks/ folder is dropped with a note:
-// hooks are not run.
-func (s *Scaffold) cookiecutterDefaults(ctx context.Context, input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
+// hooks are not run. The defaults are rendered on budget (the action's).
+func (s *Scaffold) cookiecutterDefaults(budget *templates.Budget, input map[string]any, files []skeletonFile) ([]skeletonFile, []string, error) {
 	values, _ := input["values"].(map[string]any)
 	values = maps.Clone(values)
 	if values == nil {
@@ -480,7 +483,7 @@ func (s *Scaffold) cookiecutterDefaults(ctx context.Context, input map[string]an
 					v = choices[0]
 				}
 				if str, ok := v.(string); ok && strings.Contains(str, "{") {
-					out, err := s.Renderer.RenderText(str, templates.Context{Values: values, Budget: s.Renderer.NewBudget(ctx)}, templates.TextOptions{Cookiecutter: true})
+					out, err := s.Renderer.RenderText(str, templates.Context{Values: values, Budget: budget}, templates.TextOptions{Cookiecutter: true})
 					if err != nil {
 						return nil, nil, fmt.Errorf("cookiecutter.json: default of %s (pass %s in values instead): %w", k, k, err)
 					}

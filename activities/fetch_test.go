@@ -2,13 +2,16 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
 )
 
 // templateDir makes a template folder with a skeleton.
@@ -301,5 +304,71 @@ func TestCookiecutterCopyWithoutRenderGlobs(t *testing.T) {
 				t.Errorf("fnmatch(%q, %q) = true", pat, n)
 			}
 		}
+	}
+}
+
+// TestFetchTemplateOneBudget: every file of a skeleton is charged to one
+// render budget, so many files each just under the iteration limit fail
+// the step with the limit error instead of each getting a fresh budget.
+func TestFetchTemplateOneBudget(t *testing.T) {
+	r, err := templates.NewRenderer(templates.Limits{MaxIterations: 1000, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newScaffold(t)
+	s.Renderer = r
+	for _, action := range []string{"fetch:template", "fetch:cookiecutter"} {
+		t.Run(action, func(t *testing.T) {
+			dir := t.TempDir()
+			sk := filepath.Join(dir, "skeleton")
+			if err := os.MkdirAll(sk, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			// 10 files of 900 iterations: each alone fits.
+			for i := range 10 {
+				body := "{% for i in range(900) %}.{% endfor %}"
+				if err := os.WriteFile(filepath.Join(sk, fmt.Sprintf("f%d.txt", i)), []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			in := contract.ActionInput{TaskID: "budget", TemplateBaseURL: "file://" + filepath.Join(dir, "template.yaml"),
+				Input: map[string]any{"url": "./skeleton", "targetPath": action, "values": map[string]any{"name": "x"}}}
+			// One such file alone renders.
+			one := filepath.Join(dir, "one")
+			if err := os.MkdirAll(one, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(one, "f.txt"), []byte("{% for i in range(900) %}.{% endfor %}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			in1 := in
+			in1.Input = maps.Clone(in.Input)
+			in1.Input["url"] = "./one"
+			in1.Input["targetPath"] = action + "-one"
+			if _, err := s.Actions()[action](context.Background(), in1); err != nil {
+				t.Fatalf("one file of 900 iterations: %v", err)
+			}
+			_, err := s.Actions()[action](context.Background(), in)
+			if err == nil || !strings.Contains(err.Error(), "iteration") || !strings.Contains(err.Error(), "limit") {
+				t.Fatalf("10 files of 900 iterations under a limit of 1000: err = %v", err)
+			}
+		})
+	}
+	// A cookiecutter.json default and a file share it too.
+	dir := t.TempDir()
+	sk := filepath.Join(dir, "skeleton")
+	if err := os.MkdirAll(sk, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(sk, "cookiecutter.json"), []byte(`{"pad": "{% for i in range(600) %}x{% endfor %}"}`), 0o600)
+	os.WriteFile(filepath.Join(sk, "f.txt"), []byte("{% for i in range(600) %}.{% endfor %}"), 0o600)
+	in := contract.ActionInput{TaskID: "budget", TemplateBaseURL: "file://" + filepath.Join(dir, "template.yaml"),
+		Input: map[string]any{"url": "./skeleton", "targetPath": "cc", "values": map[string]any{"name": "x"}}}
+	if _, err := s.Actions()["fetch:cookiecutter"](context.Background(), in); err == nil || !strings.Contains(err.Error(), "iteration") {
+		t.Fatalf("a default and a file of 600 iterations each under a limit of 1000: err = %v", err)
+	}
+	in.Input["values"] = map[string]any{"name": "x", "pad": "given"} // the default is not rendered
+	if _, err := s.Actions()["fetch:cookiecutter"](context.Background(), in); err != nil {
+		t.Fatalf("a file of 600 iterations: %v", err)
 	}
 }

@@ -22,6 +22,16 @@ const (
 	largeDryRunBody      = 4 << 20 // or of unknown length
 )
 
+// Bounds of the parts of a dry-run body other than directoryContents
+// (template, values, secrets, any other key), checked while they are read:
+// their size, nesting and number of values.
+const (
+	maxDryRunPart   = 1 << 20
+	maxDryRunDepth  = 64
+	maxDryRunValues = 100_000
+	maxSmallValue   = 64 << 10 // keys, paths
+)
+
 // dryRunBody is a decoded POST /v2/dry-run body.
 type dryRunBody struct {
 	Template json.RawMessage
@@ -43,7 +53,7 @@ func decodeDryRunBody(r io.Reader) (*dryRunBody, error) {
 		case "directoryContents":
 			return br.files(&b)
 		case "template":
-			raw, err := br.raw()
+			raw, err := br.raw(maxDryRunPart)
 			b.Template = raw
 			return err
 		case "values":
@@ -51,7 +61,7 @@ func decodeDryRunBody(r io.Reader) (*dryRunBody, error) {
 		case "secrets":
 			return br.decode(&b.Secrets)
 		}
-		_, err := br.raw()
+		_, err := br.raw(maxDryRunPart)
 		return err
 	})
 	if err != nil {
@@ -153,7 +163,7 @@ func (br *bodyReader) files(b *dryRunBody) error {
 				f.Data = data
 				return err
 			}
-			_, err := br.raw()
+			_, err := br.raw(maxSmallValue)
 			return err
 		})
 		if err != nil {
@@ -242,9 +252,9 @@ func (br *bodyReader) base64String() ([]byte, error) {
 	}
 }
 
-// decode reads one value into v.
+// decode reads one value of at most maxDryRunPart bytes into v.
 func (br *bodyReader) decode(v any) error {
-	raw, err := br.raw()
+	raw, err := br.raw(maxDryRunPart)
 	if err != nil {
 		return err
 	}
@@ -253,27 +263,29 @@ func (br *bodyReader) decode(v any) error {
 
 // decodeSmall is decode for values that must be short (keys, paths).
 func (br *bodyReader) decodeSmall(v any) error {
-	raw, err := br.raw()
+	raw, err := br.raw(maxSmallValue)
 	if err != nil {
 		return err
-	}
-	if len(raw) > 64<<10 {
-		return errors.New("value too long")
 	}
 	return json.Unmarshal(raw, v)
 }
 
-// raw reads one JSON value's text (checked by whoever unmarshals it).
-func (br *bodyReader) raw() (json.RawMessage, error) {
+// raw reads one JSON value's text (checked by whoever unmarshals it) of
+// at most max bytes, maxDryRunDepth levels and maxDryRunValues values; it
+// stops reading as soon as the value is over a bound.
+func (br *bodyReader) raw(max int) (json.RawMessage, error) {
 	if br.skipSpace(); br.err != nil {
 		return nil, br.err
 	}
 	var buf bytes.Buffer
-	depth, inString, escaped := 0, false, false
+	depth, inString, escaped, values := 0, false, false, 1
 	for {
 		c, err := br.r.ReadByte()
 		if err != nil {
 			return nil, err
+		}
+		if buf.Len() >= max {
+			return nil, fmt.Errorf("is larger than the limit of %d bytes", max)
 		}
 		if !inString && depth == 0 && buf.Len() > 0 && (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
 			_ = br.r.UnreadByte()
@@ -289,7 +301,13 @@ func (br *bodyReader) raw() (json.RawMessage, error) {
 			inString = !inString
 		case inString:
 		case c == '{' || c == '[':
-			depth++
+			if depth++; depth > maxDryRunDepth {
+				return nil, fmt.Errorf("nests deeper than the limit of %d", maxDryRunDepth)
+			}
+		case c == ',':
+			if values++; values > maxDryRunValues {
+				return nil, fmt.Errorf("holds more than the limit of %d values", maxDryRunValues)
+			}
 		case c == '}' || c == ']':
 			depth--
 		}

@@ -130,12 +130,17 @@ func (p *program) emit(b *strings.Builder, nodes []tmplNode) {
 
 // boxed marks values that set and for put into pongo2's private context, so
 // that pongo2's own entries there (forloop, pongo2) are never visible.
-type boxed struct{ v any }
+// tainted tells that the value is derived from a secret (with a Taint).
+type boxed struct {
+	v       any
+	tainted bool
+}
 
 // iterItem is one iteration of a {% for %} loop.
 type iterItem struct {
 	index, count int
 	key, value   any
+	tainted      bool
 }
 
 // limitedWriter collects output up to the call's budget and remembers an
@@ -165,7 +170,14 @@ type execState struct {
 	out   *limitedWriter
 	err   error
 	last  any
+	// With a Taint: the output ranges printed from values derived from
+	// secrets, and whether the single expression's value is one.
+	tainted []span
+	lastHit bool
 }
+
+// span is a range of output bytes.
+type span struct{ from, to int }
 
 func (s *execState) errOutput() error {
 	return fmt.Errorf("%w: output is larger than the limit", ErrLimit)
@@ -196,36 +208,54 @@ func (s *execState) fail(err error) error {
 }
 
 func (s *execState) evaluator(ctx *pongo2.ExecutionContext) *evaluator {
-	return &evaluator{b: s.b, lookup: func(name string) any {
+	return &evaluator{b: s.b, lookup: func(name string) (any, bool) {
 		if bx, ok := ctx.Private[name].(*boxed); ok {
-			return bx.v
+			return bx.v, bx.tainted
 		}
-		return s.roots[name]
+		return s.roots[name], false
 	}}
 }
 
-func (s *execState) eval(ctx *pongo2.ExecutionContext, e expr) (any, error) {
+// eval evaluates e; hit tells (with a Taint) that its value is derived
+// from a secret.
+func (s *execState) eval(ctx *pongo2.ExecutionContext, e expr) (v any, hit bool, err error) {
 	if err := s.enter(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	v, err := s.evaluator(ctx).eval(e)
+	ev := s.evaluator(ctx)
+	v, err = ev.eval(e)
 	if err != nil {
-		return nil, s.fail(err)
+		return nil, false, s.fail(err)
 	}
-	return v, nil
+	return v, ev.hit, nil
 }
 
-// O prints expression n.
+// O prints expression n. A value derived from a secret is recorded whole
+// as derived, and where it is printed is remembered (see taintedText).
 func (s *execState) O(ctx *pongo2.ExecutionContext, n int) (*pongo2.Value, error) {
-	v, err := s.eval(ctx, s.prog.exprs[n])
+	v, hit, err := s.eval(ctx, s.prog.exprs[n])
 	if err != nil {
 		return nil, err
 	}
-	s.last = v
+	s.last, s.lastHit = v, hit
 	if s.prog.parsed.single {
+		if hit {
+			// The value (a step input), and its text (a file name).
+			if err := s.b.taint.record([]any{v, display(v)}); err != nil {
+				return nil, s.fail(err)
+			}
+		}
 		return pongo2.AsSafeValue(""), nil
 	}
-	return pongo2.AsSafeValue(display(v)), nil
+	text := display(v)
+	if hit {
+		if err := s.b.taint.record(text); err != nil {
+			return nil, s.fail(err)
+		}
+		from := s.out.buf.Len()
+		s.tainted = append(s.tainted, span{from, from + len(text)})
+	}
+	return pongo2.AsSafeValue(text), nil
 }
 
 // L prints literal text k.
@@ -235,7 +265,7 @@ func (s *execState) L(k int) *pongo2.Value {
 
 // C evaluates condition n with JavaScript truthiness.
 func (s *execState) C(ctx *pongo2.ExecutionContext, n int) (*pongo2.Value, error) {
-	v, err := s.eval(ctx, s.prog.exprs[n])
+	v, _, err := s.eval(ctx, s.prog.exprs[n])
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +277,7 @@ func (s *execState) C(ctx *pongo2.ExecutionContext, n int) (*pongo2.Value, error
 // Anything else, undefined included, iterates zero times.
 func (s *execState) I(ctx *pongo2.ExecutionContext, k int) (*pongo2.Value, error) {
 	loop := s.prog.loops[k]
-	v, err := s.eval(ctx, loop.iter)
+	v, hit, err := s.eval(ctx, loop.iter)
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +306,11 @@ func (s *execState) I(ctx *pongo2.ExecutionContext, k int) (*pongo2.Value, error
 	}
 	for _, it := range items {
 		it.count = len(items)
+		// The characters of a secret, the items of a list derived from
+		// one, or items that hold one are derived from it.
+		if s.b.taint != nil {
+			it.tainted = hit || s.b.taint.touches(it.key) || s.b.taint.touches(it.value)
+		}
 	}
 	return pongo2.AsValue(items), nil
 }
@@ -299,11 +334,11 @@ func (s *execState) B(ctx *pongo2.ExecutionContext, k int) (*pongo2.Value, error
 	if it == nil {
 		return nil, s.fail(&evalError{pos: loop.pos, err: errors.New("internal error: loop item missing")})
 	}
-	ctx.Private[loop.names[0]] = &boxed{it.key}
+	ctx.Private[loop.names[0]] = &boxed{it.key, it.tainted}
 	if len(loop.names) == 2 {
-		ctx.Private[loop.names[1]] = &boxed{it.value}
+		ctx.Private[loop.names[1]] = &boxed{it.value, it.tainted}
 	}
-	ctx.Private["loop"] = &boxed{map[string]any{
+	ctx.Private["loop"] = &boxed{v: map[string]any{
 		"index":     float64(it.index + 1),
 		"index0":    float64(it.index),
 		"revindex":  float64(it.count - it.index),
@@ -318,11 +353,11 @@ func (s *execState) B(ctx *pongo2.ExecutionContext, k int) (*pongo2.Value, error
 // S runs {% set %} k in the current scope.
 func (s *execState) S(ctx *pongo2.ExecutionContext, k int) (*pongo2.Value, error) {
 	set := s.prog.sets[k]
-	v, err := s.eval(ctx, set.e)
+	v, hit, err := s.eval(ctx, set.e)
 	if err != nil {
 		return nil, err
 	}
-	ctx.Private[set.name] = &boxed{v}
+	ctx.Private[set.name] = &boxed{v, hit}
 	return pongo2.AsSafeValue(""), nil
 }
 
@@ -347,5 +382,44 @@ func (prog *program) run(roots map[string]any, b *budget) (text string, last any
 	case w.over:
 		return "", nil, st.errOutput()
 	}
-	return w.buf.String(), st.last, nil
+	text = w.buf.String()
+	if len(st.tainted) > 0 {
+		if err := b.taint.record(taintedText(text, st.tainted)); err != nil {
+			return "", nil, err
+		}
+	}
+	return text, st.last, nil
+}
+
+// maxWholeDerived is the longest rendered text recorded whole as derived
+// from a secret when it prints one (a file name, a path, an input value);
+// of a longer text (a file's contents), each line that prints one is.
+const maxWholeDerived = 4 << 10
+
+// taintedText returns what of text, printed with values derived from
+// secrets at spans, is recorded as derived: text whole when short, else
+// every line holding a span, trimmed of surrounding space.
+func taintedText(text string, spans []span) []any {
+	if len(text) <= maxWholeDerived {
+		return []any{text}
+	}
+	var out []any
+	lineEnd := -1
+	for _, sp := range spans {
+		if sp.from < lineEnd {
+			continue // on the line already recorded
+		}
+		start := strings.LastIndexByte(text[:sp.from], '\n') + 1
+		end := len(text)
+		if i := strings.IndexByte(text[sp.to:], '\n'); i >= 0 {
+			end = sp.to + i
+		}
+		lineEnd = end
+		line := strings.TrimSpace(text[start:end])
+		if len(line) > maxWholeDerived {
+			line = text[sp.from:sp.to]
+		}
+		out = append(out, line)
+	}
+	return out
 }

@@ -43,20 +43,6 @@ type budget struct {
 	taint *Taint
 }
 
-// derive records out as derived from secrets when one of the inputs of
-// the operation that made it holds a secret or a derived value.
-func (b *budget) derive(out any, inputs ...any) error {
-	if b.taint == nil {
-		return nil
-	}
-	for _, in := range inputs {
-		if b.taint.touches(in) {
-			return b.taint.record(out)
-		}
-	}
-	return nil
-}
-
 // step counts one unit of evaluation work and checks the clock and the
 // context now and then.
 func (b *budget) step() error {
@@ -139,8 +125,44 @@ func weight(v any, limit int) int {
 
 // evaluator evaluates expressions against variables.
 type evaluator struct {
-	b      *budget
-	lookup func(name string) any
+	b *budget
+	// lookup returns a variable and whether it is derived from a secret
+	// (a loop or set variable made from one).
+	lookup func(name string) (v any, tainted bool)
+	// hit tells, with a Taint, whether the value of the expression being
+	// evaluated is derived from a secret: it read a secret or a derived
+	// value, indexed one, or used a variable made from one. It is kept
+	// per subexpression (eval saves and restores it), so an operation
+	// knows whether its own operands were.
+	hit bool
+}
+
+// derive records out as derived from secrets when the operands of the
+// operation that made it are (e.hit) or hold a secret or a derived value.
+func (e *evaluator) derive(out any, inputs ...any) error {
+	if e.b.taint == nil {
+		return nil
+	}
+	if !e.hit {
+		for _, in := range inputs {
+			if e.b.taint.touches(in) {
+				e.hit = true
+				break
+			}
+		}
+	}
+	if e.hit {
+		return e.b.taint.record(out)
+	}
+	return nil
+}
+
+// touchString marks the expression as derived from a secret when s holds
+// a secret or a derived value.
+func (e *evaluator) touchString(s string) {
+	if !e.hit && e.b.taint.touches(s) {
+		e.hit = true
+	}
 }
 
 func (e *evaluator) fail(n expr, format string, args ...any) error {
@@ -160,11 +182,31 @@ func (e *evaluator) eval(n expr) (any, error) {
 	if err := e.b.step(); err != nil {
 		return nil, &evalError{pos: n.position(), err: err}
 	}
+	if e.b.taint == nil {
+		return e.evalNode(n)
+	}
+	outer := e.hit
+	e.hit = false
+	v, err := e.evalNode(n)
+	if _, isBool := v.(bool); isBool {
+		// One bit (a comparison, a test): printing true or false
+		// must not redact every true and false of the task's logs.
+		e.hit = false
+	}
+	e.hit = outer || e.hit
+	return v, err
+}
+
+func (e *evaluator) evalNode(n expr) (any, error) {
 	switch x := n.(type) {
 	case *litExpr:
 		return x.val, nil
 	case *nameExpr:
-		return e.lookup(x.name), nil
+		v, tainted := e.lookup(x.name)
+		if tainted {
+			e.hit = true
+		}
+		return v, nil
 	case *attrExpr:
 		obj, err := e.eval(x.obj)
 		if err != nil {
@@ -174,7 +216,16 @@ func (e *evaluator) eval(n expr) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return member(obj, key), nil
+		v := member(obj, key)
+		if e.b.taint != nil {
+			// A character of a secret, or a secret read from a map.
+			if o, ok := obj.(string); ok {
+				e.touchString(o)
+			} else if sv, ok := v.(string); ok {
+				e.touchString(sv)
+			}
+		}
+		return v, nil
 	case *callExpr:
 		return e.call(x)
 	case *filterExpr:
@@ -195,7 +246,7 @@ func (e *evaluator) eval(n expr) (any, error) {
 			return nil, e.wrap(x, err)
 		}
 		if e.b.taint != nil {
-			if err := e.b.derive(out, in, args); err != nil {
+			if err := e.derive(out, in, args); err != nil {
 				return nil, e.wrap(x, err)
 			}
 		}
@@ -234,6 +285,8 @@ func (e *evaluator) eval(n expr) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The branch taken is not itself derived from the condition.
+		e.hit = false
 		if truthy(c) {
 			return e.eval(x.then)
 		}
@@ -354,7 +407,7 @@ func (e *evaluator) concat(n expr, a, b string) (any, error) {
 	if e.b.taint != nil {
 		// The sum is recorded whole: a secret cut by a later filter is
 		// then cut from a recorded value.
-		if err := e.b.derive(a+b, a, b); err != nil {
+		if err := e.derive(a+b, a, b); err != nil {
 			return nil, e.wrap(n, err)
 		}
 	}
@@ -387,7 +440,7 @@ func (e *evaluator) call(x *callExpr) (any, error) {
 			return nil, e.wrap(x, err)
 		}
 		if e.b.taint != nil {
-			if err := e.b.derive(out, obj, args); err != nil {
+			if err := e.derive(out, obj, args); err != nil {
 				return nil, e.wrap(x, err)
 			}
 		}

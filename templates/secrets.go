@@ -5,28 +5,54 @@ import (
 	"encoding/json"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
 // Redacted replaces secret values in redacted text.
 const Redacted = "***"
 
-// secretValues returns the non-empty secret values and their common
-// encodings, longest first (see redactionForms).
+// secretValues returns the non-empty secret values, the lines of those of
+// several lines (see secretLines), and their common encodings, longest
+// first (see redactionForms).
 func secretValues(secrets map[string]string) []string {
 	vals := make([]string, 0, len(secrets))
 	for _, v := range secrets {
 		vals = append(vals, v)
 	}
-	return redactionForms(vals)
+	return redactionForms(append(vals, secretLines(vals)...))
+}
+
+// minSecretLine is the shortest line of a multi-line secret redacted on
+// its own: shorter ones ("-----", "}") would redact ordinary text.
+const minSecretLine = 8
+
+// secretLines returns the lines, trimmed of surrounding space, of the
+// values that have several, those of at least minSecretLine bytes: a
+// multi-line secret (a PEM key) written into YAML is re-indented line by
+// line, so its whole value no longer occurs.
+func secretLines(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if !strings.ContainsAny(v, "\n\r") {
+			continue
+		}
+		for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if l = strings.TrimSpace(l); len(l) >= minSecretLine {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }
 
 // redactionForms returns the non-empty values and the forms they take
 // when encoded: JSON string escaping (with and without HTML escaping), URL
 // escaping as a query value, a path segment, a whole path or query as
 // net/url prints it, and with spaces as %20 or +, and base64 (standard and
-// URL alphabets, padded and not). Longest first, so that a value holding
-// another is replaced whole.
+// URL alphabets, padded and not), and YAML's quoted forms (single-quoted
+// with ' doubled; double-quoted with escapes, as Go quotes). Longest
+// first, so that a value holding another is replaced whole.
 func redactionForms(values []string) []string {
 	vals := make([]string, 0, 12*len(values))
 	seen := map[string]bool{}
@@ -49,6 +75,10 @@ func redactionForms(values []string) []string {
 		enc.SetEscapeHTML(false)
 		if enc.Encode(v) == nil {
 			q := strings.TrimSpace(b.String())
+			add(q[1 : len(q)-1])
+		}
+		add(strings.ReplaceAll(v, "'", "''"))
+		if q := strconv.Quote(v); len(q) > 2 {
 			add(q[1 : len(q)-1])
 		}
 		add(url.QueryEscape(v))

@@ -39,6 +39,7 @@ type Taint struct {
 	known   []string // secret values and derived values: what taints
 	derived map[string]bool
 	added   []string // derived values recorded since NewTaint
+	lines   []string // lines of multi-line secrets (see secretLines)
 	repl    *strings.Replacer
 }
 
@@ -51,6 +52,7 @@ func NewTaint(secrets map[string]string, derived []string) *Taint {
 			t.known = append(t.known, v)
 		}
 	}
+	t.lines = secretLines(t.known)
 	for _, d := range derived {
 		if len(d) >= minDerived && !t.derived[d] {
 			t.derived[d] = true
@@ -165,7 +167,7 @@ func (t *Taint) Redact(s string) string {
 	}
 	t.mu.Lock()
 	if t.repl == nil {
-		vals := redactionForms(t.known)
+		vals := redactionForms(append(slices.Clone(t.known), t.lines...))
 		pairs := make([]string, 0, 2*len(vals))
 		for _, v := range vals {
 			pairs = append(pairs, v, Redacted)

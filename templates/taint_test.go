@@ -144,3 +144,50 @@ func mustParse(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestTaintFollowsValues: a secret taken apart (indexed, iterated, split
+// into a list) and put back together is derived from it too, and the
+// whole text printed from it is recorded, however short each piece.
+func TestTaintFollowsValues(t *testing.T) {
+	for _, tpl := range []string{
+		`${{ values.token.split("").reverse().join("") }}`,
+		`${{ values.token | list | join("-") }}`,
+		`${{ values.token | list }}`,
+		`{% for c in values.token %}${{ c }}.{% endfor %}`,
+		`{% for c in values.token.split('') %}${{ c | upper }}{% endfor %}`,
+		`{% set cs = values.token | list %}{% for c in cs | reverse %}${{ c }}{% endfor %}`,
+		`{% set first = values.token[0] %}${{ first }}:${{ values.token[1] }}:${{ values.token[2] }}`,
+		`${{ values.token[0] }}${{ values.token[1] }}${{ values.token[2] }}${{ values.token[3] }}`,
+		`${{ values.token[0] ~ values.token[1] }}-${{ values.token.charAt(2) }}`,
+		`{% for k, v in {"a": values.token} %}${{ v | first }}${{ v | last }}{% endfor %}`,
+	} {
+		t.Run(tpl, func(t *testing.T) {
+			taint := NewTaint(map[string]string{"token": taintSecret}, nil)
+			out := renderTainted(t, taint, "f-"+tpl+".txt")
+			if got := taint.Redact("wrote out/" + out); got != "wrote out/***" {
+				t.Fatalf("rendered %q; redacted %q", out, got)
+			}
+			// A later step (only the record carries over) too.
+			later := NewTaint(map[string]string{"token": taintSecret}, taint.Added())
+			if got := later.Redact("ls: " + out); got != "ls: ***" {
+				t.Fatalf("later step shows %q", got)
+			}
+		})
+	}
+	// In a long text (a file's contents) each line printed from a secret
+	// is recorded, the rest is not.
+	taint := NewTaint(map[string]string{"token": taintSecret}, nil)
+	filler := strings.Repeat("ordinary line\n", 400)
+	out := renderTainted(t, taint, filler+"key: {% for c in values.token %}${{ c }}.{% endfor %}\n"+filler)
+	got := taint.Redact(out)
+	if strings.Contains(got, "P.w") || !strings.Contains(got, "\n***\n") || !strings.Contains(got, "ordinary line\nordinary line\n") {
+		t.Fatalf("long text redacted to %q", got[len(filler)-30:len(filler)+30])
+	}
+	// Iterating, indexing and splitting what holds no secret records
+	// nothing, even with a condition on a secret.
+	taint = NewTaint(map[string]string{"token": taintSecret}, nil)
+	out = renderTainted(t, taint, `{% for c in values.name %}${{ c }}.{% endfor %}${{ values.name[0] }}${{ values.name.split("") | join("-") }}{% if values.token %}-public-${{ "yes" if values.token else "no" }}{% endif %}-${{ values.token == "x" }}-${{ values.token | length > 3 }}`)
+	if out != "s.v.c.ss-v-c-public-yes-false-true" || len(taint.Added()) != 0 {
+		t.Fatalf("untainted rendering: %q, recorded %q", out, taint.Added())
+	}
+}

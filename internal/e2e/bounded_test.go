@@ -87,3 +87,47 @@ func TestDryRunBodiesBoundedMemory(t *testing.T) {
 		t.Errorf("peak RSS %.0f MiB, want under 300 MiB", peak)
 	}
 }
+
+// TestDryRunValuesBounded: a ~46 MB dry-run body whose values is one
+// array of 23 million elements is refused with a 400 naming values, and
+// the server's peak RSS stays bounded: values, secrets and template are
+// bounded while read, only directoryContents gets the large allowance
+// (before, such a body took the server from 195 MB to 2.46 GB).
+func TestDryRunValuesBounded(t *testing.T) {
+	needBinary(t)
+	p := startDev(t, t.TempDir(), freePorts(t))
+	pid := p.cmd.Process.Pid
+	idle := rssMiB(t, pid, "VmHWM")
+
+	pr, pw := io.Pipe()
+	go func() {
+		// Written as it is sent: the test holds no copy of the body.
+		_, err := io.WriteString(pw, `{"template":{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":"v"},"spec":{"type":"x","steps":[]}},"values":{"a":[0`)
+		chunk := []byte(strings.Repeat(",0", 32<<10))
+		for i := 0; err == nil && i < 23_000_000/(32<<10); i++ {
+			_, err = pw.Write(chunk)
+		}
+		if err == nil {
+			_, err = io.WriteString(pw, `]}}`)
+		}
+		pw.CloseWithError(err)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", p.api+"/api/scaffolder/v2/dry-run", pr)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "values") || !strings.Contains(string(msg), "limit") {
+		t.Fatalf("status %d: %s", resp.StatusCode, msg)
+	}
+	peak := rssMiB(t, pid, "VmHWM")
+	t.Logf("rigger dev VmHWM: idle %.0f MiB, after a 46 MB values body %.0f MiB; answer: %s", idle, peak, msg)
+	if peak > idle+64 {
+		t.Errorf("peak RSS %.0f MiB, idle %.0f MiB: the body's values were held", peak, idle)
+	}
+}

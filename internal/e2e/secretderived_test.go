@@ -50,12 +50,13 @@ spec:
 `
 
 // derivedForms are substrings of the secret's derivations (lower,
-// reverse, upper, replace, truncate, urlencode, base64) that nothing else
-// in a run holds.
+// reverse, upper, replace, truncate, urlencode, base64, its characters
+// joined or printed in a loop) that nothing else in a run holds.
 func derivedLeaks(text string) []string {
 	var found []string
 	low := strings.ToLower(text)
-	for _, form := range []string{"zebra", "arbez", "d@y", "y@d", "pw%20", "pw+d", "qx d", "uhcgzeb5"} {
+	for _, form := range []string{"zebra", "arbez", "d@y", "y@d", "pw%20", "pw+d", "qx d", "uhcgzeb5",
+		"z-e-b-r-a", "z.e.b.r.a", "z,e,b,r,a", "a-r-b-e-z"} {
 		if strings.Contains(low, form) {
 			found = append(found, form)
 		}
@@ -76,6 +77,10 @@ func TestSecretDerivativesNeverLeave(t *testing.T) {
 		"replace-${{ values.token | replace('Pw', 'Qx') }}.txt":    "${{ values.token | urlencode }}",
 		"truncate-${{ values.token | truncate(9, true, '') }}.txt": "${{ values.token | dump }}",
 		"title-${{ values.token | title }}.md":                     "${{ values.token.split('?') | join('|') }}",
+		// Taken apart character by character and put back together.
+		"chars-${{ values.token.split('').reverse().join('') }}.txt":                                                                  "{% for c in values.token %}${{ c }}.{% endfor %}",
+		"list-${{ values.token | list | join('-') }}.txt":                                                                             "${{ values.token | list }}",
+		"idx-${{ values.token[10] }}${{ values.token[11] }}${{ values.token[12] }}${{ values.token[13] }}${{ values.token[14] }}.txt": "{% set cs = values.token | list %}{% for c in cs | reverse %}${{ c }}-{% endfor %}",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(sk, name), []byte(body), 0o600); err != nil {
