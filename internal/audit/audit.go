@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/riggerdev/rigger/internal/store"
@@ -94,3 +95,15 @@ type Nop struct{}
 
 // Record implements Recorder.
 func (Nop) Record(context.Context, Event) {}
+
+// RedactURL drops what may hold a credential from a URL — its user
+// information and query — for an event's details; anything that
+// does not parse as a URL with a host is returned as is (a file path).
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
+	}
+	u.User, u.RawQuery, u.ForceQuery = nil, "", false
+	return u.String()
+}
