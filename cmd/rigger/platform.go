@@ -110,6 +110,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return fmt.Errorf("catalog store: %w", err)
 	}
 	defer st.Close()
+	audits, err := openAudit(cfg, st, c.stdout, logger, m != modeWorker)
+	if err != nil {
+		return err
+	}
+	defer audits.Close() // after the HTTP server stopped: stores every queued event
 
 	var workersUp atomic.Bool
 	var workers []sdkworker.Worker
@@ -208,6 +213,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			Secrets: secretsForAPI(keeper),
 			Signer:  signer,
 		},
+		Audit: audits.deps(),
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

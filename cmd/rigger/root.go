@@ -50,6 +50,7 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.catalogCommand(),
 		c.templateCommand(),
 		c.runCommand(),
+		c.auditCommand(),
 	)
 	return root
 }
