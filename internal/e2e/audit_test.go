@@ -46,7 +46,7 @@ func TestAuditTrail(t *testing.T) {
 		Seq   int64
 		Event struct {
 			Actor, ActorKind, Action, Target, Decision, RequestID, SourceIP string
-			Details                                                        map[string]string
+			Details                                                         map[string]string
 		}
 	}
 	var page struct{ Items []item }
