@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -397,4 +398,29 @@ func TestEventsFilterAndPage(t *testing.T) {
 			t.Fatal("a bad cursor was accepted")
 		}
 	})
+}
+
+// TestRecordEdges: an event recorded with an ended context is still stored
+// while the queue has room (a request's context ends when its client
+// leaves); one recorded after Close is logged, not stored, and does not
+// panic.
+func TestRecordEdges(t *testing.T) {
+	b := sqliteBackend(t)
+	st := b.open(t)
+	var logged bytes.Buffer
+	l := New(Options{Store: st, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 50 {
+		l.Record(ctx, event(i))
+	}
+	l.Close()
+	l.Record(context.Background(), event(99))
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mustVerify(t, st, 50)
+	if !strings.Contains(logged.String(), "recorded after the audit log closed") || !strings.Contains(logged.String(), "task:99") {
+		t.Fatalf("log after a late event: %s", logged.String())
+	}
 }
