@@ -424,3 +424,45 @@ func TestRecordEdges(t *testing.T) {
 		t.Fatalf("log after a late event: %s", logged.String())
 	}
 }
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestHeadWrittenOnInterval: fewer events than HeadEvery still get their
+// chain head into the log once HeadInterval passes, without a Close.
+func TestHeadWrittenOnInterval(t *testing.T) {
+	st := sqliteBackend(t).open(t)
+	var out lockedBuffer
+	l := New(Options{Store: st, Out: &out, HeadEvery: 1000, HeadInterval: 20 * time.Millisecond})
+	defer l.Close()
+	for i := range 3 {
+		l.Record(context.Background(), event(i))
+	}
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"kind":"audit.head","seq":3,`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no head line for seq 3:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := strings.Count(out.String(), `"kind":"audit.head"`); n != 1 {
+		t.Fatalf("%d head lines for one batch of events (a head is written only when events were appended since the last):\n%s", n, out.String())
+	}
+}
