@@ -1,18 +1,24 @@
 package e2e
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite" // the database rigger dev wrote, opened to tamper with it
+	_ "github.com/jackc/pgx/v5/stdlib" // the databases rigger wrote, opened to tamper with them
+	_ "modernc.org/sqlite"
+
+	"github.com/riggerdev/rigger/internal/pgtest"
 )
 
 // TestAuditTrail: creating and cancelling a task in rigger dev writes one
@@ -114,5 +120,96 @@ func TestAuditTrail(t *testing.T) {
 	exec(`DELETE FROM audit_events WHERE seq = 2`)
 	if code, out := verify(); code != 1 || !strings.Contains(out, "audit chain broken at event seq 2") || !strings.Contains(out, "deleted from the end") {
 		t.Fatalf("verify a chain missing its newest event: exit %d\n%s", code, out)
+	}
+}
+
+// TestAuditReplicasOnPostgres: two rigger server replicas on one
+// PostgreSQL database record refusals at the same time; the chain they
+// share stays one chain (rigger audit verify counts every event), and a
+// row deleted from its middle is named.
+func TestAuditReplicasOnPostgres(t *testing.T) {
+	needBinary(t)
+	pg, err := pgtest.Start(context.Background())
+	if errors.Is(err, pgtest.ErrUnavailable) && os.Getenv("CI") == "" {
+		t.Skipf("LOUD SKIP: postgres: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Stop)
+	admin, err := sql.Open("pgx", pg.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE rigger"); err != nil {
+		t.Fatal(err)
+	}
+	_, temporal := startTemporalOnly(t, t.TempDir())
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "rigger.yaml")
+	const reader = "reader-token-0123456789-abcdefghijkl"
+	cfgYAML := fmt.Sprintf("database:\n  driver: postgres\n  url: %s\nauth:\n  serviceTokens:\n    - name: reader\n      token: %s\n      scopes: [catalog.read]\naudit:\n  sink: database\n",
+		pg.DSN("rigger"), reader)
+	if err := os.WriteFile(cfg, []byte(cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := cleanEnv("RIGGER_CONFIG="+cfg, "RIGGER_TEMPORAL_ADDRESS="+temporal)
+	var servers []*proc
+	for range 2 {
+		port := freePorts(t).api
+		s := start(t, dir, env, "server", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+		s.api = fmt.Sprintf("http://127.0.0.1:%d", port)
+		servers = append(servers, s)
+	}
+	for _, s := range servers {
+		s.waitReady(t, 60*time.Second)
+	}
+	const each = 60 // refusals per replica, sent 4 at a time
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		for w := range 4 {
+			wg.Go(func() {
+				for i := range each / 4 {
+					token := reader
+					if (w+i)%2 == 0 {
+						token = "" // 401
+					}
+					if code := doJSONAs(t, token, "GET", s.api+"/api/audit/events", nil, nil); code != http.StatusForbidden && code != http.StatusUnauthorized {
+						t.Errorf("audit events as %q: %d", token, code)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, s := range servers {
+		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range servers {
+		if code := s.wait(t, 60*time.Second); code != 0 {
+			t.Fatalf("rigger server exit %d", code)
+		}
+	}
+	verify := func() (int, string) {
+		v := start(t, dir, cleanEnv("RIGGER_CONFIG="+cfg), "audit", "verify")
+		code := v.wait(t, 60*time.Second)
+		return code, v.stdout.String() + v.stderr.String()
+	}
+	if code, out := verify(); code != 0 || !strings.Contains(out, fmt.Sprintf("audit chain verified: %d events", 2*each)) {
+		t.Fatalf("verify the replicas' chain: exit %d\n%s", code, out)
+	}
+	db, err := sql.Open("pgx", pg.DSN("rigger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE seq = 77`); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := verify(); code != 1 || !strings.Contains(out, "audit chain broken at event seq 77: the event is missing (deleted)") {
+		t.Fatalf("verify a chain missing seq 77: exit %d\n%s", code, out)
 	}
 }
