@@ -526,6 +526,7 @@ func (s *Server) deleteEntity(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.audit(c, "catalog.entity.delete", "entity-uid:"+c.Param("uid"), nil)
 	c.Status(http.StatusNoContent)
 }
 
@@ -628,6 +629,7 @@ func (s *Server) addLocation(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.audit(c, "catalog.location.create", "location:"+l.ID, map[string]string{"type": l.Type, "target": redactURL(l.Target)})
 	c.JSON(http.StatusCreated, gin.H{"location": locJSON(l), "entities": []any{}})
 }
 
@@ -717,6 +719,7 @@ func (s *Server) deleteLocation(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.audit(c, "catalog.location.delete", "location:"+id, nil)
 	err := s.deps.Temporal.TerminateWorkflow(c.Request.Context(), workflows.CatalogWorkflowID(id), "", "location deleted")
 	var nf *serviceerror.NotFound
 	if err != nil && !errors.As(err, &nf) {

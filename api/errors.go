@@ -52,6 +52,7 @@ func classify(err error) (int, string) {
 // are logged by the caller, never shown: they may hold internal detail.
 func writeError(c *gin.Context, err error) {
 	status, name := classify(err)
+	_ = c.Error(err) // the reason of an audited denial
 	var body errorBody
 	body.Error.Name = name
 	body.Error.Message = err.Error()
@@ -67,6 +68,7 @@ func writeError(c *gin.Context, err error) {
 // writeStatus answers with a status errors do not map to (429, 415, 421)
 // in the same Backstage error shape.
 func writeStatus(c *gin.Context, status int, name, msg string) {
+	_ = c.Error(errors.New(msg)) // the reason of an audited denial
 	var body errorBody
 	body.Error.Name, body.Error.Message = name, msg
 	body.Request.Method = c.Request.Method

@@ -211,6 +211,7 @@ func (s *Server) createTask(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.audit(c, "scaffolder.task.create", "task:"+id, map[string]string{"template": ref.String()})
 	c.JSON(http.StatusCreated, gin.H{"id": id})
 }
 
@@ -566,6 +567,7 @@ func (s *Server) cancelTask(c *gin.Context) {
 		writeError(c, fmt.Errorf("cancel task: %w", errs.ErrUnavailable))
 		return
 	}
+	s.audit(c, "scaffolder.task.cancel", "task:"+id, nil)
 	c.JSON(http.StatusOK, gin.H{"status": "cancelled"})
 }
 
@@ -608,6 +610,7 @@ func (s *Server) retryTask(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.audit(c, "scaffolder.task.retry", "task:"+t.ID, nil)
 	c.JSON(http.StatusCreated, gin.H{"id": t.ID})
 }
 

@@ -47,6 +47,8 @@ type Deps struct {
 	// Scaffolder serves /api/scaffolder when its registry is set (templates
 	// come from the catalog).
 	Scaffolder ScaffolderDeps
+	// Audit records security-relevant acts and serves /api/audit.
+	Audit AuditDeps
 }
 
 // Server serves rigger's HTTP API.
@@ -71,7 +73,7 @@ func New(d Deps) *Server {
 	s := &Server{deps: d, engine: e,
 		streams: streamHub{watches: map[string]*taskWatch{}, perClient: map[string]int{}, maxPerClient: maxStreamsPerClient, maxTotal: maxStreamsTotal}, fetches: newRateLimiter(fetchBurst, fetchInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
-	e.Use(s.recoverer(), s.requestLog(), s.browserGuard())
+	e.Use(s.recoverer(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
 
@@ -85,6 +87,7 @@ func New(d Deps) *Server {
 			s.scaffolderRoutes(apiGroup.Group("/scaffolder"))
 		}
 	}
+	s.auditRoutes(apiGroup.Group("/audit"))
 	if d.Dev {
 		dev := apiGroup.Group("/dev")
 		dev.POST("/hello", s.startHello)
@@ -119,6 +122,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			c.Abort()
 			return
 		}
+		c.Set(identityKey, id)
 		if scope := requiredScope(c.Request.Method, c.FullPath()); id.Service && !hasScope(id.Scopes, scope) {
 			writeError(c, fmt.Errorf("%w: this token lacks the %s scope", errs.ErrForbidden, scope))
 			c.Abort()
@@ -136,7 +140,6 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		if c.Request.Body != nil { // a body without a length is cut at the limit
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		}
-		c.Set(identityKey, id)
 		c.Next()
 	}
 }

@@ -128,6 +128,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return fmt.Errorf("catalog store: %w", err)
 	}
 	defer st.Close()
+	audits, err := openAudit(cfg, st, c.stdout, logger, m != modeWorker)
+	if err != nil {
+		return err
+	}
+	defer audits.Close() // after the HTTP server stopped: stores every queued event
 
 	var workersUp atomic.Bool
 	var workers []sdkworker.Worker
@@ -242,6 +247,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			WorkspaceDir: cfg.WorkspaceDir(),
 			WorkspaceTTL: cfg.Scaffolder.WorkspaceTTL,
 		},
+		Audit: audits.deps(),
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

@@ -58,6 +58,7 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.templateCommand(),
 		c.runCommand(),
 		c.taskCommand(),
+		c.auditCommand(),
 	)
 	refuseUnknownSubcommands(root)
 	return root

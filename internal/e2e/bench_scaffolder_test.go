@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -17,7 +18,11 @@ import (
 func BenchmarkScaffolder(b *testing.B) {
 	needBinary(b)
 	peer, _ := filepath.Abs("../../../shared/peers/backstage/templates")
-	p, _ := startDevWithConfig(b, fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s/bench-3step.yaml}\n    - {type: file, target: %s/bench-wait.yaml}\n", peer, peer))
+	cfg := fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s/bench-3step.yaml}\n    - {type: file, target: %s/bench-wait.yaml}\n", peer, peer)
+	if os.Getenv("RIGGER_BENCH_AUDIT") == "off" { // audit's cost: compare with it on (the default)
+		cfg += "audit: {enabled: false}\n"
+	}
+	p, _ := startDevWithConfig(b, cfg)
 	waitTotal(b, p.api, "kind=template", 2)
 
 	runTask := func(tpl string, values map[string]any) (string, time.Time) {

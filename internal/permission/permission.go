@@ -20,6 +20,7 @@ const (
 	ScaffolderRead  = "scaffolder.read"
 	ScaffolderRun   = "scaffolder.run"
 	ScaffolderAdmin = "scaffolder.admin"
+	AuditRead       = "audit.read"
 	Admin           = "admin"
 	All             = "*"
 )
@@ -57,6 +58,8 @@ func RequiredScope(method, route string) string {
 			return ScaffolderRead
 		}
 		return ScaffolderRun
+	case strings.HasPrefix(route, "/api/audit/") && method == http.MethodGet:
+		return AuditRead
 	}
 	return Admin
 }

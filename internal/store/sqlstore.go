@@ -59,6 +59,11 @@ type Dialect struct {
 	// while its rows are already visible; requests served meanwhile come
 	// first.
 	YieldLargeCommits bool
+	// AuditLock, run first in each audit append's transaction, holds a lock
+	// until it ends (PostgreSQL: an advisory lock; SQLite: a write, which
+	// takes the database's one write lock), so appends from several
+	// processes queue before reading the chain head and cannot fork it.
+	AuditLock string
 }
 
 // analyzeAfter is the batch size after which statistics are refreshed, so

@@ -198,6 +198,7 @@ type Store interface {
 	Close() error
 
 	TaskSecrets
+	AuditLog
 }
 
 // TaskSecrets keeps a scaffolder task's secrets, sealed (encrypted) by the

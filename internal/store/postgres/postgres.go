@@ -54,6 +54,8 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's.
 		Analyze: "ANALYZE entities, search, relations",
+		// Another advisory lock (key: "rigaudit" in ASCII) for audit appends.
+		AuditLock: "SELECT pg_advisory_xact_lock(8244234261157407092)",
 	})
 	if err != nil {
 		db.Close()

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/riggerdev/rigger/internal/audit"
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+// AuditEvents lists stored audit events (GET /api/audit/events).
+type AuditEvents interface {
+	Events(ctx context.Context, q audit.Query) (audit.Page, error)
+}
+
+// AuditDeps are the audit log: Recorder receives the API's events (nil
+// records none); Events, when set, serves /api/audit/events.
+type AuditDeps struct {
+	Recorder audit.Recorder
+	Events   AuditEvents
+}
+
+const requestIDKey = "rigger.requestID"
+
+// requestID gives every request an id, answered in X-Request-Id and
+// recorded in its audit events. A client's own X-Request-Id is not
+// trusted: it goes into the events' details only.
+func (s *Server) requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := uuid.NewString()
+		c.Set(requestIDKey, id)
+		c.Header("X-Request-Id", id)
+		c.Next()
+	}
+}
+
+// auditDenials records every refused request: 401 as auth.denied, 403 as
+// permission.denied, with the reason the caller was given.
+func (s *Server) auditDenials() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		action := ""
+		switch c.Writer.Status() {
+		case http.StatusUnauthorized:
+			action = "auth.denied"
+		case http.StatusForbidden:
+			action = "permission.denied"
+		default:
+			return
+		}
+		reason := http.StatusText(c.Writer.Status())
+		if last := c.Errors.Last(); last != nil {
+			reason = last.Err.Error()
+		}
+		e := s.auditEvent(c, action, c.Request.URL.Path, map[string]string{"method": c.Request.Method})
+		e.Decision, e.Reason = audit.Deny, reason
+		s.recorder().Record(context.WithoutCancel(c.Request.Context()), e)
+	}
+}
+
+// audit records an allowed act of the caller on target.
+func (s *Server) audit(c *gin.Context, action, target string, details map[string]string) {
+	s.recorder().Record(context.WithoutCancel(c.Request.Context()), s.auditEvent(c, action, target, details))
+}
+
+func (s *Server) recorder() audit.Recorder {
+	if s.deps.Audit.Recorder == nil {
+		return audit.Nop{}
+	}
+	return s.deps.Audit.Recorder
+}
+
+// auditEvent describes the request's caller and origin. The source IP is
+// the connection's peer (headers can be forged); a proxy's
+// X-Forwarded-For goes into details as told.
+func (s *Server) auditEvent(c *gin.Context, action, target string, details map[string]string) audit.Event {
+	e := audit.Event{Action: action, Target: target, Decision: audit.Allow, ActorKind: audit.ActorAnonymous,
+		SourceIP: c.RemoteIP(), UserAgent: clip(c.Request.UserAgent(), 256), RequestID: c.GetString(requestIDKey)}
+	if v, ok := c.Get(identityKey); ok {
+		id := v.(auth.Identity)
+		e.Actor, e.ActorKind = id.Ref, audit.ActorUser
+		if id.Service {
+			e.ActorKind = audit.ActorService
+		}
+	}
+	for _, h := range []struct{ header, key string }{{"X-Forwarded-For", "forwardedFor"}, {"X-Request-Id", "clientRequestId"}} {
+		if v := c.GetHeader(h.header); v != "" {
+			if details == nil {
+				details = map[string]string{}
+			}
+			details[h.key] = clip(v, 256)
+		}
+	}
+	e.Details = details
+	return e
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (s *Server) auditRoutes(g *gin.RouterGroup) {
+	if s.deps.Audit.Events == nil {
+		return
+	}
+	g.GET("/events", s.listAuditEvents)
+}
+
+// listAuditEvents serves GET /api/audit/events?actor=&action=&target=
+// &since=&until=&limit=&cursor=, newest first:
+// {"items": [{seq, hash, event}], "pageInfo": {"nextCursor": "..."}}.
+func (s *Server) listAuditEvents(c *gin.Context) {
+	q := audit.Query{Actor: c.Query("actor"), Action: c.Query("action"), Target: c.Query("target"), Cursor: c.Query("cursor")}
+	for _, p := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		if v := c.Query(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				writeError(c, errs.Invalid("%s=%q is not an RFC 3339 time (like 2026-01-02T15:04:05Z)", p.name, v))
+				return
+			}
+			*p.to = t
+		}
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(c, errs.Invalid("limit=%q is not a positive number", v))
+			return
+		}
+		q.Limit = n
+	}
+	p, err := s.deps.Audit.Events.Events(c.Request.Context(), q)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	page := gin.H{}
+	if p.NextCursor != "" {
+		page["nextCursor"] = p.NextCursor
+	}
+	c.JSON(http.StatusOK, gin.H{"items": p.Events, "pageInfo": page})
+}
+
+// redactURL is a location target fit for an audit event.
+func redactURL(s string) string { return audit.RedactURL(s) }
