@@ -30,6 +30,8 @@ package config
 import (
 	"path/filepath"
 	"time"
+
+	"github.com/riggerdev/rigger/internal/permission"
 )
 
 // Config is the whole configuration. Default fills every field that has a
@@ -196,9 +198,7 @@ type Session struct {
 // ServiceTokenScopes are the scopes a service token may hold: catalog.write
 // implies catalog.read, scaffolder.run implies scaffolder.read, * is
 // everything.
-func ServiceTokenScopes() []string {
-	return []string{"catalog.read", "catalog.write", "scaffolder.read", "scaffolder.run", "scaffolder.admin", "*"}
-}
+func ServiceTokenScopes() []string { return permission.Grantable() }
 
 // ServiceToken is a bearer token for automation.
 type ServiceToken struct {

@@ -126,7 +126,7 @@ func TestValidate(t *testing.T) {
 			"auth.serviceTokens[0].name: is required"},
 		{"unknown service token scope", func(c *Config) {
 			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{"scaffolder.read", "catalog.admin"}}}
-		}, `auth.serviceTokens[0].scopes[1]: "catalog.admin" is not a scope (known scopes: catalog.read, catalog.write, scaffolder.read, scaffolder.run, scaffolder.admin, *)`},
+		}, `auth.serviceTokens[0].scopes[1]: "catalog.admin" is not a scope (known scopes: catalog.read, catalog.write, scaffolder.read, scaffolder.run, scaffolder.admin, audit.read, *)`},
 		{"service token without scopes", func(c *Config) { c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken}} }, ""},
 		{"blank service token scope", func(c *Config) {
 			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{""}}}

@@ -25,6 +25,13 @@ const (
 	All             = "*"
 )
 
+// Grantable lists the scopes a service token may hold (config validates
+// tokens against it): catalog.write implies catalog.read, scaffolder.run
+// implies scaffolder.read, * is everything.
+func Grantable() []string {
+	return []string{CatalogRead, CatalogWrite, ScaffolderRead, ScaffolderRun, ScaffolderAdmin, AuditRead, All}
+}
+
 // Subject is who acts: a user, or a service limited to its scopes.
 type Subject struct {
 	Ref     string
