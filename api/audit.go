@@ -40,8 +40,16 @@ func (s *Server) requestID() gin.HandlerFunc {
 	}
 }
 
-// auditDenials records every refused request: 401 as auth.denied, 403 as
-// permission.denied, with the reason the caller was given.
+// One peer address writes at most denialBurst refusal events at once, then
+// one per denialInterval.
+const (
+	denialBurst    = 30
+	denialInterval = time.Second
+)
+
+// auditDenials records refused requests: 401 as auth.denied, 403 as
+// permission.denied, with the reason the caller was given. The events a
+// peer's limit drops are counted in the next one kept.
 func (s *Server) auditDenials() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Next()
@@ -54,11 +62,21 @@ func (s *Server) auditDenials() gin.HandlerFunc {
 		default:
 			return
 		}
+		// Keyed by the connection's peer, not X-Forwarded-For, which the
+		// caller writes.
+		if ok, _ := s.denials.take(c.RemoteIP()); !ok {
+			s.suppressed.Add(1)
+			return
+		}
 		reason := http.StatusText(c.Writer.Status())
 		if last := c.Errors.Last(); last != nil {
 			reason = last.Err.Error()
 		}
-		e := s.auditEvent(c, action, c.Request.URL.Path, map[string]string{"method": c.Request.Method})
+		details := map[string]string{"method": c.Request.Method}
+		if n := s.suppressed.Swap(0); n > 0 {
+			details["suppressedBefore"] = strconv.FormatInt(n, 10)
+		}
+		e := s.auditEvent(c, action, c.Request.URL.Path, details)
 		e.Decision, e.Reason = audit.Deny, reason
 		s.recorder().Record(context.WithoutCancel(c.Request.Context()), e)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,6 +64,11 @@ type Server struct {
 	dryRuns, largeDryRuns chan struct{}
 	// streams are the task event streams and their shared watches.
 	streams streamHub
+	// denials bounds the refusal events one peer address can write to the
+	// audit log (anonymous callers must not grow it without limit);
+	// suppressed counts those dropped, reported with the next one kept.
+	denials    *rateLimiter
+	suppressed atomic.Int64
 }
 
 // New builds the router. It does no I/O.
@@ -72,6 +78,7 @@ func New(d Deps) *Server {
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e,
 		streams: streamHub{watches: map[string]*taskWatch{}, perClient: map[string]int{}, maxPerClient: maxStreamsPerClient, maxTotal: maxStreamsTotal}, fetches: newRateLimiter(fetchBurst, fetchInterval),
+		denials: newRateLimiter(denialBurst, denialInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
 	e.Use(s.recoverer(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
