@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/riggerdev/rigger/internal/runsign"
 )
 
 // runCLI runs the rigger command line in-process with env as the whole
@@ -260,5 +263,28 @@ spec:
 	}
 	if all := out + stderr + err.Error(); strings.Contains(all, "default-test-workflow-id") || strings.Contains(all, "default-test-run-id") {
 		t.Errorf("a failed dry run shows internal ids:\n%s", all)
+	}
+}
+
+// TestDevRunSigningKey: rigger dev's run signing key is created once, 0600,
+// read back the same, and a file holding only a public key is refused.
+func TestDevRunSigningKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "run-signing.key")
+	k1, err := devRunSigningKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	k2, err := devRunSigningKey(path)
+	if err != nil || !k1.Equal(k2) {
+		t.Fatalf("the key changed on the second read (%v)", err)
+	}
+	if err := os.WriteFile(path, []byte(runsign.PublicString(k1.Public().(ed25519.PublicKey))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := devRunSigningKey(path); err == nil || !strings.Contains(err.Error(), "public key") {
+		t.Errorf("a public key file: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/keyfile"
 	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/secretbox"
@@ -104,7 +106,7 @@ func runSigning(cfg *config.Config, dev bool) (*runsign.Signer, *runsign.Verifie
 	case cfg.Scaffolder.RunSigningKey != "":
 		priv, pub, err = runsign.ParseKey(cfg.Scaffolder.RunSigningKey.Reveal())
 	case dev:
-		priv, err = runsign.LoadOrCreateKeyFile(filepath.Join(cfg.Server.DataDir, "run-signing.key"))
+		priv, err = devRunSigningKey(filepath.Join(cfg.Server.DataDir, "run-signing.key"))
 		if err == nil {
 			pub = priv.Public().(ed25519.PublicKey)
 		}
@@ -165,4 +167,21 @@ func globDir(glob string) string {
 		}
 	}
 	return filepath.Dir(glob)
+}
+
+// devRunSigningKey reads rigger dev's private run signing key from path,
+// creating it (0600, in a 0700 folder) when it does not exist.
+func devRunSigningKey(path string) (ed25519.PrivateKey, error) {
+	text, err := keyfile.LoadOrCreate(path, ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
+	priv, _, err := runsign.ParseKey(text)
+	if err == nil && priv == nil {
+		err = errors.New("it holds a public key; the API server needs the private key")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return priv, nil
 }

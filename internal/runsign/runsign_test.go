@@ -4,8 +4,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -101,29 +99,6 @@ func TestParseKey(t *testing.T) {
 		} else if bad != "" && strings.Contains(err.Error(), bad) {
 			t.Errorf("the error echoes the key: %v", err)
 		}
-	}
-}
-
-// TestKeyFile: the dev key is created once, 0600, and read back.
-func TestKeyFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "data", "run-signing.key")
-	k1, err := LoadOrCreateKeyFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file mode %v (%v), want 0600", fi.Mode().Perm(), err)
-	}
-	k2, err := LoadOrCreateKeyFile(path)
-	if err != nil || !k1.Equal(k2) {
-		t.Fatalf("the key changed on the second read (%v)", err)
-	}
-	if err := os.WriteFile(path, []byte(PublicString(k1.Public().(ed25519.PublicKey))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadOrCreateKeyFile(path); err == nil || !strings.Contains(err.Error(), "public key") {
-		t.Errorf("a public key file: %v", err)
 	}
 }
 

@@ -16,12 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/riggerdev/rigger/internal/keyfile"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -57,32 +55,11 @@ func ParseKey(b64 string) ([]byte, error) {
 // LoadOrCreateKeyFile reads the base64 key in path, creating it (mode
 // 0600) with a random key when it does not exist. rigger dev uses it.
 func LoadOrCreateKeyFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		return ParseKey(string(data))
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	key := make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // another process won the race
-		return LoadOrCreateKeyFile(path)
-	}
+	text, err := keyfile.LoadOrCreate(path, KeySize)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return key, f.Close()
+	return ParseKey(text)
 }
 
 // New returns a Keeper; ttl bounds how long unclaimed secrets live.
