@@ -10,6 +10,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -55,7 +56,7 @@ spec:
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() {
-		res, err := runner.DryRun(ctx, *plan, nil, nil)
+		res, err := runner.DryRun(ctx, *plan, nil, nil, permission.Subject{})
 		if err == nil {
 			err = res.Err
 		}

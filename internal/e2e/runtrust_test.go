@@ -176,6 +176,16 @@ func TestForgedRunsAreRefused(t *testing.T) {
 		return in
 	}
 
+	// The API's run's grant, and its signed input exactly as recorded (an
+	// attacker copies its bytes), before later subtests reuse its id.
+	grant := signed(t).Run
+	it := tc.GetWorkflowHistory(ctx, c.ID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	first, err := it.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := converter.NewRawValue(first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0])
+
 	t.Run("secrets forgotten only by a signed run", func(t *testing.T) {
 		st, err := sqlite.Open(ctx, filepath.Join(data, "rigger.db"))
 		if err != nil {
@@ -258,6 +268,109 @@ func TestForgedRunsAreRefused(t *testing.T) {
 			noFiles(t, c.id)
 		}
 	})
+
+	// The grant is readable in history. Whoever can run a worker in the
+	// namespace could start a workflow of their own under the task's id
+	// and schedule the real worker's actions with chosen input and that
+	// grant: an action runs only input a worker rendered and marked for
+	// the very run that schedules it.
+	defer func() { // the later subtests reuse the task's id
+		t.Run("action with a stolen grant and chosen input", func(t *testing.T) {
+			const queue = "attacker-actions"
+			w := sdkworker.New(tc, queue, sdkworker.Options{})
+			w.RegisterWorkflowWithOptions(func(ctx workflow.Context, action string, in contract.ActionInput) error {
+				actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: "rigger-default", StartToCloseTimeout: 30 * time.Second,
+					RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
+				return workflow.ExecuteActivity(actx, contract.ActionActivity(action), in).Get(ctx, nil)
+			}, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			for _, a := range []struct {
+				action string
+				input  map[string]any
+			}{
+				{"catalog:fetch", map[string]any{"entityRef": "template:default/trusted"}},
+				{"catalog:write", map[string]any{"filePath": "loot/catalog-info.yaml",
+					"entity": map[string]any{"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": map[string]any{"name": "loot"}}}},
+				{"fetch:plain:file", map[string]any{"url": "./hello.txt", "targetPath": "loot/hello.txt"}},
+			} {
+				os.RemoveAll(filepath.Join(data, "workspaces", c.ID))
+				// The same workflow id as the real task, the real grant,
+				// and a mark copied from nowhere.
+				r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: c.ID, TaskQueue: queue}, workflows.ScaffoldName, a.action,
+					contract.ActionInput{TaskID: c.ID, StepID: "log", Input: a.input, Run: grant, Mark: "forged"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+				err = r.Get(wctx, nil)
+				cancel()
+				if err == nil || !strings.Contains(err.Error(), "action "+a.action+" refused: its input was not rendered by a worker for this run") {
+					t.Errorf("%s scheduled by another workflow with the task's grant: %v, want a refusal saying its input was not rendered by a worker for this run", a.action, err)
+				}
+				noFiles(t, c.ID)
+			}
+		})
+
+		// A retry resumes from the failed run's state, which whatever
+		// worker ran that run wrote: a state claiming a step completed
+		// with made-up outputs must not be resumed from.
+		t.Run("retry of a forged resume state", func(t *testing.T) {
+			const queue = "attacker-state"
+			forged := workflows.ScaffoldState{Status: "failed", Attempt: 1, TaskID: c.ID, TemplateRef: "template:default/trusted", UserRef: "user:default/guest",
+				Steps: []workflows.StepState{
+					{ID: "copy", Name: "Copy", Action: "fetch:plain:file", Status: workflows.StepCompleted},
+					{ID: "log", Name: "Log", Action: "debug:log", Status: workflows.StepFailed, Error: "boom"},
+				},
+				Outputs: map[string]map[string]any{"copy": {"entityRef": "component:default/injected"}},
+				Marks:   map[string]string{"copy": "forged"},
+			}
+			w := sdkworker.New(tc, queue, sdkworker.Options{})
+			w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in converter.RawValue) (*workflows.ScaffoldState, error) {
+				return nil, temporal.NewNonRetryableApplicationError("step log (debug:log) failed: boom", workflows.StepFailedType, nil, forged)
+			}, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			os.RemoveAll(filepath.Join(data, "workspaces", c.ID))
+			r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: c.ID, TaskQueue: queue}, workflows.ScaffoldName, signedIn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			err = r.Get(wctx, nil)
+			cancel()
+			if err == nil {
+				t.Fatal("the forged run did not fail")
+			}
+			var apiErr struct{ Error struct{ Message string } }
+			if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/retry", map[string]any{}, &apiErr); code != http.StatusCreated {
+				t.Fatalf("retry: %d %+v", code, apiErr)
+			}
+			if tr := waitTask(t, p.api, c.ID); tr.Status != "completed" {
+				t.Fatalf("the retried task: %+v", tr)
+			}
+			// The step the forged state called completed ran again: its
+			// file is back, and its made-up output is gone.
+			if b, err := os.ReadFile(filepath.Join(data, "workspaces", c.ID, "hello.txt")); err != nil || string(b) != "hello\n" {
+				t.Errorf("the retry resumed past a step only a forged state said completed: hello.txt %q %v", b, err)
+			}
+			var st workflows.ScaffoldState
+			v, err := tc.QueryWorkflow(ctx, c.ID, "", workflows.ScaffoldStateQuery)
+			if err != nil || v.Get(&st) != nil {
+				t.Fatalf("query the retried run: %v", err)
+			}
+			if out := st.Outputs["copy"]; out["entityRef"] != nil {
+				t.Errorf("the retried run kept the forged output of step copy: %v", out)
+			}
+			if st.Marks["copy"] == "" || st.Marks["copy"] == "forged" {
+				t.Errorf("the retried run's step copy carries no worker mark: %q", st.Marks["copy"])
+			}
+		})
+	}()
 
 	t.Run("grant of another task", func(t *testing.T) {
 		in := signed(t)
