@@ -192,10 +192,16 @@ func (s *Scaffold) CheckedRender(ctx context.Context, in contract.RenderInput) (
 			return contract.RenderOutput{}, err
 		}
 	}
-	if out.Skip {
-		if out.SkipMark, err = m.MarkStep(c.TaskID, in.StepID, StepSkipped, nil); err != nil {
-			return contract.RenderOutput{}, err
-		}
+	// A step no action runs for is done here: skipped, or completed with
+	// no output (each over nothing).
+	switch {
+	case out.Skip:
+		out.Mark, err = m.MarkStep(c.TaskID, in.StepID, StepSkipped, nil)
+	case len(out.Items) == 0:
+		out.Mark, err = m.MarkStep(c.TaskID, in.StepID, StepCompleted, nil)
+	}
+	if err != nil {
+		return contract.RenderOutput{}, err
 	}
 	return out, nil
 }

@@ -397,11 +397,11 @@ func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, run runRe
 	case err != nil:
 		return stepResult{}, err
 	case rendered.Skip:
-		return stepResult{skip: skippedByIf(step), mark: rendered.SkipMark}, nil
+		return stepResult{skip: skippedByIf(step), mark: rendered.Mark}, nil
 	case in.DryRun && !step.DryRunSafe:
 		return stepResult{skip: fmt.Sprintf("Skipping step %s in this dry run: action %s has side effects outside the workspace", step.ID, step.Action)}, nil
 	}
-	var res stepResult
+	res := stepResult{mark: rendered.Mark} // each over nothing: done
 	for i, item := range rendered.Items {
 		out, err := runAction(ctx, in, step, i, item)
 		if err != nil {

@@ -108,8 +108,9 @@ type RenderedItem struct {
 type RenderOutput struct {
 	Skip  bool           `json:"skip"`
 	Items []RenderedItem `json:"items"`
-	// SkipMark marks a skipped step's outcome (runsign.Marker.MarkStep).
-	SkipMark string `json:"skipMark,omitempty"`
+	// Mark marks the step's outcome when no action runs (it is skipped,
+	// or each names no item): runsign.Marker.MarkStep.
+	Mark string `json:"mark,omitempty"`
 }
 
 // RenderOutputInput renders the template's output section.

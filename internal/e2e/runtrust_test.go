@@ -38,6 +38,19 @@ spec:
     - {id: log, name: Log, action: debug:log, input: {message: "by ${{ user.ref }}"}}
 `
 
+const resumesTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: resumes}
+spec:
+  type: service
+  steps:
+    - {id: skipme, name: Skip me, action: debug:log, if: false, input: {message: never}}
+    - {id: none, name: None, action: catalog:fetch, each: [], input: {entityRef: template:default/trusted}}
+    - {id: skipfetch, name: Skip fetch, action: catalog:fetch, if: false, input: {entityRef: template:default/trusted}}
+    - {id: fetch, name: Fetch, action: catalog:fetch, input: {entityRef: template:default/trusted}}
+    - {id: later, name: Later, action: fetch:plain:file, input: {url: ./later.txt, targetPath: later.txt}}
+`
+
 // TestForgedRunsAreRefused: anyone who can start workflows in the
 // namespace can start rigger.scaffold with any input. A run started
 // straight through the Temporal client with a forged user and a template
@@ -54,15 +67,20 @@ func TestForgedRunsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "tpl", "hello.txt"), []byte("hello\n"), 0o600)
+	tpl2 := filepath.Join(dir, "tpl2", "template.yaml")
+	os.MkdirAll(filepath.Dir(tpl2), 0o755)
+	if err := os.WriteFile(tpl2, []byte(resumesTemplate), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "rigger.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n    - {type: file, target: %s}\n", tpl, tpl2)), 0o600)
 	ps := freePorts(t)
 	data := filepath.Join(dir, "data")
 	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", data,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
 	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
 	p.waitReady(t, 90*time.Second)
-	waitTotal(t, p.api, "kind=template", 1)
+	waitTotal(t, p.api, "kind=template", 2)
 	if fi, err := os.Stat(filepath.Join(data, "run-signing.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("rigger dev made no 0600 run signing key: %v", err)
 	}
@@ -371,6 +389,34 @@ func TestForgedRunsAreRefused(t *testing.T) {
 			}
 		})
 	}()
+
+	// Marks cost a genuine retry nothing: it resumes after the steps that
+	// were skipped, ran over no item, or ran as an action activity.
+	t.Run("a retry resumes the marked steps", func(t *testing.T) {
+		var r struct{ ID string }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/resumes"}, &r); code != http.StatusCreated {
+			t.Fatalf("create task: %d", code)
+		}
+		if tr := waitTask(t, p.api, r.ID); tr.Status != "failed" {
+			t.Fatalf("without later.txt: %+v", tr)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "tpl2", "later.txt"), []byte("later\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var apiErr struct{ Error struct{ Message string } }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+r.ID+"/retry", map[string]any{}, &apiErr); code != http.StatusCreated {
+			t.Fatalf("retry: %d %+v", code, apiErr)
+		}
+		if tr := waitTask(t, p.api, r.ID); tr.Status != "completed" {
+			t.Fatalf("the retried task: %+v", tr)
+		}
+		if ev := eventText(t, p.api, r.ID); !strings.Contains(ev, "Retrying from step later (attempt 2)") {
+			t.Errorf("the retry did not resume at the failed step:\n%s", ev)
+		}
+		if n := countLogs(p.stdout.String()+p.stderr.String(), map[string]any{"msg": "action executed", "task_id": r.ID, "step_id": "fetch"}); n != 1 {
+			t.Errorf("catalog:fetch ran %d times over the two runs, want 1", n)
+		}
+	})
 
 	t.Run("grant of another task", func(t *testing.T) {
 		in := signed(t)
