@@ -153,6 +153,8 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	switch {
 	case verifier == nil:
 		logger.Warn("no scaffolder.runSigningKey: this server starts no scaffolder tasks and this worker runs none")
+	case marker == nil:
+		logger.Warn("no scaffolder.secretKey and only the public scaffolder.runSigningKey: this worker cannot mark or check rendered steps and runs no scaffolder step; give every worker and the server the same scaffolder.secretKey")
 	case signer != nil && m != modeWorker:
 		logger.Info("scaffolder runs are signed; workers may verify them with the public key", "runSigningPublicKey", runsign.PublicString(signer.PublicKey()))
 	}
