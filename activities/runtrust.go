@@ -178,6 +178,9 @@ func (s *Scaffold) CheckedRender(ctx context.Context, in contract.RenderInput) (
 	if m == nil {
 		return contract.RenderOutput{}, errNoMarker
 	}
+	if err := checkOutputs(m, c.TaskID, in.Context); err != nil {
+		return contract.RenderOutput{}, err
+	}
 	out, err := s.Render(ctx, in)
 	if err != nil {
 		return out, err
@@ -216,6 +219,28 @@ const (
 // rendered items from anybody's.
 var errNoMarker = refuse(errors.New("this worker cannot mark or check rendered steps: set scaffolder.secretKey (the same on every worker and the API server)"))
 
+// checkOutputs refuses to render over an earlier step's output that no
+// worker marked for the task: an action result completed by someone
+// else's worker polling the queue, or a resume state nobody checked. An
+// empty output (a debug:wait timer's) needs no mark.
+func checkOutputs(m *runsign.Marker, taskID string, sc contract.ScaffoldContext) error {
+	ids := make([]string, 0, len(sc.Steps))
+	for id := range sc.Steps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out := sc.Steps[id]
+		if len(out) == 0 {
+			continue
+		}
+		if err := m.CheckStep(taskID, id, StepCompleted, out, sc.Marks[id]); err != nil {
+			return refuse(fmt.Errorf("the output of step %s was not produced by a worker for task %s: refusing to render over it", id, taskID))
+		}
+	}
+	return nil
+}
+
 // runIDOf is the run id of the workflow the activity in ctx serves.
 func runIDOf(ctx context.Context) string {
 	if !activity.IsActivity(ctx) {
@@ -227,7 +252,14 @@ func runIDOf(ctx context.Context) string {
 // CheckedRenderOutput is RenderTemplateOutput for a run this worker
 // trusts (contract.ScaffoldRenderOutput).
 func (s *Scaffold) CheckedRenderOutput(ctx context.Context, in contract.RenderOutputInput) (map[string]any, error) {
-	if _, err := s.checkRun(ctx, in.Run, in.InputHash, true); err != nil {
+	c, err := s.checkRun(ctx, in.Run, in.InputHash, true)
+	if err != nil {
+		return nil, err
+	}
+	if s.Trust.Marker == nil {
+		return nil, errNoMarker
+	}
+	if err := checkOutputs(s.Trust.Marker, c.TaskID, in.Context); err != nil {
 		return nil, err
 	}
 	return s.RenderTemplateOutput(ctx, in)
@@ -246,6 +278,9 @@ func (s *Scaffold) CheckedRunLocalStep(ctx context.Context, in contract.LocalSte
 	m := s.Trust.Marker
 	if m == nil {
 		return contract.LocalStepOutput{}, errNoMarker
+	}
+	if err := checkOutputs(m, c.TaskID, in.Render.Context); err != nil {
+		return contract.LocalStepOutput{}, err
 	}
 	trusted(c, &in.Base)
 	out, err := s.RunLocalStep(ctx, in)

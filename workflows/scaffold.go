@@ -139,7 +139,7 @@ const (
 // state as details; the cancel signal stops it between or during steps.
 func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	st := &ScaffoldState{
-		Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{},
+		Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{}, Marks: map[string]string{},
 		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
 		CreatedAt: workflow.GetInfo(ctx).WorkflowStartTime,
 	}
@@ -181,7 +181,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	// Every activity checks the grant; the local ones also that it signs
 	// this input. Activity inputs are not compared on replay.
 	run := runRef{grant: in.Run, hash: in.InputHash()}
-	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: st.Outputs, UserRef: in.Plan.UserRef, UserEntity: in.Plan.UserEntity, Secrets: in.Secrets, SecretNonce: in.SecretNonce}
+	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: st.Outputs, Marks: st.Marks, UserRef: in.Plan.UserRef, UserEntity: in.Plan.UserEntity, Secrets: in.Secrets, SecretNonce: in.SecretNonce}
 	localCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},

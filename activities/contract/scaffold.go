@@ -76,6 +76,9 @@ type ScaffoldContext struct {
 	// reference (SecretRef), never as its value.
 	Secrets     []string `json:"secrets,omitempty"`
 	SecretNonce string   `json:"secretNonce,omitempty"`
+	// Marks are the workers' marks of Steps (runsign.Marker.MarkStep):
+	// a step renders only over outputs a worker produced for the task.
+	Marks map[string]string `json:"marks,omitempty"`
 }
 
 // RenderInput is one step to render.
