@@ -203,7 +203,8 @@ func TestDevWithFullExampleConfig(t *testing.T) {
 	env := cleanEnv("TEMPORAL_API_KEY=k", "PGPASSWORD=p", "GITHUB_OAUTH_CLIENT_SECRET=s", "OIDC_CLIENT_SECRET=s",
 		"SESSION_SECRET=0123456789abcdef0123456789abcdef", "CI_TOKEN=0123456789abcdef0123456789abcdef",
 		"GITHUB_APP_PRIVATE_KEY=-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", "GITHUB_WEBHOOK_SECRET=s",
-		"GITHUB_APP_CLIENT_SECRET=s", "GHE_TOKEN=t", "AWS_SECRET_ACCESS_KEY=s", "RIGGER_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+		"GITHUB_APP_CLIENT_SECRET=s", "GHE_TOKEN=t", "AWS_SECRET_ACCESS_KEY=s", "RIGGER_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"RIGGER_RUN_SIGNING_KEY="+testRunSigningKey)
 	check := start(t, t.TempDir(), env, "config", "check", "--config", full)
 	if code := check.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("config check of full.yaml: exit %d\n%s", code, check.stderr.String())
