@@ -31,6 +31,12 @@ type RunTrust struct {
 	Verifier *runsign.Verifier
 	// Sources are where a template's base may point.
 	Sources TemplateSources
+	// Marker marks what this worker rendered for a run and each step's
+	// outcome, and checks those marks: an action activity runs only input
+	// a worker rendered for the run that schedules it. Every worker (and
+	// the API server, which checks a retry's resume state) derives the
+	// same key. Nil refuses every action activity.
+	Marker *runsign.Marker
 }
 
 // TemplateSources are the places a run's template base may name: this
@@ -164,16 +170,96 @@ func trusted(c runsign.Claims, in *contract.ActionInput) {
 // CheckedRender is Render for a run this worker trusts
 // (contract.ScaffoldRender as workers register it).
 func (s *Scaffold) CheckedRender(ctx context.Context, in contract.RenderInput) (contract.RenderOutput, error) {
-	if _, err := s.checkRun(ctx, in.Run, in.InputHash, true); err != nil {
+	c, err := s.checkRun(ctx, in.Run, in.InputHash, true)
+	if err != nil {
 		return contract.RenderOutput{}, err
 	}
-	return s.Render(ctx, in)
+	m := s.Trust.Marker
+	if m == nil {
+		return contract.RenderOutput{}, errNoMarker
+	}
+	if err := checkOutputs(m, c.TaskID, in.Context); err != nil {
+		return contract.RenderOutput{}, err
+	}
+	out, err := s.Render(ctx, in)
+	if err != nil {
+		return out, err
+	}
+	// Mark each item for this run, step and action: the action activity
+	// runs nothing else.
+	runID := runIDOf(ctx)
+	for i := range out.Items {
+		it := &out.Items[i]
+		if it.Mark, err = m.MarkItem(runsign.Item{TaskID: c.TaskID, RunID: runID, Attempt: c.Attempt, StepID: in.StepID,
+			Index: i, EachKey: it.EachKey, Action: in.Action}, it.Input); err != nil {
+			return contract.RenderOutput{}, err
+		}
+	}
+	// A step no action runs for is done here: skipped, or completed with
+	// no output (each over nothing).
+	switch {
+	case out.Skip:
+		out.Mark, err = m.MarkStep(c.TaskID, in.StepID, StepSkipped, nil)
+	case len(out.Items) == 0:
+		out.Mark, err = m.MarkStep(c.TaskID, in.StepID, StepCompleted, nil)
+	}
+	if err != nil {
+		return contract.RenderOutput{}, err
+	}
+	return out, nil
+}
+
+// Step outcomes a mark names (as workflows names step statuses).
+const (
+	StepCompleted = "completed"
+	StepSkipped   = "skipped"
+)
+
+// errNoMarker: a worker without the marking key cannot tell its own
+// rendered items from anybody's.
+var errNoMarker = refuse(errors.New("this worker cannot mark or check rendered steps: set scaffolder.secretKey (the same on every worker and the API server)"))
+
+// checkOutputs refuses to render over an earlier step's output that no
+// worker marked for the task: an action result completed by someone
+// else's worker polling the queue, or a resume state nobody checked. An
+// empty output (a debug:wait timer's) needs no mark.
+func checkOutputs(m *runsign.Marker, taskID string, sc contract.ScaffoldContext) error {
+	ids := make([]string, 0, len(sc.Steps))
+	for id := range sc.Steps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out := sc.Steps[id]
+		if len(out) == 0 {
+			continue
+		}
+		if err := m.CheckStep(taskID, id, StepCompleted, out, sc.Marks[id]); err != nil {
+			return refuse(fmt.Errorf("the output of step %s was not produced by a worker for task %s: refusing to render over it", id, taskID))
+		}
+	}
+	return nil
+}
+
+// runIDOf is the run id of the workflow the activity in ctx serves.
+func runIDOf(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return ""
+	}
+	return activity.GetInfo(ctx).WorkflowExecution.RunID
 }
 
 // CheckedRenderOutput is RenderTemplateOutput for a run this worker
 // trusts (contract.ScaffoldRenderOutput).
 func (s *Scaffold) CheckedRenderOutput(ctx context.Context, in contract.RenderOutputInput) (map[string]any, error) {
-	if _, err := s.checkRun(ctx, in.Run, in.InputHash, true); err != nil {
+	c, err := s.checkRun(ctx, in.Run, in.InputHash, true)
+	if err != nil {
+		return nil, err
+	}
+	if s.Trust.Marker == nil {
+		return nil, errNoMarker
+	}
+	if err := checkOutputs(s.Trust.Marker, c.TaskID, in.Context); err != nil {
 		return nil, err
 	}
 	return s.RenderTemplateOutput(ctx, in)
@@ -189,8 +275,26 @@ func (s *Scaffold) CheckedRunLocalStep(ctx context.Context, in contract.LocalSte
 	if err := mayRun(c, in.Action); err != nil {
 		return contract.LocalStepOutput{}, err
 	}
+	m := s.Trust.Marker
+	if m == nil {
+		return contract.LocalStepOutput{}, errNoMarker
+	}
+	if err := checkOutputs(m, c.TaskID, in.Render.Context); err != nil {
+		return contract.LocalStepOutput{}, err
+	}
 	trusted(c, &in.Base)
-	return s.RunLocalStep(ctx, in)
+	out, err := s.RunLocalStep(ctx, in)
+	if err != nil {
+		return out, err
+	}
+	status, output := StepCompleted, out.Output
+	if out.Skip {
+		status, output = StepSkipped, nil
+	}
+	if out.Mark, err = m.MarkStep(c.TaskID, in.Render.StepID, status, output); err != nil {
+		return contract.LocalStepOutput{}, err
+	}
+	return out, nil
 }
 
 // CheckedForgetSecrets is ForgetSecrets for a run this worker trusts
@@ -217,11 +321,31 @@ func (s *Scaffold) CheckedActions() map[string]ActionFunc {
 			if err != nil {
 				return contract.ActionOutput{}, err
 			}
+			// The input must be one a worker rendered for this very run
+			// (the grant alone is readable in history: anybody who can
+			// start a workflow could schedule any input with it).
+			m := s.Trust.Marker
+			if m == nil {
+				return contract.ActionOutput{}, errNoMarker
+			}
+			it := runsign.Item{TaskID: c.TaskID, RunID: runIDOf(ctx), Attempt: c.Attempt, StepID: in.StepID,
+				Index: in.Item, EachKey: in.EachKey, Action: name}
+			if err := m.CheckItem(it, in.Input, in.Mark); err != nil {
+				return contract.ActionOutput{}, refuse(fmt.Errorf("action %s refused: its input was %v (step %s, item %d of task %s, run %s)",
+					name, err, in.StepID, in.Item, c.TaskID, it.RunID))
+			}
 			if err := mayRun(c, name); err != nil {
 				return contract.ActionOutput{}, err
 			}
 			trusted(c, &in)
-			return fn(ctx, in)
+			out, err := fn(ctx, in)
+			if err != nil {
+				return out, err
+			}
+			if out.OutputMark, err = m.MarkStep(c.TaskID, in.StepID, StepCompleted, out.Output); err != nil {
+				return contract.ActionOutput{}, err
+			}
+			return out, nil
 		}
 	}
 	return out

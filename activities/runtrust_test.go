@@ -1,10 +1,15 @@
 package activities
 
 import (
+	"context"
+	"crypto/ed25519"
 	"strings"
 	"testing"
 
+	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/runsign"
+	"github.com/riggerdev/rigger/templates"
 )
 
 // TestTemplateSources: a run's template base must be one of the worker's
@@ -42,6 +47,55 @@ func TestTemplateSources(t *testing.T) {
 	} {
 		if err := src.Check(base); err == nil || !strings.Contains(err.Error(), "is not a location this worker reads templates from") {
 			t.Errorf("Check(%q) = %v, want a refusal", base, err)
+		}
+	}
+}
+
+// TestRenderChecksOutputs: a step renders only over earlier outputs a
+// worker marked for the task; an output someone else's worker returned
+// (or a resume state nobody checked) is refused before rendering, and an
+// empty output (a timer's) needs no mark. Rendered items come back marked.
+func TestRenderChecksOutputs(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed([]byte(strings.Repeat("s", 32)))
+	signer := runsign.NewSigner(priv)
+	claims, sig, err := signer.Sign(runsign.Claims{TaskID: "t1", UserRef: "user:default/alice", InputHash: "h", Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := runsign.NewMarker([]byte(strings.Repeat("k", 32)))
+	r, err := templates.NewRenderer(templates.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Scaffold{Renderer: r, Trust: &RunTrust{Verifier: runsign.NewVerifier(signer.PublicKey()), Marker: m}}
+	fetched := map[string]any{"entityRef": "group:default/a"}
+	good, _ := m.MarkStep("t1", "fetch", StepCompleted, fetched)
+	render := func(out map[string]any, mark string) (contract.RenderOutput, error) {
+		return s.CheckedRender(context.Background(), contract.RenderInput{
+			Context: contract.ScaffoldContext{TaskID: "t1", Steps: map[string]map[string]any{"fetch": out, "wait": {}}, Marks: map[string]string{"fetch": mark}},
+			StepID:  "log", Action: "debug:log", Input: map[string]any{"message": "${{ steps.fetch.output.entityRef }}"},
+			Run: &contract.RunGrant{Claims: claims, Signature: sig}, InputHash: "h",
+		})
+	}
+	out, err := render(fetched, good)
+	if err != nil {
+		t.Fatalf("a marked output: %v", err)
+	}
+	if len(out.Items) != 1 || out.Items[0].Input["message"] != "group:default/a" {
+		t.Fatalf("rendered %+v", out.Items)
+	}
+	if err := m.CheckItem(runsign.Item{TaskID: "t1", Attempt: 1, StepID: "log", Action: "debug:log"}, out.Items[0].Input, out.Items[0].Mark); err != nil {
+		t.Errorf("the rendered item's mark: %v", err)
+	}
+	for name, c := range map[string]struct {
+		out  map[string]any
+		mark string
+	}{
+		"a changed output": {map[string]any{"entityRef": "user:default/admin"}, good},
+		"no mark":          {fetched, ""},
+	} {
+		if _, err := render(c.out, c.mark); err == nil || !strings.Contains(err.Error(), "the output of step fetch was not produced by a worker for task t1") {
+			t.Errorf("%s: %v, want a refusal naming the step", name, err)
 		}
 	}
 }

@@ -50,6 +50,10 @@ type ScaffolderDeps struct {
 	// permissions, template base, the input's hash): workers refuse runs it
 	// did not sign. Nil refuses to start tasks (scaffolder.runSigningKey).
 	Signer *runsign.Signer
+	// Marker checks the workers' marks of a failed run's step outcomes: a
+	// retry resumes only the steps whose mark verifies (nil: none, the
+	// retry runs every step again).
+	Marker *runsign.Marker
 	// WorkspaceDir holds task workspaces when this process can see them
 	// (scaffolder.workspaceRoot); WorkspaceTTL is how long they are kept.
 	WorkspaceDir string
@@ -594,24 +598,81 @@ func (s *Server) retryTask(c *gin.Context) {
 		writeError(c, errs.Invalid("task %s cannot be retried: %v", t.ID, err))
 		return
 	}
-	in.Resume = t.State
-	prev.Attempt++
-	if t.State != nil {
-		prev.Attempt = t.State.Attempt + 1
+	// The task's owner is the one its signed input names; the state came
+	// from whatever worker ran the run and may say anything.
+	t.User = prev.UserRef
+	if err := mayChange(c, t); err != nil {
+		writeError(c, err)
+		return
 	}
+	// So may its outputs: only outcomes a worker marked are resumed.
+	in.Resume = s.verifiedResume(in, t.State, prev.Attempt)
+	prev.Attempt++
 	if err := s.sign(&in, runsign.Claims{UserRef: prev.UserRef, Service: prev.Service, Scopes: prev.Scopes, Attempt: prev.Attempt}); err != nil {
 		writeError(c, err)
 		return
 	}
 	err = s.startTask(c, client.StartWorkflowOptions{
 		ID: t.ID, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-	}, in, t.User)
+	}, in, prev.UserRef)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	s.audit(c, "scaffolder.task.retry", "task:"+t.ID, nil)
 	c.JSON(http.StatusCreated, gin.H{"id": t.ID})
+}
+
+// verifiedResume is the part of a failed run's state a retry may resume:
+// the steps of the signed plan, in order, up to the first whose outcome
+// (completed with its output, or skipped) carries no valid worker mark; a
+// debug:wait step (a timer of the workflow's own, with no output) needs
+// none. What follows is run again; the log is kept for reading only.
+func (s *Server) verifiedResume(in workflows.ScaffoldInput, st *workflows.ScaffoldState, attempt int) *workflows.ScaffoldState {
+	out := &workflows.ScaffoldState{Status: "failed", Attempt: attempt, TaskID: in.TaskID,
+		TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef, Outputs: map[string]map[string]any{}}
+	if st == nil {
+		return out
+	}
+	out.CreatedAt, out.Log = st.CreatedAt, st.Log
+	m := s.deps.Scaffolder.Marker
+	for i, step := range in.Plan.Steps {
+		if i >= len(st.Steps) || st.Steps[i].ID != step.ID {
+			break
+		}
+		prev := st.Steps[i]
+		output := st.Outputs[step.ID]
+		switch {
+		case prev.Status == workflows.StepCompleted && step.Action == contract.ActionWait && len(output) == 0:
+		case prev.Status != workflows.StepCompleted && prev.Status != workflows.StepSkipped:
+			return out
+		case m == nil:
+			return out
+		case prev.Status == workflows.StepSkipped && len(output) == 0 &&
+			m.CheckStep(in.TaskID, step.ID, workflows.StepSkipped, nil, st.Marks[step.ID]) == nil:
+		case prev.Status == workflows.StepCompleted &&
+			m.CheckStep(in.TaskID, step.ID, workflows.StepCompleted, output, st.Marks[step.ID]) == nil:
+		default:
+			s.deps.Logger.Warn("a failed run's step outcome carries no valid worker mark: the retry runs it again", "task", in.TaskID, "step", step.ID)
+			return out
+		}
+		out.Steps = append(out.Steps, prev)
+		if prev.Status == workflows.StepCompleted {
+			out.Outputs[step.ID] = output
+			if mk := st.Marks[step.ID]; mk != "" {
+				if out.Marks == nil {
+					out.Marks = map[string]string{}
+				}
+				out.Marks[step.ID] = mk
+			}
+		} else if mk := st.Marks[step.ID]; mk != "" {
+			if out.Marks == nil {
+				out.Marks = map[string]string{}
+			}
+			out.Marks[step.ID] = mk
+		}
+	}
+	return out
 }
 
 // signedClaims checks that in carries this server's signature over it and

@@ -174,8 +174,13 @@ func signDryRun(in workflows.ScaffoldInput, who permission.Subject) (*activities
 	if err != nil {
 		return nil, nil, err
 	}
+	marker, err := runsign.NewMarkerFromSigner(signer)
+	if err != nil {
+		return nil, nil, err
+	}
 	trust := &activities.RunTrust{
 		Verifier: runsign.NewVerifier(signer.PublicKey()),
+		Marker:   marker,
 		Sources:  activities.TemplateSources{Bases: []string{in.Plan.Template.BaseURL}},
 	}
 	return trust, &contract.RunGrant{Claims: claims, Signature: sig}, nil

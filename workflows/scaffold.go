@@ -65,6 +65,10 @@ type ScaffoldState struct {
 	// Outputs are the outputs of the steps that finished, by step id; a
 	// retry starts from them.
 	Outputs map[string]map[string]any `json:"outputs,omitempty"`
+	// Marks are the workers' marks of the steps that finished, by step id
+	// (runsign.Marker.MarkStep over status and output): a retry resumes
+	// only steps whose mark verifies.
+	Marks map[string]string `json:"marks,omitempty"`
 	// Attempt counts runs of this task: 1, then one more per retry.
 	Attempt int `json:"attempt"`
 	// Who ran which template, and when the task was first created: the
@@ -135,7 +139,7 @@ const (
 // state as details; the cancel signal stops it between or during steps.
 func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	st := &ScaffoldState{
-		Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{},
+		Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{}, Marks: map[string]string{},
 		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
 		CreatedAt: workflow.GetInfo(ctx).WorkflowStartTime,
 	}
@@ -177,7 +181,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	// Every activity checks the grant; the local ones also that it signs
 	// this input. Activity inputs are not compared on replay.
 	run := runRef{grant: in.Run, hash: in.InputHash()}
-	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: st.Outputs, UserRef: in.Plan.UserRef, UserEntity: in.Plan.UserEntity, Secrets: in.Secrets, SecretNonce: in.SecretNonce}
+	sc := contract.ScaffoldContext{TaskID: in.TaskID, Parameters: in.Plan.Parameters, Steps: st.Outputs, Marks: st.Marks, UserRef: in.Plan.UserRef, UserEntity: in.Plan.UserEntity, Secrets: in.Secrets, SecretNonce: in.SecretNonce}
 	localCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
@@ -258,6 +262,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		end := workflow.Now(ctx)
 		if res.skip != "" {
 			st.Steps[i].Status, st.Steps[i].EndedAt = StepSkipped, &end
+			st.mark(step.ID, res.mark)
 			log(step.ID, "log", res.skip)
 			continue
 		}
@@ -265,6 +270,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 			res.output = map[string]any{}
 		}
 		st.Outputs[step.ID] = res.output // expressions see it as steps.<id>.output
+		st.mark(step.ID, res.mark)
 		st.Steps[i].Status, st.Steps[i].EndedAt = StepCompleted, &end
 		log(step.ID, "log", fmt.Sprintf("Finished step %s", step.Name))
 	}
@@ -307,6 +313,9 @@ func resume(st *ScaffoldState, r *ScaffoldState) int {
 	for id, out := range r.Outputs {
 		st.Outputs[id] = out
 	}
+	for id, m := range r.Marks {
+		st.mark(id, m)
+	}
 	first := len(st.Steps)
 	for i := range st.Steps {
 		if i >= len(r.Steps) || r.Steps[i].ID != st.Steps[i].ID {
@@ -323,6 +332,17 @@ func resume(st *ScaffoldState, r *ScaffoldState) int {
 	return first
 }
 
+// mark keeps a step's mark (none: the step cannot be resumed).
+func (st *ScaffoldState) mark(stepID, mark string) {
+	if mark == "" {
+		return
+	}
+	if st.Marks == nil {
+		st.Marks = map[string]string{}
+	}
+	st.Marks[stepID] = mark
+}
+
 // temporalCancelChange marks the change that ends a run cancelled through
 // Temporal as cancelled (it ended as failed and kept its secrets).
 const temporalCancelChange = "temporal-cancel"
@@ -336,6 +356,7 @@ const statusOnlyOnFailure = "status-only-on-failure"
 type stepResult struct {
 	skip   string
 	output map[string]any
+	mark   string // the worker's mark of the outcome
 }
 
 func skippedByIf(step templates.PlanStep) string {
@@ -352,7 +373,7 @@ type runRef struct {
 func runLocalStep(ctx workflow.Context, in ScaffoldInput, run runRef, sc contract.ScaffoldContext, step templates.PlanStep, logf func(string)) (stepResult, error) {
 	var res contract.LocalStepOutput
 	err := workflow.ExecuteLocalActivity(localStepContext(ctx, step), contract.ScaffoldRunLocalStep, contract.LocalStepInput{
-		Render: contract.RenderInput{Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input, Run: run.grant, InputHash: run.hash},
+		Render: contract.RenderInput{Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input, Run: run.grant, InputHash: run.hash, Action: step.Action},
 		Action: step.Action,
 		Base:   actionInput(in, step),
 	}).Get(ctx, &res)
@@ -360,9 +381,9 @@ func runLocalStep(ctx workflow.Context, in ScaffoldInput, run runRef, sc contrac
 		logf(l)
 	}
 	if err != nil || !res.Skip {
-		return stepResult{output: res.Output}, err
+		return stepResult{output: res.Output, mark: res.Mark}, err
 	}
-	return stepResult{skip: skippedByIf(step)}, nil
+	return stepResult{skip: skippedByIf(step), mark: res.Mark}, nil
 }
 
 // runActivityStep renders a step in a local activity, then runs its action
@@ -370,19 +391,19 @@ func runLocalStep(ctx workflow.Context, in ScaffoldInput, run runRef, sc contrac
 func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, run runRef, sc contract.ScaffoldContext, step templates.PlanStep, logf func(string)) (stepResult, error) {
 	var rendered contract.RenderOutput
 	err := workflow.ExecuteLocalActivity(localCtx, contract.ScaffoldRender, contract.RenderInput{
-		Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input, Run: run.grant, InputHash: run.hash,
+		Context: sc, StepID: step.ID, If: step.If, Each: step.Each, Input: step.Input, Run: run.grant, InputHash: run.hash, Action: step.Action,
 	}).Get(ctx, &rendered)
 	switch {
 	case err != nil:
 		return stepResult{}, err
 	case rendered.Skip:
-		return stepResult{skip: skippedByIf(step)}, nil
+		return stepResult{skip: skippedByIf(step), mark: rendered.Mark}, nil
 	case in.DryRun && !step.DryRunSafe:
 		return stepResult{skip: fmt.Sprintf("Skipping step %s in this dry run: action %s has side effects outside the workspace", step.ID, step.Action)}, nil
 	}
-	var res stepResult
-	for _, item := range rendered.Items {
-		out, err := runAction(ctx, in, step, item)
+	res := stepResult{mark: rendered.Mark} // each over nothing: done
+	for i, item := range rendered.Items {
+		out, err := runAction(ctx, in, step, i, item)
 		if err != nil {
 			return stepResult{}, err
 		}
@@ -392,7 +413,7 @@ func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, run runRe
 		if out.StartRefresh != nil {
 			startRefreshLoop(ctx, *out.StartRefresh)
 		}
-		res.output = out.Output
+		res.output, res.mark = out.Output, out.OutputMark
 	}
 	return res, nil
 }
@@ -473,7 +494,7 @@ func startRefreshLoop(ctx workflow.Context, r contract.StartRefresh) {
 }
 
 // runAction runs one rendered item of a step.
-func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, item contract.RenderedItem) (contract.ActionOutput, error) {
+func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, index int, item contract.RenderedItem) (contract.ActionOutput, error) {
 	if step.Action == contract.ActionWait {
 		d, err := waitDuration(item.Input)
 		if err != nil {
@@ -500,7 +521,10 @@ func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, 
 	})
 	var out contract.ActionOutput
 	ai := actionInput(in, step)
-	ai.Input = item.Input
+	// The item's place and its rendering worker's mark: the activity runs
+	// only what a worker rendered for this run (activity inputs are not
+	// compared on replay).
+	ai.Input, ai.Item, ai.EachKey, ai.Mark = item.Input, index, item.EachKey, item.Mark
 	err := workflow.ExecuteActivity(actx, contract.ActionActivity(step.Action), ai).Get(ctx, &out)
 	return out, err
 }

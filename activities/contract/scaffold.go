@@ -40,6 +40,9 @@ type LocalStepOutput struct {
 	Skip   bool           `json:"skip"`
 	Output map[string]any `json:"output,omitempty"` // the last item's
 	Logs   []string       `json:"logs,omitempty"`
+	// Mark marks the step's outcome: its output, or that it was skipped
+	// (runsign.Marker.MarkStep); a retry resumes only marked outcomes.
+	Mark string `json:"mark,omitempty"`
 }
 
 // ScaffoldForgetSecrets deletes a task's stored secrets (input: the task
@@ -73,6 +76,9 @@ type ScaffoldContext struct {
 	// reference (SecretRef), never as its value.
 	Secrets     []string `json:"secrets,omitempty"`
 	SecretNonce string   `json:"secretNonce,omitempty"`
+	// Marks are the workers' marks of Steps (runsign.Marker.MarkStep):
+	// a step renders only over outputs a worker produced for the task.
+	Marks map[string]string `json:"marks,omitempty"`
 }
 
 // RenderInput is one step to render.
@@ -87,18 +93,27 @@ type RenderInput struct {
 	// signed one.
 	Run       *RunGrant `json:"run,omitempty"`
 	InputHash string    `json:"inputHash,omitempty"`
+	// Action is the step's action: each item's mark names it.
+	Action string `json:"action,omitempty"`
 }
 
 // RenderedItem is one execution of a step (one per each item, or one).
 type RenderedItem struct {
 	Input   map[string]any `json:"input"`
 	EachKey string         `json:"eachKey,omitempty"`
+	// Mark is the rendering worker's mark (runsign.Marker.MarkItem) over
+	// this run, step, item and action and the input: an action activity
+	// runs only input a worker rendered for the run that schedules it.
+	Mark string `json:"mark,omitempty"`
 }
 
 // RenderOutput says whether the step runs and with which inputs.
 type RenderOutput struct {
 	Skip  bool           `json:"skip"`
 	Items []RenderedItem `json:"items"`
+	// Mark marks the step's outcome when no action runs (it is skipped,
+	// or each names no item): runsign.Marker.MarkStep.
+	Mark string `json:"mark,omitempty"`
 }
 
 // RenderOutputInput renders the template's output section.
@@ -129,6 +144,11 @@ type ActionInput struct {
 	// Run is the run's grant: the activity acts for the user, on the task
 	// and with the template base it signs, never the fields above.
 	Run *RunGrant `json:"run,omitempty"`
+	// Item, EachKey and Mark are the rendered item's index, each key and
+	// mark (RenderedItem): the activity refuses input without a valid mark.
+	Item    int    `json:"item,omitempty"`
+	EachKey string `json:"eachKey,omitempty"`
+	Mark    string `json:"mark,omitempty"`
 }
 
 // ActionOutput is what an action returns: its output values and log lines
@@ -139,6 +159,8 @@ type ActionOutput struct {
 	// StartRefresh asks the workflow to start the refresh loop of a
 	// location the action registered (catalog:register).
 	StartRefresh *StartRefresh `json:"startRefresh,omitempty"`
+	// OutputMark marks Output as this step's (runsign.Marker.MarkStep).
+	OutputMark string `json:"outputMark,omitempty"`
 }
 
 // StartRefresh names a location whose refresh loop should run.

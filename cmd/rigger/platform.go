@@ -149,10 +149,17 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err != nil {
 		return err
 	}
+	marker, err := runMarker(cfg, m == modeDev, signer)
+	if err != nil {
+		return fmt.Errorf("scaffolder run marks: %w", err)
+	}
 	scaffold.Trust = runTrust(cfg, verifier)
+	scaffold.Trust.Marker = marker
 	switch {
 	case verifier == nil:
 		logger.Warn("no scaffolder.runSigningKey: this server starts no scaffolder tasks and this worker runs none")
+	case marker == nil:
+		logger.Warn("no scaffolder.secretKey and only the public scaffolder.runSigningKey: this worker cannot mark or check rendered steps and runs no scaffolder step; give every worker and the server the same scaffolder.secretKey")
 	case signer != nil && m != modeWorker:
 		logger.Info("scaffolder runs are signed; workers may verify them with the public key", "runSigningPublicKey", runsign.PublicString(signer.PublicKey()))
 	}
@@ -242,6 +249,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run")}).DryRun,
 			Secrets: secretsForAPI(keeper),
 			Signer:  signer,
+			Marker:  marker,
 			// The workers' workspaces: in dev the same process; a server
 			// serves downloads only when it shares scaffolder.workspaceRoot.
 			WorkspaceDir: cfg.WorkspaceDir(),

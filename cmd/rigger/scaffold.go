@@ -123,6 +123,30 @@ func runSigning(cfg *config.Config, dev bool) (*runsign.Signer, *runsign.Verifie
 	return signer, runsign.NewVerifier(pub), nil
 }
 
+// runMarker is the key workers mark what they rendered and produced for a
+// run with, and the API server checks a retry's resume state with:
+// derived from scaffolder.secretKey (in dev its key file), or else from
+// the private scaffolder.runSigningKey; nil when the process holds
+// neither (its workers then run no action activity).
+func runMarker(cfg *config.Config, dev bool, signer *runsign.Signer) (*runsign.Marker, error) {
+	var key []byte
+	var err error
+	switch {
+	case cfg.Scaffolder.SecretKey != "":
+		key, err = secretbox.ParseKey(cfg.Scaffolder.SecretKey.Reveal())
+	case dev:
+		key, err = secretbox.LoadOrCreateKeyFile(filepath.Join(cfg.Server.DataDir, "secret.key"))
+	case signer != nil:
+		return runsign.NewMarkerFromSigner(signer)
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return runsign.NewMarker(key)
+}
+
 // runTrust is what a worker accepts as a run's template base: files under
 // scaffolder.templates and static file locations (the folders their globs
 // start from), local repositories of static git locations, and hosts of

@@ -1,12 +1,25 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riggerdev/rigger/workflows"
 )
 
 const ownershipTemplates = `apiVersion: scaffolder.backstage.io/v1beta3
@@ -141,5 +154,43 @@ auth:
 			t.Fatalf("the admin's retry did not run the step again (%d runs)", countLogs(w.stderr.String(), ran))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	waitStatus(failed, "failed")
+
+	// The failed run's state comes from whatever worker ran it: someone
+	// who can run a worker in the namespace reruns Alice's signed input
+	// from a workflow of their own that fails with a state naming Bob as
+	// the user. The task stays Alice's: Bob's retry is refused.
+	tc, err := client.Dial(client.Options{HostPort: addr, Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	ctx := context.Background()
+	first, err := tc.GetWorkflowHistory(ctx, failed, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := converter.NewRawValue(first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0])
+	forged := workflows.ScaffoldState{Status: "failed", Attempt: 2, TaskID: failed, TemplateRef: "template:default/fails", UserRef: "service:bob",
+		Steps: []workflows.StepState{{ID: "write", Name: "Write", Action: "fs:write", Status: workflows.StepFailed, Error: "boom"}}}
+	aw := sdkworker.New(tc, "attacker-owner", sdkworker.Options{})
+	aw.RegisterWorkflowWithOptions(func(ctx workflow.Context, in converter.RawValue) (*workflows.ScaffoldState, error) {
+		return nil, temporal.NewNonRetryableApplicationError("step write (fs:write) failed: boom", workflows.StepFailedType, nil, forged)
+	}, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+	if err := aw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer aw.Stop()
+	r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: failed, TaskQueue: "attacker-owner"}, workflows.ScaffoldName, signedIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Get(ctx, nil); err == nil {
+		t.Fatal("the forged run did not fail")
+	}
+	var e apiError
+	if code := doJSONAs(t, bob, "POST", api+"/"+failed+"/retry", nil, &e); code != http.StatusForbidden || !strings.Contains(e.Error.Message, "only service:alice") {
+		t.Errorf("bob retries alice's task whose state a forged run says is bob's: %d %+v, want 403 naming alice", code, e)
 	}
 }

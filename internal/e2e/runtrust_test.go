@@ -38,6 +38,19 @@ spec:
     - {id: log, name: Log, action: debug:log, input: {message: "by ${{ user.ref }}"}}
 `
 
+const resumesTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: resumes}
+spec:
+  type: service
+  steps:
+    - {id: skipme, name: Skip me, action: debug:log, if: false, input: {message: never}}
+    - {id: none, name: None, action: catalog:fetch, each: [], input: {entityRef: template:default/trusted}}
+    - {id: skipfetch, name: Skip fetch, action: catalog:fetch, if: false, input: {entityRef: template:default/trusted}}
+    - {id: fetch, name: Fetch, action: catalog:fetch, input: {entityRef: template:default/trusted}}
+    - {id: later, name: Later, action: fetch:plain:file, input: {url: ./later.txt, targetPath: later.txt}}
+`
+
 // TestForgedRunsAreRefused: anyone who can start workflows in the
 // namespace can start rigger.scaffold with any input. A run started
 // straight through the Temporal client with a forged user and a template
@@ -54,15 +67,20 @@ func TestForgedRunsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "tpl", "hello.txt"), []byte("hello\n"), 0o600)
+	tpl2 := filepath.Join(dir, "tpl2", "template.yaml")
+	os.MkdirAll(filepath.Dir(tpl2), 0o755)
+	if err := os.WriteFile(tpl2, []byte(resumesTemplate), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "rigger.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n    - {type: file, target: %s}\n", tpl, tpl2)), 0o600)
 	ps := freePorts(t)
 	data := filepath.Join(dir, "data")
 	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", data,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
 	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
 	p.waitReady(t, 90*time.Second)
-	waitTotal(t, p.api, "kind=template", 1)
+	waitTotal(t, p.api, "kind=template", 2)
 	if fi, err := os.Stat(filepath.Join(data, "run-signing.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("rigger dev made no 0600 run signing key: %v", err)
 	}
@@ -176,6 +194,16 @@ func TestForgedRunsAreRefused(t *testing.T) {
 		return in
 	}
 
+	// The API's run's grant, and its signed input exactly as recorded (an
+	// attacker copies its bytes), before later subtests reuse its id.
+	grant := signed(t).Run
+	it := tc.GetWorkflowHistory(ctx, c.ID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	first, err := it.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := converter.NewRawValue(first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0])
+
 	t.Run("secrets forgotten only by a signed run", func(t *testing.T) {
 		st, err := sqlite.Open(ctx, filepath.Join(data, "rigger.db"))
 		if err != nil {
@@ -256,6 +284,137 @@ func TestForgedRunsAreRefused(t *testing.T) {
 				t.Errorf("%s: %v, want a refusal saying %q", c.name, err, c.want)
 			}
 			noFiles(t, c.id)
+		}
+	})
+
+	// The grant is readable in history. Whoever can run a worker in the
+	// namespace could start a workflow of their own under the task's id
+	// and schedule the real worker's actions with chosen input and that
+	// grant: an action runs only input a worker rendered and marked for
+	// the very run that schedules it.
+	defer func() { // the later subtests reuse the task's id
+		t.Run("action with a stolen grant and chosen input", func(t *testing.T) {
+			const queue = "attacker-actions"
+			w := sdkworker.New(tc, queue, sdkworker.Options{})
+			w.RegisterWorkflowWithOptions(func(ctx workflow.Context, action string, in contract.ActionInput) error {
+				actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: "rigger-default", StartToCloseTimeout: 30 * time.Second,
+					RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
+				return workflow.ExecuteActivity(actx, contract.ActionActivity(action), in).Get(ctx, nil)
+			}, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			for _, a := range []struct {
+				action string
+				input  map[string]any
+			}{
+				{"catalog:fetch", map[string]any{"entityRef": "template:default/trusted"}},
+				{"catalog:write", map[string]any{"filePath": "loot/catalog-info.yaml",
+					"entity": map[string]any{"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": map[string]any{"name": "loot"}}}},
+				{"fetch:plain:file", map[string]any{"url": "./hello.txt", "targetPath": "loot/hello.txt"}},
+			} {
+				os.RemoveAll(filepath.Join(data, "workspaces", c.ID))
+				// The same workflow id as the real task, the real grant,
+				// and a mark copied from nowhere.
+				r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: c.ID, TaskQueue: queue}, workflows.ScaffoldName, a.action,
+					contract.ActionInput{TaskID: c.ID, StepID: "log", Input: a.input, Run: grant, Mark: "forged"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+				err = r.Get(wctx, nil)
+				cancel()
+				if err == nil || !strings.Contains(err.Error(), "action "+a.action+" refused: its input was not rendered by a worker for this run") {
+					t.Errorf("%s scheduled by another workflow with the task's grant: %v, want a refusal saying its input was not rendered by a worker for this run", a.action, err)
+				}
+				noFiles(t, c.ID)
+			}
+		})
+
+		// A retry resumes from the failed run's state, which whatever
+		// worker ran that run wrote: a state claiming a step completed
+		// with made-up outputs must not be resumed from.
+		t.Run("retry of a forged resume state", func(t *testing.T) {
+			const queue = "attacker-state"
+			forged := workflows.ScaffoldState{Status: "failed", Attempt: 1, TaskID: c.ID, TemplateRef: "template:default/trusted", UserRef: "user:default/guest",
+				Steps: []workflows.StepState{
+					{ID: "copy", Name: "Copy", Action: "fetch:plain:file", Status: workflows.StepCompleted},
+					{ID: "log", Name: "Log", Action: "debug:log", Status: workflows.StepFailed, Error: "boom"},
+				},
+				Outputs: map[string]map[string]any{"copy": {"entityRef": "component:default/injected"}},
+				Marks:   map[string]string{"copy": "forged"},
+			}
+			w := sdkworker.New(tc, queue, sdkworker.Options{})
+			w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in converter.RawValue) (*workflows.ScaffoldState, error) {
+				return nil, temporal.NewNonRetryableApplicationError("step log (debug:log) failed: boom", workflows.StepFailedType, nil, forged)
+			}, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			os.RemoveAll(filepath.Join(data, "workspaces", c.ID))
+			r, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: c.ID, TaskQueue: queue}, workflows.ScaffoldName, signedIn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			err = r.Get(wctx, nil)
+			cancel()
+			if err == nil {
+				t.Fatal("the forged run did not fail")
+			}
+			var apiErr struct{ Error struct{ Message string } }
+			if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/retry", map[string]any{}, &apiErr); code != http.StatusCreated {
+				t.Fatalf("retry: %d %+v", code, apiErr)
+			}
+			if tr := waitTask(t, p.api, c.ID); tr.Status != "completed" {
+				t.Fatalf("the retried task: %+v", tr)
+			}
+			// The step the forged state called completed ran again: its
+			// file is back, and its made-up output is gone.
+			if b, err := os.ReadFile(filepath.Join(data, "workspaces", c.ID, "hello.txt")); err != nil || string(b) != "hello\n" {
+				t.Errorf("the retry resumed past a step only a forged state said completed: hello.txt %q %v", b, err)
+			}
+			var st workflows.ScaffoldState
+			v, err := tc.QueryWorkflow(ctx, c.ID, "", workflows.ScaffoldStateQuery)
+			if err != nil || v.Get(&st) != nil {
+				t.Fatalf("query the retried run: %v", err)
+			}
+			if out := st.Outputs["copy"]; out["entityRef"] != nil {
+				t.Errorf("the retried run kept the forged output of step copy: %v", out)
+			}
+			if st.Marks["copy"] == "" || st.Marks["copy"] == "forged" {
+				t.Errorf("the retried run's step copy carries no worker mark: %q", st.Marks["copy"])
+			}
+		})
+	}()
+
+	// Marks cost a genuine retry nothing: it resumes after the steps that
+	// were skipped, ran over no item, or ran as an action activity.
+	t.Run("a retry resumes the marked steps", func(t *testing.T) {
+		var r struct{ ID string }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/resumes"}, &r); code != http.StatusCreated {
+			t.Fatalf("create task: %d", code)
+		}
+		if tr := waitTask(t, p.api, r.ID); tr.Status != "failed" {
+			t.Fatalf("without later.txt: %+v", tr)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "tpl2", "later.txt"), []byte("later\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var apiErr struct{ Error struct{ Message string } }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+r.ID+"/retry", map[string]any{}, &apiErr); code != http.StatusCreated {
+			t.Fatalf("retry: %d %+v", code, apiErr)
+		}
+		if tr := waitTask(t, p.api, r.ID); tr.Status != "completed" {
+			t.Fatalf("the retried task: %+v", tr)
+		}
+		if ev := eventText(t, p.api, r.ID); !strings.Contains(ev, "Retrying from step later (attempt 2)") {
+			t.Errorf("the retry did not resume at the failed step:\n%s", ev)
+		}
+		if n := countLogs(p.stdout.String()+p.stderr.String(), map[string]any{"msg": "action executed", "task_id": r.ID, "step_id": "fetch"}); n != 1 {
+			t.Errorf("catalog:fetch ran %d times over the two runs, want 1", n)
 		}
 	})
 
