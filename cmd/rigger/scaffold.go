@@ -27,6 +27,9 @@ import (
 func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretbox.Keeper, cat *activities.Catalog) (*activities.Scaffold, error) {
 	lim := templates.DefaultLimits()
 	lim.MaxEachItems = cfg.Scaffolder.Limits.MaxEachItems
+	lim.Timeout = cfg.Scaffolder.Limits.RenderTimeout
+	lim.MaxIterations = cfg.Scaffolder.Limits.MaxIterations
+	lim.MaxOutputBytes = cfg.Scaffolder.Limits.MaxOutputBytes
 	r, err := templates.NewRenderer(lim)
 	if err != nil {
 		return nil, err

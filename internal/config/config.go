@@ -342,6 +342,13 @@ type Scaffolder struct {
 type ScaffolderLimits struct {
 	// MaxEachItems is the most items a step's each may give [10000].
 	MaxEachItems int `yaml:"maxEachItems"`
+	// RenderTimeout, MaxIterations and MaxOutputBytes are one step's
+	// rendering budget, shared by its if, each, every item's input and the
+	// skeleton files its fetch action renders [1s, 100000, 1 MiB]. Raise
+	// them for very large skeletons.
+	RenderTimeout  time.Duration `yaml:"renderTimeout"`
+	MaxIterations  int           `yaml:"maxIterations"`
+	MaxOutputBytes int           `yaml:"maxOutputBytes"`
 }
 
 // Integrations are third-party systems actions talk to.
@@ -484,7 +491,7 @@ func Default() *Config {
 			Templates:          []string{"examples/templates/*/template.yaml"},
 			SecretTTL:          24 * time.Hour,
 			WorkspaceTTL:       24 * time.Hour,
-			Limits:             ScaffolderLimits{MaxEachItems: 10000},
+			Limits:             ScaffolderLimits{MaxEachItems: 10000, RenderTimeout: time.Second, MaxIterations: 100_000, MaxOutputBytes: 1 << 20},
 		},
 		Integrations: Integrations{
 			AWS:       AWS{SessionDuration: 15 * time.Minute},

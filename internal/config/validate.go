@@ -277,6 +277,15 @@ func (c *Config) validateScaffolder(v *validator) {
 	if n := s.Limits.MaxEachItems; n < 1 || n > maxEachItems {
 		v.add("scaffolder.limits.maxEachItems", "must be between 1 and %d, got %d", maxEachItems, n)
 	}
+	if d := s.Limits.RenderTimeout; d < 100*time.Millisecond || d > 10*time.Minute {
+		v.add("scaffolder.limits.renderTimeout", "must be between 100ms and 10m, got %s", d)
+	}
+	if n := s.Limits.MaxIterations; n < 1 || n > 100_000_000 {
+		v.add("scaffolder.limits.maxIterations", "must be between 1 and 100000000, got %d", n)
+	}
+	if n := s.Limits.MaxOutputBytes; n < 1024 || n > 512<<20 {
+		v.add("scaffolder.limits.maxOutputBytes", "must be between 1024 and %d, got %d", 512<<20, n)
+	}
 	if k := s.SecretKey.Reveal(); k != "" {
 		if key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k)); err != nil || len(key) != 32 {
 			v.add("scaffolder.secretKey", "must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)")

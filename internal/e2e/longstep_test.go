@@ -77,7 +77,9 @@ func TestLongQuickStepReadableAndCancellable(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "template.yaml"), []byte(longStepTemplate), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := startDevWithConfig(t, fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\n", filepath.Join(dir, "template.yaml")))
+	// A skeleton this heavy needs a larger rendering budget than the
+	// default: the platform team raised it.
+	p, _ := startDevWithConfig(t, fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\nscaffolder:\n  limits: {renderTimeout: 5m, maxIterations: 100000000, maxOutputBytes: 536870912}\n", filepath.Join(dir, "template.yaml")))
 	waitTotal(t, p.api, "kind=template", 1)
 
 	var c struct{ ID string }
