@@ -273,7 +273,7 @@ func (r *Renderer) newCall(ctx Context) (*call, error) {
 	if ctx.Budget != nil {
 		c.b = ctx.Budget.b
 	} else {
-		c.b = r.newBudget(nil)
+		c.b = r.newBudget(context.Background()) // a call of its own: no deadline but the budget's
 	}
 	if err := c.b.checkTime(); err != nil {
 		return nil, &RenderError{Msg: err.Error(), err: ErrLimit}

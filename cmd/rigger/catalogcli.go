@@ -301,11 +301,8 @@ type apiClient struct {
 	base, token string
 }
 
-func (a *apiClient) do(method, path string, body, out any) error {
-	return a.doContext(context.Background(), method, path, body, out)
-}
-
-// doContext is do, given up when ctx ends.
+// doContext sends one request and decodes its answer; it gives up when ctx
+// ends.
 func (a *apiClient) doContext(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
