@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,37 +53,9 @@ spec:
 func TestTaskOwnershipCancelRetry(t *testing.T) {
 	needBinary(t)
 	_, addr := startTemporalOnly(t, t.TempDir())
-	dir := t.TempDir()
-	tpl := filepath.Join(dir, "templates.yaml")
-	if err := os.WriteFile(tpl, []byte(ownershipTemplates), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	const alice, bob, admin = "alice-token-0123456789-abcdefghij", "bob-token-0123456789-abcdefghijkl", "admin-token-0123456789-abcdefghij"
-	cfg := filepath.Join(dir, "rigger.yaml")
-	yaml := fmt.Sprintf(`server:
-  dataDir: %s
-catalog:
-  locations:
-    - {type: file, target: %s}
-scaffolder:
-  runSigningKey: %s
-auth:
-  serviceTokens:
-    - {name: alice, token: "${ALICE}", scopes: [scaffolder.run, catalog.read]}
-    - {name: bob, token: "${BOB}", scopes: [scaffolder.run, catalog.read]}
-    - {name: admin, token: "${ADMIN}", scopes: [scaffolder.run, scaffolder.admin, catalog.read]}
-`, filepath.Join(dir, "data"), tpl, testRunSigningKey)
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := cleanEnv("ALICE="+alice, "BOB="+bob, "ADMIN="+admin, "RIGGER_CONFIG="+cfg, "RIGGER_TEMPORAL_ADDRESS="+addr)
-	w := start(t, dir, env, "worker", "--queue", "rigger-default")
-	w.waitStdout(t, "Rigger worker is ready", 60*time.Second)
-	port := freePorts(t).api
-	s := start(t, dir, env, "server", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
-	s.api = fmt.Sprintf("http://127.0.0.1:%d", port)
-	s.waitReady(t, 60*time.Second)
-	api := fmt.Sprintf("http://127.0.0.1:%d/api/scaffolder/v2/tasks", port)
+	sw := startTeam(t, addr, ownershipTemplates)
+	w, alice, bob, admin := sw.worker, aliceToken, bobToken, adminToken
+	api := sw.server.api + "/api/scaffolder/v2/tasks"
 
 	create := func(template string) string {
 		t.Helper()

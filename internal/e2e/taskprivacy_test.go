@@ -45,14 +45,14 @@ spec:
 `
 
 // startTeam starts rigger server and worker against a Temporal frontend
-// with three service tokens — alice and bob (scaffolder.run) and admin
-// (scaffolder.admin) — and waitingTemplate as a static location. extraYAML
-// is appended to rigger.yaml (top-level keys other than auth, catalog).
-func startTeam(t testing.TB, temporal, extraYAML string) serverWorker {
+// with three service tokens — alice and bob (scaffolder.run, catalog.read)
+// and admin (also scaffolder.admin) — and templatesYAML as a static
+// location.
+func startTeam(t testing.TB, temporal, templatesYAML string) serverWorker {
 	t.Helper()
 	dir := t.TempDir()
-	tpl := filepath.Join(dir, "waits.yaml")
-	if err := os.WriteFile(tpl, []byte(waitingTemplate), 0o600); err != nil {
+	tpl := filepath.Join(dir, "templates.yaml")
+	if err := os.WriteFile(tpl, []byte(templatesYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "rigger.yaml")
@@ -65,10 +65,10 @@ scaffolder:
   runSigningKey: %s
 auth:
   serviceTokens:
-    - {name: alice, token: "${ALICE}", scopes: [scaffolder.run]}
-    - {name: bob, token: "${BOB}", scopes: [scaffolder.run]}
-    - {name: admin, token: "${ADMIN}", scopes: [scaffolder.run, scaffolder.admin]}
-%s`, filepath.Join(dir, "data"), tpl, testRunSigningKey, extraYAML)
+    - {name: alice, token: "${ALICE}", scopes: [scaffolder.run, catalog.read]}
+    - {name: bob, token: "${BOB}", scopes: [scaffolder.run, catalog.read]}
+    - {name: admin, token: "${ADMIN}", scopes: [scaffolder.run, scaffolder.admin, catalog.read]}
+`, filepath.Join(dir, "data"), tpl, testRunSigningKey)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func startWaitingTask(t testing.TB, api, token string, values map[string]any) st
 func TestTaskReadsArePrivate(t *testing.T) {
 	needBinary(t)
 	_, addr := startTemporalOnly(t, t.TempDir())
-	sw := startTeam(t, addr, "")
+	sw := startTeam(t, addr, waitingTemplate)
 	api := sw.server.api + "/api/scaffolder/v2/tasks"
 	aliceTask := startWaitingTask(t, sw.server.api, aliceToken, map[string]any{"secretish": "alice-private-value"})
 	bobTask := startWaitingTask(t, sw.server.api, bobToken, map[string]any{"secretish": "bob-value"})
