@@ -118,22 +118,47 @@ type ports struct {
 	api, frontend, ui int
 }
 
+// freePorts finds three free ports for a rigger process. They come from
+// below the kernel's ephemeral range (32768-60999 here): ports taken with
+// :0 and then closed could be handed to any outgoing connection or ":0"
+// listener of another test process before rigger binds them (a flake seen
+// as "address already in use"). Each test process starts at its own
+// pid-derived offset and walks on, checking each port is free.
 func freePorts(t testing.TB) ports {
 	t.Helper()
-	var ls []net.Listener
 	var ps []int
-	for range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for len(ps) < 3 {
+		port := nextTestPort()
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			t.Fatal(err)
+			continue // in use: try the next one
 		}
-		ls = append(ls, l)
-		ps = append(ps, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
 		l.Close()
+		ps = append(ps, port)
 	}
 	return ports{api: ps[0], frontend: ps[1], ui: ps[2]}
+}
+
+// testPorts hands out candidate ports in [testPortLow, testPortHigh).
+var testPorts = struct {
+	sync.Mutex
+	next int
+}{}
+
+const testPortLow, testPortHigh = 20000, 32000
+
+func nextTestPort() int {
+	testPorts.Lock()
+	defer testPorts.Unlock()
+	if testPorts.next == 0 {
+		testPorts.next = testPortLow + (os.Getpid()*97)%(testPortHigh-testPortLow)
+	}
+	p := testPorts.next
+	testPorts.next++
+	if testPorts.next >= testPortHigh {
+		testPorts.next = testPortLow
+	}
+	return p
 }
 
 type proc struct {
