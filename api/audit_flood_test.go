@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,13 +38,12 @@ func (r *recordedEvents) Events(context.Context, audit.Query) (audit.Page, error
 func TestAuditDenialsBoundedPerPeer(t *testing.T) {
 	rec := &recordedEvents{}
 	srv := New(Deps{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: discardLogger(),
 		Auth:   auth.NewServiceTokens([]auth.ServiceToken{{Name: "x", Token: strings.Repeat("x", 40), Scopes: []string{"*"}}}),
 		Audit:  AuditDeps{Recorder: rec, Events: rec},
 	})
 	call := func(peer, xff string) int {
-		req := httptest.NewRequest(http.MethodGet, "/api/audit/events", nil)
-		req.Host = "127.0.0.1:7007"
+		req := loopbackRequest(http.MethodGet, "/api/audit/events", nil)
 		req.RemoteAddr = peer + ":4242"
 		req.Header.Set("X-Forwarded-For", xff)
 		w := httptest.NewRecorder()

@@ -3,18 +3,14 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/store"
-	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
 // TestAuditEventsRoute: GET /api/audit/events needs the audit.read scope
@@ -23,11 +19,7 @@ import (
 // a catalog mutation. Real router, real SQLite store and audit log.
 func TestAuditEventsRoute(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testStore(t)
 	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/x.yaml"})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +36,7 @@ func TestAuditEventsRoute(t *testing.T) {
 	defer log.Close()
 	tok := func(c byte) string { return strings.Repeat(string(c), 40) }
 	srv := New(Deps{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: discardLogger(),
 		Auth: auth.NewServiceTokens([]auth.ServiceToken{
 			{Name: "reader", Token: tok('r'), Scopes: []string{"catalog.read", "scaffolder.admin"}},
 			{Name: "auditor", Token: tok('a'), Scopes: []string{"audit.read"}},
@@ -54,8 +46,7 @@ func TestAuditEventsRoute(t *testing.T) {
 		Audit:   AuditDeps{Recorder: log, Events: log},
 	})
 	call := func(token, method, path string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, path, nil)
-		req.Host = "127.0.0.1:7007"
+		req := loopbackRequest(method, path, nil)
 		req.RemoteAddr = "192.0.2.7:4242"
 		req.Header.Set("User-Agent", "audit-test")
 		req.Header.Set("X-Forwarded-For", "203.0.113.9") // forged: only a detail

@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,7 +17,6 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/store"
-	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
 // catalogServer is the real router on a real SQLite store holding the
@@ -28,11 +25,7 @@ import (
 func catalogServer(t *testing.T, yaml string) (*Server, store.Location) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testStore(t)
 	f := filepath.Join(dir, "catalog-info.yaml")
 	if err := os.WriteFile(f, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -41,7 +34,7 @@ func catalogServer(t *testing.T, yaml string) (*Server, store.Location) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	discard := discardLogger()
 	cat := &activities.Catalog{Store: st, Rules: catalog.DefaultRules(), Limits: catalog.DefaultLimits(), Orphans: store.OrphanDelete, Logger: discard,
 		Git: activities.GitSource{AllowLocal: true}}
 	if res, err := cat.RefreshLocation(context.Background(), contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || res.Entities == 0 {
@@ -53,8 +46,7 @@ func catalogServer(t *testing.T, yaml string) (*Server, store.Location) {
 func get(t *testing.T, srv *Server, path string, out any) *http.Response {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", path, nil)
-	req.Host = "127.0.0.1:7007" // the browser guard accepts only loopback names here
+	req := loopbackRequest("GET", path, nil)
 	srv.engine.ServeHTTP(rec, req)
 	if out != nil && rec.Code == http.StatusOK {
 		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,7 +8,6 @@ import (
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
-	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
 // TestBrowserGuard: in dev (guest, no token) a page in the user's browser
@@ -18,13 +15,9 @@ import (
 // reach the API through a rebound host name; loopback names, the baseUrl
 // host and origin, JSON and bodiless changes pass.
 func TestBrowserGuard(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), t.TempDir()+"/r.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testStore(t)
 	srv := New(Deps{
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:     discardLogger(),
 		Auth:       auth.Guest{},
 		Dev:        true,
 		BaseURL:    "https://rigger.example.com",

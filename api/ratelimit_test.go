@@ -1,8 +1,6 @@
 package api
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,21 +9,16 @@ import (
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
-	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
 // TestFetchRoutesRateLimited: analyze-location and dry-run registrations
 // are limited per caller (429 with Retry-After), one caller's use does not
 // spend another's, and the bucket refills.
 func TestFetchRoutesRateLimited(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), t.TempDir()+"/r.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testStore(t)
 	alice, bob := strings.Repeat("a", 40), strings.Repeat("b", 40)
 	srv := New(Deps{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: discardLogger(),
 		Auth: auth.NewServiceTokens([]auth.ServiceToken{
 			{Name: "alice", Token: alice, Scopes: []string{"catalog.write"}},
 			{Name: "bob", Token: bob, Scopes: []string{"catalog.write"}},
@@ -38,8 +31,7 @@ func TestFetchRoutesRateLimited(t *testing.T) {
 	// An empty target is refused by the handler (400) without fetching:
 	// what matters is whether the limiter let the request through.
 	post := func(token, path string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest("POST", path, strings.NewReader(`{"location":{"target":""},"target":""}`))
-		req.Host = "localhost:7007"
+		req := loopbackRequest("POST", path, strings.NewReader(`{"location":{"target":""},"target":""}`))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

@@ -1,19 +1,14 @@
 package api
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
-	"github.com/riggerdev/rigger/internal/store/sqlite"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/worker"
 )
@@ -22,20 +17,16 @@ import (
 // (deny by default), and request bodies are bounded. Runs the real router
 // and a real SQLite store and dry-run runner.
 func TestServiceTokenScopes(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testStore(t)
 	tok := func(c byte) string { return strings.Repeat(string(c), 40) }
 	r, err := templates.NewRenderer(templates.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
-	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	discard := discardLogger()
 	runner := &worker.DryRunner{Scaffold: &activities.Scaffold{Renderer: r, Logger: discard}, Logger: discard}
 	srv := New(Deps{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: discardLogger(),
 		Auth: auth.NewServiceTokens([]auth.ServiceToken{
 			{Name: "reader", Token: tok('r'), Scopes: []string{"catalog.read"}},
 			{Name: "runner", Token: tok('s'), Scopes: []string{"scaffolder.run"}},
@@ -70,8 +61,7 @@ func TestServiceTokenScopes(t *testing.T) {
 		{tok('a'), "POST", "/api/catalog/validate-entity", `{"entity":{"x":"` + strings.Repeat("a", 3<<20) + `"}}`, http.StatusBadRequest, "at most 2097152 are accepted"},
 	}
 	for _, c := range cases {
-		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
-		req.Host = "127.0.0.1:7007"
+		req := loopbackRequest(c.method, c.path, strings.NewReader(c.body))
 		req.Header.Set("Authorization", "Bearer "+c.token)
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,21 +9,16 @@ import (
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalog"
-	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
 // TestValidateEntityLimits: validate-entity applies the catalog's limits
 // (nesting depth, string length, entity size) like a location's files.
 func TestValidateEntityLimits(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), t.TempDir()+"/r.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testStore(t)
 	lim := catalog.DefaultLimits()
 	lim.EntityBytes = 100 << 10
 	srv := New(Deps{
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:     discardLogger(),
 		Auth:       auth.Guest{},
 		Catalog:    CatalogDeps{Store: st, Limits: lim},
 		Scaffolder: ScaffolderDeps{Actions: contract.NewRegistry(nil)},
@@ -45,8 +38,7 @@ func TestValidateEntityLimits(t *testing.T) {
 		{"string too long", entity(`"` + strings.Repeat("x", 70000) + `"`), http.StatusBadRequest, "more than the limit of 65536"},
 		{"entity too big", entity(`[` + strings.Repeat(`"`+strings.Repeat("y", 1000)+`",`, 120) + `1]`), http.StatusBadRequest, "more than the limit of 102400"},
 	} {
-		req := httptest.NewRequest("POST", "/api/catalog/validate-entity", strings.NewReader(c.body))
-		req.Host = "127.0.0.1:7007"
+		req := loopbackRequest("POST", "/api/catalog/validate-entity", strings.NewReader(c.body))
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		srv.Handler().ServeHTTP(w, req)
