@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,18 +32,7 @@ func startDevWithConfig(t testing.TB, cfgYAML string) (*proc, string) {
 // waitTotal polls by-query until filter matches want entities.
 func waitTotal(t testing.TB, api, filter string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var got struct {
-		TotalItems int `json:"totalItems"`
-	}
-	for time.Now().Before(deadline) {
-		doJSON(t, "GET", api+"/api/catalog/entities/by-query?limit=0&filter="+url.QueryEscape(filter), nil, &got)
-		if got.TotalItems == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("filter %s: %d entities, want %d", filter, got.TotalItems, want)
+	waitTotalWithin(t, api, filter, want, 30*time.Second)
 }
 
 const corpusDir = "../../../shared/corpus"

@@ -70,19 +70,7 @@ type taskResp struct {
 
 func waitTask(t *testing.T, api, id string) taskResp {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	var tr taskResp
-	for time.Now().Before(deadline) {
-		if code := doJSON(t, "GET", api+"/api/scaffolder/v2/tasks/"+id, nil, &tr); code != http.StatusOK {
-			t.Fatalf("get task: %d", code)
-		}
-		if tr.Status != "processing" {
-			return tr
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("task %s still processing", id)
-	return tr
+	return waitTaskAs(t, "", api, id)
 }
 
 // secretTemplate uses a secret, and fetches a file that a test creates
