@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,34 +23,11 @@ import (
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
-var (
-	pg      *pgtest.Server
-	pgSkip  string
-	pgDBSeq atomic.Int64
-)
+var pg pgtest.Shared
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
 	flag.Parse()
-	if testing.Short() {
-		return m.Run()
-	}
-	s, err := pgtest.Start(context.Background())
-	switch {
-	case errors.Is(err, pgtest.ErrUnavailable) && os.Getenv("CI") == "":
-		pgSkip = err.Error()
-		fmt.Fprintf(os.Stderr, "\n!!! PostgreSQL audit tests SKIPPED: %v !!!\n\n", err)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "start postgres:", err)
-		return 1
-	default:
-		pg = s
-		defer s.Stop()
-	}
-	return m.Run()
+	os.Exit(pg.Main(m, "audit"))
 }
 
 // backend is one database the chain is tested on: open gives a new store
@@ -85,22 +61,7 @@ func sqliteBackend(t testing.TB) backend {
 }
 
 func postgresBackend(t testing.TB) backend {
-	if pg == nil && testing.Short() {
-		t.Skip("starts PostgreSQL; skipped in -short mode")
-	}
-	if pg == nil {
-		t.Skipf("LOUD SKIP: %s", pgSkip)
-	}
-	admin, err := sql.Open("pgx", pg.DSN("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("audit_%d", pgDBSeq.Add(1))
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	dsn := pg.DSN(name)
+	dsn := pg.DB(t, "audit")
 	b := backend{name: "postgres", rebind: func(q string) string {
 		n := 0
 		var sb strings.Builder

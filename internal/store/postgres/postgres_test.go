@@ -9,7 +9,6 @@ import (
 	"iter"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/riggerdev/rigger/internal/pgtest"
@@ -17,56 +16,17 @@ import (
 	"github.com/riggerdev/rigger/internal/store/storetest"
 )
 
-var (
-	server  *pgtest.Server
-	skipWhy string
-	dbSeq   atomic.Int64
-)
+var pg pgtest.Shared
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
 	flag.Parse()
-	if testing.Short() {
-		// go test -short starts no server; every test here skips.
-		return m.Run()
-	}
-	s, err := pgtest.Start(context.Background())
-	switch {
-	case errors.Is(err, pgtest.ErrUnavailable) && os.Getenv("CI") == "":
-		skipWhy = err.Error()
-		fmt.Fprintf(os.Stderr, "\n!!! PostgreSQL store tests SKIPPED: %v !!!\n\n", err)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "start postgres:", err)
-		return 1
-	default:
-		server = s
-		defer s.Stop()
-	}
-	return m.Run()
+	os.Exit(pg.Main(m, "store"))
 }
 
 // freshDB creates an empty database for one test.
 func freshDB(t *testing.T) string {
 	t.Helper()
-	if server == nil && testing.Short() {
-		t.Skip("starts PostgreSQL; skipped in -short mode")
-	}
-	if server == nil {
-		t.Skipf("LOUD SKIP: %s", skipWhy)
-	}
-	admin, err := sql.Open("pgx", server.DSN("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("rigger_%d", dbSeq.Add(1))
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	return server.DSN(name)
+	return pg.DB(t, "rigger")
 }
 
 // openStore opens the store at dsn for the rest of the test.
