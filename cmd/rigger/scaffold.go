@@ -61,20 +61,23 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretb
 // dev a key file in the data dir; nil when a server has no key (tasks with
 // secrets are then refused).
 func secretKeeper(cfg *config.Config, st store.Store, dev bool) (*secretbox.Keeper, error) {
-	var key []byte
-	var err error
-	switch {
-	case cfg.Scaffolder.SecretKey != "":
-		key, err = secretbox.ParseKey(cfg.Scaffolder.SecretKey.Reveal())
-	case dev:
-		key, err = secretbox.LoadOrCreateKeyFile(filepath.Join(cfg.Server.DataDir, "secret.key"))
-	default:
-		return nil, nil
-	}
-	if err != nil {
+	key, err := secretKey(cfg, dev)
+	if err != nil || key == nil {
 		return nil, err
 	}
 	return secretbox.New(key, st, cfg.Scaffolder.SecretTTL)
+}
+
+// secretKey is scaffolder.secretKey, or in dev the key file in the data dir
+// (made on first use); nil when a server has none.
+func secretKey(cfg *config.Config, dev bool) ([]byte, error) {
+	switch {
+	case cfg.Scaffolder.SecretKey != "":
+		return secretbox.ParseKey(cfg.Scaffolder.SecretKey.Reveal())
+	case dev:
+		return secretbox.LoadOrCreateKeyFile(filepath.Join(cfg.Server.DataDir, "secret.key"))
+	}
+	return nil, nil
 }
 
 // sweepWorkspaces deletes workspaces older than ttl now and every ttl/24
@@ -132,22 +135,16 @@ func runSigning(cfg *config.Config, dev bool) (*runsign.Signer, *runsign.Verifie
 // the private scaffolder.runSigningKey; nil when the process holds
 // neither (its workers then run no action activity).
 func runMarker(cfg *config.Config, dev bool, signer *runsign.Signer) (*runsign.Marker, error) {
-	var key []byte
-	var err error
+	key, err := secretKey(cfg, dev)
 	switch {
-	case cfg.Scaffolder.SecretKey != "":
-		key, err = secretbox.ParseKey(cfg.Scaffolder.SecretKey.Reveal())
-	case dev:
-		key, err = secretbox.LoadOrCreateKeyFile(filepath.Join(cfg.Server.DataDir, "secret.key"))
+	case err != nil:
+		return nil, err
+	case key != nil:
+		return runsign.NewMarker(key)
 	case signer != nil:
 		return runsign.NewMarkerFromSigner(signer)
-	default:
-		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return runsign.NewMarker(key)
+	return nil, nil
 }
 
 // runTrust is what a worker accepts as a run's template base: files under

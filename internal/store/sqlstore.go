@@ -270,12 +270,8 @@ func (s *SQL) ListLocations(ctx context.Context) ([]Location, error) {
 func (s *SQL) DeleteLocation(ctx context.Context, id string) error {
 	defer s.lockWrites()()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM locations WHERE id = ?`), id)
-		if err != nil {
+		if err := s.deleteLocationRow(ctx, tx, id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFound("no location with id %q", id)
 		}
 		ids, err := s.idsWhere(ctx, tx, `location_id = ?`, id)
 		if err != nil {
@@ -285,19 +281,27 @@ func (s *SQL) DeleteLocation(ctx context.Context, id string) error {
 	})
 }
 
+// deleteLocationRow deletes one location's row, or says there is none.
+func (s *SQL) deleteLocationRow(ctx context.Context, tx *sql.Tx, id string) error {
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM locations WHERE id = ?`), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFound("no location with id %q", id)
+	}
+	return nil
+}
+
 // OrphanLocation removes a location and marks the entities it owned
 // orphaned, owned by no location.
 func (s *SQL) OrphanLocation(ctx context.Context, id string) error {
 	defer s.lockWrites()()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM locations WHERE id = ?`), id)
-		if err != nil {
+		if err := s.deleteLocationRow(ctx, tx, id); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFound("no location with id %q", id)
-		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE entities SET orphan = 1, location_id = NULL WHERE location_id = ?`), id)
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE entities SET orphan = 1, location_id = NULL WHERE location_id = ?`), id)
 		return err
 	})
 }
