@@ -21,8 +21,23 @@ type Identity struct {
 	Ref string
 	// Service is true for automation (service tokens).
 	Service bool
+	// Ent are the ownership refs the caller acts with: its own ref plus
+	// every group it belongs to, directly or through Group.spec.parent.
+	Ent []string
 	// Scopes limit what a service token may do.
 	Scopes []string
+	// Templates and Actions, when set, restrict a service token to these
+	// template refs and action ids.
+	Templates []string
+	Actions   []string
+	// Guest is the unauthenticated caller: rigger dev's guest, or a
+	// read-only guest of rigger server's auth.guest networks.
+	Guest bool
+	// Via says how the caller was identified, for audit events: guest,
+	// service-token, session, rigger-token, external-jwt, break-glass.
+	Via string
+	// TokenID names the stored token or session used (audit), if any.
+	TokenID string
 }
 
 // Authenticator identifies the caller of a request or returns an error that
@@ -39,7 +54,7 @@ const GuestRef = "user:default/guest"
 
 // Authenticate implements Authenticator.
 func (Guest) Authenticate(*http.Request) (Identity, error) {
-	return Identity{Ref: GuestRef}, nil
+	return Identity{Ref: GuestRef, Ent: []string{GuestRef}, Guest: true, Via: "guest"}, nil
 }
 
 // ServiceToken is one configured bearer token for automation.
@@ -106,5 +121,5 @@ func (s *ServiceTokens) Authenticate(r *http.Request) (Identity, error) {
 		return Identity{}, errs.Unauthenticated("invalid bearer token")
 	}
 	t := s.tokens[match]
-	return Identity{Ref: "service:" + t.name, Service: true, Scopes: t.scopes}, nil
+	return Identity{Ref: "service:" + t.name, Service: true, Scopes: t.scopes, Via: "service-token", TokenID: t.name}, nil
 }
