@@ -30,11 +30,13 @@ type Identity struct {
 	// template refs and action ids.
 	Templates []string
 	Actions   []string
-	// Guest is the unauthenticated caller: rigger dev's guest, or a
-	// read-only guest of rigger server's auth.guest networks.
+	// Guest is the unauthenticated read-only caller of rigger server's
+	// auth.guest networks (the policy sees it as Rigger::Guest). rigger
+	// dev's guest is not one: it is a user, user:default/guest.
 	Guest bool
-	// Via says how the caller was identified, for audit events: guest,
-	// service-token, session, rigger-token, external-jwt, break-glass.
+	// Via says how the caller was identified, for audit events: dev-guest,
+	// guest, service-token, session, rigger-token, external-jwt,
+	// break-glass.
 	Via string
 	// TokenID names the stored token or session used (audit), if any.
 	TokenID string
@@ -54,7 +56,7 @@ const GuestRef = "user:default/guest"
 
 // Authenticate implements Authenticator.
 func (Guest) Authenticate(*http.Request) (Identity, error) {
-	return Identity{Ref: GuestRef, Ent: []string{GuestRef}, Guest: true, Via: "guest"}, nil
+	return Identity{Ref: GuestRef, Ent: []string{GuestRef}, Via: "dev-guest"}, nil
 }
 
 // ServiceToken is one configured bearer token for automation.
