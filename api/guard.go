@@ -23,10 +23,9 @@ import (
 // Probes (/healthz, /readyz) skip the Host check: orchestrators send the
 // pod's address.
 func (s *Server) browserGuard() gin.HandlerFunc {
-	baseHost, baseOrigin := "", ""
+	baseHost := ""
 	if u, err := url.Parse(s.deps.BaseURL); err == nil && u.Host != "" {
 		baseHost = strings.ToLower(u.Hostname())
-		baseOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 	}
 	return func(c *gin.Context) {
 		r := c.Request
@@ -38,18 +37,14 @@ func (s *Server) browserGuard() gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		switch r.Method {
-		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-		default:
+		if !stateChanging(r.Method) {
 			c.Next()
 			return
 		}
 		if origin, ok := r.Header["Origin"]; ok {
-			o := strings.ToLower(strings.Join(origin, ","))
-			own := strings.ToLower(requestScheme(r) + "://" + r.Host)
-			if o != own && (baseOrigin == "" || o != baseOrigin) {
+			if o := strings.Join(origin, ","); !s.ownOrigin(r, o) {
 				writeStatus(c, http.StatusForbidden, "NotAllowedError",
-					"cross-origin requests that change state are refused (origin "+quoteHost(o)+"); call the API from its own origin or server.baseUrl")
+					"cross-origin requests that change state are refused (origin "+quoteHost(strings.ToLower(o))+"); call the API from its own origin or server.baseUrl")
 				c.Abort()
 				return
 			}
@@ -63,6 +58,20 @@ func (s *Server) browserGuard() gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// ownOrigin says whether origin is the request's own origin or
+// server.baseUrl's.
+func (s *Server) ownOrigin(r *http.Request, origin string) bool {
+	o := strings.ToLower(origin)
+	if o == "" {
+		return false
+	}
+	if o == strings.ToLower(requestScheme(r)+"://"+r.Host) {
+		return true
+	}
+	u, err := url.Parse(s.deps.BaseURL)
+	return err == nil && u.Host != "" && o == strings.ToLower(u.Scheme+"://"+u.Host)
 }
 
 // hostName is the lower-cased host of a Host header, without port or

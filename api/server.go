@@ -80,7 +80,7 @@ func New(d Deps) *Server {
 		streams: streamHub{watches: map[string]*taskWatch{}, perClient: map[string]int{}, maxPerClient: maxStreamsPerClient, maxTotal: maxStreamsTotal}, fetches: newRateLimiter(fetchBurst, fetchInterval),
 		denials: newRateLimiter(denialBurst, denialInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
-	e.Use(s.recoverer(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard())
+	e.Use(s.recoverer(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
 
