@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -103,8 +104,11 @@ func (s *Server) auditEvent(c *gin.Context, action, target string, details map[s
 	if v, ok := c.Get(identityKey); ok {
 		id := v.(auth.Identity)
 		e.Actor, e.ActorKind = id.Ref, audit.ActorUser
-		if id.Service {
+		switch {
+		case id.Service:
 			e.ActorKind = audit.ActorService
+		case id.Guest:
+			e.ActorKind = audit.ActorAnonymous
 		}
 	}
 	for _, h := range []struct{ header, key string }{{"X-Forwarded-For", "forwardedFor"}, {"X-Request-Id", "clientRequestId"}} {
@@ -117,6 +121,29 @@ func (s *Server) auditEvent(c *gin.Context, action, target string, details map[s
 	}
 	e.Details = details
 	return e
+}
+
+// readCountKey is where a read handler leaves how many entities it
+// returned, for the read's audit event.
+const readCountKey = "rigger.readCount"
+
+// auditGuestRead records every read of the read-only guest (auth.guest),
+// after it was served: which route, its status, and how many entities it
+// returned when the handler said.
+func (s *Server) auditGuestRead(c *gin.Context) {
+	action := "catalog.entity.read"
+	if strings.HasPrefix(c.FullPath(), "/api/docs/") {
+		action = "docs.read"
+	}
+	details := map[string]string{"method": c.Request.Method, "status": strconv.Itoa(c.Writer.Status())}
+	if n, ok := c.Get(readCountKey); ok {
+		details["count"] = strconv.Itoa(n.(int))
+	}
+	e := s.auditEvent(c, action, c.Request.URL.Path, details)
+	if c.Writer.Status() >= http.StatusBadRequest {
+		e.Decision = audit.Deny
+	}
+	s.recorder().Record(context.WithoutCancel(c.Request.Context()), e)
 }
 
 func clip(s string, n int) string {

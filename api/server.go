@@ -130,6 +130,14 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			return
 		}
 		c.Set(identityKey, id)
+		if id.Guest {
+			if !permission.GuestMayUse(c.Request.Method, c.FullPath()) {
+				writeError(c, errs.Unauthenticated("sign in to use this: guests (auth.guest) may only read catalog entities and docs"))
+				c.Abort()
+				return
+			}
+			defer s.auditGuestRead(c)
+		}
 		if scope := requiredScope(c.Request.Method, c.FullPath()); id.Service && !hasScope(id.Scopes, scope) {
 			writeError(c, fmt.Errorf("%w: this token lacks the %s scope", errs.ErrForbidden, scope))
 			c.Abort()

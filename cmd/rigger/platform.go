@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,12 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			return err
 		}
 		authn = a
+		if g := cfg.Auth.Guest; m == modeServer && g.Access != "" {
+			w := fmt.Sprintf("auth.guest is on: callers without a credential from %s may read non-sensitive catalog entities and docs (every guest read is audited); turn it off once everyone signs in",
+				strings.Join(g.Networks, ", "))
+			logger.Warn(w)
+			fmt.Fprintln(c.stdout, "warning:", w)
+		}
 	}
 
 	address := cfg.Temporal.Address
@@ -336,7 +343,11 @@ func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if len(cfg.Auth.ServiceTokens) == 0 {
 		return nil, errors.New("rigger server needs a way to authenticate callers: configure auth.serviceTokens (guest access exists only in rigger dev)")
 	}
-	return serviceTokens(cfg), nil
+	var a auth.Authenticator = serviceTokens(cfg)
+	if cfg.Auth.Guest.Access != "" {
+		return auth.NewNetworkGuest(a, cfg.Auth.Guest.Networks)
+	}
+	return a, nil
 }
 
 func serviceTokens(cfg *config.Config) *auth.ServiceTokens {

@@ -155,6 +155,21 @@ type Auth struct {
 	Session Session `yaml:"session"`
 	// ServiceTokens are bearer tokens for automation (CI, scripts).
 	ServiceTokens []ServiceToken `yaml:"serviceTokens"`
+	// Guest lets unauthenticated callers from listed networks read the
+	// catalog on rigger server (off unless set; a step of a phased
+	// rollout, never a default).
+	Guest GuestAccess `yaml:"guest"`
+}
+
+// GuestAccess is rigger server's read-only guest: callers without a
+// credential, from one of Networks, may read non-sensitive catalog
+// entities and docs; never run templates, see tasks, tokens or audit.
+type GuestAccess struct {
+	// Access is read-only, or empty for no guest access [empty].
+	Access string `yaml:"access"`
+	// Networks are the CIDRs guests may come from (the connection's peer
+	// address, not a forwarded header); required with access.
+	Networks []string `yaml:"networks"`
 }
 
 // Providers are the sign-in providers; a provider is on when it is

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"path"
 	"reflect"
 	"slices"
@@ -170,6 +171,8 @@ func (c *Config) validateAuth(v *validator) {
 	if len(o.Scopes) > 0 && !slices.Contains(o.Scopes, "openid") {
 		v.add("auth.providers.oidc.scopes", "must include openid")
 	}
+
+	c.validateGuest(v)
 
 	names := map[string]string{}
 	tokens := map[Secret]string{}
@@ -401,3 +404,26 @@ func walkSecrets(v reflect.Value, p string, fn func(path string, s Secret)) {
 }
 
 func index(p string, i int) string { return fmt.Sprintf("%s[%d]", p, i) }
+
+func (c *Config) validateGuest(v *validator) {
+	g := c.Auth.Guest
+	switch g.Access {
+	case "":
+		if len(g.Networks) > 0 {
+			v.add("auth.guest.access", "must be read-only when auth.guest.networks is set (or remove the networks)")
+		}
+		return
+	case "read-only":
+	default:
+		v.add("auth.guest.access", "%s is not an access level (the only one is read-only)", quote(g.Access))
+		return
+	}
+	if len(g.Networks) == 0 {
+		v.add("auth.guest.networks", "required with auth.guest.access: list the CIDRs guests may come from, e.g. 10.0.0.0/8")
+	}
+	for i, n := range g.Networks {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(n)); err != nil {
+			v.add(index("auth.guest.networks", i), "%s is not a CIDR like 10.0.0.0/8 or 2001:db8::/32", quote(n))
+		}
+	}
+}

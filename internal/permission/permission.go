@@ -92,3 +92,21 @@ var actionScopes = map[string]string{
 // rigger's own data (only the task's workspace or outside systems, whose
 // credentials are the action's).
 func ActionScope(action string) string { return actionScopes[action] }
+
+// GuestMayUse says whether rigger server's read-only guest may call a
+// route at all: reading catalog entities (list, query, by name, by refs,
+// facets) and docs. Templates, tasks, locations, tokens and audit are
+// never for guests; what entities a guest sees is still the policy's.
+func GuestMayUse(method, route string) bool {
+	switch {
+	case method == http.MethodGet && (route == "/api/catalog/entities" || route == "/api/catalog/entities/by-query" ||
+		route == "/api/catalog/entity-facets" || route == "/api/catalog/entities/by-uid/:uid" ||
+		strings.HasPrefix(route, "/api/catalog/entities/by-name/")):
+		return true
+	case method == http.MethodPost && route == "/api/catalog/entities/by-refs":
+		return true
+	case method == http.MethodGet && strings.HasPrefix(route, "/api/docs/"):
+		return true
+	}
+	return false
+}

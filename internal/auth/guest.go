@@ -1,0 +1,62 @@
+package auth
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// GuestRefReadOnly is the identity of rigger server's read-only guest.
+const GuestRefReadOnly = "guest:anonymous"
+
+// NetworkGuest is rigger server's read-only guest access (auth.guest): a
+// request without any credential (no Authorization header, no cookie)
+// whose connection comes from one of Networks is the guest; everything
+// else goes to Next. The peer address of the connection decides, never a
+// forwarded header a caller can write. A request that presents a
+// credential is never downgraded to the guest: a wrong token stays a 401.
+type NetworkGuest struct {
+	Next     Authenticator
+	Networks []netip.Prefix
+}
+
+// NewNetworkGuest parses the CIDRs of auth.guest.networks.
+func NewNetworkGuest(next Authenticator, cidrs []string) (*NetworkGuest, error) {
+	g := &NetworkGuest{Next: next}
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			return nil, fmt.Errorf("auth.guest.networks: %q is not a CIDR: %w", c, err)
+		}
+		g.Networks = append(g.Networks, p.Masked())
+	}
+	return g, nil
+}
+
+// Authenticate implements Authenticator.
+func (g *NetworkGuest) Authenticate(r *http.Request) (Identity, error) {
+	if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" || !g.fromNetworks(r.RemoteAddr) {
+		return g.Next.Authenticate(r)
+	}
+	return Identity{Ref: GuestRefReadOnly, Guest: true, Via: "guest"}, nil
+}
+
+func (g *NetworkGuest) fromNetworks(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range g.Networks {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
