@@ -100,7 +100,9 @@ func TestValidate(t *testing.T) {
 		{"session ttl", func(c *Config) { c.Auth.Session.TTL = 0 }, "auth.session.ttl: must be a positive duration (like 90s or 5m)"},
 		{"short session secret", func(c *Config) { c.Auth.Session.Secret = "short" }, "auth.session.secret: must be at least 32 characters"},
 		{"guest without networks", func(c *Config) { c.Auth.Guest.Access = "read-only" }, "auth.guest.networks: required with auth.guest.access: list the CIDRs guests may come from, e.g. 10.0.0.0/8"},
-		{"guest with a bad network", func(c *Config) { c.Auth.Guest = GuestAccess{Access: "read-only", Networks: []string{"10.0.0.0/8", "office"}} },
+		{"guest with a bad network", func(c *Config) {
+			c.Auth.Guest = GuestAccess{Access: "read-only", Networks: []string{"10.0.0.0/8", "office"}}
+		},
 			`auth.guest.networks[1]: "office" is not a CIDR like 10.0.0.0/8 or 2001:db8::/32`},
 		{"guest write access", func(c *Config) { c.Auth.Guest = GuestAccess{Access: "read-write", Networks: []string{"10.0.0.0/8"}} },
 			`auth.guest.access: "read-write" is not an access level (the only one is read-only)`},
