@@ -21,8 +21,10 @@ type lookupEnv func(string) (string, bool)
 // cli holds what every subcommand shares.
 type cli struct {
 	stdout, stderr io.Writer
-	env            lookupEnv
-	configPath     string
+	// stdin is what interactive commands read (nil: os.Stdin).
+	stdin      io.Reader
+	env        lookupEnv
+	configPath string
 }
 
 func newRootCommand(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
@@ -59,6 +61,9 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.runCommand(),
 		c.taskCommand(),
 		c.auditCommand(),
+		c.loginCommand(),
+		c.logoutCommand(),
+		c.whoamiCommand(),
 	)
 	refuseUnknownSubcommands(root)
 	return root

@@ -22,14 +22,37 @@ type remoteFlags struct {
 }
 
 func (r *remoteFlags) register(cmd *cobra.Command) {
+	r.registerServer(cmd)
+	cmd.Flags().StringVar(&r.token, "token", "", "bearer token (prefer env RIGGER_TOKEN; default: the session of rigger login)")
+}
+
+// registerServer registers --server alone (commands that sign in or out).
+func (r *remoteFlags) registerServer(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.server, "server", "", "rigger API base URL (env RIGGER_SERVER; default server.baseUrl of rigger.yaml, http://127.0.0.1:7007)")
-	cmd.Flags().StringVar(&r.token, "token", "", "bearer token (prefer env RIGGER_TOKEN)")
 }
 
 // client returns the API client: --server (or RIGGER_SERVER), else
 // server.baseUrl of the configuration file (--config, RIGGER_CONFIG or
 // ./rigger.yaml), else the default http://127.0.0.1:7007.
 func (c *cli) client(r *remoteFlags) (*apiClient, error) {
+	api, err := c.anonymousClient(r)
+	if err != nil {
+		return nil, err
+	}
+	api.token = r.token
+	if api.token == "" {
+		// No --token or RIGGER_TOKEN: the session rigger login kept, if any.
+		tok, err := c.storedAccessToken(context.Background(), api.base)
+		if err != nil {
+			return nil, err
+		}
+		api.token = tok
+	}
+	return api, nil
+}
+
+// anonymousClient is client without credentials (for signing in and out).
+func (c *cli) anonymousClient(r *remoteFlags) (*apiClient, error) {
 	base := r.server
 	if base == "" {
 		path := c.configPath
@@ -44,7 +67,7 @@ func (c *cli) client(r *remoteFlags) (*apiClient, error) {
 		}
 		base = cfg.Server.BaseURL
 	}
-	return &apiClient{base: strings.TrimRight(base, "/"), token: r.token}, nil
+	return &apiClient{base: strings.TrimRight(base, "/")}, nil
 }
 
 // taskCommand groups commands about one task.
