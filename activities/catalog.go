@@ -14,10 +14,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/riggerdev/rigger/internal/audit"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"go.temporal.io/sdk/activity"
@@ -43,6 +46,8 @@ type Catalog struct {
 	// Git says where git locations may clone from.
 	Git    GitSource
 	Logger *slog.Logger
+	// Audit receives what each refresh changed; nil records nothing.
+	Audit audit.Recorder
 }
 
 // maxNested bounds Location entities pointing at further files.
@@ -141,6 +146,7 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 		res.Errors = append(res.Errors, fmt.Sprintf("%s is already defined by location %s; keeping that one", cf.Ref, cf.OwnerLocation))
 	}
 	res.Inserted, res.Updated, res.Unchanged, res.Removed, res.Orphaned = rr.Inserted, rr.Updated, rr.Unchanged, rr.Removed, rr.Orphaned
+	c.auditChanges(ctx, loc, rr)
 	status := strings.Join(res.Errors, "\n")
 	if err := c.Store.SetLocationStatus(ctx, loc.ID, status, time.Now()); err != nil {
 		return res, err
@@ -615,5 +621,26 @@ func materialize(rows iter.Seq2[store.Entity, error]) iter.Seq2[store.Entity, er
 		if failed != nil {
 			yield(store.Entity{}, failed)
 		}
+	}
+}
+
+// auditChanges records what a refresh changed in the catalog: one event
+// per kind of change (create, update, delete) with its count, attributed
+// to the refresh of the location (who registered the location is in its
+// catalog.location.create event).
+func (c *Catalog) auditChanges(ctx context.Context, loc store.Location, rr store.ReplaceResult) {
+	if c.Audit == nil {
+		return
+	}
+	for _, ch := range []struct {
+		action string
+		n      int
+	}{{"catalog.entity.create", rr.Inserted}, {"catalog.entity.update", rr.Updated}, {"catalog.entity.delete", rr.Removed + rr.Orphaned}} {
+		if ch.n == 0 {
+			continue
+		}
+		c.Audit.Record(ctx, audit.Event{Actor: "system:catalog-refresh", ActorKind: audit.ActorService, Action: ch.action,
+			Target: "location:" + loc.ID, Decision: audit.Allow,
+			Details: map[string]string{"count": strconv.Itoa(ch.n), "location": audit.RedactURL(loc.Target)}})
 	}
 }

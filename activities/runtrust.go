@@ -7,7 +7,10 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/riggerdev/rigger/internal/audit"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -309,6 +312,57 @@ func (s *Scaffold) CheckedForgetSecrets(ctx context.Context, taskID string, run 
 		return refuse(fmt.Errorf("%w: its grant is for task %s, not %s", runsign.ErrUnsigned, c.TaskID, taskID))
 	}
 	return s.ForgetSecrets(ctx, taskID)
+}
+
+// taskOutcomeActions are the audit actions of a run's ends. A run that
+// ended cancelled is scaffolder.task.cancelled: the request to cancel (an
+// API call, scaffolder.task.cancel) is another event, and a cancel from
+// the Temporal UI has only this one.
+var taskOutcomeActions = map[string]string{
+	"completed": "scaffolder.task.complete",
+	"failed":    "scaffolder.task.fail",
+	"cancelled": "scaffolder.task.cancelled",
+}
+
+// CheckedRecordOutcome implements contract.ScaffoldRecordOutcome for a run
+// this worker trusts: the event's actor, template and attempt come from
+// the signed grant, not from the input.
+func (s *Scaffold) CheckedRecordOutcome(ctx context.Context, o contract.TaskOutcome) error {
+	c, err := s.checkRun(ctx, o.Run, o.InputHash, true)
+	if err != nil {
+		return err
+	}
+	if c.TaskID != o.TaskID {
+		return refuse(fmt.Errorf("%w: its grant is for task %s, not %s", runsign.ErrUnsigned, c.TaskID, o.TaskID))
+	}
+	action, ok := taskOutcomeActions[o.Outcome]
+	if !ok {
+		return refuse(fmt.Errorf("%q is not a run outcome (completed, failed, cancelled)", o.Outcome))
+	}
+	if s.Audit == nil {
+		return nil
+	}
+	kind := audit.ActorUser
+	if c.Service {
+		kind = audit.ActorService
+	}
+	details := map[string]string{"template": c.TemplateRef, "attempt": strconv.Itoa(c.Attempt)}
+	if o.Step != "" {
+		details["step"] = o.Step
+	}
+	e := audit.Event{Actor: c.UserRef, ActorKind: kind, Action: action, Target: "task:" + c.TaskID, Decision: audit.Allow, Details: details}
+	if o.Error != "" {
+		e.Reason = clipText(o.Error, 1024)
+	}
+	s.Audit.Record(ctx, e)
+	return nil
+}
+
+func clipText(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 // CheckedActions are Actions for runs this worker trusts: each checks its

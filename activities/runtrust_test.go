@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/templates"
@@ -97,5 +98,53 @@ func TestRenderChecksOutputs(t *testing.T) {
 		if _, err := render(c.out, c.mark); err == nil || !strings.Contains(err.Error(), "the output of step fetch was not produced by a worker for task t1") {
 			t.Errorf("%s: %v, want a refusal naming the step", name, err)
 		}
+	}
+}
+
+// outcomeRecorder keeps the audit events it is given.
+type outcomeRecorder struct{ events []audit.Event }
+
+func (r *outcomeRecorder) Record(_ context.Context, e audit.Event) { r.events = append(r.events, e) }
+
+// TestRecordOutcome: a run's end is recorded as the user, template and
+// attempt its signed grant names; a run without a valid grant, for another
+// task, with a changed input or an unknown outcome records nothing.
+func TestRecordOutcome(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed([]byte(strings.Repeat("s", 32)))
+	signer := runsign.NewSigner(priv)
+	claims, sig, err := signer.Sign(runsign.Claims{TaskID: "t1", TemplateRef: "template:default/x", UserRef: "user:default/alice", InputHash: "h", Attempt: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &outcomeRecorder{}
+	s := &Scaffold{Audit: rec, Trust: &RunTrust{Verifier: runsign.NewVerifier(signer.PublicKey())}}
+	grant := &contract.RunGrant{Claims: claims, Signature: sig}
+	ctx := context.Background()
+	if err := s.CheckedRecordOutcome(ctx, contract.TaskOutcome{TaskID: "t1", Outcome: "failed", Step: "publish", Error: "boom", Run: grant, InputHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.events) != 1 {
+		t.Fatalf("events: %+v", rec.events)
+	}
+	e := rec.events[0]
+	if e.Action != "scaffolder.task.fail" || e.Actor != "user:default/alice" || e.ActorKind != audit.ActorUser || e.Target != "task:t1" ||
+		e.Details["template"] != "template:default/x" || e.Details["attempt"] != "2" || e.Details["step"] != "publish" || e.Reason != "boom" {
+		t.Fatalf("event: %+v", e)
+	}
+	forged := &contract.RunGrant{Claims: claims, Signature: append([]byte{}, sig...)}
+	forged.Signature[0] ^= 1
+	for name, o := range map[string]contract.TaskOutcome{
+		"no grant":       {TaskID: "t1", Outcome: "completed", InputHash: "h"},
+		"forged grant":   {TaskID: "t1", Outcome: "completed", Run: forged, InputHash: "h"},
+		"other task":     {TaskID: "t2", Outcome: "completed", Run: grant, InputHash: "h"},
+		"changed input":  {TaskID: "t1", Outcome: "completed", Run: grant, InputHash: "other"},
+		"unknown ending": {TaskID: "t1", Outcome: "exploded", Run: grant, InputHash: "h"},
+	} {
+		if err := s.CheckedRecordOutcome(ctx, o); err == nil {
+			t.Errorf("%s: recorded", name)
+		}
+	}
+	if len(rec.events) != 1 {
+		t.Fatalf("refused outcomes were recorded: %+v", rec.events[1:])
 	}
 }

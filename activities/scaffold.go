@@ -13,6 +13,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/riggerdev/rigger/internal/audit"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -44,6 +46,8 @@ type Scaffold struct {
 	RefreshInterval time.Duration
 	// Trust verifies runs for the Checked* activities; nil refuses them.
 	Trust *RunTrust
+	// Audit receives the runs' outcomes; nil records none.
+	Audit audit.Recorder
 }
 
 // maxLoggedFile bounds what debug:log shows of one file.

@@ -81,6 +81,7 @@ func registerScaffold(r registrar, sc *activities.Scaffold) {
 	r.RegisterActivityWithOptions(sc.CheckedRender, activity.RegisterOptions{Name: contract.ScaffoldRender})
 	r.RegisterActivityWithOptions(sc.CheckedRenderOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
 	r.RegisterActivityWithOptions(sc.CheckedForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
+	r.RegisterActivityWithOptions(sc.CheckedRecordOutcome, activity.RegisterOptions{Name: contract.ScaffoldRecordOutcome})
 	r.RegisterActivityWithOptions(sc.CheckedRunLocalStep, activity.RegisterOptions{Name: contract.ScaffoldRunLocalStep})
 	for name, fn := range sc.CheckedActions() {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})

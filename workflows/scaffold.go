@@ -211,6 +211,21 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 			workflow.GetLogger(ctx).Warn("forget task secrets", "error", err)
 		}
 	}
+	// outcome records the run's end in the audit log, as the run's user
+	// (dry runs are not tasks). A failure to record does not change how
+	// the run ended.
+	outcome := func(c workflow.Context, what, step, msg string) {
+		if in.DryRun || workflow.GetVersion(c, auditOutcomeChange, workflow.DefaultVersion, 1) < 1 {
+			return
+		}
+		lctx := workflow.WithLocalActivityOptions(c, workflow.LocalActivityOptions{
+			ScheduleToCloseTimeout: 30 * time.Second, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3},
+		})
+		o := contract.TaskOutcome{TaskID: in.TaskID, Outcome: what, Step: step, Error: msg, Run: run.grant, InputHash: run.hash}
+		if err := workflow.ExecuteLocalActivity(lctx, contract.ScaffoldRecordOutcome, o).Get(c, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("record the run's outcome in the audit log", "error", err)
+		}
+	}
 	fail := func(i int, err error) (*ScaffoldState, error) {
 		now := workflow.Now(ctx)
 		// A cancellation requested through Temporal (its UI or CLI) rather
@@ -226,12 +241,14 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 			log(st.Steps[i].ID, "completion", "run cancelled")
 			dctx, _ := workflow.NewDisconnectedContext(ctx)
 			forget(dctx)
+			outcome(dctx, "cancelled", st.Steps[i].ID, "")
 			return nil, temporal.NewCanceledError(st)
 		}
 		msg := rootMessage(err)
 		st.Steps[i].Status, st.Steps[i].EndedAt, st.Steps[i].Error = StepFailed, &now, msg
 		setStatus("failed")
 		log(st.Steps[i].ID, "completion", fmt.Sprintf("step %s failed: %s", st.Steps[i].ID, msg))
+		outcome(ctx, "failed", st.Steps[i].ID, msg)
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s (%s) failed: %s", st.Steps[i].ID, st.Steps[i].Action, msg), StepFailedType, nil, st)
 	}
 
@@ -281,6 +298,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 			setStatus("failed")
 			msg := "rendering the output failed: " + rootMessage(err)
 			log("", "completion", msg)
+			outcome(ctx, "failed", "", msg)
 			return nil, temporal.NewNonRetryableApplicationError(msg, StepFailedType, nil, st)
 		}
 	}
@@ -294,6 +312,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		st.Status = "completed"
 	}
 	log("", "completion", "Run completed successfully")
+	outcome(ctx, "completed", "", "")
 	return st, nil
 }
 
@@ -350,6 +369,10 @@ const temporalCancelChange = "temporal-cancel"
 // statusOnlyOnFailure marks the change that stopped writing RiggerStatus
 // for completed runs.
 const statusOnlyOnFailure = "status-only-on-failure"
+
+// auditOutcomeChange records a run's end in the audit log (a local
+// activity at the end of the run).
+const auditOutcomeChange = "audit-outcome"
 
 // stepResult is what running a step gave: a reason it was skipped, or its
 // output.

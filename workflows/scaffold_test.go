@@ -25,6 +25,8 @@ import (
 type scaffoldEnv struct {
 	env   *testsuite.TestWorkflowEnvironment
 	calls []string
+	// outcomes are the run ends the workflow recorded (outcome:step).
+	outcomes []string
 }
 
 func newScaffoldEnv(t *testing.T, failOn string) *scaffoldEnv {
@@ -43,6 +45,10 @@ func newScaffoldEnv(t *testing.T, failOn string) *scaffoldEnv {
 	e.env.RegisterActivityWithOptions(sc.RenderTemplateOutput, activity.RegisterOptions{Name: contract.ScaffoldRenderOutput})
 	e.env.RegisterActivityWithOptions(sc.ForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
 	e.env.RegisterActivityWithOptions(sc.RunLocalStep, activity.RegisterOptions{Name: contract.ScaffoldRunLocalStep})
+	e.env.RegisterActivityWithOptions(func(_ context.Context, o contract.TaskOutcome) error {
+		e.outcomes = append(e.outcomes, o.Outcome+":"+o.Step)
+		return nil
+	}, activity.RegisterOptions{Name: contract.ScaffoldRecordOutcome})
 	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 		msg, _ := in.Input["message"].(string)
 		e.calls = append(e.calls, in.StepID+":"+msg)
@@ -112,6 +118,9 @@ func TestScaffoldSuccessIfEachAndOutputs(t *testing.T) {
 	if raw, _ := json.Marshal(res.Output); !strings.Contains(string(raw), `"content":"hi svc!"`) {
 		t.Fatalf("output %s does not render steps.b.output", raw)
 	}
+	if got := strings.Join(e.outcomes, ","); got != "completed:" {
+		t.Fatalf("recorded outcomes %q, want the run's completion once", got)
+	}
 }
 
 func TestScaffoldStepFailureFailsRun(t *testing.T) {
@@ -131,6 +140,9 @@ func TestScaffoldStepFailureFailsRun(t *testing.T) {
 	st := state(t, e.env)
 	if st.Status != "failed" || st.Steps[1].Status != StepFailed || st.Steps[2].Status != StepOpen || !strings.Contains(st.Steps[1].Error, "boom") {
 		t.Fatalf("state %+v", st)
+	}
+	if got := strings.Join(e.outcomes, ","); got != "failed:b" {
+		t.Fatalf("recorded outcomes %q, want the failure of step b once", got)
 	}
 }
 

@@ -50,6 +50,26 @@ type LocalStepOutput struct {
 // them.
 const ScaffoldForgetSecrets = "rigger.scaffold.forgetSecrets"
 
+// ScaffoldRecordOutcome writes a run's end — completed, failed or
+// cancelled — to the audit log, as the run's user (a local activity; input
+// TaskOutcome).
+const ScaffoldRecordOutcome = "rigger.scaffold.recordOutcome"
+
+// TaskOutcome is how a run ended, for the audit log. The grant and input
+// hash prove the run is one the API server signed (the event's actor is
+// the grant's user, not anything the input says).
+type TaskOutcome struct {
+	TaskID string `json:"taskId"`
+	// Outcome is completed, failed or cancelled.
+	Outcome string `json:"outcome"`
+	// Step is the step that failed or was cancelled ("" for the output).
+	Step string `json:"step,omitempty"`
+	// Error is the failure's message (already redacted like the task's log).
+	Error     string    `json:"error,omitempty"`
+	Run       *RunGrant `json:"run,omitempty"`
+	InputHash string    `json:"inputHash,omitempty"`
+}
+
 // SecretRef is how a secret appears in rendered input while it travels
 // through workflow history: a reference the action activity replaces with
 // the value just before the action runs. The NUL bytes keep it from

@@ -24,12 +24,12 @@ type auditWiring struct {
 }
 
 // openAudit starts the audit log on st (the hash chain) and the sink's
-// JSON lines: stdout, the file at audit.path, or none (database). Nothing
-// is recorded when audit.enabled is false or serve is false (workers);
-// stored events are still listed.
-func openAudit(cfg *config.Config, st store.Store, stdout io.Writer, logger *slog.Logger, serve bool) (*auditWiring, error) {
+// JSON lines: stdout, the file at audit.path, or none (database). Workers
+// record too (the runs' outcomes, the catalog's changes). Nothing is
+// recorded when audit.enabled is false; stored events are still listed.
+func openAudit(cfg *config.Config, st store.Store, stdout io.Writer, logger *slog.Logger) (*auditWiring, error) {
 	w := &auditWiring{st: st}
-	if !serve || !cfg.Audit.Enabled {
+	if !cfg.Audit.Enabled {
 		return w, nil
 	}
 	var out io.Writer
@@ -54,6 +54,14 @@ func (w *auditWiring) deps() api.AuditDeps {
 		d.Recorder = w.log
 	}
 	return d
+}
+
+// recorder is what workers record with (nil when audit is off).
+func (w *auditWiring) recorder() audit.Recorder {
+	if w.log == nil {
+		return nil
+	}
+	return w.log
 }
 
 // Close stores every queued event and closes the file.

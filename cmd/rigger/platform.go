@@ -135,7 +135,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return fmt.Errorf("catalog store: %w", err)
 	}
 	defer st.Close()
-	audits, err := openAudit(cfg, st, c.stdout, logger, m != modeWorker)
+	audits, err := openAudit(cfg, st, c.stdout, logger)
 	if err != nil {
 		return err
 	}
@@ -148,10 +148,12 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return fmt.Errorf("scaffolder secrets: %w", err)
 	}
 	catalogActs := catalogActivities(cfg, st, c, m == modeDev)
+	catalogActs.Audit = audits.recorder()
 	scaffold, err := scaffoldActivities(cfg, logger, keeper, catalogActs)
 	if err != nil {
 		return err
 	}
+	scaffold.Audit = audits.recorder()
 	signer, verifier, err := runSigning(cfg, m == modeDev)
 	if err != nil {
 		return err

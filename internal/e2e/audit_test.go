@@ -61,15 +61,18 @@ func TestAuditTrail(t *testing.T) {
 		if code := doJSON(t, "GET", p.api+"/api/audit/events?target="+url.QueryEscape("task:"+created.ID), nil, &page); code != http.StatusOK {
 			t.Fatalf("audit events as the dev guest: %d", code)
 		}
-		if len(page.Items) >= 2 || time.Now().After(deadline) {
+		if len(page.Items) >= 3 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if len(page.Items) != 2 {
-		t.Fatalf("events of the task: %+v, want create and cancel", page.Items)
+	if len(page.Items) != 3 {
+		t.Fatalf("events of the task: %+v, want create, cancel and the run's end (cancelled)", page.Items)
 	}
-	cancel, create := page.Items[0].Event, page.Items[1].Event
+	ended, cancel, create := page.Items[0].Event, page.Items[1].Event, page.Items[2].Event
+	if ended.Action != "scaffolder.task.cancelled" || ended.Actor != "user:default/guest" || ended.Details["template"] != "template:default/hello-files" {
+		t.Fatalf("the run's end, recorded by the worker: %+v", ended)
+	}
 	if create.Action != "scaffolder.task.create" || cancel.Action != "scaffolder.task.cancel" ||
 		create.Actor != "user:default/guest" || create.ActorKind != "user" || create.Decision != "allow" ||
 		create.RequestID == "" || create.SourceIP != "127.0.0.1" || create.Details["template"] != "template:default/hello-files" {
@@ -87,7 +90,10 @@ func TestAuditTrail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Count(string(logged), `"kind":"audit.event"`) != 2 || !strings.Contains(string(logged), `"kind":"audit.head","seq":2`) {
+	// The task's three events and the catalog's: the template's location
+	// created one entity.
+	if strings.Count(string(logged), `"kind":"audit.event"`) != 4 || !strings.Contains(string(logged), `"kind":"audit.head","seq":4`) ||
+		!strings.Contains(string(logged), `"action":"catalog.entity.create"`) || !strings.Contains(string(logged), `"count":"1"`) {
 		t.Fatalf("audit log file:\n%s", logged)
 	}
 
@@ -98,7 +104,7 @@ func TestAuditTrail(t *testing.T) {
 		code := v.wait(t, 60*time.Second)
 		return code, v.stdout.String() + v.stderr.String()
 	}
-	if code, out := verify(); code != 0 || !strings.Contains(out, "audit chain verified: 2 events") || !strings.Contains(out, "2 of them matched") {
+	if code, out := verify(); code != 0 || !strings.Contains(out, "audit chain verified: 4 events") || !strings.Contains(out, "4 of them matched") {
 		t.Fatalf("verify an untouched chain: exit %d\n%s", code, out)
 	}
 	db, err := sql.Open("sqlite", filepath.Join(data, "rigger.db"))
@@ -112,13 +118,17 @@ func TestAuditTrail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	exec(`UPDATE audit_events SET body = REPLACE(body, 'user:default/guest', 'user:default/someone') WHERE seq = 1`)
-	if code, out := verify(); code != 1 || !strings.Contains(out, "audit chain broken at event seq 1") || !strings.Contains(out, "hash does not match") {
+	var guestSeq int
+	if err := db.QueryRow(`SELECT MIN(seq) FROM audit_events WHERE body LIKE '%user:default/guest%'`).Scan(&guestSeq); err != nil {
+		t.Fatal(err)
+	}
+	exec(fmt.Sprintf(`UPDATE audit_events SET body = REPLACE(body, 'user:default/guest', 'user:default/someone') WHERE seq = %d`, guestSeq))
+	if code, out := verify(); code != 1 || !strings.Contains(out, fmt.Sprintf("audit chain broken at event seq %d", guestSeq)) || !strings.Contains(out, "hash does not match") {
 		t.Fatalf("verify an edited chain: exit %d\n%s", code, out)
 	}
-	exec(`UPDATE audit_events SET body = REPLACE(body, 'user:default/someone', 'user:default/guest') WHERE seq = 1`)
-	exec(`DELETE FROM audit_events WHERE seq = 2`)
-	if code, out := verify(); code != 1 || !strings.Contains(out, "audit chain broken at event seq 2") || !strings.Contains(out, "deleted from the end") {
+	exec(fmt.Sprintf(`UPDATE audit_events SET body = REPLACE(body, 'user:default/someone', 'user:default/guest') WHERE seq = %d`, guestSeq))
+	exec(`DELETE FROM audit_events WHERE seq = 4`)
+	if code, out := verify(); code != 1 || !strings.Contains(out, "audit chain broken at event seq 4") || !strings.Contains(out, "deleted from the end") {
 		t.Fatalf("verify a chain missing its newest event: exit %d\n%s", code, out)
 	}
 }
