@@ -15,9 +15,9 @@ import (
 // discovery documents, and the sign-in flow itself. Every other route —
 // including one added later — must refuse an anonymous caller.
 var publicRoutes = map[string]bool{
-	"GET /healthz": true,
-	"GET /readyz":  true,
-	"GET /api/auth/.well-known/jwks.json":           true,
+	"GET /healthz":                        true,
+	"GET /readyz":                         true,
+	"GET /api/auth/.well-known/jwks.json": true,
 	"GET /api/auth/.well-known/openid-configuration": true,
 	"GET /api/auth/providers":                        true,
 	"GET /api/auth/:provider/start":                  true,
