@@ -323,3 +323,32 @@ func TestSignInFailuresAlert(t *testing.T) {
 		mustVerify(t, st, 11+2)
 	})
 }
+
+// TestAlertsAnchoredByHeadLines: alerts get JSON lines and head lines like
+// any event (the head at Close names the last alert), so deleting the
+// newest alerts from the database leaves a chain that verifies alone but
+// not against the log.
+func TestAlertsAnchoredByHeadLines(t *testing.T) {
+	onBoth(t, func(t *testing.T, b backend) {
+		st := b.open(t)
+		var out lockedBuffer
+		l := New(Options{Store: st, Out: &out, Now: (&clock{t: t0}).Now,
+			Alerts: AlertOptions{CatalogMutations: &CatalogMutationsRule{Name: "catalogMutations", Allowed: []string{"group:default/platform-team"}}}})
+		recordMutations(l, 3)
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), `"kind":"audit.head","seq":6,`) {
+			t.Fatalf("no head line for seq 6 (3 events, 3 alerts):\n%s", out.String())
+		}
+		if _, err := b.raw.Exec(`DELETE FROM audit_events WHERE seq > 4`); err != nil {
+			t.Fatal(err)
+		}
+		mustVerify(t, st, 4)
+		a, err := ReadAnchors(strings.NewReader(out.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBroken(t, st, a, 5, "deleted from the end")
+	})
+}
