@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"container/list"
 	"fmt"
 	"strconv"
@@ -46,6 +47,7 @@ const (
 	defaultMaxTracked     = 10000
 	defaultWebhookQueue   = 100
 	defaultWebhookTimeout = 10 * time.Second
+	defaultWindow         = 5 * time.Minute
 )
 
 // AlertOptions configure a Log's alert rules; a nil rule is off.
@@ -78,7 +80,7 @@ type OutsideHoursRule struct {
 }
 
 // CatalogReadsRule alerts when one actor (an anonymous caller: one source
-// IP) reads more than Threshold entities within Window.
+// IP) reads more than Threshold entities within Window [5m].
 type CatalogReadsRule struct {
 	Name      string
 	Webhook   *Webhook
@@ -100,7 +102,7 @@ type CatalogMutationsRule struct {
 
 // SignInFailuresRule alerts when more than PerIP failed sign-ins
 // (auth.login.failed) come from one source IP, or more than Total from
-// anywhere, within Window. A limit of 0 is off.
+// anywhere, within Window [5m]. A limit of 0 is off.
 type SignInFailuresRule struct {
 	Name    string
 	Webhook *Webhook
@@ -138,22 +140,35 @@ func newAlerter(o AlertOptions, now func() time.Time) *alerter {
 	if o.MaxTracked <= 0 {
 		o.MaxTracked = defaultMaxTracked
 	}
-	a := &alerter{hours: o.OutsideHours, reads: o.CatalogReads, mutations: o.CatalogMutations, signIn: o.SignInFailures,
-		now: now, hooks: map[string]*sender{}}
-	if a.reads != nil {
-		a.readers = newTracker(o.MaxTracked)
+	a := &alerter{now: now, hooks: map[string]*sender{}}
+	// Copies, with defaults filled in: the caller's rules stay as given.
+	if o.OutsideHours != nil {
+		r := *o.OutsideHours
+		r.Name = cmp.Or(r.Name, "outsideHours")
+		if r.Location == nil {
+			r.Location = time.UTC
+		}
+		a.hours = &r
 	}
-	if a.signIn != nil {
-		a.failures = newTracker(o.MaxTracked)
+	if o.CatalogReads != nil {
+		r := *o.CatalogReads
+		r.Name = cmp.Or(r.Name, "catalogReads")
+		r.Window = cmp.Or(max(r.Window, 0), defaultWindow)
+		a.reads, a.readers = &r, newTracker(o.MaxTracked)
 	}
-	if a.mutations != nil {
-		a.allowed = map[string]bool{}
-		for _, r := range a.mutations.Allowed {
-			a.allowed[strings.ToLower(r)] = true
+	if o.CatalogMutations != nil {
+		r := *o.CatalogMutations
+		r.Name = cmp.Or(r.Name, "catalogMutations")
+		a.mutations, a.allowed = &r, map[string]bool{}
+		for _, ref := range r.Allowed {
+			a.allowed[strings.ToLower(ref)] = true
 		}
 	}
-	if a.hours != nil && a.hours.Location == nil {
-		a.hours.Location = time.UTC
+	if o.SignInFailures != nil {
+		r := *o.SignInFailures
+		r.Name = cmp.Or(r.Name, "signInFailures")
+		r.Window = cmp.Or(max(r.Window, 0), defaultWindow)
+		a.signIn, a.failures = &r, newTracker(o.MaxTracked)
 	}
 	return a
 }

@@ -382,3 +382,24 @@ func BenchmarkAlertRules(b *testing.B) {
 		b.Fatalf("trackers hold %d and %d keys, more than %d", len(a.readers.keys), len(a.failures.keys), defaultMaxTracked)
 	}
 }
+
+// TestAlertRuleDefaults: a rule given without name or window gets its
+// default ones (no division by a zero window), and the caller's rule is
+// not changed.
+func TestAlertRuleDefaults(t *testing.T) {
+	given := &CatalogReadsRule{Threshold: 1}
+	a := newAlerter(AlertOptions{CatalogReads: given, OutsideHours: &OutsideHoursRule{}}, func() time.Time { return t0 })
+	var out []alert
+	for range 2 {
+		out = a.evaluate(Event{Time: t0, Actor: "user:default/a", Action: ActionEntityRead}, out)
+	}
+	if len(out) != 1 || out[0].ev.Target != "catalogReads" || out[0].ev.Details["window"] != "5m0s" {
+		t.Fatalf("alerts: %+v", out)
+	}
+	if a.hours.Location != time.UTC || a.hours.Name != "outsideHours" {
+		t.Fatalf("outsideHours defaults: %+v", a.hours)
+	}
+	if given.Name != "" || given.Window != 0 {
+		t.Fatalf("the caller's rule was changed: %+v", given)
+	}
+}
