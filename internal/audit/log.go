@@ -257,19 +257,18 @@ func (l *Log) store(batch []Event) {
 		raised[i].ev.ID = uuid.NewString()
 		evs[i] = raised[i].ev
 	}
-	stored := l.append(evs)
+	stored := map[string]store.AuditRecord{}
+	for _, r := range l.append(evs) {
+		stored[r.ID] = r
+	}
 	for _, a := range raised {
-		if a.hook == nil {
+		r, ok := stored[a.ev.ID]
+		if a.hook == nil || !ok {
 			continue
 		}
-		ln := Line{Kind: KindAlert}
-		for _, r := range stored {
-			if r.ID == a.ev.ID {
-				ln.Seq, ln.Hash, ln.Event = r.Seq, r.Hash, r.Body
-			}
-		}
-		b, err := json.Marshal(ln)
-		if err != nil || ln.Event == nil {
+		b, err := json.Marshal(Line{Kind: KindAlert, Seq: r.Seq, Hash: r.Hash, Event: r.Body})
+		if err != nil {
+			l.o.Logger.Error("audit alert not sent to its webhook", "rule", a.ev.Target, "error", err)
 			continue
 		}
 		a.hook.enqueue(b)
