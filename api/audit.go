@@ -103,7 +103,7 @@ func (s *Server) auditEvent(c *gin.Context, action, target string, details map[s
 		SourceIP: c.RemoteIP(), UserAgent: clip(c.Request.UserAgent(), 256), RequestID: c.GetString(requestIDKey)}
 	if v, ok := c.Get(identityKey); ok {
 		id := v.(auth.Identity)
-		e.Actor, e.ActorKind = id.Ref, audit.ActorUser
+		e.Actor, e.ActorKind, e.Ownership = id.Ref, audit.ActorUser, id.Ent
 		switch {
 		case id.Service:
 			e.ActorKind = audit.ActorService

@@ -32,6 +32,10 @@ func openAudit(cfg *config.Config, st store.Store, stdout io.Writer, logger *slo
 	if !cfg.Audit.Enabled {
 		return w, nil
 	}
+	alerts, err := alertOptions(cfg.Audit.Alerts)
+	if err != nil {
+		return nil, err
+	}
 	var out io.Writer
 	switch cfg.Audit.Sink {
 	case "stdout":
@@ -43,7 +47,7 @@ func openAudit(cfg *config.Config, st store.Store, stdout io.Writer, logger *slo
 		}
 		w.file, out = f, f
 	}
-	w.log = audit.New(audit.Options{Store: st, Out: out, Logger: logger.With("component", "audit")})
+	w.log = audit.New(audit.Options{Store: st, Out: out, Logger: logger.With("component", "audit"), Alerts: alerts})
 	return w, nil
 }
 

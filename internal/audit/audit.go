@@ -46,8 +46,11 @@ type Event struct {
 	Time time.Time `json:"time"`
 	// Actor is the entity ref of who acted ("" for an anonymous caller).
 	Actor string `json:"actor"`
-	// ActorKind is user, service or anonymous.
+	// ActorKind is user, service, anonymous or system (alerts).
 	ActorKind string `json:"actorKind"`
+	// Ownership are the actor's ownership refs when it acted (itself and
+	// its groups), for rules that look at groups; omitted when unknown.
+	Ownership []string `json:"ownership,omitempty"`
 	// Action is what was done, e.g. scaffolder.task.create.
 	Action string `json:"action"`
 	// Target is what it was done to, e.g. task:<id> or location:<id>.

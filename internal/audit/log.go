@@ -36,8 +36,12 @@ type Options struct {
 	Queue int
 	// Batch is the most events appended in one transaction [256].
 	Batch int
-	// Now is the clock [time.Now].
+	// Now is the clock [time.Now]; the alert rules' windows follow the
+	// events' times, which Record takes from it.
 	Now func() time.Time
+	// Alerts are the alert rules run on every event appended (none when
+	// zero); see alerts.go.
+	Alerts AlertOptions
 }
 
 // Line kinds of the JSON-lines output.
@@ -69,6 +73,9 @@ type Log struct {
 	// Owned by the run goroutine.
 	head      store.AuditRecord
 	sinceHead int
+	alerts    *alerter // nil: no rules
+
+	senders []*sender // one per rule with a webhook
 }
 
 type item struct {
@@ -97,6 +104,7 @@ func New(o Options) *Log {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	l := &Log{o: o, ch: make(chan item, o.Queue), done: make(chan struct{})}
+	l.startAlerts()
 	go l.run()
 	return l
 }
@@ -153,15 +161,22 @@ func (l *Log) Flush(ctx context.Context) error {
 }
 
 // Close stores and writes every queued event, writes the chain head, and
-// stops the writer. Later Records are logged as errors, not stored.
+// stops the writer; queued alert webhooks then get at most one webhook
+// timeout to go out. Later Records are logged as errors, not stored.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	if !l.closed {
+	first := !l.closed
+	if first {
 		l.closed = true
 		close(l.ch)
 	}
 	l.mu.Unlock()
 	<-l.done
+	if first {
+		for _, s := range l.senders {
+			s.stop()
+		}
+	}
 	return nil
 }
 
@@ -223,10 +238,48 @@ func (l *Log) run() {
 	}
 }
 
-// store appends batch to the chain (retrying once) and writes its lines.
+// store appends batch to the chain and writes its lines, then runs the
+// alert rules over it and appends (and sends) the alerts they raise.
 func (l *Log) store(batch []Event) {
-	if len(batch) == 0 {
+	l.append(batch)
+	if l.alerts == nil {
 		return
+	}
+	var raised []alert
+	for _, e := range batch {
+		raised = l.alerts.evaluate(e, raised)
+	}
+	if len(raised) == 0 {
+		return
+	}
+	evs := make([]Event, len(raised))
+	for i := range raised {
+		raised[i].ev.ID = uuid.NewString()
+		evs[i] = raised[i].ev
+	}
+	stored := map[string]store.AuditRecord{}
+	for _, r := range l.append(evs) {
+		stored[r.ID] = r
+	}
+	for _, a := range raised {
+		r, ok := stored[a.ev.ID]
+		if a.hook == nil || !ok {
+			continue
+		}
+		b, err := json.Marshal(Line{Kind: KindAlert, Seq: r.Seq, Hash: r.Hash, Event: r.Body})
+		if err != nil {
+			l.o.Logger.Error("audit alert not sent to its webhook", "rule", a.ev.Target, "error", err)
+			continue
+		}
+		a.hook.enqueue(b)
+	}
+}
+
+// append appends batch to the chain (retrying once) and writes its lines.
+// It returns the records written (Seq 0 when storing failed).
+func (l *Log) append(batch []Event) []store.AuditRecord {
+	if len(batch) == 0 {
+		return nil
 	}
 	recs := make([]store.AuditRecord, 0, len(batch))
 	for _, e := range batch {
@@ -258,6 +311,7 @@ func (l *Log) store(batch []Event) {
 			l.writeHead()
 		}
 	}
+	return stored
 }
 
 func (l *Log) writeHead() {

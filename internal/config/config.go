@@ -466,6 +466,97 @@ type Audit struct {
 	Sink string `yaml:"sink"`
 	// Path is the file the file sink appends to; required for it.
 	Path string `yaml:"path"`
+	// Alerts are rules that raise an alert (an audit.alert event, and
+	// optionally a webhook POST) on suspicious events.
+	Alerts Alerts `yaml:"alerts"`
+}
+
+// Alerts configures the audit alert rules. Each rigger server counts the
+// events it records itself.
+type Alerts struct {
+	OutsideHours     OutsideHoursAlert     `yaml:"outsideHours"`
+	CatalogReads     CatalogReadsAlert     `yaml:"catalogReads"`
+	CatalogMutations CatalogMutationsAlert `yaml:"catalogMutations"`
+	SignInFailures   SignInFailuresAlert   `yaml:"signInFailures"`
+	// MaxTracked is how many actors (or source IPs) a counting rule keeps
+	// counts for; past it the one seen least recently is forgotten [10000].
+	MaxTracked int `yaml:"maxTracked"`
+	// WebhookHosts are the hosts webhooks may be sent to (host names or
+	// *.suffix patterns); every webhook's host must be listed.
+	WebhookHosts []string `yaml:"webhookHosts"`
+	// WebhookNetworks are CIDRs a webhook may reach although they are not
+	// public (10.0.0.0/8 for an in-cluster receiver); loopback, private
+	// and link-local addresses are refused otherwise.
+	WebhookNetworks []string `yaml:"webhookNetworks"`
+	// WebhookTimeout bounds one POST [10s].
+	WebhookTimeout time.Duration `yaml:"webhookTimeout"`
+	// WebhookQueue is how many alerts may wait per webhook; more are
+	// dropped and logged [100].
+	WebhookQueue int `yaml:"webhookQueue"`
+}
+
+// AlertWebhook is where a rule's alerts are POSTed as JSON; no URL, no POST.
+type AlertWebhook struct {
+	// URL may hold a token (Slack's do), so it is a secret.
+	URL     Secret        `yaml:"url"`
+	Headers []AlertHeader `yaml:"headers"`
+}
+
+// AlertHeader is a header sent with each webhook POST.
+type AlertHeader struct {
+	Name  string `yaml:"name"`
+	Value Secret `yaml:"value"`
+}
+
+// OutsideHoursAlert alerts on template runs outside working hours.
+type OutsideHoursAlert struct {
+	Enabled bool `yaml:"enabled"`
+	// Name is the alert's target [outsideHours].
+	Name string `yaml:"name"`
+	// Timezone is an IANA zone such as Europe/Berlin [UTC].
+	Timezone string `yaml:"timezone"`
+	// Days are the working days [mon, tue, wed, thu, fri].
+	Days []string `yaml:"days"`
+	// From and To are the working hours, HH:MM [08:00, 20:00]; To before
+	// From spans midnight.
+	From    string       `yaml:"from"`
+	To      string       `yaml:"to"`
+	Webhook AlertWebhook `yaml:"webhook"`
+}
+
+// CatalogReadsAlert alerts when one actor reads more than Threshold
+// entities within Window (once per window).
+type CatalogReadsAlert struct {
+	Enabled bool `yaml:"enabled"`
+	// Name is the alert's target [catalogReads].
+	Name      string        `yaml:"name"`
+	Threshold int           `yaml:"threshold"` // [50]
+	Window    time.Duration `yaml:"window"`    // [5m]
+	Webhook   AlertWebhook  `yaml:"webhook"`
+}
+
+// CatalogMutationsAlert alerts on catalog changes by actors outside
+// Allowed.
+type CatalogMutationsAlert struct {
+	Enabled bool `yaml:"enabled"`
+	// Name is the alert's target [catalogMutations].
+	Name string `yaml:"name"`
+	// Allowed are the users and groups that may change the catalog
+	// unremarked [group:default/platform-team].
+	Allowed []string     `yaml:"allowed"`
+	Webhook AlertWebhook `yaml:"webhook"`
+}
+
+// SignInFailuresAlert alerts on failed sign-ins over a threshold, per
+// source IP and in all.
+type SignInFailuresAlert struct {
+	Enabled bool `yaml:"enabled"`
+	// Name is the alert's target [signInFailures].
+	Name    string        `yaml:"name"`
+	PerIP   int           `yaml:"perIP"`  // [10]; 0 is off
+	Total   int           `yaml:"total"`  // [100]; 0 is off
+	Window  time.Duration `yaml:"window"` // [5m]
+	Webhook AlertWebhook  `yaml:"webhook"`
 }
 
 // Default returns the configuration used when rigger.yaml says nothing. Each
@@ -513,7 +604,7 @@ func Default() *Config {
 			Terraform: Terraform{Binary: "terraform"},
 		},
 		Permission: Permission{Enabled: true},
-		Audit:      Audit{Enabled: true, Sink: "stdout"},
+		Audit:      Audit{Enabled: true, Sink: "stdout", Alerts: DefaultAlerts()},
 	}
 }
 
@@ -533,4 +624,21 @@ func (c *Config) WorkspaceDir() string {
 		return c.Scaffolder.WorkspaceRoot
 	}
 	return filepath.Join(c.Server.DataDir, "workspaces")
+}
+
+// DefaultAlerts are the alert rules when rigger.yaml says nothing: every
+// rule off (a catalog page of 100 entities is already more than 50 reads:
+// the thresholds are the organisation's to choose), each filled in so
+// that enabled: true is enough to try it.
+func DefaultAlerts() Alerts {
+	return Alerts{
+		OutsideHours: OutsideHoursAlert{Name: "outsideHours", Timezone: "UTC",
+			Days: []string{"mon", "tue", "wed", "thu", "fri"}, From: "08:00", To: "20:00"},
+		CatalogReads:     CatalogReadsAlert{Name: "catalogReads", Threshold: 50, Window: 5 * time.Minute},
+		CatalogMutations: CatalogMutationsAlert{Name: "catalogMutations", Allowed: []string{"group:default/platform-team"}},
+		SignInFailures:   SignInFailuresAlert{Name: "signInFailures", PerIP: 10, Total: 100, Window: 5 * time.Minute},
+		MaxTracked:       10000,
+		WebhookTimeout:   10 * time.Second,
+		WebhookQueue:     100,
+	}
 }

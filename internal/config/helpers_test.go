@@ -29,6 +29,8 @@ func fullEnv() func(string) (string, bool) {
 		"GITHUB_APP_CLIENT_SECRET":   secretValue + "-app",
 		"GHE_TOKEN":                  secretValue + "-ghe",
 		"AWS_SECRET_ACCESS_KEY":      secretValue + "-aws",
+		"ALERT_WEBHOOK_URL":          "https://hooks.example.com/" + secretValue + "-alert",
+		"ALERT_WEBHOOK_TOKEN":        secretValue + "-alert-token",
 		"RIGGER_SECRET_KEY":          base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("%-32.32s", secretValue))),
 		"RIGGER_RUN_SIGNING_KEY":     base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("%-32.32s", "run-"+secretValue))),
 	})

@@ -271,7 +271,7 @@ func TestDefaults(t *testing.T) {
 		{"integrations.aws.sessionDuration", cfg.Integrations.AWS.SessionDuration, 15 * time.Minute},
 		{"integrations.terraform.binary", cfg.Integrations.Terraform.Binary, "terraform"},
 		{"permission.enabled", cfg.Permission.Enabled, true},
-		{"audit", cfg.Audit, Audit{Enabled: true, Sink: "stdout"}},
+		{"audit", cfg.Audit, Audit{Enabled: true, Sink: "stdout", Alerts: DefaultAlerts()}},
 		{"SQLitePath", cfg.SQLitePath(), filepath.Join(".rigger", "rigger.db")},
 		{"WorkspaceDir", cfg.WorkspaceDir(), filepath.Join(".rigger", "workspaces")},
 	}

@@ -379,6 +379,7 @@ func (c *Config) validateAudit(v *validator) {
 	if a.Sink != "file" && a.Path != "" {
 		v.add("audit.path", "only used when audit.sink is file")
 	}
+	c.validateAlerts(v)
 }
 
 // walkSecrets calls fn for every Secret in v, with its key path.

@@ -204,6 +204,7 @@ func TestDevWithFullExampleConfig(t *testing.T) {
 		"SESSION_SECRET=0123456789abcdef0123456789abcdef", "CI_TOKEN=0123456789abcdef0123456789abcdef",
 		"GITHUB_APP_PRIVATE_KEY=-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", "GITHUB_WEBHOOK_SECRET=s",
 		"GITHUB_APP_CLIENT_SECRET=s", "GHE_TOKEN=t", "AWS_SECRET_ACCESS_KEY=s", "RIGGER_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "RIGGER_RUN_SIGNING_KEY="+testRunSigningKey)
+	env = append(env, "ALERT_WEBHOOK_URL=https://hooks.example.com/services/x", "ALERT_WEBHOOK_TOKEN=t")
 	check := start(t, t.TempDir(), env, "config", "check", "--config", full)
 	if code := check.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("config check of full.yaml: exit %d\n%s", code, check.stderr.String())
