@@ -17,6 +17,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/tasks"
 )
 
 // Check is one readiness condition, e.g. "temporal" or "workers".
@@ -56,14 +57,14 @@ type Deps struct {
 type Server struct {
 	deps   Deps
 	engine *gin.Engine
-	states stateCache
+	// tasks are the scaffolder's operations (internal/tasks decides who
+	// may do what with them).
+	tasks *tasks.Service
 	// fetches limits the catalog routes that make the workers fetch
 	// (analyze-location, dry-run registration) per caller.
 	fetches *rateLimiter
 	// dryRuns are the dry-run slots, taken before a body is read.
 	dryRuns, largeDryRuns chan struct{}
-	// streams are the task event streams and their shared watches.
-	streams streamHub
 	// denials bounds the refusal events one peer address can write to the
 	// audit log (anonymous callers must not grow it without limit);
 	// suppressed counts those dropped, reported with the next one kept.
@@ -77,7 +78,7 @@ func New(d Deps) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e,
-		streams: streamHub{watches: map[string]*taskWatch{}, perClient: map[string]int{}, maxPerClient: maxStreamsPerClient, maxTotal: maxStreamsTotal}, fetches: newRateLimiter(fetchBurst, fetchInterval),
+		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval),
 		denials: newRateLimiter(denialBurst, denialInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
 	e.Use(s.recoverer(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())

@@ -83,6 +83,11 @@ func under(prefixes ...string) func(string) bool {
 	}
 }
 
+// serviceLayers are the service-layer packages (ARCHITECTURE.md): between
+// api and the store and Temporal client, they may use workflows' names and
+// types, which the rest of internal may not.
+func serviceLayers() []string { return []string{"internal/tasks"} }
+
 func rules() []rule {
 	return []rule{
 		{
@@ -122,9 +127,17 @@ func rules() []rule {
 			why:    "activities sit below api, worker and workflows",
 		},
 		{
-			applies: under("internal"),
+			applies: func(p string) bool { return under("internal")(p) && !under(serviceLayers()...)(p) },
 			noDeps:  []string{module + "/api", module + "/worker", module + "/workflows", module + "/activities", module + "/cmd"},
 			why:     "internal packages are the bottom of the graph",
+		},
+		{
+			applies: under(serviceLayers()...),
+			noDeps: []string{
+				module + "/api", module + "/worker", module + "/cmd", module + "/activities/", module + "/internal/devserver",
+			},
+			except: []string{module + "/activities/contract"},
+			why:    "the service layer starts, signals, queries and lists workflows (names and types from workflows); it never runs steps and knows no HTTP",
 		},
 	}
 }
@@ -182,6 +195,10 @@ func TestRulesBite(t *testing.T) {
 		{module + "/templates", "os/exec"},
 		{module + "/workflows", module + "/internal/devserver"},
 		{module + "/internal/config", module + "/api"},
+		{module + "/internal/config", module + "/workflows"},
+		{module + "/internal/tasks", module + "/api"},
+		{module + "/internal/tasks", module + "/worker"},
+		{module + "/internal/tasks", module + "/activities/fs"},
 	}
 	for _, c := range cases {
 		caught := false

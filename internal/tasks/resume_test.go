@@ -1,4 +1,4 @@
-package api
+package tasks
 
 import (
 	"io"
@@ -47,7 +47,7 @@ func TestVerifiedResume(t *testing.T) {
 				"write": mark("write", workflows.StepCompleted, nil)},
 		}
 	}
-	s := &Server{deps: Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Scaffolder: ScaffolderDeps{Marker: m}}}
+	s := &Service{d: Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Marker: m}}
 	ids := func(st *workflows.ScaffoldState) string {
 		var out []string
 		for _, s := range st.Steps {
@@ -91,11 +91,11 @@ func TestVerifiedResume(t *testing.T) {
 	}
 
 	other, _ := runsign.NewMarker([]byte(strings.Repeat("o", 32)))
-	s.deps.Scaffolder.Marker = other
+	s.d.Marker = other
 	if got = s.verifiedResume(in, state(), 1); ids(got) != "" {
 		t.Errorf("marks under another key: resumes %s, want nothing", ids(got))
 	}
-	s.deps.Scaffolder.Marker = nil
+	s.d.Marker = nil
 	if got = s.verifiedResume(in, state(), 1); ids(got) != "" || len(got.Outputs) != 0 {
 		t.Errorf("without a marking key: resumes %s %v, want nothing", ids(got), got.Outputs)
 	}

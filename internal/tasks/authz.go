@@ -1,0 +1,118 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+)
+
+// Actions the Authorizer decides. The permission policy names the same
+// actions.
+const (
+	ActionTemplateRead    = "scaffolder.template.read"
+	ActionTemplateExecute = "scaffolder.template.execute"
+	ActionTaskRead        = "scaffolder.task.read"
+	ActionTaskCancel      = "scaffolder.task.cancel"
+	ActionTaskRetry       = "scaffolder.task.retry"
+	ActionTaskApprove     = "scaffolder.task.approve"
+)
+
+// Authorizer decides what a caller may do with tasks and templates. A nil
+// error allows; any error denies. The service turns a denied read into
+// "not found" (a task's existence does not leak) and a denied change into
+// errs.ErrForbidden with the Authorizer's reason.
+type Authorizer interface {
+	// Template decides ActionTemplateRead and ActionTemplateExecute.
+	Template(ctx context.Context, who auth.Identity, action string, tmpl TemplateInfo) error
+	// Task decides ActionTaskRead, ActionTaskCancel, ActionTaskRetry and
+	// ActionTaskApprove.
+	Task(ctx context.Context, who auth.Identity, action string, t TaskInfo) error
+	// ListScope says which tasks a caller may list: every task, or those
+	// created by some users or from some templates.
+	ListScope(ctx context.Context, who auth.Identity) (ListScope, error)
+}
+
+// TaskInfo is what an Authorizer knows of a task.
+type TaskInfo struct {
+	ID string
+	// CreatedBy is the user ref the task runs for: for a retry, the one its
+	// signed input names.
+	CreatedBy string
+	// Template is the template's ref; TemplateOwner its spec.owner when the
+	// catalog still holds it ("" otherwise).
+	Template      string
+	TemplateOwner string
+}
+
+// TemplateInfo is what an Authorizer knows of a template.
+type TemplateInfo struct {
+	Ref, Owner string
+	Tags       []string
+}
+
+// ListScope is the tasks a caller may list: All, or those created by one of
+// Users or from one of Templates. The zero value lists nothing.
+type ListScope struct {
+	All              bool
+	Users, Templates []string
+}
+
+// DefaultAuthorizer is the rule set before policies are configurable: every
+// template may be read and run (a service token still needs the route's
+// scope); a task is read and changed only by its creator and by service
+// tokens with the scaffolder.admin scope (or "*").
+type DefaultAuthorizer struct{}
+
+// Template allows every template.
+func (DefaultAuthorizer) Template(context.Context, auth.Identity, string, TemplateInfo) error {
+	return nil
+}
+
+// Task allows the task's creator and task admins.
+func (DefaultAuthorizer) Task(_ context.Context, who auth.Identity, action string, t TaskInfo) error {
+	if (who.Ref != "" && who.Ref == t.CreatedBy) || isTaskAdmin(who) {
+		return nil
+	}
+	if action == ActionTaskRead {
+		return errs.NotFound("no task with id %q", t.ID)
+	}
+	return fmt.Errorf("%w: only %s (or a token with the scaffolder.admin scope) may change task %s", errs.ErrForbidden, t.CreatedBy, t.ID)
+}
+
+// ListScope is every task for task admins, else the caller's own.
+func (DefaultAuthorizer) ListScope(_ context.Context, who auth.Identity) (ListScope, error) {
+	if isTaskAdmin(who) {
+		return ListScope{All: true}, nil
+	}
+	if who.Ref == "" {
+		return ListScope{}, nil
+	}
+	return ListScope{Users: []string{who.Ref}}, nil
+}
+
+// isTaskAdmin: a service token with scaffolder.admin (or "*").
+func isTaskAdmin(who auth.Identity) bool {
+	return who.Service && permission.HasScope(who.Scopes, permission.ScaffolderAdmin)
+}
+
+// mayRead asks the Authorizer whether who may read t; a refusal is "not
+// found", whatever the Authorizer said.
+func (s *Service) mayRead(ctx context.Context, who auth.Identity, t *Task) error {
+	if err := s.authz.Task(ctx, who, ActionTaskRead, s.taskInfo(ctx, t)); err != nil {
+		return errs.NotFound("no task with id %q", t.ID)
+	}
+	return nil
+}
+
+// mayChange asks the Authorizer whether who may do action to t; a refusal
+// is errs.ErrForbidden with the Authorizer's reason.
+func (s *Service) mayChange(ctx context.Context, who auth.Identity, action string, t *Task) error {
+	err := s.authz.Task(ctx, who, action, s.taskInfo(ctx, t))
+	if err == nil || errorsIsForbidden(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+}

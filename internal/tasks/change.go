@@ -1,0 +1,356 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/runsign"
+	"github.com/riggerdev/rigger/internal/searchattr"
+	"github.com/riggerdev/rigger/internal/secretbox"
+	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// Template reads a Template entity from the catalog for who and parses it
+// (its parameter schema).
+func (s *Service) Template(ctx context.Context, who auth.Identity, ref string) (*templates.Template, error) {
+	t, _, err := s.template(ctx, who, ActionTemplateRead, ref)
+	return t, err
+}
+
+// template reads and parses a Template entity and asks the Authorizer
+// whether who may do action with it.
+func (s *Service) template(ctx context.Context, who auth.Identity, action, ref string) (*templates.Template, catalog.Ref, error) {
+	r, err := catalog.ParseRef(ref, "template", catalog.DefaultNamespace)
+	if err != nil {
+		return nil, catalog.Ref{}, errs.Invalid("templateRef: %v", err)
+	}
+	if !strings.EqualFold(r.Kind, "template") {
+		return nil, r, errs.Invalid("templateRef %q does not name a Template", ref)
+	}
+	e, err := s.d.Entities.EntityByRef(ctx, r.Key())
+	if err != nil {
+		return nil, r, err
+	}
+	t, err := templates.Parse(r.String(), e.Body)
+	if err != nil {
+		return nil, r, errs.Invalid("template %s: %v", r, err)
+	}
+	if err := s.mayUseTemplate(ctx, who, action, r.String(), t); err != nil {
+		return nil, r, err
+	}
+	return t, r, nil
+}
+
+// mayUseTemplate asks the Authorizer; a template the caller may not read
+// is not found, one it may not run is forbidden.
+func (s *Service) mayUseTemplate(ctx context.Context, who auth.Identity, action, ref string, t *templates.Template) error {
+	err := s.authz.Template(ctx, who, action, TemplateInfo{Ref: ref, Owner: t.Spec.Owner, Tags: t.Metadata.Tags})
+	switch {
+	case err == nil:
+		return nil
+	case action == ActionTemplateRead:
+		return errs.NotFound("no template %s", ref)
+	case errorsIsForbidden(err):
+		return err
+	}
+	return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+}
+
+// CreateRequest is a task to start: a catalog template, its parameter
+// values and the secrets it may use.
+type CreateRequest struct {
+	TemplateRef string
+	Values      map[string]any
+	Secrets     map[string]string
+}
+
+// Create starts a task for who and returns its id and template ref. The
+// secrets are sealed in the keeper (only their names enter the workflow);
+// the run is signed for the workers.
+func (s *Service) Create(ctx context.Context, who auth.Identity, req CreateRequest) (id, templateRef string, err error) {
+	if s.d.Signer == nil {
+		return "", "", ErrNoSigningKey
+	}
+	t, ref, err := s.template(ctx, who, ActionTemplateExecute, req.TemplateRef)
+	if err != nil {
+		return "", "", err
+	}
+	user := who.Ref
+	userEntity, err := s.userEntity(ctx, user)
+	if err != nil {
+		return "", "", err
+	}
+	plan, err := templates.Compile(t, req.Values, s.d.Actions, templates.CompileOptions{UserRef: user, UserEntity: userEntity, BaseURL: templateBase(t)})
+	if err != nil {
+		return "", "", errs.Invalid("%v", err)
+	}
+	plan.Template.Ref = ref.String()
+	id = uuid.NewString()
+	names, err := s.keepSecrets(ctx, id, req.Secrets)
+	if err != nil {
+		return "", "", err
+	}
+	in := workflows.ScaffoldInput{TaskID: id, Plan: *plan, Secrets: names}
+	if len(names) > 0 {
+		in.SecretNonce = secretbox.NewNonce()
+	}
+	if err := s.sign(&in, runsign.Claims{UserRef: user, Service: who.Service, Scopes: who.Scopes, Attempt: 1}); err != nil {
+		return "", "", err
+	}
+	if err := s.start(ctx, client.StartWorkflowOptions{ID: id}, in, user); err != nil {
+		return "", "", err
+	}
+	return id, ref.String(), nil
+}
+
+// sign signs in for the workers: c names the user, their permissions and
+// the attempt; the task, template, base and input hash come from in.
+func (s *Service) sign(in *workflows.ScaffoldInput, c runsign.Claims) error {
+	c.TaskID, c.TemplateRef, c.BaseURL, c.DryRun = in.TaskID, in.Plan.Template.Ref, in.Plan.Template.BaseURL, in.DryRun
+	in.Run = nil
+	c.InputHash = in.InputHash()
+	claims, sig, err := s.d.Signer.Sign(c)
+	if err != nil {
+		return err
+	}
+	in.Run = &contract.RunGrant{Claims: claims, Signature: sig}
+	return nil
+}
+
+// userEntity is the caller's catalog entity (user.entity in expressions),
+// or nil when the catalog has none.
+func (s *Service) userEntity(ctx context.Context, ref string) (map[string]any, error) {
+	if ref == "" {
+		return nil, nil
+	}
+	e, err := s.d.Entities.EntityByRef(ctx, ref)
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.d.RenderEntity(e)
+}
+
+// keepSecrets stores a task's secrets before it starts and returns their
+// names (the only part the workflow sees).
+func (s *Service) keepSecrets(ctx context.Context, id string, secrets map[string]string) ([]string, error) {
+	if len(secrets) == 0 {
+		return nil, nil
+	}
+	if s.d.Secrets == nil {
+		return nil, errs.Invalid("this server cannot accept secrets: set scaffolder.secretKey")
+	}
+	if err := s.d.Secrets.Put(ctx, id, secrets); err != nil {
+		if strings.HasPrefix(err.Error(), "secrets") {
+			return nil, errs.Invalid("%v", err)
+		}
+		s.d.Logger.Error("store task secrets", "task", id, "error", err)
+		return nil, fmt.Errorf("store secrets: %w", errs.ErrUnavailable)
+	}
+	names := make([]string, 0, len(secrets))
+	for k := range secrets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// start starts (or, for a retry, starts again) a task's workflow with its
+// search attributes; eager start hands the first workflow task to a worker
+// in this process when there is one.
+func (s *Service) start(ctx context.Context, opts client.StartWorkflowOptions, in workflows.ScaffoldInput, user string) error {
+	tplKey, userKey, _ := searchattr.Keys()
+	opts.TaskQueue = contract.QueueDefault
+	opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+		tplKey.ValueSet(in.Plan.Template.Ref), userKey.ValueSet(user))
+	opts.EnableEagerStart = true
+	if _, err := s.d.Temporal.ExecuteWorkflow(ctx, opts, workflows.ScaffoldName, in); err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return errs.Conflict("task %s is already running", in.TaskID)
+		}
+		s.d.Logger.Error("start scaffolder task", "error", err)
+		return fmt.Errorf("start task: %w", errs.ErrUnavailable)
+	}
+	return nil
+}
+
+// toChange loads task id for a change: who must be allowed to read it and
+// to do action, and it must be in status want (the error says why
+// otherwise).
+func (s *Service) toChange(ctx context.Context, who auth.Identity, id, action, want, why string) (*Task, error) {
+	t, err := s.Get(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mayChange(ctx, who, action, t); err != nil {
+		return nil, err
+	}
+	if t.Status != want || t.State == nil {
+		return nil, errs.Conflict("task %s is %s; %s", t.ID, t.Status, why)
+	}
+	return t, nil
+}
+
+// Cancel asks a running task to stop.
+func (s *Service) Cancel(ctx context.Context, who auth.Identity, id string) error {
+	t, err := s.toChange(ctx, who, id, ActionTaskCancel, StatusProcessing, "only a running task can be cancelled")
+	if err != nil {
+		return err
+	}
+	err = s.d.Temporal.SignalWorkflow(ctx, t.ID, "", workflows.ScaffoldCancelSignal, nil)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return errs.NotFound("no running task with id %q", t.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("cancel task: %w", errs.ErrUnavailable)
+	}
+	return nil
+}
+
+// Approvable is the hook of approval steps: it loads a running task that
+// who may read and approve (ActionTaskApprove), for the signal that will
+// approve it. No step waits for an approval yet.
+func (s *Service) Approvable(ctx context.Context, who auth.Identity, id string) (*Task, error) {
+	return s.toChange(ctx, who, id, ActionTaskApprove, StatusProcessing, "only a running task can be approved")
+}
+
+// Retry starts a failed task again under the same id, from the step that
+// failed: the steps before it keep their outputs and do not run again.
+func (s *Service) Retry(ctx context.Context, who auth.Identity, id string) error {
+	t, err := s.toChange(ctx, who, id, ActionTaskRetry, StatusFailed, "only a failed task can be retried")
+	if err != nil {
+		return err
+	}
+	if s.d.Signer == nil {
+		return ErrNoSigningKey
+	}
+	in, err := s.input(ctx, t)
+	if err != nil {
+		return err
+	}
+	// Only a run this server signed is run again, for the same user with
+	// the same permissions: retrying a forged run must not sign it.
+	prev, err := s.signedClaims(in)
+	if err != nil {
+		return errs.Invalid("task %s cannot be retried: %v", t.ID, err)
+	}
+	// The task's owner is the one its signed input names; the state came
+	// from whatever worker ran the run and may say anything.
+	t.User = prev.UserRef
+	if err := s.mayChange(ctx, who, ActionTaskRetry, t); err != nil {
+		return err
+	}
+	// So may its outputs: only outcomes a worker marked are resumed.
+	in.Resume = s.verifiedResume(in, t.State, prev.Attempt)
+	prev.Attempt++
+	if err := s.sign(&in, runsign.Claims{UserRef: prev.UserRef, Service: prev.Service, Scopes: prev.Scopes, Attempt: prev.Attempt}); err != nil {
+		return err
+	}
+	return s.start(ctx, client.StartWorkflowOptions{
+		ID: t.ID, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+	}, in, prev.UserRef)
+}
+
+// verifiedResume is the part of a failed run's state a retry may resume:
+// the steps of the signed plan, in order, up to the first whose outcome
+// (completed with its output, or skipped) carries no valid worker mark; a
+// debug:wait step (a timer of the workflow's own, with no output) needs
+// none. What follows is run again; the log is kept for reading only.
+func (s *Service) verifiedResume(in workflows.ScaffoldInput, st *workflows.ScaffoldState, attempt int) *workflows.ScaffoldState {
+	out := &workflows.ScaffoldState{Status: "failed", Attempt: attempt, TaskID: in.TaskID,
+		TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef, Outputs: map[string]map[string]any{}}
+	if st == nil {
+		return out
+	}
+	out.CreatedAt, out.Log = st.CreatedAt, st.Log
+	m := s.d.Marker
+	for i, step := range in.Plan.Steps {
+		if i >= len(st.Steps) || st.Steps[i].ID != step.ID {
+			break
+		}
+		prev := st.Steps[i]
+		output := st.Outputs[step.ID]
+		switch {
+		case prev.Status == workflows.StepCompleted && step.Action == contract.ActionWait && len(output) == 0:
+		case prev.Status != workflows.StepCompleted && prev.Status != workflows.StepSkipped:
+			return out
+		case m == nil:
+			return out
+		case prev.Status == workflows.StepSkipped && len(output) == 0 &&
+			m.CheckStep(in.TaskID, step.ID, workflows.StepSkipped, nil, st.Marks[step.ID]) == nil:
+		case prev.Status == workflows.StepCompleted &&
+			m.CheckStep(in.TaskID, step.ID, workflows.StepCompleted, output, st.Marks[step.ID]) == nil:
+		default:
+			s.d.Logger.Warn("a failed run's step outcome carries no valid worker mark: the retry runs it again", "task", in.TaskID, "step", step.ID)
+			return out
+		}
+		out.Steps = append(out.Steps, prev)
+		if prev.Status == workflows.StepCompleted {
+			out.Outputs[step.ID] = output
+		}
+		if mk := st.Marks[step.ID]; mk != "" {
+			if out.Marks == nil {
+				out.Marks = map[string]string{}
+			}
+			out.Marks[step.ID] = mk
+		}
+	}
+	return out
+}
+
+// signedClaims checks that in carries this server's signature over it and
+// returns what it signed.
+func (s *Service) signedClaims(in workflows.ScaffoldInput) (runsign.Claims, error) {
+	if in.Run == nil {
+		return runsign.Claims{}, runsign.ErrUnsigned
+	}
+	c, err := runsign.NewVerifier(s.d.Signer.PublicKey()).Verify(in.Run.Claims, in.Run.Signature)
+	if err != nil {
+		return runsign.Claims{}, err
+	}
+	if c.TaskID != in.TaskID || c.InputHash != in.InputHash() {
+		return runsign.Claims{}, errors.New("run signature does not match its plan")
+	}
+	return c, nil
+}
+
+// input reads the input a task's run was started with (the first event of
+// its history).
+func (s *Service) input(ctx context.Context, t *Task) (workflows.ScaffoldInput, error) {
+	var in workflows.ScaffoldInput
+	it := s.d.Temporal.GetWorkflowHistory(ctx, t.ID, t.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return in, fmt.Errorf("task %s has no history", t.ID)
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return in, fmt.Errorf("read task history: %w", err)
+	}
+	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil || len(attrs.GetInput().GetPayloads()) == 0 {
+		return in, fmt.Errorf("task %s: first event is not its start", t.ID)
+	}
+	if err := converter.GetDefaultDataConverter().FromPayload(attrs.GetInput().GetPayloads()[0], &in); err != nil {
+		return in, fmt.Errorf("task %s: read its input: %w", t.ID, err)
+	}
+	return in, nil
+}

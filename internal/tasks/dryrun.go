@@ -1,0 +1,86 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/secretbox"
+	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// DryRunRequest is a template given inline, run without side effects on
+// its own files.
+type DryRunRequest struct {
+	Template []byte
+	Values   map[string]any
+	Secrets  map[string]string
+	Files    []contract.DryRunFile
+}
+
+// DryRunResult is what a dry run did; when it Failed, Message says why.
+type DryRunResult struct {
+	State   workflows.ScaffoldState
+	Files   []contract.DryRunFile
+	Failed  bool
+	Message string
+}
+
+// DryRunAvailable reports whether this server runs dry runs.
+func (s *Service) DryRunAvailable() bool { return s.d.DryRun != nil }
+
+// DryRun runs a template in-process for who: nothing is stored and steps
+// with side effects outside the workspace are skipped. req.Files are handed
+// to the run and not kept.
+func (s *Service) DryRun(ctx context.Context, who auth.Identity, req DryRunRequest) (*DryRunResult, error) {
+	if s.d.DryRun == nil {
+		return nil, errs.NotFound("dry runs are not available on this server")
+	}
+	t, err := templates.Parse("template", req.Template)
+	if err != nil {
+		return nil, errs.Invalid("template: %v", err)
+	}
+	if err := secretbox.Check(req.Secrets); err != nil {
+		return nil, errs.Invalid("%v", err)
+	}
+	ref := "template:" + t.Metadata.Namespace + "/" + t.Metadata.Name
+	if err := s.mayUseTemplate(ctx, who, ActionTemplateExecute, ref, t); err != nil {
+		return nil, err
+	}
+	plan, err := templates.Compile(t, req.Values, s.d.Actions, templates.CompileOptions{UserRef: who.Ref})
+	if err != nil {
+		return nil, errs.Invalid("%v", err)
+	}
+	plan.Template.Ref = ref
+	files := req.Files
+	if files == nil {
+		files = []contract.DryRunFile{}
+	}
+	res, err := s.d.DryRun(ctx, *plan, req.Secrets, files, permission.Subject{Ref: who.Ref, Service: who.Service, Scopes: who.Scopes})
+	if errors.Is(err, errs.ErrUnavailable) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, errs.Invalid("dry run: %v", err)
+	}
+	out := &DryRunResult{State: res.State, Files: res.Files}
+	if res.Err != nil {
+		out.Failed, out.Message = true, rootError(res.Err)
+	}
+	return out, nil
+}
+
+// rootError is an error's message without the SDK's wrapping.
+func rootError(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}

@@ -1,0 +1,175 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// Get reads a task for who: one the caller may not read is not found, as
+// an unknown id (existence does not leak).
+func (s *Service) Get(ctx context.Context, who auth.Identity, id string) (*Task, error) {
+	t, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mayRead(ctx, who, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// taskStatus maps a workflow status to Backstage's task status.
+func taskStatus(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return StatusCompleted
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return StatusFailed
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return StatusCancelled
+	}
+	return StatusProcessing
+}
+
+func searchString(sa *commonpb.SearchAttributes, key string) string {
+	p := sa.GetIndexedFields()[key]
+	if p == nil {
+		return ""
+	}
+	var v string
+	_ = converter.GetDefaultDataConverter().FromPayload(p, &v)
+	return v
+}
+
+// load reads a task with as few round trips as possible: the newest event
+// of its latest run (one RPC; a finished run's close event carries its
+// whole state), and only for a running task the state query. Terminated or
+// timed-out runs, which carry no state, are queried (the worker replays
+// them). It decides nothing about the caller.
+func (s *Service) load(ctx context.Context, id string) (*Task, error) {
+	if id == "" || len(id) > 255 {
+		return nil, errs.NotFound("no task with id %q", id)
+	}
+	t := &Task{ID: id}
+	// The newest event of the latest run: its close event once it ended.
+	// (A close-event-only history read would block until the run ends.)
+	resp, err := s.d.Temporal.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+		Namespace: s.d.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: id}, MaximumPageSize: 1,
+	})
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil, errs.NotFound("no task with id %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read task: %w", err)
+	}
+	var closeEv *historypb.HistoryEvent
+	if evs := resp.GetHistory().GetEvents(); len(evs) > 0 {
+		closeEv = evs[0]
+	}
+	lastEvent := closeEv.GetEventId()
+	var st workflows.ScaffoldState
+	decode := func(p *commonpb.Payloads) bool {
+		return len(p.GetPayloads()) > 0 && converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
+	}
+	t.Status = StatusProcessing
+	switch {
+	case closeEv.GetWorkflowExecutionCompletedEventAttributes() != nil:
+		t.Status = StatusCompleted
+		if !decode(closeEv.GetWorkflowExecutionCompletedEventAttributes().GetResult()) {
+			st = workflows.ScaffoldState{} // an older run's result: query it
+		}
+	case closeEv.GetWorkflowExecutionFailedEventAttributes() != nil:
+		t.Status = StatusFailed
+		if app := closeEv.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo(); app != nil && decode(app.GetDetails()) {
+			break
+		}
+		st = workflows.ScaffoldState{}
+	case closeEv.GetWorkflowExecutionCanceledEventAttributes() != nil:
+		t.Status = StatusCancelled
+		if !decode(closeEv.GetWorkflowExecutionCanceledEventAttributes().GetDetails()) {
+			st = workflows.ScaffoldState{}
+		}
+	case closeEv.GetWorkflowExecutionTerminatedEventAttributes() != nil:
+		t.Status = StatusCancelled
+	case closeEv.GetWorkflowExecutionTimedOutEventAttributes() != nil:
+		t.Status = StatusFailed
+	case closeEv.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil: // not something a task does
+		return nil, errs.NotFound("no task with id %q", id)
+	}
+	if st.TaskID == "" && t.Status == StatusProcessing {
+		// A running workflow's state only changes when its history grows:
+		// polling clients of a waiting task cost no query.
+		if cached, ok := s.states.get(id, lastEvent); ok {
+			st = cached
+		}
+	}
+	if st.TaskID == "" {
+		st = workflows.ScaffoldState{}
+		v, err := s.d.Temporal.QueryWorkflow(ctx, id, "", workflows.ScaffoldStateQuery)
+		var nf *serviceerror.NotFound
+		var qf *serviceerror.QueryFailed
+		if errors.As(err, &nf) || errors.As(err, &qf) {
+			return nil, errs.NotFound("no task with id %q", id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("query task: %w", err)
+		}
+		if err := v.Get(&st); err != nil || (st.TaskID != "" && st.TaskID != id) {
+			return nil, errs.NotFound("no task with id %q", id)
+		}
+		if t.Status == StatusProcessing {
+			s.states.put(id, lastEvent, st)
+		}
+	}
+	t.State = &st
+	t.Created, t.TemplateRef, t.User = st.CreatedAt, st.TemplateRef, st.UserRef
+	return t, nil
+}
+
+// stateCache remembers the last queried state of running tasks, keyed by
+// the newest history event id when it was read. Bounded: when full, it is
+// cleared (a miss only costs a query).
+type stateCache struct {
+	mu sync.Mutex
+	m  map[string]cachedState
+}
+
+type cachedState struct {
+	event int64
+	state workflows.ScaffoldState
+}
+
+const maxCachedStates = 2000
+
+func (c *stateCache) get(id string, event int64) (workflows.ScaffoldState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || e.event != event || event == 0 {
+		return workflows.ScaffoldState{}, false
+	}
+	return e.state, true
+}
+
+func (c *stateCache) put(id string, event int64, st workflows.ScaffoldState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedStates {
+		c.m = map[string]cachedState{}
+	}
+	c.m[id] = cachedState{event: event, state: st}
+}

@@ -1,0 +1,152 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/runsign"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// Deps are what the service needs; the API server builds them from its own.
+type Deps struct {
+	Logger    *slog.Logger
+	Temporal  client.Client
+	Namespace string
+	// Entities reads Template and User entities from the catalog.
+	Entities EntityReader
+	// RenderEntity turns a stored entity into its JSON form (user.entity in
+	// expressions).
+	RenderEntity func(*store.StoredEntity) (map[string]any, error)
+	Actions      *contract.Registry
+	// Secrets stores the secrets given with a task, sealed, outside
+	// workflow history; nil refuses tasks with secrets.
+	Secrets SecretKeeper
+	// DryRun runs a template without side effects; nil disables dry runs.
+	DryRun DryRunFunc
+	// Signer signs what the server decides about each run; nil refuses to
+	// start tasks (scaffolder.runSigningKey).
+	Signer *runsign.Signer
+	// Marker checks the workers' marks of a failed run's step outcomes (nil:
+	// a retry runs every step again).
+	Marker *runsign.Marker
+	// WorkspaceDir holds task workspaces when this process sees them;
+	// WorkspaceTTL is how long they are kept.
+	WorkspaceDir string
+	WorkspaceTTL time.Duration
+	// Authorizer decides what callers may do (nil: DefaultAuthorizer).
+	Authorizer Authorizer
+}
+
+// EntityReader reads one catalog entity by its ref (store.Store has it).
+type EntityReader interface {
+	EntityByRef(ctx context.Context, ref string) (*store.StoredEntity, error)
+}
+
+// SecretKeeper stores a task's secrets (internal/secretbox implements it).
+type SecretKeeper interface {
+	Put(ctx context.Context, taskID string, secrets map[string]string) error
+}
+
+// DryRunFunc runs plan in dry-run mode (worker.DryRunner.DryRun); files are
+// the template's own files. An error wrapping errs.ErrUnavailable means it
+// is busy.
+type DryRunFunc func(ctx context.Context, plan templates.Plan, secrets map[string]string, files []contract.DryRunFile, who permission.Subject) (*workflows.DryRunResult, error)
+
+// Service is the scaffolder's task operations. Safe for concurrent use.
+type Service struct {
+	d       Deps
+	authz   Authorizer
+	states  stateCache
+	streams streamHub
+}
+
+// New builds the service. It does no I/O.
+func New(d Deps) *Service {
+	s := &Service{d: d, authz: d.Authorizer,
+		streams: streamHub{watches: map[string]*watch{}, perClient: map[string]int{}, maxPerClient: MaxStreamsPerClient, maxTotal: MaxStreamsTotal}}
+	if s.authz == nil {
+		s.authz = DefaultAuthorizer{}
+	}
+	return s
+}
+
+// Task is what the service knows of one task.
+type Task struct {
+	ID, RunID, Status string
+	// Created is the task's: its first run's start.
+	Created     time.Time
+	runStarted  time.Time // this run's start (listing: the newest run wins)
+	TemplateRef string
+	User        string
+	// State is the run's state; nil in lists.
+	State *workflows.ScaffoldState
+}
+
+// Task statuses, Backstage's.
+const (
+	StatusProcessing = "processing"
+	StatusCompleted  = "completed"
+	StatusFailed     = "failed"
+	StatusCancelled  = "cancelled"
+)
+
+// taskInfo is what the Authorizer is told of t.
+func (s *Service) taskInfo(ctx context.Context, t *Task) TaskInfo {
+	return TaskInfo{ID: t.ID, CreatedBy: t.User, Template: t.TemplateRef, TemplateOwner: s.templateOwner(ctx, t.TemplateRef)}
+}
+
+// templateOwner is the spec.owner of the template ref names, or "" when the
+// catalog no longer holds it (or cannot be read).
+func (s *Service) templateOwner(ctx context.Context, ref string) string {
+	if ref == "" || s.d.Entities == nil {
+		return ""
+	}
+	e, err := s.d.Entities.EntityByRef(ctx, ref)
+	if err != nil {
+		return ""
+	}
+	var body struct {
+		Spec struct {
+			Owner string `json:"owner"`
+		} `json:"spec"`
+	}
+	if json.Unmarshal(e.Body, &body) != nil {
+		return ""
+	}
+	return body.Spec.Owner
+}
+
+// errorsIsForbidden reports whether err is already a refusal.
+func errorsIsForbidden(err error) bool { return errors.Is(err, errs.ErrForbidden) }
+
+// ErrNoSigningKey: a server that cannot sign runs starts none (workers
+// would refuse them).
+var ErrNoSigningKey = fmt.Errorf("%w: this server cannot start scaffolder runs: set scaffolder.runSigningKey", errs.ErrUnavailable)
+
+// templateBase is where a template's relative urls resolve: the location
+// it was read from (file or http(s)).
+func templateBase(t *templates.Template) string {
+	loc := t.Metadata.Annotations["backstage.io/managed-by-location"]
+	switch {
+	case strings.HasPrefix(loc, "file:"):
+		return "file://" + strings.TrimPrefix(loc, "file:")
+	case strings.HasPrefix(loc, "url:"):
+		return strings.TrimPrefix(loc, "url:")
+	case strings.HasPrefix(loc, "git:"):
+		return loc // git:<repo>#<path>: the fetch actions clone the repository
+	}
+	return ""
+}

@@ -1,0 +1,375 @@
+package tasks
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/devserver"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/runsign"
+	"github.com/riggerdev/rigger/internal/searchattr"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
+	"github.com/riggerdev/rigger/templates"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// testAuthorizer is an Authorizer a test sets: it refuses the actions in
+// deny (with a reason) and lists scope.
+type testAuthorizer struct {
+	deny  map[string]bool
+	scope ListScope
+}
+
+func (a *testAuthorizer) Template(_ context.Context, _ auth.Identity, action string, tmpl TemplateInfo) error {
+	if a.deny[action] {
+		return fmt.Errorf("the test policy refuses %s on %s", action, tmpl.Ref)
+	}
+	return nil
+}
+
+func (a *testAuthorizer) Task(_ context.Context, _ auth.Identity, action string, t TaskInfo) error {
+	if a.deny[action] {
+		return fmt.Errorf("the test policy refuses %s on %s", action, t.ID)
+	}
+	return nil
+}
+
+func (a *testAuthorizer) ListScope(context.Context, auth.Identity) (ListScope, error) {
+	return a.scope, nil
+}
+
+func denyAll() map[string]bool {
+	return map[string]bool{ActionTemplateRead: true, ActionTemplateExecute: true, ActionTaskRead: true,
+		ActionTaskCancel: true, ActionTaskRetry: true, ActionTaskApprove: true}
+}
+
+// standInScaffold stands in for the workers' rigger.scaffold, which the
+// service never runs (a fake at that boundary: no steps, no activities). It
+// answers the state query as the real one does, fails at once when its
+// first step is "fails" (with its state, as a step failure), and otherwise
+// runs until it is sent the cancel signal.
+func standInScaffold(ctx workflow.Context, in workflows.ScaffoldInput) (*workflows.ScaffoldState, error) {
+	st := &workflows.ScaffoldState{Status: "processing", TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref,
+		UserRef: in.Plan.UserRef, Attempt: 1, CreatedAt: workflow.Now(ctx)}
+	if in.Resume != nil {
+		st.Attempt = in.Resume.Attempt + 1
+	}
+	for _, s := range in.Plan.Steps {
+		st.Steps = append(st.Steps, workflows.StepState{ID: s.ID, Name: s.Name, Action: s.Action})
+	}
+	if err := workflow.SetQueryHandler(ctx, workflows.ScaffoldStateQuery, func() (*workflows.ScaffoldState, error) { return st, nil }); err != nil {
+		return nil, err
+	}
+	if len(in.Plan.Steps) > 0 && in.Plan.Steps[0].ID == "fails" {
+		st.Status = "failed"
+		return nil, temporal.NewApplicationError("step fails failed", workflows.StepFailedType, st)
+	}
+	workflow.GetSignalChannel(ctx, workflows.ScaffoldCancelSignal).Receive(ctx, nil)
+	st.Status = "completed"
+	return st, nil
+}
+
+// startTemporal starts the embedded Temporal server on a free loopback
+// port, with rigger's search attributes, and a worker running
+// standInScaffold; all stopped when the test ends.
+func startTemporal(t *testing.T) client.Client {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv, err := devserver.Start(devserver.Options{DataDir: t.TempDir(), FrontendAddress: addr, Namespace: "default",
+		Retention: 24 * time.Hour, SearchAttributes: searchattr.Definitions(), Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	var c client.Client
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err = client.Dial(client.Options{HostPort: addr, Namespace: "default", Logger: sdklog.NewStructuredLogger(discard())})
+		if err == nil {
+			if _, err = c.CheckHealth(t.Context(), &client.CheckHealthRequest{}); err == nil {
+				break
+			}
+			c.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("temporal did not answer: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Cleanup(c.Close)
+	w := sdkworker.New(c, contract.QueueDefault, sdkworker.Options{})
+	w.RegisterWorkflowWithOptions(standInScaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return c
+}
+
+// templateEntity is a Template whose one step has id step.
+func templateEntity(name, step string) store.Entity {
+	body := fmt.Sprintf(`{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":%q,"namespace":"default","tags":["privileged"]},`+
+		`"spec":{"type":"service","owner":"group:default/platform","steps":[{"id":%q,"action":"debug:log","input":{"message":"hi"}}]}}`, name, step)
+	return store.Entity{Ref: "template:default/" + name, Body: json.RawMessage(body), Hash: name}
+}
+
+// testService is the service over the embedded Temporal server and a real
+// SQLite catalog holding two templates, t (runs until cancelled) and
+// fails; authz decides.
+func testService(t *testing.T, authz Authorizer, dryRun DryRunFunc) *Service {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	loc, err := st.AddLocation(t.Context(), store.Location{Type: "file", Target: "/templates.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ReplaceLocation(t.Context(), loc.ID, []store.Entity{templateEntity("t", "log"), templateEntity("fails", "fails")},
+		store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Deps{
+		Logger: discard(), Temporal: startTemporal(t), Namespace: "default",
+		Entities: st, RenderEntity: func(e *store.StoredEntity) (map[string]any, error) {
+			var m map[string]any
+			return m, json.Unmarshal(e.Body, &m)
+		},
+		Actions: contract.NewRegistry(nil), Signer: runsign.NewSigner(key), DryRun: dryRun,
+		WorkspaceDir: t.TempDir(), Authorizer: authz,
+	})
+}
+
+// waitStatus polls a task until it has status want.
+func waitStatus(t *testing.T, s *Service, who auth.Identity, id, want string) *Task {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		task, err := s.Get(t.Context(), who, id)
+		if err == nil && task.Status == want {
+			return task
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s: %+v, %v; want status %s", id, task, err, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAuthorizerDecidesEveryOperation: every task and template operation
+// asks the Authorizer. Refused a read, every operation on a task answers as
+// for an unknown id (existence does not leak); refused a change, cancel,
+// retry and approve are forbidden with the Authorizer's reason and change
+// nothing; allowed, they happen. Embedded Temporal, real SQLite catalog.
+func TestAuthorizerDecidesEveryOperation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	ctx := t.Context()
+	authz := &testAuthorizer{scope: ListScope{All: true}}
+	dryRuns := 0
+	s := testService(t, authz, func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile, permission.Subject) (*workflows.DryRunResult, error) {
+		dryRuns++
+		return &workflows.DryRunResult{}, nil
+	})
+	alice := auth.Identity{Ref: "user:default/alice"}
+	running, _, err := s.Create(ctx, alice, CreateRequest{TemplateRef: "template:default/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, _, err := s.Create(ctx, alice, CreateRequest{TemplateRef: "template:default/fails"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, s, alice, running, StatusProcessing)
+	waitStatus(t, s, alice, failed, StatusFailed)
+	_, unknownErr := s.Get(ctx, alice, "no-such-task")
+
+	// Refused everything.
+	authz.deny, authz.scope = denyAll(), ListScope{}
+	dryTemplate := []byte(templateEntity("dry", "log").Body)
+	notFound := map[string]func(id string) error{
+		"get":    func(id string) error { _, err := s.Get(ctx, alice, id); return err },
+		"follow": func(id string) error { _, _, err := s.Follow(ctx, alice, id); return err },
+		"download": func(id string) error {
+			_, r, err := s.Workspace(ctx, alice, id)
+			if r != nil {
+				r.Close()
+			}
+			return err
+		},
+		"cancel":  func(id string) error { return s.Cancel(ctx, alice, id) },
+		"retry":   func(id string) error { return s.Retry(ctx, alice, id) },
+		"approve": func(id string) error { _, err := s.Approvable(ctx, alice, id); return err },
+	}
+	for name, op := range notFound {
+		for _, id := range []string{running, failed} {
+			err := op(id)
+			if !errors.Is(err, errs.ErrNotFound) || err.Error() != strings.Replace(unknownErr.Error(), "no-such-task", id, 1) {
+				t.Errorf("%s of an unreadable task: %v; want the unknown id's %q", name, err, unknownErr)
+			}
+		}
+	}
+	if _, err := s.Template(ctx, alice, "template:default/t"); !errors.Is(err, errs.ErrNotFound) {
+		t.Errorf("parameter schema of an unreadable template: %v, want not found", err)
+	}
+	if _, _, err := s.Create(ctx, alice, CreateRequest{TemplateRef: "template:default/t"}); !errors.Is(err, errs.ErrForbidden) ||
+		!strings.Contains(err.Error(), "the test policy refuses scaffolder.template.execute on template:default/t") {
+		t.Errorf("create from a refused template: %v, want forbidden with the reason", err)
+	}
+	if _, err := s.DryRun(ctx, alice, DryRunRequest{Template: dryTemplate}); !errors.Is(err, errs.ErrForbidden) || dryRuns != 0 {
+		t.Errorf("dry run of a refused template: %v (ran %d), want forbidden before it runs", err, dryRuns)
+	}
+	if l, err := s.List(ctx, alice, ListOptions{Limit: 100}); err != nil || l.Total != 0 || len(l.Tasks) != 0 {
+		t.Errorf("list with an empty scope: %+v, %v; want nothing", l, err)
+	}
+
+	// Allowed to read, refused the changes.
+	authz.deny = map[string]bool{ActionTaskCancel: true, ActionTaskRetry: true, ActionTaskApprove: true}
+	for name, op := range map[string]func() error{
+		"cancel":  func() error { return s.Cancel(ctx, alice, running) },
+		"retry":   func() error { return s.Retry(ctx, alice, failed) },
+		"approve": func() error { _, err := s.Approvable(ctx, alice, running); return err },
+	} {
+		if err := op(); !errors.Is(err, errs.ErrForbidden) || !strings.Contains(err.Error(), "the test policy refuses scaffolder.task."+name) {
+			t.Errorf("%s refused by the Authorizer: %v, want forbidden with its reason", name, err)
+		}
+	}
+	if got, err := s.Get(ctx, alice, running); err != nil || got.Status != StatusProcessing {
+		t.Fatalf("after a refused cancel the task is %+v, %v; want it still running", got, err)
+	}
+	if got, err := s.Get(ctx, alice, failed); err != nil || got.State.Attempt != 1 {
+		t.Fatalf("after a refused retry the task is %+v, %v; want its first attempt", got, err)
+	}
+
+	// Allowed: they happen.
+	authz.deny = nil
+	if _, err := s.Approvable(ctx, alice, running); err != nil {
+		t.Errorf("approvable: %v", err)
+	}
+	if err := s.Cancel(ctx, alice, running); err != nil {
+		t.Fatalf("allowed cancel: %v", err)
+	}
+	waitStatus(t, s, alice, running, StatusCompleted)
+	if err := s.Retry(ctx, alice, failed); err != nil {
+		t.Fatalf("allowed retry: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := s.Get(ctx, alice, failed)
+		if err == nil && got.State.Attempt == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the retried task is %+v, %v; want its second attempt", got, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := s.DryRun(ctx, alice, DryRunRequest{Template: dryTemplate}); err != nil || dryRuns != 1 {
+		t.Errorf("allowed dry run: %v (ran %d)", err, dryRuns)
+	}
+}
+
+// TestListScopeThroughVisibility: the ListScope the Authorizer gives is
+// what Temporal's visibility lists and counts, by user or by template, and
+// a hostile ref in it lists nothing rather than more.
+func TestListScopeThroughVisibility(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	ctx := t.Context()
+	authz := &testAuthorizer{scope: ListScope{All: true}}
+	s := testService(t, authz, nil)
+	alice, bob := auth.Identity{Ref: "user:default/alice"}, auth.Identity{Ref: "user:default/bob"}
+	ids := map[string]string{}
+	for name, c := range map[string]struct {
+		who auth.Identity
+		tpl string
+	}{"alice-t": {alice, "t"}, "bob-t": {bob, "t"}, "bob-fails": {bob, "fails"}} {
+		id, _, err := s.Create(ctx, c.who, CreateRequest{TemplateRef: "template:default/" + c.tpl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[id] = name
+	}
+	list := func(scope ListScope, o ListOptions) []string {
+		t.Helper()
+		authz.scope = scope
+		o.Limit = 100
+		l, err := s.List(ctx, alice, o)
+		if err != nil {
+			t.Fatalf("list %+v: %v", scope, err)
+		}
+		var names []string
+		for _, task := range l.Tasks {
+			names = append(names, ids[task.ID])
+		}
+		if l.Total != len(l.Tasks) {
+			t.Errorf("list %+v: total %d for %d tasks", scope, l.Total, len(l.Tasks))
+		}
+		return names
+	}
+	// Visibility catches up with the starts: every task is listed.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(list(ListScope{All: true}, ListOptions{})) != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("visibility lists %v, want the 3 tasks", list(ListScope{All: true}, ListOptions{}))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cases := []struct {
+		name  string
+		scope ListScope
+		o     ListOptions
+		want  string
+	}{
+		{"bob's", ListScope{Users: []string{"user:default/bob"}}, ListOptions{Order: "template"}, "bob-fails,bob-t"},
+		{"alice's", ListScope{Users: []string{"user:default/alice"}}, ListOptions{}, "alice-t"},
+		{"from fails", ListScope{Templates: []string{"template:default/fails"}}, ListOptions{}, "bob-fails"},
+		{"alice's or from fails", ListScope{Users: []string{"user:default/alice"}, Templates: []string{"template:default/fails"}}, ListOptions{Order: "created_by"}, "alice-t,bob-fails"},
+		{"alice's, created by bob", ListScope{Users: []string{"user:default/alice"}}, ListOptions{CreatedBy: []string{"user:default/bob"}}, ""},
+		{"hostile user", ListScope{Users: []string{`x' OR RiggerUser != 'y`}}, ListOptions{}, ""},
+		{"hostile user with backslashes", ListScope{Users: []string{`x\' OR RiggerUser != \'y`}}, ListOptions{}, ""},
+		{"hostile template", ListScope{Templates: []string{`t') OR (WorkflowType = 'rigger.scaffold`}}, ListOptions{}, ""},
+		{"nothing", ListScope{}, ListOptions{}, ""},
+	}
+	for _, c := range cases {
+		if got := strings.Join(list(c.scope, c.o), ","); got != c.want {
+			t.Errorf("%s: lists %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// discard drops what it is given.
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,198 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/riggerdev/rigger/internal/auth"
+)
+
+// Event stream caps: open streams per caller identity and in all.
+const (
+	MaxStreamsPerClient = 200
+	MaxStreamsTotal     = 1000
+)
+
+// ErrTooManyStreams: a caller, or the server, holds as many streams as it
+// may.
+var ErrTooManyStreams = errors.New("too many event streams")
+
+// Follow reads a task for who, as Get, and for a running task also returns
+// a Stream of the shared watch that follows it: every stream of a running
+// task is fed by one long poll of its history, not a poll per stream. A
+// non-nil Stream must be closed. An error wrapping ErrTooManyStreams means
+// a cap is reached.
+func (s *Service) Follow(ctx context.Context, who auth.Identity, id string) (*Task, *Stream, error) {
+	t, err := s.Get(ctx, who, id)
+	if err != nil || t.Status != StatusProcessing {
+		return t, nil, err
+	}
+	w, err := s.streams.subscribe(s, id, who.Ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, &Stream{w: w, hub: &s.streams, client: who.Ref}, nil
+}
+
+// Stream is one stream's handle on the shared watch of a running task.
+type Stream struct {
+	w      *watch
+	hub    *streamHub
+	client string
+	once   sync.Once
+}
+
+// Current is the latest snapshot of the task (nil before the first), its
+// sequence number, and a channel closed when a newer one is published.
+func (st *Stream) Current() (*Task, uint64, <-chan struct{}) {
+	st.w.mu.Lock()
+	defer st.w.mu.Unlock()
+	return st.w.snap, st.w.seq, st.w.changed
+}
+
+// Done is closed when the watch stops: the task is no longer running, or
+// it could not be followed any more.
+func (st *Stream) Done() <-chan struct{} { return st.w.done }
+
+// Close ends the stream; the last stream of a task stops its watch.
+func (st *Stream) Close() { st.once.Do(func() { st.hub.unsubscribe(st.w, st.client) }) }
+
+// streamHub holds the shared watches of running tasks and counts streams.
+type streamHub struct {
+	mu        sync.Mutex
+	watches   map[string]*watch
+	perClient map[string]int
+	total     int
+	// maxPerClient and maxTotal are the caps (MaxStreamsPerClient,
+	// MaxStreamsTotal).
+	maxPerClient, maxTotal int
+}
+
+// watch follows one running task for every stream of it: one long poll of
+// its history; each new event batch reloads the task's state once and
+// wakes the streams.
+type watch struct {
+	id     string
+	cancel context.CancelFunc
+	subs   int
+	done   chan struct{} // closed when the watch stops
+
+	mu      sync.Mutex
+	snap    *Task
+	seq     uint64
+	changed chan struct{} // closed and replaced on each new snapshot
+}
+
+func (w *watch) publish(t *Task) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.snap, w.seq = t, w.seq+1
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// subscribe counts a stream of task id for client and returns the task's
+// watch, starting it if it is the first.
+func (h *streamHub) subscribe(s *Service, id, client string) (*watch, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perClient[client] >= h.maxPerClient {
+		return nil, fmt.Errorf("%w open for %s (at most %d); close some or poll /events", ErrTooManyStreams, client, h.maxPerClient)
+	}
+	if h.total >= h.maxTotal {
+		return nil, fmt.Errorf("%w open on this server (at most %d); try again shortly", ErrTooManyStreams, h.maxTotal)
+	}
+	h.perClient[client]++
+	h.total++
+	w := h.watches[id]
+	if w == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		w = &watch{id: id, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{})}
+		h.watches[id] = w
+		go s.runWatch(ctx, w)
+	}
+	w.subs++
+	return w, nil
+}
+
+func (h *streamHub) unsubscribe(w *watch, client string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.total--
+	if h.perClient[client]--; h.perClient[client] <= 0 {
+		delete(h.perClient, client)
+	}
+	if w.subs--; w.subs == 0 {
+		w.cancel()
+		if h.watches[w.id] == w {
+			delete(h.watches, w.id)
+		}
+	}
+}
+
+// runWatch loads the task whenever its history grows (a long poll with
+// WaitNewEvent, through the SDK's history iterator) until it is no longer
+// running or no stream is left.
+func (s *Service) runWatch(ctx context.Context, w *watch) {
+	defer func() {
+		s.streams.mu.Lock()
+		if s.streams.watches[w.id] == w {
+			delete(s.streams.watches, w.id)
+		}
+		s.streams.mu.Unlock()
+		w.cancel()
+		close(w.done)
+	}()
+	grew := make(chan struct{}, 1)
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		it := s.d.Temporal.GetWorkflowHistory(ctx, w.id, "", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			if _, err := it.Next(); err != nil {
+				return
+			}
+			select {
+			case grew <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	readerDone := false
+	for {
+		t, err := s.load(ctx, w.id)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			w.publish(t)
+			if t.Status != StatusProcessing {
+				return
+			}
+		} else {
+			s.d.Logger.Warn("event stream: read task", "task", w.id, "error", err)
+		}
+		if readerDone || err != nil {
+			// The long poll ended (or a read failed) while the task still
+			// runs: fall back to a slow poll until the streams end.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-grew:
+		case <-ended:
+			readerDone = true
+		}
+	}
+}
