@@ -1,5 +1,12 @@
 package auth
 
+// Sign-in: a RedirectProvider (OIDC, GitHub) runs a browser sign-in in two
+// steps, Begin and Finish, whose HTTP routes (/api/auth/<provider>/start and
+// /callback) live in api/; a ProxyProvider (AWS ALB, GCP IAP, Cloudflare
+// Access) verifies the signed assertion a proxy adds to each request. Both
+// say who signed in as a ProviderIdentity, which a Resolver maps to a User
+// entity of the catalog and its ownership refs.
+
 import (
 	"context"
 	"crypto/rand"
@@ -86,6 +93,13 @@ type ProxyProvider interface {
 	// errs.ErrUnauthenticated.
 	Identify(r *http.Request) (ProviderIdentity, error)
 }
+
+var (
+	_ RedirectProvider = (*OIDC)(nil)
+	_ RedirectProvider = (*GitHub)(nil)
+	_ ProxyProvider    = (*ALB)(nil)
+	_ ProxyProvider    = (*Assertion)(nil)
+)
 
 // randomToken returns n random bytes, base64url encoded.
 func randomToken(n int) (string, error) {
