@@ -387,3 +387,38 @@ func TestNewOIDCConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCIssuerDown: an issuer that cannot be reached makes Begin fail as
+// unavailable (not as a refused sign-in), and a later Begin tries again.
+func TestOIDCIssuerDown(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	o := newTestOIDC(t, down.URL, "web", nil)
+	if _, _, err := o.Begin(context.Background(), testRedirect); !errors.Is(err, errs.ErrUnavailable) || !strings.Contains(err.Error(), "discovery document") {
+		t.Fatalf("want unavailable naming the discovery document, got %v", err)
+	}
+	if o.provider != nil {
+		t.Fatal("a failed discovery must not be cached")
+	}
+}
+
+// TestOIDCSignInResolves: the identity the real provider vouched for
+// resolves to the catalog's User and its groups.
+func TestOIDCSignInResolves(t *testing.T) {
+	ctx := context.Background()
+	issuer, _ := startOP(t)
+	o := newTestOIDC(t, issuer, "web", nil)
+	u, p, err := o.Begin(ctx, testRedirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := o.Finish(ctx, p, browserSignIn(t, issuer, u, "alice", "alice-pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustResolver(t, catalogStore(t, resolverCatalog), ResolverConfig{})
+	user, err := r.Resolve(ctx, id)
+	if err != nil || user.Ref != "user:default/alice" || len(user.Ent) != 4 {
+		t.Fatalf("got %+v, %v", user, err)
+	}
+}
