@@ -40,6 +40,9 @@ const (
 	// refetchAfter is how long a fetched key set is trusted as complete: a
 	// kid it lacks is refused without asking again until then.
 	refetchAfter = time.Minute
+	// keysMaxAge is how long a fetched JWK set is used before it is read
+	// again, so a key the proxy withdrew stops being trusted.
+	keysMaxAge = time.Hour
 	// clockSkew is the leeway on exp.
 	clockSkew = 30 * time.Second
 )
@@ -415,15 +418,17 @@ func (a *Assertion) Verify(ctx context.Context, raw string) (ProviderIdentity, e
 	return id, nil
 }
 
-// key returns the key kid of the JWK set, fetching the set when kid is
-// unknown and the last fetch is older than refetchAfter.
+// key returns the key kid of the JWK set, fetching the set when it is older
+// than keysMaxAge, or when kid is unknown and the last fetch is older than
+// refetchAfter.
 func (a *Assertion) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if k, ok := a.keys[kid]; ok {
+	age := a.now().Sub(a.fetched)
+	if k, ok := a.keys[kid]; ok && age < keysMaxAge {
 		return k, nil
 	}
-	if !a.fetched.IsZero() && a.now().Sub(a.fetched) < refetchAfter {
+	if !a.fetched.IsZero() && age < refetchAfter {
 		return jose.JSONWebKey{}, errs.Unauthenticated("%s: %s has no key %q", a.name, a.keyURL, clip(kid, 140))
 	}
 	body, status, err := fetch(ctx, a.client, a.keyURL)

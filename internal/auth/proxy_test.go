@@ -342,3 +342,51 @@ func FuzzJWTAssertion(f *testing.F) {
 		}
 	})
 }
+
+// TestAssertionKeysRefreshed: a key the proxy withdrew from its JWK set is
+// no longer trusted once the set is read again (after an hour), and a new
+// kid is fetched at most once a minute.
+func TestAssertionKeysRefreshed(t *testing.T) {
+	ctx := context.Background()
+	key := mustECKey(t)
+	var withdrawn atomic.Bool
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		keys := []jose.JSONWebKey{}
+		if !withdrawn.Load() {
+			keys = append(keys, jose.JSONWebKey{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys})
+	}))
+	defer srv.Close()
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	aud := "/projects/1/global/backendServices/2"
+	p, err := NewIAP(IAPConfig{Audience: aud, KeyURL: srv.URL, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(kid string) string {
+		return signJWT(t, key, jose.ES256, kid, jwt.Claims{Issuer: "https://cloud.google.com/iap", Subject: "u", Audience: jwt.Audience{aud},
+			Expiry: jwt.NewNumericDate(clock().Add(5 * time.Minute))})
+	}
+	if _, err := p.Verify(ctx, token("k1")); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, err := p.Verify(ctx, token("unknown"))
+		wantUnauthenticated(t, err, `has no key "unknown"`)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("%d key fetches within a minute, want 1", hits.Load())
+	}
+	withdrawn.Store(true)
+	if _, err := p.Verify(ctx, token("k1")); err != nil {
+		t.Fatalf("within the hour the fetched set is used: %v", err)
+	}
+	now.Add(int64(61 * time.Minute))
+	_, err = p.Verify(ctx, token("k1"))
+	wantUnauthenticated(t, err, `has no key "k1"`)
+}
