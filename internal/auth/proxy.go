@@ -345,6 +345,7 @@ type Assertion struct {
 	mu      sync.Mutex
 	keys    map[string]jose.JSONWebKey
 	fetched time.Time
+	failed  time.Time // the last failed read of the key URL
 }
 
 func newAssertion(name, header, issuer, audience string, alg jose.SignatureAlgorithm, keyURL string, c *http.Client, now func() time.Time) (*Assertion, error) {
@@ -420,27 +421,53 @@ func (a *Assertion) Verify(ctx context.Context, raw string) (ProviderIdentity, e
 
 // key returns the key kid of the JWK set, fetching the set when it is older
 // than keysMaxAge, or when kid is unknown and the last fetch is older than
-// refetchAfter.
+// refetchAfter. A failed fetch is not retried for refetchAfter (requests do
+// not queue behind a hanging key URL); meanwhile the stale set is used.
 func (a *Assertion) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	age := a.now().Sub(a.fetched)
-	if k, ok := a.keys[kid]; ok && age < keysMaxAge {
+	now := a.now()
+	age := now.Sub(a.fetched)
+	failing := !a.failed.IsZero() && now.Sub(a.failed) < refetchAfter
+	k, known := a.keys[kid]
+	switch {
+	case known && (age < keysMaxAge || failing):
+		// Fresh, or stale while the key URL is failing: a withdrawn key
+		// stops being trusted at the first successful read.
+		return k, nil
+	case !a.fetched.IsZero() && age < refetchAfter:
+		return jose.JSONWebKey{}, errs.Unauthenticated("%s: %s has no key %q", a.name, a.keyURL, clip(kid, 140))
+	case failing:
+		return jose.JSONWebKey{}, fmt.Errorf("%s: the keys at %s could not be read at %s; trying again after %s: %w",
+			a.name, a.keyURL, a.failed.UTC().Format(time.RFC3339), refetchAfter, errs.ErrUnavailable)
+	}
+	keys, err := a.fetchKeys(ctx)
+	if err != nil {
+		a.failed = now
+		if known {
+			return k, nil
+		}
+		return jose.JSONWebKey{}, err
+	}
+	a.keys, a.fetched, a.failed = keys, now, time.Time{}
+	if k, ok := keys[kid]; ok {
 		return k, nil
 	}
-	if !a.fetched.IsZero() && age < refetchAfter {
-		return jose.JSONWebKey{}, errs.Unauthenticated("%s: %s has no key %q", a.name, a.keyURL, clip(kid, 140))
-	}
+	return jose.JSONWebKey{}, errs.Unauthenticated("%s: %s has no key %q", a.name, a.keyURL, clip(kid, 140))
+}
+
+// fetchKeys reads the JWK set, keeping its valid public keys by kid.
+func (a *Assertion) fetchKeys(ctx context.Context) (map[string]jose.JSONWebKey, error) {
 	body, status, err := fetch(ctx, a.client, a.keyURL)
 	if err != nil {
-		return jose.JSONWebKey{}, fmt.Errorf("%s: fetch the keys: %v: %w", a.name, err, errs.ErrUnavailable)
+		return nil, fmt.Errorf("%s: fetch the keys: %v: %w", a.name, err, errs.ErrUnavailable)
 	}
 	if status != http.StatusOK {
-		return jose.JSONWebKey{}, fmt.Errorf("%s: fetch the keys from %s: status %d: %w", a.name, a.keyURL, status, errs.ErrUnavailable)
+		return nil, fmt.Errorf("%s: fetch the keys from %s: status %d: %w", a.name, a.keyURL, status, errs.ErrUnavailable)
 	}
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(body, &set); err != nil {
-		return jose.JSONWebKey{}, fmt.Errorf("%s: the keys of %s: %v: %w", a.name, a.keyURL, err, errs.ErrUnavailable)
+		return nil, fmt.Errorf("%s: the keys of %s: %v: %w", a.name, a.keyURL, err, errs.ErrUnavailable)
 	}
 	keys := map[string]jose.JSONWebKey{}
 	for _, k := range set.Keys {
@@ -448,10 +475,5 @@ func (a *Assertion) key(ctx context.Context, kid string) (jose.JSONWebKey, error
 			keys[k.KeyID] = k
 		}
 	}
-	a.keys, a.fetched = keys, a.now()
-	k, ok := keys[kid]
-	if !ok {
-		return jose.JSONWebKey{}, errs.Unauthenticated("%s: %s has no key %q", a.name, a.keyURL, clip(kid, 140))
-	}
-	return k, nil
+	return keys, nil
 }

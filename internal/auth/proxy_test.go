@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,6 +21,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/riggerdev/rigger/internal/errs"
 )
 
 // The assertions of these tests are signed by keys made here and served at
@@ -349,10 +352,14 @@ func FuzzJWTAssertion(f *testing.F) {
 func TestAssertionKeysRefreshed(t *testing.T) {
 	ctx := context.Background()
 	key := mustECKey(t)
-	var withdrawn atomic.Bool
+	var withdrawn, broken atomic.Bool
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
+		if broken.Load() {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
 		keys := []jose.JSONWebKey{}
 		if !withdrawn.Load() {
 			keys = append(keys, jose.JSONWebKey{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"})
@@ -386,7 +393,25 @@ func TestAssertionKeysRefreshed(t *testing.T) {
 	if _, err := p.Verify(ctx, token("k1")); err != nil {
 		t.Fatalf("within the hour the fetched set is used: %v", err)
 	}
+	// The key URL fails after the hour: the stale set is used, and the
+	// URL is not asked again for a minute.
+	broken.Store(true)
 	now.Add(int64(61 * time.Minute))
+	before := hits.Load()
+	for range 3 {
+		if _, err := p.Verify(ctx, token("k1")); err != nil {
+			t.Fatalf("a stale key while the key URL fails: %v", err)
+		}
+	}
+	if _, err := p.Verify(ctx, token("k2")); !errors.Is(err, errs.ErrUnavailable) {
+		t.Fatalf("an unknown kid while the key URL fails: want unavailable, got %v", err)
+	}
+	if n := hits.Load() - before; n != 1 {
+		t.Fatalf("%d fetches while failing, want 1", n)
+	}
+	// It answers again: the withdrawn key is refused.
+	broken.Store(false)
+	now.Add(int64(2 * time.Minute))
 	_, err = p.Verify(ctx, token("k1"))
 	wantUnauthenticated(t, err, `has no key "k1"`)
 }
