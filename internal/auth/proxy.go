@@ -73,6 +73,7 @@ type ALB struct {
 	mu     sync.Mutex
 	keys   map[string]*ecdsa.PublicKey
 	missed map[string]time.Time // kids the key URL did not serve, and when
+	failed time.Time            // the last failed read of the key URL
 }
 
 // isKeyID says whether kid can go into the key URL's path: 1 to 128
@@ -206,10 +207,21 @@ func (a *ALB) key(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 	if at, ok := a.missed[kid]; ok && a.now().Sub(at) < refetchAfter {
 		return nil, errs.Unauthenticated("awsAlb: %s serves no key %s", a.cfg.KeyURL, kid)
 	}
+	// A key URL that failed is not asked again for a while: requests must
+	// not queue behind one that hangs.
+	if !a.failed.IsZero() && a.now().Sub(a.failed) < refetchAfter {
+		return nil, fmt.Errorf("awsAlb: the key URL %s failed at %s; trying again after %s: %w",
+			a.cfg.KeyURL, a.failed.UTC().Format(time.RFC3339), refetchAfter, errs.ErrUnavailable)
+	}
 	body, status, err := fetch(ctx, a.client, strings.TrimRight(a.cfg.KeyURL, "/")+"/"+kid)
+	if err == nil && status >= 500 {
+		err = fmt.Errorf("status %d", status)
+	}
 	if err != nil {
+		a.failed = a.now()
 		return nil, fmt.Errorf("awsAlb: fetch key %s: %v: %w", kid, err, errs.ErrUnavailable)
 	}
+	a.failed = time.Time{}
 	if status == http.StatusNotFound || status == http.StatusForbidden {
 		if len(a.missed) >= maxCachedKeys {
 			clear(a.missed)

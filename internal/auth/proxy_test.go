@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -414,4 +415,64 @@ func TestAssertionKeysRefreshed(t *testing.T) {
 	now.Add(int64(2 * time.Minute))
 	_, err = p.Verify(ctx, token("k1"))
 	wantUnauthenticated(t, err, `has no key "k1"`)
+}
+
+// TestALBKeyURLFailing: a failing key URL makes verification unavailable
+// (not a refused sign-in) and is not asked again for a minute; cached keys
+// keep working.
+func TestALBKeyURLFailing(t *testing.T) {
+	ctx := context.Background()
+	key := mustECKey(t)
+	var broken atomic.Bool
+	var hits atomic.Int32
+	good, _ := albKeyServer(t, map[string]*ecdsa.PublicKey{testKid: &key.PublicKey, "kid-2": &key.PublicKey})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if broken.Load() {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		resp, err := http.Get(good.URL + r.URL.Path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer srv.Close()
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	alb, err := NewALB(ALBConfig{Region: "eu-west-1", Signer: testALBARN, KeyURL: srv.URL, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := clock().Add(time.Hour)
+	token := func(kid string) string {
+		h := albHeader(exp)
+		h["kid"] = kid
+		return albToken(t, key, h, albClaims(exp))
+	}
+	if _, err := alb.Verify(ctx, token(testKid)); err != nil {
+		t.Fatal(err)
+	}
+	broken.Store(true)
+	for range 3 {
+		if _, err := alb.Verify(ctx, token("kid-2")); !errors.Is(err, errs.ErrUnavailable) {
+			t.Fatalf("want unavailable, got %v", err)
+		}
+		if _, err := alb.Verify(ctx, token(testKid)); err != nil {
+			t.Fatalf("a cached key while the key URL fails: %v", err)
+		}
+	}
+	if hits.Load() != 2 {
+		t.Fatalf("%d fetches, want 2 (one good, one failed)", hits.Load())
+	}
+	broken.Store(false)
+	now.Add(int64(2 * time.Minute))
+	if _, err := alb.Verify(ctx, token("kid-2")); err != nil {
+		t.Fatalf("after the pause the key URL is asked again: %v", err)
+	}
 }
