@@ -58,11 +58,13 @@ type OIDC struct {
 
 	mu       sync.Mutex
 	provider *oidc.Provider
+	failed   time.Time // the last failed discovery
 }
 
 // NewOIDC checks cfg and returns the provider; the issuer's discovery
 // document is fetched on first use (so rigger starts while the issuer is
-// down), and again after a failed attempt.
+// down), and again a minute after a failed attempt (requests do not queue
+// behind an issuer that hangs).
 func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	u, err := url.Parse(cfg.IssuerURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -93,11 +95,16 @@ func (o *OIDC) discovered(ctx context.Context) (*oidc.Provider, error) {
 	if o.provider != nil {
 		return o.provider, nil
 	}
+	if !o.failed.IsZero() && o.now().Sub(o.failed) < refetchAfter {
+		return nil, fmt.Errorf("oidc: the discovery document of %s could not be read at %s; trying again after %s: %w",
+			o.cfg.IssuerURL, o.failed.UTC().Format(time.RFC3339), refetchAfter, errs.ErrUnavailable)
+	}
 	// The key set go-oidc builds keeps this context for its later key
 	// fetches, so it must outlive the request.
 	bg := oidc.ClientContext(context.WithoutCancel(ctx), o.client)
 	p, err := oidc.NewProvider(bg, o.cfg.IssuerURL)
 	if err != nil {
+		o.failed = o.now()
 		return nil, fmt.Errorf("oidc: read the discovery document of %s: %v: %w", o.cfg.IssuerURL, err, errs.ErrUnavailable)
 	}
 	o.provider = p

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -389,16 +390,32 @@ func TestNewOIDCConfig(t *testing.T) {
 }
 
 // TestOIDCIssuerDown: an issuer that cannot be reached makes Begin fail as
-// unavailable (not as a refused sign-in), and a later Begin tries again.
+// unavailable (not as a refused sign-in) without asking again for a minute;
+// then Begin tries again and works once the issuer is up.
 func TestOIDCIssuerDown(t *testing.T) {
-	down := httptest.NewServer(http.NotFoundHandler())
-	down.Close()
-	o := newTestOIDC(t, down.URL, "web", nil)
-	if _, _, err := o.Begin(context.Background(), testRedirect); !errors.Is(err, errs.ErrUnavailable) || !strings.Contains(err.Error(), "discovery document") {
-		t.Fatalf("want unavailable naming the discovery document, got %v", err)
+	var hits atomic.Int32
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer down.Close()
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	o := newTestOIDC(t, down.URL, "web", func() time.Time { return time.Unix(0, now.Load()) })
+	for range 3 {
+		if _, _, err := o.Begin(context.Background(), testRedirect); !errors.Is(err, errs.ErrUnavailable) || !strings.Contains(err.Error(), "discovery document") {
+			t.Fatalf("want unavailable naming the discovery document, got %v", err)
+		}
 	}
-	if o.provider != nil {
-		t.Fatal("a failed discovery must not be cached")
+	if hits.Load() != 1 {
+		t.Fatalf("%d discovery attempts within a minute, want 1", hits.Load())
+	}
+	// The issuer is up (here: at another address) a while later.
+	issuer, _ := startOP(t)
+	o.cfg.IssuerURL = issuer
+	now.Add(int64(2 * time.Minute))
+	if _, _, err := o.Begin(context.Background(), testRedirect); err != nil {
+		t.Fatalf("after the pause discovery is tried again: %v", err)
 	}
 }
 
