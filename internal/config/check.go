@@ -298,6 +298,40 @@ func validRegion(r string) bool {
 	return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`).MatchString(r)
 }
 
+func validALBARN(arn string) bool {
+	return regexp.MustCompile(`^arn:aws(-[a-z]+)*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:loadbalancer/app/[A-Za-z0-9-]+/[0-9a-f]+$`).MatchString(arn)
+}
+
+func validIAPAudience(aud string) bool {
+	return regexp.MustCompile(`^/projects/[0-9]+/(global/backendServices/[0-9]+|apps/[a-z][a-z0-9-]{4,28}[a-z0-9])$`).MatchString(aud)
+}
+
+func validTeamDomain(d string) bool {
+	d = strings.TrimSuffix(strings.TrimPrefix(d, "https://"), "/")
+	return regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.cloudflareaccess\.com$`).MatchString(d)
+}
+
+func validAUDTag(aud string) bool { return regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(aud) }
+
+// signIn checks a provider's sign-in resolvers (the names internal/auth's
+// CheckResolverStrategy accepts; config must not import auth).
+func (v *validator) signIn(p string, s SignIn) {
+	for i, r := range s.Resolvers {
+		rp := index(p+".resolvers", i) + ".resolver"
+		switch {
+		case r.Resolver == "emailMatchingUserEntityProfileEmail", r.Resolver == "usernameMatchingUserEntityName":
+		case strings.HasPrefix(r.Resolver, "annotation:"):
+			if key := strings.TrimPrefix(r.Resolver, "annotation:"); key == "" || strings.ContainsAny(key, " \t\n") {
+				v.add(rp, "name the annotation, e.g. annotation:github.com/user-login")
+			}
+		case r.Resolver == "":
+			v.add(rp, "is required")
+		default:
+			v.add(rp, "unknown resolver %s: use emailMatchingUserEntityProfileEmail, usernameMatchingUserEntityName or annotation:<key>", quote(r.Resolver))
+		}
+	}
+}
+
 func validRoleARN(arn string) bool {
 	return regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`).MatchString(arn)
 }

@@ -179,6 +179,36 @@ type Providers struct {
 	GitHub GitHubAuth `yaml:"github"`
 	// OIDC is OpenID Connect sign-in.
 	OIDC OIDCAuth `yaml:"oidc"`
+	// AWSALB trusts the signed x-amzn-oidc-data assertion of an AWS
+	// Application Load Balancer with authentication on.
+	AWSALB AWSALBAuth `yaml:"awsAlb"`
+	// GCPIAP trusts the signed x-goog-iap-jwt-assertion of Google Cloud
+	// Identity-Aware Proxy.
+	GCPIAP GCPIAPAuth `yaml:"gcpIap"`
+	// CloudflareAccess trusts the signed Cf-Access-Jwt-Assertion of
+	// Cloudflare Access.
+	CloudflareAccess CloudflareAccessAuth `yaml:"cloudflareAccess"`
+}
+
+// SignIn says how a provider's identity becomes a User entity of the
+// catalog.
+type SignIn struct {
+	// Resolvers are tried in order until one finds exactly one User
+	// [emailMatchingUserEntityProfileEmail].
+	Resolvers []SignInResolver `yaml:"resolvers"`
+}
+
+// SignInResolver is one sign-in resolver.
+type SignInResolver struct {
+	// Resolver is emailMatchingUserEntityProfileEmail (the verified email
+	// against spec.profile.email), usernameMatchingUserEntityName (the
+	// login against metadata.name) or annotation:<key> (the login against
+	// that annotation, e.g. annotation:github.com/user-login).
+	Resolver string `yaml:"resolver"`
+	// DangerouslyAllowSignInWithoutUserInCatalog signs in a person no
+	// resolver matched as user:default/<login>, owning nothing else
+	// [false].
+	DangerouslyAllowSignInWithoutUserInCatalog bool `yaml:"dangerouslyAllowSignInWithoutUserInCatalog"`
 }
 
 // GitHubAuth is GitHub OAuth sign-in.
@@ -187,6 +217,41 @@ type GitHubAuth struct {
 	ClientID string `yaml:"clientId"`
 	// ClientSecret of the OAuth app.
 	ClientSecret Secret `yaml:"clientSecret"`
+	// EnterpriseURL is a GitHub Enterprise Server (https), e.g.
+	// https://github.example.com; empty means github.com.
+	EnterpriseURL string `yaml:"enterpriseUrl"`
+	// SignIn maps a GitHub user to a catalog User.
+	SignIn SignIn `yaml:"signIn"`
+}
+
+// AWSALBAuth is sign-in behind an AWS Application Load Balancer.
+type AWSALBAuth struct {
+	// Region of the load balancer, e.g. eu-west-1; set with Signer.
+	Region string `yaml:"region"`
+	// Signer is the load balancer's ARN; assertions signed by another are
+	// refused.
+	Signer string `yaml:"signer"`
+	// SignIn maps the ALB's user to a catalog User.
+	SignIn SignIn `yaml:"signIn"`
+}
+
+// GCPIAPAuth is sign-in behind Google Cloud Identity-Aware Proxy.
+type GCPIAPAuth struct {
+	// Audience is /projects/<number>/global/backendServices/<id> or
+	// /projects/<number>/apps/<project-id>.
+	Audience string `yaml:"audience"`
+	// SignIn maps the IAP user to a catalog User.
+	SignIn SignIn `yaml:"signIn"`
+}
+
+// CloudflareAccessAuth is sign-in behind Cloudflare Access.
+type CloudflareAccessAuth struct {
+	// TeamDomain is <team>.cloudflareaccess.com; set with Audience.
+	TeamDomain string `yaml:"teamDomain"`
+	// Audience is the Access application's AUD tag.
+	Audience string `yaml:"audience"`
+	// SignIn maps the Access user to a catalog User.
+	SignIn SignIn `yaml:"signIn"`
 }
 
 // OIDCAuth is OpenID Connect sign-in.
@@ -200,6 +265,8 @@ type OIDCAuth struct {
 	ClientSecret Secret `yaml:"clientSecret"`
 	// Scopes requested from the issuer; when set, they must include openid.
 	Scopes []string `yaml:"scopes"`
+	// SignIn maps the issuer's user to a catalog User.
+	SignIn SignIn `yaml:"signIn"`
 }
 
 // Session configures signed-in sessions.

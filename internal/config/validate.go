@@ -156,6 +156,10 @@ func (c *Config) validateAuth(v *validator) {
 		v.add("auth.providers.github.clientId", "required when auth.providers.github.clientSecret is set")
 	}
 
+	if gh.EnterpriseURL != "" {
+		v.url("auth.providers.github.enterpriseUrl", gh.EnterpriseURL, true)
+	}
+
 	o := a.Providers.OIDC
 	if o.IssuerURL == "" {
 		if o.ClientID != "" || o.ClientSecret != "" || len(o.Scopes) > 0 {
@@ -173,6 +177,9 @@ func (c *Config) validateAuth(v *validator) {
 	}
 
 	c.validateGuest(v)
+	c.validateProxyProviders(v)
+	v.signIn("auth.providers.github.signIn", gh.SignIn)
+	v.signIn("auth.providers.oidc.signIn", o.SignIn)
 
 	names := map[string]string{}
 	tokens := map[Secret]string{}
@@ -197,6 +204,36 @@ func (c *Config) validateAuth(v *validator) {
 				v.add(index(p+".scopes", j), "%s is not a scope (known scopes: %s)", quote(s), strings.Join(ServiceTokenScopes(), ", "))
 			}
 		}
+	}
+}
+
+// validateProxyProviders checks the providers that trust a proxy's signed
+// assertion: each needs what identifies the one proxy it trusts.
+func (c *Config) validateProxyProviders(v *validator) {
+	p := c.Auth.Providers
+	if alb := p.AWSALB; alb.Region != "" || alb.Signer != "" || len(alb.SignIn.Resolvers) > 0 {
+		if v.required("auth.providers.awsAlb.region", alb.Region) && !validRegion(alb.Region) {
+			v.add("auth.providers.awsAlb.region", "%s is not an AWS region name such as eu-west-1", quote(alb.Region))
+		}
+		if v.required("auth.providers.awsAlb.signer", alb.Signer) && !validALBARN(alb.Signer) {
+			v.add("auth.providers.awsAlb.signer", "%s is not the ARN of an application load balancer (arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>)", quote(alb.Signer))
+		}
+		v.signIn("auth.providers.awsAlb.signIn", alb.SignIn)
+	}
+	if iap := p.GCPIAP; iap.Audience != "" || len(iap.SignIn.Resolvers) > 0 {
+		if v.required("auth.providers.gcpIap.audience", iap.Audience) && !validIAPAudience(iap.Audience) {
+			v.add("auth.providers.gcpIap.audience", "%s is not /projects/<number>/global/backendServices/<id> or /projects/<number>/apps/<project-id>", quote(iap.Audience))
+		}
+		v.signIn("auth.providers.gcpIap.signIn", iap.SignIn)
+	}
+	if cf := p.CloudflareAccess; cf.TeamDomain != "" || cf.Audience != "" || len(cf.SignIn.Resolvers) > 0 {
+		if v.required("auth.providers.cloudflareAccess.teamDomain", cf.TeamDomain) && !validTeamDomain(cf.TeamDomain) {
+			v.add("auth.providers.cloudflareAccess.teamDomain", "%s is not <team>.cloudflareaccess.com", quote(cf.TeamDomain))
+		}
+		if v.required("auth.providers.cloudflareAccess.audience", cf.Audience) && !validAUDTag(cf.Audience) {
+			v.add("auth.providers.cloudflareAccess.audience", "must be the Access application's AUD tag (64 hex digits)")
+		}
+		v.signIn("auth.providers.cloudflareAccess.signIn", cf.SignIn)
 	}
 }
 

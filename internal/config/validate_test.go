@@ -121,6 +121,43 @@ func TestValidate(t *testing.T) {
 		{"oidc scopes without openid", func(c *Config) {
 			c.Auth.Providers.OIDC = OIDCAuth{IssuerURL: "https://login.example.com", ClientID: "r", Scopes: []string{"email"}}
 		}, "auth.providers.oidc.scopes: must include openid"},
+		{"github enterprise over http", func(c *Config) { c.Auth.Providers.GitHub.EnterpriseURL = "http://ghe.example.com" },
+			`auth.providers.github.enterpriseUrl: "http://ghe.example.com" must use https (http is allowed only for localhost)`},
+		{"unknown resolver", func(c *Config) {
+			c.Auth.Providers.OIDC = OIDCAuth{IssuerURL: "https://login.example.com", ClientID: "r",
+				SignIn: SignIn{Resolvers: []SignInResolver{{Resolver: "usernameMatchingUserEntityName"}, {Resolver: "emailMatchingUserEntityEmail"}}}}
+		}, `auth.providers.oidc.signIn.resolvers[1].resolver: unknown resolver "emailMatchingUserEntityEmail": use emailMatchingUserEntityProfileEmail, usernameMatchingUserEntityName or annotation:<key>`},
+		{"annotation resolver without key", func(c *Config) {
+			c.Auth.Providers.GitHub.SignIn.Resolvers = []SignInResolver{{Resolver: "annotation:"}}
+		}, "auth.providers.github.signIn.resolvers[0].resolver: name the annotation, e.g. annotation:github.com/user-login"},
+		{"alb", func(c *Config) {
+			c.Auth.Providers.AWSALB = AWSALBAuth{Region: "eu-west-1", Signer: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/rigger/50dc6c495c0c9188",
+				SignIn: SignIn{Resolvers: []SignInResolver{{Resolver: "annotation:github.com/user-login", DangerouslyAllowSignInWithoutUserInCatalog: true}}}}
+		}, ""},
+		{"alb without signer", func(c *Config) { c.Auth.Providers.AWSALB.Region = "eu-west-1" }, "auth.providers.awsAlb.signer: is required"},
+		{"alb bad signer", func(c *Config) {
+			c.Auth.Providers.AWSALB = AWSALBAuth{Region: "eu-west-1", Signer: "arn:aws:iam::123456789012:role/x"}
+		}, `auth.providers.awsAlb.signer: "arn:aws:iam::123456789012:role/x" is not the ARN of an application load balancer (arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>)`},
+		{"alb bad region", func(c *Config) {
+			c.Auth.Providers.AWSALB = AWSALBAuth{Region: "europe", Signer: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/rigger/50dc6c495c0c9188"}
+		}, `auth.providers.awsAlb.region: "europe" is not an AWS region name such as eu-west-1`},
+		{"iap", func(c *Config) { c.Auth.Providers.GCPIAP.Audience = "/projects/123456/global/backendServices/987654" }, ""},
+		{"iap bad audience", func(c *Config) { c.Auth.Providers.GCPIAP.Audience = "rigger" },
+			`auth.providers.gcpIap.audience: "rigger" is not /projects/<number>/global/backendServices/<id> or /projects/<number>/apps/<project-id>`},
+		{"iap resolvers without audience", func(c *Config) {
+			c.Auth.Providers.GCPIAP.SignIn.Resolvers = []SignInResolver{{Resolver: "emailMatchingUserEntityProfileEmail"}}
+		}, "auth.providers.gcpIap.audience: is required"},
+		{"cloudflare", func(c *Config) {
+			c.Auth.Providers.CloudflareAccess = CloudflareAccessAuth{TeamDomain: "acme.cloudflareaccess.com", Audience: strings.Repeat("ab", 32)}
+		}, ""},
+		{"cloudflare bad team", func(c *Config) {
+			c.Auth.Providers.CloudflareAccess = CloudflareAccessAuth{TeamDomain: "acme.example.com", Audience: strings.Repeat("ab", 32)}
+		}, `auth.providers.cloudflareAccess.teamDomain: "acme.example.com" is not <team>.cloudflareaccess.com`},
+		{"cloudflare without audience", func(c *Config) { c.Auth.Providers.CloudflareAccess.TeamDomain = "acme.cloudflareaccess.com" },
+			"auth.providers.cloudflareAccess.audience: is required"},
+		{"cloudflare bad audience", func(c *Config) {
+			c.Auth.Providers.CloudflareAccess = CloudflareAccessAuth{TeamDomain: "acme.cloudflareaccess.com", Audience: "rigger"}
+		}, "auth.providers.cloudflareAccess.audience: must be the Access application's AUD tag (64 hex digits)"},
 		{"service token", func(c *Config) {
 			c.Auth.ServiceTokens = []ServiceToken{{Name: "ci", Token: longToken, Scopes: []string{"catalog.read"}}}
 		}, ""},

@@ -1,0 +1,217 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
+)
+
+// resolverCatalog is a real SQLite catalog: users, groups nested three deep,
+// a group cycle, a Group with a profile email, two users sharing an email.
+const resolverCatalog = `
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: alice}
+spec: {profile: {email: Alice@Example.com}, memberOf: [team-a]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: bob
+  annotations: {github.com/user-login: bob-gh}
+spec: {profile: {email: bob@example.com}, memberOf: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: dave}
+spec: {profile: {email: dave@example.com}, memberOf: [loop-a, ghost-group]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: twin1}
+spec: {profile: {email: twin@example.com}, memberOf: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: twin2, namespace: other}
+spec: {profile: {email: twin@example.com}, memberOf: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-a}
+spec: {type: team, parent: eng, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: eng}
+spec: {type: department, parent: org, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: org}
+spec: {type: organization, children: [], profile: {email: carol@example.com}}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-b}
+spec: {type: team, children: [], members: [bob]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: loop-a}
+spec: {type: team, parent: loop-b, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: loop-b}
+spec: {type: team, parent: loop-a, children: []}
+`
+
+// catalogStore loads YAML into a fresh SQLite store the way ingestion
+// writes rows: validated entities, their search rows and relations.
+func catalogStore(t *testing.T, yaml string) *store.SQL {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	docs, err := catalog.Parse("catalog.yaml", []byte(yaml), catalog.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.Entity
+	for _, d := range docs {
+		if len(d.Errors) > 0 {
+			t.Fatalf("%s: %v", d.Ref, d.Errors[0])
+		}
+		e := d.Entity
+		edges, _ := catalog.Relations(e)
+		body, _ := json.Marshal(e)
+		row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash()}
+		for _, s := range catalog.SearchRows(e, edges) {
+			row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
+		}
+		for _, ed := range edges {
+			row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
+		}
+		rows = append(rows, row)
+	}
+	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/catalog.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ReplaceLocation(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestResolver(t *testing.T) {
+	ctx := context.Background()
+	st := catalogStore(t, resolverCatalog)
+	all := []string{ResolveByEmail, ResolveByName, "annotation:github.com/user-login"}
+	r, err := NewResolver(st, ResolverConfig{Strategies: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		id      ProviderIdentity
+		wantRef string
+		wantEnt []string
+	}{
+		{"email, nested groups", ProviderIdentity{Provider: "oidc", Email: "alice@example.com"}, "user:default/alice",
+			[]string{"user:default/alice", "group:default/team-a", "group:default/eng", "group:default/org"}},
+		{"name", ProviderIdentity{Provider: "oidc", Login: "alice"}, "user:default/alice",
+			[]string{"user:default/alice", "group:default/team-a", "group:default/eng", "group:default/org"}},
+		{"annotation, membership from Group.spec.members", ProviderIdentity{Provider: "github", Login: "bob-gh"}, "user:default/bob",
+			[]string{"user:default/bob", "group:default/team-b"}},
+		{"group cycle and a dangling group", ProviderIdentity{Provider: "oidc", Email: "dave@example.com"}, "user:default/dave",
+			[]string{"user:default/dave", "group:default/loop-a", "group:default/loop-b"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u, err := r.Resolve(ctx, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Ref != c.wantRef || !slices.Equal(u.Ent, c.wantEnt) {
+				t.Fatalf("got %+v, want %s %v", u, c.wantRef, c.wantEnt)
+			}
+		})
+	}
+
+	refusals := []struct {
+		name string
+		r    *Resolver
+		id   ProviderIdentity
+		want string
+	}{
+		{"no such user", r, ProviderIdentity{Provider: "oidc", Email: "mallory@example.com", Login: "mallory"},
+			"no User entity has spec.profile.email = mallory@example.com; no User entity has metadata.name = mallory; no User entity has metadata.annotations.github.com/user-login = mallory"},
+		{"two users, one email", r, ProviderIdentity{Provider: "oidc", Email: "twin@example.com"}, "2 User entities have spec.profile.email = twin@example.com"},
+		{"a Group's email is no User's", r, ProviderIdentity{Provider: "oidc", Email: "carol@example.com"}, "no User entity has spec.profile.email = carol@example.com"},
+		{"email only by default", mustResolver(t, st, ResolverConfig{}), ProviderIdentity{Provider: "github", Login: "alice"},
+			"emailMatchingUserEntityProfileEmail: the github identity has no verified email"},
+	}
+	for _, c := range refusals {
+		t.Run(c.name, func(t *testing.T) {
+			u, err := c.r.Resolve(ctx, c.id)
+			if err == nil {
+				t.Fatalf("resolved to %+v", u)
+			}
+			wantUnauthenticated(t, err, c.want)
+		})
+	}
+
+	t.Run("dangerouslyAllowSignInWithoutUserInCatalog", func(t *testing.T) {
+		d := mustResolver(t, st, ResolverConfig{DangerouslyAllowSignInWithoutUserInCatalog: true})
+		u, err := d.Resolve(ctx, ProviderIdentity{Provider: "oidc", Email: "Mallory.X@example.com"})
+		if err != nil || u.Ref != "user:default/mallory.x" || !slices.Equal(u.Ent, []string{"user:default/mallory.x"}) {
+			t.Fatalf("got %+v, %v", u, err)
+		}
+		// A catalog user is still resolved with its groups.
+		u, err = d.Resolve(ctx, ProviderIdentity{Provider: "oidc", Email: "alice@example.com"})
+		if err != nil || len(u.Ent) != 4 {
+			t.Fatalf("got %+v, %v", u, err)
+		}
+		if _, err := d.Resolve(ctx, ProviderIdentity{Provider: "oidc", Subject: "x"}); !errors.Is(err, errs.ErrUnauthenticated) {
+			t.Fatalf("an identity with neither login nor email must be refused, got %v", err)
+		}
+	})
+}
+
+func mustResolver(t *testing.T, st Catalog, cfg ResolverConfig) *Resolver {
+	t.Helper()
+	r, err := NewResolver(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestResolverStrategies(t *testing.T) {
+	for _, s := range []string{"emailMatchingUserEntityProfileEmail", "usernameMatchingUserEntityName", "annotation:github.com/user-login"} {
+		if err := CheckResolverStrategy(s); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	for s, want := range map[string]string{
+		"emailMatchingUserEntityEmail": "unknown sign-in resolver",
+		"annotation:":                  "name the annotation",
+	} {
+		if _, err := NewResolver(nil, ResolverConfig{Strategies: []string{s}}); !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: want %q, got %v", s, want, err)
+		}
+	}
+}
