@@ -50,6 +50,8 @@ type Deps struct {
 	Scaffolder ScaffolderDeps
 	// Audit records security-relevant acts and serves /api/audit.
 	Audit AuditDeps
+	// Tokens serve /api/auth: access tokens, sessions, service tokens.
+	Tokens TokenDeps
 }
 
 // Server serves rigger's HTTP API.
@@ -95,6 +97,7 @@ func New(d Deps) *Server {
 		}
 	}
 	s.auditRoutes(apiGroup.Group("/audit"))
+	s.tokenRoutes(e, apiGroup)
 	if d.Dev {
 		dev := apiGroup.Group("/dev")
 		dev.POST("/hello", s.startHello)

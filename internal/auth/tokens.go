@@ -37,6 +37,8 @@ const (
 	DefaultKeyRotation = 24 * time.Hour
 	// MaxTokenBytes: longer bearer tokens are refused unparsed.
 	MaxTokenBytes = 32 << 10
+	// ViaBreakGlass marks the identity of a break-glass token.
+	ViaBreakGlass = "break-glass"
 	// clockSkew is the leeway for exp and iat between replicas' clocks.
 	clockSkew = 30 * time.Second
 	// defaultReloadEvery bounds how often an unknown kid reloads the keys.
@@ -184,9 +186,11 @@ func (i *Issuer) IssueTTL(ctx context.Context, id Identity, ttl time.Duration) (
 	}
 	now := i.o.Now()
 	exp := now.Add(ttl)
-	via := id.Via
-	if via == "rigger-token" {
-		via = ""
+	// A token says how it was issued only when that matters to audit:
+	// the break-glass token. Others are plain rigger tokens.
+	via := ""
+	if id.Via == ViaBreakGlass {
+		via = ViaBreakGlass
 	}
 	std := jwt.Claims{Issuer: i.o.URL, Audience: jwt.Audience{Audience}, Subject: id.Ref, ID: randomID(16),
 		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)}
