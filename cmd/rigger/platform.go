@@ -133,6 +133,12 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return err
 	}
 	defer audits.Close() // after the HTTP server stopped: stores every queued event
+	var tokenDeps api.TokenDeps
+	if m != modeWorker {
+		if authn, tokenDeps, err = tokenAuth(ctx, cfg, st, m, authn, logger); err != nil {
+			return err
+		}
+	}
 
 	var workersUp atomic.Bool
 	var workers []sdkworker.Worker
@@ -255,7 +261,8 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			WorkspaceDir: cfg.WorkspaceDir(),
 			WorkspaceTTL: cfg.Scaffolder.WorkspaceTTL,
 		},
-		Audit: audits.deps(),
+		Audit:  audits.deps(),
+		Tokens: tokenDeps,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -320,6 +327,8 @@ func (c *cli) runTemporalOnly(ctx context.Context, cfg *config.Config) error {
 
 // authenticator picks how callers are identified: guest only in dev, service
 // tokens otherwise; a server with no way to authenticate refuses to start.
+// Once the store is open, tokenAuth adds rigger's own and stored tokens;
+// they alone do not count as a way in (who would hold the first one?).
 func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if m == modeDev {
 		if len(cfg.Auth.ServiceTokens) > 0 {
@@ -333,8 +342,8 @@ func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if cfg.Auth.Providers.GitHub.ClientID != "" || cfg.Auth.Providers.OIDC.IssuerURL != "" {
 		return nil, errors.New("auth.providers (github, oidc) are not implemented yet; use auth.serviceTokens")
 	}
-	if len(cfg.Auth.ServiceTokens) == 0 {
-		return nil, errors.New("rigger server needs a way to authenticate callers: configure auth.serviceTokens (guest access exists only in rigger dev)")
+	if len(cfg.Auth.ServiceTokens) == 0 && len(cfg.Auth.ExternalAccess) == 0 {
+		return nil, errors.New("rigger server needs a way to authenticate callers: configure auth.serviceTokens or auth.externalAccess (guest access exists only in rigger dev)")
 	}
 	return serviceTokens(cfg), nil
 }

@@ -59,6 +59,8 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.runCommand(),
 		c.taskCommand(),
 		c.auditCommand(),
+		c.tokenCommand(),
+		c.adminCommand(),
 	)
 	refuseUnknownSubcommands(root)
 	return root

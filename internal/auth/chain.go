@@ -85,3 +85,16 @@ func bearer(r *http.Request) (string, error) {
 	}
 	return token, nil
 }
+
+// GuestOr is rigger dev's authenticator when tokens are configured: a
+// request without an Authorization header is the guest; one with a header
+// must carry a token Auth accepts (401 otherwise).
+type GuestOr struct{ Auth Authenticator }
+
+// Authenticate implements Authenticator.
+func (g GuestOr) Authenticate(r *http.Request) (Identity, error) {
+	if r.Header.Get("Authorization") == "" {
+		return Guest{}.Authenticate(r)
+	}
+	return g.Auth.Authenticate(r)
+}
