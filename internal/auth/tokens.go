@@ -51,6 +51,8 @@ type KeyStore interface {
 	SigningKeys(ctx context.Context, now time.Time) ([]store.SigningKey, error)
 }
 
+var errNoUsableKey = errors.New("no token signing key this process can open: the newest stored one is sealed with another scaffolder.secretKey (every server must share one)")
+
 // IssuerOptions configure an Issuer.
 type IssuerOptions struct {
 	Store KeyStore
@@ -85,8 +87,11 @@ type Issuer struct {
 }
 
 type signingKey struct {
-	kid      string
+	kid string
+	// priv is nil when the sealed key does not open with this process's
+	// data key: the key then only verifies (with pub).
 	priv     *ecdsa.PrivateKey
+	pub      *ecdsa.PublicKey
 	jwk      json.RawMessage
 	created  time.Time
 	notAfter time.Time
@@ -233,7 +238,7 @@ func (i *Issuer) Verify(ctx context.Context, token string) (Identity, error) {
 	}
 	var std jwt.Claims
 	var extra tokenClaims
-	if err := parsed.Claims(&k.priv.PublicKey, &std, &extra); err != nil {
+	if err := parsed.Claims(k.pub, &std, &extra); err != nil {
 		return Identity{}, errs.Unauthenticated("access token refused: its signature does not verify with key %q", kid)
 	}
 	if std.Issuer != i.o.URL {
@@ -310,9 +315,22 @@ func (i *Issuer) signingKeyLocked(ctx context.Context) (*signingKey, error) {
 	if i.current != nil && now.Before(i.current.notAfter) {
 		return i.current, nil
 	}
+	// Another replica's key made after the newest we know means it
+	// rotated first: add none.
 	since := now.Add(-i.o.RotateEvery)
-	if i.current != nil {
-		since = i.current.created
+	var newest *signingKey
+	for _, k := range i.keys {
+		if newest == nil || k.created.After(newest.created) {
+			newest = k
+		}
+	}
+	if newest != nil && newest.created.After(since) {
+		since = newest.created
+	}
+	if newest != nil && newest.priv == nil && now.Before(newest.notAfter) {
+		// Adding a key here would give the replicas keys each other
+		// cannot sign with.
+		return nil, errNoUsableKey
 	}
 	k, err := i.newKey(now)
 	if err != nil {
@@ -329,7 +347,7 @@ func (i *Issuer) signingKeyLocked(ctx context.Context) (*signingKey, error) {
 		return nil, err
 	}
 	if i.current == nil || !now.Before(i.current.notAfter) {
-		return nil, errors.New("no usable token signing key after rotation")
+		return nil, errNoUsableKey
 	}
 	return i.current, nil
 }
@@ -378,7 +396,7 @@ func (i *Issuer) reloadLocked(ctx context.Context) error {
 			}
 		}
 		keys[s.KID] = k
-		if now.Before(k.notAfter) && (current == nil || k.created.After(current.created)) {
+		if k.priv != nil && now.Before(k.notAfter) && (current == nil || k.created.After(current.created)) {
 			current = k
 		}
 	}
@@ -386,21 +404,35 @@ func (i *Issuer) reloadLocked(ctx context.Context) error {
 	return nil
 }
 
+// openKey reads a stored key: its public JWK, and its private key when
+// it opens with the data key (else it only verifies, with a warning).
 func (i *Issuer) openKey(s store.SigningKey) (*signingKey, error) {
-	sealed, err := base64.StdEncoding.DecodeString(string(s.SealedPrivate))
-	if err != nil || len(sealed) < i.aead.NonceSize() {
-		return nil, fmt.Errorf("signing key %s: sealed private key is malformed", s.KID)
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(s.PublicJWK); err != nil {
+		return nil, fmt.Errorf("signing key %s: public JWK: %w", s.KID, err)
 	}
+	pub, ok := jwk.Key.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("signing key %s: public JWK is not a P-256 key", s.KID)
+	}
+	k := &signingKey{kid: s.KID, pub: pub, jwk: s.PublicJWK, created: s.Created, notAfter: s.NotAfter, expires: s.Expires}
+	sealed, err := base64.StdEncoding.DecodeString(string(s.SealedPrivate))
 	n := i.aead.NonceSize()
+	if err != nil || len(sealed) < n {
+		i.o.Logger.Warn("token signing key is malformed: it only verifies", "kid", s.KID)
+		return k, nil
+	}
 	der, err := i.aead.Open(nil, sealed[:n], sealed[n:], []byte("rigger signing key "+s.KID))
 	if err != nil {
-		return nil, fmt.Errorf("signing key %s does not open with this scaffolder.secretKey (was the key changed?)", s.KID)
+		i.o.Logger.Warn("token signing key does not open with this scaffolder.secretKey (was the key changed?): it only verifies", "kid", s.KID)
+		return k, nil
 	}
 	priv, err := x509.ParseECPrivateKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("signing key %s: %w", s.KID, err)
+	if err != nil || !priv.PublicKey.Equal(pub) {
+		return nil, fmt.Errorf("signing key %s: the private key does not match its public JWK", s.KID)
 	}
-	return &signingKey{kid: s.KID, priv: priv, jwk: s.PublicJWK, created: s.Created, notAfter: s.NotAfter, expires: s.Expires}, nil
+	k.priv = priv
+	return k, nil
 }
 
 // JWKS is the JSON Web Key Set of the keys still verifying.

@@ -364,3 +364,20 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestIssuerWithAnotherDataKey: a replica whose scaffolder.secretKey
+// differs cannot open the signing key, says so, and adds none of its own
+// (which the others could not use either).
+func TestIssuerWithAnotherDataKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	c := newClock()
+	newTestIssuer(t, testDB(t, path), c)
+	st := testDB(t, path)
+	_, err := NewIssuer(context.Background(), IssuerOptions{Store: st, DataKey: []byte("another-key-another-key-another-"), URL: testIssuerURL, Now: c.Now})
+	if err == nil || !strings.Contains(err.Error(), "another scaffolder.secretKey") {
+		t.Fatalf("issuer with another data key: %v", err)
+	}
+	if keys, _ := st.SigningKeys(context.Background(), c.Now()); len(keys) != 1 {
+		t.Fatalf("%d keys stored, want the first replica's only", len(keys))
+	}
+}
