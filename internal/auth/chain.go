@@ -47,7 +47,7 @@ func (c Chain) Authenticate(r *http.Request) (Identity, error) {
 		case c.External.Trusts(iss):
 			return c.External.Verify(r.Context(), tok)
 		}
-		return Identity{}, errs.Unauthenticated("JWT issuer %q is trusted neither as this server nor in auth.externalAccess", iss)
+		return Identity{}, errs.Unauthenticated("JWT issuer %s is trusted neither as this server nor in auth.externalAccess", clipClaim(iss))
 	}
 	if c.Config != nil {
 		return c.Config.Authenticate(r)

@@ -124,7 +124,7 @@ func (e *External) Verify(ctx context.Context, token string) (Identity, error) {
 	}
 	iss, ok := e.issuers[unverified.Issuer]
 	if !ok {
-		return Identity{}, errs.Unauthenticated("external token refused: issuer %q is not in auth.externalAccess", unverified.Issuer)
+		return Identity{}, errs.Unauthenticated("external token refused: issuer %s is not in auth.externalAccess", clipClaim(unverified.Issuer))
 	}
 	if len(parsed.Headers) != 1 {
 		return Identity{}, errs.Unauthenticated("external token refused: it must carry exactly one signature")
@@ -154,7 +154,7 @@ func (e *External) Verify(ctx context.Context, token string) (Identity, error) {
 	for name, want := range c.Claims {
 		got, ok := all[name].(string)
 		if !ok || got != want {
-			return Identity{}, errs.Unauthenticated("external token from %s refused: claim %s is %v, want %q", c.Issuer, name, all[name], want)
+			return Identity{}, errs.Unauthenticated("external token from %s refused: claim %s is %s, want %q", c.Issuer, name, clipClaim(all[name]), want)
 		}
 	}
 	return Identity{Ref: "service:external/" + std.Subject, Service: true, Scopes: c.Scopes, Via: "external-jwt", TokenID: std.ID}, nil
@@ -244,4 +244,17 @@ func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
 		return fmt.Errorf("GET %s: not JSON: %w", u, err)
 	}
 	return nil
+}
+
+// clipClaim shows a claim's value in a refusal, at most 64 characters of
+// it (the token is the caller's; the message goes to logs and audit).
+func clipClaim(v any) string {
+	if v == nil {
+		return "missing"
+	}
+	b, _ := json.Marshal(v)
+	if len(b) > 64 {
+		return string(b[:64]) + "..."
+	}
+	return string(b)
 }
