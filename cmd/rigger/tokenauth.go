@@ -45,12 +45,10 @@ func tokenAuth(ctx context.Context, cfg *config.Config, st store.Store, m mode, 
 			return nil, deps, err
 		}
 	}
-	if _, guest := base.(auth.Guest); guest {
-		// rigger dev without configured tokens: the guest, and whoever
-		// presents a token rigger issued or stored.
-		return auth.GuestOr{Auth: chain}, deps, nil
-	}
-	if _, guest := base.(auth.GuestOrTokens); guest {
+	switch base.(type) {
+	case auth.Guest, auth.GuestOrTokens:
+		// rigger dev: no token is the guest; a token must be one rigger
+		// issued, stored or was configured with.
 		return auth.GuestOr{Auth: chain}, deps, nil
 	}
 	return chain, deps, nil

@@ -381,3 +381,55 @@ func TestIssuerWithAnotherDataKey(t *testing.T) {
 		t.Fatalf("%d keys stored, want the first replica's only", len(keys))
 	}
 }
+
+// countingKeys is a real key store that counts the reads of its keys.
+type countingKeys struct {
+	KeyStore
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingKeys) SigningKeys(ctx context.Context, now time.Time) ([]store.SigningKey, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.KeyStore.SigningKeys(ctx, now)
+}
+
+func (c *countingKeys) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+// TestUnknownKidReloadIsRateLimited: tokens naming unknown keys make the
+// keys be read again at most once per ReloadEvery, not once per token.
+func TestUnknownKidReloadIsRateLimited(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	ks := &countingKeys{KeyStore: testDB(t, filepath.Join(t.TempDir(), "r.db"))}
+	i := newTestIssuer(t, ks, c) // ReloadEvery: 1s
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	forged := func(kid string) string {
+		s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: other}, (&jose.SignerOptions{}).WithHeader("kid", kid))
+		tok, _ := jwt.Signed(s).Claims(jwt.Claims{Issuer: testIssuerURL, Subject: "user:default/x"}).Serialize()
+		return tok
+	}
+	c.Add(2 * time.Second)
+	before := ks.count()
+	for n := range 50 {
+		if _, err := i.Verify(ctx, forged("kid-"+string(rune('a'+n%26)))); !errors.Is(err, errs.ErrUnauthenticated) {
+			t.Fatal(err)
+		}
+	}
+	if got := ks.count() - before; got != 1 {
+		t.Fatalf("50 tokens of unknown keys read the keys %d times, want 1", got)
+	}
+	c.Add(2 * time.Second)
+	if _, err := i.Verify(ctx, forged("later")); !errors.Is(err, errs.ErrUnauthenticated) {
+		t.Fatal(err)
+	}
+	if got := ks.count() - before; got != 2 {
+		t.Fatalf("after ReloadEvery the keys were read %d times in all, want 2", got)
+	}
+}
