@@ -154,3 +154,42 @@ func TestChainRoutesByShape(t *testing.T) {
 		t.Errorf("no header: %v", err)
 	}
 }
+
+// FuzzExternalVerify: whatever the bearer, External.Verify refuses with
+// an unauthenticated (or unavailable) error or returns an identity that
+// satisfies the configured subject prefix and claims.
+func FuzzExternalVerify(f *testing.F) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ci := &ciIssuer{key: key}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "ci-1", Algorithm: "RS256", Use: "sig"}}})
+	})
+	ci.srv = httptest.NewServer(mux)
+	f.Cleanup(ci.srv.Close)
+	ext, err := NewExternal([]ExternalIssuer{{Issuer: ci.srv.URL, JWKSURL: ci.srv.URL + "/keys", Audience: "rigger-ci", SubjectPrefix: "repo:acme/app:",
+		Scopes: []string{"catalog.read"}, Claims: map[string]string{"repository": "acme/app"}}}, ci.srv.Client(), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "ci-1"))
+	good, _ := jwt.Signed(s).Claims(ci.claims(time.Now(), nil)).Serialize()
+	f.Add(good)
+	f.Add("eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, tok string) {
+		id, err := ext.Verify(context.Background(), tok)
+		if err != nil {
+			if !errors.Is(err, errs.ErrUnauthenticated) && !errors.Is(err, errs.ErrUnavailable) {
+				t.Fatalf("error %v is neither unauthenticated nor unavailable", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(id.Ref, "service:external/repo:acme/app:") || id.Via != "external-jwt" {
+			t.Fatalf("accepted %q as %+v", tok, id)
+		}
+	})
+}
