@@ -51,6 +51,10 @@ type Deps struct {
 	Scaffolder ScaffolderDeps
 	// Audit records security-relevant acts and serves /api/audit.
 	Audit AuditDeps
+	// SignIn is browser and CLI sign-in (/api/auth/:provider/...).
+	SignIn SignInDeps
+	// Tokens serve /api/auth: access tokens, sessions, service tokens.
+	Tokens TokenDeps
 }
 
 // Server serves rigger's HTTP API.
@@ -70,6 +74,8 @@ type Server struct {
 	// suppressed counts those dropped, reported with the next one kept.
 	denials    *rateLimiter
 	suppressed atomic.Int64
+	// authLimits bounds sign-in, refresh and token requests per address.
+	authLimits *rateLimiter
 }
 
 // New builds the router. It does no I/O.
@@ -79,7 +85,7 @@ func New(d Deps) *Server {
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e,
 		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval),
-		denials: newRateLimiter(denialBurst, denialInterval),
+		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
 	e.Use(s.recoverer(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
@@ -88,6 +94,7 @@ func New(d Deps) *Server {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
+	public := e.Group("/api/auth", s.authLimits.limitPeer("signing in and renewing tokens"))
 	apiGroup := e.Group("/api", s.authenticate())
 	if d.Catalog.Store != nil {
 		s.catalogRoutes(apiGroup.Group("/catalog"))
@@ -96,6 +103,8 @@ func New(d Deps) *Server {
 		}
 	}
 	s.auditRoutes(apiGroup.Group("/audit"))
+	s.tokenRoutes(public, apiGroup)
+	s.signInRoutes(public)
 	if d.Dev {
 		dev := apiGroup.Group("/dev")
 		dev.POST("/hello", s.startHello)
@@ -139,7 +148,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			}
 			defer s.auditGuestRead(c)
 		}
-		if scope := requiredScope(c.Request.Method, c.FullPath()); id.Service && !hasScope(id.Scopes, scope) {
+		if scope := requiredScope(c.Request.Method, c.FullPath()); scope != "" && id.Service && !hasScope(id.Scopes, scope) {
 			writeError(c, fmt.Errorf("%w: this token lacks the %s scope", errs.ErrForbidden, scope))
 			c.Abort()
 			return

@@ -140,6 +140,13 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return err
 	}
 	defer audits.Close() // after the HTTP server stopped: stores every queued event
+	var tokenDeps api.TokenDeps
+	var signInDeps api.SignInDeps
+	if m != modeWorker {
+		if authn, tokenDeps, signInDeps, err = tokenAuth(ctx, cfg, st, m, authn, logger); err != nil {
+			return err
+		}
+	}
 
 	var workersUp atomic.Bool
 	var workers []sdkworker.Worker
@@ -264,7 +271,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			WorkspaceDir: cfg.WorkspaceDir(),
 			WorkspaceTTL: cfg.Scaffolder.WorkspaceTTL,
 		},
-		Audit: audits.deps(),
+		Audit:  audits.deps(),
+		Tokens: tokenDeps,
+		SignIn: signInDeps,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -329,6 +338,8 @@ func (c *cli) runTemporalOnly(ctx context.Context, cfg *config.Config) error {
 
 // authenticator picks how callers are identified: guest only in dev, service
 // tokens otherwise; a server with no way to authenticate refuses to start.
+// Once the store is open, tokenAuth adds rigger's own and stored tokens;
+// they alone do not count as a way in (who would hold the first one?).
 func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if m == modeDev {
 		if len(cfg.Auth.ServiceTokens) > 0 {
@@ -339,17 +350,12 @@ func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if cfg.Auth.AllowGuest {
 		return nil, errors.New("auth.allowGuest is only honoured by rigger dev; rigger server never allows guests")
 	}
-	if cfg.Auth.Providers.GitHub.ClientID != "" || cfg.Auth.Providers.OIDC.IssuerURL != "" {
-		return nil, errors.New("auth.providers (github, oidc) are not implemented yet; use auth.serviceTokens")
+	p := cfg.Auth.Providers
+	providers := p.GitHub.ClientID != "" || p.OIDC.IssuerURL != "" || p.AWSALB.Region != "" || p.GCPIAP.Audience != "" || p.CloudflareAccess.TeamDomain != ""
+	if !providers && len(cfg.Auth.ServiceTokens) == 0 && len(cfg.Auth.ExternalAccess) == 0 {
+		return nil, errors.New("rigger server needs a way to authenticate callers: configure a sign-in provider (auth.providers), auth.serviceTokens or auth.externalAccess (guest access exists only in rigger dev; auth.guest only adds read-only access)")
 	}
-	if len(cfg.Auth.ServiceTokens) == 0 {
-		return nil, errors.New("rigger server needs a way to authenticate callers: configure auth.serviceTokens (guest access exists only in rigger dev)")
-	}
-	var a auth.Authenticator = serviceTokens(cfg)
-	if cfg.Auth.Guest.Access != "" {
-		return auth.NewNetworkGuest(a, cfg.Auth.Guest.Networks)
-	}
-	return a, nil
+	return serviceTokens(cfg), nil
 }
 
 func serviceTokens(cfg *config.Config) *auth.ServiceTokens {

@@ -64,6 +64,8 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.loginCommand(),
 		c.logoutCommand(),
 		c.whoamiCommand(),
+		c.tokenCommand(),
+		c.adminCommand(),
 	)
 	refuseUnknownSubcommands(root)
 	return root

@@ -34,6 +34,16 @@ func (s *signIn) resolve(ctx context.Context, pid auth.ProviderIdentity) (auth.U
 	return r.Resolve(ctx, pid)
 }
 
+// headers are the proxies' assertion headers: a request carrying one
+// presents a credential (it is never the read-only guest).
+func (s *signIn) headers() []string {
+	out := make([]string, len(s.proxies))
+	for i, p := range s.proxies {
+		out[i] = p.Header
+	}
+	return out
+}
+
 // wrap puts the proxy providers in front of next.
 func (s *signIn) wrap(next auth.Authenticator) auth.Authenticator {
 	for _, p := range slices.Backward(s.proxies) {

@@ -12,19 +12,22 @@ import (
 const GuestRefReadOnly = "guest:anonymous"
 
 // NetworkGuest is rigger server's read-only guest access (auth.guest): a
-// request without any credential (no Authorization header, no cookie)
-// whose connection comes from one of Networks is the guest; everything
-// else goes to Next. The peer address of the connection decides, never a
+// request without any credential (no Authorization header, no cookie, no
+// proxy assertion among Headers) whose connection comes from one of
+// Networks is the guest; everything else goes to Next. The peer address of the connection decides, never a
 // forwarded header a caller can write. A request that presents a
 // credential is never downgraded to the guest: a wrong token stays a 401.
 type NetworkGuest struct {
 	Next     Authenticator
 	Networks []netip.Prefix
+	// Headers are further credential headers (proxy assertions).
+	Headers []string
 }
 
-// NewNetworkGuest parses the CIDRs of auth.guest.networks.
-func NewNetworkGuest(next Authenticator, cidrs []string) (*NetworkGuest, error) {
-	g := &NetworkGuest{Next: next}
+// NewNetworkGuest parses the CIDRs of auth.guest.networks; headers are
+// the proxy assertion headers that also count as credentials.
+func NewNetworkGuest(next Authenticator, cidrs []string, headers ...string) (*NetworkGuest, error) {
+	g := &NetworkGuest{Next: next, Headers: headers}
 	for _, c := range cidrs {
 		p, err := netip.ParsePrefix(strings.TrimSpace(c))
 		if err != nil {
@@ -39,6 +42,11 @@ func NewNetworkGuest(next Authenticator, cidrs []string) (*NetworkGuest, error) 
 func (g *NetworkGuest) Authenticate(r *http.Request) (Identity, error) {
 	if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" || !g.fromNetworks(r.RemoteAddr) {
 		return g.Next.Authenticate(r)
+	}
+	for _, h := range g.Headers {
+		if r.Header.Get(h) != "" {
+			return g.Next.Authenticate(r)
+		}
 	}
 	return Identity{Ref: GuestRefReadOnly, Guest: true, Via: "guest"}, nil
 }

@@ -43,7 +43,8 @@ const (
 	// keysMaxAge is how long a fetched JWK set is used before it is read
 	// again, so a key the proxy withdrew stops being trusted.
 	keysMaxAge = time.Hour
-	// clockSkew is the leeway on exp.
+	// clockSkew is the leeway on exp and iat (between replicas' and
+	// proxies' clocks).
 	clockSkew = 30 * time.Second
 )
 

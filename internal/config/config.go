@@ -159,6 +159,11 @@ type Auth struct {
 	// catalog on rigger server (off unless set; a step of a phased
 	// rollout, never a default).
 	Guest GuestAccess `yaml:"guest"`
+	// Tokens configures rigger's own access tokens.
+	Tokens Tokens `yaml:"tokens"`
+	// ExternalAccess trusts JWTs of these issuers, e.g. GitHub Actions'
+	// OIDC tokens, so pipelines need no long-lived secret.
+	ExternalAccess []ExternalAccess `yaml:"externalAccess"`
 }
 
 // GuestAccess is rigger server's read-only guest: callers without a
@@ -170,6 +175,32 @@ type GuestAccess struct {
 	// Networks are the CIDRs guests may come from (the connection's peer
 	// address, not a forwarded header); required with access.
 	Networks []string `yaml:"networks"`
+}
+
+// Tokens configures rigger's access tokens: ES256 JWTs signed by keys kept
+// in the database, sealed with scaffolder.secretKey.
+type Tokens struct {
+	// TTL is an access token's lifetime [15m], at most 1h.
+	TTL time.Duration `yaml:"ttl"`
+	// KeyRotation is how long a signing key signs before the next [24h].
+	KeyRotation time.Duration `yaml:"keyRotation"`
+}
+
+// ExternalAccess is one trusted issuer of JWTs for automation.
+type ExternalAccess struct {
+	// Issuer is the exact iss, e.g. https://token.actions.githubusercontent.com.
+	Issuer string `yaml:"issuer"`
+	// JWKSURL serves the issuer's keys; empty means the jwks_uri of its
+	// discovery document.
+	JWKSURL string `yaml:"jwksUrl"`
+	// Audience must be among the token's aud.
+	Audience string `yaml:"audience"`
+	// SubjectPrefix must start the token's sub, e.g. repo:acme/app:.
+	SubjectPrefix string `yaml:"subjectPrefix"`
+	// Scopes are what such a caller may do.
+	Scopes []string `yaml:"scopes"`
+	// Claims must equal these values, e.g. repository: acme/app.
+	Claims map[string]string `yaml:"claims"`
 }
 
 // Providers are the sign-in providers; a provider is on when it is
@@ -647,7 +678,7 @@ func Default() *Config {
 			TaskQueues: []string{"rigger-default"},
 		},
 		Database: Database{Driver: "sqlite", MaxOpenConns: 10},
-		Auth:     Auth{Session: Session{TTL: 12 * time.Hour}},
+		Auth:     Auth{Session: Session{TTL: 12 * time.Hour}, Tokens: Tokens{TTL: 15 * time.Minute, KeyRotation: 24 * time.Hour}},
 		Catalog: Catalog{
 			OrphanStrategy:  "delete",
 			RefreshInterval: 5 * time.Minute,

@@ -180,6 +180,36 @@ func (c *Config) validateAuth(v *validator) {
 	c.validateProxyProviders(v)
 	v.signIn("auth.providers.github.signIn", gh.SignIn)
 	v.signIn("auth.providers.oidc.signIn", o.SignIn)
+	if a.Tokens.TTL <= 0 || a.Tokens.TTL > time.Hour {
+		v.add("auth.tokens.ttl", "%s is outside (0, 1h]: access tokens are short-lived", a.Tokens.TTL)
+	}
+	if a.Tokens.KeyRotation < time.Minute {
+		v.add("auth.tokens.keyRotation", "%s is too short (at least 1m)", a.Tokens.KeyRotation)
+	}
+	issuers := map[string]string{}
+	for i, x := range a.ExternalAccess {
+		p := index("auth.externalAccess", i)
+		if v.required(p+".issuer", x.Issuer) {
+			v.url(p+".issuer", x.Issuer, true)
+			if first, dup := issuers[x.Issuer]; dup {
+				v.add(p+".issuer", "%s is already trusted by %s", quote(x.Issuer), first)
+			}
+			issuers[x.Issuer] = p
+		}
+		if x.JWKSURL != "" {
+			v.url(p+".jwksUrl", x.JWKSURL, true)
+		}
+		v.required(p+".audience", x.Audience)
+		v.required(p+".subjectPrefix", x.SubjectPrefix)
+		if len(x.Scopes) == 0 {
+			v.add(p+".scopes", "required: what callers of this issuer may do (%s)", strings.Join(ServiceTokenScopes(), ", "))
+		}
+		for j, s := range x.Scopes {
+			if v.required(index(p+".scopes", j), s) && !slices.Contains(ServiceTokenScopes(), s) {
+				v.add(index(p+".scopes", j), "%s is not a scope (known scopes: %s)", quote(s), strings.Join(ServiceTokenScopes(), ", "))
+			}
+		}
+	}
 
 	names := map[string]string{}
 	tokens := map[Secret]string{}

@@ -183,6 +183,16 @@ func TestValidate(t *testing.T) {
 		{"reused service token", func(c *Config) {
 			c.Auth.ServiceTokens = []ServiceToken{{Name: "a", Token: longToken, Scopes: []string{"catalog.read"}}, {Name: "b", Token: longToken, Scopes: []string{"catalog.read"}}}
 		}, "auth.serviceTokens[1].token: has the same value as auth.serviceTokens[0].token"},
+		{"token TTL over an hour", func(c *Config) { c.Auth.Tokens.TTL = 2 * time.Hour }, "auth.tokens.ttl: 2h0m0s is outside (0, 1h]: access tokens are short-lived"},
+		{"external access", func(c *Config) {
+			c.Auth.ExternalAccess = []ExternalAccess{{Issuer: "https://token.actions.githubusercontent.com", Audience: "rigger", SubjectPrefix: "repo:acme/app:", Scopes: []string{"scaffolder.run"}, Claims: map[string]string{"repository": "acme/app"}}}
+		}, ""},
+		{"external access without subject prefix", func(c *Config) {
+			c.Auth.ExternalAccess = []ExternalAccess{{Issuer: "https://token.actions.githubusercontent.com", Audience: "rigger", Scopes: []string{"scaffolder.run"}}}
+		}, "auth.externalAccess[0].subjectPrefix: is required"},
+		{"external access over http", func(c *Config) {
+			c.Auth.ExternalAccess = []ExternalAccess{{Issuer: "http://ci.example.com", Audience: "rigger", SubjectPrefix: "x", Scopes: []string{"*"}}}
+		}, `auth.externalAccess[0].issuer: "http://ci.example.com" must use https (http is allowed only for localhost)`},
 
 		// catalog
 		{"location type", func(c *Config) { c.Catalog.Locations = []Location{{Type: "ftp", Target: "x"}} }, `catalog.locations[0].type: "ftp" is not one of file, url, git`},

@@ -153,5 +153,47 @@ CREATE INDEX audit_events_actor ON audit_events (actor, seq);
 CREATE INDEX audit_events_action ON audit_events (action, seq);
 CREATE INDEX audit_events_target ON audit_events (target, seq);
 CREATE INDEX audit_events_at ON audit_events (at, seq);
+`, `
+-- Rigger's own tokens. signing_keys holds the ES256 keys every replica
+-- signs and verifies access tokens with: the private key sealed with the
+-- data key (scaffolder.secretKey), the public one as a JWK. A key signs
+-- until not_after and verifies until expires_at. auth_sessions holds
+-- refresh tokens and service_tokens the tokens an admin created: only the
+-- hex SHA-256 of each secret is stored. Times are RFC 3339 UTC text;
+-- revoked_at is NULL while valid.
+CREATE TABLE signing_keys (
+  kid TEXT PRIMARY KEY,
+  sealed_private TEXT NOT NULL,
+  public_jwk TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  not_after TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE TABLE auth_sessions (
+  id TEXT PRIMARY KEY,
+  family TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  user_ref TEXT NOT NULL,
+  ent TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at TEXT
+);
+CREATE INDEX auth_sessions_family ON auth_sessions (family);
+CREATE INDEX auth_sessions_expires ON auth_sessions (expires_at);
+CREATE TABLE service_tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  token_hash TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  templates TEXT NOT NULL,
+  actions TEXT NOT NULL,
+  expires_at TEXT,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at TEXT
+);
 `}
 }

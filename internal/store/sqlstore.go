@@ -64,6 +64,10 @@ type Dialect struct {
 	// takes the database's one write lock), so appends from several
 	// processes queue before reading the chain head and cannot fork it.
 	AuditLock string
+	// SigningKeyLock, run first in a signing key rotation's transaction,
+	// holds a lock until it ends, so replicas rotating together add one
+	// key ("" = the rotation's first write takes the database's lock).
+	SigningKeyLock string
 }
 
 // analyzeAfter is the batch size after which statistics are refreshed, so

@@ -199,6 +199,7 @@ type Store interface {
 
 	TaskSecrets
 	AuditLog
+	AuthStore
 }
 
 // TaskSecrets keeps a scaffolder task's secrets, sealed (encrypted) by the

@@ -56,6 +56,8 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		Analyze: "ANALYZE entities, search, relations",
 		// Another advisory lock (key: "rigaudit" in ASCII) for audit appends.
 		AuditLock: "SELECT pg_advisory_xact_lock(8244234261157407092)",
+		// And one (key: "rigkeys" in ASCII) for signing key rotation.
+		SigningKeyLock: "SELECT pg_advisory_xact_lock(32204040249375091)",
 	})
 	if err != nil {
 		db.Close()

@@ -1,0 +1,287 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+// SignInDeps are browser and CLI sign-in through redirect providers (OIDC,
+// GitHub). Without providers or a sealer, the sign-in routes are not
+// served.
+type SignInDeps struct {
+	// Providers by name (the :provider of the routes).
+	Providers map[string]auth.RedirectProvider
+	// Resolve maps who a provider says signed in to a catalog user and its
+	// ownership refs (a refusal names the claim it looked up).
+	Resolve func(ctx context.Context, pid auth.ProviderIdentity) (auth.User, error)
+	// Sealer seals the pending sign-in cookie and the CLI's grant.
+	Sealer *auth.Sealer
+}
+
+// The pending sign-in cookie (state, nonce, PKCE verifier: ten minutes,
+// sent back on the provider's top-level redirect, so SameSite Lax;
+// HttpOnly, on /api/auth only, Secure outside dev). The session's refresh
+// token goes to RefreshCookie (SameSite Strict).
+const (
+	signInCookie = "rigger_signin"
+	signInTTL    = 10 * time.Minute
+	cliGrantTTL  = 2 * time.Minute
+)
+
+// Sealing purposes.
+const (
+	purposeSignIn   = "pending sign-in"
+	purposeCLIGrant = "CLI sign-in grant"
+)
+
+// signInState is the sealed content of the pending sign-in cookie.
+type signInState struct {
+	Pending auth.Pending `json:"p"`
+	// Return is the page to go back to after a browser sign-in.
+	Return string `json:"r,omitempty"`
+	// CLIPort, CLIChallenge: a CLI sign-in (rigger login): the grant goes
+	// to the CLI's loopback port (or is shown to paste, when the port is
+	// 0), and only the holder of the challenge's verifier can redeem it.
+	CLIPort      int    `json:"cp,omitempty"`
+	CLIChallenge string `json:"cc,omitempty"`
+}
+
+// cliGrant is what the CLI redeems for its refresh token.
+type cliGrant struct {
+	Refresh   string `json:"rt"`
+	Challenge string `json:"cc"`
+	User      string `json:"u"`
+}
+
+// Per source address: a burst of authBurst sign-in, refresh and token
+// requests, then one every authInterval.
+const (
+	authBurst    = 20
+	authInterval = 3 * time.Second
+)
+
+// limitPeer rate-limits by the connection's peer address (for routes
+// that run before anyone is identified).
+func (l *rateLimiter) limitPeer(what string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ok, wait := l.take("peer:" + c.RemoteIP())
+		if !ok {
+			secs := int(wait.Seconds()) + 1
+			c.Header("Retry-After", strconv.Itoa(secs))
+			writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError",
+				what+" is rate limited per address; try again in "+strconv.Itoa(secs)+"s")
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
+func (s *Server) signInRoutes(g *gin.RouterGroup) {
+	d := s.deps.SignIn
+	g.GET("/providers", s.listProviders)
+	if len(d.Providers) == 0 || d.Sealer == nil || d.Resolve == nil || s.deps.Tokens.Sessions == nil {
+		return
+	}
+	g.GET("/:provider/start", s.startSignIn)
+	g.GET("/:provider/handler/frame", s.finishSignIn)
+	g.POST("/cli/token", s.redeemCLIGrant)
+}
+
+func (s *Server) listProviders(c *gin.Context) {
+	names := make([]string, 0, len(s.deps.SignIn.Providers))
+	for n := range s.deps.SignIn.Providers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	items := make([]gin.H, len(names))
+	for i, n := range names {
+		items[i] = gin.H{"id": n, "startUrl": "/api/auth/" + n + "/start"}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+func (s *Server) provider(c *gin.Context) (auth.RedirectProvider, error) {
+	name := c.Param("provider")
+	if p, ok := s.deps.SignIn.Providers[name]; ok {
+		return p, nil
+	}
+	names := make([]string, 0, len(s.deps.SignIn.Providers))
+	for n := range s.deps.SignIn.Providers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return nil, errs.NotFound("no sign-in provider named %s (configured: %s)", quoteHost(name), strings.Join(names, ", "))
+}
+
+// safeReturn keeps a post-sign-in redirect on rigger's own origin: a path,
+// never a scheme, host or protocol-relative //host.
+func safeReturn(r string) string {
+	if r == "" || !strings.HasPrefix(r, "/") || strings.HasPrefix(r, "//") || strings.HasPrefix(r, `/\`) ||
+		strings.ContainsAny(r, "\r\n\x00") {
+		return "/"
+	}
+	return r
+}
+
+// startSignIn: GET /api/auth/:provider/start[?redirect=/page]
+// [&cli_port=N|&cli_oob=1]&cli_challenge=C] sends the browser to the
+// provider, holding state, nonce and PKCE verifier in a sealed cookie.
+func (s *Server) startSignIn(c *gin.Context) {
+	p, err := s.provider(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	st := signInState{Return: safeReturn(c.Query("redirect"))}
+	if ch := c.Query("cli_challenge"); ch != "" {
+		if len(ch) != 43 || strings.Trim(ch, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			writeError(c, errs.Invalid("cli_challenge must be the base64url SHA-256 of the CLI's verifier (43 characters)"))
+			return
+		}
+		st.CLIChallenge = ch
+		if port := c.Query("cli_port"); port != "" {
+			n, err := strconv.Atoi(port)
+			if err != nil || n < 1024 || n > 65535 {
+				writeError(c, errs.Invalid("cli_port must be a port between 1024 and 65535"))
+				return
+			}
+			st.CLIPort = n
+		} else if c.Query("cli_oob") == "" {
+			writeError(c, errs.Invalid("a CLI sign-in needs cli_port (loopback redirect) or cli_oob=1 (code to paste)"))
+			return
+		}
+	}
+	authURL, pending, err := p.Begin(c.Request.Context(), s.callbackURL(c.Param("provider")))
+	if err != nil {
+		writeError(c, fmt.Errorf("start sign-in with %s: %w", c.Param("provider"), err))
+		return
+	}
+	st.Pending = pending
+	sealed, err := s.deps.SignIn.Sealer.Seal(purposeSignIn, st, signInTTL)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	s.setCookie(c, signInCookie, sealed, int(signInTTL.Seconds()), http.SameSiteLaxMode)
+	c.Redirect(http.StatusFound, authURL)
+}
+
+func (s *Server) callbackURL(provider string) string {
+	return strings.TrimRight(s.deps.BaseURL, "/") + "/api/auth/" + url.PathEscape(provider) + "/handler/frame"
+}
+
+func (s *Server) setCookie(c *gin.Context, name, value string, maxAge int, same http.SameSite) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: "/api/auth", MaxAge: maxAge,
+		HttpOnly: true, Secure: !s.deps.Dev, SameSite: same})
+}
+
+// finishSignIn: the provider's redirect back. The pending cookie is
+// cleared whatever happens (one attempt per start); the provider checks
+// state, nonce and the code; the resolver finds the catalog user.
+func (s *Server) finishSignIn(c *gin.Context) {
+	s.setCookie(c, signInCookie, "", -1, http.SameSiteLaxMode)
+	id, st, err := s.signedIn(c)
+	if err != nil {
+		e := s.auditEvent(c, "auth.login.failed", "provider:"+c.Param("provider"), nil)
+		e.Decision, e.Reason = "deny", err.Error()
+		s.recorder().Record(context.WithoutCancel(c.Request.Context()), e)
+		writeError(c, err)
+		return
+	}
+	c.Set(identityKey, id)
+	refresh, expires, err := s.deps.Tokens.Sessions.Create(c.Request.Context(), id)
+	if err != nil {
+		writeError(c, fmt.Errorf("start a session: %w", err))
+		return
+	}
+	s.audit(c, "auth.login", "provider:"+c.Param("provider"), map[string]string{"cli": strconv.FormatBool(st.CLIChallenge != "")})
+	if st.CLIChallenge == "" {
+		s.setRefreshCookie(c, refresh, expires)
+		c.Redirect(http.StatusFound, st.Return)
+		return
+	}
+	grant, err := s.deps.SignIn.Sealer.Seal(purposeCLIGrant, cliGrant{Refresh: refresh, Challenge: st.CLIChallenge, User: id.Ref}, cliGrantTTL)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if st.CLIPort != 0 {
+		c.Redirect(http.StatusFound, "http://127.0.0.1:"+strconv.Itoa(st.CLIPort)+"/callback?grant="+url.QueryEscape(grant))
+		return
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(http.StatusOK)
+	_ = oobPage.Execute(c.Writer, struct{ User, Grant string }{id.Ref, grant})
+}
+
+var oobPage = template.Must(template.New("oob").Parse(`<!doctype html><html><head><meta charset="utf-8"><title>Rigger sign-in</title></head>
+<body><h1>Signed in as {{.User}}</h1><p>Paste this code into the terminal where <code>rigger login</code> waits. It works once, for two minutes, and only there.</p>
+<pre>{{.Grant}}</pre></body></html>`))
+
+func (s *Server) signedIn(c *gin.Context) (auth.Identity, signInState, error) {
+	var st signInState
+	p, err := s.provider(c)
+	if err != nil {
+		return auth.Identity{}, st, err
+	}
+	cookie, err := c.Cookie(signInCookie)
+	if err != nil || cookie == "" {
+		return auth.Identity{}, st, errs.Unauthenticated("no sign-in is pending in this browser (the sign-in cookie is missing or expired): start again")
+	}
+	if err := s.deps.SignIn.Sealer.Open(purposeSignIn, cookie, &st); err != nil {
+		return auth.Identity{}, st, err
+	}
+	if e := c.Query("error"); e != "" {
+		return auth.Identity{}, st, errs.Unauthenticated("the provider refused the sign-in: %s %s", clip(e, 100), clip(c.Query("error_description"), 300))
+	}
+	pid, err := p.Finish(c.Request.Context(), st.Pending, c.Request.URL.Query())
+	if err != nil {
+		return auth.Identity{}, st, err
+	}
+	u, err := s.deps.SignIn.Resolve(c.Request.Context(), pid)
+	if err != nil {
+		return auth.Identity{}, st, err
+	}
+	return auth.Identity{Ref: u.Ref, Ent: u.Ent, Via: "session"}, st, nil
+}
+
+// redeemCLIGrant: POST /api/auth/cli/token {"grant", "verifier"} gives
+// rigger login its refresh token, once the verifier matches the
+// challenge the CLI started with.
+func (s *Server) redeemCLIGrant(c *gin.Context) {
+	var body struct {
+		Grant    string `json:"grant"`
+		Verifier string `json:"verifier"`
+	}
+	if err := c.ShouldBindJSON(&body); err != nil || body.Grant == "" || body.Verifier == "" {
+		writeError(c, errs.Invalid(`send {"grant": "...", "verifier": "..."}`))
+		return
+	}
+	var g cliGrant
+	if err := s.deps.SignIn.Sealer.Open(purposeCLIGrant, body.Grant, &g); err != nil {
+		writeError(c, err)
+		return
+	}
+	sum := sha256.Sum256([]byte(body.Verifier))
+	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(g.Challenge)) != 1 {
+		writeError(c, errs.Unauthenticated("the verifier does not match the challenge this sign-in started with"))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"refreshToken": g.Refresh, "user": g.User})
+}

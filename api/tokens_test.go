@@ -1,0 +1,193 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/auth"
+)
+
+// tokenServer is an API server whose callers authenticate with rigger
+// access tokens and stored service tokens, on a real SQLite store.
+type tokenServer struct {
+	srv      *Server
+	sessions *auth.Sessions
+	issuer   *auth.Issuer
+}
+
+func newTokenServer(t *testing.T) *tokenServer {
+	t.Helper()
+	st := testStore(t)
+	iss, err := auth.NewIssuer(t.Context(), auth.IssuerOptions{Store: st, DataKey: []byte("0123456789abcdef0123456789abcdef"), URL: "https://rigger.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := auth.NewSessions(st, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := auth.NewStoredTokens(st, nil, discardLogger(), nil)
+	srv := New(Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: iss, Stored: stored},
+		Tokens: TokenDeps{Issuer: iss, Sessions: sessions, Stored: stored, Admins: []string{"group:default/platform"}}})
+	return &tokenServer{srv: srv, sessions: sessions, issuer: iss}
+}
+
+func (ts *tokenServer) do(t *testing.T, method, path, bearer, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := loopbackRequest(method, path, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	if len(cookies) > 0 { // as a browser on rigger's own page sends them
+		req.Header.Set("Origin", "http://"+req.Host)
+	}
+	w := httptest.NewRecorder()
+	ts.srv.Handler().ServeHTTP(w, req)
+	return w
+}
+
+func decode(t *testing.T, w *httptest.ResponseRecorder, v any) {
+	t.Helper()
+	if err := json.Unmarshal(w.Body.Bytes(), v); err != nil {
+		t.Fatalf("%d %s: %v", w.Code, w.Body, err)
+	}
+}
+
+func TestAuthDiscoveryIsPublic(t *testing.T) {
+	ts := newTokenServer(t)
+	w := ts.do(t, "GET", "/api/auth/.well-known/jwks.json", "", "")
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	decode(t, w, &set)
+	if w.Code != 200 || len(set.Keys) != 1 || set.Keys[0]["alg"] != "ES256" || set.Keys[0]["d"] != nil {
+		t.Fatalf("jwks %d %s", w.Code, w.Body)
+	}
+	w = ts.do(t, "GET", "/api/auth/.well-known/openid-configuration", "", "")
+	var disc map[string]any
+	decode(t, w, &disc)
+	if w.Code != 200 || disc["issuer"] != "https://rigger.example.com" || disc["jwks_uri"] != "https://rigger.example.com/api/auth/.well-known/jwks.json" {
+		t.Fatalf("discovery %d %s", w.Code, w.Body)
+	}
+	if w := ts.do(t, "GET", "/api/auth/whoami", "", ""); w.Code != 401 {
+		t.Fatalf("whoami without a token: %d", w.Code)
+	}
+	if w := ts.do(t, "GET", "/api/auth/tokens", "", ""); w.Code != 401 {
+		t.Fatalf("token list without a token: %d", w.Code)
+	}
+}
+
+func TestRefreshLogoutAndWhoami(t *testing.T) {
+	ts := newTokenServer(t)
+	alice := auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}}
+	refresh, _, err := ts.sessions.Create(t.Context(), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ts.do(t, "POST", "/api/auth/refresh", "", `{"refreshToken":"`+refresh+`"}`)
+	var got struct {
+		AccessToken, RefreshToken string
+	}
+	decode(t, w, &got)
+	if w.Code != 200 || got.AccessToken == "" || !strings.HasPrefix(got.RefreshToken, auth.RefreshPrefix) || got.RefreshToken == refresh {
+		t.Fatalf("refresh %d %s", w.Code, w.Body)
+	}
+	w = ts.do(t, "GET", "/api/auth/whoami", got.AccessToken, "")
+	var who struct {
+		Ref string
+		Ent []string
+		Via string
+	}
+	decode(t, w, &who)
+	if w.Code != 200 || who.Ref != alice.Ref || len(who.Ent) != 2 || who.Via != "rigger-token" {
+		t.Fatalf("whoami %d %s", w.Code, w.Body)
+	}
+	// The old refresh token is spent: reuse is refused and ends the sign-in.
+	if w := ts.do(t, "POST", "/api/auth/refresh", "", `{"refreshToken":"`+refresh+`"}`); w.Code != 401 || !strings.Contains(w.Body.String(), "already used") {
+		t.Fatalf("reused refresh token: %d %s", w.Code, w.Body)
+	}
+	// Cookie sessions: refresh rotates the cookie, logout revokes it.
+	refresh, _, _ = ts.sessions.Create(t.Context(), alice)
+	w = ts.do(t, "POST", "/api/auth/refresh", "", "", &http.Cookie{Name: RefreshCookie, Value: refresh})
+	if w.Code != 200 || strings.Contains(w.Body.String(), "refreshToken") {
+		t.Fatalf("cookie refresh %d %s", w.Code, w.Body)
+	}
+	var next *http.Cookie
+	for _, c := range w.Result().Cookies() {
+		if c.Name == RefreshCookie {
+			next = c
+		}
+	}
+	if next == nil || !next.HttpOnly || next.SameSite != http.SameSiteStrictMode || next.Value == refresh {
+		t.Fatalf("rotated cookie %+v", next)
+	}
+	if w := ts.do(t, "POST", "/api/auth/logout", "", "", next); w.Code != 204 {
+		t.Fatalf("logout %d %s", w.Code, w.Body)
+	}
+	if w := ts.do(t, "POST", "/api/auth/refresh", "", "", next); w.Code != 401 {
+		t.Fatalf("refresh after logout %d %s", w.Code, w.Body)
+	}
+}
+
+func TestServiceTokenAdmin(t *testing.T) {
+	ts := newTokenServer(t)
+	issue := func(id auth.Identity) string {
+		tok, _, err := ts.issuer.Issue(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	admin := issue(auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/platform"}})
+	bob := issue(auth.Identity{Ref: "user:default/bob", Ent: []string{"user:default/bob"}})
+
+	if w := ts.do(t, "POST", "/api/auth/tokens", bob, `{"name":"ci","scopes":["catalog.read"]}`); w.Code != 403 {
+		t.Fatalf("non-admin created a token: %d %s", w.Code, w.Body)
+	}
+	w := ts.do(t, "POST", "/api/auth/tokens", admin, `{"name":"ci","scopes":["catalog.read"],"expiresIn":"720h"}`)
+	var created struct {
+		Token, ID, Name, CreatedBy string
+	}
+	decode(t, w, &created)
+	if w.Code != 201 || !strings.HasPrefix(created.Token, auth.ServiceTokenPrefix) || created.CreatedBy != "user:default/alice" {
+		t.Fatalf("create %d %s", w.Code, w.Body)
+	}
+	if w := ts.do(t, "POST", "/api/auth/tokens", admin, `{"name":"bad","scopes":["root"]}`); w.Code != 400 || !strings.Contains(w.Body.String(), `scope \"root\"`) {
+		t.Fatalf("bad scope: %d %s", w.Code, w.Body)
+	}
+	w = ts.do(t, "GET", "/api/auth/tokens", admin, "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"name":"ci"`) || strings.Contains(w.Body.String(), created.Token) || strings.Contains(w.Body.String(), `"token"`) {
+		t.Fatalf("list %d %s", w.Code, w.Body)
+	}
+	// The new token works, but cannot manage tokens.
+	if w := ts.do(t, "GET", "/api/auth/whoami", created.Token, ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"ref":"service:ci"`) {
+		t.Fatalf("whoami with the service token: %d %s", w.Code, w.Body)
+	}
+	if w := ts.do(t, "GET", "/api/auth/tokens", created.Token, ""); w.Code != 403 {
+		t.Fatalf("a catalog.read token listed tokens: %d", w.Code)
+	}
+	if w := ts.do(t, "DELETE", "/api/auth/tokens/ci", admin, ""); w.Code != 200 || !strings.Contains(w.Body.String(), "revokedAt") {
+		t.Fatalf("revoke %d %s", w.Code, w.Body)
+	}
+	if w := ts.do(t, "GET", "/api/auth/whoami", created.Token, ""); w.Code != 401 || !strings.Contains(w.Body.String(), "revoked") {
+		t.Fatalf("revoked token still works: %d %s", w.Code, w.Body)
+	}
+	if w := ts.do(t, "DELETE", "/api/auth/tokens/nope", admin, ""); w.Code != 404 {
+		t.Fatalf("revoking an unknown token: %d", w.Code)
+	}
+}

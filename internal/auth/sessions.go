@@ -1,0 +1,129 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// RefreshPrefix starts every refresh token, so secret scanners and logs
+// can tell one.
+const RefreshPrefix = "rgs_"
+
+// SessionStore keeps refresh-token sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s store.Session) error
+	SessionByHash(ctx context.Context, hash string) (store.Session, error)
+	RotateSession(ctx context.Context, oldHash string, next store.Session) error
+	RevokeSessionFamily(ctx context.Context, family string, at time.Time) error
+}
+
+// Sessions are signed-in users' refresh tokens: opaque random values of
+// which only the hash is stored. Each refresh replaces the token by a new
+// one; presenting a replaced (or logged-out) token again revokes every
+// token of that sign-in, since one of the two holders is a thief.
+type Sessions struct {
+	store SessionStore
+	ttl   time.Duration
+	now   func() time.Time
+}
+
+// NewSessions keeps sessions in st; a sign-in lasts ttl (auth.session.ttl)
+// however often it is refreshed.
+func NewSessions(st SessionStore, ttl time.Duration, now func() time.Time) (*Sessions, error) {
+	if st == nil {
+		return nil, errors.New("sessions need a store")
+	}
+	if ttl <= 0 {
+		return nil, fmt.Errorf("session lifetime %s must be positive", ttl)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Sessions{store: st, ttl: ttl, now: now}, nil
+}
+
+// hashToken is the stored form of a refresh or service token.
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// Create starts a session for id and returns its refresh token (shown to
+// the client once) and when the sign-in ends.
+func (s *Sessions) Create(ctx context.Context, id Identity) (string, time.Time, error) {
+	if id.Ref == "" || id.Service || id.Guest {
+		return "", time.Time{}, errors.New("create session: only a signed-in user has a session")
+	}
+	now := s.now().UTC()
+	tok := RefreshPrefix + randomID(32)
+	ss := store.Session{ID: randomID(12), Family: randomID(12), Hash: hashToken(tok), UserRef: id.Ref, Ent: id.Ent,
+		Created: now, Expires: now.Add(s.ttl)}
+	if err := s.store.CreateSession(ctx, ss); err != nil {
+		return "", time.Time{}, fmt.Errorf("create session: %w", err)
+	}
+	return tok, ss.Expires, nil
+}
+
+// Refresh exchanges a refresh token for a new one of the same sign-in and
+// returns the user it belongs to. Every refusal unwraps to
+// errs.ErrUnauthenticated.
+func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, time.Time, error) {
+	old, err := s.lookup(ctx, tok)
+	if err != nil {
+		return Identity{}, "", time.Time{}, err
+	}
+	now := s.now().UTC()
+	if !old.Revoked.IsZero() {
+		if err := s.store.RevokeSessionFamily(ctx, old.Family, now); err != nil {
+			return Identity{}, "", time.Time{}, err
+		}
+		return Identity{}, "", time.Time{}, errs.Unauthenticated("this refresh token was already used or logged out; every session of that sign-in is now revoked: sign in again")
+	}
+	if !now.Before(old.Expires) {
+		return Identity{}, "", time.Time{}, errs.Unauthenticated("the session expired at %s: sign in again", old.Expires.Format(time.RFC3339))
+	}
+	next := RefreshPrefix + randomID(32)
+	ns := store.Session{ID: randomID(12), Family: old.Family, Hash: hashToken(next), UserRef: old.UserRef, Ent: old.Ent,
+		Created: now, Expires: old.Expires}
+	if err := s.store.RotateSession(ctx, old.Hash, ns); err != nil {
+		if errors.Is(err, errs.ErrConflict) {
+			// Another request refreshed with the same token first.
+			if err := s.store.RevokeSessionFamily(ctx, old.Family, now); err != nil {
+				return Identity{}, "", time.Time{}, err
+			}
+			return Identity{}, "", time.Time{}, errs.Unauthenticated("this refresh token was used twice at once; every session of that sign-in is now revoked: sign in again")
+		}
+		return Identity{}, "", time.Time{}, fmt.Errorf("refresh session: %w", err)
+	}
+	return Identity{Ref: old.UserRef, Ent: old.Ent, Via: "session", TokenID: ns.ID}, next, ns.Expires, nil
+}
+
+// Revoke ends the sign-in the refresh token belongs to (logout): every
+// token of it stops working.
+func (s *Sessions) Revoke(ctx context.Context, tok string) error {
+	old, err := s.lookup(ctx, tok)
+	if err != nil {
+		return err
+	}
+	return s.store.RevokeSessionFamily(ctx, old.Family, s.now().UTC())
+}
+
+func (s *Sessions) lookup(ctx context.Context, tok string) (store.Session, error) {
+	tok = strings.TrimSpace(tok)
+	if !strings.HasPrefix(tok, RefreshPrefix) || len(tok) > 256 {
+		return store.Session{}, errs.Unauthenticated("not a refresh token (they start with %s)", RefreshPrefix)
+	}
+	ss, err := s.store.SessionByHash(ctx, hashToken(tok))
+	if errors.Is(err, errs.ErrNotFound) {
+		return store.Session{}, errs.Unauthenticated("unknown refresh token: sign in again")
+	}
+	return ss, err
+}

@@ -1,0 +1,465 @@
+package auth
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// Rigger access tokens.
+const (
+	// Audience is the aud of every access token rigger issues.
+	Audience = "rigger"
+	// DefaultTokenTTL is how long an access token lasts unless configured.
+	DefaultTokenTTL = 15 * time.Minute
+	// MaxTokenTTL bounds every access token's lifetime.
+	MaxTokenTTL = time.Hour
+	// DefaultKeyRotation is how long a signing key signs.
+	DefaultKeyRotation = 24 * time.Hour
+	// ViaBreakGlass marks the identity of a break-glass token.
+	ViaBreakGlass = "break-glass"
+	// defaultReloadEvery bounds how often an unknown kid reloads the keys.
+	defaultReloadEvery = 5 * time.Second
+)
+
+// KeyStore keeps the signing keys every replica shares.
+type KeyStore interface {
+	AddSigningKey(ctx context.Context, k store.SigningKey, since time.Time) (bool, error)
+	SigningKeys(ctx context.Context, now time.Time) ([]store.SigningKey, error)
+}
+
+var errNoUsableKey = errors.New("no token signing key this process can open: the newest stored one is sealed with another scaffolder.secretKey (every server must share one)")
+
+// IssuerOptions configure an Issuer.
+type IssuerOptions struct {
+	Store KeyStore
+	// DataKey (32 bytes, scaffolder.secretKey) seals the private keys in
+	// the store.
+	DataKey []byte
+	// URL is the iss of the tokens: server.baseUrl.
+	URL string
+	// TTL of access tokens [15m], at most MaxTokenTTL.
+	TTL time.Duration
+	// RotateEvery is how long a key signs before a new one is made [24h].
+	RotateEvery time.Duration
+	// ReloadEvery bounds how often a token signed by an unknown key makes
+	// the keys be read again [5s].
+	ReloadEvery time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Issuer issues and verifies rigger's access tokens: ES256 JWTs signed by
+// keys kept (sealed) in the database, so every replica verifies every
+// other's tokens. Keys rotate every RotateEvery; a key keeps verifying
+// until every token it signed expired.
+type Issuer struct {
+	o    IssuerOptions
+	aead cipher.AEAD
+
+	mu         sync.Mutex
+	keys       map[string]*signingKey
+	current    *signingKey
+	lastReload time.Time
+}
+
+type signingKey struct {
+	kid string
+	// priv is nil when the sealed key does not open with this process's
+	// data key: the key then only verifies (with pub).
+	priv     *ecdsa.PrivateKey
+	pub      *ecdsa.PublicKey
+	jwk      json.RawMessage
+	created  time.Time
+	notAfter time.Time
+	expires  time.Time
+}
+
+// tokenClaims are rigger's claims beside the registered ones.
+type tokenClaims struct {
+	Ent    []string `json:"ent,omitempty"`
+	Scopes []string `json:"scp,omitempty"`
+	Via    string   `json:"via,omitempty"`
+}
+
+// NewIssuer checks the options and loads (or creates) the signing keys.
+func NewIssuer(ctx context.Context, o IssuerOptions) (*Issuer, error) {
+	if o.Store == nil {
+		return nil, errors.New("rigger tokens need a store for their signing keys")
+	}
+	if len(o.DataKey) != 32 {
+		return nil, errors.New("rigger tokens need scaffolder.secretKey (32 bytes) to seal their signing keys")
+	}
+	if o.URL == "" {
+		return nil, errors.New("rigger tokens need server.baseUrl: it is their issuer (iss)")
+	}
+	if o.TTL == 0 {
+		o.TTL = DefaultTokenTTL
+	}
+	if o.TTL < 0 || o.TTL > MaxTokenTTL {
+		return nil, fmt.Errorf("access token lifetime %s is outside (0, %s]", o.TTL, MaxTokenTTL)
+	}
+	if o.RotateEvery == 0 {
+		o.RotateEvery = DefaultKeyRotation
+	}
+	if o.RotateEvery < time.Minute {
+		return nil, fmt.Errorf("signing key rotation every %s is too often (at least 1m)", o.RotateEvery)
+	}
+	if o.ReloadEvery == 0 {
+		o.ReloadEvery = defaultReloadEvery
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	block, err := aes.NewCipher(o.DataKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing key seal: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("signing key seal: %w", err)
+	}
+	i := &Issuer{o: o, aead: aead, keys: map[string]*signingKey{}}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if err := i.reloadLocked(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := i.signingKeyLocked(ctx); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// URL is the issuer (iss) of the tokens.
+func (i *Issuer) URL() string { return i.o.URL }
+
+// TTL is the default access token lifetime.
+func (i *Issuer) TTL() time.Duration { return i.o.TTL }
+
+// Issue signs an access token for id lasting the configured TTL.
+func (i *Issuer) Issue(ctx context.Context, id Identity) (string, time.Time, error) {
+	return i.IssueTTL(ctx, id, i.o.TTL)
+}
+
+// IssueTTL signs an access token for id lasting ttl (at most MaxTokenTTL).
+// Its claims: iss, aud rigger, sub id.Ref, ent id.Ent, scp id.Scopes, via
+// when not plain, iat, exp and a random jti.
+func (i *Issuer) IssueTTL(ctx context.Context, id Identity, ttl time.Duration) (string, time.Time, error) {
+	if id.Ref == "" {
+		return "", time.Time{}, errors.New("issue token: the identity has no ref")
+	}
+	if ttl <= 0 || ttl > MaxTokenTTL {
+		return "", time.Time{}, fmt.Errorf("issue token: lifetime %s is outside (0, %s]", ttl, MaxTokenTTL)
+	}
+	i.mu.Lock()
+	k, err := i.signingKeyLocked(ctx)
+	i.mu.Unlock()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.priv},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), k.kid))
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
+	}
+	now := i.o.Now()
+	exp := now.Add(ttl)
+	// A token says how it was issued only when that matters to audit:
+	// the break-glass token. Others are plain rigger tokens.
+	via := ""
+	if id.Via == ViaBreakGlass {
+		via = ViaBreakGlass
+	}
+	std := jwt.Claims{Issuer: i.o.URL, Audience: jwt.Audience{Audience}, Subject: id.Ref, ID: randomID(16),
+		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)}
+	tok, err := jwt.Signed(signer).Claims(std).Claims(tokenClaims{Ent: id.Ent, Scopes: id.Scopes, Via: via}).Serialize()
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
+	}
+	return tok, exp, nil
+}
+
+// Authenticate implements Authenticator for `Authorization: Bearer <jwt>`.
+func (i *Issuer) Authenticate(r *http.Request) (Identity, error) {
+	tok, err := bearer(r)
+	if err != nil {
+		return Identity{}, err
+	}
+	return i.Verify(r.Context(), tok)
+}
+
+// Verify checks a rigger access token and returns who it was issued to.
+// Every refusal unwraps to errs.ErrUnauthenticated and says why.
+func (i *Issuer) Verify(ctx context.Context, token string) (Identity, error) {
+	if len(token) > MaxTokenBytes {
+		return Identity{}, errs.Unauthenticated("access token is %d bytes; at most %d are accepted", len(token), MaxTokenBytes)
+	}
+	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		return Identity{}, errs.Unauthenticated("access token refused (only ES256-signed JWTs are accepted): %v", err)
+	}
+	if len(parsed.Headers) != 1 {
+		return Identity{}, errs.Unauthenticated("access token refused: it must carry exactly one signature")
+	}
+	kid := parsed.Headers[0].KeyID
+	if kid == "" {
+		return Identity{}, errs.Unauthenticated("access token refused: its header names no signing key (kid)")
+	}
+	k, err := i.verifyingKey(ctx, kid)
+	if err != nil {
+		return Identity{}, err
+	}
+	var std jwt.Claims
+	var extra tokenClaims
+	if err := parsed.Claims(k.pub, &std, &extra); err != nil {
+		return Identity{}, errs.Unauthenticated("access token refused: its signature does not verify with key %q", kid)
+	}
+	if std.Issuer != i.o.URL {
+		return Identity{}, errs.Unauthenticated("access token refused: issuer %q is not this server (%q)", std.Issuer, i.o.URL)
+	}
+	if !std.Audience.Contains(Audience) {
+		return Identity{}, errs.Unauthenticated("access token refused: audience %q does not include %q", []string(std.Audience), Audience)
+	}
+	now := i.o.Now()
+	if err := checkTimes(std, now); err != nil {
+		return Identity{}, err
+	}
+	if std.Subject == "" {
+		return Identity{}, errs.Unauthenticated("access token refused: it has no subject (sub)")
+	}
+	via := extra.Via
+	if via == "" {
+		via = "rigger-token"
+	}
+	return Identity{Ref: std.Subject, Ent: extra.Ent, Scopes: extra.Scopes, Via: via, TokenID: std.ID}, nil
+}
+
+// checkTimes requires exp and checks exp, nbf and iat against now.
+func checkTimes(std jwt.Claims, now time.Time) error {
+	if std.Expiry == nil {
+		return errs.Unauthenticated("token refused: it has no expiry (exp)")
+	}
+	if exp := std.Expiry.Time(); now.After(exp.Add(clockSkew)) {
+		return errs.Unauthenticated("token refused: it expired at %s", exp.UTC().Format(time.RFC3339))
+	}
+	if std.NotBefore != nil && now.Add(clockSkew).Before(std.NotBefore.Time()) {
+		return errs.Unauthenticated("token refused: it is not valid before %s", std.NotBefore.Time().UTC().Format(time.RFC3339))
+	}
+	if std.IssuedAt != nil && now.Add(clockSkew).Before(std.IssuedAt.Time()) {
+		return errs.Unauthenticated("token refused: it was issued in the future (%s)", std.IssuedAt.Time().UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// verifyingKey finds kid, reloading the keys once when it is unknown
+// (another replica rotated) unless they were read within ReloadEvery.
+func (i *Issuer) verifyingKey(ctx context.Context, kid string) (*signingKey, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	now := i.o.Now()
+	k, ok := i.keys[kid]
+	if !ok && now.Sub(i.lastReload) >= i.o.ReloadEvery {
+		if err := i.reloadLocked(ctx); err != nil {
+			i.o.Logger.Warn("reload signing keys", "error", err)
+			return nil, fmt.Errorf("%w: signing keys unavailable", errs.ErrUnavailable)
+		}
+		k, ok = i.keys[kid]
+	}
+	if !ok {
+		return nil, errs.Unauthenticated("access token refused: it was signed by an unknown key %q", kid)
+	}
+	if !now.Before(k.expires) {
+		return nil, errs.Unauthenticated("access token refused: its signing key %q expired at %s", kid, k.expires.UTC().Format(time.RFC3339))
+	}
+	return k, nil
+}
+
+// signingKeyLocked returns the key to sign with, rotating when the
+// current one stopped signing: a replica that finds another's newer key
+// uses it instead of adding its own.
+func (i *Issuer) signingKeyLocked(ctx context.Context) (*signingKey, error) {
+	now := i.o.Now()
+	if i.current != nil && now.Before(i.current.notAfter) {
+		return i.current, nil
+	}
+	if err := i.reloadLocked(ctx); err != nil {
+		return nil, err
+	}
+	if i.current != nil && now.Before(i.current.notAfter) {
+		return i.current, nil
+	}
+	// Another replica's key made after the newest we know means it
+	// rotated first: add none.
+	since := now.Add(-i.o.RotateEvery)
+	var newest *signingKey
+	for _, k := range i.keys {
+		if newest == nil || k.created.After(newest.created) {
+			newest = k
+		}
+	}
+	if newest != nil && newest.created.After(since) {
+		since = newest.created
+	}
+	if newest != nil && newest.priv == nil && now.Before(newest.notAfter) {
+		// Adding a key here would give the replicas keys each other
+		// cannot sign with.
+		return nil, errNoUsableKey
+	}
+	k, err := i.newKey(now)
+	if err != nil {
+		return nil, err
+	}
+	added, err := i.o.Store.AddSigningKey(ctx, k, since)
+	if err != nil {
+		return nil, fmt.Errorf("store new signing key: %w", err)
+	}
+	if added {
+		i.o.Logger.Info("new token signing key", "kid", k.KID, "signs_until", k.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if err := i.reloadLocked(ctx); err != nil {
+		return nil, err
+	}
+	if i.current == nil || !now.Before(i.current.notAfter) {
+		return nil, errNoUsableKey
+	}
+	return i.current, nil
+}
+
+// newKey makes a key signing from now for RotateEvery and verifying until
+// the longest token it may sign expired.
+func (i *Issuer) newKey(now time.Time) (store.SigningKey, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("generate signing key: %w", err)
+	}
+	kid := randomID(12)
+	der, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("encode signing key: %w", err)
+	}
+	nonce := make([]byte, i.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return store.SigningKey{}, err
+	}
+	sealed := i.aead.Seal(nonce, nonce, der, []byte("rigger signing key "+kid))
+	jwk, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"})
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("encode public key: %w", err)
+	}
+	notAfter := now.Add(i.o.RotateEvery)
+	return store.SigningKey{KID: kid, SealedPrivate: []byte(base64.StdEncoding.EncodeToString(sealed)), PublicJWK: jwk,
+		Created: now, NotAfter: notAfter, Expires: notAfter.Add(MaxTokenTTL + clockSkew)}, nil
+}
+
+// reloadLocked reads the keys still verifying; the newest one still
+// signing becomes current.
+func (i *Issuer) reloadLocked(ctx context.Context) error {
+	now := i.o.Now()
+	stored, err := i.o.Store.SigningKeys(ctx, now)
+	if err != nil {
+		return fmt.Errorf("read signing keys: %w", err)
+	}
+	keys := make(map[string]*signingKey, len(stored))
+	var current *signingKey
+	for _, s := range stored {
+		k := i.keys[s.KID]
+		if k == nil {
+			if k, err = i.openKey(s); err != nil {
+				return err
+			}
+		}
+		keys[s.KID] = k
+		if k.priv != nil && now.Before(k.notAfter) && (current == nil || k.created.After(current.created)) {
+			current = k
+		}
+	}
+	i.keys, i.current, i.lastReload = keys, current, now
+	return nil
+}
+
+// openKey reads a stored key: its public JWK, and its private key when
+// it opens with the data key (else it only verifies, with a warning).
+func (i *Issuer) openKey(s store.SigningKey) (*signingKey, error) {
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(s.PublicJWK); err != nil {
+		return nil, fmt.Errorf("signing key %s: public JWK: %w", s.KID, err)
+	}
+	pub, ok := jwk.Key.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("signing key %s: public JWK is not a P-256 key", s.KID)
+	}
+	k := &signingKey{kid: s.KID, pub: pub, jwk: s.PublicJWK, created: s.Created, notAfter: s.NotAfter, expires: s.Expires}
+	sealed, err := base64.StdEncoding.DecodeString(string(s.SealedPrivate))
+	n := i.aead.NonceSize()
+	if err != nil || len(sealed) < n {
+		i.o.Logger.Warn("token signing key is malformed: it only verifies", "kid", s.KID)
+		return k, nil
+	}
+	der, err := i.aead.Open(nil, sealed[:n], sealed[n:], []byte("rigger signing key "+s.KID))
+	if err != nil {
+		i.o.Logger.Warn("token signing key does not open with this scaffolder.secretKey (was the key changed?): it only verifies", "kid", s.KID)
+		return k, nil
+	}
+	priv, err := x509.ParseECPrivateKey(der)
+	if err != nil || !priv.PublicKey.Equal(pub) {
+		return nil, fmt.Errorf("signing key %s: the private key does not match its public JWK", s.KID)
+	}
+	k.priv = priv
+	return k, nil
+}
+
+// JWKS is the JSON Web Key Set of the keys still verifying.
+func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	now := i.o.Now()
+	if now.Sub(i.lastReload) >= i.o.ReloadEvery {
+		if err := i.reloadLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ks := make([]*signingKey, 0, len(i.keys))
+	for _, k := range i.keys {
+		if now.Before(k.expires) {
+			ks = append(ks, k)
+		}
+	}
+	slices.SortFunc(ks, func(a, b *signingKey) int { return b.created.Compare(a.created) })
+	set := struct {
+		Keys []json.RawMessage `json:"keys"`
+	}{Keys: []json.RawMessage{}}
+	for _, k := range ks {
+		set.Keys = append(set.Keys, k.jwk)
+	}
+	return json.Marshal(set)
+}
+
+// randomID is n random bytes, base64url.
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
