@@ -50,6 +50,9 @@ type Deps struct {
 	Scaffolder ScaffolderDeps
 	// Audit records security-relevant acts and serves /api/audit.
 	Audit AuditDeps
+	// Policy decides what each caller may read and do in the catalog
+	// (nil: no policy checks, only the scopes of service tokens).
+	Policy *permission.Policy
 }
 
 // Server serves rigger's HTTP API.
