@@ -80,7 +80,7 @@ cases:
 		{"cases:\n  - name: x\n    principal: {guest: true}\n    action: audit.reed\n    resource: {system: a}\n    expect: deny\n", path + `:2: case 1: unknown action "audit.reed"`},
 		{"cases:\n  - name: x\n    principal: {ref: alice}\n    action: audit.read\n    resource: {system: a}\n    expect: deny\n", "is not a user ref"},
 		{"cases:\n  - name: x\n    principal: {guest: true}\n    action: audit.read\n    resource: {system: a, action: b}\n    expect: deny\n", "exactly one of entity"},
-		{"cases: [\n", path + ":2: "},
+		{"cases: [\n", path + ":1: did not find expected node content"},
 	} {
 		if _, err := ReadCases(write(c.text)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want %q", c.text, err, c.want)
