@@ -20,6 +20,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/engine"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/secretbox"
@@ -74,6 +75,14 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			return err
 		}
 		authn = a
+	}
+	var policy *permission.Policy
+	if m != modeWorker {
+		p, err := loadPolicy(cfg, logger)
+		if err != nil {
+			return err
+		}
+		policy = p
 	}
 
 	address := cfg.Temporal.Address
@@ -255,7 +264,8 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			WorkspaceDir: cfg.WorkspaceDir(),
 			WorkspaceTTL: cfg.Scaffolder.WorkspaceTTL,
 		},
-		Audit: audits.deps(),
+		Audit:  audits.deps(),
+		Policy: policy,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

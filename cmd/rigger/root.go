@@ -59,6 +59,7 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.runCommand(),
 		c.taskCommand(),
 		c.auditCommand(),
+		c.policyCommand(),
 	)
 	refuseUnknownSubcommands(root)
 	return root
