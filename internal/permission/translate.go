@@ -391,7 +391,7 @@ func (t *translator) equals(l, r xast.IsNode) (truth, bool) {
 	if v, isVar := l.(xast.NodeTypeVariable); isVar && v.Name == "resource" {
 		o, ok := t.value(r)
 		if !ok {
-			return truth{}, false
+			return t.failed(r)
 		}
 		if t.probe {
 			return exact(store.True()), true
@@ -408,7 +408,7 @@ func (t *translator) equals(l, r xast.IsNode) (truth, bool) {
 	}
 	v, ok := t.value(r)
 	if !ok {
-		return truth{}, false
+		return t.failed(r)
 	}
 	if t.probe {
 		return exact(store.True()), true
@@ -428,7 +428,7 @@ func (t *translator) contains(set, elem xast.IsNode) (truth, bool) {
 		if v, ok := acc.Arg.(xast.NodeTypeVariable); ok && v.Name == "resource" {
 			e, ok := t.value(elem)
 			if !ok {
-				return truth{}, false
+				return t.failed(elem)
 			}
 			if t.probe {
 				return exact(store.True()), true
@@ -449,7 +449,7 @@ func (t *translator) contains(set, elem xast.IsNode) (truth, bool) {
 	}
 	v, ok := t.value(set)
 	if !ok {
-		return truth{}, false
+		return t.failed(set)
 	}
 	if t.probe {
 		return exact(store.True()), true
@@ -465,6 +465,16 @@ func (t *translator) contains(set, elem xast.IsNode) (truth, bool) {
 		}
 	}
 	return defined(store.Or(alts...), a.where), true
+}
+
+// failed: the principal-only operand n did not evaluate. If it reads the
+// resource the shape is untranslatable; otherwise evaluating it is an error
+// for every entity, and a condition that errors holds neither way.
+func (t *translator) failed(n xast.IsNode) (truth, bool) {
+	if usesResource(n) {
+		return truth{}, false
+	}
+	return truth{store.False(), store.False()}, true
 }
 
 // describe names an untranslatable node for the start-up warning.

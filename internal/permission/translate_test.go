@@ -70,7 +70,7 @@ permit (principal in Rigger::Group::"group:default/team-b", action == Rigger::Ac
 when { resource.lifecycle == "production" || resource.ref == "template:default/hello" || resource.name == "db-x" };
 forbid (principal, action, resource)
 when { resource.annotations["rigger.dev/sensitive"] == "true" }
-unless { principal has ent && principal.ent.contains(resource.owner) };
+unless { principal.ent.contains(resource.owner) };
 permit (principal, action, resource == Rigger::Entity::"user:default/alice");
 permit (principal, action, resource in Rigger::Entity::"api:ops/api-e") when { principal is Rigger::User };
 permit (principal is Rigger::Service, action, resource)
@@ -92,7 +92,7 @@ permit (principal, action, resource) when { if resource.kind == "group" then tru
 `
 
 // rowOf builds a store row the way the catalog's refresh does.
-func rowOf(t *testing.T, body string) store.Entity {
+func rowOf(t testing.TB, body string) store.Entity {
 	t.Helper()
 	var e catalog.Entity
 	if err := json.Unmarshal([]byte(body), &e); err != nil {
