@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkOwnerQueryPolicy: an owner-filtered by-query page (20 rows and
-// totalItems) on SQLite at 100k entities, a tenth of them sensitive, with
+// totalItems) on SQLite at 100k entities, a seventh of them sensitive, with
 // the default policy's read filter (translated per request, as the API
 // does) and without. Reports p50/p99 per request.
 func BenchmarkOwnerQueryPolicy(b *testing.B) {
@@ -31,7 +31,7 @@ func BenchmarkOwnerQueryPolicy(b *testing.B) {
 	rows := func(yield func(store.Entity, error) bool) {
 		for i := range n {
 			ann := ""
-			if i%10 == 0 {
+			if i%7 == 0 {
 				ann = `,"annotations":{"rigger.dev/sensitive":"true"}`
 			}
 			body := fmt.Sprintf(`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"svc-%d","tags":["t%d"]%s},"spec":{"type":"service","lifecycle":"production","owner":"team-%d"}}`,

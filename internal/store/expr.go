@@ -1,5 +1,10 @@
 package store
 
+import (
+	"fmt"
+	"strings"
+)
+
 // ExprOp is the kind of an Expr node.
 type ExprOp int
 
@@ -50,6 +55,22 @@ func And(args ...*Expr) *Expr {
 			out.Args = append(out.Args, a)
 		}
 	}
+	out.Args = dedupe(out.Args)
+	// Match(k, v...) implies Match(k): the bare existence test is redundant.
+	valued := map[string]bool{}
+	for _, a := range out.Args {
+		if a.Op == ExprCond && len(a.Cond.Values) > 0 {
+			valued[strings.ToLower(a.Cond.Key)] = true
+		}
+	}
+	kept := out.Args[:0]
+	for _, a := range out.Args {
+		if a.Op == ExprCond && len(a.Cond.Values) == 0 && valued[strings.ToLower(a.Cond.Key)] {
+			continue
+		}
+		kept = append(kept, a)
+	}
+	out.Args = kept
 	switch len(out.Args) {
 	case 0:
 		return True()
@@ -74,6 +95,23 @@ func Or(args ...*Expr) *Expr {
 			out.Args = append(out.Args, a)
 		}
 	}
+	// Conditions on one key with values merge: k IN (a) OR k IN (b).
+	merged := out.Args[:0]
+	at := map[string]int{}
+	for _, a := range out.Args {
+		if a.Op == ExprCond && len(a.Cond.Values) > 0 {
+			k := strings.ToLower(a.Cond.Key)
+			if i, ok := at[k]; ok {
+				m := *merged[i]
+				m.Cond.Values = append(append([]string(nil), m.Cond.Values...), a.Cond.Values...)
+				merged[i] = &m
+				continue
+			}
+			at[k] = len(merged)
+		}
+		merged = append(merged, a)
+	}
+	out.Args = dedupe(merged)
 	switch len(out.Args) {
 	case 0:
 		return False()
@@ -81,6 +119,47 @@ func Or(args ...*Expr) *Expr {
 		return out.Args[0]
 	}
 	return out
+}
+
+// dedupe drops arguments equal to an earlier one.
+func dedupe(args []*Expr) []*Expr {
+	seen := map[string]bool{}
+	out := args[:0]
+	for _, a := range args {
+		k := a.String()
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// String renders e for logs and tests, e.g. (kind IN [component] AND NOT
+// metadata.tags IN [js]).
+func (e *Expr) String() string {
+	switch e.op() {
+	case ExprTrue:
+		return "TRUE"
+	case ExprFalse:
+		return "FALSE"
+	case ExprNot:
+		return "NOT " + e.Args[0].String()
+	case ExprCond:
+		if len(e.Cond.Values) == 0 {
+			return e.Cond.Key + " EXISTS"
+		}
+		return fmt.Sprintf("%s IN %q", e.Cond.Key, e.Cond.Values)
+	}
+	sep := " AND "
+	if e.Op == ExprOr {
+		sep = " OR "
+	}
+	parts := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		parts[i] = a.String()
+	}
+	return "(" + strings.Join(parts, sep) + ")"
 }
 
 // Not negates e.
@@ -137,6 +216,38 @@ func expr(q *sqlBuilder, e *Expr) {
 		}
 		q.add(")")
 	case ExprCond:
-		cond(q, e.Cond)
+		probe(q, e.Cond)
 	}
+}
+
+// probe writes one access condition as a correlated lookup of the row's
+// own search or relation rows (the search_entity and relations_source
+// indexes): access narrows rows a filter or the order already found, so
+// a few index seeks per row beat materializing every entity that, say,
+// has an annotation, on each request.
+func probe(q *sqlBuilder, c Cond) {
+	key := strings.ToLower(c.Key)
+	vals := make([]string, len(c.Values))
+	for i, v := range c.Values {
+		vals[i] = strings.ToLower(v)
+	}
+	if col := columnFor(key); col != "" && key != "metadata.uid" {
+		cond(q, Cond{Key: key, Values: vals})
+		return
+	}
+	if typ, ok := strings.CutPrefix(key, "relations."); ok {
+		q.add("EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = e.ref AND r.type_lower = ?", typ)
+		if len(vals) > 0 {
+			q.add(" AND ")
+			inList(q, "r.target_lower", vals)
+		}
+		q.add(")")
+		return
+	}
+	q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key = ?", key)
+	if len(vals) > 0 {
+		q.add(" AND ")
+		inList(q, "s.value", vals)
+	}
+	q.add(")")
 }
