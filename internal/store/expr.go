@@ -112,11 +112,63 @@ func Or(args ...*Expr) *Expr {
 		merged = append(merged, a)
 	}
 	out.Args = dedupe(merged)
+	for range 3 { // a pass may expose another simplification
+		next := dedupe(absorb(out.Args))
+		if (&Expr{Op: ExprOr, Args: next}).String() == out.String() {
+			break
+		}
+		out.Args = next
+	}
 	switch len(out.Args) {
 	case 0:
 		return False()
 	case 1:
 		return out.Args[0]
+	}
+	return out
+}
+
+// absorb simplifies the arguments of an Or using NOT X among them:
+// NOT X OR (X AND Y) is NOT X OR Y, and NOT k EXISTS is implied by NOT k IN
+// (...), so it goes. Fewer conditions are fewer index probes per row.
+func absorb(args []*Expr) []*Expr {
+	negs := map[string]bool{}
+	valued := map[string]bool{}
+	for _, a := range args {
+		if a.Op == ExprNot {
+			negs[a.Args[0].String()] = true
+			if c := a.Args[0]; c.Op == ExprCond && len(c.Cond.Values) > 0 {
+				valued[strings.ToLower(c.Cond.Key)] = true
+			}
+		}
+	}
+	if len(negs) == 0 {
+		return args
+	}
+	out := make([]*Expr, 0, len(args))
+	for _, a := range args {
+		if negs[a.String()] { // NOT X OR X
+			return []*Expr{True()}
+		}
+		switch {
+		case a.Op == ExprAnd:
+			var rest []*Expr
+			for _, x := range a.Args {
+				if !negs[x.String()] {
+					rest = append(rest, x)
+				}
+			}
+			if len(rest) == 0 { // NOT X OR X
+				return []*Expr{True()}
+			}
+			if len(rest) != len(a.Args) {
+				a = And(rest...)
+			}
+		case a.Op == ExprNot && a.Args[0].Op == ExprCond && len(a.Args[0].Cond.Values) == 0 &&
+			valued[strings.ToLower(a.Args[0].Cond.Key)]:
+			continue
+		}
+		out = append(out, a)
 	}
 	return out
 }
