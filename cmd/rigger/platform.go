@@ -76,14 +76,6 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		}
 		authn = a
 	}
-	var policy *permission.Policy
-	if m != modeWorker {
-		p, err := loadPolicy(cfg, logger)
-		if err != nil {
-			return err
-		}
-		policy = p
-	}
 
 	address := cfg.Temporal.Address
 	var embedded embeddedTemporal
@@ -117,6 +109,14 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return err
 	}
 	defer tc.Close()
+	// The permission policy: one that does not load stops start-up (after
+	// the cluster connection, whose files are checked there too).
+	var policy *permission.Policy
+	if m != modeWorker {
+		if policy, err = loadPolicy(cfg, logger); err != nil {
+			return err
+		}
+	}
 
 	if m != modeWorker {
 		if err := engine.EnsureSearchAttributes(ctx, tc, cfg.Temporal.Namespace, searchattr.Definitions()); err != nil {
