@@ -218,6 +218,14 @@ func validate(a *xast.Policy) []string {
 				out = append(out, checkAttr(t.Arg, string(t.Value), principal, resource)...)
 			case xast.NodeTypeHas:
 				out = append(out, checkAttr(t.Arg, string(t.Value), principal, resource)...)
+			case xast.NodeTypeIn:
+				// String attributes are not entities: in always errors on them.
+				if acc, ok := t.Left.(xast.NodeTypeAccess); ok {
+					if v, ok := acc.Arg.(xast.NodeTypeVariable); ok && (v.Name == "resource" || v.Name == "principal") {
+						out = append(out, fmt.Sprintf("%s.%s in ...: in needs an entity on its left and %s.%s is a String; to test membership in a set write SET.contains(%s.%s), e.g. principal.ent.contains(resource.owner)",
+							v.Name, acc.Value, v.Name, acc.Value, v.Name, acc.Value))
+					}
+				}
 			}
 			return true
 		})

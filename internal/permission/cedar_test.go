@@ -26,6 +26,8 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 			[]string{"p.cedar:2:1", "resource.ownr: no such attribute on Rigger::Entity"}},
 		{"attribute of another principal type", "permit (principal is Rigger::User, action, resource) when { principal.scopes.contains(\"x\") };\n",
 			[]string{"p.cedar:1:1", "principal.scopes: no such attribute on Rigger::User"}},
+		{"in on a string", "permit (principal, action, resource) when { resource.owner in principal.ent };\n",
+			[]string{"p.cedar:1:1", "principal.ent.contains(resource.owner)"}},
 		{"context", "permit (principal, action, resource) when { context.ip == \"x\" };\n", []string{"p.cedar:1:1", "context.ip"}},
 		{"action scope of another type", "permit (principal, action == Rigger::User::\"x\", resource);\n", []string{"p.cedar:1:1", "not a Rigger::Action"}},
 		{"duplicate id", "@id(\"a\")\npermit (principal, action, resource);\n@id(\"a\")\nforbid (principal, action, resource);\n",
