@@ -83,3 +83,31 @@ func BenchmarkOwnerQueryPolicy(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecision: one Authorize (a single entity read) and one
+// EntityFilter (a list's translation) under the default policy.
+func BenchmarkDecision(b *testing.B) {
+	p, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := EntityResource([]byte(fixture[1]))
+	if err != nil {
+		b.Fatal(err)
+	}
+	alice := principals[0]
+	b.Run("authorize", func(b *testing.B) {
+		for b.Loop() {
+			if p.Authorize(alice, EntityRead, res).Allowed {
+				b.Fatal("alice reads team-b's sensitive entity")
+			}
+		}
+	})
+	b.Run("entity-filter", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := p.EntityFilter(alice, EntityRead); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
