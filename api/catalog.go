@@ -23,6 +23,7 @@ import (
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/workflows"
 )
@@ -193,9 +194,8 @@ func (s *Server) listEntities(c *gin.Context) {
 		}
 		q.Filter, q.Order, q.After, q.Offset = cur.Filter, cur.Order, &cur.Pos, 0
 	}
-	page, err := s.deps.Catalog.Store.Query(c.Request.Context(), q)
-	if err != nil {
-		writeError(c, err)
+	page, ok := s.queryReadable(c, q)
+	if !ok {
 		return
 	}
 	items, err := renderAll(page.Entities, fieldsParam(c))
@@ -233,6 +233,27 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, errs.Invalid("malformed cursor")
 	}
 	return cur, nil
+}
+
+// queryReadable runs q limited to what the caller may read (in SQL, so
+// paging and totalItems count only those) and drops relations to
+// unreadable entities; it writes the error itself (ok false).
+func (s *Server) queryReadable(c *gin.Context, q store.Query) (store.Page, bool) {
+	access, err := s.entityAccess(c)
+	if err != nil {
+		writeError(c, err)
+		return store.Page{}, false
+	}
+	q.Access = access
+	page, err := s.deps.Catalog.Store.Query(c.Request.Context(), q)
+	if err == nil {
+		err = s.pruneRelations(c, page.Entities)
+	}
+	if err != nil {
+		writeError(c, err)
+		return store.Page{}, false
+	}
+	return page, true
 }
 
 func (s *Server) queryEntities(c *gin.Context) {
@@ -274,18 +295,16 @@ func (s *Server) queryEntities(c *gin.Context) {
 	fields := fieldsParam(c)
 	if limit == 0 {
 		q.Limit = 1
-		page, err := s.deps.Catalog.Store.Query(c.Request.Context(), q)
-		if err != nil {
-			writeError(c, err)
+		page, ok := s.queryReadable(c, q)
+		if !ok {
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"items": []any{}, "totalItems": page.TotalItems, "pageInfo": gin.H{}})
 		return
 	}
 	q.Limit = limit
-	page, err := s.deps.Catalog.Store.Query(c.Request.Context(), q)
-	if err != nil {
-		writeError(c, err)
+	page, ok := s.queryReadable(c, q)
+	if !ok {
 		return
 	}
 	items, err := renderAll(page.Entities, fields)
@@ -337,6 +356,16 @@ func (s *Server) entitiesByRefs(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	// Unreadable entities come back as null, like missing ones.
+	for i, e := range es {
+		if e != nil && !s.mayEntity(c, permission.EntityRead, e).Allowed {
+			es[i] = nil
+		}
+	}
+	if err := s.pruneRelations(c, es); err != nil {
+		writeError(c, err)
+		return
+	}
 	fields := req.Fields
 	if len(fields) == 0 {
 		fields = fieldsParam(c)
@@ -373,8 +402,15 @@ func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
 	}
 }
 
+// entityByRef looks an entity up for the caller: one it may not read is
+// not found, with the store's own message.
+func (s *Server) entityByRef(c *gin.Context, ref string) (*store.StoredEntity, error) {
+	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), ref)
+	return s.readable(c, e, err, errs.NotFound("no entity named %q", ref))
+}
+
 func (s *Server) entityByName(c *gin.Context) {
-	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), nameRef(c))
+	e, err := s.entityByRef(c, nameRef(c))
 	if errors.Is(err, errs.ErrNotFound) {
 		if loc, name, ok := s.generatedLocation(c); ok {
 			c.JSON(http.StatusOK, locationEntity(loc, name))
@@ -426,7 +462,7 @@ func nextPageQuery(q url.Values, after string) string {
 // An orphan (no location left) is its own root.
 func (s *Server) entityAncestry(c *gin.Context) {
 	ctx := c.Request.Context()
-	e, err := s.deps.Catalog.Store.EntityByRef(ctx, nameRef(c))
+	e, err := s.entityByRef(c, nameRef(c))
 	if errors.Is(err, errs.ErrNotFound) {
 		if loc, name, ok := s.generatedLocation(c); ok {
 			ref := "location:default/" + name
@@ -509,19 +545,35 @@ func (s *Server) analyzeLocation(c *gin.Context) {
 		if json.Unmarshal(raw, &ent) != nil {
 			continue
 		}
-		_, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), catalog.Entity(ent).Ref().Key())
+		_, err := s.entityByRef(c, catalog.Entity(ent).Ref().Key())
 		registered := err == nil
 		files = append(files, gin.H{"location": gin.H{"type": typ, "target": target}, "isRegistered": registered, "entity": ent})
 	}
 	c.JSON(http.StatusOK, gin.H{"existingEntityFiles": files, "generateEntities": []any{}})
 }
 
+// entityByUIDFor is EntityByUID for the caller (see entityByRef).
+func (s *Server) entityByUIDFor(c *gin.Context, uid string) (*store.StoredEntity, error) {
+	e, err := s.deps.Catalog.Store.EntityByUID(c.Request.Context(), uid)
+	return s.readable(c, e, err, errs.NotFound("no entity with uid %q", uid))
+}
+
 func (s *Server) entityByUID(c *gin.Context) {
-	e, err := s.deps.Catalog.Store.EntityByUID(c.Request.Context(), c.Param("uid"))
+	e, err := s.entityByUIDFor(c, c.Param("uid"))
 	writeEntity(c, e, err)
 }
 
 func (s *Server) deleteEntity(c *gin.Context) {
+	if s.deps.Policy != nil {
+		e, err := s.entityByUIDFor(c, c.Param("uid"))
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		if forbid(c, s.mayEntity(c, permission.EntityDelete, e)) {
+			return
+		}
+	}
 	if err := s.deps.Catalog.Store.DeleteEntity(c.Request.Context(), c.Param("uid")); err != nil {
 		writeError(c, err)
 		return
@@ -541,7 +593,12 @@ func (s *Server) entityFacets(c *gin.Context) {
 		writeError(c, errs.Invalid("%v", err))
 		return
 	}
-	out, err := s.deps.Catalog.Store.Facets(c.Request.Context(), f, facets)
+	access, err := s.entityAccess(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out, err := s.deps.Catalog.Store.FacetsAccess(c.Request.Context(), f, access, facets)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -565,13 +622,29 @@ func (s *Server) listLocations(c *gin.Context) {
 	}
 	out := make([]gin.H, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, gin.H{"data": locJSON(l)})
+		if s.decide(c, permission.LocationRead, locationResource(l)).Allowed {
+			out = append(out, gin.H{"data": locJSON(l)})
+		}
 	}
 	c.JSON(http.StatusOK, out)
 }
 
+func locationResource(l store.Location) permission.Resource {
+	return permission.LocationResource(l.ID, l.Type, l.Target)
+}
+
+// location looks a location up for the caller: one it may not read is not
+// found.
+func (s *Server) location(c *gin.Context, id string) (store.Location, error) {
+	l, err := s.deps.Catalog.Store.GetLocation(c.Request.Context(), id)
+	if err == nil && !s.decide(c, permission.LocationRead, locationResource(l)).Allowed {
+		return store.Location{}, errs.NotFound("no location with id %q", id)
+	}
+	return l, err
+}
+
 func (s *Server) getLocation(c *gin.Context) {
-	l, err := s.deps.Catalog.Store.GetLocation(c.Request.Context(), c.Param("id"))
+	l, err := s.location(c, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -581,7 +654,7 @@ func (s *Server) getLocation(c *gin.Context) {
 
 // locationStatus is rigger's own addition: the outcome of the last refresh.
 func (s *Server) locationStatus(c *gin.Context) {
-	l, err := s.deps.Catalog.Store.GetLocation(c.Request.Context(), c.Param("id"))
+	l, err := s.location(c, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -613,6 +686,9 @@ func (s *Server) addLocation(c *gin.Context) {
 	}
 	if err := s.checkLocationType(req.Type); err != nil {
 		writeError(c, err)
+		return
+	}
+	if forbid(c, s.decide(c, permission.LocationCreate, permission.LocationResource("", req.Type, req.Target))) {
 		return
 	}
 	if c.Query("dryRun") == "true" {
@@ -715,6 +791,16 @@ func (s *Server) startRefresh(c *gin.Context, locationID string) error {
 
 func (s *Server) deleteLocation(c *gin.Context) {
 	id := c.Param("id")
+	if s.deps.Policy != nil {
+		l, err := s.location(c, id)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		if forbid(c, s.decide(c, permission.LocationDelete, locationResource(l))) {
+			return
+		}
+	}
 	if err := s.deps.Catalog.Store.DeleteLocation(c.Request.Context(), id); err != nil {
 		writeError(c, err)
 		return
@@ -729,6 +815,10 @@ func (s *Server) deleteLocation(c *gin.Context) {
 }
 
 func (s *Server) locationByEntity(c *gin.Context) {
+	if _, err := s.entityByRef(c, nameRef(c)); err != nil && s.deps.Policy != nil {
+		writeError(c, errs.NotFound("no location owns entity %q", nameRef(c)))
+		return
+	}
 	l, err := s.deps.Catalog.Store.LocationOfEntity(c.Request.Context(), nameRef(c))
 	if err != nil {
 		writeError(c, err)
@@ -749,6 +839,16 @@ func (s *Server) refreshEntity(c *gin.Context) {
 	if err != nil {
 		writeError(c, errs.Invalid("entityRef: %v", err))
 		return
+	}
+	if s.deps.Policy != nil {
+		e, err := s.entityByRef(c, ref.Key())
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		if forbid(c, s.mayEntity(c, permission.EntityRefresh, e)) {
+			return
+		}
 	}
 	l, err := s.deps.Catalog.Store.LocationOfEntity(c.Request.Context(), ref.Key())
 	if err != nil {

@@ -55,6 +55,9 @@ type Deps struct {
 	SignIn SignInDeps
 	// Tokens serve /api/auth: access tokens, sessions, service tokens.
 	Tokens TokenDeps
+	// Policy decides what each caller may read and do in the catalog
+	// (nil: no policy checks, only the scopes of service tokens).
+	Policy *permission.Policy
 }
 
 // Server serves rigger's HTTP API.

@@ -21,6 +21,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/engine"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/secretbox"
@@ -115,6 +116,14 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return err
 	}
 	defer tc.Close()
+	// The permission policy: one that does not load stops start-up (after
+	// the cluster connection, whose files are checked there too).
+	var policy *permission.Policy
+	if m != modeWorker {
+		if policy, err = loadPolicy(cfg, logger); err != nil {
+			return err
+		}
+	}
 
 	if m != modeWorker {
 		if err := engine.EnsureSearchAttributes(ctx, tc, cfg.Temporal.Namespace, searchattr.Definitions()); err != nil {
@@ -274,6 +283,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		Audit:  audits.deps(),
 		Tokens: tokenDeps,
 		SignIn: signInDeps,
+		Policy: policy,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

@@ -66,6 +66,7 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.whoamiCommand(),
 		c.tokenCommand(),
 		c.adminCommand(),
+		c.policyCommand(),
 	)
 	refuseUnknownSubcommands(root)
 	return root

@@ -549,11 +549,24 @@ type Terraform struct {
 type Permission struct {
 	// Enabled turns policy checks on [true].
 	Enabled bool `yaml:"enabled"`
-	// PolicyFile is a policy file; empty means the built-in policy.
+	// PolicyFiles are the Cedar policy files; none (and no PolicyFile)
+	// means the built-in default policy (examples/policies/default.cedar).
+	PolicyFiles []string `yaml:"policyFiles"`
+	// PolicyFile is a single policy file, an alias for one PolicyFiles
+	// entry (both may be set).
 	PolicyFile string `yaml:"policyFile"`
 	// Admins are user or group entity refs allowed everything, e.g.
 	// group:default/platform.
 	Admins []string `yaml:"admins"`
+}
+
+// Files are the policy files to load: PolicyFile, then PolicyFiles.
+func (p Permission) Files() []string {
+	var out []string
+	if p.PolicyFile != "" {
+		out = append(out, p.PolicyFile)
+	}
+	return append(out, p.PolicyFiles...)
 }
 
 // Audit configures the audit log.

@@ -22,6 +22,9 @@ func (c *Config) resolvePaths(dir string, set map[string]bool) {
 	abs("temporal.tls.certFile", &c.Temporal.TLS.CertFile)
 	abs("temporal.tls.keyFile", &c.Temporal.TLS.KeyFile)
 	abs("permission.policyFile", &c.Permission.PolicyFile)
+	for i := range c.Permission.PolicyFiles {
+		abs(index("permission.policyFiles", i), &c.Permission.PolicyFiles[i])
+	}
 	abs("audit.path", &c.Audit.Path)
 	abs("integrations.terraform.pluginMirror", &c.Integrations.Terraform.PluginMirror)
 	for i := range c.Scaffolder.Templates {
@@ -36,7 +39,7 @@ func (c *Config) resolvePaths(dir string, set map[string]bool) {
 
 // PathWarnings names every configured file or glob that matches nothing:
 // scaffolder.templates, file targets of catalog.locations,
-// permission.policyFile and the temporal.tls files. glob is
+// permission.policyFile(s) and the temporal.tls files. glob is
 // filepath.Glob (injected: this package reads no file but rigger.yaml).
 // A bad pattern is Validate's business and is skipped here.
 func (c *Config) PathWarnings(glob func(pattern string) ([]string, error)) []string {
@@ -58,6 +61,9 @@ func (c *Config) PathWarnings(glob func(pattern string) ([]string, error)) []str
 		}
 	}
 	check("permission.policyFile", c.Permission.PolicyFile, "")
+	for i, f := range c.Permission.PolicyFiles {
+		check(index("permission.policyFiles", i), f, "")
+	}
 	if c.Temporal.TLS.Enabled {
 		check("temporal.tls.caFile", c.Temporal.TLS.CAFile, "")
 		check("temporal.tls.certFile", c.Temporal.TLS.CertFile, "")

@@ -28,6 +28,7 @@ catalog:
     - {type: url, target: https://example.com/c.yaml}
 permission:
   policyFile: policy.yaml
+  policyFiles: [policies/a.cedar, /abs/b.cedar]
 `
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -48,6 +49,9 @@ permission:
 		{"catalog.locations[0].target", cfg.Catalog.Locations[0].Target, filepath.Join(dir, "catalog/*.yaml")},
 		{"catalog.locations[1].target", cfg.Catalog.Locations[1].Target, "https://example.com/c.yaml"},
 		{"permission.policyFile", cfg.Permission.PolicyFile, filepath.Join(cfgDir, "policy.yaml")},
+		{"permission.policyFiles[0]", cfg.Permission.PolicyFiles[0], filepath.Join(cfgDir, "policies/a.cedar")},
+		{"permission.policyFiles[1]", cfg.Permission.PolicyFiles[1], "/abs/b.cedar"},
+		{"permission files", strings.Join(cfg.Permission.Files(), ","), filepath.Join(cfgDir, "policy.yaml") + "," + filepath.Join(cfgDir, "policies/a.cedar") + ",/abs/b.cedar"},
 		// Not in the file: the default, relative to the working directory.
 		{"scaffolder.workspaceRoot", cfg.Scaffolder.WorkspaceRoot, ""},
 		{"database.path", cfg.Database.Path, ""},

@@ -4,6 +4,27 @@
 // same questions here, so an action can never do more than the REST route
 // that does the same thing. Deny by default.
 //
+// Beyond scopes, Cedar policies (cedar.go, loaded from
+// permission.policyFiles, or the built-in default.cedar) decide per
+// principal and resource. The model, namespace Rigger:
+//
+//   - principals: Rigger::User::"user:default/alice" (attrs ref, ent: the
+//     ownership refs; parents: a Rigger::Group per group ref in ent),
+//     Rigger::Service::"<name>" (ref, scopes: the token's scopes),
+//     Rigger::Guest::"guest" (the read-only guest of rigger server);
+//   - actions: Rigger::Action::"<name>" for each name of Actions;
+//   - resources: Rigger::Entity::"<ref>" (ref, kind, namespace, name,
+//     owner, type, lifecycle, system, annotations, labels, tags — all
+//     lower-cased; templates are entities of kind template),
+//     Rigger::Task::"<id>" (createdBy, template, templateOwner),
+//     Rigger::ScaffolderAction::"<id>" (id), Rigger::Location::"<id>"
+//     (type, target) and Rigger::System::"<name>" (audit, tokens, search).
+//
+// Policy.Authorize decides one request (admins, permission.admins, are
+// allowed everything); Policy.EntityFilter turns the policies on entities
+// into a store.Expr so catalog lists are filtered in SQL
+// (translate.go). examples/policies/README.md documents it for users.
+//
 // It must not import api, worker, workflows or activities.
 package permission
 

@@ -79,9 +79,14 @@ func cond(q *sqlBuilder, c Cond) {
 	q.add(")")
 }
 
-// where writes the filter and full-text predicates (always at least "1=1").
-func where(q *sqlBuilder, f Filter, fullText string, fields []string) {
+// where writes the filter, access and full-text predicates (always at least
+// "1=1"). access (nil: everything) is what the caller may read.
+func where(q *sqlBuilder, f Filter, access *Expr, fullText string, fields []string) {
 	q.add("1=1")
+	if !access.IsTrue() {
+		q.add(" AND ")
+		expr(q, access)
+	}
 	if len(f) > 0 {
 		q.add(" AND (")
 		for i, all := range f {
@@ -149,7 +154,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 
 	var count sqlBuilder
 	count.add("SELECT COUNT(*) FROM entities e WHERE ")
-	where(&count, qu.Filter, qu.FullText, qu.FullTextFields)
+	where(&count, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
 	var page Page
 	if err := s.db.QueryRowContext(ctx, s.q(count.b.String()), count.args...).Scan(&page.TotalItems); err != nil {
 		return Page{}, fmt.Errorf("count entities: %w", err)
@@ -163,7 +168,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 		q.add(fmt.Sprintf(" AS o%d", i))
 	}
 	q.add(" FROM entities e WHERE ")
-	where(&q, qu.Filter, qu.FullText, qu.FullTextFields)
+	where(&q, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
 	q.add(") t")
 	if pos != nil {
 		// (o0 > v0) OR (o0 = v0 AND o1 > v1) OR ... OR (all equal AND uid > u)
@@ -252,12 +257,18 @@ func cmpOp(desc, backwards bool) string {
 // Facets implements Store: for each facet key, the values (as written) of the
 // entities matching f, with counts.
 func (s *SQL) Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error) {
+	return s.FacetsAccess(ctx, f, nil, facets)
+}
+
+// FacetsAccess implements Store: Facets counting only the entities access
+// matches (nil: all).
+func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets []string) (map[string][]FacetCount, error) {
 	out := make(map[string][]FacetCount, len(facets))
 	for _, facet := range facets {
 		var q sqlBuilder
 		// original is NULL where it equals value (see writeRows).
 		q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.entity_id IN (SELECT e.id FROM entities e WHERE ", strings.ToLower(facet))
-		where(&q, f, "", nil)
+		where(&q, f, access, "", nil)
 		q.add(") GROUP BY COALESCE(s.original, s.value) ORDER BY COUNT(DISTINCT s.entity_id) DESC, COALESCE(s.original, s.value)")
 		rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
 		if err != nil {

@@ -135,7 +135,10 @@ type Query struct {
 	// contain Term, case-insensitively.
 	FullText       string
 	FullTextFields []string
-	Limit          int
+	// Access, when set, limits the query (and TotalItems) to the entities
+	// it matches: what the caller may read.
+	Access *Expr
+	Limit  int
 	// Offset skips rows (offset paging); After/Before (keyset) win if set.
 	Offset int
 	// After continues after this position; Before goes back before it.
@@ -194,6 +197,8 @@ type Store interface {
 	EntitiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
 	Query(ctx context.Context, q Query) (Page, error)
 	Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error)
+	// FacetsAccess is Facets counting only the entities access matches.
+	FacetsAccess(ctx context.Context, f Filter, access *Expr, facets []string) (map[string][]FacetCount, error)
 	Ping(ctx context.Context) error
 	Close() error
 

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// principalOf is the caller as the permission policy sees it. rigger dev's
+// guest is the local developer and acts as a signed-in user; rigger
+// server's guest (auth.guest networks) is the read-only Rigger::Guest.
+func principalOf(id auth.Identity, dev bool) permission.Principal {
+	if id.Guest && !dev {
+		return permission.Principal{Ref: id.Ref, Guest: true}
+	}
+	return permission.Principal{Ref: id.Ref, Ent: id.Ent, Service: id.Service, Scopes: id.Scopes}
+}
+
+// principal is the request's caller as the policy sees it.
+func (s *Server) principal(c *gin.Context) permission.Principal {
+	return principalOf(identity(c), s.deps.Dev)
+}
+
+// entityAccess is what the caller may read, for a list's SQL (nil without
+// a policy: everything).
+func (s *Server) entityAccess(c *gin.Context) (*store.Expr, error) {
+	if s.deps.Policy == nil {
+		return nil, nil
+	}
+	return s.deps.Policy.EntityFilter(s.principal(c), permission.EntityRead)
+}
+
+// decide asks the policy about one resource (allowed without a policy).
+func (s *Server) decide(c *gin.Context, action string, res permission.Resource) permission.Decision {
+	if s.deps.Policy == nil {
+		return permission.Decision{Allowed: true}
+	}
+	return s.deps.Policy.Authorize(s.principal(c), action, res)
+}
+
+// mayEntity decides action on a stored entity; an entity whose body cannot
+// be read is denied.
+func (s *Server) mayEntity(c *gin.Context, action string, e *store.StoredEntity) permission.Decision {
+	if s.deps.Policy == nil {
+		return permission.Decision{Allowed: true}
+	}
+	res, err := permission.StoredResource(e)
+	if err != nil {
+		return permission.Decision{Reason: err.Error()}
+	}
+	return s.deps.Policy.Authorize(s.principal(c), action, res)
+}
+
+// readable hides what the caller may not read: an unreadable entity turns
+// into the store's not-found error (existence does not leak), and the
+// relations of a readable one lose their unreadable targets.
+func (s *Server) readable(c *gin.Context, e *store.StoredEntity, err error, notFound error) (*store.StoredEntity, error) {
+	if err != nil || s.deps.Policy == nil {
+		return e, err
+	}
+	if !s.mayEntity(c, permission.EntityRead, e).Allowed {
+		return nil, notFound
+	}
+	if err := s.pruneRelations(c, []*store.StoredEntity{e}); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// pruneRelations drops, from each entity, the relations whose target the
+// caller may not read. The targets are loaded in one batch and decided
+// once each; a target that does not exist is kept (it reveals nothing).
+func (s *Server) pruneRelations(c *gin.Context, es []*store.StoredEntity) error {
+	if s.deps.Policy == nil {
+		return nil
+	}
+	var refs []string
+	index := map[string]int{}
+	for _, e := range es {
+		if e == nil {
+			continue
+		}
+		for _, r := range e.Relations {
+			key := relationKey(r.Target)
+			if _, ok := index[key]; !ok {
+				index[key] = len(refs)
+				refs = append(refs, key)
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	targets := make([]*store.StoredEntity, 0, len(refs))
+	for start := 0; start < len(refs); start += store.MaxLimit {
+		got, err := s.deps.Catalog.Store.EntitiesByRefs(c.Request.Context(), refs[start:min(start+store.MaxLimit, len(refs))])
+		if err != nil {
+			return err
+		}
+		targets = append(targets, got...)
+	}
+	visible := make([]bool, len(refs))
+	for i, t := range targets {
+		visible[i] = t == nil || s.mayEntity(c, permission.EntityRead, t).Allowed
+	}
+	for _, e := range es {
+		if e == nil {
+			continue
+		}
+		kept := e.Relations[:0:0]
+		for _, r := range e.Relations {
+			if visible[index[relationKey(r.Target)]] {
+				kept = append(kept, r)
+			}
+		}
+		e.Relations = kept
+	}
+	return nil
+}
+
+// relationKey is the store key of a relation's target ref.
+func relationKey(target string) string {
+	if r, err := catalog.ParseRef(target, "", catalog.DefaultNamespace); err == nil {
+		return r.Key()
+	}
+	return target
+}
+
+// forbid answers 403 with the decision's reason when it denies.
+func forbid(c *gin.Context, d permission.Decision) bool {
+	if d.Allowed {
+		return false
+	}
+	writeError(c, errs.Forbidden("%s", d.Reason))
+	return true
+}

@@ -1,0 +1,311 @@
+package permission
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	cedar "github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
+)
+
+// Policy is a loaded, validated set of Cedar policies plus the configured
+// admins (permission.admins), who are allowed everything.
+type Policy struct {
+	set      *cedar.PolicySet
+	policies []loaded
+	admins   []string
+	warnings []string
+}
+
+// loaded is one policy with where it came from.
+type loaded struct {
+	id  cedar.PolicyID
+	ast *xast.Policy
+	pos string // file:line
+}
+
+// Decision is the answer to one request. Reason says why, in words a
+// person can act on (it is the message of a 403).
+type Decision struct {
+	Allowed bool
+	Reason  string
+}
+
+// Load parses and validates the Cedar policy files. An error names the
+// file, line and column and what is wrong: a syntax error, an unknown
+// action or entity type, or an attribute the model does not have. The
+// returned policy's Warnings list the conditions EntityFilter cannot
+// translate into a store filter.
+func Load(files []string) (*Policy, error) {
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no policy files")
+	}
+	var docs []doc
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read policy: %w", err)
+		}
+		docs = append(docs, doc{name: f, text: b})
+	}
+	return parse(docs)
+}
+
+//go:embed default.cedar
+var defaultPolicy []byte
+
+// DefaultName labels the built-in default policy in errors and reasons.
+const DefaultName = "default.cedar"
+
+// Default is the policy rigger uses when permission.policyFiles is empty:
+// the same text as examples/policies/default.cedar.
+// (A test keeps it valid; the error is for completeness.)
+func Default() (*Policy, error) { return Parse(DefaultName, defaultPolicy) }
+
+// doc is one policy file's name and text.
+type doc struct {
+	name string
+	text []byte
+}
+
+// Parse is Load for policies already in memory: name labels errors and
+// reasons.
+func Parse(name string, text []byte) (*Policy, error) {
+	return parse([]doc{{name: name, text: text}})
+}
+
+func parse(docs []doc) (*Policy, error) {
+	p := &Policy{set: cedar.NewPolicySet()}
+	var errs []string
+	for _, d := range docs {
+		list, err := cedar.NewPolicyListFromBytes(d.name, d.text)
+		if err != nil {
+			return nil, fmt.Errorf("%s", strings.ReplaceAll(strings.TrimPrefix(err.Error(), "parser error: "), "<input>", d.name))
+		}
+		for i, pol := range list {
+			a := (*xast.Policy)(pol.AST())
+			pos := fmt.Sprintf("%s:%d:%d", d.name, a.Position.Line, a.Position.Column)
+			id := cedar.PolicyID(pos)
+			if v, ok := pol.Annotations()["id"]; ok && v != "" {
+				id = cedar.PolicyID(v)
+			}
+			if p.set.Get(id) != nil {
+				errs = append(errs, fmt.Sprintf("%s: policy id %q is used twice", pos, id))
+				continue
+			}
+			_ = i
+			for _, msg := range validate(a) {
+				errs = append(errs, fmt.Sprintf("%s: policy %s: %s", pos, id, msg))
+			}
+			p.set.Add(id, pol)
+			p.policies = append(p.policies, loaded{id: id, ast: a, pos: pos})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid policy:\n  %s", strings.Join(errs, "\n  "))
+	}
+	p.warnings = p.untranslatable()
+	return p, nil
+}
+
+// WithAdmins returns a copy of p under which these refs (users or groups,
+// matched against a principal's ref and ownership refs) are allowed
+// everything, whatever the policies say.
+func (p *Policy) WithAdmins(refs []string) *Policy {
+	c := *p
+	c.admins = nil
+	for _, r := range refs {
+		c.admins = append(c.admins, strings.ToLower(r))
+	}
+	return &c
+}
+
+// Warnings are the conditions on entities that EntityFilter cannot turn
+// into a store filter (it then shows less, never more), naming policy and
+// line: start-up logs them.
+func (p *Policy) Warnings() []string { return p.warnings }
+
+func (p *Policy) isAdmin(pr Principal) bool {
+	if pr.Service || pr.Guest || len(p.admins) == 0 {
+		return false
+	}
+	for _, r := range append([]string{pr.Ref}, pr.Ent...) {
+		if slices.Contains(p.admins, strings.ToLower(r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Authorize decides whether pr may do action on res: allowed when an admin
+// asks, or when some policy permits and none forbids (deny by default).
+func (p *Policy) Authorize(pr Principal, action string, res Resource) Decision {
+	if p.isAdmin(pr) {
+		return Decision{Allowed: true, Reason: fmt.Sprintf("%s is an admin (permission.admins)", pr)}
+	}
+	ents := pr.entities()
+	ents[res.uid] = res.entity()
+	req := cedar.Request{Principal: pr.uid(), Action: actionUID(action), Resource: res.uid, Context: types.NewRecord(nil)}
+	dec, diag := cedar.Authorize(p.set, ents, req)
+	if dec == cedar.Allow {
+		return Decision{Allowed: true, Reason: fmt.Sprintf("permitted by policy %s", p.name(diag.Reasons[0].PolicyID))}
+	}
+	if len(diag.Reasons) > 0 {
+		return Decision{Reason: fmt.Sprintf("policy %s forbids %s on %s for %s", p.name(diag.Reasons[0].PolicyID), action, res, pr)}
+	}
+	return Decision{Reason: fmt.Sprintf("no policy permits %s on %s for %s", action, res, pr)}
+}
+
+// name is a policy's id and, when that is not already its position, where
+// it is.
+func (p *Policy) name(id cedar.PolicyID) string {
+	for _, l := range p.policies {
+		if l.id == id && string(id) != l.pos {
+			return fmt.Sprintf("%s (%s)", id, l.pos)
+		}
+	}
+	return string(id)
+}
+
+func actionUID(name string) types.EntityUID {
+	return types.NewEntityUID(TypeAction, types.String(name))
+}
+
+// validate checks one policy against the model: action names, entity
+// types and attributes of principal and resource.
+func validate(a *xast.Policy) []string {
+	var out []string
+	checkUID := func(uid types.EntityUID) {
+		if !slices.Contains(allTypes, uid.Type) {
+			out = append(out, fmt.Sprintf("unknown entity type %s (the model has %s)", uid.Type, typeNames(allTypes)))
+			return
+		}
+		if uid.Type == TypeAction && !slices.Contains(Actions(), string(uid.ID)) {
+			out = append(out, fmt.Sprintf("unknown action %q (known: %s)", uid.ID, strings.Join(Actions(), ", ")))
+		}
+	}
+	checkType := func(t types.EntityType) {
+		if !slices.Contains(allTypes, t) {
+			out = append(out, fmt.Sprintf("unknown entity type %s (the model has %s)", t, typeNames(allTypes)))
+		}
+	}
+	principal := scopeTypes(a.Principal, principalTypes, checkUID, checkType)
+	resource := scopeTypes(a.Resource, resourceTypes, checkUID, checkType)
+	switch s := a.Action.(type) {
+	case xast.ScopeTypeEq:
+		mustAction(s.Entity, checkUID, &out)
+	case xast.ScopeTypeIn:
+		mustAction(s.Entity, checkUID, &out)
+	case xast.ScopeTypeInSet:
+		for _, e := range s.Entities {
+			mustAction(e, checkUID, &out)
+		}
+	}
+	for _, c := range a.Conditions {
+		xast.Inspect(xast.NewNode(c.Body), func(n xast.IsNode) bool {
+			switch t := n.(type) {
+			case xast.NodeValue:
+				walkValue(t.Value, checkUID)
+			case xast.NodeTypeIs:
+				checkType(t.EntityType)
+			case xast.NodeTypeIsIn:
+				checkType(t.EntityType)
+			case xast.NodeTypeAccess:
+				out = append(out, checkAttr(t.Arg, string(t.Value), principal, resource)...)
+			case xast.NodeTypeHas:
+				out = append(out, checkAttr(t.Arg, string(t.Value), principal, resource)...)
+			case xast.NodeTypeIn:
+				// String attributes are not entities: in always errors on them.
+				if acc, ok := t.Left.(xast.NodeTypeAccess); ok {
+					if v, ok := acc.Arg.(xast.NodeTypeVariable); ok && (v.Name == "resource" || v.Name == "principal") {
+						out = append(out, fmt.Sprintf("%s.%s in ...: in needs an entity on its left and %s.%s is a String; to test membership in a set write SET.contains(%s.%s), e.g. principal.ent.contains(resource.owner)",
+							v.Name, acc.Value, v.Name, acc.Value, v.Name, acc.Value))
+					}
+				}
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func mustAction(uid types.EntityUID, checkUID func(types.EntityUID), out *[]string) {
+	if uid.Type != TypeAction {
+		*out = append(*out, fmt.Sprintf("action scope names %s, not a %s", uid, TypeAction))
+		return
+	}
+	checkUID(uid)
+}
+
+// walkValue checks the entity UIDs inside a literal value.
+func walkValue(v types.Value, checkUID func(types.EntityUID)) {
+	switch t := v.(type) {
+	case types.EntityUID:
+		checkUID(t)
+	case types.Set:
+		for e := range t.All() {
+			walkValue(e, checkUID)
+		}
+	}
+}
+
+// scopeTypes are the entity types a principal or resource scope allows.
+func scopeTypes(s xast.IsScopeNode, all []types.EntityType, checkUID func(types.EntityUID), checkType func(types.EntityType)) []types.EntityType {
+	switch t := s.(type) {
+	case xast.ScopeTypeEq:
+		checkUID(t.Entity)
+		return []types.EntityType{t.Entity.Type}
+	case xast.ScopeTypeIn:
+		checkUID(t.Entity)
+	case xast.ScopeTypeIs:
+		checkType(t.Type)
+		return []types.EntityType{t.Type}
+	case xast.ScopeTypeIsIn:
+		checkType(t.Type)
+		checkUID(t.Entity)
+		return []types.EntityType{t.Type}
+	}
+	return all
+}
+
+// checkAttr refuses principal.x and resource.x when no type the scope
+// allows has x, and attributes of context (the model has none).
+func checkAttr(arg xast.IsNode, attr string, principal, resource []types.EntityType) []string {
+	v, ok := arg.(xast.NodeTypeVariable)
+	if !ok {
+		return nil
+	}
+	var allowed []types.EntityType
+	switch v.Name {
+	case "principal":
+		allowed = principal
+	case "resource":
+		allowed = resource
+	case "context":
+		return []string{fmt.Sprintf("context.%s: the model's context has no attributes", attr)}
+	default:
+		return nil
+	}
+	var known []string
+	for _, t := range allowed {
+		if slices.Contains(attrs(t), attr) {
+			return nil
+		}
+		known = append(known, attrs(t)...)
+	}
+	slices.Sort(known)
+	known = slices.Compact(known)
+	return []string{fmt.Sprintf("%s.%s: no such attribute on %s (it has %s)", v.Name, attr, typeNames(allowed), strings.Join(known, ", "))}
+}
+
+func typeNames(ts []types.EntityType) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}

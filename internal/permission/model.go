@@ -1,0 +1,297 @@
+package permission
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/cedar-policy/cedar-go/types"
+
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// Namespace is the Cedar namespace of every type of the model.
+const Namespace = "Rigger"
+
+// Entity types of the model, as Cedar names them.
+const (
+	TypeUser             = types.EntityType("Rigger::User")
+	TypeGroup            = types.EntityType("Rigger::Group")
+	TypeService          = types.EntityType("Rigger::Service")
+	TypeGuest            = types.EntityType("Rigger::Guest")
+	TypeAction           = types.EntityType("Rigger::Action")
+	TypeEntity           = types.EntityType("Rigger::Entity")
+	TypeTask             = types.EntityType("Rigger::Task")
+	TypeScaffolderAction = types.EntityType("Rigger::ScaffolderAction")
+	TypeLocation         = types.EntityType("Rigger::Location")
+	TypeSystem           = types.EntityType("Rigger::System")
+)
+
+// Actions a policy decides (Rigger::Action::"<name>").
+const (
+	EntityRead       = "catalog.entity.read"
+	EntityCreate     = "catalog.entity.create"
+	EntityRefresh    = "catalog.entity.refresh"
+	EntityDelete     = "catalog.entity.delete"
+	LocationRead     = "catalog.location.read"
+	LocationCreate   = "catalog.location.create"
+	LocationDelete   = "catalog.location.delete"
+	TemplateRead     = "scaffolder.template.read"
+	TemplateExecute  = "scaffolder.template.execute"
+	ActionExecute    = "scaffolder.action.execute"
+	TaskRead         = "scaffolder.task.read"
+	TaskCancel       = "scaffolder.task.cancel"
+	TaskRetry        = "scaffolder.task.retry"
+	TaskApprove      = "scaffolder.task.approve"
+	DocsRead         = "docs.read"
+	SearchQuery      = "search.query"
+	AuditReadAction  = "audit.read"
+	TokenCreate      = "token.create"
+	TokenRevoke      = "token.revoke"
+	guestPrincipalID = "guest"
+)
+
+// Actions lists every action name the model knows.
+func Actions() []string {
+	return []string{EntityRead, EntityCreate, EntityRefresh, EntityDelete,
+		LocationRead, LocationCreate, LocationDelete,
+		TemplateRead, TemplateExecute, ActionExecute,
+		TaskRead, TaskCancel, TaskRetry, TaskApprove,
+		DocsRead, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke}
+}
+
+// attrs are the attributes each entity type of the model has; a policy
+// naming another one is refused at load.
+func attrs(t types.EntityType) []string {
+	switch t {
+	case TypeUser:
+		return []string{"ref", "ent"}
+	case TypeGroup, TypeGuest:
+		return []string{"ref"}
+	case TypeService:
+		return []string{"ref", "scopes"}
+	case TypeEntity:
+		return entityAttrs
+	case TypeTask:
+		return []string{"createdBy", "template", "templateOwner"}
+	case TypeScaffolderAction:
+		return []string{"id"}
+	case TypeLocation:
+		return []string{"type", "target"}
+	}
+	return nil
+}
+
+var (
+	entityAttrs    = []string{"ref", "kind", "namespace", "name", "owner", "type", "lifecycle", "system", "annotations", "labels", "tags"}
+	principalTypes = []types.EntityType{TypeUser, TypeGroup, TypeService, TypeGuest}
+	resourceTypes  = []types.EntityType{TypeEntity, TypeTask, TypeScaffolderAction, TypeLocation, TypeSystem}
+	allTypes       = append(append([]types.EntityType{TypeAction}, principalTypes...), resourceTypes...)
+)
+
+// Principal is who asks: a signed-in user with its ownership refs, a
+// service (token) with its scopes, or the unauthenticated guest.
+type Principal struct {
+	// Ref is the user's entity ref (user:default/alice) or the service's
+	// ref (service:<name>).
+	Ref string
+	// Ent are the ownership refs: the user's own ref and every group it
+	// belongs to, directly or through parents.
+	Ent     []string
+	Service bool
+	Scopes  []string
+	Guest   bool
+}
+
+// uid is the principal's Cedar entity.
+func (p Principal) uid() types.EntityUID {
+	switch {
+	case p.Guest:
+		return types.NewEntityUID(TypeGuest, guestPrincipalID)
+	case p.Service:
+		return types.NewEntityUID(TypeService, types.String(strings.TrimPrefix(p.Ref, "service:")))
+	}
+	return types.NewEntityUID(TypeUser, types.String(strings.ToLower(p.Ref)))
+}
+
+// String names the principal in a decision's reason.
+func (p Principal) String() string { return p.uid().String() }
+
+// entities are the Cedar entities the principal brings: itself and, for a
+// user, its groups (flat: Ent already holds every group transitively).
+func (p Principal) entities() types.EntityMap {
+	m := types.EntityMap{}
+	uid := p.uid()
+	switch {
+	case p.Guest:
+		m[uid] = types.Entity{UID: uid, Attributes: types.NewRecord(types.RecordMap{"ref": types.String(p.Ref)})}
+	case p.Service:
+		m[uid] = types.Entity{UID: uid, Attributes: types.NewRecord(types.RecordMap{
+			"ref": types.String(p.Ref), "scopes": stringSet(p.Scopes, false)})}
+	default:
+		var parents []types.EntityUID
+		for _, ref := range p.Ent {
+			ref = strings.ToLower(ref)
+			if strings.HasPrefix(ref, "group:") {
+				g := types.NewEntityUID(TypeGroup, types.String(ref))
+				parents = append(parents, g)
+				m[g] = types.Entity{UID: g, Attributes: types.NewRecord(types.RecordMap{"ref": types.String(ref)})}
+			}
+		}
+		ent := slices.Clone(p.Ent)
+		if !slices.ContainsFunc(ent, func(s string) bool { return strings.EqualFold(s, p.Ref) }) {
+			ent = append(ent, p.Ref)
+		}
+		m[uid] = types.Entity{UID: uid, Parents: types.NewEntityUIDSet(parents...), Attributes: types.NewRecord(types.RecordMap{
+			"ref": types.String(strings.ToLower(p.Ref)), "ent": stringSet(ent, true)})}
+	}
+	return m
+}
+
+func stringSet(ss []string, lower bool) types.Set {
+	vals := make([]types.Value, len(ss))
+	for i, s := range ss {
+		if lower {
+			s = strings.ToLower(s)
+		}
+		vals[i] = types.String(s)
+	}
+	return types.NewSet(vals...)
+}
+
+// Resource is what an action is done to.
+type Resource struct {
+	uid   types.EntityUID
+	attrs types.RecordMap
+}
+
+// String names the resource in a decision's reason.
+func (r Resource) String() string { return r.uid.String() }
+
+// Type is the resource's Cedar entity type.
+func (r Resource) Type() types.EntityType { return r.uid.Type }
+
+func (r Resource) entity() types.Entity {
+	return types.Entity{UID: r.uid, Attributes: types.NewRecord(r.attrs)}
+}
+
+// TaskResource is a scaffolder task (Rigger::Task::"<id>"): who created it,
+// its template's ref and that template's owner.
+func TaskResource(id, createdBy, template, templateOwner string) Resource {
+	return Resource{uid: types.NewEntityUID(TypeTask, types.String(id)), attrs: types.RecordMap{
+		"createdBy":     types.String(strings.ToLower(createdBy)),
+		"template":      types.String(strings.ToLower(template)),
+		"templateOwner": types.String(strings.ToLower(templateOwner)),
+	}}
+}
+
+// ActionResource is a scaffolder action (Rigger::ScaffolderAction::"<id>").
+func ActionResource(id string) Resource {
+	return Resource{uid: types.NewEntityUID(TypeScaffolderAction, types.String(id)), attrs: types.RecordMap{"id": types.String(id)}}
+}
+
+// LocationResource is a catalog location (Rigger::Location::"<id>").
+func LocationResource(id, typ, target string) Resource {
+	return Resource{uid: types.NewEntityUID(TypeLocation, types.String(id)), attrs: types.RecordMap{
+		"type": types.String(typ), "target": types.String(target)}}
+}
+
+// SystemResource is a part of rigger itself (Rigger::System::"audit",
+// "tokens", "search").
+func SystemResource(name string) Resource {
+	return Resource{uid: types.NewEntityUID(TypeSystem, types.String(name)), attrs: types.RecordMap{}}
+}
+
+// EntityResource builds the Rigger::Entity of a catalog entity's JSON (as
+// the store returns it, relations stitched on, or as written). Every string
+// is lower-cased, as the catalog's filters compare: kind, namespace, name,
+// ref, owner (the ownedBy relation's target, else spec.owner completed to a
+// full ref), type, lifecycle, system (spec.*), annotations and labels (keys
+// and values) and tags. A missing string attribute is "", a missing record
+// or set is empty: a policy never fails on an absent field.
+func EntityResource(body json.RawMessage) (Resource, error) {
+	var e catalog.Entity
+	if err := json.Unmarshal(body, &e); err != nil {
+		return Resource{}, fmt.Errorf("entity JSON: %w", err)
+	}
+	if e == nil {
+		return Resource{}, fmt.Errorf("entity JSON: not an object")
+	}
+	return entityResource(e), nil
+}
+
+func entityResource(e catalog.Entity) Resource {
+	md, spec := e.Metadata(), e.Spec()
+	lower := func(m map[string]any, k string) types.String {
+		s, _ := m[k].(string)
+		return types.String(strings.ToLower(s))
+	}
+	kind := strings.ToLower(e.Kind())
+	ns := strings.ToLower(e.Namespace())
+	name := strings.ToLower(e.Name())
+	ref := kind + ":" + ns + "/" + name
+	owner := ""
+	for _, r := range e.WireRelations() {
+		if strings.EqualFold(r.Type, "ownedBy") {
+			owner = strings.ToLower(r.TargetRef)
+			break
+		}
+	}
+	if o, _ := spec["owner"].(string); owner == "" && o != "" {
+		if r, err := catalog.ParseRef(o, "group", e.Namespace()); err == nil {
+			owner = strings.ToLower(r.String())
+		}
+	}
+	var tags []string
+	if l, ok := md["tags"].([]any); ok {
+		for _, t := range l {
+			if s, ok := t.(string); ok {
+				tags = append(tags, s)
+			}
+		}
+	}
+	return Resource{uid: types.NewEntityUID(TypeEntity, types.String(ref)), attrs: types.RecordMap{
+		"ref": types.String(ref), "kind": types.String(kind), "namespace": types.String(ns), "name": types.String(name),
+		"owner":       types.String(owner),
+		"type":        lower(spec, "type"),
+		"lifecycle":   lower(spec, "lifecycle"),
+		"system":      lower(spec, "system"),
+		"annotations": stringRecord(md["annotations"]),
+		"labels":      stringRecord(md["labels"]),
+		"tags":        stringSet(tags, true),
+	}}
+}
+
+// stringRecord keeps the string values of an object, keys and values
+// lower-cased.
+func stringRecord(v any) types.Record {
+	m, _ := v.(map[string]any)
+	out := make(types.RecordMap, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if s, ok := m[k].(string); ok {
+			out[types.String(strings.ToLower(k))] = types.String(strings.ToLower(s))
+		}
+	}
+	return types.NewRecord(out)
+}
+
+// StoredResource is EntityResource of an entity as the store returns it
+// (body without relations, relations beside it).
+func StoredResource(e *store.StoredEntity) (Resource, error) {
+	var ent catalog.Entity
+	if err := json.Unmarshal(e.Body, &ent); err != nil {
+		return Resource{}, fmt.Errorf("entity %s: %w", e.Ref, err)
+	}
+	if ent == nil {
+		return Resource{}, fmt.Errorf("entity %s: body is not an object", e.Ref)
+	}
+	rels := make([]any, 0, len(e.Relations))
+	for _, r := range e.Relations {
+		rels = append(rels, map[string]any{"type": r.Type, "targetRef": r.Target})
+	}
+	ent["relations"] = rels
+	return entityResource(ent), nil
+}
