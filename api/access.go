@@ -3,26 +3,15 @@ package api
 import (
 	"github.com/gin-gonic/gin"
 
-	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
-// principalOf is the caller as the permission policy sees it. rigger dev's
-// guest is the local developer and acts as a signed-in user; rigger
-// server's guest (auth.guest networks) is the read-only Rigger::Guest.
-func principalOf(id auth.Identity, dev bool) permission.Principal {
-	if id.Guest && !dev {
-		return permission.Principal{Ref: id.Ref, Guest: true}
-	}
-	return permission.Principal{Ref: id.Ref, Ent: id.Ent, Service: id.Service, Scopes: id.Scopes}
-}
-
 // principal is the request's caller as the policy sees it.
 func (s *Server) principal(c *gin.Context) permission.Principal {
-	return principalOf(identity(c), s.deps.Dev)
+	return identity(c).Principal()
 }
 
 // entityAccess is what the caller may read, for a list's SQL (nil without

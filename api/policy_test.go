@@ -281,15 +281,16 @@ unless { principal in Rigger::Group::"group:default/platform-team" };
 // TestPrincipalOf: rigger dev's guest is the local developer (a user);
 // rigger server's guest is the read-only Guest.
 func TestPrincipalOf(t *testing.T) {
-	g := auth.Identity{Ref: auth.GuestRef, Ent: []string{auth.GuestRef}, Guest: true}
-	if p := principalOf(g, true); p.Guest || p.Ref != auth.GuestRef {
+	dev, _ := auth.Guest{}.Authenticate(nil)
+	if p := dev.Principal(); p.Guest || p.Ref != auth.GuestRef || len(p.Ent) != 1 {
 		t.Errorf("dev guest: %+v", p)
 	}
-	if p := principalOf(g, false); !p.Guest {
+	g := auth.Identity{Ref: auth.GuestRefReadOnly, Guest: true, Via: "guest"}
+	if p := g.Principal(); !p.Guest {
 		t.Errorf("server guest: %+v", p)
 	}
 	s := auth.Identity{Ref: "service:ci", Service: true, Scopes: []string{"catalog.read"}}
-	if p := principalOf(s, false); !p.Service || p.Scopes[0] != "catalog.read" {
+	if p := s.Principal(); !p.Service || p.Scopes[0] != "catalog.read" {
 		t.Errorf("service: %+v", p)
 	}
 }

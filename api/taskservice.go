@@ -3,13 +3,18 @@ package api
 import "github.com/riggerdev/rigger/internal/tasks"
 
 // newTasks builds the scaffolder's service layer from the server's deps.
+// With a permission policy, the policy decides about templates and tasks.
 func newTasks(d Deps) *tasks.Service {
+	authz := d.Scaffolder.Authorizer
+	if authz == nil && d.Policy != nil && d.Catalog.Store != nil {
+		authz = tasks.PolicyAuthorizer{Policy: d.Policy, Catalog: d.Catalog.Store}
+	}
 	return tasks.New(tasks.Deps{
 		Logger: d.Logger, Temporal: d.Temporal, Namespace: d.Namespace,
 		Entities: d.Catalog.Store, RenderEntity: render,
 		Actions: d.Scaffolder.Actions, Secrets: d.Scaffolder.Secrets, DryRun: d.Scaffolder.DryRun,
 		Signer: d.Scaffolder.Signer, Marker: d.Scaffolder.Marker,
 		WorkspaceDir: d.Scaffolder.WorkspaceDir, WorkspaceTTL: d.Scaffolder.WorkspaceTTL,
-		Authorizer: d.Scaffolder.Authorizer,
+		Authorizer: authz,
 	})
 }

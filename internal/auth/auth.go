@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/riggerdev/rigger/internal/permission"
+
 	"github.com/riggerdev/rigger/internal/errs"
 )
 
@@ -124,4 +126,14 @@ func (s *ServiceTokens) Authenticate(r *http.Request) (Identity, error) {
 	}
 	t := s.tokens[match]
 	return Identity{Ref: "service:" + t.name, Service: true, Scopes: t.scopes, Via: "service-token", TokenID: t.name}, nil
+}
+
+// Principal is the caller as the permission policy sees it. rigger dev's
+// guest is the local developer and acts as a signed-in user; rigger
+// server's read-only guest (auth.guest networks) is Rigger::Guest.
+func (id Identity) Principal() permission.Principal {
+	if id.Guest {
+		return permission.Principal{Ref: id.Ref, Guest: true}
+	}
+	return permission.Principal{Ref: id.Ref, Ent: id.Ent, Service: id.Service, Scopes: id.Scopes}
 }

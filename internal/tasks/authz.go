@@ -3,6 +3,8 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/errs"
@@ -18,6 +20,7 @@ const (
 	ActionTaskCancel      = "scaffolder.task.cancel"
 	ActionTaskRetry       = "scaffolder.task.retry"
 	ActionTaskApprove     = "scaffolder.task.approve"
+	ActionActionExecute   = "scaffolder.action.execute"
 )
 
 // Authorizer decides what a caller may do with tasks and templates. A nil
@@ -33,6 +36,9 @@ type Authorizer interface {
 	// ListScope says which tasks a caller may list: every task, or those
 	// created by some users or from some templates.
 	ListScope(ctx context.Context, who auth.Identity) (ListScope, error)
+	// Action decides ActionActionExecute for one scaffolder action id (a
+	// task runs only if every action of its plan is allowed).
+	Action(ctx context.Context, who auth.Identity, action string) error
 }
 
 // TaskInfo is what an Authorizer knows of a task.
@@ -91,6 +97,20 @@ func (DefaultAuthorizer) ListScope(_ context.Context, who auth.Identity) (ListSc
 		return ListScope{}, nil
 	}
 	return ListScope{Users: []string{who.Ref}}, nil
+}
+
+// Action allows every action but those a service token is restricted
+// from (auth.Identity.Actions).
+func (DefaultAuthorizer) Action(_ context.Context, who auth.Identity, action string) error {
+	return tokenMayRun(who, action)
+}
+
+// tokenMayRun applies a service token's action restriction.
+func tokenMayRun(who auth.Identity, action string) error {
+	if len(who.Actions) > 0 && !slices.Contains(who.Actions, action) {
+		return fmt.Errorf("%w: this token may run only the actions %s, not %s", errs.ErrForbidden, strings.Join(who.Actions, ", "), action)
+	}
+	return nil
 }
 
 // isTaskAdmin: a service token with scaffolder.admin (or "*").

@@ -100,6 +100,9 @@ func (s *Service) Create(ctx context.Context, who auth.Identity, req CreateReque
 		return "", "", errs.Invalid("%v", err)
 	}
 	plan.Template.Ref = ref.String()
+	if err := s.mayRunActions(ctx, who, plan); err != nil {
+		return "", "", err
+	}
 	id = uuid.NewString()
 	names, err := s.keepSecrets(ctx, id, req.Secrets)
 	if err != nil {
@@ -116,6 +119,25 @@ func (s *Service) Create(ctx context.Context, who auth.Identity, req CreateReque
 		return "", "", err
 	}
 	return id, ref.String(), nil
+}
+
+// mayRunActions asks the Authorizer about every action the plan's steps
+// use, before anything starts.
+func (s *Service) mayRunActions(ctx context.Context, who auth.Identity, plan *templates.Plan) error {
+	seen := map[string]bool{}
+	for _, st := range plan.Steps {
+		if seen[st.Action] {
+			continue
+		}
+		seen[st.Action] = true
+		if err := s.authz.Action(ctx, who, st.Action); err != nil {
+			if errorsIsForbidden(err) {
+				return err
+			}
+			return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+		}
+	}
+	return nil
 }
 
 // sign signs in for the workers: c names the user, their permissions and

@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,8 +107,9 @@ func (s *Service) taskInfo(ctx context.Context, t *Task) TaskInfo {
 	return TaskInfo{ID: t.ID, CreatedBy: t.User, Template: t.TemplateRef, TemplateOwner: s.templateOwner(ctx, t.TemplateRef)}
 }
 
-// templateOwner is the spec.owner of the template ref names, or "" when the
-// catalog no longer holds it (or cannot be read).
+// templateOwner is the owner of the template ref names, as the full ref
+// of its ownedBy relation (spec.owner: team-a is group:default/team-a),
+// or "" when the catalog no longer holds it (or cannot be read).
 func (s *Service) templateOwner(ctx context.Context, ref string) string {
 	if ref == "" || s.d.Entities == nil {
 		return ""
@@ -118,15 +118,17 @@ func (s *Service) templateOwner(ctx context.Context, ref string) string {
 	if err != nil {
 		return ""
 	}
-	var body struct {
-		Spec struct {
-			Owner string `json:"owner"`
-		} `json:"spec"`
+	return ownerOf(e)
+}
+
+// ownerOf is the target of an entity's first ownedBy relation.
+func ownerOf(e *store.StoredEntity) string {
+	for _, r := range e.Relations {
+		if strings.EqualFold(r.Type, "ownedBy") {
+			return strings.ToLower(r.Target)
+		}
 	}
-	if json.Unmarshal(e.Body, &body) != nil {
-		return ""
-	}
-	return body.Spec.Owner
+	return ""
 }
 
 // errorsIsForbidden reports whether err is already a refusal.

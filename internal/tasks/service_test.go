@@ -58,6 +58,13 @@ func (a *testAuthorizer) ListScope(context.Context, auth.Identity) (ListScope, e
 	return a.scope, nil
 }
 
+func (a *testAuthorizer) Action(_ context.Context, _ auth.Identity, action string) error {
+	if a.deny[ActionActionExecute] {
+		return fmt.Errorf("the test policy refuses %s", action)
+	}
+	return nil
+}
+
 func denyAll() map[string]bool {
 	return map[string]bool{ActionTemplateRead: true, ActionTemplateExecute: true, ActionTaskRead: true,
 		ActionTaskCancel: true, ActionTaskRetry: true, ActionTaskApprove: true}
