@@ -127,17 +127,18 @@ func (s *Server) auditEvent(c *gin.Context, action, target string, details map[s
 // returned, for the read's audit event.
 const readCountKey = "rigger.readCount"
 
-// auditGuestRead records every read of the read-only guest (auth.guest),
-// after it was served: which route, its status, and how many entities it
-// returned when the handler said.
-func (s *Server) auditGuestRead(c *gin.Context) {
+// auditRead records every catalog and docs read, one event per request
+// with how many entities it returned (when the handler said): the
+// catalogReads alert rule counts them per actor, and every read of the
+// read-only guest (auth.guest) is on record.
+func (s *Server) auditRead(c *gin.Context) {
 	action := "catalog.entity.read"
 	if strings.HasPrefix(c.FullPath(), "/api/docs/") {
 		action = "docs.read"
 	}
 	details := map[string]string{"method": c.Request.Method, "status": strconv.Itoa(c.Writer.Status())}
 	if n, ok := c.Get(readCountKey); ok {
-		details["count"] = strconv.Itoa(n.(int))
+		details[audit.DetailCount] = strconv.Itoa(n.(int))
 	}
 	e := s.auditEvent(c, action, c.Request.URL.Path, details)
 	if c.Writer.Status() >= http.StatusBadRequest {

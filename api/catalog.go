@@ -207,6 +207,7 @@ func (s *Server) listEntities(c *gin.Context) {
 		next, _ := encodeCursor(cursor{Filter: q.Filter, Order: q.Order, Pos: *page.Last})
 		c.Header("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", c.Request.URL.Path, nextPageQuery(c.Request.URL.Query(), next)))
 	}
+	c.Set(readCountKey, len(items))
 	c.JSON(http.StatusOK, items)
 }
 
@@ -326,6 +327,7 @@ func (s *Server) queryEntities(c *gin.Context) {
 		prev.Pos, prev.Backwards = *page.First, true
 		pageInfo["prevCursor"], _ = encodeCursor(prev)
 	}
+	c.Set(readCountKey, len(items))
 	c.JSON(http.StatusOK, gin.H{"items": items, "totalItems": page.TotalItems, "pageInfo": pageInfo})
 }
 
@@ -375,6 +377,13 @@ func (s *Server) entitiesByRefs(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	found := 0
+	for _, e := range es {
+		if e != nil {
+			found++
+		}
+	}
+	c.Set(readCountKey, found)
 	c.JSON(http.StatusOK, gin.H{"items": items})
 }
 
@@ -398,6 +407,7 @@ func renderedEntity(c *gin.Context, e *store.StoredEntity, err error) (map[strin
 // writeEntity answers with one rendered entity, or the lookup's error.
 func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
 	if m, ok := renderedEntity(c, e, err); ok {
+		c.Set(readCountKey, 1)
 		c.JSON(http.StatusOK, m)
 	}
 }

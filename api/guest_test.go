@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,5 +70,35 @@ func TestGuestReadOnly(t *testing.T) {
 		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "guests (auth.guest) may only read") {
 			t.Errorf("guest %s %s: %d %s, want 401 naming the guest limit", c.method, c.path, w.Code, w.Body)
 		}
+	}
+}
+
+// TestCatalogReadsAudited: every catalog read is one audit event of the
+// caller with how many entities it returned — what the catalogReads alert
+// rule counts — and only what the policy let through is counted.
+func TestCatalogReadsAudited(t *testing.T) {
+	rec := &recordedEvents{}
+	srv, st := policyServer(t)
+	srv = New(Deps{Logger: discardLogger(), Auth: srv.deps.Auth, Catalog: CatalogDeps{Store: st}, Policy: srv.deps.Policy,
+		Audit: AuditDeps{Recorder: rec}})
+	var list []wireEntity
+	if code := call(t, srv, "alice", "GET", "/api/catalog/entities", "", &list); code != http.StatusOK {
+		t.Fatalf("list: %d", code)
+	}
+	var one map[string]any
+	if code := call(t, srv, "carol", "GET", "/api/catalog/entities/by-name/component/default/secret-b", "", &one); code != http.StatusOK {
+		t.Fatalf("by name: %d", code)
+	}
+	var refs struct{ Items []any }
+	call(t, srv, "alice", "POST", "/api/catalog/entities/by-refs", `{"entityRefs":["component:default/secret-b","component:default/svc-a"]}`, &refs)
+	want := []string{"user:default/alice " + strconv.Itoa(len(list)), "user:default/carol 1", "user:default/alice 1"}
+	var got []string
+	for _, e := range rec.events {
+		if e.Action == "catalog.entity.read" {
+			got = append(got, e.Actor+" "+e.Details["count"])
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("read events %v, want %v", got, want)
 	}
 }

@@ -143,18 +143,19 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			return
 		}
 		c.Set(identityKey, id)
-		if id.Guest {
-			if !permission.GuestMayUse(c.Request.Method, c.FullPath()) {
-				writeError(c, errs.Unauthenticated("sign in to use this: guests (auth.guest) may only read catalog entities and docs"))
-				c.Abort()
-				return
-			}
-			defer s.auditGuestRead(c)
+		reads := permission.GuestMayUse(c.Request.Method, c.FullPath())
+		if id.Guest && !reads {
+			writeError(c, errs.Unauthenticated("sign in to use this: guests (auth.guest) may only read catalog entities and docs"))
+			c.Abort()
+			return
 		}
 		if scope := requiredScope(c.Request.Method, c.FullPath()); scope != "" && id.Service && !hasScope(id.Scopes, scope) {
 			writeError(c, fmt.Errorf("%w: this token lacks the %s scope", errs.ErrForbidden, scope))
 			c.Abort()
 			return
+		}
+		if reads { // what passed the gates is on record, with its count
+			defer s.auditRead(c)
 		}
 		limit := int64(maxBody)
 		if strings.HasSuffix(c.FullPath(), "/v2/dry-run") {
