@@ -159,7 +159,7 @@ func TestTaskOwnershipCancelRetry(t *testing.T) {
 		t.Fatal("the forged run did not fail")
 	}
 	var e apiError
-	if code := doJSONAs(t, bob, "POST", api+"/"+failed+"/retry", nil, &e); code != http.StatusForbidden || !strings.Contains(e.Error.Message, "only service:alice") {
+	if code := doJSONAs(t, bob, "POST", api+"/"+failed+"/retry", nil, &e); code != http.StatusForbidden || !strings.Contains(e.Error.Message, "belongs to service:alice") {
 		t.Errorf("bob retries alice's task whose state a forged run says is bob's: %d %+v, want 403 naming alice", code, e)
 	}
 }

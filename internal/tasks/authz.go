@@ -131,8 +131,14 @@ func (s *Service) mayRead(ctx context.Context, who auth.Identity, t *Task) error
 // is errs.ErrForbidden with the Authorizer's reason.
 func (s *Service) mayChange(ctx context.Context, who auth.Identity, action string, t *Task) error {
 	err := s.authz.Task(ctx, who, action, s.taskInfo(ctx, t))
-	if err == nil || errorsIsForbidden(err) {
-		return err
+	switch {
+	case err == nil:
+		return nil
+	case !errorsIsForbidden(err):
+		err = fmt.Errorf("%w: %v", errs.ErrForbidden, err)
 	}
-	return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+	if t.User != "" && !strings.Contains(err.Error(), t.User) {
+		err = fmt.Errorf("%w (task %s belongs to %s)", err, t.ID, t.User)
+	}
+	return err
 }
