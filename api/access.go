@@ -86,7 +86,9 @@ func (s *Server) pruneRelations(c *gin.Context, es []*store.StoredEntity) error 
 	}
 	targets := make([]*store.StoredEntity, 0, len(refs))
 	for start := 0; start < len(refs); start += store.MaxLimit {
-		got, err := s.deps.Catalog.Store.EntitiesByRefs(c.Request.Context(), refs[start:min(start+store.MaxLimit, len(refs))])
+		// Bodies are enough to decide: an entity's owner falls back to its
+		// spec.owner, resolved as its ownedBy relation is.
+		got, err := s.deps.Catalog.Store.EntityBodiesByRefs(c.Request.Context(), refs[start:min(start+store.MaxLimit, len(refs))])
 		if err != nil {
 			return err
 		}

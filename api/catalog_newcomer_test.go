@@ -22,7 +22,7 @@ import (
 // catalogServer is the real router on a real SQLite store holding the
 // entities of yaml, read by the real ingestion activity from a file
 // location.
-func catalogServer(t *testing.T, yaml string) (*Server, store.Location) {
+func catalogServer(t testing.TB, yaml string) (*Server, store.Location) {
 	t.Helper()
 	dir := t.TempDir()
 	st := testStore(t)

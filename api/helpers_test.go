@@ -14,7 +14,7 @@ import (
 
 // testStore opens a real SQLite store in a temporary folder, closed when
 // the test ends.
-func testStore(t *testing.T) *store.SQL {
+func testStore(t testing.TB) *store.SQL {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {

@@ -1045,6 +1045,15 @@ func (s *SQL) EntityByUID(ctx context.Context, uid string) (*StoredEntity, error
 
 // EntitiesByRefs implements Store.
 func (s *SQL) EntitiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error) {
+	return s.entitiesByRefs(ctx, refs, true)
+}
+
+// EntityBodiesByRefs implements Store.
+func (s *SQL) EntityBodiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error) {
+	return s.entitiesByRefs(ctx, refs, false)
+}
+
+func (s *SQL) entitiesByRefs(ctx context.Context, refs []string, relations bool) ([]*StoredEntity, error) {
 	lower := make([]string, len(refs))
 	for i, r := range refs {
 		lower[i] = strings.ToLower(r)
@@ -1072,6 +1081,9 @@ func (s *SQL) EntitiesByRefs(ctx context.Context, refs []string) ([]*StoredEntit
 		if found[r] != nil {
 			list = append(list, found[r])
 		}
+	}
+	if !relations {
+		return out, nil
 	}
 	return out, s.attachRelations(ctx, list)
 }

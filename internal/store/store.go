@@ -195,6 +195,9 @@ type Store interface {
 	EntityByUID(ctx context.Context, uid string) (*StoredEntity, error)
 	// EntitiesByRefs returns one slot per ref, nil where missing.
 	EntitiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
+	// EntityBodiesByRefs is EntitiesByRefs without the relations (one
+	// query less, for deciding about entities rather than showing them).
+	EntityBodiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
 	Query(ctx context.Context, q Query) (Page, error)
 	Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error)
 	// FacetsAccess is Facets counting only the entities access matches.
