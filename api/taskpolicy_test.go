@@ -102,3 +102,29 @@ func TestPolicyAuthorizerDefaultPolicy(t *testing.T) {
 		t.Errorf("the guest lists %+v", s)
 	}
 }
+
+// TestPolicyAuthorizerUploadedTemplate: a dry run's template, which the
+// catalog does not hold, is decided on what it says (its tags), so a
+// privileged one is refused to a developer and allowed to an admin.
+func TestPolicyAuthorizerUploadedTemplate(t *testing.T) {
+	ctx := context.Background()
+	srv, _ := catalogServer(t, templatePolicyCatalog)
+	pol, err := permission.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := tasks.PolicyAuthorizer{Policy: pol, Catalog: srv.deps.Catalog.Store}
+	alice := auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}}
+	admin := auth.Identity{Ref: "user:default/pat", Ent: []string{"user:default/pat", "group:default/platform-admins"}}
+	plain := tasks.TemplateInfo{Ref: "template:default/uploaded", Owner: "team-a"}
+	privileged := tasks.TemplateInfo{Ref: "template:default/uploaded", Owner: "team-a", Tags: []string{"privileged"}}
+	if err := a.Template(ctx, alice, tasks.ActionTemplateExecute, plain); err != nil {
+		t.Errorf("alice dry-runs an uploaded template: %v", err)
+	}
+	if err := a.Template(ctx, alice, tasks.ActionTemplateExecute, privileged); !errors.Is(err, errs.ErrForbidden) {
+		t.Errorf("alice dry-runs an uploaded privileged template: %v", err)
+	}
+	if err := a.Template(ctx, admin, tasks.ActionTemplateExecute, privileged); err != nil {
+		t.Errorf("an admin dry-runs it: %v", err)
+	}
+}

@@ -2,9 +2,13 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/riggerdev/rigger/internal/catalog"
 
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/errs"
@@ -37,15 +41,39 @@ func (a PolicyAuthorizer) Template(ctx context.Context, who auth.Identity, actio
 	if action == ActionTemplateExecute && len(who.Templates) > 0 && !slices.ContainsFunc(who.Templates, func(t string) bool { return strings.EqualFold(t, tmpl.Ref) }) {
 		return fmt.Errorf("%w: this token may run only %s", errs.ErrForbidden, strings.Join(who.Templates, ", "))
 	}
-	e, err := a.Catalog.EntityByRef(ctx, tmpl.Ref)
+	res, err := a.templateResource(ctx, tmpl)
 	if err != nil {
 		return err
 	}
-	res, err := permission.StoredResource(e)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
-	}
 	return decision(a.Policy.Authorize(who.Principal(), action, res))
+}
+
+// templateResource is the template as the catalog holds it (its
+// annotations, tags and owner as registered); a template the catalog does
+// not hold — a dry run's uploaded one — is described by what tmpl says.
+func (a PolicyAuthorizer) templateResource(ctx context.Context, tmpl TemplateInfo) (permission.Resource, error) {
+	e, err := a.Catalog.EntityByRef(ctx, tmpl.Ref)
+	switch {
+	case err == nil:
+		res, err := permission.StoredResource(e)
+		if err != nil {
+			return res, fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+		}
+		return res, nil
+	case !errors.Is(err, errs.ErrNotFound):
+		return permission.Resource{}, err
+	}
+	r, err := catalog.ParseRef(tmpl.Ref, "template", catalog.DefaultNamespace)
+	if err != nil {
+		return permission.Resource{}, errs.Invalid("template ref %q: %v", tmpl.Ref, err)
+	}
+	body, err := json.Marshal(map[string]any{"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
+		"metadata": map[string]any{"name": r.Name, "namespace": r.Namespace, "tags": tmpl.Tags},
+		"spec":     map[string]any{"owner": tmpl.Owner}})
+	if err != nil {
+		return permission.Resource{}, err
+	}
+	return permission.EntityResource(body)
 }
 
 // Task implements Authorizer.
