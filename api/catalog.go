@@ -444,7 +444,7 @@ func (s *Server) generatedLocation(c *gin.Context) (store.Location, string, bool
 		return store.Location{}, "", false
 	}
 	for _, l := range locs {
-		if locationEntityName(l) == name {
+		if locationEntityName(l) == name && s.decide(c, permission.LocationRead, locationResource(l)).Allowed {
 			return l, name, true
 		}
 	}
@@ -491,7 +491,8 @@ func (s *Server) entityAncestry(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if err == nil {
+	// The location (its target URL) is shown only to who may read it.
+	if err == nil && s.decide(c, permission.LocationRead, locationResource(loc)).Allowed {
 		name := locationEntityName(loc)
 		if ref := "location:default/" + name; ref != e.Ref {
 			root = ref

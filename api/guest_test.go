@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -100,5 +101,34 @@ func TestCatalogReadsAudited(t *testing.T) {
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("read events %v, want %v", got, want)
+	}
+}
+
+// TestAncestryHidesUnreadableLocations: an entity's ancestry names its
+// location (type and target URL) only to a caller the policy lets read
+// locations; the read-only guest gets the entity alone, and no generated
+// location entity by name.
+func TestAncestryHidesUnreadableLocations(t *testing.T) {
+	srv, st := policyServer(t)
+	locs, err := st.ListLocations(context.Background())
+	if err != nil || len(locs) != 1 {
+		t.Fatalf("locations: %v %v", locs, err)
+	}
+	var anc struct {
+		RootEntityRef string
+		Items         []map[string]any
+	}
+	if code := call(t, srv, "alice", "GET", "/api/catalog/entities/by-name/component/default/svc-a/ancestry", "", &anc); code != http.StatusOK || len(anc.Items) != 2 {
+		t.Fatalf("alice's ancestry: %d %+v", code, anc)
+	}
+	generated := strings.TrimPrefix(anc.RootEntityRef, "location:default/")
+	anc.Items = nil
+	if code := call(t, srv, "guest", "GET", "/api/catalog/entities/by-name/component/default/svc-a/ancestry", "", &anc); code != http.StatusOK ||
+		len(anc.Items) != 1 || strings.HasPrefix(anc.RootEntityRef, "location:") {
+		t.Fatalf("the guest's ancestry: %d %+v", code, anc)
+	}
+	var msg string
+	if code := call(t, srv, "guest", "GET", "/api/catalog/entities/by-name/location/default/"+generated, "", &msg); code != http.StatusNotFound {
+		t.Errorf("the guest reads the generated location entity: %d %s", code, msg)
 	}
 }

@@ -118,6 +118,9 @@ func TestPolicyAuthorizerUploadedTemplate(t *testing.T) {
 	admin := auth.Identity{Ref: "user:default/pat", Ent: []string{"user:default/pat", "group:default/platform-admins"}}
 	plain := tasks.TemplateInfo{Ref: "template:default/uploaded", Owner: "team-a"}
 	privileged := tasks.TemplateInfo{Ref: "template:default/uploaded", Owner: "team-a", Tags: []string{"privileged"}}
+	// Named like an ordinary catalog template, an uploaded privileged one is
+	// still decided on its own tags.
+	disguised := tasks.TemplateInfo{Ref: "template:default/hello", Owner: "team-c", Tags: []string{"privileged"}, Uploaded: true}
 	if err := a.Template(ctx, alice, tasks.ActionTemplateExecute, plain); err != nil {
 		t.Errorf("alice dry-runs an uploaded template: %v", err)
 	}
@@ -126,5 +129,8 @@ func TestPolicyAuthorizerUploadedTemplate(t *testing.T) {
 	}
 	if err := a.Template(ctx, admin, tasks.ActionTemplateExecute, privileged); err != nil {
 		t.Errorf("an admin dry-runs it: %v", err)
+	}
+	if err := a.Template(ctx, alice, tasks.ActionTemplateExecute, disguised); !errors.Is(err, errs.ErrForbidden) {
+		t.Errorf("alice dry-runs a privileged template named like hello: %v", err)
 	}
 }

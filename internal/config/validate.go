@@ -200,7 +200,9 @@ func (c *Config) validateAuth(v *validator) {
 			v.url(p+".jwksUrl", x.JWKSURL, true)
 		}
 		v.required(p+".audience", x.Audience)
-		v.required(p+".subjectPrefix", x.SubjectPrefix)
+		if v.required(p+".subjectPrefix", x.SubjectPrefix) && !strings.HasSuffix(x.SubjectPrefix, ":") && !strings.HasSuffix(x.SubjectPrefix, "/") {
+			v.add(p+".subjectPrefix", "%s must end with : or / (a plain prefix like repo:acme also matches repo:acme-evil/...)", quote(x.SubjectPrefix))
+		}
 		if len(x.Scopes) == 0 {
 			v.add(p+".scopes", "required: what callers of this issuer may do (%s)", strings.Join(ServiceTokenScopes(), ", "))
 		}

@@ -191,8 +191,11 @@ func TestValidate(t *testing.T) {
 			c.Auth.ExternalAccess = []ExternalAccess{{Issuer: "https://token.actions.githubusercontent.com", Audience: "rigger", Scopes: []string{"scaffolder.run"}}}
 		}, "auth.externalAccess[0].subjectPrefix: is required"},
 		{"external access over http", func(c *Config) {
-			c.Auth.ExternalAccess = []ExternalAccess{{Issuer: "http://ci.example.com", Audience: "rigger", SubjectPrefix: "x", Scopes: []string{"*"}}}
+			c.Auth.ExternalAccess = []ExternalAccess{{Issuer: "http://ci.example.com", Audience: "rigger", SubjectPrefix: "x:", Scopes: []string{"*"}}}
 		}, `auth.externalAccess[0].issuer: "http://ci.example.com" must use https (http is allowed only for localhost)`},
+		{"external subject prefix without a separator", func(c *Config) {
+			c.Auth.ExternalAccess = []ExternalAccess{{Issuer: "https://token.actions.githubusercontent.com", Audience: "rigger", SubjectPrefix: "repo:acme", Scopes: []string{"*"}}}
+		}, `auth.externalAccess[0].subjectPrefix: "repo:acme" must end with : or / (a plain prefix like repo:acme also matches repo:acme-evil/...)`},
 
 		// catalog
 		{"location type", func(c *Config) { c.Catalog.Locations = []Location{{Type: "ftp", Target: "x"}} }, `catalog.locations[0].type: "ftp" is not one of file, url, git`},

@@ -240,9 +240,17 @@ func entityResource(e catalog.Entity) Resource {
 			break
 		}
 	}
-	if o, _ := spec["owner"].(string); owner == "" && o != "" {
-		if r, err := catalog.ParseRef(o, "group", e.Namespace()); err == nil {
-			owner = strings.ToLower(r.String())
+	if owner == "" {
+		// A body without its relations (read to decide, not to show): the
+		// ownedBy edge the catalog emits for it — only the kinds whose
+		// spec.owner is a relation have one, exactly as the SQL filter sees.
+		edges, _ := catalog.Relations(e)
+		self := e.Ref().String()
+		for _, ed := range edges {
+			if ed.Source == self && ed.Type == catalog.RelOwnedBy {
+				owner = strings.ToLower(ed.Target)
+				break
+			}
 		}
 	}
 	var tags []string

@@ -40,6 +40,10 @@ var fixture = []string{
 	`{"apiVersion":"backstage.io/v1alpha1","kind":"Group","metadata":{"name":"team-a"},"spec":{"type":"team","children":[],"parent":"platform-team"}}`,
 	`{"apiVersion":"backstage.io/v1alpha1","kind":"User","metadata":{"name":"alice"},"spec":{"memberOf":["team-a"]}}`,
 	`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"svc-f","annotations":{"rigger.dev/sensitive":"true"},"tags":["go"]},"spec":{"type":"library","lifecycle":"production","owner":"platform-team"}}`,
+	// spec.owner where the catalog emits no ownedBy relation (a custom kind,
+	// a Group): no owner for the policy either, as for the SQL filter.
+	`{"apiVersion":"acme.example.com/v1","kind":"Secret","metadata":{"name":"s1","annotations":{"rigger.dev/sensitive":"true"}},"spec":{"owner":"team-a"}}`,
+	`{"apiVersion":"backstage.io/v1alpha1","kind":"Group","metadata":{"name":"security"},"spec":{"type":"team","children":[],"owner":"team-b"}}`,
 }
 
 // principals: team members, a member of a nested group (carol is in

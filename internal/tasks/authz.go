@@ -57,6 +57,9 @@ type TaskInfo struct {
 type TemplateInfo struct {
 	Ref, Owner string
 	Tags       []string
+	// Uploaded is a dry run's template, sent with the request: it is
+	// decided on what it says, not on the catalog's template of that name.
+	Uploaded bool
 }
 
 // ListScope is the tasks a caller may list: All, or those created by one of

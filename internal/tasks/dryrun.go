@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -50,7 +51,12 @@ func (s *Service) DryRun(ctx context.Context, who auth.Identity, req DryRunReque
 		return nil, errs.Invalid("%v", err)
 	}
 	ref := "template:" + t.Metadata.Namespace + "/" + t.Metadata.Name
-	if err := s.mayUseTemplate(ctx, who, ActionTemplateExecute, ref, t); err != nil {
+	// Decided on the uploaded template itself (its tags and owner), not on
+	// a catalog template that happens to share its name.
+	if err := s.authz.Template(ctx, who, ActionTemplateExecute, TemplateInfo{Ref: ref, Owner: t.Spec.Owner, Tags: t.Metadata.Tags, Uploaded: true}); err != nil {
+		if !errorsIsForbidden(err) {
+			err = fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+		}
 		return nil, err
 	}
 	plan, err := templates.Compile(t, req.Values, s.d.Actions, templates.CompileOptions{UserRef: who.Ref})
@@ -58,6 +64,9 @@ func (s *Service) DryRun(ctx context.Context, who auth.Identity, req DryRunReque
 		return nil, errs.Invalid("%v", err)
 	}
 	plan.Template.Ref = ref
+	if err := s.mayRunActions(ctx, who, plan); err != nil {
+		return nil, err
+	}
 	files := req.Files
 	if files == nil {
 		files = []contract.DryRunFile{}

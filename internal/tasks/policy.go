@@ -52,6 +52,9 @@ func (a PolicyAuthorizer) Template(ctx context.Context, who auth.Identity, actio
 // annotations, tags and owner as registered); a template the catalog does
 // not hold — a dry run's uploaded one — is described by what tmpl says.
 func (a PolicyAuthorizer) templateResource(ctx context.Context, tmpl TemplateInfo) (permission.Resource, error) {
+	if tmpl.Uploaded {
+		return uploadedResource(tmpl)
+	}
 	e, err := a.Catalog.EntityByRef(ctx, tmpl.Ref)
 	switch {
 	case err == nil:
@@ -63,6 +66,11 @@ func (a PolicyAuthorizer) templateResource(ctx context.Context, tmpl TemplateInf
 	case !errors.Is(err, errs.ErrNotFound):
 		return permission.Resource{}, err
 	}
+	return uploadedResource(tmpl)
+}
+
+// uploadedResource describes a template by what TemplateInfo says.
+func uploadedResource(tmpl TemplateInfo) (permission.Resource, error) {
 	r, err := catalog.ParseRef(tmpl.Ref, "template", catalog.DefaultNamespace)
 	if err != nil {
 		return permission.Resource{}, errs.Invalid("template ref %q: %v", tmpl.Ref, err)

@@ -306,6 +306,11 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 	if _, err := s.DryRun(ctx, alice, DryRunRequest{Template: dryTemplate}); err != nil || dryRuns != 1 {
 		t.Errorf("allowed dry run: %v (ran %d)", err, dryRuns)
 	}
+	// A dry run asks about every action of its plan, like a run does.
+	authz.deny = map[string]bool{ActionActionExecute: true}
+	if _, err := s.DryRun(ctx, alice, DryRunRequest{Template: dryTemplate}); !errors.Is(err, errs.ErrForbidden) || dryRuns != 1 {
+		t.Errorf("dry run with an action refused: %v (ran %d)", err, dryRuns)
+	}
 }
 
 // TestListScopeThroughVisibility: the ListScope the Authorizer gives is
