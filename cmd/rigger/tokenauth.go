@@ -35,6 +35,14 @@ func tokenAuth(ctx context.Context, cfg *config.Config, st store.Store, m mode, 
 	if err != nil {
 		return nil, deps, api.SignInDeps{}, err
 	}
+	if deps.Sessions != nil {
+		// Every refresh re-reads the user's groups from the catalog.
+		owners, err := auth.NewResolver(st, auth.ResolverConfig{})
+		if err != nil {
+			return nil, deps, api.SignInDeps{}, err
+		}
+		deps.Sessions.Ownership = owners.Ownership
+	}
 	var sd api.SignInDeps
 	if len(si.redirect) > 0 {
 		if deps.Issuer == nil || deps.Sessions == nil {

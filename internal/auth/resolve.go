@@ -136,6 +136,21 @@ func (r *Resolver) Resolve(ctx context.Context, id ProviderIdentity) (User, erro
 	return User{}, errs.Unauthenticated("sign-in refused: %s", strings.Join(tried, "; "))
 }
 
+// Ownership re-reads a signed-in user's ownership refs from the catalog,
+// as at sign-in: found is false when the catalog no longer holds the
+// User entity.
+func (r *Resolver) Ownership(ctx context.Context, userRef string) (ent []string, found bool, err error) {
+	es, err := r.cat.EntitiesByRefs(ctx, []string{userRef})
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", userRef, err)
+	}
+	if len(es) == 0 || es[0] == nil {
+		return nil, false, nil
+	}
+	ent, err = r.groups(ctx, es[0])
+	return ent, err == nil, err
+}
+
 // lookup returns the search key and the identity's value a strategy matches.
 func lookup(strategy string, id ProviderIdentity) (key, value string) {
 	switch {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
@@ -213,5 +214,44 @@ func TestResolverStrategies(t *testing.T) {
 		if _, err := NewResolver(nil, ResolverConfig{Strategies: []string{s}}); !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: want %q, got %v", s, want, err)
 		}
+	}
+}
+
+// TestRefreshRereadsOwnership: with Sessions.Ownership set, a refresh
+// carries the user's groups as the catalog has them now: a group removed
+// from the catalog is gone from the next access token, and a user removed
+// from the catalog cannot refresh at all (the whole sign-in ends).
+func TestRefreshRereadsOwnership(t *testing.T) {
+	ctx := context.Background()
+	st := catalogStore(t, resolverCatalog)
+	r := mustResolver(t, st, ResolverConfig{})
+	s, err := NewSessions(st, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Ownership = r.Ownership
+	u, err := r.Resolve(ctx, ProviderIdentity{Provider: "oidc", Email: "alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := append(slices.Clone(u.Ent), "group:default/removed-team")
+	tok, _, err := s.Create(ctx, Identity{Ref: u.Ref, Ent: stale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, tok, _, err := s.Refresh(ctx, tok)
+	if err != nil || slices.Contains(id.Ent, "group:default/removed-team") || !slices.Contains(id.Ent, "group:default/org") {
+		t.Fatalf("refresh: %+v %v; want the catalog's groups now", id, err)
+	}
+	// alice leaves the catalog.
+	page, err := st.Query(ctx, store.Query{Limit: 1, Filter: store.Filter{{{Key: "metadata.name", Values: []string{"alice"}}}}})
+	if err != nil || len(page.Entities) != 1 {
+		t.Fatal(err)
+	}
+	if err := st.DeleteEntity(ctx, page.Entities[0].UID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.Refresh(ctx, tok); !errors.Is(err, errs.ErrUnauthenticated) || !strings.Contains(err.Error(), "no longer in the catalog") {
+		t.Fatalf("refresh of a removed user: %v", err)
 	}
 }

@@ -33,6 +33,12 @@ type Sessions struct {
 	store SessionStore
 	ttl   time.Duration
 	now   func() time.Time
+	// Ownership, when set, re-reads the user's groups at every refresh, so
+	// a membership removed from the catalog ends within one access token's
+	// lifetime, not the session's; a user the catalog no longer holds
+	// cannot refresh (unless the session never had groups: a sign-in
+	// without a catalog user).
+	Ownership func(ctx context.Context, userRef string) (ent []string, found bool, err error)
 }
 
 // NewSessions keeps sessions in st; a sign-in lasts ttl (auth.session.ttl)
@@ -90,8 +96,23 @@ func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, t
 	if !now.Before(old.Expires) {
 		return Identity{}, "", time.Time{}, errs.Unauthenticated("the session expired at %s: sign in again", old.Expires.Format(time.RFC3339))
 	}
+	ent := old.Ent
+	if s.Ownership != nil {
+		cur, found, err := s.Ownership(ctx, old.UserRef)
+		switch {
+		case err != nil:
+			return Identity{}, "", time.Time{}, fmt.Errorf("refresh session: %w", err)
+		case found:
+			ent = cur
+		case len(old.Ent) > 1:
+			if err := s.store.RevokeSessionFamily(ctx, old.Family, now); err != nil {
+				return Identity{}, "", time.Time{}, err
+			}
+			return Identity{}, "", time.Time{}, errs.Unauthenticated("%s is no longer in the catalog: the session is ended", old.UserRef)
+		}
+	}
 	next := RefreshPrefix + randomID(32)
-	ns := store.Session{ID: randomID(12), Family: old.Family, Hash: hashToken(next), UserRef: old.UserRef, Ent: old.Ent,
+	ns := store.Session{ID: randomID(12), Family: old.Family, Hash: hashToken(next), UserRef: old.UserRef, Ent: ent,
 		Created: now, Expires: old.Expires}
 	if err := s.store.RotateSession(ctx, old.Hash, ns); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
@@ -103,7 +124,7 @@ func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, t
 		}
 		return Identity{}, "", time.Time{}, fmt.Errorf("refresh session: %w", err)
 	}
-	return Identity{Ref: old.UserRef, Ent: old.Ent, Via: "session", TokenID: ns.ID}, next, ns.Expires, nil
+	return Identity{Ref: old.UserRef, Ent: ent, Via: "session", TokenID: ns.ID}, next, ns.Expires, nil
 }
 
 // Revoke ends the sign-in the refresh token belongs to (logout): every
