@@ -130,10 +130,12 @@ func (s *Server) provider(c *gin.Context) (auth.RedirectProvider, error) {
 }
 
 // safeReturn keeps a post-sign-in redirect on rigger's own origin: a path,
-// never a scheme, host or protocol-relative //host.
+// never a scheme, host or protocol-relative //host. No control character
+// either: browsers drop tabs and newlines from a URL, so "/\t/host" is
+// "//host" to them.
 func safeReturn(r string) string {
 	if r == "" || !strings.HasPrefix(r, "/") || strings.HasPrefix(r, "//") || strings.HasPrefix(r, `/\`) ||
-		strings.ContainsAny(r, "\r\n\x00") {
+		strings.ContainsFunc(r, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 		return "/"
 	}
 	return r
