@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -285,5 +286,18 @@ func (s *Server) redeemCLIGrant(c *gin.Context) {
 		writeError(c, errs.Unauthenticated("the verifier does not match the challenge this sign-in started with"))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"refreshToken": g.Refresh, "user": g.User})
+	// The grant works once, on every replica: the CLI gets the session's
+	// next refresh token, so the one sealed in the grant is spent, and a
+	// second redemption (a copied grant and verifier) ends the sign-in.
+	_, next, _, err := s.deps.Tokens.Sessions.Refresh(c.Request.Context(), g.Refresh)
+	if errors.Is(err, errs.ErrUnauthenticated) {
+		writeError(c, fmt.Errorf("this CLI sign-in grant was already redeemed, or its session ended (run rigger login again): %w", err))
+		return
+	}
+	if err != nil {
+		writeError(c, fmt.Errorf("redeem the CLI sign-in grant: %w", err))
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"refreshToken": next, "user": g.User})
 }
