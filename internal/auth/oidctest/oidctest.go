@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -82,7 +83,7 @@ func Start(t testing.TB, redirectURIs ...string) *OP {
 		clients[c.GetID()] = c
 	}
 	st := &opStorage{Storage: storage.NewStorageWithClients(users, clients), users: users}
-	proxy := &TamperingProxy{next: exampleop.SetupServer(issuer, st, nil, false)}
+	proxy := &TamperingProxy{next: exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)}
 	srv.Config.Handler = proxy
 	srv.Start()
 	t.Cleanup(srv.Close)
