@@ -105,7 +105,7 @@ func newSignInServer(t *testing.T, dev bool, resolve func(context.Context, auth.
 	log := audit.New(audit.Options{Store: st})
 	t.Cleanup(func() { log.Close() })
 	srv := New(Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: iss}, BaseURL: signInBase, Dev: dev,
-		Tokens: TokenDeps{Issuer: iss, Sessions: sessions, SecureCookies: !dev},
+		Tokens: TokenDeps{Issuer: iss, Sessions: sessions},
 		SignIn: SignInDeps{Providers: map[string]auth.RedirectProvider{"oidc": oidc, "github": gh}, Resolve: resolve, Sealer: sealer},
 		Audit:  AuditDeps{Recorder: log, Events: log}})
 	return &signInServer{srv: srv, st: st, log: log, op: op, sealer: sealer, dev: dev}
