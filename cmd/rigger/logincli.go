@@ -216,7 +216,7 @@ func (c *cli) loopbackGrant(ctx context.Context, start string) (string, error) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	fmt.Fprintf(c.stdout, "Opening the browser to sign in; if it does not open, visit:\n\n  %s\n\nWaiting for the sign-in to finish in the browser…\n", link)
-	if err := openBrowser(link); err != nil {
+	if err := c.openBrowser(link); err != nil {
 		fmt.Fprintf(c.stderr, "could not open a browser (%v); open the link above, or run rigger login --no-browser\n", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -232,9 +232,10 @@ func (c *cli) loopbackGrant(ctx context.Context, start string) (string, error) {
 	}
 }
 
-// openBrowser opens url with the desktop's handler ($BROWSER first).
-func openBrowser(link string) error {
-	if b := os.Getenv("BROWSER"); b != "" {
+// openBrowser opens url with the desktop's handler ($BROWSER first, from
+// the command's environment).
+func (c *cli) openBrowser(link string) error {
+	if b, _ := c.env("BROWSER"); b != "" {
 		return exec.Command(b, link).Start()
 	}
 	switch runtime.GOOS {
