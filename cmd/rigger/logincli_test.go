@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -322,5 +324,61 @@ func TestLoginLoopback(t *testing.T) {
 	who, _, err := runCLI(t, env, "whoami", "--server", base)
 	if err != nil || !strings.Contains(who, "user:default/alice (rigger-token)") {
 		t.Fatalf("whoami: %q %v", who, err)
+	}
+}
+
+// TestKeptSessionConcurrentCommands: commands run at the same time with
+// the kept sign-in (a script following a task while listing the catalog)
+// all work, and the sign-in survives them: they must not present the same
+// refresh token twice, which the server takes for a stolen token and
+// answers by revoking the session.
+func TestKeptSessionConcurrentCommands(t *testing.T) {
+	base, op := signInAPI(t)
+	home := t.TempDir()
+	env := map[string]string{"XDG_CONFIG_HOME": home, "BROWSER": "true"}
+	out, errb, done := startCLI(t, env, nil, "login", "--server", base)
+	link := waitFor(t, out, errb, done, regexp.MustCompile(`(?m)^  (http://\S+cli_port=\d+)$`))
+	resp := browse(t, op, link)
+	resp.Body.Close()
+	resp, err := http.Get(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitDone(t, errb, done)
+
+	const n = 6
+	errsc := make(chan error, n)
+	for range n {
+		go func() {
+			who, _, err := runCLI(t, env, "whoami", "--server", base)
+			if err == nil && !strings.Contains(who, "user:default/alice") {
+				err = fmt.Errorf("whoami printed %q", who)
+			}
+			errsc <- err
+		}()
+	}
+	for range n {
+		if err := <-errsc; err != nil {
+			t.Errorf("a concurrent command: %v", err)
+		}
+	}
+	if who, _, err := runCLI(t, env, "whoami", "--server", base); err != nil || !strings.Contains(who, "user:default/alice") {
+		t.Fatalf("whoami after the concurrent commands: %q %v", who, err)
+	}
+	// A lock left by a command that died does not block the next ones.
+	lock := filepath.Join(home, "rigger", "credentials.json.lock")
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * lockStale)
+	if err := os.Chtimes(lock, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if who, _, err := runCLI(t, env, "whoami", "--server", base); err != nil || !strings.Contains(who, "user:default/alice") {
+		t.Fatalf("whoami with a stale lock: %q %v", who, err)
+	}
+	if _, err := os.Stat(lock); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the lock is left behind: %v", err)
 	}
 }
