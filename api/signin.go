@@ -199,9 +199,9 @@ func (s *Server) setCookie(c *gin.Context, name, value string, maxAge int, same 
 // state, nonce and the code; the resolver finds the catalog user.
 func (s *Server) finishSignIn(c *gin.Context) {
 	s.setCookie(c, signInCookie, "", -1, http.SameSiteLaxMode)
-	id, st, err := s.signedIn(c)
+	id, pid, st, err := s.signedIn(c)
 	if err != nil {
-		e := s.auditEvent(c, "auth.login.failed", "provider:"+c.Param("provider"), nil)
+		e := s.auditEvent(c, "auth.login.failed", "provider:"+c.Param("provider"), providerDetails(pid, nil))
 		e.Decision, e.Reason = "deny", err.Error()
 		s.recorder().Record(context.WithoutCancel(c.Request.Context()), e)
 		writeError(c, err)
@@ -213,7 +213,7 @@ func (s *Server) finishSignIn(c *gin.Context) {
 		writeError(c, fmt.Errorf("start a session: %w", err))
 		return
 	}
-	s.audit(c, "auth.login", "provider:"+c.Param("provider"), map[string]string{"cli": strconv.FormatBool(st.CLIChallenge != "")})
+	s.audit(c, "auth.login", "provider:"+c.Param("provider"), providerDetails(pid, map[string]string{"cli": strconv.FormatBool(st.CLIChallenge != "")}))
 	if st.CLIChallenge == "" {
 		s.setRefreshCookie(c, refresh, expires)
 		c.Redirect(http.StatusFound, st.Return)
@@ -237,31 +237,50 @@ var oobPage = template.Must(template.New("oob").Parse(`<!doctype html><html><hea
 <body><h1>Signed in as {{.User}}</h1><p>Paste this code into the terminal where <code>rigger login</code> waits. It works once, for two minutes, and only there.</p>
 <pre>{{.Grant}}</pre></body></html>`))
 
-func (s *Server) signedIn(c *gin.Context) (auth.Identity, signInState, error) {
+// signedIn checks the callback and resolves who signed in. The provider's
+// identity is returned as soon as the provider vouched for it (also when
+// no catalog user matches it), for the audit event.
+func (s *Server) signedIn(c *gin.Context) (auth.Identity, auth.ProviderIdentity, signInState, error) {
 	var st signInState
+	var none auth.ProviderIdentity
 	p, err := s.provider(c)
 	if err != nil {
-		return auth.Identity{}, st, err
+		return auth.Identity{}, none, st, err
 	}
 	cookie, err := c.Cookie(signInCookie)
 	if err != nil || cookie == "" {
-		return auth.Identity{}, st, errs.Unauthenticated("no sign-in is pending in this browser (the sign-in cookie is missing or expired): start again")
+		return auth.Identity{}, none, st, errs.Unauthenticated("no sign-in is pending in this browser (the sign-in cookie is missing or expired): start again")
 	}
 	if err := s.deps.SignIn.Sealer.Open(purposeSignIn, cookie, &st); err != nil {
-		return auth.Identity{}, st, err
+		return auth.Identity{}, none, st, err
 	}
 	if e := c.Query("error"); e != "" {
-		return auth.Identity{}, st, errs.Unauthenticated("the provider refused the sign-in: %s %s", clip(e, 100), clip(c.Query("error_description"), 300))
+		return auth.Identity{}, none, st, errs.Unauthenticated("the provider refused the sign-in: %s %s", clip(e, 100), clip(c.Query("error_description"), 300))
 	}
 	pid, err := p.Finish(c.Request.Context(), st.Pending, c.Request.URL.Query())
 	if err != nil {
-		return auth.Identity{}, st, err
+		return auth.Identity{}, none, st, err
 	}
 	u, err := s.deps.SignIn.Resolve(c.Request.Context(), pid)
 	if err != nil {
-		return auth.Identity{}, st, err
+		return auth.Identity{}, pid, st, err
 	}
-	return auth.Identity{Ref: u.Ref, Ent: u.Ent, Via: "session"}, st, nil
+	return auth.Identity{Ref: u.Ref, Ent: u.Ent, Via: "session"}, pid, st, nil
+}
+
+// providerDetails adds who the provider says signed in (its subject, the
+// verified email and login, when known) to an audit event's details.
+func providerDetails(pid auth.ProviderIdentity, details map[string]string) map[string]string {
+	for k, v := range map[string]string{"providerSubject": pid.Subject, "providerEmail": pid.Email, "providerLogin": pid.Login} {
+		if v == "" {
+			continue
+		}
+		if details == nil {
+			details = map[string]string{}
+		}
+		details[k] = clip(v, 320)
+	}
+	return details
 }
 
 // redeemCLIGrant: POST /api/auth/cli/token {"grant", "verifier"} gives

@@ -300,7 +300,8 @@ func TestBrowserSignIn(t *testing.T) {
 
 			logins := ss.events(t, "auth.login")
 			if len(logins) != 1 || logins[0].Actor != "user:default/alice" || logins[0].Target != "provider:oidc" ||
-				logins[0].Decision != audit.Allow || logins[0].Details["cli"] != "false" || logins[0].RequestID == "" {
+				logins[0].Decision != audit.Allow || logins[0].Details["cli"] != "false" || logins[0].RequestID == "" ||
+				logins[0].Details["providerSubject"] != "id-alice" || logins[0].Details["providerEmail"] != "alice@example.com" {
 				t.Fatalf("auth.login events: %+v", logins)
 			}
 		})
@@ -406,8 +407,11 @@ func TestSignInRefusals(t *testing.T) {
 			t.Errorf("auth.login.failed event %+v", e)
 		}
 	}
-	if !slices.ContainsFunc(failed, func(e audit.Event) bool { return strings.Contains(e.Reason, "metadata.name = carol") }) {
-		t.Errorf("no event names the claim looked up for carol: %+v", failed)
+	// The refusal of a person the provider vouched for says who it was.
+	if !slices.ContainsFunc(failed, func(e audit.Event) bool {
+		return strings.Contains(e.Reason, "metadata.name = carol") && e.Details["providerSubject"] == "id-carol" && e.Details["providerLogin"] == "carol"
+	}) {
+		t.Errorf("no event names the claim looked up for carol and who carol is at the provider: %+v", failed)
 	}
 	if n := len(ss.events(t, "auth.login")); n != 1 { // the replay's first, good callback
 		t.Errorf("%d auth.login events, want 1", n)
