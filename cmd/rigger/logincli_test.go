@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/auth/oidctest"
 	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
@@ -39,9 +41,10 @@ metadata: {name: team-a}
 spec: {type: team, children: []}
 `
 
-// signInAPI starts a real API server on 127.0.0.1 whose sign-in provider
-// "oidc" is a real OpenID provider (oidctest), with the catalog's users
-// in a real SQLite store; it returns the server's URL and the provider.
+// signInAPI starts a real API server on 127.0.0.1, wired from a
+// configuration whose auth.providers.oidc is a real OpenID provider
+// (oidctest), with the catalog's users in a real SQLite store; it returns
+// the server's URL and the provider.
 func signInAPI(t *testing.T) (string, *oidctest.OP) {
 	t.Helper()
 	ctx := context.Background()
@@ -79,29 +82,22 @@ func signInAPI(t *testing.T) (string, *oidctest.OP) {
 		t.Fatal(err)
 	}
 
-	oidc, err := auth.NewOIDC(auth.OIDCConfig{IssuerURL: op.Issuer, ClientID: "web", ClientSecret: oidctest.ClientSecret})
+	// The server is wired from its configuration as rigger server does.
+	cfg := config.Default()
+	cfg.Server.BaseURL = base
+	cfg.Scaffolder.SecretKey = config.Secret(base64.StdEncoding.EncodeToString(testSecretKey))
+	cfg.Auth.Session.Secret = "a-session-secret-of-at-least-32-characters"
+	cfg.Auth.Providers.OIDC = config.OIDCAuth{IssuerURL: op.Issuer, ClientID: "web", ClientSecret: config.Secret(oidctest.ClientSecret)}
+	logger := newLogger(os.Stderr, "error", "text")
+	authn, err := authenticator(cfg, modeServer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolver, err := auth.NewResolver(st, auth.ResolverConfig{})
+	authn, tokens, signIn, err := tokenAuth(ctx, cfg, st, modeServer, authn, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := auth.NewSealer(testSecretKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := auth.NewIssuer(ctx, auth.IssuerOptions{Store: st, DataKey: testSecretKey, URL: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions, err := auth.NewSessions(st, time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := api.New(api.Deps{Logger: newLogger(os.Stderr, "error", "text"), Auth: auth.Chain{Issuer: iss}, BaseURL: base,
-		Tokens: api.TokenDeps{Issuer: iss, Sessions: sessions},
-		SignIn: api.SignInDeps{Providers: map[string]auth.RedirectProvider{"oidc": oidc}, Resolve: resolver.Resolve, Sealer: sealer}})
+	srv := api.New(api.Deps{Logger: logger, Auth: authn, BaseURL: base, Tokens: tokens, SignIn: signIn})
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
