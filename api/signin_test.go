@@ -528,7 +528,8 @@ func TestCLISignInOutOfBand(t *testing.T) {
 				t.Fatalf("oob page: %d %s\n%s", w.Code, w.Header(), page)
 			}
 			csp := w.Header().Get("Content-Security-Policy")
-			if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") || w.Header().Get("X-Content-Type-Options") != "nosniff" {
+			if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") || w.Header().Get("X-Content-Type-Options") != "nosniff" ||
+				w.Header().Get("Cache-Control") != "no-store" {
 				t.Fatalf("oob page headers: %v", w.Header())
 			}
 			_, rest, _ := strings.Cut(page, "<pre>")
