@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -130,10 +131,12 @@ func (s *Server) provider(c *gin.Context) (auth.RedirectProvider, error) {
 }
 
 // safeReturn keeps a post-sign-in redirect on rigger's own origin: a path,
-// never a scheme, host or protocol-relative //host.
+// never a scheme, host or protocol-relative //host. No control character
+// either: browsers drop tabs and newlines from a URL, so "/\t/host" is
+// "//host" to them.
 func safeReturn(r string) string {
 	if r == "" || !strings.HasPrefix(r, "/") || strings.HasPrefix(r, "//") || strings.HasPrefix(r, `/\`) ||
-		strings.ContainsAny(r, "\r\n\x00") {
+		strings.ContainsFunc(r, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 		return "/"
 	}
 	return r
@@ -196,9 +199,9 @@ func (s *Server) setCookie(c *gin.Context, name, value string, maxAge int, same 
 // state, nonce and the code; the resolver finds the catalog user.
 func (s *Server) finishSignIn(c *gin.Context) {
 	s.setCookie(c, signInCookie, "", -1, http.SameSiteLaxMode)
-	id, st, err := s.signedIn(c)
+	id, pid, st, err := s.signedIn(c)
 	if err != nil {
-		e := s.auditEvent(c, "auth.login.failed", "provider:"+c.Param("provider"), nil)
+		e := s.auditEvent(c, "auth.login.failed", "provider:"+c.Param("provider"), providerDetails(pid, nil))
 		e.Decision, e.Reason = "deny", err.Error()
 		s.recorder().Record(context.WithoutCancel(c.Request.Context()), e)
 		writeError(c, err)
@@ -210,7 +213,7 @@ func (s *Server) finishSignIn(c *gin.Context) {
 		writeError(c, fmt.Errorf("start a session: %w", err))
 		return
 	}
-	s.audit(c, "auth.login", "provider:"+c.Param("provider"), map[string]string{"cli": strconv.FormatBool(st.CLIChallenge != "")})
+	s.audit(c, "auth.login", "provider:"+c.Param("provider"), providerDetails(pid, map[string]string{"cli": strconv.FormatBool(st.CLIChallenge != "")}))
 	if st.CLIChallenge == "" {
 		s.setRefreshCookie(c, refresh, expires)
 		c.Redirect(http.StatusFound, st.Return)
@@ -234,31 +237,50 @@ var oobPage = template.Must(template.New("oob").Parse(`<!doctype html><html><hea
 <body><h1>Signed in as {{.User}}</h1><p>Paste this code into the terminal where <code>rigger login</code> waits. It works once, for two minutes, and only there.</p>
 <pre>{{.Grant}}</pre></body></html>`))
 
-func (s *Server) signedIn(c *gin.Context) (auth.Identity, signInState, error) {
+// signedIn checks the callback and resolves who signed in. The provider's
+// identity is returned as soon as the provider vouched for it (also when
+// no catalog user matches it), for the audit event.
+func (s *Server) signedIn(c *gin.Context) (auth.Identity, auth.ProviderIdentity, signInState, error) {
 	var st signInState
+	var none auth.ProviderIdentity
 	p, err := s.provider(c)
 	if err != nil {
-		return auth.Identity{}, st, err
+		return auth.Identity{}, none, st, err
 	}
 	cookie, err := c.Cookie(signInCookie)
 	if err != nil || cookie == "" {
-		return auth.Identity{}, st, errs.Unauthenticated("no sign-in is pending in this browser (the sign-in cookie is missing or expired): start again")
+		return auth.Identity{}, none, st, errs.Unauthenticated("no sign-in is pending in this browser (the sign-in cookie is missing or expired): start again")
 	}
 	if err := s.deps.SignIn.Sealer.Open(purposeSignIn, cookie, &st); err != nil {
-		return auth.Identity{}, st, err
+		return auth.Identity{}, none, st, err
 	}
 	if e := c.Query("error"); e != "" {
-		return auth.Identity{}, st, errs.Unauthenticated("the provider refused the sign-in: %s %s", clip(e, 100), clip(c.Query("error_description"), 300))
+		return auth.Identity{}, none, st, errs.Unauthenticated("the provider refused the sign-in: %s %s", clip(e, 100), clip(c.Query("error_description"), 300))
 	}
 	pid, err := p.Finish(c.Request.Context(), st.Pending, c.Request.URL.Query())
 	if err != nil {
-		return auth.Identity{}, st, err
+		return auth.Identity{}, none, st, err
 	}
 	u, err := s.deps.SignIn.Resolve(c.Request.Context(), pid)
 	if err != nil {
-		return auth.Identity{}, st, err
+		return auth.Identity{}, pid, st, err
 	}
-	return auth.Identity{Ref: u.Ref, Ent: u.Ent, Via: "session"}, st, nil
+	return auth.Identity{Ref: u.Ref, Ent: u.Ent, Via: "session"}, pid, st, nil
+}
+
+// providerDetails adds who the provider says signed in (its subject, the
+// verified email and login, when known) to an audit event's details.
+func providerDetails(pid auth.ProviderIdentity, details map[string]string) map[string]string {
+	for k, v := range map[string]string{"providerSubject": pid.Subject, "providerEmail": pid.Email, "providerLogin": pid.Login} {
+		if v == "" {
+			continue
+		}
+		if details == nil {
+			details = map[string]string{}
+		}
+		details[k] = clip(v, 320)
+	}
+	return details
 }
 
 // redeemCLIGrant: POST /api/auth/cli/token {"grant", "verifier"} gives
@@ -283,5 +305,18 @@ func (s *Server) redeemCLIGrant(c *gin.Context) {
 		writeError(c, errs.Unauthenticated("the verifier does not match the challenge this sign-in started with"))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"refreshToken": g.Refresh, "user": g.User})
+	// The grant works once, on every replica: the CLI gets the session's
+	// next refresh token, so the one sealed in the grant is spent, and a
+	// second redemption (a copied grant and verifier) ends the sign-in.
+	_, next, _, err := s.deps.Tokens.Sessions.Refresh(c.Request.Context(), g.Refresh)
+	if errors.Is(err, errs.ErrUnauthenticated) {
+		writeError(c, fmt.Errorf("this CLI sign-in grant was already redeemed, or its session ended (run rigger login again): %w", err))
+		return
+	}
+	if err != nil {
+		writeError(c, fmt.Errorf("redeem the CLI sign-in grant: %w", err))
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"refreshToken": next, "user": g.User})
 }

@@ -25,7 +25,8 @@ type TokenDeps struct {
 	// Admins are permission.admins: user and group refs allowed to manage
 	// tokens besides callers holding the admin scope.
 	Admins []string
-	// SecureCookies marks the refresh cookie Secure (off only in rigger dev).
+	// SecureCookies marks the refresh cookie Secure. It always is outside
+	// dev (Deps.Dev), whatever this says.
 	SecureCookies bool
 }
 
@@ -108,7 +109,7 @@ func (s *Server) setRefreshCookie(c *gin.Context, tok string, expires time.Time)
 		maxAge = -1
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: RefreshCookie, Value: tok, Path: "/api/auth", MaxAge: maxAge,
-		HttpOnly: true, Secure: s.deps.Tokens.SecureCookies, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.deps.Tokens.SecureCookies || !s.deps.Dev, SameSite: http.SameSiteStrictMode})
 }
 
 // refresh serves POST /api/auth/refresh: a new access token and a new

@@ -299,6 +299,8 @@ func (e *apiError) Error() string { return e.msg }
 // messages.
 type apiClient struct {
 	base, token string
+	// loginHint: a 401 to a request without a token tells to sign in.
+	loginHint bool
 }
 
 // doContext sends one request and decodes its answer; it gives up when ctx
@@ -334,7 +336,11 @@ func (a *apiClient) doContext(ctx context.Context, method, path string, body, ou
 			Error struct{ Name, Message string } `json:"error"`
 		}
 		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return &apiError{Status: resp.StatusCode, msg: fmt.Sprintf("%s: %s", e.Error.Name, e.Error.Message)}
+			msg := fmt.Sprintf("%s: %s", e.Error.Name, e.Error.Message)
+			if resp.StatusCode == http.StatusUnauthorized && a.token == "" && a.loginHint {
+				msg += fmt.Sprintf(" (not signed in: run rigger login --server %s, or pass --token)", a.base)
+			}
+			return &apiError{Status: resp.StatusCode, msg: msg}
 		}
 		return &apiError{Status: resp.StatusCode, msg: fmt.Sprintf("%s %s: HTTP %d", method, path, resp.StatusCode)}
 	}

@@ -176,7 +176,19 @@ func (c *cli) login(ctx context.Context, api *apiClient, provider string, noBrow
 	if err := api.doContext(ctx, "POST", "/api/auth/cli/token", map[string]string{"grant": grant, "verifier": verifier}, &out); err != nil {
 		return fmt.Errorf("finish sign-in: %w", err)
 	}
-	creds, path, err := c.loadCredentials()
+	path, err := c.credentialsPath()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("keep the sign-in in %s: %w", path, err)
+	}
+	unlock, err := lockCredentials(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	creds, _, err := c.loadCredentials()
 	if err != nil {
 		return err
 	}
@@ -216,7 +228,7 @@ func (c *cli) loopbackGrant(ctx context.Context, start string) (string, error) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	fmt.Fprintf(c.stdout, "Opening the browser to sign in; if it does not open, visit:\n\n  %s\n\nWaiting for the sign-in to finish in the browser…\n", link)
-	if err := openBrowser(link); err != nil {
+	if err := c.openBrowser(link); err != nil {
 		fmt.Fprintf(c.stderr, "could not open a browser (%v); open the link above, or run rigger login --no-browser\n", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -232,9 +244,10 @@ func (c *cli) loopbackGrant(ctx context.Context, start string) (string, error) {
 	}
 }
 
-// openBrowser opens url with the desktop's handler ($BROWSER first).
-func openBrowser(link string) error {
-	if b := os.Getenv("BROWSER"); b != "" {
+// openBrowser opens url with the desktop's handler ($BROWSER first, from
+// the command's environment).
+func (c *cli) openBrowser(link string) error {
+	if b, _ := c.env("BROWSER"); b != "" {
 		return exec.Command(b, link).Start()
 	}
 	switch runtime.GOOS {
@@ -264,17 +277,33 @@ func stdinReader(c *cli) io.Reader {
 // storedAccessToken signs a command in with the session rigger login kept
 // for base: it trades the refresh token for a short-lived access token
 // (keeping the rotated refresh token). No stored session: "".
+//
+// Commands run at the same time take turns (a lock file next to the
+// credentials): each presents the refresh token the one before it kept,
+// never one already spent, which the server would take for a stolen
+// token and answer by ending the sign-in.
 func (c *cli) storedAccessToken(ctx context.Context, base string) (string, error) {
 	creds, path, err := c.loadCredentials()
 	if err != nil {
+		return "", err
+	}
+	if login, ok := creds.Servers[base]; !ok || login.RefreshToken == "" {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	unlock, err := lockCredentials(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if creds, _, err = c.loadCredentials(); err != nil { // as the command before left it
 		return "", err
 	}
 	login, ok := creds.Servers[base]
 	if !ok || login.RefreshToken == "" {
 		return "", nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	var out struct {
 		AccessToken  string `json:"accessToken"`
 		RefreshToken string `json:"refreshToken"`
@@ -295,6 +324,35 @@ func (c *cli) storedAccessToken(ctx context.Context, base string) (string, error
 		}
 	}
 	return out.AccessToken, nil
+}
+
+// lockStale is when a credentials lock is taken for left behind by a
+// command that died (a refresh takes at most 30 s).
+const lockStale = time.Minute
+
+// lockCredentials takes the lock file path.lock (created exclusively),
+// waiting while another command holds it; it returns the release.
+func lockCredentials(ctx context.Context, path string) (func(), error) {
+	lock := path + ".lock"
+	for {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { _ = os.Remove(lock) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if fi, err := os.Stat(lock); err == nil && time.Since(fi.ModTime()) > lockStale {
+			_ = os.Remove(lock)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for another rigger command to renew the sign-in (remove %s if none runs): %w", lock, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (c *cli) whoamiCommand() *cobra.Command {
@@ -347,11 +405,19 @@ func (c *cli) logoutCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			login, ok := creds.Servers[api.base]
-			if !ok {
+			if _, ok := creds.Servers[api.base]; !ok {
 				fmt.Fprintf(c.stdout, "Not signed in to %s.\n", api.base)
 				return nil
 			}
+			unlock, err := lockCredentials(cmd.Context(), path)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			if creds, _, err = c.loadCredentials(); err != nil {
+				return err
+			}
+			login := creds.Servers[api.base]
 			revokeErr := api.doContext(cmd.Context(), "POST", "/api/auth/logout", map[string]string{"refreshToken": login.RefreshToken}, nil)
 			delete(creds.Servers, api.base)
 			if err := saveCredentials(path, creds); err != nil {

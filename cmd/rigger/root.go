@@ -28,7 +28,11 @@ type cli struct {
 }
 
 func newRootCommand(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
-	c := &cli{stdout: stdout, stderr: stderr, env: env}
+	return (&cli{stdout: stdout, stderr: stderr, env: env}).rootCommand()
+}
+
+// rootCommand is the command tree over c (a test sets c.stdin first).
+func (c *cli) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "rigger",
 		Short: "Rigger: an internal developer platform whose templates run as durable Temporal workflows",
@@ -46,8 +50,8 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		// Every flag of every command can come from RIGGER_<FLAG>.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return c.flagsFromEnv(cmd) },
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
 	root.SetFlagErrorFunc(flagError)
 	root.PersistentFlags().StringVar(&c.configPath, "config", "", "path to rigger.yaml (env RIGGER_CONFIG)")
 	root.AddCommand(

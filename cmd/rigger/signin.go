@@ -21,9 +21,6 @@ type signIn struct {
 	resolvers map[string]*auth.Resolver
 }
 
-// configured says whether any sign-in provider is configured.
-func (s *signIn) configured() bool { return len(s.redirect) > 0 || len(s.proxies) > 0 }
-
 // resolve maps who a provider says signed in to a catalog user with the
 // resolvers configured for that provider.
 func (s *signIn) resolve(ctx context.Context, pid auth.ProviderIdentity) (auth.User, error) {

@@ -47,6 +47,7 @@ func (c *cli) client(r *remoteFlags) (*apiClient, error) {
 			return nil, err
 		}
 		api.token = tok
+		api.loginHint = tok == ""
 	}
 	return api, nil
 }

@@ -90,7 +90,8 @@ func TestServerAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, err := a.Authenticate(bearerReq("")); err != nil || id.Ref != auth.GuestRef || id.Via != "dev-guest" {
+	// rigger dev's guest is a user, not the read-only network guest.
+	if id, err := a.Authenticate(bearerReq("")); err != nil || id.Ref != auth.GuestRef || id.Via != "dev-guest" || id.Guest {
 		t.Errorf("dev without a token: %+v %v", id, err)
 	}
 	if _, err := a.Authenticate(bearerReq("rgr_forged")); !errors.Is(err, errs.ErrUnauthenticated) {

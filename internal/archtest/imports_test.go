@@ -88,8 +88,21 @@ func under(prefixes ...string) func(string) bool {
 // types, which the rest of internal may not.
 func serviceLayers() []string { return []string{"internal/tasks"} }
 
+// testSupport are packages only tests import: they start real servers
+// (a throwaway PostgreSQL, an OpenID provider with known passwords).
+func testSupport() []string { return []string{"internal/pgtest", "internal/auth/oidctest"} }
+
 func rules() []rule {
+	support := make([]string, len(testSupport()))
+	for i, p := range testSupport() {
+		support[i] = module + "/" + p
+	}
 	return []rule{
+		{
+			applies: func(p string) bool { return !under(testSupport()...)(p) },
+			noDeps:  support,
+			why:     "test-support packages run throwaway servers with known secrets: only _test.go files import them",
+		},
 		{
 			applies: under("workflows"),
 			// Transitive standard-library deps are not checked: the SDK itself
@@ -199,6 +212,9 @@ func TestRulesBite(t *testing.T) {
 		{module + "/internal/tasks", module + "/api"},
 		{module + "/internal/tasks", module + "/worker"},
 		{module + "/internal/tasks", module + "/activities/fs"},
+		{module + "/cmd/rigger", module + "/internal/auth/oidctest"},
+		{module + "/internal/auth", module + "/internal/auth/oidctest"},
+		{module + "/api", module + "/internal/pgtest"},
 	}
 	for _, c := range cases {
 		caught := false
