@@ -639,7 +639,7 @@ func (c *Catalog) auditChanges(ctx context.Context, loc store.Location, rr store
 		if ch.n == 0 {
 			continue
 		}
-		c.Audit.Record(ctx, audit.Event{Actor: "system:catalog-refresh", ActorKind: audit.ActorService, Action: ch.action,
+		c.Audit.Record(ctx, audit.Event{Actor: "system:catalog-refresh", ActorKind: audit.ActorSystem, Action: ch.action,
 			Target: "location:" + loc.ID, Decision: audit.Allow,
 			Details: map[string]string{"count": strconv.Itoa(ch.n), "location": audit.RedactURL(loc.Target)}})
 	}

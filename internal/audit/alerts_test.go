@@ -436,3 +436,18 @@ func BenchmarkRecordWithAlerts(b *testing.B) {
 		b.Fatalf("%d alerts fired; the benchmark means none", len(n.Events))
 	}
 }
+
+// TestCatalogMutationsIgnoresRefreshes: what a catalog refresh applies is
+// rigger's own change (ActorSystem): no catalogMutations alert; the person
+// who registered the location is the one the rule judges.
+func TestCatalogMutationsIgnoresRefreshes(t *testing.T) {
+	a := newAlerter(AlertOptions{CatalogMutations: &CatalogMutationsRule{Allowed: []string{"group:default/platform-team"}}}, time.Now)
+	refresh := Event{Actor: "system:catalog-refresh", ActorKind: ActorSystem, Action: ActionEntityCreate, Decision: Allow, Time: time.Now()}
+	if out := a.evaluate(refresh, nil); len(out) != 0 {
+		t.Fatalf("a refresh raised %+v", out)
+	}
+	person := Event{Actor: "user:default/mallory", ActorKind: ActorUser, Action: ActionLocationCreate, Decision: Allow, Time: time.Now()}
+	if out := a.evaluate(person, nil); len(out) != 1 {
+		t.Fatalf("a person's change raised %d alerts, want 1", len(out))
+	}
+}
