@@ -68,15 +68,14 @@ func (s *Server) pruneRelations(c *gin.Context, es []*store.StoredEntity) error 
 		return nil
 	}
 	var refs []string
-	index := map[string]int{}
+	seen := map[string]bool{}
 	for _, e := range es {
 		if e == nil {
 			continue
 		}
 		for _, r := range e.Relations {
-			key := relationKey(r.Target)
-			if _, ok := index[key]; !ok {
-				index[key] = len(refs)
+			if key := relationKey(r.Target); !seen[key] {
+				seen[key] = true
 				refs = append(refs, key)
 			}
 		}
@@ -84,19 +83,16 @@ func (s *Server) pruneRelations(c *gin.Context, es []*store.StoredEntity) error 
 	if len(refs) == 0 {
 		return nil
 	}
-	targets := make([]*store.StoredEntity, 0, len(refs))
-	for start := 0; start < len(refs); start += store.MaxLimit {
-		// Bodies are enough to decide: an entity's owner falls back to its
-		// spec.owner, resolved as its ownedBy relation is.
-		got, err := s.deps.Catalog.Store.EntityBodiesByRefs(c.Request.Context(), refs[start:min(start+store.MaxLimit, len(refs))])
-		if err != nil {
-			return err
-		}
-		targets = append(targets, got...)
+	// One query decides every target with the policy's translated read
+	// filter (proven equal to the policy's decisions, and conservative
+	// where a condition cannot be translated).
+	access, err := s.entityAccess(c)
+	if err != nil {
+		return err
 	}
-	visible := make([]bool, len(refs))
-	for i, t := range targets {
-		visible[i] = t == nil || s.mayEntity(c, permission.EntityRead, t).Allowed
+	readable, err := s.deps.Catalog.Store.ReadableRefs(c.Request.Context(), refs, access)
+	if err != nil {
+		return err
 	}
 	for _, e := range es {
 		if e == nil {
@@ -104,7 +100,8 @@ func (s *Server) pruneRelations(c *gin.Context, es []*store.StoredEntity) error 
 		}
 		kept := e.Relations[:0:0]
 		for _, r := range e.Relations {
-			if visible[index[relationKey(r.Target)]] {
+			// A target that is not stored is kept: it reveals nothing.
+			if ok, stored := readable[relationKey(r.Target)]; ok || !stored {
 				kept = append(kept, r)
 			}
 		}

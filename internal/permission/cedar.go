@@ -19,6 +19,9 @@ type Policy struct {
 	policies []loaded
 	admins   []string
 	warnings []string
+	// filters remembers EntityFilter's translations per principal and
+	// action (a policy never changes once loaded).
+	filters *filterCache
 }
 
 // loaded is one policy with where it came from.
@@ -79,7 +82,7 @@ func Parse(name string, text []byte) (*Policy, error) {
 }
 
 func parse(docs []doc) (*Policy, error) {
-	p := &Policy{set: cedar.NewPolicySet()}
+	p := &Policy{set: cedar.NewPolicySet(), filters: newFilterCache()}
 	var errs []string
 	for _, d := range docs {
 		list, err := cedar.NewPolicyListFromBytes(d.name, d.text)
@@ -117,6 +120,7 @@ func parse(docs []doc) (*Policy, error) {
 // everything, whatever the policies say.
 func (p *Policy) WithAdmins(refs []string) *Policy {
 	c := *p
+	c.filters = newFilterCache()
 	c.admins = nil
 	for _, r := range refs {
 		c.admins = append(c.admins, strings.ToLower(r))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf16"
 
 	"github.com/cedar-policy/cedar-go/types"
@@ -27,6 +28,18 @@ import (
 // condition as false, a forbid's as true — so the filter never shows more
 // than Authorize allows; Load warns about each such policy.
 func (p *Policy) EntityFilter(pr Principal, action string) (*store.Expr, error) {
+	key := pr.cacheKey(action)
+	if e, ok := p.filters.get(key); ok {
+		return e, nil
+	}
+	e, err := p.entityFilter(pr, action)
+	if err == nil {
+		p.filters.put(key, e)
+	}
+	return e, err
+}
+
+func (p *Policy) entityFilter(pr Principal, action string) (*store.Expr, error) {
 	if p.isAdmin(pr) {
 		return store.True(), nil
 	}
@@ -496,4 +509,46 @@ func (l loaded) couldApplyToEntities() bool {
 		return s.Entity.Type == TypeEntity
 	}
 	return true
+}
+
+// filterCache holds translated filters, bounded: when full it starts over.
+type filterCache struct {
+	mu sync.Mutex
+	m  map[string]*store.Expr
+}
+
+// maxCachedFilters bounds filterCache (distinct principal and action pairs).
+const maxCachedFilters = 4096
+
+func newFilterCache() *filterCache { return &filterCache{m: map[string]*store.Expr{}} }
+
+func (c *filterCache) get(k string) (*store.Expr, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	return e, ok
+}
+
+func (c *filterCache) put(k string, e *store.Expr) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxCachedFilters {
+		c.m = map[string]*store.Expr{}
+	}
+	c.m[k] = e
+}
+
+// cacheKey identifies everything about pr a translation depends on.
+func (pr Principal) cacheKey(action string) string {
+	ent := slices.Clone(pr.Ent)
+	slices.Sort(ent)
+	scopes := slices.Clone(pr.Scopes)
+	slices.Sort(scopes)
+	return fmt.Sprintf("%s\x00%q\x00%t\x00%t\x00%q\x00%s", strings.ToLower(pr.Ref), ent, pr.Service, pr.Guest, scopes, action)
 }

@@ -235,6 +235,24 @@ func checkFilter(t *testing.T, st store.Store) {
 				if page.TotalItems != len(got) {
 					t.Errorf("%s: totalItems %d, rows %d", what, page.TotalItems, len(got))
 				}
+				// ReadableRefs (relation pruning) decides as the list does;
+				// a ref of no entity is absent.
+				refs := []string{"component:default/no-such-entity"}
+				for _, e := range all.Entities {
+					refs = append(refs, e.Ref)
+				}
+				readable, err := st.ReadableRefs(ctx, refs, access)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := readable["component:default/no-such-entity"]; ok || len(readable) != len(all.Entities) {
+					t.Errorf("%s: ReadableRefs answered for %d refs, want the %d stored", what, len(readable), len(all.Entities))
+				}
+				for ref, ok := range readable {
+					if ok != got[ref] {
+						t.Errorf("%s: ReadableRefs says %s is %v, the list %v", what, ref, ok, got[ref])
+					}
+				}
 				if !set.exact {
 					continue
 				}

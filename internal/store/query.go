@@ -131,6 +131,43 @@ func sortExpr(q *sqlBuilder, field string) {
 	q.add("COALESCE((SELECT MIN(s.value) FROM search s WHERE s.entity_id = e.id AND s.key = ?), '')", key)
 }
 
+// ReadableRefs implements Store: for each of refs that names a stored
+// entity (keys lower-cased), whether access admits it, in one query per
+// chunk.
+func (s *SQL) ReadableRefs(ctx context.Context, refs []string, access *Expr) (map[string]bool, error) {
+	out := map[string]bool{}
+	lower := make([]string, len(refs))
+	for i, r := range refs {
+		lower[i] = strings.ToLower(r)
+	}
+	// The access predicate takes parameters too: leave room for them.
+	for _, chunk := range chunks(lower, max(1, s.d.MaxParams-200)) {
+		var q sqlBuilder
+		q.add("SELECT e.ref, CASE WHEN ")
+		where(&q, nil, access, "", nil)
+		q.add(" THEN 1 ELSE 0 END FROM entities e WHERE ")
+		inList(&q, "e.ref", chunk)
+		rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("readable refs: %w", err)
+		}
+		for rows.Next() {
+			var ref string
+			var ok int
+			if err := rows.Scan(&ref, &ok); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[ref] = ok == 1
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // MaxLimit caps a page.
 const MaxLimit = 10000
 

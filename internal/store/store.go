@@ -198,6 +198,10 @@ type Store interface {
 	// EntityBodiesByRefs is EntitiesByRefs without the relations (one
 	// query less, for deciding about entities rather than showing them).
 	EntityBodiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
+	// ReadableRefs says, for each of refs naming a stored entity (keys
+	// lower-cased), whether access admits it: a permission check of many
+	// entities in one query. Refs of no stored entity are absent.
+	ReadableRefs(ctx context.Context, refs []string, access *Expr) (map[string]bool, error)
 	Query(ctx context.Context, q Query) (Page, error)
 	Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error)
 	// FacetsAccess is Facets counting only the entities access matches.
