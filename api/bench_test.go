@@ -37,6 +37,7 @@ func BenchmarkAuthPolicyRequest(b *testing.B) {
 		bearer string
 	}{
 		{"guest,no-policy", New(Deps{Logger: discardLogger(), Auth: auth.Guest{}, Dev: true, Catalog: CatalogDeps{Store: st}}), ""},
+		{"guest,policy", New(Deps{Logger: discardLogger(), Auth: auth.Guest{}, Dev: true, Catalog: CatalogDeps{Store: st}, Policy: pol}), ""},
 		{"token,policy", New(Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: iss}, Catalog: CatalogDeps{Store: st}, Policy: pol}), token},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -465,3 +465,28 @@ func BenchmarkStoredTokenVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifiedTokensExpire: a verified token is remembered (the same answer
+// without checking its signature again) only until it expires; a caller
+// changing the identity it got does not change the next caller's.
+func TestVerifiedTokensExpire(t *testing.T) {
+	c := newClock()
+	i := newTestIssuer(t, testDB(t, filepath.Join(t.TempDir(), "r.db")), c)
+	tok, exp, err := i.Issue(context.Background(), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := i.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id.Ent[0] = "user:default/mallory"
+	again, err := i.Verify(context.Background(), tok)
+	if err != nil || again.Ent[0] != "user:default/alice" {
+		t.Fatalf("remembered token: %+v %v", again, err)
+	}
+	c.Add(exp.Sub(c.Now()) + time.Hour)
+	if _, err := i.Verify(context.Background(), tok); !errors.Is(err, errs.ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an expired, once verified token: %v", err)
+	}
+}

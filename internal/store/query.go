@@ -142,12 +142,22 @@ func (s *SQL) ReadableRefs(ctx context.Context, refs []string, access *Expr) (ma
 	}
 	// The access predicate takes parameters too: leave room for them.
 	for _, chunk := range chunks(lower, max(1, s.d.MaxParams-200)) {
+		// Padded to a power of two (repeating a ref changes nothing), so
+		// few query texts exist and each is prepared once.
+		n := 8
+		for n < len(chunk) {
+			n *= 2
+		}
+		chunk = chunk[:len(chunk):len(chunk)] // append copies: never into the next chunk
+		for len(chunk) < n && n <= s.d.MaxParams-200 {
+			chunk = append(chunk, chunk[0])
+		}
 		var q sqlBuilder
 		q.add("SELECT e.ref, CASE WHEN ")
 		where(&q, nil, access, "", nil)
 		q.add(" THEN 1 ELSE 0 END FROM entities e WHERE ")
 		inList(&q, "e.ref", chunk)
-		rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
+		rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("readable refs: %w", err)
 		}

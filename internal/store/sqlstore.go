@@ -83,6 +83,38 @@ type SQL struct {
 	now     func() time.Time
 	byRefMu sync.Mutex
 	byRef   *byRefStatements
+	// stmts are prepared statements of queries run often with few
+	// distinct texts (see cachedQuery).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// maxCachedStmts bounds SQL.stmts; beyond it queries are prepared per call.
+const maxCachedStmts = 256
+
+// cachedQuery runs query as a prepared statement kept for the next call
+// with the same text: planning a query with many access conditions costs
+// more than running it.
+func (s *SQL) cachedQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query = s.q(query)
+	s.stmtMu.Lock()
+	st, ok := s.stmts[query]
+	if !ok && len(s.stmts) < maxCachedStmts {
+		var err error
+		if st, err = s.db.PrepareContext(context.WithoutCancel(ctx), query); err != nil {
+			s.stmtMu.Unlock()
+			return nil, err
+		}
+		if s.stmts == nil {
+			s.stmts = map[string]*sql.Stmt{}
+		}
+		s.stmts[query], ok = st, true
+	}
+	s.stmtMu.Unlock()
+	if !ok {
+		return s.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 var _ Store = (*SQL)(nil)
@@ -188,6 +220,12 @@ func (s *SQL) Close() error {
 		s.byRef = nil
 	}
 	s.byRefMu.Unlock()
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	return s.db.Close()
 }
 
