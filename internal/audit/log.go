@@ -36,6 +36,11 @@ type Options struct {
 	Queue int
 	// Batch is the most events appended in one transaction [256].
 	Batch int
+	// Linger is how long the writer waits after an event for more to
+	// join its transaction [20ms]: a steady stream of requests (one read
+	// event each) then costs one transaction per Linger, not one per
+	// request. A Flush does not wait.
+	Linger time.Duration
 	// Now is the clock [time.Now]; the alert rules' windows follow the
 	// events' times, which Record takes from it.
 	Now func() time.Time
@@ -96,6 +101,9 @@ func New(o Options) *Log {
 	}
 	if o.Batch <= 0 {
 		o.Batch = 256
+	}
+	if o.Linger <= 0 {
+		o.Linger = 20 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -205,6 +213,7 @@ func (l *Log) run() {
 		}
 		batch, flushes = batch[:0], flushes[:0]
 		closed := false
+		linger := time.NewTimer(l.o.Linger)
 	gather:
 		for {
 			if it.flush != nil {
@@ -212,7 +221,7 @@ func (l *Log) run() {
 			} else {
 				batch = append(batch, it.ev)
 			}
-			if len(batch) == cap(batch) {
+			if len(batch) == cap(batch) || len(flushes) > 0 {
 				break
 			}
 			select {
@@ -221,10 +230,11 @@ func (l *Log) run() {
 					closed = true
 					break gather
 				}
-			default:
+			case <-linger.C:
 				break gather
 			}
 		}
+		linger.Stop()
 		l.store(batch)
 		for _, f := range flushes {
 			close(f)

@@ -186,7 +186,7 @@ func BenchmarkCatalog(b *testing.B) {
 		dir, m := generateCatalog(b, n)
 		for _, driver := range []string{"sqlite", "postgres"} {
 			b.Run(fmt.Sprintf("%s/%d", driver, n), func(b *testing.B) {
-				p, home := startDevWithConfig(b, benchDatabase(b, driver)+benchCatalogConfig)
+				p, home := startDevWithConfig(b, benchDatabase(b, driver)+benchCatalogConfig+benchLayersOff())
 				t0 := time.Now()
 				if code := doJSON(b, "POST", p.api+"/api/catalog/locations", map[string]any{"type": "file", "target": filepath.Join(dir, "location.yaml")}, nil); code != http.StatusCreated {
 					b.Fatalf("register: %d", code)
@@ -274,4 +274,18 @@ func sqliteMiB(b *testing.B, path string) float64 {
 		b.Fatal(err)
 	}
 	return float64(pages*size) / (1 << 20)
+}
+
+// benchLayersOff turns layers off to measure their cost against the
+// default (both on): RIGGER_BENCH_AUDIT=off (no audit log),
+// RIGGER_BENCH_POLICY=off (no permission policy).
+func benchLayersOff() string {
+	cfg := ""
+	if os.Getenv("RIGGER_BENCH_AUDIT") == "off" {
+		cfg += "audit: {enabled: false}\n"
+	}
+	if os.Getenv("RIGGER_BENCH_POLICY") == "off" {
+		cfg += "permission: {enabled: false}\n"
+	}
+	return cfg
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -19,9 +18,7 @@ func BenchmarkScaffolder(b *testing.B) {
 	needBinary(b)
 	peer, _ := filepath.Abs("../../../shared/peers/backstage/templates")
 	cfg := fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s/bench-3step.yaml}\n    - {type: file, target: %s/bench-wait.yaml}\n", peer, peer)
-	if os.Getenv("RIGGER_BENCH_AUDIT") == "off" { // audit's cost: compare with it on (the default)
-		cfg += "audit: {enabled: false}\n"
-	}
+	cfg += benchLayersOff()
 	p, _ := startDevWithConfig(b, cfg)
 	waitTotal(b, p.api, "kind=template", 2)
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -203,7 +204,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	count.add("SELECT COUNT(*) FROM entities e WHERE ")
 	where(&count, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
 	var page Page
-	if err := s.db.QueryRowContext(ctx, s.q(count.b.String()), count.args...).Scan(&page.TotalItems); err != nil {
+	if err := s.scanOne(ctx, count.b.String(), count.args, &page.TotalItems); err != nil {
 		return Page{}, fmt.Errorf("count entities: %w", err)
 	}
 
@@ -246,7 +247,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	if pos == nil && qu.Offset > 0 {
 		q.add(" OFFSET ?", qu.Offset)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
+	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("query entities: %w", err)
 	}
@@ -334,4 +335,23 @@ func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets [
 		out[facet] = list
 	}
 	return out, nil
+}
+
+// scanOne runs a one-row query (cached like cachedQuery) into dest.
+func (s *SQL) scanOne(ctx context.Context, query string, args []any, dest ...any) error {
+	rows, err := s.cachedQuery(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
 }
