@@ -37,7 +37,7 @@ type Options struct {
 	// Batch is the most events appended in one transaction [256].
 	Batch int
 	// Linger is how long the writer waits after an event for more to
-	// join its transaction [20ms]: a steady stream of requests (one read
+	// join its transaction [200ms]: a steady stream of requests (one read
 	// event each) then costs one transaction per Linger, not one per
 	// request. A Flush does not wait.
 	Linger time.Duration
@@ -103,7 +103,7 @@ func New(o Options) *Log {
 		o.Batch = 256
 	}
 	if o.Linger <= 0 {
-		o.Linger = 20 * time.Millisecond
+		o.Linger = 200 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now

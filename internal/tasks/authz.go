@@ -9,6 +9,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 // Actions the Authorizer decides. The permission policy names the same
@@ -60,6 +61,8 @@ type TemplateInfo struct {
 	// Uploaded is a dry run's template, sent with the request: it is
 	// decided on what it says, not on the catalog's template of that name.
 	Uploaded bool
+	// Entity is the template as the catalog holds it, when already read.
+	Entity *store.StoredEntity
 }
 
 // ListScope is the tasks a caller may list: All, or those created by one of

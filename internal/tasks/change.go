@@ -21,6 +21,7 @@ import (
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/secretbox"
+	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
 )
@@ -50,7 +51,7 @@ func (s *Service) template(ctx context.Context, who auth.Identity, action, ref s
 	if err != nil {
 		return nil, r, errs.Invalid("template %s: %v", r, err)
 	}
-	if err := s.mayUseTemplate(ctx, who, action, r.String(), t); err != nil {
+	if err := s.mayUseTemplateEntity(ctx, who, action, r.String(), t, e); err != nil {
 		return nil, r, err
 	}
 	return t, r, nil
@@ -59,7 +60,13 @@ func (s *Service) template(ctx context.Context, who auth.Identity, action, ref s
 // mayUseTemplate asks the Authorizer; a template the caller may not read
 // is not found, one it may not run is forbidden.
 func (s *Service) mayUseTemplate(ctx context.Context, who auth.Identity, action, ref string, t *templates.Template) error {
-	err := s.authz.Template(ctx, who, action, TemplateInfo{Ref: ref, Owner: t.Spec.Owner, Tags: t.Metadata.Tags})
+	return s.mayUseTemplateEntity(ctx, who, action, ref, t, nil)
+}
+
+// mayUseTemplateEntity is mayUseTemplate with the template's stored entity
+// when the caller has it (the Authorizer need not read it again).
+func (s *Service) mayUseTemplateEntity(ctx context.Context, who auth.Identity, action, ref string, t *templates.Template, e *store.StoredEntity) error {
+	err := s.authz.Template(ctx, who, action, TemplateInfo{Ref: ref, Owner: t.Spec.Owner, Tags: t.Metadata.Tags, Entity: e})
 	switch {
 	case err == nil:
 		return nil

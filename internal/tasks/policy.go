@@ -55,7 +55,10 @@ func (a PolicyAuthorizer) templateResource(ctx context.Context, tmpl TemplateInf
 	if tmpl.Uploaded {
 		return uploadedResource(tmpl)
 	}
-	e, err := a.Catalog.EntityByRef(ctx, tmpl.Ref)
+	e, err := tmpl.Entity, error(nil)
+	if e == nil {
+		e, err = a.Catalog.EntityByRef(ctx, tmpl.Ref)
+	}
 	switch {
 	case err == nil:
 		res, err := permission.StoredResource(e)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -70,7 +71,29 @@ type Service struct {
 	authz   Authorizer
 	states  stateCache
 	streams streamHub
+	owners  ownerCache
 }
+
+// ownerCache remembers templates' owners briefly: every read of a task
+// asks for its template's owner, and a task list or a client polling a
+// task would read the template entity each time.
+type ownerCache struct {
+	mu sync.Mutex
+	m  map[string]cachedOwner
+}
+
+type cachedOwner struct {
+	owner string
+	at    time.Time
+}
+
+// ownerTTL is how long a template's owner is reused (an owner change in
+// the catalog reaches task decisions within it); maxOwners bounds the
+// cache (emptied when full).
+const (
+	ownerTTL  = 30 * time.Second
+	maxOwners = 4096
+)
 
 // New builds the service. It does no I/O.
 func New(d Deps) *Service {
@@ -114,11 +137,28 @@ func (s *Service) templateOwner(ctx context.Context, ref string) string {
 	if ref == "" || s.d.Entities == nil {
 		return ""
 	}
-	e, err := s.d.Entities.EntityByRef(ctx, ref)
-	if err != nil {
-		return ""
+	now := time.Now()
+	s.owners.mu.Lock()
+	c, ok := s.owners.m[ref]
+	s.owners.mu.Unlock()
+	if ok && now.Sub(c.at) < ownerTTL {
+		return c.owner
 	}
-	return ownerOf(e)
+	e, err := s.d.Entities.EntityByRef(ctx, ref)
+	owner := ""
+	switch {
+	case err == nil:
+		owner = ownerOf(e)
+	case !errors.Is(err, errs.ErrNotFound):
+		return "" // not remembered: the next read tries again
+	}
+	s.owners.mu.Lock()
+	if s.owners.m == nil || len(s.owners.m) >= maxOwners {
+		s.owners.m = map[string]cachedOwner{}
+	}
+	s.owners.m[ref] = cachedOwner{owner: owner, at: now}
+	s.owners.mu.Unlock()
+	return owner
 }
 
 // ownerOf is the target of an entity's first ownedBy relation.
