@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -435,19 +434,7 @@ func toRow(e catalog.Entity, loc store.Location, file string) (store.Entity, err
 	ann["backstage.io/managed-by-origin-location"] = loc.Type + ":" + loc.Target
 	delete(md, "uid")
 	delete(md, "etag")
-	edges, _ := catalog.Relations(e)
-	body, err := json.Marshal(e)
-	if err != nil {
-		return store.Entity{}, err
-	}
-	row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash()}
-	for _, s := range catalog.SearchRows(e, edges) {
-		row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
-	}
-	for _, ed := range edges {
-		row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
-	}
-	return row, nil
+	return catalog.Row(e)
 }
 
 // reading holds what one refresh opened: the clone of a git location.

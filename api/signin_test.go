@@ -17,10 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riggerdev/rigger/internal/store/storetest"
+
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/auth/oidctest"
-	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -73,7 +74,7 @@ type signInServer struct {
 func newSignInServer(t *testing.T, dev bool, resolve func(context.Context, auth.ProviderIdentity) (auth.User, error)) *signInServer {
 	t.Helper()
 	st := testStore(t)
-	putCatalog(t, st, signInCatalog)
+	storetest.Seed(t, st, signInCatalog)
 	op := oidctest.Start(t, signInBase+"/api/auth/oidc/handler/frame")
 	oidc, err := auth.NewOIDC(auth.OIDCConfig{IssuerURL: op.Issuer, ClientID: "web", ClientSecret: oidctest.ClientSecret})
 	if err != nil {
@@ -109,40 +110,6 @@ func newSignInServer(t *testing.T, dev bool, resolve func(context.Context, auth.
 		SignIn: SignInDeps{Providers: map[string]auth.RedirectProvider{"oidc": oidc, "github": gh}, Resolve: resolve, Sealer: sealer},
 		Audit:  AuditDeps{Recorder: log, Events: log}})
 	return &signInServer{srv: srv, st: st, log: log, op: op, sealer: sealer, dev: dev}
-}
-
-// putCatalog stores the entities of yaml, with their relations, as the
-// catalog's processing would.
-func putCatalog(t *testing.T, st *store.SQL, yaml string) {
-	t.Helper()
-	docs, err := catalog.Parse("catalog.yaml", []byte(yaml), catalog.DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []store.Entity
-	for _, d := range docs {
-		if len(d.Errors) > 0 {
-			t.Fatalf("%s: %v", d.Ref, d.Errors[0])
-		}
-		e := d.Entity
-		edges, _ := catalog.Relations(e)
-		body, _ := json.Marshal(e)
-		row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash()}
-		for _, s := range catalog.SearchRows(e, edges) {
-			row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
-		}
-		for _, ed := range edges {
-			row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
-		}
-		rows = append(rows, row)
-	}
-	loc, err := st.AddLocation(t.Context(), store.Location{Type: "file", Target: "/catalog.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.ReplaceLocation(t.Context(), loc.ID, rows, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // do sends a request as a browser at signInBase would, from its own

@@ -19,12 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riggerdev/rigger/internal/store/storetest"
+
 	"github.com/riggerdev/rigger/api"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/auth/oidctest"
-	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/config"
-	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
@@ -57,30 +57,7 @@ func signInAPI(t *testing.T) (string, *oidctest.OP) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	docs, err := catalog.Parse("catalog.yaml", []byte(loginCatalog), catalog.DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []store.Entity
-	for _, d := range docs {
-		edges, _ := catalog.Relations(d.Entity)
-		body, _ := json.Marshal(d.Entity)
-		row := store.Entity{Ref: d.Entity.Ref().Key(), Body: body, Hash: d.Entity.Hash()}
-		for _, s := range catalog.SearchRows(d.Entity, edges) {
-			row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
-		}
-		for _, e := range edges {
-			row.Relations = append(row.Relations, store.Relation{Source: e.Source, Type: e.Type, Target: e.Target})
-		}
-		rows = append(rows, row)
-	}
-	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/catalog.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.ReplaceLocation(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Seed(t, st, loginCatalog)
 
 	// The server is wired from its configuration as rigger server does.
 	cfg := config.Default()

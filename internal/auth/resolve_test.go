@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -10,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/store/storetest"
+
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
@@ -81,40 +81,12 @@ spec: {type: team, parent: loop-a, children: []}
 // writes rows: validated entities, their search rows and relations.
 func catalogStore(t *testing.T, yaml string) *store.SQL {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	docs, err := catalog.Parse("catalog.yaml", []byte(yaml), catalog.DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []store.Entity
-	for _, d := range docs {
-		if len(d.Errors) > 0 {
-			t.Fatalf("%s: %v", d.Ref, d.Errors[0])
-		}
-		e := d.Entity
-		edges, _ := catalog.Relations(e)
-		body, _ := json.Marshal(e)
-		row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash()}
-		for _, s := range catalog.SearchRows(e, edges) {
-			row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
-		}
-		for _, ed := range edges {
-			row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
-		}
-		rows = append(rows, row)
-	}
-	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/catalog.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.ReplaceLocation(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Seed(t, st, yaml)
 	return st
 }
 

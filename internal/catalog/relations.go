@@ -1,8 +1,11 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 // Relation types, as Backstage names them (packages/catalog-model
@@ -109,4 +112,23 @@ func RelationsOf(self string, edges []Edge) []Relation {
 		}
 	}
 	return out[:n]
+}
+
+// Row is the store row of a validated entity: its JSON body, its search
+// rows and the relations it emits (both directions), as a refresh writes
+// it.
+func Row(e Entity) (store.Entity, error) {
+	edges, _ := Relations(e)
+	body, err := json.Marshal(e)
+	if err != nil {
+		return store.Entity{}, err
+	}
+	row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash()}
+	for _, s := range SearchRows(e, edges) {
+		row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
+	}
+	for _, ed := range edges {
+		row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
+	}
+	return row, nil
 }

@@ -103,16 +103,12 @@ func rowOf(t testing.TB, body string) store.Entity {
 		t.Fatal(err)
 	}
 	e.Normalize()
-	edges, problems := catalog.Relations(e)
-	if len(problems) > 0 {
+	if _, problems := catalog.Relations(e); len(problems) > 0 {
 		t.Fatalf("%s: %v", body, problems)
 	}
-	row := store.Entity{Ref: e.Ref().Key(), Body: json.RawMessage(body), Hash: e.Hash()}
-	for _, s := range catalog.SearchRows(e, edges) {
-		row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
-	}
-	for _, ed := range edges {
-		row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
+	row, err := catalog.Row(e)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return row
 }
