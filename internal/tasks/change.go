@@ -57,14 +57,9 @@ func (s *Service) template(ctx context.Context, who auth.Identity, action, ref s
 	return t, r, nil
 }
 
-// mayUseTemplate asks the Authorizer; a template the caller may not read
+// mayUseTemplateEntity asks the Authorizer, with the template's stored
+// entity (it need not read it again); a template the caller may not read
 // is not found, one it may not run is forbidden.
-func (s *Service) mayUseTemplate(ctx context.Context, who auth.Identity, action, ref string, t *templates.Template) error {
-	return s.mayUseTemplateEntity(ctx, who, action, ref, t, nil)
-}
-
-// mayUseTemplateEntity is mayUseTemplate with the template's stored entity
-// when the caller has it (the Authorizer need not read it again).
 func (s *Service) mayUseTemplateEntity(ctx context.Context, who auth.Identity, action, ref string, t *templates.Template, e *store.StoredEntity) error {
 	err := s.authz.Template(ctx, who, action, TemplateInfo{Ref: ref, Owner: t.Spec.Owner, Tags: t.Metadata.Tags, Entity: e})
 	switch {
