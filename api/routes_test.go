@@ -19,6 +19,7 @@ var publicRoutes = map[string]bool{
 	"GET /readyz":                         true,
 	"GET /api/auth/.well-known/jwks.json": true,
 	"GET /api/auth/.well-known/openid-configuration": true,
+	"GET /.well-known/openid-configuration":          true,
 	"GET /api/auth/providers":                        true,
 	"GET /api/auth/:provider/start":                  true,
 	"GET /api/auth/:provider/handler/frame":          true,

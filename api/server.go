@@ -107,6 +107,11 @@ func New(d Deps) *Server {
 	}
 	s.auditRoutes(apiGroup.Group("/audit"))
 	s.tokenRoutes(public, apiGroup)
+	if d.Tokens.Issuer != nil {
+		// OpenID discovery where clients look for it: <iss>/.well-known/...
+		// (iss is server.baseUrl); Backstage's path under /api/auth too.
+		e.GET("/.well-known/openid-configuration", s.openIDConfiguration)
+	}
 	s.signInRoutes(public)
 	if d.Dev {
 		dev := apiGroup.Group("/dev")

@@ -84,6 +84,9 @@ func TestAuthDiscoveryIsPublic(t *testing.T) {
 	if w.Code != 200 || disc["issuer"] != "https://rigger.example.com" || disc["jwks_uri"] != "https://rigger.example.com/api/auth/.well-known/jwks.json" {
 		t.Fatalf("discovery %d %s", w.Code, w.Body)
 	}
+	if root := ts.do(t, "GET", "/.well-known/openid-configuration", "", ""); root.Code != 200 || root.Body.String() != w.Body.String() {
+		t.Fatalf("discovery at <iss>/.well-known: %d %s", root.Code, root.Body)
+	}
 	if w := ts.do(t, "GET", "/api/auth/whoami", "", ""); w.Code != 401 {
 		t.Fatalf("whoami without a token: %d", w.Code)
 	}
