@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/postgres"
+	"github.com/riggerdev/rigger/internal/store/storetest"
+
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
@@ -31,13 +35,38 @@ spec: {type: resource, owner: group:default/platform-admins, steps: [{id: log, a
 // accordingly; a service token restricted to a template or an action
 // cannot leave it, and never reads another's task with scaffolder.run.
 func TestPolicyAuthorizerDefaultPolicy(t *testing.T) {
+	for name, st := range bothStores(t, templatePolicyCatalog) {
+		t.Run(name, func(t *testing.T) { checkPolicyAuthorizer(t, st) })
+	}
+}
+
+// bothStores holds the entities of yaml in a SQLite and a PostgreSQL
+// store.
+func bothStores(t *testing.T, yaml string) map[string]store.Store {
+	t.Helper()
+	lite := testStore(t)
+	storetest.Seed(t, lite, yaml)
+	out := map[string]store.Store{"sqlite": lite}
+	if testing.Short() {
+		return out
+	}
+	pgs, err := postgres.Open(t.Context(), pg.DB(t, "api"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pgs.Close() })
+	storetest.Seed(t, pgs, yaml)
+	out["postgres"] = pgs
+	return out
+}
+
+func checkPolicyAuthorizer(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	srv, _ := catalogServer(t, templatePolicyCatalog)
 	pol, err := permission.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := tasks.PolicyAuthorizer{Policy: pol, Catalog: srv.deps.Catalog.Store}
+	a := tasks.PolicyAuthorizer{Policy: pol, Catalog: st}
 	alice := auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}}
 	erin := auth.Identity{Ref: "user:default/erin", Ent: []string{"user:default/erin", "group:default/team-c"}}
 	admin := auth.Identity{Ref: "user:default/pat", Ent: []string{"user:default/pat", "group:default/platform-admins"}}
