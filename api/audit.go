@@ -58,6 +58,11 @@ func (s *Server) auditDenials() gin.HandlerFunc {
 		switch c.Writer.Status() {
 		case http.StatusUnauthorized:
 			action = "auth.denied"
+			if c.GetHeader("Authorization") != "" {
+				// A token was presented and refused (forged, expired,
+				// revoked, another server's).
+				action = "token.use-denied"
+			}
 		case http.StatusForbidden:
 			action = "permission.denied"
 		default:

@@ -69,3 +69,24 @@ func TestAuditDenialsBoundedPerPeer(t *testing.T) {
 		t.Fatalf("another peer's refusal: %d events, last %+v; want it recorded with the count dropped before", len(rec.events), last)
 	}
 }
+
+// TestRefusedTokenAudited: a request refused for its token is
+// token.use-denied; one that sent none is auth.denied.
+func TestRefusedTokenAudited(t *testing.T) {
+	rec := &recordedEvents{}
+	srv := New(Deps{Logger: discardLogger(), Auth: auth.NewServiceTokens(nil), Audit: AuditDeps{Recorder: rec, Events: rec}})
+	for _, bearer := range []string{"", "rgr_forged"} {
+		req := loopbackRequest("GET", "/api/audit/events", nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			t.Fatalf("%q: %d", bearer, w.Code)
+		}
+	}
+	if len(rec.events) != 2 || rec.events[0].Action != "auth.denied" || rec.events[1].Action != "token.use-denied" {
+		t.Fatalf("events %+v", rec.events)
+	}
+}
