@@ -77,8 +77,9 @@ type Server struct {
 	// suppressed counts those dropped, reported with the next one kept.
 	denials    *rateLimiter
 	suppressed atomic.Int64
-	// authLimits bounds sign-in, refresh and token requests per address.
-	authLimits *rateLimiter
+	// authLimits bounds sign-in, refresh and token requests per address;
+	// userLimits bounds refreshes and token management per user.
+	authLimits, userLimits *rateLimiter
 }
 
 // New builds the router. It does no I/O.
@@ -88,7 +89,7 @@ func New(d Deps) *Server {
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e,
 		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval),
-		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval),
+		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval), userLimits: newRateLimiter(userAuthBurst, userAuthInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
 	e.Use(s.recoverer(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
 	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })

@@ -74,6 +74,10 @@ type cliGrant struct {
 const (
 	authBurst    = 20
 	authInterval = 3 * time.Second
+	// Per user: refreshes and token management, a burst of
+	// userAuthBurst then one every userAuthInterval.
+	userAuthBurst    = 30
+	userAuthInterval = 2 * time.Second
 )
 
 // limitPeer rate-limits by the connection's peer address (for routes

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -51,7 +52,7 @@ func (s *Server) tokenRoutes(public, api *gin.RouterGroup) {
 	}
 	api.GET("/auth/whoami", s.whoami)
 	if d.Stored != nil {
-		g := api.Group("/auth/tokens", s.requireTokenAdmin)
+		g := api.Group("/auth/tokens", s.requireTokenAdmin, s.userLimits.limit("managing service tokens"))
 		g.POST("", s.createToken)
 		g.GET("", s.listTokens)
 		g.DELETE("/:id", s.revokeToken)
@@ -122,6 +123,17 @@ func (s *Server) refresh(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	// Per user besides per address: one person's clients (or a stolen
+	// session replayed from many addresses) cannot refresh without bound.
+	if user := s.deps.Tokens.Sessions.UserOf(ctx, tok); user != "" {
+		if ok, wait := s.userLimits.take("user:" + user); !ok {
+			secs := int(wait.Seconds()) + 1
+			c.Header("Retry-After", strconv.Itoa(secs))
+			writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError",
+				"refreshing is rate limited per user; try again in "+strconv.Itoa(secs)+"s")
+			return
+		}
+	}
 	id, next, sessionExp, err := s.deps.Tokens.Sessions.Refresh(ctx, tok)
 	if err != nil {
 		writeError(c, err)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -192,5 +193,38 @@ func TestServiceTokenAdmin(t *testing.T) {
 	}
 	if w := ts.do(t, "DELETE", "/api/auth/tokens/nope", admin, ""); w.Code != 404 {
 		t.Fatalf("revoking an unknown token: %d", w.Code)
+	}
+}
+
+// TestRefreshRateLimitedPerUser: one user's session refreshed from many
+// addresses (the per-address limit never triggers) is still limited: after
+// the burst, 429 with Retry-After naming the per-user limit.
+func TestRefreshRateLimitedPerUser(t *testing.T) {
+	ts := newTokenServer(t)
+	tok, _, err := ts.sessions.Create(t.Context(), auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		req := loopbackRequest("POST", "/api/auth/refresh", strings.NewReader(`{"refreshToken":"`+tok+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = fmt.Sprintf("10.0.%d.%d:4000", i/250, i%250)
+		w := httptest.NewRecorder()
+		ts.srv.Handler().ServeHTTP(w, req)
+		if w.Code == http.StatusTooManyRequests {
+			if i != userAuthBurst || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "per user") {
+				t.Fatalf("refresh %d: 429 %s (Retry-After %q), want it after %d", i, w.Body, w.Header().Get("Retry-After"), userAuthBurst)
+			}
+			return
+		}
+		if w.Code != http.StatusOK {
+			t.Fatalf("refresh %d: %d %s", i, w.Code, w.Body)
+		}
+		var out struct{ RefreshToken string }
+		decode(t, w, &out)
+		tok = out.RefreshToken
+		if i > userAuthBurst {
+			t.Fatal("never limited")
+		}
 	}
 }

@@ -137,6 +137,16 @@ func (s *Sessions) Revoke(ctx context.Context, tok string) error {
 	return s.store.RevokeSessionFamily(ctx, old.Family, s.now().UTC())
 }
 
+// UserOf names the user a refresh token's session belongs to, without
+// refreshing it ("" when the token is not one; the refresh then says why).
+func (s *Sessions) UserOf(ctx context.Context, tok string) string {
+	ss, err := s.lookup(ctx, tok)
+	if err != nil {
+		return ""
+	}
+	return ss.UserRef
+}
+
 func (s *Sessions) lookup(ctx context.Context, tok string) (store.Session, error) {
 	tok = strings.TrimSpace(tok)
 	if !strings.HasPrefix(tok, RefreshPrefix) || len(tok) > 256 {
