@@ -41,7 +41,7 @@ spec:
 
 // historyName names the recording of the current workflow shape; bump it
 // when Scaffold changes shape (behind workflow.GetVersion).
-const historyName = "v3_signed_runs"
+const historyName = "v4_audit_outcome"
 
 // TestRecordScaffoldHistory runs a task on the real stack and replays its
 // history with this package's workflow code: the binary and the code agree
