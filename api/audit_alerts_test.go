@@ -9,7 +9,6 @@ import (
 
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
-	"github.com/riggerdev/rigger/internal/store"
 )
 
 // TestAuditEventsCarryOwnership: an event records the caller's ownership
@@ -18,19 +17,7 @@ import (
 // same chain.
 func TestAuditEventsCarryOwnership(t *testing.T) {
 	ctx := context.Background()
-	st := testStore(t)
-	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/x.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.ReplaceLocation(ctx, loc.ID, []store.Entity{{Ref: "component:default/a", Body: []byte(`{"kind":"Component"}`), Hash: "1"}},
-		store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-		t.Fatal(err)
-	}
-	ent, err := st.EntityByRef(ctx, "component:default/a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, ent := storeWithOneEntity(t)
 	log := audit.New(audit.Options{Store: st, Alerts: audit.AlertOptions{
 		CatalogMutations: &audit.CatalogMutationsRule{Name: "catalogMutations", Allowed: []string{"group:default/platform-team"}}}})
 	defer log.Close()

@@ -10,7 +10,6 @@ import (
 
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
-	"github.com/riggerdev/rigger/internal/store"
 )
 
 // TestAuditEventsRoute: GET /api/audit/events needs the audit.read scope
@@ -19,19 +18,7 @@ import (
 // a catalog mutation. Real router, real SQLite store and audit log.
 func TestAuditEventsRoute(t *testing.T) {
 	ctx := context.Background()
-	st := testStore(t)
-	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/x.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.ReplaceLocation(ctx, loc.ID, []store.Entity{{Ref: "component:default/a", Body: []byte(`{"kind":"Component"}`), Hash: "1"}},
-		store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-		t.Fatal(err)
-	}
-	ent, err := st.EntityByRef(ctx, "component:default/a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, ent := storeWithOneEntity(t)
 	log := audit.New(audit.Options{Store: st})
 	defer log.Close()
 	tok := func(c byte) string { return strings.Repeat(string(c), 40) }

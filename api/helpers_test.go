@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -33,4 +34,25 @@ func loopbackRequest(method, path string, body io.Reader) *http.Request {
 	req := httptest.NewRequest(method, path, body)
 	req.Host = "127.0.0.1:7007"
 	return req
+}
+
+// storeWithOneEntity is a SQLite store holding one entity,
+// component:default/a, in one location.
+func storeWithOneEntity(t testing.TB) (*store.SQL, *store.StoredEntity) {
+	t.Helper()
+	ctx := context.Background()
+	st := testStore(t)
+	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/x.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ReplaceLocation(ctx, loc.ID, []store.Entity{{Ref: "component:default/a", Body: []byte(`{"kind":"Component"}`), Hash: "1"}},
+		store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	ent, err := st.EntityByRef(ctx, "component:default/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, ent
 }
