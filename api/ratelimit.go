@@ -63,16 +63,31 @@ func (l *rateLimiter) take(key string) (bool, time.Duration) {
 
 // limit answers 429 with Retry-After when the caller's bucket is empty.
 func (l *rateLimiter) limit(what string) gin.HandlerFunc {
+	return l.limitBy(what, "caller", func(c *gin.Context) string { return identity(c).Ref })
+}
+
+// limitPeer rate-limits by the connection's peer address (for routes
+// that run before anyone is identified).
+func (l *rateLimiter) limitPeer(what string) gin.HandlerFunc {
+	return l.limitBy(what, "address", func(c *gin.Context) string { return "peer:" + c.RemoteIP() })
+}
+
+// limitBy answers 429 with Retry-After when key's bucket is empty; per
+// names the key in the message.
+func (l *rateLimiter) limitBy(what, per string, key func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ok, wait := l.take(identity(c).Ref)
-		if !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			c.Header("Retry-After", strconv.Itoa(secs))
-			writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError",
-				what+" is rate limited per caller; try again in "+strconv.Itoa(secs)+"s")
+		if ok, wait := l.take(key(c)); !ok {
+			tooMany(c, what+" is rate limited per "+per, wait)
 			c.Abort()
 			return
 		}
 		c.Next()
 	}
+}
+
+// tooMany answers 429 with Retry-After.
+func tooMany(c *gin.Context, msg string, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	c.Header("Retry-After", strconv.Itoa(secs))
+	writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError", msg+"; try again in "+strconv.Itoa(secs)+"s")
 }

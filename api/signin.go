@@ -80,23 +80,6 @@ const (
 	userAuthInterval = 2 * time.Second
 )
 
-// limitPeer rate-limits by the connection's peer address (for routes
-// that run before anyone is identified).
-func (l *rateLimiter) limitPeer(what string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ok, wait := l.take("peer:" + c.RemoteIP())
-		if !ok {
-			secs := int(wait.Seconds()) + 1
-			c.Header("Retry-After", strconv.Itoa(secs))
-			writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError",
-				what+" is rate limited per address; try again in "+strconv.Itoa(secs)+"s")
-			c.Abort()
-			return
-		}
-		c.Next()
-	}
-}
-
 func (s *Server) signInRoutes(g *gin.RouterGroup) {
 	d := s.deps.SignIn
 	g.GET("/providers", s.listProviders)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -127,10 +126,7 @@ func (s *Server) refresh(c *gin.Context) {
 	// session replayed from many addresses) cannot refresh without bound.
 	if user := s.deps.Tokens.Sessions.UserOf(ctx, tok); user != "" {
 		if ok, wait := s.userLimits.take("user:" + user); !ok {
-			secs := int(wait.Seconds()) + 1
-			c.Header("Retry-After", strconv.Itoa(secs))
-			writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError",
-				"refreshing is rate limited per user; try again in "+strconv.Itoa(secs)+"s")
+			tooMany(c, "refreshing is rate limited per user", wait)
 			return
 		}
 	}
