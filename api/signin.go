@@ -221,8 +221,8 @@ func (s *Server) finishSignIn(c *gin.Context) {
 }
 
 var oobPage = template.Must(template.New("oob").Parse(`<!doctype html><html><head><meta charset="utf-8"><title>Rigger sign-in</title></head>
-<body><h1>Signed in as {{.User}}</h1><p>Paste this code into the terminal where <code>rigger login</code> waits. It works once, for two minutes, and only there.</p>
-<pre>{{.Grant}}</pre></body></html>`))
+<body><h1>Signed in as {{.User}}</h1><p>Copy this code (select it all) and paste it into the terminal where <code>rigger login</code> waits. It works once, for two minutes, and only there.</p>
+<textarea id="code" readonly rows="8" cols="72">{{.Grant}}</textarea></body></html>`))
 
 // signedIn checks the callback and resolves who signed in. The provider's
 // identity is returned as soon as the provider vouched for it (also when

@@ -499,8 +499,8 @@ func TestCLISignInOutOfBand(t *testing.T) {
 				w.Header().Get("Cache-Control") != "no-store" {
 				t.Fatalf("oob page headers: %v", w.Header())
 			}
-			_, rest, _ := strings.Cut(page, "<pre>")
-			grant, _, ok := strings.Cut(rest, "</pre>")
+			_, rest, _ := strings.Cut(page, `readonly rows="8" cols="72">`)
+			grant, _, ok := strings.Cut(rest, "</textarea>")
 			if !ok || grant == "" {
 				t.Fatalf("no code on the page:\n%s", page)
 			}

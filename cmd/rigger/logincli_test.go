@@ -210,7 +210,7 @@ func TestLoginNoBrowser(t *testing.T) {
 	resp := browse(t, op, link)
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	m := regexp.MustCompile(`<pre>([A-Za-z0-9_-]+)</pre>`).FindSubmatch(page)
+	m := regexp.MustCompile(`<textarea[^>]*>([A-Za-z0-9_-]+)</textarea>`).FindSubmatch(page)
 	if resp.StatusCode != http.StatusOK || m == nil {
 		t.Fatalf("the page to copy the code from: %d\n%s", resp.StatusCode, page)
 	}
