@@ -1,0 +1,6 @@
+import { useTitle } from '../ui';
+
+export function EntityPage() {
+  useTitle('Entity');
+  return <h1>Entity</h1>;
+}
