@@ -12,7 +12,8 @@ export default defineConfig({
     chunkSizeWarningLimit: 900,
   },
   server: {
-    proxy: { '/api': 'http://127.0.0.1:7007' },
+    // RIGGER_API points the dev server's proxy at another rigger (default: rigger dev's port).
+    proxy: { '/api': process.env.RIGGER_API ?? 'http://127.0.0.1:7007' },
   },
   test: {
     environment: 'jsdom',
