@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -58,6 +59,9 @@ type Deps struct {
 	// Policy decides what each caller may read and do in the catalog
 	// (nil: no policy checks, only the scopes of service tokens).
 	Policy *permission.Policy
+	// UI is the built browser UI (web.Dist()): index.html and assets/.
+	// Nil, or without index.html: a page saying how to build it.
+	UI fs.FS
 }
 
 // Server serves rigger's HTTP API.
@@ -80,6 +84,8 @@ type Server struct {
 	// authLimits bounds sign-in, refresh and token requests per address;
 	// userLimits bounds refreshes and token management per user.
 	authLimits, userLimits *rateLimiter
+	// ui serves the browser UI where no route answers (ui.go).
+	ui *uiFiles
 }
 
 // New builds the router. It does no I/O.
@@ -90,9 +96,10 @@ func New(d Deps) *Server {
 	s := &Server{deps: d, engine: e,
 		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval),
 		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval), userLimits: newRateLimiter(userAuthBurst, userAuthInterval),
-		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns)}
+		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns),
+		ui: newUIFiles(d.UI)}
 	e.Use(s.recoverer(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
-	e.NoRoute(func(c *gin.Context) { writeError(c, notFoundRoute(c)) })
+	e.NoRoute(s.noRoute) // the UI, or the JSON 404 (ui.go)
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
 
 	e.GET("/healthz", s.healthz)

@@ -25,6 +25,7 @@ import (
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/secretbox"
+	"github.com/riggerdev/rigger/web"
 	"github.com/riggerdev/rigger/worker"
 )
 
@@ -284,6 +285,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		Tokens: tokenDeps,
 		SignIn: signInDeps,
 		Policy: policy,
+		UI:     web.Dist(),
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
