@@ -7,8 +7,16 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Arguments for `make run`, e.g. make run ARGS="--data-dir /tmp/r".
 ARGS     ?=
 
+# The web UI (web/, Node 20): built into web/dist, which the binary embeds,
+# when a source changed since the last build; `npm ci` only when the
+# lockfile is newer than node_modules. dist/index.html is the stamp.
+UI        := web/dist/index.html
+UI_DEPS   := web/node_modules/.package-lock.json
+UI_SRC    := web/package.json web/index.html web/vite.config.ts web/tsconfig.json \
+             $(shell find web/src web/scripts web/public -type f ! -name '*.test.ts' ! -name '*.test.tsx' 2>/dev/null)
+
 .DEFAULT_GOAL := help
-.PHONY: help run build build-nodev test test-short lint bench bench-peer clean
+.PHONY: help run build build-nodev ui test test-short lint bench bench-peer clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,20 +24,33 @@ help: ## Show this help
 run: build ## Build and start the whole platform in one process (rigger dev)
 	./$(BIN) dev $(ARGS)
 
-build: ## Build bin/rigger (with the embedded Temporal server)
+build: $(UI) ## Build bin/rigger (with the embedded Temporal server and the web UI)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rigger
 
-build-nodev: ## Build bin/rigger-nodev without the embedded Temporal server (production)
+build-nodev: $(UI) ## Build bin/rigger-nodev without the embedded Temporal server (production)
 	$(GO) build -tags nodevserver -ldflags '$(LDFLAGS)' -o bin/rigger-nodev ./cmd/rigger
+
+ui: $(UI) ## Build the web UI alone (web/dist)
+
+$(UI_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(UI): $(UI_DEPS) $(UI_SRC)
+	cd web && npm run build
 
 # go test -json through internal/testreport: package results, failing tests'
 # output, and the list of skipped tests at the end; under CI=true a skip fails.
-test: build ## Unit and integration tests (the real binary, ...); lists skipped tests, which fail under CI=true
+# The web's unit tests (vitest) run first; their results join go test's
+# events (web/scripts/vitest-events.mjs), so the closing line counts both.
+test: build ## Web unit tests (vitest), then Go unit and integration tests (the real binary, ...); lists skipped tests, which fail under CI=true
 	@$(GO) build -o bin/testreport ./internal/testreport
-	@st=$$(mktemp); \
-	{ RIGGER_BIN=$(CURDIR)/$(BIN) $(GO) test -json -count=1 -timeout 28m ./... 2>&1; echo $$? > $$st; } | ./bin/testreport; rep=$$?; \
-	code=$$(cat $$st); rm -f $$st; \
-	if [ "$$code" != 0 ]; then exit $$code; fi; exit $$rep
+	@st=$$(mktemp); vt=$$(mktemp); \
+	(cd web && npx vitest run --reporter=default --reporter=json --outputFile.json=$$vt); vc=$$?; \
+	{ (cd web && node scripts/vitest-events.mjs $$vt $$vc); \
+	  RIGGER_BIN=$(CURDIR)/$(BIN) $(GO) test -json -count=1 -timeout 28m ./... 2>&1; echo $$? > $$st; } | ./bin/testreport; rep=$$?; \
+	code=$$(cat $$st); rm -f $$st $$vt; \
+	if [ "$$code" != 0 ]; then exit $$code; fi; if [ "$$vc" != 0 ]; then exit $$vc; fi; exit $$rep
 
 test-short: ## Unit tests only (skips everything that starts a server)
 	$(GO) test -short ./...
@@ -54,5 +75,6 @@ bench-peer: ## The stock Backstage peer on this machine, same scenarios (PEER_PH
 	cd $(PEER) && ./install.sh && ./pg.sh start
 	cd $(PEER) && node bench.mjs --phases $(PEER_PHASES) --count $(PEER_COUNT); status=$$?; ./pg.sh stop; exit $$status
 
-clean: ## Remove build output and the default data dir
+clean: ## Remove build output (the web UI's too) and the default data dir
 	rm -rf bin .rigger
+	find web/dist -mindepth 1 ! -name .keep -delete
