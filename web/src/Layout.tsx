@@ -14,12 +14,14 @@ export function Layout({ children }: { children: ReactNode }) {
   return (
     <>
       <a className="skip" href="#main">Skip to content</a>
+      {/* One banner landmark holds the dev-mode note too (axe: all content in landmarks). */}
+      <header>
       {s.dev ? (
         <div className="devbanner" role="note">
           Dev mode: everyone on this machine is the guest <code>user:default/guest</code>. Do not expose <code>rigger dev</code> to a network.
         </div>
       ) : null}
-      <header className="topbar">
+      <div className="topbar">
         <NavLink to="/" className="brand" aria-label="Rigger home">Rigger</NavLink>
         <nav aria-label="Main">
           <NavLink to="/catalog">Catalog</NavLink>
@@ -37,6 +39,7 @@ export function Layout({ children }: { children: ReactNode }) {
             <button type="button" className="link" onClick={() => s.signOut()}>Sign out</button>
           ) : null}
         </div>
+      </div>
       </header>
       <main id="main" tabIndex={-1}>{children}</main>
     </>
