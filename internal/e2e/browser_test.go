@@ -20,7 +20,7 @@ import (
 const browserTimeout = 15 * time.Minute
 
 // TestBrowserUI drives the web UI in a real Chromium: a `rigger dev` on
-// free ports with a fresh data dir, then web/e2e/run.mjs (playwright-core)
+// free ports with a fresh data dir and the examples' config, then web/e2e/run.mjs (playwright-core)
 // with every scenario of web/e2e/scenarios. Screenshots go to $ARTIFACTS,
 // by default test-artifacts/ui at the repository's root. SCENARIOS (a
 // regular expression over the scenario file names) runs a subset.
@@ -40,10 +40,7 @@ func TestBrowserUI(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skipf("browser e2e: no Chromium at %s (apt-get install chromium, or set CHROMIUM)", chromium)
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "web", "node_modules", "playwright-core")); err != nil {
 		t.Fatalf("web/node_modules has no playwright-core: run `make build` (it runs npm ci in web/) first")
 	}
@@ -51,12 +48,14 @@ func TestBrowserUI(t *testing.T) {
 	if artifacts == "" {
 		artifacts = filepath.Join(root, "test-artifacts", "ui")
 	}
-	if artifacts, err = filepath.Abs(artifacts); err != nil {
+	artifacts, err = filepath.Abs(artifacts)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots: %s", artifacts)
 
-	p := startDev(t, t.TempDir(), freePorts(t))
+	// What `make run` starts: the example catalog and templates, a fresh data dir.
+	p := startDevWith(t, t.TempDir(), cleanEnv(), "--config", filepath.Join(root, "examples", "rigger.yaml"), "--data-dir", t.TempDir())
 	needBuiltUI(t, p.api)
 
 	ctx, cancel := context.WithTimeout(t.Context(), browserTimeout)

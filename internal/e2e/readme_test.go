@@ -58,8 +58,10 @@ func readmeCommands(t *testing.T) []string {
 // cannot drift from what rigger does.
 func readmeNotRun() map[string]string {
 	return map[string]string{
-		"make run":  "builds and starts rigger dev on the default ports (the test starts the same binary on free ports)",
-		"make test": "the whole test suite, which contains this test",
+		"make run":              "builds and starts rigger dev on the default ports (the test starts the same binary on free ports)",
+		"make test":             "the whole test suite, which contains this test",
+		"cd web && npm run dev": "a long-running dev server for UI work (Vite)",
+		"go test ./internal/e2e -run TestBrowserUI -count=1 -v": "TestBrowserUI itself, run by make test",
 		"rigger server --config rigger.yaml --temporal-address temporal.example.internal:7233 --temporal-namespace rigger --temporal-tls --temporal-tls-ca ca.pem --temporal-tls-cert client.pem --temporal-tls-key client-key.pem": "needs a Temporal cluster with TLS",
 		"rigger worker --queue rigger-default --temporal-address temporal.example.internal:7233 ...":                                                                                                                                "needs a Temporal cluster",
 		"RIGGER_TEMPORAL_API_KEY=... rigger server --temporal-address <ns>.<acct>.tmprl.cloud:7233 --temporal-namespace <ns>.<acct> --temporal-tls":                                                                                 "needs Temporal Cloud",
