@@ -33,6 +33,7 @@ build-nodev: $(UI) ## Build bin/rigger-nodev without the embedded Temporal serve
 ui: $(UI) ## Build the web UI alone (web/dist)
 
 $(UI_DEPS): web/package-lock.json
+	@command -v npm >/dev/null || { echo "building the web UI needs Node.js 20 or later with npm (see README, Prerequisites)" >&2; exit 1; }
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 

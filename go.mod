@@ -2,6 +2,10 @@ module github.com/riggerdev/rigger
 
 go 1.26.8
 
+// web/node_modules is npm's: a package there that ships .go files must not
+// become part of this module (go build ./..., go vet ./...).
+ignore ./web/node_modules
+
 require (
 	github.com/cedar-policy/cedar-go v1.9.3
 	github.com/coreos/go-oidc/v3 v3.21.0
