@@ -87,8 +87,8 @@ function describeRequest(r) {
  * ctx for one scenario:
  *   page, context, browser, baseURL, artifacts, expect
  *   goto(path)            navigate to baseURL + path, wait for the load
- *   openPage({width, height})  another page in a new context of that size
- *                         (same error checks), e.g. a narrow window
+ *   openPage({width, height, colorScheme})  another page in a new context
+ *                         (same error checks): a narrow window, the dark theme
  *   shot(name, page?)     screenshot → ARTIFACTS/<name>.png (full page)
  *   axe(page, name)       axe-core; fails on serious or critical violations
  *   allow({status, url, method})  declare an expected HTTP failure (url: RegExp)
@@ -125,8 +125,8 @@ async function newContext(browser, scenario) {
     });
     return page;
   };
-  const openPage = async ({ width = 1280, height = 800 } = {}) => {
-    const context = await browser.newContext({ viewport: { width, height }, baseURL });
+  const openPage = async ({ width = 1280, height = 800, colorScheme = 'light' } = {}) => {
+    const context = await browser.newContext({ viewport: { width, height }, colorScheme, baseURL });
     contexts.push(context);
     return watch(await context.newPage());
   };

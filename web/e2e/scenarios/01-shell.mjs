@@ -1,7 +1,7 @@
 // The shell every page shares: header with the brand and the main
 // navigation, rigger dev's banner, the document title, deep links served
 // by the app (not the API's JSON 404), keyboard entry by the skip link,
-// no serious axe violations; wide and narrow screenshots.
+// no serious axe violations; wide, narrow and dark screenshots.
 export default async function shell(ctx) {
   const { page, expect } = ctx;
 
@@ -55,4 +55,11 @@ export default async function shell(ctx) {
   await expect.visible(narrow.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Create', exact: true }), 'nav in a narrow window');
   await ctx.shot('shell-home-narrow', narrow);
   await ctx.axe(narrow, 'home (narrow)');
+
+  // The dark theme (the system's preference) keeps its contrast.
+  const dark = await ctx.openPage({ colorScheme: 'dark' });
+  await ctx.goto('/', dark);
+  await expect.visible(dark.getByRole('navigation', { name: 'Main' }), 'nav in the dark theme');
+  await ctx.shot('shell-home-dark', dark);
+  await ctx.axe(dark, 'home (dark)');
 }
