@@ -218,9 +218,11 @@ try {
     if (error) {
       await ctx.shot(`${name}-failure`).catch(() => undefined);
     }
+    // Judge what happened during the scenario, not the teardown's aborted streams.
+    const found = [...problems];
     await close();
     const secs = ((Date.now() - started) / 1000).toFixed(1);
-    if (!error && problems.length === 0) {
+    if (!error && found.length === 0) {
       passed++;
       console.log(`ok   ${name} (${secs}s)`);
       continue;
@@ -228,7 +230,7 @@ try {
     failed++;
     console.log(`FAIL ${name} (${secs}s)`);
     if (error) console.log(`     ${error instanceof Failure ? error.message : error.stack ?? error}`.replace(/\n/g, '\n     '));
-    for (const p of problems) console.log(`     ${p}`);
+    for (const p of found) console.log(`     ${p}`);
   }
 } finally {
   await browser.close();
