@@ -212,7 +212,8 @@ func (s *Server) requestLog() gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		level := slog.LevelInfo
-		if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" {
+		// Probes and the UI's hashed files (a page load fetches several) are routine.
+		if p := c.Request.URL.Path; p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/assets/") && c.Writer.Status() < 400 {
 			level = slog.LevelDebug
 		}
 		s.deps.Logger.LogAttrs(c.Request.Context(), level, "http request",

@@ -6,6 +6,7 @@
 //   ARTIFACTS    where screenshots go (default: ../test-artifacts/ui)
 //   CHROMIUM     the browser (default: /usr/bin/chromium)
 //   SCENARIOS    a regular expression: run only the scenarios it matches
+//   SCENARIO_TIMEOUT_MS  the longest one scenario may take (default 120000)
 //
 // A scenario exports `default async function (ctx)`; ctx is described in
 // newContext below. It fails when it throws, when the page throws an
