@@ -73,6 +73,7 @@ func TestBrowserUI(t *testing.T) {
 	cmd.WaitDelay = 10 * time.Second
 	out := streamLines(t, cmd)
 	if err := cmd.Start(); err != nil {
+		out() // Start closed the pipes: the readers end
 		t.Fatalf("start node: %v", err)
 	}
 	lines := out() // before Wait, which closes the pipes
