@@ -1,13 +1,15 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { distPlugin } from './scripts/dist.mjs';
 
 // The build lands in dist/, which the Go package web embeds. Asset names
 // carry a content hash, so the server may cache them forever.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), distPlugin()],
   build: {
     outDir: 'dist',
-    emptyOutDir: true,
+    // distPlugin empties dist/ but keeps dist/.keep, and precompresses.
+    emptyOutDir: false,
     sourcemap: false,
     chunkSizeWarningLimit: 900,
   },

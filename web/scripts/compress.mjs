@@ -1,16 +1,18 @@
 // Writes a .gz and a .br beside every compressible file of dist/, so the
 // server sends precompressed bytes and never compresses on a request.
+// vite.config.ts runs it after every build (scripts/dist.mjs); run by
+// hand, `node scripts/compress.mjs` compresses web/dist again.
 import { readdirSync, readFileSync, writeFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
-const root = new URL('../dist/', import.meta.url).pathname;
 const compressible = /\.(js|css|html|svg|json|txt|map)$/;
 
-function walk(dir) {
+export function compressDist(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) { walk(p); continue; }
+    if (statSync(p).isDirectory()) { compressDist(p); continue; }
     if (/\.(gz|br)$/.test(name)) { unlinkSync(p); continue; }
   }
   for (const name of readdirSync(dir)) {
@@ -24,7 +26,7 @@ function walk(dir) {
     }));
   }
 }
-walk(root);
-// vite empties dist/ on each build; put back the file that keeps the folder
-// in git (go:embed needs the folder to exist in a clone without a build).
-writeFileSync(join(root, '.keep'), 'built UI lands here (npm run build); kept so go:embed compiles without it\n');
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  compressDist(fileURLToPath(new URL('../dist/', import.meta.url)));
+}
