@@ -38,8 +38,11 @@ import (
 // Validate accepts only a subset of the expression language in a page
 // condition, so that a form can evaluate it while the user types and
 // agree with the server: one ${{ }} and nothing around it, reading
-// parameters.a.b or parameters["a-b"], string, number, true/false and
-// null literals, parentheses, ==, ===, !=, !==, in, and, or and not.
+// parameters.a.b, parameters["a-b"] or parameters.list[0], string,
+// number, true/false and null literals, parentheses, ==, ===, !=, !==,
+// <, <=, >, >=, in, and, or and not. Values are tested with JavaScript
+// truthiness: false, 0, "", null and undefined are false; every array and
+// object, even an empty one, is true.
 
 // PageCondition splits a parameter page into its condition (nil when it
 // has none: no `if`, or a JSON Schema `if` mapping) and its JSON Schema
@@ -202,7 +205,7 @@ func (v *validator) checkPageExpr(path, src string, page int, names []map[string
 	out := pt.nodes[0].(*outputNode)
 	var walk func(e expr) bool
 	refuse := func(e expr, what string) bool {
-		v.errorf(path, "%s", at(e.position(), what+" is not allowed in a page condition (it may use parameters.x, literals, parentheses, ==, ===, !=, !==, in, and, or, not)"))
+		v.errorf(path, "%s", at(e.position(), what+" is not allowed in a page condition (it may use parameters.x, literals, parentheses, ==, ===, !=, !==, <, <=, >, >=, in, and, or, not)"))
 		return false
 	}
 	walk = func(e expr) bool {
@@ -221,11 +224,14 @@ func (v *validator) checkPageExpr(path, src string, page int, names []map[string
 			if !ok {
 				return refuse(e, "a computed property name")
 			}
-			name, ok := key.val.(string)
-			if !ok {
+			name, isStr := key.val.(string)
+			if _, isNum := key.val.(float64); !isStr && !isNum {
 				return refuse(e, "a computed property name")
 			}
 			if root, isName := x.obj.(*nameExpr); isName {
+				if !isStr {
+					return refuse(e, "a computed property name")
+				}
 				if root.name != "parameters" {
 					v.errorf(path, "%s", at(root.pos, fmt.Sprintf("%q: a page condition may only read parameters.<name>", root.name)))
 					return false
@@ -241,7 +247,7 @@ func (v *validator) checkPageExpr(path, src string, page int, names []map[string
 			return walk(x.x)
 		case *binaryExpr:
 			switch x.op {
-			case "==", "===", "!=", "!==", "in", "and", "or":
+			case "==", "===", "!=", "!==", "<", "<=", ">", ">=", "in", "and", "or":
 				return walk(x.l) && walk(x.r)
 			}
 			return refuse(e, fmt.Sprintf("the operator %q", x.op))

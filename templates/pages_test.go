@@ -158,7 +158,7 @@ func TestPageConditionEvaluationError(t *testing.T) {
 func TestPageConditionOperators(t *testing.T) {
 	// The operators a form must evaluate the same way (see pages.go).
 	values := map[string]any{"s": "prod", "n": 3.0, "b": true, "f": false, "empty": "", "zero": 0.0,
-		"list": []any{"a", "b"}, "obj": map[string]any{"k": "v"}, "dash-key": "x"}
+		"list": []any{"a", "b"}, "none": []any{}, "obj": map[string]any{"k": "v"}, "dash-key": "x"}
 	tests := []struct {
 		cond string
 		want bool
@@ -168,7 +168,12 @@ func TestPageConditionOperators(t *testing.T) {
 		{`${{ parameters.missing }}`, false},
 		{`${{ parameters.empty }}`, false},
 		{`${{ parameters.zero }}`, false},
-		{`${{ parameters.list }}`, true}, // arrays are truthy, even empty ones (JavaScript)
+		{`${{ parameters.list }}`, true},
+		{`${{ parameters.none }}`, true}, // arrays are truthy, even empty ones (JavaScript)
+		{`${{ parameters.obj }}`, true},
+		{`${{ parameters.list[1] == "b" }}`, true},
+		{`${{ parameters.n > 2 and parameters.n <= 3 }}`, true},
+		{`${{ parameters.n < 3 or parameters.n >= 4 }}`, false},
 		{`${{ parameters.s == "prod" }}`, true},
 		{`${{ parameters.s != "prod" }}`, false},
 		{`${{ parameters.s === 'prod' }}`, true},
@@ -231,6 +236,10 @@ func TestValidatePageConditions(t *testing.T) {
 			[]string{`error: parameters[1].if: line 1, column 5: "steps": a page condition may only read parameters.<name>`}},
 		{"filter", "- title: B\n  if: ${{ parameters.a | length }}\n  properties: {c: {type: string}}\n",
 			[]string{`error: parameters[1].if: line 1, column 20: the filter "length" is not allowed in a page condition`}},
+		{"computed key", "- title: B\n  if: ${{ parameters[parameters.a] }}\n  properties: {c: {type: string}}\n",
+			[]string{"error: parameters[1].if: line 1, column 15: a computed property name is not allowed"}},
+		{"JavaScript operators the engine lacks", "- title: B\n  if: ${{ parameters.b && parameters.a }}\n  properties: {c: {type: string}}\n",
+			[]string{"error: parameters[1].if: line 1, column "}},
 		{"text around", "- title: B\n  if: x ${{ parameters.b }}\n  properties: {c: {type: string}}\n",
 			[]string{"error: parameters[1].if: a page condition must be exactly one ${{ }} expression"}},
 		{"plain text", "- title: B\n  if: yes please\n  properties: {c: {type: string}}\n",
