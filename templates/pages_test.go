@@ -258,3 +258,33 @@ func TestValidatePageConditions(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPageCondition: any page condition string is validated and evaluated
+// without a panic; one Validate accepts evaluates to shown or hidden, never
+// to an error, and the values a run gets never hold a key only a hidden
+// page declares.
+func FuzzPageCondition(f *testing.F) {
+	for _, s := range []string{`${{ parameters.a }}`, `${{ parameters.a == "x" and not parameters.b }}`,
+		`${{ "x" in parameters.list }}`, `${{ parameters.n >= 3 }}`, `${{ parameters["a"] | upper }}`, `plain`, `${{`, `${{ parameters.list[0] }}`} {
+		f.Add(s, "x", true)
+	}
+	f.Fuzz(func(t *testing.T, cond, a string, b bool) {
+		tpl := &Template{Spec: Spec{Type: "t", Parameters: []map[string]any{
+			{"title": "A", "properties": map[string]any{"a": map[string]any{"type": "string"}, "b": map[string]any{"type": "boolean"},
+				"n": map[string]any{"type": "number"}, "list": map[string]any{"type": "array"}}},
+			{"title": "B", "if": cond, "required": []any{"c"}, "properties": map[string]any{"c": map[string]any{"type": "string"}}},
+		}, Steps: []Step{{Action: "debug:log", Input: map[string]any{"message": "hi"}}}}}
+		probs := Validate(tpl, testActions())
+		values := map[string]any{"a": a, "b": b, "n": 3.0, "list": []any{a}, "c": "v"}
+		shown, params, err := ShownPages(tpl, values)
+		if HasErrors(probs) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("valid condition %q: %v", cond, err)
+		}
+		if _, has := params["c"]; has != shown[1] {
+			t.Fatalf("condition %q: shown %v, c kept %v", cond, shown[1], has)
+		}
+	})
+}
