@@ -87,6 +87,9 @@ func (s *Server) listActions(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
+// parameterSchema answers Backstage's parameter schema: one step per page,
+// {title, description, schema}, plus "if" (as written) for a conditional
+// page; see templates.PageCondition.
 func (s *Server) parameterSchema(c *gin.Context) {
 	t, err := s.tasks.Template(c.Request.Context(), identity(c), c.Param("kind")+":"+c.Param("namespace")+"/"+c.Param("name"))
 	if err != nil {
@@ -97,7 +100,15 @@ func (s *Server) parameterSchema(c *gin.Context) {
 	for _, p := range t.Spec.Parameters {
 		title, _ := p["title"].(string)
 		desc, _ := p["description"].(string)
-		steps = append(steps, gin.H{"title": title, "description": desc, "schema": p})
+		// A page condition (if: a boolean or a ${{ }} string) is the
+		// step's, not the JSON Schema's: a form compiling the schema would
+		// refuse a string if. A mapping if is JSON Schema's and stays.
+		cond, schema := templates.PageCondition(p)
+		step := gin.H{"title": title, "description": desc, "schema": schema}
+		if cond != nil {
+			step["if"] = cond
+		}
+		steps = append(steps, step)
 	}
 	c.JSON(http.StatusOK, gin.H{"title": t.Metadata.Title, "description": t.Metadata.Description, "steps": steps})
 }

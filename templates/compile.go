@@ -66,9 +66,11 @@ func summarize(head string, problems []Problem) string {
 // Compile checks t, validates and completes the parameter values, and
 // freezes the result into a Plan:
 //   - the template must have no error-severity problem (see Validate);
-//   - values are checked against every parameter page (a run must satisfy
-//     all pages, as in Backstage), after the `default` of each missing
-//     property is filled in;
+//   - values are checked against every shown parameter page (a run must
+//     satisfy all of them, as in Backstage), after the `default` of each
+//     missing property is filled in; a page whose `if` does not hold is
+//     hidden: neither enforced nor allowed to pass values (see
+//     ShownPages);
 //   - each step gets its action's task queue and capabilities, an id
 //     (step-<n> when it has none, as Backstage does) and a name (the action
 //     when it has none), and its timeout and retry policy: the step's own
@@ -126,8 +128,10 @@ func Compile(t *Template, values map[string]any, actions ActionLookup, opts Comp
 	return plan, nil
 }
 
-// compileParameters normalizes values, applies defaults and validates them
-// against every parameter page.
+// compileParameters normalizes values, decides which pages are shown,
+// applies their defaults, drops the hidden pages' values and validates the
+// rest against every shown page. Task creation, dry runs and rigger
+// template dry-run all come here (through Compile).
 func compileParameters(t *Template, values map[string]any) (map[string]any, error) {
 	imp, err := importValue(values, MaxYAMLDepth+1)
 	if err != nil {
@@ -142,18 +146,23 @@ func compileParameters(t *Template, values map[string]any) (map[string]any, erro
 	if path := nulPath(params, "parameters"); path != "" {
 		return nil, &ParameterError{Problems: []Problem{{Severity: SeverityError, Path: path, Message: "contains a NUL byte"}}}
 	}
-	for _, page := range t.Spec.Parameters {
-		applyDefaults(params, page, 0)
+	shown, params, err := ShownPages(t, params)
+	if err != nil {
+		return nil, err
 	}
 	var problems []Problem
 	for i, page := range t.Spec.Parameters {
-		sch, err := compileSchema(page, fmt.Sprintf("parameters[%d]", i))
+		if !shown[i] {
+			continue
+		}
+		_, schema := PageCondition(page)
+		sch, err := compileSchema(schema, fmt.Sprintf("parameters[%d]", i))
 		if err != nil {
 			// Validate already reported it as a template error.
 			return nil, fmt.Errorf("parameters[%d]: invalid JSON Schema: %s", i, oneLine(err.Error()))
 		}
 		if err := sch.Validate(params); err != nil {
-			problems = append(problems, schemaProblems(err, "parameters")...)
+			problems = append(problems, pageProblems(schemaProblems(err, "parameters"), page, i)...)
 		}
 	}
 	if len(problems) > 0 {

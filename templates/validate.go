@@ -147,10 +147,15 @@ func (v *validator) parameters() {
 	v.paramNames = map[string]bool{}
 	for i, page := range v.t.Spec.Parameters {
 		path := fmt.Sprintf("parameters[%d]", i)
-		if _, err := compileSchema(page, path); err != nil {
+		_, schema := PageCondition(page)
+		if _, badIf := pageIfShape(page); badIf {
+			schema = maps.Clone(schema) // the if is reported by checkPageConditions
+			delete(schema, "if")
+		}
+		if _, err := compileSchema(schema, path); err != nil {
 			v.errorf(path, "invalid JSON Schema: %s", oneLine(err.Error()))
 		}
-		if parameterNames(page, v.paramNames, 0) {
+		if parameterNames(schema, v.paramNames, 0) {
 			v.paramsOpen = true
 		}
 	}
@@ -158,6 +163,7 @@ func (v *validator) parameters() {
 		// Without a schema, a run may pass any values.
 		v.paramsOpen = true
 	}
+	v.checkPageConditions()
 }
 
 // stepPath names step i in problem paths.

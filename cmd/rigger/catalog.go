@@ -99,14 +99,15 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *ac
 }
 
 // ensureStaticLocations registers rigger.yaml's locations — catalog.locations
-// and the scaffolder.templates globs that match something — and starts (or
+// and the scaffolder.templates and catalog.examples globs that match
+// something — and starts (or
 // nudges) their refresh loops. Static locations the configuration no longer
 // names are removed, with their entities deleted or orphaned as
 // catalog.orphanStrategy says; a loop running with another interval than
 // catalog.refreshInterval is restarted with it.
 func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Store, tc client.Client, logger *slog.Logger) error {
 	locations := slices.Clone(cfg.Catalog.Locations)
-	for _, glob := range cfg.Scaffolder.Templates {
+	for _, glob := range slices.Concat(cfg.Scaffolder.Templates, cfg.Catalog.Examples) {
 		if m, err := filepath.Glob(glob); err == nil && len(m) > 0 {
 			locations = append(locations, config.Location{Type: "file", Target: glob})
 		}

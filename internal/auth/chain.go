@@ -87,14 +87,17 @@ func bearer(r *http.Request) (string, error) {
 }
 
 // GuestOr is rigger dev's authenticator when tokens are configured: a
-// request without an Authorization header is the guest; one with a header
-// must carry a token Auth accepts (401 otherwise).
-type GuestOr struct{ Auth Authenticator }
+// request without an Authorization header is Guest; one with a header must
+// carry a token Auth accepts (401 otherwise).
+type GuestOr struct {
+	Auth  Authenticator
+	Guest Guest
+}
 
 // Authenticate implements Authenticator.
 func (g GuestOr) Authenticate(r *http.Request) (Identity, error) {
 	if r.Header.Get("Authorization") == "" {
-		return Guest{}.Authenticate(r)
+		return g.Guest.Authenticate(r)
 	}
 	return g.Auth.Authenticate(r)
 }

@@ -289,6 +289,23 @@ func checkTemplate(spec map[string]any, v *fieldErrors) {
 			checkField(p+".if", fieldSpec{typ: tStringOrBool}, raw, v)
 		}
 	}
+	// A page's if is its condition (a boolean or an expression string, see
+	// templates.PageCondition) or JSON Schema's if (an object).
+	pages, _ := spec["parameters"].([]any)
+	if page, ok := spec["parameters"].(map[string]any); ok {
+		pages = []any{page}
+	}
+	for i, pg := range pages {
+		page, _ := pg.(map[string]any)
+		switch c := page["if"].(type) {
+		case nil, bool, string, map[string]any:
+			if _, present := page["if"]; present && c == nil {
+				v.add(fmt.Sprintf("spec.parameters[%d].if", i), "must be a boolean, an expression string or a JSON Schema object, got null")
+			}
+		default:
+			v.add(fmt.Sprintf("spec.parameters[%d].if", i), "must be a boolean, an expression string or a JSON Schema object, got "+typeName(c))
+		}
+	}
 	if out, ok := spec["output"].(map[string]any); ok {
 		if links, present := out["links"]; present {
 			checkField("spec.output.links", fieldSpec{typ: tObjectList}, links, v)

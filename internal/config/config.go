@@ -341,6 +341,12 @@ type Catalog struct {
 	RefreshInterval time.Duration `yaml:"refreshInterval"`
 	// Limits bound what one location may make rigger parse and store.
 	Limits Limits `yaml:"limits"`
+	// Examples are file globs of an example catalog, registered as static
+	// file locations at start when they match something and skipped
+	// silently otherwise (as scaffolder.templates, relative to the current
+	// directory unless set in a file); [] turns them off
+	// [[examples/catalog/*.yaml]].
+	Examples []string `yaml:"examples"`
 }
 
 // Location is a static catalog location.
@@ -693,6 +699,7 @@ func Default() *Config {
 		Database: Database{Driver: "sqlite", MaxOpenConns: 10},
 		Auth:     Auth{Session: Session{TTL: 12 * time.Hour}, Tokens: Tokens{TTL: 15 * time.Minute, KeyRotation: 24 * time.Hour}},
 		Catalog: Catalog{
+			Examples:        []string{"examples/catalog/*.yaml"},
 			OrphanStrategy:  "delete",
 			RefreshInterval: 5 * time.Minute,
 			Limits: Limits{

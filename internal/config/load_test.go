@@ -268,6 +268,7 @@ func TestDefaults(t *testing.T) {
 		{"scaffolder.limits.maxIterations", cfg.Scaffolder.Limits.MaxIterations, 100_000},
 		{"scaffolder.limits.maxOutputBytes", cfg.Scaffolder.Limits.MaxOutputBytes, 1 << 20},
 		{"scaffolder.templates", cfg.Scaffolder.Templates, []string{"examples/templates/*/template.yaml"}},
+		{"catalog.examples", cfg.Catalog.Examples, []string{"examples/catalog/*.yaml"}},
 		{"integrations.aws.sessionDuration", cfg.Integrations.AWS.SessionDuration, 15 * time.Minute},
 		{"integrations.terraform.binary", cfg.Integrations.Terraform.Binary, "terraform"},
 		{"permission.enabled", cfg.Permission.Enabled, true},

@@ -30,6 +30,9 @@ func (c *Config) resolvePaths(dir string, set map[string]bool) {
 	for i := range c.Scaffolder.Templates {
 		abs(index("scaffolder.templates", i), &c.Scaffolder.Templates[i])
 	}
+	for i := range c.Catalog.Examples {
+		abs(index("catalog.examples", i), &c.Catalog.Examples[i])
+	}
 	for i := range c.Catalog.Locations {
 		if l := &c.Catalog.Locations[i]; l.Type == "file" {
 			abs(index("catalog.locations", i)+".target", &l.Target)

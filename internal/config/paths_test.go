@@ -23,6 +23,7 @@ func TestLoadResolvesPathsAgainstTheFile(t *testing.T) {
 scaffolder:
   templates: [templates/*/template.yaml, /abs/t.yaml]
 catalog:
+  examples: [examples/*.yaml]
   locations:
     - {type: file, target: ../catalog/*.yaml}
     - {type: url, target: https://example.com/c.yaml}
@@ -46,6 +47,7 @@ permission:
 		{"server.dataDir", cfg.Server.DataDir, filepath.Join(cfgDir, "data")},
 		{"scaffolder.templates[0]", cfg.Scaffolder.Templates[0], filepath.Join(cfgDir, "templates/*/template.yaml")},
 		{"scaffolder.templates[1]", cfg.Scaffolder.Templates[1], "/abs/t.yaml"},
+		{"catalog.examples[0]", cfg.Catalog.Examples[0], filepath.Join(cfgDir, "examples/*.yaml")},
 		{"catalog.locations[0].target", cfg.Catalog.Locations[0].Target, filepath.Join(dir, "catalog/*.yaml")},
 		{"catalog.locations[1].target", cfg.Catalog.Locations[1].Target, "https://example.com/c.yaml"},
 		{"permission.policyFile", cfg.Permission.PolicyFile, filepath.Join(cfgDir, "policy.yaml")},

@@ -272,6 +272,14 @@ func (c *Config) validateProxyProviders(v *validator) {
 func (c *Config) validateCatalog(v *validator) {
 	cat := c.Catalog
 	seen := map[[3]string]string{}
+	for i, g := range cat.Examples {
+		p := index("catalog.examples", i)
+		if v.required(p, g) {
+			if _, err := path.Match(g, ""); err != nil {
+				v.add(p, "%s is not a valid glob", quote(g))
+			}
+		}
+	}
 	for i, l := range cat.Locations {
 		p := index("catalog.locations", i)
 		v.oneOf(p+".type", l.Type, "file", "url", "git")

@@ -277,6 +277,7 @@ func TestValidate(t *testing.T) {
 		{"tiny output", func(c *Config) { c.Scaffolder.Limits.MaxOutputBytes = 10 }, "scaffolder.limits.maxOutputBytes: must be between 1024 and 536870912, got 10"},
 		{"each items", func(c *Config) { c.Scaffolder.Limits.MaxEachItems = 500 }, ""},
 		{"template glob", func(c *Config) { c.Scaffolder.Templates = []string{"templates/[/*.yaml"} }, `scaffolder.templates[0]: "templates/[/*.yaml" is not a valid glob`},
+		{"example catalog glob", func(c *Config) { c.Catalog.Examples = []string{"catalog/[/*.yaml"} }, `catalog.examples[0]: "catalog/[/*.yaml" is not a valid glob`},
 		{"secret key not base64", func(c *Config) { c.Scaffolder.SecretKey = "not base64!" }, "scaffolder.secretKey: must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)"},
 		{"secret key too short", func(c *Config) { c.Scaffolder.SecretKey = "c2hvcnQ=" }, "scaffolder.secretKey: must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64)"},
 		{"run signing key too short", func(c *Config) { c.Scaffolder.RunSigningKey = "c2hvcnQ=" }, "scaffolder.runSigningKey: a run signing key must be the base64 of 32 random bytes (head -c 32 /dev/urandom | base64), or ed25519-public:<base64 public key>"},

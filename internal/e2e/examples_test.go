@@ -19,25 +19,27 @@ func TestExampleTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, dir := startDevWithConfig(t, fmt.Sprintf("scaffolder:\n  templates: [%s/*/template.yaml]\n", examples))
-	waitTotal(t, p.api, "kind=template", 3)
+	waitTotal(t, p.api, "kind=template", 5)
+	const password = "pw-5d1e-not-for-logs"
 	cases := []struct {
 		template string
 		values   map[string]any
+		secrets  map[string]any
 		files    map[string]string // workspace file -> fragment it must contain
 		check    func(t *testing.T, taskID string)
 	}{
-		{"go-service", map[string]any{"name": "payments", "owner": "group:default/team-a"}, map[string]string{
+		{"go-service", map[string]any{"name": "payments", "owner": "group:default/team-a"}, nil, map[string]string{
 			"payments/cmd/payments/main.go":      `ListenAndServe(":8080"`,
 			"payments/catalog-info.yaml":         "name: payments",
 			"payments/.github/workflows/ci.yaml": "${{ github.sha }}",
 		}, nil},
-		{"docs-site", map[string]any{"name": "handbook", "owner": "group:default/team-a", "title": "Handbook"}, map[string]string{
+		{"docs-site", map[string]any{"name": "handbook", "owner": "group:default/team-a", "title": "Handbook"}, nil, map[string]string{
 			"handbook/mkdocs.yml":        "- How to: how-to.md",
 			"handbook/docs/how-to.md":    "# How to",
 			"handbook/catalog-info.yaml": "backstage.io/techdocs-ref: dir:.",
 			"handbook/docs/index.md":     "# Handbook",
 		}, nil},
-		{"catalog-entity", map[string]any{"name": "billing", "owner": "group:default/team-a", "system": "payments"}, map[string]string{
+		{"catalog-entity", map[string]any{"name": "billing", "owner": "group:default/team-a", "system": "payments"}, nil, map[string]string{
 			"catalog-info.yaml": "system: payments",
 		}, func(t *testing.T, id string) {
 			// Registered: in the catalog when the task completes, with a
@@ -60,10 +62,50 @@ func TestExampleTemplates(t *testing.T) {
 			}
 		}},
 	}
+	// create-service: the conditional Database page shown, a secret, a
+	// dependency and a repository; registered in the catalog.
+	cases = append(cases, struct {
+		template string
+		values   map[string]any
+		secrets  map[string]any
+		files    map[string]string
+		check    func(t *testing.T, taskID string)
+	}{"create-service", map[string]any{"name": "orders", "owner": "group:default/team-a", "kind": "service",
+		"dependsOn": "component:default/billing", "needsDatabase": true, "engine": "postgres", "databaseName": "orders",
+		"repoUrl": "github.com?owner=acme&repo=orders"}, map[string]any{"databasePassword": password}, map[string]string{
+		"orders/catalog-info.yaml": "github.com/project-slug: acme/orders",
+		"orders/database.yaml":     "engine: postgres",
+		"orders/README.md":         "A postgres database named `orders`",
+	}, func(t *testing.T, id string) {
+		var e struct {
+			Spec struct {
+				Owner     string
+				DependsOn []string
+			}
+		}
+		if code := doJSON(t, "GET", p.api+"/api/catalog/entities/by-name/component/default/orders", nil, &e); code != http.StatusOK ||
+			e.Spec.Owner != "group:default/team-a" || len(e.Spec.DependsOn) != 1 {
+			t.Fatalf("registered entity: %d %+v", code, e)
+		}
+		events := eventText(t, p.api, id)
+		if strings.Contains(events, password) || !strings.Contains(events, "password in a log line reads: ***") {
+			t.Errorf("the secret in the log: %s", events)
+		}
+		out := fmt.Sprint(taskOutput(t, p.api, id))
+		for _, want := range []string{"component:default/orders", "https://github.com/acme/orders", "orders is in the catalog, owned by group:default/team-a"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q: %s", want, out)
+			}
+		}
+	}})
 	for _, c := range cases {
 		t.Run(c.template, func(t *testing.T) {
 			var created struct{ ID string }
-			if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/" + c.template, "values": c.values}, &created); code != http.StatusCreated {
+			body := map[string]any{"templateRef": "template:default/" + c.template, "values": c.values}
+			if c.secrets != nil {
+				body["secrets"] = c.secrets
+			}
+			if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", body, &created); code != http.StatusCreated {
 				t.Fatalf("create: %d", code)
 			}
 			if tr := waitTask(t, p.api, created.ID); tr.Status != "completed" {
@@ -81,4 +123,50 @@ func TestExampleTemplates(t *testing.T) {
 			}
 		})
 	}
+
+	// create-service without a database: the Database page is hidden, so
+	// its required fields are not, and values sent for it are dropped.
+	t.Run("create-service without a database", func(t *testing.T) {
+		var created struct{ ID string }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/create-service",
+			"values": map[string]any{"name": "web", "owner": "group:default/team-a", "engine": "nosuch", "repoUrl": "github.com?owner=acme&repo=web"}}, &created); code != http.StatusCreated {
+			t.Fatalf("create: %d", code)
+		}
+		tr := waitTask(t, p.api, created.ID)
+		if tr.Status != "completed" || tr.Steps[1].Status != "skipped" {
+			t.Fatalf("task: %+v", tr)
+		}
+		var e struct{ Error struct{ Message string } }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/create-service",
+			"values": map[string]any{"name": "web2", "owner": "group:default/team-a", "needsDatabase": true, "repoUrl": "github.com?owner=acme&repo=web2"}}, &e); code != http.StatusBadRequest ||
+			!strings.Contains(e.Error.Message, `parameters.databaseName: required (page 2 "Database")`) {
+			t.Fatalf("database page shown: %d %+v", code, e)
+		}
+	})
+
+	// flaky-demo: step 2 fails on the first run and passes on retry; step
+	// 1 runs once.
+	t.Run("flaky-demo", func(t *testing.T) {
+		var created struct{ ID string }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/flaky-demo", "values": map[string]any{}}, &created); code != http.StatusCreated {
+			t.Fatalf("create: %d", code)
+		}
+		tr := waitTask(t, p.api, created.ID)
+		if tr.Status != "failed" || tr.Steps[0].Status != "completed" || tr.Steps[1].Status != "failed" ||
+			!strings.Contains(tr.Steps[1].Error, "toggle/a/ready.txt") || tr.Steps[2].Status != "open" {
+			t.Fatalf("first run: %+v", tr)
+		}
+		var e struct{ Error struct{ Message string } }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+created.ID+"/retry", nil, &e); code != http.StatusCreated {
+			t.Fatalf("retry: %d %+v", code, e)
+		}
+		if tr = waitTask(t, p.api, created.ID); tr.Status != "completed" {
+			t.Fatalf("after the retry: %+v", tr)
+		}
+		for step, want := range map[string]int{"setup": 1, "flaky": 2, "done": 1} {
+			if n := countLogs(p.stdout.String()+p.stderr.String(), map[string]any{"msg": "action executed", "task_id": created.ID, "step_id": step}); n != want {
+				t.Errorf("step %s ran %d times, want %d", step, n, want)
+			}
+		}
+	})
 }
