@@ -1,0 +1,28 @@
+// The entity's relations as a plain table: the graph's accessible twin.
+import type { Entity } from '../api';
+import { Empty } from '../ui';
+import { EntityLink } from './refs';
+
+export function RelationsTable({ entity }: { entity: Entity }) {
+  const rels = [...(entity.relations ?? [])].sort((a, b) => a.type.localeCompare(b.type) || a.targetRef.localeCompare(b.targetRef));
+  if (rels.length === 0) return <Empty>This entity has no relations.</Empty>;
+  return (
+    <div className="table-wrap">
+      <table className="relations-table">
+        <caption className="sr-only">Relations of {entity.metadata.name}</caption>
+        <thead>
+          <tr><th scope="col">Relation</th><th scope="col">Entity</th><th scope="col">Kind</th></tr>
+        </thead>
+        <tbody>
+          {rels.map((r) => (
+            <tr key={`${r.type} ${r.targetRef}`}>
+              <td>{r.type}</td>
+              <td><EntityLink entityRef={r.targetRef} hideKind={r.targetRef.split(':')[0]} /></td>
+              <td>{r.targetRef.split(':')[0]}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
