@@ -24,9 +24,9 @@ function refList(refs: string[], hideKind: string) {
 }
 
 /** An entity URL as a link when it is http(s), else as plain text that says why. */
-function UrlOrText({ raw, children }: { raw: string; children: ReactNode }) {
+function UrlOrText({ raw, children, className }: { raw: string; children: ReactNode; className?: string }) {
   const url = safeUrl(raw);
-  if (url) return <a href={url} target="_blank" rel="noreferrer noopener">{children}</a>;
+  if (url) return <a className={className} href={url} target="_blank" rel="noreferrer noopener">{children}</a>;
   return <span className="unsafe-url" title="Not an http(s) URL: not shown as a link">{children} <code>{raw}</code></span>;
 }
 
@@ -75,8 +75,8 @@ export function About({ entity: e }: { entity: Entity }) {
       </dl>
       <div className="about-actions">
         {sourceLink ? <a className="button" href={sourceLink} target="_blank" rel="noreferrer noopener">View source</a> : null}
-        {viewUrl ? <UrlOrText raw={viewUrl}>View</UrlOrText> : null}
-        {editUrl ? <UrlOrText raw={editUrl}>Edit</UrlOrText> : null}
+        {viewUrl ? <UrlOrText className="button" raw={viewUrl}>View</UrlOrText> : null}
+        {editUrl ? <UrlOrText className="button" raw={editUrl}>Edit</UrlOrText> : null}
       </div>
       {links.length > 0 ? (
         <>

@@ -6,7 +6,7 @@ import { Link } from 'react-router-dom';
 import { entityPath, entityRef, type Entity } from '../api';
 import { ErrorBox, Loading, useAsync } from '../ui';
 import {
-  COL, layout, LABEL_W, loadNeighbourhood, MAX_NODES, NODE_H, NODE_W, pairLabel, pairOf, RELATION_PAIRS, truncate,
+  layout, LABEL_W, loadNeighbourhood, MAX_NODES, NODE_H, NODE_W, PADX, pairLabel, pairOf, RELATION_PAIRS, truncate,
   type NodeCache, type PlacedEdge, type PlacedNode,
 } from './graph';
 
@@ -22,9 +22,10 @@ function edgePath(a: PlacedNode, b: PlacedNode): string {
     const dx = (a.x - b.x - NODE_W) / 2;
     return `M${a.x},${ay} C${a.x - dx},${ay} ${b.x + NODE_W + dx},${by} ${b.x + NODE_W},${by}`;
   }
-  // Same column: bow out to the right.
-  const x = a.x + NODE_W;
-  const bow = Math.min(COL / 2, 30 + Math.abs(by - ay) / 4);
+  // Same column: bow outwards (away from the center), within the padding.
+  const out = a.side < 0 ? -1 : 1;
+  const x = out > 0 ? a.x + NODE_W : a.x;
+  const bow = out * Math.min(PADX - 6, 16 + Math.abs(by - ay) / 8);
   return `M${x},${ay} C${x + bow},${ay} ${x + bow},${by} ${x},${by}`;
 }
 
@@ -61,8 +62,10 @@ function Edge({ e, a, b }: { e: PlacedEdge; a: PlacedNode; b: PlacedNode }) {
 }
 
 function EdgeLabel({ e, b }: { e: PlacedEdge; b: PlacedNode }) {
+  // In the gap on the node's center side, just above where its edge arrives.
+  const left = b.side < 0;
   return (
-    <text x={b.x - 6} y={b.y + NODE_H / 2 + 4} textAnchor="end" className="edge-label">
+    <text x={left ? b.x + NODE_W + 12 : b.x - 12} y={b.y + NODE_H / 2 - 5} textAnchor={left ? 'start' : 'end'} className="edge-label">
       {truncate(e.types.join(', '), Math.floor(LABEL_W / 6.5))}
     </text>
   );
@@ -85,7 +88,7 @@ export default function RelationsGraph({ entity }: { entity: Entity }) {
   const box = useRef<HTMLDivElement>(null);
   const fit = () => {
     const w = box.current?.clientWidth ?? 0;
-    if (lay && w > 0) setZoom(Math.min(1, Math.max(0.3, (w - 4) / lay.width)));
+    if (lay && w > 0) setZoom(Math.min(1, Math.max(0.6, (w - 4) / lay.width)));
   };
   useEffect(() => { fit(); }, [lay?.width]); // eslint-disable-line react-hooks/exhaustive-deps
 

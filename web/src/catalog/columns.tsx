@@ -35,7 +35,7 @@ const system: Column = { header: 'System', cell: ref('system', 'system', 'system
 const type: Column = { header: 'Type', cell: text((e) => e.spec?.type) };
 const lifecycle: Column = { header: 'Lifecycle', cell: text((e) => e.spec?.lifecycle) };
 const description: Column = { header: 'Description', cell: text((e) => e.metadata.description), className: 'desc' };
-const tagsCol: Column = { header: 'Tags', cell: tags };
+const tagsCol: Column = { header: 'Tags', cell: tags, className: 'tags' };
 
 export const COLUMNS: Record<string, Column[]> = {
   component: [name, system, owner, type, lifecycle, description, tagsCol],

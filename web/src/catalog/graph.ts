@@ -91,7 +91,7 @@ export async function loadNeighbourhood(center: Entity, depth: number, enabled: 
   return { nodes, truncated };
 }
 
-export interface PlacedNode extends GraphNode { x: number; y: number; layer: number; center: boolean }
+export interface PlacedNode extends GraphNode { x: number; y: number; layer: number; center: boolean; /** 1 right of the center, -1 left, 0 the center. */ side: number }
 export interface PlacedEdge {
   from: string;
   to: string;
@@ -107,14 +107,19 @@ export const NODE_H = 34;
 export const ROW = NODE_H + 12;
 export const LABEL_W = 130;
 export const COL = NODE_W + LABEL_W;
-export const MAX_ROWS = 14;
+export const MAX_ROWS = 30;
+/** A first layer with more nodes than this is split between both sides of the center. */
+export const SPLIT_AT = 6;
 const PAD = 16;
+/** Room left and right for same-column edges' bows. */
+export const PADX = 48;
 
 /**
  * Lays the graph out in columns by distance from the center (breadth
- * first over the enabled pairs). A column with more than MAX_ROWS nodes
- * wraps into several; each node's label sits in the gap left of it, so
- * labels never overlap one another or a node.
+ * first over the enabled pairs), on both sides of it when the first layer
+ * is big. A column with more than MAX_ROWS nodes wraps into several; each
+ * node's label sits in the gap on its center side (one label per node,
+ * one node per row), so labels never overlap one another or a node.
  */
 export function layout(centerRef: string, all: Map<string, GraphNode>, enabled: Set<string>): Layout {
   const layerOf = new Map<string, number>([[centerRef, 0]]);
@@ -158,29 +163,49 @@ export function layout(centerRef: string, all: Map<string, GraphNode>, enabled: 
   // Drop the inverse duplicates: a relation and its inverse describe one edge.
   for (const e of edges.values()) e.types = e.types.filter((t, i, ts) => ts.findIndex((u) => pairOf(u) === pairOf(t)) === i);
 
-  // Columns, each layer split into sub-columns of at most MAX_ROWS.
-  const cols: string[][] = [];
-  const colLayer: number[] = [];
-  order.forEach((refs, layer) => {
-    const sorted = layer === 0 ? refs : [...refs].sort((x, y) => {
-      const ex = edges.get(`${parentOf.get(x)}\n${x}`)?.types[0] ?? '';
-      const ey = edges.get(`${parentOf.get(y)}\n${y}`)?.types[0] ?? '';
-      return ex.localeCompare(ey) || x.localeCompare(y);
+  // Sides: the center in the middle; when the first layer is big, half of
+  // it goes to the left; deeper nodes follow their parent's side. Each
+  // layer of a side is a column, wrapped outwards past MAX_ROWS nodes.
+  const edgeType = (ref: string) => edges.get(`${parentOf.get(ref)}\n${ref}`)?.types[0] ?? '';
+  const sideOf = new Map<string, number>([[centerRef, 0]]);
+  const columns = new Map<number, string[][]>(); // signed column index → refs (0 = center)
+  columns.set(0, [[centerRef]]);
+  const sideCols = { [1]: 0, [-1]: 0 } as Record<number, number>;
+  order.slice(1).forEach((refs, i) => {
+    const layer = i + 1;
+    const sorted = [...refs].sort((x, y) => {
+      const px = order[layer - 1].indexOf(parentOf.get(x)!);
+      const py = order[layer - 1].indexOf(parentOf.get(y)!);
+      return px - py || edgeType(x).localeCompare(edgeType(y)) || x.localeCompare(y);
     });
-    const n = Math.ceil(sorted.length / MAX_ROWS);
-    const per = Math.ceil(sorted.length / n);
-    for (let i = 0; i < n; i++) { cols.push(sorted.slice(i * per, (i + 1) * per)); colLayer.push(layer); }
+    if (layer === 1) {
+      const split = sorted.length > SPLIT_AT ? Math.ceil(sorted.length / 2) : sorted.length;
+      sorted.forEach((ref, j) => sideOf.set(ref, j < split ? 1 : -1));
+    } else {
+      for (const ref of sorted) sideOf.set(ref, sideOf.get(parentOf.get(ref)!) ?? 1);
+    }
+    order[layer] = sorted;
+    for (const side of [1, -1]) {
+      const mine = sorted.filter((r) => sideOf.get(r) === side);
+      const n = Math.ceil(mine.length / MAX_ROWS);
+      const per = Math.ceil(mine.length / Math.max(n, 1));
+      for (let k = 0; k < n; k++) {
+        sideCols[side]++;
+        columns.set(side * sideCols[side], [mine.slice(k * per, (k + 1) * per)]);
+      }
+    }
   });
-  const rows = Math.max(...cols.map((c) => c.length));
+  const rows = Math.max(...[...columns.values()].map((c) => c[0].length));
   const height = rows * ROW - (ROW - NODE_H) + 2 * PAD;
+  const left = sideCols[-1];
   const placed: PlacedNode[] = [];
-  cols.forEach((refs, ci) => {
+  for (const [ci, [refs]] of columns) {
     const top = PAD + ((rows - refs.length) * ROW) / 2;
     refs.forEach((ref, ri) => {
-      placed.push({ ...all.get(ref)!, x: PAD + ci * COL, y: top + ri * ROW, layer: colLayer[ci], center: ref === centerRef });
+      placed.push({ ...all.get(ref)!, x: PADX + (ci + left) * COL, y: top + ri * ROW, layer: layerOf.get(ref)!, center: ref === centerRef, side: sideOf.get(ref) ?? 0 });
     });
-  });
-  const width = PAD * 2 + (cols.length - 1) * COL + NODE_W;
+  }
+  const width = PADX * 2 + (left + sideCols[1]) * COL + NODE_W;
   return { nodes: placed, edges: [...edges.values()], width, height };
 }
 
