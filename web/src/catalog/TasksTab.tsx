@@ -48,7 +48,7 @@ function TaskTable({ tasks, caption }: { tasks: TaskSummary[]; caption: string }
         <tbody>
           {tasks.map((t) => (
             <tr key={t.id}>
-              <td><Link to={`/tasks/${encodeURIComponent(t.id)}`}><code>{t.id.slice(0, 12)}</code></Link></td>
+              <td><Link to={`/tasks/${encodeURIComponent(t.id)}`}><code>{t.id}</code></Link></td>
               <td>{t.spec?.templateInfo?.entityRef ? humanRef(t.spec.templateInfo.entityRef, 'template') : ''}</td>
               <td className={`status-${t.status}`}>{t.status}</td>
               <td><time dateTime={t.createdAt}>{new Date(t.createdAt).toLocaleString()}</time></td>

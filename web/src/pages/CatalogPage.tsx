@@ -160,7 +160,7 @@ export function CatalogPage() {
                     return (
                       <tr key={ref}>
                         <td className="star-cell">
-                          <button type="button" className={on ? 'star on' : 'star'} aria-pressed={on} aria-label={`Star ${humanRef(ref)}`} title={on ? 'Unstar' : 'Star'} onClick={() => toggle(ref)}>
+                          <button type="button" className={on ? 'star on' : 'star'} aria-pressed={on} aria-label={`Star ${humanRef(ref, f.kind)}`} title={on ? 'Unstar' : 'Star'} onClick={() => toggle(ref)}>
                             <span aria-hidden="true">{on ? '★' : '☆'}</span>
                           </button>
                         </td>

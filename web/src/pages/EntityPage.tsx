@@ -98,7 +98,9 @@ export function EntityPage() {
             <About entity={e} />
             <section className="card relations" aria-labelledby="rel-h">
               <h2 id="rel-h">Relations</h2>
-              <RelationsGraph entity={e} />
+              <Suspense fallback={<Loading what="the relations graph" />}>
+                <RelationsGraph entity={e} />
+              </Suspense>
               <h3>All relations ({e.relations?.length ?? 0})</h3>
               <RelationsTable entity={e} />
             </section>
