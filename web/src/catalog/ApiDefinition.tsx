@@ -102,6 +102,7 @@ function OpenApiView({ doc }: { doc: Obj }) {
         {' '}<span className="muted small">{doc.openapi ? `OpenAPI ${doc.openapi}` : doc.swagger ? `Swagger ${doc.swagger}` : ''}</span>
       </p>
       {servers.length > 0 ? <p className="small">Servers: {servers.map((s) => <code key={s}>{s} </code>)}</p> : null}
+      <h2>Operations</h2>
       {groups.size === 0 ? <Empty>The definition has no paths.</Empty> : null}
       {[...groups].map(([tag, ops]) => (
         <section key={tag} className="op-group" aria-labelledby={`tag-${tag}`}>
@@ -117,7 +118,7 @@ function OpenApiView({ doc }: { doc: Obj }) {
               <div className="op-body">
                 {op.description ? <p>{op.description}</p> : null}
                 {op.params.length > 0 ? (
-                  <table>
+                  <div className="table-wrap"><table>
                     <caption className="sr-only">Parameters of {op.method.toUpperCase()} {op.path}</caption>
                     <thead><tr><th scope="col">Parameter</th><th scope="col">In</th><th scope="col">Type</th><th scope="col">Description</th></tr></thead>
                     <tbody>
@@ -128,7 +129,7 @@ function OpenApiView({ doc }: { doc: Obj }) {
                         </tr>
                       ))}
                     </tbody>
-                  </table>
+                  </table></div>
                 ) : <p className="muted small">No parameters.</p>}
                 {op.responses.length > 0 ? (
                   <ul className="responses">
@@ -150,7 +151,9 @@ function AsyncApiView({ doc }: { doc: Obj }) {
   return (
     <div className="asyncapi">
       <p><strong>{info.title ?? 'Untitled API'}</strong> {info.version ? <span className="chip">v{info.version}</span> : null} <span className="muted small">AsyncAPI {String(doc.asyncapi ?? '')}</span></p>
+      <h2>Channels</h2>
       {chans.length === 0 ? <Empty>The definition has no channels.</Empty> : null}
+      <div className="table-wrap">
       <table>
         <caption className="sr-only">Channels</caption>
         <thead><tr><th scope="col">Channel</th><th scope="col">Operation</th><th scope="col">Messages</th><th scope="col">Summary</th></tr></thead>
@@ -165,6 +168,7 @@ function AsyncApiView({ doc }: { doc: Obj }) {
           )))}
         </tbody>
       </table>
+      </div>
     </div>
   );
 }
@@ -173,7 +177,8 @@ export default function ApiDefinition({ entity }: { entity: Entity }) {
   const raw = entity.spec?.definition;
   const type = String(entity.spec?.type ?? '').toLowerCase();
   const text = typeof raw === 'string' ? raw : raw === undefined ? '' : JSON.stringify(raw, null, 2);
-  const [showRaw, setShowRaw] = useState(false);
+  // AsyncAPI's payloads matter as much as its channels: its text shows by default.
+  const [showRaw, setShowRaw] = useState(type === 'asyncapi');
   const parsed = useMemo(() => {
     if (type !== 'openapi' && type !== 'asyncapi') return undefined;
     try {

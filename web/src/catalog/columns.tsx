@@ -6,6 +6,7 @@ import { EntityLink, specRef } from './refs';
 
 export interface Column { header: string; cell: (e: Entity) => ReactNode; className?: string }
 
+
 function NameCell({ e }: { e: Entity }) {
   const ref = entityRef(e);
   const ns = e.metadata.namespace && e.metadata.namespace !== 'default' ? `${e.metadata.namespace}/` : '';

@@ -122,12 +122,14 @@ export function queryUrl(f: CatalogFilters, myRefs: string[], stars: string[]): 
 
 export const FACETS = ['relations.ownedBy', 'spec.type', 'spec.lifecycle', 'metadata.tags', 'metadata.namespace'] as const;
 
-/** Facet counts for the selects, within the chosen kind. */
-export function facetsUrl(kind: string): string {
-  const q = new URLSearchParams();
-  for (const f of FACETS) q.append('facet', f);
-  q.set('filter', `kind=${kind}`);
-  return `/api/catalog/entity-facets?${q}`;
+/**
+ * Facet counts for the selects, within the chosen kind: one URL per facet,
+ * asked in parallel (the server counts the facets of one request one after
+ * the other: at 10,000 entities five in one request take ~0.5 s, each alone
+ * ~0.1 s).
+ */
+export function facetUrls(kind: string): string[] {
+  return FACETS.map((f) => `/api/catalog/entity-facets?${new URLSearchParams({ facet: f, filter: `kind=${kind}` })}`);
 }
 
 export interface FacetValue { value: string; count: number }

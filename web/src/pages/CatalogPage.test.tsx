@@ -25,7 +25,11 @@ const kinds = { facets: { kind: [{ value: 'API', count: 4 }, { value: 'Component
 /** The server: facets, and by-query pages keyed by cursor (first page: no cursor). */
 function server(pages: Record<string, { items: any[]; next?: string; prev?: string; total?: number }> = {}) {
   return (c: Call) => {
-    if (c.url.pathname === '/api/catalog/entity-facets') return { body: c.url.searchParams.getAll('facet').includes('kind') ? kinds : facets };
+    if (c.url.pathname === '/api/catalog/entity-facets') {
+      const want = c.url.searchParams.getAll('facet');
+      const all: Record<string, any> = { ...kinds.facets, ...facets.facets };
+      return { body: { facets: Object.fromEntries(want.map((k) => [k, all[k] ?? []])) } };
+    }
     if (c.url.pathname === '/api/catalog/entities/by-query') {
       const p = pages[c.url.searchParams.get('cursor') ?? ''] ?? { items: [component('payments-service'), component('web-shop', { spec: { type: 'website', owner: 'web-team' } })] };
       return { body: { items: p.items, totalItems: p.total ?? p.items.length, pageInfo: { nextCursor: p.next, prevCursor: p.prev } } };

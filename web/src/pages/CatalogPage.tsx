@@ -6,7 +6,7 @@ import { entityRef, get, humanRef, type QueryResponse } from '../api';
 import { useSession } from '../session';
 import { Empty, ErrorBox, Loading, useAsync, useDebounced, useTitle } from '../ui';
 import { columnsFor } from '../catalog/columns';
-import { facetsUrl, PAGE_SIZES, queryUrl, readFilters, withFilters, type CatalogFilters, type FacetsResponse, type FacetValue } from '../catalog/query';
+import { facetUrls, PAGE_SIZES, queryUrl, readFilters, withFilters, type CatalogFilters, type FacetsResponse, type FacetValue } from '../catalog/query';
 import { useStars } from '../catalog/stars';
 
 const KNOWN_KINDS = ['Component', 'API', 'System', 'Domain', 'Resource', 'Group', 'User', 'Template', 'Location'];
@@ -23,6 +23,8 @@ function FacetSelect({ id, label, value, values, onChange, show = (v) => v }: {
   // Keep a chosen value selectable even when the facets do not list it (yet).
   const list = values ?? [];
   const has = !value || list.some((v) => v.value === value);
+  // Nothing to choose (no entity of this kind has the field): no select.
+  if (values && list.length === 0 && !value) return null;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -59,12 +61,25 @@ export function CatalogPage() {
   }, [settled]);
   useEffect(() => { setText(f.text); }, [f.text]);
 
-  const kinds = useAsync((signal) => get<FacetsResponse>('/api/catalog/entity-facets?facet=kind', signal), []);
-  const facets = useAsync((signal) => get<FacetsResponse>(facetsUrl(f.kind), signal), [f.kind]);
   const url = queryUrl(f, myRefs, f.starred ? stars : []);
   const list = useAsync(
     (signal) => (url ? get<QueryResponse>(url, signal) : Promise.resolve({ items: [], totalItems: 0, pageInfo: {} } as QueryResponse)),
     [url],
+  );
+  // The table comes first: the counts wait for it (on SQLite their queries
+  // would otherwise queue beside the page's and slow the first render).
+  const listReady = !!(list.data || list.error);
+  const kinds = useAsync(
+    (signal) => (listReady ? get<FacetsResponse>('/api/catalog/entity-facets?facet=kind', signal) : Promise.resolve(undefined)),
+    [listReady],
+  );
+  const facets = useAsync(
+    async (signal) => {
+      if (!listReady) return undefined;
+      const all = await Promise.all(facetUrls(f.kind).map((u) => get<FacetsResponse>(u, signal)));
+      return { facets: Object.assign({}, ...all.map((r) => r.facets)) } as FacetsResponse;
+    },
+    [f.kind, listReady],
   );
 
   const kindLabel = (kinds.data?.facets.kind ?? []).find((k) => k.value.toLowerCase() === f.kind)?.value
@@ -150,7 +165,7 @@ export function CatalogPage() {
                 <thead>
                   <tr>
                     <th scope="col"><span className="sr-only">Starred</span></th>
-                    {cols.map((c) => <th scope="col" key={c.header}>{c.header}</th>)}
+                    {cols.map((c) => <th scope="col" key={c.header} className={c.className}>{c.header}</th>)}
                   </tr>
                 </thead>
                 <tbody>
