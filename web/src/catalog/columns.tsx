@@ -4,7 +4,9 @@ import { entityPath, entityRef, type Entity } from '../api';
 import { Link } from 'react-router-dom';
 import { EntityLink, specRef } from './refs';
 
-export interface Column { header: string; cell: (e: Entity) => ReactNode; className?: string }
+/** What some cells need beyond the entity: member counts of groups (from a facet). */
+export interface CellContext { memberCounts?: Map<string, number> }
+export interface Column { header: string; cell: (e: Entity, ctx: CellContext) => ReactNode; className?: string }
 
 
 function NameCell({ e }: { e: Entity }) {
@@ -45,7 +47,13 @@ export const COLUMNS: Record<string, Column[]> = {
     name,
     type,
     { header: 'Parent', cell: ref('group', 'parent', 'group') },
-    { header: 'Members', cell: (e) => String((e.relations ?? []).filter((r) => r.type === 'hasMember').length), className: 'num' },
+    {
+      header: 'Members',
+      // Counted by the server (users per relations.memberOf facet): a group's
+      // relations may run to thousands, too many to fetch for a count.
+      cell: (e, ctx) => (ctx.memberCounts ? String(ctx.memberCounts.get(entityRef(e)) ?? 0) : '…'),
+      className: 'num',
+    },
   ],
   user: [
     name,

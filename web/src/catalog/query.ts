@@ -68,7 +68,7 @@ const COMMON = ['kind', 'metadata.name', 'metadata.namespace', 'metadata.title']
 export const KIND_FIELDS: Record<string, string[]> = {
   component: [...COMMON, 'metadata.description', 'metadata.tags', 'spec.type', 'spec.lifecycle', 'spec.owner', 'spec.system'],
   api: [...COMMON, 'metadata.description', 'spec.type', 'spec.lifecycle', 'spec.owner', 'spec.system'],
-  group: [...COMMON, 'spec.type', 'spec.parent', 'spec.profile.displayName', 'relations'],
+  group: [...COMMON, 'spec.type', 'spec.parent', 'spec.profile.displayName'],
   user: [...COMMON, 'spec.profile.displayName', 'spec.profile.email'],
   template: [...COMMON, 'metadata.description', 'metadata.tags', 'spec.type', 'spec.owner'],
   system: [...COMMON, 'metadata.description', 'metadata.tags', 'spec.owner', 'spec.domain'],
@@ -131,6 +131,9 @@ export const FACETS = ['relations.ownedBy', 'spec.type', 'spec.lifecycle', 'meta
 export function facetUrls(kind: string): string[] {
   return FACETS.map((f) => `/api/catalog/entity-facets?${new URLSearchParams({ facet: f, filter: `kind=${kind}` })}`);
 }
+
+/** Users per group: the Members column of the group table. */
+export const MEMBER_COUNTS_URL = `/api/catalog/entity-facets?${new URLSearchParams({ facet: 'relations.memberOf', filter: 'kind=user' })}`;
 
 export interface FacetValue { value: string; count: number }
 export interface FacetsResponse { facets: Record<string, FacetValue[]> }

@@ -149,7 +149,11 @@ describe('CatalogPage', () => {
   it('switches kind with the kinds the catalog has, and shows that kind\'s columns', async () => {
     const f = stubFetch((c) => {
       if (c.url.pathname === '/api/catalog/entities/by-query' && c.url.searchParams.get('filter') === 'kind=group') {
-        return { body: { items: [{ kind: 'Group', metadata: { name: 'web-team', namespace: 'default' }, spec: { type: 'team', parent: 'engineering' }, relations: [{ type: 'hasMember', targetRef: 'user:default/dave' }, { type: 'hasMember', targetRef: 'user:default/erin' }] }], totalItems: 1, pageInfo: {} } };
+        return { body: { items: [{ kind: 'Group', metadata: { name: 'web-team', namespace: 'default' }, spec: { type: 'team', parent: 'engineering' } }], totalItems: 1, pageInfo: {} } };
+      }
+      if (c.url.pathname === '/api/catalog/entity-facets' && c.url.searchParams.get('facet') === 'relations.memberOf') {
+        expect(c.url.searchParams.get('filter')).toBe('kind=user');
+        return { body: { facets: { 'relations.memberOf': [{ value: 'group:default/web-team', count: 2 }, { value: 'group:default/other', count: 7 }] } } };
       }
       return server()(c);
     });
@@ -160,8 +164,10 @@ describe('CatalogPage', () => {
     expect(loc().searchParams.get('kind')).toBe('group');
     expect(screen.getByRole('columnheader', { name: 'Members' })).toBeTruthy();
     expect(screen.getByRole('link', { name: 'engineering' }).getAttribute('href')).toBe('/catalog/default/group/engineering');
-    expect(screen.getByRole('cell', { name: '2' })).toBeTruthy();
-    expect(f.last('/api/catalog/entity-facets')!.url.searchParams.get('filter')).toBe('kind=group');
+    expect(await screen.findByRole('cell', { name: '2' })).toBeTruthy();
+    expect(f.last('/api/catalog/entities/by-query')!.url.searchParams.getAll('fields')).not.toContain('relations');
+    const typeFacet = f.calls.filter((c) => c.url.pathname === '/api/catalog/entity-facets' && c.url.searchParams.get('facet') === 'spec.type').pop()!;
+    expect(typeFacet.url.searchParams.get('filter')).toBe('kind=group');
   });
 
   it('shows the server\'s error and request id', async () => {

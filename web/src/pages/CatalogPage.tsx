@@ -6,7 +6,7 @@ import { entityRef, get, humanRef, type QueryResponse } from '../api';
 import { useSession } from '../session';
 import { Empty, ErrorBox, Loading, useAsync, useDebounced, useTitle } from '../ui';
 import { columnsFor } from '../catalog/columns';
-import { facetUrls, PAGE_SIZES, queryUrl, readFilters, withFilters, type CatalogFilters, type FacetsResponse, type FacetValue } from '../catalog/query';
+import { facetUrls, MEMBER_COUNTS_URL, PAGE_SIZES, queryUrl, readFilters, withFilters, type CatalogFilters, type FacetsResponse, type FacetValue } from '../catalog/query';
 import { useStars } from '../catalog/stars';
 
 const KNOWN_KINDS = ['Component', 'API', 'System', 'Domain', 'Resource', 'Group', 'User', 'Template', 'Location'];
@@ -81,6 +81,14 @@ export function CatalogPage() {
     },
     [f.kind, listReady],
   );
+  const members = useAsync(
+    (signal) => (listReady && f.kind === 'group' ? get<FacetsResponse>(MEMBER_COUNTS_URL, signal) : Promise.resolve(undefined)),
+    [f.kind, listReady],
+  );
+  const cellContext = useMemo(() => {
+    const counts = members.data?.facets['relations.memberOf'];
+    return { memberCounts: counts ? new Map(counts.map((c) => [c.value.toLowerCase(), c.count])) : undefined };
+  }, [members.data]);
 
   const kindLabel = (kinds.data?.facets.kind ?? []).find((k) => k.value.toLowerCase() === f.kind)?.value
     ?? KNOWN_KINDS.find((k) => k.toLowerCase() === f.kind) ?? f.kind;
@@ -179,7 +187,7 @@ export function CatalogPage() {
                             <span aria-hidden="true">{on ? '★' : '☆'}</span>
                           </button>
                         </td>
-                        {cols.map((c) => <td key={c.header} className={c.className}>{c.cell(e)}</td>)}
+                        {cols.map((c) => <td key={c.header} className={c.className}>{c.cell(e, cellContext)}</td>)}
                       </tr>
                     );
                   })}
