@@ -34,10 +34,13 @@ export interface GraphNode {
   type?: string;
   /** The entity was not found (or may not be read): drawn, not linked. */
   missing?: boolean;
+  /** Fetched without its relations (it was on the outermost level). */
+  partial?: boolean;
   relations: Relation[];
 }
 
-export const NODE_FIELDS = ['kind', 'metadata.name', 'metadata.namespace', 'metadata.title', 'spec.type', 'relations'];
+const LEAF_FIELDS = ['kind', 'metadata.name', 'metadata.namespace', 'metadata.title', 'spec.type'];
+export const NODE_FIELDS = [...LEAF_FIELDS, 'relations'];
 
 export function nodeOf(e: Entity): GraphNode {
   return { ref: entityRef(e), kind: e.kind, name: e.metadata.name, title: e.metadata.title, type: e.spec?.type, relations: e.relations ?? [] };
@@ -53,10 +56,21 @@ export type NodeCache = Map<string, GraphNode>;
 
 export const MAX_NODES = 400;
 
+async function fetchNodes(refs: string[], withRelations: boolean, cache: NodeCache) {
+  if (refs.length === 0) return;
+  const res = await post<{ items: (Entity | null)[] }>('/api/catalog/entities/by-refs', { entityRefs: refs, fields: withRelations ? NODE_FIELDS : LEAF_FIELDS });
+  refs.forEach((ref, i) => {
+    const e = res.items[i];
+    cache.set(ref, e ? { ...nodeOf(e), partial: !withRelations } : missingNode(ref));
+  });
+}
+
 /**
  * The nodes within `depth` hops of the center over the enabled relation
- * pairs, fetching each level's unknown refs in one POST by-refs. Stops
- * adding nodes at MAX_NODES (truncated true).
+ * pairs, fetching each level's unknown refs in one POST by-refs. The
+ * outermost level comes without relations (a team's may run to thousands);
+ * they are fetched when a larger depth expands it. Stops adding nodes at
+ * MAX_NODES (truncated true).
  */
 export async function loadNeighbourhood(center: Entity, depth: number, enabled: Set<string>, cache: NodeCache): Promise<{ nodes: Map<string, GraphNode>; truncated: boolean }> {
   const root = nodeOf(center);
@@ -65,6 +79,12 @@ export async function loadNeighbourhood(center: Entity, depth: number, enabled: 
   let frontier = [root];
   let truncated = false;
   for (let level = 1; level <= depth && frontier.length > 0; level++) {
+    const partial = frontier.filter((n) => n.partial).map((n) => n.ref);
+    if (partial.length > 0) {
+      await fetchNodes(partial, true, cache);
+      frontier = frontier.map((n) => cache.get(n.ref) ?? n);
+      for (const n of frontier) nodes.set(n.ref, n);
+    }
     const want: string[] = [];
     for (const n of frontier) {
       for (const r of n.relations) {
@@ -73,14 +93,7 @@ export async function loadNeighbourhood(center: Entity, depth: number, enabled: 
         want.push(r.targetRef);
       }
     }
-    const unknown = want.filter((r) => !cache.has(r));
-    if (unknown.length > 0) {
-      const res = await post<{ items: (Entity | null)[] }>('/api/catalog/entities/by-refs', { entityRefs: unknown, fields: NODE_FIELDS });
-      unknown.forEach((ref, i) => {
-        const e = res.items[i];
-        cache.set(ref, e ? nodeOf(e) : missingNode(ref));
-      });
-    }
+    await fetchNodes(want.filter((r) => !cache.has(r)), level < depth, cache);
     frontier = [];
     for (const ref of want) {
       const n = cache.get(ref) ?? missingNode(ref);

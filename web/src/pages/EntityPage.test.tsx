@@ -138,6 +138,8 @@ describe('EntityPage', () => {
     const team = within(graph).getByRole('link', { name: /group:default\/payments-team/ });
     expect(team.getAttribute('href')).toBe('/catalog/default/group/payments-team');
     expect(f.last('/api/catalog/entities/by-refs')!.body.entityRefs.sort()).toEqual(nodes());
+    // The outermost level comes without its relations (a team's may be thousands).
+    expect(f.last('/api/catalog/entities/by-refs')!.body.fields).not.toContain('relations');
     expect(graph.querySelector('[data-edge="component:default/payments-service group:default/payments-team"] title')!.textContent).toContain('ownedBy');
     expect([...graph.querySelectorAll('.edge-label')].map((t) => t.textContent).sort()).toEqual(['dependencyOf', 'ownedBy', 'partOf', 'providesApi']);
 
@@ -147,7 +149,12 @@ describe('EntityPage', () => {
     await userEvent.selectOptions(screen.getByLabelText('Depth'), '2');
     await waitFor(() => expect(nodes()).toContain('domain:default/commerce'));
     expect(nodes()).not.toContain('user:default/alice'); // reached only through the unchecked ownership
-    expect(f.last('/api/catalog/entities/by-refs')!.body.entityRefs).toEqual(['domain:default/commerce']); // only what is new
+    const refsCalls = f.calls.filter((c) => c.url.pathname === '/api/catalog/entities/by-refs').map((c) => c.body);
+    // Depth 2: the first level's relations, then only the new level.
+    expect(refsCalls[1].entityRefs.sort()).toEqual(['api:default/payments-api', 'component:default/web-shop', 'system:default/payments']);
+    expect(refsCalls[1].fields).toContain('relations');
+    expect(refsCalls[2].entityRefs).toEqual(['domain:default/commerce']);
+    expect(refsCalls).toHaveLength(3);
 
     // The relations are also a plain table.
     const table = screen.getByRole('table', { name: /Relations of payments-service/ });
