@@ -91,6 +91,14 @@ export default function RelationsGraph({ entity }: { entity: Entity }) {
     if (lay && w > 0) setZoom(Math.min(1, Math.max(0.6, (w - 4) / lay.width)));
   };
   useEffect(() => { fit(); }, [lay?.width]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Keep the center in view when the layout or zoom changes.
+  useEffect(() => {
+    const c = lay?.nodes.find((n) => n.center);
+    const el = box.current;
+    if (!c || !el) return;
+    el.scrollTop = Math.max(0, (c.y + NODE_H / 2) * zoom - el.clientHeight / 2);
+    el.scrollLeft = Math.max(0, (c.x + NODE_W / 2) * zoom - el.clientWidth / 2);
+  }, [lay, zoom]);
 
   const toggle = (p: string) => setEnabled((s) => {
     const n = new Set(s);

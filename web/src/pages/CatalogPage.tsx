@@ -164,7 +164,9 @@ export function CatalogPage() {
             <Empty>
               {f.starred && !url ? `No starred ${plural(kindLabel, 2)} yet: use the ☆ button in a row to star one.`
                 : f.mine && !url ? 'You are signed in without an identity that can own entities.'
-                  : filtered ? `No ${plural(kindLabel, 2)} match these filters.` : `No ${plural(kindLabel, 2)} in the catalog yet.`}
+                  : f.mine && !f.text && !f.type && !f.lifecycle && !f.tag && !f.namespace && !f.starred
+                    ? `No ${plural(kindLabel, 2)} are owned by you (${myRefs.map((r) => humanRef(r)).join(', ')}).`
+                    : filtered ? `No ${plural(kindLabel, 2)} match these filters.` : `No ${plural(kindLabel, 2)} in the catalog yet.`}
             </Empty>
           ) : null}
           {data && data.items.length > 0 ? (
