@@ -136,7 +136,7 @@ export default function RelationsGraph({ entity }: { entity: Entity }) {
       {!lay && hood.loading ? <Loading what="the relations graph" /> : null}
       {hood.data?.truncated ? <p className="muted small">Showing the first {MAX_NODES} entities: choose a smaller depth or fewer relation types to see the rest.</p> : null}
       {lay ? (
-        <div className="graph-canvas" ref={box} tabIndex={0} aria-label="Relations graph; scroll to pan">
+        <div className="graph-canvas" ref={box} tabIndex={0} role="region" aria-label="Relations graph (scroll to pan)">
           <svg
             role="group"
             aria-label={`Relations of ${centerRef}: ${lay.nodes.length - 1} related entities`}

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { layout, MAX_ROWS, NODE_H, NODE_W, LABEL_W, RELATION_PAIRS, type GraphNode } from './graph';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { stubFetch } from './testing';
+import { layout, loadNeighbourhood, MAX_NODES, MAX_ROWS, NODE_H, NODE_W, LABEL_W, RELATION_PAIRS, type GraphNode } from './graph';
 import { safeUrl, sourceUrl } from './refs';
 import { outputNames } from './TasksTab';
 import { filterParams, readFilters, withFilters } from './query';
@@ -96,5 +97,24 @@ describe('catalog query', () => {
     const f = readFilters(new URLSearchParams('starred=1'));
     expect(filterParams(f, [], ['api:default/x'])).toBeUndefined();
     expect(filterParams(f, [], ['component:ns/x'])).toEqual(['kind=component,metadata.namespace=ns,metadata.name=x']);
+  });
+});
+
+describe('neighbourhood', () => {
+  afterEach(() => vi.restoreAllMocks());
+  it('stops at MAX_NODES and lets the rare relations in before the long tail', async () => {
+    const owned = Array.from({ length: 500 }, (_, i) => ({ type: 'ownerOf', targetRef: `component:default/c-${i}` }));
+    const team = {
+      kind: 'Group', metadata: { name: 'team', namespace: 'default' },
+      relations: [...owned, { type: 'childOf', targetRef: 'group:default/parent' }, { type: 'hasMember', targetRef: 'user:default/ann' }],
+    };
+    const f = stubFetch((c) => ({ body: { items: c.body.entityRefs.map((r: string) => ({ kind: r.split(':')[0], metadata: { name: r.split('/')[1], namespace: 'default' } })) } }));
+    const { nodes, truncated } = await loadNeighbourhood(team as any, 1, all, new Map());
+    expect(truncated).toBe(true);
+    expect(nodes.size).toBe(MAX_NODES);
+    expect(nodes.has('group:default/parent')).toBe(true);
+    expect(nodes.has('user:default/ann')).toBe(true);
+    expect(f.calls).toHaveLength(1);
+    expect(f.calls[0].body.entityRefs).toHaveLength(MAX_NODES - 1);
   });
 });

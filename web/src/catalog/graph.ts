@@ -54,7 +54,18 @@ function missingNode(ref: string): GraphNode {
 /** Keeps the nodes fetched so far, so that changing the depth or filter refetches only what is new. */
 export type NodeCache = Map<string, GraphNode>;
 
-export const MAX_NODES = 400;
+export const MAX_NODES = 150;
+
+/**
+ * Relations with the rarest types first: when a node has more neighbours
+ * than the graph can show (a team owning thousands), its parent, members
+ * and system make it in before the long tail of ownerOf.
+ */
+function byRarity(rels: Relation[]): Relation[] {
+  const count = new Map<string, number>();
+  for (const r of rels) count.set(r.type, (count.get(r.type) ?? 0) + 1);
+  return [...rels].sort((a, b) => count.get(a.type)! - count.get(b.type)! || a.type.localeCompare(b.type));
+}
 
 async function fetchNodes(refs: string[], withRelations: boolean, cache: NodeCache) {
   if (refs.length === 0) return;
@@ -87,7 +98,7 @@ export async function loadNeighbourhood(center: Entity, depth: number, enabled: 
     }
     const want: string[] = [];
     for (const n of frontier) {
-      for (const r of n.relations) {
+      for (const r of byRarity(n.relations)) {
         if (!enabled.has(pairOf(r.type)) || nodes.has(r.targetRef) || want.includes(r.targetRef)) continue;
         if (nodes.size + want.length >= MAX_NODES) { truncated = true; break; }
         want.push(r.targetRef);

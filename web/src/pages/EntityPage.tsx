@@ -79,6 +79,9 @@ export function EntityPage() {
           {e.metadata.annotations?.['backstage.io/orphan'] === 'true' ? <span className="chip warn">orphan</span> : null}
         </div>
         {e.metadata.title ? <p className="muted small"><code>{ref}</code></p> : null}
+        {e.kind.toLowerCase() === 'template' ? (
+          <p><Link className="button primary" to={`/create/templates/${encodeURIComponent(e.metadata.namespace ?? 'default')}/${encodeURIComponent(e.metadata.name)}`}>Launch this template</Link></p>
+        ) : null}
       </header>
       <nav className="tabs" aria-label="Entity sections">
         {tabs.map((t) => (
