@@ -62,8 +62,13 @@ export function CatalogPage() {
   useEffect(() => { setText(f.text); }, [f.text]);
 
   const url = queryUrl(f, myRefs, f.starred ? stars : []);
+  // The answer remembers its kind: while another kind loads, the old rows
+  // keep their own columns.
   const list = useAsync(
-    (signal) => (url ? get<QueryResponse>(url, signal) : Promise.resolve({ items: [], totalItems: 0, pageInfo: {} } as QueryResponse)),
+    async (signal) => ({
+      kind: f.kind,
+      page: url ? await get<QueryResponse>(url, signal) : ({ items: [], totalItems: 0, pageInfo: {} } as QueryResponse),
+    }),
     [url],
   );
   // The table comes first: the counts wait for it (on SQLite their queries
@@ -102,9 +107,9 @@ export function CatalogPage() {
   }, [kinds.data, f.kind, kindLabel]);
 
   const fv = facets.data?.facets ?? {};
-  const cols = columnsFor(f.kind);
+  const cols = columnsFor(list.data?.kind ?? f.kind);
   const filtered = !!(f.owner || f.type || f.lifecycle || f.tag || f.namespace || f.text || f.mine || f.starred);
-  const data = list.data;
+  const data = list.data?.page;
 
   return (
     <div className="catalog">
