@@ -88,6 +88,9 @@ function server(c: Call) {
   if (p === '/api/catalog/entities/by-name/component/default/payments-service') return { body: payments };
   if (p === '/api/catalog/entities/by-name/api/default/payments-api') return { body: paymentsApi };
   if (p === '/api/catalog/entities/by-name/api/default/orders-events') return { body: ordersEvents };
+  if (p === '/api/catalog/entities/by-name/component/default/web-shop') {
+    return { body: { ...neighbours['component:default/web-shop'], apiVersion: 'backstage.io/v1alpha1', metadata: { name: 'web-shop', namespace: 'default', title: 'Web shop' }, spec: { type: 'website' } } };
+  }
   if (p === '/api/catalog/entities/by-refs') return { body: { items: c.body.entityRefs.map((r: string) => neighbours[r] ?? null) } };
   if (p === '/api/scaffolder/v2/tasks') {
     return { body: { totalTasks: 3, tasks: [
@@ -159,6 +162,16 @@ describe('EntityPage', () => {
     // The relations are also a plain table.
     const table = screen.getByRole('table', { name: /Relations of payments-service/ });
     expect(within(table).getAllByRole('row')).toHaveLength(5);
+  });
+
+  it('opens a neighbour from its graph node', async () => {
+    stubFetch(server);
+    renderAt('/catalog/default/component/payments-service', routes);
+    const graph = await screen.findByRole('group', { name: /Relations of component:default\/payments-service/ });
+    await userEvent.click(within(graph).getByRole('link', { name: /component:default\/web-shop/ }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Web shop' })).toBeTruthy();
+    expect(screen.getByTestId('location').textContent).toBe('/catalog/default/component/web-shop');
+    expect(await screen.findByRole('group', { name: /Relations of component:default\/web-shop: 1 related/ })).toBeTruthy();
   });
 
   it('lists OpenAPI operations by tag for an API', async () => {

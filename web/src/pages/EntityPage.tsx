@@ -3,7 +3,7 @@
 // (/catalog/:namespace/:kind/:name/:tab) so it can be linked and bookmarked.
 import { lazy, Suspense } from 'react';
 import { Link, NavLink, useParams } from 'react-router-dom';
-import { ApiError, entityPath, get, type Entity } from '../api';
+import { ApiError, entityPath, entityRef, get, type Entity } from '../api';
 import { ErrorBox, Loading, useAsync, useTitle } from '../ui';
 import { About } from '../catalog/About';
 import { RelationsTable } from '../catalog/RelationsTable';
@@ -44,7 +44,8 @@ export function EntityPage() {
     (signal) => get<Entity>(`/api/catalog/entities/by-name/${encodeURIComponent(kind)}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, signal),
     [ref],
   );
-  const e = ent.data && ent.data.metadata.name.toLowerCase() === name.toLowerCase() ? ent.data : undefined;
+  // While the next entity loads, the previous one's data must not show under its URL.
+  const e = ent.data && entityRef(ent.data).toLowerCase() === ref.toLowerCase() ? ent.data : undefined;
   useTitle(e ? `${e.metadata.title || e.metadata.name} (${e.kind})` : name);
 
   if (ent.error) {
@@ -102,7 +103,7 @@ export function EntityPage() {
             <section className="card relations" aria-labelledby="rel-h">
               <h2 id="rel-h">Relations</h2>
               <Suspense fallback={<Loading what="the relations graph" />}>
-                <RelationsGraph entity={e} />
+                <RelationsGraph key={ref} entity={e} />
               </Suspense>
               <h3>All relations ({e.relations?.length ?? 0})</h3>
               <RelationsTable entity={e} />
