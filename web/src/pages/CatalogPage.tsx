@@ -100,7 +100,8 @@ export function CatalogPage() {
   useTitle(`Catalog · ${plural(kindLabel, 2)}`);
 
   const kindOptions = useMemo(() => {
-    const found = kinds.data?.facets.kind ?? [];
+    // Until the catalog's own kinds arrive, offer the usual ones.
+    const found = kinds.data?.facets.kind ?? KNOWN_KINDS.map((value) => ({ value, count: 0 }));
     const out = [...found];
     if (!out.some((k) => k.value.toLowerCase() === f.kind)) out.push({ value: kindLabel, count: 0 });
     return out.sort((a, b) => a.value.localeCompare(b.value));
