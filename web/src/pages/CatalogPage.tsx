@@ -177,7 +177,7 @@ export function CatalogPage() {
           ) : null}
           {data && data.items.length > 0 ? (
             <div className="table-wrap">
-              <table className="catalog-table">
+              <table className={list.loading ? 'catalog-table stale' : 'catalog-table'} aria-busy={list.loading}>
                 <thead>
                   <tr>
                     <th scope="col"><span className="sr-only">Starred</span></th>
