@@ -178,6 +178,7 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
             showErrorList={false}
             noHtml5Validate
             focusOnFirstError
+            onError={() => { /* errors show inline */ }}
             onChange={(e) => update(step, e.formData)}
             onSubmit={(e) => { update(step, e.formData); go(current + 1); }}
           >
