@@ -90,6 +90,30 @@ describe('EntityPicker', () => {
     expect(await submitted(onSubmit)).toEqual({ entity: 'component:default/abc-service' });
   });
 
+  it('Enter never picks a result of an older term', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => { release = r; });
+    stubServer();
+    const plain = globalThis.fetch as unknown as (i: string) => Promise<Response>;
+    vi.stubGlobal('fetch', vi.fn(async (input: string) => {
+      // Answers for a term are held back until released.
+      if (new URL(input, 'http://ui.test').searchParams.get('fullTextFilterTerm')) await gate;
+      return plain(input);
+    }));
+    const onSubmit = vi.fn();
+    render(<TemplateForm steps={oneField('entity', { type: 'string', title: 'Entity', 'ui:field': 'EntityPicker' })} onSubmit={onSubmit} />);
+    const input = screen.getByRole('combobox', { name: /Entity/ });
+    await userEvent.click(input);
+    await screen.findByRole('option', { name: /ABC service/ });
+    await userEvent.type(input, 'team');
+    expect(screen.queryByRole('option')).toBeNull();
+    await userEvent.keyboard('{ArrowDown}{Enter}');
+    expect((input as HTMLInputElement).value).toBe('team');
+    release();
+    await userEvent.keyboard('{ArrowDown}');
+    await screen.findByRole('option', { name: /Team A/ });
+  });
+
   it('Escape closes the list; arbitrary values get the default kind and namespace', async () => {
     const onSubmit = vi.fn();
     render(<TemplateForm steps={oneField('entity', { type: 'string', title: 'Entity', 'ui:field': 'EntityPicker', 'ui:options': { defaultKind: 'System', defaultNamespace: 'ops' } })} onSubmit={onSubmit} />);

@@ -68,15 +68,15 @@ export interface Search { options: Option[]; loading: boolean; error?: unknown; 
 export function useEntitySearch(filters: string[], term: string, active: boolean): Search {
   const settled = useDebounced(term, DEBOUNCE_MS);
   const key = filters.join('\n');
-  const [state, setState] = useState<{ options: Option[]; loading: boolean; error?: unknown; cursor?: string; total?: number }>({ options: [], loading: false });
+  const [state, setState] = useState<{ options: Option[]; loading: boolean; error?: unknown; cursor?: string; total?: number; term?: string; key?: string }>({ options: [], loading: false });
   const moreCtl = useRef<AbortController>();
   useEffect(() => {
     if (!active) return;
     const ctl = new AbortController();
     setState((s) => ({ ...s, loading: true, error: undefined }));
     get<QueryResponse>(queryUrl(filters, settled), ctl.signal).then(
-      (r) => { if (!ctl.signal.aborted) setState({ options: r.items.map(entityOption), loading: false, cursor: r.pageInfo?.nextCursor, total: r.totalItems }); },
-      (error) => { if (!ctl.signal.aborted) setState({ options: [], loading: false, error }); },
+      (r) => { if (!ctl.signal.aborted) setState({ options: r.items.map(entityOption), loading: false, cursor: r.pageInfo?.nextCursor, total: r.totalItems, term: settled, key }); },
+      (error) => { if (!ctl.signal.aborted) setState({ options: [], loading: false, error, term: settled, key }); },
     );
     return () => { ctl.abort(); moreCtl.current?.abort(); };
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -93,5 +93,8 @@ export function useEntitySearch(filters: string[], term: string, active: boolean
         );
       }
     : undefined;
+  // Results of an older term are not offered: Enter must not pick a stale match.
+  const stale = state.term !== term || state.key !== key;
+  if (stale) return { options: [], loading: active, error: undefined, more: undefined };
   return { options: state.options, loading: state.loading, error: state.error, more, total: state.total };
 }

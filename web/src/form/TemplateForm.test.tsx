@@ -114,6 +114,14 @@ describe('TemplateForm', () => {
     expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('');
   });
 
+  it('keeps the last keystrokes when the page is left within the debounce', async () => {
+    const steps: ParameterStep[] = [{ title: 'One', schema: { type: 'object', properties: { name: { type: 'string', title: 'Name' } } } }];
+    const { unmount } = render(<TemplateForm steps={steps} onSubmit={vi.fn()} draftKey="d3" />);
+    await userEvent.type(screen.getByLabelText('Name'), 'quick');
+    unmount();
+    expect(JSON.parse(localStorage.getItem('d3')!).values).toEqual({ name: 'quick' });
+  });
+
   it('does not restore a draft without a draftKey, nor secrets from initial values', async () => {
     const steps: ParameterStep[] = [{ title: 'One', schema: { type: 'object', properties: { name: { type: 'string', title: 'Name' }, pw: { type: 'string', title: 'Pw', 'ui:widget': 'password' } as never } } }];
     render(<TemplateForm steps={steps} onSubmit={vi.fn()} initialValues={{ name: 'again', pw: 'old-secret' }} />);

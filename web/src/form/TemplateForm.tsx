@@ -88,6 +88,13 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
     writeDraft(draftKey, settled);
   }, [settled, draftKey]);
 
+  // Leaving the page within the debounce still keeps the last keystrokes.
+  const latest = useRef(publicValues);
+  latest.current = publicValues;
+  useEffect(() => () => {
+    if (draftKey && dirty.current && !done.current) writeDraft(draftKey, latest.current);
+  }, [draftKey]);
+
   useEffect(() => {
     onChange?.(publicValues);
     // eslint-disable-next-line react-hooks/exhaustive-deps
