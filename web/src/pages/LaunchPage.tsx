@@ -3,7 +3,7 @@
 // page) fills the form with that task's values, never its secrets.
 import { useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
-import { get, post } from '../api';
+import { ApiError, get, post } from '../api';
 import { TemplateForm, type ParameterStep } from '../form/TemplateForm';
 import { ErrorBox, Loading, useAsync, useTitle } from '../ui';
 
@@ -22,6 +22,22 @@ export function taskValues(task: unknown): Obj | undefined {
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as Obj;
   }
   return undefined;
+}
+
+/** The server's refusal; a validation error's several problems as a list. */
+function SubmitError({ error }: { error: unknown }) {
+  const e = error as ApiError;
+  const problems = e instanceof ApiError && e.status === 400 ? e.message.replace(/^invalid parameters:\s*/, '').split(/;\s+/) : [];
+  return (
+    <>
+      <ErrorBox error={error} title="The task was not started" />
+      {problems.length > 1 ? (
+        <ul className="submit-problems" aria-label="Problems the server found">
+          {problems.map((p, i) => <li key={i}>{p}</li>)}
+        </ul>
+      ) : null}
+    </>
+  );
 }
 
 export default function LaunchPage() {
@@ -58,7 +74,7 @@ export default function LaunchPage() {
       <p className="crumbs"><Link to="/create">Create</Link> / {title}</p>
       <h1>{title}</h1>
       {schema.data?.description ? <p className="muted">{schema.data.description}</p> : null}
-      {error ? <ErrorBox error={error} title="The task was not started" /> : null}
+      {error ? <SubmitError error={error} /> : null}
       {schema.loading ? <Loading what="the template's form" /> : null}
       {schema.error ? <ErrorBox error={schema.error} title="Could not load this template" /> : null}
       {from && previous.loading ? <Loading what="the earlier task's values" /> : null}
