@@ -206,4 +206,28 @@ describe('TemplateForm', () => {
     await next();
     expect(screen.queryByRole('heading', { name: 'Review' })).toBeNull();
   });
+
+  it('a page rjsf cannot render shows an error, not a blank page', async () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const steps: ParameterStep[] = [{ title: 'Broken', schema: { type: 'object', properties: { a: { $ref: '#/definitions/missing' } } } as never }];
+    render(<TemplateForm steps={steps} onSubmit={vi.fn()} />);
+    expect(screen.getByRole('alert').textContent).toMatch(/cannot be shown/);
+    expect(screen.getByRole('heading', { name: 'Broken' })).toBeTruthy();
+    err.mockRestore();
+  });
+
+  it('ui:autofocus on a later page keeps the focus', async () => {
+    const steps: ParameterStep[] = [
+      { title: 'One', schema: { type: 'object', properties: { a: { type: 'string', title: 'A' } } } },
+      { title: 'Two', schema: { type: 'object', properties: { b: { type: 'string', title: 'B' }, c: { type: 'string', title: 'C', 'ui:autofocus': true } as never } } },
+      { title: 'Three', schema: { type: 'object', properties: { d: { type: 'string', title: 'D' } } } },
+    ];
+    render(<TemplateForm steps={steps} onSubmit={vi.fn()} />);
+    await next();
+    await screen.findByRole('heading', { name: 'Two' });
+    expect(document.activeElement).toBe(screen.getByLabelText('C'));
+    await next();
+    await screen.findByRole('heading', { name: 'Three' });
+    expect(document.activeElement).toBe(screen.getByRole('heading', { name: 'Three' }));
+  });
 });

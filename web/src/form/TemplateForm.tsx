@@ -2,7 +2,7 @@
 // stepper, a review page, conditional pages, secrets kept apart from
 // values, and drafts in localStorage. The template editor's live preview
 // uses it too, so its props are a contract: keep them.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Component, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import Form, { getDefaultRegistry } from '@rjsf/core';
 import validator from '@rjsf/validator-ajv8';
 import type { ErrorTransformer, FormValidation, UiSchema } from '@rjsf/utils';
@@ -59,6 +59,28 @@ function customValidator(step: PreparedStep) {
   };
 }
 
+/**
+ * Keeps a page whose schema rjsf or ajv cannot handle (a half-typed
+ * template in the editor's preview) from taking the whole page down.
+ */
+class PageBoundary extends Component<{ children: ReactNode }, { error?: Error }> {
+  state: { error?: Error } = {};
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  render() {
+    if (this.state.error) {
+      return (
+        <div className="state error" role="alert">
+          <strong>This page of the form cannot be shown</strong>
+          <p>{this.state.error.message}</p>
+        </div>
+      );
+    }
+    return this.props.children;
+  }
+}
+
 export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Create', draftKey, onChange }: TemplateFormProps) {
   const prepared = useMemo(() => steps.map((s) => prepareStep(s, KNOWN_FIELDS)), [steps]);
   const allSecretKeys = useMemo(() => [...new Set(prepared.flatMap((s) => s.secretKeys))], [prepared]);
@@ -101,8 +123,13 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
   }, [publicValues]);
 
   // Moving between pages moves focus to the page's heading (not on first render).
+  // A field with ui:autofocus keeps the focus it took.
   useEffect(() => {
-    if (moved.current) heading.current?.focus();
+    if (!moved.current) return;
+    const section = heading.current?.parentElement;
+    const active = document.activeElement;
+    if (section && active && active !== document.body && section.contains(active)) return;
+    heading.current?.focus();
   }, [current]);
 
   const go = (i: number) => {
@@ -172,6 +199,7 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
         <section className="form-page" aria-labelledby="form-page-title">
           <h2 id="form-page-title" ref={heading} tabIndex={-1}>{step.title}</h2>
           {step.description ? <p className="muted">{step.description}</p> : null}
+          <PageBoundary key={`${formKey}-${prepared.indexOf(step)}-${JSON.stringify(step.schema)}`}>
           {/* eslint-disable-next-line @typescript-eslint/no-explicit-any */}
           <Form<any>
             key={`${formKey}-${prepared.indexOf(step)}`}
@@ -194,6 +222,7 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
               <button type="submit" className="primary">Next</button>
             </div>
           </Form>
+          </PageBoundary>
         </section>
       ) : (
         <section className="form-page" aria-labelledby="form-page-title">
