@@ -28,6 +28,7 @@ export interface ComboboxProps {
   emptyText?: string;
   /** Enter with no highlighted option (the chip pickers add the typed text). */
   onEnterText?: () => void;
+  autoFocus?: boolean;
 }
 
 export function Combobox(p: ComboboxProps) {
@@ -104,10 +105,10 @@ export function Combobox(p: ComboboxProps) {
           aria-invalid={p.invalid || undefined}
           aria-describedby={described}
           placeholder={p.placeholder}
+          autoFocus={p.autoFocus}
           disabled={p.disabled}
           value={p.text}
           onChange={(e) => { p.onText(e.target.value); setOpen(true); }}
-          onFocus={() => setOpen(true)}
           onClick={() => setOpen(true)}
           onBlur={() => { setOpen(false); p.onBlur?.(); }}
           onKeyDown={onKeyDown}

@@ -81,6 +81,7 @@ function RefPicker(props: BaseProps) {
   return (
     <Combobox
       id={idSchema.$id}
+      autoFocus={!!props.uiSchema?.['ui:autofocus']}
       label={fieldLabel(props)}
       description={fieldDescription(props)}
       required={required}

@@ -70,6 +70,7 @@ export function EntityTagsPicker(props: FieldProps<string[] | undefined>) {
       ) : null}
       <Combobox
         id={idSchema.$id}
+        autoFocus={!!props.uiSchema?.['ui:autofocus']}
         label={label}
         description={fieldDescription(props) ?? 'Type a tag and press Enter, or pick one in use'}
         required={required}

@@ -38,6 +38,7 @@ export function MultiEntityPicker(props: FieldProps<string[] | undefined>) {
       ) : null}
       <Combobox
         id={idSchema.$id}
+        autoFocus={!!props.uiSchema?.['ui:autofocus']}
         label={label}
         description={fieldDescription(props)}
         required={required}

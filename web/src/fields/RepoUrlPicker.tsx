@@ -77,7 +77,7 @@ export function RepoUrlPicker(props: FieldProps<string | undefined>) {
       <div className="repo-url-row">
         <div>
           <label htmlFor={`${id}-host`}>Host</label>
-          <select id={`${id}-host`} value={r.host} disabled={dis} onChange={(e) => set({ host: e.target.value })}>
+          <select id={`${id}-host`} autoFocus={!!props.uiSchema?.['ui:autofocus']} value={r.host} disabled={dis} onChange={(e) => set({ host: e.target.value })}>
             {hosts.map((h) => <option key={h} value={h}>{h}</option>)}
           </select>
         </div>
