@@ -196,6 +196,14 @@ describe('TemplateForm', () => {
     await userEvent.click(await screen.findByRole('button', { name: 'Create' }));
     await waitFor(() => expect(onSubmit).toHaveBeenCalled());
     expect(onSubmit.mock.calls[0][0]).toEqual({ kind: 'svc', port: 8080, items: ['first'] });
+    // Switching the dependency back drops the branch's value.
+    await userEvent.click(screen.getByRole('button', { name: 'Back' }));
+    await userEvent.selectOptions(await screen.findByLabelText('Kind'), 'lib');
+    expect(screen.queryByLabelText('Port')).toBeNull();
+    await next();
+    await userEvent.click(await screen.findByRole('button', { name: 'Create' }));
+    await waitFor(() => expect(onSubmit).toHaveBeenCalledTimes(2));
+    expect(onSubmit.mock.calls[1][0]).toEqual({ kind: 'lib', items: ['first'] });
   });
 
   it('rejects a bad entity name inline on Next', async () => {

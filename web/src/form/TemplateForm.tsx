@@ -212,6 +212,8 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
             transformErrors={transformErrors}
             showErrorList={false}
             noHtml5Validate
+            omitExtraData
+            liveOmit
             focusOnFirstError
             onError={() => { /* errors show inline */ }}
             onChange={(e) => update(step, e.formData)}
