@@ -3,7 +3,7 @@
 // mask instead, and secrets (ui:field Secret, ui:widget password) show as
 // ******.
 import type { UiSchema } from '@rjsf/utils';
-import { isSecretUi, propertySchema, type PreparedStep } from './schema';
+import { isSecretUi, propertySchema, replacePaths, type PreparedStep } from './schema';
 
 export const SECRET_MASK = '******';
 
@@ -44,7 +44,10 @@ export function reviewItems(step: PreparedStep, values: Obj): ReviewItem[] {
     if (review.show === false) continue;
     const schema = propertySchema(step.schema as Obj, key);
     const label = (u?.['ui:title'] as string) ?? (schema?.title as string) ?? key;
-    const text = isSecretUi(u) ? SECRET_MASK : typeof review.mask === 'string' ? review.mask : formatValue(v);
+    // Secrets inside an object are masked too.
+    const inner = step.secretPaths.filter((p) => p.length > 1 && p[0] === key).map((p) => p.slice(1));
+    const shown = inner.length && v && typeof v === 'object' ? replacePaths(v as Obj, inner, () => SECRET_MASK) : v;
+    const text = isSecretUi(u) ? SECRET_MASK : typeof review.mask === 'string' ? review.mask : formatValue(shown);
     items.push({ key, label, text });
   }
   return items;

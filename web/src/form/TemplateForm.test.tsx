@@ -238,4 +238,25 @@ describe('TemplateForm', () => {
     await screen.findByRole('heading', { name: 'Three' });
     expect(document.activeElement).toBe(screen.getByRole('heading', { name: 'Three' }));
   });
+
+  it('keeps a secret inside an object out of values, drafts and the review', async () => {
+    const steps: ParameterStep[] = [{
+      title: 'Db',
+      schema: { type: 'object', properties: { db: { type: 'object', title: 'Database', properties: { host: { type: 'string', title: 'Host' }, password: { type: 'string', title: 'Password', 'ui:field': 'Secret' } } } } } as never,
+    }];
+    const onSubmit = vi.fn();
+    render(<TemplateForm steps={steps} onSubmit={onSubmit} draftKey="d4" />);
+    await userEvent.type(screen.getByLabelText('Host'), 'db.local');
+    await userEvent.type(screen.getByLabelText('Password'), 'pw-123');
+    await waitFor(() => expect(localStorage.getItem('d4')).toContain('db.local'));
+    expect(localStorage.getItem('d4')).not.toContain('pw-123');
+    await next();
+    await screen.findByRole('heading', { name: 'Review' });
+    expect(document.body.textContent).not.toContain('pw-123');
+    expect(screen.getByRole('definition').textContent).toContain('******');
+    await userEvent.click(screen.getByRole('button', { name: 'Create' }));
+    await waitFor(() => expect(onSubmit).toHaveBeenCalled());
+    expect(onSubmit.mock.calls[0][0]).toEqual({ db: { host: 'db.local' } });
+    expect(onSubmit.mock.calls[0][1]).toEqual({ password: 'pw-123' });
+  });
 });

@@ -9,7 +9,7 @@ import type { ErrorTransformer, FormValidation, UiSchema } from '@rjsf/utils';
 import { fieldExtensions, fieldValidators } from '../fields';
 import { useDebounced } from '../ui';
 import { conditionHolds } from './condition';
-import { omitKeys, prepareStep, type ParameterStep, type PreparedStep } from './schema';
+import { getPath, omitKeys, prepareStep, replacePaths, type ParameterStep, type PreparedStep } from './schema';
 import { Review } from './Review';
 import { clearDraft, readDraft, writeDraft } from './drafts';
 
@@ -83,13 +83,14 @@ class PageBoundary extends Component<{ children: ReactNode }, { error?: Error }>
 
 export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Create', draftKey, onChange }: TemplateFormProps) {
   const prepared = useMemo(() => steps.map((s) => prepareStep(s, KNOWN_FIELDS)), [steps]);
-  const allSecretKeys = useMemo(() => [...new Set(prepared.flatMap((s) => s.secretKeys))], [prepared]);
-  const start = useMemo(() => omitKeys(initialValues ?? {}, allSecretKeys), [initialValues, allSecretKeys]);
+  const allSecretPaths = useMemo(() => prepared.flatMap((s) => s.secretPaths), [prepared]);
+  const noSecrets = useMemo(() => (v: Values) => replacePaths(v, allSecretPaths), [allSecretPaths]);
+  const start = useMemo(() => noSecrets(initialValues ?? {}), [initialValues, noSecrets]);
 
   // Start over values win over a draft; otherwise a saved draft is restored.
   const [restored] = useState(() => (draftKey && !initialValues ? readDraft(draftKey) : undefined));
   const [notice, setNotice] = useState(restored?.savedAt);
-  const [data, setData] = useState<Values>(() => (restored ? omitKeys(restored.values, allSecretKeys) : start));
+  const [data, setData] = useState<Values>(() => (restored ? noSecrets(restored.values) : start));
   const [page, setPage] = useState(0);
   const [formKey, setFormKey] = useState(0);
   const [submitting, setSubmitting] = useState(false);
@@ -98,7 +99,7 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
   const heading = useRef<HTMLHeadingElement>(null);
   const moved = useRef(false);
 
-  const publicValues = useMemo(() => omitKeys(defined(data), allSecretKeys), [data, allSecretKeys]);
+  const publicValues = useMemo(() => noSecrets(defined(data)), [data, noSecrets]);
   const shown = prepared.filter((s) => conditionHolds(s.cond, publicValues));
   const current = Math.min(page, shown.length);
   const onReview = current === shown.length;
@@ -154,11 +155,12 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
   const submit = async () => {
     const shownKeys = new Set(shown.flatMap((s) => s.keys));
     const hidden = prepared.filter((s) => !shown.includes(s)).flatMap((s) => s.keys).filter((k) => !shownKeys.has(k));
-    const values = omitKeys(defined(data), [...hidden, ...allSecretKeys]);
+    const values = noSecrets(omitKeys(defined(data), hidden));
+    // Secrets are keyed by their field's name (Backstage's ${{ secrets.name }}), nested ones too.
     const secrets: Record<string, string> = {};
-    for (const k of shown.flatMap((s) => s.secretKeys)) {
-      const v = data[k];
-      if (v !== undefined && v !== null && v !== '') secrets[k] = String(v);
+    for (const path of shown.flatMap((s) => s.secretPaths)) {
+      const v = getPath(data, path);
+      if (v !== undefined && v !== null && v !== '') secrets[path[path.length - 1]] = String(v);
     }
     setSubmitting(true);
     try {

@@ -24,6 +24,8 @@ export interface PreparedStep {
   keys: string[];
   /** Top-level keys whose values are secrets. */
   secretKeys: string[];
+  /** Where the secrets are, top-level and inside objects (['db', 'password']). */
+  secretPaths: string[][];
 }
 
 type Obj = Record<string, unknown>;
@@ -104,8 +106,49 @@ export function prepareStep(step: ParameterStep, knownFields: Set<string>): Prep
   markUnknownFields(ui, knownFields);
   const keys = new Set<string>();
   collectKeys(schema, keys);
-  const secretKeys = [...keys].filter((k) => isSecretUi(ui[k]));
-  return { title: step.title || 'Parameters', description: step.description, schema: schema as JSONSchema, uiSchema: ui as UiSchema, cond, keys: [...keys], secretKeys };
+  const secretPaths: string[][] = [];
+  findSecrets(ui, [], secretPaths);
+  const secretKeys = secretPaths.filter((p) => p.length === 1).map((p) => p[0]);
+  return { title: step.title || 'Parameters', description: step.description, schema: schema as JSONSchema, uiSchema: ui as UiSchema, cond, keys: [...keys], secretKeys, secretPaths };
+}
+
+/** Paths of secret fields in a uiSchema; arrays of secrets are not supported (their `items`). */
+function findSecrets(ui: Obj, path: string[], out: string[][]) {
+  for (const [k, v] of Object.entries(ui)) {
+    if (k.startsWith('ui:') || k === 'items' || !isObj(v)) continue;
+    if (isSecretUi(v)) out.push([...path, k]);
+    else findSecrets(v, [...path, k], out);
+  }
+}
+
+/** A copy of values with the value at each path replaced by replace(): deleted when it returns undefined. */
+export function replacePaths(values: Obj, paths: string[][], replace: () => unknown = () => undefined): Obj {
+  let out = values;
+  for (const path of paths) {
+    const walk = (o: Obj, i: number): Obj => {
+      const k = path[i];
+      if (!Object.prototype.hasOwnProperty.call(o, k)) return o;
+      const copy = { ...o };
+      if (i === path.length - 1) {
+        const r = replace();
+        if (r === undefined) delete copy[k];
+        else copy[k] = r;
+      } else if (isObj(o[k])) copy[k] = walk(o[k] as Obj, i + 1);
+      return copy;
+    };
+    out = walk(out, 0);
+  }
+  return out;
+}
+
+/** The value at path, if any. */
+export function getPath(values: Obj, path: string[]): unknown {
+  let v: unknown = values;
+  for (const k of path) {
+    if (!isObj(v) || !Object.prototype.hasOwnProperty.call(v, k)) return undefined;
+    v = v[k];
+  }
+  return v;
 }
 
 /** values without the given keys. */
