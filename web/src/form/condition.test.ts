@@ -94,4 +94,18 @@ describe('conditionHolds', () => {
     expect(evaluateExpression("parameters.kind['toString']", { kind: 'x' })).toBeUndefined();
     expect(evaluateExpression('parameters.tags.length', { tags: [1, 2] })).toBe(2);
   });
+
+  it('never throws and always answers a boolean for random input (a small fuzz)', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const parts = ['parameters', '.', 'a', '[', ']', '(', ')', "'x'", '"y"', '1', '0.5', '==', '!=', '===', '!==', '<', '>=', 'and', 'or', 'not', '&&', '||', '!', 'in', 'true', 'null', 'constructor', '__proto__', '`', '${', '}', '\\', ',', ';'];
+    let seed = 42;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    for (let i = 0; i < 3000; i++) {
+      const n = 1 + rnd(9);
+      const expr = Array.from({ length: n }, () => parts[rnd(parts.length)]).join(rnd(2) ? ' ' : '');
+      const got = conditionHolds('${{ ' + expr + ' }}', { a: [1, 'x'], x: { y: 1 } });
+      expect(typeof got).toBe('boolean');
+    }
+    warn.mockRestore();
+  });
 });

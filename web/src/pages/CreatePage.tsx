@@ -2,7 +2,7 @@
 // filtered by text, tag and type; the filters live in the URL.
 import { useMemo } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { entityPath, get, humanRef, type Entity, type QueryResponse } from '../api';
+import { entityPath, get, humanRef, parseRef, type Entity, type QueryResponse } from '../api';
 import { Empty, ErrorBox, Loading, useAsync, useDebounced, useTitle } from '../ui';
 
 const PAGE = 200;
@@ -21,8 +21,12 @@ async function loadTemplates(signal: AbortSignal): Promise<Entity[]> {
   return out;
 }
 
+/** The template's owner as a full ref (spec.owner may say just "team-a", a group). */
 function owner(e: Entity): string | undefined {
-  return e.relations?.find((r) => r.type === 'ownedBy')?.targetRef ?? (typeof e.spec?.owner === 'string' ? e.spec.owner : undefined);
+  const ref = e.relations?.find((r) => r.type === 'ownedBy')?.targetRef ?? (typeof e.spec?.owner === 'string' ? e.spec.owner : undefined);
+  if (!ref) return undefined;
+  const p = parseRef(ref, 'group');
+  return `${p.kind}:${p.namespace}/${p.name}`;
 }
 
 export function matches(e: Entity, q: string, tag: string, type: string): boolean {

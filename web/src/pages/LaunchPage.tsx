@@ -3,7 +3,7 @@
 // page) fills the form with that task's values, never its secrets.
 import { useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
-import { ApiError, get, post } from '../api';
+import { ApiError, entityPath, get, post } from '../api';
 import { TemplateForm, type ParameterStep } from '../form/TemplateForm';
 import { ErrorBox, Loading, useAsync, useTitle } from '../ui';
 
@@ -71,7 +71,9 @@ export default function LaunchPage() {
   const title = schema.data?.title || name;
   return (
     <div className="launch-page" ref={top}>
-      <p className="crumbs"><Link to="/create">Create</Link> / {title}</p>
+      <p className="crumbs">
+        <Link to="/create">Create</Link> / {title} · <Link to={entityPath({ kind: 'template', namespace, name })}>View the template in the catalog</Link>
+      </p>
       <h1>{title}</h1>
       {schema.data?.description ? <p className="muted">{schema.data.description}</p> : null}
       {error ? <SubmitError error={error} /> : null}
