@@ -61,6 +61,13 @@ describe('CreatePage', () => {
     expect(screen.getByTestId('where').textContent).toBe('/create?q=docs');
   });
 
+  it('links an owner written as a bare name to the group', async () => {
+    const bare = { ...tpl('x', 'Bare owner', 'service', []), relations: undefined, spec: { type: 'service', owner: 'team-b' } };
+    renderAt('/create', [bare]);
+    const card = (await screen.findByRole('heading', { name: 'Bare owner' })).closest('li')!;
+    expect(within(card).getByRole('link', { name: 'team-b' }).getAttribute('href')).toBe('/catalog/default/group/team-b');
+  });
+
   it('has empty and error states', async () => {
     renderAt('/create', []);
     expect(await screen.findByText(/No templates yet/)).toBeTruthy();
