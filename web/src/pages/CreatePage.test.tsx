@@ -18,7 +18,7 @@ function Where() {
   return <output data-testid="where">{l.pathname + l.search}</output>;
 }
 
-function renderAt(url: string, items = ITEMS, status = 200) {
+function renderAt(url: string, items: unknown[] = ITEMS, status = 200) {
   const calls: string[] = [];
   vi.stubGlobal('fetch', vi.fn(async (input: string) => {
     calls.push(input);
