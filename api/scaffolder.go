@@ -140,6 +140,9 @@ func (s *Server) taskJSON(t *tasks.Task) gin.H {
 		},
 		"temporalUrl": s.workflowURL(t.ID, t.RunID),
 	}
+	if !t.Ended.IsZero() {
+		out["endedAt"] = t.Ended
+	}
 	if st := t.State; st != nil {
 		out["steps"] = st.Steps
 		out["output"] = st.Output
@@ -233,7 +236,7 @@ func (s *Server) retryTask(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"id": id})
 }
 
-// listTasks serves GET /v2/tasks?createdBy=&status=&limit=&offset=&order=
+// listTasks serves GET /v2/tasks?createdBy=&status=&template=&limit=&offset=&order=
 // from Temporal's visibility (search attributes), without touching any
 // workflow; the service lists only what the caller may read.
 func (s *Server) listTasks(c *gin.Context) {
@@ -242,7 +245,7 @@ func (s *Server) listTasks(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	o := tasks.ListOptions{CreatedBy: c.QueryArray("createdBy"), Status: c.QueryArray("status"), Limit: limit, Offset: offset, Desc: true}
+	o := tasks.ListOptions{CreatedBy: c.QueryArray("createdBy"), Status: c.QueryArray("status"), Template: c.QueryArray("template"), Limit: limit, Offset: offset, Desc: true}
 	if v := c.Query("order"); v != "" {
 		dir, f, ok := strings.Cut(v, ":")
 		if !ok || (dir != "asc" && dir != "desc") || !slices.Contains(tasks.SortFields(), f) {
