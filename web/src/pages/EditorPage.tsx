@@ -1,6 +1,244 @@
-import { useTitle } from '../ui';
+// The template editor for platform teams: YAML on the left (highlighted,
+// with the browser's syntax errors and the server's validation findings at
+// their lines), on the right a live preview of the form, a dry run, and the
+// installed actions. Loaded on demand (it brings the yaml package).
+import { useEffect, useMemo, useRef, useState, type ChangeEvent } from 'react';
+import { stringify } from 'yaml';
+import { get, type Entity, type QueryResponse } from '../api';
+import { ErrorBox, useAsync, useDebounced, useTitle } from '../ui';
+import { TemplateForm, type ParameterStep } from '../form/TemplateForm';
+import { CodeEditor, type CodeEditorHandle } from '../editor/CodeEditor';
+import { parseYaml, validateOnServer, type Problem } from '../editor/problems';
+import { readFolder, type DirFile } from '../editor/files';
+import { DryRun } from '../editor/DryRun';
+import { ActionsList } from '../editor/Actions';
+
+export const STARTER = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: my-template
+  title: My template
+  description: What this template makes.
+spec:
+  owner: group:default/platform
+  type: service
+  parameters:
+    - title: Basics
+      required: [name]
+      properties:
+        name:
+          title: Name
+          type: string
+          pattern: '^[a-z][a-z0-9-]{1,40}$'
+  steps:
+    - id: write
+      name: Write a file
+      action: fs:write
+      input:
+        path: README.md
+        content: "# \${{ parameters.name }}"
+  output:
+    text:
+      - title: Done
+        content: Wrote README.md for \${{ parameters.name }}.
+`;
+
+/** The preview form's steps from a parsed template (pages that are not objects are left out). */
+export function parameterSteps(doc: unknown): ParameterStep[] {
+  const params = (doc as { spec?: { parameters?: unknown } } | undefined)?.spec?.parameters;
+  const pages = Array.isArray(params) ? params : params && typeof params === 'object' ? [params] : [];
+  return pages
+    .filter((p): p is Record<string, unknown> => !!p && typeof p === 'object' && !Array.isArray(p))
+    .map((p, i) => ({
+      title: typeof p.title === 'string' ? p.title : `Page ${i + 1}`,
+      description: typeof p.description === 'string' ? p.description : undefined,
+      schema: p,
+      if: typeof p.if === 'boolean' || typeof p.if === 'string' ? p.if : undefined,
+    }));
+}
+
+/** A catalog entity as template YAML: without what the catalog added. */
+export function entityYaml(e: Entity): string {
+  const { relations: _r, ...rest } = e as Entity & { status?: unknown };
+  delete (rest as { status?: unknown }).status;
+  const meta = { ...rest.metadata };
+  delete meta.uid; delete meta.etag;
+  delete (meta as { generation?: unknown }).generation;
+  return stringify({ ...rest, metadata: meta }, { lineWidth: 0 });
+}
+
+type Tab = 'preview' | 'dryrun' | 'actions';
 
 export default function EditorPage() {
-  useTitle('Editor');
-  return <h1>Editor</h1>;
+  useTitle('Template editor');
+  const [text, setText] = useState(STARTER);
+  const [source, setSource] = useState('a new template');
+  const [files, setFiles] = useState<DirFile[]>([]);
+  const [loadError, setLoadError] = useState<unknown>();
+  const [tab, setTab] = useState<Tab>('preview');
+  const [values, setValues] = useState<Record<string, unknown>>({});
+  const [secrets, setSecrets] = useState<Record<string, string>>({});
+  const [serverProblems, setServerProblems] = useState<Problem[]>([]);
+  const [serverError, setServerError] = useState<unknown>();
+  const [checking, setChecking] = useState(false);
+  const editor = useRef<CodeEditorHandle>(null);
+
+  const settled = useDebounced(text, 350);
+  const parsed = useMemo(() => parseYaml(settled), [settled]);
+  const syntaxOk = !parsed.problems.some((p) => p.severity === 'error');
+
+  // The server's validation, once the YAML parses.
+  useEffect(() => {
+    if (!syntaxOk) { setServerProblems([]); return; }
+    const ctl = new AbortController();
+    setChecking(true);
+    validateOnServer(settled, ctl.signal).then(
+      (ps) => { if (!ctl.signal.aborted) { setServerProblems(ps); setServerError(undefined); setChecking(false); } },
+      (e) => { if (!ctl.signal.aborted) { setServerProblems([]); setServerError(e); setChecking(false); } },
+    );
+    return () => ctl.abort();
+  }, [settled, syntaxOk]);
+
+  const problems = useMemo(() => [...parsed.problems, ...(syntaxOk ? serverProblems : [])], [parsed, serverProblems, syntaxOk]);
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const steps = useMemo(() => parameterSteps(parsed.value), [parsed.value]);
+  // The preview keeps its last good steps while the YAML is broken.
+  const lastSteps = useRef<ParameterStep[]>(steps);
+  if (syntaxOk) lastSteps.current = steps;
+  const stepsKey = useMemo(() => JSON.stringify(lastSteps.current), [lastSteps.current]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const templates = useAsync(
+    (signal) => get<QueryResponse>('/api/catalog/entities/by-query?filter=kind=template&limit=200&orderField=metadata.name,asc&fields=kind,metadata.name,metadata.namespace,metadata.title', signal),
+    [],
+  );
+
+  const pickTemplate = async (e: ChangeEvent<HTMLSelectElement>) => {
+    const ref = e.target.value;
+    e.target.value = '';
+    if (!ref) return;
+    setLoadError(undefined);
+    const [ns, name] = ref.split('/');
+    try {
+      const ent = await get<Entity>(`/api/catalog/entities/by-name/template/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`);
+      setText(entityYaml(ent));
+      setFiles([]);
+      setSource(`template:${ns}/${name} from the catalog (as the catalog holds it; its skeleton files are not loaded)`);
+    } catch (err) {
+      setLoadError(err);
+    }
+  };
+
+  const openFolder = async (e: ChangeEvent<HTMLInputElement>) => {
+    const list = e.target.files;
+    if (!list || list.length === 0) return;
+    setLoadError(undefined);
+    try {
+      const f = await readFolder(list);
+      if (!f.template) throw new Error('the folder holds no template.yaml');
+      setText(f.template.text);
+      setFiles(f.files);
+      setSource(`${f.template.name} with ${f.files.length} file(s)${f.skipped.length ? `, ${f.skipped.length} skipped` : ''}`);
+    } catch (err) {
+      setLoadError(err);
+    } finally {
+      e.target.value = '';
+    }
+  };
+
+  const openFile = async (e: ChangeEvent<HTMLInputElement>) => {
+    const f = e.target.files?.[0];
+    if (!f) return;
+    setText(await f.text());
+    setFiles([]);
+    setSource(f.name);
+    e.target.value = '';
+  };
+
+  return (
+    <div className="editorpage">
+      <div className="editorhead">
+        <h1>Template editor</h1>
+        <div className="editorsources" role="group" aria-label="Open a template">
+          <label>
+            From the catalog{' '}
+            <select onChange={pickTemplate} defaultValue="" disabled={!templates.data}>
+              <option value="">{templates.error ? 'not available' : 'Choose a template…'}</option>
+              {(templates.data?.items ?? []).map((t) => {
+                const v = `${t.metadata.namespace ?? 'default'}/${t.metadata.name}`;
+                return <option key={v} value={v}>{t.metadata.title || t.metadata.name}</option>;
+              })}
+            </select>
+          </label>
+          <label className="button filebutton">
+            Open a folder…
+            {/* webkitdirectory is not in React's types; set as a plain attribute. */}
+            <input type="file" className="sr-only" onChange={openFolder} {...{ webkitdirectory: '', directory: '' }} multiple />
+          </label>
+          <label className="button filebutton">
+            Open a file…
+            <input type="file" className="sr-only" accept=".yaml,.yml,text/yaml" onChange={openFile} />
+          </label>
+          <button type="button" onClick={() => { setText(STARTER); setFiles([]); setSource('a new template'); }}>New</button>
+        </div>
+      </div>
+      <p className="muted editorsource">Editing {source}. Paste YAML into the editor to start from your own.</p>
+      {loadError ? <ErrorBox error={loadError} title="Could not open that template" /> : null}
+
+      <div className="editorpanes">
+        <section className="editorleft" aria-label="YAML">
+          <CodeEditor ref={editor} value={text} onChange={setText} problems={problems} label="Template YAML" describedBy="editor-problems-summary" />
+          <div className="problems">
+            <p id="editor-problems-summary" role="status" className={errors ? 'status-failed' : 'status-completed'}>
+              {text !== settled || checking ? 'Checking…' : errors ? `✗ ${errors} error${errors === 1 ? '' : 's'}` : problems.length ? `✓ Valid, ${problems.length} warning(s)` : '✓ Valid template'}
+            </p>
+            {serverError ? <ErrorBox error={serverError} title="The server could not check the template" /> : null}
+            {problems.length ? (
+              <ul className="problemlist" aria-label="Problems">
+                {problems.map((p, i) => (
+                  <li key={i} className={`problem problem-${p.severity}`}>
+                    <button type="button" className="link" onClick={() => editor.current?.goto(p.line || 1, p.column || 1)}>
+                      <span aria-hidden="true">{p.severity === 'error' ? '✗' : '!'}</span>{' '}
+                      {p.line ? `Line ${p.line}` : 'File'}
+                    </button>{' '}
+                    <span className="sr-only">{p.severity}: </span>
+                    {p.path ? <code>{p.path}</code> : null} {p.message}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+          </div>
+        </section>
+
+        <section className="editorright" aria-label="Preview and dry run">
+          <div className="tabs" role="tablist" aria-label="Editor tools">
+            {([['preview', 'Form preview'], ['dryrun', 'Dry run'], ['actions', 'Actions']] as const).map(([t, label]) => (
+              <button key={t} type="button" role="tab" id={`ed-tab-${t}`} aria-selected={tab === t} aria-controls={`ed-panel-${t}`} onClick={() => setTab(t)}>{label}</button>
+            ))}
+          </div>
+          <div role="tabpanel" id={`ed-panel-${tab}`} aria-labelledby={`ed-tab-${tab}`}>
+            {tab === 'preview' ? (
+              <div className="preview">
+                {!syntaxOk ? <p className="muted" role="note">The YAML does not parse: the preview shows the last version that did.</p> : null}
+                {lastSteps.current.length === 0 ? <p className="muted">This template has no parameters: it runs without a form.</p> : (
+                  <TemplateForm
+                    key={stepsKey}
+                    steps={lastSteps.current}
+                    initialValues={values}
+                    onChange={setValues}
+                    onSubmit={(v, s) => { setValues(v); setSecrets(s); setTab('dryrun'); }}
+                    submitLabel="Use these values for a dry run"
+                  />
+                )}
+              </div>
+            ) : null}
+            {tab === 'dryrun' ? (
+              <DryRun template={parsed.value} values={values} secrets={secrets} files={files}
+                disabledReason={!syntaxOk ? 'Fix the YAML first.' : errors ? 'Fix the errors first.' : undefined} />
+            ) : null}
+            {tab === 'actions' ? <ActionsList /> : null}
+          </div>
+        </section>
+      </div>
+    </div>
+  );
 }
