@@ -1,7 +1,7 @@
 // A dry run of the template being edited: POST /v2/dry-run with the
 // preview form's values and the loaded folder's files, then the files it
 // produced (a tree and a viewer), its log and its output.
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { request } from '../api';
 import { ErrorBox, Empty } from '../ui';
 import { Markdownish } from '../tasks/Markdownish';
@@ -30,10 +30,22 @@ export function DryRun({ template, values, secrets, files, disabledReason }: Pro
   const [error, setError] = useState<unknown>();
   const [running, setRunning] = useState(false);
   const [tab, setTab] = useState<'files' | 'log' | 'output'>('files');
+  // The values as JSON, editable here too (the preview form fills them).
+  const [valuesText, setValuesText] = useState(() => JSON.stringify(values, null, 2));
+  useEffect(() => setValuesText(JSON.stringify(values, null, 2)), [values]);
+  let parsedValues: Record<string, unknown> | undefined;
+  let valuesError = '';
+  try {
+    const v = JSON.parse(valuesText || '{}');
+    if (v && typeof v === 'object' && !Array.isArray(v)) parsedValues = v; else valuesError = 'The values must be a JSON object.';
+  } catch (e) {
+    valuesError = `The values are not valid JSON: ${(e as Error).message}`;
+  }
   const run = async () => {
+    if (!parsedValues) return;
     setRunning(true); setError(undefined);
     try {
-      const r = await request<DryRunResponse>('/api/scaffolder/v2/dry-run', { method: 'POST', json: { template, values, secrets, directoryContents: files } });
+      const r = await request<DryRunResponse>('/api/scaffolder/v2/dry-run', { method: 'POST', json: { template, values: parsedValues, secrets, directoryContents: files } });
       setRes(r);
       setTab(r.status === 'failed' ? 'log' : 'files');
     } catch (e) {
@@ -44,10 +56,16 @@ export function DryRun({ template, values, secrets, files, disabledReason }: Pro
   };
   return (
     <div className="dryrun">
+      <details className="dryvalues">
+        <summary>Values ({Object.keys(parsedValues ?? {}).length}), from the form preview or typed here as JSON</summary>
+        <label htmlFor="dryrun-values" className="sr-only">Values as JSON</label>
+        <textarea id="dryrun-values" className="code" rows={6} spellCheck={false} value={valuesText} onChange={(e) => setValuesText(e.target.value)} aria-invalid={!!valuesError || undefined} aria-describedby={valuesError ? 'dryrun-values-error' : undefined} />
+        {valuesError ? <p id="dryrun-values-error" className="status-failed">{valuesError}</p> : null}
+      </details>
       <div className="dryrunbar">
-        <button type="button" className="primary" onClick={run} disabled={running || !!disabledReason}>{running ? 'Running…' : 'Run a dry run'}</button>
+        <button type="button" className="primary" onClick={run} disabled={running || !!disabledReason || !parsedValues}>{running ? 'Running…' : 'Run a dry run'}</button>
         <span className="muted">
-          {disabledReason ?? `With ${Object.keys(values).length} value(s) from the form preview${files.length ? ` and ${files.length} file(s) from the folder` : ''}. Steps with side effects are skipped.`}
+          {disabledReason ?? `${files.length ? `With ${files.length} file(s) from the folder. ` : ''}Steps with side effects are skipped.`}
         </span>
       </div>
       {error ? <ErrorBox error={error} title="The dry run was refused" /> : null}

@@ -90,11 +90,13 @@ describe('EditorPage', () => {
     render(<MemoryRouter><EditorPage /></MemoryRouter>);
     await waitFor(() => expect(screen.getByText('✓ Valid template')).toBeTruthy());
     await userEvent.click(screen.getByRole('tab', { name: 'Dry run' }));
+    fireEvent.change(screen.getByLabelText('Values as JSON'), { target: { value: '{"name": "demo"}' } });
     await userEvent.click(screen.getByRole('button', { name: 'Run a dry run' }));
     expect((await screen.findByLabelText('Contents of README.md')).textContent).toBe('# démo\n');
     const body = JSON.parse(calls.find((c) => c.url.includes('dry-run'))!.body!);
     expect(body.template.metadata.name).toBe('my-template');
     expect(body.directoryContents).toEqual([]);
+    expect(body.values).toEqual({ name: 'demo' });
     await userEvent.click(screen.getByRole('button', { name: 'main.go' }));
     expect(screen.getByLabelText('Contents of src/main.go').textContent).toBe('package main\n');
     await userEvent.click(screen.getByRole('tab', { name: /Log/ }));

@@ -89,7 +89,7 @@ export default function EditorPage() {
 
   // The server's validation, once the YAML parses.
   useEffect(() => {
-    if (!syntaxOk) { setServerProblems([]); return; }
+    if (!syntaxOk) { setServerProblems([]); setServerError(undefined); setChecking(false); return; }
     const ctl = new AbortController();
     setChecking(true);
     validateOnServer(settled, ctl.signal).then(

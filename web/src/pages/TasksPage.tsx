@@ -45,6 +45,7 @@ export function TasksPage() {
     if (k !== 'page') next.delete('page');
     setParams(next);
   };
+  const titles = new Map((templates.data?.items ?? []).map((t) => [`template:${t.metadata.namespace ?? 'default'}/${t.metadata.name}`, t.metadata.title || t.metadata.name]));
   const total = list.data?.totalTasks ?? 0;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
 
@@ -101,12 +102,12 @@ export function TasksPage() {
                 const d = t.endedAt ? elapsed(t.createdAt, t.endedAt) : t.status === 'processing' ? elapsed(t.createdAt) : undefined;
                 return (
                   <tr key={t.id}>
-                    <td>{tpl ? humanRef(tpl, 'template') : '—'}</td>
+                    <td><Link to={`/tasks/${encodeURIComponent(t.id)}`}>{tpl ? titles.get(tpl) ?? humanRef(tpl, 'template') : 'Task'}</Link></td>
                     <td><StatusBadge status={t.status} /></td>
                     <td>{t.createdBy ? humanRef(t.createdBy, 'user') : '—'}</td>
                     <td>{formatTime(t.createdAt)}</td>
                     <td>{d === undefined ? '—' : `${formatDuration(d)}${t.endedAt ? '' : ' so far'}`}</td>
-                    <td><Link to={`/tasks/${encodeURIComponent(t.id)}`} aria-label={`Open task ${t.id}`}><code>{t.id.slice(0, 8)}</code></Link></td>
+                    <td><code title={t.id}>{t.id.slice(0, 8)}</code></td>
                   </tr>
                 );
               })}
