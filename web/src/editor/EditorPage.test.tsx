@@ -46,7 +46,7 @@ function setup(validate: (yaml: string) => unknown) {
       output: { text: [{ title: 'Done', content: 'ok' }] },
       directoryContents: [{ path: 'README.md', base64Content: b64('# démo\n') }, { path: 'src/main.go', base64Content: b64('package main\n') }],
     }),
-    'GET /api/scaffolder/v2/actions': () => json([{ id: 'fs:write', description: 'Writes a file', schema: { input: { type: 'object', required: ['path'] } } }]),
+    'GET /api/scaffolder/v2/actions': () => json([{ id: 'fs:write', description: 'Writes a file', schema: { input: { type: 'object', required: ['path'], properties: { path: { type: 'string', description: 'Where' }, content: { type: 'string' } } } } }]),
   });
 }
 
@@ -106,5 +106,8 @@ describe('EditorPage', () => {
 
     await userEvent.click(screen.getByRole('tab', { name: 'Actions' }));
     expect((await screen.findByText('— Writes a file')).closest('summary')?.textContent).toContain('fs:write');
+    await userEvent.click(screen.getByText('— Writes a file'));
+    const table = screen.getByRole('table', { name: 'Input of fs:write' });
+    expect(within(table).getByText('path').closest('tr')?.textContent).toContain('(required)');
   });
 });
