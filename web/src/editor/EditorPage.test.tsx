@@ -6,6 +6,7 @@ import { offsetOf, parseYaml } from './problems';
 import { bytesToBase64, decodeText, treeRows } from './files';
 import { json, stubFetch } from '../tasks/testutil';
 
+beforeEach(() => localStorage.clear());
 afterEach(() => { vi.unstubAllGlobals(); });
 
 const b64 = (s: string) => bytesToBase64(new TextEncoder().encode(s));
@@ -109,5 +110,54 @@ describe('EditorPage', () => {
     await userEvent.click(screen.getByText('— Writes a file'));
     const table = screen.getByRole('table', { name: 'Input of fs:write' });
     expect(within(table).getByText('path').closest('tr')?.textContent).toContain('(required)');
+  });
+});
+
+describe('editor sources', () => {
+  it('reads a folder: its template.yaml as the text, the other files as base64 relative to it', async () => {
+    const file = (path: string, body: string | Uint8Array) => {
+      const f = new File([body as BlobPart], path.split('/').pop()!);
+      Object.defineProperty(f, 'webkitRelativePath', { value: path });
+      return f;
+    };
+    const { readFolder } = await import('./files');
+    const f = await readFolder([
+      file('repo/tpl/template.yaml', 'kind: Template\n'),
+      file('repo/tpl/skeleton/README.md', '# ${{ values.name }}\n'),
+      file('repo/tpl/skeleton/bin.dat', new Uint8Array([0, 255, 1])),
+      file('repo/tpl/.git/HEAD', 'ref'),
+      file('repo/other/x.txt', 'x'),
+    ]);
+    expect(f.template).toEqual({ name: 'repo/tpl/template.yaml', text: 'kind: Template\n' });
+    expect(f.files.map((x) => x.path)).toEqual(['skeleton/README.md', 'skeleton/bin.dat']);
+    expect(decodeText(f.files[0].base64Content)).toBe('# ${{ values.name }}\n');
+    expect(f.files[1].base64Content).toBe('AP8B');
+    expect(f.skipped.sort()).toEqual(['repo/other/x.txt', 'repo/tpl/.git/HEAD']);
+  });
+
+  it('turns a catalog entity into template YAML without what the catalog added', async () => {
+    const { entityYaml } = await import('../pages/EditorPage');
+    const y = entityYaml({
+      apiVersion: 'scaffolder.backstage.io/v1beta3', kind: 'Template',
+      metadata: { name: 't', uid: 'u-1', etag: 'e-1', annotations: { a: 'b' } },
+      spec: { steps: [] }, relations: [{ type: 'ownedBy', targetRef: 'group:default/x' }],
+    });
+    const back = parseYaml(y).value as Record<string, any>;
+    expect(back.metadata).toEqual({ name: 't', annotations: { a: 'b' } });
+    expect(back.relations).toBeUndefined();
+    expect(back.kind).toBe('Template');
+  });
+
+  it('keeps the text in this browser and restores it', async () => {
+    localStorage.clear();
+    setup(() => ({ valid: true, errors: [] }));
+    const first = render(<MemoryRouter><EditorPage /></MemoryRouter>);
+    fireEvent.change(screen.getByLabelText('Template YAML'), { target: { value: STARTER.replace('my-template', 'kept') } });
+    await waitFor(() => expect(localStorage.getItem('rigger.templateEditor.draft')).toContain('kept'), { timeout: 2000 });
+    first.unmount();
+    render(<MemoryRouter><EditorPage /></MemoryRouter>);
+    expect((screen.getByLabelText('Template YAML') as HTMLTextAreaElement).value).toContain('name: kept');
+    expect(screen.getByText(/restored from this browser/)).toBeTruthy();
+    localStorage.clear();
   });
 });

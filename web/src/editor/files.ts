@@ -26,6 +26,21 @@ export function decodeText(b64: string): string | undefined {
   }
 }
 
+/** A file's bytes (FileReader where Blob.arrayBuffer is missing: older browsers, jsdom). */
+export function readBytes(f: Blob): Promise<Uint8Array> {
+  if (typeof f.arrayBuffer === 'function') return f.arrayBuffer().then((b) => new Uint8Array(b));
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(new Uint8Array(r.result as ArrayBuffer));
+    r.onerror = () => reject(r.error);
+    r.readAsArrayBuffer(f);
+  });
+}
+
+export async function readText(f: Blob): Promise<string> {
+  return new TextDecoder().decode(await readBytes(f));
+}
+
 export const MAX_FOLDER_BYTES = 40 << 20;
 
 export interface Folder { template?: { name: string; text: string }; files: DirFile[]; skipped: string[] }
@@ -38,7 +53,7 @@ export async function readFolder(list: ArrayLike<File>): Promise<Folder> {
     .sort((a, b) => a.path.split('/').length - b.path.split('/').length)[0];
   const root = tpl ? tpl.path.slice(0, tpl.path.lastIndexOf('/') + 1) : '';
   const out: Folder = { files: [], skipped: [] };
-  if (tpl) out.template = { name: tpl.path, text: await tpl.f.text() };
+  if (tpl) out.template = { name: tpl.path, text: await readText(tpl.f) };
   let total = 0;
   for (const { f, path } of all) {
     if (tpl && f === tpl.f) continue;
@@ -47,7 +62,7 @@ export async function readFolder(list: ArrayLike<File>): Promise<Folder> {
     if (rel.split('/').some((p) => p === '.git' || p === 'node_modules')) { out.skipped.push(path); continue; }
     if (total + f.size > MAX_FOLDER_BYTES) { out.skipped.push(path); continue; }
     total += f.size;
-    out.files.push({ path: rel, base64Content: bytesToBase64(new Uint8Array(await f.arrayBuffer())) });
+    out.files.push({ path: rel, base64Content: bytesToBase64(await readBytes(f)) });
   }
   return out;
 }

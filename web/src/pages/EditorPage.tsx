@@ -9,7 +9,7 @@ import { ErrorBox, useAsync, useDebounced, useTitle } from '../ui';
 import { TemplateForm, type ParameterStep } from '../form/TemplateForm';
 import { CodeEditor, type CodeEditorHandle } from '../editor/CodeEditor';
 import { parseYaml, validateOnServer, type Problem } from '../editor/problems';
-import { readFolder, type DirFile } from '../editor/files';
+import { readFolder, readText, type DirFile } from '../editor/files';
 import { DryRun } from '../editor/DryRun';
 import { ActionsList } from '../editor/Actions';
 
@@ -69,10 +69,23 @@ export function entityYaml(e: Entity): string {
 
 type Tab = 'preview' | 'dryrun' | 'actions';
 
+/** The text being edited is kept in this browser, so leaving the page loses nothing. */
+export const DRAFT_KEY = 'rigger.templateEditor.draft';
+
+function loadDraft(): { text: string; source: string } | undefined {
+  try {
+    const d = JSON.parse(localStorage.getItem(DRAFT_KEY) ?? 'null');
+    return d && typeof d.text === 'string' ? { text: d.text, source: String(d.source ?? 'your draft') } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export default function EditorPage() {
   useTitle('Template editor');
-  const [text, setText] = useState(STARTER);
-  const [source, setSource] = useState('a new template');
+  const [draft] = useState(loadDraft);
+  const [text, setText] = useState(draft?.text ?? STARTER);
+  const [source, setSource] = useState(draft ? `${draft.source} (restored from this browser)` : 'a new template');
   const [files, setFiles] = useState<DirFile[]>([]);
   const [loadError, setLoadError] = useState<unknown>();
   const [tab, setTab] = useState<Tab>('preview');
@@ -84,6 +97,12 @@ export default function EditorPage() {
   const editor = useRef<CodeEditorHandle>(null);
 
   const settled = useDebounced(text, 350);
+  useEffect(() => {
+    try {
+      if (settled === STARTER) localStorage.removeItem(DRAFT_KEY);
+      else localStorage.setItem(DRAFT_KEY, JSON.stringify({ text: settled, source: source.replace(/ \(restored from this browser\)$/, '') }));
+    } catch { /* storage full or off: the draft is not kept */ }
+  }, [settled, source]);
   const parsed = useMemo(() => parseYaml(settled), [settled]);
   const syntaxOk = !parsed.problems.some((p) => p.severity === 'error');
 
@@ -148,7 +167,7 @@ export default function EditorPage() {
   const openFile = async (e: ChangeEvent<HTMLInputElement>) => {
     const f = e.target.files?.[0];
     if (!f) return;
-    setText(await f.text());
+    setText(await readText(f));
     setFiles([]);
     setSource(f.name);
     e.target.value = '';
