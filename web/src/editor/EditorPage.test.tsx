@@ -139,13 +139,16 @@ describe('editor sources', () => {
     const { entityYaml } = await import('../pages/EditorPage');
     const y = entityYaml({
       apiVersion: 'scaffolder.backstage.io/v1beta3', kind: 'Template',
-      metadata: { name: 't', uid: 'u-1', etag: 'e-1', annotations: { a: 'b' } },
-      spec: { steps: [] }, relations: [{ type: 'ownedBy', targetRef: 'group:default/x' }],
+      metadata: { name: 't', uid: 'u-1', etag: 'e-1', annotations: { a: 'b', 'backstage.io/managed-by-location': 'file:/x' } },
+      spec: { type: 'service', steps: [{ name: 'N', action: 'debug:log', id: 's' }], owner: 'me' }, relations: [{ type: 'ownedBy', targetRef: 'group:default/x' }],
     });
     const back = parseYaml(y).value as Record<string, any>;
     expect(back.metadata).toEqual({ name: 't', annotations: { a: 'b' } });
     expect(back.relations).toBeUndefined();
     expect(back.kind).toBe('Template');
+    expect(Object.keys(back)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+    expect(Object.keys(back.spec)).toEqual(['owner', 'type', 'steps']);
+    expect(Object.keys(back.spec.steps[0])).toEqual(['id', 'name', 'action']);
   });
 
   it('keeps the text in this browser and restores it', async () => {

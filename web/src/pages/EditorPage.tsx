@@ -57,14 +57,46 @@ export function parameterSteps(doc: unknown): ParameterStep[] {
     }));
 }
 
-/** A catalog entity as template YAML: without what the catalog added. */
+const ORDER: Record<string, string[]> = {
+  '': ['apiVersion', 'kind', 'metadata', 'spec'],
+  metadata: ['name', 'namespace', 'title', 'description', 'tags', 'labels', 'annotations', 'links'],
+  spec: ['owner', 'type', 'parameters', 'steps', 'output'],
+  step: ['id', 'name', 'action', 'if', 'each', 'input'],
+  page: ['title', 'description', 'if', 'required', 'properties'],
+};
+
+/** obj with the keys in `order` first (in that order), the rest after, as they came. */
+function ordered(obj: Record<string, unknown>, order: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of order) if (k in obj) out[k] = obj[k];
+  for (const k of Object.keys(obj)) if (!(k in out)) out[k] = obj[k];
+  return out;
+}
+
+const LOCATION_ANNOTATIONS = ['backstage.io/managed-by-location', 'backstage.io/managed-by-origin-location'];
+
+/** A catalog entity as template YAML: without what the catalog added, keys in the order authors write them. */
 export function entityYaml(e: Entity): string {
   const { relations: _r, ...rest } = e as Entity & { status?: unknown };
   delete (rest as { status?: unknown }).status;
-  const meta = { ...rest.metadata };
-  delete meta.uid; delete meta.etag;
-  delete (meta as { generation?: unknown }).generation;
-  return stringify({ ...rest, metadata: meta }, { lineWidth: 0 });
+  const meta: Record<string, unknown> = { ...rest.metadata };
+  delete meta.uid; delete meta.etag; delete meta.generation;
+  if (meta.annotations) {
+    const a = { ...(meta.annotations as Record<string, string>) };
+    for (const k of LOCATION_ANNOTATIONS) delete a[k];
+    if (Object.keys(a).length) meta.annotations = a; else delete meta.annotations;
+  }
+  const spec = { ...(rest.spec ?? {}) } as Record<string, unknown>;
+  if (Array.isArray(spec.steps)) spec.steps = spec.steps.map((st) => (st && typeof st === 'object' ? ordered(st as Record<string, unknown>, ORDER.step) : st));
+  if (Array.isArray(spec.parameters)) spec.parameters = spec.parameters.map((p) => (p && typeof p === 'object' ? ordered(p as Record<string, unknown>, ORDER.page) : p));
+  const doc = ordered({ ...rest, metadata: ordered(meta, ORDER.metadata), spec: ordered(spec, ORDER.spec) } as Record<string, unknown>, ORDER['']);
+  return stringify(doc, { lineWidth: 0 });
+}
+
+/** Where the catalog read an entity from (its location annotation), if it says. */
+function entitySource(e: Entity): string | undefined {
+  const a = e.metadata.annotations ?? {};
+  return a['backstage.io/managed-by-origin-location'] ?? a['backstage.io/managed-by-location'];
 }
 
 type Tab = 'preview' | 'dryrun' | 'actions';
@@ -141,7 +173,8 @@ export default function EditorPage() {
       const ent = await get<Entity>(`/api/catalog/entities/by-name/template/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`);
       setText(entityYaml(ent));
       setFiles([]);
-      setSource(`template:${ns}/${name} from the catalog (as the catalog holds it; its skeleton files are not loaded)`);
+      const from = entitySource(ent);
+      setSource(`template:${ns}/${name} from the catalog${from ? ` (read from ${from})` : ''}; its skeleton files are not loaded: open its folder to dry-run them`);
     } catch (err) {
       setLoadError(err);
     }
@@ -251,7 +284,7 @@ export default function EditorPage() {
               </div>
             ) : null}
             {tab === 'dryrun' ? (
-              <DryRun template={parsed.value} values={values} secrets={secrets} files={files}
+              <DryRun key={source} template={parsed.value} values={values} secrets={secrets} files={files}
                 disabledReason={!syntaxOk ? 'Fix the YAML first.' : errors ? 'Fix the errors first.' : undefined} />
             ) : null}
             {tab === 'actions' ? <ActionsList /> : null}
