@@ -19,5 +19,7 @@ describe('tokenizeLine', () => {
     expect(kinds('tags: [go, web]')).toEqual(['key:tags', 'punct::', 'punct:[', 'text:go', 'punct:,', 'text:web', 'punct:]']);
     expect(kinds('ui:field: OwnerPicker')).toEqual(['key:ui:field', 'punct::', 'text:OwnerPicker']);
     expect(kinds('url: http://x/y')).toEqual(['key:url', 'punct::', 'text:http://x/y']);
+    expect(kinds('pattern: ^[a-z]{1,40}$')).toEqual(['key:pattern', 'punct::', 'text:^[a-z]{1,40}$']);
+    expect(kinds('x: {a: 1}')).toEqual(['key:x', 'punct::', 'punct:{', 'text:a: 1', 'punct:}']);
   });
 });

@@ -17,6 +17,8 @@ function push(out: Token[], kind: TokenKind, text: string) {
 
 /** Splits text (a value, not a key) into strings, expressions, comments and plain text. */
 function value(out: Token[], s: string) {
+  // Flow indicators only mean something in a value that starts as a flow collection.
+  const flow = /^\s*[[{]/.test(s);
   let i = 0;
   let plain = '';
   const flush = () => {
@@ -70,7 +72,7 @@ function value(out: Token[], s: string) {
       i = stop;
       continue;
     }
-    if ('[]{},'.includes(c)) {
+    if (flow && '[]{},'.includes(c)) {
       flush();
       push(out, 'punct', c);
       i++;
