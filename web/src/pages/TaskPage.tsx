@@ -138,7 +138,9 @@ export function TaskPage() {
   if (loadError && !task) return <><h1>Task</h1><ErrorBox error={loadError} title="Could not load this task" /></>;
   if (!task) return <Loading what="the task" />;
 
-  const steps: TaskStep[] = task.steps ?? (task.spec.steps ?? []).map((s) => ({ ...s, status: 'open' }));
+  // A step that never started in a task that ended did not run: not "waiting".
+  const steps: TaskStep[] = (task.steps ?? (task.spec.steps ?? []).map((s) => ({ ...s, status: 'open' })))
+    .map((s) => (isFinal(task.status) && s.status === 'open' ? { ...s, status: 'skipped' } : s));
   const failedStep = steps.find((s) => s.status === 'failed');
   const end = taskEnd(task);
   const tpl = tplRef ? parseRef(tplRef, 'template') : undefined;

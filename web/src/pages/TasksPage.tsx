@@ -1,5 +1,6 @@
 // The task list: mine or all (as the server permits), filtered by status
 // and template, paged with limit/offset. The URL holds the filters.
+import { useEffect } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { get, humanRef, type QueryResponse } from '../api';
 import { useSession } from '../session';
@@ -38,6 +39,15 @@ export function TasksPage() {
     (signal) => get<QueryResponse>('/api/catalog/entities/by-query?filter=kind=template&limit=200&orderField=metadata.name,asc&fields=kind,metadata.name,metadata.namespace,metadata.title', signal),
     [],
   );
+
+  // While a listed task runs, the list refreshes itself.
+  const anyRunning = !!list.data?.tasks.some((t) => t.status === 'processing');
+  const reload = list.reload;
+  useEffect(() => {
+    if (!anyRunning) return;
+    const t = setInterval(reload, 5000);
+    return () => clearInterval(t);
+  }, [anyRunning, query]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const set = (k: string, v: string) => {
     const next = new URLSearchParams(params);

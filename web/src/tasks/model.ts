@@ -46,7 +46,7 @@ export function statusLabel(s: string): string {
     case 'completed': return 'Completed';
     case 'failed': return 'Failed';
     case 'cancelled': return 'Cancelled';
-    case 'skipped': return 'Skipped';
+    case 'skipped': return 'Not run';
   }
   return s || 'Unknown';
 }
