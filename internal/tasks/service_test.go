@@ -273,11 +273,11 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 			t.Errorf("%s refused by the Authorizer: %v, want forbidden with its reason", name, err)
 		}
 	}
-	if got, err := s.Get(ctx, alice, running); err != nil || got.Status != StatusProcessing {
-		t.Fatalf("after a refused cancel the task is %+v, %v; want it still running", got, err)
+	if got, err := s.Get(ctx, alice, running); err != nil || got.Status != StatusProcessing || !got.Ended.IsZero() {
+		t.Fatalf("after a refused cancel the task is %+v, %v; want it still running, without an end", got, err)
 	}
-	if got, err := s.Get(ctx, alice, failed); err != nil || got.State.Attempt != 1 {
-		t.Fatalf("after a refused retry the task is %+v, %v; want its first attempt", got, err)
+	if got, err := s.Get(ctx, alice, failed); err != nil || got.State.Attempt != 1 || got.Ended.IsZero() || got.Ended.Before(got.Created) {
+		t.Fatalf("after a refused retry the task is %+v, %v; want its first attempt, ended after it was created", got, err)
 	}
 
 	// Allowed: they happen.
