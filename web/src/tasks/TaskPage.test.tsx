@@ -126,4 +126,19 @@ describe('TaskPage', () => {
     expect(alert.closest('[role=alert]')?.textContent).toContain('no task with id "nope"');
     expect(alert.closest('[role=alert]')?.textContent).toContain('rid-1');
   });
+
+  it('without a Temporal UI link, shows the workflow id with a copy button', async () => {
+    const writeText = vi.fn(async () => undefined);
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } });
+    stubFetch({
+      'GET /api/scaffolder/v2/tasks/task-1': () => json({ ...base, temporalUrl: '' }),
+      'GET /api/scaffolder/v2/tasks/task-1/eventstream': () => sseStream().response,
+      'GET /api/catalog/entities/by-name/*': () => json({}, 404),
+    });
+    renderAt('/tasks/task-1');
+    await userEvent.click(await screen.findByRole('button', { name: 'Copy' }));
+    expect(writeText).toHaveBeenCalledWith('task-1');
+    expect(screen.queryByRole('link', { name: 'Open in Temporal UI' })).toBeNull();
+    expect(await screen.findByRole('button', { name: 'Copied' })).toBeTruthy();
+  });
 });
