@@ -2,11 +2,34 @@
 // selection and screen readers behave as everywhere) over a highlighted
 // <pre> that scrolls with it, with line numbers and problem markers in a
 // gutter.
-import { forwardRef, useImperativeHandle, useMemo, useRef } from 'react';
+import { forwardRef, useImperativeHandle, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { tokenizeLine } from './highlight';
 import { offsetOf, type Problem } from './problems';
 
 export interface CodeEditorHandle { goto: (line: number, column?: number) => void }
+
+/**
+ * Tab and Shift+Tab on text: the new text and selection. Without a
+ * selection Tab inserts two spaces; with lines selected both indent or
+ * outdent every selected line by two.
+ */
+export function indent(text: string, start: number, end: number, out: boolean): { text: string; start: number; end: number } {
+  if (start === end && !out) return { text: text.slice(0, start) + '  ' + text.slice(end), start: start + 2, end: start + 2 };
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  const block = text.slice(lineStart, end);
+  const lines = block.split('\n');
+  let first = 0;
+  let total = 0;
+  const changed = lines.map((l, i) => {
+    if (!out) { if (i === 0) first = 2; total += 2; return '  ' + l; }
+    const n = l.startsWith('  ') ? 2 : l.startsWith(' ') ? 1 : 0;
+    if (i === 0) first = -n;
+    total -= n;
+    return l.slice(n);
+  });
+  const next = text.slice(0, lineStart) + changed.join('\n') + text.slice(end);
+  return { text: next, start: Math.max(lineStart, start + first), end: end + total };
+}
 
 interface Props {
   value: string;
@@ -21,6 +44,19 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
   const pre = useRef<HTMLPreElement>(null);
   const gutter = useRef<HTMLDivElement>(null);
   const lines = useMemo(() => value.split('\n'), [value]);
+  // Tab indents; Escape, then Tab, leaves the editor (no keyboard trap).
+  const [tabLeaves, setTabLeaves] = useState(false);
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Escape') { setTabLeaves(true); return; }
+    if (e.key !== 'Tab' || e.ctrlKey || e.metaKey || e.altKey || tabLeaves) { if (e.key !== 'Tab') setTabLeaves(false); return; }
+    e.preventDefault();
+    const t = e.currentTarget;
+    // At a caret, the browser's own insertion keeps its undo history.
+    if (t.selectionStart === t.selectionEnd && !e.shiftKey && typeof document.execCommand === 'function' && document.execCommand('insertText', false, '  ')) return;
+    const r = indent(t.value, t.selectionStart, t.selectionEnd, e.shiftKey);
+    onChange(r.text);
+    requestAnimationFrame(() => { t.setSelectionRange(r.start, r.end); });
+  };
   const byLine = useMemo(() => {
     const m = new Map<number, Problem[]>();
     for (const p of problems) if (p.line > 0) m.set(p.line, [...(m.get(p.line) ?? []), p]);
@@ -74,12 +110,13 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
         })}
       </div>
       <div className="codearea">
+        <span id="code-tab-hint" className="sr-only">Tab indents by two spaces; press Escape, then Tab, to leave the editor.</span>
         <pre className="codehl" ref={pre} aria-hidden="true"><code>{highlighted}{'\n'}</code></pre>
         <textarea
           ref={ta}
           className="codeinput"
           aria-label={label}
-          aria-describedby={describedBy}
+          aria-describedby={[describedBy, 'code-tab-hint'].filter(Boolean).join(' ')}
           aria-invalid={problems.some((p) => p.severity === 'error') || undefined}
           spellCheck={false}
           autoCapitalize="off"
@@ -88,6 +125,8 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
           wrap="off"
           value={value}
           onChange={(e) => onChange(e.target.value)}
+          onKeyDown={onKeyDown}
+          onBlur={() => setTabLeaves(false)}
           onScroll={sync}
         />
       </div>
