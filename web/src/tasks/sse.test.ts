@@ -1,4 +1,5 @@
 import { SseParser, followTaskEvents, type TaskEvent } from './sse';
+import { renewToken } from '../api';
 
 describe('SseParser', () => {
   it('parses events cut at any chunk boundary', () => {
@@ -115,5 +116,29 @@ describe('followTaskEvents', () => {
       signal: new AbortController().signal, minDelay: 1, fetchImpl: fetchImpl as unknown as typeof fetch,
     });
     expect(fetchImpl).toHaveBeenCalledTimes(1);
+  });
+
+  it('renews an expired access token once and goes on streaming with it', async () => {
+    let refreshes = 0;
+    vi.stubGlobal('fetch', vi.fn(async () => {
+      refreshes++;
+      return new Response(JSON.stringify({ accessToken: `tok-${refreshes}`, expiresAt: new Date(Date.now() + 3600_000).toISOString() }), { status: 200 });
+    }));
+    expect(await renewToken()).toBe(true);
+    const auth: (string | null)[] = [];
+    let n = 0;
+    const fetchImpl = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
+      auth.push(new Headers(init?.headers).get('Authorization'));
+      n++;
+      if (n === 1) return new Response('{}', { status: 401 });
+      return new Response(streamOf(sse({ id: 1, type: 'completion', body: { status: 'completed' } })), { status: 200 });
+    });
+    const got: TaskEvent[] = [];
+    await followTaskEvents('t4', {
+      onEvent: (e) => got.push(e), signal: new AbortController().signal, minDelay: 1, fetchImpl: fetchImpl as unknown as typeof fetch,
+    });
+    vi.unstubAllGlobals();
+    expect(auth).toEqual(['Bearer tok-1', 'Bearer tok-2']);
+    expect(got.map((e) => e.type)).toEqual(['completion']);
   });
 });

@@ -3,7 +3,7 @@
 // turns text chunks (cut anywhere) into events as the SSE format says;
 // followTaskEvents keeps a task's stream open, resuming with ?after=<last
 // event id> after a disconnect, until the task's completion event.
-import { ApiError, authHeaders } from '../api';
+import { ApiError, authHeaders, renewToken, signedIn } from '../api';
 
 export interface SseEvent {
   /** The event's type: the `event:` field, "message" when absent. */
@@ -117,6 +117,7 @@ export async function followTaskEvents(taskId: string, o: FollowOptions): Promis
   const maxDelay = o.maxDelay ?? 15_000;
   let after = o.after ?? 0;
   let delay = minDelay;
+  let renewed = false;
   while (!o.signal.aborted) {
     let finished = false;
     try {
@@ -125,6 +126,11 @@ export async function followTaskEvents(taskId: string, o: FollowOptions): Promis
         credentials: 'same-origin',
         signal: o.signal,
       });
+      if (r.status === 401 && signedIn() && !renewed) {
+        // The access token expired during a long stream: renew once, go on.
+        renewed = true;
+        if (await renewToken()) continue;
+      }
       if (!r.ok) {
         const retryable = r.status === 429 || r.status >= 500;
         if (!retryable) {
@@ -140,6 +146,7 @@ export async function followTaskEvents(taskId: string, o: FollowOptions): Promis
           return;
         }
       } else if (r.body) {
+        renewed = false;
         o.onState?.('open');
         const reader = r.body.getReader();
         const decoder = new TextDecoder();
