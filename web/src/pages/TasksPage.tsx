@@ -10,6 +10,21 @@ import { StatusBadge } from './TaskPage';
 
 export const PAGE_SIZE = 25;
 const STATUSES = ['processing', 'completed', 'failed', 'cancelled'];
+const SORTS = ['created_at', 'status', 'created_by', 'template'].flatMap((f) => [`asc:${f}`, `desc:${f}`]);
+
+/** A column header that sorts the list by field (the URL's sort=dir:field). */
+function SortHeader({ field, label, sort, onSort }: { field: string; label: string; sort: string; onSort: (s: string) => void }) {
+  const [dir, f] = sort.split(':');
+  const active = f === field;
+  const next = active && dir === 'desc' ? `asc:${field}` : active ? `desc:${field}` : `${field === 'created_at' ? 'desc' : 'asc'}:${field}`;
+  return (
+    <th scope="col" aria-sort={active ? (dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
+      <button type="button" className="link sortbtn" onClick={() => onSort(next)}>
+        {label}<span aria-hidden="true">{active ? (dir === 'asc' ? ' ▲' : ' ▼') : ''}</span>
+      </button>
+    </th>
+  );
+}
 
 /** The list API's query for the page's URL filters. */
 export function tasksQuery(params: URLSearchParams, me: string | undefined): string {
@@ -22,7 +37,7 @@ export function tasksQuery(params: URLSearchParams, me: string | undefined): str
   const page = Math.max(1, Number(params.get('page')) || 1);
   q.set('limit', String(PAGE_SIZE));
   q.set('offset', String((page - 1) * PAGE_SIZE));
-  q.set('order', 'desc:created_at');
+  q.set('order', SORTS.includes(params.get('sort') ?? '') ? params.get('sort')! : 'desc:created_at');
   return q.toString();
 }
 
@@ -33,6 +48,7 @@ export function TasksPage() {
   const me = user?.ref;
   const scope = params.get('scope') === 'all' ? 'all' : 'mine';
   const page = Math.max(1, Number(params.get('page')) || 1);
+  const sort = SORTS.includes(params.get('sort') ?? '') ? params.get('sort')! : 'desc:created_at';
   const query = tasksQuery(params, me);
   const list = useAsync((signal) => get<TaskList>(`/api/scaffolder/v2/tasks?${query}`, signal), [query]);
   const templates = useAsync(
@@ -104,7 +120,13 @@ export function TasksPage() {
           <table className="tasktable">
             <caption className="sr-only">Tasks</caption>
             <thead>
-              <tr><th scope="col">Template</th><th scope="col">Status</th><th scope="col">Created by</th><th scope="col">Created</th><th scope="col">Duration</th><th scope="col">Task</th></tr>
+              <tr>
+                <SortHeader field="template" label="Template" sort={sort} onSort={(v) => set('sort', v)} />
+                <SortHeader field="status" label="Status" sort={sort} onSort={(v) => set('sort', v)} />
+                <SortHeader field="created_by" label="Created by" sort={sort} onSort={(v) => set('sort', v)} />
+                <SortHeader field="created_at" label="Created" sort={sort} onSort={(v) => set('sort', v)} />
+                <th scope="col">Duration</th><th scope="col">Task</th>
+              </tr>
             </thead>
             <tbody>
               {list.data.tasks.map((t) => {

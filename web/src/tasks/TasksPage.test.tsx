@@ -16,9 +16,10 @@ describe('tasksQuery', () => {
   it('maps the URL filters to the list API query', () => {
     const q = (s: string) => Object.fromEntries(new URLSearchParams(tasksQuery(new URLSearchParams(s), 'user:default/me')));
     expect(q('')).toEqual({ createdBy: 'user:default/me', limit: '25', offset: '0', order: 'desc:created_at' });
-    expect(q('scope=all&status=failed&template=template:default/t&page=3')).toEqual({
-      status: 'failed', template: 'template:default/t', limit: '25', offset: '50', order: 'desc:created_at',
+    expect(q('scope=all&status=failed&template=template:default/t&page=3&sort=asc:template')).toEqual({
+      status: 'failed', template: 'template:default/t', limit: '25', offset: '50', order: 'asc:template',
     });
+    expect(q('sort=sideways:x').order).toBe('desc:created_at');
   });
 });
 
@@ -55,9 +56,12 @@ describe('TasksPage', () => {
     expect(listCalls().at(-1)!.get('template')).toBe('template:default/go-service');
     await userEvent.click(screen.getByRole('button', { name: 'Next' }));
     await waitFor(() => expect(listCalls().at(-1)!.get('offset')).toBe('25'));
+    await userEvent.click(screen.getByRole('button', { name: 'Status' }));
+    await waitFor(() => expect(listCalls().at(-1)!.get('order')).toBe('asc:status'));
+    expect(screen.getByRole('columnheader', { name: /Status/ }).getAttribute('aria-sort')).toBe('ascending');
     const where = screen.getByTestId('where').textContent!;
     expect(where).toContain('status=failed');
-    expect(where).toContain('page=2');
+    expect(where).toContain('sort=asc%3Astatus');
 
     // All, refused by the server: its message and request id.
     await userEvent.selectOptions(screen.getByLabelText('Status'), '');
