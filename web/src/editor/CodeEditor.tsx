@@ -46,6 +46,14 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
   const lines = useMemo(() => value.split('\n'), [value]);
   // Tab indents; Escape, then Tab, leaves the editor (no keyboard trap).
   const [tabLeaves, setTabLeaves] = useState(false);
+  const [caret, setCaret] = useState({ line: 1, column: 1 });
+  const trackCaret = () => {
+    const t = ta.current;
+    if (!t) return;
+    const before = t.value.slice(0, t.selectionStart);
+    const line = before.split('\n').length;
+    setCaret({ line, column: t.selectionStart - before.lastIndexOf('\n') });
+  };
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Escape') { setTabLeaves(true); return; }
     if (e.key !== 'Tab' || e.ctrlKey || e.metaKey || e.altKey || tabLeaves) { if (e.key !== 'Tab') setTabLeaves(false); return; }
@@ -90,6 +98,7 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
       const off = offsetOf(t.value, line, column);
       t.focus();
       t.setSelectionRange(off, off);
+      trackCaret();
       const lh = parseFloat(getComputedStyle(t).lineHeight) || 20;
       t.scrollTop = Math.max(0, (line - 4) * lh);
       sync();
@@ -97,6 +106,7 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
   }));
 
   return (
+    <>
     <div className="codeeditor">
       <div className="codegutter" ref={gutter} aria-hidden="true">
         {lines.map((_, i) => {
@@ -127,9 +137,14 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
           onChange={(e) => onChange(e.target.value)}
           onKeyDown={onKeyDown}
           onBlur={() => setTabLeaves(false)}
+          onKeyUp={trackCaret}
+          onMouseUp={trackCaret}
+          onSelect={trackCaret}
           onScroll={sync}
         />
       </div>
     </div>
+    <p className="caretpos muted" aria-live="off">Line {caret.line}, column {caret.column} · {lines.length} lines</p>
+    </>
   );
 });

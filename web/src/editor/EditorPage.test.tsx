@@ -83,6 +83,7 @@ describe('EditorPage', () => {
     await userEvent.click(within(screen.getByRole('list', { name: 'Problems' })).getByRole('button', { name: /Line 21/ }));
     expect(document.activeElement).toBe(ta);
     expect(ta.selectionStart).toBe(offsetOf(withBadAction, 21, 7));
+    expect(screen.getByText(/^Line 21, column 7/)).toBeTruthy();
     expect(withBadAction.slice(ta.selectionStart, ta.selectionStart + 15)).toBe('action: fs:nope');
   });
 
