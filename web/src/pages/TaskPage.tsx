@@ -3,7 +3,7 @@
 // text, and the buttons that act on it (cancel, retry from the failed step,
 // start over, the run in the Temporal UI).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Link, useParams } from 'react-router-dom';
+import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { ApiError, entityPath, get, humanRef, parseRef, post, type Entity } from '../api';
 import { ErrorBox, Loading, useTitle } from '../ui';
 import { followTaskEvents, type TaskEvent } from '../tasks/sse';
@@ -43,7 +43,14 @@ export function TaskPage() {
   const [streamError, setStreamError] = useState<ApiError>();
   const [actionError, setActionError] = useState<unknown>();
   const [busy, setBusy] = useState<'' | 'cancel' | 'retry'>('');
-  const [stepFilter, setStepFilter] = useState<string>('');
+  // The chosen step's log is in the URL (?step=<id>): a link can point at it.
+  const [params, setParams] = useSearchParams();
+  const stepFilter = params.get('step') ?? '';
+  const setStepFilter = (id: string) => {
+    const next = new URLSearchParams(params);
+    if (id) next.set('step', id); else next.delete('step');
+    setParams(next, { replace: true });
+  };
   const [generation, setGeneration] = useState(0); // a retry starts a new stream
   const [title, setTitle] = useState<string>();
   const taskRef = useRef<Task>();
@@ -73,7 +80,7 @@ export function TaskPage() {
   }, [loadTask]);
 
   useEffect(() => {
-    setTask(undefined); setEvents([]); setLoadError(undefined); setStepFilter('');
+    setTask(undefined); setEvents([]); setLoadError(undefined);
     void loadTask();
     const r = refreshing.current;
     return () => { clearTimeout(r.timer); r.timer = undefined; r.ctl?.abort(); };
@@ -233,10 +240,16 @@ function TemporalLink({ task }: { task: Task }) {
 }
 
 /** The log, scrolled to the newest line unless the reader scrolled up. */
+export const LOG_WINDOW = 2000;
+
 export function LogView({ events, stepId }: { events: TaskEvent[]; stepId: string }) {
   const box = useRef<HTMLDivElement>(null);
   const [stick, setStick] = useState(true);
-  const lines = useMemo(() => events.filter((e) => !stepId || e.body.stepId === stepId), [events, stepId]);
+  // Only the newest lines are in the page (a long log stays fast); earlier ones on request.
+  const [shown, setShown] = useState(LOG_WINDOW);
+  const all = useMemo(() => events.filter((e) => !stepId || e.body.stepId === stepId), [events, stepId]);
+  const hidden = Math.max(0, all.length - shown);
+  const lines = useMemo(() => (hidden ? all.slice(hidden) : all), [all, hidden]);
   useEffect(() => {
     const el = box.current;
     if (el && stick) el.scrollTop = el.scrollHeight;
@@ -250,6 +263,11 @@ export function LogView({ events, stepId }: { events: TaskEvent[]; stepId: strin
     <div className="logwrap">
       <div ref={box} className="logbox" role="log" aria-label="Task log" tabIndex={0} onScroll={onScroll}>
         {lines.length === 0 ? <p className="muted">No log lines yet.</p> : null}
+        {hidden ? (
+          <button type="button" className="link" onClick={() => { setStick(false); setShown((n) => n + LOG_WINDOW); }}>
+            Show {Math.min(hidden, LOG_WINDOW)} earlier lines ({hidden} not shown)
+          </button>
+        ) : null}
         {lines.map((e) => (
           <div key={e.id} className={`logline log-${e.type}`} data-event-id={e.id}>
             <time className="muted" dateTime={e.createdAt}>{new Date(e.createdAt).toLocaleTimeString()}</time>{' '}

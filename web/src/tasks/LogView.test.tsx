@@ -1,5 +1,5 @@
 import { act, fireEvent, render, screen } from '@testing-library/react';
-import { LogView } from '../pages/TaskPage';
+import { LOG_WINDOW, LogView } from '../pages/TaskPage';
 import type { TaskEvent } from './sse';
 
 const ev = (id: number, stepId = 's'): TaskEvent => ({ id, type: 'log', createdAt: '2026-12-04T10:00:00Z', body: { message: `line ${id}`, stepId } });
@@ -36,5 +36,15 @@ describe('LogView', () => {
     expect(screen.getByRole('log').textContent).not.toContain('line 1');
     render(<LogView events={[]} stepId="" />);
     expect(screen.getByText('No log lines yet.')).toBeTruthy();
+  });
+
+  it('keeps only the newest lines in the page and shows earlier ones on request', () => {
+    const events = Array.from({ length: LOG_WINDOW + 5 }, (_, i) => ev(i + 1));
+    render(<LogView events={events} stepId="" />);
+    const box = screen.getByRole('log');
+    expect(box.querySelectorAll('.logline').length).toBe(LOG_WINDOW);
+    expect(box.querySelector('.logline')?.getAttribute('data-event-id')).toBe('6');
+    fireEvent.click(screen.getByRole('button', { name: 'Show 5 earlier lines (5 not shown)' }));
+    expect(box.querySelectorAll('.logline').length).toBe(LOG_WINDOW + 5);
   });
 });

@@ -1,6 +1,6 @@
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import { MemoryRouter, Route, Routes, useLocation } from 'react-router-dom';
 import { TaskPage } from '../pages/TaskPage';
 import { json, sseStream, stubFetch, type SseWriter } from './testutil';
 import type { Task } from './model';
@@ -18,10 +18,15 @@ const base: Task = {
 const ev = (id: number, type: string, body: object) =>
   `event: ${type}\ndata: ${JSON.stringify({ id, taskId: 'task-1', type, createdAt: '2026-12-04T10:00:01Z', body })}\n\n`;
 
+function Where() {
+  const l = useLocation();
+  return <output data-testid="where">{l.pathname + l.search}</output>;
+}
+
 function renderAt(path: string) {
   return render(
     <MemoryRouter initialEntries={[path]}>
-      <Routes><Route path="/tasks/:id" element={<TaskPage />} /></Routes>
+      <Routes><Route path="/tasks/:id" element={<><TaskPage /><Where /></>} /></Routes>
     </MemoryRouter>,
   );
 }
@@ -54,9 +59,10 @@ describe('TaskPage', () => {
     act(() => streams[0].send(ev(2, 'log', { message: 'pushed to github', stepId: 'publish' })));
     expect(await within(log).findByText('pushed to github')).toBeTruthy();
 
-    // The per-step filter shows only that step's lines.
+    // The per-step filter shows only that step's lines, and the URL says which.
     await userEvent.click(screen.getByRole('button', { name: /Render the skeleton/ }));
     expect(within(log).queryByText('pushed to github')).toBeNull();
+    expect(screen.getByTestId('where').textContent).toBe('/tasks/task-1?step=fetch');
     await userEvent.click(screen.getByRole('button', { name: /All steps/ }));
     expect(within(log).getByText('pushed to github')).toBeTruthy();
 
