@@ -66,6 +66,7 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.POST("/v2/tasks/:id/cancel", s.cancelTask)
 	g.POST("/v2/tasks/:id/retry", s.retryTask)
 	g.POST("/v2/dry-run", s.dryRun)
+	g.POST("/v2/validate-template", s.validateTemplate)
 	g.GET("/v2/tasks/:id/workspace", s.taskWorkspace)
 }
 
@@ -149,6 +150,9 @@ func (s *Server) taskJSON(t *tasks.Task) gin.H {
 			"user":         gin.H{"ref": t.User},
 		},
 		"temporalUrl": s.workflowURL(t.ID, t.RunID),
+	}
+	if !t.Ended.IsZero() {
+		out["endedAt"] = t.Ended
 	}
 	if st := t.State; st != nil {
 		out["steps"] = st.Steps
@@ -243,7 +247,7 @@ func (s *Server) retryTask(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"id": id})
 }
 
-// listTasks serves GET /v2/tasks?createdBy=&status=&limit=&offset=&order=
+// listTasks serves GET /v2/tasks?createdBy=&status=&template=&limit=&offset=&order=
 // from Temporal's visibility (search attributes), without touching any
 // workflow; the service lists only what the caller may read.
 func (s *Server) listTasks(c *gin.Context) {
@@ -252,7 +256,7 @@ func (s *Server) listTasks(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	o := tasks.ListOptions{CreatedBy: c.QueryArray("createdBy"), Status: c.QueryArray("status"), Limit: limit, Offset: offset, Desc: true}
+	o := tasks.ListOptions{CreatedBy: c.QueryArray("createdBy"), Status: c.QueryArray("status"), Template: c.QueryArray("template"), Limit: limit, Offset: offset, Desc: true}
 	if v := c.Query("order"); v != "" {
 		dir, f, ok := strings.Cut(v, ":")
 		if !ok || (dir != "asc" && dir != "desc") || !slices.Contains(tasks.SortFields(), f) {

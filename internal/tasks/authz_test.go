@@ -145,7 +145,7 @@ func TestListQuery(t *testing.T) {
 		{name: "nothing, created by", scope: ListScope{}, createdBy: []string{"user:default/alice"}, none: true},
 	}
 	for _, c := range cases {
-		q, ok := listQuery(c.scope, c.createdBy)
+		q, ok := listQuery(c.scope, c.createdBy, nil)
 		if ok == c.none {
 			t.Errorf("%s: listQuery says ok=%v (%q)", c.name, ok, q)
 			continue

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/riggerdev/rigger/internal/auth"
@@ -19,6 +20,8 @@ import (
 type ListOptions struct {
 	// CreatedBy keeps tasks created by one of these user refs.
 	CreatedBy []string
+	// Template keeps tasks of one of these template refs.
+	Template []string
 	// Status keeps tasks whose newest run is in one of these statuses
 	// (processing, or its alias open, completed, failed, cancelled).
 	Status []string
@@ -89,7 +92,7 @@ func (s *Service) List(ctx context.Context, who auth.Identity, o ListOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errs.ErrForbidden, err)
 	}
-	query, ok := listQuery(scope, o.CreatedBy)
+	query, ok := listQuery(scope, o.CreatedBy, o.Template)
 	if !ok {
 		return &List{Tasks: []*Task{}}, nil // the caller may list nothing
 	}
@@ -144,9 +147,9 @@ func (s *Service) List(ctx context.Context, who auth.Identity, o ListOptions) (*
 }
 
 // listQuery is the visibility query for the tasks scope allows, created by
-// one of createdBy when given. Every value is quoted. ok is false when the
-// scope allows nothing.
-func listQuery(scope ListScope, createdBy []string) (query string, ok bool) {
+// one of createdBy and of one of templates when given. Every value is
+// quoted. ok is false when the scope allows nothing.
+func listQuery(scope ListScope, createdBy, templates []string) (query string, ok bool) {
 	tplKey, userKey, _ := searchattr.Keys()
 	q := []string{"WorkflowType = " + quote(workflows.ScaffoldName)}
 	if !scope.All {
@@ -164,6 +167,9 @@ func listQuery(scope ListScope, createdBy []string) (query string, ok bool) {
 	}
 	if len(createdBy) > 0 {
 		q = append(q, userKey.GetName()+" IN ("+quoteAll(createdBy)+")")
+	}
+	if len(templates) > 0 {
+		q = append(q, tplKey.GetName()+" IN ("+quoteAll(templates)+")")
 	}
 	return strings.Join(q, " AND "), true
 }
@@ -207,6 +213,9 @@ func (l *lister) list(ctx context.Context, query string) error {
 				Status: taskStatus(e.GetStatus()), Created: start, runStarted: start,
 				TemplateRef: searchString(e.GetSearchAttributes(), l.tplKey),
 				User:        searchString(e.GetSearchAttributes(), l.userKey),
+			}
+			if ct := e.GetCloseTime(); ct != nil && e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				t.Ended = ct.AsTime()
 			}
 			prev := l.byID[t.ID]
 			if prev == nil {

@@ -86,6 +86,11 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 		return len(p.GetPayloads()) > 0 && converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
 	}
 	t.Status = StatusProcessing
+	if closeEv.GetWorkflowExecutionCompletedEventAttributes() != nil || closeEv.GetWorkflowExecutionFailedEventAttributes() != nil ||
+		closeEv.GetWorkflowExecutionCanceledEventAttributes() != nil || closeEv.GetWorkflowExecutionTerminatedEventAttributes() != nil ||
+		closeEv.GetWorkflowExecutionTimedOutEventAttributes() != nil {
+		t.Ended = closeEv.GetEventTime().AsTime()
+	}
 	switch {
 	case closeEv.GetWorkflowExecutionCompletedEventAttributes() != nil:
 		t.Status = StatusCompleted

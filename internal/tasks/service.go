@@ -109,7 +109,9 @@ func New(d Deps) *Service {
 type Task struct {
 	ID, RunID, Status string
 	// Created is the task's: its first run's start.
-	Created     time.Time
+	Created time.Time
+	// Ended is when the newest run ended (zero while it runs).
+	Ended       time.Time
 	runStarted  time.Time // this run's start (listing: the newest run wins)
 	TemplateRef string
 	User        string

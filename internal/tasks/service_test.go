@@ -273,11 +273,11 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 			t.Errorf("%s refused by the Authorizer: %v, want forbidden with its reason", name, err)
 		}
 	}
-	if got, err := s.Get(ctx, alice, running); err != nil || got.Status != StatusProcessing {
-		t.Fatalf("after a refused cancel the task is %+v, %v; want it still running", got, err)
+	if got, err := s.Get(ctx, alice, running); err != nil || got.Status != StatusProcessing || !got.Ended.IsZero() {
+		t.Fatalf("after a refused cancel the task is %+v, %v; want it still running, without an end", got, err)
 	}
-	if got, err := s.Get(ctx, alice, failed); err != nil || got.State.Attempt != 1 {
-		t.Fatalf("after a refused retry the task is %+v, %v; want its first attempt", got, err)
+	if got, err := s.Get(ctx, alice, failed); err != nil || got.State.Attempt != 1 || got.Ended.IsZero() || got.Ended.Before(got.Created) {
+		t.Fatalf("after a refused retry the task is %+v, %v; want its first attempt, ended after it was created", got, err)
 	}
 
 	// Allowed: they happen.
@@ -375,10 +375,23 @@ func TestListScopeThroughVisibility(t *testing.T) {
 		{"hostile user with backslashes", ListScope{Users: []string{`x\' OR RiggerUser != \'y`}}, ListOptions{}, ""},
 		{"hostile template", ListScope{Templates: []string{`t') OR (WorkflowType = 'rigger.scaffold`}}, ListOptions{}, ""},
 		{"nothing", ListScope{}, ListOptions{}, ""},
+		{"of template fails", ListScope{All: true}, ListOptions{Template: []string{"template:default/fails"}}, "bob-fails"},
+		{"of templates t and x", ListScope{All: true}, ListOptions{Template: []string{"template:default/x", "template:default/t"}, Order: "created_by"}, "alice-t,bob-t"},
+		{"alice's of template fails", ListScope{Users: []string{"user:default/alice"}}, ListOptions{Template: []string{"template:default/fails"}}, ""},
 	}
 	for _, c := range cases {
 		if got := strings.Join(list(c.scope, c.o), ","); got != c.want {
 			t.Errorf("%s: lists %q, want %q", c.name, got, c.want)
+		}
+	}
+	// A run that ended has its end time (the failed one); running ones none.
+	l, err := s.List(ctx, alice, ListOptions{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range l.Tasks {
+		if ended := !task.Ended.IsZero(); ended != (ids[task.ID] == "bob-fails") || (ended && task.Ended.Before(task.Created)) {
+			t.Errorf("%s: ended %v (created %v)", ids[task.ID], task.Ended, task.Created)
 		}
 	}
 }
