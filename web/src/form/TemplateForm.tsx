@@ -100,7 +100,7 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
   const moved = useRef(false);
 
   const publicValues = useMemo(() => noSecrets(defined(data)), [data, noSecrets]);
-  const shown = prepared.filter((s) => conditionHolds(s.cond, publicValues));
+  const shown = shownPages(prepared, publicValues);
   const current = Math.min(page, shown.length);
   const onReview = current === shown.length;
 
@@ -242,4 +242,22 @@ export function TemplateForm({ steps, initialValues, onSubmit, submitLabel = 'Cr
       )}
     </div>
   );
+}
+
+/**
+ * The pages shown for these values, decided in order as the server does
+ * (templates.ShownPages): a page's condition sees the values minus the keys
+ * that only pages already hidden declare.
+ */
+export function shownPages<S extends { cond: unknown; keys: string[] }>(pages: S[], values: Record<string, unknown>): S[] {
+  const out: S[] = [];
+  const hidden: S[] = [];
+  for (const [i, p] of pages.entries()) {
+    const later = pages.slice(i);
+    const dropped = new Set(hidden.flatMap((h) => h.keys).filter((k) => !out.some((o) => o.keys.includes(k)) && !later.some((l) => l.keys.includes(k))));
+    const seen = Object.fromEntries(Object.entries(values).filter(([k]) => !dropped.has(k)));
+    if (conditionHolds(p.cond as Parameters<typeof conditionHolds>[0], seen)) out.push(p);
+    else hidden.push(p);
+  }
+  return out;
 }

@@ -206,8 +206,8 @@ class Parser {
 }
 
 /** JavaScript/nunjucks truthiness; an empty array is false, like nunjucks' if. */
+/** JavaScript truthiness, as the server's page conditions use (an empty array is true). */
 export function truthy(v: unknown): boolean {
-  if (Array.isArray(v)) return v.length > 0;
   return !!v;
 }
 
