@@ -52,6 +52,14 @@ type uiFiles struct {
 	etags sync.Map
 }
 
+// uiDocumentPolicy is the CSP of the app's page: the API's policy plus
+// 'unsafe-eval', because the launch form's JSON Schema validator (rjsf's
+// ajv8) compiles each schema into a function. Scripts still load only
+// from rigger's own origin, so there is no inline script and nothing from
+// elsewhere to evaluate; API responses keep the strict policy. Precompiled
+// validators would let this go (a known follow-up).
+var uiDocumentPolicy = strings.Replace(contentSecurityPolicy, "script-src 'self'", "script-src 'self' 'unsafe-eval'", 1)
+
 func newUIFiles(fsys fs.FS) *uiFiles { return &uiFiles{fsys: fsys} }
 
 // built says whether the UI's index.html is there.
@@ -105,6 +113,9 @@ func (u *uiFiles) serve(c *gin.Context) {
 	}
 	if name == "" || !u.isFile(name) {
 		name = uiIndex // a deep link: the app routes it in the browser
+	}
+	if name == uiIndex {
+		c.Header("Content-Security-Policy", uiDocumentPolicy)
 	}
 	u.serveFile(c, name, cacheRevalidate)
 }

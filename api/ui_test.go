@@ -379,3 +379,15 @@ func FuzzChooseEncoding(f *testing.F) {
 		}
 	})
 }
+
+// The app's page may compile JSON Schemas (rjsf's ajv8 validator needs
+// 'unsafe-eval'); everything else keeps the strict policy, and no page may
+// run inline script.
+func TestUIDocumentPolicy(t *testing.T) {
+	if !strings.Contains(uiDocumentPolicy, "script-src 'self' 'unsafe-eval';") || strings.Contains(uiDocumentPolicy, "unsafe-inline") {
+		t.Fatalf("document policy: %s", uiDocumentPolicy)
+	}
+	if strings.Contains(contentSecurityPolicy, "unsafe-eval") {
+		t.Fatalf("the API's policy must stay strict: %s", contentSecurityPolicy)
+	}
+}
