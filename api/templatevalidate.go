@@ -3,10 +3,10 @@ package api
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"gopkg.in/yaml.v3"
@@ -111,36 +111,15 @@ var pathNotes = regexp.MustCompile(`\s*\([^)]*\)`)
 // pathSteps splits a problem path into keys and indexes: a.b[2]["c.d"].e →
 // a, b, 2, c.d, e (indexes as decimal strings).
 func pathSteps(path string) []string {
-	path = pathNotes.ReplaceAllString(path, "")
-	var out []string
-	var cur strings.Builder
-	flush := func() {
-		if cur.Len() > 0 {
-			out = append(out, cur.String())
-			cur.Reset()
+	parts := templates.PropertyPath(pathNotes.ReplaceAllString(path, ""))
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		if n, ok := p.(float64); ok {
+			out[i] = strconv.Itoa(int(n))
+		} else {
+			out[i] = fmt.Sprint(p)
 		}
 	}
-	for i := 0; i < len(path); i++ {
-		switch ch := path[i]; ch {
-		case '.':
-			flush()
-		case '[':
-			flush()
-			end := strings.IndexByte(path[i:], ']')
-			if end < 0 {
-				return out
-			}
-			inner := path[i+1 : i+end]
-			if uq, err := strconv.Unquote(inner); err == nil {
-				inner = uq
-			}
-			out = append(out, inner)
-			i += end
-		default:
-			cur.WriteByte(ch)
-		}
-	}
-	flush()
 	return out
 }
 

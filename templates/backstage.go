@@ -131,14 +131,14 @@ func filterPick(_ *evaluator, in any, args []any) (any, error) {
 		return v, nil
 	}
 	v := in
-	for _, part := range propertyPath(jsString(args[0])) {
+	for _, part := range PropertyPath(jsString(args[0])) {
 		v = member(v, part)
 	}
 	return v, nil
 }
 
-// propertyPath splits a lodash path such as a.b[0]["c"] into its keys.
-func propertyPath(path string) []any {
+// PropertyPath splits a lodash path such as a.b[0]["c"] into its keys.
+func PropertyPath(path string) []any {
 	var parts []any
 	var cur strings.Builder
 	flush := func() {
