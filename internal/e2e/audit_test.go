@@ -69,7 +69,18 @@ func TestAuditTrail(t *testing.T) {
 	if len(page.Items) != 3 {
 		t.Fatalf("events of the task: %+v, want create, cancel and the run's end (cancelled)", page.Items)
 	}
-	ended, cancel, create := page.Items[0].Event, page.Items[1].Event, page.Items[2].Event
+	// The worker records the run's end and the API the cancel request, each
+	// through its own batching writer: either may be stored first.
+	byAction := map[string]*item{}
+	for _, it := range page.Items {
+		byAction[it.Event.Action] = &it
+	}
+	for _, a := range []string{"scaffolder.task.cancelled", "scaffolder.task.cancel", "scaffolder.task.create"} {
+		if byAction[a] == nil {
+			t.Fatalf("no %s event among %+v", a, page.Items)
+		}
+	}
+	ended, cancel, create := byAction["scaffolder.task.cancelled"].Event, byAction["scaffolder.task.cancel"].Event, byAction["scaffolder.task.create"].Event
 	if ended.Action != "scaffolder.task.cancelled" || ended.Actor != "user:default/guest" || ended.Details["template"] != "template:default/hello-files" {
 		t.Fatalf("the run's end, recorded by the worker: %+v", ended)
 	}

@@ -64,6 +64,24 @@ func derivedLeaks(text string) []string {
 	return found
 }
 
+// storedLeaks is derivedLeaks for binary database files, where any three
+// bytes turn up by chance (a WAL once held "y@d" among its page bytes): the
+// three-character forms count there only with the secret's next characters
+// beside them, as every derivation this test makes leaves them.
+func storedLeaks(data string) []string {
+	low := strings.ToLower(data)
+	var out []string
+	for _, f := range derivedLeaks(data) {
+		switch {
+		case f == "d@y" && !strings.Contains(low, "pw d@y"):
+		case f == "y@d" && !strings.Contains(low, "y@d wp"):
+		default:
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func TestSecretDerivativesNeverLeave(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
@@ -156,7 +174,7 @@ func TestSecretDerivativesNeverLeave(t *testing.T) {
 			return nil
 		}
 		data, _ := os.ReadFile(path)
-		if l := derivedLeaks(string(data)); len(l) > 0 {
+		if l := storedLeaks(string(data)); len(l) > 0 {
 			i := strings.Index(strings.ToLower(string(data)), l[0])
 			t.Errorf("%s holds %v: %q", path, l, data[max(0, i-300):min(len(data), i+100)])
 		}
