@@ -94,14 +94,9 @@ func tokenChain(ctx context.Context, cfg *config.Config, st store.Store, m mode,
 	}
 	switch base.(type) {
 	case auth.Guest, auth.GuestOrTokens:
-		// rigger dev: no token is the guest, acting for the groups its
-		// catalog entity (user:default/guest) is a member of, if any; a
-		// token must be one rigger issued, stored or was configured with.
-		owners, err := auth.NewResolver(st, auth.ResolverConfig{})
-		if err != nil {
-			return nil, deps, err
-		}
-		return auth.GuestOr{Auth: chain, Guest: auth.Guest{Ownership: owners.Ownership}}, deps, nil
+		// rigger dev: no token is the guest; a token must be one rigger
+		// issued, stored or was configured with.
+		return auth.GuestOr{Auth: chain}, deps, nil
 	}
 	return chain, deps, nil
 }

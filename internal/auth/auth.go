@@ -7,7 +7,6 @@
 package auth
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
@@ -52,27 +51,14 @@ type Authenticator interface {
 }
 
 // Guest identifies everyone as the guest user. Only `rigger dev` uses it.
-type Guest struct {
-	// Ownership, when set, reads the guest's ownership refs from the
-	// catalog at each request (Resolver.Ownership), so a User entity
-	// user:default/guest with memberOf acts for its groups, as a signed-in
-	// user would. Without it, or when the catalog holds no such user or
-	// cannot be read, the guest acts for itself alone.
-	Ownership func(ctx context.Context, userRef string) (ent []string, found bool, err error)
-}
+type Guest struct{}
 
 // GuestRef is the identity every request gets in dev mode.
 const GuestRef = "user:default/guest"
 
 // Authenticate implements Authenticator.
-func (g Guest) Authenticate(r *http.Request) (Identity, error) {
-	id := Identity{Ref: GuestRef, Ent: []string{GuestRef}, Via: "dev-guest"}
-	if g.Ownership != nil {
-		if ent, found, err := g.Ownership(r.Context(), GuestRef); err == nil && found && len(ent) > 0 {
-			id.Ent = ent
-		}
-	}
-	return id, nil
+func (Guest) Authenticate(*http.Request) (Identity, error) {
+	return Identity{Ref: GuestRef, Ent: []string{GuestRef}, Via: "dev-guest"}, nil
 }
 
 // ServiceToken is one configured bearer token for automation.

@@ -87,17 +87,14 @@ func bearer(r *http.Request) (string, error) {
 }
 
 // GuestOr is rigger dev's authenticator when tokens are configured: a
-// request without an Authorization header is Guest; one with a header must
-// carry a token Auth accepts (401 otherwise).
-type GuestOr struct {
-	Auth  Authenticator
-	Guest Guest
-}
+// request without an Authorization header is the guest; one with a header
+// must carry a token Auth accepts (401 otherwise).
+type GuestOr struct{ Auth Authenticator }
 
 // Authenticate implements Authenticator.
 func (g GuestOr) Authenticate(r *http.Request) (Identity, error) {
 	if r.Header.Get("Authorization") == "" {
-		return g.Guest.Authenticate(r)
+		return Guest{}.Authenticate(r)
 	}
 	return g.Auth.Authenticate(r)
 }

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -227,38 +226,4 @@ func TestRefreshRereadsOwnership(t *testing.T) {
 	if _, _, _, err := s.Refresh(ctx, tok); !errors.Is(err, errs.ErrUnauthenticated) || !strings.Contains(err.Error(), "no longer in the catalog") {
 		t.Fatalf("refresh of a removed user: %v", err)
 	}
-}
-
-// TestDevGuestActsForItsGroups: rigger dev's guest, given Resolver.Ownership,
-// acts for the groups its User entity is a member of (up the tree); without
-// a user:default/guest entity, or without Ownership, for itself alone.
-func TestDevGuestActsForItsGroups(t *testing.T) {
-	withGuest := catalogStore(t, resolverCatalog+"---\napiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: guest}\nspec: {memberOf: [team-a]}\n")
-	without := catalogStore(t, resolverCatalog)
-	for _, c := range []struct {
-		name  string
-		guest Guest
-		want  []string
-	}{
-		{"member of team-a", Guest{Ownership: mustResolver(t, withGuest, ResolverConfig{}).Ownership},
-			[]string{GuestRef, "group:default/team-a", "group:default/eng", "group:default/org"}},
-		{"no guest entity", Guest{Ownership: mustResolver(t, without, ResolverConfig{}).Ownership}, []string{GuestRef}},
-		{"no catalog", Guest{}, []string{GuestRef}},
-	} {
-		for _, a := range []Authenticator{c.guest, GuestOr{Auth: NewServiceTokens(nil), Guest: c.guest}} {
-			id, err := a.Authenticate(httptestRequest(t))
-			if err != nil || id.Ref != GuestRef || !slices.Equal(id.Ent, c.want) {
-				t.Errorf("%s (%T): %+v %v, want ent %v", c.name, a, id, err, c.want)
-			}
-		}
-	}
-}
-
-func httptestRequest(t *testing.T) *http.Request {
-	t.Helper()
-	r, err := http.NewRequestWithContext(t.Context(), "GET", "http://127.0.0.1/api/catalog/entities", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
