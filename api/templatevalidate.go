@@ -47,18 +47,25 @@ func (s *Server) validateTemplate(c *gin.Context) {
 	data := []byte(*req.YAML)
 	problems := []templateProblem{}
 	t, err := templates.Parse("template", data)
+	// The text is decoded into nodes once, for every problem's line (a
+	// template with thousands of problems must not cost thousands of parses).
+	var tree *yaml.Node
+	var doc yaml.Node
+	if yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc) == nil {
+		tree = &doc
+	}
 	if err != nil {
 		p := templateProblem{Severity: string(templates.SeverityError), Message: err.Error()}
 		var pe *templates.ParseError
 		if errors.As(err, &pe) {
 			p.Path, p.Message = pe.Path, pe.Msg
 		}
-		p.Line, p.Column = locateProblem(data, p.Path, p.Message)
+		p.Line, p.Column = locateProblem(tree, p.Path, p.Message)
 		problems = append(problems, p)
 	} else {
 		for _, vp := range templates.ValidateWith(t, s.deps.Scaffolder.Actions, templates.ValidateOptions{}) {
 			p := templateProblem{Severity: string(vp.Severity), Path: vp.Path, Message: vp.Message}
-			p.Line, p.Column = locateProblem(data, vp.Path, vp.Message)
+			p.Line, p.Column = locateProblem(tree, vp.Path, vp.Message)
 			problems = append(problems, p)
 		}
 	}
@@ -82,9 +89,8 @@ var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
 // line a YAML syntax message names. Paths are the parser's and
 // validator's: spec.steps[2].action, steps[0] (id "x").input.url,
 // parameters[1].properties; the validator's are relative to spec.
-func locateProblem(data []byte, path, message string) (line, column int) {
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil || len(doc.Content) == 0 {
+func locateProblem(doc *yaml.Node, path, message string) (line, column int) {
+	if doc == nil || len(doc.Content) == 0 {
 		if m := yamlLine.FindStringSubmatch(message); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			return line, 1
