@@ -143,3 +143,20 @@ export function Combobox(p: ComboboxProps) {
     </div>
   );
 }
+
+/** The values a multi-value picker holds, each with a button that removes it. */
+export function ChosenChips({ label, values, removeLabel, disabled, onRemove }: {
+  label: string; values: string[]; removeLabel: (v: string) => string; disabled?: boolean; onRemove: (v: string) => void;
+}) {
+  if (!values.length) return null;
+  return (
+    <ul className="chips" aria-label={`${label}: chosen`}>
+      {values.map((v) => (
+        <li key={v} className="chip">
+          {v}{' '}
+          <button type="button" className="chip-remove" aria-label={removeLabel(v)} disabled={disabled} onClick={() => onRemove(v)}>×</button>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import type { FieldProps } from '@rjsf/utils';
 import { get } from '../api';
-import { Combobox } from './Combobox';
+import { ChosenChips, Combobox } from './Combobox';
 import { fieldDescription, fieldLabel, uiOptions } from './EntityPicker';
 
 const TAG = /^[a-z0-9:+#]+(-[a-z0-9:+#]+)*$/;
@@ -58,16 +58,7 @@ export function EntityTagsPicker(props: FieldProps<string[] | undefined>) {
   const errId = `${idSchema.$id}-tag-error`;
   return (
     <div className="multi-picker">
-      {value.length ? (
-        <ul className="chips" aria-label={`${label}: chosen`}>
-          {value.map((v) => (
-            <li key={v} className="chip">
-              {v}{' '}
-              <button type="button" className="chip-remove" aria-label={`Remove tag ${v}`} disabled={disabled || readonly} onClick={() => remove(v)}>×</button>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <ChosenChips label={label} values={value} removeLabel={(v) => `Remove tag ${v}`} disabled={disabled || readonly} onRemove={remove} />
       <Combobox
         id={idSchema.$id}
         autoFocus={!!props.uiSchema?.['ui:autofocus']}

@@ -2,7 +2,7 @@
 // through the same searching combobox as EntityPicker.
 import { useState } from 'react';
 import type { FieldProps } from '@rjsf/utils';
-import { Combobox } from './Combobox';
+import { ChosenChips, Combobox } from './Combobox';
 import { fieldDescription, fieldLabel, normaliseRef, pickerFilters, uiOptions, type PickerOptions } from './EntityPicker';
 import { useEntitySearch } from './search';
 
@@ -26,16 +26,7 @@ export function MultiEntityPicker(props: FieldProps<string[] | undefined>) {
   const label = fieldLabel(props);
   return (
     <div className="multi-picker">
-      {value.length ? (
-        <ul className="chips" aria-label={`${label}: chosen`}>
-          {value.map((v) => (
-            <li key={v} className="chip">
-              {v}{' '}
-              <button type="button" className="chip-remove" aria-label={`Remove ${v}`} disabled={disabled || readonly} onClick={() => remove(v)}>×</button>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <ChosenChips label={label} values={value} removeLabel={(v) => `Remove ${v}`} disabled={disabled || readonly} onRemove={remove} />
       <Combobox
         id={idSchema.$id}
         autoFocus={!!props.uiSchema?.['ui:autofocus']}
