@@ -2,10 +2,8 @@ package tasks
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,9 +11,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
-	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/store"
-	"github.com/riggerdev/rigger/internal/store/sqlite"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
 )
@@ -117,30 +113,6 @@ func sameJSON(t *testing.T, a, b map[string]any) bool {
 // workflow) and a SQLite catalog holding pagedTemplate.
 func pagedService(t *testing.T, dryRun DryRunFunc) *Service {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	loc, err := st.AddLocation(t.Context(), store.Location{Type: "file", Target: "/templates.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := store.Entity{Ref: "template:default/paged", Body: json.RawMessage(pagedTemplate), Hash: "1"}
-	if _, err := st.ReplaceLocation(t.Context(), loc.ID, []store.Entity{e}, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(Deps{
-		Logger: discard(), Temporal: startTemporal(t), Namespace: "default",
-		Entities: st, RenderEntity: func(e *store.StoredEntity) (map[string]any, error) {
-			var m map[string]any
-			return m, json.Unmarshal(e.Body, &m)
-		},
-		Actions: contract.NewRegistry(nil), Signer: runsign.NewSigner(key), DryRun: dryRun,
-		WorkspaceDir: t.TempDir(), Authorizer: &testAuthorizer{scope: ListScope{All: true}},
-	})
+	return serviceOver(t, &testAuthorizer{scope: ListScope{All: true}}, dryRun, e)
 }

@@ -150,6 +150,13 @@ func templateEntity(name, step string) store.Entity {
 // fails; authz decides.
 func testService(t *testing.T, authz Authorizer, dryRun DryRunFunc) *Service {
 	t.Helper()
+	return serviceOver(t, authz, dryRun, templateEntity("t", "log"), templateEntity("fails", "fails"))
+}
+
+// serviceOver is the service over the embedded Temporal server and a real
+// SQLite catalog holding these templates; authz decides.
+func serviceOver(t *testing.T, authz Authorizer, dryRun DryRunFunc, templates ...store.Entity) *Service {
+	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -159,8 +166,7 @@ func testService(t *testing.T, authz Authorizer, dryRun DryRunFunc) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ReplaceLocation(t.Context(), loc.ID, []store.Entity{templateEntity("t", "log"), templateEntity("fails", "fails")},
-		store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+	if _, err := st.ReplaceLocation(t.Context(), loc.ID, templates, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
 		t.Fatal(err)
 	}
 	_, key, err := ed25519.GenerateKey(nil)
