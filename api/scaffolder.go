@@ -163,6 +163,11 @@ func (s *Server) taskJSON(t *tasks.Task) gin.H {
 			steps[i] = gin.H{"id": step.ID, "name": step.Name, "action": step.Action}
 		}
 		out["spec"].(gin.H)["steps"] = steps
+		if st.Recall != nil {
+			// Backstage's spec.parameters, less what the template marks
+			// sensitive: Start over fills the form from it.
+			out["spec"].(gin.H)["parameters"] = st.Recall
+		}
 	}
 	return out
 }

@@ -77,6 +77,9 @@ type ScaffoldState struct {
 	TemplateRef string    `json:"templateRef,omitempty"`
 	UserRef     string    `json:"userRef,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
+	// Recall is the task's values as Start over may show them again
+	// (ScaffoldInput.Recall).
+	Recall map[string]any `json:"recall,omitempty"`
 }
 
 // ScaffoldInput starts a run.
@@ -92,6 +95,9 @@ type ScaffoldInput struct {
 	SecretNonce string `json:"secretNonce,omitempty"`
 	// DryRun runs steps whose action is dry-run safe and skips the others.
 	DryRun bool `json:"dryRun,omitempty"`
+	// Recall is the task's values less the fields its template marks
+	// sensitive (templates.Recall): what the task's readers see again.
+	Recall map[string]any `json:"recall,omitempty"`
 	// Resume is the state of a failed run: the steps that completed keep
 	// their outputs and are not run again; the run starts at the first
 	// step that did not complete.
@@ -141,7 +147,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	st := &ScaffoldState{
 		Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{}, Marks: map[string]string{},
 		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
-		CreatedAt: workflow.GetInfo(ctx).WorkflowStartTime,
+		CreatedAt: workflow.GetInfo(ctx).WorkflowStartTime, Recall: in.Recall,
 	}
 	for _, s := range in.Plan.Steps {
 		st.Steps = append(st.Steps, StepState{ID: s.ID, Name: s.Name, Action: s.Action, Status: StepOpen})

@@ -72,7 +72,9 @@ func TestExampleTemplates(t *testing.T) {
 		check    func(t *testing.T, taskID string)
 	}{"create-service", map[string]any{"name": "orders", "owner": "group:default/team-a", "kind": "service",
 		"dependsOn": "component:default/billing", "needsDatabase": true, "engine": "postgres", "databaseName": "orders",
-		"repoUrl": "github.com?owner=acme&repo=orders"}, map[string]any{"databasePassword": password}, map[string]string{
+		"repoUrl": "github.com?owner=acme&repo=orders",
+		// As an older Backstage client sends a password widget's value.
+		"databasePassword": password}, map[string]any{"databasePassword": password}, map[string]string{
 		"orders/catalog-info.yaml": "github.com/project-slug: acme/orders",
 		"orders/database.yaml":     "engine: postgres",
 		"orders/README.md":         "A postgres database named `orders`",
@@ -86,6 +88,18 @@ func TestExampleTemplates(t *testing.T) {
 		if code := doJSON(t, "GET", p.api+"/api/catalog/entities/by-name/component/default/orders", nil, &e); code != http.StatusOK ||
 			e.Spec.Owner != "group:default/team-a" || len(e.Spec.DependsOn) != 1 {
 			t.Fatalf("registered entity: %d %+v", code, e)
+		}
+		// Start over reads spec.parameters: the values with defaults, never
+		// a field the template marks secret (Backstage #14428).
+		var task struct {
+			Spec struct{ Parameters map[string]any }
+		}
+		if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks/"+id, nil, &task); code != http.StatusOK ||
+			task.Spec.Parameters["name"] != "orders" || task.Spec.Parameters["description"] != "A new service" {
+			t.Fatalf("task parameters: %d %v", code, task.Spec.Parameters)
+		}
+		if _, has := task.Spec.Parameters["databasePassword"]; has {
+			t.Errorf("the task's parameters give the password back: %v", task.Spec.Parameters)
 		}
 		events := eventText(t, p.api, id)
 		if strings.Contains(events, password) || !strings.Contains(events, "password in a log line reads: ***") {

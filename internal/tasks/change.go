@@ -110,7 +110,7 @@ func (s *Service) Create(ctx context.Context, who auth.Identity, req CreateReque
 	if err != nil {
 		return "", "", err
 	}
-	in := workflows.ScaffoldInput{TaskID: id, Plan: *plan, Secrets: names}
+	in := workflows.ScaffoldInput{TaskID: id, Plan: *plan, Secrets: names, Recall: templates.Recall(t, plan.Parameters)}
 	if len(names) > 0 {
 		in.SecretNonce = secretbox.NewNonce()
 	}

@@ -1,0 +1,177 @@
+package templates
+
+// Start over (Backstage's "start over with the same values") shows a
+// task's values to whoever may read the task. Backstage returned a
+// password field's value that way (#14428); Recall keeps only what a
+// template author did not mark as sensitive.
+
+// SensitiveField reports whether the property schema p is one whose value
+// must not be shown again: a secret (ui:field: Secret), a password widget,
+// or a field its review page masks or hides (ui:backstage.review.mask,
+// ui:backstage.review.show: false).
+func SensitiveField(p map[string]any) bool {
+	if p["ui:field"] == "Secret" || p["ui:widget"] == "password" {
+		return true
+	}
+	bs, _ := p["ui:backstage"].(map[string]any)
+	review, _ := bs["review"].(map[string]any)
+	if _, masked := review["mask"]; masked {
+		return true
+	}
+	return review["show"] == false
+}
+
+// Recall is values less every field t's parameter pages mark sensitive
+// (SensitiveField), at any depth: inside an object its own key goes; a
+// list whose items hold a sensitive field goes whole. A key declared in
+// several places goes when any of them marks it. values is not modified.
+func Recall(t *Template, values map[string]any) map[string]any {
+	if values == nil {
+		return nil
+	}
+	var s sensitivity
+	for _, page := range t.Spec.Parameters {
+		s.schema(page, 0)
+	}
+	out, _ := s.keep(values, 0).(map[string]any)
+	return out
+}
+
+// sensitivity is the shape of the sensitive fields of a set of object
+// schemas: drop holds keys to drop; nested, the keys whose values are
+// objects (or lists of objects) with sensitive fields of their own.
+type sensitivity struct {
+	drop   map[string]bool
+	nested map[string]*sensitivity
+}
+
+// maxSchemaDepth bounds the walk through hostile schemas; deeper fields
+// are treated as sensitive (see keep).
+const maxSchemaDepth = 32
+
+// schema records the sensitive properties of object schema o, including
+// those its sub-schemas (dependencies, oneOf/anyOf/allOf, if/then/else)
+// declare at the same level.
+func (s *sensitivity) schema(o map[string]any, depth int) {
+	if depth > maxSchemaDepth {
+		return
+	}
+	if props, ok := o["properties"].(map[string]any); ok {
+		for k, v := range props {
+			p, ok := v.(map[string]any)
+			if !ok {
+				continue
+			}
+			s.property(k, p, depth)
+		}
+	}
+	for _, key := range []string{"oneOf", "anyOf", "allOf"} {
+		if list, ok := o[key].([]any); ok {
+			for _, sub := range list {
+				if m, ok := sub.(map[string]any); ok {
+					s.schema(m, depth+1)
+				}
+			}
+		}
+	}
+	for _, key := range []string{"then", "else"} {
+		if m, ok := o[key].(map[string]any); ok {
+			s.schema(m, depth+1)
+		}
+	}
+	if deps, ok := o["dependencies"].(map[string]any); ok {
+		for _, d := range deps {
+			if m, ok := d.(map[string]any); ok {
+				s.schema(m, depth+1)
+			}
+		}
+	}
+}
+
+// property records property k with schema p.
+func (s *sensitivity) property(k string, p map[string]any, depth int) {
+	if SensitiveField(p) {
+		s.mark(k)
+		return
+	}
+	inner := &sensitivity{}
+	inner.schema(p, depth+1)
+	if items, ok := p["items"].(map[string]any); ok {
+		// A list of secrets, or of objects holding one: the list goes
+		// whole, since its items cannot be told apart once given.
+		if SensitiveField(items) || hasSensitive(items, depth+1) {
+			s.mark(k)
+			return
+		}
+	}
+	if len(inner.drop) > 0 || len(inner.nested) > 0 {
+		if s.nested == nil {
+			s.nested = map[string]*sensitivity{}
+		}
+		if prev := s.nested[k]; prev != nil {
+			prev.merge(inner)
+		} else {
+			s.nested[k] = inner
+		}
+	}
+}
+
+func (s *sensitivity) mark(k string) {
+	if s.drop == nil {
+		s.drop = map[string]bool{}
+	}
+	s.drop[k] = true
+}
+
+func (s *sensitivity) merge(o *sensitivity) {
+	for k := range o.drop {
+		s.mark(k)
+	}
+	for k, n := range o.nested {
+		if s.nested == nil {
+			s.nested = map[string]*sensitivity{}
+		}
+		if prev := s.nested[k]; prev != nil {
+			prev.merge(n)
+		} else {
+			s.nested[k] = n
+		}
+	}
+}
+
+// hasSensitive reports whether schema o declares a sensitive field at any
+// depth.
+func hasSensitive(o map[string]any, depth int) bool {
+	var s sensitivity
+	s.schema(o, depth)
+	return len(s.drop) > 0 || len(s.nested) > 0
+}
+
+// keep copies v without the sensitive keys s names.
+func (s *sensitivity) keep(v any, depth int) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			if s.drop[k] {
+				continue
+			}
+			if n := s.nested[k]; n != nil {
+				if depth >= maxSchemaDepth {
+					continue
+				}
+				val = n.keep(val, depth+1)
+			}
+			out[k] = val
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = s.keep(e, depth+1)
+		}
+		return out
+	default:
+		return v
+	}
+}

@@ -1,0 +1,66 @@
+package templates
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestRecallDropsSensitiveFields(t *testing.T) {
+	const params = `- title: Service
+  properties:
+    name: {type: string}
+    token: {type: string, ui:field: Secret}
+    password: {type: string, ui:widget: password}
+    masked: {type: string, ui:backstage: {review: {mask: '****'}}}
+    unshown: {type: string, ui:backstage: {review: {show: false}}}
+    shown: {type: string, ui:backstage: {review: {show: true}}}
+    db:
+      type: object
+      properties:
+        host: {type: string}
+        pass: {type: string, ui:widget: password}
+    keys:
+      type: array
+      items: {type: string, ui:field: Secret}
+    users:
+      type: array
+      items:
+        type: object
+        properties:
+          login: {type: string}
+          pat: {type: string, ui:field: Secret}
+    tags: {type: array, items: {type: string}}
+  dependencies:
+    name:
+      oneOf:
+        - properties:
+            apiKey: {type: string, ui:widget: password}
+- title: Again
+  properties:
+    name: {type: string, ui:widget: password}
+    region: {type: string}
+`
+	tpl := templateWith(t, params, "- action: debug:log\n  input: {message: hi}\n", "")
+	values := map[string]any{
+		"name": "svc", "token": "t0k", "password": "pw", "masked": "m", "unshown": "u", "shown": "s",
+		"db":    map[string]any{"host": "h", "pass": "p"},
+		"keys":  []any{"k1"},
+		"users": []any{map[string]any{"login": "l", "pat": "x"}},
+		"tags":  []any{"a", "b"},
+		"apiKey": "ak", "region": "eu", "extra": "kept",
+	}
+	got := Recall(tpl, values)
+	want := map[string]any{
+		// name is a password on page 2: any page marking a key drops it.
+		"shown": "s", "db": map[string]any{"host": "h"}, "tags": []any{"a", "b"}, "region": "eu", "extra": "kept",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Recall =\n %v\nwant\n %v", got, want)
+	}
+	if values["token"] != "t0k" || values["db"].(map[string]any)["pass"] != "p" {
+		t.Fatalf("Recall modified its input: %v", values)
+	}
+	if Recall(tpl, nil) != nil {
+		t.Fatal("Recall(nil) is not nil")
+	}
+}
