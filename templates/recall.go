@@ -1,5 +1,10 @@
 package templates
 
+import (
+	"maps"
+	"slices"
+)
+
 // Start over (Backstage's "start over with the same values") shows a
 // task's values to whoever may read the task. Backstage returned a
 // password field's value that way (#14428); Recall keeps only what a
@@ -173,5 +178,27 @@ func (s *sensitivity) keep(v any, depth int) any {
 		return out
 	default:
 		return v
+	}
+}
+
+// secretLists calls found with the path of every list property of object
+// schema o (at any depth) whose items hold a sensitive field: a task's
+// secrets are kept by field name, so Rigger's form does not ask for them.
+func secretLists(o map[string]any, path string, depth int, found func(path string)) {
+	props, _ := o["properties"].(map[string]any)
+	if depth > maxSchemaDepth || props == nil {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		p, _ := props[k].(map[string]any)
+		if p == nil || SensitiveField(p) {
+			continue
+		}
+		at := path + ".properties." + k
+		if items, ok := p["items"].(map[string]any); ok && (SensitiveField(items) || hasSensitive(items, depth+1)) {
+			found(at)
+			continue
+		}
+		secretLists(p, at, depth+1, found)
 	}
 }

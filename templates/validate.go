@@ -158,6 +158,9 @@ func (v *validator) parameters() {
 		if parameterNames(schema, v.paramNames, 0) {
 			v.paramsOpen = true
 		}
+		secretLists(schema, path, 0, func(at string) {
+			v.warn(at, "a list of secrets: a task keeps secrets by field name, so Rigger's form will not ask for this list (and the API keeps its values in the task's history); ask for each secret as its own field with ui:field: Secret")
+		})
 	}
 	if len(v.t.Spec.Parameters) == 0 {
 		// Without a schema, a run may pass any values.

@@ -85,6 +85,15 @@ func TestValidate(t *testing.T) {
 			want:   nil,
 		},
 		{
+			name:   "a list of secrets",
+			params: "- properties:\n    keys: {type: array, items: {type: string, ui:field: Secret}}\n    team:\n      type: object\n      properties:\n        members: {type: array, items: {type: object, properties: {pat: {type: string, ui:widget: password}}}}\n        names: {type: array, items: {type: string}}\n",
+			steps:  "- id: log\n  action: debug:log\n",
+			want: []string{
+				"warning: parameters[0].properties.keys: a list of secrets: a task keeps secrets by field name, so Rigger's form will not ask for this list (and the API keeps its values in the task's history); ask for each secret as its own field with ui:field: Secret",
+				"warning: parameters[0].properties.team.properties.members: a list of secrets: a task keeps secrets by field name, so Rigger's form will not ask for this list (and the API keeps its values in the task's history); ask for each secret as its own field with ui:field: Secret",
+			},
+		},
+		{
 			name:  "unknown action",
 			steps: "- id: log\n  action: debug:log\n- id: publish\n  action: publish:gitlab\n",
 			want:  []string{`error: steps[1] (id "publish").action: unknown action "publish:gitlab"`},

@@ -209,20 +209,14 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits, p Policy) D
 	}
 	if len(doc.Errors) == 0 {
 		e.Normalize()
+		fieldOrder(d.Node, e)
 		doc.Entity = e
 	}
 	return doc
 }
 
 // hasKey says whether mapping node m has key (as written).
-func hasKey(m *yaml.Node, key string) bool {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
-			return true
-		}
-	}
-	return false
-}
+func hasKey(m *yaml.Node, key string) bool { return child(m, key) != nil }
 
 func nodeKind(n *yaml.Node) string {
 	switch n.Kind {

@@ -1,7 +1,8 @@
 // The single-input extensions: EntityNamePicker (a DNS-like name, checked
 // as you type), RepoBranchPicker (free text until integrations exist),
-// Secret (a password input whose value goes to the task's secrets) and the
-// placeholder for a ui:field Rigger does not have.
+// Secret (a password input whose value goes to the task's secrets), the
+// placeholder for a ui:field Rigger does not have, and the notice that
+// stands for a field Rigger refuses to ask for.
 import { useState, type ReactNode } from 'react';
 import type { FieldProps } from '@rjsf/utils';
 import { fieldDescription, fieldLabel, uiOptions } from './EntityPicker';
@@ -89,5 +90,16 @@ export function UnknownField(props: FieldProps<string | undefined>) {
         </div>
       }
     />
+  );
+}
+
+/** Stands for a field Rigger will not ask for (ui:options.unsupported says why); it sets no value. */
+export function UnsupportedField(props: FieldProps<unknown>) {
+  const why = uiOptions<{ unsupported?: string }>(props).unsupported ?? 'Rigger cannot ask for this field.';
+  return (
+    <div className="text-field">
+      <span className="field-label">{fieldLabel(props)}</span>
+      <div className="unknown-field" role="note">{why}</div>
+    </div>
   );
 }

@@ -5,7 +5,7 @@ import { EntityPicker, MyGroupsPicker, OwnedEntityPicker, OwnerPicker } from './
 import { MultiEntityPicker } from './MultiEntityPicker';
 import { EntityTagsPicker, tagProblem } from './EntityTagsPicker';
 import { RepoUrlPicker, repoUrlProblem } from './RepoUrlPicker';
-import { EntityNamePicker, RepoBranchPicker, Secret, UnknownField, entityNameProblem } from './TextFields';
+import { EntityNamePicker, RepoBranchPicker, Secret, UnknownField, UnsupportedField, entityNameProblem } from './TextFields';
 
 export const fieldExtensions = {
   RepoUrlPicker,
@@ -19,6 +19,7 @@ export const fieldExtensions = {
   RepoBranchPicker,
   Secret,
   UnknownField,
+  UnsupportedField,
 } as unknown as RegistryFieldsType;
 
 /** Per-extension checks run when a page is submitted: a message, or undefined when fine. */

@@ -56,6 +56,33 @@ describe('TemplateForm', () => {
     expect(localStorage.getItem('d1')).toBeNull();
   });
 
+  it('shows fields in the ui:order the server wrote from the YAML, other fields after', async () => {
+    const steps: ParameterStep[] = [
+      { title: 'P', schema: { 'ui:order': ['zeta', 'alpha', '*'], properties: { alpha: { type: 'string', title: 'Alpha' }, extra: { type: 'string', title: 'Extra' }, zeta: { type: 'string', title: 'Zeta' } } } as never },
+    ];
+    render(<TemplateForm steps={steps} onSubmit={vi.fn()} />);
+    const labels = (await screen.findAllByRole('textbox')).map((el) => (el as HTMLInputElement).labels?.[0]?.textContent?.replace('*', '').trim());
+    expect(labels).toEqual(['Zeta', 'Alpha', 'Extra']);
+  });
+
+  it('asks for no list of secrets: a notice stands in its place and submits nothing of it', async () => {
+    const steps: ParameterStep[] = [
+      { title: 'P', schema: { properties: { name: { type: 'string', title: 'Name' }, keys: { type: 'array', title: 'Deploy keys', items: { type: 'string', 'ui:field': 'Secret' } } } } as never },
+    ];
+    const onSubmit = vi.fn();
+    render(<TemplateForm steps={steps} onSubmit={onSubmit} />);
+    expect((await screen.findByRole('note')).textContent).toMatch(/keeps only as single fields/);
+    expect(screen.getByText('Deploy keys')).toBeTruthy();
+    await userEvent.type(screen.getByLabelText(/^Name/), 'svc');
+    await next();
+    await userEvent.click(await screen.findByRole('button', { name: 'Create' }));
+    await waitFor(() => expect(onSubmit).toHaveBeenCalledTimes(1));
+    const [values, secrets] = onSubmit.mock.calls[0];
+    expect(values.name).toBe('svc');
+    expect(values.keys ?? []).toEqual([]); // rjsf's empty default, never an item
+    expect(secrets).toEqual({});
+  });
+
   it('skips a page whose condition does not hold and drops its values', async () => {
     const steps: ParameterStep[] = [
       { title: 'Basics', schema: { type: 'object', properties: { ci: { type: 'boolean', title: 'Set up CI' }, name: { type: 'string', title: 'Name' } } } },

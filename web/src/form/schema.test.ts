@@ -44,4 +44,22 @@ describe('prepareStep', () => {
     expect(p.secretKeys.sort()).toEqual(['p', 't']);
     expect(p.uiSchema.u).toEqual({ 'ui:field': 'UnknownField', 'ui:options': { a: 1, unknownField: 'Nope' } });
   });
+
+  it('refuses a list of secrets: its field becomes a notice, and nothing of it is a secret path', () => {
+    const p = prepareStep({
+      title: 'P',
+      schema: {
+        properties: {
+          keys: { type: 'array', items: { type: 'string', 'ui:field': 'Secret' } },
+          users: { type: 'array', items: { type: 'object', properties: { login: { type: 'string' }, pat: { type: 'string', 'ui:widget': 'password' } } } },
+          tags: { type: 'array', items: { type: 'string', 'ui:placeholder': 'x' } },
+        },
+      } as never,
+    }, known);
+    expect(p.uiSchema.keys['ui:field']).toBe('UnsupportedField');
+    expect(p.uiSchema.users['ui:field']).toBe('UnsupportedField');
+    expect(String(p.uiSchema.keys['ui:options'].unsupported)).toMatch(/secrets/);
+    expect(p.uiSchema.tags).toEqual({ items: { 'ui:placeholder': 'x' } });
+    expect(p.secretPaths).toEqual([]);
+  });
 });

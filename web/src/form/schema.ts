@@ -112,12 +112,27 @@ export function prepareStep(step: ParameterStep, knownFields: Set<string>): Prep
   return { title: step.title || 'Parameters', description: step.description, schema: schema as JSONSchema, uiSchema: ui as UiSchema, cond, keys: [...keys], secretKeys, secretPaths };
 }
 
-/** Paths of secret fields in a uiSchema; arrays of secrets are not supported (their `items`). */
+/** Whether a uiSchema holds a secret field anywhere. */
+function holdsSecret(ui: Obj): boolean {
+  return isSecretUi(ui) || Object.entries(ui).some(([k, v]) => !k.startsWith('ui:') && isObj(v) && holdsSecret(v));
+}
+
+/**
+ * Paths of secret fields in a uiSchema. A list holding secrets (in its
+ * `items`) cannot be split into the task's secrets, which are keyed by
+ * name: its field becomes a notice that sets no value, so no secret goes
+ * to the task's values.
+ */
 function findSecrets(ui: Obj, path: string[], out: string[][]) {
   for (const [k, v] of Object.entries(ui)) {
     if (k.startsWith('ui:') || k === 'items' || !isObj(v)) continue;
     if (isSecretUi(v)) out.push([...path, k]);
-    else findSecrets(v, [...path, k], out);
+    else if (isObj(v.items) && holdsSecret(v.items)) {
+      ui[k] = {
+        'ui:field': 'UnsupportedField',
+        'ui:options': { unsupported: 'This list asks for secrets, which Rigger keeps only as single fields (ui:field: Secret), never inside a list. Ask the template\'s owners to change it.' },
+      };
+    } else findSecrets(v, [...path, k], out);
   }
 }
 
