@@ -66,7 +66,7 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.POST("/v2/tasks/:id/cancel", s.cancelTask)
 	g.POST("/v2/tasks/:id/retry", s.retryTask)
 	g.POST("/v2/dry-run", s.dryRun)
-	g.POST("/v2/validate-template", s.validateTemplate)
+	g.POST("/v2/validate-template", s.checks.limit("checking templates"), s.validateTemplate)
 	g.GET("/v2/tasks/:id/workspace", s.taskWorkspace)
 }
 

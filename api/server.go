@@ -74,6 +74,9 @@ type Server struct {
 	// fetches limits the catalog routes that make the workers fetch
 	// (analyze-location, dry-run registration) per caller.
 	fetches *rateLimiter
+	// checks limits validate-template, which the editor calls as its
+	// author types: parsing a large template costs CPU.
+	checks *rateLimiter
 	// dryRuns are the dry-run slots, taken before a body is read.
 	dryRuns, largeDryRuns chan struct{}
 	// denials bounds the refusal events one peer address can write to the
@@ -94,7 +97,7 @@ func New(d Deps) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e,
-		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval),
+		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval), checks: newRateLimiter(checkBurst, checkInterval),
 		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval), userLimits: newRateLimiter(userAuthBurst, userAuthInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns),
 		ui: newUIFiles(d.UI)}
@@ -191,6 +194,13 @@ func (s *Server) authenticate() gin.HandlerFunc {
 const (
 	fetchBurst    = 10
 	fetchInterval = 6 * time.Second
+)
+
+// Template checks: a burst of checkBurst per caller, then one every
+// checkInterval (the editor waits for a pause in typing before each).
+const (
+	checkBurst    = 30
+	checkInterval = 250 * time.Millisecond
 )
 
 // Request body limits: every API body, and a dry run's (it carries the

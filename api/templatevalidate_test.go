@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
@@ -113,5 +114,34 @@ func TestPathSteps(t *testing.T) {
 		if got := strings.Join(pathSteps(path), "|"); got != want {
 			t.Errorf("pathSteps(%q) = %q, want %q", path, got, want)
 		}
+	}
+}
+
+// TestValidateTemplateRateLimited: checking templates is limited per
+// caller (429 with Retry-After past the burst), and the bucket refills.
+func TestValidateTemplateRateLimited(t *testing.T) {
+	srv := New(Deps{Logger: discardLogger(), Auth: auth.Guest{}, Catalog: CatalogDeps{Store: testStore(t)},
+		Scaffolder: ScaffolderDeps{Actions: contract.NewRegistry(nil)}})
+	now := time.Unix(1000, 0)
+	srv.checks.now = func() time.Time { return now }
+	body, _ := json.Marshal(map[string]string{"yaml": validateTemplateYAML})
+	post := func() *httptest.ResponseRecorder {
+		req := loopbackRequest("POST", "/api/scaffolder/v2/validate-template", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, req)
+		return w
+	}
+	for i := 0; i < checkBurst; i++ {
+		if w := post(); w.Code != http.StatusOK {
+			t.Fatalf("check %d within the burst: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if w := post(); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), "checking templates is rate limited per caller") {
+		t.Fatalf("past the burst: %d Retry-After %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	now = now.Add(checkInterval)
+	if w := post(); w.Code != http.StatusOK {
+		t.Fatalf("after one interval: %d %s", w.Code, w.Body)
 	}
 }
