@@ -354,13 +354,20 @@ func (c *cli) runTemporalOnly(ctx context.Context, cfg *config.Config) error {
 // they alone do not count as a way in (who would hold the first one?).
 func authenticator(cfg *config.Config, m mode) (auth.Authenticator, error) {
 	if m == modeDev {
-		if len(cfg.Auth.ServiceTokens) > 0 {
-			return auth.GuestOrTokens{Tokens: serviceTokens(cfg)}, nil
+		guest := auth.Guest{}
+		for _, g := range cfg.Auth.DevGuestGroups {
+			guest.Groups = append(guest.Groups, strings.ToLower(g)) // catalog refs are compared in lower case
 		}
-		return auth.Guest{}, nil
+		if len(cfg.Auth.ServiceTokens) > 0 {
+			return auth.GuestOrTokens{Guest: guest, Tokens: serviceTokens(cfg)}, nil
+		}
+		return guest, nil
 	}
 	if cfg.Auth.AllowGuest {
 		return nil, errors.New("auth.allowGuest is only honoured by rigger dev; rigger server never allows guests")
+	}
+	if len(cfg.Auth.DevGuestGroups) > 0 {
+		return nil, errors.New("auth.devGuestGroups is only honoured by rigger dev, whose guest it describes; rigger server has no guest (remove it)")
 	}
 	p := cfg.Auth.Providers
 	providers := p.GitHub.ClientID != "" || p.OIDC.IssuerURL != "" || p.AWSALB.Region != "" || p.GCPIAP.Audience != "" || p.CloudflareAccess.TeamDomain != ""

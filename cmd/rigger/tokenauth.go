@@ -92,11 +92,13 @@ func tokenChain(ctx context.Context, cfg *config.Config, st store.Store, m mode,
 			return nil, deps, err
 		}
 	}
-	switch base.(type) {
-	case auth.Guest, auth.GuestOrTokens:
-		// rigger dev: no token is the guest; a token must be one rigger
-		// issued, stored or was configured with.
-		return auth.GuestOr{Auth: chain}, deps, nil
+	// rigger dev: no token is the guest; a token must be one rigger
+	// issued, stored or was configured with.
+	switch b := base.(type) {
+	case auth.Guest:
+		return auth.GuestOr{Guest: b, Auth: chain}, deps, nil
+	case auth.GuestOrTokens:
+		return auth.GuestOr{Guest: b.Guest, Auth: chain}, deps, nil
 	}
 	return chain, deps, nil
 }

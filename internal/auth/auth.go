@@ -51,14 +51,19 @@ type Authenticator interface {
 }
 
 // Guest identifies everyone as the guest user. Only `rigger dev` uses it.
-type Guest struct{}
+type Guest struct {
+	// Groups are the groups the guest acts for (its ownership refs besides
+	// itself): auth.devGuestGroups, written by whoever runs rigger dev —
+	// never read from the catalog, whose authors could name an admin group.
+	Groups []string
+}
 
 // GuestRef is the identity every request gets in dev mode.
 const GuestRef = "user:default/guest"
 
 // Authenticate implements Authenticator.
-func (Guest) Authenticate(*http.Request) (Identity, error) {
-	return Identity{Ref: GuestRef, Ent: []string{GuestRef}, Via: "dev-guest"}, nil
+func (g Guest) Authenticate(*http.Request) (Identity, error) {
+	return Identity{Ref: GuestRef, Ent: append([]string{GuestRef}, g.Groups...), Via: "dev-guest"}, nil
 }
 
 // ServiceToken is one configured bearer token for automation.
@@ -96,12 +101,15 @@ func NewServiceTokens(tokens []ServiceToken) *ServiceTokens {
 // configured: a request without an Authorization header is the guest; one
 // with a header must carry a valid token (401 otherwise), so token setups
 // can be tried locally.
-type GuestOrTokens struct{ Tokens *ServiceTokens }
+type GuestOrTokens struct {
+	Guest  Guest
+	Tokens *ServiceTokens
+}
 
 // Authenticate implements Authenticator.
 func (g GuestOrTokens) Authenticate(r *http.Request) (Identity, error) {
 	if r.Header.Get("Authorization") == "" {
-		return Guest{}.Authenticate(r)
+		return g.Guest.Authenticate(r)
 	}
 	return g.Tokens.Authenticate(r)
 }

@@ -89,12 +89,15 @@ func bearer(r *http.Request) (string, error) {
 // GuestOr is rigger dev's authenticator when tokens are configured: a
 // request without an Authorization header is the guest; one with a header
 // must carry a token Auth accepts (401 otherwise).
-type GuestOr struct{ Auth Authenticator }
+type GuestOr struct {
+	Guest Guest
+	Auth  Authenticator
+}
 
 // Authenticate implements Authenticator.
 func (g GuestOr) Authenticate(r *http.Request) (Identity, error) {
 	if r.Header.Get("Authorization") == "" {
-		return Guest{}.Authenticate(r)
+		return g.Guest.Authenticate(r)
 	}
 	return g.Auth.Authenticate(r)
 }

@@ -149,6 +149,10 @@ type Auth struct {
 	// AllowGuest lets unauthenticated callers in as a guest; only `rigger
 	// dev` honours it [false].
 	AllowGuest bool `yaml:"allowGuest"`
+	// DevGuestGroups are the groups rigger dev's guest acts for, as full
+	// refs (group:default/team-a): what it owns ("owned by me") and what
+	// policies grant those groups. rigger server refuses it [none].
+	DevGuestGroups []string `yaml:"devGuestGroups"`
 	// Providers are the sign-in providers.
 	Providers Providers `yaml:"providers"`
 	// Session configures signed-in browser sessions.

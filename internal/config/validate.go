@@ -6,12 +6,16 @@ import (
 	"net/netip"
 	"path"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/riggerdev/rigger/internal/runsign"
 )
+
+// devGuestGroup is a full group ref (kind, namespace and name).
+var devGuestGroup = regexp.MustCompile(`^(?i:group):[A-Za-z0-9][A-Za-z0-9._-]{0,62}/[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // Validate checks the values of c and reports every problem at once (joined
 // *Problem values), each prefixed by its dotted key path. It needs no file:
@@ -144,6 +148,11 @@ func (c *Config) validateDatabase(v *validator) {
 func (c *Config) validateAuth(v *validator) {
 	a := c.Auth
 	v.positive("auth.session.ttl", a.Session.TTL)
+	for i, g := range a.DevGuestGroups {
+		if !devGuestGroup.MatchString(g) {
+			v.add(index("auth.devGuestGroups", i), "%s is not a full group ref such as group:default/team-a", quote(g))
+		}
+	}
 	if a.Session.Secret != "" && len(a.Session.Secret.Reveal()) < 32 {
 		v.add("auth.session.secret", "must be at least 32 characters")
 	}

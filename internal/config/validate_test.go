@@ -98,6 +98,10 @@ func TestValidate(t *testing.T) {
 
 		// auth
 		{"session ttl", func(c *Config) { c.Auth.Session.TTL = 0 }, "auth.session.ttl: must be a positive duration (like 90s or 5m)"},
+		{"dev guest group not a full ref", func(c *Config) { c.Auth.DevGuestGroups = []string{"group:default/team-a", "team-b"} },
+			`auth.devGuestGroups[1]: "team-b" is not a full group ref such as group:default/team-a`},
+		{"dev guest group not a group", func(c *Config) { c.Auth.DevGuestGroups = []string{"user:default/admin"} },
+			`auth.devGuestGroups[0]: "user:default/admin" is not a full group ref such as group:default/team-a`},
 		{"short session secret", func(c *Config) { c.Auth.Session.Secret = "short" }, "auth.session.secret: must be at least 32 characters"},
 		{"guest without networks", func(c *Config) { c.Auth.Guest.Access = "read-only" }, "auth.guest.networks: required with auth.guest.access: list the CIDRs guests may come from, e.g. 10.0.0.0/8"},
 		{"guest with a bad network", func(c *Config) {

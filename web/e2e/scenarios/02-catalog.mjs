@@ -1,5 +1,6 @@
 // Browse the example catalog: the table lists components, a filter goes
-// into the URL and narrows the rows, the back button restores them, and a
+// into the URL and narrows the rows, the back button restores them, "owned by
+// me" shows the guest's team's components, and a
 // component's page shows its owner and its relations.
 export default async function catalog(ctx) {
   const { page, expect } = ctx;
@@ -15,6 +16,14 @@ export default async function catalog(ctx) {
   await ctx.shot('catalog-filtered');
   await page.goBack();
   await expect.visible(table.getByRole('link', { name: /checkout-service/ }), 'back restores the unfiltered table');
+
+  // examples/rigger.yaml makes the dev guest act for the platform team.
+  await page.getByLabel('Owned by me').check();
+  await expect.visible(table.getByRole('link', { name: /go-kit/ }), "a platform-owned component under 'Owned by me'");
+  await expect.poll(async () => (await table.getByRole('link', { name: /checkout-service/ }).count()) === 0, "a payments service is not 'owned by me'");
+  await ctx.shot('catalog-owned-by-me');
+  await page.goBack();
+  await expect.visible(table.getByRole('link', { name: /checkout-service/ }), 'back restores the table');
 
   await table.getByRole('link', { name: /checkout-service/ }).click();
   await expect.poll(() => /\/catalog\/default\/component\/checkout-service/.test(page.url()), 'the entity page URL');
