@@ -43,10 +43,10 @@ func TestRecallDropsSensitiveFields(t *testing.T) {
 	tpl := templateWith(t, params, "- action: debug:log\n  input: {message: hi}\n", "")
 	values := map[string]any{
 		"name": "svc", "token": "t0k", "password": "pw", "masked": "m", "unshown": "u", "shown": "s",
-		"db":    map[string]any{"host": "h", "pass": "p"},
-		"keys":  []any{"k1"},
-		"users": []any{map[string]any{"login": "l", "pat": "x"}},
-		"tags":  []any{"a", "b"},
+		"db":     map[string]any{"host": "h", "pass": "p"},
+		"keys":   []any{"k1"},
+		"users":  []any{map[string]any{"login": "l", "pat": "x"}},
+		"tags":   []any{"a", "b"},
 		"apiKey": "ak", "region": "eu", "extra": "kept",
 	}
 	got := Recall(tpl, values)
