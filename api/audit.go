@@ -68,9 +68,9 @@ func (s *Server) auditDenials() gin.HandlerFunc {
 		default:
 			return
 		}
-		// Keyed by the connection's peer, not X-Forwarded-For, which the
-		// caller writes.
-		if ok, _ := s.denials.take(c.RemoteIP()); !ok {
+		// Keyed by the client's address: X-Forwarded-For only as far as
+		// trusted proxies wrote it.
+		if ok, _ := s.denials.take(clientIP(c)); !ok {
 			s.suppressed.Add(1)
 			return
 		}
@@ -101,11 +101,12 @@ func (s *Server) recorder() audit.Recorder {
 }
 
 // auditEvent describes the request's caller and origin. The source IP is
-// the connection's peer (headers can be forged); a proxy's
-// X-Forwarded-For goes into details as told.
+// the client's address: the connection's peer, or the client a trusted
+// proxy (server.trustedProxies) names; X-Forwarded-For goes into details
+// as told.
 func (s *Server) auditEvent(c *gin.Context, action, target string, details map[string]string) audit.Event {
 	e := audit.Event{Action: action, Target: target, Decision: audit.Allow, ActorKind: audit.ActorAnonymous,
-		SourceIP: c.RemoteIP(), UserAgent: clip(c.Request.UserAgent(), 256), RequestID: c.GetString(requestIDKey)}
+		SourceIP: clientIP(c), UserAgent: clip(c.Request.UserAgent(), 256), RequestID: c.GetString(requestIDKey)}
 	if v, ok := c.Get(identityKey); ok {
 		id := v.(auth.Identity)
 		e.Actor, e.ActorKind, e.Ownership = id.Ref, audit.ActorUser, id.Ent

@@ -66,10 +66,11 @@ func (l *rateLimiter) limit(what string) gin.HandlerFunc {
 	return l.limitBy(what, "caller", func(c *gin.Context) string { return identity(c).Ref })
 }
 
-// limitPeer rate-limits by the connection's peer address (for routes
-// that run before anyone is identified).
+// limitPeer rate-limits by the client's address (for routes that run
+// before anyone is identified): the connection's peer, or the client a
+// trusted proxy names (server.trustedProxies).
 func (l *rateLimiter) limitPeer(what string) gin.HandlerFunc {
-	return l.limitBy(what, "address", func(c *gin.Context) string { return "peer:" + c.RemoteIP() })
+	return l.limitBy(what, "address", func(c *gin.Context) string { return "peer:" + clientIP(c) })
 }
 
 // limitBy answers 429 with Retry-After when key's bucket is empty; per

@@ -1,13 +1,16 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
 )
 
@@ -65,5 +68,71 @@ func TestFetchRoutesRateLimited(t *testing.T) {
 	}
 	if w := post(alice, "/api/catalog/analyze-location"); w.Code != http.StatusTooManyRequests {
 		t.Fatalf("but only one: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestTrustedProxies: behind a trusted proxy (server.trustedProxies) the
+// sign-in limit and audit events key on the client the proxy names, so
+// users behind one proxy do not share a bucket; a caller that is not a
+// trusted proxy cannot pick its address with X-Forwarded-For.
+func TestTrustedProxies(t *testing.T) {
+	st := testStore(t)
+	log := audit.New(audit.Options{Store: st})
+	defer log.Close()
+	proxies, err := auth.ParseProxies([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Deps{Logger: discardLogger(), Proxies: proxies, Auth: auth.NewServiceTokens(nil),
+		Catalog: CatalogDeps{Store: st}, Audit: AuditDeps{Recorder: log, Events: log}})
+	call := func(path, peer, forwarded string) *httptest.ResponseRecorder {
+		req := loopbackRequest("GET", path, nil)
+		req.RemoteAddr = peer + ":4000"
+		if forwarded != "" {
+			req.Header.Set("X-Forwarded-For", forwarded)
+		}
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, req)
+		return w
+	}
+	for i := 0; i < authBurst; i++ {
+		if w := call("/api/auth/providers", "10.0.0.2", "198.51.100.1"); w.Code != http.StatusOK {
+			t.Fatalf("request %d of the first client: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if w := call("/api/auth/providers", "10.0.0.2", "198.51.100.1"); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("the first client past its burst: %d", w.Code)
+	}
+	if w := call("/api/auth/providers", "10.0.0.2", "198.51.100.2"); w.Code != http.StatusOK {
+		t.Fatalf("another client behind the same proxy shares the bucket: %d %s", w.Code, w.Body)
+	}
+	// Not a trusted proxy: each new X-Forwarded-For is still the same caller.
+	for i := 0; i <= authBurst; i++ {
+		w := call("/api/auth/providers", "203.0.113.5", fmt.Sprintf("198.51.100.%d", 10+i))
+		if i < authBurst && w.Code != http.StatusOK || i == authBurst && w.Code != http.StatusTooManyRequests {
+			t.Fatalf("untrusted caller, request %d: %d (a forged X-Forwarded-For must not earn a new bucket)", i, w.Code)
+		}
+	}
+	// Audit: the source of a refused request is the client the proxy named.
+	if w := call("/api/catalog/entities", "10.0.0.2", "198.51.100.3"); w.Code != http.StatusUnauthorized {
+		t.Fatalf("catalog without a token: %d", w.Code)
+	}
+	if w := call("/api/catalog/entities", "203.0.113.5", "198.51.100.4"); w.Code != http.StatusUnauthorized {
+		t.Fatalf("catalog without a token: %d", w.Code)
+	}
+	if err := log.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	page, err := log.Events(t.Context(), audit.Query{Action: "auth.denied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []string
+	for _, it := range page.Events {
+		sources = append(sources, it.Event.SourceIP)
+	}
+	slices.Sort(sources)
+	if !slices.Equal(sources, []string{"198.51.100.3", "203.0.113.5"}) {
+		t.Fatalf("audit sources %v, want the proxied client and the untrusted peer", sources)
 	}
 }

@@ -40,6 +40,9 @@ type Deps struct {
 	Ready []Check
 	// Auth identifies callers of /api/*. Required.
 	Auth auth.Authenticator
+	// Proxies are server.trustedProxies: the reverse proxies whose
+	// X-Forwarded-For names the client (rate limits, audit, guest networks).
+	Proxies auth.Proxies
 	// BaseURL is server.baseUrl: its host is served besides loopback names,
 	// and its origin may change state (browserGuard).
 	BaseURL string
@@ -91,6 +94,23 @@ type Server struct {
 	ui *uiFiles
 }
 
+// clientAddr records the request's client address (auth.Proxies.Client)
+// before anything reads it.
+func (s *Server) clientAddr() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Request = auth.WithClientAddr(c.Request, s.deps.Proxies.Client(c.Request))
+		c.Next()
+	}
+}
+
+// clientIP is the request's client address as text ("" when unknown).
+func clientIP(c *gin.Context) string {
+	if a := auth.ClientAddr(c.Request); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
+
 // New builds the router. It does no I/O.
 func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
@@ -101,7 +121,7 @@ func New(d Deps) *Server {
 		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval), userLimits: newRateLimiter(userAuthBurst, userAuthInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns),
 		ui: newUIFiles(d.UI)}
-	e.Use(s.recoverer(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
+	e.Use(s.recoverer(), s.clientAddr(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
 	e.NoRoute(s.noRoute) // the UI, or the JSON 404 (ui.go)
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
 

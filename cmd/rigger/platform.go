@@ -255,7 +255,12 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			return nil
 		}})
 	}
+	proxies, err := auth.ParseProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("server.trustedProxies: %w", err)
+	}
 	srv := api.New(api.Deps{
+		Proxies:       proxies,
 		Logger:        logger.With("component", "api"),
 		Temporal:      tc,
 		Namespace:     cfg.Temporal.Namespace,

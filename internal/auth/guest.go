@@ -2,7 +2,7 @@ package auth
 
 import (
 	"fmt"
-	"net"
+
 	"net/http"
 	"net/netip"
 	"strings"
@@ -14,8 +14,9 @@ const GuestRefReadOnly = "guest:anonymous"
 // NetworkGuest is rigger server's read-only guest access (auth.guest): a
 // request without any credential (no Authorization header, no cookie, no
 // proxy assertion among Headers) whose connection comes from one of
-// Networks is the guest; everything else goes to Next. The peer address of the connection decides, never a
-// forwarded header a caller can write. A request that presents a
+// Networks is the guest; everything else goes to Next. The client address
+// decides (ClientAddr: the connection's peer, or what a trusted proxy
+// forwarded — never a header the caller alone wrote). A request that presents a
 // credential is never downgraded to the guest: a wrong token stays a 401.
 type NetworkGuest struct {
 	Next     Authenticator
@@ -40,7 +41,7 @@ func NewNetworkGuest(next Authenticator, cidrs []string, headers ...string) (*Ne
 
 // Authenticate implements Authenticator.
 func (g *NetworkGuest) Authenticate(r *http.Request) (Identity, error) {
-	if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" || !g.fromNetworks(r.RemoteAddr) {
+	if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" || !g.fromNetworks(ClientAddr(r)) {
 		return g.Next.Authenticate(r)
 	}
 	for _, h := range g.Headers {
@@ -51,16 +52,10 @@ func (g *NetworkGuest) Authenticate(r *http.Request) (Identity, error) {
 	return Identity{Ref: GuestRefReadOnly, Guest: true, Via: "guest"}, nil
 }
 
-func (g *NetworkGuest) fromNetworks(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
+func (g *NetworkGuest) fromNetworks(ip netip.Addr) bool {
+	if !ip.IsValid() {
 		return false
 	}
-	ip = ip.Unmap()
 	for _, p := range g.Networks {
 		if p.Contains(ip) {
 			return true

@@ -49,6 +49,23 @@ func TestNetworkGuest(t *testing.T) {
 			t.Errorf("%s: got %+v, %v; want %s", c.name, id, err, c.want)
 		}
 	}
+	// Behind a trusted proxy (192.0.2.7), the client it names decides.
+	proxies, err := ParseProxies([]string{"192.0.2.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		forwarded string
+		guest     bool
+	}{{"10.1.2.3", true}, {"192.168.1.1", false}, {"10.1.2.3, 192.168.1.1", false}} {
+		r := httptest.NewRequest("GET", "/api/catalog/entities", nil)
+		r.RemoteAddr = "192.0.2.7:443"
+		r.Header.Set("X-Forwarded-For", c.forwarded)
+		id, err := g.Authenticate(WithClientAddr(r, proxies.Client(r)))
+		if got := err == nil && id.Guest; got != c.guest {
+			t.Errorf("through the proxy for %s: guest %v (%+v, %v), want %v", c.forwarded, got, id, err, c.guest)
+		}
+	}
 	if _, err := NewNetworkGuest(tokens, []string{"10.0.0.0/33"}); err == nil {
 		t.Error("a bad CIDR was accepted")
 	}

@@ -76,6 +76,12 @@ type Server struct {
 	LogLevel string `yaml:"logLevel"`
 	// LogFormat is json or text [json].
 	LogFormat string `yaml:"logFormat"`
+	// TrustedProxies are the addresses or CIDRs of the reverse proxies in
+	// front of rigger: from a connection whose peer is one of them,
+	// X-Forwarded-For names the client (read from the right, past every
+	// trusted proxy) for rate limits, audit events and auth.guest.networks.
+	// Without any, the peer is the client [none].
+	TrustedProxies []string `yaml:"trustedProxies"`
 }
 
 // Temporal says which Temporal cluster to use and how to reach it.

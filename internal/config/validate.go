@@ -46,6 +46,13 @@ func (c *Config) validateServer(v *validator) {
 	v.required("server.dataDir", s.DataDir)
 	v.oneOf("server.logLevel", s.LogLevel, "debug", "info", "warn", "error")
 	v.oneOf("server.logFormat", s.LogFormat, "json", "text")
+	for i, p := range s.TrustedProxies {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(p)); err != nil {
+			if _, err := netip.ParseAddr(strings.TrimSpace(p)); err != nil {
+				v.add(index("server.trustedProxies", i), "%s is neither an address nor a CIDR (like 10.0.0.0/8)", quote(p))
+			}
+		}
+	}
 }
 
 func (c *Config) validateTemporal(v *validator) {

@@ -96,6 +96,9 @@ func TestValidate(t *testing.T) {
 		{"sqlite with url", func(c *Config) { c.Database.URL = "postgres://h/db" }, "database.url: only used when database.driver is postgres (did you forget driver: postgres?)"},
 		{"max open conns", func(c *Config) { c.Database.MaxOpenConns = 0 }, "database.maxOpenConns: must be at least 1"},
 
+		{"trusted proxy not an address", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.7", "lb.internal"} },
+			`server.trustedProxies[2]: "lb.internal" is neither an address nor a CIDR (like 10.0.0.0/8)`},
+
 		// auth
 		{"session ttl", func(c *Config) { c.Auth.Session.TTL = 0 }, "auth.session.ttl: must be a positive duration (like 90s or 5m)"},
 		{"dev guest group not a full ref", func(c *Config) { c.Auth.DevGuestGroups = []string{"group:default/team-a", "team-b"} },
