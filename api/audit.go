@@ -48,6 +48,13 @@ const (
 	denialInterval = time.Second
 )
 
+// credentialRefusedKey marks a request whose credential, sent elsewhere
+// than the Authorization header (a refresh token, a CLI grant), was
+// refused.
+const credentialRefusedKey = "rigger.credentialRefused"
+
+func credentialRefused(c *gin.Context) { c.Set(credentialRefusedKey, true) }
+
 // auditDenials records refused requests: 401 as auth.denied, 403 as
 // permission.denied, with the reason the caller was given. The events a
 // peer's limit drops are counted in the next one kept.
@@ -58,10 +65,12 @@ func (s *Server) auditDenials() gin.HandlerFunc {
 		switch c.Writer.Status() {
 		case http.StatusUnauthorized:
 			action = "auth.denied"
-			if c.GetHeader("Authorization") != "" {
-				// A token was presented and refused (forged, expired,
-				// revoked, another server's).
-				action = "token.use-denied"
+			if c.GetHeader("Authorization") != "" || c.GetBool(credentialRefusedKey) {
+				// A credential was presented and refused (a forged,
+				// expired, revoked or another server's token; a spent
+				// refresh token or CLI grant): the sign-in failures
+				// alert counts these.
+				action = audit.ActionTokenUseDenied
 			}
 		case http.StatusForbidden:
 			action = "permission.denied"

@@ -284,11 +284,13 @@ func (s *Server) redeemCLIGrant(c *gin.Context) {
 	}
 	var g cliGrant
 	if err := s.deps.SignIn.Sealer.Open(purposeCLIGrant, body.Grant, &g); err != nil {
+		credentialRefused(c)
 		writeError(c, err)
 		return
 	}
 	sum := sha256.Sum256([]byte(body.Verifier))
 	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(g.Challenge)) != 1 {
+		credentialRefused(c)
 		writeError(c, errs.Unauthenticated("the verifier does not match the challenge this sign-in started with"))
 		return
 	}
@@ -297,6 +299,7 @@ func (s *Server) redeemCLIGrant(c *gin.Context) {
 	// second redemption (a copied grant and verifier) ends the sign-in.
 	_, next, _, err := s.deps.Tokens.Sessions.Refresh(c.Request.Context(), g.Refresh)
 	if errors.Is(err, errs.ErrUnauthenticated) {
+		credentialRefused(c)
 		writeError(c, fmt.Errorf("this CLI sign-in grant was already redeemed, or its session ended (run rigger login again): %w", err))
 		return
 	}

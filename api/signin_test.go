@@ -458,6 +458,11 @@ func TestCLISignIn(t *testing.T) {
 	if len(logins) != 1 || logins[0].Details["cli"] != "true" {
 		t.Fatalf("auth.login events: %+v", logins)
 	}
+	// Each refused grant (wrong verifier, tampered, expired, spent) and the
+	// revoked session's refresh count as failed sign-ins.
+	if refused := ss.events(t, "token.use-denied"); len(refused) != 5 {
+		t.Fatalf("%d token.use-denied events, want 5: %+v", len(refused), refused)
+	}
 
 	t.Run("bad start", func(t *testing.T) {
 		for q, want := range map[string]string{

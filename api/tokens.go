@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -132,6 +133,12 @@ func (s *Server) refresh(c *gin.Context) {
 	}
 	id, next, sessionExp, err := s.deps.Tokens.Sessions.Refresh(ctx, tok)
 	if err != nil {
+		if errors.Is(err, errs.ErrUnauthenticated) {
+			credentialRefused(c)
+			if fromCookie { // spent or expired: the browser stops sending it
+				s.setRefreshCookie(c, "", time.Time{})
+			}
+		}
 		writeError(c, err)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
 )
 
@@ -19,6 +20,7 @@ type tokenServer struct {
 	srv      *Server
 	sessions *auth.Sessions
 	issuer   *auth.Issuer
+	audit    *audit.Log
 }
 
 func newTokenServer(t *testing.T) *tokenServer {
@@ -33,9 +35,11 @@ func newTokenServer(t *testing.T) *tokenServer {
 		t.Fatal(err)
 	}
 	stored := auth.NewStoredTokens(st, nil, discardLogger(), nil)
-	srv := New(Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: iss, Stored: stored},
+	log := audit.New(audit.Options{Store: st})
+	t.Cleanup(func() { log.Close() })
+	srv := New(Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: iss, Stored: stored}, Audit: AuditDeps{Recorder: log, Events: log},
 		Tokens: TokenDeps{Issuer: iss, Sessions: sessions, Stored: stored, Admins: []string{"group:default/platform"}}})
-	return &tokenServer{srv: srv, sessions: sessions, issuer: iss}
+	return &tokenServer{srv: srv, sessions: sessions, issuer: iss, audit: log}
 }
 
 func (ts *tokenServer) do(t *testing.T, method, path, bearer, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
@@ -226,5 +230,51 @@ func TestRefreshRateLimitedPerUser(t *testing.T) {
 		if i > userAuthBurst {
 			t.Fatal("never limited")
 		}
+	}
+}
+
+// TestRefusedRefreshIsAFailedSignIn: a spent refresh token (in the body or
+// the cookie) is audited as token.use-denied, which the sign-in failures
+// alert counts, and the spent cookie is cleared; a refresh without any
+// token is only auth.denied (a browser that never signed in).
+func TestRefusedRefreshIsAFailedSignIn(t *testing.T) {
+	ts := newTokenServer(t)
+	tok, _, err := ts.sessions.Create(t.Context(), auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := ts.do(t, "POST", "/api/auth/refresh", "", `{"refreshToken":"`+tok+`"}`); w.Code != http.StatusOK {
+		t.Fatalf("first refresh: %d %s", w.Code, w.Body)
+	}
+	if w := ts.do(t, "POST", "/api/auth/refresh", "", `{"refreshToken":"`+tok+`"}`); w.Code != http.StatusUnauthorized {
+		t.Fatalf("the spent token again: %d %s", w.Code, w.Body)
+	}
+	w := ts.do(t, "POST", "/api/auth/refresh", "", "", &http.Cookie{Name: RefreshCookie, Value: tok})
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("the spent token in the cookie: %d %s", w.Code, w.Body)
+	}
+	cleared := false
+	for _, c := range w.Result().Cookies() {
+		cleared = cleared || c.Name == RefreshCookie && c.MaxAge < 0
+	}
+	if !cleared {
+		t.Errorf("the spent refresh cookie is not cleared: %v", w.Result().Cookies())
+	}
+	if w := ts.do(t, "POST", "/api/auth/refresh", "", ""); w.Code != http.StatusUnauthorized {
+		t.Fatalf("refresh without a token: %d %s", w.Code, w.Body)
+	}
+	if err := ts.audit.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	page, err := ts.audit.Events(t.Context(), audit.Query{Target: "/api/auth/refresh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range page.Events {
+		got = append(got, e.Event.Action)
+	}
+	if strings.Join(got, " ") != "auth.denied token.use-denied token.use-denied" {
+		t.Fatalf("refresh events, newest first: %v", got)
 	}
 }

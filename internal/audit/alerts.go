@@ -39,6 +39,7 @@ const (
 	ActionTaskCreate      = "scaffolder.task.create"
 	ActionEntityRead      = "catalog.entity.read"
 	ActionLoginFailed     = "auth.login.failed"
+	ActionTokenUseDenied  = "token.use-denied"
 	ActionEntityCreate    = "catalog.entity.create"
 	ActionEntityUpdate    = "catalog.entity.update"
 	ActionEntityDelete    = "catalog.entity.delete"
@@ -190,7 +191,9 @@ func (a *alerter) evaluate(e Event, out []alert) []alert {
 					map[string]string{"actor": key, "count": strconv.FormatInt(n, 10), "window": r.Window.String(), "threshold": strconv.FormatInt(r.Threshold, 10)}))
 			}
 		}
-	case ActionLoginFailed:
+	case ActionLoginFailed, ActionTokenUseDenied:
+		// A refused token, refresh token or CLI grant is a failed sign-in
+		// as much as a refused provider identity: guessing either counts.
 		if r := a.signIn; r != nil {
 			ip := e.SourceIP
 			if ip == "" {

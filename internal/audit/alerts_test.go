@@ -292,25 +292,28 @@ func TestCatalogMutationsAlert(t *testing.T) {
 }
 
 // TestSignInFailuresAlert: more than PerIP failures from one address raise
-// one alert for it; more than Total from all addresses one more.
+// one alert for it; more than Total from all addresses one more. A refused
+// token (token.use-denied) counts as a failure like a refused sign-in.
 func TestSignInFailuresAlert(t *testing.T) {
 	onBoth(t, func(t *testing.T, b backend) {
 		st := b.open(t)
 		clk := &clock{t: t0}
 		l := alertLog(t, st, AlertOptions{SignInFailures: &SignInFailuresRule{Name: "signInFailures", PerIP: 5, Total: 8, Window: 5 * time.Minute}}, clk, nil)
-		fail := func(ip string, n int) {
+		failAs := func(action, ip string, n int) {
 			for range n {
 				clk.set(clk.Now().Add(time.Second))
-				l.Record(context.Background(), Event{ActorKind: ActorAnonymous, Action: ActionLoginFailed, Target: "provider:oidc", Decision: Deny, SourceIP: ip})
+				l.Record(context.Background(), Event{ActorKind: ActorAnonymous, Action: action, Target: "provider:oidc", Decision: Deny, SourceIP: ip})
 			}
 		}
+		fail := func(ip string, n int) { failAs(ActionLoginFailed, ip, n) }
 		fail("198.51.100.1", 5) // at the limit: nothing
 		fail("198.51.100.2", 3)
+		failAs("auth.denied", "198.51.100.1", 4) // no credential presented: not a failure
 		flush(t, l)
 		if got := alerts(t, l); len(got) != 0 {
 			t.Fatalf("alerts at the limits: %+v", got)
 		}
-		fail("198.51.100.1", 3) // 6th from .1: its alert; 9th in all: the total's
+		failAs(ActionTokenUseDenied, "198.51.100.1", 3) // 6th from .1: its alert; 9th in all: the total's
 		flush(t, l)
 		got := alerts(t, l)
 		if len(got) != 2 {
@@ -320,7 +323,7 @@ func TestSignInFailuresAlert(t *testing.T) {
 			got[1].Details["scope"] != "total" || got[1].Details["count"] != "9" {
 			t.Fatalf("alerts: %+v", got)
 		}
-		mustVerify(t, st, 11+2)
+		mustVerify(t, st, 15+2)
 	})
 }
 
