@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -403,4 +404,26 @@ func (s *Scaffold) CheckedActions() map[string]ActionFunc {
 		}
 	}
 	return out
+}
+
+// CheckedDecision implements contract.ScaffoldCheckDecision: the decision
+// an approval step's signal carries, when the API server signed it for
+// this very run (task and attempt). A decision anyone else sent is
+// refused, and the step keeps waiting.
+func (s *Scaffold) CheckedDecision(ctx context.Context, in contract.CheckDecisionInput) (contract.Decision, error) {
+	c, err := s.checkRun(ctx, in.Run, in.InputHash, true)
+	if err != nil {
+		return contract.Decision{}, err
+	}
+	if err := s.Trust.Verifier.VerifyPurpose(contract.DecisionPurpose, in.Signal.Decision, in.Signal.Signature); err != nil {
+		return contract.Decision{}, refuse(fmt.Errorf("the decision was not made through the API: %w", err))
+	}
+	var d contract.Decision
+	if err := json.Unmarshal(in.Signal.Decision, &d); err != nil {
+		return contract.Decision{}, refuse(fmt.Errorf("an unreadable decision: %w", err))
+	}
+	if d.TaskID != c.TaskID || d.Attempt != c.Attempt {
+		return contract.Decision{}, refuse(fmt.Errorf("the decision is for task %s attempt %d, not this run (task %s attempt %d)", d.TaskID, d.Attempt, c.TaskID, c.Attempt))
+	}
+	return d, nil
 }

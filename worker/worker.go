@@ -83,6 +83,7 @@ func registerScaffold(r registrar, sc *activities.Scaffold) {
 	r.RegisterActivityWithOptions(sc.CheckedForgetSecrets, activity.RegisterOptions{Name: contract.ScaffoldForgetSecrets})
 	r.RegisterActivityWithOptions(sc.CheckedRecordOutcome, activity.RegisterOptions{Name: contract.ScaffoldRecordOutcome})
 	r.RegisterActivityWithOptions(sc.CheckedRunLocalStep, activity.RegisterOptions{Name: contract.ScaffoldRunLocalStep})
+	r.RegisterActivityWithOptions(sc.CheckedDecision, activity.RegisterOptions{Name: contract.ScaffoldCheckDecision})
 	for name, fn := range sc.CheckedActions() {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})
 	}

@@ -22,6 +22,9 @@ const ScaffoldName = "rigger.scaffold"
 const (
 	ScaffoldStateQuery   = "state"
 	ScaffoldCancelSignal = "cancel"
+	// ScaffoldApprovalSignal carries a contract.SignedDecision to the
+	// approval step the run waits on.
+	ScaffoldApprovalSignal = "approval"
 )
 
 // Step statuses, as Backstage names them.
@@ -43,6 +46,8 @@ type StepState struct {
 	StartedAt *time.Time `json:"startedAt,omitempty"`
 	EndedAt   *time.Time `json:"endedAt,omitempty"`
 	Error     string     `json:"error,omitempty"`
+	// Approval is a rigger:approval step's request and its decision.
+	Approval *ApprovalState `json:"approval,omitempty"`
 }
 
 // LogEvent is one line of a run's log.
@@ -177,6 +182,7 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	}
 
 	ctx, cancel := workflow.WithCancel(ctx)
+	ctx = workflow.WithValue(ctx, approvalsKey{}, &approvals{st: st, ch: workflow.GetSignalChannel(ctx, ScaffoldApprovalSignal), log: log})
 	cancelled := false
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		workflow.GetSignalChannel(gctx, ScaffoldCancelSignal).Receive(gctx, nil)
@@ -524,6 +530,9 @@ func startRefreshLoop(ctx workflow.Context, r contract.StartRefresh) {
 
 // runAction runs one rendered item of a step.
 func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, index int, item contract.RenderedItem) (contract.ActionOutput, error) {
+	if step.Action == contract.ActionApproval {
+		return awaitApproval(ctx, in, step, item.Input)
+	}
 	if step.Action == contract.ActionWait {
 		d, err := waitDuration(item.Input)
 		if err != nil {

@@ -36,6 +36,8 @@ func NewRegistry(disabled []string) *Registry {
 	}
 	add("debug:log", time.Minute, true)
 	add(ActionWait, MaxWait, true)
+	// A dry run skips it: nobody decides on a dry run.
+	add(ActionApproval, MaxApprovalWait, false)
 	add("fs:write", time.Minute, true)
 	add("fs:delete", time.Minute, true)
 	add("fs:rename", time.Minute, true)

@@ -205,3 +205,50 @@ type DryRunFile struct {
 	Data       []byte `json:"data"`
 	Executable bool   `json:"executable,omitempty"`
 }
+
+// ActionApproval waits, holding no worker, for a person the policy allows
+// (scaffolder.task.approve) to approve or reject the run through the API.
+const ActionApproval = "rigger:approval"
+
+// Approval bounds: how long a step waits when its input does not say, and
+// at most.
+const (
+	DefaultApprovalWait = 7 * 24 * time.Hour
+	MaxApprovalWait     = 90 * 24 * time.Hour
+)
+
+// Decision is a decision on an approval step, made through the API for
+// one attempt of one task.
+type Decision struct {
+	TaskID   string    `json:"taskId"`
+	StepID   string    `json:"stepId"`
+	Attempt  int       `json:"attempt"`
+	Approved bool      `json:"approved"`
+	By       string    `json:"by"`
+	Comment  string    `json:"comment,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// DecisionPurpose separates the API server's signatures over decisions
+// from its run grants (runsign.Signer.SignPurpose).
+const DecisionPurpose = "rigger.approval-decision.v1"
+
+// SignedDecision is a Decision as JSON and the API server's signature over
+// it for DecisionPurpose: the signal an approval step waits for. Anyone
+// who can signal workflows in the namespace can send one; only a signed one
+// decides.
+type SignedDecision struct {
+	Decision  []byte `json:"decision"`
+	Signature []byte `json:"signature"`
+}
+
+// ScaffoldCheckDecision verifies a SignedDecision for the run (a local
+// activity: the workflow cannot hold keys) and returns the Decision.
+const ScaffoldCheckDecision = "rigger.scaffold.checkDecision"
+
+// CheckDecisionInput is ScaffoldCheckDecision's input.
+type CheckDecisionInput struct {
+	Signal    SignedDecision `json:"signal"`
+	Run       *RunGrant      `json:"run,omitempty"`
+	InputHash string         `json:"inputHash,omitempty"`
+}

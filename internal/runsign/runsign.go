@@ -66,6 +66,18 @@ func (s *Signer) Sign(c Claims) (claims, sig []byte, err error) {
 	return b, ed25519.Sign(s.key, b), nil
 }
 
+// SignPurpose signs payload for purpose (a decision on an approval step,
+// say). The signed message is purpose, a zero byte and payload: it can
+// never pass for a run grant (JSON), nor one purpose's for another's.
+func (s *Signer) SignPurpose(purpose string, payload []byte) []byte {
+	return ed25519.Sign(s.key, purposeMessage(purpose, payload))
+}
+
+func purposeMessage(purpose string, payload []byte) []byte {
+	m := make([]byte, 0, len(purpose)+1+len(payload))
+	return append(append(append(m, purpose...), 0), payload...)
+}
+
 // PublicKey is the key workers verify with.
 func (s *Signer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
 
@@ -117,6 +129,18 @@ func (v *Verifier) Verify(claims, sig []byte) (Claims, error) {
 	v.known[k] = c
 	v.mu.Unlock()
 	return c, nil
+}
+
+// VerifyPurpose checks sig over payload for purpose (Signer.SignPurpose);
+// the error is ErrUnsigned or ErrBadSignature.
+func (v *Verifier) VerifyPurpose(purpose string, payload, sig []byte) error {
+	if len(payload) == 0 || len(sig) == 0 {
+		return ErrUnsigned
+	}
+	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(v.key, purposeMessage(purpose, payload), sig) {
+		return ErrBadSignature
+	}
+	return nil
 }
 
 // InputHash is the hex SHA-256 of v's canonical JSON: v marshalled, read

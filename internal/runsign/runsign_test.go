@@ -117,3 +117,38 @@ func BenchmarkSignVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestSignPurpose: a purpose signature verifies for its purpose and
+// payload only, and never as a run grant (nor a grant as one).
+func TestSignPurpose(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSigner(priv)
+	v := NewVerifier(s.PublicKey())
+	payload := []byte(`{"taskId":"t1","userRef":"user:default/alice","inputHash":"x"}`)
+	sig := s.SignPurpose("decision", payload)
+	if err := v.VerifyPurpose("decision", payload, sig); err != nil {
+		t.Fatalf("own purpose: %v", err)
+	}
+	if err := v.VerifyPurpose("other", payload, sig); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("another purpose: %v", err)
+	}
+	if err := v.VerifyPurpose("decision", append([]byte(nil), payload[:len(payload)-1]...), sig); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("another payload: %v", err)
+	}
+	if err := v.VerifyPurpose("decision", payload, nil); !errors.Is(err, ErrUnsigned) {
+		t.Errorf("no signature: %v", err)
+	}
+	if _, err := v.Verify(payload, sig); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("a decision signature passed as a run grant: %v", err)
+	}
+	claims, gsig, err := s.Sign(Claims{TaskID: "t1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.VerifyPurpose("decision", claims, gsig); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("a run grant passed as a decision: %v", err)
+	}
+}

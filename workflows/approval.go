@@ -1,0 +1,160 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
+)
+
+// ApprovalState is what a rigger:approval step asks and what was decided:
+// the task page shows it, the API checks a decision against it.
+type ApprovalState struct {
+	Message     string    `json:"message,omitempty"`
+	RequestedAt time.Time `json:"requestedAt"`
+	Deadline    time.Time `json:"deadline"`
+	// AllowSelf lets the task's creator decide too.
+	AllowSelf bool `json:"allowSelfApproval,omitempty"`
+	// Decision is "", approved, rejected or timed-out.
+	Decision  string     `json:"decision,omitempty"`
+	DecidedBy string     `json:"decidedBy,omitempty"`
+	DecidedAt *time.Time `json:"decidedAt,omitempty"`
+	Comment   string     `json:"comment,omitempty"`
+}
+
+// Decisions an approval step records.
+const (
+	Approved = "approved"
+	Rejected = "rejected"
+	TimedOut = "timed-out"
+)
+
+// RejectedType is the error type of a rejected (or undecided) approval:
+// never retried.
+const RejectedType = "ApprovalRejected"
+
+// maxApprovalMessage bounds the message kept in the state (a Terraform
+// plan can be long; the state is a query result).
+const maxApprovalMessage = 64 << 10
+
+// approvals is the run's side of approval steps: its state, the signal
+// channel decisions arrive on, and its log.
+type approvals struct {
+	st  *ScaffoldState
+	ch  workflow.ReceiveChannel
+	log func(stepID, typ, text string)
+}
+
+type approvalsKey struct{}
+
+// awaitApproval waits, on a durable timer and a signal (no worker held),
+// for a decision the API server signed for this run's step; a decision it
+// did not sign, or one for another step or attempt, is logged and ignored.
+func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, input map[string]any) (contract.ActionOutput, error) {
+	a, _ := ctx.Value(approvalsKey{}).(*approvals)
+	if a == nil {
+		return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError("rigger:approval runs only in a scaffolder run", RejectedType, nil)
+	}
+	idx := -1
+	for i := range a.st.Steps {
+		if a.st.Steps[i].ID == step.ID {
+			idx = i
+		}
+	}
+	timeout, err := approvalTimeout(input)
+	if err != nil || idx < 0 {
+		if err == nil {
+			err = fmt.Errorf("step %s is not in the run", step.ID)
+		}
+		return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), RejectedType, nil)
+	}
+	msg, _ := input["message"].(string)
+	if len(msg) > maxApprovalMessage {
+		msg = msg[:maxApprovalMessage] + "\n… (cut)"
+	}
+	self, _ := input["allowSelfApproval"].(bool)
+	now := workflow.Now(ctx)
+	req := &ApprovalState{Message: msg, RequestedAt: now, Deadline: now.Add(timeout), AllowSelf: self}
+	a.st.Steps[idx].Approval = req
+	a.log(step.ID, "log", fmt.Sprintf("Waiting for approval (until %s)", req.Deadline.UTC().Format(time.RFC3339)))
+
+	timerCtx, stopTimer := workflow.WithCancel(ctx)
+	defer stopTimer()
+	timer := workflow.NewTimer(timerCtx, timeout)
+	checkCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	hash := in.InputHash()
+	for {
+		var signal contract.SignedDecision
+		var timerErr error
+		fired, received := false, false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
+		sel.AddReceive(a.ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &signal); received = true })
+		sel.Select(ctx)
+		if fired {
+			if timerErr != nil { // the run was cancelled
+				return contract.ActionOutput{}, timerErr
+			}
+			at := workflow.Now(ctx)
+			req.Decision, req.DecidedAt = TimedOut, &at
+			return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("no decision within %s", timeout), RejectedType, nil)
+		}
+		if !received {
+			continue
+		}
+		var d contract.Decision
+		err := workflow.ExecuteLocalActivity(checkCtx, contract.ScaffoldCheckDecision,
+			contract.CheckDecisionInput{Signal: signal, Run: in.Run, InputHash: hash}).Get(ctx, &d)
+		switch {
+		case err != nil:
+			a.log(step.ID, "log", "Ignored a decision: "+rootMessage(err))
+			continue
+		case d.StepID != step.ID:
+			a.log(step.ID, "log", fmt.Sprintf("Ignored a decision for step %s", d.StepID))
+			continue
+		}
+		at := workflow.Now(ctx)
+		req.DecidedBy, req.DecidedAt, req.Comment = d.By, &at, d.Comment
+		said := ""
+		if d.Comment != "" {
+			said = ": " + d.Comment
+		}
+		if !d.Approved {
+			req.Decision = Rejected
+			return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("rejected by %s%s", d.By, said), RejectedType, nil)
+		}
+		req.Decision = Approved
+		out := map[string]any{"approved": true, "by": d.By}
+		if d.Comment != "" {
+			out["comment"] = d.Comment
+		}
+		return contract.ActionOutput{Output: out, Logs: []string{fmt.Sprintf("Approved by %s%s", d.By, said)}}, nil
+	}
+}
+
+// approvalTimeout reads rigger:approval's timeout: a Go duration, within
+// (0, MaxApprovalWait]; DefaultApprovalWait when not given.
+func approvalTimeout(in map[string]any) (time.Duration, error) {
+	v, ok := in["timeout"]
+	if !ok || v == nil || v == "" {
+		return contract.DefaultApprovalWait, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return 0, fmt.Errorf("rigger:approval: timeout must be a duration such as 48h, not %T", v)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > contract.MaxApprovalWait {
+		return 0, fmt.Errorf("rigger:approval: timeout %q must be a duration between 1s and %s (such as 48h)", s, contract.MaxApprovalWait)
+	}
+	return d, nil
+}

@@ -1,0 +1,178 @@
+package workflows
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/runsign"
+	"github.com/riggerdev/rigger/templates"
+)
+
+// approvalEnv is a scaffold test env whose decision check verifies the
+// real signature (the worker's check also verifies the run's grant; its
+// own tests cover that).
+func approvalEnv(t *testing.T) (*scaffoldEnv, *runsign.Signer) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := runsign.NewSigner(priv)
+	v := runsign.NewVerifier(signer.PublicKey())
+	e := newScaffoldEnv(t, "")
+	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.CheckDecisionInput) (contract.Decision, error) {
+		if err := v.VerifyPurpose(contract.DecisionPurpose, in.Signal.Decision, in.Signal.Signature); err != nil {
+			return contract.Decision{}, temporal.NewNonRetryableApplicationError("the decision was not made through the API: "+err.Error(), "RunRefused", nil)
+		}
+		var d contract.Decision
+		return d, json.Unmarshal(in.Signal.Decision, &d)
+	}, activity.RegisterOptions{Name: contract.ScaffoldCheckDecision})
+	return e, signer
+}
+
+func signed(t *testing.T, s *runsign.Signer, d contract.Decision) contract.SignedDecision {
+	t.Helper()
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return contract.SignedDecision{Decision: b, Signature: s.SignPurpose(contract.DecisionPurpose, b)}
+}
+
+func approvalPlan(input map[string]any) templates.Plan {
+	return plan(
+		templates.PlanStep{ID: "a", Name: "A", Input: map[string]any{"message": "before"}},
+		templates.PlanStep{ID: "ok", Name: "Approve", Action: contract.ActionApproval, Input: input},
+		templates.PlanStep{ID: "b", Name: "B", Input: map[string]any{"message": "after ${{ steps.ok.output.by }}"}},
+	)
+}
+
+func logText(st ScaffoldState) string {
+	var b strings.Builder
+	for _, l := range st.Log {
+		b.WriteString(l.Text + "\n")
+	}
+	return b.String()
+}
+
+func TestApprovalApproved(t *testing.T) {
+	e, signer := approvalEnv(t)
+	e.env.RegisterDelayedCallback(func() {
+		st := state(t, e.env)
+		if a := st.Steps[1].Approval; a == nil || a.Message != "ship it?" || a.Decision != "" || st.Steps[1].Status != StepProcessing {
+			t.Errorf("while waiting: step %+v approval %+v", st.Steps[1], a)
+		}
+		if len(e.calls) != 1 {
+			t.Errorf("calls while waiting: %v", e.calls)
+		}
+		// A forged decision, then one for another step: both ignored.
+		forged := signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "ok", Attempt: 1, Approved: true, By: "user:default/mallory"})
+		forged.Signature[0] ^= 1
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, forged)
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "a", Attempt: 1, Approved: true, By: "user:default/eve"}))
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "ok", Attempt: 1, Approved: true, By: "user:default/bob", Comment: "looks good"}))
+	}, 3*time.Hour)
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "ap1", Plan: approvalPlan(map[string]any{"message": "ship it?", "timeout": "48h"})})
+	if err := e.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(e.calls, ",") != "a:before,b:after user:default/bob" {
+		t.Fatalf("calls %v", e.calls)
+	}
+	st := state(t, e.env)
+	a := st.Steps[1].Approval
+	if st.Steps[1].Status != StepCompleted || a.Decision != Approved || a.DecidedBy != "user:default/bob" || a.Comment != "looks good" ||
+		a.Deadline.Sub(a.RequestedAt) != 48*time.Hour {
+		t.Fatalf("step %+v approval %+v", st.Steps[1], a)
+	}
+	log := logText(st)
+	for _, want := range []string{"Waiting for approval", "Ignored a decision: the decision was not made through the API", "Ignored a decision for step a", "Approved by user:default/bob: looks good"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "mallory") {
+		t.Errorf("the forged decision's author is in the log:\n%s", log)
+	}
+}
+
+func TestApprovalRejected(t *testing.T) {
+	e, signer := approvalEnv(t)
+	e.env.RegisterDelayedCallback(func() {
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap2", StepID: "ok", Attempt: 1, By: "user:default/bob", Comment: "not on a Friday"}))
+	}, time.Hour)
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "ap2", Plan: approvalPlan(map[string]any{"message": "ship it?"})})
+	var app *temporal.ApplicationError
+	if err := e.env.GetWorkflowError(); !errors.As(err, &app) || !strings.Contains(err.Error(), "rejected by user:default/bob: not on a Friday") {
+		t.Fatalf("want the rejection, got %v", err)
+	}
+	var st ScaffoldState
+	if err := app.Details(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Steps[1].Status != StepFailed || st.Steps[1].Approval.Decision != Rejected || st.Status != "failed" || len(e.calls) != 1 {
+		t.Fatalf("state %+v, calls %v", st.Steps[1], e.calls)
+	}
+}
+
+func TestApprovalTimesOut(t *testing.T) {
+	e, _ := approvalEnv(t)
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "ap3", Plan: approvalPlan(map[string]any{"timeout": "90m"})})
+	var app *temporal.ApplicationError
+	if err := e.env.GetWorkflowError(); !errors.As(err, &app) || !strings.Contains(err.Error(), "no decision within 1h30m0s") {
+		t.Fatalf("want a timeout, got %v", err)
+	}
+	var st ScaffoldState
+	if err := app.Details(&st); err != nil {
+		t.Fatal(err)
+	}
+	if a := st.Steps[1].Approval; a == nil || a.Decision != TimedOut {
+		t.Fatalf("approval %+v", a)
+	}
+}
+
+func TestApprovalCancelledWhileWaiting(t *testing.T) {
+	e, _ := approvalEnv(t)
+	e.env.RegisterDelayedCallback(func() { e.env.SignalWorkflow(ScaffoldCancelSignal, nil) }, time.Hour)
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "ap4", Plan: approvalPlan(nil)})
+	if err := e.env.GetWorkflowError(); err == nil || !strings.Contains(strings.ToLower(err.Error()), "cancel") {
+		t.Fatalf("want a cancellation, got %v", err)
+	}
+	if st := state(t, e.env); st.Status != "cancelled" || st.Steps[1].Status != StepCancelled || len(e.calls) != 1 {
+		t.Fatalf("state %+v, calls %v", st, e.calls)
+	}
+}
+
+func TestApprovalTimeoutInput(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want time.Duration
+		bad  bool
+	}{
+		{nil, contract.DefaultApprovalWait, false},
+		{"36h", 36 * time.Hour, false},
+		{"2160h", contract.MaxApprovalWait, false},
+		{"2161h", 0, true},
+		{"-1h", 0, true},
+		{"soon", 0, true},
+		{48, 0, true},
+	} {
+		in := map[string]any{}
+		if c.in != nil {
+			in["timeout"] = c.in
+		}
+		got, err := approvalTimeout(in)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("timeout %v: %v, %v", c.in, got, err)
+		}
+	}
+}
