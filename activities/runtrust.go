@@ -410,20 +410,30 @@ func (s *Scaffold) CheckedActions() map[string]ActionFunc {
 // an approval step's signal carries, when the API server signed it for
 // this very run (task and attempt). A decision anyone else sent is
 // refused, and the step keeps waiting.
-func (s *Scaffold) CheckedDecision(ctx context.Context, in contract.CheckDecisionInput) (contract.Decision, error) {
+func (s *Scaffold) CheckedDecision(ctx context.Context, in contract.CheckDecisionInput) (contract.DecisionResult, error) {
 	c, err := s.checkRun(ctx, in.Run, in.InputHash, true)
 	if err != nil {
-		return contract.Decision{}, err
+		return contract.DecisionResult{}, err
 	}
 	if err := s.Trust.Verifier.VerifyPurpose(contract.DecisionPurpose, in.Signal.Decision, in.Signal.Signature); err != nil {
-		return contract.Decision{}, refuse(fmt.Errorf("the decision was not made through the API: %w", err))
+		return contract.DecisionResult{}, refuse(fmt.Errorf("the decision was not made through the API: %w", err))
 	}
 	var d contract.Decision
 	if err := json.Unmarshal(in.Signal.Decision, &d); err != nil {
-		return contract.Decision{}, refuse(fmt.Errorf("an unreadable decision: %w", err))
+		return contract.DecisionResult{}, refuse(fmt.Errorf("an unreadable decision: %w", err))
 	}
 	if d.TaskID != c.TaskID || d.Attempt != c.Attempt {
-		return contract.Decision{}, refuse(fmt.Errorf("the decision is for task %s attempt %d, not this run (task %s attempt %d)", d.TaskID, d.Attempt, c.TaskID, c.Attempt))
+		return contract.DecisionResult{}, refuse(fmt.Errorf("the decision is for task %s attempt %d, not this run (task %s attempt %d)", d.TaskID, d.Attempt, c.TaskID, c.Attempt))
 	}
-	return d, nil
+	res := contract.DecisionResult{Decision: d}
+	if d.Approved {
+		if s.Trust.Marker == nil {
+			return contract.DecisionResult{}, errNoMarker
+		}
+		res.Output = contract.ApprovalOutput(d)
+		if res.OutputMark, err = s.Trust.Marker.MarkStep(c.TaskID, d.StepID, StepCompleted, res.Output); err != nil {
+			return contract.DecisionResult{}, err
+		}
+	}
+	return res, nil
 }

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -146,5 +147,59 @@ func TestRecordOutcome(t *testing.T) {
 	}
 	if len(rec.events) != 1 {
 		t.Fatalf("refused outcomes were recorded: %+v", rec.events[1:])
+	}
+}
+
+// TestCheckedDecision: a decision counts only when the API server signed
+// it (for decisions, not as a run grant) for this run's task and attempt;
+// an approval comes back with its output marked for later steps.
+func TestCheckedDecision(t *testing.T) {
+	signer := runsign.NewSigner(ed25519.NewKeyFromSeed([]byte(strings.Repeat("s", 32))))
+	claims, sig, err := signer.Sign(runsign.Claims{TaskID: "t1", UserRef: "user:default/alice", InputHash: "h", Attempt: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := runsign.NewMarker([]byte(strings.Repeat("k", 32)))
+	s := &Scaffold{Trust: &RunTrust{Verifier: runsign.NewVerifier(signer.PublicKey()), Marker: m}}
+	grant := &contract.RunGrant{Claims: claims, Signature: sig}
+	check := func(d contract.Decision, tamper func(*contract.SignedDecision)) (contract.DecisionResult, error) {
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sd := contract.SignedDecision{Decision: b, Signature: signer.SignPurpose(contract.DecisionPurpose, b)}
+		if tamper != nil {
+			tamper(&sd)
+		}
+		return s.CheckedDecision(context.Background(), contract.CheckDecisionInput{Signal: sd, Run: grant, InputHash: "h"})
+	}
+	ok := contract.Decision{TaskID: "t1", StepID: "gate", Attempt: 2, Approved: true, By: "user:default/bob", Comment: "go"}
+	res, err := check(ok, nil)
+	if err != nil || res.Decision != ok || res.Output["by"] != "user:default/bob" || res.Output["comment"] != "go" {
+		t.Fatalf("a signed approval: %+v, %v", res, err)
+	}
+	if err := m.CheckStep("t1", "gate", StepCompleted, res.Output, res.OutputMark); err != nil {
+		t.Errorf("the approval's output is not marked: %v", err)
+	}
+	if res, err := check(contract.Decision{TaskID: "t1", StepID: "gate", Attempt: 2, By: "user:default/bob"}, nil); err != nil || res.Output != nil || res.OutputMark != "" {
+		t.Errorf("a signed rejection: %+v, %v (want no output)", res, err)
+	}
+	for name, c := range map[string]struct {
+		d      contract.Decision
+		tamper func(*contract.SignedDecision)
+		want   string
+	}{
+		"forged":        {ok, func(sd *contract.SignedDecision) { sd.Signature[3] ^= 1 }, "the decision was not made through the API"},
+		"changed":       {ok, func(sd *contract.SignedDecision) { sd.Decision = []byte(strings.Replace(string(sd.Decision), "bob", "eve", 1)) }, "the decision was not made through the API"},
+		"a run grant":   {ok, func(sd *contract.SignedDecision) { sd.Decision, sd.Signature = claims, sig }, "the decision was not made through the API"},
+		"other task":    {contract.Decision{TaskID: "t2", StepID: "gate", Attempt: 2, Approved: true}, nil, "for task t2 attempt 2, not this run"},
+		"other attempt": {contract.Decision{TaskID: "t1", StepID: "gate", Attempt: 1, Approved: true}, nil, "for task t1 attempt 1, not this run"},
+	} {
+		if _, err := check(c.d, c.tamper); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+	if _, err := s.CheckedDecision(context.Background(), contract.CheckDecisionInput{Run: grant, InputHash: "other"}); err == nil {
+		t.Error("a decision for a changed input was accepted")
 	}
 }

@@ -65,6 +65,8 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.GET("/v2/tasks/:id/eventstream", s.taskEventStream)
 	g.POST("/v2/tasks/:id/cancel", s.cancelTask)
 	g.POST("/v2/tasks/:id/retry", s.retryTask)
+	g.POST("/v2/tasks/:id/approve", func(c *gin.Context) { s.decideTask(c, true) })
+	g.POST("/v2/tasks/:id/reject", func(c *gin.Context) { s.decideTask(c, false) })
 	g.POST("/v2/dry-run", s.dryRun)
 	g.POST("/v2/validate-template", s.checks.limit("checking templates"), s.validateTemplate)
 	g.GET("/v2/tasks/:id/workspace", s.taskWorkspace)
@@ -178,7 +180,14 @@ func (s *Server) getTask(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, s.taskJSON(t))
+	out := s.taskJSON(t)
+	if step := tasks.WaitingApproval(t); step != nil {
+		// What the task waits for, and whether this caller may decide.
+		a := step.Approval
+		out["approval"] = gin.H{"stepId": step.ID, "message": a.Message, "requestedAt": a.RequestedAt, "deadline": a.Deadline,
+			"allowSelfApproval": a.AllowSelf, "canDecide": s.tasks.MayDecide(c.Request.Context(), identity(c), t)}
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // eventsJSON turns a run's log into Backstage task events after id after.
@@ -238,6 +247,36 @@ func (s *Server) cancelTask(c *gin.Context) {
 	}
 	s.audit(c, "scaffolder.task.cancel", "task:"+id, nil)
 	c.JSON(http.StatusOK, gin.H{"status": "cancelled"})
+}
+
+// decideTask approves or rejects the approval step a task waits on, with
+// an optional {"comment": "..."}.
+func (s *Server) decideTask(c *gin.Context, approve bool) {
+	var body struct {
+		Comment string `json:"comment"`
+	}
+	if c.Request.ContentLength != 0 {
+		if err := c.ShouldBindJSON(&body); err != nil {
+			writeError(c, errs.Invalid(`the body must be empty or {"comment": "..."}`))
+			return
+		}
+	}
+	id := c.Param("id")
+	step, err := s.tasks.Decide(c.Request.Context(), identity(c), id, approve, strings.TrimSpace(body.Comment))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	action, status := "scaffolder.task.approve", "approved"
+	if !approve {
+		action, status = "scaffolder.task.reject", "rejected"
+	}
+	details := map[string]string{"step": step}
+	if body.Comment != "" {
+		details["comment"] = clip(strings.TrimSpace(body.Comment), 500)
+	}
+	s.audit(c, action, "task:"+id, details)
+	c.JSON(http.StatusOK, gin.H{"status": status, "stepId": step})
 }
 
 // retryTask starts a failed task again under the same id, from the step

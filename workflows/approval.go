@@ -110,9 +110,10 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 		if !received {
 			continue
 		}
-		var d contract.Decision
+		var res contract.DecisionResult
 		err := workflow.ExecuteLocalActivity(checkCtx, contract.ScaffoldCheckDecision,
-			contract.CheckDecisionInput{Signal: signal, Run: in.Run, InputHash: hash}).Get(ctx, &d)
+			contract.CheckDecisionInput{Signal: signal, Run: in.Run, InputHash: hash}).Get(ctx, &res)
+		d := res.Decision
 		switch {
 		case err != nil:
 			a.log(step.ID, "log", "Ignored a decision: "+rootMessage(err))
@@ -133,11 +134,7 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 				fmt.Sprintf("rejected by %s%s", d.By, said), RejectedType, nil)
 		}
 		req.Decision = Approved
-		out := map[string]any{"approved": true, "by": d.By}
-		if d.Comment != "" {
-			out["comment"] = d.Comment
-		}
-		return contract.ActionOutput{Output: out, Logs: []string{fmt.Sprintf("Approved by %s%s", d.By, said)}}, nil
+		return contract.ActionOutput{Output: res.Output, OutputMark: res.OutputMark, Logs: []string{fmt.Sprintf("Approved by %s%s", d.By, said)}}, nil
 	}
 }
 

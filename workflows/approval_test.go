@@ -29,12 +29,16 @@ func approvalEnv(t *testing.T) (*scaffoldEnv, *runsign.Signer) {
 	signer := runsign.NewSigner(priv)
 	v := runsign.NewVerifier(signer.PublicKey())
 	e := newScaffoldEnv(t, "")
-	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.CheckDecisionInput) (contract.Decision, error) {
+	e.env.RegisterActivityWithOptions(func(_ context.Context, in contract.CheckDecisionInput) (contract.DecisionResult, error) {
 		if err := v.VerifyPurpose(contract.DecisionPurpose, in.Signal.Decision, in.Signal.Signature); err != nil {
-			return contract.Decision{}, temporal.NewNonRetryableApplicationError("the decision was not made through the API: "+err.Error(), "RunRefused", nil)
+			return contract.DecisionResult{}, temporal.NewNonRetryableApplicationError("the decision was not made through the API: "+err.Error(), "RunRefused", nil)
 		}
-		var d contract.Decision
-		return d, json.Unmarshal(in.Signal.Decision, &d)
+		var res contract.DecisionResult
+		err := json.Unmarshal(in.Signal.Decision, &res.Decision)
+		if res.Decision.Approved {
+			res.Output = contract.ApprovalOutput(res.Decision)
+		}
+		return res, err
 	}, activity.RegisterOptions{Name: contract.ScaffoldCheckDecision})
 	return e, signer
 }

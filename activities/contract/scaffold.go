@@ -243,8 +243,26 @@ type SignedDecision struct {
 }
 
 // ScaffoldCheckDecision verifies a SignedDecision for the run (a local
-// activity: the workflow cannot hold keys) and returns the Decision.
+// activity: the workflow cannot hold keys) and returns a DecisionResult.
 const ScaffoldCheckDecision = "rigger.scaffold.checkDecision"
+
+// DecisionResult is a verified Decision and, for an approval, the step's
+// output with the worker's mark over it (later steps render over marked
+// outputs only).
+type DecisionResult struct {
+	Decision   Decision       `json:"decision"`
+	Output     map[string]any `json:"output,omitempty"`
+	OutputMark string         `json:"outputMark,omitempty"`
+}
+
+// ApprovalOutput is an approved step's output: {approved, by, comment}.
+func ApprovalOutput(d Decision) map[string]any {
+	out := map[string]any{"approved": true, "by": d.By}
+	if d.Comment != "" {
+		out["comment"] = d.Comment
+	}
+	return out
+}
 
 // CheckDecisionInput is ScaffoldCheckDecision's input.
 type CheckDecisionInput struct {

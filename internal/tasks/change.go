@@ -2,10 +2,12 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -250,11 +252,77 @@ func (s *Service) Cancel(ctx context.Context, who auth.Identity, id string) erro
 	return nil
 }
 
-// Approvable is the hook of approval steps: it loads a running task that
-// who may read and approve (ActionTaskApprove), for the signal that will
-// approve it. No step waits for an approval yet.
-func (s *Service) Approvable(ctx context.Context, who auth.Identity, id string) (*Task, error) {
-	return s.toChange(ctx, who, id, ActionTaskApprove, StatusProcessing, "only a running task can be approved")
+// maxComment bounds a decision's comment.
+const maxComment = 2000
+
+// Decide approves (or rejects) the rigger:approval step task id waits on,
+// as who: the policy must allow who ActionTaskApprove on the task, and the
+// task's creator decides only when the step allows self-approval. The
+// decision goes to the run signed, so only one made here counts. It
+// returns the step decided on.
+func (s *Service) Decide(ctx context.Context, who auth.Identity, id string, approve bool, comment string) (string, error) {
+	if s.d.Signer == nil {
+		return "", ErrNoSigningKey
+	}
+	if len(comment) > maxComment {
+		return "", errs.Invalid("the comment is %d bytes; at most %d are accepted", len(comment), maxComment)
+	}
+	t, err := s.toChange(ctx, who, id, ActionTaskApprove, StatusProcessing, "only a running task can be approved or rejected")
+	if err != nil {
+		return "", err
+	}
+	step := WaitingApproval(t)
+	if step == nil {
+		return "", errs.Conflict("task %s is not waiting for an approval", t.ID)
+	}
+	if err := selfApproval(who, t, step); err != nil {
+		return "", err
+	}
+	d := contract.Decision{TaskID: t.ID, StepID: step.ID, Attempt: t.State.Attempt, Approved: approve, By: who.Ref, Comment: comment, At: time.Now().UTC()}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return "", err
+	}
+	signal := contract.SignedDecision{Decision: b, Signature: s.d.Signer.SignPurpose(contract.DecisionPurpose, b)}
+	err = s.d.Temporal.SignalWorkflow(ctx, t.ID, "", workflows.ScaffoldApprovalSignal, signal)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return "", errs.NotFound("no running task with id %q", t.ID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("decide on task %s: %w", t.ID, errs.ErrUnavailable)
+	}
+	return step.ID, nil
+}
+
+// MayDecide says whether who may approve or reject the approval step t
+// waits on now (the task page's buttons).
+func (s *Service) MayDecide(ctx context.Context, who auth.Identity, t *Task) bool {
+	step := WaitingApproval(t)
+	return step != nil && t.Status == StatusProcessing && selfApproval(who, t, step) == nil &&
+		s.mayChange(ctx, who, ActionTaskApprove, t) == nil
+}
+
+// WaitingApproval is the rigger:approval step t waits on, or nil.
+func WaitingApproval(t *Task) *workflows.StepState {
+	if t == nil || t.State == nil {
+		return nil
+	}
+	for i := range t.State.Steps {
+		st := &t.State.Steps[i]
+		if st.Status == workflows.StepProcessing && st.Approval != nil && st.Approval.Decision == "" {
+			return st
+		}
+	}
+	return nil
+}
+
+// selfApproval refuses the task's own creator unless the step allows it.
+func selfApproval(who auth.Identity, t *Task, step *workflows.StepState) error {
+	if step.Approval.AllowSelf || who.Ref == "" || !strings.EqualFold(who.Ref, t.User) {
+		return nil
+	}
+	return errs.Forbidden("%s started task %s, and its step %s needs someone else's approval (the step does not set allowSelfApproval)", who.Ref, t.ID, step.ID)
 }
 
 // Retry starts a failed task again under the same id, from the step that

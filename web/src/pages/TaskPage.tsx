@@ -1,7 +1,8 @@
 // A task as it runs: header, steps with live durations, the log streamed
 // over SSE (resumed with ?after= after a disconnect), output links and
 // text, and the buttons that act on it (cancel, retry from the failed step,
-// start over, the run in the Temporal UI).
+// start over, the run in the Temporal UI, approve or reject a step that
+// waits for an approval).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { ApiError, entityPath, get, humanRef, parseRef, post, type Entity } from '../api';
@@ -12,6 +13,7 @@ import {
   type Task, type TaskOutput, type TaskStep,
 } from '../tasks/model';
 import { Markdownish } from '../tasks/Markdownish';
+import { ApprovalPanel } from '../tasks/Approval';
 
 const taskUrl = (id: string) => `/api/scaffolder/v2/tasks/${encodeURIComponent(id)}`;
 
@@ -176,10 +178,13 @@ export function TaskPage() {
           ) : null}
           {tpl ? <Link className="button" to={`/create/templates/${encodeURIComponent(tpl.namespace)}/${encodeURIComponent(tpl.name)}?from=${encodeURIComponent(task.id)}`}>Start over</Link> : null}
           <TemporalLink task={task} />
-          {/* TODO(issue 18): approve / reject buttons for a step waiting for the viewer's approval, once approvals exist. */}
         </div>
       </header>
       {actionError ? <ErrorBox error={actionError} title="That did not work" /> : null}
+      {task.approval && running ? (
+        <ApprovalPanel taskId={task.id} approval={task.approval} onDecided={() => scheduleRefresh(true)}
+          stepName={steps.find((s) => s.id === task.approval?.stepId)?.name || task.approval.stepId} />
+      ) : null}
 
       <div className="taskbody">
         <section aria-labelledby="steps-h" className="tasksteps">

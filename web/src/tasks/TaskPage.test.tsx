@@ -147,4 +147,33 @@ describe('TaskPage', () => {
     expect(screen.queryByRole('link', { name: 'Open in Temporal UI' })).toBeNull();
     expect(await screen.findByRole('button', { name: 'Copied' })).toBeTruthy();
   });
+
+  it('a step waiting for approval: Approve posts the comment; a viewer who may not decide sees why', async () => {
+    const waiting: Task = {
+      ...base,
+      steps: [{ id: 'ok', name: 'Approve the plan', action: 'rigger:approval', status: 'processing', startedAt: '2026-12-04T10:00:02Z' }],
+      approval: { stepId: 'ok', message: 'Plan: 1 to add, 0 to change', requestedAt: '2026-12-04T10:00:02Z', deadline: '2026-12-06T10:00:02Z', canDecide: true },
+    };
+    let task = waiting;
+    const { calls } = stubFetch({
+      'GET /api/scaffolder/v2/tasks/task-1': () => json(task),
+      'GET /api/scaffolder/v2/tasks/task-1/eventstream': () => sseStream().response,
+      'POST /api/scaffolder/v2/tasks/task-1/approve': () => { task = { ...waiting, approval: undefined }; return json({ status: 'approved', stepId: 'ok' }); },
+      'GET /api/catalog/entities/by-name/*': () => json({}, 404),
+    });
+    const { unmount } = renderAt('/tasks/task-1');
+    const panel = await screen.findByRole('region', { name: 'Waiting for approval: Approve the plan' });
+    expect(within(panel).getByLabelText('What is asked').textContent).toBe('Plan: 1 to add, 0 to change');
+    await userEvent.type(within(panel).getByLabelText('Comment (optional)'), 'ship it');
+    await userEvent.click(within(panel).getByRole('button', { name: 'Approve' }));
+    await waitFor(() => expect(calls.filter((c) => c.method === 'POST').map((c) => [c.url, c.body])).toEqual([['/api/scaffolder/v2/tasks/task-1/approve', '{"comment":"ship it"}']]));
+    await waitFor(() => expect(screen.queryByRole('region', { name: /Waiting for approval/ })).toBeNull());
+    unmount();
+
+    task = { ...waiting, approval: { ...waiting.approval!, canDecide: false } };
+    renderAt('/tasks/task-1');
+    const other = await screen.findByRole('region', { name: /Waiting for approval/ });
+    expect(within(other).queryByRole('button', { name: 'Approve' })).toBeNull();
+    expect(within(other).getByRole('note').textContent).toMatch(/never the person who started the task/);
+  });
 });

@@ -1,5 +1,7 @@
 // The task shapes the scaffolder API answers, and small helpers to show
 // them: status icons with text, durations, safe link targets.
+import type { TaskApproval } from './Approval';
+
 export type TaskStatus = 'open' | 'processing' | 'completed' | 'failed' | 'cancelled' | string;
 
 export interface TaskStep {
@@ -27,6 +29,8 @@ export interface Task {
   steps?: TaskStep[];
   output?: TaskOutput;
   temporalUrl?: string;
+  /** The approval step the task waits on (rigger:approval), if any. */
+  approval?: TaskApproval;
 }
 
 export interface TaskList { tasks: Task[]; totalTasks: number }

@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// approvalTemplate asks for an approval between two steps; its owners
+// (group:default/platform) decide.
+const approvalTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: gated}
+spec:
+  owner: group:default/platform
+  type: service
+  parameters:
+    - properties:
+        name: {type: string}
+        self: {type: boolean, default: false}
+  steps:
+    - {id: before, name: Before, action: debug:log, input: {message: "before ${{ parameters.name }}"}}
+    - id: gate
+      name: Approve the deploy
+      action: rigger:approval
+      input:
+        message: "Deploy ${{ parameters.name }}?"
+        timeout: 48h
+        allowSelfApproval: ${{ parameters.self }}
+    - {id: after, name: After, action: debug:log, input: {message: "after, approved by ${{ steps.gate.output.by }}"}}
+`
+
+type approvalTask struct {
+	Status   string `json:"status"`
+	Approval *struct {
+		StepID    string `json:"stepId"`
+		Message   string `json:"message"`
+		CanDecide bool   `json:"canDecide"`
+	} `json:"approval"`
+	Steps []struct {
+		ID, Status string
+		Approval   *struct{ Decision, DecidedBy, Comment string }
+	} `json:"steps"`
+}
+
+// TestApprovalStep: in rigger dev with the default policy, a run waits at
+// its approval step holding no worker, across a SIGKILL and restart; a
+// caller the policy does not allow gets 403 and the task's creator cannot
+// approve their own run unless the step allows it; the template's owner
+// approves, and the run goes on, with the decision audited.
+func TestApprovalStep(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(tpl, []byte(approvalTemplate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "rigger.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`scaffolder:
+  templates: [%s]
+catalog: {examples: []}
+auth:
+  devGuestGroups: [group:default/platform]
+  serviceTokens:
+    - {name: ci, token: %s, scopes: [scaffolder.run]}
+`, tpl, runOnlyToken)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ps := freePorts(t)
+	dev := func() *proc {
+		p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
+			"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
+		p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
+		p.waitReady(t, 90*time.Second)
+		return p
+	}
+	p := dev()
+	waitTotal(t, p.api, "kind=template", 1)
+	create := func(token string, self bool) string {
+		var created struct{ ID string }
+		body := map[string]any{"templateRef": "template:default/gated", "values": map[string]any{"name": "svc", "self": self}}
+		if code := doJSONAs(t, token, "POST", p.api+"/api/scaffolder/v2/tasks", body, &created); code != http.StatusCreated {
+			t.Fatalf("create as %q: %d", token, code)
+		}
+		return created.ID
+	}
+	waiting := func(token, id string) approvalTask {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var tr approvalTask
+			if code := doJSONAs(t, token, "GET", p.api+"/api/scaffolder/v2/tasks/"+id, nil, &tr); code != http.StatusOK {
+				t.Fatalf("get task %s: %d", id, code)
+			}
+			if tr.Approval != nil || tr.Status != "processing" {
+				return tr
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s never waited for its approval: %+v", id, tr)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	decide := func(token, id, what, comment string) (int, string) {
+		var out map[string]any
+		code := doJSONAs(t, token, "POST", p.api+"/api/scaffolder/v2/tasks/"+id+"/"+what, map[string]any{"comment": comment}, &out)
+		return code, fmt.Sprint(out)
+	}
+
+	// The CI service starts the run; the dev guest (a platform member, the
+	// template's owner) decides on it.
+	id := create(runOnlyToken, false)
+	tr := waiting("", id)
+	if tr.Approval == nil || tr.Approval.StepID != "gate" || tr.Approval.Message != "Deploy svc?" || !tr.Approval.CanDecide || tr.Steps[0].Status != "completed" {
+		t.Fatalf("waiting task for the template's owner: %+v", tr)
+	}
+	if tr := waiting(runOnlyToken, id); tr.Approval == nil || tr.Approval.CanDecide {
+		t.Fatalf("the service that started it may not decide: %+v", tr.Approval)
+	}
+	if code, out := decide(runOnlyToken, id, "approve", "mine"); code != http.StatusForbidden || !strings.Contains(out, "scaffolder.task.approve") {
+		t.Fatalf("approve by a caller the policy does not allow: %d %s", code, out)
+	}
+
+	// SIGKILL while it waits; the restarted platform still waits.
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t, 10*time.Second)
+	p = dev()
+	if tr := waiting("", id); tr.Approval == nil || tr.Status != "processing" {
+		t.Fatalf("after the restart: %+v", tr)
+	}
+	if code, out := decide("", id, "approve", "ship it"); code != http.StatusOK || !strings.Contains(out, "approved") {
+		t.Fatalf("approve by the template's owner: %d %s", code, out)
+	}
+	if tr := waitTask(t, p.api, id); tr.Status != "completed" {
+		t.Fatalf("approved task: %+v", tr)
+	}
+	events := eventText(t, p.api, id)
+	if !strings.Contains(events, "Approved by user:default/guest: ship it") || !strings.Contains(events, "after, approved by user:default/guest") {
+		t.Errorf("the approved run's log: %s", events)
+	}
+	if code, out := decide("", id, "approve", ""); code != http.StatusConflict {
+		t.Errorf("deciding on a finished task: %d %s", code, out)
+	}
+
+	// The guest started this one: its own approval is refused unless the
+	// step allows self-approval; rejecting is a decision too, and fails it.
+	own := create("", false)
+	waiting("", own)
+	if code, out := decide("", own, "approve", ""); code != http.StatusForbidden || !strings.Contains(out, "needs someone else's approval") {
+		t.Fatalf("self-approval: %d %s", code, out)
+	}
+	self := create("", true)
+	waiting("", self)
+	if code, out := decide("", self, "reject", "not today"); code != http.StatusOK {
+		t.Fatalf("reject with self-approval allowed: %d %s", code, out)
+	}
+	var rejected approvalTask
+	deadline := time.Now().Add(60 * time.Second)
+	for doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks/"+self, nil, &rejected) == http.StatusOK && rejected.Status == "processing" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if rejected.Status != "failed" || rejected.Steps[1].Approval == nil || rejected.Steps[1].Approval.Decision != "rejected" || rejected.Steps[1].Approval.DecidedBy != "user:default/guest" {
+		t.Fatalf("rejected task: %+v", rejected)
+	}
+	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+own+"/cancel", nil, nil); code != http.StatusOK {
+		t.Errorf("cancel the waiting task: %d", code)
+	}
+
+	// Audited: the approval and the rejection, with their step.
+	var audit struct {
+		Items []struct {
+			Event struct {
+				Action, Actor, Target string
+				Details               map[string]string
+			} `json:"event"`
+		} `json:"items"`
+	}
+	if code := doJSON(t, "GET", p.api+"/api/audit/events?action=scaffolder.task.approve", nil, &audit); code != http.StatusOK || len(audit.Items) != 1 ||
+		audit.Items[0].Event.Target != "task:"+id || audit.Items[0].Event.Details["step"] != "gate" || audit.Items[0].Event.Details["comment"] != "ship it" {
+		t.Errorf("approve audit events: %d %+v", code, audit.Items)
+	}
+	if code := doJSON(t, "GET", p.api+"/api/audit/events?action=scaffolder.task.reject", nil, &audit); code != http.StatusOK || len(audit.Items) != 1 || audit.Items[0].Event.Target != "task:"+self {
+		t.Errorf("reject audit events: %d %+v", code, audit.Items)
+	}
+}
