@@ -189,8 +189,10 @@ func TestCheckedDecision(t *testing.T) {
 		tamper func(*contract.SignedDecision)
 		want   string
 	}{
-		"forged":        {ok, func(sd *contract.SignedDecision) { sd.Signature[3] ^= 1 }, "the decision was not made through the API"},
-		"changed":       {ok, func(sd *contract.SignedDecision) { sd.Decision = []byte(strings.Replace(string(sd.Decision), "bob", "eve", 1)) }, "the decision was not made through the API"},
+		"forged": {ok, func(sd *contract.SignedDecision) { sd.Signature[3] ^= 1 }, "the decision was not made through the API"},
+		"changed": {ok, func(sd *contract.SignedDecision) {
+			sd.Decision = []byte(strings.Replace(string(sd.Decision), "bob", "eve", 1))
+		}, "the decision was not made through the API"},
 		"a run grant":   {ok, func(sd *contract.SignedDecision) { sd.Decision, sd.Signature = claims, sig }, "the decision was not made through the API"},
 		"other task":    {contract.Decision{TaskID: "t2", StepID: "gate", Attempt: 2, Approved: true}, nil, "for task t2 attempt 2, not this run"},
 		"other attempt": {contract.Decision{TaskID: "t1", StepID: "gate", Attempt: 1, Approved: true}, nil, "for task t1 attempt 1, not this run"},
