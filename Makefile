@@ -21,8 +21,8 @@ UI_SRC    := web/package.json web/index.html web/vite.config.ts web/tsconfig.jso
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: build ## Build and start the whole platform in one process (rigger dev)
-	./$(BIN) dev $(ARGS)
+run: build ## Build and start the whole platform in one process (rigger dev, with the examples' config)
+	./$(BIN) dev --config examples/rigger.yaml $(ARGS)
 
 build: $(UI) ## Build bin/rigger (with the embedded Temporal server and the web UI)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rigger

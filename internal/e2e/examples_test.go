@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestExampleTemplates loads examples/templates the way rigger dev does
@@ -18,8 +19,9 @@ func TestExampleTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, dir := startDevWithConfig(t, fmt.Sprintf("scaffolder:\n  templates: [%s/*/template.yaml]\n", examples))
-	waitTotal(t, p.api, "kind=template", 5)
+	// As examples/rigger.yaml: the guest is in the team owning the examples.
+	p, dir := startDevWithConfig(t, fmt.Sprintf("scaffolder:\n  templates: [%s/*/template.yaml]\nauth: {devGuestGroups: [group:default/platform]}\n", examples))
+	waitTotal(t, p.api, "kind=template", 6)
 	const password = "pw-5d1e-not-for-logs"
 	cases := []struct {
 		template string
@@ -181,6 +183,44 @@ func TestExampleTemplates(t *testing.T) {
 			if n := countLogs(p.stdout.String()+p.stderr.String(), map[string]any{"msg": "action executed", "task_id": created.ID, "step_id": step}); n != want {
 				t.Errorf("step %s ran %d times, want %d", step, n, want)
 			}
+		}
+	})
+
+	// release-approval: waits at its approval step until approved (dev's
+	// guest may approve its own run there), then announces the release.
+	t.Run("release-approval", func(t *testing.T) {
+		var created struct{ ID string }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/release-approval",
+			"values": map[string]any{"service": "component:default/payments", "version": "1.4.0"}}, &created); code != http.StatusCreated {
+			t.Fatalf("create: %d", code)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var tr struct {
+				Approval *struct{ Message string } `json:"approval"`
+			}
+			if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks/"+created.ID, nil, &tr); code != http.StatusOK {
+				t.Fatalf("get: %d", code)
+			}
+			if tr.Approval != nil {
+				if !strings.Contains(tr.Approval.Message, "Release 1.4.0 of component:default/payments?") {
+					t.Fatalf("approval message: %q", tr.Approval.Message)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the release never waited for its approval")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+created.ID+"/approve", map[string]any{"comment": "go"}, nil); code != http.StatusOK {
+			t.Fatalf("approve: %d", code)
+		}
+		if tr := waitTask(t, p.api, created.ID); tr.Status != "completed" {
+			t.Fatalf("approved release: %+v", tr)
+		}
+		if out := fmt.Sprint(taskOutput(t, p.api, created.ID)); !strings.Contains(out, "1.4.0 of component:default/payments was approved by user:default/guest") {
+			t.Errorf("output: %s", out)
 		}
 	})
 }

@@ -139,6 +139,9 @@ func TestReadmeCommands(t *testing.T) {
 				case "examples/templates/go-service/template.yaml":
 				case "examples/templates/flaky-demo/template.yaml":
 					// Made to fail on its first run (tried below).
+				case "examples/templates/release-approval/template.yaml":
+					// It asks for a service and a version (and skips its approval).
+					variants = append(variants, strings.Replace(run, "examples/templates/go-service/template.yaml", rel, 1)+" --set service=component:default/payments --set version=1.4.0")
 				case "examples/templates/create-service/template.yaml":
 					// It also asks where the repository goes.
 					variants = append(variants, strings.Replace(run, "examples/templates/go-service/template.yaml", rel, 1)+" --set 'repoUrl=github.com?owner=acme&repo=payments'")
