@@ -163,6 +163,7 @@ describe('TaskPage', () => {
     });
     const { unmount } = renderAt('/tasks/task-1');
     const panel = await screen.findByRole('region', { name: 'Waiting for approval: Approve the plan' });
+    expect(screen.getByRole('button', { name: /Approve the plan/ }).textContent).toContain('Waiting for approval');
     expect(within(panel).getByLabelText('What is asked').textContent).toBe('Plan: 1 to add, 0 to change');
     await userEvent.type(within(panel).getByLabelText('Comment (optional)'), 'ship it');
     await userEvent.click(within(panel).getByRole('button', { name: 'Approve' }));
