@@ -159,7 +159,10 @@ export default async function launch(ctx) {
   await expect.poll(() => new URL(page.url()).pathname === `/catalog/default/component/${name}`, 'the new component\'s entity page');
   const about = page.getByRole('region', { name: 'About' });
   await expect.visible(about, "the new component's About card", 20_000);
-  await expect.visible(about.getByRole('link', { name: /payments/i }), 'the owner (payments) on the entity page');
+  const ownerLink = about.getByRole('link', { name: 'payments', exact: true });
+  await expect.visible(ownerLink, 'the owner (payments) on the entity page');
+  expect.equal(await ownerLink.getAttribute('href'), '/catalog/default/group/payments', "the owner link's target");
+  await expect.visible(page.getByRole('table').getByRole('link', { name: 'checkout-service', exact: true }), 'the dependency on checkout-service among the relations');
   await expect.poll(async () => /A new service/.test(await about.innerText()), "the component's description from the form");
   await ctx.shot('launch-entity');
   await ctx.axe(page, 'entity page of the created component');
