@@ -7,7 +7,7 @@
 export default async function launch(ctx) {
   const { page, expect } = ctx;
   // Unique per run: the scenario can run again against the same rigger.
-  const run = Date.now().toString(36);
+  const run = Date.now().toString(36) + Math.random().toString(36).slice(2, 5);
   const name = `svc-${run}`;
   const dbName = `db_${run}`;
   const password = `pw-Sekr3t-${run}-${Math.random().toString(36).slice(2, 8)}`;
