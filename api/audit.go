@@ -13,6 +13,7 @@ import (
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
 )
 
 // AuditEvents lists stored audit events (GET /api/audit/events).
@@ -173,7 +174,36 @@ func (s *Server) auditRoutes(g *gin.RouterGroup) {
 	if s.deps.Audit.Events == nil {
 		return
 	}
-	g.GET("/events", s.listAuditEvents)
+	g.GET("/events", s.requireSystem(permission.AuditReadAction, "audit", "reading the audit log"), s.listAuditEvents)
+}
+
+// requireSystem lets through callers who may do action on the system
+// resource named system (Rigger::System): services whose token has the
+// route's scope (authenticate checked it), rigger dev's guest, and users
+// the policy allows — without a policy, users listed (or in a group
+// listed) in permission.admins. Everyone else gets 403 saying what.
+func (s *Server) requireSystem(action, system, what string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := identity(c)
+		ok := false
+		switch {
+		case id.Guest:
+		case id.Service:
+			ok = true
+		case s.deps.Dev && id.Via == "dev-guest":
+			ok = true
+		case s.deps.Policy != nil:
+			ok = s.decide(c, action, permission.SystemResource(system)).Allowed
+		default:
+			ok = isAdmin(id, s.deps.Tokens.Admins)
+		}
+		if !ok {
+			writeError(c, errs.Forbidden("%s needs %s: admins (permission.admins) or whom the permission policy allows it", what, action))
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
 }
 
 // listAuditEvents serves GET /api/audit/events?actor=&action=&target=

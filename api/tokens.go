@@ -185,6 +185,12 @@ func (s *Server) whoami(c *gin.Context) {
 		"templates": id.Templates, "actions": id.Actions, "via": id.Via})
 }
 
+// isAdmin says whether user id is listed, or in a group listed, in admins
+// (permission.admins).
+func isAdmin(id auth.Identity, admins []string) bool {
+	return slices.Contains(admins, id.Ref) || slices.ContainsFunc(id.Ent, func(e string) bool { return slices.Contains(admins, e) })
+}
+
 // requireTokenAdmin lets through callers with the admin (or *) scope and
 // users listed, or in a group listed, in permission.admins. A simple
 // check until the policy engine decides token.create|revoke.
@@ -192,7 +198,7 @@ func (s *Server) requireTokenAdmin(c *gin.Context) {
 	id := identity(c)
 	ok := permission.HasScope(id.Scopes, permission.Admin) && !id.Guest
 	if !ok && !id.Service && !id.Guest {
-		ok = slices.Contains(s.deps.Tokens.Admins, id.Ref) || slices.ContainsFunc(id.Ent, func(e string) bool { return slices.Contains(s.deps.Tokens.Admins, e) })
+		ok = isAdmin(id, s.deps.Tokens.Admins)
 	}
 	if !ok {
 		writeError(c, errs.Forbidden("managing service tokens needs the admin scope or membership of permission.admins"))

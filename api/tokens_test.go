@@ -12,6 +12,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/permission"
 )
 
 // tokenServer is an API server whose callers authenticate with rigger
@@ -276,5 +277,40 @@ func TestRefusedRefreshIsAFailedSignIn(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "auth.denied token.use-denied token.use-denied" {
 		t.Fatalf("refresh events, newest first: %v", got)
+	}
+}
+
+// TestAuditLogNeedsAuditRead: a signed-in user who is not an admin gets
+// 403 from the audit log (it used to answer any signed-in user), with and
+// without a permission policy; an admin reads it.
+func TestAuditLogNeedsAuditRead(t *testing.T) {
+	ts := newTokenServer(t)
+	policy, err := permission.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withPolicy := New(Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: ts.issuer}, Policy: policy.WithAdmins([]string{"group:default/platform"}),
+		Audit: AuditDeps{Recorder: ts.audit, Events: ts.audit}, Tokens: TokenDeps{Issuer: ts.issuer, Admins: []string{"group:default/platform"}}})
+	for _, c := range []struct {
+		name string
+		id   auth.Identity
+		want int
+	}{
+		{"a user", auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}}, http.StatusForbidden},
+		{"an admin", auth.Identity{Ref: "user:default/root", Ent: []string{"user:default/root", "group:default/platform"}}, http.StatusOK},
+	} {
+		access, _, err := ts.issuer.Issue(t.Context(), c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, srv := range map[string]*Server{"no policy": ts.srv, "default policy": withPolicy} {
+			req := loopbackRequest("GET", "/api/audit/events", nil)
+			req.Header.Set("Authorization", "Bearer "+access)
+			w := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(w, req)
+			if w.Code != c.want || (c.want == http.StatusForbidden && !strings.Contains(w.Body.String(), "reading the audit log needs audit.read")) {
+				t.Errorf("%s, %s: %d %s, want %d", c.name, name, w.Code, w.Body, c.want)
+			}
+		}
 	}
 }
