@@ -23,8 +23,10 @@ func TestDevGuestGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	dataDir := t.TempDir() // rigger dev keeps its key file there
 	for _, tokens := range []bool{false, true} {
 		cfg := config.Default()
+		cfg.Server.DataDir = dataDir
 		cfg.Auth.DevGuestGroups = []string{"group:default/Team-A"}
 		if tokens {
 			cfg.Auth.ServiceTokens = []config.ServiceToken{{Name: "ci", Token: config.Secret(strings.Repeat("c", 40)), Scopes: []string{"*"}}}
