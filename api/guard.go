@@ -41,7 +41,7 @@ func (s *Server) browserGuard() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		if origin, ok := r.Header["Origin"]; ok {
+		if origin, ok := r.Header["Origin"]; ok && !s.codecRequest(r) {
 			if o := strings.Join(origin, ","); !s.ownOrigin(r, o) {
 				writeStatus(c, http.StatusForbidden, "NotAllowedError",
 					"cross-origin requests that change state are refused (origin "+quoteHost(strings.ToLower(o))+"); call the API from its own origin or server.baseUrl")

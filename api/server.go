@@ -40,6 +40,8 @@ type Deps struct {
 	Ready []Check
 	// Auth identifies callers of /api/*. Required.
 	Auth auth.Authenticator
+	// Codec serves the payload codec endpoint, and reads task histories.
+	Codec CodecDeps
 	// Proxies are server.trustedProxies: the reverse proxies whose
 	// X-Forwarded-For names the client (rate limits, audit, guest networks).
 	Proxies auth.Proxies
@@ -137,6 +139,7 @@ func New(d Deps) *Server {
 		}
 	}
 	s.auditRoutes(apiGroup.Group("/audit"))
+	s.codecRoutes(e, apiGroup)
 	s.tokenRoutes(public, apiGroup)
 	if d.Tokens.Issuer != nil {
 		// OpenID discovery where clients look for it: <iss>/.well-known/...

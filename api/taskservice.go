@@ -1,6 +1,9 @@
 package api
 
-import "github.com/riggerdev/rigger/internal/tasks"
+import (
+	"github.com/riggerdev/rigger/internal/payloadcodec"
+	"github.com/riggerdev/rigger/internal/tasks"
+)
 
 // newTasks builds the scaffolder's service layer from the server's deps.
 // With a permission policy, the policy decides about templates and tasks.
@@ -10,7 +13,7 @@ func newTasks(d Deps) *tasks.Service {
 		authz = tasks.PolicyAuthorizer{Policy: d.Policy, Catalog: d.Catalog.Store}
 	}
 	return tasks.New(tasks.Deps{
-		Logger: d.Logger, Temporal: d.Temporal, Namespace: d.Namespace,
+		Logger: d.Logger, Temporal: d.Temporal, Namespace: d.Namespace, Converter: payloadcodec.DataConverter(d.Codec.Codec),
 		Entities: d.Catalog.Store, RenderEntity: render,
 		Actions: d.Scaffolder.Actions, Secrets: d.Scaffolder.Secrets, DryRun: d.Scaffolder.DryRun,
 		Signer: d.Scaffolder.Signer, Marker: d.Scaffolder.Marker,

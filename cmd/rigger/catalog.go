@@ -105,7 +105,7 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *ac
 // names are removed, with their entities deleted or orphaned as
 // catalog.orphanStrategy says; a loop running with another interval than
 // catalog.refreshInterval is restarted with it.
-func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Store, tc client.Client, logger *slog.Logger) error {
+func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Store, tc client.Client, dc converter.DataConverter, logger *slog.Logger) error {
 	locations := slices.Clone(cfg.Catalog.Locations)
 	for _, glob := range slices.Concat(cfg.Scaffolder.Templates, cfg.Catalog.Examples) {
 		if m, err := filepath.Glob(glob); err == nil && len(m) > 0 {
@@ -131,7 +131,7 @@ func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Sto
 			return fmt.Errorf("catalog.locations[%d]: %w", i, err)
 		}
 		id := workflows.CatalogWorkflowID(loc.ID)
-		if running, ok := refreshInterval(ctx, tc, id); ok && running != cfg.Catalog.RefreshInterval {
+		if running, ok := refreshInterval(ctx, tc, dc, id); ok && running != cfg.Catalog.RefreshInterval {
 			logger.Info("catalog location refresh interval changed; restarting its refresh loop", "location", loc.ID,
 				"from", running.String(), "to", cfg.Catalog.RefreshInterval.String())
 			if err := tc.TerminateWorkflow(ctx, id, "", "catalog.refreshInterval changed"); err != nil && !isNotFound(err) {
@@ -171,7 +171,7 @@ func ensureStaticLocations(ctx context.Context, cfg *config.Config, st store.Sto
 // refreshInterval is the interval the running refresh loop id was started
 // with (read from its current run's first history event); ok is false when
 // no loop runs or its input cannot be read.
-func refreshInterval(ctx context.Context, tc client.Client, id string) (time.Duration, bool) {
+func refreshInterval(ctx context.Context, tc client.Client, dc converter.DataConverter, id string) (time.Duration, bool) {
 	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return 0, false
@@ -186,7 +186,7 @@ func refreshInterval(ctx context.Context, tc client.Client, id string) (time.Dur
 	}
 	var in workflows.CatalogRefreshInput
 	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
-	if attrs == nil || converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in) != nil {
+	if attrs == nil || dc.FromPayloads(attrs.GetInput(), &in) != nil {
 		return 0, false
 	}
 	return in.Interval, true

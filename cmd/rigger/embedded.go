@@ -15,8 +15,9 @@ import (
 // default of one day would make yesterday's runs vanish).
 const embeddedRetention = 30 * 24 * time.Hour
 
-func startEmbedded(cfg *config.Config, logger *slog.Logger) (embeddedTemporal, error) {
+func startEmbedded(cfg *config.Config, codecEndpoint string, logger *slog.Logger) (embeddedTemporal, error) {
 	return devserver.Start(devserver.Options{
+		CodecEndpoint:    codecEndpoint,
 		DataDir:          cfg.Server.DataDir,
 		FrontendAddress:  cfg.Temporal.Embedded.FrontendListen,
 		UIAddress:        cfg.Temporal.Embedded.UIListen,

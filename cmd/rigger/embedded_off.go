@@ -9,7 +9,7 @@ import (
 	"github.com/riggerdev/rigger/internal/config"
 )
 
-func startEmbedded(*config.Config, *slog.Logger) (embeddedTemporal, error) {
+func startEmbedded(*config.Config, string, *slog.Logger) (embeddedTemporal, error) {
 	return nil, errors.New("this rigger binary was built without the embedded Temporal server (tag nodevserver): pass --temporal-address")
 }
 

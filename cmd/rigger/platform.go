@@ -21,6 +21,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/engine"
+	"github.com/riggerdev/rigger/internal/payloadcodec"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
@@ -85,13 +86,22 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		}
 	}
 
+	codec, err := payloadCodec(cfg, m == modeDev, logger)
+	if err != nil {
+		return err
+	}
 	address := cfg.Temporal.Address
 	var embedded embeddedTemporal
 	if address == "" {
 		if m != modeDev {
 			return fmt.Errorf("rigger %s needs temporal.address (--temporal-address or RIGGER_TEMPORAL_ADDRESS); only rigger dev embeds a Temporal server", m)
 		}
-		e, err := startEmbedded(cfg, serverLogger(cfg, c.stderr))
+		// Its Temporal UI decodes payloads through this process's API.
+		codecEndpoint := ""
+		if codec != nil {
+			codecEndpoint = "http://" + loopbackAddress(cfg.Server.Listen) + "/api/temporal-codec"
+		}
+		e, err := startEmbedded(cfg, codecEndpoint, serverLogger(cfg, c.stderr))
 		if err != nil {
 			return err
 		}
@@ -105,6 +115,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 
 	eo := engineOptions(cfg, address)
 	eo.Logger = logger.With("component", "temporal-sdk")
+	eo.Codec = codec
 	if embedded == nil {
 		fmt.Fprintf(c.stdout, "Connecting to Temporal at %s (namespace %s)...\n", address, cfg.Temporal.Namespace)
 		eo.Retrying = func(err error, waited time.Duration) {
@@ -228,7 +239,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if embedded != nil && uiURL == "" {
 		uiURL = embedded.UIURL()
 	}
-	if err := ensureStaticLocations(ctx, cfg, st, tc, logger); err != nil {
+	if err := ensureStaticLocations(ctx, cfg, st, tc, payloadcodec.DataConverter(eo.Codec), logger); err != nil {
 		return err
 	}
 	catalogState := emptyCatalogNotice(cfg, st, m)
@@ -261,6 +272,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	}
 	srv := api.New(api.Deps{
 		Proxies:       proxies,
+		Codec:         api.CodecDeps{Codec: eo.Codec, UIOrigin: api.OriginOf(uiURL)},
 		Logger:        logger.With("component", "api"),
 		Temporal:      tc,
 		Namespace:     cfg.Temporal.Namespace,
@@ -334,7 +346,7 @@ func (c *cli) runTemporalOnly(ctx context.Context, cfg *config.Config) error {
 	if err := tightenDataDir(cfg.Server.DataDir); err != nil {
 		return err
 	}
-	e, err := startEmbedded(cfg, serverLogger(cfg, c.stderr))
+	e, err := startEmbedded(cfg, "", serverLogger(cfg, c.stderr))
 	if err != nil {
 		return err
 	}

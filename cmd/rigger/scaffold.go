@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/keyfile"
 	"github.com/riggerdev/rigger/internal/netguard"
+	"github.com/riggerdev/rigger/internal/payloadcodec"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/internal/store"
@@ -208,4 +211,50 @@ func devRunSigningKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return priv, nil
+}
+
+// payloadCodec is the codec that encrypts workflow payloads: the keys of
+// temporal.payloadKeys, else one derived from scaffolder.secretKey (in dev,
+// its key file); nil, with a warning, when there is neither.
+func payloadCodec(cfg *config.Config, dev bool, logger *slog.Logger) (*payloadcodec.Codec, error) {
+	if ks := cfg.Temporal.PayloadKeys; len(ks) > 0 {
+		keys := make([]payloadcodec.Key, len(ks))
+		for i, k := range ks {
+			b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k.Key.Reveal()))
+			if err != nil {
+				return nil, fmt.Errorf("temporal.payloadKeys[%d].key: %w", i, err)
+			}
+			keys[i] = payloadcodec.Key{ID: k.ID, Secret: b}
+		}
+		return payloadcodec.New(keys[0].ID, keys...)
+	}
+	secret, err := secretKey(cfg, dev)
+	if err != nil {
+		return nil, err
+	}
+	if secret == nil {
+		logger.Warn("workflow payloads are stored unencrypted in Temporal: set scaffolder.secretKey or temporal.payloadKeys (the same on every server and worker)")
+		return nil, nil
+	}
+	k, err := payloadcodec.Derive(derivedPayloadKeyID, secret)
+	if err != nil {
+		return nil, err
+	}
+	return payloadcodec.New(k.ID, k)
+}
+
+// derivedPayloadKeyID names the key derived from scaffolder.secretKey.
+const derivedPayloadKeyID = "secret-key-1"
+
+// loopbackAddress is listen as a browser on this machine reaches it: an
+// unspecified host (0.0.0.0, ::, empty) becomes 127.0.0.1.
+func loopbackAddress(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -104,6 +104,21 @@ type Temporal struct {
 	// TaskQueues are the queues `rigger dev` runs a worker for
 	// [[rigger-default]].
 	TaskQueues []string `yaml:"taskQueues"`
+	// PayloadKeys encrypt workflow payloads (AES-256-GCM): the first
+	// encrypts, all decrypt (rotation: put a new key first, keep the old
+	// ones while runs that used them are retained). Every API server and
+	// worker needs the same list. Empty: a key derived from
+	// scaffolder.secretKey (in rigger dev, its key file); without that,
+	// payloads are stored unencrypted, with a warning [none].
+	PayloadKeys []PayloadKey `yaml:"payloadKeys"`
+}
+
+// PayloadKey is one key of temporal.payloadKeys.
+type PayloadKey struct {
+	// ID names the key in each payload it encrypted (1 to 64 characters).
+	ID string `yaml:"id"`
+	// Key is 32 random bytes, base64 (openssl rand -base64 32).
+	Key Secret `yaml:"key"`
 }
 
 // TemporalTLS configures the connection to the Temporal frontend.

@@ -57,6 +57,20 @@ func (c *Config) validateServer(v *validator) {
 
 func (c *Config) validateTemporal(v *validator) {
 	t := c.Temporal
+	ids := map[string]bool{}
+	for i, k := range t.PayloadKeys {
+		p := index("temporal.payloadKeys", i)
+		switch {
+		case k.ID == "" || len(k.ID) > 64:
+			v.add(p+".id", "must be 1 to 64 characters")
+		case ids[k.ID]:
+			v.add(p+".id", "%s is listed twice", quote(k.ID))
+		}
+		ids[k.ID] = true
+		if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k.Key.Reveal())); err != nil || len(b) != 32 {
+			v.add(p+".key", "must be 32 random bytes, base64 (openssl rand -base64 32)")
+		}
+	}
 	embedded := t.Address == ""
 	if !embedded {
 		v.dial("temporal.address", t.Address)

@@ -45,6 +45,9 @@ type Options struct {
 	FrontendAddress string
 	// UIAddress is the host:port of the Temporal Web UI; empty disables it.
 	UIAddress string
+	// CodecEndpoint is where the UI decodes encrypted payloads (rigger's
+	// /api/temporal-codec); empty: it shows them as they are stored.
+	CodecEndpoint string
 	// Namespace is created at start when missing.
 	Namespace string
 	// Retention is how long closed workflow histories are kept.
@@ -153,6 +156,7 @@ func Start(opts Options) (*Server, error) {
 			EnableUI:            true,
 			DefaultNamespace:    opts.Namespace,
 			CORS:                uiconfig.CORS{CookieInsecure: true},
+			Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
 			HideLogs:            true,
 			DisableNewsFetch:    true,
 		}))

@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/riggerdev/rigger/internal/payloadcodec"
+	"github.com/riggerdev/rigger/internal/secretbox"
 	"github.com/riggerdev/rigger/workflows"
 )
 
@@ -95,7 +97,25 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := worker.NewWorkflowReplayer()
+	// rigger dev encrypts payloads with a key derived from its key file:
+	// the replayer decodes them the same way.
+	secret, err := secretbox.LoadOrCreateKeyFile(filepath.Join(dir, "data", "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := payloadcodec.Derive("secret-key-1", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := payloadcodec.New(key.ID, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		DataConverter: payloadcodec.DataConverter(codec), FailureConverter: payloadcodec.FailureConverter(codec)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
 	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, out); err != nil {
 		t.Fatalf("the history of a real run does not replay with this code: %v", err)

@@ -257,7 +257,7 @@ func TestScaffolderTasks(t *testing.T) {
 		for _, a := range acts {
 			ids = append(ids, a.ID)
 		}
-		if strings.Join(ids, ",") != "catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:cookiecutter,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write" {
+		if strings.Join(ids, ",") != "catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:cookiecutter,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write,rigger:approval" {
 			t.Errorf("actions %v", ids)
 		}
 	})
@@ -342,9 +342,10 @@ func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
 
 	t.Run("SecretNeverStored", func(t *testing.T) {
 		// Everything Temporal and rigger persisted (databases, WAL files)
-		// and every log line: the marker given in the same input is found
-		// (so the search is real), the secret is not.
-		var foundMarker bool
+		// and every log line: the task's id is found in Temporal's files
+		// (so the search is real); the secret is not, nor the marker given
+		// in the same input (rigger dev encrypts workflow payloads).
+		var foundID bool
 		filepath.WalkDir(filepath.Join(cfgDir, "data"), func(path string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.Contains(path, string(filepath.Separator)+"workspaces"+string(filepath.Separator)) {
 				return err
@@ -353,13 +354,18 @@ func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
 			if strings.Contains(string(data), secret) {
 				t.Errorf("%s holds the secret", path)
 			}
-			if strings.Contains(string(data), marker) && strings.Contains(path, "temporal") {
-				foundMarker = true
+			if strings.Contains(path, "temporal") {
+				if strings.Contains(string(data), c.ID) {
+					foundID = true
+				}
+				if strings.Contains(string(data), marker) {
+					t.Errorf("%s holds the marker parameter in clear text: payloads are not encrypted", path)
+				}
 			}
 			return nil
 		})
-		if !foundMarker {
-			t.Error("the marker is not in Temporal's database either: this check would prove nothing")
+		if !foundID {
+			t.Error("the task id is not in Temporal's database: this check would prove nothing")
 		}
 		if strings.Contains(p.stdout.String()+p.stderr.String(), secret) {
 			t.Error("the secret is in the logs")

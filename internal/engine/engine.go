@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/riggerdev/rigger/internal/payloadcodec"
 )
 
 // TLS describes how to reach a cluster over TLS, optionally with a client
@@ -45,6 +47,9 @@ type Options struct {
 	// Retrying, if set, is told about a failed attempt to connect at most
 	// every 5 seconds while Dial keeps trying, with the time waited so far.
 	Retrying func(err error, waited time.Duration)
+	// Codec encrypts every payload the client and its workers hand to
+	// Temporal (nil: payloads are stored as they are).
+	Codec *payloadcodec.Codec
 }
 
 // TLSConfig builds the client TLS configuration, or nil when TLS is off.
@@ -92,8 +97,12 @@ func (o Options) ClientOptions() (client.Options, error) {
 		return client.Options{}, err
 	}
 	opts := client.Options{
-		HostPort:  o.Address,
-		Namespace: o.Namespace,
+		HostPort:      o.Address,
+		Namespace:     o.Namespace,
+		DataConverter: payloadcodec.DataConverter(o.Codec),
+		// Failures carry a run's state as details and its step's error as
+		// message: both encrypted with the payloads.
+		FailureConverter: payloadcodec.FailureConverter(o.Codec),
 		ConnectionOptions: client.ConnectionOptions{
 			TLS: tlsCfg,
 		},

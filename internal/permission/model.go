@@ -32,25 +32,29 @@ const (
 
 // Actions a policy decides (Rigger::Action::"<name>").
 const (
-	EntityRead       = "catalog.entity.read"
-	EntityCreate     = "catalog.entity.create"
-	EntityRefresh    = "catalog.entity.refresh"
-	EntityDelete     = "catalog.entity.delete"
-	LocationRead     = "catalog.location.read"
-	LocationCreate   = "catalog.location.create"
-	LocationDelete   = "catalog.location.delete"
-	TemplateRead     = "scaffolder.template.read"
-	TemplateExecute  = "scaffolder.template.execute"
-	ActionExecute    = "scaffolder.action.execute"
-	TaskRead         = "scaffolder.task.read"
-	TaskCancel       = "scaffolder.task.cancel"
-	TaskRetry        = "scaffolder.task.retry"
-	TaskApprove      = "scaffolder.task.approve"
-	DocsRead         = "docs.read"
-	SearchQuery      = "search.query"
-	AuditReadAction  = "audit.read"
-	TokenCreate      = "token.create"
-	TokenRevoke      = "token.revoke"
+	EntityRead      = "catalog.entity.read"
+	EntityCreate    = "catalog.entity.create"
+	EntityRefresh   = "catalog.entity.refresh"
+	EntityDelete    = "catalog.entity.delete"
+	LocationRead    = "catalog.location.read"
+	LocationCreate  = "catalog.location.create"
+	LocationDelete  = "catalog.location.delete"
+	TemplateRead    = "scaffolder.template.read"
+	TemplateExecute = "scaffolder.template.execute"
+	ActionExecute   = "scaffolder.action.execute"
+	TaskRead        = "scaffolder.task.read"
+	TaskCancel      = "scaffolder.task.cancel"
+	TaskRetry       = "scaffolder.task.retry"
+	TaskApprove     = "scaffolder.task.approve"
+	DocsRead        = "docs.read"
+	SearchQuery     = "search.query"
+	AuditReadAction = "audit.read"
+	TokenCreate     = "token.create"
+	TokenRevoke     = "token.revoke"
+	// PayloadDecode is decoding workflow payloads through the codec
+	// endpoint (the Temporal UI shows runs' inputs and outputs with it);
+	// its resource is Rigger::System::"temporal".
+	PayloadDecode    = "temporal.payload.decode"
 	guestPrincipalID = "guest"
 )
 
@@ -60,7 +64,7 @@ func Actions() []string {
 		LocationRead, LocationCreate, LocationDelete,
 		TemplateRead, TemplateExecute, ActionExecute,
 		TaskRead, TaskCancel, TaskRetry, TaskApprove,
-		DocsRead, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke}
+		DocsRead, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke, PayloadDecode}
 }
 
 // attrs are the attributes each entity type of the model has; a policy

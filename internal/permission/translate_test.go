@@ -319,13 +319,15 @@ func TestDefaultPolicyDecisions(t *testing.T) {
 		{dave, TaskRead, TaskResource("t1", "user:default/alice", "template:default/hello", "group:default/team-a"), true},
 		{bob, TaskCancel, TaskResource("t1", "user:default/alice", "template:default/hello", "group:default/team-a"), false},
 		{alice, AuditReadAction, SystemResource("audit"), false},
+		{alice, PayloadDecode, SystemResource("temporal"), false},
+		{dave, PayloadDecode, SystemResource("temporal"), false},
 	}
 	for _, c := range cases {
 		if d := p.Authorize(c.pr, c.action, c.res); d.Allowed != c.want {
 			t.Errorf("%s %s %s: %+v, want allowed=%v", c.pr, c.action, c.res, d, c.want)
 		}
 	}
-	if !slices.Contains(Actions(), TokenRevoke) || strings.Count(strings.Join(Actions(), ","), ",") != 18 {
+	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 19 {
 		t.Errorf("actions: %v", Actions())
 	}
 }

@@ -13,7 +13,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riggerdev/rigger/activities/contract"
@@ -441,7 +440,7 @@ func (s *Service) input(ctx context.Context, t *Task) (workflows.ScaffoldInput, 
 	if attrs == nil || len(attrs.GetInput().GetPayloads()) == 0 {
 		return in, fmt.Errorf("task %s: first event is not its start", t.ID)
 	}
-	if err := converter.GetDefaultDataConverter().FromPayload(attrs.GetInput().GetPayloads()[0], &in); err != nil {
+	if err := s.converter().FromPayload(attrs.GetInput().GetPayloads()[0], &in); err != nil {
 		return in, fmt.Errorf("task %s: read its input: %w", t.ID, err)
 	}
 	return in, nil

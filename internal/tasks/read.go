@@ -83,7 +83,7 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 	lastEvent := closeEv.GetEventId()
 	var st workflows.ScaffoldState
 	decode := func(p *commonpb.Payloads) bool {
-		return len(p.GetPayloads()) > 0 && converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
+		return len(p.GetPayloads()) > 0 && s.converter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
 	}
 	t.Status = StatusProcessing
 	if closeEv.GetWorkflowExecutionCompletedEventAttributes() != nil || closeEv.GetWorkflowExecutionFailedEventAttributes() != nil ||

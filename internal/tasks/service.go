@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/errs"
@@ -22,7 +23,11 @@ import (
 
 // Deps are what the service needs; the API server builds them from its own.
 type Deps struct {
-	Logger    *slog.Logger
+	Logger *slog.Logger
+	// Converter reads payloads from histories (a run's input and result):
+	// the client's data converter, with the payload codec when payloads are
+	// encrypted (nil: Temporal's default).
+	Converter converter.DataConverter
 	Temporal  client.Client
 	Namespace string
 	// Entities reads Template and User entities from the catalog.
@@ -126,6 +131,14 @@ const (
 	StatusFailed     = "failed"
 	StatusCancelled  = "cancelled"
 )
+
+// converter is Deps.Converter, or Temporal's default.
+func (s *Service) converter() converter.DataConverter {
+	if s.d.Converter != nil {
+		return s.d.Converter
+	}
+	return converter.GetDefaultDataConverter()
+}
 
 // taskInfo is what the Authorizer is told of t.
 func (s *Service) taskInfo(ctx context.Context, t *Task) TaskInfo {
