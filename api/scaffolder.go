@@ -184,7 +184,7 @@ func (s *Server) getTask(c *gin.Context) {
 	if step := tasks.WaitingApproval(t); step != nil {
 		// What the task waits for, and whether this caller may decide.
 		a := step.Approval
-		out["approval"] = gin.H{"stepId": step.ID, "message": a.Message, "requestedAt": a.RequestedAt, "deadline": a.Deadline,
+		out["approval"] = gin.H{"stepId": step.ID, "requestId": a.RequestID, "message": a.Message, "requestedAt": a.RequestedAt, "deadline": a.Deadline,
 			"allowSelfApproval": a.AllowSelf, "canDecide": s.tasks.MayDecide(c.Request.Context(), identity(c), t)}
 	}
 	c.JSON(http.StatusOK, out)
@@ -249,20 +249,19 @@ func (s *Server) cancelTask(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "cancelled"})
 }
 
-// decideTask approves or rejects the approval step a task waits on, with
-// an optional {"comment": "..."}.
+// decideTask approves or rejects the approval request a task waits on:
+// {"requestId": "...", "comment": "..."} (the comment is optional).
 func (s *Server) decideTask(c *gin.Context, approve bool) {
 	var body struct {
-		Comment string `json:"comment"`
+		RequestID string `json:"requestId"`
+		Comment   string `json:"comment"`
 	}
-	if c.Request.ContentLength != 0 {
-		if err := c.ShouldBindJSON(&body); err != nil {
-			writeError(c, errs.Invalid(`the body must be empty or {"comment": "..."}`))
-			return
-		}
+	if err := c.ShouldBindJSON(&body); err != nil {
+		writeError(c, errs.Invalid(`the body must be {"requestId": "<the task's approval.requestId>", "comment": "..."}`))
+		return
 	}
 	id := c.Param("id")
-	step, err := s.tasks.Decide(c.Request.Context(), identity(c), id, approve, strings.TrimSpace(body.Comment))
+	step, err := s.tasks.Decide(c.Request.Context(), identity(c), id, body.RequestID, approve, strings.TrimSpace(body.Comment))
 	if err != nil {
 		writeError(c, err)
 		return

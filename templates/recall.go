@@ -18,6 +18,9 @@ func SensitiveField(p map[string]any) bool {
 	if p["ui:field"] == "Secret" || p["ui:widget"] == "password" {
 		return true
 	}
+	if opts, _ := p["ui:options"].(map[string]any); opts["inputType"] == "password" {
+		return true
+	}
 	bs, _ := p["ui:backstage"].(map[string]any)
 	review, _ := bs["review"].(map[string]any)
 	if _, masked := review["mask"]; masked {
@@ -93,22 +96,23 @@ func (s *sensitivity) schema(o map[string]any, depth int) {
 	}
 }
 
-// property records property k with schema p.
+// property records property k with schema p. It fails closed: a
+// sensitive field anywhere in p outside the object properties walked here
+// (list items, additionalProperties, tuples, nested lists, sub-schemas
+// Recall does not follow) drops k whole.
 func (s *sensitivity) property(k string, p map[string]any, depth int) {
 	if SensitiveField(p) {
 		s.mark(k)
 		return
 	}
-	inner := &sensitivity{}
-	inner.schema(p, depth+1)
-	if items, ok := p["items"].(map[string]any); ok {
-		// A list of secrets, or of objects holding one: the list goes
-		// whole, since its items cannot be told apart once given.
-		if SensitiveField(items) || hasSensitive(items, depth+1) {
+	for key, v := range p {
+		if key != "properties" && holdsSensitive(v, depth+1) {
 			s.mark(k)
 			return
 		}
 	}
+	inner := &sensitivity{}
+	inner.schema(p, depth+1)
 	if len(inner.drop) > 0 || len(inner.nested) > 0 {
 		if s.nested == nil {
 			s.nested = map[string]*sensitivity{}
@@ -146,10 +150,32 @@ func (s *sensitivity) merge(o *sensitivity) {
 
 // hasSensitive reports whether schema o declares a sensitive field at any
 // depth.
-func hasSensitive(o map[string]any, depth int) bool {
-	var s sensitivity
-	s.schema(o, depth)
-	return len(s.drop) > 0 || len(s.nested) > 0
+func hasSensitive(o map[string]any, depth int) bool { return holdsSensitive(o, depth) }
+
+// holdsSensitive reports whether any mapping in v, at any depth, is a
+// sensitive field's schema; past maxSchemaDepth it says yes.
+func holdsSensitive(v any, depth int) bool {
+	if depth > maxSchemaDepth {
+		return true
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if SensitiveField(x) {
+			return true
+		}
+		for _, e := range x {
+			if holdsSensitive(e, depth+1) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if holdsSensitive(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // keep copies v without the sensitive keys s names.

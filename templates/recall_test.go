@@ -30,6 +30,14 @@ func TestRecallDropsSensitiveFields(t *testing.T) {
           login: {type: string}
           pat: {type: string, ui:field: Secret}
     tags: {type: array, items: {type: string}}
+    creds:
+      type: object
+      additionalProperties: {type: string, ui:widget: password}
+    pairs:
+      type: array
+      items: [{type: string}, {type: string, ui:field: Secret}]
+    grid: {type: array, items: {type: array, items: {type: string, ui:widget: password}}}
+    pin: {type: string, ui:options: {inputType: password}}
   dependencies:
     name:
       oneOf:
@@ -43,10 +51,11 @@ func TestRecallDropsSensitiveFields(t *testing.T) {
 	tpl := templateWith(t, params, "- action: debug:log\n  input: {message: hi}\n", "")
 	values := map[string]any{
 		"name": "svc", "token": "t0k", "password": "pw", "masked": "m", "unshown": "u", "shown": "s",
-		"db":     map[string]any{"host": "h", "pass": "p"},
-		"keys":   []any{"k1"},
-		"users":  []any{map[string]any{"login": "l", "pat": "x"}},
-		"tags":   []any{"a", "b"},
+		"db":    map[string]any{"host": "h", "pass": "p"},
+		"keys":  []any{"k1"},
+		"users": []any{map[string]any{"login": "l", "pat": "x"}},
+		"tags":  []any{"a", "b"},
+		"creds": map[string]any{"db": "p"}, "pairs": []any{"a", "s"}, "grid": []any{[]any{"x"}}, "pin": "1234",
 		"apiKey": "ak", "region": "eu", "extra": "kept",
 	}
 	got := Recall(tpl, values)

@@ -219,6 +219,14 @@ func (v *validator) steps() {
 			v.checkString(ts, i, st.Each != nil)
 		}
 		v.checkPaths(sp+".input", st.Input)
+		if st.Action == "rigger:approval" {
+			in, _ := st.Input.(map[string]any)
+			if self, ok := in["allowSelfApproval"]; ok {
+				if _, literal := self.(bool); !literal {
+					v.errorf(sp+".input.allowSelfApproval", "must be written as true or false: who may approve a run must not depend on what its form was given")
+				}
+			}
+		}
 	}
 }
 

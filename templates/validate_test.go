@@ -21,7 +21,7 @@ func testActions() actionTable {
 	a := actionTable{}
 	for _, n := range []string{
 		"fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
-		"debug:log", "debug:wait", "catalog:register", "catalog:write", "catalog:fetch",
+		"debug:log", "debug:wait", "catalog:register", "catalog:write", "catalog:fetch", "rigger:approval",
 	} {
 		queue := "rigger-fs"
 		if strings.HasPrefix(n, "catalog:") {
@@ -92,6 +92,12 @@ func TestValidate(t *testing.T) {
 				"warning: parameters[0].properties.keys: a list of secrets: a task keeps secrets by field name, so Rigger's form will not ask for this list (and the API keeps its values in the task's history); ask for each secret as its own field with ui:field: Secret",
 				"warning: parameters[0].properties.team.properties.members: a list of secrets: a task keeps secrets by field name, so Rigger's form will not ask for this list (and the API keeps its values in the task's history); ask for each secret as its own field with ui:field: Secret",
 			},
+		},
+		{
+			name:   "self-approval from the form",
+			params: nameParams,
+			steps:  "- id: ok\n  action: rigger:approval\n  input:\n    allowSelfApproval: ${{ parameters.name == 'x' }}\n",
+			want:   []string{`error: steps[0] (id "ok").input.allowSelfApproval: must be written as true or false: who may approve a run must not depend on what its form was given`},
 		},
 		{
 			name:  "unknown action",

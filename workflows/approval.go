@@ -14,6 +14,9 @@ import (
 // ApprovalState is what a rigger:approval step asks and what was decided:
 // the task page shows it, the API checks a decision against it.
 type ApprovalState struct {
+	// RequestID names this wait: the step, its item and when it began. A
+	// decision must name it.
+	RequestID   string    `json:"requestId"`
 	Message     string    `json:"message,omitempty"`
 	RequestedAt time.Time `json:"requestedAt"`
 	Deadline    time.Time `json:"deadline"`
@@ -54,7 +57,7 @@ type approvalsKey struct{}
 // awaitApproval waits, on a durable timer and a signal (no worker held),
 // for a decision the API server signed for this run's step; a decision it
 // did not sign, or one for another step or attempt, is logged and ignored.
-func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, input map[string]any) (contract.ActionOutput, error) {
+func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, item int, input map[string]any) (contract.ActionOutput, error) {
 	a, _ := ctx.Value(approvalsKey{}).(*approvals)
 	if a == nil {
 		return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError("rigger:approval runs only in a scaffolder run", RejectedType, nil)
@@ -78,7 +81,8 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 	}
 	self, _ := input["allowSelfApproval"].(bool)
 	now := workflow.Now(ctx)
-	req := &ApprovalState{Message: msg, RequestedAt: now, Deadline: now.Add(timeout), AllowSelf: self}
+	req := &ApprovalState{RequestID: fmt.Sprintf("%s.%d.%d", step.ID, item, now.UnixMilli()),
+		Message: msg, RequestedAt: now, Deadline: now.Add(timeout), AllowSelf: self}
 	a.st.Steps[idx].Approval = req
 	a.log(step.ID, "log", fmt.Sprintf("Waiting for approval (until %s)", req.Deadline.UTC().Format(time.RFC3339)))
 
@@ -96,7 +100,10 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 		fired, received := false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
-		sel.AddReceive(a.ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &signal); received = true })
+		// ReceiveAsync: a signal that does not decode is dropped and the
+		// wait goes on (Receive would block on it past the timer and a
+		// cancellation).
+		sel.AddReceive(a.ch, func(c workflow.ReceiveChannel, _ bool) { received = c.ReceiveAsync(&signal) })
 		sel.Select(ctx)
 		if fired {
 			if timerErr != nil { // the run was cancelled
@@ -120,6 +127,9 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 			continue
 		case d.StepID != step.ID:
 			a.log(step.ID, "log", fmt.Sprintf("Ignored a decision for step %s", d.StepID))
+			continue
+		case d.RequestID != req.RequestID:
+			a.log(step.ID, "log", fmt.Sprintf("Ignored a decision on an earlier request of step %s (%s, not %s)", step.ID, d.RequestID, req.RequestID))
 			continue
 		}
 		at := workflow.Now(ctx)

@@ -78,12 +78,19 @@ func TestApprovalApproved(t *testing.T) {
 		if len(e.calls) != 1 {
 			t.Errorf("calls while waiting: %v", e.calls)
 		}
-		// A forged decision, then one for another step: both ignored.
-		forged := signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "ok", Attempt: 1, Approved: true, By: "user:default/mallory"})
+		req := st.Steps[1].Approval.RequestID
+		if !strings.HasPrefix(req, "ok.0.") {
+			t.Errorf("request id %q", req)
+		}
+		// Something that is no decision at all, a forged decision, one for
+		// another step and one on another request: all ignored.
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, "x")
+		forged := signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "ok", RequestID: req, Attempt: 1, Approved: true, By: "user:default/mallory"})
 		forged.Signature[0] ^= 1
 		e.env.SignalWorkflow(ScaffoldApprovalSignal, forged)
-		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "a", Attempt: 1, Approved: true, By: "user:default/eve"}))
-		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "ok", Attempt: 1, Approved: true, By: "user:default/bob", Comment: "looks good"}))
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "a", RequestID: req, Attempt: 1, Approved: true, By: "user:default/eve"}))
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "ok", RequestID: "ok.1.0", Attempt: 1, Approved: true, By: "user:default/eve"}))
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap1", StepID: "ok", RequestID: req, Attempt: 1, Approved: true, By: "user:default/bob", Comment: "looks good"}))
 	}, 3*time.Hour)
 	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "ap1", Plan: approvalPlan(map[string]any{"message": "ship it?", "timeout": "48h"})})
 	if err := e.env.GetWorkflowError(); err != nil {
@@ -99,12 +106,13 @@ func TestApprovalApproved(t *testing.T) {
 		t.Fatalf("step %+v approval %+v", st.Steps[1], a)
 	}
 	log := logText(st)
-	for _, want := range []string{"Waiting for approval", "Ignored a decision: the decision was not made through the API", "Ignored a decision for step a", "Approved by user:default/bob: looks good"} {
+	for _, want := range []string{"Waiting for approval", "Ignored a decision: the decision was not made through the API", "Ignored a decision for step a",
+		"Ignored a decision on an earlier request of step ok (ok.1.0", "Approved by user:default/bob: looks good"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
 	}
-	if strings.Contains(log, "mallory") {
+	if strings.Contains(log, "mallory") || strings.Contains(log, "Approved by user:default/eve") {
 		t.Errorf("the forged decision's author is in the log:\n%s", log)
 	}
 }
@@ -112,7 +120,8 @@ func TestApprovalApproved(t *testing.T) {
 func TestApprovalRejected(t *testing.T) {
 	e, signer := approvalEnv(t)
 	e.env.RegisterDelayedCallback(func() {
-		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap2", StepID: "ok", Attempt: 1, By: "user:default/bob", Comment: "not on a Friday"}))
+		req := state(t, e.env).Steps[1].Approval.RequestID
+		e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap2", StepID: "ok", RequestID: req, Attempt: 1, By: "user:default/bob", Comment: "not on a Friday"}))
 	}, time.Hour)
 	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "ap2", Plan: approvalPlan(map[string]any{"message": "ship it?"})})
 	var app *temporal.ApplicationError
@@ -130,6 +139,8 @@ func TestApprovalRejected(t *testing.T) {
 
 func TestApprovalTimesOut(t *testing.T) {
 	e, _ := approvalEnv(t)
+	// A signal that is no decision does not hold the wait past its timeout.
+	e.env.RegisterDelayedCallback(func() { e.env.SignalWorkflow(ScaffoldApprovalSignal, "x") }, time.Minute)
 	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "ap3", Plan: approvalPlan(map[string]any{"timeout": "90m"})})
 	var app *temporal.ApplicationError
 	if err := e.env.GetWorkflowError(); !errors.As(err, &app) || !strings.Contains(err.Error(), "no decision within 1h30m0s") {
@@ -162,7 +173,7 @@ func TestApprovalTimeoutInput(t *testing.T) {
 		want time.Duration
 		bad  bool
 	}{
-		{nil, contract.DefaultApprovalWait, false},
+		{nil, 24 * time.Hour, false},
 		{"36h", 36 * time.Hour, false},
 		{"2160h", contract.MaxApprovalWait, false},
 		{"2161h", 0, true},

@@ -531,7 +531,7 @@ func startRefreshLoop(ctx workflow.Context, r contract.StartRefresh) {
 // runAction runs one rendered item of a step.
 func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, index int, item contract.RenderedItem) (contract.ActionOutput, error) {
 	if step.Action == contract.ActionApproval {
-		return awaitApproval(ctx, in, step, item.Input)
+		return awaitApproval(ctx, in, step, index, item.Input)
 	}
 	if step.Action == contract.ActionWait {
 		d, err := waitDuration(item.Input)

@@ -213,15 +213,22 @@ const ActionApproval = "rigger:approval"
 // Approval bounds: how long a step waits when its input does not say, and
 // at most.
 const (
-	DefaultApprovalWait = 7 * 24 * time.Hour
+	// DefaultApprovalWait matches the default lifetime of a task's
+	// workspace and secrets (scaffolder.workspaceTTL, secretTTL): a longer
+	// wait needs them raised too.
+	DefaultApprovalWait = 24 * time.Hour
 	MaxApprovalWait     = 90 * 24 * time.Hour
 )
 
 // Decision is a decision on an approval step, made through the API for
 // one attempt of one task.
 type Decision struct {
-	TaskID   string    `json:"taskId"`
-	StepID   string    `json:"stepId"`
+	TaskID string `json:"taskId"`
+	StepID string `json:"stepId"`
+	// RequestID names the one wait decided on (ApprovalState.RequestID):
+	// a step with each waits once per item, and a decision counts only
+	// for the request its maker was shown.
+	RequestID string `json:"requestId"`
 	Attempt  int       `json:"attempt"`
 	Approved bool      `json:"approved"`
 	By       string    `json:"by"`

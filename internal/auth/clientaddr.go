@@ -27,6 +27,12 @@ func ParseProxies(list []string) (Proxies, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%q is neither an address nor a CIDR", s)
 		}
+		if p.Bits() == 0 {
+			return nil, fmt.Errorf("%q trusts every address: any caller could then choose its own", s)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 { // ::ffff:10.0.0.0/104 is 10.0.0.0/8
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
 		out = append(out, p.Masked())
 	}
 	return out, nil
@@ -45,8 +51,10 @@ func (p Proxies) trusts(a netip.Addr) bool {
 // or — when that peer is a trusted proxy — the nearest address in
 // X-Forwarded-For (read from the right, as each proxy appends the address
 // it heard from) that is not a trusted proxy. Entries left of it are the
-// client's own words and never count. An unreadable entry stops the walk
-// at the last address a trusted proxy vouched for.
+// client's own words and never count. An entry may carry a port
+// (1.2.3.4:5, [2001:db8::1]:5). An unreadable entry gives the zero Addr:
+// an unknown client, never the proxy's own address (which guest networks
+// or a shared rate-limit bucket would then apply to).
 func (p Proxies) Client(r *http.Request) netip.Addr {
 	client := peerAddr(r.RemoteAddr)
 	if !client.IsValid() || len(p) == 0 || !p.trusts(client) {
@@ -56,17 +64,30 @@ func (p Proxies) Client(r *http.Request) netip.Addr {
 	for i := len(hops) - 1; i >= 0; i-- {
 		parts := strings.Split(hops[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return client
+			a := forwardedAddr(strings.TrimSpace(parts[j]))
+			if !a.IsValid() {
+				return netip.Addr{}
 			}
-			client = a.Unmap()
+			client = a
 			if !p.trusts(client) {
 				return client
 			}
 		}
 	}
 	return client
+}
+
+// forwardedAddr reads one X-Forwarded-For entry: an address, with or
+// without a port, IPv6 possibly in brackets; unmapped, without a zone. The
+// zero Addr when it is none.
+func forwardedAddr(s string) netip.Addr {
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
+		return a.Unmap().WithZone("")
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("")
+	}
+	return netip.Addr{}
 }
 
 // peerAddr is the address of a host:port (or bare host), unmapped; the

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 )
 
@@ -22,7 +23,10 @@ func TestProxiesClient(t *testing.T) {
 		{"through two trusted proxies", "10.0.0.2:4000", []string{"198.51.100.9, 192.0.2.7"}, "198.51.100.9"},
 		{"one header line per proxy", "10.0.0.2:4000", []string{"1.2.3.4", "198.51.100.9", "10.9.9.9"}, "198.51.100.9"},
 		{"every hop trusted: the leftmost", "10.0.0.2:4000", []string{"10.3.3.3, 10.4.4.4"}, "10.3.3.3"},
-		{"an unreadable entry stops at the last vouched address", "10.0.0.2:4000", []string{"evil, 10.4.4.4"}, "10.4.4.4"},
+		{"an unreadable entry is an unknown client, not the proxy", "10.0.0.2:4000", []string{"evil, 10.4.4.4"}, "invalid IP"},
+		{"entries with ports", "10.0.0.2:4000", []string{"198.51.100.9:5123, 10.4.4.4:80"}, "198.51.100.9"},
+		{"IPv6 with a port", "10.0.0.2:4000", []string{"[2001:db8:1::5]:443"}, "2001:db8:1::5"},
+		{"IPv6 in brackets", "10.0.0.2:4000", []string{"[2001:db8:1::5]"}, "2001:db8:1::5"},
 		{"no header from a trusted proxy", "10.0.0.2:4000", nil, "10.0.0.2"},
 		{"IPv6 and mapped IPv4", "[2001:db8::1]:4000", []string{"::ffff:198.51.100.9"}, "198.51.100.9"},
 	} {
@@ -47,7 +51,13 @@ func TestProxiesClient(t *testing.T) {
 	if got := ClientAddr(r).String(); got != "10.0.0.2" {
 		t.Errorf("ClientAddr without a recorded address is the peer, got %s", got)
 	}
-	if _, err := ParseProxies([]string{"10.0.0.0/8", "proxy.internal"}); err == nil {
-		t.Error("a host name was accepted as a proxy")
+	for _, bad := range []string{"proxy.internal", "0.0.0.0/0", "::/0"} {
+		if _, err := ParseProxies([]string{"10.0.0.0/8", bad}); err == nil {
+			t.Errorf("%s was accepted as a proxy", bad)
+		}
+	}
+	mapped, err := ParseProxies([]string{"::ffff:10.0.0.0/104"})
+	if err != nil || !mapped.trusts(netip.MustParseAddr("10.1.2.3")) {
+		t.Errorf("an IPv4-mapped CIDR: %v %v", mapped, err)
 	}
 }

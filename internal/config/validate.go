@@ -47,7 +47,11 @@ func (c *Config) validateServer(v *validator) {
 	v.oneOf("server.logLevel", s.LogLevel, "debug", "info", "warn", "error")
 	v.oneOf("server.logFormat", s.LogFormat, "json", "text")
 	for i, p := range s.TrustedProxies {
-		if _, err := netip.ParsePrefix(strings.TrimSpace(p)); err != nil {
+		pre, err := netip.ParsePrefix(strings.TrimSpace(p))
+		switch {
+		case err == nil && pre.Bits() == 0:
+			v.add(index("server.trustedProxies", i), "%s trusts every address: any caller could then choose its own in X-Forwarded-For", quote(p))
+		case err != nil:
 			if _, err := netip.ParseAddr(strings.TrimSpace(p)); err != nil {
 				v.add(index("server.trustedProxies", i), "%s is neither an address nor a CIDR (like 10.0.0.0/8)", quote(p))
 			}

@@ -96,6 +96,8 @@ func TestValidate(t *testing.T) {
 		{"sqlite with url", func(c *Config) { c.Database.URL = "postgres://h/db" }, "database.url: only used when database.driver is postgres (did you forget driver: postgres?)"},
 		{"max open conns", func(c *Config) { c.Database.MaxOpenConns = 0 }, "database.maxOpenConns: must be at least 1"},
 
+		{"trusted proxy everyone", func(c *Config) { c.Server.TrustedProxies = []string{"0.0.0.0/0"} },
+			`server.trustedProxies[0]: "0.0.0.0/0" trusts every address: any caller could then choose its own in X-Forwarded-For`},
 		{"trusted proxy not an address", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.7", "lb.internal"} },
 			`server.trustedProxies[2]: "lb.internal" is neither an address nor a CIDR (like 10.0.0.0/8)`},
 

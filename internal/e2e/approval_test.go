@@ -12,17 +12,17 @@ import (
 )
 
 // approvalTemplate asks for an approval between two steps; its owners
-// (group:default/platform) decide.
+// (group:default/platform) decide. %s is its name, %t whether the task's
+// creator may approve it.
 const approvalTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
-metadata: {name: gated}
+metadata: {name: %s}
 spec:
   owner: group:default/platform
   type: service
   parameters:
     - properties:
         name: {type: string}
-        self: {type: boolean, default: false}
   steps:
     - {id: before, name: Before, action: debug:log, input: {message: "before ${{ parameters.name }}"}}
     - id: gate
@@ -31,7 +31,7 @@ spec:
       input:
         message: "Deploy ${{ parameters.name }}?"
         timeout: 48h
-        allowSelfApproval: ${{ parameters.self }}
+        allowSelfApproval: %t
     - {id: after, name: After, action: debug:log, input: {message: "after, approved by ${{ steps.gate.output.by }}"}}
 `
 
@@ -39,6 +39,7 @@ type approvalTask struct {
 	Status   string `json:"status"`
 	Approval *struct {
 		StepID    string `json:"stepId"`
+		RequestID string `json:"requestId"`
 		Message   string `json:"message"`
 		CanDecide bool   `json:"canDecide"`
 	} `json:"approval"`
@@ -57,7 +58,7 @@ func TestApprovalStep(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
 	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(approvalTemplate), 0o600); err != nil {
+	if err := os.WriteFile(tpl, []byte(fmt.Sprintf(approvalTemplate, "gated", false)+"---\n"+fmt.Sprintf(approvalTemplate, "gated-self", true)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "rigger.yaml")
@@ -80,10 +81,14 @@ auth:
 		return p
 	}
 	p := dev()
-	waitTotal(t, p.api, "kind=template", 1)
+	waitTotal(t, p.api, "kind=template", 2)
 	create := func(token string, self bool) string {
 		var created struct{ ID string }
-		body := map[string]any{"templateRef": "template:default/gated", "values": map[string]any{"name": "svc", "self": self}}
+		name := "gated"
+		if self {
+			name = "gated-self"
+		}
+		body := map[string]any{"templateRef": "template:default/" + name, "values": map[string]any{"name": "svc"}}
 		if code := doJSONAs(t, token, "POST", p.api+"/api/scaffolder/v2/tasks", body, &created); code != http.StatusCreated {
 			t.Fatalf("create as %q: %d", token, code)
 		}
@@ -106,10 +111,18 @@ auth:
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	decide := func(token, id, what, comment string) (int, string) {
+	decideOn := func(token, id, request, what, comment string) (int, string) {
 		var out map[string]any
-		code := doJSONAs(t, token, "POST", p.api+"/api/scaffolder/v2/tasks/"+id+"/"+what, map[string]any{"comment": comment}, &out)
+		code := doJSONAs(t, token, "POST", p.api+"/api/scaffolder/v2/tasks/"+id+"/"+what, map[string]any{"requestId": request, "comment": comment}, &out)
 		return code, fmt.Sprint(out)
+	}
+	// decide decides on what the task waits for now, as a page shows it.
+	decide := func(token, id, what, comment string) (int, string) {
+		request := ""
+		if tr := waiting(token, id); tr.Approval != nil {
+			request = tr.Approval.RequestID
+		}
+		return decideOn(token, id, request, what, comment)
 	}
 
 	// The CI service starts the run; the dev guest (a platform member, the
@@ -122,8 +135,14 @@ auth:
 	if tr := waiting(runOnlyToken, id); tr.Approval == nil || tr.Approval.CanDecide {
 		t.Fatalf("the service that started it may not decide: %+v", tr.Approval)
 	}
-	if code, out := decide(runOnlyToken, id, "approve", "mine"); code != http.StatusForbidden || !strings.Contains(out, "scaffolder.task.approve") {
-		t.Fatalf("approve by a caller the policy does not allow: %d %s", code, out)
+	if code, out := decideOn(runOnlyToken, id, tr.Approval.RequestID, "approve", "mine"); code != http.StatusForbidden || !strings.Contains(out, "a service token, which cannot approve") {
+		t.Fatalf("approve by a service token: %d %s", code, out)
+	}
+	if code, out := decideOn("", id, "", "approve", ""); code != http.StatusBadRequest || !strings.Contains(out, "send the requestId") {
+		t.Fatalf("approve without naming the request: %d %s", code, out)
+	}
+	if code, out := decideOn("", id, "gate.0.1", "approve", ""); code != http.StatusConflict || !strings.Contains(out, "no longer waits for approval gate.0.1") {
+		t.Fatalf("approve another request: %d %s", code, out)
 	}
 
 	// SIGKILL while it waits; the restarted platform still waits.
@@ -145,7 +164,7 @@ auth:
 	if !strings.Contains(events, "Approved by user:default/guest: ship it") || !strings.Contains(events, "after, approved by user:default/guest") {
 		t.Errorf("the approved run's log: %s", events)
 	}
-	if code, out := decide("", id, "approve", ""); code != http.StatusConflict {
+	if code, out := decideOn("", id, "x", "approve", ""); code != http.StatusConflict {
 		t.Errorf("deciding on a finished task: %d %s", code, out)
 	}
 
@@ -173,8 +192,9 @@ auth:
 		t.Errorf("cancel the waiting task: %d", code)
 	}
 
-	// Audited: the approval and the rejection, with their step.
-	var audit struct {
+	// Audited: the approval and the rejection, with their step (the audit
+	// log writes in batches: poll).
+	type auditPage struct {
 		Items []struct {
 			Event struct {
 				Action, Actor, Target string
@@ -182,11 +202,25 @@ auth:
 			} `json:"event"`
 		} `json:"items"`
 	}
-	if code := doJSON(t, "GET", p.api+"/api/audit/events?action=scaffolder.task.approve", nil, &audit); code != http.StatusOK || len(audit.Items) != 1 ||
-		audit.Items[0].Event.Target != "task:"+id || audit.Items[0].Event.Details["step"] != "gate" || audit.Items[0].Event.Details["comment"] != "ship it" {
-		t.Errorf("approve audit events: %d %+v", code, audit.Items)
+	auditEvents := func(action string) auditPage {
+		var page auditPage
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			page = auditPage{}
+			if code := doJSON(t, "GET", p.api+"/api/audit/events?action="+action, nil, &page); code != http.StatusOK {
+				t.Fatalf("audit events: %d", code)
+			}
+			if len(page.Items) > 0 || time.Now().After(deadline) {
+				return page
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
-	if code := doJSON(t, "GET", p.api+"/api/audit/events?action=scaffolder.task.reject", nil, &audit); code != http.StatusOK || len(audit.Items) != 1 || audit.Items[0].Event.Target != "task:"+self {
-		t.Errorf("reject audit events: %d %+v", code, audit.Items)
+	if a := auditEvents("scaffolder.task.approve"); len(a.Items) != 1 || a.Items[0].Event.Target != "task:"+id ||
+		a.Items[0].Event.Details["step"] != "gate" || a.Items[0].Event.Details["comment"] != "ship it" {
+		t.Errorf("approve audit events: %+v", a.Items)
+	}
+	if r := auditEvents("scaffolder.task.reject"); len(r.Items) != 1 || r.Items[0].Event.Target != "task:"+self || r.Items[0].Event.Actor != "user:default/guest" {
+		t.Errorf("reject audit events: %+v", r.Items)
 	}
 }

@@ -195,9 +195,10 @@ func TestExampleTemplates(t *testing.T) {
 			t.Fatalf("create: %d", code)
 		}
 		deadline := time.Now().Add(60 * time.Second)
+		request := ""
 		for {
 			var tr struct {
-				Approval *struct{ Message string } `json:"approval"`
+				Approval *struct{ Message, RequestID string } `json:"approval"`
 			}
 			if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks/"+created.ID, nil, &tr); code != http.StatusOK {
 				t.Fatalf("get: %d", code)
@@ -206,6 +207,7 @@ func TestExampleTemplates(t *testing.T) {
 				if !strings.Contains(tr.Approval.Message, "Release 1.4.0 of component:default/payments?") {
 					t.Fatalf("approval message: %q", tr.Approval.Message)
 				}
+				request = tr.Approval.RequestID
 				break
 			}
 			if time.Now().After(deadline) {
@@ -213,7 +215,7 @@ func TestExampleTemplates(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+created.ID+"/approve", map[string]any{"comment": "go"}, nil); code != http.StatusOK {
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+created.ID+"/approve", map[string]any{"requestId": request, "comment": "go"}, nil); code != http.StatusOK {
 			t.Fatalf("approve: %d", code)
 		}
 		if tr := waitTask(t, p.api, created.ID); tr.Status != "completed" {

@@ -254,14 +254,18 @@ func (s *Service) Cancel(ctx context.Context, who auth.Identity, id string) erro
 // maxComment bounds a decision's comment.
 const maxComment = 2000
 
-// Decide approves (or rejects) the rigger:approval step task id waits on,
-// as who: the policy must allow who ActionTaskApprove on the task, and the
-// task's creator decides only when the step allows self-approval. The
-// decision goes to the run signed, so only one made here counts. It
-// returns the step decided on.
-func (s *Service) Decide(ctx context.Context, who auth.Identity, id string, approve bool, comment string) (string, error) {
+// Decide approves (or rejects) the rigger:approval request task id waits
+// on, as who: requestID must name that very request (what who was shown),
+// the policy must allow who ActionTaskApprove on the task, who must be a
+// person (not a service token), and the task's creator decides only when
+// the step allows self-approval. The decision goes to the run signed, so
+// only one made here counts. It returns the step decided on.
+func (s *Service) Decide(ctx context.Context, who auth.Identity, id, requestID string, approve bool, comment string) (string, error) {
 	if s.d.Signer == nil {
 		return "", ErrNoSigningKey
+	}
+	if who.Service {
+		return "", errs.Forbidden("approvals are decisions of people: %s is a service token, which cannot approve or reject", who.Ref)
 	}
 	if len(comment) > maxComment {
 		return "", errs.Invalid("the comment is %d bytes; at most %d are accepted", len(comment), maxComment)
@@ -277,7 +281,13 @@ func (s *Service) Decide(ctx context.Context, who auth.Identity, id string, appr
 	if err := selfApproval(who, t, step); err != nil {
 		return "", err
 	}
-	d := contract.Decision{TaskID: t.ID, StepID: step.ID, Attempt: t.State.Attempt, Approved: approve, By: who.Ref, Comment: comment, At: time.Now().UTC()}
+	switch {
+	case requestID == "":
+		return "", errs.Invalid("send the requestId of the approval you decide on (the task's approval.requestId): task %s waits for %s", t.ID, step.Approval.RequestID)
+	case requestID != step.Approval.RequestID:
+		return "", errs.Conflict("task %s no longer waits for approval %s: it waits for %s now (reload it to see what is asked)", t.ID, requestID, step.Approval.RequestID)
+	}
+	d := contract.Decision{TaskID: t.ID, StepID: step.ID, RequestID: requestID, Attempt: t.State.Attempt, Approved: approve, By: who.Ref, Comment: comment, At: time.Now().UTC()}
 	b, err := json.Marshal(d)
 	if err != nil {
 		return "", err
@@ -298,7 +308,7 @@ func (s *Service) Decide(ctx context.Context, who auth.Identity, id string, appr
 // waits on now (the task page's buttons).
 func (s *Service) MayDecide(ctx context.Context, who auth.Identity, t *Task) bool {
 	step := WaitingApproval(t)
-	return step != nil && t.Status == StatusProcessing && selfApproval(who, t, step) == nil &&
+	return step != nil && t.Status == StatusProcessing && !who.Service && selfApproval(who, t, step) == nil &&
 		s.mayChange(ctx, who, ActionTaskApprove, t) == nil
 }
 

@@ -244,7 +244,7 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 		},
 		"cancel":  func(id string) error { return s.Cancel(ctx, alice, id) },
 		"retry":   func(id string) error { return s.Retry(ctx, alice, id) },
-		"approve": func(id string) error { _, err := s.Decide(ctx, alice, id, true, ""); return err },
+		"approve": func(id string) error { _, err := s.Decide(ctx, alice, id, "r", true, ""); return err },
 	}
 	for name, op := range notFound {
 		for _, id := range []string{running, failed} {
@@ -273,7 +273,7 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 	for name, op := range map[string]func() error{
 		"cancel":  func() error { return s.Cancel(ctx, alice, running) },
 		"retry":   func() error { return s.Retry(ctx, alice, failed) },
-		"approve": func() error { _, err := s.Decide(ctx, alice, running, true, ""); return err },
+		"approve": func() error { _, err := s.Decide(ctx, alice, running, "r", true, ""); return err },
 	} {
 		if err := op(); !errors.Is(err, errs.ErrForbidden) || !strings.Contains(err.Error(), "the test policy refuses scaffolder.task."+name) {
 			t.Errorf("%s refused by the Authorizer: %v, want forbidden with its reason", name, err)
@@ -288,7 +288,7 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 
 	// Allowed: they happen.
 	authz.deny = nil
-	if _, err := s.Decide(ctx, alice, running, true, ""); !errors.Is(err, errs.ErrConflict) || !strings.Contains(err.Error(), "is not waiting for an approval") {
+	if _, err := s.Decide(ctx, alice, running, "r", true, ""); !errors.Is(err, errs.ErrConflict) || !strings.Contains(err.Error(), "is not waiting for an approval") {
 		t.Errorf("approving a task with no approval step: %v, want a conflict saying so", err)
 	}
 	if err := s.Cancel(ctx, alice, running); err != nil {

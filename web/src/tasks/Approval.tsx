@@ -8,6 +8,8 @@ import { formatTime } from './model';
 
 export interface TaskApproval {
   stepId: string;
+  /** Names this very request: a decision is for what the viewer was shown. */
+  requestId: string;
   message?: string;
   requestedAt: string;
   deadline: string;
@@ -30,7 +32,7 @@ export function ApprovalPanel({ taskId, approval, stepName, onDecided }: {
     setBusy(what); setError(undefined);
     try {
       const c = comment.trim();
-      await post(`/api/scaffolder/v2/tasks/${encodeURIComponent(taskId)}/${what}`, c ? { comment: c } : undefined);
+      await post(`/api/scaffolder/v2/tasks/${encodeURIComponent(taskId)}/${what}`, c ? { requestId: approval.requestId, comment: c } : { requestId: approval.requestId });
       onDecided();
     } catch (e) {
       setError(e);

@@ -152,7 +152,7 @@ describe('TaskPage', () => {
     const waiting: Task = {
       ...base,
       steps: [{ id: 'ok', name: 'Approve the plan', action: 'rigger:approval', status: 'processing', startedAt: '2026-12-04T10:00:02Z' }],
-      approval: { stepId: 'ok', message: 'Plan: 1 to add, 0 to change', requestedAt: '2026-12-04T10:00:02Z', deadline: '2026-12-06T10:00:02Z', canDecide: true },
+      approval: { stepId: 'ok', requestId: 'ok.0.1', message: 'Plan: 1 to add, 0 to change', requestedAt: '2026-12-04T10:00:02Z', deadline: '2026-12-06T10:00:02Z', canDecide: true },
     };
     let task = waiting;
     const { calls } = stubFetch({
@@ -167,7 +167,7 @@ describe('TaskPage', () => {
     expect(within(panel).getByLabelText('What is asked').textContent).toBe('Plan: 1 to add, 0 to change');
     await userEvent.type(within(panel).getByLabelText('Comment (optional)'), 'ship it');
     await userEvent.click(within(panel).getByRole('button', { name: 'Approve' }));
-    await waitFor(() => expect(calls.filter((c) => c.method === 'POST').map((c) => [c.url, c.body])).toEqual([['/api/scaffolder/v2/tasks/task-1/approve', '{"comment":"ship it"}']]));
+    await waitFor(() => expect(calls.filter((c) => c.method === 'POST').map((c) => [c.url, c.body])).toEqual([['/api/scaffolder/v2/tasks/task-1/approve', '{"requestId":"ok.0.1","comment":"ship it"}']]));
     await waitFor(() => expect(screen.queryByRole('region', { name: /Waiting for approval/ })).toBeNull());
     unmount();
 
