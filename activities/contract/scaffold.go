@@ -228,12 +228,12 @@ type Decision struct {
 	// RequestID names the one wait decided on (ApprovalState.RequestID):
 	// a step with each waits once per item, and a decision counts only
 	// for the request its maker was shown.
-	RequestID string `json:"requestId"`
-	Attempt  int       `json:"attempt"`
-	Approved bool      `json:"approved"`
-	By       string    `json:"by"`
-	Comment  string    `json:"comment,omitempty"`
-	At       time.Time `json:"at"`
+	RequestID string    `json:"requestId"`
+	Attempt   int       `json:"attempt"`
+	Approved  bool      `json:"approved"`
+	By        string    `json:"by"`
+	Comment   string    `json:"comment,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // DecisionPurpose separates the API server's signatures over decisions
