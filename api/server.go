@@ -17,6 +17,7 @@ import (
 	"github.com/riggerdev/rigger/internal/errs"
 
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/catalogsvc"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/tasks"
 )
@@ -71,6 +72,9 @@ type Server struct {
 	// tasks are the scaffolder's operations (internal/tasks decides who
 	// may do what with them).
 	tasks *tasks.Service
+	// catalog is the catalog's operations (internal/catalogsvc decides who
+	// may do what with them).
+	catalog *catalogsvc.Service
 	// fetches limits the catalog routes that make the workers fetch
 	// (analyze-location, dry-run registration) per caller.
 	fetches *rateLimiter
@@ -97,7 +101,7 @@ func New(d Deps) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e,
-		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval), checks: newRateLimiter(checkBurst, checkInterval),
+		tasks: newTasks(d), catalog: newCatalog(d), fetches: newRateLimiter(fetchBurst, fetchInterval), checks: newRateLimiter(checkBurst, checkInterval),
 		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval), userLimits: newRateLimiter(userAuthBurst, userAuthInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns),
 		ui: newUIFiles(d.UI)}
