@@ -23,6 +23,7 @@ type Store interface {
 	FacetsAccess(ctx context.Context, f store.Filter, access *store.Expr, facets []string) (map[string][]store.FacetCount, error)
 	DeleteEntity(ctx context.Context, uid string) error
 
+	// ListLocations returns a slice the caller owns (the service filters it).
 	ListLocations(ctx context.Context) ([]store.Location, error)
 	GetLocation(ctx context.Context, id string) (store.Location, error)
 	AddLocation(ctx context.Context, l store.Location) (store.Location, error)
