@@ -22,7 +22,8 @@ import (
 // CatalogDeps configure the catalog API.
 type CatalogDeps struct {
 	Store store.Store
-	// RefreshInterval is passed to the refresh loops the API starts.
+	// RefreshInterval is passed to the refresh loops the catalog service
+	// starts.
 	RefreshInterval time.Duration
 	// AllowFileLocations lets callers register file locations (dev only:
 	// on a server it would let anyone read files on the host).

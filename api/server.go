@@ -101,10 +101,11 @@ func New(d Deps) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e,
-		tasks: newTasks(d), catalog: newCatalog(d), fetches: newRateLimiter(fetchBurst, fetchInterval), checks: newRateLimiter(checkBurst, checkInterval),
+		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval), checks: newRateLimiter(checkBurst, checkInterval),
 		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval), userLimits: newRateLimiter(userAuthBurst, userAuthInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns),
 		ui: newUIFiles(d.UI)}
+	s.catalog = newCatalog(d)
 	e.Use(s.recoverer(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
 	e.NoRoute(s.noRoute) // the UI, or the JSON 404 (ui.go)
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
