@@ -471,8 +471,8 @@ func (s *Server) deleteEntity(c *gin.Context) {
 
 func (s *Server) entityFacets(c *gin.Context) {
 	facets := c.QueryArray("facet")
-	if len(facets) == 0 || len(facets) > 50 {
-		writeError(c, errs.Invalid("give between 1 and 50 facet parameters"))
+	if len(facets) == 0 || len(facets) > catalogsvc.MaxFacets {
+		writeError(c, errs.Invalid("give between 1 and %d facet parameters", catalogsvc.MaxFacets))
 		return
 	}
 	f, err := catalog.ParseFilter(c.QueryArray("filter"))

@@ -32,8 +32,12 @@ func (s *Service) Query(ctx context.Context, who auth.Identity, q store.Query) (
 }
 
 // EntitiesByRefs returns one slot per ref (store keys, as catalog.Ref.Key
-// gives), nil where the entity is missing or who may not read it.
+// gives; at most store.MaxLimit), nil where the entity is missing or who
+// may not read it.
 func (s *Service) EntitiesByRefs(ctx context.Context, who auth.Identity, refs []string) ([]*store.StoredEntity, error) {
+	if len(refs) > store.MaxLimit {
+		return nil, errs.Invalid("at most %d refs per request", store.MaxLimit)
+	}
 	es, err := s.d.Store.EntitiesByRefs(ctx, refs)
 	if err != nil {
 		return nil, err
@@ -129,9 +133,15 @@ func (s *Service) DeleteEntity(ctx context.Context, who auth.Identity, uid strin
 	return s.d.Store.DeleteEntity(ctx, uid)
 }
 
-// Facets counts the values of facets among the entities f matches that
-// who may read.
+// MaxFacets is how many facets one Facets call counts.
+const MaxFacets = 50
+
+// Facets counts the values of facets (1 to MaxFacets) among the entities
+// f matches that who may read.
 func (s *Service) Facets(ctx context.Context, who auth.Identity, f store.Filter, facets []string) (map[string][]store.FacetCount, error) {
+	if len(facets) == 0 || len(facets) > MaxFacets {
+		return nil, errs.Invalid("give between 1 and %d facets", MaxFacets)
+	}
 	access, err := s.access(who)
 	if err != nil {
 		return nil, err

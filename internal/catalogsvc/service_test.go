@@ -194,6 +194,14 @@ func TestChangesAreDecided(t *testing.T) {
 			_, err := s.AddLocation(ctx, alice, "file", "/etc/passwd")
 			return err
 		}, errs.ErrInvalid},
+		{"too many refs", func() error {
+			_, err := s.EntitiesByRefs(ctx, alice, make([]string, store.MaxLimit+1))
+			return err
+		}, errs.ErrInvalid},
+		{"no facet", func() error {
+			_, err := s.Facets(ctx, alice, nil, nil)
+			return err
+		}, errs.ErrInvalid},
 		{"alice dry-runs an unknown type", func() error {
 			_, err := s.DryRunLocation(ctx, alice, "ftp", "ftp://example.com/x")
 			return err
