@@ -192,10 +192,9 @@ func (s *Server) requireSystem(action, system, what string) gin.HandlerFunc {
 			ok = true
 		case s.deps.Dev && id.Via == "dev-guest":
 			ok = true
-		case s.deps.Policy != nil:
-			ok = s.decide(c, action, permission.SystemResource(system)).Allowed
 		default:
-			ok = isAdmin(id, s.deps.Tokens.Admins)
+			allowed, policy := s.catalog.MaySystem(id, action, system)
+			ok = allowed || (!policy && isAdmin(id, s.deps.Tokens.Admins))
 		}
 		if !ok {
 			writeError(c, errs.Forbidden("%s needs %s: admins (permission.admins) or whom the permission policy allows it", what, action))

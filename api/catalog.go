@@ -1,10 +1,7 @@
 package api
 
 import (
-	"context"
-	"crypto/sha1"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,24 +11,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
-	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/catalogsvc"
 	"github.com/riggerdev/rigger/internal/errs"
-	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store"
-	"github.com/riggerdev/rigger/workflows"
 )
 
 // CatalogDeps configure the catalog API.
 type CatalogDeps struct {
 	Store store.Store
-	// RefreshInterval is passed to the refresh loops the API starts.
+	// RefreshInterval is passed to the refresh loops the catalog service
+	// starts.
 	RefreshInterval time.Duration
 	// AllowFileLocations lets callers register file locations (dev only:
 	// on a server it would let anyone read files on the host).
@@ -39,14 +31,6 @@ type CatalogDeps struct {
 	// Limits are catalog.limits (zero: catalog.DefaultLimits); validate-entity
 	// applies them.
 	Limits catalog.Limits
-}
-
-// catalogLimits are the configured limits, or the defaults.
-func (s *Server) catalogLimits() catalog.Limits {
-	if s.deps.Catalog.Limits == (catalog.Limits{}) {
-		return catalog.DefaultLimits()
-	}
-	return s.deps.Catalog.Limits
 }
 
 func (s *Server) catalogRoutes(g *gin.RouterGroup) {
@@ -194,8 +178,9 @@ func (s *Server) listEntities(c *gin.Context) {
 		}
 		q.Filter, q.Order, q.After, q.Offset = cur.Filter, cur.Order, &cur.Pos, 0
 	}
-	page, ok := s.queryReadable(c, q)
-	if !ok {
+	page, err := s.catalog.Query(c.Request.Context(), identity(c), q)
+	if err != nil {
+		writeError(c, err)
 		return
 	}
 	items, err := renderAll(page.Entities, fieldsParam(c))
@@ -234,27 +219,6 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, errs.Invalid("malformed cursor")
 	}
 	return cur, nil
-}
-
-// queryReadable runs q limited to what the caller may read (in SQL, so
-// paging and totalItems count only those) and drops relations to
-// unreadable entities; it writes the error itself (ok false).
-func (s *Server) queryReadable(c *gin.Context, q store.Query) (store.Page, bool) {
-	access, err := s.entityAccess(c)
-	if err != nil {
-		writeError(c, err)
-		return store.Page{}, false
-	}
-	q.Access = access
-	page, err := s.deps.Catalog.Store.Query(c.Request.Context(), q)
-	if err == nil {
-		err = s.pruneRelations(c, page.Entities)
-	}
-	if err != nil {
-		writeError(c, err)
-		return store.Page{}, false
-	}
-	return page, true
 }
 
 func (s *Server) queryEntities(c *gin.Context) {
@@ -296,16 +260,18 @@ func (s *Server) queryEntities(c *gin.Context) {
 	fields := fieldsParam(c)
 	if limit == 0 {
 		q.Limit = 1
-		page, ok := s.queryReadable(c, q)
-		if !ok {
+		page, err := s.catalog.Query(c.Request.Context(), identity(c), q)
+		if err != nil {
+			writeError(c, err)
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"items": []any{}, "totalItems": page.TotalItems, "pageInfo": gin.H{}})
 		return
 	}
 	q.Limit = limit
-	page, ok := s.queryReadable(c, q)
-	if !ok {
+	page, err := s.catalog.Query(c.Request.Context(), identity(c), q)
+	if err != nil {
+		writeError(c, err)
 		return
 	}
 	items, err := renderAll(page.Entities, fields)
@@ -353,18 +319,9 @@ func (s *Server) entitiesByRefs(c *gin.Context) {
 		}
 		refs[i] = ref.Key()
 	}
-	es, err := s.deps.Catalog.Store.EntitiesByRefs(c.Request.Context(), refs)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
 	// Unreadable entities come back as null, like missing ones.
-	for i, e := range es {
-		if e != nil && !s.mayEntity(c, permission.EntityRead, e).Allowed {
-			es[i] = nil
-		}
-	}
-	if err := s.pruneRelations(c, es); err != nil {
+	es, err := s.catalog.EntitiesByRefs(c.Request.Context(), identity(c), refs)
+	if err != nil {
 		writeError(c, err)
 		return
 	}
@@ -391,6 +348,11 @@ func nameRef(c *gin.Context) string {
 	return catalog.Ref{Kind: c.Param("kind"), Namespace: c.Param("namespace"), Name: c.Param("name")}.Key()
 }
 
+// nameParams are the request's kind, namespace and name as given.
+func nameParams(c *gin.Context) (kind, namespace, name string) {
+	return c.Param("kind"), c.Param("namespace"), c.Param("name")
+}
+
 // renderedEntity renders a looked-up entity, or writes the lookup's error
 // (ok false).
 func renderedEntity(c *gin.Context, e *store.StoredEntity, err error) (map[string]any, bool) {
@@ -412,43 +374,14 @@ func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
 	}
 }
 
-// entityByRef looks an entity up for the caller: one it may not read is
-// not found, with the store's own message.
-func (s *Server) entityByRef(c *gin.Context, ref string) (*store.StoredEntity, error) {
-	e, err := s.deps.Catalog.Store.EntityByRef(c.Request.Context(), ref)
-	return s.readable(c, e, err, errs.NotFound("no entity named %q", ref))
-}
-
 func (s *Server) entityByName(c *gin.Context) {
-	e, err := s.entityByRef(c, nameRef(c))
-	if errors.Is(err, errs.ErrNotFound) {
-		if loc, name, ok := s.generatedLocation(c); ok {
-			c.JSON(http.StatusOK, locationEntity(loc, name))
-			return
-		}
+	kind, namespace, name := nameParams(c)
+	e, g, err := s.catalog.EntityByName(c.Request.Context(), identity(c), kind, namespace, name)
+	if g != nil {
+		c.JSON(http.StatusOK, g.Entity())
+		return
 	}
 	writeEntity(c, e, err)
-}
-
-// generatedLocation finds the location whose generated Location entity
-// (location:default/generated-<sha1>, the root ancestry names) the request's
-// kind, namespace and name address, so that the root ancestry names exists.
-func (s *Server) generatedLocation(c *gin.Context) (store.Location, string, bool) {
-	name := strings.ToLower(c.Param("name"))
-	if !strings.EqualFold(c.Param("kind"), "location") || !strings.EqualFold(c.Param("namespace"), "default") ||
-		!strings.HasPrefix(name, "generated-") {
-		return store.Location{}, "", false
-	}
-	locs, err := s.deps.Catalog.Store.ListLocations(c.Request.Context())
-	if err != nil {
-		return store.Location{}, "", false
-	}
-	for _, l := range locs {
-		if locationEntityName(l) == name && s.decide(c, permission.LocationRead, locationResource(l)).Allowed {
-			return l, name, true
-		}
-	}
-	return store.Location{}, "", false
 }
 
 // nextPageQuery is the query of the next page's link: the request's own
@@ -471,55 +404,24 @@ func nextPageQuery(q url.Values, after string) string {
 // location:default/generated-<sha1 of "type:target">), which is the root.
 // An orphan (no location left) is its own root.
 func (s *Server) entityAncestry(c *gin.Context) {
-	ctx := c.Request.Context()
-	e, err := s.entityByRef(c, nameRef(c))
-	if errors.Is(err, errs.ErrNotFound) {
-		if loc, name, ok := s.generatedLocation(c); ok {
-			ref := "location:default/" + name
-			c.JSON(http.StatusOK, gin.H{"rootEntityRef": ref, "items": []gin.H{{"entity": locationEntity(loc, name), "parentEntityRefs": []string{}}}})
-			return
-		}
+	kind, namespace, name := nameParams(c)
+	a, err := s.catalog.Ancestry(c.Request.Context(), identity(c), kind, namespace, name)
+	if err == nil && a.Entity == nil {
+		c.JSON(http.StatusOK, gin.H{"rootEntityRef": a.Root.Ref(), "items": []gin.H{{"entity": a.Root.Entity(), "parentEntityRefs": []string{}}}})
+		return
 	}
-	m, ok := renderedEntity(c, e, err)
+	m, ok := renderedEntity(c, a.Entity, err)
 	if !ok {
 		return
 	}
-	root := e.Ref
+	root := a.Entity.Ref
 	items := []gin.H{{"entity": m, "parentEntityRefs": []string{}}}
-	loc, err := s.deps.Catalog.Store.LocationOfEntity(ctx, e.Ref)
-	if err != nil && !errors.Is(err, errs.ErrNotFound) {
-		writeError(c, err)
-		return
-	}
-	// The location (its target URL) is shown only to who may read it.
-	if err == nil && s.decide(c, permission.LocationRead, locationResource(loc)).Allowed {
-		name := locationEntityName(loc)
-		if ref := "location:default/" + name; ref != e.Ref {
-			root = ref
-			items[0]["parentEntityRefs"] = []string{ref}
-			items = append(items, gin.H{"entity": locationEntity(loc, name), "parentEntityRefs": []string{}})
-		}
+	if a.Root != nil {
+		root = a.Root.Ref()
+		items[0]["parentEntityRefs"] = []string{root}
+		items = append(items, gin.H{"entity": a.Root.Entity(), "parentEntityRefs": []string{}})
 	}
 	c.JSON(http.StatusOK, gin.H{"rootEntityRef": root, "items": items})
-}
-
-// locationEntityName is the name Backstage gives the Location entity it
-// generates for a registered location.
-func locationEntityName(l store.Location) string {
-	sum := sha1.Sum([]byte(l.Type + ":" + l.Target))
-	return "generated-" + hex.EncodeToString(sum[:])
-}
-
-// locationEntity is that generated Location entity.
-func locationEntity(l store.Location, name string) gin.H {
-	return gin.H{
-		"apiVersion": "backstage.io/v1alpha1", "kind": "Location",
-		"metadata": gin.H{"name": name, "namespace": "default", "annotations": gin.H{
-			"backstage.io/managed-by-location":        l.Type + ":" + l.Target,
-			"backstage.io/managed-by-origin-location": l.Type + ":" + l.Target,
-		}},
-		"spec": gin.H{"type": l.Type, "target": l.Target},
-	}
 }
 
 // analyzeLocation serves POST /analyze-location ({location: {type,
@@ -541,51 +443,25 @@ func (s *Server) analyzeLocation(c *gin.Context) {
 	if typ == "" {
 		typ = "url"
 	}
-	if err := s.checkLocationType(typ); err != nil {
-		writeError(c, err)
-		return
-	}
-	res, err := s.analyze(c, typ, target)
+	found, err := s.catalog.AnalyzeLocation(c.Request.Context(), identity(c), typ, target)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	files := []gin.H{}
-	for _, raw := range res.Entities {
-		var ent map[string]any
-		if json.Unmarshal(raw, &ent) != nil {
-			continue
-		}
-		_, err := s.entityByRef(c, catalog.Entity(ent).Ref().Key())
-		registered := err == nil
-		files = append(files, gin.H{"location": gin.H{"type": typ, "target": target}, "isRegistered": registered, "entity": ent})
+	files := make([]gin.H, 0, len(found))
+	for _, f := range found {
+		files = append(files, gin.H{"location": gin.H{"type": typ, "target": target}, "isRegistered": f.Registered, "entity": f.Entity})
 	}
 	c.JSON(http.StatusOK, gin.H{"existingEntityFiles": files, "generateEntities": []any{}})
 }
 
-// entityByUIDFor is EntityByUID for the caller (see entityByRef).
-func (s *Server) entityByUIDFor(c *gin.Context, uid string) (*store.StoredEntity, error) {
-	e, err := s.deps.Catalog.Store.EntityByUID(c.Request.Context(), uid)
-	return s.readable(c, e, err, errs.NotFound("no entity with uid %q", uid))
-}
-
 func (s *Server) entityByUID(c *gin.Context) {
-	e, err := s.entityByUIDFor(c, c.Param("uid"))
+	e, err := s.catalog.EntityByUID(c.Request.Context(), identity(c), c.Param("uid"))
 	writeEntity(c, e, err)
 }
 
 func (s *Server) deleteEntity(c *gin.Context) {
-	if s.deps.Policy != nil {
-		e, err := s.entityByUIDFor(c, c.Param("uid"))
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		if forbid(c, s.mayEntity(c, permission.EntityDelete, e)) {
-			return
-		}
-	}
-	if err := s.deps.Catalog.Store.DeleteEntity(c.Request.Context(), c.Param("uid")); err != nil {
+	if err := s.catalog.DeleteEntity(c.Request.Context(), identity(c), c.Param("uid")); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -595,8 +471,8 @@ func (s *Server) deleteEntity(c *gin.Context) {
 
 func (s *Server) entityFacets(c *gin.Context) {
 	facets := c.QueryArray("facet")
-	if len(facets) == 0 || len(facets) > 50 {
-		writeError(c, errs.Invalid("give between 1 and 50 facet parameters"))
+	if len(facets) == 0 || len(facets) > catalogsvc.MaxFacets {
+		writeError(c, errs.Invalid("give between 1 and %d facet parameters", catalogsvc.MaxFacets))
 		return
 	}
 	f, err := catalog.ParseFilter(c.QueryArray("filter"))
@@ -604,12 +480,7 @@ func (s *Server) entityFacets(c *gin.Context) {
 		writeError(c, errs.Invalid("%v", err))
 		return
 	}
-	access, err := s.entityAccess(c)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	out, err := s.deps.Catalog.Store.FacetsAccess(c.Request.Context(), f, access, facets)
+	out, err := s.catalog.Facets(c.Request.Context(), identity(c), f, facets)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -626,32 +497,22 @@ type locationJSON struct {
 func locJSON(l store.Location) locationJSON { return locationJSON{l.ID, l.Type, l.Target} }
 
 func (s *Server) listLocations(c *gin.Context) {
-	ls, err := s.deps.Catalog.Store.ListLocations(c.Request.Context())
+	ls, err := s.catalog.Locations(c.Request.Context(), identity(c))
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	out := make([]gin.H, 0, len(ls))
 	for _, l := range ls {
-		if s.decide(c, permission.LocationRead, locationResource(l)).Allowed {
-			out = append(out, gin.H{"data": locJSON(l)})
-		}
+		out = append(out, gin.H{"data": locJSON(l)})
 	}
 	c.JSON(http.StatusOK, out)
-}
-
-func locationResource(l store.Location) permission.Resource {
-	return permission.LocationResource(l.ID, l.Type, l.Target)
 }
 
 // location looks a location up for the caller: one it may not read is not
 // found.
 func (s *Server) location(c *gin.Context, id string) (store.Location, error) {
-	l, err := s.deps.Catalog.Store.GetLocation(c.Request.Context(), id)
-	if err == nil && !s.decide(c, permission.LocationRead, locationResource(l)).Allowed {
-		return store.Location{}, errs.NotFound("no location with id %q", id)
-	}
-	return l, err
+	return s.catalog.Location(c.Request.Context(), identity(c), id)
 }
 
 func (s *Server) getLocation(c *gin.Context) {
@@ -695,24 +556,19 @@ func (s *Server) addLocation(c *gin.Context) {
 		writeError(c, errs.Invalid("target is required"))
 		return
 	}
-	if err := s.checkLocationType(req.Type); err != nil {
-		writeError(c, err)
-		return
-	}
-	if forbid(c, s.decide(c, permission.LocationCreate, permission.LocationResource("", req.Type, req.Target))) {
-		return
-	}
+	ctx, who := c.Request.Context(), identity(c)
 	if c.Query("dryRun") == "true" {
-		s.dryRunLocation(c, req.Type, req.Target)
+		res, err := s.catalog.DryRunLocation(ctx, who, req.Type, req.Target)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, gin.H{"location": gin.H{"id": "", "type": req.Type, "target": req.Target}, "entities": res.Entities, "exists": res.Exists, "truncated": res.Truncated})
 		return
 	}
 	// An existing location answers 409 (the store's ErrConflict), as Backstage does.
-	l, err := s.deps.Catalog.Store.AddLocation(c.Request.Context(), store.Location{Type: req.Type, Target: req.Target})
+	l, err := s.catalog.AddLocation(ctx, who, req.Type, req.Target)
 	if err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := s.startRefresh(c, l.ID); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -730,107 +586,21 @@ func (s *Server) limitDryRun(c *gin.Context) {
 	c.Next()
 }
 
-// checkLocationType refuses location types callers may not register.
-func (s *Server) checkLocationType(typ string) error {
-	switch {
-	case typ == "file" && !s.deps.Catalog.AllowFileLocations:
-		return errs.Invalid("file locations can only be configured in rigger.yaml (catalog.locations), not registered through the API")
-	case typ != "url" && typ != "file" && typ != "git":
-		return errs.Invalid("location type %q is not supported (url, git as https://host/repo.git#path, or file in rigger dev)", typ)
-	}
-	return nil
-}
-
-// dryRunLocation reads a location through a short workflow (the API does no
-// reading itself) and answers with its entities, storing nothing.
-func (s *Server) dryRunLocation(c *gin.Context, typ, target string) {
-	res, err := s.analyze(c, typ, target)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	exists := false
-	if ls, err := s.deps.Catalog.Store.ListLocations(ctx); err == nil {
-		for _, l := range ls {
-			if l.Type == typ && l.Target == target {
-				exists = true
-			}
-		}
-	}
-	entities := res.Entities
-	if entities == nil {
-		entities = []json.RawMessage{}
-	}
-	c.JSON(http.StatusCreated, gin.H{"location": gin.H{"id": "", "type": typ, "target": target}, "entities": entities, "exists": exists, "truncated": res.Truncated})
-}
-
-// analyze reads a location through a short workflow (the API does no
-// reading itself): its entities, nothing stored; problems are errors.
-func (s *Server) analyze(c *gin.Context, typ, target string) (*contract.CatalogAnalyzeResult, error) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Minute)
-	defer cancel()
-	run, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: "catalog-analyze-" + uuid.NewString(), TaskQueue: contract.QueueDefault, WorkflowExecutionTimeout: 3 * time.Minute,
-	}, workflows.CatalogAnalyzeName, contract.CatalogAnalyzeInput{Type: typ, Target: target})
-	if err != nil {
-		s.deps.Logger.Error("start catalog dry run", "error", err)
-		return nil, fmt.Errorf("start dry run: %w", errs.ErrUnavailable)
-	}
-	var res contract.CatalogAnalyzeResult
-	if err := run.Get(ctx, &res); err != nil {
-		return nil, errs.Invalid("reading %s: %v", target, err)
-	}
-	if len(res.Errors) > 0 {
-		return nil, errs.Invalid("%s", strings.Join(res.Errors, "\n"))
-	}
-	return &res, nil
-}
-
-// startRefresh starts (or, if running, signals) the location's refresh loop.
-func (s *Server) startRefresh(c *gin.Context, locationID string) error {
-	_, err := s.deps.Temporal.SignalWithStartWorkflow(c.Request.Context(), workflows.CatalogWorkflowID(locationID),
-		workflows.CatalogRefreshSignal, nil,
-		client.StartWorkflowOptions{ID: workflows.CatalogWorkflowID(locationID), TaskQueue: contract.QueueDefault},
-		workflows.CatalogRefreshName, workflows.CatalogRefreshInput{LocationID: locationID, Interval: s.deps.Catalog.RefreshInterval})
-	if err != nil {
-		s.deps.Logger.Error("start catalog refresh", "location", locationID, "error", err)
-		return fmt.Errorf("start refresh: %w", errs.ErrUnavailable)
-	}
-	return nil
-}
-
+// deleteLocation deletes the location; the service also stops its
+// refresh loop (before the audit event is written, unlike before the
+// service layer: the event is the same).
 func (s *Server) deleteLocation(c *gin.Context) {
 	id := c.Param("id")
-	if s.deps.Policy != nil {
-		l, err := s.location(c, id)
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		if forbid(c, s.decide(c, permission.LocationDelete, locationResource(l))) {
-			return
-		}
-	}
-	if err := s.deps.Catalog.Store.DeleteLocation(c.Request.Context(), id); err != nil {
+	if err := s.catalog.DeleteLocation(c.Request.Context(), identity(c), id); err != nil {
 		writeError(c, err)
 		return
 	}
 	s.audit(c, "catalog.location.delete", "location:"+id, nil)
-	err := s.deps.Temporal.TerminateWorkflow(c.Request.Context(), workflows.CatalogWorkflowID(id), "", "location deleted")
-	var nf *serviceerror.NotFound
-	if err != nil && !errors.As(err, &nf) {
-		s.deps.Logger.Warn("stop catalog refresh", "location", id, "error", err)
-	}
 	c.Status(http.StatusNoContent)
 }
 
 func (s *Server) locationByEntity(c *gin.Context) {
-	if _, err := s.entityByRef(c, nameRef(c)); err != nil && s.deps.Policy != nil {
-		writeError(c, errs.NotFound("no location owns entity %q", nameRef(c)))
-		return
-	}
-	l, err := s.deps.Catalog.Store.LocationOfEntity(c.Request.Context(), nameRef(c))
+	l, err := s.catalog.LocationOfEntity(c.Request.Context(), identity(c), nameRef(c))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -851,22 +621,7 @@ func (s *Server) refreshEntity(c *gin.Context) {
 		writeError(c, errs.Invalid("entityRef: %v", err))
 		return
 	}
-	if s.deps.Policy != nil {
-		e, err := s.entityByRef(c, ref.Key())
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		if forbid(c, s.mayEntity(c, permission.EntityRefresh, e)) {
-			return
-		}
-	}
-	l, err := s.deps.Catalog.Store.LocationOfEntity(c.Request.Context(), ref.Key())
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := s.startRefresh(c, l.ID); err != nil {
+	if err := s.catalog.RefreshEntity(c.Request.Context(), identity(c), ref.Key()); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -878,27 +633,19 @@ func (s *Server) validateEntity(c *gin.Context) {
 		Entity   json.RawMessage `json:"entity"`
 		Location string          `json:"location"`
 	}
-	var entity map[string]any
 	bad := errs.Invalid("body must be {\"entity\": {...}, \"location\": \"...\"}")
 	if err := c.ShouldBindJSON(&raw); err != nil || len(raw.Entity) == 0 {
 		writeError(c, bad)
 		return
 	}
-	// The catalog's limits (size, depth, string length) before any Go
-	// value of the entity is built, as for a location's files.
-	if err := catalog.CheckJSONLimits(raw.Entity, s.catalogLimits()); err != nil {
-		writeError(c, errs.Invalid("%v", err))
-		return
-	}
-	if err := json.Unmarshal(raw.Entity, &entity); err != nil || entity == nil {
+	probs, err := s.catalog.ValidateEntity(raw.Entity)
+	switch {
+	case errors.Is(err, catalogsvc.ErrNotEntity):
 		writeError(c, bad)
 		return
-	}
-	probs := catalog.Validate(catalog.Entity(entity))
-	if len(probs) == 0 {
-		if _, rp := catalog.Relations(catalog.Entity(entity)); len(rp) > 0 {
-			probs = rp
-		}
+	case err != nil:
+		writeError(c, err)
+		return
 	}
 	if len(probs) == 0 {
 		c.Status(http.StatusOK)

@@ -17,6 +17,7 @@ import (
 	"github.com/riggerdev/rigger/internal/errs"
 
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/catalogsvc"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/tasks"
 )
@@ -76,6 +77,9 @@ type Server struct {
 	// tasks are the scaffolder's operations (internal/tasks decides who
 	// may do what with them).
 	tasks *tasks.Service
+	// catalog is the catalog's operations (internal/catalogsvc decides who
+	// may do what with them).
+	catalog *catalogsvc.Service
 	// fetches limits the catalog routes that make the workers fetch
 	// (analyze-location, dry-run registration) per caller.
 	fetches *rateLimiter
@@ -123,6 +127,7 @@ func New(d Deps) *Server {
 		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval), userLimits: newRateLimiter(userAuthBurst, userAuthInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns),
 		ui: newUIFiles(d.UI)}
+	s.catalog = newCatalog(d)
 	e.Use(s.recoverer(), s.clientAddr(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
 	e.NoRoute(s.noRoute) // the UI, or the JSON 404 (ui.go)
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })

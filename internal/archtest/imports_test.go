@@ -86,7 +86,7 @@ func under(prefixes ...string) func(string) bool {
 // serviceLayers are the service-layer packages (ARCHITECTURE.md): between
 // api and the store and Temporal client, they may use workflows' names and
 // types, which the rest of internal may not.
-func serviceLayers() []string { return []string{"internal/tasks"} }
+func serviceLayers() []string { return []string{"internal/tasks", "internal/catalogsvc"} }
 
 // testSupport are packages only tests import: they start real servers
 // (a throwaway PostgreSQL, an OpenID provider with known passwords).

@@ -1,0 +1,268 @@
+package catalogsvc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
+)
+
+// testCatalog: team-a's svc-a depends on team-b's sensitive secret-b.
+const testCatalog = `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-a}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-b}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: svc-a}
+spec: {type: service, lifecycle: production, owner: team-a, dependsOn: [component:default/secret-b]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: secret-b
+  annotations: {rigger.dev/sensitive: "true"}
+spec: {type: service, lifecycle: production, owner: team-b}
+`
+
+var (
+	alice = auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}}
+	bob   = auth.Identity{Ref: "user:default/bob", Ent: []string{"user:default/bob", "group:default/team-b"}}
+	guest = auth.Identity{Ref: auth.GuestRef, Guest: true, Via: "guest"}
+)
+
+// testService loads testCatalog into a real SQLite store (through the
+// catalog's own refresh activity) and serves it under the default policy
+// (nil policy: withPolicy false). No Temporal: the operations tested
+// here decide before they would start a workflow.
+func testService(t *testing.T, withPolicy bool) (*Service, store.Store, store.Location) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := filepath.Join(dir, "catalog-info.yaml")
+	if err := os.WriteFile(f, []byte(testCatalog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: f, Static: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cat := &activities.Catalog{Store: st, Rules: catalog.DefaultRules(), Limits: catalog.DefaultLimits(), Orphans: store.OrphanDelete, Logger: logger}
+	if res, err := cat.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || res.Entities == 0 {
+		t.Fatalf("refresh: %+v %v", res, err)
+	}
+	var pol *permission.Policy
+	if withPolicy {
+		if pol, err = permission.Default(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return New(Deps{Logger: logger, Store: st, Policy: pol}), st, loc
+}
+
+func targets(e *store.StoredEntity) []string {
+	var out []string
+	for _, r := range e.Relations {
+		out = append(out, r.Target)
+	}
+	return out
+}
+
+// TestReadsHideWhatTheCallerMayNotRead: every read of the service, called
+// without HTTP, hides team-b's sensitive entity from alice — get, list
+// and its total, by-refs, facets, relations — and shows it to its owner
+// and to everyone without a policy.
+func TestReadsHideWhatTheCallerMayNotRead(t *testing.T) {
+	ctx := context.Background()
+	const secret, svc = "component:default/secret-b", "component:default/svc-a"
+	components := store.Filter{{{Key: "kind", Values: []string{"component"}}}}
+	for _, c := range []struct {
+		name    string
+		policy  bool
+		who     auth.Identity
+		visible bool
+	}{
+		{"alice,policy", true, alice, false},
+		{"guest,policy", true, guest, false},
+		{"bob,policy", true, bob, true},
+		{"alice,no-policy", false, alice, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, _, _ := testService(t, c.policy)
+
+			_, err := s.EntityByRef(ctx, c.who, secret)
+			if c.visible != (err == nil) {
+				t.Errorf("EntityByRef(%s): visible %v, err %v", secret, c.visible, err)
+			}
+			if !c.visible && (!errors.Is(err, errs.ErrNotFound) || err.Error() != `no entity named "component:default/secret-b"`) {
+				t.Errorf("EntityByRef(%s): want the store's not-found message, got %v", secret, err)
+			}
+
+			e, err := s.EntityByRef(ctx, c.who, svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Contains(targets(e), secret); got != c.visible {
+				t.Errorf("svc-a's relation to secret-b kept %v, want %v (%v)", got, c.visible, targets(e))
+			}
+
+			page, err := s.Query(ctx, c.who, store.Query{Filter: components, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 1
+			if c.visible {
+				want = 2
+			}
+			if page.TotalItems != want || len(page.Entities) != want {
+				t.Errorf("Query: totalItems %d, %d entities; want %d", page.TotalItems, len(page.Entities), want)
+			}
+
+			es, err := s.EntitiesByRefs(ctx, c.who, []string{svc, secret, "component:default/nope"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(es) != 3 || es[0] == nil || (es[1] != nil) != c.visible || es[2] != nil {
+				t.Errorf("EntitiesByRefs: %v", es)
+			}
+
+			facets, err := s.Facets(ctx, c.who, components, []string{"kind"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fc := facets["kind"]; len(fc) != 1 || fc[0].Count != want {
+				t.Errorf("Facets: %v, want component %d", facets, want)
+			}
+		})
+	}
+}
+
+// TestChangesAreDecided: a denied change is ErrForbidden with the
+// policy's reason, a change to an entity the caller may not read is "not
+// found", and a location type callers may not register is refused before
+// the policy or Temporal is asked.
+func TestChangesAreDecided(t *testing.T) {
+	ctx := context.Background()
+	s, st, _ := testService(t, true)
+	secret, err := st.EntityByRef(ctx, "component:default/secret-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := st.EntityByRef(ctx, "component:default/svc-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		op   func() error
+		want error
+	}{
+		{"guest deletes svc-a", func() error { return s.DeleteEntity(ctx, guest, svc.UID) }, errs.ErrForbidden},
+		{"alice deletes secret-b", func() error { return s.DeleteEntity(ctx, alice, secret.UID) }, errs.ErrNotFound},
+		{"guest refreshes svc-a", func() error { return s.RefreshEntity(ctx, guest, svc.Ref) }, errs.ErrForbidden},
+		{"alice refreshes secret-b", func() error { return s.RefreshEntity(ctx, alice, secret.Ref) }, errs.ErrNotFound},
+		{"guest registers", func() error {
+			_, err := s.AddLocation(ctx, guest, "url", "https://example.com/catalog-info.yaml")
+			return err
+		}, errs.ErrForbidden},
+		{"alice registers a file", func() error {
+			_, err := s.AddLocation(ctx, alice, "file", "/etc/passwd")
+			return err
+		}, errs.ErrInvalid},
+		{"too many refs", func() error {
+			_, err := s.EntitiesByRefs(ctx, alice, make([]string, store.MaxLimit+1))
+			return err
+		}, errs.ErrInvalid},
+		{"no facet", func() error {
+			_, err := s.Facets(ctx, alice, nil, nil)
+			return err
+		}, errs.ErrInvalid},
+		{"alice dry-runs an unknown type", func() error {
+			_, err := s.DryRunLocation(ctx, alice, "ftp", "ftp://example.com/x")
+			return err
+		}, errs.ErrInvalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.op(); !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+	if _, err := st.EntityByUID(ctx, svc.UID); err != nil {
+		t.Errorf("svc-a is gone after refused changes: %v", err)
+	}
+}
+
+// TestLocationsAndAncestry: a location only who may read it sees — in the
+// list, by id, as the generated Location entity and as the root of an
+// entity's ancestry.
+func TestLocationsAndAncestry(t *testing.T) {
+	ctx := context.Background()
+	s, _, loc := testService(t, true)
+	name := generatedName(loc)
+	for _, c := range []struct {
+		name     string
+		who      auth.Identity
+		mayRead  bool
+		wantRoot string
+	}{
+		{"alice", alice, true, "location:default/" + name},
+		{"guest", guest, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ls, err := s.Locations(ctx, c.who)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(ls) == 1) != c.mayRead {
+				t.Errorf("Locations: %v", ls)
+			}
+			if _, err := s.Location(ctx, c.who, loc.ID); (err == nil) != c.mayRead || err != nil && !errors.Is(err, errs.ErrNotFound) {
+				t.Errorf("Location: %v", err)
+			}
+			e, g, err := s.EntityByName(ctx, c.who, "Location", "default", name)
+			switch {
+			case c.mayRead && (err != nil || e != nil || g == nil || g.Ref() != c.wantRoot || g.Location.ID != loc.ID):
+				t.Errorf("EntityByName(generated): %v %v %v", e, g, err)
+			case !c.mayRead && !errors.Is(err, errs.ErrNotFound):
+				t.Errorf("EntityByName(generated): want not found, got %v %v", g, err)
+			}
+			a, err := s.Ancestry(ctx, c.who, "component", "default", "svc-a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := ""
+			if a.Root != nil {
+				root = a.Root.Ref()
+			}
+			if a.Entity == nil || a.Entity.Ref != "component:default/svc-a" || root != c.wantRoot {
+				t.Errorf("Ancestry: entity %v, root %q; want root %q", a.Entity, root, c.wantRoot)
+			}
+		})
+	}
+}
