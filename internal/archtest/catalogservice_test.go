@@ -2,8 +2,6 @@ package archtest
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,11 +47,7 @@ func TestCatalogHandlersUseTheServiceLayer(t *testing.T) {
 // and its calls of methods named Authorize or EntityFilter.
 func catalogBypasses(t *testing.T, path string, wiring bool) []string {
 	t.Helper()
-	fset := token.NewFileSet()
-	file, err := parser.ParseFile(fset, path, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fset, file := parseGo(t, path)
 	var problems []string
 	ast.Inspect(file, func(n ast.Node) bool {
 		switch n := n.(type) {

@@ -2,8 +2,6 @@ package archtest
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,11 +39,7 @@ func TestWorkflowDeterminism(t *testing.T) {
 
 func determinismProblems(t *testing.T, path string) []string {
 	t.Helper()
-	fset := token.NewFileSet()
-	file, err := parser.ParseFile(fset, path, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fset, file := parseGo(t, path)
 	imported := map[string]string{} // local name -> import path
 	for _, imp := range file.Imports {
 		p := strings.Trim(imp.Path.Value, `"`)

@@ -32,11 +32,7 @@ func TestTaskHandlersUseTheServiceLayer(t *testing.T) {
 // uses of a field named Temporal (the server's client).
 func temporalUses(t *testing.T, path string) []string {
 	t.Helper()
-	fset := token.NewFileSet()
-	file, err := parser.ParseFile(fset, path, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fset, file := parseGo(t, path)
 	var problems []string
 	for _, imp := range file.Imports {
 		if p, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(p, "go.temporal.io/") {
@@ -62,4 +58,15 @@ func TestTemporalUseScanBites(t *testing.T) {
 	if got := temporalUses(t, path); len(got) != 2 {
 		t.Fatalf("want 2 problems (the import, the client), got %d: %v", len(got), got)
 	}
+}
+
+// parseGo parses the Go file at path, failing the test if it cannot.
+func parseGo(t *testing.T, path string) (*token.FileSet, *ast.File) {
+	t.Helper()
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fset, file
 }

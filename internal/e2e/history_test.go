@@ -97,9 +97,24 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// rigger dev encrypts payloads with a key derived from its key file:
-	// the replayer decodes them the same way.
-	secret, err := secretbox.LoadOrCreateKeyFile(filepath.Join(dir, "data", "secret.key"))
+	// rigger dev encrypts payloads: the replayer decodes them the same way.
+	codec := devCodec(t, filepath.Join(dir, "data"))
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		DataConverter: payloadcodec.DataConverter(codec), FailureConverter: payloadcodec.FailureConverter(codec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, out); err != nil {
+		t.Fatalf("the history of a real run does not replay with this code: %v", err)
+	}
+}
+
+// devCodec is the payload codec of the rigger dev whose data directory is
+// data: the key derived from its key file.
+func devCodec(t testing.TB, data string) *payloadcodec.Codec {
+	t.Helper()
+	secret, err := secretbox.LoadOrCreateKeyFile(filepath.Join(data, "secret.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,13 +126,5 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
-		DataConverter: payloadcodec.DataConverter(codec), FailureConverter: payloadcodec.FailureConverter(codec)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, out); err != nil {
-		t.Fatalf("the history of a real run does not replay with this code: %v", err)
-	}
+	return codec
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/payloadcodec"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
@@ -85,8 +86,13 @@ func TestForgedRunsAreRefused(t *testing.T) {
 		t.Errorf("rigger dev made no 0600 run signing key: %v", err)
 	}
 
+	// Whoever starts runs straight through Temporal need not hold the
+	// payload key (a plain input still reads); this client holds it, to
+	// read why each run was refused as an operator would.
+	codec := devCodec(t, data)
 	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", ps.frontend), Namespace: "default",
-		Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		Logger:        sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+		DataConverter: payloadcodec.DataConverter(codec), FailureConverter: payloadcodec.FailureConverter(codec)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +191,7 @@ func TestForgedRunsAreRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		var in workflows.ScaffoldInput
-		if err := converter.GetDefaultDataConverter().FromPayload(ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0], &in); err != nil {
+		if err := payloadcodec.DataConverter(codec).FromPayload(ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0], &in); err != nil {
 			t.Fatal(err)
 		}
 		if in.Run == nil {

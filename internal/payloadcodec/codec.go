@@ -84,11 +84,16 @@ func Derive(id string, secret []byte) (Key, error) {
 	return Key{ID: id, Secret: k}, nil
 }
 
-// Encode implements converter.PayloadCodec.
+// Encode implements converter.PayloadCodec. A payload that is already
+// encrypted (a recorded input sent again as it was) is kept as it is.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	aead := c.aeads[c.active]
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
+		if string(p.GetMetadata()[converter.MetadataEncoding]) == Encoding {
+			out[i] = p
+			continue
+		}
 		plain, err := proto.Marshal(p)
 		if err != nil {
 			return nil, fmt.Errorf("encrypt payload: %w", err)

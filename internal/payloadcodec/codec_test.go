@@ -47,6 +47,10 @@ func TestTamperingAndKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Sent again as recorded, an encrypted payload is not wrapped twice.
+	if again, err := old.Encode(enc); err != nil || again[0] != enc[0] {
+		t.Errorf("re-encoding an encrypted payload: %v %v", again, err)
+	}
 	// Rotation: k2 encrypts, k1 still decrypts what it wrote.
 	rotated, err := New("k2", key("k2", 2), key("k1", 1))
 	if err != nil {
@@ -55,7 +59,8 @@ func TestTamperingAndKeys(t *testing.T) {
 	if dec, err := rotated.Decode(enc); err != nil || string(dec[0].Data) != `"v"` {
 		t.Fatalf("decode an old key's payload after rotation: %v %v", dec, err)
 	}
-	if again, _ := rotated.Encode(enc); string(again[0].Metadata[MetadataKey]) != "k2" {
+	plainP := []*commonpb.Payload{{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"w"`)}}
+	if again, _ := rotated.Encode(plainP); string(again[0].Metadata[MetadataKey]) != "k2" {
 		t.Errorf("rotated codec encrypts with %q, want k2", again[0].Metadata[MetadataKey])
 	}
 	flipped := &commonpb.Payload{Metadata: enc[0].Metadata, Data: append([]byte(nil), enc[0].Data...)}

@@ -7,6 +7,8 @@ import { useDebounced } from '../ui';
 
 export const PAGE = 20;
 export const FIELDS = 'kind,metadata.name,metadata.namespace,metadata.title';
+/** What a typed text is matched against: what an option shows (as Backstage's pickers do). */
+export const SEARCH_FIELDS = 'metadata.name,metadata.title,spec.profile.displayName';
 export const DEBOUNCE_MS = 150;
 
 /** A catalogFilter value: Backstage allows a string, a list of strings, or {exists: true}. */
@@ -41,7 +43,10 @@ export function andFilters(filters: string[], extra: string): string[] {
 export function queryUrl(filters: string[], term: string): string {
   const q = new URLSearchParams();
   for (const f of filters) q.append('filter', f);
-  if (term.trim()) q.set('fullTextFilterTerm', term.trim());
+  if (term.trim()) {
+    q.set('fullTextFilterTerm', term.trim());
+    q.set('fullTextFilterFields', SEARCH_FIELDS);
+  }
   q.set('limit', String(PAGE));
   q.set('fields', FIELDS);
   q.set('orderField', 'metadata.name,asc');
