@@ -42,8 +42,8 @@ type uiBenchResult struct {
 		FirstRowDom, FirstRowFrame, ByQuery, QueryAsked uiStats
 	}
 	Picker struct {
-		KeystrokeToResults, RequestToResults, KeyToRequest uiStats
-		DebounceMs                                         float64
+		KeystrokeToResults, RequestToResults, RequestToAnswer, KeyToRequest uiStats
+		DebounceMs                                                          float64
 	}
 	SSE struct {
 		ReceivedToDom, CreatedToDom uiStats
@@ -114,8 +114,8 @@ func BenchmarkUI(b *testing.B) {
 			c, k, s := r.Catalog, r.Picker, r.SSE
 			b.Logf("catalog first render (/catalog, %d components, %d cold loads): navigation start → first row painted p50 %.0f ms, max %.0f ms (in the DOM p50 %.0f ms; the app sends its by-query at p50 %.0f ms, answered in p50 %.0f ms)",
 				len(m.Components), c.FirstRowFrame.N, c.FirstRowFrame.P50, c.FirstRowFrame.Max, c.FirstRowDom.P50, c.QueryAsked.P50, c.ByQuery.P50)
-			b.Logf("picker keystroke → results (%d keystrokes, the %.0f ms debounce included): p50 %.0f ms, p95 %.0f ms; request → results p50 %.0f ms, p95 %.0f ms",
-				k.KeystrokeToResults.N, k.DebounceMs, k.KeystrokeToResults.P50, k.KeystrokeToResults.P95, k.RequestToResults.P50, k.RequestToResults.P95)
+			b.Logf("picker keystroke → results (%d keystrokes, the %.0f ms debounce included): p50 %.0f ms, p95 %.0f ms; its request → results shown p50 %.0f ms, p95 %.0f ms, of which the server's answer (request → response headers) p50 %.0f ms, p95 %.0f ms",
+				k.KeystrokeToResults.N, k.DebounceMs, k.KeystrokeToResults.P50, k.KeystrokeToResults.P95, k.RequestToResults.P50, k.RequestToResults.P95, k.RequestToAnswer.P50, k.RequestToAnswer.P95)
 			b.Logf("SSE event → DOM (%d live events): received by the page → DOM p50 %.1f ms, p95 %.1f ms; server createdAt → DOM p50 %.0f ms, p95 %.0f ms",
 				s.ReceivedToDom.N, s.ReceivedToDom.P50, s.ReceivedToDom.P95, s.CreatedToDom.P50, s.CreatedToDom.P95)
 			b.ReportMetric(ingest.Seconds(), "s-to-queryable")

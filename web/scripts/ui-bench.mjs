@@ -118,10 +118,21 @@ async function benchCatalog() {
     if (components && !heading.startsWith(`${components} components`)) {
       throw new Failure(`catalog: the count says "${heading}", want ${components} components`);
     }
-    // The table's own request, for where the time goes.
-    const q = await page.evaluate(() => performance.getEntriesByType('resource')
-      .filter((e) => e.name.includes('/api/catalog/entities/by-query'))
-      .map((e) => ({ start: e.startTime, end: e.responseEnd }))[0]);
+    // Where the time goes: the document, then every request up to the
+    // table's own by-query.
+    const w = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const res = performance.getEntriesByType('resource').map((e) => {
+        const u = new URL(e.name);
+        return { name: (u.pathname + u.search).slice(0, 60), start: e.startTime, end: e.responseEnd };
+      });
+      return { doc: nav.responseEnd, domContentLoaded: nav.domContentLoadedEventEnd, res };
+    });
+    const q = w.res.find((e) => e.name.startsWith('/api/catalog/entities/by-query'));
+    if (i === 0) {
+      const until = w.res.filter((e) => e.start <= (q?.start ?? Infinity));
+      log(`catalog run 1, requests until the table's: document ${r1(w.doc)} ms, DOMContentLoaded ${r1(w.domContentLoaded)} ms; ${until.map((e) => `${e.name} ${r1(e.start)}→${r1(e.end)}`).join(', ')} (ms)`);
+    }
     await context.close();
     checkProblems('catalog');
     dom.push(t.dom);
@@ -152,6 +163,7 @@ function watchPicker() {
     const q = { term, start: performance.now() };
     window.__queries.push(q);
     const r = await orig.call(this, input, init);
+    q.headers = performance.now();
     r.clone().json().then((b) => { q.names = b.items.map((e) => e.metadata.title || e.metadata.name); }, () => undefined);
     return r;
   };
@@ -179,6 +191,7 @@ async function benchPicker() {
   const total = [];
   const afterDebounce = [];
   const keyToRequest = [];
+  const requestToHeaders = [];
   for (const term of pickerTerms) {
     // Start from an empty box showing its first page (not timed).
     await input.click();
@@ -198,13 +211,14 @@ async function benchPicker() {
       total.push(ms);
       afterDebounce.push(res.at - m.q.start);
       keyToRequest.push(m.q.start - m.key);
-      log(`picker "${text}": ${r1(ms)} ms (request sent ${r1(m.q.start - m.key)} ms after the key, results ${r1(res.at - m.q.start)} ms later; ${res.count} options, first "${res.first}")`);
+      requestToHeaders.push(m.q.headers - m.q.start);
+      log(`picker "${text}": ${r1(ms)} ms (request sent ${r1(m.q.start - m.key)} ms after the key, its answer began ${r1(m.q.headers - m.q.start)} ms later, results shown ${r1(res.at - m.q.start)} ms after the request; ${res.count} options, first "${res.first}")`);
       await page.waitForTimeout(50);
     }
   }
   await context.close();
   checkProblems('picker');
-  return { keystrokeToResults: stats(total), requestToResults: stats(afterDebounce), keyToRequest: stats(keyToRequest), debounceMs: DEBOUNCE_MS };
+  return { keystrokeToResults: stats(total), requestToResults: stats(afterDebounce), keyToRequest: stats(keyToRequest), requestToAnswer: stats(requestToHeaders), debounceMs: DEBOUNCE_MS };
 }
 
 // ---- SSE event to DOM ---------------------------------------------------
