@@ -110,7 +110,8 @@ func BenchmarkUI(b *testing.B) {
 			waitTotal(b, p.api, "kind=template", 2)
 			b.Logf("%d entities (%d components) queryable in %s", m.Count, len(m.Components), ingest.Round(time.Millisecond))
 
-			r := runUIBench(b, node, root, chromium, p.api, len(m.Components))
+			shots := filepath.Join(root, "test-artifacts", "ui-bench", fmt.Sprintf("components-%d", n))
+			r := runUIBench(b, node, root, chromium, p.api, len(m.Components), shots)
 			c, k, s := r.Catalog, r.Picker, r.SSE
 			b.Logf("catalog first render (/catalog, %d components, %d cold loads): navigation start → first row painted p50 %.0f ms, max %.0f ms (in the DOM p50 %.0f ms; the app sends its by-query at p50 %.0f ms, answered in p50 %.0f ms)",
 				len(m.Components), c.FirstRowFrame.N, c.FirstRowFrame.P50, c.FirstRowFrame.Max, c.FirstRowDom.P50, c.QueryAsked.P50, c.ByQuery.P50)
@@ -134,16 +135,17 @@ func BenchmarkUI(b *testing.B) {
 }
 
 // runUIBench runs web/scripts/ui-bench.mjs against api and decodes the
-// result it prints last. Its progress (a line per page load, keystroke and
+// result it prints last; screenshots of the measured pages go to shots.
+// Its progress (a line per page load, keystroke and
 // the events) goes to stderr as it comes: a benchmark keeps only the first
 // lines it logs, and those are the summaries.
-func runUIBench(b *testing.B, node, root, chromium, api string, components int) uiBenchResult {
+func runUIBench(b *testing.B, node, root, chromium, api string, components int, shots string) uiBenchResult {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), uiBenchTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join("web", "scripts", "ui-bench.mjs"))
 	cmd.Dir = root
-	cmd.Env = cleanEnv("RIGGER_URL="+api, "CHROMIUM="+chromium, fmt.Sprintf("UI_BENCH_COMPONENTS=%d", components))
+	cmd.Env = cleanEnv("RIGGER_URL="+api, "CHROMIUM="+chromium, fmt.Sprintf("UI_BENCH_COMPONENTS=%d", components), "ARTIFACTS="+shots)
 	// Chromium runs in node's process group: a timeout ends them all.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

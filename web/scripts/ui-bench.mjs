@@ -20,10 +20,14 @@
 //
 // env: RIGGER_URL (required), CHROMIUM (default /usr/bin/chromium),
 // UI_BENCH_COMPONENTS (the Component count the catalog must show; checked
-// when set), UI_BENCH_CATALOG_RUNS (default 5).
+// when set), UI_BENCH_CATALOG_RUNS (default 5), ARTIFACTS (where a
+// screenshot of each measured page goes, taken after its timings; none
+// when unset).
 // Progress goes to stderr; the last line on stdout is the JSON result. The
 // exit code is 1 when a measurement could not be taken honestly (a page
 // error, an HTTP error, results that do not match the typed text).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const base = (process.env.RIGGER_URL ?? '').replace(/\/+$/, '');
@@ -48,6 +52,14 @@ if (!base) {
   process.exit(2);
 }
 const log = (...a) => console.error(...a);
+const artifacts = process.env.ARTIFACTS;
+if (artifacts) mkdirSync(artifacts, { recursive: true });
+async function shot(page, name) {
+  if (!artifacts) return;
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path });
+  log(`screenshot: ${path}`);
+}
 
 /** The p-th percentile of xs, as internal/e2e's percentile picks it. */
 function pct(xs, p) {
@@ -133,6 +145,7 @@ async function benchCatalog() {
       const until = w.res.filter((e) => e.start <= (q?.start ?? Infinity));
       log(`catalog run 1, requests until the table's: document ${r1(w.doc)} ms, DOMContentLoaded ${r1(w.domContentLoaded)} ms; ${until.map((e) => `${e.name} ${r1(e.start)}→${r1(e.end)}`).join(', ')} (ms)`);
     }
+    if (i === 0) await shot(page, 'catalog');
     await context.close();
     checkProblems('catalog');
     dom.push(t.dom);
@@ -213,6 +226,7 @@ async function benchPicker() {
       keyToRequest.push(m.q.start - m.key);
       requestToHeaders.push(m.q.headers - m.q.start);
       log(`picker "${text}": ${r1(ms)} ms (request sent ${r1(m.q.start - m.key)} ms after the key, its answer began ${r1(m.q.headers - m.q.start)} ms later, results shown ${r1(res.at - m.q.start)} ms after the request; ${res.count} options, first "${res.first}")`);
+      if (i === term.length) await shot(page, `picker-${pickerTerms.indexOf(term) + 1}`);
       await page.waitForTimeout(50);
     }
   }
@@ -284,6 +298,7 @@ async function benchSSE() {
   const status = (await page.locator('.logline.log-completion .logmsg').textContent()).trim();
   if (!/completed/i.test(status)) throw new Failure(`sse: the task did not complete: ${status}`);
   const s = await page.evaluate(() => window.__sse);
+  await shot(page, 'task');
   await context.close();
   checkProblems('sse');
   if (s.opened === undefined) throw new Failure('sse: the page never opened the event stream');
