@@ -20,17 +20,11 @@ import (
 // uiBenchTimeout bounds one run of web/scripts/ui-bench.mjs.
 const uiBenchTimeout = 10 * time.Minute
 
-// uiBenchConfig is benchCatalogConfig's catalog (templates allowed too)
-// with two templates: create-service, whose "Depends on" EntityPicker the
+// uiBenchTemplates is the scaffolder section of BenchmarkUI's rigger.yaml
+// (beside benchCatalogConfig; templates in rigger.yaml are allowed by
+// every catalog rule): create-service, whose "Depends on" EntityPicker the
 // picker bench types into, and ui-bench-log, the task the SSE bench watches.
-const uiBenchConfig = `catalog:
-  refreshInterval: 1h
-  limits:
-    entitiesPerLocation: 200000
-    documentBytes: 8388608
-  rules:
-    - allow: [Component, API, System, Domain, Group, Resource, Location, Template]
-scaffolder:
+const uiBenchTemplates = `scaffolder:
   templates:
     - %s
     - %s
@@ -100,7 +94,7 @@ func BenchmarkUI(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("components=%d", n), func(b *testing.B) {
 			dir, m := generateCatalog(b, componentsCatalogSize(n))
-			p, _ := startDevWithConfig(b, fmt.Sprintf(uiBenchConfig, tplService, tplLog)+benchLayersOff())
+			p, _ := startDevWithConfig(b, benchCatalogConfig+fmt.Sprintf(uiBenchTemplates, tplService, tplLog)+benchLayersOff())
 			needBuiltUI(b, p.api)
 			t0 := time.Now()
 			if code := doJSON(b, "POST", p.api+"/api/catalog/locations", map[string]any{"type": "file", "target": filepath.Join(dir, "location.yaml")}, nil); code != http.StatusCreated {
@@ -136,9 +130,9 @@ func BenchmarkUI(b *testing.B) {
 
 // runUIBench runs web/scripts/ui-bench.mjs against api and decodes the
 // result it prints last; screenshots of the measured pages go to shots.
-// Its progress (a line per page load, keystroke and
-// the events) goes to stderr as it comes: a benchmark keeps only the first
-// lines it logs, and those are the summaries.
+// Its progress (a line per page load, keystroke and event batch) goes to
+// stderr as it comes: a benchmark keeps only the first lines it logs, and
+// those are the summaries.
 func runUIBench(b *testing.B, node, root, chromium, api string, components int, shots string) uiBenchResult {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), uiBenchTimeout)

@@ -162,8 +162,8 @@ async function benchCatalog() {
 
 // Installed before the app's scripts: remembers each key's keydown time,
 // each by-query request the picker sends (when, for which text, and what it
-// answered), and offers __results(text, after) which resolves when the
-// listbox shows options while the input holds text.
+// answered), and offers __results(id, text, timeout) which resolves when
+// the listbox of the combobox input #id shows options while it holds text.
 function watchPicker() {
   window.__keys = [];
   window.__queries = [];
@@ -180,9 +180,9 @@ function watchPicker() {
     r.clone().json().then((b) => { q.names = b.items.map((e) => e.metadata.title || e.metadata.name); }, () => undefined);
     return r;
   };
-  window.__results = (text, timeout) => new Promise((resolve, reject) => {
+  window.__results = (id, text, timeout) => new Promise((resolve, reject) => {
     setTimeout(() => reject(new Error(`no options shown for "${text}" within ${timeout} ms`)), timeout);
-    const input = document.querySelector('input[role="combobox"]');
+    const input = document.getElementById(id);
     const check = () => {
       const list = document.getElementById(input.getAttribute('aria-controls'));
       const first = list?.querySelector('[role="option"]');
@@ -201,6 +201,7 @@ async function benchPicker() {
   await page.goto('/create/templates/default/create-service');
   const input = page.getByRole('combobox', { name: 'Depends on' });
   await input.waitFor();
+  const id = await input.evaluate((el) => el.id);
   const total = [];
   const afterDebounce = [];
   const keyToRequest = [];
@@ -209,10 +210,10 @@ async function benchPicker() {
     // Start from an empty box showing its first page (not timed).
     await input.click();
     await input.fill('');
-    await page.evaluate(([t, ms]) => window.__results(t, ms), ['', WAIT_MS]);
+    await page.evaluate(([i, t, ms]) => window.__results(i, t, ms), [id, '', WAIT_MS]);
     for (let i = 1; i <= term.length; i++) {
       const text = term.slice(0, i);
-      const done = page.evaluate(([t, ms]) => window.__results(t, ms), [text, WAIT_MS]);
+      const done = page.evaluate(([i, t, ms]) => window.__results(i, t, ms), [id, text, WAIT_MS]);
       await page.keyboard.type(term[i - 1]);
       const res = await done;
       const m = await page.evaluate((t) => ({ key: window.__keys.at(-1), q: window.__queries.filter((q) => q.term === t.trim()).at(-1) }), text);
