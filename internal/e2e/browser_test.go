@@ -93,7 +93,7 @@ func TestBrowserUI(t *testing.T) {
 // needBuiltUI fails unless the rigger at api serves the web app at /:
 // index.html with the app's root element, not the page saying the UI was
 // not built.
-func needBuiltUI(t *testing.T, api string) {
+func needBuiltUI(t testing.TB, api string) {
 	t.Helper()
 	resp, err := http.Get(api + "/")
 	if err != nil {
