@@ -157,7 +157,7 @@ func (s *Server) auditRead(c *gin.Context) {
 		details[audit.DetailCount] = strconv.Itoa(n.(int))
 	}
 	e := s.auditEvent(c, action, c.Request.URL.Path, details)
-	if c.Writer.Status() >= http.StatusBadRequest {
+	if st := c.Writer.Status(); st >= http.StatusBadRequest && st != statusClientClosed { // abandoned: nothing decided
 		e.Decision = audit.Deny
 	}
 	s.recorder().Record(context.WithoutCancel(c.Request.Context()), e)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -43,10 +44,17 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, "ConflictError"
 	case errors.Is(err, errs.ErrUnavailable):
 		return http.StatusServiceUnavailable, "ServiceUnavailableError"
+	case errors.Is(err, context.Canceled):
+		// The caller went away (a closed page, a superseded keystroke):
+		// nginx's 499, not a server error.
+		return statusClientClosed, "ClientClosedRequestError"
 	default:
 		return http.StatusInternalServerError, "Error"
 	}
 }
+
+// statusClientClosed answers a request its caller abandoned.
+const statusClientClosed = 499
 
 // writeError answers with the mapped status. Messages of uncategorised errors
 // are logged by the caller, never shown: they may hold internal detail.

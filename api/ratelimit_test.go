@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -134,5 +136,18 @@ func TestTrustedProxies(t *testing.T) {
 	slices.Sort(sources)
 	if !slices.Equal(sources, []string{"198.51.100.3", "203.0.113.5"}) {
 		t.Fatalf("audit sources %v, want the proxied client and the untrusted peer", sources)
+	}
+}
+
+// TestAbandonedRequestIsNotAServerError: an error the request's own
+// cancellation caused answers 499, not 500.
+func TestAbandonedRequestIsNotAServerError(t *testing.T) {
+	for err, want := range map[error]int{
+		fmt.Errorf("query: %w", context.Canceled): statusClientClosed,
+		errors.New("disk on fire"):                http.StatusInternalServerError,
+	} {
+		if got, _ := classify(err); got != want {
+			t.Errorf("classify(%v) = %d, want %d", err, got, want)
+		}
 	}
 }
