@@ -425,6 +425,9 @@ func (s *Scaffold) CheckedDecision(ctx context.Context, in contract.CheckDecisio
 	if d.TaskID != c.TaskID || d.Attempt != c.Attempt {
 		return contract.DecisionResult{}, refuse(fmt.Errorf("the decision is for task %s attempt %d, not this run (task %s attempt %d)", d.TaskID, d.Attempt, c.TaskID, c.Attempt))
 	}
+	if d.StepID != in.StepID || d.RequestID != in.RequestID {
+		return contract.DecisionResult{}, refuse(fmt.Errorf("the decision is on %s (step %s), not on the request the run waits for, %s (step %s)", d.RequestID, d.StepID, in.RequestID, in.StepID))
+	}
 	res := contract.DecisionResult{Decision: d}
 	if d.Approved {
 		if s.Trust.Marker == nil {

@@ -171,9 +171,9 @@ func TestCheckedDecision(t *testing.T) {
 		if tamper != nil {
 			tamper(&sd)
 		}
-		return s.CheckedDecision(context.Background(), contract.CheckDecisionInput{Signal: sd, Run: grant, InputHash: "h"})
+		return s.CheckedDecision(context.Background(), contract.CheckDecisionInput{Signal: sd, Run: grant, InputHash: "h", StepID: d.StepID, RequestID: d.RequestID})
 	}
-	ok := contract.Decision{TaskID: "t1", StepID: "gate", Attempt: 2, Approved: true, By: "user:default/bob", Comment: "go"}
+	ok := contract.Decision{TaskID: "t1", StepID: "gate", RequestID: "gate.0.1", Attempt: 2, Approved: true, By: "user:default/bob", Comment: "go"}
 	res, err := check(ok, nil)
 	if err != nil || res.Decision != ok || res.Output["by"] != "user:default/bob" || res.Output["comment"] != "go" {
 		t.Fatalf("a signed approval: %+v, %v", res, err)
@@ -200,6 +200,11 @@ func TestCheckedDecision(t *testing.T) {
 		if _, err := check(c.d, c.tamper); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
+	}
+	b, _ := json.Marshal(ok)
+	other := contract.CheckDecisionInput{Signal: contract.SignedDecision{Decision: b, Signature: signer.SignPurpose(contract.DecisionPurpose, b)}, Run: grant, InputHash: "h", StepID: "gate", RequestID: "gate.1.5"}
+	if _, err := s.CheckedDecision(context.Background(), other); err == nil || !strings.Contains(err.Error(), "not on the request the run waits for, gate.1.5") {
+		t.Errorf("a decision on another request of the step: %v", err)
 	}
 	if _, err := s.CheckedDecision(context.Background(), contract.CheckDecisionInput{Run: grant, InputHash: "other"}); err == nil {
 		t.Error("a decision for a changed input was accepted")

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"net/url"
 	"strings"
 
@@ -26,21 +27,25 @@ type CodecDeps struct {
 
 const codecPrefix = "/api/temporal-codec"
 
-// codecRoutes mounts POST /api/temporal-codec/decode and /encode behind
+// codecRoutes mounts POST /api/temporal-codec/decode behind
 // authentication and the policy, and answers CORS preflights from the
-// Temporal UI's origin.
+// Temporal UI's origin. There is no /encode: nobody needs to make
+// ciphertext the workers accept (the UI only uses it to start or signal
+// workflows by hand). Each decode is audited with how many payloads.
 func (s *Server) codecRoutes(e *gin.Engine, api *gin.RouterGroup) {
 	if s.deps.Codec.Codec == nil {
 		return
 	}
 	h := http.StripPrefix(codecPrefix, converter.NewPayloadCodecHTTPHandler(s.deps.Codec.Codec))
-	serve := func(c *gin.Context) {
-		s.codecCORS(c)
-		h.ServeHTTP(c.Writer, c.Request)
-	}
 	g := api.Group("/temporal-codec", s.requireSystem(permission.PayloadDecode, "temporal", "decoding workflow payloads"))
-	g.POST("/decode", serve)
-	g.POST("/encode", serve)
+	g.POST("/decode", func(c *gin.Context) {
+		s.codecCORS(c)
+		w := &countingWriter{ResponseWriter: c.Writer}
+		h.ServeHTTP(w, c.Request)
+		if c.Writer.Status() == http.StatusOK {
+			s.audit(c, "temporal.payload.decode", "temporal", map[string]string{"bytes": strconv.Itoa(w.n), "namespace": clip(c.GetHeader("X-Namespace"), 100)})
+		}
+	})
 	e.OPTIONS(codecPrefix+"/:op", func(c *gin.Context) {
 		if !s.codecOrigin(c.GetHeader("Origin")) {
 			writeError(c, errs.Forbidden("cross-origin calls to the codec endpoint are allowed from the Temporal UI's origin only"))
@@ -52,6 +57,18 @@ func (s *Server) codecRoutes(e *gin.Engine, api *gin.RouterGroup) {
 		c.Header("Access-Control-Max-Age", "600")
 		c.Status(http.StatusNoContent)
 	})
+}
+
+// countingWriter counts the bytes of an answer (what a decode gave away).
+type countingWriter struct {
+	gin.ResponseWriter
+	n int
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.n += n
+	return n, err
 }
 
 // codecCORS allows the Temporal UI's origin to read the answer.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/riggerdev/rigger/internal/auth"
@@ -47,6 +48,9 @@ func TestCodecEndpoint(t *testing.T) {
 	var out struct{ Payloads []struct{ Data []byte } }
 	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || len(out.Payloads) != 1 || string(out.Payloads[0].Data) != `{"name":"payments"}` {
 		t.Fatalf("decoded: %s (%v)", w.Body, err)
+	}
+	if w := call(dev, "POST", "/api/temporal-codec/encode", ui, "", body); w.Code == http.StatusOK || strings.Contains(w.Body.String(), "payloads") {
+		t.Errorf("encode: %d %s, want it refused (nobody needs to make ciphertext)", w.Code, w.Body)
 	}
 	if w := call(dev, "OPTIONS", "/api/temporal-codec/decode", ui, "", nil); w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Headers") == "" {
 		t.Errorf("preflight from the Temporal UI: %d %v", w.Code, w.Header())

@@ -60,6 +60,10 @@ const statusClientClosed = 499
 // are logged by the caller, never shown: they may hold internal detail.
 func writeError(c *gin.Context, err error) {
 	status, name := classify(err)
+	if status == statusClientClosed && c.Request.Context().Err() == nil {
+		// Cancelled inside the server (a shutdown), not by the caller.
+		status, name = http.StatusInternalServerError, "Error"
+	}
 	_ = c.Error(err) // the reason of an audited denial
 	var body errorBody
 	body.Error.Name = name

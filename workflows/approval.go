@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -119,7 +120,7 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 		}
 		var res contract.DecisionResult
 		err := workflow.ExecuteLocalActivity(checkCtx, contract.ScaffoldCheckDecision,
-			contract.CheckDecisionInput{Signal: signal, Run: in.Run, InputHash: hash}).Get(ctx, &res)
+			contract.CheckDecisionInput{Signal: signal, Run: in.Run, InputHash: hash, StepID: step.ID, RequestID: req.RequestID}).Get(ctx, &res)
 		d := res.Decision
 		switch {
 		case err != nil:
@@ -130,6 +131,9 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 			continue
 		case d.RequestID != req.RequestID:
 			a.log(step.ID, "log", fmt.Sprintf("Ignored a decision on an earlier request of step %s (%s, not %s)", step.ID, d.RequestID, req.RequestID))
+			continue
+		case !req.AllowSelf && in.Plan.UserRef != "" && strings.EqualFold(d.By, in.Plan.UserRef):
+			a.log(step.ID, "log", fmt.Sprintf("Ignored %s's decision: they started the run, and this step needs someone else's", d.By))
 			continue
 		}
 		at := workflow.Now(ctx)

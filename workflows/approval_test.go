@@ -191,3 +191,26 @@ func TestApprovalTimeoutInput(t *testing.T) {
 		}
 	}
 }
+
+// TestApprovalNotByItsStarter: the run itself ignores a decision by the
+// user it runs for unless the step allows self-approval (the API refuses
+// it too; this holds even for a decision that reached the run).
+func TestApprovalNotByItsStarter(t *testing.T) {
+	e, signer := approvalEnv(t)
+	e.env.RegisterDelayedCallback(func() {
+		req := state(t, e.env).Steps[1].Approval.RequestID
+		for _, by := range []string{"User:Default/Alice", "user:default/bob"} {
+			e.env.SignalWorkflow(ScaffoldApprovalSignal, signed(t, signer, contract.Decision{TaskID: "ap5", StepID: "ok", RequestID: req, Attempt: 1, Approved: true, By: by}))
+		}
+	}, time.Hour)
+	p := approvalPlan(map[string]any{"message": "ship it?"})
+	p.UserRef = "user:default/alice"
+	e.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "ap5", Plan: p})
+	if err := e.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	st := state(t, e.env)
+	if a := st.Steps[1].Approval; a.DecidedBy != "user:default/bob" || !strings.Contains(logText(st), "Ignored User:Default/Alice's decision: they started the run") {
+		t.Fatalf("approval %+v\n%s", a, logText(st))
+	}
+}

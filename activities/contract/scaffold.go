@@ -273,7 +273,11 @@ func ApprovalOutput(d Decision) map[string]any {
 
 // CheckDecisionInput is ScaffoldCheckDecision's input.
 type CheckDecisionInput struct {
-	Signal    SignedDecision `json:"signal"`
-	Run       *RunGrant      `json:"run,omitempty"`
-	InputHash string         `json:"inputHash,omitempty"`
+	Signal SignedDecision `json:"signal"`
+	// StepID and RequestID are the wait the run is in: a decision on any
+	// other is refused.
+	StepID    string    `json:"stepId,omitempty"`
+	RequestID string    `json:"requestId,omitempty"`
+	Run       *RunGrant `json:"run,omitempty"`
+	InputHash string    `json:"inputHash,omitempty"`
 }

@@ -272,7 +272,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	}
 	srv := api.New(api.Deps{
 		Proxies:       proxies,
-		Codec:         api.CodecDeps{Codec: eo.Codec, UIOrigin: api.OriginOf(uiURL)},
+		Codec:         api.CodecDeps{Codec: eo.Codec, UIOrigin: codecOrigin(m, embedded, uiURL)},
 		Logger:        logger.With("component", "api"),
 		Temporal:      tc,
 		Namespace:     cfg.Temporal.Namespace,

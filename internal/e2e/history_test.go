@@ -118,7 +118,7 @@ func devCodec(t testing.TB, data string) *payloadcodec.Codec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := payloadcodec.Derive("secret-key-1", secret)
+	key, err := payloadcodec.DeriveFromSecret(secret)
 	if err != nil {
 		t.Fatal(err)
 	}

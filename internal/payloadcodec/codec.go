@@ -84,6 +84,14 @@ func Derive(id string, secret []byte) (Key, error) {
 	return Key{ID: id, Secret: k}, nil
 }
 
+// DeriveFromSecret is the key derived from scaffolder.secretKey, named
+// "sk-" and the first bytes of the secret's SHA-256: another secret gives
+// another id.
+func DeriveFromSecret(secret []byte) (Key, error) {
+	sum := sha256.Sum256(secret)
+	return Derive(fmt.Sprintf("sk-%x", sum[:6]), secret)
+}
+
 // Encode implements converter.PayloadCodec. A payload that is already
 // encrypted (a recorded input sent again as it was) is kept as it is.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
