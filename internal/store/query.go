@@ -206,13 +206,21 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 		return Page{}, errs.Invalid("cursor does not match the query's order fields")
 	}
 
+	// The count runs beside the page's query, on another connection: a
+	// search that scans many rows pays for the slower of the two, not both.
 	var count sqlBuilder
 	count.add("SELECT COUNT(*) FROM entities e WHERE ")
 	where(&count, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
 	var page Page
-	if err := s.scanOne(ctx, count.b.String(), count.args, &page.TotalItems); err != nil {
-		return Page{}, fmt.Errorf("count entities: %w", err)
-	}
+	var total int
+	counted := make(chan error, 1)
+	go func() { counted <- s.scanOne(ctx, count.b.String(), count.args, &total) }()
+	waited := false
+	defer func() { // every way out waits for it
+		if !waited {
+			<-counted
+		}
+	}()
 
 	var q sqlBuilder
 	q.add("SELECT * FROM (SELECT " + entityCols)
@@ -291,6 +299,11 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	if len(got) > 0 {
 		page.First, page.Last = &got[0].pos, &got[len(got)-1].pos
 	}
+	waited = true
+	if err := <-counted; err != nil {
+		return Page{}, fmt.Errorf("count entities: %w", err)
+	}
+	page.TotalItems = total
 	return page, s.attachRelations(ctx, page.Entities)
 }
 
