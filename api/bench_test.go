@@ -17,7 +17,7 @@ import (
 // default policy deciding (and pruning the entity's relations). Reports
 // p50/p99 per request; their difference is the overhead.
 func BenchmarkAuthPolicyRequest(b *testing.B) {
-	base, _ := catalogServer(b, policyCatalog)
+	base, _ := catalogServer(b, policyCatalog(b))
 	st := base.deps.Catalog.Store
 	iss, err := auth.NewIssuer(b.Context(), auth.IssuerOptions{Store: testStore(b), DataKey: []byte("0123456789abcdef0123456789abcdef"), URL: "https://rigger.example.com"})
 	if err != nil {

@@ -31,7 +31,7 @@ const codecPrefix = "/api/temporal-codec"
 // authentication and the policy, and answers CORS preflights from the
 // Temporal UI's origin. There is no /encode: nobody needs to make
 // ciphertext the workers accept (the UI only uses it to start or signal
-// workflows by hand). Each decode is audited with how many payloads.
+// workflows by hand). Each decode is audited with the bytes it gave out.
 func (s *Server) codecRoutes(e *gin.Engine, api *gin.RouterGroup) {
 	if s.deps.Codec.Codec == nil {
 		return

@@ -28,40 +28,23 @@ func (f fakeSignIn) Authenticate(r *http.Request) (auth.Identity, error) {
 	return auth.Identity{}, errs.Unauthenticated("unknown test user")
 }
 
-const policyCatalog = `apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: team-a}
-spec: {type: team, children: []}
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: team-b}
-spec: {type: team, children: []}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata: {name: svc-a}
-spec: {type: service, lifecycle: production, owner: team-a, dependsOn: [component:default/secret-b]}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata: {name: svc-a2}
-spec: {type: service, lifecycle: production, owner: team-a}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: secret-b
-  annotations: {rigger.dev/sensitive: "true"}
-spec: {type: service, lifecycle: production, owner: team-b}
-`
+// policyCatalog is the catalog the permission tests share: team-a's svc-a
+// and svc-a2, team-b's sensitive secret-b that svc-a depends on.
+func policyCatalog(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("../internal/catalog/testdata/policy/catalog.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 // policyServer serves policyCatalog under the default policy to alice
 // (team-a), to carol of the platform team and to a server's read-only
 // guest.
 func policyServer(t *testing.T) (*Server, store.Store) {
 	t.Helper()
-	base, _ := catalogServer(t, policyCatalog)
+	base, _ := catalogServer(t, policyCatalog(t))
 	pol, err := permission.Default()
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -20,29 +19,9 @@ import (
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
-// testCatalog: team-a's svc-a depends on team-b's sensitive secret-b.
-const testCatalog = `apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: team-a}
-spec: {type: team, children: []}
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: team-b}
-spec: {type: team, children: []}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata: {name: svc-a}
-spec: {type: service, lifecycle: production, owner: team-a, dependsOn: [component:default/secret-b]}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: secret-b
-  annotations: {rigger.dev/sensitive: "true"}
-spec: {type: service, lifecycle: production, owner: team-b}
-`
+// testCatalog is the catalog the permission tests share: team-a's svc-a
+// and svc-a2, team-b's sensitive secret-b that svc-a depends on.
+const testCatalog = "../catalog/testdata/policy/catalog.yaml"
 
 var (
 	alice = auth.Identity{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}}
@@ -63,8 +42,8 @@ func testService(t *testing.T, withPolicy bool) (*Service, store.Store, store.Lo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := filepath.Join(dir, "catalog-info.yaml")
-	if err := os.WriteFile(f, []byte(testCatalog), 0o600); err != nil {
+	f, err := filepath.Abs(testCatalog)
+	if err != nil {
 		t.Fatal(err)
 	}
 	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: f, Static: true})
@@ -135,9 +114,9 @@ func TestReadsHideWhatTheCallerMayNotRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := 1
+			want := 2 // svc-a, svc-a2
 			if c.visible {
-				want = 2
+				want = 3
 			}
 			if page.TotalItems != want || len(page.Entities) != want {
 				t.Errorf("Query: totalItems %d, %d entities; want %d", page.TotalItems, len(page.Entities), want)
