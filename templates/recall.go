@@ -148,10 +148,6 @@ func (s *sensitivity) merge(o *sensitivity) {
 	}
 }
 
-// hasSensitive reports whether schema o declares a sensitive field at any
-// depth.
-func hasSensitive(o map[string]any, depth int) bool { return holdsSensitive(o, depth) }
-
 // holdsSensitive reports whether any mapping in v, at any depth, is a
 // sensitive field's schema; past maxSchemaDepth it says yes.
 func holdsSensitive(v any, depth int) bool {
@@ -221,7 +217,7 @@ func secretLists(o map[string]any, path string, depth int, found func(path strin
 			continue
 		}
 		at := path + ".properties." + k
-		if items, ok := p["items"].(map[string]any); ok && (SensitiveField(items) || hasSensitive(items, depth+1)) {
+		if items, ok := p["items"]; ok && holdsSensitive(items, depth+1) {
 			found(at)
 			continue
 		}

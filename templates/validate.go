@@ -93,6 +93,9 @@ type ValidateOptions struct {
 	Strict bool
 }
 
+// MaxApprovalTimeout bounds rigger:approval's timeout (contract.MaxApprovalWait is it).
+const MaxApprovalTimeout = 90 * 24 * time.Hour
+
 // SecretInputKey is the input schema annotation that marks a property as
 // made to receive a secret (a token, a password).
 const SecretInputKey = "x-rigger-secret"
@@ -224,6 +227,12 @@ func (v *validator) steps() {
 			if self, ok := in["allowSelfApproval"]; ok {
 				if _, literal := self.(bool); !literal {
 					v.errorf(sp+".input.allowSelfApproval", "must be written as true or false: who may approve a run must not depend on what its form was given")
+				}
+			}
+			// A literal timeout is checked now, not when the run reaches it.
+			if s, ok := in["timeout"].(string); ok && !strings.Contains(s, "${{") {
+				if d, err := time.ParseDuration(s); err != nil || d <= 0 || d > MaxApprovalTimeout {
+					v.errorf(sp+".input.timeout", "%q is not a duration between 1s and %s (such as 48h)", s, MaxApprovalTimeout)
 				}
 			}
 		}

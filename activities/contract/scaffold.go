@@ -1,6 +1,10 @@
 package contract
 
-import "time"
+import (
+	"time"
+
+	"github.com/riggerdev/rigger/templates"
+)
 
 // ScaffoldWorkflow is the scaffolder workflow's registered name: the only
 // workflow whose activities the scaffolder's activities serve.
@@ -217,7 +221,7 @@ const (
 	// workspace and secrets (scaffolder.workspaceTTL, secretTTL): a longer
 	// wait needs them raised too.
 	DefaultApprovalWait = 24 * time.Hour
-	MaxApprovalWait     = 90 * 24 * time.Hour
+	MaxApprovalWait     = templates.MaxApprovalTimeout
 )
 
 // Decision is a decision on an approval step, made through the API for
