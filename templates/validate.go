@@ -232,7 +232,7 @@ func (v *validator) steps() {
 			// A literal timeout is checked now, not when the run reaches it.
 			if s, ok := in["timeout"].(string); ok && !strings.Contains(s, "${{") {
 				if d, err := time.ParseDuration(s); err != nil || d <= 0 || d > MaxApprovalTimeout {
-					v.errorf(sp+".input.timeout", "%q is not a duration between 1s and %s (such as 48h)", s, MaxApprovalTimeout)
+					v.errorf(sp+".input.timeout", "%q is not a duration between 1s and 90 days, written like 48h or 2160h", s)
 				}
 			}
 		}

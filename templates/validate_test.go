@@ -97,8 +97,8 @@ func TestValidate(t *testing.T) {
 			name:  "approval timeout not a duration",
 			steps: "- id: ok\n  action: rigger:approval\n  input:\n    timeout: 2 days\n- id: ok2\n  action: rigger:approval\n  input:\n    timeout: 2161h\n",
 			want: []string{
-				`error: steps[0] (id "ok").input.timeout: "2 days" is not a duration between 1s and 2160h0m0s (such as 48h)`,
-				`error: steps[1] (id "ok2").input.timeout: "2161h" is not a duration between 1s and 2160h0m0s (such as 48h)`,
+				`error: steps[0] (id "ok").input.timeout: "2 days" is not a duration between 1s and 90 days, written like 48h or 2160h`,
+				`error: steps[1] (id "ok2").input.timeout: "2161h" is not a duration between 1s and 90 days, written like 48h or 2160h`,
 			},
 		},
 		{
