@@ -17,6 +17,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/activities/step"
+	"github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/runsign"
@@ -368,9 +370,46 @@ func clipText(s string, n int) string {
 
 // CheckedActions are Actions for runs this worker trusts: each checks its
 // run's grant and acts for the user, task and base it names.
-func (s *Scaffold) CheckedActions() map[string]ActionFunc {
-	out := s.Actions()
-	for name, fn := range out {
+func (s *Scaffold) CheckedActions() map[string]ActionFunc { return s.checked(s.Actions()) }
+
+// CheckedIntegration wraps the actions of an integration package
+// (activities/github, …) as CheckedActions wraps the built-in ones: the
+// run's grant and the step's mark are checked, secret references are
+// resolved and redacted, and the action finds the verified run and the
+// task's workspace with step.From.
+func (s *Scaffold) CheckedIntegration(actions map[string]ActionFunc) map[string]ActionFunc {
+	out := make(map[string]ActionFunc, len(actions))
+	for name, impl := range actions {
+		out[name] = s.wrap(name, s.withStepEnv(impl))
+	}
+	return s.checked(out)
+}
+
+// withStepEnv gives an integration action its step.Env.
+func (s *Scaffold) withStepEnv(impl ActionFunc) ActionFunc {
+	return func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+		c, ok := ctx.Value(claimsKey{}).(runsign.Claims)
+		if !ok {
+			return contract.ActionOutput{}, refuse(step.ErrNoEnv)
+		}
+		root, err := s.Workspaces.Open(c.TaskID)
+		if err != nil {
+			return contract.ActionOutput{}, err
+		}
+		_ = root.Close()
+		env := step.Env{StepID: in.StepID, Workspace: filepath.Join(s.Workspaces.Dir, c.TaskID), DryRun: c.DryRun,
+			Run: credentials.Run{TaskID: c.TaskID, TemplateRef: c.TemplateRef, UserRef: c.UserRef, Ent: c.Ent, Service: c.Service, Scopes: c.Scopes}}
+		return impl(step.WithEnv(ctx, env), in)
+	}
+}
+
+// claimsKey carries a checked run's claims from checked to withStepEnv.
+type claimsKey struct{}
+
+// checked wraps each action with the run checks.
+func (s *Scaffold) checked(actions map[string]ActionFunc) map[string]ActionFunc {
+	out := make(map[string]ActionFunc, len(actions))
+	for name, fn := range actions {
 		out[name] = func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 			c, err := s.checkRun(ctx, in.Run, "", false)
 			if err != nil {
@@ -393,7 +432,7 @@ func (s *Scaffold) CheckedActions() map[string]ActionFunc {
 				return contract.ActionOutput{}, err
 			}
 			trusted(c, &in)
-			out, err := fn(ctx, in)
+			out, err := fn(context.WithValue(ctx, claimsKey{}, c), in)
 			if err != nil {
 				return out, err
 			}

@@ -24,9 +24,9 @@ var _ templates.ActionLookup = (*Registry)(nil)
 // meets a missing action at run time.
 func NewRegistry(disabled []string) *Registry {
 	r := &Registry{actions: map[string]templates.ActionInfo{}, disabled: map[string]bool{}}
-	add := func(name string, timeout time.Duration, dryRunSafe bool) {
+	addOn := func(queue, name string, timeout time.Duration, dryRunSafe bool) {
 		info := templates.ActionInfo{
-			Name: name, TaskQueue: QueueDefault, DefaultTimeout: timeout, DryRunSafe: dryRunSafe, Local: localActions[name],
+			Name: name, TaskQueue: queue, DefaultTimeout: timeout, DryRunSafe: dryRunSafe, Local: localActions[name],
 			DefaultRetry: templates.RetryPolicy{MaximumAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 		}
 		if doc, ok := ActionDocs(name); ok {
@@ -34,6 +34,7 @@ func NewRegistry(disabled []string) *Registry {
 		}
 		r.actions[name] = info
 	}
+	add := func(name string, timeout time.Duration, dryRunSafe bool) { addOn(QueueDefault, name, timeout, dryRunSafe) }
 	add("debug:log", time.Minute, true)
 	add(ActionWait, MaxWait, true)
 	// A dry run skips it: nobody decides on a dry run.
@@ -49,6 +50,11 @@ func NewRegistry(disabled []string) *Registry {
 	add("catalog:fetch", time.Minute, true)
 	// In a dry run it registers nothing and reports what it would.
 	add("catalog:register", 5*time.Minute, true)
+	for _, specs := range [][]IntegrationAction{} {
+		for _, a := range specs {
+			addOn(a.Queue, a.Name, a.Timeout, a.DryRunSafe)
+		}
+	}
 	for _, d := range disabled {
 		if _, ok := r.actions[d]; ok {
 			r.disabled[d] = true
@@ -84,3 +90,23 @@ func (r *Registry) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// IntegrationAction is an action of an integration package
+// (activities/github, …): it runs on the integration's own queue, served
+// by workers that hold only that integration's configuration. Its docs
+// live in schemas/ like every action's.
+type IntegrationAction struct {
+	Name    string
+	Queue   string
+	Timeout time.Duration
+	// DryRunSafe: the action has a dry-run behaviour (it reports what it
+	// would do and changes nothing), so a dry run calls it.
+	DryRunSafe bool
+}
+
+// Task queues of the integrations.
+const (
+	QueueGitHub    = "rigger-github"
+	QueueAWS       = "rigger-aws"
+	QueueTerraform = "rigger-terraform"
+)

@@ -82,7 +82,7 @@ func attrs(t types.EntityType) []string {
 	case TypeTask:
 		return []string{"createdBy", "template", "templateOwner"}
 	case TypeScaffolderAction:
-		return []string{"id"}
+		return []string{"id", "integration", "target"}
 	case TypeLocation:
 		return []string{"type", "target"}
 	}
@@ -193,8 +193,16 @@ func TaskResource(id, createdBy, template, templateOwner string) Resource {
 }
 
 // ActionResource is a scaffolder action (Rigger::ScaffolderAction::"<id>").
-func ActionResource(id string) Resource {
-	return Resource{uid: types.NewEntityUID(TypeScaffolderAction, types.String(id)), attrs: types.RecordMap{"id": types.String(id)}}
+func ActionResource(id string) Resource { return ActionTargetResource(id, "", "") }
+
+// ActionTargetResource is a scaffolder action used on one target of an
+// integration, as the credential broker asks at run time: integration
+// "github" and target "github.com/acme/payments", or "aws" and an S3 ARN.
+// Both are "" when a run starts (so a policy's `resource.target like …`
+// is false, not an error, then).
+func ActionTargetResource(id, integration, target string) Resource {
+	return Resource{uid: types.NewEntityUID(TypeScaffolderAction, types.String(id)), attrs: types.RecordMap{
+		"id": types.String(id), "integration": types.String(integration), "target": types.String(target)}}
 }
 
 // LocationResource is a catalog location (Rigger::Location::"<id>").

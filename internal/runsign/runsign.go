@@ -31,6 +31,9 @@ type Claims struct {
 	UserRef string   `json:"userRef"`
 	Service bool     `json:"service,omitempty"`
 	Scopes  []string `json:"scopes,omitempty"`
+	// Ent are the user's ownership refs when the run started (its own
+	// ref and its groups): the credential broker decides with them.
+	Ent []string `json:"ent,omitempty"`
 	// InputHash is InputHash of the run's whole input but its grant: the
 	// compiled plan, secret names, dry-run flag and resumed state.
 	InputHash string `json:"inputHash"`

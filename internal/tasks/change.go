@@ -115,7 +115,7 @@ func (s *Service) Create(ctx context.Context, who auth.Identity, req CreateReque
 	if len(names) > 0 {
 		in.SecretNonce = secretbox.NewNonce()
 	}
-	if err := s.sign(&in, runsign.Claims{UserRef: user, Service: who.Service, Scopes: who.Scopes, Attempt: 1}); err != nil {
+	if err := s.sign(&in, runsign.Claims{UserRef: user, Service: who.Service, Scopes: who.Scopes, Ent: who.Ent, Attempt: 1}); err != nil {
 		return "", "", err
 	}
 	if err := s.start(ctx, client.StartWorkflowOptions{ID: id}, in, user); err != nil {
@@ -363,7 +363,7 @@ func (s *Service) Retry(ctx context.Context, who auth.Identity, id string) error
 	// So may its outputs: only outcomes a worker marked are resumed.
 	in.Resume = s.verifiedResume(in, t.State, prev.Attempt)
 	prev.Attempt++
-	if err := s.sign(&in, runsign.Claims{UserRef: prev.UserRef, Service: prev.Service, Scopes: prev.Scopes, Attempt: prev.Attempt}); err != nil {
+	if err := s.sign(&in, runsign.Claims{UserRef: prev.UserRef, Service: prev.Service, Scopes: prev.Scopes, Ent: prev.Ent, Attempt: prev.Attempt}); err != nil {
 		return err
 	}
 	return s.start(ctx, client.StartWorkflowOptions{
