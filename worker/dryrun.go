@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -57,6 +58,9 @@ type DryRunner struct {
 	// swaps in a temporary workspace and the given secrets.
 	Scaffold *activities.Scaffold
 	Logger   *slog.Logger
+	// Integrations are the integration actions (Deps.Integrations): a dry
+	// run calls their dry-run behaviour, which reports and changes nothing.
+	Integrations map[string]map[string]activities.ActionFunc
 }
 
 // DryRun runs plan for who. files, when given, are the template's own files
@@ -120,6 +124,11 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	env.SetTestTimeout(dryRunIdleTimeout)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: taskID}) // the grant names it
 	registerScaffold(env, &sc)
+	for _, actions := range d.Integrations {
+		for name, fn := range sc.CheckedIntegration(actions) {
+			env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})
+		}
+	}
 	// The environment is bounded by dryRunIdleTimeout of idle time;
 	// actions get their own step timeouts. Every activity's context (and
 	// so every rendering) also ends with ctx, when the client goes away,

@@ -3,6 +3,7 @@ package worker
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -25,6 +26,12 @@ type Deps struct {
 	Catalog *activities.Catalog
 	// Scaffold runs template steps; nil leaves the scaffolder out.
 	Scaffold *activities.Scaffold
+	// Integrations are the actions of each integration queue
+	// (contract.QueueGitHub, …), unwrapped: the worker of that queue
+	// registers them checked by Scaffold (run grant, step mark, secrets)
+	// and nothing else. Each was built with only its integration's
+	// configuration and a broker that mints only its credentials.
+	Integrations map[string]map[string]activities.ActionFunc
 }
 
 // New returns an unstarted worker for queue with everything that queue runs
@@ -40,14 +47,27 @@ func New(c client.Client, queue string, deps Deps) (sdkworker.Worker, error) {
 	switch queue {
 	case DefaultQueue:
 		registerDefault(w, deps)
+	case contract.QueueGitHub, contract.QueueAWS, contract.QueueTerraform:
+		if deps.Scaffold == nil {
+			return nil, fmt.Errorf("worker %s: the scaffolder is not configured", queue)
+		}
+		actions := deps.Integrations[queue]
+		if len(actions) == 0 {
+			return nil, fmt.Errorf("worker %s: this build has no actions for it", queue)
+		}
+		for name, fn := range deps.Scaffold.CheckedIntegration(actions) {
+			w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})
+		}
 	default:
-		return nil, fmt.Errorf("unknown task queue %q (known: %s)", queue, DefaultQueue)
+		return nil, fmt.Errorf("unknown task queue %q (known: %s)", queue, strings.Join(Queues(), ", "))
 	}
 	return w, nil
 }
 
 // Queues lists the task queues this binary can serve.
-func Queues() []string { return []string{DefaultQueue} }
+func Queues() []string {
+	return []string{DefaultQueue, contract.QueueGitHub, contract.QueueAWS, contract.QueueTerraform}
+}
 
 func registerDefault(w sdkworker.Registry, deps Deps) {
 	w.RegisterWorkflowWithOptions(workflows.Hello, workflow.RegisterOptions{Name: workflows.HelloName})

@@ -1,0 +1,267 @@
+// Package githost is rigger dev's own git server: repositories under the
+// data directory served over smart HTTP (Debian's git http-backend through
+// net/http/cgi) at /git/<owner>/<repo>.git, so the example templates can
+// publish a repository you can clone without any outside service.
+//
+// Reading (clone, fetch) is open: the host runs only in rigger dev, bound to
+// loopback. Pushing needs a token the host itself minted for that one
+// repository (its credentials.Minter, integration "git"), valid for
+// minutes; a push to a repository that does not exist yet creates it.
+package githost
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/credentials"
+)
+
+// Integration is the credentials.Need integration the host mints for.
+const Integration = "git"
+
+// Prefix is where the host is mounted.
+const Prefix = "/git/"
+
+// TokenTTL is how long a push token lasts.
+const TokenTTL = 15 * time.Minute
+
+// Host serves and mints.
+type Host struct {
+	dir     string
+	name    string // host[:port] as targets name it
+	key     []byte
+	backend string
+	gitBin  string
+	now     func() time.Time
+	mu      sync.Mutex // serialises repository creation
+}
+
+// New returns a Host keeping repositories under dir, known to targets as
+// name (e.g. 127.0.0.1:7007), signing push tokens with key (≥ 32 bytes).
+// It needs git and git http-backend installed.
+func New(dir, name string, key []byte) (*Host, error) {
+	if len(key) < 32 {
+		return nil, errors.New("git host: the token key needs at least 32 bytes")
+	}
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		return nil, fmt.Errorf("git host: git is not installed: %w", err)
+	}
+	out, err := exec.Command(gitBin, "--exec-path").Output()
+	if err != nil {
+		return nil, fmt.Errorf("git host: git --exec-path: %w", err)
+	}
+	backend := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
+	if _, err := os.Stat(backend); err != nil {
+		return nil, fmt.Errorf("git host: git http-backend is not installed (%s): %w", backend, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("git host: %w", err)
+	}
+	return &Host{dir: dir, name: name, key: key, backend: backend, gitBin: gitBin, now: time.Now}, nil
+}
+
+// Name is the host name targets and clone URLs use.
+func (h *Host) Name() string { return h.name }
+
+// CloneURL is the URL of owner/repo on this host.
+func (h *Host) CloneURL(owner, repo string) string {
+	return "http://" + h.name + Prefix + owner + "/" + repo + ".git"
+}
+
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+
+// checkName refuses an owner or repository name that is not a plain name.
+func checkName(what, s string) error {
+	if !nameRe.MatchString(s) || strings.Contains(s, "..") || strings.HasSuffix(strings.ToLower(s), ".git") {
+		return fmt.Errorf("%s %q is not a valid name: letters, digits, '.', '-' and '_', at most 100, not ending in .git", what, s)
+	}
+	return nil
+}
+
+// token is what a push token says.
+type token struct {
+	Repo    string `json:"r"` // owner/repo
+	Write   bool   `json:"w"`
+	Expires int64  `json:"e"` // unix seconds
+	Task    string `json:"t"`
+}
+
+func (h *Host) sign(t token) string {
+	body, _ := json.Marshal(t)
+	mac := hmac.New(sha256.New, h.key)
+	mac.Write([]byte("rigger git host token v1\x00"))
+	mac.Write(body)
+	enc := base64.RawURLEncoding
+	return "rgd_" + enc.EncodeToString(body) + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+func (h *Host) verify(s string) (token, error) {
+	var t token
+	rest, ok := strings.CutPrefix(s, "rgd_")
+	body64, sig64, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 {
+		return t, errors.New("not a token of this git host")
+	}
+	enc := base64.RawURLEncoding
+	body, err1 := enc.DecodeString(body64)
+	sig, err2 := enc.DecodeString(sig64)
+	if err1 != nil || err2 != nil {
+		return t, errors.New("malformed token")
+	}
+	mac := hmac.New(sha256.New, h.key)
+	mac.Write([]byte("rigger git host token v1\x00"))
+	mac.Write(body)
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return t, errors.New("token signature does not verify")
+	}
+	if err := json.Unmarshal(body, &t); err != nil {
+		return t, errors.New("malformed token")
+	}
+	if h.now().Unix() >= t.Expires {
+		return t, errors.New("token expired")
+	}
+	return t, nil
+}
+
+// Integration implements credentials.Minter.
+func (h *Host) Integration() string { return Integration }
+
+// Mint implements credentials.Minter: a token for the one repository
+// need.Target names ("<host>/<owner>/<repo>"), write access when the need
+// asks for contents:write, for TokenTTL.
+func (h *Host) Mint(_ context.Context, need credentials.Need) (credentials.Credential, error) {
+	host, path, _ := strings.Cut(need.Target, "/")
+	if host != h.name {
+		return credentials.Credential{}, fmt.Errorf("target %q is not on this git host (%s)", need.Target, h.name)
+	}
+	owner, repo, ok := strings.Cut(path, "/")
+	if !ok {
+		return credentials.Credential{}, fmt.Errorf("target %q: want %s/<owner>/<repo>", need.Target, h.name)
+	}
+	if err := errors.Join(checkName("owner", owner), checkName("repository", repo)); err != nil {
+		return credentials.Credential{}, err
+	}
+	write := false
+	for k, v := range need.Permissions {
+		switch {
+		case k == "contents" && v == "write":
+			write = true
+		case k == "contents" && v == "read", k == "metadata" && v == "read":
+		default:
+			return credentials.Credential{}, fmt.Errorf("the dev git host grants contents read or write only, not %s:%s", k, v)
+		}
+	}
+	exp := h.now().Add(TokenTTL)
+	tok := h.sign(token{Repo: owner + "/" + repo, Write: write, Expires: exp.Unix(), Task: need.Run.TaskID})
+	return credentials.Credential{Integration: Integration, Target: need.Target, Token: credentials.NewSecret(tok),
+		Username: "x-access-token", Expires: exp, Source: "rigger dev git host"}, nil
+}
+
+// ServeHTTP serves /git/<owner>/<repo>.git/{info/refs,git-upload-pack,git-receive-pack}.
+func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) != 3 || !strings.HasSuffix(parts[1], ".git") {
+		httpError(w, http.StatusNotFound, "not a repository path: want /git/<owner>/<repo>.git/…")
+		return
+	}
+	owner, repo, op := parts[0], strings.TrimSuffix(parts[1], ".git"), parts[2]
+	if err := errors.Join(checkName("owner", owner), checkName("repository", repo)); err != nil {
+		httpError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	service := ""
+	switch {
+	case op == "info/refs" && r.Method == http.MethodGet:
+		service = r.URL.Query().Get("service")
+	case (op == "git-upload-pack" || op == "git-receive-pack") && r.Method == http.MethodPost:
+		service = op
+	}
+	if service != "git-upload-pack" && service != "git-receive-pack" {
+		// Only the smart protocol: no dumb file access to the repository.
+		httpError(w, http.StatusForbidden, "only git's smart HTTP protocol is served")
+		return
+	}
+	gitDir := filepath.Join(h.dir, owner, repo+".git")
+	env := []string{"GIT_PROJECT_ROOT=" + h.dir, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "HOME=" + h.dir}
+	if service == "git-receive-pack" {
+		t, err := h.pushToken(r)
+		if err == nil && (t.Repo != owner+"/"+repo || !t.Write) {
+			err = fmt.Errorf("the token is for %s, read only=%v, not a push to %s/%s", t.Repo, !t.Write, owner, repo)
+		}
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="rigger dev git host"`)
+			httpError(w, http.StatusUnauthorized, "push refused: "+err.Error())
+			return
+		}
+		if err := h.ensureRepo(gitDir); err != nil {
+			httpError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		// git http-backend enables receive-pack for an authenticated user.
+		env = append(env, "REMOTE_USER=rigger-task-"+t.Task)
+	} else if _, err := os.Stat(gitDir); err != nil {
+		httpError(w, http.StatusNotFound, fmt.Sprintf("repository %s/%s does not exist", owner, repo))
+		return
+	}
+	// The token stays here: cgi would hand every header to the backend's
+	// environment.
+	r = r.Clone(r.Context())
+	r.Header.Del("Authorization")
+	(&cgi.Handler{Path: h.backend, Root: strings.TrimSuffix(Prefix, "/"), Env: env}).ServeHTTP(w, r)
+}
+
+// pushToken reads the token of an Authorization header: Basic with any
+// user name (git's form) or Bearer.
+func (h *Host) pushToken(r *http.Request) (token, error) {
+	a := r.Header.Get("Authorization")
+	if _, pass, ok := r.BasicAuth(); ok {
+		return h.verify(pass)
+	}
+	if t, ok := strings.CutPrefix(a, "Bearer "); ok {
+		return h.verify(t)
+	}
+	return token{}, errors.New("no token")
+}
+
+func (h *Host) ensureRepo(gitDir string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, err := os.Stat(filepath.Join(gitDir, "HEAD")); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(gitDir), 0o700); err != nil {
+		return err
+	}
+	cmd := exec.Command(h.gitBin, "init", "--quiet", "--bare", "-b", "main", gitDir)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + h.dir, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("create repository: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+}
