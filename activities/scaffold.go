@@ -48,6 +48,9 @@ type Scaffold struct {
 	Trust *RunTrust
 	// Audit receives the runs' outcomes; nil records none.
 	Audit audit.Recorder
+	// Waits records rigger:wait-for's waits for the webhooks; nil refuses
+	// waits on GitHub events (callbacks need none).
+	Waits WaitTable
 }
 
 // maxLoggedFile bounds what debug:log shows of one file.

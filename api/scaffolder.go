@@ -47,6 +47,17 @@ type ScaffolderDeps struct {
 	// Authorizer decides what callers may do with tasks and templates
 	// (nil: tasks.DefaultAuthorizer, today's rules).
 	Authorizer tasks.Authorizer
+	// GitHubWebhooks verify deliveries to POST /api/webhooks/github (the
+	// webhook secrets of integrations.github[].apps); none refuses them.
+	GitHubWebhooks []GitHubWebhook
+}
+
+// GitHubWebhook is one GitHub host's webhook secret.
+type GitHubWebhook struct {
+	// Host is the GitHub host (github.com): repositories in its events
+	// are named host/owner/repo.
+	Host   string
+	Secret []byte
 }
 
 // SecretKeeper stores a task's secrets (internal/secretbox implements it).

@@ -68,6 +68,10 @@ type Deps struct {
 	// UI is the built browser UI (web.Dist()): index.html and assets/.
 	// Nil, or without index.html: a page saying how to build it.
 	UI fs.FS
+	// GitHost is rigger dev's git server (internal/githost), served at
+	// /git/ with its own authorization (push tokens it minted); only with
+	// Dev.
+	GitHost http.Handler
 }
 
 // Server serves rigger's HTTP API.
@@ -86,6 +90,8 @@ type Server struct {
 	// checks limits validate-template, which the editor calls as its
 	// author types: parsing a large template costs CPU.
 	checks *rateLimiter
+	// hooks limits callbacks and webhook deliveries per peer.
+	hooks *rateLimiter
 	// dryRuns are the dry-run slots, taken before a body is read.
 	dryRuns, largeDryRuns chan struct{}
 	// denials bounds the refusal events one peer address can write to the
@@ -123,7 +129,7 @@ func New(d Deps) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &Server{deps: d, engine: e,
-		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval), checks: newRateLimiter(checkBurst, checkInterval),
+		tasks: newTasks(d), fetches: newRateLimiter(fetchBurst, fetchInterval), checks: newRateLimiter(checkBurst, checkInterval), hooks: newRateLimiter(hookBurst, hookInterval),
 		denials: newRateLimiter(denialBurst, denialInterval), authLimits: newRateLimiter(authBurst, authInterval), userLimits: newRateLimiter(userAuthBurst, userAuthInterval),
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns),
 		ui: newUIFiles(d.UI)}
@@ -143,6 +149,9 @@ func New(d Deps) *Server {
 			s.scaffolderRoutes(apiGroup.Group("/scaffolder"))
 		}
 	}
+	if d.Catalog.Store != nil && d.Scaffolder.Actions != nil {
+		s.waitRoutes(e)
+	}
 	s.auditRoutes(apiGroup.Group("/audit"))
 	s.codecRoutes(e, apiGroup)
 	s.tokenRoutes(public, apiGroup)
@@ -152,6 +161,11 @@ func New(d Deps) *Server {
 		e.GET("/.well-known/openid-configuration", s.openIDConfiguration)
 	}
 	s.signInRoutes(public)
+	if d.Dev && d.GitHost != nil {
+		git := gin.WrapH(d.GitHost)
+		e.GET("/git/*path", git)
+		e.POST("/git/*path", git)
+	}
 	if d.Dev {
 		dev := apiGroup.Group("/dev")
 		dev.POST("/hello", s.startHello)

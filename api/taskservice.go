@@ -19,5 +19,14 @@ func newTasks(d Deps) *tasks.Service {
 		Signer: d.Scaffolder.Signer, Marker: d.Scaffolder.Marker,
 		WorkspaceDir: d.Scaffolder.WorkspaceDir, WorkspaceTTL: d.Scaffolder.WorkspaceTTL,
 		Authorizer: authz,
+		Waits:      waitRouter(d),
 	})
+}
+
+// waitRouter is the store's wait table, when there is a store.
+func waitRouter(d Deps) tasks.WaitRouter {
+	if d.Catalog.Store == nil {
+		return nil
+	}
+	return d.Catalog.Store
 }

@@ -43,6 +43,30 @@ func parseRepoURL(in any) (map[string]any, error) {
 	return out, nil
 }
 
+// RepoURL is a RepoUrlPicker value read by ParseRepoURL.
+type RepoURL struct {
+	Host string
+	// Owner is owner, else organization, workspace or project.
+	Owner string
+	Repo  string
+}
+
+// ParseRepoURL reads a RepoUrlPicker value, "host?owner=o&repo=r".
+func ParseRepoURL(s string) (RepoURL, error) {
+	m, err := parseRepoURL(s)
+	if err != nil {
+		return RepoURL{}, err
+	}
+	r := RepoURL{Host: jsString(m["host"]), Repo: jsString(m["repo"])}
+	for _, k := range []string{"owner", "organization", "workspace", "project"} {
+		if v, ok := m[k].(string); ok && v != "" {
+			r.Owner = v
+			break
+		}
+	}
+	return r, nil
+}
+
 func filterParseRepoURL(_ *evaluator, in any, _ []any) (any, error) {
 	return parseRepoURL(in)
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -95,6 +96,40 @@ type ValidateOptions struct {
 
 // MaxApprovalTimeout bounds rigger:approval's timeout (contract.MaxApprovalWait is it).
 const MaxApprovalTimeout = 90 * 24 * time.Hour
+
+// MaxWaitForTimeout bounds rigger:wait-for's timeout (contract.MaxWaitFor).
+const MaxWaitForTimeout = 90 * 24 * time.Hour
+
+// ParseWaitDuration reads a long wait's duration: a Go duration (48h,
+// 90m) or whole days or weeks (14d, 2w).
+func ParseWaitDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix, name string
+		unit         time.Duration
+	}{{"d", "days", 24 * time.Hour}, {"w", "weeks", 7 * 24 * time.Hour}}
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil || v <= 0 || v > 10000 {
+				return 0, fmt.Errorf("%q is not a whole number of %s", s, u.name)
+			}
+			return time.Duration(v) * u.unit, nil
+		}
+	}
+	return time.ParseDuration(s)
+}
+
+// waitDurationProblem checks a literal timeout of a waiting step.
+func (v *validator) waitDurationProblem(path string, in map[string]any, max time.Duration) {
+	s, ok := in["timeout"].(string)
+	if !ok || strings.Contains(s, "${{") {
+		return
+	}
+	if d, err := ParseWaitDuration(s); err != nil || d <= 0 || d > max {
+		v.errorf(path, "%q is not a duration between 1s and %d days, written like 48h, 14d or 2w", s, max/(24*time.Hour))
+	}
+}
 
 // SecretInputKey is the input schema annotation that marks a property as
 // made to receive a secret (a token, a password).
@@ -230,11 +265,12 @@ func (v *validator) steps() {
 				}
 			}
 			// A literal timeout is checked now, not when the run reaches it.
-			if s, ok := in["timeout"].(string); ok && !strings.Contains(s, "${{") {
-				if d, err := time.ParseDuration(s); err != nil || d <= 0 || d > MaxApprovalTimeout {
-					v.errorf(sp+".input.timeout", "%q is not a duration between 1s and 90 days, written like 48h or 2160h", s)
-				}
-			}
+			v.waitDurationProblem(sp+".input.timeout", in, MaxApprovalTimeout)
+		}
+		if st.Action == "rigger:wait-for" {
+			in, _ := st.Input.(map[string]any)
+			v.waitDurationProblem(sp+".input.timeout", in, MaxWaitForTimeout)
+			v.waitForInput(sp+".input", in)
 		}
 	}
 }
@@ -628,5 +664,30 @@ func (v *validator) secretInputs(sp, action string, info ActionInfo, strs []temp
 			}
 			v.warn(ts.path, "%s flows into input %q, which %s does not mark as taking a secret (%s); logs and events redact it and what is derived from it, but the action may store or send it", name, key, action, SecretInputKey)
 		}
+	}
+}
+
+// waitForInput checks what a rigger:wait-for step waits for: "for" is
+// written literally (what a run waits for must not depend on its form),
+// and the fields that kind needs are there.
+func (v *validator) waitForInput(path string, in map[string]any) {
+	kind, literal := in["for"].(string)
+	if !literal || strings.Contains(kind, "${{") {
+		v.errorf(path+".for", "must be written literally as callback, pull-request or workflow-run")
+		return
+	}
+	need := map[string][]string{"callback": nil, "pull-request": {"repoUrl", "pullRequest"}, "workflow-run": {"repoUrl", "workflow"}}
+	fields, ok := need[kind]
+	if !ok {
+		v.errorf(path+".for", "%q is not something rigger:wait-for waits for: callback, pull-request or workflow-run", kind)
+		return
+	}
+	for _, f := range fields {
+		if x, ok := in[f]; !ok || x == nil || x == "" {
+			v.errorf(path+"."+f, "is required when waiting for a %s", kind)
+		}
+	}
+	if u, ok := in["until"].(string); ok && kind == "pull-request" && !strings.Contains(u, "${{") && u != "merged" && u != "closed" {
+		v.errorf(path+".until", "%q: a pull request wait ends when it is merged or closed", u)
 	}
 }

@@ -21,7 +21,7 @@ func testActions() actionTable {
 	a := actionTable{}
 	for _, n := range []string{
 		"fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
-		"debug:log", "debug:wait", "catalog:register", "catalog:write", "catalog:fetch", "rigger:approval",
+		"debug:log", "debug:wait", "catalog:register", "catalog:write", "catalog:fetch", "rigger:approval", "rigger:wait-for",
 	} {
 		queue := "rigger-fs"
 		if strings.HasPrefix(n, "catalog:") {
@@ -97,8 +97,31 @@ func TestValidate(t *testing.T) {
 			name:  "approval timeout not a duration",
 			steps: "- id: ok\n  action: rigger:approval\n  input:\n    timeout: 2 days\n- id: ok2\n  action: rigger:approval\n  input:\n    timeout: 2161h\n",
 			want: []string{
-				`error: steps[0] (id "ok").input.timeout: "2 days" is not a duration between 1s and 90 days, written like 48h or 2160h`,
-				`error: steps[1] (id "ok2").input.timeout: "2161h" is not a duration between 1s and 90 days, written like 48h or 2160h`,
+				`error: steps[0] (id "ok").input.timeout: "2 days" is not a duration between 1s and 90 days, written like 48h, 14d or 2w`,
+				`error: steps[1] (id "ok2").input.timeout: "2161h" is not a duration between 1s and 90 days, written like 48h, 14d or 2w`,
+			},
+		},
+		{
+			name:  "approval timeout in days",
+			steps: "- id: ok\n  action: rigger:approval\n  input:\n    timeout: 14d\n- id: ok2\n  action: rigger:approval\n  input:\n    timeout: 13w\n",
+			want:  []string{`error: steps[1] (id "ok2").input.timeout: "13w" is not a duration between 1s and 90 days, written like 48h, 14d or 2w`},
+		},
+		{
+			name:   "wait-for input",
+			params: nameParams,
+			steps: "- id: a\n  action: rigger:wait-for\n  input:\n    for: ${{ parameters.name }}\n" +
+				"- id: b\n  action: rigger:wait-for\n  input:\n    for: deploy\n" +
+				"- id: c\n  action: rigger:wait-for\n  input:\n    for: pull-request\n    until: approved\n    timeout: 91d\n" +
+				"- id: d\n  action: rigger:wait-for\n  input:\n    for: workflow-run\n    repoUrl: github.com?owner=a&repo=b\n" +
+				"- id: ok\n  action: rigger:wait-for\n  input:\n    for: callback\n    timeout: 2w\n",
+			want: []string{
+				`error: steps[0] (id "a").input.for: must be written literally as callback, pull-request or workflow-run`,
+				`error: steps[1] (id "b").input.for: "deploy" is not something rigger:wait-for waits for: callback, pull-request or workflow-run`,
+				`error: steps[2] (id "c").input.timeout: "91d" is not a duration between 1s and 90 days, written like 48h, 14d or 2w`,
+				`error: steps[2] (id "c").input.repoUrl: is required when waiting for a pull-request`,
+				`error: steps[2] (id "c").input.pullRequest: is required when waiting for a pull-request`,
+				`error: steps[2] (id "c").input.until: "approved": a pull request wait ends when it is merged or closed`,
+				`error: steps[3] (id "d").input.workflow: is required when waiting for a workflow-run`,
 			},
 		},
 		{

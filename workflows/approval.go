@@ -48,9 +48,21 @@ const maxApprovalMessage = 64 << 10
 // approvals is the run's side of approval steps: its state, the signal
 // channel decisions arrive on, and its log.
 type approvals struct {
-	st  *ScaffoldState
-	ch  workflow.ReceiveChannel
-	log func(stepID, typ, text string)
+	st *ScaffoldState
+	ch workflow.ReceiveChannel
+	// events receives rigger:wait-for's events.
+	events workflow.ReceiveChannel
+	log    func(stepID, typ, text string)
+}
+
+// stepIndex is the index of step id in the run's state, or -1.
+func (a *approvals) stepIndex(id string) int {
+	for i := range a.st.Steps {
+		if a.st.Steps[i].ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 type approvalsKey struct{}
@@ -63,12 +75,7 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 	if a == nil {
 		return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError("rigger:approval runs only in a scaffolder run", RejectedType, nil)
 	}
-	idx := -1
-	for i := range a.st.Steps {
-		if a.st.Steps[i].ID == step.ID {
-			idx = i
-		}
-	}
+	idx := a.stepIndex(step.ID)
 	timeout, err := approvalTimeout(input)
 	if err != nil || idx < 0 {
 		if err == nil {
@@ -163,9 +170,9 @@ func approvalTimeout(in map[string]any) (time.Duration, error) {
 	if !ok {
 		return 0, fmt.Errorf("rigger:approval: timeout must be a duration such as 48h, not %T", v)
 	}
-	d, err := time.ParseDuration(s)
+	d, err := templates.ParseWaitDuration(s)
 	if err != nil || d <= 0 || d > contract.MaxApprovalWait {
-		return 0, fmt.Errorf("rigger:approval: timeout %q must be a duration between 1s and %s (such as 48h)", s, contract.MaxApprovalWait)
+		return 0, fmt.Errorf("rigger:approval: timeout %q must be a duration between 1s and %d days (such as 48h, 14d or 2w)", s, contract.MaxApprovalWait/(24*time.Hour))
 	}
 	return d, nil
 }

@@ -48,6 +48,8 @@ type StepState struct {
 	Error     string     `json:"error,omitempty"`
 	// Approval is a rigger:approval step's request and its decision.
 	Approval *ApprovalState `json:"approval,omitempty"`
+	// Wait is a rigger:wait-for step's wait and what ended it.
+	Wait *WaitState `json:"wait,omitempty"`
 }
 
 // LogEvent is one line of a run's log.
@@ -182,7 +184,8 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	}
 
 	ctx, cancel := workflow.WithCancel(ctx)
-	ctx = workflow.WithValue(ctx, approvalsKey{}, &approvals{st: st, ch: workflow.GetSignalChannel(ctx, ScaffoldApprovalSignal), log: log})
+	ctx = workflow.WithValue(ctx, approvalsKey{}, &approvals{st: st, ch: workflow.GetSignalChannel(ctx, ScaffoldApprovalSignal),
+		events: workflow.GetSignalChannel(ctx, ScaffoldEventSignal), log: log})
 	cancelled := false
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		workflow.GetSignalChannel(gctx, ScaffoldCancelSignal).Receive(gctx, nil)
@@ -532,6 +535,9 @@ func startRefreshLoop(ctx workflow.Context, r contract.StartRefresh) {
 func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, index int, item contract.RenderedItem) (contract.ActionOutput, error) {
 	if step.Action == contract.ActionApproval {
 		return awaitApproval(ctx, in, step, index, item.Input)
+	}
+	if step.Action == contract.ActionWaitFor {
+		return awaitEvent(ctx, in, step, index, item.Input)
 	}
 	if step.Action == contract.ActionWait {
 		d, err := waitDuration(item.Input)

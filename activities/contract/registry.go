@@ -34,11 +34,14 @@ func NewRegistry(disabled []string) *Registry {
 		}
 		r.actions[name] = info
 	}
-	add := func(name string, timeout time.Duration, dryRunSafe bool) { addOn(QueueDefault, name, timeout, dryRunSafe) }
+	add := func(name string, timeout time.Duration, dryRunSafe bool) {
+		addOn(QueueDefault, name, timeout, dryRunSafe)
+	}
 	add("debug:log", time.Minute, true)
 	add(ActionWait, MaxWait, true)
 	// A dry run skips it: nobody decides on a dry run.
 	add(ActionApproval, MaxApprovalWait, false)
+	add(ActionWaitFor, MaxWaitFor, false)
 	add("fs:write", time.Minute, true)
 	add("fs:delete", time.Minute, true)
 	add("fs:rename", time.Minute, true)

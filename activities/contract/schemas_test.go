@@ -59,7 +59,7 @@ func (d documented) Action(name string) (templates.ActionInfo, bool) {
 var wantDocumented = []string{
 	"catalog:fetch", "catalog:register", "catalog:write", "debug:log", "debug:wait",
 	"fetch:cookiecutter", "fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
-	"rigger:approval",
+	"rigger:approval", "rigger:wait-for",
 }
 
 func TestActionDocsCoverRegistry(t *testing.T) {

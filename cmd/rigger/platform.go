@@ -182,6 +182,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return err
 	}
 	scaffold.Audit = audits.recorder()
+	scaffold.Waits = st
 	signer, verifier, err := runSigning(cfg, m == modeDev)
 	if err != nil {
 		return err
@@ -295,8 +296,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			Marker:  marker,
 			// The workers' workspaces: in dev the same process; a server
 			// serves downloads only when it shares scaffolder.workspaceRoot.
-			WorkspaceDir: cfg.WorkspaceDir(),
-			WorkspaceTTL: cfg.Scaffolder.WorkspaceTTL,
+			WorkspaceDir:   cfg.WorkspaceDir(),
+			WorkspaceTTL:   cfg.Scaffolder.WorkspaceTTL,
+			GitHubWebhooks: githubWebhooks(cfg),
 		},
 		Audit:  audits.deps(),
 		Tokens: tokenDeps,
@@ -419,4 +421,16 @@ func secretsForAPI(k *secretbox.Keeper) api.SecretKeeper {
 		return nil
 	}
 	return k
+}
+
+// githubWebhooks are the secrets /api/webhooks/github verifies deliveries
+// with, per GitHub host.
+func githubWebhooks(cfg *config.Config) []api.GitHubWebhook {
+	var out []api.GitHubWebhook
+	for _, g := range cfg.Integrations.GitHub {
+		for _, s := range g.WebhookSecrets() {
+			out = append(out, api.GitHubWebhook{Host: g.Host, Secret: []byte(s.Reveal())})
+		}
+	}
+	return out
 }

@@ -517,6 +517,24 @@ type GitHub struct {
 	Token Secret `yaml:"token"`
 	// Apps are GitHub Apps rigger mints installation tokens from.
 	Apps []GitHubApp `yaml:"apps"`
+	// WebhookSecret verifies deliveries of repository or organisation
+	// webhooks (not an App's) to /api/webhooks/github.
+	WebhookSecret Secret `yaml:"webhookSecret"`
+}
+
+// WebhookSecrets are the secrets deliveries from this host may be signed
+// with: the host's own and every App's.
+func (g GitHub) WebhookSecrets() []Secret {
+	var out []Secret
+	if g.WebhookSecret != "" {
+		out = append(out, g.WebhookSecret)
+	}
+	for _, a := range g.Apps {
+		if a.WebhookSecret != "" {
+			out = append(out, a.WebhookSecret)
+		}
+	}
+	return out
 }
 
 // defaultListItem gives a github list item its default host.

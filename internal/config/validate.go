@@ -434,8 +434,14 @@ func (c *Config) validateIntegrations(v *validator) {
 		if g.APIBaseURL != "" {
 			v.url(p+".apiBaseUrl", g.APIBaseURL, true)
 		}
+		if w := g.WebhookSecret.Reveal(); w != "" && len(w) < 16 {
+			v.add(p+".webhookSecret", "is %d characters; use at least 16 random ones (anyone who guesses it can fake GitHub's events)", len(w))
+		}
 		for j, app := range g.Apps {
 			ap := index(p+".apps", j)
+			if w := app.WebhookSecret.Reveal(); w != "" && len(w) < 16 {
+				v.add(ap+".webhookSecret", "is %d characters; use at least 16 random ones (anyone who guesses it can fake GitHub's events)", len(w))
+			}
 			if app.AppID <= 0 {
 				v.add(ap+".appId", "must be a positive GitHub App id")
 			}

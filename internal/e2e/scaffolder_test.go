@@ -257,7 +257,7 @@ func TestScaffolderTasks(t *testing.T) {
 		for _, a := range acts {
 			ids = append(ids, a.ID)
 		}
-		if strings.Join(ids, ",") != "catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:cookiecutter,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write,rigger:approval" {
+		if strings.Join(ids, ",") != "catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:cookiecutter,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write,rigger:approval,rigger:wait-for" {
 			t.Errorf("actions %v", ids)
 		}
 	})

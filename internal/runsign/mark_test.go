@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMarks: a mark verifies only for the item (run, attempt, step,
@@ -92,5 +93,33 @@ func BenchmarkMarkItem(b *testing.B) {
 		if _, err := m.MarkStep(it.TaskID, it.StepID, "completed", output); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestCallbackTokens(t *testing.T) {
+	m, _ := NewMarker([]byte(strings.Repeat("k", 32)))
+	other, _ := NewMarker([]byte(strings.Repeat("o", 32)))
+	now := time.Now()
+	tok := m.EncodeCallback(Callback{TaskID: "t1", RequestID: "w.0.1", Expires: now.Add(time.Hour).Unix()})
+	if strings.ContainsAny(tok, "+/=") {
+		t.Fatalf("token %q is not URL-safe", tok)
+	}
+	if c, err := m.DecodeCallback(tok, now); err != nil || c.TaskID != "t1" || c.RequestID != "w.0.1" {
+		t.Fatalf("decode: %+v %v", c, err)
+	}
+	body, mac, _ := strings.Cut(tok, ".")
+	forgedBody := m.EncodeCallback(Callback{TaskID: "t2", RequestID: "w.0.1", Expires: now.Add(time.Hour).Unix()})
+	fb, _, _ := strings.Cut(forgedBody, ".")
+	for name, bad := range map[string]string{
+		"another key":  other.EncodeCallback(Callback{TaskID: "t1", RequestID: "w.0.1", Expires: now.Add(time.Hour).Unix()}),
+		"swapped body": fb + "." + mac, "no mac": body, "empty": "", "huge": strings.Repeat("a", 5000),
+		"a step mark": body + "." + m.Token("other purpose", body),
+	} {
+		if _, err := m.DecodeCallback(bad, now); err != ErrBadCallback {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := m.DecodeCallback(tok, now.Add(2*time.Hour)); err != ErrExpiredCallback {
+		t.Errorf("expired: %v", err)
 	}
 }

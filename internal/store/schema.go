@@ -195,5 +195,24 @@ CREATE TABLE service_tokens (
   last_used_at TEXT,
   revoked_at TEXT
 );
+`, `
+-- rigger:wait-for steps waiting for an outside event: the webhook that
+-- receives it finds the runs to signal by wait_key. webhook_deliveries
+-- remembers delivery ids already accepted (replay protection shared by
+-- every API server). Both drop rows past expires_at.
+CREATE TABLE scaffolder_waits (
+  wait_key TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  PRIMARY KEY (wait_key, task_id, request_id)
+);
+CREATE INDEX scaffolder_waits_task ON scaffolder_waits (task_id);
+CREATE INDEX scaffolder_waits_expires ON scaffolder_waits (expires_at);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX webhook_deliveries_expires ON webhook_deliveries (expires_at);
 `}
 }

@@ -210,8 +210,30 @@ type Store interface {
 	Close() error
 
 	TaskSecrets
+	Waits
 	AuditLog
 	AuthStore
+}
+
+// Waits routes outside events (webhooks) to the scaffolder runs waiting
+// for them (rigger:wait-for).
+type Waits interface {
+	// PutWait records that task's request waits for key until expires
+	// (and drops every expired wait).
+	PutWait(ctx context.Context, key, taskID, requestID string, expires time.Time) error
+	// DeleteWaits drops every wait of a task's request.
+	DeleteWaits(ctx context.Context, taskID, requestID string) error
+	// WaitsFor lists the unexpired waits for key, at most limit.
+	WaitsFor(ctx context.Context, key string, limit int) ([]Wait, error)
+	// FirstDelivery records a webhook delivery id until expires and says
+	// whether it is new (false: a replay, already accepted).
+	FirstDelivery(ctx context.Context, id string, expires time.Time) (bool, error)
+}
+
+// Wait is one waiting request of a run.
+type Wait struct {
+	TaskID, RequestID string
+	Expires           time.Time
 }
 
 // TaskSecrets keeps a scaffolder task's secrets, sealed (encrypted) by the

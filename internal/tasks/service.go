@@ -53,6 +53,9 @@ type Deps struct {
 	WorkspaceTTL time.Duration
 	// Authorizer decides what callers may do (nil: DefaultAuthorizer).
 	Authorizer Authorizer
+	// Waits routes webhook events to the runs waiting for them (nil:
+	// webhooks are refused).
+	Waits WaitRouter
 }
 
 // EntityReader reads one catalog entity by its ref (store.Store has it).

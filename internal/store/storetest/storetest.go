@@ -106,6 +106,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Locations", func(t *testing.T) { testLocations(t, open) })
 	t.Run("OrphanLocation", func(t *testing.T) { testOrphanLocation(t, open) })
 	t.Run("TaskSecrets", func(t *testing.T) { testTaskSecrets(t, open) })
+	t.Run("Waits", func(t *testing.T) { testWaits(t, open) })
 	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, open) })
 	t.Run("Stream", func(t *testing.T) { testStream(t, open) })

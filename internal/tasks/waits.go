@@ -1,0 +1,126 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/runsign"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// WaitRouter finds the runs waiting for an outside event and remembers
+// webhook deliveries already accepted (store.Waits implements it).
+type WaitRouter interface {
+	WaitsFor(ctx context.Context, key string, limit int) ([]store.Wait, error)
+	FirstDelivery(ctx context.Context, id string, expires time.Time) (bool, error)
+}
+
+// maxSignalledWaits bounds the runs one webhook delivery wakes.
+const maxSignalledWaits = 1000
+
+// DeliveryMemory is how long a webhook delivery id is remembered (GitHub
+// lets a delivery be redelivered for a few days).
+const DeliveryMemory = 8 * 24 * time.Hour
+
+// Callback delivers payload to the wait a callback token names: the
+// token is the whole authority (a MAC of the workers' marking key, for one
+// wait, until its deadline). A wait takes one call: later ones conflict.
+func (s *Service) Callback(ctx context.Context, token string, payload any) (string, error) {
+	if s.d.Marker == nil || s.d.Signer == nil {
+		return "", fmt.Errorf("%w: callbacks need scaffolder.secretKey and scaffolder.runSigningKey", errs.ErrUnavailable)
+	}
+	cb, err := s.d.Marker.DecodeCallback(token, time.Now())
+	switch {
+	case errors.Is(err, runsign.ErrExpiredCallback):
+		return "", errs.Forbidden("this callback URL expired: its wait is over")
+	case err != nil:
+		return "", errs.Forbidden("this is not a callback URL of this Rigger (its token does not verify)")
+	}
+	t, err := s.load(ctx, cb.TaskID)
+	if err != nil {
+		return "", err
+	}
+	if !waitsOn(t, cb.RequestID) {
+		return "", errs.Conflict("task %s no longer waits for this callback: it was called already, timed out, or the task ended", cb.TaskID)
+	}
+	e := contract.Event{Key: "callback:" + cb.TaskID + ":" + cb.RequestID, TaskID: cb.TaskID, RequestID: cb.RequestID,
+		Kind: contract.WaitCallback, Data: map[string]any{"payload": payload}, At: time.Now().UTC()}
+	if err := s.signalEvent(ctx, cb.TaskID, e); err != nil {
+		return "", err
+	}
+	return cb.TaskID, nil
+}
+
+// waitsOn says whether t's run waits on requestID now.
+func waitsOn(t *Task, requestID string) bool {
+	if t.Status != StatusProcessing || t.State == nil {
+		return false
+	}
+	for _, st := range t.State.Steps {
+		if st.Status == workflows.StepProcessing && st.Wait != nil && st.Wait.RequestID == requestID && st.Wait.Outcome == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliverEvent routes a verified webhook event to every run waiting for
+// key, once per delivery id: a replayed delivery wakes nobody (and says
+// so). It returns the tasks signalled.
+func (s *Service) DeliverEvent(ctx context.Context, delivery, key, kind string, data map[string]any) (tasks []string, replay bool, err error) {
+	if s.d.Waits == nil || s.d.Signer == nil {
+		return nil, false, fmt.Errorf("%w: webhooks need the catalog database and scaffolder.runSigningKey", errs.ErrUnavailable)
+	}
+	fresh, err := s.d.Waits.FirstDelivery(ctx, delivery, time.Now().Add(DeliveryMemory))
+	if err != nil {
+		return nil, false, err
+	}
+	if !fresh {
+		return nil, true, nil
+	}
+	waits, err := s.d.Waits.WaitsFor(ctx, key, maxSignalledWaits)
+	if err != nil {
+		return nil, false, err
+	}
+	e := contract.Event{Key: key, Kind: kind, Data: data, Delivery: delivery, At: time.Now().UTC()}
+	seen := map[string]bool{}
+	for _, w := range waits {
+		if seen[w.TaskID] {
+			continue
+		}
+		seen[w.TaskID] = true
+		if err := s.signalEvent(ctx, w.TaskID, e); err != nil {
+			if errors.Is(err, errs.ErrNotFound) {
+				continue // ended meanwhile
+			}
+			return tasks, false, err
+		}
+		tasks = append(tasks, w.TaskID)
+	}
+	return tasks, false, nil
+}
+
+func (s *Service) signalEvent(ctx context.Context, taskID string, e contract.Event) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	signal := contract.SignedEvent{Event: b, Signature: s.d.Signer.SignPurpose(contract.EventPurpose, b)}
+	err = s.d.Temporal.SignalWorkflow(ctx, taskID, "", workflows.ScaffoldEventSignal, signal)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return errs.NotFound("no running task with id %q", taskID)
+	}
+	if err != nil {
+		return fmt.Errorf("signal task %s: %w", taskID, errs.ErrUnavailable)
+	}
+	return nil
+}
