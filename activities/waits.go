@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
@@ -45,6 +47,35 @@ func (s *Scaffold) CheckedRegisterWait(ctx context.Context, in contract.Register
 		return out, fmt.Errorf("record the wait: %w", err)
 	}
 	return out, nil
+}
+
+// secretExtender is a SecretSource that can keep a task's secrets longer
+// (secretbox.Keeper).
+type secretExtender interface {
+	Extend(ctx context.Context, taskID string) error
+}
+
+// CheckedKeepAlive implements contract.ScaffoldKeepAlive: the run's
+// workspace is marked used (Sweep keeps it another workspaceTTL) and its
+// secrets kept another secretTTL.
+func (s *Scaffold) CheckedKeepAlive(ctx context.Context, in contract.KeepAliveInput) error {
+	c, err := s.checkRun(ctx, in.Run, in.InputHash, true)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(s.Workspaces.Dir, c.TaskID)); err == nil {
+		root, err := s.Workspaces.Open(c.TaskID) // marks it used
+		if err != nil {
+			return err
+		}
+		_ = root.Close()
+	}
+	if ext, ok := s.Secrets.(secretExtender); ok {
+		if err := ext.Extend(ctx, c.TaskID); err != nil {
+			return fmt.Errorf("keep the task's secrets: %w", err)
+		}
+	}
+	return nil
 }
 
 // CheckedEndWait implements contract.ScaffoldEndWait.

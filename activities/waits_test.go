@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +98,46 @@ func TestWaitActivities(t *testing.T) {
 		if _, err := check(c.e, c.key, "w.0.2", c.tamper); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
+	}
+}
+
+type extendRecorder struct {
+	SecretSource
+	extended []string
+}
+
+func (e *extendRecorder) Extend(_ context.Context, task string) error {
+	e.extended = append(e.extended, task)
+	return nil
+}
+
+// TestKeepAlive: a waiting run's workspace is marked used (the sweep keeps
+// it) and its secrets kept, for the run's own task only.
+func TestKeepAlive(t *testing.T) {
+	signer := runsign.NewSigner(ed25519.NewKeyFromSeed([]byte(strings.Repeat("s", 32))))
+	claims, sig, _ := signer.Sign(runsign.Claims{TaskID: "t1", UserRef: "user:default/alice", InputHash: "h", Attempt: 1})
+	ws := NewWorkspaces(t.TempDir(), 0, 0)
+	root, err := ws.Open("t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root.Close()
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(filepath.Join(ws.Dir, "t1"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	ext := &extendRecorder{}
+	s := &Scaffold{Trust: &RunTrust{Verifier: runsign.NewVerifier(signer.PublicKey())}, Workspaces: ws, Secrets: ext}
+	if err := s.CheckedKeepAlive(context.Background(), contract.KeepAliveInput{Run: &contract.RunGrant{Claims: claims, Signature: sig}, InputHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ws.Sweep(24*time.Hour, time.Now()); err != nil || n != 0 {
+		t.Fatalf("the sweep deleted %d workspaces (%v) after a keep-alive", n, err)
+	}
+	if strings.Join(ext.extended, ",") != "t1" {
+		t.Fatalf("extended %v", ext.extended)
+	}
+	if err := s.CheckedKeepAlive(context.Background(), contract.KeepAliveInput{Run: &contract.RunGrant{Claims: claims, Signature: sig}, InputHash: "x"}); err == nil {
+		t.Fatal("a keep-alive for a changed input was accepted")
 	}
 }

@@ -106,6 +106,7 @@ func registerScaffold(r registrar, sc *activities.Scaffold) {
 	r.RegisterActivityWithOptions(sc.CheckedDecision, activity.RegisterOptions{Name: contract.ScaffoldCheckDecision})
 	r.RegisterActivityWithOptions(sc.CheckedRegisterWait, activity.RegisterOptions{Name: contract.ScaffoldRegisterWait})
 	r.RegisterActivityWithOptions(sc.CheckedEndWait, activity.RegisterOptions{Name: contract.ScaffoldEndWait})
+	r.RegisterActivityWithOptions(sc.CheckedKeepAlive, activity.RegisterOptions{Name: contract.ScaffoldKeepAlive})
 	r.RegisterActivityWithOptions(sc.CheckedEvent, activity.RegisterOptions{Name: contract.ScaffoldCheckEvent})
 	for name, fn := range sc.CheckedActions() {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})

@@ -102,17 +102,23 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	hash := in.InputHash()
+	keep := newKeeper(timerCtx, in)
 	for {
 		var signal contract.SignedDecision
 		var timerErr error
-		fired, received := false, false
+		fired, received, alive := false, false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
 		// ReceiveAsync: a signal that does not decode is dropped and the
 		// wait goes on (Receive would block on it past the timer and a
 		// cancellation).
 		sel.AddReceive(a.ch, func(c workflow.ReceiveChannel, _ bool) { received = c.ReceiveAsync(&signal) })
+		keep.add(timerCtx, sel, &alive)
 		sel.Select(ctx)
+		if alive && !fired && !received {
+			keep.beat(timerCtx)
+			continue
+		}
 		if fired {
 			if timerErr != nil { // the run was cancelled
 				return contract.ActionOutput{}, timerErr

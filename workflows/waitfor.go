@@ -195,14 +195,20 @@ func awaitEvent(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep,
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
+	keep := newKeeper(timerCtx, in)
 	for {
 		var signal contract.SignedEvent
 		var timerErr error
-		fired, received := false, false
+		fired, received, alive := false, false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
 		sel.AddReceive(a.events, func(c workflow.ReceiveChannel, _ bool) { received = c.ReceiveAsync(&signal) })
+		keep.add(timerCtx, sel, &alive)
 		sel.Select(ctx)
+		if alive && !fired && !received {
+			keep.beat(timerCtx)
+			continue
+		}
 		if fired {
 			if timerErr != nil { // the run was cancelled
 				return contract.ActionOutput{}, timerErr
@@ -246,4 +252,42 @@ func awaitEvent(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep,
 		}
 		return out, nil
 	}
+}
+
+// waitKeepAliveChange adds keep-alives to waiting steps (runs that began
+// waiting before it have none).
+const waitKeepAliveChange = "wait-keep-alive"
+
+// keeper keeps a waiting run's workspace and secrets from expiring: a
+// timer every contract.KeepAliveEvery whose firing runs the keep-alive
+// local activity. Its timer is nil on runs that began before it.
+type keeper struct {
+	in    ScaffoldInput
+	timer workflow.Future
+}
+
+func newKeeper(ctx workflow.Context, in ScaffoldInput) *keeper {
+	k := &keeper{in: in}
+	if workflow.GetVersion(ctx, waitKeepAliveChange, workflow.DefaultVersion, 1) >= 1 {
+		k.timer = workflow.NewTimer(ctx, contract.KeepAliveEvery)
+	}
+	return k
+}
+
+// add puts the keep-alive timer into sel; fired is set when it fires.
+func (k *keeper) add(ctx workflow.Context, sel workflow.Selector, fired *bool) {
+	if k.timer != nil {
+		sel.AddFuture(k.timer, func(workflow.Future) { *fired = true })
+	}
+}
+
+// beat keeps the run alive and sets the next timer. A failure is logged
+// by the SDK and changes nothing else: the wait goes on.
+func (k *keeper) beat(ctx workflow.Context) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: time.Second},
+	})
+	_ = workflow.ExecuteLocalActivity(lctx, contract.ScaffoldKeepAlive, contract.KeepAliveInput{Run: k.in.Run, InputHash: k.in.InputHash()}).Get(ctx, nil)
+	k.timer = workflow.NewTimer(ctx, contract.KeepAliveEvery)
 }

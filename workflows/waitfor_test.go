@@ -25,6 +25,7 @@ type waitEnv struct {
 	signer     *runsign.Signer
 	registered []contract.RegisterWaitInput
 	ended      []string
+	keepAlives int
 }
 
 func newWaitEnv(t *testing.T) *waitEnv {
@@ -42,6 +43,10 @@ func newWaitEnv(t *testing.T) *waitEnv {
 		}
 		return contract.RegisterWaitOutput{}, nil
 	}, activity.RegisterOptions{Name: contract.ScaffoldRegisterWait})
+	w.env.RegisterActivityWithOptions(func(_ context.Context, in contract.KeepAliveInput) error {
+		w.keepAlives++
+		return nil
+	}, activity.RegisterOptions{Name: contract.ScaffoldKeepAlive})
 	w.env.RegisterActivityWithOptions(func(_ context.Context, in contract.EndWaitInput) error {
 		w.ended = append(w.ended, in.RequestID)
 		return nil
@@ -118,6 +123,10 @@ func TestWaitForPullRequestMerged(t *testing.T) {
 	}
 	if len(w.ended) != 1 || w.ended[0] != w.registered[0].RequestID {
 		t.Fatalf("ended %v (registered %+v)", w.ended, w.registered)
+	}
+	// Five days of waiting kept the workspace and secrets alive every 6h.
+	if w.keepAlives != 20 {
+		t.Fatalf("keep-alives while waiting 5 days: %d, want 20", w.keepAlives)
 	}
 	log := logText(st)
 	for _, want := range []string{"Waiting for pull request #12", "Ignored an event: the event did not come through the API", "Ignored an event: the event is for github:github.com/acme/payments:pull:13",

@@ -99,6 +99,21 @@ type EventResult struct {
 	OutputMark string         `json:"outputMark,omitempty"`
 }
 
+// ScaffoldKeepAlive keeps a waiting run's workspace and secrets from
+// expiring (scaffolder.workspaceTTL, secretTTL): a step that waits for
+// days calls it every KeepAliveEvery.
+const ScaffoldKeepAlive = "rigger.scaffold.keepAlive"
+
+// KeepAliveEvery is how often a waiting step keeps its run alive; the
+// TTLs (24h by default) must be longer.
+const KeepAliveEvery = 6 * time.Hour
+
+// KeepAliveInput is ScaffoldKeepAlive's input.
+type KeepAliveInput struct {
+	Run       *RunGrant `json:"run,omitempty"`
+	InputHash string    `json:"inputHash,omitempty"`
+}
+
 // EndWaitInput is ScaffoldEndWait's input.
 type EndWaitInput struct {
 	RequestID string    `json:"requestId"`

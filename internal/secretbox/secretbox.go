@@ -144,6 +144,12 @@ func (k *Keeper) Get(ctx context.Context, taskID string) (map[string]string, err
 	return out, nil
 }
 
+// Extend keeps a task's secrets for another TTL from now (a run that waits
+// for an approval or an event longer than the TTL).
+func (k *Keeper) Extend(ctx context.Context, taskID string) error {
+	return k.store.ExtendTaskSecrets(ctx, taskID, k.now().Add(k.ttl))
+}
+
 // Forget deletes a task's secrets.
 func (k *Keeper) Forget(ctx context.Context, taskID string) error {
 	return k.store.DeleteTaskSecrets(ctx, taskID)

@@ -38,6 +38,14 @@ func (s *SQL) GetTaskSecrets(ctx context.Context, taskID string) ([]byte, error)
 	return base64.StdEncoding.DecodeString(enc)
 }
 
+// ExtendTaskSecrets implements TaskSecrets.
+func (s *SQL) ExtendTaskSecrets(ctx context.Context, taskID string, expires time.Time) error {
+	defer s.lockWrites()()
+	exp := expires.UTC().Format(time.RFC3339Nano)
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE task_secrets SET expires_at = ? WHERE task_id = ? AND expires_at < ?`), exp, taskID, exp)
+	return err
+}
+
 // DeleteTaskSecrets implements TaskSecrets.
 func (s *SQL) DeleteTaskSecrets(ctx context.Context, taskID string) error {
 	defer s.lockWrites()()

@@ -245,5 +245,8 @@ type TaskSecrets interface {
 	PutTaskSecrets(ctx context.Context, taskID string, sealed []byte, expires time.Time) error
 	// GetTaskSecrets returns them; errs.ErrNotFound once deleted or expired.
 	GetTaskSecrets(ctx context.Context, taskID string) ([]byte, error)
+	// ExtendTaskSecrets moves a task's expiry to expires if that is later
+	// (a run that waits long keeps its secrets); none stored is no error.
+	ExtendTaskSecrets(ctx context.Context, taskID string, expires time.Time) error
 	DeleteTaskSecrets(ctx context.Context, taskID string) error
 }

@@ -38,6 +38,23 @@ func testTaskSecrets(t *testing.T, open Opener) {
 	if _, err := s.GetTaskSecrets(ctx, "task-old"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("expired secrets: got %v, want not found", err)
 	}
+	// Extending keeps secrets past their first expiry; it never shortens.
+	if err := s.PutTaskSecrets(ctx, "task-long", []byte("w"), now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ExtendTaskSecrets(ctx, "task-long", now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ExtendTaskSecrets(ctx, "never-stored", now.Add(time.Hour)); err != nil {
+		t.Fatalf("extending nothing: %v", err)
+	}
+	if err := s.ExtendTaskSecrets(ctx, "task-long", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if got, err := s.GetTaskSecrets(ctx, "task-long"); err != nil || string(got) != "w" {
+		t.Fatalf("extended secrets: %q %v", got, err)
+	}
 	if err := s.DeleteTaskSecrets(ctx, "task-a"); err != nil {
 		t.Fatal(err)
 	}
