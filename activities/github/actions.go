@@ -200,7 +200,9 @@ func fail(err error) error {
 	}{{errs.ErrInvalid, "InvalidInput"}, {errs.ErrForbidden, "Forbidden"}, {errs.ErrConflict, "Conflict"},
 		{errs.ErrNotFound, "NotFound"}, {credentials.ErrNoIntegration, "NoIntegration"}, {step.ErrNoEnv, "NoStep"}} {
 		if errors.Is(err, k.cat) {
-			return temporal.NewNonRetryableApplicationError(err.Error(), k.name, err)
+			// The cause is the category alone: errors.Is still finds it,
+			// and the message is not printed twice.
+			return temporal.NewNonRetryableApplicationError(err.Error(), k.name, k.cat)
 		}
 	}
 	return err

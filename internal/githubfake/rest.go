@@ -419,12 +419,17 @@ func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, _ := strconv.Atoi(r.PathValue("number"))
+	// GitHub takes {"labels": [...]} or a bare array (go-github sends
+	// the array).
 	var body struct {
 		Labels []string `json:"labels"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		writeErr(w, deny(http.StatusUnprocessableEntity, "Validation Failed"))
-		return
+	raw, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(raw, &body.Labels); err != nil {
+		if err := json.Unmarshal(raw, &body); err != nil {
+			writeErr(w, deny(http.StatusUnprocessableEntity, "Validation Failed"))
+			return
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
