@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
+	"slices"
 
 	gh "github.com/google/go-github/v60/github"
 	"go.temporal.io/sdk/temporal"
@@ -132,6 +132,16 @@ func (s *service) begin(ctx context.Context, action string, in contract.ActionIn
 	}
 	if c.repo, err = parseRepoURL(raw); err != nil {
 		return nil, fail(err)
+	}
+	allowed, err := c.strings("allowedHosts")
+	if err != nil {
+		return nil, fail(err)
+	}
+	if len(allowed) > 0 && !slices.Contains(allowed, c.repo.host) {
+		return nil, fail(fmt.Errorf("%w: repoUrl's host %s is not in allowedHosts %v", errs.ErrInvalid, c.repo.host, allowed))
+	}
+	if t, _ := in.Input["token"].(string); t != "" {
+		c.logf("input token ignored: the credential comes from rigger's broker, limited to %s", c.repo.target())
 	}
 	h, ok := s.cfg.host(c.repo.host)
 	if !ok {
@@ -297,8 +307,6 @@ func firstErr(errs ...error) error {
 func webURL(h Host, r repoRef) string {
 	return "https://" + h.Host + "/" + r.owner + "/" + r.repo
 }
-
-var _ = strings.TrimSuffix
 
 // branchPattern is a conservative branch name: no "..", no leading "-".
 var branchPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$`)
