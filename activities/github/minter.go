@@ -182,6 +182,9 @@ func (m *AppMinter) mintWith(ctx context.Context, h Host, app App, t target, nee
 		return credentials.Credential{}, err
 	}
 	inst, repoVisible, err := findInstallation(ctx, client, t)
+	if errors.Is(err, errNoInstallation) {
+		return credentials.Credential{}, err
+	}
 	if err != nil {
 		return credentials.Credential{}, credentials.ScrubError(fmt.Errorf("github app %d: %w", app.AppID, err), appJWT)
 	}

@@ -361,3 +361,11 @@ func (s *Server) createRepo(owner, name string, private bool, visibility, descri
 }
 
 var errExists = fmt.Errorf("name already exists on this account")
+
+// SetTokenTTL sets how long installation tokens minted from now on live
+// (default one hour).
+func (s *Server) SetTokenTTL(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenTTL = d
+}
