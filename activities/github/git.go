@@ -17,8 +17,9 @@ import (
 // Command, so a sandbox can take its place.
 type Git struct {
 	// Command builds the process for name (an absolute path) and args;
-	// the caller sets Dir, Env, Stdout and Stderr. Default:
-	// exec.CommandContext.
+	// the caller sets Dir, Stdout and Stderr, and appends git's
+	// environment to whatever Env Command set (a sandbox's own
+	// variables; nothing by default). Default: exec.CommandContext.
 	Command func(ctx context.Context, name string, args ...string) (*exec.Cmd, error)
 	// Path is git's absolute path.
 	Path string
@@ -92,7 +93,7 @@ func (s gitSession) cmd(ctx context.Context, dir string, args ...string) (*exec.
 		return nil, err
 	}
 	c.Dir = dir
-	c.Env = s.env()
+	c.Env = append(c.Env, s.env()...)
 	return c, nil
 }
 
