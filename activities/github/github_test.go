@@ -131,7 +131,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 func (f *fixture) clone(t *testing.T, owner, name, branch string) string {
 	t.Helper()
 	pat := "ghp_testCloneToken0123"
-	f.fake.AddPAT(pat)
+	f.fake.AddPAT(pat, "rigger-test")
 	dir := filepath.Join(t.TempDir(), "clone")
 	cmd := exec.Command("git", "clone", "-q", "-b", branch, "--", f.fake.GitURL()+"/"+owner+"/"+name+".git", dir)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",

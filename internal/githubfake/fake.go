@@ -198,11 +198,15 @@ func (s *Server) AddInstallation(app int64, account, accountType string, repos [
 	return s.nextID
 }
 
-// AddPAT makes value a personal access token that may do everything.
-func (s *Server) AddPAT(value string) {
+// AddPAT makes value a personal access token of the user login that may
+// do everything (POST /user/repos creates login's repositories).
+func (s *Server) AddPAT(value, login string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tokens[value] = &token{pat: true, expires: time.Now().Add(24 * time.Hour)}
+	s.tokens[value] = &token{pat: true, account: login, expires: time.Now().Add(24 * time.Hour)}
+	if _, ok := s.accounts[login]; !ok {
+		s.accounts[login] = "User"
+	}
 }
 
 // SeedRepo creates owner/name with one commit of files on branch (the
