@@ -45,9 +45,12 @@ type service struct {
 // Actions returns the GitHub actions by id, for
 // activities.Scaffold.CheckedIntegration. Each asks broker for a token
 // of integration "github" limited to its target repository and the
-// permissions it declares. It looks git up on PATH when opts.Git is nil
-// and does no other I/O.
+// permissions it declares. It validates cfg, looks git up on PATH when
+// opts.Git is nil and does no other I/O.
 func Actions(broker *credentials.Broker, cfg Config, opts Options) (map[string]activities.ActionFunc, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	s := &service{broker: broker, cfg: cfg, http: opts.HTTPClient, git: opts.Git, log: opts.Logger, tmp: opts.TempDir}
 	if s.http == nil {
 		s.http = http.DefaultClient

@@ -48,7 +48,7 @@ type fixture struct {
 	seen []string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	requireGit(t)
 	fake := githubfake.New(t, planted)
@@ -71,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 
 // requireGit fails under CI and skips loudly elsewhere when git or its
 // http-backend is missing.
-func requireGit(t *testing.T) {
+func requireGit(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -81,7 +81,7 @@ func requireGit(t *testing.T) {
 	}
 }
 
-func loadPolicy(t *testing.T, text string) *permission.Policy {
+func loadPolicy(t testing.TB, text string) *permission.Policy {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "p.cedar")
 	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
@@ -109,7 +109,7 @@ func (f *fixture) run(ctx context.Context, t *testing.T, action string, input ma
 	return out, err
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for p, content := range files {
 		full := filepath.Join(dir, filepath.FromSlash(p))
