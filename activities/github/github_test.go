@@ -199,6 +199,15 @@ func TestPublishGitHubCreatesPushesAndIsIdempotent(t *testing.T) {
 	if err := os.Symlink("README.md", filepath.Join(f.ws, "readme-link")); err != nil {
 		t.Fatal(err)
 	}
+	// A link to a file outside the workspace is pushed as a link, never
+	// as the file it points to.
+	outside := filepath.Join(t.TempDir(), "worker-secret.txt")
+	if err := os.WriteFile(outside, []byte("WORKER-SECRET-CONTENT"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(f.ws, "outside-link")); err != nil {
+		t.Fatal(err)
+	}
 	out, err := f.run(f.ctx(false), t, ActionPublish, publishInput())
 	if err != nil {
 		t.Fatalf("publish:github: %v", err)
@@ -232,6 +241,14 @@ func TestPublishGitHubCreatesPushesAndIsIdempotent(t *testing.T) {
 	clone := f.clone(t, "acme", "payments", "main")
 	if g, w := tree(t, clone), tree(t, f.ws); !reflect.DeepEqual(g, w) {
 		t.Fatalf("pushed tree differs from the workspace\n got %v\nwant %v", g, w)
+	}
+	grep := exec.Command("git", "grep", "-q", "WORKER-SECRET-CONTENT", "HEAD")
+	grep.Dir = clone
+	if err := grep.Run(); err == nil {
+		t.Fatal("the content of a file outside the workspace was pushed")
+	}
+	if mode := gitOut(t, clone, "ls-tree", "HEAD", "outside-link"); !strings.HasPrefix(mode, "120000 ") {
+		t.Fatalf("outside-link was not pushed as a link: %s", mode)
 	}
 	if head := gitOut(t, clone, "rev-parse", "HEAD"); head != commit {
 		t.Fatalf("clone HEAD %s, output commit %s", head, commit)

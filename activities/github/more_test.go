@@ -304,3 +304,47 @@ func TestParseRepoURL(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeEnforcesTokens: the fake refuses what an installation token
+// does not allow, so the other tests' passing means the actions asked
+// for enough, and no more than the fake let through.
+func TestFakeEnforcesTokens(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SeedRepo(t, "acme", "a", "main", map[string]string{"x": "x\n"})
+	f.fake.SeedRepo(t, "acme", "b", "main", map[string]string{"y": "y\n"})
+	m := NewAppMinter(f.cfg, nil, nil)
+	read, err := m.Mint(context.Background(), credentials.Need{Target: "github.com/acme/a", Permissions: map[string]string{"contents": "read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := newClient(nil, f.cfg.Hosts[0], read.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, resp, err := client.Repositories.Get(context.Background(), "acme", "b"); err == nil || resp.StatusCode != 404 {
+		t.Fatalf("a token for acme/a read acme/b: %v", err)
+	}
+	if _, resp, err := client.Repositories.ReplaceAllTopics(context.Background(), "acme", "a", []string{"x"}); err == nil || resp.StatusCode != 403 {
+		t.Fatalf("contents:read changed topics: %v", err)
+	}
+	// git: contents:read clones but cannot push.
+	tmp := t.TempDir()
+	g, err := NewGit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := newSession(g, tmp, read.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := t.TempDir()
+	writeFiles(t, ws, map[string]string{"z": "z\n"})
+	_, _, err = pushBranchWith(context.Background(), sess, tmp, ws, ".", "main", commitSpec{remote: f.fake.GitURL() + "/acme/a.git", branch: "feature", message: "m", authorName: "a", authorEmail: "a@x"})
+	if err == nil || !strings.Contains(err.Error(), "push") || strings.Contains(err.Error(), planted) {
+		t.Fatalf("contents:read pushed, or the error shows the token: %v", err)
+	}
+	if f.fake.GitPushes() != 0 {
+		t.Fatal("the fake let a read token push")
+	}
+}
+
