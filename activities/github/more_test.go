@@ -347,4 +347,3 @@ func TestFakeEnforcesTokens(t *testing.T) {
 		t.Fatal("the fake let a read token push")
 	}
 }
-
