@@ -59,7 +59,8 @@ func (d documented) Action(name string) (templates.ActionInfo, bool) {
 var wantDocumented = []string{
 	"catalog:fetch", "catalog:register", "catalog:write", "debug:log", "debug:wait",
 	"fetch:cookiecutter", "fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
-	"rigger:approval", "rigger:wait-for",
+	"github:actions:dispatch", "github:issues:label", "github:repo:create", "github:repo:push", "github:webhook",
+	"publish:github", "publish:github:pull-request", "rigger:approval", "rigger:wait-for",
 }
 
 func TestActionDocsCoverRegistry(t *testing.T) {
@@ -78,8 +79,11 @@ func TestActionDocsCoverRegistry(t *testing.T) {
 			t.Errorf("%s: the registry's input schema is not the doc's", n)
 		}
 	}
-	if _, ok := contract.ActionDocs("publish:github"); ok {
-		t.Error("publish:github is not built in")
+	for _, a := range contract.GitHubActions {
+		info, ok := reg.Action(a.Name)
+		if !ok || info.TaskQueue != contract.QueueGitHub {
+			t.Errorf("%s: registered %v on queue %q, want %s", a.Name, ok, info.TaskQueue, contract.QueueGitHub)
+		}
 	}
 }
 

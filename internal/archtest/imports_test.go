@@ -89,8 +89,11 @@ func under(prefixes ...string) func(string) bool {
 func serviceLayers() []string { return []string{"internal/tasks", "internal/catalogsvc"} }
 
 // testSupport are packages only tests import: they start real servers
-// (a throwaway PostgreSQL, an OpenID provider with known passwords).
-func testSupport() []string { return []string{"internal/pgtest", "internal/auth/oidctest"} }
+// (a throwaway PostgreSQL, an OpenID provider with known passwords, a
+// fake GitHub).
+func testSupport() []string {
+	return []string{"internal/pgtest", "internal/auth/oidctest", "internal/githubfake"}
+}
 
 func rules() []rule {
 	support := make([]string, len(testSupport()))

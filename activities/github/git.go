@@ -1,0 +1,139 @@
+package github
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/riggerdev/rigger/internal/credentials"
+)
+
+// Git runs git. Every git process of this package starts through
+// Command, so a sandbox can take its place.
+type Git struct {
+	// Command builds the process for name (an absolute path) and args;
+	// the caller sets Dir, Stdout and Stderr, and appends git's
+	// environment to whatever Env Command set (a sandbox's own
+	// variables; nothing by default). Default: exec.CommandContext.
+	Command func(ctx context.Context, name string, args ...string) (*exec.Cmd, error)
+	// Path is git's absolute path.
+	Path string
+	// PathEnv is the PATH git's processes get (git runs its helpers,
+	// e.g. git-remote-https, from its exec path, not from PATH).
+	PathEnv string
+}
+
+// NewGit finds git on PATH (the only look-up it does) and runs it with
+// exec.CommandContext.
+func NewGit() (*Git, error) {
+	p, err := exec.LookPath("git")
+	if err != nil {
+		return nil, fmt.Errorf("git is required for the github actions: %w", err)
+	}
+	p, err = filepath.Abs(p)
+	if err != nil {
+		return nil, err
+	}
+	return &Git{Path: p, PathEnv: "/usr/local/bin:/usr/bin:/bin",
+		Command: func(ctx context.Context, name string, args ...string) (*exec.Cmd, error) {
+			return exec.CommandContext(ctx, name, args...), nil
+		}}, nil
+}
+
+// gitSession is git for one action: a private HOME and the credential
+// its remote commands authenticate with.
+type gitSession struct {
+	git   *Git
+	home  string
+	token credentials.Secret
+}
+
+// maxGitOutput bounds what is kept of one git command's output.
+const maxGitOutput = 1 << 20
+
+// env is git's whole environment: nothing of the worker's, no user or
+// system git config, no prompts, and the token as an http.extraHeader
+// given through GIT_CONFIG_* (never argv, never a URL).
+func (s gitSession) env() []string {
+	env := []string{
+		"PATH=" + s.git.PathEnv,
+		"HOME=" + s.home,
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL=/dev/null",
+		"LANG=C",
+	}
+	if !s.token.Empty() {
+		basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + s.token.Reveal()))
+		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
+			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
+	}
+	return env
+}
+
+// secrets are the values git's output must not show: the token and its
+// basic-auth form.
+func (s gitSession) secrets() []credentials.Secret {
+	if s.token.Empty() {
+		return nil
+	}
+	return []credentials.Secret{s.token, credentials.NewSecret(base64.StdEncoding.EncodeToString([]byte("x-access-token:" + s.token.Reveal())))}
+}
+
+// cmd builds one git process in dir; the single place a git process is
+// made.
+func (s gitSession) cmd(ctx context.Context, dir string, args ...string) (*exec.Cmd, error) {
+	c, err := s.git.Command(ctx, s.git.Path, args...)
+	if err != nil {
+		return nil, err
+	}
+	c.Dir = dir
+	c.Env = append(c.Env, s.env()...)
+	return c, nil
+}
+
+// run runs git in dir and returns its trimmed stdout. An error carries
+// git's stderr, scrubbed of the token.
+func (s gitSession) run(ctx context.Context, dir string, args ...string) (string, error) {
+	c, err := s.cmd(ctx, dir, args...)
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w", args[0], err)
+	}
+	var out, errOut limitedBuffer
+	c.Stdout, c.Stderr = &out, &errOut
+	if err := c.Run(); err != nil {
+		msg := credentials.Scrub(strings.TrimSpace(errOut.String()), s.secrets()...)
+		return "", credentials.ScrubError(fmt.Errorf("git %s: %w: %s", args[0], err, msg), s.secrets()...)
+	}
+	return strings.TrimSpace(credentials.Scrub(out.String(), s.secrets()...)), nil
+}
+
+// limitedBuffer keeps the first maxGitOutput bytes written to it.
+type limitedBuffer struct{ b bytes.Buffer }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := maxGitOutput - l.b.Len(); room > 0 {
+		if len(p) > room {
+			l.b.Write(p[:room])
+		} else {
+			l.b.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) String() string { return l.b.String() }
+
+// newSession makes a session with a fresh HOME under tmp.
+func newSession(g *Git, tmp string, token credentials.Secret) (gitSession, error) {
+	home := filepath.Join(tmp, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return gitSession{}, err
+	}
+	return gitSession{git: g, home: home, token: token}, nil
+}
