@@ -151,6 +151,9 @@ func (s *service) begin(ctx context.Context, action string, in contract.ActionIn
 		return nil, fail(fmt.Errorf("%s: %w for github host %s (integrations.github)", action, credentials.ErrNoIntegration, c.repo.host))
 	}
 	c.host = h
+	if h.Dev && action != ActionPublish && action != ActionRepoPush {
+		return nil, fail(fmt.Errorf("%w: %s needs GitHub's API, and %s is rigger dev's own git host, which only receives pushes: configure integrations.github for a real GitHub", errs.ErrInvalid, action, h.Host))
+	}
 	return c, nil
 }
 
@@ -163,7 +166,11 @@ func (c *call) logf(format string, args ...any) {
 
 // token asks the broker for a token on the call's repository.
 func (c *call) token(ctx context.Context, perms map[string]string) (credentials.Credential, error) {
-	cred, err := c.s.broker.Get(ctx, credentials.Need{Integration: Integration, Action: c.action, Target: c.repo.target(),
+	integration := Integration
+	if c.host.Dev {
+		integration = DevIntegration
+	}
+	cred, err := c.s.broker.Get(ctx, credentials.Need{Integration: integration, Action: c.action, Target: c.repo.target(),
 		Permissions: perms, Run: c.env.Run})
 	if err != nil {
 		return credentials.Credential{}, fail(err)

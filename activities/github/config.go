@@ -36,7 +36,16 @@ type Host struct {
 	// It is broader than any installation token (it acts as its user on
 	// every repository the user can reach): discouraged.
 	Token credentials.Secret
+	// Dev marks rigger dev's own git host (internal/githost) at GitURL:
+	// no REST API, so publish:github and github:repo:push only push (the
+	// host creates a repository on its first push) with a token of
+	// integration "git" the host mints; the other actions refuse.
+	Dev bool
 }
+
+// DevIntegration is the broker integration of a Dev host's tokens
+// (internal/githost.Integration).
+const DevIntegration = "git"
 
 // App is one GitHub App.
 type App struct {
@@ -65,7 +74,10 @@ func (c Config) Validate() error {
 				problems = append(problems, fmt.Errorf("integrations.github[%d] (%s): %q is not an http(s) URL", i, h.Host, u))
 			}
 		}
-		if len(h.Apps) == 0 && h.Token.Empty() {
+		if h.Dev && h.GitURL == "" {
+			problems = append(problems, fmt.Errorf("integrations.github[%d] (%s): a dev git host needs its GitURL", i, h.Host))
+		}
+		if len(h.Apps) == 0 && h.Token.Empty() && !h.Dev {
 			problems = append(problems, fmt.Errorf("integrations.github[%d] (%s): neither apps nor token is set", i, h.Host))
 		}
 		for j, a := range h.Apps {

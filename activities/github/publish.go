@@ -105,6 +105,10 @@ func (s *service) publish(ctx context.Context, in contract.ActionInput) (contrac
 		return c.output(map[string]any{"remoteUrl": c.host.remoteURL(c.repo.owner, c.repo.repo),
 			"repoContentsUrl": webURL(c.host, c.repo) + "/blob/" + ps.branch, "commitHash": ""}), nil
 	}
+	if c.host.Dev {
+		c.logf("%s is rigger dev's own git host: it keeps the files only (no description, visibility, topics or branch protection)", c.host.Host)
+		return c.devPush(ctx, ps)
+	}
 	repo, err := c.ensureRepo(ctx, rs)
 	if err != nil {
 		return c.output(nil), err
@@ -114,6 +118,19 @@ func (s *service) publish(ctx context.Context, in contract.ActionInput) (contrac
 		return c.output(nil), err
 	}
 	return c.output(map[string]any{"remoteUrl": cloneURL(c, repo), "repoContentsUrl": contentsURL(c, repo, ps.branch), "commitHash": commit}), nil
+}
+
+// devPush pushes to rigger dev's git host, which creates the repository
+// on its first push.
+func (c *call) devPush(ctx context.Context, ps pushSettings) (contract.ActionOutput, error) {
+	ps.protect = false
+	commit, err := c.push(ctx, &gh.Repository{DefaultBranch: gh.String(ps.branch)}, ps)
+	if err != nil {
+		return c.output(nil), err
+	}
+	remote := c.host.remoteURL(c.repo.owner, c.repo.repo)
+	c.logf("clone it with: git clone %s", remote)
+	return c.output(map[string]any{"remoteUrl": remote, "repoContentsUrl": remote, "commitHash": commit}), nil
 }
 
 // repoCreate is github:repo:create, the first half of publish:github.
@@ -151,6 +168,9 @@ func (s *service) repoPush(ctx context.Context, in contract.ActionInput) (contra
 		c.logf("dry run: would push %s to branch %s of %s/%s on %s", orWorkspace(in.Input["sourcePath"]), ps.branch, c.repo.owner, c.repo.repo, c.repo.host)
 		return c.output(map[string]any{"remoteUrl": c.host.remoteURL(c.repo.owner, c.repo.repo),
 			"repoContentsUrl": webURL(c.host, c.repo) + "/blob/" + ps.branch, "commitHash": ""}), nil
+	}
+	if c.host.Dev {
+		return c.devPush(ctx, ps)
 	}
 	client, cred, err := c.client(ctx, permsPush)
 	if err != nil {

@@ -42,7 +42,8 @@ const TokenTTL = 15 * time.Minute
 // Host serves and mints.
 type Host struct {
 	dir     string
-	name    string // host[:port] as targets name it
+	name    string // the host name targets and repoUrls use
+	addr    string // host:port it is served at
 	key     []byte
 	backend string
 	gitBin  string
@@ -50,10 +51,11 @@ type Host struct {
 	mu      sync.Mutex // serialises repository creation
 }
 
-// New returns a Host keeping repositories under dir, known to targets as
-// name (e.g. 127.0.0.1:7007), signing push tokens with key (≥ 32 bytes).
-// It needs git and git http-backend installed.
-func New(dir, name string, key []byte) (*Host, error) {
+// New returns a Host keeping repositories under dir, named name in
+// targets and repoUrls (e.g. localhost: localhost?owner=acme&repo=x),
+// served at addr (host:port of rigger dev's API), signing push tokens with
+// key (≥ 32 bytes). It needs git and git http-backend installed.
+func New(dir, name, addr string, key []byte) (*Host, error) {
 	if len(key) < 32 {
 		return nil, errors.New("git host: the token key needs at least 32 bytes")
 	}
@@ -72,15 +74,18 @@ func New(dir, name string, key []byte) (*Host, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("git host: %w", err)
 	}
-	return &Host{dir: dir, name: name, key: key, backend: backend, gitBin: gitBin, now: time.Now}, nil
+	return &Host{dir: dir, name: name, addr: addr, key: key, backend: backend, gitBin: gitBin, now: time.Now}, nil
 }
 
 // Name is the host name targets and clone URLs use.
 func (h *Host) Name() string { return h.name }
 
+// BaseURL is where the repositories are: <BaseURL>/<owner>/<repo>.git.
+func (h *Host) BaseURL() string { return "http://" + h.addr + strings.TrimSuffix(Prefix, "/") }
+
 // CloneURL is the URL of owner/repo on this host.
 func (h *Host) CloneURL(owner, repo string) string {
-	return "http://" + h.name + Prefix + owner + "/" + repo + ".git"
+	return h.BaseURL() + "/" + owner + "/" + repo + ".git"
 }
 
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)

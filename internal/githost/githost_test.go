@@ -20,7 +20,7 @@ func newHost(t *testing.T) (*Host, *httptest.Server) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	h, err := New(t.TempDir(), strings.TrimPrefix(srv.URL, "http://"), []byte(strings.Repeat("k", 32)))
+	h, err := New(t.TempDir(), "localhost", strings.TrimPrefix(srv.URL, "http://"), []byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

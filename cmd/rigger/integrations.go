@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/activities/github"
+	"github.com/riggerdev/rigger/internal/config"
+	creds "github.com/riggerdev/rigger/internal/credentials"
+	"github.com/riggerdev/rigger/internal/githost"
+	"github.com/riggerdev/rigger/internal/permission"
+)
+
+// DevGitHostName is the host name of rigger dev's own git host in
+// repoUrls: localhost?owner=acme&repo=payments.
+const DevGitHostName = "localhost"
+
+// devGitHost starts nothing: it returns rigger dev's git host, kept under
+// the data directory and served by the API at /git/, with a push-token key
+// made for this process (tokens last minutes).
+func devGitHost(cfg *config.Config) (*githost.Host, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return githost.New(filepath.Join(cfg.Server.DataDir, "git"), DevGitHostName, loopbackAddress(cfg.Server.Listen), key)
+}
+
+// integrationActions builds the actions of each integration queue among
+// queues, each with only its own integration's configuration and a
+// broker that mints only that integration's credentials. A queue whose
+// integration is not configured gets none (worker.New then refuses it,
+// saying so).
+func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger) (map[string]map[string]activities.ActionFunc, error) {
+	out := map[string]map[string]activities.ActionFunc{}
+	decider := brokerDecider(cfg, policy, logger)
+	if slices.Contains(queues, contract.QueueGitHub) {
+		gcfg, minters := githubConfig(cfg, gitHost)
+		if len(gcfg.Hosts) > 0 {
+			log := logger.With("component", "worker", "queue", contract.QueueGitHub)
+			broker := creds.NewBroker(decider, log, minters...)
+			acts, err := github.Actions(broker, gcfg, github.Options{Logger: log, HTTPClient: &http.Client{}})
+			if err != nil {
+				return nil, fmt.Errorf("integrations.github: %w", err)
+			}
+			out[contract.QueueGitHub] = acts
+		}
+	}
+	return out, nil
+}
+
+// githubConfig is the GitHub integration's slice of the configuration,
+// plus rigger dev's git host, and the minters of its credentials.
+func githubConfig(cfg *config.Config, gitHost *githost.Host) (github.Config, []creds.Minter) {
+	var gcfg github.Config
+	for _, g := range cfg.Integrations.GitHub {
+		h := github.Host{Host: g.Host, APIBaseURL: g.APIURL(), Token: creds.NewSecret(g.Token.Reveal())}
+		for _, a := range g.Apps {
+			h.Apps = append(h.Apps, github.App{AppID: a.AppID, PrivateKey: creds.NewSecret(a.PrivateKey.Reveal())})
+		}
+		gcfg.Hosts = append(gcfg.Hosts, h)
+	}
+	var minters []creds.Minter
+	if len(gcfg.Hosts) > 0 {
+		minters = append(minters, github.NewAppMinter(gcfg, nil, nil))
+	}
+	if gitHost != nil {
+		gcfg.Hosts = append(gcfg.Hosts, github.Host{Host: gitHost.Name(), GitURL: gitHost.BaseURL(), Dev: true})
+		minters = append(minters, gitHost)
+	}
+	return gcfg, minters
+}
+
+// brokerDecider is the policy the credential brokers ask: the permission
+// policy, or, when an operator switched permissions off, everything.
+func brokerDecider(cfg *config.Config, policy *permission.Policy, logger *slog.Logger) creds.Decider {
+	if !cfg.Permission.Enabled {
+		logger.Warn("permission.enabled is false: the credential broker mints for every action and target")
+		return allowAll{}
+	}
+	return creds.PolicyDecider{Policy: policy}
+}
+
+type allowAll struct{}
+
+func (allowAll) MayUse(context.Context, creds.Need) error { return nil }
