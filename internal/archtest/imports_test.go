@@ -90,7 +90,9 @@ func serviceLayers() []string { return []string{"internal/tasks", "internal/cata
 
 // testSupport are packages only tests import: they start real servers
 // (a throwaway PostgreSQL, an OpenID provider with known passwords).
-func testSupport() []string { return []string{"internal/pgtest", "internal/auth/oidctest"} }
+func testSupport() []string {
+	return []string{"internal/pgtest", "internal/auth/oidctest", "internal/testtools"}
+}
 
 func rules() []rule {
 	support := make([]string, len(testSupport()))
