@@ -435,3 +435,7 @@ func TestDryRunAndEscapesSendNothing(t *testing.T) {
 		t.Fatal("the dry run created a bucket")
 	}
 }
+
+func contractInput(in map[string]any) contract.ActionInput {
+	return contract.ActionInput{TaskID: aliceTask, StepID: "publish", Input: in}
+}
