@@ -217,7 +217,7 @@ func (a *s3Actions) session(ctx context.Context, env step.Env, action, target st
 // path or a symbolic link (os.Root refuses those).
 func openWorkspaceFile(workspace, path string) (*os.File, int64, error) {
 	if path == "" || filepath.IsAbs(path) || slices.Contains(strings.Split(filepath.ToSlash(path), "/"), "..") {
-		return nil, 0, fmt.Errorf("%w: path %q: want a path inside the workspace, relative and without ..", errs.ErrInvalid, path)
+		return nil, 0, fmt.Errorf("%w: path %q: want a relative path inside the workspace, without \"..\"", errs.ErrInvalid, path)
 	}
 	root, err := os.OpenRoot(workspace)
 	if err != nil {

@@ -257,7 +257,7 @@ func TestScaffolderTasks(t *testing.T) {
 		for _, a := range acts {
 			ids = append(ids, a.ID)
 		}
-		if strings.Join(ids, ",") != "catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:cookiecutter,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write,rigger:approval" {
+		if strings.Join(ids, ",") != "aws:s3:create-bucket,aws:s3:put-object,catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:cookiecutter,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write,rigger:approval" {
 			t.Errorf("actions %v", ids)
 		}
 	})

@@ -20,6 +20,7 @@ import (
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/madmin-go/v3"
+	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // MinIO is a running throwaway MinIO server: S3 and STS on one loopback
@@ -60,6 +61,7 @@ func StartMinIO(t testing.TB) MinIO {
 	t.Helper()
 	bin := Binary(t, "minio")
 	dir := t.TempDir()
+	start := time.Now()
 	var (
 		srv *minioProc
 		err error
@@ -76,6 +78,7 @@ func StartMinIO(t testing.TB) MinIO {
 		t.Fatalf("start minio: %v", err)
 	}
 	t.Cleanup(srv.stop)
+	t.Logf("minio ready at http://%s in %s", srv.addr, time.Since(start).Round(time.Millisecond))
 	m := MinIO{
 		Endpoint: "http://" + srv.addr, Region: "us-east-1", Bucket: minioBucket,
 		AccessKeyID: minioWorker, SecretAccessKey: minioWorkerSecret,
@@ -102,7 +105,7 @@ func (m MinIO) setUp(ctx context.Context, hostPort string) error {
 	if _, err := m.S3(m.RootUser, m.RootPassword, "").CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)}); err != nil {
 		return fmt.Errorf("create bucket %s: %w", m.Bucket, err)
 	}
-	adm, err := madmin.New(hostPort, m.RootUser, m.RootPassword, false)
+	adm, err := madmin.NewWithOptions(hostPort, &madmin.Options{Creds: miniocreds.NewStaticV4(m.RootUser, m.RootPassword, "")})
 	if err != nil {
 		return err
 	}
