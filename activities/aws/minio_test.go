@@ -117,11 +117,14 @@ func (r *recorder) sessionSecrets(t *testing.T) []string {
 }
 
 // teamAPolicy lets team-a's members write under teams/team-a/ of the test
-// bucket and create buckets named rigger-test-team-a*, nothing else.
+// bucket and create buckets named rigger-test-team-a*; it also lets them
+// try rigger-private, on which the worker's identity has no right at all
+// (so AWS, not the policy, refuses).
 const teamAPolicy = `
 permit (principal is Rigger::User, action == Rigger::Action::"scaffolder.action.execute", resource is Rigger::ScaffolderAction)
 when { resource.integration == "aws" && principal.ent.contains("group:default/team-a") &&
-       (resource.target like "arn:aws:s3:::rigger-test/teams/team-a/*" || resource.target like "arn:aws:s3:::rigger-test-team-a*") };
+       (resource.target like "arn:aws:s3:::rigger-test/teams/team-a/*" || resource.target like "arn:aws:s3:::rigger-test-team-a*" ||
+        resource.target like "arn:aws:s3:::rigger-private/*") };
 `
 
 func loadPolicy(t *testing.T, text string) *permission.Policy {
@@ -300,7 +303,7 @@ func TestLeastPrivilegeAgainstMinIO(t *testing.T) {
 	// task (MinIO echoes neither, so the recorded request is the proof).
 	calls := r.rec.assumeRoles()
 	if len(calls) != 3 {
-		t.Fatalf("%d AssumeRole calls, want 3 (two steps and one direct)", len(calls))
+		t.Fatalf("%d AssumeRole calls so far, want 3 (two steps and one direct)", len(calls))
 	}
 	wantName := "rigger-alice-" + aliceTask[:20]
 	for _, c := range calls {
@@ -342,9 +345,18 @@ func TestLeastPrivilegeAgainstMinIO(t *testing.T) {
 		t.Fatal("teams/team-b/svc.txt exists")
 	}
 
-	// 6. No session secret, nor the worker's own, anywhere.
+	// 6. A step the policy allows but AWS refuses fails for good, and
+	// says why without any part of its session.
+	out, err = run(ctx, r, aws.ActionPutObject, map[string]any{"bucket": "rigger-private", "key": "x.txt", "body": "x"})
+	seen.add(out, err)
+	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != aws.AWSRefusedType || !strings.Contains(err.Error(), "put s3://rigger-private/x.txt") {
+		t.Fatalf("a write AWS refuses: want a non-retryable %s error, got %v", aws.AWSRefusedType, err)
+	}
+	t.Logf("as the step reports it: %v", err)
+
+	// 7. No session secret, nor the worker's own, anywhere.
 	secrets := append(r.rec.sessionSecrets(t), r.minio.SecretAccessKey)
-	if len(secrets) != 7 {
+	if len(secrets) != 9 {
 		t.Fatalf("%d secrets collected", len(secrets))
 	}
 	seen.texts = append(seen.texts, r.logs.String(), fmt.Sprintf("%v %+v %#v", cred, cred, cred))

@@ -129,10 +129,20 @@ func (m MinIO) setUp(ctx context.Context, hostPort string) error {
 	if err := adm.AddUser(ctx, m.AccessKeyID, m.SecretAccessKey); err != nil {
 		return fmt.Errorf("add user: %w", err)
 	}
-	if _, err := adm.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{minioWorker}, User: m.AccessKeyID}); err != nil {
-		return fmt.Errorf("attach policy: %w", err)
+	// MinIO loads a new policy into its IAM cache asynchronously: for a
+	// moment after AddCannedPolicy it may answer "canned policy does not
+	// exist". Poll until it attaches.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := adm.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{minioWorker}, User: m.AccessKeyID})
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("attach policy: %w", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return nil
 }
 
 // minioProc is one started server.
