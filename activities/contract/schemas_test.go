@@ -57,6 +57,7 @@ func (d documented) Action(name string) (templates.ActionInfo, bool) {
 // The actions Backstage ships that Rigger documents, and Rigger's own;
 // the registry may implement fewer.
 var wantDocumented = []string{
+	"aws:s3:create-bucket", "aws:s3:put-object",
 	"catalog:fetch", "catalog:register", "catalog:write", "debug:log", "debug:wait",
 	"fetch:cookiecutter", "fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
 	"github:actions:dispatch", "github:issues:label", "github:repo:create", "github:repo:push", "github:webhook",
@@ -143,6 +144,9 @@ func TestActionSchemaFacts(t *testing.T) {
 		{"catalog:write", []string{`{"entity":{}}`, `{"filePath":"x.yaml","entity":{"kind":"Component"}}`}, []string{`{}`, `{"entity":"e"}`}},
 		{"catalog:fetch", []string{`{}`, `{"entityRef":"a"}`, `{"entityRefs":["a"],"optional":true,"defaultKind":"group","defaultNamespace":"default"}`},
 			[]string{`{"entityRefs":"a"}`, `{"optional":"yes"}`}},
+		{"aws:s3:put-object", []string{`{"bucket":"b","key":"k","body":"x"}`, `{"bucket":"b","key":"k","path":"p","contentType":"text/plain"}`},
+			[]string{`{"key":"k","body":"x"}`, `{"bucket":"b","body":"x"}`, `{"bucket":"b","key":"k","body":1}`}},
+		{"aws:s3:create-bucket", []string{`{"bucket":"b"}`}, []string{`{}`, `{"bucket":true}`}},
 	}
 	for _, tt := range tests {
 		doc, ok := contract.ActionDocs(tt.action)
@@ -166,9 +170,11 @@ func TestActionSchemaFacts(t *testing.T) {
 	}
 	// Outputs.
 	for action, wantProps := range map[string][]string{
-		"catalog:register": {"catalogInfoUrl", "entityRef"},
-		"catalog:fetch":    {"entities", "entity"},
-		"fetch:plain":      nil, "fetch:plain:file": nil, "fetch:template": nil, "debug:log": nil,
+		"catalog:register":     {"catalogInfoUrl", "entityRef"},
+		"catalog:fetch":        {"entities", "entity"},
+		"aws:s3:put-object":    {"bucket", "etag", "key", "url"},
+		"aws:s3:create-bucket": {"arn", "bucket", "created"},
+		"fetch:plain":          nil, "fetch:plain:file": nil, "fetch:template": nil, "debug:log": nil,
 	} {
 		doc, _ := contract.ActionDocs(action)
 		var out struct {

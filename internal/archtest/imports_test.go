@@ -90,9 +90,9 @@ func serviceLayers() []string { return []string{"internal/tasks", "internal/cata
 
 // testSupport are packages only tests import: they start real servers
 // (a throwaway PostgreSQL, an OpenID provider with known passwords, a
-// fake GitHub).
+// fake GitHub, pinned tools such as MinIO built once per machine).
 func testSupport() []string {
-	return []string{"internal/pgtest", "internal/auth/oidctest", "internal/githubfake"}
+	return []string{"internal/pgtest", "internal/auth/oidctest", "internal/githubfake", "internal/testtools"}
 }
 
 func rules() []rule {
