@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/aws"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/activities/github"
 	"github.com/riggerdev/rigger/internal/config"
@@ -37,15 +38,19 @@ func devGitHost(cfg *config.Config) (*githost.Host, error) {
 // queues, each with only its own integration's configuration and a
 // broker that mints only that integration's credentials. A queue whose
 // integration is not configured gets none (worker.New then refuses it,
-// saying so).
-func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger) (map[string]map[string]activities.ActionFunc, error) {
+// saying so). dryRunOnly builds them for an API server's dry runs: no
+// secret and no broker (a dry run asks for no credential).
+func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger, dryRunOnly bool) (map[string]map[string]activities.ActionFunc, error) {
 	out := map[string]map[string]activities.ActionFunc{}
 	decider := brokerDecider(cfg, policy, logger)
 	if slices.Contains(queues, contract.QueueGitHub) {
-		gcfg, minters := githubConfig(cfg, gitHost)
+		gcfg, minters := githubConfig(cfg, gitHost, dryRunOnly)
 		if len(gcfg.Hosts) > 0 {
 			log := logger.With("component", "worker", "queue", contract.QueueGitHub)
 			broker := creds.NewBroker(decider, log, minters...)
+			if dryRunOnly {
+				broker = nil
+			}
 			acts, err := github.Actions(broker, gcfg, github.Options{Logger: log, HTTPClient: &http.Client{}})
 			if err != nil {
 				return nil, fmt.Errorf("integrations.github: %w", err)
@@ -53,19 +58,44 @@ func integrationActions(cfg *config.Config, queues []string, policy *permission.
 			out[contract.QueueGitHub] = acts
 		}
 	}
+	if slices.Contains(queues, contract.QueueAWS) && awsConfigured(cfg) {
+		a := cfg.Integrations.AWS
+		acfg := aws.Config{Region: a.Region, Endpoint: a.Endpoint, RoleARN: a.RoleARN, AccessKeyID: a.AccessKeyID,
+			SecretAccessKey: creds.NewSecret(a.SecretAccessKey.Reveal()), SessionDuration: a.SessionDuration}
+		if dryRunOnly {
+			out[contract.QueueAWS] = aws.Actions(nil, aws.Config{Region: a.Region, Endpoint: a.Endpoint, RoleARN: a.RoleARN, SessionDuration: a.SessionDuration})
+			return out, nil
+		}
+		minter, err := aws.NewSTSMinter(acfg)
+		if err != nil {
+			return nil, fmt.Errorf("integrations.aws: %w", err)
+		}
+		log := logger.With("component", "worker", "queue", contract.QueueAWS)
+		out[contract.QueueAWS] = aws.Actions(creds.NewBroker(decider, log, minter), acfg)
+	}
 	return out, nil
 }
 
+// awsConfigured says whether integrations.aws names a role to assume.
+func awsConfigured(cfg *config.Config) bool { return cfg.Integrations.AWS.RoleARN != "" }
+
 // githubConfig is the GitHub integration's slice of the configuration,
 // plus rigger dev's git host, and the minters of its credentials.
-func githubConfig(cfg *config.Config, gitHost *githost.Host) (github.Config, []creds.Minter) {
+func githubConfig(cfg *config.Config, gitHost *githost.Host, dryRunOnly bool) (github.Config, []creds.Minter) {
 	var gcfg github.Config
 	for _, g := range cfg.Integrations.GitHub {
 		h := github.Host{Host: g.Host, APIBaseURL: g.APIURL(), Token: creds.NewSecret(g.Token.Reveal())}
 		for _, a := range g.Apps {
 			h.Apps = append(h.Apps, github.App{AppID: a.AppID, PrivateKey: creds.NewSecret(a.PrivateKey.Reveal())})
 		}
+		if dryRunOnly {
+			// The host as the actions see it, without its secrets.
+			h.Apps, h.Token = nil, creds.NewSecret("dry-run-only")
+		}
 		gcfg.Hosts = append(gcfg.Hosts, h)
+	}
+	if dryRunOnly {
+		return gcfg, nil
 	}
 	var minters []creds.Minter
 	if len(gcfg.Hosts) > 0 {

@@ -21,8 +21,8 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/engine"
+	"github.com/riggerdev/rigger/internal/githost"
 	"github.com/riggerdev/rigger/internal/payloadcodec"
-	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/secretbox"
@@ -130,11 +130,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	defer tc.Close()
 	// The permission policy: one that does not load stops start-up (after
 	// the cluster connection, whose files are checked there too).
-	var policy *permission.Policy
-	if m != modeWorker {
-		if policy, err = loadPolicy(cfg, logger); err != nil {
-			return err
-		}
+	// Workers need it too: their credential brokers ask it.
+	policy, err := loadPolicy(cfg, logger)
+	if err != nil {
+		return err
 	}
 
 	if m != modeWorker {
@@ -201,12 +200,28 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	case signer != nil && m != modeWorker:
 		logger.Info("scaffolder runs are signed; workers may verify them with the public key", "runSigningPublicKey", runsign.PublicString(signer.PublicKey()))
 	}
+	var gitHost *githost.Host
+	if m == modeDev {
+		if gitHost, err = devGitHost(cfg); err != nil {
+			logger.Warn("no git host for the example templates: " + err.Error())
+			gitHost = nil
+		}
+	}
+	integrations, err := integrationActions(cfg, queuesWithActions(m, queues), policy, gitHost, logger, m == modeServer)
+	if err != nil {
+		return err
+	}
 	if m != modeServer {
 		for _, q := range queues {
+			if m == modeDev && q != worker.DefaultQueue && len(integrations[q]) == 0 {
+				logger.Info("no worker for "+q+": its integration is not configured (its steps wait until a worker serves it)", "queue", q)
+				continue
+			}
 			w, err := worker.New(tc, q, worker.Deps{
-				Logger:   logger.With("component", "worker", "queue", q),
-				Catalog:  catalogActs,
-				Scaffold: scaffold,
+				Logger:       logger.With("component", "worker", "queue", q),
+				Catalog:      catalogActs,
+				Scaffold:     scaffold,
+				Integrations: integrations,
 			})
 			if err != nil {
 				return err
@@ -290,7 +305,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		},
 		Scaffolder: api.ScaffolderDeps{
 			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),
-			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run")}).DryRun,
+			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run"), Integrations: integrations}).DryRun,
 			Secrets: secretsForAPI(keeper),
 			Signer:  signer,
 			Marker:  marker,
@@ -303,8 +318,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		Audit:  audits.deps(),
 		Tokens: tokenDeps,
 		SignIn: signInDeps,
-		Policy: policy,
-		UI:     web.Dist(),
+		Policy:  policy,
+		UI:      web.Dist(),
+		GitHost: httpHandler(gitHost),
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -433,4 +449,22 @@ func githubWebhooks(cfg *config.Config) []api.GitHubWebhook {
 		}
 	}
 	return out
+}
+
+// queuesWithActions are the queues whose integration actions this process
+// builds: the ones it serves, and on an API server every queue (its dry
+// runs call each action's dry-run behaviour, which needs no credential).
+func queuesWithActions(m mode, queues []string) []string {
+	if m == modeServer {
+		return worker.Queues()
+	}
+	return queues
+}
+
+// httpHandler is h as an http.Handler, nil when h is nil.
+func httpHandler(h *githost.Host) http.Handler {
+	if h == nil {
+		return nil
+	}
+	return h
 }

@@ -101,8 +101,10 @@ type Temporal struct {
 	// Embedded configures the in-process dev server (used when Address is
 	// empty).
 	Embedded Embedded `yaml:"embedded"`
-	// TaskQueues are the queues `rigger dev` runs a worker for
-	// [[rigger-default]].
+	// TaskQueues are the queues `rigger dev` runs a worker for, each
+	// with only its own integration's configuration (one whose
+	// integration is not configured is skipped)
+	// [[rigger-default, rigger-github, rigger-aws]].
 	TaskQueues []string `yaml:"taskQueues"`
 	// PayloadKeys encrypt workflow payloads (AES-256-GCM): the first
 	// encrypts, all decrypt (rotation: put a new key first, keep the old
@@ -580,8 +582,9 @@ type AWS struct {
 	AccessKeyID string `yaml:"accessKeyId"`
 	// SecretAccessKey is the base credential's secret.
 	SecretAccessKey Secret `yaml:"secretAccessKey"`
-	// SessionDuration is how long each run's STS session lasts, between 15m
-	// and 12h [15m].
+	// SessionDuration is how long each step's STS session lasts; STS's
+	// minimum, 15m, is also Rigger's maximum (a step's credential lives
+	// minutes) [15m].
 	SessionDuration time.Duration `yaml:"sessionDuration"`
 }
 
@@ -737,7 +740,7 @@ func Default() *Config {
 				UIListen:       "127.0.0.1:8233",
 				HistoryShards:  1,
 			},
-			TaskQueues: []string{"rigger-default"},
+			TaskQueues: []string{"rigger-default", "rigger-github", "rigger-aws"},
 		},
 		Database: Database{Driver: "sqlite", MaxOpenConns: 10},
 		Auth:     Auth{Session: Session{TTL: 12 * time.Hour}, Tokens: Tokens{TTL: 15 * time.Minute, KeyRotation: 24 * time.Hour}},

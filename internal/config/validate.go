@@ -473,8 +473,8 @@ func (c *Config) validateIntegrations(v *validator) {
 	if a.SecretAccessKey != "" && a.AccessKeyID == "" {
 		v.add("integrations.aws.accessKeyId", "required when integrations.aws.secretAccessKey is set")
 	}
-	if a.SessionDuration < 15*time.Minute || a.SessionDuration > 12*time.Hour {
-		v.add("integrations.aws.sessionDuration", "%s is outside what STS allows (15m to 12h)", a.SessionDuration)
+	if a.SessionDuration != 15*time.Minute {
+		v.add("integrations.aws.sessionDuration", "%s: must be 15m, STS's shortest session and the longest Rigger gives a step", a.SessionDuration)
 	}
 	v.required("integrations.terraform.binary", c.Integrations.Terraform.Binary)
 }

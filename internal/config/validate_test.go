@@ -332,9 +332,9 @@ func TestValidate(t *testing.T) {
 		{"aws endpoint", func(c *Config) { c.Integrations.AWS.Endpoint = "localhost:4566" }, `integrations.aws.endpoint: "localhost:4566" is not an absolute http or https URL`},
 		{"aws local endpoint", func(c *Config) { c.Integrations.AWS.Endpoint = "http://127.0.0.1:4566" }, ""},
 		{"aws session too short", func(c *Config) { c.Integrations.AWS.SessionDuration = 5 * time.Minute },
-			"integrations.aws.sessionDuration: 5m0s is outside what STS allows (15m to 12h)"},
+			"integrations.aws.sessionDuration: 5m0s: must be 15m, STS's shortest session and the longest Rigger gives a step"},
 		{"aws session too long", func(c *Config) { c.Integrations.AWS.SessionDuration = 13 * time.Hour },
-			"integrations.aws.sessionDuration: 13h0m0s is outside what STS allows (15m to 12h)"},
+			"integrations.aws.sessionDuration: 13h0m0s: must be 15m, STS's shortest session and the longest Rigger gives a step"},
 		{"terraform binary", func(c *Config) { c.Integrations.Terraform.Binary = "" }, "integrations.terraform.binary: is required"},
 
 		// permission, audit
