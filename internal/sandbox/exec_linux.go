@@ -228,4 +228,3 @@ func setLimits(l Limits) error {
 	}
 	return nil
 }
-
