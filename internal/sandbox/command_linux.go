@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -14,8 +15,8 @@ import (
 )
 
 // Command returns a cmd that runs s's tool in the sandbox: it re-executes the
-// current binary as `<exe> sandbox-exec` with the Spec on fd 3 (a memfd), in a
-// new user+network namespace unless s.Network, in its own process group, and
+// current binary (or Options.Helper) as `<exe> sandbox-exec` with the Spec on
+// fd 3 (a memfd), in a new user+network namespace unless s.Network, in its own process group, and
 // killed (with its whole process group) when ctx is done or the caller dies.
 // The caller sets Stdin, Stdout and Stderr and runs it; it may close
 // cmd.ExtraFiles[0] once the cmd has started. s.Timeout and s.MaxOutput are
@@ -31,9 +32,14 @@ func (r *Runner) Command(ctx context.Context, s Spec) (cmd *exec.Cmd, warning st
 	if err != nil {
 		return nil, "", err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, "", fmt.Errorf("sandbox: find own executable: %w", err)
+	exe := r.opts.Helper
+	if exe != "" && !filepath.IsAbs(exe) {
+		return nil, "", fmt.Errorf("%w: helper path %q is not absolute", ErrInvalid, exe)
+	}
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, "", fmt.Errorf("sandbox: find own executable: %w", err)
+		}
 	}
 	specFile, err := specMemfd(w)
 	if err != nil {

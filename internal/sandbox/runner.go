@@ -15,6 +15,12 @@ type Options struct {
 	// with less confinement (scaffolder.sandbox.required; true is the safe
 	// choice for workers that hold credentials).
 	Required bool
+	// Helper is the absolute path of the binary that is started as
+	// `<Helper> sandbox-exec` ("" = this binary, os.Executable). The rigger
+	// binary runs every linked package's init first (about 200 ms of CPU on
+	// the dev machine), so workers that start many tools point this at
+	// rigger-sandbox (cmd/rigger-sandbox), which starts in about 1 ms.
+	Helper string
 	// Probe replaces [Probe] (tests simulate a kernel without Landlock).
 	// Nil: [Probe], called once, on the first run.
 	Probe func() Report
