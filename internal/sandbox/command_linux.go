@@ -141,13 +141,17 @@ func (r *Runner) Run(ctx context.Context, s Spec) (Result, error) {
 	switch {
 	case res.Truncated:
 		return res, fmt.Errorf("%w: more than %d bytes from %s", ErrOutputLimit, limit, s.Path)
-	case runCtx.Err() != nil && ctx.Err() == nil:
-		return res, fmt.Errorf("%w: %s after %s", ErrTimeout, s.Path, timeout)
+	case err == nil:
+		// A tool that finished on its own just before the deadline did
+		// not time out.
+		return res, nil
 	case ctx.Err() != nil:
 		return res, fmt.Errorf("sandbox: %s: %w", s.Path, ctx.Err())
+	case runCtx.Err() != nil:
+		return res, fmt.Errorf("%w: %s after %s", ErrTimeout, s.Path, timeout)
 	}
 	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) && !errors.Is(err, exec.ErrWaitDelay) {
+	if !errors.As(err, &exitErr) && !errors.Is(err, exec.ErrWaitDelay) {
 		return res, fmt.Errorf("sandbox: wait %s: %w", s.Path, err)
 	}
 	return res, nil
