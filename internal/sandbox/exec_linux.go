@@ -107,14 +107,18 @@ func confineAndExec() (int, error) {
 
 func readWire() (wire, error) {
 	var w wire
-	f := os.NewFile(specFD, "sandbox-spec")
-	if f == nil {
-		return w, errors.New("no spec on fd 3 (this command is started by rigger itself, not by hand)")
+	const byHand = "no spec on fd 3 (this command is started by rigger itself, not by hand)"
+	// Only a sealed memfd is the parent's Spec; any other fd 3 (a shell's,
+	// a test harness's) is not read.
+	seals, err := unix.FcntlInt(specFD, unix.F_GET_SEALS, 0)
+	if err != nil || seals&unix.F_SEAL_WRITE == 0 {
+		return w, errors.New(byHand)
 	}
+	f := os.NewFile(specFD, "sandbox-spec")
 	data, err := io.ReadAll(io.LimitReader(f, 16<<20))
 	f.Close()
 	if err != nil {
-		return w, fmt.Errorf("read spec from fd 3 (this command is started by rigger itself, not by hand): %w", err)
+		return w, fmt.Errorf("read spec from fd 3: %w", err)
 	}
 	if err := json.Unmarshal(data, &w); err != nil {
 		return w, fmt.Errorf("decode spec: %w", err)

@@ -348,21 +348,61 @@ func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 	if perr != nil {
 		t.Fatalf("the shell did not print its child's pid: %q", res.Stdout)
 	}
+	waitGone(t, pid)
+	if res.ExitCode != 128+int(syscall.SIGKILL) {
+		t.Errorf("exit code %d, want %d (SIGKILL)", res.ExitCode, 128+int(syscall.SIGKILL))
+	}
+}
+
+// TestCommandIsKilledWithItsContext: a caller that runs Command's cmd itself
+// stops the tool and its children by cancelling ctx.
+func TestCommandIsKilledWithItsContext(t *testing.T) {
+	needTool(t, "/bin/sh")
+	needTool(t, "/usr/bin/sleep")
+	l := newLayout(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd, warning, err := strict().Command(ctx, l.spec("/bin/sh", "-c", "/usr/bin/sleep 60 & echo $!; wait"))
+	if err != nil || warning != "" {
+		t.Fatalf("command: %v, warning %q", err, warning)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.ExtraFiles[0].Close()
+	var pid int
+	if _, err := fmt.Fscan(stdout, &pid); err != nil {
+		t.Fatalf("read the child's pid: %v", err)
+	}
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cmd did not stop after its ctx was cancelled")
+	}
+	waitGone(t, pid)
+}
+
+// waitGone fails unless pid is gone or a zombie within a few seconds.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		// A killed child not yet reaped by its parent is a zombie: dead.
-		state, rerr := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if rerr != nil || strings.Contains(string(state), ") Z ") {
-			break
+		state, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(state), ") Z ") {
+			return
 		}
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("the tool's child (sleep, pid %d) outlived the timeout", pid)
+			t.Fatalf("the tool's child (pid %d) outlived its sandbox", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-	if res.ExitCode != 128+int(syscall.SIGKILL) {
-		t.Errorf("exit code %d, want %d (SIGKILL)", res.ExitCode, 128+int(syscall.SIGKILL))
 	}
 }
 
