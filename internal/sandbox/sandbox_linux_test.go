@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestMain makes the test binary its own sandbox helper (os.Executable is
@@ -25,6 +27,8 @@ func TestMain(m *testing.M) {
 			Main()
 		case "probe-net":
 			os.Exit(probeNet(os.Args[2], os.Args[3]))
+		case "probe-limits":
+			os.Exit(probeLimits())
 		}
 	}
 	os.Exit(m.Run())
@@ -56,6 +60,29 @@ func probeNet(tcpAddr, udpAddr string) int {
 	}
 	defer c.Close()
 	fmt.Fprintln(c, "hello from the sandbox")
+	return 0
+}
+
+// probeLimits prints no_new_privs and the rlimits it runs under.
+func probeLimits() int {
+	nnp, err := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "prctl:", err)
+		return 3
+	}
+	fmt.Printf("nnp=%d", nnp)
+	for _, l := range []struct {
+		name string
+		res  int
+	}{{"cpu", unix.RLIMIT_CPU}, {"as", unix.RLIMIT_AS}, {"fsize", unix.RLIMIT_FSIZE}, {"nproc", unix.RLIMIT_NPROC}, {"core", unix.RLIMIT_CORE}} {
+		var r unix.Rlimit
+		if err := unix.Getrlimit(l.res, &r); err != nil {
+			fmt.Fprintln(os.Stderr, "getrlimit:", err)
+			return 3
+		}
+		fmt.Printf(" %s=%d/%d", l.name, r.Cur, r.Max)
+	}
+	fmt.Println()
 	return 0
 }
 
@@ -404,6 +431,33 @@ func waitGone(t *testing.T, pid int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func TestNoNewPrivsAndLimits(t *testing.T) {
+	l := newLayout(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := l.spec(exe, "probe-limits")
+	s.ReadOnly = []string{exe}
+	s.Limits = Limits{CPUSeconds: 7, AddressSpace: 3 << 30, FileSize: 1 << 20, Processes: 99}
+	res := run(t, strict(), s)
+	want := fmt.Sprintf("nnp=1 cpu=7/7 as=%d/%d fsize=%d/%d nproc=99/99 core=0/0\n", 3<<30, 3<<30, 1<<20, 1<<20)
+	if res.ExitCode != 0 || string(res.Stdout) != want {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want %q", res.ExitCode, res.Stdout, res.Stderr, want)
+	}
+	t.Run("the file size limit holds", func(t *testing.T) {
+		needTool(t, "/bin/sh")
+		needTool(t, "/usr/bin/head")
+		s := l.spec("/bin/sh", "-c", "/usr/bin/head -c 2097152 /dev/zero > big.bin")
+		s.Limits.FileSize = 1 << 20
+		res := run(t, strict(), s)
+		fi, err := os.Stat(filepath.Join(l.ws, "big.bin"))
+		if res.ExitCode == 0 || err != nil || fi.Size() > 1<<20 {
+			t.Fatalf("a 2 MiB write under a 1 MiB limit: exit %d, file %v (%v)", res.ExitCode, fi, err)
+		}
+	})
 }
 
 func TestMaxOutputBoundsAFlood(t *testing.T) {
