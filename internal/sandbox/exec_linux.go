@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"syscall"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
@@ -57,6 +58,10 @@ func Main() {
 
 // confineAndExec only returns on failure.
 func confineAndExec() (int, error) {
+	// no_new_privs and a Landlock domain are per thread (go-landlock sets
+	// both on every thread, below ABI 8 through psx); execve takes the
+	// calling thread's, so everything happens on one locked thread.
+	runtime.LockOSThread()
 	w, err := readWire()
 	if err != nil {
 		return ExitCannotRun, err
