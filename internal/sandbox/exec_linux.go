@@ -27,11 +27,13 @@ const (
 // System paths every tool may read and execute (missing ones are skipped).
 var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
 
-// The only parts of /etc a tool may read: TLS roots, name resolution, user
-// and group names, the time zone, the dynamic loader's cache, git's system
-// config. Missing ones are skipped.
+// The only parts of /etc a tool may read: TLS roots (not /etc/ssl/private or
+// /etc/pki/tls/private: a root worker could read those keys), name
+// resolution, user and group names, the time zone, the dynamic loader's
+// cache, git's system config. Missing ones are skipped.
 var etcPaths = []string{
-	"/etc/ssl", "/etc/ca-certificates", "/etc/ca-certificates.conf", "/etc/pki",
+	"/etc/ssl/certs", "/etc/ssl/openssl.cnf",
+	"/etc/pki/tls/certs", "/etc/pki/ca-trust/extracted", "/etc/pki/tls/openssl.cnf",
 	"/etc/resolv.conf", "/etc/hosts", "/etc/host.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
 	"/etc/services", "/etc/protocols",
 	"/etc/passwd", "/etc/group", "/etc/localtime", "/etc/timezone",

@@ -163,14 +163,23 @@ func TestReadsAreConfined(t *testing.T) {
 	if res := run(t, r, l.spec("/bin/cat", "mine.txt")); res.ExitCode != 0 || string(res.Stdout) != "workspace-marker\n" {
 		t.Fatalf("reading the workspace: exit %d, stdout %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
 	}
-	for _, tc := range []struct{ name, tool, path string }{
+	type target struct{ name, tool, path string }
+	targets := []target{
 		{"worker config", "/bin/cat", l.config},
 		{"another task's workspace", "/bin/cat", filepath.Join(l.sibling, "secret.txt")},
 		{"another task's workspace listing", "/bin/ls", l.sibling},
 		{"pid 1's environment", "/bin/cat", "/proc/1/environ"},
 		{"a host file outside the allow-list", "/bin/cat", "/etc/shadow"},
 		{"the worker's /etc", "/bin/ls", "/etc"},
-	} {
+	}
+	// TLS private keys sit next to the roots a tool may read (Debian,
+	// RHEL); checked where this host has them.
+	for _, p := range []string{"/etc/ssl/private", "/etc/pki/tls/private"} {
+		if _, err := os.Stat(p); err == nil {
+			targets = append(targets, target{"TLS private keys " + p, "/bin/ls", p})
+		}
+	}
+	for _, tc := range targets {
 		t.Run(tc.name, func(t *testing.T) {
 			needTool(t, tc.tool)
 			if _, err := os.Stat(tc.path); err != nil {
