@@ -16,8 +16,9 @@ import (
 
 // Command returns a cmd that runs s's tool in the sandbox: it re-executes the
 // current binary (or Options.Helper) as `<exe> sandbox-exec` with the Spec on
-// fd 3 (a memfd), in a new user+network namespace unless s.Network, in its own process group, and
-// killed (with its whole process group) when ctx is done or the caller dies.
+// fd 3 (a sealed memfd), in a new user+network namespace unless s.Network,
+// in its own process group, killed with that whole group when ctx is done
+// (SIGKILL also reaches the helper/tool itself when the caller dies).
 // The caller sets Stdin, Stdout and Stderr and runs it; it may close
 // cmd.ExtraFiles[0] once the cmd has started. s.Timeout and s.MaxOutput are
 // only enforced by [Runner.Run]; with Command, bound the run by ctx.
