@@ -1,0 +1,21 @@
+// Command rigger-sandbox is the sandbox helper alone: `rigger-sandbox
+// sandbox-exec` does what `rigger sandbox-exec` does, but starts in about a
+// millisecond because it links nothing but internal/sandbox (the rigger
+// binary runs the init of every package it links first). Workers point
+// sandbox.Options.Helper at it when it is installed next to rigger.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/riggerdev/rigger/internal/sandbox"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == sandbox.ExecArg {
+		sandbox.Main()
+	}
+	fmt.Fprintf(os.Stderr, "usage: %s %s (started by rigger with a Spec on fd 3)\n", os.Args[0], sandbox.ExecArg)
+	os.Exit(sandbox.ExitCannotRun)
+}

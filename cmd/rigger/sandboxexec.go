@@ -1,0 +1,13 @@
+package main
+
+import "github.com/riggerdev/rigger/internal/sandbox"
+
+// sandboxExec hands the process to the sandbox helper when it was started as
+// `rigger sandbox-exec` (by internal/sandbox, with the Spec on fd 3). It runs
+// first in main, before signal handling, config or flags: the helper confines
+// itself and execs the tool, and never returns.
+func sandboxExec(args []string) {
+	if len(args) > 1 && args[1] == sandbox.ExecArg {
+		sandbox.Main()
+	}
+}

@@ -1,0 +1,20 @@
+// Package sandbox starts a tool (git, terraform, a provider) confined to one
+// task's workspace: the worker re-executes itself as `<exe> sandbox-exec`,
+// which sets no_new_privs and rlimits, applies Landlock (read-write only in the
+// workspace and the caller's temp dirs; read-only in system directories and a
+// short list of /etc files), and then execs the tool with exactly the
+// environment the caller gave. When the step needs no network the helper
+// starts in a new user and network namespace, so it sees only a downed
+// loopback.
+//
+// The package must not confine the worker itself (Landlock is irreversible and
+// per process): restrictions are only ever applied in the re-executed helper.
+// It never reads the worker's environment for the tool, and never puts the
+// Spec (which may hold a step's credentials in Env) in argv or the environment:
+// the Spec travels as JSON in a memfd inherited as fd 3.
+//
+// Wiring: the binary's entry point calls [Main] when os.Args[1] is [ExecArg],
+// before any other start-up; workers build a [Runner] with [New] from the
+// operator's policy ([Options]) and start tools with [Runner.Command] or
+// [Runner.Run]. [Probe] says what this kernel offers.
+package sandbox

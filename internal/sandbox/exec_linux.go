@@ -1,0 +1,241 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"syscall"
+
+	"github.com/landlock-lsm/go-landlock/landlock"
+	llsyscall "github.com/landlock-lsm/go-landlock/landlock/syscall"
+	"golang.org/x/sys/unix"
+)
+
+// specFD is the helper's fd that carries the wire-encoded Spec.
+const specFD = 3
+
+// Exit codes of the helper when it fails before the tool runs (as a shell
+// reports a command it cannot execute or cannot find).
+const (
+	ExitCannotRun = 126
+	ExitNotFound  = 127
+)
+
+// System paths every tool may read and execute (missing ones are skipped).
+var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+
+// The only parts of /etc a tool may read: TLS roots (not /etc/ssl/private or
+// /etc/pki/tls/private: a root worker could read those keys), name
+// resolution, user and group names, the time zone, the dynamic loader's
+// cache, git's system config. Missing ones are skipped.
+var etcPaths = []string{
+	"/etc/ssl/certs", "/etc/ssl/openssl.cnf",
+	"/etc/pki/tls/certs", "/etc/pki/ca-trust/extracted", "/etc/pki/tls/openssl.cnf",
+	"/etc/resolv.conf", "/etc/hosts", "/etc/host.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
+	"/etc/services", "/etc/protocols",
+	"/etc/passwd", "/etc/group", "/etc/localtime", "/etc/timezone",
+	"/etc/ld.so.cache", "/etc/gitconfig",
+}
+
+// Device files: /dev/null read-write (git opens it so), randomness and zeros
+// read-only.
+var (
+	devRW = []string{"/dev/null"}
+	devRO = []string{"/dev/zero", "/dev/urandom", "/dev/random", "/dev/full"}
+)
+
+// Main is the `sandbox-exec` helper: it reads the Spec from fd 3, closes
+// every other inherited descriptor above stderr, sets no_new_privs and the
+// rlimits, applies Landlock, changes to the workspace and execs the tool with
+// exactly the Spec's environment. It never returns: on failure it writes one
+// line to stderr and exits 126 (127 when the tool does not exist).
+func Main() {
+	code, err := confineAndExec()
+	fmt.Fprintf(os.Stderr, "rigger sandbox-exec: %v\n", err)
+	os.Exit(code)
+}
+
+// confineAndExec only returns on failure.
+func confineAndExec() (int, error) {
+	// no_new_privs and a Landlock domain are per thread (go-landlock sets
+	// both on every thread, below ABI 8 through psx); execve takes the
+	// calling thread's, so everything happens on one locked thread.
+	runtime.LockOSThread()
+	w, err := readWire()
+	if err != nil {
+		return ExitCannotRun, err
+	}
+	s := w.Spec
+	if err := s.Validate(); err != nil {
+		return ExitCannotRun, err
+	}
+	// Whatever else was inherited (the Spec's memfd is closed by now) must
+	// not reach the tool.
+	if err := unix.CloseRange(specFD, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return ExitCannotRun, fmt.Errorf("close inherited descriptors: %w", err)
+	}
+	if _, err := os.Stat(s.Path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return ExitNotFound, fmt.Errorf("tool %s: not found", s.Path)
+		}
+		return ExitCannotRun, fmt.Errorf("tool %s: %w", s.Path, err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return ExitCannotRun, fmt.Errorf("no_new_privs: %w", err)
+	}
+	if w.Landlock {
+		if err := applyLandlock(s); err != nil {
+			return ExitCannotRun, fmt.Errorf("landlock: %w", err)
+		}
+	}
+	if err := os.Chdir(s.Dir); err != nil {
+		return ExitCannotRun, fmt.Errorf("workspace: %w", err)
+	}
+	if err := setLimits(s.Limits.withDefaults()); err != nil {
+		return ExitCannotRun, err
+	}
+	args := s.Args
+	if len(args) == 0 {
+		args = []string{s.Path}
+	}
+	env := s.Env
+	if env == nil {
+		env = []string{}
+	}
+	err = syscall.Exec(s.Path, args, env)
+	if errors.Is(err, syscall.ENOENT) {
+		return ExitNotFound, fmt.Errorf("exec %s: %w", s.Path, err)
+	}
+	return ExitCannotRun, fmt.Errorf("exec %s: %w", s.Path, err)
+}
+
+func readWire() (wire, error) {
+	var w wire
+	const byHand = "no spec on fd 3 (this command is started by rigger itself, not by hand)"
+	// Only a sealed memfd is the parent's Spec; any other fd 3 (a shell's,
+	// a test harness's) is not read.
+	seals, err := unix.FcntlInt(specFD, unix.F_GET_SEALS, 0)
+	if err != nil || seals&unix.F_SEAL_WRITE == 0 {
+		return w, errors.New(byHand)
+	}
+	f := os.NewFile(specFD, "sandbox-spec")
+	data, err := io.ReadAll(io.LimitReader(f, 16<<20))
+	f.Close()
+	if err != nil {
+		return w, fmt.Errorf("read spec from fd 3: %w", err)
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return w, fmt.Errorf("decode spec: %w", err)
+	}
+	return w, nil
+}
+
+// landlockConfigs are go-landlock's strict configs by ABI version.
+var landlockConfigs = []landlock.Config{
+	landlock.V1, landlock.V2, landlock.V3, landlock.V4, landlock.V5, landlock.V6,
+	landlock.V7, landlock.V8, landlock.V9, landlock.V10, landlock.V11,
+}
+
+// applyLandlock restricts this process (and what it execs) with the
+// strictest config the kernel supports — never best effort, which could
+// silently enforce nothing.
+func applyLandlock(s Spec) error {
+	abi, err := llsyscall.LandlockGetABIVersion()
+	if err != nil || abi < 1 {
+		return fmt.Errorf("the kernel has no Landlock (ABI %d: %v)", abi, err)
+	}
+	cfg := landlockConfigs[min(abi, len(landlockConfigs))-1]
+	if s.Network {
+		cfg.HandledAccessNet = 0
+	}
+	// With no network wanted, Landlock (ABI 4+) also denies TCP bind and
+	// connect: a second layer under the empty network namespace, and the
+	// only one when the policy allowed running without namespaces.
+	rw := func(r landlock.FSRule) landlock.FSRule {
+		if abi >= 2 {
+			r = r.WithRefer()
+		}
+		return r
+	}
+	var rules []landlock.Rule
+	add := func(paths []string, dirRule, fileRule func(...string) landlock.FSRule, optional, write bool) error {
+		for _, p := range paths {
+			fi, err := os.Stat(p)
+			if err != nil {
+				if optional && errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			var r landlock.FSRule
+			if fi.IsDir() {
+				r = dirRule(p)
+			} else {
+				r = fileRule(p)
+			}
+			if write && fi.IsDir() {
+				r = rw(r)
+			}
+			if !fi.IsDir() && !fi.Mode().IsRegular() && abi >= 5 {
+				r = r.WithIoctlDev() // a device: ioctls such as isatty on /dev/null
+			}
+			rules = append(rules, r)
+		}
+		return nil
+	}
+	steps := []struct {
+		paths           []string
+		dirRule, file   func(...string) landlock.FSRule
+		optional, write bool
+	}{
+		{[]string{s.Dir}, landlock.RWDirs, landlock.RWFiles, false, true},
+		{s.Writable, landlock.RWDirs, landlock.RWFiles, false, true},
+		{s.ReadOnly, landlock.RODirs, landlock.ROFiles, false, false},
+		{[]string{s.Path}, landlock.RODirs, landlock.ROFiles, false, false},
+		{systemDirs, landlock.RODirs, landlock.ROFiles, true, false},
+		{etcPaths, landlock.RODirs, landlock.ROFiles, true, false},
+		{devRW, landlock.RWDirs, landlock.RWFiles, true, true},
+		{devRO, landlock.RODirs, landlock.ROFiles, true, false},
+	}
+	for _, st := range steps {
+		if err := add(st.paths, st.dirRule, st.file, st.optional, st.write); err != nil {
+			return err
+		}
+	}
+	return cfg.Restrict(rules...)
+}
+
+// setLimits lowers the rlimits (never above the current hard limit) and
+// turns off core dumps (a core of a tool holding a token is a secret at rest).
+func setLimits(l Limits) error {
+	set := func(name string, res int, v uint64) error {
+		var cur unix.Rlimit
+		if err := unix.Getrlimit(res, &cur); err != nil {
+			return fmt.Errorf("getrlimit %s: %w", name, err)
+		}
+		v = min(v, cur.Max)
+		if err := unix.Setrlimit(res, &unix.Rlimit{Cur: v, Max: v}); err != nil {
+			return fmt.Errorf("setrlimit %s: %w", name, err)
+		}
+		return nil
+	}
+	for _, lim := range []struct {
+		name string
+		res  int
+		v    uint64
+	}{
+		{"cpu", unix.RLIMIT_CPU, l.CPUSeconds},
+		{"as", unix.RLIMIT_AS, l.AddressSpace},
+		{"fsize", unix.RLIMIT_FSIZE, l.FileSize},
+		{"nproc", unix.RLIMIT_NPROC, l.Processes},
+		{"core", unix.RLIMIT_CORE, 0},
+	} {
+		if err := set(lim.name, lim.res, lim.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package sandbox
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Report is what the kernel offers the sandbox.
+type Report struct {
+	// LandlockABI is the kernel's Landlock ABI version (0: none).
+	LandlockABI int
+	// LandlockErr says why there is no Landlock when LandlockABI is 0.
+	LandlockErr string
+	// UserNetNS is true when an unprivileged user + network namespace can
+	// be created for a child (what a no-network Spec needs).
+	UserNetNS bool
+	// UserNetNSErr says why not.
+	UserNetNSErr string
+	// NoNewPrivs is true when prctl(PR_SET_NO_NEW_PRIVS) is available.
+	NoNewPrivs bool
+}
+
+// String is one line for a start-up log.
+func (r Report) String() string {
+	var b strings.Builder
+	if r.LandlockABI > 0 {
+		fmt.Fprintf(&b, "landlock ABI %d", r.LandlockABI)
+	} else {
+		fmt.Fprintf(&b, "landlock unavailable (%s)", r.LandlockErr)
+	}
+	if r.UserNetNS {
+		b.WriteString(", user+net namespaces yes")
+	} else {
+		fmt.Fprintf(&b, ", user+net namespaces no (%s)", r.UserNetNSErr)
+	}
+	if r.NoNewPrivs {
+		b.WriteString(", no_new_privs yes")
+	} else {
+		b.WriteString(", no_new_privs no")
+	}
+	return b.String()
+}
+
+// missing lists what a Spec needs and the report lacks, one phrase each.
+func (r Report) missing(s Spec) []string {
+	var m []string
+	if r.LandlockABI == 0 {
+		m = append(m, "Landlock (file system confinement): "+r.LandlockErr)
+	}
+	if !s.Network && !r.UserNetNS {
+		m = append(m, "user+network namespaces (network cut-off): "+r.UserNetNSErr)
+	}
+	if !r.NoNewPrivs {
+		m = append(m, "no_new_privs")
+	}
+	return m
+}
