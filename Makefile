@@ -24,8 +24,9 @@ help: ## Show this help
 run: build ## Build and start the whole platform in one process (rigger dev, with the examples' config)
 	./$(BIN) dev --config examples/rigger.yaml $(ARGS)
 
-build: $(UI) ## Build bin/rigger (with the embedded Temporal server and the web UI)
+build: $(UI) ## Build bin/rigger (with the embedded Temporal server and the web UI) and bin/rigger-sandbox (the sandbox helper)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rigger
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/rigger-sandbox ./cmd/rigger-sandbox
 
 build-nodev: $(UI) ## Build bin/rigger-nodev without the embedded Temporal server (production)
 	$(GO) build -tags nodevserver -ldflags '$(LDFLAGS)' -o bin/rigger-nodev ./cmd/rigger

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/riggerdev/rigger/internal/credentials"
+	"github.com/riggerdev/rigger/internal/sandbox"
 )
 
 // Git runs git. Every git process of this package starts through
@@ -26,6 +27,11 @@ type Git struct {
 	// PathEnv is the PATH git's processes get (git runs its helpers,
 	// e.g. git-remote-https, from its exec path, not from PATH).
 	PathEnv string
+	// Sandbox, when set, confines every git process (internal/sandbox):
+	// it writes only its own clone and HOME, reads the task's workspace
+	// and the system, and keeps the network (it pushes). Command is not
+	// used then.
+	Sandbox *sandbox.Runner
 }
 
 // NewGit finds git on PATH (the only look-up it does) and runs it with
@@ -51,6 +57,8 @@ type gitSession struct {
 	git   *Git
 	home  string
 	token credentials.Secret
+	// readOnly are what git may read besides its clone (the workspace).
+	readOnly []string
 }
 
 // maxGitOutput bounds what is kept of one git command's output.
@@ -88,6 +96,11 @@ func (s gitSession) secrets() []credentials.Secret {
 // cmd builds one git process in dir; the single place a git process is
 // made.
 func (s gitSession) cmd(ctx context.Context, dir string, args ...string) (*exec.Cmd, error) {
+	if s.git.Sandbox != nil {
+		c, _, err := s.git.Sandbox.Command(ctx, sandbox.Spec{Path: s.git.Path, Args: append([]string{"git"}, args...), Dir: dir,
+			Env: s.env(), ReadOnly: s.readOnly, Writable: []string{filepath.Dir(s.home)}, Network: true})
+		return c, err
+	}
 	c, err := s.git.Command(ctx, s.git.Path, args...)
 	if err != nil {
 		return nil, err
@@ -106,7 +119,11 @@ func (s gitSession) run(ctx context.Context, dir string, args ...string) (string
 	}
 	var out, errOut limitedBuffer
 	c.Stdout, c.Stderr = &out, &errOut
-	if err := c.Run(); err != nil {
+	err = c.Run()
+	for _, f := range c.ExtraFiles { // the sandbox's spec, read at start
+		_ = f.Close()
+	}
+	if err != nil {
 		msg := credentials.Scrub(strings.TrimSpace(errOut.String()), s.secrets()...)
 		return "", credentials.ScrubError(fmt.Errorf("git %s: %w: %s", args[0], err, msg), s.secrets()...)
 	}
@@ -130,10 +147,11 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 func (l *limitedBuffer) String() string { return l.b.String() }
 
 // newSession makes a session with a fresh HOME under tmp.
-func newSession(g *Git, tmp string, token credentials.Secret) (gitSession, error) {
+// readOnly are the paths git may read besides tmp (the workspace).
+func newSession(g *Git, tmp string, token credentials.Secret, readOnly ...string) (gitSession, error) {
 	home := filepath.Join(tmp, "home")
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return gitSession{}, err
 	}
-	return gitSession{git: g, home: home, token: token}, nil
+	return gitSession{git: g, home: home, token: token, readOnly: readOnly}, nil
 }

@@ -286,7 +286,7 @@ func (c *call) push(ctx context.Context, repo *gh.Repository, ps pushSettings) (
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	sess, err := newSession(c.s.git, tmp, cred.Token)
+	sess, err := newSession(c.s.git, tmp, cred.Token, c.env.Workspace)
 	if err != nil {
 		return "", err
 	}

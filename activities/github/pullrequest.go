@@ -84,7 +84,7 @@ func (s *service) pullRequest(ctx context.Context, in contract.ActionInput) (con
 		return c.output(nil), err
 	}
 	defer os.RemoveAll(tmp)
-	sess, err := newSession(c.s.git, tmp, cred.Token)
+	sess, err := newSession(c.s.git, tmp, cred.Token, c.env.Workspace)
 	if err != nil {
 		return c.output(nil), err
 	}

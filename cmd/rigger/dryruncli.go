@@ -65,7 +65,11 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			sc.Logger = slog.New(progressHandler{w: c.stderr})
 			fmt.Fprintf(c.stdout, "dry run of %s (%d steps)\n", t.Metadata.Name, len(plan.Steps))
 			// The run's own log is printed below; the SDK's would repeat it.
-			r := &worker.DryRunner{Scaffold: sc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			integrations, err := integrationActions(cfg, worker.Queues(), nil, nil, logger, forLocalDryRuns)
+			if err != nil {
+				return err
+			}
+			r := &worker.DryRunner{Scaffold: sc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Integrations: integrations}
 			res, err := r.DryRun(context.Background(), *plan, secrets, nil, permission.Subject{Ref: "user:default/dry-run"})
 			if err != nil {
 				return exitError{code: 1, msg: err.Error()}

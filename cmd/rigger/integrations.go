@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -17,6 +18,7 @@ import (
 	creds "github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/githost"
 	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/sandbox"
 )
 
 // DevGitHostName is the host name of rigger dev's own git host in
@@ -38,27 +40,33 @@ func devGitHost(cfg *config.Config) (*githost.Host, error) {
 // queues, each with only its own integration's configuration and a
 // broker that mints only that integration's credentials. A queue whose
 // integration is not configured gets none (worker.New then refuses it,
-// saying so). dryRunOnly builds them for an API server's dry runs: no
-// secret and no broker (a dry run asks for no credential).
-func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger, dryRunOnly bool) (map[string]map[string]activities.ActionFunc, error) {
+// saying so). For dry runs (an API server's, rigger template dry-run's)
+// they are built without secrets or broker: a dry run asks for no
+// credential.
+func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger, use actionsUse) (map[string]map[string]activities.ActionFunc, error) {
+	dryRunOnly := use != forWorkers
 	out := map[string]map[string]activities.ActionFunc{}
 	decider := brokerDecider(cfg, policy, logger)
 	if slices.Contains(queues, contract.QueueGitHub) {
-		gcfg, minters := githubConfig(cfg, gitHost, dryRunOnly)
+		gcfg, minters := githubConfig(cfg, gitHost, use)
 		if len(gcfg.Hosts) > 0 {
 			log := logger.With("component", "worker", "queue", contract.QueueGitHub)
 			broker := creds.NewBroker(decider, log, minters...)
 			if dryRunOnly {
 				broker = nil
 			}
-			acts, err := github.Actions(broker, gcfg, github.Options{Logger: log, HTTPClient: &http.Client{}})
+			git, err := sandboxedGit(cfg, log)
+			if err != nil {
+				return nil, err
+			}
+			acts, err := github.Actions(broker, gcfg, github.Options{Logger: log, HTTPClient: &http.Client{}, Git: git})
 			if err != nil {
 				return nil, fmt.Errorf("integrations.github: %w", err)
 			}
 			out[contract.QueueGitHub] = acts
 		}
 	}
-	if slices.Contains(queues, contract.QueueAWS) && awsConfigured(cfg) {
+	if slices.Contains(queues, contract.QueueAWS) && (awsConfigured(cfg) || dryRunOnly) {
 		a := cfg.Integrations.AWS
 		acfg := aws.Config{Region: a.Region, Endpoint: a.Endpoint, RoleARN: a.RoleARN, AccessKeyID: a.AccessKeyID,
 			SecretAccessKey: creds.NewSecret(a.SecretAccessKey.Reveal()), SessionDuration: a.SessionDuration}
@@ -81,9 +89,13 @@ func awsConfigured(cfg *config.Config) bool { return cfg.Integrations.AWS.RoleAR
 
 // githubConfig is the GitHub integration's slice of the configuration,
 // plus rigger dev's git host, and the minters of its credentials.
-func githubConfig(cfg *config.Config, gitHost *githost.Host, dryRunOnly bool) (github.Config, []creds.Minter) {
+func githubConfig(cfg *config.Config, gitHost *githost.Host, use actionsUse) (github.Config, []creds.Minter) {
+	dryRunOnly := use != forWorkers
 	var gcfg github.Config
 	for _, g := range cfg.Integrations.GitHub {
+		if len(g.Apps) == 0 && g.Token == "" {
+			continue // it only verifies webhooks (webhookSecret)
+		}
 		h := github.Host{Host: g.Host, APIBaseURL: g.APIURL(), Token: creds.NewSecret(g.Token.Reveal())}
 		for _, a := range g.Apps {
 			h.Apps = append(h.Apps, github.App{AppID: a.AppID, PrivateKey: creds.NewSecret(a.PrivateKey.Reveal())})
@@ -93,6 +105,11 @@ func githubConfig(cfg *config.Config, gitHost *githost.Host, dryRunOnly bool) (g
 			h.Apps, h.Token = nil, creds.NewSecret("dry-run-only")
 		}
 		gcfg.Hosts = append(gcfg.Hosts, h)
+	}
+	if use == forLocalDryRuns {
+		// rigger template dry-run says what would be pushed where, also
+		// to rigger dev's git host at its default address.
+		gcfg.Hosts = append(gcfg.Hosts, github.Host{Host: DevGitHostName, GitURL: "http://" + loopbackAddress(cfg.Server.Listen) + githost.Prefix[:len(githost.Prefix)-1], Dev: true})
 	}
 	if dryRunOnly {
 		return gcfg, nil
@@ -121,3 +138,52 @@ func brokerDecider(cfg *config.Config, policy *permission.Policy, logger *slog.L
 type allowAll struct{}
 
 func (allowAll) MayUse(context.Context, creds.Need) error { return nil }
+
+// sandboxedGit is git run through the sandbox (scaffolder.sandbox).
+func sandboxedGit(cfg *config.Config, logger *slog.Logger) (*github.Git, error) {
+	g, err := github.NewGit()
+	if err != nil {
+		return nil, err
+	}
+	g.Sandbox = sandbox.New(sandbox.Options{Required: cfg.Scaffolder.Sandbox.Required, Helper: sandboxHelper(cfg)})
+	report := sandbox.Probe()
+	logger.Info("sandbox for git: "+report.String(), "required", cfg.Scaffolder.Sandbox.Required, "helper", sandboxHelper(cfg))
+	if report.LandlockABI == 0 {
+		if cfg.Scaffolder.Sandbox.Required {
+			logger.Error("this kernel cannot confine git (no Landlock): GitHub steps will fail until it can, or until scaffolder.sandbox.required is false")
+		} else {
+			logger.Warn("git runs unconfined: this kernel has no Landlock and scaffolder.sandbox.required is false")
+		}
+	}
+	return g, nil
+}
+
+// sandboxHelper is scaffolder.sandbox.helper, else rigger-sandbox beside
+// this binary when it is there ("" lets the sandbox re-execute rigger).
+func sandboxHelper(cfg *config.Config) string {
+	if h := cfg.Scaffolder.Sandbox.Helper; h != "" {
+		return h
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	beside := filepath.Join(filepath.Dir(exe), "rigger-sandbox")
+	if st, err := os.Stat(beside); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		return beside
+	}
+	return ""
+}
+
+// actionsUse is what integration actions are built for.
+type actionsUse int
+
+const (
+	// forWorkers: with secrets and a broker, to run steps.
+	forWorkers actionsUse = iota
+	// forServerDryRuns: an API server's dry runs, without secrets.
+	forServerDryRuns
+	// forLocalDryRuns: rigger template dry-run on this machine, which also
+	// knows rigger dev's git host.
+	forLocalDryRuns
+)

@@ -207,7 +207,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			gitHost = nil
 		}
 	}
-	integrations, err := integrationActions(cfg, queuesWithActions(m, queues), policy, gitHost, logger, m == modeServer)
+	use := forWorkers
+	if m == modeServer {
+		use = forServerDryRuns
+	}
+	integrations, err := integrationActions(cfg, queuesWithActions(m, queues), policy, gitHost, logger, use)
 	if err != nil {
 		return err
 	}

@@ -481,6 +481,23 @@ type Scaffolder struct {
 	WorkspaceTTL time.Duration `yaml:"workspaceTTL"`
 	// Limits bound what rendering one step may consume.
 	Limits ScaffolderLimits `yaml:"limits"`
+	// Sandbox confines the tools integration steps run (git, terraform).
+	Sandbox Sandbox `yaml:"sandbox"`
+}
+
+// Sandbox confines subprocesses: Landlock (write only the step's own
+// directories), a new network namespace when a step needs no network,
+// no_new_privs, rlimits and an environment holding only the step's own
+// credentials.
+type Sandbox struct {
+	// Required refuses to run a tool unconfined when the kernel lacks
+	// Landlock (or network namespaces, for a step without network); false
+	// runs it with what the kernel has, logging what is missing [true].
+	Required bool `yaml:"required"`
+	// Helper is the rigger-sandbox binary that confines each tool; empty
+	// means rigger-sandbox next to the rigger binary when it is there,
+	// else rigger itself (which starts ~200 ms slower) [""].
+	Helper string `yaml:"helper"`
 }
 
 // ScaffolderLimits bound the rendering of one step (its if, each and the
@@ -762,6 +779,7 @@ func Default() *Config {
 			SecretTTL:          24 * time.Hour,
 			WorkspaceTTL:       24 * time.Hour,
 			Limits:             ScaffolderLimits{MaxEachItems: 10000, RenderTimeout: time.Second, MaxIterations: 100_000, MaxOutputBytes: 1 << 20},
+			Sandbox:            Sandbox{Required: true},
 		},
 		Integrations: Integrations{
 			AWS:       AWS{SessionDuration: 15 * time.Minute},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func TestExampleTemplates(t *testing.T) {
 		check    func(t *testing.T, taskID string)
 	}{"create-service", map[string]any{"name": "orders", "owner": "group:default/team-a", "kind": "service",
 		"dependsOn": "component:default/billing", "needsDatabase": true, "engine": "postgres", "databaseName": "orders",
-		"repoUrl": "github.com?owner=acme&repo=orders",
+		"repoUrl": "localhost?owner=acme&repo=orders",
 		// As an older Backstage client sends a password widget's value.
 		"databasePassword": password}, map[string]any{"databasePassword": password}, map[string]string{
 		"orders/catalog-info.yaml": "github.com/project-slug: acme/orders",
@@ -108,10 +109,22 @@ func TestExampleTemplates(t *testing.T) {
 			t.Errorf("the secret in the log: %s", events)
 		}
 		out := fmt.Sprint(taskOutput(t, p.api, id))
-		for _, want := range []string{"component:default/orders", "https://github.com/acme/orders", "orders is in the catalog, owned by group:default/team-a"} {
+		remote := p.api + "/git/acme/orders.git"
+		for _, want := range []string{"component:default/orders", "git clone " + remote, "orders is in the catalog, owned by group:default/team-a"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q: %s", want, out)
 			}
+		}
+		// The golden path offline: the new repository clones from rigger
+		// dev's own git host and holds the rendered service.
+		clone := filepath.Join(t.TempDir(), "orders")
+		cmd := exec.Command("git", "clone", "-q", remote, clone)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git clone %s: %v %s", remote, err, b)
+		}
+		if b, err := os.ReadFile(filepath.Join(clone, "catalog-info.yaml")); err != nil || !strings.Contains(string(b), "name: orders") {
+			t.Fatalf("the cloned catalog-info.yaml: %v %s", err, b)
 		}
 	}})
 	for _, c := range cases {
@@ -145,7 +158,7 @@ func TestExampleTemplates(t *testing.T) {
 	t.Run("create-service without a database", func(t *testing.T) {
 		var created struct{ ID string }
 		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/create-service",
-			"values": map[string]any{"name": "web", "owner": "group:default/team-a", "engine": "nosuch", "repoUrl": "github.com?owner=acme&repo=web"}}, &created); code != http.StatusCreated {
+			"values": map[string]any{"name": "web", "owner": "group:default/team-a", "engine": "nosuch", "repoUrl": "localhost?owner=acme&repo=web"}}, &created); code != http.StatusCreated {
 			t.Fatalf("create: %d", code)
 		}
 		tr := waitTask(t, p.api, created.ID)
@@ -154,7 +167,7 @@ func TestExampleTemplates(t *testing.T) {
 		}
 		var e struct{ Error struct{ Message string } }
 		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/create-service",
-			"values": map[string]any{"name": "web2", "owner": "group:default/team-a", "needsDatabase": true, "repoUrl": "github.com?owner=acme&repo=web2"}}, &e); code != http.StatusBadRequest ||
+			"values": map[string]any{"name": "web2", "owner": "group:default/team-a", "needsDatabase": true, "repoUrl": "localhost?owner=acme&repo=web2"}}, &e); code != http.StatusBadRequest ||
 			!strings.Contains(e.Error.Message, `parameters.databaseName: required (page 2 "Database")`) {
 			t.Fatalf("database page shown: %d %+v", code, e)
 		}

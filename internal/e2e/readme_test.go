@@ -144,7 +144,7 @@ func TestReadmeCommands(t *testing.T) {
 					variants = append(variants, strings.Replace(run, "examples/templates/go-service/template.yaml", rel, 1)+" --set service=component:default/payments --set version=1.4.0")
 				case "examples/templates/create-service/template.yaml":
 					// It also asks where the repository goes.
-					variants = append(variants, strings.Replace(run, "examples/templates/go-service/template.yaml", rel, 1)+" --set 'repoUrl=github.com?owner=acme&repo=payments'")
+					variants = append(variants, strings.Replace(run, "examples/templates/go-service/template.yaml", rel, 1)+" --set 'repoUrl=localhost?owner=acme&repo=payments'")
 				default:
 					variants = append(variants, strings.Replace(run, "examples/templates/go-service/template.yaml", rel, 1))
 				}

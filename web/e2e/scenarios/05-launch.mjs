@@ -66,10 +66,10 @@ export default async function launch(ctx) {
   // Repository (RepoUrlPicker): host, owner, repository.
   await expect.visible(page.getByRole('heading', { name: 'Repository', level: 2 }), 'the Repository page');
   const repo = page.getByRole('group', { name: /Repository location/ });
-  await repo.getByRole('combobox', { name: 'Host', exact: true }).selectOption('github.com');
+  await repo.getByRole('combobox', { name: 'Host', exact: true }).selectOption('localhost');
   await repo.getByRole('textbox', { name: 'Owner', exact: true }).fill('acme');
   await repo.getByRole('textbox', { name: 'Repository', exact: true }).fill(name);
-  await expect.visible(repo.getByText(`github.com/acme/${name}`), 'the picker shows the repository it will use');
+  await expect.visible(repo.getByText(`localhost/acme/${name}`), 'the picker shows the repository it will use');
   await ctx.shot('launch-repository-page');
   await ctx.axe(page, 'launch form: Repository page');
   await page.getByRole('button', { name: 'Next' }).click();
@@ -82,7 +82,7 @@ export default async function launch(ctx) {
   expect.equal(await row('Owner').innerText(), 'group:default/payments', 'review: Owner');
   expect.equal(await row('Depends on').innerText(), 'component:default/checkout-service', 'review: Depends on');
   expect.equal(await row('Database name').innerText(), dbName, 'review: Database name');
-  expect.equal(await row('Repository location').innerText(), `github.com?owner=acme&repo=${name}`, 'review: Repository location');
+  expect.equal(await row('Repository location').innerText(), `localhost?owner=acme&repo=${name}`, 'review: Repository location');
   expect.match(await row('Database password').innerText(), /^\*+$/, 'review: the password is masked');
   expect.ok(!(await page.locator('main').innerText()).includes(password), 'the review page never shows the password in clear');
   expect.ok(!(await page.content()).includes(password), 'the review page holds the password nowhere in its HTML');
