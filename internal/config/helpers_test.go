@@ -28,6 +28,7 @@ func fullEnv() func(string) (string, bool) {
 		"GITHUB_WEBHOOK_SECRET":      secretValue + "-webhook",
 		"GITHUB_APP_CLIENT_SECRET":   secretValue + "-app",
 		"GHE_TOKEN":                  secretValue + "-ghe",
+		"GHE_WEBHOOK_SECRET":         secretValue + "-ghe-webhook",
 		"AWS_SECRET_ACCESS_KEY":      secretValue + "-aws",
 		"ALERT_WEBHOOK_URL":          "https://hooks.example.com/" + secretValue + "-alert",
 		"ALERT_WEBHOOK_TOKEN":        secretValue + "-alert-token",
