@@ -14,6 +14,7 @@ import {
 } from '../tasks/model';
 import { Markdownish } from '../tasks/Markdownish';
 import { ApprovalPanel } from '../tasks/Approval';
+import { WaitPanel } from '../tasks/Wait';
 
 const taskUrl = (id: string) => `/api/scaffolder/v2/tasks/${encodeURIComponent(id)}`;
 
@@ -185,6 +186,9 @@ export function TaskPage() {
         <ApprovalPanel taskId={task.id} approval={task.approval} onDecided={() => scheduleRefresh(true)}
           stepName={steps.find((s) => s.id === task.approval?.stepId)?.name || task.approval.stepId} />
       ) : null}
+      {running ? steps.filter((s) => s.status === 'processing' && s.wait && !s.wait.outcome).map((s) => (
+        <WaitPanel key={s.id} wait={s.wait!} stepName={s.name || s.id} />
+      )) : null}
 
       <div className="taskbody">
         <section aria-labelledby="steps-h" className="tasksteps">
@@ -203,7 +207,7 @@ export function TaskPage() {
                   <button type="button" aria-pressed={stepFilter === s.id} onClick={() => setStepFilter(s.id)} className="stepbtn">
                     <span className={`stepicon status-${s.status}`} aria-hidden="true">{STATUS_ICON[s.status] ?? '•'}</span>
                     <span className="stepname">{s.name || s.id}</span>
-                    <span className={`status-${s.status} steptext`}>{running && s.id === task.approval?.stepId ? 'Waiting for approval' : statusLabel(s.status)}</span>
+                    <span className={`status-${s.status} steptext`}>{running && s.id === task.approval?.stepId ? 'Waiting for approval' : running && s.status === 'processing' && s.wait && !s.wait.outcome ? 'Waiting' : statusLabel(s.status)}</span>
                     <span className="muted stepdur">{d === undefined ? '' : formatDuration(d)}</span>
                   </button>
                   {s.error ? <p className="steperror" role="note">{s.error}</p> : null}

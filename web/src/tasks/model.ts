@@ -12,6 +12,19 @@ export interface TaskStep {
   startedAt?: string;
   endedAt?: string;
   error?: string;
+  /** A rigger:wait-for step's wait (what for, until when, its callback). */
+  wait?: StepWait;
+}
+
+export interface StepWait {
+  requestId: string;
+  for: 'callback' | 'pull-request' | 'workflow-run' | string;
+  what: string;
+  message?: string;
+  requestedAt: string;
+  deadline: string;
+  callbackPath?: string;
+  outcome?: string;
 }
 
 export interface OutputLink { title?: string; url?: string; icon?: string; entityRef?: string }
