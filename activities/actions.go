@@ -79,7 +79,8 @@ func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
 	return func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 		// Heartbeats: a step lost with its worker is retried within
 		// seconds (the workflow sets contract.HeartbeatTimeout).
-		defer keepAlive(ctx, nil)()
+		ctx, prog := withProgress(ctx)
+		defer keepAlive(ctx, prog.get)()
 		s.executed(ctx, name, in)
 		var secrets map[string]string
 		if in.Secrets {

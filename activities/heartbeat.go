@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -39,8 +40,12 @@ func keepAliveEvery(ctx context.Context, every time.Duration, details func() any
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				var d any
 				if details != nil {
-					activity.RecordHeartbeat(ctx, details())
+					d = details()
+				}
+				if d != nil {
+					activity.RecordHeartbeat(ctx, d)
 				} else {
 					activity.RecordHeartbeat(ctx)
 				}
@@ -53,5 +58,49 @@ func keepAliveEvery(ctx context.Context, every time.Duration, details func() any
 			close(done)
 			wg.Wait()
 		})
+	}
+}
+
+// progress is an action's heartbeat details: what it recorded with
+// RecordProgress, or what an earlier attempt recorded, so the wrapper's
+// keep-alive heartbeats never overwrite it with nothing.
+type progress struct {
+	mu sync.Mutex
+	v  any
+}
+
+type progressKey struct{}
+
+func (p *progress) get() any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.v
+}
+
+// withProgress gives an action's context its progress, starting from
+// the details an earlier attempt recorded (kept as raw JSON).
+func withProgress(ctx context.Context) (context.Context, *progress) {
+	p := &progress{}
+	if activity.IsActivity(ctx) && !activity.GetInfo(ctx).IsLocalActivity && activity.HasHeartbeatDetails(ctx) {
+		var raw json.RawMessage
+		if activity.GetHeartbeatDetails(ctx, &raw) == nil && len(raw) > 0 && string(raw) != "null" {
+			p.v = raw
+		}
+	}
+	return context.WithValue(ctx, progressKey{}, p), p
+}
+
+// RecordProgress records v as the running action's heartbeat details at
+// once and with every later keep-alive heartbeat: a retry of the activity
+// reads it with activity.GetHeartbeatDetails (e.g. "this dispatch was
+// sent"). Outside a regular activity it does nothing.
+func RecordProgress(ctx context.Context, v any) {
+	if p, ok := ctx.Value(progressKey{}).(*progress); ok {
+		p.mu.Lock()
+		p.v = v
+		p.mu.Unlock()
+	}
+	if activity.IsActivity(ctx) && !activity.GetInfo(ctx).IsLocalActivity {
+		activity.RecordHeartbeat(ctx, v)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/errs"
 )
@@ -77,9 +78,7 @@ func (s *service) dispatch(ctx context.Context, in contract.ActionInput) (contra
 	if err != nil {
 		return c.output(nil), apiError("dispatch workflow "+workflow, err, resp, cred)
 	}
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, dispatched{Sent: sent})
-	}
+	activities.RecordProgress(ctx, dispatched{Sent: sent})
 	c.logf("dispatched workflow %s of %s/%s on %s", workflow, c.repo.owner, c.repo.repo, ref)
 	return c.output(map[string]any{}), nil
 }
