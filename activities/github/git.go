@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/riggerdev/rigger/internal/credentials"
@@ -76,10 +77,17 @@ func (s gitSession) env() []string {
 		"GIT_CONFIG_GLOBAL=/dev/null",
 		"LANG=C",
 	}
+	// No hooks, no fsmonitor, whatever a repository's config says
+	// (GIT_CONFIG_* weigh like -c, over any config file).
+	cfg := [][2]string{{"core.hooksPath", "/dev/null"}, {"core.fsmonitor", "false"}, {"protocol.file.allow", "never"}}
 	if !s.token.Empty() {
 		basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + s.token.Reveal()))
-		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
-			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
+		cfg = append(cfg, [2]string{"http.extraHeader", "Authorization: Basic " + basic})
+	}
+	env = append(env, "GIT_CONFIG_COUNT="+strconv.Itoa(len(cfg)))
+	for i, kv := range cfg {
+		n := strconv.Itoa(i)
+		env = append(env, "GIT_CONFIG_KEY_"+n+"="+kv[0], "GIT_CONFIG_VALUE_"+n+"="+kv[1])
 	}
 	return env
 }
@@ -113,9 +121,10 @@ func (s gitSession) cmd(ctx context.Context, dir string, args ...string) (*exec.
 // run runs git in dir and returns its trimmed stdout. An error carries
 // git's stderr, scrubbed of the token.
 func (s gitSession) run(ctx context.Context, dir string, args ...string) (string, error) {
+	name := subcommand(args)
 	c, err := s.cmd(ctx, dir, args...)
 	if err != nil {
-		return "", fmt.Errorf("git %s: %w", args[0], err)
+		return "", fmt.Errorf("git %s: %w", name, err)
 	}
 	var out, errOut limitedBuffer
 	c.Stdout, c.Stderr = &out, &errOut
@@ -125,7 +134,7 @@ func (s gitSession) run(ctx context.Context, dir string, args ...string) (string
 	}
 	if err != nil {
 		msg := credentials.Scrub(strings.TrimSpace(errOut.String()), s.secrets()...)
-		return "", credentials.ScrubError(fmt.Errorf("git %s: %w: %s", args[0], err, msg), s.secrets()...)
+		return "", credentials.ScrubError(fmt.Errorf("git %s: %w: %s", name, err, msg), s.secrets()...)
 	}
 	return strings.TrimSpace(credentials.Scrub(out.String(), s.secrets()...)), nil
 }
@@ -154,4 +163,18 @@ func newSession(g *Git, tmp string, token credentials.Secret, readOnly ...string
 		return gitSession{}, err
 	}
 	return gitSession{git: g, home: home, token: token, readOnly: readOnly}, nil
+}
+
+// subcommand is git's command among args (after --git-dir=…, -c k=v).
+func subcommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-c":
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			return a
+		}
+	}
+	return "?"
 }

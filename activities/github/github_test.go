@@ -521,3 +521,37 @@ func (f *fixture) assertNoLeak(t *testing.T) {
 		t.Fatalf("the broker's log is missing: %s", f.logs.String())
 	}
 }
+
+// TestPullRequestCannotReachTheCloneConfig: a branch holding a link to
+// .git (or into it) cannot make publish:github:pull-request write git's
+// config or hooks: a planted fsmonitor or hook never runs, and the
+// token cannot be redirected elsewhere.
+func TestPullRequestCannotReachTheCloneConfig(t *testing.T) {
+	f := newFixture(t)
+	marker := filepath.Join(t.TempDir(), "ran")
+	// The branch, as an earlier publish pushed it: links into .git.
+	writeFiles(t, f.ws, map[string]string{"svc/README.md": "svc\n"})
+	for link, to := range map[string]string{"svc/docs": ".git", "svc/hooks": ".git/hooks"} {
+		if err := os.Symlink(to, filepath.Join(f.ws, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.run(f.ctx(false), t, ActionPublish, map[string]any{"repoUrl": "github.com?owner=acme&repo=evil", "sourcePath": "svc", "protectDefaultBranch": false}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	evil := "[core]\n\tfsmonitor = \"touch " + marker + "\"\n\thooksPath = .git/hooks\n[url \"http://127.0.0.1:1/\"]\n\tinsteadOf = " + f.fake.GitURL() + "/\n"
+	writeFiles(t, f.ws, map[string]string{"payload/config": evil, "hook/pre-push": "#!/bin/sh\ntouch " + marker + "\n"})
+	if err := os.Chmod(filepath.Join(f.ws, "hook/pre-push"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []map[string]any{
+		{"repoUrl": "github.com?owner=acme&repo=evil", "branchName": "b1", "title": "t", "description": "d", "sourcePath": "payload", "targetPath": "docs"},
+		{"repoUrl": "github.com?owner=acme&repo=evil", "branchName": "b2", "title": "t", "description": "d", "sourcePath": "hook", "targetPath": "hooks"},
+	} {
+		_, _ = f.run(f.ctx(false), t, ActionPullRequest, in)
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatalf("a file written through a link ran as git config or a hook (%v)", in["targetPath"])
+		}
+	}
+	f.assertNoLeak(t)
+}

@@ -161,7 +161,8 @@ func TestGitEnvironmentAndScrub(t *testing.T) {
 		k, _, _ := strings.Cut(kv, "=")
 		names = append(names, k)
 	}
-	want := []string{"PATH", "HOME", "GIT_TERMINAL_PROMPT", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "LANG", "GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"}
+	want := []string{"PATH", "HOME", "GIT_TERMINAL_PROMPT", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "LANG", "GIT_CONFIG_COUNT",
+		"GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0", "GIT_CONFIG_KEY_1", "GIT_CONFIG_VALUE_1", "GIT_CONFIG_KEY_2", "GIT_CONFIG_VALUE_2", "GIT_CONFIG_KEY_3", "GIT_CONFIG_VALUE_3"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("git env %v, want %v", names, want)
 	}

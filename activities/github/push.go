@@ -89,11 +89,16 @@ func pushDirectory(ctx context.Context, s gitSession, tmp, src string, c commitS
 // base. When the branch already holds that content (a retry), nothing is
 // pushed. It returns the branch's commit and whether it pushed.
 func pushBranchWith(ctx context.Context, s gitSession, tmp, src, targetPath, base string, c commitSpec) (commit string, pushed bool, err error) {
+	// The git directory lives outside the work tree, so nothing copied
+	// into the clone — whatever links the branch holds — can reach its
+	// config or hooks.
 	repo := filepath.Join(tmp, "repo")
 	if err := os.MkdirAll(repo, 0o700); err != nil {
 		return "", false, err
 	}
-	if _, err := s.run(ctx, repo, "init", "-q"); err != nil {
+	sep := []string{"--git-dir=" + filepath.Join(tmp, "repo.git"), "--work-tree=" + repo}
+	g := func(args ...string) []string { return append(append([]string{}, sep...), args...) }
+	if _, err := s.run(ctx, repo, g("init", "-q")...); err != nil {
 		return "", false, err
 	}
 	head, err := remoteHead(ctx, s, repo, c.remote, c.branch)
@@ -104,27 +109,27 @@ func pushBranchWith(ctx context.Context, s gitSession, tmp, src, targetPath, bas
 	if head == "" {
 		from = base
 	}
-	if _, err := s.run(ctx, repo, "fetch", "-q", "--depth=1", "--", c.remote, "refs/heads/"+from); err != nil {
+	if _, err := s.run(ctx, repo, g("fetch", "-q", "--depth=1", "--", c.remote, "refs/heads/"+from)...); err != nil {
 		return "", false, err
 	}
-	if _, err := s.run(ctx, repo, "checkout", "-q", "--detach", "FETCH_HEAD"); err != nil {
+	if _, err := s.run(ctx, repo, g("checkout", "-q", "--detach", "FETCH_HEAD")...); err != nil {
 		return "", false, err
 	}
-	parent, err := s.run(ctx, repo, "rev-parse", "FETCH_HEAD")
+	parent, err := s.run(ctx, repo, g("rev-parse", "FETCH_HEAD")...)
 	if err != nil {
 		return "", false, err
 	}
-	parentTree, err := s.run(ctx, repo, "rev-parse", "FETCH_HEAD^{tree}")
+	parentTree, err := s.run(ctx, repo, g("rev-parse", "FETCH_HEAD^{tree}")...)
 	if err != nil {
 		return "", false, err
 	}
 	if err := copyTree(src, repo, targetPath); err != nil {
 		return "", false, fmt.Errorf("copy sourcePath into the clone: %w", err)
 	}
-	if _, err := s.run(ctx, repo, "add", "-A", "."); err != nil {
+	if _, err := s.run(ctx, repo, g("add", "-A", ".")...); err != nil {
 		return "", false, err
 	}
-	tree, err := s.run(ctx, repo, "write-tree")
+	tree, err := s.run(ctx, repo, g("write-tree")...)
 	if err != nil {
 		return "", false, err
 	}
@@ -134,12 +139,12 @@ func pushBranchWith(ctx context.Context, s gitSession, tmp, src, targetPath, bas
 		}
 		return head, false, nil
 	}
-	commit, err = s.run(ctx, repo, "-c", "user.name="+c.authorName, "-c", "user.email="+c.authorEmail,
-		"commit-tree", tree, "-p", parent, "-m", c.message)
+	commit, err = s.run(ctx, repo, g("-c", "user.name="+c.authorName, "-c", "user.email="+c.authorEmail,
+		"commit-tree", tree, "-p", parent, "-m", c.message)...)
 	if err != nil {
 		return "", false, err
 	}
-	if _, err := s.run(ctx, repo, "push", "-q", "--", c.remote, commit+":refs/heads/"+c.branch); err != nil {
+	if _, err := s.run(ctx, repo, g("push", "-q", "--", c.remote, commit+":refs/heads/"+c.branch)...); err != nil {
 		return "", false, err
 	}
 	return commit, true, nil

@@ -96,7 +96,7 @@ func githubConfig(cfg *config.Config, gitHost *githost.Host, use actionsUse) (gi
 		if len(g.Apps) == 0 && g.Token == "" {
 			continue // it only verifies webhooks (webhookSecret)
 		}
-		h := github.Host{Host: g.Host, APIBaseURL: g.APIURL(), Token: creds.NewSecret(g.Token.Reveal())}
+		h := github.Host{Host: g.Host, APIBaseURL: g.APIURL(), GitURL: g.GitBaseURL, Token: creds.NewSecret(g.Token.Reveal())}
 		for _, a := range g.Apps {
 			h.Apps = append(h.Apps, github.App{AppID: a.AppID, PrivateKey: creds.NewSecret(a.PrivateKey.Reveal())})
 		}

@@ -539,6 +539,9 @@ type GitHub struct {
 	// WebhookSecret verifies deliveries of repository or organisation
 	// webhooks (not an App's) to /api/webhooks/github.
 	WebhookSecret Secret `yaml:"webhookSecret"`
+	// GitBaseURL is where git clones and pushes, <gitBaseUrl>/<owner>/<repo>.git
+	// [https://<host>].
+	GitBaseURL string `yaml:"gitBaseUrl"`
 }
 
 // WebhookSecrets are the secrets deliveries from this host may be signed

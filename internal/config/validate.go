@@ -434,6 +434,9 @@ func (c *Config) validateIntegrations(v *validator) {
 		if g.APIBaseURL != "" {
 			v.url(p+".apiBaseUrl", g.APIBaseURL, true)
 		}
+		if g.GitBaseURL != "" {
+			v.url(p+".gitBaseUrl", g.GitBaseURL, true)
+		}
 		if w := g.WebhookSecret.Reveal(); w != "" && len(w) < 16 {
 			v.add(p+".webhookSecret", "is %d characters; use at least 16 random ones (anyone who guesses it can fake GitHub's events)", len(w))
 		}

@@ -208,25 +208,29 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	gitDir := filepath.Join(h.dir, owner, repo+".git")
 	env := []string{"GIT_PROJECT_ROOT=" + h.dir, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "HOME=" + h.dir}
-	if service == "git-receive-pack" {
-		t, err := h.pushToken(r)
-		if err == nil && (t.Repo != owner+"/"+repo || !t.Write) {
-			err = fmt.Errorf("the token is for %s, read only=%v, not a push to %s/%s", t.Repo, !t.Write, owner, repo)
-		}
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Basic realm="rigger dev git host"`)
-			httpError(w, http.StatusUnauthorized, "push refused: "+err.Error())
-			return
-		}
+	t, err := h.pushToken(r)
+	if err == nil && (t.Repo != owner+"/"+repo || !t.Write) {
+		err = fmt.Errorf("the token is for %s, read only=%v, not a push to %s/%s", t.Repo, !t.Write, owner, repo)
+	}
+	switch {
+	case service == "git-receive-pack" && err != nil:
+		w.Header().Set("WWW-Authenticate", `Basic realm="rigger dev git host"`)
+		httpError(w, http.StatusUnauthorized, "push refused: "+err.Error())
+		return
+	case err == nil:
+		// A writer's repository exists from its first request (a publish
+		// looks at the branch before it pushes).
 		if err := h.ensureRepo(gitDir); err != nil {
 			httpError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 		// git http-backend enables receive-pack for an authenticated user.
 		env = append(env, "REMOTE_USER=rigger-task-"+t.Task)
-	} else if _, err := os.Stat(gitDir); err != nil {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("repository %s/%s does not exist", owner, repo))
-		return
+	default:
+		if _, err := os.Stat(gitDir); err != nil {
+			httpError(w, http.StatusNotFound, fmt.Sprintf("repository %s/%s does not exist", owner, repo))
+			return
+		}
 	}
 	// The token stays here: cgi would hand every header to the backend's
 	// environment.

@@ -96,6 +96,10 @@ func TestPushCreatesAndCloneReads(t *testing.T) {
 	}
 
 	tok := mint(t, h, h.Name()+"/acme/payments", "write")
+	// A writer may look before it pushes: the repository exists, empty.
+	if out, err := git(t, work, tok, "ls-remote", url); err != nil || strings.TrimSpace(out) != "" {
+		t.Fatalf("ls-remote with a write token: %v %q", err, out)
+	}
 	if out, err := git(t, work, tok, "push", url, "main"); err != nil {
 		t.Fatalf("push: %v %s", err, out)
 	}

@@ -55,6 +55,21 @@ type Server struct {
 	gitPushes     int
 	tokenPrefix   string
 	tokenTTL      time.Duration
+	// hold, when set, blocks the next push until it is closed (HoldPush).
+	hold    chan struct{}
+	holding chan struct{}
+}
+
+// HoldPush makes the next push (git-receive-pack POST) wait: reached is
+// closed when a push arrives and waits, release lets it (and later ones)
+// go on. A test kills a worker while its push hangs.
+func (s *Server) HoldPush() (reached <-chan struct{}, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold, s.holding = make(chan struct{}), make(chan struct{})
+	hold := s.hold
+	var once sync.Once
+	return s.holding, func() { once.Do(func() { close(hold) }) }
 }
 
 // TokenRequest is one POST /app/installations/{id}/access_tokens as the

@@ -48,7 +48,19 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	if ok && push && op == "git-receive-pack" {
 		s.gitPushes++
 	}
+	hold, holding := s.hold, s.holding
+	if ok && push && op == "git-receive-pack" && hold != nil {
+		s.hold, s.holding = nil, nil
+	}
 	s.mu.Unlock()
+	if ok && push && op == "git-receive-pack" && hold != nil {
+		close(holding)
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return // the pusher is gone: nothing was received
+		}
+	}
 	if !ok {
 		http.Error(w, "Repository not found.", http.StatusNotFound)
 		return
