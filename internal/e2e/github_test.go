@@ -144,7 +144,7 @@ integrations:
 		t.Fatalf("pushed README.md: %q %v", b, err)
 	}
 	for _, l := range logs {
-		if strings.Contains(l, planted) || strings.Contains(l, base64.StdEncoding.EncodeToString([]byte("x-access-token:"+planted))[:20]) {
+		if strings.Contains(l, planted) || strings.Contains(l, base64.StdEncoding.EncodeToString([]byte("x-access-token:" + planted))[:20]) {
 			t.Fatalf("a GitHub token is in rigger's output or the task's events")
 		}
 	}
