@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 	"go.temporal.io/sdk/temporal"
@@ -90,7 +91,10 @@ const (
 // repoRef is a parsed repoUrl.
 type repoRef struct{ host, owner, repo string }
 
-func (r repoRef) target() string { return r.host + "/" + r.owner + "/" + r.repo }
+// target is the repository as the policy sees it: lower case, as GitHub
+// compares names (a forbid on github.com/acme/secret* must hold for
+// Acme/Secrets too).
+func (r repoRef) target() string { return strings.ToLower(r.host + "/" + r.owner + "/" + r.repo) }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 
@@ -98,7 +102,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 // github.com?owner=acme&repo=payments.
 func parseRepoURL(s string) (repoRef, error) {
 	u, err := url.Parse("https://" + s)
-	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") {
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.User != nil || u.Fragment != "" {
 		return repoRef{}, fmt.Errorf("%w: repoUrl %q is not host?owner=…&repo=…", errs.ErrInvalid, s)
 	}
 	q := u.Query()

@@ -383,12 +383,17 @@ func TestPolicyRefusalNamesActionAndTarget(t *testing.T) {
 		target string
 	}{
 		{"forbidden repository", alice, "secrets", "github.com/acme/secrets"},
+		// GitHub ignores case; so does the policy's target (review M1).
+		{"forbidden repository in other case", alice, "Secrets", "github.com/acme/secrets"},
 		{"another team", credentials.Run{TaskID: "t2", UserRef: "user:default/bob", Ent: []string{"user:default/bob", "group:default/team-b"}}, "payments", "github.com/acme/payments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := step.WithEnv(context.Background(), step.Env{Run: tc.run, StepID: "s", Workspace: f.ws})
 			in := publishInput()
 			in["repoUrl"] = "github.com?owner=acme&repo=" + tc.repo
+			if tc.name == "forbidden repository in other case" {
+				in["repoUrl"] = "GitHub.com?owner=ACME&repo=" + tc.repo
+			}
 			_, err := f.run(ctx, t, ActionPublish, in)
 			var app *temporal.ApplicationError
 			if !errors.Is(err, errs.ErrForbidden) || !errors.As(err, &app) || !app.NonRetryable() {

@@ -172,7 +172,7 @@ func (h *Host) Mint(_ context.Context, need credentials.Need) (credentials.Crede
 		}
 	}
 	exp := h.now().Add(TokenTTL)
-	tok := h.sign(token{Repo: owner + "/" + repo, Write: write, Expires: exp.Unix(), Task: need.Run.TaskID})
+	tok := h.sign(token{Repo: strings.ToLower(owner + "/" + repo), Write: write, Expires: exp.Unix(), Task: need.Run.TaskID})
 	return credentials.Credential{Integration: Integration, Target: need.Target, Token: credentials.NewSecret(tok),
 		Username: "x-access-token", Expires: exp, Source: "rigger dev git host"}, nil
 }
@@ -189,7 +189,8 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "not a repository path: want /git/<owner>/<repo>.git/…")
 		return
 	}
-	owner, repo, op := parts[0], strings.TrimSuffix(parts[1], ".git"), parts[2]
+	// Names are compared as GitHub does, without case.
+	owner, repo, op := strings.ToLower(parts[0]), strings.ToLower(strings.TrimSuffix(parts[1], ".git")), parts[2]
 	if err := errors.Join(checkName("owner", owner), checkName("repository", repo)); err != nil {
 		httpError(w, http.StatusNotFound, err.Error())
 		return
