@@ -108,8 +108,10 @@ func (s *Scaffold) CheckedEvent(ctx context.Context, in contract.CheckEventInput
 	if e.Key != in.Key {
 		return contract.EventResult{}, refuse(fmt.Errorf("the event is for %s, not what step %s waits for", e.Key, in.StepID))
 	}
-	if e.Kind == contract.WaitCallback && (e.TaskID != c.TaskID || e.RequestID != in.RequestID) {
-		return contract.EventResult{}, refuse(fmt.Errorf("the callback is for wait %s of task %s, not this one", e.RequestID, e.TaskID))
+	// Every event is signed for one wait: one copied from another run's
+	// history (or an earlier wait of this one) is refused.
+	if e.TaskID != c.TaskID || e.RequestID != in.RequestID {
+		return contract.EventResult{}, refuse(fmt.Errorf("the event is for wait %s of task %s, not this one", e.RequestID, e.TaskID))
 	}
 	if s.Trust.Marker == nil {
 		return contract.EventResult{}, errNoMarker

@@ -74,7 +74,7 @@ func TestWaitActivities(t *testing.T) {
 		}
 		return s.CheckedEvent(ctx, contract.CheckEventInput{Signal: se, StepID: "w", RequestID: req, Key: key, Run: grant, InputHash: "h"})
 	}
-	pr := contract.Event{Key: "github:x:pull:1", Kind: contract.WaitPullRequest, Data: map[string]any{"merged": true}}
+	pr := contract.Event{Key: "github:x:pull:1", Kind: contract.WaitPullRequest, TaskID: "t1", RequestID: "w.0.1", Data: map[string]any{"merged": true}}
 	res, err := check(pr, pr.Key, "w.0.1", nil)
 	if err != nil || res.Output["merged"] != true {
 		t.Fatalf("a signed event: %+v %v", res, err)
@@ -90,6 +90,8 @@ func TestWaitActivities(t *testing.T) {
 		want   string
 	}{
 		"forged":            {pr, pr.Key, func(se *contract.SignedEvent) { se.Signature[0] ^= 1 }, "did not come through the API"},
+		"for another wait":  {pr, pr.Key, nil, "not this one"}, // checked against request w.0.2
+		"another task's pr": {contract.Event{Key: pr.Key, Kind: contract.WaitPullRequest, TaskID: "t2", RequestID: "w.0.2"}, pr.Key, nil, "not this one"},
 		"a decision":        {pr, pr.Key, func(se *contract.SignedEvent) { se.Signature = signer.SignPurpose(contract.DecisionPurpose, se.Event) }, "did not come through the API"},
 		"another key":       {pr, "github:x:pull:2", nil, "not what step w waits for"},
 		"another task's cb": {contract.Event{Key: cbKey, Kind: contract.WaitCallback, TaskID: "t2", RequestID: "w.0.2"}, cbKey, nil, "not this one"},

@@ -92,7 +92,7 @@ func (s *Server) auditDenials() gin.HandlerFunc {
 		if n := s.suppressed.Swap(0); n > 0 {
 			details["suppressedBefore"] = strconv.FormatInt(n, 10)
 		}
-		e := s.auditEvent(c, action, c.Request.URL.Path, details)
+		e := s.auditEvent(c, action, loggedPath(c.Request), details)
 		e.Decision, e.Reason = audit.Deny, reason
 		s.recorder().Record(context.WithoutCancel(c.Request.Context()), e)
 	}
@@ -156,7 +156,7 @@ func (s *Server) auditRead(c *gin.Context) {
 	if n, ok := c.Get(readCountKey); ok {
 		details[audit.DetailCount] = strconv.Itoa(n.(int))
 	}
-	e := s.auditEvent(c, action, c.Request.URL.Path, details)
+	e := s.auditEvent(c, action, loggedPath(c.Request), details)
 	if st := c.Writer.Status(); st >= http.StatusBadRequest && st != statusClientClosed { // abandoned: nothing decided
 		e.Decision = audit.Deny
 	}

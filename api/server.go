@@ -271,7 +271,7 @@ func (s *Server) requestLog() gin.HandlerFunc {
 		s.deps.Logger.LogAttrs(c.Request.Context(), level, "http request",
 			slog.String("method", c.Request.Method),
 			// Path only: query strings may carry values users consider private.
-			slog.String("path", c.Request.URL.Path),
+			slog.String("path", loggedPath(c.Request)),
 			slog.Int("status", c.Writer.Status()),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		)
@@ -282,7 +282,7 @@ func (s *Server) recoverer() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
-				s.deps.Logger.Error("panic in handler", "path", c.Request.URL.Path, "panic", r)
+				s.deps.Logger.Error("panic in handler", "path", loggedPath(c.Request), "panic", r)
 				writeError(c, errInternal)
 				c.Abort()
 			}

@@ -99,9 +99,11 @@ func (s *Server) githubWebhook(c *gin.Context) {
 	}
 	var woke []string
 	replay := false
+	sum := sha256.Sum256(body)
 	for i, k := range key {
-		// Each key is its own delivery for the replay guard.
-		tasks, rep, err := s.tasks.DeliverEvent(c.Request.Context(), delivery+"#"+strconv.Itoa(i), k, kind, data)
+		// Each key is its own delivery for the replay guard, which also
+		// knows the body (the delivery id is not signed).
+		tasks, rep, err := s.tasks.DeliverEvent(c.Request.Context(), []string{delivery + "#" + strconv.Itoa(i), "body:" + hex.EncodeToString(sum[:]) + "#" + strconv.Itoa(i)}, k, kind, data)
 		if err != nil {
 			writeError(c, err)
 			return
@@ -160,12 +162,17 @@ func githubWait(host, event string, body []byte) ([]string, string, map[string]a
 			} `json:"merged_by"`
 		} `json:"pull_request"`
 		WorkflowRun *struct {
-			ID         int64  `json:"id"`
-			HTMLURL    string `json:"html_url"`
-			Conclusion string `json:"conclusion"`
-			HeadSHA    string `json:"head_sha"`
-			HeadBranch string `json:"head_branch"`
-			Path       string `json:"path"`
+			ID             int64  `json:"id"`
+			HTMLURL        string `json:"html_url"`
+			Conclusion     string `json:"conclusion"`
+			HeadSHA        string `json:"head_sha"`
+			HeadBranch     string `json:"head_branch"`
+			Path           string `json:"path"`
+			RunStartedAt   string `json:"run_started_at"`
+			CreatedAt      string `json:"created_at"`
+			HeadRepository *struct {
+				FullName string `json:"full_name"`
+			} `json:"head_repository"`
 		} `json:"workflow_run"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -182,8 +189,18 @@ func githubWait(host, event string, body []byte) ([]string, string, map[string]a
 		return []string{workflows.WaitKeyPullRequest(repo, pr.Number)}, contract.WaitPullRequest, data, nil
 	case event == "workflow_run" && p.Action == "completed" && p.WorkflowRun != nil && p.Repository.FullName != "":
 		r := p.WorkflowRun
+		// A run of a fork's pull request names the base repository, a
+		// branch the fork chose and a workflow file the fork may have
+		// changed: it never ends a wait.
+		if r.HeadRepository == nil || !strings.EqualFold(r.HeadRepository.FullName, p.Repository.FullName) {
+			return nil, "", nil, nil
+		}
 		file := path.Base(r.Path) // .github/workflows/ci.yml
-		data := map[string]any{"conclusion": r.Conclusion, "url": r.HTMLURL, "runId": r.ID, "headSha": r.HeadSHA, "headBranch": r.HeadBranch}
+		started := r.RunStartedAt
+		if started == "" {
+			started = r.CreatedAt
+		}
+		data := map[string]any{"conclusion": r.Conclusion, "url": r.HTMLURL, "runId": r.ID, "headSha": r.HeadSHA, "headBranch": r.HeadBranch, "startedAt": started}
 		keys := []string{workflows.WaitKeyWorkflowRun(repo, file, "")}
 		if r.HeadBranch != "" {
 			keys = append(keys, workflows.WaitKeyWorkflowRun(repo, file, r.HeadBranch))
@@ -191,4 +208,13 @@ func githubWait(host, event string, body []byte) ([]string, string, map[string]a
 		return keys, contract.WaitWorkflowRun, data, nil
 	}
 	return nil, "", nil, nil
+}
+
+// loggedPath is the request's path for logs and audit events: a callback's
+// token is a capability, so its path is logged without it.
+func loggedPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, contract.CallbackPrefix) {
+		return contract.CallbackPrefix + ":token"
+	}
+	return r.URL.Path
 }

@@ -176,7 +176,7 @@ func awaitEvent(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep,
 	a.st.Steps[idx].Wait = ws
 	line := fmt.Sprintf("Waiting for %s (until %s)", spec.what, ws.Deadline.UTC().Format(time.RFC3339))
 	if ws.CallbackPath != "" {
-		line += "; POST a JSON body to " + ws.CallbackPath
+		line += "; POST a JSON body to its callback URL (on the task page, or the task's steps[].wait.callbackPath)"
 	}
 	a.log(step.ID, "log", line)
 	defer func() {
@@ -226,6 +226,12 @@ func awaitEvent(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep,
 		if err != nil {
 			a.log(step.ID, "log", "Ignored an event: "+rootMessage(err))
 			continue
+		}
+		if s, _ := res.Event.Data["startedAt"].(string); s != "" {
+			if at, perr := time.Parse(time.RFC3339, s); perr == nil && at.Before(ws.RequestedAt) {
+				a.log(step.ID, "log", fmt.Sprintf("Ignored a workflow run that started (%s) before this wait", s))
+				continue
+			}
 		}
 		at := workflow.Now(ctx)
 		ws.Outcome, ws.ReceivedAt = "received", &at

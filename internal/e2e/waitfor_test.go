@@ -192,11 +192,20 @@ integrations:
 	if tr := waitingOn(1); tr.Status != "processing" || tr.Steps[1].Wait.Outcome != "" {
 		t.Fatalf("a refused webhook ended the wait: %+v", tr)
 	}
+	// A fork's workflow run names the base repository: never a wait's end.
+	forkRun := []byte(`{"action":"completed","repository":{"full_name":"acme/payments"},"workflow_run":{"id":9,"conclusion":"success","head_branch":"main","path":".github/workflows/ci.yml","head_repository":{"full_name":"mallory/payments"}}}`)
+	if code, out := post("/api/webhooks/github", forkRun, map[string]string{"X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": "d-fork", "X-Hub-Signature-256": sign(webhookSecret, forkRun)}); code != http.StatusOK || !strings.Contains(out, "ignored") {
+		t.Fatalf("a fork's workflow run: %d %s", code, out)
+	}
 	if code, out := post("/api/webhooks/github", event, hdr(sign(webhookSecret, event), "d-2")); code != http.StatusAccepted || !strings.Contains(out, `"tasks":1`) {
 		t.Fatalf("signed webhook: %d %s", code, out)
 	}
 	if code, out := post("/api/webhooks/github", event, hdr(sign(webhookSecret, event), "d-2")); code != http.StatusOK || !strings.Contains(out, "duplicate") {
 		t.Fatalf("replayed webhook: %d %s", code, out)
+	}
+	// The delivery id is not signed: the same body under a new one is a replay too.
+	if code, out := post("/api/webhooks/github", event, hdr(sign(webhookSecret, event), "d-3")); code != http.StatusOK || !strings.Contains(out, "duplicate") {
+		t.Fatalf("the same body under another delivery id: %d %s", code, out)
 	}
 	if tr := waitTask(t, p.api, id); tr.Status != "completed" {
 		t.Fatalf("task after the webhook: %+v", tr)

@@ -228,6 +228,9 @@ type Waits interface {
 	// FirstDelivery records a webhook delivery id until expires and says
 	// whether it is new (false: a replay, already accepted).
 	FirstDelivery(ctx context.Context, id string, expires time.Time) (bool, error)
+	// ForgetDelivery drops a delivery id (its handling failed: a
+	// redelivery must be taken).
+	ForgetDelivery(ctx context.Context, id string) error
 }
 
 // Wait is one waiting request of a run.

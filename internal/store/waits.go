@@ -71,3 +71,10 @@ func (s *SQL) FirstDelivery(ctx context.Context, id string, expires time.Time) (
 	})
 	return fresh, err
 }
+
+// ForgetDelivery implements Waits.
+func (s *SQL) ForgetDelivery(ctx context.Context, id string) error {
+	defer s.lockWrites()()
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM webhook_deliveries WHERE id = ?`), id)
+	return err
+}

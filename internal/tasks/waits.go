@@ -21,6 +21,7 @@ import (
 type WaitRouter interface {
 	WaitsFor(ctx context.Context, key string, limit int) ([]store.Wait, error)
 	FirstDelivery(ctx context.Context, id string, expires time.Time) (bool, error)
+	ForgetDelivery(ctx context.Context, id string) error
 }
 
 // maxSignalledWaits bounds the runs one webhook delivery wakes.
@@ -73,34 +74,45 @@ func waitsOn(t *Task, requestID string) bool {
 }
 
 // DeliverEvent routes a verified webhook event to every run waiting for
-// key, once per delivery id: a replayed delivery wakes nobody (and says
-// so). It returns the tasks signalled.
-func (s *Service) DeliverEvent(ctx context.Context, delivery, key, kind string, data map[string]any) (tasks []string, replay bool, err error) {
+// key, each signed for its own wait, once per delivery: any of ids seen
+// before (the delivery's id, its body's hash) makes it a replay, which
+// wakes nobody (and says so). When signalling fails the delivery is
+// forgotten, so that GitHub's redelivery is not taken for a replay. It
+// returns the tasks signalled.
+func (s *Service) DeliverEvent(ctx context.Context, ids []string, key, kind string, data map[string]any) (tasks []string, replay bool, err error) {
 	if s.d.Waits == nil || s.d.Signer == nil {
 		return nil, false, fmt.Errorf("%w: webhooks need the catalog database and scaffolder.runSigningKey", errs.ErrUnavailable)
 	}
-	fresh, err := s.d.Waits.FirstDelivery(ctx, delivery, time.Now().Add(DeliveryMemory))
-	if err != nil {
-		return nil, false, err
+	var recorded []string
+	forget := func() {
+		for _, id := range recorded {
+			_ = s.d.Waits.ForgetDelivery(context.WithoutCancel(ctx), id)
+		}
 	}
-	if !fresh {
-		return nil, true, nil
+	for _, id := range ids {
+		fresh, err := s.d.Waits.FirstDelivery(ctx, id, time.Now().Add(DeliveryMemory))
+		if err != nil {
+			forget()
+			return nil, false, err
+		}
+		if !fresh {
+			forget()
+			return nil, true, nil
+		}
+		recorded = append(recorded, id)
 	}
 	waits, err := s.d.Waits.WaitsFor(ctx, key, maxSignalledWaits)
 	if err != nil {
+		forget()
 		return nil, false, err
 	}
-	e := contract.Event{Key: key, Kind: kind, Data: data, Delivery: delivery, At: time.Now().UTC()}
-	seen := map[string]bool{}
 	for _, w := range waits {
-		if seen[w.TaskID] {
-			continue
-		}
-		seen[w.TaskID] = true
+		e := contract.Event{Key: key, TaskID: w.TaskID, RequestID: w.RequestID, Kind: kind, Data: data, Delivery: ids[0], At: time.Now().UTC()}
 		if err := s.signalEvent(ctx, w.TaskID, e); err != nil {
 			if errors.Is(err, errs.ErrNotFound) {
 				continue // ended meanwhile
 			}
+			forget()
 			return tasks, false, err
 		}
 		tasks = append(tasks, w.TaskID)

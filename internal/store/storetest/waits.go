@@ -52,6 +52,12 @@ func testWaits(t *testing.T, open Opener) {
 	if err != nil || again {
 		t.Fatalf("a replayed delivery was new: %v %v", again, err)
 	}
+	if err := s.ForgetDelivery(ctx, "d-1"); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, _ := s.FirstDelivery(ctx, "d-1", now.Add(time.Hour)); !fresh {
+		t.Fatal("a forgotten delivery still counted")
+	}
 	// An expired record no longer blocks the id.
 	if _, err := s.FirstDelivery(ctx, "d-2", now.Add(-time.Second)); err != nil {
 		t.Fatal(err)
