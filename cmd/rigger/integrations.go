@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,6 +30,10 @@ const DevGitHostName = "localhost"
 // the data directory and served by the API at /git/, with a push-token key
 // made for this process (tokens last minutes).
 func devGitHost(cfg *config.Config) (*githost.Host, error) {
+	// Reading is open: only where nobody else can connect.
+	if host, _, err := net.SplitHostPort(cfg.Server.Listen); err != nil || !isLoopback(host) {
+		return nil, fmt.Errorf("server.listen %s is not a loopback address, and the git host lets anyone who connects read its repositories", cfg.Server.Listen)
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
@@ -187,3 +192,12 @@ const (
 	// knows rigger dev's git host.
 	forLocalDryRuns
 )
+
+// isLoopback says whether host (an IP or a name) is this machine only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -39,6 +39,10 @@ const Prefix = "/git/"
 // TokenTTL is how long a push token lasts.
 const TokenTTL = 15 * time.Minute
 
+// MaxPushBytes bounds one request's body (a push): a task's workspace
+// holds at most 512 MiB.
+const MaxPushBytes = 512 << 20
+
 // Host serves and mints.
 type Host struct {
 	dir     string
@@ -237,6 +241,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// environment.
 	r = r.Clone(r.Context())
 	r.Header.Del("Authorization")
+	r.Body = http.MaxBytesReader(w, r.Body, MaxPushBytes)
 	(&cgi.Handler{Path: h.backend, Root: strings.TrimSuffix(Prefix, "/"), Env: env}).ServeHTTP(w, r)
 }
 

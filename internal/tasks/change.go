@@ -363,7 +363,7 @@ func (s *Service) Retry(ctx context.Context, who auth.Identity, id string) error
 	// So may its outputs: only outcomes a worker marked are resumed.
 	in.Resume = s.verifiedResume(in, t.State, prev.Attempt)
 	prev.Attempt++
-	if err := s.sign(&in, runsign.Claims{UserRef: prev.UserRef, Service: prev.Service, Scopes: prev.Scopes, Ent: prev.Ent, Attempt: prev.Attempt}); err != nil {
+	if err := s.sign(&in, runsign.Claims{UserRef: prev.UserRef, Service: prev.Service, Scopes: prev.Scopes, Ent: retryEnt(who, prev.UserRef), Attempt: prev.Attempt}); err != nil {
 		return err
 	}
 	return s.start(ctx, client.StartWorkflowOptions{
@@ -454,4 +454,15 @@ func (s *Service) input(ctx context.Context, t *Task) (workflows.ScaffoldInput, 
 		return in, fmt.Errorf("task %s: read its input: %w", t.ID, err)
 	}
 	return in, nil
+}
+
+// retryEnt is the ownership a retried run acts with: what holds now. The
+// retrier's own refs when they started the run; else only the user's own
+// ref, so that a group membership removed since keeps no grant of the
+// credential broker through a retry.
+func retryEnt(who auth.Identity, user string) []string {
+	if strings.EqualFold(who.Ref, user) {
+		return who.Ent
+	}
+	return []string{user}
 }
