@@ -159,7 +159,7 @@ func TestCLI(t *testing.T) {
 	bad := write("bad.yaml", "server:\n  lisen: 127.0.0.1:1\n")
 	tplOK := write("tpl-ok.yaml", "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: t}\nspec:\n  type: service\n  steps:\n    - {id: a, name: A, action: debug:log, input: {message: hi}}\n")
 	tplWrite := write("tpl-write.yaml", "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: w}\nspec:\n  type: service\n  parameters: {properties: {name: {type: string}}}\n  steps:\n    - {id: w, name: W, action: fs:write, input: {path: '${{ parameters.name }}/README.md', content: '# ${{ parameters.name }}'}}\n")
-	tplBad := write("tpl-bad.yaml", "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: t}\nspec:\n  type: service\n  steps:\n    - {id: a, name: A, action: publish:github, input: {repoUrl: x}}\n")
+	tplBad := write("tpl-bad.yaml", "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: t}\nspec:\n  type: service\n  steps:\n    - {id: a, name: A, action: publish:gitlab, input: {repoUrl: x}}\n")
 	catalogOK := write("ok-catalog.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\nspec: {type: service, lifecycle: production, owner: team-a}\n")
 	catalogBad := write("bad-catalog.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\nspec: {type: service, lifecycle: production}\n---\na: &x [1]\nb: *x\n")
 	cases := []struct {
@@ -183,7 +183,7 @@ func TestCLI(t *testing.T) {
 		{"template dry-run failing step", nil, []string{"template", "dry-run", tplWrite, "--set", "name=../../x"}, 1, []string{`leaves the task workspace`}, []string{"dry run failed"}, ""},
 		{"template dry-run missing file", nil, []string{"template", "dry-run", filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"no such file"}, ""},
 		{"template validate ok", nil, []string{"template", "validate", tplOK}, 0, []string{"ok    " + tplOK + ": template t (1 steps)"}, nil, ""},
-		{"template validate unknown action", nil, []string{"template", "validate", tplBad}, 1, nil, []string{`unknown action "publish:github"`}, ""},
+		{"template validate unknown action", nil, []string{"template", "validate", tplBad}, 1, nil, []string{`unknown action "publish:gitlab"`}, ""},
 		{"catalog validate ok", nil, []string{"catalog", "validate", catalogOK}, 0, []string{"ok    " + catalogOK + ": document 1: component:default/svc", "1 valid, 0 invalid"}, nil, ""},
 		{"catalog validate bad", nil, []string{"catalog", "validate", catalogOK, catalogBad}, 1, []string{"1 valid, 2 invalid"},
 			[]string{catalogBad + ": document 1 (line 1): spec.owner: required field is missing", catalogBad + ": document 2 (line 7): a: YAML anchors and aliases are not allowed"}, ""},

@@ -202,8 +202,8 @@ func TestDevWithFullExampleConfig(t *testing.T) {
 	full := filepath.Join(repoRoot(t), "internal", "config", "testdata", "full.yaml")
 	env := cleanEnv("TEMPORAL_API_KEY=k", "PGPASSWORD=p", "GITHUB_OAUTH_CLIENT_SECRET=s", "OIDC_CLIENT_SECRET=s",
 		"SESSION_SECRET=0123456789abcdef0123456789abcdef", "CI_TOKEN=0123456789abcdef0123456789abcdef",
-		"GITHUB_APP_PRIVATE_KEY=-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", "GITHUB_WEBHOOK_SECRET=s",
-		"GITHUB_APP_CLIENT_SECRET=s", "GHE_TOKEN=t", "AWS_SECRET_ACCESS_KEY=s", "RIGGER_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "RIGGER_RUN_SIGNING_KEY="+testRunSigningKey)
+		"GITHUB_APP_PRIVATE_KEY=-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----", "GITHUB_WEBHOOK_SECRET=github-webhook-secret-0123456789",
+		"GITHUB_APP_CLIENT_SECRET=s", "GHE_TOKEN=t", "GHE_WEBHOOK_SECRET=ghe-webhook-secret-0123456789", "AWS_SECRET_ACCESS_KEY=s", "RIGGER_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "RIGGER_RUN_SIGNING_KEY="+testRunSigningKey)
 	env = append(env, "ALERT_WEBHOOK_URL=https://hooks.example.com/services/x", "ALERT_WEBHOOK_TOKEN=t")
 	check := start(t, t.TempDir(), env, "config", "check", "--config", full)
 	if code := check.wait(t, 30*time.Second); code != 0 {

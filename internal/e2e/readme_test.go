@@ -64,6 +64,7 @@ func readmeNotRun() map[string]string {
 		"go test ./internal/e2e -run TestBrowserUI -count=1 -v": "TestBrowserUI itself, run by make test",
 		"rigger server --config rigger.yaml --temporal-address temporal.example.internal:7233 --temporal-namespace rigger --temporal-tls --temporal-tls-ca ca.pem --temporal-tls-cert client.pem --temporal-tls-key client-key.pem": "needs a Temporal cluster with TLS",
 		"rigger worker --queue rigger-default --temporal-address temporal.example.internal:7233 ...":                                                                                                                                "needs a Temporal cluster",
+		"rigger worker --queue rigger-github --temporal-address temporal.example.internal:7233 ...":                                                                                                                                 "needs a Temporal cluster",
 		"RIGGER_TEMPORAL_API_KEY=... rigger server --temporal-address <ns>.<acct>.tmprl.cloud:7233 --temporal-namespace <ns>.<acct> --temporal-tls":                                                                                 "needs Temporal Cloud",
 		"rigger dev --temporal-only --data-dir /tmp/t":                                                                  "a long-running process; the production shape is run by TestServerWorkerOneDataDir",
 		"rigger worker --queue rigger-default --temporal-address 127.0.0.1:7233 --config rigger.yaml --data-dir /tmp/r": "a long-running process; see TestServerWorkerOneDataDir",

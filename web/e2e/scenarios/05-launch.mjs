@@ -122,7 +122,11 @@ export default async function launch(ctx) {
   await expect.poll(async () => /Task Completed/.test(await log.innerText()), 'the log ends with the completion line');
   const stepsList = page.locator('.steplist .steptext');
   await expect.poll(async () => (await stepsList.allInnerTexts()).every((s) => s === 'Completed'), 'every step shows Completed (the database step ran)');
-  expect.equal(await stepsList.count(), 5, 'five steps on the task page');
+  expect.equal(await stepsList.count(), 6, 'six steps on the task page');
+  // Published to rigger dev's own git host: the output links to the new repository.
+  const repoLink = page.getByRole('link', { name: 'Repository', exact: true });
+  await expect.visible(repoLink, 'the output link to the new repository');
+  expect.match(await repoLink.getAttribute('href'), new RegExp(`/git/acme/${name}\\.git$`), 'the repository link points at the dev git host');
 
   // It streamed: before the task completed, a step showed as running or the log grew.
   const trace = await page.evaluate(() => window.__trace);
