@@ -94,43 +94,8 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 	a.st.Steps[idx].Approval = req
 	a.log(step.ID, "log", fmt.Sprintf("Waiting for approval (until %s)", req.Deadline.UTC().Format(time.RFC3339)))
 
-	timerCtx, stopTimer := workflow.WithCancel(ctx)
-	defer stopTimer()
-	timer := workflow.NewTimer(timerCtx, timeout)
-	checkCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-	})
 	hash := in.InputHash()
-	keep := newKeeper(timerCtx, in)
-	for {
-		var signal contract.SignedDecision
-		var timerErr error
-		fired, received, alive := false, false, false
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
-		// ReceiveAsync: a signal that does not decode is dropped and the
-		// wait goes on (Receive would block on it past the timer and a
-		// cancellation).
-		sel.AddReceive(a.ch, func(c workflow.ReceiveChannel, _ bool) { received = c.ReceiveAsync(&signal) })
-		keep.add(timerCtx, sel, &alive)
-		sel.Select(ctx)
-		if alive && !fired && !received {
-			keep.beat(timerCtx)
-			continue
-		}
-		if fired {
-			if timerErr != nil { // the run was cancelled
-				return contract.ActionOutput{}, timerErr
-			}
-			at := workflow.Now(ctx)
-			req.Decision, req.DecidedAt = TimedOut, &at
-			return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("no decision within %s", timeout), RejectedType, nil)
-		}
-		if !received {
-			continue
-		}
+	return signalWait(ctx, in, a.ch, timeout, func(checkCtx workflow.Context, signal contract.SignedDecision) (bool, contract.ActionOutput, error) {
 		var res contract.DecisionResult
 		err := workflow.ExecuteLocalActivity(checkCtx, contract.ScaffoldCheckDecision,
 			contract.CheckDecisionInput{Signal: signal, Run: in.Run, InputHash: hash, StepID: step.ID, RequestID: req.RequestID}).Get(ctx, &res)
@@ -138,16 +103,16 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 		switch {
 		case err != nil:
 			a.log(step.ID, "log", "Ignored a decision: "+rootMessage(err))
-			continue
+			return false, contract.ActionOutput{}, nil
 		case d.StepID != step.ID:
 			a.log(step.ID, "log", fmt.Sprintf("Ignored a decision for step %s", d.StepID))
-			continue
+			return false, contract.ActionOutput{}, nil
 		case d.RequestID != req.RequestID:
 			a.log(step.ID, "log", fmt.Sprintf("Ignored a decision on an earlier request of step %s (%s, not %s)", step.ID, d.RequestID, req.RequestID))
-			continue
+			return false, contract.ActionOutput{}, nil
 		case !req.AllowSelf && in.Plan.UserRef != "" && strings.EqualFold(d.By, in.Plan.UserRef):
 			a.log(step.ID, "log", fmt.Sprintf("Ignored %s's decision: they started the run, and this step needs someone else's", d.By))
-			continue
+			return false, contract.ActionOutput{}, nil
 		}
 		at := workflow.Now(ctx)
 		req.DecidedBy, req.DecidedAt, req.Comment = d.By, &at, d.Comment
@@ -157,12 +122,16 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 		}
 		if !d.Approved {
 			req.Decision = Rejected
-			return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
+			return true, contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("rejected by %s%s", d.By, said), RejectedType, nil)
 		}
 		req.Decision = Approved
-		return contract.ActionOutput{Output: res.Output, OutputMark: res.OutputMark, Logs: []string{fmt.Sprintf("Approved by %s%s", d.By, said)}}, nil
-	}
+		return true, contract.ActionOutput{Output: res.Output, OutputMark: res.OutputMark, Logs: []string{fmt.Sprintf("Approved by %s%s", d.By, said)}}, nil
+	}, func() error {
+		at := workflow.Now(ctx)
+		req.Decision, req.DecidedAt = TimedOut, &at
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("no decision within %s", timeout), RejectedType, nil)
+	})
 }
 
 // approvalTimeout reads rigger:approval's timeout: a Go duration, within

@@ -188,75 +188,97 @@ func awaitEvent(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep,
 		_ = workflow.ExecuteLocalActivity(dctx, contract.ScaffoldEndWait, contract.EndWaitInput{RequestID: requestID, Run: in.Run, InputHash: hash}).Get(dctx, nil)
 	}()
 
+	return signalWait(ctx, in, a.events, spec.timeout, func(checkCtx workflow.Context, signal contract.SignedEvent) (bool, contract.ActionOutput, error) {
+		var res contract.EventResult
+		err := workflow.ExecuteLocalActivity(checkCtx, contract.ScaffoldCheckEvent, contract.CheckEventInput{
+			Signal: signal, StepID: step.ID, RequestID: requestID, Key: spec.key, Run: in.Run, InputHash: hash}).Get(ctx, &res)
+		if err != nil {
+			a.log(step.ID, "log", "Ignored an event: "+rootMessage(err))
+			return false, contract.ActionOutput{}, nil
+		}
+		if s, _ := res.Event.Data["startedAt"].(string); s != "" {
+			if at, perr := time.Parse(time.RFC3339, s); perr == nil && at.Before(ws.RequestedAt) {
+				a.log(step.ID, "log", fmt.Sprintf("Ignored a workflow run that started (%s) before this wait", s))
+				return false, contract.ActionOutput{}, nil
+			}
+		}
+		at := workflow.Now(ctx)
+		ws.Outcome, ws.ReceivedAt = "received", &at
+		out, err := eventOutcome(res, spec.until)
+		return true, out, err
+	}, func() error {
+		ws.Outcome = TimedOut
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s did not happen within %s", strings.ToUpper(spec.what[:1])+spec.what[1:], spec.timeout), WaitedType, nil)
+	})
+}
+
+// eventOutcome is a received event's step outcome: its output, or the
+// failure of a pull request closed unmerged (until merged) or a workflow
+// run that did not succeed.
+func eventOutcome(res contract.EventResult, until string) (contract.ActionOutput, error) {
+	out := contract.ActionOutput{Output: res.Output, OutputMark: res.OutputMark}
+	url, _ := res.Event.Data["url"].(string)
+	switch res.Event.Kind {
+	case contract.WaitPullRequest:
+		merged, _ := res.Event.Data["merged"].(bool)
+		if until == "merged" && !merged {
+			return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("pull request %s was closed without being merged", url), WaitedType, nil)
+		}
+		out.Logs = []string{fmt.Sprintf("Pull request %s was %s", url, map[bool]string{true: "merged", false: "closed"}[merged])}
+	case contract.WaitWorkflowRun:
+		conclusion, _ := res.Event.Data["conclusion"].(string)
+		if conclusion != "success" {
+			return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("workflow run %s completed with conclusion %q", url, conclusion), WaitedType, nil)
+		}
+		out.Logs = []string{fmt.Sprintf("Workflow run %s succeeded", url)}
+	default:
+		out.Logs = []string{"The callback was called"}
+	}
+	return out, nil
+}
+
+// signalWait waits, holding no worker, on a durable timer of timeout and
+// on ch, keeping the run alive meanwhile. Each signal that decodes as a T
+// goes to handle, with a context for its check's local activity; handle
+// says whether the wait is over (false: the signal was ignored). A
+// signal that does not decode is dropped (ReceiveAsync: Receive would
+// block on it past the timer and a cancellation). When the timer fires,
+// timedOut gives the step's error; a cancelled run ends with the
+// cancellation.
+func signalWait[T any](ctx workflow.Context, in ScaffoldInput, ch workflow.ReceiveChannel, timeout time.Duration,
+	handle func(checkCtx workflow.Context, signal T) (bool, contract.ActionOutput, error), timedOut func() error) (contract.ActionOutput, error) {
 	timerCtx, stopTimer := workflow.WithCancel(ctx)
 	defer stopTimer()
-	timer := workflow.NewTimer(timerCtx, spec.timeout)
+	timer := workflow.NewTimer(timerCtx, timeout)
 	checkCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	keep := newKeeper(timerCtx, in)
 	for {
-		var signal contract.SignedEvent
+		var signal T
 		var timerErr error
 		fired, received, alive := false, false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
-		sel.AddReceive(a.events, func(c workflow.ReceiveChannel, _ bool) { received = c.ReceiveAsync(&signal) })
+		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { received = c.ReceiveAsync(&signal) })
 		keep.add(timerCtx, sel, &alive)
 		sel.Select(ctx)
-		if alive && !fired && !received {
+		switch {
+		case alive && !fired && !received:
 			keep.beat(timerCtx)
-			continue
-		}
-		if fired {
-			if timerErr != nil { // the run was cancelled
-				return contract.ActionOutput{}, timerErr
-			}
-			ws.Outcome = TimedOut
-			return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s did not happen within %s", strings.ToUpper(spec.what[:1])+spec.what[1:], spec.timeout), WaitedType, nil)
-		}
-		if !received {
-			continue
-		}
-		var res contract.EventResult
-		err := workflow.ExecuteLocalActivity(checkCtx, contract.ScaffoldCheckEvent, contract.CheckEventInput{
-			Signal: signal, StepID: step.ID, RequestID: requestID, Key: spec.key, Run: in.Run, InputHash: hash}).Get(ctx, &res)
-		if err != nil {
-			a.log(step.ID, "log", "Ignored an event: "+rootMessage(err))
-			continue
-		}
-		if s, _ := res.Event.Data["startedAt"].(string); s != "" {
-			if at, perr := time.Parse(time.RFC3339, s); perr == nil && at.Before(ws.RequestedAt) {
-				a.log(step.ID, "log", fmt.Sprintf("Ignored a workflow run that started (%s) before this wait", s))
-				continue
+		case fired && timerErr != nil: // the run was cancelled
+			return contract.ActionOutput{}, timerErr
+		case fired:
+			return contract.ActionOutput{}, timedOut()
+		case received:
+			if done, out, err := handle(checkCtx, signal); done {
+				return out, err
 			}
 		}
-		at := workflow.Now(ctx)
-		ws.Outcome, ws.ReceivedAt = "received", &at
-		out := contract.ActionOutput{Output: res.Output, OutputMark: res.OutputMark}
-		switch res.Event.Kind {
-		case contract.WaitPullRequest:
-			merged, _ := res.Event.Data["merged"].(bool)
-			url, _ := res.Event.Data["url"].(string)
-			if spec.until == "merged" && !merged {
-				return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("pull request %s was closed without being merged", url), WaitedType, nil)
-			}
-			out.Logs = []string{fmt.Sprintf("Pull request %s was %s", url, map[bool]string{true: "merged", false: "closed"}[merged])}
-		case contract.WaitWorkflowRun:
-			conclusion, _ := res.Event.Data["conclusion"].(string)
-			url, _ := res.Event.Data["url"].(string)
-			if conclusion != "success" {
-				return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("workflow run %s completed with conclusion %q", url, conclusion), WaitedType, nil)
-			}
-			out.Logs = []string{fmt.Sprintf("Workflow run %s succeeded", url)}
-		default:
-			out.Logs = []string{"The callback was called"}
-		}
-		return out, nil
 	}
 }
 
