@@ -129,11 +129,7 @@ when { resource.integration == "aws" && principal.ent.contains("group:default/te
 
 func loadPolicy(t *testing.T, text string) *permission.Policy {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "p.cedar")
-	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := permission.Load([]string{f})
+	p, err := permission.Parse("test.cedar", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,11 +83,7 @@ func requireGit(t testing.TB) {
 
 func loadPolicy(t testing.TB, text string) *permission.Policy {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "p.cedar")
-	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := permission.Load([]string{f})
+	p, err := permission.Parse("test.cedar", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,11 +58,7 @@ func (m *fakeMinter) Mint(_ context.Context, n Need) (Credential, error) {
 
 func policy(t *testing.T, text string) *permission.Policy {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "p.cedar")
-	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := permission.Load([]string{f})
+	p, err := permission.Parse("test.cedar", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}

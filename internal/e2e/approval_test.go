@@ -73,13 +73,7 @@ auth:
 		t.Fatal(err)
 	}
 	ps := freePorts(t)
-	dev := func() *proc {
-		p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
-			"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
-		p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
-		p.waitReady(t, 90*time.Second)
-		return p
-	}
+	dev := func() *proc { return startDevOn(t, dir, cfg, ps) }
 	p := dev()
 	waitTotal(t, p.api, "kind=template", 2)
 	create := func(token string, self bool) string {

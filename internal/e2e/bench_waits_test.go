@@ -45,10 +45,7 @@ func BenchmarkWaitingApprovals(b *testing.B) {
 		b.Fatal(err)
 	}
 	ps := freePorts(b)
-	p := start(b, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
-	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
-	p.waitReady(b, 90*time.Second)
+	p := startDevOn(b, dir, cfg, ps)
 	waitTotal(b, p.api, "kind=template", 1)
 	const n = 200
 	ids := make([]string, n)

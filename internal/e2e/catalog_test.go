@@ -29,6 +29,19 @@ func startDevWithConfig(t testing.TB, cfgYAML string) (*proc, string) {
 	return p, dir
 }
 
+// startDevOn starts rigger dev with the config file cfg, its data under
+// dir, on the ports ps (without the Temporal UI), and waits until it is
+// ready; a test that killed it calls it again to restart the same
+// platform.
+func startDevOn(t testing.TB, dir, cfg string, ps ports) *proc {
+	t.Helper()
+	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
+	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
+	p.waitReady(t, 90*time.Second)
+	return p
+}
+
 // waitTotal polls by-query until filter matches want entities.
 func waitTotal(t testing.TB, api, filter string, want int) {
 	t.Helper()

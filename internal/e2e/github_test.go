@@ -82,13 +82,7 @@ integrations:
 	}
 	ps := freePorts(t)
 	var logs []string
-	dev := func() *proc {
-		p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
-			"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
-		p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
-		p.waitReady(t, 90*time.Second)
-		return p
-	}
+	dev := func() *proc { return startDevOn(t, dir, cfg, ps) }
 	reached, release := fake.HoldPush()
 	defer release()
 	p := dev()
