@@ -15,6 +15,7 @@ import (
 	"github.com/riggerdev/rigger/activities/aws"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/activities/github"
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/config"
 	creds "github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/githost"
@@ -48,7 +49,7 @@ func devGitHost(cfg *config.Config) (*githost.Host, error) {
 // saying so). For dry runs (an API server's, rigger template dry-run's)
 // they are built without secrets or broker: a dry run asks for no
 // credential.
-func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger, use actionsUse) (map[string]map[string]activities.ActionFunc, error) {
+func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger, use actionsUse, rec audit.Recorder) (map[string]map[string]activities.ActionFunc, error) {
 	dryRunOnly := use != forWorkers
 	out := map[string]map[string]activities.ActionFunc{}
 	decider := brokerDecider(cfg, policy, logger)
@@ -57,6 +58,7 @@ func integrationActions(cfg *config.Config, queues []string, policy *permission.
 		if len(gcfg.Hosts) > 0 {
 			log := logger.With("component", "worker", "queue", contract.QueueGitHub)
 			broker := creds.NewBroker(decider, log, minters...)
+			broker.Audit = rec
 			if dryRunOnly {
 				broker = nil
 			}
@@ -84,7 +86,9 @@ func integrationActions(cfg *config.Config, queues []string, policy *permission.
 			return nil, fmt.Errorf("integrations.aws: %w", err)
 		}
 		log := logger.With("component", "worker", "queue", contract.QueueAWS)
-		out[contract.QueueAWS] = aws.Actions(creds.NewBroker(decider, log, minter), acfg)
+		broker := creds.NewBroker(decider, log, minter)
+		broker.Audit = rec
+		out[contract.QueueAWS] = aws.Actions(broker, acfg)
 	}
 	return out, nil
 }

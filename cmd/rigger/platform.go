@@ -211,7 +211,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if m == modeServer {
 		use = forServerDryRuns
 	}
-	integrations, err := integrationActions(cfg, queuesWithActions(m, queues), policy, gitHost, logger, use)
+	integrations, err := integrationActions(cfg, queuesWithActions(m, queues), policy, gitHost, logger, use, audits.recorder())
 	if err != nil {
 		return err
 	}

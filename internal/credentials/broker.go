@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/errs"
 )
 
@@ -138,6 +139,9 @@ type Broker struct {
 	decider Decider
 	minters map[string]Minter
 	logger  *slog.Logger
+	// Audit records every credential minted and every need refused
+	// (credential.mint, allow or deny); nil records none.
+	Audit audit.Recorder
 }
 
 // NewBroker returns a Broker that asks decider before minting with the
@@ -172,6 +176,7 @@ func (b *Broker) Get(ctx context.Context, need Need) (Credential, error) {
 		return Credential{}, fmt.Errorf("%w: %s may not use %s on %s: this worker has no permission policy", errs.ErrForbidden, need.Run.UserRef, need.Action, need.Target)
 	}
 	if err := b.decider.MayUse(ctx, need); err != nil {
+		b.audit(ctx, need, audit.Deny, err.Error())
 		return Credential{}, fmt.Errorf("%s may not use %s on %s: %w", need.Run.UserRef, need.Action, need.Target, err)
 	}
 	m, ok := b.minters[need.Integration]
@@ -186,7 +191,23 @@ func (b *Broker) Get(ctx context.Context, need Need) (Credential, error) {
 		b.logger.Info("credential minted", "task", need.Run.TaskID, "user", need.Run.UserRef, "action", need.Action,
 			"permissions", need.PermissionList(), "credential", cred)
 	}
+	b.audit(ctx, need, audit.Allow, "")
 	return cred, nil
+}
+
+// audit records a need's outcome: who, for which task, action, target
+// and permissions (never the credential).
+func (b *Broker) audit(ctx context.Context, need Need, d audit.Decision, reason string) {
+	if b.Audit == nil {
+		return
+	}
+	kind := audit.ActorUser
+	if need.Run.Service {
+		kind = audit.ActorService
+	}
+	b.Audit.Record(context.WithoutCancel(ctx), audit.Event{Actor: need.Run.UserRef, ActorKind: kind, Ownership: need.Run.Ent,
+		Action: "credential.mint", Target: need.Integration + ":" + need.Target, Decision: d, Reason: reason,
+		Details: map[string]string{"task": need.Run.TaskID, "action": need.Action, "permissions": need.PermissionList()}})
 }
 
 // Has says whether the broker can mint for integration.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
 )
@@ -74,6 +75,8 @@ forbid (principal, action, resource is Rigger::ScaffolderAction) when { resource
 	m := &fakeMinter{}
 	var logs bytes.Buffer
 	b := NewBroker(PolicyDecider{Policy: p}, slog.New(slog.NewTextHandler(&logs, nil)), m)
+	rec := &auditLog{}
+	b.Audit = rec
 	alice := Run{TaskID: "t1", UserRef: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}}
 	bob := Run{TaskID: "t2", UserRef: "user:default/bob", Ent: []string{"user:default/bob", "group:default/team-b"}}
 	need := func(r Run, target string) Need {
@@ -105,6 +108,19 @@ forbid (principal, action, resource is Rigger::ScaffolderAction) when { resource
 	if strings.Contains(logs.String(), planted) || !strings.Contains(logs.String(), "credential minted") {
 		t.Fatalf("log: %s", logs.String())
 	}
+	// Audited: the one mint and the three refusals, never the credential.
+	var got []string
+	for _, e := range rec.events {
+		got = append(got, string(e.Decision)+" "+e.Actor+" "+e.Target+" "+e.Details["action"])
+		if strings.Contains(fmt.Sprint(e), planted) {
+			t.Fatalf("an audit event holds the credential: %+v", e)
+		}
+	}
+	want := []string{"allow user:default/alice github:github.com/acme/payments publish:github", "deny user:default/bob github:github.com/acme/payments publish:github",
+		"deny user:default/alice github:github.com/evil/payments publish:github", "deny user:default/alice github:github.com/acme/secrets publish:github"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 func TestBrokerDeniesByDefault(t *testing.T) {
@@ -126,3 +142,7 @@ func TestBrokerDeniesByDefault(t *testing.T) {
 		t.Fatalf("no target: %v", err)
 	}
 }
+
+type auditLog struct{ events []audit.Event }
+
+func (a *auditLog) Record(_ context.Context, e audit.Event) { a.events = append(a.events, e) }

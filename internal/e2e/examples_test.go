@@ -126,6 +126,33 @@ func TestExampleTemplates(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(clone, "catalog-info.yaml")); err != nil || !strings.Contains(string(b), "name: orders") {
 			t.Fatalf("the cloned catalog-info.yaml: %v %s", err, b)
 		}
+		// The push token was minted by the broker for this task, and audited.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var page struct {
+				Items []struct {
+					Event struct {
+						Actor, Target, Decision string
+						Details                 map[string]string
+					} `json:"event"`
+				} `json:"items"`
+			}
+			if code := doJSON(t, "GET", p.api+"/api/audit/events?action=credential.mint", nil, &page); code != http.StatusOK {
+				t.Fatalf("audit events: %d", code)
+			}
+			found := false
+			for _, it := range page.Items {
+				e := it.Event
+				found = found || e.Target == "git:localhost/acme/orders" && e.Decision == "allow" && e.Details["task"] == id && e.Details["action"] == "publish:github"
+			}
+			if found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no credential.mint audit event for the push: %+v", page.Items)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}})
 	for _, c := range cases {
 		t.Run(c.template, func(t *testing.T) {
