@@ -474,7 +474,7 @@ resource "null_resource" "x" {}
 		t.Fatal("init installed a provider with neither a mirror nor downloads allowed")
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, "hashicorp/null") || strings.Contains(msg, "registry.terraform.io/v1") || strings.Contains(msg, "could not connect") {
+	if !strings.Contains(msg, "hashicorp/null was not found") || !strings.Contains(msg, "no-providers") || strings.Contains(msg, "could not connect") {
 		t.Errorf("init did not fail for want of a provider source: %v", err)
 	}
 }
