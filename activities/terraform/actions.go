@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/aws"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/activities/step"
 	"github.com/riggerdev/rigger/internal/credentials"
@@ -72,6 +73,10 @@ type Options struct {
 	TempDir string
 	// Path is terraform's PATH ("": DefaultPath).
 	Path string
+	// AWS gives the region and endpoint of the AWS sessions steps
+	// declare (the integrations.aws configuration; the broker must hold
+	// its minter). Zero: us-east-1 on AWS.
+	AWS aws.Config
 	// OnEnv, when set, is called with the environment given to terraform
 	// (before the variables tfexec adds): a test seam.
 	OnEnv func(env map[string]string)
@@ -86,17 +91,19 @@ type service struct {
 	tmp    string
 	log    *slog.Logger
 	onEnv  func(map[string]string)
+	aws    aws.Config
 }
 
 // Actions returns the Terraform actions by id, for
 // activities.Scaffold.CheckedIntegration. It validates cfg and, when
 // cfg.Binary is empty, looks terraform up on PATH; it does no other I/O.
-// broker is for the AWS sessions a step will declare (not used yet).
+// broker mints the AWS session a step declares (integration "aws"); nil
+// when no step may declare one.
 func Actions(broker *credentials.Broker, cfg Config, opts Options) (map[string]activities.ActionFunc, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &service{broker: broker, cfg: cfg, bin: cfg.Binary, path: opts.Path, tmp: opts.TempDir, log: opts.Logger, onEnv: opts.OnEnv}
+	s := &service{broker: broker, cfg: cfg, bin: cfg.Binary, path: opts.Path, tmp: opts.TempDir, log: opts.Logger, onEnv: opts.OnEnv, aws: opts.AWS}
 	if s.bin == "" {
 		bin, err := exec.LookPath("terraform")
 		if err != nil {
@@ -113,16 +120,16 @@ func Actions(broker *credentials.Broker, cfg Config, opts Options) (map[string]a
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	return map[string]activities.ActionFunc{
-		ActionPlan:    s.plan,
-		ActionApply:   s.apply,
-		ActionOutput:  s.output,
-		ActionDestroy: s.destroy,
+		ActionPlan:    scrubbed(s.plan),
+		ActionApply:   scrubbed(s.apply),
+		ActionOutput:  scrubbed(s.output),
+		ActionDestroy: scrubbed(s.destroy),
 	}, nil
 }
 
 // plan runs init and plan, writing the plan file, and reports what it
 // would change and the plan file's checksum for terraform:apply.
-func (s *service) plan(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *service) plan(ctx context.Context, in contract.ActionInput, h *held) (contract.ActionOutput, error) {
 	env, err := step.From(ctx)
 	if err != nil {
 		return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ForbiddenType, err)
@@ -132,7 +139,8 @@ func (s *service) plan(ctx context.Context, in contract.ActionInput) (contract.A
 		destroy bool
 	)
 	vars, err := varsInput(in.Input)
-	err = errors.Join(err, str(in.Input, "dir", &dir), boolean(in.Input, "destroy", &destroy))
+	need, nerr := awsInput(in.Input)
+	err = errors.Join(err, nerr, str(in.Input, "dir", &dir), boolean(in.Input, "destroy", &destroy))
 	if err != nil {
 		return contract.ActionOutput{}, invalid(err)
 	}
@@ -146,11 +154,11 @@ func (s *service) plan(ctx context.Context, in contract.ActionInput) (contract.A
 		}
 		return contract.ActionOutput{
 			Output: map[string]any{"hasChanges": false, "summary": "", "planChecksum": "", "resourceChanges": []any{}},
-			Logs: []string{fmt.Sprintf("dry run: would run terraform init and a %s in %s%s, writing %s; terraform did not run",
-				mode, dir, varNames(vars), filepath.ToSlash(filepath.Join(dir, planFile)))},
+			Logs: []string{fmt.Sprintf("dry run: would run terraform init and a %s in %s%s%s, writing %s; terraform did not run",
+				mode, dir, varNames(vars), withAWS(need), filepath.ToSlash(filepath.Join(dir, planFile)))},
 		}, nil
 	}
-	w, err := s.open(env.Workspace, dir)
+	w, err := s.openStep(ctx, env, ActionPlan, dir, need, h)
 	if err != nil {
 		return contract.ActionOutput{}, failure(err, false)
 	}
@@ -196,13 +204,14 @@ func (s *service) plan(ctx context.Context, in contract.ActionInput) (contract.A
 // apply applies the plan file terraform:plan wrote, if and only if its
 // checksum is the one the step gives: apply runs exactly the plan that
 // was shown. It applies a private copy of the bytes it checked.
-func (s *service) apply(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *service) apply(ctx context.Context, in contract.ActionInput, h *held) (contract.ActionOutput, error) {
 	env, err := step.From(ctx)
 	if err != nil {
 		return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ForbiddenType, err)
 	}
 	var dir, want string
-	err = errors.Join(str(in.Input, "dir", &dir), str(in.Input, "planChecksum", &want))
+	need, err := awsInput(in.Input)
+	err = errors.Join(err, str(in.Input, "dir", &dir), str(in.Input, "planChecksum", &want))
 	if err == nil && !checksumRE.MatchString(want) {
 		err = fmt.Errorf("%w: input planChecksum: want the 64 hex digits terraform:plan's planChecksum output gives", errs.ErrInvalid)
 	}
@@ -216,11 +225,11 @@ func (s *service) apply(ctx context.Context, in contract.ActionInput) (contract.
 		}
 		return contract.ActionOutput{
 			Output: map[string]any{"applied": false, "outputs": map[string]any{}},
-			Logs: []string{fmt.Sprintf("dry run: would apply %s if its sha256 is %s; terraform did not run",
-				filepath.ToSlash(filepath.Join(dir, planFile)), want)},
+			Logs: []string{fmt.Sprintf("dry run: would apply %s if its sha256 is %s%s; terraform did not run",
+				filepath.ToSlash(filepath.Join(dir, planFile)), want, withAWS(need))},
 		}, nil
 	}
-	w, err := s.open(env.Workspace, dir)
+	w, err := s.openStep(ctx, env, ActionApply, dir, need, h)
 	if err != nil {
 		return contract.ActionOutput{}, failure(err, false)
 	}
@@ -262,13 +271,14 @@ func (s *service) apply(ctx context.Context, in contract.ActionInput) (contract.
 }
 
 // output reads the directory's outputs; sensitive ones are redacted.
-func (s *service) output(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *service) output(ctx context.Context, in contract.ActionInput, h *held) (contract.ActionOutput, error) {
 	env, err := step.From(ctx)
 	if err != nil {
 		return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ForbiddenType, err)
 	}
 	var dir string
-	if err := str(in.Input, "dir", &dir); err != nil {
+	need, err := awsInput(in.Input)
+	if err := errors.Join(err, str(in.Input, "dir", &dir)); err != nil {
 		return contract.ActionOutput{}, invalid(err)
 	}
 	if env.DryRun {
@@ -276,9 +286,9 @@ func (s *service) output(ctx context.Context, in contract.ActionInput) (contract
 			return contract.ActionOutput{}, invalid(err)
 		}
 		return contract.ActionOutput{Output: map[string]any{"outputs": map[string]any{}},
-			Logs: []string{fmt.Sprintf("dry run: would read the outputs of %s; terraform did not run", dir)}}, nil
+			Logs: []string{fmt.Sprintf("dry run: would read the outputs of %s%s; terraform did not run", dir, withAWS(need))}}, nil
 	}
-	w, err := s.open(env.Workspace, dir)
+	w, err := s.openStep(ctx, env, ActionOutput, dir, need, h)
 	if err != nil {
 		return contract.ActionOutput{}, failure(err, false)
 	}
@@ -292,14 +302,15 @@ func (s *service) output(ctx context.Context, in contract.ActionInput) (contract
 }
 
 // destroy runs init and destroy.
-func (s *service) destroy(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+func (s *service) destroy(ctx context.Context, in contract.ActionInput, h *held) (contract.ActionOutput, error) {
 	env, err := step.From(ctx)
 	if err != nil {
 		return contract.ActionOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), ForbiddenType, err)
 	}
 	var dir string
 	vars, err := varsInput(in.Input)
-	if err = errors.Join(err, str(in.Input, "dir", &dir)); err != nil {
+	need, nerr := awsInput(in.Input)
+	if err = errors.Join(err, nerr, str(in.Input, "dir", &dir)); err != nil {
 		return contract.ActionOutput{}, invalid(err)
 	}
 	if env.DryRun {
@@ -307,9 +318,9 @@ func (s *service) destroy(ctx context.Context, in contract.ActionInput) (contrac
 			return contract.ActionOutput{}, invalid(err)
 		}
 		return contract.ActionOutput{Output: map[string]any{"destroyed": false},
-			Logs: []string{fmt.Sprintf("dry run: would run terraform init and destroy in %s%s; terraform did not run", dir, varNames(vars))}}, nil
+			Logs: []string{fmt.Sprintf("dry run: would run terraform init and destroy in %s%s%s; terraform did not run", dir, varNames(vars), withAWS(need))}}, nil
 	}
-	w, err := s.open(env.Workspace, dir)
+	w, err := s.openStep(ctx, env, ActionDestroy, dir, need, h)
 	if err != nil {
 		return contract.ActionOutput{}, failure(err, false)
 	}
@@ -330,6 +341,27 @@ func (s *service) destroy(ctx context.Context, in contract.ActionInput) (contrac
 	s.log.InfoContext(ctx, "terraform destroy", "task", env.Run.TaskID, "step", env.StepID, "dir", w.rel, "took", time.Since(start).Round(time.Millisecond))
 	return contract.ActionOutput{Output: map[string]any{"destroyed": true},
 		Logs: []string{fmt.Sprintf("destroyed what %s manages%s", w.rel, varNames(vars)), progress.String()}}, nil
+}
+
+// openStep checks dir, gets the step's AWS session if it declares one,
+// and opens the directory with the session in terraform's environment.
+func (s *service) openStep(ctx context.Context, env step.Env, action, dir string, need *awsNeed, h *held) (*workdir, error) {
+	if _, err := checkDir(env.Workspace, dir); err != nil {
+		return nil, err
+	}
+	extra, err := s.awsEnv(ctx, env, action, need, h)
+	if err != nil {
+		return nil, err
+	}
+	return s.open(env.Workspace, dir, extra)
+}
+
+// withAWS is " with <the session>" for a log line, or "".
+func withAWS(n *awsNeed) string {
+	if n == nil {
+		return ""
+	}
+	return " with " + n.String()
 }
 
 // outputs reads the outputs: values as JSON gives them, sensitive ones

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -40,8 +41,9 @@ type workdir struct {
 }
 
 // open resolves the step's dir inside workspace, writes the CLI config
-// and builds the tfexec handle with the scrubbed environment.
-func (s *service) open(workspace, dir string) (*workdir, error) {
+// and builds the tfexec handle with the scrubbed environment plus extra
+// (the step's AWS session).
+func (s *service) open(workspace, dir string, extra map[string]string) (*workdir, error) {
 	rel, err := checkDir(workspace, dir)
 	if err != nil {
 		return nil, err
@@ -61,6 +63,7 @@ func (s *service) open(workspace, dir string) (*workdir, error) {
 		return nil, err
 	}
 	env, err := s.environment(w)
+	maps.Copy(env, extra)
 	if err == nil {
 		w.tf, err = tfexec.NewTerraform(w.abs, s.bin)
 	}
