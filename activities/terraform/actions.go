@@ -96,7 +96,8 @@ type service struct {
 
 // Actions returns the Terraform actions by id, for
 // activities.Scaffold.CheckedIntegration. It validates cfg and, when
-// cfg.Binary is empty, looks terraform up on PATH; it does no other I/O.
+// cfg.Binary is not an absolute path, looks it up on PATH; it does no
+// other I/O.
 // broker mints the AWS session a step declares (integration "aws"); nil
 // when no step may declare one.
 func Actions(broker *credentials.Broker, cfg Config, opts Options) (map[string]activities.ActionFunc, error) {
@@ -105,9 +106,12 @@ func Actions(broker *credentials.Broker, cfg Config, opts Options) (map[string]a
 	}
 	s := &service{broker: broker, cfg: cfg, bin: cfg.Binary, path: opts.Path, tmp: opts.TempDir, log: opts.Logger, onEnv: opts.OnEnv, aws: opts.AWS}
 	if s.bin == "" {
-		bin, err := exec.LookPath("terraform")
+		s.bin = "terraform"
+	}
+	if !filepath.IsAbs(s.bin) {
+		bin, err := exec.LookPath(s.bin)
 		if err != nil {
-			return nil, fmt.Errorf("integrations.terraform.binary is not set and terraform is not on PATH: %w", err)
+			return nil, fmt.Errorf("integrations.terraform.binary %q is not on PATH: %w", s.bin, err)
 		}
 		if s.bin, err = filepath.Abs(bin); err != nil {
 			return nil, err

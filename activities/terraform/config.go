@@ -12,8 +12,9 @@ import (
 // Config is the Terraform integration's configuration
 // (integrations.terraform).
 type Config struct {
-	// Binary is the absolute path of the terraform (or tofu) executable;
-	// "" looks "terraform" up on PATH when Actions is called.
+	// Binary is the terraform (or tofu) executable: an absolute path, or
+	// a bare name ("terraform", "tofu") looked up on PATH when Actions is
+	// called; "" means "terraform".
 	Binary string
 	// PluginMirror is where providers come from: an absolute directory (a
 	// filesystem mirror) or an https:// URL (a network mirror). When set
@@ -29,8 +30,8 @@ type Config struct {
 // Validate checks c as written by the operator.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Binary != "" && !filepath.IsAbs(c.Binary) {
-		errs = append(errs, fmt.Errorf("integrations.terraform.binary %q: want an absolute path (or nothing, to look terraform up on PATH)", c.Binary))
+	if b := c.Binary; strings.ContainsRune(b, filepath.Separator) && !filepath.IsAbs(b) {
+		errs = append(errs, fmt.Errorf("integrations.terraform.binary %q: want an absolute path or a command name looked up on PATH", b))
 	}
 	if m := c.PluginMirror; m != "" {
 		switch {
