@@ -182,15 +182,22 @@ func (s *service) plan(ctx context.Context, in contract.ActionInput, h *held) (c
 	if err != nil {
 		return contract.ActionOutput{}, fmt.Errorf("terraform %s in %s: %w", mode, w.rel, err)
 	}
-	_, sum, err := w.readPlan()
+	// What is shown is a private copy of the very bytes checksummed: the
+	// file in the workspace may change after this read, never the plan
+	// the checksum stands for.
+	data, sum, err := w.readPlan()
 	if err != nil {
 		return contract.ActionOutput{}, fmt.Errorf("read the plan file: %w", err)
 	}
-	p, err := w.tf.ShowPlanFile(ctx, planFile)
+	shown := filepath.Join(w.private, "tfplan")
+	if err := os.WriteFile(shown, data, 0o600); err != nil {
+		return contract.ActionOutput{}, err
+	}
+	p, err := w.tf.ShowPlanFile(ctx, shown)
 	if err != nil {
 		return contract.ActionOutput{}, fmt.Errorf("terraform show %s: %w", planFile, err)
 	}
-	text, err := w.tf.ShowPlanFileRaw(ctx, planFile)
+	text, err := w.tf.ShowPlanFileRaw(ctx, shown)
 	if err != nil {
 		return contract.ActionOutput{}, fmt.Errorf("terraform show %s: %w", planFile, err)
 	}
