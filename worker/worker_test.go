@@ -7,6 +7,7 @@ import (
 	"github.com/riggerdev/rigger/activities/aws"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/activities/github"
+	"github.com/riggerdev/rigger/activities/terraform"
 	"github.com/riggerdev/rigger/internal/credentials"
 )
 
@@ -18,10 +19,15 @@ func TestEveryRegisteredActionIsImplemented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tf, err := terraform.Actions(nil, terraform.Config{Binary: "/usr/bin/terraform"}, terraform.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	impl := map[string]map[string]activities.ActionFunc{
-		contract.QueueDefault: (&activities.Scaffold{}).Actions(),
-		contract.QueueGitHub:  gh,
-		contract.QueueAWS:     aws.Actions(nil, aws.Config{}),
+		contract.QueueDefault:   (&activities.Scaffold{}).Actions(),
+		contract.QueueGitHub:    gh,
+		contract.QueueAWS:       aws.Actions(nil, aws.Config{}),
+		contract.QueueTerraform: tf,
 	}
 	reg := contract.NewRegistry(nil)
 	for _, name := range reg.Names() {

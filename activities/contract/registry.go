@@ -53,7 +53,7 @@ func NewRegistry(disabled []string) *Registry {
 	add("catalog:fetch", time.Minute, true)
 	// In a dry run it registers nothing and reports what it would.
 	add("catalog:register", 5*time.Minute, true)
-	for _, specs := range [][]IntegrationAction{GitHubActions, AWSActions} {
+	for _, specs := range [][]IntegrationAction{GitHubActions, AWSActions, TerraformActions} {
 		for _, a := range specs {
 			addOn(a.Queue, a.Name, a.Timeout, a.DryRunSafe)
 		}

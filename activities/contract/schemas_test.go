@@ -62,6 +62,7 @@ var wantDocumented = []string{
 	"fetch:cookiecutter", "fetch:plain", "fetch:plain:file", "fetch:template", "fs:delete", "fs:rename", "fs:write",
 	"github:actions:dispatch", "github:issues:label", "github:repo:create", "github:repo:push", "github:webhook",
 	"publish:github", "publish:github:pull-request", "rigger:approval", "rigger:wait-for",
+	"terraform:apply", "terraform:destroy", "terraform:output", "terraform:plan",
 }
 
 func TestActionDocsCoverRegistry(t *testing.T) {

@@ -258,7 +258,8 @@ func TestScaffolderTasks(t *testing.T) {
 			ids = append(ids, a.ID)
 		}
 		if strings.Join(ids, ",") != "aws:s3:create-bucket,aws:s3:put-object,catalog:fetch,catalog:register,catalog:write,debug:log,debug:wait,fetch:cookiecutter,fetch:plain,fetch:plain:file,fetch:template,fs:delete,fs:rename,fs:write,"+
-			"github:actions:dispatch,github:issues:label,github:repo:create,github:repo:push,github:webhook,publish:github,publish:github:pull-request,rigger:approval,rigger:wait-for" {
+			"github:actions:dispatch,github:issues:label,github:repo:create,github:repo:push,github:webhook,publish:github,publish:github:pull-request,rigger:approval,rigger:wait-for,"+
+			"terraform:apply,terraform:destroy,terraform:output,terraform:plan" {
 			t.Errorf("actions %v", ids)
 		}
 	})

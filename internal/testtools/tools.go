@@ -40,6 +40,10 @@ func Known(name string) (Tool, bool) {
 		return Tool{Module: "github.com/minio/minio", Version: "v0.0.0-20260212201848-7aac2a2c5b7c", Took: "~5 min"}, true
 	case "terraform":
 		return Tool{Module: "github.com/hashicorp/terraform", Version: "v1.5.7", Took: "~4 min"}, true
+	case "terraform-provider-time":
+		// The only hashicorp provider whose current release is a usable Go
+		// module version on this proxy (INTEGRATIONS.md §2.4).
+		return Tool{Module: "github.com/hashicorp/terraform-provider-time", Version: "v0.14.2", Took: "~30 s"}, true
 	}
 	return Tool{}, false
 }

@@ -1,0 +1,86 @@
+package terraform_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/activities/step"
+	"github.com/riggerdev/rigger/activities/terraform"
+	"github.com/riggerdev/rigger/internal/credentials"
+	"github.com/riggerdev/rigger/internal/testtools"
+)
+
+// BenchmarkPlanApply is issue 18's figure: a terraform_data plan+apply
+// through the actions (init, plan, show -json, show, then the checksum
+// check, apply, output) against the same work by hand. Each iteration
+// starts from a new directory.
+func BenchmarkPlanApply(b *testing.B) {
+	bin := testtools.Binary(b, "terraform")
+	b.Run("actions", func(b *testing.B) {
+		acts, err := terraform.Actions(nil, terraform.Config{Binary: bin}, terraform.Options{TempDir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws := b.TempDir()
+		ctx := step.WithEnv(context.Background(), step.Env{Run: credentials.Run{TaskID: taskID}, StepID: "tf", Workspace: ws})
+		i := 0
+		for b.Loop() {
+			i++
+			dir := benchDir(b, ws, i)
+			rel, _ := filepath.Rel(ws, dir)
+			plan, err := acts[terraform.ActionPlan](ctx, contract.ActionInput{Input: map[string]any{"dir": rel, "vars": map[string]any{"name": "bench"}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := acts[terraform.ActionApply](ctx, contract.ActionInput{Input: map[string]any{"dir": rel, "planChecksum": plan.Output["planChecksum"]}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	byHand := func(b *testing.B, commands [][]string) {
+		ws := b.TempDir()
+		home := b.TempDir()
+		rc := filepath.Join(home, "terraform.rc")
+		if err := os.WriteFile(rc, []byte("disable_checkpoint = true\n"), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for b.Loop() {
+			i++
+			dir := benchDir(b, ws, i)
+			for _, args := range commands {
+				cmd := exec.Command(bin, args...)
+				cmd.Dir = dir
+				cmd.Env = []string{"PATH=" + terraform.DefaultPath, "HOME=" + home, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE=" + rc}
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("terraform %v: %v\n%s", args, err, out)
+				}
+			}
+		}
+	}
+	initPlan := [][]string{{"init", "-input=false", "-no-color"}, {"plan", "-input=false", "-no-color", "-out=tfplan", "-var", "name=bench"}}
+	b.Run("by-hand-init-plan-apply", func(b *testing.B) {
+		byHand(b, append(initPlan, []string{"apply", "-input=false", "-no-color", "tfplan"}))
+	})
+	b.Run("by-hand-same-commands", func(b *testing.B) {
+		byHand(b, append(initPlan, []string{"show", "-json", "tfplan"}, []string{"show", "-no-color", "tfplan"},
+			[]string{"apply", "-input=false", "-no-color", "tfplan"}, []string{"output", "-json"}))
+	})
+}
+
+// benchDir is a new directory of ws holding serviceTF.
+func benchDir(b *testing.B, ws string, i int) string {
+	dir := filepath.Join(ws, fmt.Sprintf("d%d", i))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(serviceTF), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
