@@ -54,7 +54,7 @@ func New(c client.Client, queue string, deps Deps) (sdkworker.Worker, error) {
 		actions := deps.Integrations[queue]
 		if len(actions) == 0 {
 			return nil, fmt.Errorf("worker %s: its integration is not configured (%s)", queue, map[string]string{
-				contract.QueueGitHub: "integrations.github", contract.QueueAWS: "integrations.aws: roleArn and credentials", contract.QueueTerraform: "integrations.terraform: this build has no terraform actions yet"}[queue])
+				contract.QueueGitHub: "integrations.github", contract.QueueAWS: "integrations.aws: roleArn and credentials", contract.QueueTerraform: "integrations.terraform: is its binary installed?"}[queue])
 		}
 		for name, fn := range deps.Scaffold.CheckedIntegration(actions) {
 			w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})

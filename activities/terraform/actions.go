@@ -82,6 +82,10 @@ type Options struct {
 	OnEnv func(env map[string]string)
 }
 
+// DryRunChecksum is terraform:plan's planChecksum in a dry run: no plan
+// exists, and no real plan has this sha256.
+const DryRunChecksum = "0000000000000000000000000000000000000000000000000000000000000000"
+
 // service holds what every action uses.
 type service struct {
 	broker *credentials.Broker
@@ -157,7 +161,9 @@ func (s *service) plan(ctx context.Context, in contract.ActionInput, h *held) (c
 			return contract.ActionOutput{}, invalid(err)
 		}
 		return contract.ActionOutput{
-			Output: map[string]any{"hasChanges": false, "summary": "", "planChecksum": "", "resourceChanges": []any{}},
+			// A placeholder checksum, so that a dry run goes on to the
+			// apply's dry run (which checks the input's shape only).
+			Output: map[string]any{"hasChanges": false, "summary": "not planned (dry run)", "planChecksum": DryRunChecksum, "resourceChanges": []any{}},
 			Logs: []string{fmt.Sprintf("dry run: would run terraform init and a %s in %s%s%s, writing %s; terraform did not run",
 				mode, dir, varNames(vars), withAWS(need), filepath.ToSlash(filepath.Join(dir, planFile)))},
 		}, nil

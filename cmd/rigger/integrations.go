@@ -15,6 +15,7 @@ import (
 	"github.com/riggerdev/rigger/activities/aws"
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/activities/github"
+	"github.com/riggerdev/rigger/activities/terraform"
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/config"
 	creds "github.com/riggerdev/rigger/internal/credentials"
@@ -71,6 +72,15 @@ func integrationActions(cfg *config.Config, queues []string, policy *permission.
 				return nil, fmt.Errorf("integrations.github: %w", err)
 			}
 			out[contract.QueueGitHub] = acts
+		}
+	}
+	if slices.Contains(queues, contract.QueueTerraform) {
+		// Without terraform the queue gets no actions: rigger dev skips its
+		// worker, rigger worker --queue rigger-terraform refuses to start.
+		if acts, err := terraformActions(cfg, decider, logger, rec, dryRunOnly); err != nil {
+			logger.Warn("no terraform actions: "+err.Error(), "queue", contract.QueueTerraform)
+		} else {
+			out[contract.QueueTerraform] = acts
 		}
 	}
 	if slices.Contains(queues, contract.QueueAWS) && (awsConfigured(cfg) || dryRunOnly) {
@@ -204,4 +214,33 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// terraformActions builds the Terraform queue's actions: the terraform
+// binary and provider mirror of integrations.terraform, and, when
+// integrations.aws names a role, a broker minting the AWS sessions steps
+// declare (the only cloud credentials terraform gets).
+func terraformActions(cfg *config.Config, decider creds.Decider, logger *slog.Logger, rec audit.Recorder, dryRunOnly bool) (map[string]activities.ActionFunc, error) {
+	t := cfg.Integrations.Terraform
+	tcfg := terraform.Config{Binary: t.Binary, PluginMirror: t.PluginMirror}
+	log := logger.With("component", "worker", "queue", contract.QueueTerraform)
+	a := cfg.Integrations.AWS
+	acfg := aws.Config{Region: a.Region, Endpoint: a.Endpoint, RoleARN: a.RoleARN, AccessKeyID: a.AccessKeyID,
+		SecretAccessKey: creds.NewSecret(a.SecretAccessKey.Reveal()), SessionDuration: a.SessionDuration}
+	var broker *creds.Broker
+	if !dryRunOnly {
+		var minters []creds.Minter
+		if awsConfigured(cfg) {
+			m, err := aws.NewSTSMinter(acfg)
+			if err != nil {
+				return nil, fmt.Errorf("integrations.aws: %w", err)
+			}
+			minters = append(minters, m)
+		}
+		broker = creds.NewBroker(decider, log, minters...)
+		broker.Audit = rec
+	} else {
+		acfg.AccessKeyID, acfg.SecretAccessKey = "", creds.Secret{}
+	}
+	return terraform.Actions(broker, tcfg, terraform.Options{Logger: log, AWS: acfg})
 }

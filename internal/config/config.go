@@ -104,7 +104,7 @@ type Temporal struct {
 	// TaskQueues are the queues `rigger dev` runs a worker for, each
 	// with only its own integration's configuration (one whose
 	// integration is not configured is skipped)
-	// [[rigger-default, rigger-github, rigger-aws]].
+	// [[rigger-default, rigger-github, rigger-aws, rigger-terraform]].
 	TaskQueues []string `yaml:"taskQueues"`
 	// PayloadKeys encrypt workflow payloads (AES-256-GCM): the first
 	// encrypts, all decrypt (rotation: put a new key first, keep the old
@@ -760,7 +760,7 @@ func Default() *Config {
 				UIListen:       "127.0.0.1:8233",
 				HistoryShards:  1,
 			},
-			TaskQueues: []string{"rigger-default", "rigger-github", "rigger-aws"},
+			TaskQueues: []string{"rigger-default", "rigger-github", "rigger-aws", "rigger-terraform"},
 		},
 		Database: Database{Driver: "sqlite", MaxOpenConns: 10},
 		Auth:     Auth{Session: Session{TTL: 12 * time.Hour}, Tokens: Tokens{TTL: 15 * time.Minute, KeyRotation: 24 * time.Hour}},

@@ -254,7 +254,7 @@ func TestDefaults(t *testing.T) {
 		{"temporal.address", cfg.Temporal.Address, ""},
 		{"temporal.namespace", cfg.Temporal.Namespace, "default"},
 		{"temporal.embedded", cfg.Temporal.Embedded, Embedded{FrontendListen: "127.0.0.1:7233", UIListen: "127.0.0.1:8233", HistoryShards: 1}},
-		{"temporal.taskQueues", cfg.Temporal.TaskQueues, []string{"rigger-default", "rigger-github", "rigger-aws"}},
+		{"temporal.taskQueues", cfg.Temporal.TaskQueues, []string{"rigger-default", "rigger-github", "rigger-aws", "rigger-terraform"}},
 		{"database", cfg.Database, Database{Driver: "sqlite", MaxOpenConns: 10}},
 		{"auth.allowGuest", cfg.Auth.AllowGuest, false},
 		{"auth.session.ttl", cfg.Auth.Session.TTL, 12 * time.Hour},
@@ -305,7 +305,7 @@ func TestOverlay(t *testing.T) {
 			return c.Catalog.Limits.MaxDepth == 10 && c.Catalog.Limits.EntityBytes == 1<<20
 		}},
 		{"null keeps the default", "server:\n  listen:\ntemporal:\n  taskQueues: ~\n  embedded: null\n", func(c *Config) bool {
-			return c.Server.Listen == "127.0.0.1:7007" && reflect.DeepEqual(c.Temporal.TaskQueues, []string{"rigger-default", "rigger-github", "rigger-aws"}) && c.Temporal.Embedded.HistoryShards == 1
+			return c.Server.Listen == "127.0.0.1:7007" && reflect.DeepEqual(c.Temporal.TaskQueues, []string{"rigger-default", "rigger-github", "rigger-aws", "rigger-terraform"}) && c.Temporal.Embedded.HistoryShards == 1
 		}},
 		{"a list replaces the default", "temporal:\n  taskQueues: [a, b]\n", func(c *Config) bool {
 			return reflect.DeepEqual(c.Temporal.TaskQueues, []string{"a", "b"})

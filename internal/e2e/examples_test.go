@@ -22,7 +22,7 @@ func TestExampleTemplates(t *testing.T) {
 	}
 	// As examples/rigger.yaml: the guest is in the team owning the examples.
 	p, dir := startDevWithConfig(t, fmt.Sprintf("scaffolder:\n  templates: [%s/*/template.yaml]\nauth: {devGuestGroups: [group:default/platform]}\n", examples))
-	waitTotal(t, p.api, "kind=template", 6)
+	waitTotal(t, p.api, "kind=template", 7)
 	const password = "pw-5d1e-not-for-logs"
 	cases := []struct {
 		template string
@@ -202,6 +202,44 @@ func TestExampleTemplates(t *testing.T) {
 
 	// flaky-demo: step 2 fails on the first run and passes on retry; step
 	// 1 runs once.
+	// terraform-approval: a real terraform plans on the rigger-terraform
+	// worker, the run waits for the approval (the summary in its
+	// message), then applies exactly that plan and reads its outputs.
+	t.Run("terraform-approval", func(t *testing.T) {
+		var created struct{ ID string }
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/terraform-approval",
+			"values": map[string]any{"name": "shop", "environment": "staging"}}, &created); code != http.StatusCreated {
+			t.Fatalf("create: %d", code)
+		}
+		var tr approvalTask
+		deadline := time.Now().Add(2 * time.Minute)
+		for tr.Approval == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("never waited for the approval: %+v\n%s", tr, eventText(t, p.api, created.ID))
+			}
+			time.Sleep(100 * time.Millisecond)
+			if code := doJSON(t, "GET", p.api+"/api/scaffolder/v2/tasks/"+created.ID, nil, &tr); code != http.StatusOK || tr.Status != "processing" {
+				t.Fatalf("task: %d %+v\n%s", code, tr, eventText(t, p.api, created.ID))
+			}
+		}
+		if !strings.Contains(tr.Approval.Message, "Terraform plan for shop (staging): 1 to add, 0 to change, 0 to destroy") {
+			t.Fatalf("the approval message: %q", tr.Approval.Message)
+		}
+		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks/"+created.ID+"/approve", map[string]any{"requestId": tr.Approval.RequestID}, nil); code != http.StatusOK {
+			t.Fatalf("approve: %d", code)
+		}
+		if done := waitTask(t, p.api, created.ID); done.Status != "completed" {
+			t.Fatalf("task: %+v\n%s", done, eventText(t, p.api, created.ID))
+		}
+		out := fmt.Sprint(taskOutput(t, p.api, created.ID))
+		if !strings.Contains(out, "1 to add, 0 to change, 0 to destroy, applied after user:default/guest's approval") || strings.Contains(out, "environment_id: \n") {
+			t.Fatalf("output: %s", out)
+		}
+		if events := eventText(t, p.api, created.ID); !strings.Contains(events, "terraform_data.environment will be created") {
+			t.Errorf("the plan is not in the task log: %s", events)
+		}
+	})
+
 	t.Run("flaky-demo", func(t *testing.T) {
 		var created struct{ ID string }
 		if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/flaky-demo", "values": map[string]any{}}, &created); code != http.StatusCreated {
