@@ -90,10 +90,13 @@ func withProgress(ctx context.Context) (context.Context, *progress) {
 	return context.WithValue(ctx, progressKey{}, p), p
 }
 
-// RecordProgress records v as the running action's heartbeat details at
-// once and with every later keep-alive heartbeat: a retry of the activity
+// RecordProgress records v as the running action's heartbeat details,
+// now and with every later keep-alive heartbeat: a retry of the activity
 // reads it with activity.GetHeartbeatDetails (e.g. "this dispatch was
-// sent"). Outside a regular activity it does nothing.
+// sent"). The SDK sends heartbeats in batches (up to 0.8 × the heartbeat
+// timeout apart), so a worker that dies within that window may not have
+// sent it: at-least-once stays possible there. Outside a regular activity
+// it does nothing.
 func RecordProgress(ctx context.Context, v any) {
 	if p, ok := ctx.Value(progressKey{}).(*progress); ok {
 		p.mu.Lock()

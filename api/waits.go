@@ -154,6 +154,7 @@ func githubWait(host, event string, body []byte) ([]string, string, map[string]a
 		} `json:"repository"`
 		PullRequest *struct {
 			Number         int    `json:"number"`
+			ClosedAt       string `json:"closed_at"`
 			HTMLURL        string `json:"html_url"`
 			Merged         bool   `json:"merged"`
 			MergeCommitSHA string `json:"merge_commit_sha"`
@@ -182,7 +183,7 @@ func githubWait(host, event string, body []byte) ([]string, string, map[string]a
 	switch {
 	case event == "pull_request" && p.Action == "closed" && p.PullRequest != nil && p.Repository.FullName != "":
 		pr := p.PullRequest
-		data := map[string]any{"merged": pr.Merged, "url": pr.HTMLURL, "number": pr.Number, "mergeCommitSha": pr.MergeCommitSHA}
+		data := map[string]any{"merged": pr.Merged, "url": pr.HTMLURL, "number": pr.Number, "mergeCommitSha": pr.MergeCommitSHA, "startedAt": pr.ClosedAt}
 		if pr.MergedBy != nil {
 			data["mergedBy"] = pr.MergedBy.Login
 		}

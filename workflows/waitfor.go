@@ -198,7 +198,7 @@ func awaitEvent(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep,
 		}
 		if s, _ := res.Event.Data["startedAt"].(string); s != "" {
 			if at, perr := time.Parse(time.RFC3339, s); perr == nil && at.Before(ws.RequestedAt) {
-				a.log(step.ID, "log", fmt.Sprintf("Ignored a workflow run that started (%s) before this wait", s))
+				a.log(step.ID, "log", fmt.Sprintf("Ignored an event of %s, before this wait began", s))
 				return false, contract.ActionOutput{}, nil
 			}
 		}

@@ -106,6 +106,9 @@ func TestWaitForPullRequestMerged(t *testing.T) {
 		w.env.SignalWorkflow(ScaffoldEventSignal, forged)
 		w.env.SignalWorkflow(ScaffoldEventSignal, w.event(t, contract.Event{Key: "github:github.com/acme/payments:pull:13", Kind: contract.WaitPullRequest,
 			Data: map[string]any{"merged": true, "url": "https://github.com/acme/payments/pull/13"}}))
+		// One that happened before the wait began (a captured body).
+		w.env.SignalWorkflow(ScaffoldEventSignal, w.event(t, contract.Event{Key: prKey, Kind: contract.WaitPullRequest,
+			Data: map[string]any{"merged": true, "url": "https://old", "startedAt": "2000-01-01T00:00:00Z"}}))
 		w.env.SignalWorkflow(ScaffoldEventSignal, w.event(t, contract.Event{Key: prKey, Kind: contract.WaitPullRequest,
 			Data: map[string]any{"merged": true, "url": "https://github.com/acme/payments/pull/12", "number": 12}}))
 	}, 5*24*time.Hour)
@@ -130,7 +133,7 @@ func TestWaitForPullRequestMerged(t *testing.T) {
 	}
 	log := logText(st)
 	for _, want := range []string{"Waiting for pull request #12", "Ignored an event: the event did not come through the API", "Ignored an event: the event is for github:github.com/acme/payments:pull:13",
-		"Pull request https://github.com/acme/payments/pull/12 was merged"} {
+		"Ignored an event of 2000-01-01T00:00:00Z, before this wait began", "Pull request https://github.com/acme/payments/pull/12 was merged"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

@@ -173,6 +173,7 @@ func (b *Broker) Get(ctx context.Context, need Need) (Credential, error) {
 			need.Integration, need.Action, need.Target, need.Run.UserRef, need.Run.TaskID)
 	}
 	if b.decider == nil {
+		b.audit(ctx, need, audit.Deny, "this worker has no permission policy")
 		return Credential{}, fmt.Errorf("%w: %s may not use %s on %s: this worker has no permission policy", errs.ErrForbidden, need.Run.UserRef, need.Action, need.Target)
 	}
 	if err := b.decider.MayUse(ctx, need); err != nil {
@@ -185,6 +186,8 @@ func (b *Broker) Get(ctx context.Context, need Need) (Credential, error) {
 	}
 	cred, err := m.Mint(ctx, need)
 	if err != nil {
+		// Allowed, but nothing was minted: on record too.
+		b.audit(ctx, need, audit.Deny, "allowed, but the mint failed: "+err.Error())
 		return Credential{}, fmt.Errorf("mint a %s credential for %s on %s: %w", need.Integration, need.Action, need.Target, err)
 	}
 	if b.logger != nil {

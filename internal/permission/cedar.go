@@ -111,8 +111,51 @@ func parse(docs []doc) (*Policy, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid policy:\n  %s", strings.Join(errs, "\n  "))
 	}
-	p.warnings = p.untranslatable()
+	p.warnings = append(p.untranslatable(), p.upperCaseTargets()...)
 	return p, nil
+}
+
+// upperCaseTargets warns of a resource.target compared with text in
+// upper case that is not an ARN: GitHub targets are lower case, so such a
+// rule never matches (a forbid would silently forbid nothing).
+func (p *Policy) upperCaseTargets() []string {
+	var out []string
+	for _, l := range p.policies {
+		for _, c := range l.ast.Conditions {
+			xast.Inspect(xast.NewNode(c.Body), func(n xast.IsNode) bool {
+				var lit string
+				switch t := n.(type) {
+				case xast.NodeTypeLike:
+					if isResourceTarget(t.Arg) {
+						lit = string(t.Value.MarshalCedar())
+					}
+				case xast.NodeTypeEquals:
+					for _, pair := range [][2]xast.IsNode{{t.Left, t.Right}, {t.Right, t.Left}} {
+						if v, ok := pair[1].(xast.NodeValue); ok && isResourceTarget(pair[0]) {
+							if s, ok := v.Value.(types.String); ok {
+								lit = string(s)
+							}
+						}
+					}
+				}
+				if lit != "" && lit != strings.ToLower(lit) && !strings.HasPrefix(strings.Trim(lit, `"`), "arn:") {
+					out = append(out, fmt.Sprintf("%s: policy %s compares resource.target with %s, which has upper case: GitHub targets are lower case (host/owner/repo), so it never matches one; write it in lower case", l.pos, l.id, lit))
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
+// isResourceTarget says whether n is resource.target.
+func isResourceTarget(n xast.IsNode) bool {
+	acc, ok := n.(xast.NodeTypeAccess)
+	if !ok || acc.Value != "target" {
+		return false
+	}
+	v, ok := acc.Arg.(xast.NodeTypeVariable)
+	return ok && v.Name == "resource"
 }
 
 // WithAdmins returns a copy of p under which these refs (users or groups,

@@ -118,3 +118,27 @@ when { resource.annotations has "secret" };
 		t.Error("WithAdmins changed the original policy")
 	}
 }
+
+// TestUpperCaseTargetWarns: a rule comparing resource.target with text in
+// upper case never matches a GitHub target (lower case): loading says so,
+// for like and ==; an ARN (case-sensitive) and lower case pass quietly.
+func TestUpperCaseTargetWarns(t *testing.T) {
+	p, err := Parse("t.cedar", []byte(`
+forbid (principal, action, resource is Rigger::ScaffolderAction) when { resource.target like "github.com/Acme/secret*" };
+forbid (principal, action, resource is Rigger::ScaffolderAction) when { "github.com/acme/X" == resource.target };
+forbid (principal, action, resource is Rigger::ScaffolderAction) when { resource.target like "arn:aws:s3:::bucket/Teams/*" };
+forbid (principal, action, resource is Rigger::ScaffolderAction) when { resource.target like "github.com/acme/*" };
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range p.Warnings() {
+		if strings.Contains(w, "upper case") {
+			got = append(got, w)
+		}
+	}
+	if len(got) != 2 || !strings.Contains(got[0], `"github.com/Acme/secret*"`) || !strings.Contains(got[0], "t.cedar:2") || !strings.Contains(got[1], `github.com/acme/X`) {
+		t.Fatalf("warnings: %q", got)
+	}
+}

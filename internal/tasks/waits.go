@@ -27,9 +27,10 @@ type WaitRouter interface {
 // maxSignalledWaits bounds the runs one webhook delivery wakes.
 const maxSignalledWaits = 1000
 
-// DeliveryMemory is how long a webhook delivery id is remembered (GitHub
-// lets a delivery be redelivered for a few days).
-const DeliveryMemory = 8 * 24 * time.Hour
+// DeliveryMemory is how long a webhook delivery (its id, its body's hash)
+// is remembered: longer than the longest wait, so that a body captured
+// once can never end a later wait.
+const DeliveryMemory = contract.MaxWaitFor + 24*time.Hour
 
 // Callback delivers payload to the wait a callback token names: the
 // token is the whole authority (a MAC of the workers' marking key, for one
