@@ -17,8 +17,8 @@ import (
 // TestDryRunBodiesBoundedMemory: ten concurrent ~46 MB dry-run bodies do
 // not each get parsed: a request takes a dry-run slot before its body is
 // read (the others get 503 at once) and the body is decoded as a stream.
-// The server's peak RSS (VmHWM) stays under 300 MiB; before, ten such
-// bodies took it from 138 to 1,392 MiB.
+// The bodies add at most 150 MiB to the server's peak RSS (VmHWM); before
+// the bound, ten such bodies took it from 138 to 1,392 MiB.
 func TestDryRunBodiesBoundedMemory(t *testing.T) {
 	needBinary(t)
 	if _, err := os.Stat("/proc/self/status"); err != nil {
@@ -83,8 +83,11 @@ func TestDryRunBodiesBoundedMemory(t *testing.T) {
 	peak := rssMiB(t, pid, "VmHWM")
 	t.Logf("rigger dev VmHWM: idle %.0f MiB, after 10 concurrent %.0f MiB bodies %.0f MiB (%d read, %d busy); VmRSS now %.0f MiB",
 		idle, float64(len(raw))/(1<<20), peak, ok, busy, rssMiB(t, pid, "VmRSS"))
-	if peak > 300 {
-		t.Errorf("peak RSS %.0f MiB, want under 300 MiB", peak)
+	// What the bodies may add: one is read at a time, decoded once. (The
+	// idle figure grows with the binary and is benchmarked, not bounded
+	// here.)
+	if peak-idle > 150 {
+		t.Errorf("the bodies took the peak RSS from %.0f to %.0f MiB (+%.0f), want at most +150 MiB", idle, peak, peak-idle)
 	}
 }
 
