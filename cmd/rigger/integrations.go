@@ -63,9 +63,15 @@ func integrationActions(cfg *config.Config, queues []string, policy *permission.
 			if dryRunOnly {
 				broker = nil
 			}
-			git, err := sandboxedGit(cfg, log)
-			if err != nil {
-				return nil, err
+			// A dry run runs no git: only workers probe the kernel for the
+			// sandbox (a child process in new namespaces).
+			var git *github.Git
+			if !dryRunOnly {
+				g, err := sandboxedGit(cfg, log)
+				if err != nil {
+					return nil, err
+				}
+				git = g
 			}
 			acts, err := github.Actions(broker, gcfg, github.Options{Logger: log, HTTPClient: &http.Client{}, Git: git})
 			if err != nil {
@@ -164,9 +170,10 @@ func sandboxedGit(cfg *config.Config, logger *slog.Logger) (*github.Git, error) 
 	if err != nil {
 		return nil, err
 	}
-	g.Sandbox = sandbox.New(sandbox.Options{Required: cfg.Scaffolder.Sandbox.Required, Helper: sandboxHelper(cfg)})
-	report := sandbox.Probe()
-	logger.Info("sandbox for git: "+report.String(), "required", cfg.Scaffolder.Sandbox.Required, "helper", sandboxHelper(cfg))
+	helper := sandboxHelper(cfg)
+	g.Sandbox = sandbox.New(sandbox.Options{Required: cfg.Scaffolder.Sandbox.Required, Helper: helper})
+	report := g.Sandbox.Report() // probed once, and the runner decides with it
+	logger.Info("sandbox for git: "+report.String(), "required", cfg.Scaffolder.Sandbox.Required, "helper", helper)
 	if report.LandlockABI == 0 {
 		if cfg.Scaffolder.Sandbox.Required {
 			logger.Error("this kernel cannot confine git (no Landlock): GitHub steps will fail until it can, or until scaffolder.sandbox.required is false")
