@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,21 +55,11 @@ type approvalTask struct {
 func TestApprovalStep(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(fmt.Sprintf(approvalTemplate, "gated", false)+"---\n"+fmt.Sprintf(approvalTemplate, "gated-self", true)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "rigger.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`scaffolder:
-  templates: [%s]
-catalog: {examples: []}
-auth:
+	cfg := templateConfig(t, dir, fmt.Sprintf(approvalTemplate, "gated", false)+"---\n"+fmt.Sprintf(approvalTemplate, "gated-self", true), fmt.Sprintf(`auth:
   devGuestGroups: [group:default/platform]
   serviceTokens:
     - {name: ci, token: %s, scopes: [scaffolder.run]}
-`, tpl, runOnlyToken)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, runOnlyToken))
 	ps := freePorts(t)
 	dev := func() *proc { return startDevOn(t, dir, cfg, ps) }
 	p := dev()

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,24 +40,14 @@ func TestAWSStepThroughRigger(t *testing.T) {
 	needBinary(t)
 	m := testtools.StartMinIO(t)
 	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(awsTemplate), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "rigger.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`scaffolder:
-  templates: [%s]
-catalog: {examples: []}
-integrations:
+	cfg := templateConfig(t, dir, awsTemplate, fmt.Sprintf(`integrations:
   aws:
     region: us-east-1
     endpoint: %s
     roleArn: arn:aws:iam::123456789012:role/rigger-scaffolder
     accessKeyId: %s
     secretAccessKey: %s
-`, tpl, m.Endpoint, m.AccessKeyID, m.SecretAccessKey)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, m.Endpoint, m.AccessKeyID, m.SecretAccessKey))
 	p := startDevOn(t, dir, cfg, freePorts(t))
 	waitTotal(t, p.api, "kind=template", 1)
 	var created struct{ ID string }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -36,14 +34,7 @@ spec:
 func BenchmarkWaitingApprovals(b *testing.B) {
 	needBinary(b)
 	dir := b.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(approvalBenchTemplate), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "rigger.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("scaffolder:\n  templates: [%s]\ncatalog: {examples: []}\n%s", tpl, benchLayersOff())), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	cfg := templateConfig(b, dir, approvalBenchTemplate, benchLayersOff())
 	ps := freePorts(b)
 	p := startDevOn(b, dir, cfg, ps)
 	waitTotal(b, p.api, "kind=template", 1)

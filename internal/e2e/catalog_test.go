@@ -29,6 +29,22 @@ func startDevWithConfig(t testing.TB, cfgYAML string) (*proc, string) {
 	return p, dir
 }
 
+// templateConfig writes templates (YAML, one or more documents) to
+// dir/template.yaml and a rigger.yaml loading them (and no examples) with
+// extra YAML after; it returns the config's path.
+func templateConfig(t testing.TB, dir, templates, extra string) string {
+	t.Helper()
+	tpl := filepath.Join(dir, "template.yaml")
+	cfg := filepath.Join(dir, "rigger.yaml")
+	if err := os.WriteFile(tpl, []byte(templates), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("scaffolder:\n  templates: [%s]\ncatalog: {examples: []}\n%s", tpl, extra)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // startDevOn starts rigger dev with the config file cfg, its data under
 // dir, on the ports ps (without the Temporal UI), and waits until it is
 // ready; a test that killed it calls it again to restart the same

@@ -59,16 +59,8 @@ func TestPublishGitHubSurvivesKill(t *testing.T) {
 	key := fake.AddApp(t, 7)
 	fake.AddInstallation(7, "acme", "Organization", nil, nil)
 	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(githubTemplate), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	indented := "            " + strings.ReplaceAll(strings.TrimSpace(key), "\n", "\n            ")
-	cfg := filepath.Join(dir, "rigger.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`scaffolder:
-  templates: [%s]
-catalog: {examples: []}
-integrations:
+	cfg := templateConfig(t, dir, githubTemplate, fmt.Sprintf(`integrations:
   github:
     - host: github.com
       apiBaseUrl: %s
@@ -77,9 +69,7 @@ integrations:
         - appId: 7
           privateKey: |
 %s
-`, tpl, fake.APIURL(), fake.GitURL(), indented)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, fake.APIURL(), fake.GitURL(), indented))
 	ps := freePorts(t)
 	var logs []string
 	dev := func() *proc { return startDevOn(t, dir, cfg, ps) }

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,21 +64,11 @@ type waitTaskResp struct {
 func TestWaitFor(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(waitForTemplate), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "rigger.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`scaffolder:
-  templates: [%s]
-catalog: {examples: []}
-integrations:
+	cfg := templateConfig(t, dir, waitForTemplate, fmt.Sprintf(`integrations:
   github:
     - host: github.com
       webhookSecret: %s
-`, tpl, webhookSecret)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, webhookSecret))
 	ps := freePorts(t)
 	dev := func() *proc { return startDevOn(t, dir, cfg, ps) }
 	p := dev()
