@@ -69,7 +69,7 @@ func (s *Server) callback(c *gin.Context) {
 func (s *Server) githubWebhook(c *gin.Context) {
 	hooks := s.deps.Scaffolder.GitHubWebhooks
 	if len(hooks) == 0 {
-		writeError(c, errs.NotFound("no GitHub webhook secret is configured (integrations.github[].apps[].webhookSecret)"))
+		writeError(c, errs.NotFound("no GitHub webhook secret is configured: set integrations.github[].webhookSecret (repository or organisation webhooks) or apps[].webhookSecret (a GitHub App's)"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody))

@@ -58,7 +58,7 @@ func parseWaitFor(in map[string]any, taskID, requestID string) (waitSpec, error)
 	w.timeout = timeout
 	switch w.kind {
 	case contract.WaitCallback:
-		w.key, w.what = "callback:"+taskID+":"+requestID, "a call of its callback URL"
+		w.key, w.what = "callback:"+taskID+":"+requestID, "a call to its callback URL"
 		return w, nil
 	case contract.WaitPullRequest, contract.WaitWorkflowRun:
 	default:
@@ -176,7 +176,7 @@ func awaitEvent(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep,
 	a.st.Steps[idx].Wait = ws
 	line := fmt.Sprintf("Waiting for %s (until %s)", spec.what, ws.Deadline.UTC().Format(time.RFC3339))
 	if ws.CallbackPath != "" {
-		line += "; POST a JSON body to its callback URL (on the task page, or the task's steps[].wait.callbackPath)"
+		line += "; POST a JSON body to it (the URL is on the task page, and in the task's steps[].wait.callbackPath)"
 	}
 	a.log(step.ID, "log", line)
 	defer func() {

@@ -165,7 +165,7 @@ func TestWaitForCallbackAndTimeout(t *testing.T) {
 	w.env.RegisterDelayedCallback(func() {
 		st := state(t, w.env)
 		ws := st.Steps[1].Wait
-		if ws == nil || ws.CallbackPath != contract.CallbackPrefix+"tok" || !strings.Contains(logText(st), "POST a JSON body to its callback URL") || strings.Contains(logText(st), "/tok") {
+		if ws == nil || ws.CallbackPath != contract.CallbackPrefix+"tok" || !strings.Contains(logText(st), "POST a JSON body to it (the URL is on the task page") || strings.Contains(logText(st), "/tok") {
 			t.Errorf("wait %+v", ws)
 		}
 		key := "callback:wf3:" + ws.RequestID
@@ -183,7 +183,7 @@ func TestWaitForCallbackAndTimeout(t *testing.T) {
 	w = newWaitEnv(t)
 	w.env.ExecuteWorkflow(ScaffoldName, ScaffoldInput{TaskID: "wf4", Plan: waitPlan(map[string]any{"for": "callback", "timeout": "2h"})})
 	var app *temporal.ApplicationError
-	if err := w.env.GetWorkflowError(); !errors.As(err, &app) || !strings.Contains(err.Error(), "A call of its callback URL did not happen within 2h0m0s") {
+	if err := w.env.GetWorkflowError(); !errors.As(err, &app) || !strings.Contains(err.Error(), "A call to its callback URL did not happen within 2h0m0s") {
 		t.Fatalf("want a timeout, got %v", err)
 	}
 	var st ScaffoldState

@@ -207,7 +207,7 @@ export function TaskPage() {
                   <button type="button" aria-pressed={stepFilter === s.id} onClick={() => setStepFilter(s.id)} className="stepbtn">
                     <span className={`stepicon status-${s.status}`} aria-hidden="true">{STATUS_ICON[s.status] ?? '•'}</span>
                     <span className="stepname">{s.name || s.id}</span>
-                    <span className={`status-${s.status} steptext`}>{running && s.id === task.approval?.stepId ? 'Waiting for approval' : running && s.status === 'processing' && s.wait && !s.wait.outcome ? 'Waiting' : statusLabel(s.status)}</span>
+                    <span className={`status-${s.status} steptext`}>{running && s.id === task.approval?.stepId ? 'Waiting for approval' : running && s.status === 'processing' && s.wait && !s.wait.outcome ? (s.wait.for === 'callback' ? 'Waiting for its callback' : 'Waiting for GitHub') : statusLabel(s.status)}</span>
                     <span className="muted stepdur">{d === undefined ? '' : formatDuration(d)}</span>
                   </button>
                   {s.error ? <p className="steperror" role="note">{s.error}</p> : null}

@@ -5,11 +5,11 @@ import { WaitPanel } from './Wait';
 describe('WaitPanel', () => {
   it('says what the step waits for and gives the callback URL', () => {
     render(<WaitPanel stepName="Wait for the ticket system" wait={{
-      requestId: 'called.0.1', for: 'callback', what: 'a call of its callback URL', message: 'The ticket system calls back.',
+      requestId: 'called.0.1', for: 'callback', what: 'a call to its callback URL', message: 'The ticket system calls back.',
       requestedAt: '2026-12-04T10:00:00Z', deadline: '2026-12-18T10:00:00Z', callbackPath: '/api/scaffolder/v2/callbacks/abc.def',
     }} />);
     expect(screen.getByRole('heading', { name: 'Waiting: Wait for the ticket system' })).toBeTruthy();
-    expect(screen.getByText('Waiting for a call of its callback URL.')).toBeTruthy();
+    expect(screen.getByText('Waiting for a call to its callback URL.')).toBeTruthy();
     const input = screen.getByLabelText(/Callback URL/) as HTMLInputElement;
     expect(input.value).toBe(`${window.location.origin}/api/scaffolder/v2/callbacks/abc.def`);
     expect(input.readOnly).toBe(true);

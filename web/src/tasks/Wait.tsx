@@ -25,7 +25,7 @@ export function WaitPanel({ wait, stepName }: { wait: StepWait; stepName: string
       {url ? (
         <>
           <label htmlFor="wait-callback">Callback URL (one call, with a JSON body, ends the wait)</label>
-          <div className="approval-buttons">
+          <div className="wait-callback">
             <input id="wait-callback" readOnly value={url} onFocus={(e) => e.currentTarget.select()} />
             <button type="button" onClick={copy}>{copied ? 'Copied' : 'Copy'}</button>
           </div>
