@@ -265,7 +265,7 @@ func signalWait[T any](ctx workflow.Context, in ScaffoldInput, ch workflow.Recei
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
 		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { received = c.ReceiveAsync(&signal) })
-		keep.add(timerCtx, sel, &alive)
+		keep.add(sel, &alive)
 		sel.Select(ctx)
 		switch {
 		case alive && !fired && !received:
@@ -303,7 +303,7 @@ func newKeeper(ctx workflow.Context, in ScaffoldInput) *keeper {
 }
 
 // add puts the keep-alive timer into sel; fired is set when it fires.
-func (k *keeper) add(ctx workflow.Context, sel workflow.Selector, fired *bool) {
+func (k *keeper) add(sel workflow.Selector, fired *bool) {
 	if k.timer != nil {
 		sel.AddFuture(k.timer, func(workflow.Future) { *fired = true })
 	}
