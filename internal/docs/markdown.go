@@ -1,0 +1,344 @@
+package docs
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/alecthomas/chroma/v2"
+	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
+	"github.com/alecthomas/chroma/v2/lexers"
+	"github.com/alecthomas/chroma/v2/styles"
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	extast "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+	"golang.org/x/text/unicode/norm"
+)
+
+// chromaStyle is the highlighting style written to assets/chroma.css.
+const chromaStyle = "github"
+
+// pageRenderer turns one page's Markdown into sanitized HTML. It is built once
+// per build and used by one goroutine.
+type pageRenderer struct {
+	md     goldmark.Markdown
+	policy *bluemonday.Policy
+	css    []byte
+}
+
+func newRenderer() (*pageRenderer, error) {
+	style := styles.Get(chromaStyle)
+	formatter := chromahtml.New(chromahtml.WithClasses(true))
+	var css bytes.Buffer
+	if err := formatter.WriteCSS(&css, style); err != nil {
+		return nil, fmt.Errorf("highlighting stylesheet: %w", err)
+	}
+	blocks := &blockRenderer{formatter: formatter, style: style}
+	md := goldmark.New(
+		goldmark.WithExtensions(
+			extension.Linkify,
+			extension.Strikethrough,
+			extension.TaskList,
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+			extension.Footnote,
+		),
+		goldmark.WithParserOptions(parser.WithAttribute()),
+		goldmark.WithRendererOptions(
+			gmhtml.WithUnsafe(), // raw HTML reaches the sanitizer, which decides
+			renderer.WithNodeRenderers(util.Prioritized(blocks, 100)),
+		),
+	)
+	return &pageRenderer{md: md, policy: newPolicy(), css: css.Bytes()}, nil
+}
+
+// rendered is one page after rendering.
+type rendered struct {
+	body     string // sanitized article HTML
+	h1       string // text of the first level-1 heading
+	toc      []Heading
+	text     string // the page's text, for search
+	sections []section
+}
+
+// linkFunc rewrites one relative link or image destination of a page; ok
+// is false when the target does not exist.
+type linkFunc func(dest string) (rewritten string, ok bool)
+
+// render renders src; broken receives each relative link to a missing file
+// as written.
+func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (rendered, error) {
+	src = expandBlocks(src)
+	doc := r.md.Parser().Parse(text.NewReader(src))
+	var out rendered
+	ids := map[string]bool{}
+	err := ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *ast.Heading:
+			title := plainText(n, src)
+			if n.Level == 1 && out.h1 == "" {
+				out.h1 = title
+			}
+			id := ""
+			if v, ok := n.AttributeString("id"); ok {
+				if b, ok := v.([]byte); ok {
+					id = string(b)
+				}
+			}
+			if id == "" || ids[id] {
+				id = uniqueID(slugify(title), ids)
+			}
+			ids[id] = true
+			n.SetAttributeString("id", []byte(id))
+		case *ast.Link:
+			n.Destination = rewriteDest(n.Destination, links, broken)
+		case *ast.Image:
+			n.Destination = rewriteDest(n.Destination, links, broken)
+		}
+		return ast.WalkContinue, nil
+	})
+	if err != nil {
+		return out, err
+	}
+	var buf bytes.Buffer
+	if err := r.md.Renderer().Render(&buf, src, doc); err != nil {
+		return out, err
+	}
+	out.body = r.policy.Sanitize(buf.String())
+	out.toc, out.text, out.sections = outline(out.body)
+	return out, nil
+}
+
+// rewriteDest rewrites a relative destination and reports a missing one.
+func rewriteDest(dest []byte, links linkFunc, broken func(string)) []byte {
+	d := string(dest)
+	if d == "" || strings.HasPrefix(d, "#") || strings.HasPrefix(d, "/") || hasScheme(d) {
+		return dest
+	}
+	nd, ok := links(d)
+	if !ok {
+		p, _, _ := strings.Cut(d, "#")
+		p, _, _ = strings.Cut(p, "?")
+		broken(p)
+		return dest
+	}
+	return []byte(nd)
+}
+
+// plainText is the text of a heading's inline content, without markup.
+func plainText(n ast.Node, src []byte) string {
+	var b strings.Builder
+	_ = ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch c := c.(type) {
+		case *ast.Text:
+			b.Write(c.Segment.Value(src))
+			if c.SoftLineBreak() {
+				b.WriteByte(' ')
+			}
+		case *ast.String:
+			b.Write(c.Value)
+		case *ast.AutoLink:
+			b.Write(c.Label(src))
+			return ast.WalkSkipChildren, nil
+		case *ast.RawHTML:
+			return ast.WalkSkipChildren, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return strings.TrimSpace(b.String())
+}
+
+var (
+	slugDrop  = regexp.MustCompile(`[^\w\s-]`)
+	slugSpace = regexp.MustCompile(`[-\s]+`)
+	idCount   = regexp.MustCompile(`^(.*)_([0-9]+)$`)
+)
+
+// slugify makes a heading anchor the way MkDocs' toc extension does:
+// decomposed to ASCII, punctuation dropped, lower case, runs of spaces and
+// hyphens turned into one hyphen.
+func slugify(s string) string {
+	s = norm.NFKD.String(s)
+	var b strings.Builder
+	for _, c := range s {
+		if c < 128 {
+			b.WriteRune(c)
+		}
+	}
+	s = strings.ToLower(strings.TrimSpace(slugDrop.ReplaceAllString(b.String(), "")))
+	return slugSpace.ReplaceAllString(s, "-")
+}
+
+// uniqueID adds or bumps a _N suffix until id is unused, like MkDocs.
+func uniqueID(id string, used map[string]bool) string {
+	for used[id] || id == "" {
+		if m := idCount.FindStringSubmatch(id); m != nil {
+			var n int
+			fmt.Sscan(m[2], &n)
+			id = fmt.Sprintf("%s_%d", m[1], n+1)
+		} else {
+			id += "_1"
+		}
+	}
+	return id
+}
+
+// blockRenderer renders fenced code (highlighted by chroma with CSS
+// classes; mermaid kept as escaped source for the UI) and task-list
+// checkboxes (as a disabled indicator, never an <input>).
+type blockRenderer struct {
+	formatter *chromahtml.Formatter
+	style     *chroma.Style
+}
+
+func (r *blockRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(ast.KindFencedCodeBlock, r.fencedCode)
+	reg.Register(extast.KindTaskCheckBox, r.taskCheckBox)
+}
+
+func (r *blockRenderer) fencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	n := node.(*ast.FencedCodeBlock)
+	lang := strings.ToLower(string(n.Language(src)))
+	var code strings.Builder
+	lines := n.Lines()
+	for i := range lines.Len() {
+		seg := lines.At(i)
+		code.Write(seg.Value(src))
+	}
+	if lang == "mermaid" {
+		_, _ = w.WriteString(`<pre class="mermaid">`)
+		_, _ = w.WriteString(html.EscapeString(code.String()))
+		_, _ = w.WriteString("</pre>\n")
+		return ast.WalkSkipChildren, nil
+	}
+	lexer := lexers.Get(lang)
+	if lexer == nil {
+		lexer = lexers.Fallback
+	}
+	cls := "highlight"
+	if lang != "" {
+		cls += " language-" + slugify(lang)
+	}
+	_, _ = w.WriteString(`<div class="` + cls + `">`)
+	it, err := chroma.Coalesce(lexer).Tokenise(nil, code.String())
+	if err == nil {
+		err = r.formatter.Format(w, r.style, it)
+	}
+	if err != nil {
+		_, _ = w.WriteString(`<pre class="chroma"><code>` + html.EscapeString(code.String()) + "</code></pre>")
+	}
+	_, _ = w.WriteString("</div>\n")
+	return ast.WalkSkipChildren, nil
+}
+
+func (r *blockRenderer) taskCheckBox(w util.BufWriter, _ []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	if node.(*extast.TaskCheckBox).IsChecked {
+		_, _ = w.WriteString(`<span class="task-list-indicator task-checked" role="checkbox" aria-checked="true" aria-disabled="true">☑</span> `)
+	} else {
+		_, _ = w.WriteString(`<span class="task-list-indicator" role="checkbox" aria-checked="false" aria-disabled="true">☐</span> `)
+	}
+	return ast.WalkContinue, nil
+}
+
+// relURL is the relative URL from the page whose directory URL is fromDir
+// ("" or "guide/") to the site path to ("other/", "img/x.png", "" for home).
+func relURL(fromDir, to string) string {
+	f := segments(fromDir)
+	isDir := to == "" || strings.HasSuffix(to, "/")
+	t := segments(to)
+	limit := len(t)
+	if !isDir {
+		limit--
+	}
+	i := 0
+	for i < len(f) && i < limit && f[i] == t[i] {
+		i++
+	}
+	parts := make([]string, 0, len(f)-i+len(t)-i)
+	for range len(f) - i {
+		parts = append(parts, "..")
+	}
+	parts = append(parts, t[i:]...)
+	r := strings.Join(parts, "/")
+	if isDir {
+		if r == "" {
+			return "./"
+		}
+		r += "/"
+	}
+	return (&url.URL{Path: r}).String()
+}
+
+func segments(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// resolveLink resolves a relative destination written on page from: a
+// page (to its directory URL), a folder with a home page, or an asset.
+func (s *source) resolveLink(from *page, dest string) (string, bool) {
+	u, err := url.Parse(dest)
+	if err != nil || u.Path == "" {
+		return dest, true
+	}
+	target := path.Join(path.Dir(from.src), u.Path)
+	if target == ".." || strings.HasPrefix(target, "../") {
+		return dest, false
+	}
+	var to string
+	if pg, ok := s.pages[target]; ok {
+		to = pg.url
+	} else if _, ok := s.assets[target]; ok {
+		to = target
+	} else if pg := s.folderPage(target); pg != nil {
+		to = pg.url
+	} else {
+		return dest, false
+	}
+	r := relURL(from.url, to)
+	if u.RawQuery != "" {
+		r += "?" + u.RawQuery
+	}
+	if u.Fragment != "" {
+		r += "#" + u.EscapedFragment()
+	}
+	return r, true
+}
+
+// folderPage is the home page of folder dir, if it has one.
+func (s *source) folderPage(dir string) *page {
+	return s.byURL[pageDirURL(dir)]
+}
+
+// pageDirURL is the site path of folder dir's home page.
+func pageDirURL(dir string) string {
+	if dir == "." || dir == "" {
+		return ""
+	}
+	return dir + "/"
+}
