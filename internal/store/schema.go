@@ -214,5 +214,27 @@ CREATE TABLE webhook_deliveries (
   expires_at TEXT NOT NULL
 );
 CREATE INDEX webhook_deliveries_expires ON webhook_deliveries (expires_at);
+`, `
+-- Documentation sites (TechDocs): one record per entity ref with the last
+-- good build's techdocs_metadata.json and how the last attempt went (a
+-- failed build keeps the last good site); docs_files holds the files of
+-- sites kept in the database (base64), keyed by site-relative path.
+CREATE TABLE docs_sites (
+  entity_ref TEXT PRIMARY KEY,
+  metadata TEXT,
+  storage TEXT NOT NULL,
+  source_hash TEXT NOT NULL,
+  built_at TEXT,
+  status TEXT NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  log TEXT,
+  attempted_at TEXT NOT NULL
+);
+CREATE TABLE docs_files (
+  entity_ref TEXT NOT NULL,
+  path TEXT NOT NULL,
+  content TEXT NOT NULL,
+  PRIMARY KEY (entity_ref, path)
+);
 `}
 }

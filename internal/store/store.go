@@ -213,6 +213,7 @@ type Store interface {
 	Waits
 	AuditLog
 	AuthStore
+	Docs
 }
 
 // Waits routes outside events (webhooks) to the scaffolder runs waiting

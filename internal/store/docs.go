@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+// Docs stores built documentation sites, one per entity ref: the last good
+// build's metadata and (for the database backend) its files, plus how the
+// last attempt went. A failed build keeps the last good site.
+type Docs interface {
+	// SaveDocsBuild stores a good build: its files replace the entity's
+	// (when Files is nil they live elsewhere, e.g. in S3), and its search
+	// rows replace the entity's docs rows in the same transaction, so a
+	// page is searchable the moment it can be read.
+	SaveDocsBuild(ctx context.Context, b DocsBuild) error
+	// RecordDocsFailure notes a failed build attempt; the last good site
+	// stays as it was.
+	RecordDocsFailure(ctx context.Context, ref, reason string, log []string, at time.Time) error
+	// DocsSite returns an entity's site record; errs.ErrNotFound if its docs
+	// were never attempted.
+	DocsSite(ctx context.Context, ref string) (DocsSite, error)
+	// DocsFile returns one file of an entity's site stored in the database;
+	// errs.ErrNotFound if there is none.
+	DocsFile(ctx context.Context, ref, path string) ([]byte, error)
+	// DeleteDocs drops an entity's site, files and search rows.
+	DeleteDocs(ctx context.Context, ref string) error
+}
+
+// DocsBuild is one successful docs build of an entity.
+type DocsBuild struct {
+	// Ref is the entity's canonical (lower-cased) ref.
+	Ref string
+	// Metadata is the site's techdocs_metadata.json.
+	Metadata json.RawMessage
+	// Storage names where the files are: "database" (Files holds them) or
+	// an outside backend such as "s3".
+	Storage string
+	Files   map[string][]byte
+	// SourceHash fingerprints the source the site was built from: a build
+	// of an unchanged source can be skipped.
+	SourceHash string
+	Log        []string
+	Index      []DocsSearchDoc
+	At         time.Time
+}
+
+// DocsSite is an entity's site record.
+type DocsSite struct {
+	Ref string
+	// Metadata is the last good build's techdocs_metadata.json; nil before
+	// the first good build.
+	Metadata   json.RawMessage
+	Storage    string
+	SourceHash string
+	BuiltAt    time.Time
+	// Status is "ok" or "failed" (the last attempt), with LastError and Log
+	// of that attempt.
+	Status      string
+	LastError   string
+	Log         []string
+	AttemptedAt time.Time
+}
+
+var _ Docs = (*SQL)(nil)
+
+// maxDocsLog bounds the log lines kept with a site record.
+const maxDocsLog = 500
+
+func docsLog(log []string) string {
+	if len(log) > maxDocsLog {
+		log = append(append([]string{}, log[:maxDocsLog]...), fmt.Sprintf("… %d more lines", len(log)-maxDocsLog))
+	}
+	b, _ := json.Marshal(log)
+	return string(b)
+}
+
+// SaveDocsBuild implements Docs.
+func (s *SQL) SaveDocsBuild(ctx context.Context, b DocsBuild) error {
+	if b.Ref == "" || len(b.Metadata) == 0 {
+		return fmt.Errorf("%w: a docs build needs its entity ref and metadata", errs.ErrInvalid)
+	}
+	defer s.lockWrites()()
+	at := ts(b.At)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM docs_files WHERE entity_ref = ?`), b.Ref); err != nil {
+			return err
+		}
+		for p, data := range b.Files {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO docs_files (entity_ref, path, content) VALUES (?, ?, ?)`),
+				b.Ref, p, base64.StdEncoding.EncodeToString(data)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`
+INSERT INTO docs_sites (entity_ref, metadata, storage, source_hash, built_at, status, last_error, log, attempted_at)
+VALUES (?, ?, ?, ?, ?, 'ok', '', ?, ?)
+ON CONFLICT (entity_ref) DO UPDATE SET metadata = excluded.metadata, storage = excluded.storage,
+  source_hash = excluded.source_hash, built_at = excluded.built_at, status = 'ok', last_error = '',
+  log = excluded.log, attempted_at = excluded.attempted_at`),
+			b.Ref, string(b.Metadata), b.Storage, b.SourceHash, at, docsLog(b.Log), at); err != nil {
+			return err
+		}
+		return s.indexDocsTx(ctx, tx, b.Ref, b.Index)
+	})
+}
+
+// RecordDocsFailure implements Docs.
+func (s *SQL) RecordDocsFailure(ctx context.Context, ref, reason string, log []string, at time.Time) error {
+	defer s.lockWrites()()
+	_, err := s.db.ExecContext(ctx, s.q(`
+INSERT INTO docs_sites (entity_ref, storage, source_hash, status, last_error, log, attempted_at)
+VALUES (?, '', '', 'failed', ?, ?, ?)
+ON CONFLICT (entity_ref) DO UPDATE SET status = 'failed', last_error = excluded.last_error,
+  log = excluded.log, attempted_at = excluded.attempted_at`),
+		ref, reason, docsLog(log), ts(at))
+	return err
+}
+
+// DocsSite implements Docs.
+func (s *SQL) DocsSite(ctx context.Context, ref string) (DocsSite, error) {
+	var d DocsSite
+	var meta, built, logText sql.NullString
+	var attempted string
+	err := s.db.QueryRowContext(ctx, s.q(`
+SELECT entity_ref, metadata, storage, source_hash, built_at, status, last_error, log, attempted_at
+FROM docs_sites WHERE entity_ref = ?`), ref).Scan(&d.Ref, &meta, &d.Storage, &d.SourceHash, &built, &d.Status, &d.LastError, &logText, &attempted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, fmt.Errorf("%w: no docs for %s", errs.ErrNotFound, ref)
+	}
+	if err != nil {
+		return d, err
+	}
+	if meta.Valid && meta.String != "" {
+		d.Metadata = json.RawMessage(meta.String)
+	}
+	d.BuiltAt = parseTS(built)
+	d.AttemptedAt = parseTS(sql.NullString{String: attempted, Valid: true})
+	if logText.Valid {
+		_ = json.Unmarshal([]byte(logText.String), &d.Log)
+	}
+	return d, nil
+}
+
+// DocsFile implements Docs.
+func (s *SQL) DocsFile(ctx context.Context, ref, path string) ([]byte, error) {
+	var enc string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT content FROM docs_files WHERE entity_ref = ? AND path = ?`), ref, path).Scan(&enc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s has no docs file %s", errs.ErrNotFound, ref, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(enc)
+}
+
+// DeleteDocs implements Docs.
+func (s *SQL) DeleteDocs(ctx context.Context, ref string) error {
+	defer s.lockWrites()()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, stmt := range []string{`DELETE FROM docs_files WHERE entity_ref = ?`, `DELETE FROM docs_sites WHERE entity_ref = ?`} {
+			if _, err := tx.ExecContext(ctx, s.q(stmt), ref); err != nil {
+				return err
+			}
+		}
+		return s.indexDocsTx(ctx, tx, ref, nil)
+	})
+}

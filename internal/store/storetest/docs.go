@@ -1,0 +1,79 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// testDocs checks docs site records: a good build's files and metadata,
+// a failed build that keeps the last good site, and deletion.
+func testDocs(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	ref := "component:default/checkout"
+	if _, err := s.DocsSite(ctx, ref); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("site never built: %v, want not found", err)
+	}
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	png := []byte{0x89, 'P', 'N', 'G', 0, 0xff, 0xfe}
+	b := store.DocsBuild{Ref: ref, Metadata: []byte(`{"site_name":"Checkout"}`), Storage: "database", SourceHash: "h1",
+		Files: map[string][]byte{"index.html": []byte("<p>v1</p>"), "img/a.png": png}, Log: []string{"built 1 page"}, At: at,
+		Index: []store.DocsSearchDoc{{Location: "", Title: "Checkout", Text: "v1"}}}
+	if err := s.SaveDocsBuild(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	site := must(s.DocsSite(ctx, ref))
+	if string(site.Metadata) != `{"site_name":"Checkout"}` || site.Status != "ok" || site.SourceHash != "h1" || !site.BuiltAt.Equal(at) || len(site.Log) != 1 {
+		t.Fatalf("site after a good build: %+v", site)
+	}
+	if got := must(s.DocsFile(ctx, ref, "img/a.png")); string(got) != string(png) {
+		t.Fatalf("binary file read back as %x", got)
+	}
+	// A failed build keeps the last good site and records why.
+	if err := s.RecordDocsFailure(ctx, ref, "mkdocs.yml: docs_dir leaves the source", []string{"refused"}, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	site = must(s.DocsSite(ctx, ref))
+	if site.Status != "failed" || !strings.Contains(site.LastError, "docs_dir") || string(site.Metadata) == "" || !site.BuiltAt.Equal(at) || !site.AttemptedAt.Equal(at.Add(time.Hour)) {
+		t.Fatalf("site after a failed build: %+v", site)
+	}
+	if got := must(s.DocsFile(ctx, ref, "index.html")); string(got) != "<p>v1</p>" {
+		t.Fatalf("last good page after a failure: %q", got)
+	}
+	// The next good build replaces every file: one it no longer has is gone.
+	b.Files, b.SourceHash, b.At = map[string][]byte{"index.html": []byte("<p>v2</p>")}, "h2", at.Add(2*time.Hour)
+	if err := s.SaveDocsBuild(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DocsFile(ctx, ref, "img/a.png"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("a file the new build lacks: %v, want not found", err)
+	}
+	if site := must(s.DocsSite(ctx, ref)); site.Status != "ok" || site.LastError != "" || site.SourceHash != "h2" {
+		t.Fatalf("site after the next good build: %+v", site)
+	}
+	// A failure before any good build has no site to serve.
+	if err := s.RecordDocsFailure(ctx, "component:default/new", "no mkdocs.yml", nil, at); err != nil {
+		t.Fatal(err)
+	}
+	if site := must(s.DocsSite(ctx, "component:default/new")); site.Metadata != nil || site.Status != "failed" {
+		t.Fatalf("failed first build: %+v", site)
+	}
+	if err := s.SaveDocsBuild(ctx, store.DocsBuild{Ref: ref}); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("a build without metadata: %v, want invalid", err)
+	}
+	if err := s.DeleteDocs(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DocsSite(ctx, ref); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("deleted site: %v", err)
+	}
+	if _, err := s.DocsFile(ctx, ref, "index.html"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("deleted site's file: %v", err)
+	}
+}
