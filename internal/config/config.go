@@ -55,6 +55,8 @@ type Config struct {
 	Permission Permission `yaml:"permission"`
 	// Audit is the audit log.
 	Audit Audit `yaml:"audit"`
+	// Docs configures documentation sites (TechDocs).
+	Docs Docs `yaml:"docs"`
 
 	// File is the absolute path of the file Load read; empty when no file
 	// was read. It is not a key of the file.

@@ -31,6 +31,7 @@ func (c *Config) Validate() error {
 	c.validateIntegrations(v)
 	c.validatePermission(v)
 	c.validateAudit(v)
+	c.validateDocs(v)
 	walkSecrets(reflect.ValueOf(c).Elem(), "", func(p string, s Secret) {
 		if strings.TrimSpace(s.Reveal()) == RedactedText {
 			v.add(p, "is the placeholder %s printed by `rigger config check`, not a real value", RedactedText)

@@ -349,6 +349,20 @@ func TestValidate(t *testing.T) {
 		{"audit file without path", func(c *Config) { c.Audit.Sink = "file" }, "audit.path: required when audit.sink is file"},
 		{"audit path without file sink", func(c *Config) { c.Audit.Path = "/var/log/a" }, "audit.path: only used when audit.sink is file"},
 
+		// docs
+		{"docs storage", func(c *Config) { c.Docs.Storage = "gcs" }, `docs.storage: "gcs" is not one of database, s3`},
+		{"docs in s3 without a bucket", func(c *Config) { c.Docs.Storage = "s3" }, "docs.s3.bucket: is required"},
+		{"docs bucket while in the database", func(c *Config) { c.Docs.S3.Bucket = "b" }, "docs.s3: only used when docs.storage is s3"},
+		{"docs s3 key without its secret", func(c *Config) { c.Docs.Storage, c.Docs.S3.Bucket, c.Docs.S3.AccessKeyID = "s3", "b", "AKIA" },
+			"docs.s3: set accessKeyId and secretAccessKey together (or neither, for the default credential chain)"},
+		{"docs s3 endpoint over http", func(c *Config) {
+			c.Docs.Storage, c.Docs.S3.Bucket, c.Docs.S3.Endpoint = "s3", "b", "http://minio.example.com:9000"
+		},
+			`docs.s3.endpoint: "http://minio.example.com:9000" must use https (http is allowed only for localhost)`},
+		{"docs in minio on localhost", func(c *Config) {
+			c.Docs.Storage, c.Docs.S3.Bucket, c.Docs.S3.Endpoint = "s3", "b", "http://127.0.0.1:9000"
+		}, ""},
+
 		// secrets
 		{"redacted placeholder pasted back", func(c *Config) { cluster(c); c.Temporal.APIKey = RedactedText },
 			"temporal.apiKey: is the placeholder [redacted] printed by `rigger config check`, not a real value"},
