@@ -149,8 +149,11 @@ const readCountKey = "rigger.readCount"
 // read-only guest (auth.guest) is on record.
 func (s *Server) auditRead(c *gin.Context) {
 	action := "catalog.entity.read"
-	if strings.HasPrefix(c.FullPath(), "/api/docs/") {
+	switch {
+	case strings.HasPrefix(c.FullPath(), "/api/techdocs/"):
 		action = "docs.read"
+	case strings.HasPrefix(c.FullPath(), "/api/search/"):
+		action = "search.query"
 	}
 	details := map[string]string{"method": c.Request.Method, "status": strconv.Itoa(c.Writer.Status())}
 	if n, ok := c.Get(readCountKey); ok {

@@ -31,6 +31,9 @@ type CatalogDeps struct {
 	// Limits are catalog.limits (zero: catalog.DefaultLimits); validate-entity
 	// applies them.
 	Limits catalog.Limits
+	// Docs reads built documentation sites (internal/techdocs); nil leaves
+	// the /api/techdocs routes out.
+	Docs catalogsvc.DocsSites
 }
 
 func (s *Server) catalogRoutes(g *gin.RouterGroup) {

@@ -149,6 +149,9 @@ func New(d Deps) *Server {
 			s.scaffolderRoutes(apiGroup.Group("/scaffolder"))
 		}
 	}
+	if d.Catalog.Store != nil && d.Catalog.Docs != nil {
+		s.techdocsRoutes(apiGroup.Group("/techdocs"))
+	}
 	if d.Catalog.Store != nil && d.Scaffolder.Actions != nil {
 		s.waitRoutes(e)
 	}

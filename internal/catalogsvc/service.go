@@ -49,6 +49,8 @@ type Deps struct {
 	// Limits are catalog.limits (zero: catalog.DefaultLimits); validation
 	// applies them.
 	Limits catalog.Limits
+	// Docs reads built documentation sites (nil: no docs routes).
+	Docs DocsSites
 }
 
 // Service is the catalog's operations. Safe for concurrent use.

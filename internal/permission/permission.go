@@ -86,6 +86,10 @@ func RequiredScope(method, route string) string {
 			return ScaffolderRead
 		}
 		return ScaffolderRun
+	case strings.HasPrefix(route, "/api/techdocs/"), strings.HasPrefix(route, "/api/search/"):
+		// Reading docs and searching read the catalog; a sync builds what
+		// its caller may read already.
+		return CatalogRead
 	case strings.HasPrefix(route, "/api/audit/") && method == http.MethodGet:
 		return AuditRead
 	case route == "/api/auth/whoami":
@@ -128,7 +132,9 @@ func GuestMayUse(method, route string) bool {
 		return true
 	case method == http.MethodPost && route == "/api/catalog/entities/by-refs":
 		return true
-	case method == http.MethodGet && strings.HasPrefix(route, "/api/docs/"):
+	case method == http.MethodGet && strings.HasPrefix(route, "/api/techdocs/") && !strings.HasPrefix(route, "/api/techdocs/sync/"):
+		return true
+	case method == http.MethodGet && route == "/api/search/query":
 		return true
 	}
 	return false

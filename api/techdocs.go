@@ -1,0 +1,204 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalogsvc"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// Docs are served on Backstage TechDocs' paths, so its reader and
+// techdocs-cli find them; every route asks catalogsvc, which checks that
+// the caller may read the entity and its docs (docs.read).
+func (s *Server) techdocsRoutes(g *gin.RouterGroup) {
+	g.GET("/metadata/techdocs/:namespace/:kind/:name", s.techdocsMetadata)
+	g.GET("/metadata/entity/:namespace/:kind/:name", s.techdocsEntity)
+	g.GET("/static/docs/:namespace/:kind/:name/*path", s.techdocsStatic)
+	g.GET("/build/:namespace/:kind/:name", s.techdocsBuild)
+	sync := s.fetches.limit("docs sync")
+	g.GET("/sync/:namespace/:kind/:name", sync, s.techdocsSync)
+	g.POST("/sync/:namespace/:kind/:name", sync, s.techdocsSync)
+}
+
+// docsParams are the route's entity, in Backstage's namespace/kind/name
+// order.
+func docsParams(c *gin.Context) (kind, namespace, name string) {
+	return c.Param("kind"), c.Param("namespace"), c.Param("name")
+}
+
+// techdocsMetadata answers the site's techdocs_metadata.json.
+func (s *Server) techdocsMetadata(c *gin.Context) {
+	kind, namespace, name := docsParams(c)
+	site, _, err := s.catalog.DocsSite(c.Request.Context(), identity(c), kind, namespace, name)
+	if err == nil && site.Metadata == nil {
+		err = errs.NotFound("the docs of %s have not been built yet: %s", site.Ref, firstLine(site.LastError))
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Set(readCountKey, 1)
+	c.Data(http.StatusOK, "application/json", site.Metadata)
+}
+
+// techdocsEntity answers the entity with where its docs are read from, as
+// Backstage's locationMetadata.
+func (s *Server) techdocsEntity(c *gin.Context) {
+	kind, namespace, name := docsParams(c)
+	e, err := s.catalog.DocsEntity(c.Request.Context(), identity(c), kind, namespace, name)
+	m, ok := renderedEntity(c, e, err)
+	if !ok {
+		return
+	}
+	typ, target, _ := strings.Cut(catalogsvc.DocsRefOf(e), ":")
+	if typ != "" {
+		m["locationMetadata"] = map[string]string{"type": typ, "target": target}
+	}
+	c.Set(readCountKey, 1)
+	c.JSON(http.StatusOK, m)
+}
+
+// docsCSP confines a docs file opened on its own: no script, nothing
+// loaded from elsewhere, a sandboxed origin (an SVG or HTML page of a
+// site cannot act as Rigger).
+const docsCSP = "default-src 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; sandbox"
+
+// techdocsStatic serves one file of an entity's last good site.
+func (s *Server) techdocsStatic(c *gin.Context) {
+	kind, namespace, name := docsParams(c)
+	data, typ, err := s.catalog.DocsFile(c.Request.Context(), identity(c), kind, namespace, name, c.Param("path"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", docsCSP)
+	h.Set("Cache-Control", "private, no-cache")
+	c.Set(readCountKey, 1)
+	c.Data(http.StatusOK, typ, data)
+}
+
+// docsBuildStatus is how an entity's last docs build went.
+type docsBuildStatus struct {
+	Status      string    `json:"status"`
+	LastError   string    `json:"lastError,omitempty"`
+	BuiltAt     time.Time `json:"builtAt,omitzero"`
+	AttemptedAt time.Time `json:"attemptedAt"`
+	Storage     string    `json:"storage,omitempty"`
+	Log         []string  `json:"log"`
+}
+
+func buildStatus(site store.DocsSite) docsBuildStatus {
+	st := docsBuildStatus{Status: site.Status, LastError: site.LastError, BuiltAt: site.BuiltAt, AttemptedAt: site.AttemptedAt, Storage: site.Storage, Log: site.Log}
+	if st.Log == nil {
+		st.Log = []string{}
+	}
+	return st
+}
+
+// techdocsBuild answers how the last build went (Rigger's own route: the
+// UI shows a failed build beside the last good site).
+func (s *Server) techdocsBuild(c *gin.Context) {
+	kind, namespace, name := docsParams(c)
+	site, _, err := s.catalog.DocsSite(c.Request.Context(), identity(c), kind, namespace, name)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, buildStatus(site))
+}
+
+// maxDocsSync bounds how long a sync request waits for its build.
+const maxDocsSync = 5 * time.Minute
+
+// techdocsSync builds an entity's docs (or joins the running build) and
+// waits for it. With Accept: text/event-stream it answers as Backstage's
+// sync does: `log` events (the build's log), then `finish`
+// ({"updated": bool}) or `error`. Otherwise one JSON object: the build's
+// status and whether the site was updated. ?force=true rebuilds an
+// unchanged source.
+func (s *Server) techdocsSync(c *gin.Context) {
+	kind, namespace, name := docsParams(c)
+	ctx := c.Request.Context()
+	run, err := s.catalog.SyncDocs(ctx, identity(c), kind, namespace, name, c.Query("force") == "true")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	stream := strings.Contains(c.GetHeader("Accept"), "text/event-stream")
+	send := func(event string, data any) {
+		body, _ := json.Marshal(data)
+		fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", event, body)
+		c.Writer.Flush()
+	}
+	if stream {
+		c.Header("Content-Type", "text/event-stream")
+		c.Header("Cache-Control", "no-cache")
+		c.Status(http.StatusOK)
+		send("log", fmt.Sprintf("Building the docs of %s:%s/%s (Temporal workflow %s)", kind, namespace, name, run.GetID()))
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, maxDocsSync)
+	defer cancel()
+	var res contract.DocsBuildResult
+	err = run.Get(waitCtx, &res)
+	switch {
+	case err != nil && waitCtx.Err() != nil && ctx.Err() == nil:
+		err = fmt.Errorf("%w: the docs build is still running (workflow %s); its outcome will be at /api/techdocs/build/%s/%s/%s",
+			errs.ErrUnavailable, run.GetID(), namespace, kind, name)
+	case err != nil:
+		err = errs.Invalid("the docs build failed: %s", rootMessage(err))
+	case res.Failed != "":
+		err = errs.Invalid("the docs build failed: %s", res.Failed)
+	}
+	site, _, siteErr := s.catalog.DocsSite(ctx, identity(c), kind, namespace, name)
+	if !stream {
+		if err != nil && !errors.Is(err, errs.ErrInvalid) {
+			writeError(c, err)
+			return
+		}
+		out := gin.H{"updated": res.Updated}
+		if siteErr == nil {
+			out["build"] = buildStatus(site)
+		}
+		c.JSON(http.StatusOK, out)
+		return
+	}
+	if siteErr == nil {
+		for _, line := range site.Log {
+			send("log", line)
+		}
+	}
+	if err != nil {
+		send("error", err.Error())
+		return
+	}
+	send("finish", gin.H{"updated": res.Updated})
+}
+
+// firstLine is s up to its first newline.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// rootMessage is the innermost message of a chain of errors (a workflow's
+// failure wraps its activity's, which says what went wrong).
+func rootMessage(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}

@@ -1,0 +1,150 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/techdocs"
+)
+
+// docsServer is policyServer with built docs for svc-a and for team-b's
+// sensitive secret-b.
+func docsServer(t *testing.T) *Server {
+	t.Helper()
+	base, st := policyServer(t)
+	sites := &techdocs.Sites{Store: st, Files: techdocs.Database{}}
+	for _, name := range []string{"svc-a", "secret-b"} {
+		meta := `{"site_name":"` + name + ` docs","nav":[]}`
+		if err := sites.Publish(context.Background(), techdocs.Build{Ref: "component:default/" + name, SourceHash: "h",
+			Files: map[string][]byte{techdocs.MetadataFile: []byte(meta), "index.html": []byte("<article>" + name + "</article>"),
+				"guide/index.html": []byte("<article>guide</article>"), "img/logo.svg": []byte("<svg xmlns='http://www.w3.org/2000/svg'/>")},
+			Log: []string{"rendered index.md"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := base.deps
+	d.Catalog.Docs = sites
+	return New(d)
+}
+
+func TestTechDocsRoutes(t *testing.T) {
+	srv := docsServer(t)
+	get := func(user, path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := loopbackRequest(http.MethodGet, path, nil)
+		req.Header.Set("X-Test-User", user)
+		srv.engine.ServeHTTP(rec, req)
+		return rec
+	}
+	t.Run("metadata", func(t *testing.T) {
+		rec := get("alice", "/api/techdocs/metadata/techdocs/default/component/svc-a")
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"site_name":"svc-a docs"`) {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("pages by directory URL", func(t *testing.T) {
+		for path, want := range map[string]string{"/": "<article>svc-a</article>", "/guide/": "<article>guide</article>", "/guide/index.html": "<article>guide</article>"} {
+			rec := get("alice", "/api/techdocs/static/docs/default/component/svc-a"+path)
+			if rec.Code != http.StatusOK || rec.Body.String() != want {
+				t.Errorf("%q: %d %s", path, rec.Code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("%q: content type %q", path, ct)
+			}
+		}
+	})
+	t.Run("files are confined by a sandboxing CSP", func(t *testing.T) {
+		rec := get("alice", "/api/techdocs/static/docs/default/component/svc-a/img/logo.svg")
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/svg+xml" {
+			t.Fatalf("%d %q", rec.Code, rec.Header().Get("Content-Type"))
+		}
+		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "sandbox") || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("CSP %q", csp)
+		}
+		if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Error("no nosniff")
+		}
+	})
+	t.Run("paths that leave the site are refused", func(t *testing.T) {
+		for _, p := range []string{"/guide/../../x", "/..%2f..%2fx", "/a%5cb", "/img/%00"} {
+			rec := get("alice", "/api/techdocs/static/docs/default/component/svc-a"+p)
+			if rec.Code != http.StatusBadRequest && rec.Code != http.StatusNotFound {
+				t.Errorf("%q: %d %s", p, rec.Code, rec.Body)
+			}
+			if strings.Contains(rec.Body.String(), "<article>") {
+				t.Errorf("%q served a page", p)
+			}
+		}
+	})
+	t.Run("a missing file is not found", func(t *testing.T) {
+		rec := get("alice", "/api/techdocs/static/docs/default/component/svc-a/nope/")
+		if rec.Code != http.StatusNotFound {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("a sensitive entity's docs are hidden like the entity", func(t *testing.T) {
+		for _, p := range []string{"/api/techdocs/metadata/techdocs/default/component/secret-b", "/api/techdocs/static/docs/default/component/secret-b/",
+			"/api/techdocs/metadata/entity/default/component/secret-b", "/api/techdocs/build/default/component/secret-b"} {
+			rec := get("alice", p)
+			if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "secret-b docs") || strings.Contains(rec.Body.String(), "<article>") {
+				t.Errorf("alice %s: %d %s", p, rec.Code, rec.Body)
+			}
+			if rec := get("carol", p); rec.Code != http.StatusOK {
+				t.Errorf("carol (platform team) %s: %d %s", p, rec.Code, rec.Body)
+			}
+		}
+	})
+	t.Run("the guest reads docs but cannot start builds", func(t *testing.T) {
+		if rec := get("guest", "/api/techdocs/static/docs/default/component/svc-a/"); rec.Code != http.StatusOK {
+			t.Errorf("guest read: %d %s", rec.Code, rec.Body)
+		}
+		if rec := get("guest", "/api/techdocs/sync/default/component/svc-a"); rec.Code != http.StatusUnauthorized {
+			t.Errorf("guest sync: %d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("build status", func(t *testing.T) {
+		var st docsBuildStatus
+		if code := call(t, srv, "alice", http.MethodGet, "/api/techdocs/build/default/component/svc-a", "", &st); code != http.StatusOK {
+			t.Fatalf("%d", code)
+		}
+		if st.Status != "ok" || st.Storage != "database" || len(st.Log) != 1 || time.Since(st.BuiltAt) > time.Minute {
+			t.Fatalf("%+v", st)
+		}
+	})
+	t.Run("never built", func(t *testing.T) {
+		var body string
+		code := call(t, srv, "alice", http.MethodGet, "/api/techdocs/metadata/techdocs/default/component/svc-a2", "", &body)
+		if code != http.StatusNotFound || !strings.Contains(body, "no backstage.io/techdocs-ref annotation") {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
+}
+
+// A failed build keeps the last good site: it is still served, and the
+// build status says what failed.
+func TestTechDocsFailedBuildKeepsSite(t *testing.T) {
+	srv := docsServer(t)
+	sites := srv.deps.Catalog.Docs.(*techdocs.Sites)
+	if err := sites.Store.RecordDocsFailure(context.Background(), "component:default/svc-a", "mkdocs.yml: docs_dir \"../..\" leaves the source", []string{"refused docs_dir"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var page string
+	rec := httptest.NewRecorder()
+	req := loopbackRequest(http.MethodGet, "/api/techdocs/static/docs/default/component/svc-a/", nil)
+	req.Header.Set("X-Test-User", "alice")
+	srv.engine.ServeHTTP(rec, req)
+	if page = rec.Body.String(); rec.Code != http.StatusOK || page != "<article>svc-a</article>" {
+		t.Fatalf("last good page: %d %s", rec.Code, page)
+	}
+	var st docsBuildStatus
+	call(t, srv, "alice", http.MethodGet, "/api/techdocs/build/default/component/svc-a", "", &st)
+	if st.Status != "failed" || !strings.Contains(st.LastError, "docs_dir") || st.BuiltAt.IsZero() {
+		t.Fatalf("%+v", st)
+	}
+	_ = store.DocsSite{}
+}

@@ -1,0 +1,112 @@
+package catalogsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/workflows"
+)
+
+// DocsSites reads built documentation sites (internal/techdocs.Sites).
+type DocsSites interface {
+	Site(ctx context.Context, ref string) (store.DocsSite, error)
+	File(ctx context.Context, ref, path string) ([]byte, string, error)
+}
+
+// TechDocsRef is the annotation naming where an entity's docs are.
+const TechDocsRef = "backstage.io/techdocs-ref"
+
+// DocsEntity is the entity whose docs who asks for: it must be readable and
+// its docs too (docs.read: a sensitive entity's docs are as protected as
+// the entity). Either refusal is "not found", so existence does not leak.
+func (s *Service) DocsEntity(ctx context.Context, who auth.Identity, kind, namespace, name string) (*store.StoredEntity, error) {
+	ref := nameKey(kind, namespace, name)
+	notFound := errs.NotFound("no entity named %q", ref)
+	e, err := s.EntityByRef(ctx, who, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !s.mayEntity(who, permission.DocsRead, e).Allowed {
+		return nil, notFound
+	}
+	return e, nil
+}
+
+// DocsSite is the site record of an entity's docs, for who.
+func (s *Service) DocsSite(ctx context.Context, who auth.Identity, kind, namespace, name string) (store.DocsSite, *store.StoredEntity, error) {
+	if s.d.Docs == nil {
+		return store.DocsSite{}, nil, fmt.Errorf("%w: docs are not served here", errs.ErrUnavailable)
+	}
+	e, err := s.DocsEntity(ctx, who, kind, namespace, name)
+	if err != nil {
+		return store.DocsSite{}, nil, err
+	}
+	site, err := s.d.Docs.Site(ctx, e.Ref)
+	if errors.Is(err, errs.ErrNotFound) {
+		if !hasDocs(e) {
+			return site, e, errs.NotFound("%s has no %s annotation: it has no docs", e.Ref, TechDocsRef)
+		}
+		return site, e, errs.NotFound("the docs of %s have not been built yet", e.Ref)
+	}
+	return site, e, err
+}
+
+// DocsFile is one file of an entity's last good site, for who.
+func (s *Service) DocsFile(ctx context.Context, who auth.Identity, kind, namespace, name, path string) ([]byte, string, error) {
+	if s.d.Docs == nil {
+		return nil, "", fmt.Errorf("%w: docs are not served here", errs.ErrUnavailable)
+	}
+	e, err := s.DocsEntity(ctx, who, kind, namespace, name)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.d.Docs.File(ctx, e.Ref, path)
+}
+
+// SyncDocs starts a build of an entity's docs for who (or, if one is
+// running, asks it to build again when done) and returns the run to wait
+// for. force builds even an unchanged source.
+func (s *Service) SyncDocs(ctx context.Context, who auth.Identity, kind, namespace, name string, force bool) (client.WorkflowRun, error) {
+	e, err := s.DocsEntity(ctx, who, kind, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	if !hasDocs(e) {
+		return nil, errs.Invalid("%s has no %s annotation: there are no docs to build", e.Ref, TechDocsRef)
+	}
+	return StartDocsBuild(ctx, s.d.Temporal, e.Ref, force)
+}
+
+// StartDocsBuild starts ref's docs build, or signals the running one.
+func StartDocsBuild(ctx context.Context, c client.Client, ref string, force bool) (client.WorkflowRun, error) {
+	id := workflows.DocsWorkflowID(ref)
+	return c.SignalWithStartWorkflow(ctx, id, workflows.DocsRebuildSignal, force,
+		client.StartWorkflowOptions{ID: id, TaskQueue: contract.QueueDefault},
+		workflows.DocsBuildName, workflows.DocsBuildWorkflowInput{Ref: ref})
+}
+
+// hasDocs says whether an entity names its docs.
+func hasDocs(e *store.StoredEntity) bool { return DocsRefOf(e) != "" }
+
+// DocsRefOf is an entity's backstage.io/techdocs-ref ("" when none).
+func DocsRefOf(e *store.StoredEntity) string {
+	var body struct {
+		Metadata struct {
+			Annotations map[string]any `json:"annotations"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(e.Body, &body) != nil {
+		return ""
+	}
+	v, _ := body.Metadata.Annotations[TechDocsRef].(string)
+	return v
+}
