@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,9 @@ type Catalog struct {
 	Logger *slog.Logger
 	// Audit receives what each refresh changed; nil records nothing.
 	Audit audit.Recorder
+	// StartDocs starts (or signals) the docs build of an entity a refresh
+	// wrote that names its docs (nil: docs are not built on ingestion).
+	StartDocs func(ctx context.Context, ref string) error
 }
 
 // maxNested bounds Location entities pointing at further files.
@@ -101,10 +105,14 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 	// fails aborts it (stored entities are left as they were).
 	var col collected
 	var walkErr error
+	var docsRefs []string
 	rows := func(yield func(store.Entity, error) bool) {
 		col, walkErr = c.walk(ctx, loc, func(rows []store.Entity) bool {
 			read.Add(int64(len(rows)))
 			for _, row := range rows {
+				if c.StartDocs != nil && bytes.Contains(row.Body, techdocsAnnotation) {
+					docsRefs = append(docsRefs, row.Ref)
+				}
 				if !yield(row, nil) {
 					return false
 				}
@@ -141,6 +149,7 @@ func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefres
 		c.recordFailure(ctx, loc.ID, err)
 		return res, err
 	}
+	c.startDocs(ctx, loc, docsRefs)
 	for _, cf := range rr.Conflicts {
 		res.Errors = append(res.Errors, fmt.Sprintf("%s is already defined by location %s; keeping that one", cf.Ref, cf.OwnerLocation))
 	}
@@ -629,5 +638,39 @@ func (c *Catalog) auditChanges(ctx context.Context, loc store.Location, rr store
 		c.Audit.Record(ctx, audit.Event{Actor: "system:catalog-refresh", ActorKind: audit.ActorSystem, Action: ch.action,
 			Target: "location:" + loc.ID, Decision: audit.Allow,
 			Details: map[string]string{"count": strconv.Itoa(ch.n), "location": audit.RedactURL(loc.Target)}})
+	}
+}
+
+// techdocsAnnotation marks the bodies of entities that name their docs.
+var techdocsAnnotation = []byte(`"backstage.io/techdocs-ref"`)
+
+// maxDocsStarts bounds the docs builds one refresh starts (the rest are
+// built when first viewed).
+const maxDocsStarts = 500
+
+// startDocs starts the docs builds a refresh calls for: every entity of a
+// file location (its build skips an unchanged source cheaply, and a local
+// edit of the docs shows at the next refresh), and of other locations
+// those never built or changed since their last build (a remote source is
+// cloned to build; its later changes are built when the docs are viewed).
+// Failing to start one is logged, not a failed refresh.
+func (c *Catalog) startDocs(ctx context.Context, loc store.Location, refs []string) {
+	for i, ref := range refs {
+		if i == maxDocsStarts {
+			c.Logger.WarnContext(ctx, "docs builds not started on ingestion: too many", "location", loc.ID, "count", len(refs)-i)
+			return
+		}
+		if loc.Type != "file" {
+			site, err := c.Store.DocsSite(ctx, ref)
+			if err == nil {
+				e, err := c.Store.EntityByRef(ctx, ref)
+				if err != nil || !e.UpdatedAt.After(site.AttemptedAt) {
+					continue
+				}
+			}
+		}
+		if err := c.StartDocs(ctx, ref); err != nil {
+			c.Logger.WarnContext(ctx, "start docs build", "entity", ref, "error", err)
+		}
 	}
 }

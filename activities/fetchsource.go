@@ -147,6 +147,12 @@ func resolveSkeleton(baseURL, ref string) (skeletonRef, error) {
 // openSkeleton resolves a fetch url and opens what it names: a folder next
 // to the template, a clone of a repository, or (not opened) a remote URL.
 func (s *Scaffold) openSkeleton(ctx context.Context, baseURL, ref string) (skeletonSource, error) {
+	return openSource(ctx, s.Git, baseURL, ref)
+}
+
+// openSource is openSkeleton with the clones' policy given (a docs build
+// reads with the catalog's).
+func openSource(ctx context.Context, git GitSource, baseURL, ref string) (skeletonSource, error) {
 	r, err := resolveSkeleton(baseURL, ref)
 	if err != nil {
 		return skeletonSource{}, invalid(err)
@@ -161,7 +167,7 @@ func (s *Scaffold) openSkeleton(ctx context.Context, baseURL, ref string) (skele
 		}
 		return skeletonSource{root: root, rel: rel}, nil
 	}
-	g := s.Git
+	g := git
 	g.AllowLocal = r.repo.local // only a template read from a local repository names one
 	root, cleanup, err := g.clone(ctx, r.repo.repo, r.repo.branch)
 	if errors.Is(err, errCloneFailed) {

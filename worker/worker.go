@@ -24,6 +24,8 @@ type Deps struct {
 	// Catalog runs catalog ingestion; nil leaves it out (a worker without a
 	// database).
 	Catalog *activities.Catalog
+	// Docs builds documentation sites; nil leaves docs builds out.
+	Docs *activities.DocsBuilder
 	// Scaffold runs template steps; nil leaves the scaffolder out.
 	Scaffold *activities.Scaffold
 	// Integrations are the actions of each integration queue
@@ -83,6 +85,10 @@ func registerDefault(w sdkworker.Registry, deps Deps) {
 	if deps.Catalog != nil {
 		w.RegisterActivityWithOptions(deps.Catalog.RefreshLocation, activity.RegisterOptions{Name: contract.CatalogRefreshLocation})
 		w.RegisterActivityWithOptions(deps.Catalog.AnalyzeLocation, activity.RegisterOptions{Name: contract.CatalogAnalyzeLocation})
+	}
+	w.RegisterWorkflowWithOptions(workflows.DocsBuild, workflow.RegisterOptions{Name: workflows.DocsBuildName})
+	if deps.Docs != nil {
+		w.RegisterActivityWithOptions(deps.Docs.Build, activity.RegisterOptions{Name: contract.DocsBuild})
 	}
 }
 

@@ -176,6 +176,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	}
 	catalogActs := catalogActivities(cfg, st, c, m == modeDev)
 	catalogActs.Audit = audits.recorder()
+	sites, err := docsSites(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	docsBuilder := docsBuilds(tc, catalogActs, sites)
 	scaffold, err := scaffoldActivities(cfg, logger, keeper, catalogActs)
 	if err != nil {
 		return err
@@ -224,6 +229,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			w, err := worker.New(tc, q, worker.Deps{
 				Logger:       logger.With("component", "worker", "queue", q),
 				Catalog:      catalogActs,
+				Docs:         docsBuilder,
 				Scaffold:     scaffold,
 				Integrations: integrations,
 			})
@@ -306,6 +312,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			RefreshInterval:    cfg.Catalog.RefreshInterval,
 			AllowFileLocations: m == modeDev,
 			Limits:             catalogLimits(cfg),
+			Docs:               sites,
 		},
 		Scaffolder: api.ScaffolderDeps{
 			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),

@@ -318,3 +318,19 @@ func (m *Metadata) UnmarshalJSON(b []byte) error {
 	*m = Metadata(p)
 	return nil
 }
+
+// SourceBase is where references relative to an entity's file resolve (a
+// template's skeleton, a techdocs-ref dir:), from its
+// backstage.io/managed-by-location: file://<path>, an http(s) URL, or
+// git:<repo>#<path>; "" when it has none.
+func SourceBase(managedByLocation string) string {
+	switch loc := managedByLocation; {
+	case strings.HasPrefix(loc, "file:"):
+		return "file://" + strings.TrimPrefix(loc, "file:")
+	case strings.HasPrefix(loc, "url:"):
+		return strings.TrimPrefix(loc, "url:")
+	case strings.HasPrefix(loc, "git:"):
+		return loc
+	}
+	return ""
+}

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/runsign"
@@ -199,14 +200,5 @@ var ErrNoSigningKey = fmt.Errorf("%w: this server cannot start scaffolder runs: 
 // templateBase is where a template's relative urls resolve: the location
 // it was read from (file or http(s)).
 func templateBase(t *templates.Template) string {
-	loc := t.Metadata.Annotations["backstage.io/managed-by-location"]
-	switch {
-	case strings.HasPrefix(loc, "file:"):
-		return "file://" + strings.TrimPrefix(loc, "file:")
-	case strings.HasPrefix(loc, "url:"):
-		return strings.TrimPrefix(loc, "url:")
-	case strings.HasPrefix(loc, "git:"):
-		return loc // git:<repo>#<path>: the fetch actions clone the repository
-	}
-	return ""
+	return catalog.SourceBase(t.Metadata.Annotations["backstage.io/managed-by-location"])
 }

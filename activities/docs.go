@@ -1,0 +1,173 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/docs"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/techdocs"
+)
+
+// DocsBuilder builds entities' documentation sites. It reads sources with
+// the catalog's reading policy (a techdocs-ref url: must be allowed there)
+// and runs nothing: internal/docs reads mkdocs.yml as data.
+type DocsBuilder struct {
+	Catalog *Catalog
+	Sites   *techdocs.Sites
+	// Options bound each build (zero: internal/docs' defaults).
+	Options docs.Options
+}
+
+// docsBuilderVersion changes when the renderer's output does: a source
+// built by an older one is built again.
+const docsBuilderVersion = "1"
+
+// Build implements contract.DocsBuild.
+func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (contract.DocsBuildResult, error) {
+	var res contract.DocsBuildResult
+	e, err := d.Catalog.Store.EntityByRef(ctx, in.Ref)
+	if errors.Is(err, errs.ErrNotFound) {
+		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no entity %s", in.Ref), "NotFound", err)
+	}
+	if err != nil {
+		return res, err
+	}
+	stop := keepAlive(ctx, func() any { return map[string]string{"ref": in.Ref} })
+	defer stop()
+	ref, base := docsSource(e)
+	log := []string{}
+	fail := func(cause error) (contract.DocsBuildResult, error) {
+		if err := d.Sites.Fail(ctx, in.Ref, cause, log); err != nil {
+			return res, err
+		}
+		d.Catalog.Logger.WarnContext(ctx, "docs build failed", "entity", in.Ref, "error", cause)
+		res.Failed = cause.Error()
+		return res, nil
+	}
+	typ, target, _ := strings.Cut(ref, ":")
+	switch {
+	case ref == "":
+		return fail(fmt.Errorf("%s has no backstage.io/techdocs-ref annotation", in.Ref))
+	case typ != "dir" && typ != "url":
+		return fail(fmt.Errorf("backstage.io/techdocs-ref %q: only dir:<path> and url:<repository tree URL> are supported", ref))
+	case typ == "dir" && base == "":
+		return fail(fmt.Errorf("backstage.io/techdocs-ref %q: the entity has no source location to resolve it against", ref))
+	}
+	src, err := openSource(ctx, d.Catalog.Git, base, target)
+	if err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.Type() == "InvalidInput" {
+			return fail(fmt.Errorf("backstage.io/techdocs-ref %q: %s", ref, app.Message()))
+		}
+		return res, err // perhaps the network: retried
+	}
+	defer src.close()
+	if src.remote != nil {
+		return fail(fmt.Errorf("backstage.io/techdocs-ref %q: a url: must name a folder of a repository (https://host/owner/repo/tree/<branch>/<path>)", ref))
+	}
+	hash, err := sourceHash(src.root.FS(), src.rel)
+	if err != nil {
+		return fail(fmt.Errorf("read the docs of %s: %w", in.Ref, err))
+	}
+	if !in.Force {
+		if site, err := d.Sites.Site(ctx, in.Ref); err == nil && site.Status == "ok" && site.SourceHash == hash {
+			return res, nil
+		}
+	}
+	dir := filepath.Join(src.root.Name(), filepath.FromSlash(src.rel))
+	site, err := docs.Build(ctx, dir, d.Options)
+	if site != nil {
+		log = site.Log
+	}
+	if err != nil {
+		return fail(err)
+	}
+	index := make([]store.DocsSearchDoc, len(site.Index))
+	for i, doc := range site.Index {
+		index[i] = store.DocsSearchDoc{Location: doc.Location, Title: doc.Title, Text: doc.Text}
+	}
+	if err := d.Sites.Publish(ctx, techdocs.Build{Ref: in.Ref, Files: site.Files, Index: index, Log: site.Log, SourceHash: hash}); err != nil {
+		return res, err
+	}
+	d.Catalog.Logger.InfoContext(ctx, "docs built", "entity", in.Ref, "files", len(site.Files), "pages", len(site.Metadata.Pages))
+	res.Updated = true
+	return res, nil
+}
+
+// docsSource is an entity's techdocs-ref and the base it resolves against.
+func docsSource(e *store.StoredEntity) (ref, base string) {
+	var body struct {
+		Metadata struct {
+			Annotations map[string]any `json:"annotations"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(e.Body, &body) != nil {
+		return "", ""
+	}
+	ref, _ = body.Metadata.Annotations["backstage.io/techdocs-ref"].(string)
+	loc, _ := body.Metadata.Annotations["backstage.io/managed-by-location"].(string)
+	return strings.TrimSpace(ref), catalog.SourceBase(loc)
+}
+
+// maxHashed bounds what a source's fingerprint reads (the build's own
+// limits apply after).
+const maxHashed = 256 << 20
+
+// sourceHash fingerprints the regular files under dir (names, modes and
+// contents), plus the builder's version. Links and special files are left
+// out: the build does not follow them either.
+func sourceHash(fsys fs.FS, dir string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "rigger-docs %s\n", docsBuilderVersion)
+	var names []string
+	err := fs.WalkDir(fsys, dir, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if de.Type().IsRegular() {
+			names = append(names, p)
+		}
+		if de.IsDir() && p != dir && (de.Name() == ".git" || de.Name() == "node_modules") {
+			return fs.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(names)
+	var total int64
+	for _, p := range names {
+		f, err := fsys.Open(p)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00", path.Clean(p))
+		n, err := io.Copy(h, io.LimitReader(f, maxHashed-total+1))
+		f.Close()
+		if err != nil {
+			return "", err
+		}
+		if total += n; total > maxHashed {
+			return "", fmt.Errorf("the docs source is larger than %d MiB", maxHashed>>20)
+		}
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
