@@ -72,8 +72,13 @@ func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (co
 	src, err := openSource(ctx, d.Catalog.Git, base, target)
 	if err != nil {
 		var app *temporal.ApplicationError
-		if errors.As(err, &app) && app.Type() == "InvalidInput" {
-			return fail(fmt.Errorf("backstage.io/techdocs-ref %q: %s", ref, app.Message()))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fail(fmt.Errorf("backstage.io/techdocs-ref %q: there is no such folder", ref))
+		case errors.As(err, &app) && app.Type() == "InvalidInput":
+			// The reading is the fetch actions': say it of the entity.
+			msg := strings.NewReplacer("the template's", "the entity's", "the template", "the entity").Replace(app.Message())
+			return fail(fmt.Errorf("backstage.io/techdocs-ref %q: %s", ref, msg))
 		}
 		return res, err // perhaps the network: retried
 	}
