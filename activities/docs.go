@@ -103,11 +103,7 @@ func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (co
 	if err != nil {
 		return fail(err)
 	}
-	index := make([]store.DocsSearchDoc, len(site.Index))
-	for i, doc := range site.Index {
-		index[i] = store.DocsSearchDoc{Location: doc.Location, Title: doc.Title, Text: doc.Text}
-	}
-	if err := d.Sites.Publish(ctx, techdocs.Build{Ref: in.Ref, Files: site.Files, Index: index, Log: site.Log, SourceHash: hash}); err != nil {
+	if err := d.Sites.Publish(ctx, techdocs.SiteBuild(in.Ref, site, hash)); err != nil {
 		return res, err
 	}
 	d.Catalog.Logger.InfoContext(ctx, "docs built", "entity", in.Ref, "files", len(site.Files), "pages", len(site.Metadata.Pages))

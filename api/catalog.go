@@ -34,6 +34,8 @@ type CatalogDeps struct {
 	// Docs reads built documentation sites (internal/techdocs); nil leaves
 	// the /api/techdocs routes out.
 	Docs catalogsvc.DocsSites
+	// DocsExternal: docs are built outside (docs.builder: external).
+	DocsExternal bool
 }
 
 func (s *Server) catalogRoutes(g *gin.RouterGroup) {

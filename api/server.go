@@ -219,7 +219,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			defer s.auditRead(c)
 		}
 		limit := int64(maxBody)
-		if strings.HasSuffix(c.FullPath(), "/v2/dry-run") {
+		if strings.HasSuffix(c.FullPath(), "/v2/dry-run") || strings.HasPrefix(c.FullPath(), "/api/techdocs/publish/") {
 			limit = maxDryRunBody
 		}
 		if c.Request.ContentLength > limit {

@@ -15,6 +15,7 @@ import (
 	"github.com/riggerdev/rigger/internal/catalogsvc"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/techdocs"
 )
 
 // Docs are served on Backstage TechDocs' paths, so its reader and
@@ -28,6 +29,50 @@ func (s *Server) techdocsRoutes(g *gin.RouterGroup) {
 	sync := s.fetches.limit("docs sync")
 	g.GET("/sync/:namespace/:kind/:name", sync, s.techdocsSync)
 	g.POST("/sync/:namespace/:kind/:name", sync, s.techdocsSync)
+	g.PUT("/publish/:namespace/:kind/:name", s.limitBuilds, s.techdocsPublish)
+}
+
+// limitBuilds holds one of the dry-run slots while a published docs source
+// is built here (the builds share their CPU budget).
+func (s *Server) limitBuilds(c *gin.Context) {
+	select {
+	case s.dryRuns <- struct{}{}:
+		defer func() { <-s.dryRuns }()
+		c.Next()
+	default:
+		c.Header("Retry-After", "5")
+		writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError", "too many builds are running; try again shortly")
+		c.Abort()
+	}
+}
+
+// techdocsPublish takes a docs source from an external builder (rigger
+// docs publish): {"files": {"mkdocs.yml": "<base64>", "docs/index.md":
+// "<base64>", ...}}, builds it with the workers' code and publishes the
+// site; the answer lists the pages and the build log.
+func (s *Server) techdocsPublish(c *gin.Context) {
+	var req struct {
+		Files map[string][]byte `json:"files"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil {
+		writeError(c, errs.Invalid("body must be {\"files\": {\"<path>\": \"<base64 content>\", ...}}: %v", err))
+		return
+	}
+	kind, namespace, name := docsParams(c)
+	site, err := s.catalog.PublishDocs(c.Request.Context(), identity(c), kind, namespace, name, techdocs.Source(req.Files))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	pages := make([]string, 0, len(site.Metadata.Pages))
+	for _, p := range site.Metadata.Pages {
+		pages = append(pages, p.Source)
+	}
+	log := site.Log
+	if log == nil {
+		log = []string{}
+	}
+	c.JSON(http.StatusOK, gin.H{"pages": pages, "files": len(site.Files), "log": log})
 }
 
 // docsParams are the route's entity, in Backstage's namespace/kind/name
@@ -140,6 +185,18 @@ func (s *Server) techdocsSync(c *gin.Context) {
 		body, _ := json.Marshal(data)
 		fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", event, body)
 		c.Writer.Flush()
+	}
+	if run == nil { // docs.builder: external
+		const external = "docs are built outside Rigger here (docs.builder: external): publish them with rigger docs publish"
+		if !stream {
+			c.JSON(http.StatusOK, gin.H{"updated": false, "message": external})
+			return
+		}
+		c.Header("Content-Type", "text/event-stream")
+		c.Status(http.StatusOK)
+		send("log", external)
+		send("finish", gin.H{"updated": false})
+		return
 	}
 	if stream {
 		c.Header("Content-Type", "text/event-stream")

@@ -2,13 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/techdocs"
 )
 
@@ -146,5 +146,66 @@ func TestTechDocsFailedBuildKeepsSite(t *testing.T) {
 	if st.Status != "failed" || !strings.Contains(st.LastError, "docs_dir") || st.BuiltAt.IsZero() {
 		t.Fatalf("%+v", st)
 	}
-	_ = store.DocsSite{}
+}
+
+// An external builder publishes a docs source; the server renders it again
+// (a page's script never reaches the site) and refuses what it cannot take.
+func TestTechDocsPublish(t *testing.T) {
+	srv := docsServer(t)
+	put := func(user, entity string, files map[string]string) (int, string) {
+		t.Helper()
+		enc := map[string][]byte{}
+		for k, v := range files {
+			enc[k] = []byte(v)
+		}
+		body, _ := json.Marshal(map[string]any{"files": enc})
+		rec := httptest.NewRecorder()
+		req := loopbackRequest(http.MethodPut, "/api/techdocs/publish/default/component/"+entity, strings.NewReader(string(body)))
+		req.Header.Set("X-Test-User", user)
+		req.Header.Set("Content-Type", "application/json")
+		srv.engine.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	get := func(user, path string) string {
+		rec := httptest.NewRecorder()
+		req := loopbackRequest(http.MethodGet, path, nil)
+		req.Header.Set("X-Test-User", user)
+		srv.engine.ServeHTTP(rec, req)
+		return rec.Body.String()
+	}
+	code, out := put("alice", "svc-a", map[string]string{
+		"mkdocs.yml":    "site_name: Published\nnav:\n  - Home: index.md\n  - Guide: guide.md\n",
+		"docs/index.md": "# Published\n\nHello <script>alert(1)</script> world.\n",
+		"docs/guide.md": "# Guide\n",
+	})
+	if code != http.StatusOK || !strings.Contains(out, `"pages":["index.md","guide.md"]`) {
+		t.Fatalf("publish: %d %s", code, out)
+	}
+	page := get("alice", "/api/techdocs/static/docs/default/component/svc-a/")
+	if !strings.Contains(page, "Hello") || strings.Contains(page, "<script") || strings.Contains(page, "alert(1)</script>") {
+		t.Fatalf("published page: %s", page)
+	}
+	if meta := get("alice", "/api/techdocs/metadata/techdocs/default/component/svc-a"); !strings.Contains(meta, `"site_name":"Published"`) {
+		t.Fatalf("metadata: %s", meta)
+	}
+	for name, files := range map[string]map[string]string{
+		"a path out of the source": {"mkdocs.yml": "site_name: x\n", "../../etc/cron.d/x": "boom"},
+		"an absolute path":         {"mkdocs.yml": "site_name: x\n", "/tmp/x": "boom"},
+		"docs_dir leaving":         {"mkdocs.yml": "site_name: x\ndocs_dir: ../../\n", "docs/index.md": "# x\n"},
+		"nothing":                  {},
+	} {
+		code, out := put("alice", "svc-a", files)
+		if code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", name, code, out)
+		}
+	}
+	if page := get("alice", "/api/techdocs/static/docs/default/component/svc-a/"); !strings.Contains(page, "Hello") {
+		t.Fatalf("a refused publish replaced the site: %s", page)
+	}
+	if code, _ := put("alice", "secret-b", map[string]string{"mkdocs.yml": "site_name: x\n", "docs/index.md": "# x\n"}); code != http.StatusNotFound {
+		t.Errorf("alice publishing team-b's sensitive docs: %d", code)
+	}
+	if code, _ := put("guest", "svc-a", map[string]string{"mkdocs.yml": "site_name: x\n", "docs/index.md": "# x\n"}); code != http.StatusUnauthorized {
+		t.Errorf("guest publishing: %d", code)
+	}
 }

@@ -32,8 +32,12 @@ func docsSites(ctx context.Context, cfg *config.Config, st store.Store) (*techdo
 
 // docsBuilds wires docs builds into ingestion: the refresh starts the
 // build of every entity that names its docs, and the builder reads
-// sources with the catalog's reading policy.
-func docsBuilds(tc client.Client, catalogActs *activities.Catalog, sites *techdocs.Sites) *activities.DocsBuilder {
+// sources with the catalog's reading policy (nothing when docs.builder is
+// external).
+func docsBuilds(cfg *config.Config, tc client.Client, catalogActs *activities.Catalog, sites *techdocs.Sites) *activities.DocsBuilder {
+	if cfg.Docs.Builder == "external" {
+		return nil // sites come from rigger docs publish
+	}
 	catalogActs.StartDocs = func(ctx context.Context, ref string) error {
 		_, err := catalogsvc.StartDocsBuild(ctx, tc, ref, false)
 		return err

@@ -13,7 +13,7 @@ import (
 
 func (c *cli) docsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "docs", Short: "Build TechDocs-compatible documentation sites, with no code execution"}
-	cmd.AddCommand(c.docsBuildCommand())
+	cmd.AddCommand(c.docsBuildCommand(), c.docsPublishCommand())
 	return cmd
 }
 

@@ -180,7 +180,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err != nil {
 		return err
 	}
-	docsBuilder := docsBuilds(tc, catalogActs, sites)
+	docsBuilder := docsBuilds(cfg, tc, catalogActs, sites)
 	scaffold, err := scaffoldActivities(cfg, logger, keeper, catalogActs)
 	if err != nil {
 		return err
@@ -313,6 +313,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			AllowFileLocations: m == modeDev,
 			Limits:             catalogLimits(cfg),
 			Docs:               sites,
+			DocsExternal:       cfg.Docs.Builder == "external",
 		},
 		Scaffolder: api.ScaffolderDeps{
 			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),

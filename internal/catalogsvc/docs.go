@@ -10,16 +10,20 @@ import (
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/docs"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/techdocs"
 	"github.com/riggerdev/rigger/workflows"
 )
 
-// DocsSites reads built documentation sites (internal/techdocs.Sites).
+// DocsSites reads built documentation sites and publishes those built
+// elsewhere (internal/techdocs.Sites).
 type DocsSites interface {
 	Site(ctx context.Context, ref string) (store.DocsSite, error)
 	File(ctx context.Context, ref, path string) ([]byte, string, error)
+	PublishSource(ctx context.Context, ref string, src techdocs.Source, opt docs.Options) (*docs.Site, error)
 }
 
 // TechDocsRef is the annotation naming where an entity's docs are.
@@ -83,7 +87,27 @@ func (s *Service) SyncDocs(ctx context.Context, who auth.Identity, kind, namespa
 	if !hasDocs(e) {
 		return nil, errs.Invalid("%s has no %s annotation: there are no docs to build", e.Ref, TechDocsRef)
 	}
+	if s.d.DocsExternal {
+		return nil, nil
+	}
 	return StartDocsBuild(ctx, s.d.Temporal, e.Ref, force)
+}
+
+// PublishDocs builds a docs source an external builder sent (rigger docs
+// publish in CI) and publishes it as the entity's site. who must be able
+// to read the entity and its docs, and to refresh it.
+func (s *Service) PublishDocs(ctx context.Context, who auth.Identity, kind, namespace, name string, src techdocs.Source) (*docs.Site, error) {
+	if s.d.Docs == nil {
+		return nil, fmt.Errorf("%w: docs are not served here", errs.ErrUnavailable)
+	}
+	e, err := s.DocsEntity(ctx, who, kind, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := forbidden(s.mayEntity(who, permission.EntityRefresh, e)); err != nil {
+		return nil, err
+	}
+	return s.d.Docs.PublishSource(ctx, e.Ref, src, docs.Options{})
 }
 
 // StartDocsBuild starts ref's docs build, or signals the running one.

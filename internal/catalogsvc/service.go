@@ -51,6 +51,9 @@ type Deps struct {
 	Limits catalog.Limits
 	// Docs reads built documentation sites (nil: no docs routes).
 	Docs DocsSites
+	// DocsExternal: sites are built outside (docs.builder: external) and
+	// published with rigger docs publish; a sync builds nothing.
+	DocsExternal bool
 }
 
 // Service is the catalog's operations. Safe for concurrent use.

@@ -2,6 +2,10 @@ package config
 
 // Docs configures documentation sites (TechDocs).
 type Docs struct {
+	// Builder is who builds sites: local (Rigger's workers, when an entity
+	// is ingested or its docs are opened; the default) or external (a CI
+	// job runs rigger docs publish; Rigger builds nothing itself).
+	Builder string `yaml:"builder"`
 	// Storage is where built sites are kept: database (rigger's own store;
 	// the default, and rigger dev's) or s3 (a bucket, for production).
 	Storage string `yaml:"storage"`
@@ -25,6 +29,9 @@ type DocsS3 struct {
 
 func (c *Config) validateDocs(v *validator) {
 	d := c.Docs
+	if d.Builder != "" {
+		v.oneOf("docs.builder", d.Builder, "local", "external")
+	}
 	if d.Storage != "" {
 		v.oneOf("docs.storage", d.Storage, "database", "s3")
 	}

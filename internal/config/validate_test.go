@@ -350,6 +350,8 @@ func TestValidate(t *testing.T) {
 		{"audit path without file sink", func(c *Config) { c.Audit.Path = "/var/log/a" }, "audit.path: only used when audit.sink is file"},
 
 		// docs
+		{"docs builder", func(c *Config) { c.Docs.Builder = "mkdocs" }, `docs.builder: "mkdocs" is not one of local, external`},
+		{"docs built externally", func(c *Config) { c.Docs.Builder = "external" }, ""},
 		{"docs storage", func(c *Config) { c.Docs.Storage = "gcs" }, `docs.storage: "gcs" is not one of database, s3`},
 		{"docs in s3 without a bucket", func(c *Config) { c.Docs.Storage = "s3" }, "docs.s3.bucket: is required"},
 		{"docs bucket while in the database", func(c *Config) { c.Docs.S3.Bucket = "b" }, "docs.s3: only used when docs.storage is s3"},

@@ -86,6 +86,8 @@ func RequiredScope(method, route string) string {
 			return ScaffolderRead
 		}
 		return ScaffolderRun
+	case strings.HasPrefix(route, "/api/techdocs/publish/"):
+		return CatalogWrite // a CI job publishing docs it built
 	case strings.HasPrefix(route, "/api/techdocs/"), strings.HasPrefix(route, "/api/search/"):
 		// Reading docs and searching read the catalog; a sync builds what
 		// its caller may read already.
