@@ -14,6 +14,9 @@ import (
 type Registry struct {
 	actions  map[string]templates.ActionInfo
 	disabled map[string]bool
+	// external holds the docs of the actions plugin workers serve
+	// (AddExternal).
+	external map[string]*ActionDoc
 }
 
 var _ templates.ActionLookup = (*Registry)(nil)
@@ -23,7 +26,7 @@ var _ templates.ActionLookup = (*Registry)(nil)
 // activities (worker's tests check it), so a template that validates never
 // meets a missing action at run time.
 func NewRegistry(disabled []string) *Registry {
-	r := &Registry{actions: map[string]templates.ActionInfo{}, disabled: map[string]bool{}}
+	r := &Registry{actions: map[string]templates.ActionInfo{}, disabled: map[string]bool{}, external: map[string]*ActionDoc{}}
 	addOn := func(queue, name string, timeout time.Duration, dryRunSafe bool) {
 		info := templates.ActionInfo{
 			Name: name, TaskQueue: queue, DefaultTimeout: timeout, DryRunSafe: dryRunSafe, Local: localActions[name],
