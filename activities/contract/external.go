@@ -58,19 +58,32 @@ func PluginOutput(result map[string]any) map[string]any {
 const ScaffoldCheckSchema = "rigger.scaffold.check-schema"
 
 // SchemaCheck asks whether Value matches Schema; Where is "input" or
-// "output" and prefixes the problems' paths.
+// "output" and prefixes the problems' paths. Run and InputHash are the
+// run's grant and the hash it signs: the checking worker verifies them.
 type SchemaCheck struct {
-	Action string          `json:"action"`
-	Where  string          `json:"where"`
-	Schema json.RawMessage `json:"schema"`
-	Value  map[string]any  `json:"value"`
+	Action    string          `json:"action"`
+	StepID    string          `json:"stepId"`
+	Where     string          `json:"where"`
+	Schema    json.RawMessage `json:"schema"`
+	Value     map[string]any  `json:"value"`
+	Run       *RunGrant       `json:"run,omitempty"`
+	InputHash string          `json:"inputHash,omitempty"`
 }
 
 // SchemaVerdict lists what does not match, one "path: message" per
-// problem; empty when the value matches.
+// problem; empty when the value matches. A matching output comes with the
+// worker's mark of the completed step (later steps render over marked
+// outputs only).
 type SchemaVerdict struct {
 	Problems []string `json:"problems,omitempty"`
+	Mark     string   `json:"mark,omitempty"`
 }
+
+// Where a SchemaCheck looks.
+const (
+	CheckInput  = "input"
+	CheckOutput = "output"
+)
 
 // ExternalAction is an action a plugin worker serves, as the registry
 // needs it (cmd/rigger builds it from scaffolder.externalActions).

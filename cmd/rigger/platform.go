@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/api"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
@@ -180,6 +179,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err != nil {
 		return err
 	}
+	actions, err := actionRegistry(cfg, cfg.Scaffolder.DisabledActions)
+	if err != nil {
+		return err
+	}
 	scaffold.Audit = audits.recorder()
 	scaffold.Waits = st
 	signer, verifier, err := runSigning(cfg, m == modeDev)
@@ -308,7 +311,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			Limits:             catalogLimits(cfg),
 		},
 		Scaffolder: api.ScaffolderDeps{
-			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),
+			Actions: actions,
 			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run"), Integrations: integrations}).DryRun,
 			Secrets: secretsForAPI(keeper),
 			Signer:  signer,
