@@ -109,7 +109,9 @@ func TestExternalActionsValidate(t *testing.T) {
 			`scaffolder.externalActions[0].heartbeatTimeout: (action "acme:greet") must be between 1s and the timeout (1m0s), got 2m0s`},
 		{"negative attempts", func(a *ExternalAction, _ *Config) { a.Retry.MaximumAttempts = -1 },
 			`scaffolder.externalActions[0].retry.maximumAttempts: (action "acme:greet") must be between 0 (the default) and 100, got -1`},
-		{"intervals upside down", func(a *ExternalAction, _ *Config) { a.Retry.InitialInterval, a.Retry.MaximumInterval = time.Minute, time.Second },
+		{"intervals upside down", func(a *ExternalAction, _ *Config) {
+			a.Retry.InitialInterval, a.Retry.MaximumInterval = time.Minute, time.Second
+		},
 			`scaffolder.externalActions[0].retry: (action "acme:greet"): intervals must not be negative, and maximumInterval not below initialInterval`},
 		{"unknown credential", func(a *ExternalAction, _ *Config) { a.Credentials = []string{"vault"} },
 			`scaffolder.externalActions[0].credentials[0]: "vault" (action "acme:greet") is not an integration (github, aws)`},
