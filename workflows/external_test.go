@@ -110,7 +110,7 @@ func TestExternalActionDryRun(t *testing.T) {
 	if len(*got) != 0 || st.Steps[0].Status != StepSkipped {
 		t.Fatalf("an unsafe external action in a dry run: calls %d, step %+v", len(*got), st.Steps[0])
 	}
-	if !strings.Contains(eventsOf(st), "external action acme:greet is not declared dryRunSafe") {
+	if !strings.Contains(eventsOf(st), "external action acme:greet is not called (it is not declared dryRunSafe") {
 		t.Fatalf("the skip is not explained: %s", eventsOf(st))
 	}
 	e, got = externalEnv(t, map[string]any{"greeting": "would"})

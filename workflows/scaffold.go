@@ -437,7 +437,7 @@ func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, run runRe
 	case rendered.Skip:
 		return stepResult{skip: skippedByIf(step), mark: rendered.Mark}, nil
 	case in.DryRun && !step.DryRunSafe && step.External != nil:
-		return stepResult{skip: fmt.Sprintf("Skipping step %s in this dry run: external action %s is not declared dryRunSafe", step.ID, step.Action)}, nil
+		return stepResult{skip: fmt.Sprintf("Skipping step %s in this dry run: external action %s is not called (it is not declared dryRunSafe, or this dry run cannot reach its plugin)", step.ID, step.Action)}, nil
 	case in.DryRun && !step.DryRunSafe:
 		return stepResult{skip: fmt.Sprintf("Skipping step %s in this dry run: action %s has side effects outside the workspace", step.ID, step.Action)}, nil
 	}
