@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // greetTemplate uses the example plugin's acme:greet and hands its output
@@ -229,6 +231,28 @@ func TestExternalActionPlugin(t *testing.T) {
 	}
 	if n := len(requests()); n != before {
 		t.Fatalf("(c) the plugin was called for an invalid input (%d calls, %d before)", n, before)
+	}
+
+	// A dry run runs in process: it cannot reach the plugin, skips the
+	// step and says so.
+	var tplDoc map[string]any
+	if err := yaml.Unmarshal([]byte(greetTemplate), &tplDoc); err != nil {
+		t.Fatal(err)
+	}
+	var dry struct {
+		Status string
+		Steps  []struct{ ID, Status string }
+		Log    []struct{ Body struct{ Message string } }
+	}
+	before = len(requests())
+	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/dry-run", map[string]any{"template": tplDoc, "values": map[string]any{"name": "Dry"}}, &dry); code != http.StatusOK {
+		t.Fatalf("dry run: %d", code)
+	}
+	if dry.Status != "completed" || len(dry.Steps) == 0 || dry.Steps[0].Status != "skipped" || !strings.Contains(fmt.Sprint(dry.Log), "external action acme:greet is not called") {
+		t.Fatalf("dry run: %+v", dry)
+	}
+	if n := len(requests()); n != before {
+		t.Fatalf("a dry run called the plugin")
 	}
 
 	// (d) The plugin sees none of rigger's configuration.
