@@ -87,13 +87,49 @@ const greetAction = `  externalActions:
 // and what Rigger sends it is the step's input and the run's ids only.
 func TestExternalActionPlugin(t *testing.T) {
 	needBinary(t)
-	dir := t.TempDir()
-	// The plugin, built from the example.
-	pluginDir := t.TempDir()
-	pluginBin := filepath.Join(pluginDir, "go-greeter")
-	if out, err := exec.Command("go", "build", "-o", pluginBin, "../../examples/plugins/go-greeter").CombinedOutput(); err != nil {
+	bin := filepath.Join(t.TempDir(), "go-greeter")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/plugins/go-greeter").CombinedOutput(); err != nil {
 		t.Fatalf("build the example plugin: %v\n%s", err, out)
 	}
+	runPluginScenario(t, func() *exec.Cmd { return exec.Command(bin) })
+}
+
+// TestExternalActionTSPlugin is TestExternalActionPlugin with the
+// TypeScript example (examples/plugins/ts-greeter, @temporalio/worker).
+func TestExternalActionTSPlugin(t *testing.T) {
+	needBinary(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node is required in CI for the TypeScript plugin test")
+		}
+		t.Skip("LOUD SKIP: node not installed; the TypeScript plugin test did not run")
+	}
+	dir, err := filepath.Abs("../../examples/plugins/ts-greeter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@temporalio", "worker")); err != nil {
+		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		install.Dir = dir
+		if out, err := install.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci: %v\n%s", err, out)
+		}
+	}
+	build := exec.Command("npm", "run", "build")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("npm run build: %v\n%s", err, out)
+	}
+	runPluginScenario(t, func() *exec.Cmd { return exec.Command(node, filepath.Join(dir, "lib", "worker.js")) })
+}
+
+// runPluginScenario runs (a) to (d) of TestExternalActionPlugin with the
+// plugin plugin() starts.
+func runPluginScenario(t *testing.T, plugin func() *exec.Cmd) {
+	t.Helper()
+	dir := t.TempDir()
+	pluginDir := t.TempDir()
 	// Planted in rigger dev: an environment variable and a config secret.
 	envSecret := "planted-env-" + randomText(t)
 	key := make([]byte, 32)
@@ -144,25 +180,30 @@ func TestExternalActionPlugin(t *testing.T) {
 
 	// The plugin: its own process, its own directory, its own variables.
 	calls := filepath.Join(pluginDir, "calls.jsonl")
-	plugin := exec.Command(pluginBin)
-	plugin.Dir = pluginDir
-	plugin.Env = []string{
+	pl := plugin()
+	pl.Dir = pluginDir
+	pl.Env = []string{
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", ps.frontend), "TEMPORAL_NAMESPACE=default",
 		"GREETER_TASK_QUEUE=acme-plugins", "GREETER_CALLS_FILE=" + calls,
 	}
 	out := &syncBuffer{}
-	plugin.Stdout, plugin.Stderr = out, out
-	if err := plugin.Start(); err != nil {
+	pl.Stdout, pl.Stderr = out, out
+	if err := pl.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		plugin.Process.Kill()
-		plugin.Wait()
+		pl.Process.Kill()
+		pl.Wait()
 		if t.Failed() {
 			t.Logf("plugin output:\n%s", tail(out.String(), 8192))
 		}
 	})
-	waitFor(t, "the plugin worker starts", func() bool { return strings.Contains(out.String(), "serving acme:greet") })
+	// Node starts slower than Go: up to a minute on a busy machine.
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "serving acme:greet"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the plugin worker did not start within a minute")
+		}
+	}
 
 	run := func(values map[string]any) (string, taskResp) {
 		t.Helper()
@@ -275,7 +316,7 @@ func TestExternalActionPlugin(t *testing.T) {
 			t.Fatalf("(d) the plugin's environment has %s: %v", n, res.Output.EnvNames)
 		}
 	}
-	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", plugin.Process.Pid))
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pl.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
