@@ -107,15 +107,17 @@ var externalID = regexp.MustCompile(`^[a-z][a-z0-9-]*(:[a-z][a-z0-9-]*)+$`)
 // ValidExternalID reports whether id has the shape of an action id.
 func ValidExternalID(id string) bool { return externalID.MatchString(id) }
 
-// AddExternal adds an action a plugin worker serves. It refuses an id that
-// is malformed, names a built-in action (enabled or disabled) or an
-// external action already added, a queue of Rigger's own, and schemas
-// that do not compile: plugin code must never stand in for Rigger's.
+// AddExternal adds an action a plugin worker serves (unless
+// scaffolder.disabledActions names it: then it is disabled like a
+// built-in one). It refuses an id that is malformed, names a built-in
+// action (enabled or disabled) or an external action already added, a
+// queue of Rigger's own, and schemas that do not compile: plugin code
+// must never stand in for Rigger's.
 func (r *Registry) AddExternal(a ExternalAction) error {
 	switch {
 	case !ValidExternalID(a.ID):
 		return fmt.Errorf("external action %q: the id must look like namespace:verb (lower case, e.g. acme:greet)", a.ID)
-	case r.external[a.ID] != nil:
+	case r.declared(a.ID):
 		return fmt.Errorf("external action %q is declared twice", a.ID)
 	case r.disabled[a.ID]:
 		return fmt.Errorf("external action %q would shadow the built-in action %s (disabled here, but still Rigger's)", a.ID, a.ID)
@@ -133,6 +135,12 @@ func (r *Registry) AddExternal(a ExternalAction) error {
 		if err := templates.CheckSchema(s.schema, "actions/"+a.ID+"/"+s.name); err != nil {
 			return fmt.Errorf("external action %q: %s: %w", a.ID, s.name, err)
 		}
+	}
+	if r.switchedOff[a.ID] {
+		// scaffolder.disabledActions names it: validation says so.
+		r.disabled[a.ID] = true
+		r.external[a.ID] = nil // declared, not listed
+		return nil
 	}
 	r.actions[a.ID] = templates.ActionInfo{
 		Name: a.ID, TaskQueue: a.TaskQueue, DefaultTimeout: a.Timeout, DefaultRetry: a.Retry,
@@ -158,6 +166,12 @@ func (r *Registry) Docs(name string) (ActionDoc, bool) {
 		return doc, true
 	}
 	return ActionDocs(name)
+}
+
+// declared reports whether AddExternal was given id (even disabled).
+func (r *Registry) declared(id string) bool {
+	_, ok := r.external[id]
+	return ok
 }
 
 // External reports whether name is an external action.

@@ -129,6 +129,17 @@ func TestAddExternalRefuses(t *testing.T) {
 	if err := reg.AddExternal(greet()); err == nil || !strings.Contains(err.Error(), "declared twice") {
 		t.Fatalf("the same id twice: %v", err)
 	}
+	// disabledActions switches off an external action too.
+	reg = contract.NewRegistry([]string{"acme:greet"})
+	if err := reg.AddExternal(greet()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reg.Action("acme:greet"); ok || !reg.Disabled("acme:greet") {
+		t.Fatal("a disabled external action is still listed")
+	}
+	if err := reg.AddExternal(greet()); err == nil || !strings.Contains(err.Error(), "declared twice") {
+		t.Fatalf("the same id twice: %v", err)
+	}
 }
 
 func TestPluginOutput(t *testing.T) {

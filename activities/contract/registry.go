@@ -15,8 +15,10 @@ type Registry struct {
 	actions  map[string]templates.ActionInfo
 	disabled map[string]bool
 	// external holds the docs of the actions plugin workers serve
-	// (AddExternal).
-	external map[string]*ActionDoc
+	// (AddExternal); switchedOff is every name disabledActions gives, so
+	// it switches off an external action too.
+	external    map[string]*ActionDoc
+	switchedOff map[string]bool
 }
 
 var _ templates.ActionLookup = (*Registry)(nil)
@@ -61,7 +63,9 @@ func NewRegistry(disabled []string) *Registry {
 			addOn(a.Queue, a.Name, a.Timeout, a.DryRunSafe)
 		}
 	}
+	r.switchedOff = map[string]bool{}
 	for _, d := range disabled {
+		r.switchedOff[d] = true
 		if _, ok := r.actions[d]; ok {
 			r.disabled[d] = true
 		}
