@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/riggerdev/rigger/internal/payloadcodec"
+	"github.com/riggerdev/rigger/internal/secretbox"
 )
 
 // greetTemplate uses the example plugin's acme:greet and hands its output
@@ -250,6 +253,21 @@ func runPluginScenario(t *testing.T, plugin func() *exec.Cmd) {
 	if n := len(requests()); n != 1 {
 		t.Fatalf("(a) the plugin was called %d times, want 1", n)
 	}
+	// Its history replays: the plugin's plain JSON and the checks'
+	// verdicts are read back as they were recorded.
+	secret, err := secretbox.ParseKey(configSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, err := payloadcodec.DeriveFromSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := payloadcodec.New(dk.ID, dk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayTask(t, ps.frontend, codec, id, filepath.Join(t.TempDir(), "history.json"))
 
 	// (b) An output that violates the output schema fails the step.
 	id, tr = run(map[string]any{"name": "Bob", "mode": "wrong-output"})
