@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"gopkg.in/yaml.v3"
 
 	"github.com/riggerdev/rigger/internal/payloadcodec"
@@ -267,7 +270,36 @@ func runPluginScenario(t *testing.T, plugin func() *exec.Cmd) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replayTask(t, ps.frontend, codec, id, filepath.Join(t.TempDir(), "history.json"))
+	hist := filepath.Join(t.TempDir(), "history.json")
+	replayTask(t, ps.frontend, codec, id, hist)
+	// Only the plugin's argument is plain JSON in Temporal's database: the
+	// run's own input stays encrypted.
+	raw, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h historypb.History
+	if err := protojson.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	plain := func(ps *commonpb.Payloads) bool {
+		return len(ps.GetPayloads()) > 0 && string(ps.GetPayloads()[0].GetMetadata()["encoding"]) == "json/plain"
+	}
+	sawPlugin := false
+	for _, e := range h.Events {
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "acme:greet" {
+			sawPlugin = true
+			if !plain(a.GetInput()) {
+				t.Fatal("(a) the plugin's argument is not plain JSON in the history")
+			}
+		}
+		if w := e.GetWorkflowExecutionStartedEventAttributes(); w != nil && plain(w.GetInput()) {
+			t.Fatal("(a) the run's input is plain JSON in the history")
+		}
+	}
+	if !sawPlugin {
+		t.Fatal("(a) no acme:greet activity in the run's history")
+	}
 
 	// (b) An output that violates the output schema fails the step.
 	id, tr = run(map[string]any{"name": "Bob", "mode": "wrong-output"})
@@ -346,7 +378,7 @@ func runPluginScenario(t *testing.T, plugin func() *exec.Cmd) {
 	// What Rigger sent: the step's input and the run's ids, nothing else.
 	reqs := requests()
 	last := reqs[len(reqs)-1]
-	raw, _ := json.Marshal(last)
+	raw, _ = json.Marshal(last)
 	for what, secret := range map[string]string{"rigger dev's planted variable": envSecret, "rigger's scaffolder.secretKey": configSecret} {
 		if strings.Contains(string(raw), secret) {
 			t.Fatalf("(d) the plugin was sent %s", what)
