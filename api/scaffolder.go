@@ -89,7 +89,7 @@ func (s *Server) listActions(c *gin.Context) {
 	out := []gin.H{}
 	for _, n := range s.deps.Scaffolder.Actions.Names() {
 		a := gin.H{"id": n, "description": "", "schema": gin.H{"input": gin.H{"type": "object"}, "output": gin.H{"type": "object"}}}
-		if doc, ok := contract.ActionDocs(n); ok {
+		if doc, ok := s.deps.Scaffolder.Actions.Docs(n); ok {
 			a["description"] = doc.Description
 			a["schema"] = gin.H{"input": doc.Input, "output": doc.Output}
 			if len(doc.Examples) > 0 {

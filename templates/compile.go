@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -122,6 +123,9 @@ func Compile(t *Template, values map[string]any, actions ActionLookup, opts Comp
 			Local:        info.Local,
 			Timeout:      firstDuration(st.Timeout, info.DefaultTimeout, opts.DefaultTimeout, defaultStepTimeout),
 			Retry:        retryFor(st.Retry, info.DefaultRetry, opts.DefaultRetry),
+		}
+		if x := info.External; x != nil {
+			ps.External = &ExternalStep{InputSchema: bytes.Clone(x.InputSchema), OutputSchema: bytes.Clone(x.OutputSchema), HeartbeatTimeout: x.HeartbeatTimeout}
 		}
 		plan.Steps = append(plan.Steps, ps)
 	}

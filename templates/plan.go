@@ -54,6 +54,19 @@ type PlanStep struct {
 	Local   bool          `json:"local,omitempty"`
 	Timeout time.Duration `json:"-"`
 	Retry   RetryPolicy   `json:"retry"`
+	// External is set when a plugin worker serves the action: the run
+	// checks the rendered input and the plugin's output against these
+	// schemas, which travel in the signed plan so every worker checks the
+	// schemas the API server compiled with.
+	External *ExternalStep `json:"external,omitempty"`
+}
+
+// ExternalStep is what a run needs to call an external action: its
+// schemas (JSON, draft-07) and its heartbeat timeout (0: none).
+type ExternalStep struct {
+	InputSchema      json.RawMessage `json:"inputSchema"`
+	OutputSchema     json.RawMessage `json:"outputSchema"`
+	HeartbeatTimeout time.Duration   `json:"heartbeatTimeout,omitempty"`
 }
 
 // RetryPolicy is a step's activity retry policy, in Temporal's terms. In

@@ -1,6 +1,8 @@
 package templates
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -57,6 +59,37 @@ func compileSchemaBytes(data []byte, name string) (*jsonschema.Schema, error) {
 		return nil, err
 	}
 	return c.Compile(url)
+}
+
+// CheckSchema compiles a JSON Schema (draft-07) the way action input
+// schemas are compiled, so configuration can refuse one that no step could
+// be checked against. name only labels the schema in messages.
+func CheckSchema(data []byte, name string) error {
+	_, err := compileSchemaBytes(data, name)
+	return err
+}
+
+// ValidateValue checks a JSON value against a JSON Schema (draft-07) and
+// returns one problem per failing leaf, located under prefix
+// (input.name, output.items[2]). value is encoded as JSON first, so any
+// JSON-shaped Go value works.
+func ValidateValue(schema []byte, name string, value any, prefix string) ([]Problem, error) {
+	sch, err := compileSchemaBytes(schema, name)
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(value)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if err := sch.Validate(doc); err != nil {
+		return schemaProblems(err, prefix), nil
+	}
+	return nil, nil
 }
 
 // schemaProblems turns a validation failure into one problem per failing

@@ -52,6 +52,9 @@ type ActionInfo struct {
 	// Local actions are quick and need nothing beyond the default queue's
 	// worker: a step using one runs as a local activity.
 	Local bool
+	// External is set for an action a plugin worker serves
+	// (scaffolder.externalActions); compiled steps carry it.
+	External *ExternalStep
 }
 
 // ActionLookup finds actions by name.

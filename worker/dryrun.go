@@ -90,6 +90,11 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 			s.Timeout = dryRunStepTimeout
 		}
 		s.Retry.MaximumAttempts = 1
+		// A plugin worker serves an external action: this in-process
+		// run cannot reach it, so it skips the step and says so.
+		if s.External != nil {
+			s.DryRunSafe = false
+		}
 	}
 	tmp, err := os.MkdirTemp("", "rigger-dry-run-")
 	if err != nil {

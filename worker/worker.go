@@ -115,6 +115,9 @@ func registerScaffold(r registrar, sc *activities.Scaffold) {
 	r.RegisterActivityWithOptions(sc.CheckedEndWait, activity.RegisterOptions{Name: contract.ScaffoldEndWait})
 	r.RegisterActivityWithOptions(sc.CheckedKeepAlive, activity.RegisterOptions{Name: contract.ScaffoldKeepAlive})
 	r.RegisterActivityWithOptions(sc.CheckedEvent, activity.RegisterOptions{Name: contract.ScaffoldCheckEvent})
+	// External actions run in plugin workers; this worker checks their
+	// input and output.
+	r.RegisterActivityWithOptions(schemaChecker{sc: sc}.Check, activity.RegisterOptions{Name: contract.ScaffoldCheckSchema})
 	for name, fn := range sc.CheckedActions() {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})
 	}

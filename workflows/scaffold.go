@@ -436,12 +436,19 @@ func runActivityStep(ctx, localCtx workflow.Context, in ScaffoldInput, run runRe
 		return stepResult{}, err
 	case rendered.Skip:
 		return stepResult{skip: skippedByIf(step), mark: rendered.Mark}, nil
+	case in.DryRun && !step.DryRunSafe && step.External != nil:
+		return stepResult{skip: fmt.Sprintf("Skipping step %s in this dry run: external action %s is not called (it is not declared dryRunSafe, or this dry run cannot reach its plugin)", step.ID, step.Action)}, nil
 	case in.DryRun && !step.DryRunSafe:
 		return stepResult{skip: fmt.Sprintf("Skipping step %s in this dry run: action %s has side effects outside the workspace", step.ID, step.Action)}, nil
 	}
 	res := stepResult{mark: rendered.Mark} // each over nothing: done
 	for i, item := range rendered.Items {
-		out, err := runAction(ctx, in, step, i, item)
+		var out contract.ActionOutput
+		if step.External != nil {
+			out, err = runExternal(ctx, in, run, step, item)
+		} else {
+			out, err = runAction(ctx, in, step, i, item)
+		}
 		if err != nil {
 			return stepResult{}, err
 		}

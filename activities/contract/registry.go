@@ -14,6 +14,11 @@ import (
 type Registry struct {
 	actions  map[string]templates.ActionInfo
 	disabled map[string]bool
+	// external holds the docs of the actions plugin workers serve
+	// (AddExternal); switchedOff is every name disabledActions gives, so
+	// it switches off an external action too.
+	external    map[string]*ActionDoc
+	switchedOff map[string]bool
 }
 
 var _ templates.ActionLookup = (*Registry)(nil)
@@ -23,7 +28,7 @@ var _ templates.ActionLookup = (*Registry)(nil)
 // activities (worker's tests check it), so a template that validates never
 // meets a missing action at run time.
 func NewRegistry(disabled []string) *Registry {
-	r := &Registry{actions: map[string]templates.ActionInfo{}, disabled: map[string]bool{}}
+	r := &Registry{actions: map[string]templates.ActionInfo{}, disabled: map[string]bool{}, external: map[string]*ActionDoc{}}
 	addOn := func(queue, name string, timeout time.Duration, dryRunSafe bool) {
 		info := templates.ActionInfo{
 			Name: name, TaskQueue: queue, DefaultTimeout: timeout, DryRunSafe: dryRunSafe, Local: localActions[name],
@@ -58,7 +63,9 @@ func NewRegistry(disabled []string) *Registry {
 			addOn(a.Queue, a.Name, a.Timeout, a.DryRunSafe)
 		}
 	}
+	r.switchedOff = map[string]bool{}
 	for _, d := range disabled {
+		r.switchedOff[d] = true
 		if _, ok := r.actions[d]; ok {
 			r.disabled[d] = true
 		}

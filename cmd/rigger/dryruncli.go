@@ -50,7 +50,10 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			actions := contract.NewRegistry(cfg.Scaffolder.DisabledActions)
+			actions, err := actionRegistry(cfg, cfg.Scaffolder.DisabledActions)
+			if err != nil {
+				return err
+			}
 			plan, err := templates.Compile(t, values, actions, templates.CompileOptions{UserRef: "user:default/dry-run", BaseURL: "file://" + filepath.ToSlash(path)})
 			if err != nil {
 				return exitError{code: 1, msg: err.Error()}

@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/api"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
@@ -185,6 +184,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err != nil {
 		return err
 	}
+	actions, err := actionRegistry(cfg, cfg.Scaffolder.DisabledActions)
+	if err != nil {
+		return err
+	}
 	scaffold.Audit = audits.recorder()
 	scaffold.Waits = st
 	signer, verifier, err := runSigning(cfg, m == modeDev)
@@ -316,7 +319,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			DocsExternal:       cfg.Docs.Builder == "external",
 		},
 		Scaffolder: api.ScaffolderDeps{
-			Actions: contract.NewRegistry(cfg.Scaffolder.DisabledActions),
+			Actions: actions,
 			DryRun:  (&worker.DryRunner{Scaffold: scaffold, Logger: logger.With("component", "dry-run"), Integrations: integrations}).DryRun,
 			Secrets: secretsForAPI(keeper),
 			Signer:  signer,

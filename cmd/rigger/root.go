@@ -188,6 +188,11 @@ func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set 
 		}
 	}
 	err = cfg.Validate()
+	if err == nil {
+		// Built-in actions are known to this binary, not to the config
+		// package: an external action may not shadow one.
+		_, err = actionRegistry(cfg, nil)
+	}
 	// Queues are known to this binary, not to the config package.
 	for i, q := range cfg.Temporal.TaskQueues {
 		if q != "" && !slices.Contains(worker.Queues(), q) {

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -45,7 +44,16 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 		Short: "Validate templates: schema, steps, expressions, actions, unsafe patterns (exit 1 on errors)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			actions := contract.NewRegistry(nil)
+			// The configuration's external actions are known too
+			// (disabled actions are the server's business).
+			cfg, err := c.loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			actions, err := actionRegistry(cfg, nil)
+			if err != nil {
+				return err
+			}
 			failed := false
 			for _, path := range args {
 				data, err := readLimited(path, templates.MaxTemplateSize)

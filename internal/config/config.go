@@ -485,6 +485,9 @@ type Scaffolder struct {
 	Limits ScaffolderLimits `yaml:"limits"`
 	// Sandbox confines the tools integration steps run (git, terraform).
 	Sandbox Sandbox `yaml:"sandbox"`
+	// ExternalActions are actions served by plugin workers on their own
+	// task queues (see ExternalAction) [].
+	ExternalActions []ExternalAction `yaml:"externalActions"`
 }
 
 // Sandbox confines subprocesses: Landlock (write only the step's own

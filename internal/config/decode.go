@@ -61,6 +61,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch {
+	case v.Type() == reflect.TypeFor[JSONSchema]():
+		d.decodeSchema(n, v, path)
 	case isDuration(v.Type()) || v.Kind() != reflect.Struct && v.Kind() != reflect.Slice:
 		d.scalar(n, v, path)
 	case v.Kind() == reflect.Struct:

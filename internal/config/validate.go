@@ -28,6 +28,7 @@ func (c *Config) Validate() error {
 	c.validateAuth(v)
 	c.validateCatalog(v)
 	c.validateScaffolder(v)
+	c.validateExternalActions(v)
 	c.validateIntegrations(v)
 	c.validatePermission(v)
 	c.validateAudit(v)

@@ -71,12 +71,25 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	if tr := waitTask(t, p.api, c.ID); tr.Status != "completed" {
 		t.Fatalf("task: %+v", tr)
 	}
-	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", ps.frontend), Namespace: "default"})
+	out := filepath.Join(t.TempDir(), "history.json")
+	if *recordHistories {
+		// Each recording is kept: histories of older shapes must keep replaying.
+		out = "../../workflows/testdata/scaffold_history_" + historyName + ".json"
+	}
+	replayTask(t, ps.frontend, devCodec(t, filepath.Join(dir, "data")), c.ID, out)
+}
+
+// replayTask saves the history of task id, run by the rigger dev with
+// Temporal on frontend and payload codec codec, to out, and replays it
+// with this package's workflow code.
+func replayTask(t testing.TB, frontend int, codec *payloadcodec.Codec, id, out string) {
+	t.Helper()
+	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", frontend), Namespace: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tc.Close()
-	it := tc.GetWorkflowHistory(context.Background(), c.ID, "", false, 0)
+	it := tc.GetWorkflowHistory(context.Background(), id, "", false, 0)
 	var h historypb.History
 	for it.HasNext() {
 		e, err := it.Next()
@@ -89,16 +102,10 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "history.json")
-	if *recordHistories {
-		// Each recording is kept: histories of older shapes must keep replaying.
-		out = "../../workflows/testdata/scaffold_history_" + historyName + ".json"
-	}
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// rigger dev encrypts payloads: the replayer decodes them the same way.
-	codec := devCodec(t, filepath.Join(dir, "data"))
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
 		DataConverter: payloadcodec.DataConverter(codec), FailureConverter: payloadcodec.FailureConverter(codec)})
 	if err != nil {

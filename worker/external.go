@@ -1,0 +1,61 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/templates"
+)
+
+// schemaChecker implements contract.ScaffoldCheckSchema, the local
+// activity that checks an external action's input before the plugin is
+// called and its output after. It runs on the workflow's own worker: the
+// verdict is recorded in history, and a matching output gets this
+// worker's mark, which later steps' rendering requires.
+type schemaChecker struct{ sc *activities.Scaffold }
+
+// errSchemaRefused is the type of a check refused for its run.
+const errSchemaRefused = activities.RunRefusedType
+
+func (c schemaChecker) Check(_ context.Context, in contract.SchemaCheck) (contract.SchemaVerdict, error) {
+	refuse := func(msg string) (contract.SchemaVerdict, error) {
+		return contract.SchemaVerdict{}, temporal.NewNonRetryableApplicationError(msg, errSchemaRefused, nil)
+	}
+	trust := c.sc.Trust // read per call: set after registration
+	if trust == nil || trust.Verifier == nil || trust.Marker == nil {
+		return refuse("this worker cannot verify scaffolder runs: set scaffolder.runSigningKey and scaffolder.secretKey")
+	}
+	if in.Run == nil {
+		return refuse("the run is not signed")
+	}
+	claims, err := trust.Verifier.Verify(in.Run.Claims, in.Run.Signature)
+	if err != nil {
+		return refuse(err.Error())
+	}
+	if in.InputHash == "" || in.InputHash != claims.InputHash {
+		return refuse("run signature does not match its plan: the input was changed after the API server signed it")
+	}
+	if in.Where != contract.CheckInput && in.Where != contract.CheckOutput {
+		return refuse(fmt.Sprintf("unknown schema check %q", in.Where))
+	}
+	problems, err := templates.ValidateValue(in.Schema, "actions/"+in.Action+"/"+in.Where, in.Value, in.Where)
+	if err != nil {
+		return contract.SchemaVerdict{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("the %s schema of %s does not compile: %v", in.Where, in.Action, err), "InvalidSchema", nil)
+	}
+	var v contract.SchemaVerdict
+	for _, p := range problems {
+		v.Problems = append(v.Problems, p.Path+": "+p.Message)
+	}
+	if len(v.Problems) == 0 && in.Where == contract.CheckOutput {
+		if v.Mark, err = trust.Marker.MarkStep(claims.TaskID, in.StepID, activities.StepCompleted, in.Value); err != nil {
+			return contract.SchemaVerdict{}, errors.Join(errors.New("mark the step's output"), err)
+		}
+	}
+	return v, nil
+}
