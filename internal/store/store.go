@@ -209,6 +209,16 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 
+	// Search finds entities and docs pages (see SearchQuery); the index
+	// is written with every entity, in its transaction.
+	Search(ctx context.Context, q SearchQuery) (SearchPage, error)
+	// ReplaceDocsIndex replaces the searchable pages of entityRef's docs
+	// (stored entity required) in one transaction.
+	ReplaceDocsIndex(ctx context.Context, entityRef string, docs []DocsSearchDoc) error
+	// ReindexSearch rebuilds the search index from the stored entities
+	// (docs rows are kept and re-indexed), reporting progress.
+	ReindexSearch(ctx context.Context, progress func(done, total int)) error
+
 	TaskSecrets
 	Waits
 	AuditLog
