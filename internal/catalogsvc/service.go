@@ -9,6 +9,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/search"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -49,6 +50,8 @@ type Deps struct {
 	// Limits are catalog.limits (zero: catalog.DefaultLimits); validation
 	// applies them.
 	Limits catalog.Limits
+	// Search runs searches (nil: the Store, when it is a search.Engine).
+	Search search.Engine
 }
 
 // Service is the catalog's operations. Safe for concurrent use.
@@ -60,6 +63,9 @@ type Service struct {
 func New(d Deps) *Service {
 	if d.Limits == (catalog.Limits{}) {
 		d.Limits = catalog.DefaultLimits()
+	}
+	if e, ok := d.Store.(search.Engine); ok && d.Search == nil {
+		d.Search = e
 	}
 	return &Service{d: d}
 }
