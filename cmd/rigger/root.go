@@ -71,6 +71,7 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.tokenCommand(),
 		c.adminCommand(),
 		c.policyCommand(),
+		c.searchCommand(),
 	)
 	refuseUnknownSubcommands(root)
 	return root

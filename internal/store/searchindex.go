@@ -532,6 +532,9 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 			progress(done, total)
 		}
 	}
+	if done == 0 && progress != nil {
+		progress(0, total)
+	}
 	// The vocabulary, from every row (entities' and docs').
 	vocab := map[string]bool{}
 	var lastRow int64
