@@ -94,7 +94,7 @@ type searchPlan struct {
 	name   string // the term as a name, for exact and prefix ranking
 	types  []string
 	kinds  []string
-	tsOpts string // PostgreSQL ts_headline options
+	typos  map[string][]string
 }
 
 // Search implements Store: matches readable by the caller, exact name
@@ -165,14 +165,11 @@ func (s *SQL) plan(ctx context.Context, q SearchQuery) (*searchPlan, error) {
 	for _, k := range q.Kinds {
 		p.kinds = append(p.kinds, strings.ToLower(k))
 	}
-	typos, err := s.typoCandidates(ctx, p.words)
-	if err != nil {
+	var err error
+	if p.typos, err = s.typoCandidates(ctx, p.words); err != nil {
 		return nil, err
 	}
-	p.match = matchExpr(s.d.FullText, p.words, typos)
-	if q.PreTag != "" {
-		p.tsOpts = `StartSel="` + q.PreTag + `", StopSel="` + q.PostTag + `", HighlightAll=true`
-	}
+	p.match = matchExpr(s.d.FullText, p.words, p.typos)
 	return p, nil
 }
 
@@ -383,41 +380,25 @@ func (s *SQL) searchPage(ctx context.Context, p *searchPlan) ([]int64, error) {
 	return ids, rows.Err()
 }
 
-// searchDetails reads the documents ids with their entities and
-// highlights, in the order of ids.
+// searchDetails reads the documents ids with their entities, in the
+// order of ids, and marks their highlights.
 func (s *SQL) searchDetails(ctx context.Context, p *searchPlan, ids []int64) ([]SearchResult, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var q sqlBuilder
-	q.add("SELECT d.id, d.type, d.path, d.kind, d.title, d.text, e.ref, e.body, ")
-	idCol := "d.id"
-	switch {
-	case p.match == "" || p.q.PreTag == "":
-		q.add("'', ''")
-		q.add(" FROM search_docs d JOIN entities e ON e.id = d.entity_id WHERE ")
-	case s.d.FullText == FullTextPostgres:
-		q.add("ts_headline('simple', d.title, to_tsquery('simple', ?), ?), ", p.match, p.tsOpts)
-		q.add("ts_headline('simple', left(d.text, 20000), to_tsquery('simple', ?), ?)", p.match, strings.Replace(p.tsOpts, "HighlightAll=true", "MaxWords=30, MinWords=12, MaxFragments=2", 1))
-		q.add(" FROM search_docs d JOIN entities e ON e.id = d.entity_id WHERE ")
-	default:
-		q.add("highlight(search_fts, 1, ?, ?), snippet(search_fts, 2, ?, ?, '…', 24)", p.q.PreTag, p.q.PostTag, p.q.PreTag, p.q.PostTag)
-		// The page's rows by rowid: FTS5 matches only those.
-		q.add(" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid JOIN entities e ON e.id = d.entity_id WHERE search_fts MATCH ? AND ", p.match)
-		idCol = "search_fts.rowid"
-	}
-	q.add(idCol+" IN ("+placeholders(len(ids))+")", anys(ids)...)
-	rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT d.id, d.type, d.path, d.kind, d.title, d.text, e.ref, e.body
+		FROM search_docs d JOIN entities e ON e.id = d.entity_id WHERE d.id IN (`+placeholders(len(ids))+`)`), anys(ids)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	m := &marker{words: p.words, typos: p.typos, pre: p.q.PreTag, post: p.q.PostTag}
 	byID := map[int64]SearchResult{}
 	for rows.Next() {
 		var id int64
 		var r SearchResult
 		var body string
-		if err := rows.Scan(&id, &r.Type, &r.Path, &r.Kind, &r.Title, &r.Text, &r.EntityRef, &body, &r.HighlightTitle, &r.HighlightText); err != nil {
+		if err := rows.Scan(&id, &r.Type, &r.Path, &r.Kind, &r.Title, &r.Text, &r.EntityRef, &body); err != nil {
 			return nil, err
 		}
 		ie := parseIndexed([]byte(body), "")
@@ -429,6 +410,9 @@ func (s *SQL) searchDetails(ctx context.Context, p *searchPlan, ids []int64) ([]
 			r.Kind = ie.Kind
 		}
 		r.SpecType, r.Lifecycle, r.Owner = scalar(ie.Spec.Type), scalar(ie.Spec.Lifecycle), scalar(ie.Spec.Owner)
+		if m.pre != "" && len(m.words) > 0 {
+			r.HighlightTitle, r.HighlightText = m.title(r.Title), m.snippet(r.Text)
+		}
 		r.Text = clipRunes(r.Text, searchTextRunes)
 		byID[id] = r
 	}
