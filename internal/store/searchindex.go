@@ -376,8 +376,7 @@ func (x *searchIndexer) finish(ctx context.Context, tx *sql.Tx) (done func(), er
 	return func() { x.s.vocab.remember(words) }, nil
 }
 
-// deleteSearchRows removes the search rows of entities ids: of one type,
-// or of all ("" when the entities go).
+// deleteSearchRows removes the search rows of type typ of entities ids.
 func (s *SQL) deleteSearchRows(ctx context.Context, tx *sql.Tx, ids []int64, typ string) error {
 	// Even with indexing off (an id may be reused once its entity goes),
 	// unless there is no index at all.

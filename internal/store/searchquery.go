@@ -88,13 +88,13 @@ var highlightTag = regexp.MustCompile(`^[A-Za-z0-9<>/_-]{1,64}$`)
 // searchPlan is a validated query: its words, their typo candidates and
 // the engine's match expression.
 type searchPlan struct {
-	q      SearchQuery
-	words  []string
-	match  string // "" without words
-	name   string // the term as a name, for exact and prefix ranking
-	types  []string
-	kinds  []string
-	typos  map[string][]string
+	q     SearchQuery
+	words []string
+	match string // "" without words
+	name  string // the term as a name, for exact and prefix ranking
+	types []string
+	kinds []string
+	typos map[string][]string
 }
 
 // Search implements Store: matches readable by the caller, exact name

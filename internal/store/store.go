@@ -10,6 +10,11 @@
 // entity by an integer id internal to the store; callers only see uids. The write path replaces one location's
 // entities in one transaction: a failed batch leaves the previous good state.
 //
+// The same transaction writes the full-text search index (searchindex.go:
+// SQLite FTS5, or PostgreSQL tsvector with pg_trgm), so an entity is
+// searchable the moment it is readable; Search (searchquery.go) applies
+// the caller's access filter inside its query.
+//
 // It must not import api, worker, workflows or activities; it knows nothing
 // of YAML or validation (internal/catalog does that).
 package store
