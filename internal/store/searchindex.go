@@ -107,23 +107,32 @@ func (ie *indexedEntity) meta() string {
 	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " ")
 }
 
-// searchRow is one search_docs row (id assigned on insert).
+// searchRow is one search_docs row (doc_id assigned on insert): its
+// entity's id and lower-cased kind, namespace and name (as in entities),
+// the kind and name as written, and the indexed text.
 type searchRow struct {
-	entityID                          int64
-	typ, path, kind, name, title, txt string
-	meta                              string
+	entityID              int64
+	typ, path             string
+	kind, namespace, name string
+	kindText, label       string
+	title, txt, meta      string
 }
 
-var searchDocsColumns = []string{"entity_id", "type", "path", "kind", "name", "title", "text", "meta"}
+var searchDocsColumns = []string{"id", "type", "path", "kind", "namespace", "name", "kind_text", "label", "title", "text", "meta"}
 
 func (r searchRow) values() []any {
-	return []any{r.entityID, r.typ, r.path, r.kind, r.name, r.title, r.txt, r.meta}
+	return []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
 }
 
-// entitySearchRow is the catalog document of an entity.
-func entitySearchRow(id int64, name string, body []byte) searchRow {
+// entitySearchRow is the catalog document of the entity stored as id.
+func entitySearchRow(id int64, ref string, body []byte) searchRow {
+	kind, ns, name := splitRef(ref)
 	ie := parseIndexed(body, name)
-	return searchRow{entityID: id, typ: SearchTypeCatalog, kind: ie.Kind, name: ie.Metadata.Name,
+	kindText := ie.Kind
+	if !strings.EqualFold(kindText, kind) {
+		kindText = kind
+	}
+	return searchRow{entityID: id, typ: SearchTypeCatalog, kind: kind, namespace: ns, name: name, kindText: kindText, label: ie.Metadata.Name,
 		title: clipText(ie.title(), maxIndexedTitle), txt: clipText(scalar(ie.Metadata.Description), maxIndexedText), meta: ie.meta()}
 }
 
@@ -354,9 +363,8 @@ func (x *searchIndexer) add(id int64, e *Entity) error {
 	if x == nil {
 		return nil
 	}
-	_, _, name := splitRef(e.Ref)
-	row := entitySearchRow(id, name, e.Body)
-	addVocab(x.vocab, row.name, row.title, row.meta)
+	row := entitySearchRow(id, e.Ref, e.Body)
+	addVocab(x.vocab, row.label, row.title, row.meta)
 	return x.docs.add(row.values()...)
 }
 
@@ -383,7 +391,7 @@ func (s *SQL) deleteSearchRows(ctx context.Context, tx *sql.Tx, ids []int64, typ
 	if s.d.FullText == "" || len(ids) == 0 {
 		return nil
 	}
-	stmt := "DELETE FROM search_docs WHERE entity_id IN (%s)"
+	stmt := "DELETE FROM search_docs WHERE id IN (%s)"
 	if typ != "" {
 		stmt += " AND type = '" + typ + "'"
 	}
@@ -418,8 +426,14 @@ func (s *SQL) indexDocsTx(ctx context.Context, tx *sql.Tx, entityRef string, doc
 
 func (s *SQL) indexDocs(ctx context.Context, tx *sql.Tx, entityRef string, docs []DocsSearchDoc) ([]string, error) {
 	var id int64
-	var kind string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT id, kind FROM entities WHERE ref = ?`), strings.ToLower(entityRef)).Scan(&id, &kind)
+	var kind, ns, name string
+	lookup := `SELECT id, kind, namespace, name FROM entities WHERE ref = ?`
+	if s.d.FullText == FullTextPostgres {
+		// Another replica's write of the same docs (or delete of the
+		// entity) waits for this one's.
+		lookup += ` FOR UPDATE`
+	}
+	err := tx.QueryRowContext(ctx, s.q(lookup), strings.ToLower(entityRef)).Scan(&id, &kind, &ns, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFound("no entity named %q", entityRef)
 	}
@@ -434,15 +448,15 @@ func (s *SQL) indexDocs(ctx context.Context, tx *sql.Tx, entityRef string, docs 
 	}
 	// The kind as written comes from the entity's catalog row, so docs
 	// facets count kinds like entities do.
-	var written string
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT kind FROM search_docs WHERE entity_id = ? AND type = ?`), id, SearchTypeCatalog).Scan(&written); err == nil {
-		kind = written
+	kindText, label := kind, name
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT kind_text, label FROM search_docs WHERE id = ? AND type = ?`), id, SearchTypeCatalog).Scan(&kindText, &label); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
 	}
 	vocab := map[string]bool{}
 	err = s.insertRows(ctx, tx, "search_docs", searchDocsColumns, "", func(yield func([]any) bool) {
 		for _, d := range docs {
-			row := searchRow{entityID: id, typ: SearchTypeDocs, path: clipText(d.Location, maxIndexedTitle), kind: kind,
-				title: clipText(d.Title, maxIndexedTitle), txt: clipText(d.Text, maxIndexedText)}
+			row := searchRow{entityID: id, typ: SearchTypeDocs, path: clipText(d.Location, maxIndexedTitle), kind: kind, namespace: ns, name: name,
+				kindText: kindText, title: clipText(d.Title, maxIndexedTitle), txt: clipText(d.Text, maxIndexedText)}
 			addVocab(vocab, row.title)
 			if !yield(row.values()) {
 				return
@@ -470,8 +484,33 @@ const reindexChunk = 1000
 // re-indexed with the rest. progress, if set, is called after each chunk
 // with the entities done and the total.
 func (s *SQL) ReindexSearch(ctx context.Context, progress func(done, total int)) error {
+	return s.reindexSearch(ctx, false, progress)
+}
+
+// reindexSearch rebuilds the index; onlyIfNeeded skips it unless the
+// needs_reindex mark is set (checked under the reindex's lock, so replicas
+// starting together build it once).
+func (s *SQL) reindexSearch(ctx context.Context, onlyIfNeeded bool, progress func(done, total int)) error {
 	defer s.lockWrites()()
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.reindex(ctx, tx, progress) })
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.FullText == FullTextPostgres {
+			// Writers of other replicas wait (their rows would be indexed
+			// twice), and so does another reindex; readers do not.
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE entities, search_docs IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		} else if _, err := tx.ExecContext(ctx, `DELETE FROM search_state WHERE key = 'rebuilding'`); err != nil {
+			// A write first: SQLite's one write lock is held from here.
+			return err
+		}
+		if onlyIfNeeded {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_state WHERE key = 'needs_reindex'`).Scan(&n); err != nil || n == 0 {
+				return err
+			}
+		}
+		return s.reindex(ctx, tx, progress)
+	})
 	s.vocab.reset()
 	if err != nil {
 		return fmt.Errorf("reindex search: %w", err)
@@ -495,19 +534,19 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 	var last int64
 	done := 0
 	for {
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, name, body FROM entities WHERE id > ? ORDER BY id LIMIT ?`), last, reindexChunk)
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, ref, body FROM entities WHERE id > ? ORDER BY id LIMIT ?`), last, reindexChunk)
 		if err != nil {
 			return err
 		}
 		var batch []searchRow
 		for rows.Next() {
 			var id int64
-			var name, body string
-			if err := rows.Scan(&id, &name, &body); err != nil {
+			var ref, body string
+			if err := rows.Scan(&id, &ref, &body); err != nil {
 				rows.Close()
 				return err
 			}
-			batch = append(batch, entitySearchRow(id, name, []byte(body)))
+			batch = append(batch, entitySearchRow(id, ref, []byte(body)))
 			last = id
 		}
 		rows.Close()
@@ -538,18 +577,18 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 	vocab := map[string]bool{}
 	var lastRow int64
 	for {
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, name, title, meta FROM search_docs WHERE id > ? ORDER BY id LIMIT ?`), lastRow, reindexChunk)
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT doc_id, label, title, meta FROM search_docs WHERE doc_id > ? ORDER BY doc_id LIMIT ?`), lastRow, reindexChunk)
 		if err != nil {
 			return err
 		}
 		n := 0
 		for rows.Next() {
-			var name, title, meta string
-			if err := rows.Scan(&lastRow, &name, &title, &meta); err != nil {
+			var label, title, meta string
+			if err := rows.Scan(&lastRow, &label, &title, &meta); err != nil {
 				rows.Close()
 				return err
 			}
-			addVocab(vocab, name, title, meta)
+			addVocab(vocab, label, title, meta)
 			n++
 		}
 		rows.Close()
@@ -589,5 +628,5 @@ func (s *SQL) reindexIfNeeded(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	return s.ReindexSearch(ctx, nil)
+	return s.reindexSearch(ctx, true, nil)
 }

@@ -297,18 +297,21 @@ func (s *SQL) trigramCandidates(ctx context.Context, words []string, found map[s
 
 // from writes the FROM and WHERE of a search: the matching documents
 // whose entity the caller may read, with the filters; types and kinds
-// are applied only when asked (the facets count without them).
+// are applied only when asked (the facets count without them). The
+// documents are search_docs rows under the alias e: they carry their
+// entity's id, kind, namespace and name as entities rows do, so filters
+// and access (cond, expr) apply to them with no entity row read.
 func (s *SQL) from(q *sqlBuilder, p *searchPlan, types, kinds []string) {
 	switch {
 	case p.match == "":
-		q.add(" FROM search_docs d JOIN entities e ON e.id = d.entity_id WHERE 1=1")
+		q.add(" FROM search_docs e WHERE 1=1")
 	case s.d.FullText == FullTextPostgres:
-		q.add(" FROM search_docs d JOIN entities e ON e.id = d.entity_id WHERE d.tsv @@ to_tsquery('simple', ?)", p.match)
+		q.add(" FROM search_docs e WHERE e.tsv @@ to_tsquery('simple', ?)", p.match)
 	default:
-		q.add(" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid JOIN entities e ON e.id = d.entity_id WHERE search_fts MATCH ?", p.match)
+		q.add(" FROM search_fts JOIN search_docs e ON e.doc_id = search_fts.rowid WHERE search_fts MATCH ?", p.match)
 	}
 	if len(types) == 1 {
-		q.add(" AND d.type = ?", types[0])
+		q.add(" AND e.type = ?", types[0])
 	}
 	if len(kinds) > 0 {
 		q.add(" AND ")
@@ -330,9 +333,9 @@ func (s *SQL) from(q *sqlBuilder, p *searchPlan, types, kinds []string) {
 			expr(q, access)
 		}
 	case wantCatalog && wantDocs:
-		q.add(" AND ((d.type = ? AND ", SearchTypeCatalog)
+		q.add(" AND ((e.type = ? AND ", SearchTypeCatalog)
 		expr(q, access)
-		q.add(") OR (d.type = ? AND ", SearchTypeDocs)
+		q.add(") OR (e.type = ? AND ", SearchTypeDocs)
 		expr(q, docs)
 		q.add("))")
 	case wantCatalog && !access.IsTrue():
@@ -349,19 +352,19 @@ func (s *SQL) from(q *sqlBuilder, p *searchPlan, types, kinds []string) {
 func (s *SQL) searchPage(ctx context.Context, p *searchPlan) ([]int64, error) {
 	var q sqlBuilder
 	like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p.name) + "%"
-	q.add("SELECT d.id, CASE WHEN d.type = ? AND e.name = ? THEN 0 WHEN d.type = ? AND e.name LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS cls, ",
+	q.add("SELECT e.doc_id, CASE WHEN e.type = ? AND e.name = ? THEN 0 WHEN e.type = ? AND e.name LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS cls, ",
 		SearchTypeCatalog, p.name, SearchTypeCatalog, like)
 	switch {
 	case p.match == "":
 		q.add("0.0 AS score")
 	case s.d.FullText == FullTextPostgres:
-		q.add("-ts_rank(d.tsv, to_tsquery('simple', ?)) AS score", p.match)
+		q.add("-ts_rank(e.tsv, to_tsquery('simple', ?)) AS score", p.match)
 	default:
 		// name, title, text, meta: a name's word weighs most.
 		q.add("bm25(search_fts, 10.0, 5.0, 1.0, 2.0) AS score")
 	}
 	s.from(&q, p, p.types, p.kinds)
-	q.add(" ORDER BY cls, score, d.id LIMIT ? OFFSET ?", p.q.Limit+1, p.q.Offset)
+	q.add(" ORDER BY cls, score, e.doc_id LIMIT ? OFFSET ?", p.q.Limit+1, p.q.Offset)
 	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, err
@@ -386,8 +389,8 @@ func (s *SQL) searchDetails(ctx context.Context, p *searchPlan, ids []int64) ([]
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT d.id, d.type, d.path, d.kind, d.title, d.text, e.ref, e.body
-		FROM search_docs d JOIN entities e ON e.id = d.entity_id WHERE d.id IN (`+placeholders(len(ids))+`)`), anys(ids)...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT d.doc_id, d.type, d.path, d.kind_text, d.title, d.text, e.ref, e.body
+		FROM search_docs d JOIN entities e ON e.id = d.id WHERE d.doc_id IN (`+placeholders(len(ids))+`)`), anys(ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -441,9 +444,9 @@ func clipRunes(s string, n int) string {
 // query), and derives the total and both facets from them.
 func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage) error {
 	var q sqlBuilder
-	q.add("SELECT d.type, d.kind, COUNT(*)")
+	q.add("SELECT e.type, e.kind_text, COUNT(*)")
 	s.from(&q, p, nil, nil)
-	q.add(" GROUP BY d.type, d.kind")
+	q.add(" GROUP BY e.type, e.kind_text")
 	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return err
