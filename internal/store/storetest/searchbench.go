@@ -248,4 +248,3 @@ func BenchSearchIngest(b *testing.B, open func(b *testing.B) store.Store, n int)
 		b.ReportMetric(100*(float64(on[i])/float64(off[i])-1), name+"-index-cost-%")
 	}
 }
-
