@@ -109,14 +109,21 @@ func (s *SQL) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
 		return SearchPage{}, err
 	}
 	var page SearchPage
-	counted := make(chan error, 1)
-	go func() { counted <- s.searchCounts(ctx, p, &page) }()
-	ids, err := s.searchPage(ctx, p)
+	var ids []int64
+	if p.match != "" {
+		// One query ranks, counts and facets the matches.
+		ids, err = s.searchMatches(ctx, p, &page)
+	} else {
+		// Everything: counted in SQL, paged by an index.
+		counted := make(chan error, 1)
+		go func() { counted <- s.searchCounts(ctx, p, &page) }()
+		ids, err = s.searchPage(ctx, p)
+		if cerr := <-counted; err == nil {
+			err = cerr
+		}
+	}
 	if err == nil {
 		page.Results, err = s.searchDetails(ctx, p, ids)
-	}
-	if cerr := <-counted; err == nil {
-		err = cerr
 	}
 	if err != nil {
 		return SearchPage{}, fmt.Errorf("search: %w", err)
@@ -347,12 +354,12 @@ func (s *SQL) from(q *sqlBuilder, p *searchPlan, types, kinds []string) {
 	}
 }
 
-// searchPage returns the ids of the page's documents (one more than the
-// limit, to tell whether more follow), best first.
-func (s *SQL) searchPage(ctx context.Context, p *searchPlan) ([]int64, error) {
-	var q sqlBuilder
+// rankColumns writes a document's rank: cls (0: its entity's name is the
+// term, 1: starts with it, 2: otherwise) and score (the engine's
+// full-text rank, lower is better).
+func (s *SQL) rankColumns(q *sqlBuilder, p *searchPlan) {
 	like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p.name) + "%"
-	q.add("SELECT e.doc_id, CASE WHEN e.type = ? AND e.name = ? THEN 0 WHEN e.type = ? AND e.name LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS cls, ",
+	q.add("CASE WHEN e.type = ? AND e.name = ? THEN 0 WHEN e.type = ? AND e.name LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS cls, ",
 		SearchTypeCatalog, p.name, SearchTypeCatalog, like)
 	switch {
 	case p.match == "":
@@ -360,9 +367,74 @@ func (s *SQL) searchPage(ctx context.Context, p *searchPlan) ([]int64, error) {
 	case s.d.FullText == FullTextPostgres:
 		q.add("-ts_rank(e.tsv, to_tsquery('simple', ?)) AS score", p.match)
 	default:
-		// name, title, text, meta: a name's word weighs most.
+		// label, title, text, meta: a name's word weighs most.
 		q.add("bm25(search_fts, 10.0, 5.0, 1.0, 2.0) AS score")
 	}
+}
+
+// searchMatches reads every readable match of a term with its rank, type
+// and kind (one pass over the matches, where a page query and a count
+// would make two), counts and facets them, and returns the page's ids
+// (one more than the limit, to tell whether more follow), best first.
+func (s *SQL) searchMatches(ctx context.Context, p *searchPlan, page *SearchPage) ([]int64, error) {
+	var q sqlBuilder
+	q.add("SELECT e.doc_id, e.type, e.kind_text, ")
+	s.rankColumns(&q, p)
+	s.from(&q, p, nil, nil)
+	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type match struct {
+		id    int64
+		cls   int
+		score float64
+	}
+	var ms []match
+	f := newFacetCounter(p)
+	for rows.Next() {
+		var m match
+		var typ, kind string
+		if err := rows.Scan(&m.id, &typ, &kind, &m.cls, &m.score); err != nil {
+			return nil, err
+		}
+		if f.add(typ, kind, 1) {
+			ms = append(ms, m)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	f.finish(page)
+	slices.SortFunc(ms, func(a, b match) int {
+		if a.cls != b.cls {
+			return a.cls - b.cls
+		}
+		if a.score != b.score {
+			if a.score < b.score {
+				return -1
+			}
+			return 1
+		}
+		if a.id < b.id {
+			return -1
+		}
+		return 1
+	})
+	var ids []int64
+	for i := p.q.Offset; i < len(ms) && i <= p.q.Offset+p.q.Limit; i++ {
+		ids = append(ids, ms[i].id)
+	}
+	return ids, nil
+}
+
+// searchPage returns the ids of the page's documents (one more than the
+// limit, to tell whether more follow), best first.
+func (s *SQL) searchPage(ctx context.Context, p *searchPlan) ([]int64, error) {
+	var q sqlBuilder
+	q.add("SELECT e.doc_id, ")
+	s.rankColumns(&q, p)
 	s.from(&q, p, p.types, p.kinds)
 	q.add(" ORDER BY cls, score, e.doc_id LIMIT ? OFFSET ?", p.q.Limit+1, p.q.Offset)
 	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
@@ -452,36 +524,62 @@ func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage)
 		return err
 	}
 	defer rows.Close()
-	byType, byKind := map[string]int{}, map[string]int{}
-	kindName := map[string]string{}
+	f := newFacetCounter(p)
 	for rows.Next() {
 		var typ, kind string
 		var n int
 		if err := rows.Scan(&typ, &kind, &n); err != nil {
 			return err
 		}
-		lower := strings.ToLower(kind)
-		typeOK := len(p.types) == 0 || slices.Contains(p.types, typ)
-		kindOK := len(p.kinds) == 0 || slices.Contains(p.kinds, lower)
-		if typeOK && kindOK {
-			page.Total += n
-		}
-		if kindOK {
-			byType[typ] += n
-		}
-		if typeOK {
-			if _, ok := kindName[lower]; !ok || kind < kindName[lower] {
-				kindName[lower] = kind
-			}
-			byKind[lower] += n
-		}
+		f.add(typ, kind, n)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	page.TypeFacets = facetList(byType, nil)
-	page.KindFacets = facetList(byKind, kindName)
+	f.finish(page)
 	return nil
+}
+
+// facetCounter counts readable matches into a page's total and facets:
+// the type facet applies the kind filter, the kind facet the type filter,
+// the total both.
+type facetCounter struct {
+	p              *searchPlan
+	total          int
+	byType, byKind map[string]int
+	kindName       map[string]string
+}
+
+func newFacetCounter(p *searchPlan) *facetCounter {
+	return &facetCounter{p: p, byType: map[string]int{}, byKind: map[string]int{}, kindName: map[string]string{}}
+}
+
+// add counts n matches of a type and kind (as written), and says whether
+// they pass both filters.
+func (f *facetCounter) add(typ, kind string, n int) bool {
+	lower := strings.ToLower(kind)
+	typeOK := len(f.p.types) == 0 || slices.Contains(f.p.types, typ)
+	kindOK := len(f.p.kinds) == 0 || slices.Contains(f.p.kinds, lower)
+	if kindOK {
+		f.byType[typ] += n
+	}
+	if typeOK {
+		if k, ok := f.kindName[lower]; !ok || kind < k {
+			f.kindName[lower] = kind
+		}
+		f.byKind[lower] += n
+	}
+	if typeOK && kindOK {
+		f.total += n
+		return true
+	}
+	return false
+}
+
+func (f *facetCounter) finish(page *SearchPage) {
+	page.Total = f.total
+	page.TypeFacets = facetList(f.byType, nil)
+	page.KindFacets = facetList(f.byKind, f.kindName)
 }
 
 // facetList sorts counts most first, then by value; names maps a key to
