@@ -72,6 +72,7 @@ flags override the environment, which overrides rigger.yaml, which overrides def
 		c.adminCommand(),
 		c.policyCommand(),
 		c.docsCommand(),
+		c.searchCommand(),
 	)
 	refuseUnknownSubcommands(root)
 	return root

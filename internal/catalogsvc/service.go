@@ -9,6 +9,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/search"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -54,6 +55,8 @@ type Deps struct {
 	// DocsExternal: sites are built outside (docs.builder: external) and
 	// published with rigger docs publish; a sync builds nothing.
 	DocsExternal bool
+	// Search runs searches (nil: the Store, when it is a search.Engine).
+	Search search.Engine
 }
 
 // Service is the catalog's operations. Safe for concurrent use.
@@ -65,6 +68,9 @@ type Service struct {
 func New(d Deps) *Service {
 	if d.Limits == (catalog.Limits{}) {
 		d.Limits = catalog.DefaultLimits()
+	}
+	if e, ok := d.Store.(search.Engine); ok && d.Search == nil {
+		d.Search = e
 	}
 	return &Service{d: d}
 }

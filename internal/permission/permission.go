@@ -136,8 +136,6 @@ func GuestMayUse(method, route string) bool {
 		return true
 	case method == http.MethodGet && strings.HasPrefix(route, "/api/techdocs/") && !strings.HasPrefix(route, "/api/techdocs/sync/"):
 		return true
-	case method == http.MethodGet && route == "/api/search/query":
-		return true
 	}
 	return false
 }

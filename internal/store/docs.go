@@ -171,6 +171,10 @@ func (s *SQL) DeleteDocs(ctx context.Context, ref string) error {
 				return err
 			}
 		}
-		return s.indexDocsTx(ctx, tx, ref, nil)
+		// An entity that went took its search rows with it.
+		if err := s.indexDocsTx(ctx, tx, ref, nil); err != nil && !errors.Is(err, errs.ErrNotFound) {
+			return err
+		}
+		return nil
 	})
 }

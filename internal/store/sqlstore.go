@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,7 +69,18 @@ type Dialect struct {
 	// holds a lock until it ends, so replicas rotating together add one
 	// key ("" = the rotation's first write takes the database's lock).
 	SigningKeyLock string
+	// FullText is the search index's engine: FullTextSQLite (FTS5) or
+	// FullTextPostgres (tsvector and pg_trgm); it must match the schema's
+	// (Schema's dialect). "" only for migrations before the index (tests
+	// of old schemas): no index is kept or searched.
+	FullText string
 }
+
+// The full-text engines a Dialect may name.
+const (
+	FullTextSQLite   = "fts5"
+	FullTextPostgres = "tsvector"
+)
 
 // analyzeAfter is the batch size after which statistics are refreshed, so
 // the planner learns that kind=component matches most rows and drives
@@ -87,6 +99,10 @@ type SQL struct {
 	// distinct texts (see cachedQuery).
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// vocab are the typo vocabulary's words known committed; noIndex
+	// turns the search index's upkeep off (SetSearchIndexing).
+	vocab   vocabCache
+	noIndex atomic.Bool
 }
 
 // maxCachedStmts bounds SQL.stmts; beyond it queries are prepared per call.
@@ -124,8 +140,18 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 	if d.NewIDs == "" && !d.SerializeWrites {
 		return nil, fmt.Errorf("%s: a dialect without NewIDs must serialize writes", d.Name)
 	}
+	if d.FullText != "" && d.FullText != FullTextSQLite && d.FullText != FullTextPostgres {
+		return nil, fmt.Errorf("%s: unknown full-text engine %q", d.Name, d.FullText)
+	}
 	s := &SQL{db: db, d: d, now: func() time.Time { return time.Now().UTC() }}
 	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	if d.FullText == "" {
+		s.noIndex.Store(true)
+		return s, nil
+	}
+	if err := s.reindexIfNeeded(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -442,6 +468,10 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		if err := r.finish(opts); err != nil {
 			return err
 		}
+		indexed, err := r.index.finish(r.ctx, tx)
+		if err != nil {
+			return err
+		}
 		res = r.res
 		large := res.Inserted+res.Updated+res.Removed >= analyzeAfter
 		// Statistics change with the rows, in the same transaction: the
@@ -459,6 +489,9 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 			runLowPriority(commit)
 		} else {
 			commit()
+		}
+		if cerr == nil {
+			indexed()
 		}
 		return cerr
 	}()
@@ -495,6 +528,8 @@ type replacer struct {
 	// dialect without NewIDs.
 	lastID             int64
 	ents, search, rels *rowInserter
+	// index writes the search index's rows (nil: indexing is off).
+	index *searchIndexer
 }
 
 // firstLoadMin is the batch size from which a first load into empty tables
@@ -545,16 +580,23 @@ func (r *replacer) begin() error {
 	r.ents = r.inserter("entities", "id", "uid", "ref", "kind", "namespace", "name", "location_id", "body", "hash", "created_at", "updated_at")
 	r.search = r.inserter("search", "entity_id", "key", "value", "original")
 	r.rels = r.inserter("relations", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
+	if r.s.indexing() {
+		r.index = &searchIndexer{s: r.s, docs: r.inserter("search_docs", searchDocsColumns...), vocab: map[string]bool{}}
+	}
 	return nil
 }
 
 func (r *replacer) close() {
-	for _, in := range []*rowInserter{r.ents, r.search, r.rels} {
+	ins := []*rowInserter{r.ents, r.search, r.rels}
+	if r.index != nil {
+		ins = append(ins, r.index.docs)
+	}
+	for _, in := range ins {
 		if in != nil {
 			in.close()
 		}
 	}
-	r.ents, r.search, r.rels = nil, nil, nil
+	r.ents, r.search, r.rels, r.index = nil, nil, nil, nil
 }
 
 // classify sorts the pending entities into unchanged, updated, conflicting
@@ -740,7 +782,7 @@ func (r *replacer) writeRows(id int64, e *Entity) error {
 			return err
 		}
 	}
-	return nil
+	return r.index.add(id, e)
 }
 
 // finish writes what is left, then removes or orphans the entities that
@@ -828,15 +870,25 @@ func (s *SQL) idsWhere(ctx context.Context, tx *sql.Tx, where string, args ...an
 	return out, rows.Err()
 }
 
+// deleteRows removes the search, relation and search index rows written
+// from the bodies of entities ids (before they are rewritten or deleted).
 func (s *SQL) deleteRows(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	if err := s.execChunks(ctx, tx, "DELETE FROM search WHERE entity_id IN (%s)", ids); err != nil {
 		return err
 	}
-	return s.execChunks(ctx, tx, "DELETE FROM relations WHERE origin_id IN (%s)", ids)
+	if err := s.execChunks(ctx, tx, "DELETE FROM relations WHERE origin_id IN (%s)", ids); err != nil {
+		return err
+	}
+	return s.deleteSearchRows(ctx, tx, ids, SearchTypeCatalog)
 }
 
+// deleteEntities removes entities ids with every row naming them, their
+// docs' search rows included.
 func (s *SQL) deleteEntities(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	if err := s.deleteRows(ctx, tx, ids); err != nil {
+		return err
+	}
+	if err := s.deleteSearchRows(ctx, tx, ids, SearchTypeDocs); err != nil {
 		return err
 	}
 	return s.execChunks(ctx, tx, "DELETE FROM entities WHERE id IN (%s)", ids)

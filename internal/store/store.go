@@ -10,6 +10,11 @@
 // entity by an integer id internal to the store; callers only see uids. The write path replaces one location's
 // entities in one transaction: a failed batch leaves the previous good state.
 //
+// The same transaction writes the full-text search index (searchindex.go:
+// SQLite FTS5, or PostgreSQL tsvector with pg_trgm), so an entity is
+// searchable the moment it is readable; Search (searchquery.go) applies
+// the caller's access filter inside its query.
+//
 // It must not import api, worker, workflows or activities; it knows nothing
 // of YAML or validation (internal/catalog does that).
 package store
@@ -208,6 +213,16 @@ type Store interface {
 	FacetsAccess(ctx context.Context, f Filter, access *Expr, facets []string) (map[string][]FacetCount, error)
 	Ping(ctx context.Context) error
 	Close() error
+
+	// Search finds entities and docs pages (see SearchQuery); the index
+	// is written with every entity, in its transaction.
+	Search(ctx context.Context, q SearchQuery) (SearchPage, error)
+	// ReplaceDocsIndex replaces the searchable pages of entityRef's docs
+	// (stored entity required) in one transaction.
+	ReplaceDocsIndex(ctx context.Context, entityRef string, docs []DocsSearchDoc) error
+	// ReindexSearch rebuilds the search index from the stored entities
+	// (docs rows are kept and re-indexed), reporting progress.
+	ReindexSearch(ctx context.Context, progress func(done, total int)) error
 
 	TaskSecrets
 	Waits

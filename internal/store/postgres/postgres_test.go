@@ -30,7 +30,7 @@ func freshDB(t *testing.T) string {
 }
 
 // openStore opens the store at dsn for the rest of the test.
-func openStore(t *testing.T, dsn string) store.Store {
+func openStore(t testing.TB, dsn string) store.Store {
 	t.Helper()
 	s, err := Open(context.Background(), dsn, 4)
 	if err != nil {

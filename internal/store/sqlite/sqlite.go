@@ -55,11 +55,13 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// rows, and an owner count then scans every component's entry of
 		// that index (6 ms at 100k) instead of looking up the owner's few.
 		// Search and relations, ten times larger, are sampled.
-		Analyze:           "PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations",
+		Analyze:           "PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations; ANALYZE search_docs",
 		YieldLargeCommits: true,
 		// A write first, so the append takes the write lock (waiting under
 		// busy_timeout) before it reads the chain head.
 		AuditLock: "DELETE FROM audit_events WHERE seq < 0",
+		// modernc's SQLite has FTS5 compiled in.
+		FullText: store.FullTextSQLite,
 	})
 	if err != nil {
 		db.Close()

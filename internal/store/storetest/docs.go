@@ -15,8 +15,8 @@ import (
 // a failed build that keeps the last good site, and deletion.
 func testDocs(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := open(t)
-	ref := "component:default/checkout"
+	s, _ := loaded(t, open)
+	ref := "component:default/svc-a"
 	if _, err := s.DocsSite(ctx, ref); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("site never built: %v, want not found", err)
 	}
@@ -58,17 +58,25 @@ func testDocs(t *testing.T, open Opener) {
 		t.Fatalf("site after the next good build: %+v", site)
 	}
 	// A failure before any good build has no site to serve.
-	if err := s.RecordDocsFailure(ctx, "component:default/new", "no mkdocs.yml", nil, at); err != nil {
+	if err := s.RecordDocsFailure(ctx, "component:default/svc-b", "no mkdocs.yml", nil, at); err != nil {
 		t.Fatal(err)
 	}
-	if site := must(s.DocsSite(ctx, "component:default/new")); site.Metadata != nil || site.Status != "failed" {
+	if site := must(s.DocsSite(ctx, "component:default/svc-b")); site.Metadata != nil || site.Status != "failed" {
 		t.Fatalf("failed first build: %+v", site)
 	}
 	if err := s.SaveDocsBuild(ctx, store.DocsBuild{Ref: ref}); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("a build without metadata: %v, want invalid", err)
 	}
+	// A build of an entity that is not stored is refused: its site could
+	// never be read.
+	if err := s.SaveDocsBuild(ctx, store.DocsBuild{Ref: "component:default/gone", Metadata: []byte(`{}`)}); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("a build of no entity: %v, want not found", err)
+	}
 	if err := s.DeleteDocs(ctx, ref); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.DeleteDocs(ctx, "component:default/gone"); err != nil {
+		t.Fatalf("deleting the docs of an entity that went: %v", err)
 	}
 	if _, err := s.DocsSite(ctx, ref); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("deleted site: %v", err)

@@ -48,6 +48,13 @@ func Migration(t *testing.T, legacy Legacy, open Opener) {
 			t.Fatalf("entity %s after migrating: %+v, %v", e.Ref, got, err)
 		}
 	}
+	t.Run("Search", func(t *testing.T) {
+		// The index is built from the migrated entities when the store opens.
+		p, err := s.Search(ctx, store.SearchQuery{Term: "svc", Types: []string{store.SearchTypeCatalog}, Limit: 10})
+		if err != nil || p.Total != 3 {
+			t.Fatalf("search after migrating: %+v, %v", p, err)
+		}
+	})
 	t.Run("Filters", func(t *testing.T) { checkFilters(t, s) })
 	t.Run("Paging", func(t *testing.T) { checkPaging(t, s) })
 	t.Run("ReadPaths", func(t *testing.T) { checkReads(t, s, loc) })

@@ -111,6 +111,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, open) })
 	t.Run("Stream", func(t *testing.T) { testStream(t, open) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 }
 
 func testFilters(t *testing.T, open Opener) {

@@ -1,0 +1,28 @@
+package postgres
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/storetest"
+)
+
+func benchStore(b *testing.B) store.Store {
+	b.Helper()
+	return openStore(b, pg.DB(b, "bench"))
+}
+
+// BenchmarkSearchQuery: search latency at RIGGER_BENCH_SIZES entities
+// (default 100,000) and a tenth as many docs pages.
+func BenchmarkSearchQuery(b *testing.B) {
+	for _, n := range storetest.BenchSizes() {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchSearchQuery(b, benchStore, n) })
+	}
+}
+
+// BenchmarkSearchIngest: what the search index adds to writing 10,000
+// entities.
+func BenchmarkSearchIngest(b *testing.B) {
+	storetest.BenchSearchIngest(b, benchStore, 10000)
+}

@@ -1,0 +1,632 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/riggerdev/rigger/internal/errs"
+)
+
+// The search index (schema: searchIndexSQLite, searchIndexPostgres) holds
+// one search_docs row per entity and per docs page or section, written in
+// the transaction that writes the entity or the docs build: whatever is
+// readable is searchable, with no collator running later. Rows name their
+// entity by id, so a search joins the entity and applies the caller's
+// access to it in SQL, and deleting the entity deletes its rows.
+
+// Search document types, as Backstage names them.
+const (
+	SearchTypeCatalog = "software-catalog"
+	SearchTypeDocs    = "techdocs"
+)
+
+// DocsSearchDoc is one searchable part of an entity's docs site: a page,
+// or a section of one under a heading.
+type DocsSearchDoc struct {
+	// Location is the page's path in the site, with the heading's anchor
+	// for a section: "guide/" or "guide/#install".
+	Location string
+	Title    string
+	Text     string
+}
+
+// Bounds of what one search_docs row holds: longer text is cut (an index
+// of a page's first 64 KiB finds the page; PostgreSQL caps a tsvector at
+// 1 MiB).
+const (
+	maxIndexedText  = 64 << 10
+	maxIndexedTitle = 1 << 10
+)
+
+// indexedEntity is what the index reads of an entity's body. Values are
+// `any`: a body is validated but a field may still hold a number or a
+// list where a string is usual; the index takes scalars as text.
+type indexedEntity struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name        string `json:"name"`
+		Namespace   string `json:"namespace"`
+		Title       any    `json:"title"`
+		Description any    `json:"description"`
+		Tags        []any  `json:"tags"`
+	} `json:"metadata"`
+	Spec struct {
+		Type      any `json:"type"`
+		Owner     any `json:"owner"`
+		Lifecycle any `json:"lifecycle"`
+		System    any `json:"system"`
+	} `json:"spec"`
+}
+
+// scalar is a JSON scalar as text ("" for null, objects and lists).
+func scalar(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case float64, bool, json.Number:
+		return fmt.Sprint(t)
+	}
+	return ""
+}
+
+// parseIndexed reads the indexed fields of a body; a body that does not
+// parse indexes as its name alone (never an error: the entity was
+// validated, and indexing must not fail its write).
+func parseIndexed(body []byte, name string) indexedEntity {
+	var ie indexedEntity
+	if err := json.Unmarshal(body, &ie); err != nil || ie.Metadata.Name == "" {
+		ie = indexedEntity{}
+		ie.Metadata.Name = name
+	}
+	return ie
+}
+
+// title is metadata.title, or the name.
+func (ie *indexedEntity) title() string {
+	if t := scalar(ie.Metadata.Title); t != "" {
+		return t
+	}
+	return ie.Metadata.Name
+}
+
+// meta is the text of the entity's kind, type, owner, tags, lifecycle and
+// system, one field after another.
+func (ie *indexedEntity) meta() string {
+	parts := []string{ie.Kind, scalar(ie.Spec.Type), scalar(ie.Spec.Owner), scalar(ie.Spec.Lifecycle), scalar(ie.Spec.System)}
+	for _, t := range ie.Metadata.Tags {
+		parts = append(parts, scalar(t))
+	}
+	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " ")
+}
+
+// searchRow is one search_docs row (doc_id assigned on insert): its
+// entity's id and lower-cased kind, namespace and name (as in entities),
+// the kind and name as written, and the indexed text.
+type searchRow struct {
+	entityID              int64
+	typ, path             string
+	kind, namespace, name string
+	kindText, label       string
+	title, txt, meta      string
+}
+
+var searchDocsColumns = []string{"id", "type", "path", "kind", "namespace", "name", "kind_text", "label", "title", "text", "meta"}
+
+func (r searchRow) values() []any {
+	return []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
+}
+
+// entitySearchRow is the catalog document of the entity stored as id.
+func entitySearchRow(id int64, ref string, body []byte) searchRow {
+	kind, ns, name := splitRef(ref)
+	ie := parseIndexed(body, name)
+	kindText := ie.Kind
+	if !strings.EqualFold(kindText, kind) {
+		kindText = kind
+	}
+	return searchRow{entityID: id, typ: SearchTypeCatalog, kind: kind, namespace: ns, name: name, kindText: kindText, label: ie.Metadata.Name,
+		title: clipText(ie.title(), maxIndexedTitle), txt: clipText(scalar(ie.Metadata.Description), maxIndexedText), meta: ie.meta()}
+}
+
+// clipText cuts s to at most n bytes on a rune boundary, and drops NUL
+// bytes (PostgreSQL text refuses them).
+func clipText(s string, n int) string {
+	if len(s) > n {
+		i := n
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	return s
+}
+
+// ---- words and typo candidates
+
+// searchWords splits text into lower-cased words: runs of letters, digits
+// and marks, as SQLite's unicode61 tokenizer does; everything else
+// (quotes, operators, punctuation) separates words and is never query
+// syntax.
+func searchWords(text string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
+	}) {
+		out = append(out, strings.ToLower(f))
+	}
+	return out
+}
+
+// Vocabulary words: typos are corrected towards words of the names,
+// titles and kind/type/owner/tags of indexed documents (not their body
+// text: that would cost every write far more than it finds) that have
+// vocabMinRunes to vocabMaxRunes runes and a letter.
+const (
+	vocabMinRunes = 4
+	vocabMaxRunes = 32
+	// typoMinRunes: query words this long are matched with one edit.
+	typoMinRunes = 5
+)
+
+func vocabWord(w string) bool {
+	n := utf8.RuneCountInString(w)
+	return n >= vocabMinRunes && n <= vocabMaxRunes && strings.IndexFunc(w, unicode.IsLetter) >= 0
+}
+
+// addVocab adds the vocabulary words of texts to set.
+func addVocab(set map[string]bool, texts ...string) {
+	for _, t := range texts {
+		for _, w := range searchWords(t) {
+			if vocabWord(w) {
+				set[w] = true
+			}
+		}
+	}
+}
+
+// deletions are w and every string w less one rune (SymSpell's variants
+// at distance 1).
+func deletions(w string) []string {
+	rs := []rune(w)
+	out := make([]string, 0, len(rs)+1)
+	out = append(out, w)
+	for i := range rs {
+		v := string(rs[:i]) + string(rs[i+1:])
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// oneEdit reports whether a and b are at most one edit apart: an
+// insertion, a deletion, a substitution or a swap of adjacent runes.
+func oneEdit(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, y := []rune(a), []rune(b)
+	if len(x) > len(y) {
+		x, y = y, x
+	}
+	if len(y)-len(x) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(x) && x[i] == y[i] {
+		i++
+	}
+	if len(x) == len(y) {
+		if slices.Equal(x[i+1:], y[i+1:]) { // substitution
+			return true
+		}
+		// adjacent swap
+		return i+1 < len(x) && x[i] == y[i+1] && x[i+1] == y[i] && slices.Equal(x[i+2:], y[i+2:])
+	}
+	return slices.Equal(x[i:], y[i+1:]) // one rune more in y
+}
+
+// vocabCache remembers words committed to search_vocab, so a write adds
+// only words it has not seen (most names share words). It only grows
+// (until a reindex rebuilds the vocabulary); past vocabCacheMax words it
+// stops remembering, and writes insert what they find (ON CONFLICT DO
+// NOTHING: correct, only slower).
+type vocabCache struct {
+	mu    sync.Mutex
+	words map[string]bool
+}
+
+const vocabCacheMax = 500000
+
+func (c *vocabCache) unknown(set map[string]bool) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(set))
+	for w := range set {
+		if !c.words[w] {
+			out = append(out, w)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *vocabCache) remember(words []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.words == nil {
+		c.words = map[string]bool{}
+	}
+	for _, w := range words {
+		if len(c.words) >= vocabCacheMax {
+			return
+		}
+		c.words[w] = true
+	}
+}
+
+func (c *vocabCache) reset() {
+	c.mu.Lock()
+	c.words = nil
+	c.mu.Unlock()
+}
+
+// insertVocab adds words to search_vocab in tx: on SQLite each with its
+// deletion variants, on PostgreSQL the word (its trigram index finds
+// near words).
+func (s *SQL) insertVocab(ctx context.Context, tx *sql.Tx, words []string) error {
+	if len(words) == 0 {
+		return nil
+	}
+	if s.d.FullText == FullTextPostgres {
+		return s.insertRows(ctx, tx, "search_vocab", []string{"word"}, " ON CONFLICT DO NOTHING", func(yield func([]any) bool) {
+			for _, w := range words {
+				if !yield([]any{w}) {
+					return
+				}
+			}
+		})
+	}
+	return s.insertRows(ctx, tx, "search_vocab", []string{"variant", "word"}, " ON CONFLICT DO NOTHING", func(yield func([]any) bool) {
+		for _, w := range words {
+			for _, v := range deletions(w) {
+				if !yield([]any{v, w}) {
+					return
+				}
+			}
+		}
+	})
+}
+
+// insertRows writes rows into table with multi-row INSERTs of at most
+// MaxParams placeholders, each followed by suffix.
+func (s *SQL) insertRows(ctx context.Context, tx *sql.Tx, table string, columns []string, suffix string, rows func(yield func([]any) bool)) error {
+	head := "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES "
+	row := "(" + placeholders(len(columns)) + ")"
+	perStmt := max(1, s.d.MaxParams/len(columns))
+	var args []any
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		stmt := head + strings.TrimSuffix(strings.Repeat(row+",", n), ",") + suffix
+		_, err := tx.ExecContext(ctx, s.q(stmt), args...)
+		args, n = args[:0], 0
+		if err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+		return nil
+	}
+	var err error
+	rows(func(vals []any) bool {
+		args = append(args, vals...)
+		n++
+		if n == perStmt {
+			err = flush()
+		}
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// ---- write path
+
+// searchIndexer collects one transaction's index writes: search_docs rows
+// through the transaction's inserter, and the vocabulary words to add
+// before it commits.
+type searchIndexer struct {
+	s     *SQL
+	docs  *rowInserter
+	vocab map[string]bool
+}
+
+// add indexes the entity stored as id.
+func (x *searchIndexer) add(id int64, e *Entity) error {
+	if x == nil {
+		return nil
+	}
+	row := entitySearchRow(id, e.Ref, e.Body)
+	addVocab(x.vocab, row.label, row.title, row.meta)
+	return x.docs.add(row.values()...)
+}
+
+// finish writes the collected vocabulary; commit calls done after the
+// transaction commits.
+func (x *searchIndexer) finish(ctx context.Context, tx *sql.Tx) (done func(), err error) {
+	if x == nil {
+		return func() {}, nil
+	}
+	if err := x.docs.flush(); err != nil {
+		return nil, err
+	}
+	words := x.s.vocab.unknown(x.vocab)
+	if err := x.s.insertVocab(ctx, tx, words); err != nil {
+		return nil, err
+	}
+	return func() { x.s.vocab.remember(words) }, nil
+}
+
+// deleteSearchRows removes the search rows of type typ of entities ids.
+func (s *SQL) deleteSearchRows(ctx context.Context, tx *sql.Tx, ids []int64, typ string) error {
+	// Even with indexing off (an id may be reused once its entity goes),
+	// unless there is no index at all.
+	if s.d.FullText == "" || len(ids) == 0 {
+		return nil
+	}
+	stmt := "DELETE FROM search_docs WHERE id IN (%s)"
+	if typ != "" {
+		stmt += " AND type = '" + typ + "'"
+	}
+	return s.execChunks(ctx, tx, stmt, ids)
+}
+
+// SetSearchIndexing turns the search index's upkeep on (the default) or
+// off. Off exists only to measure what indexing adds to ingestion (the
+// search benchmarks): entities written meanwhile are not searchable until
+// `rigger search reindex`.
+func (s *SQL) SetSearchIndexing(on bool) { s.noIndex.Store(!on || s.d.FullText == "") }
+
+func (s *SQL) indexing() bool { return !s.noIndex.Load() }
+
+// ReplaceDocsIndex implements Store: indexDocsTx in a transaction of its
+// own.
+func (s *SQL) ReplaceDocsIndex(ctx context.Context, entityRef string, docs []DocsSearchDoc) error {
+	defer s.lockWrites()()
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.indexDocsTx(ctx, tx, entityRef, docs) })
+}
+
+// indexDocsTx replaces the docs rows of the entity entityRef names with
+// docs, in tx: the docs build's own transaction calls it, so a saved site
+// is searchable when it commits. The entity must be stored; its docs rows
+// go when it does. (Its new vocabulary words are not remembered as
+// committed, since tx may yet roll back: a later write inserts them
+// again, ON CONFLICT DO NOTHING.)
+func (s *SQL) indexDocsTx(ctx context.Context, tx *sql.Tx, entityRef string, docs []DocsSearchDoc) error {
+	_, err := s.indexDocs(ctx, tx, entityRef, docs)
+	return err
+}
+
+func (s *SQL) indexDocs(ctx context.Context, tx *sql.Tx, entityRef string, docs []DocsSearchDoc) ([]string, error) {
+	var id int64
+	var kind, ns, name string
+	lookup := `SELECT id, kind, namespace, name FROM entities WHERE ref = ?`
+	if s.d.FullText == FullTextPostgres {
+		// Another replica's write of the same docs (or delete of the
+		// entity) waits for this one's.
+		lookup += ` FOR UPDATE`
+	}
+	err := tx.QueryRowContext(ctx, s.q(lookup), strings.ToLower(entityRef)).Scan(&id, &kind, &ns, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFound("no entity named %q", entityRef)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
+	}
+	if err := s.deleteSearchRows(ctx, tx, []int64{id}, SearchTypeDocs); err != nil {
+		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
+	}
+	if !s.indexing() || len(docs) == 0 {
+		return nil, nil
+	}
+	// The kind as written comes from the entity's catalog row, so docs
+	// facets count kinds like entities do.
+	kindText, label := kind, name
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT kind_text, label FROM search_docs WHERE id = ? AND type = ?`), id, SearchTypeCatalog).Scan(&kindText, &label); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
+	}
+	vocab := map[string]bool{}
+	err = s.insertRows(ctx, tx, "search_docs", searchDocsColumns, "", func(yield func([]any) bool) {
+		for _, d := range docs {
+			row := searchRow{entityID: id, typ: SearchTypeDocs, path: clipText(d.Location, maxIndexedTitle), kind: kind, namespace: ns, name: name,
+				kindText: kindText, title: clipText(d.Title, maxIndexedTitle), txt: clipText(d.Text, maxIndexedText)}
+			addVocab(vocab, row.title)
+			if !yield(row.values()) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
+	}
+	words := s.vocab.unknown(vocab)
+	if err := s.insertVocab(ctx, tx, words); err != nil {
+		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
+	}
+	return words, nil
+}
+
+// ---- reindex
+
+// reindexChunk is how many entities a reindex reads at a time.
+const reindexChunk = 1000
+
+// ReindexSearch implements Store: it rebuilds, in one transaction, every
+// entity's search row from its stored body and the typo vocabulary from
+// every row; docs rows are kept (their text is the docs build's) and
+// re-indexed with the rest. progress, if set, is called after each chunk
+// with the entities done and the total.
+func (s *SQL) ReindexSearch(ctx context.Context, progress func(done, total int)) error {
+	return s.reindexSearch(ctx, false, progress)
+}
+
+// reindexSearch rebuilds the index; onlyIfNeeded skips it unless the
+// needs_reindex mark is set (checked under the reindex's lock, so replicas
+// starting together build it once).
+func (s *SQL) reindexSearch(ctx context.Context, onlyIfNeeded bool, progress func(done, total int)) error {
+	defer s.lockWrites()()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.FullText == FullTextPostgres {
+			// Writers of other replicas wait (their rows would be indexed
+			// twice), and so does another reindex; readers do not.
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE entities, search_docs IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		} else if _, err := tx.ExecContext(ctx, `DELETE FROM search_state WHERE key = 'rebuilding'`); err != nil {
+			// A write first: SQLite's one write lock is held from here.
+			return err
+		}
+		if onlyIfNeeded {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_state WHERE key = 'needs_reindex'`).Scan(&n); err != nil || n == 0 {
+				return err
+			}
+		}
+		return s.reindex(ctx, tx, progress)
+	})
+	s.vocab.reset()
+	if err != nil {
+		return fmt.Errorf("reindex search: %w", err)
+	}
+	return nil
+}
+
+func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total int)) error {
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM entities`).Scan(&total); err != nil {
+		return err
+	}
+	for _, stmt := range []string{
+		"DELETE FROM search_docs WHERE type = '" + SearchTypeCatalog + "'",
+		"DELETE FROM search_vocab",
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	var last int64
+	done := 0
+	for {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, ref, body FROM entities WHERE id > ? ORDER BY id LIMIT ?`), last, reindexChunk)
+		if err != nil {
+			return err
+		}
+		var batch []searchRow
+		for rows.Next() {
+			var id int64
+			var ref, body string
+			if err := rows.Scan(&id, &ref, &body); err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, entitySearchRow(id, ref, []byte(body)))
+			last = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if err := s.insertRows(ctx, tx, "search_docs", searchDocsColumns, "", func(yield func([]any) bool) {
+			for _, r := range batch {
+				if !yield(r.values()) {
+					return
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		done += len(batch)
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	if done == 0 && progress != nil {
+		progress(0, total)
+	}
+	// The vocabulary, from every row (entities' and docs').
+	vocab := map[string]bool{}
+	var lastRow int64
+	for {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT doc_id, label, title, meta FROM search_docs WHERE doc_id > ? ORDER BY doc_id LIMIT ?`), lastRow, reindexChunk)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rows.Next() {
+			var label, title, meta string
+			if err := rows.Scan(&lastRow, &label, &title, &meta); err != nil {
+				rows.Close()
+				return err
+			}
+			addVocab(vocab, label, title, meta)
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	words := make([]string, 0, len(vocab))
+	for w := range vocab {
+		words = append(words, w)
+	}
+	slices.Sort(words)
+	if err := s.insertVocab(ctx, tx, words); err != nil {
+		return err
+	}
+	if s.d.FullText == FullTextSQLite {
+		// Rebuilt from search_docs whole: repairs any drift of the
+		// external-content index.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_fts (search_fts) VALUES ('rebuild')`); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM search_state WHERE key = 'needs_reindex'`)
+	return err
+}
+
+// reindexIfNeeded builds the index once after the migration that created
+// it, from the entities already stored.
+func (s *SQL) reindexIfNeeded(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_state WHERE key = 'needs_reindex'`).Scan(&n); err != nil {
+		return fmt.Errorf("%s: read search index state: %w", s.d.Name, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.reindexSearch(ctx, true, nil)
+}

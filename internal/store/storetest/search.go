@@ -1,0 +1,419 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// searchCatalog is what the search tests index: team-a's payments
+// service with docs, team-b's sensitive ledger, and widgets to page.
+const searchCatalog = `
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-a}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-b}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments-service
+  title: Payments Service
+  description: Handles card settlement and refunds for the shop.
+  tags: [java, billing]
+spec: {type: service, lifecycle: production, owner: team-a, system: checkout}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: payments, description: The payments library.}
+spec: {type: library, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: payments-api, description: REST API of payments-service.}
+spec: {type: openapi, lifecycle: production, owner: team-a, definition: "openapi: 3.0.0"}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: secret-ledger
+  title: Secret Ledger
+  description: Settlement ledger of team-b, sensitive.
+  annotations: {rigger.dev/sensitive: "true"}
+spec: {type: service, lifecycle: production, owner: team-b}
+`
+
+// widgets are n components to page through: "widget-0" ... .
+func widgets(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: widget-%d, description: A gizmo widget.}\nspec: {type: service, lifecycle: experimental, owner: team-a}\n", i)
+	}
+	return b.String()
+}
+
+// rows parses a catalog YAML document into store rows, as a refresh
+// writes them.
+func rows(t *testing.T, yaml string) []store.Entity {
+	t.Helper()
+	docs, err := catalog.Parse("catalog.yaml", []byte(yaml), catalog.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]store.Entity, 0, len(docs))
+	for _, d := range docs {
+		if len(d.Errors) > 0 {
+			t.Fatalf("%s: %v", d.Ref, d.Errors[0])
+		}
+		row, err := catalog.Row(d.Entity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// readFilter is what the default policy lets who read (action: entity
+// or docs read): the filter the catalog service hands the store.
+func readFilter(t *testing.T, ref string, ent []string, action string) *store.Expr {
+	t.Helper()
+	pol, err := permission.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := pol.EntityFilter(permission.Principal{Ref: ref, Ent: ent}, action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+const pre, post = "<hl>", "</hl>"
+
+// found runs a search and returns its results as "type ref path" strings.
+func found(t *testing.T, s store.Store, q store.SearchQuery) (store.SearchPage, []string) {
+	t.Helper()
+	if q.Limit == 0 {
+		q.Limit = 25
+	}
+	if q.PreTag == "" {
+		q.PreTag, q.PostTag = pre, post
+	}
+	p, err := s.Search(context.Background(), q)
+	if err != nil {
+		t.Fatalf("search %q: %v", q.Term, err)
+	}
+	out := []string{}
+	for _, r := range p.Results {
+		out = append(out, strings.TrimSpace(r.Type+" "+r.EntityRef+" "+r.Path))
+	}
+	return p, out
+}
+
+const (
+	payments = "software-catalog component:default/payments-service"
+	paylib   = "software-catalog component:default/payments"
+	payAPI   = "software-catalog api:default/payments-api"
+	ledger   = "software-catalog component:default/secret-ledger"
+)
+
+func testSearch(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/search.yaml"}))
+	must(s.ReplaceLocation(ctx, loc.ID, rows(t, searchCatalog), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	docs := []store.DocsSearchDoc{
+		{Location: "", Title: "Payments handbook", Text: "How the payments service settles cards."},
+		{Location: "guide/", Title: "Guide", Text: "Day to day operation."},
+		{Location: "guide/#installing-the-agent", Title: "Installing the agent", Text: "Run the installer on every host."},
+	}
+	if err := s.ReplaceDocsIndex(ctx, "Component:default/payments-service", docs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceDocsIndex(ctx, "component:default/nope", docs); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("docs of a missing entity: %v", err)
+	}
+	catalogOnly := []string{store.SearchTypeCatalog}
+
+	t.Run("FoundAtOnce", func(t *testing.T) {
+		for _, c := range []struct {
+			name, term string
+			want       string
+			first      bool
+		}{
+			{"exact name first", "payments", paylib, true},
+			{"exact full name first", "payments-service", payments, true},
+			{"one-letter typo of a name", "paymants", paylib, false},
+			{"a swap of letters", "paymnets", paylib, false},
+			{"a missing letter", "paments-service", payments, true},
+			{"an extra letter", "ledgers", ledger, true},
+			{"prefix", "paym", paylib, false},
+			{"word of the description", "refunds", payments, true},
+			{"title words, any case", "PAYMENTS serv", payments, true},
+			{"owner and tags", "billing team", payments, true},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				_, got := found(t, s, store.SearchQuery{Term: c.term, Types: catalogOnly})
+				if c.first && (len(got) == 0 || got[0] != c.want) || !slices.Contains(got, c.want) {
+					t.Fatalf("search %q: %v, want %s (first: %v)", c.term, got, c.want, c.first)
+				}
+			})
+		}
+		// No typo tolerance under 5 letters; unrelated words find nothing.
+		for _, term := range []string{"paxm", "zzzzzz", "payments zzzzzz"} {
+			if p, got := found(t, s, store.SearchQuery{Term: term}); len(got) != 0 || p.Total != 0 {
+				t.Errorf("search %q: %v (total %d), want nothing", term, got, p.Total)
+			}
+		}
+	})
+
+	t.Run("Ranking", func(t *testing.T) {
+		p, got := found(t, s, store.SearchQuery{Term: "payments", Types: catalogOnly})
+		// Exact name, then name prefixes (by rank), nothing else between.
+		if len(got) < 3 || got[0] != paylib || !slices.Contains(got[1:3], payments) || !slices.Contains(got[1:3], payAPI) {
+			t.Fatalf("ranking: %v", got)
+		}
+		for i, r := range p.Results {
+			if r.Rank != i+1 {
+				t.Fatalf("rank of result %d is %d", i, r.Rank)
+			}
+		}
+	})
+
+	t.Run("Highlights", func(t *testing.T) {
+		p, _ := found(t, s, store.SearchQuery{Term: "paym settle", Types: catalogOnly})
+		if len(p.Results) == 0 {
+			t.Fatal("no result")
+		}
+		r := p.Results[0]
+		if r.EntityRef != "component:default/payments-service" || r.HighlightTitle != pre+"Payments"+post+" Service" ||
+			!strings.Contains(r.HighlightText, pre+"settlement"+post) {
+			t.Fatalf("highlights %+v", r)
+		}
+		if r.Kind != "Component" || r.Namespace != "default" || r.Name != "payments-service" || r.Owner != "team-a" ||
+			r.Lifecycle != "production" || r.SpecType != "service" || r.Title != "Payments Service" {
+			t.Fatalf("document fields %+v", r)
+		}
+	})
+
+	t.Run("Docs", func(t *testing.T) {
+		p, got := found(t, s, store.SearchQuery{Term: "installing", Types: []string{store.SearchTypeDocs}})
+		want := []string{"techdocs component:default/payments-service guide/#installing-the-agent"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("docs by a heading word: %v, want %v", got, want)
+		}
+		if r := p.Results[0]; r.Title != "Installing the agent" || r.HighlightTitle != pre+"Installing"+post+" the agent" || r.EntityTitle != "Payments Service" {
+			t.Fatalf("docs result %+v", r)
+		}
+		// A typo of a heading word; the body text by prefix.
+		if _, got := found(t, s, store.SearchQuery{Term: "instaling", Types: []string{store.SearchTypeDocs}}); !slices.Equal(got, want) {
+			t.Fatalf("docs by a typo: %v", got)
+		}
+		if _, got := found(t, s, store.SearchQuery{Term: "installe", Types: []string{store.SearchTypeDocs}}); !slices.Equal(got, want) {
+			t.Fatalf("docs by a prefix of the text: %v", got)
+		}
+		// Replacing the docs drops the old pages.
+		must(0, s.ReplaceDocsIndex(ctx, "component:default/payments-service", docs[:2]))
+		if _, got := found(t, s, store.SearchQuery{Term: "installing"}); len(got) != 0 {
+			t.Fatalf("replaced docs still found: %v", got)
+		}
+		must(0, s.ReplaceDocsIndex(ctx, "component:default/payments-service", docs))
+	})
+
+	t.Run("Facets", func(t *testing.T) {
+		p, _ := found(t, s, store.SearchQuery{Term: "payments"})
+		if p.Total != 4 || fmt.Sprint(p.TypeFacets) != "[{software-catalog 3} {techdocs 1}]" || fmt.Sprint(p.KindFacets) != "[{Component 3} {API 1}]" {
+			t.Fatalf("total %d, type facets %v, kind facets %v", p.Total, p.TypeFacets, p.KindFacets)
+		}
+		// A kind filter narrows results and the type facet, not the kind facet.
+		p, got := found(t, s, store.SearchQuery{Term: "payments", Kinds: []string{"api"}})
+		if !slices.Equal(got, []string{payAPI}) || p.Total != 1 || fmt.Sprint(p.TypeFacets) != "[{software-catalog 1}]" || fmt.Sprint(p.KindFacets) != "[{Component 3} {API 1}]" {
+			t.Fatalf("kind filter: %v total %d facets %v %v", got, p.Total, p.TypeFacets, p.KindFacets)
+		}
+		p, got = found(t, s, store.SearchQuery{Term: "payments", Filters: []store.Cond{{Key: "spec.type", Values: []string{"Library"}}}})
+		if !slices.Equal(got, []string{paylib}) || p.Total != 1 {
+			t.Fatalf("spec.type filter: %v total %d", got, p.Total)
+		}
+	})
+
+	t.Run("Permissions", func(t *testing.T) {
+		aliceEnt := []string{"user:default/alice", "group:default/team-a"}
+		alice := store.SearchQuery{Access: readFilter(t, "user:default/alice", aliceEnt, permission.EntityRead),
+			DocsAccess: readFilter(t, "user:default/alice", aliceEnt, permission.DocsRead)}
+		bobEnt := []string{"user:default/bob", "group:default/team-b"}
+		bob := store.SearchQuery{Access: readFilter(t, "user:default/bob", bobEnt, permission.EntityRead),
+			DocsAccess: readFilter(t, "user:default/bob", bobEnt, permission.DocsRead)}
+		must(0, s.ReplaceDocsIndex(ctx, "component:default/secret-ledger", []store.DocsSearchDoc{{Location: "#vault", Title: "Settlement vault", Text: "Where the ledger lives."}}))
+		for _, term := range []string{"ledger", "secret", "settlement", "vault", "ledgr", ""} {
+			q := alice
+			q.Term = term
+			p, got := found(t, s, q)
+			for _, r := range p.Results {
+				if r.EntityRef == "component:default/secret-ledger" {
+					t.Fatalf("alice finds team-b's sensitive entity with %q: %v", term, got)
+				}
+			}
+			all, _ := found(t, s, store.SearchQuery{Term: term})
+			bobs := bob
+			bobs.Term = term
+			pb, _ := found(t, s, bobs)
+			hidden := 0
+			for _, r := range all.Results {
+				if r.EntityRef == "component:default/secret-ledger" {
+					hidden++
+				}
+			}
+			if hidden == 0 {
+				t.Fatalf("search %q: the sensitive entity is not found at all (test proves nothing)", term)
+			}
+			if p.Total != all.Total-hidden || pb.Total != all.Total {
+				t.Fatalf("search %q: alice counts %d, bob %d, everything %d (%d hidden)", term, p.Total, pb.Total, all.Total, hidden)
+			}
+			var facet int
+			for _, f := range p.TypeFacets {
+				facet += f.Count
+			}
+			var kinds int
+			for _, f := range p.KindFacets {
+				kinds += f.Count
+			}
+			if facet != p.Total || kinds != p.Total {
+				t.Fatalf("search %q: alice's facets count %d and %d, total %d", term, facet, kinds, p.Total)
+			}
+		}
+	})
+
+	t.Run("Paging", func(t *testing.T) {
+		must(s.ReplaceLocation(ctx, loc.ID, rows(t, searchCatalog+widgets(11)), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+		var got []string
+		q := store.SearchQuery{Term: "gizmo", Limit: 4}
+		for range 10 {
+			p, page := found(t, s, q)
+			if p.Total != 11 {
+				t.Fatalf("total %d", p.Total)
+			}
+			got = append(got, page...)
+			if !p.HasMore {
+				break
+			}
+			q.Offset += q.Limit
+		}
+		slices.Sort(got)
+		if len(got) != 11 || len(slices.Compact(slices.Clone(got))) != 11 {
+			t.Fatalf("pages returned %d results (%v), want each of 11 once", len(got), got)
+		}
+		if _, all := found(t, s, store.SearchQuery{Term: "", Kinds: []string{"component"}, Types: catalogOnly, Limit: 100}); len(all) != 14 {
+			t.Fatalf("an empty term lists every component: %v", all)
+		}
+	})
+
+	t.Run("UpdateAndDelete", func(t *testing.T) {
+		changed := strings.Replace(searchCatalog, "card settlement and refunds", "chargebacks", 1)
+		must(s.ReplaceLocation(ctx, loc.ID, rows(t, changed), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+		if _, got := found(t, s, store.SearchQuery{Term: "refunds"}); len(got) != 0 {
+			t.Fatalf("old description still found: %v", got)
+		}
+		if _, got := found(t, s, store.SearchQuery{Term: "chargebacks"}); !slices.Equal(got, []string{payments}) {
+			t.Fatalf("new description: %v", got)
+		}
+		// An update keeps the entity's docs.
+		if _, got := found(t, s, store.SearchQuery{Term: "installing"}); len(got) != 1 {
+			t.Fatalf("docs after an update: %v", got)
+		}
+		// Gone from the location: gone from results, counts and docs.
+		without := strings.Replace(changed, "name: payments-service", "name: other-service", 1)
+		must(s.ReplaceLocation(ctx, loc.ID, rows(t, without), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+		for _, term := range []string{"payments-service", "chargebacks", "installing", "handbook", ""} {
+			p, got := found(t, s, store.SearchQuery{Term: term})
+			for _, r := range p.Results {
+				if r.EntityRef == "component:default/payments-service" {
+					t.Fatalf("deleted entity still found by %q: %v", term, got)
+				}
+			}
+			if (term == "installing" || term == "handbook") && p.Total != 0 {
+				t.Fatalf("deleted entity still counted for %q: %v (total %d)", term, got, p.Total)
+			}
+		}
+		// Back again, with a new id: its old docs rows do not return.
+		must(s.ReplaceLocation(ctx, loc.ID, rows(t, changed), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+		if _, got := found(t, s, store.SearchQuery{Term: "installing"}); len(got) != 0 {
+			t.Fatalf("docs rows survived their entity: %v", got)
+		}
+		// DeleteEntity and DeleteLocation remove rows too.
+		e := must(s.EntityByRef(ctx, "component:default/payments"))
+		must(0, s.DeleteEntity(ctx, e.UID))
+		if _, got := found(t, s, store.SearchQuery{Term: "payments", Types: catalogOnly}); slices.Contains(got, paylib) {
+			t.Fatalf("deleted entity found: %v", got)
+		}
+		must(0, s.DeleteLocation(ctx, loc.ID))
+		if p, got := found(t, s, store.SearchQuery{Term: ""}); len(got) != 0 || p.Total != 0 {
+			t.Fatalf("after deleting the location: %v", got)
+		}
+	})
+
+	t.Run("HostileTerms", func(t *testing.T) {
+		loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/hostile.yaml"}))
+		must(s.ReplaceLocation(ctx, loc.ID, rows(t, searchCatalog), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+		for _, term := range []string{`"`, `*`, `NEAR`, `-`, `:`, `(`, `)`, `payments"`, `"payments`, `payments*`, `NEAR(payments service)`,
+			`payments OR zzz`, `-payments`, `title:payments`, `^payments`, `payments AND NOT service`, `'; DROP TABLE entities; --`,
+			`payments' | 'x`, `!payments`, `payments & x`, `{payments}`, `%`, `_`, `\`, "\x00", "pay\xffments", "pay\u0301ments"} {
+			p, err := s.Search(ctx, store.SearchQuery{Term: term, Limit: 10, PreTag: pre, PostTag: post})
+			if err != nil {
+				t.Fatalf("term %q: %v", term, err)
+			}
+			// Operators are words or separators: "payments OR zzz" needs zzz.
+			if term == `payments OR zzz` && p.Total != 0 {
+				t.Fatalf("OR acted as an operator: %d results", p.Total)
+			}
+			if term == `-payments` && p.Total == 0 {
+				t.Fatal("'-' acted as NOT")
+			}
+		}
+		must(s.EntityByRef(ctx, "component:default/payments")) // still there
+		long := strings.Repeat("a", store.MaxSearchTermRunes+1)
+		if _, err := s.Search(ctx, store.SearchQuery{Term: long, Limit: 10}); !errors.Is(err, errs.ErrInvalid) {
+			t.Fatalf("huge term: %v", err)
+		}
+		if _, err := s.Search(ctx, store.SearchQuery{Term: strings.Repeat("ab ", 20) + "c d e f g h i j k l m n o", Limit: 10}); !errors.Is(err, errs.ErrInvalid) {
+			t.Fatalf("too many words: %v", err)
+		}
+		if _, err := s.Search(ctx, store.SearchQuery{Term: "x", Limit: 10, PreTag: `"><script>`, PostTag: "b"}); !errors.Is(err, errs.ErrInvalid) {
+			t.Fatalf("hostile highlight tag: %v", err)
+		}
+		if _, err := s.Search(ctx, store.SearchQuery{Term: "x", Limit: 10, Types: []string{"nope"}}); !errors.Is(err, errs.ErrInvalid) {
+			t.Fatalf("unknown type: %v", err)
+		}
+	})
+
+	t.Run("Reindex", func(t *testing.T) {
+		must(0, s.ReplaceDocsIndex(ctx, "component:default/payments-service", docs))
+		before, want := found(t, s, store.SearchQuery{Term: "paymants"})
+		var steps []string
+		stored := must(s.Query(ctx, store.Query{Limit: 100})).TotalItems
+		must(0, s.ReindexSearch(ctx, func(done, total int) { steps = append(steps, fmt.Sprintf("%d/%d", done, total)) }))
+		after, got := found(t, s, store.SearchQuery{Term: "paymants"})
+		if !slices.Equal(got, want) || before.Total != after.Total || len(want) == 0 {
+			t.Fatalf("after reindex %v (total %d), before %v (total %d)", got, after.Total, want, before.Total)
+		}
+		if len(steps) == 0 || steps[len(steps)-1] != fmt.Sprintf("%d/%d", stored, stored) {
+			t.Fatalf("progress %v", steps)
+		}
+		if _, got := found(t, s, store.SearchQuery{Term: "instaling"}); len(got) != 1 {
+			t.Fatalf("docs rows after reindex: %v", got)
+		}
+	})
+}

@@ -1,0 +1,250 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// BenchSizes are the catalog sizes the search benchmarks load:
+// RIGGER_BENCH_SIZES (comma-separated, as the e2e benchmarks read it) or
+// 100000.
+func BenchSizes() []int {
+	if v := os.Getenv("RIGGER_BENCH_SIZES"); v != "" {
+		var out []int
+		for _, s := range strings.Split(v, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	return []int{100000}
+}
+
+// benchWords are pronounceable made-up words (three syllables), so names,
+// prefixes and typos behave like real ones.
+func benchWords(n int) []string {
+	r := rand.New(rand.NewPCG(1, 2))
+	cons, vows := "bdfgklmnprstvz", "aeiou"
+	seen := map[string]bool{}
+	var out []string
+	for len(out) < n {
+		var b strings.Builder
+		for range 3 {
+			b.WriteByte(cons[r.IntN(len(cons))])
+			b.WriteByte(vows[r.IntN(len(vows))])
+		}
+		if w := b.String(); !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// benchEntities are n components from index from: owned by 50 teams, one
+// in 20 of them sensitive, each with a title, a description of eight
+// words and two tags.
+func benchEntities(tb testing.TB, words []string, from, n int) []store.Entity {
+	tb.Helper()
+	r := rand.New(rand.NewPCG(uint64(from), 7))
+	pick := func() string { return words[r.IntN(len(words))] }
+	out := make([]store.Entity, 0, n)
+	for i := from; i < from+n; i++ {
+		w1, w2 := pick(), pick()
+		desc := make([]string, 8)
+		for j := range desc {
+			desc[j] = pick()
+		}
+		md := map[string]any{
+			"name": fmt.Sprintf("%s-%s-%d", w1, w2, i), "namespace": "default",
+			"title":       strings.ToUpper(w1[:1]) + w1[1:] + " " + w2,
+			"description": strings.Join(desc, " ") + ".",
+			"tags":        []any{words[i%40], words[40+i%13]},
+		}
+		if i%20 == 0 {
+			md["annotations"] = map[string]any{"rigger.dev/sensitive": "true"}
+		}
+		e := catalog.Entity{"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": md,
+			"spec": map[string]any{"type": "service", "lifecycle": "production", "owner": fmt.Sprintf("team-%d", i%50)}}
+		row, err := catalog.Row(e)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// benchName is the name benchEntities gives entity i.
+func benchName(words []string, i int) string {
+	r := rand.New(rand.NewPCG(uint64(i-i%benchChunk), 7))
+	var w1, w2 string
+	for j := i - i%benchChunk; j <= i; j++ {
+		w1, w2 = words[r.IntN(len(words))], words[r.IntN(len(words))]
+		for range 8 {
+			r.IntN(len(words))
+		}
+	}
+	return fmt.Sprintf("%s-%s-%d", w1, w2, i)
+}
+
+// benchChunk is how many entities one location of the query benchmark holds.
+const benchChunk = 10000
+
+// typo changes one letter in the middle of w.
+func typo(w string) string {
+	b := []byte(w)
+	i := len(b) / 2
+	if b[i] == 'x' {
+		b[i] = 'y'
+	} else {
+		b[i] = 'x'
+	}
+	return string(b)
+}
+
+func percentileMS(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[int(float64(len(sorted)-1)*p)].Microseconds()) / 1000
+}
+
+// BenchSearchQuery loads n entities (in locations of 10,000) and n/10
+// docs pages (ten for each of n/100 entities), then times searches as
+// alice of team-a under the default policy (so one in 20 entities, the
+// sensitive ones of other teams, are filtered out in SQL): exact names,
+// 3-letter prefixes, one-letter typos, description words, a word plus a
+// prefix, and docs headings; p50 and p99 in ms over all, and p99 per kind
+// of query.
+func BenchSearchQuery(b *testing.B, open func(b *testing.B) store.Store, n int) {
+	ctx := context.Background()
+	s := open(b)
+	words := benchWords(2000)
+	t0 := time.Now()
+	for from := 0; from < n; from += benchChunk {
+		loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: fmt.Sprintf("/bench-%d.yaml", from)}))
+		must(s.ReplaceLocation(ctx, loc.ID, benchEntities(b, words, from, min(benchChunk, n-from)), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	}
+	b.ReportMetric(time.Since(t0).Seconds(), "s-load-entities")
+	t0 = time.Now()
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < n/100; i++ {
+		ref := "component:default/" + benchName(words, i*100+1)
+		docs := make([]store.DocsSearchDoc, 10)
+		for j := range docs {
+			text := make([]string, 60)
+			for k := range text {
+				text[k] = words[r.IntN(len(words))]
+			}
+			docs[j] = store.DocsSearchDoc{Location: fmt.Sprintf("page-%d/#%s", j, words[(i+j)%len(words)]),
+				Title: "Configuring " + words[(i*10+j)%len(words)], Text: strings.Join(text, " ")}
+		}
+		if err := s.ReplaceDocsIndex(ctx, ref, docs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(time.Since(t0).Seconds(), "s-load-docs")
+
+	aliceEnt := []string{"user:default/alice", "group:default/team-1"}
+	pol, err := permission.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pr := permission.Principal{Ref: "user:default/alice", Ent: aliceEnt}
+	access := must(pol.EntityFilter(pr, permission.EntityRead))
+	docsAccess := store.And(access, must(pol.EntityFilter(pr, permission.DocsRead)))
+	classes := []struct {
+		name string
+		term func(i int) string
+	}{
+		{"exact", func(i int) string { return benchName(words, r.IntN(n)) }},
+		{"prefix", func(i int) string { return words[r.IntN(len(words))][:3] }},
+		{"typo", func(i int) string { return typo(words[r.IntN(len(words))]) }},
+		{"description", func(i int) string { return words[r.IntN(len(words))] }},
+		{"two-words", func(i int) string { return words[r.IntN(len(words))] + " " + words[r.IntN(len(words))][:4] }},
+		{"docs-heading", func(i int) string { return "configuring " + words[r.IntN(len(words))] }},
+	}
+	var all []time.Duration
+	per := map[string][]time.Duration{}
+	b.ResetTimer()
+	for i := range b.N {
+		for _, c := range classes {
+			for range 25 {
+				term := c.term(i)
+				t := time.Now()
+				p, err := s.Search(ctx, store.SearchQuery{Term: term, Access: access, DocsAccess: docsAccess, Limit: 25, PreTag: "<b>", PostTag: "</b>"})
+				d := time.Since(t)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if c.name == "exact" && (len(p.Results) == 0 || p.Results[0].EntityRef != "component:default/"+term) && !strings.HasSuffix(term, "0") {
+					b.Fatalf("exact %q: first %v of %d", term, p.Results, p.Total)
+				}
+				all = append(all, d)
+				per[c.name] = append(per[c.name], d)
+			}
+		}
+	}
+	b.StopTimer()
+	slices.Sort(all)
+	b.ReportMetric(percentileMS(all, 0.5), "p50-ms")
+	b.ReportMetric(percentileMS(all, 0.99), "p99-ms")
+	for _, c := range classes {
+		slices.Sort(per[c.name])
+		b.ReportMetric(percentileMS(per[c.name], 0.5), c.name+"-p50-ms")
+		b.ReportMetric(percentileMS(per[c.name], 0.99), c.name+"-p99-ms")
+	}
+}
+
+// BenchSearchIngest measures what the search index adds to ingestion: n
+// entities written into a fresh store (a first load), then n more into a
+// second location of the same store (an incremental load, indexes live),
+// with the index's upkeep on and off (SetSearchIndexing), alternating.
+func BenchSearchIngest(b *testing.B, open func(b *testing.B) store.Store, n int) {
+	ctx := context.Background()
+	words := benchWords(2000)
+	first, second := benchEntities(b, words, 0, n), benchEntities(b, words, n, n)
+	var on, off [2]time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for _, indexing := range []bool{false, true} {
+			b.StopTimer()
+			s := open(b)
+			toggler, ok := s.(interface{ SetSearchIndexing(bool) })
+			if !ok {
+				b.Fatalf("%T cannot turn its search index off", s)
+			}
+			toggler.SetSearchIndexing(indexing)
+			b.StartTimer()
+			for i, batch := range [][]store.Entity{first, second} {
+				loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: fmt.Sprintf("/ingest-%d.yaml", i)}))
+				t := time.Now()
+				must(s.ReplaceLocation(ctx, loc.ID, slices.Clone(batch), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+				if indexing {
+					on[i] += time.Since(t)
+				} else {
+					off[i] += time.Since(t)
+				}
+			}
+		}
+	}
+	b.StopTimer()
+	for i, name := range []string{"first-load", "incremental"} {
+		b.ReportMetric(float64(off[i].Milliseconds())/float64(b.N), name+"-ms-without-index")
+		b.ReportMetric(float64(on[i].Milliseconds())/float64(b.N), name+"-ms-with-index")
+		b.ReportMetric(100*(float64(on[i])/float64(off[i])-1), name+"-index-cost-%")
+	}
+}
