@@ -17,31 +17,9 @@ import (
 // downloads allowed, because the mirror is the only source.
 func TestProvidersOnlyFromTheMirror(t *testing.T) {
 	tf := testtools.Binary(t, "terraform")
-	provider := testtools.Binary(t, "terraform-provider-time")
-	mirror := t.TempDir()
-	dst := filepath.Join(mirror, "registry.terraform.io", "hashicorp", "time", "0.14.2", runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-time_v0.14.2")
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(provider)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	mirror := timeMirror(t)
 	r := newRig(t, terraform.Config{Binary: tf, PluginMirror: mirror, AllowDownloads: true})
-	r.write(t, "infra/main.tf", `
-terraform {
-  required_providers {
-    time = { source = "hashicorp/time", version = "0.14.2" }
-  }
-}
-resource "time_static" "created" {}
-output "year" {
-  value = time_static.created.year
-}
-`)
+	r.write(t, "infra/main.tf", timeTF)
 	plan := r.must(t, terraform.ActionPlan, map[string]any{"dir": "infra"})
 	if plan.Output["summary"] != "1 to add, 0 to change, 0 to destroy" {
 		t.Fatalf("plan %v", plan.Output)
@@ -59,8 +37,41 @@ terraform {
 }
 resource "null_resource" "x" {}
 `)
-	_, err = r.run(t, terraform.ActionPlan, false, map[string]any{"dir": "other"})
+	_, err := r.run(t, terraform.ActionPlan, false, map[string]any{"dir": "other"})
 	if err == nil || !strings.Contains(err.Error(), "hashicorp/null was not found") || !strings.Contains(err.Error(), mirror) {
 		t.Errorf("a provider the mirror lacks: %v, want init to fail naming only the mirror as a source", err)
 	}
+}
+
+// timeTF uses the time provider: one time_static, its year as output.
+const timeTF = `
+terraform {
+  required_providers {
+    time = { source = "hashicorp/time", version = "0.14.2" }
+  }
+}
+resource "time_static" "created" {}
+output "year" {
+  value = time_static.created.year
+}
+`
+
+// timeMirror is a filesystem mirror holding the time provider (built
+// once per machine).
+func timeMirror(t *testing.T) string {
+	t.Helper()
+	provider := testtools.Binary(t, "terraform-provider-time")
+	mirror := t.TempDir()
+	dst := filepath.Join(mirror, "registry.terraform.io", "hashicorp", "time", "0.14.2", runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-time_v0.14.2")
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return mirror
 }

@@ -68,6 +68,12 @@ func confineAndExec() (int, error) {
 	if err != nil {
 		return ExitCannotRun, err
 	}
+	return confine(w)
+}
+
+// confine applies w on the calling (locked) thread and execs its tool; it
+// only returns on failure.
+func confine(w wire) (int, error) {
 	s := w.Spec
 	if err := s.Validate(); err != nil {
 		return ExitCannotRun, err
@@ -105,7 +111,7 @@ func confineAndExec() (int, error) {
 	if env == nil {
 		env = []string{}
 	}
-	err = syscall.Exec(s.Path, args, env)
+	err := syscall.Exec(s.Path, args, env)
 	if errors.Is(err, syscall.ENOENT) {
 		return ExitNotFound, fmt.Errorf("exec %s: %w", s.Path, err)
 	}
