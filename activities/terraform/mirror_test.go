@@ -20,14 +20,7 @@ func TestProvidersOnlyFromTheMirror(t *testing.T) {
 	mirror := timeMirror(t)
 	r := newRig(t, terraform.Config{Binary: tf, PluginMirror: mirror, AllowDownloads: true})
 	r.write(t, "infra/main.tf", timeTF)
-	plan := r.must(t, terraform.ActionPlan, map[string]any{"dir": "infra"})
-	if plan.Output["summary"] != "1 to add, 0 to change, 0 to destroy" {
-		t.Fatalf("plan %v", plan.Output)
-	}
-	applied := r.must(t, terraform.ActionApply, map[string]any{"dir": "infra", "planChecksum": plan.Output["planChecksum"]})
-	if year, _ := applied.Output["outputs"].(map[string]any)["year"].(float64); year < 2024 {
-		t.Errorf("outputs %v, want the year time_static recorded", applied.Output["outputs"])
-	}
+	planApplyTime(t, r, "infra")
 
 	r.write(t, "other/main.tf", `
 terraform {
@@ -41,6 +34,27 @@ resource "null_resource" "x" {}
 	if err == nil || !strings.Contains(err.Error(), "hashicorp/null was not found") || !strings.Contains(err.Error(), mirror) {
 		t.Errorf("a provider the mirror lacks: %v, want init to fail naming only the mirror as a source", err)
 	}
+}
+
+// planApplyTime plans and applies timeTF in dir and returns the year
+// time_static recorded (its output).
+func planApplyTime(t *testing.T, r *rig, dir string) float64 {
+	t.Helper()
+	plan := r.must(t, terraform.ActionPlan, map[string]any{"dir": dir})
+	if plan.Output["summary"] != "1 to add, 0 to change, 0 to destroy" {
+		t.Fatalf("plan %v", plan.Output)
+	}
+	applied := r.must(t, terraform.ActionApply, map[string]any{"dir": dir, "planChecksum": plan.Output["planChecksum"]})
+	year, _ := applied.Output["outputs"].(map[string]any)["year"].(float64)
+	if year < 2024 {
+		t.Errorf("outputs %v, want the year time_static recorded", applied.Output["outputs"])
+	}
+	for _, logs := range [][]string{plan.Logs, applied.Logs} {
+		if strings.Contains(strings.Join(logs, "\n"), "warning:") {
+			t.Errorf("a run warns: %q", logs)
+		}
+	}
+	return year
 }
 
 // timeTF uses the time provider: one time_static, its year as output.

@@ -151,23 +151,7 @@ func TestNoSecretsAtRest(t *testing.T) {
 	endpoint := sts.start(t, m.Endpoint)
 
 	dir := t.TempDir()
-	indented := "            " + strings.ReplaceAll(strings.TrimSpace(key), "\n", "\n            ")
-	cfg := templateConfig(t, dir, atRestTemplate, fmt.Sprintf(`integrations:
-  github:
-    - host: github.com
-      apiBaseUrl: %s
-      gitBaseUrl: %s
-      apps:
-        - appId: 7
-          privateKey: |
-%s
-  aws:
-    region: us-east-1
-    endpoint: %s
-    roleArn: arn:aws:iam::123456789012:role/rigger-scaffolder
-    accessKeyId: %s
-    secretAccessKey: %s
-`, fake.APIURL(), fake.GitURL(), indented, endpoint, m.AccessKeyID, m.SecretAccessKey))
+	cfg := templateConfig(t, dir, atRestTemplate, "integrations:\n"+githubAppYAML(fake, 7, key)+awsYAML(m, endpoint))
 	p := startDevOn(t, dir, cfg, freePorts(t))
 	waitTotal(t, p.api, "kind=template", 1)
 
@@ -200,16 +184,8 @@ func TestNoSecretsAtRest(t *testing.T) {
 		t.Fatalf("the API does not return the step output (ETag %s): %s", etag, out)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", p.api+"/api/scaffolder/v2/tasks/"+created.ID+"/eventstream", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, _ := io.ReadAll(resp.Body) // ends with the stream or the timeout
-	resp.Body.Close()
-	if !strings.Contains(string(stream), "calling the API with") {
+	stream := eventStream(t, p.api, created.ID)
+	if !strings.Contains(stream, "calling the API with") {
 		t.Fatalf("the event stream lacks the step's log:\n%s", stream)
 	}
 
@@ -237,9 +213,9 @@ func TestNoSecretsAtRest(t *testing.T) {
 	check("rigger's stdout", p.stdout.String())
 	check("rigger's stderr", p.stderr.String())
 	check("the task's events", events)
-	check("the SSE stream", string(stream))
+	check("the SSE stream", stream)
 	scanned, temporalDB := 0, ""
-	err = filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d os.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
@@ -287,6 +263,21 @@ func TestSecretForms(t *testing.T) {
 			}
 		}
 	}
+}
+
+// eventStream is the SSE stream of a finished task, read for up to 5 s.
+func eventStream(t *testing.T, api, id string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", api+"/api/scaffolder/v2/tasks/"+id+"/eventstream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, _ := io.ReadAll(resp.Body) // ends with the stream or the timeout
+	resp.Body.Close()
+	return string(stream)
 }
 
 // getRaw returns the body of a GET.
