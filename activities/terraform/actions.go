@@ -28,6 +28,7 @@ import (
 	"github.com/riggerdev/rigger/activities/step"
 	"github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/sandbox"
 )
 
 // Action ids.
@@ -51,6 +52,9 @@ const (
 	// TerraformFailedType: apply or destroy failed part-way; a retry would
 	// act on a state nobody has looked at.
 	TerraformFailedType = "TerraformFailed"
+	// SandboxUnavailableType: the kernel cannot confine terraform and
+	// scaffolder.sandbox.required refuses to run it unconfined.
+	SandboxUnavailableType = "SandboxUnavailable"
 )
 
 // Redacted replaces a sensitive output's value.
@@ -80,6 +84,16 @@ type Options struct {
 	// OnEnv, when set, is called with the environment given to terraform
 	// (before the variables tfexec adds): a test seam.
 	OnEnv func(env map[string]string)
+	// Sandbox confines every terraform process, and so its providers
+	// (internal/sandbox): it writes only the task's workspace and its
+	// private HOME and TMPDIR; reads those, the terraform binary, the
+	// filesystem mirror, its CLI config and the system; and runs in an
+	// empty network namespace unless the step needs the network (an AWS
+	// session, a network mirror, downloads). terraform-exec starts the
+	// sandbox helper in terraform's place (Runner.Shim). Nil: terraform
+	// runs unconfined (workers always set it; its policy decides whether
+	// a kernel without Landlock refuses the step).
+	Sandbox *sandbox.Runner
 }
 
 // DryRunChecksum is terraform:plan's planChecksum in a dry run: no plan
@@ -96,6 +110,7 @@ type service struct {
 	log    *slog.Logger
 	onEnv  func(map[string]string)
 	aws    aws.Config
+	sbx    *sandbox.Runner
 }
 
 // Actions returns the Terraform actions by id, for
@@ -108,7 +123,7 @@ func Actions(broker *credentials.Broker, cfg Config, opts Options) (map[string]a
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &service{broker: broker, cfg: cfg, bin: cfg.Binary, path: opts.Path, tmp: opts.TempDir, log: opts.Logger, onEnv: opts.OnEnv, aws: opts.AWS}
+	s := &service{broker: broker, cfg: cfg, bin: cfg.Binary, path: opts.Path, tmp: opts.TempDir, log: opts.Logger, onEnv: opts.OnEnv, aws: opts.AWS, sbx: opts.Sandbox}
 	if s.bin == "" {
 		s.bin = "terraform"
 	}
@@ -370,7 +385,15 @@ func (s *service) openStep(ctx context.Context, env step.Env, action, dir string
 	if err != nil {
 		return nil, err
 	}
-	return s.open(env.Workspace, dir, extra)
+	w, err := s.open(env.Workspace, dir, extra, need != nil)
+	if err != nil {
+		return nil, err
+	}
+	if w.warning != "" {
+		s.log.WarnContext(ctx, "terraform runs with less confinement: "+w.warning, "task", env.Run.TaskID, "step", env.StepID)
+		h.notes = append(h.notes, "warning: "+w.warning)
+	}
+	return w, nil
 }
 
 // withAWS is " with <the session>" for a log line, or "".
@@ -550,6 +573,8 @@ func failure(err error, final bool) error {
 	switch {
 	case errors.Is(err, errs.ErrInvalid):
 		return invalid(err)
+	case errors.Is(err, sandbox.ErrUnavailable):
+		return temporal.NewNonRetryableApplicationError(err.Error(), SandboxUnavailableType, err)
 	case final:
 		return temporal.NewNonRetryableApplicationError(err.Error(), TerraformFailedType, err)
 	}

@@ -103,6 +103,9 @@ type held struct {
 	secrets []credentials.Secret
 	// source names the AWS session for the log.
 	source string
+	// notes are lines the step's log starts with (what the sandbox
+	// could not confine).
+	notes []string
 }
 
 type actionImpl func(ctx context.Context, in contract.ActionInput, h *held) (contract.ActionOutput, error)
@@ -113,6 +116,9 @@ func scrubbed(f actionImpl) activities.ActionFunc {
 	return func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 		var h held
 		out, err := f(ctx, in, &h)
+		if len(h.notes) > 0 {
+			out.Logs = append(h.notes, out.Logs...)
+		}
 		if len(h.secrets) == 0 {
 			return out, err
 		}

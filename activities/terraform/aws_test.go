@@ -35,6 +35,7 @@ when { resource.integration == "aws" && principal == Rigger::User::"user:default
 // terraform's environment instead of the worker's keys; its state lives
 // in S3 through that session; a step aiming elsewhere is refused before
 // any session is minted; no secret shows in outputs, logs or errors.
+// Terraform runs sandboxed, with the network (it needs it for the session).
 func TestStepAWSSessionIsTerraformsOnlyCloudCredential(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", plantedAWS)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAPLANTEDWORKERKEY")
@@ -59,7 +60,7 @@ func TestStepAWSSessionIsTerraformsOnlyCloudCredential(t *testing.T) {
 	broker := credentials.NewBroker(credentials.PolicyDecider{Policy: policy}, slog.New(slog.DiscardHandler), minter)
 	r := &rig{ws: t.TempDir()}
 	r.actions, err = terraform.Actions(broker, terraform.Config{Binary: testtools.Binary(t, "terraform")}, terraform.Options{
-		TempDir: t.TempDir(), AWS: awsCfg,
+		TempDir: t.TempDir(), AWS: awsCfg, Sandbox: sandboxed(t),
 		OnEnv: func(env map[string]string) { r.mu.Lock(); r.envs = append(r.envs, env); r.mu.Unlock() },
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/riggerdev/rigger/activities/step"
 	"github.com/riggerdev/rigger/activities/terraform"
 	"github.com/riggerdev/rigger/internal/credentials"
+	"github.com/riggerdev/rigger/internal/sandbox"
 	"github.com/riggerdev/rigger/internal/testtools"
 )
 
@@ -21,8 +22,9 @@ import (
 // starts from a new directory.
 func BenchmarkPlanApply(b *testing.B) {
 	bin := testtools.Binary(b, "terraform")
-	b.Run("actions", func(b *testing.B) {
-		acts, err := terraform.Actions(nil, terraform.Config{Binary: bin}, terraform.Options{TempDir: b.TempDir()})
+	helper := testtools.SandboxHelper(b)
+	actions := func(b *testing.B, sbx *sandbox.Runner) {
+		acts, err := terraform.Actions(nil, terraform.Config{Binary: bin}, terraform.Options{TempDir: b.TempDir(), Sandbox: sbx})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -41,6 +43,14 @@ func BenchmarkPlanApply(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+	b.Run("actions", func(b *testing.B) { actions(b, nil) })
+	// Every terraform process through the sandbox (rigger-sandbox in
+	// terraform's place, a new network namespace: no network needed).
+	b.Run("actions-sandboxed", func(b *testing.B) {
+		sbx := sandbox.New(sandbox.Options{Required: true, Helper: helper})
+		sbx.Report()
+		actions(b, sbx)
 	})
 	byHand := func(b *testing.B, commands [][]string) {
 		ws := b.TempDir()

@@ -15,9 +15,18 @@
 // SHA-256 is not the one the plan step reported, and applies a private
 // copy of the bytes it checked.
 //
-// It must not read the worker's environment. It does not sandbox
-// terraform itself (terraform-exec builds its own exec.Cmd): the
-// directory checks confine which directory terraform starts in, not what
-// a configuration may read (file(), module sources) — that is the
-// sandbox's job.
+// With Options.Sandbox every terraform process — and so every provider
+// and provisioner it starts — runs in internal/sandbox: terraform-exec
+// builds its own exec.Cmd, so it is given the sandbox helper as
+// terraform's path (sandbox.Runner.Shim) with the spec in a file of the
+// action's private directory; the helper applies Landlock (writes only in
+// the task's workspace and the private HOME and TMPDIR; reads also the
+// binary, the mirror, the CLI config and the system), no_new_privs and
+// rlimits, and an empty network namespace unless the step needs the
+// network (an AWS session, a network mirror, registry downloads), then
+// execs terraform. That confines what a configuration may read (file(),
+// another task's workspace, the worker's files) and reach (module
+// sources, providers' downloads), beyond the directory checks.
+//
+// It must not read the worker's environment.
 package terraform

@@ -76,13 +76,28 @@ type rig struct {
 
 func newRig(t *testing.T, cfg terraform.Config) *rig {
 	t.Helper()
+	return newRigWith(t, cfg, terraform.Options{})
+}
+
+// newRigWith is newRig with opts (TempDir and OnEnv are set here).
+func newRigWith(t *testing.T, cfg terraform.Config, opts terraform.Options) *rig {
+	t.Helper()
 	r := &rig{ws: t.TempDir()}
 	var err error
-	r.actions, err = terraform.Actions(nil, cfg, terraform.Options{TempDir: t.TempDir(), OnEnv: func(env map[string]string) {
+	// A short TempDir: providers listen on a unix socket in TMPDIR, and
+	// a socket path has at most 107 bytes (t.TempDir's names are long).
+	tmp, err := os.MkdirTemp("", "tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	opts.TempDir = tmp
+	opts.OnEnv = func(env map[string]string) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.envs = append(r.envs, env)
-	}})
+	}
+	r.actions, err = terraform.Actions(nil, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

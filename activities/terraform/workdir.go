@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/sandbox"
 )
 
 // The plan file, inside the step's directory. The dot directory keeps it
@@ -38,12 +39,15 @@ type workdir struct {
 	// private is the temp directory only this action uses.
 	private string
 	tf      *tfexec.Terraform
+	// warning says what the sandbox could not confine ("" when nothing).
+	warning string
 }
 
 // open resolves the step's dir inside workspace, writes the CLI config
 // and builds the tfexec handle with the scrubbed environment plus extra
-// (the step's AWS session).
-func (s *service) open(workspace, dir string, extra map[string]string) (*workdir, error) {
+// (the step's AWS session, which needs the network), through the
+// sandbox when there is one.
+func (s *service) open(workspace, dir string, extra map[string]string, withAWS bool) (*workdir, error) {
 	rel, err := checkDir(workspace, dir)
 	if err != nil {
 		return nil, err
@@ -64,9 +68,24 @@ func (s *service) open(workspace, dir string, extra map[string]string) (*workdir
 	}
 	env, err := s.environment(w)
 	maps.Copy(env, extra)
-	if err == nil {
-		w.tf, err = tfexec.NewTerraform(w.abs, s.bin)
+	if err != nil {
+		w.close()
+		return nil, err
 	}
+	if s.onEnv != nil {
+		s.onEnv(maps.Clone(env))
+	}
+	exe := s.bin
+	if s.sbx != nil {
+		sh, err := s.sbx.Shim(s.spec(workspace, w, withAWS), filepath.Join(w.private, "sandbox.json"))
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("sandbox for terraform: %w", err)
+		}
+		exe, w.warning = sh.Exe, sh.Warning
+		env[sh.EnvKey] = sh.EnvValue
+	}
+	w.tf, err = tfexec.NewTerraform(w.abs, exe)
 	if err == nil {
 		err = w.tf.SetEnv(env)
 	}
@@ -74,10 +93,29 @@ func (s *service) open(workspace, dir string, extra map[string]string) (*workdir
 		w.close()
 		return nil, err
 	}
-	if s.onEnv != nil {
-		s.onEnv(env)
-	}
 	return w, nil
+}
+
+// spec is the sandbox of w's terraform processes: it writes the task's
+// workspace and the private HOME and TMPDIR (its provider sockets); it
+// reads the private directory (the CLI config, the plan copy), the
+// binary and a filesystem mirror; it has the network only when the step
+// needs it: an AWS session, a network mirror, or registry downloads.
+func (s *service) spec(workspace string, w *workdir, withAWS bool) sandbox.Spec {
+	mirror := s.cfg.PluginMirror
+	network := withAWS || strings.Contains(mirror, "://") || (mirror == "" && s.cfg.AllowDownloads)
+	ro := []string{w.private}
+	if mirror != "" && !strings.Contains(mirror, "://") {
+		ro = append(ro, mirror)
+	}
+	return sandbox.Spec{
+		Path:     s.bin,
+		Args:     []string{filepath.Base(s.bin)},
+		Dir:      w.abs,
+		ReadOnly: ro,
+		Writable: []string{workspace, filepath.Join(w.private, "home"), filepath.Join(w.private, "tmp")},
+		Network:  network,
+	}
 }
 
 func (w *workdir) close() {

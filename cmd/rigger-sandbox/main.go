@@ -1,8 +1,11 @@
 // Command rigger-sandbox is the sandbox helper alone: `rigger-sandbox
-// sandbox-exec` does what `rigger sandbox-exec` does, but starts in about a
-// millisecond because it links nothing but internal/sandbox (the rigger
-// binary runs the init of every package it links first). Workers point
-// sandbox.Options.Helper at it when it is installed next to rigger.
+// sandbox-exec` does what `rigger sandbox-exec` does (and, started in a
+// tool's place with RIGGER_SANDBOX_SPEC set, what rigger does so), but
+// starts in a few milliseconds because it links nothing but
+// internal/sandbox, and no cgo, so it is a static binary (the rigger
+// binary loads its shared libraries and runs the init of every package it
+// links first). Workers point sandbox.Options.Helper at it when it is
+// installed next to rigger.
 package main
 
 import (
@@ -13,6 +16,9 @@ import (
 )
 
 func main() {
+	if spec := os.Getenv(sandbox.ShimEnv); spec != "" {
+		sandbox.ShimMain(spec)
+	}
 	if len(os.Args) > 1 && os.Args[1] == sandbox.ExecArg {
 		sandbox.Main()
 	}

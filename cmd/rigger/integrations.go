@@ -170,18 +170,26 @@ func sandboxedGit(cfg *config.Config, logger *slog.Logger) (*github.Git, error) 
 	if err != nil {
 		return nil, err
 	}
+	g.Sandbox = sandboxRunner(cfg, logger, "git", "GitHub")
+	return g, nil
+}
+
+// sandboxRunner is the sandbox of one tool under scaffolder.sandbox; it
+// probes the kernel once and logs what it found, and, when Landlock is
+// missing, what that does to the integration's steps.
+func sandboxRunner(cfg *config.Config, logger *slog.Logger, tool, integration string) *sandbox.Runner {
 	helper := sandboxHelper(cfg)
-	g.Sandbox = sandbox.New(sandbox.Options{Required: cfg.Scaffolder.Sandbox.Required, Helper: helper})
-	report := g.Sandbox.Report() // probed once, and the runner decides with it
-	logger.Info("sandbox for git: "+report.String(), "required", cfg.Scaffolder.Sandbox.Required, "helper", helper)
+	r := sandbox.New(sandbox.Options{Required: cfg.Scaffolder.Sandbox.Required, Helper: helper})
+	report := r.Report() // probed once, and the runner decides with it
+	logger.Info("sandbox for "+tool+": "+report.String(), "required", cfg.Scaffolder.Sandbox.Required, "helper", helper)
 	if report.LandlockABI == 0 {
 		if cfg.Scaffolder.Sandbox.Required {
-			logger.Error("this kernel cannot confine git (no Landlock): GitHub steps will fail until it can, or until scaffolder.sandbox.required is false")
+			logger.Error("this kernel cannot confine " + tool + " (no Landlock): " + integration + " steps will fail until it can, or until scaffolder.sandbox.required is false")
 		} else {
-			logger.Warn("git runs unconfined: this kernel has no Landlock and scaffolder.sandbox.required is false")
+			logger.Warn(tool + " runs unconfined: this kernel has no Landlock and scaffolder.sandbox.required is false")
 		}
 	}
-	return g, nil
+	return r
 }
 
 // sandboxHelper is scaffolder.sandbox.helper, else rigger-sandbox beside
@@ -234,8 +242,13 @@ func terraformActions(cfg *config.Config, decider creds.Decider, logger *slog.Lo
 	a := cfg.Integrations.AWS
 	acfg := aws.Config{Region: a.Region, Endpoint: a.Endpoint, RoleARN: a.RoleARN, AccessKeyID: a.AccessKeyID,
 		SecretAccessKey: creds.NewSecret(a.SecretAccessKey.Reveal()), SessionDuration: a.SessionDuration}
-	var broker *creds.Broker
+	var (
+		broker *creds.Broker
+		runner *sandbox.Runner
+	)
 	if !dryRunOnly {
+		// Only workers run terraform, so only they probe the kernel.
+		runner = sandboxRunner(cfg, log, "terraform", "Terraform")
 		var minters []creds.Minter
 		if awsConfigured(cfg) {
 			m, err := aws.NewSTSMinter(acfg)
@@ -249,5 +262,5 @@ func terraformActions(cfg *config.Config, decider creds.Decider, logger *slog.Lo
 	} else {
 		acfg.AccessKeyID, acfg.SecretAccessKey = "", creds.Secret{}
 	}
-	return terraform.Actions(broker, tcfg, terraform.Options{Logger: log, AWS: acfg})
+	return terraform.Actions(broker, tcfg, terraform.Options{Logger: log, AWS: acfg, Sandbox: runner})
 }

@@ -31,6 +31,18 @@ spec:
       input: {bucket: "${{ parameters.bucket }}", key: teams/platform/hello.txt, body: "hello from rigger", contentType: text/plain}
 `
 
+// awsYAML is integrations.aws for MinIO m reached at endpoint, as lines
+// under "integrations:".
+func awsYAML(m testtools.MinIO, endpoint string) string {
+	return fmt.Sprintf(`  aws:
+    region: us-east-1
+    endpoint: %s
+    roleArn: arn:aws:iam::123456789012:role/rigger-scaffolder
+    accessKeyId: %s
+    secretAccessKey: %s
+`, endpoint, m.AccessKeyID, m.SecretAccessKey)
+}
+
 // TestAWSStepThroughRigger: rigger dev with integrations.aws against a
 // real MinIO runs aws:s3:put-object on its rigger-aws worker with a
 // 15-minute STS session the broker minted (audited) for that one object;
@@ -40,14 +52,7 @@ func TestAWSStepThroughRigger(t *testing.T) {
 	needBinary(t)
 	m := testtools.StartMinIO(t)
 	dir := t.TempDir()
-	cfg := templateConfig(t, dir, awsTemplate, fmt.Sprintf(`integrations:
-  aws:
-    region: us-east-1
-    endpoint: %s
-    roleArn: arn:aws:iam::123456789012:role/rigger-scaffolder
-    accessKeyId: %s
-    secretAccessKey: %s
-`, m.Endpoint, m.AccessKeyID, m.SecretAccessKey))
+	cfg := templateConfig(t, dir, awsTemplate, "integrations:\n"+awsYAML(m, m.Endpoint))
 	p := startDevOn(t, dir, cfg, freePorts(t))
 	waitTotal(t, p.api, "kind=template", 1)
 	var created struct{ ID string }

@@ -46,6 +46,21 @@ spec:
       - {title: Pull request, url: "${{ steps.pr.output.remoteUrl }}"}
 `
 
+// githubAppYAML is integrations.github for the fake, with one App
+// (appID, its PEM key), as lines under "integrations:".
+func githubAppYAML(fake *githubfake.Server, appID int64, key string) string {
+	indented := "            " + strings.ReplaceAll(strings.TrimSpace(key), "\n", "\n            ")
+	return fmt.Sprintf(`  github:
+    - host: github.com
+      apiBaseUrl: %s
+      gitBaseUrl: %s
+      apps:
+        - appId: %d
+          privateKey: |
+%s
+`, fake.APIURL(), fake.GitURL(), appID, indented)
+}
+
 // TestPublishGitHubSurvivesKill: rigger dev against a fake of GitHub's
 // REST API (with real git http-backend) publishes a repository and opens
 // a pull request with installation tokens limited to that repository;
@@ -59,17 +74,7 @@ func TestPublishGitHubSurvivesKill(t *testing.T) {
 	key := fake.AddApp(t, 7)
 	fake.AddInstallation(7, "acme", "Organization", nil, nil)
 	dir := t.TempDir()
-	indented := "            " + strings.ReplaceAll(strings.TrimSpace(key), "\n", "\n            ")
-	cfg := templateConfig(t, dir, githubTemplate, fmt.Sprintf(`integrations:
-  github:
-    - host: github.com
-      apiBaseUrl: %s
-      gitBaseUrl: %s
-      apps:
-        - appId: 7
-          privateKey: |
-%s
-`, fake.APIURL(), fake.GitURL(), indented))
+	cfg := templateConfig(t, dir, githubTemplate, "integrations:\n"+githubAppYAML(fake, 7, key))
 	ps := freePorts(t)
 	var logs []string
 	dev := func() *proc { return startDevOn(t, dir, cfg, ps) }

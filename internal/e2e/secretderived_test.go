@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // derivedTemplate renders a secret through filters into a skeleton's file
@@ -148,19 +145,11 @@ func TestSecretDerivativesNeverLeave(t *testing.T) {
 		t.Errorf("the task shows %v: %v", l, task)
 	}
 	// The SSE stream of the finished task.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", p.api+"/api/scaffolder/v2/tasks/"+c.ID+"/eventstream", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, _ := io.ReadAll(resp.Body) // ends with the stream or the timeout
-	resp.Body.Close()
-	if !strings.Contains(string(stream), marker) {
+	stream := eventStream(t, p.api, c.ID)
+	if !strings.Contains(stream, marker) {
 		t.Fatalf("the event stream lacks the marker:\n%s", stream)
 	}
-	if l := derivedLeaks(string(stream)); len(l) > 0 {
+	if l := derivedLeaks(stream); len(l) > 0 {
 		t.Errorf("the event stream shows %v", l)
 	}
 	// Everything rigger and Temporal persisted, and every log line.

@@ -33,14 +33,9 @@ func (r *Runner) Command(ctx context.Context, s Spec) (cmd *exec.Cmd, warning st
 	if err != nil {
 		return nil, "", err
 	}
-	exe := r.opts.Helper
-	if exe != "" && !filepath.IsAbs(exe) {
-		return nil, "", fmt.Errorf("%w: helper path %q is not absolute", ErrInvalid, exe)
-	}
-	if exe == "" {
-		if exe, err = os.Executable(); err != nil {
-			return nil, "", fmt.Errorf("sandbox: find own executable: %w", err)
-		}
+	exe, err := r.helper()
+	if err != nil {
+		return nil, "", err
 	}
 	specFile, err := specMemfd(w)
 	if err != nil {
@@ -59,6 +54,22 @@ func (r *Runner) Command(ctx context.Context, s Spec) (cmd *exec.Cmd, warning st
 	// pipes must not keep Wait from returning.
 	cmd.WaitDelay = 2 * time.Second
 	return cmd, warning, nil
+}
+
+// helper is the absolute path of the binary started as the helper.
+func (r *Runner) helper() (string, error) {
+	exe := r.opts.Helper
+	if exe != "" && !filepath.IsAbs(exe) {
+		return "", fmt.Errorf("%w: helper path %q is not absolute", ErrInvalid, exe)
+	}
+	if exe != "" {
+		return exe, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("sandbox: find own executable: %w", err)
+	}
+	return exe, nil
 }
 
 // killGroup sends SIGKILL to the tool's process group (the helper is the

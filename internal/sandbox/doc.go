@@ -13,8 +13,17 @@
 // Spec (which may hold a step's credentials in Env) in argv or the environment:
 // the Spec travels as JSON in a memfd inherited as fd 3.
 //
-// Wiring: the binary's entry point calls [Main] when os.Args[1] is [ExecArg],
-// before any other start-up; workers build a [Runner] with [New] from the
-// operator's policy ([Options]) and start tools with [Runner.Command] or
-// [Runner.Run]. [Probe] says what this kernel offers.
+// A tool that a library starts itself (terraform through terraform-exec,
+// which builds its own exec.Cmd and replaces its attributes) goes through
+// [Runner.Shim]: the library is handed the helper as the tool's path and
+// [ShimEnv] in the tool's environment, naming a spec file the tool cannot
+// write; the helper confines and execs the tool with the library's
+// arguments and environment, first starting a child in new namespaces
+// when the tool needs no network.
+//
+// Wiring: the binary's entry point calls [ShimMain] when [ShimEnv] is set
+// and [Main] when os.Args[1] is [ExecArg], before any other start-up;
+// workers build a [Runner] with [New] from the operator's policy
+// ([Options]) and start tools with [Runner.Command], [Runner.Run] or
+// [Runner.Shim]. [Probe] says what this kernel offers.
 package sandbox

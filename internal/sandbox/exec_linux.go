@@ -9,8 +9,6 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/landlock-lsm/go-landlock/landlock"
-	llsyscall "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,14 +58,20 @@ func Main() {
 
 // confineAndExec only returns on failure.
 func confineAndExec() (int, error) {
-	// no_new_privs and a Landlock domain are per thread (go-landlock sets
-	// both on every thread, below ABI 8 through psx); execve takes the
-	// calling thread's, so everything happens on one locked thread.
+	// no_new_privs and a Landlock domain are per thread, and execve takes
+	// the calling thread's: everything happens on one locked thread, the
+	// only one confined (see applyLandlock).
 	runtime.LockOSThread()
 	w, err := readWire()
 	if err != nil {
 		return ExitCannotRun, err
 	}
+	return confine(w)
+}
+
+// confine applies w on the calling (locked) thread and execs its tool; it
+// only returns on failure.
+func confine(w wire) (int, error) {
 	s := w.Spec
 	if err := s.Validate(); err != nil {
 		return ExitCannotRun, err
@@ -105,7 +109,7 @@ func confineAndExec() (int, error) {
 	if env == nil {
 		env = []string{}
 	}
-	err = syscall.Exec(s.Path, args, env)
+	err := syscall.Exec(s.Path, args, env)
 	if errors.Is(err, syscall.ENOENT) {
 		return ExitNotFound, fmt.Errorf("exec %s: %w", s.Path, err)
 	}
@@ -131,81 +135,6 @@ func readWire() (wire, error) {
 		return w, fmt.Errorf("decode spec: %w", err)
 	}
 	return w, nil
-}
-
-// landlockConfigs are go-landlock's strict configs by ABI version.
-var landlockConfigs = []landlock.Config{
-	landlock.V1, landlock.V2, landlock.V3, landlock.V4, landlock.V5, landlock.V6,
-	landlock.V7, landlock.V8, landlock.V9, landlock.V10, landlock.V11,
-}
-
-// applyLandlock restricts this process (and what it execs) with the
-// strictest config the kernel supports — never best effort, which could
-// silently enforce nothing.
-func applyLandlock(s Spec) error {
-	abi, err := llsyscall.LandlockGetABIVersion()
-	if err != nil || abi < 1 {
-		return fmt.Errorf("the kernel has no Landlock (ABI %d: %v)", abi, err)
-	}
-	cfg := landlockConfigs[min(abi, len(landlockConfigs))-1]
-	if s.Network {
-		cfg.HandledAccessNet = 0
-	}
-	// With no network wanted, Landlock (ABI 4+) also denies TCP bind and
-	// connect: a second layer under the empty network namespace, and the
-	// only one when the policy allowed running without namespaces.
-	rw := func(r landlock.FSRule) landlock.FSRule {
-		if abi >= 2 {
-			r = r.WithRefer()
-		}
-		return r
-	}
-	var rules []landlock.Rule
-	add := func(paths []string, dirRule, fileRule func(...string) landlock.FSRule, optional, write bool) error {
-		for _, p := range paths {
-			fi, err := os.Stat(p)
-			if err != nil {
-				if optional && errors.Is(err, os.ErrNotExist) {
-					continue
-				}
-				return fmt.Errorf("%s: %w", p, err)
-			}
-			var r landlock.FSRule
-			if fi.IsDir() {
-				r = dirRule(p)
-			} else {
-				r = fileRule(p)
-			}
-			if write && fi.IsDir() {
-				r = rw(r)
-			}
-			if !fi.IsDir() && !fi.Mode().IsRegular() && abi >= 5 {
-				r = r.WithIoctlDev() // a device: ioctls such as isatty on /dev/null
-			}
-			rules = append(rules, r)
-		}
-		return nil
-	}
-	steps := []struct {
-		paths           []string
-		dirRule, file   func(...string) landlock.FSRule
-		optional, write bool
-	}{
-		{[]string{s.Dir}, landlock.RWDirs, landlock.RWFiles, false, true},
-		{s.Writable, landlock.RWDirs, landlock.RWFiles, false, true},
-		{s.ReadOnly, landlock.RODirs, landlock.ROFiles, false, false},
-		{[]string{s.Path}, landlock.RODirs, landlock.ROFiles, false, false},
-		{systemDirs, landlock.RODirs, landlock.ROFiles, true, false},
-		{etcPaths, landlock.RODirs, landlock.ROFiles, true, false},
-		{devRW, landlock.RWDirs, landlock.RWFiles, true, true},
-		{devRO, landlock.RODirs, landlock.ROFiles, true, false},
-	}
-	for _, st := range steps {
-		if err := add(st.paths, st.dirRule, st.file, st.optional, st.write); err != nil {
-			return err
-		}
-	}
-	return cfg.Restrict(rules...)
 }
 
 // setLimits lowers the rlimits (never above the current hard limit) and

@@ -48,3 +48,11 @@ func Command(ctx context.Context, s Spec) (*exec.Cmd, error) {
 
 // Run refuses outside Linux.
 func Run(ctx context.Context, s Spec) (Result, error) { return defaultRunner().Run(ctx, s) }
+
+// Shim refuses outside Linux.
+func (r *Runner) Shim(s Spec, file string) (Shimmed, error) {
+	return Shimmed{}, fmt.Errorf("%w: %w", ErrUnavailable, errNotLinux)
+}
+
+// ShimMain refuses outside Linux.
+func ShimMain(string) { Main() }

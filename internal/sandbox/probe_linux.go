@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"syscall"
 
-	llsyscall "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +15,7 @@ import (
 // It takes a few milliseconds; a worker calls it once at start-up.
 func Probe() Report {
 	var r Report
-	abi, err := llsyscall.LandlockGetABIVersion()
+	abi, err := landlockABI()
 	switch {
 	case err != nil && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP)):
 		r.LandlockErr = "not supported by this kernel or not enabled at boot (CONFIG_SECURITY_LANDLOCK, lsm=landlock)"

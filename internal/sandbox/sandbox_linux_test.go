@@ -21,6 +21,9 @@ import (
 // TestMain makes the test binary its own sandbox helper (os.Executable is
 // the test binary here) and, as a sandboxed tool, a tiny TCP dial probe.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(ShimEnv); spec != "" {
+		ShimMain(spec)
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case ExecArg:

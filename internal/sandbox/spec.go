@@ -126,4 +126,7 @@ type wire struct {
 	// Landlock says whether the helper must apply Landlock; false only when
 	// the policy allows running without it and the probe found none.
 	Landlock bool `json:"landlock"`
+	// NewNetNS (a shim's spec only) says the shim must start the tool in
+	// a new user and network namespace: nothing started the shim so.
+	NewNetNS bool `json:"newNetNS,omitempty"`
 }

@@ -1,0 +1,187 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+)
+
+// Shim prepares a tool that a library starts itself, building its own
+// exec.Cmd (terraform through terraform-exec): the library is given
+// Shimmed.Exe as the tool's path and Shimmed's variable in the tool's
+// environment, and the helper, started so, confines the tool exactly as
+// [Runner.Command] would and execs it with the library's arguments and
+// environment (minus the variable). When the Spec needs no network the
+// helper starts the tool in a new user and network namespace of its own
+// (one more short-lived process), since the library starts the helper
+// with attributes of its own choosing.
+//
+// s.Env and s.Args beyond argv[0] are not used (they come from the
+// library); s.Timeout and s.MaxOutput neither: the library bounds the run.
+// The Spec is written to file (created, mode 0600, refusing an existing
+// file), which must lie outside s.Dir and s.Writable: a tool that could
+// rewrite it would widen its next run's sandbox. It holds no secret (no
+// environment). The caller removes it when the tool will not run again.
+func (r *Runner) Shim(s Spec, file string) (Shimmed, error) {
+	s.Env = nil
+	if len(s.Args) > 1 {
+		s.Args = s.Args[:1]
+	}
+	if err := s.Validate(); err != nil {
+		return Shimmed{}, err
+	}
+	if !filepath.IsAbs(file) {
+		return Shimmed{}, fmt.Errorf("%w: shim spec file %q is not absolute", ErrInvalid, file)
+	}
+	for _, d := range append([]string{s.Dir}, s.Writable...) {
+		if within(file, d) {
+			return Shimmed{}, fmt.Errorf("%w: shim spec file %s lies in %s, which the tool may write", ErrInvalid, file, d)
+		}
+	}
+	w, warning, err := r.plan(s)
+	if err != nil {
+		return Shimmed{}, err
+	}
+	w.NewNetNS = !s.Network && r.Report().UserNetNS
+	exe, err := r.helper()
+	if err != nil {
+		return Shimmed{}, err
+	}
+	data, err := json.Marshal(w)
+	if err != nil {
+		return Shimmed{}, fmt.Errorf("sandbox: encode spec: %w", err)
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return Shimmed{}, fmt.Errorf("sandbox: shim spec: %w", err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Shimmed{}, fmt.Errorf("sandbox: write shim spec: %w", err)
+	}
+	return Shimmed{Exe: exe, EnvKey: ShimEnv, EnvValue: file, Warning: warning}, nil
+}
+
+// within says whether p is d or lies below it (lexically).
+func within(p, d string) bool {
+	rel, err := filepath.Rel(filepath.Clean(d), filepath.Clean(p))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// ShimMain is the helper started in a tool's place (see [Runner.Shim]);
+// specFile is the value of ShimEnv. It never returns: it becomes the
+// confined tool, or, when the tool needs a new network namespace, waits
+// for the confined tool it started and exits as it did. On failure it
+// writes one line to stderr and exits 126 (127 when the tool does not
+// exist).
+func ShimMain(specFile string) {
+	code, err := shim(specFile, os.Args, os.Environ())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rigger sandbox shim: %v\n", err)
+	}
+	os.Exit(code)
+}
+
+// shim returns the exit code, with an error when the shim itself failed.
+func shim(specFile string, args, environ []string) (int, error) {
+	runtime.LockOSThread() // see confineAndExec
+	w, err := readShimSpec(specFile)
+	if err != nil {
+		return ExitCannotRun, err
+	}
+	argv0 := w.Spec.Path
+	if len(w.Spec.Args) > 0 {
+		argv0 = w.Spec.Args[0]
+	}
+	w.Spec.Args = append([]string{argv0}, args[1:]...)
+	w.Spec.Env = make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, ShimEnv+"=") {
+			w.Spec.Env = append(w.Spec.Env, kv)
+		}
+	}
+	if !w.NewNetNS {
+		return confine(w)
+	}
+	return runInNamespaces(w)
+}
+
+// readShimSpec reads the spec file, which must be a regular file of this
+// user that nobody else may write.
+func readShimSpec(file string) (wire, error) {
+	var w wire
+	if !filepath.IsAbs(file) {
+		return w, fmt.Errorf("%s is not an absolute path", ShimEnv)
+	}
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return w, fmt.Errorf("shim spec: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return w, fmt.Errorf("shim spec: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.Mode().IsRegular() || !ok || int(st.Uid) != os.Getuid() || fi.Mode().Perm()&0o022 != 0 {
+		return w, fmt.Errorf("shim spec %s: not a regular file of uid %d writable only by it", file, os.Getuid())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 16<<20))
+	if err != nil {
+		return w, fmt.Errorf("read shim spec: %w", err)
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return w, fmt.Errorf("decode shim spec: %w", err)
+	}
+	return w, nil
+}
+
+// runInNamespaces starts `<this binary> sandbox-exec` with w in a new user
+// and network namespace, hands it this process's stdin, stdout and
+// stderr, forwards termination signals to it, and returns its exit code.
+// The child dies with this process (the tool stays in this process group,
+// which the library may kill).
+func runInNamespaces(w wire) (int, error) {
+	w.NewNetNS = false
+	spec, err := specMemfd(w)
+	if err != nil {
+		return ExitCannotRun, err
+	}
+	cmd := exec.Command("/proc/self/exe", ExecArg)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{spec}
+	// Pdeathsig follows the thread that forks: this one, locked for good.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	setNamespaces(cmd.SysProcAttr)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	err = cmd.Start()
+	spec.Close()
+	if err != nil {
+		return ExitCannotRun, fmt.Errorf("start the tool in new namespaces: %w", err)
+	}
+	go func() {
+		for sig := range sigs {
+			_ = cmd.Process.Signal(sig)
+		}
+	}()
+	err = cmd.Wait()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return ExitCannotRun, fmt.Errorf("wait for the tool: %w", err)
+	}
+	return exitCode(cmd.ProcessState), nil
+}

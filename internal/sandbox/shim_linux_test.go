@@ -1,0 +1,134 @@
+package sandbox
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// shimmed starts the shim as a library would (its own exec.Cmd with its
+// own attributes and environment) and returns stdout, stderr and the exit
+// code.
+func shimmed(t *testing.T, sh Shimmed, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(sh.Exe, args...)
+	cmd.Env = append(env, sh.EnvKey+"="+sh.EnvValue)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("start the shim: %v", err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// TestShim: a tool started by a library through the shim gets the
+// library's arguments and environment (without the shim's variable), its
+// exit code reaches the library, and it is confined as through Command:
+// reads and writes outside its paths are denied and, without Network, it
+// is in an empty network namespace.
+func TestShim(t *testing.T) {
+	needTool(t, "/bin/sh")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLayout(t)
+	specDir := t.TempDir()
+	t.Setenv("GITHUB_TOKEN", "planted-gh-value-5e1d")
+	for _, network := range []bool{false, true} {
+		s := Spec{Path: "/bin/sh", Args: []string{"sh", "ignored"}, Dir: l.ws, Writable: []string{l.home}, ReadOnly: []string{exe}, Network: network}
+		sh, err := strict().Shim(s, filepath.Join(specDir, "spec-"+map[bool]string{false: "nonet", true: "net"}[network]+".json"))
+		if err != nil || sh.Warning != "" || sh.EnvKey != ShimEnv {
+			t.Fatalf("shim: %+v, %v", sh, err)
+		}
+		script := `echo "args:$1,$2"; env | sort; cat "$3" || echo read-denied; echo x > "$4" || echo write-denied; echo ok > inside.txt; ` +
+			`"$5" probe-net 127.0.0.1:1 127.0.0.1:1 | head -1; exit 7`
+		out, errOut, code := shimmed(t, sh, []string{"PATH=/usr/bin:/bin", "STEP_VAR=seen"},
+			"-c", script, "sh", "a b", "c", l.config, filepath.Join(l.outside, "x"), exe)
+		if code != 7 {
+			t.Fatalf("network %v: exit %d, want the tool's 7; stderr %q", network, code, errOut)
+		}
+		for _, want := range []string{"args:a b,c\n", "STEP_VAR=seen\n", "read-denied\n", "write-denied\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("network %v: stdout lacks %q:\n%s", network, want, out)
+			}
+		}
+		for _, bad := range []string{ShimEnv, "GITHUB_TOKEN", "planted-gh-value", "worker-config-marker"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("network %v: the tool saw %q", network, bad)
+			}
+		}
+		if ifaces := "lo up=false\n"; strings.Contains(out, ifaces) == network {
+			t.Errorf("network %v: interfaces (first line of probe-net) in %q", network, out)
+		}
+		if _, err := os.Stat(filepath.Join(l.ws, "inside.txt")); err != nil {
+			t.Errorf("network %v: the write in the workspace failed: %v", network, err)
+		}
+	}
+	t.Run("a spec file the tool may write is refused", func(t *testing.T) {
+		for _, f := range []string{filepath.Join(l.ws, "spec.json"), filepath.Join(l.home, "sub", "spec.json"), "rel.json"} {
+			if _, err := strict().Shim(Spec{Path: "/bin/true", Dir: l.ws, Writable: []string{l.home}}, f); !errors.Is(err, ErrInvalid) {
+				t.Errorf("spec file %s: want ErrInvalid, got %v", f, err)
+			}
+		}
+	})
+	t.Run("an existing spec file is not overwritten", func(t *testing.T) {
+		f := filepath.Join(specDir, "taken.json")
+		write(t, f, "{}")
+		if _, err := strict().Shim(Spec{Path: "/bin/true", Dir: l.ws}, f); err == nil {
+			t.Fatal("Shim overwrote an existing file")
+		}
+	})
+	t.Run("a spec file others may write is refused by the shim", func(t *testing.T) {
+		f := filepath.Join(specDir, "loose.json")
+		sh, err := strict().Shim(Spec{Path: "/bin/true", Dir: l.ws, Network: true}, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(f, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, code := shimmed(t, sh, nil)
+		if code != ExitCannotRun || !strings.HasPrefix(errOut, "rigger sandbox shim: ") {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("required refuses without Landlock", func(t *testing.T) {
+		r := New(Options{Required: true, Probe: func() Report { return Report{LandlockErr: "simulated", UserNetNS: true, NoNewPrivs: true} }})
+		if _, err := r.Shim(Spec{Path: "/bin/true", Dir: l.ws}, filepath.Join(specDir, "refused.json")); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("want ErrUnavailable, got %v", err)
+		}
+	})
+}
+
+// BenchmarkShimExec is /bin/true started as a library starts terraform
+// through [Runner.Shim]: a plain exec of the helper with the spec file
+// named in its environment; "netns" adds the helper's own child in a new
+// user+net namespace.
+func BenchmarkShimExec(b *testing.B) {
+	helper := buildHelper(b)
+	for _, network := range []bool{false, true} {
+		b.Run(map[bool]string{false: "netns", true: "network"}[network], func(b *testing.B) {
+			r := New(Options{Required: true, Helper: helper})
+			sh, err := r.Shim(Spec{Path: "/bin/true", Dir: b.TempDir(), Network: network}, filepath.Join(b.TempDir(), "spec.json"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				cmd := exec.Command(sh.Exe)
+				cmd.Env = []string{sh.EnvKey + "=" + sh.EnvValue}
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%v: %s", err, out)
+				}
+			}
+		})
+	}
+}
