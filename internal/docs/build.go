@@ -9,8 +9,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // builder holds one build's state.
@@ -104,23 +106,9 @@ func (b *builder) build(ctx context.Context) (*Site, error) {
 		}
 		site.Files[p] = data
 	}
-	pages := map[string]rendered{}
-	for _, p := range sortedKeys(src.pages) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		pg := src.pages[p]
-		b.opt.Progress("rendering " + p + "…")
-		data, err := readFile(src.root, p, pg.size)
-		if err != nil {
-			return nil, fmt.Errorf("page %s: %w", p, trimPathError(err))
-		}
-		r, err := b.md.render(data, func(dest string) (string, bool) { return src.resolveLink(pg, dest) },
-			func(dest string) { b.logf("%s: broken link to %s", p, dest) })
-		if err != nil {
-			return nil, fmt.Errorf("page %s: %w", p, err)
-		}
-		pages[p] = r
+	pages, err := b.renderPages(ctx, src)
+	if err != nil {
+		return nil, err
 	}
 	navTitles := map[string]string{}
 	nav := b.nav(b.cfg.Nav, src, pages, navTitles)
@@ -300,4 +288,61 @@ func pageOrder(nav []NavItem, src *source) []*page {
 		}
 	}
 	return out
+}
+
+// renderPages renders every page, on as many goroutines as there are
+// CPUs; the log lines of each page are added in page order.
+func (b *builder) renderPages(ctx context.Context, src *source) (map[string]rendered, error) {
+	names := sortedKeys(src.pages)
+	results := make([]rendered, len(names))
+	logs := make([][]string, len(names))
+	errs := make([]error, len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], logs[i], errs[i] = b.renderPage(src, src.pages[names[i]])
+			}
+		}()
+	}
+	var err error
+	for i, p := range names {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		b.opt.Progress("rendering " + p + "…")
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]rendered, len(names))
+	for i, p := range names {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		b.log = append(b.log, logs[i]...)
+		out[p] = results[i]
+	}
+	return out, nil
+}
+
+// renderPage reads and renders one page; it returns the page's log lines.
+func (b *builder) renderPage(src *source, pg *page) (rendered, []string, error) {
+	data, err := readFile(src.root, pg.src, pg.size)
+	if err != nil {
+		return rendered{}, nil, fmt.Errorf("page %s: %w", pg.src, trimPathError(err))
+	}
+	var log []string
+	r, err := b.md.render(data, func(dest string) (string, bool) { return src.resolveLink(pg, dest) },
+		func(dest string) { log = append(log, fmt.Sprintf("%s: broken link to %s", pg.src, dest)) })
+	if err != nil {
+		return rendered{}, nil, fmt.Errorf("page %s: %w", pg.src, err)
+	}
+	return r, log, nil
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // writeTree writes files (slash paths → contents) under a new temp dir.
-func writeTree(t *testing.T, files map[string]string) string {
+func writeTree(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
