@@ -26,8 +26,13 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// chromaStyle is the highlighting style written to assets/chroma.css.
-const chromaStyle = "github"
+const (
+	// chromaStyle is the highlighting style written to assets/chroma.css.
+	chromaStyle = "github"
+	// maxHighlightBytes bounds a code block chroma highlights; a larger one
+	// is shown as plain text (chroma's lexers are backtracking regexps).
+	maxHighlightBytes = 256 << 10
+)
 
 // pageRenderer turns one page's Markdown into sanitized HTML. It is built once
 // per build and used by one goroutine.
@@ -231,7 +236,7 @@ func (r *blockRenderer) fencedCode(w util.BufWriter, src []byte, node ast.Node, 
 		return ast.WalkSkipChildren, nil
 	}
 	lexer := lexers.Get(lang)
-	if lexer == nil {
+	if lexer == nil || code.Len() > maxHighlightBytes {
 		lexer = lexers.Fallback
 	}
 	cls := "highlight"
