@@ -19,13 +19,18 @@ var (
 	tabLine        = regexp.MustCompile(`^( {0,3})===([!+]{0,2})[ \t]+"(.*)"[ \t]*$`)
 )
 
-// maxBlockDepth bounds how deep admonitions and tabs nest.
-const maxBlockDepth = 16
+const (
+	// maxBlockDepth bounds how deep admonitions and tabs nest.
+	maxBlockDepth = 16
+	// maxQuoteDepth bounds the block quotes one line opens.
+	maxQuoteDepth = 32
+)
 
 // expandBlocks rewrites admonitions and tabs of a Markdown page.
 func expandBlocks(src []byte) []byte {
 	s := strings.ReplaceAll(string(src), "\r\n", "\n")
-	if !strings.Contains(s, "!!!") && !strings.Contains(s, "???") && !strings.Contains(s, "===") {
+	if !strings.Contains(s, "!!!") && !strings.Contains(s, "???") && !strings.Contains(s, "===") &&
+		strings.Count(s, ">") <= maxQuoteDepth {
 		return []byte(s)
 	}
 	return []byte(strings.Join(expandLines(strings.Split(s, "\n"), 0), "\n"))
@@ -64,11 +69,30 @@ func expandLines(lines []string, depth int) []string {
 			set, i = expandTabs(lines, i, depth)
 			out = append(out, set...)
 		default:
-			out = append(out, l)
+			out = append(out, limitQuotes(l))
 			i++
 		}
 	}
 	return out
+}
+
+// limitQuotes escapes the block-quote markers of a line past
+// maxQuoteDepth, so they are text: goldmark's cost grows with the square
+// of the nesting of one line.
+func limitQuotes(l string) string {
+	n := 0
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case c == ' ' || c == '\t' || c == '-' || c == '*' || c == '+' || c == '.' || c == ')' || c >= '0' && c <= '9':
+		case c == '>':
+			if n++; n > maxQuoteDepth {
+				return l[:i] + "\\" + l[i:]
+			}
+		default:
+			return l
+		}
+	}
+	return l
 }
 
 // admonitionTags opens and closes one admonition: a <div>, or for ??? and

@@ -15,6 +15,9 @@ import (
 	"sync"
 )
 
+// maxBrokenLinkLines bounds the broken-link lines logged for one page.
+const maxBrokenLinkLines = 50
+
 // builder holds one build's state.
 type builder struct {
 	dir  string
@@ -339,10 +342,18 @@ func (b *builder) renderPage(src *source, pg *page) (rendered, []string, error) 
 		return rendered{}, nil, fmt.Errorf("page %s: %w", pg.src, trimPathError(err))
 	}
 	var log []string
+	broken := 0
 	r, err := b.md.render(data, func(dest string) (string, bool) { return src.resolveLink(pg, dest) },
-		func(dest string) { log = append(log, fmt.Sprintf("%s: broken link to %s", pg.src, dest)) })
+		func(dest string) {
+			if broken++; broken <= maxBrokenLinkLines {
+				log = append(log, fmt.Sprintf("%s: broken link to %s", pg.src, dest))
+			}
+		})
 	if err != nil {
 		return rendered{}, nil, fmt.Errorf("page %s: %w", pg.src, err)
+	}
+	if broken > maxBrokenLinkLines {
+		log = append(log, fmt.Sprintf("%s: %d more broken links", pg.src, broken-maxBrokenLinkLines))
 	}
 	return r, log, nil
 }

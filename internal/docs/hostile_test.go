@@ -266,3 +266,35 @@ func TestDocsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsDeepNesting: a line nesting block quotes deeper than
+// maxQuoteDepth keeps the rest as text (goldmark's cost grows with the
+// square of one line's nesting: 200,000 markers took minutes), as do
+// duplicate headings by the thousand (unique anchors stay linear).
+func TestDocsDeepNesting(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]string{
+		"quotes":        strings.Repeat(">", 200000),
+		"spaced quotes": strings.Repeat("> ", 200000),
+		"list quotes":   strings.Repeat("- >", 100000),
+		"indented":      strings.Repeat("  >", 100000),
+	} {
+		out, err := r.render([]byte(s), func(d string) (string, bool) { return d, false }, func(string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(out.body, "<blockquote>"); n != maxQuoteDepth {
+			t.Errorf("%s: %d nested quotes, want %d", name, n, maxQuoteDepth)
+		}
+		if strings.Count(out.body, "&gt;") < 1000 {
+			t.Errorf("%s: the markers past the limit are not kept as text", name)
+		}
+	}
+	out, err := r.render([]byte(strings.Repeat("## a\n", 50000)), func(d string) (string, bool) { return d, false }, func(string) {})
+	if err != nil || len(out.toc) != 50000 || out.toc[49999].ID != "a_49999" {
+		t.Errorf("duplicate headings: %v %d", err, len(out.toc))
+	}
+}

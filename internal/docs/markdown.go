@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/chroma/v2"
@@ -86,7 +87,7 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 	src = expandBlocks(src)
 	doc := r.md.Parser().Parse(text.NewReader(src))
 	var out rendered
-	ids := map[string]bool{}
+	ids := newIDSet()
 	err := ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
@@ -103,10 +104,10 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 					id = string(b)
 				}
 			}
-			if id == "" || ids[id] {
-				id = uniqueID(slugify(title), ids)
+			if id == "" || ids.used[id] {
+				id = slugify(title)
 			}
-			ids[id] = true
+			id = ids.unique(id)
 			n.SetAttributeString("id", []byte(id))
 		case *ast.Link:
 			n.Destination = rewriteDest(n.Destination, links, broken)
@@ -190,17 +191,34 @@ func slugify(s string) string {
 	return slugSpace.ReplaceAllString(s, "-")
 }
 
-// uniqueID adds or bumps a _N suffix until id is unused, like MkDocs.
-func uniqueID(id string, used map[string]bool) string {
-	for used[id] || id == "" {
-		if m := idCount.FindStringSubmatch(id); m != nil {
-			var n int
-			fmt.Sscan(m[2], &n)
-			id = fmt.Sprintf("%s_%d", m[1], n+1)
-		} else {
-			id += "_1"
+// idSet hands out unique heading anchors the way MkDocs does: a taken id
+// gets a _1 suffix, or its own _N suffix bumped. next remembers the last
+// suffix of each stem so that many equal headings stay linear.
+type idSet struct {
+	used map[string]bool
+	next map[string]int
+}
+
+func newIDSet() *idSet { return &idSet{used: map[string]bool{}, next: map[string]int{}} }
+
+func (s *idSet) unique(id string) string {
+	if id != "" && !s.used[id] {
+		s.used[id] = true
+		return id
+	}
+	stem, n := id, 1
+	if m := idCount.FindStringSubmatch(id); m != nil {
+		if v, err := strconv.Atoi(m[2]); err == nil {
+			stem, n = m[1], v+1
 		}
 	}
+	n = max(n, s.next[stem])
+	for s.used[stem+"_"+strconv.Itoa(n)] {
+		n++
+	}
+	s.next[stem] = n + 1
+	id = stem + "_" + strconv.Itoa(n)
+	s.used[id] = true
 	return id
 }
 

@@ -199,12 +199,13 @@ func TestDocsSlugify(t *testing.T) {
 			t.Errorf("slugify(%q) = %q, want %q", in, got, want)
 		}
 	}
-	used := map[string]bool{"x": true, "x_1": true, "": false}
-	if got := uniqueID("x", used); got != "x_2" {
-		t.Errorf("uniqueID = %q", got)
+	ids := newIDSet()
+	var got []string
+	for _, id := range []string{"x", "x", "x_1", "x", "", "", "y_3", "y_3", "y"} {
+		got = append(got, ids.unique(id))
 	}
-	if got := uniqueID("", used); got != "_1" {
-		t.Errorf("uniqueID empty = %q", got)
+	if want := []string{"x", "x_1", "x_2", "x_3", "_1", "_2", "y_3", "y_4", "y"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("unique ids = %q, want %q", got, want)
 	}
 }
 
