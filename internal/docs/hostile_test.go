@@ -3,6 +3,7 @@ package docs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,7 +271,9 @@ func TestDocsBadConfig(t *testing.T) {
 // TestDocsDeepNesting: a line nesting block quotes deeper than
 // maxQuoteDepth keeps the rest as text (goldmark's cost grows with the
 // square of one line's nesting: 200,000 markers took minutes), as do
-// duplicate headings by the thousand (unique anchors stay linear).
+// duplicate headings by the thousand (unique anchors stay linear), and
+// link reference definitions by the thousand still resolve (a run of them
+// is cut by blank lines: goldmark's cost grows with the square of a run).
 func TestDocsDeepNesting(t *testing.T) {
 	r, err := newRenderer()
 	if err != nil {
@@ -293,7 +296,16 @@ func TestDocsDeepNesting(t *testing.T) {
 			t.Errorf("%s: the markers past the limit are not kept as text", name)
 		}
 	}
-	out, err := r.render([]byte(strings.Repeat("## a\n", 50000)), func(d string) (string, bool) { return d, false }, func(string) {})
+	var defs strings.Builder
+	defs.WriteString("[first][d0] [last][d49999]\n\n")
+	for i := range 50000 {
+		fmt.Fprintf(&defs, "[d%d]: https://example.com/%d\n", i, i)
+	}
+	out, err := r.render([]byte(defs.String()), func(d string) (string, bool) { return d, false }, func(string) {})
+	if err != nil || !strings.Contains(out.body, `<a href="https://example.com/0" rel="noreferrer">first</a> <a href="https://example.com/49999" rel="noreferrer">last</a>`) {
+		t.Errorf("50,000 link definitions: %v %.200s", err, out.body)
+	}
+	out, err = r.render([]byte(strings.Repeat("## a\n", 50000)), func(d string) (string, bool) { return d, false }, func(string) {})
 	if err != nil || len(out.toc) != 50000 || out.toc[49999].ID != "a_49999" {
 		t.Errorf("duplicate headings: %v %d", err, len(out.toc))
 	}
