@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"html"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -97,7 +99,7 @@ func (b *builder) build(ctx context.Context) (*Site, error) {
 	for _, p := range src.pages {
 		reserved[p.out] = true
 	}
-	for _, p := range sortedKeys(src.assets) {
+	for _, p := range slices.Sorted(maps.Keys(src.assets)) {
 		if reserved[p] {
 			b.logf("%s: the site builds a file of that name: not copied", p)
 			continue
@@ -252,7 +254,7 @@ func treeNav(src *source, pages map[string]rendered) []NavItem {
 		if f.home != nil {
 			out = append(out, NavItem{Title: pageTitle(f.home, pages[f.home.src]), Path: f.home.url})
 		}
-		names := append(sortedKeys(f.pages), sortedKeys(f.folders)...)
+		names := append(slices.Sorted(maps.Keys(f.pages)), slices.Sorted(maps.Keys(f.folders))...)
 		sort.Strings(names)
 		for _, n := range names {
 			if pg, ok := f.pages[n]; ok {
@@ -285,7 +287,7 @@ func pageOrder(nav []NavItem, src *source) []*page {
 		}
 	}
 	walk(nav)
-	for _, p := range sortedKeys(src.pages) {
+	for _, p := range slices.Sorted(maps.Keys(src.pages)) {
 		if !seen[p] {
 			out = append(out, src.pages[p])
 		}
@@ -296,7 +298,7 @@ func pageOrder(nav []NavItem, src *source) []*page {
 // renderPages renders every page, on as many goroutines as there are
 // CPUs; the log lines of each page are added in page order.
 func (b *builder) renderPages(ctx context.Context, src *source) (map[string]rendered, error) {
-	names := sortedKeys(src.pages)
+	names := slices.Sorted(maps.Keys(src.pages))
 	results := make([]rendered, len(names))
 	logs := make([][]string, len(names))
 	errs := make([]error, len(names))
