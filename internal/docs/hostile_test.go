@@ -38,6 +38,8 @@ markdown_extensions:
   - marker_ext
 extra_javascript: [https://evil.example/x.js]
 INHERIT: ../../base.yml
+repo_url: "javascript:alert(1)"
+edit_uri: "javascript:alert(1)//"
 `,
 		"hooks/marker.py":         py,
 		"marker_ext.py":           py,
@@ -61,7 +63,12 @@ INHERIT: ../../base.yml
 		"mkdocs.yml: key INHERIT is ignored (line 19): nothing is executed, imported or fetched",
 		"evil.js: HTML and script files are not copied; write the page in Markdown",
 		"raw.html: HTML and script files are not copied; write the page in Markdown",
+		`mkdocs.yml: repo_url "javascript:alert(1)" is not an http(s) URL: ignored`,
+		`mkdocs.yml: edit_uri "javascript:alert(1)//" is neither a path nor an http(s) URL: ignored`,
 	)
+	if site.Metadata.RepoURL != "" || site.Metadata.EditURI != "" {
+		t.Errorf("repo_url %q, edit_uri %q kept", site.Metadata.RepoURL, site.Metadata.EditURI)
+	}
 	for name, data := range site.Files {
 		if strings.Contains(string(data), "alert(1)") || strings.Contains(string(data), "pwned") {
 			t.Errorf("%s carries hostile content", name)
