@@ -2,6 +2,7 @@ package docs
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"html"
 	"net/url"
@@ -39,6 +40,7 @@ const (
 // per build and used by one goroutine.
 type pageRenderer struct {
 	md     goldmark.Markdown
+	blocks *blockRenderer
 	policy *bluemonday.Policy
 	css    []byte
 }
@@ -65,7 +67,7 @@ func newRenderer() (*pageRenderer, error) {
 			renderer.WithNodeRenderers(util.Prioritized(blocks, 100)),
 		),
 	)
-	return &pageRenderer{md: md, policy: newPolicy(), css: css.Bytes()}, nil
+	return &pageRenderer{md: md, blocks: blocks, policy: newPolicy(), css: css.Bytes()}, nil
 }
 
 // rendered is one page after rendering.
@@ -88,6 +90,10 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 	doc := r.md.Parser().Parse(text.NewReader(src))
 	var out rendered
 	ids := newIDSet()
+	// Highlighted code waits in slots; the page holds an unguessable
+	// placeholder paragraph for each until it is sanitized.
+	nonce := "rigger" + rand.Text()
+	var slots []string
 	err := ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
@@ -109,6 +115,13 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 			}
 			id = ids.unique(id)
 			n.SetAttributeString("id", []byte(id))
+		case *ast.FencedCodeBlock:
+			if lang := strings.ToLower(string(n.Language(src))); lang != "mermaid" {
+				slot := nonce + strconv.Itoa(len(slots))
+				slots = append(slots, r.blocks.highlight(lang, codeOf(n, src)))
+				n.SetAttributeString(slotAttr, []byte(slot))
+			}
+			return ast.WalkSkipChildren, nil
 		case *ast.Link:
 			n.Destination = rewriteDest(n.Destination, links, broken)
 		case *ast.Image:
@@ -124,6 +137,13 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 		return out, err
 	}
 	out.body = r.policy.Sanitize(buf.String())
+	if len(slots) > 0 {
+		pairs := make([]string, 0, 2*len(slots))
+		for i, h := range slots {
+			pairs = append(pairs, "<p>"+nonce+strconv.Itoa(i)+"</p>", h)
+		}
+		out.body = strings.NewReplacer(pairs...).Replace(out.body)
+	}
 	out.toc, out.text, out.sections = outline(out.body)
 	return out, nil
 }
@@ -235,42 +255,65 @@ func (r *blockRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(extast.KindTaskCheckBox, r.taskCheckBox)
 }
 
+// fencedCode writes a mermaid block as escaped source, and any other block
+// as the placeholder paragraph render put in its attributes: render
+// replaces it with the highlighted HTML once the page is sanitized.
 func (r *blockRenderer) fencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
 	if !entering {
 		return ast.WalkContinue, nil
 	}
 	n := node.(*ast.FencedCodeBlock)
-	lang := strings.ToLower(string(n.Language(src)))
+	if slot, ok := n.AttributeString(slotAttr); ok {
+		_, _ = w.WriteString("<p>")
+		_, _ = w.Write(slot.([]byte))
+		_, _ = w.WriteString("</p>\n")
+		return ast.WalkSkipChildren, nil
+	}
+	_, _ = w.WriteString(`<pre class="mermaid">`)
+	_, _ = w.WriteString(html.EscapeString(codeOf(n, src)))
+	_, _ = w.WriteString("</pre>\n")
+	return ast.WalkSkipChildren, nil
+}
+
+// slotAttr is the attribute render sets on a fenced code block to name
+// its placeholder.
+const slotAttr = "rigger-slot"
+
+func codeOf(n *ast.FencedCodeBlock, src []byte) string {
 	var code strings.Builder
 	lines := n.Lines()
 	for i := range lines.Len() {
 		seg := lines.At(i)
 		code.Write(seg.Value(src))
 	}
-	if lang == "mermaid" {
-		_, _ = w.WriteString(`<pre class="mermaid">`)
-		_, _ = w.WriteString(html.EscapeString(code.String()))
-		_, _ = w.WriteString("</pre>\n")
-		return ast.WalkSkipChildren, nil
-	}
+	return code.String()
+}
+
+// highlight renders code with chroma's CSS classes. Its output is built
+// by chroma from escaped token text and fixed class names, so it is put
+// in the page after the sanitizer has run (which halves the sanitizer's
+// work on code-heavy pages).
+func (r *blockRenderer) highlight(lang, code string) string {
 	lexer := lexers.Get(lang)
-	if lexer == nil || code.Len() > maxHighlightBytes {
+	if lexer == nil || len(code) > maxHighlightBytes {
 		lexer = lexers.Fallback
 	}
 	cls := "highlight"
-	if lang != "" {
-		cls += " language-" + slugify(lang)
+	if l := slugify(lang); l != "" {
+		cls += " language-" + l
 	}
-	_, _ = w.WriteString(`<div class="` + cls + `">`)
-	it, err := chroma.Coalesce(lexer).Tokenise(nil, code.String())
+	var b strings.Builder
+	b.WriteString(`<div class="` + cls + `">`)
+	it, err := chroma.Coalesce(lexer).Tokenise(nil, code)
 	if err == nil {
-		err = r.formatter.Format(w, r.style, it)
+		err = r.formatter.Format(&b, r.style, it)
 	}
 	if err != nil {
-		_, _ = w.WriteString(`<pre class="chroma"><code>` + html.EscapeString(code.String()) + "</code></pre>")
+		b.Reset()
+		b.WriteString(`<div class="` + cls + `"><pre class="chroma"><code>` + html.EscapeString(code) + "</code></pre>")
 	}
-	_, _ = w.WriteString("</div>\n")
-	return ast.WalkSkipChildren, nil
+	b.WriteString("</div>")
+	return b.String()
 }
 
 func (r *blockRenderer) taskCheckBox(w util.BufWriter, _ []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {

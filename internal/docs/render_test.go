@@ -75,6 +75,9 @@ func TestDocsRendering(t *testing.T) {
 	if strings.Contains(body, "<input") {
 		t.Errorf("task list rendered an <input>")
 	}
+	if strings.Contains(body, "rigger") {
+		t.Errorf("a code block placeholder was left in the page")
+	}
 	if got := string(site.Files["img/logo.png"]); got != "\x89PNG fake" {
 		t.Errorf("image not copied: %q", got)
 	}
