@@ -301,3 +301,22 @@ func TestDocsDeepNesting(t *testing.T) {
 		t.Errorf("duplicate headings: %v %d", err, len(out.toc))
 	}
 }
+
+// TestDocsHostileCode: code blocks (highlighted after the sanitizer ran)
+// and their info strings stay text, whatever they hold.
+func TestDocsHostileCode(t *testing.T) {
+	page := "# Code\n\n```html\n</code></pre></div><script>alert(1)</script><img src=x onerror=alert(2)>\n```\n\n" +
+		"```\"><script>alert(3)</script>\nx\n```\n\n~~~js onload=alert(4)\n<svg onload=alert(5)>\n~~~\n\n```mermaid\n</pre><script>alert(6)</script>\n```\n"
+	body := article(t, build(t, writeTree(t, map[string]string{"docs/index.md": page})), "index.html")
+	if bad := unsafeMarkup(body); bad != "" {
+		t.Errorf("code rendered markup: %s\n%s", bad, body)
+	}
+	for _, want := range []string{
+		`<span class="p">&gt;&lt;</span><span class="nt">script</span>`, `language-scriptalert3script">`,
+		`<span class="nx">svg</span> <span class="nx">onload</span>`, "&lt;/pre&gt;&lt;script&gt;alert(6)",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
+	}
+}
