@@ -1,7 +1,9 @@
 package docs
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -228,5 +230,30 @@ func TestDocsRelURL(t *testing.T) {
 		if got := relURL(c.from, c.to); got != c.want {
 			t.Errorf("relURL(%q, %q) = %q, want %q", c.from, c.to, got, c.want)
 		}
+	}
+}
+
+// TestDocsConfigVariants: mkdocs.yaml is read like mkdocs.yml, docs_dir
+// may name another folder, a nav of bare pages takes titles from the pages,
+// and a cancelled context stops the build.
+func TestDocsConfigVariants(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"mkdocs.yaml":                      "site_name: Yaml\ndocs_dir: ./documentation/\nnav:\n  - index.md\n  - getting-started.md\n",
+		"documentation/index.md":           "no heading\n",
+		"documentation/getting-started.md": "text\n",
+		"docs/index.md":                    "# Not this one\n",
+	})
+	site := build(t, dir)
+	want := []NavItem{{Title: "Home", Path: ""}, {Title: "Getting started", Path: "getting-started/"}}
+	if site.Metadata.SiteName != "Yaml" || !reflect.DeepEqual(site.Metadata.Nav, want) {
+		t.Errorf("site %q nav %+v", site.Metadata.SiteName, site.Metadata.Nav)
+	}
+	if strings.Contains(string(site.Files["index.html"]), "Not this one") {
+		t.Errorf("docs/ was read instead of docs_dir")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Build(ctx, dir, Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled build: %v", err)
 	}
 }
