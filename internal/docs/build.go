@@ -68,7 +68,7 @@ func newBuilder(dir string, opt Options) (*builder, error) {
 	if err != nil {
 		b.close()
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("docs_dir %q: %w in %s", b.cfg.DocsDir, errNoDocs, dir)
+			return nil, fmt.Errorf("docs_dir %q: %w in %s", b.cfg.DocsDir, ErrNoDocs, dir)
 		}
 		return nil, fmt.Errorf("docs_dir %q: %w (it must be a folder inside %s)", b.cfg.DocsDir, trimPathError(err), dir)
 	}

@@ -199,5 +199,5 @@ func hasScheme(s string) bool {
 	return true
 }
 
-// errNoDocs is returned when the docs folder does not exist.
-var errNoDocs = errors.New("no documentation folder")
+// ErrNoDocs is returned (wrapped) when docs_dir does not exist.
+var ErrNoDocs = errors.New("no documentation folder")

@@ -35,7 +35,7 @@ var corpusExpect = map[string]struct {
 		"examples/download.md: broken link to ./files/sample1.py",
 	}},
 	// The folder has no docs/ at all: MkDocs refuses it too.
-	"backstage/examples/sample-docs": {err: errNoDocs},
+	"backstage/examples/sample-docs": {err: ErrNoDocs},
 	"backstage/examples/sample-docs-local": {pages: 1, log: []string{
 		"mkdocs.yml: key plugins is ignored (line 6): nothing is executed, imported or fetched",
 		`mkdocs.yml: nav[1] "Quickstart" points to quickstart.md, which is not a page of the docs folder: left out`,

@@ -234,7 +234,7 @@ func TestDocsConfinement(t *testing.T) {
 		t.Errorf("docs_dir symlinked out: %v", err)
 	}
 	// A missing docs folder is a clear error.
-	if _, err := Build(context.Background(), t.TempDir(), Options{}); !errors.Is(err, errNoDocs) {
+	if _, err := Build(context.Background(), t.TempDir(), Options{}); !errors.Is(err, ErrNoDocs) {
 		t.Errorf("missing docs: %v", err)
 	}
 }
