@@ -17,15 +17,25 @@ import (
 var (
 	admonitionLine = regexp.MustCompile(`^( {0,3})(!!!|\?\?\?\+?)[ \t]+([A-Za-z0-9_-]+(?:[ \t]+[A-Za-z0-9_-]+)*)(?:[ \t]+"(.*)")?[ \t]*$`)
 	tabLine        = regexp.MustCompile(`^( {0,3})===([!+]{0,2})[ \t]+"(.*)"[ \t]*$`)
+	definitionLine = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:`)
 )
 
-// maxBlockDepth bounds how deep admonitions and tabs nest.
-const maxBlockDepth = 16
+const (
+	// maxBlockDepth bounds how deep admonitions and tabs nest.
+	maxBlockDepth = 16
+	// maxQuoteDepth bounds the block quotes one line opens.
+	maxQuoteDepth = 32
+	// maxDefinitionRun bounds a run of link reference definitions: a blank
+	// line is put between runs (which changes nothing, a definition may
+	// stand alone), as goldmark's cost grows with the square of a run.
+	maxDefinitionRun = 64
+)
 
 // expandBlocks rewrites admonitions and tabs of a Markdown page.
 func expandBlocks(src []byte) []byte {
 	s := strings.ReplaceAll(string(src), "\r\n", "\n")
-	if !strings.Contains(s, "!!!") && !strings.Contains(s, "???") && !strings.Contains(s, "===") {
+	if !strings.Contains(s, "!!!") && !strings.Contains(s, "???") && !strings.Contains(s, "===") &&
+		strings.Count(s, ">") <= maxQuoteDepth && strings.Count(s, "]:") <= maxDefinitionRun {
 		return []byte(s)
 	}
 	return []byte(strings.Join(expandLines(strings.Split(s, "\n"), 0), "\n"))
@@ -37,8 +47,20 @@ func expandLines(lines []string, depth int) []string {
 	}
 	out := make([]string, 0, len(lines))
 	fence := ""
+	defs := -1 // link reference definitions in a row since a blank line; -1 outside such a run
 	for i := 0; i < len(lines); {
 		l := lines[i]
+		switch {
+		case strings.TrimSpace(l) == "":
+			defs = 0
+		case definitionLine.MatchString(l) && defs >= 0:
+			if defs++; defs > maxDefinitionRun {
+				out = append(out, "")
+				defs = 1
+			}
+		default:
+			defs = -1
+		}
 		switch {
 		case fence != "":
 			if closesFence(l, fence) {
@@ -64,11 +86,30 @@ func expandLines(lines []string, depth int) []string {
 			set, i = expandTabs(lines, i, depth)
 			out = append(out, set...)
 		default:
-			out = append(out, l)
+			out = append(out, limitQuotes(l))
 			i++
 		}
 	}
 	return out
+}
+
+// limitQuotes escapes the block-quote markers of a line past
+// maxQuoteDepth, so they are text: goldmark's cost grows with the square
+// of the nesting of one line.
+func limitQuotes(l string) string {
+	n := 0
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case c == ' ' || c == '\t' || c == '-' || c == '*' || c == '+' || c == '.' || c == ')' || c >= '0' && c <= '9':
+		case c == '>':
+			if n++; n > maxQuoteDepth {
+				return l[:i] + "\\" + l[i:]
+			}
+		default:
+			return l
+		}
+	}
+	return l
 }
 
 // admonitionTags opens and closes one admonition: a <div>, or for ??? and

@@ -6,12 +6,19 @@ import (
 	"fmt"
 	"html"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
+
+// maxBrokenLinkLines bounds the broken-link lines logged for one page.
+const maxBrokenLinkLines = 50
 
 // builder holds one build's state.
 type builder struct {
@@ -61,7 +68,7 @@ func newBuilder(dir string, opt Options) (*builder, error) {
 	if err != nil {
 		b.close()
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("docs_dir %q: %w in %s", b.cfg.DocsDir, errNoDocs, dir)
+			return nil, fmt.Errorf("docs_dir %q: %w in %s", b.cfg.DocsDir, ErrNoDocs, dir)
 		}
 		return nil, fmt.Errorf("docs_dir %q: %w (it must be a folder inside %s)", b.cfg.DocsDir, trimPathError(err), dir)
 	}
@@ -92,7 +99,7 @@ func (b *builder) build(ctx context.Context) (*Site, error) {
 	for _, p := range src.pages {
 		reserved[p.out] = true
 	}
-	for _, p := range sortedKeys(src.assets) {
+	for _, p := range slices.Sorted(maps.Keys(src.assets)) {
 		if reserved[p] {
 			b.logf("%s: the site builds a file of that name: not copied", p)
 			continue
@@ -104,23 +111,9 @@ func (b *builder) build(ctx context.Context) (*Site, error) {
 		}
 		site.Files[p] = data
 	}
-	pages := map[string]rendered{}
-	for _, p := range sortedKeys(src.pages) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		pg := src.pages[p]
-		b.opt.Progress("rendering " + p + "…")
-		data, err := readFile(src.root, p, pg.size)
-		if err != nil {
-			return nil, fmt.Errorf("page %s: %w", p, trimPathError(err))
-		}
-		r, err := b.md.render(data, func(dest string) (string, bool) { return src.resolveLink(pg, dest) },
-			func(dest string) { b.logf("%s: broken link to %s", p, dest) })
-		if err != nil {
-			return nil, fmt.Errorf("page %s: %w", p, err)
-		}
-		pages[p] = r
+	pages, err := b.renderPages(ctx, src)
+	if err != nil {
+		return nil, err
 	}
 	navTitles := map[string]string{}
 	nav := b.nav(b.cfg.Nav, src, pages, navTitles)
@@ -261,7 +254,7 @@ func treeNav(src *source, pages map[string]rendered) []NavItem {
 		if f.home != nil {
 			out = append(out, NavItem{Title: pageTitle(f.home, pages[f.home.src]), Path: f.home.url})
 		}
-		names := append(sortedKeys(f.pages), sortedKeys(f.folders)...)
+		names := append(slices.Sorted(maps.Keys(f.pages)), slices.Sorted(maps.Keys(f.folders))...)
 		sort.Strings(names)
 		for _, n := range names {
 			if pg, ok := f.pages[n]; ok {
@@ -294,10 +287,75 @@ func pageOrder(nav []NavItem, src *source) []*page {
 		}
 	}
 	walk(nav)
-	for _, p := range sortedKeys(src.pages) {
+	for _, p := range slices.Sorted(maps.Keys(src.pages)) {
 		if !seen[p] {
 			out = append(out, src.pages[p])
 		}
 	}
 	return out
+}
+
+// renderPages renders every page, on as many goroutines as there are
+// CPUs; the log lines of each page are added in page order.
+func (b *builder) renderPages(ctx context.Context, src *source) (map[string]rendered, error) {
+	names := slices.Sorted(maps.Keys(src.pages))
+	results := make([]rendered, len(names))
+	logs := make([][]string, len(names))
+	errs := make([]error, len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], logs[i], errs[i] = b.renderPage(src, src.pages[names[i]])
+			}
+		}()
+	}
+	var err error
+	for i, p := range names {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		b.opt.Progress("rendering " + p + "…")
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]rendered, len(names))
+	for i, p := range names {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		b.log = append(b.log, logs[i]...)
+		out[p] = results[i]
+	}
+	return out, nil
+}
+
+// renderPage reads and renders one page; it returns the page's log lines.
+func (b *builder) renderPage(src *source, pg *page) (rendered, []string, error) {
+	data, err := readFile(src.root, pg.src, pg.size)
+	if err != nil {
+		return rendered{}, nil, fmt.Errorf("page %s: %w", pg.src, trimPathError(err))
+	}
+	var log []string
+	broken := 0
+	r, err := b.md.render(data, func(dest string) (string, bool) { return src.resolveLink(pg, dest) },
+		func(dest string) {
+			if broken++; broken <= maxBrokenLinkLines {
+				log = append(log, fmt.Sprintf("%s: broken link to %s", pg.src, dest))
+			}
+		})
+	if err != nil {
+		return rendered{}, nil, fmt.Errorf("page %s: %w", pg.src, err)
+	}
+	if broken > maxBrokenLinkLines {
+		log = append(log, fmt.Sprintf("%s: %d more broken links", pg.src, broken-maxBrokenLinkLines))
+	}
+	return r, log, nil
 }

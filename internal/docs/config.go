@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -200,15 +199,5 @@ func hasScheme(s string) bool {
 	return true
 }
 
-// errNoDocs is returned when the docs folder does not exist.
-var errNoDocs = errors.New("no documentation folder")
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+// ErrNoDocs is returned (wrapped) when docs_dir does not exist.
+var ErrNoDocs = errors.New("no documentation folder")

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -33,7 +35,7 @@ var corpusExpect = map[string]struct {
 		"examples/download.md: broken link to ./files/sample1.py",
 	}},
 	// The folder has no docs/ at all: MkDocs refuses it too.
-	"backstage/examples/sample-docs": {err: errNoDocs},
+	"backstage/examples/sample-docs": {err: ErrNoDocs},
 	"backstage/examples/sample-docs-local": {pages: 1, log: []string{
 		"mkdocs.yml: key plugins is ignored (line 6): nothing is executed, imported or fetched",
 		`mkdocs.yml: nav[1] "Quickstart" points to quickstart.md, which is not a page of the docs folder: left out`,
@@ -92,7 +94,7 @@ func TestDocsCorpus(t *testing.T) {
 	}
 	names := append([]string(nil), sites...)
 	sort.Strings(names)
-	if want := sortedKeys(corpusExpect); !reflect.DeepEqual(names, want) {
+	if want := slices.Sorted(maps.Keys(corpusExpect)); !reflect.DeepEqual(names, want) {
 		t.Fatalf("corpus sites %q, expectations for %q: add the new site's expectations", names, want)
 	}
 	for _, rel := range sites {
@@ -129,7 +131,7 @@ func checkSite(t *testing.T, site *Site, log []string) {
 			t.Errorf("%s missing", f)
 		}
 	}
-	if got := sortedKeys(site.Files); !reflect.DeepEqual(got, site.Metadata.Files) {
+	if got := slices.Sorted(maps.Keys(site.Files)); !reflect.DeepEqual(got, site.Metadata.Files) {
 		t.Errorf("metadata files %q, built %q", site.Metadata.Files, got)
 	}
 	var navWalk func([]NavItem)

@@ -4,15 +4,23 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
 // writeTree writes files (slash paths → contents) under a new temp dir.
-func writeTree(t *testing.T, files map[string]string) string {
+func writeTree(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	return dir
+}
+
+// writeFiles writes files (slash paths → contents) under dir.
+func writeFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -22,7 +30,6 @@ func writeTree(t *testing.T, files map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 var fixedNow = func() time.Time { return time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) }
@@ -51,13 +58,14 @@ func article(t *testing.T, site *Site, name string) string {
 	return s[i+len(`<article class="md-typeset">`) : j]
 }
 
-func hasLog(site *Site, line string) bool {
-	for _, l := range site.Log {
-		if l == line {
-			return true
+// wantLog fails t for each line missing from the site's log.
+func wantLog(t *testing.T, site *Site, lines ...string) {
+	t.Helper()
+	for _, want := range lines {
+		if !slices.Contains(site.Log, want) {
+			t.Errorf("log lacks %q:\n%s", want, strings.Join(site.Log, "\n"))
 		}
 	}
-	return false
 }
 
 func dirBase(dir string) string { return filepath.Base(dir) }

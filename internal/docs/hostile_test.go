@@ -3,6 +3,7 @@ package docs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,8 @@ markdown_extensions:
   - marker_ext
 extra_javascript: [https://evil.example/x.js]
 INHERIT: ../../base.yml
+repo_url: "javascript:alert(1)"
+edit_uri: "javascript:alert(1)//"
 `,
 		"hooks/marker.py":         py,
 		"marker_ext.py":           py,
@@ -46,20 +49,12 @@ INHERIT: ../../base.yml
 		"docs/raw.html":           "<script>alert(1)</script>",
 		"docs/overrides/main.css": "body{}",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	site := build(t, dir)
 	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the marker file exists: something was executed (%v)", err)
 	}
-	for _, want := range []string{
+	wantLog(t, site,
 		"mkdocs.yml: key hooks is ignored (line 2): nothing is executed, imported or fetched",
 		"mkdocs.yml: key plugins is ignored (line 4): nothing is executed, imported or fetched",
 		"mkdocs.yml: key theme is ignored (line 8): nothing is executed, imported or fetched",
@@ -68,10 +63,11 @@ INHERIT: ../../base.yml
 		"mkdocs.yml: key INHERIT is ignored (line 19): nothing is executed, imported or fetched",
 		"evil.js: HTML and script files are not copied; write the page in Markdown",
 		"raw.html: HTML and script files are not copied; write the page in Markdown",
-	} {
-		if !hasLog(site, want) {
-			t.Errorf("log lacks %q:\n%s", want, strings.Join(site.Log, "\n"))
-		}
+		`mkdocs.yml: repo_url "javascript:alert(1)" is not an http(s) URL: ignored`,
+		`mkdocs.yml: edit_uri "javascript:alert(1)//" is neither a path nor an http(s) URL: ignored`,
+	)
+	if site.Metadata.RepoURL != "" || site.Metadata.EditURI != "" {
+		t.Errorf("repo_url %q, edit_uri %q kept", site.Metadata.RepoURL, site.Metadata.EditURI)
 	}
 	for name, data := range site.Files {
 		if strings.Contains(string(data), "alert(1)") || strings.Contains(string(data), "pwned") {
@@ -205,7 +201,7 @@ func TestDocsConfinement(t *testing.T) {
 			t.Errorf("%s carries content from outside the docs folder", name)
 		}
 	}
-	for _, want := range []string{
+	wantLog(t, site,
 		"leak.md: symlink that leaves the docs folder or points nowhere: skipped, not followed",
 		"leak.png: symlink that leaves the docs folder or points nowhere: skipped, not followed",
 		"rel.md: symlink that leaves the docs folder or points nowhere: skipped, not followed",
@@ -218,11 +214,7 @@ func TestDocsConfinement(t *testing.T) {
 		`mkdocs.yml: nav[1] "" points to leak.md, which is not a page of the docs folder: left out`,
 		`mkdocs.yml: nav[2] "" points to ../private.md, which is not a page of the docs folder: left out`,
 		`mkdocs.yml: nav[3] "" points to /etc/passwd, which is not a page of the docs folder: left out`,
-	} {
-		if !hasLog(site, want) {
-			t.Errorf("log lacks %q:\n%s", want, strings.Join(site.Log, "\n"))
-		}
-	}
+	)
 	// A symlink that stays inside the docs folder is an ordinary file.
 	if !strings.Contains(article(t, site, "alias/index.html"), "Inside") {
 		t.Errorf("in-folder symlink not built")
@@ -242,7 +234,7 @@ func TestDocsConfinement(t *testing.T) {
 		t.Errorf("docs_dir symlinked out: %v", err)
 	}
 	// A missing docs folder is a clear error.
-	if _, err := Build(context.Background(), t.TempDir(), Options{}); !errors.Is(err, errNoDocs) {
+	if _, err := Build(context.Background(), t.TempDir(), Options{}); !errors.Is(err, ErrNoDocs) {
 		t.Errorf("missing docs: %v", err)
 	}
 }
@@ -263,6 +255,68 @@ func TestDocsBadConfig(t *testing.T) {
 		_, err := Build(context.Background(), dir, Options{})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
+
+// TestDocsDeepNesting: a line nesting block quotes deeper than
+// maxQuoteDepth keeps the rest as text (goldmark's cost grows with the
+// square of one line's nesting: 200,000 markers took minutes), as do
+// duplicate headings by the thousand (unique anchors stay linear), and
+// link reference definitions by the thousand still resolve (a run of them
+// is cut by blank lines: goldmark's cost grows with the square of a run).
+func TestDocsDeepNesting(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]string{
+		"quotes":        strings.Repeat(">", 200000),
+		"spaced quotes": strings.Repeat("> ", 200000),
+		"list quotes":   strings.Repeat("- >", 100000),
+		"indented":      strings.Repeat("  >", 100000),
+	} {
+		out, err := r.render([]byte(s), func(d string) (string, bool) { return d, false }, func(string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(out.body, "<blockquote>"); n != maxQuoteDepth {
+			t.Errorf("%s: %d nested quotes, want %d", name, n, maxQuoteDepth)
+		}
+		if strings.Count(out.body, "&gt;") < 1000 {
+			t.Errorf("%s: the markers past the limit are not kept as text", name)
+		}
+	}
+	var defs strings.Builder
+	defs.WriteString("[first][d0] [last][d49999]\n\n")
+	for i := range 50000 {
+		fmt.Fprintf(&defs, "[d%d]: https://example.com/%d\n", i, i)
+	}
+	out, err := r.render([]byte(defs.String()), func(d string) (string, bool) { return d, false }, func(string) {})
+	if err != nil || !strings.Contains(out.body, `<a href="https://example.com/0" rel="noreferrer">first</a> <a href="https://example.com/49999" rel="noreferrer">last</a>`) {
+		t.Errorf("50,000 link definitions: %v %.200s", err, out.body)
+	}
+	out, err = r.render([]byte(strings.Repeat("## a\n", 50000)), func(d string) (string, bool) { return d, false }, func(string) {})
+	if err != nil || len(out.toc) != 50000 || out.toc[49999].ID != "a_49999" {
+		t.Errorf("duplicate headings: %v %d", err, len(out.toc))
+	}
+}
+
+// TestDocsHostileCode: code blocks (highlighted after the sanitizer ran)
+// and their info strings stay text, whatever they hold.
+func TestDocsHostileCode(t *testing.T) {
+	page := "# Code\n\n```html\n</code></pre></div><script>alert(1)</script><img src=x onerror=alert(2)>\n```\n\n" +
+		"```\"><script>alert(3)</script>\nx\n```\n\n~~~js onload=alert(4)\n<svg onload=alert(5)>\n~~~\n\n```mermaid\n</pre><script>alert(6)</script>\n```\n"
+	body := article(t, build(t, writeTree(t, map[string]string{"docs/index.md": page})), "index.html")
+	if bad := unsafeMarkup(body); bad != "" {
+		t.Errorf("code rendered markup: %s\n%s", bad, body)
+	}
+	for _, want := range []string{
+		`<span class="p">&gt;&lt;</span><span class="nt">script</span>`, `language-scriptalert3script">`,
+		`<span class="nx">svg</span> <span class="nx">onload</span>`, "&lt;/pre&gt;&lt;script&gt;alert(6)",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
 		}
 	}
 }

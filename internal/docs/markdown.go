@@ -2,11 +2,13 @@ package docs
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"html"
 	"net/url"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/chroma/v2"
@@ -26,13 +28,19 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// chromaStyle is the highlighting style written to assets/chroma.css.
-const chromaStyle = "github"
+const (
+	// chromaStyle is the highlighting style written to assets/chroma.css.
+	chromaStyle = "github"
+	// maxHighlightBytes bounds a code block chroma highlights; a larger one
+	// is shown as plain text (chroma's lexers are backtracking regexps).
+	maxHighlightBytes = 256 << 10
+)
 
 // pageRenderer turns one page's Markdown into sanitized HTML. It is built once
 // per build and used by one goroutine.
 type pageRenderer struct {
 	md     goldmark.Markdown
+	blocks *blockRenderer
 	policy *bluemonday.Policy
 	css    []byte
 }
@@ -59,7 +67,7 @@ func newRenderer() (*pageRenderer, error) {
 			renderer.WithNodeRenderers(util.Prioritized(blocks, 100)),
 		),
 	)
-	return &pageRenderer{md: md, policy: newPolicy(), css: css.Bytes()}, nil
+	return &pageRenderer{md: md, blocks: blocks, policy: newPolicy(), css: css.Bytes()}, nil
 }
 
 // rendered is one page after rendering.
@@ -81,7 +89,11 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 	src = expandBlocks(src)
 	doc := r.md.Parser().Parse(text.NewReader(src))
 	var out rendered
-	ids := map[string]bool{}
+	ids := newIDSet()
+	// Highlighted code waits in slots; the page holds an unguessable
+	// placeholder paragraph for each until it is sanitized.
+	nonce := "rigger" + rand.Text()
+	var slots []string
 	err := ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
@@ -98,11 +110,18 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 					id = string(b)
 				}
 			}
-			if id == "" || ids[id] {
-				id = uniqueID(slugify(title), ids)
+			if id == "" || ids.used[id] {
+				id = slugify(title)
 			}
-			ids[id] = true
+			id = ids.unique(id)
 			n.SetAttributeString("id", []byte(id))
+		case *ast.FencedCodeBlock:
+			if lang := strings.ToLower(string(n.Language(src))); lang != "mermaid" {
+				slot := nonce + strconv.Itoa(len(slots))
+				slots = append(slots, r.blocks.highlight(lang, codeOf(n, src)))
+				n.SetAttributeString(slotAttr, []byte(slot))
+			}
+			return ast.WalkSkipChildren, nil
 		case *ast.Link:
 			n.Destination = rewriteDest(n.Destination, links, broken)
 		case *ast.Image:
@@ -118,6 +137,13 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 		return out, err
 	}
 	out.body = r.policy.Sanitize(buf.String())
+	if len(slots) > 0 {
+		pairs := make([]string, 0, 2*len(slots))
+		for i, h := range slots {
+			pairs = append(pairs, "<p>"+nonce+strconv.Itoa(i)+"</p>", h)
+		}
+		out.body = strings.NewReplacer(pairs...).Replace(out.body)
+	}
 	out.toc, out.text, out.sections = outline(out.body)
 	return out, nil
 }
@@ -185,17 +211,34 @@ func slugify(s string) string {
 	return slugSpace.ReplaceAllString(s, "-")
 }
 
-// uniqueID adds or bumps a _N suffix until id is unused, like MkDocs.
-func uniqueID(id string, used map[string]bool) string {
-	for used[id] || id == "" {
-		if m := idCount.FindStringSubmatch(id); m != nil {
-			var n int
-			fmt.Sscan(m[2], &n)
-			id = fmt.Sprintf("%s_%d", m[1], n+1)
-		} else {
-			id += "_1"
+// idSet hands out unique heading anchors the way MkDocs does: a taken id
+// gets a _1 suffix, or its own _N suffix bumped. next remembers the last
+// suffix of each stem so that many equal headings stay linear.
+type idSet struct {
+	used map[string]bool
+	next map[string]int
+}
+
+func newIDSet() *idSet { return &idSet{used: map[string]bool{}, next: map[string]int{}} }
+
+func (s *idSet) unique(id string) string {
+	if id != "" && !s.used[id] {
+		s.used[id] = true
+		return id
+	}
+	stem, n := id, 1
+	if m := idCount.FindStringSubmatch(id); m != nil {
+		if v, err := strconv.Atoi(m[2]); err == nil {
+			stem, n = m[1], v+1
 		}
 	}
+	n = max(n, s.next[stem])
+	for s.used[stem+"_"+strconv.Itoa(n)] {
+		n++
+	}
+	s.next[stem] = n + 1
+	id = stem + "_" + strconv.Itoa(n)
+	s.used[id] = true
 	return id
 }
 
@@ -212,42 +255,65 @@ func (r *blockRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(extast.KindTaskCheckBox, r.taskCheckBox)
 }
 
+// fencedCode writes a mermaid block as escaped source, and any other block
+// as the placeholder paragraph render put in its attributes: render
+// replaces it with the highlighted HTML once the page is sanitized.
 func (r *blockRenderer) fencedCode(w util.BufWriter, src []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
 	if !entering {
 		return ast.WalkContinue, nil
 	}
 	n := node.(*ast.FencedCodeBlock)
-	lang := strings.ToLower(string(n.Language(src)))
+	if slot, ok := n.AttributeString(slotAttr); ok {
+		_, _ = w.WriteString("<p>")
+		_, _ = w.Write(slot.([]byte))
+		_, _ = w.WriteString("</p>\n")
+		return ast.WalkSkipChildren, nil
+	}
+	_, _ = w.WriteString(`<pre class="mermaid">`)
+	_, _ = w.WriteString(html.EscapeString(codeOf(n, src)))
+	_, _ = w.WriteString("</pre>\n")
+	return ast.WalkSkipChildren, nil
+}
+
+// slotAttr is the attribute render sets on a fenced code block to name
+// its placeholder.
+const slotAttr = "rigger-slot"
+
+func codeOf(n *ast.FencedCodeBlock, src []byte) string {
 	var code strings.Builder
 	lines := n.Lines()
 	for i := range lines.Len() {
 		seg := lines.At(i)
 		code.Write(seg.Value(src))
 	}
-	if lang == "mermaid" {
-		_, _ = w.WriteString(`<pre class="mermaid">`)
-		_, _ = w.WriteString(html.EscapeString(code.String()))
-		_, _ = w.WriteString("</pre>\n")
-		return ast.WalkSkipChildren, nil
-	}
+	return code.String()
+}
+
+// highlight renders code with chroma's CSS classes. Its output is built
+// by chroma from escaped token text and fixed class names, so it is put
+// in the page after the sanitizer has run (which halves the sanitizer's
+// work on code-heavy pages).
+func (r *blockRenderer) highlight(lang, code string) string {
 	lexer := lexers.Get(lang)
-	if lexer == nil {
+	if lexer == nil || len(code) > maxHighlightBytes {
 		lexer = lexers.Fallback
 	}
 	cls := "highlight"
-	if lang != "" {
-		cls += " language-" + slugify(lang)
+	if l := slugify(lang); l != "" {
+		cls += " language-" + l
 	}
-	_, _ = w.WriteString(`<div class="` + cls + `">`)
-	it, err := chroma.Coalesce(lexer).Tokenise(nil, code.String())
+	var b strings.Builder
+	b.WriteString(`<div class="` + cls + `">`)
+	it, err := chroma.Coalesce(lexer).Tokenise(nil, code)
 	if err == nil {
-		err = r.formatter.Format(w, r.style, it)
+		err = r.formatter.Format(&b, r.style, it)
 	}
 	if err != nil {
-		_, _ = w.WriteString(`<pre class="chroma"><code>` + html.EscapeString(code.String()) + "</code></pre>")
+		b.Reset()
+		b.WriteString(`<div class="` + cls + `"><pre class="chroma"><code>` + html.EscapeString(code) + "</code></pre>")
 	}
-	_, _ = w.WriteString("</div>\n")
-	return ast.WalkSkipChildren, nil
+	b.WriteString("</div>")
+	return b.String()
 }
 
 func (r *blockRenderer) taskCheckBox(w util.BufWriter, _ []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {

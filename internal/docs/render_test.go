@@ -1,7 +1,9 @@
 package docs
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -74,6 +76,9 @@ func TestDocsRendering(t *testing.T) {
 	}
 	if strings.Contains(body, "<input") {
 		t.Errorf("task list rendered an <input>")
+	}
+	if strings.Contains(body, "rigger") {
+		t.Errorf("a code block placeholder was left in the page")
 	}
 	if got := string(site.Files["img/logo.png"]); got != "\x89PNG fake" {
 		t.Errorf("image not copied: %q", got)
@@ -199,12 +204,13 @@ func TestDocsSlugify(t *testing.T) {
 			t.Errorf("slugify(%q) = %q, want %q", in, got, want)
 		}
 	}
-	used := map[string]bool{"x": true, "x_1": true, "": false}
-	if got := uniqueID("x", used); got != "x_2" {
-		t.Errorf("uniqueID = %q", got)
+	ids := newIDSet()
+	var got []string
+	for _, id := range []string{"x", "x", "x_1", "x", "", "", "y_3", "y_3", "y"} {
+		got = append(got, ids.unique(id))
 	}
-	if got := uniqueID("", used); got != "_1" {
-		t.Errorf("uniqueID empty = %q", got)
+	if want := []string{"x", "x_1", "x_2", "x_3", "_1", "_2", "y_3", "y_4", "y"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("unique ids = %q, want %q", got, want)
 	}
 }
 
@@ -224,5 +230,30 @@ func TestDocsRelURL(t *testing.T) {
 		if got := relURL(c.from, c.to); got != c.want {
 			t.Errorf("relURL(%q, %q) = %q, want %q", c.from, c.to, got, c.want)
 		}
+	}
+}
+
+// TestDocsConfigVariants: mkdocs.yaml is read like mkdocs.yml, docs_dir
+// may name another folder, a nav of bare pages takes titles from the pages,
+// and a cancelled context stops the build.
+func TestDocsConfigVariants(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"mkdocs.yaml":                      "site_name: Yaml\ndocs_dir: ./documentation/\nnav:\n  - index.md\n  - getting-started.md\n",
+		"documentation/index.md":           "no heading\n",
+		"documentation/getting-started.md": "text\n",
+		"docs/index.md":                    "# Not this one\n",
+	})
+	site := build(t, dir)
+	want := []NavItem{{Title: "Home", Path: ""}, {Title: "Getting started", Path: "getting-started/"}}
+	if site.Metadata.SiteName != "Yaml" || !reflect.DeepEqual(site.Metadata.Nav, want) {
+		t.Errorf("site %q nav %+v", site.Metadata.SiteName, site.Metadata.Nav)
+	}
+	if strings.Contains(string(site.Files["index.html"]), "Not this one") {
+		t.Errorf("docs/ was read instead of docs_dir")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Build(ctx, dir, Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled build: %v", err)
 	}
 }
