@@ -35,7 +35,7 @@ const (
 func expandBlocks(src []byte) []byte {
 	s := strings.ReplaceAll(string(src), "\r\n", "\n")
 	if !strings.Contains(s, "!!!") && !strings.Contains(s, "???") && !strings.Contains(s, "===") &&
-		strings.Count(s, ">") <= maxQuoteDepth && strings.Count(s, "]:") <= maxDefinitionRun {
+		strings.Count(s, ">") <= maxQuoteDepth && strings.Count(s, "]:") <= maxDefinitionRun && !deepLine(s) {
 		return []byte(s)
 	}
 	return []byte(strings.Join(expandLines(strings.Split(s, "\n"), 0), "\n"))
@@ -93,23 +93,42 @@ func expandLines(lines []string, depth int) []string {
 	return out
 }
 
-// limitQuotes escapes the block-quote markers of a line past
+// limitQuotes escapes the block-quote and list markers of a line past
 // maxQuoteDepth, so they are text: goldmark's cost grows with the square
-// of the nesting of one line.
+// of the nesting of one line ("> > > x", "- - - x").
 func limitQuotes(l string) string {
+	if i := deepAt(l); i >= 0 {
+		return l[:i] + "\\" + l[i:]
+	}
+	return l
+}
+
+// deepAt is the index of the marker of line l that opens more than
+// maxQuoteDepth nested quotes or lists, or -1.
+func deepAt(l string) int {
 	n := 0
 	for i := 0; i < len(l); i++ {
 		switch c := l[i]; {
-		case c == ' ' || c == '\t' || c == '-' || c == '*' || c == '+' || c == '.' || c == ')' || c >= '0' && c <= '9':
-		case c == '>':
+		case c == ' ' || c == '\t' || c >= '0' && c <= '9':
+		case c == '>' || c == '-' || c == '*' || c == '+' || c == '.' || c == ')':
 			if n++; n > maxQuoteDepth {
-				return l[:i] + "\\" + l[i:]
+				return i
 			}
 		default:
-			return l
+			return -1
 		}
 	}
-	return l
+	return -1
+}
+
+// deepLine says whether a line of s nests too deep (see deepAt).
+func deepLine(s string) bool {
+	for line := range strings.SplitSeq(s, "\n") {
+		if len(line) > maxQuoteDepth && deepAt(line) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // admonitionTags opens and closes one admonition: a <div>, or for ??? and

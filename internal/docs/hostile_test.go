@@ -275,17 +275,28 @@ func TestDocsDeepNesting(t *testing.T) {
 		"spaced quotes": strings.Repeat("> ", 200000),
 		"list quotes":   strings.Repeat("- >", 100000),
 		"indented":      strings.Repeat("  >", 100000),
+		"lists":         strings.Repeat("- ", 100000) + "x",
 	} {
 		out, err := r.render([]byte(s), func(d string) (string, bool) { return d, false }, func(string) {})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := strings.Count(out.body, "<blockquote>"); n != maxQuoteDepth {
-			t.Errorf("%s: %d nested quotes, want %d", name, n, maxQuoteDepth)
+		// Quotes and list items count alike towards the depth.
+		if n := strings.Count(out.body, "<blockquote>") + strings.Count(out.body, "<ul>"); n != maxQuoteDepth {
+			t.Errorf("%s: %d nested quotes and lists, want %d", name, n, maxQuoteDepth)
+		}
+		if name == "lists" {
+			continue
 		}
 		if strings.Count(out.body, "&gt;") < 1000 {
 			t.Errorf("%s: the markers past the limit are not kept as text", name)
 		}
+	}
+	// A definition used thousands of times would render to gigabytes: the
+	// page is refused once its HTML passes its bound.
+	bomb := "[r]: https://example.com/" + strings.Repeat("a", 10000) + "\n\n" + strings.Repeat("[r]", 12000) + "\n"
+	if _, err := r.render([]byte(bomb), func(d string) (string, bool) { return d, false }, func(string) {}); !errors.Is(err, errPageTooLarge) {
+		t.Errorf("a reference used 12,000 times: %v, want errPageTooLarge", err)
 	}
 	var defs strings.Builder
 	defs.WriteString("[first][d0] [last][d49999]\n\n")

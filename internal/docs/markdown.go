@@ -1,6 +1,7 @@
 package docs
 
 import (
+	"errors"
 	"bytes"
 	"crypto/rand"
 	"fmt"
@@ -132,8 +133,8 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 	if err != nil {
 		return out, err
 	}
-	var buf bytes.Buffer
-	if err := r.md.Renderer().Render(&buf, src, doc); err != nil {
+	buf := &boundedBuffer{max: maxRendered(len(src))}
+	if err := buf.render(func() error { return r.md.Renderer().Render(buf, src, doc) }); err != nil {
 		return out, err
 	}
 	out.body = r.policy.Sanitize(buf.String())
@@ -407,4 +408,47 @@ func pageDirURL(dir string) string {
 		return ""
 	}
 	return dir + "/"
+}
+
+// maxRendered bounds the HTML one page of n bytes renders to before
+// sanitizing: Markdown amplifies (a link reference definition used
+// thousands of times), and the renderer would otherwise build it all.
+func maxRendered(n int) int { return 8*n + 1<<20 }
+
+// errPageTooLarge stops a render whose output passed its bound.
+var errPageTooLarge = errors.New("the page renders to more HTML than its size allows (a link reference or other construct repeated too often?)")
+
+// boundedBuffer is a bytes.Buffer that stops the render writing into it
+// once it holds max bytes: the renderer ignores write errors, so the
+// buffer panics with errPageTooLarge and render recovers it.
+type boundedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		panic(errPageTooLarge)
+	}
+	return b.Buffer.Write(p)
+}
+
+func (b *boundedBuffer) WriteString(s string) (int, error) {
+	if b.Len()+len(s) > b.max {
+		panic(errPageTooLarge)
+	}
+	return b.Buffer.WriteString(s)
+}
+
+// render runs fn, turning the buffer's panic into errPageTooLarge.
+func (b *boundedBuffer) render(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != errPageTooLarge { //nolint:errorlint // the sentinel itself
+				panic(v)
+			}
+			err = errPageTooLarge
+		}
+	}()
+	return fn()
 }
