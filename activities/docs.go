@@ -96,7 +96,9 @@ func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (co
 		}
 	}
 	dir := filepath.Join(src.root.Name(), filepath.FromSlash(src.rel))
-	site, err := docs.Build(ctx, dir, d.Options)
+	opt := d.Options
+	_, opt.SiteName, _ = strings.Cut(in.Ref, "/") // a site without site_name takes its entity's name
+	site, err := docs.Build(ctx, dir, opt)
 	if site != nil {
 		log = site.Log
 	}

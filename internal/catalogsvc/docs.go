@@ -107,7 +107,7 @@ func (s *Service) PublishDocs(ctx context.Context, who auth.Identity, kind, name
 	if err := forbidden(s.mayEntity(who, permission.EntityRefresh, e)); err != nil {
 		return nil, err
 	}
-	return s.d.Docs.PublishSource(ctx, e.Ref, src, docs.Options{})
+	return s.d.Docs.PublishSource(ctx, e.Ref, src, docs.Options{SiteName: name})
 }
 
 // StartDocsBuild starts ref's docs build, or signals the running one.

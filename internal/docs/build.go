@@ -61,6 +61,9 @@ func newBuilder(dir string, opt Options) (*builder, error) {
 		break
 	}
 	if b.cfg.SiteName == "" {
+		b.cfg.SiteName = opt.SiteName
+	}
+	if b.cfg.SiteName == "" {
 		abs, _ := filepath.Abs(dir)
 		b.cfg.SiteName = filepath.Base(abs)
 	}
@@ -68,9 +71,9 @@ func newBuilder(dir string, opt Options) (*builder, error) {
 	if err != nil {
 		b.close()
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("docs_dir %q: %w in %s", b.cfg.DocsDir, ErrNoDocs, dir)
+			return nil, fmt.Errorf("docs_dir %q: %w next to mkdocs.yml", b.cfg.DocsDir, ErrNoDocs)
 		}
-		return nil, fmt.Errorf("docs_dir %q: %w (it must be a folder inside %s)", b.cfg.DocsDir, trimPathError(err), dir)
+		return nil, fmt.Errorf("docs_dir %q: %w (it must be a folder next to mkdocs.yml)", b.cfg.DocsDir, trimPathError(err))
 	}
 	b.docs = docs
 	if b.md, err = newRenderer(); err != nil {

@@ -110,7 +110,7 @@ func parseConfig(name string, data []byte, logf func(string, ...any)) (config, e
 		logf("%s: repo_url %q is not an http(s) URL: ignored", name, cfg.RepoURL)
 		cfg.RepoURL = ""
 	}
-	if strings.Contains(cfg.EditURI, ":") && !isHTTPURL(cfg.EditURI) {
+	if (strings.Contains(cfg.EditURI, ":") && !isHTTPURL(cfg.EditURI)) || strings.HasPrefix(cfg.EditURI, "//") || strings.Contains(cfg.EditURI, "\\") {
 		logf("%s: edit_uri %q is neither a path nor an http(s) URL: ignored", name, cfg.EditURI)
 		cfg.EditURI = ""
 	}

@@ -48,6 +48,9 @@ type Options struct {
 	Now func() time.Time
 	// Progress, when set, receives one line per step ("rendering guide.md…").
 	Progress func(string)
+	// SiteName names a site whose mkdocs.yml gives no site_name ("": the
+	// source folder's name).
+	SiteName string
 }
 
 func (o Options) withDefaults() Options {
