@@ -151,7 +151,10 @@ func TestTechDocsFailedBuildKeepsSite(t *testing.T) {
 // An external builder publishes a docs source; the server renders it again
 // (a page's script never reaches the site) and refuses what it cannot take.
 func TestTechDocsPublish(t *testing.T) {
-	srv := docsServer(t)
+	local := docsServer(t)
+	d := local.deps
+	d.Catalog.DocsExternal = true
+	srv := New(d)
 	put := func(user, entity string, files map[string]string) (int, string) {
 		t.Helper()
 		enc := map[string][]byte{}
@@ -201,6 +204,19 @@ func TestTechDocsPublish(t *testing.T) {
 	}
 	if page := get("alice", "/api/techdocs/static/docs/default/component/svc-a/"); !strings.Contains(page, "Hello") {
 		t.Fatalf("a refused publish replaced the site: %s", page)
+	}
+	// Another team cannot replace team-a's docs (review: any signed-in
+	// user could); and a server that builds docs itself takes none.
+	if code, out := put("carol", "svc-a", map[string]string{"mkdocs.yml": "site_name: x\n", "docs/index.md": "# x\n"}); code != http.StatusForbidden {
+		t.Errorf("carol publishing team-a's docs: %d %s", code, out)
+	}
+	rec := httptest.NewRecorder()
+	req := loopbackRequest(http.MethodPut, "/api/techdocs/publish/default/component/svc-a", strings.NewReader(`{"files":{"mkdocs.yml":"c2l0ZV9uYW1lOiB4Cg=="}}`))
+	req.Header.Set("X-Test-User", "alice")
+	req.Header.Set("Content-Type", "application/json")
+	local.engine.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "docs.builder: external") {
+		t.Errorf("publish with docs.builder local: %d %s", rec.Code, rec.Body)
 	}
 	if code, _ := put("alice", "secret-b", map[string]string{"mkdocs.yml": "site_name: x\n", "docs/index.md": "# x\n"}); code != http.StatusNotFound {
 		t.Errorf("alice publishing team-b's sensitive docs: %d", code)

@@ -94,17 +94,25 @@ func (s *Service) SyncDocs(ctx context.Context, who auth.Identity, kind, namespa
 }
 
 // PublishDocs builds a docs source an external builder sent (rigger docs
-// publish in CI) and publishes it as the entity's site. who must be able
-// to read the entity and its docs, and to refresh it.
+// publish in CI) and publishes it as the entity's site, when docs are
+// built outside (docs.builder: external). who must be able to read the
+// entity and its docs, and to publish them (docs.publish: by default its
+// owners and catalog.write services).
 func (s *Service) PublishDocs(ctx context.Context, who auth.Identity, kind, namespace, name string, src techdocs.Source) (*docs.Site, error) {
 	if s.d.Docs == nil {
 		return nil, fmt.Errorf("%w: docs are not served here", errs.ErrUnavailable)
+	}
+	if !s.d.DocsExternal {
+		return nil, errs.Invalid("docs are built by Rigger here (docs.builder: local): set docs.builder: external to publish them from CI")
 	}
 	e, err := s.DocsEntity(ctx, who, kind, namespace, name)
 	if err != nil {
 		return nil, err
 	}
-	if err := forbidden(s.mayEntity(who, permission.EntityRefresh, e)); err != nil {
+	if !hasDocs(e) {
+		return nil, errs.Invalid("%s has no %s annotation: give it one (e.g. dir:.) before publishing its docs", e.Ref, TechDocsRef)
+	}
+	if err := forbidden(s.mayEntity(who, permission.DocsPublish, e)); err != nil {
 		return nil, err
 	}
 	return s.d.Docs.PublishSource(ctx, e.Ref, src, docs.Options{SiteName: name})

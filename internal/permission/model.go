@@ -47,6 +47,9 @@ const (
 	TaskRetry       = "scaffolder.task.retry"
 	TaskApprove     = "scaffolder.task.approve"
 	DocsRead        = "docs.read"
+	// DocsPublish is replacing an entity's docs site with one built
+	// outside (rigger docs publish).
+	DocsPublish     = "docs.publish"
 	SearchQuery     = "search.query"
 	AuditReadAction = "audit.read"
 	TokenCreate     = "token.create"
@@ -64,7 +67,7 @@ func Actions() []string {
 		LocationRead, LocationCreate, LocationDelete,
 		TemplateRead, TemplateExecute, ActionExecute,
 		TaskRead, TaskCancel, TaskRetry, TaskApprove,
-		DocsRead, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke, PayloadDecode}
+		DocsRead, DocsPublish, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke, PayloadDecode}
 }
 
 // attrs are the attributes each entity type of the model has; a policy

@@ -321,13 +321,17 @@ func TestDefaultPolicyDecisions(t *testing.T) {
 		{alice, AuditReadAction, SystemResource("audit"), false},
 		{alice, PayloadDecode, SystemResource("temporal"), false},
 		{dave, PayloadDecode, SystemResource("temporal"), false},
+		{alice, DocsPublish, res(0), true}, // team-a's own entity
+		{bob, DocsPublish, res(0), false},  // another team's
+		{guest, DocsPublish, res(0), false},
+		{ci, DocsPublish, res(0), false}, // catalog.read only
 	}
 	for _, c := range cases {
 		if d := p.Authorize(c.pr, c.action, c.res); d.Allowed != c.want {
 			t.Errorf("%s %s %s: %+v, want allowed=%v", c.pr, c.action, c.res, d, c.want)
 		}
 	}
-	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 19 {
+	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 20 {
 		t.Errorf("actions: %v", Actions())
 	}
 }
