@@ -891,6 +891,13 @@ func (s *SQL) deleteEntities(ctx context.Context, tx *sql.Tx, ids []int64) error
 	if err := s.deleteSearchRows(ctx, tx, ids, SearchTypeDocs); err != nil {
 		return err
 	}
+	// An entity's docs site goes with it: an entity registered later under
+	// the same ref must not be served the old one's docs.
+	for _, table := range []string{"docs_files", "docs_sites"} {
+		if err := s.execChunks(ctx, tx, "DELETE FROM "+table+" WHERE entity_ref IN (SELECT ref FROM entities WHERE id IN (%s))", ids); err != nil {
+			return err
+		}
+	}
 	return s.execChunks(ctx, tx, "DELETE FROM entities WHERE id IN (%s)", ids)
 }
 

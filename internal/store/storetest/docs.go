@@ -72,6 +72,23 @@ func testDocs(t *testing.T, open Opener) {
 	if err := s.SaveDocsBuild(ctx, store.DocsBuild{Ref: "component:default/gone", Metadata: []byte(`{}`)}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("a build of no entity: %v, want not found", err)
 	}
+	// Deleting the entity deletes its docs: an entity registered later
+	// under its ref is not served them (review).
+	b.At = at.Add(3 * time.Hour)
+	b.Ref = "component:default/svc-b"
+	if err := s.SaveDocsBuild(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	e := must(s.EntityByRef(ctx, "component:default/svc-b"))
+	if err := s.DeleteEntity(ctx, e.UID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DocsSite(ctx, "component:default/svc-b"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("the docs of a deleted entity: %v, want not found", err)
+	}
+	if _, err := s.DocsFile(ctx, "component:default/svc-b", "index.html"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("a file of a deleted entity's docs: %v, want not found", err)
+	}
 	if err := s.DeleteDocs(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
