@@ -1,9 +1,9 @@
 package docs
 
 import (
-	"errors"
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"html"
 	"net/url"

@@ -19,8 +19,9 @@ type Docs interface {
 	// SaveDocsBuild stores a good build: its files replace the entity's
 	// (when Files is nil they live elsewhere, e.g. in S3), and its search
 	// rows replace the entity's docs rows in the same transaction, so a
-	// page is searchable the moment it can be read.
-	SaveDocsBuild(ctx context.Context, b DocsBuild) error
+	// page is searchable the moment it can be read. It returns the Storage
+	// of the build it replaced ("" if none), whose files outside may go.
+	SaveDocsBuild(ctx context.Context, b DocsBuild) (previous string, err error)
 	// RecordDocsFailure notes a failed build attempt; the last good site
 	// stays as it was.
 	RecordDocsFailure(ctx context.Context, ref, reason string, log []string, at time.Time) error
@@ -41,7 +42,7 @@ type DocsBuild struct {
 	// Metadata is the site's techdocs_metadata.json.
 	Metadata json.RawMessage
 	// Storage names where the files are: "database" (Files holds them) or
-	// an outside backend such as "s3".
+	// an outside backend and build, such as "s3:<build id>".
 	Storage string
 	Files   map[string][]byte
 	// SourceHash fingerprints the source the site was built from: a build
@@ -83,13 +84,21 @@ func docsLog(log []string) string {
 }
 
 // SaveDocsBuild implements Docs.
-func (s *SQL) SaveDocsBuild(ctx context.Context, b DocsBuild) error {
+func (s *SQL) SaveDocsBuild(ctx context.Context, b DocsBuild) (string, error) {
 	if b.Ref == "" || len(b.Metadata) == 0 {
-		return fmt.Errorf("%w: a docs build needs its entity ref and metadata", errs.ErrInvalid)
+		return "", fmt.Errorf("%w: a docs build needs its entity ref and metadata", errs.ErrInvalid)
 	}
 	defer s.lockWrites()()
 	at := ts(b.At)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	var previous string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		lookup := `SELECT storage FROM docs_sites WHERE entity_ref = ?`
+		if s.d.Name == "postgres" {
+			lookup += ` FOR UPDATE` // a concurrent save of the same site waits
+		}
+		if err := tx.QueryRowContext(ctx, s.q(lookup), b.Ref).Scan(&previous); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM docs_files WHERE entity_ref = ?`), b.Ref); err != nil {
 			return err
 		}
@@ -110,6 +119,10 @@ ON CONFLICT (entity_ref) DO UPDATE SET metadata = excluded.metadata, storage = e
 		}
 		return s.indexDocsTx(ctx, tx, b.Ref, b.Index)
 	})
+	if err != nil {
+		return "", err
+	}
+	return previous, nil
 }
 
 // RecordDocsFailure implements Docs.

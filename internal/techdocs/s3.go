@@ -3,10 +3,12 @@ package techdocs
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -31,7 +33,8 @@ type S3Config struct {
 }
 
 // S3 keeps sites' files in a bucket, each site under
-// <prefix><namespace>/<kind>/<name>/ as Backstage's publishers lay them out.
+// <prefix><namespace>/<kind>/<name>/ as Backstage's publishers lay them out,
+// one folder per build below it.
 type S3 struct {
 	cfg    S3Config
 	client *s3.Client
@@ -66,7 +69,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 // Name implements Files.
 func (*S3) Name() string { return "s3" }
 
-// prefix is the key prefix of ref's site.
+// prefix is the key prefix of ref's site: <prefix><namespace>/<kind>/<name>/.
 func (b *S3) prefix(ref string) (string, error) {
 	r, err := catalog.ParseRef(ref, "", catalog.DefaultNamespace)
 	if err != nil {
@@ -75,38 +78,59 @@ func (b *S3) prefix(ref string) (string, error) {
 	return b.cfg.Prefix + r.Namespace + "/" + r.Kind + "/" + r.Name + "/", nil
 }
 
-// Publish implements Files: every file is written, then the keys of the
-// previous build that this one no longer has are deleted.
-func (b *S3) Publish(ctx context.Context, ref string, files map[string][]byte) (bool, error) {
+// buildPrefix is the key prefix of one build of ref's site (storage is
+// "s3:<build id>"): each build is written under its own id, and the
+// record names the live one.
+func (b *S3) buildPrefix(ref, storage string) (string, error) {
+	id, ok := strings.CutPrefix(storage, "s3:")
+	if !ok || id == "" || strings.ContainsAny(id, "/.") {
+		return "", fmt.Errorf("docs storage %q is not an S3 build", storage)
+	}
 	pre, err := b.prefix(ref)
+	return pre + id + "/", err
+}
+
+// Publish implements Files: every file goes under a new build id; the
+// live site (another id) is untouched until the record names this one.
+func (b *S3) Publish(ctx context.Context, ref string, files map[string][]byte) (string, bool, error) {
+	storage := "s3:" + time.Now().UTC().Format("20060102T150405Z") + "-" + rand.Text()[:8]
+	pre, err := b.buildPrefix(ref, storage)
 	if err != nil {
-		return true, err
+		return "", true, err
 	}
 	for p, data := range files {
 		if _, err := b.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &b.cfg.Bucket, Key: aws.String(pre + p),
 			Body: bytes.NewReader(data), ContentType: aws.String(ContentType(p))}); err != nil {
-			return true, fmt.Errorf("put %s: %w", p, err)
+			_ = b.Drop(context.WithoutCancel(ctx), ref, storage)
+			return "", true, fmt.Errorf("put %s: %w", p, err)
 		}
+	}
+	return storage, true, nil
+}
+
+// Drop implements Files: it deletes every key of one build.
+func (b *S3) Drop(ctx context.Context, ref, storage string) error {
+	pre, err := b.buildPrefix(ref, storage)
+	if err != nil {
+		return err
 	}
 	pages := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{Bucket: &b.cfg.Bucket, Prefix: &pre})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return true, fmt.Errorf("list %s: %w", pre, err)
+			return fmt.Errorf("list %s: %w", pre, err)
 		}
-		var stale []types.ObjectIdentifier
+		var keys []types.ObjectIdentifier
 		for _, o := range page.Contents {
-			if _, keep := files[strings.TrimPrefix(aws.ToString(o.Key), pre)]; !keep {
-				stale = append(stale, types.ObjectIdentifier{Key: o.Key})
-			}
+			keys = append(keys, types.ObjectIdentifier{Key: o.Key})
 		}
-		if len(stale) > 0 {
-			if _, err := b.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: &b.cfg.Bucket, Delete: &types.Delete{Objects: stale, Quiet: aws.Bool(true)}}); err != nil {
-				return true, fmt.Errorf("delete stale files of %s: %w", ref, err)
+		if len(keys) > 0 {
+			if _, err := b.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: &b.cfg.Bucket, Delete: &types.Delete{Objects: keys, Quiet: aws.Bool(true)}}); err != nil {
+				return fmt.Errorf("delete %s: %w", pre, err)
 			}
 		}
 	}
-	return true, nil
+	return nil
 }
 
 // maxFile bounds a file read back (the builder's site limit is larger in
@@ -114,8 +138,8 @@ func (b *S3) Publish(ctx context.Context, ref string, files map[string][]byte) (
 const maxFile = 64 << 20
 
 // Read implements Files.
-func (b *S3) Read(ctx context.Context, ref, p string) ([]byte, error) {
-	pre, err := b.prefix(ref)
+func (b *S3) Read(ctx context.Context, ref, storage, p string) ([]byte, error) {
+	pre, err := b.buildPrefix(ref, storage)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
+	"github.com/riggerdev/rigger/internal/store/storetest"
 	"github.com/riggerdev/rigger/internal/testtools"
 )
 
@@ -26,6 +29,7 @@ func TestS3Sites(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	storetest.Seed(t, st, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: checkout}\nspec: {type: service, lifecycle: production, owner: team-a}\n")
 	files, err := NewS3(ctx, S3Config{Bucket: m.Bucket, Prefix: "techdocs/", Region: m.Region, Endpoint: m.Endpoint,
 		AccessKeyID: m.AccessKeyID, SecretAccessKey: m.SecretAccessKey})
 	if err != nil {
@@ -56,13 +60,15 @@ func TestS3Sites(t *testing.T) {
 		sort.Strings(ks)
 		return ks
 	}
-	want := []string{"techdocs/default/component/checkout/index.html", "techdocs/default/component/checkout/old/index.html", "techdocs/default/component/checkout/techdocs_metadata.json"}
-	if got := keys(); len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
-		t.Fatalf("objects %v, want %v", got, want)
-	}
+	first := keys()
 	site, err := st.DocsSite(ctx, ref)
-	if err != nil || site.Storage != "s3" || string(site.Metadata) != `{"site_name":"Checkout"}` {
+	if err != nil || !strings.HasPrefix(site.Storage, "s3:") || string(site.Metadata) != `{"site_name":"Checkout"}` {
 		t.Fatalf("record: %+v %v", site, err)
+	}
+	build := "techdocs/default/component/checkout/" + strings.TrimPrefix(site.Storage, "s3:") + "/"
+	want := []string{build + "index.html", build + "old/index.html", build + "techdocs_metadata.json"}
+	if !slices.Equal(first, want) {
+		t.Fatalf("objects %v, want %v", first, want)
 	}
 	if _, err := st.DocsFile(ctx, ref, "index.html"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("an S3 site's files are in the database too: %v", err)
@@ -71,15 +77,25 @@ func TestS3Sites(t *testing.T) {
 	if err != nil || string(data) != "<p>one</p>" || typ != "text/html; charset=utf-8" {
 		t.Fatalf("read back: %q %q %v", data, typ, err)
 	}
-	// The next build drops old/: its object goes too.
+	// The next build is written beside the live one, then replaces it:
+	// the first build's keys (old/ among them) go.
 	publish(map[string]string{"index.html": "<p>two</p>"})
-	if got := keys(); len(got) != 2 {
-		t.Fatalf("after the second build: %v", got)
+	second := keys()
+	if len(second) != 2 || slices.Contains(second, want[0]) {
+		t.Fatalf("after the second build: %v", second)
 	}
 	if _, _, err := sites.File(ctx, ref, "old/"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("a dropped page: %v", err)
 	}
 	if data, _, _ := sites.File(ctx, ref, "index.html"); string(data) != "<p>two</p>" {
 		t.Fatalf("second build read back: %q", data)
+	}
+	// A build that cannot be saved (its entity is gone) leaves the live
+	// site as it was and its own keys are dropped.
+	if err := sites.Publish(ctx, Build{Ref: "component:default/gone", Files: map[string][]byte{MetadataFile: []byte(`{}`), "index.html": []byte("x")}}); err == nil {
+		t.Fatal("a build of no entity was saved")
+	}
+	if got := keys(); !slices.Equal(got, second) {
+		t.Fatalf("objects after a failed save: %v, want %v", got, second)
 	}
 }

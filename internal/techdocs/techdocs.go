@@ -19,14 +19,18 @@ import (
 
 // Files is where a site's files live.
 type Files interface {
-	// Name is "database" or "s3", recorded with each build.
+	// Name is "database" or "s3".
 	Name() string
-	// Publish stores a build's files before its record is saved (the
-	// database backend stores them with the record instead, and returns
-	// false).
-	Publish(ctx context.Context, ref string, files map[string][]byte) (outside bool, err error)
-	// Read returns one file of a site published here.
-	Read(ctx context.Context, ref, path string) ([]byte, error)
+	// Publish stores a build's files before its record is saved and
+	// returns the record's storage value (for S3, "s3:<build id>": each
+	// build has its own keys, so the live site is never half replaced).
+	// The database backend stores the files with the record instead
+	// (outside false).
+	Publish(ctx context.Context, ref string, files map[string][]byte) (storage string, outside bool, err error)
+	// Read returns one file of the build storage names.
+	Read(ctx context.Context, ref, storage, path string) ([]byte, error)
+	// Drop deletes the files of a build no record names any more.
+	Drop(ctx context.Context, ref, storage string) error
 }
 
 // Sites publishes and reads documentation sites.
@@ -57,15 +61,27 @@ func (s *Sites) Publish(ctx context.Context, b Build) error {
 		return fmt.Errorf("%w: the site of %s has no valid %s", errs.ErrInvalid, b.Ref, MetadataFile)
 	}
 	files := b.Files
-	outside, err := s.Files.Publish(ctx, b.Ref, files)
+	storage, outside, err := s.Files.Publish(ctx, b.Ref, files)
 	if err != nil {
 		return fmt.Errorf("publish the docs of %s to %s: %w", b.Ref, s.Files.Name(), err)
 	}
 	if outside {
 		files = nil
 	}
-	return s.Store.SaveDocsBuild(ctx, store.DocsBuild{Ref: b.Ref, Metadata: meta, Storage: s.Files.Name(), Files: files,
+	previous, err := s.Store.SaveDocsBuild(ctx, store.DocsBuild{Ref: b.Ref, Metadata: meta, Storage: storage, Files: files,
 		SourceHash: b.SourceHash, Log: b.Log, Index: b.Index, At: s.now()})
+	if err != nil {
+		if outside {
+			_ = s.Files.Drop(context.WithoutCancel(ctx), b.Ref, storage) // no record names it
+		}
+		return err
+	}
+	if previous != "" && previous != storage && previous != "database" {
+		// The replaced build's files; a failure leaves garbage, not a
+		// broken site.
+		_ = s.Files.Drop(context.WithoutCancel(ctx), b.Ref, previous)
+	}
+	return nil
 }
 
 // Fail records a failed build of ref; the last good site stays.
@@ -100,11 +116,11 @@ func (s *Sites) File(ctx context.Context, ref, p string) ([]byte, string, error)
 		return nil, "", fmt.Errorf("%w: the docs of %s have not been built yet", errs.ErrNotFound, ref)
 	}
 	var data []byte
-	switch site.Storage {
-	case "database":
+	switch {
+	case site.Storage == "database":
 		data, err = s.Store.DocsFile(ctx, ref, p)
-	case s.Files.Name():
-		data, err = s.Files.Read(ctx, ref, p)
+	case strings.HasPrefix(site.Storage, s.Files.Name()+":"):
+		data, err = s.Files.Read(ctx, ref, site.Storage, p)
 	default:
 		err = fmt.Errorf("%w: the docs of %s are in %s storage; this server uses %s", errs.ErrUnavailable, ref, site.Storage, s.Files.Name())
 	}
@@ -155,9 +171,14 @@ type Database struct{}
 func (Database) Name() string { return "database" }
 
 // Publish implements Files: the files go with the record.
-func (Database) Publish(context.Context, string, map[string][]byte) (bool, error) { return false, nil }
+func (Database) Publish(context.Context, string, map[string][]byte) (string, bool, error) {
+	return "database", false, nil
+}
 
 // Read implements Files (the record's store reads them: Sites.File).
-func (Database) Read(context.Context, string, string) ([]byte, error) {
+func (Database) Read(context.Context, string, string, string) ([]byte, error) {
 	return nil, fmt.Errorf("%w: database files are read through the store", errs.ErrUnavailable)
 }
+
+// Drop implements Files: the record's save replaced them.
+func (Database) Drop(context.Context, string, string) error { return nil }

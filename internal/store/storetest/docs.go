@@ -25,7 +25,7 @@ func testDocs(t *testing.T, open Opener) {
 	b := store.DocsBuild{Ref: ref, Metadata: []byte(`{"site_name":"Checkout"}`), Storage: "database", SourceHash: "h1",
 		Files: map[string][]byte{"index.html": []byte("<p>v1</p>"), "img/a.png": png}, Log: []string{"built 1 page"}, At: at,
 		Index: []store.DocsSearchDoc{{Location: "", Title: "Checkout", Text: "v1"}}}
-	if err := s.SaveDocsBuild(ctx, b); err != nil {
+	if _, err := s.SaveDocsBuild(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	site := must(s.DocsSite(ctx, ref))
@@ -47,9 +47,9 @@ func testDocs(t *testing.T, open Opener) {
 		t.Fatalf("last good page after a failure: %q", got)
 	}
 	// The next good build replaces every file: one it no longer has is gone.
-	b.Files, b.SourceHash, b.At = map[string][]byte{"index.html": []byte("<p>v2</p>")}, "h2", at.Add(2*time.Hour)
-	if err := s.SaveDocsBuild(ctx, b); err != nil {
-		t.Fatal(err)
+	b.Files, b.SourceHash, b.At, b.Storage = map[string][]byte{"index.html": []byte("<p>v2</p>")}, "h2", at.Add(2*time.Hour), "s3:b2"
+	if prev, err := s.SaveDocsBuild(ctx, b); err != nil || prev != "database" {
+		t.Fatalf("second build: previous %q, %v (want the first's storage)", prev, err)
 	}
 	if _, err := s.DocsFile(ctx, ref, "img/a.png"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("a file the new build lacks: %v, want not found", err)
@@ -64,19 +64,19 @@ func testDocs(t *testing.T, open Opener) {
 	if site := must(s.DocsSite(ctx, "component:default/svc-b")); site.Metadata != nil || site.Status != "failed" {
 		t.Fatalf("failed first build: %+v", site)
 	}
-	if err := s.SaveDocsBuild(ctx, store.DocsBuild{Ref: ref}); !errors.Is(err, errs.ErrInvalid) {
+	if _, err := s.SaveDocsBuild(ctx, store.DocsBuild{Ref: ref}); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("a build without metadata: %v, want invalid", err)
 	}
 	// A build of an entity that is not stored is refused: its site could
 	// never be read.
-	if err := s.SaveDocsBuild(ctx, store.DocsBuild{Ref: "component:default/gone", Metadata: []byte(`{}`)}); !errors.Is(err, errs.ErrNotFound) {
+	if _, err := s.SaveDocsBuild(ctx, store.DocsBuild{Ref: "component:default/gone", Metadata: []byte(`{}`)}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("a build of no entity: %v, want not found", err)
 	}
 	// Deleting the entity deletes its docs: an entity registered later
 	// under its ref is not served them (review).
 	b.At = at.Add(3 * time.Hour)
 	b.Ref = "component:default/svc-b"
-	if err := s.SaveDocsBuild(ctx, b); err != nil {
+	if _, err := s.SaveDocsBuild(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	e := must(s.EntityByRef(ctx, "component:default/svc-b"))
