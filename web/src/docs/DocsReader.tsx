@@ -5,7 +5,7 @@
 // build changed it; a site never built yet shows the build's log until
 // its first page can be shown.
 import { useEffect, useMemo, useRef, useState, type MouseEvent, type KeyboardEvent } from 'react';
-import { Link, NavLink, useLocation, useNavigate } from 'react-router-dom';
+import { Link, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError } from '../api';
 import { ErrorBox, Loading, useAsync } from '../ui';
 import { prepareArticle, selectTab } from './article';
@@ -71,14 +71,13 @@ function SiteNav({ items, current, routeBase }: { items: NavItem[]; current: str
           ) : it.children && it.path === undefined ? (
             <span className="nav-group">{it.title}</span>
           ) : (
-            <NavLink
+            <Link
               to={`${routeBase}/${it.path ?? ''}`}
-              end
               className={normal(it.path ?? '') === normal(current) ? 'active' : undefined}
               aria-current={normal(it.path ?? '') === normal(current) ? 'page' : undefined}
             >
               {it.title}
-            </NavLink>
+            </Link>
           )}
           {it.children?.length ? <SiteNav items={it.children} current={current} routeBase={routeBase} /> : null}
         </li>

@@ -1,9 +1,15 @@
 // Mermaid diagrams of a docs page, drawn in the browser. The diagram text
 // is data: mermaid parses it in strict mode (no click handlers, no HTML
 // labels, its own sanitizer on every label) and the SVG it makes is shown
-// as an <img> from a data: URL, so nothing in it runs and its <style>
-// needs no exception to the app's CSP. Mermaid is loaded only when a page
-// has a diagram (its own chunk).
+// as an <img> from a data: URL, so nothing in it runs. Mermaid is loaded
+// only when a page has a diagram (its own chunk).
+//
+// The app's CSP forbids inline styles (style="" attributes and <style>
+// elements), and mermaid uses both while it lays a diagram out in the
+// page: while it renders, style attributes go through the CSSOM instead
+// (allowed) and its stylesheet is adopted as a constructed sheet (allowed)
+// rather than inserted as a <style> element; the rules are put back into
+// the SVG text, where they style the image only.
 type Mermaid = typeof import('mermaid').default;
 
 let loading: Promise<Mermaid> | undefined;
@@ -17,6 +23,57 @@ function load(): Promise<Mermaid> {
 /** The data: URL an SVG is shown from. */
 export function svgDataUrl(svg: string): string {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+}
+
+/** Inserts a stylesheet as the first child of an SVG document's text. */
+export function withStyle(svg: string, rules: string): string {
+  if (!rules) return svg;
+  const style = `<style><![CDATA[${rules.replace(/\]\]>/g, '')}]]></style>`;
+  return svg.replace(/^(\s*<svg\b[^>]*>)/, (m) => m + style);
+}
+
+/**
+ * Runs a mermaid render with style attributes set through the CSSOM and
+ * <style> contents adopted as constructed stylesheets (removed afterwards);
+ * answers the SVG with those rules inside it.
+ */
+async function withoutInlineStyles(render: () => Promise<{ svg: string }>): Promise<string> {
+  const doc = document;
+  const realCreate = doc.createElement;
+  const realSetAttribute = Element.prototype.setAttribute;
+  const sheets: CSSStyleSheet[] = [];
+  let rules = '';
+  doc.createElement = function (this: Document, tag: string, opts?: ElementCreationOptions) {
+    const el = realCreate.call(this, tag, opts);
+    if (String(tag).toLowerCase() === 'style') {
+      const adopt = (v: string) => {
+        rules += String(v);
+        const sheet = new CSSStyleSheet();
+        sheet.replaceSync(String(v));
+        sheets.push(sheet);
+        doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
+      };
+      Object.defineProperty(el, 'innerHTML', { configurable: true, get: () => '', set: adopt });
+      Object.defineProperty(el, 'textContent', { configurable: true, get: () => '', set: adopt });
+    }
+    return el;
+  } as typeof doc.createElement;
+  Element.prototype.setAttribute = function (this: Element, name: string, value: string) {
+    const style = (this as HTMLElement | SVGElement).style;
+    if (name.toLowerCase() === 'style' && style) {
+      style.cssText = String(value);
+      return;
+    }
+    realSetAttribute.call(this, name, value);
+  };
+  try {
+    const { svg } = await render();
+    return withStyle(svg, rules);
+  } finally {
+    doc.createElement = realCreate;
+    Element.prototype.setAttribute = realSetAttribute;
+    doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((s) => !sheets.includes(s));
+  }
 }
 
 /** Replaces every `pre.mermaid` under root by its rendered diagram (the source stays readable below it). */
@@ -37,7 +94,7 @@ export async function renderDiagrams(root: HTMLElement, dark: boolean): Promise<
     const figure = document.createElement('figure');
     figure.className = 'mermaid-diagram';
     try {
-      const { svg } = await mermaid.render(`docs-mermaid-${++seq}`, source);
+      const svg = await withoutInlineStyles(() => mermaid.render(`docs-mermaid-${++seq}`, source));
       const img = document.createElement('img');
       img.src = svgDataUrl(svg);
       img.alt = `Diagram: ${source.split('\n')[0].trim()}`;
