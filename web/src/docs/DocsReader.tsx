@@ -203,12 +203,12 @@ export function DocsReader(props: ReaderProps) {
         </div>
       ) : null}
       <div className="docs-layout">
-        <aside className="docs-side">
+        <div className="docs-side">
           <SiteSearch entity={entity} routeBase={routeBase} />
           <nav aria-label="Site navigation" className="docs-nav">
             <SiteNav items={m.nav?.length ? m.nav : (m.pages ?? []).map((p) => ({ title: p.title, path: p.path }))} current={page?.path ?? normal(path)} routeBase={routeBase} />
           </nav>
-        </aside>
+        </div>
         <div className="docs-main">
           {!page ? (
             <div className="state empty" role="alert">

@@ -25,37 +25,56 @@ export function svgDataUrl(svg: string): string {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
 
-/** Inserts a stylesheet as the first child of an SVG document's text. */
+const STYLE_STANDIN = 'rigger-mermaid-style';
+const STYLE_ATTR_STANDIN = 'data-rigger-style';
+
+/** Inserts a stylesheet as the first child of an SVG document's text, and puts back the style attributes hidden while it was sanitized. */
 export function withStyle(svg: string, rules: string): string {
-  if (!rules) return svg;
-  const style = `<style><![CDATA[${rules.replace(/\]\]>/g, '')}]]></style>`;
-  return svg.replace(/^(\s*<svg\b[^>]*>)/, (m) => m + style);
+  let out = svg
+    .replace(new RegExp(`<${STYLE_STANDIN}[^>]*>[^<]*</${STYLE_STANDIN}>`, 'g'), '')
+    .replace(new RegExp(`(\\s)${STYLE_ATTR_STANDIN}=`, 'g'), '$1style=');
+  if (rules) {
+    const style = `<style><![CDATA[${rules.replace(/\]\]>/g, '')}]]></style>`;
+    out = out.replace(/^(\s*<svg\b[^>]*>)/, (m) => m + style);
+  }
+  return out;
 }
 
 /**
- * Runs a mermaid render with style attributes set through the CSSOM and
- * <style> contents adopted as constructed stylesheets (removed afterwards);
- * answers the SVG with those rules inside it.
+ * Runs a mermaid render without inline styles in the page: style
+ * attributes are set through the CSSOM; a <style> element is replaced by
+ * an inert stand-in whose rules are adopted as a constructed stylesheet
+ * (removed afterwards); markup parsed meanwhile (mermaid's sanitizer
+ * parses the SVG it made) carries its style attributes under another name,
+ * since even an inert document reports them. Answers the SVG with its
+ * rules and style attributes back inside it. Renders run one at a time.
  */
-async function withoutInlineStyles(render: () => Promise<{ svg: string }>): Promise<string> {
+let queue: Promise<unknown> = Promise.resolve();
+function withoutInlineStyles(render: () => Promise<{ svg: string }>): Promise<string> {
+  const run = queue.then(() => renderPatched(render));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function renderPatched(render: () => Promise<{ svg: string }>): Promise<string> {
   const doc = document;
   const realCreate = doc.createElement;
   const realSetAttribute = Element.prototype.setAttribute;
+  const realParse = DOMParser.prototype.parseFromString;
   const sheets: CSSStyleSheet[] = [];
   let rules = '';
   doc.createElement = function (this: Document, tag: string, opts?: ElementCreationOptions) {
-    const el = realCreate.call(this, tag, opts);
-    if (String(tag).toLowerCase() === 'style') {
-      const adopt = (v: string) => {
-        rules += String(v);
-        const sheet = new CSSStyleSheet();
-        sheet.replaceSync(String(v));
-        sheets.push(sheet);
-        doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
-      };
-      Object.defineProperty(el, 'innerHTML', { configurable: true, get: () => '', set: adopt });
-      Object.defineProperty(el, 'textContent', { configurable: true, get: () => '', set: adopt });
-    }
+    if (String(tag).toLowerCase() !== 'style') return realCreate.call(this, tag, opts);
+    const el = realCreate.call(this, STYLE_STANDIN);
+    const adopt = (v: string) => {
+      rules += String(v);
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(String(v));
+      sheets.push(sheet);
+      doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
+    };
+    Object.defineProperty(el, 'innerHTML', { configurable: true, get: () => '', set: adopt });
+    Object.defineProperty(el, 'textContent', { configurable: true, get: () => '', set: adopt });
     return el;
   } as typeof doc.createElement;
   Element.prototype.setAttribute = function (this: Element, name: string, value: string) {
@@ -66,12 +85,17 @@ async function withoutInlineStyles(render: () => Promise<{ svg: string }>): Prom
     }
     realSetAttribute.call(this, name, value);
   };
+  DOMParser.prototype.parseFromString = function (this: DOMParser, text: string, type: DOMParserSupportedType) {
+    const hidden = typeof text === 'string' ? text.replace(/(\s)style=/g, `$1${STYLE_ATTR_STANDIN}=`) : text;
+    return realParse.call(this, hidden, type);
+  };
   try {
     const { svg } = await render();
     return withStyle(svg, rules);
   } finally {
     doc.createElement = realCreate;
     Element.prototype.setAttribute = realSetAttribute;
+    DOMParser.prototype.parseFromString = realParse;
     doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((s) => !sheets.includes(s));
   }
 }

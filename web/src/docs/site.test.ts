@@ -46,7 +46,7 @@ describe('sync', () => {
     const out = await syncDocs(entity, { onLog: (l) => lines.push(l), signal: new AbortController().signal, fetchImpl });
     expect(out).toEqual({ updated: true });
     expect(lines).toEqual(['Building', 'page index.md']);
-    expect(fetchImpl.mock.calls[0][0]).toBe('/api/techdocs/sync/default/component/developer-docs');
+    expect((fetchImpl.mock.calls[0] as unknown[])[0]).toBe('/api/techdocs/sync/default/component/developer-docs');
     expect((fetchImpl.mock.calls[0] as unknown as [string, RequestInit])[1].headers).toMatchObject({ Accept: 'text/event-stream' });
   });
   test('an error event', async () => {
@@ -76,5 +76,8 @@ test('mermaid SVG: rules go inside the svg, as an image URL', () => {
   const svg = withStyle('<svg id="m" xmlns="http://www.w3.org/2000/svg"><g/></svg>', '#m .node{fill:red} a > b {}');
   expect(svg).toBe('<svg id="m" xmlns="http://www.w3.org/2000/svg"><style><![CDATA[#m .node{fill:red} a > b {}]]></style><g/></svg>');
   expect(withStyle('<svg><g/></svg>', 'x]]><script>{}')).toBe('<svg><style><![CDATA[x<script>{}]]></style><g/></svg>');
+  // The stand-ins used while mermaid rendered are undone.
+  expect(withStyle('<svg><rigger-mermaid-style></rigger-mermaid-style><g data-rigger-style="fill: red"/></svg>', ''))
+    .toBe('<svg><g style="fill: red"/></svg>');
   expect(svgDataUrl('<svg>#</svg>')).toBe('data:image/svg+xml;charset=utf-8,%3Csvg%3E%23%3C%2Fsvg%3E');
 });

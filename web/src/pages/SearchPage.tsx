@@ -61,7 +61,7 @@ export default function SearchPage() {
         <button type="submit" className="primary">Search</button>
       </form>
       <div className="search-layout">
-        <aside className="search-filters" aria-label="Filters">
+        <div className="search-filters">
           <fieldset>
             <legend>Type</legend>
             {[['', 'All'], [TYPE_CATALOG, 'Catalog'], [TYPE_DOCS, 'Docs']].map(([v, label]) => {
@@ -82,7 +82,7 @@ export default function SearchPage() {
               {kindFacets.map((f) => <option key={f.value} value={f.value.toLowerCase()}>{f.value} ({f.count})</option>)}
             </select>
           </label>
-        </aside>
+        </div>
         <section className="search-results" aria-label="Results">
           {!state.term.trim() ? (
             <Empty><p>Type a name, a word of a description or a docs heading to search the catalog and the docs.</p></Empty>
