@@ -145,7 +145,8 @@ export function DocsReader(props: ReaderProps) {
   const key = `${entity.namespace}/${entity.kind}/${entity.name}`;
   const sync = useSync(entity, () => setVersion((v) => v + 1));
   const meta = useAsync((s) => fetchMetadata(entity, s), [key, version]);
-  const build = useAsync((s) => fetchBuild(entity, s), [key, version, sync.state]);
+  // How the last build went, asked once the sync has settled it.
+  const build = useAsync((s) => (sync.state === 'running' ? Promise.resolve(undefined) : fetchBuild(entity, s)), [key, version, sync.state]);
   const m = meta.data;
   const page = useMemo(() => (m ? findPage(m, path) : undefined), [m, path]);
   const html = useAsync(

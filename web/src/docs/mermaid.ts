@@ -7,9 +7,10 @@
 // The app's CSP forbids inline styles (style="" attributes and <style>
 // elements), and mermaid uses both while it lays a diagram out in the
 // page: while it renders, style attributes go through the CSSOM instead
-// (allowed) and its stylesheet is adopted as a constructed sheet (allowed)
-// rather than inserted as a <style> element; the rules are put back into
-// the SVG text, where they style the image only.
+// (allowed), its stylesheet is adopted as a constructed sheet (allowed)
+// rather than inserted as a <style> element, and markup it parses carries
+// its style attributes under another name; rules and style attributes are
+// put back into the SVG text, where they style the image only.
 type Mermaid = typeof import('mermaid').default;
 
 let loading: Promise<Mermaid> | undefined;
@@ -61,6 +62,7 @@ async function renderPatched(render: () => Promise<{ svg: string }>): Promise<st
   const realCreate = doc.createElement;
   const realSetAttribute = Element.prototype.setAttribute;
   const realParse = DOMParser.prototype.parseFromString;
+  const realInnerHTML = Object.getOwnPropertyDescriptor(Element.prototype, 'innerHTML');
   const sheets: CSSStyleSheet[] = [];
   let rules = '';
   doc.createElement = function (this: Document, tag: string, opts?: ElementCreationOptions) {
@@ -85,10 +87,14 @@ async function renderPatched(render: () => Promise<{ svg: string }>): Promise<st
     }
     realSetAttribute.call(this, name, value);
   };
+  const hide = (text: unknown) => (typeof text === 'string' ? text.replace(/(\s)style=/gi, `$1${STYLE_ATTR_STANDIN}=`) : text);
   DOMParser.prototype.parseFromString = function (this: DOMParser, text: string, type: DOMParserSupportedType) {
-    const hidden = typeof text === 'string' ? text.replace(/(\s)style=/g, `$1${STYLE_ATTR_STANDIN}=`) : text;
-    return realParse.call(this, hidden, type);
+    return realParse.call(this, hide(text) as string, type);
   };
+  Object.defineProperty(Element.prototype, 'innerHTML', {
+    ...realInnerHTML,
+    set(this: Element, v: string) { realInnerHTML?.set?.call(this, hide(v)); },
+  });
   try {
     const { svg } = await render();
     return withStyle(svg, rules);
@@ -96,6 +102,7 @@ async function renderPatched(render: () => Promise<{ svg: string }>): Promise<st
     doc.createElement = realCreate;
     Element.prototype.setAttribute = realSetAttribute;
     DOMParser.prototype.parseFromString = realParse;
+    if (realInnerHTML) Object.defineProperty(Element.prototype, 'innerHTML', realInnerHTML);
     doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((s) => !sheets.includes(s));
   }
 }
