@@ -87,7 +87,8 @@ async function renderPatched(render: () => Promise<{ svg: string }>): Promise<st
     }
     realSetAttribute.call(this, name, value);
   };
-  const hide = (text: unknown) => (typeof text === 'string' ? text.replace(/(\s)style=/gi, `$1${STYLE_ATTR_STANDIN}=`) : text);
+  // The sanitizer may hand over TrustedHTML: its text is what is parsed.
+  const hide = (text: unknown) => (text == null ? text : String(text).replace(/(\s)style=/gi, `$1${STYLE_ATTR_STANDIN}=`));
   DOMParser.prototype.parseFromString = function (this: DOMParser, text: string, type: DOMParserSupportedType) {
     return realParse.call(this, hide(text) as string, type);
   };

@@ -1,8 +1,8 @@
 // An entity's TechDocs site as the server serves it on Backstage's paths:
 // its metadata (nav, pages, table of contents), its files, how its last
 // build went, and the sync that builds it when a reader opens it.
-import { ApiError, authHeaders, get, renewToken, signedIn } from '../api';
-import { SseParser } from '../tasks/sse';
+import { authHeaders, get, renewToken, signedIn, toError } from '../api';
+import { sseEvents } from '../tasks/sse';
 
 export interface NavItem {
   title: string;
@@ -60,16 +60,7 @@ export const fetchBuild = (e: DocsEntity, signal?: AbortSignal) => get<BuildStat
 /** A text file of the site, with the session's credentials. */
 export async function fetchText(url: string, signal?: AbortSignal): Promise<string> {
   const r = await fetch(url, { headers: { Accept: 'text/html, */*', ...(await authHeaders()) }, credentials: 'same-origin', signal });
-  if (!r.ok) {
-    let message = r.statusText || `HTTP ${r.status}`;
-    let name = `HTTP ${r.status}`;
-    try {
-      const b = await r.json();
-      message = b?.error?.message ?? message;
-      name = b?.error?.name ?? name;
-    } catch { /* not JSON */ }
-    throw new ApiError(r.status, name, message, r.headers.get('X-Request-Id') ?? undefined);
-  }
+  if (!r.ok) throw await toError(r);
   return r.text();
 }
 
@@ -130,29 +121,13 @@ export async function syncDocs(e: DocsEntity, h: SyncHandlers): Promise<SyncOutc
     doFetch(syncUrl(e), { method: 'GET', headers: { Accept: 'text/event-stream', ...(await authHeaders()) }, credentials: 'same-origin', signal: h.signal });
   let r = await send();
   if (r.status === 401 && signedIn() && (await renewToken())) r = await send();
-  if (!r.ok || !r.body) {
-    let message = r.statusText || `HTTP ${r.status}`;
-    try { message = (await r.json())?.error?.message ?? message; } catch { /* not JSON */ }
-    return { error: message };
-  }
-  const reader = r.body.getReader();
-  const decoder = new TextDecoder();
-  const parser = new SseParser();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    for (const ev of parser.feed(decoder.decode(value, { stream: true }))) {
-      let data: unknown;
-      try { data = JSON.parse(ev.data); } catch { data = ev.data; }
-      if (ev.event === 'log') h.onLog(String(data));
-      else if (ev.event === 'finish') {
-        reader.cancel().catch(() => undefined);
-        return { updated: !!(data as { updated?: boolean })?.updated };
-      } else if (ev.event === 'error') {
-        reader.cancel().catch(() => undefined);
-        return { error: String(data) };
-      }
-    }
+  if (!r.ok || !r.body) return { error: (await toError(r)).message };
+  for await (const ev of sseEvents(r.body)) {
+    let data: unknown;
+    try { data = JSON.parse(ev.data); } catch { data = ev.data; }
+    if (ev.event === 'log') h.onLog(String(data));
+    else if (ev.event === 'finish') return { updated: !!(data as { updated?: boolean })?.updated };
+    else if (ev.event === 'error') return { error: String(data) };
   }
   return { error: 'the sync stream ended before the build finished' };
 }
