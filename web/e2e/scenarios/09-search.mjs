@@ -9,7 +9,7 @@ export default async function search(ctx) {
   await box.press('Enter');
   await expect.poll(() => /\/search\?term=checkout-service/.test(page.url()), 'the term is in the URL');
   const results = page.getByRole('region', { name: 'Results' });
-  const checkout = results.getByRole('link', { name: /checkout-service/i }).first();
+  const checkout = results.getByRole('link', { name: /Checkout service/i }).first();
   await expect.visible(checkout, 'the service by its name');
   await expect.visible(results.locator('mark').first(), 'a highlighted match');
   await ctx.shot('search-name');
@@ -19,7 +19,7 @@ export default async function search(ctx) {
   await box.fill('chekout');
   await box.press('Enter');
   await expect.poll(() => /term=chekout/.test(page.url()), 'the typo is in the URL');
-  await expect.visible(results.getByRole('link', { name: /checkout-service/i }).first(), 'the service by a typo of its name');
+  await expect.visible(results.getByRole('link', { name: /Checkout service/i }).first(), 'the service by a typo of its name');
 
   // A word of a docs heading finds the docs page; the Docs filter keeps only docs.
   await box.fill('conventions');

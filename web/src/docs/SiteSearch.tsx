@@ -77,7 +77,7 @@ export function SiteSearch({ entity, routeBase }: { entity: DocsEntity; routeBas
     <div className="site-search" role="search">
       <label htmlFor={id} className="sr-only">Search these docs</label>
       <input id={id} type="search" placeholder="Search these docs" value={term} onChange={(e) => setTerm(e.target.value)} />
-      {q ? (
+      {q && term.trim() ? (
         <div className="site-search-results" aria-live="polite">
           {res.error ? <p className="small">Search failed: {res.error}</p> : null}
           {res.hits && res.hits.length === 0 ? <p className="small muted">No page matches “{q}”.</p> : null}
