@@ -135,7 +135,6 @@ function Article({ html, page, props }: { html: string; page: SitePage; props: R
     const next = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
     if (next) { selectTab(next); next.focus(); e.preventDefault(); }
   };
-  // eslint-disable-next-line jsx-a11y/no-static-element-interactions
   return <div ref={ref} className="md-typeset docs-article" onClick={onClick} onKeyDown={onKey} />;
 }
 
