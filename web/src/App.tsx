@@ -14,6 +14,8 @@ import { NotFoundPage } from './pages/NotFoundPage';
 // The launch form pulls in rjsf and ajv, the editor a YAML parser: both load on demand.
 const LaunchPage = lazy(() => import('./pages/LaunchPage'));
 const EditorPage = lazy(() => import('./pages/EditorPage'));
+const DocsPage = lazy(() => import('./pages/DocsPage'));
+const SearchPage = lazy(() => import('./pages/SearchPage'));
 
 function Gate() {
   const s = useSession();
@@ -27,6 +29,9 @@ function Gate() {
           <Route path="/catalog" element={<CatalogPage />} />
           <Route path="/catalog/:namespace/:kind/:name" element={<EntityPage />} />
           <Route path="/catalog/:namespace/:kind/:name/:tab" element={<EntityPage />} />
+          <Route path="/catalog/:namespace/:kind/:name/docs/*" element={<EntityPage tab="docs" />} />
+          <Route path="/docs/:namespace/:kind/:name/*" element={<DocsPage />} />
+          <Route path="/search" element={<SearchPage />} />
           <Route path="/create" element={<CreatePage />} />
           <Route path="/create/templates/:namespace/:name" element={<LaunchPage />} />
           <Route path="/create/edit" element={<EditorPage />} />

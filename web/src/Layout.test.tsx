@@ -36,7 +36,7 @@ test('the shell has the brand, the main navigation and a skip link', async () =>
     expect(link?.getAttribute('href')).toBe(href);
   }
   expect(screen.getByRole('link', { name: 'Skip to content' }).getAttribute('href')).toBe('#main');
-  expect(screen.getByLabelText('Search the catalog')).toBeTruthy();
+  expect(screen.getByLabelText('Search the catalog and the docs')).toBeTruthy();
   expect(screen.getByText('page body').closest('main')?.id).toBe('main');
 });
 

@@ -9,7 +9,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const [q, setQ] = useState('');
   const search = (e: FormEvent) => {
     e.preventDefault();
-    nav(`/catalog?text=${encodeURIComponent(q.trim())}`);
+    nav(`/search?term=${encodeURIComponent(q.trim())}`);
   };
   return (
     <>
@@ -30,8 +30,8 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/create/edit">Template editor</NavLink>
         </nav>
         <form role="search" className="globalsearch" onSubmit={search}>
-          <label htmlFor="global-search" className="sr-only">Search the catalog</label>
-          <input id="global-search" type="search" placeholder="Search the catalog" value={q} onChange={(e) => setQ(e.target.value)} />
+          <label htmlFor="global-search" className="sr-only">Search the catalog and the docs</label>
+          <input id="global-search" type="search" placeholder="Search the catalog and docs" value={q} onChange={(e) => setQ(e.target.value)} />
         </form>
         <div className="user">
           {s.user ? <span title={s.user.ref}>{humanRef(s.user.ref, 'user')}</span> : null}

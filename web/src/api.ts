@@ -47,7 +47,8 @@ export async function authHeaders(): Promise<Record<string, string>> {
   return accessToken ? { Authorization: `Bearer ${accessToken}` } : {};
 }
 
-async function toError(r: Response): Promise<ApiError> {
+/** The ApiError an error response stands for: the server's name, message and request id. */
+export async function toError(r: Response): Promise<ApiError> {
   const requestId = r.headers.get('X-Request-Id') ?? undefined;
   let name = `HTTP ${r.status}`;
   let message = r.statusText || 'request failed';

@@ -106,6 +106,7 @@ function server(c: Call) {
 const routes = [
   { path: '/catalog/:namespace/:kind/:name', element: <EntityPage /> },
   { path: '/catalog/:namespace/:kind/:name/:tab', element: <EntityPage /> },
+  { path: '/catalog/:namespace/:kind/:name/docs/*', element: <EntityPage tab="docs" /> },
 ];
 
 afterEach(() => vi.restoreAllMocks());
@@ -217,11 +218,13 @@ describe('EntityPage', () => {
     expect(await screen.findByRole('link', { name: /catalog-info\.yaml/ })).toBeTruthy();
   });
 
-  it('says docs are not built yet on the Docs tab', async () => {
-    stubFetch(server);
+  it('says docs are not built yet on the Docs tab, with how the build went (no bare 404)', async () => {
+    const f = stubFetch(server);
     renderAt('/catalog/default/component/payments-service/docs', routes);
-    expect(await screen.findByRole('heading', { name: 'Docs are not built yet' })).toBeTruthy();
-    expect(screen.getByText(/issue 19/)).toBeTruthy();
+    expect(await screen.findByRole('heading', { name: 'Docs not built yet' })).toBeTruthy();
+    await waitFor(() => expect(f.last('/api/techdocs/sync/default/component/payments-service')).toBeTruthy());
+    expect(await screen.findByText(/The build failed/)).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Docs' }).getAttribute('aria-current')).toBe('page');
   });
 
   it('says plainly when there is no such entity', async () => {

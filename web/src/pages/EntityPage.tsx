@@ -13,6 +13,7 @@ import { TasksTab } from '../catalog/TasksTab';
 const RelationsGraph = lazy(() => import('../catalog/RelationsGraph'));
 const ApiDefinition = lazy(() => import('../catalog/ApiDefinition'));
 const YamlView = lazy(() => import('../catalog/YamlView'));
+const DocsReader = lazy(() => import('../docs/DocsReader'));
 
 interface Tab { id: string; label: string }
 
@@ -25,20 +26,17 @@ function tabsFor(e: Entity): Tab[] {
 }
 
 function Docs({ entity }: { entity: Entity }) {
-  const ref = entity.metadata.annotations?.['backstage.io/techdocs-ref'];
-  return (
-    <div className="state empty">
-      <h2>Docs are not built yet</h2>
-      <p>
-        This entity points at its documentation (<code>backstage.io/techdocs-ref: {ref}</code>), but Rigger does not build or
-        serve TechDocs yet: documentation support is coming (issue 19). Until then, read the docs in the entity's source repository.
-      </p>
-    </div>
-  );
+  const { '*': path = '' } = useParams();
+  const ns = entity.metadata.namespace ?? 'default';
+  const kind = entity.kind.toLowerCase();
+  const base = `${entityPath({ kind, namespace: ns, name: entity.metadata.name })}/docs`;
+  return <DocsReader embedded entity={{ namespace: ns, kind, name: entity.metadata.name }} path={path} routeBase={base} />;
 }
 
-export function EntityPage() {
-  const { namespace = 'default', kind = '', name = '', tab = 'overview' } = useParams();
+export function EntityPage({ tab: fixedTab }: { tab?: string } = {}) {
+  const params = useParams();
+  const { namespace = 'default', kind = '', name = '' } = params;
+  const tab = fixedTab ?? params.tab ?? 'overview';
   const ref = `${kind.toLowerCase()}:${namespace}/${name}`;
   const ent = useAsync(
     (signal) => get<Entity>(`/api/catalog/entities/by-name/${encodeURIComponent(kind)}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, signal),
@@ -86,7 +84,7 @@ export function EntityPage() {
       </header>
       <nav className="tabs" aria-label="Entity sections">
         {tabs.map((t) => (
-          <NavLink key={t.id} to={t.id === 'overview' ? base : `${base}/${t.id}`} end>
+          <NavLink key={t.id} to={t.id === 'overview' ? base : `${base}/${t.id}`} end={t.id !== 'docs'}>
             {t.label}
           </NavLink>
         ))}

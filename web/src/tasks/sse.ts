@@ -3,7 +3,7 @@
 // turns text chunks (cut anywhere) into events as the SSE format says;
 // followTaskEvents keeps a task's stream open, resuming with ?after=<last
 // event id> after a disconnect, until the task's completion event.
-import { ApiError, authHeaders, renewToken, signedIn } from '../api';
+import { ApiError, authHeaders, renewToken, signedIn, toError } from '../api';
 
 export interface SseEvent {
   /** The event's type: the `event:` field, "message" when absent. */
@@ -72,6 +72,22 @@ export class SseParser {
   }
 }
 
+/** The events of an SSE response body as they arrive; stopping early cancels the stream. */
+export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      yield* parser.feed(decoder.decode(value, { stream: true }));
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+}
+
 /** One event of a task's log, Backstage's shape. */
 export interface TaskEvent {
   id: number;
@@ -134,40 +150,25 @@ export async function followTaskEvents(taskId: string, o: FollowOptions): Promis
       if (!r.ok) {
         const retryable = r.status === 429 || r.status >= 500;
         if (!retryable) {
-          let message = r.statusText || `HTTP ${r.status}`;
-          let name = `HTTP ${r.status}`;
-          try {
-            const b = await r.json();
-            message = b?.error?.message ?? message;
-            name = b?.error?.name ?? name;
-          } catch { /* not JSON */ }
-          o.onError?.(new ApiError(r.status, name, message, r.headers.get('X-Request-Id') ?? undefined));
+          o.onError?.(await toError(r));
           o.onState?.('done');
           return;
         }
       } else if (r.body) {
         renewed = false;
         o.onState?.('open');
-        const reader = r.body.getReader();
-        const decoder = new TextDecoder();
-        const parser = new SseParser();
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          for (const ev of parser.feed(decoder.decode(value, { stream: true }))) {
-            let te: TaskEvent;
-            try { te = JSON.parse(ev.data) as TaskEvent; } catch { continue; }
-            if (!te.type) te.type = ev.event;
-            const id = Number(te.id ?? ev.id);
-            if (Number.isFinite(id) && id > 0) {
-              if (id <= after) continue; // already seen (a resumed stream)
-              after = id;
-            }
-            delay = minDelay;
-            o.onEvent(te);
-            if (te.type === 'completion') finished = true;
+        for await (const ev of sseEvents(r.body)) {
+          let te: TaskEvent;
+          try { te = JSON.parse(ev.data) as TaskEvent; } catch { continue; }
+          if (!te.type) te.type = ev.event;
+          const id = Number(te.id ?? ev.id);
+          if (Number.isFinite(id) && id > 0) {
+            if (id <= after) continue; // already seen (a resumed stream)
+            after = id;
           }
-          if (finished) { reader.cancel().catch(() => undefined); break; }
+          delay = minDelay;
+          o.onEvent(te);
+          if (te.type === 'completion') { finished = true; break; }
         }
       }
     } catch {
