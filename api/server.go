@@ -155,7 +155,9 @@ func New(d Deps) *Server {
 	if d.Catalog.Store != nil && d.Scaffolder.Actions != nil {
 		s.waitRoutes(e)
 	}
-	s.searchRoutes(apiGroup)
+	if d.Catalog.Store != nil {
+		s.searchRoutes(apiGroup)
+	}
 	s.auditRoutes(apiGroup.Group("/audit"))
 	s.codecRoutes(e, apiGroup)
 	s.tokenRoutes(public, apiGroup)
