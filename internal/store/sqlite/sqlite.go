@@ -55,7 +55,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// rows, and an owner count then scans every component's entry of
 		// that index (6 ms at 100k) instead of looking up the owner's few.
 		// Search and relations, ten times larger, are sampled.
-		Analyze:           "PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations; ANALYZE search_docs",
+		Analyze:           "PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations",
 		YieldLargeCommits: true,
 		// A write first, so the append takes the write lock (waiting under
 		// busy_timeout) before it reads the chain head.
