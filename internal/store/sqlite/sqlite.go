@@ -45,7 +45,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// single-row INSERTs made a 10k-entity first load 2.5x faster.
 		SingleRowInserts: true,
 		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
-		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations') ORDER BY name`,
+		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations', 'search_docs') ORDER BY name`,
 		// modernc's bind cost grows with the statement's parameter count:
 		// 400 per statement made a 10k-entity batch 3x faster than 30000
 		// (still used for IN lists and deletes).
