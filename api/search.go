@@ -28,12 +28,9 @@ const (
 	maxSearchQuery = 8 << 10
 )
 
-// searchRoutes serves GET /api/search/query in Backstage's shape, when
-// the server has a catalog.
+// searchRoutes serves GET /api/search/query in Backstage's shape (the
+// server has a catalog).
 func (s *Server) searchRoutes(api *gin.RouterGroup) {
-	if s.deps.Catalog.Store == nil {
-		return
-	}
 	limits := newRateLimiter(searchBurst, searchInterval)
 	api.GET("/search/query", limits.limit("search"), s.searchQuery)
 }
