@@ -145,6 +145,7 @@ func New(d Deps) *Server {
 	apiGroup := e.Group("/api", s.authenticate())
 	if d.Catalog.Store != nil {
 		s.catalogRoutes(apiGroup.Group("/catalog"))
+		s.searchRoutes(apiGroup)
 		if d.Scaffolder.Actions != nil {
 			s.scaffolderRoutes(apiGroup.Group("/scaffolder"))
 		}
@@ -154,9 +155,6 @@ func New(d Deps) *Server {
 	}
 	if d.Catalog.Store != nil && d.Scaffolder.Actions != nil {
 		s.waitRoutes(e)
-	}
-	if d.Catalog.Store != nil {
-		s.searchRoutes(apiGroup)
 	}
 	s.auditRoutes(apiGroup.Group("/audit"))
 	s.codecRoutes(e, apiGroup)

@@ -356,6 +356,8 @@ type searchIndexer struct {
 	s     *SQL
 	docs  *rowInserter
 	vocab map[string]bool
+	// On SQLite: the largest doc_id stored before, and the last assigned.
+	firstAfter, nextID int64
 }
 
 // add indexes the entity stored as id.
@@ -365,6 +367,10 @@ func (x *searchIndexer) add(id int64, e *Entity) error {
 	}
 	row := entitySearchRow(id, e.Ref, e.Body)
 	addVocab(x.vocab, row.label, row.title, row.meta)
+	if x.s.d.FullText == FullTextSQLite {
+		x.nextID++
+		return x.docs.add(append([]any{x.nextID}, row.values()...)...)
+	}
 	return x.docs.add(row.values()...)
 }
 
@@ -377,11 +383,37 @@ func (x *searchIndexer) finish(ctx context.Context, tx *sql.Tx) (done func(), er
 	if err := x.docs.flush(); err != nil {
 		return nil, err
 	}
+	if err := x.s.ftsAdd(ctx, tx, x.firstAfter); err != nil {
+		return nil, err
+	}
 	words := x.s.vocab.unknown(x.vocab)
 	if err := x.s.insertVocab(ctx, tx, words); err != nil {
 		return nil, err
 	}
 	return func() { x.s.vocab.remember(words) }, nil
+}
+
+// ftsAdd indexes, on SQLite, the search_docs rows written after doc_id
+// after in one statement (FTS5 then keeps their terms in memory until the
+// transaction commits); PostgreSQL's tsvector column needs nothing.
+func (s *SQL) ftsAdd(ctx context.Context, tx *sql.Tx, after int64) error {
+	if s.d.FullText != FullTextSQLite {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO search_fts (rowid, label, title, text, meta)
+		SELECT doc_id, label, title, text, meta FROM search_docs WHERE doc_id > ?`, after)
+	if err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	return nil
+}
+
+// maxDocID is the largest doc_id stored (0: none): rows inserted after
+// it, without an id, are above it (SQLite assigns the largest plus one).
+func maxDocID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(doc_id), 0) FROM search_docs`).Scan(&n)
+	return n, err
 }
 
 // deleteSearchRows removes the search rows of type typ of entities ids.
@@ -446,6 +478,10 @@ func (s *SQL) indexDocs(ctx context.Context, tx *sql.Tx, entityRef string, docs 
 	if !s.indexing() || len(docs) == 0 {
 		return nil, nil
 	}
+	after, err := maxDocID(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
+	}
 	// The kind as written comes from the entity's catalog row, so docs
 	// facets count kinds like entities do.
 	kindText, label := kind, name
@@ -463,6 +499,9 @@ func (s *SQL) indexDocs(ctx context.Context, tx *sql.Tx, entityRef string, docs 
 			}
 		}
 	})
+	if err == nil {
+		err = s.ftsAdd(ctx, tx, after)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
 	}

@@ -581,7 +581,19 @@ func (r *replacer) begin() error {
 	r.search = r.inserter("search", "entity_id", "key", "value", "original")
 	r.rels = r.inserter("relations", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
 	if r.s.indexing() {
-		r.index = &searchIndexer{s: r.s, docs: r.inserter("search_docs", searchDocsColumns...), vocab: map[string]bool{}}
+		x := &searchIndexer{s: r.s, vocab: map[string]bool{}}
+		cols := searchDocsColumns
+		if r.s.d.FullText == FullTextSQLite {
+			// Ids from the largest stored (writes are serialized), so the
+			// batch's rows are those above it (ftsAdd).
+			if err := r.tx.QueryRowContext(r.ctx, `SELECT COALESCE(MAX(doc_id), 0) FROM search_docs`).Scan(&x.firstAfter); err != nil {
+				return err
+			}
+			x.nextID = x.firstAfter
+			cols = append([]string{"doc_id"}, cols...)
+		}
+		x.docs = r.inserter("search_docs", cols...)
+		r.index = x
 	}
 	return nil
 }

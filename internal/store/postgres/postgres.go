@@ -53,7 +53,7 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		CopyRows:  copyRows,
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's.
-		Analyze: "ANALYZE entities, search, relations, search_docs",
+		Analyze: "ANALYZE entities, search, relations",
 		// Another advisory lock (key: "rigaudit" in ASCII) for audit appends.
 		AuditLock: "SELECT pg_advisory_xact_lock(8244234261157407092)",
 		// And one (key: "rigkeys" in ASCII) for signing key rotation.

@@ -45,7 +45,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// single-row INSERTs made a 10k-entity first load 2.5x faster.
 		SingleRowInserts: true,
 		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
-		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations') ORDER BY name`,
+		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations', 'search_docs') ORDER BY name`,
 		// modernc's bind cost grows with the statement's parameter count:
 		// 400 per statement made a 10k-entity batch 3x faster than 30000
 		// (still used for IN lists and deletes).
@@ -55,7 +55,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// rows, and an owner count then scans every component's entry of
 		// that index (6 ms at 100k) instead of looking up the owner's few.
 		// Search and relations, ten times larger, are sampled.
-		Analyze:           "PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations; ANALYZE search_docs",
+		Analyze:           "PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations",
 		YieldLargeCommits: true,
 		// A write first, so the append takes the write lock (waiting under
 		// busy_timeout) before it reads the chain head.

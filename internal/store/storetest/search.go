@@ -67,7 +67,7 @@ func widgets(n int) string {
 
 // rows parses a catalog YAML document into store rows, as a refresh
 // writes them.
-func rows(t *testing.T, yaml string) []store.Entity {
+func rows(t testing.TB, yaml string) []store.Entity {
 	t.Helper()
 	docs, err := catalog.Parse("catalog.yaml", []byte(yaml), catalog.DefaultLimits())
 	if err != nil {
