@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -52,10 +53,45 @@ func (c schemaChecker) Check(_ context.Context, in contract.SchemaCheck) (contra
 	for _, p := range problems {
 		v.Problems = append(v.Problems, p.Path+": "+p.Message)
 	}
+	// A plugin is never handed a task secret (it would get a reference it
+	// cannot resolve), nor may it hand one back: a later built-in step
+	// would resolve a reference it forged (review).
+	if path, ok := secretRefIn(in.Value, "$"); ok {
+		what := "the input passes a task secret to a plugin, which never receives secrets"
+		if in.Where == contract.CheckOutput {
+			what = "the plugin's output holds a secret reference or a NUL character"
+		}
+		v.Problems = append(v.Problems, path+": "+what)
+	}
 	if len(v.Problems) == 0 && in.Where == contract.CheckOutput {
 		if v.Mark, err = trust.Marker.MarkStep(claims.TaskID, in.StepID, activities.StepCompleted, in.Value); err != nil {
 			return contract.SchemaVerdict{}, errors.Join(errors.New("mark the step's output"), err)
 		}
 	}
 	return v, nil
+}
+
+// secretRefIn finds a string (a value or a key) holding a secret reference
+// or a NUL character in v, and says where.
+func secretRefIn(v any, at string) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return at, strings.ContainsRune(t, 0) || strings.Contains(t, contract.SecretRefPrefix)
+	case map[string]any:
+		for k, e := range t {
+			if strings.ContainsRune(k, 0) {
+				return at + "." + strings.ReplaceAll(k, "\x00", "\\0"), true
+			}
+			if p, ok := secretRefIn(e, at+"."+k); ok {
+				return p, true
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if p, ok := secretRefIn(e, fmt.Sprintf("%s[%d]", at, i)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }

@@ -53,4 +53,20 @@ func TestSchemaChecker(t *testing.T) {
 	if err := m.CheckStep("t1", "g", activities.StepCompleted, good, v.Mark); err != nil {
 		t.Fatalf("the good output's mark: %v", err)
 	}
+	// A plugin that hands back a forged secret reference (it saw the
+	// task's nonce in one it was given) is refused, unmarked: a later
+	// built-in step would have resolved it to the real secret.
+	forged := map[string]any{"greeting": "x " + contract.SecretRef("nonce", "dbPassword")}
+	v, err = check(grant, "h", contract.CheckOutput, forged)
+	if err != nil || len(v.Problems) != 1 || !strings.Contains(v.Problems[0], "secret reference") || v.Mark != "" {
+		t.Fatalf("a forged secret reference in the output: %+v %v", v, err)
+	}
+	v, err = check(grant, "h", contract.CheckOutput, map[string]any{"greeting": "hi", "list": []any{map[string]any{"a\x00b": 1}}})
+	if err != nil || len(v.Problems) != 1 || v.Mark != "" {
+		t.Fatalf("a NUL in an output key: %+v %v", v, err)
+	}
+	v, err = check(grant, "h", contract.CheckInput, map[string]any{"greeting": contract.SecretRef("nonce", "npmToken")})
+	if err != nil || len(v.Problems) != 1 || !strings.Contains(v.Problems[0], "never receives secrets") {
+		t.Fatalf("a secret passed to a plugin: %+v %v", v, err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,6 +105,10 @@ type ExternalAction struct {
 // more :parts allowed (acme:greet, acme:db:create).
 var externalID = regexp.MustCompile(`^[a-z][a-z0-9-]*(:[a-z][a-z0-9-]*)+$`)
 
+// ReservedNamespaces are the id namespaces of Rigger's own actions: a
+// plugin's action must not look like one (nor clash with one added later).
+var ReservedNamespaces = []string{"rigger", "debug", "fs", "fetch", "catalog", "publish", "github", "aws", "terraform"}
+
 // ValidExternalID reports whether id has the shape of an action id.
 func ValidExternalID(id string) bool { return externalID.MatchString(id) }
 
@@ -124,6 +129,10 @@ func (r *Registry) AddExternal(a ExternalAction) error {
 	}
 	if _, ok := r.actions[a.ID]; ok {
 		return fmt.Errorf("external action %q would shadow the built-in action %s", a.ID, a.ID)
+	}
+	if ns, _, _ := strings.Cut(a.ID, ":"); slices.Contains(ReservedNamespaces, ns) {
+		return fmt.Errorf("external action %q: the namespace %s: is Rigger's (reserved: %s); name it after your organisation, e.g. acme:%s",
+			a.ID, ns, strings.Join(ReservedNamespaces, ", "), strings.TrimPrefix(a.ID, ns+":"))
 	}
 	if a.TaskQueue == "" || IsRiggerQueue(a.TaskQueue) {
 		return fmt.Errorf("external action %q: taskQueue %q must be the plugin's own queue, not one of Rigger's (%s, or any rigger-*)", a.ID, a.TaskQueue, strings.Join([]string{QueueDefault, QueueGitHub, QueueAWS, QueueTerraform}, ", "))

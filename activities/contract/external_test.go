@@ -102,6 +102,8 @@ func TestAddExternalRefuses(t *testing.T) {
 	}{
 		{"built-in id", func(a *contract.ExternalAction) { a.ID = "fs:write" }, `external action "fs:write" would shadow the built-in action fs:write`},
 		{"integration id", func(a *contract.ExternalAction) { a.ID = "publish:github" }, `external action "publish:github" would shadow the built-in action publish:github`},
+		{"a reserved namespace", func(a *contract.ExternalAction) { a.ID = "terraform:import" }, `external action "terraform:import": the namespace terraform: is Rigger's`},
+		{"rigger's own namespace", func(a *contract.ExternalAction) { a.ID = "rigger:approve" }, `external action "rigger:approve": the namespace rigger: is Rigger's`},
 		{"malformed id", func(a *contract.ExternalAction) { a.ID = "greet" }, `external action "greet": the id must look like namespace:verb`},
 		{"rigger's queue", func(a *contract.ExternalAction) { a.TaskQueue = contract.QueueGitHub }, `taskQueue "rigger-github" must be the plugin's own queue`},
 		{"no queue", func(a *contract.ExternalAction) { a.TaskQueue = "" }, `taskQueue "" must be the plugin's own queue`},
