@@ -44,8 +44,13 @@ func (r Report) String() string {
 // missing lists what a Spec needs and the report lacks, one phrase each.
 func (r Report) missing(s Spec) []string {
 	var m []string
-	if r.LandlockABI == 0 {
+	switch {
+	case r.LandlockABI == 0:
 		m = append(m, "Landlock (file system confinement): "+r.LandlockErr)
+	case r.LandlockABI < minLandlockABI:
+		// Before ABI 3 Landlock cannot deny truncate(2): a confined tool
+		// could empty any file the worker may write (review).
+		m = append(m, fmt.Sprintf("Landlock ABI %d confines writes but not truncation (ABI %d, Linux 6.2, is needed)", r.LandlockABI, minLandlockABI))
 	}
 	if !s.Network && !r.UserNetNS {
 		m = append(m, "user+network namespaces (network cut-off): "+r.UserNetNSErr)
@@ -55,3 +60,7 @@ func (r Report) missing(s Spec) []string {
 	}
 	return m
 }
+
+// minLandlockABI is the oldest Landlock ABI the sandbox counts as
+// confining: 3 adds the right to truncate.
+const minLandlockABI = 3
