@@ -59,6 +59,12 @@ func TestMarker(t *testing.T) {
 	if !strings.HasPrefix(got, "…") || !strings.HasSuffix(got, "…") || !strings.Contains(got, "<b>settled</b>") || len(strings.Fields(got)) > snippetWords+2 {
 		t.Errorf("snippet: %s", got)
 	}
+	// Punctuation around the only word is cut, not kept whole (review: a
+	// description of 15,000 "</>" gave a 30 kB highlight).
+	junk := strings.Repeat("</>", 5000)
+	if got := m.snippet(junk + " settled " + junk); len(got) > 2*snippetEdge+40 || !strings.Contains(got, "<b>settled</b>") {
+		t.Errorf("snippet in punctuation: %d bytes: %.80s", len(got), got)
+	}
 	if got := m.snippet("no match here"); got != "no match here" {
 		t.Errorf("snippet without a match: %s", got)
 	}

@@ -79,8 +79,13 @@ func (m *marker) title(text string) string {
 	return m.mark(text, wordSpans(text), 0, len(text))
 }
 
-// snippetWords is how many words a text's snippet holds.
-const snippetWords = 24
+// snippetWords is how many words a text's snippet holds; snippetEdge is
+// how many bytes of other text it keeps before its first word and after
+// its last.
+const (
+	snippetWords = 24
+	snippetEdge  = 120
+)
 
 // snippet is the part of text around its first matching word, marked,
 // with "…" where it is cut.
@@ -100,11 +105,19 @@ func (m *marker) snippet(text string) string {
 	hi := min(len(spans), lo+snippetWords)
 	lo = max(0, hi-snippetWords)
 	from, to := spans[lo].start, spans[hi-1].end
+	// Text before the first word and after the last is kept, but only so
+	// much of it: a run of punctuation is not a snippet (review).
 	if lo == 0 {
-		from = 0
+		from = max(0, from-snippetEdge)
+		for from > 0 && !utf8.RuneStart(text[from]) {
+			from++
+		}
 	}
 	if hi == len(spans) {
-		to = len(text)
+		to = min(len(text), to+snippetEdge)
+		for to < len(text) && !utf8.RuneStart(text[to]) {
+			to--
+		}
 	}
 	out := m.mark(text, spans, from, to)
 	if from > 0 {
