@@ -64,11 +64,13 @@ lint: ## gofmt, go vet (both build variants), staticcheck
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	"$$($(GO) env GOPATH)/bin/staticcheck" ./...
 
-bench: build build-nodev ## Benchmarks: the web UI's initial download and its speed in Chromium (catalog render, picker, live log), start-up, RSS, hello latency, catalog ingest and queries, auth and policy cost (see README)
+bench: build build-nodev ## Benchmarks: the web UI's initial download and its speed in Chromium (catalog render, picker, live log), start-up, RSS, hello latency, catalog ingest and queries, auth and policy cost, search, docs builds (see README)
 	@ls -l $(BIN) bin/rigger-nodev | awk '{printf "binary size: %.1f MiB %s\n", $$5/1048576, $$9}'
 	@cd web && node scripts/initial-size.mjs # the web UI's first download (issue 17's budget: 250 KiB gzip JS)
 	RIGGER_BIN=$(CURDIR)/$(BIN) RIGGER_NODEV_BIN=$(CURDIR)/bin/rigger-nodev $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./internal/e2e/
 	$(GO) test -count=1 -run '^$$' -bench 'BenchmarkAuthPolicyRequest|BenchmarkOwnerQueryPolicy' -benchtime 2000x -timeout 20m ./api/ ./internal/permission/
+	$(GO) test -count=1 -run '^$$' -bench 'BenchmarkSearch' -benchtime 1x -timeout 30m ./internal/store/sqlite/ ./internal/store/postgres/ # search p50/p99 at 100k entities + 10k docs pages, indexing's ingest cost
+	$(GO) test -count=1 -run '^$$' -bench 'BenchmarkDocsBuild50Pages' -benchtime 5x ./internal/docs/
 
 PEER        := ../shared/peers/backstage
 PEER_PHASES ?= scaffolder,ingest,query
