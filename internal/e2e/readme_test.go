@@ -69,6 +69,7 @@ func readmeNotRun() map[string]string {
 		"rigger dev --temporal-only --data-dir /tmp/t":                                                                  "a long-running process; the production shape is run by TestServerWorkerOneDataDir",
 		"rigger worker --queue rigger-default --temporal-address 127.0.0.1:7233 --config rigger.yaml --data-dir /tmp/r": "a long-running process; see TestServerWorkerOneDataDir",
 		"rigger server --temporal-address 127.0.0.1:7233 --config rigger.yaml --data-dir /tmp/r":                        "a long-running process; see TestServerWorkerOneDataDir",
+		"rigger docs publish ./my-service --entity component:default/my-service --server https://rigger.example.com":    "needs a server with docs.builder: external; api's TestTechDocsPublish covers the route",
 	}
 }
 
@@ -95,7 +96,12 @@ func TestReadmeCommands(t *testing.T) {
 		"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: readme-svc}\nspec: {type: service, lifecycle: production, owner: team-a}\n",
 		"template.yaml":     "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: readme}\nspec:\n  type: service\n  steps:\n    - {id: a, name: A, action: debug:log, input: {message: hi}}\n",
 	}
+	files["my-service/mkdocs.yml"] = "site_name: My service\n"
+	files["my-service/docs/index.md"] = "# My service\n\nHello.\n"
 	for name, content := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(work, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
