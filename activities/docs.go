@@ -36,7 +36,7 @@ type DocsBuilder struct {
 
 // docsBuilderVersion changes when the renderer's output does: a source
 // built by an older one is built again.
-const docsBuilderVersion = "1"
+const docsBuilderVersion = "2"
 
 // Build implements contract.DocsBuild.
 func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (contract.DocsBuildResult, error) {

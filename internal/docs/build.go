@@ -138,7 +138,10 @@ func (b *builder) build(ctx context.Context) (*Site, error) {
 		site.Files[pg.out] = pageDocument(title, pg.url, r.body)
 		meta.Pages = append(meta.Pages, PageInfo{Path: pg.url, Source: pg.src, Title: title, Toc: r.toc})
 		site.Index = append(site.Index, SearchDoc{Location: pg.url, Title: title, Text: r.text})
-		for _, s := range r.sections {
+		for i, s := range r.sections {
+			if i == 0 && s.level == 1 {
+				continue // the page's title and intro: the page's own entry has them
+			}
 			site.Index = append(site.Index, SearchDoc{Location: pg.url + "#" + s.id, Title: s.title, Text: s.text})
 		}
 	}

@@ -34,3 +34,26 @@ func TestDocsReviewFixes(t *testing.T) {
 		t.Errorf("missing docs folder: %v (must not name %s)", err, empty)
 	}
 }
+
+// The search index holds a page once (its title heading is not a second
+// entry) and no diagram source.
+func TestDocsIndexEntries(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"mkdocs.yml":    "site_name: s\n",
+		"docs/index.md": "# Architecture\n\nIntro words.\n\n```mermaid\nflowchart LR\n  a[Storefront] --> b\n```\n\n## Data stores\n\nPostgreSQL.\n",
+	})
+	site, err := Build(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locs []string
+	for _, d := range site.Index {
+		locs = append(locs, d.Location)
+		if strings.Contains(d.Text, "flowchart") || strings.Contains(d.Text, "Storefront") {
+			t.Errorf("%s indexes the diagram's source: %q", d.Location, d.Text)
+		}
+	}
+	if strings.Join(locs, ",") != ",#data-stores" {
+		t.Errorf("index locations %q, want the page and its one section", locs)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -69,6 +70,7 @@ func rasterDataURL(u *url.URL) bool {
 type section struct {
 	id, title string
 	text      string
+	level     int
 }
 
 // outline reads sanitized page HTML: the headings with an id (the table of
@@ -77,7 +79,8 @@ func outline(body string) ([]Heading, string, []section) {
 	toc := []Heading{}
 	var secs []section
 	var all, cur, title strings.Builder
-	level := 0 // > 0 while inside a heading with an id
+	level := 0       // > 0 while inside a heading with an id
+	diagram := false // inside a Mermaid block: its source is not text to search
 	closeSection := func() {
 		if len(secs) > 0 {
 			secs[len(secs)-1].text = collapse(cur.String())
@@ -99,7 +102,7 @@ func outline(body string) ([]Heading, string, []section) {
 						closeSection()
 						level = l
 						title.Reset()
-						secs = append(secs, section{id: string(v)})
+						secs = append(secs, section{id: string(v), level: l})
 						break
 					}
 					if !more {
@@ -107,12 +110,18 @@ func outline(body string) ([]Heading, string, []section) {
 					}
 				}
 			}
+			if string(name) == "pre" && hasAttr && mermaidPre(z) {
+				diagram = true
+			}
 			if blockTag(name) {
 				all.WriteByte(' ')
 				cur.WriteByte(' ')
 			}
 		case html.EndTagToken:
 			name, _ := z.TagName()
+			if string(name) == "pre" {
+				diagram = false
+			}
 			if level > 0 && headingLevel(name) == level {
 				t := collapse(title.String())
 				secs[len(secs)-1].title = t
@@ -124,6 +133,9 @@ func outline(body string) ([]Heading, string, []section) {
 				cur.WriteByte(' ')
 			}
 		case html.TextToken:
+			if diagram {
+				continue
+			}
 			t := z.Text()
 			all.Write(t)
 			if level > 0 {
@@ -155,4 +167,17 @@ func headingLevel(name []byte) int {
 // collapse joins a text's words with single spaces.
 func collapse(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// mermaidPre says whether the <pre> start tag z is at holds a diagram.
+func mermaidPre(z *html.Tokenizer) bool {
+	for {
+		k, v, more := z.TagAttr()
+		if string(k) == "class" && slices.Contains(strings.Fields(string(v)), "mermaid") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }
