@@ -11,8 +11,11 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -98,7 +101,10 @@ func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (co
 	dir := filepath.Join(src.root.Name(), filepath.FromSlash(src.rel))
 	opt := d.Options
 	_, opt.SiteName, _ = strings.Cut(in.Ref, "/") // a site without site_name takes its entity's name
+	progress := d.progress(ctx, in.Ref)
+	opt.Progress = progress.add
 	site, err := docs.Build(ctx, dir, opt)
+	progress.stop()
 	if site != nil {
 		log = site.Log
 	}
@@ -174,3 +180,66 @@ func sourceHash(fsys fs.FS, dir string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// progressEvery is how often a build's log so far is stored for syncs to
+// stream.
+const progressEvery = 250 * time.Millisecond
+
+// buildProgress keeps the lines a build logs and stores them, at most
+// every progressEvery, for the sync's live log.
+type buildProgress struct {
+	mu    sync.Mutex
+	lines []string
+	dirty bool
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func (d *DocsBuilder) progress(ctx context.Context, ref string) *buildProgress {
+	p := &buildProgress{done: make(chan struct{})}
+	flush := func() {
+		p.mu.Lock()
+		lines, dirty := slices.Clone(p.lines), p.dirty
+		p.dirty = false
+		p.mu.Unlock()
+		if dirty {
+			if err := d.Sites.Store.SetDocsProgress(ctx, ref, lines); err != nil {
+				d.Catalog.Logger.WarnContext(ctx, "docs build progress", "entity", ref, "error", err)
+			}
+		}
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-t.C:
+				flush()
+			}
+		}
+	}()
+	return p
+}
+
+// add records one line (the builder calls it from its page workers).
+func (p *buildProgress) add(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lines) < maxProgressLines {
+		p.lines = append(p.lines, line)
+		p.dirty = true
+	}
+}
+
+// stop ends the periodic stores (the build's outcome drops the lines).
+func (p *buildProgress) stop() {
+	close(p.done)
+	p.wg.Wait()
+}
+
+// maxProgressLines bounds the lines kept for one build's live log.
+const maxProgressLines = 2000

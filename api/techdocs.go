@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/catalogsvc"
@@ -207,7 +208,11 @@ func (s *Server) techdocsSync(c *gin.Context) {
 	waitCtx, cancel := context.WithTimeout(ctx, maxDocsSync)
 	defer cancel()
 	var res contract.DocsBuildResult
-	err = run.Get(waitCtx, &res)
+	if stream {
+		err = s.streamDocsProgress(waitCtx, c, run, &res, send)
+	} else {
+		err = run.Get(waitCtx, &res)
+	}
 	switch {
 	case err != nil && waitCtx.Err() != nil && ctx.Err() == nil:
 		err = fmt.Errorf("%w: the docs build is still running (workflow %s); its outcome will be at /api/techdocs/build/%s/%s/%s",
@@ -257,5 +262,36 @@ func rootMessage(err error) string {
 			return err.Error()
 		}
 		err = next
+	}
+}
+
+// docsProgressEvery is how often a streamed sync reads the build's log.
+const docsProgressEvery = 250 * time.Millisecond
+
+// streamDocsProgress waits for run, sending the lines its build logs as
+// they are stored (every replica reads them from the database).
+func (s *Server) streamDocsProgress(ctx context.Context, c *gin.Context, run client.WorkflowRun, res *contract.DocsBuildResult, send func(string, any)) error {
+	done := make(chan error, 1)
+	go func() { done <- run.Get(ctx, res) }()
+	kind, namespace, name := docsParams(c)
+	sent := 0
+	poll := func() {
+		lines, err := s.catalog.DocsProgress(ctx, identity(c), kind, namespace, name)
+		if err != nil {
+			return
+		}
+		for ; sent < len(lines); sent++ {
+			send("log", lines[sent])
+		}
+	}
+	t := time.NewTicker(docsProgressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+			poll()
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 type DocsSites interface {
 	Site(ctx context.Context, ref string) (store.DocsSite, error)
 	File(ctx context.Context, ref, path string) ([]byte, string, error)
+	Progress(ctx context.Context, ref string) ([]string, error)
 	PublishSource(ctx context.Context, ref string, src techdocs.Source, opt docs.Options) (*docs.Site, error)
 }
 
@@ -62,6 +63,19 @@ func (s *Service) DocsSite(ctx context.Context, who auth.Identity, kind, namespa
 		return site, e, errs.NotFound("the docs of %s have not been built yet", e.Ref)
 	}
 	return site, e, err
+}
+
+// DocsProgress is what a running build of an entity's docs has logged so
+// far, for who.
+func (s *Service) DocsProgress(ctx context.Context, who auth.Identity, kind, namespace, name string) ([]string, error) {
+	if s.d.Docs == nil {
+		return nil, fmt.Errorf("%w: docs are not served here", errs.ErrUnavailable)
+	}
+	e, err := s.DocsEntity(ctx, who, kind, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.d.Docs.Progress(ctx, e.Ref)
 }
 
 // DocsFile is one file of an entity's last good site, for who.

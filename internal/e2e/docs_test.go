@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -85,8 +86,18 @@ func TestDocsInDev(t *testing.T) {
 		t.Fatalf("sync of an unchanged source: %s", out)
 	}
 	write("docs/index.md", "# Documented\n\nSecond words.\n")
-	if out := sync(); !strings.Contains(out, "event: log\n") || !strings.Contains(out, "event: finish\ndata: {\"updated\":true}") {
+	// Pages enough for the build to take a while: the sync streams its
+	// log as it goes (each page's "rendering" line), then finishes.
+	code := strings.Repeat("```go\nfunc f(a, b int) (int, error) { return a + b, nil }\n```\n\n", 40)
+	for i := range 400 {
+		write(fmt.Sprintf("docs/more/p%03d.md", i), fmt.Sprintf("# Page %d\n\n%s| a | b |\n|---|---|\n| %d | x |\n", i, code, i))
+	}
+	out := sync()
+	if !strings.Contains(out, "event: finish\ndata: {\"updated\":true}") {
 		t.Fatalf("sync after an edit: %s", out)
+	}
+	if live, fin := strings.Index(out, "data: \"rendering "), strings.Index(out, "event: finish"); live < 0 || live > fin {
+		t.Fatalf("the sync streamed no progress before finishing: %.2000s", out)
 	}
 	if _, page := get("/static/docs/default/component/documented/"); !strings.Contains(page, "Second words.") {
 		t.Fatalf("page after the sync: %s", page)

@@ -33,6 +33,11 @@ type Docs interface {
 	DocsFile(ctx context.Context, ref, path string) ([]byte, error)
 	// DeleteDocs drops an entity's site, files and search rows.
 	DeleteDocs(ctx context.Context, ref string) error
+	// SetDocsProgress records the lines a running build of ref has logged
+	// so far; its outcome (SaveDocsBuild, RecordDocsFailure) drops them.
+	SetDocsProgress(ctx context.Context, ref string, lines []string) error
+	// DocsProgress returns them (none when no build runs).
+	DocsProgress(ctx context.Context, ref string) ([]string, error)
 }
 
 // DocsBuild is one successful docs build of an entity.
@@ -99,8 +104,10 @@ func (s *SQL) SaveDocsBuild(ctx context.Context, b DocsBuild) (string, error) {
 		if err := tx.QueryRowContext(ctx, s.q(lookup), b.Ref).Scan(&previous); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM docs_files WHERE entity_ref = ?`), b.Ref); err != nil {
-			return err
+		for _, stmt := range []string{`DELETE FROM docs_files WHERE entity_ref = ?`, `DELETE FROM docs_progress WHERE entity_ref = ?`} {
+			if _, err := tx.ExecContext(ctx, s.q(stmt), b.Ref); err != nil {
+				return err
+			}
 		}
 		for p, data := range b.Files {
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO docs_files (entity_ref, path, content) VALUES (?, ?, ?)`),
@@ -128,6 +135,9 @@ ON CONFLICT (entity_ref) DO UPDATE SET metadata = excluded.metadata, storage = e
 // RecordDocsFailure implements Docs.
 func (s *SQL) RecordDocsFailure(ctx context.Context, ref, reason string, log []string, at time.Time) error {
 	defer s.lockWrites()()
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM docs_progress WHERE entity_ref = ?`), ref); err != nil {
+		return err
+	}
 	_, err := s.db.ExecContext(ctx, s.q(`
 INSERT INTO docs_sites (entity_ref, storage, source_hash, status, last_error, log, attempted_at)
 VALUES (?, '', '', 'failed', ?, ?, ?)
@@ -190,4 +200,29 @@ func (s *SQL) DeleteDocs(ctx context.Context, ref string) error {
 		}
 		return nil
 	})
+}
+
+// SetDocsProgress implements Docs.
+func (s *SQL) SetDocsProgress(ctx context.Context, ref string, lines []string) error {
+	defer s.lockWrites()()
+	_, err := s.db.ExecContext(ctx, s.q(`
+INSERT INTO docs_progress (entity_ref, lines, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (entity_ref) DO UPDATE SET lines = excluded.lines, updated_at = excluded.updated_at`),
+		ref, docsLog(lines), ts(s.now()))
+	return err
+}
+
+// DocsProgress implements Docs.
+func (s *SQL) DocsProgress(ctx context.Context, ref string) ([]string, error) {
+	var text string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT lines FROM docs_progress WHERE entity_ref = ?`), ref).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	err = json.Unmarshal([]byte(text), &lines)
+	return lines, err
 }

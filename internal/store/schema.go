@@ -240,6 +240,14 @@ CREATE TABLE docs_files (
   content TEXT NOT NULL,
   PRIMARY KEY (entity_ref, path)
 );
+`, `
+-- The lines a running docs build has logged so far, for the sync's live
+-- log on every replica; the build's outcome (docs_sites) drops its row.
+CREATE TABLE docs_progress (
+  entity_ref TEXT PRIMARY KEY,
+  lines TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
 `}
 }
 

@@ -96,6 +96,11 @@ func (s *Sites) now() time.Time {
 	return time.Now().UTC()
 }
 
+// Progress returns the lines a running build of ref has logged so far.
+func (s *Sites) Progress(ctx context.Context, ref string) ([]string, error) {
+	return s.Store.DocsProgress(ctx, ref)
+}
+
 // Site returns ref's site record (errs.ErrNotFound when never built).
 func (s *Sites) Site(ctx context.Context, ref string) (store.DocsSite, error) {
 	return s.Store.DocsSite(ctx, ref)

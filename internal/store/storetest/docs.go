@@ -28,6 +28,19 @@ func testDocs(t *testing.T, open Opener) {
 	if _, err := s.SaveDocsBuild(ctx, b); err != nil {
 		t.Fatal(err)
 	}
+	// A running build's lines are readable until its outcome is stored.
+	if err := s.SetDocsProgress(ctx, ref, []string{"rendering index.md…", "rendering guide.md…"}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := must(s.DocsProgress(ctx, ref)); len(lines) != 2 || lines[1] != "rendering guide.md…" {
+		t.Fatalf("progress: %q", lines)
+	}
+	if _, err := s.SaveDocsBuild(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if lines := must(s.DocsProgress(ctx, ref)); len(lines) != 0 {
+		t.Fatalf("progress after the build's outcome: %q", lines)
+	}
 	site := must(s.DocsSite(ctx, ref))
 	if string(site.Metadata) != `{"site_name":"Checkout"}` || site.Status != "ok" || site.SourceHash != "h1" || !site.BuiltAt.Equal(at) || len(site.Log) != 1 {
 		t.Fatalf("site after a good build: %+v", site)
@@ -36,8 +49,14 @@ func testDocs(t *testing.T, open Opener) {
 		t.Fatalf("binary file read back as %x", got)
 	}
 	// A failed build keeps the last good site and records why.
+	if err := s.SetDocsProgress(ctx, ref, []string{"rendering index.md…"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.RecordDocsFailure(ctx, ref, "mkdocs.yml: docs_dir leaves the source", []string{"refused"}, at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
+	}
+	if lines := must(s.DocsProgress(ctx, ref)); len(lines) != 0 {
+		t.Fatalf("progress after a failure: %q", lines)
 	}
 	site = must(s.DocsSite(ctx, ref))
 	if site.Status != "failed" || !strings.Contains(site.LastError, "docs_dir") || string(site.Metadata) == "" || !site.BuiltAt.Equal(at) || !site.AttemptedAt.Equal(at.Add(time.Hour)) {
