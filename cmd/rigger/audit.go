@@ -101,12 +101,7 @@ With --log (default: audit.path when audit.sink is file) it also checks the seq/
 JSON-lines log recorded, which finds events deleted from the end of the chain.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd, func(cfg *config.Config, set func(string) bool) error {
-				if set("data-dir") {
-					cfg.Server.DataDir = dataDir
-				}
-				return nil
-			})
+			cfg, err := c.configWithDataDir(cmd, dataDir)
 			if err != nil {
 				return err
 			}
@@ -150,4 +145,15 @@ JSON-lines log recorded, which finds events deleted from the end of the chain.`,
 	verify.Flags().StringVar(&logPath, "log", "", "a JSON-lines audit log to compare with the database")
 	cmd.AddCommand(verify)
 	return cmd
+}
+
+// configWithDataDir loads the configuration of a command that opens
+// rigger's database, with its --data-dir flag applied when given.
+func (c *cli) configWithDataDir(cmd *cobra.Command, dataDir string) (*config.Config, error) {
+	return c.loadConfig(cmd, func(cfg *config.Config, set func(string) bool) error {
+		if set("data-dir") {
+			cfg.Server.DataDir = dataDir
+		}
+		return nil
+	})
 }

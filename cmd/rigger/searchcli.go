@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/riggerdev/rigger/internal/config"
 )
 
 func (c *cli) searchCommand() *cobra.Command {
@@ -30,12 +29,7 @@ index, catalog writes wait for it. The index is otherwise kept up to date by eve
 is for repairs, and after the index's rules change.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd, func(cfg *config.Config, set func(string) bool) error {
-				if set("data-dir") {
-					cfg.Server.DataDir = dataDir
-				}
-				return nil
-			})
+			cfg, err := c.configWithDataDir(cmd, dataDir)
 			if err != nil {
 				return err
 			}
