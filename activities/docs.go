@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -121,16 +120,9 @@ func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (co
 
 // docsSource is an entity's techdocs-ref and the base it resolves against.
 func docsSource(e *store.StoredEntity) (ref, base string) {
-	var body struct {
-		Metadata struct {
-			Annotations map[string]any `json:"annotations"`
-		} `json:"metadata"`
-	}
-	if json.Unmarshal(e.Body, &body) != nil {
-		return "", ""
-	}
-	ref, _ = body.Metadata.Annotations["backstage.io/techdocs-ref"].(string)
-	loc, _ := body.Metadata.Annotations["backstage.io/managed-by-location"].(string)
+	ann := catalog.Annotations(e.Body)
+	ref, _ = ann["backstage.io/techdocs-ref"].(string)
+	loc, _ := ann["backstage.io/managed-by-location"].(string)
 	return strings.TrimSpace(ref), catalog.SourceBase(loc)
 }
 

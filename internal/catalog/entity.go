@@ -334,3 +334,17 @@ func SourceBase(managedByLocation string) string {
 	}
 	return ""
 }
+
+// Annotations reads the annotations of a stored entity body (nil when the
+// body is not an entity).
+func Annotations(body []byte) map[string]any {
+	var e struct {
+		Metadata struct {
+			Annotations map[string]any `json:"annotations"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return nil
+	}
+	return e.Metadata.Annotations
+}

@@ -2,7 +2,6 @@ package catalogsvc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/docs"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
@@ -145,14 +145,6 @@ func hasDocs(e *store.StoredEntity) bool { return DocsRefOf(e) != "" }
 
 // DocsRefOf is an entity's backstage.io/techdocs-ref ("" when none).
 func DocsRefOf(e *store.StoredEntity) string {
-	var body struct {
-		Metadata struct {
-			Annotations map[string]any `json:"annotations"`
-		} `json:"metadata"`
-	}
-	if json.Unmarshal(e.Body, &body) != nil {
-		return ""
-	}
-	v, _ := body.Metadata.Annotations[TechDocsRef].(string)
+	v, _ := catalog.Annotations(e.Body)[TechDocsRef].(string)
 	return v
 }
