@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
 )
 
 func (c *cli) searchCommand() *cobra.Command {
