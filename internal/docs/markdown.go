@@ -94,6 +94,10 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 	// Highlighted code waits in slots; the page holds an unguessable
 	// placeholder paragraph for each until it is sanitized.
 	nonce := "rigger" + rand.Text()
+	// Markdown links are rewritten on the tree and marked done; links in
+	// raw HTML (<img src="diagram.png" width="300">) are rewritten on the
+	// sanitized page, which holds both kinds, so the mark tells them apart.
+	done := nonce + "~"
 	var slots []string
 	err := ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
@@ -124,9 +128,9 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 			}
 			return ast.WalkSkipChildren, nil
 		case *ast.Link:
-			n.Destination = rewriteDest(n.Destination, links, broken)
+			n.Destination = markRelative(rewriteDest(n.Destination, links, broken), done)
 		case *ast.Image:
-			n.Destination = rewriteDest(n.Destination, links, broken)
+			n.Destination = markRelative(rewriteDest(n.Destination, links, broken), done)
 		}
 		return ast.WalkContinue, nil
 	})
@@ -137,7 +141,7 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 	if err := buf.render(func() error { return r.md.Renderer().Render(buf, src, doc) }); err != nil {
 		return out, err
 	}
-	out.body = r.policy.Sanitize(buf.String())
+	out.body = rewriteRawLinks(r.policy.Sanitize(buf.String()), done, links, broken)
 	if len(slots) > 0 {
 		pairs := make([]string, 0, 2*len(slots))
 		for i, h := range slots {
@@ -152,7 +156,7 @@ func (r *pageRenderer) render(src []byte, links linkFunc, broken func(string)) (
 // rewriteDest rewrites a relative destination and reports a missing one.
 func rewriteDest(dest []byte, links linkFunc, broken func(string)) []byte {
 	d := string(dest)
-	if d == "" || strings.HasPrefix(d, "#") || strings.HasPrefix(d, "/") || hasScheme(d) {
+	if !relativeDest(d) {
 		return dest
 	}
 	nd, ok := links(d)
@@ -163,6 +167,42 @@ func rewriteDest(dest []byte, links linkFunc, broken func(string)) []byte {
 		return dest
 	}
 	return []byte(nd)
+}
+
+// markRelative prefixes a relative destination with the done mark.
+func markRelative(dest []byte, done string) []byte {
+	if !relativeDest(string(dest)) {
+		return dest
+	}
+	return append([]byte(done), dest...)
+}
+
+// relativeDest says whether a destination is relative to the page: not
+// empty, not an anchor, not absolute and without a scheme.
+func relativeDest(d string) bool {
+	return d != "" && !strings.HasPrefix(d, "#") && !strings.HasPrefix(d, "/") && !hasScheme(d)
+}
+
+// attrURL finds href and src attributes in sanitized HTML: the sanitizer
+// writes every attribute value in double quotes and escapes quotes in
+// text, so the pattern meets attributes only.
+var attrURL = regexp.MustCompile(`\s(?:href|src)="([^"]*)"`)
+
+// rewriteRawLinks strips the done mark from the links Markdown wrote and
+// rewrites the relative links raw HTML wrote, as Markdown's are.
+func rewriteRawLinks(body, done string, links linkFunc, broken func(string)) string {
+	return attrURL.ReplaceAllStringFunc(body, func(m string) string {
+		at := strings.Index(m, `="`)
+		v := html.UnescapeString(m[at+2 : len(m)-1])
+		if rest, ok := strings.CutPrefix(v, done); ok {
+			v = rest
+		} else if relativeDest(v) {
+			v = string(rewriteDest([]byte(v), links, broken))
+		} else {
+			return m
+		}
+		return m[:at+2] + html.EscapeString(v) + `"`
+	})
 }
 
 // plainText is the text of a heading's inline content, without markup.

@@ -257,3 +257,38 @@ func TestDocsConfigVariants(t *testing.T) {
 		t.Errorf("cancelled build: %v", err)
 	}
 }
+
+// Links in raw HTML are rewritten as Markdown's are, and broken ones are
+// logged; links Markdown already rewrote are not rewritten twice.
+func TestDocsRawHTMLLinks(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"mkdocs.yml": "site_name: Raw\n",
+		"docs/index.md": "# Home\n\n[md](guide/other.md) <img src=\"img/logo.png\" width=\"120\" alt=\"inline\">\n\n" +
+			"<p align=\"center\"><a href=\"guide/other.md#x\">raw &amp; other</a> <a href=\"https://example.com/a?b=1&amp;c=2\">ext</a>" +
+			" <a href=\"#top\">top</a> <a href=\"missing.md\">gone</a></p>\n\n" +
+			"<figure><img src=\"img/logo.png\" alt=\"block\"></figure>\n",
+		"docs/guide/other.md": "# Other\n\n## X\n",
+		"docs/img/logo.png":   "\x89PNG fake",
+	})
+	site := build(t, dir)
+	body := article(t, site, "index.html")
+	for _, want := range []string{
+		`<a href="guide/other/">md</a>`,
+		`<img src="img/logo.png" width="120" alt="inline">`,
+		`<a href="guide/other/#x">raw &amp; other</a>`,
+		`<a href="https://example.com/a?b=1&amp;c=2" rel="noreferrer">ext</a>`,
+		`<a href="#top">top</a>`,
+		`<a href="missing.md">gone</a>`,
+		`<img src="img/logo.png" alt="block">`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("index.html lacks %q\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "rigger") {
+		t.Errorf("a link mark was left in the page:\n%s", body)
+	}
+	if len(site.Log) != 1 || !strings.Contains(site.Log[0], "missing.md") {
+		t.Errorf("log = %q, want one broken link to missing.md", site.Log)
+	}
+}
