@@ -12,12 +12,14 @@ import (
 // usual (a CommonMark HTML block ends at a blank line, so the body between
 // the opening and closing tags is Markdown). Fenced code is left alone, so
 // a page can show the syntax. Blocks nest inside one another's bodies; at
-// the top level they may be indented by at most three spaces.
+// the top level they may be indented by at most three spaces, and deeper
+// inside a list item (whose wrapper is then indented to stay in the item).
 
 var (
-	admonitionLine = regexp.MustCompile(`^( {0,3})(!!!|\?\?\?\+?)[ \t]+([A-Za-z0-9_-]+(?:[ \t]+[A-Za-z0-9_-]+)*)(?:[ \t]+"(.*)")?[ \t]*$`)
-	tabLine        = regexp.MustCompile(`^( {0,3})===([!+]{0,2})[ \t]+"(.*)"[ \t]*$`)
+	admonitionLine = regexp.MustCompile(`^( *)(!!!|\?\?\?\+?)[ \t]+([A-Za-z0-9_-]+(?:[ \t]+[A-Za-z0-9_-]+)*)(?:[ \t]+"(.*)")?[ \t]*$`)
+	tabLine        = regexp.MustCompile(`^( *)===([!+]{0,2})[ \t]+"(.*)"[ \t]*$`)
 	definitionLine = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:`)
+	listItemLine   = regexp.MustCompile(`^( *)(?:[-*+]|[0-9]{1,9}[.)])( +|$)`)
 )
 
 const (
@@ -25,6 +27,9 @@ const (
 	maxBlockDepth = 16
 	// maxQuoteDepth bounds the block quotes one line opens.
 	maxQuoteDepth = 32
+	// maxListLookBack bounds how far back a block indented by four or more
+	// spaces looks for the list item it belongs to.
+	maxListLookBack = 100
 	// maxDefinitionRun bounds a run of link reference definitions: a blank
 	// line is put between runs (which changes nothing, a definition may
 	// stand alone), as goldmark's cost grows with the square of a run.
@@ -72,25 +77,73 @@ func expandLines(lines []string, depth int) []string {
 			fence = openFence(l)
 			out = append(out, l)
 			i++
-		case admonitionLine.MatchString(l):
+		case admonitionLine.MatchString(l) && inBlock(lines, i):
 			m := admonitionLine.FindStringSubmatch(l)
+			col, _ := blockColumn(lines, i)
 			body, next := indentedBody(lines, i+1, len(m[1])+4)
 			open, closing := admonitionTags(m[2], m[3], m[4], strings.Contains(l[len(m[1])+len(m[2]):], `"`))
-			out = append(out, open...)
-			out = append(out, "")
-			out = append(out, expandLines(body, depth+1)...)
-			out = append(out, "", closing, "")
+			block := append(open, "")
+			block = append(block, expandLines(body, depth+1)...)
+			block = append(block, "", closing, "")
+			out = append(out, indentLines(block, col)...)
 			i = next
-		case tabLine.MatchString(l):
+		case tabLine.MatchString(l) && inBlock(lines, i):
 			var set []string
+			col, _ := blockColumn(lines, i)
 			set, i = expandTabs(lines, i, depth)
-			out = append(out, set...)
+			out = append(out, indentLines(set, col)...)
 		default:
 			out = append(out, limitQuotes(l))
 			i++
 		}
 	}
 	return out
+}
+
+// blockColumn says whether the block opening at lines[i] is one, and the
+// column its expansion is written at: a block indented by at most three
+// spaces is at the top (column 0); a deeper one must be inside a list
+// item, at or after its content column and less than eight columns past
+// its marker (MkDocs indents list content by four), and is written at the
+// item's content column. Other deep lines are indented code.
+func blockColumn(lines []string, i int) (int, bool) {
+	indent := leadingSpaces(detab(lines[i]))
+	if indent <= 3 {
+		return 0, true
+	}
+	for j := i - 1; j >= 0 && j >= i-maxListLookBack; j-- {
+		l := detab(lines[j])
+		if strings.TrimSpace(l) == "" || leadingSpaces(l) >= indent {
+			continue
+		}
+		m := listItemLine.FindStringSubmatch(l)
+		if m == nil || len(m[0]) > indent || indent >= len(m[1])+8 {
+			return 0, false
+		}
+		return len(m[0]), true
+	}
+	return 0, false
+}
+
+// inBlock says whether lines[i] may open a block (see blockColumn).
+func inBlock(lines []string, i int) bool {
+	_, ok := blockColumn(lines, i)
+	return ok
+}
+
+// indentLines indents the non-blank lines of a block by n spaces, so an
+// expanded block inside a list item stays in it.
+func indentLines(block []string, n int) []string {
+	if n == 0 {
+		return block
+	}
+	pad := strings.Repeat(" ", n)
+	for k, l := range block {
+		if l != "" {
+			block[k] = pad + l
+		}
+	}
+	return block
 }
 
 // limitQuotes escapes the block-quote and list markers of a line past

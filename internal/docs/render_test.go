@@ -292,3 +292,32 @@ func TestDocsRawHTMLLinks(t *testing.T) {
 		t.Errorf("log = %q, want one broken link to missing.md", site.Log)
 	}
 }
+
+// Admonitions and tabs inside list items (MkDocs indents them by four)
+// render inside the item; deeper indentation and indented code outside a
+// list stay code.
+func TestDocsBlocksInListItems(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "# Steps\n\n" +
+		"1. Install it.\n\n    !!! warning \"Careful\"\n        Back up **first**.\n\n    Then go on.\n\n" +
+		"2. Configure:\n\n    === \"YAML\"\n\n        Write `a: 1`.\n\n    === \"JSON\"\n\n        Write `{}`.\n\n" +
+		"- Nested:\n    - inner\n\n        ??? tip\n            Hidden.\n\n" +
+		"Not a list:\n\n    !!! note\n        stays code\n"
+	out, err := r.render([]byte(page), func(d string) (string, bool) { return d, true }, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"<li>\n<p>Install it.</p>\n<div class=\"admonition warning\">\n<p class=\"admonition-title\">Careful</p>\n<p>Back up <strong>first</strong>.</p>\n</div>\n<p>Then go on.</p>\n</li>",
+		"<p>Configure:</p>\n<div class=\"tabbed-set\">\n<div class=\"tabbed-block tabbed-selected\">\n<p class=\"tabbed-label\">YAML</p>\n<p>Write <code>a: 1</code>.</p>",
+		"<li>\n<p>inner</p>\n<details class=\"admonition tip\">\n<summary>Tip</summary>\n<p>Hidden.</p>\n</details>\n</li>",
+		"<pre><code>!!! note\n    stays code\n</code></pre>",
+	} {
+		if !strings.Contains(out.body, want) {
+			t.Errorf("page lacks %q\n%s", want, out.body)
+		}
+	}
+}
