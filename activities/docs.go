@@ -38,7 +38,7 @@ type DocsBuilder struct {
 
 // docsBuilderVersion changes when the renderer's output does: a source
 // built by an older one is built again.
-const docsBuilderVersion = "2"
+const docsBuilderVersion = "3"
 
 // Build implements contract.DocsBuild.
 func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (contract.DocsBuildResult, error) {
