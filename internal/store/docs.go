@@ -38,6 +38,16 @@ type Docs interface {
 	SetDocsProgress(ctx context.Context, ref string, lines []string) error
 	// DocsProgress returns them (none when no build runs).
 	DocsProgress(ctx context.Context, ref string) ([]string, error)
+	// DocsOrphans returns up to limit builds kept outside the database
+	// whose site went with its entity (or DeleteDocs): their files may go.
+	DocsOrphans(ctx context.Context, limit int) ([]DocsOrphan, error)
+	// ForgetDocsOrphan drops one, once its files are gone.
+	ForgetDocsOrphan(ctx context.Context, o DocsOrphan) error
+}
+
+// DocsOrphan is a build kept outside the database that no site names.
+type DocsOrphan struct {
+	Ref, Storage string
 }
 
 // DocsBuild is one successful docs build of an entity.
@@ -102,6 +112,10 @@ func (s *SQL) SaveDocsBuild(ctx context.Context, b DocsBuild) (string, error) {
 			lookup += ` FOR UPDATE` // a concurrent save of the same site waits
 		}
 		if err := tx.QueryRowContext(ctx, s.q(lookup), b.Ref).Scan(&previous); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// The replaced build's files outside the database are the sweep's.
+		if _, err := tx.ExecContext(ctx, s.q(orphanDocsSQL+`entity_ref = ? AND storage <> ?`+onConflictNothing), b.Ref, b.Storage); err != nil {
 			return err
 		}
 		for _, stmt := range []string{`DELETE FROM docs_files WHERE entity_ref = ?`, `DELETE FROM docs_progress WHERE entity_ref = ?`} {
@@ -189,6 +203,9 @@ func (s *SQL) DocsFile(ctx context.Context, ref, path string) ([]byte, error) {
 func (s *SQL) DeleteDocs(ctx context.Context, ref string) error {
 	defer s.lockWrites()()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(orphanDocsSQL+`entity_ref = ?`+onConflictNothing), ref); err != nil {
+			return err
+		}
 		for _, stmt := range []string{`DELETE FROM docs_files WHERE entity_ref = ?`, `DELETE FROM docs_sites WHERE entity_ref = ?`} {
 			if _, err := tx.ExecContext(ctx, s.q(stmt), ref); err != nil {
 				return err
@@ -200,6 +217,39 @@ func (s *SQL) DeleteDocs(ctx context.Context, ref string) error {
 		}
 		return nil
 	})
+}
+
+// orphanDocsSQL records the builds kept outside the database of the sites
+// its WHERE clause (to be appended) names, before they are deleted.
+const (
+	orphanDocsSQL = `INSERT INTO docs_orphans (entity_ref, storage)
+SELECT entity_ref, storage FROM docs_sites WHERE storage NOT IN ('', 'database') AND `
+	onConflictNothing = ` ON CONFLICT DO NOTHING`
+)
+
+// DocsOrphans implements Docs.
+func (s *SQL) DocsOrphans(ctx context.Context, limit int) ([]DocsOrphan, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT entity_ref, storage FROM docs_orphans ORDER BY entity_ref, storage LIMIT ?`), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DocsOrphan
+	for rows.Next() {
+		var o DocsOrphan
+		if err := rows.Scan(&o.Ref, &o.Storage); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// ForgetDocsOrphan implements Docs.
+func (s *SQL) ForgetDocsOrphan(ctx context.Context, o DocsOrphan) error {
+	defer s.lockWrites()()
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM docs_orphans WHERE entity_ref = ? AND storage = ?`), o.Ref, o.Storage)
+	return err
 }
 
 // SetDocsProgress implements Docs.

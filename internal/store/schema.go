@@ -248,6 +248,15 @@ CREATE TABLE docs_progress (
   lines TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
+`, `
+-- Builds whose files live outside the database (S3) and that no record
+-- names any more since their entity or site was deleted: the docs
+-- publisher drops their files and then their row.
+CREATE TABLE docs_orphans (
+  entity_ref TEXT NOT NULL,
+  storage TEXT NOT NULL,
+  PRIMARY KEY (entity_ref, storage)
+);
 `}
 }
 

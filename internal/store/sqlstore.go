@@ -904,7 +904,11 @@ func (s *SQL) deleteEntities(ctx context.Context, tx *sql.Tx, ids []int64) error
 		return err
 	}
 	// An entity's docs site goes with it: an entity registered later under
-	// the same ref must not be served the old one's docs.
+	// the same ref must not be served the old one's docs. Files kept
+	// outside the database are left to the publisher's sweep.
+	if err := s.execChunks(ctx, tx, orphanDocsSQL+"entity_ref IN (SELECT ref FROM entities WHERE id IN (%s))"+onConflictNothing, ids); err != nil {
+		return err
+	}
 	for _, table := range []string{"docs_files", "docs_sites"} {
 		if err := s.execChunks(ctx, tx, "DELETE FROM "+table+" WHERE entity_ref IN (SELECT ref FROM entities WHERE id IN (%s))", ids); err != nil {
 			return err

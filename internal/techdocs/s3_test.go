@@ -29,7 +29,8 @@ func TestS3Sites(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	storetest.Seed(t, st, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: checkout}\nspec: {type: service, lifecycle: production, owner: team-a}\n")
+	storetest.Seed(t, st, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: checkout}\nspec: {type: service, lifecycle: production, owner: team-a}\n"+
+		"---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: billing}\nspec: {type: service, lifecycle: production, owner: team-a}\n")
 	files, err := NewS3(ctx, S3Config{Bucket: m.Bucket, Prefix: "techdocs/", Region: m.Region, Endpoint: m.Endpoint,
 		AccessKeyID: m.AccessKeyID, SecretAccessKey: m.SecretAccessKey})
 	if err != nil {
@@ -97,5 +98,32 @@ func TestS3Sites(t *testing.T) {
 	}
 	if got := keys(); !slices.Equal(got, second) {
 		t.Fatalf("objects after a failed save: %v, want %v", got, second)
+	}
+	// A deleted entity's site goes from the bucket at the next sweep
+	// (every publish sweeps); the other entity's live site stays.
+	ref = "component:default/billing"
+	publish(map[string]string{"index.html": "<p>billing</p>"})
+	billing := keys()
+	e, err := st.EntityByRef(ctx, "component:default/checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteEntity(ctx, e.UID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sites.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep dropped %d builds, %v; want 1", n, err)
+	}
+	var left []string
+	for _, k := range billing {
+		if !strings.HasPrefix(k, "techdocs/default/component/checkout/") {
+			left = append(left, k)
+		}
+	}
+	if got := keys(); len(left) != 2 || !slices.Equal(got, left) {
+		t.Fatalf("objects after the sweep: %v, want %v", got, left)
+	}
+	if n, err := sites.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("a second sweep dropped %d, %v", n, err)
 	}
 }

@@ -7,6 +7,7 @@ package techdocs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"path"
@@ -68,7 +69,7 @@ func (s *Sites) Publish(ctx context.Context, b Build) error {
 	if outside {
 		files = nil
 	}
-	previous, err := s.Store.SaveDocsBuild(ctx, store.DocsBuild{Ref: b.Ref, Metadata: meta, Storage: storage, Files: files,
+	_, err = s.Store.SaveDocsBuild(ctx, store.DocsBuild{Ref: b.Ref, Metadata: meta, Storage: storage, Files: files,
 		SourceHash: b.SourceHash, Log: b.Log, Index: b.Index, At: s.now()})
 	if err != nil {
 		if outside {
@@ -76,12 +77,37 @@ func (s *Sites) Publish(ctx context.Context, b Build) error {
 		}
 		return err
 	}
-	if previous != "" && previous != storage && previous != "database" {
-		// The replaced build's files; a failure leaves garbage, not a
-		// broken site.
-		_ = s.Files.Drop(context.WithoutCancel(ctx), b.Ref, previous)
-	}
+	// The replaced build's files, and those of sites deleted since; a
+	// failure leaves them for the next sweep, never a broken site.
+	_, _ = s.Sweep(context.WithoutCancel(ctx))
 	return nil
+}
+
+// sweepBatch bounds the orphaned builds one sweep drops.
+const sweepBatch = 100
+
+// Sweep drops the files of builds kept outside the database that no site
+// names any more (replaced builds, deleted entities' sites) and returns
+// how many it dropped. A build whose files could not be dropped stays
+// listed for the next sweep. Every successful publish sweeps.
+func (s *Sites) Sweep(ctx context.Context) (int, error) {
+	orphans, err := s.Store.DocsOrphans(ctx, sweepBatch)
+	if err != nil {
+		return 0, err
+	}
+	dropped := 0
+	var errsSeen []error
+	for _, o := range orphans {
+		if err := s.Files.Drop(ctx, o.Ref, o.Storage); err != nil {
+			errsSeen = append(errsSeen, fmt.Errorf("drop the docs build %s of %s: %w", o.Storage, o.Ref, err))
+			continue
+		}
+		if err := s.Store.ForgetDocsOrphan(ctx, o); err != nil {
+			return dropped, err
+		}
+		dropped++
+	}
+	return dropped, errors.Join(errsSeen...)
 }
 
 // Fail records a failed build of ref; the last good site stays.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -98,8 +99,30 @@ func testDocs(t *testing.T, open Opener) {
 	if _, err := s.SaveDocsBuild(ctx, b); err != nil {
 		t.Fatal(err)
 	}
+	// Builds whose files are outside the database and that no site names
+	// any more are listed for the sweep: ref's first S3 build (replaced
+	// below), svc-b's (its entity goes); database builds never are.
+	b2 := b
+	b2.Ref, b2.Storage, b2.At = ref, "s3:b3", at.Add(3*time.Hour)
+	if _, err := s.SaveDocsBuild(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
 	e := must(s.EntityByRef(ctx, "component:default/svc-b"))
 	if err := s.DeleteEntity(ctx, e.UID); err != nil {
+		t.Fatal(err)
+	}
+	orphans := must(s.DocsOrphans(ctx, 10))
+	want := []store.DocsOrphan{{Ref: ref, Storage: "s3:b2"}, {Ref: "component:default/svc-b", Storage: "s3:b2"}}
+	if !reflect.DeepEqual(orphans, want) {
+		t.Fatalf("orphaned builds = %+v, want %+v", orphans, want)
+	}
+	if err := s.ForgetDocsOrphan(ctx, want[0]); err != nil {
+		t.Fatal(err)
+	}
+	if orphans := must(s.DocsOrphans(ctx, 10)); !reflect.DeepEqual(orphans, want[1:]) {
+		t.Fatalf("orphaned builds after forgetting one = %+v", orphans)
+	}
+	if err := s.ForgetDocsOrphan(ctx, want[1]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DocsSite(ctx, "component:default/svc-b"); !errors.Is(err, errs.ErrNotFound) {
@@ -110,6 +133,9 @@ func testDocs(t *testing.T, open Opener) {
 	}
 	if err := s.DeleteDocs(ctx, ref); err != nil {
 		t.Fatal(err)
+	}
+	if orphans := must(s.DocsOrphans(ctx, 10)); !reflect.DeepEqual(orphans, []store.DocsOrphan{{Ref: ref, Storage: "s3:b3"}}) {
+		t.Fatalf("orphaned builds after DeleteDocs = %+v", orphans)
 	}
 	if err := s.DeleteDocs(ctx, "component:default/gone"); err != nil {
 		t.Fatalf("deleting the docs of an entity that went: %v", err)
