@@ -9,7 +9,14 @@ export const PAGE = 20;
 export const FIELDS = 'kind,metadata.name,metadata.namespace,metadata.title';
 /** What a typed text is matched against: what an option shows (as Backstage's pickers do). */
 export const SEARCH_FIELDS = 'metadata.name,metadata.title,spec.profile.displayName';
-export const DEBOUNCE_MS = 150;
+/**
+ * How long a picker waits after a keystroke before it asks: short enough
+ * that results follow typing (the target is 150 ms from key to results),
+ * long enough that a burst of keys sends one request; a request still
+ * running when the text changes is aborted, so the server answers only the
+ * latest text.
+ */
+export const DEBOUNCE_MS = 50;
 
 /** A catalogFilter value: Backstage allows a string, a list of strings, or {exists: true}. */
 type FilterValue = string | string[] | { exists: boolean } | number | boolean;
