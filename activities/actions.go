@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -76,12 +77,14 @@ func (s *Scaffold) action(name string) ActionFunc {
 }
 
 func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
-	return func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
+	return func(ctx context.Context, in contract.ActionInput) (_ contract.ActionOutput, err error) {
 		// Heartbeats: a step lost with its worker is retried within
 		// seconds (the workflow sets contract.HeartbeatTimeout).
 		ctx, prog := withProgress(ctx)
 		defer keepAlive(ctx, prog.get)()
 		s.executed(ctx, name, in)
+		start := time.Now()
+		defer func() { s.Metrics.Step(name, err, time.Since(start)) }()
 		var secrets map[string]string
 		if in.Secrets {
 			if s.Secrets == nil {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/metrics"
 	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/internal/store"
 )
@@ -35,6 +36,8 @@ import (
 // Catalog implements catalog ingestion: one activity per location that reads,
 // parses, validates and writes a whole batch.
 type Catalog struct {
+	// Metrics records refreshes and docs builds (nil: none).
+	Metrics *metrics.Metrics
 	Store   store.Store
 	Rules   catalog.Rules
 	Limits  catalog.Limits
@@ -80,6 +83,13 @@ func rootSource(loc store.Location) source {
 
 // RefreshLocation implements contract.CatalogRefreshLocation.
 func (c *Catalog) RefreshLocation(ctx context.Context, in contract.CatalogRefreshInput) (contract.CatalogRefreshResult, error) {
+	start := time.Now()
+	res, err := c.refreshLocation(ctx, in)
+	c.Metrics.Refresh(err, time.Since(start), res.Inserted, res.Updated, res.Unchanged, res.Removed)
+	return res, err
+}
+
+func (c *Catalog) refreshLocation(ctx context.Context, in contract.CatalogRefreshInput) (contract.CatalogRefreshResult, error) {
 	var res contract.CatalogRefreshResult
 	loc, err := c.Store.GetLocation(ctx, in.LocationID)
 	if errors.Is(err, errs.ErrNotFound) {

@@ -22,6 +22,7 @@ import (
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/docs"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/metrics"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/techdocs"
 )
@@ -42,6 +43,20 @@ const docsBuilderVersion = "3"
 
 // Build implements contract.DocsBuild.
 func (d *DocsBuilder) Build(ctx context.Context, in contract.DocsBuildInput) (contract.DocsBuildResult, error) {
+	start := time.Now()
+	res, err := d.build(ctx, in)
+	outcome := metrics.Unchanged
+	switch {
+	case err != nil || res.Failed != "":
+		outcome = metrics.Failed
+	case res.Updated:
+		outcome = metrics.OK
+	}
+	d.Catalog.Metrics.DocsBuild(outcome, time.Since(start))
+	return res, err
+}
+
+func (d *DocsBuilder) build(ctx context.Context, in contract.DocsBuildInput) (contract.DocsBuildResult, error) {
 	var res contract.DocsBuildResult
 	e, err := d.Catalog.Store.EntityByRef(ctx, in.Ref)
 	if errors.Is(err, errs.ErrNotFound) {

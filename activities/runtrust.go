@@ -342,6 +342,7 @@ func (s *Scaffold) CheckedRecordOutcome(ctx context.Context, o contract.TaskOutc
 	if !ok {
 		return refuse(fmt.Errorf("%q is not a run outcome (completed, failed, cancelled)", o.Outcome))
 	}
+	s.Metrics.TaskEnded(c.TemplateRef, o.Outcome)
 	if s.Audit == nil {
 		return nil
 	}

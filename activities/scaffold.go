@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riggerdev/rigger/internal/audit"
+	"github.com/riggerdev/rigger/internal/metrics"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -26,6 +27,8 @@ import (
 // file and debug actions. Every file operation goes through the task's
 // workspace root.
 type Scaffold struct {
+	// Metrics records steps and run outcomes (nil: none).
+	Metrics    *metrics.Metrics
 	Renderer   *templates.Renderer
 	Workspaces Workspaces
 	Logger     *slog.Logger

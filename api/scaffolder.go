@@ -149,6 +149,7 @@ func (s *Server) createTask(c *gin.Context) {
 		return
 	}
 	s.audit(c, "scaffolder.task.create", "task:"+id, map[string]string{"template": ref})
+	s.deps.Metrics.TaskStarted(ref)
 	c.JSON(http.StatusCreated, gin.H{"id": id})
 }
 

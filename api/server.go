@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/metrics"
 
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalogsvc"
@@ -72,6 +73,8 @@ type Deps struct {
 	// /git/ with its own authorization (push tokens it minted); only with
 	// Dev.
 	GitHost http.Handler
+	// Metrics records requests and tasks started (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Server serves rigger's HTTP API.
@@ -134,7 +137,9 @@ func New(d Deps) *Server {
 		dryRuns: make(chan struct{}, maxConcurrentDryRuns), largeDryRuns: make(chan struct{}, maxLargeDryRuns),
 		ui: newUIFiles(d.UI)}
 	s.catalog = newCatalog(d)
-	e.Use(s.recoverer(), s.clientAddr(), s.securityHeaders(), s.requestLog(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
+	// requestLog wraps recoverer: a request that panicked is logged and
+	// counted as the 500 it answered.
+	e.Use(s.clientAddr(), s.securityHeaders(), s.requestLog(), s.recoverer(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
 	e.NoRoute(s.noRoute) // the UI, or the JSON 404 (ui.go)
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
 
@@ -267,6 +272,8 @@ func (s *Server) requestLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
+		took := time.Since(start)
+		s.deps.Metrics.HTTPRequest(c.FullPath(), c.Request.Method, c.Writer.Status(), took)
 		level := slog.LevelInfo
 		// Probes and the UI's hashed files (a page load fetches several) are routine.
 		if p := c.Request.URL.Path; p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/assets/") && c.Writer.Status() < 400 {
@@ -277,7 +284,7 @@ func (s *Server) requestLog() gin.HandlerFunc {
 			// Path only: query strings may carry values users consider private.
 			slog.String("path", loggedPath(c.Request)),
 			slog.Int("status", c.Writer.Status()),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 		)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/engine"
 	"github.com/riggerdev/rigger/internal/githost"
+	"github.com/riggerdev/rigger/internal/metrics"
 	"github.com/riggerdev/rigger/internal/payloadcodec"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
@@ -112,9 +113,20 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		address = e.FrontendAddress()
 	}
 
+	// Metrics: this process's, on their own listener when configured.
+	mx := metrics.New()
+	metricsURL := ""
+	if cfg.Server.MetricsListen != "" {
+		addr, err := mx.Serve(ctx, cfg.Server.MetricsListen, logger)
+		if err != nil {
+			return err
+		}
+		metricsURL = "http://" + addr + "/metrics"
+	}
 	eo := engineOptions(cfg, address)
 	eo.Logger = logger.With("component", "temporal-sdk")
 	eo.Codec = codec
+	eo.Metrics = mx.Temporal()
 	if embedded == nil {
 		fmt.Fprintf(c.stdout, "Connecting to Temporal at %s (namespace %s)...\n", address, cfg.Temporal.Namespace)
 		eo.Retrying = func(err error, waited time.Duration) {
@@ -175,6 +187,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	}
 	catalogActs := catalogActivities(cfg, st, c, m == modeDev)
 	catalogActs.Audit = audits.recorder()
+	catalogActs.Metrics = mx
 	sites, err := docsSites(ctx, cfg, st)
 	if err != nil {
 		return err
@@ -189,6 +202,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		return err
 	}
 	scaffold.Audit = audits.recorder()
+	scaffold.Metrics = mx
 	scaffold.Waits = st
 	signer, verifier, err := runSigning(cfg, m == modeDev)
 	if err != nil {
@@ -259,6 +273,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		logger.Info("rigger worker ready", "queues", queues, "temporal", address, "namespace", cfg.Temporal.Namespace,
 			"startup_ms", time.Since(started).Milliseconds())
 		fmt.Fprintf(c.stdout, "Rigger worker is ready: queues %v on %s (namespace %s)\n", queues, address, cfg.Temporal.Namespace)
+		if metricsURL != "" {
+			fmt.Fprintf(c.stdout, "  Metrics:         %s\n", metricsURL)
+		}
 		<-ctx.Done()
 		logger.Info("shutting down", "reason", context.Cause(ctx))
 		return nil
@@ -336,6 +353,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		Policy:  policy,
 		UI:      web.Dist(),
 		GitHost: httpHandler(gitHost),
+		Metrics: mx,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -353,6 +371,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		fmt.Fprintf(c.stdout, "  Temporal UI:     %s\n", uiURL)
 	}
 	fmt.Fprintf(c.stdout, "  Temporal:        %s (namespace %s)\n", address, cfg.Temporal.Namespace)
+	if metricsURL != "" {
+		fmt.Fprintf(c.stdout, "  Metrics:         %s\n", metricsURL)
+	}
 
 	var runErr error
 	select {

@@ -84,6 +84,11 @@ type Server struct {
 	// trusted proxy) for rate limits, audit events and auth.guest.networks.
 	// Without any, the peer is the client [none].
 	TrustedProxies []string `yaml:"trustedProxies"`
+	// MetricsListen is the host:port of a second listener serving
+	// Prometheus metrics at /metrics, without authentication: bind it
+	// where only the scraper reaches (a pod port the NetworkPolicy opens
+	// to the monitoring namespace) [off].
+	MetricsListen string `yaml:"metricsListen"`
 }
 
 // Temporal says which Temporal cluster to use and how to reach it.

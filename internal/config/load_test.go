@@ -31,7 +31,7 @@ func TestParseErrors(t *testing.T) {
 		{"every unknown key is reported", "a: 1\nserver:\n  b: 2\ncatalog:\n  locations:\n    - c: 3\n", nil,
 			[]string{
 				"rigger.yaml:1:1: a: unknown key (known keys: server, temporal, database, auth, catalog, scaffolder, integrations, permission, audit, docs)",
-				"rigger.yaml:3:3: server.b: unknown key (known keys: listen, baseUrl, dataDir, logLevel, logFormat, trustedProxies)",
+				"rigger.yaml:3:3: server.b: unknown key (known keys: listen, baseUrl, dataDir, logLevel, logFormat, trustedProxies, metricsListen)",
 				"rigger.yaml:6:7: catalog.locations[0].c: unknown key (known keys: type, target, path, rules)",
 			}, false},
 		{"Go-style capitalisation suggests the key", "server:\n  baseURL: x\n", nil,
@@ -39,7 +39,7 @@ func TestParseErrors(t *testing.T) {
 		{"snake case suggests the key", "scaffolder:\n  allowed_hosts: []\n", nil,
 			[]string{`rigger.yaml:2:3: scaffolder.allowed_hosts: unknown key (did you mean "allowedHosts"?)`}, false},
 		{"odd key is quoted", "server:\n  \"a b\": 1\n", nil,
-			[]string{`rigger.yaml:2:3: server."a b": unknown key (known keys: listen, baseUrl, dataDir, logLevel, logFormat, trustedProxies)`}, false},
+			[]string{`rigger.yaml:2:3: server."a b": unknown key (known keys: listen, baseUrl, dataDir, logLevel, logFormat, trustedProxies, metricsListen)`}, false},
 
 		// Wrong types.
 		{"string where mapping expected", "server: hello\n", nil,

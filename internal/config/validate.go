@@ -48,6 +48,10 @@ func (c *Config) validateServer(v *validator) {
 	v.required("server.dataDir", s.DataDir)
 	v.oneOf("server.logLevel", s.LogLevel, "debug", "info", "warn", "error")
 	v.oneOf("server.logFormat", s.LogFormat, "json", "text")
+	if s.MetricsListen != "" {
+		v.listen("server.metricsListen", s.MetricsListen)
+		v.noClash([][2]string{{"server.listen", s.Listen}, {"server.metricsListen", s.MetricsListen}})
+	}
 	for i, p := range s.TrustedProxies {
 		pre, err := netip.ParsePrefix(strings.TrimSpace(p))
 		switch {

@@ -50,6 +50,8 @@ type Options struct {
 	// Codec encrypts every payload the client and its workers hand to
 	// Temporal (nil: payloads are stored as they are).
 	Codec *payloadcodec.Codec
+	// Metrics receives the SDK's metrics (nil: none).
+	Metrics client.MetricsHandler
 }
 
 // TLSConfig builds the client TLS configuration, or nil when TLS is off.
@@ -109,6 +111,9 @@ func (o Options) ClientOptions() (client.Options, error) {
 	}
 	if o.Logger != nil {
 		opts.Logger = sdklog.NewStructuredLogger(o.Logger)
+	}
+	if o.Metrics != nil {
+		opts.MetricsHandler = o.Metrics
 	}
 	if o.APIKey != "" {
 		if tlsCfg == nil {
