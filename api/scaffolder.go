@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/runsign"
+	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/tasks"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
@@ -68,6 +70,7 @@ type DryRunFunc = tasks.DryRunFunc
 
 func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.GET("/v2/actions", s.listActions)
+	g.GET("/v2/inventory", s.inventory)
 	g.GET("/v2/templates/:namespace/:kind/:name/parameter-schema", s.parameterSchema)
 	g.POST("/v2/tasks", s.createTask)
 	g.GET("/v2/tasks", s.listTasks)
@@ -85,6 +88,20 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 
 // listActions lists the registered actions in Backstage's shape: id,
 // description, schema {input, output} and examples.
+// inventory lists which templates use which actions, over the templates
+// the caller may read.
+func (s *Server) inventory(c *gin.Context) {
+	who := identity(c)
+	inv, err := s.tasks.Inventory(c.Request.Context(), func(ctx context.Context, q store.Query) (store.Page, error) {
+		return s.catalog.Query(ctx, who, q)
+	})
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, inv)
+}
+
 func (s *Server) listActions(c *gin.Context) {
 	out := []gin.H{}
 	for _, n := range s.deps.Scaffolder.Actions.Names() {

@@ -91,6 +91,17 @@ func (r *Registry) Action(name string) (templates.ActionInfo, bool) {
 // scaffolder.disabledActions (validation says so instead of "unknown").
 func (r *Registry) Disabled(name string) bool { return r.disabled[name] }
 
+// DisabledNames lists the actions scaffolder.disabledActions switched off,
+// sorted.
+func (r *Registry) DisabledNames() []string {
+	out := make([]string, 0, len(r.disabled))
+	for n := range r.disabled {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Names lists the registered actions, sorted.
 func (r *Registry) Names() []string {
 	out := make([]string, 0, len(r.actions))

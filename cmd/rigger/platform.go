@@ -201,6 +201,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err != nil {
 		return err
 	}
+	if m != modeWorker {
+		if err := checkDisabledActions(ctx, cfg, st, actions, logger, c.stdout); err != nil {
+			return err
+		}
+	}
 	scaffold.Audit = audits.recorder()
 	scaffold.Metrics = mx
 	scaffold.Waits = st

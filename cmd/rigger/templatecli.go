@@ -12,7 +12,7 @@ import (
 
 func (c *cli) templateCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "template", Short: "Validate, dry-run and list scaffolder templates"}
-	cmd.AddCommand(c.templateValidateCommand(), c.templateDryRunCommand(), c.templateListCommand())
+	cmd.AddCommand(c.templateValidateCommand(), c.templateDryRunCommand(), c.templateListCommand(), c.templateInventoryCommand())
 	return cmd
 }
 

@@ -455,6 +455,11 @@ type Scaffolder struct {
 	AllowPrivateNetworks bool `yaml:"allowPrivateNetworks"`
 	// DisabledActions are action ids templates may not use, e.g. fs:delete.
 	DisabledActions []string `yaml:"disabledActions"`
+	// DisabledActionsPolicy says what start-up does when a disabled action
+	// is used by a stored template: warn names each such template;
+	// refuse-if-used refuses to start, so a change cannot break templates
+	// nobody inventoried [warn].
+	DisabledActionsPolicy string `yaml:"disabledActionsPolicy"`
 	// WorkspaceRoot holds run workspaces; empty means <dataDir>/workspaces
 	// [""].
 	WorkspaceRoot string `yaml:"workspaceRoot"`

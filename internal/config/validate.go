@@ -391,6 +391,9 @@ func (c *Config) validateScaffolder(v *validator) {
 			v.add(p, "%s is not an action id (like fs:delete)", quote(a))
 		}
 	}
+	if s.DisabledActionsPolicy != "" {
+		v.oneOf("scaffolder.disabledActionsPolicy", s.DisabledActionsPolicy, "warn", "refuse-if-used")
+	}
 	v.positive("scaffolder.defaultStepTimeout", s.DefaultStepTimeout)
 	v.positive("scaffolder.secretTTL", s.SecretTTL)
 	v.positive("scaffolder.workspaceTTL", s.WorkspaceTTL)

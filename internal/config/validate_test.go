@@ -282,6 +282,7 @@ func TestValidate(t *testing.T) {
 			`scaffolder.allowedHosts[0]: "github.com." is not a host name or *.suffix pattern (no scheme, port or path)`},
 		{"allowed host empty", func(c *Config) { c.Scaffolder.AllowedHosts = []string{""} }, "scaffolder.allowedHosts[0]: is required"},
 		{"disabled action", func(c *Config) { c.Scaffolder.DisabledActions = []string{"fs delete"} }, `scaffolder.disabledActions[0]: "fs delete" is not an action id (like fs:delete)`},
+		{"disabled actions policy", func(c *Config) { c.Scaffolder.DisabledActionsPolicy = "refuse" }, `scaffolder.disabledActionsPolicy: "refuse" is not one of warn, refuse-if-used`},
 		{"step timeout", func(c *Config) { c.Scaffolder.DefaultStepTimeout = 0 }, "scaffolder.defaultStepTimeout: must be a positive duration (like 90s or 5m)"},
 		{"each items zero", func(c *Config) { c.Scaffolder.Limits.MaxEachItems = 0 }, "scaffolder.limits.maxEachItems: must be between 1 and 100000, got 0"},
 		{"each items too many", func(c *Config) { c.Scaffolder.Limits.MaxEachItems = 100001 }, "scaffolder.limits.maxEachItems: must be between 1 and 100000, got 100001"},
