@@ -145,4 +145,3 @@ func checkDisabledActions(ctx context.Context, cfg *config.Config, st store.Stor
 	}
 	return nil
 }
-
