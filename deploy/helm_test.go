@@ -23,6 +23,10 @@ import (
 
 const chart = "helm/rigger"
 
+// kubeVersion is the Kubernetes version helm renders for: the one whose
+// API schemas kubeconform checks against.
+var kubeVersion = strings.TrimPrefix(testtools.KubernetesVersion, "v")
+
 // valuesFiles are the chart's CI values files: each is linted, rendered and
 // checked.
 func valuesFiles(t *testing.T) []string {
@@ -53,7 +57,7 @@ func helm(t *testing.T, bin string, args ...string) ([]byte, error) {
 // render runs helm template with a values file (and --set pairs).
 func render(t *testing.T, bin, values string, set ...string) ([]byte, error) {
 	t.Helper()
-	args := []string{"template", "rigger", chart, "--namespace", "rigger"}
+	args := []string{"template", "rigger", chart, "--namespace", "rigger", "--kube-version", kubeVersion}
 	if values != "" {
 		args = append(args, "-f", values)
 	}
@@ -67,7 +71,7 @@ func TestChartLint(t *testing.T) {
 	bin := testtools.Binary(t, "helm")
 	for _, values := range valuesFiles(t) {
 		t.Run(filepath.Base(values), func(t *testing.T) {
-			if out, err := helm(t, bin, "lint", "--strict", chart, "-f", values); err != nil {
+			if out, err := helm(t, bin, "lint", "--strict", "--kube-version", kubeVersion, chart, "-f", values); err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
 		})
@@ -132,6 +136,9 @@ func (o object) name() string { return str(get(o, "metadata", "name")) }
 
 // get walks maps by keys; nil when a key is missing.
 func get(v any, keys ...string) any {
+	if o, ok := v.(object); ok {
+		v = map[string]any(o)
+	}
 	for _, k := range keys {
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -461,7 +468,7 @@ func checkConfig(t *testing.T, component string, cm object, d object, vals map[s
 		}
 		env[name] = fakeSecret(t, name, str(get(e, "valueFrom", "secretKeyRef", "key")) != serverSigningKey)
 	}
-	if env["RIGGER_CONFIG"] != "/etc/rigger/rigger.yaml" {
+	if env["RIGGER_CONFIG"] != "/etc/rigger/config/rigger.yaml" {
 		t.Errorf("%s: RIGGER_CONFIG is %q", component, env["RIGGER_CONFIG"])
 	}
 	cfg, err := config.Parse(component+".yaml", []byte(data), func(k string) (string, bool) {
@@ -478,7 +485,7 @@ func checkConfig(t *testing.T, component string, cm object, d object, vals map[s
 	if cfg.Database.Driver != "postgres" || cfg.Temporal.Address == "" || cfg.Scaffolder.SecretKey == "" || cfg.Scaffolder.RunSigningKey == "" {
 		t.Errorf("%s: rigger.yaml lacks the database, Temporal or scaffolder keys", component)
 	}
-	if cfg.Server.DataDir != "/var/lib/rigger" || cfg.WorkspaceDir() != "/var/lib/rigger/workspaces" {
+	if cfg.Server.DataDir != "/var/lib/rigger/data" || cfg.WorkspaceDir() != "/var/lib/rigger/workspaces" {
 		t.Errorf("%s: data dir %s, workspaces %s: not the mounted volumes", component, cfg.Server.DataDir, cfg.WorkspaceDir())
 	}
 	in := cfg.Integrations

@@ -74,13 +74,15 @@ integration settings or secrets, or split a task's workspace.
 {{/*
 rigger.config renders one component's rigger.yaml: the shared config, the
 component's own config, then the keys the chart wires (which win). Secrets
-are ${VAR} references to environment variables set from Secrets.
+are ${VAR} references to environment variables set from Secrets. The data
+directory is a subdirectory of the emptyDir, so rigger creates it and may
+make it private (it cannot chmod a volume's root, owned by root).
 */}}
 {{- define "rigger.config" -}}
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
 {{- $t := $v.temporal -}}
-{{- $server := dict "listen" (printf "0.0.0.0:%d" (int $v.server.port)) "baseUrl" $v.baseUrl "dataDir" "/var/lib/rigger" "logFormat" "json" -}}
+{{- $server := dict "listen" (printf "0.0.0.0:%d" (int $v.server.port)) "baseUrl" $v.baseUrl "dataDir" "/var/lib/rigger/data" "logFormat" "json" -}}
 {{- if and $v.metrics.enabled (eq .component "server") -}}
 {{- $_ := set $server "metricsListen" (printf "0.0.0.0:%d" (int $v.metrics.port)) -}}
 {{- end -}}
@@ -114,7 +116,7 @@ are ${VAR} references to environment variables set from Secrets.
 {{- $v := .root.Values -}}
 {{- $s := $v.secrets -}}
 - name: RIGGER_CONFIG
-  value: /etc/rigger/rigger.yaml
+  value: /etc/rigger/config/rigger.yaml
 - name: RIGGER_DATABASE_URL
   valueFrom:
     secretKeyRef: {name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.databaseUrl | quote }}}
@@ -193,7 +195,8 @@ containers:
     {{- toYaml . | nindent 4 }}
     {{- end }}
     volumeMounts:
-      - {name: config, mountPath: /etc/rigger/rigger.yaml, subPath: {{ .component }}.yaml, readOnly: true}
+      # A directory mount, not subPath: a ConfigMap change reaches the file.
+      - {name: config, mountPath: /etc/rigger/config, readOnly: true}
       - {name: tmp, mountPath: /tmp}
       - {name: data, mountPath: /var/lib/rigger}
       - {name: workspaces, mountPath: /var/lib/rigger/workspaces}
@@ -205,7 +208,7 @@ volumes:
     configMap:
       name: {{ include "rigger.fullname" $root }}-config
       items:
-        - {key: {{ .component }}.yaml, path: {{ .component }}.yaml}
+        - {key: {{ .component }}.yaml, path: rigger.yaml}
   - name: tmp
     emptyDir: {sizeLimit: 1Gi}
   - name: data
