@@ -387,6 +387,7 @@ func checkManifests(t *testing.T, objs []object, vals map[string]any) {
 	if configMap == nil {
 		t.Fatal("no ConfigMap rendered")
 	}
+	checkServerReachable(t, objs)
 	if !denyAll {
 		t.Error("no NetworkPolicy denies all traffic of the release's pods by default")
 	}
@@ -612,4 +613,61 @@ func TestChartMetrics(t *testing.T) {
 		}
 		t.Logf("this rigger does not read server.metricsListen yet: %v", err)
 	}
+}
+
+// checkServerReachable: the server's probes ask the paths the API serves,
+// and helm test's pod asks the server's Service on a port and past a
+// NetworkPolicy that let it through.
+func checkServerReachable(t *testing.T, objs []object) {
+	t.Helper()
+	routes, err := os.ReadFile("../api/server.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var service, pod, policy, deployment object
+	for _, o := range objs {
+		component := str(get(o, "metadata", "labels", "app.kubernetes.io/component"))
+		switch {
+		case o.kind() == "Service" && component == "server":
+			service = o
+		case o.kind() == "Pod" && component == "test":
+			pod = o
+		case o.kind() == "NetworkPolicy" && component == "server":
+			policy = o
+		case o.kind() == "Deployment" && component == "server":
+			deployment = o
+		}
+	}
+	if service == nil || pod == nil || deployment == nil {
+		t.Fatalf("want the server's Service and Deployment and the test Pod")
+	}
+	container := list(get(podSpec(deployment), "containers"))[0]
+	for probe, path := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"} {
+		got := str(get(container, probe, "httpGet", "path"))
+		if got != path || !bytes.Contains(routes, []byte(`e.GET("`+path+`"`)) {
+			t.Errorf("server %s asks %q, want %s, a route of api/server.go", probe, got, path)
+		}
+	}
+	url := fmt.Sprintf("http://%s:%v/healthz", service.name(), get(list(get(service, "spec", "ports"))[0], "port"))
+	if args := list(get(list(get(pod, "spec", "containers"))[0], "args")); !slices.Contains(args, any(url)) {
+		t.Errorf("helm test's pod does not ask %s: %v", url, args)
+	}
+	if policy == nil {
+		return
+	}
+	for _, rule := range list(get(policy, "spec", "ingress")) {
+		if !strings.Contains(fmt.Sprint(get(rule, "ports")), "http") {
+			continue
+		}
+		from := list(get(rule, "from"))
+		if len(from) == 0 {
+			return
+		}
+		for _, peer := range from {
+			if get(peer, "podSelector", "matchLabels", "app.kubernetes.io/component") == "test" {
+				return
+			}
+		}
+	}
+	t.Error("the server's NetworkPolicy keeps helm test's pod out")
 }
