@@ -458,17 +458,7 @@ func checkConfig(t *testing.T, component string, cm object, d object, vals map[s
 		t.Errorf("%s: no %s.yaml in the ConfigMap", component, component)
 		return
 	}
-	container := list(get(podSpec(d), "containers"))[0]
-	env := map[string]string{}
-	serverSigningKey := str(get(vals, "secrets", "keys", "runSigningKey"))
-	for _, e := range list(get(container, "env")) {
-		name := str(get(e, "name"))
-		if v, ok := get(e, "value").(string); ok {
-			env[name] = v
-			continue
-		}
-		env[name] = fakeSecret(t, name, str(get(e, "valueFrom", "secretKeyRef", "key")) != serverSigningKey)
-	}
+	env := podEnv(t, d, vals)
 	if env["RIGGER_CONFIG"] != "/etc/rigger/config/rigger.yaml" {
 		t.Errorf("%s: RIGGER_CONFIG is %q", component, env["RIGGER_CONFIG"])
 	}
@@ -507,6 +497,24 @@ func checkConfig(t *testing.T, component string, cm object, d object, vals map[s
 	if component != "server" && len(cfg.Auth.Providers.OIDC.ClientSecret) > 0 {
 		t.Errorf("%s: a worker holds the sign-in provider's secret", component)
 	}
+}
+
+// podEnv is the environment of a Deployment's container: literal values,
+// and for each Secret key a fake value of the right shape.
+func podEnv(t *testing.T, d object, vals map[string]any) map[string]string {
+	t.Helper()
+	container := list(get(podSpec(d), "containers"))[0]
+	env := map[string]string{}
+	serverSigningKey := str(get(vals, "secrets", "keys", "runSigningKey"))
+	for _, e := range list(get(container, "env")) {
+		name := str(get(e, "name"))
+		if v, ok := get(e, "value").(string); ok {
+			env[name] = v
+			continue
+		}
+		env[name] = fakeSecret(t, name, str(get(e, "valueFrom", "secretKeyRef", "key")) != serverSigningKey)
+	}
+	return env
 }
 
 // fakeSecret is a value of the shape rigger checks for the variable name:
@@ -670,4 +678,78 @@ func checkServerReachable(t *testing.T, objs []object) {
 		}
 	}
 	t.Error("the server's NetworkPolicy keeps helm test's pod out")
+}
+
+// riggerBinary is $RIGGER_BIN (make test builds it), else rigger built
+// here with -tags nodevserver, as the images build it.
+func riggerBinary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("RIGGER_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(t.TempDir(), "rigger")
+	t.Logf("building rigger -tags nodevserver (set RIGGER_BIN to reuse a build)")
+	cmd := exec.Command("go", "build", "-tags", "nodevserver", "-o", bin, "../cmd/rigger")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/rigger: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestChartRiggerConfigCheck runs the real `rigger config check` on each
+// component's rendered rigger.yaml with exactly its pod's environment
+// (RIGGER_CONFIG naming the file, the Secrets' variables): the command
+// every pod's start goes through accepts it, and prints none of the
+// secrets it was given.
+func TestChartRiggerConfigCheck(t *testing.T) {
+	helmBin := testtools.Binary(t, "helm")
+	rigger := riggerBinary(t)
+	for _, file := range valuesFiles(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			out, err := render(t, helmBin, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := parseManifests(t, out)
+			vals := chartValues(t, file)
+			var cm object
+			for _, o := range objs {
+				if o.kind() == "ConfigMap" {
+					cm = o
+				}
+			}
+			for _, d := range objs {
+				if d.kind() != "Deployment" {
+					continue
+				}
+				component := str(get(d, "metadata", "labels", "app.kubernetes.io/component"))
+				dir := t.TempDir()
+				path := filepath.Join(dir, "rigger.yaml")
+				if err := os.WriteFile(path, []byte(str(get(cm, "data", component+".yaml"))), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				env := podEnv(t, d, vals)
+				env["RIGGER_CONFIG"] = path
+				cmd := exec.Command(rigger, "config", "check")
+				cmd.Dir = dir
+				cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
+				for k, v := range env {
+					cmd.Env = append(cmd.Env, k+"="+v)
+				}
+				printed, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Errorf("%s: rigger config check: %v\n%s", component, err, printed)
+					continue
+				}
+				if !bytes.Contains(printed, []byte("# configuration file: "+path)) {
+					t.Errorf("%s: rigger config check did not read %s:\n%s", component, path, printed)
+				}
+				for k, v := range env {
+					if k != "RIGGER_CONFIG" && len(v) > 8 && bytes.Contains(printed, []byte(v)) {
+						t.Errorf("%s: rigger config check printed the value of %s", component, k)
+					}
+				}
+			}
+		})
+	}
 }
