@@ -322,6 +322,13 @@ func chartValues(t *testing.T, file string) map[string]any {
 // accepted by rigger's configuration loader with exactly the variables its
 // pod has, and holds no other integration's settings.
 func TestChartLeastPrivilege(t *testing.T) {
+	forEachValuesFile(t, checkManifests)
+}
+
+// forEachValuesFile renders the chart with each CI values file and hands
+// check the manifests and the values they came from.
+func forEachValuesFile(t *testing.T, check func(t *testing.T, objs []object, vals map[string]any)) {
+	t.Helper()
 	bin := testtools.Binary(t, "helm")
 	for _, file := range valuesFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -329,9 +336,7 @@ func TestChartLeastPrivilege(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			objs := parseManifests(t, out)
-			vals := chartValues(t, file)
-			checkManifests(t, objs, vals)
+			check(t, parseManifests(t, out), chartValues(t, file))
 		})
 	}
 }
@@ -702,54 +707,45 @@ func riggerBinary(t *testing.T) string {
 // every pod's start goes through accepts it, and prints none of the
 // secrets it was given.
 func TestChartRiggerConfigCheck(t *testing.T) {
-	helmBin := testtools.Binary(t, "helm")
 	rigger := riggerBinary(t)
-	for _, file := range valuesFiles(t) {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			out, err := render(t, helmBin, file)
-			if err != nil {
+	forEachValuesFile(t, func(t *testing.T, objs []object, vals map[string]any) {
+		var cm object
+		for _, o := range objs {
+			if o.kind() == "ConfigMap" {
+				cm = o
+			}
+		}
+		for _, d := range objs {
+			if d.kind() != "Deployment" {
+				continue
+			}
+			component := str(get(d, "metadata", "labels", "app.kubernetes.io/component"))
+			dir := t.TempDir()
+			path := filepath.Join(dir, "rigger.yaml")
+			if err := os.WriteFile(path, []byte(str(get(cm, "data", component+".yaml"))), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			objs := parseManifests(t, out)
-			vals := chartValues(t, file)
-			var cm object
-			for _, o := range objs {
-				if o.kind() == "ConfigMap" {
-					cm = o
+			env := podEnv(t, d, vals)
+			env["RIGGER_CONFIG"] = path
+			cmd := exec.Command(rigger, "config", "check")
+			cmd.Dir = dir
+			cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
+			for k, v := range env {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			printed, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Errorf("%s: rigger config check: %v\n%s", component, err, printed)
+				continue
+			}
+			if !bytes.Contains(printed, []byte("# configuration file: "+path)) {
+				t.Errorf("%s: rigger config check did not read %s:\n%s", component, path, printed)
+			}
+			for k, v := range env {
+				if k != "RIGGER_CONFIG" && len(v) > 8 && bytes.Contains(printed, []byte(v)) {
+					t.Errorf("%s: rigger config check printed the value of %s", component, k)
 				}
 			}
-			for _, d := range objs {
-				if d.kind() != "Deployment" {
-					continue
-				}
-				component := str(get(d, "metadata", "labels", "app.kubernetes.io/component"))
-				dir := t.TempDir()
-				path := filepath.Join(dir, "rigger.yaml")
-				if err := os.WriteFile(path, []byte(str(get(cm, "data", component+".yaml"))), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				env := podEnv(t, d, vals)
-				env["RIGGER_CONFIG"] = path
-				cmd := exec.Command(rigger, "config", "check")
-				cmd.Dir = dir
-				cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
-				for k, v := range env {
-					cmd.Env = append(cmd.Env, k+"="+v)
-				}
-				printed, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Errorf("%s: rigger config check: %v\n%s", component, err, printed)
-					continue
-				}
-				if !bytes.Contains(printed, []byte("# configuration file: "+path)) {
-					t.Errorf("%s: rigger config check did not read %s:\n%s", component, path, printed)
-				}
-				for k, v := range env {
-					if k != "RIGGER_CONFIG" && len(v) > 8 && bytes.Contains(printed, []byte(v)) {
-						t.Errorf("%s: rigger config check printed the value of %s", component, k)
-					}
-				}
-			}
-		})
-	}
+		}
+	})
 }
