@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // KubernetesVersion is the Kubernetes release whose API the chart is
@@ -17,6 +19,12 @@ import (
 // module of that version (api/openapi-spec/swagger.json), through the Go
 // module proxy, the only source of it on a machine without the internet.
 const KubernetesVersion = "v1.36.3"
+
+// PrometheusOperatorVersion is the release of the Prometheus operator whose
+// ServiceMonitor CustomResourceDefinition (shipped in its Go module, under
+// example/prometheus-operator-crd) the chart's ServiceMonitor is checked
+// against.
+const PrometheusOperatorVersion = "v0.85.0"
 
 // KubernetesSchemas returns a directory of standalone, strict JSON schemas,
 // one per Kubernetes kind and API version, named the way kubeconform looks
@@ -28,9 +36,14 @@ const KubernetesVersion = "v1.36.3"
 // under CI=true and skips it otherwise.
 func KubernetesSchemas(t testing.TB) string {
 	t.Helper()
-	dir, err := cached("kubernetes-schemas-"+KubernetesVersion, "deployment-apps-v1.json", func(scratch string) error {
+	entry := "kubernetes-schemas-" + KubernetesVersion + "-prometheus-operator-" + PrometheusOperatorVersion
+	dir, err := cached(entry, "servicemonitor-monitoring-v1.json", func(scratch string) error {
 		start := time.Now()
-		spec, err := kubernetesOpenAPI()
+		k8s, err := moduleDir("k8s.io/kubernetes@" + KubernetesVersion)
+		if err != nil {
+			return err
+		}
+		spec, err := os.ReadFile(filepath.Join(k8s, "api", "openapi-spec", "swagger.json"))
 		if err != nil {
 			return err
 		}
@@ -38,7 +51,20 @@ func KubernetesSchemas(t testing.TB) string {
 		if err != nil {
 			return err
 		}
-		t.Logf("made %d Kubernetes %s JSON schemas in %s (once per machine)", n, KubernetesVersion, time.Since(start).Round(time.Millisecond))
+		po, err := moduleDir("github.com/prometheus-operator/prometheus-operator@" + PrometheusOperatorVersion)
+		if err != nil {
+			return err
+		}
+		crd, err := os.ReadFile(filepath.Join(po, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml"))
+		if err != nil {
+			return err
+		}
+		m, err := WriteCRDSchemas(crd, scratch)
+		if err != nil {
+			return err
+		}
+		t.Logf("made %d Kubernetes %s JSON schemas and %d of the Prometheus operator %s in %s (once per machine)",
+			n, KubernetesVersion, m, PrometheusOperatorVersion, time.Since(start).Round(time.Millisecond))
 		return nil
 	})
 	if err != nil {
@@ -47,23 +73,109 @@ func KubernetesSchemas(t testing.TB) string {
 	return dir
 }
 
-// kubernetesOpenAPI downloads k8s.io/kubernetes@KubernetesVersion into the
-// module cache and reads its OpenAPI v2 document.
-func kubernetesOpenAPI() ([]byte, error) {
+// moduleDir downloads a Go module version into the module cache and
+// returns its directory.
+func moduleDir(modVersion string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return nil, fmt.Errorf("no go command to download k8s.io/kubernetes: %w", err)
+		return "", fmt.Errorf("no go command to download %s: %w", modVersion, err)
 	}
-	cmd := exec.Command(goBin, "mod", "download", "-json", "k8s.io/kubernetes@"+KubernetesVersion)
+	cmd := exec.Command(goBin, "mod", "download", "-json", modVersion)
 	// Outside any module: the download must not touch the caller's go.mod.
 	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GO111MODULE=on")
 	out, err := cmd.Output()
 	var mod struct{ Dir, Error string }
 	if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Dir == "" {
-		return nil, fmt.Errorf("go mod download k8s.io/kubernetes@%s: %v %s", KubernetesVersion, err, mod.Error)
+		return "", fmt.Errorf("go mod download %s: %v %s", modVersion, err, mod.Error)
 	}
-	return os.ReadFile(filepath.Join(mod.Dir, "api", "openapi-spec", "swagger.json"))
+	return mod.Dir, nil
+}
+
+// WriteCRDSchemas writes a strict JSON schema for each version of the
+// CustomResourceDefinition crd (YAML) into dir, named as kubeconform looks
+// them up, and returns how many: its openAPIV3Schema, with objects that
+// list properties closed to others (unless they preserve unknown fields)
+// and apiVersion and kind pinned.
+func WriteCRDSchemas(crd []byte, dir string) (int, error) {
+	var def struct {
+		Spec struct {
+			Group string `yaml:"group"`
+			Names struct {
+				Kind string `yaml:"kind"`
+			} `yaml:"names"`
+			Versions []struct {
+				Name   string `yaml:"name"`
+				Schema struct {
+					OpenAPIV3Schema map[string]any `yaml:"openAPIV3Schema"`
+				} `yaml:"schema"`
+			} `yaml:"versions"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.Unmarshal(crd, &def); err != nil {
+		return 0, fmt.Errorf("read the CustomResourceDefinition: %w", err)
+	}
+	written := 0
+	for _, v := range def.Spec.Versions {
+		if v.Schema.OpenAPIV3Schema == nil {
+			continue
+		}
+		root := strictCRDSchema(v.Schema.OpenAPIV3Schema).(map[string]any)
+		props, _ := root["properties"].(map[string]any)
+		if props == nil {
+			return written, fmt.Errorf("%s %s: the schema has no properties", def.Spec.Names.Kind, v.Name)
+		}
+		apiVersion := def.Spec.Group + "/" + v.Name
+		props["apiVersion"] = map[string]any{"type": "string", "enum": []any{apiVersion}}
+		props["kind"] = map[string]any{"type": "string", "enum": []any{def.Spec.Names.Kind}}
+		root["$schema"] = "http://json-schema.org/draft-04/schema#"
+		data, err := json.Marshal(root)
+		if err != nil {
+			return written, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, kubeconformName(def.Spec.Names.Kind, apiVersion)), data, 0o644); err != nil {
+			return written, err
+		}
+		written++
+	}
+	if written == 0 {
+		return 0, fmt.Errorf("the CustomResourceDefinition has no version with a schema")
+	}
+	return written, nil
+}
+
+// strictCRDSchema is a structural CRD schema as strict JSON schema.
+func strictCRDSchema(v any) any {
+	switch s := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, x := range s {
+			switch k {
+			case "description", "format":
+			case "properties":
+				props := map[string]any{}
+				for p, ps := range x.(map[string]any) {
+					props[p] = strictCRDSchema(ps)
+				}
+				out[k] = props
+			default:
+				out[k] = strictCRDSchema(x)
+			}
+		}
+		_, hasProps := out["properties"]
+		_, set := out["additionalProperties"]
+		if hasProps && !set && out["x-kubernetes-preserve-unknown-fields"] != true {
+			out["additionalProperties"] = false
+		}
+		return out
+	case []any:
+		out := make([]any, len(s))
+		for i, x := range s {
+			out[i] = strictCRDSchema(x)
+		}
+		return out
+	}
+	return v
 }
 
 // WriteKubernetesSchemas turns an OpenAPI v2 document of the Kubernetes

@@ -110,3 +110,56 @@ func TestWriteKubernetesSchemas(t *testing.T) {
 		t.Errorf("IntOrString is %v, want oneOf string/integer", s.Definitions["io.k8s.apimachinery.pkg.util.intstr.IntOrString"])
 	}
 }
+
+// TestWriteCRDSchemas: a CustomResourceDefinition's version becomes a
+// strict schema pinned to its apiVersion and kind; an object that keeps
+// unknown fields stays open.
+func TestWriteCRDSchemas(t *testing.T) {
+	crd := `
+spec:
+  group: monitoring.coreos.com
+  names: {kind: ServiceMonitor}
+  versions:
+    - name: v1
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            apiVersion: {type: string}
+            kind: {type: string}
+            metadata: {type: object}
+            spec:
+              type: object
+              description: d
+              properties:
+                endpoints: {type: array, items: {type: object, properties: {port: {type: string}}}}
+                extra: {type: object, x-kubernetes-preserve-unknown-fields: true, properties: {a: {type: string}}}
+`
+	dir := t.TempDir()
+	if n, err := WriteCRDSchemas([]byte(crd), dir); err != nil || n != 1 {
+		t.Fatalf("WriteCRDSchemas = %d, %v; want 1 schema", n, err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "servicemonitor-monitoring-v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s map[string]any
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	props := s["properties"].(map[string]any)
+	if props["apiVersion"].(map[string]any)["enum"].([]any)[0] != "monitoring.coreos.com/v1" {
+		t.Errorf("apiVersion not pinned: %v", props["apiVersion"])
+	}
+	spec := props["spec"].(map[string]any)
+	if spec["additionalProperties"] != false {
+		t.Error("spec allows unknown fields")
+	}
+	item := spec["properties"].(map[string]any)["endpoints"].(map[string]any)["items"].(map[string]any)
+	if item["additionalProperties"] != false {
+		t.Error("an endpoint allows unknown fields")
+	}
+	if _, set := spec["properties"].(map[string]any)["extra"].(map[string]any)["additionalProperties"]; set {
+		t.Error("an object preserving unknown fields was closed")
+	}
+}
