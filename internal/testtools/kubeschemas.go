@@ -39,11 +39,7 @@ func KubernetesSchemas(t testing.TB) string {
 	entry := "kubernetes-schemas-" + KubernetesVersion + "-prometheus-operator-" + PrometheusOperatorVersion
 	dir, err := cached(entry, "servicemonitor-monitoring-v1.json", func(scratch string) error {
 		start := time.Now()
-		k8s, err := moduleDir("k8s.io/kubernetes@" + KubernetesVersion)
-		if err != nil {
-			return err
-		}
-		spec, err := os.ReadFile(filepath.Join(k8s, "api", "openapi-spec", "swagger.json"))
+		spec, err := moduleFile("k8s.io/kubernetes@"+KubernetesVersion, "api/openapi-spec/swagger.json")
 		if err != nil {
 			return err
 		}
@@ -51,11 +47,8 @@ func KubernetesSchemas(t testing.TB) string {
 		if err != nil {
 			return err
 		}
-		po, err := moduleDir("github.com/prometheus-operator/prometheus-operator@" + PrometheusOperatorVersion)
-		if err != nil {
-			return err
-		}
-		crd, err := os.ReadFile(filepath.Join(po, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml"))
+		crd, err := moduleFile("github.com/prometheus-operator/prometheus-operator@"+PrometheusOperatorVersion,
+			"example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml")
 		if err != nil {
 			return err
 		}
@@ -73,12 +66,12 @@ func KubernetesSchemas(t testing.TB) string {
 	return dir
 }
 
-// moduleDir downloads a Go module version into the module cache and
-// returns its directory.
-func moduleDir(modVersion string) (string, error) {
+// moduleFile downloads a Go module version into the module cache and
+// reads one of its files (a slash-separated path).
+func moduleFile(modVersion, file string) ([]byte, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("no go command to download %s: %w", modVersion, err)
+		return nil, fmt.Errorf("no go command to download %s: %w", modVersion, err)
 	}
 	cmd := exec.Command(goBin, "mod", "download", "-json", modVersion)
 	// Outside any module: the download must not touch the caller's go.mod.
@@ -87,9 +80,9 @@ func moduleDir(modVersion string) (string, error) {
 	out, err := cmd.Output()
 	var mod struct{ Dir, Error string }
 	if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Dir == "" {
-		return "", fmt.Errorf("go mod download %s: %v %s", modVersion, err, mod.Error)
+		return nil, fmt.Errorf("go mod download %s: %v %s", modVersion, err, mod.Error)
 	}
-	return mod.Dir, nil
+	return os.ReadFile(filepath.Join(mod.Dir, filepath.FromSlash(file)))
 }
 
 // WriteCRDSchemas writes a strict JSON schema for each version of the
