@@ -16,7 +16,7 @@ UI_SRC    := web/package.json web/index.html web/vite.config.ts web/tsconfig.jso
              $(shell find web/src web/scripts web/public -type f ! -name '*.test.ts' ! -name '*.test.tsx' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build build-nodev ui test test-short lint bench bench-peer clean
+.PHONY: help run build build-nodev ui test test-short lint bench bench-peer clean vuln chart
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -71,6 +71,19 @@ bench: build build-nodev ## Benchmarks: the web UI's initial download and its sp
 	$(GO) test -count=1 -run '^$$' -bench 'BenchmarkAuthPolicyRequest|BenchmarkOwnerQueryPolicy' -benchtime 2000x -timeout 20m ./api/ ./internal/permission/
 	$(GO) test -count=1 -run '^$$' -bench 'BenchmarkSearch' -benchtime 1x -timeout 30m ./internal/store/sqlite/ ./internal/store/postgres/ # search p50/p99 at 100k entities + 10k docs pages, indexing's ingest cost
 	$(GO) test -count=1 -run '^$$' -bench 'BenchmarkDocsBuild50Pages' -benchtime 5x ./internal/docs/
+
+# govulncheck and npm audit ask the Go vulnerability database and the npm
+# registry's advisories: they need the internet (a CI runner or a laptop
+# online, not an offline build machine).
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+
+vuln: ## Known vulnerabilities: govulncheck (Go, both build variants) and npm audit of web/'s runtime dependencies (needs the internet)
+	$(GO) run $(GOVULNCHECK) ./...
+	$(GO) run $(GOVULNCHECK) -tags nodevserver ./cmd/rigger
+	cd web && npm audit --omit=dev --audit-level=high
+
+chart: ## The Helm chart's checks alone: helm lint, helm template | kubeconform -strict, restricted pods, least privilege, rigger.yaml through the config loader
+	$(GO) test -count=1 ./deploy/ ./internal/testtools/
 
 PEER        := ../shared/peers/backstage
 PEER_PHASES ?= scaffolder,ingest,query

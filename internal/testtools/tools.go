@@ -1,6 +1,8 @@
 // Package testtools builds and starts the third-party programs tests run
-// for real (MinIO for S3/STS, Terraform): each is built once per machine
-// with `go install module@version` into a cache directory and reused.
+// for real (MinIO for S3/STS, Terraform, helm and kubeconform for the
+// chart): each is built once per machine with `go install module@version`
+// into a cache directory and reused, like the Kubernetes JSON schemas
+// kubeconform checks against (KubernetesSchemas).
 // Only _test.go files import it: it starts throwaway servers with known
 // root passwords, and it must never be linked into rigger.
 //
@@ -44,6 +46,10 @@ func Known(name string) (Tool, bool) {
 		// The only hashicorp provider whose current release is a usable Go
 		// module version on this proxy (INTEGRATIONS.md §2.4).
 		return Tool{Module: "github.com/hashicorp/terraform-provider-time", Version: "v0.14.2", Took: "~30 s"}, true
+	case "helm":
+		return Tool{Module: "helm.sh/helm/v3/cmd/helm", Version: "v3.21.4", Took: "~4 min"}, true
+	case "kubeconform":
+		return Tool{Module: "github.com/yannh/kubeconform/cmd/kubeconform", Version: "v0.8.0", Took: "~30 s"}, true
 	}
 	return Tool{}, false
 }
@@ -88,60 +94,82 @@ func binary(t testing.TB, name string) (string, error) {
 	if !ok {
 		return "", errors.New("not a known test tool")
 	}
+	base := path.Base(tool.Module)
+	dir, err := cached(name+"-"+tool.Version, base, func(scratch string) error {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			return fmt.Errorf("cannot build it: %w", err)
+		}
+		t.Logf("building %s %s with go install (once per machine, %s)", name, tool.Version, tool.Took)
+		start := time.Now()
+		cmd := exec.Command(goBin, "install", tool.Module+"@"+tool.Version)
+		cmd.Env = append(os.Environ(), "GOBIN="+scratch)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go install %s@%s: %v\n%s", tool.Module, tool.Version, err, lastLines(string(out), 20))
+		}
+		t.Logf("built %s in %s", name, time.Since(start).Round(time.Second))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, base), nil
+}
+
+// cached returns the cache entry dir called entry, whose file done marks
+// it complete, first making it with build when the cache lacks it.
+// Parallel test processes wait for one build (a file lock beside the
+// entry). build fills a scratch directory that is renamed into place, so
+// a build killed half-way leaves nothing that looks usable.
+func cached(entry, done string, build func(scratch string) error) (string, error) {
 	cache, err := CacheDir()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(cache, name+"-"+tool.Version)
-	bin := filepath.Join(dir, path.Base(tool.Module))
-	if usable(bin) {
-		return bin, nil
+	dir := filepath.Join(cache, entry)
+	if complete(filepath.Join(dir, done)) {
+		return dir, nil
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lock(filepath.Join(cache, name+"-"+tool.Version+".lock"))
+	unlock, err := lock(filepath.Join(cache, entry+".lock"))
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
-	// Another process may have built it while we waited for the lock.
-	if usable(bin) {
-		return bin, nil
+	// Another process may have made it while we waited for the lock.
+	if complete(filepath.Join(dir, done)) {
+		return dir, nil
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("cannot build it: %w", err)
-	}
-	// Build into a scratch directory and move the binary in: a build
-	// killed half-way leaves nothing that looks usable.
-	scratch, err := os.MkdirTemp(cache, name+"-build-")
+	scratch, err := os.MkdirTemp(cache, entry+"-build-")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(scratch)
-	t.Logf("building %s %s with go install into %s (once per machine, %s)", name, tool.Version, dir, tool.Took)
-	start := time.Now()
-	cmd := exec.Command(goBin, "install", tool.Module+"@"+tool.Version)
-	cmd.Env = append(os.Environ(), "GOBIN="+scratch)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go install %s@%s: %v\n%s", tool.Module, tool.Version, err, lastLines(string(out), 20))
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := build(scratch); err != nil {
 		return "", err
 	}
-	if err := os.Rename(filepath.Join(scratch, path.Base(tool.Module)), bin); err != nil {
+	if !complete(filepath.Join(scratch, done)) {
+		return "", fmt.Errorf("%s: the build made no %s", entry, done)
+	}
+	// A stale, incomplete entry (an older layout) is replaced.
+	if err := os.RemoveAll(dir); err != nil {
 		return "", err
 	}
-	t.Logf("built %s in %s", name, time.Since(start).Round(time.Second))
-	return bin, nil
+	if err := os.Chmod(scratch, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Rename(scratch, dir); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
-// usable says whether bin is an executable file.
-func usable(bin string) bool {
-	fi, err := os.Stat(bin)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+// complete says whether file exists and is a non-empty regular file.
+func complete(file string) bool {
+	fi, err := os.Stat(file)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() > 0
 }
 
 // lock takes an exclusive flock on file, waiting for other holders.
