@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // The benchmarks report, beside wall time, "cpu-ms/op": the CPU time
@@ -14,26 +15,17 @@ import (
 // shared machine measures the other load as much as the sandbox; CPU
 // time measures what the sandbox costs.
 
-// childCPU is the CPU time of this process's waited-for children so far.
-func childCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // loop runs op b.N times and reports its children's CPU time per op.
 func loop(b *testing.B, op func() error) {
 	b.Helper()
-	n, before := 0, childCPU()
+	n, before := 0, testtools.ChildCPU()
 	for b.Loop() {
 		n++
 		if err := op(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(childCPU()-before)/float64(n)/float64(time.Millisecond), "cpu-ms/op")
+	testtools.ReportChildCPU(b, before, n)
 }
 
 // BenchmarkPlainExec is the baseline: exec /bin/true with nothing else.
