@@ -18,8 +18,9 @@ import (
 // current binary (or Options.Helper) as `<exe> sandbox-exec` with the Spec on
 // fd 3 (a sealed memfd), in a new network namespace unless s.Network (the
 // helper makes it when it may, Report.NetNS; else the helper starts in a
-// new user+network namespace), in its own process group, killed with that whole group when ctx is done
-// (SIGKILL also reaches the helper/tool itself when the caller dies).
+// new user+network namespace), in its own process group, killed with that
+// whole group when ctx is done (SIGKILL also reaches the helper/tool itself
+// when the caller dies).
 // The caller sets Stdin, Stdout and Stderr and runs it; it may close
 // cmd.ExtraFiles[0] once the cmd has started. s.Timeout and s.MaxOutput are
 // only enforced by [Runner.Run]; with Command, bound the run by ctx.
