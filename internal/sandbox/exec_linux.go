@@ -48,10 +48,10 @@ var (
 // Main is the `sandbox-exec` helper: it reads the Spec from fd 3, closes
 // every other inherited descriptor above stderr, sets no_new_privs, enters
 // a new network namespace when the parent asks (wire.OwnNetNS), applies
-// Landlock, sets the rlimits, drops every capability (OwnNetNS again), changes to the
-// workspace and execs the tool with exactly the Spec's environment. It
-// never returns: on failure it writes one line to stderr and exits 126
-// (127 when the tool does not exist).
+// Landlock, changes to the workspace, sets the rlimits, drops every
+// capability (OwnNetNS again) and execs the tool with exactly the Spec's
+// environment. It never returns: on failure it writes one line to stderr
+// and exits 126 (127 when the tool does not exist).
 func Main() {
 	code, err := confineAndExec()
 	fmt.Fprintf(os.Stderr, "rigger sandbox-exec: %v\n", err)
