@@ -214,11 +214,7 @@ func (s *service) plan(ctx context.Context, in contract.ActionInput, h *held) (c
 	if err := os.WriteFile(shown, data, 0o600); err != nil {
 		return contract.ActionOutput{}, err
 	}
-	p, err := w.tf.ShowPlanFile(ctx, shown)
-	if err != nil {
-		return contract.ActionOutput{}, fmt.Errorf("terraform show %s: %w", planFile, err)
-	}
-	text, err := w.tf.ShowPlanFileRaw(ctx, shown)
+	p, text, err := w.show(ctx, shown)
 	if err != nil {
 		return contract.ActionOutput{}, fmt.Errorf("terraform show %s: %w", planFile, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/sandbox"
@@ -236,6 +237,27 @@ func (w *workdir) readPlan() ([]byte, string, error) {
 	}
 	sum := sha256.Sum256(data)
 	return data, hex.EncodeToString(sum[:]), nil
+}
+
+// show reads the plan file as JSON and as text, with two terraform
+// processes at once: both only read the same private file (and the
+// version terraform-exec checks first is known by then, from init).
+func (w *workdir) show(ctx context.Context, file string) (*tfjson.Plan, string, error) {
+	var (
+		text    string
+		textErr error
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		text, textErr = w.tf.ShowPlanFileRaw(ctx, file)
+	}()
+	p, err := w.tf.ShowPlanFile(ctx, file)
+	<-done
+	if err := errors.Join(err, textErr); err != nil {
+		return nil, "", err
+	}
+	return p, text, nil
 }
 
 // initialize runs terraform init: the backend the directory declares

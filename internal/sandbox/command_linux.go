@@ -16,9 +16,11 @@ import (
 
 // Command returns a cmd that runs s's tool in the sandbox: it re-executes the
 // current binary (or Options.Helper) as `<exe> sandbox-exec` with the Spec on
-// fd 3 (a sealed memfd), in a new user+network namespace unless s.Network,
-// in its own process group, killed with that whole group when ctx is done
-// (SIGKILL also reaches the helper/tool itself when the caller dies).
+// fd 3 (a sealed memfd), in a new network namespace unless s.Network (the
+// helper makes it when it may, Report.NetNS; else the helper starts in a
+// new user+network namespace), in its own process group, killed with that
+// whole group when ctx is done (SIGKILL also reaches the helper/tool itself
+// when the caller dies).
 // The caller sets Stdin, Stdout and Stderr and runs it; it may close
 // cmd.ExtraFiles[0] once the cmd has started. s.Timeout and s.MaxOutput are
 // only enforced by [Runner.Run]; with Command, bound the run by ctx.
@@ -46,7 +48,7 @@ func (r *Runner) Command(ctx context.Context, s Spec) (cmd *exec.Cmd, warning st
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{specFile}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if !s.Network && r.Report().UserNetNS {
+	if !s.Network && !w.OwnNetNS && r.Report().UserNetNS {
 		setNamespaces(cmd.SysProcAttr)
 	}
 	cmd.Cancel = func() error { return killGroup(cmd) }

@@ -3,9 +3,12 @@
 // which sets no_new_privs and rlimits, applies Landlock (read-write only in the
 // workspace and the caller's temp dirs; read-only in system directories and a
 // short list of /etc files), and then execs the tool with exactly the
-// environment the caller gave. When the step needs no network the helper
-// starts in a new user and network namespace, so it sees only a downed
-// loopback.
+// environment the caller gave. When the step needs no network the tool
+// runs in a new network namespace, so it sees only a downed loopback: a
+// worker holding CAP_SYS_ADMIN (root) has the helper make it on the thread
+// that execs the tool, which then drops every capability (one system call,
+// no user namespace, no second process); any other worker starts the
+// helper in a new user and network namespace.
 //
 // The package must not confine the worker itself (Landlock is irreversible and
 // per process): restrictions are only ever applied in the re-executed helper.

@@ -46,10 +46,12 @@ var (
 )
 
 // Main is the `sandbox-exec` helper: it reads the Spec from fd 3, closes
-// every other inherited descriptor above stderr, sets no_new_privs and the
-// rlimits, applies Landlock, changes to the workspace and execs the tool with
-// exactly the Spec's environment. It never returns: on failure it writes one
-// line to stderr and exits 126 (127 when the tool does not exist).
+// every other inherited descriptor above stderr, sets no_new_privs, enters
+// a new network namespace when the parent asks (wire.OwnNetNS), applies
+// Landlock, changes to the workspace, sets the rlimits, drops every
+// capability (OwnNetNS again) and execs the tool with exactly the Spec's
+// environment. It never returns: on failure it writes one line to stderr
+// and exits 126 (127 when the tool does not exist).
 func Main() {
 	code, err := confineAndExec()
 	fmt.Fprintf(os.Stderr, "rigger sandbox-exec: %v\n", err)
@@ -90,6 +92,11 @@ func confine(w wire) (int, error) {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return ExitCannotRun, fmt.Errorf("no_new_privs: %w", err)
 	}
+	if w.OwnNetNS {
+		if err := enterOwnNetNS(); err != nil {
+			return ExitCannotRun, err
+		}
+	}
 	if w.Landlock {
 		if err := applyLandlock(s); err != nil {
 			return ExitCannotRun, fmt.Errorf("landlock: %w", err)
@@ -100,6 +107,11 @@ func confine(w wire) (int, error) {
 	}
 	if err := setLimits(s.Limits.withDefaults()); err != nil {
 		return ExitCannotRun, err
+	}
+	if w.OwnNetNS {
+		if err := dropCapabilities(); err != nil {
+			return ExitCannotRun, err
+		}
 	}
 	args := s.Args
 	if len(args) == 0 {

@@ -16,6 +16,13 @@ type Report struct {
 	UserNetNS bool
 	// UserNetNSErr says why not.
 	UserNetNSErr string
+	// NetNS is true when the helper can make the network namespace itself
+	// (the worker holds CAP_SYS_ADMIN and CAP_SETPCAP, as root does): it
+	// then starts without a user namespace, enters a new network namespace
+	// on the thread that execs the tool, and drops every capability from
+	// it, so the tool holds none. Cheaper than a user namespace, whose ID
+	// maps the parent writes while the child waits.
+	NetNS bool
 	// NoNewPrivs is true when prctl(PR_SET_NO_NEW_PRIVS) is available.
 	NoNewPrivs bool
 }
@@ -32,6 +39,9 @@ func (r Report) String() string {
 		b.WriteString(", user+net namespaces yes")
 	} else {
 		fmt.Fprintf(&b, ", user+net namespaces no (%s)", r.UserNetNSErr)
+	}
+	if r.NetNS {
+		b.WriteString(", own net namespace yes")
 	}
 	if r.NoNewPrivs {
 		b.WriteString(", no_new_privs yes")
@@ -52,7 +62,7 @@ func (r Report) missing(s Spec) []string {
 		// could empty any file the worker may write (review).
 		m = append(m, fmt.Sprintf("Landlock ABI %d confines writes but not truncation (ABI %d, Linux 6.2, is needed)", r.LandlockABI, minLandlockABI))
 	}
-	if !s.Network && !r.UserNetNS {
+	if !s.Network && !r.UserNetNS && !r.NetNS {
 		m = append(m, "user+network namespaces (network cut-off): "+r.UserNetNSErr)
 	}
 	if !r.NoNewPrivs {

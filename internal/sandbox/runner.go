@@ -55,7 +55,7 @@ var ErrUnavailable = errors.New("sandbox unavailable")
 // warning for what it cannot (empty when fully confined) or the refusal.
 func (r *Runner) plan(s Spec) (w wire, warning string, err error) {
 	rep := r.Report()
-	w = wire{Spec: s, Landlock: rep.LandlockABI > 0}
+	w = wire{Spec: s, Landlock: rep.LandlockABI > 0, OwnNetNS: !s.Network && rep.NetNS}
 	missing := rep.missing(s)
 	if len(missing) == 0 {
 		return w, "", nil

@@ -32,6 +32,8 @@ func TestMain(m *testing.M) {
 			os.Exit(probeNet(os.Args[2], os.Args[3]))
 		case "probe-limits":
 			os.Exit(probeLimits())
+		case "probe-caps":
+			os.Exit(probeCaps())
 		}
 	}
 	os.Exit(m.Run())
@@ -239,14 +241,26 @@ func TestWritesAreConfined(t *testing.T) {
 	}
 }
 
-func TestNetwork(t *testing.T) {
-	l := newLayout(t)
+// netWorld is a TCP and a UDP listener on the host's loopback that
+// record what reaches them.
+type netWorld struct {
+	tcp, udp  string
+	got, gotU chan string
+}
+
+func newNetWorld(t *testing.T) *netWorld {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	got := make(chan string, 4)
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { udp.Close() })
+	w := &netWorld{tcp: ln.Addr().String(), udp: udp.LocalAddr().String(), got: make(chan string, 4), gotU: make(chan string, 4)}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -257,15 +271,9 @@ func TestNetwork(t *testing.T) {
 			c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			n, _ := c.Read(buf)
 			c.Close()
-			got <- string(buf[:n])
+			w.got <- string(buf[:n])
 		}
 	}()
-	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { udp.Close() })
-	gotUDP := make(chan string, 4)
 	go func() {
 		buf := make([]byte, 64)
 		for {
@@ -273,9 +281,28 @@ func TestNetwork(t *testing.T) {
 			if err != nil {
 				return
 			}
-			gotUDP <- string(buf[:n])
+			w.gotU <- string(buf[:n])
 		}
 	}()
+	return w
+}
+
+// expectNothing fails if either listener got something from a tool.
+func (w *netWorld) expectNothing(t *testing.T) {
+	t.Helper()
+	select {
+	case m := <-w.got:
+		t.Fatalf("the TCP listener got %q from a no-network sandbox", m)
+	case m := <-w.gotU:
+		t.Fatalf("the UDP listener got %q from a no-network sandbox", m)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	l := newLayout(t)
+	w := newNetWorld(t)
+	got, gotUDP := w.got, w.gotU
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +313,7 @@ func TestNetwork(t *testing.T) {
 		network bool
 	}{{"cut off", false}, {"allowed", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := l.spec(exe, "probe-net", ln.Addr().String(), udp.LocalAddr().String())
+			s := l.spec(exe, "probe-net", w.tcp, w.udp)
 			s.ReadOnly = []string{exe}
 			s.Network = tc.network
 			res := run(t, r, s)
@@ -307,13 +334,7 @@ func TestNetwork(t *testing.T) {
 				if !bytes.Contains(res.Stderr, []byte("udp:")) {
 					t.Fatalf("the UDP send did not fail: stderr %q", res.Stderr)
 				}
-				select {
-				case m := <-got:
-					t.Fatalf("the TCP listener got %q from a no-network sandbox", m)
-				case m := <-gotUDP:
-					t.Fatalf("the UDP listener got %q from a no-network sandbox", m)
-				case <-time.After(200 * time.Millisecond):
-				}
+				w.expectNothing(t)
 				return
 			}
 			if res.ExitCode != 0 {
@@ -662,57 +683,5 @@ func TestProbeOnThisKernel(t *testing.T) {
 	// tests above rely on them, and so does this one.
 	if rep.LandlockABI < 1 || !rep.UserNetNS || !rep.NoNewPrivs {
 		t.Fatalf("this kernel lacks part of the sandbox: %s", rep)
-	}
-}
-
-// BenchmarkPlainExec is the baseline: exec /bin/true with nothing else.
-func BenchmarkPlainExec(b *testing.B) {
-	for b.Loop() {
-		if err := exec.Command("/bin/true").Run(); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkNamespaceExec is /bin/true in a new user+net namespace, without
-// the helper: what the kernel's namespace set-up alone costs.
-func BenchmarkNamespaceExec(b *testing.B) {
-	for b.Loop() {
-		cmd := exec.Command("/bin/true")
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-		setNamespaces(cmd.SysProcAttr)
-		if err := cmd.Run(); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkSandboxExec is /bin/true through Run: the helper re-exec, rlimits,
-// Landlock, and (sub-benchmarks "netns") a new user+net namespace. The
-// helper is the test binary ("self") or cmd/rigger-sandbox ("helper").
-func BenchmarkSandboxExec(b *testing.B) {
-	helper := buildHelper(b)
-	for _, tc := range []struct {
-		name    string
-		helper  string
-		network bool
-	}{
-		{"self/netns", "", false},
-		{"self/network", "", true},
-		{"helper/netns", helper, false},
-		{"helper/network", helper, true},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			ws := b.TempDir()
-			r := New(Options{Required: true, Helper: tc.helper})
-			s := Spec{Path: "/bin/true", Dir: ws, Env: []string{}, Network: tc.network}
-			r.Report()
-			for b.Loop() {
-				res, err := r.Run(context.Background(), s)
-				if err != nil || res.ExitCode != 0 {
-					b.Fatalf("exit %d, %v, %q", res.ExitCode, err, res.Stderr)
-				}
-			}
-		})
 	}
 }

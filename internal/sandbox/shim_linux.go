@@ -20,9 +20,10 @@ import (
 // environment, and the helper, started so, confines the tool exactly as
 // [Runner.Command] would and execs it with the library's arguments and
 // environment (minus the variable). When the Spec needs no network the
-// helper starts the tool in a new user and network namespace of its own
-// (one more short-lived process), since the library starts the helper
-// with attributes of its own choosing.
+// helper moves itself into a new network namespace before the exec when
+// it may (Report.NetNS), and otherwise starts the tool in a new user and
+// network namespace of its own (one more short-lived process), since the
+// library starts the helper with attributes of its own choosing.
 //
 // s.Env and s.Args beyond argv[0] are not used (they come from the
 // library); s.Timeout and s.MaxOutput neither: the library bounds the run.
@@ -50,7 +51,7 @@ func (r *Runner) Shim(s Spec, file string) (Shimmed, error) {
 	if err != nil {
 		return Shimmed{}, err
 	}
-	w.NewNetNS = !s.Network && r.Report().UserNetNS
+	w.NewNetNS = !s.Network && !w.OwnNetNS && r.Report().UserNetNS
 	exe, err := r.helper()
 	if err != nil {
 		return Shimmed{}, err

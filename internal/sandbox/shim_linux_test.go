@@ -108,27 +108,3 @@ func TestShim(t *testing.T) {
 		}
 	})
 }
-
-// BenchmarkShimExec is /bin/true started as a library starts terraform
-// through [Runner.Shim]: a plain exec of the helper with the spec file
-// named in its environment; "netns" adds the helper's own child in a new
-// user+net namespace.
-func BenchmarkShimExec(b *testing.B) {
-	helper := buildHelper(b)
-	for _, network := range []bool{false, true} {
-		b.Run(map[bool]string{false: "netns", true: "network"}[network], func(b *testing.B) {
-			r := New(Options{Required: true, Helper: helper})
-			sh, err := r.Shim(Spec{Path: "/bin/true", Dir: b.TempDir(), Network: network}, filepath.Join(b.TempDir(), "spec.json"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			for b.Loop() {
-				cmd := exec.Command(sh.Exe)
-				cmd.Env = []string{sh.EnvKey + "=" + sh.EnvValue}
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("%v: %s", err, out)
-				}
-			}
-		})
-	}
-}

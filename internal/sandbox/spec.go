@@ -129,4 +129,8 @@ type wire struct {
 	// NewNetNS (a shim's spec only) says the shim must start the tool in
 	// a new user and network namespace: nothing started the shim so.
 	NewNetNS bool `json:"newNetNS,omitempty"`
+	// OwnNetNS says the helper must move the thread that execs the tool
+	// into a new network namespace itself and drop every capability from
+	// it (Report.NetNS): the helper was started without namespaces.
+	OwnNetNS bool `json:"ownNetNS,omitempty"`
 }
