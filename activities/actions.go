@@ -14,6 +14,7 @@ import (
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/tracing"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -85,6 +86,7 @@ func (s *Scaffold) wrap(name string, impl ActionFunc) ActionFunc {
 		s.executed(ctx, name, in)
 		start := time.Now()
 		defer func() { s.Metrics.Step(name, err, time.Since(start)) }()
+		tracing.Tag(ctx, tracing.TaskID.String(in.TaskID), tracing.StepID.String(in.StepID), tracing.Action.String(name))
 		var secrets map[string]string
 		if in.Secrets {
 			if s.Secrets == nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/runsign"
+	"github.com/riggerdev/rigger/internal/tracing"
 )
 
 // RunTrust decides whether this worker serves a scaffolder run's
@@ -145,6 +146,8 @@ func (s *Scaffold) checkRun(ctx context.Context, g *contract.RunGrant, hash stri
 	if err := s.Trust.Sources.Check(c.BaseURL); err != nil {
 		return runsign.Claims{}, refuse(err)
 	}
+	// The activity's span (when tracing) names the verified run.
+	tracing.Tag(ctx, tracing.TaskID.String(c.TaskID), tracing.Template.String(c.TemplateRef))
 	return c, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/tasks"
+	"github.com/riggerdev/rigger/internal/tracing"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/workflows"
 )
@@ -167,6 +168,7 @@ func (s *Server) createTask(c *gin.Context) {
 	}
 	s.audit(c, "scaffolder.task.create", "task:"+id, map[string]string{"template": ref})
 	s.deps.Metrics.TaskStarted(ref)
+	tracing.Tag(c.Request.Context(), tracing.TaskID.String(id), tracing.Template.String(ref))
 	c.JSON(http.StatusCreated, gin.H{"id": id})
 }
 

@@ -16,6 +16,11 @@ import (
 
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/metrics"
+	"github.com/riggerdev/rigger/internal/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalogsvc"
@@ -75,6 +80,9 @@ type Deps struct {
 	GitHost http.Handler
 	// Metrics records requests and tasks started (nil: none).
 	Metrics *metrics.Metrics
+	// Tracer starts a span per request, continuing an incoming W3C
+	// traceparent (nil: no tracing).
+	Tracer trace.Tracer
 }
 
 // Server serves rigger's HTTP API.
@@ -139,7 +147,7 @@ func New(d Deps) *Server {
 	s.catalog = newCatalog(d)
 	// requestLog wraps recoverer: a request that panicked is logged and
 	// counted as the 500 it answered.
-	e.Use(s.clientAddr(), s.securityHeaders(), s.requestLog(), s.recoverer(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
+	e.Use(s.clientAddr(), s.securityHeaders(), s.traced(), s.requestLog(), s.recoverer(), s.requestID(), s.auditDenials(), s.browserGuard(), s.csrfGuard())
 	e.NoRoute(s.noRoute) // the UI, or the JSON 404 (ui.go)
 	e.NoMethod(func(c *gin.Context) { writeError(c, methodNotAllowed(c)) })
 
@@ -286,6 +294,32 @@ func (s *Server) requestLog() gin.HandlerFunc {
 			slog.Int("status", c.Writer.Status()),
 			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 		)
+	}
+}
+
+// traced starts the request's server span: named after the route pattern,
+// a child of the caller's traceparent when it sent one. The request's
+// context carries it to the service layer and into the workflows it starts.
+func (s *Server) traced() gin.HandlerFunc {
+	if s.deps.Tracer == nil {
+		return func(c *gin.Context) { c.Next() }
+	}
+	return func(c *gin.Context) {
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		ctx := tracing.Propagator.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+		ctx, span := s.deps.Tracer.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", c.Request.Method), attribute.String("http.route", route)))
+		defer span.End()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+		status := c.Writer.Status()
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/secretbox"
+	"github.com/riggerdev/rigger/internal/tracing"
 	"github.com/riggerdev/rigger/web"
 	"github.com/riggerdev/rigger/worker"
 )
@@ -123,10 +125,33 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		}
 		metricsURL = "http://" + addr + "/metrics"
 	}
+	// Traces, when tracing.endpoint names a collector.
+	var tr *tracing.Tracing
+	if cfg.Tracing.Endpoint != "" {
+		t, err := tracing.New(ctx, tracing.Options{Endpoint: cfg.Tracing.Endpoint, SampleRatio: float64(cfg.Tracing.SamplePercent) / 100,
+			Service: "rigger-" + string(m)})
+		if err != nil {
+			return err
+		}
+		tr = t
+		defer func() {
+			shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tr.Shutdown(shut); err != nil {
+				logger.Warn("tracing: spans not sent at shutdown", "error", err)
+			}
+		}()
+		logger.Info("tracing on", "endpoint", cfg.Tracing.Endpoint, "sample_percent", cfg.Tracing.SamplePercent)
+	}
 	eo := engineOptions(cfg, address)
 	eo.Logger = logger.With("component", "temporal-sdk")
 	eo.Codec = codec
 	eo.Metrics = mx.Temporal()
+	if ti, err := tr.Interceptor(); err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	} else if ti != nil {
+		eo.Interceptors = append(eo.Interceptors, ti)
+	}
 	if embedded == nil {
 		fmt.Fprintf(c.stdout, "Connecting to Temporal at %s (namespace %s)...\n", address, cfg.Temporal.Namespace)
 		eo.Retrying = func(err error, waited time.Duration) {
@@ -359,6 +384,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		UI:      web.Dist(),
 		GitHost: httpHandler(gitHost),
 		Metrics: mx,
+		Tracer:  apiTracer(tr),
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -508,4 +534,13 @@ func httpHandler(h *githost.Host) http.Handler {
 		return nil
 	}
 	return h
+}
+
+// apiTracer is the API's tracer: nil when tracing is off, so requests
+// start no spans at all.
+func apiTracer(t *tracing.Tracing) trace.Tracer {
+	if !t.Enabled() {
+		return nil
+	}
+	return t.Tracer()
 }

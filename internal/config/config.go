@@ -57,6 +57,8 @@ type Config struct {
 	Audit Audit `yaml:"audit"`
 	// Docs configures documentation sites (TechDocs).
 	Docs Docs `yaml:"docs"`
+	// Tracing sends OpenTelemetry traces to a collector (off by default).
+	Tracing Tracing `yaml:"tracing"`
 
 	// File is the absolute path of the file Load read; empty when no file
 	// was read. It is not a key of the file.
@@ -805,7 +807,19 @@ func Default() *Config {
 		},
 		Permission: Permission{Enabled: true},
 		Audit:      Audit{Enabled: true, Sink: "stdout", Alerts: DefaultAlerts()},
+		Tracing:    Tracing{SamplePercent: 100},
 	}
+}
+
+// Tracing sends OpenTelemetry traces over OTLP/HTTP.
+type Tracing struct {
+	// Endpoint is the collector's OTLP/HTTP base URL, e.g.
+	// http://otel-collector:4318 (spans go to /v1/traces); empty turns
+	// tracing off [""].
+	Endpoint string `yaml:"endpoint"`
+	// SamplePercent is the share of new traces kept, 0 to 100; a request
+	// carrying a sampled traceparent is always traced [100].
+	SamplePercent int `yaml:"samplePercent"`
 }
 
 // SQLitePath is the SQLite file: database.path, or rigger.db in the data

@@ -33,6 +33,12 @@ func (c *Config) Validate() error {
 	c.validatePermission(v)
 	c.validateAudit(v)
 	c.validateDocs(v)
+	if c.Tracing.Endpoint != "" {
+		v.url("tracing.endpoint", c.Tracing.Endpoint, false)
+	}
+	if p := c.Tracing.SamplePercent; p < 0 || p > 100 {
+		v.add("tracing.samplePercent", "must be between 0 and 100, got %d", p)
+	}
 	walkSecrets(reflect.ValueOf(c).Elem(), "", func(p string, s Secret) {
 		if strings.TrimSpace(s.Reveal()) == RedactedText {
 			v.add(p, "is the placeholder %s printed by `rigger config check`, not a real value", RedactedText)

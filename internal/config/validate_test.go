@@ -100,6 +100,8 @@ func TestValidate(t *testing.T) {
 			`server.trustedProxies[0]: "0.0.0.0/0" trusts every address: any caller could then choose its own in X-Forwarded-For`},
 		{"trusted proxy not an address", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.7", "lb.internal"} },
 			`server.trustedProxies[2]: "lb.internal" is neither an address nor a CIDR (like 10.0.0.0/8)`},
+		{"tracing endpoint not a URL", func(c *Config) { c.Tracing.Endpoint = "otel-collector:4318" }, `tracing.endpoint: "otel-collector:4318" is not an absolute http or https URL`},
+		{"tracing sample percent", func(c *Config) { c.Tracing.SamplePercent = 101 }, "tracing.samplePercent: must be between 0 and 100, got 101"},
 		{"metrics listen without host", func(c *Config) { c.Server.MetricsListen = ":9090" },
 			`server.metricsListen: ":9090" has no host: write 127.0.0.1:9090 to stay local, or 0.0.0.0:9090 to listen on every interface`},
 		{"metrics listen on the API's port", func(c *Config) { c.Server.Listen, c.Server.MetricsListen = "127.0.0.1:7007", "0.0.0.0:7007" },

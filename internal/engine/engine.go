@@ -18,6 +18,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/riggerdev/rigger/internal/payloadcodec"
@@ -52,6 +53,8 @@ type Options struct {
 	Codec *payloadcodec.Codec
 	// Metrics receives the SDK's metrics (nil: none).
 	Metrics client.MetricsHandler
+	// Interceptors wrap the client and the workers made from it (tracing).
+	Interceptors []interceptor.ClientInterceptor
 }
 
 // TLSConfig builds the client TLS configuration, or nil when TLS is off.
@@ -115,6 +118,7 @@ func (o Options) ClientOptions() (client.Options, error) {
 	if o.Metrics != nil {
 		opts.MetricsHandler = o.Metrics
 	}
+	opts.Interceptors = o.Interceptors
 	if o.APIKey != "" {
 		if tlsCfg == nil {
 			return client.Options{}, errors.New("temporal.apiKey needs temporal.tls.enabled: refusing to send the key in clear text")
