@@ -122,7 +122,9 @@ func TestTracingFollowsATask(t *testing.T) {
 			return inTrace(s) && s.name == "POST /api/scaffolder/v2/tasks" && s.attrs["rigger.task_id"] == created.ID &&
 				s.attrs["rigger.template"] == "template:default/hello-files" && s.service == "rigger-dev"
 		}},
-		{"the workflow's run", func(s receivedSpan) bool { return inTrace(s) && strings.HasPrefix(s.name, "RunWorkflow:rigger.scaffold") }},
+		{"the workflow's run", func(s receivedSpan) bool {
+			return inTrace(s) && strings.HasPrefix(s.name, "RunWorkflow:rigger.scaffold")
+		}},
 		{"the fs:write step's activity", func(s receivedSpan) bool {
 			return inTrace(s) && strings.HasPrefix(s.name, "RunActivity:") && s.attrs["rigger.action"] == "fs:write" &&
 				s.attrs["rigger.task_id"] == created.ID && s.attrs["rigger.step_id"] == "write" && s.attrs["rigger.template"] == "template:default/hello-files"
