@@ -26,6 +26,7 @@ import (
 	gmhtml "github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
+	xhtml "golang.org/x/net/html"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -183,26 +184,58 @@ func relativeDest(d string) bool {
 	return d != "" && !strings.HasPrefix(d, "#") && !strings.HasPrefix(d, "/") && !hasScheme(d)
 }
 
-// attrURL finds href and src attributes in sanitized HTML: the sanitizer
-// writes every attribute value in double quotes and escapes quotes in
-// text, so the pattern meets attributes only.
-var attrURL = regexp.MustCompile(`\s(?:href|src)="([^"]*)"`)
-
 // rewriteRawLinks strips the done mark from the links Markdown wrote and
-// rewrites the relative links raw HTML wrote, as Markdown's are.
+// rewrites the relative links raw HTML wrote, as Markdown's are. It walks
+// the sanitized page with an HTML tokenizer and touches only the href of
+// <a> and the src of <img> start tags: every other byte is copied as the
+// sanitizer wrote it, and a changed tag is written again with its values
+// escaped.
 func rewriteRawLinks(body, done string, links linkFunc, broken func(string)) string {
-	return attrURL.ReplaceAllStringFunc(body, func(m string) string {
-		at := strings.Index(m, `="`)
-		v := html.UnescapeString(m[at+2 : len(m)-1])
-		if rest, ok := strings.CutPrefix(v, done); ok {
-			v = rest
-		} else if relativeDest(v) {
-			v = string(rewriteDest([]byte(v), links, broken))
-		} else {
-			return m
+	if !strings.Contains(body, "href=") && !strings.Contains(body, "src=") {
+		return body
+	}
+	var out strings.Builder
+	out.Grow(len(body))
+	z := xhtml.NewTokenizer(strings.NewReader(body))
+	for {
+		tt := z.Next()
+		if tt == xhtml.ErrorToken {
+			return out.String()
 		}
-		return m[:at+2] + html.EscapeString(v) + `"`
-	})
+		raw := z.Raw()
+		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
+			out.Write(raw)
+			continue
+		}
+		tok := z.Token()
+		attr := ""
+		switch tok.Data {
+		case "a":
+			attr = "href"
+		case "img":
+			attr = "src"
+		}
+		changed := false
+		for i, a := range tok.Attr {
+			if attr == "" || a.Namespace != "" || a.Key != attr {
+				continue
+			}
+			v := a.Val
+			if rest, ok := strings.CutPrefix(v, done); ok {
+				v = rest
+			} else if relativeDest(v) {
+				v = string(rewriteDest([]byte(v), links, broken))
+			}
+			if v != a.Val {
+				tok.Attr[i].Val, changed = v, true
+			}
+		}
+		if changed {
+			out.WriteString(tok.String())
+		} else {
+			out.Write(raw)
+		}
+	}
 }
 
 // plainText is the text of a heading's inline content, without markup.

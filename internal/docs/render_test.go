@@ -321,3 +321,33 @@ func TestDocsBlocksInListItems(t *testing.T) {
 		}
 	}
 }
+
+// An attribute value that ends like an href (title="x src=") cannot make
+// the link rewrite read past it: the page keeps the sanitizer's
+// attributes and no author text lands inside a tag (review 31).
+func TestDocsRawLinkRewriteStaysInAttributes(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "# P\n\n[ autofocus onfocus=alert(document.domain) x](other.md \"y src=\") <img alt=\"z\">\n\n" +
+		"<a title='q href=' href=\"other.md\">raw</a>\n"
+	out, err := r.render([]byte(page), func(d string) (string, bool) { return strings.TrimSuffix(d, ".md") + "/", true }, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		// the author's text is the link's text, outside the tag
+		`<a href="other/" title="y src="> autofocus onfocus=alert(document.domain) x</a> <img alt="z">`,
+	} {
+		if !strings.Contains(out.body, want) {
+			t.Errorf("page lacks %q\n%s", want, out.body)
+		}
+	}
+	if strings.Contains(out.body, "rigger") {
+		t.Errorf("a link mark was left:\n%s", out.body)
+	}
+	if !strings.Contains(out.body, `href="other/">raw</a>`) {
+		t.Errorf("the raw link was not rewritten:\n%s", out.body)
+	}
+}
