@@ -71,7 +71,7 @@ type DryRunFunc = tasks.DryRunFunc
 
 func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.GET("/v2/actions", s.listActions)
-	g.GET("/v2/inventory", s.inventory)
+	g.GET("/v2/inventory", s.checks.limit("building the inventory"), s.inventory)
 	g.GET("/v2/templates/:namespace/:kind/:name/parameter-schema", s.parameterSchema)
 	g.POST("/v2/tasks", s.createTask)
 	g.GET("/v2/tasks", s.listTasks)
@@ -87,8 +87,6 @@ func (s *Server) scaffolderRoutes(g *gin.RouterGroup) {
 	g.GET("/v2/tasks/:id/workspace", s.taskWorkspace)
 }
 
-// listActions lists the registered actions in Backstage's shape: id,
-// description, schema {input, output} and examples.
 // inventory lists which templates use which actions, over the templates
 // the caller may read.
 func (s *Server) inventory(c *gin.Context) {
@@ -103,6 +101,8 @@ func (s *Server) inventory(c *gin.Context) {
 	c.JSON(http.StatusOK, inv)
 }
 
+// listActions lists the registered actions in Backstage's shape: id,
+// description, schema {input, output} and examples.
 func (s *Server) listActions(c *gin.Context) {
 	out := []gin.H{}
 	for _, n := range s.deps.Scaffolder.Actions.Names() {

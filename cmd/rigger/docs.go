@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"go.temporal.io/sdk/client"
 
@@ -16,8 +17,8 @@ import (
 // docsSites is where built docs sites are kept (docs.storage): the store
 // holds every site's record and search rows, and its files unless they go
 // to S3.
-func docsSites(ctx context.Context, cfg *config.Config, st store.Store) (*techdocs.Sites, error) {
-	sites := &techdocs.Sites{Store: st, Files: techdocs.Database{}}
+func docsSites(ctx context.Context, cfg *config.Config, st store.Store, logger *slog.Logger) (*techdocs.Sites, error) {
+	sites := &techdocs.Sites{Store: st, Files: techdocs.Database{}, Logger: logger.With("component", "docs")}
 	if cfg.Docs.Storage == "s3" {
 		s3cfg := cfg.Docs.S3
 		files, err := techdocs.NewS3(ctx, techdocs.S3Config{Bucket: s3cfg.Bucket, Prefix: s3cfg.Prefix, Region: s3cfg.Region,

@@ -119,9 +119,16 @@ func checkDisabledActions(ctx context.Context, cfg *config.Config, st store.Stor
 	if len(disabled) == 0 {
 		return nil
 	}
+	refuse := cfg.Scaffolder.DisabledActionsPolicy == "refuse-if-used"
 	es, err := tasks.ListTemplates(ctx, st.Query)
 	if err != nil {
-		return fmt.Errorf("inventory of the stored templates: %w", err)
+		err = fmt.Errorf("inventory of the stored templates for scaffolder.disabledActions: %w", err)
+		if refuse {
+			return err
+		}
+		logger.Warn(err.Error())
+		fmt.Fprintln(out, "warning:", err)
+		return nil
 	}
 	breaks := tasks.BuildInventory(es, reg).Breaks(disabled)
 	if len(breaks) == 0 {
@@ -136,7 +143,7 @@ func checkDisabledActions(ctx context.Context, cfg *config.Config, st store.Stor
 	for _, a := range actions {
 		lines = append(lines, fmt.Sprintf("scaffolder.disabledActions: %s is used by %s", a, strings.Join(breaks[a], ", ")))
 	}
-	if cfg.Scaffolder.DisabledActionsPolicy == "refuse-if-used" {
+	if refuse {
 		return fmt.Errorf("%s\n(scaffolder.disabledActionsPolicy is refuse-if-used: change those templates first, or set it to warn)", strings.Join(lines, "\n"))
 	}
 	for _, l := range lines {

@@ -213,7 +213,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	catalogActs := catalogActivities(cfg, st, c, m == modeDev)
 	catalogActs.Audit = audits.recorder()
 	catalogActs.Metrics = mx
-	sites, err := docsSites(ctx, cfg, st)
+	sites, err := docsSites(ctx, cfg, st, logger)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,17 @@ func (m *Metrics) HTTPRequest(route, method string, status int, d time.Duration)
 	if route == "" {
 		route = "unmatched"
 	}
-	m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+	m.httpDuration.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// methodLabel keeps the method label to HTTP's methods: any token a client
+// sends is a method to net/http, and each would be a new series.
+func methodLabel(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return m
+	}
+	return "other"
 }
 
 // TaskStarted counts a created task of template (a template ref).

@@ -26,6 +26,8 @@ func TestRecorded(t *testing.T) {
 	m := New()
 	m.HTTPRequest("/api/catalog/entities", "GET", 200, 3*time.Millisecond)
 	m.HTTPRequest("", "GET", 404, time.Millisecond)
+	m.HTTPRequest("", "M000001", 404, time.Millisecond)
+	m.HTTPRequest("", "M000002", 404, time.Millisecond)
 	m.TaskStarted("template:default/a")
 	m.TaskEnded("template:default/a", "failed")
 	m.Step("fs:write", nil, time.Millisecond)
@@ -36,6 +38,7 @@ func TestRecorded(t *testing.T) {
 	for _, want := range []string{
 		`rigger_http_request_duration_seconds_count{method="GET",route="/api/catalog/entities",status="200"} 1`,
 		`rigger_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"} 1`,
+		`rigger_http_request_duration_seconds_count{method="other",route="unmatched",status="404"} 2`,
 		`rigger_tasks_started_total{template="template:default/a"} 1`,
 		`rigger_tasks_ended_total{outcome="failed",template="template:default/a"} 1`,
 		`rigger_step_duration_seconds_count{action="fs:write",outcome="ok"} 1`,

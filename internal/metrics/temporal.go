@@ -78,10 +78,16 @@ func (c *sdkCollector) Collect(ch chan<- prometheus.Metric) {
 				for i, ub := range timerBuckets {
 					b[ub] = s.buckets[i]
 				}
-				ch <- prometheus.MustNewConstHistogram(desc, s.count, s.sum, b, values...)
+				if m, err := prometheus.NewConstHistogram(desc, s.count, s.sum, b, values...); err == nil {
+					ch <- m
+				}
 				continue
 			}
-			ch <- prometheus.MustNewConstMetric(desc, f.kind, s.value, values...)
+			// A series the client refuses (tag values that are not UTF-8)
+			// is left out: a collector's panic would end the process.
+			if m, err := prometheus.NewConstMetric(desc, f.kind, s.value, values...); err == nil {
+				ch <- m
+			}
 		}
 	}
 }

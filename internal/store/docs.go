@@ -40,6 +40,8 @@ type Docs interface {
 	DocsProgress(ctx context.Context, ref string) ([]string, error)
 	// DocsOrphans returns up to limit builds kept outside the database
 	// whose site went with its entity (or DeleteDocs): their files may go.
+	// They come in random order, so builds whose files cannot be dropped
+	// do not hold back the others.
 	DocsOrphans(ctx context.Context, limit int) ([]DocsOrphan, error)
 	// ForgetDocsOrphan drops one, once its files are gone.
 	ForgetDocsOrphan(ctx context.Context, o DocsOrphan) error
@@ -229,7 +231,7 @@ SELECT entity_ref, storage FROM docs_sites WHERE storage NOT IN ('', 'database')
 
 // DocsOrphans implements Docs.
 func (s *SQL) DocsOrphans(ctx context.Context, limit int) ([]DocsOrphan, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT entity_ref, storage FROM docs_orphans ORDER BY entity_ref, storage LIMIT ?`), limit)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT entity_ref, storage FROM docs_orphans ORDER BY random() LIMIT ?`), limit)
 	if err != nil {
 		return nil, err
 	}

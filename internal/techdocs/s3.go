@@ -125,8 +125,13 @@ func (b *S3) Drop(ctx context.Context, ref, storage string) error {
 			keys = append(keys, types.ObjectIdentifier{Key: o.Key})
 		}
 		if len(keys) > 0 {
-			if _, err := b.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: &b.cfg.Bucket, Delete: &types.Delete{Objects: keys, Quiet: aws.Bool(true)}}); err != nil {
+			out, err := b.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: &b.cfg.Bucket, Delete: &types.Delete{Objects: keys, Quiet: aws.Bool(true)}})
+			if err != nil {
 				return fmt.Errorf("delete %s: %w", pre, err)
+			}
+			if len(out.Errors) > 0 {
+				e := out.Errors[0]
+				return fmt.Errorf("delete %s: %d keys not deleted, the first %s: %s %s", pre, len(out.Errors), aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message))
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"path"
 	"strings"
@@ -39,6 +40,8 @@ type Sites struct {
 	Store store.Docs
 	Files Files
 	Now   func() time.Time
+	// Logger is told of files a sweep could not drop (nil: nobody).
+	Logger *slog.Logger
 }
 
 // Build is a rendered site to publish.
@@ -79,12 +82,20 @@ func (s *Sites) Publish(ctx context.Context, b Build) error {
 	}
 	// The replaced build's files, and those of sites deleted since; a
 	// failure leaves them for the next sweep, never a broken site.
-	_, _ = s.Sweep(context.WithoutCancel(ctx))
+	sweepCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sweepTimeout)
+	defer cancel()
+	if _, err := s.Sweep(sweepCtx); err != nil && s.Logger != nil {
+		s.Logger.Warn("docs: files of replaced or deleted sites not dropped yet; the next publish tries again", "error", err)
+	}
 	return nil
 }
 
-// sweepBatch bounds the orphaned builds one sweep drops.
-const sweepBatch = 100
+// sweepBatch bounds the orphaned builds one sweep drops, sweepTimeout the
+// time it takes.
+const (
+	sweepBatch   = 100
+	sweepTimeout = time.Minute
+)
 
 // Sweep drops the files of builds kept outside the database that no site
 // names any more (replaced builds, deleted entities' sites) and returns
