@@ -108,7 +108,11 @@ func confine(w wire) (int, error) {
 	if err := setLimits(s.Limits.withDefaults()); err != nil {
 		return ExitCannotRun, err
 	}
-	if w.OwnNetNS {
+	// A tool never keeps a capability: a root worker's tools (with the
+	// network or in their own namespace) run with none, so Landlock is
+	// not the only thing between them and the kernel (modules, BPF,
+	// network configuration, ptrace).
+	if w.OwnNetNS || holdsCapabilities() {
 		if err := dropCapabilities(); err != nil {
 			return ExitCannotRun, err
 		}

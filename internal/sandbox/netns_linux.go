@@ -29,6 +29,17 @@ func enterOwnNetNS() error {
 // inheritable, permitted and effective capability sets. A root tool it
 // then execs gains none (execve gives root the bounding set, here empty),
 // and no_new_privs keeps set-user-ID files from giving any back.
+// holdsCapabilities says whether this thread has any permitted or
+// effective capability (a root worker's helper does).
+func holdsCapabilities() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return true // unknown: try to drop, which fails closed
+	}
+	return data[0].Permitted|data[1].Permitted|data[0].Effective|data[1].Effective != 0
+}
+
 func dropCapabilities() error {
 	for c := 0; ; c++ {
 		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
