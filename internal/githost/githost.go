@@ -52,7 +52,12 @@ type Host struct {
 	backend string
 	gitBin  string
 	now     func() time.Time
-	mu      sync.Mutex // serialises repository creation
+	mu      sync.Mutex // serialises repository creation and pull request records
+
+	// OnMerge, when set before the host serves, is called after each
+	// merge of a pull request (rigger dev refreshes its catalog
+	// repository's location with it).
+	OnMerge func(owner, repo string, p Pull)
 }
 
 // New returns a Host keeping repositories under dir, named name in

@@ -82,6 +82,16 @@ func (h *Host) repoDir(owner, repo string) string {
 	return filepath.Join(h.dir, strings.ToLower(owner), strings.ToLower(repo)+".git")
 }
 
+// RepoPath is the directory of owner/repo's bare repository (a local
+// git remote for this machine's own readers, such as a catalog location).
+func (h *Host) RepoPath(owner, repo string) string { return h.repoDir(owner, repo) }
+
+// HasMerged says whether a pull request of owner/repo was ever merged.
+func (h *Host) HasMerged(owner, repo string) bool {
+	pulls, err := h.Pulls(owner, repo)
+	return err == nil && slices.ContainsFunc(pulls, func(p Pull) bool { return p.Merged })
+}
+
 // exists says whether owner/repo is a repository of the host.
 func (h *Host) exists(owner, repo string) bool {
 	_, err := os.Stat(filepath.Join(h.repoDir(owner, repo), "HEAD"))
@@ -294,6 +304,14 @@ var ErrNotMergeable = errors.New("pull request is not mergeable")
 // sha guard). The base branch moves by a compare-and-swap, so a push
 // racing the merge is never lost.
 func (h *Host) MergePull(owner, repo string, number int, by, wantSHA string) (Pull, error) {
+	p, err := h.mergeRecord(owner, repo, number, by, wantSHA)
+	if err == nil && h.OnMerge != nil {
+		h.OnMerge(owner, repo, p)
+	}
+	return p, err
+}
+
+func (h *Host) mergeRecord(owner, repo string, number int, by, wantSHA string) (Pull, error) {
 	gitDir := h.repoDir(owner, repo)
 	return h.updatePull(owner, repo, number, func(p *Pull) error {
 		if p.State != "open" {

@@ -235,6 +235,8 @@ func TestPullRequestPages(t *testing.T) {
 	if !strings.Contains(page, "&#43;name: &lt;web&gt;") || !strings.Contains(page, `action="`+srv.URL+`/git/platform/catalog/pulls/1/merge"`) {
 		t.Fatalf("the page lacks the diff or the merge button:\n%s", page)
 	}
+	var merged []string
+	h.OnMerge = func(owner, repo string, p Pull) { merged = append(merged, owner+"/"+repo+"#"+p.Head) }
 	formToken := h.mergeToken("platform", "catalog", 1)
 	post := func(form url.Values, origin string) int {
 		t.Helper()
@@ -264,6 +266,9 @@ func TestPullRequestPages(t *testing.T) {
 	}
 	if p, _ := h.GetPull("platform", "catalog", 1); !p.Merged || p.MergedBy != MergedBy {
 		t.Fatalf("after the merge: %+v", p)
+	}
+	if len(merged) != 1 || merged[0] != "platform/catalog#add-web" || !h.HasMerged("platform", "catalog") {
+		t.Fatalf("OnMerge calls %v, HasMerged %v", merged, h.HasMerged("platform", "catalog"))
 	}
 	if _, page := get("/git/platform/catalog/pulls/1"); !strings.Contains(page, "Merged") || strings.Contains(page, "<form") {
 		t.Fatalf("merged page:\n%s", page)
