@@ -112,7 +112,7 @@ type token struct {
 	Repo    string `json:"r"` // owner/repo
 	Write   bool   `json:"w"`
 	PR      bool   `json:"p,omitempty"` // may open, update and merge pull requests
-	Expires int64  `json:"e"` // unix seconds
+	Expires int64  `json:"e"`           // unix seconds
 	Task    string `json:"t"`
 }
 
