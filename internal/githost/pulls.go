@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -408,7 +409,7 @@ func (h *Host) Seed(owner, repo, message string, files map[string]string) (bool,
 	}
 	env := []string{"GIT_WORK_TREE=" + work, "GIT_INDEX_FILE=" + filepath.Join(work, ".index"),
 		"GIT_AUTHOR_NAME=rigger dev", "GIT_AUTHOR_EMAIL=rigger@localhost", "GIT_COMMITTER_NAME=rigger dev", "GIT_COMMITTER_EMAIL=rigger@localhost"}
-	args := append([]string{"add", "--"}, sortedNames(files)...)
+	args := append([]string{"add", "--"}, slices.Sorted(maps.Keys(files))...)
 	if _, err := h.git(gitDir, nil, env, args...); err != nil {
 		return false, err
 	}
@@ -424,13 +425,4 @@ func (h *Host) Seed(owner, repo, message string, files map[string]string) (bool,
 		return false, err
 	}
 	return true, nil
-}
-
-func sortedNames(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
