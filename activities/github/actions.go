@@ -317,8 +317,12 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// trimGit drops a trailing ".git" from a clone URL for web links.
+// webURL is the repository's web page: on rigger dev's git host, its page
+// beside the clone URL.
 func webURL(h Host, r repoRef) string {
+	if h.Dev {
+		return h.gitBase() + "/" + r.owner + "/" + r.repo
+	}
 	return "https://" + h.Host + "/" + r.owner + "/" + r.repo
 }
 

@@ -81,6 +81,16 @@ func TestPullRequestOnTheDevHost(t *testing.T) {
 			t.Errorf("branch %q: %v", b, err)
 		}
 	}
+	// publish:github's repoContentsUrl there is the repository's page.
+	pub, err := actions(dev)[ActionPublish](ctx, map[string]any{"repoUrl": "localhost?owner=acme&repo=ledger", "sourcePath": "entry"})
+	if err != nil || pub.Output["repoContentsUrl"] != h.BaseURL()+"/acme/ledger" {
+		t.Fatalf("publish: %v %v", err, pub.Output)
+	}
+	if resp, err := http.Get(h.BaseURL() + "/acme/ledger"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the repository page: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 	// A dry run names the page; a dev host without the API refuses.
 	dry, err := pr(step.WithEnv(context.Background(), step.Env{Run: alice, StepID: "pr", Workspace: ws, DryRun: true}), in)
 	if err != nil || dry.Output["remoteUrl"] != h.PullsURL("platform", "catalog") {

@@ -130,7 +130,8 @@ func (c *call) devPush(ctx context.Context, ps pushSettings) (contract.ActionOut
 	}
 	remote := c.host.remoteURL(c.repo.owner, c.repo.repo)
 	c.logf("clone it with: git clone %s", remote)
-	return c.output(map[string]any{"remoteUrl": remote, "repoContentsUrl": remote, "commitHash": commit}), nil
+	// repoContentsUrl is the repository's page on the host.
+	return c.output(map[string]any{"remoteUrl": remote, "repoContentsUrl": webURL(c.host, c.repo), "commitHash": commit}), nil
 }
 
 // repoCreate is github:repo:create, the first half of publish:github.

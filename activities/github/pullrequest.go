@@ -63,11 +63,7 @@ func (s *service) pullRequest(ctx context.Context, in contract.ActionInput) (con
 	if c.env.DryRun {
 		c.logf("dry run: would push %s to %s/%s under %q on branch %s and open or update its pull request %q into %s",
 			orWorkspace(sourcePath), c.repo.owner, c.repo.repo, under, branch, title, orDefault(targetBranch))
-		pulls := webURL(c.host, c.repo) + "/pulls"
-		if c.host.Dev {
-			pulls = c.host.gitBase() + "/" + c.repo.owner + "/" + c.repo.repo + "/pulls"
-		}
-		return c.output(map[string]any{"remoteUrl": pulls, "pullRequestNumber": 0, "targetBranchName": targetBranch}), nil
+		return c.output(map[string]any{"remoteUrl": webURL(c.host, c.repo) + "/pulls", "pullRequestNumber": 0, "targetBranchName": targetBranch}), nil
 	}
 	client, cred, err := c.client(ctx, permsPullRequest)
 	if err != nil {

@@ -86,6 +86,15 @@ func TestCatalogPullRequestExample(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(clone("acme/ledger"), "README.md")); err != nil || !strings.Contains(string(b), "Keeps the books") {
 		t.Fatalf("the new repository's README: %v %s", err, b)
 	}
+	// The output's repository link is the repository's page.
+	if !strings.Contains(out, "url:"+p.api+"/git/acme/ledger ") {
+		t.Errorf("output lacks the repository page: %s", out)
+	}
+	if resp, err := http.Get(p.api + "/git/acme/ledger"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the repository page: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 	// Running it again (as a retry would) gives no second pull request.
 	second := run()
 	if events := eventText(t, p.api, second); !strings.Contains(events, "updated pull request #1") || !strings.Contains(events, "nothing pushed") {

@@ -204,6 +204,10 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := strings.SplitN(rest, "/", 3)
+	if (len(parts) == 2 || (len(parts) == 3 && parts[2] == "")) && !strings.HasSuffix(parts[1], ".git") && r.Method == http.MethodGet {
+		h.serveRepoPage(w, parts[0], parts[1])
+		return
+	}
 	if len(parts) == 3 && !strings.HasSuffix(parts[1], ".git") && (parts[2] == "pulls" || strings.HasPrefix(parts[2], "pulls/")) {
 		h.servePages(w, r, parts[0], parts[1], strings.TrimPrefix(strings.TrimPrefix(parts[2], "pulls"), "/"))
 		return

@@ -24,7 +24,14 @@ var pagesTmpl = template.Must(template.New("pulls").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title></head>
 <body>
 <p><a href="{{.ListURL}}">{{.Owner}}/{{.Repo}}: pull requests</a> · clone: <code>git clone {{.CloneURL}}</code></p>
-{{if .Pull}}{{with .Pull}}
+{{if .Files}}
+<h1>{{.Owner}}/{{.Repo}}</h1>
+<p><a href="{{.ListURL}}">Pull requests</a>{{if .Open}} ({{.Open}} open){{end}}</p>
+<h2>Files on {{.Branch}}</h2>
+<ul>{{range .Files}}<li><code>{{.}}</code></li>{{end}}</ul>
+{{if .Readme}}<h2>README.md</h2>
+<pre>{{.Readme}}</pre>{{end}}
+{{else if .Pull}}{{with .Pull}}
 <h1>{{.Title}} <small>#{{.Number}}</small></h1>
 <p><strong>{{if .Merged}}Merged{{else if eq .State "open"}}Open{{else}}Closed{{end}}</strong>:
 <code>{{.Head}}</code> into <code>{{.Base}}</code>, opened by {{.User}} on {{.CreatedAt.Format "2006-01-02 15:04 MST"}}{{if .Merged}};
@@ -54,6 +61,52 @@ type pageData struct {
 	Pull                                  *Pull
 	CanMerge                              bool
 	MergeURL, MergeToken, Message, Diff   string
+	// The repository page.
+	Files          []string
+	Branch, Readme string
+	Open           int
+}
+
+// maxPageFiles bounds the files a repository page lists.
+const maxPageFiles = 500
+
+// serveRepoPage serves /git/<owner>/<repo>: how to clone it, its files on
+// the default branch, its README and a link to its pull requests.
+func (h *Host) serveRepoPage(w http.ResponseWriter, owner, repo string) {
+	owner, repo = strings.ToLower(owner), strings.ToLower(repo)
+	if err := errors.Join(checkName("owner", owner), checkName("repository", repo)); err != nil || !h.exists(owner, repo) {
+		httpError(w, http.StatusNotFound, "no such repository")
+		return
+	}
+	gitDir := h.repoDir(owner, repo)
+	d := pageData{Title: owner + "/" + repo, Owner: owner, Repo: repo, ListURL: h.PullsURL(owner, repo), CloneURL: h.CloneURL(owner, repo), Branch: "main"}
+	if b, err := h.git(gitDir, nil, nil, "symbolic-ref", "--short", "HEAD"); err == nil && b != "" {
+		d.Branch = b
+	}
+	if sha := h.branchSHA(gitDir, d.Branch); sha != "" {
+		out, _ := h.git(gitDir, nil, nil, "ls-tree", "-r", "--name-only", "-z", sha)
+		for _, f := range strings.Split(out, "\x00") {
+			if f != "" && len(d.Files) < maxPageFiles {
+				d.Files = append(d.Files, f)
+			}
+		}
+		if readme, err := h.git(gitDir, nil, nil, "cat-file", "blob", sha+":README.md"); err == nil {
+			d.Readme = readme
+			if len(d.Readme) > 64<<10 {
+				d.Readme = d.Readme[:64<<10] + "\n…"
+			}
+		}
+	}
+	if len(d.Files) == 0 {
+		d.Files = []string{"(empty: nothing pushed yet)"}
+	}
+	pulls, _ := h.Pulls(owner, repo)
+	for _, p := range pulls {
+		if p.State == "open" {
+			d.Open++
+		}
+	}
+	h.renderPage(w, http.StatusOK, d)
 }
 
 // servePages serves /git/<owner>/<repo>/pulls (the list),

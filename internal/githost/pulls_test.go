@@ -231,6 +231,15 @@ func TestPullRequestPages(t *testing.T) {
 			t.Errorf("%s: %d\n%s", path, code, body)
 		}
 	}
+	for _, path := range []string{"/git/platform/catalog", "/git/platform/catalog/"} {
+		code, body := get(path)
+		if code != http.StatusOK || !strings.Contains(body, "<code>catalog-info.yaml</code>") || !strings.Contains(body, "# Catalog") || !strings.Contains(body, "(1 open)") {
+			t.Errorf("repository page %s: %d\n%s", path, code, body)
+		}
+	}
+	if code, _ := get("/git/platform/nothing"); code != http.StatusNotFound {
+		t.Errorf("page of a missing repository: %d", code)
+	}
 	_, page := get("/git/platform/catalog/pulls/1")
 	if !strings.Contains(page, "&#43;name: &lt;web&gt;") || !strings.Contains(page, `action="`+srv.URL+`/git/platform/catalog/pulls/1/merge"`) {
 		t.Fatalf("the page lacks the diff or the merge button:\n%s", page)
