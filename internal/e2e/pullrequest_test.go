@@ -87,7 +87,7 @@ func TestCatalogPullRequestExample(t *testing.T) {
 		t.Fatalf("the new repository's README: %v %s", err, b)
 	}
 	// The output's repository link is the repository's page.
-	if !strings.Contains(out, "url:"+p.api+"/git/acme/ledger ") {
+	if !regexp.MustCompile(`url:` + regexp.QuoteMeta(p.api+"/git/acme/ledger") + `[\] ]`).MatchString(out) {
 		t.Errorf("output lacks the repository page: %s", out)
 	}
 	if resp, err := http.Get(p.api + "/git/acme/ledger"); err != nil || resp.StatusCode != http.StatusOK {
