@@ -7,6 +7,14 @@
 // loopback. Pushing needs a token the host itself minted for that one
 // repository (its credentials.Minter, integration "git"), valid for
 // minutes; a push to a repository that does not exist yet creates it.
+//
+// Pull requests: the host serves the part of GitHub's REST API that
+// publish:github:pull-request calls (APIPrefix, GitHub's paths and
+// payloads) to a token minted with pull_requests:write for that
+// repository, keeps the records in the bare repository, merges with real
+// git, and shows plain HTML pages (a repository, its pull requests, one
+// pull request with its diff and a merge button for rigger dev's guest).
+// It must never run outside rigger dev: it has no users of its own.
 package githost
 
 import (
