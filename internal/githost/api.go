@@ -73,7 +73,7 @@ func (h *Host) serveAPI(w http.ResponseWriter, r *http.Request) {
 	route := r.Method + " " + sub
 	switch route {
 	case "GET ":
-		writeJSON(w, http.StatusOK, h.repoJSON(owner, repo))
+		writeJSON(w, http.StatusOK, h.repoJSON(owner, repo, h.defaultBranch(h.repoDir(owner, repo))))
 	case "GET pulls":
 		h.listPulls(w, r, owner, repo)
 	case "POST pulls":
@@ -84,7 +84,7 @@ func (h *Host) serveAPI(w http.ResponseWriter, r *http.Request) {
 			apiFail(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, h.pullJSON(owner, repo, p))
+		writeJSON(w, http.StatusOK, h.pullsJSON(owner, repo, p)[0])
 	case "PATCH pulls/{n}":
 		h.editPull(w, r, owner, repo, number)
 	case "GET pulls/{n}/merge":
@@ -138,15 +138,15 @@ func (h *Host) listPulls(w http.ResponseWriter, r *http.Request, owner, repo str
 		apiFail(w, err)
 		return
 	}
-	out := []any{}
+	var match []Pull
 	for i := len(pulls) - 1; i >= 0; i-- { // newest first, as GitHub
 		p := pulls[i]
 		if (state != "all" && p.State != state) || (head != "" && p.Head != head) || (q.Get("base") != "" && p.Base != q.Get("base")) {
 			continue
 		}
-		out = append(out, h.pullJSON(owner, repo, p))
+		match = append(match, p)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, h.pullsJSON(owner, repo, match...))
 }
 
 func (h *Host) createPull(w http.ResponseWriter, r *http.Request, owner, repo string) {
@@ -182,7 +182,7 @@ func (h *Host) createPull(w http.ResponseWriter, r *http.Request, owner, repo st
 		apiFail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, h.pullJSON(owner, repo, np))
+	writeJSON(w, http.StatusCreated, h.pullsJSON(owner, repo, np)[0])
 }
 
 func (h *Host) editPull(w http.ResponseWriter, r *http.Request, owner, repo string, number int) {
@@ -207,7 +207,7 @@ func (h *Host) editPull(w http.ResponseWriter, r *http.Request, owner, repo stri
 		apiFail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.pullJSON(owner, repo, p))
+	writeJSON(w, http.StatusOK, h.pullsJSON(owner, repo, p)[0])
 }
 
 func (h *Host) mergePull(w http.ResponseWriter, r *http.Request, owner, repo string, number int) {
@@ -236,13 +236,9 @@ func (h *Host) mergePull(w http.ResponseWriter, r *http.Request, owner, repo str
 
 // repoJSON is a repository as GitHub's REST API shows it (the fields
 // clients read).
-func (h *Host) repoJSON(owner, repo string) map[string]any {
+func (h *Host) repoJSON(owner, repo, branch string) map[string]any {
 	f := fnv.New64a()
 	f.Write([]byte(owner + "/" + repo))
-	branch := "main"
-	if ref, err := h.git(h.repoDir(owner, repo), nil, nil, "symbolic-ref", "--short", "HEAD"); err == nil && ref != "" {
-		branch = ref
-	}
 	return map[string]any{
 		"id": int64(f.Sum64() >> 12), "name": repo, "full_name": owner + "/" + repo,
 		"owner":   map[string]any{"login": owner, "type": "Organization"},
@@ -252,14 +248,25 @@ func (h *Host) repoJSON(owner, repo string) map[string]any {
 	}
 }
 
-// pullJSON is a pull request as GitHub's REST API shows it.
-func (h *Host) pullJSON(owner, repo string, p Pull) map[string]any {
+// pullsJSON are pull requests as GitHub's REST API shows them (one git
+// process for all: the branches' commits).
+func (h *Host) pullsJSON(owner, repo string, pulls ...Pull) []map[string]any {
 	gitDir := h.repoDir(owner, repo)
+	heads := h.branches(gitDir)
+	rj := h.repoJSON(owner, repo, h.defaultBranch(gitDir))
+	out := []map[string]any{}
+	for _, p := range pulls {
+		out = append(out, h.pullJSON(owner, repo, p, heads, rj))
+	}
+	return out
+}
+
+// pullJSON is one pull request as GitHub's REST API shows it.
+func (h *Host) pullJSON(owner, repo string, p Pull, heads map[string]string, rj map[string]any) map[string]any {
 	headSHA, baseSHA := p.HeadSHA, p.BaseSHA
 	if p.State == "open" {
-		headSHA, baseSHA = h.branchSHA(gitDir, p.Head), h.branchSHA(gitDir, p.Base)
+		headSHA, baseSHA = heads[p.Head], heads[p.Base]
 	}
-	rj := h.repoJSON(owner, repo)
 	api := h.APIBaseURL() + "repos/" + owner + "/" + repo + "/pulls/" + strconv.Itoa(p.Number)
 	out := map[string]any{
 		"id": int64(p.Number), "number": p.Number, "state": p.State, "title": p.Title, "body": p.Body, "draft": p.Draft,

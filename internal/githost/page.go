@@ -79,10 +79,8 @@ func (h *Host) serveRepoPage(w http.ResponseWriter, owner, repo string) {
 		return
 	}
 	gitDir := h.repoDir(owner, repo)
-	d := pageData{Title: owner + "/" + repo, Owner: owner, Repo: repo, ListURL: h.PullsURL(owner, repo), CloneURL: h.CloneURL(owner, repo), Branch: "main"}
-	if b, err := h.git(gitDir, nil, nil, "symbolic-ref", "--short", "HEAD"); err == nil && b != "" {
-		d.Branch = b
-	}
+	d := pageData{Title: owner + "/" + repo, Owner: owner, Repo: repo, ListURL: h.PullsURL(owner, repo), CloneURL: h.CloneURL(owner, repo),
+		Branch: h.defaultBranch(gitDir)}
 	if sha := h.branchSHA(gitDir, d.Branch); sha != "" {
 		out, _ := h.git(gitDir, nil, nil, "ls-tree", "-r", "--name-only", "-z", sha)
 		for _, f := range strings.Split(out, "\x00") {

@@ -171,6 +171,28 @@ func (h *Host) branchSHA(gitDir, branch string) string {
 	return sha
 }
 
+// branches maps each branch of a repository to its commit.
+func (h *Host) branches(gitDir string) map[string]string {
+	out := map[string]string{}
+	refs, _ := h.git(gitDir, nil, nil, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
+	for _, line := range strings.Split(refs, "\n") {
+		if sha, ref, ok := strings.Cut(line, " "); ok {
+			out[strings.TrimPrefix(ref, "refs/heads/")] = sha
+		}
+	}
+	return out
+}
+
+// defaultBranch is the branch HEAD names, read from the file (main when
+// it names none).
+func (h *Host) defaultBranch(gitDir string) string {
+	b, err := os.ReadFile(filepath.Join(gitDir, "HEAD"))
+	if ref, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "ref: refs/heads/"); err == nil && ok && CheckBranch(ref) == nil {
+		return ref
+	}
+	return "main"
+}
+
 // isAncestor says whether commit a is an ancestor of (or equal to) b.
 func (h *Host) isAncestor(gitDir, a, b string) (bool, error) {
 	_, err := h.git(gitDir, nil, nil, "merge-base", "--is-ancestor", a, b)

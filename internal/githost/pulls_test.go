@@ -17,7 +17,7 @@ import (
 )
 
 // mintPerms mints a token for target with exactly perms.
-func mintPerms(t *testing.T, h *Host, target string, perms map[string]string) string {
+func mintPerms(t testing.TB, h *Host, target string, perms map[string]string) string {
 	t.Helper()
 	c, err := h.Mint(context.Background(), credentials.Need{Integration: Integration, Action: "publish:github:pull-request", Target: target,
 		Permissions: perms, Run: credentials.Run{TaskID: "task-7", UserRef: "user:default/alice"}})
@@ -29,7 +29,7 @@ func mintPerms(t *testing.T, h *Host, target string, perms map[string]string) st
 
 // client is go-github, the client publish:github:pull-request uses,
 // pointed at the host's API with tok.
-func client(t *testing.T, h *Host, tok string) *gh.Client {
+func client(t testing.TB, h *Host, tok string) *gh.Client {
 	t.Helper()
 	c := gh.NewClient(nil)
 	if tok != "" {
@@ -45,7 +45,7 @@ func client(t *testing.T, h *Host, tok string) *gh.Client {
 
 // pushBranch clones owner/repo, commits files on branch (from its
 // current tip, else from start) and pushes it with tok.
-func pushBranch(t *testing.T, h *Host, tok, owner, repo, start, branch string, files map[string]string) {
+func pushBranch(t testing.TB, h *Host, tok, owner, repo, start, branch string, files map[string]string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "w")
 	url := h.CloneURL(owner, repo)
@@ -72,7 +72,7 @@ func pushBranch(t *testing.T, h *Host, tok, owner, repo, start, branch string, f
 	}
 }
 
-func seedCatalog(t *testing.T, h *Host) {
+func seedCatalog(t testing.TB, h *Host) {
 	t.Helper()
 	created, err := h.Seed("platform", "catalog", "Start the catalog", map[string]string{
 		"README.md": "# Catalog\n", "catalog-info.yaml": "kind: Location\n", "components/.keep": ""})
