@@ -67,6 +67,11 @@ type pageData struct {
 	Open           int
 }
 
+// pullsPath is the path of owner/repo's pull requests: the pages link and
+// post by path, so they work under whichever loopback name the browser
+// used (the CSP's form-action 'self' would refuse another origin).
+func pullsPath(owner, repo string) string { return Prefix + owner + "/" + repo + "/pulls" }
+
 // maxPageFiles bounds the files a repository page lists.
 const maxPageFiles = 500
 
@@ -79,7 +84,7 @@ func (h *Host) serveRepoPage(w http.ResponseWriter, owner, repo string) {
 		return
 	}
 	gitDir := h.repoDir(owner, repo)
-	d := pageData{Title: owner + "/" + repo, Owner: owner, Repo: repo, ListURL: h.PullsURL(owner, repo), CloneURL: h.CloneURL(owner, repo),
+	d := pageData{Title: owner + "/" + repo, Owner: owner, Repo: repo, ListURL: pullsPath(owner, repo), CloneURL: h.CloneURL(owner, repo),
 		Branch: h.defaultBranch(gitDir)}
 	if sha := h.branchSHA(gitDir, d.Branch); sha != "" {
 		out, _ := h.git(gitDir, nil, nil, "ls-tree", "-r", "--name-only", "-z", sha)
@@ -116,7 +121,7 @@ func (h *Host) servePages(w http.ResponseWriter, r *http.Request, owner, repo, s
 		httpError(w, http.StatusNotFound, "no such repository")
 		return
 	}
-	d := pageData{Owner: owner, Repo: repo, ListURL: h.PullsURL(owner, repo), CloneURL: h.CloneURL(owner, repo)}
+	d := pageData{Owner: owner, Repo: repo, ListURL: pullsPath(owner, repo), CloneURL: h.CloneURL(owner, repo)}
 	num, action, _ := strings.Cut(sub, "/")
 	if sub == "" {
 		if r.Method != http.MethodGet {
@@ -148,7 +153,7 @@ func (h *Host) servePages(w http.ResponseWriter, r *http.Request, owner, repo, s
 			code, d.Message = http.StatusConflict, "Not merged: "+err.Error()
 			break
 		}
-		http.Redirect(w, r, h.PullURL(owner, repo, n), http.StatusSeeOther)
+		http.Redirect(w, r, pullsPath(owner, repo)+"/"+num, http.StatusSeeOther)
 		return
 	case action == "" && r.Method == http.MethodGet:
 	default:
@@ -162,7 +167,7 @@ func (h *Host) servePages(w http.ResponseWriter, r *http.Request, owner, repo, s
 	}
 	d.Title, d.Pull = p.Title+" · "+owner+"/"+repo+"#"+num, &p
 	d.CanMerge = p.State == "open"
-	d.MergeURL, d.MergeToken = h.PullURL(owner, repo, n)+"/merge", h.mergeToken(owner, repo, n)
+	d.MergeURL, d.MergeToken = pullsPath(owner, repo)+"/"+num+"/merge", h.mergeToken(owner, repo, n)
 	if d.Diff, err = h.Diff(owner, repo, p, maxDiffBytes); err != nil {
 		d.Diff = "(no diff: " + err.Error() + ")"
 	}
