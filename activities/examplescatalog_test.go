@@ -45,7 +45,7 @@ func TestExampleCatalog(t *testing.T) {
 		refs[strings.ToLower(e.Ref)] = true
 		kinds[strings.SplitN(e.Ref, ":", 2)[0]]++
 	}
-	want := map[string]int{"group": 7, "user": 9, "domain": 2, "system": 4, "component": 15, "api": 5, "resource": 3, "template": 7}
+	want := map[string]int{"group": 7, "user": 9, "domain": 2, "system": 4, "component": 15, "api": 5, "resource": 3, "template": 8}
 	for k, n := range want {
 		if kinds[k] != n {
 			t.Errorf("%d entities of kind %s, want %d (all: %v)", kinds[k], k, n, kinds)

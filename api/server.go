@@ -182,6 +182,9 @@ func New(d Deps) *Server {
 		git := gin.WrapH(d.GitHost)
 		e.GET("/git/*path", git)
 		e.POST("/git/*path", git)
+		// The host's REST API: a pull request's update and merge.
+		e.PATCH("/git/*path", git)
+		e.PUT("/git/*path", git)
 	}
 	if d.Dev {
 		dev := apiGroup.Group("/dev")

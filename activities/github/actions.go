@@ -155,8 +155,8 @@ func (s *service) begin(ctx context.Context, action string, in contract.ActionIn
 		return nil, fail(fmt.Errorf("%s: %w for github host %s (integrations.github)", action, credentials.ErrNoIntegration, c.repo.host))
 	}
 	c.host = h
-	if h.Dev && action != ActionPublish && action != ActionRepoPush {
-		return nil, fail(fmt.Errorf("%w: %s needs GitHub's API, and %s is rigger dev's own git host, which only receives pushes: configure integrations.github for a real GitHub", errs.ErrInvalid, action, h.Host))
+	if h.Dev && action != ActionPublish && action != ActionRepoPush && (action != ActionPullRequest || h.APIBaseURL == "") {
+		return nil, fail(fmt.Errorf("%w: %s needs GitHub's API, and %s is rigger dev's own git host, which serves pushes and pull requests only: configure integrations.github for a real GitHub", errs.ErrInvalid, action, h.Host))
 	}
 	return c, nil
 }
@@ -317,8 +317,12 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// trimGit drops a trailing ".git" from a clone URL for web links.
+// webURL is the repository's web page: on rigger dev's git host, its page
+// beside the clone URL.
 func webURL(h Host, r repoRef) string {
+	if h.Dev {
+		return h.gitBase() + "/" + r.owner + "/" + r.repo
+	}
 	return "https://" + h.Host + "/" + r.owner + "/" + r.repo
 }
 

@@ -37,9 +37,11 @@ type Host struct {
 	// every repository the user can reach): discouraged.
 	Token credentials.Secret
 	// Dev marks rigger dev's own git host (internal/githost) at GitURL:
-	// no REST API, so publish:github and github:repo:push only push (the
-	// host creates a repository on its first push) with a token of
-	// integration "git" the host mints; the other actions refuse.
+	// publish:github and github:repo:push only push (the host creates a
+	// repository on its first push) with a token of integration "git" the
+	// host mints; when APIBaseURL is set (the host's small REST API),
+	// publish:github:pull-request runs as against GitHub; the other
+	// actions refuse.
 	Dev bool
 }
 

@@ -102,8 +102,12 @@ func (s *service) publish(ctx context.Context, in contract.ActionInput) (contrac
 	if c.env.DryRun {
 		c.logf("dry run: would create %s repository %s/%s on %s (topics %v), push %s to its %s branch and protect it: %v",
 			rs.visibility, c.repo.owner, c.repo.repo, c.repo.host, rs.topics, orWorkspace(in.Input["sourcePath"]), ps.branch, ps.protect)
+		contents := webURL(c.host, c.repo) + "/blob/" + ps.branch
+		if c.host.Dev {
+			contents = webURL(c.host, c.repo) // the host's repository page
+		}
 		return c.output(map[string]any{"remoteUrl": c.host.remoteURL(c.repo.owner, c.repo.repo),
-			"repoContentsUrl": webURL(c.host, c.repo) + "/blob/" + ps.branch, "commitHash": ""}), nil
+			"repoContentsUrl": contents, "commitHash": ""}), nil
 	}
 	if c.host.Dev {
 		c.logf("%s is rigger dev's own git host: it keeps the files only (no description, visibility, topics or branch protection)", c.host.Host)
@@ -130,7 +134,8 @@ func (c *call) devPush(ctx context.Context, ps pushSettings) (contract.ActionOut
 	}
 	remote := c.host.remoteURL(c.repo.owner, c.repo.repo)
 	c.logf("clone it with: git clone %s", remote)
-	return c.output(map[string]any{"remoteUrl": remote, "repoContentsUrl": remote, "commitHash": commit}), nil
+	// repoContentsUrl is the repository's page on the host.
+	return c.output(map[string]any{"remoteUrl": remote, "repoContentsUrl": webURL(c.host, c.repo), "commitHash": commit}), nil
 }
 
 // repoCreate is github:repo:create, the first half of publish:github.

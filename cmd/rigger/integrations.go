@@ -134,7 +134,9 @@ func githubConfig(cfg *config.Config, gitHost *githost.Host, use actionsUse) (gi
 	if use == forLocalDryRuns {
 		// rigger template dry-run says what would be pushed where, also
 		// to rigger dev's git host at its default address.
-		gcfg.Hosts = append(gcfg.Hosts, github.Host{Host: DevGitHostName, GitURL: "http://" + loopbackAddress(cfg.Server.Listen) + githost.Prefix[:len(githost.Prefix)-1], Dev: true})
+		base := "http://" + loopbackAddress(cfg.Server.Listen)
+		gcfg.Hosts = append(gcfg.Hosts, github.Host{Host: DevGitHostName, GitURL: base + githost.Prefix[:len(githost.Prefix)-1],
+			APIBaseURL: base + githost.APIPrefix, Dev: true})
 	}
 	if dryRunOnly {
 		return gcfg, nil
@@ -144,7 +146,7 @@ func githubConfig(cfg *config.Config, gitHost *githost.Host, use actionsUse) (gi
 		minters = append(minters, github.NewAppMinter(gcfg, nil, nil))
 	}
 	if gitHost != nil {
-		gcfg.Hosts = append(gcfg.Hosts, github.Host{Host: gitHost.Name(), GitURL: gitHost.BaseURL(), Dev: true})
+		gcfg.Hosts = append(gcfg.Hosts, github.Host{Host: gitHost.Name(), GitURL: gitHost.BaseURL(), APIBaseURL: gitHost.APIBaseURL(), Dev: true})
 		minters = append(minters, gitHost)
 	}
 	return gcfg, minters

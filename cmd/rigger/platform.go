@@ -257,6 +257,8 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		if gitHost, err = devGitHost(cfg); err != nil {
 			logger.Warn("no git host for the example templates: " + err.Error())
 			gitHost = nil
+		} else {
+			seedDevCatalog(gitHost, logger)
 		}
 	}
 	use := forWorkers
@@ -314,6 +316,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	uiURL := cfg.Temporal.UIURL
 	if embedded != nil && uiURL == "" {
 		uiURL = embedded.UIURL()
+	}
+	if gitHost != nil {
+		watchDevCatalog(cfg, gitHost, func(c *config.Config) error {
+			return ensureStaticLocations(ctx, c, st, tc, payloadcodec.DataConverter(eo.Codec), logger)
+		}, logger)
 	}
 	if err := ensureStaticLocations(ctx, cfg, st, tc, payloadcodec.DataConverter(eo.Codec), logger); err != nil {
 		return err

@@ -22,7 +22,7 @@ func TestExampleTemplates(t *testing.T) {
 	}
 	// As examples/rigger.yaml: the guest is in the team owning the examples.
 	p, dir := startDevWithConfig(t, fmt.Sprintf("scaffolder:\n  templates: [%s/*/template.yaml]\nauth: {devGuestGroups: [group:default/platform]}\n", examples))
-	waitTotal(t, p.api, "kind=template", 7)
+	waitTotal(t, p.api, "kind=template", 8)
 	const password = "pw-5d1e-not-for-logs"
 	cases := []struct {
 		template string

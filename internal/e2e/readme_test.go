@@ -149,7 +149,7 @@ func TestReadmeCommands(t *testing.T) {
 				case "examples/templates/release-approval/template.yaml":
 					// It asks for a service and a version (and skips its approval).
 					variants = append(variants, strings.Replace(run, "examples/templates/go-service/template.yaml", rel, 1)+" --set service=component:default/payments --set version=1.4.0")
-				case "examples/templates/create-service/template.yaml":
+				case "examples/templates/create-service/template.yaml", "examples/templates/component-pull-request/template.yaml":
 					// It also asks where the repository goes.
 					variants = append(variants, strings.Replace(run, "examples/templates/go-service/template.yaml", rel, 1)+" --set 'repoUrl=localhost?owner=acme&repo=payments'")
 				default:

@@ -7,6 +7,14 @@
 // loopback. Pushing needs a token the host itself minted for that one
 // repository (its credentials.Minter, integration "git"), valid for
 // minutes; a push to a repository that does not exist yet creates it.
+//
+// Pull requests: the host serves the part of GitHub's REST API that
+// publish:github:pull-request calls (APIPrefix, GitHub's paths and
+// payloads) to a token minted with pull_requests:write for that
+// repository, keeps the records in the bare repository, merges with real
+// git, and shows plain HTML pages (a repository, its pull requests, one
+// pull request with its diff and a merge button for rigger dev's guest).
+// It must never run outside rigger dev: it has no users of its own.
 package githost
 
 import (
@@ -52,7 +60,12 @@ type Host struct {
 	backend string
 	gitBin  string
 	now     func() time.Time
-	mu      sync.Mutex // serialises repository creation
+	mu      sync.Mutex // serialises repository creation and pull request records
+
+	// OnMerge, when set before the host serves, is called after each
+	// merge of a pull request (rigger dev refreshes its catalog
+	// repository's location with it).
+	OnMerge func(owner, repo string, p Pull)
 }
 
 // New returns a Host keeping repositories under dir, named name in
@@ -106,7 +119,8 @@ func checkName(what, s string) error {
 type token struct {
 	Repo    string `json:"r"` // owner/repo
 	Write   bool   `json:"w"`
-	Expires int64  `json:"e"` // unix seconds
+	PR      bool   `json:"p,omitempty"` // may open, update and merge pull requests
+	Expires int64  `json:"e"`           // unix seconds
 	Task    string `json:"t"`
 }
 
@@ -152,7 +166,8 @@ func (h *Host) Integration() string { return Integration }
 
 // Mint implements credentials.Minter: a token for the one repository
 // need.Target names ("<host>/<owner>/<repo>"), write access when the need
-// asks for contents:write, for TokenTTL.
+// asks for contents:write, pull requests (the host's REST API) when it
+// asks for pull_requests:write, for TokenTTL.
 func (h *Host) Mint(_ context.Context, need credentials.Need) (credentials.Credential, error) {
 	host, path, _ := strings.Cut(need.Target, "/")
 	if host != h.name {
@@ -165,30 +180,46 @@ func (h *Host) Mint(_ context.Context, need credentials.Need) (credentials.Crede
 	if err := errors.Join(checkName("owner", owner), checkName("repository", repo)); err != nil {
 		return credentials.Credential{}, err
 	}
-	write := false
+	write, pr := false, false
 	for k, v := range need.Permissions {
 		switch {
 		case k == "contents" && v == "write":
 			write = true
-		case k == "contents" && v == "read", k == "metadata" && v == "read":
+		case k == "pull_requests" && v == "write":
+			pr = true
+		case (k == "contents" || k == "metadata" || k == "pull_requests") && v == "read":
 		default:
-			return credentials.Credential{}, fmt.Errorf("the dev git host grants contents read or write only, not %s:%s", k, v)
+			return credentials.Credential{}, fmt.Errorf("the dev git host grants contents and pull_requests read or write only, not %s:%s", k, v)
 		}
 	}
 	exp := h.now().Add(TokenTTL)
-	tok := h.sign(token{Repo: strings.ToLower(owner + "/" + repo), Write: write, Expires: exp.Unix(), Task: need.Run.TaskID})
+	tok := h.sign(token{Repo: strings.ToLower(owner + "/" + repo), Write: write, PR: pr, Expires: exp.Unix(), Task: need.Run.TaskID})
 	return credentials.Credential{Integration: Integration, Target: need.Target, Token: credentials.NewSecret(tok),
 		Username: "x-access-token", Expires: exp, Source: "rigger dev git host"}, nil
 }
 
-// ServeHTTP serves /git/<owner>/<repo>.git/{info/refs,git-upload-pack,git-receive-pack}.
+// ServeHTTP serves /git/<owner>/<repo>.git/{info/refs,git-upload-pack,git-receive-pack},
+// the REST API under APIPrefix and the pull request pages at
+// /git/<owner>/<repo>/pulls.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, APIPrefix) {
+		h.serveAPI(w, r)
+		return
+	}
 	parts := strings.SplitN(rest, "/", 3)
+	if (len(parts) == 2 || (len(parts) == 3 && parts[2] == "")) && !strings.HasSuffix(parts[1], ".git") && r.Method == http.MethodGet {
+		h.serveRepoPage(w, parts[0], parts[1])
+		return
+	}
+	if len(parts) == 3 && !strings.HasSuffix(parts[1], ".git") && (parts[2] == "pulls" || strings.HasPrefix(parts[2], "pulls/")) {
+		h.servePages(w, r, parts[0], parts[1], strings.TrimPrefix(strings.TrimPrefix(parts[2], "pulls"), "/"))
+		return
+	}
 	if len(parts) != 3 || !strings.HasSuffix(parts[1], ".git") {
 		httpError(w, http.StatusNotFound, "not a repository path: want /git/<owner>/<repo>.git/…")
 		return

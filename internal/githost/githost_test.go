@@ -15,7 +15,7 @@ import (
 	"github.com/riggerdev/rigger/internal/credentials"
 )
 
-func newHost(t *testing.T) (*Host, *httptest.Server) {
+func newHost(t testing.TB) (*Host, *httptest.Server) {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
@@ -30,7 +30,7 @@ func newHost(t *testing.T) (*Host, *httptest.Server) {
 
 // git runs git in dir with only the given token, through the environment
 // (never argv).
-func git(t *testing.T, dir, tok string, args ...string) (string, error) {
+func git(t testing.TB, dir, tok string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -44,7 +44,7 @@ func git(t *testing.T, dir, tok string, args ...string) (string, error) {
 	return string(out), err
 }
 
-func mint(t *testing.T, h *Host, target, perm string) string {
+func mint(t testing.TB, h *Host, target, perm string) string {
 	t.Helper()
 	c, err := h.Mint(context.Background(), credentials.Need{Integration: Integration, Action: "publish:github", Target: target,
 		Permissions: map[string]string{"contents": perm}, Run: credentials.Run{TaskID: "task-1", UserRef: "user:default/alice"}})
