@@ -86,6 +86,7 @@ func tokenChain(ctx context.Context, cfg *config.Config, st store.Store, m mode,
 		if deps.Sessions, err = auth.NewSessions(st, cfg.Auth.Session.TTL, nil); err != nil {
 			return nil, deps, err
 		}
+		deps.Sessions.Issuer = iss // a logout here ends its access tokens here at once
 	}
 	if len(cfg.Auth.ExternalAccess) > 0 {
 		if chain.External, err = externalAccess(cfg); err != nil {
