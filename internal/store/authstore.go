@@ -95,6 +95,7 @@ type AuthStore interface {
 	TouchServiceToken(ctx context.Context, id string, at time.Time) error
 
 	Revocations
+	UserCredentials
 }
 
 var _ AuthStore = (*SQL)(nil)
