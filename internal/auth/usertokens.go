@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -136,4 +137,43 @@ func (u *UserTokens) ForTask(ctx context.Context, taskID, secretsKey, user strin
 		return credentials.Secret{}, "", fmt.Errorf("the stored %s token of %s does not open with this scaffolder.secretKey: sign in again", g.Provider, g.UserRef)
 	}
 	return credentials.NewSecret(string(raw)), g.Provider, nil
+}
+
+// UserCredentialRequest is a template's RepoUrlPicker asking for the
+// user's own credentials: `ui:options.requestUserCredentials` with
+// `secretsKey` and `additionalScopes.github` (Backstage's shape).
+type UserCredentialRequest struct {
+	// Field is the parameter that asks.
+	Field      string
+	SecretsKey string
+	// Scopes are the GitHub scopes it needs besides sign-in's.
+	Scopes []string
+}
+
+// UserCredentialRequests finds the requests in a template's parameter
+// pages (raw JSON Schema objects), by page then field name.
+func UserCredentialRequests(pages []map[string]any) []UserCredentialRequest {
+	var out []UserCredentialRequest
+	for _, page := range pages {
+		props, _ := page["properties"].(map[string]any)
+		for _, name := range slices.Sorted(maps.Keys(props)) {
+			prop, _ := props[name].(map[string]any)
+			opts, _ := prop["ui:options"].(map[string]any)
+			rc, _ := opts["requestUserCredentials"].(map[string]any)
+			key, _ := rc["secretsKey"].(string)
+			if prop["ui:field"] != "RepoUrlPicker" || key == "" {
+				continue
+			}
+			r := UserCredentialRequest{Field: name, SecretsKey: key}
+			add, _ := rc["additionalScopes"].(map[string]any)
+			scopes, _ := add["github"].([]any)
+			for _, s := range scopes {
+				if s, ok := s.(string); ok && s != "" {
+					r.Scopes = append(r.Scopes, s)
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -265,3 +265,22 @@ func (b *Broker) userToken(ctx context.Context, need Need) (Credential, error) {
 	b.audit(ctx, need, audit.Allow, "")
 	return cred, nil
 }
+
+// userCredentialPrefix starts a UserCredentialMarker.
+const userCredentialPrefix = "rigger-user-credential:"
+
+// UserCredentialMarker is what a task's secret named secretsKey holds
+// when the template asks for the user's own credentials: not the token,
+// a marker. A step input `token: ${{ secrets.<key> }}` resolves to it,
+// and the action asks the broker for Need.UserSecretsKey = key, which
+// only the task granted at its creation (for its creator) gets.
+func UserCredentialMarker(secretsKey string) string { return userCredentialPrefix + secretsKey }
+
+// UserCredentialKey is the secretsKey of a UserCredentialMarker, or "".
+func UserCredentialKey(v string) string {
+	key, ok := strings.CutPrefix(v, userCredentialPrefix)
+	if !ok {
+		return ""
+	}
+	return key
+}
