@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -160,11 +159,7 @@ func NewIssuer(ctx context.Context, o IssuerOptions) (*Issuer, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	block, err := aes.NewCipher(o.DataKey)
-	if err != nil {
-		return nil, fmt.Errorf("signing key seal: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(o.DataKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing key seal: %w", err)
 	}
@@ -433,17 +428,16 @@ func (i *Issuer) newKey(now time.Time) (store.SigningKey, error) {
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("encode signing key: %w", err)
 	}
-	nonce := make([]byte, i.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	sealed, err := sealWith(i.aead, der, []byte("rigger signing key "+kid))
+	if err != nil {
 		return store.SigningKey{}, err
 	}
-	sealed := i.aead.Seal(nonce, nonce, der, []byte("rigger signing key "+kid))
 	jwk, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"})
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("encode public key: %w", err)
 	}
 	notAfter := now.Add(i.o.RotateEvery)
-	return store.SigningKey{KID: kid, SealedPrivate: []byte(base64.StdEncoding.EncodeToString(sealed)), PublicJWK: jwk,
+	return store.SigningKey{KID: kid, SealedPrivate: sealed, PublicJWK: jwk,
 		Created: now, NotAfter: notAfter, Expires: notAfter.Add(MaxTokenTTL + clockSkew)}, nil
 }
 
@@ -485,13 +479,7 @@ func (i *Issuer) openKey(s store.SigningKey) (*signingKey, error) {
 		return nil, fmt.Errorf("signing key %s: public JWK is not a P-256 key", s.KID)
 	}
 	k := &signingKey{kid: s.KID, pub: pub, jwk: s.PublicJWK, created: s.Created, notAfter: s.NotAfter, expires: s.Expires}
-	sealed, err := base64.StdEncoding.DecodeString(string(s.SealedPrivate))
-	n := i.aead.NonceSize()
-	if err != nil || len(sealed) < n {
-		i.o.Logger.Warn("token signing key is malformed: it only verifies", "kid", s.KID)
-		return k, nil
-	}
-	der, err := i.aead.Open(nil, sealed[:n], sealed[n:], []byte("rigger signing key "+s.KID))
+	der, err := openWith(i.aead, s.SealedPrivate, []byte("rigger signing key "+s.KID))
 	if err != nil {
 		i.o.Logger.Warn("token signing key does not open with this scaffolder.secretKey (was the key changed?): it only verifies", "kid", s.KID)
 		return k, nil

@@ -2,10 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -47,11 +44,7 @@ func NewUserTokens(st UserTokenStore, dataKey []byte, now func() time.Time) (*Us
 	if len(dataKey) != 32 {
 		return nil, errors.New("user tokens need scaffolder.secretKey (32 bytes) to seal them")
 	}
-	block, err := aes.NewCipher(dataKey)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(dataKey)
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +63,12 @@ func (u *UserTokens) Save(ctx context.Context, user, provider string, tok creden
 	if tok.Empty() {
 		return errs.Invalid("no %s token to store for %s", provider, user)
 	}
-	nonce := make([]byte, u.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	sealed, err := sealWith(u.aead, []byte(tok.Reveal()), userTokenAD(user, provider))
+	if err != nil {
 		return err
 	}
-	sealed := u.aead.Seal(nonce, nonce, []byte(tok.Reveal()), userTokenAD(user, provider))
 	return u.st.PutUserCredential(ctx, store.UserCredential{UserRef: user, Provider: provider,
-		Sealed: []byte(base64.StdEncoding.EncodeToString(sealed)), Scopes: scopes, Updated: u.now().UTC()})
+		Sealed: sealed, Scopes: scopes, Updated: u.now().UTC()})
 }
 
 // Grant lets task use its creator's token of provider for secretsKey. It
@@ -127,12 +119,7 @@ func (u *UserTokens) ForTask(ctx context.Context, taskID, secretsKey, user strin
 	if err != nil {
 		return credentials.Secret{}, "", err
 	}
-	sealed, err := base64.StdEncoding.DecodeString(string(c.Sealed))
-	n := u.aead.NonceSize()
-	if err != nil || len(sealed) < n {
-		return credentials.Secret{}, "", fmt.Errorf("the stored %s token of %s is malformed: sign in again", g.Provider, g.UserRef)
-	}
-	raw, err := u.aead.Open(nil, sealed[:n], sealed[n:], userTokenAD(g.UserRef, g.Provider))
+	raw, err := openWith(u.aead, c.Sealed, userTokenAD(g.UserRef, g.Provider))
 	if err != nil {
 		return credentials.Secret{}, "", fmt.Errorf("the stored %s token of %s does not open with this scaffolder.secretKey: sign in again", g.Provider, g.UserRef)
 	}
