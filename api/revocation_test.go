@@ -77,6 +77,13 @@ func TestAccessTokensEndBeforeExpiry(t *testing.T) {
 	if c := whoami(bobTok); c != 200 {
 		t.Fatalf("bob's token after alice's revocation: %d", c)
 	}
+	// Anyone may sign themselves out everywhere.
+	if w := ts.do(t, "POST", "/api/auth/revocations", bobTok, `{"user":"user:default/bob"}`); w.Code != 200 {
+		t.Fatalf("bob revoking himself: %d %s", w.Code, w.Body)
+	}
+	if c := whoami(bobTok); c != 401 {
+		t.Fatalf("bob's token after he revoked his sessions: %d", c)
+	}
 
 	// One token by id: a break-glass token, with the admin scope.
 	bg := auth.Identity{Ref: "user:default/break-glass", Ent: []string{"user:default/break-glass"}, Scopes: []string{"admin"}, Via: auth.ViaBreakGlass}
