@@ -203,31 +203,3 @@ func testAccessTokenRevocation(t *testing.T, stA, stB revocationStore) {
 		}
 	})
 }
-
-// BenchmarkVerifyRevocationCheck: a verification of a token already seen
-// (the common case: a client sends the same access token with every
-// request), with the revocation check and without (the same keys, the
-// store seen only as a KeyStore).
-func BenchmarkVerifyRevocationCheck(b *testing.B) {
-	st := testDB(b, filepath.Join(b.TempDir(), "r.db"))
-	for _, c := range []struct {
-		name  string
-		store KeyStore
-	}{{"with-check", st}, {"without", struct{ KeyStore }{st}}} {
-		b.Run(c.name, func(b *testing.B) {
-			i, err := NewIssuer(context.Background(), IssuerOptions{Store: c.store, DataKey: testDataKey, URL: testIssuerURL})
-			if err != nil {
-				b.Fatal(err)
-			}
-			tok, _, err := i.Issue(context.Background(), alice)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for b.Loop() {
-				if _, err := i.Verify(context.Background(), tok); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
