@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/errs"
 )
 
@@ -32,6 +33,10 @@ type SignInDeps struct {
 	Resolve func(ctx context.Context, pid auth.ProviderIdentity) (auth.User, error)
 	// Sealer seals the pending sign-in cookie and the CLI's grant.
 	Sealer *auth.Sealer
+	// UserTokens, when set, keep the GitHub OAuth token a user signed in
+	// with (sealed), for templates that ask for the user's own
+	// credentials.
+	UserTokens *auth.UserTokens
 }
 
 // The pending sign-in cookie (state, nonce, PKCE verifier: ten minutes,
@@ -199,6 +204,13 @@ func (s *Server) finishSignIn(c *gin.Context) {
 	if err != nil {
 		writeError(c, fmt.Errorf("start a session: %w", err))
 		return
+	}
+	if ut := s.deps.SignIn.UserTokens; ut != nil && pid.Provider == "github" && !pid.Token.Empty() {
+		// Kept for requestUserCredentials; a failure only costs those
+		// templates (they then say to sign in again).
+		if err := ut.Save(c.Request.Context(), id.Ref, pid.Provider, pid.Token, auth.SplitScopes(pid.TokenScopes)); err != nil {
+			s.deps.Logger.Warn("store the user's github token", "user", id.Ref, "error", credentials.ScrubError(err, pid.Token))
+		}
 	}
 	s.audit(c, "auth.login", "provider:"+c.Param("provider"), providerDetails(pid, map[string]string{"cli": strconv.FormatBool(st.CLIChallenge != "")}))
 	if st.CLIChallenge == "" {

@@ -20,7 +20,16 @@ func newTasks(d Deps) *tasks.Service {
 		WorkspaceDir: d.Scaffolder.WorkspaceDir, WorkspaceTTL: d.Scaffolder.WorkspaceTTL,
 		Authorizer: authz,
 		Waits:      waitRouter(d),
+		UserTokens: userTokenGranter(d),
 	})
+}
+
+// userTokenGranter is the sign-in's user token keeper, when there is one.
+func userTokenGranter(d Deps) tasks.UserTokenGranter {
+	if d.SignIn.UserTokens == nil {
+		return nil
+	}
+	return d.SignIn.UserTokens
 }
 
 // waitRouter is the store's wait table, when there is a store.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -51,6 +53,9 @@ func (s *Server) tokenRoutes(public, api *gin.RouterGroup) {
 		}
 	}
 	api.GET("/auth/whoami", s.whoami)
+	if d.Issuer != nil {
+		api.POST("/auth/revocations", s.userLimits.limit("revoking tokens"), s.revokeAccess)
+	}
 	if d.Stored != nil {
 		g := api.Group("/auth/tokens", s.requireTokenAdmin, s.userLimits.limit("managing service tokens"))
 		g.POST("", s.createToken)
@@ -262,6 +267,63 @@ func (s *Server) revokeToken(c *gin.Context) {
 	}
 	s.audit(c, "token.revoke", "token:"+info.Name, map[string]string{"id": info.ID})
 	c.JSON(http.StatusOK, info)
+}
+
+// revokeAccess serves POST /api/auth/revocations: {"user": REF} ends
+// every session and access token of a user (an admin, or the user
+// signing out everywhere); {"tokenId": JTI} ends one access token, e.g.
+// a break-glass one (an admin). Both need token.revoke (or the admin
+// scope, or permission.admins); other replicas refuse the tokens within
+// the revocation window (auth.DefaultRevocationWindow).
+func (s *Server) revokeAccess(c *gin.Context) {
+	var req struct {
+		User    string `json:"user"`
+		TokenID string `json:"tokenId"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil || (req.User == "") == (req.TokenID == "") {
+		writeError(c, errs.Invalid(`the body must be JSON {"user": "user:default/name"} or {"tokenId": "..."}`))
+		return
+	}
+	id := identity(c)
+	self := req.User != "" && strings.EqualFold(req.User, id.Ref) && !id.Service && !id.Guest
+	if !self && !s.mayRevoke(id) {
+		writeError(c, errs.Forbidden("revoking another user's sessions or an access token needs %s: admins (permission.admins) or whom the permission policy allows it", permission.TokenRevoke))
+		return
+	}
+	ctx := c.Request.Context()
+	iss := s.deps.Tokens.Issuer
+	if req.TokenID != "" {
+		if err := iss.RevokeToken(ctx, req.TokenID); err != nil {
+			writeTokenError(c, s, err)
+			return
+		}
+		s.audit(c, "token.revoke", "access-token:"+req.TokenID, nil)
+		c.JSON(http.StatusOK, gin.H{"tokenId": req.TokenID})
+		return
+	}
+	n, err := iss.RevokeUser(ctx, req.User)
+	if err != nil {
+		writeTokenError(c, s, err)
+		return
+	}
+	s.audit(c, "token.revoke", req.User, map[string]string{"sessions": strconv.Itoa(n), "scope": "all-sessions"})
+	c.JSON(http.StatusOK, gin.H{"user": req.User, "sessions": n})
+}
+
+// mayRevoke: the admin scope (a service token, the break-glass token),
+// else what the policy says of token.revoke (permission.admins when no
+// policy is loaded).
+func (s *Server) mayRevoke(id auth.Identity) bool {
+	switch {
+	case id.Guest:
+		return false
+	case permission.HasScope(id.Scopes, permission.Admin):
+		return true
+	case id.Service:
+		return false
+	}
+	allowed, policy := s.catalog.MaySystem(id, permission.TokenRevoke, "tokens")
+	return allowed || (!policy && isAdmin(id, s.deps.Tokens.Admins))
 }
 
 // writeTokenError answers categorised errors as they are and logs others.

@@ -35,6 +35,7 @@ func newTokenServer(t *testing.T) *tokenServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sessions.Issuer = iss
 	stored := auth.NewStoredTokens(st, nil, discardLogger(), nil)
 	log := audit.New(audit.Options{Store: st})
 	t.Cleanup(func() { log.Close() })

@@ -124,6 +124,9 @@ type call struct {
 	logs   []string
 	repo   repoRef
 	host   Host
+	// userKey is the secretsKey of the user's own token the step asks
+	// for (requestUserCredentials), if any.
+	userKey string
 }
 
 // begin reads the step and the repoUrl every action has.
@@ -147,7 +150,11 @@ func (s *service) begin(ctx context.Context, action string, in contract.ActionIn
 	if len(allowed) > 0 && !slices.Contains(allowed, c.repo.host) {
 		return nil, fail(fmt.Errorf("%w: repoUrl's host %s is not in allowedHosts %v", errs.ErrInvalid, c.repo.host, allowed))
 	}
-	if t, _ := in.Input["token"].(string); t != "" {
+	if t, _ := in.Input["token"].(string); credentials.UserCredentialKey(t) != "" {
+		// ${{ secrets.<key> }} of a template asking for the user's own
+		// credentials: a marker, the broker holds the token.
+		c.userKey = credentials.UserCredentialKey(t)
+	} else if t != "" {
 		c.logf("input token ignored: the credential comes from rigger's broker, limited to %s", c.repo.target())
 	}
 	h, ok := s.cfg.host(c.repo.host)
@@ -175,7 +182,7 @@ func (c *call) token(ctx context.Context, perms map[string]string) (credentials.
 		integration = DevIntegration
 	}
 	cred, err := c.s.broker.Get(ctx, credentials.Need{Integration: integration, Action: c.action, Target: c.repo.target(),
-		Permissions: perms, Run: c.env.Run})
+		Permissions: perms, Run: c.env.Run, UserSecretsKey: c.userKey})
 	if err != nil {
 		return credentials.Credential{}, fail(err)
 	}

@@ -68,7 +68,7 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			sc.Logger = slog.New(progressHandler{w: c.stderr})
 			fmt.Fprintf(c.stdout, "dry run of %s (%d steps)\n", t.Metadata.Name, len(plan.Steps))
 			// The run's own log is printed below; the SDK's would repeat it.
-			integrations, err := integrationActions(cfg, worker.Queues(), nil, nil, logger, forLocalDryRuns, nil)
+			integrations, err := integrationActions(cfg, worker.Queues(), nil, nil, logger, forLocalDryRuns, nil, nil)
 			if err != nil {
 				return err
 			}

@@ -50,7 +50,9 @@ func devGitHost(cfg *config.Config) (*githost.Host, error) {
 // saying so). For dry runs (an API server's, rigger template dry-run's)
 // they are built without secrets or broker: a dry run asks for no
 // credential.
-func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger, use actionsUse, rec audit.Recorder) (map[string]map[string]activities.ActionFunc, error) {
+// userTokens (nil: none) give a GitHub step its user's own token when the
+// template asked for it.
+func integrationActions(cfg *config.Config, queues []string, policy *permission.Policy, gitHost *githost.Host, logger *slog.Logger, use actionsUse, rec audit.Recorder, userTokens creds.UserTokens) (map[string]map[string]activities.ActionFunc, error) {
 	dryRunOnly := use != forWorkers
 	out := map[string]map[string]activities.ActionFunc{}
 	decider := brokerDecider(cfg, policy, logger)
@@ -60,6 +62,7 @@ func integrationActions(cfg *config.Config, queues []string, policy *permission.
 			log := logger.With("component", "worker", "queue", contract.QueueGitHub)
 			broker := creds.NewBroker(decider, log, minters...)
 			broker.Audit = rec
+			broker.UserTokens = userTokens
 			if dryRunOnly {
 				broker = nil
 			}

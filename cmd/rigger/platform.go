@@ -20,6 +20,7 @@ import (
 	"github.com/riggerdev/rigger/api"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
+	creds "github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/engine"
 	"github.com/riggerdev/rigger/internal/githost"
 	"github.com/riggerdev/rigger/internal/metrics"
@@ -265,7 +266,13 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if m == modeServer {
 		use = forServerDryRuns
 	}
-	integrations, err := integrationActions(cfg, queuesWithActions(m, queues), policy, gitHost, logger, use, audits.recorder())
+	var ut creds.UserTokens
+	if u, err := userTokens(cfg, st, m == modeDev); err != nil {
+		return err
+	} else if u != nil {
+		ut = u
+	}
+	integrations, err := integrationActions(cfg, queuesWithActions(m, queues), policy, gitHost, logger, use, audits.recorder(), ut)
 	if err != nil {
 		return err
 	}

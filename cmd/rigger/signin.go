@@ -79,7 +79,7 @@ func newSignIn(cfg *config.Config, cat auth.Catalog) (*signIn, error) {
 		errList = append(errList, err)
 	}
 	if p.GitHub.ClientID != "" {
-		g, err := auth.NewGitHub(auth.GitHubConfig{ClientID: p.GitHub.ClientID, ClientSecret: p.GitHub.ClientSecret.Reveal(),
+		g, err := auth.NewGitHub(auth.GitHubConfig{ClientID: p.GitHub.ClientID, ClientSecret: p.GitHub.ClientSecret.Reveal(), UserTokenScopes: p.GitHub.UserTokenScopes,
 			EnterpriseURL: p.GitHub.EnterpriseURL})
 		if err == nil {
 			s.redirect[g.Name()] = g

@@ -57,6 +57,11 @@ func tokenAuth(ctx context.Context, cfg *config.Config, st store.Store, m mode, 
 			return nil, deps, sd, fmt.Errorf("auth.session.secret: %w", err)
 		}
 		sd = api.SignInDeps{Providers: si.redirect, Resolve: si.resolve, Sealer: sealer}
+		if _, ok := si.redirect["github"]; ok {
+			if sd.UserTokens, err = userTokens(cfg, st, m == modeDev); err != nil {
+				return nil, deps, sd, err
+			}
+		}
 	}
 	a = si.wrap(a)
 	if g := cfg.Auth.Guest; m == modeServer && g.Access != "" {
@@ -86,6 +91,7 @@ func tokenChain(ctx context.Context, cfg *config.Config, st store.Store, m mode,
 		if deps.Sessions, err = auth.NewSessions(st, cfg.Auth.Session.TTL, nil); err != nil {
 			return nil, deps, err
 		}
+		deps.Sessions.Issuer = iss // a logout here ends its access tokens here at once
 	}
 	if len(cfg.Auth.ExternalAccess) > 0 {
 		if chain.External, err = externalAccess(cfg); err != nil {
@@ -144,4 +150,14 @@ func externalAccess(cfg *config.Config) (*auth.External, error) {
 		return nil, errors.New("auth.externalAccess: " + err.Error())
 	}
 	return ext, nil
+}
+
+// userTokens keeps users' own GitHub tokens sealed with
+// scaffolder.secretKey (in dev its key file); nil without a key.
+func userTokens(cfg *config.Config, st store.Store, dev bool) (*auth.UserTokens, error) {
+	key, err := secretKey(cfg, dev)
+	if err != nil || key == nil {
+		return nil, err
+	}
+	return auth.NewUserTokens(st, key, nil)
 }

@@ -15,7 +15,7 @@ import (
 // tokenCommand groups the service token commands: they call a running
 // rigger's /api/auth/tokens, which only admins may use.
 func (c *cli) tokenCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke service tokens (admins)"}
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke service tokens; revoke sessions and access tokens (admins)"}
 	var createFlags, listFlags, revokeFlags remoteFlags
 	var scopes, templates, actions []string
 	var expires time.Duration
@@ -89,23 +89,56 @@ audit.read, *. --template and --action restrict the token to those template refs
 	}
 	listFlags.register(list)
 
+	var revokeUser, revokeAccess string
 	revoke := &cobra.Command{
-		Use:   "revoke ID|NAME",
-		Short: "Revoke a service token; it stops working at once",
-		Args:  cobra.ExactArgs(1),
+		Use:   "revoke (ID|NAME | --user REF | --access-token ID)",
+		Short: "Revoke a service token, every session of a user, or one access token",
+		Long: `rigger token revoke ID|NAME revokes a service token; it stops working at once.
+--user REF ends every session of a user and every access token issued to them so far (the user
+may sign in again); --access-token ID ends one access token by its id (jti), e.g. the id
+rigger admin break-glass printed. Revoked access tokens are refused by the server that revoked
+them at once and by every other replica within 2 seconds. Needs token.revoke (admins).`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			given := 0
+			for _, v := range []string{revokeUser, revokeAccess, strings.Join(args, "")} {
+				if v != "" {
+					given++
+				}
+			}
+			if given != 1 {
+				return exitError{code: 2, msg: "give one of: a service token ID|NAME, --user REF, --access-token ID"}
+			}
 			api, err := c.client(&revokeFlags)
 			if err != nil {
 				return err
 			}
-			var out auth.TokenInfo
-			if err := api.doContext(cmd.Context(), "DELETE", "/api/auth/tokens/"+url.PathEscape(args[0]), nil, &out); err != nil {
-				return err
+			switch {
+			case revokeUser != "":
+				var out struct {
+					Sessions int `json:"sessions"`
+				}
+				if err := api.doContext(cmd.Context(), "POST", "/api/auth/revocations", map[string]string{"user": revokeUser}, &out); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "revoked %d sessions of %s and every access token issued to them\n", out.Sessions, revokeUser)
+			case revokeAccess != "":
+				if err := api.doContext(cmd.Context(), "POST", "/api/auth/revocations", map[string]string{"tokenId": revokeAccess}, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "revoked access token %s\n", revokeAccess)
+			default:
+				var out auth.TokenInfo
+				if err := api.doContext(cmd.Context(), "DELETE", "/api/auth/tokens/"+url.PathEscape(args[0]), nil, &out); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "revoked token %s (id %s)\n", out.Name, out.ID)
 			}
-			fmt.Fprintf(c.stdout, "revoked token %s (id %s)\n", out.Name, out.ID)
 			return nil
 		},
 	}
+	revoke.Flags().StringVar(&revokeUser, "user", "", "end every session and access token of this user ref")
+	revoke.Flags().StringVar(&revokeAccess, "access-token", "", "end the access token with this id (jti)")
 	revokeFlags.register(revoke)
 	cmd.AddCommand(create, list, revoke)
 	return cmd

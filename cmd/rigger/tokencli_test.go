@@ -79,6 +79,21 @@ func TestTokenCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "revoked") {
 		t.Fatalf("list after revoke: %q %v", out, err)
 	}
+	// Every session and access token of a user.
+	bob, _, err := iss.Issue(context.Background(), auth.Identity{Ref: "user:default/bob", Ent: []string{"user:default/bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, env, "token", "revoke", "--user", "user:default/bob")
+	if err != nil || !strings.Contains(out, "revoked 0 sessions of user:default/bob") {
+		t.Fatalf("revoke --user: %q %v", out, err)
+	}
+	if _, _, err := runCLI(t, map[string]string{"RIGGER_SERVER": hs.URL, "RIGGER_TOKEN": bob}, "token", "list"); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("bob's revoked token: %v", err)
+	}
+	if _, _, err := runCLI(t, env, "token", "revoke", "ci-deploy", "--user", "user:default/bob"); exitCode(err) != 2 {
+		t.Fatalf("two things to revoke: %v", err)
+	}
 	if _, _, err := runCLI(t, map[string]string{"RIGGER_SERVER": hs.URL}, "token", "list"); err == nil || !strings.Contains(err.Error(), "bearer") {
 		t.Fatalf("list without a token: %v", err)
 	}
@@ -124,6 +139,25 @@ func TestBreakGlass(t *testing.T) {
 	}
 	if strings.Contains(string(recs[0].Body), tok) {
 		t.Fatal("the audit event holds the token")
+	}
+	// Revoked from the operator's shell, the token is refused by the
+	// running server (another process's issuer) within the window.
+	if _, _, err := runCLI(t, nil, "--config", cfgPath, "admin", "break-glass", "--data-dir", dataDir, "--revoke", recs[0].ID); err != nil {
+		t.Fatalf("break-glass --revoke: %v", err)
+	}
+	deadline := time.Now().Add(4 * auth.DefaultRevocationWindow)
+	for {
+		_, _, err := runCLI(t, env, "token", "list")
+		if err != nil && strings.Contains(err.Error(), "revoked") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server still accepts a revoked break-glass token after %s: %v", 4*auth.DefaultRevocationWindow, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if recs, err := st.AuditRecords(context.Background(), store.AuditQuery{Action: "token.revoke"}); err != nil || len(recs) != 1 || !strings.Contains(string(recs[0].Body), "access-token:") {
+		t.Fatalf("revocation audit events: %+v %v", recs, err)
 	}
 	// Expiry within an hour.
 	iss, err := auth.NewIssuer(context.Background(), auth.IssuerOptions{Store: st, DataKey: testSecretKey, URL: testBaseURL,

@@ -40,8 +40,12 @@ type Identity struct {
 	// guest, service-token, session, rigger-token, external-jwt,
 	// break-glass.
 	Via string
-	// TokenID names the stored token or session used (audit), if any.
+	// TokenID names the stored token or session used (audit), if any;
+	// for a rigger access token its jti.
 	TokenID string
+	// Session is the sign-in (session family) a rigger access token was
+	// refreshed from: its sid claim.
+	Session string
 }
 
 // Authenticator identifies the caller of a request or returns an error that

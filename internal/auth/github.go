@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/riggerdev/rigger/internal/credentials"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,6 +26,10 @@ type GitHubConfig struct {
 	// https://github.example.com (web there, API under /api/v3); empty
 	// means github.com.
 	EnterpriseURL string
+	// UserTokenScopes are OAuth scopes asked for besides read:user and
+	// user:email, for templates that act with the user's own token
+	// (requestUserCredentials' additionalScopes.github, e.g. repo).
+	UserTokenScopes []string
 	// WebURL and APIURL override the derived base URLs (tests).
 	WebURL, APIURL string
 	HTTPClient     *http.Client
@@ -83,7 +88,7 @@ func (g *GitHub) oauth2Config(redirectURL string) *oauth2.Config {
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		RedirectURL: redirectURL,
-		Scopes:      []string{"read:user", "user:email"},
+		Scopes:      append([]string{"read:user", "user:email"}, g.cfg.UserTokenScopes...),
 	}
 }
 
@@ -125,7 +130,8 @@ func (g *GitHub) Finish(ctx context.Context, p Pending, callback url.Values) (Pr
 	if user.ID <= 0 || user.Login == "" {
 		return ProviderIdentity{}, errs.Unauthenticated("github: GET /user returned no id or login")
 	}
-	id := ProviderIdentity{Provider: g.Name(), Subject: strconv.FormatInt(user.ID, 10), Login: user.Login, Name: user.Name}
+	id := ProviderIdentity{Provider: g.Name(), Subject: strconv.FormatInt(user.ID, 10), Login: user.Login, Name: user.Name,
+		Token: credentials.NewSecret(tok.AccessToken), TokenScopes: scopeOf(tok)}
 	var emails []struct {
 		Email    string `json:"email"`
 		Primary  bool   `json:"primary"`
@@ -171,4 +177,15 @@ func (g *GitHub) get(ctx context.Context, token, path string, v any) (int, error
 		return 0, fmt.Errorf("github: GET %s: %v: %w", path, err, errs.ErrUnavailable)
 	}
 	return resp.StatusCode, nil
+}
+
+// scopeOf is the "scope" GitHub's token answer granted.
+func scopeOf(tok *oauth2.Token) string {
+	raw, _ := tok.Extra("scope").(string)
+	return raw
+}
+
+// SplitScopes splits a provider's scope list (commas or spaces).
+func SplitScopes(raw string) []string {
+	return strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' })
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/riggerdev/rigger/internal/credentials"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,7 +29,7 @@ type fakeGitHub struct {
 	noEmails bool // /user/emails answers 404 (no permission)
 }
 
-type fakeGrant struct{ login, challenge, redirect string }
+type fakeGrant struct{ login, challenge, redirect, scope string }
 
 type fakeGHUser struct {
 	id     int64
@@ -56,7 +57,7 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 		}
 		code := "code-" + q.Get("state")[:8]
 		f.mu.Lock()
-		f.codes[code] = fakeGrant{login: q.Get("login"), challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri")}
+		f.codes[code] = fakeGrant{login: q.Get("login"), challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri"), scope: q.Get("scope")}
 		f.mu.Unlock()
 		u, _ := url.Parse(q.Get("redirect_uri"))
 		u.RawQuery = url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
@@ -80,7 +81,9 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 			f.mu.Lock()
 			f.tokens[tok] = g.login
 			f.mu.Unlock()
-			_, _ = w.Write([]byte("access_token=" + tok + "&scope=read%3Auser%2Cuser%3Aemail&token_type=bearer"))
+			// GitHub answers the granted scopes comma-separated.
+			granted := strings.Join(strings.Fields(g.scope), ",")
+			_, _ = w.Write([]byte("access_token=" + tok + "&scope=" + url.QueryEscape(granted) + "&token_type=bearer"))
 		}
 	})
 	auth := func(w http.ResponseWriter, r *http.Request) (fakeGHUser, string, bool) {
@@ -160,7 +163,8 @@ func TestGitHubSignIn(t *testing.T) {
 	}
 
 	id, err := signIn("octocat")
-	want := ProviderIdentity{Provider: "github", Subject: "583231", Email: "octocat@github.example", Login: "octocat", Name: "The octocat"}
+	want := ProviderIdentity{Provider: "github", Subject: "583231", Email: "octocat@github.example", Login: "octocat", Name: "The octocat",
+		Token: credentials.NewSecret("gho_xxxxxxxxoctocat"), TokenScopes: "read:user,user:email"}
 	if err != nil || id != want {
 		t.Fatalf("got %+v, %v; want %+v", id, err, want)
 	}

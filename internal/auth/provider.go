@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/riggerdev/rigger/internal/credentials"
 	"io"
 	"net/http"
 	"net/url"
@@ -40,6 +41,12 @@ type ProviderIdentity struct {
 	Login string
 	// Name is the display name, if any.
 	Name string
+	// Token is the provider's access token for the user (GitHub's OAuth
+	// token), only to be stored sealed (UserTokens); it never prints.
+	Token credentials.Secret
+	// TokenScopes are the scopes the provider granted Token, as it wrote
+	// them (GitHub: comma-separated). A string keeps the type comparable.
+	TokenScopes string
 }
 
 // Pending is what must survive from the start of a redirect sign-in to its

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,15 +38,40 @@ func NewSealer(secret []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
 	}
 	return &Sealer{aead: aead, now: time.Now}, nil
+}
+
+// newAEAD is AES-256-GCM under key.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// sealWith encrypts plain under aead with a random nonce (prepended) and
+// ad as additional data, as base64.
+func sealWith(aead cipher.AEAD, plain, ad []byte) ([]byte, error) {
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return []byte(base64.StdEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, ad))), nil
+}
+
+// openWith opens what sealWith sealed with the same ad.
+func openWith(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(string(sealed))
+	n := aead.NonceSize()
+	if err != nil || len(raw) < n {
+		return nil, errors.New("malformed sealed value")
+	}
+	return aead.Open(nil, raw[:n], raw[n:], ad)
 }
 
 type sealed struct {

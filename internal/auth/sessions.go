@@ -39,6 +39,10 @@ type Sessions struct {
 	// cannot refresh (unless the session never had groups: a sign-in
 	// without a catalog user).
 	Ownership func(ctx context.Context, userRef string) (ent []string, found bool, err error)
+	// Issuer, when set, learns of every sign-in revoked here, so its
+	// access tokens stop on this replica at the next request (the store
+	// records the revocation for the other replicas).
+	Issuer *Issuer
 }
 
 // NewSessions keeps sessions in st; a sign-in lasts ttl (auth.session.ttl)
@@ -88,7 +92,7 @@ func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, t
 	}
 	now := s.now().UTC()
 	if !old.Revoked.IsZero() {
-		if err := s.store.RevokeSessionFamily(ctx, old.Family, now); err != nil {
+		if err := s.revokeFamily(ctx, old.Family, now); err != nil {
 			return Identity{}, "", time.Time{}, err
 		}
 		return Identity{}, "", time.Time{}, errs.Unauthenticated("this refresh token was already used or logged out; every session of that sign-in is now revoked: sign in again")
@@ -105,7 +109,7 @@ func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, t
 		case found:
 			ent = cur
 		case len(old.Ent) > 1:
-			if err := s.store.RevokeSessionFamily(ctx, old.Family, now); err != nil {
+			if err := s.revokeFamily(ctx, old.Family, now); err != nil {
 				return Identity{}, "", time.Time{}, err
 			}
 			return Identity{}, "", time.Time{}, errs.Unauthenticated("%s is no longer in the catalog: the session is ended", old.UserRef)
@@ -117,14 +121,14 @@ func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, t
 	if err := s.store.RotateSession(ctx, old.Hash, ns); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			// Another request refreshed with the same token first.
-			if err := s.store.RevokeSessionFamily(ctx, old.Family, now); err != nil {
+			if err := s.revokeFamily(ctx, old.Family, now); err != nil {
 				return Identity{}, "", time.Time{}, err
 			}
 			return Identity{}, "", time.Time{}, errs.Unauthenticated("this refresh token was used twice at once; every session of that sign-in is now revoked: sign in again")
 		}
 		return Identity{}, "", time.Time{}, fmt.Errorf("refresh session: %w", err)
 	}
-	return Identity{Ref: old.UserRef, Ent: ent, Via: "session", TokenID: ns.ID}, next, ns.Expires, nil
+	return Identity{Ref: old.UserRef, Ent: ent, Via: "session", TokenID: ns.ID, Session: old.Family}, next, ns.Expires, nil
 }
 
 // Revoke ends the sign-in the refresh token belongs to (logout): every
@@ -134,7 +138,16 @@ func (s *Sessions) Revoke(ctx context.Context, tok string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.RevokeSessionFamily(ctx, old.Family, s.now().UTC())
+	return s.revokeFamily(ctx, old.Family, s.now().UTC())
+}
+
+// revokeFamily revokes a sign-in's refresh tokens and its access tokens.
+func (s *Sessions) revokeFamily(ctx context.Context, family string, at time.Time) error {
+	err := s.store.RevokeSessionFamily(ctx, family, at)
+	if s.Issuer != nil {
+		s.Issuer.SessionRevoked()
+	}
+	return err
 }
 
 // UserOf names the user a refresh token's session belongs to, without

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -65,8 +64,15 @@ type IssuerOptions struct {
 	// ReloadEvery bounds how often a token signed by an unknown key makes
 	// the keys be read again [5s].
 	ReloadEvery time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Revocations keep tokens revoked before they expire; nil takes
+	// Store when it keeps them too (the SQL store does), else no token
+	// can be revoked.
+	Revocations RevocationStore
+	// RevocationWindow bounds how stale the copy of the revocations a
+	// verification consults may be [2s].
+	RevocationWindow time.Duration
+	Logger           *slog.Logger
+	Now              func() time.Time
 }
 
 // Issuer issues and verifies rigger's access tokens: ES256 JWTs signed by
@@ -76,6 +82,7 @@ type IssuerOptions struct {
 type Issuer struct {
 	o    IssuerOptions
 	aead cipher.AEAD
+	rev  *revocations
 
 	mu         sync.Mutex
 	keys       map[string]*signingKey
@@ -92,6 +99,7 @@ type Issuer struct {
 type verifiedToken struct {
 	id  Identity
 	exp time.Time
+	iat time.Time
 }
 
 // maxVerified bounds Issuer.verified (emptied when full).
@@ -114,6 +122,9 @@ type tokenClaims struct {
 	Ent    []string `json:"ent,omitempty"`
 	Scopes []string `json:"scp,omitempty"`
 	Via    string   `json:"via,omitempty"`
+	// Sid names the sign-in (session family) the token was refreshed
+	// from: revoking it ends the token.
+	Sid string `json:"sid,omitempty"`
 }
 
 // NewIssuer checks the options and loads (or creates) the signing keys.
@@ -148,15 +159,24 @@ func NewIssuer(ctx context.Context, o IssuerOptions) (*Issuer, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	block, err := aes.NewCipher(o.DataKey)
-	if err != nil {
-		return nil, fmt.Errorf("signing key seal: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(o.DataKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing key seal: %w", err)
 	}
 	i := &Issuer{o: o, aead: aead, keys: map[string]*signingKey{}}
+	if o.Revocations == nil {
+		o.Revocations, _ = o.Store.(RevocationStore)
+	}
+	if o.RevocationWindow == 0 {
+		o.RevocationWindow = DefaultRevocationWindow
+	}
+	if o.RevocationWindow < 0 || o.RevocationWindow > time.Minute {
+		return nil, fmt.Errorf("token revocation window %s is outside (0, 1m]", o.RevocationWindow)
+	}
+	if o.Revocations != nil {
+		i.rev = &revocations{st: o.Revocations, window: o.RevocationWindow, now: o.Now, logger: o.Logger}
+	}
+	i.o = o
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if err := i.reloadLocked(ctx); err != nil {
@@ -181,7 +201,7 @@ func (i *Issuer) Issue(ctx context.Context, id Identity) (string, time.Time, err
 
 // IssueTTL signs an access token for id lasting ttl (at most MaxTokenTTL).
 // Its claims: iss, aud rigger, sub id.Ref, ent id.Ent, scp id.Scopes, via
-// when not plain, iat, exp and a random jti.
+// when not plain, sid id.Session when set, iat, exp and a random jti.
 func (i *Issuer) IssueTTL(ctx context.Context, id Identity, ttl time.Duration) (string, time.Time, error) {
 	if id.Ref == "" {
 		return "", time.Time{}, errors.New("issue token: the identity has no ref")
@@ -210,7 +230,7 @@ func (i *Issuer) IssueTTL(ctx context.Context, id Identity, ttl time.Duration) (
 	}
 	std := jwt.Claims{Issuer: i.o.URL, Audience: jwt.Audience{Audience}, Subject: id.Ref, ID: randomID(16),
 		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)}
-	tok, err := jwt.Signed(signer).Claims(std).Claims(tokenClaims{Ent: id.Ent, Scopes: id.Scopes, Via: via}).Serialize()
+	tok, err := jwt.Signed(signer).Claims(std).Claims(tokenClaims{Ent: id.Ent, Scopes: id.Scopes, Via: via, Sid: id.Session}).Serialize()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
 	}
@@ -227,7 +247,8 @@ func (i *Issuer) Authenticate(r *http.Request) (Identity, error) {
 }
 
 // Verify checks a rigger access token and returns who it was issued to.
-// Every refusal unwraps to errs.ErrUnauthenticated and says why.
+// Every refusal unwraps to errs.ErrUnauthenticated and says why; a token
+// revoked before it expired is refused too (see RevokeToken).
 func (i *Issuer) Verify(ctx context.Context, token string) (Identity, error) {
 	if len(token) > MaxTokenBytes {
 		return Identity{}, errs.Unauthenticated("access token is %d bytes; at most %d are accepted", len(token), MaxTokenBytes)
@@ -236,23 +257,31 @@ func (i *Issuer) Verify(ctx context.Context, token string) (Identity, error) {
 	i.verifiedMu.Lock()
 	v, ok := i.verified[sum]
 	i.verifiedMu.Unlock()
-	if ok && i.o.Now().Before(v.exp) {
-		id := v.id // callers get their own slices
-		id.Ent, id.Scopes = slices.Clone(id.Ent), slices.Clone(id.Scopes)
-		return id, nil
-	}
-	id, std, err := i.verifyClaims(ctx, token)
-	if err == nil && std.Expiry != nil {
+	if !ok || !i.o.Now().Before(v.exp) {
+		id, std, err := i.verifyClaims(ctx, token)
+		if err != nil {
+			return Identity{}, err
+		}
+		v = verifiedToken{id: id, exp: std.Expiry.Time()}
+		if std.IssuedAt != nil {
+			v.iat = std.IssuedAt.Time()
+		}
+		v.id.Ent, v.id.Scopes = slices.Clone(id.Ent), slices.Clone(id.Scopes)
 		i.verifiedMu.Lock()
 		if i.verified == nil || len(i.verified) >= maxVerified {
 			i.verified = map[[32]byte]verifiedToken{}
 		}
-		kept := id
-		kept.Ent, kept.Scopes = slices.Clone(id.Ent), slices.Clone(id.Scopes)
-		i.verified[sum] = verifiedToken{id: kept, exp: std.Expiry.Time()}
+		i.verified[sum] = v
 		i.verifiedMu.Unlock()
 	}
-	return id, err
+	if i.rev != nil {
+		if err := i.rev.check(ctx, tokenRef{sub: v.id.Ref, sid: v.id.Session, jti: v.id.TokenID, iat: v.iat}); err != nil {
+			return Identity{}, err
+		}
+	}
+	id := v.id // callers get their own slices
+	id.Ent, id.Scopes = slices.Clone(id.Ent), slices.Clone(id.Scopes)
+	return id, nil
 }
 
 func (i *Issuer) verifyClaims(ctx context.Context, token string) (Identity, jwt.Claims, error) {
@@ -293,7 +322,7 @@ func (i *Issuer) verifyClaims(ctx context.Context, token string) (Identity, jwt.
 	if via == "" {
 		via = "rigger-token"
 	}
-	return Identity{Ref: std.Subject, Ent: extra.Ent, Scopes: extra.Scopes, Via: via, TokenID: std.ID}, std, nil
+	return Identity{Ref: std.Subject, Ent: extra.Ent, Scopes: extra.Scopes, Via: via, TokenID: std.ID, Session: extra.Sid}, std, nil
 }
 
 // checkTimes requires exp and checks exp, nbf and iat against now.
@@ -399,17 +428,16 @@ func (i *Issuer) newKey(now time.Time) (store.SigningKey, error) {
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("encode signing key: %w", err)
 	}
-	nonce := make([]byte, i.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	sealed, err := sealWith(i.aead, der, []byte("rigger signing key "+kid))
+	if err != nil {
 		return store.SigningKey{}, err
 	}
-	sealed := i.aead.Seal(nonce, nonce, der, []byte("rigger signing key "+kid))
 	jwk, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"})
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("encode public key: %w", err)
 	}
 	notAfter := now.Add(i.o.RotateEvery)
-	return store.SigningKey{KID: kid, SealedPrivate: []byte(base64.StdEncoding.EncodeToString(sealed)), PublicJWK: jwk,
+	return store.SigningKey{KID: kid, SealedPrivate: sealed, PublicJWK: jwk,
 		Created: now, NotAfter: notAfter, Expires: notAfter.Add(MaxTokenTTL + clockSkew)}, nil
 }
 
@@ -451,13 +479,7 @@ func (i *Issuer) openKey(s store.SigningKey) (*signingKey, error) {
 		return nil, fmt.Errorf("signing key %s: public JWK is not a P-256 key", s.KID)
 	}
 	k := &signingKey{kid: s.KID, pub: pub, jwk: s.PublicJWK, created: s.Created, notAfter: s.NotAfter, expires: s.Expires}
-	sealed, err := base64.StdEncoding.DecodeString(string(s.SealedPrivate))
-	n := i.aead.NonceSize()
-	if err != nil || len(sealed) < n {
-		i.o.Logger.Warn("token signing key is malformed: it only verifies", "kid", s.KID)
-		return k, nil
-	}
-	der, err := i.aead.Open(nil, sealed[:n], sealed[n:], []byte("rigger signing key "+s.KID))
+	der, err := openWith(i.aead, s.SealedPrivate, []byte("rigger signing key "+s.KID))
 	if err != nil {
 		i.o.Logger.Warn("token signing key does not open with this scaffolder.secretKey (was the key changed?): it only verifies", "kid", s.KID)
 		return k, nil

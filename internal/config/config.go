@@ -289,6 +289,10 @@ type GitHubAuth struct {
 	EnterpriseURL string `yaml:"enterpriseUrl"`
 	// SignIn maps a GitHub user to a catalog User.
 	SignIn SignIn `yaml:"signIn"`
+	// UserTokenScopes are OAuth scopes asked for at sign-in besides
+	// read:user and user:email, for templates that act with the user's own
+	// token (RepoUrlPicker's requestUserCredentials), e.g. [repo].
+	UserTokenScopes []string `yaml:"userTokenScopes"`
 }
 
 // AWSALBAuth is sign-in behind an AWS Application Load Balancer.

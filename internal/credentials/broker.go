@@ -50,6 +50,11 @@ type Need struct {
 	SessionPolicy string
 	// Run is who asks.
 	Run Run
+	// UserSecretsKey, when set, asks for the run's user's own token that
+	// the task was granted at its creation for this secretsKey of its
+	// template (RepoUrlPicker's requestUserCredentials, a step input
+	// `token: ${{ secrets.<key> }}`) instead of a minted one.
+	UserSecretsKey string
 }
 
 // PermissionList renders Permissions sorted, "contents:write,issues:read".
@@ -142,6 +147,15 @@ type Broker struct {
 	// Audit records every credential minted and every need refused
 	// (credential.mint, allow or deny); nil records none.
 	Audit audit.Recorder
+	// UserTokens opens users' own tokens granted to tasks; nil refuses
+	// every Need with a UserSecretsKey.
+	UserTokens UserTokens
+}
+
+// UserTokens give a task its creator's own provider token, granted at the
+// task's creation for a secretsKey (auth.UserTokens).
+type UserTokens interface {
+	ForTask(ctx context.Context, taskID, secretsKey, user string) (Secret, string, error)
 }
 
 // NewBroker returns a Broker that asks decider before minting with the
@@ -179,6 +193,9 @@ func (b *Broker) Get(ctx context.Context, need Need) (Credential, error) {
 	if err := b.decider.MayUse(ctx, need); err != nil {
 		b.audit(ctx, need, audit.Deny, err.Error())
 		return Credential{}, fmt.Errorf("%s may not use %s on %s: %w", need.Run.UserRef, need.Action, need.Target, err)
+	}
+	if need.UserSecretsKey != "" {
+		return b.userToken(ctx, need)
 	}
 	m, ok := b.minters[need.Integration]
 	if !ok {
@@ -220,4 +237,50 @@ func (b *Broker) Has(integration string) bool {
 	}
 	_, ok := b.minters[integration]
 	return ok
+}
+
+// userToken hands out the run's user's own token granted to the task for
+// need.UserSecretsKey: the user's, never another's, and only to the task
+// it was granted to.
+func (b *Broker) userToken(ctx context.Context, need Need) (Credential, error) {
+	if b.UserTokens == nil {
+		b.audit(ctx, need, audit.Deny, "this worker keeps no user tokens")
+		return Credential{}, fmt.Errorf("%s on %s: the template asks for the user's own credentials (secretsKey %s), and %w for user tokens on this worker",
+			need.Action, need.Target, need.UserSecretsKey, ErrNoIntegration)
+	}
+	if need.Run.Service {
+		b.audit(ctx, need, audit.Deny, "a service has no user token")
+		return Credential{}, fmt.Errorf("%w: %s runs as a service, which has no user credentials for secretsKey %s", errs.ErrForbidden, need.Run.UserRef, need.UserSecretsKey)
+	}
+	tok, provider, err := b.UserTokens.ForTask(ctx, need.Run.TaskID, need.UserSecretsKey, need.Run.UserRef)
+	if err != nil {
+		b.audit(ctx, need, audit.Deny, "user token: "+err.Error())
+		return Credential{}, fmt.Errorf("the user's own credentials for secretsKey %s (%s on %s): %w", need.UserSecretsKey, need.Action, need.Target, ScrubError(err, tok))
+	}
+	cred := Credential{Integration: need.Integration, Target: need.Target, Token: tok, Username: "x-access-token",
+		Source: fmt.Sprintf("%s user token of %s (requestUserCredentials %s)", provider, need.Run.UserRef, need.UserSecretsKey)}
+	if b.logger != nil {
+		b.logger.Info("user credential handed out", "task", need.Run.TaskID, "user", need.Run.UserRef, "action", need.Action, "credential", cred)
+	}
+	b.audit(ctx, need, audit.Allow, "")
+	return cred, nil
+}
+
+// userCredentialPrefix starts a UserCredentialMarker.
+const userCredentialPrefix = "rigger-user-credential:"
+
+// UserCredentialMarker is what a task's secret named secretsKey holds
+// when the template asks for the user's own credentials: not the token,
+// a marker. A step input `token: ${{ secrets.<key> }}` resolves to it,
+// and the action asks the broker for Need.UserSecretsKey = key, which
+// only the task granted at its creation (for its creator) gets.
+func UserCredentialMarker(secretsKey string) string { return userCredentialPrefix + secretsKey }
+
+// UserCredentialKey is the secretsKey of a UserCredentialMarker, or "".
+func UserCredentialKey(v string) string {
+	key, ok := strings.CutPrefix(v, userCredentialPrefix)
+	if !ok {
+		return ""
+	}
+	return key
 }

@@ -53,6 +53,7 @@ type Server struct {
 	nextID        int64
 	apiCalls      int
 	gitPushes     int
+	pushTokens    []string
 	tokenPrefix   string
 	tokenTTL      time.Duration
 	// hold, when set, blocks the next push until it is closed (HoldPush).
@@ -387,4 +388,12 @@ func (s *Server) SetTokenTTL(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tokenTTL = d
+}
+
+// PushTokens are the tokens each push (git-receive-pack) authenticated
+// with, in order: a test checks whose credential pushed.
+func (s *Server) PushTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.pushTokens...)
 }

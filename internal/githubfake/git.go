@@ -47,6 +47,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	_, ok := s.repos[owner+"/"+name]
 	if ok && push && op == "git-receive-pack" {
 		s.gitPushes++
+		s.pushTokens = append(s.pushTokens, bearer(r))
 	}
 	hold, holding := s.hold, s.holding
 	if ok && push && op == "git-receive-pack" && hold != nil {

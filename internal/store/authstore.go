@@ -78,7 +78,8 @@ type AuthStore interface {
 	// stores next, in one transaction. It fails with errs.ErrConflict when
 	// the old one was already revoked (a reused refresh token).
 	RotateSession(ctx context.Context, oldHash string, next Session) error
-	// RevokeSessionFamily revokes every session of family not yet revoked.
+	// RevokeSessionFamily revokes every session of family not yet revoked
+	// and the access tokens they issued (a RevokeSession revocation).
 	RevokeSessionFamily(ctx context.Context, family string, at time.Time) error
 
 	// CreateServiceToken stores t; errs.ErrConflict if its name is taken.
@@ -92,6 +93,9 @@ type AuthStore interface {
 	RevokeServiceToken(ctx context.Context, idOrName string, at time.Time) (ServiceTokenRecord, error)
 	// TouchServiceToken records a use of the token at at.
 	TouchServiceToken(ctx context.Context, id string, at time.Time) error
+
+	Revocations
+	UserCredentials
 }
 
 var _ AuthStore = (*SQL)(nil)
@@ -252,10 +256,13 @@ func (s *SQL) RotateSession(ctx context.Context, oldHash string, next Session) e
 // RevokeSessionFamily implements AuthStore.
 func (s *SQL) RevokeSessionFamily(ctx context.Context, family string, at time.Time) error {
 	defer s.lockWrites()()
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE auth_sessions SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL`), authTime(at), family); err != nil {
-		return fmt.Errorf("revoke session family: %w", err)
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE auth_sessions SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL`), authTime(at), family); err != nil {
+			return fmt.Errorf("revoke session family: %w", err)
+		}
+		// The access tokens the family issued end with it.
+		return revokeAccess(ctx, tx, s.q, Revocation{Kind: RevokeSession, ID: family, At: at, Expires: at.Add(RevocationKeep)})
+	})
 }
 
 const serviceTokenCols = `id, name, token_hash, scopes, templates, actions, expires_at, created_by, created_at, last_used_at, revoked_at`

@@ -257,6 +257,40 @@ CREATE TABLE docs_orphans (
   storage TEXT NOT NULL,
   PRIMARY KEY (entity_ref, storage)
 );
+`, `
+-- Access tokens revoked before they expire: kind 'sid' ends every token
+-- of a sign-in (session family), 'jti' one token, 'sub' every token of a
+-- user issued at or before revoked_at. A row is of no use once every
+-- token it can name expired (expires_at) and is then deleted. Every
+-- replica reads new rows by revoked_at.
+CREATE TABLE auth_revocations (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  revoked_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+CREATE INDEX auth_revocations_revoked ON auth_revocations (revoked_at);
+CREATE INDEX auth_revocations_expires ON auth_revocations (expires_at);
+-- A signed-in user's own provider token (GitHub OAuth), sealed with the
+-- data key; task_user_credentials says which task may use it, under
+-- which secretsKey of its template. Neither holds a clear secret.
+CREATE TABLE user_credentials (
+  user_ref TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (user_ref, provider)
+);
+CREATE TABLE task_user_credentials (
+  task_id TEXT NOT NULL,
+  secrets_key TEXT NOT NULL,
+  user_ref TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (task_id, secrets_key)
+);
 `}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/searchattr"
@@ -107,7 +109,11 @@ func (s *Service) Create(ctx context.Context, who auth.Identity, req CreateReque
 		return "", "", err
 	}
 	id = uuid.NewString()
-	names, err := s.keepSecrets(ctx, id, req.Secrets)
+	secrets, err := s.grantUserCredentials(ctx, who, id, t, req.Secrets)
+	if err != nil {
+		return "", "", err
+	}
+	names, err := s.keepSecrets(ctx, id, secrets)
 	if err != nil {
 		return "", "", err
 	}
@@ -465,4 +471,37 @@ func retryEnt(who auth.Identity, user string) []string {
 		return who.Ent
 	}
 	return []string{user}
+}
+
+// UserTokenGranter lets a task use its creator's own provider token
+// (auth.UserTokens).
+type UserTokenGranter interface {
+	Grant(ctx context.Context, taskID, secretsKey, user, provider string, scopes []string) error
+}
+
+// grantUserCredentials: for each RepoUrlPicker of the template asking for
+// the user's own credentials, the task is granted its creator's GitHub
+// token, and its secret secretsKey holds a marker (never the token) that
+// the step input `token: ${{ secrets.<key> }}` carries to the action,
+// which asks the broker. A user who did not sign in with GitHub gets an
+// error naming the secretsKey; there is no fallback to the App's token.
+func (s *Service) grantUserCredentials(ctx context.Context, who auth.Identity, id string, t *templates.Template, given map[string]string) (map[string]string, error) {
+	reqs := auth.UserCredentialRequests(t.Spec.Parameters)
+	if len(reqs) == 0 {
+		return given, nil
+	}
+	if s.d.UserTokens == nil || who.Service || who.Guest {
+		return nil, errs.Invalid("the template asks for the user's own GitHub credentials (requestUserCredentials, secretsKey %s): only a user signed in with GitHub, on a server with GitHub sign-in and scaffolder.secretKey, can run it", reqs[0].SecretsKey)
+	}
+	out := maps.Clone(given)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, r := range reqs {
+		if err := s.d.UserTokens.Grant(ctx, id, r.SecretsKey, who.Ref, "github", r.Scopes); err != nil {
+			return nil, err
+		}
+		out[r.SecretsKey] = credentials.UserCredentialMarker(r.SecretsKey)
+	}
+	return out, nil
 }

@@ -40,6 +40,10 @@ type Deps struct {
 	// Secrets stores the secrets given with a task, sealed, outside
 	// workflow history; nil refuses tasks with secrets.
 	Secrets SecretKeeper
+	// UserTokens grant a task its creator's own GitHub token when its
+	// template asks for it (requestUserCredentials); nil refuses such
+	// templates.
+	UserTokens UserTokenGranter
 	// DryRun runs a template without side effects; nil disables dry runs.
 	DryRun DryRunFunc
 	// Signer signs what the server decides about each run; nil refuses to

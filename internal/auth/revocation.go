@@ -1,0 +1,202 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// DefaultRevocationWindow is how stale an Issuer's copy of the revoked
+// tokens may be before a verification reads new revocations from the
+// database: a token revoked on another replica is refused everywhere at
+// most this long after (on the replica that revoked it, at once).
+const DefaultRevocationWindow = 2 * time.Second
+
+// revocationOverlap is how far back each read looks before the newest
+// revocation already seen: rows written by a replica whose clock lags
+// behind, or committed late, are still found.
+const revocationOverlap = 2 * time.Minute
+
+// RevocationStore keeps access-token revocations for every replica.
+type RevocationStore interface {
+	RevokeAccess(ctx context.Context, r store.Revocation) error
+	RevocationsSince(ctx context.Context, since, now time.Time) ([]store.Revocation, error)
+	RevokeUserSessions(ctx context.Context, user string, at time.Time) (int, error)
+}
+
+type revKey struct{ kind, id string }
+
+// revocations is an Issuer's copy of the revocation table: read by a
+// since-cursor when older than window, so a verification costs a map
+// lookup and, once per window per replica, one indexed query.
+type revocations struct {
+	st     RevocationStore
+	window time.Duration
+	now    func() time.Time
+	logger *slog.Logger
+
+	mu     sync.RWMutex
+	set    map[revKey]store.Revocation
+	fresh  time.Time // when the last successful read started (local clock)
+	cursor time.Time // the newest revocation time read (revoker's clock)
+
+	readMu sync.Mutex // one read at a time
+}
+
+// tokenRef is what a revocation can name in a verified token.
+type tokenRef struct {
+	sub, sid, jti string
+	iat           time.Time
+}
+
+// check refuses a revoked token; it reads new revocations first when its
+// copy is older than the window. A database it cannot read refuses too:
+// a revocation must not be skipped because the store is down.
+func (r *revocations) check(ctx context.Context, t tokenRef) error {
+	now := r.now()
+	r.mu.RLock()
+	stale := now.Sub(r.fresh) >= r.window
+	revoked := r.revokedLocked(t)
+	r.mu.RUnlock()
+	if revoked || !stale {
+		return r.refusal(revoked)
+	}
+	if err := r.read(ctx); err != nil {
+		r.logger.Warn("read token revocations", "error", err)
+		return fmt.Errorf("%w: token revocations unavailable", errs.ErrUnavailable)
+	}
+	r.mu.RLock()
+	revoked = r.revokedLocked(t)
+	r.mu.RUnlock()
+	return r.refusal(revoked)
+}
+
+func (r *revocations) refusal(revoked bool) error {
+	if revoked {
+		return errs.Unauthenticated("access token refused: it was revoked (logout, a reused refresh token, or an admin): sign in again")
+	}
+	return nil
+}
+
+func (r *revocations) revokedLocked(t tokenRef) bool {
+	if _, ok := r.set[revKey{store.RevokeToken, t.jti}]; ok && t.jti != "" {
+		return true
+	}
+	if _, ok := r.set[revKey{store.RevokeSession, t.sid}]; ok && t.sid != "" {
+		return true
+	}
+	// iat has whole seconds: a token issued in the second of the
+	// revocation counts as issued before it.
+	u, ok := r.set[revKey{store.RevokeUser, t.sub}]
+	return ok && !t.iat.After(u.At)
+}
+
+// read adds the revocations made since the cursor (less the overlap)
+// and drops expired ones; concurrent callers wait for one read.
+func (r *revocations) read(ctx context.Context) error {
+	r.readMu.Lock()
+	defer r.readMu.Unlock()
+	start := r.now()
+	r.mu.RLock()
+	done := start.Sub(r.fresh) < r.window
+	since := r.cursor
+	r.mu.RUnlock()
+	if done { // another caller read while this one waited
+		return nil
+	}
+	if !since.IsZero() {
+		since = since.Add(-revocationOverlap)
+	}
+	rows, err := r.st.RevocationsSince(ctx, since, start)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, v := range r.set {
+		if !start.Before(v.Expires) {
+			delete(r.set, k)
+		}
+	}
+	for _, v := range rows {
+		r.addLocked(v)
+	}
+	r.fresh = start
+	return nil
+}
+
+func (r *revocations) addLocked(v store.Revocation) {
+	if r.set == nil {
+		r.set = map[revKey]store.Revocation{}
+	}
+	k := revKey{v.Kind, v.ID}
+	if old, ok := r.set[k]; !ok || v.At.After(old.At) {
+		r.set[k] = v
+	}
+	if v.At.After(r.cursor) {
+		r.cursor = v.At
+	}
+}
+
+// stale makes the next verification read the table: a revocation this
+// replica stored by other means (a session family) counts at once.
+func (r *revocations) stale() {
+	r.mu.Lock()
+	r.fresh = time.Time{}
+	r.mu.Unlock()
+}
+
+// RevokeToken ends the access token with this jti (its TokenID), e.g. a
+// break-glass token, on every replica within the revocation window and
+// on this one at once.
+func (i *Issuer) RevokeToken(ctx context.Context, jti string) error {
+	if i.rev == nil {
+		return errNoRevocations
+	}
+	if jti == "" {
+		return errs.Invalid("revoke token: no token id")
+	}
+	now := i.o.Now().UTC()
+	v := store.Revocation{Kind: store.RevokeToken, ID: jti, At: now, Expires: now.Add(store.RevocationKeep)}
+	if err := i.rev.st.RevokeAccess(ctx, v); err != nil {
+		return err
+	}
+	i.rev.mu.Lock()
+	i.rev.addLocked(v)
+	i.rev.mu.Unlock()
+	return nil
+}
+
+// RevokeUser ends every session of user and every access token issued to
+// it until now, and says how many sessions were valid. The user may sign
+// in again.
+func (i *Issuer) RevokeUser(ctx context.Context, user string) (int, error) {
+	if i.rev == nil {
+		return 0, errNoRevocations
+	}
+	now := i.o.Now().UTC()
+	n, err := i.rev.st.RevokeUserSessions(ctx, user, now)
+	if err != nil {
+		return 0, err
+	}
+	i.rev.mu.Lock()
+	i.rev.addLocked(store.Revocation{Kind: store.RevokeUser, ID: user, At: now, Expires: now.Add(store.RevocationKeep)})
+	i.rev.mu.Unlock()
+	return n, nil
+}
+
+// SessionRevoked tells the issuer a session family was revoked in the
+// store (logout, reuse): its tokens stop on this replica at the next
+// request.
+func (i *Issuer) SessionRevoked() {
+	if i.rev != nil {
+		i.rev.stale()
+	}
+}
+
+var errNoRevocations = fmt.Errorf("%w: this token issuer's store keeps no revocations", errs.ErrUnavailable)

@@ -1,0 +1,205 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/postgres"
+)
+
+// revocationStore is what the revocation tests need of a database.
+type revocationStore interface {
+	KeyStore
+	SessionStore
+	RevocationStore
+}
+
+func TestAccessTokenRevocationSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	// Two replicas: two connections to one database file.
+	testAccessTokenRevocation(t, testDB(t, path), testDB(t, path))
+}
+
+func TestAccessTokenRevocationPostgres(t *testing.T) {
+	dsn := pg.DB(t, "auth")
+	open := func() revocationStore {
+		st, err := postgres.Open(context.Background(), dsn, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	testAccessTokenRevocation(t, open(), open())
+}
+
+// testAccessTokenRevocation runs two replicas (a, b) on one database: a
+// token revoked on a is refused by a at the next request and by b within
+// the revocation window; tokens not revoked keep working; rows expire.
+func testAccessTokenRevocation(t *testing.T, stA, stB revocationStore) {
+	ctx := context.Background()
+	c := newClock()
+	const window = 2 * time.Second
+	newIssuer := func(st revocationStore) *Issuer {
+		i, err := NewIssuer(ctx, IssuerOptions{Store: st, DataKey: testDataKey, URL: testIssuerURL, Now: c.Now, RevocationWindow: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	a, b := newIssuer(stA), newIssuer(stB)
+	sessions, err := NewSessions(stA, 12*time.Hour, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions.Issuer = a
+	bob := Identity{Ref: "user:default/bob", Ent: []string{"user:default/bob"}}
+
+	// signIn starts a session for id and returns an access token
+	// refreshed from it, as POST /api/auth/refresh does.
+	signIn := func(id Identity) (access, refresh string) {
+		t.Helper()
+		first, _, err := sessions.Create(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, next, _, err := sessions.Refresh(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Session == "" {
+			t.Fatal("a refreshed identity names no session")
+		}
+		access, _, err = a.Issue(ctx, got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return access, next
+	}
+	accepted := func(who string, i *Issuer, tok string) {
+		t.Helper()
+		if _, err := i.Verify(ctx, tok); err != nil {
+			t.Fatalf("%s refuses a token that was not revoked: %v", who, err)
+		}
+	}
+	refused := func(who string, i *Issuer, tok string) {
+		t.Helper()
+		_, err := i.Verify(ctx, tok)
+		if !errors.Is(err, errs.ErrUnauthenticated) {
+			t.Fatalf("%s accepts a revoked token (err %v)", who, err)
+		}
+	}
+
+	t.Run("logout", func(t *testing.T) {
+		tok, refresh := signIn(alice)
+		other, _ := signIn(bob)
+		accepted("replica a", a, tok)
+		accepted("replica b", b, tok) // b's copy is now fresh
+		if err := sessions.Revoke(ctx, refresh); err != nil {
+			t.Fatal(err)
+		}
+		refused("replica a (which revoked)", a, tok)
+		// b may accept it for at most the window, then refuses it.
+		c.Add(window)
+		refused("replica b after the window", b, tok)
+		accepted("replica a", a, other)
+		accepted("replica b", b, other)
+	})
+
+	t.Run("refresh token reuse", func(t *testing.T) {
+		first, _, err := sessions.Create(ctx, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, _, err := sessions.Refresh(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := a.Issue(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted("replica a", a, tok)
+		if _, _, _, err := sessions.Refresh(ctx, first); err == nil {
+			t.Fatal("a reused refresh token was accepted")
+		}
+		refused("replica a after reuse", a, tok)
+		c.Add(window)
+		refused("replica b after reuse", b, tok)
+	})
+
+	t.Run("one token (break-glass)", func(t *testing.T) {
+		bg := Identity{Ref: "user:default/break-glass", Ent: []string{"user:default/break-glass"}, Scopes: []string{"admin"}, Via: ViaBreakGlass}
+		tok, _, err := a.IssueTTL(ctx, bg, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep, _, err := a.IssueTTL(ctx, bg, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := b.Verify(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.RevokeToken(ctx, id.TokenID); err != nil {
+			t.Fatal(err)
+		}
+		refused("replica b (which revoked)", b, tok)
+		c.Add(window)
+		refused("replica a after the window", a, tok)
+		accepted("replica a", a, keep)
+	})
+
+	t.Run("every session of a user", func(t *testing.T) {
+		tok1, refresh := signIn(alice)
+		tok2, _ := signIn(alice)
+		other, _ := signIn(bob)
+		n, err := b.RevokeUser(ctx, alice.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 2 {
+			t.Fatalf("%d sessions revoked, want at least alice's 2", n)
+		}
+		refused("replica b (which revoked)", b, tok1)
+		c.Add(window)
+		refused("replica a after the window", a, tok2)
+		if _, _, _, err := sessions.Refresh(ctx, refresh); err == nil {
+			t.Fatal("a revoked user's refresh token still refreshes")
+		}
+		accepted("replica a", a, other)
+		// She may sign in again: tokens issued after the revocation work.
+		c.Add(time.Second)
+		again, _ := signIn(alice)
+		accepted("replica a", a, again)
+		accepted("replica b", b, again)
+	})
+
+	t.Run("rows expire", func(t *testing.T) {
+		if rows, err := stA.RevocationsSince(ctx, time.Time{}, time.Time{}); err != nil || len(rows) == 0 {
+			t.Fatalf("no revocation rows stored (%v)", err)
+		}
+		// Past every revoked token's expiry, the next revocation deletes
+		// the old rows, and readers no longer list them.
+		c.Add(store.RevocationKeep + time.Minute)
+		if rows, err := stB.RevocationsSince(ctx, time.Time{}, c.Now()); err != nil || len(rows) != 0 {
+			t.Fatalf("expired revocations still listed: %v (%v)", rows, err)
+		}
+		if _, err := a.RevokeUser(ctx, "user:default/carol"); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := stA.RevocationsSince(ctx, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].ID != "user:default/carol" {
+			t.Fatalf("rows after cleanup: %+v, want carol's only", rows)
+		}
+	})
+}
