@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/tasks"
 )
 
 var errInternal = errors.New("internal server error")
@@ -40,6 +41,10 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, "NotAllowedError"
 	case errors.Is(err, errs.ErrNotFound):
 		return http.StatusNotFound, "NotFoundError"
+	case errors.Is(err, tasks.ErrIdempotencyMismatch):
+		// A key reused for another request: the request itself is wrong
+		// (RFC 9110's 422), not the task's state.
+		return http.StatusUnprocessableEntity, "InputError"
 	case errors.Is(err, errs.ErrConflict):
 		return http.StatusConflict, "ConflictError"
 	case errors.Is(err, errs.ErrUnavailable):
