@@ -68,7 +68,7 @@ func TestClusterWorkerKilledMidStep(t *testing.T) {
 		t.Errorf("step three ran %d times on the surviving worker and %d on the killed one, want 1 and 0", n, m)
 	}
 	text := eventTextAs(t, c.token, api, created.ID)
-	for _, want := range []string{"Beginning step One", "wrote one.txt", "after the slow step", "app/f0399.txt", "Run completed successfully"} {
+	for _, want := range []string{"Beginning step One", "wrote one.txt", "after the slow step", "app/f0149.txt", "Run completed successfully"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("events lack %q:\n%s", want, tail(text, 4000))
 		}
@@ -76,8 +76,8 @@ func TestClusterWorkerKilledMidStep(t *testing.T) {
 }
 
 // busiestWorker samples the CPU time of each worker over a second and
-// returns the one that used most (it must have used a fair share of a
-// core: it is rendering), and the other.
+// returns the one that used most (clearly more than the other: it is
+// rendering), and the other.
 func busiestWorker(t *testing.T, workers []*proc) (busy, other *proc) {
 	t.Helper()
 	if len(workers) != 2 {
@@ -90,8 +90,10 @@ func busiestWorker(t *testing.T, workers []*proc) (busy, other *proc) {
 	if used[1] > used[0] {
 		b = 1
 	}
-	if used[b] < 200*time.Millisecond {
-		t.Fatalf("no worker is rendering: CPU used in 1s %v", used)
+	// A busy machine gives the renderer a fraction of a core: what tells
+	// the workers apart is that the idle one only polls.
+	if used[b] < 50*time.Millisecond || used[b] < 2*used[1-b] {
+		t.Fatalf("cannot tell which worker is rendering: CPU used in 1s %v", used)
 	}
 	t.Logf("worker CPU in 1s while step two renders: %v", used)
 	return workers[b], workers[1-b]

@@ -12,7 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riggerdev/rigger/internal/engine"
 	"github.com/riggerdev/rigger/internal/pgtest"
+	"github.com/riggerdev/rigger/internal/searchattr"
 	"github.com/riggerdev/rigger/internal/testtools"
 )
 
@@ -51,6 +56,7 @@ func startCluster(t *testing.T, servers, workers int, extraYAML string) *cluster
 	// usually are in production: one can fail without the other.
 	tpg := startPostgres(ctx, t)
 	temporal := testtools.StartTemporal(t, testtools.TemporalOptions{PostgresAddr: tpg.Addr(), PostgresUser: "rigger"})
+	registerSearchAttributes(ctx, t, temporal)
 	rpg := startPostgres(ctx, t)
 	admin, err := sql.Open("pgx", rpg.DSN("postgres"))
 	if err != nil {
@@ -96,6 +102,41 @@ auth:
 		c.startServer(t)
 	}
 	return c
+}
+
+// registerSearchAttributes registers rigger's search attributes the way
+// rigger server does at start (engine.EnsureSearchAttributes, the operator
+// API), and waits until the frontend accepts a workflow that sets them: a
+// new mapping takes a namespace cache refresh to reach it, and a task
+// created before then fails with 503 ("no mapping defined for search
+// attribute").
+func registerSearchAttributes(ctx context.Context, t *testing.T, tc *testtools.Temporal) {
+	t.Helper()
+	c, err := tc.Dial(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := engine.EnsureSearchAttributes(ctx, c, tc.Namespace, searchattr.Definitions()); err != nil {
+		t.Fatal(err)
+	}
+	tplKey, userKey, statusKey := searchattr.Keys()
+	for attempt := 1; ; attempt++ {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: fmt.Sprintf("search-attribute-probe-%d", attempt), TaskQueue: "probe",
+			TypedSearchAttributes: temporal.NewSearchAttributes(tplKey.ValueSet("probe"), userKey.ValueSet("probe"), statusKey.ValueSet("probe")),
+		}, "probe")
+		if err == nil {
+			if err := c.TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "probe"); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("search attributes never usable: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // startPostgres starts a throwaway PostgreSQL stopped when t ends.
