@@ -69,6 +69,7 @@ func TestClusterAPI(t *testing.T) {
 	t.Run("IdempotencyKey", func(t *testing.T) { clusterIdempotencyKey(t, c) })
 	t.Run("StreamsSurviveServerKill", func(t *testing.T) { clusterStreamsSurviveServerKill(t, c) })
 	t.Run("RollingRestartUnder50Clients", func(t *testing.T) { clusterRollingRestart(t, c) })
+	t.Run("PostgresDown10s", func(t *testing.T) { clusterPostgresOutage(t, c) })
 }
 
 // createKeyed posts a create with an Idempotency-Key to api and returns
@@ -390,7 +391,7 @@ func (c *cluster) restartServer(t *testing.T, i int) {
 		}
 		old.wait(t, 30*time.Second)
 	}
-	s := startBin(t, c.bin, c.dir, c.env, old.cmd.Args[1:]...)
+	s := startBin(c.owner, c.bin, c.dir, c.env, old.cmd.Args[1:]...)
 	s.api = old.api
 	s.waitReady(t, 90*time.Second)
 	c.servers[i] = s

@@ -28,7 +28,11 @@ import (
 // queue, built without the embedded Temporal server and connecting with
 // --temporal-tls-*.
 type cluster struct {
+	// owner is the test that started the cluster: processes (re)started
+	// by its subtests live as long as it does.
+	owner    *testing.T
 	temporal *testtools.Temporal
+	store    *pgtest.Server // rigger's database
 	bin      string
 	dir      string
 	cfg      string
@@ -67,7 +71,7 @@ func startCluster(t *testing.T, servers, workers int, extraYAML string) *cluster
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	c := &cluster{temporal: temporal, bin: bin, dir: dir, token: clusterToken}
+	c := &cluster{owner: t, temporal: temporal, store: rpg, bin: bin, dir: dir, token: clusterToken}
 	// Every replica shares the database, the keys and (for the default
 	// queue's workers) the workspace root, as README's production section
 	// asks.
@@ -165,7 +169,7 @@ func (c *cluster) temporalArgs() []string {
 // startWorker starts one more rigger worker of the default queue.
 func (c *cluster) startWorker(t *testing.T) *proc {
 	t.Helper()
-	w := startBin(t, c.bin, c.dir, c.env, append([]string{"worker", "--queue", "rigger-default"}, c.temporalArgs()...)...)
+	w := startBin(c.owner, c.bin, c.dir, c.env, append([]string{"worker", "--queue", "rigger-default"}, c.temporalArgs()...)...)
 	w.waitStdout(t, "Rigger worker is ready", 90*time.Second)
 	c.workers = append(c.workers, w)
 	return w
@@ -175,7 +179,7 @@ func (c *cluster) startWorker(t *testing.T) *proc {
 func (c *cluster) startServer(t *testing.T) *proc {
 	t.Helper()
 	port := freePorts(t).api
-	s := startBin(t, c.bin, c.dir, c.env, append([]string{"server", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, c.temporalArgs()...)...)
+	s := startBin(c.owner, c.bin, c.dir, c.env, append([]string{"server", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, c.temporalArgs()...)...)
 	s.api = fmt.Sprintf("http://127.0.0.1:%d", port)
 	s.waitReady(t, 90*time.Second)
 	c.servers = append(c.servers, s)
