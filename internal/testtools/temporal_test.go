@@ -9,10 +9,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 )
 
-// TestTemporalRequiresClientCertificates starts the official server on
+// TestClusterTemporalRequiresClientCertificates starts the official server on
 // PostgreSQL and checks its frontend: a client with the test's certificate
 // is served, one without is refused.
-func TestTemporalRequiresClientCertificates(t *testing.T) {
+func TestClusterTemporalRequiresClientCertificates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and the Temporal server; skipped in -short mode")
 	}
