@@ -81,7 +81,9 @@ func createKeyed(ctx context.Context, token, api, key string, body any) (int, st
 		return 0, "", "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}

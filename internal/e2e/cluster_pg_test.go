@@ -65,7 +65,7 @@ func stopPostgres(t *testing.T, pg *pgtest.Server) *stoppedPostgres {
 }
 
 // start starts the stopped server again; it is stopped when t ends.
-func (sp *stoppedPostgres) start(t *testing.T) {
+func (sp *stoppedPostgres) start(t testing.TB) {
 	t.Helper()
 	cmd := exec.Command(sp.args[0], sp.args[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: sp.cred, Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -30,7 +30,7 @@ import (
 type cluster struct {
 	// owner is the test that started the cluster: processes (re)started
 	// by its subtests live as long as it does.
-	owner    *testing.T
+	owner    testing.TB
 	temporal *testtools.Temporal
 	store    *pgtest.Server // rigger's database
 	bin      string
@@ -50,7 +50,7 @@ const clusterToken = "cluster-token-0123456789-abcdefghijklmnop"
 // and workers rigger worker replicas with extraYAML appended to their
 // shared rigger.yaml (e.g. catalog locations). It waits until every
 // replica is ready.
-func startCluster(t *testing.T, servers, workers int, extraYAML string) *cluster {
+func startCluster(t testing.TB, servers, workers int, extraYAML string) *cluster {
 	t.Helper()
 	needBinary(t)
 	bin := nodevBinary(t)
@@ -114,7 +114,7 @@ auth:
 // new mapping takes a namespace cache refresh to reach it, and a task
 // created before then fails with 503 ("no mapping defined for search
 // attribute").
-func registerSearchAttributes(ctx context.Context, t *testing.T, tc *testtools.Temporal) {
+func registerSearchAttributes(ctx context.Context, t testing.TB, tc *testtools.Temporal) {
 	t.Helper()
 	c, err := tc.Dial(ctx, true)
 	if err != nil {
@@ -144,7 +144,7 @@ func registerSearchAttributes(ctx context.Context, t *testing.T, tc *testtools.T
 }
 
 // startPostgres starts a throwaway PostgreSQL stopped when t ends.
-func startPostgres(ctx context.Context, t *testing.T) *pgtest.Server {
+func startPostgres(ctx context.Context, t testing.TB) *pgtest.Server {
 	t.Helper()
 	pg, err := pgtest.Start(ctx)
 	if err != nil {
@@ -167,7 +167,7 @@ func (c *cluster) temporalArgs() []string {
 }
 
 // startWorker starts one more rigger worker of the default queue.
-func (c *cluster) startWorker(t *testing.T) *proc {
+func (c *cluster) startWorker(t testing.TB) *proc {
 	t.Helper()
 	w := startBin(c.owner, c.bin, c.dir, c.env, append([]string{"worker", "--queue", "rigger-default"}, c.temporalArgs()...)...)
 	w.waitStdout(t, "Rigger worker is ready", 90*time.Second)
@@ -176,7 +176,7 @@ func (c *cluster) startWorker(t *testing.T) *proc {
 }
 
 // startServer starts one more rigger server on a free port.
-func (c *cluster) startServer(t *testing.T) *proc {
+func (c *cluster) startServer(t testing.TB) *proc {
 	t.Helper()
 	port := freePorts(t).api
 	s := startBin(c.owner, c.bin, c.dir, c.env, append([]string{"server", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, c.temporalArgs()...)...)
@@ -188,7 +188,7 @@ func (c *cluster) startServer(t *testing.T) *proc {
 
 // waitTemplates waits until a server lists n templates (a worker ingested
 // the catalog's locations).
-func (c *cluster) waitTemplates(t *testing.T, n int) {
+func (c *cluster) waitTemplates(t testing.TB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
