@@ -16,18 +16,6 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// benchQuickTemplate is one debug:log step.
-const benchQuickTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata:
-  name: quick
-spec:
-  owner: group:default/team-a
-  type: service
-  steps:
-    - {id: log, name: Log, action: debug:log, input: {message: quick}}
-`
-
 // BenchmarkClusterThousandTasks submits 1,000 one-step tasks at once (50
 // clients) to the production topology (two servers, two workers, the
 // official Temporal server on PostgreSQL with mTLS), then to a single
@@ -39,13 +27,13 @@ func BenchmarkClusterThousandTasks(b *testing.B) {
 	const n = 1000
 	dir := b.TempDir()
 	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(benchQuickTemplate), 0o600); err != nil {
+	if err := os.WriteFile(tpl, []byte(clusterQuickTemplates), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	location := fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)
 	b.Run("cluster", func(b *testing.B) {
 		c := startCluster(b, 2, 2, location)
-		c.waitTemplates(b, 1)
+		c.waitTemplates(b, 2)
 		tc, err := c.temporal.Dial(context.Background(), true)
 		if err != nil {
 			b.Fatal(err)
@@ -63,7 +51,7 @@ func BenchmarkClusterThousandTasks(b *testing.B) {
 			"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
 		p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
 		p.waitReady(b, 90*time.Second)
-		waitTotal(b, p.api, "kind=template", 1)
+		waitTotal(b, p.api, "kind=template", 2)
 		tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", ps.frontend), Namespace: "default"})
 		if err != nil {
 			b.Fatal(err)

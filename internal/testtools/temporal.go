@@ -1,7 +1,6 @@
 package testtools
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -406,31 +405,7 @@ func writePEM(file, typ string, der []byte) error {
 type temporalProc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
-	mu   sync.Mutex
-	log  bytes.Buffer
-}
-
-func (p *temporalProc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.log.Len() < 4<<20 {
-		p.log.Write(b)
-	}
-	return len(b), nil
-}
-
-// logTail is the log's last lines, each cut at 300 bytes (the server
-// logs a stack trace with every error).
-func (p *temporalProc) logTail() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	lines := strings.Split(lastLines(p.log.String(), 30), "\n")
-	for i, l := range lines {
-		if len(l) > 300 {
-			lines[i] = l[:300] + "…"
-		}
-	}
-	return strings.Join(lines, "\n")
+	procLog
 }
 
 // lowPorts hands out candidate ports in [10000, 20000): the server
