@@ -1,6 +1,8 @@
 // Package testtools builds and starts the third-party programs tests run
-// for real (MinIO for S3/STS, Terraform): each is built once per machine
-// with `go install module@version` into a cache directory and reused.
+// for real (MinIO for S3/STS, Terraform, the official Temporal server and
+// its SQL schema tool): each is built once per machine with `go install
+// module@version` (Temporal's with go build from rigger's own module) into
+// a cache directory and reused.
 // Only _test.go files import it: it starts throwaway servers with known
 // root passwords, and it must never be linked into rigger.
 //
