@@ -2,12 +2,17 @@ package api
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/tasks"
 )
 
 var errInternal = errors.New("internal server error")
@@ -40,6 +45,10 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, "NotAllowedError"
 	case errors.Is(err, errs.ErrNotFound):
 		return http.StatusNotFound, "NotFoundError"
+	case errors.Is(err, tasks.ErrIdempotencyMismatch):
+		// A key reused for another request: the request itself is wrong
+		// (RFC 9110's 422), not the task's state.
+		return http.StatusUnprocessableEntity, "InputError"
 	case errors.Is(err, errs.ErrConflict):
 		return http.StatusConflict, "ConflictError"
 	case errors.Is(err, errs.ErrUnavailable):
@@ -53,12 +62,37 @@ func classify(err error) (int, string) {
 	}
 }
 
+// databaseUnreachable reports an error of a database that could not be
+// reached or is shutting down or starting up (connection refused, reset,
+// SQLSTATE class 08 "connection exception" or 57P "operator
+// intervention"), as opposed to a query it refused.
+func databaseUnreachable(err error) bool {
+	var connect *pgconn.ConnectError
+	var pg *pgconn.PgError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &connect), errors.As(err, &op), errors.Is(err, driver.ErrBadConn):
+		return true
+	case errors.As(err, &pg):
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P")
+	}
+	return false
+}
+
 // statusClientClosed answers a request its caller abandoned.
 const statusClientClosed = 499
 
 // writeError answers with the mapped status. Messages of uncategorised errors
 // are logged by the caller, never shown: they may hold internal detail.
 func writeError(c *gin.Context, err error) {
+	if databaseUnreachable(err) {
+		// Not an internal error: the request may succeed once the
+		// database is back (the cause, with its address, is only logged).
+		_ = c.Error(err)
+		c.Header("Retry-After", "5")
+		writeStatus(c, http.StatusServiceUnavailable, "ServiceUnavailableError", "the database is unreachable; try again shortly")
+		return
+	}
 	status, name := classify(err)
 	if status == statusClientClosed && c.Request.Context().Err() == nil {
 		// Cancelled inside the server (a shutdown), not by the caller.

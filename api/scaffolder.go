@@ -161,7 +161,25 @@ func (s *Server) createTask(c *gin.Context) {
 		writeError(c, errs.Invalid("body must be {\"templateRef\": \"template:default/name\", \"values\": {...}, \"secrets\": {...}}"))
 		return
 	}
-	id, ref, err := s.tasks.Create(c.Request.Context(), identity(c), tasks.CreateRequest{TemplateRef: req.TemplateRef, Values: req.Values, Secrets: req.Secrets})
+	create := tasks.CreateRequest{TemplateRef: req.TemplateRef, Values: req.Values, Secrets: req.Secrets}
+	if key := c.GetHeader("Idempotency-Key"); key != "" {
+		// The same key from the same caller finds the task the first
+		// request started: 200 with its id, never a second run.
+		res, err := s.tasks.CreateOnce(c.Request.Context(), identity(c), key, create)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		if res.Replayed {
+			c.Header("Idempotent-Replayed", "true")
+			c.JSON(http.StatusOK, gin.H{"id": res.ID})
+			return
+		}
+		s.audit(c, "scaffolder.task.create", "task:"+res.ID, map[string]string{"template": res.TemplateRef})
+		c.JSON(http.StatusCreated, gin.H{"id": res.ID})
+		return
+	}
+	id, ref, err := s.tasks.Create(c.Request.Context(), identity(c), create)
 	if err != nil {
 		writeError(c, err)
 		return

@@ -306,6 +306,11 @@ type apiClient struct {
 // doContext sends one request and decodes its answer; it gives up when ctx
 // ends.
 func (a *apiClient) doContext(ctx context.Context, method, path string, body, out any) error {
+	return a.doHeaders(ctx, method, path, nil, body, out)
+}
+
+// doHeaders is doContext with extra request headers.
+func (a *apiClient) doHeaders(ctx context.Context, method, path string, headers map[string]string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -319,6 +324,9 @@ func (a *apiClient) doContext(ctx context.Context, method, path string, body, ou
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}

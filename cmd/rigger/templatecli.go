@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -120,19 +126,19 @@ func (c *cli) runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var created struct{ ID string }
 			body := map[string]any{"templateRef": args[0], "values": values}
 			if len(secrets) > 0 {
 				body["secrets"] = secrets
 			}
-			if err := api.doContext(ctx, "POST", "/api/scaffolder/v2/tasks", body, &created); err != nil {
+			id, err := createTask(ctx, api, body, createRetries())
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.stdout, "task %s started\n", created.ID)
+			fmt.Fprintf(c.stdout, "task %s started\n", id)
 			if !wait {
 				return nil
 			}
-			return c.follow(ctx, api, created.ID, download)
+			return c.follow(ctx, api, id, download)
 		},
 	}
 	rf.register(cmd)
@@ -212,4 +218,34 @@ func (c *cli) readSecrets(specs []string) (map[string]string, error) {
 		out[name] = v
 	}
 	return out, nil
+}
+
+// createRetries are the pauses between attempts to create a task while the
+// server cannot answer (a replica restarting, a proxy without a backend).
+func createRetries() []time.Duration {
+	return []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
+}
+
+// createTask creates a task with one random Idempotency-Key for all its
+// attempts: an attempt whose answer was lost cannot start a second run,
+// so it is safe to try again after a connection error or a 502/503/504.
+func createTask(ctx context.Context, api *apiClient, body map[string]any, pauses []time.Duration) (string, error) {
+	headers := map[string]string{"Idempotency-Key": uuid.NewString()}
+	for attempt := 0; ; attempt++ {
+		var created struct{ ID string }
+		err := api.doHeaders(ctx, "POST", "/api/scaffolder/v2/tasks", headers, body, &created)
+		if err == nil {
+			return created.ID, nil
+		}
+		var ae *apiError
+		retryable := !errors.As(err, &ae) || ae.Status == http.StatusBadGateway || ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusGatewayTimeout
+		if !retryable || attempt == len(pauses) || ctx.Err() != nil {
+			return "", err
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(pauses[attempt]):
+		}
+	}
 }

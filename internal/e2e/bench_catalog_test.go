@@ -207,21 +207,6 @@ func BenchmarkCatalog(b *testing.B) {
 	}
 }
 
-// nodevBinary is rigger built without the embedded Temporal server, as
-// production runs it: $RIGGER_NODEV_BIN (make bench builds it) or a build
-// into a temp dir.
-func nodevBinary(b *testing.B) string {
-	b.Helper()
-	if bin := os.Getenv("RIGGER_NODEV_BIN"); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(b.TempDir(), "rigger-nodev")
-	if out, err := exec.Command("go", "build", "-tags", "nodevserver", "-o", bin, "../../cmd/rigger").CombinedOutput(); err != nil {
-		b.Fatalf("build rigger -tags nodevserver: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // BenchmarkCatalogServerWorker measures the production shape: Temporal in a
 // process of its own (rigger dev --temporal-only), rigger server and rigger
 // worker built without the embedded Temporal server. The worker does the

@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 
 func runMain(m *testing.M) int {
 	flag.Parse()
+	defer builds.removeAll()
 	if testing.Short() {
 		return m.Run()
 	}
@@ -51,6 +52,28 @@ func runMain(m *testing.M) int {
 		}
 	}
 	return m.Run()
+}
+
+// builds are temp dirs of binaries built once per test process.
+var builds tempDirs
+
+type tempDirs struct {
+	mu   sync.Mutex
+	dirs []string
+}
+
+func (d *tempDirs) add(dir string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dirs = append(d.dirs, dir)
+}
+
+func (d *tempDirs) removeAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, dir := range d.dirs {
+		_ = os.RemoveAll(dir)
+	}
 }
 
 func needBinary(t testing.TB) {

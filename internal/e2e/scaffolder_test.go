@@ -483,12 +483,18 @@ func TestScaffolderSecretsRetryListDryRun(t *testing.T) {
 // eventText is a task's event messages, one per line.
 func eventText(t *testing.T, api, id string) string {
 	t.Helper()
+	return eventTextAs(t, "", api, id)
+}
+
+// eventTextAs is eventText with a bearer token.
+func eventTextAs(t *testing.T, token, api, id string) string {
+	t.Helper()
 	var events []struct {
 		Body struct {
 			Message string `json:"message"`
 		} `json:"body"`
 	}
-	doJSON(t, "GET", api+"/api/scaffolder/v2/tasks/"+id+"/events", nil, &events)
+	doJSONAs(t, token, "GET", api+"/api/scaffolder/v2/tasks/"+id+"/events", nil, &events)
 	var all []string
 	for _, e := range events {
 		all = append(all, e.Body.Message)

@@ -88,46 +88,61 @@ type CreateRequest struct {
 // secrets are sealed in the keeper (only their names enter the workflow);
 // the run is signed for the workers.
 func (s *Service) Create(ctx context.Context, who auth.Identity, req CreateRequest) (id, templateRef string, err error) {
+	id = uuid.NewString()
+	templateRef, err = s.create(ctx, who, req, id, "")
+	if err != nil {
+		return "", "", err
+	}
+	return id, templateRef, nil
+}
+
+// create starts task id; fp, when set, is the request's fingerprint for
+// CreateOnce: it goes in the workflow's memo and the id is never reused.
+func (s *Service) create(ctx context.Context, who auth.Identity, req CreateRequest, id, fp string) (templateRef string, err error) {
 	if s.d.Signer == nil {
-		return "", "", ErrNoSigningKey
+		return "", ErrNoSigningKey
 	}
 	t, ref, err := s.template(ctx, who, ActionTemplateExecute, req.TemplateRef)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	user := who.Ref
 	userEntity, err := s.userEntity(ctx, user)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	plan, err := templates.Compile(t, req.Values, s.d.Actions, templates.CompileOptions{UserRef: user, UserEntity: userEntity, BaseURL: templateBase(t)})
 	if err != nil {
-		return "", "", errs.Invalid("%v", err)
+		return "", errs.Invalid("%v", err)
 	}
 	plan.Template.Ref = ref.String()
 	if err := s.mayRunActions(ctx, who, plan); err != nil {
-		return "", "", err
+		return "", err
 	}
-	id = uuid.NewString()
 	secrets, err := s.grantUserCredentials(ctx, who, id, t, req.Secrets)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	names, err := s.keepSecrets(ctx, id, secrets)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	in := workflows.ScaffoldInput{TaskID: id, Plan: *plan, Secrets: names, Recall: templates.Recall(t, plan.Parameters)}
 	if len(names) > 0 {
 		in.SecretNonce = secretbox.NewNonce()
 	}
 	if err := s.sign(&in, runsign.Claims{UserRef: user, Service: who.Service, Scopes: who.Scopes, Ent: who.Ent, Attempt: 1}); err != nil {
-		return "", "", err
+		return "", err
 	}
-	if err := s.start(ctx, client.StartWorkflowOptions{ID: id}, in, user); err != nil {
-		return "", "", err
+	opts := client.StartWorkflowOptions{ID: id}
+	if fp != "" {
+		opts.WorkflowIDReusePolicy = keyedStart
+		opts.Memo = map[string]any{memoRequest: fp}
 	}
-	return id, ref.String(), nil
+	if err := s.start(ctx, opts, in, user); err != nil {
+		return "", err
+	}
+	return ref.String(), nil
 }
 
 // mayRunActions asks the Authorizer about every action the plan's steps
@@ -372,9 +387,17 @@ func (s *Service) Retry(ctx context.Context, who auth.Identity, id string) error
 	if err := s.sign(&in, runsign.Claims{UserRef: prev.UserRef, Service: prev.Service, Scopes: prev.Scopes, Ent: retryEnt(who, prev.UserRef), Attempt: prev.Attempt}); err != nil {
 		return err
 	}
-	return s.start(ctx, client.StartWorkflowOptions{
-		ID: t.ID, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-	}, in, prev.UserRef)
+	// A task created with an Idempotency-Key keeps its request's
+	// fingerprint, so the key still finds it after the retry.
+	fp, err := s.requestFingerprint(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	opts := client.StartWorkflowOptions{ID: t.ID, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY}
+	if fp != "" {
+		opts.Memo = map[string]any{memoRequest: fp}
+	}
+	return s.start(ctx, opts, in, prev.UserRef)
 }
 
 // verifiedResume is the part of a failed run's state a retry may resume:

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -150,23 +151,37 @@ type minioProc struct {
 	addr string
 	cmd  *exec.Cmd
 	done chan struct{}
-	mu   sync.Mutex
-	log  bytes.Buffer
+	procLog
 }
 
-func (p *minioProc) Write(b []byte) (int, error) {
+// procLog keeps a started server's output (up to 4 MiB) for error
+// messages: it is the process's stdout and stderr.
+type procLog struct {
+	mu  sync.Mutex
+	log bytes.Buffer
+}
+
+func (p *procLog) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.log.Len() < 1<<20 {
+	if p.log.Len() < 4<<20 {
 		p.log.Write(b)
 	}
 	return len(b), nil
 }
 
-func (p *minioProc) logTail() string {
+// logTail is the log's last 30 lines, each cut at 300 bytes (Temporal
+// logs a stack trace with every error).
+func (p *procLog) logTail() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return lastLines(p.log.String(), 30)
+	lines := strings.Split(lastLines(p.log.String(), 30), "\n")
+	for i, l := range lines {
+		if len(l) > 300 {
+			lines[i] = l[:300] + "…"
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 func startMinIO(bin, data string) (*minioProc, error) {

@@ -1,8 +1,10 @@
 // Package testtools builds and starts the third-party programs tests run
 // for real (MinIO for S3/STS, Terraform, helm and kubeconform for the
-// chart): each is built once per machine with `go install module@version`
-// into a cache directory and reused, like the Kubernetes JSON schemas
-// kubeconform checks against (KubernetesSchemas).
+// chart, the official Temporal server and its SQL schema tool): each is
+// built once per machine with `go install module@version` (Temporal's
+// with go build from rigger's own module) into a cache directory and
+// reused, like the Kubernetes JSON schemas kubeconform checks against
+// (KubernetesSchemas).
 // Only _test.go files import it: it starts throwaway servers with known
 // root passwords, and it must never be linked into rigger.
 //
@@ -33,6 +35,11 @@ type Tool struct {
 	// Took is roughly how long a build takes on a 2-core machine, for the
 	// progress message.
 	Took string
+	// InModule builds the package with go build from within rigger's own
+	// module, whose go.mod must require Module's module at Version (a
+	// go.mod tool directive keeps its dependencies in go.sum): this reuses
+	// the warm build cache of a module rigger already links.
+	InModule bool
 }
 
 // Known returns the pinned tool called name.
@@ -50,6 +57,13 @@ func Known(name string) (Tool, bool) {
 		return Tool{Module: "helm.sh/helm/v3/cmd/helm", Version: "v3.21.4", Took: "~4 min"}, true
 	case "kubeconform":
 		return Tool{Module: "github.com/yannh/kubeconform/cmd/kubeconform", Version: "v0.8.0", Took: "~30 s"}, true
+	case "temporal-server":
+		// The official Temporal server (TEMPORAL.md: the version rigger's
+		// embedded server and SDK build with).
+		return Tool{Module: "go.temporal.io/server/cmd/server", Version: temporalVersion, Took: "~2 min warm, ~8 min cold", InModule: true}, true
+	case "temporal-sql-tool":
+		// Its schema tool for SQL stores (setup-schema, update-schema).
+		return Tool{Module: "go.temporal.io/server/cmd/tools/sql", Version: temporalVersion, Took: "~30 s warm", InModule: true}, true
 	}
 	return Tool{}, false
 }
@@ -94,18 +108,25 @@ func binary(t testing.TB, name string) (string, error) {
 	if !ok {
 		return "", errors.New("not a known test tool")
 	}
-	base := path.Base(tool.Module)
+	base := binName(name, tool)
 	dir, err := cached(name+"-"+tool.Version, base, func(scratch string) error {
 		goBin, err := exec.LookPath("go")
 		if err != nil {
 			return fmt.Errorf("cannot build it: %w", err)
 		}
-		t.Logf("building %s %s with go install (once per machine, %s)", name, tool.Version, tool.Took)
+		t.Logf("building %s %s (once per machine, %s)", name, tool.Version, tool.Took)
 		start := time.Now()
 		cmd := exec.Command(goBin, "install", tool.Module+"@"+tool.Version)
 		cmd.Env = append(os.Environ(), "GOBIN="+scratch)
+		if tool.InModule {
+			if err := moduleHas(goBin, tool); err != nil {
+				return err
+			}
+			cmd = exec.Command(goBin, "build", "-o", filepath.Join(scratch, base), tool.Module)
+			cmd.Env = os.Environ()
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go install %s@%s: %v\n%s", tool.Module, tool.Version, err, lastLines(string(out), 20))
+			return fmt.Errorf("%v: %v\n%s", cmd.Args, err, lastLines(string(out), 20))
 		}
 		t.Logf("built %s in %s", name, time.Since(start).Round(time.Second))
 		return nil
@@ -194,4 +215,44 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// temporalVersion is the Temporal server release go.mod requires.
+const temporalVersion = "v1.32.1"
+
+// binName is the file name of a built tool: the package's last element
+// for go install, the tool's own name for a build from the module (whose
+// packages are called server and sql).
+func binName(name string, tool Tool) string {
+	if tool.InModule {
+		return name
+	}
+	return path.Base(tool.Module)
+}
+
+// moduleHas checks that rigger's go.mod requires tool's module at the
+// pinned version, so go build from the module builds that release.
+func moduleHas(goBin string, tool Tool) error {
+	out, err := exec.Command(goBin, "list", "-f", "{{.Module.Path}} {{.Module.Version}}", tool.Module).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go list %s: %v\n%s", tool.Module, err, lastLines(string(out), 10))
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 || f[1] != tool.Version {
+		return fmt.Errorf("go.mod requires %s, the tool is pinned at %s: update both together", strings.TrimSpace(string(out)), tool.Version)
+	}
+	return nil
+}
+
+// ModuleDir is the directory of module (e.g. go.temporal.io/server) in the
+// module cache, at the version rigger's go.mod requires: where its shipped
+// files (schemas, configs) are read from.
+func ModuleDir(t testing.TB, module string) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).CombinedOutput()
+	dir := strings.TrimSpace(string(out))
+	if err != nil || dir == "" {
+		unavailable(t, fmt.Sprintf("module %s not in the module cache (go mod download): %v %s", module, err, out))
+	}
+	return dir
 }
