@@ -126,7 +126,8 @@ export default async function launch(ctx) {
   // Published to rigger dev's own git host: the output links to the new repository.
   const repoLink = page.getByRole('link', { name: 'Repository', exact: true });
   await expect.visible(repoLink, 'the output link to the new repository');
-  expect.match(await repoLink.getAttribute('href'), new RegExp(`/git/acme/${name}\\.git$`), 'the repository link points at the dev git host');
+  // The dev host's page for the repository (its files and clone command), as GitHub's html_url is.
+  expect.match(await repoLink.getAttribute('href'), new RegExp(`/git/acme/${name}$`), "the repository link points at the repository's page on the dev git host");
 
   // It streamed: before the task completed, a step showed as running or the log grew.
   const trace = await page.evaluate(() => window.__trace);
