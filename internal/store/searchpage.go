@@ -92,17 +92,20 @@ func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int6
 	if !p.nameRanked() {
 		return nil, nil
 	}
+	// No match is checked: an entity name is ASCII letters and digits
+	// separated by '-', '_' or '.', which split words for both engines as
+	// for searchWords, so a name starting with the term holds each of the
+	// term's words as a word (the last as a prefix): its document matches.
+	// (Checking it row by row costs FTS5 a fresh prefix lookup each.)
 	var q sqlBuilder
 	q.add("SELECT e.doc_id FROM entities x JOIN search_docs e ON e.id = x.id AND e.type = ? WHERE ", SearchTypeCatalog)
 	if s.d.FullText == FullTextPostgres {
 		// Served by entities_name_pattern whatever the database's collation.
 		q.add(`x.name LIKE ? ESCAPE '\'`, p.namePattern())
-		q.add(" AND e.tsv @@ to_tsquery('simple', ?)", p.match)
 	} else {
 		// A range of entities_name (names are ASCII: U+FFFF sorts after
 		// every name starting with the term), checked by LIKE.
 		q.add(`x.name >= ? AND x.name < ? AND x.name LIKE ? ESCAPE '\'`, p.name, p.name+"\uffff", p.namePattern())
-		q.add(" AND EXISTS (SELECT 1 FROM search_fts f WHERE f.search_fts MATCH ? AND f.rowid = e.doc_id)", p.match)
 	}
 	s.conds(&q, p, []string{SearchTypeCatalog}, p.kinds)
 	if s.d.FullText == FullTextPostgres {
@@ -126,6 +129,8 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 		q.add(` AND NOT (e.type = ? AND e.name LIKE ? ESCAPE '\')`, SearchTypeCatalog, p.namePattern())
 	}
 	switch {
+	case !ranked && p.match != "" && s.d.FullText == FullTextSQLite:
+		q.add(" ORDER BY search_fts.rowid") // FTS5's own order: no sort
 	case !ranked:
 		q.add(" ORDER BY e.doc_id")
 	case s.d.FullText == FullTextPostgres:
