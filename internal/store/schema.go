@@ -265,6 +265,7 @@ CREATE VIRTUAL TABLE search_fts USING fts5(label, title, text, meta,
 CREATE TRIGGER search_docs_delete AFTER DELETE ON search_docs BEGIN
   INSERT INTO search_fts (search_fts, rowid, label, title, text, meta) VALUES ('delete', old.doc_id, old.label, old.title, old.text, old.meta);
 END;
+INSERT INTO search_fts (search_fts, rank) VALUES ('hashsize', 16777216);
 INSERT INTO search_fts (search_fts) VALUES ('rebuild');
 `
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 )
 
@@ -145,20 +146,58 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 
 // ids runs a query of one integer column.
 func (s *SQL) ids(ctx context.Context, q sqlBuilder) ([]int64, error) {
-	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return nil, err
+	var ids []int64
+	err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	return ids, err
+}
+
+// searchRows runs a search query (prepared once), calling each for each
+// row. On PostgreSQL it runs with sequential scans disabled: the
+// planner overestimates how many documents a prefix matches, and under
+// a LIMIT or EXISTS it then scans the table hoping to stop early (82 ms
+// at 20k documents for a prefix matching 436, against under 2 ms from
+// the GIN index). Broad terms still stop early: on the primary key.
+func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	if s.d.FullText == FullTextPostgres {
+		st, query, err := s.cachedStmt(ctx, q.b.String())
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // read-only
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+			return err
+		}
+		if st != nil {
+			rows, err = tx.StmtContext(ctx, st).QueryContext(ctx, q.args...)
+		} else {
+			rows, err = tx.QueryContext(ctx, query, q.args...)
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if rows, err = s.cachedQuery(ctx, q.b.String(), q.args...); err != nil {
+			return err
+		}
 	}
 	defer rows.Close()
-	var ids []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+		if err := each(rows); err != nil {
+			return err
 		}
-		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	return rows.Err()
 }
 
 // searchCounts counts the readable matches (the first MaxSearchCount+1)
@@ -169,23 +208,16 @@ func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage)
 	s.from(&q, p, p.match, false)
 	s.conds(&q, p, nil, nil)
 	q.add(" LIMIT ?) t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
-	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	f := newFacetCounter(p)
 	all := 0
-	for rows.Next() {
+	if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
 		var typ, kind string
 		var n int
-		if err := rows.Scan(&typ, &kind, &n); err != nil {
-			return err
-		}
+		err := rows.Scan(&typ, &kind, &n)
 		f.add(typ, kind, n)
 		all += n
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	}); err != nil {
 		return err
 	}
 	f.finish(page)
@@ -284,20 +316,12 @@ func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 			s.conds(&q, p, p.types, p.kinds)
 			q.add(")")
 		}
-		rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
 			var w string
-			if err := rows.Scan(&w); err != nil {
-				rows.Close()
-				return err
-			}
+			err := rows.Scan(&w)
 			readable[w] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return err
+		}); err != nil {
 			return err
 		}
 	}
