@@ -270,9 +270,14 @@ INSERT INTO search_fts (search_fts) VALUES ('rebuild');
 `
 
 // searchSpeedPostgres indexes entity names for prefix matching in any
-// collation (a search lists the names starting with its term first).
+// collation (a search lists the names starting with its term first), and
+// keeps the GIN indexes' pending lists short: every search of a GIN index
+// reads its whole list of entries not merged yet (up to 4 MiB by
+// default: 10-15 ms per query at 20k documents after a load).
 const searchSpeedPostgres = `
 CREATE INDEX entities_name_pattern ON entities (name text_pattern_ops);
+ALTER INDEX search_docs_tsv SET (gin_pending_list_limit = 256);
+ALTER INDEX search_vocab_trgm SET (gin_pending_list_limit = 256);
 `
 
 // searchDocsColumnsSQL are search_docs' columns on both databases, after
