@@ -166,7 +166,10 @@ type searchResponse struct {
 	NextPageCursor     string         `json:"nextPageCursor,omitempty"`
 	PreviousPageCursor string         `json:"previousPageCursor,omitempty"`
 	NumberOfResults    int            `json:"numberOfResults"`
-	Facets             searchFacets   `json:"facets"`
+	// NumberOfResultsCapped: more documents match than a search counts
+	// (store.MaxSearchCount): numberOfResults and facets are lower bounds.
+	NumberOfResultsCapped bool         `json:"numberOfResultsCapped,omitempty"`
+	Facets                searchFacets `json:"facets"`
 }
 
 type searchFacets struct {
@@ -189,7 +192,7 @@ func (s *Server) searchQuery(c *gin.Context) {
 		return
 	}
 	resp := searchResponse{Results: make([]searchResult, 0, len(page.Results)), NumberOfResults: page.Total,
-		Facets: searchFacets{Type: page.TypeFacets, Kind: page.KindFacets}}
+		NumberOfResultsCapped: page.Capped, Facets: searchFacets{Type: page.TypeFacets, Kind: page.KindFacets}}
 	for _, r := range page.Results {
 		out := searchResult{Type: r.Type, Document: searchDocument(r), Rank: r.Rank}
 		if q.PreTag != "" {

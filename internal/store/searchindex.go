@@ -301,15 +301,32 @@ func (s *SQL) insertVocab(ctx context.Context, tx *sql.Tx, words []string) error
 			}
 		})
 	}
-	return s.insertRows(ctx, tx, "search_vocab", []string{"variant", "word"}, " ON CONFLICT DO NOTHING", func(yield func([]any) bool) {
-		for _, w := range words {
-			for _, v := range deletions(w) {
-				if !yield([]any{v, w}) {
-					return
-				}
-			}
+	// One prepared single-row INSERT per variant, in key order: a
+	// multi-row INSERT needs a statement journal on SQLite, and variants
+	// in word order land all over the table's B-tree.
+	var pairs [][2]string
+	for _, w := range words {
+		for _, v := range deletions(w) {
+			pairs = append(pairs, [2]string{v, w})
 		}
+	}
+	slices.SortFunc(pairs, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
 	})
+	st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO search_vocab (variant, word) VALUES (?, ?)`)
+	if err != nil {
+		return fmt.Errorf("insert into search_vocab: %w", err)
+	}
+	defer st.Close()
+	for _, p := range pairs {
+		if _, err := st.ExecContext(ctx, p[0], p[1]); err != nil {
+			return fmt.Errorf("insert into search_vocab: %w", err)
+		}
+	}
+	return nil
 }
 
 // insertRows writes rows into table with multi-row INSERTs of at most

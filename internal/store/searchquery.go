@@ -44,8 +44,16 @@ const (
 	MaxSearchWords     = 12
 	MaxSearchLimit     = 100
 	MaxSearchOffset    = 10000
-	// maxTypoCandidates bounds the near words one query word expands to.
+	// maxTypoCandidates bounds the near words one query word expands to
+	// (those found in a document the caller may read); maxTypoLookup
+	// bounds the vocabulary words examined for one query word.
 	maxTypoCandidates = 16
+	maxTypoLookup     = 1024
+	// MaxSearchCount bounds what a search counts: numberOfResults and
+	// facets are exact up to it; past it they count its first
+	// MaxSearchCount+1 readable matches (SearchPage.Capped), as
+	// Elasticsearch counts 10,000 hits by default.
+	MaxSearchCount = 1000
 	// searchTextRunes bounds a result's text (a docs page can be long).
 	searchTextRunes = 500
 )
@@ -60,6 +68,12 @@ type SearchPage struct {
 	// Types); KindFacets by entity kind as written (Types applied, not
 	// Kinds). Most first.
 	TypeFacets, KindFacets []FacetCount
+	// Capped: more than MaxSearchCount documents match (before the type
+	// and kind filters): Total and the facets count only the first
+	// MaxSearchCount+1 of them, and results past the name matches come
+	// in index order instead of by rank (ranking every match of a broad
+	// term, such as a two-letter prefix, costs as much as reading them).
+	Capped bool
 }
 
 // SearchResult is one matching entity or docs page.
@@ -97,9 +111,10 @@ type searchPlan struct {
 	typos map[string][]string
 }
 
-// Search implements Store: matches readable by the caller, exact name
-// matches first, then name prefixes, then by full-text rank; with the
-// total and facets of everything the caller may read.
+// Search implements Store: matches readable by the caller, the entity
+// named by the term first, then names starting with it (by name), then
+// by full-text rank; with the total and facets of what the caller may
+// read (see searchpage.go).
 func (s *SQL) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
 	if s.d.FullText == "" {
 		return SearchPage{}, fmt.Errorf("%w: search: this database schema has no search index", errs.ErrUnavailable)
@@ -109,19 +124,7 @@ func (s *SQL) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
 		return SearchPage{}, err
 	}
 	var page SearchPage
-	var ids []int64
-	if p.match != "" {
-		// One query ranks, counts and facets the matches.
-		ids, err = s.searchMatches(ctx, p, &page)
-	} else {
-		// Everything: counted in SQL, paged by an index.
-		counted := make(chan error, 1)
-		go func() { counted <- s.searchCounts(ctx, p, &page) }()
-		ids, err = s.searchPage(ctx, p)
-		if cerr := <-counted; err == nil {
-			err = cerr
-		}
-	}
+	ids, err := s.searchIDs(ctx, p, &page)
 	if err == nil {
 		page.Results, err = s.searchDetails(ctx, p, ids)
 	}
@@ -176,6 +179,9 @@ func (s *SQL) plan(ctx context.Context, q SearchQuery) (*searchPlan, error) {
 	if p.typos, err = s.typoCandidates(ctx, p.words); err != nil {
 		return nil, err
 	}
+	if err := s.readableTypos(ctx, p); err != nil {
+		return nil, fmt.Errorf("typo candidates: %w", err)
+	}
 	p.match = matchExpr(s.d.FullText, p.words, p.typos)
 	return p, nil
 }
@@ -211,7 +217,8 @@ func matchExpr(engine string, words []string, typos map[string][]string) string 
 }
 
 // typoCandidates finds, for each word of 5 or more runes, the vocabulary
-// words one edit away: on SQLite by the word's deletion variants (an
+// words one edit away (readableTypos then keeps those the caller may
+// see): on SQLite by the word's deletion variants (an
 // index lookup of search_vocab), on PostgreSQL by trigram similarity
 // (search_vocab's pg_trgm index), both checked here for one edit.
 func (s *SQL) typoCandidates(ctx context.Context, words []string) (map[string][]string, error) {
@@ -258,7 +265,7 @@ func (s *SQL) typoCandidates(ctx context.Context, words []string) (map[string][]
 	slices.Sort(cands)
 	for _, w := range long {
 		for _, c := range cands {
-			if c != w && oneEdit(w, c) && len(out[w]) < maxTypoCandidates {
+			if c != w && oneEdit(w, c) && len(out[w]) < maxTypoLookup {
 				out[w] = append(out[w], c)
 			}
 		}
@@ -300,159 +307,6 @@ func (s *SQL) trigramCandidates(ctx context.Context, words []string, found map[s
 		found[w] = true
 	}
 	return rows.Err()
-}
-
-// from writes the FROM and WHERE of a search: the matching documents
-// whose entity the caller may read, with the filters; types and kinds
-// are applied only when asked (the facets count without them). The
-// documents are search_docs rows under the alias e: they carry their
-// entity's id, kind, namespace and name as entities rows do, so filters
-// and access (cond, expr) apply to them with no entity row read.
-func (s *SQL) from(q *sqlBuilder, p *searchPlan, types, kinds []string) {
-	switch {
-	case p.match == "":
-		q.add(" FROM search_docs e WHERE 1=1")
-	case s.d.FullText == FullTextPostgres:
-		q.add(" FROM search_docs e WHERE e.tsv @@ to_tsquery('simple', ?)", p.match)
-	default:
-		q.add(" FROM search_fts JOIN search_docs e ON e.doc_id = search_fts.rowid WHERE search_fts MATCH ?", p.match)
-	}
-	if len(types) == 1 {
-		q.add(" AND e.type = ?", types[0])
-	}
-	if len(kinds) > 0 {
-		q.add(" AND ")
-		inList(q, "e.kind", kinds)
-	}
-	for _, c := range p.q.Filters {
-		q.add(" AND ")
-		cond(q, c)
-	}
-	// What the caller may read, per type: the entity for entity results,
-	// its docs for docs results.
-	wantCatalog := len(types) != 1 || types[0] == SearchTypeCatalog
-	wantDocs := len(types) != 1 || types[0] == SearchTypeDocs
-	access, docs := p.q.Access, p.q.DocsAccess
-	switch {
-	case wantCatalog && wantDocs && access.String() == docs.String():
-		if !access.IsTrue() {
-			q.add(" AND ")
-			expr(q, access)
-		}
-	case wantCatalog && wantDocs:
-		q.add(" AND ((e.type = ? AND ", SearchTypeCatalog)
-		expr(q, access)
-		q.add(") OR (e.type = ? AND ", SearchTypeDocs)
-		expr(q, docs)
-		q.add("))")
-	case wantCatalog && !access.IsTrue():
-		q.add(" AND ")
-		expr(q, access)
-	case wantDocs && !docs.IsTrue():
-		q.add(" AND ")
-		expr(q, docs)
-	}
-}
-
-// rankColumns writes a document's rank: cls (0: its entity's name is the
-// term, 1: starts with it, 2: otherwise) and score (the engine's
-// full-text rank, lower is better).
-func (s *SQL) rankColumns(q *sqlBuilder, p *searchPlan) {
-	like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p.name) + "%"
-	q.add("CASE WHEN e.type = ? AND e.name = ? THEN 0 WHEN e.type = ? AND e.name LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS cls, ",
-		SearchTypeCatalog, p.name, SearchTypeCatalog, like)
-	switch {
-	case p.match == "":
-		q.add("0.0 AS score")
-	case s.d.FullText == FullTextPostgres:
-		q.add("-ts_rank(e.tsv, to_tsquery('simple', ?)) AS score", p.match)
-	default:
-		// label, title, text, meta: a name's word weighs most.
-		q.add("bm25(search_fts, 10.0, 5.0, 1.0, 2.0) AS score")
-	}
-}
-
-// searchMatches reads every readable match of a term with its rank, type
-// and kind (one pass over the matches, where a page query and a count
-// would make two), counts and facets them, and returns the page's ids
-// (one more than the limit, to tell whether more follow), best first.
-func (s *SQL) searchMatches(ctx context.Context, p *searchPlan, page *SearchPage) ([]int64, error) {
-	var q sqlBuilder
-	q.add("SELECT e.doc_id, e.type, e.kind_text, ")
-	s.rankColumns(&q, p)
-	s.from(&q, p, nil, nil)
-	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	type match struct {
-		id    int64
-		cls   int
-		score float64
-	}
-	var ms []match
-	f := newFacetCounter(p)
-	for rows.Next() {
-		var m match
-		var typ, kind string
-		if err := rows.Scan(&m.id, &typ, &kind, &m.cls, &m.score); err != nil {
-			return nil, err
-		}
-		if f.add(typ, kind, 1) {
-			ms = append(ms, m)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	f.finish(page)
-	slices.SortFunc(ms, func(a, b match) int {
-		if a.cls != b.cls {
-			return a.cls - b.cls
-		}
-		if a.score != b.score {
-			if a.score < b.score {
-				return -1
-			}
-			return 1
-		}
-		if a.id < b.id {
-			return -1
-		}
-		return 1
-	})
-	var ids []int64
-	for i := p.q.Offset; i < len(ms) && i <= p.q.Offset+p.q.Limit; i++ {
-		ids = append(ids, ms[i].id)
-	}
-	return ids, nil
-}
-
-// searchPage returns the ids of the page's documents (one more than the
-// limit, to tell whether more follow), best first.
-func (s *SQL) searchPage(ctx context.Context, p *searchPlan) ([]int64, error) {
-	var q sqlBuilder
-	q.add("SELECT e.doc_id, ")
-	s.rankColumns(&q, p)
-	s.from(&q, p, p.types, p.kinds)
-	q.add(" ORDER BY cls, score, e.doc_id LIMIT ? OFFSET ?", p.q.Limit+1, p.q.Offset)
-	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		var cls int
-		var score float64
-		if err := rows.Scan(&id, &cls, &score); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // searchDetails reads the documents ids with their entities, in the
@@ -510,34 +364,6 @@ func clipRunes(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
-}
-
-// searchCounts counts the readable matches by type and kind (one grouped
-// query), and derives the total and both facets from them.
-func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage) error {
-	var q sqlBuilder
-	q.add("SELECT e.type, e.kind_text, COUNT(*)")
-	s.from(&q, p, nil, nil)
-	q.add(" GROUP BY e.type, e.kind_text")
-	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	f := newFacetCounter(p)
-	for rows.Next() {
-		var typ, kind string
-		var n int
-		if err := rows.Scan(&typ, &kind, &n); err != nil {
-			return err
-		}
-		f.add(typ, kind, n)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	f.finish(page)
-	return nil
 }
 
 // facetCounter counts readable matches into a page's total and facets:

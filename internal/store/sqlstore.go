@@ -112,6 +112,19 @@ const maxCachedStmts = 256
 // with the same text: planning a query with many access conditions costs
 // more than running it.
 func (s *SQL) cachedQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, query, err := s.cachedStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// cachedStmt is cachedQuery's prepared statement for query (nil past
+// maxCachedStmts), and the query rebound for the driver.
+func (s *SQL) cachedStmt(ctx context.Context, query string) (*sql.Stmt, string, error) {
 	query = s.q(query)
 	s.stmtMu.Lock()
 	st, ok := s.stmts[query]
@@ -119,7 +132,7 @@ func (s *SQL) cachedQuery(ctx context.Context, query string, args ...any) (*sql.
 		var err error
 		if st, err = s.db.PrepareContext(context.WithoutCancel(ctx), query); err != nil {
 			s.stmtMu.Unlock()
-			return nil, err
+			return nil, "", err
 		}
 		if s.stmts == nil {
 			s.stmts = map[string]*sql.Stmt{}
@@ -128,9 +141,9 @@ func (s *SQL) cachedQuery(ctx context.Context, query string, args ...any) (*sql.
 	}
 	s.stmtMu.Unlock()
 	if !ok {
-		return s.db.QueryContext(ctx, query, args...)
+		return nil, query, nil
 	}
-	return st.QueryContext(ctx, args...)
+	return st, query, nil
 }
 
 var _ Store = (*SQL)(nil)

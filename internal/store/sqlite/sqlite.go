@@ -23,7 +23,12 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	// small): building the indexes of a 100k-entity first load sorts ~300
 	// MiB of keys, which temp_store=MEMORY kept resident (a 450 MiB peak
 	// instead of ~110 MiB, for no measurable speed-up).
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	//
+	// mmap_size maps the file (up to 1 GiB) instead of reading each page
+	// with pread into a 2 MiB cache per connection: at 100k entities a
+	// search's B-tree lookups were half system calls, and its p50 fell
+	// from 18.7 to 8.4 ms (under load) once mapped.
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())

@@ -399,6 +399,9 @@ func testSearch(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("TyposOfHiddenNames", func(t *testing.T) { testHiddenTypos(t, open) })
+	t.Run("BroadTerms", func(t *testing.T) { testBroadSearch(t, open) })
+
 	t.Run("Reindex", func(t *testing.T) {
 		must(0, s.ReplaceDocsIndex(ctx, "component:default/payments-service", docs))
 		before, want := found(t, s, store.SearchQuery{Term: "paymants"})
@@ -416,4 +419,103 @@ func testSearch(t *testing.T, open Opener) {
 			t.Fatalf("docs rows after reindex: %v", got)
 		}
 	})
+}
+
+// testHiddenTypos: typo candidates are the caller's. 50 sensitive
+// entities of team-b have names one edit from alice's typo, all sorting
+// before her entity's name: they must neither crowd her entity out of
+// her typo's candidates nor be found or counted.
+func testHiddenTypos(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	typo := "zorbax" // alice means "zorbas"
+	var hidden []string
+	for c := 'a'; c < 'z'; c++ {
+		hidden = append(hidden, string(c)+typo[1:])
+	}
+	for c := 'a'; c < 's'; c++ {
+		hidden = append(hidden, typo[:5]+string(c))
+	}
+	for c := 'a'; c < 'o'; c++ {
+		hidden = append(hidden, "z"+string(c)+typo[2:])
+	}
+	hidden = hidden[:50]
+	var b strings.Builder
+	b.WriteString(searchCatalog)
+	for _, w := range hidden {
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: %s, annotations: {rigger.dev/sensitive: \"true\"}}\nspec: {type: service, lifecycle: production, owner: team-b}\n", w)
+	}
+	b.WriteString("---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: zorbas}\nspec: {type: service, lifecycle: production, owner: team-a}\n")
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/typos.yaml"}))
+	must(s.ReplaceLocation(ctx, loc.ID, rows(t, b.String()), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+
+	aliceEnt := []string{"user:default/alice", "group:default/team-a"}
+	alice := store.SearchQuery{Term: typo, Access: readFilter(t, "user:default/alice", aliceEnt, permission.EntityRead),
+		DocsAccess: readFilter(t, "user:default/alice", aliceEnt, permission.DocsRead)}
+	p, got := found(t, s, alice)
+	if !slices.Equal(got, []string{"software-catalog component:default/zorbas"}) || p.Total != 1 {
+		t.Fatalf("alice's typo %q: %v (total %d), want her zorbas alone", typo, got, p.Total)
+	}
+	if h := p.Results[0].HighlightTitle; h != pre+"zorbas"+post {
+		t.Fatalf("highlight %q", h)
+	}
+	// Without access limits the hidden names are candidates too (the
+	// test would prove nothing otherwise).
+	if all, _ := found(t, s, store.SearchQuery{Term: typo}); all.Total < 2 {
+		t.Fatalf("unrestricted typo search finds %d", all.Total)
+	}
+}
+
+// testBroadSearch: past store.MaxSearchCount readable matches the counts
+// are capped and say so, the page still lists name matches first and
+// pages through every match once; what is capped is what the caller may
+// read (hidden matches neither count towards the cap nor show).
+func testBroadSearch(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	n := store.MaxSearchCount + 100
+	var b strings.Builder
+	b.WriteString(searchCatalog)
+	for i := range n {
+		ann := ""
+		owner := "team-a"
+		if i%2 == 1 {
+			ann, owner = `, annotations: {rigger.dev/sensitive: "true"}`, "team-b"
+		}
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: part-%d, description: A gizmo part%s}\nspec: {type: service, lifecycle: experimental, owner: %s}\n", i, ann, owner)
+	}
+	b.WriteString("---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: gizmo, description: The gizmo itself.}\nspec: {type: service, lifecycle: experimental, owner: team-a}\n")
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/broad.yaml"}))
+	must(s.ReplaceLocation(ctx, loc.ID, rows(t, b.String()), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+
+	all, got := found(t, s, store.SearchQuery{Term: "gizmo", Limit: 10})
+	if !all.Capped || all.Total != store.MaxSearchCount+1 || len(got) == 0 || got[0] != "software-catalog component:default/gizmo" {
+		t.Fatalf("unrestricted: capped %v, total %d, first %v", all.Capped, all.Total, got)
+	}
+	var seen []string
+	q := store.SearchQuery{Term: "gizmo", Limit: 100}
+	for range 20 {
+		p, page := found(t, s, q)
+		seen = append(seen, page...)
+		if !p.HasMore {
+			break
+		}
+		q.Offset += q.Limit
+	}
+	if len(seen) != n+1 || len(slices.Compact(slices.Sorted(slices.Values(seen)))) != n+1 {
+		t.Fatalf("paging a capped search returned %d results, want each of %d once", len(seen), n+1)
+	}
+
+	aliceEnt := []string{"user:default/alice", "group:default/team-a"}
+	alice := store.SearchQuery{Term: "gizmo", Access: readFilter(t, "user:default/alice", aliceEnt, permission.EntityRead),
+		DocsAccess: readFilter(t, "user:default/alice", aliceEnt, permission.DocsRead)}
+	p, got := found(t, s, alice)
+	if want := (n+1)/2 + 1; p.Capped || p.Total != want || got[0] != "software-catalog component:default/gizmo" {
+		t.Fatalf("alice: capped %v, total %d (want %d), first %v", p.Capped, p.Total, want, got)
+	}
+	for _, r := range p.Results {
+		if r.Owner == "team-b" {
+			t.Fatalf("alice finds %s", r.EntityRef)
+		}
+	}
 }

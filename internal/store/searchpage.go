@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// A search reads no more of its matches than its page needs, so that a
+// broad term (a two-letter prefix matching most of the catalog) costs
+// about what a narrow one does:
+//
+//   - counts: the readable matches by type and kind, at most
+//     MaxSearchCount+1 of them (searchCounts);
+//   - names: the entities whose name is the term or starts with it, in
+//     name order from the entities_name index, as many as the page needs
+//     (searchNames);
+//   - the rest, best first (searchRest): ranked by the engine (FTS5
+//     consumes ORDER BY rank itself, so the join and the access
+//     predicate run only for the rows it hands out; PostgreSQL sorts by
+//     ts_rank with a top-N heap), or, past MaxSearchCount matches, in
+//     index order, since ranking them all is what costs.
+//
+// Access is in every one of these queries, before their LIMIT: nothing
+// is filtered after the fact, so what is counted and paged is what the
+// caller may read.
+
+// searchIDs counts and facets the readable matches into page and returns
+// the ids of the page's documents (one more than the limit, to tell
+// whether more follow), best first.
+func (s *SQL) searchIDs(ctx context.Context, p *searchPlan, page *SearchPage) ([]int64, error) {
+	// The counts run beside the page's queries, on another connection.
+	counted := make(chan error, 1)
+	var counts SearchPage
+	go func() { counted <- s.searchCounts(ctx, p, &counts) }()
+	ids, err := s.searchPageIDs(ctx, p, func() (bool, error) {
+		err := <-counted
+		counted <- err
+		return counts.Capped, err
+	})
+	if cerr := <-counted; err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	*page = counts
+	return ids, nil
+}
+
+// searchPageIDs returns the page's ids; capped waits for the counts and
+// says whether they were capped.
+func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, capped func() (bool, error)) ([]int64, error) {
+	need := p.q.Offset + p.q.Limit + 1
+	names, err := s.searchNames(ctx, p, need)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) >= need {
+		return names[p.q.Offset:need], nil
+	}
+	broad, err := capped()
+	if err != nil {
+		return nil, err
+	}
+	// names holds every name match: the rest come after them.
+	rest, err := s.searchRest(ctx, p, !broad, max(0, p.q.Offset-len(names)), need-max(p.q.Offset, len(names)))
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	if p.q.Offset < len(names) {
+		ids = append(ids, names[p.q.Offset:]...)
+	}
+	return append(ids, rest...), nil
+}
+
+// nameRanked reports whether results whose entity's name is (or starts
+// with) the term come first: a term and entity results are wanted.
+func (p *searchPlan) nameRanked() bool {
+	return p.name != "" && p.match != "" && (len(p.types) != 1 || p.types[0] == SearchTypeCatalog)
+}
+
+// namePattern is the LIKE pattern of names starting with the term.
+func (p *searchPlan) namePattern() string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p.name) + "%"
+}
+
+// searchNames returns the ids of up to limit matching entity documents
+// whose entity's name is the term or starts with it, in name order (the
+// name itself is the first of those starting with it).
+func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int64, error) {
+	if !p.nameRanked() {
+		return nil, nil
+	}
+	// No match is checked: an entity name is ASCII letters and digits
+	// separated by '-', '_' or '.', which split words for both engines as
+	// for searchWords, so a name starting with the term holds each of the
+	// term's words as a word (the last as a prefix): its document matches.
+	// (Checking it row by row costs FTS5 a fresh prefix lookup each.)
+	var q sqlBuilder
+	q.add("SELECT e.doc_id FROM entities x JOIN search_docs e ON e.id = x.id AND e.type = ? WHERE ", SearchTypeCatalog)
+	if s.d.FullText == FullTextPostgres {
+		// Served by entities_name_pattern whatever the database's collation.
+		q.add(`x.name LIKE ? ESCAPE '\'`, p.namePattern())
+	} else {
+		// A range of entities_name (names are ASCII: U+FFFF sorts after
+		// every name starting with the term), checked by LIKE.
+		q.add(`x.name >= ? AND x.name < ? AND x.name LIKE ? ESCAPE '\'`, p.name, p.name+"\uffff", p.namePattern())
+	}
+	s.conds(&q, p, []string{SearchTypeCatalog}, p.kinds)
+	if s.d.FullText == FullTextPostgres {
+		q.add(` ORDER BY x.name COLLATE "C", x.id LIMIT ?`, limit)
+	} else {
+		q.add(" ORDER BY x.name, x.id LIMIT ?", limit)
+	}
+	return s.ids(ctx, q)
+}
+
+// searchRest returns limit ids from offset of the matching documents
+// that searchNames does not return: by rank when ranked, else (and for
+// an empty term) in index order.
+func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset, limit int) ([]int64, error) {
+	ranked = ranked && p.match != ""
+	var q sqlBuilder
+	q.add("SELECT e.doc_id")
+	s.from(&q, p, p.match, ranked)
+	s.conds(&q, p, p.types, p.kinds)
+	if p.nameRanked() {
+		q.add(` AND NOT (e.type = ? AND e.name LIKE ? ESCAPE '\')`, SearchTypeCatalog, p.namePattern())
+	}
+	switch {
+	case !ranked && p.match != "" && s.d.FullText == FullTextSQLite:
+		q.add(" ORDER BY search_fts.rowid") // FTS5's own order: no sort
+	case !ranked:
+		q.add(" ORDER BY e.doc_id")
+	case s.d.FullText == FullTextPostgres:
+		q.add(" ORDER BY ts_rank(e.tsv, to_tsquery('simple', ?)) DESC, e.doc_id", p.match)
+	default:
+		// FTS5 sorts by its rank column before the join (see from).
+		q.add(" ORDER BY search_fts.rank")
+	}
+	q.add(" LIMIT ? OFFSET ?", limit, offset)
+	return s.ids(ctx, q)
+}
+
+// ids runs a query of one integer column.
+func (s *SQL) ids(ctx context.Context, q sqlBuilder) ([]int64, error) {
+	var ids []int64
+	err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	return ids, err
+}
+
+// searchRows runs a search query (prepared once), calling each for each
+// row. On PostgreSQL it runs with sequential scans disabled: the
+// planner overestimates how many documents a prefix matches, and under
+// a LIMIT or EXISTS it then scans the table hoping to stop early (82 ms
+// at 20k documents for a prefix matching 436, against under 2 ms from
+// the GIN index). Pages and counts of broad terms still stop early, on
+// the primary key.
+func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	if s.d.FullText == FullTextPostgres {
+		st, query, err := s.cachedStmt(ctx, q.b.String())
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // read-only
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+			return err
+		}
+		if st != nil {
+			rows, err = tx.StmtContext(ctx, st).QueryContext(ctx, q.args...)
+		} else {
+			rows, err = tx.QueryContext(ctx, query, q.args...)
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if rows, err = s.cachedQuery(ctx, q.b.String(), q.args...); err != nil {
+			return err
+		}
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// searchCounts counts the readable matches (the first MaxSearchCount+1)
+// by type and kind, and derives the total and both facets from them.
+func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage) error {
+	var q sqlBuilder
+	q.add("SELECT t.type, t.kind_text, COUNT(*) FROM (SELECT e.type, e.kind_text")
+	s.from(&q, p, p.match, false)
+	s.conds(&q, p, nil, nil)
+	q.add(" LIMIT ?) t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+	f := newFacetCounter(p)
+	all := 0
+	if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
+		var typ, kind string
+		var n int
+		err := rows.Scan(&typ, &kind, &n)
+		f.add(typ, kind, n)
+		all += n
+		return err
+	}); err != nil {
+		return err
+	}
+	f.finish(page)
+	page.Capped = all > MaxSearchCount
+	return nil
+}
+
+// from writes the FROM and the match of a search: the documents that
+// match (an engine query; "": every document). The documents are
+// search_docs rows under the alias e: they carry their entity's id,
+// kind, namespace and name as entities rows do, so filters and access
+// (cond, expr) apply to them with no entity row read. ranked (SQLite)
+// makes FTS5's rank column the weighted bm25 (label, title, text, meta:
+// a name's word weighs most), which ORDER BY search_fts.rank sorts by.
+func (s *SQL) from(q *sqlBuilder, p *searchPlan, match string, ranked bool) {
+	switch {
+	case match == "":
+		q.add(" FROM search_docs e WHERE 1=1")
+	case s.d.FullText == FullTextPostgres:
+		q.add(" FROM search_docs e WHERE e.tsv @@ to_tsquery('simple', ?)", match)
+	default:
+		q.add(" FROM search_fts JOIN search_docs e ON e.doc_id = search_fts.rowid WHERE search_fts MATCH ?", match)
+		if ranked {
+			q.add(" AND search_fts.rank MATCH 'bm25(10.0, 5.0, 1.0, 2.0)'")
+		}
+	}
+}
+
+// conds writes the conditions of a search after its match: the types
+// and kinds asked for (nil: all; the facets count without them), the
+// filters, and what the caller may read.
+func (s *SQL) conds(q *sqlBuilder, p *searchPlan, types, kinds []string) {
+	if len(types) == 1 {
+		q.add(" AND e.type = ?", types[0])
+	}
+	if len(kinds) > 0 {
+		q.add(" AND ")
+		inList(q, "e.kind", kinds)
+	}
+	for _, c := range p.q.Filters {
+		q.add(" AND ")
+		cond(q, c)
+	}
+	// What the caller may read, per type: the entity for entity results,
+	// its docs for docs results.
+	wantCatalog := len(types) != 1 || types[0] == SearchTypeCatalog
+	wantDocs := len(types) != 1 || types[0] == SearchTypeDocs
+	access, docs := p.q.Access, p.q.DocsAccess
+	switch {
+	case wantCatalog && wantDocs && access.String() == docs.String():
+		if !access.IsTrue() {
+			q.add(" AND ")
+			expr(q, access)
+		}
+	case wantCatalog && wantDocs:
+		q.add(" AND ((e.type = ? AND ", SearchTypeCatalog)
+		expr(q, access)
+		q.add(") OR (e.type = ? AND ", SearchTypeDocs)
+		expr(q, docs)
+		q.add("))")
+	case wantCatalog && !access.IsTrue():
+		q.add(" AND ")
+		expr(q, access)
+	case wantDocs && !docs.IsTrue():
+		q.add(" AND ")
+		expr(q, docs)
+	}
+}
+
+// readableTypos keeps, of each word's typo candidates, those that occur
+// in a document the caller may read (with the query's types, kinds and
+// filters), at most maxTypoCandidates of them in alphabetical order: a
+// word only in documents hidden from the caller never displaces one of
+// theirs, nor shows in their highlights. One query per 32 candidates,
+// each an EXISTS that stops at the first readable document.
+func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
+	var all []string
+	seen := map[string]bool{}
+	for _, w := range p.words {
+		for _, c := range p.typos[w] {
+			if !seen[c] {
+				seen[c] = true
+				all = append(all, c)
+			}
+		}
+	}
+	readable := map[string]bool{}
+	for _, chunk := range chunks(all, 32) {
+		var q sqlBuilder
+		for i, c := range chunk {
+			if i > 0 {
+				q.add(" UNION ALL ")
+			}
+			q.add("SELECT CAST(? AS TEXT) WHERE EXISTS (SELECT 1", c)
+			if s.d.FullText == FullTextPostgres {
+				// The word's documents from the GIN index first: for an
+				// EXISTS the planner otherwise walks an index whole
+				// hoping to meet one early (127 ms at 20k documents for a
+				// word in none the caller may read).
+				q.add(" FROM search_docs e WHERE e.doc_id = ANY(ARRAY(SELECT doc_id FROM search_docs WHERE tsv @@ to_tsquery('simple', ?)))", exactTerm(s.d.FullText, c))
+			} else {
+				s.from(&q, p, exactTerm(s.d.FullText, c), false)
+			}
+			s.conds(&q, p, p.types, p.kinds)
+			q.add(")")
+		}
+		if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
+			var w string
+			err := rows.Scan(&w)
+			readable[w] = true
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	for _, w := range p.words {
+		var kept []string
+		for _, c := range p.typos[w] { // alphabetical
+			if readable[c] && len(kept) < maxTypoCandidates {
+				kept = append(kept, c)
+			}
+		}
+		if len(kept) == 0 {
+			delete(p.typos, w)
+			continue
+		}
+		p.typos[w] = kept
+	}
+	return nil
+}
+
+// exactTerm is the engine's query for one whole word.
+func exactTerm(engine, w string) string {
+	if engine == FullTextPostgres {
+		return "'" + strings.ReplaceAll(w, "'", "''") + "'"
+	}
+	return `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+}
