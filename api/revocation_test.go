@@ -63,7 +63,9 @@ func TestAccessTokensEndBeforeExpiry(t *testing.T) {
 	if c := whoami(a1); c != 200 {
 		t.Fatalf("alice's token after bob's refused revocation: %d", c)
 	}
-	w := ts.do(t, "POST", "/api/auth/revocations", rootTok, `{"user":"user:default/alice"}`)
+	// A short or differently cased ref names the same user (review 31b:
+	// it matched nothing and answered 200).
+	w := ts.do(t, "POST", "/api/auth/revocations", rootTok, `{"user":"Alice"}`)
 	var out struct{ Sessions int }
 	decode(t, w, &out)
 	if w.Code != 200 || out.Sessions != 2 {
@@ -100,6 +102,9 @@ func TestAccessTokensEndBeforeExpiry(t *testing.T) {
 	}
 	if w := ts.do(t, "POST", "/api/auth/revocations", rootTok, `{"tokenId":"x","user":"user:default/bob"}`); w.Code != 400 {
 		t.Fatalf("both user and tokenId: %d", w.Code)
+	}
+	if w := ts.do(t, "POST", "/api/auth/revocations", rootTok, `{"user":"group:default/team-a"}`); w.Code != 400 || !strings.Contains(w.Body.String(), "not a user ref") {
+		t.Fatalf("revoking a group: %d %s", w.Code, w.Body)
 	}
 
 	// The revocations are audited.

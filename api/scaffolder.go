@@ -175,8 +175,7 @@ func (s *Server) createTask(c *gin.Context) {
 			c.JSON(http.StatusOK, gin.H{"id": res.ID})
 			return
 		}
-		s.audit(c, "scaffolder.task.create", "task:"+res.ID, map[string]string{"template": res.TemplateRef})
-		c.JSON(http.StatusCreated, gin.H{"id": res.ID})
+		s.taskCreated(c, res.ID, res.TemplateRef)
 		return
 	}
 	id, ref, err := s.tasks.Create(c.Request.Context(), identity(c), create)
@@ -184,6 +183,11 @@ func (s *Server) createTask(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.taskCreated(c, id, ref)
+}
+
+// taskCreated audits, counts and tags a new task and answers 201.
+func (s *Server) taskCreated(c *gin.Context, id, ref string) {
 	s.audit(c, "scaffolder.task.create", "task:"+id, map[string]string{"template": ref})
 	s.deps.Metrics.TaskStarted(ref)
 	tracing.Tag(c.Request.Context(), tracing.TaskID.String(id), tracing.Template.String(ref))

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
 )
@@ -283,6 +284,16 @@ func (s *Server) revokeAccess(c *gin.Context) {
 	if err := c.ShouldBindJSON(&req); err != nil || (req.User == "") == (req.TokenID == "") {
 		writeError(c, errs.Invalid(`the body must be JSON {"user": "user:default/name"} or {"tokenId": "..."}`))
 		return
+	}
+	if req.User != "" {
+		// Tokens name their user by the canonical ref: "alice" or
+		// "user:default/Alice" must revoke them, not match nothing.
+		ref, err := catalog.ParseRef(req.User, "user", catalog.DefaultNamespace)
+		if err != nil || !strings.EqualFold(ref.Kind, "user") {
+			writeError(c, errs.Invalid("user: %q is not a user ref (like user:default/alice)", req.User))
+			return
+		}
+		req.User = ref.String()
 	}
 	id := identity(c)
 	self := req.User != "" && strings.EqualFold(req.User, id.Ref) && !id.Service && !id.Guest

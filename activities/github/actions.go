@@ -162,6 +162,11 @@ func (s *service) begin(ctx context.Context, action string, in contract.ActionIn
 		return nil, fail(fmt.Errorf("%s: %w for github host %s (integrations.github)", action, credentials.ErrNoIntegration, c.repo.host))
 	}
 	c.host = h
+	if h.Dev && c.userKey != "" {
+		// The user's token is GitHub's: it is never sent to another host,
+		// least of all rigger dev's plain-HTTP one (review 31b).
+		return nil, fail(fmt.Errorf("%w: the template asks for the user's own GitHub credentials (secretsKey %s), and %s is rigger dev's own git host, which takes no GitHub token: point repoUrl at a GitHub host", errs.ErrInvalid, c.userKey, h.Host))
+	}
 	if h.Dev && action != ActionPublish && action != ActionRepoPush && (action != ActionPullRequest || h.APIBaseURL == "") {
 		return nil, fail(fmt.Errorf("%w: %s needs GitHub's API, and %s is rigger dev's own git host, which serves pushes and pull requests only: configure integrations.github for a real GitHub", errs.ErrInvalid, action, h.Host))
 	}

@@ -96,6 +96,14 @@ func TestPullRequestOnTheDevHost(t *testing.T) {
 	if err != nil || dry.Output["remoteUrl"] != h.PullsURL("platform", "catalog") {
 		t.Fatalf("dry run: %v %v", err, dry.Output)
 	}
+	// The user's own GitHub token is never sent to the dev host.
+	withUser := map[string]any{"token": credentials.UserCredentialMarker("USER_OAUTH_TOKEN")}
+	for k, v := range in {
+		withUser[k] = v
+	}
+	if _, err := pr(ctx, withUser); !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), "takes no GitHub token") {
+		t.Fatalf("the user's own credentials on the dev host: %v", err)
+	}
 	dev.APIBaseURL = ""
 	if _, err := actions(dev)[ActionPullRequest](ctx, in); !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), "needs GitHub's API") {
 		t.Fatalf("a dev host without its API: %v", err)

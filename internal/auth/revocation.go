@@ -18,9 +18,10 @@ import (
 const DefaultRevocationWindow = 2 * time.Second
 
 // revocationOverlap is how far back each read looks before the newest
-// revocation already seen: rows written by a replica whose clock lags
-// behind, or committed late, are still found.
-const revocationOverlap = 2 * time.Minute
+// revocation already seen (never later than this replica's clock): rows
+// written by a replica whose clock lags behind by less, or committed
+// late, are still found.
+const revocationOverlap = 10 * time.Minute
 
 // RevocationStore keeps access-token revocations for every replica.
 type RevocationStore interface {
@@ -110,6 +111,11 @@ func (r *revocations) read(ctx context.Context) error {
 		return nil
 	}
 	if !since.IsZero() {
+		// A row from a replica whose clock runs ahead must not move the
+		// cursor past rows written since by replicas with the right time.
+		if since.After(start) {
+			since = start
+		}
 		since = since.Add(-revocationOverlap)
 	}
 	rows, err := r.st.RevocationsSince(ctx, since, start)

@@ -167,6 +167,22 @@ func testAccessTokenRevocation(t *testing.T, stA, stB revocationStore) {
 		if n < 2 {
 			t.Fatalf("%d sessions revoked, want at least alice's 2", n)
 		}
+		// Each of her sign-in families is revoked by id too: a refresh
+		// racing the revocation (a new session in the family) and replicas'
+		// clocks cannot get past it (review 31b).
+		rows, err := stA.RevocationsSince(ctx, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		families := 0
+		for _, r := range rows {
+			if r.Kind == store.RevokeSession {
+				families++
+			}
+		}
+		if families < 2 {
+			t.Fatalf("%d session-family revocations after revoking alice, want her 2: %+v", families, rows)
+		}
 		refused("replica b (which revoked)", b, tok1)
 		c.Add(window)
 		refused("replica a after the window", a, tok2)

@@ -118,7 +118,11 @@ func TestCatalogPullRequestExample(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || m == nil || !strings.Contains(string(page), "components/ledger.yaml") {
 		t.Fatalf("pull request page: %d\n%s", resp.StatusCode, page)
 	}
-	req, _ := http.NewRequest(http.MethodPost, prPage+"/merge", strings.NewReader(url.Values{"token": {string(m[1])}}.Encode()))
+	sha := regexp.MustCompile(`name="sha" value="([0-9a-f]+)"`).FindSubmatch(page)
+	if sha == nil {
+		t.Fatalf("the merge form names no head commit:\n%s", page)
+	}
+	req, _ := http.NewRequest(http.MethodPost, prPage+"/merge", strings.NewReader(url.Values{"token": {string(m[1])}, "sha": {string(sha[1])}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", p.api)
 	resp, err = (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)

@@ -40,6 +40,7 @@ merged by {{.MergedBy}} as <code>{{.MergeCommitSHA}}</code>{{end}}</p>
 {{end}}
 {{if .CanMerge}}<form method="post" action="{{.MergeURL}}">
 <input type="hidden" name="token" value="{{.MergeToken}}">
+<input type="hidden" name="sha" value="{{.MergeSHA}}">
 <button type="submit">Merge pull request</button> (fast-forward, or a merge commit)
 </form>{{end}}
 {{if .Message}}<p><strong>{{.Message}}</strong></p>{{end}}
@@ -61,6 +62,9 @@ type pageData struct {
 	Pull                                  *Pull
 	CanMerge                              bool
 	MergeURL, MergeToken, Message, Diff   string
+	// MergeSHA is the head the page shows: the merge takes that commit
+	// or nothing (a push after the page was read is not merged unseen).
+	MergeSHA string
 	// The repository page.
 	Files          []string
 	Branch, Readme string
@@ -145,11 +149,12 @@ func (h *Host) servePages(w http.ResponseWriter, r *http.Request, owner, repo, s
 	code := http.StatusOK
 	switch {
 	case action == "merge" && r.Method == http.MethodPost:
-		if !h.sameOrigin(r) || !hmac.Equal([]byte(r.PostFormValue("token")), []byte(h.mergeToken(owner, repo, n))) {
+		sha := r.PostFormValue("sha")
+		if !h.sameOrigin(r) || sha == "" || !hmac.Equal([]byte(r.PostFormValue("token")), []byte(h.mergeToken(owner, repo, n, sha))) {
 			httpError(w, http.StatusForbidden, "merge refused: the request did not come from this pull request's page")
 			return
 		}
-		if _, err := h.MergePull(owner, repo, n, MergedBy, ""); err != nil {
+		if _, err := h.MergePull(owner, repo, n, MergedBy, sha); err != nil {
 			code, d.Message = http.StatusConflict, "Not merged: "+err.Error()
 			break
 		}
@@ -167,7 +172,11 @@ func (h *Host) servePages(w http.ResponseWriter, r *http.Request, owner, repo, s
 	}
 	d.Title, d.Pull = p.Title+" · "+owner+"/"+repo+"#"+num, &p
 	d.CanMerge = p.State == "open"
-	d.MergeURL, d.MergeToken = pullsPath(owner, repo)+"/"+num+"/merge", h.mergeToken(owner, repo, n)
+	if d.CanMerge {
+		d.MergeSHA = h.branchSHA(h.repoDir(owner, repo), p.Head)
+		d.CanMerge = d.MergeSHA != ""
+	}
+	d.MergeURL, d.MergeToken = pullsPath(owner, repo)+"/"+num+"/merge", h.mergeToken(owner, repo, n, d.MergeSHA)
 	if d.Diff, err = h.Diff(owner, repo, p, maxDiffBytes); err != nil {
 		d.Diff = "(no diff: " + err.Error() + ")"
 	}
@@ -183,9 +192,9 @@ func (h *Host) renderPage(w http.ResponseWriter, code int, d pageData) {
 
 // mergeToken is the merge form's anti-forgery value: a page of another
 // origin can post a form here but cannot read this page to learn it.
-func (h *Host) mergeToken(owner, repo string, n int) string {
+func (h *Host) mergeToken(owner, repo string, n int, sha string) string {
 	mac := hmac.New(sha256.New, h.key)
-	mac.Write([]byte("rigger git host merge v1\x00" + owner + "/" + repo + "#" + strconv.Itoa(n)))
+	mac.Write([]byte("rigger git host merge v2\x00" + owner + "/" + repo + "#" + strconv.Itoa(n) + "\x00" + sha))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -246,7 +247,11 @@ func TestPullRequestPages(t *testing.T) {
 	}
 	var merged []string
 	h.OnMerge = func(owner, repo string, p Pull) { merged = append(merged, owner+"/"+repo+"#"+p.Head) }
-	formToken := h.mergeToken("platform", "catalog", 1)
+	head := regexp.MustCompile(`name="sha" value="([0-9a-f]{40})"`).FindStringSubmatch(page)
+	if head == nil {
+		t.Fatalf("the merge form names no head commit:\n%s", page)
+	}
+	formToken := h.mergeToken("platform", "catalog", 1, head[1])
 	post := func(form url.Values, origin string) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/git/platform/catalog/pulls/1/merge", strings.NewReader(form.Encode()))
@@ -264,13 +269,22 @@ func TestPullRequestPages(t *testing.T) {
 	if code := post(url.Values{}, ""); code != http.StatusForbidden {
 		t.Errorf("merge without the page's token: %d", code)
 	}
-	if code := post(url.Values{"token": {formToken}}, "http://evil.example"); code != http.StatusForbidden {
+	// A head other than the page's (a push after it was read) is not
+	// merged: its token does not match.
+	stale := strings.Repeat("0", 40)
+	if code := post(url.Values{"token": {h.mergeToken("platform", "catalog", 1, stale)}, "sha": {head[1][:39] + "f"}}, ""); code != http.StatusForbidden {
+		t.Errorf("merge of another head with a token for it: %d", code)
+	}
+	if code := post(url.Values{"token": {h.mergeToken("platform", "catalog", 1, stale)}, "sha": {stale}}, ""); code != http.StatusConflict {
+		t.Errorf("merge of a head the branch no longer has: %d", code)
+	}
+	if code := post(url.Values{"token": {formToken}, "sha": {head[1]}}, "http://evil.example"); code != http.StatusForbidden {
 		t.Errorf("merge from another origin: %d", code)
 	}
 	if p, _ := h.GetPull("platform", "catalog", 1); p.Merged {
 		t.Fatal("a refused merge merged")
 	}
-	if code := post(url.Values{"token": {formToken}}, srv.URL); code != http.StatusSeeOther {
+	if code := post(url.Values{"token": {formToken}, "sha": {head[1]}}, srv.URL); code != http.StatusSeeOther {
 		t.Fatalf("merge from the page: %d", code)
 	}
 	if p, _ := h.GetPull("platform", "catalog", 1); !p.Merged || p.MergedBy != MergedBy {

@@ -116,6 +116,37 @@ func (s *SQL) RevokeUserSessions(ctx context.Context, user string, at time.Time)
 			return err
 		}
 		n = int(m)
+		// Every sign-in family of the user ends too, whatever its tokens'
+		// issue times say: a refresh racing this transaction (PostgreSQL
+		// reads committed rows only) makes its new session in a family
+		// revoked here, and replicas' clocks do not matter to a family.
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT family FROM auth_sessions WHERE user_ref = ? AND expires_at > ?`), user, authTime(at))
+		if err != nil {
+			return fmt.Errorf("sign-ins of %s: %w", user, err)
+		}
+		var families []string
+		for rows.Next() {
+			var f string
+			if err := rows.Scan(&f); err != nil {
+				rows.Close()
+				return err
+			}
+			families = append(families, f)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, f := range families {
+			if err := revokeAccess(ctx, tx, s.q, Revocation{Kind: RevokeSession, ID: f, At: at, Expires: at.Add(RevocationKeep)}); err != nil {
+				return err
+			}
+		}
+		// The user's own provider tokens (requestUserCredentials) go: a
+		// revoked user's GitHub token must not serve a later retry.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM user_credentials WHERE user_ref = ?`), user); err != nil {
+			return fmt.Errorf("drop the provider tokens of %s: %w", user, err)
+		}
 		return revokeAccess(ctx, tx, s.q, Revocation{Kind: RevokeUser, ID: user, At: at, Expires: at.Add(RevocationKeep)})
 	})
 	return n, err
