@@ -28,15 +28,10 @@ import (
 // the JSON-lines log — finds the newest event deleted.
 func TestAuditTrail(t *testing.T) {
 	needBinary(t)
-	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(testTemplate), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755)
-	os.WriteFile(filepath.Join(dir, "skeleton", "README.md"), []byte("${{ values.name }}\n"), 0o644)
+	tpl := writeHelloFiles(t)
+	dir := filepath.Dir(tpl)
 	logPath := filepath.Join(dir, "audit.jsonl")
-	cfgYAML := fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\naudit:\n  sink: file\n  path: %s\n", tpl, logPath)
+	cfgYAML := helloFilesLocation(tpl) + fmt.Sprintf("audit:\n  sink: file\n  path: %s\n", logPath)
 	p, cfgDir := startDevWithConfig(t, cfgYAML)
 	waitTotal(t, p.api, "kind=template", 1)
 

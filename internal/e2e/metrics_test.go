@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,15 +15,9 @@ import (
 // catalog refresh and Temporal SDK series.
 func TestMetricsListener(t *testing.T) {
 	needBinary(t)
-	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(testTemplate), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755)
-	os.WriteFile(filepath.Join(dir, "skeleton", "README.md"), []byte("${{ values.name }}\n"), 0o644)
+	tpl := writeHelloFiles(t)
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePorts(t).api)
-	p, _ := startDevWithConfig(t, fmt.Sprintf("server:\n  metricsListen: %s\ncatalog:\n  locations:\n    - type: file\n      target: %s\n", metricsAddr, tpl))
+	p, _ := startDevWithConfig(t, fmt.Sprintf("server:\n  metricsListen: %s\n", metricsAddr)+helloFilesLocation(tpl))
 	waitTotal(t, p.api, "kind=template", 1)
 	if !strings.Contains(p.stdout.String(), "Metrics:         http://"+metricsAddr+"/metrics") {
 		t.Errorf("the ready message does not name the metrics URL:\n%s", p.stdout.String())

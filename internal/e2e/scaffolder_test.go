@@ -60,6 +60,30 @@ spec:
         content: done for ${{ parameters.name }}
 `
 
+// writeHelloFiles writes testTemplate and its skeleton into a new temp
+// directory and returns the template's path, for a config's catalog
+// location.
+func writeHelloFiles(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(tpl, []byte(testTemplate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "skeleton", "README.md"), []byte("${{ values.name }}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// helloFilesLocation is a config's catalog section loading tpl.
+func helloFilesLocation(tpl string) string {
+	return fmt.Sprintf("catalog:\n  locations:\n    - type: file\n      target: %s\n", tpl)
+}
+
 type taskResp struct {
 	ID     string `json:"id"`
 	Status string `json:"status"`

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -85,14 +83,8 @@ func TestTracingFollowsATask(t *testing.T) {
 	recv := &otlpReceiver{}
 	collector := httptest.NewServer(recv)
 	defer collector.Close()
-	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(testTemplate), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755)
-	os.WriteFile(filepath.Join(dir, "skeleton", "README.md"), []byte("${{ values.name }}\n"), 0o644)
-	p, _ := startDevWithConfig(t, fmt.Sprintf("tracing:\n  endpoint: %s\ncatalog:\n  locations:\n    - type: file\n      target: %s\n", collector.URL, tpl))
+	tpl := writeHelloFiles(t)
+	p, _ := startDevWithConfig(t, fmt.Sprintf("tracing:\n  endpoint: %s\n", collector.URL)+helloFilesLocation(tpl))
 	waitTotal(t, p.api, "kind=template", 1)
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
