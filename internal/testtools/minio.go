@@ -132,9 +132,11 @@ func (m MinIO) setUp(ctx context.Context, hostPort string) error {
 	}
 	// MinIO loads a new policy into its IAM cache asynchronously: for a
 	// moment after AddCannedPolicy it may answer "canned policy does not
-	// exist". Poll until it attaches.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	// exist". Poll until it attaches; under load the first add was seen
+	// never to arrive (CI, 15 s), so each second the policy is added
+	// again (adding the same policy is idempotent).
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 1; ; i++ {
 		_, err := adm.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{minioWorker}, User: m.AccessKeyID})
 		if err == nil {
 			return nil
@@ -143,6 +145,11 @@ func (m MinIO) setUp(ctx context.Context, hostPort string) error {
 			return fmt.Errorf("attach policy: %w", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+		if i%10 == 0 {
+			if err := adm.AddCannedPolicy(ctx, minioWorker, policy); err != nil {
+				return fmt.Errorf("add policy again: %w", err)
+			}
+		}
 	}
 }
 
