@@ -8,7 +8,7 @@ import { humanRef } from '../api';
 import { Empty, ErrorBox, Loading, useAsync, useTitle } from '../ui';
 import { Highlighted } from '../search/Highlighted';
 import {
-  pageSearch, pageStateQuery, readPageState, resultRoute, search, TYPE_CATALOG, TYPE_DOCS,
+  pageSearch, pageStateQuery, readPageState, resultCount, resultRoute, search, TYPE_CATALOG, TYPE_DOCS,
   type PageState, type SearchResult,
 } from '../search/query';
 
@@ -95,7 +95,7 @@ export default function SearchPage() {
           ) : (
             <>
               <p className="muted small" role="status">
-                {data.numberOfResults ?? data.results.length} result{(data.numberOfResults ?? data.results.length) === 1 ? '' : 's'} for “{state.term}”
+                {resultCount(data)} for “{state.term}”
                 {res.loading ? ' (updating…)' : ''}
               </p>
               <ol className="search-list">

@@ -27,7 +27,16 @@ export interface SearchResponse {
   nextPageCursor?: string;
   previousPageCursor?: string;
   numberOfResults?: number;
+  /** The count stopped at its cap (Rigger counts at most 1,001 matches): numberOfResults is a floor. */
+  numberOfResultsCapped?: boolean;
   facets?: { type?: FacetCount[]; kind?: FacetCount[] };
+}
+
+/** "1 result", "42 results", or "1,000+ results" when the server's count stopped at its cap. */
+export function resultCount(r: Pick<SearchResponse, 'numberOfResults' | 'numberOfResultsCapped' | 'results'>): string {
+  const n = r.numberOfResults ?? r.results.length;
+  const shown = r.numberOfResultsCapped ? `${Math.max(n - 1, 0).toLocaleString('en-US')}+` : n.toLocaleString('en-US');
+  return `${shown} result${n === 1 && !r.numberOfResultsCapped ? '' : 's'}`;
 }
 
 export interface SearchParams {

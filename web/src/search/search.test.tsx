@@ -1,7 +1,7 @@
 import { render } from '@testing-library/react';
 import { describe, expect, test } from 'vitest';
 import { Highlighted, highlightParts } from './Highlighted';
-import { pageSearch, pageStateQuery, readPageState, resultRoute, searchQueryString } from './query';
+import { pageSearch, pageStateQuery, readPageState, resultCount, resultRoute, searchQueryString } from './query';
 
 const pre = '<rigger-hl-ab12>';
 const post = '</rigger-hl-ab12>';
@@ -56,5 +56,14 @@ describe('query building', () => {
     expect(resultRoute({ title: 't', location: 'https://evil.example/' })).toBe('/search');
     expect(resultRoute({ title: 't', location: '//evil.example/' })).toBe('/search');
     expect(resultRoute({ title: 't', location: 'javascript:alert(1)' })).toBe('/search');
+  });
+});
+
+describe('result count', () => {
+  test('exact counts, and a capped count as a floor', () => {
+    expect(resultCount({ numberOfResults: 1, results: [] })).toBe('1 result');
+    expect(resultCount({ numberOfResults: 42, results: [] })).toBe('42 results');
+    expect(resultCount({ numberOfResults: 1001, numberOfResultsCapped: true, results: [] })).toBe('1,000+ results');
+    expect(resultCount({ results: [{ type: 'techdocs', document: { title: 'a', text: '', location: '/x' } }] })).toBe('1 result');
   });
 });
