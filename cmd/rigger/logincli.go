@@ -220,13 +220,26 @@ func (c *cli) loopbackGrant(ctx context.Context, start string) (string, error) {
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "Signed in. You can close this tab and go back to the terminal.")
+		// The page reaches the browser before the command, which stops
+		// this server once it has the grant (a flake saw the browser's
+		// connection closed with no answer).
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		select {
 		case grants <- g:
 		default:
 		}
 	})}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer func() {
+		// Finish the answer the browser is reading, then stop.
+		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(shut) != nil {
+			_ = srv.Close()
+		}
+	}()
 	fmt.Fprintf(c.stdout, "Opening the browser to sign in; if it does not open, visit:\n\n  %s\n\nWaiting for the sign-in to finish in the browser…\n", link)
 	if err := c.openBrowser(link); err != nil {
 		fmt.Fprintf(c.stderr, "could not open a browser (%v); open the link above, or run rigger login --no-browser\n", err)
