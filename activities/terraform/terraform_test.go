@@ -295,20 +295,29 @@ func TestTerraformProcessEnv(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", plantedAWS)
 	t.Setenv("GITHUB_TOKEN", plantedGitHub)
 	bin := testtools.Binary(t, "terraform")
-	dump := filepath.Join(t.TempDir(), "env")
+	// One file per run: plan's two `terraform show` run at once, and
+	// appends to one file interleaved their lines.
+	dumps := t.TempDir()
 	wrapper := filepath.Join(t.TempDir(), "terraform")
-	script := "#!/bin/sh\n{ env; echo ---; } >> '" + dump + "'\nexec '" + bin + "' \"$@\"\n"
+	script := "#!/bin/sh\nenv > \"$(mktemp '" + dumps + "/env.XXXXXX')\"\nexec '" + bin + "' \"$@\"\n"
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	r := newRig(t, terraform.Config{Binary: wrapper})
 	r.write(t, "infra/main.tf", serviceTF)
 	r.must(t, terraform.ActionPlan, map[string]any{"dir": "infra", "vars": map[string]any{"name": "payments"}})
-	b, err := os.ReadFile(dump)
+	files, err := filepath.Glob(filepath.Join(dumps, "env.*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs := strings.Split(strings.TrimSuffix(string(b), "---\n"), "---\n")
+	var runs []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, string(b))
+	}
 	if len(runs) < 3 { // init, plan, show, show
 		t.Fatalf("the wrapper saw %d terraform runs", len(runs))
 	}
