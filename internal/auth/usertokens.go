@@ -21,6 +21,7 @@ type UserTokenStore interface {
 	UserCredential(ctx context.Context, user, provider string) (store.UserCredential, error)
 	GrantTaskUserCredential(ctx context.Context, g store.TaskUserCredential) error
 	TaskUserCredential(ctx context.Context, taskID, secretsKey string) (store.TaskUserCredential, error)
+	TaskUserCredentials(ctx context.Context, taskID string) ([]store.TaskUserCredential, error)
 }
 
 // UserTokens keep the provider token a user signed in with (GitHub's
@@ -88,6 +89,12 @@ func (u *UserTokens) Grant(ctx context.Context, taskID, secretsKey, user, provid
 			provider, secretsKey, strings.Join(missing, ", "), provider, provider)
 	}
 	return u.st.GrantTaskUserCredential(ctx, store.TaskUserCredential{TaskID: taskID, SecretsKey: secretsKey, UserRef: user, Provider: provider, Created: u.now().UTC()})
+}
+
+// TaskGrants lists the user credentials task was granted at its creation
+// (which secretsKey, whose token), never the tokens.
+func (u *UserTokens) TaskGrants(ctx context.Context, taskID string) ([]store.TaskUserCredential, error) {
+	return u.st.TaskUserCredentials(ctx, taskID)
 }
 
 // missingScopes are the wanted scopes granted lacks. GitHub's "repo"

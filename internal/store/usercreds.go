@@ -42,6 +42,8 @@ type UserCredentials interface {
 	GrantTaskUserCredential(ctx context.Context, g TaskUserCredential) error
 	// TaskUserCredential finds a task's grant; errs.ErrNotFound if none.
 	TaskUserCredential(ctx context.Context, taskID, secretsKey string) (TaskUserCredential, error)
+	// TaskUserCredentials lists every grant of a task (none: empty).
+	TaskUserCredentials(ctx context.Context, taskID string) ([]TaskUserCredential, error)
 }
 
 var _ UserCredentials = (*SQL)(nil)
@@ -119,4 +121,27 @@ func (s *SQL) TaskUserCredential(ctx context.Context, taskID, secretsKey string)
 	}
 	g.Created = parseAuthTime(created)
 	return g, nil
+}
+
+// TaskUserCredentials implements UserCredentials.
+func (s *SQL) TaskUserCredentials(ctx context.Context, taskID string) ([]TaskUserCredential, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT secrets_key, user_ref, provider, created_at FROM task_user_credentials WHERE task_id = ? ORDER BY secrets_key`), taskID)
+	if err != nil {
+		return nil, fmt.Errorf("read task credentials: %w", err)
+	}
+	defer rows.Close()
+	var out []TaskUserCredential
+	for rows.Next() {
+		g := TaskUserCredential{TaskID: taskID}
+		var created sql.NullString
+		if err := rows.Scan(&g.SecretsKey, &g.UserRef, &g.Provider, &created); err != nil {
+			return nil, fmt.Errorf("read task credentials: %w", err)
+		}
+		g.Created = parseAuthTime(created)
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read task credentials: %w", err)
+	}
+	return out, nil
 }

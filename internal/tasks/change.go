@@ -381,6 +381,9 @@ func (s *Service) Retry(ctx context.Context, who auth.Identity, id string) error
 	if err := s.mayChange(ctx, who, ActionTaskRetry, t); err != nil {
 		return err
 	}
+	if err := s.mayRetryWithUserCredentials(ctx, who, t.ID, prev.UserRef); err != nil {
+		return err
+	}
 	// So may its outputs: only outcomes a worker marked are resumed.
 	in.Resume = s.verifiedResume(in, t.State, prev.Attempt)
 	prev.Attempt++
@@ -500,6 +503,27 @@ func retryEnt(who auth.Identity, user string) []string {
 // (auth.UserTokens).
 type UserTokenGranter interface {
 	Grant(ctx context.Context, taskID, secretsKey, user, provider string, scopes []string) error
+	// TaskGrants lists what a task was granted (a retry checks who asks).
+	TaskGrants(ctx context.Context, taskID string) ([]store.TaskUserCredential, error)
+}
+
+// mayRetryWithUserCredentials: a task granted its creator's own GitHub
+// token (requestUserCredentials) acts as that person, so only its creator
+// retries it; an admin allowed to retry other tasks would otherwise make
+// the creator's token act on the admin's decision.
+func (s *Service) mayRetryWithUserCredentials(ctx context.Context, who auth.Identity, taskID, creator string) error {
+	if s.d.UserTokens == nil || who.Ref == creator {
+		return nil
+	}
+	grants, err := s.d.UserTokens.TaskGrants(ctx, taskID)
+	if err != nil {
+		return err
+	}
+	if len(grants) > 0 {
+		return errs.Forbidden("task %s acts with %s's own %s credentials (secretsKey %s): only %s can retry it",
+			taskID, creator, grants[0].Provider, grants[0].SecretsKey, creator)
+	}
+	return nil
 }
 
 // grantUserCredentials: for each RepoUrlPicker of the template asking for

@@ -21,12 +21,15 @@ import (
 // its task the creator's stored GitHub token for the secretsKey; the task's
 // secret holds only a marker and the token is nowhere in the workflow's
 // history. A creator who did not sign in with GitHub is refused, naming
-// the secretsKey, and no task starts.
+// the secretsKey, and no task starts. Once the task failed, only its
+// creator may retry it: anyone else allowed to retry (an admin) would make
+// the creator's token act on their decision. (The stand-in workflow fails
+// at its step "fails".)
 func TestRequestUserCredentials(t *testing.T) {
 	body := `{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":"own","namespace":"default"},` +
 		`"spec":{"type":"service","owner":"group:default/platform","parameters":[{"properties":{"repoUrl":{"type":"string","ui:field":"RepoUrlPicker",` +
 		`"ui:options":{"requestUserCredentials":{"secretsKey":"USER_OAUTH_TOKEN","additionalScopes":{"github":["repo"]}}}}}}],` +
-		`"steps":[{"id":"log","action":"debug:log","input":{"message":"hi"}}]}}`
+		`"steps":[{"id":"fails","action":"debug:log","input":{"message":"hi"}}]}}`
 	s := serviceOver(t, &testAuthorizer{}, nil, store.Entity{Ref: "template:default/own", Body: json.RawMessage(body), Hash: "own"})
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "creds.db"))
 	if err != nil {
@@ -93,5 +96,18 @@ func TestRequestUserCredentials(t *testing.T) {
 	}
 	if events == 0 {
 		t.Fatal("no history read")
+	}
+
+	waitStatus(t, s, octo, id, StatusFailed)
+	err = s.Retry(t.Context(), alice, id)
+	if !errors.Is(err, errs.ErrForbidden) || !strings.Contains(err.Error(), "only user:default/octocat can retry it") ||
+		!strings.Contains(err.Error(), "USER_OAUTH_TOKEN") || strings.Contains(err.Error(), token) {
+		t.Fatalf("another user's retry of a task holding octocat's token: %v, want forbidden naming the owner", err)
+	}
+	if task, err := s.Get(t.Context(), octo, id); err != nil || task.State.Attempt != 1 {
+		t.Fatalf("after the refused retry: %+v, %v; want the first attempt", task, err)
+	}
+	if err := s.Retry(t.Context(), octo, id); err != nil {
+		t.Fatalf("the creator's retry: %v", err)
 	}
 }
