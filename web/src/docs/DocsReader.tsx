@@ -8,7 +8,7 @@ import { useEffect, useMemo, useRef, useState, type MouseEvent, type KeyboardEve
 import { Link, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError } from '../api';
 import { ErrorBox, Loading, useAsync } from '../ui';
-import { prepareArticle, selectTab } from './article';
+import { CONTENT_ID_PREFIX, prepareArticle, selectTab } from './article';
 import { renderDiagrams } from './mermaid';
 import { SiteSearch } from './SiteSearch';
 import {
@@ -112,7 +112,7 @@ function Article({ html, page, props }: { html: string; page: SitePage; props: R
     if (!loc.hash) return;
     let id = loc.hash.slice(1);
     try { id = decodeURIComponent(id); } catch { /* keep as is */ }
-    ref.current?.querySelector(`[id="${id.replace(/["\\]/g, '')}"]`)?.scrollIntoView();
+    ref.current?.querySelector(`[id="${CONTENT_ID_PREFIX}${id.replace(/["\\]/g, '')}"]`)?.scrollIntoView();
   }, [loc.hash, ready]);
 
   const onClick = (e: MouseEvent) => {

@@ -94,9 +94,21 @@ describe('sanitizing', () => {
     for (const bad of ['<script', 'onclick', 'onerror', 'onmouseover', 'onfocus', 'style=', '<iframe', '<form', '<input', '<button', '<svg', '<style', '<object', 'javascript:', 'custom-el', 'target=']) {
       expect(html).not.toContain(bad);
     }
-    expect(div.querySelector('h2#x')?.textContent).toBe('Title');
+    expect(div.querySelector('h2#user-content-x')?.textContent).toBe('Title');
     expect(div.querySelector('b')?.textContent).toBe('kept text');
     expect(div.querySelector('img')?.getAttribute('src')).toBe(`${files}/i.png`);
+  });
+
+  test("the author's ids are prefixed, so no heading takes an id of the app's", () => {
+    const div = render(
+      `<h2 id="root">Root</h2><p id="" aria-describedby="root note">x</p><div aria-label="kept">y</div>`,
+      ctx(''),
+    );
+    expect(div.querySelector('h2')?.id).toBe('user-content-root');
+    expect(div.querySelector('#root')).toBeNull();
+    expect(div.querySelector('p')?.hasAttribute('id')).toBe(false);
+    expect(div.querySelector('p')?.getAttribute('aria-describedby')).toBe('user-content-root user-content-note');
+    expect(div.querySelector('div')?.getAttribute('aria-label')).toBe('kept');
   });
 
   test('the content outside the article is not shown', () => {

@@ -20,6 +20,18 @@ const DROPPED = new Set([
   'option', 'link', 'meta', 'base', 'template', 'noscript', 'svg', 'math', 'audio', 'video', 'source', 'track', 'canvas',
   'portal', 'dialog', 'head', 'title',
 ]);
+/**
+ * Ids written by the docs' author are prefixed, as GitHub does, so a heading
+ * or element of the page can never take an id the app itself uses (DOM
+ * clobbering): "## Root" is `user-content-root`, not `root`. The reader
+ * maps a URL's #anchor to the prefixed id.
+ */
+export const CONTENT_ID_PREFIX = 'user-content-';
+/** aria-* attributes whose value is a list of ids (prefixed like the ids). */
+const ARIA_ID_REFS = new Set([
+  'aria-activedescendant', 'aria-controls', 'aria-describedby', 'aria-details', 'aria-errormessage', 'aria-flowto',
+  'aria-labelledby', 'aria-owns',
+]);
 /** Attributes kept on any allowed element (plus aria-*). */
 const GLOBAL_ATTRS = new Set(['id', 'class', 'title', 'lang', 'dir', 'role']);
 const ELEMENT_ATTRS: Record<string, Set<string>> = {
@@ -119,7 +131,11 @@ function copyNode(node: Node, doc: Document, ctx: ArticleContext): Node | undefi
   for (const a of Array.from(el.attributes)) {
     const name = a.name.toLowerCase();
     if (name === 'href' && tag === 'a') continue;
-    if (GLOBAL_ATTRS.has(name) || ELEMENT_ATTRS[tag]?.has(name) || (name.startsWith('aria-') && /^aria-[a-z]+$/.test(name))) {
+    if (name === 'id') {
+      if (a.value !== '') out.setAttribute('id', CONTENT_ID_PREFIX + a.value);
+    } else if (ARIA_ID_REFS.has(name)) {
+      out.setAttribute(name, a.value.split(/\s+/).filter(Boolean).map((v) => CONTENT_ID_PREFIX + v).join(' '));
+    } else if (GLOBAL_ATTRS.has(name) || ELEMENT_ATTRS[tag]?.has(name) || (name.startsWith('aria-') && /^aria-[a-z]+$/.test(name))) {
       out.setAttribute(name, a.value);
     }
   }
