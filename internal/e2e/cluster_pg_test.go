@@ -111,7 +111,7 @@ func (sp *stoppedPostgres) start(t testing.TB) {
 
 // postmaster finds the postgres listening on addr (its command line
 // says -p <port>) and returns its pid and command line.
-func postmaster(t *testing.T, addr string) (int, []string) {
+func postmaster(t testing.TB, addr string) (int, []string) {
 	t.Helper()
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
 	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")

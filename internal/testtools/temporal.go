@@ -46,6 +46,9 @@ type Temporal struct {
 	proc *temporalProc
 }
 
+// Pid is the server process's id (for benchmarks reading its usage).
+func (t *Temporal) Pid() int { return t.proc.cmd.Process.Pid }
+
 // TemporalOptions says where the server keeps its data.
 type TemporalOptions struct {
 	// PostgresAddr is host:port of a PostgreSQL server whose user
