@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -22,6 +23,16 @@ const DefaultRevocationWindow = 2 * time.Second
 // written by a replica whose clock lags behind by less, or committed
 // late, are still found.
 const revocationOverlap = 10 * time.Minute
+
+// revocationRetry is how long after a failed read verifications needing
+// a fresh copy are refused without asking the database again: while it is
+// down, requests fail fast instead of queueing behind reads that each wait
+// for a connection.
+const revocationRetry = time.Second
+
+// errRevocationsUnavailable refuses a token whose revocations could not be
+// read (fail closed).
+var errRevocationsUnavailable = fmt.Errorf("%w: token revocations unavailable", errs.ErrUnavailable)
 
 // RevocationStore keeps access-token revocations for every replica.
 type RevocationStore interface {
@@ -45,6 +56,7 @@ type revocations struct {
 	set    map[revKey]store.Revocation
 	fresh  time.Time // when the last successful read started (local clock)
 	cursor time.Time // the newest revocation time read (revoker's clock)
+	failed time.Time // when the last read failed, zero after a success (local clock)
 
 	readMu sync.Mutex // one read at a time
 }
@@ -63,18 +75,29 @@ func (r *revocations) check(ctx context.Context, t tokenRef) error {
 	r.mu.RLock()
 	stale := now.Sub(r.fresh) >= r.window
 	revoked := r.revokedLocked(t)
+	failing := r.failingLocked(now)
 	r.mu.RUnlock()
 	if revoked || !stale {
 		return r.refusal(revoked)
 	}
+	if failing {
+		return errRevocationsUnavailable
+	}
 	if err := r.read(ctx); err != nil {
-		r.logger.Warn("read token revocations", "error", err)
-		return fmt.Errorf("%w: token revocations unavailable", errs.ErrUnavailable)
+		if !errors.Is(err, errRevocationsUnavailable) {
+			r.logger.Warn("read token revocations", "error", err)
+		}
+		return errRevocationsUnavailable
 	}
 	r.mu.RLock()
 	revoked = r.revokedLocked(t)
 	r.mu.RUnlock()
 	return r.refusal(revoked)
+}
+
+// failingLocked: a read failed less than revocationRetry ago.
+func (r *revocations) failingLocked(now time.Time) bool {
+	return !r.failed.IsZero() && now.Sub(r.failed) < revocationRetry
 }
 
 func (r *revocations) refusal(revoked bool) error {
@@ -105,10 +128,14 @@ func (r *revocations) read(ctx context.Context) error {
 	start := r.now()
 	r.mu.RLock()
 	done := start.Sub(r.fresh) < r.window
+	failing := r.failingLocked(start)
 	since := r.cursor
 	r.mu.RUnlock()
 	if done { // another caller read while this one waited
 		return nil
+	}
+	if failing { // another caller's read failed while this one waited
+		return errRevocationsUnavailable
 	}
 	if !since.IsZero() {
 		// A row from a replica whose clock runs ahead must not move the
@@ -119,11 +146,13 @@ func (r *revocations) read(ctx context.Context) error {
 		since = since.Add(-revocationOverlap)
 	}
 	rows, err := r.st.RevocationsSince(ctx, since, start)
-	if err != nil {
-		return err
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err != nil {
+		r.failed = r.now()
+		return err
+	}
+	r.failed = time.Time{}
 	for k, v := range r.set {
 		if !start.Before(v.Expires) {
 			delete(r.set, k)

@@ -3,7 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,4 +221,84 @@ func testAccessTokenRevocation(t *testing.T, stA, stB revocationStore) {
 			t.Fatalf("rows after cleanup: %+v, want carol's only", rows)
 		}
 	})
+}
+
+// slowFailingStore is a real store whose revocation reads can be made to
+// fail the way a database that is down does: after a wait (a connection
+// timeout). It counts the reads that reached it.
+type slowFailingStore struct {
+	RevocationStore
+	mu    sync.Mutex
+	down  bool
+	reads int
+}
+
+func (s *slowFailingStore) RevocationsSince(ctx context.Context, since, now time.Time) ([]store.Revocation, error) {
+	s.mu.Lock()
+	s.reads++
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		time.Sleep(100 * time.Millisecond)
+		return nil, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	}
+	return s.RevocationStore.RevocationsSince(ctx, since, now)
+}
+
+func (s *slowFailingStore) set(down bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+	n := s.reads
+	s.reads = 0
+	return n
+}
+
+// TestRevocationReadsDoNotPileUp: while the database is down, every
+// verification that needs a fresh copy is refused (fail closed), but the
+// requests arriving together cost one read, not one each, and for a
+// second after a failure none reads at all; once the database is back
+// verifications pass again.
+func TestRevocationReadsDoNotPileUp(t *testing.T) {
+	c := newClock()
+	st := &slowFailingStore{RevocationStore: testDB(t, filepath.Join(t.TempDir(), "r.db"))}
+	r := &revocations{st: st, window: 2 * time.Second, now: c.Now, logger: slog.New(slog.DiscardHandler)}
+	tok := tokenRef{sub: "user:default/alice", jti: "j1", iat: c.Now()}
+	if err := r.check(t.Context(), tok); err != nil {
+		t.Fatalf("database up: %v", err)
+	}
+	st.set(true)
+	c.Add(3 * time.Second) // the copy is stale
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.check(t.Context(), tok); errors.Is(err, errs.ErrUnavailable) {
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if refused.Load() != 20 {
+		t.Fatalf("%d of 20 verifications refused while the database is down, want all (fail closed)", refused.Load())
+	}
+	if err := r.check(t.Context(), tok); !errors.Is(err, errs.ErrUnavailable) {
+		t.Fatalf("right after a failed read: %v, want unavailable", err)
+	}
+	if n := st.set(true); n != 1 {
+		t.Fatalf("20 concurrent verifications and one more made %d reads of a database that is down, want 1", n)
+	}
+	c.Add(revocationRetry)
+	if err := r.check(t.Context(), tok); !errors.Is(err, errs.ErrUnavailable) {
+		t.Fatalf("a second later, still down: %v, want unavailable", err)
+	}
+	if n := st.set(false); n != 1 {
+		t.Fatalf("a second later: %d reads, want 1 (a new try)", n)
+	}
+	c.Add(revocationRetry)
+	if err := r.check(t.Context(), tok); err != nil {
+		t.Fatalf("database back: %v", err)
+	}
 }
