@@ -7,9 +7,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -20,7 +25,12 @@ import (
 	"github.com/riggerdev/rigger/workflows"
 )
 
-var recordHistories = flag.Bool("record-histories", false, "run scaffolder tasks on the real stack and save their histories to workflows/testdata for the replay test")
+var (
+	recordHistories = flag.Bool("record-histories", false, "run scaffolder tasks on the real stack and save their histories to workflows/testdata for the replay test")
+	// An older build's histories are recorded with RIGGER_BIN set to its
+	// binary and this flag set to the name of its shape.
+	recordAs = flag.String("record-as", historyName, "the workflow shape the recorded histories are named after (-record-histories)")
+)
 
 const replayTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
@@ -43,7 +53,7 @@ spec:
 
 // historyName names the recording of the current workflow shape; bump it
 // when Scaffold changes shape (behind workflow.GetVersion).
-const historyName = "v4_audit_outcome"
+const historyName = "v5_waiting_status"
 
 // TestRecordScaffoldHistory runs a task on the real stack and replays its
 // history with this package's workflow code: the binary and the code agree
@@ -74,7 +84,7 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "history.json")
 	if *recordHistories {
 		// Each recording is kept: histories of older shapes must keep replaying.
-		out = "../../workflows/testdata/scaffold_history_" + historyName + ".json"
+		out = "../../workflows/testdata/scaffold_history_" + *recordAs + ".json"
 	}
 	replayTask(t, ps.frontend, devCodec(t, filepath.Join(dir, "data")), c.ID, out)
 }
@@ -134,4 +144,121 @@ func devCodec(t testing.TB, data string) *payloadcodec.Codec {
 		t.Fatal(err)
 	}
 	return codec
+}
+
+// midLoopTemplates are runs that stop in the middle of the step loop:
+// one on a timer (debug:wait), one on a person (rigger:approval). Their
+// histories, recorded while they wait, are what a worker of a newer
+// build has to continue.
+const midLoopTemplates = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: mid-wait}
+spec:
+  type: service
+  steps:
+    - {id: write, name: Write, action: fs:write, input: {path: a.txt, content: before the wait}}
+    - {id: wait, name: Wait, action: debug:wait, input: {minutes: 60}}
+    - {id: show, name: Show, action: debug:log, input: {message: after the wait, listWorkspace: true}}
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: mid-approval}
+spec:
+  owner: group:default/platform
+  type: service
+  steps:
+    - {id: before, name: Before, action: debug:log, input: {message: before the approval}}
+    - {id: gate, name: Gate, action: rigger:approval, input: {message: "Go on?", timeout: 48h}}
+    - {id: after, name: After, action: debug:log, input: {message: after the approval}}
+`
+
+// TestRecordScaffoldHistoryMidLoop starts tasks that wait in the middle
+// of the step loop and replays their histories, as they are while the
+// tasks wait, with this package's workflow code. With -record-histories
+// (and -record-as, RIGGER_BIN naming an older build) it saves them, with
+// their payloads decrypted, to workflows/testdata: the replay test then
+// shows that a worker of this build continues the older build's runs.
+func TestRecordScaffoldHistoryMidLoop(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "templates.yaml")
+	os.WriteFile(tpl, []byte(midLoopTemplates), 0o600)
+	cfg := filepath.Join(dir, "rigger.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600)
+	ps := freePorts(t)
+	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
+	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
+	p.waitReady(t, 90e9)
+	waitTotal(t, p.api, "kind=template", 2)
+	codec := devCodec(t, filepath.Join(dir, "data"))
+	for _, c := range []struct{ template, step string }{{"mid-wait", "wait"}, {"mid-approval", "gate"}} {
+		t.Run(c.template, func(t *testing.T) {
+			var created struct{ ID string }
+			if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/" + c.template}, &created); code != http.StatusCreated {
+				t.Fatalf("create: %d", code)
+			}
+			h := waitingHistory(t, ps.frontend, created.ID)
+			if err := decodeHistory(codec, h); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "history.json")
+			if *recordHistories {
+				out = "../../workflows/testdata/scaffold_history_" + *recordAs + "_" + strings.ReplaceAll(c.template, "-", "_") + ".json"
+			}
+			raw, err := protojson.MarshalOptions{Indent: " "}.Marshal(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(out, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, out); err != nil {
+				t.Fatalf("the history of a run waiting at step %s does not replay with this code: %v", c.step, err)
+			}
+		})
+	}
+}
+
+// waitingHistory polls the history of run id until the run rests on a
+// timer (its wait, or its approval's deadline) and returns it.
+func waitingHistory(t testing.TB, frontend int, id string) *historypb.History {
+	t.Helper()
+	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", frontend), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var h historypb.History
+		it := tc.GetWorkflowHistory(context.Background(), id, "", false, 0)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Events = append(h.Events, e)
+		}
+		if n := len(h.Events); n > 0 && h.Events[n-1].GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED {
+			return &h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s never rested on a timer: %d events", id, len(h.Events))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// decodeHistory decrypts every payload of h in place (search attributes
+// are not encrypted): the replay test in workflows/ replays without keys.
+func decodeHistory(codec *payloadcodec.Codec, h *historypb.History) error {
+	return proxy.VisitPayloads(context.Background(), h, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return codec.Decode(p)
+		},
+	})
 }
