@@ -81,12 +81,10 @@ func TestRecordScaffoldHistory(t *testing.T) {
 	if tr := waitTask(t, p.api, c.ID); tr.Status != "completed" {
 		t.Fatalf("task: %+v", tr)
 	}
-	out := filepath.Join(t.TempDir(), "history.json")
-	if *recordHistories {
-		// Each recording is kept: histories of older shapes must keep replaying.
-		out = "../../workflows/testdata/scaffold_history_" + *recordAs + ".json"
-	}
-	replayTask(t, ps.frontend, devCodec(t, filepath.Join(dir, "data")), c.ID, out)
+	codec := devCodec(t, filepath.Join(dir, "data"))
+	h := taskHistory(t, ps.frontend, c.ID, nil)
+	replayHistory(t, codec, h, filepath.Join(t.TempDir(), "history.json"))
+	recordHistory(t, codec, h, *recordAs)
 }
 
 // replayTask saves the history of task id, run by the rigger dev with
@@ -94,28 +92,51 @@ func TestRecordScaffoldHistory(t *testing.T) {
 // with this package's workflow code.
 func replayTask(t testing.TB, frontend int, codec *payloadcodec.Codec, id, out string) {
 	t.Helper()
+	replayHistory(t, codec, taskHistory(t, frontend, id, nil), out)
+}
+
+// taskHistory reads the history of task id from the Temporal on frontend,
+// again until ready (if not nil) accepts it.
+func taskHistory(t testing.TB, frontend int, id string, ready func(*historypb.History) bool) *historypb.History {
+	t.Helper()
 	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", frontend), Namespace: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tc.Close()
-	it := tc.GetWorkflowHistory(context.Background(), id, "", false, 0)
-	var h historypb.History
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var h historypb.History
+		it := tc.GetWorkflowHistory(context.Background(), id, "", false, 0)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Events = append(h.Events, e)
 		}
-		h.Events = append(h.Events, e)
+		if ready == nil || ready(&h) {
+			return &h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the history of %s never got where the test wants it: %d events", id, len(h.Events))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	raw, err := protojson.MarshalOptions{Indent: " "}.Marshal(&h)
+}
+
+// replayHistory saves h as it is to out and replays it with this
+// package's workflow code, decrypting its payloads with codec as rigger
+// dev does.
+func replayHistory(t testing.TB, codec *payloadcodec.Codec, h *historypb.History, out string) {
+	t.Helper()
+	raw, err := protojson.MarshalOptions{Indent: " "}.Marshal(h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// rigger dev encrypts payloads: the replayer decodes them the same way.
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
 		DataConverter: payloadcodec.DataConverter(codec), FailureConverter: payloadcodec.FailureConverter(codec)})
 	if err != nil {
@@ -124,6 +145,34 @@ func replayTask(t testing.TB, frontend int, codec *payloadcodec.Codec, id, out s
 	r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
 	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, out); err != nil {
 		t.Fatalf("the history of a real run does not replay with this code: %v", err)
+	}
+}
+
+// recordHistory, with -record-histories, saves h to workflows/testdata as
+// scaffold_history_<name>.json with its payloads decrypted (search
+// attributes are not encrypted), so that the replay test there needs no
+// key. It changes h.
+func recordHistory(t testing.TB, codec *payloadcodec.Codec, h *historypb.History, name string) {
+	t.Helper()
+	if !*recordHistories {
+		return
+	}
+	err := proxy.VisitPayloads(context.Background(), h, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return codec.Decode(p)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := protojson.MarshalOptions{Indent: " "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each recording is kept: histories of older shapes must keep replaying.
+	if err := os.WriteFile("../../workflows/testdata/scaffold_history_"+name+".json", raw, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -175,9 +224,9 @@ spec:
 // TestRecordScaffoldHistoryMidLoop starts tasks that wait in the middle
 // of the step loop and replays their histories, as they are while the
 // tasks wait, with this package's workflow code. With -record-histories
-// (and -record-as, RIGGER_BIN naming an older build) it saves them, with
-// their payloads decrypted, to workflows/testdata: the replay test then
-// shows that a worker of this build continues the older build's runs.
+// (and -record-as, RIGGER_BIN naming an older build) it saves them to
+// workflows/testdata: the replay test then shows that a worker of this
+// build continues the older build's runs.
 func TestRecordScaffoldHistoryMidLoop(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
@@ -198,67 +247,13 @@ func TestRecordScaffoldHistoryMidLoop(t *testing.T) {
 			if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/" + c.template}, &created); code != http.StatusCreated {
 				t.Fatalf("create: %d", code)
 			}
-			h := waitingHistory(t, ps.frontend, created.ID)
-			if err := decodeHistory(codec, h); err != nil {
-				t.Fatal(err)
-			}
-			out := filepath.Join(t.TempDir(), "history.json")
-			if *recordHistories {
-				out = "../../workflows/testdata/scaffold_history_" + *recordAs + "_" + strings.ReplaceAll(c.template, "-", "_") + ".json"
-			}
-			raw, err := protojson.MarshalOptions{Indent: " "}.Marshal(h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(out, raw, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflows.Scaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, out); err != nil {
-				t.Fatalf("the history of a run waiting at step %s does not replay with this code: %v", c.step, err)
-			}
+			// It rests on a timer: its wait, or its approval's deadline.
+			h := taskHistory(t, ps.frontend, created.ID, func(h *historypb.History) bool {
+				n := len(h.Events)
+				return n > 0 && h.Events[n-1].GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED
+			})
+			replayHistory(t, codec, h, filepath.Join(t.TempDir(), "history.json"))
+			recordHistory(t, codec, h, *recordAs+"_"+strings.ReplaceAll(c.template, "-", "_"))
 		})
 	}
-}
-
-// waitingHistory polls the history of run id until the run rests on a
-// timer (its wait, or its approval's deadline) and returns it.
-func waitingHistory(t testing.TB, frontend int, id string) *historypb.History {
-	t.Helper()
-	tc, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", frontend), Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tc.Close()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var h historypb.History
-		it := tc.GetWorkflowHistory(context.Background(), id, "", false, 0)
-		for it.HasNext() {
-			e, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, e)
-		}
-		if n := len(h.Events); n > 0 && h.Events[n-1].GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED {
-			return &h
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s never rested on a timer: %d events", id, len(h.Events))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// decodeHistory decrypts every payload of h in place (search attributes
-// are not encrypted): the replay test in workflows/ replays without keys.
-func decodeHistory(codec *payloadcodec.Codec, h *historypb.History) error {
-	return proxy.VisitPayloads(context.Background(), h, proxy.VisitPayloadsOptions{
-		SkipSearchAttributes: true,
-		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
-			return codec.Decode(p)
-		},
-	})
 }
