@@ -169,7 +169,14 @@ func (c *cluster) temporalArgs() []string {
 // startWorker starts one more rigger worker of the default queue.
 func (c *cluster) startWorker(t testing.TB) *proc {
 	t.Helper()
-	w := startBin(c.owner, c.bin, c.dir, c.env, append([]string{"worker", "--queue", "rigger-default"}, c.temporalArgs()...)...)
+	return c.startWorkerOf(t, c.bin)
+}
+
+// startWorkerOf starts one more rigger worker of the default queue from
+// the binary bin (another build of rigger).
+func (c *cluster) startWorkerOf(t testing.TB, bin string) *proc {
+	t.Helper()
+	w := startBin(c.owner, bin, c.dir, c.env, append([]string{"worker", "--queue", "rigger-default"}, c.temporalArgs()...)...)
 	w.waitStdout(t, "Rigger worker is ready", 90*time.Second)
 	c.workers = append(c.workers, w)
 	return w
