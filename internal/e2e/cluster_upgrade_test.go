@@ -144,7 +144,8 @@ func TestClusterWorkerUpgrade(t *testing.T) {
 	for i, id := range append(slices.Clone(oldTasks), newTasks...) {
 		var out struct{ Error struct{ Message string } }
 		if code := doJSON(t, "POST", api+callbacks[id], map[string]any{"ticket": fmt.Sprintf("T-%d", i)}, &out); code != http.StatusAccepted {
-			t.Fatalf("callback of %s: %d %s", id, code, out.Error.Message)
+			t.Fatalf("callback of %s: %d %s (the new worker logged %d nondeterminism errors, TMPRL1100)",
+				id, code, out.Error.Message, strings.Count(newWorker.stderr.String(), "TMPRL1100"))
 		}
 	}
 	newIdentity := fmt.Sprintf("%d@", newWorker.cmd.Process.Pid)
@@ -168,6 +169,11 @@ func TestClusterWorkerUpgrade(t *testing.T) {
 		if old && !strings.HasPrefix(h.afterSignal, newIdentity) {
 			t.Errorf("old build's task %s: the workflow task after its callback was run by %q, not the new worker (%s…)", id, h.afterSignal, newIdentity)
 		}
+	}
+	// A run that does not replay fails its workflow task again and again
+	// (TMPRL1100), even where it ends up completing.
+	if n := strings.Count(newWorker.stderr.String(), "TMPRL1100"); n > 0 {
+		t.Errorf("the new worker logged %d nondeterminism errors (TMPRL1100):\n%s", n, tail(newWorker.stderr.String(), 4000))
 	}
 	t.Logf("upgrade test: %s in all, %s after the older build was ready", time.Since(began).Round(time.Second), time.Since(oldReady).Round(time.Second))
 }
