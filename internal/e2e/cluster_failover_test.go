@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -99,19 +97,10 @@ func busiestWorker(t *testing.T, workers []*proc) (busy, other *proc) {
 	return workers[b], workers[1-b]
 }
 
-// cpuTime is a process's user+system CPU time (/proc/<pid>/stat, in
-// clock ticks of 10 ms).
+// cpuTime is a process's user+system CPU time.
 func cpuTime(t *testing.T, p *proc) time.Duration {
 	t.Helper()
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fields after the command name (which may hold spaces) start at ")".
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
-	utime, _ := strconv.Atoi(f[11])
-	stime, _ := strconv.Atoi(f[12])
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return usageProc{pid: p.cmd.Process.Pid}.cpu(t)
 }
 
 // waitTaskAsWithin waits until a task is no longer processing.

@@ -151,6 +151,9 @@ func (tc *Temporal) Dial(ctx context.Context, withCert bool) (client.Client, err
 	})
 }
 
+// Pid is the server's process id.
+func (tc *Temporal) Pid() int { return tc.proc.cmd.Process.Pid }
+
 // LogTail is the end of the server's log.
 func (tc *Temporal) LogTail() string { return tc.proc.logTail() }
 
