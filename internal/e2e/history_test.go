@@ -63,28 +63,46 @@ const historyName = "v5_waiting_status"
 // fails CI.
 func TestRecordScaffoldHistory(t *testing.T) {
 	needBinary(t)
+	d := startRecordingDev(t, replayTemplate, 1)
+	var c struct{ ID string }
+	if code := doJSON(t, "POST", d.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/replay"}, &c); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	if tr := waitTask(t, d.api, c.ID); tr.Status != "completed" {
+		t.Fatalf("task: %+v", tr)
+	}
+	h := taskHistory(t, d.frontend, c.ID, nil)
+	replayHistory(t, d.codec, h, filepath.Join(t.TempDir(), "history.json"))
+	recordHistory(t, d.codec, h, *recordAs)
+}
+
+// recordingDev is a rigger dev that history recordings run tasks on.
+type recordingDev struct {
+	api      string
+	frontend int
+	codec    *payloadcodec.Codec
+}
+
+// startRecordingDev starts a rigger dev whose catalog holds the templates
+// in templatesYAML (n of them), and waits until it lists them.
+func startRecordingDev(t *testing.T, templatesYAML string, n int) recordingDev {
+	t.Helper()
 	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	os.WriteFile(tpl, []byte(replayTemplate), 0o600)
+	tpl := filepath.Join(dir, "templates.yaml")
 	cfg := filepath.Join(dir, "rigger.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600)
+	if err := os.WriteFile(tpl, []byte(templatesYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ps := freePorts(t)
 	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
 		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
 	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
-	p.waitReady(t, 90e9)
-	waitTotal(t, p.api, "kind=template", 1)
-	var c struct{ ID string }
-	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/replay"}, &c); code != http.StatusCreated {
-		t.Fatalf("create: %d", code)
-	}
-	if tr := waitTask(t, p.api, c.ID); tr.Status != "completed" {
-		t.Fatalf("task: %+v", tr)
-	}
-	codec := devCodec(t, filepath.Join(dir, "data"))
-	h := taskHistory(t, ps.frontend, c.ID, nil)
-	replayHistory(t, codec, h, filepath.Join(t.TempDir(), "history.json"))
-	recordHistory(t, codec, h, *recordAs)
+	p.waitReady(t, 90*time.Second)
+	waitTotal(t, p.api, "kind=template", n)
+	return recordingDev{api: p.api, frontend: ps.frontend, codec: devCodec(t, filepath.Join(dir, "data"))}
 }
 
 // replayTask saves the history of task id, run by the rigger dev with
@@ -229,31 +247,20 @@ spec:
 // build continues the older build's runs.
 func TestRecordScaffoldHistoryMidLoop(t *testing.T) {
 	needBinary(t)
-	dir := t.TempDir()
-	tpl := filepath.Join(dir, "templates.yaml")
-	os.WriteFile(tpl, []byte(midLoopTemplates), 0o600)
-	cfg := filepath.Join(dir, "rigger.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl)), 0o600)
-	ps := freePorts(t)
-	p := start(t, dir, cleanEnv(), "dev", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api), "--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend), "--temporal-ui-listen", "")
-	p.api = fmt.Sprintf("http://127.0.0.1:%d", ps.api)
-	p.waitReady(t, 90e9)
-	waitTotal(t, p.api, "kind=template", 2)
-	codec := devCodec(t, filepath.Join(dir, "data"))
+	d := startRecordingDev(t, midLoopTemplates, 2)
 	for _, c := range []struct{ template, step string }{{"mid-wait", "wait"}, {"mid-approval", "gate"}} {
 		t.Run(c.template, func(t *testing.T) {
 			var created struct{ ID string }
-			if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/" + c.template}, &created); code != http.StatusCreated {
+			if code := doJSON(t, "POST", d.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/" + c.template}, &created); code != http.StatusCreated {
 				t.Fatalf("create: %d", code)
 			}
 			// It rests on a timer: its wait, or its approval's deadline.
-			h := taskHistory(t, ps.frontend, created.ID, func(h *historypb.History) bool {
+			h := taskHistory(t, d.frontend, created.ID, func(h *historypb.History) bool {
 				n := len(h.Events)
 				return n > 0 && h.Events[n-1].GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED
 			})
-			replayHistory(t, codec, h, filepath.Join(t.TempDir(), "history.json"))
-			recordHistory(t, codec, h, *recordAs+"_"+strings.ReplaceAll(c.template, "-", "_"))
+			replayHistory(t, d.codec, h, filepath.Join(t.TempDir(), "history.json"))
+			recordHistory(t, d.codec, h, *recordAs+"_"+strings.ReplaceAll(c.template, "-", "_"))
 		})
 	}
 }
