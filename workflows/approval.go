@@ -53,6 +53,8 @@ type approvals struct {
 	// events receives rigger:wait-for's events.
 	events workflow.ReceiveChannel
 	log    func(stepID, typ, text string)
+	// waiting marks the run as waiting (see markWaiting).
+	waiting func(workflow.Context) (end func())
 }
 
 // stepIndex is the index of step id in the run's state, or -1.

@@ -151,6 +151,20 @@ const (
 // steps. A failed step fails the run with that step's error and the run's
 // state as details; the cancel signal stops it between or during steps.
 func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
+	return scaffold(ctx, in, marksWaits)
+}
+
+// marksWaits tells whether this run marks its waits (waitingStatusChange).
+// Called at the run's first wait, so a run that began waiting on a worker
+// without the change replays the old path, and keeps it to its end.
+func marksWaits(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, waitingStatusChange, workflow.DefaultVersion, 1) >= 1
+}
+
+// scaffold is Scaffold with the guard of waitingStatusChange given:
+// replay tests pass one that ignores the run's version, to show that the
+// guard is what keeps runs started without the change replaying.
+func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.Context) bool) (*ScaffoldState, error) {
 	st := &ScaffoldState{
 		Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{}, Marks: map[string]string{},
 		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
@@ -184,8 +198,23 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 	}
 
 	ctx, cancel := workflow.WithCancel(ctx)
+	_, _, statusKey := searchattr.Keys()
+	upsertStatus := func(u temporal.SearchAttributeUpdate) {
+		// Listing by status in the Temporal UI (and CLI) reads this; a
+		// cluster without the attribute registered only loses the listing.
+		if err := workflow.UpsertTypedSearchAttributes(ctx, u); err != nil {
+			workflow.GetLogger(ctx).Warn("upsert RiggerStatus", "error", err)
+		}
+	}
+	waiting := func(c workflow.Context) (end func()) {
+		if in.DryRun || !marksWaits(c) {
+			return func() {}
+		}
+		upsertStatus(statusKey.ValueSet(searchattr.StatusWaiting))
+		return func() { upsertStatus(statusKey.ValueUnset()) }
+	}
 	ctx = workflow.WithValue(ctx, approvalsKey{}, &approvals{st: st, ch: workflow.GetSignalChannel(ctx, ScaffoldApprovalSignal),
-		events: workflow.GetSignalChannel(ctx, ScaffoldEventSignal), log: log})
+		events: workflow.GetSignalChannel(ctx, ScaffoldEventSignal), log: log, waiting: waiting})
 	cancelled := false
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		workflow.GetSignalChannel(gctx, ScaffoldCancelSignal).Receive(gctx, nil)
@@ -201,14 +230,9 @@ func Scaffold(ctx workflow.Context, in ScaffoldInput) (*ScaffoldState, error) {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
-	_, _, statusKey := searchattr.Keys()
 	setStatus := func(status string) {
 		st.Status = status
-		// Listing by status in the API and the Temporal UI reads this; a
-		// cluster without the attribute registered only loses the listing.
-		if err := workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(status)); err != nil {
-			workflow.GetLogger(ctx).Warn("upsert RiggerStatus", "error", err)
-		}
+		upsertStatus(statusKey.ValueSet(status))
 	}
 	// forget drops the task's stored secrets once nothing can use them (a
 	// failed run keeps them for a retry; they expire on their own).
@@ -389,6 +413,33 @@ const statusOnlyOnFailure = "status-only-on-failure"
 // activity at the end of the run).
 const auditOutcomeChange = "audit-outcome"
 
+// waitingStatusChange (session 32) sets RiggerStatus to "waiting" while a
+// step waits for a person, an outside event or a timer (rigger:approval,
+// rigger:wait-for, debug:wait) and unsets it when the wait ends, so the
+// runs parked on someone can be listed (RiggerStatus = 'waiting' in the
+// Temporal UI or CLI). A failed or cancelled wait leaves it to the run's
+// end, which sets failed or cancelled. Two search attribute upserts per
+// wait: commands that runs started before it do not have.
+//
+// Retire the DefaultVersion branch once no run that began waiting on an
+// older worker can still be open: when listing the open rigger.scaffold
+// runs started before the release that brought this change returns
+// nothing. Then raise marksWaits' minimum to 1 (a history without the
+// marker then fails replay loudly rather than taking a wrong path) and
+// move its recorded histories out of the replay test.
+const waitingStatusChange = "waiting-status"
+
+// markWaiting marks the run as waiting until the returned func is called.
+// A run on the path before waitingStatusChange, or a dry run, is not
+// marked. Call the func only when the wait ended well: the run's end sets
+// the status of one that failed.
+func markWaiting(ctx workflow.Context) (end func()) {
+	if a, _ := ctx.Value(approvalsKey{}).(*approvals); a != nil && a.waiting != nil {
+		return a.waiting(ctx)
+	}
+	return func() {}
+}
+
 // stepResult is what running a step gave: a reason it was skipped, or its
 // output.
 type stepResult struct {
@@ -551,9 +602,11 @@ func runAction(ctx workflow.Context, in ScaffoldInput, step templates.PlanStep, 
 		if err != nil {
 			return contract.ActionOutput{}, err
 		}
+		end := markWaiting(ctx)
 		if err := workflow.Sleep(ctx, d); err != nil {
 			return contract.ActionOutput{}, err
 		}
+		end()
 		return contract.ActionOutput{Logs: []string{fmt.Sprintf("waited %s", d)}}, nil
 	}
 	retry := retryPolicy(step)

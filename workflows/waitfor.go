@@ -250,6 +250,7 @@ func eventOutcome(res contract.EventResult, until string) (contract.ActionOutput
 // cancellation.
 func signalWait[T any](ctx workflow.Context, in ScaffoldInput, ch workflow.ReceiveChannel, timeout time.Duration,
 	handle func(checkCtx workflow.Context, signal T) (bool, contract.ActionOutput, error), timedOut func() error) (contract.ActionOutput, error) {
+	end := markWaiting(ctx)
 	timerCtx, stopTimer := workflow.WithCancel(ctx)
 	defer stopTimer()
 	timer := workflow.NewTimer(timerCtx, timeout)
@@ -276,6 +277,9 @@ func signalWait[T any](ctx workflow.Context, in ScaffoldInput, ch workflow.Recei
 			return contract.ActionOutput{}, timedOut()
 		case received:
 			if done, out, err := handle(checkCtx, signal); done {
+				if err == nil {
+					end()
+				}
 				return out, err
 			}
 		}

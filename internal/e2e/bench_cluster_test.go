@@ -19,9 +19,10 @@ import (
 // BenchmarkClusterThousandTasks submits 1,000 one-step tasks at once (50
 // clients) to the production topology (two servers, two workers, the
 // official Temporal server on PostgreSQL with mTLS), then to a single
-// rigger dev process on the same machine, and reports throughput and the
+// rigger dev process on the same machine, and reports throughput, the
 // p50/p99 of each task's time from its start to its completion (from
-// Temporal's visibility: StartTime to CloseTime).
+// Temporal's visibility: StartTime to CloseTime), and each process's CPU
+// time during the run and its memory.
 func BenchmarkClusterThousandTasks(b *testing.B) {
 	needBinary(b)
 	const n = 1000
@@ -39,7 +40,18 @@ func BenchmarkClusterThousandTasks(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer tc.Close()
-		thousandTasks(b, tc, c.temporal.Namespace, []string{c.servers[0].api, c.servers[1].api}, c.token, n)
+		procs := []usageProc{
+			{name: "temporal", pid: c.temporal.Pid()},
+			{name: "temporal-pg", pid: c.temporalDB.Pid(), tree: true},
+			{name: "rigger-pg", pid: c.store.Pid(), tree: true},
+		}
+		for i, s := range c.servers {
+			procs = append(procs, usageProc{name: fmt.Sprintf("server%d", i+1), pid: s.cmd.Process.Pid})
+		}
+		for i, w := range c.workers {
+			procs = append(procs, usageProc{name: fmt.Sprintf("worker%d", i+1), pid: w.cmd.Process.Pid})
+		}
+		thousandTasks(b, tc, c.temporal.Namespace, []string{c.servers[0].api, c.servers[1].api}, c.token, n, procs)
 	})
 	b.Run("dev", func(b *testing.B) {
 		ps := freePorts(b)
@@ -57,15 +69,17 @@ func BenchmarkClusterThousandTasks(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer tc.Close()
-		thousandTasks(b, tc, "default", []string{p.api}, "", n)
+		thousandTasks(b, tc, "default", []string{p.api}, "", n, []usageProc{{name: "dev", pid: p.cmd.Process.Pid}})
 	})
 }
 
 // thousandTasks creates n quick tasks from 50 clients across apis, waits
-// until Temporal has n completed, and reports the figures.
-func thousandTasks(b *testing.B, tc client.Client, namespace string, apis []string, token string, n int) {
+// until Temporal has n completed, and reports the figures, with the CPU
+// time and memory of procs.
+func thousandTasks(b *testing.B, tc client.Client, namespace string, apis []string, token string, n int, procs []usageProc) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
+	usage := measureUsage(b, procs)
 	query := "RiggerTemplate = 'template:default/quick'"
 	t0 := time.Now()
 	var next atomic.Int64
@@ -102,6 +116,7 @@ func thousandTasks(b *testing.B, tc client.Client, namespace string, apis []stri
 		time.Sleep(250 * time.Millisecond)
 	}
 	total := time.Since(t0)
+	usage()
 	var lat []time.Duration
 	var token2 []byte
 	for {

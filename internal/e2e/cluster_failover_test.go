@@ -100,7 +100,7 @@ func busiestWorker(t *testing.T, workers []*proc) (busy, other *proc) {
 // cpuTime is a process's user+system CPU time.
 func cpuTime(t *testing.T, p *proc) time.Duration {
 	t.Helper()
-	return usageOf(t, p.cmd.Process.Pid, false).cpu
+	return usageProc{pid: p.cmd.Process.Pid}.cpu(t)
 }
 
 // waitTaskAsWithin waits until a task is no longer processing.

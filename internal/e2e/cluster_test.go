@@ -32,14 +32,16 @@ type cluster struct {
 	// by its subtests live as long as it does.
 	owner    testing.TB
 	temporal *testtools.Temporal
-	store    *pgtest.Server // rigger's database
-	bin      string
-	dir      string
-	cfg      string
-	env      []string
-	token    string
-	servers  []*proc
-	workers  []*proc
+	// temporalDB is Temporal's PostgreSQL, store rigger's.
+	temporalDB *pgtest.Server
+	store      *pgtest.Server
+	bin        string
+	dir        string
+	cfg        string
+	env        []string
+	token      string
+	servers    []*proc
+	workers    []*proc
 }
 
 // clusterToken is the service token (scope *) the cluster's rigger.yaml
@@ -71,7 +73,7 @@ func startCluster(t testing.TB, servers, workers int, extraYAML string) *cluster
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	c := &cluster{owner: t, temporal: temporal, store: rpg, bin: bin, dir: dir, token: clusterToken}
+	c := &cluster{owner: t, temporal: temporal, temporalDB: tpg, store: rpg, bin: bin, dir: dir, token: clusterToken}
 	// Every replica shares the database, the keys and (for the default
 	// queue's workers) the workspace root, as README's production section
 	// asks.
@@ -169,7 +171,14 @@ func (c *cluster) temporalArgs() []string {
 // startWorker starts one more rigger worker of the default queue.
 func (c *cluster) startWorker(t testing.TB) *proc {
 	t.Helper()
-	w := startBin(c.owner, c.bin, c.dir, c.env, append([]string{"worker", "--queue", "rigger-default"}, c.temporalArgs()...)...)
+	return c.startWorkerOf(t, c.bin)
+}
+
+// startWorkerOf starts one more rigger worker of the default queue from
+// the binary bin (another build of rigger).
+func (c *cluster) startWorkerOf(t testing.TB, bin string) *proc {
+	t.Helper()
+	w := startBin(c.owner, bin, c.dir, c.env, append([]string{"worker", "--queue", "rigger-default"}, c.temporalArgs()...)...)
 	w.waitStdout(t, "Rigger worker is ready", 90*time.Second)
 	c.workers = append(c.workers, w)
 	return w

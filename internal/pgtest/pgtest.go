@@ -129,6 +129,9 @@ func (s *Server) startOn(bin, data string, cred *syscall.Credential) error {
 	}
 }
 
+// Pid is the postmaster's process id; its backends are its children.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 

@@ -14,10 +14,14 @@ const (
 	// User is the entity ref of the user who started the run.
 	User = "RiggerUser"
 	// Status is set on scaffolder runs that did not complete: failed or
-	// cancelled (a completed or running run has none; Temporal's
-	// ExecutionStatus says which).
+	// cancelled (a completed run has none; Temporal's ExecutionStatus says
+	// which), and on running ones while a step waits (StatusWaiting).
 	Status = "RiggerStatus"
 )
+
+// StatusWaiting is Status while a run's step waits for a person, an outside
+// event or a timer (rigger:approval, rigger:wait-for, debug:wait).
+const StatusWaiting = "waiting"
 
 // Keys returns typed keys for upserts from workflow code.
 func Keys() (template, user, status temporal.SearchAttributeKeyKeyword) {

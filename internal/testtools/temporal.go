@@ -46,9 +46,6 @@ type Temporal struct {
 	proc *temporalProc
 }
 
-// Pid is the server process's id (for benchmarks reading its usage).
-func (t *Temporal) Pid() int { return t.proc.cmd.Process.Pid }
-
 // TemporalOptions says where the server keeps its data.
 type TemporalOptions struct {
 	// PostgresAddr is host:port of a PostgreSQL server whose user
@@ -153,6 +150,9 @@ func (tc *Temporal) Dial(ctx context.Context, withCert bool) (client.Client, err
 		ConnectionOptions: client.ConnectionOptions{TLS: cfg},
 	})
 }
+
+// Pid is the server's process id.
+func (tc *Temporal) Pid() int { return tc.proc.cmd.Process.Pid }
 
 // LogTail is the end of the server's log.
 func (tc *Temporal) LogTail() string { return tc.proc.logTail() }
