@@ -61,6 +61,15 @@ func BenchmarkPlanApply(b *testing.B) {
 		sbx.Report()
 		actions(b, sbx)
 	})
+	// The same as a worker without CAP_SYS_ADMIN (not root, as the
+	// worker image runs) cuts terraform off: in a new user and network
+	// namespace.
+	b.Run("actions-sandboxed-userns", func(b *testing.B) {
+		rep := sandbox.Probe()
+		rep.NetNS = false
+		sbx := sandbox.New(sandbox.Options{Required: true, Helper: helper, Probe: func() sandbox.Report { return rep }})
+		actions(b, sbx)
+	})
 	byHand := func(b *testing.B, commands [][]string) {
 		ws := b.TempDir()
 		home := b.TempDir()
