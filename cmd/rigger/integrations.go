@@ -188,9 +188,9 @@ func sandboxRunner(cfg *config.Config, logger *slog.Logger, tool, integration st
 	report := r.Report() // probed once, and the runner decides with it
 	logger.Info("sandbox for "+tool+": "+report.String(), "required", cfg.Scaffolder.Sandbox.Required, "helper", helper)
 	if helper == "" {
-		// Measured: about 30 ms of CPU per start of rigger (the init of
+		// Measured: about 35 ms of CPU per start of rigger (the init of
 		// every package it links), against about 1 ms for rigger-sandbox.
-		logger.Warn("no rigger-sandbox beside rigger: every " + tool + " process starts through rigger itself, which costs about 30 ms of CPU each time; install rigger-sandbox beside rigger (make build does) or set scaffolder.sandbox.helper")
+		logger.Warn("no rigger-sandbox beside rigger: every " + tool + " process starts through rigger itself, which costs about 35 ms of CPU each time; install rigger-sandbox beside rigger (make build does) or set scaffolder.sandbox.helper")
 	}
 	if report.LandlockABI == 0 {
 		if cfg.Scaffolder.Sandbox.Required {
