@@ -78,7 +78,7 @@ func (s *service) open(workspace, dir string, extra map[string]string, withAWS b
 	if s.onEnv != nil {
 		s.onEnv(maps.Clone(env))
 	}
-	exe, dir := s.bin, w.abs
+	exe, tfDir := s.bin, w.abs
 	if s.sbx != nil {
 		sh, err := s.sbx.Shim(s.spec(workspace, w, withAWS), filepath.Join(w.private, "sandbox.json"))
 		if err != nil {
@@ -89,9 +89,9 @@ func (s *service) open(workspace, dir string, extra map[string]string, withAWS b
 		env[sh.EnvKey] = sh.EnvValue
 		// The helper starts in / and changes to the spec's Dir (w.abs)
 		// before it execs terraform: the handle serves any directory.
-		dir = ""
+		tfDir = ""
 	}
-	if err := w.handle(s, exe, dir, env); err != nil {
+	if err := w.handle(s, exe, tfDir, env); err != nil {
 		w.close()
 		return nil, err
 	}
