@@ -111,6 +111,9 @@ type service struct {
 	onEnv  func(map[string]string)
 	aws    aws.Config
 	sbx    *sandbox.Runner
+	// handles keeps idle tfexec handles, so that terraform-exec's
+	// version check does not run in every action.
+	handles handles
 }
 
 // Actions returns the Terraform actions by id, for

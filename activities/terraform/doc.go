@@ -28,5 +28,11 @@
 // another task's workspace, the worker's files) and reach (module
 // sources, providers' downloads), beyond the directory checks.
 //
+// terraform-exec runs `terraform version` before a handle's first command;
+// idle handles are reused across actions (an idle one holds no
+// environment), so that runs once per terraform binary through the
+// sandbox and once per directory without it, and again whenever the
+// binary file changes.
+//
 // It must not read the worker's environment.
 package terraform

@@ -40,6 +40,8 @@ type workdir struct {
 	// private is the temp directory only this action uses.
 	private string
 	tf      *tfexec.Terraform
+	// release puts tf back for the next action (nil: it is not kept).
+	release func()
 	// warning says what the sandbox could not confine ("" when nothing).
 	warning string
 }
@@ -76,7 +78,7 @@ func (s *service) open(workspace, dir string, extra map[string]string, withAWS b
 	if s.onEnv != nil {
 		s.onEnv(maps.Clone(env))
 	}
-	exe := s.bin
+	exe, tfDir := s.bin, w.abs
 	if s.sbx != nil {
 		sh, err := s.sbx.Shim(s.spec(workspace, w, withAWS), filepath.Join(w.private, "sandbox.json"))
 		if err != nil {
@@ -85,16 +87,45 @@ func (s *service) open(workspace, dir string, extra map[string]string, withAWS b
 		}
 		exe, w.warning = sh.Exe, sh.Warning
 		env[sh.EnvKey] = sh.EnvValue
+		// The helper starts in / and changes to the spec's Dir (w.abs)
+		// before it execs terraform: the handle serves any directory.
+		tfDir = ""
 	}
-	w.tf, err = tfexec.NewTerraform(w.abs, exe)
-	if err == nil {
-		err = w.tf.SetEnv(env)
-	}
-	if err != nil {
+	if err := w.handle(s, exe, tfDir, env); err != nil {
 		w.close()
 		return nil, err
 	}
 	return w, nil
+}
+
+// handle gives w a tfexec handle for exe in dir ("": any, see handles)
+// with env: an idle one that already knows the binary's version when
+// there is one, else a new one; close keeps it for the next action.
+func (w *workdir) handle(s *service, exe, dir string, env map[string]string) error {
+	bin, ok := identify(s.bin)
+	key := handleKey{exe: exe, dir: dir, bin: bin}
+	if ok {
+		w.tf = s.handles.take(key)
+	}
+	if w.tf == nil {
+		wd := dir
+		if wd == "" {
+			wd = "/"
+		}
+		tf, err := tfexec.NewTerraform(wd, exe)
+		if err != nil {
+			return err
+		}
+		w.tf = tf
+	}
+	if err := w.tf.SetEnv(env); err != nil {
+		w.tf = nil
+		return err
+	}
+	if ok {
+		w.release = func() { s.handles.put(key, w.tf) }
+	}
+	return nil
 }
 
 // spec is the sandbox of w's terraform processes: it writes the task's
@@ -120,6 +151,9 @@ func (s *service) spec(workspace string, w *workdir, withAWS bool) sandbox.Spec 
 }
 
 func (w *workdir) close() {
+	if w.release != nil {
+		w.release()
+	}
 	w.root.Close()
 	_ = os.RemoveAll(w.private)
 }

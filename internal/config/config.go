@@ -517,7 +517,7 @@ type Sandbox struct {
 	Required bool `yaml:"required"`
 	// Helper is the rigger-sandbox binary that confines each tool; empty
 	// means rigger-sandbox next to the rigger binary when it is there,
-	// else rigger itself (which starts ~200 ms slower) [""].
+	// else rigger itself (~35 ms of CPU per tool start instead of ~1 ms) [""].
 	Helper string `yaml:"helper"`
 }
 

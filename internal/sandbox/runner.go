@@ -17,7 +17,7 @@ type Options struct {
 	Required bool
 	// Helper is the absolute path of the binary that is started as
 	// `<Helper> sandbox-exec` ("" = this binary, os.Executable). The rigger
-	// binary runs every linked package's init first (about 200 ms of CPU on
+	// binary runs every linked package's init first (about 35 ms of CPU on
 	// the dev machine), so workers that start many tools point this at
 	// rigger-sandbox (cmd/rigger-sandbox), which starts in about 1 ms.
 	Helper string
