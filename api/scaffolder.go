@@ -209,6 +209,10 @@ func (s *Server) taskJSON(t *tasks.Task) gin.H {
 	if !t.Ended.IsZero() {
 		out["endedAt"] = t.Ended
 	}
+	if t.WorkerUnavailable {
+		// The steps are the plan, not the progress: no worker answered.
+		out["workerUnavailable"] = true
+	}
 	if st := t.State; st != nil {
 		out["steps"] = st.Steps
 		out["output"] = st.Output

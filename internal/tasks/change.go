@@ -469,23 +469,29 @@ func (s *Service) signedClaims(in workflows.ScaffoldInput) (runsign.Claims, erro
 // input reads the input a task's run was started with (the first event of
 // its history).
 func (s *Service) input(ctx context.Context, t *Task) (workflows.ScaffoldInput, error) {
+	in, _, err := s.inputAt(ctx, t)
+	return in, err
+}
+
+// inputAt is input and when the run started.
+func (s *Service) inputAt(ctx context.Context, t *Task) (workflows.ScaffoldInput, time.Time, error) {
 	var in workflows.ScaffoldInput
 	it := s.d.Temporal.GetWorkflowHistory(ctx, t.ID, t.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
-		return in, fmt.Errorf("task %s has no history", t.ID)
+		return in, time.Time{}, fmt.Errorf("task %s has no history", t.ID)
 	}
 	ev, err := it.Next()
 	if err != nil {
-		return in, fmt.Errorf("read task history: %w", err)
+		return in, time.Time{}, fmt.Errorf("read task history: %w", err)
 	}
 	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
 	if attrs == nil || len(attrs.GetInput().GetPayloads()) == 0 {
-		return in, fmt.Errorf("task %s: first event is not its start", t.ID)
+		return in, time.Time{}, fmt.Errorf("task %s: first event is not its start", t.ID)
 	}
 	if err := s.converter().FromPayload(attrs.GetInput().GetPayloads()[0], &in); err != nil {
-		return in, fmt.Errorf("task %s: read its input: %w", t.ID, err)
+		return in, time.Time{}, fmt.Errorf("task %s: read its input: %w", t.ID, err)
 	}
-	return in, nil
+	return in, ev.GetEventTime().AsTime(), nil
 }
 
 // retryEnt is the ownership a retried run acts with: what holds now. The

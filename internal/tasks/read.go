@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -124,11 +125,23 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 	}
 	if st.TaskID == "" {
 		st = workflows.ScaffoldState{}
-		v, err := s.d.Temporal.QueryWorkflow(ctx, id, "", workflows.ScaffoldStateQuery)
+		qctx, cancel := context.WithTimeout(ctx, stateQueryTimeout)
+		v, err := s.d.Temporal.QueryWorkflow(qctx, id, "", workflows.ScaffoldStateQuery)
+		cancel()
 		var nf *serviceerror.NotFound
 		var qf *serviceerror.QueryFailed
 		if errors.As(err, &nf) || errors.As(err, &qf) {
 			return nil, errs.NotFound("no task with id %q", id)
+		}
+		if err != nil && t.Status == StatusProcessing && ctx.Err() == nil && noWorkerAnswered(err) {
+			// Between one worker build and the next, or with every worker
+			// down, nobody answers: the run's plan stands in for its
+			// progress, and the task says so.
+			if planned, perr := s.plannedState(ctx, t); perr == nil {
+				t.State, t.WorkerUnavailable = &planned, true
+				t.Created, t.TemplateRef, t.User = planned.CreatedAt, planned.TemplateRef, planned.UserRef
+				return t, nil
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("query task: %w", err)
@@ -143,6 +156,52 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 	t.State = &st
 	t.Created, t.TemplateRef, t.User = st.CreatedAt, st.TemplateRef, st.UserRef
 	return t, nil
+}
+
+// stateQueryTimeout bounds a running task's state query: with no worker
+// polling its queue the query would wait for one.
+const stateQueryTimeout = 5 * time.Second
+
+// noWorkerAnswered: a state query found no worker (the server's "no poller
+// seen" refusal) or none answered in time.
+func noWorkerAnswered(err error) bool {
+	var deadline *serviceerror.DeadlineExceeded
+	var precondition *serviceerror.FailedPrecondition
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) || errors.As(err, &precondition)
+}
+
+// plannedState is what a running task's start says of it when no worker
+// can be asked: its steps as planned (those a retry resumed as they
+// ended), who started it from which template and when, and the values its
+// readers may see again; no log yet.
+func (s *Service) plannedState(ctx context.Context, t *Task) (workflows.ScaffoldState, error) {
+	in, started, err := s.inputAt(ctx, t)
+	if err != nil {
+		return workflows.ScaffoldState{}, err
+	}
+	st := workflows.ScaffoldState{Status: StatusProcessing, TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref,
+		UserRef: in.Plan.UserRef, Recall: in.Recall, Attempt: 1, CreatedAt: started, Log: []workflows.LogEvent{}}
+	if st.TaskID != t.ID {
+		return workflows.ScaffoldState{}, fmt.Errorf("task %s: its input names another task", t.ID)
+	}
+	resumed := map[string]workflows.StepState{}
+	if r := in.Resume; r != nil {
+		st.Attempt = r.Attempt + 1
+		if !r.CreatedAt.IsZero() {
+			st.CreatedAt = r.CreatedAt
+		}
+		for _, step := range r.Steps {
+			resumed[step.ID] = step
+		}
+	}
+	for _, step := range in.Plan.Steps {
+		if prev, ok := resumed[step.ID]; ok && (prev.Status == "completed" || prev.Status == "skipped") {
+			st.Steps = append(st.Steps, prev)
+			continue
+		}
+		st.Steps = append(st.Steps, workflows.StepState{ID: step.ID, Name: step.Name, Action: step.Action, Status: "open"})
+	}
+	return st, nil
 }
 
 // stateCache remembers the last queried state of running tasks, keyed by

@@ -130,6 +130,9 @@ type Task struct {
 	User        string
 	// State is the run's state; nil in lists.
 	State *workflows.ScaffoldState
+	// WorkerUnavailable: no worker answered for the running task, so State
+	// is its plan from its start, not its progress.
+	WorkerUnavailable bool
 }
 
 // Task statuses, Backstage's.

@@ -101,6 +101,13 @@ func standInScaffold(ctx workflow.Context, in workflows.ScaffoldInput) (*workflo
 // standInScaffold; all stopped when the test ends.
 func startTemporal(t *testing.T) client.Client {
 	t.Helper()
+	c, _ := startTemporalWorker(t)
+	return c
+}
+
+// startTemporalWorker is startTemporal, also returning its worker.
+func startTemporalWorker(t *testing.T) (client.Client, sdkworker.Worker) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +142,7 @@ func startTemporal(t *testing.T) client.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	return c
+	return c, w
 }
 
 // templateEntity is a Template whose one step has id step.
@@ -157,6 +164,12 @@ func testService(t *testing.T, authz Authorizer, dryRun DryRunFunc) *Service {
 // SQLite catalog holding these templates; authz decides.
 func serviceOver(t *testing.T, authz Authorizer, dryRun DryRunFunc, templates ...store.Entity) *Service {
 	t.Helper()
+	return serviceOn(t, startTemporal(t), authz, dryRun, templates...)
+}
+
+// serviceOn is serviceOver on the Temporal server c talks to.
+func serviceOn(t *testing.T, c client.Client, authz Authorizer, dryRun DryRunFunc, templates ...store.Entity) *Service {
+	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +187,7 @@ func serviceOver(t *testing.T, authz Authorizer, dryRun DryRunFunc, templates ..
 		t.Fatal(err)
 	}
 	return New(Deps{
-		Logger: discard(), Temporal: startTemporal(t), Namespace: "default",
+		Logger: discard(), Temporal: c, Namespace: "default",
 		Entities: st, RenderEntity: func(e *store.StoredEntity) (map[string]any, error) {
 			var m map[string]any
 			return m, json.Unmarshal(e.Body, &m)
@@ -404,3 +417,59 @@ func TestListScopeThroughVisibility(t *testing.T) {
 
 // discard drops what it is given.
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestGetWithNoWorker: with every worker stopped (a deploy between one
+// build and the next), reading a running task neither hangs nor fails: it
+// answers within the state query's bound with the task's plan (its steps
+// open, who ran which template, when) and says no worker answered. Once a
+// worker is back, the live state returns.
+func TestGetWithNoWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	c, w := startTemporalWorker(t)
+	s := serviceOn(t, c, &testAuthorizer{scope: ListScope{All: true}}, nil, templateEntity("t", "log"))
+	alice := auth.Identity{Ref: "user:default/alice"}
+	id, _, err := s.Create(t.Context(), alice, CreateRequest{TemplateRef: "template:default/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := waitStatus(t, s, alice, id, StatusProcessing)
+	if live.WorkerUnavailable {
+		t.Fatal("a task a worker answers for says no worker answered")
+	}
+	w.Stop()
+	// A replica that never read the task (nothing cached) asks the
+	// workflow, and nobody answers. (The start event's time stands in for
+	// the workflow's own clock at its first task: they differ by its
+	// scheduling.)
+	other := serviceOn(t, c, &testAuthorizer{scope: ListScope{All: true}}, nil, templateEntity("t", "log"))
+	start := time.Now()
+	got, err := other.Get(t.Context(), alice, id)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("reading a running task with no worker: %v (after %s)", err, took)
+	}
+	if took > stateQueryTimeout+5*time.Second {
+		t.Errorf("the read took %s, more than the state query's bound %s", took, stateQueryTimeout)
+	}
+	if !got.WorkerUnavailable || got.Status != StatusProcessing || got.State == nil {
+		t.Fatalf("with no worker: %+v, want processing, its plan, WorkerUnavailable", got)
+	}
+	st := got.State
+	if len(st.Steps) != 1 || st.Steps[0].ID != "log" || st.Steps[0].Status != "open" || st.TemplateRef != "template:default/t" ||
+		st.UserRef != alice.Ref || got.User != alice.Ref || got.Created.Sub(live.Created).Abs() > time.Second {
+		t.Errorf("the plan read with no worker: %+v (task %+v); want step log open, alice, template t, created %s", st, got, live.Created)
+	}
+
+	w2 := sdkworker.New(c, contract.QueueDefault, sdkworker.Options{})
+	w2.RegisterWorkflowWithOptions(standInScaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+	if err := w2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w2.Stop)
+	back, err := other.Get(t.Context(), alice, id)
+	if err != nil || back.WorkerUnavailable || back.State.Steps[0].Status == "open" {
+		t.Fatalf("with a worker back: %+v, %v; want the live state", back, err)
+	}
+}

@@ -182,6 +182,12 @@ export function TaskPage() {
         </div>
       </header>
       {actionError ? <ErrorBox error={actionError} title="That did not work" /> : null}
+      {running && task.workerUnavailable ? (
+        <p className="notice" role="status">
+          No worker is answering for this task right now (a deploy, or its workers are stopped), so its steps are shown as planned.
+          It goes on from where it was once a worker is back; this page updates by itself.
+        </p>
+      ) : null}
       {task.approval && running ? (
         <ApprovalPanel taskId={task.id} approval={task.approval} onDecided={() => scheduleRefresh(true)}
           stepName={steps.find((s) => s.id === task.approval?.stepId)?.name || task.approval.stepId} />

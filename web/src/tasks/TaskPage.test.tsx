@@ -34,6 +34,22 @@ function renderAt(path: string) {
 afterEach(() => { vi.unstubAllGlobals(); vi.restoreAllMocks(); });
 
 describe('TaskPage', () => {
+  it('says when no worker answers and the steps are only the plan, until one does', async () => {
+    let task: Task = { ...base, workerUnavailable: true, steps: base.steps!.map((s) => ({ ...s, status: 'open', startedAt: undefined, endedAt: undefined })) };
+    const streams: SseWriter[] = [];
+    stubFetch({
+      'GET /api/scaffolder/v2/tasks/task-1': () => json(task),
+      'GET /api/scaffolder/v2/tasks/task-1/eventstream': () => { const s = sseStream(); streams.push(s); return s.response; },
+      'GET /api/catalog/entities/by-name/*': () => json({ kind: 'Template', metadata: { name: 'go-service', title: 'Go service' } }),
+    });
+    renderAt('/tasks/task-1');
+    expect(await screen.findByText(/No worker is answering for this task/)).toBeTruthy();
+    await waitFor(() => expect(streams).toHaveLength(1));
+    task = base;
+    act(() => streams[0].send(ev(1, 'log', { message: 'Beginning step Publish', stepId: 'publish' })));
+    await waitFor(() => expect(screen.queryByText(/No worker is answering/)).toBeNull());
+  });
+
   it('renders the steps with status text and appends streamed events to the log', async () => {
     let task: Task = base;
     const streams: SseWriter[] = [];

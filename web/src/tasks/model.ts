@@ -44,6 +44,8 @@ export interface Task {
   temporalUrl?: string;
   /** The approval step the task waits on (rigger:approval), if any. */
   approval?: TaskApproval;
+  /** No worker answered for the running task: its steps are the plan, not its progress. */
+  workerUnavailable?: boolean;
 }
 
 export interface TaskList { tasks: Task[]; totalTasks: number }
