@@ -160,7 +160,7 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 
 // stateQueryTimeout bounds a running task's state query: with no worker
 // polling its queue the query would wait for one.
-const stateQueryTimeout = 5 * time.Second
+const stateQueryTimeout = 10 * time.Second
 
 // noWorkerAnswered: a state query found no worker (the server's "no poller
 // seen" refusal) or none answered in time.
