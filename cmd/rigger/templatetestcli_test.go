@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/xml"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // junitCounts reads a JUnit XML file's totals and its test case names.
@@ -179,5 +182,40 @@ func TestTemplateValidateMultiDocument(t *testing.T) {
 	}
 	if !strings.Contains(stderr, path+" (document 2, line 9): ") || !strings.Contains(stderr, `unknown action "no:such-action"`) {
 		t.Errorf("the bad document is reported by index and line:\n%s", stderr)
+	}
+}
+
+// TestTemplateTestWatch: --watch runs again when a file under the
+// argument's folder changes, and stops when its context ends.
+func TestTemplateTestWatch(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(file, []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{stdout: io.Discard, stderr: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	runs := make(chan struct{}, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.watchTests(ctx, []string{file}, func() (bool, error) { runs <- struct{}{}; return false, nil })
+	}()
+	<-runs
+	// Nothing changed, nothing to run: the stamp is stable.
+	if a, b := treeStamp([]string{file}), treeStamp([]string{file}); a != b {
+		t.Fatalf("the stamp of an unchanged folder changed: %s, %s", a, b)
+	}
+	// A new file beside it (a changed skeleton) is a change.
+	if err := os.WriteFile(filepath.Join(dir, "skeleton.txt"), []byte("b"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-runs:
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not run again after a change")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch ends without an error when stopped: %v", err)
 	}
 }
