@@ -256,6 +256,31 @@ func writeFiles(dir string, files []contract.DryRunFile) error {
 	return nil
 }
 
+// WriteDryRunFiles writes a dry run's files into the existing folder dir,
+// through an os.Root (no path may leave it): 0o644, executables 0o755.
+func WriteDryRunFiles(dir string, files []contract.DryRunFile) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, f := range files {
+		if d := filepath.Dir(f.Path); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+		}
+		mode := os.FileMode(0o644)
+		if f.Executable {
+			mode = 0o755
+		}
+		if err := root.WriteFile(f.Path, f.Data, mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readFiles returns the regular files under dir, sorted by path.
 func readFiles(dir string) ([]contract.DryRunFile, error) {
 	root, err := os.OpenRoot(dir)

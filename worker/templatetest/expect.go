@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/worker"
 )
 
 // contained compares an expected value with what the run gave: a mapping
@@ -136,22 +137,7 @@ func writeSnapshot(dir string, files []contract.DryRunFile) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for _, f := range files {
-		if d := filepath.Dir(f.Path); d != "." {
-			if err := root.MkdirAll(d, 0o755); err != nil {
-				return err
-			}
-		}
-		if err := root.WriteFile(f.Path, f.Data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return worker.WriteDryRunFiles(dir, files)
 }
 
 // maxDiffLines bounds a diff in a report.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/xml"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -27,28 +26,27 @@ func newRunner(t *testing.T) *Runner {
 	return &Runner{Scaffold: &activities.Scaffold{Renderer: r, Logger: discard}, Actions: contract.NewRegistry(nil)}
 }
 
-// copyDir copies testdata/src into a new temporary folder.
+// copyDir copies the folder src into a new temporary folder.
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// runTest writes test as dir's template.test.yaml and runs dir's tests.
+func runTest(t *testing.T, dir, test string) *Report {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "template.test.yaml"), []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := newRunner(t).Run(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 func byCase(rep *Report) map[string]Result {
@@ -150,13 +148,7 @@ func TestExpectationsBite(t *testing.T) {
     secrets: {token: s3cr3t-t0ken-value}
     expect: {error: "it broke"}
 `
-	if err := os.WriteFile(filepath.Join(dir, "template.test.yaml"), []byte(test), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := newRunner(t).Run(context.Background(), []string{dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runTest(t, dir, test)
 	got := byCase(rep)
 	wrong := strings.Join(got["wrong"].Failures, "\n")
 	for _, want := range []string{
@@ -238,15 +230,7 @@ func TestMultiDocumentTemplate(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "template.yaml"), []byte(tpl("one")+"---\n"+tpl("two")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	test := "cases:\n  - {name: picks two, template: two, expect: {log: [I am two]}}\n  - {name: no pick, expect: {}}\n"
-	if err := os.WriteFile(filepath.Join(dir, "template.test.yaml"), []byte(test), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := newRunner(t).Run(context.Background(), []string{dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := byCase(rep)
+	got := byCase(runTest(t, dir, "cases:\n  - {name: picks two, template: two, expect: {log: [I am two]}}\n  - {name: no pick, expect: {}}\n"))
 	if !got["picks two"].Passed() {
 		t.Errorf("picks two: %v", got["picks two"].Failures)
 	}

@@ -349,6 +349,20 @@ func (r reader) object(n *yaml.Node, path string) (map[string]any, error) {
 	return v.(map[string]any), nil
 }
 
+// pairs calls each for every key and value of a mapping; what names the
+// mapping's entries in the error when n is not one.
+func (r reader) pairs(n *yaml.Node, path, what string, each func(k, v *yaml.Node, p string) error) error {
+	if n.Kind != yaml.MappingNode {
+		return r.errf(n, path, "must be a mapping of %s", what)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if err := each(n.Content[i], n.Content[i+1], path+"."+n.Content[i].Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (r reader) testCase(n *yaml.Node, path string) (Case, error) {
 	c := Case{Line: n.Line}
 	fl, err := r.fields(n, path, "name", "template", "values", "secrets", "user", "entities", "fakes", "expect")
@@ -376,17 +390,17 @@ func (r reader) testCase(n *yaml.Node, path string) (Case, error) {
 		}
 	}
 	if m := fl["secrets"]; m != nil {
-		if m.Kind != yaml.MappingNode {
-			return c, r.errf(m, path+".secrets", "must be a mapping of names to fake secret values")
-		}
 		c.Secrets = map[string]string{}
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			k, v := m.Content[i], m.Content[i+1]
+		err := r.pairs(m, path+".secrets", "names to fake secret values", func(k, v *yaml.Node, p string) error {
 			// The value is never quoted back in a message.
 			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" || v.Value == "" {
-				return c, r.errf(v, path+".secrets."+k.Value, "must be a non-empty string")
+				return r.errf(v, p, "must be a non-empty string")
 			}
 			c.Secrets[k.Value] = v.Value
+			return nil
+		})
+		if err != nil {
+			return c, err
 		}
 	}
 	c.UserRef = "user:default/template-test"
@@ -423,29 +437,28 @@ func (r reader) testCase(n *yaml.Node, path string) (Case, error) {
 		}
 	}
 	if m := fl["fakes"]; m != nil {
-		if m.Kind != yaml.MappingNode {
-			return c, r.errf(m, path+".fakes", "must be a mapping of action names or step ids to {output, error}")
-		}
 		c.Fakes = map[string]Fake{}
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			k, v := m.Content[i], m.Content[i+1]
-			p := path + ".fakes." + k.Value
+		err := r.pairs(m, path+".fakes", "action names or step ids to {output, error}", func(k, v *yaml.Node, p string) error {
 			ff, err := r.fields(v, p, "output", "error")
 			if err != nil {
-				return c, err
+				return err
 			}
 			var f Fake
 			if ff["output"] != nil {
 				if f.Output, err = r.object(ff["output"], p+".output"); err != nil {
-					return c, err
+					return err
 				}
 			}
 			if ff["error"] != nil {
 				if f.Error, err = r.str(ff["error"], p+".error"); err != nil {
-					return c, err
+					return err
 				}
 			}
 			c.Fakes[k.Value] = f
+			return nil
+		})
+		if err != nil {
+			return c, err
 		}
 	}
 	if m := fl["expect"]; m != nil {
@@ -465,34 +478,31 @@ func (r reader) expect(n *yaml.Node, path string) (Expect, error) {
 		return e, err
 	}
 	if m := fl["steps"]; m != nil {
-		if m.Kind != yaml.MappingNode {
-			return e, r.errf(m, path+".steps", "must be a mapping of step ids to statuses")
-		}
 		e.Steps = map[string]string{}
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			k, v := m.Content[i], m.Content[i+1]
-			s, err := r.str(v, path+".steps."+k.Value)
+		err := r.pairs(m, path+".steps", "step ids to statuses", func(k, v *yaml.Node, p string) error {
+			s, err := r.str(v, p)
 			if err != nil {
-				return e, err
+				return err
 			}
 			if !contains(stepStatuses, s) {
-				return e, r.errf(v, path+".steps."+k.Value, "%q is not a step status (one of %s)", s, strings.Join(stepStatuses, ", "))
+				return r.errf(v, p, "%q is not a step status (one of %s)", s, strings.Join(stepStatuses, ", "))
 			}
 			e.Steps[k.Value] = s
+			return nil
+		})
+		if err != nil {
+			return e, err
 		}
 	}
 	if m := fl["outputs"]; m != nil {
-		if m.Kind != yaml.MappingNode {
-			return e, r.errf(m, path+".outputs", "must be a mapping of step ids to outputs")
-		}
 		e.Outputs = map[string]map[string]any{}
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			k, v := m.Content[i], m.Content[i+1]
-			o, err := r.object(v, path+".outputs."+k.Value)
-			if err != nil {
-				return e, err
-			}
+		err := r.pairs(m, path+".outputs", "step ids to outputs", func(k, v *yaml.Node, p string) error {
+			o, err := r.object(v, p)
 			e.Outputs[k.Value] = o
+			return err
+		})
+		if err != nil {
+			return e, err
 		}
 	}
 	if m := fl["output"]; m != nil {
@@ -528,25 +538,24 @@ func (r reader) expect(n *yaml.Node, path string) (Expect, error) {
 		}
 	}
 	if m := fl["calls"]; m != nil {
-		if m.Kind != yaml.MappingNode {
-			return e, r.errf(m, path+".calls", "must be a mapping of action names or step ids to lists of inputs")
-		}
 		e.Calls = map[string][]map[string]any{}
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			k, v := m.Content[i], m.Content[i+1]
-			p := path + ".calls." + k.Value
+		err := r.pairs(m, path+".calls", "action names or step ids to lists of inputs", func(k, v *yaml.Node, p string) error {
 			if v.Kind != yaml.SequenceNode {
-				return e, r.errf(v, p, "must be a list, one input per expected call ({} checks only the count)")
+				return r.errf(v, p, "must be a list, one input per expected call ({} checks only the count)")
 			}
 			list := []map[string]any{}
 			for j, c := range v.Content {
 				o, err := r.object(c, fmt.Sprintf("%s[%d]", p, j))
 				if err != nil {
-					return e, err
+					return err
 				}
 				list = append(list, o)
 			}
 			e.Calls[k.Value] = list
+			return nil
+		})
+		if err != nil {
+			return e, err
 		}
 	}
 	if e.Error != "" && e.Snapshot != "" {
