@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/riggerdev/rigger/worker/templatetest"
 )
@@ -44,6 +45,11 @@ declares. With no argument, the current folder is searched.`,
 			if err != nil {
 				return err
 			}
+			// The SDK names in-process activity workers by a checksum of
+			// this executable, hashing the whole binary (~1s) on the first
+			// faked step; this command runs no real worker, so a fixed
+			// name does.
+			sdkworker.SetBinaryChecksum("rigger-template-test")
 			r := &templatetest.Runner{Scaffold: sc, Actions: actions, Update: update}
 			ctx := cmd.Context()
 			once := func() (failed bool, err error) {

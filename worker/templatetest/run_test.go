@@ -16,7 +16,7 @@ import (
 	"github.com/riggerdev/rigger/templates"
 )
 
-func newRunner(t *testing.T) *Runner {
+func newRunner(t testing.TB) *Runner {
 	t.Helper()
 	r, err := templates.NewRenderer(templates.DefaultLimits())
 	if err != nil {
