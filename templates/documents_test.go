@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -66,4 +67,23 @@ spec:
 	if _, err := ParseDocuments("bad.yaml", []byte("a: [\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
 		t.Errorf("a YAML syntax error names the file: %v", err)
 	}
+}
+
+// FuzzParseDocuments: any input gives documents or an error, never a
+// panic, and every document holds a template or a ParseError.
+func FuzzParseDocuments(f *testing.F) {
+	f.Add([]byte(minimalTemplate + "---\n" + minimalTemplate))
+	f.Add([]byte("---\n---\na: 1\n---\n[\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		docs, err := ParseDocuments("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		for _, d := range docs {
+			var pe *ParseError
+			if (d.Template == nil) == (d.Err == nil) || d.Err != nil && !errors.As(d.Err, &pe) {
+				t.Fatalf("document %d: template %v, error %v", d.Index, d.Template, d.Err)
+			}
+		}
+	})
 }
