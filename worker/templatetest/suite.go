@@ -121,11 +121,14 @@ func Discover(args []string) ([]string, error) {
 			continue
 		}
 		var found []string
-		err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
+		// A trailing separator makes the walk follow a folder given as
+		// a symbolic link.
+		root := strings.TrimSuffix(arg, string(filepath.Separator)) + string(filepath.Separator)
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() && p != arg && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+			if d.IsDir() && p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
 				return filepath.SkipDir
 			}
 			if d.IsDir() {

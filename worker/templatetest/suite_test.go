@@ -1,6 +1,8 @@
 package templatetest
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -115,5 +117,48 @@ func TestLineDiff(t *testing.T) {
 	want := "      a\n    - b\n    + B\n      c\n      d\n    + e"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestDiscover finds template.test.yaml and tests/*.yaml beside a
+// template.yaml, also through a folder given as a symbolic link, and a
+// template file brings its tests; a folder without any is an error.
+func TestDiscover(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel string) {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"a/template.yaml", "a/template.test.yaml", "a/tests/more.yaml",
+		"b/template.yaml", "b/tests/only.yml", "c/tests/not-beside-a-template.yaml", "a/.hidden/template.test.yaml"} {
+		write(f)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Discover([]string{link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a/template.test.yaml", "a/tests/more.yaml", "b/tests/only.yml"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i, w := range want {
+		if got[i] != filepath.Join(link, w) {
+			t.Errorf("got %s, want %s", got[i], filepath.Join(link, w))
+		}
+	}
+	if got, err := Discover([]string{filepath.Join(dir, "b", "template.yaml")}); err != nil || len(got) != 1 {
+		t.Errorf("a template file brings its tests: %v %v", got, err)
+	}
+	if _, err := Discover([]string{filepath.Join(dir, "c")}); err == nil || !strings.Contains(err.Error(), "no template tests found") {
+		t.Errorf("a folder without tests: %v", err)
 	}
 }
