@@ -238,3 +238,28 @@ func TestMultiDocumentTemplate(t *testing.T) {
 		t.Errorf("no pick: %q", msg)
 	}
 }
+
+// TestReportRedactsSecrets: whatever text a result carries (a failure
+// quoting a faked action's input, a log line, the case name), the text
+// report and the JUnit XML show the case's fake secrets as ***.
+func TestReportRedactsSecrets(t *testing.T) {
+	const secret = "hunter2-fake-secret"
+	rep := &Report{Results: []Result{{
+		File: "t.test.yaml", Template: "t", Case: "case " + secret, Line: 3,
+		Failures: []string{`expect.calls.publish:github[0].description: want "x", got "` + secret + `"`},
+		Log:      []string{"[publish] token " + secret}, Faked: []string{"publish:github"},
+		secrets: []string{secret, "hunter2"},
+	}}}
+	var text, junit bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJUnit(&junit); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"report": text.String(), "junit": junit.String()} {
+		if strings.Contains(out, "hunter2") || strings.Count(out, "***") < 3 {
+			t.Errorf("the %s must show the secret as ***:\n%s", name, out)
+		}
+	}
+}
