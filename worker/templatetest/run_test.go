@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,7 +216,7 @@ func TestFakeChecksInput(t *testing.T) {
 	if len(rec.Calls()) != 0 {
 		t.Error("a refused input is not a call")
 	}
-	if names := FakedActions(reg); !contains(names, "catalog:register") || !contains(names, "publish:github") || !contains(names, "terraform:apply") || contains(names, "fs:write") || contains(names, "catalog:fetch") {
+	if names := FakedActions(reg); !slices.Contains(names, "catalog:register") || !slices.Contains(names, "publish:github") || !slices.Contains(names, "terraform:apply") || slices.Contains(names, "fs:write") || slices.Contains(names, "catalog:fetch") {
 		t.Errorf("faked actions: %v", names)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -284,7 +285,7 @@ func (r reader) fields(n *yaml.Node, path string, known ...string) (map[string]*
 	out := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		if !contains(known, k.Value) {
+		if !slices.Contains(known, k.Value) {
 			return nil, r.errf(k, join(path, k.Value), "unknown field (known: %s)", strings.Join(known, ", "))
 		}
 		out[k.Value] = n.Content[i+1]
@@ -304,15 +305,6 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (r reader) str(n *yaml.Node, path string) (string, error) {
@@ -487,7 +479,7 @@ func (r reader) expect(n *yaml.Node, path string) (Expect, error) {
 			if err != nil {
 				return err
 			}
-			if !contains(stepStatuses, s) {
+			if !slices.Contains(stepStatuses, s) {
 				return r.errf(v, p, "%q is not a step status (one of %s)", s, strings.Join(stepStatuses, ", "))
 			}
 			e.Steps[k.Value] = s
