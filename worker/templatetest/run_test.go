@@ -182,21 +182,15 @@ func TestExpectationsBite(t *testing.T) {
 
 	// Secrets never reach the report or the JUnit XML, even where a
 	// failure quotes a log line or a fake's error holding one.
-	var text, junit bytes.Buffer
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.WriteJUnit(&junit); err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string]string{"report": text.String(), "junit": junit.String()} {
+	text, junit := writeBoth(t, rep)
+	for name, out := range map[string]string{"report": text, "junit": junit} {
 		if strings.Contains(out, "s3cr3t-t0ken-value") {
 			t.Errorf("the %s holds a fake secret:\n%s", name, out)
 		}
 	}
 	var parsed junitSuites
-	if err := xml.Unmarshal(junit.Bytes(), &parsed); err != nil {
-		t.Fatalf("JUnit XML does not parse: %v\n%s", err, junit.String())
+	if err := xml.Unmarshal([]byte(junit), &parsed); err != nil {
+		t.Fatalf("JUnit XML does not parse: %v\n%s", err, junit)
 	}
 	if parsed.Tests != 6 || parsed.Failures != 5 || len(parsed.Suites) != 1 || parsed.Suites[0].Failures != 5 {
 		t.Errorf("JUnit counts: tests %d failures %d suites %d", parsed.Tests, parsed.Failures, len(parsed.Suites))
@@ -251,16 +245,23 @@ func TestReportRedactsSecrets(t *testing.T) {
 		Log:      []string{"[publish] token " + secret}, Faked: []string{"publish:github"},
 		secrets: []string{secret, "hunter2"},
 	}}}
-	var text, junit bytes.Buffer
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.WriteJUnit(&junit); err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string]string{"report": text.String(), "junit": junit.String()} {
+	text, junit := writeBoth(t, rep)
+	for name, out := range map[string]string{"report": text, "junit": junit} {
 		if strings.Contains(out, "hunter2") || strings.Count(out, "***") < 3 {
 			t.Errorf("the %s must show the secret as ***:\n%s", name, out)
 		}
 	}
+}
+
+// writeBoth returns rep's text report and JUnit XML.
+func writeBoth(t *testing.T, rep *Report) (text, junit string) {
+	t.Helper()
+	var tb, jb bytes.Buffer
+	if err := rep.WriteText(&tb); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJUnit(&jb); err != nil {
+		t.Fatal(err)
+	}
+	return tb.String(), jb.String()
 }
