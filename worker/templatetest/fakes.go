@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -185,4 +187,43 @@ func entityRef(e map[string]any) (string, error) {
 	}
 	ns, _ := meta["namespace"].(string)
 	return catalog.Ref{Kind: kind, Namespace: ns, Name: name}.Key(), nil
+}
+
+// withUnknown is a registry that also knows the actions of extra (actions
+// rigger lacks that a case fakes), with no schema: a test of a template
+// written for another Backstage can run with them faked.
+type withUnknown struct {
+	Lookup
+	extra []string
+}
+
+func (w withUnknown) Action(name string) (templates.ActionInfo, bool) {
+	if info, ok := w.Lookup.Action(name); ok {
+		return info, true
+	}
+	if slices.Contains(w.extra, name) {
+		return templates.ActionInfo{Name: name, TaskQueue: contract.QueueDefault, DefaultTimeout: time.Minute, DryRunSafe: true}, true
+	}
+	return templates.ActionInfo{}, false
+}
+
+func (w withUnknown) Names() []string {
+	return slices.Sorted(slices.Values(append(w.Lookup.Names(), w.extra...)))
+}
+
+// unknownActions lists the actions of t's steps that reg does not know
+// and c fakes by action name or step id.
+func unknownActions(reg Lookup, t *templates.Template, c Case) []string {
+	var out []string
+	for _, st := range t.Spec.Steps {
+		if _, known := reg.Action(st.Action); known || slices.Contains(out, st.Action) {
+			continue
+		}
+		if _, ok := c.Fakes[st.Action]; ok {
+			out = append(out, st.Action)
+		} else if _, ok := c.Fakes[st.ID]; ok {
+			out = append(out, st.Action)
+		}
+	}
+	return out
 }

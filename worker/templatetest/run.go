@@ -85,11 +85,17 @@ func (r *Runner) runCase(ctx context.Context, f *File, c Case, res *Result) []st
 	if err != nil {
 		return []string{err.Error()}
 	}
-	faked := FakedActions(r.Actions)
+	// Actions rigger lacks run as fakes when the case fakes them.
+	var actions Lookup = r.Actions
+	if extra := unknownActions(r.Actions, t, c); len(extra) > 0 {
+		actions = withUnknown{Lookup: r.Actions, extra: extra}
+		res.Notes = append(res.Notes, "faked, unknown to rigger: "+strings.Join(extra, ", "))
+	}
+	faked := FakedActions(actions)
 	if msg := unknownFakes(t, c, faked); msg != "" {
 		return []string{msg}
 	}
-	plan, err := templates.Compile(t, c.Values, r.Actions, templates.CompileOptions{
+	plan, err := templates.Compile(t, c.Values, actions, templates.CompileOptions{
 		UserRef: c.UserRef, UserEntity: c.UserEntity, BaseURL: "file://" + filepath.ToSlash(abs),
 	})
 	if err != nil {
@@ -106,7 +112,7 @@ func (r *Runner) runCase(ctx context.Context, f *File, c Case, res *Result) []st
 	sc.HTTP, sc.Git, sc.Catalog, sc.Entities = nil, activities.GitSource{}, nil, entities
 	sc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	rec := &recorder{}
-	dr := &worker.DryRunner{Scaffold: &sc, Logger: sc.Logger, Fakes: rec.fakes(r.Actions, faked, c.Fakes)}
+	dr := &worker.DryRunner{Scaffold: &sc, Logger: sc.Logger, Fakes: rec.fakes(actions, faked, c.Fakes)}
 	run, err := dr.DryRun(ctx, *plan, c.Secrets, nil, permission.Subject{Ref: c.UserRef})
 	if err != nil {
 		return []string{"the run could not start: " + err.Error()}
