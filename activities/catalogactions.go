@@ -75,7 +75,11 @@ func (s *Scaffold) writeFile(taskID, field, p string, data []byte) (contract.Act
 // missing entities.
 func (s *Scaffold) CatalogFetch(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 	var out contract.ActionOutput
-	if s.Catalog == nil && !in.DryRun {
+	entities := s.Entities
+	if entities == nil && s.Catalog != nil {
+		entities = s.Catalog.Store
+	}
+	if entities == nil && !in.DryRun {
 		return out, invalid(errors.New("catalog:fetch needs a worker with the catalog store"))
 	}
 	kind, _ := str(in.Input, "defaultKind")
@@ -104,11 +108,11 @@ func (s *Scaffold) CatalogFetch(ctx context.Context, in contract.ActionInput) (c
 		if err != nil {
 			return nil, invalid(fmt.Errorf("entity ref %q: %v", ref, err))
 		}
-		if s.Catalog == nil {
+		if entities == nil {
 			out.Logs = append(out.Logs, fmt.Sprintf("dry run: no catalog here; %s not fetched", r))
 			return nil, nil
 		}
-		e, err := s.Catalog.Store.EntityByRef(ctx, r.Key())
+		e, err := entities.EntityByRef(ctx, r.Key())
 		if errors.Is(err, errs.ErrNotFound) {
 			if optional {
 				out.Logs = append(out.Logs, fmt.Sprintf("entity %s not found", r))

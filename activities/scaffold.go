@@ -15,6 +15,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/metrics"
+	"github.com/riggerdev/rigger/internal/store"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -42,6 +43,9 @@ type Scaffold struct {
 	Secrets SecretSource
 	// Catalog backs catalog:fetch and catalog:register; nil disables them.
 	Catalog *Catalog
+	// Entities, when set, is what catalog:fetch reads instead of the
+	// catalog store (rigger template test's fixture of entities).
+	Entities EntityReader
 	// RegisteredDir keeps the catalog files catalog:register registers from
 	// a task workspace (the catalog re-reads them on every refresh).
 	RegisteredDir string
@@ -54,6 +58,12 @@ type Scaffold struct {
 	// Waits records rigger:wait-for's waits for the webhooks; nil refuses
 	// waits on GitHub events (callbacks need none).
 	Waits WaitTable
+}
+
+// EntityReader reads one entity by its canonical ref; a missing one is
+// errs.ErrNotFound.
+type EntityReader interface {
+	EntityByRef(ctx context.Context, ref string) (*store.StoredEntity, error)
 }
 
 // maxLoggedFile bounds what debug:log shows of one file.

@@ -37,6 +37,59 @@ func Parse(name string, data []byte) (*Template, error) {
 	if err != nil {
 		return nil, &ParseError{Source: name, Msg: err.Error()}
 	}
+	return parseValue(name, doc)
+}
+
+// Document is one YAML document of a template file: its place (Index
+// counts from 1, Line is where it starts) and its template, or why it is
+// not one.
+type Document struct {
+	Index, Line int
+	Template    *Template
+	Err         error
+}
+
+// Label names the document in messages: name itself when the file holds
+// one document, else "name (document 2, line 30)".
+func (d Document) Label(name string, of int) string {
+	if of <= 1 {
+		return name
+	}
+	return fmt.Sprintf("%s (document %d, line %d)", name, d.Index, d.Line)
+}
+
+// ParseDocuments reads a file of one or more Template documents (separated
+// by ---, as the catalog reads them). Each document is parsed on its own
+// and labelled by Document.Label in its errors; a YAML syntax error ends
+// the file with an error. Empty documents are ignored.
+func ParseDocuments(name string, data []byte) ([]Document, error) {
+	nodes, err := decodeYAMLDocuments(data)
+	if err != nil {
+		return nil, &ParseError{Source: name, Msg: err.Error()}
+	}
+	if len(nodes) == 0 {
+		return nil, &ParseError{Source: name, Msg: "file holds no YAML document"}
+	}
+	out := make([]Document, len(nodes))
+	for i, n := range nodes {
+		d := Document{Index: i + 1, Line: n.Line}
+		if len(n.Content) > 0 {
+			d.Line = n.Content[0].Line
+		}
+		label := d.Label(name, len(nodes))
+		if v, err := yamlValue(n, 0); err != nil {
+			d.Err = &ParseError{Source: label, Msg: err.Error()}
+		} else {
+			d.Template, d.Err = parseValue(label, v)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// parseValue reads one decoded template document; name labels errors.
+func parseValue(name string, doc any) (*Template, error) {
+	var err error
 	p := &parser{source: name}
 	root, ok := doc.(map[string]any)
 	if !ok {

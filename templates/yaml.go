@@ -25,24 +25,9 @@ const (
 // anyone), duplicate keys, custom tags, nesting deeper than MaxYAMLDepth
 // and input larger than MaxTemplateSize. Timestamps stay strings.
 func decodeYAML(data []byte) (any, error) {
-	if len(data) > MaxTemplateSize {
-		return nil, fmt.Errorf("file is %d bytes, larger than the limit of %d bytes", len(data), MaxTemplateSize)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("invalid YAML: %w", err)
-		}
-		if n.Kind == yaml.DocumentNode && len(n.Content) == 0 {
-			continue
-		}
-		docs = append(docs, &n)
+	docs, err := decodeYAMLDocuments(data)
+	if err != nil {
+		return nil, err
 	}
 	switch len(docs) {
 	case 0:
@@ -152,4 +137,33 @@ func yamlScalar(n *yaml.Node) (any, error) {
 		return f, nil
 	}
 	return nil, fmt.Errorf("line %d: YAML tag %s is not supported", n.Line, n.Tag)
+}
+
+// decodeYAMLDocuments splits data into its non-empty YAML documents, with
+// the limits of decodeYAML on the whole input.
+func decodeYAMLDocuments(data []byte) ([]*yaml.Node, error) {
+	if len(data) > MaxTemplateSize {
+		return nil, fmt.Errorf("file is %d bytes, larger than the limit of %d bytes", len(data), MaxTemplateSize)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("invalid YAML: %w", err)
+		}
+		if n.Kind == yaml.DocumentNode && (len(n.Content) == 0 || emptyScalar(n.Content[0])) {
+			continue
+		}
+		docs = append(docs, &n)
+	}
+}
+
+// emptyScalar is the null of a document holding nothing but comments.
+func emptyScalar(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && n.Value == ""
 }

@@ -61,6 +61,11 @@ type DryRunner struct {
 	// Integrations are the integration actions (Deps.Integrations): a dry
 	// run calls their dry-run behaviour, which reports and changes nothing.
 	Integrations map[string]map[string]activities.ActionFunc
+	// Fakes stand in for actions by name (rigger template test): a step
+	// of a faked action runs the fake, wrapped and checked like any
+	// action, even where a dry run would skip it. External actions are
+	// not faked (their steps are skipped).
+	Fakes map[string]activities.ActionFunc
 }
 
 // DryRun runs plan for who. files, when given, are the template's own files
@@ -94,6 +99,8 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 		// run cannot reach it, so it skips the step and says so.
 		if s.External != nil {
 			s.DryRunSafe = false
+		} else if d.Fakes[s.Action] != nil {
+			s.DryRunSafe = true
 		}
 	}
 	tmp, err := os.MkdirTemp("", "rigger-dry-run-")
@@ -134,6 +141,9 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 			env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name)})
 		}
 	}
+	for name, fn := range sc.CheckedIntegration(d.Fakes) {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: contract.ActionActivity(name), DisableAlreadyRegisteredCheck: true})
+	}
 	// The environment is bounded by dryRunIdleTimeout of idle time;
 	// actions get their own step timeouts. Every activity's context (and
 	// so every rendering) also ends with ctx, when the client goes away,
@@ -143,7 +153,11 @@ func (d *DryRunner) DryRun(ctx context.Context, plan templates.Plan, secrets map
 	}
 	actx, stop := context.WithTimeout(ctx, dryRunTimeout)
 	defer stop()
-	env.SetWorkerOptions(sdkworker.Options{BackgroundActivityContext: actx})
+	// The environment runs local activities (rendering, the quick file
+	// steps) inside the workflow's task, so the SDK's deadlock detector
+	// (1s by default) would count their time and fail a dry run on a
+	// loaded machine; each step is bounded by its own timeout instead.
+	env.SetWorkerOptions(sdkworker.Options{BackgroundActivityContext: actx, DeadlockDetectionTimeout: dryRunStepTimeout})
 	env.ExecuteWorkflow(workflows.ScaffoldName, in)
 	res = &workflows.DryRunResult{}
 	if werr := env.GetWorkflowError(); werr != nil {
@@ -237,6 +251,31 @@ func writeFiles(dir string, files []contract.DryRunFile) error {
 		}
 		if err := root.WriteFile(p, f.Data, mode); err != nil {
 			return fmt.Errorf("directoryContents[%d].path %q: %v", i, f.Path, err)
+		}
+	}
+	return nil
+}
+
+// WriteDryRunFiles writes a dry run's files into the existing folder dir,
+// through an os.Root (no path may leave it): 0o644, executables 0o755.
+func WriteDryRunFiles(dir string, files []contract.DryRunFile) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, f := range files {
+		if d := filepath.Dir(f.Path); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+		}
+		mode := os.FileMode(0o644)
+		if f.Executable {
+			mode = 0o755
+		}
+		if err := root.WriteFile(f.Path, f.Data, mode); err != nil {
+			return err
 		}
 	}
 	return nil

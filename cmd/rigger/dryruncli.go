@@ -126,26 +126,7 @@ func writeDryRunFiles(dir string, files []contract.DryRunFile) error {
 		}
 		return err
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for _, f := range files {
-		if d := filepath.Dir(f.Path); d != "." {
-			if err := root.MkdirAll(d, 0o755); err != nil {
-				return err
-			}
-		}
-		mode := os.FileMode(0o644)
-		if f.Executable {
-			mode = 0o755
-		}
-		if err := root.WriteFile(f.Path, f.Data, mode); err != nil {
-			return err
-		}
-	}
-	return nil
+	return worker.WriteDryRunFiles(dir, files)
 }
 
 // progressHandler prints one line per action execution ("action executed"

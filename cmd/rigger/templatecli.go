@@ -18,7 +18,7 @@ import (
 
 func (c *cli) templateCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "template", Short: "Validate, dry-run and list scaffolder templates"}
-	cmd.AddCommand(c.templateValidateCommand(), c.templateDryRunCommand(), c.templateListCommand(), c.templateInventoryCommand())
+	cmd.AddCommand(c.templateValidateCommand(), c.templateDryRunCommand(), c.templateTestCommand(), c.templateListCommand(), c.templateInventoryCommand())
 	return cmd
 }
 
@@ -47,6 +47,7 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 	var strict bool
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
+		Long:  "Validate templates. A file may hold several Template documents (separated by ---); each is checked and reported by its document index and line.",
 		Short: "Validate templates: schema, steps, expressions, actions, unsafe patterns (exit 1 on errors)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,21 +69,31 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 					failed = true
 					continue
 				}
-				t, err := templates.Parse(path, data)
+				// A file may hold several templates: each is checked
+				// and reported by its document and line.
+				docs, err := templates.ParseDocuments(path, data)
 				if err != nil {
 					fmt.Fprintln(c.stderr, "error", err)
 					failed = true
 					continue
 				}
-				problems := templates.ValidateWith(t, actions, templates.ValidateOptions{Strict: strict})
-				for _, p := range problems {
-					fmt.Fprintf(c.stderr, "%s %s: %s: %s\n", p.Severity, path, p.Path, p.Message)
+				for _, d := range docs {
+					if d.Err != nil {
+						fmt.Fprintln(c.stderr, "error", d.Err)
+						failed = true
+						continue
+					}
+					label, t := d.Label(path, len(docs)), d.Template
+					problems := templates.ValidateWith(t, actions, templates.ValidateOptions{Strict: strict})
+					for _, p := range problems {
+						fmt.Fprintf(c.stderr, "%s %s: %s: %s\n", p.Severity, label, p.Path, p.Message)
+					}
+					if templates.HasErrors(problems) {
+						failed = true
+						continue
+					}
+					fmt.Fprintf(c.stdout, "ok    %s: template %s (%d steps)\n", label, t.Metadata.Name, len(t.Spec.Steps))
 				}
-				if templates.HasErrors(problems) {
-					failed = true
-					continue
-				}
-				fmt.Fprintf(c.stdout, "ok    %s: template %s (%d steps)\n", path, t.Metadata.Name, len(t.Spec.Steps))
 			}
 			if failed {
 				return exitError{code: 1}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/riggerdev/rigger/worker/templatetest"
+)
+
+// templateTestCommand runs templates' test cases offline: the real
+// workflow and pure actions in process, fakes for every action with
+// outside effects (worker/templatetest).
+func (c *cli) templateTestCommand() *cobra.Command {
+	var junit string
+	var update, watch bool
+	cmd := &cobra.Command{
+		Use:   "test [DIR|FILE...]",
+		Short: "Run templates' test cases offline (template.test.yaml, tests/*.yaml; exit 1 on a failure)",
+		Long: `Run the test cases beside templates (template.test.yaml, or tests/*.yaml next to a
+template.yaml) without a server or a Temporal service: the real scaffolder workflow
+and the real workspace actions run in process; actions with outside effects
+(publish:*, github:*, aws:*, terraform:*, catalog:register) are recording fakes
+that check their input against the action's schema and return what the case
+declares. With no argument, the current folder is searched.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				args = []string{"."}
+			}
+			cfg, err := c.loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			actions, err := actionRegistry(cfg, cfg.Scaffolder.DisabledActions)
+			if err != nil {
+				return err
+			}
+			sc, err := scaffoldActivities(cfg, newLogger(c.stderr, "warn", "text"), nil, nil)
+			if err != nil {
+				return err
+			}
+			// The SDK names in-process activity workers by a checksum of
+			// this executable, hashing the whole binary (~1s) on the first
+			// faked step; this command runs no real worker, so a fixed
+			// name does.
+			sdkworker.SetBinaryChecksum("rigger-template-test")
+			r := &templatetest.Runner{Scaffold: sc, Actions: actions, Update: update}
+			ctx := cmd.Context()
+			once := func() (failed bool, err error) {
+				rep, err := r.Run(ctx, args)
+				if err != nil {
+					return true, exitError{code: 2, msg: err.Error()}
+				}
+				if err := rep.WriteText(c.stdout); err != nil {
+					return true, err
+				}
+				if junit != "" {
+					if err := writeJUnit(junit, rep); err != nil {
+						return true, err
+					}
+				}
+				return rep.Failed() > 0, nil
+			}
+			if !watch {
+				failed, err := once()
+				if err != nil {
+					return err
+				}
+				if failed {
+					return exitError{code: 1}
+				}
+				return nil
+			}
+			return c.watchTests(ctx, args, once)
+		},
+	}
+	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as JUnit XML to this file")
+	cmd.Flags().BoolVar(&update, "update", false, "rewrite each case's snapshot folder from this run's files instead of comparing them")
+	cmd.Flags().BoolVar(&watch, "watch", false, "run again whenever a file under the arguments changes (Ctrl-C stops)")
+	return cmd
+}
+
+// writeJUnit writes rep as JUnit XML to path.
+func writeJUnit(path string, rep *templatetest.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJUnit(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// watchTests runs once, then again whenever the files under args change
+// (their paths, sizes and modification times, polled), until ctx ends.
+func (c *cli) watchTests(ctx context.Context, args []string, once func() (bool, error)) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	for {
+		if _, err := once(); err != nil {
+			if _, bad := err.(exitError); bad {
+				fmt.Fprintln(c.stderr, "error", err)
+			} else {
+				return err
+			}
+		}
+		// Taken after the run: snapshots it wrote do not count as changes.
+		last := treeStamp(args)
+		fmt.Fprintln(c.stdout, "watching for changes (Ctrl-C stops)")
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(500 * time.Millisecond):
+			}
+			if now := treeStamp(args); now != last {
+				break
+			}
+		}
+		fmt.Fprintln(c.stdout, "\nchanged; running again")
+	}
+}
+
+// treeStamp sums up the files under paths: their count, total size and
+// latest modification time, and a hash of their names.
+func treeStamp(paths []string) string {
+	var n, size int64
+	var latest time.Time
+	var names uint64
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			p = filepath.Dir(p) // a template or test file: its folder
+		}
+		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			n++
+			size += info.Size()
+			if info.ModTime().After(latest) {
+				latest = info.ModTime()
+			}
+			for _, r := range path {
+				names = names*31 + uint64(r)
+			}
+			return nil
+		})
+	}
+	return fmt.Sprintf("%d/%d/%d/%x", n, size, latest.UnixNano(), names)
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// junitCounts reads a JUnit XML file's totals and its test case names.
+func junitCounts(t *testing.T, path string) (tests, failures int, names []string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name string `xml:"name,attr"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("the JUnit XML does not parse: %v\n%s", err, data)
+	}
+	for _, s := range doc.Suites {
+		for _, c := range s.Cases {
+			names = append(names, c.Name)
+		}
+	}
+	return doc.Tests, doc.Failures, names
+}
+
+// TestTemplateTestExamples runs the shipped templates' tests (make test
+// runs them through this test): every example template has tests, and
+// they all pass.
+func TestTemplateTestExamples(t *testing.T) {
+	root := filepath.Join("..", "..", "examples", "templates")
+	tpls, err := filepath.Glob(filepath.Join(root, "*", "template.yaml"))
+	if err != nil || len(tpls) == 0 {
+		t.Fatalf("no example templates: %v", err)
+	}
+	for _, tp := range tpls {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(tp), "template.test.yaml")); err != nil {
+			t.Errorf("%s ships without tests: %v", tp, err)
+		}
+	}
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	out, stderr, err := runCLI(t, nil, "template", "test", root, "--junit", junit)
+	if err != nil {
+		t.Fatalf("rigger template test %s: %v\n%s%s", root, err, out, stderr)
+	}
+	tests, failures, _ := junitCounts(t, junit)
+	if failures != 0 || tests < len(tpls) {
+		t.Errorf("JUnit: %d tests, %d failures (want at least %d tests, no failure)\n%s", tests, failures, len(tpls), out)
+	}
+	if !strings.Contains(out, "faked: publish:github") {
+		t.Errorf("the report names the faked actions:\n%s", out)
+	}
+	if strings.Contains(out, "correct-horse-battery") {
+		t.Errorf("the report shows create-service's fake secret:\n%s", out)
+	}
+}
+
+// TestTemplateTestCommand runs the real command on a fixture template:
+// its snapshot, a fake, a skipped step and a bad input pass; a broken
+// expectation fails the command (exit 1) and shows in the JUnit XML; and
+// --update rewrites a snapshot a changed skeleton broke.
+func TestTemplateTestCommand(t *testing.T) {
+	src := filepath.Join("..", "..", "worker", "templatetest", "testdata", "svc")
+	dir := filepath.Join(t.TempDir(), "svc")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	out, stderr, err := runCLI(t, nil, "template", "test", dir, "--junit", junit)
+	if err != nil {
+		t.Fatalf("the fixture's cases pass: %v\n%s%s", err, out, stderr)
+	}
+	for _, want := range []string{"ok    renders and publishes", "faked: publish:github", "ok    a bad name is refused", "2 cases, 0 failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+
+	// A second test file whose expectation does not hold.
+	if err := os.MkdirAll(filepath.Join(dir, "tests"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	broken := "cases:\n  - name: expects docs\n    values: {name: orders}\n    secrets: {token: s3cr3t-t0ken-value}\n    expect:\n      steps: {docs: completed}\n"
+	if err := os.WriteFile(filepath.Join(dir, "tests", "broken.yaml"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, nil, "template", "test", dir, "--junit", junit)
+	if exitCode(err) != 1 {
+		t.Fatalf("a failing case exits 1, got %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "FAIL  expects docs") || !strings.Contains(out, "expect.steps.docs: want completed, got skipped") {
+		t.Errorf("the report shows the failure:\n%s", out)
+	}
+	if strings.Contains(out, "s3cr3t-t0ken-value") {
+		t.Errorf("the report shows a fake secret:\n%s", out)
+	}
+	tests, failures, names := junitCounts(t, junit)
+	if tests != 3 || failures != 1 || !strings.Contains(strings.Join(names, ","), "expects docs") {
+		t.Errorf("JUnit: %d tests, %d failures, cases %v", tests, failures, names)
+	}
+	if err := os.Remove(filepath.Join(dir, "tests", "broken.yaml")); err != nil {
+		t.Fatal(err)
+	}
+
+	// A changed skeleton breaks the snapshot; --update accepts it.
+	if err := os.WriteFile(filepath.Join(dir, "skeleton", "NEW.md"), []byte("new\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, nil, "template", "test", filepath.Join(dir, "template.yaml"))
+	if exitCode(err) != 1 || !strings.Contains(out, "the run produced orders/NEW.md, which the snapshot does not hold") {
+		t.Fatalf("want the snapshot to fail: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, nil, "template", "test", dir, "--update"); err != nil || !strings.Contains(out, "snapshot snapshots/orders written") {
+		t.Fatalf("--update: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "snapshots", "orders", "orders", "NEW.md")); err != nil {
+		t.Errorf("--update wrote the new file: %v", err)
+	}
+	if out, _, err = runCLI(t, nil, "template", "test", dir); err != nil {
+		t.Fatalf("after --update: %v\n%s", err, out)
+	}
+
+	// A bad test file is a failure with its file and line.
+	if err := os.WriteFile(filepath.Join(dir, "template.test.yaml"), []byte("cases:\n  - name: a\n    expect: {stpes: {}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, nil, "template", "test", dir)
+	if exitCode(err) != 1 || !strings.Contains(out, "template.test.yaml:3: cases[0].expect.stpes: unknown field") {
+		t.Errorf("a bad test file: %v\n%s", err, out)
+	}
+	// Nothing to test is a usage error.
+	if _, _, err = runCLI(t, nil, "template", "test", t.TempDir()); exitCode(err) != 2 {
+		t.Errorf("a folder without tests: %v", err)
+	}
+}
+
+// TestTemplateValidateMultiDocument: a file of several templates is
+// validated document by document, each reported by index and line.
+func TestTemplateValidateMultiDocument(t *testing.T) {
+	tpl := func(name, action string) string {
+		return "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: " + name + "}\nspec:\n  type: x\n  steps:\n    - {id: s, action: " + action + ", input: {message: hi}}\n"
+	}
+	path := filepath.Join(t.TempDir(), "multi.yaml")
+	if err := os.WriteFile(path, []byte(tpl("one", "debug:log")+"---\n"+tpl("two", "no:such-action")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runCLI(t, nil, "template", "validate", path)
+	if exitCode(err) != 1 {
+		t.Fatalf("the bad document fails validation: %v", err)
+	}
+	if !strings.Contains(out, path+" (document 1, line 1): template one") {
+		t.Errorf("the good document is reported by index and line:\n%s", out)
+	}
+	if !strings.Contains(stderr, path+" (document 2, line 9): ") || !strings.Contains(stderr, `unknown action "no:such-action"`) {
+		t.Errorf("the bad document is reported by index and line:\n%s", stderr)
+	}
+}
+
+// TestTemplateTestWatch: --watch runs again when a file under the
+// argument's folder changes, and stops when its context ends.
+func TestTemplateTestWatch(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(file, []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{stdout: io.Discard, stderr: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	runs := make(chan struct{}, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.watchTests(ctx, []string{file}, func() (bool, error) { runs <- struct{}{}; return false, nil })
+	}()
+	<-runs
+	// Nothing changed, nothing to run: the stamp is stable.
+	if a, b := treeStamp([]string{file}), treeStamp([]string{file}); a != b {
+		t.Fatalf("the stamp of an unchanged folder changed: %s, %s", a, b)
+	}
+	// A new file beside it (a changed skeleton) is a change.
+	if err := os.WriteFile(filepath.Join(dir, "skeleton.txt"), []byte("b"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-runs:
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not run again after a change")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch ends without an error when stopped: %v", err)
+	}
+}
