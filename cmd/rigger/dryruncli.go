@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	sdkworker "go.temporal.io/sdk/worker"
 	"gopkg.in/yaml.v3"
 
 	"github.com/riggerdev/rigger/activities/contract"
@@ -72,6 +73,9 @@ func (c *cli) templateDryRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// No real worker runs here: a fixed worker name spares the
+			// SDK hashing this whole executable (~1 s) to name one.
+			sdkworker.SetBinaryChecksum("rigger-template-dry-run")
 			r := &worker.DryRunner{Scaffold: sc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Integrations: integrations}
 			res, err := r.DryRun(context.Background(), *plan, secrets, nil, permission.Subject{Ref: "user:default/dry-run"})
 			if err != nil {
