@@ -155,15 +155,21 @@ func NewModel(kinds []KindDecl, types []TypeDecl) (*Model, []FieldError) {
 					v.add(rp+"."+rel.key, fmt.Sprintf("%q is not a valid relation type; expected a lower-case letter then letters and digits, like ownedBy", rel.val))
 				}
 			}
-			if want, builtin := builtinRelations[r.Type]; builtin && r.Reverse != "" && r.Reverse != want {
+			if !validRelationType(r.Type) || !validRelationType(r.Reverse) {
+				// reported above
+			} else if want, builtin := builtinRelations[r.Type]; builtin && r.Reverse != want {
 				v.add(rp+".reverse", fmt.Sprintf("%q does not pair with the built-in relation %s, whose reverse is %s", r.Reverse, r.Type, want))
-			} else if want, builtin := builtinRelations[r.Reverse]; builtin && r.Type != "" && r.Type != want {
+			} else if want, builtin := builtinRelations[r.Reverse]; builtin && r.Type != want {
 				v.add(rp+".type", fmt.Sprintf("%q does not pair with the built-in relation %s, whose reverse is %s", r.Type, r.Reverse, want))
 			}
 			mk.refs = append(mk.refs, fieldSpec{name: name, typ: tRefs, isRef: true, defaultKind: r.DefaultKind, rel: r.Type, rev: r.Reverse})
 		}
 		m.kinds[k.Kind] = mk
 	}
+	for k := range m.kinds {
+		m.names = append(m.names, k)
+	}
+	sort.Strings(m.names)
 	for i, t := range types {
 		p := fmt.Sprintf("types[%d]", i)
 		_, _, builtin := kindAPIVersions(t.Kind, "")
@@ -192,10 +198,6 @@ func NewModel(kinds []KindDecl, types []TypeDecl) (*Model, []FieldError) {
 		}
 		m.types[key] = sch
 	}
-	for k := range m.kinds {
-		m.names = append(m.names, k)
-	}
-	sort.Strings(m.names)
 	if len(v.errs) > 0 {
 		return nil, v.errs
 	}
