@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -100,5 +101,30 @@ func TestCatalogModelErrors(t *testing.T) {
 	cfg.Catalog.Model.Kinds = []CatalogKind{{Kind: "Group", APIVersions: []string{"v1"}}}
 	if err := cfg.Validate(); !hasLine(err, `catalog.model.kinds[0].kind: "Group" is the built-in kind Group; a model may add kinds, not redefine built-in ones (use catalog.model.types for a schema per spec.type)`) {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+// TestReadmeCatalogModel: the catalog.model example of README.md parses,
+// validates and builds.
+func TestReadmeCatalogModel(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n### Catalog model\n")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```\n")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no yaml block under ### Catalog model")
+	}
+	cfg, err := Parse("README.md", []byte(block), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Catalog.Model.Kinds) != 1 || len(cfg.Catalog.Model.Types) != 1 || len(cfg.Catalog.Model.Kinds[0].Relations) != 2 {
+		t.Fatalf("model %+v", cfg.Catalog.Model)
 	}
 }
