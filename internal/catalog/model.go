@@ -1,16 +1,13 @@
 package catalog
 
 import (
-	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
+
+	"github.com/riggerdev/rigger/internal/jschema"
 )
 
 // A Model is what an installation adds to the built-in kinds (rigger.yaml's
@@ -236,25 +233,10 @@ func (m *Model) Kinds() []string {
 	return append([]string(nil), m.names...)
 }
 
-// refusingLoader refuses every schema resource: a model's schema may refer
-// only to itself (no file or network $ref).
-type refusingLoader struct{}
-
-func (refusingLoader) Load(url string) (any, error) {
-	return nil, fmt.Errorf("schema %q cannot be loaded: only references inside the schema are allowed", url)
-}
-
 // compileModelSchema compiles a schema written in rigger.yaml (decoded YAML:
 // maps, lists, strings, int, float64, bool, nil).
 func compileModelSchema(doc map[string]any, name string) (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft7)
-	c.UseLoader(refusingLoader{})
-	url := "rigger:///catalog-model/" + name + ".json"
-	if err := c.AddResource(url, normalizeSchemaValue(doc)); err != nil {
-		return nil, err
-	}
-	return c.Compile(url)
+	return jschema.Compile(normalizeSchemaValue(doc), "rigger:///catalog-model/"+name+".json")
 }
 
 // normalizeSchemaValue turns the decoded YAML of a schema into the value
@@ -361,51 +343,10 @@ func schemaErrors(sch *jsonschema.Schema, spec map[string]any, v *fieldErrors) {
 	if err == nil {
 		return
 	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		v.add("spec", err.Error())
-		return
-	}
-	p := message.NewPrinter(language.English)
-	seen := map[FieldError]bool{}
-	add := func(path, msg string) {
-		if fe := (FieldError{path, msg}); !seen[fe] {
-			seen[fe] = true
-			v.add(path, msg)
+	for _, l := range jschema.Leaves(err, "spec") {
+		if l.Missing {
+			l.Message = "required field is missing"
 		}
+		v.add(l.Path, l.Message)
 	}
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c)
-			}
-			return
-		}
-		loc := pointerPath("spec", e.InstanceLocation)
-		if req, ok := e.ErrorKind.(*kind.Required); ok {
-			for _, name := range req.Missing {
-				add(pointerPath(loc, []string{name}), "required field is missing")
-			}
-			return
-		}
-		add(loc, e.ErrorKind.LocalizedString(p))
-	}
-	walk(ve)
-}
-
-// pointerPath appends JSON-pointer tokens to a dotted path, writing array
-// indexes as [n] (spec.ports[1].number).
-func pointerPath(prefix string, tokens []string) string {
-	var b strings.Builder
-	b.WriteString(prefix)
-	for _, t := range tokens {
-		if _, err := strconv.Atoi(t); err == nil {
-			b.WriteString("[" + t + "]")
-			continue
-		}
-		b.WriteByte('.')
-		b.WriteString(t)
-	}
-	return b.String()
 }
