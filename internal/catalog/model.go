@@ -234,32 +234,10 @@ func (m *Model) Kinds() []string {
 }
 
 // compileModelSchema compiles a schema written in rigger.yaml (decoded YAML:
-// maps, lists, strings, int, float64, bool, nil).
+// maps, lists, strings, int, float64, bool, nil, which the compiler takes
+// as they are).
 func compileModelSchema(doc map[string]any, name string) (*jsonschema.Schema, error) {
-	return jschema.Compile(normalizeSchemaValue(doc), "rigger:///catalog-model/"+name+".json")
-}
-
-// normalizeSchemaValue turns the decoded YAML of a schema into the value
-// shapes the schema compiler walks (map[string]any, []any, float64 for
-// non-integer numbers).
-func normalizeSchemaValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[k] = normalizeSchemaValue(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = normalizeSchemaValue(e)
-		}
-		return out
-	case float32:
-		return float64(t)
-	}
-	return v
+	return jschema.Compile(doc, "rigger:///catalog-model/"+name+".json")
 }
 
 // knows reports whether kind is built in or declared by m, and returns the

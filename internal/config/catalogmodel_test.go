@@ -128,3 +128,16 @@ func TestReadmeCatalogModel(t *testing.T) {
 		t.Fatalf("model %+v", cfg.Catalog.Model)
 	}
 }
+
+// A date in a schema stays a string, as in the catalog files it checks.
+func TestCatalogModelSchemaDates(t *testing.T) {
+	src := strings.Replace(modelYAML, "port: {type: integer, maximum: 65535}", "since: {const: 2024-01-01}", 1)
+	cfg, err := Parse("rigger.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := cfg.Catalog.Model.Kinds[0].Spec["properties"].(map[string]any)
+	if c := props["since"].(map[string]any)["const"]; c != "2024-01-01" {
+		t.Errorf("const decoded as %T %v", c, c)
+	}
+}
