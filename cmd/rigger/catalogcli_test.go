@@ -23,6 +23,7 @@ func TestCatalogValidateFollowsModel(t *testing.T) {
 		return p
 	}
 	cfg := write("rigger.yaml", `catalog:
+  rules: [{allow: [Component, API, Pipeline]}]
   model:
     kinds:
       - kind: Pipeline
@@ -69,7 +70,7 @@ func TestCatalogValidateFollowsModel(t *testing.T) {
 	// A model that clashes with a built-in kind is a configuration error.
 	clash := write("clash.yaml", strings.Replace(mustRead(t, cfg), "kind: Pipeline", "kind: Resource", 1))
 	_, _, err = runCLI(t, nil, "--config", clash, "catalog", "validate", good)
-	if err == nil || !strings.Contains(err.Error(), clash+`:4: catalog.model.kinds[0].kind: "Resource" is the built-in kind Resource`) {
+	if err == nil || !strings.Contains(err.Error(), clash+`:5: catalog.model.kinds[0].kind: "Resource" is the built-in kind Resource`) {
 		t.Errorf("clashing model: %v", err)
 	}
 }

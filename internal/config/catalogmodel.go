@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/riggerdev/rigger/internal/catalog"
@@ -94,6 +95,29 @@ func (c *Config) validateCatalogModel(v *validator) {
 	_, probs := c.Catalog.Model.Build()
 	for _, p := range probs {
 		v.add("catalog.model."+p.Path, "%s", p.Message)
+	}
+	if len(probs) > 0 {
+		return
+	}
+	// A declared kind no rule allows could come from no location.
+	allows := func(rules []Rule, kind string) bool {
+		for _, r := range rules {
+			for _, a := range r.Allow {
+				if strings.EqualFold(a, kind) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for i, k := range c.Catalog.Model.Kinds {
+		allowed := allows(c.Catalog.Rules, k.Kind)
+		for _, l := range c.Catalog.Locations {
+			allowed = allowed || allows(l.Rules, k.Kind)
+		}
+		if !allowed {
+			v.add(fmt.Sprintf("catalog.model.kinds[%d].kind", i), "kind %s is declared but no location may define it: add it to a catalog.rules allow list (or to a location's rules)", k.Kind)
+		}
 	}
 }
 

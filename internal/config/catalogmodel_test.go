@@ -8,6 +8,7 @@ import (
 
 // modelYAML declares a Service kind and a schema for grpc APIs.
 const modelYAML = `catalog:
+  rules: [{allow: [Component, API, Service]}]
   model:
     kinds:
       - kind: Service
@@ -66,19 +67,19 @@ func TestCatalogModelErrors(t *testing.T) {
 		want     string // one line of the error
 	}{
 		{"clash with a built-in kind", "kind: Service", "kind: Component",
-			`rigger.yaml:4: catalog.model.kinds[0].kind: "Component" is the built-in kind Component; a model may add kinds, not redefine built-in ones (use catalog.model.types for a schema per spec.type)`},
+			`rigger.yaml:5: catalog.model.kinds[0].kind: "Component" is the built-in kind Component; a model may add kinds, not redefine built-in ones (use catalog.model.types for a schema per spec.type)`},
 		{"bad spec schema names the kind", "type: object", "type: objekt",
-			"rigger.yaml:6: catalog.model.kinds[0].spec: the spec schema of kind Service is not a valid JSON Schema: "},
+			"rigger.yaml:7: catalog.model.kinds[0].spec: the spec schema of kind Service is not a valid JSON Schema: "},
 		{"bad relation name", "type: ownedBy", "type: owned by",
-			`rigger.yaml:15: catalog.model.kinds[0].relations[0].type: "owned by" is not a valid relation type; expected a lower-case letter then letters and digits, like ownedBy`},
+			`rigger.yaml:16: catalog.model.kinds[0].relations[0].type: "owned by" is not a valid relation type; expected a lower-case letter then letters and digits, like ownedBy`},
 		{"relation field outside spec", "field: spec.owner", "field: owner",
-			`rigger.yaml:13: catalog.model.kinds[0].relations[0].field: "owner" is not a top-level spec field; expected spec.<name>, like spec.owner`},
+			`rigger.yaml:14: catalog.model.kinds[0].relations[0].field: "owner" is not a top-level spec field; expected spec.<name>, like spec.owner`},
 		{"no apiVersions: the kind's line", "        apiVersions: [acme.com/v1]\n", "",
-			"rigger.yaml:4: catalog.model.kinds[0].apiVersions: kind Service needs at least one apiVersion, like acme.com/v1"},
+			"rigger.yaml:5: catalog.model.kinds[0].apiVersions: kind Service needs at least one apiVersion, like acme.com/v1"},
 		{"type of an unknown kind", "kind: API", "kind: Gadget",
-			`rigger.yaml:18: catalog.model.types[0].kind: unknown kind "Gadget" (built-in kinds: API, AiResource, Component, Domain, Group, Location, Resource, System, Template, User; declared in catalog.model: Service)`},
+			`rigger.yaml:19: catalog.model.types[0].kind: unknown kind "Gadget" (built-in kinds: API, AiResource, Component, Domain, Group, Location, Resource, System, Template, User; declared in catalog.model: Service)`},
 		{"bad type schema", "required: [definition, package]", "required: definition",
-			"rigger.yaml:20: catalog.model.types[0].spec: the schema of kind API type grpc is not a valid JSON Schema: "},
+			"rigger.yaml:21: catalog.model.types[0].spec: the schema of kind API type grpc is not a valid JSON Schema: "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -96,8 +97,16 @@ func TestCatalogModelErrors(t *testing.T) {
 			}
 		})
 	}
+	// A declared kind that no rule allows is a mistake.
+	cfg, err := Parse("rigger.yaml", []byte(strings.Replace(modelYAML, "allow: [Component, API, Service]", "allow: [Component, API]", 1)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); !hasLine(err, "catalog.model.kinds[0].kind: kind Service is declared but no location may define it: add it to a catalog.rules allow list (or to a location's rules)") {
+		t.Errorf("kind no rule allows: %v", err)
+	}
 	// A configuration built in code is checked by Validate.
-	cfg := Default()
+	cfg = Default()
 	cfg.Catalog.Model.Kinds = []CatalogKind{{Kind: "Group", APIVersions: []string{"v1"}}}
 	if err := cfg.Validate(); !hasLine(err, `catalog.model.kinds[0].kind: "Group" is the built-in kind Group; a model may add kinds, not redefine built-in ones (use catalog.model.types for a schema per spec.type)`) {
 		t.Errorf("Validate: %v", err)
