@@ -11,7 +11,7 @@ import (
 // tier and may name an owner (a Group by default), a runbook document and
 // dependencies (refs naming their kind); and a schema for API specs of type
 // grpc (a definition and a package name).
-func testModel(t *testing.T) *Model {
+func testModel(t testing.TB) *Model {
 	t.Helper()
 	m, probs := NewModel([]KindDecl{{
 		Kind:        "Service",
@@ -217,7 +217,7 @@ func TestModelRelations(t *testing.T) {
 	}
 }
 
-func parseOneWith(t *testing.T, src string, p Policy) Entity {
+func parseOneWith(t testing.TB, src string, p Policy) Entity {
 	t.Helper()
 	docs, err := ParseWith("t.yaml", []byte(src), DefaultLimits(), p)
 	if err != nil {
@@ -292,5 +292,19 @@ func TestNewModelErrors(t *testing.T) {
 	// A type schema may name a kind the model declares.
 	if _, probs := NewModel([]KindDecl{ok(KindDecl{})}, []TypeDecl{{Kind: "Widget", Type: "x", Spec: map[string]any{}}}); len(probs) > 0 {
 		t.Error(probs)
+	}
+}
+
+// BenchmarkValidateModelKind validates one entity of a catalog.model kind
+// (schema, ref fields); compare BenchmarkValidate (a built-in Component).
+func BenchmarkValidateModelKind(b *testing.B) {
+	m := testModel(b)
+	e := parseOneWith(b, service, Policy{Model: m})
+	p := Policy{Model: m}
+	b.ReportAllocs()
+	for b.Loop() {
+		if probs := ValidateWith(e, p); len(probs) > 0 {
+			b.Fatal(probs)
+		}
 	}
 }
