@@ -110,90 +110,14 @@ func NewModel(kinds []KindDecl, types []TypeDecl) (*Model, []FieldError) {
 			}
 			lowerKinds[strings.ToLower(k.Kind)] = i
 		}
-		mk := &modelKind{apiVersions: k.APIVersions}
-		if len(k.APIVersions) == 0 {
-			v.add(p+".apiVersions", fmt.Sprintf("kind %s needs at least one apiVersion, like acme.com/v1", k.Kind))
-		}
-		for j, a := range k.APIVersions {
-			if !validAPIVersion(a) {
-				v.add(fmt.Sprintf("%s.apiVersions[%d]", p, j), fmt.Sprintf("%q is not valid; expected [group/]version, like acme.com/v1", a))
-			}
-		}
-		if k.Spec != nil {
-			sch, err := compileModelSchema(k.Spec, "kind-"+k.Kind)
-			if err != nil {
-				v.add(p+".spec", fmt.Sprintf("the spec schema of kind %s is not a valid JSON Schema: %s", k.Kind, oneLine(err)))
-			}
-			mk.spec = sch
-		}
-		fields := map[string]int{}
-		for j, r := range k.Relations {
-			rp := fmt.Sprintf("%s.relations[%d]", p, j)
-			name, ok := strings.CutPrefix(r.Field, "spec.")
-			switch {
-			case r.Field == "":
-				v.add(rp+".field", "required field is missing (spec.<name>, like spec.owner)")
-			case !ok || name == "" || strings.ContainsAny(name, ".[]"):
-				v.add(rp+".field", fmt.Sprintf("%q is not a top-level spec field; expected spec.<name>, like spec.owner", r.Field))
-			default:
-				if first, dup := fields[name]; dup {
-					v.add(rp+".field", fmt.Sprintf("%s is also declared by relations[%d]", r.Field, first))
-				}
-				fields[name] = j
-			}
-			if r.DefaultKind != "" && !validKind(r.DefaultKind) {
-				v.add(rp+".defaultKind", fmt.Sprintf("%q is not a valid kind; expected a letter then letters and digits, or empty when refs must name their kind", r.DefaultKind))
-			}
-			for _, rel := range []struct{ key, val string }{{"type", r.Type}, {"reverse", r.Reverse}} {
-				switch {
-				case rel.val == "":
-					v.add(rp+"."+rel.key, "required field is missing (a relation type like ownedBy)")
-				case !validRelationType(rel.val):
-					v.add(rp+"."+rel.key, fmt.Sprintf("%q is not a valid relation type; expected a lower-case letter then letters and digits, like ownedBy", rel.val))
-				}
-			}
-			if !validRelationType(r.Type) || !validRelationType(r.Reverse) {
-				// reported above
-			} else if want, builtin := builtinRelations[r.Type]; builtin && r.Reverse != want {
-				v.add(rp+".reverse", fmt.Sprintf("%q does not pair with the built-in relation %s, whose reverse is %s", r.Reverse, r.Type, want))
-			} else if want, builtin := builtinRelations[r.Reverse]; builtin && r.Type != want {
-				v.add(rp+".type", fmt.Sprintf("%q does not pair with the built-in relation %s, whose reverse is %s", r.Type, r.Reverse, want))
-			}
-			mk.refs = append(mk.refs, fieldSpec{name: name, typ: tRefs, isRef: true, defaultKind: r.DefaultKind, rel: r.Type, rev: r.Reverse})
-		}
-		m.kinds[k.Kind] = mk
+		m.kinds[k.Kind] = newModelKind(p, k, v)
 	}
 	for k := range m.kinds {
 		m.names = append(m.names, k)
 	}
 	sort.Strings(m.names)
 	for i, t := range types {
-		p := fmt.Sprintf("types[%d]", i)
-		_, _, builtin := kindAPIVersions(t.Kind, "")
-		_, custom := m.kinds[t.Kind]
-		switch {
-		case t.Kind == "":
-			v.add(p+".kind", "required field is missing")
-		case !builtin && !custom:
-			v.add(p+".kind", fmt.Sprintf("unknown kind %q (built-in kinds: %s%s)", t.Kind, builtinKinds, m.declared()))
-		}
-		if strings.TrimSpace(t.Type) == "" {
-			v.add(p+".type", "required field is missing (the spec.type the schema applies to, like grpc)")
-		}
-		key := typeKey{t.Kind, strings.ToLower(t.Type)}
-		if _, dup := m.types[key]; dup {
-			v.add(p+".type", fmt.Sprintf("kind %s type %s has a schema already; merge them into one (allOf)", t.Kind, t.Type))
-		}
-		if t.Spec == nil {
-			v.add(p+".spec", fmt.Sprintf("required field is missing (a JSON Schema for the spec of %s entities of type %s)", t.Kind, t.Type))
-			continue
-		}
-		sch, err := compileModelSchema(t.Spec, "type-"+t.Kind+"-"+t.Type)
-		if err != nil {
-			v.add(p+".spec", fmt.Sprintf("the schema of kind %s type %s is not a valid JSON Schema: %s", t.Kind, t.Type, oneLine(err)))
-			continue
-		}
-		m.types[key] = sch
+		m.addType(fmt.Sprintf("types[%d]", i), t, v)
 	}
 	if len(v.errs) > 0 {
 		return nil, v.errs
@@ -201,9 +125,105 @@ func NewModel(kinds []KindDecl, types []TypeDecl) (*Model, []FieldError) {
 	return m, nil
 }
 
+// newModelKind checks kind k (declared at path p) but its name, and
+// compiles its spec schema.
+func newModelKind(p string, k KindDecl, v *fieldErrors) *modelKind {
+	mk := &modelKind{apiVersions: k.APIVersions}
+	if len(k.APIVersions) == 0 {
+		v.add(p+".apiVersions", fmt.Sprintf("kind %s needs at least one apiVersion, like acme.com/v1", k.Kind))
+	}
+	for j, a := range k.APIVersions {
+		if !validAPIVersion(a) {
+			v.add(fmt.Sprintf("%s.apiVersions[%d]", p, j), fmt.Sprintf("%q is not valid; expected [group/]version, like acme.com/v1", a))
+		}
+	}
+	if k.Spec != nil {
+		sch, err := compileModelSchema(k.Spec, p)
+		if err != nil {
+			v.add(p+".spec", fmt.Sprintf("the spec schema of kind %s is not a valid JSON Schema: %s", k.Kind, oneLine(err)))
+		}
+		mk.spec = sch
+	}
+	fields := map[string]int{}
+	for j, r := range k.Relations {
+		rp := fmt.Sprintf("%s.relations[%d]", p, j)
+		f := checkRelation(rp, r, v)
+		if f.name != "" {
+			if first, dup := fields[f.name]; dup {
+				v.add(rp+".field", fmt.Sprintf("%s is also declared by relations[%d]", r.Field, first))
+			}
+			fields[f.name] = j
+		}
+		mk.refs = append(mk.refs, f)
+	}
+	return mk
+}
+
+// checkRelation checks one relation declaration (at path rp) and returns
+// the ref field it declares.
+func checkRelation(rp string, r RelationDecl, v *fieldErrors) fieldSpec {
+	name, ok := strings.CutPrefix(r.Field, "spec.")
+	switch {
+	case r.Field == "":
+		v.add(rp+".field", "required field is missing (spec.<name>, like spec.owner)")
+	case !ok || name == "" || strings.ContainsAny(name, ".[]"):
+		v.add(rp+".field", fmt.Sprintf("%q is not a top-level spec field; expected spec.<name>, like spec.owner", r.Field))
+		name = ""
+	}
+	if r.DefaultKind != "" && !validKind(r.DefaultKind) {
+		v.add(rp+".defaultKind", fmt.Sprintf("%q is not a valid kind; expected a letter then letters and digits, or empty when refs must name their kind", r.DefaultKind))
+	}
+	for _, rel := range []struct{ key, val string }{{"type", r.Type}, {"reverse", r.Reverse}} {
+		switch {
+		case rel.val == "":
+			v.add(rp+"."+rel.key, "required field is missing (a relation type like ownedBy)")
+		case !validRelationType(rel.val):
+			v.add(rp+"."+rel.key, fmt.Sprintf("%q is not a valid relation type; expected a lower-case letter then letters and digits, like ownedBy", rel.val))
+		}
+	}
+	if validRelationType(r.Type) && validRelationType(r.Reverse) {
+		if want, builtin := builtinRelations[r.Type]; builtin && r.Reverse != want {
+			v.add(rp+".reverse", fmt.Sprintf("%q does not pair with the built-in relation %s, whose reverse is %s", r.Reverse, r.Type, want))
+		} else if want, builtin := builtinRelations[r.Reverse]; builtin && r.Type != want {
+			v.add(rp+".type", fmt.Sprintf("%q does not pair with the built-in relation %s, whose reverse is %s", r.Type, r.Reverse, want))
+		}
+	}
+	return fieldSpec{name: name, typ: tRefs, isRef: true, defaultKind: r.DefaultKind, rel: r.Type, rev: r.Reverse}
+}
+
+// addType checks type schema t (declared at path p) and compiles it.
+func (m *Model) addType(p string, t TypeDecl, v *fieldErrors) {
+	_, _, builtin := kindAPIVersions(t.Kind, "")
+	_, custom := m.kinds[t.Kind]
+	switch {
+	case t.Kind == "":
+		v.add(p+".kind", "required field is missing")
+	case !builtin && !custom:
+		v.add(p+".kind", fmt.Sprintf("unknown kind %q (built-in kinds: %s%s)", t.Kind, builtinKinds, m.declared()))
+	}
+	if strings.TrimSpace(t.Type) == "" {
+		v.add(p+".type", "required field is missing (the spec.type the schema applies to, like grpc)")
+	}
+	key := typeKey{t.Kind, strings.ToLower(t.Type)}
+	if _, dup := m.types[key]; dup {
+		v.add(p+".type", fmt.Sprintf("kind %s type %s has a schema already; merge them into one (allOf)", t.Kind, t.Type))
+	}
+	if t.Spec == nil {
+		v.add(p+".spec", fmt.Sprintf("required field is missing (a JSON Schema for the spec of %s entities of type %s)", t.Kind, t.Type))
+		return
+	}
+	sch, err := compileModelSchema(t.Spec, p)
+	if err != nil {
+		v.add(p+".spec", fmt.Sprintf("the schema of kind %s type %s is not a valid JSON Schema: %s", t.Kind, t.Type, oneLine(err)))
+		return
+	}
+	m.types[key] = sch
+}
+
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
-// declared lists the model's kinds for a message (", Widget" or "").
+// declared lists the model's kinds for a message ("; declared in
+// catalog.model: Service, Widget", or "").
 func (m *Model) declared() string {
 	if m == nil || len(m.names) == 0 {
 		return ""
@@ -235,9 +255,9 @@ func (m *Model) Kinds() []string {
 
 // compileModelSchema compiles a schema written in rigger.yaml (decoded YAML:
 // maps, lists, strings, int, float64, bool, nil, which the compiler takes
-// as they are).
-func compileModelSchema(doc map[string]any, name string) (*jsonschema.Schema, error) {
-	return jschema.Compile(doc, "rigger:///catalog-model/"+name+".json")
+// as they are); path (kinds[0]) names it.
+func compileModelSchema(doc map[string]any, path string) (*jsonschema.Schema, error) {
+	return jschema.Compile(doc, "rigger:///catalog.model/"+strings.NewReplacer("[", "/", "]", "").Replace(path)+".json")
 }
 
 // knows reports whether kind is built in or declared by m, and returns the

@@ -289,8 +289,9 @@ func TestNewModelErrors(t *testing.T) {
 			}
 		})
 	}
-	// A type schema may name a kind the model declares.
-	if _, probs := NewModel([]KindDecl{ok(KindDecl{})}, []TypeDecl{{Kind: "Widget", Type: "x", Spec: map[string]any{}}}); len(probs) > 0 {
+	// A type schema may name a kind the model declares, and a type any
+	// text.
+	if _, probs := NewModel([]KindDecl{ok(KindDecl{})}, []TypeDecl{{Kind: "Widget", Type: "x", Spec: map[string]any{}}, {Kind: "API", Type: "my type/#1", Spec: map[string]any{}}}); len(probs) > 0 {
 		t.Error(probs)
 	}
 }
