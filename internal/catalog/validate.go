@@ -245,6 +245,15 @@ func validateMetadata(md map[string]any, v *fieldErrors) {
 	case !validObjectName(name):
 		v.add("metadata.name", fmt.Sprintf("%q is not valid; expected a string that is sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total, like \"my-service\"", name))
 	}
+	if _, present := md["namespace"]; !present {
+		// Normalize adds metadata.namespace: a key that differs from it
+		// only in case would then clash (found by FuzzParse).
+		for _, k := range slices.Sorted(maps.Keys(md)) {
+			if strings.EqualFold(k, "namespace") {
+				v.add("metadata."+k, "key differs from \"metadata.namespace\" (which defaults to \"default\") only in case; keys must be unique regardless of case")
+			}
+		}
+	}
 	if raw, present := md["namespace"]; present {
 		ns, ok := raw.(string)
 		switch {
