@@ -136,6 +136,11 @@ func TestReadmeCatalogModel(t *testing.T) {
 	if len(cfg.Catalog.Model.Kinds) != 1 || len(cfg.Catalog.Model.Types) != 1 || len(cfg.Catalog.Model.Kinds[0].Relations) != 2 {
 		t.Fatalf("model %+v", cfg.Catalog.Model)
 	}
+	// The error README shows for a clash with a built-in kind.
+	_, err = Parse("rigger.yaml", []byte(strings.Replace(block, "kind: Service", "kind: Component", 1)), nil)
+	if err == nil || !strings.HasPrefix(err.Error(), `rigger.yaml:7: catalog.model.kinds[0].kind: "Component" is the built-in kind Component; `) {
+		t.Errorf("clash: %v", err)
+	}
 }
 
 // A date in a schema stays a string, as in the catalog files it checks.
