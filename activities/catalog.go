@@ -41,6 +41,10 @@ type Catalog struct {
 	Store   store.Store
 	Rules   catalog.Rules
 	Limits  catalog.Limits
+	// Model is catalog.model: the kinds and per-type schemas entities are
+	// validated against, and the relations they emit (nil: built-in kinds
+	// only).
+	Model   *catalog.Model
 	Orphans store.OrphanStrategy
 	// HTTP fetches url locations; it must be a netguard client.
 	HTTP *http.Client
@@ -348,7 +352,7 @@ func (c *Catalog) readSources(ctx context.Context, r *reading, loc store.Locatio
 
 func (c *Catalog) processFile(ctx context.Context, r *reading, mu *sync.Mutex, s source, loc store.Location, src catalog.Source, f file) processed {
 	p := processed{name: f.name}
-	docs, err := catalog.Parse(f.name, f.data, c.Limits)
+	docs, err := catalog.ParseWith(f.name, f.data, c.Limits, catalog.Policy{Model: c.Model})
 	if err != nil {
 		p.err = err
 		return p
@@ -382,7 +386,7 @@ func (c *Catalog) processFile(ctx context.Context, r *reading, mu *sync.Mutex, s
 		if strings.EqualFold(d.Entity.Kind(), "Location") {
 			p.next = append(p.next, nestedTargets(s, f.name, d.Entity)...)
 		}
-		row, err := toRow(d.Entity, loc, fileRef(s, f.name))
+		row, err := c.toRow(d.Entity, loc, fileRef(s, f.name))
 		if err != nil {
 			p.errors = append(p.errors, fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
 			continue
@@ -441,7 +445,7 @@ func fileRef(s source, name string) string {
 }
 
 // toRow turns a validated entity into a store row.
-func toRow(e catalog.Entity, loc store.Location, file string) (store.Entity, error) {
+func (c *Catalog) toRow(e catalog.Entity, loc store.Location, file string) (store.Entity, error) {
 	delete(e, "relations")
 	md := e.Metadata()
 	ann, _ := md["annotations"].(map[string]any)
@@ -453,7 +457,7 @@ func toRow(e catalog.Entity, loc store.Location, file string) (store.Entity, err
 	ann["backstage.io/managed-by-origin-location"] = loc.Type + ":" + loc.Target
 	delete(md, "uid")
 	delete(md, "etag")
-	return catalog.Row(e)
+	return c.Model.Row(e)
 }
 
 // reading holds what one refresh opened: the clone of a git location.

@@ -255,7 +255,7 @@ func (s *Scaffold) keepWorkspaceFile(taskID, p string, dryRun bool) (string, err
 	if err != nil {
 		return "", invalid(rootErr("catalogInfoPath", p, err))
 	}
-	if err := checkRegisteredFile(clean, data); err != nil {
+	if err := checkRegisteredFile(clean, data, s.catalogModel()); err != nil {
 		return "", invalid(err)
 	}
 	dst := filepath.Join(s.RegisteredDir, taskID, path.Base(filepath.ToSlash(clean)))
@@ -277,8 +277,8 @@ func (s *Scaffold) keepWorkspaceFile(taskID, p string, dryRun bool) (string, err
 // at other files). Values in a run's files can come from its parameters,
 // so nothing in them may be followed. The copy under RegisteredDir is
 // rigger's own and never changes afterwards.
-func checkRegisteredFile(name string, data []byte) error {
-	docs, err := catalog.Parse(name, data, catalog.Limits{})
+func checkRegisteredFile(name string, data []byte, model *catalog.Model) error {
+	docs, err := catalog.ParseWith(name, data, catalog.Limits{}, catalog.Policy{Model: model})
 	if err != nil {
 		return err
 	}
@@ -318,6 +318,15 @@ func placeholderKey(v any) string {
 	return ""
 }
 
+// catalogModel is the catalog.model entities are checked against (nil:
+// built-in kinds only, when the worker has no catalog).
+func (s *Scaffold) catalogModel() *catalog.Model {
+	if s.Catalog == nil {
+		return nil
+	}
+	return s.Catalog.Model
+}
+
 // workspaceEntityRef is the main entity of a descriptor in the workspace
 // (what a dry run of catalog:register reports), or "".
 func (s *Scaffold) workspaceEntityRef(taskID, p, typ string) string {
@@ -337,7 +346,7 @@ func (s *Scaffold) workspaceEntityRef(taskID, p, typ string) string {
 	if err != nil {
 		return ""
 	}
-	docs, err := catalog.Parse(clean, data, catalog.Limits{})
+	docs, err := catalog.ParseWith(clean, data, catalog.Limits{}, catalog.Policy{Model: s.catalogModel()})
 	if err != nil {
 		return ""
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 // Found in review: a task user who controls one unquoted value in a skeleton's catalog-info.yaml
@@ -61,5 +63,52 @@ func TestRegisterFromWorkspaceRefusesLocations(t *testing.T) {
 	}
 	if _, err := st.EntityByRef(ctx, "component:default/outside"); err == nil {
 		t.Fatalf("a task-registered file location read %s outside its directory", other)
+	}
+}
+
+// catalog:register of a workspace file applies the worker's catalog.model:
+// an entity of a declared kind is registered with its relations, one the
+// kind's schema refuses is refused by field, and without the model the
+// kind is unknown.
+func TestRegisterFromWorkspaceFollowsModel(t *testing.T) {
+	model, probs := catalog.NewModel([]catalog.KindDecl{{
+		Kind: "Pipeline", APIVersions: []string{"ci.acme.com/v1"},
+		Spec:      map[string]any{"type": "object", "required": []any{"owner"}, "properties": map[string]any{"owner": map[string]any{"type": "string"}}},
+		Relations: []catalog.RelationDecl{{Field: "spec.owner", DefaultKind: "Group", Type: catalog.RelOwnedBy, Reverse: catalog.RelOwnerOf}},
+	}}, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	ctx := context.Background()
+	register := func(t *testing.T, m *catalog.Model, task, content string) (store.Store, error) {
+		t.Helper()
+		sc, base := newScaffold(t)
+		cat, st := newCatalog(t)
+		cat.Model = m
+		cat.Rules.Global = []catalog.Rule{{Allow: []string{"Component", "Pipeline"}}}
+		sc.Catalog = cat
+		sc.RegisteredDir = filepath.Join(base, "registered")
+		if _, err := sc.FsWrite(ctx, contract.ActionInput{TaskID: task, Input: map[string]any{"path": "catalog-info.yaml", "content": content}}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := sc.CatalogRegister(ctx, contract.ActionInput{TaskID: task, Input: map[string]any{"catalogInfoPath": "catalog-info.yaml"}})
+		return st, err
+	}
+	const pipeline = "apiVersion: ci.acme.com/v1\nkind: Pipeline\nmetadata: {name: p}\nspec: {owner: team-a}\n"
+	st, err := register(t, model, "0b6f3b5e-1111-4222-8333-944455556670", pipeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := st.EntityByRef(ctx, "pipeline:default/p")
+	if err != nil || len(e.Relations) != 1 || e.Relations[0].Type != catalog.RelOwnedBy || e.Relations[0].Target != "group:default/team-a" {
+		t.Fatalf("registered pipeline: %+v %v", e, err)
+	}
+	_, err = register(t, model, "0b6f3b5e-1111-4222-8333-944455556671", strings.Replace(pipeline, "{owner: team-a}", "{owner: [team-a]}", 1))
+	if err == nil || !strings.Contains(err.Error(), "spec.owner: got array, want string") {
+		t.Errorf("a pipeline its schema refuses: %v", err)
+	}
+	_, err = register(t, nil, "0b6f3b5e-1111-4222-8333-944455556672", pipeline)
+	if err == nil || !strings.Contains(err.Error(), `unknown kind "Pipeline"`) {
+		t.Errorf("without the model: %v", err)
 	}
 }

@@ -31,6 +31,9 @@ type CatalogDeps struct {
 	// Limits are catalog.limits (zero: catalog.DefaultLimits); validate-entity
 	// applies them.
 	Limits catalog.Limits
+	// Model is catalog.model, which validate-entity applies (nil: built-in
+	// kinds only).
+	Model *catalog.Model
 	// Docs reads built documentation sites (internal/techdocs); nil leaves
 	// the /api/techdocs routes out.
 	Docs catalogsvc.DocsSites

@@ -6,6 +6,6 @@ import "github.com/riggerdev/rigger/internal/catalogsvc"
 func newCatalog(d Deps) *catalogsvc.Service {
 	return catalogsvc.New(catalogsvc.Deps{
 		Logger: d.Logger, Store: d.Catalog.Store, Temporal: d.Temporal, Policy: d.Policy,
-		RefreshInterval: d.Catalog.RefreshInterval, AllowFileLocations: d.Catalog.AllowFileLocations, Limits: d.Catalog.Limits, Docs: d.Catalog.Docs, DocsExternal: d.Catalog.DocsExternal,
+		RefreshInterval: d.Catalog.RefreshInterval, AllowFileLocations: d.Catalog.AllowFileLocations, Limits: d.Catalog.Limits, Model: d.Catalog.Model, Docs: d.Catalog.Docs, DocsExternal: d.Catalog.DocsExternal,
 	})
 }

@@ -3,16 +3,12 @@ package templates
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
+
+	"github.com/riggerdev/rigger/internal/jschema"
 )
 
 // JSON Schema handling: parameter pages and action input schemas are
@@ -21,13 +17,6 @@ import (
 // ignored. Remote and file $refs are refused: a schema can only refer to
 // itself.
 
-// refusingSchemaLoader refuses to load any schema resource.
-type refusingSchemaLoader struct{}
-
-func (refusingSchemaLoader) Load(url string) (any, error) {
-	return nil, fmt.Errorf("schema %q cannot be loaded: only references inside the schema are allowed", url)
-}
-
 // compileSchema compiles one schema document. name only labels the
 // resource.
 func compileSchema(doc any, name string) (*jsonschema.Schema, error) {
@@ -35,14 +24,7 @@ func compileSchema(doc any, name string) (*jsonschema.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft7)
-	c.UseLoader(refusingSchemaLoader{})
-	url := "rigger:///" + name + ".json"
-	if err := c.AddResource(url, exportValue(v)); err != nil {
-		return nil, err
-	}
-	return c.Compile(url)
+	return jschema.Compile(exportValue(v), "rigger:///"+name+".json")
 }
 
 // compileSchemaBytes compiles a JSON schema given as bytes.
@@ -51,14 +33,7 @@ func compileSchemaBytes(data []byte, name string) (*jsonschema.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft7)
-	c.UseLoader(refusingSchemaLoader{})
-	url := "rigger:///" + name + ".json"
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(url)
+	return jschema.Compile(doc, "rigger:///"+name+".json")
 }
 
 // CheckSchema compiles a JSON Schema (draft-07) the way action input
@@ -97,57 +72,11 @@ func ValidateValue(schema []byte, name string, value any, prefix string) ([]Prob
 // input.files[2].path). A missing required property is reported at the
 // property itself, with the message "required".
 func schemaProblems(err error, prefix string) []Problem {
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return []Problem{{Severity: SeverityError, Path: prefix, Message: err.Error()}}
-	}
-	p := message.NewPrinter(language.English)
-	seen := map[string]bool{}
 	var out []Problem
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c)
-			}
-			return
-		}
-		loc := instancePath(prefix, e.InstanceLocation)
-		add := func(path, msg string) {
-			if key := path + "\x00" + msg; !seen[key] {
-				seen[key] = true
-				out = append(out, Problem{Severity: SeverityError, Path: path, Message: msg})
-			}
-		}
-		if req, ok := e.ErrorKind.(*kind.Required); ok {
-			for _, m := range req.Missing {
-				add(instancePath(loc, []string{m}), "required")
-			}
-			return
-		}
-		add(loc, e.ErrorKind.LocalizedString(p))
+	for _, l := range jschema.Leaves(err, prefix) {
+		out = append(out, Problem{Severity: SeverityError, Path: l.Path, Message: l.Message})
 	}
-	walk(ve)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
-}
-
-// instancePath appends JSON-pointer tokens to a dotted path, writing array
-// indexes as [n].
-func instancePath(prefix string, tokens []string) string {
-	var b strings.Builder
-	b.WriteString(prefix)
-	for _, t := range tokens {
-		if _, err := strconv.Atoi(t); err == nil {
-			b.WriteString("[" + t + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(t)
-	}
-	return b.String()
 }
 
 // parameterNames collects every property name a parameter schema can

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/riggerdev/rigger/internal/jschema"
 )
 
 // Severity of a Problem.
@@ -390,7 +392,7 @@ func (v *validator) checkInput(sp string, st Step, info ActionInfo, templated bo
 		if len(strs) > 0 {
 			continue
 		}
-		for _, p := range staticInputProblems(raw, k, in[k], instancePath(sp+".input", []string{k})) {
+		for _, p := range staticInputProblems(raw, k, in[k], jschema.Path(sp+".input", []string{k})) {
 			v.errorf(p.Path, "%s", p.Message)
 		}
 	}
@@ -489,7 +491,7 @@ func (v *validator) unknownInputKeys(sp, action string, raw, in map[string]any, 
 		if known[k] {
 			continue
 		}
-		path := instancePath(sp+".input", []string{k})
+		path := jschema.Path(sp+".input", []string{k})
 		switch {
 		case !hasAP:
 			v.warn(path, "unknown input of action %q, which the action ignores; it takes %s", action, strings.Join(names, ", "))

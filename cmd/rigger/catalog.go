@@ -73,9 +73,27 @@ func catalogLimits(cfg *config.Config) catalog.Limits {
 		MaxEntities: l.EntitiesPerLocation, MaxStringLength: l.MaxStringLength}
 }
 
+// catalogModel compiles catalog.model (loadConfig has checked it, so an
+// error here is a configuration built without Validate).
+func catalogModel(cfg *config.Config) (*catalog.Model, error) {
+	m, probs := cfg.Catalog.Model.Build()
+	if len(probs) > 0 {
+		var errs []error
+		for _, p := range probs {
+			errs = append(errs, fmt.Errorf("catalog.model.%w", p))
+		}
+		return nil, errors.Join(errs...)
+	}
+	return m, nil
+}
+
 // catalogActivities builds the ingestion activity with an SSRF-safe client
-// limited to catalog.reading.allow.
-func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *activities.Catalog {
+// limited to catalog.reading.allow, validating with catalog.model.
+func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) (*activities.Catalog, error) {
+	model, err := catalogModel(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var hosts []string
 	paths := map[string][]string{}
 	for _, a := range cfg.Catalog.Reading.Allow {
@@ -90,12 +108,13 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *ac
 		Store:       st,
 		Rules:       rules,
 		Limits:      catalogLimits(cfg),
+		Model:       model,
 		Orphans:     store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
 		HTTP:        netguard.NewClient(policy),
 		Git:         activities.GitSource{Policy: policy, AllowLocal: dev},
 		StaticRules: static,
 		Logger:      newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("component", "catalog"),
-	}
+	}, nil
 }
 
 // ensureStaticLocations registers rigger.yaml's locations — catalog.locations

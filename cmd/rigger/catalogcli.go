@@ -25,15 +25,28 @@ func (c *cli) catalogCommand() *cobra.Command {
 	return cmd
 }
 
-// catalogValidateCommand checks files with the same parser, limits and rules
-// the server uses; it exits 1 when any document is invalid, for a repo's CI.
+// catalogValidateCommand checks files with the same parser, limits and
+// catalog.model the server uses (from rigger.yaml, as every command reads
+// it); it exits 1 when any document is invalid, for a repo's CI.
 func (c *cli) catalogValidateCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Validate catalog-info.yaml files (exit 1 with precise messages when invalid)",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Validates catalog files as the server reads them: Backstage's rules, the kinds and per-type
+schemas of catalog.model and catalog.limits of rigger.yaml (--config, RIGGER_CONFIG or ./rigger.yaml).
+Each problem names the file, the document, the line and the field.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lim := catalog.DefaultLimits()
+			cfg, err := c.loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			model, err := catalogModel(cfg)
+			if err != nil {
+				return err
+			}
+			lim := catalogLimits(cfg)
+			policy := catalog.Policy{Model: model}
 			valid, invalid := 0, 0
 			for _, path := range args {
 				data, err := readLimited(path, int64(lim.DocumentBytes))
@@ -42,7 +55,7 @@ func (c *cli) catalogValidateCommand() *cobra.Command {
 					invalid++
 					continue
 				}
-				docs, perr := catalog.Parse(path, data, lim)
+				docs, perr := catalog.ParseWith(path, data, lim, policy)
 				for _, d := range docs {
 					if len(d.Errors) == 0 {
 						valid++

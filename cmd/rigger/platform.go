@@ -211,7 +211,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err != nil {
 		return fmt.Errorf("scaffolder secrets: %w", err)
 	}
-	catalogActs := catalogActivities(cfg, st, c, m == modeDev)
+	catalogActs, err := catalogActivities(cfg, st, c, m == modeDev)
+	if err != nil {
+		return err
+	}
 	catalogActs.Audit = audits.recorder()
 	catalogActs.Metrics = mx
 	sites, err := docsSites(ctx, cfg, st, logger)
@@ -376,6 +379,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			RefreshInterval:    cfg.Catalog.RefreshInterval,
 			AllowFileLocations: m == modeDev,
 			Limits:             catalogLimits(cfg),
+			Model:              catalogActs.Model,
 			Docs:               sites,
 			DocsExternal:       cfg.Docs.Builder == "external",
 		},

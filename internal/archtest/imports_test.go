@@ -111,20 +111,20 @@ func rules() []rule {
 			// Transitive standard-library deps are not checked: the SDK itself
 			// pulls in net/http and friends. Direct imports are what we control.
 			noDirect: ioPackages,
-			ourDeps:  []string{"activities/contract", "templates", "internal/searchattr", "internal/errs", "internal/jsnum", "internal/runsign"},
+			ourDeps:  []string{"activities/contract", "templates", "internal/searchattr", "internal/errs", "internal/jsnum", "internal/jschema", "internal/runsign"},
 			why:      "workflow code is deterministic: no I/O, no activity implementations",
 		},
 		{
 			applies:  under("activities/contract"),
 			noDirect: ioPackages,
-			ourDeps:  []string{"internal/searchattr", "internal/errs", "templates", "internal/jsnum"},
+			ourDeps:  []string{"internal/searchattr", "internal/errs", "templates", "internal/jsnum", "internal/jschema"},
 			why:      "activity contracts are compiled into workflows: names and types only",
 		},
 		{
 			applies:  under("templates"),
 			noDirect: ioPackages,
 			noDeps:   []string{"os/exec", "database/sql"},
-			ourDeps:  []string{"internal/jsnum"},
+			ourDeps:  []string{"internal/jsnum", "internal/jschema"},
 			why:      "templates is pure: parsing, validation, expressions, compilation; no I/O",
 		},
 		{

@@ -155,7 +155,7 @@ func corpusTable() []corpusCase {
 			`apiVersion: "invalid.version.io/v5" is not a valid apiVersion for kind System (expected backstage.io/v1alpha1 or backstage.io/v1beta1)`,
 			`kind: required field is missing`,
 			`kind: required field is missing`,
-			`kind: unknown kind "Thing" (built-in kinds: API, AiResource, Component, Domain, Group, Location, Resource, System, Template, User); custom kinds must be allowed by the catalog policy`,
+			`kind: unknown kind "Thing" (built-in kinds: API, AiResource, Component, Domain, Group, Location, Resource, System, Template, User); declare it in catalog.model.kinds of rigger.yaml to allow it`,
 			`metadata: required object is missing`,
 			`metadata: required object is missing`,
 			`metadata.name: required field is missing`,

@@ -12,7 +12,8 @@
 // It is pure: no network, database, file system, clock or logging, and no
 // state between calls; every function is safe for concurrent use. It must
 // not import api, worker, workflows, activities or any other rigger package
-// except the small helpers internal/yamlsafe and internal/errs, and
+// except the small helpers internal/yamlsafe, internal/errs and
+// internal/jschema (the JSON Schemas of catalog.model), and
 // internal/store for the filter types its query API shares with stores.
 // Reading locations lives in activities; storage in internal/store.
 package catalog

@@ -19,12 +19,16 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(withSpec("backstage.io/v1alpha1", "User", "  memberOf: [ns/g, 'group:x']\n")))
 	f.Add([]byte("apiVersion: v1\nkind: X\nmetadata: {name: a, tags: [Java], annotations: {a/b/c: 1}}\nspec: {a: !!float nan, b: 1e400}\n"))
 	f.Add([]byte("apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: x}\nspec: {owner: o, Owner: p}\n"))
+	f.Add([]byte(service))
+	f.Add([]byte(strings.Replace(service, "number: 8080", "number: [x]", 1)))
+	model := testModel(f)
 	lim := DefaultLimits()
 	lim.DocumentBytes = 64 << 10
 	lim.EntityBytes = 16 << 10
 	lim.MaxStringLength = 4 << 10
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, p := range []Policy{{}, {AllowUnknownKinds: true}} {
+		lines := strings.Count(string(data), "\n") + 1
+		for _, p := range []Policy{{}, {AllowUnknownKinds: true}, {Model: model}} {
 			docs, err := ParseWith("f.yaml", data, lim, p)
 			if err != nil && !strings.HasPrefix(err.Error(), "f.yaml: ") {
 				t.Fatalf("file error does not name the file: %v", err)
@@ -33,6 +37,9 @@ func FuzzParse(f *testing.F) {
 				for _, e := range d.Errors {
 					if !strings.HasPrefix(e.Error(), "f.yaml: document ") {
 						t.Fatalf("error does not name the document: %v", e)
+					}
+					if e.Line < 1 || e.Line > lines {
+						t.Fatalf("error at line %d of a %d-line file: %v", e.Line, lines, e)
 					}
 				}
 				if d.Entity == nil {
@@ -51,7 +58,7 @@ func FuzzParse(f *testing.F) {
 				if d.Entity.Metadata()["namespace"] == nil || d.Ref != d.Entity.Ref().String() {
 					t.Fatalf("accepted entity without namespace or with ref %q", d.Ref)
 				}
-				edges, probs := Relations(d.Entity)
+				edges, probs := p.Model.Relations(d.Entity)
 				if len(probs) > 0 {
 					t.Fatalf("relations of an accepted entity: %v", probs)
 				}

@@ -49,6 +49,7 @@ const (
 	tObjectList                    // a list of objects
 	tStringOrBool                  // a string or a boolean
 	tParameters                    // an object or a list of objects (Template parameters)
+	tRefs                          // an entity ref or a list of them (a model kind's ref field)
 )
 
 // fieldSpec is one spec field of a kind: its type, whether it is required,
@@ -256,6 +257,18 @@ func checkField(path string, f fieldSpec, val any, v *fieldErrors) {
 		default:
 			v.add(path, "must be an object or a list of objects, got "+typeName(val))
 		}
+	case tRefs:
+		if l, ok := val.([]any); ok {
+			for i, item := range l {
+				checkString(fmt.Sprintf("%s[%d]", path, i), item, v)
+			}
+			return
+		}
+		if _, ok := val.(string); !ok {
+			v.add(path, "must be an entity ref or a list of entity refs, got "+typeName(val))
+			return
+		}
+		checkString(path, val, v)
 	}
 }
 

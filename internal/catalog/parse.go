@@ -198,12 +198,12 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits, p Policy) D
 		doc.Ref = e.Ref().String()
 	}
 	for _, fe := range ValidateWith(e, p) {
-		fail(d.Node.Line, fe.Path, fe.Message)
+		fail(pathLine(d.Node, fe.Path), fe.Path, fe.Message)
 	}
 	if len(doc.Errors) == 0 {
-		if _, probs := Relations(e); len(probs) > 0 {
+		if _, probs := p.Model.Relations(e); len(probs) > 0 {
 			for _, fe := range probs {
-				fail(d.Node.Line, fe.Path, fe.Message)
+				fail(pathLine(d.Node, fe.Path), fe.Path, fe.Message)
 			}
 		}
 	}
@@ -213,6 +213,43 @@ func parseDoc(file string, idx int, d yamlsafe.Document, lim Limits, p Policy) D
 		doc.Entity = e
 	}
 	return doc
+}
+
+// pathLine is the line of the field at path (spec.ports[1].number) in the
+// document root: the line of its key, or of the deepest enclosing field
+// that is written (a missing spec.owner points at spec:), or the document's
+// first line. Keys may hold dots (metadata.annotations.backstage.io/x): the
+// longest key that matches wins.
+func pathLine(root *yaml.Node, path string) int {
+	line, n, rest := root.Line, root, path
+	for rest != "" && n != nil {
+		switch {
+		case rest[0] == '[':
+			end := strings.IndexByte(rest, ']')
+			i, err := strconv.Atoi(rest[1:max(end, 1)])
+			if end < 0 || err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return line
+			}
+			n, rest = n.Content[i], rest[end+1:]
+			line = n.Line
+		case n.Kind == yaml.MappingNode:
+			rest = strings.TrimPrefix(rest, ".")
+			var key, val *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i].Value
+				if (rest == k || strings.HasPrefix(rest, k) && (rest[len(k)] == '.' || rest[len(k)] == '[')) && (key == nil || len(k) > len(key.Value)) {
+					key, val = n.Content[i], n.Content[i+1]
+				}
+			}
+			if key == nil {
+				return line
+			}
+			n, rest, line = val, rest[len(key.Value):], key.Line
+		default:
+			return line
+		}
+	}
+	return line
 }
 
 // hasKey says whether mapping node m has key (as written).

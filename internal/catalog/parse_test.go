@@ -150,7 +150,7 @@ spec: {type: service, lifecycle: production, owner: team-a}
 		// The leading comment belongs to the first document, which holds
 		// only comments; the fourth is empty.
 		{1, 5, "component:default/one", ""},
-		{3, 12, "component:ops/two", "catalog-info.yaml: document 4 (line 12): spec.owner: required field is missing"},
+		{3, 12, "component:ops/two", "catalog-info.yaml: document 4 (line 15): spec.owner: required field is missing"},
 		{4, 17, "group:default/team-a", ""},
 		{5, 20, "component:default/one", "catalog-info.yaml: document 6 (line 20): entity component:default/one is already defined by document 2 of this file"},
 	}

@@ -44,14 +44,20 @@ type Edge struct {
 // resource:db), memberOf (Group), parent/children (Group), members (User).
 // Refs default to e's namespace. A ref that cannot be parsed is a problem,
 // as in Backstage, where it fails the entity's processing. Kinds rigger does
-// not know emit nothing.
-func Relations(e Entity) ([]Edge, []FieldError) {
+// not know emit nothing. Relations knows the built-in kinds only; a
+// catalog.model's kinds emit theirs through Model.Relations.
+func Relations(e Entity) ([]Edge, []FieldError) { return (*Model)(nil).Relations(e) }
+
+// Relations is the package's Relations with m's kinds too: each ref field a
+// model kind declares emits its relation pair, its refs completed with the
+// field's default kind and e's namespace as for built-in kinds.
+func (m *Model) Relations(e Entity) ([]Edge, []FieldError) {
 	spec := e.Spec()
 	if spec == nil {
 		return nil, nil
 	}
 	kind := e.Kind()
-	if _, _, known := kindAPIVersions(kind, ""); !known {
+	if _, _, known := m.knows(kind, ""); !known {
 		return nil, nil
 	}
 	self := e.Ref().String()
@@ -67,7 +73,7 @@ func Relations(e Entity) ([]Edge, []FieldError) {
 		t := r.String()
 		out = append(out, Edge{self, f.rel, t}, Edge{t, f.rev, self})
 	}
-	specFields(kind, spec, func(f fieldSpec) {
+	m.fields(kind, spec, func(f fieldSpec) {
 		if !f.isRef {
 			return
 		}
@@ -116,9 +122,12 @@ func RelationsOf(self string, edges []Edge) []Relation {
 
 // Row is the store row of a validated entity: its JSON body, its search
 // rows and the relations it emits (both directions), as a refresh writes
-// it.
-func Row(e Entity) (store.Entity, error) {
-	edges, _ := Relations(e)
+// it. It knows the built-in kinds only; see Model.Row.
+func Row(e Entity) (store.Entity, error) { return (*Model)(nil).Row(e) }
+
+// Row is the package's Row with the relations of m's kinds.
+func (m *Model) Row(e Entity) (store.Entity, error) {
+	edges, _ := m.Relations(e)
 	body, err := json.Marshal(e)
 	if err != nil {
 		return store.Entity{}, err

@@ -32,6 +32,9 @@ type Policy struct {
 	// rejects them ("no processor recognized the entity"), and so does
 	// rigger by default.
 	AllowUnknownKinds bool
+	// Model adds the installation's kinds and per-type spec schemas
+	// (catalog.model); nil means the built-in kinds only.
+	Model *Model
 }
 
 // Backstage's field-format rules (KubernetesValidatorFunctions,
@@ -186,7 +189,7 @@ func ValidateWith(e Entity, p Policy) []FieldError {
 	}
 	specRaw, specPresent := e["spec"]
 	spec, specIsObj := specRaw.(map[string]any)
-	_, _, knownKind := kindAPIVersions(kind, "")
+	_, _, knownKind := p.Model.knows(kind, "")
 	if specPresent && !specIsObj && (specRaw != nil || !knownKind) {
 		v.add("spec", "must be an object, got "+typeName(specRaw))
 	}
@@ -204,18 +207,23 @@ func ValidateWith(e Entity, p Policy) []FieldError {
 		}
 	}
 	if kindOK && apiOK {
-		expected, ok, known := kindAPIVersions(kind, apiVersion)
+		expected, ok, known := p.Model.knows(kind, apiVersion)
+		_, _, builtin := kindAPIVersions(kind, "")
 		switch {
 		case known && !ok:
 			v.add("apiVersion", fmt.Sprintf("%q is not a valid apiVersion for kind %s (expected %s)", apiVersion, kind, expected))
-		case known:
-			if specIsObj || specRaw == nil {
+		case known && (specIsObj || specRaw == nil):
+			if builtin {
 				checkSpec(kind, spec, v)
+			} else {
+				p.Model.checkCustomSpec(kind, spec, v)
 			}
-		case suggestKind(kind) != "":
-			v.add("kind", fmt.Sprintf("unknown kind %q; kinds are case-sensitive, did you mean %q?", kind, suggestKind(kind)))
+			p.Model.checkTypeSpec(kind, spec, v)
+		case known:
+		case p.Model.suggestKind(kind) != "":
+			v.add("kind", fmt.Sprintf("unknown kind %q; kinds are case-sensitive, did you mean %q?", kind, p.Model.suggestKind(kind)))
 		case !p.AllowUnknownKinds:
-			v.add("kind", fmt.Sprintf("unknown kind %q (built-in kinds: %s); custom kinds must be allowed by the catalog policy", kind, builtinKinds))
+			v.add("kind", fmt.Sprintf("unknown kind %q (built-in kinds: %s%s); declare it in catalog.model.kinds of rigger.yaml to allow it", kind, builtinKinds, p.Model.declared()))
 		}
 	}
 	checkKeyCase(e, v)
@@ -236,6 +244,15 @@ func validateMetadata(md map[string]any, v *fieldErrors) {
 		v.add("metadata.name", "must be a string, got "+typeName(md["name"]))
 	case !validObjectName(name):
 		v.add("metadata.name", fmt.Sprintf("%q is not valid; expected a string that is sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total, like \"my-service\"", name))
+	}
+	if _, present := md["namespace"]; !present {
+		// Normalize adds metadata.namespace: a key that differs from it
+		// only in case would then clash (found by FuzzParse).
+		for _, k := range slices.Sorted(maps.Keys(md)) {
+			if strings.EqualFold(k, "namespace") {
+				v.add("metadata."+k, "key differs from \"metadata.namespace\" (which defaults to \"default\") only in case; keys must be unique regardless of case")
+			}
+		}
 	}
 	if raw, present := md["namespace"]; present {
 		ns, ok := raw.(string)

@@ -173,8 +173,9 @@ var ErrNotEntity = errs.Invalid("the entity is not a JSON object")
 
 // ValidateEntity checks an entity's JSON as a location's file would be
 // checked: the catalog's limits (size, depth, string length) before any Go
-// value of it is built, then its fields and relations. It returns the
-// problems found; the error is ErrNotEntity, or the limits' (ErrInvalid).
+// value of it is built, then its fields and relations under catalog.model.
+// It returns the problems found; the error is ErrNotEntity, or the limits'
+// (ErrInvalid).
 func (s *Service) ValidateEntity(raw json.RawMessage) ([]catalog.FieldError, error) {
 	if err := catalog.CheckJSONLimits(raw, s.d.Limits); err != nil {
 		return nil, errs.Invalid("%v", err)
@@ -183,9 +184,9 @@ func (s *Service) ValidateEntity(raw json.RawMessage) ([]catalog.FieldError, err
 	if err := json.Unmarshal(raw, &entity); err != nil || entity == nil {
 		return nil, ErrNotEntity
 	}
-	probs := catalog.Validate(catalog.Entity(entity))
+	probs := catalog.ValidateWith(catalog.Entity(entity), catalog.Policy{Model: s.d.Model})
 	if len(probs) == 0 {
-		if _, rp := catalog.Relations(catalog.Entity(entity)); len(rp) > 0 {
+		if _, rp := s.d.Model.Relations(catalog.Entity(entity)); len(rp) > 0 {
 			probs = rp
 		}
 	}

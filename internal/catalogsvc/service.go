@@ -50,6 +50,9 @@ type Deps struct {
 	// Limits are catalog.limits (zero: catalog.DefaultLimits); validation
 	// applies them.
 	Limits catalog.Limits
+	// Model is catalog.model: validation applies its kinds and per-type
+	// schemas (nil: built-in kinds only).
+	Model *catalog.Model
 	// Docs reads built documentation sites (nil: no docs routes).
 	Docs DocsSites
 	// DocsExternal: sites are built outside (docs.builder: external) and

@@ -381,6 +381,9 @@ type Catalog struct {
 	RefreshInterval time.Duration `yaml:"refreshInterval"`
 	// Limits bound what one location may make rigger parse and store.
 	Limits Limits `yaml:"limits"`
+	// Model adds kinds of the installation's own and JSON Schemas per
+	// spec.type to the built-in catalog model; see CatalogModel.
+	Model CatalogModel `yaml:"model"`
 	// Examples are file globs of an example catalog, registered as static
 	// file locations at start when they match something and skipped
 	// silently otherwise (as scaffolder.templates, relative to the current

@@ -22,6 +22,8 @@ type decoder struct {
 	// items included), so that Load can resolve the file's relative paths
 	// and leave defaults alone.
 	set map[string]bool
+	// lines records the line of each key path's key (or list item).
+	lines map[string]int
 }
 
 // listItemDefaulter is implemented by list item types that have defaults of
@@ -105,6 +107,9 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			d.add(k, join(path, displayKey(k.Value)), "%s", msg)
 			continue
 		}
+		if d.lines != nil {
+			d.lines[join(path, k.Value)] = k.Line
+		}
 		d.decode(val, v.Field(field), join(path, k.Value))
 	}
 }
@@ -125,7 +130,11 @@ func (d *decoder) list(n *yaml.Node, v reflect.Value, path string) {
 		if def, ok := e.Addr().Interface().(listItemDefaulter); ok {
 			def.defaultListItem()
 		}
-		d.decode(item, e, fmt.Sprintf("%s[%d]", path, i))
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if d.lines != nil {
+			d.lines[p] = item.Line
+		}
+		d.decode(item, e, p)
 	}
 	v.Set(s)
 }

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/riggerdev/rigger/internal/yamlsafe"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -97,11 +98,14 @@ func (d *decoder) decodeSchema(n *yaml.Node, v reflect.Value, path string) {
 		d.add(n, path, "expected a JSON Schema written as a mapping, got %s", describe(n))
 		return
 	}
-	var m map[string]any
-	if err := n.Decode(&m); err != nil {
+	// As catalog files are read: a date stays a string (yaml.v3 alone
+	// would make `const: 2024-01-01` a time.Time no JSON value equals).
+	val, err := yamlsafe.Value(n)
+	if err != nil {
 		d.add(n, path, "%v", err)
 		return
 	}
+	m, _ := val.(map[string]any)
 	v.Set(reflect.ValueOf(JSONSchema(m)))
 }
 

@@ -95,9 +95,13 @@ func parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 		// Stop here: the decoder must never follow an alias.
 		return nil, nil, err
 	}
-	d := &decoder{file: name, lookup: lookupEnv, set: set}
+	d := &decoder{file: name, lookup: lookupEnv, set: set, lines: map[string]int{}}
 	d.decodeRoot(root, cfg)
 	if err := d.problems.err(); err != nil {
+		return nil, nil, err
+	}
+	// catalog.model is compiled here, so its problems carry their lines.
+	if err := d.catalogModel(cfg); err != nil {
 		return nil, nil, err
 	}
 	return cfg, set, nil

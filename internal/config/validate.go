@@ -27,6 +27,7 @@ func (c *Config) Validate() error {
 	c.validateDatabase(v)
 	c.validateAuth(v)
 	c.validateCatalog(v)
+	c.validateCatalogModel(v)
 	c.validateScaffolder(v)
 	c.validateExternalActions(v)
 	c.validateIntegrations(v)

@@ -186,7 +186,7 @@ func TestCLI(t *testing.T) {
 		{"template validate unknown action", nil, []string{"template", "validate", tplBad}, 1, nil, []string{`unknown action "publish:gitlab"`}, ""},
 		{"catalog validate ok", nil, []string{"catalog", "validate", catalogOK}, 0, []string{"ok    " + catalogOK + ": document 1: component:default/svc", "1 valid, 0 invalid"}, nil, ""},
 		{"catalog validate bad", nil, []string{"catalog", "validate", catalogOK, catalogBad}, 1, []string{"1 valid, 2 invalid"},
-			[]string{catalogBad + ": document 1 (line 1): spec.owner: required field is missing", catalogBad + ": document 2 (line 7): a: YAML anchors and aliases are not allowed"}, ""},
+			[]string{catalogBad + ": document 1 (line 5): spec.owner: required field is missing", catalogBad + ": document 2 (line 7): a: YAML anchors and aliases are not allowed"}, ""},
 		{"catalog validate missing file", nil, []string{"catalog", "validate", filepath.Join(dir, "nope.yaml")}, 1, nil, []string{"no such file"}, ""},
 		{"dev temporal-only with a cluster", nil, []string{"dev", "--temporal-only", "--temporal-address", "127.0.0.1:1"}, 1, nil, []string{"[temporal-address temporal-only] were all set"}, ""},
 		{"unknown command", nil, []string{"frobnicate"}, 2, nil, []string{"unknown command"}, ""},

@@ -259,6 +259,8 @@ func entityResource(e catalog.Entity) Resource {
 		// A body without its relations (read to decide, not to show): the
 		// ownedBy edge the catalog emits for it — only the kinds whose
 		// spec.owner is a relation have one, exactly as the SQL filter sees.
+		// Built-in kinds only: entities of catalog.model kinds reach here
+		// from the store (StoredResource), their relations stitched on.
 		edges, _ := catalog.Relations(e)
 		self := e.Ref().String()
 		for _, ed := range edges {
