@@ -30,6 +30,9 @@ const revocationOverlap = 10 * time.Minute
 // for a connection.
 const revocationRetry = time.Second
 
+// revocationReadTimeout bounds one read of the revocation table.
+const revocationReadTimeout = 5 * time.Second
+
 // errRevocationsUnavailable refuses a token whose revocations could not be
 // read (fail closed).
 var errRevocationsUnavailable = fmt.Errorf("%w: token revocations unavailable", errs.ErrUnavailable)
@@ -145,7 +148,11 @@ func (r *revocations) read(ctx context.Context) error {
 		}
 		since = since.Add(-revocationOverlap)
 	}
-	rows, err := r.st.RevocationsSince(ctx, since, start)
+	// The read serves every caller waiting on it: one caller giving up
+	// (a dropped connection) must not fail it for the others.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revocationReadTimeout)
+	rows, err := r.st.RevocationsSince(rctx, since, start)
+	cancel()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil {

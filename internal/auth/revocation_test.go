@@ -302,3 +302,23 @@ func TestRevocationReadsDoNotPileUp(t *testing.T) {
 		t.Fatalf("database back: %v", err)
 	}
 }
+
+// TestRevocationReadIgnoresCallerCancel: the read of new revocations
+// serves every caller, so a caller that gives up (its connection dropped,
+// its context cancelled) neither fails the read nor makes the next
+// callers' checks fail: one user dropping requests cannot turn every
+// other user's tokens away.
+func TestRevocationReadIgnoresCallerCancel(t *testing.T) {
+	c := newClock()
+	r := &revocations{st: testDB(t, filepath.Join(t.TempDir(), "r.db")), window: 2 * time.Second, now: c.Now, logger: slog.New(slog.DiscardHandler)}
+	mallory := tokenRef{sub: "user:default/mallory", jti: "m1", iat: c.Now()}
+	alice := tokenRef{sub: "user:default/alice", jti: "a1", iat: c.Now()}
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := r.check(gone, mallory); err != nil {
+		t.Fatalf("a caller that gave up, on a healthy database: %v", err)
+	}
+	if err := r.check(t.Context(), alice); err != nil {
+		t.Fatalf("the next caller after one that gave up: %v, want accepted", err)
+	}
+}
