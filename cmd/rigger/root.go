@@ -183,12 +183,30 @@ func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set 
 	if err != nil {
 		return nil, err
 	}
+	return c.finishConfig(cmd, cfg, apply)
+}
+
+// rereadConfig is how a running rigger reads its file again (liveconfig
+// calls it with the bytes it read): the same decoding, flags and checks
+// as at start-up.
+func (c *cli) rereadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set func(name string) bool) error) func(path string, data []byte) (*config.Config, error) {
+	return func(path string, data []byte) (*config.Config, error) {
+		cfg, err := config.LoadData(path, data, c.env)
+		if err != nil {
+			return nil, err
+		}
+		return c.finishConfig(cmd, cfg, apply)
+	}
+}
+
+// finishConfig applies the flags that were set to cfg and validates it.
+func (c *cli) finishConfig(cmd *cobra.Command, cfg *config.Config, apply func(cfg *config.Config, set func(name string) bool) error) (*config.Config, error) {
 	if apply != nil {
 		if err := apply(cfg, cmd.Flags().Changed); err != nil {
 			return nil, err
 		}
 	}
-	err = cfg.Validate()
+	err := cfg.Validate()
 	if err == nil {
 		// Built-in actions are known to this binary, not to the config
 		// package: an external action may not shadow one.

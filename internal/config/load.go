@@ -42,6 +42,13 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
+	return LoadData(path, data, lookupEnv)
+}
+
+// LoadData is Load of data already read from path: a reload hashes the
+// bytes it reads and decodes those same bytes, so what it reports loading
+// is what it loaded even when the file changes again meanwhile.
+func LoadData(path string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	cfg, set, err := parse(path, data, lookupEnv)
 	if err != nil {
 		return nil, err
