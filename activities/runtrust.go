@@ -143,7 +143,7 @@ func (s *Scaffold) checkRun(ctx context.Context, g *contract.RunGrant, hash stri
 	if checkHash && (hash == "" || hash != c.InputHash) {
 		return runsign.Claims{}, refuse(errors.New("run signature does not match its plan: the input was changed after the API server signed it"))
 	}
-	if err := s.Trust.Sources.Check(c.BaseURL); err != nil {
+	if err := s.fetchPolicy().Templates.Check(c.BaseURL); err != nil {
 		return runsign.Claims{}, refuse(err)
 	}
 	// The activity's span (when tracing) names the verified run.

@@ -54,6 +54,8 @@ type Scaffold struct {
 	// Waits records rigger:wait-for's waits for the webhooks; nil refuses
 	// waits on GitHub events (callbacks need none).
 	Waits WaitTable
+
+	live liveScaffold // SetFetch
 }
 
 // maxLoggedFile bounds what debug:log shows of one file.
