@@ -76,6 +76,23 @@ func catalogLimits(cfg *config.Config) catalog.Limits {
 // catalogActivities builds the ingestion activity with an SSRF-safe client
 // limited to catalog.reading.allow.
 func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *activities.Catalog {
+	a := catalogAccess(cfg, dev)
+	return &activities.Catalog{
+		Store:       st,
+		Rules:       a.Rules,
+		Limits:      catalogLimits(cfg),
+		Orphans:     store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
+		HTTP:        a.HTTP,
+		Git:         a.Git,
+		StaticRules: a.StaticRules,
+		Logger:      newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("component", "catalog"),
+	}
+}
+
+// catalogAccess is what ingestion may read (catalog.reading.allow) and
+// which kinds each location may define (catalog.rules, the static
+// locations' rules).
+func catalogAccess(cfg *config.Config, dev bool) activities.CatalogAccess {
 	var hosts []string
 	paths := map[string][]string{}
 	for _, a := range cfg.Catalog.Reading.Allow {
@@ -86,16 +103,8 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *ac
 	}
 	rules, static := catalogRules(cfg)
 	policy := netguard.Policy{AllowedHosts: hosts, AllowedPaths: paths, Setting: "catalog.reading.allow"}
-	return &activities.Catalog{
-		Store:       st,
-		Rules:       rules,
-		Limits:      catalogLimits(cfg),
-		Orphans:     store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
-		HTTP:        netguard.NewClient(policy),
-		Git:         activities.GitSource{Policy: policy, AllowLocal: dev},
-		StaticRules: static,
-		Logger:      newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("component", "catalog"),
-	}
+	return activities.CatalogAccess{Rules: rules, StaticRules: static, HTTP: netguard.NewClient(policy),
+		Git: activities.GitSource{Policy: policy, AllowLocal: dev}}
 }
 
 // ensureStaticLocations registers rigger.yaml's locations — catalog.locations

@@ -23,6 +23,7 @@ import (
 	creds "github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/engine"
 	"github.com/riggerdev/rigger/internal/githost"
+	"github.com/riggerdev/rigger/internal/liveconfig"
 	"github.com/riggerdev/rigger/internal/metrics"
 	"github.com/riggerdev/rigger/internal/payloadcodec"
 	"github.com/riggerdev/rigger/internal/runsign"
@@ -51,7 +52,9 @@ type embeddedTemporal interface {
 
 // runPlatform starts what mode needs, blocks until ctx is cancelled (SIGINT or
 // SIGTERM), then stops everything in order: HTTP, workers, client, server.
-func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queues []string) error {
+// Meanwhile it reloads the configuration file with reread on SIGHUP and
+// when the file changes (reload.go).
+func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveconfig.Loader, m mode, queues []string) error {
 	logger := newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("mode", string(m))
 	started := time.Now()
 	privateFiles()
@@ -308,7 +311,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		}()
 	}
 
+	parts := liveParts{m: m, dev: m == modeDev, st: st, policy: policy, catalog: catalogActs, scaffold: scaffold, logger: logger}
 	if m == modeWorker {
+		startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
 		logger.Info("rigger worker ready", "queues", queues, "temporal", address, "namespace", cfg.Temporal.Namespace,
 			"startup_ms", time.Since(started).Milliseconds())
 		fmt.Fprintf(c.stdout, "Rigger worker is ready: queues %v on %s (namespace %s)\n", queues, address, cfg.Temporal.Namespace)
@@ -332,6 +337,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if err := ensureStaticLocations(ctx, cfg, st, tc, payloadcodec.DataConverter(eo.Codec), logger); err != nil {
 		return err
 	}
+	parts.actions = actions
+	parts.locations = func(ctx context.Context, c *config.Config) error {
+		return ensureStaticLocations(ctx, c, st, tc, payloadcodec.DataConverter(eo.Codec), logger)
+	}
+	live := startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
 	catalogState := emptyCatalogNotice(cfg, st, m)
 	if msg := catalogState(ctx); msg != "" {
 		logger.Warn(msg)
@@ -391,6 +401,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			WorkspaceTTL:   cfg.Scaffolder.WorkspaceTTL,
 			GitHubWebhooks: githubWebhooks(cfg),
 		},
+		Config:  live,
 		Audit:   audits.deps(),
 		Tokens:  tokenDeps,
 		SignIn:  signInDeps,

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/liveconfig"
 	"github.com/riggerdev/rigger/worker"
 )
 
@@ -25,6 +26,9 @@ type cli struct {
 	stdin      io.Reader
 	env        lookupEnv
 	configPath string
+	// configData are the bytes loadConfig read from the file (nil
+	// without one), the first generation of a live configuration.
+	configData []byte
 }
 
 func newRootCommand(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
@@ -179,9 +183,18 @@ func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set 
 			path = defaultConfigFile
 		}
 	}
-	cfg, err := config.Load(path, c.env)
-	if err != nil {
-		return nil, err
+	var cfg *config.Config
+	var err error
+	if path == "" {
+		cfg = config.Default()
+	} else {
+		// Read once: these bytes are what a reload compares with.
+		if c.configData, err = liveconfig.ReadFile(path); err != nil {
+			return nil, err
+		}
+		if cfg, err = config.LoadData(path, c.configData, c.env); err != nil {
+			return nil, err
+		}
 	}
 	return c.finishConfig(cmd, cfg, apply)
 }
@@ -189,7 +202,7 @@ func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set 
 // rereadConfig is how a running rigger reads its file again (liveconfig
 // calls it with the bytes it read): the same decoding, flags and checks
 // as at start-up.
-func (c *cli) rereadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set func(name string) bool) error) func(path string, data []byte) (*config.Config, error) {
+func (c *cli) rereadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set func(name string) bool) error) liveconfig.Loader {
 	return func(path string, data []byte) (*config.Config, error) {
 		cfg, err := config.LoadData(path, data, c.env)
 		if err != nil {

@@ -46,15 +46,24 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretb
 		RegisteredDir:   filepath.Join(cfg.Server.DataDir, "registered"),
 		RefreshInterval: cfg.Catalog.RefreshInterval,
 	}
-	policy := netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks, Setting: "scaffolder.allowedHosts"}
-	if len(cfg.Scaffolder.AllowedHosts) > 0 {
-		sc.HTTP = netguard.NewClient(policy)
-	}
-	sc.Git = activities.GitSource{Policy: policy}
+	f := scaffoldFetch(cfg)
+	sc.HTTP, sc.Git = f.HTTP, f.Git
 	if keeper != nil {
 		sc.Secrets = keeper
 	}
 	return sc, nil
+}
+
+// scaffoldFetch is where the scaffolder's fetches and clones may go
+// (scaffolder.allowedHosts; no client when it is empty) and where a run's
+// template base may point (see runTrust).
+func scaffoldFetch(cfg *config.Config) activities.ScaffoldFetch {
+	policy := netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks, Setting: "scaffolder.allowedHosts"}
+	f := activities.ScaffoldFetch{Git: activities.GitSource{Policy: policy}, Templates: templateSources(cfg)}
+	if len(cfg.Scaffolder.AllowedHosts) > 0 {
+		f.HTTP = netguard.NewClient(policy)
+	}
+	return f
 }
 
 // secretKeeper returns the task secret keeper: scaffolder.secretKey, or in
@@ -152,10 +161,15 @@ func runMarker(cfg *config.Config, dev bool, signer *runsign.Signer) (*runsign.M
 // start from), local repositories of static git locations, and hosts of
 // scaffolder.allowedHosts and catalog.reading.allow.
 func runTrust(cfg *config.Config, v *runsign.Verifier) *activities.RunTrust {
-	t := &activities.RunTrust{Verifier: v}
+	return &activities.RunTrust{Verifier: v, Sources: templateSources(cfg)}
+}
+
+// templateSources are the places runTrust accepts a template base from.
+func templateSources(cfg *config.Config) activities.TemplateSources {
+	var t activities.TemplateSources
 	addDir := func(p string) {
 		if abs, err := filepath.Abs(p); err == nil {
-			t.Sources.Dirs = append(t.Sources.Dirs, abs)
+			t.Dirs = append(t.Dirs, abs)
 		}
 	}
 	for _, g := range cfg.Scaffolder.Templates {
@@ -176,7 +190,7 @@ func runTrust(cfg *config.Config, v *runsign.Verifier) *activities.RunTrust {
 	for _, a := range cfg.Catalog.Reading.Allow {
 		hosts = append(hosts, a.Host)
 	}
-	t.Sources.Hosts = netguard.Policy{AllowedHosts: hosts}
+	t.Hosts = netguard.Policy{AllowedHosts: hosts}
 	return t
 }
 

@@ -35,6 +35,8 @@ import (
 	"sync"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/riggerdev/rigger/internal/config"
 )
 
@@ -158,6 +160,11 @@ func (l *Live) Current() *config.Config {
 func (l *Live) Status() Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.statusLocked()
+}
+
+// statusLocked is Status with l.mu held.
+func (l *Live) statusLocked() Status {
 	s := l.status
 	s.Live = slices.Clone(s.Live)
 	s.Warnings = slices.Clone(s.Warnings)
@@ -179,7 +186,7 @@ func (l *Live) Reload(ctx context.Context, trigger string) Result {
 	if file == "" {
 		return l.refuse(ctx, trigger, "", errors.New("rigger started without a configuration file: there is nothing to reload (start it with --config or RIGGER_CONFIG)"))
 	}
-	data, err := readFile(file)
+	data, err := ReadFile(file)
 	if err != nil {
 		return l.refuse(ctx, trigger, "", err)
 	}
@@ -285,7 +292,7 @@ func (l *Live) Watch(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		data, err := readFile(file)
+		data, err := ReadFile(file)
 		if err != nil {
 			// Between the removal of an old ..data and its new target a
 			// read may fail; the next poll sees the new file.
@@ -357,9 +364,9 @@ func liveKeys(hooks []Hook) []string {
 	return slices.Compact(out)
 }
 
-// readFile reads the configuration file (through any symlinks, as a
-// ConfigMap mount has), bounded like config.Load.
-func readFile(path string) ([]byte, error) {
+// ReadFile reads the configuration file (through any symlinks, as a
+// ConfigMap mount has), bounded like config.Load, with its errors.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -378,4 +385,29 @@ func Hash(data []byte) string { return hash(data) }
 func hash(data []byte) string {
 	s := sha256.Sum256(data)
 	return hex.EncodeToString(s[:])
+}
+
+// Effective is the running configuration, every secret redacted, with its
+// status: what GET /api/config/effective answers.
+type Effective struct {
+	Status
+	// Config is the configuration in rigger.yaml's shape (every key,
+	// defaults included), as `rigger config check` prints it.
+	Config map[string]any `json:"config"`
+}
+
+// Effective renders the current generation.
+func (l *Live) Effective() (Effective, error) {
+	l.mu.Lock()
+	cur := l.cur
+	e := Effective{Status: l.statusLocked()}
+	l.mu.Unlock()
+	text, err := cur.Redacted()
+	if err != nil {
+		return Effective{}, err
+	}
+	if err := yaml.Unmarshal(text, &e.Config); err != nil {
+		return Effective{}, fmt.Errorf("render config: %w", err)
+	}
+	return e, nil
 }

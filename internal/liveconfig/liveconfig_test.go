@@ -2,6 +2,7 @@ package liveconfig
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -268,5 +269,25 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestEffectiveRedactsSecrets(t *testing.T) {
+	const secret = "Rel0ad-s3cret-that-must-never-show-0123456789"
+	text := base + "auth:\n  serviceTokens:\n    - name: ci\n      token: " + secret + "\n      scopes: [catalog.read]\n"
+	l, _ := start(t, text)
+	e, err := l.Effective()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), secret) || !strings.Contains(string(b), "[redacted]") {
+		t.Fatalf("body: %s", b)
+	}
+	if e.Generation != 1 || e.SHA256 != Hash([]byte(text)) || e.Config["server"].(map[string]any)["listen"] != "127.0.0.1:7101" {
+		t.Fatalf("effective: %+v", e)
 	}
 }
