@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// effectiveConfig is what GET /api/config/effective answers.
+type effectiveConfig struct {
+	Generation  int64
+	SHA256      string
+	Trigger     string
+	Live        []string
+	Warnings    []string
+	LastRefusal *struct {
+		SHA256 string
+		Errors []string
+	}
+	Config map[string]any
+}
+
+// Live configuration: a running rigger dev notices an edit of rigger.yaml
+// (written the way a ConfigMap update lands: a new file renamed over the
+// old) and applies it — a newly disabled action refuses its template and
+// the effective config shows the new generation, secrets redacted —;
+// refuses a broken file and a restart-only change, keeping what runs;
+// and reloads on SIGHUP. Only an admin may read the effective config.
+func TestLiveConfigReload(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755)
+	os.WriteFile(filepath.Join(dir, "skeleton", "README.md"), []byte("${{ values.name }}\n"), 0o644)
+	const adminToken = "live-admin-token-0123456789-abcdefghij"
+	const readerToken = "live-reader-token-0123456789-abcdefghij"
+	auth := "auth:\n  serviceTokens:\n    - {name: admin, token: " + adminToken + ", scopes: [\"*\"]}\n    - {name: reader, token: " + readerToken + ", scopes: [catalog.read, scaffolder.run]}\n"
+	cfg := templateConfig(t, dir, testTemplate, auth)
+	original, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// replace writes text to rigger.yaml atomically (a new file renamed
+	// over it), so a poll never reads half a file.
+	replace := func(text string) string {
+		t.Helper()
+		tmp := cfg + ".new"
+		if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, cfg); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte(text))
+		return hex.EncodeToString(sum[:])
+	}
+	p := startDevOn(t, dir, cfg, freePorts(t))
+	waitTotal(t, p.api, "kind=template", 1)
+
+	effective := func() (effectiveConfig, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", p.api+"/api/config/effective", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /api/config/effective: %d %s", resp.StatusCode, body)
+		}
+		if strings.Contains(string(body), adminToken) || strings.Contains(string(body), readerToken) {
+			t.Fatalf("a service token in the effective config: %s", body)
+		}
+		var e effectiveConfig
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatal(err)
+		}
+		return e, string(body)
+	}
+	waitEffective := func(what string, ok func(effectiveConfig) bool) effectiveConfig {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			e, body := effective()
+			if ok(e) {
+				return e
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not seen within 20s; last: %s", what, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	createTask := func() (int, string) {
+		t.Helper()
+		var e struct{ Error struct{ Message string } }
+		code := doJSONAs(t, adminToken, "POST", p.api+"/api/scaffolder/v2/tasks",
+			map[string]any{"templateRef": "template:default/hello-files", "values": map[string]any{"name": "live"}}, &e)
+		return code, e.Error.Message
+	}
+
+	e, body := effective()
+	if e.Generation != 1 || e.SHA256 != hashOf(original) || !slices.Contains(e.Live, "scaffolder.disabledActions") || !strings.Contains(body, "[redacted]") {
+		t.Fatalf("at start: %s", body)
+	}
+	if code := doJSONAs(t, readerToken, "GET", p.api+"/api/config/effective", nil, nil); code != http.StatusForbidden {
+		t.Fatalf("a token without the admin scope read the effective config: %d", code)
+	}
+
+	// Disable fs:write, which the stored template uses.
+	disabled := strings.Replace(string(original), "scaffolder:\n", "scaffolder:\n  disabledActions: [fs:write]\n", 1)
+	sum := replace(disabled)
+	e = waitEffective("the reload disabling fs:write", func(e effectiveConfig) bool { return e.Generation == 2 })
+	if e.SHA256 != sum || e.Trigger != "file" || !strings.Contains(strings.Join(e.Warnings, "\n"), "fs:write is used by template:default/hello-files") {
+		t.Fatalf("generation 2: %+v", e)
+	}
+	if code, msg := createTask(); code != http.StatusBadRequest || !strings.Contains(msg, "fs:write") {
+		t.Fatalf("a task of a template using the disabled fs:write: %d %q", code, msg)
+	}
+	var inv struct{ Actions []struct{ ID, Status string } }
+	doJSONAs(t, adminToken, "GET", p.api+"/api/scaffolder/v2/inventory", nil, &inv)
+	if i := slices.IndexFunc(inv.Actions, func(a struct{ ID, Status string }) bool { return a.ID == "fs:write" }); i < 0 || inv.Actions[i].Status != "disabled" {
+		t.Fatalf("inventory after the reload: %+v", inv)
+	}
+
+	// A broken file is refused with its errors; generation 2 runs on.
+	broken := replace(disabled + "scaffolder:\n  disabledActions: []\n")
+	e = waitEffective("the refusal of a broken file", func(e effectiveConfig) bool { return e.LastRefusal != nil })
+	if e.Generation != 2 || e.LastRefusal.SHA256 != broken || !strings.Contains(strings.Join(e.LastRefusal.Errors, "\n"), "scaffolder") {
+		t.Fatalf("after a broken file: %+v", e)
+	}
+	if code, _ := createTask(); code != http.StatusBadRequest {
+		t.Fatalf("after a refused reload fs:write is on again: %d", code)
+	}
+
+	// A setting that needs a restart is refused by name.
+	restart := replace(disabled + "database: {maxOpenConns: 3}\n")
+	e = waitEffective("the refusal of a restart-only change", func(e effectiveConfig) bool { return e.LastRefusal != nil && e.LastRefusal.SHA256 == restart })
+	if e.Generation != 2 || !slices.Contains(e.LastRefusal.Errors, "database.maxOpenConns cannot change without a restart") {
+		t.Fatalf("after a restart-only change: %+v", e)
+	}
+
+	// Back to the original: fs:write is on again.
+	replace(string(original))
+	waitEffective("the reload enabling fs:write", func(e effectiveConfig) bool { return e.Generation == 3 })
+	if code, msg := createTask(); code != http.StatusCreated {
+		t.Fatalf("a task after enabling fs:write again: %d %q", code, msg)
+	}
+
+	// SIGHUP reloads the same file: a new generation, said to come from
+	// the signal.
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	e = waitEffective("the reload on SIGHUP", func(e effectiveConfig) bool { return e.Generation == 4 })
+	if e.Trigger != "signal" || e.SHA256 != hashOf(original) {
+		t.Fatalf("after SIGHUP: %+v", e)
+	}
+}
+
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
