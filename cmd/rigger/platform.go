@@ -342,6 +342,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		return ensureStaticLocations(ctx, c, st, tc, payloadcodec.DataConverter(eo.Codec), logger)
 	}
 	live := startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
+	tokenDeps.LiveAdmins = func() []string { return live.Current().Permission.Admins }
 	catalogState := emptyCatalogNotice(cfg, st, m)
 	if msg := catalogState(ctx); msg != "" {
 		logger.Warn(msg)

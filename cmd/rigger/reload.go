@@ -58,6 +58,12 @@ func (p liveParts) hooks() []liveconfig.Hook {
 			f := scaffoldFetch(next)
 			return func(context.Context) error { p.scaffold.SetFetch(f); return nil }, nil, nil
 		},
+	}, {
+		// The API reads permission.admins through the live configuration
+		// (api.TokenDeps.LiveAdmins); the policy hook rebuilds the policy
+		// with them.
+		Name: "admins",
+		Keys: []string{"permission.admins"},
 	}}
 	if p.policy != nil {
 		hooks = append(hooks, liveconfig.Hook{

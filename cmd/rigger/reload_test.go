@@ -5,11 +5,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/liveconfig"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 	"github.com/riggerdev/rigger/internal/store/storetest"
 )
@@ -98,5 +102,63 @@ func TestDisabledActionsRefuseOnlyWhenChanged(t *testing.T) {
 	}
 	if got, _, _ := acceptedDisabled(ctx, st); strings.Join(got, ",") != "fs:delete,fs:rename" {
 		t.Fatalf("stored after the reload: %v", got)
+	}
+}
+
+// TestReloadPolicy: a reload reads the policy files again and every
+// holder of the running policy decides with the new one; a policy that
+// does not load refuses the reload and the old one keeps deciding.
+func TestReloadPolicy(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	policyFile := filepath.Join(dir, "p.cedar")
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(policyFile, `forbid (principal, action, resource);`)
+	cfgFile := filepath.Join(dir, "rigger.yaml")
+	text := "permission:\n  policyFile: p.cedar\n"
+	write(cfgFile, text)
+	load := func(path string, data []byte) (*config.Config, error) {
+		cfg, err := config.LoadData(path, data, nil)
+		if err != nil {
+			return nil, err
+		}
+		return cfg, cfg.Validate()
+	}
+	cfg, err := load(cfgFile, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	policy, err := loadPolicy(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := liveParts{policy: policy, catalog: &activities.Catalog{}, scaffold: &activities.Scaffold{}, logger: logger}
+	live := liveconfig.New(liveconfig.Options{Load: load, Hooks: parts.hooks()}, cfg, []byte(text))
+	alice := permission.Principal{Ref: "user:default/alice", Ent: []string{"user:default/alice"}}
+	allowed := func() bool {
+		return policy.Authorize(alice, permission.ConfigRead, permission.SystemResource("config")).Allowed
+	}
+	if allowed() {
+		t.Fatal("allowed under the forbid-all policy")
+	}
+	write(policyFile, `permit (principal is Rigger::User, action == Rigger::Action::"config.read", resource);`)
+	if r := live.Reload(ctx, "signal"); !r.Accepted || !allowed() {
+		t.Fatalf("after a reload with a permitting policy: %+v, allowed %v", r, allowed())
+	}
+	write(policyFile, `permit (principal, action == Rigger::Action::"no.such.action", resource);`)
+	if r := live.Reload(ctx, "signal"); r.Accepted || !strings.Contains(r.Err.Error(), "no.such.action") || !allowed() {
+		t.Fatalf("a policy that does not load: %+v, allowed %v", r, allowed())
+	}
+	// permission.admins through the same reload.
+	write(policyFile, `forbid (principal, action, resource);`)
+	write(cfgFile, text+"  admins: [user:default/alice]\n")
+	if r := live.Reload(ctx, "signal"); !r.Accepted || !allowed() {
+		t.Fatalf("alice made an admin: %+v, allowed %v", r, allowed())
 	}
 }
