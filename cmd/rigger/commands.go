@@ -190,7 +190,7 @@ redacted. The first line names the file read. Paths or globs that match nothing 
 	lf.registerDataDir(check.Flags())
 	lf.registerListen(check.Flags())
 	lf.registerEmbedded(check.Flags())
-	cmd.AddCommand(check)
+	cmd.AddCommand(check, c.configEffectiveCommand())
 	return cmd
 }
 

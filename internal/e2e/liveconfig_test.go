@@ -166,6 +166,14 @@ func TestLiveConfigReload(t *testing.T) {
 	if e.Trigger != "signal" || e.SHA256 != hashOf(original) {
 		t.Fatalf("after SIGHUP: %+v", e)
 	}
+
+	// The CLI says the same, and keeps the secrets out too.
+	cli := start(t, dir, cleanEnv("RIGGER_SERVER="+p.api, "RIGGER_TOKEN="+adminToken), "config", "effective")
+	out := cli.stdout.String
+	if code := cli.wait(t, 60*time.Second); code != 0 || !strings.Contains(out(), "# generation 4, loaded ") || !strings.Contains(out(), "(signal)") ||
+		!strings.Contains(out(), "# sha256: "+hashOf(original)) || !strings.Contains(out(), "database.maxOpenConns cannot change without a restart") || strings.Contains(out(), adminToken) {
+		t.Fatalf("rigger config effective: exit %d\n%s\n%s", code, out(), cli.stderr.String())
+	}
 }
 
 func hashOf(b []byte) string {
