@@ -311,7 +311,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		}()
 	}
 
-	parts := liveParts{m: m, dev: m == modeDev, st: st, policy: policy, catalog: catalogActs, scaffold: scaffold, logger: logger}
+	parts := liveParts{m: m, dev: m == modeDev, st: st, policy: policy, catalog: catalogActs, scaffold: scaffold, audit: audits.log, logger: logger}
 	if m == modeWorker {
 		startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
 		logger.Info("rigger worker ready", "queues", queues, "temporal", address, "namespace", cfg.Temporal.Namespace,

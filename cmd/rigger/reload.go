@@ -36,6 +36,8 @@ type liveParts struct {
 	policy   *permission.Policy
 	catalog  *activities.Catalog
 	scaffold *activities.Scaffold
+	// audit is the audit log (nil when audit.enabled is false).
+	audit *audit.Log
 	// locations registers the static locations (nil on a worker).
 	locations func(ctx context.Context, cfg *config.Config) error
 	logger    *slog.Logger
@@ -65,6 +67,19 @@ func (p liveParts) hooks() []liveconfig.Hook {
 		Name: "admins",
 		Keys: []string{"permission.admins"},
 	}}
+	if p.audit != nil {
+		hooks = append(hooks, liveconfig.Hook{
+			Name: "audit alerts",
+			Keys: []string{"audit.alerts"},
+			Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+				o, err := alertOptions(next.Audit.Alerts)
+				if err != nil {
+					return nil, nil, err
+				}
+				return func(context.Context) error { p.audit.SetAlerts(o); return nil }, nil, nil
+			},
+		})
+	}
 	if p.policy != nil {
 		hooks = append(hooks, liveconfig.Hook{
 			Name: "permission policy",
