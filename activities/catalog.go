@@ -55,7 +55,7 @@ type Catalog struct {
 	// wrote that names its docs (nil: docs are not built on ingestion).
 	StartDocs func(ctx context.Context, ref string) error
 
-	live liveCatalog // SetAccess
+	live swapped[CatalogAccess] // SetAccess
 }
 
 // maxNested bounds Location entities pointing at further files.

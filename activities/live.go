@@ -21,17 +21,27 @@ type CatalogAccess struct {
 	Git         GitSource
 }
 
-// liveCatalog holds a Catalog's swapped access, if any.
-type liveCatalog struct{ p atomic.Pointer[CatalogAccess] }
+// swapped holds what a reload set last, if it set anything.
+type swapped[T any] struct{ p atomic.Pointer[T] }
+
+func (s *swapped[T]) set(v T) { s.p.Store(&v) }
+
+// get is the value set last; ok is false before the first set.
+func (s *swapped[T]) get() (v T, ok bool) {
+	if p := s.p.Load(); p != nil {
+		return *p, true
+	}
+	return v, false
+}
 
 // SetAccess makes refreshes that start from now on use a.
-func (c *Catalog) SetAccess(a CatalogAccess) { c.live.p.Store(&a) }
+func (c *Catalog) SetAccess(a CatalogAccess) { c.live.set(a) }
 
 // access is the access of this moment: the last SetAccess, or the fields
 // the Catalog was built with.
 func (c *Catalog) access() CatalogAccess {
-	if a := c.live.p.Load(); a != nil {
-		return *a
+	if a, ok := c.live.get(); ok {
+		return a
 	}
 	return CatalogAccess{Rules: c.Rules, StaticRules: c.StaticRules, HTTP: c.HTTP, Git: c.Git}
 }
@@ -45,17 +55,14 @@ type ScaffoldFetch struct {
 	Templates TemplateSources
 }
 
-// liveScaffold holds a Scaffold's swapped fetch policy, if any.
-type liveScaffold struct{ p atomic.Pointer[ScaffoldFetch] }
-
 // SetFetch makes steps that start from now on use f.
-func (s *Scaffold) SetFetch(f ScaffoldFetch) { s.live.p.Store(&f) }
+func (s *Scaffold) SetFetch(f ScaffoldFetch) { s.live.set(f) }
 
 // fetchPolicy is the fetch policy of this moment: the last SetFetch, or the
 // fields the Scaffold was built with.
 func (s *Scaffold) fetchPolicy() ScaffoldFetch {
-	if f := s.live.p.Load(); f != nil {
-		return *f
+	if f, ok := s.live.get(); ok {
+		return f
 	}
 	f := ScaffoldFetch{HTTP: s.HTTP, Git: s.Git}
 	if s.Trust != nil {

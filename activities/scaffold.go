@@ -55,7 +55,7 @@ type Scaffold struct {
 	// waits on GitHub events (callbacks need none).
 	Waits WaitTable
 
-	live liveScaffold // SetFetch
+	live swapped[ScaffoldFetch] // SetFetch
 }
 
 // maxLoggedFile bounds what debug:log shows of one file.
