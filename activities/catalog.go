@@ -55,7 +55,9 @@ type Catalog struct {
 	// wrote that names its docs (nil: docs are not built on ingestion).
 	StartDocs func(ctx context.Context, ref string) error
 
-	live swapped[CatalogAccess] // SetAccess
+	// Live, when set, wins over Rules, StaticRules, HTTP and Git: a
+	// configuration reload swaps it.
+	Live *Swapped[CatalogAccess]
 }
 
 // maxNested bounds Location entities pointing at further files.

@@ -11,6 +11,24 @@ import (
 // is swapped whole, and an activity reads it once when it starts, so one
 // refresh or one fetch uses one consistent set.
 
+// Swapped holds a value that a configuration reload replaces while
+// activities run. Structs hold a *Swapped, so a copy (a dry run's Scaffold)
+// shares it.
+type Swapped[T any] struct{ p atomic.Pointer[T] }
+
+// NewSwapped holds v.
+func NewSwapped[T any](v T) *Swapped[T] {
+	s := &Swapped[T]{}
+	s.Set(v)
+	return s
+}
+
+// Set makes v what Get returns from now on.
+func (s *Swapped[T]) Set(v T) { s.p.Store(&v) }
+
+// Get is the value set last.
+func (s *Swapped[T]) Get() T { return *s.p.Load() }
+
 // CatalogAccess is the part of Catalog a reload changes: the kind rules
 // (catalog.rules, each static location's rules) and where locations may
 // be read from (catalog.reading.allow).
@@ -21,52 +39,35 @@ type CatalogAccess struct {
 	Git         GitSource
 }
 
-// swapped holds what a reload set last, if it set anything.
-type swapped[T any] struct{ p atomic.Pointer[T] }
-
-func (s *swapped[T]) set(v T) { s.p.Store(&v) }
-
-// get is the value set last; ok is false before the first set.
-func (s *swapped[T]) get() (v T, ok bool) {
-	if p := s.p.Load(); p != nil {
-		return *p, true
-	}
-	return v, false
-}
-
-// SetAccess makes refreshes that start from now on use a.
-func (c *Catalog) SetAccess(a CatalogAccess) { c.live.set(a) }
-
-// access is the access of this moment: the last SetAccess, or the fields
-// the Catalog was built with.
+// access is the access of this moment: Live's, or the fields the Catalog
+// was built with.
 func (c *Catalog) access() CatalogAccess {
-	if a, ok := c.live.get(); ok {
-		return a
+	if c.Live != nil {
+		return c.Live.Get()
 	}
 	return CatalogAccess{Rules: c.Rules, StaticRules: c.StaticRules, HTTP: c.HTTP, Git: c.Git}
 }
 
 // ScaffoldFetch is the part of Scaffold a reload changes: where fetch
-// actions and clones may go (scaffolder.allowedHosts) and the hosts a
-// run's template base may name.
+// actions and clones may go (scaffolder.allowedHosts).
 type ScaffoldFetch struct {
-	HTTP      *http.Client
-	Git       GitSource
-	Templates TemplateSources
+	HTTP *http.Client
+	Git  GitSource
 }
 
-// SetFetch makes steps that start from now on use f.
-func (s *Scaffold) SetFetch(f ScaffoldFetch) { s.live.set(f) }
-
-// fetchPolicy is the fetch policy of this moment: the last SetFetch, or the
-// fields the Scaffold was built with.
+// fetchPolicy is the fetch policy of this moment: Live's, or the fields
+// the Scaffold was built with.
 func (s *Scaffold) fetchPolicy() ScaffoldFetch {
-	if f, ok := s.live.get(); ok {
-		return f
+	if s.Live != nil {
+		return s.Live.Get()
 	}
-	f := ScaffoldFetch{HTTP: s.HTTP, Git: s.Git}
-	if s.Trust != nil {
-		f.Templates = s.Trust.Sources
+	return ScaffoldFetch{HTTP: s.HTTP, Git: s.Git}
+}
+
+// sources are the template sources of this moment: Live's, or Sources.
+func (t *RunTrust) sources() TemplateSources {
+	if t.Live != nil {
+		return t.Live.Get()
 	}
-	return f
+	return t.Sources
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/riggerdev/rigger/internal/store"
 )
 
-// TestSetAccessChangesRulesOfNextRefresh: a reload's new catalog.rules
+// TestSwappedAccessChangesRulesOfNextRefresh: a reload's new catalog.rules
 // apply from the next refresh on, without a new Catalog.
-func TestSetAccessChangesRulesOfNextRefresh(t *testing.T) {
+func TestSwappedAccessChangesRulesOfNextRefresh(t *testing.T) {
 	c, st := newCatalog(t)
 	ctx := context.Background()
 	f := filepath.Join(t.TempDir(), "catalog-info.yaml")
@@ -28,23 +28,27 @@ func TestSetAccessChangesRulesOfNextRefresh(t *testing.T) {
 		t.Fatalf("default rules: %+v %v", res, err)
 	}
 	a := c.access()
+	c.Live = NewSwapped(a)
+	if res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || res.Entities != 1 {
+		t.Fatalf("the same rules, swappable: %+v %v", res, err)
+	}
 	a.Rules = catalog.Rules{Global: []catalog.Rule{{Allow: []string{"API"}}}}
-	c.SetAccess(a)
+	c.Live.Set(a)
 	res, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
 	if err == nil && res.Entities != 0 {
 		t.Fatalf("a Component under rules allowing only API: %+v", res)
 	}
 }
 
-// TestSetFetchChangesAllowedHosts: a reload's scaffolder.allowedHosts
+// TestSwappedFetchChangesAllowedHosts: a reload's scaffolder.allowedHosts
 // apply to the next download.
-func TestSetFetchChangesAllowedHosts(t *testing.T) {
-	s := &Scaffold{}
+func TestSwappedFetchChangesAllowedHosts(t *testing.T) {
+	s := &Scaffold{Live: NewSwapped(ScaffoldFetch{})}
 	u, _ := url.Parse("https://skeletons.example.com/a.tar.gz")
 	if _, err := s.download(context.Background(), u, nil, 1<<20); err == nil || !strings.Contains(err.Error(), "scaffolder.allowedHosts is empty") {
 		t.Fatalf("no client: %v", err)
 	}
-	s.SetFetch(ScaffoldFetch{HTTP: netguard.NewClient(netguard.Policy{AllowedHosts: []string{"other.example.org"}, Setting: "scaffolder.allowedHosts"})})
+	s.Live.Set(ScaffoldFetch{HTTP: netguard.NewClient(netguard.Policy{AllowedHosts: []string{"other.example.org"}, Setting: "scaffolder.allowedHosts"})})
 	_, err := s.download(context.Background(), u, nil, 1<<20)
 	if err == nil || !strings.Contains(err.Error(), "not in the allowed hosts [other.example.org]") {
 		t.Fatalf("after SetFetch: %v", err)

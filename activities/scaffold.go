@@ -55,7 +55,9 @@ type Scaffold struct {
 	// waits on GitHub events (callbacks need none).
 	Waits WaitTable
 
-	live swapped[ScaffoldFetch] // SetFetch
+	// Live, when set, wins over HTTP and Git: a configuration reload
+	// swaps it.
+	Live *Swapped[ScaffoldFetch]
 }
 
 // maxLoggedFile bounds what debug:log shows of one file.

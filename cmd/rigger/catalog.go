@@ -76,16 +76,12 @@ func catalogLimits(cfg *config.Config) catalog.Limits {
 // catalogActivities builds the ingestion activity with an SSRF-safe client
 // limited to catalog.reading.allow.
 func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) *activities.Catalog {
-	a := catalogAccess(cfg, dev)
 	return &activities.Catalog{
-		Store:       st,
-		Rules:       a.Rules,
-		Limits:      catalogLimits(cfg),
-		Orphans:     store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
-		HTTP:        a.HTTP,
-		Git:         a.Git,
-		StaticRules: a.StaticRules,
-		Logger:      newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("component", "catalog"),
+		Store:   st,
+		Live:    activities.NewSwapped(catalogAccess(cfg, dev)),
+		Limits:  catalogLimits(cfg),
+		Orphans: store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
+		Logger:  newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("component", "catalog"),
 	}
 }
 

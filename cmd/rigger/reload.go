@@ -51,14 +51,20 @@ func (p liveParts) hooks() []liveconfig.Hook {
 		Keys: []string{"catalog.rules", "catalog.reading", "catalog.locations"},
 		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
 			a := catalogAccess(next, p.dev)
-			return func(context.Context) error { p.catalog.SetAccess(a); return nil }, nil, nil
+			return func(context.Context) error { p.catalog.Live.Set(a); return nil }, nil, nil
 		},
 	}, {
 		Name: "scaffolder fetches",
 		Keys: []string{"scaffolder.allowedHosts", "scaffolder.allowPrivateNetworks", "scaffolder.templates", "catalog.locations", "catalog.reading"},
 		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
-			f := scaffoldFetch(next)
-			return func(context.Context) error { p.scaffold.SetFetch(f); return nil }, nil, nil
+			f, sources := scaffoldFetch(next), templateSources(next)
+			return func(context.Context) error {
+				p.scaffold.Live.Set(f)
+				if p.scaffold.Trust != nil && p.scaffold.Trust.Live != nil {
+					p.scaffold.Trust.Live.Set(sources)
+				}
+				return nil
+			}, nil, nil
 		},
 	}, {
 		// The API reads permission.admins through the live configuration

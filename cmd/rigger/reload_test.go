@@ -138,7 +138,8 @@ func TestReloadPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := liveParts{policy: policy, catalog: &activities.Catalog{}, scaffold: &activities.Scaffold{}, logger: logger}
+	parts := liveParts{policy: policy, catalog: &activities.Catalog{Live: activities.NewSwapped(activities.CatalogAccess{})},
+		scaffold: &activities.Scaffold{Live: activities.NewSwapped(activities.ScaffoldFetch{})}, logger: logger}
 	live := liveconfig.New(liveconfig.Options{Load: load, Hooks: parts.hooks()}, cfg, []byte(text))
 	alice := permission.Principal{Ref: "user:default/alice", Ent: []string{"user:default/alice"}}
 	allowed := func() bool {

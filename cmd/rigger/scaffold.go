@@ -46,8 +46,7 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretb
 		RegisteredDir:   filepath.Join(cfg.Server.DataDir, "registered"),
 		RefreshInterval: cfg.Catalog.RefreshInterval,
 	}
-	f := scaffoldFetch(cfg)
-	sc.HTTP, sc.Git = f.HTTP, f.Git
+	sc.Live = activities.NewSwapped(scaffoldFetch(cfg))
 	if keeper != nil {
 		sc.Secrets = keeper
 	}
@@ -55,11 +54,10 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretb
 }
 
 // scaffoldFetch is where the scaffolder's fetches and clones may go
-// (scaffolder.allowedHosts; no client when it is empty) and where a run's
-// template base may point (see runTrust).
+// (scaffolder.allowedHosts; no client when it is empty).
 func scaffoldFetch(cfg *config.Config) activities.ScaffoldFetch {
 	policy := netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks, Setting: "scaffolder.allowedHosts"}
-	f := activities.ScaffoldFetch{Git: activities.GitSource{Policy: policy}, Templates: templateSources(cfg)}
+	f := activities.ScaffoldFetch{Git: activities.GitSource{Policy: policy}}
 	if len(cfg.Scaffolder.AllowedHosts) > 0 {
 		f.HTTP = netguard.NewClient(policy)
 	}
@@ -161,7 +159,7 @@ func runMarker(cfg *config.Config, dev bool, signer *runsign.Signer) (*runsign.M
 // start from), local repositories of static git locations, and hosts of
 // scaffolder.allowedHosts and catalog.reading.allow.
 func runTrust(cfg *config.Config, v *runsign.Verifier) *activities.RunTrust {
-	return &activities.RunTrust{Verifier: v, Sources: templateSources(cfg)}
+	return &activities.RunTrust{Verifier: v, Live: activities.NewSwapped(templateSources(cfg))}
 }
 
 // templateSources are the places runTrust accepts a template base from.
