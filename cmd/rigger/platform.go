@@ -329,19 +329,27 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 	if embedded != nil && uiURL == "" {
 		uiURL = embedded.UIURL()
 	}
-	if gitHost != nil {
-		watchDevCatalog(cfg, gitHost, func(c *config.Config) error {
-			return ensureStaticLocations(ctx, c, st, tc, payloadcodec.DataConverter(eo.Codec), logger)
-		}, logger)
+	// The static locations of a configuration (rigger dev adds its git
+	// host's shared catalog once something was merged into it).
+	locations := func(ctx context.Context, c *config.Config) error {
+		return ensureStaticLocations(ctx, withDevCatalog(gitHost, c), st, tc, payloadcodec.DataConverter(eo.Codec), logger)
 	}
-	if err := ensureStaticLocations(ctx, cfg, st, tc, payloadcodec.DataConverter(eo.Codec), logger); err != nil {
+	var live *liveconfig.Live
+	if gitHost != nil {
+		current := func() *config.Config {
+			if live != nil {
+				return live.Current()
+			}
+			return cfg
+		}
+		watchDevCatalog(current, gitHost, func(c *config.Config) error { return locations(ctx, c) }, logger)
+	}
+	if err := locations(ctx, cfg); err != nil {
 		return err
 	}
 	parts.actions = actions
-	parts.locations = func(ctx context.Context, c *config.Config) error {
-		return ensureStaticLocations(ctx, c, st, tc, payloadcodec.DataConverter(eo.Codec), logger)
-	}
-	live := startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
+	parts.locations = locations
+	live = startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
 	tokenDeps.LiveAdmins = func() []string { return live.Current().Permission.Admins }
 	catalogState := emptyCatalogNotice(cfg, st, m)
 	if msg := catalogState(ctx); msg != "" {
