@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -48,58 +49,21 @@ func TestLiveConfigReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// replace writes text to rigger.yaml atomically (a new file renamed
-	// over it), so a poll never reads half a file.
-	replace := func(text string) string {
-		t.Helper()
-		tmp := cfg + ".new"
-		if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, cfg); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256([]byte(text))
-		return hex.EncodeToString(sum[:])
-	}
+	replace := func(text string) string { return replaceFile(t, cfg, text) }
 	p := startDevOn(t, dir, cfg, freePorts(t))
 	waitTotal(t, p.api, "kind=template", 1)
 
 	effective := func() (effectiveConfig, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", p.api+"/api/config/effective", nil)
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /api/config/effective: %d %s", resp.StatusCode, body)
-		}
-		if strings.Contains(string(body), adminToken) || strings.Contains(string(body), readerToken) {
+		e, body := getEffective(t, p.api, adminToken)
+		if strings.Contains(body, readerToken) {
 			t.Fatalf("a service token in the effective config: %s", body)
 		}
-		var e effectiveConfig
-		if err := json.Unmarshal(body, &e); err != nil {
-			t.Fatal(err)
-		}
-		return e, string(body)
+		return e, body
 	}
 	waitEffective := func(what string, ok func(effectiveConfig) bool) effectiveConfig {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			e, body := effective()
-			if ok(e) {
-				return e
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not seen within 20s; last: %s", what, body)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		return waitEffectiveOf(t, p.api, adminToken, what, ok)
 	}
 	createTask := func() (int, string) {
 		t.Helper()
@@ -179,4 +143,110 @@ func TestLiveConfigReload(t *testing.T) {
 func hashOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// replaceFile writes text to path atomically (a new file renamed over it,
+// as a ConfigMap update lands), so a poll never reads half a file, and
+// returns its SHA-256.
+func replaceFile(t *testing.T, path, text string) string {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	return hashOf([]byte(text))
+}
+
+// getEffective asks api for its effective configuration as token; the
+// body must not hold the token.
+func getEffective(t *testing.T, api, token string) (effectiveConfig, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", api+"/api/config/effective", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/config/effective: %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(string(body), token) {
+		t.Fatalf("the caller's token in the effective config: %s", body)
+	}
+	var e effectiveConfig
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e, string(body)
+}
+
+// waitEffectiveOf polls api's effective configuration until ok.
+func waitEffectiveOf(t *testing.T, api, token, what string, ok func(effectiveConfig) bool) effectiveConfig {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		e, body := getEffective(t, api, token)
+		if ok(e) {
+			return e
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not seen within 20s; last: %s", what, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestLiveConfigReloadServerWorker: rigger server and rigger worker
+// reading one rigger.yaml (as the Helm chart's pods read one ConfigMap)
+// both apply a change of live settings, and both refuse a restart-only
+// change, naming it, and keep running.
+func TestLiveConfigReloadServerWorker(t *testing.T) {
+	needBinary(t)
+	_, addr := startTemporalOnly(t, t.TempDir())
+	dir := t.TempDir()
+	sw := startServerWorker(t, riggerBin, addr, fmt.Sprintf("server:\n  dataDir: %s\nscaffolder:\n  runSigningKey: %s\n", filepath.Join(dir, "data"), testRunSigningKey))
+	cfg := filepath.Join(sw.server.cmd.Dir, "rigger.yaml")
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := strings.Replace(string(data), "scaffolder:\n", "scaffolder:\n  allowedHosts: [skeletons.example.com]\n  disabledActions: [fs:delete]\n", 1)
+	sum := replaceFile(t, cfg, live)
+	e := waitEffectiveOf(t, sw.server.api, sw.token, "the server's reload", func(e effectiveConfig) bool { return e.Generation == 2 })
+	if e.SHA256 != sum || e.LastRefusal != nil {
+		t.Fatalf("server after the change: %+v", e)
+	}
+	workerSaw := func(what, want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(sw.worker.stderr.String()+sw.worker.stdout.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker: no %s within 20s; stderr:\n%s", what, tail(sw.worker.stderr.String(), 4000))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	workerSaw("reload", `"generation":2`)
+	if strings.Contains(sw.worker.stdout.String(), "configuration reload refused") {
+		t.Fatalf("the worker refused a live change:\n%s", sw.worker.stdout.String())
+	}
+
+	restart := replaceFile(t, cfg, live+"database:\n  maxOpenConns: 3\n")
+	e = waitEffectiveOf(t, sw.server.api, sw.token, "the server's refusal", func(e effectiveConfig) bool { return e.LastRefusal != nil })
+	if e.Generation != 2 || e.LastRefusal.SHA256 != restart || !slices.Contains(e.LastRefusal.Errors, "database.maxOpenConns cannot change without a restart") {
+		t.Fatalf("server after a restart-only change: %+v", e)
+	}
+	workerSaw("refusal", "database.maxOpenConns cannot change without a restart")
+	for _, p := range []*proc{sw.server, sw.worker} {
+		select {
+		case <-p.done:
+			t.Fatalf("a process exited after a refused reload: %v", p.err)
+		default:
+		}
+	}
 }
