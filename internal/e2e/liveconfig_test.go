@@ -131,6 +131,40 @@ func TestLiveConfigReload(t *testing.T) {
 		t.Fatalf("after SIGHUP: %+v", e)
 	}
 
+	// Each reload is an audit event, refusals with their reasons.
+	// (The audit log stores in batches: poll.)
+	type reloadEvents struct {
+		Items []struct {
+			Event struct {
+				Action, Decision, Reason string
+				Details                  map[string]string
+			}
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var events reloadEvents
+		if code := doJSONAs(t, adminToken, "GET", p.api+"/api/audit/events?action=config.reload&limit=50", nil, &events); code != http.StatusOK {
+			t.Fatalf("audit events: %d", code)
+		}
+		allowed, denied := 0, 0
+		for _, it := range events.Items {
+			switch {
+			case it.Event.Decision == "allow" && it.Event.Details["sha256"] != "":
+				allowed++
+			case it.Event.Decision == "deny" && strings.Contains(it.Event.Reason, "cannot change without a restart"):
+				denied++
+			}
+		}
+		if allowed == 3 && denied == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("config.reload audit events: %d accepted (want 3), %d restart-only refusals (want 1): %+v", allowed, denied, events.Items)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// The CLI says the same, and keeps the secrets out too.
 	cli := start(t, dir, cleanEnv("RIGGER_SERVER="+p.api, "RIGGER_TOKEN="+adminToken), "config", "effective")
 	out := cli.stdout.String
