@@ -189,7 +189,7 @@ func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set 
 		cfg = config.Default()
 	} else {
 		// Read once: these bytes are what a reload compares with.
-		if c.configData, err = liveconfig.ReadFile(path); err != nil {
+		if c.configData, err = config.ReadFile(path); err != nil {
 			return nil, err
 		}
 		if cfg, err = config.LoadData(path, c.configData, c.env); err != nil {

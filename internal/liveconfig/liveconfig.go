@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -186,7 +185,7 @@ func (l *Live) Reload(ctx context.Context, trigger string) Result {
 	if file == "" {
 		return l.refuse(ctx, trigger, "", errors.New("rigger started without a configuration file: there is nothing to reload (start it with --config or RIGGER_CONFIG)"))
 	}
-	data, err := ReadFile(file)
+	data, err := config.ReadFile(file)
 	if err != nil {
 		return l.refuse(ctx, trigger, "", err)
 	}
@@ -292,7 +291,7 @@ func (l *Live) Watch(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		data, err := ReadFile(file)
+		data, err := config.ReadFile(file)
 		if err != nil {
 			// Between the removal of an old ..data and its new target a
 			// read may fail; the next poll sees the new file.
@@ -362,21 +361,6 @@ func liveKeys(hooks []Hook) []string {
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
-}
-
-// ReadFile reads the configuration file (through any symlinks, as a
-// ConfigMap mount has), bounded like config.Load, with its errors.
-func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, config.MaxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
-	}
-	return data, nil
 }
 
 // Hash is the hex SHA-256 of data, as Status.SHA256 shows it.
