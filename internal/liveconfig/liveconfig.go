@@ -75,10 +75,15 @@ type Options struct {
 type Live struct {
 	o Options
 
-	mu       sync.Mutex // serialises reloads; guards the fields below
-	cur      *config.Config
-	status   Status
-	lastSeen string // hash of the file last read (accepted or refused)
+	// reloadMu serialises reloads (a slow hook, such as registering
+	// locations, holds it, not mu); only a reload writes cur and status,
+	// under both.
+	reloadMu sync.Mutex
+	lastSeen string // hash of the file last read (accepted or refused); reloadMu
+
+	mu     sync.Mutex // guards cur and status for readers
+	cur    *config.Config
+	status Status
 }
 
 // Status is what GET /api/config/effective shows besides the configuration.
@@ -179,8 +184,8 @@ func (l *Live) statusLocked() Status {
 // why ("signal", "file"). Without a configuration file there is nothing to
 // reload, which is an error.
 func (l *Live) Reload(ctx context.Context, trigger string) Result {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.reloadMu.Lock()
+	defer l.reloadMu.Unlock()
 	file := l.cur.File
 	if file == "" {
 		return l.refuse(ctx, trigger, "", errors.New("rigger started without a configuration file: there is nothing to reload (start it with --config or RIGGER_CONFIG)"))
@@ -192,7 +197,7 @@ func (l *Live) Reload(ctx context.Context, trigger string) Result {
 	return l.reload(ctx, trigger, data)
 }
 
-// reload is Reload of data already read; l.mu is held.
+// reload is Reload of data already read; l.reloadMu is held.
 func (l *Live) reload(ctx context.Context, trigger string, data []byte) Result {
 	sum := hash(data)
 	l.lastSeen = sum
@@ -235,6 +240,7 @@ func (l *Live) reload(ctx context.Context, trigger string, data []byte) Result {
 			warnings = append(warnings, fmt.Sprintf("%s: %v", names[i], err))
 		}
 	}
+	l.mu.Lock()
 	l.cur = next
 	l.status.Generation++
 	l.status.LoadedAt = l.o.Now()
@@ -242,7 +248,8 @@ func (l *Live) reload(ctx context.Context, trigger string, data []byte) Result {
 	l.status.Trigger = trigger
 	l.status.Warnings = warnings
 	r := Result{Accepted: true, Generation: l.status.Generation, SHA256: sum, Trigger: trigger, Warnings: warnings}
-	l.o.Logger.Info("configuration reloaded", "file", l.cur.File, "generation", r.Generation, "sha256", sum, "trigger", trigger)
+	l.mu.Unlock()
+	l.o.Logger.Info("configuration reloaded", "file", next.File, "generation", r.Generation, "sha256", sum, "trigger", trigger)
 	for _, w := range warnings {
 		l.o.Logger.Warn("configuration reload: " + w)
 	}
@@ -252,18 +259,20 @@ func (l *Live) reload(ctx context.Context, trigger string, data []byte) Result {
 	return r
 }
 
-// refuse records a refused reload and keeps everything as it was; l.mu is
-// held.
+// refuse records a refused reload and keeps everything as it was;
+// l.reloadMu is held.
 func (l *Live) refuse(ctx context.Context, trigger, sum string, err error) Result {
 	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
 	for i := range lines {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
 	lines = slices.DeleteFunc(lines, func(s string) bool { return s == "" })
+	l.mu.Lock()
 	l.status.LastRefusal = &Refusal{At: l.o.Now(), Trigger: trigger, SHA256: sum, Errors: lines}
-	l.o.Logger.Error("configuration reload refused; the running configuration is kept", "file", l.cur.File,
-		"generation", l.status.Generation, "sha256", sum, "trigger", trigger, "errors", lines)
 	r := Result{Generation: l.status.Generation, SHA256: sum, Trigger: trigger, Err: err}
+	l.mu.Unlock()
+	l.o.Logger.Error("configuration reload refused; the running configuration is kept", "file", l.cur.File,
+		"generation", r.Generation, "sha256", sum, "trigger", trigger, "errors", lines)
 	if l.o.Record != nil {
 		l.o.Record(ctx, r)
 	}
@@ -276,9 +285,7 @@ func (l *Live) refuse(ctx context.Context, trigger, sum string, err error) Resul
 // A file that cannot be read is logged once per change of error and
 // retried. Without a configuration file Watch returns at once.
 func (l *Live) Watch(ctx context.Context, interval time.Duration) {
-	l.mu.Lock()
-	file := l.cur.File
-	l.mu.Unlock()
+	file := l.Current().File
 	if file == "" {
 		return
 	}
@@ -302,11 +309,11 @@ func (l *Live) Watch(ctx context.Context, interval time.Duration) {
 			continue
 		}
 		lastErr = ""
-		l.mu.Lock()
+		l.reloadMu.Lock()
 		if hash(data) != l.lastSeen {
 			l.reload(ctx, "file", data)
 		}
-		l.mu.Unlock()
+		l.reloadMu.Unlock()
 	}
 }
 

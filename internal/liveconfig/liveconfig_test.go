@@ -291,3 +291,29 @@ func TestEffectiveRedactsSecrets(t *testing.T) {
 		t.Fatalf("effective: %+v", e)
 	}
 }
+
+// TestStatusAnswersDuringSlowReload: a hook that takes long (registering
+// locations with Temporal) does not hold up the effective-config endpoint,
+// which shows the running generation until the reload is done.
+func TestStatusAnswersDuringSlowReload(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := Hook{Name: "slow", Keys: []string{"scaffolder.disabledActions"},
+		Prepare: func(context.Context, *config.Config, *config.Config) (func(context.Context) error, []string, error) {
+			return func(context.Context) error { close(entered); <-release; return nil }, nil, nil
+		}}
+	l, path := start(t, base, slow)
+	writeFile(t, path, strings.Replace(base, "[fs:delete]", "[fs:rename]", 1))
+	done := make(chan Result)
+	go func() { done <- l.Reload(context.Background(), "signal") }()
+	<-entered
+	if s := l.Status(); s.Generation != 1 {
+		t.Fatalf("during the reload: generation %d", s.Generation)
+	}
+	if _, err := l.Effective(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if r := <-done; !r.Accepted || l.Status().Generation != 2 {
+		t.Fatalf("after the reload: %+v", r)
+	}
+}
