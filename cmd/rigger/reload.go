@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -65,6 +66,13 @@ func (p liveParts) hooks() []liveconfig.Hook {
 				}
 				return nil
 			}, nil, nil
+		},
+	}, {
+		// Globs and files of the new file that match nothing, as start-up
+		// warns of them.
+		Name: "paths",
+		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+			return nil, next.PathWarnings(filepath.Glob), nil
 		},
 	}, {
 		// The API reads permission.admins through the live configuration
