@@ -58,6 +58,10 @@ type Catalog struct {
 	// StartDocs starts (or signals) the docs build of an entity a refresh
 	// wrote that names its docs (nil: docs are not built on ingestion).
 	StartDocs func(ctx context.Context, ref string) error
+
+	// Live, when set, wins over Rules, StaticRules, HTTP and Git: a
+	// configuration reload swaps it.
+	Live *Swapped[CatalogAccess]
 }
 
 // maxNested bounds Location entities pointing at further files.
@@ -372,7 +376,8 @@ func (c *Catalog) processFile(ctx context.Context, r *reading, mu *sync.Mutex, s
 			}
 			continue
 		}
-		if err := c.Rules.Allowed(d.Entity, src, c.StaticRules[loc.Target]); err != nil {
+		a := c.access()
+		if err := a.Rules.Allowed(d.Entity, src, a.StaticRules[loc.Target]); err != nil {
 			reject(fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
 			continue
 		}
@@ -484,7 +489,7 @@ func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) (
 	switch s.typ {
 	case "git":
 		repo, pattern := SplitGitTarget(s.target)
-		g := c.Git
+		g := c.access().Git
 		g.AllowLocal = g.AllowLocal || static
 		root, cleanup, err := g.clone(ctx, repo, s.branch)
 		if err != nil {
@@ -545,7 +550,7 @@ func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) (
 		}
 		return out, nil
 	case "url":
-		data, err := netguard.Get(ctx, c.HTTP, s.target, maxBytes)
+		data, err := netguard.Get(ctx, c.access().HTTP, s.target, maxBytes)
 		if err != nil {
 			return nil, fmt.Errorf("location %s: %w", s.target, err)
 		}

@@ -86,7 +86,7 @@ func (d *DocsBuilder) build(ctx context.Context, in contract.DocsBuildInput) (co
 	case typ == "dir" && base == "":
 		return fail(fmt.Errorf("backstage.io/techdocs-ref %q: the entity has no source location to resolve it against", ref))
 	}
-	src, err := openSource(ctx, d.Catalog.Git, base, target)
+	src, err := openSource(ctx, d.Catalog.access().Git, base, target)
 	if err != nil {
 		var app *temporal.ApplicationError
 		switch {

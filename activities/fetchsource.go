@@ -147,7 +147,7 @@ func resolveSkeleton(baseURL, ref string) (skeletonRef, error) {
 // openSkeleton resolves a fetch url and opens what it names: a folder next
 // to the template, a clone of a repository, or (not opened) a remote URL.
 func (s *Scaffold) openSkeleton(ctx context.Context, baseURL, ref string) (skeletonSource, error) {
-	return openSource(ctx, s.Git, baseURL, ref)
+	return openSource(ctx, s.fetchPolicy().Git, baseURL, ref)
 }
 
 // openSource is openSkeleton with the clones' policy given (a docs build

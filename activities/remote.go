@@ -26,7 +26,8 @@ func isArchive(p string) bool {
 // address checks at connect time, checked redirects), reading at most max
 // bytes. input.token, when set, is sent as a bearer token and never logged.
 func (s *Scaffold) download(ctx context.Context, u *url.URL, input map[string]any, max int64) ([]byte, error) {
-	if s.HTTP == nil {
+	client := s.fetchPolicy().HTTP
+	if client == nil {
 		return nil, invalid(fmt.Errorf("url %s: this worker fetches no remote URLs (scaffolder.allowedHosts is empty)", u.Redacted()))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -36,7 +37,7 @@ func (s *Scaffold) download(ctx context.Context, u *url.URL, input map[string]an
 	if tok, _ := str(input, "token"); tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := s.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		// Described without resolved addresses or the resolver's.
 		if errors.Is(err, errs.ErrForbidden) {

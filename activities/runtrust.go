@@ -44,6 +44,9 @@ type RunTrust struct {
 	// the API server, which checks a retry's resume state) derives the
 	// same key. Nil refuses every action activity.
 	Marker *runsign.Marker
+	// Live, when set, wins over Sources: a configuration reload swaps it
+	// (a dry run's RunTrust has none: only its own base).
+	Live *Swapped[TemplateSources]
 }
 
 // TemplateSources are the places a run's template base may name: this
@@ -143,7 +146,7 @@ func (s *Scaffold) checkRun(ctx context.Context, g *contract.RunGrant, hash stri
 	if checkHash && (hash == "" || hash != c.InputHash) {
 		return runsign.Claims{}, refuse(errors.New("run signature does not match its plan: the input was changed after the API server signed it"))
 	}
-	if err := s.Trust.Sources.Check(c.BaseURL); err != nil {
+	if err := s.Trust.sources().Check(c.BaseURL); err != nil {
 		return runsign.Claims{}, refuse(err)
 	}
 	// The activity's span (when tracing) names the verified run.

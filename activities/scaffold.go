@@ -58,6 +58,10 @@ type Scaffold struct {
 	// Waits records rigger:wait-for's waits for the webhooks; nil refuses
 	// waits on GitHub events (callbacks need none).
 	Waits WaitTable
+
+	// Live, when set, wins over HTTP and Git: a configuration reload
+	// swaps it.
+	Live *Swapped[ScaffoldFetch]
 }
 
 // EntityReader reads one entity by its canonical ref; a missing one is

@@ -197,7 +197,7 @@ func (s *Server) requireSystem(action, system, what string) gin.HandlerFunc {
 			ok = true
 		default:
 			allowed, policy := s.catalog.MaySystem(id, action, system)
-			ok = allowed || (!policy && isAdmin(id, s.deps.Tokens.Admins))
+			ok = allowed || (!policy && isAdmin(id, s.admins()))
 		}
 		if !ok {
 			writeError(c, errs.Forbidden("%s needs %s: admins (permission.admins) or whom the permission policy allows it", what, action))

@@ -71,6 +71,8 @@ type Deps struct {
 	// Policy decides what each caller may read and do in the catalog
 	// (nil: no policy checks, only the scopes of service tokens).
 	Policy *permission.Policy
+	// Config serves /api/config/effective when set.
+	Config ConfigView
 	// UI is the built browser UI (web.Dist()): index.html and assets/.
 	// Nil, or without index.html: a page saying how to build it.
 	UI fs.FS
@@ -170,6 +172,7 @@ func New(d Deps) *Server {
 		s.waitRoutes(e)
 	}
 	s.auditRoutes(apiGroup.Group("/audit"))
+	s.configRoutes(apiGroup.Group("/config"))
 	s.codecRoutes(e, apiGroup)
 	s.tokenRoutes(public, apiGroup)
 	if d.Tokens.Issuer != nil {

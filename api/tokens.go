@@ -29,6 +29,9 @@ type TokenDeps struct {
 	// Admins are permission.admins: user and group refs allowed to manage
 	// tokens besides callers holding the admin scope.
 	Admins []string
+	// LiveAdmins, when set, gives permission.admins of this moment (a
+	// configuration reload changes them) and wins over Admins.
+	LiveAdmins func() []string
 	// SecureCookies marks the refresh cookie Secure. It always is outside
 	// dev (Deps.Dev), whatever this says.
 	SecureCookies bool
@@ -191,6 +194,14 @@ func (s *Server) whoami(c *gin.Context) {
 		"templates": id.Templates, "actions": id.Actions, "via": id.Via})
 }
 
+// admins are permission.admins as the API applies them now.
+func (s *Server) admins() []string {
+	if s.deps.Tokens.LiveAdmins != nil {
+		return s.deps.Tokens.LiveAdmins()
+	}
+	return s.deps.Tokens.Admins
+}
+
 // isAdmin says whether user id is listed, or in a group listed, in admins
 // (permission.admins).
 func isAdmin(id auth.Identity, admins []string) bool {
@@ -204,7 +215,7 @@ func (s *Server) requireTokenAdmin(c *gin.Context) {
 	id := identity(c)
 	ok := permission.HasScope(id.Scopes, permission.Admin) && !id.Guest
 	if !ok && !id.Service && !id.Guest {
-		ok = isAdmin(id, s.deps.Tokens.Admins)
+		ok = isAdmin(id, s.admins())
 	}
 	if !ok {
 		writeError(c, errs.Forbidden("managing service tokens needs the admin scope or membership of permission.admins"))
@@ -334,7 +345,7 @@ func (s *Server) mayRevoke(id auth.Identity) bool {
 		return false
 	}
 	allowed, policy := s.catalog.MaySystem(id, permission.TokenRevoke, "tokens")
-	return allowed || (!policy && isAdmin(id, s.deps.Tokens.Admins))
+	return allowed || (!policy && isAdmin(id, s.admins()))
 }
 
 // writeTokenError answers categorised errors as they are and logs others.

@@ -745,3 +745,42 @@ func TestChartRiggerConfigCheck(t *testing.T) {
 		}
 	})
 }
+
+// TestChartConfigChange: by default a ConfigMap change reaches the pods'
+// rigger.yaml (a directory mount: a subPath mount would never see an
+// update) and does not roll them, so rigger reloads it live; with
+// configChange: restart every change rolls the pods (checksum/config).
+func TestChartConfigChange(t *testing.T) {
+	bin := testtools.Binary(t, "helm")
+	for _, c := range []struct {
+		set      []string
+		checksum bool
+	}{{nil, false}, {[]string{"configChange=restart"}, true}} {
+		out, err := render(t, bin, filepath.Join(chart, "ci", "all-integrations-values.yaml"), c.set...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, o := range parseManifests(t, out) {
+			if o.kind() != "Deployment" {
+				continue
+			}
+			n++
+			annotations, _ := get(o, "spec", "template", "metadata", "annotations").(map[string]any)
+			if _, ok := annotations["checksum/config"]; ok != c.checksum {
+				t.Errorf("%v: %s has checksum/config: %v, want %v", c.set, o.name(), ok, c.checksum)
+			}
+			spec := podSpec(o)
+			for _, ct := range list(spec["containers"]) {
+				for _, m := range list(get(ct, "volumeMounts")) {
+					if get(m, "name") == "config" && (get(m, "subPath") != nil || get(m, "mountPath") != "/etc/rigger/config") {
+						t.Errorf("%s mounts its config with %v: a ConfigMap update would not reach it", o.name(), m)
+					}
+				}
+			}
+		}
+		if n < 2 {
+			t.Fatalf("%v: only %d Deployments rendered", c.set, n)
+		}
+	}
+}

@@ -117,17 +117,19 @@ func ValidExternalID(id string) bool { return externalID.MatchString(id) }
 // built-in one). It refuses an id that is malformed, names a built-in
 // action (enabled or disabled) or an external action already added, a
 // queue of Rigger's own, and schemas that do not compile: plugin code
-// must never stand in for Rigger's.
+// must never stand in for Rigger's. Call it before the registry is shared
+// (only SetDisabled may run alongside lookups).
 func (r *Registry) AddExternal(a ExternalAction) error {
+	builtin, isBuiltin := r.all[a.ID]
+	isBuiltin = isBuiltin && builtin.External == nil
 	switch {
 	case !ValidExternalID(a.ID):
 		return fmt.Errorf("external action %q: the id must look like namespace:verb (lower case, e.g. acme:greet)", a.ID)
 	case r.declared(a.ID):
 		return fmt.Errorf("external action %q is declared twice", a.ID)
-	case r.disabled[a.ID]:
+	case isBuiltin && r.off(a.ID):
 		return fmt.Errorf("external action %q would shadow the built-in action %s (disabled here, but still Rigger's)", a.ID, a.ID)
-	}
-	if _, ok := r.actions[a.ID]; ok {
+	case isBuiltin:
 		return fmt.Errorf("external action %q would shadow the built-in action %s", a.ID, a.ID)
 	}
 	if ns, _, _ := strings.Cut(a.ID, ":"); slices.Contains(ReservedNamespaces, ns) {
@@ -145,13 +147,7 @@ func (r *Registry) AddExternal(a ExternalAction) error {
 			return fmt.Errorf("external action %q: %s: %w", a.ID, s.name, err)
 		}
 	}
-	if r.switchedOff[a.ID] {
-		// scaffolder.disabledActions names it: validation says so.
-		r.disabled[a.ID] = true
-		r.external[a.ID] = nil // declared, not listed
-		return nil
-	}
-	r.actions[a.ID] = templates.ActionInfo{
+	r.all[a.ID] = templates.ActionInfo{
 		Name: a.ID, TaskQueue: a.TaskQueue, DefaultTimeout: a.Timeout, DefaultRetry: a.Retry,
 		InputSchema: bytes.Clone(a.Input), DryRunSafe: a.DryRunSafe,
 		External: &templates.ExternalStep{InputSchema: bytes.Clone(a.Input), OutputSchema: bytes.Clone(a.Output), HeartbeatTimeout: a.HeartbeatTimeout},
@@ -170,6 +166,9 @@ func IsRiggerQueue(queue string) bool {
 // an external action's description and schemas.
 func (r *Registry) Docs(name string) (ActionDoc, bool) {
 	if d := r.external[name]; d != nil {
+		if r.off(name) {
+			return ActionDoc{}, false
+		}
 		doc := *d
 		doc.Input, doc.Output = bytes.Clone(d.Input), bytes.Clone(d.Output)
 		return doc, true
@@ -183,5 +182,5 @@ func (r *Registry) declared(id string) bool {
 	return ok
 }
 
-// External reports whether name is an external action.
-func (r *Registry) External(name string) bool { return r.external[name] != nil }
+// External reports whether name is an external action that is on.
+func (r *Registry) External(name string) bool { return r.external[name] != nil && !r.off(name) }

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/riggerdev/rigger/templates"
@@ -10,15 +11,17 @@ import (
 // Registry lists the actions this build implements (metadata only: the
 // implementations live in activities and are registered by worker), with their task queue and
 // defaults; it implements templates.ActionLookup. scaffolder.disabledActions
-// removes entries.
+// switches entries off; SetDisabled changes that set while rigger runs
+// (a configuration reload), and every lookup sees the set of its moment.
 type Registry struct {
-	actions  map[string]templates.ActionInfo
-	disabled map[string]bool
-	// external holds the docs of the actions plugin workers serve
-	// (AddExternal); switchedOff is every name disabledActions gives, so
-	// it switches off an external action too.
-	external    map[string]*ActionDoc
-	switchedOff map[string]bool
+	// all holds every action: built in, and external (AddExternal, before
+	// the registry is shared); neither changes afterwards.
+	all map[string]templates.ActionInfo
+	// external holds the docs of the actions plugin workers serve.
+	external map[string]*ActionDoc
+	// switchedOff is every name disabledActions gives (also names no
+	// action has yet: an external action added later is off too).
+	switchedOff atomic.Pointer[map[string]bool]
 }
 
 var _ templates.ActionLookup = (*Registry)(nil)
@@ -28,7 +31,7 @@ var _ templates.ActionLookup = (*Registry)(nil)
 // activities (worker's tests check it), so a template that validates never
 // meets a missing action at run time.
 func NewRegistry(disabled []string) *Registry {
-	r := &Registry{actions: map[string]templates.ActionInfo{}, disabled: map[string]bool{}, external: map[string]*ActionDoc{}}
+	r := &Registry{all: map[string]templates.ActionInfo{}, external: map[string]*ActionDoc{}}
 	addOn := func(queue, name string, timeout time.Duration, dryRunSafe bool) {
 		info := templates.ActionInfo{
 			Name: name, TaskQueue: queue, DefaultTimeout: timeout, DryRunSafe: dryRunSafe, Local: localActions[name],
@@ -37,7 +40,7 @@ func NewRegistry(disabled []string) *Registry {
 		if doc, ok := ActionDocs(name); ok {
 			info.InputSchema = doc.Input
 		}
-		r.actions[name] = info
+		r.all[name] = info
 	}
 	add := func(name string, timeout time.Duration, dryRunSafe bool) {
 		addOn(QueueDefault, name, timeout, dryRunSafe)
@@ -63,16 +66,22 @@ func NewRegistry(disabled []string) *Registry {
 			addOn(a.Queue, a.Name, a.Timeout, a.DryRunSafe)
 		}
 	}
-	r.switchedOff = map[string]bool{}
-	for _, d := range disabled {
-		r.switchedOff[d] = true
-		if _, ok := r.actions[d]; ok {
-			r.disabled[d] = true
-		}
-		delete(r.actions, d)
-	}
+	r.SetDisabled(disabled)
 	return r
 }
+
+// SetDisabled replaces the set scaffolder.disabledActions switches off.
+// It is safe to call while other goroutines look actions up.
+func (r *Registry) SetDisabled(disabled []string) {
+	off := make(map[string]bool, len(disabled))
+	for _, d := range disabled {
+		off[d] = true
+	}
+	r.switchedOff.Store(&off)
+}
+
+// off reports whether name is switched off now.
+func (r *Registry) off(name string) bool { return (*r.switchedOff.Load())[name] }
 
 // localActions work only on the task workspace (or fetch a bounded
 // skeleton): they run as local activities of the workflow worker.
@@ -83,30 +92,41 @@ var localActions = map[string]bool{
 
 // Action implements templates.ActionLookup.
 func (r *Registry) Action(name string) (templates.ActionInfo, bool) {
-	a, ok := r.actions[name]
-	return a, ok
+	a, ok := r.all[name]
+	if !ok || r.off(name) {
+		return templates.ActionInfo{}, false
+	}
+	return a, true
 }
 
-// Disabled says whether name is built in but switched off by
-// scaffolder.disabledActions (validation says so instead of "unknown").
-func (r *Registry) Disabled(name string) bool { return r.disabled[name] }
+// Disabled says whether name is an action of this registry switched off
+// by scaffolder.disabledActions (validation says so instead of "unknown").
+func (r *Registry) Disabled(name string) bool {
+	_, ok := r.all[name]
+	return ok && r.off(name)
+}
 
 // DisabledNames lists the actions scaffolder.disabledActions switched off,
 // sorted.
 func (r *Registry) DisabledNames() []string {
-	out := make([]string, 0, len(r.disabled))
-	for n := range r.disabled {
-		out = append(out, n)
+	var out []string
+	for n := range *r.switchedOff.Load() {
+		if _, ok := r.all[n]; ok {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-// Names lists the registered actions, sorted.
+// Names lists the registered actions that are on, sorted.
 func (r *Registry) Names() []string {
-	out := make([]string, 0, len(r.actions))
-	for n := range r.actions {
-		out = append(out, n)
+	off := *r.switchedOff.Load()
+	out := make([]string, 0, len(r.all))
+	for n := range r.all {
+		if !off[n] {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out

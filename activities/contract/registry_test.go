@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,4 +54,43 @@ func TestDisabledActions(t *testing.T) {
 	if !found {
 		t.Fatalf("validation with fs:delete disabled: %v; want an error at steps[1] saying fs:delete is disabled", msgs)
 	}
+}
+
+func TestSetDisabledWhileRunning(t *testing.T) {
+	reg := contract.NewRegistry([]string{"fs:delete"})
+	if err := reg.AddExternal(contract.ExternalAction{ID: "acme:greet", TaskQueue: "acme", Input: []byte(`{"type":"object"}`), Output: []byte(`{"type":"object"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	reg.SetDisabled([]string{"fs:rename", "acme:greet"})
+	for name, want := range map[string]bool{"fs:delete": true, "fs:rename": false, "acme:greet": false} {
+		if _, ok := reg.Action(name); ok != want {
+			t.Errorf("after SetDisabled, %s on: %v, want %v", name, ok, want)
+		}
+	}
+	if got := reg.DisabledNames(); !slices.Equal(got, []string{"acme:greet", "fs:rename"}) {
+		t.Fatalf("disabled: %v", got)
+	}
+	if slices.Contains(reg.Names(), "fs:rename") || !slices.Contains(reg.Names(), "fs:delete") || reg.External("acme:greet") {
+		t.Fatalf("names: %v", reg.Names())
+	}
+	if _, ok := reg.Docs("acme:greet"); ok {
+		t.Fatal("a switched-off external action still has docs")
+	}
+	reg.SetDisabled(nil)
+	if !reg.External("acme:greet") || len(reg.DisabledNames()) != 0 {
+		t.Fatal("SetDisabled(nil) did not switch everything on")
+	}
+	// Lookups and a change at the same time (go test -race checks it).
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			reg.SetDisabled([]string{"fs:write"})
+		}
+	}()
+	for range 100 {
+		reg.Action("fs:write")
+		reg.Names()
+	}
+	<-done
 }

@@ -94,6 +94,20 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) (*a
 	if err != nil {
 		return nil, err
 	}
+	return &activities.Catalog{
+		Store:   st,
+		Live:    activities.NewSwapped(catalogAccess(cfg, dev)),
+		Limits:  catalogLimits(cfg),
+		Model:   model,
+		Orphans: store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
+		Logger:  newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("component", "catalog"),
+	}, nil
+}
+
+// catalogAccess is what ingestion may read (catalog.reading.allow) and
+// which kinds each location may define (catalog.rules, the static
+// locations' rules).
+func catalogAccess(cfg *config.Config, dev bool) activities.CatalogAccess {
 	var hosts []string
 	paths := map[string][]string{}
 	for _, a := range cfg.Catalog.Reading.Allow {
@@ -104,17 +118,8 @@ func catalogActivities(cfg *config.Config, st store.Store, c *cli, dev bool) (*a
 	}
 	rules, static := catalogRules(cfg)
 	policy := netguard.Policy{AllowedHosts: hosts, AllowedPaths: paths, Setting: "catalog.reading.allow"}
-	return &activities.Catalog{
-		Store:       st,
-		Rules:       rules,
-		Limits:      catalogLimits(cfg),
-		Model:       model,
-		Orphans:     store.OrphanStrategy(cfg.Catalog.OrphanStrategy),
-		HTTP:        netguard.NewClient(policy),
-		Git:         activities.GitSource{Policy: policy, AllowLocal: dev},
-		StaticRules: static,
-		Logger:      newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("component", "catalog"),
-	}, nil
+	return activities.CatalogAccess{Rules: rules, StaticRules: static, HTTP: netguard.NewClient(policy),
+		Git: activities.GitSource{Policy: policy, AllowLocal: dev}}
 }
 
 // ensureStaticLocations registers rigger.yaml's locations — catalog.locations

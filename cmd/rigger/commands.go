@@ -63,18 +63,19 @@ With --temporal-only it runs just the embedded Temporal server and its UI, so ri
 rigger worker can run against it as separate processes, the way production runs them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd, func(cfg *config.Config, set func(string) bool) error {
+			apply := func(cfg *config.Config, set func(string) bool) error {
 				tf.apply(cfg, set)
 				lf.apply(cfg, set)
 				return nil
-			})
+			}
+			cfg, err := c.loadConfig(cmd, apply)
 			if err != nil {
 				return err
 			}
 			if temporalOnly {
 				return c.runTemporalOnly(cmd.Context(), cfg)
 			}
-			return c.runPlatform(cmd.Context(), cfg, modeDev, cfg.Temporal.TaskQueues)
+			return c.runPlatform(cmd.Context(), cfg, c.rereadConfig(cmd, apply), modeDev, cfg.Temporal.TaskQueues)
 		},
 	}
 	fs := cmd.Flags()
@@ -98,15 +99,16 @@ func (c *cli) serverCommand() *cobra.Command {
 Run workers separately with rigger worker, on the same database (the same --data-dir with SQLite).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd, func(cfg *config.Config, set func(string) bool) error {
+			apply := func(cfg *config.Config, set func(string) bool) error {
 				tf.apply(cfg, set)
 				lf.apply(cfg, set)
 				return nil
-			})
+			}
+			cfg, err := c.loadConfig(cmd, apply)
 			if err != nil {
 				return err
 			}
-			return c.runPlatform(cmd.Context(), cfg, modeServer, nil)
+			return c.runPlatform(cmd.Context(), cfg, c.rereadConfig(cmd, apply), modeServer, nil)
 		},
 	}
 	tf.register(cmd.Flags())
@@ -126,18 +128,19 @@ func (c *cli) workerCommand() *cobra.Command {
 It writes the catalog the server reads: use the same database (the same --data-dir with SQLite).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd, func(cfg *config.Config, set func(string) bool) error {
+			apply := func(cfg *config.Config, set func(string) bool) error {
 				tf.apply(cfg, set)
 				lf.apply(cfg, set)
 				return nil
-			})
+			}
+			cfg, err := c.loadConfig(cmd, apply)
 			if err != nil {
 				return err
 			}
 			if len(queues) == 0 {
 				return exitError{code: 2, msg: fmt.Sprintf("worker: --queue is required (known queues: %v)", worker.Queues())}
 			}
-			return c.runPlatform(cmd.Context(), cfg, modeWorker, queues)
+			return c.runPlatform(cmd.Context(), cfg, c.rereadConfig(cmd, apply), modeWorker, queues)
 		},
 	}
 	tf.register(cmd.Flags())
@@ -187,7 +190,7 @@ redacted. The first line names the file read. Paths or globs that match nothing 
 	lf.registerDataDir(check.Flags())
 	lf.registerListen(check.Flags())
 	lf.registerEmbedded(check.Flags())
-	cmd.AddCommand(check)
+	cmd.AddCommand(check, c.configEffectiveCommand())
 	return cmd
 }
 

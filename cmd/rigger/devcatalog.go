@@ -56,30 +56,33 @@ func devCatalogLocation(h *githost.Host) config.Location {
 	return config.Location{Type: "git", Target: h.RepoPath(DevCatalogOwner, DevCatalogRepo), Path: "catalog-info.yaml"}
 }
 
-// watchDevCatalog makes platform/catalog a catalog location once a pull
-// request was merged into it: now (cfg gains it before the static
-// locations are registered) or at the next merge, which also refreshes
-// it at once. ensure registers a configuration's static locations
-// (ensureStaticLocations).
-func watchDevCatalog(cfg *config.Config, h *githost.Host, ensure func(*config.Config) error, logger *slog.Logger) {
-	loc := devCatalogLocation(h)
-	withLoc := func(ls []config.Location) []config.Location {
-		if slices.ContainsFunc(ls, func(l config.Location) bool { return l.Type == loc.Type && l.Target == loc.Target }) {
-			return ls
-		}
-		return append(slices.Clone(ls), loc)
-	}
-	if h.HasMerged(DevCatalogOwner, DevCatalogRepo) {
-		cfg.Catalog.Locations = withLoc(cfg.Catalog.Locations)
-	}
+// watchDevCatalog registers platform/catalog as a catalog location at
+// the next merge of a pull request into it, which also refreshes it at
+// once (before, ensure adds it whenever something was merged: see
+// withDevCatalog). ensure registers a configuration's static locations;
+// current is the running configuration (a reload replaces it).
+func watchDevCatalog(current func() *config.Config, h *githost.Host, ensure func(*config.Config) error, logger *slog.Logger) {
 	h.OnMerge = func(owner, repo string, _ githost.Pull) {
 		if owner != DevCatalogOwner || repo != DevCatalogRepo {
 			return
 		}
-		c := *cfg
-		c.Catalog.Locations = withLoc(cfg.Catalog.Locations)
-		if err := ensure(&c); err != nil {
+		if err := ensure(current()); err != nil {
 			logger.Warn("register the shared catalog repository as a location: " + err.Error())
 		}
 	}
+}
+
+// withDevCatalog is cfg with platform/catalog among its locations once a
+// pull request was merged into it (cfg itself is left as it is).
+func withDevCatalog(h *githost.Host, cfg *config.Config) *config.Config {
+	if h == nil || !h.HasMerged(DevCatalogOwner, DevCatalogRepo) {
+		return cfg
+	}
+	loc := devCatalogLocation(h)
+	if slices.ContainsFunc(cfg.Catalog.Locations, func(l config.Location) bool { return l.Type == loc.Type && l.Target == loc.Target }) {
+		return cfg
+	}
+	c := *cfg
+	c.Catalog.Locations = append(slices.Clone(cfg.Catalog.Locations), loc)
+	return &c
 }

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -111,44 +112,109 @@ func (c *cli) printBreaks(inv tasks.Inventory, disable []string) error {
 }
 
 // checkDisabledActions reports the stored templates that use an action
-// scaffolder.disabledActions switches off: a warning each, or with
-// scaffolder.disabledActionsPolicy: refuse-if-used an error that stops
-// start-up.
+// scaffolder.disabledActions switches off. Under refuse-if-used a start
+// is refused only for actions disabled since the last accepted start or
+// reload (the set is kept in the store): an action that was already off
+// only warns, or any template author could stop the next start by using
+// it. An accepted start stores its set.
 func checkDisabledActions(ctx context.Context, cfg *config.Config, st store.Store, reg *contract.Registry, logger *slog.Logger, out io.Writer) error {
 	disabled := cfg.Scaffolder.DisabledActions
-	if len(disabled) == 0 {
-		return nil
-	}
 	refuse := cfg.Scaffolder.DisabledActionsPolicy == "refuse-if-used"
+	before, known, err := acceptedDisabled(ctx, st)
+	if err != nil {
+		return err
+	}
+	if len(disabled) > 0 {
+		newly := disabled
+		if known {
+			newly = addedActions(before, disabled)
+		}
+		breaks, err := disabledBreaks(ctx, st, reg, disabled)
+		if err != nil {
+			if refuse && len(newly) > 0 {
+				return err
+			}
+			logger.Warn(err.Error())
+			fmt.Fprintln(out, "warning:", err)
+		}
+		var refusing []string
+		for _, b := range breaks {
+			if refuse && slices.Contains(newly, b.action) {
+				refusing = append(refusing, b.line)
+				continue
+			}
+			logger.Warn(b.line + ": those templates fail validation until it is enabled again")
+			fmt.Fprintln(out, "warning:", b.line)
+		}
+		if len(refusing) > 0 {
+			return fmt.Errorf("%s\n(scaffolder.disabledActionsPolicy is refuse-if-used: change those templates first, or set it to warn)", strings.Join(refusing, "\n"))
+		}
+	}
+	return rememberDisabled(ctx, st, disabled)
+}
+
+// disabledBreak is one disabled action some stored template uses.
+type disabledBreak struct {
+	action string
+	// line names the action and every template that uses it.
+	line string
+}
+
+// disabledBreaks lists, sorted by action, the stored templates each of
+// actions breaks.
+func disabledBreaks(ctx context.Context, st store.Store, reg *contract.Registry, actions []string) ([]disabledBreak, error) {
+	if len(actions) == 0 {
+		return nil, nil
+	}
 	es, err := tasks.ListTemplates(ctx, st.Query)
 	if err != nil {
-		err = fmt.Errorf("inventory of the stored templates for scaffolder.disabledActions: %w", err)
-		if refuse {
-			return err
+		return nil, fmt.Errorf("inventory of the stored templates for scaffolder.disabledActions: %w", err)
+	}
+	breaks := tasks.BuildInventory(es, reg).Breaks(actions)
+	var out []disabledBreak
+	for _, a := range slices.Sorted(maps.Keys(breaks)) {
+		out = append(out, disabledBreak{action: a, line: fmt.Sprintf("scaffolder.disabledActions: %s is used by %s", a, strings.Join(breaks[a], ", "))})
+	}
+	return out, nil
+}
+
+// addedActions are the actions of next that before does not have.
+func addedActions(before, next []string) []string {
+	var out []string
+	for _, a := range next {
+		if !slices.Contains(before, a) && !slices.Contains(out, a) {
+			out = append(out, a)
 		}
-		logger.Warn(err.Error())
-		fmt.Fprintln(out, "warning:", err)
-		return nil
 	}
-	breaks := tasks.BuildInventory(es, reg).Breaks(disabled)
-	if len(breaks) == 0 {
-		return nil
+	return out
+}
+
+// disabledSetting is the store setting that keeps the
+// scaffolder.disabledActions of the last accepted start or reload.
+const disabledSetting = "scaffolder.disabledActions"
+
+// acceptedDisabled is the scaffolder.disabledActions of the last accepted
+// start or reload; known is false when none was ever stored.
+func acceptedDisabled(ctx context.Context, st store.Store) (actions []string, known bool, err error) {
+	v, ok, err := st.Setting(ctx, disabledSetting)
+	if err != nil || !ok {
+		return nil, false, err
 	}
-	actions := make([]string, 0, len(breaks))
-	for a := range breaks {
-		actions = append(actions, a)
+	if err := json.Unmarshal([]byte(v), &actions); err != nil {
+		return nil, false, fmt.Errorf("stored setting %s: %w", disabledSetting, err)
 	}
-	sort.Strings(actions)
-	var lines []string
-	for _, a := range actions {
-		lines = append(lines, fmt.Sprintf("scaffolder.disabledActions: %s is used by %s", a, strings.Join(breaks[a], ", ")))
+	return actions, true, nil
+}
+
+// rememberDisabled stores an accepted scaffolder.disabledActions.
+func rememberDisabled(ctx context.Context, st store.Store, disabled []string) error {
+	sorted := slices.Sorted(slices.Values(disabled))
+	if sorted == nil {
+		sorted = []string{}
 	}
-	if refuse {
-		return fmt.Errorf("%s\n(scaffolder.disabledActionsPolicy is refuse-if-used: change those templates first, or set it to warn)", strings.Join(lines, "\n"))
+	b, err := json.Marshal(slices.Compact(sorted))
+	if err != nil {
+		return err
 	}
-	for _, l := range lines {
-		logger.Warn(l + ": those templates fail validation until it is enabled again")
-		fmt.Fprintln(out, "warning:", l)
-	}
-	return nil
+	return st.PutSetting(ctx, disabledSetting, string(b))
 }

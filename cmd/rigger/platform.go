@@ -23,6 +23,7 @@ import (
 	creds "github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/engine"
 	"github.com/riggerdev/rigger/internal/githost"
+	"github.com/riggerdev/rigger/internal/liveconfig"
 	"github.com/riggerdev/rigger/internal/metrics"
 	"github.com/riggerdev/rigger/internal/payloadcodec"
 	"github.com/riggerdev/rigger/internal/runsign"
@@ -51,7 +52,9 @@ type embeddedTemporal interface {
 
 // runPlatform starts what mode needs, blocks until ctx is cancelled (SIGINT or
 // SIGTERM), then stops everything in order: HTTP, workers, client, server.
-func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queues []string) error {
+// Meanwhile it reloads the configuration file with reread on SIGHUP and
+// when the file changes (reload.go).
+func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveconfig.Loader, m mode, queues []string) error {
 	logger := newLogger(c.stderr, cfg.Server.LogLevel, cfg.Server.LogFormat).With("mode", string(m))
 	started := time.Now()
 	privateFiles()
@@ -311,7 +314,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 		}()
 	}
 
+	parts := liveParts{m: m, dev: m == modeDev, st: st, policy: policy, catalog: catalogActs, scaffold: scaffold, audit: audits.log, logger: logger}
 	if m == modeWorker {
+		startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
 		logger.Info("rigger worker ready", "queues", queues, "temporal", address, "namespace", cfg.Temporal.Namespace,
 			"startup_ms", time.Since(started).Milliseconds())
 		fmt.Fprintf(c.stdout, "Rigger worker is ready: queues %v on %s (namespace %s)\n", queues, address, cfg.Temporal.Namespace)
@@ -327,14 +332,28 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 	if embedded != nil && uiURL == "" {
 		uiURL = embedded.UIURL()
 	}
-	if gitHost != nil {
-		watchDevCatalog(cfg, gitHost, func(c *config.Config) error {
-			return ensureStaticLocations(ctx, c, st, tc, payloadcodec.DataConverter(eo.Codec), logger)
-		}, logger)
+	// The static locations of a configuration (rigger dev adds its git
+	// host's shared catalog once something was merged into it).
+	locations := func(ctx context.Context, c *config.Config) error {
+		return ensureStaticLocations(ctx, withDevCatalog(gitHost, c), st, tc, payloadcodec.DataConverter(eo.Codec), logger)
 	}
-	if err := ensureStaticLocations(ctx, cfg, st, tc, payloadcodec.DataConverter(eo.Codec), logger); err != nil {
+	var live *liveconfig.Live
+	if gitHost != nil {
+		current := func() *config.Config {
+			if live != nil {
+				return live.Current()
+			}
+			return cfg
+		}
+		watchDevCatalog(current, gitHost, func(c *config.Config) error { return locations(ctx, c) }, logger)
+	}
+	if err := locations(ctx, cfg); err != nil {
 		return err
 	}
+	parts.actions = actions
+	parts.locations = locations
+	live = startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
+	tokenDeps.LiveAdmins = func() []string { return live.Current().Permission.Admins }
 	catalogState := emptyCatalogNotice(cfg, st, m)
 	if msg := catalogState(ctx); msg != "" {
 		logger.Warn(msg)
@@ -395,6 +414,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, m mode, queue
 			WorkspaceTTL:   cfg.Scaffolder.WorkspaceTTL,
 			GitHubWebhooks: githubWebhooks(cfg),
 		},
+		Config:  live,
 		Audit:   audits.deps(),
 		Tokens:  tokenDeps,
 		SignIn:  signInDeps,

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/liveconfig"
 	"github.com/riggerdev/rigger/worker"
 )
 
@@ -25,6 +26,9 @@ type cli struct {
 	stdin      io.Reader
 	env        lookupEnv
 	configPath string
+	// configData are the bytes loadConfig read from the file (nil
+	// without one), the first generation of a live configuration.
+	configData []byte
 }
 
 func newRootCommand(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
@@ -179,16 +183,43 @@ func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set 
 			path = defaultConfigFile
 		}
 	}
-	cfg, err := config.Load(path, c.env)
-	if err != nil {
-		return nil, err
+	var cfg *config.Config
+	var err error
+	if path == "" {
+		cfg = config.Default()
+	} else {
+		// Read once: these bytes are what a reload compares with.
+		if c.configData, err = config.ReadFile(path); err != nil {
+			return nil, err
+		}
+		if cfg, err = config.LoadData(path, c.configData, c.env); err != nil {
+			return nil, err
+		}
 	}
+	return c.finishConfig(cmd, cfg, apply)
+}
+
+// rereadConfig is how a running rigger reads its file again (liveconfig
+// calls it with the bytes it read): the same decoding, flags and checks
+// as at start-up.
+func (c *cli) rereadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set func(name string) bool) error) liveconfig.Loader {
+	return func(path string, data []byte) (*config.Config, error) {
+		cfg, err := config.LoadData(path, data, c.env)
+		if err != nil {
+			return nil, err
+		}
+		return c.finishConfig(cmd, cfg, apply)
+	}
+}
+
+// finishConfig applies the flags that were set to cfg and validates it.
+func (c *cli) finishConfig(cmd *cobra.Command, cfg *config.Config, apply func(cfg *config.Config, set func(name string) bool) error) (*config.Config, error) {
 	if apply != nil {
 		if err := apply(cfg, cmd.Flags().Changed); err != nil {
 			return nil, err
 		}
 	}
-	err = cfg.Validate()
+	err := cfg.Validate()
 	if err == nil {
 		// Built-in actions are known to this binary, not to the config
 		// package: an external action may not shadow one.

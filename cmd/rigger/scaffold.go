@@ -46,15 +46,22 @@ func scaffoldActivities(cfg *config.Config, logger *slog.Logger, keeper *secretb
 		RegisteredDir:   filepath.Join(cfg.Server.DataDir, "registered"),
 		RefreshInterval: cfg.Catalog.RefreshInterval,
 	}
-	policy := netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks, Setting: "scaffolder.allowedHosts"}
-	if len(cfg.Scaffolder.AllowedHosts) > 0 {
-		sc.HTTP = netguard.NewClient(policy)
-	}
-	sc.Git = activities.GitSource{Policy: policy}
+	sc.Live = activities.NewSwapped(scaffoldFetch(cfg))
 	if keeper != nil {
 		sc.Secrets = keeper
 	}
 	return sc, nil
+}
+
+// scaffoldFetch is where the scaffolder's fetches and clones may go
+// (scaffolder.allowedHosts; no client when it is empty).
+func scaffoldFetch(cfg *config.Config) activities.ScaffoldFetch {
+	policy := netguard.Policy{AllowedHosts: cfg.Scaffolder.AllowedHosts, AllowPrivate: cfg.Scaffolder.AllowPrivateNetworks, Setting: "scaffolder.allowedHosts"}
+	f := activities.ScaffoldFetch{Git: activities.GitSource{Policy: policy}}
+	if len(cfg.Scaffolder.AllowedHosts) > 0 {
+		f.HTTP = netguard.NewClient(policy)
+	}
+	return f
 }
 
 // secretKeeper returns the task secret keeper: scaffolder.secretKey, or in
@@ -152,10 +159,15 @@ func runMarker(cfg *config.Config, dev bool, signer *runsign.Signer) (*runsign.M
 // start from), local repositories of static git locations, and hosts of
 // scaffolder.allowedHosts and catalog.reading.allow.
 func runTrust(cfg *config.Config, v *runsign.Verifier) *activities.RunTrust {
-	t := &activities.RunTrust{Verifier: v}
+	return &activities.RunTrust{Verifier: v, Live: activities.NewSwapped(templateSources(cfg))}
+}
+
+// templateSources are the places runTrust accepts a template base from.
+func templateSources(cfg *config.Config) activities.TemplateSources {
+	var t activities.TemplateSources
 	addDir := func(p string) {
 		if abs, err := filepath.Abs(p); err == nil {
-			t.Sources.Dirs = append(t.Sources.Dirs, abs)
+			t.Dirs = append(t.Dirs, abs)
 		}
 	}
 	for _, g := range cfg.Scaffolder.Templates {
@@ -176,7 +188,7 @@ func runTrust(cfg *config.Config, v *runsign.Verifier) *activities.RunTrust {
 	for _, a := range cfg.Catalog.Reading.Allow {
 		hosts = append(hosts, a.Host)
 	}
-	t.Sources.Hosts = netguard.Policy{AllowedHosts: hosts}
+	t.Hosts = netguard.Policy{AllowedHosts: hosts}
 	return t
 }
 

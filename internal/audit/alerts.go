@@ -377,11 +377,15 @@ func (t *tracker) get(key string) *windowCount {
 // startAlerts sets up the rules of l.o.Alerts and a sender for each
 // webhook.
 func (l *Log) startAlerts() {
-	a := newAlerter(l.o.Alerts, l.o.Now)
+	l.alerts, l.senders = l.buildAlerts(l.o.Alerts)
+}
+
+// buildAlerts makes the rules of o and starts a sender for each webhook.
+func (l *Log) buildAlerts(o AlertOptions) (*alerter, []*sender) {
+	a := newAlerter(o, l.o.Now)
 	if a == nil {
-		return
+		return nil, nil
 	}
-	l.alerts = a
 	hooks := map[string]*Webhook{}
 	if r := a.hours; r != nil {
 		hooks[r.Name] = r.Webhook
@@ -395,23 +399,46 @@ func (l *Log) startAlerts() {
 	if r := a.signIn; r != nil {
 		hooks[r.Name] = r.Webhook
 	}
+	var senders []*sender
 	for name, h := range hooks {
 		if h == nil || h.URL == "" {
 			continue
 		}
-		if l.o.Alerts.Webhooks.Client == nil {
+		if o.Webhooks.Client == nil {
 			l.o.Logger.Error("audit alert rule has a webhook but no client to send it: its alerts are only logged", "rule", name)
 			continue
 		}
-		s := newSender(name, *h, l.o.Alerts.Webhooks, l.o.Logger)
+		s := newSender(name, *h, o.Webhooks, l.o.Logger)
 		a.hooks[name] = s
-		l.senders = append(l.senders, s)
+		senders = append(senders, s)
+	}
+	return a, senders
+}
+
+// SetAlerts replaces the alert rules while the log runs (a configuration
+// reload): events stored from now on are evaluated by the new rules,
+// whose counts start at zero; the old rules' webhooks get what they had
+// queued out (at most one webhook timeout) before they stop.
+func (l *Log) SetAlerts(o AlertOptions) {
+	a, senders := l.buildAlerts(o)
+	l.alertMu.Lock()
+	old := l.senders
+	l.alerts, l.senders = a, senders
+	l.alertMu.Unlock()
+	for _, s := range old {
+		l.retiring.Add(1)
+		go func() {
+			defer l.retiring.Done()
+			s.stop()
+		}()
 	}
 }
 
 // WebhookDropped is how many alerts were not sent to their webhook because
 // its queue was full (or the log closed before they went out).
 func (l *Log) WebhookDropped() int64 {
+	l.alertMu.Lock()
+	defer l.alertMu.Unlock()
 	var n int64
 	for _, s := range l.senders {
 		n += s.dropped.Load()

@@ -454,3 +454,34 @@ func TestCatalogMutationsIgnoresRefreshes(t *testing.T) {
 		t.Fatalf("a person's change raised %d alerts, want 1", len(out))
 	}
 }
+
+// TestSetAlertsWhileRunning: rules set while the log runs (a configuration
+// reload) judge the events stored from then on; events before were judged
+// by the old rules (here: none).
+func TestSetAlertsWhileRunning(t *testing.T) {
+	st := sqliteBackend(t).open(t)
+	clk := &clock{t: t0}
+	l := alertLog(t, st, AlertOptions{}, clk, nil)
+	ctx := context.Background()
+	mut := func() {
+		l.Record(ctx, Event{Actor: "user:default/alice", ActorKind: ActorUser, Ownership: []string{"user:default/alice"},
+			Action: ActionLocationCreate, Target: "location:1", Decision: Allow})
+	}
+	mut()
+	flush(t, l)
+	if got := alerts(t, l); len(got) != 0 {
+		t.Fatalf("alerts without rules:%s", summary(got))
+	}
+	l.SetAlerts(AlertOptions{CatalogMutations: &CatalogMutationsRule{Name: "catalogMutations", Allowed: []string{"group:default/platform-team"}}})
+	mut()
+	flush(t, l)
+	if got := alerts(t, l); len(got) != 1 || got[0].Details["actor"] != "user:default/alice" {
+		t.Fatalf("after SetAlerts:%s", summary(got))
+	}
+	l.SetAlerts(AlertOptions{})
+	mut()
+	flush(t, l)
+	if got := alerts(t, l); len(got) != 1 {
+		t.Fatalf("after the rules were removed:%s", summary(got))
+	}
+}

@@ -78,9 +78,13 @@ type Log struct {
 	// Owned by the run goroutine.
 	head      store.AuditRecord
 	sinceHead int
-	alerts    *alerter // nil: no rules
 
+	// alertMu guards the rules and their senders (SetAlerts swaps them).
+	alertMu sync.Mutex
+	alerts  *alerter  // nil: no rules
 	senders []*sender // one per rule with a webhook
+	// retiring are replaced senders still sending what they queued.
+	retiring sync.WaitGroup
 }
 
 type item struct {
@@ -181,9 +185,13 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	<-l.done
 	if first {
-		for _, s := range l.senders {
+		l.alertMu.Lock()
+		senders := l.senders
+		l.alertMu.Unlock()
+		for _, s := range senders {
 			s.stop()
 		}
+		l.retiring.Wait()
 	}
 	return nil
 }
@@ -252,6 +260,10 @@ func (l *Log) run() {
 // alert rules over it and appends (and sends) the alerts they raise.
 func (l *Log) store(batch []Event) {
 	l.append(batch)
+	// The rules of this moment, held while they count and until their
+	// alerts are queued: a SetAlerts meanwhile waits.
+	l.alertMu.Lock()
+	defer l.alertMu.Unlock()
 	if l.alerts == nil {
 		return
 	}

@@ -464,10 +464,11 @@ type Scaffolder struct {
 	AllowPrivateNetworks bool `yaml:"allowPrivateNetworks"`
 	// DisabledActions are action ids templates may not use, e.g. fs:delete.
 	DisabledActions []string `yaml:"disabledActions"`
-	// DisabledActionsPolicy says what start-up does when a disabled action
-	// is used by a stored template: warn names each such template;
-	// refuse-if-used refuses to start, so a change cannot break templates
-	// nobody inventoried [warn].
+	// DisabledActionsPolicy says what a start or a reload does when an
+	// action newly disabled (not in the set last accepted) is used by a
+	// stored template: warn names each such template; refuse-if-used
+	// refuses the start or the reload, so a change cannot break templates
+	// nobody inventoried (an action already disabled only warns) [warn].
 	DisabledActionsPolicy string `yaml:"disabledActionsPolicy"`
 	// WorkspaceRoot holds run workspaces; empty means <dataDir>/workspaces
 	// [""].

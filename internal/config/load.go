@@ -33,6 +33,17 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if path == "" {
 		return Default(), nil
 	}
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return LoadData(path, data, lookupEnv)
+}
+
+// ReadFile reads the configuration file at path (through any symlinks,
+// as a Kubernetes ConfigMap mount has), at most one byte more than
+// MaxFileBytes, so that LoadData can say it is too large.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -42,6 +53,13 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
+	return data, nil
+}
+
+// LoadData is Load of data already read from path: a reload hashes the
+// bytes it reads and decodes those same bytes, so what it reports loading
+// is what it loaded even when the file changes again meanwhile.
+func LoadData(path string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	cfg, set, err := parse(path, data, lookupEnv)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	cedar "github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
@@ -13,8 +14,42 @@ import (
 )
 
 // Policy is a loaded, validated set of Cedar policies plus the configured
-// admins (permission.admins), who are allowed everything.
+// admins (permission.admins), who are allowed everything. Replace swaps in
+// another loaded set while rigger runs (a configuration reload): every
+// decision uses the set of its moment, and whoever holds the *Policy sees
+// the new one.
 type Policy struct {
+	cur atomic.Pointer[rules]
+}
+
+// wrap makes r a Policy.
+func wrap(r *rules) *Policy {
+	p := &Policy{}
+	p.cur.Store(r)
+	return p
+}
+
+// Replace makes p decide as next does from now on (next is left as it is).
+func (p *Policy) Replace(next *Policy) { p.cur.Store(next.cur.Load()) }
+
+// WithAdmins returns a copy of p under which these refs (users or groups,
+// matched against a principal's ref and ownership refs) are allowed
+// everything, whatever the policies say.
+func (p *Policy) WithAdmins(refs []string) *Policy { return wrap(p.cur.Load().withAdmins(refs)) }
+
+// Warnings are the conditions on entities that EntityFilter cannot turn
+// into a store filter (it then shows less, never more), naming policy and
+// line: start-up logs them.
+func (p *Policy) Warnings() []string { return p.cur.Load().warnings }
+
+// Authorize decides whether pr may do action on res: allowed when an admin
+// asks, or when some policy permits and none forbids (deny by default).
+func (p *Policy) Authorize(pr Principal, action string, res Resource) Decision {
+	return p.cur.Load().authorize(pr, action, res)
+}
+
+// rules is one loaded set of policies and admins; it never changes.
+type rules struct {
 	set      *cedar.PolicySet
 	policies []loaded
 	admins   []string
@@ -82,7 +117,7 @@ func Parse(name string, text []byte) (*Policy, error) {
 }
 
 func parse(docs []doc) (*Policy, error) {
-	p := &Policy{set: cedar.NewPolicySet(), filters: newFilterCache()}
+	p := &rules{set: cedar.NewPolicySet(), filters: newFilterCache()}
 	var errs []string
 	for _, d := range docs {
 		list, err := cedar.NewPolicyListFromBytes(d.name, d.text)
@@ -112,13 +147,13 @@ func parse(docs []doc) (*Policy, error) {
 		return nil, fmt.Errorf("invalid policy:\n  %s", strings.Join(errs, "\n  "))
 	}
 	p.warnings = append(p.untranslatable(), p.upperCaseTargets()...)
-	return p, nil
+	return wrap(p), nil
 }
 
 // upperCaseTargets warns of a resource.target compared with text in
 // upper case that is not an ARN: GitHub targets are lower case, so such a
 // rule never matches (a forbid would silently forbid nothing).
-func (p *Policy) upperCaseTargets() []string {
+func (p *rules) upperCaseTargets() []string {
 	var out []string
 	for _, l := range p.policies {
 		for _, c := range l.ast.Conditions {
@@ -158,10 +193,8 @@ func isResourceTarget(n xast.IsNode) bool {
 	return ok && v.Name == "resource"
 }
 
-// WithAdmins returns a copy of p under which these refs (users or groups,
-// matched against a principal's ref and ownership refs) are allowed
-// everything, whatever the policies say.
-func (p *Policy) WithAdmins(refs []string) *Policy {
+// withAdmins is WithAdmins of one set.
+func (p *rules) withAdmins(refs []string) *rules {
 	c := *p
 	c.filters = newFilterCache()
 	c.admins = nil
@@ -171,12 +204,7 @@ func (p *Policy) WithAdmins(refs []string) *Policy {
 	return &c
 }
 
-// Warnings are the conditions on entities that EntityFilter cannot turn
-// into a store filter (it then shows less, never more), naming policy and
-// line: start-up logs them.
-func (p *Policy) Warnings() []string { return p.warnings }
-
-func (p *Policy) isAdmin(pr Principal) bool {
+func (p *rules) isAdmin(pr Principal) bool {
 	if pr.Service || pr.Guest || len(p.admins) == 0 {
 		return false
 	}
@@ -188,9 +216,8 @@ func (p *Policy) isAdmin(pr Principal) bool {
 	return false
 }
 
-// Authorize decides whether pr may do action on res: allowed when an admin
-// asks, or when some policy permits and none forbids (deny by default).
-func (p *Policy) Authorize(pr Principal, action string, res Resource) Decision {
+// authorize is Authorize of one set.
+func (p *rules) authorize(pr Principal, action string, res Resource) Decision {
 	if p.isAdmin(pr) {
 		return Decision{Allowed: true, Reason: fmt.Sprintf("%s is an admin (permission.admins)", pr)}
 	}
@@ -209,7 +236,7 @@ func (p *Policy) Authorize(pr Principal, action string, res Resource) Decision {
 
 // name is a policy's id and, when that is not already its position, where
 // it is.
-func (p *Policy) name(id cedar.PolicyID) string {
+func (p *rules) name(id cedar.PolicyID) string {
 	for _, l := range p.policies {
 		if l.id == id && string(id) != l.pos {
 			return fmt.Sprintf("%s (%s)", id, l.pos)

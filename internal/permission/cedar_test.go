@@ -142,3 +142,33 @@ forbid (principal, action, resource is Rigger::ScaffolderAction) when { resource
 		t.Fatalf("warnings: %q", got)
 	}
 }
+
+// TestReplaceSwapsRulesForEveryHolder: a reload swaps the rules in place,
+// so every component holding the *Policy decides with the new ones, and
+// the admins come with the replacement.
+func TestReplaceSwapsRulesForEveryHolder(t *testing.T) {
+	deny, err := Parse("deny.cedar", []byte(`forbid (principal, action, resource);`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := deny.WithAdmins(nil)
+	allow, err := Parse("allow.cedar", []byte(`permit (principal is Rigger::User, action == Rigger::Action::"config.read", resource);`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := Principal{Ref: "user:default/alice", Ent: []string{"user:default/alice"}}
+	if held.Authorize(alice, ConfigRead, SystemResource("config")).Allowed {
+		t.Fatal("allowed before the replacement")
+	}
+	held.Replace(allow.WithAdmins([]string{"user:default/bob"}))
+	if d := held.Authorize(alice, ConfigRead, SystemResource("config")); !d.Allowed || !strings.Contains(d.Reason, "allow.cedar") {
+		t.Fatalf("after Replace: %+v", d)
+	}
+	bob := Principal{Ref: "user:default/bob", Ent: []string{"user:default/bob"}}
+	if d := held.Authorize(bob, TokenRevoke, SystemResource("tokens")); !d.Allowed {
+		t.Fatalf("admins of the replacement: %+v", d)
+	}
+	if deny.Authorize(alice, ConfigRead, SystemResource("config")).Allowed {
+		t.Fatal("Replace changed the policy WithAdmins was called on")
+	}
+}

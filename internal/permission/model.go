@@ -57,7 +57,10 @@ const (
 	// PayloadDecode is decoding workflow payloads through the codec
 	// endpoint (the Temporal UI shows runs' inputs and outputs with it);
 	// its resource is Rigger::System::"temporal".
-	PayloadDecode    = "temporal.payload.decode"
+	PayloadDecode = "temporal.payload.decode"
+	// ConfigRead is reading the running configuration (secrets redacted)
+	// and its reload status; its resource is Rigger::System::"config".
+	ConfigRead       = "config.read"
 	guestPrincipalID = "guest"
 )
 
@@ -67,7 +70,7 @@ func Actions() []string {
 		LocationRead, LocationCreate, LocationDelete,
 		TemplateRead, TemplateExecute, ActionExecute,
 		TaskRead, TaskCancel, TaskRetry, TaskApprove,
-		DocsRead, DocsPublish, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke, PayloadDecode}
+		DocsRead, DocsPublish, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke, PayloadDecode, ConfigRead}
 }
 
 // attrs are the attributes each entity type of the model has; a policy

@@ -28,6 +28,12 @@ import (
 // condition as false, a forbid's as true — so the filter never shows more
 // than Authorize allows; Load warns about each such policy.
 func (p *Policy) EntityFilter(pr Principal, action string) (*store.Expr, error) {
+	return p.cur.Load().entityFilterCached(pr, action)
+}
+
+// entityFilterCached is EntityFilter of one set, remembered per principal
+// and action.
+func (p *rules) entityFilterCached(pr Principal, action string) (*store.Expr, error) {
 	key := pr.cacheKey(action)
 	if e, ok := p.filters.get(key); ok {
 		return e, nil
@@ -39,7 +45,7 @@ func (p *Policy) EntityFilter(pr Principal, action string) (*store.Expr, error) 
 	return e, err
 }
 
-func (p *Policy) entityFilter(pr Principal, action string) (*store.Expr, error) {
+func (p *rules) entityFilter(pr Principal, action string) (*store.Expr, error) {
 	if p.isAdmin(pr) {
 		return store.True(), nil
 	}
@@ -65,7 +71,7 @@ func (p *Policy) entityFilter(pr Principal, action string) (*store.Expr, error) 
 
 // untranslatable lists, for start-up, the policies on entities holding a
 // condition EntityFilter cannot express.
-func (p *Policy) untranslatable() []string {
+func (p *rules) untranslatable() []string {
 	var out []string
 	for _, l := range p.policies {
 		t := translator{env: eval.Env{

@@ -331,7 +331,7 @@ func TestDefaultPolicyDecisions(t *testing.T) {
 			t.Errorf("%s %s %s: %+v, want allowed=%v", c.pr, c.action, c.res, d, c.want)
 		}
 	}
-	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 20 {
+	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 21 {
 		t.Errorf("actions: %v", Actions())
 	}
 }

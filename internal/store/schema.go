@@ -291,7 +291,16 @@ CREATE TABLE task_user_credentials (
   created_at TEXT NOT NULL,
   PRIMARY KEY (task_id, secrets_key)
 );
-`, searchSpeed}
+`, searchSpeed, `
+-- Small named values rigger keeps across restarts and replicas, e.g. the
+-- scaffolder.disabledActions of the last accepted start or reload (a start
+-- compares against it, so an unchanged list only warns).
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+`}
 }
 
 // searchSpeedSQLite rebuilds search_fts lighter: detail=column keeps which

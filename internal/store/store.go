@@ -229,6 +229,7 @@ type Store interface {
 	AuditLog
 	AuthStore
 	Docs
+	Settings
 }
 
 // Waits routes outside events (webhooks) to the scaffolder runs waiting

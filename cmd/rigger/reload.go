@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/audit"
+	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/liveconfig"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// configPollInterval is how often a running rigger hashes its
+// configuration file to notice a change (a ConfigMap update reaches the
+// pod within the kubelet's sync period, about a minute, then this).
+const configPollInterval = 2 * time.Second
+
+// liveParts are the running components a configuration reload changes.
+type liveParts struct {
+	m   mode
+	dev bool
+	st  store.Store
+	// actions is the API's action registry (nil on a worker).
+	actions *contract.Registry
+	// policy is nil when permission.enabled is false.
+	policy   *permission.Policy
+	catalog  *activities.Catalog
+	scaffold *activities.Scaffold
+	// audit is the audit log (nil when audit.enabled is false).
+	audit *audit.Log
+	// locations registers the static locations (nil on a worker).
+	locations func(ctx context.Context, cfg *config.Config) error
+	logger    *slog.Logger
+}
+
+// hooks are the reload's parts: each names the settings it makes live in
+// this process and swaps what its component reads at use time.
+func (p liveParts) hooks() []liveconfig.Hook {
+	hooks := []liveconfig.Hook{{
+		Name: "catalog ingestion",
+		Keys: []string{"catalog.rules", "catalog.reading", "catalog.locations"},
+		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+			a := catalogAccess(next, p.dev)
+			return func(context.Context) error { p.catalog.Live.Set(a); return nil }, nil, nil
+		},
+	}, {
+		Name: "scaffolder fetches",
+		Keys: []string{"scaffolder.allowedHosts", "scaffolder.allowPrivateNetworks", "scaffolder.templates", "catalog.locations", "catalog.reading"},
+		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+			f, sources := scaffoldFetch(next), templateSources(next)
+			return func(context.Context) error {
+				p.scaffold.Live.Set(f)
+				if p.scaffold.Trust != nil && p.scaffold.Trust.Live != nil {
+					p.scaffold.Trust.Live.Set(sources)
+				}
+				return nil
+			}, nil, nil
+		},
+	}, {
+		// Globs and files of the new file that match nothing, as start-up
+		// warns of them.
+		Name: "paths",
+		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+			return nil, next.PathWarnings(filepath.Glob), nil
+		},
+	}, {
+		// The API reads permission.admins through the live configuration
+		// (api.TokenDeps.LiveAdmins); the policy hook rebuilds the policy
+		// with them.
+		Name: "admins",
+		Keys: []string{"permission.admins"},
+	}}
+	if p.audit != nil {
+		hooks = append(hooks, liveconfig.Hook{
+			Name: "audit alerts",
+			Keys: []string{"audit.alerts"},
+			Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+				o, err := alertOptions(next.Audit.Alerts)
+				if err != nil {
+					return nil, nil, err
+				}
+				return func(context.Context) error { p.audit.SetAlerts(o); return nil }, nil, nil
+			},
+		})
+	}
+	if p.policy != nil {
+		hooks = append(hooks, liveconfig.Hook{
+			Name: "permission policy",
+			Keys: []string{"permission.policyFiles", "permission.policyFile", "permission.admins"},
+			Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+				np, err := loadPolicy(next, p.logger)
+				if err != nil {
+					return nil, nil, err
+				}
+				var warnings []string
+				for _, w := range np.Warnings() {
+					warnings = append(warnings, "permission policy: "+w)
+				}
+				return func(context.Context) error { p.policy.Replace(np); return nil }, warnings, nil
+			},
+		})
+	}
+	if p.actions == nil {
+		// A worker validates no template: the settings are the API's,
+		// accepted here so that one file serves both.
+		return append(hooks, liveconfig.Hook{Name: "api only", Keys: []string{"scaffolder.disabledActions", "scaffolder.disabledActionsPolicy", "catalog.examples"}})
+	}
+	hooks = append(hooks, liveconfig.Hook{
+		Name:    "disabled actions",
+		Keys:    []string{"scaffolder.disabledActions", "scaffolder.disabledActionsPolicy"},
+		Prepare: p.prepareDisabled,
+	}, liveconfig.Hook{
+		Name: "static locations",
+		Keys: []string{"catalog.locations", "scaffolder.templates", "catalog.examples"},
+		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+			return func(ctx context.Context) error { return p.locations(ctx, next) }, nil, nil
+		},
+	})
+	return hooks
+}
+
+// prepareDisabled reports every stored template that an action newly in
+// scaffolder.disabledActions breaks: warnings, or under refuse-if-used a
+// refusal. Applied, the registry switches the new set off (templates are
+// validated against it from then on) and the store keeps it for the next
+// start's comparison.
+func (p liveParts) prepareDisabled(ctx context.Context, old, next *config.Config) (func(context.Context) error, []string, error) {
+	refuse := next.Scaffolder.DisabledActionsPolicy == "refuse-if-used"
+	newly := addedActions(old.Scaffolder.DisabledActions, next.Scaffolder.DisabledActions)
+	breaks, err := disabledBreaks(ctx, p.st, p.actions, newly)
+	var lines []string
+	for _, b := range breaks {
+		lines = append(lines, b.line)
+	}
+	switch {
+	case err != nil && refuse:
+		return nil, nil, err
+	case err != nil:
+		lines = append(lines, err.Error())
+	case refuse && len(lines) > 0:
+		return nil, nil, fmt.Errorf("%s\n(scaffolder.disabledActionsPolicy is refuse-if-used: change those templates first, or set it to warn)", strings.Join(lines, "\n"))
+	}
+	disabled := next.Scaffolder.DisabledActions
+	return func(ctx context.Context) error {
+		p.actions.SetDisabled(disabled)
+		return rememberDisabled(ctx, p.st, disabled)
+	}, lines, nil
+}
+
+// startReloads makes cfg live: a reload on SIGHUP and whenever the file's
+// content changes, until ctx ends. data are the bytes cfg was read from.
+func startReloads(ctx context.Context, cfg *config.Config, data []byte, reread liveconfig.Loader, p liveParts, rec audit.Recorder, out io.Writer) *liveconfig.Live {
+	live := liveconfig.New(liveconfig.Options{
+		Load:   reread,
+		Hooks:  p.hooks(),
+		Logger: p.logger.With("component", "config"),
+		Record: reloadAudit(rec, out),
+	}, cfg, data)
+	if cfg.File == "" {
+		return live
+	}
+	go live.Watch(ctx, configPollInterval)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				live.Reload(ctx, "signal")
+			}
+		}
+	}()
+	return live
+}
+
+// reloadAudit records each reload as an audit event config.reload (the
+// file's hash and generation; a refusal's reasons, which name settings and
+// templates, never values) and prints a refusal for whoever watches the
+// process's output.
+func reloadAudit(rec audit.Recorder, out io.Writer) func(ctx context.Context, r liveconfig.Result) {
+	return func(ctx context.Context, r liveconfig.Result) {
+		e := audit.Event{Actor: "rigger", ActorKind: "system", Action: "config.reload", Target: "config",
+			Decision: audit.Allow, Details: map[string]string{"generation": fmt.Sprint(r.Generation), "sha256": r.SHA256, "trigger": r.Trigger}}
+		if !r.Accepted {
+			e.Decision = audit.Deny
+			e.Reason = clipReason(r.Err)
+			fmt.Fprintf(out, "configuration reload refused (the running configuration is kept):\n%v\n", r.Err)
+		}
+		if rec != nil {
+			rec.Record(ctx, e)
+		}
+	}
+}
+
+// clipReason bounds a refusal's text in an audit event.
+func clipReason(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
+}

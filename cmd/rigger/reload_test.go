@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/liveconfig"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
+	"github.com/riggerdev/rigger/internal/store/storetest"
+)
+
+const usesRename = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: renamer}
+spec:
+  owner: team-a
+  type: service
+  steps:
+    - id: mv
+      action: fs:rename
+      input: {files: [{from: a, to: b}]}
+`
+
+// TestDisabledActionsRefuseOnlyWhenChanged: under refuse-if-used a start
+// is refused for an action newly disabled that a stored template uses;
+// once a start with it was accepted (under warn), a start with the same
+// set only warns, so a template author cannot block the next start; a
+// reload that newly disables a used action is refused naming the
+// template, and under warn it applies and reports it.
+func TestDisabledActionsRefuseOnlyWhenChanged(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "rigger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.Seed(t, st, usesRename)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfgWith := func(policy string, disabled ...string) *config.Config {
+		cfg := config.Default()
+		cfg.Scaffolder.DisabledActions = disabled
+		cfg.Scaffolder.DisabledActionsPolicy = policy
+		return cfg
+	}
+	startWith := func(cfg *config.Config) (string, error) {
+		reg, err := actionRegistry(cfg, cfg.Scaffolder.DisabledActions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		err = checkDisabledActions(ctx, cfg, st, reg, logger, &out)
+		return out.String(), err
+	}
+	// Nothing stored yet: a used action disabled under refuse-if-used is
+	// a change, refused.
+	if _, err := startWith(cfgWith("refuse-if-used", "fs:rename")); err == nil || !strings.Contains(err.Error(), "fs:rename is used by template:default/renamer") {
+		t.Fatalf("first start: %v", err)
+	}
+	// Accepted under warn: stored.
+	if out, err := startWith(cfgWith("warn", "fs:rename")); err != nil || !strings.Contains(out, "warning: scaffolder.disabledActions: fs:rename is used by template:default/renamer") {
+		t.Fatalf("warn start: %q %v", out, err)
+	}
+	// The same set again under refuse-if-used: unchanged, so only a warning.
+	if out, err := startWith(cfgWith("refuse-if-used", "fs:rename")); err != nil || !strings.Contains(out, "warning: scaffolder.disabledActions: fs:rename") {
+		t.Fatalf("unchanged set under refuse-if-used: %q %v", out, err)
+	}
+	// Adding an unused action is a change that breaks nothing.
+	if _, err := startWith(cfgWith("refuse-if-used", "fs:rename", "fs:delete")); err != nil {
+		t.Fatalf("adding an unused action: %v", err)
+	}
+
+	// A reload: the running set is fs:rename, fs:delete.
+	running := cfgWith("warn", "fs:delete")
+	reg, _ := actionRegistry(running, running.Scaffolder.DisabledActions)
+	p := liveParts{st: st, actions: reg, logger: logger}
+	next := cfgWith("refuse-if-used", "fs:delete", "fs:rename")
+	if _, _, err := p.prepareDisabled(ctx, running, next); err == nil || !strings.Contains(err.Error(), "fs:rename is used by template:default/renamer") {
+		t.Fatalf("reload under refuse-if-used: %v", err)
+	}
+	if _, ok := reg.Action("fs:rename"); !ok {
+		t.Fatal("a refused reload switched the action off")
+	}
+	next.Scaffolder.DisabledActionsPolicy = "warn"
+	apply, warnings, err := p.prepareDisabled(ctx, running, next)
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "fs:rename is used by template:default/renamer") {
+		t.Fatalf("reload under warn: %v %v", warnings, err)
+	}
+	if err := apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reg.Action("fs:rename"); ok || !reg.Disabled("fs:rename") {
+		t.Fatal("the applied reload did not switch fs:rename off")
+	}
+	if got, _, _ := acceptedDisabled(ctx, st); strings.Join(got, ",") != "fs:delete,fs:rename" {
+		t.Fatalf("stored after the reload: %v", got)
+	}
+}
+
+// TestReloadPolicy: a reload reads the policy files again and every
+// holder of the running policy decides with the new one; a policy that
+// does not load refuses the reload and the old one keeps deciding.
+func TestReloadPolicy(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	policyFile := filepath.Join(dir, "p.cedar")
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(policyFile, `forbid (principal, action, resource);`)
+	cfgFile := filepath.Join(dir, "rigger.yaml")
+	text := "permission:\n  policyFile: p.cedar\n"
+	write(cfgFile, text)
+	load := func(path string, data []byte) (*config.Config, error) {
+		cfg, err := config.LoadData(path, data, nil)
+		if err != nil {
+			return nil, err
+		}
+		return cfg, cfg.Validate()
+	}
+	cfg, err := load(cfgFile, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	policy, err := loadPolicy(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := liveParts{policy: policy, catalog: &activities.Catalog{Live: activities.NewSwapped(activities.CatalogAccess{})},
+		scaffold: &activities.Scaffold{Live: activities.NewSwapped(activities.ScaffoldFetch{})}, logger: logger}
+	live := liveconfig.New(liveconfig.Options{Load: load, Hooks: parts.hooks()}, cfg, []byte(text))
+	alice := permission.Principal{Ref: "user:default/alice", Ent: []string{"user:default/alice"}}
+	allowed := func() bool {
+		return policy.Authorize(alice, permission.ConfigRead, permission.SystemResource("config")).Allowed
+	}
+	if allowed() {
+		t.Fatal("allowed under the forbid-all policy")
+	}
+	write(policyFile, `permit (principal is Rigger::User, action == Rigger::Action::"config.read", resource);`)
+	if r := live.Reload(ctx, "signal"); !r.Accepted || !allowed() {
+		t.Fatalf("after a reload with a permitting policy: %+v, allowed %v", r, allowed())
+	}
+	write(policyFile, `permit (principal, action == Rigger::Action::"no.such.action", resource);`)
+	if r := live.Reload(ctx, "signal"); r.Accepted || !strings.Contains(r.Err.Error(), "no.such.action") || !allowed() {
+		t.Fatalf("a policy that does not load: %+v, allowed %v", r, allowed())
+	}
+	// permission.admins through the same reload.
+	write(policyFile, `forbid (principal, action, resource);`)
+	write(cfgFile, text+"  admins: [user:default/alice]\n")
+	if r := live.Reload(ctx, "signal"); !r.Accepted || !allowed() {
+		t.Fatalf("alice made an admin: %+v, allowed %v", r, allowed())
+	}
+}
