@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/liveconfig"
@@ -161,5 +163,23 @@ func TestReloadPolicy(t *testing.T) {
 	write(cfgFile, text+"  admins: [user:default/alice]\n")
 	if r := live.Reload(ctx, "signal"); !r.Accepted || !allowed() {
 		t.Fatalf("alice made an admin: %+v, allowed %v", r, allowed())
+	}
+}
+
+// TestRefusedReloadHidesEnvValues: a reload refused because a secret
+// from the environment landed in a field whose value the message quotes
+// (database.driver: ${DB_URL}) names the variable, never its value: the
+// refusal reaches GET /api/config/effective, the audit log and the logs.
+func TestRefusedReloadHidesEnvValues(t *testing.T) {
+	const secret = "postgres://rigger:S3cretPassw0rd@db:5432/rigger"
+	env := map[string]string{"DB_URL": secret}
+	c := &cli{stdout: io.Discard, stderr: io.Discard, env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	path := filepath.Join(t.TempDir(), "rigger.yaml")
+	_, err := c.rereadConfig(&cobra.Command{}, nil)(path, []byte("database:\n  driver: ${DB_URL}\n"))
+	if err == nil {
+		t.Fatal("a driver that is a URL was accepted")
+	}
+	if strings.Contains(err.Error(), "S3cretPassw0rd") || !strings.Contains(err.Error(), "database.driver") || !strings.Contains(err.Error(), "${DB_URL}") {
+		t.Fatalf("refusal: %v; want it to name database.driver and ${DB_URL}, without the value", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -205,11 +206,37 @@ func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set 
 func (c *cli) rereadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set func(name string) bool) error) liveconfig.Loader {
 	return func(path string, data []byte) (*config.Config, error) {
 		cfg, err := config.LoadData(path, data, c.env)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			cfg, err = c.finishConfig(cmd, cfg, apply)
 		}
-		return c.finishConfig(cmd, cfg, apply)
+		if err != nil {
+			return nil, c.scrubEnvValues(data, err)
+		}
+		return cfg, nil
 	}
+}
+
+// envReference is a ${NAME} (or ${NAME:-default}) in rigger.yaml.
+var envReference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}`)
+
+// scrubEnvValues replaces, in a refused reload's errors, the value of
+// every environment variable the file refers to by its ${NAME}: a
+// validation message may quote a field's value, and a secret put in the
+// wrong field (database.driver: ${DB_URL}) must not reach the API, the
+// audit log or the logs through the refusal.
+func (c *cli) scrubEnvValues(data []byte, err error) error {
+	msg := err.Error()
+	scrubbed := msg
+	for _, m := range envReference.FindAllSubmatch(data, -1) {
+		name := string(m[1])
+		if v, ok := c.env(name); ok && len(v) >= 4 {
+			scrubbed = strings.ReplaceAll(scrubbed, v, "${"+name+"}")
+		}
+	}
+	if scrubbed == msg {
+		return err
+	}
+	return errors.New(scrubbed)
 }
 
 // finishConfig applies the flags that were set to cfg and validates it.
