@@ -384,6 +384,13 @@ func (s *Service) Retry(ctx context.Context, who auth.Identity, id string) error
 	if err := s.mayRetryWithUserCredentials(ctx, who, t.ID, prev.UserRef); err != nil {
 		return err
 	}
+	// An action switched off since the task was created (an emergency
+	// disable, applied by a reload) does not run again through a retry.
+	for _, step := range in.Plan.Steps {
+		if s.d.Actions != nil && s.d.Actions.Disabled(step.Action) {
+			return errs.Invalid("task %s cannot be retried: its step %s uses %s, which scaffolder.disabledActions turned off", t.ID, step.ID, step.Action)
+		}
+	}
 	// So may its outputs: only outcomes a worker marked are resumed.
 	in.Resume = s.verifiedResume(in, t.State, prev.Attempt)
 	prev.Attempt++

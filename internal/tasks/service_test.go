@@ -473,3 +473,30 @@ func TestGetWithNoWorker(t *testing.T) {
 		t.Fatalf("with a worker back: %+v, %v; want the live state", back, err)
 	}
 }
+
+// TestRetryRefusesDisabledAction: an action switched off after a task
+// failed (scaffolder.disabledActions, applied live by a reload) is not
+// run again through a retry; switched back on, the retry runs.
+func TestRetryRefusesDisabledAction(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	s := testService(t, &testAuthorizer{scope: ListScope{All: true}}, nil)
+	alice := auth.Identity{Ref: "user:default/alice"}
+	id, _, err := s.Create(t.Context(), alice, CreateRequest{TemplateRef: "template:default/fails"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, s, alice, id, StatusFailed)
+	s.d.Actions.SetDisabled([]string{"debug:log"})
+	if err := s.Retry(t.Context(), alice, id); !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), "uses debug:log, which scaffolder.disabledActions turned off") {
+		t.Fatalf("retry with its action disabled: %v, want refused naming the action", err)
+	}
+	if task, err := s.Get(t.Context(), alice, id); err != nil || task.State.Attempt != 1 {
+		t.Fatalf("after the refused retry: %+v, %v; want the first attempt", task, err)
+	}
+	s.d.Actions.SetDisabled(nil)
+	if err := s.Retry(t.Context(), alice, id); err != nil {
+		t.Fatalf("retry with the action back on: %v", err)
+	}
+}
