@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"time"
@@ -85,7 +86,12 @@ func (p liveParts) hooks() []liveconfig.Hook {
 		hooks = append(hooks, liveconfig.Hook{
 			Name: "audit alerts",
 			Keys: []string{"audit.alerts"},
-			Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+			Prepare: func(_ context.Context, cur, next *config.Config) (func(context.Context) error, []string, error) {
+				if reflect.DeepEqual(cur.Audit.Alerts, next.Audit.Alerts) {
+					// New rules restart their counting windows: unchanged
+					// ones keep counting (no gap in detection).
+					return nil, nil, nil
+				}
 				o, err := alertOptions(next.Audit.Alerts)
 				if err != nil {
 					return nil, nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/liveconfig"
 	"github.com/riggerdev/rigger/internal/permission"
@@ -181,5 +182,41 @@ func TestRefusedReloadHidesEnvValues(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "S3cretPassw0rd") || !strings.Contains(err.Error(), "database.driver") || !strings.Contains(err.Error(), "${DB_URL}") {
 		t.Fatalf("refusal: %v; want it to name database.driver and ${DB_URL}, without the value", err)
+	}
+}
+
+// TestReloadKeepsUnchangedAlertRules: a reload that leaves audit.alerts
+// as they were does not replace the rules (which would restart their
+// counting windows, a gap in detection); a changed rule set does.
+func TestReloadKeepsUnchangedAlertRules(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := liveParts{audit: audit.New(audit.Options{Logger: logger}), logger: logger,
+		catalog:  &activities.Catalog{Live: activities.NewSwapped(activities.CatalogAccess{})},
+		scaffold: &activities.Scaffold{Live: activities.NewSwapped(activities.ScaffoldFetch{})}}
+	var hook *liveconfig.Hook
+	for _, h := range p.hooks() {
+		if h.Name == "audit alerts" {
+			hook = &h
+		}
+	}
+	if hook == nil {
+		t.Fatal("no audit alerts hook")
+	}
+	load := func(text string) *config.Config {
+		t.Helper()
+		cfg, err := config.LoadData(filepath.Join(t.TempDir(), "rigger.yaml"), []byte(text), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	rules := "audit:\n  alerts:\n    signInFailures: {perIP: 5, window: 1m}\n"
+	apply, _, err := hook.Prepare(context.Background(), load(rules), load(rules+"scaffolder:\n  allowedHosts: [github.com]\n"))
+	if err != nil || apply != nil {
+		t.Fatalf("unchanged rules: apply %v, %v; want nothing to apply", apply != nil, err)
+	}
+	apply, _, err = hook.Prepare(context.Background(), load(rules), load("audit:\n  alerts:\n    signInFailures: {perIP: 9, window: 1m}\n"))
+	if err != nil || apply == nil {
+		t.Fatalf("changed rules: apply %v, %v; want them applied", apply != nil, err)
 	}
 }
