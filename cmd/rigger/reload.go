@@ -201,6 +201,11 @@ func reloadAudit(rec audit.Recorder, out io.Writer) func(ctx context.Context, r 
 	return func(ctx context.Context, r liveconfig.Result) {
 		e := audit.Event{Actor: "rigger", ActorKind: "system", Action: "config.reload", Target: "config",
 			Decision: audit.Allow, Details: map[string]string{"generation": fmt.Sprint(r.Generation), "sha256": r.SHA256, "trigger": r.Trigger}}
+		if len(r.Changed) > 0 {
+			// Which settings changed (a policy or admin list widened
+			// shows here), never their values.
+			e.Details["changed"] = strings.Join(r.Changed, ", ")
+		}
 		if !r.Accepted {
 			e.Decision = audit.Deny
 			e.Reason = clipReason(r.Err)

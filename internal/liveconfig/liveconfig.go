@@ -128,6 +128,9 @@ type Result struct {
 	SHA256     string
 	Trigger    string
 	Warnings   []string
+	// Changed are the settings (dotted keys) an accepted reload changed,
+	// for the audit record: names, never values.
+	Changed []string
 	// Err is the reason for a refusal (nil when accepted).
 	Err error
 }
@@ -240,6 +243,8 @@ func (l *Live) reload(ctx context.Context, trigger string, data []byte) Result {
 			warnings = append(warnings, fmt.Sprintf("%s: %v", names[i], err))
 		}
 	}
+	var changed []string
+	diff(reflect.ValueOf(*l.cur), reflect.ValueOf(*next), "", nil, &changed)
 	l.mu.Lock()
 	l.cur = next
 	l.status.Generation++
@@ -247,7 +252,7 @@ func (l *Live) reload(ctx context.Context, trigger string, data []byte) Result {
 	l.status.SHA256 = sum
 	l.status.Trigger = trigger
 	l.status.Warnings = warnings
-	r := Result{Accepted: true, Generation: l.status.Generation, SHA256: sum, Trigger: trigger, Warnings: warnings}
+	r := Result{Accepted: true, Generation: l.status.Generation, SHA256: sum, Trigger: trigger, Warnings: warnings, Changed: changed}
 	l.mu.Unlock()
 	l.o.Logger.Info("configuration reloaded", "file", next.File, "generation", r.Generation, "sha256", sum, "trigger", trigger)
 	for _, w := range warnings {

@@ -90,6 +90,9 @@ func TestReloadAppliesValidChangeAndCountsGenerations(t *testing.T) {
 	if !r.Accepted || r.Err != nil || r.Generation != 2 {
 		t.Fatalf("reload: %+v", r)
 	}
+	if !slices.Equal(r.Changed, []string{"scaffolder.disabledActions"}) {
+		t.Fatalf("changed settings: %v, want scaffolder.disabledActions", r.Changed)
+	}
 	if got := *disabled.Load(); !slices.Equal(got, []string{"fs:delete", "fs:rename"}) {
 		t.Fatalf("applied: %v", got)
 	}
@@ -102,7 +105,7 @@ func TestReloadAppliesValidChangeAndCountsGenerations(t *testing.T) {
 	}
 	// A signal reloads even an unchanged file (policy files may have
 	// changed): another generation.
-	if r := l.Reload(context.Background(), "signal"); !r.Accepted || r.Generation != 3 {
+	if r := l.Reload(context.Background(), "signal"); !r.Accepted || r.Generation != 3 || len(r.Changed) != 0 {
 		t.Fatalf("second reload: %+v", r)
 	}
 }
