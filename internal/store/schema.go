@@ -291,7 +291,11 @@ CREATE TABLE task_user_credentials (
   created_at TEXT NOT NULL,
   PRIMARY KEY (task_id, secrets_key)
 );
-`, searchSpeed}
+`, searchSpeed, `
+-- A picker's query (one kind, a text, by name) walks the kind's entities
+-- in name order and stops at a page of matches (store.SQL.walk).
+CREATE INDEX entities_kind_name ON entities (kind, name, uid);
+`}
 }
 
 // searchSpeedSQLite rebuilds search_fts lighter: detail=column keeps which

@@ -18,7 +18,8 @@ import (
 // see, in order, with the right totalItems or none (NoTotal) — for texts
 // that nearly every entity holds, texts whose matches all lie beyond the
 // first few thousand rows in order, and texts nothing holds; over name
-// (both directions), ref and the default order. 3,000 entities, so a
+// (both directions), ref and the default order, for one kind, two kinds
+// and any kind. 3,000 entities, so a
 // store's shortcuts for broad texts meet their limits here.
 func testFullTextPaging(t *testing.T, open Opener) {
 	ctx := context.Background()
@@ -68,14 +69,23 @@ func testFullTextPaging(t *testing.T, open Opener) {
 	fields := []string{"metadata.name", "metadata.title"}
 	components := store.Filter{{{Key: "kind", Values: []string{"component"}}}}
 
+	byName := []store.Order{{Field: "metadata.name"}}
+	type variant struct {
+		filter store.Filter
+		order  []store.Order
+	}
+	variants := []variant{{components, byName}, {components, []store.Order{{Field: "metadata.name", Desc: true}}}, {components, []store.Order{{Field: "ref"}}}, {components, nil},
+		{nil, byName}, {store.Filter{{{Key: "kind", Values: []string{"component", "api"}}}}, byName}}
 	for _, term := range []string{"c", "C-0", "item 12", "c-29", "2999", "_00", "5%", "zzz"} {
-		for _, order := range [][]store.Order{{{Field: "metadata.name"}}, {{Field: "metadata.name", Desc: true}}, {{Field: "ref"}}, nil} {
+		for _, v := range variants {
+			order := v.order
 			for _, noTotal := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%q/%v/noTotal=%v", term, order, noTotal), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%q/%v/%v/noTotal=%v", term, v.filter, order, noTotal), func(t *testing.T) {
 					var want []string
 					needle := strings.ToLower(term)
 					for _, f := range all {
-						if f.kind == "component" && f.visible && (strings.Contains(f.name, needle) || strings.Contains(f.title, needle)) {
+						if (v.filter == nil || f.kind == "component" || len(v.filter[0][0].Values) == 2) && f.visible &&
+							(strings.Contains(f.name, needle) || strings.Contains(f.title, needle)) {
 							want = append(want, f.ref)
 						}
 					}
@@ -89,7 +99,7 @@ func testFullTextPaging(t *testing.T, open Opener) {
 					if len(order) == 1 && order[0].Desc {
 						slices.Reverse(want)
 					}
-					q := store.Query{Filter: components, Order: order, FullText: term, FullTextFields: fields, Access: access, Limit: 40, NoTotal: noTotal}
+					q := store.Query{Filter: v.filter, Order: order, FullText: term, FullTextFields: fields, Access: access, Limit: 40, NoTotal: noTotal}
 					var got []string
 					var pages []store.Page
 					for {
