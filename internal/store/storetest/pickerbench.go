@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,17 +47,6 @@ func pickerEntities(tb testing.TB, n int) []store.Entity {
 			"spec":     map[string]any{"type": "team", "children": []any{}}})
 	}
 	return out
-}
-
-// cpuTime is the CPU time this process has used (user and system): a
-// query's cost on SQLite (in process) whatever else loads the machine; on
-// PostgreSQL only the client's share.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // PickerTerms are the texts BenchmarkUI's picker types, one key at a time
