@@ -41,8 +41,9 @@ func walkKind(f Filter) (kind string, ok bool) {
 // pos — an index range (entities_kind_name, entities_name) — and testing
 // filter, access and text on each: the first limit+1 matches are the page
 // sortedPage would give, without reading every match. It reports false
-// (and the caller sorts) when the query has no text, another order, offset
-// paging or more than one kind, or when the span holds too few matches.
+// (and the caller sorts) when the dialect does not walk (WalkFullText),
+// the query has no text, another order, offset paging or more than one
+// kind, or when the span holds too few matches.
 //
 // The walk and the read of the page's entities are separate statements:
 // an entity deleted in between is left out of the page, as a later read
@@ -50,21 +51,19 @@ func walkKind(f Filter) (kind string, ok bool) {
 func (s *SQL) walk(ctx context.Context, qu Query, order []Order, pos *Position, backwards bool) ([]positioned, bool, error) {
 	want := qu.Limit + 1
 	kind, ok := walkKind(qu.Filter)
-	if !ok || strings.TrimSpace(qu.FullText) == "" || len(order) != 1 || !strings.EqualFold(order[0].Field, "metadata.name") ||
+	if !s.d.WalkFullText || !ok || strings.TrimSpace(qu.FullText) == "" || len(order) != 1 || !strings.EqualFold(order[0].Field, "metadata.name") ||
 		(pos == nil && qu.Offset > 0) || want*4 > walkSpan {
 		return nil, false, nil
 	}
 	desc := order[0].Desc != backwards
-	// On SQLite the walk names its index: not knowing how many rows the
-	// text matches, its planner preferred reading and sorting every entity
-	// (~150 ms at 100k). PostgreSQL's picks it from the literal LIMIT.
-	from, index := " FROM entities e ", "entities_name"
+	// The walk names its index (SQLite's syntax): not knowing how many
+	// rows the text matches, the planner preferred reading and sorting
+	// every entity (~150 ms at 100k).
+	index := "entities_name"
 	if kind != "" {
 		index = "entities_kind_name"
 	}
-	if s.d.Name == "sqlite" {
-		from += "INDEXED BY " + index + " "
-	}
+	from := " FROM entities e INDEXED BY " + index + " "
 	// The span's far end: the name walkSpan rows on (none: the walk
 	// reaches the end and is complete whatever it finds).
 	var bound sqlBuilder
