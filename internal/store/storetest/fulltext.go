@@ -73,14 +73,29 @@ func testFullTextPaging(t *testing.T, open Opener) {
 	type variant struct {
 		filter store.Filter
 		order  []store.Order
+		fields []string
 	}
-	variants := []variant{{components, byName}, {components, []store.Order{{Field: "metadata.name", Desc: true}}}, {components, []store.Order{{Field: "ref"}}}, {components, nil},
-		{nil, byName}, {store.Filter{{{Key: "kind", Values: []string{"component", "api"}}}}, byName}}
+	variants := []variant{{components, byName, fields}, {components, []store.Order{{Field: "metadata.name", Desc: true}}, fields}, {components, []store.Order{{Field: "ref"}}, fields}, {components, nil, fields},
+		{nil, byName, fields}, {store.Filter{{{Key: "kind", Values: []string{"component", "api"}}}}, byName, fields}}
+	type textCase struct {
+		term     string
+		variants []variant
+	}
+	var cases []textCase
 	for _, term := range []string{"c", "C-0", "item 12", "c-29", "2999", "_00", "5%", "zzz"} {
-		for _, v := range variants {
+		cases = append(cases, textCase{term, variants})
+	}
+	// Every field (none named): only titles hold "item", so the oracle
+	// below still holds.
+	for _, term := range []string{"item", "item 29"} {
+		cases = append(cases, textCase{term, []variant{{components, byName, nil}}})
+	}
+	for _, tc := range cases {
+		term := tc.term
+		for _, v := range tc.variants {
 			order := v.order
 			for _, noTotal := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%q/%v/%v/noTotal=%v", term, v.filter, order, noTotal), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%q/%v/%v/%v/noTotal=%v", term, v.filter, order, v.fields, noTotal), func(t *testing.T) {
 					var want []string
 					needle := strings.ToLower(term)
 					for _, f := range all {
@@ -99,7 +114,7 @@ func testFullTextPaging(t *testing.T, open Opener) {
 					if len(order) == 1 && order[0].Desc {
 						slices.Reverse(want)
 					}
-					q := store.Query{Filter: v.filter, Order: order, FullText: term, FullTextFields: fields, Access: access, Limit: 40, NoTotal: noTotal}
+					q := store.Query{Filter: v.filter, Order: order, FullText: term, FullTextFields: v.fields, Access: access, Limit: 40, NoTotal: noTotal}
 					var got []string
 					var pages []store.Page
 					for {
