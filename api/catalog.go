@@ -213,6 +213,9 @@ type cursor struct {
 	Pos       store.Position `json:"p"`
 	Backwards bool           `json:"b,omitempty"`
 	Total     int            `json:"n,omitempty"`
+	// NoTotal: the first page was asked with totalItems=exclude, and so
+	// are the pages it leads to.
+	NoTotal bool `json:"nt,omitempty"`
 }
 
 func encodeCursor(cur cursor) (string, error) {
@@ -242,7 +245,7 @@ func (s *Server) queryEntities(c *gin.Context) {
 			writeError(c, err)
 			return
 		}
-		q = store.Query{Filter: cur.Filter, Order: cur.Order, FullText: cur.FullText, FullTextFields: cur.Fields}
+		q = store.Query{Filter: cur.Filter, Order: cur.Order, FullText: cur.FullText, FullTextFields: cur.Fields, NoTotal: cur.NoTotal}
 		pos := cur.Pos
 		if cur.Backwards {
 			q.Before = &pos
@@ -261,6 +264,17 @@ func (s *Server) queryEntities(c *gin.Context) {
 			return
 		}
 		q = store.Query{Filter: f, Order: order, FullText: c.Query("fullTextFilterTerm")}
+		// totalItems=exclude (Backstage's parameter) skips the count over
+		// every match: a picker never shows it, and for a broad text it
+		// costs more than the page.
+		switch t := c.DefaultQuery("totalItems", "include"); t {
+		case "include":
+		case "exclude":
+			q.NoTotal = true
+		default:
+			writeError(c, errs.Invalid("totalItems must be include or exclude, not %q", t))
+			return
+		}
 		for _, ff := range c.QueryArray("fullTextFilterFields") {
 			q.FullTextFields = append(q.FullTextFields, strings.Split(ff, ",")...)
 		}
@@ -273,7 +287,7 @@ func (s *Server) queryEntities(c *gin.Context) {
 			writeError(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"items": []any{}, "totalItems": page.TotalItems, "pageInfo": gin.H{}})
+		c.JSON(http.StatusOK, withTotal(gin.H{"items": []any{}, "pageInfo": gin.H{}}, q, page))
 		return
 	}
 	q.Limit = limit
@@ -287,7 +301,7 @@ func (s *Server) queryEntities(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	base := cursor{Filter: q.Filter, Order: q.Order, FullText: q.FullText, Fields: q.FullTextFields, Total: page.TotalItems}
+	base := cursor{Filter: q.Filter, Order: q.Order, FullText: q.FullText, Fields: q.FullTextFields, Total: page.TotalItems, NoTotal: q.NoTotal}
 	pageInfo := gin.H{}
 	backwards := q.Before != nil
 	// Forward: more rows after the last one; backwards: we came from a later page.
@@ -302,7 +316,16 @@ func (s *Server) queryEntities(c *gin.Context) {
 		pageInfo["prevCursor"], _ = encodeCursor(prev)
 	}
 	c.Set(readCountKey, len(items))
-	c.JSON(http.StatusOK, gin.H{"items": items, "totalItems": page.TotalItems, "pageInfo": pageInfo})
+	c.JSON(http.StatusOK, withTotal(gin.H{"items": items, "pageInfo": pageInfo}, q, page))
+}
+
+// withTotal adds totalItems to a by-query answer unless q left it
+// uncounted: then it is absent, not a misleading 0.
+func withTotal(body gin.H, q store.Query, page store.Page) gin.H {
+	if !q.NoTotal {
+		body["totalItems"] = page.TotalItems
+	}
+	return body
 }
 
 func (s *Server) entitiesByRefs(c *gin.Context) {

@@ -103,25 +103,39 @@ func where(q *sqlBuilder, f Filter, access *Expr, fullText string, fields []stri
 		}
 		q.add(")")
 	}
-	if term := strings.ToLower(strings.TrimSpace(fullText)); term != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"
-		if len(fields) > 0 {
+	if strings.TrimSpace(fullText) != "" {
+		q.add(" AND ")
+		fullTextCond(q, fullText, fields, false)
+	}
+}
+
+// fullTextCond writes the full-text predicate: one of the entity's values
+// under fields (none: any) contains fullText (not blank), case-insensitively.
+// perRow asks for the form that tests one entity at a time, for a query
+// that already has its few candidates (see walk).
+func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) {
+	term := strings.ToLower(strings.TrimSpace(fullText))
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"
+	if len(fields) > 0 {
+		lower := make([]string, len(fields))
+		for i, f := range fields {
+			lower[i] = strings.ToLower(f)
+		}
+		if perRow {
+			q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND ")
+		} else {
 			// A few fields (a picker's name and title): the matching rows
 			// come from a scan of those keys in search_key_value, which
 			// holds the value and the entity — not a lookup of every
 			// candidate entity's rows (~10x faster at 100k entities).
-			lower := make([]string, len(fields))
-			for i, f := range fields {
-				lower[i] = strings.ToLower(f)
-			}
-			q.add(" AND e.id IN (SELECT s.entity_id FROM search s WHERE ")
-			inList(q, "s.key", lower)
-			q.add(` AND s.value LIKE ? ESCAPE '\')`, like)
-			return
+			q.add("e.id IN (SELECT s.entity_id FROM search s WHERE ")
 		}
-		q.add(" AND EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id")
+		inList(q, "s.key", lower)
 		q.add(` AND s.value LIKE ? ESCAPE '\')`, like)
+		return
 	}
+	q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id")
+	q.add(` AND s.value LIKE ? ESCAPE '\')`, like)
 }
 
 // sortExpr is the SQL value an order field sorts by.
@@ -208,13 +222,17 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 
 	// The count runs beside the page's query, on another connection: a
 	// search that scans many rows pays for the slower of the two, not both.
-	var count sqlBuilder
-	count.add("SELECT COUNT(*) FROM entities e WHERE ")
-	where(&count, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
 	var page Page
 	var total int
 	counted := make(chan error, 1)
-	go func() { counted <- s.scanOne(ctx, count.b.String(), count.args, &total) }()
+	if qu.NoTotal {
+		counted <- nil
+	} else {
+		var count sqlBuilder
+		count.add("SELECT COUNT(*) FROM entities e WHERE ")
+		where(&count, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
+		go func() { counted <- s.scanOne(ctx, count.b.String(), count.args, &total) }()
+	}
 	waited := false
 	defer func() { // every way out waits for it
 		if !waited {
@@ -222,6 +240,45 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 		}
 	}()
 
+	got, walked, err := s.walk(ctx, qu, order, pos, backwards)
+	if err != nil {
+		return Page{}, fmt.Errorf("query entities: %w", err)
+	}
+	if !walked {
+		if got, err = s.sortedPage(ctx, qu, order, pos, backwards); err != nil {
+			return Page{}, err
+		}
+	}
+	if len(got) > qu.Limit {
+		page.HasMore = true
+		got = got[:qu.Limit]
+	}
+	if backwards {
+		slices.Reverse(got)
+	}
+	for _, g := range got {
+		page.Entities = append(page.Entities, g.e)
+	}
+	if len(got) > 0 {
+		page.First, page.Last = &got[0].pos, &got[len(got)-1].pos
+	}
+	waited = true
+	if err := <-counted; err != nil {
+		return Page{}, fmt.Errorf("count entities: %w", err)
+	}
+	page.TotalItems = total
+	return page, s.attachRelations(ctx, page.Entities)
+}
+
+// positioned is an entity of a page and its cursor position.
+type positioned struct {
+	e   *StoredEntity
+	pos Position
+}
+
+// sortedPage is a page of qu (limit+1 rows, in the direction asked) by
+// sorting every match: one SQL statement.
+func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Position, backwards bool) ([]positioned, error) {
 	var q sqlBuilder
 	q.add("SELECT * FROM (SELECT " + entityCols)
 	for i, o := range order {
@@ -263,13 +320,9 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	}
 	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
 	if err != nil {
-		return Page{}, fmt.Errorf("query entities: %w", err)
+		return nil, fmt.Errorf("query entities: %w", err)
 	}
 	defer rows.Close()
-	type positioned struct {
-		e   *StoredEntity
-		pos Position
-	}
 	var got []positioned
 	for rows.Next() {
 		vals := make([]string, len(order))
@@ -279,32 +332,11 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 		}
 		e, err := scanEntity(rows, ptrs...)
 		if err != nil {
-			return Page{}, err
+			return nil, err
 		}
 		got = append(got, positioned{e, Position{Values: vals, UID: e.UID}})
 	}
-	if err := rows.Err(); err != nil {
-		return Page{}, err
-	}
-	if len(got) > qu.Limit {
-		page.HasMore = true
-		got = got[:qu.Limit]
-	}
-	if backwards {
-		slices.Reverse(got)
-	}
-	for _, g := range got {
-		page.Entities = append(page.Entities, g.e)
-	}
-	if len(got) > 0 {
-		page.First, page.Last = &got[0].pos, &got[len(got)-1].pos
-	}
-	waited = true
-	if err := <-counted; err != nil {
-		return Page{}, fmt.Errorf("count entities: %w", err)
-	}
-	page.TotalItems = total
-	return page, s.attachRelations(ctx, page.Entities)
+	return got, rows.Err()
 }
 
 func dir(desc bool) string {

@@ -54,6 +54,12 @@ type Dialect struct {
 	// Analyze refreshes planner statistics after a large batch, in its
 	// transaction ("" = the database does it itself).
 	Analyze string
+	// WalkFullText answers a full-text query by name by walking the
+	// kind's entities in name order (SQL.walk, over the index
+	// entities_kind_name, which the schema must then have). PostgreSQL's
+	// planner stops early by itself for a broad text, and planned the
+	// walk's text test as a scan of every match (a rare text cost twice).
+	WalkFullText bool
 	// YieldLargeCommits commits a large batch on a low-priority thread: on
 	// SQLite the commit also checkpoints the batch's WAL frames into the
 	// database file (a copy as large as the batch, most of it system time),

@@ -149,6 +149,10 @@ type Query struct {
 	// After continues after this position; Before goes back before it.
 	After  *Position
 	Before *Position
+	// NoTotal leaves Page.TotalItems 0 instead of counting every match
+	// (by-query's totalItems=exclude): a picker showing the first page of
+	// a broad text needs not pay for a count over the whole catalog.
+	NoTotal bool
 }
 
 // Position is a keyset cursor position: the order values and uid of a row.

@@ -45,7 +45,7 @@ const pickerTerms = (() => {
 })();
 // How long one result may take before the run fails (not a target).
 const WAIT_MS = 30_000;
-const DEBOUNCE_MS = 150; // web/src/fields/search.ts
+const DEBOUNCE_MS = 50; // web/src/fields/search.ts
 
 if (!base) {
   console.error('ui-bench.mjs: set RIGGER_URL to the rigger under test');

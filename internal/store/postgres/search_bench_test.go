@@ -26,3 +26,11 @@ func BenchmarkSearchQuery(b *testing.B) {
 func BenchmarkSearchIngest(b *testing.B) {
 	storetest.BenchSearchIngest(b, benchStore, 10000)
 }
+
+// BenchmarkPickerQuery: an entity picker's queries at RIGGER_BENCH_SIZES
+// components (default 100,000).
+func BenchmarkPickerQuery(b *testing.B) {
+	for _, n := range storetest.BenchSizes() {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchPickerQuery(b, benchStore, n) })
+	}
+}

@@ -113,6 +113,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, open) })
 	t.Run("Stream", func(t *testing.T) { testStream(t, open) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
+	t.Run("FullTextPaging", func(t *testing.T) { testFullTextPaging(t, open) })
 }
 
 func testFilters(t *testing.T, open Opener) {

@@ -141,7 +141,7 @@ describe('EntityPicker', () => {
     expect(onSubmit).not.toHaveBeenCalled();
   });
 
-  it('an array catalogFilter becomes one filter param per object; More follows the cursor', async () => {
+  it('an array catalogFilter becomes one filter param per object, asked without a total; More follows the cursor', async () => {
     stubServer((u) => {
       if (u.pathname === '/api/catalog/entities/by-query' && !u.searchParams.get('cursor')) {
         return { items: [entity('Component', 'abc-service')], totalItems: 2, pageInfo: { nextCursor: 'page2' } };
@@ -153,6 +153,8 @@ describe('EntityPicker', () => {
     await userEvent.click(input);
     await screen.findByRole('option', { name: /abc-service/ });
     expect(searchCalls()[0].url.searchParams.getAll('filter')).toEqual(['kind=Component,spec.type=service,spec.type=website', 'kind=API']);
+    // Pickers show no count: the server is told not to make one.
+    expect(searchCalls()[0].url.searchParams.get('totalItems')).toBe('exclude');
     fireEvent.mouseDown(screen.getByRole('button', { name: 'More results' }));
     await screen.findByRole('option', { name: /abz-more/ });
     expect(searchCalls().at(-1)!.url.searchParams.get('cursor')).toBe('page2');

@@ -1,6 +1,7 @@
 // How the pickers ask the catalog: one by-query request per settled
-// keystroke (a page of 20, only the fields a picker shows), more pages
-// through the cursor. Never the whole catalog.
+// keystroke (a page of 20, only the fields a picker shows, no count of
+// every match: totalItems=exclude), more pages through the cursor. Never
+// the whole catalog.
 import { useEffect, useRef, useState } from 'react';
 import { get, entityRef, type Entity, type QueryResponse } from '../api';
 import { useDebounced } from '../ui';
@@ -57,6 +58,9 @@ export function queryUrl(filters: string[], term: string): string {
   q.set('limit', String(PAGE));
   q.set('fields', FIELDS);
   q.set('orderField', 'metadata.name,asc');
+  // A picker shows no count; counting every entity a broad text matches
+  // ("s" at 100,000 entities) cost the server more than the page itself.
+  q.set('totalItems', 'exclude');
   return `/api/catalog/entities/by-query?${q}`;
 }
 
@@ -65,13 +69,16 @@ export function moreUrl(cursor: string): string {
   return `/api/catalog/entities/by-query?${q}`;
 }
 
+/** A picker's answer: asked with totalItems=exclude, it has no totalItems. */
+type PickerResponse = Omit<QueryResponse, 'totalItems'>;
+
 export interface Option { value: string; label: string; detail?: string }
 
 export function entityOption(e: Entity): Option {
   return { value: entityRef(e), label: e.metadata.title || e.metadata.name, detail: entityRef(e) };
 }
 
-export interface Search { options: Option[]; loading: boolean; error?: unknown; more?: () => void; total?: number }
+export interface Search { options: Option[]; loading: boolean; error?: unknown; more?: () => void }
 
 /**
  * Searches the catalog for term (debounced) while active; a new term
@@ -80,14 +87,14 @@ export interface Search { options: Option[]; loading: boolean; error?: unknown; 
 export function useEntitySearch(filters: string[], term: string, active: boolean): Search {
   const settled = useDebounced(term, DEBOUNCE_MS);
   const key = filters.join('\n');
-  const [state, setState] = useState<{ options: Option[]; loading: boolean; error?: unknown; cursor?: string; total?: number; term?: string; key?: string }>({ options: [], loading: false });
+  const [state, setState] = useState<{ options: Option[]; loading: boolean; error?: unknown; cursor?: string; term?: string; key?: string }>({ options: [], loading: false });
   const moreCtl = useRef<AbortController>();
   useEffect(() => {
     if (!active) return;
     const ctl = new AbortController();
     setState((s) => ({ ...s, loading: true, error: undefined }));
-    get<QueryResponse>(queryUrl(filters, settled), ctl.signal).then(
-      (r) => { if (!ctl.signal.aborted) setState({ options: r.items.map(entityOption), loading: false, cursor: r.pageInfo?.nextCursor, total: r.totalItems, term: settled, key }); },
+    get<PickerResponse>(queryUrl(filters, settled), ctl.signal).then(
+      (r) => { if (!ctl.signal.aborted) setState({ options: r.items.map(entityOption), loading: false, cursor: r.pageInfo?.nextCursor, term: settled, key }); },
       (error) => { if (!ctl.signal.aborted) setState({ options: [], loading: false, error, term: settled, key }); },
     );
     return () => { ctl.abort(); moreCtl.current?.abort(); };
@@ -99,7 +106,7 @@ export function useEntitySearch(filters: string[], term: string, active: boolean
         moreCtl.current?.abort();
         const ctl = (moreCtl.current = new AbortController());
         setState((s) => ({ ...s, loading: true }));
-        get<QueryResponse>(moreUrl(cursor), ctl.signal).then(
+        get<PickerResponse>(moreUrl(cursor), ctl.signal).then(
           (r) => { if (!ctl.signal.aborted) setState((s) => ({ ...s, options: [...s.options, ...r.items.map(entityOption)], loading: false, cursor: r.pageInfo?.nextCursor })); },
           (error) => { if (!ctl.signal.aborted) setState((s) => ({ ...s, loading: false, error })); },
         );
@@ -108,5 +115,5 @@ export function useEntitySearch(filters: string[], term: string, active: boolean
   // Results of an older term are not offered: Enter must not pick a stale match.
   const stale = state.term !== term || state.key !== key;
   if (stale) return { options: [], loading: active, error: undefined, more: undefined };
-  return { options: state.options, loading: state.loading, error: state.error, more, total: state.total };
+  return { options: state.options, loading: state.loading, error: state.error, more };
 }
