@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -748,7 +749,9 @@ func TestChartRiggerConfigCheck(t *testing.T) {
 
 // TestChartConfigChange: by default a ConfigMap change reaches the pods'
 // rigger.yaml (a directory mount: a subPath mount would never see an
-// update) and does not roll them, so rigger reloads it live; with
+// update) and does not roll them when only settings rigger reloads live
+// changed; a change to any other setting changes the pods'
+// checksum/restart-only-config, so they roll; with
 // configChange: restart every change rolls the pods (checksum/config).
 func TestChartConfigChange(t *testing.T) {
 	bin := testtools.Binary(t, "helm")
@@ -781,6 +784,35 @@ func TestChartConfigChange(t *testing.T) {
 		}
 		if n < 2 {
 			t.Fatalf("%v: only %d Deployments rendered", c.set, n)
+		}
+	}
+	restartOnly := func(set ...string) map[string]string {
+		t.Helper()
+		out, err := render(t, bin, filepath.Join(chart, "ci", "all-integrations-values.yaml"), set...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums := map[string]string{}
+		for _, o := range parseManifests(t, out) {
+			if o.kind() == "Deployment" {
+				annotations, _ := get(o, "spec", "template", "metadata", "annotations").(map[string]any)
+				sum, _ := annotations["checksum/restart-only-config"].(string)
+				if sum == "" {
+					t.Fatalf("%v: %s has no checksum/restart-only-config", set, o.name())
+				}
+				sums[o.name()] = sum
+			}
+		}
+		return sums
+	}
+	base := restartOnly()
+	if live := restartOnly("config.scaffolder.allowedHosts={github.com,gitlab.example.com}", "config.permission.admins={group:default/ops}"); !maps.Equal(live, base) {
+		t.Errorf("a change of live settings rolls the pods: %v -> %v", base, live)
+	}
+	fixed := restartOnly("config.server.logLevel=debug")
+	for name, sum := range fixed {
+		if sum == base[name] {
+			t.Errorf("%s: a change of server.logLevel (restart-only) keeps checksum/restart-only-config, so its pods would run the old value", name)
 		}
 	}
 }

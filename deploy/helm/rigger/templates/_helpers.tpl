@@ -226,3 +226,21 @@ volumes:
       defaultMode: 0440
   {{- end }}
 {{- end -}}
+
+{{/*
+The checksum of a component's rigger.yaml less the settings rigger reloads
+live (README, Live configuration; cmd/rigger/reload.go's hooks): with
+configChange: reload, a change to any other setting still rolls the pods,
+since a running rigger would refuse it until a restart.
+*/}}
+{{- define "rigger.restartOnlyChecksum" -}}
+{{- $c := fromYaml . -}}
+{{- range $section, $keys := dict "scaffolder" (list "allowedHosts" "allowPrivateNetworks" "templates" "disabledActions" "disabledActionsPolicy") "catalog" (list "rules" "reading" "locations" "examples") "permission" (list "admins" "policyFile" "policyFiles") "audit" (list "alerts") -}}
+{{- $s := get $c $section -}}
+{{- if kindIs "map" $s -}}
+{{- range $keys }}{{ $_ := unset $s . }}{{ end -}}
+{{- if empty $s }}{{ $_ := unset $c $section }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $c | sha256sum -}}
+{{- end -}}
