@@ -173,10 +173,11 @@ func startReloads(ctx context.Context, cfg *config.Config, data []byte, reread l
 		Logger: p.logger.With("component", "config"),
 		Record: reloadAudit(rec, out),
 	}, cfg, data)
-	if cfg.File == "" {
-		return live
+	if cfg.File != "" {
+		go live.Watch(ctx, configPollInterval)
 	}
-	go live.Watch(ctx, configPollInterval)
+	// SIGHUP always means "reload" here: without a file the reload is
+	// refused and says so, instead of the signal ending the process.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
