@@ -264,6 +264,11 @@ func WriteDryRunFiles(dir string, files []contract.DryRunFile) error {
 		return err
 	}
 	defer root.Close()
+	return WriteDryRunFilesIn(root, files)
+}
+
+// WriteDryRunFilesIn is WriteDryRunFiles into an open root.
+func WriteDryRunFilesIn(root *os.Root, files []contract.DryRunFile) error {
 	for _, f := range files {
 		if d := filepath.Dir(f.Path); d != "." {
 			if err := root.MkdirAll(d, 0o755); err != nil {

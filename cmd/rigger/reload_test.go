@@ -183,6 +183,24 @@ func TestRefusedReloadHidesEnvValues(t *testing.T) {
 	if strings.Contains(err.Error(), "S3cretPassw0rd") || !strings.Contains(err.Error(), "database.driver") || !strings.Contains(err.Error(), "${DB_URL}") {
 		t.Fatalf("refusal: %v; want it to name database.driver and ${DB_URL}, without the value", err)
 	}
+	// A value longer than a message quotes (cut at 80 characters) and one
+	// a quoted string escapes are hidden too, and so is a start-up's error.
+	env["DB_URL"] = "postgres://rigger:Sup3rS3cretPassw0rd@db.internal.example.com:5432/rigger?sslmode=verify-full&x=1"
+	env["KEY"] = "line one of a \"key\"\nSECRETLINE2"
+	for name, text := range map[string]string{"long": "database:\n  driver: ${DB_URL}\n", "escaped": "database:\n  driver: ${KEY}\n"} {
+		_, err := c.rereadConfig(&cobra.Command{}, nil)(path, []byte(text))
+		if err == nil || strings.Contains(err.Error(), "Sup3rS3cret") || strings.Contains(err.Error(), "SECRETLINE2") {
+			t.Errorf("%s value: %v; want a refusal without the value", name, err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.configPath = path
+		_, err = c.loadConfig(&cobra.Command{}, nil)
+		if err == nil || strings.Contains(err.Error(), "Sup3rS3cret") || strings.Contains(err.Error(), "SECRETLINE2") {
+			t.Errorf("%s value at start-up: %v; want an error without the value", name, err)
+		}
+	}
 }
 
 // TestReloadKeepsUnchangedAlertRules: a reload that leaves audit.alerts

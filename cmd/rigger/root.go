@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -194,10 +195,29 @@ func (c *cli) loadConfig(cmd *cobra.Command, apply func(cfg *config.Config, set 
 			return nil, err
 		}
 		if cfg, err = config.LoadData(path, c.configData, c.env); err != nil {
-			return nil, err
+			return nil, c.scrubEnvValues(c.configData, err)
 		}
 	}
-	return c.finishConfig(cmd, cfg, apply)
+	cfg, err = c.finishConfig(cmd, cfg, apply)
+	if err != nil {
+		return nil, c.scrubEnvValues(c.configData, err)
+	}
+	return cfg, nil
+}
+
+// loadConfigExplicit is loadConfig without the ./rigger.yaml default: a
+// command that runs what a checkout holds (template test, in CI on pull
+// requests) must not be configured by a rigger.yaml the checkout adds
+// (its allowed hosts, or ${VAR}s of the CI's environment). --config or
+// RIGGER_CONFIG still name one.
+func (c *cli) loadConfigExplicit(cmd *cobra.Command) (*config.Config, error) {
+	if err := c.flagsFromEnv(cmd); err != nil {
+		return nil, err
+	}
+	if c.configPath == "" {
+		return c.finishConfig(cmd, config.Default(), nil)
+	}
+	return c.loadConfig(cmd, nil)
 }
 
 // rereadConfig is how a running rigger reads its file again (liveconfig
@@ -229,8 +249,24 @@ func (c *cli) scrubEnvValues(data []byte, err error) error {
 	scrubbed := msg
 	for _, m := range envReference.FindAllSubmatch(data, -1) {
 		name := string(m[1])
-		if v, ok := c.env(name); ok && len(v) >= 4 {
-			scrubbed = strings.ReplaceAll(scrubbed, v, "${"+name+"}")
+		v, ok := c.env(name)
+		if !ok || len(v) < 4 {
+			continue
+		}
+		// The value as is, as a quoted string shows it (escapes), and any
+		// start of either that a message cut short ("…" after 80
+		// characters): longest first.
+		quoted := strconv.Quote(v)
+		quoted = quoted[1 : len(quoted)-1]
+		for _, form := range []string{v, quoted} {
+			// A cut value keeps its first 80 characters: a start of 24
+			// or more is the value, a shorter one may be other text.
+			for n := len(form); n >= 24 || n == len(form); n-- {
+				if strings.Contains(scrubbed, form[:n]) {
+					scrubbed = strings.ReplaceAll(scrubbed, form[:n], "${"+name+"}")
+					break
+				}
+			}
 		}
 	}
 	if scrubbed == msg {

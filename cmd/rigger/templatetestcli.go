@@ -33,7 +33,7 @@ declares. With no argument, the current folder is searched.`,
 			if len(args) == 0 {
 				args = []string{"."}
 			}
-			cfg, err := c.loadConfig(cmd, nil)
+			cfg, err := c.loadConfigExplicit(cmd)
 			if err != nil {
 				return err
 			}

@@ -204,3 +204,29 @@ func TestTemplateTestWatch(t *testing.T) {
 		t.Errorf("watch ends without an error when stopped: %v", err)
 	}
 }
+
+// TestTemplateTestIgnoresCheckoutConfig: template test reads no
+// ./rigger.yaml of the folder it runs in (a pull request could add one to
+// widen what its cases may reach, or to quote the CI's environment in an
+// error); only --config or RIGGER_CONFIG name a configuration.
+func TestTemplateTestIgnoresCheckoutConfig(t *testing.T) {
+	src, err := filepath.Abs(filepath.Join("..", "..", "worker", "templatetest", "testdata", "svc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "svc")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rigger.yaml"), []byte("database:\n  driver: ${HOME}\nscaffolder:\n  allowedHosts: ['*']\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	out, stderr, err := runCLI(t, nil, "template", "test", ".")
+	if err != nil || !strings.Contains(out, "2 cases, 0 failed") {
+		t.Fatalf("template test in a folder with its own rigger.yaml: %v\n%s%s", err, out, stderr)
+	}
+	if _, _, err := runCLI(t, nil, "template", "test", ".", "--config", "rigger.yaml"); err == nil {
+		t.Fatal("an invalid rigger.yaml named with --config was not read")
+	}
+}

@@ -77,8 +77,8 @@ func show(v any) string {
 
 // compareSnapshot compares the run's files with the snapshot folder: the
 // same paths, the same contents. name is the folder as the case gives it.
-func compareSnapshot(name, dir string, files []contract.DryRunFile) []string {
-	want, err := readSnapshot(dir)
+func compareSnapshot(name, base, rel string, files []contract.DryRunFile) []string {
+	want, err := readSnapshot(base, rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []string{fmt.Sprintf("expect.snapshot: %s does not exist; run with --update to write it from this run", name)}
 	}
@@ -110,9 +110,17 @@ func compareSnapshot(name, dir string, files []contract.DryRunFile) []string {
 	return out
 }
 
-// readSnapshot reads a snapshot folder's regular files by slash path.
-func readSnapshot(dir string) (map[string][]byte, error) {
-	root, err := os.OpenRoot(dir)
+// readSnapshot reads the regular files of the snapshot folder rel of the
+// test file's folder base, by slash path. It opens rel through base's
+// os.Root: a symbolic link (in the case's folder) that leads out of base
+// is refused, so a case cannot make its report show files from elsewhere.
+func readSnapshot(base, rel string) (map[string][]byte, error) {
+	top, err := os.OpenRoot(base)
+	if err != nil {
+		return nil, err
+	}
+	defer top.Close()
+	root, err := top.OpenRoot(rel)
 	if err != nil {
 		return nil, err
 	}
@@ -129,15 +137,27 @@ func readSnapshot(dir string) (map[string][]byte, error) {
 	return out, err
 }
 
-// writeSnapshot replaces dir with the run's files.
-func writeSnapshot(dir string, files []contract.DryRunFile) error {
-	if err := os.RemoveAll(dir); err != nil {
+// writeSnapshot replaces the snapshot folder rel of base with the run's
+// files, every step through base's os.Root: --update never removes or
+// writes outside the test file's folder, whatever links it holds.
+func writeSnapshot(base, rel string, files []contract.DryRunFile) error {
+	top, err := os.OpenRoot(base)
+	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	defer top.Close()
+	if err := top.RemoveAll(rel); err != nil {
 		return err
 	}
-	return worker.WriteDryRunFiles(dir, files)
+	if err := top.MkdirAll(rel, 0o755); err != nil {
+		return err
+	}
+	root, err := top.OpenRoot(rel)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return worker.WriteDryRunFilesIn(root, files)
 }
 
 // maxDiffLines bounds a diff in a report.

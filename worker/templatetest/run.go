@@ -30,6 +30,10 @@ type Runner struct {
 	Actions Lookup
 	// Update rewrites snapshots instead of comparing them.
 	Update bool
+	// TemplatesAnywhere lets a test file's template: name a file outside
+	// the template's folder. Off by default: test files come with pull
+	// requests, and the CLI never turns it on.
+	TemplatesAnywhere bool
 }
 
 // Result is one case's outcome.
@@ -110,6 +114,9 @@ func (r *Runner) runCase(ctx context.Context, f *File, c Case, res *Result) []st
 	// No network, no catalog, no clones: skeletons come from the
 	// template's own folder.
 	sc.HTTP, sc.Git, sc.Catalog, sc.Entities = nil, activities.GitSource{}, nil, entities
+	// The live fetch policy (rigger.yaml's allowedHosts, swapped on a
+	// reload) would win over the fields above: none here either.
+	sc.Live = activities.NewSwapped(activities.ScaffoldFetch{})
 	sc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	rec := &recorder{}
 	dr := &worker.DryRunner{Scaffold: &sc, Logger: sc.Logger, Fakes: rec.fakes(actions, faked, c.Fakes)}
@@ -154,17 +161,17 @@ func (r *Runner) runCase(ctx context.Context, f *File, c Case, res *Result) []st
 	failures = append(failures, checkLog(c.Expect, res.Log)...)
 	failures = append(failures, checkCalls(c.Expect.Calls, calls)...)
 	if c.Expect.Snapshot != "" {
-		dir := filepath.Join(filepath.Dir(f.Path), filepath.FromSlash(c.Expect.Snapshot))
+		base, rel := filepath.Dir(f.Path), filepath.FromSlash(c.Expect.Snapshot)
 		if r.Update {
 			if run.Err != nil {
 				failures = append(failures, "snapshot "+c.Expect.Snapshot+" not updated: the run failed")
-			} else if err := writeSnapshot(dir, run.Files); err != nil {
+			} else if err := writeSnapshot(base, rel, run.Files); err != nil {
 				failures = append(failures, "snapshot "+c.Expect.Snapshot+": "+err.Error())
 			} else {
 				res.Notes = append(res.Notes, fmt.Sprintf("snapshot %s written (%d files)", c.Expect.Snapshot, len(run.Files)))
 			}
 		} else {
-			failures = append(failures, compareSnapshot(c.Expect.Snapshot, dir, run.Files)...)
+			failures = append(failures, compareSnapshot(c.Expect.Snapshot, base, rel, run.Files)...)
 		}
 	}
 	return failures
@@ -329,6 +336,9 @@ func (r *Runner) Run(ctx context.Context, args []string) (*Report, error) {
 	rep := &Report{LoadErrors: map[string]error{}}
 	for _, p := range paths {
 		f, err := LoadFile(p)
+		if err == nil && f.TemplateOutside && !r.TemplatesAnywhere {
+			err = fmt.Errorf("%s: template: %s is outside the test file's folder (or, for tests/, the folder above): a test file may only name its own template", p, f.Template)
+		}
 		if err != nil {
 			rep.LoadErrors[p] = err
 			continue

@@ -6,14 +6,19 @@ import (
 	"encoding/xml"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/netguard"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -264,4 +269,132 @@ func writeBoth(t *testing.T, rep *Report) (text, junit string) {
 		t.Fatal(err)
 	}
 	return tb.String(), jb.String()
+}
+
+// TestCaseCannotReachTheNetwork: a test case runs with no HTTP client and
+// no git, even when the Scaffold it is given carries a live fetch policy
+// that allows the host (the CLI builds it from rigger.yaml): a template
+// fetching a URL fails its step and the server sees no request.
+func TestCaseCannotReachTheNetwork(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, "fetched from the network\n")
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	tpl := `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: fetches}
+spec:
+  type: service
+  owner: team-a
+  steps:
+    - id: get
+      action: fetch:plain:file
+      input: {url: '` + srv.URL + `/file.txt', targetPath: file.txt}
+`
+	if err := os.WriteFile(filepath.Join(dir, "template.yaml"), []byte(tpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	test := "cases:\n  - name: fetch\n    expect:\n      steps: {get: completed}\n"
+	if err := os.WriteFile(filepath.Join(dir, "template.test.yaml"), []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t)
+	open := netguard.NewClient(netguard.Policy{AllowedHosts: []string{"*"}, AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		Setting: "scaffolder.allowedHosts"})
+	r.Scaffold.Live = activities.NewSwapped(activities.ScaffoldFetch{HTTP: open})
+	rep, err := r.Run(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the test case reached the network (%d requests)", n)
+	}
+	if res := byCase(rep)["fetch"]; res.Passed() {
+		t.Fatalf("a fetch from the network passed: %+v", res)
+	}
+}
+
+// TestSnapshotStaysInTheTestFolder: a snapshot folder reached through a
+// symbolic link that leads out of the test file's folder is refused: the
+// report shows nothing of the outside files, and --update neither removes
+// nor writes anything outside.
+func TestSnapshotStaysInTheTestFolder(t *testing.T) {
+	dir := copyDir(t, "testdata/svc")
+	outside := t.TempDir()
+	secretFile := filepath.Join(outside, "orders", "service.yaml") // a file the run produces
+	if err := os.MkdirAll(filepath.Dir(secretFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secretFile, []byte("outside-secret-line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	test := `cases:
+  - name: reads outside
+    values: {name: orders}
+    fakes:
+      publish:github:
+        output: {remoteUrl: https://github.com/acme/orders.git, repoContentsUrl: https://github.com/acme/orders/tree/main}
+    expect:
+      snapshot: escape
+`
+	rep := runTest(t, dir, test)
+	res := byCase(rep)["reads outside"]
+	if res.Passed() || strings.Contains(strings.Join(res.Failures, "\n"), "outside-secret-line") {
+		t.Fatalf("a snapshot through a link out of the folder: %+v", res)
+	}
+	r := newRunner(t)
+	r.Update = true
+	if _, err := r.Run(context.Background(), []string{dir}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(secretFile)
+	if err != nil || string(data) != "outside-secret-line\n" {
+		t.Fatalf("--update changed a file outside the test folder: %q, %v", data, err)
+	}
+	entries, _ := os.ReadDir(outside)
+	if len(entries) != 1 {
+		t.Fatalf("--update wrote outside the test folder: %v", entries)
+	}
+}
+
+// TestTemplateOutsideIsRefused: a test file whose template: leaves its
+// template's folder is refused by default (its cases do not run), and
+// runs when the runner allows it.
+func TestTemplateOutsideIsRefused(t *testing.T) {
+	svc, err := filepath.Abs("testdata/svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rel, err := filepath.Rel(dir, filepath.Join(svc, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := "template: " + filepath.ToSlash(rel) + "\ncases:\n  - name: refused\n    values: {name: Orders!}\n    expect: {error: parameters.name}\n"
+	if err := os.WriteFile(filepath.Join(dir, "template.test.yaml"), []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t)
+	rep, err := r.Run(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 0 || len(rep.LoadErrors) != 1 {
+		t.Fatalf("a template outside the folder: %d results, load errors %v; want the file refused", len(rep.Results), rep.LoadErrors)
+	}
+	for _, e := range rep.LoadErrors {
+		if !strings.Contains(e.Error(), "outside the test file's folder") {
+			t.Fatalf("refusal: %v", e)
+		}
+	}
+	r.TemplatesAnywhere = true
+	if rep, err = r.Run(context.Background(), []string{dir}); err != nil || rep.Failed() != 0 || len(rep.Results) != 1 {
+		t.Fatalf("allowed: %+v, %v", rep, err)
+	}
 }

@@ -31,7 +31,11 @@ type File struct {
 	// like Path (default: template.yaml beside the test file, or in the
 	// folder above for tests/*.yaml).
 	Template string
-	Cases    []Case
+	// TemplateOutside: the file's template: leaves the template's folder
+	// (the test file's, or the one above tests/); Runner refuses it unless
+	// told otherwise.
+	TemplateOutside bool
+	Cases           []Case
 }
 
 // Case is one run of the template and what it must show.
@@ -247,6 +251,15 @@ func ParseFile(path string, data []byte) (*File, error) {
 		}
 	}
 	f.Template = filepath.Join(filepath.Dir(path), filepath.FromSlash(tpl))
+	// The template lives in the test file's folder, or for a test in
+	// tests/, the folder above: a case file may not read elsewhere.
+	home := filepath.Dir(path)
+	if filepath.Base(home) == "tests" {
+		home = filepath.Dir(home)
+	}
+	if rel, err := filepath.Rel(home, f.Template); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		f.TemplateOutside = true
+	}
 	cases := top["cases"]
 	if cases == nil {
 		return nil, r.errf(root, "cases", "required: a list of test cases")
