@@ -100,14 +100,18 @@ func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int6
 	// (Checking it row by row costs FTS5 a fresh prefix lookup each.)
 	var q sqlBuilder
 	q.add("SELECT e.doc_id FROM entities x JOIN search_docs e ON e.id = x.id AND e.type = ? WHERE ", SearchTypeCatalog)
+	// A range of the names index (names are ASCII: U+FFFF sorts after
+	// every name starting with the term), checked by LIKE. On PostgreSQL
+	// the range is of entities_name_pattern, in byte order whatever the
+	// database's collation, written with its operators: a LIKE alone
+	// uses the index only in a plan made for its pattern, and the
+	// statement is prepared, so PostgreSQL soon plans it once for any
+	// pattern and then scanned every entity (60 ms at 100k).
+	ge, lt := ">=", "<"
 	if s.d.FullText == FullTextPostgres {
-		// Served by entities_name_pattern whatever the database's collation.
-		q.add(`x.name LIKE ? ESCAPE '\'`, p.namePattern())
-	} else {
-		// A range of entities_name (names are ASCII: U+FFFF sorts after
-		// every name starting with the term), checked by LIKE.
-		q.add(`x.name >= ? AND x.name < ? AND x.name LIKE ? ESCAPE '\'`, p.name, p.name+"\uffff", p.namePattern())
+		ge, lt = "~>=~", "~<~"
 	}
+	q.add(`x.name `+ge+` ? AND x.name `+lt+` ? AND x.name LIKE ? ESCAPE '\'`, p.name, p.name+"\uffff", p.namePattern())
 	s.conds(&q, p, []string{SearchTypeCatalog}, p.kinds)
 	if s.d.FullText == FullTextPostgres {
 		q.add(` ORDER BY x.name COLLATE "C", x.id LIMIT ?`, limit)
@@ -144,6 +148,14 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 	return s.ids(ctx, q)
 }
 
+// searchSettings are the settings of every PostgreSQL search
+// transaction: no JIT compilation. A search's queries are short, but
+// enable_seqscan = off makes the cost of any plan that keeps a
+// sequential scan (of a small table) exceed jit_above_cost, and
+// compiling it then costs tens of milliseconds. (One statement of the
+// simple protocol: the settings cost one round trip.)
+const searchSettings = `SET LOCAL jit = off`
+
 // ids runs a query of one integer column.
 func (s *SQL) ids(ctx context.Context, q sqlBuilder) ([]int64, error) {
 	var ids []int64
@@ -162,8 +174,14 @@ func (s *SQL) ids(ctx context.Context, q sqlBuilder) ([]int64, error) {
 // a LIMIT or EXISTS it then scans the table hoping to stop early (82 ms
 // at 20k documents for a prefix matching 436, against under 2 ms from
 // the GIN index). Pages and counts of broad terms still stop early, on
-// the primary key.
+// the primary key. And it runs without JIT compilation (searchSettings).
 func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows) error) error {
+	return s.searchRowsSet(ctx, q, "", each)
+}
+
+// searchRowsSet is searchRows with more settings on PostgreSQL (SET
+// LOCAL statements, each starting with "; ").
+func (s *SQL) searchRowsSet(ctx context.Context, q sqlBuilder, settings string, each func(*sql.Rows) error) error {
 	var rows *sql.Rows
 	if s.d.FullText == FullTextPostgres {
 		st, query, err := s.cachedStmt(ctx, q.b.String())
@@ -175,7 +193,7 @@ func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows)
 			return err
 		}
 		defer tx.Rollback() //nolint:errcheck // read-only
-		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		if _, err := tx.ExecContext(ctx, searchSettings+`; SET LOCAL enable_seqscan = off`+settings); err != nil {
 			return err
 		}
 		if st != nil {
@@ -294,6 +312,14 @@ func (s *SQL) conds(q *sqlBuilder, p *searchPlan, types, kinds []string) {
 // word only in documents hidden from the caller never displaces one of
 // theirs, nor shows in their highlights. One query per 32 candidates,
 // each an EXISTS that stops at the first readable document.
+//
+// On PostgreSQL the EXISTS is planned for any word (a generic plan),
+// which takes the word's documents from the GIN index and reads them
+// until one is readable. Planned for the word, with statistics saying
+// it is common, it would walk the table in index order hoping to meet
+// one early: every document when the word's are all hidden (127 ms at
+// 20k documents). Reading all the word's documents first instead (as
+// this did) cost 1-5 ms per candidate at 100k.
 func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 	var all []string
 	seen := map[string]bool{}
@@ -313,19 +339,11 @@ func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 				q.add(" UNION ALL ")
 			}
 			q.add("SELECT CAST(? AS TEXT) WHERE EXISTS (SELECT 1", c)
-			if s.d.FullText == FullTextPostgres {
-				// The word's documents from the GIN index first: for an
-				// EXISTS the planner otherwise walks an index whole
-				// hoping to meet one early (127 ms at 20k documents for a
-				// word in none the caller may read).
-				q.add(" FROM search_docs e WHERE e.doc_id = ANY(ARRAY(SELECT doc_id FROM search_docs WHERE tsv @@ to_tsquery('simple', ?)))", exactTerm(s.d.FullText, c))
-			} else {
-				s.from(&q, p, exactTerm(s.d.FullText, c), false)
-			}
+			s.from(&q, p, exactTerm(s.d.FullText, c), false)
 			s.conds(&q, p, p.types, p.kinds)
 			q.add(")")
 		}
-		if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
+		if err := s.searchRowsSet(ctx, q, "; SET LOCAL plan_cache_mode = force_generic_plan", func(rows *sql.Rows) error {
 			var w string
 			err := rows.Scan(&w)
 			readable[w] = true

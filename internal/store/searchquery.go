@@ -283,7 +283,7 @@ func (s *SQL) trigramCandidates(ctx context.Context, words []string, found map[s
 		return fmt.Errorf("typo candidates: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	if _, err := tx.ExecContext(ctx, `SET LOCAL pg_trgm.similarity_threshold = `+trigramThreshold); err != nil {
+	if _, err := tx.ExecContext(ctx, searchSettings+`; SET LOCAL pg_trgm.similarity_threshold = `+trigramThreshold); err != nil {
 		return fmt.Errorf("typo candidates: %w", err)
 	}
 	var q sqlBuilder
