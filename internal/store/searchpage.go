@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 )
 
@@ -17,9 +19,10 @@ import (
 //     (searchNames);
 //   - the rest, best first (searchRest): ranked by the engine (FTS5
 //     consumes ORDER BY rank itself, so the join and the access
-//     predicate run only for the rows it hands out; PostgreSQL sorts by
-//     ts_rank with a top-N heap), or, past MaxSearchCount matches, in
-//     index order, since ranking them all is what costs.
+//     predicate run only for the rows it hands out; on PostgreSQL the
+//     counts' own pass sorts them by ts_rank with a top-N heap), or,
+//     past MaxSearchCount matches, in index order, since ranking them
+//     all is what costs.
 //
 // Access is in every one of these queries, before their LIMIT: nothing
 // is filtered after the fact, so what is counted and paged is what the
@@ -29,14 +32,20 @@ import (
 // the ids of the page's documents (one more than the limit, to tell
 // whether more follow), best first.
 func (s *SQL) searchIDs(ctx context.Context, p *searchPlan, page *SearchPage) ([]int64, error) {
+	need := p.q.Offset + p.q.Limit + 1
 	// The counts run beside the page's queries, on another connection.
 	counted := make(chan error, 1)
 	var counts SearchPage
-	go func() { counted <- s.searchCounts(ctx, p, &counts) }()
-	ids, err := s.searchPageIDs(ctx, p, func() (bool, error) {
+	var ranked *[]int64
+	go func() {
+		var err error
+		ranked, err = s.searchCounts(ctx, p, &counts, need)
+		counted <- err
+	}()
+	ids, err := s.searchPageIDs(ctx, p, need, func() (bool, *[]int64, error) {
 		err := <-counted
 		counted <- err
-		return counts.Capped, err
+		return counts.Capped, ranked, err
 	})
 	if cerr := <-counted; err == nil {
 		err = cerr
@@ -48,10 +57,11 @@ func (s *SQL) searchIDs(ctx context.Context, p *searchPlan, page *SearchPage) ([
 	return ids, nil
 }
 
-// searchPageIDs returns the page's ids; capped waits for the counts and
-// says whether they were capped.
-func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, capped func() (bool, error)) ([]int64, error) {
-	need := p.q.Offset + p.q.Limit + 1
+// searchPageIDs returns the page's need ids; counted waits for the
+// counts and says whether they were capped, with the best need matches
+// that are not name matches when the counts ranked them (nil: they did
+// not).
+func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, need int, counted func() (bool, *[]int64, error)) ([]int64, error) {
 	names, err := s.searchNames(ctx, p, need)
 	if err != nil {
 		return nil, err
@@ -59,13 +69,17 @@ func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, capped func() (b
 	if len(names) >= need {
 		return names[p.q.Offset:need], nil
 	}
-	broad, err := capped()
+	broad, ranked, err := counted()
 	if err != nil {
 		return nil, err
 	}
 	// names holds every name match: the rest come after them.
-	rest, err := s.searchRest(ctx, p, !broad, max(0, p.q.Offset-len(names)), need-max(p.q.Offset, len(names)))
-	if err != nil {
+	offset, limit := max(0, p.q.Offset-len(names)), need-max(p.q.Offset, len(names))
+	var rest []int64
+	if ranked != nil {
+		r := *ranked
+		rest = r[min(offset, len(r)):min(offset+limit, len(r))]
+	} else if rest, err = s.searchRest(ctx, p, !broad, offset, limit); err != nil {
 		return nil, err
 	}
 	var ids []int64
@@ -221,27 +235,90 @@ func (s *SQL) searchRowsSet(ctx context.Context, q sqlBuilder, settings string, 
 
 // searchCounts counts the readable matches (the first MaxSearchCount+1)
 // by type and kind, and derives the total and both facets from them.
-func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage) error {
+//
+// On PostgreSQL, for a term, the same pass ranks them when they are not
+// capped, and returns the best need of those searchRest would return,
+// from its first (nil: not ranked): the matches' documents are read
+// once, not once to count and again to rank. The matches are kept
+// (with their tsvector, still compressed or out of line) in a CTE: when
+// there are more than MaxSearchCount, none is ranked.
+func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage, need int) (*[]int64, error) {
+	rank := s.d.FullText == FullTextPostgres && p.match != ""
 	var q sqlBuilder
-	q.add("SELECT t.type, t.kind_text, COUNT(*) FROM (SELECT e.type, e.kind_text")
+	if rank {
+		q.add("WITH t AS MATERIALIZED (SELECT e.doc_id, e.type, e.kind, e.kind_text, e.name, e.tsv")
+	} else {
+		q.add("SELECT t.type, t.kind_text, COUNT(*) FROM (SELECT e.type, e.kind_text")
+	}
 	s.from(&q, p, p.match, false)
 	s.conds(&q, p, nil, nil)
-	q.add(" LIMIT ?) t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+	if rank {
+		q.add(" LIMIT ?) SELECT t.type, t.kind_text, COUNT(*), NULL::bigint, NULL::real FROM t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+		q.add(" UNION ALL (SELECT NULL, NULL, NULL, t.doc_id, ts_rank(t.tsv, to_tsquery('simple', ?)) AS r FROM t WHERE (SELECT COUNT(*) FROM t) <= ?", p.match, MaxSearchCount)
+		// As searchRest's conds and name test.
+		if len(p.types) == 1 {
+			q.add(" AND t.type = ?", p.types[0])
+		}
+		if len(p.kinds) > 0 {
+			q.add(" AND ")
+			inList(&q, "t.kind", p.kinds)
+		}
+		if p.nameRanked() {
+			q.add(` AND NOT (t.type = ? AND t.name LIKE ? ESCAPE '\')`, SearchTypeCatalog, p.namePattern())
+		}
+		q.add(" ORDER BY r DESC, t.doc_id LIMIT ?)", need)
+	} else {
+		q.add(" LIMIT ?) t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+	}
 	f := newFacetCounter(p)
 	all := 0
+	type hit struct {
+		id   int64
+		rank float32
+	}
+	var hits []hit
 	if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
 		var typ, kind string
 		var n int
-		err := rows.Scan(&typ, &kind, &n)
-		f.add(typ, kind, n)
-		all += n
-		return err
+		if !rank {
+			err := rows.Scan(&typ, &kind, &n)
+			f.add(typ, kind, n)
+			all += n
+			return err
+		}
+		var ntyp, nkind sql.NullString
+		var nn, id sql.NullInt64
+		var r sql.NullFloat64
+		if err := rows.Scan(&ntyp, &nkind, &nn, &id, &r); err != nil {
+			return err
+		}
+		if nn.Valid {
+			f.add(ntyp.String, nkind.String, int(nn.Int64))
+			all += int(nn.Int64)
+		} else {
+			hits = append(hits, hit{id.Int64, float32(r.Float64)})
+		}
+		return nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	f.finish(page)
 	page.Capped = all > MaxSearchCount
-	return nil
+	if !rank || page.Capped {
+		return nil, nil
+	}
+	// In searchRest's order (a UNION ALL need not keep its part's).
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.rank != b.rank {
+			return cmp.Compare(b.rank, a.rank)
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	return &ids, nil
 }
 
 // from writes the FROM and the match of a search: the documents that

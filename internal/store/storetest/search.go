@@ -401,6 +401,7 @@ func testSearch(t *testing.T, open Opener) {
 
 	t.Run("TyposOfHiddenNames", func(t *testing.T) { testHiddenTypos(t, open) })
 	t.Run("BroadTerms", func(t *testing.T) { testBroadSearch(t, open) })
+	t.Run("RankOrder", func(t *testing.T) { testRankOrder(t, open) })
 
 	t.Run("Reindex", func(t *testing.T) {
 		must(0, s.ReplaceDocsIndex(ctx, "component:default/payments-service", docs))
@@ -463,6 +464,106 @@ func testHiddenTypos(t *testing.T, open Opener) {
 	// test would prove nothing otherwise).
 	if all, _ := found(t, s, store.SearchQuery{Term: typo}); all.Total < 2 {
 		t.Fatalf("unrestricted typo search finds %d", all.Total)
+	}
+}
+
+// rankCatalog has "falcon" in a different field of each entity: a name
+// that starts with it, a word of a name (and so of the title it
+// defaults to), a title, a tag, a description (twice, then once), and
+// in the name of a sensitive entity of team-b.
+const rankCatalog = `
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: described-one, description: Feeds the falcon daily.}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: tagged-one, description: Ordinary service for tests., tags: [falcon]}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: wing-api, description: Falcon falcon wing api.}
+spec: {type: openapi, lifecycle: production, owner: team-a, definition: "openapi: 3.0.0"}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: tracker-one, title: Falcon Tracker, description: Ordinary service for tests.}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: hidden-falcon, description: Ordinary service for tests., annotations: {rigger.dev/sensitive: "true"}}
+spec: {type: service, lifecycle: production, owner: team-b}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: blue-falcon, description: Ordinary service for tests.}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: falcon-core, description: Ordinary service for tests.}
+spec: {type: service, lifecycle: production, owner: team-a}
+`
+
+// testRankOrder: a term's results come name matches first, then by
+// relevance, the field that holds the word deciding (name, title, tags,
+// description; more occurrences first), whichever pass ranks them, in
+// every page and with a kind filter; what the caller may not read
+// takes no place.
+func testRankOrder(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/rank.yaml"}))
+	must(s.ReplaceLocation(ctx, loc.ID, rows(t, rankCatalog), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	ref := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			kind := "component"
+			if strings.HasSuffix(n, "-api") {
+				kind = "api"
+			}
+			out = append(out, "software-catalog "+kind+":default/"+n)
+		}
+		return out
+	}
+	aliceEnt := []string{"user:default/alice", "group:default/team-a"}
+	alice := store.SearchQuery{Term: "falcon", Access: readFilter(t, "user:default/alice", aliceEnt, permission.EntityRead),
+		DocsAccess: readFilter(t, "user:default/alice", aliceEnt, permission.DocsRead)}
+	// Components: each field in its place.
+	components := alice
+	components.Kinds = []string{"Component"}
+	want := ref("falcon-core", "blue-falcon", "tracker-one", "tagged-one", "described-one")
+	p, got := found(t, s, components)
+	if !slices.Equal(got, want) || p.Total != len(want) || p.HasMore {
+		t.Fatalf("alice's components: %v (total %d, more %v), want %v", got, p.Total, p.HasMore, want)
+	}
+	for _, c := range []struct{ offset, limit int }{{0, 1}, {1, 2}, {2, 3}, {3, 2}, {4, 10}} {
+		q := components
+		q.Offset, q.Limit = c.offset, c.limit
+		p, got := found(t, s, q)
+		end := min(c.offset+c.limit, len(want))
+		if !slices.Equal(got, want[c.offset:end]) || p.HasMore != (end < len(want)) || p.Total != len(want) {
+			t.Fatalf("alice's components from %d, %d: %v (more %v), want %v", c.offset, c.limit, got, p.HasMore, want[c.offset:end])
+		}
+	}
+	// Every kind: the API (a description word twice, which engines weigh
+	// differently against a tag) among them, in no other's place.
+	p, got = found(t, s, alice)
+	if i := slices.Index(got, ref("wing-api")[0]); i < 3 || p.Total != len(want)+1 || !slices.Equal(slices.Delete(slices.Clone(got), i, i+1), want) {
+		t.Fatalf("alice: %v (total %d)", got, p.Total)
+	}
+	apis := alice
+	apis.Kinds = []string{"API"}
+	if p, got := found(t, s, apis); !slices.Equal(got, ref("wing-api")) || p.Total != 1 {
+		t.Fatalf("alice's APIs: %v (total %d)", got, p.Total)
+	}
+	// Unrestricted, the hidden entity takes its place by its name.
+	all, got := found(t, s, store.SearchQuery{Term: "falcon"})
+	if want := ref("falcon-core", "blue-falcon", "hidden-falcon"); len(got) < 3 || !slices.Contains(got[1:3], want[2]) || all.Total != 7 {
+		t.Fatalf("unrestricted: %v (total %d)", got, all.Total)
 	}
 }
 
