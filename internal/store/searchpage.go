@@ -153,7 +153,7 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 	case !ranked:
 		q.add(" ORDER BY e.doc_id")
 	case s.d.FullText == FullTextPostgres:
-		q.add(" ORDER BY ts_rank(e.tsv, to_tsquery('simple', ?)) DESC, e.doc_id", p.match)
+		q.add(" ORDER BY ts_rank(e.tsv, "+tsQueryOnce+") DESC, e.doc_id", p.match)
 	default:
 		// FTS5 sorts by its rank column before the join (see from).
 		q.add(" ORDER BY search_fts.rank")
@@ -161,6 +161,11 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 	q.add(" LIMIT ? OFFSET ?", limit, offset)
 	return s.ids(ctx, q)
 }
+
+// tsQueryOnce is a term's tsquery for ts_rank, parsed once per query: a
+// prepared statement's generic plan otherwise calls to_tsquery for every
+// row it ranks (4 of a search's 7 ms at 700 matches).
+const tsQueryOnce = "(SELECT to_tsquery('simple', ?))"
 
 // searchSettings are the settings of every PostgreSQL search
 // transaction: no JIT compilation. A search's queries are short, but
@@ -189,6 +194,8 @@ func (s *SQL) ids(ctx context.Context, q sqlBuilder) ([]int64, error) {
 // at 20k documents for a prefix matching 436, against under 2 ms from
 // the GIN index). Pages and counts of broad terms still stop early, on
 // the primary key. And it runs without JIT compilation (searchSettings).
+// With a SearchDB (whose sessions have both settings) a query is one
+// statement; otherwise a read-only transaction sets them.
 func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows) error) error {
 	return s.searchRowsSet(ctx, q, "", each)
 }
@@ -197,7 +204,21 @@ func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows)
 // LOCAL statements, each starting with "; ").
 func (s *SQL) searchRowsSet(ctx context.Context, q sqlBuilder, settings string, each func(*sql.Rows) error) error {
 	var rows *sql.Rows
-	if s.d.FullText == FullTextPostgres {
+	if db := s.d.SearchDB; db != nil && settings == "" {
+		// Its sessions have the settings.
+		st, query, err := s.cachedStmtOn(ctx, db, &s.searchStmts, q.b.String())
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			rows, err = st.QueryContext(ctx, q.args...)
+		} else {
+			rows, err = db.QueryContext(ctx, query, q.args...)
+		}
+		if err != nil {
+			return err
+		}
+	} else if s.d.FullText == FullTextPostgres {
 		st, query, err := s.cachedStmt(ctx, q.b.String())
 		if err != nil {
 			return err
@@ -254,7 +275,7 @@ func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage,
 	s.conds(&q, p, nil, nil)
 	if rank {
 		q.add(" LIMIT ?) SELECT t.type, t.kind_text, COUNT(*), NULL::bigint, NULL::real FROM t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
-		q.add(" UNION ALL (SELECT NULL, NULL, NULL, t.doc_id, ts_rank(t.tsv, to_tsquery('simple', ?)) AS r FROM t WHERE (SELECT COUNT(*) FROM t) <= ?", p.match, MaxSearchCount)
+		q.add(" UNION ALL (SELECT NULL, NULL, NULL, t.doc_id, ts_rank(t.tsv, "+tsQueryOnce+") AS r FROM t WHERE (SELECT COUNT(*) FROM t) <= ?", p.match, MaxSearchCount)
 		// As searchRest's conds and name test.
 		if len(p.types) == 1 {
 			q.add(" AND t.type = ?", p.types[0])

@@ -19,10 +19,19 @@ import (
 )
 
 // Open connects to url, waits up to 30s for the server, and migrates.
+// Of its maxOpen connections (0: no bound), a third (from 4) are for
+// searches, with the store's search settings for their whole session
+// (store.SearchSettings), so that a search query needs no transaction
+// to set them.
 func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	searchDB, err := openSearchDB(url, &maxOpen)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	if maxOpen > 0 {
 		db.SetMaxOpenConns(maxOpen)
@@ -37,6 +46,9 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	}
 	if err != nil {
 		db.Close()
+		if searchDB != nil {
+			searchDB.Close()
+		}
 		// pgx errors do not include the password; the URL is never logged.
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
@@ -63,12 +75,38 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// And one (key: "rigkeys" in ASCII) for signing key rotation.
 		SigningKeyLock: "SELECT pg_advisory_xact_lock(32204040249375091)",
 		FullText:       store.FullTextPostgres,
+		SearchDB:       searchDB,
 	})
 	if err != nil {
 		db.Close()
+		if searchDB != nil {
+			searchDB.Close()
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// openSearchDB opens the pool of search connections, and takes its
+// connections from maxOpen (nil under 4 connections in all: searches
+// then set their settings in transactions).
+func openSearchDB(url string, maxOpen *int) (*sql.DB, error) {
+	if *maxOpen > 0 && *maxOpen < 4 {
+		return nil, nil
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	for k, v := range store.SearchSettings() {
+		cfg.RuntimeParams[k] = v
+	}
+	db := stdlib.OpenDB(*cfg)
+	if n := *maxOpen / 3; n > 0 {
+		db.SetMaxOpenConns(n)
+		*maxOpen -= n
+	}
+	return db, nil
 }
 
 // rebind turns ? placeholders into $1, $2, ... (no ? appears in our SQL
