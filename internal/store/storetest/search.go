@@ -619,4 +619,19 @@ func testBroadSearch(t *testing.T, open Opener) {
 			t.Fatalf("alice finds %s", r.EntityRef)
 		}
 	}
+	// Names starting with the term, hidden ones among them: alice's come
+	// first, in name order, page after page.
+	var mine []string
+	for i := 0; i < n; i += 2 {
+		mine = append(mine, fmt.Sprintf("software-catalog component:default/part-%d", i))
+	}
+	slices.Sort(mine)
+	part := alice
+	part.Term, part.Limit = "part", 10
+	for _, offset := range []int{0, 10, 200} {
+		part.Offset = offset
+		if p, got := found(t, s, part); !slices.Equal(got, mine[offset:offset+10]) || !p.HasMore {
+			t.Fatalf("alice's names from %d: %v, want %v", offset, got, mine[offset:offset+10])
+		}
+	}
 }
