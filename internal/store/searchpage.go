@@ -169,9 +169,10 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 	return s.ids(ctx, q)
 }
 
-// tsQueryOnce is a term's tsquery for ts_rank, parsed once per query: a
-// prepared statement's generic plan otherwise calls to_tsquery for every
-// row it ranks (4 of a search's 7 ms at 700 matches).
+// tsQueryOnce is a term's tsquery parsed once per query, as a
+// subquery's value: a prepared statement's generic plan otherwise calls
+// to_tsquery for every row it ranks (4 of a search's 7 ms at 700
+// matches); and the planner does not see the term (readableTypos).
 const tsQueryOnce = "(SELECT to_tsquery('simple', ?))"
 
 // searchSettings are the settings of every PostgreSQL search
@@ -204,14 +205,8 @@ func (s *SQL) ids(ctx context.Context, q sqlBuilder) ([]int64, error) {
 // With a SearchDB (whose sessions have both settings) a query is one
 // statement; otherwise a read-only transaction sets them.
 func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows) error) error {
-	return s.searchRowsSet(ctx, q, "", each)
-}
-
-// searchRowsSet is searchRows with more settings on PostgreSQL (SET
-// LOCAL statements, each starting with "; ").
-func (s *SQL) searchRowsSet(ctx context.Context, q sqlBuilder, settings string, each func(*sql.Rows) error) error {
 	var rows *sql.Rows
-	if db := s.d.SearchDB; db != nil && settings == "" {
+	if db := s.d.SearchDB; db != nil {
 		// Its sessions have the settings.
 		st, query, err := s.cachedStmtOn(ctx, db, &s.searchStmts, q.b.String())
 		if err != nil {
@@ -235,7 +230,7 @@ func (s *SQL) searchRowsSet(ctx context.Context, q sqlBuilder, settings string, 
 			return err
 		}
 		defer tx.Rollback() //nolint:errcheck // read-only
-		if _, err := tx.ExecContext(ctx, searchSettings+`; SET LOCAL enable_seqscan = off`+settings); err != nil {
+		if _, err := tx.ExecContext(ctx, searchSettings+`; SET LOCAL enable_seqscan = off`); err != nil {
 			return err
 		}
 		if st != nil {
@@ -418,13 +413,14 @@ func (s *SQL) conds(q *sqlBuilder, p *searchPlan, types, kinds []string) {
 // theirs, nor shows in their highlights. One query per 32 candidates,
 // each an EXISTS that stops at the first readable document.
 //
-// On PostgreSQL the EXISTS is planned for any word (a generic plan),
-// which takes the word's documents from the GIN index and reads them
-// until one is readable. Planned for the word, with statistics saying
-// it is common, it would walk the table in index order hoping to meet
-// one early: every document when the word's are all hidden (127 ms at
-// 20k documents). Reading all the word's documents first instead (as
-// this did) cost 1-5 ms per candidate at 100k.
+// On PostgreSQL the EXISTS is planned without knowing the word (its
+// tsquery is a subquery's), which takes the word's documents from the
+// GIN index and reads them until one is readable. Planned for the word,
+// with statistics saying it is common, it would walk the table in index
+// order hoping to meet one early: every document when the word's are
+// all hidden (127 ms at 20k documents). Reading all the word's
+// documents first instead (as this did) cost 1-5 ms per candidate at
+// 100k.
 func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 	var all []string
 	seen := map[string]bool{}
@@ -444,11 +440,15 @@ func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 				q.add(" UNION ALL ")
 			}
 			q.add("SELECT CAST(? AS TEXT) WHERE EXISTS (SELECT 1", c)
-			s.from(&q, p, exactTerm(s.d.FullText, c), false)
+			if s.d.FullText == FullTextPostgres {
+				q.add(" FROM search_docs e WHERE e.tsv @@ "+tsQueryOnce, exactTerm(s.d.FullText, c))
+			} else {
+				s.from(&q, p, exactTerm(s.d.FullText, c), false)
+			}
 			s.conds(&q, p, p.types, p.kinds)
 			q.add(")")
 		}
-		if err := s.searchRowsSet(ctx, q, "; SET LOCAL plan_cache_mode = force_generic_plan", func(rows *sql.Rows) error {
+		if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
 			var w string
 			err := rows.Scan(&w)
 			readable[w] = true
