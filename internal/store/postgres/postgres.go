@@ -19,8 +19,9 @@ import (
 )
 
 // Open connects to url, waits up to 30s for the server, and migrates.
-// Of its maxOpen connections (0: no bound), a third (from 4) are for
-// searches, with the store's search settings for their whole session
+// Of its maxOpen connections (0: no bound), a third, and at least two
+// (a search runs two queries at once), are for searches when there are
+// 4 or more: their sessions have the store's search settings
 // (store.SearchSettings), so that a search query needs no transaction
 // to set them.
 func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
@@ -102,7 +103,7 @@ func openSearchDB(url string, maxOpen *int) (*sql.DB, error) {
 		cfg.RuntimeParams[k] = v
 	}
 	db := stdlib.OpenDB(*cfg)
-	if n := *maxOpen / 3; n > 0 {
+	if n := max(2, *maxOpen/3); *maxOpen > 0 {
 		db.SetMaxOpenConns(n)
 		*maxOpen -= n
 	}
