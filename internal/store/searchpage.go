@@ -413,8 +413,8 @@ func (s *SQL) conds(q *sqlBuilder, p *searchPlan, types, kinds []string) {
 // theirs, nor shows in their highlights. One query per 32 candidates,
 // each an EXISTS that stops at the first readable document.
 //
-// On PostgreSQL the EXISTS is planned without knowing the word (its
-// tsquery is a subquery's), which takes the word's documents from the
+// On PostgreSQL the EXISTS is planned without knowing the word (a row of
+// the candidates' array), which takes the word's documents from the
 // GIN index and reads them until one is readable. Planned for the word,
 // with statistics saying it is common, it would walk the table in index
 // order hoping to meet one early: every document when the word's are
@@ -435,18 +435,24 @@ func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 	readable := map[string]bool{}
 	for _, chunk := range chunks(all, 32) {
 		var q sqlBuilder
-		for i, c := range chunk {
-			if i > 0 {
-				q.add(" UNION ALL ")
-			}
-			q.add("SELECT CAST(? AS TEXT) WHERE EXISTS (SELECT 1", c)
-			if s.d.FullText == FullTextPostgres {
-				q.add(" FROM search_docs e WHERE e.tsv @@ "+tsQueryOnce, exactTerm(s.d.FullText, c))
-			} else {
-				s.from(&q, p, exactTerm(s.d.FullText, c), false)
-			}
+		if s.d.FullText == FullTextPostgres {
+			// One EXISTS run for each candidate (quoted as exactTerm
+			// does): the access predicate's hashed subplans are built
+			// once for all of them, not once for each.
+			q.add(`SELECT w.c FROM unnest(CAST(? AS TEXT[])) AS w(c) WHERE EXISTS (SELECT 1 FROM search_docs e`+
+				` WHERE e.tsv @@ to_tsquery('simple', '''' || replace(w.c, '''', '''''') || '''')`, chunk)
 			s.conds(&q, p, p.types, p.kinds)
 			q.add(")")
+		} else {
+			for i, c := range chunk {
+				if i > 0 {
+					q.add(" UNION ALL ")
+				}
+				q.add("SELECT CAST(? AS TEXT) WHERE EXISTS (SELECT 1", c)
+				s.from(&q, p, exactTerm(s.d.FullText, c), false)
+				s.conds(&q, p, p.types, p.kinds)
+				q.add(")")
+			}
 		}
 		if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
 			var w string
