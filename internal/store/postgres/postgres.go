@@ -108,7 +108,10 @@ func openSearchDB(url string, maxOpen *int) (*sql.DB, error) {
 	}
 	db := stdlib.OpenDB(*cfg)
 	if n := max(2, *maxOpen/3); *maxOpen > 0 {
+		// All kept open when idle: a new session plans every search
+		// statement afresh (tens of ms for its first searches).
 		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
 		*maxOpen -= n
 	}
 	return db, nil
