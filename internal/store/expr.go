@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -178,7 +179,7 @@ func dedupe(args []*Expr) []*Expr {
 	seen := map[string]bool{}
 	out := args[:0]
 	for _, a := range args {
-		k := a.String()
+		k := a.render(true)
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, a)
@@ -189,7 +190,11 @@ func dedupe(args []*Expr) []*Expr {
 
 // String renders e for logs and tests, e.g. (kind IN [component] AND NOT
 // metadata.tags IN [js]).
-func (e *Expr) String() string {
+func (e *Expr) String() string { return e.render(false) }
+
+// render is String; canonical lists each condition's values sorted (the
+// same condition in any order renders the same).
+func (e *Expr) render(canonical bool) string {
 	switch e.op() {
 	case ExprTrue:
 		return "TRUE"
@@ -201,7 +206,11 @@ func (e *Expr) String() string {
 		if len(e.Cond.Values) == 0 {
 			return e.Cond.Key + " EXISTS"
 		}
-		return fmt.Sprintf("%s IN %q", e.Cond.Key, e.Cond.Values)
+		values := e.Cond.Values
+		if canonical {
+			values = slices.Sorted(slices.Values(values))
+		}
+		return fmt.Sprintf("%s IN %q", e.Cond.Key, values)
 	}
 	sep := " AND "
 	if e.Op == ExprOr {
@@ -209,7 +218,7 @@ func (e *Expr) String() string {
 	}
 	parts := make([]string, len(e.Args))
 	for i, a := range e.Args {
-		parts[i] = a.String()
+		parts[i] = a.render(canonical)
 	}
 	return "(" + strings.Join(parts, sep) + ")"
 }

@@ -25,6 +25,8 @@ func TestExprSimplifies(t *testing.T) {
 		{Or(Not(eq), eq), "TRUE"},
 		{Or(Not(has), And(has, owner("a"))), `(NOT metadata.annotations.s EXISTS OR relations.ownedBy IN ["a"])`},
 		{(*Expr)(nil), "TRUE"},
+		// The same condition with its values in another order is one.
+		{And(Or(Not(eq), owner("a"), owner("b")), Or(Not(eq), owner("b"), owner("a"))), `(NOT metadata.annotations.s IN ["true"] OR relations.ownedBy IN ["a" "b"])`},
 	}
 	for _, c := range cases {
 		if s := c.got.String(); s != c.want {

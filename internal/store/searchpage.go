@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 )
 
@@ -17,9 +19,10 @@ import (
 //     (searchNames);
 //   - the rest, best first (searchRest): ranked by the engine (FTS5
 //     consumes ORDER BY rank itself, so the join and the access
-//     predicate run only for the rows it hands out; PostgreSQL sorts by
-//     ts_rank with a top-N heap), or, past MaxSearchCount matches, in
-//     index order, since ranking them all is what costs.
+//     predicate run only for the rows it hands out; on PostgreSQL the
+//     counts' own pass sorts them by ts_rank with a top-N heap), or,
+//     past MaxSearchCount matches, in index order, since ranking them
+//     all is what costs.
 //
 // Access is in every one of these queries, before their LIMIT: nothing
 // is filtered after the fact, so what is counted and paged is what the
@@ -29,14 +32,20 @@ import (
 // the ids of the page's documents (one more than the limit, to tell
 // whether more follow), best first.
 func (s *SQL) searchIDs(ctx context.Context, p *searchPlan, page *SearchPage) ([]int64, error) {
+	need := p.q.Offset + p.q.Limit + 1
 	// The counts run beside the page's queries, on another connection.
 	counted := make(chan error, 1)
 	var counts SearchPage
-	go func() { counted <- s.searchCounts(ctx, p, &counts) }()
-	ids, err := s.searchPageIDs(ctx, p, func() (bool, error) {
+	var ranked *[]int64
+	go func() {
+		var err error
+		ranked, err = s.searchCounts(ctx, p, &counts, need)
+		counted <- err
+	}()
+	ids, err := s.searchPageIDs(ctx, p, need, func() (bool, *[]int64, error) {
 		err := <-counted
 		counted <- err
-		return counts.Capped, err
+		return counts.Capped, ranked, err
 	})
 	if cerr := <-counted; err == nil {
 		err = cerr
@@ -48,10 +57,11 @@ func (s *SQL) searchIDs(ctx context.Context, p *searchPlan, page *SearchPage) ([
 	return ids, nil
 }
 
-// searchPageIDs returns the page's ids; capped waits for the counts and
-// says whether they were capped.
-func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, capped func() (bool, error)) ([]int64, error) {
-	need := p.q.Offset + p.q.Limit + 1
+// searchPageIDs returns the page's need ids; counted waits for the
+// counts and says whether they were capped, with the best need matches
+// that are not name matches when the counts ranked them (nil: they did
+// not).
+func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, need int, counted func() (bool, *[]int64, error)) ([]int64, error) {
 	names, err := s.searchNames(ctx, p, need)
 	if err != nil {
 		return nil, err
@@ -59,13 +69,17 @@ func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, capped func() (b
 	if len(names) >= need {
 		return names[p.q.Offset:need], nil
 	}
-	broad, err := capped()
+	broad, ranked, err := counted()
 	if err != nil {
 		return nil, err
 	}
 	// names holds every name match: the rest come after them.
-	rest, err := s.searchRest(ctx, p, !broad, max(0, p.q.Offset-len(names)), need-max(p.q.Offset, len(names)))
-	if err != nil {
+	offset, limit := max(0, p.q.Offset-len(names)), need-max(p.q.Offset, len(names))
+	var rest []int64
+	if ranked != nil {
+		r := *ranked
+		rest = r[min(offset, len(r)):min(offset+limit, len(r))]
+	} else if rest, err = s.searchRest(ctx, p, !broad, offset, limit); err != nil {
 		return nil, err
 	}
 	var ids []int64
@@ -98,14 +112,25 @@ func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int6
 	// for searchWords, so a name starting with the term holds each of the
 	// term's words as a word (the last as a prefix): its document matches.
 	// (Checking it row by row costs FTS5 a fresh prefix lookup each.)
+	//
+	// The names are a range of the names index (names are ASCII: U+FFFF
+	// sorts after every name starting with the term), checked by LIKE.
 	var q sqlBuilder
-	q.add("SELECT e.doc_id FROM entities x JOIN search_docs e ON e.id = x.id AND e.type = ? WHERE ", SearchTypeCatalog)
 	if s.d.FullText == FullTextPostgres {
-		// Served by entities_name_pattern whatever the database's collation.
-		q.add(`x.name LIKE ? ESCAPE '\'`, p.namePattern())
+		// The range is of entities_name_pattern, in byte order whatever
+		// the database's collation, written with its operators: a LIKE
+		// alone uses the index only in a plan made for its pattern, and
+		// the statement is prepared, so PostgreSQL soon plans it once for
+		// any pattern and then scanned every entity (60 ms at 100k). The
+		// names are sorted before the join (OFFSET 0 keeps the subquery
+		// whole), so that the join stops at the page's last readable
+		// one instead of checking every name starting with a short term
+		// (a third of the buffers for a 3-letter prefix at 100k).
+		q.add(`SELECT e.doc_id FROM (SELECT x.id, x.name FROM entities x WHERE x.name ~>=~ ? AND x.name ~<~ ? AND x.name LIKE ? ESCAPE '\'`+
+			` ORDER BY x.name COLLATE "C", x.id OFFSET 0) x JOIN search_docs e ON e.id = x.id AND e.type = ? WHERE 1=1`,
+			p.name, p.name+"\uffff", p.namePattern(), SearchTypeCatalog)
 	} else {
-		// A range of entities_name (names are ASCII: U+FFFF sorts after
-		// every name starting with the term), checked by LIKE.
+		q.add("SELECT e.doc_id FROM entities x JOIN search_docs e ON e.id = x.id AND e.type = ? WHERE ", SearchTypeCatalog)
 		q.add(`x.name >= ? AND x.name < ? AND x.name LIKE ? ESCAPE '\'`, p.name, p.name+"\uffff", p.namePattern())
 	}
 	s.conds(&q, p, []string{SearchTypeCatalog}, p.kinds)
@@ -135,7 +160,7 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 	case !ranked:
 		q.add(" ORDER BY e.doc_id")
 	case s.d.FullText == FullTextPostgres:
-		q.add(" ORDER BY ts_rank(e.tsv, to_tsquery('simple', ?)) DESC, e.doc_id", p.match)
+		q.add(" ORDER BY ts_rank(e.tsv, "+tsQueryOnce+") DESC, e.doc_id", p.match)
 	default:
 		// FTS5 sorts by its rank column before the join (see from).
 		q.add(" ORDER BY search_fts.rank")
@@ -143,6 +168,20 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 	q.add(" LIMIT ? OFFSET ?", limit, offset)
 	return s.ids(ctx, q)
 }
+
+// tsQueryOnce is a term's tsquery parsed once per query, as a
+// subquery's value: a prepared statement's generic plan otherwise calls
+// to_tsquery for every row it ranks (4 of a search's 7 ms at 700
+// matches); and the planner does not see the term (readableTypos).
+const tsQueryOnce = "(SELECT to_tsquery('simple', ?))"
+
+// searchSettings are the settings of every PostgreSQL search
+// transaction: no JIT compilation. A search's queries are short, but
+// enable_seqscan = off makes the cost of any plan that keeps a
+// sequential scan (of a small table) exceed jit_above_cost, and
+// compiling it then costs tens of milliseconds. (One statement of the
+// simple protocol: the settings cost one round trip.)
+const searchSettings = `SET LOCAL jit = off`
 
 // ids runs a query of one integer column.
 func (s *SQL) ids(ctx context.Context, q sqlBuilder) ([]int64, error) {
@@ -162,10 +201,26 @@ func (s *SQL) ids(ctx context.Context, q sqlBuilder) ([]int64, error) {
 // a LIMIT or EXISTS it then scans the table hoping to stop early (82 ms
 // at 20k documents for a prefix matching 436, against under 2 ms from
 // the GIN index). Pages and counts of broad terms still stop early, on
-// the primary key.
+// the primary key. And it runs without JIT compilation (searchSettings).
+// With a SearchDB (whose sessions have both settings) a query is one
+// statement; otherwise a read-only transaction sets them.
 func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows) error) error {
 	var rows *sql.Rows
-	if s.d.FullText == FullTextPostgres {
+	if db := s.d.SearchDB; db != nil {
+		// Its sessions have the settings.
+		st, query, err := s.cachedStmtOn(ctx, db, &s.searchStmts, q.b.String())
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			rows, err = st.QueryContext(ctx, q.args...)
+		} else {
+			rows, err = db.QueryContext(ctx, query, q.args...)
+		}
+		if err != nil {
+			return err
+		}
+	} else if s.d.FullText == FullTextPostgres {
 		st, query, err := s.cachedStmt(ctx, q.b.String())
 		if err != nil {
 			return err
@@ -175,7 +230,7 @@ func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows)
 			return err
 		}
 		defer tx.Rollback() //nolint:errcheck // read-only
-		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		if _, err := tx.ExecContext(ctx, searchSettings+`; SET LOCAL enable_seqscan = off`); err != nil {
 			return err
 		}
 		if st != nil {
@@ -203,27 +258,90 @@ func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows)
 
 // searchCounts counts the readable matches (the first MaxSearchCount+1)
 // by type and kind, and derives the total and both facets from them.
-func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage) error {
+//
+// On PostgreSQL, for a term, the same pass ranks them when they are not
+// capped, and returns the best need of those searchRest would return,
+// from its first (nil: not ranked): the matches' documents are read
+// once, not once to count and again to rank. The matches are kept
+// (with their tsvector, still compressed or out of line) in a CTE: when
+// there are more than MaxSearchCount, none is ranked.
+func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage, need int) (*[]int64, error) {
+	rank := s.d.FullText == FullTextPostgres && p.match != ""
 	var q sqlBuilder
-	q.add("SELECT t.type, t.kind_text, COUNT(*) FROM (SELECT e.type, e.kind_text")
+	if rank {
+		q.add("WITH t AS MATERIALIZED (SELECT e.doc_id, e.type, e.kind, e.kind_text, e.name, e.tsv")
+	} else {
+		q.add("SELECT t.type, t.kind_text, COUNT(*) FROM (SELECT e.type, e.kind_text")
+	}
 	s.from(&q, p, p.match, false)
 	s.conds(&q, p, nil, nil)
-	q.add(" LIMIT ?) t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+	if rank {
+		q.add(" LIMIT ?) SELECT t.type, t.kind_text, COUNT(*), NULL::bigint, NULL::real FROM t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+		q.add(" UNION ALL (SELECT NULL, NULL, NULL, t.doc_id, ts_rank(t.tsv, "+tsQueryOnce+") AS r FROM t WHERE (SELECT COUNT(*) FROM t) <= ?", p.match, MaxSearchCount)
+		// As searchRest's conds and name test.
+		if len(p.types) == 1 {
+			q.add(" AND t.type = ?", p.types[0])
+		}
+		if len(p.kinds) > 0 {
+			q.add(" AND ")
+			inList(&q, "t.kind", p.kinds)
+		}
+		if p.nameRanked() {
+			q.add(` AND NOT (t.type = ? AND t.name LIKE ? ESCAPE '\')`, SearchTypeCatalog, p.namePattern())
+		}
+		q.add(" ORDER BY r DESC, t.doc_id LIMIT ?)", need)
+	} else {
+		q.add(" LIMIT ?) t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+	}
 	f := newFacetCounter(p)
 	all := 0
+	type hit struct {
+		id   int64
+		rank float32
+	}
+	var hits []hit
 	if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
 		var typ, kind string
 		var n int
-		err := rows.Scan(&typ, &kind, &n)
-		f.add(typ, kind, n)
-		all += n
-		return err
+		if !rank {
+			err := rows.Scan(&typ, &kind, &n)
+			f.add(typ, kind, n)
+			all += n
+			return err
+		}
+		var ntyp, nkind sql.NullString
+		var nn, id sql.NullInt64
+		var r sql.NullFloat64
+		if err := rows.Scan(&ntyp, &nkind, &nn, &id, &r); err != nil {
+			return err
+		}
+		if nn.Valid {
+			f.add(ntyp.String, nkind.String, int(nn.Int64))
+			all += int(nn.Int64)
+		} else {
+			hits = append(hits, hit{id.Int64, float32(r.Float64)})
+		}
+		return nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	f.finish(page)
 	page.Capped = all > MaxSearchCount
-	return nil
+	if !rank || page.Capped {
+		return nil, nil
+	}
+	// In searchRest's order (a UNION ALL need not keep its part's).
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.rank != b.rank {
+			return cmp.Compare(b.rank, a.rank)
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	return &ids, nil
 }
 
 // from writes the FROM and the match of a search: the documents that
@@ -294,6 +412,15 @@ func (s *SQL) conds(q *sqlBuilder, p *searchPlan, types, kinds []string) {
 // word only in documents hidden from the caller never displaces one of
 // theirs, nor shows in their highlights. One query per 32 candidates,
 // each an EXISTS that stops at the first readable document.
+//
+// On PostgreSQL the EXISTS is planned without knowing the word (a row of
+// the candidates' array), which takes the word's documents from the
+// GIN index and reads them until one is readable. Planned for the word,
+// with statistics saying it is common, it would walk the table in index
+// order hoping to meet one early: every document when the word's are
+// all hidden (127 ms at 20k documents). Reading all the word's
+// documents first instead (as this did) cost 1-5 ms per candidate at
+// 100k.
 func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 	var all []string
 	seen := map[string]bool{}
@@ -308,22 +435,24 @@ func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 	readable := map[string]bool{}
 	for _, chunk := range chunks(all, 32) {
 		var q sqlBuilder
-		for i, c := range chunk {
-			if i > 0 {
-				q.add(" UNION ALL ")
-			}
-			q.add("SELECT CAST(? AS TEXT) WHERE EXISTS (SELECT 1", c)
-			if s.d.FullText == FullTextPostgres {
-				// The word's documents from the GIN index first: for an
-				// EXISTS the planner otherwise walks an index whole
-				// hoping to meet one early (127 ms at 20k documents for a
-				// word in none the caller may read).
-				q.add(" FROM search_docs e WHERE e.doc_id = ANY(ARRAY(SELECT doc_id FROM search_docs WHERE tsv @@ to_tsquery('simple', ?)))", exactTerm(s.d.FullText, c))
-			} else {
-				s.from(&q, p, exactTerm(s.d.FullText, c), false)
-			}
+		if s.d.FullText == FullTextPostgres {
+			// One EXISTS run for each candidate (quoted as exactTerm
+			// does): the access predicate's hashed subplans are built
+			// once for all of them, not once for each.
+			q.add(`SELECT w.c FROM unnest(CAST(? AS TEXT[])) AS w(c) WHERE EXISTS (SELECT 1 FROM search_docs e`+
+				` WHERE e.tsv @@ to_tsquery('simple', '''' || replace(w.c, '''', '''''') || '''')`, chunk)
 			s.conds(&q, p, p.types, p.kinds)
 			q.add(")")
+		} else {
+			for i, c := range chunk {
+				if i > 0 {
+					q.add(" UNION ALL ")
+				}
+				q.add("SELECT CAST(? AS TEXT) WHERE EXISTS (SELECT 1", c)
+				s.from(&q, p, exactTerm(s.d.FullText, c), false)
+				s.conds(&q, p, p.types, p.kinds)
+				q.add(")")
+			}
 		}
 		if err := s.searchRows(ctx, q, func(rows *sql.Rows) error {
 			var w string

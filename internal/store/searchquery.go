@@ -278,14 +278,6 @@ func (s *SQL) typoCandidates(ctx context.Context, words []string) (map[string][]
 const trigramThreshold = "0.19"
 
 func (s *SQL) trigramCandidates(ctx context.Context, words []string, found map[string]bool) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("typo candidates: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // read-only
-	if _, err := tx.ExecContext(ctx, `SET LOCAL pg_trgm.similarity_threshold = `+trigramThreshold); err != nil {
-		return fmt.Errorf("typo candidates: %w", err)
-	}
 	var q sqlBuilder
 	for i, w := range words {
 		if i > 0 {
@@ -294,7 +286,23 @@ func (s *SQL) trigramCandidates(ctx context.Context, words []string, found map[s
 		n := utf8.RuneCountInString(w)
 		q.add("SELECT word FROM search_vocab WHERE word % ? AND length(word) BETWEEN ? AND ?", w, n-1, n+1)
 	}
-	rows, err := tx.QueryContext(ctx, s.q(q.b.String()), q.args...)
+	// The threshold is a setting, of SearchDB's sessions or else of a
+	// transaction.
+	var rows *sql.Rows
+	var err error
+	if s.d.SearchDB != nil {
+		rows, err = s.d.SearchDB.QueryContext(ctx, s.q(q.b.String()), q.args...)
+	} else {
+		var tx *sql.Tx
+		if tx, err = s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
+			return fmt.Errorf("typo candidates: %w", err)
+		}
+		defer tx.Rollback() //nolint:errcheck // read-only
+		if _, err := tx.ExecContext(ctx, searchSettings+`; SET LOCAL pg_trgm.similarity_threshold = `+trigramThreshold); err != nil {
+			return fmt.Errorf("typo candidates: %w", err)
+		}
+		rows, err = tx.QueryContext(ctx, s.q(q.b.String()), q.args...)
+	}
 	if err != nil {
 		return fmt.Errorf("typo candidates: %w", err)
 	}

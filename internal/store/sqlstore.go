@@ -80,6 +80,17 @@ type Dialect struct {
 	// (Schema's dialect). "" only for migrations before the index (tests
 	// of old schemas): no index is kept or searched.
 	FullText string
+	// SearchDB, if set, is a pool of the same database for search queries
+	// only, whose sessions have SearchSettings: a search query is then
+	// one statement, where it otherwise sets them in a transaction of
+	// its own (four round trips). The store closes it.
+	SearchDB *sql.DB
+}
+
+// SearchSettings are the session settings of a Dialect's SearchDB on
+// PostgreSQL (searchRows and trigramCandidates say why).
+func SearchSettings() map[string]string {
+	return map[string]string{"enable_seqscan": "off", "jit": "off", "pg_trgm.similarity_threshold": trigramThreshold}
 }
 
 // The full-text engines a Dialect may name.
@@ -105,6 +116,8 @@ type SQL struct {
 	// distinct texts (see cachedQuery).
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// searchStmts are the prepared statements of searches on d.SearchDB.
+	searchStmts map[string]*sql.Stmt
 	// vocab are the typo vocabulary's words known committed; noIndex
 	// turns the search index's upkeep off (SetSearchIndexing).
 	vocab   vocabCache
@@ -131,19 +144,24 @@ func (s *SQL) cachedQuery(ctx context.Context, query string, args ...any) (*sql.
 // cachedStmt is cachedQuery's prepared statement for query (nil past
 // maxCachedStmts), and the query rebound for the driver.
 func (s *SQL) cachedStmt(ctx context.Context, query string) (*sql.Stmt, string, error) {
+	return s.cachedStmtOn(ctx, s.db, &s.stmts, query)
+}
+
+// cachedStmtOn is cachedStmt on db, whose statements cache holds.
+func (s *SQL) cachedStmtOn(ctx context.Context, db *sql.DB, cache *map[string]*sql.Stmt, query string) (*sql.Stmt, string, error) {
 	query = s.q(query)
 	s.stmtMu.Lock()
-	st, ok := s.stmts[query]
-	if !ok && len(s.stmts) < maxCachedStmts {
+	st, ok := (*cache)[query]
+	if !ok && len(*cache) < maxCachedStmts {
 		var err error
-		if st, err = s.db.PrepareContext(context.WithoutCancel(ctx), query); err != nil {
+		if st, err = db.PrepareContext(context.WithoutCancel(ctx), query); err != nil {
 			s.stmtMu.Unlock()
 			return nil, "", err
 		}
-		if s.stmts == nil {
-			s.stmts = map[string]*sql.Stmt{}
+		if *cache == nil {
+			*cache = map[string]*sql.Stmt{}
 		}
-		s.stmts[query], ok = st, true
+		(*cache)[query], ok = st, true
 	}
 	s.stmtMu.Unlock()
 	if !ok {
@@ -269,8 +287,14 @@ func (s *SQL) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
 	}
-	s.stmts = nil
+	for _, st := range s.searchStmts {
+		st.Close()
+	}
+	s.stmts, s.searchStmts = nil, nil
 	s.stmtMu.Unlock()
+	if s.d.SearchDB != nil {
+		s.d.SearchDB.Close()
+	}
 	return s.db.Close()
 }
 

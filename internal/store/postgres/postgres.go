@@ -19,10 +19,20 @@ import (
 )
 
 // Open connects to url, waits up to 30s for the server, and migrates.
+// Of its maxOpen connections (0: no bound), a third, and at least two
+// (a search runs two queries at once), are for searches when there are
+// 4 or more: their sessions have the store's search settings
+// (store.SearchSettings), so that a search query needs no transaction
+// to set them.
 func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	searchDB, err := openSearchDB(url, &maxOpen)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	if maxOpen > 0 {
 		db.SetMaxOpenConns(maxOpen)
@@ -37,6 +47,9 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	}
 	if err != nil {
 		db.Close()
+		if searchDB != nil {
+			searchDB.Close()
+		}
 		// pgx errors do not include the password; the URL is never logged.
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
@@ -52,19 +65,56 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		MaxParams: 8000,
 		CopyRows:  copyRows,
 		// Autovacuum analyzes eventually; right after a big batch the
-		// planner would otherwise scan every component to find one owner's.
-		Analyze: "ANALYZE entities, search, relations",
+		// planner would otherwise scan every component to find one owner's,
+		// and plan searches for a search index it believes empty (a
+		// hash join of every entity's document to list names: 100-300 ms
+		// at 100k entities). Of search_docs, its size, the share of each
+		// type and that an entity id has one document of a type are
+		// enough (1 % of a 10k batch; all its columns, 7 %): without the
+		// last, the names query expects hundreds of documents an entity
+		// and builds the access predicate's hash tables (25 ms right after
+		// a load) to check one.
+		Analyze: "ANALYZE entities, search, relations, search_docs (id, type)",
 		// Another advisory lock (key: "rigaudit" in ASCII) for audit appends.
 		AuditLock: "SELECT pg_advisory_xact_lock(8244234261157407092)",
 		// And one (key: "rigkeys" in ASCII) for signing key rotation.
 		SigningKeyLock: "SELECT pg_advisory_xact_lock(32204040249375091)",
 		FullText:       store.FullTextPostgres,
+		SearchDB:       searchDB,
 	})
 	if err != nil {
 		db.Close()
+		if searchDB != nil {
+			searchDB.Close()
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// openSearchDB opens the pool of search connections, and takes its
+// connections from maxOpen (nil under 4 connections in all: searches
+// then set their settings in transactions).
+func openSearchDB(url string, maxOpen *int) (*sql.DB, error) {
+	if *maxOpen > 0 && *maxOpen < 4 {
+		return nil, nil
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	for k, v := range store.SearchSettings() {
+		cfg.RuntimeParams[k] = v
+	}
+	db := stdlib.OpenDB(*cfg)
+	if n := max(2, *maxOpen/3); *maxOpen > 0 {
+		// All kept open when idle: a new session plans every search
+		// statement afresh (tens of ms for its first searches).
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		*maxOpen -= n
+	}
+	return db, nil
 }
 
 // rebind turns ? placeholders into $1, $2, ... (no ? appears in our SQL

@@ -401,6 +401,7 @@ func testSearch(t *testing.T, open Opener) {
 
 	t.Run("TyposOfHiddenNames", func(t *testing.T) { testHiddenTypos(t, open) })
 	t.Run("BroadTerms", func(t *testing.T) { testBroadSearch(t, open) })
+	t.Run("RankOrder", func(t *testing.T) { testRankOrder(t, open) })
 
 	t.Run("Reindex", func(t *testing.T) {
 		must(0, s.ReplaceDocsIndex(ctx, "component:default/payments-service", docs))
@@ -466,6 +467,106 @@ func testHiddenTypos(t *testing.T, open Opener) {
 	}
 }
 
+// rankCatalog has "falcon" in a different field of each entity: a name
+// that starts with it, a word of a name (and so of the title it
+// defaults to), a title, a tag, a description (twice, then once), and
+// in the name of a sensitive entity of team-b.
+const rankCatalog = `
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: described-one, description: Feeds the falcon daily.}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: tagged-one, description: Ordinary service for tests., tags: [falcon]}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: wing-api, description: Falcon falcon wing api.}
+spec: {type: openapi, lifecycle: production, owner: team-a, definition: "openapi: 3.0.0"}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: tracker-one, title: Falcon Tracker, description: Ordinary service for tests.}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: hidden-falcon, description: Ordinary service for tests., annotations: {rigger.dev/sensitive: "true"}}
+spec: {type: service, lifecycle: production, owner: team-b}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: blue-falcon, description: Ordinary service for tests.}
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: falcon-core, description: Ordinary service for tests.}
+spec: {type: service, lifecycle: production, owner: team-a}
+`
+
+// testRankOrder: a term's results come name matches first, then by
+// relevance, the field that holds the word deciding (name, title, tags,
+// description; more occurrences first), whichever pass ranks them, in
+// every page and with a kind filter; what the caller may not read
+// takes no place.
+func testRankOrder(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/rank.yaml"}))
+	must(s.ReplaceLocation(ctx, loc.ID, rows(t, rankCatalog), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	ref := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			kind := "component"
+			if strings.HasSuffix(n, "-api") {
+				kind = "api"
+			}
+			out = append(out, "software-catalog "+kind+":default/"+n)
+		}
+		return out
+	}
+	aliceEnt := []string{"user:default/alice", "group:default/team-a"}
+	alice := store.SearchQuery{Term: "falcon", Access: readFilter(t, "user:default/alice", aliceEnt, permission.EntityRead),
+		DocsAccess: readFilter(t, "user:default/alice", aliceEnt, permission.DocsRead)}
+	// Components: each field in its place.
+	components := alice
+	components.Kinds = []string{"Component"}
+	want := ref("falcon-core", "blue-falcon", "tracker-one", "tagged-one", "described-one")
+	p, got := found(t, s, components)
+	if !slices.Equal(got, want) || p.Total != len(want) || p.HasMore {
+		t.Fatalf("alice's components: %v (total %d, more %v), want %v", got, p.Total, p.HasMore, want)
+	}
+	for _, c := range []struct{ offset, limit int }{{0, 1}, {1, 2}, {2, 3}, {3, 2}, {4, 10}} {
+		q := components
+		q.Offset, q.Limit = c.offset, c.limit
+		p, got := found(t, s, q)
+		end := min(c.offset+c.limit, len(want))
+		if !slices.Equal(got, want[c.offset:end]) || p.HasMore != (end < len(want)) || p.Total != len(want) {
+			t.Fatalf("alice's components from %d, %d: %v (more %v), want %v", c.offset, c.limit, got, p.HasMore, want[c.offset:end])
+		}
+	}
+	// Every kind: the API (a description word twice, which engines weigh
+	// differently against a tag) among them, in no other's place.
+	p, got = found(t, s, alice)
+	if i := slices.Index(got, ref("wing-api")[0]); i < 3 || p.Total != len(want)+1 || !slices.Equal(slices.Delete(slices.Clone(got), i, i+1), want) {
+		t.Fatalf("alice: %v (total %d)", got, p.Total)
+	}
+	apis := alice
+	apis.Kinds = []string{"API"}
+	if p, got := found(t, s, apis); !slices.Equal(got, ref("wing-api")) || p.Total != 1 {
+		t.Fatalf("alice's APIs: %v (total %d)", got, p.Total)
+	}
+	// Unrestricted, the hidden entity takes its place by its name.
+	all, got := found(t, s, store.SearchQuery{Term: "falcon"})
+	if want := ref("falcon-core", "blue-falcon", "hidden-falcon"); len(got) < 3 || !slices.Contains(got[1:3], want[2]) || all.Total != 7 {
+		t.Fatalf("unrestricted: %v (total %d)", got, all.Total)
+	}
+}
+
 // testBroadSearch: past store.MaxSearchCount readable matches the counts
 // are capped and say so, the page still lists name matches first and
 // pages through every match once; what is capped is what the caller may
@@ -516,6 +617,21 @@ func testBroadSearch(t *testing.T, open Opener) {
 	for _, r := range p.Results {
 		if r.Owner == "team-b" {
 			t.Fatalf("alice finds %s", r.EntityRef)
+		}
+	}
+	// Names starting with the term, hidden ones among them: alice's come
+	// first, in name order, page after page.
+	var mine []string
+	for i := 0; i < n; i += 2 {
+		mine = append(mine, fmt.Sprintf("software-catalog component:default/part-%d", i))
+	}
+	slices.Sort(mine)
+	part := alice
+	part.Term, part.Limit = "part", 10
+	for _, offset := range []int{0, 10, 200} {
+		part.Offset = offset
+		if p, got := found(t, s, part); !slices.Equal(got, mine[offset:offset+10]) || !p.HasMore {
+			t.Fatalf("alice's names from %d: %v, want %v", offset, got, mine[offset:offset+10])
 		}
 	}
 }
