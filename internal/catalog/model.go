@@ -181,6 +181,26 @@ func checkRelation(rp string, r RelationDecl, v *fieldErrors) fieldSpec {
 			v.add(rp+"."+rel.key, fmt.Sprintf("%q is not a valid relation type; expected a lower-case letter then letters and digits, like ownedBy", rel.val))
 		}
 	}
+	for _, rel := range []struct{ key, val string }{{"type", r.Type}, {"reverse", r.Reverse}} {
+		// A built-in relation in another case would pass the pairing
+		// check below yet match the built-in one where relations are
+		// compared ignoring case (filters, the permission model).
+		for b := range builtinRelations {
+			if strings.EqualFold(rel.val, b) && rel.val != b {
+				v.add(rp+"."+rel.key, fmt.Sprintf("%q is the built-in relation %s in another case; write it %s", rel.val, b, b))
+			}
+		}
+	}
+	// Relations the permission model reads (an entity's owner, a user's
+	// groups) may only be declared by the entity about itself: a reverse
+	// edge would set them on the entity the field names, so anyone who
+	// can register an entity of this kind could make another entity owned
+	// by it, or put a user in it.
+	for _, authz := range []string{RelOwnedBy, RelMemberOf, RelChildOf, RelParentOf, RelHasMember} {
+		if strings.EqualFold(r.Reverse, authz) {
+			v.add(rp+".reverse", fmt.Sprintf("%s may not be a reverse: it would set the owner or membership of the entity the field names (declare %s on that entity's own kind)", r.Reverse, authz))
+		}
+	}
 	if validRelationType(r.Type) && validRelationType(r.Reverse) {
 		if want, builtin := builtinRelations[r.Type]; builtin && r.Reverse != want {
 			v.add(rp+".reverse", fmt.Sprintf("%q does not pair with the built-in relation %s, whose reverse is %s", r.Reverse, r.Type, want))
