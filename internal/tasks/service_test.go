@@ -462,6 +462,18 @@ func TestGetWithNoWorker(t *testing.T) {
 		t.Errorf("the plan read with no worker: %+v (task %+v); want step log open, alice, template t, created %s", st, got, live.Created)
 	}
 
+	// A wait's callback arriving now cannot know whether its wait is
+	// open: 503 (send again), not 409 (give up).
+	marker, err := runsign.NewMarker([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.d.Marker = marker
+	token := marker.EncodeCallback(runsign.Callback{TaskID: id, RequestID: "r1", Expires: time.Now().Add(time.Hour).Unix()})
+	if _, err := other.Callback(t.Context(), token, map[string]any{"ok": true}); !errors.Is(err, errs.ErrUnavailable) {
+		t.Errorf("a callback while no worker answers: %v, want unavailable (try again)", err)
+	}
+
 	w2 := sdkworker.New(c, contract.QueueDefault, sdkworker.Options{})
 	w2.RegisterWorkflowWithOptions(standInScaffold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
 	if err := w2.Start(); err != nil {

@@ -50,6 +50,12 @@ func (s *Service) Callback(ctx context.Context, token string, payload any) (stri
 	if err != nil {
 		return "", err
 	}
+	if t.WorkerUnavailable {
+		// Its state is unknown (no worker answers, e.g. mid-deploy): a
+		// 409 would tell the sender to give up on a wait that may still
+		// be open; a 503 asks it to try again.
+		return "", fmt.Errorf("%w: no worker answers for task %s right now; send the callback again shortly", errs.ErrUnavailable, cb.TaskID)
+	}
 	if !waitsOn(t, cb.RequestID) {
 		return "", errs.Conflict("task %s no longer waits for this callback: it was called already, timed out, or the task ended", cb.TaskID)
 	}
