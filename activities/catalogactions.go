@@ -16,6 +16,8 @@ import (
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -113,6 +115,11 @@ func (s *Scaffold) CatalogFetch(ctx context.Context, in contract.ActionInput) (c
 			return nil, nil
 		}
 		e, err := entities.EntityByRef(ctx, r.Key())
+		if err == nil && !s.mayRead(ctx, e) {
+			// What the user may not read through the API is not found
+			// here either (existence does not leak).
+			err = errs.NotFound("no entity %s", r)
+		}
 		if errors.Is(err, errs.ErrNotFound) {
 			if optional {
 				out.Logs = append(out.Logs, fmt.Sprintf("entity %s not found", r))
@@ -127,8 +134,8 @@ func (s *Scaffold) CatalogFetch(ctx context.Context, in contract.ActionInput) (c
 		if err := json.Unmarshal(e.Body, &body); err != nil {
 			return nil, err
 		}
-		if len(e.Relations) > 0 {
-			body["relations"] = e.Relations
+		if rels := s.readableRelations(ctx, entities, e.Relations); len(rels) > 0 {
+			body["relations"] = rels
 		}
 		return body, nil
 	}
@@ -389,4 +396,43 @@ func mainEntityRef(bodies []json.RawMessage) string {
 		}
 	}
 	return first
+}
+
+// mayRead decides EntityRead on e for the run's user (the verified run's
+// claims), as the catalog API does; without a policy everything is
+// readable, and a policy with no verified run reads nothing.
+func (s *Scaffold) mayRead(ctx context.Context, e *store.StoredEntity) bool {
+	if s.Policy == nil {
+		return true
+	}
+	c, ok := ctx.Value(claimsKey{}).(runsign.Claims)
+	if !ok {
+		return false
+	}
+	res, err := permission.StoredResource(e)
+	if err != nil {
+		return false
+	}
+	who := permission.Principal{Ref: c.UserRef, Ent: c.Ent, Service: c.Service, Scopes: c.Scopes}
+	return s.Policy.Authorize(who, permission.EntityRead, res).Allowed
+}
+
+// readableRelations drops the relations whose target the run's user may
+// not read (a target that does not exist is kept: it reveals nothing).
+func (s *Scaffold) readableRelations(ctx context.Context, entities EntityReader, rels []store.Relation) []store.Relation {
+	if s.Policy == nil {
+		return rels
+	}
+	out := make([]store.Relation, 0, len(rels))
+	for _, r := range rels {
+		key := r.Target
+		if ref, err := catalog.ParseRef(r.Target, "", catalog.DefaultNamespace); err == nil {
+			key = ref.Key()
+		}
+		t, err := entities.EntityByRef(ctx, key)
+		if errors.Is(err, errs.ErrNotFound) || (err == nil && s.mayRead(ctx, t)) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

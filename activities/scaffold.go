@@ -15,6 +15,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/metrics"
+	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store"
 
 	"go.temporal.io/sdk/activity"
@@ -28,6 +29,9 @@ import (
 // file and debug actions. Every file operation goes through the task's
 // workspace root.
 type Scaffold struct {
+	// Policy decides, for catalog:fetch, which entities the run's user may
+	// read, as the catalog API would (nil: permission.enabled is false).
+	Policy *permission.Policy
 	// Metrics records steps and run outcomes (nil: none).
 	Metrics    *metrics.Metrics
 	Renderer   *templates.Renderer

@@ -196,7 +196,7 @@ func signDryRun(in workflows.ScaffoldInput, who permission.Subject) (*activities
 	signer := runsign.NewSigner(priv)
 	claims, sig, err := signer.Sign(runsign.Claims{
 		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
-		Service: who.Service, Scopes: who.Scopes, InputHash: in.InputHash(),
+		Service: who.Service, Scopes: who.Scopes, Ent: who.Ent, InputHash: in.InputHash(),
 		BaseURL: in.Plan.Template.BaseURL, DryRun: true, Attempt: 1,
 	})
 	if err != nil {

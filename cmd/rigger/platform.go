@@ -239,6 +239,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		}
 	}
 	scaffold.Audit = audits.recorder()
+	// catalog:fetch reads only what the run's user may read (nil policy:
+	// permission.enabled is false, everything is readable).
+	scaffold.Policy = policy
 	scaffold.Metrics = mx
 	scaffold.Waits = st
 	signer, verifier, err := runSigning(cfg, m == modeDev)

@@ -58,6 +58,9 @@ type Subject struct {
 	Ref     string
 	Service bool
 	Scopes  []string
+	// Ent are a user's ownership refs (its own ref and its groups), for
+	// decisions a run's actions take on its behalf (catalog:fetch).
+	Ent []string
 }
 
 // Allows reports whether s may do what scope guards. Users are not limited

@@ -71,7 +71,7 @@ func (s *Service) DryRun(ctx context.Context, who auth.Identity, req DryRunReque
 	if files == nil {
 		files = []contract.DryRunFile{}
 	}
-	res, err := s.d.DryRun(ctx, *plan, req.Secrets, files, permission.Subject{Ref: who.Ref, Service: who.Service, Scopes: who.Scopes})
+	res, err := s.d.DryRun(ctx, *plan, req.Secrets, files, permission.Subject{Ref: who.Ref, Service: who.Service, Scopes: who.Scopes, Ent: who.Ent})
 	if errors.Is(err, errs.ErrUnavailable) {
 		return nil, err
 	}
