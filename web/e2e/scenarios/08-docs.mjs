@@ -58,7 +58,7 @@ export default async function docs(ctx) {
   await toc.getByRole('link', { name: 'Conventions' }).click();
   await expect.poll(() => page.url().endsWith('#conventions'), 'the anchor is in the URL');
   await expect.poll(async () => page.evaluate(() => window.scrollY > 0), 'the page scrolled');
-  await expect.poll(async () => article.locator('#conventions').evaluate((h) => { const r = h.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }), 'the heading is in view');
+  await expect.poll(async () => article.locator('#user-content-conventions').evaluate((h) => { const r = h.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }), 'the heading is in view');
 
   // A link inside a page goes to the other page within the app (no full reload).
   await nav.getByRole('link', { name: 'Home' }).click();
