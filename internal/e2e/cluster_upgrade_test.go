@@ -67,8 +67,13 @@ func TestClusterWorkerUpgrade(t *testing.T) {
 	if err := os.WriteFile(tpl, []byte(upgradeTemplate), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := startCluster(t, 1, 0, fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl))
+	// As in a rollout, the old build ran first (its schema), then this
+	// build's server starts (migrating the database further) while the
+	// old worker goes on: an older binary refuses to start on a newer
+	// schema, but one already running keeps working.
+	c := startCluster(t, 0, 0, fmt.Sprintf("catalog:\n  locations:\n    - {type: file, target: %s}\n", tpl))
 	oldWorker := c.startWorkerOf(t, oldBin)
+	c.startServer(t)
 	c.waitTemplates(t, 1)
 	api := c.servers[0].api
 	create := func() string {
