@@ -95,7 +95,8 @@ type ValidateOptions struct {
 	// Strict adds warnings about what runs but is risky: a secret
 	// (${{ secrets.x }}) given to an input its action does not mark as
 	// secret-accepting ("x-rigger-secret": true in the input schema).
-	// Backstage templates do that, so it is never an error.
+	// Backstage templates do that, so it is never an error. Also: steps
+	// without an id.
 	Strict bool
 }
 
@@ -257,6 +258,9 @@ func (v *validator) steps() {
 			if v.strict {
 				v.secretInputs(sp, st.Action, info, strs[:inputStrings])
 			}
+		}
+		if v.strict && st.ID == "" {
+			v.warn(sp, "has no id: its outputs cannot be referred to (steps.<id>.output), and logs and retries name it by its position")
 		}
 		for _, ts := range strs {
 			v.checkString(ts, i, st.Each != nil)

@@ -45,14 +45,19 @@ func (c *cli) templateListCommand() *cobra.Command {
 // action registry the server uses; warnings are printed, errors fail (exit 1).
 func (c *cli) templateValidateCommand() *cobra.Command {
 	var strict bool
+	var format string
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Long:  "Validate templates. A file may hold several Template documents (separated by ---); each is checked and reported by its document index and line.",
 		Short: "Validate templates: schema, steps, expressions, actions, unsafe patterns (exit 1 on errors)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" && format != "sarif" {
+				return exitError{code: 2, msg: fmt.Sprintf("--format %q: want text, json or sarif", format)}
+			}
 			// The configuration's external actions are known too
-			// (disabled actions are the server's business).
+			// (disabled actions are the server's business; --strict
+			// warns of them).
 			cfg, err := c.loadConfig(cmd, nil)
 			if err != nil {
 				return err
@@ -62,10 +67,22 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 				return err
 			}
 			failed := false
+			var findings []lintFinding
+			report := func(f lintFinding, label string) {
+				findings = append(findings, f)
+				if format != "text" {
+					return
+				}
+				if f.Path == "" {
+					fmt.Fprintf(c.stderr, "%s %s: %s\n", f.Severity, label, f.Message)
+					return
+				}
+				fmt.Fprintf(c.stderr, "%s %s: %s: %s\n", f.Severity, label, f.Path, f.Message)
+			}
 			for _, path := range args {
 				data, err := readLimited(path, templates.MaxTemplateSize)
 				if err != nil {
-					fmt.Fprintln(c.stderr, "error", err)
+					report(lintFinding{File: path, Severity: string(templates.SeverityError), Message: err.Error()}, path)
 					failed = true
 					continue
 				}
@@ -73,26 +90,38 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 				// and reported by its document and line.
 				docs, err := templates.ParseDocuments(path, data)
 				if err != nil {
-					fmt.Fprintln(c.stderr, "error", err)
+					report(lintFinding{File: path, Severity: string(templates.SeverityError), Message: err.Error()}, path)
 					failed = true
 					continue
 				}
 				for _, d := range docs {
+					label := d.Label(path, len(docs))
 					if d.Err != nil {
-						fmt.Fprintln(c.stderr, "error", d.Err)
+						report(lintFinding{File: path, Document: d.Index, Line: d.Line, Severity: string(templates.SeverityError), Message: d.Err.Error()}, label)
 						failed = true
 						continue
 					}
-					label, t := d.Label(path, len(docs)), d.Template
+					t := d.Template
 					problems := templates.ValidateWith(t, actions, templates.ValidateOptions{Strict: strict})
+					if strict {
+						problems = append(problems, configProblems(t, cfg)...)
+					}
 					for _, p := range problems {
-						fmt.Fprintf(c.stderr, "%s %s: %s: %s\n", p.Severity, label, p.Path, p.Message)
+						report(lintFinding{File: path, Document: d.Index, Line: d.Line, Template: t.Metadata.Name,
+							Severity: string(p.Severity), Path: p.Path, Message: p.Message}, label)
 					}
 					if templates.HasErrors(problems) {
 						failed = true
 						continue
 					}
-					fmt.Fprintf(c.stdout, "ok    %s: template %s (%d steps)\n", label, t.Metadata.Name, len(t.Spec.Steps))
+					if format == "text" {
+						fmt.Fprintf(c.stdout, "ok    %s: template %s (%d steps)\n", label, t.Metadata.Name, len(t.Spec.Steps))
+					}
+				}
+			}
+			if format != "text" {
+				if err := writeFindings(c.stdout, format, findings); err != nil {
+					return err
 				}
 			}
 			if failed {
@@ -101,7 +130,8 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&strict, "strict", false, "also warn about risky patterns that still run, such as a secret given to an input not made for one")
+	cmd.Flags().BoolVar(&strict, "strict", false, "also warn about risky patterns that still run: a secret given to an input not made for one, a step without an id, an action disabled in this configuration, a fetch url outside scaffolder.allowedHosts")
+	cmd.Flags().StringVar(&format, "format", "text", "output: text, json (a list of findings) or sarif (SARIF 2.1.0, for code-scanning pages)")
 	return cmd
 }
 
