@@ -218,7 +218,9 @@ var errStopped = errors.New("stopped by the consumer")
 func (c *Catalog) walk(ctx context.Context, loc store.Location, each func([]store.Entity) bool) (collected, error) {
 	var res collected
 	src := catalog.Source{Type: loc.Type, Target: loc.Target, Static: loc.Static}
-	r := &reading{}
+	// One refresh reads with one set of rules and reading policy, even if
+	// a reload swaps them meanwhile.
+	r := &reading{access: c.access()}
 	defer r.close()
 	entities := 0
 	queue := []source{rootSource(loc)}
@@ -376,8 +378,7 @@ func (c *Catalog) processFile(ctx context.Context, r *reading, mu *sync.Mutex, s
 			}
 			continue
 		}
-		a := c.access()
-		if err := a.Rules.Allowed(d.Entity, src, a.StaticRules[loc.Target]); err != nil {
+		if err := r.access.Rules.Allowed(d.Entity, src, r.access.StaticRules[loc.Target]); err != nil {
 			reject(fmt.Sprintf("%s: document %d: %v", f.name, d.Index+1, err))
 			continue
 		}
@@ -467,6 +468,7 @@ func (c *Catalog) toRow(e catalog.Entity, loc store.Location, file string) (stor
 
 // reading holds what one refresh opened: the clone of a git location.
 type reading struct {
+	access  CatalogAccess
 	root    *os.Root
 	label   string
 	cleanup func()
@@ -489,7 +491,7 @@ func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) (
 	switch s.typ {
 	case "git":
 		repo, pattern := SplitGitTarget(s.target)
-		g := c.access().Git
+		g := r.access.Git
 		g.AllowLocal = g.AllowLocal || static
 		root, cleanup, err := g.clone(ctx, repo, s.branch)
 		if err != nil {
@@ -550,7 +552,7 @@ func (c *Catalog) read(ctx context.Context, r *reading, s source, static bool) (
 		}
 		return out, nil
 	case "url":
-		data, err := netguard.Get(ctx, c.access().HTTP, s.target, maxBytes)
+		data, err := netguard.Get(ctx, r.access.HTTP, s.target, maxBytes)
 		if err != nil {
 			return nil, fmt.Errorf("location %s: %w", s.target, err)
 		}

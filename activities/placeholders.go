@@ -117,7 +117,7 @@ func (c *Catalog) readRelative(ctx context.Context, r *reading, s source, fileNa
 		if err != nil {
 			return nil, err
 		}
-		return netguard.Get(ctx, c.access().HTTP, base.ResolveReference(rel).String(), max)
+		return netguard.Get(ctx, r.access.HTTP, base.ResolveReference(rel).String(), max)
 	case "git", "gitfile":
 		if r.root == nil {
 			return nil, fmt.Errorf("no repository open")
