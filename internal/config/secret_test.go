@@ -176,3 +176,32 @@ func TestSecretFieldsAreSecrets(t *testing.T) {
 		t.Errorf("found %d secret-looking fields; the pattern no longer matches the config", found)
 	}
 }
+
+// TestRedactedHidesURLCredentials: a URL's user information and query
+// values can be credentials even outside Secret fields (a location target
+// with ?token=…); the rendered config hides them and keeps the rest.
+func TestRedactedHidesURLCredentials(t *testing.T) {
+	cfg := Default()
+	cfg.Catalog.Locations = []Location{
+		{Type: "url", Target: "https://git.example.com/org/repo/catalog-info.yaml?ref=main&token=ghp_TOPSECRETVALUE"},
+		{Type: "url", Target: "https://deploy:hunter2@git.example.com/all.yaml"},
+		{Type: "file", Target: "./catalog/what?.yaml"},
+	}
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"ghp_TOPSECRETVALUE", "hunter2", "deploy:", "ref=main"} {
+		if strings.Contains(string(out), leak) {
+			t.Errorf("Redacted shows %q:\n%s", leak, out)
+		}
+	}
+	for _, keep := range []string{"https://git.example.com/org/repo/catalog-info.yaml?", "token=", "@git.example.com/all.yaml", "./catalog/what?.yaml"} {
+		if !strings.Contains(string(out), keep) {
+			t.Errorf("Redacted lost %q:\n%s", keep, out)
+		}
+	}
+	if _, err := Parse("redacted.yaml", out, nil); err != nil {
+		t.Errorf("the redacted config does not parse back: %v", err)
+	}
+}
