@@ -116,10 +116,37 @@ func Parse(name string, text []byte) (*Policy, error) {
 	return parse([]doc{{name: name, text: text}})
 }
 
+// looksLikeCedar reports whether text starts (after blank lines and //
+// comments) as a Cedar policy file does, or is empty. The parser's errors
+// quote the token they stopped at; for a file that is no policy file at
+// all (permission.policyFiles naming the wrong file) that token is the
+// first word of someone else's content, which must not reach logs or
+// /api/config/effective.
+func looksLikeCedar(text []byte) bool {
+	for _, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "", strings.HasPrefix(line, "//"):
+			continue
+		case strings.HasPrefix(line, "@"):
+			return true
+		}
+		word := line
+		if i := strings.IndexFunc(line, func(r rune) bool { return r == '(' || r == ' ' || r == '\t' }); i >= 0 {
+			word = line[:i]
+		}
+		return word == "permit" || word == "forbid"
+	}
+	return true
+}
+
 func parse(docs []doc) (*Policy, error) {
 	p := &rules{set: cedar.NewPolicySet(), filters: newFilterCache()}
 	var errs []string
 	for _, d := range docs {
+		if !looksLikeCedar(d.text) {
+			return nil, fmt.Errorf("%s: not a Cedar policy file: it must begin with permit, forbid, an @annotation or a // comment", d.name)
+		}
 		list, err := cedar.NewPolicyListFromBytes(d.name, d.text)
 		if err != nil {
 			return nil, fmt.Errorf("%s", strings.ReplaceAll(strings.TrimPrefix(err.Error(), "parser error: "), "<input>", d.name))

@@ -55,6 +55,16 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 			}
 		})
 	}
+	t.Run("not a policy file quotes none of it", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "shadow")
+		if err := os.WriteFile(bad, []byte("\n// x\nroot:$6$saltsalt$hash:19000:0:99999:7:::\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load([]string{bad})
+		if err == nil || !strings.Contains(err.Error(), "shadow: not a Cedar policy file") || strings.Contains(err.Error(), "root") {
+			t.Errorf("error %v: want one naming the file as no policy file, quoting nothing of it", err)
+		}
+	})
 	if _, err := Load([]string{filepath.Join(t.TempDir(), "missing.cedar")}); err == nil || !strings.Contains(err.Error(), "missing.cedar") {
 		t.Errorf("missing file: %v", err)
 	}
