@@ -124,7 +124,7 @@ func (c *cli) initTemplateTests(ctx context.Context, r *templatetest.Runner, arg
 		}
 		data, err := r.Init(ctx, tpl, out)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "%s: no starter test written: %v\n", tpl, err)
+			fmt.Fprintf(c.stderr, "no starter test written: %v\n", err)
 			failed = true
 			continue
 		}
