@@ -140,8 +140,9 @@ func TestFetchFakeFieldErrors(t *testing.T) {
 // offered parameter's example, enum value, default or picker-shaped
 // value, gives its secrets fake values, records its remote and
 // out-of-folder skeletons, fakes the actions rigger lacks, expects the
-// step statuses it saw, and passes when run; a template whose starter
-// run fails gets an error naming why and no case.
+// step statuses it saw, and passes when run; a file of two templates gets
+// a case for each; a template whose starter run fails gets an error
+// naming why and no case.
 func TestInit(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"template.yaml": strings.Replace(remoteTemplate, "    - id: log\n",
@@ -172,6 +173,25 @@ func TestInit(t *testing.T) {
 	rep, err := r.Run(context.Background(), []string{dir})
 	if err != nil || rep.Failed() != 0 || len(rep.Results) != 1 {
 		t.Fatalf("the starter case: %v %+v", err, rep)
+	}
+	// A file of two templates: a case each, picked by name; a default of
+	// the wrong type (a string's {}) is passed over for a string.
+	two := strings.Replace(remoteTemplate, "        replicas: {type: integer, default: 2}\n", "        replicas: {type: integer, default: 2}\n        vars: {type: string, default: {}}\n", 1) +
+		"---\n" + strings.Replace(remoteTemplate, "metadata: {name: remote}", "metadata: {name: second}", 1)
+	writeTree(t, dir, map[string]string{"two/template.yaml": two})
+	data, err = r.Init(context.Background(), filepath.Join(dir, "two", "template.yaml"), filepath.Join(dir, "two", "template.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := string(data); !strings.Contains(text, "- name: starter of remote\n") || !strings.Contains(text, "- name: starter of second\n") || !strings.Contains(text, "template: remote\n") ||
+		!strings.Contains(text, "template: second\n") || !strings.Contains(text, "vars: example\n") {
+		t.Errorf("the starter of a file of two:\n%s", text)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "two", "template.test.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := r.Run(context.Background(), []string{filepath.Join(dir, "two")}); err != nil || rep.Failed() != 0 || len(rep.Results) != 2 {
+		t.Fatalf("the starter cases of a file of two: %v %+v", err, rep)
 	}
 	// A template that cannot run with starter values: no case, the reason.
 	writeTree(t, dir, map[string]string{"bad/template.yaml": strings.Replace(remoteTemplate, "examples: [orders]", "examples: [Orders]", 1)})

@@ -101,6 +101,9 @@ func (r *Runner) initCase(ctx context.Context, t *templates.Template, tpl, out s
 		return initCase{}, fmt.Errorf("the starter case fails, so it is not written: %s", strings.Join(res.Failures, "; "))
 	}
 	ic := initCase{Name: "starter", Template: c.TemplateName, Values: c.Values, Secrets: c.Secrets}
+	if named {
+		ic.Name = "starter of " + t.Metadata.Name // names are unique in a file
+	}
 	if len(res.fetched) > 0 {
 		ic.Fetch = map[string]string{}
 		for _, u := range res.fetched {
@@ -186,10 +189,16 @@ func stringsOf(v any) []string {
 var starterGuesses = []string{"example", "example-app", "Example", "example1", "ex", "e", "1", "v1.0.0", "1.0.0", "example.com", "example_app", "EXAMPLE"}
 
 func starterValue(name string, schema map[string]any, depth int) (any, bool) {
-	if v, ok := schema["default"]; ok {
+	typ, _ := schema["type"].(string)
+	if l, ok := schema["type"].([]any); ok && len(l) > 0 {
+		typ, _ = l[0].(string)
+	}
+	// A default or example of another type than the parameter's (a
+	// string whose default is {}) would be refused: it is passed over.
+	if v, ok := schema["default"]; ok && ofType(typ, v) {
 		return v, true
 	}
-	if ex, ok := schema["examples"].([]any); ok && len(ex) > 0 {
+	if ex, ok := schema["examples"].([]any); ok && len(ex) > 0 && ofType(typ, ex[0]) {
 		return ex[0], true
 	}
 	if en, ok := schema["enum"].([]any); ok && len(en) > 0 {
@@ -197,10 +206,6 @@ func starterValue(name string, schema map[string]any, depth int) (any, bool) {
 	}
 	if c, ok := schema["const"]; ok {
 		return c, true
-	}
-	typ, _ := schema["type"].(string)
-	if l, ok := schema["type"].([]any); ok && len(l) > 0 {
-		typ, _ = l[0].(string)
 	}
 	switch typ {
 	case "boolean":
@@ -290,4 +295,23 @@ func relPath(dir, target string) (string, error) {
 		return "", err
 	}
 	return filepath.Rel(ad, at)
+}
+
+// ofType says whether v is a value of the JSON Schema type typ ("": any).
+func ofType(typ string, v any) bool {
+	switch v.(type) {
+	case string:
+		return typ == "" || typ == "string"
+	case bool:
+		return typ == "" || typ == "boolean"
+	case int, int64, float64:
+		return typ == "" || typ == "integer" || typ == "number"
+	case []any:
+		return typ == "" || typ == "array"
+	case map[string]any:
+		return typ == "" || typ == "object"
+	case nil:
+		return typ == "" || typ == "null"
+	}
+	return typ == ""
 }
