@@ -148,7 +148,7 @@ func resolveSkeleton(baseURL, ref string) (skeletonRef, error) {
 // openSkeleton resolves a fetch url and opens what it names: a folder next
 // to the template, a clone of a repository, or (not opened) a remote URL.
 func (s *Scaffold) openSkeleton(ctx context.Context, baseURL, ref string) (skeletonSource, error) {
-	if s.SkeletonFake != nil && fakeable(ref) {
+	if s.SkeletonFake != nil && SkeletonFakeable(ref) {
 		p, ok, err := s.SkeletonFake(ref)
 		if err != nil {
 			return skeletonSource{}, invalid(err)
@@ -160,10 +160,10 @@ func (s *Scaffold) openSkeleton(ctx context.Context, baseURL, ref string) (skele
 	return openSource(ctx, s.fetchPolicy().Git, baseURL, ref)
 }
 
-// fakeable says whether a test may fake the skeleton ref names: a remote
-// one, or one outside the template's folder (../ — in the template's
-// repository, which a test does not have).
-func fakeable(ref string) bool {
+// SkeletonFakeable says whether Scaffold.SkeletonFake is asked for the
+// skeleton ref names: a remote one, or one outside the template's folder
+// (../ — in the template's repository, which a test does not have).
+func SkeletonFakeable(ref string) bool {
 	if strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://") {
 		return true
 	}

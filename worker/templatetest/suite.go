@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -22,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/internal/yamlsafe"
 )
 
@@ -61,17 +61,6 @@ type Case struct {
 	// fetch is only recorded). A remote url not listed fails the step.
 	Fetch  map[string]string
 	Expect Expect
-}
-
-// fakeableURL says whether a fetch url may have a fetch fake (as
-// activities.Scaffold.SkeletonFake is asked): remote, or relative and
-// leaving the template's folder.
-func fakeableURL(u string) bool {
-	if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
-		return true
-	}
-	rel := path.Clean(u)
-	return !strings.Contains(u, "://") && (rel == ".." || strings.HasPrefix(rel, "../"))
 }
 
 // FetchRecord as a fetch fake's folder: the fetch gets an empty skeleton
@@ -501,7 +490,7 @@ func (r reader) testCase(n *yaml.Node, path string) (Case, error) {
 	if m := fl["fetch"]; m != nil {
 		c.Fetch = map[string]string{}
 		err := r.pairs(m, path+".fetch", "remote skeleton urls to local folders (or record)", func(k, v *yaml.Node, p string) error {
-			if !fakeableURL(k.Value) {
+			if !activities.SkeletonFakeable(k.Value) {
 				return r.errf(k, p, "must be an http(s) url or a relative one leaving the template's folder (../): a url inside the folder reads the template's own files")
 			}
 			dir, err := r.str(v, p)
