@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -147,7 +148,43 @@ func resolveSkeleton(baseURL, ref string) (skeletonRef, error) {
 // openSkeleton resolves a fetch url and opens what it names: a folder next
 // to the template, a clone of a repository, or (not opened) a remote URL.
 func (s *Scaffold) openSkeleton(ctx context.Context, baseURL, ref string) (skeletonSource, error) {
+	if s.SkeletonFake != nil && SkeletonFakeable(ref) {
+		p, ok, err := s.SkeletonFake(ref)
+		if err != nil {
+			return skeletonSource{}, invalid(err)
+		}
+		if ok {
+			return fakeSkeleton(ref, p)
+		}
+	}
 	return openSource(ctx, s.fetchPolicy().Git, baseURL, ref)
+}
+
+// SkeletonFakeable says whether Scaffold.SkeletonFake is asked for the
+// skeleton ref names: a remote one, or one outside the template's folder
+// (../ — in the template's repository, which a test does not have).
+func SkeletonFakeable(ref string) bool {
+	if strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://") {
+		return true
+	}
+	rel := path.Clean(ref)
+	return !strings.Contains(ref, "://") && (rel == ".." || strings.HasPrefix(rel, "../"))
+}
+
+// fakeSkeleton opens the local folder (or file) that stands in for the
+// remote skeleton ref.
+func fakeSkeleton(ref, p string) (skeletonSource, error) {
+	dir, rel := p, "."
+	if info, err := os.Stat(p); err != nil {
+		return skeletonSource{}, invalid(fmt.Errorf("url %q: its fake: %w", ref, err))
+	} else if !info.IsDir() {
+		dir, rel = filepath.Dir(p), filepath.Base(p)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return skeletonSource{}, invalid(fmt.Errorf("url %q: its fake: %w", ref, err))
+	}
+	return skeletonSource{root: root, rel: rel}, nil
 }
 
 // openSource is openSkeleton with the clones' policy given (a docs build

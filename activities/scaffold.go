@@ -50,6 +50,13 @@ type Scaffold struct {
 	// Entities, when set, is what catalog:fetch reads instead of the
 	// catalog store (rigger template test's fixture of entities).
 	Entities EntityReader
+	// SkeletonFake, when set, stands in for remote skeletons (rigger
+	// template test's fetch fakes): a fetch:* of an http(s) url, or of a
+	// relative one that leaves the template's folder (../, in its
+	// repository), that it answers (ok) reads the local folder or file at
+	// path instead; an error refuses the fetch with it. Never set by a
+	// server or worker.
+	SkeletonFake func(url string) (path string, ok bool, err error)
 	// RegisteredDir keeps the catalog files catalog:register registers from
 	// a task workspace (the catalog re-reads them on every refresh).
 	RegisteredDir string

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ParseError is a template that cannot be read: bad YAML, wrong apiVersion
@@ -47,6 +49,8 @@ type Document struct {
 	Index, Line int
 	Template    *Template
 	Err         error
+	// node is the document's YAML, for Position.
+	node *yaml.Node
 }
 
 // Label names the document in messages: name itself when the file holds
@@ -72,7 +76,7 @@ func ParseDocuments(name string, data []byte) ([]Document, error) {
 	}
 	out := make([]Document, len(nodes))
 	for i, n := range nodes {
-		d := Document{Index: i + 1, Line: n.Line}
+		d := Document{Index: i + 1, Line: n.Line, node: n}
 		if len(n.Content) > 0 {
 			d.Line = n.Content[0].Line
 		}

@@ -77,7 +77,17 @@ The format is described in examples/policies/README.md.`,
 			if err != nil {
 				return exitError{code: 1, msg: err.Error()}
 			}
-			res, err := permission.RunCases(p, args[0], f)
+			// An inline entity of a catalog.model kind gets the owner
+			// its model gives, as the server's catalog would.
+			cfg, err := c.loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			model, probs := cfg.Catalog.Model.Build()
+			if len(probs) > 0 {
+				return exitError{code: 1, msg: fmt.Sprintf("catalog.model.%s: %s", probs[0].Path, probs[0].Message)}
+			}
+			res, err := permission.RunCases(p, args[0], f, model)
 			if err != nil {
 				return exitError{code: 1, msg: err.Error()}
 			}

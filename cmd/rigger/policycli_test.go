@@ -35,3 +35,44 @@ func TestPolicyTestCommand(t *testing.T) {
 		t.Errorf("no policies: %v", err)
 	}
 }
+
+// TestPolicyTestCustomKindOwner: with --config naming a catalog.model, an
+// inline entity of the model's kind gets its spec.owner as owner, so the
+// default policy's owners-only read of a sensitive entity allows its team.
+func TestPolicyTestCustomKindOwner(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg := write("rigger.yaml", `catalog:
+  rules: [{allow: [Component, Pipeline]}]
+  model:
+    kinds:
+      - kind: Pipeline
+        apiVersions: [ci.acme.com/v1]
+        spec: {type: object}
+        relations:
+          - {field: spec.owner, defaultKind: Group, type: ownedBy, reverse: ownerOf}
+`)
+	cases := write("t.yaml", `cases:
+  - name: the owning team reads its sensitive pipeline
+    principal: {ref: user:default/alice, groups: [group:default/team-a]}
+    action: catalog.entity.read
+    resource:
+      entity: {apiVersion: ci.acme.com/v1, kind: Pipeline, metadata: {name: p, annotations: {rigger.dev/sensitive: "true"}}, spec: {owner: team-a}}
+    expect: allow
+`)
+	policy := "--policy=../../examples/policies/default.cedar"
+	out, errOut, err := runCLI(t, nil, "--config", cfg, "policy", "test", cases, policy)
+	if exitCode(err) != 0 || !strings.Contains(out, "PASS  the owning team reads its sensitive pipeline: allow") {
+		t.Fatalf("with the model: exit %d (%v)\n%s%s", exitCode(err), err, out, errOut)
+	}
+	out, _, err = runCLI(t, nil, "--config", write("empty.yaml", "{}\n"), "policy", "test", cases, policy)
+	if exitCode(err) != 1 || !strings.Contains(out, "want allow, got deny") {
+		t.Errorf("without the model the pipeline has no owner: exit %d\n%s", exitCode(err), out)
+	}
+}

@@ -97,7 +97,7 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 				for _, d := range docs {
 					label := d.Label(path, len(docs))
 					if d.Err != nil {
-						report(lintFinding{File: path, Document: d.Index, Line: d.Line, Severity: string(templates.SeverityError), Message: d.Err.Error()}, label)
+						report(lintFinding{File: path, Document: d.Index, DocumentLine: d.Line, Line: d.Line, Severity: string(templates.SeverityError), Message: d.Err.Error()}, label)
 						failed = true
 						continue
 					}
@@ -107,7 +107,8 @@ func (c *cli) templateValidateCommand() *cobra.Command {
 						problems = append(problems, configProblems(t, cfg)...)
 					}
 					for _, p := range problems {
-						report(lintFinding{File: path, Document: d.Index, Line: d.Line, Template: t.Metadata.Name,
+						line, col := d.Position(p.Path)
+						report(lintFinding{File: path, Document: d.Index, DocumentLine: d.Line, Line: line, Column: col, Template: t.Metadata.Name,
 							Severity: string(p.Severity), Path: p.Path, Message: p.Message}, label)
 					}
 					if templates.HasErrors(problems) {

@@ -51,17 +51,21 @@ func configProblems(t *templates.Template, cfg *config.Config) []templates.Probl
 type lintFinding struct {
 	File     string `json:"file"`
 	Document int    `json:"document,omitempty"`
-	Line     int    `json:"line,omitempty"`
-	Template string `json:"template,omitempty"`
-	Severity string `json:"severity"`
-	Path     string `json:"path,omitempty"`
-	Message  string `json:"message"`
+	// DocumentLine is the template document's first line; Line and
+	// Column are the field's that Path names (Column 0: the document's
+	// line, the field not found).
+	DocumentLine int    `json:"documentLine,omitempty"`
+	Line         int    `json:"line,omitempty"`
+	Column       int    `json:"column,omitempty"`
+	Template     string `json:"template,omitempty"`
+	Severity     string `json:"severity"`
+	Path         string `json:"path,omitempty"`
+	Message      string `json:"message"`
 }
 
 // writeFindings prints findings as JSON (a list) or as SARIF 2.1.0, the
-// format code-scanning pages read; each result points at the template
-// document's first line (problems are located by field path, in the
-// message).
+// format code-scanning pages read; each result points at its field's line
+// and column (the field path is in the message too).
 func writeFindings(w io.Writer, format string, findings []lintFinding) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -72,7 +76,8 @@ func writeFindings(w io.Writer, format string, findings []lintFinding) error {
 		return enc.Encode(findings)
 	}
 	type region struct {
-		StartLine int `json:"startLine"`
+		StartLine   int `json:"startLine"`
+		StartColumn int `json:"startColumn,omitempty"`
 	}
 	type location struct {
 		PhysicalLocation struct {
@@ -105,7 +110,7 @@ func writeFindings(w io.Writer, format string, findings []lintFinding) error {
 		var loc location
 		loc.PhysicalLocation.ArtifactLocation.URI = f.File
 		if f.Line > 0 {
-			loc.PhysicalLocation.Region = &region{StartLine: f.Line}
+			loc.PhysicalLocation.Region = &region{StartLine: f.Line, StartColumn: f.Column}
 		}
 		r.Locations = []location{loc}
 		results = append(results, r)

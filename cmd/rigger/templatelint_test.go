@@ -29,13 +29,16 @@ spec:
 // of a step without an id, an action scaffolder.disabledActions turns off
 // and a fetch outside scaffolder.allowedHosts, and not of the allowed or
 // relative fetches; warnings alone exit 0; --format json lists each
-// finding with its file, document and line, and --format sarif is SARIF
-// 2.1.0 with one result each; a bad --format is refused.
+// finding with its file, document and the field's line and column (in the
+// second document of a file of two), and --format sarif is SARIF 2.1.0
+// with one result each at the same region; a bad --format is refused.
 func TestTemplateValidateStrictFormats(t *testing.T) {
 	dir := t.TempDir()
 	tpl := filepath.Join(dir, "template.yaml")
 	cfg := filepath.Join(dir, "rigger.yaml")
-	if err := os.WriteFile(tpl, []byte(lintTemplate), 0o644); err != nil {
+	// A clean template first: findings point into the second document.
+	file := "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: clean}\nspec:\n  type: service\n  steps: [{id: a, action: debug:log, input: {message: hi}}]\n---\n" + lintTemplate
+	if err := os.WriteFile(tpl, []byte(file), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(cfg, []byte("scaffolder:\n  allowedHosts: [github.com]\n  disabledActions: [fs:delete]\n"), 0o600); err != nil {
@@ -74,9 +77,28 @@ func TestTemplateValidateStrictFormats(t *testing.T) {
 	if len(findings) != 3 {
 		t.Fatalf("--format json: %d findings, want 3: %+v", len(findings), findings)
 	}
+	// Each finding points at its field: the line and column where the
+	// field (or, for a step without an id, the step) is written.
+	at := func(lineHas, field string) [2]int {
+		for i, l := range strings.Split(file, "\n") {
+			if strings.Contains(l, lineHas) {
+				return [2]int{i + 1, strings.Index(l, field) + 1}
+			}
+		}
+		t.Fatalf("no line holds %q", lineHas)
+		return [2]int{}
+	}
+	want := map[string][2]int{
+		"steps[0].input.url": at("downloads.example.org", "url:"),
+		"steps[3]":           at("{action: debug:log", "{action"),
+		"steps[4].action":    at("id: rm", "action:"),
+	}
 	for _, f := range findings {
-		if f.File != tpl || f.Document != 1 || f.Line != 1 || f.Template != "lint-me" || f.Severity != "warning" || f.Path == "" {
-			t.Errorf("finding %+v: want file, document 1, line 1, template, severity and path", f)
+		if f.File != tpl || f.Document != 2 || f.DocumentLine != 8 || f.Template != "lint-me" || f.Severity != "warning" || f.Path == "" {
+			t.Errorf("finding %+v: want file, document 2 (line 8), template, severity and path", f)
+		}
+		if got := [2]int{f.Line, f.Column}; got != want[f.Path] {
+			t.Errorf("finding %s at %d:%d, want %d:%d", f.Path, got[0], got[1], want[f.Path][0], want[f.Path][1])
 		}
 	}
 
@@ -91,9 +113,14 @@ func TestTemplateValidateStrictFormats(t *testing.T) {
 				Driver struct{ Name string }
 			}
 			Results []struct {
-				RuleID  string
-				Level   string
-				Message struct{ Text string }
+				RuleID    string
+				Level     string
+				Message   struct{ Text string }
+				Locations []struct {
+					PhysicalLocation struct {
+						Region struct{ StartLine, StartColumn int }
+					}
+				}
 			}
 		}
 	}
@@ -102,6 +129,12 @@ func TestTemplateValidateStrictFormats(t *testing.T) {
 	}
 	if r := sarif.Runs[0].Results[0]; r.Level != "warning" || r.RuleID != "rigger-template-warning" || !strings.HasPrefix(r.Message.Text, "steps[") {
 		t.Errorf("a SARIF result: %+v", r)
+	}
+	for _, r := range sarif.Runs[0].Results {
+		path, _, _ := strings.Cut(r.Message.Text, ": ")
+		if len(r.Locations) != 1 || [2]int{r.Locations[0].PhysicalLocation.Region.StartLine, r.Locations[0].PhysicalLocation.Region.StartColumn} != want[path] {
+			t.Errorf("SARIF result %q: region %+v, want %v", r.Message.Text, r.Locations, want[path])
+		}
 	}
 	if _, _, err := runCLI(t, nil, "template", "validate", "--format", "xml", tpl); exitCode(err) != 2 {
 		t.Errorf("--format xml: %v, want exit 2", err)

@@ -19,7 +19,7 @@ import (
 // outside effects (worker/templatetest).
 func (c *cli) templateTestCommand() *cobra.Command {
 	var junit string
-	var update, watch bool
+	var update, watch, initCases bool
 	cmd := &cobra.Command{
 		Use:   "test [DIR|FILE...]",
 		Short: "Run templates' test cases offline (template.test.yaml, tests/*.yaml; exit 1 on a failure)",
@@ -28,7 +28,14 @@ template.yaml) without a server or a Temporal service: the real scaffolder workf
 and the real workspace actions run in process; actions with outside effects
 (publish:*, github:*, aws:*, terraform:*, catalog:register) are recording fakes
 that check their input against the action's schema and return what the case
-declares. With no argument, the current folder is searched.`,
+declares. With no argument, the current folder is searched.
+
+--init writes a starter template.test.yaml beside each template given (a
+template.yaml, or a folder holding one): values made from the parameters'
+defaults, examples and enums, fake values for the secrets it reads, its
+remote skeletons recorded (fetch: URL: record; map a URL to a local folder
+to render it), the actions rigger lacks faked, and the step statuses that
+run showed. It never overwrites a test file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"."}
@@ -52,6 +59,12 @@ declares. With no argument, the current folder is searched.`,
 			sdkworker.SetBinaryChecksum("rigger-template-test")
 			r := &templatetest.Runner{Scaffold: sc, Actions: actions, Update: update}
 			ctx := cmd.Context()
+			if initCases {
+				if update || watch || junit != "" {
+					return exitError{code: 2, msg: "--init writes test files: it takes no --update, --watch or --junit"}
+				}
+				return c.initTemplateTests(ctx, r, args)
+			}
 			once := func() (failed bool, err error) {
 				rep, err := r.Run(ctx, args)
 				if err != nil {
@@ -83,7 +96,56 @@ declares. With no argument, the current folder is searched.`,
 	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as JUnit XML to this file")
 	cmd.Flags().BoolVar(&update, "update", false, "rewrite each case's snapshot folder from this run's files instead of comparing them")
 	cmd.Flags().BoolVar(&watch, "watch", false, "run again whenever a file under the arguments changes (Ctrl-C stops)")
+	cmd.Flags().BoolVar(&initCases, "init", false, "write a starter template.test.yaml beside each template given instead of running tests")
 	return cmd
+}
+
+// initTemplateTests writes the starter test file of each template of args
+// (a template file, or a folder holding template.yaml) beside it; one
+// that exists already is left alone, and one whose starter run fails is
+// reported. Exit 1 when any template got no test file.
+func (c *cli) initTemplateTests(ctx context.Context, r *templatetest.Runner, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	failed := false
+	for _, arg := range args {
+		tpl := arg
+		if info, err := os.Stat(arg); err != nil {
+			return exitError{code: 2, msg: err.Error()}
+		} else if info.IsDir() {
+			tpl = filepath.Join(arg, "template.yaml")
+		}
+		out := filepath.Join(filepath.Dir(tpl), "template.test.yaml")
+		if _, err := os.Stat(out); err == nil {
+			fmt.Fprintf(c.stderr, "%s exists: edit it, or remove it to write a starter again\n", out)
+			failed = true
+			continue
+		}
+		data, err := r.Init(ctx, tpl, out)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "no starter test written: %v\n", err)
+			failed = true
+			continue
+		}
+		// O_EXCL: a file written meanwhile is not replaced.
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "wrote %s (run: rigger template test %s)\n", out, filepath.Dir(tpl))
+	}
+	if failed {
+		return exitError{code: 1}
+	}
+	return nil
 }
 
 // writeJUnit writes rep as JUnit XML to path.

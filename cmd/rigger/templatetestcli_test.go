@@ -230,3 +230,75 @@ func TestTemplateTestIgnoresCheckoutConfig(t *testing.T) {
 		t.Fatal("an invalid rigger.yaml named with --config was not read")
 	}
 }
+
+// TestTemplateTestInit: rigger template test --init writes a starter
+// template.test.yaml beside a template, which then passes; it never
+// overwrites one, and a template whose starter run fails gets none, with
+// the reason (exit 1).
+func TestTemplateTestInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "svc")
+	if err := os.MkdirAll(filepath.Join(dir, "skeleton"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tpl := `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: starter}
+spec:
+  type: service
+  parameters:
+    - required: [name]
+      properties:
+        name: {type: string, pattern: '^[a-z]+$'}
+  steps:
+    - id: base
+      action: fetch:template
+      input: {url: 'https://github.com/acme/skeletons/tree/main/base', values: {name: '${{ parameters.name }}'}}
+    - id: own
+      action: fetch:template
+      input: {url: ./skeleton, values: {name: '${{ parameters.name }}'}}
+    - id: publish
+      action: publish:github
+      input: {repoUrl: 'github.com?owner=acme&repo=${{ parameters.name }}'}
+`
+	for name, content := range map[string]string{"template.yaml": tpl, "skeleton/README.md": "# ${{ values.name }}\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, err := runCLI(t, nil, "template", "test", "--init", dir)
+	if err != nil || !strings.Contains(out, "wrote "+filepath.Join(dir, "template.test.yaml")) {
+		t.Fatalf("--init: %v\n%s%s", err, out, stderr)
+	}
+	written, err := os.ReadFile(filepath.Join(dir, "template.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"name: example\n", "https://github.com/acme/skeletons/tree/main/base: record\n", "publish: completed\n"} {
+		if !strings.Contains(string(written), want) {
+			t.Errorf("the starter lacks %q:\n%s", want, written)
+		}
+	}
+	if out, stderr, err = runCLI(t, nil, "template", "test", dir); err != nil || !strings.Contains(out, "ok    starter") {
+		t.Fatalf("the starter passes: %v\n%s%s", err, out, stderr)
+	}
+	if _, stderr, err = runCLI(t, nil, "template", "test", "--init", dir); exitCode(err) != 1 || !strings.Contains(stderr, "exists") {
+		t.Errorf("a second --init: %v %s", err, stderr)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "template.test.yaml")); string(again) != string(written) {
+		t.Errorf("--init overwrote the test file")
+	}
+	// The pattern takes none of the starter guesses: no file, the reason.
+	if err := os.Remove(filepath.Join(dir, "template.test.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "template.yaml"), []byte(strings.Replace(tpl, "^[a-z]+$", "^[0-9]{6}$", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err = runCLI(t, nil, "template", "test", "--init", filepath.Join(dir, "template.yaml")); exitCode(err) != 1 ||
+		!strings.Contains(stderr, "no starter test written") || !strings.Contains(stderr, "parameters.name") {
+		t.Errorf("a failing starter: %v %s", err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "template.test.yaml")); err == nil {
+		t.Errorf("a failing starter was written")
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/riggerdev/rigger/internal/catalog"
 )
 
 // CaseFile is a table of policy test cases (`rigger policy test`):
@@ -178,14 +180,14 @@ func (p CasePrincipal) principal() Principal {
 	return Principal{Ref: p.Ref, Ent: append([]string{p.Ref}, p.Groups...)}
 }
 
-func (r CaseResource) resource() (Resource, error) {
+func (r CaseResource) resource(model *catalog.Model) (Resource, error) {
 	switch {
 	case r.Entity != nil:
 		b, err := json.Marshal(r.Entity)
 		if err != nil {
 			return Resource{}, fmt.Errorf("resource.entity: %w", err)
 		}
-		return EntityResource(b)
+		return EntityResourceModel(model, b)
 	case r.Task != nil:
 		return TaskResource(r.Task.ID, r.Task.CreatedBy, r.Task.Template, r.Task.TemplateOwner), nil
 	case r.Action != "":
@@ -196,15 +198,17 @@ func (r CaseResource) resource() (Resource, error) {
 	return SystemResource(r.System), nil
 }
 
-// RunCases evaluates every case of f (read from path) against p.
-func RunCases(p *Policy, path string, f *CaseFile) ([]CaseResult, error) {
+// RunCases evaluates every case of f (read from path) against p; an
+// inline entity of a kind model declares (catalog.model; nil: none) gets
+// the owner its model gives.
+func RunCases(p *Policy, path string, f *CaseFile, model *catalog.Model) ([]CaseResult, error) {
 	if len(f.Admins) > 0 {
 		p = p.WithAdmins(f.Admins)
 	}
 	out := make([]CaseResult, 0, len(f.Cases))
 	for i, c := range f.Cases {
 		where := fmt.Sprintf("%s:%d", path, c.line)
-		res, err := c.Resource.resource()
+		res, err := c.Resource.resource(model)
 		if err != nil {
 			return nil, fmt.Errorf("%s: case %d: %w", where, i+1, err)
 		}

@@ -231,6 +231,13 @@ func SystemResource(name string) Resource {
 // and values) and tags. A missing string attribute is "", a missing record
 // or set is empty: a policy never fails on an absent field.
 func EntityResource(body json.RawMessage) (Resource, error) {
+	return EntityResourceModel(nil, body)
+}
+
+// EntityResourceModel is EntityResource under a catalog.model: an entity
+// of a model kind without its relations gets the owner its model's
+// ownedBy field gives (nil: the built-in kinds only).
+func EntityResourceModel(model *catalog.Model, body json.RawMessage) (Resource, error) {
 	var e catalog.Entity
 	if err := json.Unmarshal(body, &e); err != nil {
 		return Resource{}, fmt.Errorf("entity JSON: %w", err)
@@ -238,10 +245,10 @@ func EntityResource(body json.RawMessage) (Resource, error) {
 	if e == nil {
 		return Resource{}, fmt.Errorf("entity JSON: not an object")
 	}
-	return entityResource(e), nil
+	return entityResource(model, e), nil
 }
 
-func entityResource(e catalog.Entity) Resource {
+func entityResource(model *catalog.Model, e catalog.Entity) Resource {
 	md, spec := e.Metadata(), e.Spec()
 	lower := func(m map[string]any, k string) types.String {
 		s, _ := m[k].(string)
@@ -262,9 +269,9 @@ func entityResource(e catalog.Entity) Resource {
 		// A body without its relations (read to decide, not to show): the
 		// ownedBy edge the catalog emits for it — only the kinds whose
 		// spec.owner is a relation have one, exactly as the SQL filter sees.
-		// Built-in kinds only: entities of catalog.model kinds reach here
-		// from the store (StoredResource), their relations stitched on.
-		edges, _ := catalog.Relations(e)
+		// A catalog.model kind's edges come from its model (a policy
+		// test's inline entity; the store's stitch theirs on).
+		edges, _ := model.Relations(e)
 		self := e.Ref().String()
 		for _, ed := range edges {
 			if ed.Source == self && ed.Type == catalog.RelOwnedBy {
@@ -321,5 +328,5 @@ func StoredResource(e *store.StoredEntity) (Resource, error) {
 		rels = append(rels, map[string]any{"type": r.Type, "targetRef": r.Target})
 	}
 	ent["relations"] = rels
-	return entityResource(ent), nil
+	return entityResource(nil, ent), nil
 }

@@ -4,9 +4,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/riggerdev/rigger/templates"
 )
 
 // Report is the outcome of a whole test run: the cases' results and the
@@ -29,25 +30,19 @@ func (r *Report) Failed() int {
 	return n
 }
 
-// redactor hides every case's fake secret values in what a report writes.
-func (r *Report) redactor() *strings.Replacer {
-	seen := map[string]bool{}
-	var secrets []string
+// redactor hides every case's fake secret values in what a report writes,
+// as a task's log hides a run's secrets: the values, the lines of one of
+// several lines, and their JSON, URL, base64 and YAML-quoted forms.
+func (r *Report) redactor() *templates.Taint {
+	secrets := map[string]string{}
 	for _, res := range r.Results {
 		for _, s := range res.secrets {
-			if s != "" && !seen[s] {
-				seen[s] = true
-				secrets = append(secrets, s)
+			if s != "" {
+				secrets[s] = s
 			}
 		}
 	}
-	// Longer first: a secret that holds another is hidden whole.
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	pairs := make([]string, 0, 2*len(secrets))
-	for _, s := range secrets {
-		pairs = append(pairs, s, "***")
-	}
-	return strings.NewReplacer(pairs...)
+	return templates.NewTaint(secrets, nil)
 }
 
 // WriteText writes the readable report: one line per case, and under a
@@ -91,7 +86,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, ", %d test files unreadable", len(r.LoadErrors))
 	}
 	fmt.Fprintf(&b, " (%.2fs)\n", r.Duration.Seconds())
-	_, err := io.WriteString(w, red.Replace(b.String()))
+	_, err := io.WriteString(w, red.Redact(b.String()))
 	return err
 }
 
@@ -145,7 +140,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	red := r.redactor()
 	out := junitSuites{Name: "rigger template test", Time: seconds(r.Duration)}
 	for _, path := range sortedKeys(r.LoadErrors) {
-		msg := red.Replace(r.LoadErrors[path].Error())
+		msg := red.Redact(r.LoadErrors[path].Error())
 		out.Suites = append(out.Suites, junitSuite{Name: path, File: path, Tests: 1, Errors: 1, Time: "0.000", Cases: []junitCase{{
 			Name: "read the test file", Classname: path, File: path, Time: "0.000",
 			Error: &junitFailure{Message: firstLine(msg), Type: "TestFileError", Text: msg},
@@ -160,10 +155,10 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		if !ok {
 			i = len(out.Suites)
 			index[res.File] = i
-			out.Suites = append(out.Suites, junitSuite{Name: red.Replace(res.Template), File: res.File})
+			out.Suites = append(out.Suites, junitSuite{Name: red.Redact(res.Template), File: res.File})
 		}
 		s := &out.Suites[i]
-		jc := junitCase{Name: red.Replace(res.Case), Classname: red.Replace(res.Template), File: res.File, Line: res.Line, Time: seconds(res.Duration)}
+		jc := junitCase{Name: red.Redact(res.Case), Classname: red.Redact(res.Template), File: res.File, Line: res.Line, Time: seconds(res.Duration)}
 		var sysout []string
 		if len(res.Faked) > 0 {
 			sysout = append(sysout, "faked: "+strings.Join(res.Faked, ", "))
@@ -174,12 +169,12 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			if len(res.Log) > 0 {
 				text += "\n\nthe run's log:\n" + strings.Join(res.Log, "\n")
 			}
-			text = red.Replace(text)
-			jc.Failure = &junitFailure{Message: firstLine(red.Replace(res.Failures[0])), Type: "ExpectationFailed", Text: text}
+			text = red.Redact(text)
+			jc.Failure = &junitFailure{Message: firstLine(red.Redact(res.Failures[0])), Type: "ExpectationFailed", Text: text}
 			s.Failures++
 			out.Failures++
 		}
-		jc.SystemOut = red.Replace(strings.Join(sysout, "\n"))
+		jc.SystemOut = red.Redact(strings.Join(sysout, "\n"))
 		s.Cases = append(s.Cases, jc)
 		s.Tests++
 		out.Tests++

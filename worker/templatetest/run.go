@@ -30,10 +30,13 @@ type Runner struct {
 	Actions Lookup
 	// Update rewrites snapshots instead of comparing them.
 	Update bool
-	// TemplatesAnywhere lets a test file's template: name a file outside
-	// the template's folder. Off by default: test files come with pull
-	// requests, and the CLI never turns it on.
+	// TemplatesAnywhere lets a test file's template: (and its fetch
+	// fakes) name a file outside the template's folder. Off by default:
+	// test files come with pull requests, and the CLI never turns it on.
 	TemplatesAnywhere bool
+	// recordFetches answers every remote fetch with an empty skeleton
+	// (Init's run).
+	recordFetches bool
 }
 
 // Result is one case's outcome.
@@ -53,6 +56,10 @@ type Result struct {
 	Log []string
 	// secrets are the case's fake secret values, redacted from reports.
 	secrets []string
+	// fetched are the remote skeleton urls the run asked for; steps the
+	// statuses its steps ended in (Init writes both into a case).
+	fetched []string
+	steps   map[string]string
 }
 
 // Passed says whether every expectation held.
@@ -118,6 +125,13 @@ func (r *Runner) runCase(ctx context.Context, f *File, c Case, res *Result) []st
 	// reload) would win over the fields above: none here either.
 	sc.Live = activities.NewSwapped(activities.ScaffoldFetch{})
 	sc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	ff := &fetchFaker{base: filepath.Dir(f.Path), fakes: c.Fetch, recordAll: r.recordFetches}
+	if !r.TemplatesAnywhere {
+		ff.home = testHome(f.Path)
+	}
+	defer ff.close()
+	sc.SkeletonFake = ff.answer
+	defer func() { res.Notes = append(res.Notes, ff.notes()...); res.fetched = ff.asked }()
 	rec := &recorder{}
 	dr := &worker.DryRunner{Scaffold: &sc, Logger: sc.Logger, Fakes: rec.fakes(actions, faked, c.Fakes)}
 	run, err := dr.DryRun(ctx, *plan, c.Secrets, nil, permission.Subject{Ref: c.UserRef})
@@ -145,6 +159,10 @@ func (r *Runner) runCase(ctx context.Context, f *File, c Case, res *Result) []st
 		failures = expectError(c.Expect, "the run failed: "+run.Err.Error())
 	} else if c.Expect.Error != "" {
 		failures = append(failures, fmt.Sprintf("expect.error: want the run to fail with %q, but it completed", c.Expect.Error))
+	}
+	res.steps = map[string]string{}
+	for _, s := range run.State.Steps {
+		res.steps[s.ID] = s.Status
 	}
 	failures = append(failures, checkSteps(c.Expect.Steps, run.State.Steps)...)
 	for _, id := range sortedKeys(c.Expect.Outputs) {

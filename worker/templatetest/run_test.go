@@ -3,12 +3,14 @@ package templatetest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -254,6 +256,31 @@ func TestReportRedactsSecrets(t *testing.T) {
 	for name, out := range map[string]string{"report": text, "junit": junit} {
 		if strings.Contains(out, "hunter2") || strings.Count(out, "***") < 3 {
 			t.Errorf("the %s must show the secret as ***:\n%s", name, out)
+		}
+	}
+}
+
+// TestReportRedactsSecretForms: a report hides more than the exact value,
+// as a task's log does: each line of a multi-line secret (re-indented when
+// written into YAML) and the secret's URL-escaped and base64 forms.
+func TestReportRedactsSecretForms(t *testing.T) {
+	const pem = "-----BEGIN FAKE KEY-----\nMIIfakeKeyLineOne0123\nMIIfakeKeyLineTwo4567\n-----END FAKE KEY-----"
+	const token = "fake token/with+specials"
+	rep := &Report{Results: []Result{{
+		File: "t.test.yaml", Template: "t", Case: "forms", Line: 3,
+		Failures: []string{
+			"expect.calls.publish:github[0].body: got \"key: |\n    MIIfakeKeyLineOne0123\n    MIIfakeKeyLineTwo4567\"",
+			"expect.output.url: got \"https://x.example/?t=" + url.QueryEscape(token) + "\"",
+			"expect.output.auth: got \"" + base64.StdEncoding.EncodeToString([]byte(token)) + "\"",
+		},
+		secrets: []string{pem, token},
+	}}}
+	text, junit := writeBoth(t, rep)
+	for name, out := range map[string]string{"report": text, "junit": junit} {
+		for _, leak := range []string{"MIIfakeKeyLineOne0123", "MIIfakeKeyLineTwo4567", url.QueryEscape(token), base64.StdEncoding.EncodeToString([]byte(token))} {
+			if strings.Contains(out, leak) {
+				t.Errorf("the %s shows a form of a fake secret (%q):\n%s", name, leak, out)
+			}
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/riggerdev/rigger/activities"
 	"github.com/riggerdev/rigger/internal/yamlsafe"
 )
 
@@ -52,9 +53,19 @@ type Case struct {
 	Entities []map[string]any
 	// Fakes are the outputs (or errors) of faked actions, by step id or
 	// action name (a step id wins).
-	Fakes  map[string]Fake
+	Fakes map[string]Fake
+	// Fetch are the case's fetch fakes: a skeleton url a fetch:* step
+	// asks for that a test cannot read (remote, or relative and leaving
+	// the template's folder), and the local folder (or file) read instead,
+	// relative to the test file, or FetchRecord (an empty skeleton; the
+	// fetch is only recorded). A remote url not listed fails the step.
+	Fetch  map[string]string
 	Expect Expect
 }
+
+// FetchRecord as a fetch fake's folder: the fetch gets an empty skeleton
+// and is only recorded.
+const FetchRecord = "record"
 
 // Fake is what a faked action returns for a case.
 type Fake struct {
@@ -253,10 +264,7 @@ func ParseFile(path string, data []byte) (*File, error) {
 	f.Template = filepath.Join(filepath.Dir(path), filepath.FromSlash(tpl))
 	// The template lives in the test file's folder, or for a test in
 	// tests/, the folder above: a case file may not read elsewhere.
-	home := filepath.Dir(path)
-	if filepath.Base(home) == "tests" {
-		home = filepath.Dir(home)
-	}
+	home := testHome(path)
 	if rel, err := filepath.Rel(home, f.Template); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		f.TemplateOutside = true
 	}
@@ -280,6 +288,16 @@ func ParseFile(path string, data []byte) (*File, error) {
 		f.Cases = append(f.Cases, c)
 	}
 	return f, nil
+}
+
+// testHome is the folder a test file's template and fakes live in: the
+// test file's, or for a test in tests/, the folder above.
+func testHome(path string) string {
+	home := filepath.Dir(path)
+	if filepath.Base(home) == "tests" {
+		home = filepath.Dir(home)
+	}
+	return home
 }
 
 // reader reads typed fields out of a screened node tree, with file:line
@@ -373,7 +391,7 @@ func (r reader) pairs(n *yaml.Node, path, what string, each func(k, v *yaml.Node
 
 func (r reader) testCase(n *yaml.Node, path string) (Case, error) {
 	c := Case{Line: n.Line}
-	fl, err := r.fields(n, path, "name", "template", "values", "secrets", "user", "entities", "fakes", "expect")
+	fl, err := r.fields(n, path, "name", "template", "values", "secrets", "user", "entities", "fakes", "fetch", "expect")
 	if err != nil {
 		return c, err
 	}
@@ -463,6 +481,29 @@ func (r reader) testCase(n *yaml.Node, path string) (Case, error) {
 				}
 			}
 			c.Fakes[k.Value] = f
+			return nil
+		})
+		if err != nil {
+			return c, err
+		}
+	}
+	if m := fl["fetch"]; m != nil {
+		c.Fetch = map[string]string{}
+		err := r.pairs(m, path+".fetch", "remote skeleton urls to local folders (or record)", func(k, v *yaml.Node, p string) error {
+			if !activities.SkeletonFakeable(k.Value) {
+				return r.errf(k, p, "must be an http(s) url or a relative one leaving the template's folder (../): a url inside the folder reads the template's own files")
+			}
+			dir, err := r.str(v, p)
+			if err != nil {
+				return err
+			}
+			if dir != FetchRecord {
+				clean := filepath.Clean(filepath.FromSlash(dir))
+				if dir == "" || filepath.IsAbs(clean) {
+					return r.errf(v, p, "must be a folder (or file) relative to the test file, or %s", FetchRecord)
+				}
+			}
+			c.Fetch[k.Value] = dir
 			return nil
 		})
 		if err != nil {
