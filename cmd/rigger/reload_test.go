@@ -222,14 +222,7 @@ func TestReloadKeepsUnchangedAlertRules(t *testing.T) {
 	if hook == nil {
 		t.Fatal("no audit alerts hook")
 	}
-	load := func(text string) *config.Config {
-		t.Helper()
-		cfg, err := config.LoadData(filepath.Join(t.TempDir(), "rigger.yaml"), []byte(text), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	load := func(text string) *config.Config { return loadText(t, text) }
 	rules := "audit:\n  alerts:\n    signInFailures: {perIP: 5, window: 1m}\n"
 	apply, _, err := hook.Prepare(context.Background(), load(rules), load(rules+"scaffolder:\n  allowedHosts: [github.com]\n"))
 	if err != nil || apply != nil {
@@ -260,14 +253,7 @@ func TestWorkerReloadSwitchesStepsOff(t *testing.T) {
 	if hook == nil || hook.Prepare == nil {
 		t.Fatalf("no worker hook applies scaffolder.disabledActions: %+v", hook)
 	}
-	load := func(text string) *config.Config {
-		t.Helper()
-		cfg, err := config.LoadData(filepath.Join(t.TempDir(), "rigger.yaml"), []byte(text), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	load := func(text string) *config.Config { return loadText(t, text) }
 	apply, _, err := hook.Prepare(context.Background(), load(""), load("scaffolder:\n  disabledActions: [publish:github]\n"))
 	if err != nil || apply == nil {
 		t.Fatalf("prepare: %v", err)
@@ -281,4 +267,14 @@ func TestWorkerReloadSwitchesStepsOff(t *testing.T) {
 	if !steps.Disabled("publish:github") || steps.Disabled("fs:write") {
 		t.Fatalf("after the reload: disabled %v", steps.DisabledNames())
 	}
+}
+
+// loadText is the configuration text holds, as read from a file.
+func loadText(t *testing.T, text string) *config.Config {
+	t.Helper()
+	cfg, err := config.LoadData(filepath.Join(t.TempDir(), "rigger.yaml"), []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

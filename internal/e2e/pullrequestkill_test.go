@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,25 +157,7 @@ func TestPullRequestSurvivesKill(t *testing.T) {
 	for i, l := range logs {
 		check("output or events #"+strconv.Itoa(i), l)
 	}
-	temporalDB := ""
-	err := filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		check(rel, string(data))
-		if strings.HasPrefix(filepath.Base(path), "temporal.db") {
-			temporalDB += string(data)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, temporalDB := scanDataDir(t, dir, check)
 	if !strings.Contains(temporalDB, "gh-pr") && !strings.Contains(temporalDB, "rigger-github") {
 		t.Fatal("Temporal's database files hold neither the template nor the queue: the scan proves nothing")
 	}
