@@ -17,7 +17,8 @@ import (
 // switched off after its task was compiled is refused when the step runs,
 // both as a local step and as an action activity (an integration's), with
 // a non-retryable error naming the action, the step and the setting; the
-// action never runs. Switched on again, the same step runs: the check
+// action never runs. A wait (rigger:approval), which runs in the
+// workflow, is refused when its step renders. Switched on again, the same step runs: the check
 // reads the registry's live set, not the one it started with.
 func TestDisabledSinceCompile(t *testing.T) {
 	signer := runsign.NewSigner(ed25519.NewKeyFromSeed([]byte(strings.Repeat("s", 32))))
@@ -53,13 +54,15 @@ func TestDisabledSinceCompile(t *testing.T) {
 		calls++
 		return contract.ActionOutput{}, nil
 	}})[integ]
+	// Rendered while on: the reload lands between the rendering and the
+	// activity.
+	r, err := s.CheckedRender(ctx, contract.RenderInput{Context: contract.ScaffoldContext{TaskID: "t1"}, StepID: "label", Action: integ,
+		Input: map[string]any{"labels": []any{"x"}}, Run: grant, InputHash: "h"})
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
 	remote := func() error {
-		r, err := s.CheckedRender(ctx, contract.RenderInput{Context: contract.ScaffoldContext{TaskID: "t1"}, StepID: "label", Action: integ,
-			Input: map[string]any{"labels": []any{"x"}}, Run: grant, InputHash: "h"})
-		if err != nil {
-			t.Fatalf("render: %v", err)
-		}
-		_, err = act(ctx, contract.ActionInput{StepID: "label", Input: r.Items[0].Input, Mark: r.Items[0].Mark, Run: grant})
+		_, err := act(ctx, contract.ActionInput{StepID: "label", Input: r.Items[0].Input, Mark: r.Items[0].Mark, Run: grant})
 		return err
 	}
 
@@ -71,12 +74,12 @@ func TestDisabledSinceCompile(t *testing.T) {
 	}
 
 	reg.SetDisabled([]string{"debug:log", integ})
+	var app *temporal.ApplicationError
 	for name, c := range map[string]struct {
 		run          func() error
 		action, step string
 	}{"local step": {local, "debug:log", "note"}, "action activity": {remote, integ, "label"}} {
 		err := c.run()
-		var app *temporal.ApplicationError
 		if !errors.As(err, &app) || app.Type() != DisabledType || !app.NonRetryable() {
 			t.Fatalf("%s after the reload: %v, want a non-retryable %s", name, err, DisabledType)
 		}
@@ -88,6 +91,13 @@ func TestDisabledSinceCompile(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Fatalf("the switched-off action ran: %d calls", calls)
+	}
+	// A wait runs in the workflow: its rendering refuses it.
+	reg.SetDisabled([]string{contract.ActionApproval})
+	_, err = s.CheckedRender(ctx, contract.RenderInput{Context: contract.ScaffoldContext{TaskID: "t1"}, StepID: "gate", Action: contract.ActionApproval,
+		Input: map[string]any{"message": "ok?"}, Run: grant, InputHash: "h"})
+	if !errors.As(err, &app) || app.Type() != DisabledType || !strings.Contains(err.Error(), "action rigger:approval is disabled") {
+		t.Fatalf("rendering a switched-off approval: %v", err)
 	}
 
 	reg.SetDisabled(nil)

@@ -203,6 +203,12 @@ func (s *Scaffold) CheckedRender(ctx context.Context, in contract.RenderInput) (
 	if err != nil {
 		return contract.RenderOutput{}, err
 	}
+	// Every step but a local one renders here first, the waits too
+	// (rigger:approval, rigger:wait-for, debug:wait), which run in the
+	// workflow and have no activity of their own to refuse them.
+	if err := s.StillEnabled(in.Action, in.StepID, c.TaskID); err != nil {
+		return contract.RenderOutput{}, err
+	}
 	m := s.Trust.Marker
 	if m == nil {
 		return contract.RenderOutput{}, errNoMarker
