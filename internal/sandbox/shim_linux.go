@@ -161,13 +161,14 @@ func readShimSpec(file string) (wire, error) {
 // capability past its exec (it is not root there, and no_new_privs keeps
 // file capabilities and set-user-ID bits from giving any). This process
 // waits in the worker's network namespace, inside the tool's Landlock
-// domain: being non-dumpable, the tool (holding no capability in this
-// namespace) cannot trace it, read its memory or take its descriptors.
+// domain: the tool cannot trace it, read its memory or take its
+// descriptors, since the kernel refuses that from a child user namespace
+// without CAP_SYS_PTRACE in this one, and refuses it again to a
+// non-dumpable process.
 // It hands the tool its stdin, stdout and stderr, forwards termination
 // signals, and returns the tool's exit code; the tool dies with it.
 // See the package doc for what a process in such a namespace can do.
 func startConfined(w wire) (int, error) {
-	w.NewNetNS = false
 	if code, err := confineThread(w); err != nil {
 		return code, err
 	}
