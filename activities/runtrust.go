@@ -173,6 +173,23 @@ func mayRun(c runsign.Claims, action string) error {
 		ForbiddenType, nil)
 }
 
+// DisabledType is the error type of a step whose action
+// scaffolder.disabledActions switched off after its task was compiled.
+const DisabledType = "ActionDisabled"
+
+// StillEnabled refuses, for good (no retry), a step whose action the live
+// scaffolder.disabledActions switches off: the task was compiled while it
+// was on and reached the step after a reload (typically resuming from an
+// approval or a wait). The error names the action, the step and the key.
+func (s *Scaffold) StillEnabled(action, stepID, taskID string) error {
+	if s.Disabled == nil || !s.Disabled.Disabled(action) {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("action %s is disabled on this server (scaffolder.disabledActions): step %s of task %s does not run; the configuration switched it off after the task started", action, stepID, taskID),
+		DisabledType, nil)
+}
+
 // trusted applies a checked run's grant: the action acts for its user,
 // on its task, with its template base and dry-run flag.
 func trusted(c runsign.Claims, in *contract.ActionInput) {
@@ -184,6 +201,12 @@ func trusted(c runsign.Claims, in *contract.ActionInput) {
 func (s *Scaffold) CheckedRender(ctx context.Context, in contract.RenderInput) (contract.RenderOutput, error) {
 	c, err := s.checkRun(ctx, in.Run, in.InputHash, true)
 	if err != nil {
+		return contract.RenderOutput{}, err
+	}
+	// Every step but a local one renders here first, the waits too
+	// (rigger:approval, rigger:wait-for, debug:wait), which run in the
+	// workflow and have no activity of their own to refuse them.
+	if err := s.StillEnabled(in.Action, in.StepID, c.TaskID); err != nil {
 		return contract.RenderOutput{}, err
 	}
 	m := s.Trust.Marker
@@ -282,6 +305,9 @@ func (s *Scaffold) CheckedRenderOutput(ctx context.Context, in contract.RenderOu
 func (s *Scaffold) CheckedRunLocalStep(ctx context.Context, in contract.LocalStepInput) (contract.LocalStepOutput, error) {
 	c, err := s.checkRun(ctx, in.Render.Run, in.Render.InputHash, true)
 	if err != nil {
+		return contract.LocalStepOutput{}, err
+	}
+	if err := s.StillEnabled(in.Action, in.Render.StepID, c.TaskID); err != nil {
 		return contract.LocalStepOutput{}, err
 	}
 	if err := mayRun(c, in.Action); err != nil {
@@ -420,6 +446,9 @@ func (s *Scaffold) checked(actions map[string]ActionFunc) map[string]ActionFunc 
 		out[name] = func(ctx context.Context, in contract.ActionInput) (contract.ActionOutput, error) {
 			c, err := s.checkRun(ctx, in.Run, "", false)
 			if err != nil {
+				return contract.ActionOutput{}, err
+			}
+			if err := s.StillEnabled(name, in.StepID, c.TaskID); err != nil {
 				return contract.ActionOutput{}, err
 			}
 			// The input must be one a worker rendered for this very run

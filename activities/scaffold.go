@@ -73,6 +73,17 @@ type Scaffold struct {
 	// Live, when set, wins over HTTP and Git: a configuration reload
 	// swaps it.
 	Live *Swapped[ScaffoldFetch]
+	// Disabled, when set, is the live scaffolder.disabledActions: every
+	// step activity asks it before running, so a task compiled before a
+	// reload switched its action off (and resuming from an approval or a
+	// wait) fails at that step instead of running it. Nil checks nothing.
+	Disabled ActionSwitch
+}
+
+// ActionSwitch says whether scaffolder.disabledActions switches an action
+// off now (contract.Registry, whose set a configuration reload replaces).
+type ActionSwitch interface {
+	Disabled(name string) bool
 }
 
 // EntityReader reads one entity by its canonical ref; a missing one is

@@ -44,6 +44,13 @@ func (c schemaChecker) Check(_ context.Context, in contract.SchemaCheck) (contra
 	if in.Where != contract.CheckInput && in.Where != contract.CheckOutput {
 		return refuse(fmt.Sprintf("unknown schema check %q", in.Where))
 	}
+	// Before the plugin is called: a reload may have switched the action
+	// off since the task was compiled.
+	if in.Where == contract.CheckInput {
+		if err := c.sc.StillEnabled(in.Action, in.StepID, claims.TaskID); err != nil {
+			return contract.SchemaVerdict{}, err
+		}
+	}
 	problems, err := templates.ValidateValue(in.Schema, "actions/"+in.Action+"/"+in.Where, in.Value, in.Where)
 	if err != nil {
 		return contract.SchemaVerdict{}, temporal.NewNonRetryableApplicationError(

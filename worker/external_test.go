@@ -70,3 +70,33 @@ func TestSchemaChecker(t *testing.T) {
 		t.Fatalf("a secret passed to a plugin: %+v %v", v, err)
 	}
 }
+
+// offSwitch switches off the actions it holds (a test's
+// scaffolder.disabledActions).
+type offSwitch map[string]bool
+
+func (o offSwitch) Disabled(name string) bool { return o[name] }
+
+// TestSchemaCheckerDisabledSinceCompile: an external action that a reload
+// switched off after its task started is refused before the plugin is
+// called (the input check), naming the action and the setting.
+func TestSchemaCheckerDisabledSinceCompile(t *testing.T) {
+	signer := runsign.NewSigner(ed25519.NewKeyFromSeed([]byte(strings.Repeat("s", 32))))
+	claims, sig, err := signer.Sign(runsign.Claims{TaskID: "t1", UserRef: "user:default/ada", InputHash: "h", Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := runsign.NewMarker([]byte(strings.Repeat("k", 32)))
+	off := offSwitch{}
+	c := schemaChecker{sc: &activities.Scaffold{Disabled: off, Trust: &activities.RunTrust{Verifier: runsign.NewVerifier(signer.PublicKey()), Marker: m}}}
+	in := contract.SchemaCheck{Action: "acme:greet", StepID: "g", Where: contract.CheckInput, Schema: json.RawMessage(`{"type":"object"}`),
+		Value: map[string]any{}, Run: &contract.RunGrant{Claims: claims, Signature: sig}, InputHash: "h"}
+	if _, err := c.Check(context.Background(), in); err != nil {
+		t.Fatalf("while on: %v", err)
+	}
+	off["acme:greet"] = true
+	_, err = c.Check(context.Background(), in)
+	if err == nil || !strings.Contains(err.Error(), "action acme:greet is disabled") || !strings.Contains(err.Error(), "scaffolder.disabledActions") {
+		t.Fatalf("switched off: %v", err)
+	}
+}

@@ -239,6 +239,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		}
 	}
 	scaffold.Audit = audits.recorder()
+	// Every step asks the live disabled set before it runs (a reload
+	// replaces it), on a worker as on the API.
+	scaffold.Disabled = actions
 	// catalog:fetch reads only what the run's user may read (nil policy:
 	// permission.enabled is false, everything is readable).
 	scaffold.Policy = policy
@@ -317,7 +320,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		}()
 	}
 
-	parts := liveParts{m: m, dev: m == modeDev, st: st, policy: policy, catalog: catalogActs, scaffold: scaffold, audit: audits.log, logger: logger}
+	parts := liveParts{m: m, dev: m == modeDev, st: st, policy: policy, catalog: catalogActs, scaffold: scaffold, steps: actions, audit: audits.log, logger: logger}
 	if m == modeWorker {
 		startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
 		logger.Info("rigger worker ready", "queues", queues, "temporal", address, "namespace", cfg.Temporal.Namespace,

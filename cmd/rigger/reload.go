@@ -34,6 +34,9 @@ type liveParts struct {
 	st  store.Store
 	// actions is the API's action registry (nil on a worker).
 	actions *contract.Registry
+	// steps is the registry whose disabled set the workers' steps check
+	// (scaffold.Disabled); on the API it is actions.
+	steps *contract.Registry
 	// policy is nil when permission.enabled is false.
 	policy   *permission.Policy
 	catalog  *activities.Catalog
@@ -118,9 +121,22 @@ func (p liveParts) hooks() []liveconfig.Hook {
 		})
 	}
 	if p.actions == nil {
-		// A worker validates no template: the settings are the API's,
-		// accepted here so that one file serves both.
-		return append(hooks, liveconfig.Hook{Name: "api only", Keys: []string{"scaffolder.disabledActions", "scaffolder.disabledActionsPolicy", "catalog.examples"}})
+		// A worker validates no template, but its steps refuse actions
+		// switched off since their task started. The other settings are
+		// the API's, accepted here so that one file serves both.
+		return append(hooks, liveconfig.Hook{Name: "api only", Keys: []string{"scaffolder.disabledActionsPolicy", "catalog.examples"}}, liveconfig.Hook{
+			Name: "disabled actions",
+			Keys: []string{"scaffolder.disabledActions"},
+			Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+				disabled := next.Scaffolder.DisabledActions
+				return func(context.Context) error {
+					if p.steps != nil {
+						p.steps.SetDisabled(disabled)
+					}
+					return nil
+				}, nil, nil
+			},
+		})
 	}
 	hooks = append(hooks, liveconfig.Hook{
 		Name:    "disabled actions",

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 
 	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/liveconfig"
@@ -220,14 +222,7 @@ func TestReloadKeepsUnchangedAlertRules(t *testing.T) {
 	if hook == nil {
 		t.Fatal("no audit alerts hook")
 	}
-	load := func(text string) *config.Config {
-		t.Helper()
-		cfg, err := config.LoadData(filepath.Join(t.TempDir(), "rigger.yaml"), []byte(text), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	load := func(text string) *config.Config { return loadText(t, text) }
 	rules := "audit:\n  alerts:\n    signInFailures: {perIP: 5, window: 1m}\n"
 	apply, _, err := hook.Prepare(context.Background(), load(rules), load(rules+"scaffolder:\n  allowedHosts: [github.com]\n"))
 	if err != nil || apply != nil {
@@ -237,4 +232,49 @@ func TestReloadKeepsUnchangedAlertRules(t *testing.T) {
 	if err != nil || apply == nil {
 		t.Fatalf("changed rules: apply %v, %v; want them applied", apply != nil, err)
 	}
+}
+
+// TestWorkerReloadSwitchesStepsOff: on a worker (no API registry) a
+// reload of scaffolder.disabledActions replaces the set its steps check
+// before running, so a task resumed on that worker after the change is
+// refused at the step.
+func TestWorkerReloadSwitchesStepsOff(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	steps := contract.NewRegistry(nil)
+	p := liveParts{m: modeWorker, logger: logger, steps: steps,
+		catalog:  &activities.Catalog{Live: activities.NewSwapped(activities.CatalogAccess{})},
+		scaffold: &activities.Scaffold{Live: activities.NewSwapped(activities.ScaffoldFetch{})}}
+	var hook *liveconfig.Hook
+	for _, h := range p.hooks() {
+		if slices.Contains(h.Keys, "scaffolder.disabledActions") {
+			hook = &h
+		}
+	}
+	if hook == nil || hook.Prepare == nil {
+		t.Fatalf("no worker hook applies scaffolder.disabledActions: %+v", hook)
+	}
+	load := func(text string) *config.Config { return loadText(t, text) }
+	apply, _, err := hook.Prepare(context.Background(), load(""), load("scaffolder:\n  disabledActions: [publish:github]\n"))
+	if err != nil || apply == nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	if steps.Disabled("publish:github") {
+		t.Fatal("switched off before the reload was applied")
+	}
+	if err := apply(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !steps.Disabled("publish:github") || steps.Disabled("fs:write") {
+		t.Fatalf("after the reload: disabled %v", steps.DisabledNames())
+	}
+}
+
+// loadText is the configuration text holds, as read from a file.
+func loadText(t *testing.T, text string) *config.Config {
+	t.Helper()
+	cfg, err := config.LoadData(filepath.Join(t.TempDir(), "rigger.yaml"), []byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -214,26 +214,7 @@ func TestNoSecretsAtRest(t *testing.T) {
 	check("rigger's stderr", p.stderr.String())
 	check("the task's events", events)
 	check("the SSE stream", stream)
-	scanned, temporalDB := 0, ""
-	err := filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		scanned++
-		rel, _ := filepath.Rel(dir, path)
-		check(rel, string(data))
-		if strings.HasPrefix(filepath.Base(path), "temporal.db") {
-			temporalDB += string(data)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	scanned, temporalDB := scanDataDir(t, dir, check)
 	if !strings.Contains(temporalDB, created.ID) {
 		t.Fatalf("the task id is not in Temporal's database files (%d files scanned): the scan proves nothing", scanned)
 	}
@@ -293,4 +274,31 @@ func getRaw(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return string(b)
+}
+
+// scanDataDir hands check every regular file below dir/data (named
+// relative to dir), and returns how many it read and the content of
+// Temporal's database files (temporal.db and its WAL).
+func scanDataDir(t *testing.T, dir string, check func(where, text string)) (scanned int, temporalDB string) {
+	t.Helper()
+	err := filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		scanned++
+		rel, _ := filepath.Rel(dir, path)
+		check(rel, string(data))
+		if strings.HasPrefix(filepath.Base(path), "temporal.db") {
+			temporalDB += string(data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scanned, temporalDB
 }

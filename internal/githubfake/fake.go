@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,17 @@ type Server struct {
 	// hold, when set, blocks the next push until it is closed (HoldPush).
 	hold    chan struct{}
 	holding chan struct{}
+	// pullHold, when set, blocks the next pull-request creation
+	// (HoldPullCreate).
+	pullHold *pullHold
+}
+
+// pullHold is one held pull-request creation.
+type pullHold struct {
+	reached, release chan struct{}
+	// applied: after the release the fake creates the pull request;
+	// otherwise it answers 502 and creates nothing.
+	applied bool
 }
 
 // HoldPush makes the next push (git-receive-pack POST) wait: reached is
@@ -71,6 +83,62 @@ func (s *Server) HoldPush() (reached <-chan struct{}, release func()) {
 	hold := s.hold
 	var once sync.Once
 	return s.holding, func() { once.Do(func() { close(hold) }) }
+}
+
+// HoldPullCreate makes the next pull-request creation (POST
+// /repos/{owner}/{repo}/pulls) wait once its request has been read and
+// checked: reached is closed when it waits, release lets it go on. With
+// applied the fake then creates the pull request even if its client is
+// gone (GitHub acted on a request whose answer nobody read); without, it
+// answers 502 and creates nothing (the request was lost before GitHub
+// acted). A test kills a worker between its push and its pull request.
+func (s *Server) HoldPullCreate(applied bool) (reached <-chan struct{}, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := &pullHold{reached: make(chan struct{}), release: make(chan struct{}), applied: applied}
+	s.pullHold = h
+	var once sync.Once
+	return h.reached, func() { once.Do(func() { close(h.release) }) }
+}
+
+// InstallationTokens lists every installation token the fake issued (to
+// search for them where no secret may be).
+func (s *Server) InstallationTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for v, t := range s.tokens {
+		if !t.pat {
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Branches lists the branches of owner/name, sorted.
+func (s *Server) Branches(tb testing.TB, owner, name string) []string {
+	tb.Helper()
+	out, err := s.gitCmd(s.repoDir(owner, name), "for-each-ref", "--format=%(refname:short)", "refs/heads/").Output()
+	if err != nil {
+		tb.Fatalf("githubfake: branches of %s/%s: %v", owner, name, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// CommitsBetween counts the commits of owner/name on head that base does
+// not have (git rev-list --count base..head).
+func (s *Server) CommitsBetween(tb testing.TB, owner, name, base, head string) int {
+	tb.Helper()
+	out, err := s.gitCmd(s.repoDir(owner, name), "rev-list", "--count", "refs/heads/"+base+"..refs/heads/"+head).Output()
+	if err != nil {
+		tb.Fatalf("githubfake: commits of %s/%s %s..%s: %v", owner, name, base, head, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		tb.Fatalf("githubfake: rev-list said %q", out)
+	}
+	return n
 }
 
 // TokenRequest is one POST /app/installations/{id}/access_tokens as the

@@ -374,6 +374,18 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Lock()
+	hold := s.pullHold
+	s.pullHold = nil
+	s.mu.Unlock()
+	if hold != nil {
+		close(hold.reached)
+		<-hold.release
+		if !hold.applied {
+			writeErr(w, deny(http.StatusBadGateway, "Bad Gateway"))
+			return
+		}
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range rp.pulls {
 		if p.state == "open" && p.head == body.Head && p.base == body.Base {

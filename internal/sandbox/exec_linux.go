@@ -74,6 +74,28 @@ func confineAndExec() (int, error) {
 // confine applies w on the calling (locked) thread and execs its tool; it
 // only returns on failure.
 func confine(w wire) (int, error) {
+	if code, err := confineThread(w); err != nil {
+		return code, err
+	}
+	s := w.Spec
+	args := s.Args
+	if len(args) == 0 {
+		args = []string{s.Path}
+	}
+	env := s.Env
+	if env == nil {
+		env = []string{}
+	}
+	err := syscall.Exec(s.Path, args, env)
+	if errors.Is(err, syscall.ENOENT) {
+		return ExitNotFound, fmt.Errorf("exec %s: %w", s.Path, err)
+	}
+	return ExitCannotRun, fmt.Errorf("exec %s: %w", s.Path, err)
+}
+
+// confineThread applies w to the calling (locked) thread: everything but
+// the exec. On failure it returns the exit code to report.
+func confineThread(w wire) (int, error) {
 	s := w.Spec
 	if err := s.Validate(); err != nil {
 		return ExitCannotRun, err
@@ -117,19 +139,7 @@ func confine(w wire) (int, error) {
 			return ExitCannotRun, err
 		}
 	}
-	args := s.Args
-	if len(args) == 0 {
-		args = []string{s.Path}
-	}
-	env := s.Env
-	if env == nil {
-		env = []string{}
-	}
-	err := syscall.Exec(s.Path, args, env)
-	if errors.Is(err, syscall.ENOENT) {
-		return ExitNotFound, fmt.Errorf("exec %s: %w", s.Path, err)
-	}
-	return ExitCannotRun, fmt.Errorf("exec %s: %w", s.Path, err)
+	return 0, nil
 }
 
 func readWire() (wire, error) {

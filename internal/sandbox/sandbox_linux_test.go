@@ -34,6 +34,8 @@ func TestMain(m *testing.M) {
 			os.Exit(probeLimits())
 		case "probe-caps":
 			os.Exit(probeCaps())
+		case "probe-trace":
+			os.Exit(probeTrace(os.Args[2:]))
 		}
 	}
 	os.Exit(m.Run())

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Shim prepares a tool that a library starts itself, building its own
@@ -21,9 +23,10 @@ import (
 // [Runner.Command] would and execs it with the library's arguments and
 // environment (minus the variable). When the Spec needs no network the
 // helper moves itself into a new network namespace before the exec when
-// it may (Report.NetNS), and otherwise starts the tool in a new user and
-// network namespace of its own (one more short-lived process), since the
-// library starts the helper with attributes of its own choosing.
+// it may (Report.NetNS), and otherwise confines itself and starts the
+// tool in a new user and network namespace of its own (see the package
+// doc), since the library starts the helper with attributes of its own
+// choosing.
 //
 // s.Env and s.Args beyond argv[0] are not used (they come from the
 // library); s.Timeout and s.MaxOutput neither: the library bounds the run.
@@ -83,7 +86,7 @@ func within(p, d string) bool {
 // ShimMain is the helper started in a tool's place (see [Runner.Shim]);
 // specFile is the value of ShimEnv. It never returns: it becomes the
 // confined tool, or, when the tool needs a new network namespace, waits
-// for the confined tool it started and exits as it did. On failure it
+// for the tool it started confined and exits as it did. On failure it
 // writes one line to stderr and exits 126 (127 when the tool does not
 // exist).
 func ShimMain(specFile string) {
@@ -115,7 +118,7 @@ func shim(specFile string, args, environ []string) (int, error) {
 	if !w.NewNetNS {
 		return confine(w)
 	}
-	return runInNamespaces(w)
+	return startConfined(w)
 }
 
 // readShimSpec reads the spec file, which must be a regular file of this
@@ -148,38 +151,49 @@ func readShimSpec(file string) (wire, error) {
 	return w, nil
 }
 
-// runInNamespaces starts `<this binary> sandbox-exec` with w in a new user
-// and network namespace, hands it this process's stdin, stdout and
-// stderr, forwards termination signals to it, and returns its exit code.
-// The child dies with this process (the tool stays in this process group,
-// which the library may kill).
-func runInNamespaces(w wire) (int, error) {
-	w.NewNetNS = false
-	spec, err := specMemfd(w)
-	if err != nil {
-		return ExitCannotRun, err
+// startConfined confines the calling (locked) thread as the helper would
+// confine itself before its exec (no_new_privs, Landlock, the workspace
+// as working directory, rlimits), makes this process non-dumpable, and
+// starts the tool from that thread in a new user and network namespace,
+// without ID maps: one process fewer than starting a helper there, and
+// no handshake. The tool inherits the thread's confinement; it runs as
+// the worker's uid, which its namespace shows as 65534, and keeps no
+// capability past its exec (it is not root there, and no_new_privs keeps
+// file capabilities and set-user-ID bits from giving any). This process
+// waits in the worker's network namespace, inside the tool's Landlock
+// domain: the tool cannot trace it, read its memory or take its
+// descriptors, since the kernel refuses that from a child user namespace
+// without CAP_SYS_PTRACE in this one, and refuses it again to a
+// non-dumpable process.
+// It hands the tool its stdin, stdout and stderr, forwards termination
+// signals, and returns the tool's exit code; the tool dies with it.
+// See the package doc for what a process in such a namespace can do.
+func startConfined(w wire) (int, error) {
+	if code, err := confineThread(w); err != nil {
+		return code, err
 	}
-	cmd := exec.Command("/proc/self/exe", ExecArg)
-	cmd.Env = []string{}
-	cmd.Dir = "/"
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{spec}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return ExitCannotRun, fmt.Errorf("non-dumpable: %w", err)
+	}
+	s := w.Spec
+	env := s.Env
+	if env == nil {
+		env = []string{}
+	}
+	cmd := &exec.Cmd{Path: s.Path, Args: s.Args, Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	// Pdeathsig follows the thread that forks: this one, locked for good.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	setNamespaces(cmd.SysProcAttr)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	err = cmd.Start()
-	spec.Close()
-	if err != nil {
-		return ExitCannotRun, fmt.Errorf("start the tool in new namespaces: %w", err)
+	if err := cmd.Start(); err != nil {
+		return ExitCannotRun, fmt.Errorf("start %s in new namespaces: %w", s.Path, err)
 	}
 	go func() {
 		for sig := range sigs {
 			_ = cmd.Process.Signal(sig)
 		}
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
 		return ExitCannotRun, fmt.Errorf("wait for the tool: %w", err)
