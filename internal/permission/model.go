@@ -114,6 +114,25 @@ type Principal struct {
 	Service bool
 	Scopes  []string
 	Guest   bool
+	// Channel is the interface the request came through: "mcp" for the
+	// agents' endpoint, "" (seen by policies as "api") for everything else.
+	Channel string
+}
+
+// Channels are the values context.channel takes.
+const (
+	ChannelAPI = "api"
+	ChannelMCP = "mcp"
+)
+
+// context is the Cedar request context of a decision: the channel the
+// request came through (context.channel).
+func (p Principal) context() types.Record {
+	ch := p.Channel
+	if ch == "" {
+		ch = ChannelAPI
+	}
+	return types.NewRecord(types.RecordMap{"channel": types.String(ch)})
 }
 
 // uid is the principal's Cedar entity.

@@ -58,7 +58,18 @@ var principals = []Principal{
 	{Ref: "service:ci", Service: true, Scopes: []string{"catalog.read"}},
 	{Ref: "service:x", Service: true, Scopes: []string{"x"}},
 	{Ref: "service:none", Service: true},
+	{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}, Channel: ChannelMCP},
+	{Ref: "service:ci", Service: true, Scopes: []string{"catalog.read"}, Channel: ChannelMCP},
 }
+
+// byChannel forbids agents (context.channel == "mcp") what the REST API
+// allows: a translatable condition that does not read the resource.
+const byChannel = `
+permit (principal, action, resource is Rigger::Entity);
+@id("no-systems-to-agents")
+forbid (principal, action, resource is Rigger::Entity)
+when { context.channel == "mcp" && resource.kind == "system" };
+`
 
 // rich exercises every translatable form, errors included: the forbid's
 // annotation read fails where the annotation is missing, so it does not
@@ -175,6 +186,7 @@ func checkFilter(t *testing.T, st store.Store) {
 		{"default with admins", def.WithAdmins([]string{"group:default/team-b"}), true},
 		{"rich", mustParse(t, rich), true},
 		{"untranslatable", mustParse(t, untranslatable), false},
+		{"by channel", mustParse(t, byChannel), true},
 	}
 	for _, set := range sets {
 		if set.exact && len(set.p.Warnings()) > 0 {
