@@ -46,7 +46,11 @@ const (
 	TaskCancel      = "scaffolder.task.cancel"
 	TaskRetry       = "scaffolder.task.retry"
 	TaskApprove     = "scaffolder.task.approve"
-	DocsRead        = "docs.read"
+	// TaskRunUnattended, on a template, lets a run an agent starts through
+	// /api/mcp skip the approval before its first step with outside
+	// effects (mcp.approval: policy).
+	TaskRunUnattended = "scaffolder.task.runUnattended"
+	DocsRead          = "docs.read"
 	// DocsPublish is replacing an entity's docs site with one built
 	// outside (rigger docs publish).
 	DocsPublish     = "docs.publish"
@@ -69,7 +73,7 @@ func Actions() []string {
 	return []string{EntityRead, EntityCreate, EntityRefresh, EntityDelete,
 		LocationRead, LocationCreate, LocationDelete,
 		TemplateRead, TemplateExecute, ActionExecute,
-		TaskRead, TaskCancel, TaskRetry, TaskApprove,
+		TaskRead, TaskCancel, TaskRetry, TaskApprove, TaskRunUnattended,
 		DocsRead, DocsPublish, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke, PayloadDecode, ConfigRead}
 }
 

@@ -337,13 +337,16 @@ func TestDefaultPolicyDecisions(t *testing.T) {
 		{bob, DocsPublish, res(0), false},  // another team's
 		{guest, DocsPublish, res(0), false},
 		{ci, DocsPublish, res(0), false}, // catalog.read only
+		// No agent's run skips the approval by default.
+		{alice, TaskRunUnattended, res(0), false},
+		{dave, TaskRunUnattended, res(0), false},
 	}
 	for _, c := range cases {
 		if d := p.Authorize(c.pr, c.action, c.res); d.Allowed != c.want {
 			t.Errorf("%s %s %s: %+v, want allowed=%v", c.pr, c.action, c.res, d, c.want)
 		}
 	}
-	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 21 {
+	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 22 {
 		t.Errorf("actions: %v", Actions())
 	}
 }
