@@ -88,7 +88,7 @@ var mcpUsers = fakeSignIn{
 	"runner": {Ref: "service:runner", Service: true, Scopes: []string{"scaffolder.run"}, Via: "service-token", TokenID: "runner"},
 }
 
-func newMCPFixture(t *testing.T, pol *permission.Policy, edit func(*config.MCP)) *mcpFixture {
+func newMCPFixture(t testing.TB, pol *permission.Policy, edit func(*config.MCP)) *mcpFixture {
 	t.Helper()
 	base, _ := catalogServer(t, mcpCatalog(t))
 	if pol == nil {
@@ -443,10 +443,18 @@ func TestMCPDryRunThenRun(t *testing.T) {
 	if text := run(carol, same); !strings.Contains(text, "template_dry_run") {
 		t.Errorf("another caller: %s", text)
 	}
+	if _, text, isErr := callTool(t, alice, "task_approve", map[string]any{"id": "t1", "requestId": "r"}); !isErr || !strings.Contains(text, "mcp.allowApprovals") {
+		t.Errorf("task_approve without mcp.allowApprovals: %t %s", isErr, text)
+	}
 	if text := run(alice, same); !strings.Contains(text, "scaffolder.runSigningKey") {
 		t.Errorf("after the dry run (keys in another order): %s", text)
 	}
 	cfg := f.srv.MCP().Config()
+	cfg.AllowApprovals = true
+	f.srv.MCP().SetConfig(cfg)
+	if _, text, isErr := callTool(t, f.session(t, "runner"), "task_reject", map[string]any{"id": "t1", "requestId": "r"}); !isErr || !strings.Contains(text, "service token") {
+		t.Errorf("task_reject by a service token: %t %s", isErr, text)
+	}
 	cfg.DryRunWindow = time.Nanosecond
 	f.srv.MCP().SetConfig(cfg)
 	if text := run(alice, same); !strings.Contains(text, "template_dry_run") {
@@ -566,5 +574,37 @@ func TestMCPSessions(t *testing.T) {
 	}
 	if got := idle.srv.MCP().Sessions(); got != 0 {
 		t.Errorf("%d idle sessions still open after mcp.sessionTimeout", got)
+	}
+}
+
+// TestMCPRunUnattendedPolicy: under mcp.approval: policy, Cedar decides on
+// scaffolder.task.runUnattended with context.channel: here team-a's
+// agents may run team-a's templates unattended, nobody else, and never
+// outside MCP.
+func TestMCPRunUnattendedPolicy(t *testing.T) {
+	pol, err := permission.Parse("unattended.cedar", []byte(`
+permit (principal is Rigger::User, action in [Rigger::Action::"catalog.entity.read", Rigger::Action::"scaffolder.template.read"], resource);
+permit (principal is Rigger::User, action == Rigger::Action::"scaffolder.task.runUnattended", resource is Rigger::Entity)
+when { context.channel == "mcp" && principal.ent.contains(resource.owner) };
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newMCPFixture(t, pol, nil)
+	for _, c := range []struct {
+		user, channel string
+		want          bool
+	}{{"alice", permission.ChannelMCP, true}, {"alice", "", false}, {"carol", permission.ChannelMCP, false}} {
+		id := mcpUsers[c.user]
+		id.Channel = c.channel
+		err := f.srv.tasks.MayRunUnattended(t.Context(), id, "template:default/hello")
+		if (err == nil) != c.want {
+			t.Errorf("%s on channel %q: %v, want allowed %t", c.user, c.channel, err, c.want)
+		}
+	}
+	def, _ := permission.Default()
+	g := newMCPFixture(t, def, nil)
+	if err := g.srv.tasks.MayRunUnattended(t.Context(), mcpUsers["alice"], "template:default/hello"); err == nil {
+		t.Error("the default policy lets an agent's run skip the approval")
 	}
 }

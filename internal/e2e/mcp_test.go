@@ -42,14 +42,14 @@ func mcpCall(t *testing.T, s *mcp.ClientSession, name string, args, out any) str
 // guest: the tools are listed, the catalog queried, an example template
 // dry-run and then run; the run stops for a person's approval before its
 // step with outside effects (catalog:register), the agent cannot approve
-// it, the person approves through the REST API and the run completes.
+// it (not even with mcp.allowApprovals), the person approves through the REST API and the run completes.
 func TestMCPAgentRun(t *testing.T) {
 	needBinary(t)
 	examples, err := filepath.Abs("../../examples/templates")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := startDevWithConfig(t, fmt.Sprintf("scaffolder:\n  templates: [%s/*/template.yaml]\nauth: {devGuestGroups: [group:default/platform]}\nmcp: {allowWrite: true}\n", examples))
+	p, _ := startDevWithConfig(t, fmt.Sprintf("scaffolder:\n  templates: [%s/*/template.yaml]\nauth: {devGuestGroups: [group:default/platform]}\nmcp: {allowWrite: true, allowApprovals: true}\n", examples))
 	waitTotal(t, p.api, "kind=template", 8)
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-agent", Version: "1"}, nil)
@@ -116,7 +116,9 @@ func TestMCPAgentRun(t *testing.T) {
 			t.Fatalf("the step with outside effects ran before the approval: %+v", tk.Steps)
 		}
 	}
-	if msg := mcpCall(t, s, "task_approve", map[string]any{"id": run.TaskID, "requestId": tk.Approval.RequestID}, nil); !strings.Contains(msg, "mcp.allowApprovals") {
+	// Even with mcp.allowApprovals, the gate of an agent's run is a
+	// person's to decide, outside MCP.
+	if msg := mcpCall(t, s, "task_approve", map[string]any{"id": run.TaskID, "requestId": tk.Approval.RequestID}, nil); !strings.Contains(msg, "never through MCP") {
 		t.Fatalf("the agent approved its own run: %q", msg)
 	}
 	// The person, through the REST API.
