@@ -19,6 +19,8 @@ import (
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/permission"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/postgres"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/worker"
 )
@@ -90,7 +92,13 @@ var mcpUsers = fakeSignIn{
 
 func newMCPFixture(t testing.TB, pol *permission.Policy, edit func(*config.MCP)) *mcpFixture {
 	t.Helper()
-	base, _ := catalogServer(t, mcpCatalog(t))
+	return newMCPFixtureOn(t, testStore(t), pol, edit)
+}
+
+// newMCPFixtureOn is newMCPFixture on the store st.
+func newMCPFixtureOn(t testing.TB, st store.Store, pol *permission.Policy, edit func(*config.MCP)) *mcpFixture {
+	t.Helper()
+	ingestYAML(t, st, mcpCatalog(t))
 	if pol == nil {
 		var err error
 		if pol, err = permission.Default(); err != nil {
@@ -108,7 +116,7 @@ func newMCPFixture(t testing.TB, pol *permission.Policy, edit func(*config.MCP))
 		edit(&cfg)
 	}
 	events := &recordedEvents{}
-	srv := New(Deps{Logger: discard, Auth: mcpUsers, Catalog: CatalogDeps{Store: base.deps.Catalog.Store}, Policy: pol,
+	srv := New(Deps{Logger: discard, Auth: mcpUsers, Catalog: CatalogDeps{Store: st}, Policy: pol,
 		Scaffolder: ScaffolderDeps{Actions: contract.NewRegistry(nil), DryRun: runner.DryRun},
 		Audit:      AuditDeps{Recorder: events}, MCP: MCPDeps{Config: &cfg, Version: "test"}})
 	hs := httptest.NewServer(srv.Handler())
@@ -250,7 +258,26 @@ func TestMCPReadOnlyRefusesWrites(t *testing.T) {
 // catalog_query, catalog_get, catalog_relations, search and resources —
 // and present for carol of the platform team.
 func TestMCPPolicyParity(t *testing.T) {
-	f := newMCPFixture(t, nil, nil)
+	for name, st := range mcpStores(t) {
+		t.Run(name, func(t *testing.T) { checkMCPPolicyParity(t, newMCPFixtureOn(t, st, nil, nil)) })
+	}
+}
+
+// mcpStores are a SQLite store and, unless -short, a PostgreSQL one.
+func mcpStores(t *testing.T) map[string]store.Store {
+	stores := map[string]store.Store{"sqlite": testStore(t)}
+	if !testing.Short() {
+		pgs, err := postgres.Open(t.Context(), pg.DB(t, "api"), 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pgs.Close() })
+		stores["postgres"] = pgs
+	}
+	return stores
+}
+
+func checkMCPPolicyParity(t *testing.T, f *mcpFixture) {
 	for _, c := range []struct {
 		user      string
 		sensitive bool
@@ -415,7 +442,14 @@ func TestMCPUnauthenticated(t *testing.T) {
 // as far as starting the task (this server has no signing key, so the
 // service refuses there, after the rails let it through).
 func TestMCPDryRunThenRun(t *testing.T) {
-	f := newMCPFixture(t, nil, func(c *config.MCP) { c.AllowWrite = true })
+	for name, st := range mcpStores(t) {
+		t.Run(name, func(t *testing.T) {
+			checkMCPDryRunThenRun(t, newMCPFixtureOn(t, st, nil, func(c *config.MCP) { c.AllowWrite = true }))
+		})
+	}
+}
+
+func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 	alice, carol := f.session(t, "alice"), f.session(t, "carol")
 	run := func(s *mcp.ClientSession, values map[string]any) string {
 		_, text, isErr := callTool(t, s, "template_run", map[string]any{"ref": "template:default/hello", "values": values})
