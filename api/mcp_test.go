@@ -642,3 +642,40 @@ when { context.channel == "mcp" && principal.ent.contains(resource.owner) };
 		t.Error("the default policy lets an agent's run skip the approval")
 	}
 }
+
+// TestMCPRateLimitAndSwitch: past mcp.rateLimit's burst a caller gets 429
+// naming the setting while another caller is served; with mcp.enabled
+// false (a live reload) the endpoint answers 404.
+func TestMCPRateLimitAndSwitch(t *testing.T) {
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.RateLimit.Burst, c.RateLimit.Interval = 2, time.Hour })
+	post := func(user string) (int, string) {
+		req, _ := http.NewRequest("POST", f.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("X-Test-User", user)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i := range 2 {
+		if code, body := post("alice"); code == http.StatusTooManyRequests {
+			t.Fatalf("request %d limited: %s", i, body)
+		}
+	}
+	if code, body := post("alice"); code != http.StatusTooManyRequests || !strings.Contains(body, "mcp.rateLimit") {
+		t.Errorf("third request: %d %s, want 429 naming mcp.rateLimit", code, body)
+	}
+	if code, body := post("carol"); code == http.StatusTooManyRequests {
+		t.Errorf("another user limited: %s", body)
+	}
+	cfg := f.srv.MCP().Config()
+	cfg.Enabled = false
+	f.srv.MCP().SetConfig(cfg)
+	if code, body := post("carol"); code != http.StatusNotFound || !strings.Contains(body, "mcp.enabled") {
+		t.Errorf("turned off: %d %s", code, body)
+	}
+}
