@@ -258,13 +258,13 @@ func TestMCPReadOnlyRefusesWrites(t *testing.T) {
 // catalog_query, catalog_get, catalog_relations, search and resources —
 // and present for carol of the platform team.
 func TestMCPPolicyParity(t *testing.T) {
-	for name, st := range mcpStores(t) {
+	for name, st := range emptyStores(t) {
 		t.Run(name, func(t *testing.T) { checkMCPPolicyParity(t, newMCPFixtureOn(t, st, nil, nil)) })
 	}
 }
 
-// mcpStores are a SQLite store and, unless -short, a PostgreSQL one.
-func mcpStores(t *testing.T) map[string]store.Store {
+// emptyStores are a SQLite store and, unless -short, a PostgreSQL one.
+func emptyStores(t *testing.T) map[string]store.Store {
 	stores := map[string]store.Store{"sqlite": testStore(t)}
 	if !testing.Short() {
 		pgs, err := postgres.Open(t.Context(), pg.DB(t, "api"), 4)
@@ -304,21 +304,18 @@ func checkMCPPolicyParity(t *testing.T, f *mcpFixture) {
 		if !c.sensitive && strings.Contains(text, "team-b") {
 			t.Errorf("%s: the refusal leaks the entity: %s", c.user, text)
 		}
-		out, text, isErr = callTool(t, s, "catalog_relations", map[string]any{"ref": "component:default/svc-a"})
-		if isErr {
-			t.Fatalf("%s: relations: %s", c.user, text)
-		}
-		rels, _ := json.Marshal(out["relations"])
-		if strings.Contains(string(rels), "secret-b") != c.sensitive {
-			t.Errorf("%s: relations of svc-a %s", c.user, rels)
-		}
-		out, text, isErr = callTool(t, s, "search", map[string]any{"term": "secret"})
-		if isErr {
-			t.Fatalf("%s: search: %s", c.user, text)
-		}
-		hits, _ := json.Marshal(out["results"])
-		if strings.Contains(string(hits), "secret-b") != c.sensitive {
-			t.Errorf("%s: search results %s", c.user, hits)
+		for _, l := range []struct {
+			tool, key string
+			args      map[string]any
+		}{{"catalog_relations", "relations", map[string]any{"ref": "component:default/svc-a"}}, {"search", "results", map[string]any{"term": "secret"}}} {
+			out, text, isErr := callTool(t, s, l.tool, l.args)
+			if isErr {
+				t.Fatalf("%s: %s: %s", c.user, l.tool, text)
+			}
+			got, _ := json.Marshal(out[l.key])
+			if strings.Contains(string(got), "secret-b") != c.sensitive {
+				t.Errorf("%s: %s %v: %s", c.user, l.tool, l.args, got)
+			}
 		}
 		res, err := s.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "rigger://catalog/component:default/secret-b"})
 		if (err == nil) != c.sensitive {
@@ -442,7 +439,7 @@ func TestMCPUnauthenticated(t *testing.T) {
 // as far as starting the task (this server has no signing key, so the
 // service refuses there, after the rails let it through).
 func TestMCPDryRunThenRun(t *testing.T) {
-	for name, st := range mcpStores(t) {
+	for name, st := range emptyStores(t) {
 		t.Run(name, func(t *testing.T) {
 			checkMCPDryRunThenRun(t, newMCPFixtureOn(t, st, nil, func(c *config.MCP) { c.AllowWrite = true }))
 		})

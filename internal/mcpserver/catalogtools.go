@@ -258,12 +258,9 @@ func cutText(b []byte, n int) (string, bool) {
 }
 
 func (s *Server) catalogQuery(ctx context.Context, c Caller, in QueryIn) (QueryOut, error) {
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = 20
-	case limit < 1 || limit > maxPage:
-		return QueryOut{}, errs.Invalid("limit must be between 1 and %d", maxPage)
+	limit, err := pageLimit(in.Limit, 20, maxPage)
+	if err != nil {
+		return QueryOut{}, err
 	}
 	b := catalogsvc.ByQuery{Cursor: in.Cursor, Limit: limit, Fields: splitList(in.Fields)}
 	if in.Cursor == "" {
@@ -305,6 +302,17 @@ func (s *Server) catalogQuery(ctx context.Context, c Caller, in QueryIn) (QueryO
 	return out, nil
 }
 
+// pageLimit is a tool's page size: def when absent, else within 1..max.
+func pageLimit(n, def, max int) (int, error) {
+	switch {
+	case n == 0:
+		return def, nil
+	case n < 1 || n > max:
+		return 0, errs.Invalid("limit must be between 1 and %d", max)
+	}
+	return n, nil
+}
+
 // splitList splits comma-separated items.
 func splitList(in []string) []string {
 	var out []string
@@ -319,12 +327,9 @@ func splitList(in []string) []string {
 }
 
 func (s *Server) search(ctx context.Context, c Caller, in SearchIn) (SearchOut, error) {
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = 25
-	case limit < 1 || limit > maxPage:
-		return SearchOut{}, errs.Invalid("limit must be between 1 and %d", maxPage)
+	limit, err := pageLimit(in.Limit, 25, maxPage)
+	if err != nil {
+		return SearchOut{}, err
 	}
 	q := store.SearchQuery{Term: in.Term, Kinds: in.Kinds, Limit: limit, Offset: in.Offset}
 	q.Types = in.Types // the store refuses unknown types

@@ -30,15 +30,22 @@ func (s *Server) resources() {
 // the SDK's not-found, so a hidden entity reads as a missing one.
 func refused(uri string) error { return mcp.ResourceNotFoundError(uri) }
 
-func (s *Server) readEntity(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+// resourceCaller is the caller of a resource read, allowed the tool that
+// reads the same thing.
+func (s *Server) resourceCaller(req *mcp.ReadResourceRequest, tool string) (Caller, error) {
 	c, ok := callerOf(req)
 	if !ok {
-		return nil, errNoCaller
+		return Caller{}, errNoCaller
 	}
-	uri := req.Params.URI
-	if err := s.mayCall(c, "catalog_get"); err != nil {
+	return c, s.mayCall(c, tool)
+}
+
+func (s *Server) readEntity(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+	c, err := s.resourceCaller(req, "catalog_get")
+	if err != nil {
 		return nil, err
 	}
+	uri := req.Params.URI
 	key, _, err := entityKey(strings.TrimPrefix(uri, catalogURI), "")
 	if err != nil {
 		return nil, err
@@ -56,14 +63,11 @@ func (s *Server) readEntity(ctx context.Context, req *mcp.ReadResourceRequest) (
 }
 
 func (s *Server) readDocs(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
-	c, ok := callerOf(req)
-	if !ok {
-		return nil, errNoCaller
-	}
-	uri := req.Params.URI
-	if err := s.mayCall(c, "docs_page"); err != nil {
+	c, err := s.resourceCaller(req, "docs_page")
+	if err != nil {
 		return nil, err
 	}
+	uri := req.Params.URI
 	rest := strings.TrimPrefix(uri, docsURI)
 	// kind:namespace/name/path: the ref ends at the second slash.
 	i := strings.Index(rest, "/")

@@ -243,12 +243,9 @@ func (s *Server) scaffolderTools() {
 }
 
 func (s *Server) templatesList(ctx context.Context, c Caller, in TemplatesIn) (TemplatesOut, error) {
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit < 1 || limit > maxPage:
-		return TemplatesOut{}, errs.Invalid("limit must be between 1 and %d", maxPage)
+	limit, err := pageLimit(in.Limit, 50, maxPage)
+	if err != nil {
+		return TemplatesOut{}, err
 	}
 	b := catalogsvc.ByQuery{Cursor: in.Cursor, Limit: limit,
 		Query: store.Query{Filter: store.Filter{{{Key: "kind", Values: []string{"template"}}}}, NoTotal: true}}
@@ -376,15 +373,21 @@ func receiptCaller(c Caller) string {
 	return strings.ToLower(c.Identity.Ref)
 }
 
-func (s *Server) templateDryRun(ctx context.Context, c Caller, in RunIn) (DryRunOut, error) {
-	ref, err := templateRef(in.Ref)
-	if err != nil {
-		return DryRunOut{}, err
+// runTarget reads a dry run's or run's template ref and values' hash, and
+// tells the audit which template and which of its parameters are secret.
+func (s *Server) runTarget(ctx context.Context, c Caller, in RunIn) (ref, hash string, err error) {
+	if ref, err = templateRef(in.Ref); err != nil {
+		return "", "", err
 	}
 	note := noteOf(ctx)
 	note.target = ref
 	note.secrets = s.secretParameters(ctx, c, ref)
-	hash, err := valuesHash(in.Values)
+	hash, err = valuesHash(in.Values)
+	return ref, hash, err
+}
+
+func (s *Server) templateDryRun(ctx context.Context, c Caller, in RunIn) (DryRunOut, error) {
+	ref, hash, err := s.runTarget(ctx, c, in)
 	if err != nil {
 		return DryRunOut{}, err
 	}
@@ -446,19 +449,12 @@ func stepResults(steps []workflows.StepState) []StepResult {
 }
 
 func (s *Server) templateRun(ctx context.Context, c Caller, in RunIn) (RunOut, error) {
-	ref, err := templateRef(in.Ref)
+	ref, hash, err := s.runTarget(ctx, c, in)
 	if err != nil {
 		return RunOut{}, err
 	}
-	note := noteOf(ctx)
-	note.target = ref
-	note.secrets = s.secretParameters(ctx, c, ref)
 	if s.d.Receipts == nil {
 		return RunOut{}, fmt.Errorf("%w: template_run needs the database's dry-run receipts, which this server lacks", errs.ErrUnavailable)
-	}
-	hash, err := valuesHash(in.Values)
-	if err != nil {
-		return RunOut{}, err
 	}
 	cfg := s.Config()
 	rec, ok, err := s.d.Receipts.DryRunReceipt(ctx, receiptCaller(c), ref, hash, s.d.Now().Add(-cfg.DryRunWindow))
@@ -545,12 +541,9 @@ func (s *Server) taskGet(ctx context.Context, c Caller, in TaskIn) (TaskOut, err
 }
 
 func (s *Server) taskLogs(ctx context.Context, c Caller, in LogsIn) (LogsOut, error) {
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = 200
-	case limit < 1 || limit > maxLogLines:
-		return LogsOut{}, errs.Invalid("limit must be between 1 and %d", maxLogLines)
+	limit, err := pageLimit(in.Limit, 200, maxLogLines)
+	if err != nil {
+		return LogsOut{}, err
 	}
 	if in.After < 0 {
 		return LogsOut{}, errs.Invalid("after must be a line's seq (0 or more)")
