@@ -67,7 +67,7 @@ func timed(b *testing.B, call func()) {
 // through the REST route it mirrors, over loopback HTTP in the same run,
 // as alice under the default policy.
 func BenchmarkMCPvsREST(b *testing.B) {
-	f := newMCPFixture(b, nil, nil)
+	f := newMCPFixture(b, nil, func(c *config.MCP) { c.RateLimit.Burst = 1 << 20 })
 	t0 := time.Now()
 	seedComponents(b, f.srv.deps.Catalog.Store, 100000)
 	b.Logf("seeded 100,000 components in %s", time.Since(t0))

@@ -60,7 +60,7 @@ type MCPRateLimit struct {
 }
 
 // mcpToolNames are the tools /api/mcp serves, in the order it lists them
-// (internal/mcpserver's tests check it serves exactly these).
+// (api's TestMCPToolsListed checks /api/mcp serves exactly these).
 var mcpToolNames = []string{
 	"catalog_query", "catalog_get", "catalog_relations", "catalog_validate", "catalog_register",
 	"search", "docs_page", "templates_list", "template_describe", "template_dry_run", "template_run",

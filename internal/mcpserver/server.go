@@ -115,17 +115,6 @@ func (s *Server) Sessions() int {
 	return n
 }
 
-// ToolNames are the tools registered, in the order they are listed.
-func (s *Server) ToolNames() []string {
-	var out []string
-	for _, n := range config.MCPToolNames() {
-		if _, ok := s.tools[n]; ok {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // Caller is who makes an MCP request, as the API's authentication found
 // them, and the audit event describing the request's origin.
 type Caller struct {
