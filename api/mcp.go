@@ -36,9 +36,7 @@ func (s *Server) mcpRoutes(g *gin.RouterGroup) {
 	if s.deps.Scaffolder.Actions != nil {
 		d.Tasks, d.Actions = s.tasks, s.deps.Scaffolder.Actions
 	}
-	if r, ok := s.deps.Catalog.Store.(mcpserver.Receipts); ok {
-		d.Receipts = r
-	}
+	d.Receipts = mcpReceipts(s.deps)
 	s.mcp = mcpserver.New(d, cfg)
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp.MCP() }, &mcp.StreamableHTTPOptions{
 		SessionTimeout: cfg.SessionTimeout, MaxRequestBodyBytes: cfg.MaxRequestBytes, Logger: s.deps.Logger,
