@@ -676,3 +676,45 @@ func TestMCPRateLimitAndSwitch(t *testing.T) {
 		t.Errorf("turned off: %d %s", code, body)
 	}
 }
+
+// TestMCPTemplates: templates_list lists the template; template_describe
+// gives its parameters as one JSON Schema and its steps, marking the one
+// that reaches outside the run.
+func TestMCPTemplates(t *testing.T) {
+	f := newMCPFixture(t, nil, nil)
+	s := f.session(t, "alice")
+	out, text, isErr := callTool(t, s, "templates_list", map[string]any{})
+	if isErr || !strings.Contains(fmt.Sprint(out["templates"]), "template:default/hello") {
+		t.Fatalf("templates_list: %v %s", out, text)
+	}
+	var d struct {
+		Parameters struct {
+			Properties map[string]any
+			Required   []string
+		}
+		Steps []struct {
+			ID, Action     string
+			OutsideEffects bool
+		}
+	}
+	out, text, isErr = callTool(t, s, "template_describe", map[string]any{"ref": "hello"})
+	if isErr {
+		t.Fatal(text)
+	}
+	b, _ := json.Marshal(out)
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Parameters.Properties["name"] == nil || d.Parameters.Properties["apiKey"] == nil || !slices.Equal(d.Parameters.Required, []string{"name"}) {
+		t.Errorf("parameters: %+v", d.Parameters)
+	}
+	var outside []string
+	for _, st := range d.Steps {
+		if st.OutsideEffects {
+			outside = append(outside, st.ID)
+		}
+	}
+	if len(d.Steps) != 3 || !slices.Equal(outside, []string{"register"}) {
+		t.Errorf("steps: %+v", d.Steps)
+	}
+}
