@@ -21,6 +21,7 @@ import (
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/store/postgres"
+	"github.com/riggerdev/rigger/internal/techdocs"
 	"github.com/riggerdev/rigger/templates"
 	"github.com/riggerdev/rigger/worker"
 )
@@ -115,8 +116,17 @@ func newMCPFixtureOn(t testing.TB, st store.Store, pol *permission.Policy, edit 
 	if edit != nil {
 		edit(&cfg)
 	}
+	// Built docs for svc-a and for team-b's sensitive secret-b.
+	sites := &techdocs.Sites{Store: st, Files: techdocs.Database{}}
+	for _, name := range []string{"svc-a", "secret-b"} {
+		if err := sites.Publish(t.Context(), techdocs.Build{Ref: "component:default/" + name, SourceHash: "h",
+			Files: map[string][]byte{techdocs.MetadataFile: []byte(`{"site_name":"` + name + `","nav":[]}`), "index.html": []byte("<article>" + name + "</article>"),
+				"guide/index.html": []byte("<article>" + name + " guide</article>")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	events := &recordedEvents{}
-	srv := New(Deps{Logger: discard, Auth: mcpUsers, Catalog: CatalogDeps{Store: st}, Policy: pol,
+	srv := New(Deps{Logger: discard, Auth: mcpUsers, Catalog: CatalogDeps{Store: st, Docs: sites}, Policy: pol,
 		Scaffolder: ScaffolderDeps{Actions: contract.NewRegistry(nil), DryRun: runner.DryRun},
 		Audit:      AuditDeps{Recorder: events}, MCP: MCPDeps{Config: &cfg, Version: "test"}})
 	hs := httptest.NewServer(srv.Handler())
@@ -316,6 +326,19 @@ func checkMCPPolicyParity(t *testing.T, f *mcpFixture) {
 			if strings.Contains(string(got), "secret-b") != c.sensitive {
 				t.Errorf("%s: %s %v: %s", c.user, l.tool, l.args, got)
 			}
+		}
+		out, text, isErr = callTool(t, s, "docs_page", map[string]any{"ref": "component:default/secret-b", "path": "guide/index.html"})
+		if isErr == c.sensitive || c.sensitive && out["content"] != "<article>secret-b guide</article>" {
+			t.Errorf("%s: docs_page of secret-b: %v %s", c.user, out, text)
+		}
+		if out, text, isErr = callTool(t, s, "docs_page", map[string]any{"ref": "component:default/svc-a"}); isErr || out["content"] != "<article>svc-a</article>" {
+			t.Errorf("%s: docs_page of svc-a: %v %s", c.user, out, text)
+		}
+		if res, err := s.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "rigger://docs/component:default/secret-b/guide/index.html"}); (err == nil) != c.sensitive {
+			t.Errorf("%s: docs resource of secret-b: %v %v", c.user, res, err)
+		}
+		if res, err := s.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "rigger://docs/component:default/svc-a/guide/index.html"}); err != nil || !strings.Contains(res.Contents[0].Text, "svc-a guide") {
+			t.Errorf("%s: docs resource of svc-a: %v %v", c.user, res, err)
 		}
 		res, err := s.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "rigger://catalog/component:default/secret-b"})
 		if (err == nil) != c.sensitive {
