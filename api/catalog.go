@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,47 +60,11 @@ func (s *Server) catalogRoutes(g *gin.RouterGroup) {
 	g.POST("/validate-entity", s.validateEntity)
 }
 
-// render builds the wire entity: stored body plus uid, etag and relations.
-func render(e *store.StoredEntity) (map[string]any, error) {
-	var m map[string]any
-	if err := json.Unmarshal(e.Body, &m); err != nil {
-		return nil, fmt.Errorf("stored entity %s: %w", e.Ref, err)
-	}
-	md, _ := m["metadata"].(map[string]any)
-	if md == nil {
-		md = map[string]any{}
-		m["metadata"] = md
-	}
-	md["uid"], md["etag"] = e.UID, e.ETag
-	if e.Orphan {
-		ann, _ := md["annotations"].(map[string]any)
-		if ann == nil {
-			ann = map[string]any{}
-			md["annotations"] = ann
-		}
-		ann["backstage.io/orphan"] = "true"
-	}
-	rels := make([]map[string]any, 0, len(e.Relations))
-	for _, r := range e.Relations {
-		rels = append(rels, map[string]any{"type": r.Type, "targetRef": r.Target})
-	}
-	m["relations"] = rels
-	return m, nil
-}
+// render and renderAll build wire entities (catalogsvc's, shared with MCP).
+func render(e *store.StoredEntity) (map[string]any, error) { return catalogsvc.Render(e) }
 
 func renderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
-	out := make([]any, len(es))
-	for i, e := range es {
-		if e == nil {
-			continue
-		}
-		m, err := render(e)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = catalog.ApplyFields(m, fields)
-	}
-	return out, nil
+	return catalogsvc.RenderAll(es, fields)
 }
 
 // fieldsParam reads `fields`, repeated or comma-separated.
@@ -204,33 +167,12 @@ func (s *Server) listEntities(c *gin.Context) {
 	c.JSON(http.StatusOK, items)
 }
 
-// cursor is the opaque by-query cursor: the query it continues and where.
-type cursor struct {
-	Filter    store.Filter   `json:"f,omitempty"`
-	Order     []store.Order  `json:"o,omitempty"`
-	FullText  string         `json:"t,omitempty"`
-	Fields    []string       `json:"tf,omitempty"`
-	Pos       store.Position `json:"p"`
-	Backwards bool           `json:"b,omitempty"`
-	Total     int            `json:"n,omitempty"`
-	// NoTotal: the first page was asked with totalItems=exclude, and so
-	// are the pages it leads to.
-	NoTotal bool `json:"nt,omitempty"`
-}
+// cursor is the opaque by-query cursor (catalogsvc's).
+type cursor = catalogsvc.Cursor
 
-func encodeCursor(cur cursor) (string, error) {
-	b, err := json.Marshal(cur)
-	return base64.RawURLEncoding.EncodeToString(b), err
-}
+func encodeCursor(cur cursor) (string, error) { return catalogsvc.EncodeCursor(cur) }
 
-func decodeCursor(s string) (cursor, error) {
-	var cur cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 64<<10 || json.Unmarshal(b, &cur) != nil {
-		return cursor{}, errs.Invalid("malformed cursor")
-	}
-	return cur, nil
-}
+func decodeCursor(s string) (cursor, error) { return catalogsvc.DecodeCursor(s) }
 
 func (s *Server) queryEntities(c *gin.Context) {
 	limit, err := intParam(c, "limit", 20, 0, store.MaxLimit)
@@ -238,94 +180,61 @@ func (s *Server) queryEntities(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	var q store.Query
-	if raw := c.Query("cursor"); raw != "" {
-		cur, err := decodeCursor(raw)
-		if err != nil {
+	b := catalogsvc.ByQuery{Cursor: c.Query("cursor"), Limit: limit, Fields: fieldsParam(c)}
+	if b.Cursor == "" {
+		if b.Query, err = byQueryParams(c); err != nil {
 			writeError(c, err)
 			return
-		}
-		q = store.Query{Filter: cur.Filter, Order: cur.Order, FullText: cur.FullText, FullTextFields: cur.Fields, NoTotal: cur.NoTotal}
-		pos := cur.Pos
-		if cur.Backwards {
-			q.Before = &pos
-		} else {
-			q.After = &pos
-		}
-	} else {
-		f, err := catalog.ParseFilter(c.QueryArray("filter"))
-		if err != nil {
-			writeError(c, errs.Invalid("%v", err))
-			return
-		}
-		order, err := orderParams(c, "orderField")
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		q = store.Query{Filter: f, Order: order, FullText: c.Query("fullTextFilterTerm")}
-		// totalItems=exclude (Backstage's parameter) skips the count over
-		// every match: a picker never shows it, and for a broad text it
-		// costs more than the page.
-		switch t := c.DefaultQuery("totalItems", "include"); t {
-		case "include":
-		case "exclude":
-			q.NoTotal = true
-		default:
-			writeError(c, errs.Invalid("totalItems must be include or exclude, not %q", t))
-			return
-		}
-		for _, ff := range c.QueryArray("fullTextFilterFields") {
-			q.FullTextFields = append(q.FullTextFields, strings.Split(ff, ",")...)
 		}
 	}
-	fields := fieldsParam(c)
-	if limit == 0 {
-		q.Limit = 1
-		page, err := s.catalog.Query(c.Request.Context(), identity(c), q)
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, withTotal(gin.H{"items": []any{}, "pageInfo": gin.H{}}, q, page))
-		return
-	}
-	q.Limit = limit
-	page, err := s.catalog.Query(c.Request.Context(), identity(c), q)
+	page, err := s.catalog.QueryPage(c.Request.Context(), identity(c), b)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	items, err := renderAll(page.Entities, fields)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	base := cursor{Filter: q.Filter, Order: q.Order, FullText: q.FullText, Fields: q.FullTextFields, Total: page.TotalItems, NoTotal: q.NoTotal}
 	pageInfo := gin.H{}
-	backwards := q.Before != nil
-	// Forward: more rows after the last one; backwards: we came from a later page.
-	if page.Last != nil && ((!backwards && page.HasMore) || backwards) {
-		next := base
-		next.Pos = *page.Last
-		pageInfo["nextCursor"], _ = encodeCursor(next)
+	if page.NextCursor != "" {
+		pageInfo["nextCursor"] = page.NextCursor
 	}
-	if page.First != nil && ((backwards && page.HasMore) || (!backwards && q.After != nil)) {
-		prev := base
-		prev.Pos, prev.Backwards = *page.First, true
-		pageInfo["prevCursor"], _ = encodeCursor(prev)
+	if page.PrevCursor != "" {
+		pageInfo["prevCursor"] = page.PrevCursor
 	}
-	c.Set(readCountKey, len(items))
-	c.JSON(http.StatusOK, withTotal(gin.H{"items": items, "pageInfo": pageInfo}, q, page))
+	body := gin.H{"items": page.Items, "pageInfo": pageInfo}
+	if page.TotalItems != nil {
+		body["totalItems"] = *page.TotalItems
+	}
+	if limit > 0 {
+		c.Set(readCountKey, len(page.Items))
+	}
+	c.JSON(http.StatusOK, body)
 }
 
-// withTotal adds totalItems to a by-query answer unless q left it
-// uncounted: then it is absent, not a misleading 0.
-func withTotal(body gin.H, q store.Query, page store.Page) gin.H {
-	if !q.NoTotal {
-		body["totalItems"] = page.TotalItems
+// byQueryParams reads a first by-query page's filter, orderField,
+// fullTextFilterTerm, fullTextFilterFields and totalItems.
+func byQueryParams(c *gin.Context) (store.Query, error) {
+	f, err := catalog.ParseFilter(c.QueryArray("filter"))
+	if err != nil {
+		return store.Query{}, errs.Invalid("%v", err)
 	}
-	return body
+	order, err := orderParams(c, "orderField")
+	if err != nil {
+		return store.Query{}, err
+	}
+	q := store.Query{Filter: f, Order: order, FullText: c.Query("fullTextFilterTerm")}
+	// totalItems=exclude (Backstage's parameter) skips the count over
+	// every match: a picker never shows it, and for a broad text it
+	// costs more than the page.
+	switch t := c.DefaultQuery("totalItems", "include"); t {
+	case "include":
+	case "exclude":
+		q.NoTotal = true
+	default:
+		return store.Query{}, errs.Invalid("totalItems must be include or exclude, not %q", t)
+	}
+	for _, ff := range c.QueryArray("fullTextFilterFields") {
+		q.FullTextFields = append(q.FullTextFields, strings.Split(ff, ",")...)
+	}
+	return q, nil
 }
 
 func (s *Server) entitiesByRefs(c *gin.Context) {

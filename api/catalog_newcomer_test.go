@@ -24,8 +24,16 @@ import (
 // location.
 func catalogServer(t testing.TB, yaml string) (*Server, store.Location) {
 	t.Helper()
-	dir := t.TempDir()
 	st := testStore(t)
+	loc := ingestYAML(t, st, yaml)
+	return New(Deps{Logger: discardLogger(), Auth: auth.Guest{}, Catalog: CatalogDeps{Store: st}}), loc
+}
+
+// ingestYAML stores the entities of yaml in st as the real ingestion
+// activity reads them from a static file location.
+func ingestYAML(t testing.TB, st store.Store, yaml string) store.Location {
+	t.Helper()
+	dir := t.TempDir()
 	f := filepath.Join(dir, "catalog-info.yaml")
 	if err := os.WriteFile(f, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -40,7 +48,7 @@ func catalogServer(t testing.TB, yaml string) (*Server, store.Location) {
 	if res, err := cat.RefreshLocation(context.Background(), contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || res.Entities == 0 {
 		t.Fatalf("refresh: %+v %v", res, err)
 	}
-	return New(Deps{Logger: discard, Auth: auth.Guest{}, Catalog: CatalogDeps{Store: st}}), loc
+	return loc
 }
 
 func get(t *testing.T, srv *Server, path string, out any) *http.Response {

@@ -17,7 +17,6 @@ import (
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/store"
-	"github.com/riggerdev/rigger/internal/store/postgres"
 )
 
 // modelConfig is a rigger.yaml declaring a Service kind whose spec.owner
@@ -104,16 +103,7 @@ func TestCatalogModelOnBothStores(t *testing.T) {
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	stores := map[string]store.Store{"sqlite": testStore(t)}
-	if !testing.Short() {
-		pgs, err := postgres.Open(t.Context(), pg.DB(t, "api"), 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pgs.Close() })
-		stores["postgres"] = pgs
-	}
-	for name, st := range stores {
+	for name, st := range emptyStores(t) {
 		t.Run(name, func(t *testing.T) { checkCatalogModel(t, st, model) })
 	}
 }

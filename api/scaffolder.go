@@ -214,6 +214,9 @@ func (s *Server) taskJSON(t *tasks.Task) gin.H {
 		out["workerUnavailable"] = true
 	}
 	if st := t.State; st != nil {
+		if st.Channel != "" {
+			out["channel"] = st.Channel // "mcp": an agent started it
+		}
 		out["steps"] = st.Steps
 		out["output"] = st.Output
 		out["attempt"] = st.Attempt

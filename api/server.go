@@ -24,6 +24,7 @@ import (
 
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalogsvc"
+	"github.com/riggerdev/rigger/internal/mcpserver"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/tasks"
 )
@@ -85,6 +86,8 @@ type Deps struct {
 	// Tracer starts a span per request, continuing an incoming W3C
 	// traceparent (nil: no tracing).
 	Tracer trace.Tracer
+	// MCP serves /api/mcp for AI agents (mcp.go).
+	MCP MCPDeps
 }
 
 // Server serves rigger's HTTP API.
@@ -117,6 +120,8 @@ type Server struct {
 	authLimits, userLimits *rateLimiter
 	// ui serves the browser UI where no route answers (ui.go).
 	ui *uiFiles
+	// mcp is /api/mcp's server (nil when not served).
+	mcp *mcpserver.Server
 }
 
 // clientAddr records the request's client address (auth.Proxies.Client)
@@ -161,6 +166,9 @@ func New(d Deps) *Server {
 	if d.Catalog.Store != nil {
 		s.catalogRoutes(apiGroup.Group("/catalog"))
 		s.searchRoutes(apiGroup)
+		if d.MCP.Config != nil {
+			s.mcpRoutes(apiGroup)
+		}
 		if d.Scaffolder.Actions != nil {
 			s.scaffolderRoutes(apiGroup.Group("/scaffolder"))
 		}
@@ -219,6 +227,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := s.deps.Auth.Authenticate(c.Request)
 		if err != nil {
+			s.challenge(c)
 			writeError(c, err)
 			c.Abort()
 			return

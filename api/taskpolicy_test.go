@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/riggerdev/rigger/internal/store"
-	"github.com/riggerdev/rigger/internal/store/postgres"
 	"github.com/riggerdev/rigger/internal/store/storetest"
 
 	"github.com/riggerdev/rigger/internal/auth"
@@ -44,19 +43,10 @@ func TestPolicyAuthorizerDefaultPolicy(t *testing.T) {
 // store.
 func bothStores(t *testing.T, yaml string) map[string]store.Store {
 	t.Helper()
-	lite := testStore(t)
-	storetest.Seed(t, lite, yaml)
-	out := map[string]store.Store{"sqlite": lite}
-	if testing.Short() {
-		return out
+	out := emptyStores(t)
+	for _, st := range out {
+		storetest.Seed(t, st, yaml)
 	}
-	pgs, err := postgres.Open(t.Context(), pg.DB(t, "api"), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pgs.Close() })
-	storetest.Seed(t, pgs, yaml)
-	out["postgres"] = pgs
 	return out
 }
 

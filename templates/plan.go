@@ -26,6 +26,9 @@ type Plan struct {
 	UserEntity map[string]any `json:"userEntity,omitempty"`
 	Steps      []PlanStep     `json:"steps"`
 	Output     map[string]any `json:"output,omitempty"` // spec.output as written
+	// Channel is the interface the run was started through: "mcp" for an
+	// agent's, "" for the REST API and the UI.
+	Channel string `json:"channel,omitempty"`
 }
 
 // PlanTemplate identifies the template a Plan came from.

@@ -80,10 +80,12 @@ type ScaffoldState struct {
 	Attempt int `json:"attempt"`
 	// Who ran which template, and when the task was first created: the
 	// API answers from the state alone.
-	TaskID      string    `json:"taskId"`
-	TemplateRef string    `json:"templateRef,omitempty"`
-	UserRef     string    `json:"userRef,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
+	TaskID      string `json:"taskId"`
+	TemplateRef string `json:"templateRef,omitempty"`
+	UserRef     string `json:"userRef,omitempty"`
+	// Channel is the plan's: "mcp" for a run an agent started.
+	Channel   string    `json:"channel,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 	// Recall is the task's values as Start over may show them again
 	// (ScaffoldInput.Recall).
 	Recall map[string]any `json:"recall,omitempty"`
@@ -167,7 +169,7 @@ func marksWaits(ctx workflow.Context) bool {
 func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.Context) bool) (*ScaffoldState, error) {
 	st := &ScaffoldState{
 		Status: "processing", Attempt: 1, Outputs: map[string]map[string]any{}, Marks: map[string]string{},
-		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
+		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef, Channel: in.Plan.Channel,
 		CreatedAt: workflow.GetInfo(ctx).WorkflowStartTime, Recall: in.Recall,
 	}
 	for _, s := range in.Plan.Steps {

@@ -24,6 +24,7 @@ import (
 	"github.com/riggerdev/rigger/internal/engine"
 	"github.com/riggerdev/rigger/internal/githost"
 	"github.com/riggerdev/rigger/internal/liveconfig"
+	"github.com/riggerdev/rigger/internal/mcpserver"
 	"github.com/riggerdev/rigger/internal/metrics"
 	"github.com/riggerdev/rigger/internal/payloadcodec"
 	"github.com/riggerdev/rigger/internal/runsign"
@@ -358,6 +359,8 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 	}
 	parts.actions = actions
 	parts.locations = locations
+	var mcpSrv atomic.Pointer[mcpserver.Server]
+	parts.mcp = mcpSrv.Load
 	live = startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
 	tokenDeps.LiveAdmins = func() []string { return live.Current().Permission.Admins }
 	catalogState := emptyCatalogNotice(cfg, st, m)
@@ -429,7 +432,9 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		GitHost: httpHandler(gitHost),
 		Metrics: mx,
 		Tracer:  apiTracer(tr),
+		MCP:     mcpDeps(live.Current().MCP),
 	})
+	mcpSrv.Store(srv.MCP())
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("api: cannot listen on %s: %w", cfg.Server.Listen, err)
@@ -587,4 +592,10 @@ func apiTracer(t *tracing.Tracing) trace.Tracer {
 		return nil
 	}
 	return t.Tracer()
+}
+
+// mcpDeps configure /api/mcp. It is always routed and answers 404 while
+// mcp.enabled is false, so the reload's mcp hook can turn it on and off.
+func mcpDeps(c config.MCP) api.MCPDeps {
+	return api.MCPDeps{Config: &c, Version: version}
 }

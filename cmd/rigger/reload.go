@@ -18,6 +18,7 @@ import (
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/liveconfig"
+	"github.com/riggerdev/rigger/internal/mcpserver"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store"
 )
@@ -46,7 +47,15 @@ type liveParts struct {
 	// locations registers the static locations (nil on a worker).
 	locations func(ctx context.Context, cfg *config.Config) error
 	logger    *slog.Logger
+	// mcp is the API's MCP server once it is built (nil before, and on a
+	// worker).
+	mcp func() *mcpserver.Server
 }
+
+// mcpLiveKeys are the mcp settings a reload changes in a running server;
+// mcp.sessionTimeout, mcp.rateLimit and mcp.maxRequestBytes take a
+// restart.
+var mcpLiveKeys = []string{"mcp.enabled", "mcp.allowWrite", "mcp.allowApprovals", "mcp.tools", "mcp.dryRunWindow", "mcp.approval", "mcp.maxSessions"}
 
 // hooks are the reload's parts: each names the settings it makes live in
 // this process and swaps what its component reads at use time.
@@ -124,7 +133,7 @@ func (p liveParts) hooks() []liveconfig.Hook {
 		// A worker validates no template, but its steps refuse actions
 		// switched off since their task started. The other settings are
 		// the API's, accepted here so that one file serves both.
-		return append(hooks, liveconfig.Hook{Name: "api only", Keys: []string{"scaffolder.disabledActionsPolicy", "catalog.examples"}}, liveconfig.Hook{
+		return append(hooks, liveconfig.Hook{Name: "api only", Keys: append([]string{"scaffolder.disabledActionsPolicy", "catalog.examples"}, mcpLiveKeys...)}, liveconfig.Hook{
 			Name: "disabled actions",
 			Keys: []string{"scaffolder.disabledActions"},
 			Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
@@ -139,6 +148,19 @@ func (p liveParts) hooks() []liveconfig.Hook {
 		})
 	}
 	hooks = append(hooks, liveconfig.Hook{
+		Name: "mcp",
+		Keys: mcpLiveKeys,
+		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+			return func(context.Context) error {
+				if p.mcp != nil {
+					if m := p.mcp(); m != nil {
+						m.SetConfig(next.MCP)
+					}
+				}
+				return nil
+			}, nil, nil
+		},
+	}, liveconfig.Hook{
 		Name:    "disabled actions",
 		Keys:    []string{"scaffolder.disabledActions", "scaffolder.disabledActionsPolicy"},
 		Prepare: p.prepareDisabled,

@@ -143,9 +143,21 @@ func rules() []rule {
 			why:    "activities sit below api, worker and workflows",
 		},
 		{
-			applies: func(p string) bool { return under("internal")(p) && !under(serviceLayers()...)(p) },
-			noDeps:  []string{module + "/api", module + "/worker", module + "/workflows", module + "/activities", module + "/cmd"},
-			why:     "internal packages are the bottom of the graph",
+			// An interface like api, over the service layer: it may use
+			// what the service layer uses, never run steps or serve HTTP.
+			applies: under("internal/mcpserver"),
+			noDeps: []string{
+				module + "/api", module + "/worker", module + "/cmd", module + "/activities/", module + "/internal/devserver",
+			},
+			except: []string{module + "/activities/contract"},
+			why:    "the MCP server is an interface over the service layer (api serves it): it never runs steps",
+		},
+		{
+			applies: func(p string) bool {
+				return under("internal")(p) && !under(serviceLayers()...)(p) && !under("internal/mcpserver")(p)
+			},
+			noDeps: []string{module + "/api", module + "/worker", module + "/workflows", module + "/activities", module + "/cmd"},
+			why:    "internal packages are the bottom of the graph",
 		},
 		{
 			applies: under(serviceLayers()...),
@@ -215,6 +227,8 @@ func TestRulesBite(t *testing.T) {
 		{module + "/internal/tasks", module + "/api"},
 		{module + "/internal/tasks", module + "/worker"},
 		{module + "/internal/tasks", module + "/activities/fs"},
+		{module + "/internal/mcpserver", module + "/api"},
+		{module + "/internal/mcpserver", module + "/activities/fs"},
 		{module + "/cmd/rigger", module + "/internal/auth/oidctest"},
 		{module + "/internal/auth", module + "/internal/auth/oidctest"},
 		{module + "/api", module + "/internal/pgtest"},

@@ -46,6 +46,10 @@ type Identity struct {
 	// Session is the sign-in (session family) a rigger access token was
 	// refreshed from: its sid claim.
 	Session string
+	// Channel is the interface the request came through: "mcp" for
+	// /api/mcp, "" for the REST API and the UI (the policy's
+	// context.channel is "mcp" or "api").
+	Channel string
 }
 
 // Authenticator identifies the caller of a request or returns an error that
@@ -145,7 +149,7 @@ func (s *ServiceTokens) Authenticate(r *http.Request) (Identity, error) {
 // server's read-only guest (auth.guest networks) is Rigger::Guest.
 func (id Identity) Principal() permission.Principal {
 	if id.Guest {
-		return permission.Principal{Ref: id.Ref, Guest: true}
+		return permission.Principal{Ref: id.Ref, Guest: true, Channel: id.Channel}
 	}
-	return permission.Principal{Ref: id.Ref, Ent: id.Ent, Service: id.Service, Scopes: id.Scopes}
+	return permission.Principal{Ref: id.Ref, Ent: id.Ent, Service: id.Service, Scopes: id.Scopes, Channel: id.Channel}
 }

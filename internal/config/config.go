@@ -59,6 +59,8 @@ type Config struct {
 	Docs Docs `yaml:"docs"`
 	// Tracing sends OpenTelemetry traces to a collector (off by default).
 	Tracing Tracing `yaml:"tracing"`
+	// MCP is /api/mcp, the endpoint AI agents connect to.
+	MCP MCP `yaml:"mcp"`
 
 	// File is the absolute path of the file Load read; empty when no file
 	// was read. It is not a key of the file.
@@ -816,6 +818,7 @@ func Default() *Config {
 		Permission: Permission{Enabled: true},
 		Audit:      Audit{Enabled: true, Sink: "stdout", Alerts: DefaultAlerts()},
 		Tracing:    Tracing{SamplePercent: 100},
+		MCP:        DefaultMCP(),
 	}
 }
 

@@ -30,7 +30,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`rigger.yaml:6:11: integrations.github[1].apps[0].appid: unknown key (did you mean "appId"?)`}, false},
 		{"every unknown key is reported", "a: 1\nserver:\n  b: 2\ncatalog:\n  locations:\n    - c: 3\n", nil,
 			[]string{
-				"rigger.yaml:1:1: a: unknown key (known keys: server, temporal, database, auth, catalog, scaffolder, integrations, permission, audit, docs, tracing)",
+				"rigger.yaml:1:1: a: unknown key (known keys: server, temporal, database, auth, catalog, scaffolder, integrations, permission, audit, docs, tracing, mcp)",
 				"rigger.yaml:3:3: server.b: unknown key (known keys: listen, baseUrl, dataDir, logLevel, logFormat, trustedProxies, metricsListen)",
 				"rigger.yaml:6:7: catalog.locations[0].c: unknown key (known keys: type, target, path, rules)",
 			}, false},

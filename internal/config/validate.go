@@ -34,6 +34,7 @@ func (c *Config) Validate() error {
 	c.validatePermission(v)
 	c.validateAudit(v)
 	c.validateDocs(v)
+	c.validateMCP(v)
 	if c.Tracing.Endpoint != "" {
 		v.url("tracing.endpoint", c.Tracing.Endpoint, false)
 	}

@@ -250,7 +250,7 @@ func (p *rules) authorize(pr Principal, action string, res Resource) Decision {
 	}
 	ents := pr.entities()
 	ents[res.uid] = res.entity()
-	req := cedar.Request{Principal: pr.uid(), Action: actionUID(action), Resource: res.uid, Context: types.NewRecord(nil)}
+	req := cedar.Request{Principal: pr.uid(), Action: actionUID(action), Resource: res.uid, Context: pr.context()}
 	dec, diag := cedar.Authorize(p.set, ents, req)
 	if dec == cedar.Allow {
 		return Decision{Allowed: true, Reason: fmt.Sprintf("permitted by policy %s", p.name(diag.Reasons[0].PolicyID))}
@@ -374,7 +374,7 @@ func scopeTypes(s xast.IsScopeNode, all []types.EntityType, checkUID func(types.
 }
 
 // checkAttr refuses principal.x and resource.x when no type the scope
-// allows has x, and attributes of context (the model has none).
+// allows has x, and attributes of context other than channel.
 func checkAttr(arg xast.IsNode, attr string, principal, resource []types.EntityType) []string {
 	v, ok := arg.(xast.NodeTypeVariable)
 	if !ok {
@@ -387,7 +387,10 @@ func checkAttr(arg xast.IsNode, attr string, principal, resource []types.EntityT
 	case "resource":
 		allowed = resource
 	case "context":
-		return []string{fmt.Sprintf("context.%s: the model's context has no attributes", attr)}
+		if attr == "channel" {
+			return nil
+		}
+		return []string{fmt.Sprintf("context.%s: the model's context has one attribute, channel (\"api\" or \"mcp\")", attr)}
 	default:
 		return nil
 	}

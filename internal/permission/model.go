@@ -46,7 +46,11 @@ const (
 	TaskCancel      = "scaffolder.task.cancel"
 	TaskRetry       = "scaffolder.task.retry"
 	TaskApprove     = "scaffolder.task.approve"
-	DocsRead        = "docs.read"
+	// TaskRunUnattended, on a template, lets a run an agent starts through
+	// /api/mcp skip the approval before its first step with outside
+	// effects (mcp.approval: policy).
+	TaskRunUnattended = "scaffolder.task.runUnattended"
+	DocsRead          = "docs.read"
 	// DocsPublish is replacing an entity's docs site with one built
 	// outside (rigger docs publish).
 	DocsPublish     = "docs.publish"
@@ -69,7 +73,7 @@ func Actions() []string {
 	return []string{EntityRead, EntityCreate, EntityRefresh, EntityDelete,
 		LocationRead, LocationCreate, LocationDelete,
 		TemplateRead, TemplateExecute, ActionExecute,
-		TaskRead, TaskCancel, TaskRetry, TaskApprove,
+		TaskRead, TaskCancel, TaskRetry, TaskApprove, TaskRunUnattended,
 		DocsRead, DocsPublish, SearchQuery, AuditReadAction, TokenCreate, TokenRevoke, PayloadDecode, ConfigRead}
 }
 
@@ -114,6 +118,25 @@ type Principal struct {
 	Service bool
 	Scopes  []string
 	Guest   bool
+	// Channel is the interface the request came through: "mcp" for the
+	// agents' endpoint, "" (seen by policies as "api") for everything else.
+	Channel string
+}
+
+// Channels are the values context.channel takes.
+const (
+	ChannelAPI = "api"
+	ChannelMCP = "mcp"
+)
+
+// context is the Cedar request context of a decision: the channel the
+// request came through (context.channel).
+func (p Principal) context() types.Record {
+	ch := p.Channel
+	if ch == "" {
+		ch = ChannelAPI
+	}
+	return types.NewRecord(types.RecordMap{"channel": types.String(ch)})
 }
 
 // uid is the principal's Cedar entity.

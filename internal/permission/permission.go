@@ -99,6 +99,10 @@ func RequiredScope(method, route string) string {
 		return AuditRead
 	case route == "/api/auth/whoami":
 		return "" // any caller may ask who it is
+	case route == "/api/mcp":
+		// Each tool needs the scope of the REST route it mirrors
+		// (internal/mcpserver checks it per call).
+		return ""
 	}
 	return Admin
 }

@@ -54,7 +54,9 @@ func (p *rules) entityFilter(pr Principal, action string) (*store.Expr, error) {
 		Principal: pr.uid(),
 		Action:    actionUID(action),
 		Resource:  eval.Variable("resource"),
-		Context:   types.NewRecord(nil),
+		// The channel is known when the filter is built: context.channel
+		// is substituted like the principal.
+		Context: pr.context(),
 	}}
 	var permits, forbids []*store.Expr
 	for _, l := range p.policies {
@@ -556,5 +558,5 @@ func (pr Principal) cacheKey(action string) string {
 	slices.Sort(ent)
 	scopes := slices.Clone(pr.Scopes)
 	slices.Sort(scopes)
-	return fmt.Sprintf("%s\x00%q\x00%t\x00%t\x00%q\x00%s", strings.ToLower(pr.Ref), ent, pr.Service, pr.Guest, scopes, action)
+	return fmt.Sprintf("%s\x00%q\x00%t\x00%t\x00%q\x00%s\x00%s", strings.ToLower(pr.Ref), ent, pr.Service, pr.Guest, scopes, action, pr.context())
 }

@@ -58,7 +58,18 @@ var principals = []Principal{
 	{Ref: "service:ci", Service: true, Scopes: []string{"catalog.read"}},
 	{Ref: "service:x", Service: true, Scopes: []string{"x"}},
 	{Ref: "service:none", Service: true},
+	{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}, Channel: ChannelMCP},
+	{Ref: "service:ci", Service: true, Scopes: []string{"catalog.read"}, Channel: ChannelMCP},
 }
+
+// byChannel forbids agents (context.channel == "mcp") what the REST API
+// allows: a translatable condition that does not read the resource.
+const byChannel = `
+permit (principal, action, resource is Rigger::Entity);
+@id("no-systems-to-agents")
+forbid (principal, action, resource is Rigger::Entity)
+when { context.channel == "mcp" && resource.kind == "system" };
+`
 
 // rich exercises every translatable form, errors included: the forbid's
 // annotation read fails where the annotation is missing, so it does not
@@ -175,6 +186,7 @@ func checkFilter(t *testing.T, st store.Store) {
 		{"default with admins", def.WithAdmins([]string{"group:default/team-b"}), true},
 		{"rich", mustParse(t, rich), true},
 		{"untranslatable", mustParse(t, untranslatable), false},
+		{"by channel", mustParse(t, byChannel), true},
 	}
 	for _, set := range sets {
 		if set.exact && len(set.p.Warnings()) > 0 {
@@ -325,13 +337,16 @@ func TestDefaultPolicyDecisions(t *testing.T) {
 		{bob, DocsPublish, res(0), false},  // another team's
 		{guest, DocsPublish, res(0), false},
 		{ci, DocsPublish, res(0), false}, // catalog.read only
+		// No agent's run skips the approval by default.
+		{alice, TaskRunUnattended, res(0), false},
+		{dave, TaskRunUnattended, res(0), false},
 	}
 	for _, c := range cases {
 		if d := p.Authorize(c.pr, c.action, c.res); d.Allowed != c.want {
 			t.Errorf("%s %s %s: %+v, want allowed=%v", c.pr, c.action, c.res, d, c.want)
 		}
 	}
-	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 21 {
+	if !slices.Contains(Actions(), PayloadDecode) || strings.Count(strings.Join(Actions(), ","), ",") != 22 {
 		t.Errorf("actions: %v", Actions())
 	}
 }

@@ -17,7 +17,14 @@ const (
 	// cancelled (a completed run has none; Temporal's ExecutionStatus says
 	// which), and on running ones while a step waits (StatusWaiting).
 	Status = "RiggerStatus"
+	// Channel is set on runs an agent started through /api/mcp: "mcp".
+	Channel = "RiggerChannel"
 )
+
+// ChannelKey is Channel's typed key.
+func ChannelKey() temporal.SearchAttributeKeyKeyword {
+	return temporal.NewSearchAttributeKeyKeyword(Channel)
+}
 
 // StatusWaiting is Status while a run's step waits for a person, an outside
 // event or a timer (rigger:approval, rigger:wait-for, debug:wait).
@@ -36,5 +43,6 @@ func Definitions() map[string]enumspb.IndexedValueType {
 		Template: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		User:     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		Status:   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		Channel:  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }

@@ -300,7 +300,22 @@ CREATE TABLE settings (
   value TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
-`, kindName}
+`, kindName, `
+-- A template_dry_run through /api/mcp: who ran it, which template, the
+-- hash of its canonical values, and what it would do (the plan the
+-- template_run that follows returns). template_run needs one of the same
+-- caller, template and values within mcp.dryRunWindow; rows past it are
+-- deleted as new ones are written. Every replica sees every receipt.
+CREATE TABLE mcp_dry_runs (
+  caller TEXT NOT NULL,
+  template_ref TEXT NOT NULL,
+  values_hash TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (caller, template_ref, values_hash)
+);
+CREATE INDEX mcp_dry_runs_created ON mcp_dry_runs (created_at);
+`}
 }
 
 // kindNameSQLite serves a picker's query (one kind, a text, by name) on

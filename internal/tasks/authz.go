@@ -22,6 +22,9 @@ const (
 	ActionTaskRetry       = "scaffolder.task.retry"
 	ActionTaskApprove     = "scaffolder.task.approve"
 	ActionActionExecute   = "scaffolder.action.execute"
+	// ActionTaskRunUnattended is asked on a template: may an agent's run
+	// skip the approval gate (mcp.approval: policy)?
+	ActionTaskRunUnattended = "scaffolder.task.runUnattended"
 )
 
 // Authorizer decides what a caller may do with tasks and templates. A nil
@@ -78,8 +81,12 @@ type ListScope struct {
 // tokens with the scaffolder.admin scope (or "*").
 type DefaultAuthorizer struct{}
 
-// Template allows every template.
-func (DefaultAuthorizer) Template(context.Context, auth.Identity, string, TemplateInfo) error {
+// Template allows every template, but no agent's run without approval
+// (that takes a policy that permits it).
+func (DefaultAuthorizer) Template(_ context.Context, _ auth.Identity, action string, t TemplateInfo) error {
+	if action == ActionTaskRunUnattended {
+		return fmt.Errorf("%w: no policy permits %s on %s", errs.ErrForbidden, action, t.Ref)
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -82,6 +83,42 @@ type CreateRequest struct {
 	TemplateRef string
 	Values      map[string]any
 	Secrets     map[string]string
+	// Channel is who.Channel ("mcp" for an agent's run): it goes into the
+	// plan, the task and the RiggerChannel search attribute.
+	Channel string
+	// Gate, when set, stops the run for a person's approval before its
+	// first step with outside effects (see GateStepID).
+	Gate *Gate
+}
+
+// Gate is the approval an agent's run waits for before its first step
+// with outside effects: a rigger:approval step the service inserts, so the
+// task's approval, the REST approve and reject routes and the UI work as
+// for any approval. The creator may decide it (a person reviewing what
+// their agent asked for), through the REST API or the UI.
+type Gate struct {
+	Message string
+	Timeout string
+}
+
+// GateStepID is the id of the step Gate inserts.
+const GateStepID = "rigger-agent-approval"
+
+// withGate returns t's steps with the gate before the first step whose
+// action has outside effects (unchanged when none has).
+func withGate(steps []templates.Step, g *Gate) []templates.Step {
+	for i, st := range steps {
+		if !contract.HasOutsideEffects(st.Action) {
+			continue
+		}
+		in := map[string]any{"message": g.Message, "allowSelfApproval": true}
+		if g.Timeout != "" {
+			in["timeout"] = g.Timeout
+		}
+		gate := templates.Step{ID: GateStepID, Name: "Approve the agent's run", Action: contract.ActionApproval, Input: in}
+		return slices.Insert(slices.Clone(steps), i, gate)
+	}
+	return steps
 }
 
 // Create starts a task for who and returns its id and template ref. The
@@ -111,11 +148,14 @@ func (s *Service) create(ctx context.Context, who auth.Identity, req CreateReque
 	if err != nil {
 		return "", err
 	}
+	if req.Gate != nil {
+		t.Spec.Steps = withGate(t.Spec.Steps, req.Gate)
+	}
 	plan, err := templates.Compile(t, req.Values, s.d.Actions, templates.CompileOptions{UserRef: user, UserEntity: userEntity, BaseURL: templateBase(t)})
 	if err != nil {
 		return "", errs.Invalid("%v", err)
 	}
-	plan.Template.Ref = ref.String()
+	plan.Template.Ref, plan.Channel = ref.String(), req.Channel
 	if err := s.mayRunActions(ctx, who, plan); err != nil {
 		return "", err
 	}
@@ -224,8 +264,13 @@ func (s *Service) keepSecrets(ctx context.Context, id string, secrets map[string
 func (s *Service) start(ctx context.Context, opts client.StartWorkflowOptions, in workflows.ScaffoldInput, user string) error {
 	tplKey, userKey, _ := searchattr.Keys()
 	opts.TaskQueue = contract.QueueDefault
-	opts.TypedSearchAttributes = temporal.NewSearchAttributes(
-		tplKey.ValueSet(in.Plan.Template.Ref), userKey.ValueSet(user))
+	attrs := []temporal.SearchAttributeUpdate{tplKey.ValueSet(in.Plan.Template.Ref), userKey.ValueSet(user)}
+	if in.Plan.Channel != "" {
+		// Only on agents' runs: a cluster that has not registered
+		// RiggerChannel still starts every other run.
+		attrs = append(attrs, searchattr.ChannelKey().ValueSet(in.Plan.Channel))
+	}
+	opts.TypedSearchAttributes = temporal.NewSearchAttributes(attrs...)
 	opts.EnableEagerStart = true
 	if _, err := s.d.Temporal.ExecuteWorkflow(ctx, opts, workflows.ScaffoldName, in); err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -564,4 +609,13 @@ func (s *Service) grantUserCredentials(ctx context.Context, who auth.Identity, i
 		out[r.SecretsKey] = credentials.UserCredentialMarker(r.SecretsKey)
 	}
 	return out, nil
+}
+
+// MayRunUnattended asks whether an agent's run of template ref, started
+// by who, may skip the approval before its first step with outside
+// effects (mcp.approval: policy): Cedar's scaffolder.task.runUnattended
+// on the template, with context.channel "mcp". Deny by default.
+func (s *Service) MayRunUnattended(ctx context.Context, who auth.Identity, ref string) error {
+	_, _, err := s.template(ctx, who, ActionTaskRunUnattended, ref)
+	return err
 }

@@ -59,7 +59,27 @@ func (s *Service) DryRun(ctx context.Context, who auth.Identity, req DryRunReque
 		}
 		return nil, err
 	}
-	plan, err := templates.Compile(t, req.Values, s.d.Actions, templates.CompileOptions{UserRef: who.Ref})
+	return s.dryRun(ctx, who, t, ref, "", req)
+}
+
+// DryRunTemplate dry-runs the catalog's template ref for who with values:
+// what the agents' template_dry_run does. who must be allowed to run it.
+func (s *Service) DryRunTemplate(ctx context.Context, who auth.Identity, ref string, values map[string]any) (*DryRunResult, error) {
+	if s.d.DryRun == nil {
+		return nil, errs.NotFound("dry runs are not available on this server")
+	}
+	t, r, err := s.template(ctx, who, ActionTemplateExecute, ref)
+	if err != nil {
+		return nil, err
+	}
+	// Relative urls (./skeleton) resolve against where the catalog read it.
+	return s.dryRun(ctx, who, t, r.String(), templateBase(t), DryRunRequest{Values: values})
+}
+
+// dryRun compiles t (ref, relative urls resolving against base) with
+// req's values and runs it without side effects; who may run t.
+func (s *Service) dryRun(ctx context.Context, who auth.Identity, t *templates.Template, ref, base string, req DryRunRequest) (*DryRunResult, error) {
+	plan, err := templates.Compile(t, req.Values, s.d.Actions, templates.CompileOptions{UserRef: who.Ref, BaseURL: base})
 	if err != nil {
 		return nil, errs.Invalid("%v", err)
 	}

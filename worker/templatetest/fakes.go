@@ -21,16 +21,6 @@ import (
 	"github.com/riggerdev/rigger/templates"
 )
 
-// realActions run for real in a test: they touch only the run's workspace
-// (or read the template's own skeletons). catalog:fetch reads the case's
-// entities; rigger:approval and rigger:wait-for are the workflow's own and
-// a test run skips them, as a dry run does.
-var realActions = map[string]bool{
-	"debug:log": true, contract.ActionWait: true, "fs:write": true, "fs:delete": true, "fs:rename": true,
-	"fetch:plain": true, "fetch:plain:file": true, "fetch:template": true, "fetch:cookiecutter": true,
-	"catalog:write": true, "catalog:fetch": true, contract.ActionApproval: true, contract.ActionWaitFor: true,
-}
-
 // Lookup is the action registry a test compiles against.
 type Lookup interface {
 	templates.ActionLookup
@@ -38,11 +28,12 @@ type Lookup interface {
 }
 
 // FakedActions lists the actions of reg a test replaces by fakes: every
-// one with effects outside the workspace.
+// one with effects outside the workspace (contract.HasOutsideEffects) that
+// the worker runs itself.
 func FakedActions(reg Lookup) []string {
 	var out []string
 	for _, n := range reg.Names() {
-		if info, ok := reg.Action(n); ok && !realActions[n] && !info.Local && info.External == nil {
+		if info, ok := reg.Action(n); ok && contract.HasOutsideEffects(n) && !info.Local && info.External == nil {
 			out = append(out, n)
 		}
 	}

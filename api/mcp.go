@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/mcpserver"
+	"github.com/riggerdev/rigger/internal/permission"
+)
+
+// MCPDeps configure /api/mcp, the endpoint AI agents connect to
+// (internal/mcpserver has the tools).
+type MCPDeps struct {
+	// Config is rigger.yaml's mcp section; nil leaves /api/mcp out.
+	Config *config.MCP
+	// Version is announced to clients.
+	Version string
+}
+
+// mcpPath is the endpoint's route.
+const mcpPath = "/api/mcp"
+
+// mcpRoutes serves /api/mcp over Streamable HTTP behind the API's
+// authentication: every request is the caller's, with Channel "mcp".
+func (s *Server) mcpRoutes(g *gin.RouterGroup) {
+	cfg := *s.deps.MCP.Config
+	d := mcpserver.Deps{Catalog: s.catalog, Recorder: s.recorder(), Logger: s.deps.Logger, Version: s.deps.MCP.Version}
+	if s.deps.Scaffolder.Actions != nil {
+		d.Tasks, d.Actions = s.tasks, s.deps.Scaffolder.Actions
+	}
+	d.Receipts = mcpReceipts(s.deps)
+	s.mcp = mcpserver.New(d, cfg)
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp.MCP() }, &mcp.StreamableHTTPOptions{
+		SessionTimeout: cfg.SessionTimeout, MaxRequestBodyBytes: cfg.MaxRequestBytes, Logger: s.deps.Logger,
+		// The browser guard and the API's own Host checks run first.
+		DisableLocalhostProtection: true,
+	})
+	// The SDK hands each request's TokenInfo to its handlers: the caller
+	// the API authenticated, not something read from the token again.
+	withCaller := mcpauth.RequireBearerToken(func(_ context.Context, _ string, r *http.Request) (*mcpauth.TokenInfo, error) {
+		c, ok := r.Context().Value(mcpCallerKey{}).(mcpserver.Caller)
+		if !ok {
+			return nil, mcpauth.ErrInvalidToken
+		}
+		return mcpserver.TokenInfo(c), nil
+	}, nil)(h)
+	limits := newRateLimiter(cfg.RateLimit.Burst, cfg.RateLimit.Interval)
+	serve := func(c *gin.Context) {
+		live := s.mcp.Config()
+		if !live.Enabled {
+			writeError(c, errs.NotFound("the MCP endpoint is turned off on this server (mcp.enabled)"))
+			return
+		}
+		id := identity(c)
+		id.Channel = permission.ChannelMCP
+		c.Set(identityKey, id)
+		// Per user and per token: one user's agents share the user's
+		// bucket per token they hold.
+		if ok, wait := limits.take(id.Ref + "\x00" + id.TokenID); !ok {
+			tooMany(c, "MCP requests are rate limited per user and token (mcp.rateLimit)", wait)
+			return
+		}
+		if c.Request.Method == http.MethodPost && c.GetHeader("Mcp-Session-Id") == "" && s.mcp.Sessions() >= live.MaxSessions {
+			writeError(c, fmt.Errorf("%w: this server holds its most MCP sessions at once (mcp.maxSessions: %d); try again when one ends", errs.ErrUnavailable, live.MaxSessions))
+			return
+		}
+		r := c.Request.WithContext(context.WithValue(c.Request.Context(), mcpCallerKey{}, mcpserver.Caller{Identity: id, Origin: s.auditEvent(c, "", "", nil)}))
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			// rigger dev's guest sends no token; the SDK's TokenInfo
+			// still needs a bearer field to carry the caller.
+			r.Header = r.Header.Clone()
+			r.Header.Set("Authorization", "Bearer authenticated-by-rigger")
+		}
+		withCaller.ServeHTTP(c.Writer, r)
+	}
+	g.POST("/mcp", serve)
+	g.GET("/mcp", serve)
+	g.DELETE("/mcp", serve)
+}
+
+type mcpCallerKey struct{}
+
+// challenge runs on every 401 the API answers, before the body is written:
+// for /api/mcp it is where an MCP client learns how to get a token
+// (mcpChallenge).
+func (s *Server) challenge(c *gin.Context) {
+	if c.FullPath() == mcpPath {
+		s.mcpChallenge(c)
+	}
+}
+
+// mcpChallenge adds what an MCP client needs to a 401 of /api/mcp: the
+// authorization server's hook (WWW-Authenticate: Bearer
+// resource_metadata=...). Nothing yet: OAuth for MCP clients comes with
+// the authorization server.
+func (s *Server) mcpChallenge(*gin.Context) {}
+
+// MCP is the MCP server (nil when /api/mcp is not served): its settings
+// reload live through SetConfig.
+func (s *Server) MCP() *mcpserver.Server { return s.mcp }
