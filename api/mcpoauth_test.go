@@ -91,6 +91,9 @@ func newOAuthFixture(t *testing.T, mutate func(*MCPOAuthDeps)) *oauthFixture {
 		id := identity(c)
 		c.JSON(http.StatusOK, gin.H{"ref": id.Ref, "channel": id.Channel, "via": id.Via, "mcpScopes": id.MCPScopes, "client": id.Client})
 	})
+	// Many flows from one address in one test: the per-address limit of
+	// sign-in and token requests is not what these tests are about.
+	srv.authLimits.burst = 1000
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
