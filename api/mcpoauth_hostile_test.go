@@ -128,6 +128,14 @@ func TestMCPOAuthConsentRefusals(t *testing.T) {
 			return v
 		},
 		"forged request": func(v url.Values) url.Values { v.Set("request", "x"+v.Get("request")); return v },
+		// The classic CSRF: someone else's genuine consent form, posted
+		// by the signed-in person's browser (which never got its cookie).
+		"someone else's form": func(url.Values) url.Values {
+			_, other := newBrowser(t, f.base).get(authURL)
+			v := consentForm(t, other)
+			v.Set("decision", "allow")
+			return v
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			v := url.Values{}
