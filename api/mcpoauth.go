@@ -35,12 +35,7 @@ import (
 // accepted on /api/mcp only.
 
 // MCPOAuthStore keeps registered clients and authorization codes.
-type MCPOAuthStore interface {
-	CreateOAuthClient(ctx context.Context, c store.OAuthClient, max int) error
-	OAuthClientByID(ctx context.Context, id string) (store.OAuthClient, error)
-	CreateOAuthCode(ctx context.Context, c store.OAuthCode, now time.Time) error
-	RedeemOAuthCode(ctx context.Context, hash string, at time.Time, family string) (store.OAuthCode, error)
-}
+type MCPOAuthStore = store.OAuthStore
 
 // MCPOAuthDeps configure the authorization server for MCP clients. Its
 // routes are served when Store is set and so are Tokens.Issuer,

@@ -417,15 +417,18 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 			WorkspaceTTL:   cfg.Scaffolder.WorkspaceTTL,
 			GitHubWebhooks: githubWebhooks(cfg),
 		},
-		Config:  live,
-		Audit:   audits.deps(),
-		Tokens:  tokenDeps,
-		SignIn:  signInDeps,
-		Policy:  policy,
-		UI:      web.Dist(),
-		GitHost: httpHandler(gitHost),
-		Metrics: mx,
-		Tracer:  apiTracer(tr),
+		Config: live,
+		Audit:  audits.deps(),
+		Tokens: tokenDeps,
+		SignIn: signInDeps,
+		// mcp's OAuth keys and mcp.allowWrite once the mcp section is
+		// configurable: cfg.MCP.MCPOAuth, cfg.MCP.AllowWrite.
+		MCPOAuth: mcpOAuthDeps(config.DefaultMCPOAuth(), false, st),
+		Policy:   policy,
+		UI:       web.Dist(),
+		GitHost:  httpHandler(gitHost),
+		Metrics:  mx,
+		Tracer:   apiTracer(tr),
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

@@ -100,6 +100,7 @@ type AuthStore interface {
 
 	Revocations
 	UserCredentials
+	OAuthStore
 }
 
 var _ AuthStore = (*SQL)(nil)

@@ -38,6 +38,15 @@ type OAuthCode struct {
 	Family string
 }
 
+// OAuthStore keeps the clients and authorization codes of rigger's
+// authorization server for MCP clients.
+type OAuthStore interface {
+	CreateOAuthClient(ctx context.Context, c OAuthClient, max int) error
+	OAuthClientByID(ctx context.Context, id string) (OAuthClient, error)
+	CreateOAuthCode(ctx context.Context, c OAuthCode, now time.Time) error
+	RedeemOAuthCode(ctx context.Context, hash string, at time.Time, family string) (OAuthCode, error)
+}
+
 // CreateOAuthClient stores c unless max clients are stored already
 // (errs.ErrConflict then: registration is bounded).
 func (s *SQL) CreateOAuthClient(ctx context.Context, c OAuthClient, max int) error {
