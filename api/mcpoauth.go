@@ -58,6 +58,15 @@ type MCPOAuthDeps struct {
 	TokenTTL time.Duration
 	// MaxClients bounds the registered clients [1000].
 	MaxClients int
+	// Now is the clock of codes and registrations [time.Now].
+	Now func() time.Time
+}
+
+func (s *Server) oauthNow() time.Time {
+	if s.deps.MCPOAuth.Now != nil {
+		return s.deps.MCPOAuth.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // DefaultMCPRedirectURIs are the loopback redirect URIs of native apps.
@@ -453,7 +462,7 @@ func (s *Server) oauthConsent(c *gin.Context) {
 		return
 	}
 	code := oauthCodePrefix + randomToken(32)
-	now := time.Now().UTC()
+	now := s.oauthNow()
 	err := s.deps.MCPOAuth.Store.CreateOAuthCode(ctx, store.OAuthCode{Hash: hashOAuthCode(code), Client: req.Client, RedirectURI: req.RedirectURI,
 		Challenge: req.Challenge, UserRef: id.Ref, Ent: id.Ent, Scopes: req.Scopes, Expires: now.Add(oauthCodeTTL)}, now)
 	if err != nil {
@@ -624,7 +633,7 @@ func (s *Server) redeemOAuthCode(ctx context.Context, f url.Values, client strin
 		return auth.Identity{}, "", "code_verifier is required (PKCE)"
 	}
 	family := auth.NewGrantFamily()
-	rec, err := s.deps.MCPOAuth.Store.RedeemOAuthCode(ctx, hashOAuthCode(code), time.Now().UTC(), family)
+	rec, err := s.deps.MCPOAuth.Store.RedeemOAuthCode(ctx, hashOAuthCode(code), s.oauthNow(), family)
 	switch {
 	case errors.Is(err, errs.ErrConflict):
 		if rec.Family != "" {
@@ -641,7 +650,7 @@ func (s *Server) redeemOAuthCode(ctx context.Context, f url.Values, client strin
 	}
 	sum := sha256.Sum256([]byte(verifier))
 	switch {
-	case !time.Now().Before(rec.Expires):
+	case !s.oauthNow().Before(rec.Expires):
 		return auth.Identity{}, "", "the authorization code expired (codes last 60 seconds)"
 	case rec.Client != client:
 		return auth.Identity{}, "", "the authorization code was issued to another client"
@@ -743,7 +752,7 @@ func (s *Server) oauthRegister(c *gin.Context) {
 	if max == 0 {
 		max = defaultMaxClients
 	}
-	cl := store.OAuthClient{ID: "mcp_" + randomToken(16), Name: name, RedirectURIs: req.RedirectURIs, Created: time.Now().UTC(), From: clientIP(c)}
+	cl := store.OAuthClient{ID: "mcp_" + randomToken(16), Name: name, RedirectURIs: req.RedirectURIs, Created: s.oauthNow(), From: clientIP(c)}
 	if err := s.deps.MCPOAuth.Store.CreateOAuthClient(c.Request.Context(), cl, max); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			oauthFail(c, "invalid_client_metadata", "registration is closed for now: "+err.Error())

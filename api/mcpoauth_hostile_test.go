@@ -242,6 +242,15 @@ func TestMCPOAuthTokenRefusals(t *testing.T) {
 			}
 		})
 	}
+	t.Run("expired code", func(t *testing.T) {
+		code, v := newCode(t)
+		f.clock.Add(oauthCodeTTL + time.Second)
+		defer f.clock.Add(-oauthCodeTTL - time.Second)
+		status, e, desc := exchange(code, url.Values{"code_verifier": {v}})
+		if status != 400 || e != "invalid_grant" || !strings.Contains(desc, "expired") {
+			t.Fatalf("%d %s %s", status, e, desc)
+		}
+	})
 	t.Run("another client's code", func(t *testing.T) {
 		code, v := newCode(t)
 		_, as := f.discover(t)

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,26 @@ type oauthFixture struct {
 	op     *oidctest.OP
 	iss    *auth.Issuer
 	sealer *auth.Sealer
+	clock  *offsetClock
+}
+
+// offsetClock is the authorization server's clock: the real time plus an
+// offset a test moves.
+type offsetClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *offsetClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
 }
 
 func newOAuthFixture(t *testing.T, mutate func(*MCPOAuthDeps)) *oauthFixture {
@@ -76,7 +97,8 @@ func newOAuthFixture(t *testing.T, mutate func(*MCPOAuthDeps)) *oauthFixture {
 	sessions.Issuer = iss
 	log := audit.New(audit.Options{Store: st})
 	t.Cleanup(func() { log.Close() })
-	d := MCPOAuthDeps{Store: st}
+	clock := &offsetClock{}
+	d := MCPOAuthDeps{Store: st, Now: clock.Now}
 	if mutate != nil {
 		mutate(&d)
 	}
@@ -97,7 +119,7 @@ func newOAuthFixture(t *testing.T, mutate func(*MCPOAuthDeps)) *oauthFixture {
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &oauthFixture{base: base, srv: srv, st: st, log: log, op: op, iss: iss, sealer: sealer}
+	return &oauthFixture{base: base, srv: srv, st: st, log: log, op: op, iss: iss, sealer: sealer, clock: clock}
 }
 
 // browser is the person's browser: it keeps cookies, sends its page's
