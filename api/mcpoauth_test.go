@@ -86,15 +86,7 @@ func newOAuthFixture(t *testing.T, mutate func(*MCPOAuthDeps)) *oauthFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, err := auth.NewIssuer(t.Context(), auth.IssuerOptions{Store: st, DataKey: []byte("0123456789abcdef0123456789abcdef"), URL: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions, err := auth.NewSessions(st, time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions.Issuer = iss
+	iss, sessions := testTokens(t, st, base)
 	log := audit.New(audit.Options{Store: st})
 	t.Cleanup(func() { log.Close() })
 	clock := &offsetClock{}

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
@@ -52,14 +51,7 @@ var publicRoutes = map[string]bool{
 func TestEveryRouteNeedsAuthentication(t *testing.T) {
 	rec := &recordedEvents{}
 	st := testStore(t)
-	iss, err := auth.NewIssuer(t.Context(), auth.IssuerOptions{Store: st, DataKey: []byte("0123456789abcdef0123456789abcdef"), URL: "http://127.0.0.1:7007"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions, err := auth.NewSessions(st, time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, sessions := testTokens(t, st, "http://127.0.0.1:7007")
 	sealer, err := auth.NewSealer([]byte("0123456789abcdef0123456789abcdef-session"))
 	if err != nil {
 		t.Fatal(err)
