@@ -191,16 +191,22 @@ func (s *Server) authorizationServerMetadata(c *gin.Context) {
 // protected-resource metadata (RFC 9728 section 5.1), and
 // error="invalid_token" when a token was presented and refused.
 func (s *Server) mcpUnauthorized(c *gin.Context, err error) {
-	h := `Bearer resource_metadata="` + s.resourceMetadataURL() + `"`
-	if c.GetHeader("Authorization") != "" {
-		h += `, error="invalid_token"`
-	}
-	c.Header("WWW-Authenticate", h)
+	s.setMCPChallenge(c)
 	if err == nil || !errors.Is(err, errs.ErrUnauthenticated) {
 		err = errs.Unauthenticated("sign in: /api/mcp needs a bearer token (OAuth 2.1, see %s)", s.resourceMetadataURL())
 	}
 	writeError(c, err)
 	c.Abort()
+}
+
+// setMCPChallenge sets the WWW-Authenticate header of a 401 from
+// /api/mcp (mcpUnauthorized).
+func (s *Server) setMCPChallenge(c *gin.Context) {
+	h := `Bearer resource_metadata="` + s.resourceMetadataURL() + `"`
+	if c.GetHeader("Authorization") != "" {
+		h += `, error="invalid_token"`
+	}
+	c.Header("WWW-Authenticate", h)
 }
 
 // oauthClient finds a client: mcp.clients first, then the registered.
@@ -560,6 +566,10 @@ func (s *Server) oauthToken(c *gin.Context) {
 	if _, err := s.oauthClient(ctx, client); err != nil {
 		credentialRefused(c)
 		oauthFail(c, "invalid_client", "unknown client_id "+strconv.Quote(clip(client, 128)))
+		return
+	}
+	if r := f.Get("resource"); r != "" && r != s.deps.Tokens.Issuer.MCPResource() {
+		oauthFail(c, "invalid_target", "resource must be "+s.deps.Tokens.Issuer.MCPResource())
 		return
 	}
 	var id auth.Identity
