@@ -211,15 +211,18 @@ func (s *Server) setMCPChallenge(c *gin.Context) {
 
 // oauthClient finds a client: mcp.clients first, then the registered.
 func (s *Server) oauthClient(ctx context.Context, id string) (store.OAuthClient, error) {
-	for _, cl := range s.deps.MCPOAuth.Clients {
-		if cl.ID == id {
-			return cl, nil
-		}
+	if i := slices.IndexFunc(s.deps.MCPOAuth.Clients, func(x store.OAuthClient) bool { return x.ID == id }); i >= 0 {
+		return s.deps.MCPOAuth.Clients[i], nil
 	}
 	if id == "" || len(id) > 128 {
 		return store.OAuthClient{}, errs.NotFound("no OAuth client %q is registered", clip(id, 128))
 	}
 	return s.deps.MCPOAuth.Store.OAuthClientByID(ctx, id)
+}
+
+// configuredClient says whether id is one of mcp.clients.
+func (s *Server) configuredClient(id string) bool {
+	return slices.ContainsFunc(s.deps.MCPOAuth.Clients, func(x store.OAuthClient) bool { return x.ID == id })
 }
 
 // allowedRedirects are mcp.allowedRedirectUris or their default.
@@ -372,7 +375,7 @@ func (s *Server) oauthAuthorize(c *gin.Context) {
 		oauthErrorPage(c, http.StatusBadRequest, "The redirect_uri "+clip(ru, 200)+" is not one client "+cl.ID+" registered.")
 		return
 	}
-	if err := checkRedirectURI(ru, s.allowedRedirects()); err != nil && !slices.ContainsFunc(s.deps.MCPOAuth.Clients, func(x store.OAuthClient) bool { return x.ID == cl.ID }) {
+	if err := checkRedirectURI(ru, s.allowedRedirects()); err != nil && !s.configuredClient(cl.ID) {
 		oauthErrorPage(c, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -418,7 +421,7 @@ func (s *Server) oauthAuthorize(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.Header("X-Frame-Options", "DENY")
 	c.Status(http.StatusOK)
-	_ = oauthPages.ExecuteTemplate(c.Writer, "consent", gin.H{"Name": cl.Name, "ID": cl.ID, "Host": host,
+	_ = oauthPages.ExecuteTemplate(c.Writer, "consent", gin.H{"Name": cl.Name, "ID": cl.ID, "Host": host, "Configured": s.configuredClient(cl.ID),
 		"Write": slices.Contains(scopes, auth.ScopeMCPWrite), "Action": oauthConsentPath, "Request": sealed, "CSRF": csrf})
 }
 

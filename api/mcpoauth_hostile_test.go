@@ -96,7 +96,8 @@ func TestMCPOAuthAuthorizeRefusals(t *testing.T) {
 	}
 	t.Run("loopback on another port", func(t *testing.T) {
 		resp, page := newBrowser(t, f.base).get("/oauth/authorize?" + with("redirect_uri", "http://127.0.0.1:40001/callback").Encode())
-		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "127.0.0.1:40001") || !strings.Contains(page, "read-only") {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "127.0.0.1:40001") || !strings.Contains(page, "read-only") ||
+			!strings.Contains(page, "registered itself") || !strings.Contains(page, "Test Agent") {
 			t.Fatalf("%d: %s", resp.StatusCode, page)
 		}
 	})
@@ -405,7 +406,7 @@ func TestMCPOAuthRegistration(t *testing.T) {
 		}
 	})
 	t.Run("bounded", func(t *testing.T) {
-		f := newOAuthFixture(t, func(d *MCPOAuthDeps) { d.MaxClients = 2 })
+		f := newOAuthFixture(t, func(d *Deps) { d.MCPOAuth.MaxClients = 2 })
 		var e struct{ Error, Error_description string }
 		for range 2 {
 			postJSON(t, f.base+"/oauth/register", `{"redirect_uris":["http://127.0.0.1:5/cb"]}`, nil)
@@ -415,7 +416,7 @@ func TestMCPOAuthRegistration(t *testing.T) {
 		}
 	})
 	t.Run("off", func(t *testing.T) {
-		f := newOAuthFixture(t, func(d *MCPOAuthDeps) { d.Registration = "off" })
+		f := newOAuthFixture(t, func(d *Deps) { d.MCPOAuth.Registration = "off" })
 		var as map[string]any
 		getJSON(t, f.base+"/.well-known/oauth-authorization-server", &as)
 		if _, ok := as["registration_endpoint"]; ok {
@@ -426,10 +427,10 @@ func TestMCPOAuthRegistration(t *testing.T) {
 		}
 	})
 	t.Run("configured patterns and clients", func(t *testing.T) {
-		f := newOAuthFixture(t, func(d *MCPOAuthDeps) {
-			d.AllowedRedirectURIs = []string{"https://agent.example/oauth/*"}
-			d.AllowWrite = true
-			d.Clients = []store.OAuthClient{{ID: "desktop", Name: "Desktop agent", RedirectURIs: []string{mcpCallback}}}
+		f := newOAuthFixture(t, func(d *Deps) {
+			d.MCPOAuth.AllowedRedirectURIs = []string{"https://agent.example/oauth/*"}
+			d.MCPOAuth.AllowWrite = true
+			d.MCPOAuth.Clients = []store.OAuthClient{{ID: "desktop", Name: "Desktop agent", RedirectURIs: []string{mcpCallback}}}
 		})
 		var reg struct{ Client_id string }
 		if status := postJSON(t, f.base+"/oauth/register", `{"redirect_uris":["https://agent.example/oauth/cb"]}`, &reg); status != http.StatusCreated {
@@ -511,4 +512,25 @@ func jsonText(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestMCPChallengeForGuests: on a server with read-only guests, a client
+// without a credential is a guest, which /api/mcp refuses with the
+// challenge that sends its MCP client to sign in.
+func TestMCPChallengeForGuests(t *testing.T) {
+	f := newOAuthFixture(t, func(d *Deps) {
+		guest, err := auth.NewNetworkGuest(d.Auth, []string{"127.0.0.0/8"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Auth = guest
+	})
+	resp, err := http.Get(f.base + "/api/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := `Bearer resource_metadata="` + f.base + `/.well-known/oauth-protected-resource/api/mcp"`; resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != want {
+		t.Fatalf("guest on /api/mcp: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
 }

@@ -67,7 +67,7 @@ func (c *offsetClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newOAuthFixture(t *testing.T, mutate func(*MCPOAuthDeps)) *oauthFixture {
+func newOAuthFixture(t *testing.T, mutate func(*Deps)) *oauthFixture {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
@@ -90,16 +90,16 @@ func newOAuthFixture(t *testing.T, mutate func(*MCPOAuthDeps)) *oauthFixture {
 	log := audit.New(audit.Options{Store: st})
 	t.Cleanup(func() { log.Close() })
 	clock := &offsetClock{}
-	d := MCPOAuthDeps{Store: st, Now: clock.Now}
-	if mutate != nil {
-		mutate(&d)
-	}
 	// Dev: the browser's cookies are not Secure on http://127.0.0.1.
-	srv := New(Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: iss}, BaseURL: base, Dev: true,
+	d := Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: iss}, BaseURL: base, Dev: true,
 		Tokens:   TokenDeps{Issuer: iss, Sessions: sessions},
 		SignIn:   SignInDeps{Providers: map[string]auth.RedirectProvider{"oidc": oidc}, Resolve: resolver.Resolve, Sealer: sealer},
 		Audit:    AuditDeps{Recorder: log, Events: log},
-		MCPOAuth: d})
+		MCPOAuth: MCPOAuthDeps{Store: st, Now: clock.Now}}
+	if mutate != nil {
+		mutate(&d)
+	}
+	srv := New(d)
 	// The test's stand-in for /api/mcp, behind the real middleware.
 	srv.engine.Group("/api", srv.authenticate()).Any("/mcp", func(c *gin.Context) {
 		id := identity(c)

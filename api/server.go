@@ -240,7 +240,12 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		c.Set(identityKey, id)
 		reads := permission.GuestMayUse(c.Request.Method, c.FullPath())
 		if id.Guest && !reads {
-			writeError(c, errs.Unauthenticated("sign in to use this: guests (auth.guest) may only read catalog entities and docs"))
+			err := errs.Unauthenticated("sign in to use this: guests (auth.guest) may only read catalog entities and docs")
+			if mcp { // the guest's MCP client learns where to sign in
+				s.mcpUnauthorized(c, err)
+				return
+			}
+			writeError(c, err)
 			c.Abort()
 			return
 		}
