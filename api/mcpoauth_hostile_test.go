@@ -120,7 +120,12 @@ func TestMCPOAuthConsentRefusals(t *testing.T) {
 	for name, mutate := range map[string]func(url.Values) url.Values{
 		"no csrf token": func(v url.Values) url.Values { v.Del("csrf"); return v },
 		"wrong csrf token": func(v url.Values) url.Values {
-			v.Set("csrf", "x"+v.Get("csrf")[1:])
+			c := v.Get("csrf")
+			flip := "x"
+			if c[0] == 'x' {
+				flip = "y"
+			}
+			v.Set("csrf", flip+c[1:])
 			return v
 		},
 		"another request's token": func(v url.Values) url.Values {
