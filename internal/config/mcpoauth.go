@@ -8,9 +8,10 @@ import (
 )
 
 // MCPOAuth are the keys of mcp that configure rigger's OAuth 2.1
-// authorization server for MCP clients (api/mcpoauth.go). They sit
-// inline in mcp: mcp.registration, mcp.allowedRedirectUris, mcp.clients,
-// mcp.tokenTTL, mcp.maxClients.
+// authorization server for MCP clients (api/mcpoauth.go):
+// mcp.registration, mcp.allowedRedirectUris, mcp.clients, mcp.tokenTTL,
+// mcp.maxClients. The mcp section holds them as its own fields (the
+// decoder has no inline structs) and hands them over as this struct.
 type MCPOAuth struct {
 	// Registration is open (MCP clients register themselves, RFC 7591,
 	// with redirect URIs AllowedRedirectURIs allow) or off (only Clients)
