@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/auth/oidctest"
 	"github.com/riggerdev/rigger/internal/store"
@@ -222,6 +225,13 @@ func TestMCPOAuthTokenRefusals(t *testing.T) {
 		if status, body, _ := f.call(t, "/api/mcp", tok.AccessToken); status != http.StatusUnauthorized {
 			t.Fatalf("the first redemption's token after reuse: %d %s", status, body)
 		}
+		if err := f.log.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := f.st.AuditRecords(ctx, store.AuditQuery{Action: audit.ActionTokenUseDenied})
+		if err != nil || !slices.ContainsFunc(recs, func(r store.AuditRecord) bool { return strings.Contains(string(r.Body), "already used") }) {
+			t.Fatalf("no audit event of the reused code (%v)", err)
+		}
 		if _, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
 			t.Fatal("the first redemption's refresh token works after reuse")
 		}
@@ -248,6 +258,31 @@ func TestMCPOAuthTokenRefusals(t *testing.T) {
 			}
 		})
 	}
+	t.Run("concurrent redemptions", func(t *testing.T) {
+		code, v := newCode(t)
+		const n = 8
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				status, _, _ := exchange(code, url.Values{"code_verifier": {v}})
+				statuses <- status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		ok := 0
+		for s := range statuses {
+			if s == http.StatusOK {
+				ok++
+			} else if s != http.StatusBadRequest {
+				t.Fatalf("status %d", s)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d of %d concurrent redemptions of one code succeeded", ok, n)
+		}
+	})
 	t.Run("expired code", func(t *testing.T) {
 		code, v := newCode(t)
 		f.clock.Add(oauthCodeTTL + time.Second)
