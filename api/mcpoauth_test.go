@@ -22,7 +22,6 @@ import (
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/auth/oidctest"
 	"github.com/riggerdev/rigger/internal/store"
-	"github.com/riggerdev/rigger/internal/store/storetest"
 )
 
 // These tests run rigger's authorization server for MCP clients on a real
@@ -71,21 +70,12 @@ func newOAuthFixture(t *testing.T, mutate func(*Deps)) *oauthFixture {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
-	st := testStore(t)
-	storetest.Seed(t, st, signInCatalog)
-	op := oidctest.Start(t, base+"/api/auth/oidc/handler/frame")
-	oidc, err := auth.NewOIDC(auth.OIDCConfig{IssuerURL: op.Issuer, ClientID: "web", ClientSecret: oidctest.ClientSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, op, oidc := signInProvider(t, base)
 	resolver, err := auth.NewResolver(st, auth.ResolverConfig{Strategies: []string{auth.ResolveByEmail, auth.ResolveByName}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := auth.NewSealer([]byte("0123456789abcdef0123456789abcdef-session"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer := testSealer(t)
 	iss, sessions := testTokens(t, st, base)
 	log := audit.New(audit.Options{Store: st})
 	t.Cleanup(func() { log.Close() })
