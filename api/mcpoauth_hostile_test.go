@@ -523,7 +523,7 @@ func TestMCPOAuthMetadata(t *testing.T) {
 		"code_challenge_methods_supported": "[S256]", "token_endpoint_auth_methods_supported": "[none]",
 		"grant_types_supported": "[authorization_code refresh_token]", "response_types_supported": "[code]",
 	} {
-		if got := strings.Trim(strings.ReplaceAll(jsonText(as[k]), `"`, ""), " "); got != want {
+		if got := strings.Trim(strings.ReplaceAll(metadataText(as[k]), `"`, ""), " "); got != want {
 			t.Errorf("%s = %s, want %s", k, got, want)
 		}
 	}
@@ -539,14 +539,14 @@ func TestMCPOAuthMetadata(t *testing.T) {
 	}
 }
 
-func jsonText(v any) string {
+func metadataText(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
 	if l, ok := v.([]any); ok {
 		parts := make([]string, len(l))
 		for i, x := range l {
-			parts[i] = jsonText(x)
+			parts[i] = metadataText(x)
 		}
 		return "[" + strings.Join(parts, " ") + "]"
 	}
