@@ -90,11 +90,14 @@ func newOAuthFixture(t *testing.T, mutate func(*Deps)) *oauthFixture {
 		mutate(&d)
 	}
 	srv := New(d)
-	// The test's stand-in for /api/mcp, behind the real middleware.
-	srv.engine.Group("/api", srv.authenticate()).Any("/mcp", func(c *gin.Context) {
-		id := identity(c)
-		c.JSON(http.StatusOK, gin.H{"ref": id.Ref, "channel": id.Channel, "via": id.Via, "mcpScopes": id.MCPScopes, "client": id.Client})
-	})
+	// The test's stand-in for /api/mcp, behind the real middleware
+	// (unless the server serves the real one: the MCP tests use it).
+	if !slices.ContainsFunc(srv.engine.Routes(), func(r gin.RouteInfo) bool { return r.Path == "/api/mcp" }) {
+		srv.engine.Group("/api", srv.authenticate()).Any("/mcp", func(c *gin.Context) {
+			id := identity(c)
+			c.JSON(http.StatusOK, gin.H{"ref": id.Ref, "channel": id.Channel, "via": id.Via, "mcpScopes": id.MCPScopes, "client": id.Client})
+		})
+	}
 	// Many flows from one address in one test: the per-address limit of
 	// sign-in and token requests is not what these tests are about.
 	srv.authLimits.burst = 1000
