@@ -75,6 +75,13 @@ func (s *Server) auditDenials() gin.HandlerFunc {
 			}
 		case http.StatusForbidden:
 			action = "permission.denied"
+		case http.StatusBadRequest:
+			// OAuth answers a refused code or refresh token 400
+			// invalid_grant (RFC 6749): a credential refused all the same.
+			if !c.GetBool(credentialRefusedKey) {
+				return
+			}
+			action = audit.ActionTokenUseDenied
 		default:
 			return
 		}

@@ -41,6 +41,12 @@ func (s *Server) browserGuard() gin.HandlerFunc {
 			c.Next()
 			return
 		}
+		if oauthEndpoint(r) {
+			// OAuth clients call these from any origin, with forms, and
+			// without cookies (each handler checks its own input).
+			c.Next()
+			return
+		}
 		if origin, ok := r.Header["Origin"]; ok && !s.codecRequest(r) {
 			if o := strings.Join(origin, ","); !s.ownOrigin(r, o) {
 				writeStatus(c, http.StatusForbidden, "NotAllowedError",
@@ -50,7 +56,7 @@ func (s *Server) browserGuard() gin.HandlerFunc {
 			}
 		}
 		ct := r.Header.Get("Content-Type")
-		if (ct != "" || r.ContentLength != 0) && !isJSON(ct) && !s.gitRequest(r) {
+		if (ct != "" || r.ContentLength != 0) && !isJSON(ct) && !s.gitRequest(r) && !s.consentForm(r, ct) {
 			writeStatus(c, http.StatusUnsupportedMediaType, "UnsupportedMediaTypeError",
 				"a request that changes state must send Content-Type: application/json (got "+quoteHost(ct)+")")
 			c.Abort()
@@ -116,6 +122,12 @@ func quoteHost(v string) string {
 // gitRequest is a git client's POST to rigger dev's git host: it carries
 // git's own content types, and a push authorizes with a token the host
 // minted, never a cookie, so no page can forge one.
+// consentForm: the MCP consent page's form (same origin, checked above;
+// CSRF token checked by oauthConsent).
+func (s *Server) consentForm(r *http.Request, ct string) bool {
+	return r.URL.Path == oauthConsentPath && strings.HasPrefix(ct, "application/x-www-form-urlencoded") && s.mcpOAuthOn()
+}
+
 func (s *Server) gitRequest(r *http.Request) bool {
 	return s.deps.Dev && s.deps.GitHost != nil && strings.HasPrefix(r.URL.Path, "/git/")
 }

@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
@@ -55,4 +57,20 @@ func storeWithOneEntity(t testing.TB) (*store.SQL, *store.StoredEntity) {
 		t.Fatal(err)
 	}
 	return st, ent
+}
+
+// testTokens are an issuer of access tokens for server.baseUrl base and
+// its sessions (hour-long sign-ins), kept in st.
+func testTokens(t testing.TB, st *store.SQL, base string) (*auth.Issuer, *auth.Sessions) {
+	t.Helper()
+	iss, err := auth.NewIssuer(t.Context(), auth.IssuerOptions{Store: st, DataKey: []byte("0123456789abcdef0123456789abcdef"), URL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := auth.NewSessions(st, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions.Issuer = iss
+	return iss, sessions
 }

@@ -101,7 +101,7 @@ func (s *Server) challenge(c *gin.Context) {
 // authorization server's hook (WWW-Authenticate: Bearer
 // resource_metadata=...). Nothing yet: OAuth for MCP clients comes with
 // the authorization server.
-func (s *Server) mcpChallenge(*gin.Context) {}
+func (s *Server) mcpChallenge(c *gin.Context) { s.setMCPChallenge(c) }
 
 // MCP is the MCP server (nil when /api/mcp is not served): its settings
 // reload live through SetConfig.

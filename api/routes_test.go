@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -25,6 +27,18 @@ var publicRoutes = map[string]bool{
 	"GET /api/auth/:provider/handler/frame":          true,
 	"POST /api/auth/refresh":                         true,
 	"POST /api/auth/logout":                          true,
+	"POST /api/auth/cli/token":                       true, // the grant and its verifier
+	// MCP clients' OAuth 2.1: discovery, and endpoints that authenticate
+	// by their own means (a code and PKCE verifier, a refresh token, the
+	// consent form's CSRF token and the session cookie), mcpoauth_test.go.
+	"GET /.well-known/oauth-protected-resource":         true,
+	"GET /.well-known/oauth-protected-resource/api/mcp": true,
+	"GET /.well-known/oauth-authorization-server":       true,
+	"GET /oauth/authorize":                              true,
+	"POST /api/auth/oauth/consent":                      true,
+	"POST /oauth/token":                                 true,
+	"POST /oauth/revoke":                                true,
+	"POST /oauth/register":                              true,
 	// Their authority is a callback token (one wait) or GitHub's HMAC
 	// signature, checked by the handler (waits_test.go).
 	"POST /api/scaffolder/v2/callbacks/:token": true,
@@ -36,7 +50,22 @@ var publicRoutes = map[string]bool{
 // credential: all but publicRoutes answer 401.
 func TestEveryRouteNeedsAuthentication(t *testing.T) {
 	rec := &recordedEvents{}
+	st := testStore(t)
+	iss, sessions := testTokens(t, st, "http://127.0.0.1:7007")
+	sealer, err := auth.NewSealer([]byte("0123456789abcdef0123456789abcdef-session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh, err := auth.NewGitHub(auth.GitHubConfig{ClientID: "gh", ClientSecret: "gh-secret", WebURL: "http://127.0.0.1:9", APIURL: "http://127.0.0.1:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := New(Deps{Logger: discardLogger(),
+		Tokens: TokenDeps{Issuer: iss, Sessions: sessions},
+		SignIn: SignInDeps{Providers: map[string]auth.RedirectProvider{"github": gh}, Sealer: sealer, Resolve: func(context.Context, auth.ProviderIdentity) (auth.User, error) {
+			return auth.User{}, errors.New("none")
+		}},
+		MCPOAuth:   MCPOAuthDeps{Store: st},
 		Auth:       auth.NewServiceTokens([]auth.ServiceToken{{Name: "ci", Token: "ci-token-0123456789-0123456789-0123", Scopes: []string{"*"}}}),
 		Catalog:    CatalogDeps{Store: testStore(t)},
 		Scaffolder: ScaffolderDeps{Actions: contract.NewRegistry(nil)},

@@ -69,6 +69,9 @@ type Deps struct {
 	SignIn SignInDeps
 	// Tokens serve /api/auth: access tokens, sessions, service tokens.
 	Tokens TokenDeps
+	// MCPOAuth is the OAuth 2.1 authorization server of MCP clients
+	// (mcpoauth.go).
+	MCPOAuth MCPOAuthDeps
 	// Policy decides what each caller may read and do in the catalog
 	// (nil: no policy checks, only the scopes of service tokens).
 	Policy *permission.Policy
@@ -189,6 +192,7 @@ func New(d Deps) *Server {
 		e.GET("/.well-known/openid-configuration", s.openIDConfiguration)
 	}
 	s.signInRoutes(public)
+	s.mcpOAuthRoutes(e, public)
 	if d.Dev && d.GitHost != nil {
 		git := gin.WrapH(d.GitHost)
 		e.GET("/git/*path", git)
@@ -226,6 +230,16 @@ const identityKey = "rigger.identity"
 func (s *Server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := s.deps.Auth.Authenticate(c.Request)
+		mcp := auth.IsMCPPath(c.FullPath())
+		if err == nil && id.Channel == auth.ChannelMCP && !mcp {
+			// The issuer refuses them off /api/mcp already; the matched
+			// route is checked too, whatever the request path said.
+			err = errs.Unauthenticated("this access token was issued to an MCP client: it is accepted only on %s", auth.MCPPath)
+		}
+		if err != nil && mcp {
+			s.mcpUnauthorized(c, err)
+			return
+		}
 		if err != nil {
 			s.challenge(c)
 			writeError(c, err)
@@ -235,7 +249,12 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		c.Set(identityKey, id)
 		reads := permission.GuestMayUse(c.Request.Method, c.FullPath())
 		if id.Guest && !reads {
-			writeError(c, errs.Unauthenticated("sign in to use this: guests (auth.guest) may only read catalog entities and docs"))
+			err := errs.Unauthenticated("sign in to use this: guests (auth.guest) may only read catalog entities and docs")
+			if mcp { // the guest's MCP client learns where to sign in
+				s.mcpUnauthorized(c, err)
+				return
+			}
+			writeError(c, err)
 			c.Abort()
 			return
 		}

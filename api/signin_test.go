@@ -73,13 +73,7 @@ type signInServer struct {
 // callback meant for oidc).
 func newSignInServer(t *testing.T, dev bool, resolve func(context.Context, auth.ProviderIdentity) (auth.User, error)) *signInServer {
 	t.Helper()
-	st := testStore(t)
-	storetest.Seed(t, st, signInCatalog)
-	op := oidctest.Start(t, signInBase+"/api/auth/oidc/handler/frame")
-	oidc, err := auth.NewOIDC(auth.OIDCConfig{IssuerURL: op.Issuer, ClientID: "web", ClientSecret: oidctest.ClientSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, op, oidc := signInProvider(t, signInBase)
 	gh, err := auth.NewGitHub(auth.GitHubConfig{ClientID: "gh", ClientSecret: "gh-secret", WebURL: "http://127.0.0.1:9", APIURL: "http://127.0.0.1:9"})
 	if err != nil {
 		t.Fatal(err)
@@ -91,18 +85,8 @@ func newSignInServer(t *testing.T, dev bool, resolve func(context.Context, auth.
 		}
 		resolve = r.Resolve
 	}
-	sealer, err := auth.NewSealer([]byte("0123456789abcdef0123456789abcdef-session"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := auth.NewIssuer(t.Context(), auth.IssuerOptions{Store: st, DataKey: []byte("0123456789abcdef0123456789abcdef"), URL: signInBase})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions, err := auth.NewSessions(st, time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer := testSealer(t)
+	iss, sessions := testTokens(t, st, signInBase)
 	log := audit.New(audit.Options{Store: st})
 	t.Cleanup(func() { log.Close() })
 	srv := New(Deps{Logger: discardLogger(), Auth: auth.Chain{Issuer: iss}, BaseURL: signInBase, Dev: dev,
@@ -110,6 +94,29 @@ func newSignInServer(t *testing.T, dev bool, resolve func(context.Context, auth.
 		SignIn: SignInDeps{Providers: map[string]auth.RedirectProvider{"oidc": oidc, "github": gh}, Resolve: resolve, Sealer: sealer},
 		Audit:  AuditDeps{Recorder: log, Events: log}})
 	return &signInServer{srv: srv, st: st, log: log, op: op, sealer: sealer, dev: dev}
+}
+
+// signInProvider is a SQLite store holding signInCatalog and the real
+// OpenID provider "oidc" sending the browser back to base's callback.
+func signInProvider(t *testing.T, base string) (*store.SQL, *oidctest.OP, auth.RedirectProvider) {
+	t.Helper()
+	st := testStore(t)
+	storetest.Seed(t, st, signInCatalog)
+	op := oidctest.Start(t, base+"/api/auth/oidc/handler/frame")
+	oidc, err := auth.NewOIDC(auth.OIDCConfig{IssuerURL: op.Issuer, ClientID: "web", ClientSecret: oidctest.ClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, op, oidc
+}
+
+func testSealer(t *testing.T) *auth.Sealer {
+	t.Helper()
+	sealer, err := auth.NewSealer([]byte("0123456789abcdef0123456789abcdef-session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sealer
 }
 
 // do sends a request as a browser at signInBase would, from its own

@@ -82,14 +82,21 @@ func (s *Server) jwks(c *gin.Context) {
 func (s *Server) openIDConfiguration(c *gin.Context) {
 	iss := s.deps.Tokens.Issuer.URL()
 	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, gin.H{
+	m := gin.H{
 		"issuer":                                iss,
 		"jwks_uri":                              iss + "/api/auth/.well-known/jwks.json",
 		"id_token_signing_alg_values_supported": []string{"ES256"},
 		"subject_types_supported":               []string{"public"},
 		"response_types_supported":              []string{"token"},
 		"claims_supported":                      []string{"iss", "aud", "sub", "ent", "iat", "exp", "jti"},
-	})
+	}
+	if s.mcpOAuthOn() { // the OAuth endpoints of MCP clients, as in RFC 8414's metadata
+		for k, v := range s.oauthMetadata() {
+			m[k] = v
+		}
+		m["response_types_supported"] = []string{"token", "code"}
+	}
+	c.JSON(http.StatusOK, m)
 }
 
 // refreshToken is the caller's refresh token: the JSON body's

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/auth"
@@ -27,15 +26,7 @@ type tokenServer struct {
 func newTokenServer(t *testing.T) *tokenServer {
 	t.Helper()
 	st := testStore(t)
-	iss, err := auth.NewIssuer(t.Context(), auth.IssuerOptions{Store: st, DataKey: []byte("0123456789abcdef0123456789abcdef"), URL: "https://rigger.example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions, err := auth.NewSessions(st, time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions.Issuer = iss
+	iss, sessions := testTokens(t, st, "https://rigger.example.com")
 	stored := auth.NewStoredTokens(st, nil, discardLogger(), nil)
 	log := audit.New(audit.Options{Store: st})
 	t.Cleanup(func() { log.Close() })

@@ -32,6 +32,14 @@ type Identity struct {
 	// template refs and action ids.
 	Templates []string
 	Actions   []string
+	// MCPScopes are what an MCP client's grant allows (mcp:read,
+	// mcp:write), set only when Channel is "mcp" and the caller holds
+	// an MCP access token (Via "mcp-oauth"); the /api/mcp layer refuses
+	// write tools without mcp:write. Scopes stays a service token's: a
+	// user's Scopes are not consulted by the policy.
+	MCPScopes []string
+	// Client is the OAuth client id of an MCP access token (audit).
+	Client string
 	// Guest is the unauthenticated read-only caller of rigger server's
 	// auth.guest networks (the policy sees it as Rigger::Guest). rigger
 	// dev's guest is not one: it is a user, user:default/guest.

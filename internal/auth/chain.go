@@ -43,7 +43,7 @@ func (c Chain) Authenticate(r *http.Request) (Identity, error) {
 	if iss, ok := unverifiedIssuer(tok); ok {
 		switch {
 		case c.Issuer != nil && iss == c.Issuer.URL():
-			return c.Issuer.Verify(r.Context(), tok)
+			return c.Issuer.VerifyRequest(r, tok)
 		case c.External.Trusts(iss):
 			return c.External.Verify(r.Context(), tok)
 		}

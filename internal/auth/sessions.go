@@ -74,21 +74,40 @@ func (s *Sessions) Create(ctx context.Context, id Identity) (string, time.Time, 
 	}
 	now := s.now().UTC()
 	tok := RefreshPrefix + randomID(32)
-	ss := store.Session{ID: randomID(12), Family: randomID(12), Hash: hashToken(tok), UserRef: id.Ref, Ent: id.Ent,
-		Created: now, Expires: now.Add(s.ttl)}
+	ss := sessionRecord(id, tok, randomID(12), now, now.Add(s.ttl))
 	if err := s.store.CreateSession(ctx, ss); err != nil {
 		return "", time.Time{}, fmt.Errorf("create session: %w", err)
 	}
 	return tok, ss.Expires, nil
 }
 
+func sessionRecord(id Identity, tok, family string, now, expires time.Time) store.Session {
+	return store.Session{ID: randomID(12), Family: family, Hash: hashToken(tok), UserRef: id.Ref, Ent: id.Ent,
+		Created: now, Expires: expires}
+}
+
 // Refresh exchanges a refresh token for a new one of the same sign-in and
 // returns the user it belongs to. Every refusal unwraps to
-// errs.ErrUnauthenticated.
+// errs.ErrUnauthenticated. An OAuth client's refresh token is refused
+// (see RefreshFor).
 func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, time.Time, error) {
+	return s.RefreshFor(ctx, tok, "")
+}
+
+// RefreshFor is Refresh for the grant of OAuth client (an MCP client):
+// only that client's refresh tokens are accepted, and the identity is
+// the client's (Channel "mcp", its MCPScopes). client "" is a browser's
+// or the CLI's sign-in.
+func (s *Sessions) RefreshFor(ctx context.Context, tok, client string) (Identity, string, time.Time, error) {
 	old, err := s.lookup(ctx, tok)
 	if err != nil {
 		return Identity{}, "", time.Time{}, err
+	}
+	if old.Client != client {
+		if client == "" {
+			return Identity{}, "", time.Time{}, errs.Unauthenticated("this refresh token belongs to an MCP client's grant: it is refreshed at /oauth/token by that client only")
+		}
+		return Identity{}, "", time.Time{}, errs.Unauthenticated("this refresh token was not issued to client %q", client)
 	}
 	now := s.now().UTC()
 	if !old.Revoked.IsZero() {
@@ -117,7 +136,7 @@ func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, t
 	}
 	next := RefreshPrefix + randomID(32)
 	ns := store.Session{ID: randomID(12), Family: old.Family, Hash: hashToken(next), UserRef: old.UserRef, Ent: ent,
-		Created: now, Expires: old.Expires}
+		Created: now, Expires: old.Expires, Client: old.Client, Scopes: old.Scopes}
 	if err := s.store.RotateSession(ctx, old.Hash, ns); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			// Another request refreshed with the same token first.
@@ -128,7 +147,8 @@ func (s *Sessions) Refresh(ctx context.Context, tok string) (Identity, string, t
 		}
 		return Identity{}, "", time.Time{}, fmt.Errorf("refresh session: %w", err)
 	}
-	return Identity{Ref: old.UserRef, Ent: ent, Via: "session", TokenID: ns.ID, Session: old.Family}, next, ns.Expires, nil
+	id := Identity{Ref: old.UserRef, Ent: ent, Via: "session", TokenID: ns.ID, Session: old.Family}
+	return grantIdentity(id, old.Client, old.Scopes), next, ns.Expires, nil
 }
 
 // Revoke ends the sign-in the refresh token belongs to (logout): every

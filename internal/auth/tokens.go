@@ -37,6 +37,8 @@ const (
 	DefaultKeyRotation = 24 * time.Hour
 	// ViaBreakGlass marks the identity of a break-glass token.
 	ViaBreakGlass = "break-glass"
+	// ViaMCPOAuth marks the identity of an MCP client's access token.
+	ViaMCPOAuth = "mcp-oauth"
 	// defaultReloadEvery bounds how often an unknown kid reloads the keys.
 	defaultReloadEvery = 5 * time.Second
 )
@@ -125,6 +127,11 @@ type tokenClaims struct {
 	// Sid names the sign-in (session family) the token was refreshed
 	// from: revoking it ends the token.
 	Sid string `json:"sid,omitempty"`
+	// Channel "mcp", MCPScopes and Client mark an MCP client's token
+	// (its audience is then MCPResource, not Audience).
+	Channel   string   `json:"ch,omitempty"`
+	MCPScopes []string `json:"mscp,omitempty"`
+	Client    string   `json:"cid,omitempty"`
 }
 
 // NewIssuer checks the options and loads (or creates) the signing keys.
@@ -228,9 +235,14 @@ func (i *Issuer) IssueTTL(ctx context.Context, id Identity, ttl time.Duration) (
 	if id.Via == ViaBreakGlass {
 		via = ViaBreakGlass
 	}
-	std := jwt.Claims{Issuer: i.o.URL, Audience: jwt.Audience{Audience}, Subject: id.Ref, ID: randomID(16),
+	aud, extra := Audience, tokenClaims{Ent: id.Ent, Scopes: id.Scopes, Via: via, Sid: id.Session}
+	if id.Channel == ChannelMCP {
+		// An MCP client's token: for /api/mcp only (see VerifyRequest).
+		aud, extra.Channel, extra.MCPScopes, extra.Client, extra.Via = i.MCPResource(), ChannelMCP, id.MCPScopes, id.Client, ""
+	}
+	std := jwt.Claims{Issuer: i.o.URL, Audience: jwt.Audience{aud}, Subject: id.Ref, ID: randomID(16),
 		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)}
-	tok, err := jwt.Signed(signer).Claims(std).Claims(tokenClaims{Ent: id.Ent, Scopes: id.Scopes, Via: via, Sid: id.Session}).Serialize()
+	tok, err := jwt.Signed(signer).Claims(std).Claims(extra).Serialize()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
 	}
@@ -243,13 +255,32 @@ func (i *Issuer) Authenticate(r *http.Request) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	return i.Verify(r.Context(), tok)
+	return i.VerifyRequest(r, tok)
 }
 
-// Verify checks a rigger access token and returns who it was issued to.
-// Every refusal unwraps to errs.ErrUnauthenticated and says why; a token
-// revoked before it expired is refused too (see RevokeToken).
+// VerifyRequest verifies token for request r: an MCP client's token is
+// accepted only on MCPPath (IsMCPPath), every other token anywhere.
+func (i *Issuer) VerifyRequest(r *http.Request, token string) (Identity, error) {
+	if IsMCPPath(r.URL.Path) {
+		return i.verify(r.Context(), token)
+	}
+	return i.Verify(r.Context(), token)
+}
+
+// Verify checks a rigger access token for the REST API and returns who
+// it was issued to. Every refusal unwraps to errs.ErrUnauthenticated and
+// says why; a token revoked before it expired is refused too (see
+// RevokeToken), and so is an MCP client's token (see VerifyRequest).
 func (i *Issuer) Verify(ctx context.Context, token string) (Identity, error) {
+	id, err := i.verify(ctx, token)
+	if err == nil && id.Channel == ChannelMCP {
+		return Identity{}, errs.Unauthenticated("this access token was issued to an MCP client (audience %s): it is accepted only on %s", i.MCPResource(), MCPPath)
+	}
+	return id, err
+}
+
+// verify checks a rigger access token of either audience.
+func (i *Issuer) verify(ctx context.Context, token string) (Identity, error) {
 	if len(token) > MaxTokenBytes {
 		return Identity{}, errs.Unauthenticated("access token is %d bytes; at most %d are accepted", len(token), MaxTokenBytes)
 	}
@@ -266,7 +297,7 @@ func (i *Issuer) Verify(ctx context.Context, token string) (Identity, error) {
 		if std.IssuedAt != nil {
 			v.iat = std.IssuedAt.Time()
 		}
-		v.id.Ent, v.id.Scopes = slices.Clone(id.Ent), slices.Clone(id.Scopes)
+		v.id.Ent, v.id.Scopes, v.id.MCPScopes = slices.Clone(id.Ent), slices.Clone(id.Scopes), slices.Clone(id.MCPScopes)
 		i.verifiedMu.Lock()
 		if i.verified == nil || len(i.verified) >= maxVerified {
 			i.verified = map[[32]byte]verifiedToken{}
@@ -280,7 +311,7 @@ func (i *Issuer) Verify(ctx context.Context, token string) (Identity, error) {
 		}
 	}
 	id := v.id // callers get their own slices
-	id.Ent, id.Scopes = slices.Clone(id.Ent), slices.Clone(id.Scopes)
+	id.Ent, id.Scopes, id.MCPScopes = slices.Clone(id.Ent), slices.Clone(id.Scopes), slices.Clone(id.MCPScopes)
 	return id, nil
 }
 
@@ -308,8 +339,19 @@ func (i *Issuer) verifyClaims(ctx context.Context, token string) (Identity, jwt.
 	if std.Issuer != i.o.URL {
 		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: issuer %q is not this server (%q)", std.Issuer, i.o.URL)
 	}
-	if !std.Audience.Contains(Audience) {
+	// One audience each: rigger's REST API, or (with the mcp channel
+	// claim) the MCP endpoint; never both in one token.
+	switch {
+	case extra.Channel == ChannelMCP:
+		if len(std.Audience) != 1 || std.Audience[0] != i.MCPResource() {
+			return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: an MCP token's audience must be exactly %q, not %q", i.MCPResource(), []string(std.Audience))
+		}
+	case extra.Channel != "":
+		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: unknown channel %q", clipClaim(extra.Channel))
+	case !std.Audience.Contains(Audience):
 		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: audience %q does not include %q", []string(std.Audience), Audience)
+	case std.Audience.Contains(i.MCPResource()):
+		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: audience %q names both the REST API and the MCP endpoint", []string(std.Audience))
 	}
 	now := i.o.Now()
 	if err := checkTimes(std, now); err != nil {
@@ -321,6 +363,10 @@ func (i *Issuer) verifyClaims(ctx context.Context, token string) (Identity, jwt.
 	via := extra.Via
 	if via == "" {
 		via = "rigger-token"
+	}
+	if extra.Channel == ChannelMCP {
+		return Identity{Ref: std.Subject, Ent: extra.Ent, Via: ViaMCPOAuth, TokenID: std.ID, Session: extra.Sid,
+			Channel: ChannelMCP, MCPScopes: extra.MCPScopes, Client: extra.Client}, std, nil
 	}
 	return Identity{Ref: std.Subject, Ent: extra.Ent, Scopes: extra.Scopes, Via: via, TokenID: std.ID, Session: extra.Sid}, std, nil
 }

@@ -42,6 +42,20 @@ type MCP struct {
 	RateLimit MCPRateLimit `yaml:"rateLimit"`
 	// MaxRequestBytes bounds one request body [1048576].
 	MaxRequestBytes int64 `yaml:"maxRequestBytes"`
+
+	// The authorization server of MCP clients (MCPOAuth says what each
+	// key does).
+	Registration        string        `yaml:"registration"`
+	AllowedRedirectURIs []string      `yaml:"allowedRedirectUris"`
+	Clients             []MCPClient   `yaml:"clients"`
+	TokenTTL            time.Duration `yaml:"tokenTTL"`
+	MaxClients          int           `yaml:"maxClients"`
+}
+
+// OAuth are mcp's keys of the authorization server of MCP clients.
+func (m MCP) OAuth() MCPOAuth {
+	return MCPOAuth{Registration: m.Registration, AllowedRedirectURIs: m.AllowedRedirectURIs, Clients: m.Clients,
+		TokenTTL: m.TokenTTL, MaxClients: m.MaxClients}
 }
 
 // MCPTools are allow and deny lists of tool names; deny wins. An empty
@@ -60,7 +74,7 @@ type MCPRateLimit struct {
 }
 
 // mcpToolNames are the tools /api/mcp serves, in the order it lists them
-// (api's TestMCPToolsListed checks /api/mcp serves exactly these).
+// (internal/mcpserver's tests check it serves exactly these).
 var mcpToolNames = []string{
 	"catalog_query", "catalog_get", "catalog_relations", "catalog_validate", "catalog_register",
 	"search", "docs_page", "templates_list", "template_describe", "template_dry_run", "template_run",
@@ -80,7 +94,8 @@ const (
 // DefaultMCP is mcp's defaults.
 func DefaultMCP() MCP {
 	return MCP{Enabled: true, DryRunWindow: 15 * time.Minute, Approval: MCPApprovalAlways, MaxSessions: 1000,
-		SessionTimeout: 30 * time.Minute, RateLimit: MCPRateLimit{Burst: 60, Interval: time.Second}, MaxRequestBytes: 1 << 20}
+		SessionTimeout: 30 * time.Minute, RateLimit: MCPRateLimit{Burst: 60, Interval: time.Second}, MaxRequestBytes: 1 << 20,
+		Registration: MCPRegistrationOpen, TokenTTL: 10 * time.Minute, MaxClients: 1000}
 }
 
 // Allows says whether the tool lists let name be served.
@@ -107,6 +122,7 @@ func (c *Config) validateMCP(v *validator) {
 	v.positive("mcp.sessionTimeout", m.SessionTimeout)
 	v.positive("mcp.rateLimit.interval", m.RateLimit.Interval)
 	v.oneOf("mcp.approval", m.Approval, MCPApprovalAlways, MCPApprovalPolicy, MCPApprovalNever)
+	m.OAuth().validate(v, "mcp")
 	if m.MaxSessions < 1 {
 		v.add("mcp.maxSessions", "must be at least 1, got %d", m.MaxSessions)
 	}

@@ -115,6 +115,17 @@ func (s *Server) Sessions() int {
 	return n
 }
 
+// ToolNames are the tools registered, in the order they are listed.
+func (s *Server) ToolNames() []string {
+	var out []string
+	for _, n := range config.MCPToolNames() {
+		if _, ok := s.tools[n]; ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Caller is who makes an MCP request, as the API's authentication found
 // them, and the audit event describing the request's origin.
 type Caller struct {
@@ -167,6 +178,9 @@ func (s *Server) mayCall(c Caller, name string) error {
 		return fmt.Errorf("%w: %s changes things and this server's MCP endpoint is read-only; an administrator allows it with mcp.allowWrite: true in rigger.yaml", errs.ErrForbidden, name)
 	}
 	id := c.Identity
+	if t.write && id.Via == auth.ViaMCPOAuth && !slices.Contains(id.MCPScopes, auth.ScopeMCPWrite) {
+		return fmt.Errorf("%w: %s changes things and this client was granted %s only (connect it again asking for %s)", errs.ErrForbidden, name, auth.ScopeMCPRead, auth.ScopeMCPWrite)
+	}
 	if id.Service {
 		if scope := permission.RequiredScope(t.method, t.route); scope != "" && !permission.HasScope(id.Scopes, scope) {
 			return fmt.Errorf("%w: this token lacks the %s scope that %s needs", errs.ErrForbidden, scope, name)

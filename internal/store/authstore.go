@@ -41,6 +41,10 @@ type Session struct {
 	LastUsed time.Time
 	// Revoked is zero while the session is valid.
 	Revoked time.Time
+	// Client is the OAuth client (an MCP client) whose grant this is; ""
+	// for a browser's or the CLI's sign-in. Scopes are that grant's.
+	Client string
+	Scopes []string
 }
 
 // ServiceTokenRecord is a service token an admin created through the API.
@@ -96,6 +100,7 @@ type AuthStore interface {
 
 	Revocations
 	UserCredentials
+	OAuthStore
 }
 
 var _ AuthStore = (*SQL)(nil)
@@ -207,8 +212,8 @@ func insertSession(ctx context.Context, tx *sql.Tx, q func(string) string, ss Se
 	if ss.ID == "" || ss.Family == "" || ss.Hash == "" || ss.UserRef == "" {
 		return errs.Invalid("a session needs an id, a family, a token hash and a user")
 	}
-	_, err := tx.ExecContext(ctx, q(`INSERT INTO auth_sessions (id, family, token_hash, user_ref, ent, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		ss.ID, ss.Family, ss.Hash, ss.UserRef, jsonList(ss.Ent), authTime(ss.Created), authTime(ss.Expires), nullAuthTime(ss.LastUsed), nullAuthTime(ss.Revoked))
+	_, err := tx.ExecContext(ctx, q(`INSERT INTO auth_sessions (id, family, token_hash, user_ref, ent, created_at, expires_at, last_used_at, revoked_at, client_id, grant_scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		ss.ID, ss.Family, ss.Hash, ss.UserRef, jsonList(ss.Ent), authTime(ss.Created), authTime(ss.Expires), nullAuthTime(ss.LastUsed), nullAuthTime(ss.Revoked), ss.Client, jsonList(ss.Scopes))
 	if err != nil {
 		return fmt.Errorf("store session %s: %w", ss.ID, err)
 	}
@@ -218,17 +223,17 @@ func insertSession(ctx context.Context, tx *sql.Tx, q func(string) string, ss Se
 // SessionByHash implements AuthStore.
 func (s *SQL) SessionByHash(ctx context.Context, hash string) (Session, error) {
 	var ss Session
-	var ent string
+	var ent, scopes string
 	var created, expires, used, revoked sql.NullString
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, family, token_hash, user_ref, ent, created_at, expires_at, last_used_at, revoked_at FROM auth_sessions WHERE token_hash = ?`), hash).
-		Scan(&ss.ID, &ss.Family, &ss.Hash, &ss.UserRef, &ent, &created, &expires, &used, &revoked)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, family, token_hash, user_ref, ent, created_at, expires_at, last_used_at, revoked_at, client_id, grant_scopes FROM auth_sessions WHERE token_hash = ?`), hash).
+		Scan(&ss.ID, &ss.Family, &ss.Hash, &ss.UserRef, &ent, &created, &expires, &used, &revoked, &ss.Client, &scopes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, errs.NotFound("no session has this refresh token")
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)
 	}
-	ss.Ent = parseList(ent)
+	ss.Ent, ss.Scopes = parseList(ent), parseList(scopes)
 	ss.Created, ss.Expires, ss.LastUsed, ss.Revoked = parseAuthTime(created), parseAuthTime(expires), parseAuthTime(used), parseAuthTime(revoked)
 	return ss, nil
 }

@@ -315,6 +315,37 @@ CREATE TABLE mcp_dry_runs (
   PRIMARY KEY (caller, template_ref, values_hash)
 );
 CREATE INDEX mcp_dry_runs_created ON mcp_dry_runs (created_at);
+`, `
+-- OAuth 2.1 for MCP clients (issue 22). oauth_clients are the clients
+-- an MCP client registered itself (RFC 7591) or config named; a
+-- session (auth_sessions) with a client_id is that client's grant: its
+-- refresh tokens work only at /oauth/token, for that client, and its
+-- access tokens only on /api/mcp, with grant_scopes. oauth_codes are
+-- authorization codes by their hex SHA-256: single use (used_at), and
+-- family names the grant a redeemed code started, which a second
+-- redemption revokes.
+ALTER TABLE auth_sessions ADD COLUMN client_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE auth_sessions ADD COLUMN grant_scopes TEXT NOT NULL DEFAULT '';
+CREATE TABLE oauth_clients (
+  client_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  redirect_uris TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  registered_from TEXT NOT NULL
+);
+CREATE TABLE oauth_codes (
+  code_hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  challenge TEXT NOT NULL,
+  user_ref TEXT NOT NULL,
+  ent TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  used_at TEXT,
+  family TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX oauth_codes_expires ON oauth_codes (expires_at);
 `}
 }
 
