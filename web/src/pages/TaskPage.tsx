@@ -18,6 +18,9 @@ import { WaitPanel } from '../tasks/Wait';
 
 const taskUrl = (id: string) => `/api/scaffolder/v2/tasks/${encodeURIComponent(id)}`;
 
+
+/** The approval step rigger inserts into a run an agent started (internal/tasks GateStepID). */
+const AGENT_GATE = 'rigger-agent-approval';
 export function StatusBadge({ status }: { status: string }) {
   return (
     <span className={`badge status-${status}`}>
@@ -164,7 +167,7 @@ export function TaskPage() {
           <h1>{title ?? (tplRef ? humanRef(tplRef, 'template') : 'Task')}</h1>
           <dl className="facts">
             <div><dt>Status</dt><dd><StatusBadge status={task.status} />{task.attempt && task.attempt > 1 ? <span className="muted"> (attempt {task.attempt})</span> : null}</dd></div>
-            <div><dt>Created by</dt><dd>{creator ? <Link to={entityPath(parseRef(creator, 'user'))}>{humanRef(creator, 'user')}</Link> : '—'}</dd></div>
+            <div><dt>Created by</dt><dd>{creator ? <Link to={entityPath(parseRef(creator, 'user'))}>{humanRef(creator, 'user')}</Link> : '—'}{task.channel === 'mcp' ? <span className="muted"> through an AI agent (MCP)</span> : null}</dd></div>
             <div><dt>Started</dt><dd>{formatTime(task.createdAt)}</dd></div>
             <div><dt>Ended</dt><dd>{end ? formatTime(end) : '—'}</dd></div>
             <div><dt>Duration</dt><dd>{formatDuration(elapsed(task.createdAt, end, now) ?? NaN)}</dd></div>
@@ -186,6 +189,12 @@ export function TaskPage() {
         <p className="notice" role="status">
           No worker is answering for this task right now (a deploy, or its workers are stopped), so its steps are shown as planned.
           It goes on from where it was once a worker is back; this page updates by itself.
+        </p>
+      ) : null}
+      {task.approval && running && task.channel === 'mcp' && task.approval.stepId === AGENT_GATE ? (
+        <p className="notice" role="note">
+          An AI agent started this run as {creator ? humanRef(creator, 'user') : 'its creator'} and it stops here, before its first step that changes
+          anything outside the run. Read the steps and the inputs below before you approve; the agent itself cannot approve it.
         </p>
       ) : null}
       {task.approval && running ? (

@@ -50,6 +50,39 @@ describe('TaskPage', () => {
     await waitFor(() => expect(screen.queryByText(/No worker is answering/)).toBeNull());
   });
 
+  it('says an AI agent started the run and, at the gate rigger inserted, that the agent cannot approve it', async () => {
+    const gate = { id: 'rigger-agent-approval', name: "Approve the agent's run", action: 'rigger:approval', status: 'processing' as const, startedAt: '2026-12-04T10:00:02Z' };
+    const task: Task = {
+      ...base, channel: 'mcp', steps: [base.steps![0], gate, { ...base.steps![1], status: 'open', startedAt: undefined }],
+      approval: { stepId: gate.id, requestId: 'r1', requestedAt: '2026-12-04T10:00:02Z', deadline: '2026-12-05T10:00:02Z', allowSelfApproval: true, canDecide: true },
+    };
+    stubFetch({
+      'GET /api/scaffolder/v2/tasks/task-1': () => json(task),
+      'GET /api/scaffolder/v2/tasks/task-1/eventstream': () => sseStream().response,
+      'GET /api/catalog/entities/by-name/*': () => json({ kind: 'Template', metadata: { name: 'go-service', title: 'Go service' } }),
+    });
+    renderAt('/tasks/task-1');
+    expect(await screen.findByText(/through an AI agent \(MCP\)/)).toBeTruthy();
+    const note = await screen.findByRole('note');
+    expect(note.textContent).toContain('An AI agent started this run as alice');
+    expect(note.textContent).toContain('the agent itself cannot approve it');
+    expect(screen.getByRole('button', { name: 'Approve' })).toBeTruthy();
+  });
+
+  it('shows no agent marks on a run a person started', async () => {
+    const task: Task = {
+      ...base, approval: { stepId: 'publish', requestId: 'r1', requestedAt: '2026-12-04T10:00:02Z', deadline: '2026-12-05T10:00:02Z', canDecide: true },
+    };
+    stubFetch({
+      'GET /api/scaffolder/v2/tasks/task-1': () => json(task),
+      'GET /api/scaffolder/v2/tasks/task-1/eventstream': () => sseStream().response,
+      'GET /api/catalog/entities/by-name/*': () => json({ kind: 'Template', metadata: { name: 'go-service', title: 'Go service' } }),
+    });
+    renderAt('/tasks/task-1');
+    expect(await screen.findByRole('heading', { level: 1, name: 'Go service' })).toBeTruthy();
+    expect(screen.queryByText(/AI agent/)).toBeNull();
+  });
+
   it('renders the steps with status text and appends streamed events to the log', async () => {
     let task: Task = base;
     const streams: SseWriter[] = [];

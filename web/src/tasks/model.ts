@@ -46,6 +46,8 @@ export interface Task {
   approval?: TaskApproval;
   /** No worker answered for the running task: its steps are the plan, not its progress. */
   workerUnavailable?: boolean;
+  /** "mcp" when an AI agent started the task through /api/mcp, acting as its creator. */
+  channel?: string;
 }
 
 export interface TaskList { tasks: Task[]; totalTasks: number }
