@@ -231,8 +231,20 @@ func (s *Server) taskJSON(t *tasks.Task) gin.H {
 	return out
 }
 
+// getTask serves GET /v2/tasks/:id; with ?wait=<duration> (at most
+// tasks.MaxWait) a running task's answer waits until its status or a
+// step's changes, or the duration passes (a bounded long poll: clients need
+// not poll). Waiting calls share a caller's event stream cap (429 beyond).
 func (s *Server) getTask(c *gin.Context) {
-	t, err := s.tasks.Get(c.Request.Context(), identity(c), c.Param("id"))
+	wait, err := waitParam(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	t, err := s.tasks.GetWait(c.Request.Context(), identity(c), c.Param("id"), wait)
+	if tooManyStreams(c, err) {
+		return
+	}
 	if err != nil {
 		writeError(c, err)
 		return
@@ -281,6 +293,19 @@ func (s *Server) taskEvents(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, eventsJSON(t, after))
+}
+
+// waitParam reads ?wait=<duration> (0 when absent).
+func waitParam(c *gin.Context) (time.Duration, error) {
+	v := c.Query("wait")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > tasks.MaxWait {
+		return 0, errs.Invalid("wait must be a duration from 0s to %s, such as wait=10s; got %q", tasks.MaxWait, clip(v, 40))
+	}
+	return d, nil
 }
 
 // afterParam reads ?after=<event id> (0 when absent).

@@ -196,3 +196,64 @@ func (s *Service) runWatch(ctx context.Context, w *watch) {
 		}
 	}
 }
+
+// MaxWait bounds a long poll (GetWait).
+const MaxWait = 30 * time.Second
+
+// GetWait reads a task for who, as Get, and for a running task waits up to
+// wait for it to change: it returns as soon as the task's status or one of
+// its steps' statuses differs from what it was when the call began (the
+// task ended, a step started, finished or began to wait), or at the bound
+// with the task as it then is. It rides the shared watch of the task (as
+// Follow), so a waiting call counts against the caller's stream cap: an
+// error wrapping ErrTooManyStreams means the cap is reached. A caller who
+// may not read the task gets Get's answer.
+func (s *Service) GetWait(ctx context.Context, who auth.Identity, id string, wait time.Duration) (*Task, error) {
+	if wait <= 0 {
+		return s.Get(ctx, who, id)
+	}
+	t, st, err := s.Follow(ctx, who, id)
+	if err != nil || st == nil {
+		return t, err
+	}
+	defer st.Close()
+	bound := time.NewTimer(min(wait, MaxWait))
+	defer bound.Stop()
+	was := progress(t)
+	latest := t
+	for {
+		snap, _, changed := st.Current()
+		if snap != nil {
+			latest = snap
+			if progress(snap) != was {
+				return snap, nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-st.Done():
+			// The watch ended: the task did (its last snapshot says so), or
+			// following it failed (read it once more).
+			if snap, _, _ := st.Current(); snap != nil && snap.Status != StatusProcessing {
+				return snap, nil
+			}
+			return s.Get(ctx, who, id)
+		case <-bound.C:
+			return latest, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// progress sums up what a long poll waits to see change: the task's
+// status and each step's.
+func progress(t *Task) string {
+	p := t.Status
+	if t.State != nil {
+		for _, step := range t.State.Steps {
+			p += "\x00" + step.ID + "=" + step.Status
+		}
+	}
+	return p
+}
