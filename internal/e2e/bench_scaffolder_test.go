@@ -100,6 +100,24 @@ func BenchmarkScaffolder(b *testing.B) {
 		figure(b, "scaffolder.seq50.p99_ms", ms(rankPct(client, 99)), "ms", "")
 		figure(b, "scaffolder.seq50.server_p50_ms", ms(rankPct(server, 50)), "ms", fmt.Sprintf("POST to completion event createdAt; %d of 50 with one", len(server)))
 		figure(b, "scaffolder.seq50.server_p99_ms", ms(rankPct(server, 99)), "ms", "")
+		// The same with the long poll (rigger only): no poll interval.
+		var long []time.Duration
+		for i := range 50 {
+			s := must(b, submit(b, "bench-3step", map[string]any{"name": fmt.Sprintf("long-%d", i)}))
+			for {
+				var tr taskResp
+				doJSON(b, "GET", p.api+"/api/scaffolder/v2/tasks/"+s.id+"?wait=30s", nil, &tr)
+				if tr.Status == "completed" {
+					break
+				}
+				if tr.Status != "processing" {
+					b.Fatalf("task %s %s: %+v", s.id, tr.Status, tr.Steps)
+				}
+			}
+			long = append(long, time.Since(s.at))
+		}
+		figure(b, "scaffolder.seq50.longpoll_p50_ms", ms(rankPct(long, 50)), "ms", "POST to client-seen completed with GET ?wait=30s (no poll interval)")
+		figure(b, "scaffolder.seq50.longpoll_p99_ms", ms(rankPct(long, 99)), "ms", "")
 	})
 	// burst submits n tasks at once and reports, from their completion
 	// events, the rate (first POST to last completion) and each task's

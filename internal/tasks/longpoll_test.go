@@ -1,11 +1,18 @@
 package tasks
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/workflows"
 )
 
 // TestGetWait: a long poll of a running task returns as soon as the task
@@ -106,4 +113,59 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestGetWhileAWorkerHoldsTheRun: while a worker holds a running task's
+// workflow task (its steps run in it, as local activities), a read does
+// not ask the workflow, which would wait for that task to end: it answers
+// with what history knows, here the plan, and does not claim that no
+// worker answered. Once the workflow task ends the live state returns.
+// Embedded Temporal; the stand-in workflow holds its first task in a local
+// activity until the test lets it go.
+func TestGetWhileAWorkerHoldsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	c, w := startTemporalWorker(t)
+	w.Stop()
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	hold := func(ctx workflow.Context, in workflows.ScaffoldInput) (*workflows.ScaffoldState, error) {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+		if err := workflow.ExecuteLocalActivity(lctx, "test.hold").Get(ctx, nil); err != nil {
+			return nil, err
+		}
+		return standInScaffold(ctx, in)
+	}
+	w2 := sdkworker.New(c, contract.QueueDefault, sdkworker.Options{})
+	w2.RegisterWorkflowWithOptions(hold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+	w2.RegisterActivityWithOptions(func(ctx context.Context) error {
+		held <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}, activity.RegisterOptions{Name: "test.hold"})
+	if err := w2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w2.Stop)
+	s := serviceOn(t, c, &testAuthorizer{scope: ListScope{All: true}}, nil, templateEntity("t", "log"))
+	alice := auth.Identity{Ref: "user:default/alice"}
+	id, _, err := s.Create(t.Context(), alice, CreateRequest{TemplateRef: "template:default/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	got, err := s.Get(t.Context(), alice, id)
+	close(release)
+	if err != nil || got.Status != StatusProcessing || got.WorkerUnavailable || got.State == nil ||
+		len(got.State.Steps) != 1 || got.State.Steps[0].Status != "open" || got.User != alice.Ref {
+		t.Fatalf("read while a worker holds the run: %+v (%v); want processing, its plan (step log open), no claim that no worker answered", got, err)
+	}
+	waitFor(t, "the live state", func() bool {
+		got, err := s.Get(t.Context(), alice, id)
+		return err == nil && got.State != nil && got.State.Steps[0].Status == "" && !got.WorkerUnavailable
+	})
 }
