@@ -89,6 +89,7 @@ func BenchmarkScaffolder(b *testing.B) {
 			awaitTask(b, p.api, s.id, benchPoll)
 		}
 		var client, server []time.Duration
+		cpu0 := procCPUTicks(b, p.cmd.Process.Pid)
 		for i := range 50 {
 			s := must(b, submit(b, "bench-3step", map[string]any{"name": fmt.Sprintf("seq-%d", i)}))
 			client = append(client, awaitTask(b, p.api, s.id, benchPoll).Sub(s.at))
@@ -96,10 +97,12 @@ func BenchmarkScaffolder(b *testing.B) {
 				server = append(server, at.Sub(s.at))
 			}
 		}
+		cpu := procCPUTicks(b, p.cmd.Process.Pid) - cpu0
 		figure(b, "scaffolder.seq50.p50_ms", ms(rankPct(client, 50)), "ms", "POST to client-seen completed (poll 20 ms)")
 		figure(b, "scaffolder.seq50.p99_ms", ms(rankPct(client, 99)), "ms", "")
 		figure(b, "scaffolder.seq50.server_p50_ms", ms(rankPct(server, 50)), "ms", fmt.Sprintf("POST to completion event createdAt; %d of 50 with one", len(server)))
 		figure(b, "scaffolder.seq50.server_p99_ms", ms(rankPct(server, 99)), "ms", "")
+		figure(b, "scaffolder.seq50.cpu_ms_per_task", float64(cpu*10)/50, "ms", "the rigger process's user+system CPU time over the 50 runs and their polls, per task")
 		// The same with the long poll (rigger only): no poll interval.
 		var long []time.Duration
 		for i := range 50 {
@@ -122,8 +125,9 @@ func BenchmarkScaffolder(b *testing.B) {
 	// burst submits n tasks at once and reports, from their completion
 	// events, the rate (first POST to last completion) and each task's
 	// latency; and when the polling client saw them all done.
-	burst := func(b *testing.B, n int, tpl string, values func(i int) map[string]any, bound time.Duration) (rate, clientRate float64, lat []time.Duration, total, clientTotal time.Duration) {
+	burst := func(b *testing.B, name string, n int, tpl string, values func(i int) map[string]any, bound time.Duration) (rate, clientRate float64, lat []time.Duration, total, clientTotal time.Duration) {
 		subs := make([]sub, n)
+		cpu0 := procCPUTicks(b, p.cmd.Process.Pid)
 		var wg sync.WaitGroup
 		start := time.Now()
 		for i := range n {
@@ -146,17 +150,19 @@ func BenchmarkScaffolder(b *testing.B) {
 			}
 		}
 		total, clientTotal = last.Sub(start), seen.Sub(start)
+		figure(b, fmt.Sprintf("scaffolder.%s.cpu_ms_per_task", name), float64((procCPUTicks(b, p.cmd.Process.Pid)-cpu0)*10)/float64(n), "ms",
+			"the rigger process's user+system CPU time from the first POST through reading every task's events, per task")
 		return float64(n) / total.Seconds(), float64(n) / clientTotal.Seconds(), lat, total, clientTotal
 	}
 	b.Run("b-100-at-once", func(b *testing.B) {
-		rate, clientRate, lat, _, _ := burst(b, 100, "bench-3step", func(i int) map[string]any { return map[string]any{"name": fmt.Sprintf("par-%d", i)} }, 3*time.Minute)
+		rate, clientRate, lat, _, _ := burst(b, "burst100", 100, "bench-3step", func(i int) map[string]any { return map[string]any{"name": fmt.Sprintf("par-%d", i)} }, 3*time.Minute)
 		figure(b, "scaffolder.burst100.throughput_tasks_per_s", r1(rate), "tasks/s", "first POST to last completion event")
 		figure(b, "scaffolder.burst100.client_throughput_tasks_per_s", r1(clientRate), "tasks/s", "first POST to the client seeing none running (poll 20 ms)")
 		figure(b, "scaffolder.burst100.p50_completion_ms", ms(rankPct(lat, 50)), "ms", "per task: its POST to its completion event")
 		figure(b, "scaffolder.burst100.p99_completion_ms", ms(rankPct(lat, 99)), "ms", "")
 	})
 	b.Run("c-200-waiting-10s", func(b *testing.B) {
-		_, _, _, total, clientTotal := burst(b, 200, "bench-wait", func(i int) map[string]any {
+		_, _, _, total, clientTotal := burst(b, "wait200", 200, "bench-wait", func(i int) map[string]any {
 			return map[string]any{"name": fmt.Sprintf("wait-%d", i), "waitSeconds": 10}
 		}, 10*time.Minute)
 		figure(b, "scaffolder.wait200.total_s", r1(total.Seconds()), "s", "200 tasks, middle step waits 10 s, submitted at once; first POST to last completion event")

@@ -129,6 +129,7 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 			if cached, ok := s.states.latest(id); ok {
 				st = cached
 			} else if planned, err := s.plannedState(ctx, t); err == nil {
+				s.states.put(id, 0, planned) // for latest: the next reads in this task need not read the start again
 				t.State = &planned
 				t.Created, t.TemplateRef, t.User = planned.CreatedAt, planned.TemplateRef, planned.UserRef
 				return t, nil
