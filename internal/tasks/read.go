@@ -83,6 +83,7 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 		closeEv = evs[0]
 	}
 	lastEvent := closeEv.GetEventId()
+	t.event = lastEvent
 	var st workflows.ScaffoldState
 	decode := func(p *commonpb.Payloads) bool {
 		return len(p.GetPayloads()) > 0 && s.converter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
