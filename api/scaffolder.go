@@ -260,6 +260,10 @@ func (s *Server) getTask(c *gin.Context) {
 }
 
 // eventsJSON turns a run's log into Backstage task events after id after.
+// The completion event of a run that ended is dated when it ended: the
+// workflow's clock, which dates the log, stands still while its steps run
+// inside one workflow task (local activities), so it would date the end
+// at that task's start.
 func eventsJSON(t *tasks.Task, after int) []gin.H {
 	out := []gin.H{}
 	for _, e := range t.State.Log {
@@ -271,6 +275,9 @@ func eventsJSON(t *tasks.Task, after int) []gin.H {
 			body["stepId"] = e.StepID
 		}
 		if e.Type == "completion" {
+			if !t.Ended.IsZero() && t.Status != tasks.StatusProcessing {
+				e.Time = t.Ended
+			}
 			body["status"] = t.Status
 			if t.Status == tasks.StatusCompleted {
 				body["output"] = t.State.Output
