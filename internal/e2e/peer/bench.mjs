@@ -280,11 +280,11 @@ async function waitAllDone(ids, timeoutMs, pollMs) {
   // Light poll: count of open+processing tasks (this peer only runs the
   // bench's tasks), then one list call for the final statuses.
   const deadline = now() + timeoutMs;
-  let active = -1;
+  let active = -1, seenAt = null; // seenAt: when the client saw none running
   while (now() < deadline) {
     const j = await getJson('/api/scaffolder/v2/tasks?status=open&status=processing&limit=1');
     active = j.totalTasks;
-    if (active === 0) break;
+    if (active === 0) { seenAt = Date.now(); break; }
     await sleep(pollMs);
   }
   const want = new Set(ids);
@@ -292,7 +292,7 @@ async function waitAllDone(ids, timeoutMs, pollMs) {
   const j = await getJson(`/api/scaffolder/v2/tasks?limit=${ids.length + 50}&order=desc:created_at`);
   for (const t of j.tasks) if (want.has(t.id)) statuses[t.id] = t.status;
   const pending = ids.filter(id => !['completed', 'failed', 'cancelled'].includes(statuses[id])).length;
-  return { pending, statuses };
+  return { pending, statuses, seenAt };
 }
 
 let scafPeer = null;
@@ -345,7 +345,7 @@ async function phaseScaffolder() {
     const subs = await Promise.all(Array.from({ length: n }, (_, i) => submitTask(template, values(i))));
     const tSubmitted = Date.now();
     const w = await waitAllDone(subs.map(s => s.id), timeoutMs, POLL_MS);
-    const seen = Date.now();
+    const seen = w.seenAt ?? Date.now();
     const comps = [];
     for (const s of subs) { const c = await taskCompletion(s.id); if (c) comps.push({ lat: c.at - s.submittedAt, at: c.at }); }
     const lastAt = Math.max(...comps.map(c => c.at));
