@@ -208,7 +208,7 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 		}
 	}
 	waiting := func(c workflow.Context) (end func()) {
-		if in.DryRun || !marksWaits(c) {
+		if in.DryRun || !(versions.all || marksWaits(c)) {
 			return func() {}
 		}
 		upsertStatus(statusKey.ValueSet(searchattr.StatusWaiting))
@@ -403,10 +403,10 @@ func (st *ScaffoldState) mark(stepID, mark string) {
 }
 
 // oneVersionChange (session 33) is one version a run records at its start
-// for the changes before it that every run asks about (localStepsChange,
+// for the changes before it that runs ask about (localStepsChange,
 // localStepFallback, statusOnlyOnFailure, auditOutcomeChange,
-// temporalCancelChange): a run that recorded it takes each of them at
-// version 1 without asking. Every first GetVersion of a change id adds a
+// temporalCancelChange, and waitingStatusChange at a run's first wait): a
+// run that recorded it takes each of them at version 1 without asking. Every first GetVersion of a change id adds a
 // marker and a search attribute upsert (TemporalChangeVersion) to history,
 // and the upsert a visibility write: three of each on every completed run
 // before, one now. Runs started without it replay the markers they have.
