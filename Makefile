@@ -100,9 +100,9 @@ PEER        := ../shared/peers/backstage
 PEER_PHASES ?= scaffolder,ingest,query
 PEER_COUNT  ?= 10000
 
-bench-peer: ## The stock Backstage peer on this machine, same scenarios (PEER_PHASES, PEER_COUNT); installs it from npm
+bench-peer: ## The stock Backstage peer on this machine, same scenarios and figure names (internal/e2e/peer/bench.mjs; PEER_PHASES, PEER_COUNT); installs it from npm
 	cd $(PEER) && ./install.sh && ./pg.sh start
-	cd $(PEER) && node bench.mjs --phases $(PEER_PHASES) --count $(PEER_COUNT); status=$$?; ./pg.sh stop; exit $$status
+	cd $(PEER) && PEER_HOME=$$PWD node $(CURDIR)/internal/e2e/peer/bench.mjs --phases $(PEER_PHASES) --count $(PEER_COUNT); status=$$?; ./pg.sh stop; exit $$status
 
 clean: ## Remove build output (the web UI's too) and the default data dir
 	rm -rf bin .rigger

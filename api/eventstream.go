@@ -28,9 +28,7 @@ func (s *Server) taskEventStream(c *gin.Context) {
 		return
 	}
 	t, w, err := s.tasks.Follow(c.Request.Context(), identity(c), c.Param("id"))
-	if errors.Is(err, tasks.ErrTooManyStreams) {
-		c.Header("Retry-After", "5")
-		writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError", err.Error())
+	if tooManyStreams(c, err) {
 		return
 	}
 	if err != nil {
@@ -81,4 +79,15 @@ func (s *Server) taskEventStream(c *gin.Context) {
 			}
 		}
 	}
+}
+
+// tooManyStreams answers 429 when err says the caller's (or the server's)
+// cap of streams and waiting reads is reached.
+func tooManyStreams(c *gin.Context, err error) bool {
+	if !errors.Is(err, tasks.ErrTooManyStreams) {
+		return false
+	}
+	c.Header("Retry-After", "5")
+	writeStatus(c, http.StatusTooManyRequests, "TooManyRequestsError", err.Error())
+	return true
 }

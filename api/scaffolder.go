@@ -234,8 +234,20 @@ func (s *Server) taskJSON(t *tasks.Task) gin.H {
 	return out
 }
 
+// getTask serves GET /v2/tasks/:id; with ?wait=<duration> (at most
+// tasks.MaxWait) a running task's answer waits until its status or a
+// step's changes, or the duration passes (a bounded long poll: clients need
+// not poll). Waiting calls share a caller's event stream cap (429 beyond).
 func (s *Server) getTask(c *gin.Context) {
-	t, err := s.tasks.Get(c.Request.Context(), identity(c), c.Param("id"))
+	wait, err := waitParam(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	t, err := s.tasks.GetWait(c.Request.Context(), identity(c), c.Param("id"), wait)
+	if tooManyStreams(c, err) {
+		return
+	}
 	if err != nil {
 		writeError(c, err)
 		return
@@ -251,6 +263,10 @@ func (s *Server) getTask(c *gin.Context) {
 }
 
 // eventsJSON turns a run's log into Backstage task events after id after.
+// The completion event of a run that ended is dated when it ended: the
+// workflow's clock, which dates the log, stands still while its steps run
+// inside one workflow task (local activities), so it would date the end
+// at that task's start.
 func eventsJSON(t *tasks.Task, after int) []gin.H {
 	out := []gin.H{}
 	for _, e := range t.State.Log {
@@ -262,6 +278,9 @@ func eventsJSON(t *tasks.Task, after int) []gin.H {
 			body["stepId"] = e.StepID
 		}
 		if e.Type == "completion" {
+			if !t.Ended.IsZero() && t.Status != tasks.StatusProcessing {
+				e.Time = t.Ended
+			}
 			body["status"] = t.Status
 			if t.Status == tasks.StatusCompleted {
 				body["output"] = t.State.Output
@@ -284,6 +303,19 @@ func (s *Server) taskEvents(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, eventsJSON(t, after))
+}
+
+// waitParam reads ?wait=<duration> (0 when absent).
+func waitParam(c *gin.Context) (time.Duration, error) {
+	v := c.Query("wait")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > tasks.MaxWait {
+		return 0, errs.Invalid("wait must be a duration from 0s to %s, such as wait=10s; got %q", tasks.MaxWait, clip(v, 40))
+	}
+	return d, nil
 }
 
 // afterParam reads ?after=<event id> (0 when absent).

@@ -175,6 +175,7 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 	for _, s := range in.Plan.Steps {
 		st.Steps = append(st.Steps, StepState{ID: s.ID, Name: s.Name, Action: s.Action, Status: StepOpen})
 	}
+	versions := runVersions(ctx)
 	logBytes := 0
 	log := func(stepID, typ, text string) {
 		// The state is a query result and the run's result: bounded in
@@ -209,7 +210,7 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 		}
 	}
 	waiting := func(c workflow.Context) (end func()) {
-		if in.DryRun || !marksWaits(c) {
+		if in.DryRun || !(versions.all || marksWaits(c)) {
 			return func() {}
 		}
 		upsertStatus(statusKey.ValueSet(searchattr.StatusWaiting))
@@ -256,7 +257,7 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 	// (dry runs are not tasks). A failure to record does not change how
 	// the run ended.
 	outcome := func(c workflow.Context, what, step, msg string) {
-		if in.DryRun || workflow.GetVersion(c, auditOutcomeChange, workflow.DefaultVersion, 1) < 1 {
+		if in.DryRun || versions.at(c, auditOutcomeChange) < 1 {
 			return
 		}
 		lctx := workflow.WithLocalActivityOptions(c, workflow.LocalActivityOptions{
@@ -273,7 +274,7 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 		// than the API's signal ends the run as cancelled too: its secrets
 		// are forgotten and it does not read as failed.
 		if !cancelled && ctx.Err() != nil && temporal.IsCanceledError(err) &&
-			workflow.GetVersion(ctx, temporalCancelChange, workflow.DefaultVersion, 1) >= 1 {
+			versions.at(ctx, temporalCancelChange) >= 1 {
 			cancelled = true
 		}
 		if cancelled {
@@ -294,7 +295,7 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 	}
 
 	// Runs started before local steps existed replay the old path.
-	localSteps := workflow.GetVersion(ctx, localStepsChange, workflow.DefaultVersion, 1) >= 1
+	localSteps := versions.at(ctx, localStepsChange) >= 1
 
 	for i := first; i < len(in.Plan.Steps); i++ {
 		step := in.Plan.Steps[i]
@@ -307,7 +308,7 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 		if localSteps && step.Local && !(in.DryRun && !step.DryRunSafe) {
 			res, err = runLocalStep(ctx, in, run, sc, step, logf)
 			if err != nil && !cancelled && longLocalStep(step, err) &&
-				workflow.GetVersion(ctx, localStepFallback, workflow.DefaultVersion, 1) >= 1 {
+				versions.at(ctx, localStepFallback) >= 1 {
 				logf(fmt.Sprintf("Step %s takes longer than a quick step may (%s); running it as an activity", step.ID, localStepLimit))
 				res, err = runActivityStep(ctx, localCtx, in, run, sc, step, logf)
 			}
@@ -347,7 +348,7 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 	forget(ctx)
 	// RiggerStatus marks runs that did not complete; writing it on every
 	// completed run cost ~15% of throughput (one more visibility write).
-	if workflow.GetVersion(ctx, statusOnlyOnFailure, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if versions.at(ctx, statusOnlyOnFailure) == workflow.DefaultVersion {
 		setStatus("completed")
 	} else {
 		st.Status = "completed"
@@ -401,6 +402,32 @@ func (st *ScaffoldState) mark(stepID, mark string) {
 		st.Marks = map[string]string{}
 	}
 	st.Marks[stepID] = mark
+}
+
+// oneVersionChange (session 33) is one version a run records at its start
+// for the changes before it that runs ask about (localStepsChange,
+// localStepFallback, statusOnlyOnFailure, auditOutcomeChange,
+// temporalCancelChange, and waitingStatusChange at a run's first wait): a
+// run that recorded it takes each of them at version 1 without asking. Every first GetVersion of a change id adds a
+// marker and a search attribute upsert (TemporalChangeVersion) to history,
+// and the upsert a visibility write: three of each on every completed run
+// before, one now. Runs started without it replay the markers they have.
+// A later change still asks GetVersion for itself.
+const oneVersionChange = "one-version"
+
+// runVersions reads oneVersionChange for the run.
+func runVersions(ctx workflow.Context) runVersion {
+	return runVersion{all: workflow.GetVersion(ctx, oneVersionChange, workflow.DefaultVersion, 1) >= 1}
+}
+
+// runVersion answers the version of a change oneVersionChange covers.
+type runVersion struct{ all bool }
+
+func (v runVersion) at(ctx workflow.Context, change string) workflow.Version {
+	if v.all {
+		return 1
+	}
+	return workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1)
 }
 
 // temporalCancelChange marks the change that ends a run cancelled through

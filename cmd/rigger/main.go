@@ -20,6 +20,7 @@ var (
 
 func main() {
 	sandboxExec(os.Args)
+	nameWorkerBinary()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := newRootCommand(os.Stdout, os.Stderr, os.LookupEnv).ExecuteContext(ctx)

@@ -49,6 +49,9 @@ type embeddedTemporal interface {
 	FrontendAddress() string
 	UIURL() string
 	Stop()
+	// SearchAttributesSettled: rigger's search attributes are registered
+	// (registeredNow: some just now), the server may trust its caches.
+	SearchAttributesSettled(registeredNow bool)
 }
 
 // runPlatform starts what mode needs, blocks until ctx is cancelled (SIGINT or
@@ -178,7 +181,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 	}
 
 	if m != modeWorker {
-		if err := engine.EnsureSearchAttributes(ctx, tc, cfg.Temporal.Namespace, searchattr.Definitions()); err != nil {
+		registered, err := engine.RegisterSearchAttributes(ctx, tc, cfg.Temporal.Namespace, searchattr.Definitions())
+		if err == nil && embedded != nil {
+			embedded.SearchAttributesSettled(registered)
+		}
+		if err != nil {
 			if embedded != nil {
 				return err
 			}

@@ -61,10 +61,12 @@ type Options struct {
 // Server is a running embedded Temporal server (and UI).
 type Server struct {
 	server temporal.Server
-	ui     *uiserver.Server
-	lock   *os.File
-	opts   Options
-	quiet  *atomic.Bool
+	// dc is the server's dynamic config; SearchAttributesSettled changes it.
+	dc    *dynamicconfig.MemoryClient
+	ui    *uiserver.Server
+	lock  *os.File
+	opts  Options
+	quiet *atomic.Bool
 }
 
 // ServerVersion is the Temporal server version compiled into this binary.
@@ -88,7 +90,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{lock: lock, opts: opts, quiet: &atomic.Bool{}}
+	s := &Server{lock: lock, opts: opts, quiet: &atomic.Bool{}, dc: dynamicConfig()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -133,7 +135,7 @@ func Start(opts Options) (*Server, error) {
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dynamicConfig()),
+		temporal.WithDynamicConfigClient(s.dc),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("build temporal server: %w", err)
@@ -322,11 +324,34 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 	return &cfg, nil
 }
 
+// SearchAttributesSettled ends the search attribute caches' forced refresh
+// on every read (ForceSearchAttributesCacheRefreshOnRead, on from the start
+// so that attributes registered at run time are seen at once): it costs a
+// database read on the one SQLite connection at every workflow start,
+// search attribute upsert and visibility write (~16% of the CPU of 200
+// waiting tasks). Call it once rigger's attributes are registered;
+// registeredNow says some were registered on this server just now, whose
+// caches, loaded at start without them, then stay forced until they have
+// expired (cacheRefresh).
+func (s *Server) SearchAttributesSettled(registeredNow bool) {
+	off := func() { s.dc.OverrideValue(dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(), false) }
+	if !registeredNow {
+		off()
+		return
+	}
+	time.AfterFunc(cacheRefresh, off)
+}
+
+// cacheRefresh outlasts the refresh interval of the server's search
+// attribute cache (60 s) and of its namespace cache (10 s).
+const cacheRefresh = 70 * time.Second
+
 // dynamicConfig holds the settings measured in shared/TEMPORAL.md: with one
 // history shard the default 20 polls/s per queue processor adds ~45 ms to every
 // hand-off; 1000 brings a 3-activity workflow from ~200 ms to ~40 ms p50.
-func dynamicConfig() dynamicconfig.StaticClient {
-	return dynamicconfig.StaticClient{
+func dynamicConfig() *dynamicconfig.MemoryClient {
+	dc := dynamicconfig.NewMemoryClient()
+	for k, v := range map[dynamicconfig.Key]any{
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():                  1000,
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():                     1000,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key():                1000,
@@ -334,7 +359,10 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.HistoryLongPollExpirationInterval.Key():            2 * time.Second,
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+	} {
+		dc.OverrideValue(k, v)
 	}
+	return dc
 }
 
 func splitHostPort(addr string) (string, int, error) {

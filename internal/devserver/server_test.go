@@ -8,6 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/server/common/dynamicconfig"
+
+	"github.com/riggerdev/rigger/internal/searchattr"
 )
 
 func freeAddr(t *testing.T) string {
@@ -63,3 +72,68 @@ func TestRefusesOtherTemporalVersion(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestSearchAttributesSettled: the search attribute caches are refreshed on
+// every read until the embedder says its attributes are registered; after
+// that (none registered just now) they are trusted, and a workflow started
+// with rigger's search attributes is accepted and listed by them. Had some
+// been registered just now, the forced refresh would stay on.
+func TestSearchAttributesSettled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	addr := freeAddr(t)
+	s, err := Start(Options{DataDir: t.TempDir(), FrontendAddress: addr, Namespace: "default", Retention: time.Hour,
+		SearchAttributes: searchattr.Definitions(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	forced := func() bool {
+		v := s.dc.GetValue(dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key())
+		return len(v) > 0 && v[0].Value == true
+	}
+	if !forced() {
+		t.Fatal("the search attribute caches are not refreshed on every read at start")
+	}
+	s.SearchAttributesSettled(true)
+	if !forced() {
+		t.Fatal("attributes registered just now: the forced refresh ended before the caches expired")
+	}
+	s.SearchAttributesSettled(false)
+	if forced() {
+		t.Fatal("settled: the caches are still refreshed on every read")
+	}
+
+	var c client.Client
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err = client.Dial(client.Options{HostPort: addr, Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		if err == nil {
+			if _, err = c.CheckHealth(t.Context(), &client.CheckHealthRequest{}); err == nil {
+				break
+			}
+			c.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("temporal did not answer: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	defer c.Close()
+	tpl, _, _ := searchattr.Keys()
+	if _, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: "settled", TaskQueue: "nobody-polls",
+		TypedSearchAttributes: temporal.NewSearchAttributes(tpl.ValueSet("template:default/t"))}, "some-workflow"); err != nil {
+		t.Fatalf("start with rigger's search attributes after settling: %v", err)
+	}
+	for {
+		resp, err := c.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: tpl.GetName() + " = 'template:default/t'"})
+		if err == nil && len(resp.GetExecutions()) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the workflow is not listed by its template after settling: %v, %v", resp, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -194,9 +194,14 @@ type proc struct {
 }
 
 // cleanEnv gives the child a minimal environment so the developer's RIGGER_*
-// variables cannot change what a test sees.
+// variables cannot change what a test sees. RIGGER_E2E_PPROF_LISTEN becomes
+// the child's RIGGER_PPROF_LISTEN, to profile the server during one
+// benchmark (one rigger at a time: a second could not listen there).
 func cleanEnv(extra ...string) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	if addr := os.Getenv("RIGGER_E2E_PPROF_LISTEN"); addr != "" {
+		env = append(env, "RIGGER_PPROF_LISTEN="+addr)
+	}
 	return append(env, extra...)
 }
 

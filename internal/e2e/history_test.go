@@ -53,7 +53,7 @@ spec:
 
 // historyName names the recording of the current workflow shape; bump it
 // when Scaffold changes shape (behind workflow.GetVersion).
-const historyName = "v5_waiting_status"
+const historyName = "v6_one_version"
 
 // TestRecordScaffoldHistory runs a task on the real stack and replays its
 // history with this package's workflow code: the binary and the code agree

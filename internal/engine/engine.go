@@ -164,9 +164,16 @@ func Dial(ctx context.Context, o Options) (client.Client, error) {
 // EnsureSearchAttributes registers each missing attribute on the namespace and
 // fails when one exists with another type.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string, want map[string]enumspb.IndexedValueType) error {
+	_, err := RegisterSearchAttributes(ctx, c, namespace, want)
+	return err
+}
+
+// RegisterSearchAttributes is EnsureSearchAttributes, also telling whether
+// it registered any (the server's caches then lag behind until refreshed).
+func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string, want map[string]enumspb.IndexedValueType) (registered bool, err error) {
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
-		return fmt.Errorf("list search attributes of %s: %w", namespace, err)
+		return false, fmt.Errorf("list search attributes of %s: %w", namespace, err)
 	}
 	have := resp.GetCustomAttributes()
 	missing := map[string]enumspb.IndexedValueType{}
@@ -181,18 +188,18 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		case !ok:
 			missing[name] = want[name]
 		case typ != want[name]:
-			return fmt.Errorf("search attribute %s exists in %s as %s, rigger needs %s", name, namespace, typ, want[name])
+			return false, fmt.Errorf("search attribute %s exists in %s as %s, rigger needs %s", name, namespace, typ, want[name])
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return false, nil
 	}
 	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
 		Namespace:        namespace,
 		SearchAttributes: missing,
 	})
 	if err != nil {
-		return fmt.Errorf("register search attributes %v in %s: %w", names, namespace, err)
+		return false, fmt.Errorf("register search attributes %v in %s: %w", names, namespace, err)
 	}
-	return nil
+	return true, nil
 }

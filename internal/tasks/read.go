@@ -57,7 +57,8 @@ func searchString(sa *commonpb.SearchAttributes, key string) string {
 
 // load reads a task with as few round trips as possible: the newest event
 // of its latest run (one RPC; a finished run's close event carries its
-// whole state), and only for a running task the state query. Terminated or
+// whole state), and only for a running task the state query, and not while
+// a worker holds the run's workflow task (the query would wait for it). Terminated or
 // timed-out runs, which carry no state, are queried (the worker replays
 // them). It decides nothing about the caller.
 func (s *Service) load(ctx context.Context, id string) (*Task, error) {
@@ -82,6 +83,7 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 		closeEv = evs[0]
 	}
 	lastEvent := closeEv.GetEventId()
+	t.event = lastEvent
 	var st workflows.ScaffoldState
 	decode := func(p *commonpb.Payloads) bool {
 		return len(p.GetPayloads()) > 0 && s.converter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
@@ -121,6 +123,18 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 		// polling clients of a waiting task cost no query.
 		if cached, ok := s.states.get(id, lastEvent); ok {
 			st = cached
+		} else if closeEv.GetWorkflowTaskStartedEventAttributes() != nil {
+			// A worker holds the run's workflow task (its steps run in it):
+			// a query would wait for that task to end. History knows no
+			// more than the state last read, or, before any, the plan.
+			if cached, ok := s.states.latest(id); ok {
+				st = cached
+			} else if planned, err := s.plannedState(ctx, t); err == nil {
+				s.states.put(id, 0, planned) // for latest: the next reads in this task need not read the start again
+				t.State = &planned
+				t.Created, t.TemplateRef, t.User = planned.CreatedAt, planned.TemplateRef, planned.UserRef
+				return t, nil
+			}
 		}
 	}
 	if st.TaskID == "" {
@@ -227,6 +241,14 @@ func (c *stateCache) get(id string, event int64) (workflows.ScaffoldState, bool)
 		return workflows.ScaffoldState{}, false
 	}
 	return e.state, true
+}
+
+// latest is the last state cached for id, whatever event it was read at.
+func (c *stateCache) latest(id string) (workflows.ScaffoldState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	return e.state, ok
 }
 
 func (c *stateCache) put(id string, event int64, st workflows.ScaffoldState) {

@@ -126,6 +126,7 @@ type Task struct {
 	// Ended is when the newest run ended (zero while it runs).
 	Ended       time.Time
 	runStarted  time.Time // this run's start (listing: the newest run wins)
+	event       int64     // the newest history event when read (0 in lists)
 	TemplateRef string
 	User        string
 	// State is the run's state; nil in lists.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -32,7 +33,7 @@ func (s *Service) Follow(ctx context.Context, who auth.Identity, id string) (*Ta
 	if err != nil || t.Status != StatusProcessing {
 		return t, nil, err
 	}
-	w, err := s.streams.subscribe(s, id, who.Ref)
+	w, err := s.streams.subscribe(s, id, who.Ref, t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,8 +98,9 @@ func (w *watch) publish(t *Task) {
 }
 
 // subscribe counts a stream of task id for client and returns the task's
-// watch, starting it if it is the first.
-func (h *streamHub) subscribe(s *Service, id, client string) (*watch, error) {
+// watch, starting it from seen (the task as the caller just read it) if it
+// is the first.
+func (h *streamHub) subscribe(s *Service, id, client string, seen *Task) (*watch, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.perClient[client] >= h.maxPerClient {
@@ -114,7 +116,7 @@ func (h *streamHub) subscribe(s *Service, id, client string) (*watch, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		w = &watch{id: id, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{})}
 		h.watches[id] = w
-		go s.runWatch(ctx, w)
+		go s.runWatch(ctx, w, seen)
 	}
 	w.subs++
 	return w, nil
@@ -135,10 +137,12 @@ func (h *streamHub) unsubscribe(w *watch, client string) {
 	}
 }
 
-// runWatch loads the task whenever its history grows (a long poll with
-// WaitNewEvent, through the SDK's history iterator) until it is no longer
-// running or no stream is left.
-func (s *Service) runWatch(ctx context.Context, w *watch) {
+// runWatch loads the task whenever its history grows past what was last
+// loaded (a long poll with WaitNewEvent, through the SDK's history
+// iterator, which first returns the events already there) until it is no
+// longer running or no stream is left. It starts from seen, read just
+// before, when it has one.
+func (s *Service) runWatch(ctx context.Context, w *watch, seen *Task) {
 	defer func() {
 		s.streams.mu.Lock()
 		if s.streams.watches[w.id] == w {
@@ -150,12 +154,17 @@ func (s *Service) runWatch(ctx context.Context, w *watch) {
 	}()
 	grew := make(chan struct{}, 1)
 	ended := make(chan struct{})
+	var loaded atomic.Int64 // the newest event the last load saw
 	go func() {
 		defer close(ended)
 		it := s.d.Temporal.GetWorkflowHistory(ctx, w.id, "", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
-			if _, err := it.Next(); err != nil {
+			ev, err := it.Next()
+			if err != nil {
 				return
+			}
+			if ev.GetEventId() <= loaded.Load() {
+				continue // a load already saw it
 			}
 			select {
 			case grew <- struct{}{}:
@@ -165,11 +174,16 @@ func (s *Service) runWatch(ctx context.Context, w *watch) {
 	}()
 	readerDone := false
 	for {
-		t, err := s.load(ctx, w.id)
+		t, err := seen, error(nil)
+		if seen == nil || seen.event == 0 {
+			t, err = s.load(ctx, w.id)
+		}
+		seen = nil
 		if ctx.Err() != nil {
 			return
 		}
 		if err == nil {
+			loaded.Store(t.event)
 			w.publish(t)
 			if t.Status != StatusProcessing {
 				return
@@ -195,4 +209,65 @@ func (s *Service) runWatch(ctx context.Context, w *watch) {
 			readerDone = true
 		}
 	}
+}
+
+// MaxWait bounds a long poll (GetWait).
+const MaxWait = 30 * time.Second
+
+// GetWait reads a task for who, as Get, and for a running task waits up to
+// wait for it to change: it returns as soon as the task's status or one of
+// its steps' statuses differs from what it was when the call began (the
+// task ended, a step started, finished or began to wait), or at the bound
+// with the task as it then is. It rides the shared watch of the task (as
+// Follow), so a waiting call counts against the caller's stream cap: an
+// error wrapping ErrTooManyStreams means the cap is reached. A caller who
+// may not read the task gets Get's answer.
+func (s *Service) GetWait(ctx context.Context, who auth.Identity, id string, wait time.Duration) (*Task, error) {
+	if wait <= 0 {
+		return s.Get(ctx, who, id)
+	}
+	t, st, err := s.Follow(ctx, who, id)
+	if err != nil || st == nil {
+		return t, err
+	}
+	defer st.Close()
+	bound := time.NewTimer(min(wait, MaxWait))
+	defer bound.Stop()
+	was := progress(t)
+	latest := t
+	for {
+		snap, _, changed := st.Current()
+		if snap != nil {
+			latest = snap
+			if progress(snap) != was {
+				return snap, nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-st.Done():
+			// The watch ended: the task did (its last snapshot says so), or
+			// following it failed (read it once more).
+			if snap, _, _ := st.Current(); snap != nil && snap.Status != StatusProcessing {
+				return snap, nil
+			}
+			return s.Get(ctx, who, id)
+		case <-bound.C:
+			return latest, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// progress sums up what a long poll waits to see change: the task's
+// status and each step's.
+func progress(t *Task) string {
+	p := t.Status
+	if t.State != nil {
+		for _, step := range t.State.Steps {
+			p += "\x00" + step.ID + "=" + step.Status
+		}
+	}
+	return p
 }
