@@ -197,6 +197,11 @@ func BenchSearchQueries(b *testing.B, s store.Store, n int) {
 		{"two-words", func(i int) string { return words[r.IntN(len(words))] + " " + words[r.IntN(len(words))][:4] }},
 		{"docs-heading", func(i int) string { return "configuring " + words[r.IntN(len(words))] }},
 	}
+	// RIGGER_BENCH_SLOW_MS logs each sample at least that slow, in order.
+	var slow time.Duration
+	if ms, err := strconv.Atoi(os.Getenv("RIGGER_BENCH_SLOW_MS")); err == nil && ms > 0 {
+		slow = time.Duration(ms) * time.Millisecond
+	}
 	var all []time.Duration
 	per := map[string][]time.Duration{}
 	b.ResetTimer()
@@ -212,6 +217,9 @@ func BenchSearchQueries(b *testing.B, s store.Store, n int) {
 				}
 				if c.name == "exact" && (len(p.Results) == 0 || p.Results[0].EntityRef != "component:default/"+term) && !strings.HasSuffix(term, "0") {
 					b.Fatalf("exact %q: first %v of %d", term, p.Results, p.Total)
+				}
+				if slow > 0 && d >= slow {
+					b.Logf("slow sample: %s %q #%d: %v (%d results of %d)", c.name, term, len(all), d, len(p.Results), p.Total)
 				}
 				all = append(all, d)
 				per[c.name] = append(per[c.name], d)
