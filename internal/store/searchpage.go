@@ -42,10 +42,10 @@ func (s *SQL) searchIDs(ctx context.Context, p *searchPlan, page *SearchPage) ([
 		ranked, err = s.searchCounts(ctx, p, &counts, need)
 		counted <- err
 	}()
-	ids, err := s.searchPageIDs(ctx, p, need, func() (bool, *[]int64, error) {
+	ids, err := s.searchPageIDs(ctx, p, need, func() (*[]int64, error) {
 		err := <-counted
 		counted <- err
-		return counts.Capped, ranked, err
+		return ranked, err
 	})
 	if cerr := <-counted; err == nil {
 		err = cerr
@@ -58,10 +58,9 @@ func (s *SQL) searchIDs(ctx context.Context, p *searchPlan, page *SearchPage) ([
 }
 
 // searchPageIDs returns the page's need ids; counted waits for the
-// counts and says whether they were capped, with the best need matches
-// that are not name matches when the counts ranked them (nil: they did
-// not).
-func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, need int, counted func() (bool, *[]int64, error)) ([]int64, error) {
+// counts and returns the best need matches that are not name matches
+// when the counts ranked them (nil: they did not).
+func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, need int, counted func() (*[]int64, error)) ([]int64, error) {
 	names, err := s.searchNames(ctx, p, need)
 	if err != nil {
 		return nil, err
@@ -69,7 +68,7 @@ func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, need int, counte
 	if len(names) >= need {
 		return names[p.q.Offset:need], nil
 	}
-	broad, ranked, err := counted()
+	ranked, err := counted()
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +78,7 @@ func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, need int, counte
 	if ranked != nil {
 		r := *ranked
 		rest = r[min(offset, len(r)):min(offset+limit, len(r))]
-	} else if rest, err = s.searchRest(ctx, p, !broad, offset, limit); err != nil {
+	} else if rest, err = s.searchRest(ctx, p, offset, limit); err != nil {
 		return nil, err
 	}
 	var ids []int64
@@ -143,10 +142,12 @@ func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int6
 }
 
 // searchRest returns limit ids from offset of the matching documents
-// that searchNames does not return: by rank when ranked, else (and for
-// an empty term) in index order.
-func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset, limit int) ([]int64, error) {
-	ranked = ranked && p.match != ""
+// that searchNames does not return: by rank (for an empty term, in index
+// order). Past MaxSearchCount matches too: the counts stop there, the
+// order does not (the best match of a broad term may be the last
+// written).
+func (s *SQL) searchRest(ctx context.Context, p *searchPlan, offset, limit int) ([]int64, error) {
+	ranked := p.match != ""
 	var q sqlBuilder
 	q.add("SELECT e.doc_id")
 	s.from(&q, p, p.match, ranked)
