@@ -147,9 +147,15 @@ type vacuumer struct {
 // vacuumDelay is how long after a large batch commits Dialect.Vacuum runs.
 const vacuumDelay = time.Second
 
+// vacuumAfterSmall is how many rows small batches (under analyzeAfter
+// rows each: docs builds, single entities) write between two
+// Dialect.Vacuum runs. A run costs a scan of each GIN index whatever it
+// finds: it is not worth a few rows.
+const vacuumAfterSmall = 10 * analyzeAfter
+
 // wrote counts n rows written by a committed transaction, and asks for a
-// Dialect.Vacuum run once analyzeAfter have been (in one large batch, or
-// in many small ones such as docs builds).
+// Dialect.Vacuum run after a large batch (analyzeAfter rows) or once small
+// ones add up to vacuumAfterSmall.
 func (s *SQL) wrote(n int) {
 	v := &s.vacuum
 	if s.d.Vacuum == "" || n <= 0 {
@@ -157,7 +163,7 @@ func (s *SQL) wrote(n int) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.written += n; v.written < analyzeAfter {
+	if v.written += n; n < analyzeAfter && v.written < vacuumAfterSmall {
 		return
 	}
 	v.written = 0
