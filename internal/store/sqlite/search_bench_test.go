@@ -31,7 +31,7 @@ func BenchmarkSearchQuery(b *testing.B) {
 // BenchmarkSearchIngest: what the search index adds to writing 10,000
 // entities.
 func BenchmarkSearchIngest(b *testing.B) {
-	storetest.BenchSearchIngest(b, benchStore, 10000)
+	storetest.BenchSearchIngest(b, benchStore, 10000, nil)
 }
 
 // BenchmarkPickerQuery: an entity picker's queries at RIGGER_BENCH_SIZES
