@@ -8,9 +8,7 @@ import (
 	"strings"
 )
 
-// A search reads no more of its matches than its page needs, so that a
-// broad term (a two-letter prefix matching most of the catalog) costs
-// about what a narrow one does:
+// A search reads no more of its matches than it must:
 //
 //   - counts: the readable matches by type and kind, at most
 //     MaxSearchCount+1 of them (searchCounts);
@@ -20,9 +18,11 @@ import (
 //   - the rest, best first (searchRest): ranked by the engine (FTS5
 //     consumes ORDER BY rank itself, so the join and the access
 //     predicate run only for the rows it hands out; on PostgreSQL the
-//     counts' own pass sorts them by ts_rank with a top-N heap), or,
-//     past MaxSearchCount matches, in index order, since ranking them
-//     all is what costs.
+//     counts' own pass sorts them by ts_rank with a top-N heap). Past
+//     MaxSearchCount matches the counts stop but the ranking does not:
+//     a broad term's best match may be the last written, and a page in
+//     index order missed it. Ranking is what such a term costs (every
+//     match's rank is computed).
 //
 // Access is in every one of these queries, before their LIMIT: nothing
 // is filtered after the fact, so what is counted and paged is what the
