@@ -23,7 +23,7 @@ func benchStore(b *testing.B) store.Store {
 // (default 100,000) and a tenth as many docs pages.
 func BenchmarkSearchQuery(b *testing.B) {
 	for _, n := range storetest.BenchSizes() {
-		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchSearchQuery(b, benchStore, n) })
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchSearchQuery(b, benchStore, n, serverCPU(b)) })
 	}
 }
 

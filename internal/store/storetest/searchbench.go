@@ -128,11 +128,11 @@ func percentileMS(sorted []time.Duration, p float64) float64 {
 // sensitive ones of other teams, are filtered out in SQL): exact names,
 // 3-letter prefixes, one-letter typos, description words, a word plus a
 // prefix, and docs headings; p50 and p99 in ms over all, and p99 per kind
-// of query.
-func BenchSearchQuery(b *testing.B, open func(b *testing.B) store.Store, n int) {
+// of query. serverCPU (nil: none) is as for BenchSearchIngest.
+func BenchSearchQuery(b *testing.B, open func(b *testing.B) store.Store, n int, serverCPU func() time.Duration) {
 	s := open(b)
 	LoadSearchBench(b, s, n)
-	BenchSearchQueries(b, s, n)
+	BenchSearchQueries(b, s, n, serverCPU)
 }
 
 // LoadSearchBench loads what BenchSearchQuery searches into s: n
@@ -167,8 +167,12 @@ func LoadSearchBench(b *testing.B, s store.Store, n int) {
 }
 
 // BenchSearchQueries times BenchSearchQuery's searches of a store
-// LoadSearchBench loaded with n entities.
-func BenchSearchQueries(b *testing.B, s store.Store, n int) {
+// LoadSearchBench loaded with n entities. Besides each search's wall
+// time, it reports the percentiles of its CPU time in this process (on a
+// shared machine the wall time's tail is mostly other loads), and with
+// serverCPU the database server's mean CPU time per search (its clock
+// ticks are too coarse for one search's).
+func BenchSearchQueries(b *testing.B, s store.Store, n int, serverCPU func() time.Duration) {
 	ctx := context.Background()
 	words := benchWords(2000)
 	// The terms' random stream goes on from the docs' (as it did when
@@ -202,16 +206,21 @@ func BenchSearchQueries(b *testing.B, s store.Store, n int) {
 	if ms, err := strconv.Atoi(os.Getenv("RIGGER_BENCH_SLOW_MS")); err == nil && ms > 0 {
 		slow = time.Duration(ms) * time.Millisecond
 	}
-	var all []time.Duration
+	var all, cpus []time.Duration
 	per := map[string][]time.Duration{}
+	var server time.Duration
+	if serverCPU != nil {
+		server = serverCPU()
+	}
 	b.ResetTimer()
 	for i := range b.N {
 		for _, c := range classes {
 			for range 25 {
 				term := c.term(i)
-				t := time.Now()
+				cpu, t := cpuTime(), time.Now()
 				p, err := s.Search(ctx, store.SearchQuery{Term: term, Access: access, DocsAccess: docsAccess, Limit: 25, PreTag: "<b>", PostTag: "</b>"})
 				d := time.Since(t)
+				cpus = append(cpus, cpuTime()-cpu)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -227,9 +236,15 @@ func BenchSearchQueries(b *testing.B, s store.Store, n int) {
 		}
 	}
 	b.StopTimer()
+	if serverCPU != nil {
+		b.ReportMetric(float64((serverCPU()-server).Microseconds())/1000/float64(len(all)), "server-cpu-ms/search")
+	}
 	slices.Sort(all)
+	slices.Sort(cpus)
 	b.ReportMetric(percentileMS(all, 0.5), "p50-ms")
 	b.ReportMetric(percentileMS(all, 0.99), "p99-ms")
+	b.ReportMetric(percentileMS(cpus, 0.5), "cpu-p50-ms")
+	b.ReportMetric(percentileMS(cpus, 0.99), "cpu-p99-ms")
 	for _, c := range classes {
 		slices.Sort(per[c.name])
 		b.ReportMetric(percentileMS(per[c.name], 0.5), c.name+"-p50-ms")
