@@ -149,8 +149,8 @@ const vacuumDelay = time.Second
 
 // vacuumAfterSmall is how many rows small batches (under analyzeAfter
 // rows each: docs builds, single entities) write between two
-// Dialect.Vacuum runs. A run costs a scan of each GIN index whatever it
-// finds: it is not worth a few rows.
+// Dialect.Vacuum runs: a run is a statement per table and a read of
+// their pages not all-visible yet, not worth a few rows.
 const vacuumAfterSmall = 10 * analyzeAfter
 
 // wrote counts n rows written by a committed transaction, and asks for a

@@ -77,9 +77,11 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		Analyze: "ANALYZE entities, search, relations, search_docs (id, type)",
 		// And the batch's pages all-visible, after it commits: until
 		// autovacuum came, searches' access checks read the heap row of
-		// every index entry they met. SKIP_LOCKED: a table another
+		// every index entry they met. The heap pass only: the indexes'
+		// cleanup (a scan of each GIN index whole) and the dead rows of
+		// updates are left to autovacuum. SKIP_LOCKED: a table another
 		// vacuum holds is left to it.
-		Vacuum: "VACUUM (SKIP_LOCKED) entities, search, relations, search_docs",
+		Vacuum: "VACUUM (SKIP_LOCKED, INDEX_CLEANUP OFF) entities, search, relations, search_docs",
 		// Another advisory lock (key: "rigaudit" in ASCII) for audit appends.
 		AuditLock: "SELECT pg_advisory_xact_lock(8244234261157407092)",
 		// And one (key: "rigkeys" in ASCII) for signing key rotation.
