@@ -287,3 +287,26 @@ func TestVacuumAfterLargeBatch(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// The search pool's sessions are all open, and have read the search
+// tables, when the store is: no search after a start pays for a session.
+func TestSearchPoolWarmAtOpen(t *testing.T) {
+	dsn := freshDB(t)
+	s, err := Open(context.Background(), dsn, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var warm int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle' AND query = $1`, warmSearch).Scan(&warm); err != nil {
+		t.Fatal(err)
+	}
+	if warm != 4 { // a third of 12
+		t.Fatalf("%d search sessions warmed at open, want 4", warm)
+	}
+}
