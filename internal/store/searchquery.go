@@ -70,7 +70,9 @@ type SearchPage struct {
 	TypeFacets, KindFacets []FacetCount
 	// Capped: more than MaxSearchCount documents match (before the type
 	// and kind filters): Total and the facets count only the first
-	// MaxSearchCount+1 of them. Results are still by rank.
+	// MaxSearchCount+1 of them. Results are still by rank on
+	// PostgreSQL; on SQLite, past the name matches, those matching in a
+	// name or title come first, then the others (searchRestTiered).
 	Capped bool
 }
 
