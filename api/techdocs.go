@@ -28,8 +28,10 @@ func (s *Server) techdocsRoutes(g *gin.RouterGroup) {
 	g.GET("/static/docs/:namespace/:kind/:name/*path", s.techdocsStatic)
 	g.GET("/build/:namespace/:kind/:name", s.techdocsBuild)
 	sync := s.fetches.limit("docs sync")
-	g.GET("/sync/:namespace/:kind/:name", sync, s.techdocsSync)
-	g.POST("/sync/:namespace/:kind/:name", sync, s.techdocsSync)
+	starts := newRateLimiter(docsSyncBurst, docsSyncEvery)
+	handle := func(c *gin.Context) { s.techdocsSync(c, starts) }
+	g.GET("/sync/:namespace/:kind/:name", sync, handle)
+	g.POST("/sync/:namespace/:kind/:name", sync, handle)
 	g.PUT("/publish/:namespace/:kind/:name", s.limitBuilds, s.techdocsPublish)
 }
 
@@ -167,16 +169,58 @@ func (s *Server) techdocsBuild(c *gin.Context) {
 // maxDocsSync bounds how long a sync request waits for its build.
 const maxDocsSync = 5 * time.Minute
 
+// Builds a sync may start for one entity, whoever asks: docsSyncBurst at
+// once, then one every docsSyncEvery. Past them a GET only watches (a
+// build running, or nothing) and a POST is refused with 429.
+const (
+	docsSyncBurst = 5
+	docsSyncEvery = 12 * time.Second
+)
+
 // techdocsSync builds an entity's docs (or joins the running build) and
 // waits for it. With Accept: text/event-stream it answers as Backstage's
 // sync does: `log` events (the build's log), then `finish`
 // ({"updated": bool}) or `error`. Otherwise one JSON object: the build's
-// status and whether the site was updated. ?force=true rebuilds an
-// unchanged source.
-func (s *Server) techdocsSync(c *gin.Context) {
+// status and whether the site was updated.
+//
+// Backstage's reader (and Rigger's) sends a GET each time a docs page
+// opens, so a GET starts an unforced build (which skips an unchanged
+// source) only while the entity's budget in starts lasts; past it, it
+// waits for the build running, if any, and otherwise answers at once that
+// nothing was updated. POST is the explicit rebuild: ?force=true (a build
+// of an unchanged source) is taken on POST only, and a POST past the
+// entity's budget is refused with 429.
+func (s *Server) techdocsSync(c *gin.Context, starts *rateLimiter) {
 	kind, namespace, name := docsParams(c)
 	ctx := c.Request.Context()
-	run, err := s.catalog.SyncDocs(ctx, identity(c), kind, namespace, name, c.Query("force") == "true")
+	force, get := c.Query("force") == "true", c.Request.Method == http.MethodGet
+	if force && get {
+		writeError(c, errs.Invalid("force=true rebuilds an unchanged source: send it with POST /api/techdocs/sync/%s/%s/%s", namespace, kind, name))
+		return
+	}
+	// Who may not read the docs spends no entity's budget.
+	e, err := s.catalog.DocsEntity(ctx, identity(c), kind, namespace, name)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var run client.WorkflowRun
+	var note string
+	switch ok, wait := starts.take(strings.ToLower(e.Ref)); {
+	case ok:
+		run, err = s.catalog.SyncDocs(ctx, identity(c), kind, namespace, name, force)
+		if err == nil && run == nil {
+			note = "docs are built outside Rigger here (docs.builder: external): publish them with rigger docs publish"
+		}
+	case get:
+		run, err = s.catalog.RunningDocsBuild(ctx, identity(c), kind, namespace, name)
+		if err == nil && run == nil {
+			note = "no build started: this entity's docs were synced moments ago; the site served is the last build's"
+		}
+	default:
+		tooMany(c, "docs builds are rate limited per entity", wait)
+		return
+	}
 	if err != nil {
 		writeError(c, err)
 		return
@@ -187,15 +231,14 @@ func (s *Server) techdocsSync(c *gin.Context) {
 		fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", event, body)
 		c.Writer.Flush()
 	}
-	if run == nil { // docs.builder: external
-		const external = "docs are built outside Rigger here (docs.builder: external): publish them with rigger docs publish"
+	if run == nil {
 		if !stream {
-			c.JSON(http.StatusOK, gin.H{"updated": false, "message": external})
+			c.JSON(http.StatusOK, gin.H{"updated": false, "message": note})
 			return
 		}
 		c.Header("Content-Type", "text/event-stream")
 		c.Status(http.StatusOK)
-		send("log", external)
+		send("log", note)
 		send("finish", gin.H{"updated": false})
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	enums "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/riggerdev/rigger/activities/contract"
@@ -105,6 +107,30 @@ func (s *Service) SyncDocs(ctx context.Context, who auth.Identity, kind, namespa
 		return nil, nil
 	}
 	return StartDocsBuild(ctx, s.d.Temporal, e.Ref, force)
+}
+
+// RunningDocsBuild is the running build of an entity's docs, for who to
+// wait on (nil: none is running, or docs are built outside). It starts
+// nothing.
+func (s *Service) RunningDocsBuild(ctx context.Context, who auth.Identity, kind, namespace, name string) (client.WorkflowRun, error) {
+	e, err := s.DocsEntity(ctx, who, kind, namespace, name)
+	if err != nil || s.d.DocsExternal {
+		return nil, err
+	}
+	id := workflows.DocsWorkflowID(e.Ref)
+	d, err := s.d.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("docs build of %s: %w", e.Ref, err)
+	}
+	info := d.GetWorkflowExecutionInfo()
+	if info.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return nil, nil
+	}
+	return s.d.Temporal.GetWorkflow(ctx, id, info.GetExecution().GetRunId()), nil
 }
 
 // PublishDocs builds a docs source an external builder sent (rigger docs

@@ -112,4 +112,37 @@ func TestDocsInDev(t *testing.T) {
 	if _, st := get("/build/default/component/documented"); !strings.Contains(st, `"status":"failed"`) || !strings.Contains(st, "docs_dir") {
 		t.Fatalf("build status: %s", st)
 	}
+
+	// A GET never forces a build, and starts at most the entity's budget
+	// of them: past it, it only watches (nothing runs: it finishes at
+	// once, and no build is attempted), and a POST is refused.
+	if code, body := get("/sync/default/component/documented?force=true"); code != http.StatusBadRequest || !strings.Contains(body, "POST") {
+		t.Fatalf("GET sync with force: %d %s", code, body)
+	}
+	watched := ""
+	for range 10 {
+		if out := sync(); strings.Contains(out, "no build started") {
+			watched = out
+			break
+		}
+	}
+	if !strings.Contains(watched, "event: finish\ndata: {\"updated\":false}") {
+		t.Fatalf("GET syncs past the entity's budget still build: %s", watched)
+	}
+	_, before := get("/build/default/component/documented")
+	if out := sync(); !strings.Contains(out, "no build started") {
+		t.Fatalf("a GET past the budget: %s", out)
+	}
+	if _, after := get("/build/default/component/documented"); after != before {
+		t.Fatalf("a GET past the budget built:\n%s\n%s", before, after)
+	}
+	resp, err := http.Post(base+"/sync/default/component/documented?force=true", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("POST sync past the budget: %d %s", resp.StatusCode, b)
+	}
 }

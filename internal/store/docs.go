@@ -145,6 +145,7 @@ ON CONFLICT (entity_ref) DO UPDATE SET metadata = excluded.metadata, storage = e
 	if err != nil {
 		return "", err
 	}
+	s.wrote(len(b.Index))
 	return previous, nil
 }
 

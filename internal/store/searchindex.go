@@ -459,7 +459,11 @@ func (s *SQL) indexing() bool { return !s.noIndex.Load() }
 // own.
 func (s *SQL) ReplaceDocsIndex(ctx context.Context, entityRef string, docs []DocsSearchDoc) error {
 	defer s.lockWrites()()
-	return s.inTx(ctx, func(tx *sql.Tx) error { return s.indexDocsTx(ctx, tx, entityRef, docs) })
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.indexDocsTx(ctx, tx, entityRef, docs) }); err != nil {
+		return err
+	}
+	s.wrote(len(docs))
+	return nil
 }
 
 // indexDocsTx replaces the docs rows of the entity entityRef names with

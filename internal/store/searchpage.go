@@ -8,9 +8,7 @@ import (
 	"strings"
 )
 
-// A search reads no more of its matches than its page needs, so that a
-// broad term (a two-letter prefix matching most of the catalog) costs
-// about what a narrow one does:
+// A search reads no more of its matches than it must:
 //
 //   - counts: the readable matches by type and kind, at most
 //     MaxSearchCount+1 of them (searchCounts);
@@ -20,9 +18,11 @@ import (
 //   - the rest, best first (searchRest): ranked by the engine (FTS5
 //     consumes ORDER BY rank itself, so the join and the access
 //     predicate run only for the rows it hands out; on PostgreSQL the
-//     counts' own pass sorts them by ts_rank with a top-N heap), or,
-//     past MaxSearchCount matches, in index order, since ranking them
-//     all is what costs.
+//     counts' own pass sorts them by ts_rank with a top-N heap). Past
+//     MaxSearchCount matches the counts stop but the ranking does not
+//     (a broad term's best match may be the last written, and a page in
+//     index order missed it): PostgreSQL ranks every match, SQLite puts
+//     the matches in a name or title first (searchRestTiered).
 //
 // Access is in every one of these queries, before their LIMIT: nothing
 // is filtered after the fact, so what is counted and paged is what the
@@ -79,7 +79,11 @@ func (s *SQL) searchPageIDs(ctx context.Context, p *searchPlan, need int, counte
 	if ranked != nil {
 		r := *ranked
 		rest = r[min(offset, len(r)):min(offset+limit, len(r))]
-	} else if rest, err = s.searchRest(ctx, p, !broad, offset, limit); err != nil {
+	} else if broad && p.match != "" && s.d.FullText == FullTextSQLite {
+		if rest, err = s.searchRestTiered(ctx, p, offset, limit); err != nil {
+			return nil, err
+		}
+	} else if rest, err = s.searchRest(ctx, p, p.match, true, offset, limit); err != nil {
 		return nil, err
 	}
 	var ids []int64
@@ -142,20 +146,23 @@ func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int6
 	return s.ids(ctx, q)
 }
 
-// searchRest returns limit ids from offset of the matching documents
-// that searchNames does not return: by rank when ranked, else (and for
-// an empty term) in index order.
-func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset, limit int) ([]int64, error) {
-	ranked = ranked && p.match != ""
+// searchRest returns limit ids from offset of the documents matching
+// match that searchNames does not return: by rank when ranked (for an
+// empty term, in index order). On PostgreSQL past MaxSearchCount matches
+// too: the counts stop there, the order does not (the best match of a
+// broad term may be the last written); SQLite ranks those in tiers
+// (searchRestTiered).
+func (s *SQL) searchRest(ctx context.Context, p *searchPlan, match string, ranked bool, offset, limit int) ([]int64, error) {
+	ranked = ranked && match != ""
 	var q sqlBuilder
 	q.add("SELECT e.doc_id")
-	s.from(&q, p, p.match, ranked)
+	s.from(&q, p, match, ranked)
 	s.conds(&q, p, p.types, p.kinds)
 	if p.nameRanked() {
 		q.add(` AND NOT (e.type = ? AND e.name LIKE ? ESCAPE '\')`, SearchTypeCatalog, p.namePattern())
 	}
 	switch {
-	case !ranked && p.match != "" && s.d.FullText == FullTextSQLite:
+	case !ranked && match != "" && s.d.FullText == FullTextSQLite:
 		q.add(" ORDER BY search_fts.rowid") // FTS5's own order: no sort
 	case !ranked:
 		q.add(" ORDER BY e.doc_id")
@@ -167,6 +174,31 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, ranked bool, offset
 	}
 	q.add(" LIMIT ? OFFSET ?", limit, offset)
 	return s.ids(ctx, q)
+}
+
+// searchRestTiered is searchRest past MaxSearchCount matches on SQLite:
+// FTS5 computes bm25 for every match it sorts (70-90 ms at 100k entities
+// for a two-letter prefix, against 10 without), so the matches in a
+// name or title come first, then the others, each tier in index order:
+// a column filter, answered from the index like the match itself.
+func (s *SQL) searchRestTiered(ctx context.Context, p *searchPlan, offset, limit int) ([]int64, error) {
+	titled := "{label title} : (" + p.match + ")"
+	first, err := s.searchRest(ctx, p, titled, false, offset, limit)
+	if err != nil || len(first) == limit {
+		return first, err
+	}
+	// The first tier ends within the page: count it, to start the
+	// second where it ends.
+	n := offset + len(first)
+	if len(first) == 0 && offset > 0 {
+		var all []int64
+		if all, err = s.searchRest(ctx, p, titled, false, 0, offset); err != nil {
+			return nil, err
+		}
+		n = len(all)
+	}
+	rest, err := s.searchRest(ctx, p, "("+p.match+") NOT "+titled, false, max(0, offset-n), limit-len(first))
+	return append(first, rest...), err
 }
 
 // tsQueryOnce is a term's tsquery parsed once per query, as a

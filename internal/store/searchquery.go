@@ -70,9 +70,9 @@ type SearchPage struct {
 	TypeFacets, KindFacets []FacetCount
 	// Capped: more than MaxSearchCount documents match (before the type
 	// and kind filters): Total and the facets count only the first
-	// MaxSearchCount+1 of them, and results past the name matches come
-	// in index order instead of by rank (ranking every match of a broad
-	// term, such as a two-letter prefix, costs as much as reading them).
+	// MaxSearchCount+1 of them. Results are still by rank on
+	// PostgreSQL; on SQLite, past the name matches, those matching in a
+	// name or title come first, then the others (searchRestTiered).
 	Capped bool
 }
 

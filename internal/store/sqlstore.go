@@ -54,6 +54,12 @@ type Dialect struct {
 	// Analyze refreshes planner statistics after a large batch, in its
 	// transaction ("" = the database does it itself).
 	Analyze string
+	// Vacuum runs after a large batch commits, on a goroutine of the
+	// store (off the request that wrote it), one at a time ("" = the
+	// database does it itself): PostgreSQL's VACUUM marks the batch's
+	// pages all-visible, so index-only scans (the access checks of
+	// searches and lists) stop reading heap rows before autovacuum would.
+	Vacuum string
 	// WalkFullText answers a full-text query by name by walking the
 	// kind's entities in name order (SQL.walk, over the index
 	// entities_kind_name, which the schema must then have). PostgreSQL's
@@ -122,6 +128,82 @@ type SQL struct {
 	// turns the search index's upkeep off (SetSearchIndexing).
 	vocab   vocabCache
 	noIndex atomic.Bool
+	vacuum  vacuumer
+}
+
+// vacuumer runs Dialect.Vacuum after large batches: one run at a time, and
+// batches that commit during a run ask for one more after it (not one
+// each). Close cancels a run and waits for it.
+type vacuumer struct {
+	mu             sync.Mutex
+	running, again bool
+	ctx            context.Context
+	cancel         context.CancelFunc
+	wg             sync.WaitGroup
+	// written counts rows written since the last run was asked for.
+	written int
+}
+
+// WaitMaintenance waits for the Dialect.Vacuum run asked for so far, if
+// any (benchmarks time searches after it: they measure a settled store).
+func (s *SQL) WaitMaintenance() { s.vacuum.wg.Wait() }
+
+// vacuumDelay is how long after a large batch commits Dialect.Vacuum runs.
+const vacuumDelay = time.Second
+
+// vacuumAfterSmall is how many rows small batches (under analyzeAfter
+// rows each: docs builds, single entities) write between two
+// Dialect.Vacuum runs: a run is a statement per table and a read of
+// their pages not all-visible yet, not worth a few rows.
+const vacuumAfterSmall = 10 * analyzeAfter
+
+// wrote counts n rows written by a committed transaction, and asks for a
+// Dialect.Vacuum run after a large batch (analyzeAfter rows) or once small
+// ones add up to vacuumAfterSmall.
+func (s *SQL) wrote(n int) {
+	v := &s.vacuum
+	if s.d.Vacuum == "" || n <= 0 {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.written += n; n < analyzeAfter && v.written < vacuumAfterSmall {
+		return
+	}
+	v.written = 0
+	if v.ctx == nil || v.ctx.Err() != nil {
+		return // closed
+	}
+	if v.running {
+		v.again = true
+		return
+	}
+	v.running = true
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		for {
+			// A failure (the store closing, a lock it skipped) leaves the
+			// pages to autovacuum: nothing is lost, reads are only slower.
+			// A moment after the commit: batches committed meanwhile
+			// share the run, and the commit's WAL is flushed (with
+			// synchronous_commit off, a page whose rows' commit is not
+			// flushed yet cannot be marked all-visible).
+			select {
+			case <-v.ctx.Done():
+			case <-time.After(vacuumDelay):
+			}
+			_, _ = s.db.ExecContext(v.ctx, s.d.Vacuum)
+			v.mu.Lock()
+			if !v.again || v.ctx.Err() != nil {
+				v.running = false
+				v.mu.Unlock()
+				return
+			}
+			v.again = false
+			v.mu.Unlock()
+		}
+	}()
 }
 
 // maxCachedStmts bounds SQL.stmts; beyond it queries are prepared per call.
@@ -181,6 +263,7 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 		return nil, fmt.Errorf("%s: unknown full-text engine %q", d.Name, d.FullText)
 	}
 	s := &SQL{db: db, d: d, now: func() time.Time { return time.Now().UTC() }}
+	s.vacuum.ctx, s.vacuum.cancel = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -276,6 +359,12 @@ func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
 func (s *SQL) Close() error {
+	if s.vacuum.cancel != nil {
+		s.vacuum.mu.Lock()
+		s.vacuum.cancel()
+		s.vacuum.mu.Unlock()
+		s.vacuum.wg.Wait()
+	}
 	s.byRefMu.Lock()
 	if s.byRef != nil {
 		s.byRef.entity.Close()
@@ -535,6 +624,7 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		}
 		if cerr == nil {
 			indexed()
+			s.wrote(res.Inserted + res.Updated + res.Removed)
 		}
 		return cerr
 	}()

@@ -75,6 +75,13 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// and builds the access predicate's hash tables (25 ms right after
 		// a load) to check one.
 		Analyze: "ANALYZE entities, search, relations, search_docs (id, type)",
+		// And the batch's pages all-visible, after it commits: until
+		// autovacuum came, searches' access checks read the heap row of
+		// every index entry they met. The heap pass only: the indexes'
+		// cleanup (a scan of each GIN index whole) and the dead rows of
+		// updates are left to autovacuum. SKIP_LOCKED: a table another
+		// vacuum holds is left to it.
+		Vacuum: "VACUUM (SKIP_LOCKED, INDEX_CLEANUP OFF) entities, search, relations, search_docs",
 		// Another advisory lock (key: "rigaudit" in ASCII) for audit appends.
 		AuditLock: "SELECT pg_advisory_xact_lock(8244234261157407092)",
 		// And one (key: "rigkeys" in ASCII) for signing key rotation.
@@ -89,8 +96,48 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		}
 		return nil, err
 	}
+	if err := warmSearchDB(ctx, searchDB); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open postgres: search connections: %w", err)
+	}
 	return s, nil
 }
+
+// warmSearchDB opens every connection of the search pool and has each
+// read the search tables and indexes once, so the first searches after a
+// start do not pay for a session (a backend started, the tables' and
+// indexes' descriptions loaded: a first search took 20-30 ms where the
+// next took 5).
+func warmSearchDB(ctx context.Context, db *sql.DB) error {
+	if db == nil {
+		return nil
+	}
+	n := db.Stats().MaxOpenConnections
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+		if _, err := c.ExecContext(ctx, warmSearch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// warmSearch touches what searches read: search_docs and its tsvector
+// index, entities and their name index, search_vocab and its trigram
+// index (matching nothing).
+const warmSearch = `SELECT (SELECT count(*) FROM (SELECT 1 FROM search_docs e JOIN entities x ON x.id = e.id
+  WHERE e.tsv @@ to_tsquery('simple', 'rigger-warm') AND x.name ~>=~ 'a' AND x.name ~<~ 'b' LIMIT 1) t),
+  (SELECT count(*) FROM (SELECT 1 FROM search_vocab WHERE word % 'riggerwarm' LIMIT 1) v)`
 
 // openSearchDB opens the pool of search connections, and takes its
 // connections from maxOpen (nil under 4 connections in all: searches

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/internal/pgtest"
 	"github.com/riggerdev/rigger/internal/store"
@@ -227,4 +228,85 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 	defer db.Close()
 	storetest.NewerSchemaRefused(t, db, rebind, func() (store.Store, error) { return Open(context.Background(), dsn, 2) })
+}
+
+// A large batch's pages are made all-visible soon after it commits, by
+// the store's own VACUUM (not autovacuum's: vacuum_count counts manual
+// runs), so searches' access checks stop reading heap rows; a small batch
+// starts none.
+func TestVacuumAfterLargeBatch(t *testing.T) {
+	dsn := freshDB(t)
+	ctx := context.Background()
+	s := openStore(t, dsn)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	load := func(target string, n int) {
+		t.Helper()
+		loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var es []store.Entity
+		for i := range n {
+			ref := fmt.Sprintf("component:default/%s-%05d", target[1:], i)
+			es = append(es, store.Entity{Ref: ref, Body: []byte(`{"kind":"Component","metadata":{"name":"` + ref[18:] + `"}}`), Hash: ref})
+		}
+		if _, err := s.ReplaceLocation(ctx, loc.ID, es, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vacuums := func() (n int, visible bool) {
+		t.Helper()
+		if err := db.QueryRow(`SELECT COALESCE(SUM(vacuum_count), 0) FROM pg_stat_user_tables WHERE relname IN ('entities', 'search_docs')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT relallvisible > 0 FROM pg_class WHERE relname = 'search_docs'`).Scan(&visible); err != nil {
+			t.Fatal(err)
+		}
+		return n, visible
+	}
+	load("/small", 50)
+	time.Sleep(3 * time.Second) // time enough for a vacuum (none must come)
+	if n, _ := vacuums(); n != 0 {
+		t.Fatalf("a batch of 50 vacuumed %d tables", n)
+	}
+	load("/large", 3000)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		// The statistics collector reports a little after the run.
+		if n, visible := vacuums(); n >= 2 && visible {
+			break
+		}
+		if time.Now().After(deadline) {
+			n, visible := vacuums()
+			t.Fatalf("no vacuum after a batch of 3000: %d runs, all-visible pages: %v", n, visible)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The search pool's sessions are all open, and have read the search
+// tables, when the store is: no search after a start pays for a session.
+func TestSearchPoolWarmAtOpen(t *testing.T) {
+	dsn := freshDB(t)
+	s, err := Open(context.Background(), dsn, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var warm int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle' AND query = $1`, warmSearch).Scan(&warm); err != nil {
+		t.Fatal(err)
+	}
+	if warm != 4 { // a third of 12
+		t.Fatalf("%d search sessions warmed at open, want 4", warm)
+	}
 }

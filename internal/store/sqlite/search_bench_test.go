@@ -24,14 +24,14 @@ func benchStore(b *testing.B) store.Store {
 // (default 100,000) and a tenth as many docs pages.
 func BenchmarkSearchQuery(b *testing.B) {
 	for _, n := range storetest.BenchSizes() {
-		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchSearchQuery(b, benchStore, n) })
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchSearchQuery(b, benchStore, n, nil) })
 	}
 }
 
 // BenchmarkSearchIngest: what the search index adds to writing 10,000
 // entities.
 func BenchmarkSearchIngest(b *testing.B) {
-	storetest.BenchSearchIngest(b, benchStore, 10000)
+	storetest.BenchSearchIngest(b, benchStore, 10000, nil)
 }
 
 // BenchmarkPickerQuery: an entity picker's queries at RIGGER_BENCH_SIZES

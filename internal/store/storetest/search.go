@@ -402,6 +402,7 @@ func testSearch(t *testing.T, open Opener) {
 	t.Run("TyposOfHiddenNames", func(t *testing.T) { testHiddenTypos(t, open) })
 	t.Run("BroadTerms", func(t *testing.T) { testBroadSearch(t, open) })
 	t.Run("RankOrder", func(t *testing.T) { testRankOrder(t, open) })
+	t.Run("BroadTermsRanked", func(t *testing.T) { testBroadRank(t, open) })
 
 	t.Run("Reindex", func(t *testing.T) {
 		must(0, s.ReplaceDocsIndex(ctx, "component:default/payments-service", docs))
@@ -632,6 +633,47 @@ func testBroadSearch(t *testing.T, open Opener) {
 		part.Offset = offset
 		if p, got := found(t, s, part); !slices.Equal(got, mine[offset:offset+10]) || !p.HasMore {
 			t.Fatalf("alice's names from %d: %v, want %v", offset, got, mine[offset:offset+10])
+		}
+	}
+}
+
+// testBroadRank: past store.MaxSearchCount matches, results are still by
+// relevance: the one entity and the one docs page whose titles hold the
+// word come first, though written last (last in the index's order);
+// paging goes on with the rest.
+func testBroadRank(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	n := store.MaxSearchCount + 100
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: item-%d, description: An item of the sprocket line.}\nspec: {type: service, lifecycle: experimental, owner: team-a}\n", i)
+	}
+	b.WriteString("---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: works-hub, title: Sprocket Works, description: Where the line is built.}\nspec: {type: service, lifecycle: experimental, owner: team-a}\n")
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/broad-rank.yaml"}))
+	must(s.ReplaceLocation(ctx, loc.ID, rows(t, b.String()), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	var docs []store.DocsSearchDoc
+	for i := range 20 {
+		docs = append(docs, store.DocsSearchDoc{Location: fmt.Sprintf("p%d/", i), Title: fmt.Sprintf("Page %d", i), Text: "Mentions a sprocket once."})
+	}
+	docs = append(docs, store.DocsSearchDoc{Location: "sprockets/", Title: "Sprocket handling", Text: "How to handle a sprocket."})
+	if err := s.ReplaceDocsIndex(ctx, "component:default/item-3", docs); err != nil {
+		t.Fatal(err)
+	}
+	for _, term := range []string{"sprocket", "sprock"} {
+		p, got := found(t, s, store.SearchQuery{Term: term, Limit: 5})
+		best := []string{"software-catalog component:default/works-hub", "techdocs component:default/item-3 sprockets/"}
+		if !p.Capped || len(got) < 2 || !slices.Equal(slices.Sorted(slices.Values(got[:2])), best) {
+			t.Fatalf("%q: capped %v, first %v, want the entity and the page titled with it", term, p.Capped, got)
+		}
+		_, got = found(t, s, store.SearchQuery{Term: term, Types: []string{store.SearchTypeDocs}, Limit: 3})
+		if len(got) == 0 || got[0] != "techdocs component:default/item-3 sprockets/" {
+			t.Fatalf("%q docs: %v", term, got)
+		}
+		// The next page goes on with what is left, none repeated.
+		next, got2 := found(t, s, store.SearchQuery{Term: term, Limit: 5, Offset: 5})
+		if len(got2) != 5 || !next.HasMore || slices.ContainsFunc(got2, func(r string) bool { return strings.Contains(r, "works-hub") }) {
+			t.Fatalf("%q page 2: %v", term, got2)
 		}
 	}
 }

@@ -128,11 +128,11 @@ func percentileMS(sorted []time.Duration, p float64) float64 {
 // sensitive ones of other teams, are filtered out in SQL): exact names,
 // 3-letter prefixes, one-letter typos, description words, a word plus a
 // prefix, and docs headings; p50 and p99 in ms over all, and p99 per kind
-// of query.
-func BenchSearchQuery(b *testing.B, open func(b *testing.B) store.Store, n int) {
+// of query. serverCPU (nil: none) is as for BenchSearchIngest.
+func BenchSearchQuery(b *testing.B, open func(b *testing.B) store.Store, n int, serverCPU func() time.Duration) {
 	s := open(b)
 	LoadSearchBench(b, s, n)
-	BenchSearchQueries(b, s, n)
+	BenchSearchQueries(b, s, n, serverCPU)
 }
 
 // LoadSearchBench loads what BenchSearchQuery searches into s: n
@@ -164,11 +164,20 @@ func LoadSearchBench(b *testing.B, s store.Store, n int) {
 		}
 	}
 	b.ReportMetric(time.Since(t0).Seconds(), "s-load-docs")
+	// The store's own upkeep after the load (PostgreSQL's vacuum) is the
+	// load's: the searches are timed after it.
+	if m, ok := s.(interface{ WaitMaintenance() }); ok {
+		m.WaitMaintenance()
+	}
 }
 
 // BenchSearchQueries times BenchSearchQuery's searches of a store
-// LoadSearchBench loaded with n entities.
-func BenchSearchQueries(b *testing.B, s store.Store, n int) {
+// LoadSearchBench loaded with n entities. Besides each search's wall
+// time, it reports the percentiles of its CPU time in this process (on a
+// shared machine the wall time's tail is mostly other loads), and with
+// serverCPU the database server's mean CPU time per search (its clock
+// ticks are too coarse for one search's).
+func BenchSearchQueries(b *testing.B, s store.Store, n int, serverCPU func() time.Duration) {
 	ctx := context.Background()
 	words := benchWords(2000)
 	// The terms' random stream goes on from the docs' (as it did when
@@ -197,21 +206,34 @@ func BenchSearchQueries(b *testing.B, s store.Store, n int) {
 		{"two-words", func(i int) string { return words[r.IntN(len(words))] + " " + words[r.IntN(len(words))][:4] }},
 		{"docs-heading", func(i int) string { return "configuring " + words[r.IntN(len(words))] }},
 	}
-	var all []time.Duration
+	// RIGGER_BENCH_SLOW_MS logs each sample at least that slow, in order.
+	var slow time.Duration
+	if ms, err := strconv.Atoi(os.Getenv("RIGGER_BENCH_SLOW_MS")); err == nil && ms > 0 {
+		slow = time.Duration(ms) * time.Millisecond
+	}
+	var all, cpus []time.Duration
 	per := map[string][]time.Duration{}
+	var server time.Duration
+	if serverCPU != nil {
+		server = serverCPU()
+	}
 	b.ResetTimer()
 	for i := range b.N {
 		for _, c := range classes {
 			for range 25 {
 				term := c.term(i)
-				t := time.Now()
+				cpu, t := cpuTime(), time.Now()
 				p, err := s.Search(ctx, store.SearchQuery{Term: term, Access: access, DocsAccess: docsAccess, Limit: 25, PreTag: "<b>", PostTag: "</b>"})
 				d := time.Since(t)
+				cpus = append(cpus, cpuTime()-cpu)
 				if err != nil {
 					b.Fatal(err)
 				}
 				if c.name == "exact" && (len(p.Results) == 0 || p.Results[0].EntityRef != "component:default/"+term) && !strings.HasSuffix(term, "0") {
 					b.Fatalf("exact %q: first %v of %d", term, p.Results, p.Total)
+				}
+				if slow > 0 && d >= slow {
+					b.Logf("slow sample: %s %q #%d: %v (%d results of %d)", c.name, term, len(all), d, len(p.Results), p.Total)
 				}
 				all = append(all, d)
 				per[c.name] = append(per[c.name], d)
@@ -219,9 +241,15 @@ func BenchSearchQueries(b *testing.B, s store.Store, n int) {
 		}
 	}
 	b.StopTimer()
+	if serverCPU != nil {
+		b.ReportMetric(float64((serverCPU()-server).Microseconds())/1000/float64(len(all)), "server-cpu-ms/search")
+	}
 	slices.Sort(all)
+	slices.Sort(cpus)
 	b.ReportMetric(percentileMS(all, 0.5), "p50-ms")
 	b.ReportMetric(percentileMS(all, 0.99), "p99-ms")
+	b.ReportMetric(percentileMS(cpus, 0.5), "cpu-p50-ms")
+	b.ReportMetric(percentileMS(cpus, 0.99), "cpu-p99-ms")
 	for _, c := range classes {
 		slices.Sort(per[c.name])
 		b.ReportMetric(percentileMS(per[c.name], 0.5), c.name+"-p50-ms")
@@ -233,11 +261,21 @@ func BenchSearchQueries(b *testing.B, s store.Store, n int) {
 // entities written into a fresh store (a first load), then n more into a
 // second location of the same store (an incremental load, indexes live),
 // with the index's upkeep on and off (SetSearchIndexing), alternating.
-func BenchSearchIngest(b *testing.B, open func(b *testing.B) store.Store, n int) {
+// Besides the wall time, it reports the CPU time of each write: this
+// process's, plus serverCPU's (the database server's, for a store that
+// is not in process; nil: none), which other loads of a shared machine
+// do not change as they change the wall time.
+func BenchSearchIngest(b *testing.B, open func(b *testing.B) store.Store, n int, serverCPU func() time.Duration) {
 	ctx := context.Background()
 	words := benchWords(2000)
 	first, second := benchEntities(b, words, 0, n), benchEntities(b, words, n, n)
-	var on, off [2]time.Duration
+	var on, off, cpuOn, cpuOff [2]time.Duration
+	cpu := func() time.Duration {
+		if serverCPU == nil {
+			return cpuTime()
+		}
+		return cpuTime() + serverCPU()
+	}
 	b.ResetTimer()
 	for range b.N {
 		for _, indexing := range []bool{false, true} {
@@ -251,12 +289,15 @@ func BenchSearchIngest(b *testing.B, open func(b *testing.B) store.Store, n int)
 			b.StartTimer()
 			for i, batch := range [][]store.Entity{first, second} {
 				loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: fmt.Sprintf("/ingest-%d.yaml", i)}))
-				t := time.Now()
+				c, t := cpu(), time.Now()
 				must(s.ReplaceLocation(ctx, loc.ID, slices.Clone(batch), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+				d, dc := time.Since(t), cpu()-c
 				if indexing {
-					on[i] += time.Since(t)
+					on[i] += d
+					cpuOn[i] += dc
 				} else {
-					off[i] += time.Since(t)
+					off[i] += d
+					cpuOff[i] += dc
 				}
 			}
 		}
@@ -266,5 +307,8 @@ func BenchSearchIngest(b *testing.B, open func(b *testing.B) store.Store, n int)
 		b.ReportMetric(float64(off[i].Milliseconds())/float64(b.N), name+"-ms-without-index")
 		b.ReportMetric(float64(on[i].Milliseconds())/float64(b.N), name+"-ms-with-index")
 		b.ReportMetric(100*(float64(on[i])/float64(off[i])-1), name+"-index-cost-%")
+		b.ReportMetric(float64(cpuOff[i].Milliseconds())/float64(b.N), name+"-cpu-ms-without-index")
+		b.ReportMetric(float64(cpuOn[i].Milliseconds())/float64(b.N), name+"-cpu-ms-with-index")
+		b.ReportMetric(100*(float64(cpuOn[i])/float64(cpuOff[i])-1), name+"-index-cpu-cost-%")
 	}
 }
