@@ -23,23 +23,7 @@ import (
 // returns its folder.
 func mcpTSClient(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is required in CI for the MCP TypeScript SDK test")
-		}
-		t.Skip("LOUD SKIP: node not installed; the MCP TypeScript SDK test did not run")
-	}
-	dir, err := filepath.Abs("testdata/mcp-ts-client")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "sdk")); err != nil {
-		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		install.Dir = dir
-		if out, err := install.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
-	}
+	_, dir := nodePackage(t, "MCP TypeScript SDK", "testdata/mcp-ts-client", "@modelcontextprotocol/sdk")
 	return dir
 }
 
