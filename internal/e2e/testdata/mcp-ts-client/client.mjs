@@ -111,6 +111,11 @@ async function server() {
 
   const { tools } = await client.listTools();
   const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+  const incomplete = tools.filter((t) => t.inputSchema?.type !== "object" || t.outputSchema?.type !== "object" ||
+    typeof t.annotations?.readOnlyHint !== "boolean" || typeof t.annotations?.destructiveHint !== "boolean" ||
+    typeof t.annotations?.idempotentHint !== "boolean" || !t.description);
+  check(tools.length >= 10 && incomplete.length === 0, `${tools.length} tools listed, each with input and output schemas and annotations`,
+    incomplete.map((t) => t.name));
   const q = byName.catalog_query;
   check(q && q.inputSchema?.type === "object" && q.inputSchema.properties?.filter && q.outputSchema?.type === "object" &&
     q.annotations?.readOnlyHint === true && q.annotations?.destructiveHint === false && q.annotations?.idempotentHint === true,
