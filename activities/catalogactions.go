@@ -413,7 +413,7 @@ func (s *Scaffold) mayRead(ctx context.Context, e *store.StoredEntity) bool {
 	if err != nil {
 		return false
 	}
-	who := permission.Principal{Ref: c.UserRef, Ent: c.Ent, Service: c.Service, Scopes: c.Scopes}
+	who := permission.Principal{Ref: c.UserRef, Ent: c.Ent, Service: c.Service, Scopes: c.Scopes, Channel: c.Channel}
 	return s.Policy.Authorize(who, permission.EntityRead, res).Allowed
 }
 

@@ -431,7 +431,7 @@ func (s *Scaffold) withStepEnv(impl ActionFunc) ActionFunc {
 		}
 		_ = root.Close()
 		env := step.Env{StepID: in.StepID, Workspace: filepath.Join(s.Workspaces.Dir, c.TaskID), DryRun: c.DryRun,
-			Run: credentials.Run{TaskID: c.TaskID, TemplateRef: c.TemplateRef, UserRef: c.UserRef, Ent: c.Ent, Service: c.Service, Scopes: c.Scopes}}
+			Run: credentials.Run{TaskID: c.TaskID, TemplateRef: c.TemplateRef, UserRef: c.UserRef, Ent: c.Ent, Service: c.Service, Scopes: c.Scopes, Channel: c.Channel}}
 		return impl(step.WithEnv(ctx, env), in)
 	}
 }

@@ -611,10 +611,12 @@ func TestMCPSessions(t *testing.T) {
 	if _, text, isErr := callTool(t, sessions[0], "catalog_get", map[string]any{"ref": "component:default/svc-a"}); isErr {
 		t.Errorf("an open session after the refusal: %s", text)
 	}
-	sessions[1].Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for f.srv.MCP().Sessions() >= n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	if err := sessions[1].Close(); err != nil {
+		t.Fatalf("close a session: %v", err)
+	}
+	// The SDK removes a session before it answers the DELETE.
+	if got := f.srv.MCP().Sessions(); got != n-1 {
+		t.Fatalf("%d sessions held after one closed, want %d", got, n-1)
 	}
 	if _, err := f.connect(t, "alice"); err != nil {
 		t.Errorf("a session after one closed: %v", err)
@@ -622,13 +624,43 @@ func TestMCPSessions(t *testing.T) {
 
 	idle := newMCPFixture(t, nil, func(c *config.MCP) { c.SessionTimeout = 50 * time.Millisecond })
 	idle.session(t, "alice")
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for idle.srv.MCP().Sessions() > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if got := idle.srv.MCP().Sessions(); got != 0 {
 		t.Errorf("%d idle sessions still open after mcp.sessionTimeout", got)
 	}
+}
+
+// TestMCPSessionsCountHeldOnly: the bound of mcp.maxSessions counts the
+// sessions clients hold. The SDK binds a session to every POST without a
+// session id — the Go client's server/discover probe before its
+// initialize — and closes it only after that answer is written; while such
+// a session is bound (held open here), the replica with one free place
+// still lets a client in, and the count does not include it.
+func TestMCPSessionsCountHeldOnly(t *testing.T) {
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessions = 1 })
+	probe, _ := mcp.NewInMemoryTransports()
+	ss, err := f.srv.MCP().MCP().Connect(t.Context(), probe, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	if got := f.srv.MCP().Sessions(); got != 0 {
+		t.Fatalf("a session nobody initialized counts as held: %d", got)
+	}
+	s, err := f.connect(t, "alice")
+	if err != nil {
+		t.Fatalf("the only place taken by a probe's session: %v", err)
+	}
+	if got := f.srv.MCP().Sessions(); got != 1 {
+		t.Fatalf("%d sessions held, want 1", got)
+	}
+	if _, err := f.connect(t, "alice"); err == nil || !strings.Contains(err.Error(), "Service Unavailable") {
+		t.Fatalf("a second session past mcp.maxSessions 1: %v, want 503", err)
+	}
+	s.Close()
 }
 
 // TestMCPRunUnattendedPolicy: under mcp.approval: policy, Cedar decides on

@@ -197,7 +197,7 @@ func signDryRun(in workflows.ScaffoldInput, who permission.Subject) (*activities
 	claims, sig, err := signer.Sign(runsign.Claims{
 		TaskID: in.TaskID, TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
 		Service: who.Service, Scopes: who.Scopes, Ent: who.Ent, InputHash: in.InputHash(),
-		BaseURL: in.Plan.Template.BaseURL, DryRun: true, Attempt: 1,
+		BaseURL: in.Plan.Template.BaseURL, DryRun: true, Attempt: 1, Channel: in.Plan.Channel,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -30,6 +30,9 @@ type Run struct {
 	Ent     []string
 	Service bool
 	Scopes  []string
+	// Channel is the run's signed channel: "mcp" for an agent's run, ""
+	// (the policy's "api") otherwise.
+	Channel string
 }
 
 // Need is what an action asks the broker for.

@@ -146,3 +146,27 @@ func TestBrokerDeniesByDefault(t *testing.T) {
 type auditLog struct{ events []audit.Event }
 
 func (a *auditLog) Record(_ context.Context, e audit.Event) { a.events = append(a.events, e) }
+
+// TestBrokerSeesTheRunsChannel: the broker decides with the channel of the
+// run's signed grant, so a policy can keep credentials from agents' runs
+// (context.channel "mcp"); a run without a channel is an "api" run.
+func TestBrokerSeesTheRunsChannel(t *testing.T) {
+	p := policy(t, `
+permit (principal is Rigger::User, action == Rigger::Action::"scaffolder.action.execute", resource is Rigger::ScaffolderAction);
+forbid (principal, action == Rigger::Action::"scaffolder.action.execute", resource is Rigger::ScaffolderAction) when { context.channel == "mcp" };
+`)
+	m := &fakeMinter{}
+	b := NewBroker(PolicyDecider{Policy: p}, nil, m)
+	run := Run{TaskID: "t1", UserRef: "user:default/alice", Ent: []string{"user:default/alice"}}
+	need := Need{Integration: "github", Action: "publish:github", Target: "github.com/acme/payments", Run: run}
+	if _, err := b.Get(context.Background(), need); err != nil {
+		t.Fatalf("a run without a channel (api): %v", err)
+	}
+	need.Run.Channel = "mcp"
+	if _, err := b.Get(context.Background(), need); !errors.Is(err, errs.ErrForbidden) {
+		t.Fatalf("an agent's run: %v, want forbidden", err)
+	}
+	if m.calls != 1 {
+		t.Fatalf("the minter ran %d times, want 1", m.calls)
+	}
+}

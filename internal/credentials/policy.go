@@ -24,7 +24,7 @@ func (d PolicyDecider) MayUse(_ context.Context, need Need) error {
 	if d.Policy == nil {
 		return fmt.Errorf("%w: no permission policy on this worker", errs.ErrForbidden)
 	}
-	p := permission.Principal{Ref: need.Run.UserRef, Ent: need.Run.Ent, Service: need.Run.Service, Scopes: need.Run.Scopes}
+	p := permission.Principal{Ref: need.Run.UserRef, Ent: need.Run.Ent, Service: need.Run.Service, Scopes: need.Run.Scopes, Channel: need.Run.Channel}
 	dec := d.Policy.Authorize(p, ActionExecute, permission.ActionTargetResource(need.Action, need.Integration, need.Target))
 	if dec.Allowed {
 		return nil

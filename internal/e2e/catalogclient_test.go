@@ -12,23 +12,7 @@ import (
 // (pinned in testdata/catalog-client/package.json) against a live rigger.
 func TestBackstageCatalogClient(t *testing.T) {
 	needBinary(t)
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is required in CI for the catalog-client test")
-		}
-		t.Skip("LOUD SKIP: node not installed; the Backstage client test did not run")
-	}
-	dir, err := filepath.Abs("testdata/catalog-client")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@backstage", "catalog-client")); err != nil {
-		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		install.Dir = dir
-		if out, err := install.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
-	}
+	_, dir := nodePackage(t, "Backstage catalog-client", "testdata/catalog-client", "@backstage/catalog-client")
 	p, tmp := startCorpusDev(t)
 	file := filepath.Join(tmp, "client-made.yaml")
 	if err := os.WriteFile(file, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: client-made\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o600); err != nil {

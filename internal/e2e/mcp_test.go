@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,5 +141,89 @@ func TestMCPAgentRun(t *testing.T) {
 	var e struct{ Spec struct{ System string } }
 	if code := doJSON(t, "GET", p.api+"/api/catalog/entities/by-name/component/default/billing", nil, &e); code != http.StatusOK || e.Spec.System != "payments" {
 		t.Fatalf("registered entity: %d %+v", code, e)
+	}
+}
+
+// TestMCPRunChannelReachesWorkers: the channel a run was started through
+// is in its signed grant, so the workers' policy decisions (catalog:fetch
+// here) see context.channel "mcp" for an agent's run as the API does. A
+// policy hides one component from agents: the guest's REST run fetches
+// it; the agent's dry run logs it as not found and its run fails there.
+func TestMCPRunChannelReachesWorkers(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	cat := filepath.Join(dir, "catalog.yaml")
+	if err := os.WriteFile(cat, []byte(`apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: agent-hidden}
+spec: {type: service, lifecycle: production, owner: group:default/platform}
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: fetches-hidden}
+spec:
+  type: service
+  owner: group:default/platform
+  steps:
+    - {id: fetch, name: Fetch, action: catalog:fetch, input: {entityRef: "component:default/agent-hidden"}}
+  output:
+    owner: ${{ steps.fetch.output.entity.spec.owner }}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	forbid := filepath.Join(dir, "agents.cedar")
+	if err := os.WriteFile(forbid, []byte(`forbid (principal, action == Rigger::Action::"catalog.entity.read", resource is Rigger::Entity)
+when { context.channel == "mcp" && resource.name == "agent-hidden" };
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defaultPolicy, err := filepath.Abs("../../examples/policies/default.cedar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := startDevWithConfig(t, fmt.Sprintf(`catalog:
+  examples: []
+  locations: [{type: file, target: %s}]
+scaffolder: {templates: []}
+permission: {policyFiles: [%s, %s]}
+auth: {devGuestGroups: [group:default/platform]}
+mcp: {allowWrite: true, approval: never}
+`, cat, defaultPolicy, forbid))
+	waitTotal(t, p.api, "kind=template", 1)
+	waitTotal(t, p.api, "kind=component", 1)
+
+	// Through the REST API (channel api) the run reads the component.
+	var created struct{ ID string }
+	if code := doJSON(t, "POST", p.api+"/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/fetches-hidden"}, &created); code != http.StatusCreated {
+		t.Fatalf("REST create: %d", code)
+	}
+	if tr := waitTask(t, p.api, created.ID); tr.Status != "completed" {
+		t.Fatalf("the REST run: %+v", tr)
+	}
+
+	// Through MCP the same guest's agent may not read it, in the workers
+	// too: its dry run does not see it, its run fails at the fetch.
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-agent", Version: "1"}, nil)
+	s, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: p.api + "/api/mcp", MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ref := map[string]any{"ref": "template:default/fetches-hidden", "values": map[string]any{}}
+	var dry struct {
+		Status string
+		Log    []struct{ Message string }
+	}
+	if msg := mcpCall(t, s, "template_dry_run", ref, &dry); msg != "" || dry.Status != "completed" ||
+		!strings.Contains(fmt.Sprint(dry.Log), "entity component:default/agent-hidden not found") {
+		t.Fatalf("the agent's dry run: %s %+v", msg, dry)
+	}
+	var run struct{ TaskID string }
+	if msg := mcpCall(t, s, "template_run", ref, &run); msg != "" || run.TaskID == "" {
+		t.Fatalf("run: %s %+v", msg, run)
+	}
+	tr := waitTask(t, p.api, run.TaskID)
+	if tr.Status != "failed" || len(tr.Steps) == 0 || !strings.Contains(tr.Steps[0].Error, "entity component:default/agent-hidden not found") {
+		t.Fatalf("the agent's run read what the policy hides from agents: %+v", tr)
 	}
 }

@@ -104,24 +104,7 @@ func TestExternalActionPlugin(t *testing.T) {
 // TypeScript example (examples/plugins/ts-greeter, @temporalio/worker).
 func TestExternalActionTSPlugin(t *testing.T) {
 	needBinary(t)
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is required in CI for the TypeScript plugin test")
-		}
-		t.Skip("LOUD SKIP: node not installed; the TypeScript plugin test did not run")
-	}
-	dir, err := filepath.Abs("../../examples/plugins/ts-greeter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@temporalio", "worker")); err != nil {
-		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		install.Dir = dir
-		if out, err := install.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
-	}
+	node, dir := nodePackage(t, "TypeScript plugin", "../../examples/plugins/ts-greeter", "@temporalio/worker")
 	build := exec.Command("npm", "run", "build")
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {

@@ -106,11 +106,19 @@ func (s *Server) SetConfig(c config.MCP) { s.cfg.Store(&c) }
 // Config is the running mcp settings.
 func (s *Server) Config() config.MCP { return *s.cfg.Load() }
 
-// Sessions counts the sessions open on this replica.
+// Sessions counts the sessions clients hold on this replica: those that
+// were initialized. The SDK also binds a session to every POST without a
+// session id (a client's server/discover probe before its initialize, an
+// initialize that fails) and closes it only after that request's answer is
+// written; counting those made a client's initialize, sent as soon as its
+// probe was answered, find the replica full (mcp.maxSessions) when it was
+// not.
 func (s *Server) Sessions() int {
 	n := 0
-	for range s.mcp.Sessions() {
-		n++
+	for ss := range s.mcp.Sessions() {
+		if ss.InitializeParams() != nil {
+			n++
+		}
 	}
 	return n
 }

@@ -34,6 +34,11 @@ type Claims struct {
 	// Ent are the user's ownership refs when the run started (its own
 	// ref and its groups): the credential broker decides with them.
 	Ent []string `json:"ent,omitempty"`
+	// Channel is the interface the run was started through: "mcp" for an
+	// agent's run (the plan's channel), so the workers' policy decisions
+	// see the same context.channel as the API's. Missing (grants signed
+	// before it existed, and every other run) means "api".
+	Channel string `json:"channel,omitempty"`
 	// InputHash is InputHash of the run's whole input but its grant: the
 	// compiled plan, secret names, dry-run flag and resumed state.
 	InputHash string `json:"inputHash"`

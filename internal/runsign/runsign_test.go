@@ -152,3 +152,26 @@ func TestSignPurpose(t *testing.T) {
 		t.Errorf("a run grant passed as a decision: %v", err)
 	}
 }
+
+// TestClaimsChannel: the channel a run started through is signed with its
+// grant; a grant signed before the claims had one (no "channel" key)
+// still verifies, with no channel (an "api" run).
+func TestClaimsChannel(t *testing.T) {
+	s := NewSigner(testKey(t, 'a'))
+	v := NewVerifier(s.PublicKey())
+	claims, sig, err := s.Sign(Claims{TaskID: "t1", UserRef: "user:default/alice", InputHash: "h", Attempt: 1, Channel: "mcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := v.Verify(claims, sig); err != nil || got.Channel != "mcp" {
+		t.Fatalf("signed channel: %+v %v", got, err)
+	}
+	if _, err := v.Verify([]byte(strings.Replace(string(claims), `"channel":"mcp"`, `"channel":"api"`, 1)), sig); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("a changed channel verified: %v", err)
+	}
+	old := []byte(`{"taskId":"t0","templateRef":"template:default/x","userRef":"user:default/alice","inputHash":"h","attempt":1}`)
+	got, err := v.Verify(old, ed25519.Sign(testKey(t, 'a'), old))
+	if err != nil || got.TaskID != "t0" || got.Channel != "" {
+		t.Fatalf("a grant signed without a channel: %+v %v", got, err)
+	}
+}

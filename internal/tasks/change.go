@@ -208,6 +208,7 @@ func (s *Service) mayRunActions(ctx context.Context, who auth.Identity, plan *te
 // the attempt; the task, template, base and input hash come from in.
 func (s *Service) sign(in *workflows.ScaffoldInput, c runsign.Claims) error {
 	c.TaskID, c.TemplateRef, c.BaseURL, c.DryRun = in.TaskID, in.Plan.Template.Ref, in.Plan.Template.BaseURL, in.DryRun
+	c.Channel = in.Plan.Channel
 	in.Run = nil
 	c.InputHash = in.InputHash()
 	claims, sig, err := s.d.Signer.Sign(c)

@@ -83,7 +83,8 @@ func (s *Service) dryRun(ctx context.Context, who auth.Identity, t *templates.Te
 	if err != nil {
 		return nil, errs.Invalid("%v", err)
 	}
-	plan.Template.Ref = ref
+	// An agent's dry run is decided as its run will be (context.channel).
+	plan.Template.Ref, plan.Channel = ref, who.Channel
 	if err := s.mayRunActions(ctx, who, plan); err != nil {
 		return nil, err
 	}
