@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,9 +235,11 @@ func (s *Server) allowedRedirects() []string {
 }
 
 // checkRedirectURI says what is wrong with a redirect URI a client
-// registers: it must be absolute, without fragment or user info, and
-// match one of patterns (scheme and host exactly; port "*" any; a path
-// ending in "*" any path with that prefix, else the same path).
+// registers: it must be absolute, without fragment, query or user info,
+// its path normalised (no "." or ".." segment, no empty segment, no
+// percent-encoded slash, dot or backslash), and match one of patterns
+// (scheme and host exactly; port "*" any; a path ending in "*" any path
+// with that prefix, else the same path).
 func checkRedirectURI(raw string, patterns []string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
@@ -245,12 +248,44 @@ func checkRedirectURI(raw string, patterns []string) error {
 	if u.Fragment != "" || strings.Contains(raw, "#") || u.User != nil {
 		return fmt.Errorf("redirect URI %q must have no fragment and no user info", clip(raw, 200))
 	}
+	if u.RawQuery != "" || strings.Contains(raw, "?") {
+		return fmt.Errorf("redirect URI %q must have no query string", clip(raw, 200))
+	}
+	if err := checkRedirectPath(u.EscapedPath()); err != nil {
+		return fmt.Errorf("redirect URI %q: %w", clip(raw, 200), err)
+	}
 	for _, p := range patterns {
 		if redirectMatches(u, p) {
 			return nil
 		}
 	}
 	return fmt.Errorf("redirect URI %q matches none of mcp.allowedRedirectUris (%s)", clip(raw, 200), strings.Join(patterns, ", "))
+}
+
+// checkRedirectPath refuses a path a browser or the client might read
+// otherwise than its text says: one path.Clean would change (dot
+// segments, empty segments) or with an encoded slash, dot or backslash.
+func checkRedirectPath(p string) error {
+	if p == "" {
+		return nil
+	}
+	lower := strings.ToLower(p)
+	for _, enc := range []string{"%2f", "%2e", "%5c"} {
+		if strings.Contains(lower, enc) {
+			return fmt.Errorf("the path must not percent-encode a slash, dot or backslash (%s)", enc)
+		}
+	}
+	if strings.Contains(p, `\`) {
+		return errors.New("the path must not contain a backslash")
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p {
+		return fmt.Errorf("the path must be normalised (no \".\" or \"..\" segment, no \"//\"): %s is not %s", clip(p, 100), clip(clean, 100))
+	}
+	return nil
 }
 
 func redirectMatches(u *url.URL, pattern string) bool {
