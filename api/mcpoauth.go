@@ -76,6 +76,10 @@ var DefaultMCPRedirectURIs = []string{"http://127.0.0.1:*/*", "http://localhost:
 const (
 	oauthCodeTTL      = 60 * time.Second
 	oauthRequestTTL   = 10 * time.Minute
+	// oauthConsentDelay is how long after the consent page was shown an
+	// Allow is taken: a click that lands sooner was aimed at another page
+	// (double-click-jacking: the page swapped in under the second click).
+	oauthConsentDelay = time.Second
 	oauthCSRFCookie   = "rigger_oauth_csrf"
 	oauthCookiePath   = "/api/auth/oauth"
 	oauthConsentPath  = "/api/auth/oauth/consent"
@@ -100,6 +104,9 @@ type oauthRequest struct {
 	CSRF        string   `json:"x"`
 	// Return is the authorization URL, to come back to after sign-in.
 	Return string `json:"u"`
+	// Shown is when the consent page was rendered (Unix milliseconds,
+	// the server's clock).
+	Shown int64 `json:"t"`
 }
 
 // mcpOAuthOn says whether the authorization server is served.
@@ -440,7 +447,7 @@ func (s *Server) oauthAuthorize(c *gin.Context) {
 	}
 	csrf := randomToken(24)
 	req := oauthRequest{Client: cl.ID, RedirectURI: ru, State: state, Challenge: q.Get("code_challenge"), Scopes: scopes, CSRF: csrf,
-		Return: c.Request.URL.RequestURI()}
+		Return: c.Request.URL.RequestURI(), Shown: s.oauthNow().UnixMilli()}
 	sealed, err := s.deps.SignIn.Sealer.Seal(purposeOAuthReq, req, oauthRequestTTL)
 	if err != nil {
 		writeError(c, err)
@@ -455,6 +462,7 @@ func (s *Server) oauthAuthorize(c *gin.Context) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
 	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
 	c.Status(http.StatusOK)
 	_ = oauthPages.ExecuteTemplate(c.Writer, "consent", gin.H{"Name": cl.Name, "ID": cl.ID, "Host": host, "Configured": s.configuredClient(cl.ID),
 		"Write": slices.Contains(scopes, auth.ScopeMCPWrite), "Action": oauthConsentPath, "Request": sealed, "CSRF": csrf})
@@ -498,7 +506,19 @@ func (s *Server) oauthConsent(c *gin.Context) {
 	}
 	c.Set(identityKey, id)
 	details := map[string]string{"client": req.Client, "scopes": strings.Join(req.Scopes, " ")}
-	if c.Request.PostForm.Get("decision") != "allow" {
+	allow := c.Request.PostForm.Get("decision") == "allow"
+	if allow && s.oauthNow().Before(time.UnixMilli(req.Shown).Add(oauthConsentDelay)) {
+		e := s.auditEvent(c, "mcp.oauth.consent", "oauth-client:"+req.Client, map[string]string{"client": req.Client, "reason": "too-soon"})
+		e.Decision, e.Reason = audit.Deny, "Allow arrived less than a second after the consent page was shown"
+		s.recorder().Record(context.WithoutCancel(ctx), e)
+		oauthErrorPage(c, http.StatusBadRequest, "Allow was clicked less than a second after this page appeared, so it was not taken (a click meant for another page can land here): go back, read the request, and click Allow again.")
+		return
+	}
+	// The decision spends the form: this browser's CSRF cookie goes, so
+	// the same consent cannot be posted again to mint more codes.
+	http.SetCookie(c.Writer, &http.Cookie{Name: oauthCSRFCookie, Value: "", Path: oauthCookiePath, MaxAge: -1,
+		HttpOnly: true, Secure: !s.deps.Dev, SameSite: http.SameSiteStrictMode})
+	if !allow {
 		e := s.auditEvent(c, "mcp.oauth.consent", "oauth-client:"+req.Client, details)
 		e.Decision, e.Reason = audit.Deny, "the person denied the client access"
 		s.recorder().Record(context.WithoutCancel(ctx), e)

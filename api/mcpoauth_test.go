@@ -176,6 +176,7 @@ func (f *oauthFixture) authorize(t *testing.T, b *browser, authURL, user, decisi
 		}
 		form := consentForm(t, page)
 		form.Set("decision", decision)
+		f.clock.Add(oauthConsentDelay) // the person reads before clicking
 		resp, page = b.postForm(oauthConsentPath, form)
 		loc, err := resp.Location()
 		if resp.StatusCode != http.StatusSeeOther || err != nil {
