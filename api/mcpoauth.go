@@ -76,10 +76,6 @@ var DefaultMCPRedirectURIs = []string{"http://127.0.0.1:*/*", "http://localhost:
 const (
 	oauthCodeTTL      = 60 * time.Second
 	oauthRequestTTL   = 10 * time.Minute
-	// oauthConsentDelay is how long after the consent page was shown an
-	// Allow is taken: a click that lands sooner was aimed at another page
-	// (double-click-jacking: the page swapped in under the second click).
-	oauthConsentDelay = time.Second
 	oauthCSRFCookie   = "rigger_oauth_csrf"
 	oauthCookiePath   = "/api/auth/oauth"
 	oauthConsentPath  = "/api/auth/oauth/consent"
@@ -91,6 +87,10 @@ const (
 	// regInterval.
 	regBurst    = 5
 	regInterval = 20 * time.Second
+	// oauthConsentDelay is how long after the consent page was shown an
+	// Allow is taken: a click that lands sooner was aimed at another page
+	// (double-click-jacking: the page swapped in under the second click).
+	oauthConsentDelay = time.Second
 )
 
 // oauthRequest is the sealed authorization request the consent form
