@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"slices"
@@ -57,7 +58,9 @@ type MCPOAuthDeps struct {
 	AllowWrite bool
 	// TokenTTL of MCP access tokens [auth.DefaultMCPTokenTTL].
 	TokenTTL time.Duration
-	// MaxClients bounds the registered clients [1000].
+	// MaxClients bounds the registered clients [1000]. Clients that never
+	// redeemed a code expire a day after they registered, and one address
+	// (one IPv6 /64) may hold only a few of them.
 	MaxClients int
 	// Now is the clock of codes and registrations [time.Now].
 	Now func() time.Time
@@ -87,6 +90,12 @@ const (
 	// regInterval.
 	regBurst    = 5
 	regInterval = 20 * time.Second
+	// A registered client that never redeemed a code expires after
+	// unusedClientTTL; until then one address holds at most
+	// unusedPerAddress of them, one network (IPv6 /64) unusedPerNetwork.
+	unusedClientTTL  = 24 * time.Hour
+	unusedPerAddress = 10
+	unusedPerNetwork = 25
 	// oauthConsentDelay is how long after the consent page was shown an
 	// Allow is taken: a click that lands sooner was aimed at another page
 	// (double-click-jacking: the page swapped in under the second click).
@@ -115,7 +124,7 @@ func (s *Server) mcpOAuthOn() bool {
 	return d.MCPOAuth.Store != nil && d.Tokens.Issuer != nil && d.Tokens.Sessions != nil && d.SignIn.Sealer != nil && len(d.SignIn.Providers) > 0
 }
 
-func (s *Server) mcpOAuthRoutes(e *gin.Engine, public *gin.RouterGroup) {
+func (s *Server) mcpOAuthRoutes(e *gin.Engine, public, api *gin.RouterGroup) {
 	if s.deps.Tokens.Issuer != nil {
 		e.GET("/.well-known/oauth-protected-resource", s.protectedResourceMetadata)
 		e.GET("/.well-known/oauth-protected-resource"+auth.MCPPath, s.protectedResourceMetadata)
@@ -130,8 +139,94 @@ func (s *Server) mcpOAuthRoutes(e *gin.Engine, public *gin.RouterGroup) {
 	e.POST("/oauth/token", limit, s.oauthToken)
 	e.POST("/oauth/revoke", limit, s.oauthRevoke)
 	if s.deps.MCPOAuth.Registration != "off" {
-		e.POST("/oauth/register", newRateLimiter(regBurst, regInterval).limitPeer("registering OAuth clients"), s.oauthRegister)
+		reg := newRateLimiter(regBurst, regInterval).limitBy("registering OAuth clients", "address (IPv6: per /64)",
+			func(c *gin.Context) string { return "net:" + addrNetwork(clientIP(c)) })
+		e.POST("/oauth/register", reg, s.oauthRegister)
 	}
+	g := api.Group("/auth/oauth/clients", s.requireAdmin("managing OAuth clients"), s.userLimits.limit("managing OAuth clients"))
+	g.GET("", s.listOAuthClients)
+	g.DELETE("/:id", s.deleteOAuthClient)
+}
+
+// addrNetwork is the network an address registers from: an IPv4 address
+// itself, an IPv6 address's /64 (one host usually holds a whole /64).
+func addrNetwork(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
+// oauthClientJSON is a client as GET /api/auth/oauth/clients lists it.
+type oauthClientJSON struct {
+	ID           string     `json:"clientId"`
+	Name         string     `json:"name"`
+	RedirectURIs []string   `json:"redirectUris"`
+	Configured   bool       `json:"configured"`
+	Created      *time.Time `json:"created,omitempty"`
+	LastUsed     *time.Time `json:"lastUsed,omitempty"`
+	From         string     `json:"registeredFrom,omitempty"`
+	Network      string     `json:"registeredNetwork,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// listOAuthClients serves GET /api/auth/oauth/clients (admins): the
+// clients of mcp.clients, then the registered ones, oldest first.
+func (s *Server) listOAuthClients(c *gin.Context) {
+	cls, err := s.deps.MCPOAuth.Store.OAuthClients(c.Request.Context())
+	if err != nil {
+		s.deps.Logger.Error("list oauth clients", "error", err)
+		writeError(c, errInternal)
+		return
+	}
+	items := make([]oauthClientJSON, 0, len(s.deps.MCPOAuth.Clients)+len(cls))
+	for _, x := range s.deps.MCPOAuth.Clients {
+		items = append(items, oauthClientJSON{ID: x.ID, Name: x.Name, RedirectURIs: x.RedirectURIs, Configured: true})
+	}
+	for _, x := range cls {
+		items = append(items, oauthClientJSON{ID: x.ID, Name: x.Name, RedirectURIs: x.RedirectURIs, Created: timePtr(x.Created),
+			LastUsed: timePtr(x.LastUsed), From: x.From, Network: x.Net})
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+// deleteOAuthClient serves DELETE /api/auth/oauth/clients/:id (admins):
+// the registered client goes, and its grants and codes with it.
+func (s *Server) deleteOAuthClient(c *gin.Context) {
+	id := c.Param("id")
+	if s.configuredClient(id) {
+		writeError(c, errs.Conflict("OAuth client %q is configured (rigger.yaml mcp.clients): remove it there", id))
+		return
+	}
+	cl, grants, err := s.deps.MCPOAuth.Store.DeleteOAuthClient(c.Request.Context(), id, s.oauthNow())
+	if errors.Is(err, errs.ErrNotFound) {
+		writeError(c, errs.NotFound("no OAuth client %q is registered", clip(id, 128)))
+		return
+	}
+	if err != nil {
+		s.deps.Logger.Error("delete oauth client", "error", err)
+		writeError(c, errInternal)
+		return
+	}
+	s.deps.Tokens.Issuer.SessionRevoked()
+	s.audit(c, "mcp.oauth.client.delete", "oauth-client:"+cl.ID, map[string]string{"name": clip(cl.Name, 100), "grantsRevoked": strconv.Itoa(grants)})
+	c.JSON(http.StatusOK, gin.H{"clientId": cl.ID, "name": cl.Name, "grantsRevoked": grants})
 }
 
 // oauthEndpoint says whether r is one of the token, revocation and
@@ -816,12 +911,13 @@ func (s *Server) oauthRegister(c *gin.Context) {
 	if name == "" {
 		name = "unnamed MCP client"
 	}
-	max := s.deps.MCPOAuth.MaxClients
-	if max == 0 {
-		max = defaultMaxClients
+	lim := store.OAuthClientLimits{Max: s.deps.MCPOAuth.MaxClients, PerAddress: unusedPerAddress, PerNetwork: unusedPerNetwork, UnusedTTL: unusedClientTTL}
+	if lim.Max == 0 {
+		lim.Max = defaultMaxClients
 	}
-	cl := store.OAuthClient{ID: "mcp_" + randomToken(16), Name: name, RedirectURIs: req.RedirectURIs, Created: s.oauthNow(), From: clientIP(c)}
-	if err := s.deps.MCPOAuth.Store.CreateOAuthClient(c.Request.Context(), cl, max); err != nil {
+	from := clientIP(c)
+	cl := store.OAuthClient{ID: "mcp_" + randomToken(16), Name: name, RedirectURIs: req.RedirectURIs, Created: s.oauthNow(), From: from, Net: addrNetwork(from)}
+	if err := s.deps.MCPOAuth.Store.CreateOAuthClient(c.Request.Context(), cl, lim); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			oauthFail(c, "invalid_client_metadata", "registration is closed for now: "+err.Error())
 			return

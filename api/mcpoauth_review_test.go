@@ -1,13 +1,17 @@
 package api
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/auth/oidctest"
 	"github.com/riggerdev/rigger/internal/store"
 )
@@ -115,5 +119,145 @@ func TestMCPOAuthConsentHardening(t *testing.T) {
 	}
 	if !slices.ContainsFunc(recs, func(r store.AuditRecord) bool { return strings.Contains(string(r.Body), "too-soon") }) {
 		t.Fatal("no audit event for the early Allow")
+	}
+}
+
+// adminCall calls an admin route of the REST API with a bearer token.
+func (f *oauthFixture) adminCall(t *testing.T, method, path, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.base+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestMCPOAuthClientAdmin: admins list the OAuth clients and delete a
+// registered one, which ends its grant (refresh and access tokens) and
+// its registration; others may not; it is audited (review M3).
+func TestMCPOAuthClientAdmin(t *testing.T) {
+	f := newOAuthFixture(t, func(d *Deps) {
+		d.Tokens.Admins = []string{"group:default/platform"}
+		d.MCPOAuth.Clients = []store.OAuthClient{{ID: "desktop", Name: "Desktop agent", RedirectURIs: []string{mcpCallback}}}
+	})
+	ctx := t.Context()
+	issue := func(id auth.Identity) string {
+		tok, _, err := f.iss.Issue(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	admin := issue(auth.Identity{Ref: "user:default/root", Ent: []string{"user:default/root", "group:default/platform"}})
+	bob := issue(auth.Identity{Ref: "user:default/bob", Ent: []string{"user:default/bob"}})
+
+	cfg, verifier, code, _ := f.signedInGrant(t, newBrowser(t, f.base))
+	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/auth/oauth/clients"
+	if status, body := f.adminCall(t, "GET", path, ""); status != http.StatusUnauthorized {
+		t.Fatalf("list without a token: %d %s", status, body)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		p := path
+		if m == "DELETE" {
+			p += "/" + cfg.ClientID
+		}
+		if status, body := f.adminCall(t, m, p, bob); status != http.StatusForbidden || !strings.Contains(body, "managing OAuth clients needs the admin scope") {
+			t.Fatalf("%s by a non-admin: %d %s", m, status, body)
+		}
+	}
+	status, body := f.adminCall(t, "GET", path, admin)
+	var list struct {
+		Items []struct {
+			ClientID, Name, RegisteredFrom, RegisteredNetwork string
+			Configured                                        bool
+			LastUsed                                          *time.Time
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &list); status != http.StatusOK || err != nil || len(list.Items) != 2 {
+		t.Fatalf("list: %d %s", status, body)
+	}
+	if c := list.Items[0]; c.ClientID != "desktop" || !c.Configured {
+		t.Fatalf("first listed %+v, want the configured client", c)
+	}
+	if c := list.Items[1]; c.ClientID != cfg.ClientID || c.Name != "Test Agent" || c.Configured || c.LastUsed == nil ||
+		c.RegisteredFrom != "127.0.0.1" || c.RegisteredNetwork != "127.0.0.1" {
+		t.Fatalf("the registered client listed as %+v (%s)", c, body)
+	}
+
+	if status, body := f.adminCall(t, "DELETE", path+"/desktop", admin); status != http.StatusConflict || !strings.Contains(body, "mcp.clients") {
+		t.Fatalf("delete a configured client: %d %s", status, body)
+	}
+	status, body = f.adminCall(t, "DELETE", path+"/"+cfg.ClientID, admin)
+	if status != http.StatusOK || !strings.Contains(body, `"grantsRevoked":1`) {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+	if status, body, _ := f.call(t, "/api/mcp", tok.AccessToken); status != http.StatusUnauthorized {
+		t.Fatalf("/api/mcp with the deleted client's token: %d %s", status, body)
+	}
+	if _, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil || !strings.Contains(err.Error(), "invalid_client") {
+		t.Fatalf("refresh for the deleted client: %v", err)
+	}
+	if status, body := f.adminCall(t, "DELETE", path+"/"+cfg.ClientID, admin); status != http.StatusNotFound {
+		t.Fatalf("delete twice: %d %s", status, body)
+	}
+	if err := f.log.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := f.st.AuditRecords(ctx, store.AuditQuery{Action: "mcp.oauth.client.delete"})
+	if err != nil || len(recs) != 1 || !strings.Contains(string(recs[0].Body), "user:default/root") {
+		t.Fatalf("delete audit events: %+v %v", recs, err)
+	}
+}
+
+// TestMCPOAuthUnusedClientsExpire: a registered client that never
+// redeemed a code is gone a day later (at the next registration); one
+// that did stays (review M3: registration could be filled for good).
+func TestMCPOAuthUnusedClientsExpire(t *testing.T) {
+	f := newOAuthFixture(t, nil)
+	cfg, verifier, code, _ := f.signedInGrant(t, newBrowser(t, f.base))
+	if _, err := cfg.Exchange(t.Context(), code, oauth2.VerifierOption(verifier)); err != nil {
+		t.Fatal(err)
+	}
+	_, as := f.discover(t)
+	unused := f.register(t, as["registration_endpoint"].(string))
+	f.clock.Add(unusedClientTTL + time.Minute)
+	later := f.register(t, as["registration_endpoint"].(string))
+	cls, err := f.st.OAuthClients(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range cls {
+		ids = append(ids, c.ID)
+	}
+	if !slices.Equal(ids, []string{cfg.ClientID, later}) {
+		t.Fatalf("clients %v: want the used %s and the new %s, not the unused %s", ids, cfg.ClientID, later, unused)
+	}
+}
+
+// TestAddrNetwork: registrations are counted and rate-limited per IPv4
+// address and per IPv6 /64.
+func TestAddrNetwork(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":                     "192.0.2.7",
+		"::ffff:192.0.2.7":              "192.0.2.7",
+		"2001:db8:1:2:aaaa::1":          "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff:ffff:1": "2001:db8:1:2::/64",
+		"fe80::1%eth0":                  "fe80::/64",
+		"":                              "",
+	} {
+		if got := addrNetwork(in); got != want {
+			t.Errorf("addrNetwork(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
