@@ -531,6 +531,11 @@ func (s *Server) oauthAuthorize(c *gin.Context) {
 	case len(q.Get("code_challenge")) != 43 || !validPKCE(q.Get("code_challenge")):
 		fail("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
 		return
+	// resource may be left out: RFC 8707 makes it optional, and MCP
+	// (2025-06-18) puts sending it on clients, which older ones do not.
+	// Every token this server issues a client is for its one MCP
+	// endpoint (audience <baseUrl>/api/mcp) either way; another resource
+	// is refused.
 	case q.Has("resource") && q.Get("resource") != s.deps.Tokens.Issuer.MCPResource():
 		fail("invalid_target", "resource must be "+s.deps.Tokens.Issuer.MCPResource())
 		return

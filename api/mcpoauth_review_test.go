@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -259,5 +261,48 @@ func TestAddrNetwork(t *testing.T) {
 		if got := addrNetwork(in); got != want {
 			t.Errorf("addrNetwork(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestMCPOAuthResourceOptional: a client that sends no resource (RFC
+// 8707 lets it; MCP 2025-06-18 asks clients to send it, but older ones
+// do not) gets a token bound to this server's MCP endpoint all the same:
+// its audience is <baseUrl>/api/mcp, and the REST API refuses it.
+func TestMCPOAuthResourceOptional(t *testing.T) {
+	f := newOAuthFixture(t, nil)
+	_, as := f.discover(t)
+	cfg := f.client(t, f.register(t, as["registration_endpoint"].(string)), mcpCallback, as)
+	v := oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v))
+	if strings.Contains(authURL, "resource=") {
+		t.Fatalf("the authorization URL names a resource: %s", authURL)
+	}
+	back := f.authorize(t, newBrowser(t, f.base), authURL, oidctest.Alice, "allow")
+	tok, err := cfg.Exchange(t.Context(), back.Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(tok.AccessToken, ".")
+	if len(parts) != 3 {
+		t.Fatalf("the access token is not a JWT: %.20s", tok.AccessToken)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Aud any `json:"aud"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(claims.Aud) != f.base+"/api/mcp" && fmt.Sprint(claims.Aud) != "["+f.base+"/api/mcp]" {
+		t.Fatalf("audience %v, want %s/api/mcp", claims.Aud, f.base)
+	}
+	if status, body, _ := f.call(t, "/api/mcp", tok.AccessToken); status != http.StatusOK {
+		t.Fatalf("/api/mcp: %d %s", status, body)
+	}
+	if status, body, _ := f.call(t, "/api/auth/whoami", tok.AccessToken); status != http.StatusUnauthorized {
+		t.Fatalf("whoami with the MCP token: %d %s", status, body)
 	}
 }
