@@ -129,6 +129,11 @@ func (s *Server) mcpOAuthRoutes(e *gin.Engine, public, api *gin.RouterGroup) {
 		e.GET("/.well-known/oauth-protected-resource", s.protectedResourceMetadata)
 		e.GET("/.well-known/oauth-protected-resource"+auth.MCPPath, s.protectedResourceMetadata)
 	}
+	if s.deps.MCPOAuth.Store != nil {
+		g := api.Group("/auth/oauth/clients", s.requireAdmin("managing OAuth clients"), s.userLimits.limit("managing OAuth clients"))
+		g.GET("", s.listOAuthClients)
+		g.DELETE("/:id", s.deleteOAuthClient)
+	}
 	if !s.mcpOAuthOn() {
 		return
 	}
@@ -143,9 +148,6 @@ func (s *Server) mcpOAuthRoutes(e *gin.Engine, public, api *gin.RouterGroup) {
 			func(c *gin.Context) string { return "net:" + addrNetwork(clientIP(c)) })
 		e.POST("/oauth/register", reg, s.oauthRegister)
 	}
-	g := api.Group("/auth/oauth/clients", s.requireAdmin("managing OAuth clients"), s.userLimits.limit("managing OAuth clients"))
-	g.GET("", s.listOAuthClients)
-	g.DELETE("/:id", s.deleteOAuthClient)
 }
 
 // addrNetwork is the network an address registers from: an IPv4 address
@@ -224,7 +226,9 @@ func (s *Server) deleteOAuthClient(c *gin.Context) {
 		writeError(c, errInternal)
 		return
 	}
-	s.deps.Tokens.Issuer.SessionRevoked()
+	if s.deps.Tokens.Issuer != nil {
+		s.deps.Tokens.Issuer.SessionRevoked()
+	}
 	s.audit(c, "mcp.oauth.client.delete", "oauth-client:"+cl.ID, map[string]string{"name": clip(cl.Name, 100), "grantsRevoked": strconv.Itoa(grants)})
 	c.JSON(http.StatusOK, gin.H{"clientId": cl.ID, "name": cl.Name, "grantsRevoked": grants})
 }
