@@ -168,8 +168,9 @@ func addrNetwork(addr string) string {
 	return p.String()
 }
 
-// oauthClientJSON is a client as GET /api/auth/oauth/clients lists it.
-type oauthClientJSON struct {
+// OAuthClientInfo is a client as GET /api/auth/oauth/clients lists it
+// (and rigger token oauth-client list reads it).
+type OAuthClientInfo struct {
 	ID           string     `json:"clientId"`
 	Name         string     `json:"name"`
 	RedirectURIs []string   `json:"redirectUris"`
@@ -196,12 +197,12 @@ func (s *Server) listOAuthClients(c *gin.Context) {
 		writeError(c, errInternal)
 		return
 	}
-	items := make([]oauthClientJSON, 0, len(s.deps.MCPOAuth.Clients)+len(cls))
+	items := make([]OAuthClientInfo, 0, len(s.deps.MCPOAuth.Clients)+len(cls))
 	for _, x := range s.deps.MCPOAuth.Clients {
-		items = append(items, oauthClientJSON{ID: x.ID, Name: x.Name, RedirectURIs: x.RedirectURIs, Configured: true})
+		items = append(items, OAuthClientInfo{ID: x.ID, Name: x.Name, RedirectURIs: x.RedirectURIs, Configured: true})
 	}
 	for _, x := range cls {
-		items = append(items, oauthClientJSON{ID: x.ID, Name: x.Name, RedirectURIs: x.RedirectURIs, Created: timePtr(x.Created),
+		items = append(items, OAuthClientInfo{ID: x.ID, Name: x.Name, RedirectURIs: x.RedirectURIs, Created: timePtr(x.Created),
 			LastUsed: timePtr(x.LastUsed), From: x.From, Network: x.Net})
 	}
 	c.Header("Cache-Control", "no-store")

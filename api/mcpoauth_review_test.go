@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -127,17 +126,8 @@ func TestMCPOAuthConsentHardening(t *testing.T) {
 // adminCall calls an admin route of the REST API with a bearer token.
 func (f *oauthFixture) adminCall(t *testing.T, method, path, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, f.base+path, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	resp, body := f.send(t, method, path, token)
+	return resp.StatusCode, body
 }
 
 // TestMCPOAuthClientAdmin: admins list the OAuth clients and delete a

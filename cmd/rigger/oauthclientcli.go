@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/riggerdev/rigger/api"
 )
 
 // oauthClientCommand is rigger token oauth-client: list and delete the
@@ -24,23 +26,14 @@ func (c *cli) oauthClientCommand() *cobra.Command {
 client that never redeemed an authorization code expires a day after it registered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := c.client(&listFlags)
+			rc, err := c.client(&listFlags)
 			if err != nil {
 				return err
 			}
 			var out struct {
-				Items []struct {
-					ClientID          string     `json:"clientId"`
-					Name              string     `json:"name"`
-					RedirectURIs      []string   `json:"redirectUris"`
-					Configured        bool       `json:"configured"`
-					Created           *time.Time `json:"created"`
-					LastUsed          *time.Time `json:"lastUsed"`
-					RegisteredFrom    string     `json:"registeredFrom"`
-					RegisteredNetwork string     `json:"registeredNetwork"`
-				} `json:"items"`
+				Items []api.OAuthClientInfo `json:"items"`
 			}
-			if err := api.doContext(cmd.Context(), "GET", "/api/auth/oauth/clients", nil, &out); err != nil {
+			if err := rc.doContext(cmd.Context(), "GET", "/api/auth/oauth/clients", nil, &out); err != nil {
 				return err
 			}
 			stamp := func(t *time.Time, none string) string {
@@ -52,11 +45,11 @@ client that never redeemed an authorization code expires a day after it register
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CLIENT ID\tNAME\tREDIRECT URIS\tREGISTERED\tFROM\tLAST USED")
 			for _, x := range out.Items {
-				reg, from := stamp(x.Created, "-"), x.RegisteredFrom
+				reg, from := stamp(x.Created, "-"), x.From
 				if x.Configured {
 					reg, from = "configured", "rigger.yaml"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.ClientID, x.Name, strings.Join(x.RedirectURIs, " "), reg, from, stamp(x.LastUsed, "never"))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Name, strings.Join(x.RedirectURIs, " "), reg, from, stamp(x.LastUsed, "never"))
 			}
 			return tw.Flush()
 		},
@@ -70,7 +63,7 @@ access tokens within seconds, and its authorization codes go. Clients of rigger.
 are removed there instead. Needs the admin scope or permission.admins.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			api, err := c.client(&deleteFlags)
+			rc, err := c.client(&deleteFlags)
 			if err != nil {
 				return err
 			}
@@ -79,7 +72,7 @@ are removed there instead. Needs the admin scope or permission.admins.`,
 				Name          string `json:"name"`
 				GrantsRevoked int    `json:"grantsRevoked"`
 			}
-			if err := api.doContext(cmd.Context(), "DELETE", "/api/auth/oauth/clients/"+url.PathEscape(args[0]), nil, &out); err != nil {
+			if err := rc.doContext(cmd.Context(), "DELETE", "/api/auth/oauth/clients/"+url.PathEscape(args[0]), nil, &out); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "deleted OAuth client %s (%s); revoked %d grants\n", out.ClientID, out.Name, out.GrantsRevoked)
