@@ -344,9 +344,9 @@ func (s *Server) allowedRedirects() []string {
 // checkRedirectURI says what is wrong with a redirect URI a client
 // registers: it must be absolute, without fragment, query or user info,
 // its path normalised (no "." or ".." segment, no empty segment, no
-// percent-encoded slash, dot or backslash), and match one of patterns
-// (scheme and host exactly; port "*" any; a path ending in "*" any path
-// with that prefix, else the same path).
+// percent-encoded slash, dot, backslash or percent sign), and match one
+// of patterns (scheme and host exactly; port "*" any; a path ending in
+// "*" any path with that prefix, else the same path).
 func checkRedirectURI(raw string, patterns []string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
@@ -371,15 +371,17 @@ func checkRedirectURI(raw string, patterns []string) error {
 
 // checkRedirectPath refuses a path a browser or the client might read
 // otherwise than its text says: one path.Clean would change (dot
-// segments, empty segments) or with an encoded slash, dot or backslash.
+// segments, empty segments) or with an encoded slash, dot, backslash or
+// percent sign.
 func checkRedirectPath(p string) error {
 	if p == "" {
 		return nil
 	}
 	lower := strings.ToLower(p)
-	for _, enc := range []string{"%2f", "%2e", "%5c"} {
+	// %25 too: "%252e" is a dot to a server that decodes twice.
+	for _, enc := range []string{"%2f", "%2e", "%5c", "%25"} {
 		if strings.Contains(lower, enc) {
-			return fmt.Errorf("the path must not percent-encode a slash, dot or backslash (%s)", enc)
+			return fmt.Errorf("the path must not percent-encode a slash, dot, backslash or percent sign (%s)", enc)
 		}
 	}
 	if strings.Contains(p, `\`) {

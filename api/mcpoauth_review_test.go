@@ -44,6 +44,7 @@ func TestRedirectURIStrictUnderPrefix(t *testing.T) {
 		"https://agent.example/oauth/%2E%2E/evil":                  "percent-encode",
 		"https://agent.example/oauth/..%2fevil":                    "percent-encode",
 		"https://agent.example/oauth/a%5c..%5cevil":                "percent-encode",
+		"https://agent.example/oauth/%252e%252e/evil":              "percent-encode",
 		"http://127.0.0.1:5/cb/../oauth/redirect?next=x":           "no query string",
 		"http://127.0.0.1:5/cb/../oauth/redirect":                  "normalised",
 		"https://agent.example/oauth/cb#frag":                      "no fragment",
