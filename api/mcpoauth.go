@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,7 +58,9 @@ type MCPOAuthDeps struct {
 	AllowWrite bool
 	// TokenTTL of MCP access tokens [auth.DefaultMCPTokenTTL].
 	TokenTTL time.Duration
-	// MaxClients bounds the registered clients [1000].
+	// MaxClients bounds the registered clients [1000]. Clients that never
+	// redeemed a code expire a day after they registered, and one address
+	// (one IPv6 /64) may hold only a few of them.
 	MaxClients int
 	// Now is the clock of codes and registrations [time.Now].
 	Now func() time.Time
@@ -86,6 +90,16 @@ const (
 	// regInterval.
 	regBurst    = 5
 	regInterval = 20 * time.Second
+	// A registered client that never redeemed a code expires after
+	// unusedClientTTL; until then one address holds at most
+	// unusedPerAddress of them, one network (IPv6 /64) unusedPerNetwork.
+	unusedClientTTL  = 24 * time.Hour
+	unusedPerAddress = 10
+	unusedPerNetwork = 25
+	// oauthConsentDelay is how long after the consent page was shown an
+	// Allow is taken: a click that lands sooner was aimed at another page
+	// (double-click-jacking: the page swapped in under the second click).
+	oauthConsentDelay = time.Second
 )
 
 // oauthRequest is the sealed authorization request the consent form
@@ -99,6 +113,9 @@ type oauthRequest struct {
 	CSRF        string   `json:"x"`
 	// Return is the authorization URL, to come back to after sign-in.
 	Return string `json:"u"`
+	// Shown is when the consent page was rendered (Unix milliseconds,
+	// the server's clock).
+	Shown int64 `json:"t"`
 }
 
 // mcpOAuthOn says whether the authorization server is served.
@@ -107,10 +124,15 @@ func (s *Server) mcpOAuthOn() bool {
 	return d.MCPOAuth.Store != nil && d.Tokens.Issuer != nil && d.Tokens.Sessions != nil && d.SignIn.Sealer != nil && len(d.SignIn.Providers) > 0
 }
 
-func (s *Server) mcpOAuthRoutes(e *gin.Engine, public *gin.RouterGroup) {
+func (s *Server) mcpOAuthRoutes(e *gin.Engine, public, api *gin.RouterGroup) {
 	if s.deps.Tokens.Issuer != nil {
 		e.GET("/.well-known/oauth-protected-resource", s.protectedResourceMetadata)
 		e.GET("/.well-known/oauth-protected-resource"+auth.MCPPath, s.protectedResourceMetadata)
+	}
+	if s.deps.MCPOAuth.Store != nil {
+		g := api.Group("/auth/oauth/clients", s.requireAdmin("managing OAuth clients"), s.userLimits.limit("managing OAuth clients"))
+		g.GET("", s.listOAuthClients)
+		g.DELETE("/:id", s.deleteOAuthClient)
 	}
 	if !s.mcpOAuthOn() {
 		return
@@ -122,8 +144,94 @@ func (s *Server) mcpOAuthRoutes(e *gin.Engine, public *gin.RouterGroup) {
 	e.POST("/oauth/token", limit, s.oauthToken)
 	e.POST("/oauth/revoke", limit, s.oauthRevoke)
 	if s.deps.MCPOAuth.Registration != "off" {
-		e.POST("/oauth/register", newRateLimiter(regBurst, regInterval).limitPeer("registering OAuth clients"), s.oauthRegister)
+		reg := newRateLimiter(regBurst, regInterval).limitBy("registering OAuth clients", "address (IPv6: per /64)",
+			func(c *gin.Context) string { return "net:" + addrNetwork(clientIP(c)) })
+		e.POST("/oauth/register", reg, s.oauthRegister)
 	}
+}
+
+// addrNetwork is the network an address registers from: an IPv4 address
+// itself, an IPv6 address's /64 (one host usually holds a whole /64).
+func addrNetwork(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
+// OAuthClientInfo is a client as GET /api/auth/oauth/clients lists it
+// (and rigger token oauth-client list reads it).
+type OAuthClientInfo struct {
+	ID           string     `json:"clientId"`
+	Name         string     `json:"name"`
+	RedirectURIs []string   `json:"redirectUris"`
+	Configured   bool       `json:"configured"`
+	Created      *time.Time `json:"created,omitempty"`
+	LastUsed     *time.Time `json:"lastUsed,omitempty"`
+	From         string     `json:"registeredFrom,omitempty"`
+	Network      string     `json:"registeredNetwork,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// listOAuthClients serves GET /api/auth/oauth/clients (admins): the
+// clients of mcp.clients, then the registered ones, oldest first.
+func (s *Server) listOAuthClients(c *gin.Context) {
+	cls, err := s.deps.MCPOAuth.Store.OAuthClients(c.Request.Context())
+	if err != nil {
+		s.deps.Logger.Error("list oauth clients", "error", err)
+		writeError(c, errInternal)
+		return
+	}
+	items := make([]OAuthClientInfo, 0, len(s.deps.MCPOAuth.Clients)+len(cls))
+	for _, x := range s.deps.MCPOAuth.Clients {
+		items = append(items, OAuthClientInfo{ID: x.ID, Name: x.Name, RedirectURIs: x.RedirectURIs, Configured: true})
+	}
+	for _, x := range cls {
+		items = append(items, OAuthClientInfo{ID: x.ID, Name: x.Name, RedirectURIs: x.RedirectURIs, Created: timePtr(x.Created),
+			LastUsed: timePtr(x.LastUsed), From: x.From, Network: x.Net})
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+// deleteOAuthClient serves DELETE /api/auth/oauth/clients/:id (admins):
+// the registered client goes, and its grants and codes with it.
+func (s *Server) deleteOAuthClient(c *gin.Context) {
+	id := c.Param("id")
+	if s.configuredClient(id) {
+		writeError(c, errs.Conflict("OAuth client %q is configured (rigger.yaml mcp.clients): remove it there", id))
+		return
+	}
+	cl, grants, err := s.deps.MCPOAuth.Store.DeleteOAuthClient(c.Request.Context(), id, s.oauthNow())
+	if errors.Is(err, errs.ErrNotFound) {
+		writeError(c, errs.NotFound("no OAuth client %q is registered", clip(id, 128)))
+		return
+	}
+	if err != nil {
+		s.deps.Logger.Error("delete oauth client", "error", err)
+		writeError(c, errInternal)
+		return
+	}
+	if s.deps.Tokens.Issuer != nil {
+		s.deps.Tokens.Issuer.SessionRevoked()
+	}
+	s.audit(c, "mcp.oauth.client.delete", "oauth-client:"+cl.ID, map[string]string{"name": clip(cl.Name, 100), "grantsRevoked": strconv.Itoa(grants)})
+	c.JSON(http.StatusOK, gin.H{"clientId": cl.ID, "name": cl.Name, "grantsRevoked": grants})
 }
 
 // oauthEndpoint says whether r is one of the token, revocation and
@@ -234,9 +342,11 @@ func (s *Server) allowedRedirects() []string {
 }
 
 // checkRedirectURI says what is wrong with a redirect URI a client
-// registers: it must be absolute, without fragment or user info, and
-// match one of patterns (scheme and host exactly; port "*" any; a path
-// ending in "*" any path with that prefix, else the same path).
+// registers: it must be absolute, without fragment, query or user info,
+// its path normalised (no "." or ".." segment, no empty segment, no
+// percent-encoded slash, dot, backslash or percent sign), and match one
+// of patterns (scheme and host exactly; port "*" any; a path ending in
+// "*" any path with that prefix, else the same path).
 func checkRedirectURI(raw string, patterns []string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
@@ -245,12 +355,46 @@ func checkRedirectURI(raw string, patterns []string) error {
 	if u.Fragment != "" || strings.Contains(raw, "#") || u.User != nil {
 		return fmt.Errorf("redirect URI %q must have no fragment and no user info", clip(raw, 200))
 	}
+	if u.RawQuery != "" || strings.Contains(raw, "?") {
+		return fmt.Errorf("redirect URI %q must have no query string", clip(raw, 200))
+	}
+	if err := checkRedirectPath(u.EscapedPath()); err != nil {
+		return fmt.Errorf("redirect URI %q: %w", clip(raw, 200), err)
+	}
 	for _, p := range patterns {
 		if redirectMatches(u, p) {
 			return nil
 		}
 	}
 	return fmt.Errorf("redirect URI %q matches none of mcp.allowedRedirectUris (%s)", clip(raw, 200), strings.Join(patterns, ", "))
+}
+
+// checkRedirectPath refuses a path a browser or the client might read
+// otherwise than its text says: one path.Clean would change (dot
+// segments, empty segments) or with an encoded slash, dot, backslash or
+// percent sign.
+func checkRedirectPath(p string) error {
+	if p == "" {
+		return nil
+	}
+	lower := strings.ToLower(p)
+	// %25 too: "%252e" is a dot to a server that decodes twice.
+	for _, enc := range []string{"%2f", "%2e", "%5c", "%25"} {
+		if strings.Contains(lower, enc) {
+			return fmt.Errorf("the path must not percent-encode a slash, dot, backslash or percent sign (%s)", enc)
+		}
+	}
+	if strings.Contains(p, `\`) {
+		return errors.New("the path must not contain a backslash")
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p {
+		return fmt.Errorf("the path must be normalised (no \".\" or \"..\" segment, no \"//\"): %s is not %s", clip(p, 100), clip(clean, 100))
+	}
+	return nil
 }
 
 func redirectMatches(u *url.URL, pattern string) bool {
@@ -394,6 +538,11 @@ func (s *Server) oauthAuthorize(c *gin.Context) {
 	case len(q.Get("code_challenge")) != 43 || !validPKCE(q.Get("code_challenge")):
 		fail("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
 		return
+	// resource may be left out: RFC 8707 makes it optional, and MCP
+	// (2025-06-18) puts sending it on clients, which older ones do not.
+	// Every token this server issues a client is for its one MCP
+	// endpoint (audience <baseUrl>/api/mcp) either way; another resource
+	// is refused.
 	case q.Has("resource") && q.Get("resource") != s.deps.Tokens.Issuer.MCPResource():
 		fail("invalid_target", "resource must be "+s.deps.Tokens.Issuer.MCPResource())
 		return
@@ -405,7 +554,7 @@ func (s *Server) oauthAuthorize(c *gin.Context) {
 	}
 	csrf := randomToken(24)
 	req := oauthRequest{Client: cl.ID, RedirectURI: ru, State: state, Challenge: q.Get("code_challenge"), Scopes: scopes, CSRF: csrf,
-		Return: c.Request.URL.RequestURI()}
+		Return: c.Request.URL.RequestURI(), Shown: s.oauthNow().UnixMilli()}
 	sealed, err := s.deps.SignIn.Sealer.Seal(purposeOAuthReq, req, oauthRequestTTL)
 	if err != nil {
 		writeError(c, err)
@@ -420,6 +569,7 @@ func (s *Server) oauthAuthorize(c *gin.Context) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
 	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
 	c.Status(http.StatusOK)
 	_ = oauthPages.ExecuteTemplate(c.Writer, "consent", gin.H{"Name": cl.Name, "ID": cl.ID, "Host": host, "Configured": s.configuredClient(cl.ID),
 		"Write": slices.Contains(scopes, auth.ScopeMCPWrite), "Action": oauthConsentPath, "Request": sealed, "CSRF": csrf})
@@ -463,7 +613,19 @@ func (s *Server) oauthConsent(c *gin.Context) {
 	}
 	c.Set(identityKey, id)
 	details := map[string]string{"client": req.Client, "scopes": strings.Join(req.Scopes, " ")}
-	if c.Request.PostForm.Get("decision") != "allow" {
+	allow := c.Request.PostForm.Get("decision") == "allow"
+	if allow && s.oauthNow().Before(time.UnixMilli(req.Shown).Add(oauthConsentDelay)) {
+		e := s.auditEvent(c, "mcp.oauth.consent", "oauth-client:"+req.Client, map[string]string{"client": req.Client, "reason": "too-soon"})
+		e.Decision, e.Reason = audit.Deny, "Allow arrived less than a second after the consent page was shown"
+		s.recorder().Record(context.WithoutCancel(ctx), e)
+		oauthErrorPage(c, http.StatusBadRequest, "Allow was clicked less than a second after this page appeared, so it was not taken (a click meant for another page can land here): go back, read the request, and click Allow again.")
+		return
+	}
+	// The decision spends the form: this browser's CSRF cookie goes, so
+	// the same consent cannot be posted again to mint more codes.
+	http.SetCookie(c.Writer, &http.Cookie{Name: oauthCSRFCookie, Value: "", Path: oauthCookiePath, MaxAge: -1,
+		HttpOnly: true, Secure: !s.deps.Dev, SameSite: http.SameSiteStrictMode})
+	if !allow {
 		e := s.auditEvent(c, "mcp.oauth.consent", "oauth-client:"+req.Client, details)
 		e.Decision, e.Reason = audit.Deny, "the person denied the client access"
 		s.recorder().Record(context.WithoutCancel(ctx), e)
@@ -761,12 +923,13 @@ func (s *Server) oauthRegister(c *gin.Context) {
 	if name == "" {
 		name = "unnamed MCP client"
 	}
-	max := s.deps.MCPOAuth.MaxClients
-	if max == 0 {
-		max = defaultMaxClients
+	lim := store.OAuthClientLimits{Max: s.deps.MCPOAuth.MaxClients, PerAddress: unusedPerAddress, PerNetwork: unusedPerNetwork, UnusedTTL: unusedClientTTL}
+	if lim.Max == 0 {
+		lim.Max = defaultMaxClients
 	}
-	cl := store.OAuthClient{ID: "mcp_" + randomToken(16), Name: name, RedirectURIs: req.RedirectURIs, Created: s.oauthNow(), From: clientIP(c)}
-	if err := s.deps.MCPOAuth.Store.CreateOAuthClient(c.Request.Context(), cl, max); err != nil {
+	from := clientIP(c)
+	cl := store.OAuthClient{ID: "mcp_" + randomToken(16), Name: name, RedirectURIs: req.RedirectURIs, Created: s.oauthNow(), From: from, Net: addrNetwork(from)}
+	if err := s.deps.MCPOAuth.Store.CreateOAuthClient(c.Request.Context(), cl, lim); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			oauthFail(c, "invalid_client_metadata", "registration is closed for now: "+err.Error())
 			return

@@ -167,6 +167,7 @@ func TestMCPOAuthConsentRefusals(t *testing.T) {
 		}
 	})
 	// The untouched form still works: nothing above spent it.
+	f.clock.Add(oauthConsentDelay)
 	resp, page := b.postForm(oauthConsentPath, form)
 	if loc, err := resp.Location(); err != nil || loc.Query().Get("code") == "" {
 		t.Fatalf("the real consent: %d %s", resp.StatusCode, page)

@@ -176,6 +176,7 @@ func (f *oauthFixture) authorize(t *testing.T, b *browser, authURL, user, decisi
 		}
 		form := consentForm(t, page)
 		form.Set("decision", decision)
+		f.clock.Add(oauthConsentDelay) // the person reads before clicking
 		resp, page = b.postForm(oauthConsentPath, form)
 		loc, err := resp.Location()
 		if resp.StatusCode != http.StatusSeeOther || err != nil {
@@ -278,17 +279,27 @@ func (f *oauthFixture) client(t *testing.T, clientID, redirect string, as map[st
 // callMCP calls /api/mcp (or path) with an access token.
 func (f *oauthFixture) call(t *testing.T, path, token string) (int, string, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", f.base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
+	resp, body := f.send(t, "GET", path, token)
+	var m map[string]any
+	_ = json.Unmarshal([]byte(body), &m)
+	return resp.StatusCode, resp.Header.Get("WWW-Authenticate") + " " + body, m
+}
+
+// send sends a request without a body to path, with a bearer token
+// unless token is "", and reads the answer.
+func (f *oauthFixture) send(t *testing.T, method, path, token string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.base+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	return resp.StatusCode, resp.Header.Get("WWW-Authenticate") + " " + string(body), m
+	return resp, string(body)
 }
 
 // signedInGrant runs discovery, registration and the authorization of

@@ -192,7 +192,7 @@ func New(d Deps) *Server {
 		e.GET("/.well-known/openid-configuration", s.openIDConfiguration)
 	}
 	s.signInRoutes(public)
-	s.mcpOAuthRoutes(e, public)
+	s.mcpOAuthRoutes(e, public, apiGroup)
 	if d.Dev && d.GitHost != nil {
 		git := gin.WrapH(d.GitHost)
 		e.GET("/git/*path", git)

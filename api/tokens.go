@@ -218,18 +218,23 @@ func isAdmin(id auth.Identity, admins []string) bool {
 // requireTokenAdmin lets through callers with the admin (or *) scope and
 // users listed, or in a group listed, in permission.admins. A simple
 // check until the policy engine decides token.create|revoke.
-func (s *Server) requireTokenAdmin(c *gin.Context) {
-	id := identity(c)
-	ok := permission.HasScope(id.Scopes, permission.Admin) && !id.Guest
-	if !ok && !id.Service && !id.Guest {
-		ok = isAdmin(id, s.admins())
+func (s *Server) requireTokenAdmin(c *gin.Context) { s.requireAdmin("managing service tokens")(c) }
+
+// requireAdmin is requireTokenAdmin for another task, what.
+func (s *Server) requireAdmin(what string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := identity(c)
+		ok := permission.HasScope(id.Scopes, permission.Admin) && !id.Guest
+		if !ok && !id.Service && !id.Guest {
+			ok = isAdmin(id, s.admins())
+		}
+		if !ok {
+			writeError(c, errs.Forbidden("%s needs the admin scope or membership of permission.admins", what))
+			c.Abort()
+			return
+		}
+		c.Next()
 	}
-	if !ok {
-		writeError(c, errs.Forbidden("managing service tokens needs the admin scope or membership of permission.admins"))
-		c.Abort()
-		return
-	}
-	c.Next()
 }
 
 // createToken serves POST /api/auth/tokens {name, scopes, templates,

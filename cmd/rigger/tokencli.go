@@ -140,6 +140,6 @@ them at once and by every other replica within 2 seconds. Needs token.revoke (ad
 	revoke.Flags().StringVar(&revokeUser, "user", "", "end every session and access token of this user ref")
 	revoke.Flags().StringVar(&revokeAccess, "access-token", "", "end the access token with this id (jti)")
 	revokeFlags.register(revoke)
-	cmd.AddCommand(create, list, revoke)
+	cmd.AddCommand(create, list, revoke, c.oauthClientCommand())
 	return cmd
 }

@@ -346,6 +346,18 @@ CREATE TABLE oauth_codes (
   family TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX oauth_codes_expires ON oauth_codes (expires_at);
+`, `
+-- Registered OAuth clients expire unless used (security review M3):
+-- last_used_at is the last redemption of one of the client's codes; a
+-- client that never redeemed one is dropped a day after it registered.
+-- registered_net is the registering address's network (IPv4: the
+-- address; IPv6: its /64), counted with registered_from to bound the
+-- unused clients one source may hold.
+ALTER TABLE oauth_clients ADD COLUMN last_used_at TEXT;
+ALTER TABLE oauth_clients ADD COLUMN registered_net TEXT NOT NULL DEFAULT '';
+CREATE INDEX oauth_clients_from ON oauth_clients (registered_from);
+CREATE INDEX oauth_clients_net ON oauth_clients (registered_net);
+CREATE INDEX oauth_clients_created ON oauth_clients (created_at);
 `}
 }
 

@@ -15,11 +15,13 @@ import (
 
 // testAuthStore checks signing keys (rotation under a lock, expiry),
 // sessions (rotation, reuse, family revocation) and service tokens
-// (unique names, lookup by hash, list, revoke, last use).
+// (unique names, lookup by hash, list, revoke, last use) and OAuth
+// clients (bounds, expiry, deletion).
 func testAuthStore(t *testing.T, open Opener) {
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
 	t.Run("ServiceTokens", func(t *testing.T) { testServiceTokenRecords(t, open(t)) })
+	t.Run("OAuthClients", func(t *testing.T) { testOAuthClients(t, open(t)) })
 }
 
 func signingKey(kid string, created time.Time) store.SigningKey {
