@@ -1,0 +1,72 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/store/storetest"
+)
+
+// BenchmarkCatalogRead: make bench's two catalog reads through the handler
+// (in process, SQLite, rigger dev's guest without a policy) at
+// RIGGER_BENCH_SIZES components (default 100,000): an owner's page
+// (kind=component,spec.owner, limit 50, relations and totalItems) and a
+// lookup by name. p50/p99 in ms per request, and CPU time per request
+// (this process's: store, rendering and encoding).
+func BenchmarkCatalogRead(b *testing.B) {
+	for _, n := range storetest.BenchSizes() {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			st := testStore(b)
+			storetest.LoadCatalog(b, st, n)
+			h := New(Deps{Logger: discardLogger(), Auth: auth.Guest{}, Dev: true, Catalog: CatalogDeps{Store: st}}).Handler()
+			paths := map[string]func(i int) string{
+				"owner": func(i int) string {
+					return "/api/catalog/entities/by-query?limit=50&filter=" + url.QueryEscape(fmt.Sprintf("kind=component,spec.owner=team-%04d", i*7%50))
+				},
+				"byname": func(i int) string {
+					return fmt.Sprintf("/api/catalog/entities/by-name/component/default/svc-%06d", i*7919%n)
+				},
+			}
+			get := func(path string) {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, loopbackRequest("GET", path, nil))
+				if w.Code != http.StatusOK {
+					b.Fatalf("%s: %d %s", path, w.Code, w.Body)
+				}
+			}
+			for _, name := range []string{"owner", "byname"} {
+				for i := range 20 {
+					get(paths[name](i))
+				}
+			}
+			const reps = 300
+			wall, cpu := map[string][]time.Duration{}, map[string][]time.Duration{}
+			b.ResetTimer()
+			for range b.N {
+				for i := range reps {
+					for _, name := range []string{"owner", "byname"} {
+						c, t := storetest.CPUTime(), time.Now()
+						get(paths[name](i))
+						wall[name], cpu[name] = append(wall[name], time.Since(t)), append(cpu[name], storetest.CPUTime()-c)
+					}
+				}
+			}
+			b.StopTimer()
+			for _, name := range []string{"owner", "byname"} {
+				slices.Sort(wall[name])
+				slices.Sort(cpu[name])
+				ms := func(d []time.Duration, p float64) float64 { return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000 }
+				b.ReportMetric(ms(wall[name], 0.5), name+"-p50-ms")
+				b.ReportMetric(ms(wall[name], 0.99), name+"-p99-ms")
+				b.ReportMetric(ms(cpu[name], 0.5), name+"-cpu-p50-ms")
+				b.ReportMetric(ms(cpu[name], 0.99), name+"-cpu-p99-ms")
+			}
+		})
+	}
+}
