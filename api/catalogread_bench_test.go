@@ -5,13 +5,57 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
 	"github.com/riggerdev/rigger/internal/store/storetest"
 )
+
+// loadedStore is a SQLite store holding storetest.LoadCatalog's n
+// components, reopened after the load (so no checkpoint or statistics of
+// the load runs beside the timed reads). RIGGER_BENCH_DB names a directory
+// that keeps the loaded file for later runs (the load of 100k takes a
+// minute).
+func loadedStore(b *testing.B, n int) *store.SQL {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "r.db")
+	kept := ""
+	if dir := os.Getenv("RIGGER_BENCH_DB"); dir != "" {
+		kept = filepath.Join(dir, fmt.Sprintf("catalog-%d.db", n))
+	}
+	if raw, err := os.ReadFile(kept); err == nil {
+		if err := os.WriteFile(path, raw, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		st, err := sqlite.Open(b.Context(), path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		storetest.LoadCatalog(b, st, n)
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if kept != "" {
+			raw, err := os.ReadFile(path)
+			if err != nil || os.WriteFile(kept, raw, 0o600) != nil {
+				b.Fatalf("keep %s: %v", kept, err)
+			}
+		}
+	}
+	st, err := sqlite.Open(b.Context(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
 
 // BenchmarkCatalogRead: make bench's two catalog reads through the handler
 // (in process, SQLite, rigger dev's guest without a policy) at
@@ -22,12 +66,11 @@ import (
 func BenchmarkCatalogRead(b *testing.B) {
 	for _, n := range storetest.BenchSizes() {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			st := testStore(b)
-			storetest.LoadCatalog(b, st, n)
+			st := loadedStore(b, n)
 			h := New(Deps{Logger: discardLogger(), Auth: auth.Guest{}, Dev: true, Catalog: CatalogDeps{Store: st}}).Handler()
 			paths := map[string]func(i int) string{
 				"owner": func(i int) string {
-					return "/api/catalog/entities/by-query?limit=50&filter=" + url.QueryEscape(fmt.Sprintf("kind=component,spec.owner=team-%04d", i*7%50))
+					return "/api/catalog/entities/by-query?limit=50&filter=" + url.QueryEscape("kind=component,spec.owner="+storetest.CatalogOwner(n, i))
 				},
 				"byname": func(i int) string {
 					return fmt.Sprintf("/api/catalog/entities/by-name/component/default/svc-%06d", i*7919%n)
@@ -61,7 +104,9 @@ func BenchmarkCatalogRead(b *testing.B) {
 			for _, name := range []string{"owner", "byname"} {
 				slices.Sort(wall[name])
 				slices.Sort(cpu[name])
-				ms := func(d []time.Duration, p float64) float64 { return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000 }
+				ms := func(d []time.Duration, p float64) float64 {
+					return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000
+				}
 				b.ReportMetric(ms(wall[name], 0.5), name+"-p50-ms")
 				b.ReportMetric(ms(wall[name], 0.99), name+"-p99-ms")
 				b.ReportMetric(ms(cpu[name], 0.5), name+"-cpu-p50-ms")
