@@ -1244,6 +1244,30 @@ func (s *SQL) entitiesByRefs(ctx context.Context, refs []string, relations bool)
 	return out, s.attachRelations(ctx, list)
 }
 
+// relationsJSON is a scalar subquery: the relations whose source is the
+// ref in refCol, DISTINCT and in the order attachRelations reads them, as
+// a JSON array of [type, target] pairs ("[]" for none). parseRelations
+// reads it.
+func (s *SQL) relationsJSON(refCol string) string {
+	if s.d.Name == "postgres" {
+		return "(SELECT COALESCE(json_agg(json_build_array(r.type, r.target_ref) ORDER BY r.type, r.target_ref), '[]')::text FROM (SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = " + refCol + ") r)"
+	}
+	return "(SELECT json_group_array(json_array(r.type, r.target_ref) ORDER BY r.type, r.target_ref) FROM (SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = " + refCol + ") r)"
+}
+
+// parseRelations reads relationsJSON's array: the relations of ref.
+func parseRelations(ref, raw string) ([]Relation, error) {
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(raw), &pairs); err != nil {
+		return nil, fmt.Errorf("relations of %s: %w", ref, err)
+	}
+	out := make([]Relation, len(pairs))
+	for i, p := range pairs {
+		out[i] = Relation{Source: ref, Type: p[0], Target: p[1]}
+	}
+	return out, nil
+}
+
 // attachRelations loads the relations of es in one query per chunk.
 func (s *SQL) attachRelations(ctx context.Context, es []*StoredEntity) error {
 	if len(es) == 0 {
