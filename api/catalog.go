@@ -95,6 +95,14 @@ func renderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
 		if e == nil {
 			continue
 		}
+		if len(fields) == 0 {
+			raw, err := renderRaw(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = raw
+			continue
+		}
 		m, err := render(e)
 		if err != nil {
 			return nil, err
@@ -201,7 +209,7 @@ func (s *Server) listEntities(c *gin.Context) {
 		c.Header("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", c.Request.URL.Path, nextPageQuery(c.Request.URL.Query(), next)))
 	}
 	c.Set(readCountKey, len(items))
-	c.JSON(http.StatusOK, items)
+	writeItems(c, nil, items)
 }
 
 // cursor is the opaque by-query cursor: the query it continues and where.
@@ -316,7 +324,7 @@ func (s *Server) queryEntities(c *gin.Context) {
 		pageInfo["prevCursor"], _ = encodeCursor(prev)
 	}
 	c.Set(readCountKey, len(items))
-	c.JSON(http.StatusOK, withTotal(gin.H{"items": items, "pageInfo": pageInfo}, q, page))
+	writeItems(c, withTotal(gin.H{"pageInfo": pageInfo}, q, page), items)
 }
 
 // withTotal adds totalItems to a by-query answer unless q left it
@@ -372,7 +380,7 @@ func (s *Server) entitiesByRefs(c *gin.Context) {
 		}
 	}
 	c.Set(readCountKey, found)
-	c.JSON(http.StatusOK, gin.H{"items": items})
+	writeItems(c, gin.H{}, items)
 }
 
 func nameRef(c *gin.Context) string {
@@ -399,10 +407,16 @@ func renderedEntity(c *gin.Context, e *store.StoredEntity, err error) (map[strin
 
 // writeEntity answers with one rendered entity, or the lookup's error.
 func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
-	if m, ok := renderedEntity(c, e, err); ok {
-		c.Set(readCountKey, 1)
-		c.JSON(http.StatusOK, m)
+	var raw json.RawMessage
+	if err == nil {
+		raw, err = renderRaw(e)
 	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Set(readCountKey, 1)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", raw)
 }
 
 func (s *Server) entityByName(c *gin.Context) {

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// TestRenderRawMatchesRender: the wire entity written from the stored
+// bytes (renderRaw, no fields asked) has the content of the fully decoded
+// one (render) — uid, etag, the orphan annotation and relations included —
+// for ordinary, orphaned and odd stored bodies.
+func TestRenderRawMatchesRender(t *testing.T) {
+	rels := []store.Relation{{Source: "component:default/a", Type: "dependsOn", Target: "component:default/b"}, {Source: "component:default/a", Type: "ownedBy", Target: "group:default/team-a"}}
+	for _, c := range []struct {
+		name   string
+		body   string
+		orphan bool
+		rels   []store.Relation
+	}{
+		{"plain", `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"a","namespace":"default","tags":["go"],"annotations":{"x/y":"z"}},"spec":{"owner":"team-a","n":3,"f":1.5,"deep":{"list":[1,{"k":null}],"t":true}}}`, false, rels},
+		{"no relations", `{"kind":"Component","metadata":{"name":"a"}}`, false, nil},
+		{"escapes", `{"kind":"Component","metadata":{"name":"a","description":"<b>&amp;</b> \u00e9 \u2028 \"q\" \\"}}`, false, rels},
+		{"orphan with annotations", `{"kind":"Component","metadata":{"name":"a","annotations":{"x/y":"z"}}}`, true, rels},
+		{"orphan without annotations", `{"kind":"Component","metadata":{"name":"a"}}`, true, nil},
+		{"orphan, annotations null", `{"kind":"Component","metadata":{"name":"a","annotations":null}}`, true, nil},
+		{"orphan, annotations not an object", `{"kind":"Component","metadata":{"name":"a","annotations":"x"}}`, true, nil},
+		{"spaced, escaped keys", "{ \"kind\" : \"Component\" ,\n \"metadata\":{ \"name\" : \"a\", \"a\\\"b\": [ 1 , 2 ], \"uid\" : \"stale\" } , \"spec\" : { } }", false, rels},
+		{"no metadata", `{"kind":"Component","spec":{}}`, false, rels},
+		{"metadata null", `{"kind":"Component","metadata":null}`, false, nil},
+		{"stored relations replaced", `{"kind":"Component","metadata":{"name":"a","uid":"old","etag":"old"},"relations":[{"type":"stale","targetRef":"x:y/z"}]}`, false, rels},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := &store.StoredEntity{UID: "uid-1", Ref: "component:default/a", ETag: "etag-1", Orphan: c.orphan, Body: json.RawMessage(c.body), Relations: c.rels}
+			m, err := render(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := renderRaw(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(raw) // as the response encodes it
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w, g any
+			if err := json.Unmarshal(want, &w); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(got, &g); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(w, g) {
+				t.Fatalf("content differs:\nrender    %s\nrenderRaw %s", want, got)
+			}
+			if err := noDuplicateKeys(got); err != nil {
+				t.Fatalf("%v in %s", err, got)
+			}
+		})
+	}
+}
+
+// TestRenderRawRejectsCorruptBody: a stored body that is not a JSON object
+// is an error naming the entity, not a broken response.
+func TestRenderRawRejectsCorruptBody(t *testing.T) {
+	_, err := renderRaw(&store.StoredEntity{Ref: "component:default/a", Body: json.RawMessage(`{"kind":`)})
+	if err == nil || !strings.Contains(err.Error(), "component:default/a") {
+		t.Fatalf("got %v, want an error naming component:default/a", err)
+	}
+}
+
+// noDuplicateKeys is an error if an object in the JSON b names a key twice
+// (a decoder would keep the last, hiding a stale value before it).
+func noDuplicateKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		keys      map[string]bool
+		expectKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		top := (*frame)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				if top != nil && top.keys != nil {
+					top.expectKey = true
+				}
+				stack = append(stack, &frame{keys: map[string]bool{}, expectKey: true})
+			case '[':
+				if top != nil && top.keys != nil {
+					top.expectKey = true
+				}
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		default:
+			if top != nil && top.keys != nil {
+				if top.expectKey {
+					k := v.(string)
+					if top.keys[k] {
+						return fmt.Errorf("key %q twice", k)
+					}
+					top.keys[k] = true
+					top.expectKey = false
+				} else {
+					top.expectKey = true
+				}
+			}
+		}
+	}
+}
