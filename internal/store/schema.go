@@ -300,7 +300,14 @@ CREATE TABLE settings (
   value TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
-`, kindName}
+`, kindName, `
+-- Every read of an entity's relations looks them up by source and wants
+-- (type, target_ref) in that order: keyed so, the index answers it alone
+-- (no table lookup per relation, no sort). No query reads the old key's
+-- lower-cased columns by source.
+DROP INDEX relations_source;
+CREATE INDEX relations_source ON relations (source_ref, type, target_ref);
+`}
 }
 
 // kindNameSQLite serves a picker's query (one kind, a text, by name) on
