@@ -67,6 +67,12 @@ func render(e *store.StoredEntity) (map[string]any, error) {
 	if err := json.Unmarshal(e.Body, &m); err != nil {
 		return nil, fmt.Errorf("stored entity %s: %w", e.Ref, err)
 	}
+	return decorate(m, e), nil
+}
+
+// decorate adds to m, e's decoded body (or the part of it a projection
+// reads), what render adds: uid, etag, the orphan annotation, relations.
+func decorate(m map[string]any, e *store.StoredEntity) map[string]any {
 	md, _ := m["metadata"].(map[string]any)
 	if md == nil {
 		md = map[string]any{}
@@ -86,7 +92,7 @@ func render(e *store.StoredEntity) (map[string]any, error) {
 		rels = append(rels, map[string]any{"type": r.Type, "targetRef": r.Target})
 	}
 	m["relations"] = rels
-	return m, nil
+	return m
 }
 
 func renderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
@@ -103,11 +109,11 @@ func renderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
 			out[i] = raw
 			continue
 		}
-		m, err := render(e)
+		m, err := renderFields(e, fields)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = catalog.ApplyFields(m, fields)
+		out[i] = m
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -129,6 +130,46 @@ func noDuplicateKeys(b []byte) error {
 				} else {
 					top.expectKey = true
 				}
+			}
+		}
+	}
+}
+
+// TestRenderFieldsMatchesApplyFields: a projection decoding only the
+// members its fields can name answers what projecting the fully rendered
+// entity does, for fields at every depth, keys holding dots, missing
+// paths, the added uid, etag and relations, and orphans.
+func TestRenderFieldsMatchesApplyFields(t *testing.T) {
+	body := `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"a","annotations":{"backstage.io/techdocs-ref":"dir:.","x":"y"},"tags":["go"]},"spec":{"owner":"team-a","deep":{"k":[1,2]}},"a.b":{"c":1},"a":{"b":{"c":2}}}`
+	rels := []store.Relation{{Source: "component:default/a", Type: "ownedBy", Target: "group:default/team-a"}}
+	for _, fields := range [][]string{
+		{"kind"},
+		{"kind", "metadata.name"},
+		{"metadata"},
+		{"metadata.uid", "metadata.etag"},
+		{"metadata.annotations.backstage.io/techdocs-ref"},
+		{"metadata.annotations"},
+		{"relations"},
+		{"spec.deep.k", "spec.owner"},
+		{"a.b.c"},
+		{"a.b"},
+		{"nothing.here", "spec.none"},
+		{" kind ", "metadata.name"},
+	} {
+		for _, orphan := range []bool{false, true} {
+			e := &store.StoredEntity{UID: "uid-1", Ref: "component:default/a", ETag: "etag-1", Orphan: orphan, Body: json.RawMessage(body), Relations: rels}
+			full, err := render(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(catalog.ApplyFields(full, fields))
+			m, err := renderFields(e, fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(m)
+			if string(got) != string(want) {
+				t.Errorf("fields %q (orphan %v):\n got  %s\n want %s", fields, orphan, got, want)
 			}
 		}
 	}

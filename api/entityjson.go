@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -64,6 +66,45 @@ func renderRaw(e *store.StoredEntity) (json.RawMessage, error) {
 	}
 	out = append(appendMember(out, []byte(`"relations"`)), raw...)
 	return append(out, '}'), nil
+}
+
+// renderFields is render's entity projected to fields (catalog.ApplyFields)
+// decoding only the top-level members a field can name — a field's first
+// key, or any of its dotted prefixes, as ApplyFields matches keys that
+// hold dots — and skipping the rest unread.
+func renderFields(e *store.StoredEntity, fields []string) (map[string]any, error) {
+	if !json.Valid(e.Body) {
+		m, err := render(e)
+		if err != nil {
+			return nil, err
+		}
+		return catalog.ApplyFields(m, fields), nil
+	}
+	wanted := func(key string) bool {
+		for _, f := range fields {
+			f = strings.TrimSpace(f)
+			if f == key || (strings.HasPrefix(f, key) && len(f) > len(key) && f[len(key)] == '.') {
+				return true
+			}
+		}
+		return false
+	}
+	m := map[string]any{}
+	err := objectMembers(e.Body, func(key string, _, val []byte) error {
+		if !wanted(key) {
+			return nil
+		}
+		var v any
+		if err := json.Unmarshal(val, &v); err != nil {
+			return err
+		}
+		m[key] = v
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stored entity %s: %w", e.Ref, err)
+	}
+	return catalog.ApplyFields(decorate(m, e), fields), nil
 }
 
 // appendMember appends a member's key (a JSON string) and colon, after a
