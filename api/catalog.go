@@ -67,12 +67,13 @@ func render(e *store.StoredEntity) (map[string]any, error) {
 	if err := json.Unmarshal(e.Body, &m); err != nil {
 		return nil, fmt.Errorf("stored entity %s: %w", e.Ref, err)
 	}
-	return decorate(m, e), nil
+	return decorate(m, e, true), nil
 }
 
 // decorate adds to m, e's decoded body (or the part of it a projection
-// reads), what render adds: uid, etag, the orphan annotation, relations.
-func decorate(m map[string]any, e *store.StoredEntity) map[string]any {
+// reads), what render adds: uid, etag, the orphan annotation and (if
+// withRelations) relations.
+func decorate(m map[string]any, e *store.StoredEntity, withRelations bool) map[string]any {
 	md, _ := m["metadata"].(map[string]any)
 	if md == nil {
 		md = map[string]any{}
@@ -86,6 +87,9 @@ func decorate(m map[string]any, e *store.StoredEntity) map[string]any {
 			md["annotations"] = ann
 		}
 		ann["backstage.io/orphan"] = "true"
+	}
+	if !withRelations {
+		return m
 	}
 	rels := make([]map[string]any, 0, len(e.Relations))
 	for _, r := range e.Relations {

@@ -174,3 +174,49 @@ func TestRenderFieldsMatchesApplyFields(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRenderEntity: one entity as make bench's components are
+// (tags, owner, system, dependencies, APIs, six relations) rendered whole
+// and projected to two fields, by full decode and re-encode (before) and
+// from the stored bytes (now).
+func BenchmarkRenderEntity(b *testing.B) {
+	body := []byte(`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"description":"Synthetic component svc-004242","labels":{"bench":"synthetic"},"name":"svc-004242","namespace":"default","tags":["go","kafka","rest"],"title":"Service 4242"},"spec":{"dependsOn":["component:default/svc-001234","component:default/svc-003999"],"lifecycle":"production","owner":"group:default/team-0042","providesApis":["api:default/api-000123"],"system":"system:default/system-00077","type":"service"}}`)
+	e := &store.StoredEntity{UID: "0190c0de-0000-7000-8000-000000000000", Ref: "component:default/svc-004242", ETag: "4c2f0e8d9a", Body: body}
+	for _, r := range []string{"dependsOn component:default/svc-001234", "dependsOn component:default/svc-003999", "dependencyOf component:default/svc-009001", "ownedBy group:default/team-0042", "partOf system:default/system-00077", "providesApi api:default/api-000123"} {
+		typ, target, _ := strings.Cut(r, " ")
+		e.Relations = append(e.Relations, store.Relation{Source: e.Ref, Type: typ, Target: target})
+	}
+	fields := []string{"kind", "metadata.name"}
+	for name, fn := range map[string]func() ([]byte, error){
+		"whole,decode": func() ([]byte, error) {
+			m, err := render(e)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(m)
+		},
+		"whole,stored-bytes": func() ([]byte, error) { return renderRaw(e) },
+		"fields,decode": func() ([]byte, error) {
+			m, err := render(e)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(catalog.ApplyFields(m, fields))
+		},
+		"fields,partial": func() ([]byte, error) {
+			m, err := renderFields(e, fields)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(m)
+		},
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

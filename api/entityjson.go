@@ -72,14 +72,8 @@ func renderRaw(e *store.StoredEntity) (json.RawMessage, error) {
 // decoding only the top-level members a field can name — a field's first
 // key, or any of its dotted prefixes, as ApplyFields matches keys that
 // hold dots — and skipping the rest unread.
+// The members it skips are scanned, not validated.
 func renderFields(e *store.StoredEntity, fields []string) (map[string]any, error) {
-	if !json.Valid(e.Body) {
-		m, err := render(e)
-		if err != nil {
-			return nil, err
-		}
-		return catalog.ApplyFields(m, fields), nil
-	}
 	wanted := func(key string) bool {
 		for _, f := range fields {
 			f = strings.TrimSpace(f)
@@ -104,7 +98,8 @@ func renderFields(e *store.StoredEntity, fields []string) (map[string]any, error
 	if err != nil {
 		return nil, fmt.Errorf("stored entity %s: %w", e.Ref, err)
 	}
-	return catalog.ApplyFields(decorate(m, e), fields), nil
+	// Relations are built only when a field can name them.
+	return catalog.ApplyFields(decorate(m, e, wanted("relations")), fields), nil
 }
 
 // appendMember appends a member's key (a JSON string) and colon, after a
@@ -155,6 +150,9 @@ func objectMembers(b []byte, fn func(key string, rawKey, val []byte) error) erro
 	for i < len(b) {
 		end := skipValue(b, i)
 		rawKey := b[i:end]
+		if len(rawKey) < 2 || rawKey[0] != '"' || rawKey[len(rawKey)-1] != '"' {
+			return errors.New("malformed JSON object")
+		}
 		key := string(rawKey[1 : len(rawKey)-1])
 		if bytes.IndexByte(rawKey, '\\') >= 0 {
 			if err := json.Unmarshal(rawKey, &key); err != nil {
