@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -102,15 +101,7 @@ func BenchmarkCatalogRead(b *testing.B) {
 			}
 			b.StopTimer()
 			for _, name := range []string{"owner", "byname"} {
-				slices.Sort(wall[name])
-				slices.Sort(cpu[name])
-				ms := func(d []time.Duration, p float64) float64 {
-					return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000
-				}
-				b.ReportMetric(ms(wall[name], 0.5), name+"-p50-ms")
-				b.ReportMetric(ms(wall[name], 0.99), name+"-p99-ms")
-				b.ReportMetric(ms(cpu[name], 0.5), name+"-cpu-p50-ms")
-				b.ReportMetric(ms(cpu[name], 0.99), name+"-cpu-p99-ms")
+				storetest.ReportLatencies(b, name, wall[name], cpu[name], 0.99)
 			}
 		})
 	}

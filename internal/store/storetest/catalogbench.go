@@ -125,13 +125,21 @@ func BenchCatalogRead(b *testing.B, open func(b *testing.B) store.Store, n int) 
 	}
 	b.StopTimer()
 	for k, name := range []string{"owner", "byname"} {
-		slices.Sort(wall[k])
-		slices.Sort(cpu[k])
-		b.ReportMetric(percentileMS(wall[k], 0.5), name+"-p50-ms")
-		b.ReportMetric(percentileMS(wall[k], 0.99), name+"-p99-ms")
-		b.ReportMetric(percentileMS(cpu[k], 0.5), name+"-cpu-p50-ms")
-		b.ReportMetric(percentileMS(cpu[k], 0.99), name+"-cpu-p99-ms")
+		ReportLatencies(b, name, wall[k], cpu[k], 0.99)
 	}
+}
+
+// ReportLatencies sorts wall and cpu (times of the same operations) and
+// reports their p50 and their high percentile (0.95: p95) in ms, named
+// name-p50-ms, name-cpu-p50-ms and so on.
+func ReportLatencies(b *testing.B, name string, wall, cpu []time.Duration, high float64) {
+	slices.Sort(wall)
+	slices.Sort(cpu)
+	hi := fmt.Sprintf("p%d", int(high*100+0.5))
+	b.ReportMetric(percentileMS(wall, 0.5), name+"-p50-ms")
+	b.ReportMetric(percentileMS(wall, high), name+"-"+hi+"-ms")
+	b.ReportMetric(percentileMS(cpu, 0.5), name+"-cpu-p50-ms")
+	b.ReportMetric(percentileMS(cpu, high), name+"-cpu-"+hi+"-ms")
 }
 
 // CPUTime is the CPU time this process has used (user and system), for
