@@ -111,7 +111,7 @@ type SQL struct {
 	writeMu sync.Mutex
 	now     func() time.Time
 	byRefMu sync.Mutex
-	byRef   *byRefStatements
+	byRef   *sql.Stmt
 	// stmts are prepared statements of queries run often with few
 	// distinct texts (see cachedQuery).
 	stmtMu sync.Mutex
@@ -278,8 +278,7 @@ func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 func (s *SQL) Close() error {
 	s.byRefMu.Lock()
 	if s.byRef != nil {
-		s.byRef.entity.Close()
-		s.byRef.relations.Close()
+		s.byRef.Close()
 		s.byRef = nil
 	}
 	s.byRefMu.Unlock()
@@ -1122,69 +1121,44 @@ func scanEntity(row interface{ Scan(...any) error }, extra ...any) (*StoredEntit
 	return &e, nil
 }
 
-// EntityByRef implements Store. Its two statements are prepared once per
-// connection, and run without ctx's cancellation: a lookup by primary key
-// ends soon anyway, and the drivers would watch a cancellable context on a
-// goroutine per statement (most of the cost of so small a read).
+// EntityByRef implements Store: the entity and its relations in one
+// statement, prepared once, and run without ctx's cancellation: a lookup
+// by primary key ends soon anyway, and the drivers would watch a
+// cancellable context on a goroutine per statement (most of the cost of so
+// small a read).
 func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error) {
-	st, err := s.byRefStmts(ctx)
+	st, err := s.byRefStmt(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctx = context.WithoutCancel(ctx)
 	ref = strings.ToLower(ref)
-	e, err := scanEntity(st.entity.QueryRowContext(ctx, ref))
+	var rels string
+	e, err := scanEntity(st.QueryRowContext(context.WithoutCancel(ctx), ref), &rels)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFound("no entity named %q", ref)
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.relations.QueryContext(ctx, ref)
-	if err != nil {
+	if e.Relations, err = parseRelations(e.Ref, rels); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	e.Relations = []Relation{}
-	for rows.Next() {
-		r := Relation{Source: ref}
-		if err := rows.Scan(&r.Type, &r.Target); err != nil {
-			return nil, err
-		}
-		e.Relations = append(e.Relations, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// DISTINCT, as attachRelations: duplicates are adjacent once sorted.
-	e.Relations = slices.Compact(e.Relations)
 	return e, nil
 }
 
-// byRefStatements are EntityByRef's prepared statements.
-type byRefStatements struct {
-	entity, relations *sql.Stmt
-}
-
-// byRefStmts prepares EntityByRef's statements on first use.
-func (s *SQL) byRefStmts(ctx context.Context) (*byRefStatements, error) {
+// byRefStmt prepares EntityByRef's statement on first use.
+func (s *SQL) byRefStmt(ctx context.Context) (*sql.Stmt, error) {
 	s.byRefMu.Lock()
 	defer s.byRefMu.Unlock()
 	if s.byRef != nil {
 		return s.byRef, nil
 	}
-	ctx = context.WithoutCancel(ctx)
-	entity, err := s.db.PrepareContext(ctx, s.q(`SELECT `+entityCols+` FROM entities e WHERE e.ref = ?`))
+	st, err := s.db.PrepareContext(context.WithoutCancel(ctx), s.q(`SELECT `+entityCols+`, `+s.relationsJSON("e.ref")+` FROM entities e WHERE e.ref = ?`))
 	if err != nil {
 		return nil, err
 	}
-	relations, err := s.db.PrepareContext(ctx, s.q(`SELECT type, target_ref FROM relations WHERE source_ref = ? ORDER BY type, target_ref`))
-	if err != nil {
-		entity.Close()
-		return nil, err
-	}
-	s.byRef = &byRefStatements{entity: entity, relations: relations}
-	return s.byRef, nil
+	s.byRef = st
+	return st, nil
 }
 
 // EntityByUID implements Store.
