@@ -60,11 +60,19 @@ func (s *Server) catalogRoutes(g *gin.RouterGroup) {
 	g.POST("/validate-entity", s.validateEntity)
 }
 
-// render and renderAll build wire entities (catalogsvc's, shared with MCP).
+// render, renderRaw, renderFields and renderAll build wire entities
+// (catalogsvc's, shared with MCP); renderAll's items are what writeItems
+// writes out.
 func render(e *store.StoredEntity) (map[string]any, error) { return catalogsvc.Render(e) }
 
+func renderRaw(e *store.StoredEntity) (json.RawMessage, error) { return catalogsvc.RenderRaw(e) }
+
+func renderFields(e *store.StoredEntity, fields []string) (map[string]any, error) {
+	return catalogsvc.RenderFields(e, fields)
+}
+
 func renderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
-	return catalogsvc.RenderAll(es, fields)
+	return catalogsvc.RenderAllRaw(es, fields)
 }
 
 // fieldsParam reads `fields`, repeated or comma-separated.
@@ -164,7 +172,7 @@ func (s *Server) listEntities(c *gin.Context) {
 		c.Header("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", c.Request.URL.Path, nextPageQuery(c.Request.URL.Query(), next)))
 	}
 	c.Set(readCountKey, len(items))
-	c.JSON(http.StatusOK, items)
+	writeItems(c, nil, items)
 }
 
 // cursor is the opaque by-query cursor (catalogsvc's).
@@ -180,7 +188,7 @@ func (s *Server) queryEntities(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	b := catalogsvc.ByQuery{Cursor: c.Query("cursor"), Limit: limit, Fields: fieldsParam(c)}
+	b := catalogsvc.ByQuery{Cursor: c.Query("cursor"), Limit: limit, Fields: fieldsParam(c), Raw: true}
 	if b.Cursor == "" {
 		if b.Query, err = byQueryParams(c); err != nil {
 			writeError(c, err)
@@ -199,14 +207,14 @@ func (s *Server) queryEntities(c *gin.Context) {
 	if page.PrevCursor != "" {
 		pageInfo["prevCursor"] = page.PrevCursor
 	}
-	body := gin.H{"items": page.Items, "pageInfo": pageInfo}
+	body := gin.H{"pageInfo": pageInfo}
 	if page.TotalItems != nil {
 		body["totalItems"] = *page.TotalItems
 	}
 	if limit > 0 {
 		c.Set(readCountKey, len(page.Items))
 	}
-	c.JSON(http.StatusOK, body)
+	writeItems(c, body, page.Items)
 }
 
 // byQueryParams reads a first by-query page's filter, orderField,
@@ -281,7 +289,7 @@ func (s *Server) entitiesByRefs(c *gin.Context) {
 		}
 	}
 	c.Set(readCountKey, found)
-	c.JSON(http.StatusOK, gin.H{"items": items})
+	writeItems(c, gin.H{}, items)
 }
 
 func nameRef(c *gin.Context) string {
@@ -308,10 +316,16 @@ func renderedEntity(c *gin.Context, e *store.StoredEntity, err error) (map[strin
 
 // writeEntity answers with one rendered entity, or the lookup's error.
 func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
-	if m, ok := renderedEntity(c, e, err); ok {
-		c.Set(readCountKey, 1)
-		c.JSON(http.StatusOK, m)
+	var raw json.RawMessage
+	if err == nil {
+		raw, err = renderRaw(e)
 	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Set(readCountKey, 1)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", raw)
 }
 
 func (s *Server) entityByName(c *gin.Context) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/riggerdev/rigger/internal/auth"
-	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/store"
 )
@@ -18,6 +17,13 @@ func Render(e *store.StoredEntity) (map[string]any, error) {
 	if err := json.Unmarshal(e.Body, &m); err != nil {
 		return nil, fmt.Errorf("stored entity %s: %w", e.Ref, err)
 	}
+	return decorate(m, e, true), nil
+}
+
+// decorate adds to m, e's decoded body (or the part of it a projection
+// reads), what Render adds: uid, etag, the orphan annotation and (if
+// withRelations) relations.
+func decorate(m map[string]any, e *store.StoredEntity, withRelations bool) map[string]any {
 	md, _ := m["metadata"].(map[string]any)
 	if md == nil {
 		md = map[string]any{}
@@ -32,27 +38,52 @@ func Render(e *store.StoredEntity) (map[string]any, error) {
 		}
 		ann["backstage.io/orphan"] = "true"
 	}
+	if !withRelations {
+		return m
+	}
 	rels := make([]map[string]any, 0, len(e.Relations))
 	for _, r := range e.Relations {
 		rels = append(rels, map[string]any{"type": r.Type, "targetRef": r.Target})
 	}
 	m["relations"] = rels
-	return m, nil
+	return m
 }
 
-// RenderAll renders es, keeping only fields (all when empty); a nil
-// entity stays a nil slot.
+// RenderAll renders es as maps, keeping only fields (all when empty); a
+// nil entity stays a nil slot.
 func RenderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
+	return renderAll(es, fields, false)
+}
+
+// RenderAllRaw is RenderAll for writing out as JSON: without fields each
+// entity is a json.RawMessage spliced from its stored bytes (RenderRaw),
+// not decoded and re-encoded.
+func RenderAllRaw(es []*store.StoredEntity, fields []string) ([]any, error) {
+	return renderAll(es, fields, true)
+}
+
+func renderAll(es []*store.StoredEntity, fields []string, raw bool) ([]any, error) {
 	out := make([]any, len(es))
 	for i, e := range es {
 		if e == nil {
 			continue
 		}
-		m, err := Render(e)
+		var (
+			v   any
+			err error
+		)
+		switch {
+		case len(fields) > 0:
+			v, err = RenderFields(e, fields)
+		case raw:
+			v, err = RenderRaw(e)
+		default:
+			v, err = Render(e)
+		}
 		if err != nil {
 			return nil, err
 		}
-		out[i] = catalog.ApplyFields(m, fields)
+		out[i] = v
 	}
 	return out, nil
 }
@@ -98,6 +129,9 @@ type ByQuery struct {
 	// Limit is the page size; 0 asks only for the total.
 	Limit  int
 	Fields []string
+	// Raw asks for items as RenderAllRaw makes them (to be written out
+	// as JSON), not maps.
+	Raw bool
 }
 
 // ByQueryPage is one page of rendered entities and the cursors around it;
@@ -145,7 +179,7 @@ func (s *Service) QueryPage(ctx context.Context, who auth.Identity, b ByQuery) (
 	if err != nil {
 		return ByQueryPage{}, err
 	}
-	items, err := RenderAll(page.Entities, b.Fields)
+	items, err := renderAll(page.Entities, b.Fields, b.Raw)
 	if err != nil {
 		return ByQueryPage{}, err
 	}

@@ -117,7 +117,7 @@ type SQL struct {
 	writeMu sync.Mutex
 	now     func() time.Time
 	byRefMu sync.Mutex
-	byRef   *byRefStatements
+	byRef   *sql.Stmt
 	// stmts are prepared statements of queries run often with few
 	// distinct texts (see cachedQuery).
 	stmtMu sync.Mutex
@@ -367,8 +367,7 @@ func (s *SQL) Close() error {
 	}
 	s.byRefMu.Lock()
 	if s.byRef != nil {
-		s.byRef.entity.Close()
-		s.byRef.relations.Close()
+		s.byRef.Close()
 		s.byRef = nil
 	}
 	s.byRefMu.Unlock()
@@ -1212,69 +1211,44 @@ func scanEntity(row interface{ Scan(...any) error }, extra ...any) (*StoredEntit
 	return &e, nil
 }
 
-// EntityByRef implements Store. Its two statements are prepared once per
-// connection, and run without ctx's cancellation: a lookup by primary key
-// ends soon anyway, and the drivers would watch a cancellable context on a
-// goroutine per statement (most of the cost of so small a read).
+// EntityByRef implements Store: the entity and its relations in one
+// statement, prepared once, and run without ctx's cancellation: a lookup
+// by primary key ends soon anyway, and the drivers would watch a
+// cancellable context on a goroutine per statement (most of the cost of so
+// small a read).
 func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error) {
-	st, err := s.byRefStmts(ctx)
+	st, err := s.byRefStmt(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctx = context.WithoutCancel(ctx)
 	ref = strings.ToLower(ref)
-	e, err := scanEntity(st.entity.QueryRowContext(ctx, ref))
+	var rels string
+	e, err := scanEntity(st.QueryRowContext(context.WithoutCancel(ctx), ref), &rels)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFound("no entity named %q", ref)
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.relations.QueryContext(ctx, ref)
-	if err != nil {
+	if e.Relations, err = parseRelations(e.Ref, rels); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	e.Relations = []Relation{}
-	for rows.Next() {
-		r := Relation{Source: ref}
-		if err := rows.Scan(&r.Type, &r.Target); err != nil {
-			return nil, err
-		}
-		e.Relations = append(e.Relations, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// DISTINCT, as attachRelations: duplicates are adjacent once sorted.
-	e.Relations = slices.Compact(e.Relations)
 	return e, nil
 }
 
-// byRefStatements are EntityByRef's prepared statements.
-type byRefStatements struct {
-	entity, relations *sql.Stmt
-}
-
-// byRefStmts prepares EntityByRef's statements on first use.
-func (s *SQL) byRefStmts(ctx context.Context) (*byRefStatements, error) {
+// byRefStmt prepares EntityByRef's statement on first use.
+func (s *SQL) byRefStmt(ctx context.Context) (*sql.Stmt, error) {
 	s.byRefMu.Lock()
 	defer s.byRefMu.Unlock()
 	if s.byRef != nil {
 		return s.byRef, nil
 	}
-	ctx = context.WithoutCancel(ctx)
-	entity, err := s.db.PrepareContext(ctx, s.q(`SELECT `+entityCols+` FROM entities e WHERE e.ref = ?`))
+	st, err := s.db.PrepareContext(context.WithoutCancel(ctx), s.q(`SELECT `+entityCols+`, `+s.relationsJSON("e.ref")+` FROM entities e WHERE e.ref = ?`))
 	if err != nil {
 		return nil, err
 	}
-	relations, err := s.db.PrepareContext(ctx, s.q(`SELECT type, target_ref FROM relations WHERE source_ref = ? ORDER BY type, target_ref`))
-	if err != nil {
-		entity.Close()
-		return nil, err
-	}
-	s.byRef = &byRefStatements{entity: entity, relations: relations}
-	return s.byRef, nil
+	s.byRef = st
+	return st, nil
 }
 
 // EntityByUID implements Store.
@@ -1332,6 +1306,30 @@ func (s *SQL) entitiesByRefs(ctx context.Context, refs []string, relations bool)
 		return out, nil
 	}
 	return out, s.attachRelations(ctx, list)
+}
+
+// relationsJSON is a scalar subquery: the relations whose source is the
+// ref in refCol, DISTINCT and in the order attachRelations reads them, as
+// a JSON array of [type, target] pairs ("[]" for none). parseRelations
+// reads it.
+func (s *SQL) relationsJSON(refCol string) string {
+	if s.d.Name == "postgres" {
+		return "(SELECT COALESCE(json_agg(json_build_array(r.type, r.target_ref) ORDER BY r.type, r.target_ref), '[]')::text FROM (SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = " + refCol + ") r)"
+	}
+	return "(SELECT json_group_array(json_array(r.type, r.target_ref) ORDER BY r.type, r.target_ref) FROM (SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = " + refCol + ") r)"
+}
+
+// parseRelations reads relationsJSON's array: the relations of ref.
+func parseRelations(ref, raw string) ([]Relation, error) {
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(raw), &pairs); err != nil {
+		return nil, fmt.Errorf("relations of %s: %w", ref, err)
+	}
+	out := make([]Relation, len(pairs))
+	for i, p := range pairs {
+		out[i] = Relation{Source: ref, Type: p[0], Target: p[1]}
+	}
+	return out, nil
 }
 
 // attachRelations loads the relations of es in one query per chunk.

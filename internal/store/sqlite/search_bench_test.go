@@ -41,3 +41,11 @@ func BenchmarkPickerQuery(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchPickerQuery(b, benchStore, n) })
 	}
 }
+
+// BenchmarkCatalogRead: an owner's page and a lookup by name at
+// RIGGER_BENCH_SIZES components (default 100,000).
+func BenchmarkCatalogRead(b *testing.B) {
+	for _, n := range storetest.BenchSizes() {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchCatalogRead(b, benchStore, n) })
+	}
+}

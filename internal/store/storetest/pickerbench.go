@@ -140,12 +140,7 @@ func BenchPickerQuery(b *testing.B, open func(b *testing.B) store.Store, n int) 
 	b.StopTimer()
 	var lines []string
 	for _, mode := range []string{"total", "no-total"} {
-		slices.Sort(per[mode])
-		slices.Sort(cpu[mode])
-		b.ReportMetric(percentileMS(per[mode], 0.5), mode+"-p50-ms")
-		b.ReportMetric(percentileMS(per[mode], 0.95), mode+"-p95-ms")
-		b.ReportMetric(percentileMS(cpu[mode], 0.5), mode+"-cpu-p50-ms")
-		b.ReportMetric(percentileMS(cpu[mode], 0.95), mode+"-cpu-p95-ms")
+		ReportLatencies(b, mode, per[mode], cpu[mode], 0.95)
 		for _, term := range terms {
 			ds, cs := per[mode+"\x00"+term], cpu[mode+"\x00"+term]
 			slices.Sort(ds)

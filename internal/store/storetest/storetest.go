@@ -114,6 +114,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Stream", func(t *testing.T) { testStream(t, open) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("FullTextPaging", func(t *testing.T) { testFullTextPaging(t, open) })
+	t.Run("RelationsOtherSide", func(t *testing.T) { testRelationsOtherSide(t, open) })
 }
 
 func testFilters(t *testing.T, open Opener) {
