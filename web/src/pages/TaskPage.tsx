@@ -158,6 +158,7 @@ export function TaskPage() {
   const end = taskEnd(task);
   const tpl = tplRef ? parseRef(tplRef, 'template') : undefined;
   const creator = task.createdBy ?? task.spec.user?.ref;
+  const agentGate = !!task.approval && running && task.channel === 'mcp' && task.approval.stepId === AGENT_GATE;
 
   return (
     <div className="taskpage">
@@ -191,12 +192,13 @@ export function TaskPage() {
           It goes on from where it was once a worker is back; this page updates by itself.
         </p>
       ) : null}
-      {task.approval && running && task.channel === 'mcp' && task.approval.stepId === AGENT_GATE ? (
+      {agentGate ? (
         <p className="notice" role="note">
           An AI agent started this run as {creator ? humanRef(creator, 'user') : 'its creator'} and it stops here, before its first step that changes
-          anything outside the run. Read the steps and the inputs below before you approve; the agent itself cannot approve it.
+          anything outside the run. Read the inputs it gave and the steps below before you approve; the agent itself cannot approve it.
         </p>
       ) : null}
+      <TaskInputs parameters={task.spec.parameters} open={agentGate} />
       {task.approval && running ? (
         <ApprovalPanel taskId={task.id} approval={task.approval} onDecided={() => scheduleRefresh(true)}
           stepName={steps.find((s) => s.id === task.approval?.stepId)?.name || task.approval.stepId} />
@@ -328,5 +330,24 @@ function Output({ output }: { output: TaskOutput }) {
         </article>
       ))}
     </section>
+  );
+}
+
+/** The values the task was started with (spec.parameters; secrets are never among them), folded unless a person must review them. */
+function TaskInputs({ parameters, open }: { parameters?: Record<string, unknown>; open: boolean }) {
+  const entries = Object.entries(parameters ?? {});
+  if (entries.length === 0) return null;
+  return (
+    <details className="taskinputs" open={open}>
+      <summary>Inputs ({entries.length})</summary>
+      <dl>
+        {entries.map(([k, v]) => (
+          <div key={k}>
+            <dt><code>{k}</code></dt>
+            <dd>{typeof v === 'string' ? v : <pre>{JSON.stringify(v, null, 2)}</pre>}</dd>
+          </div>
+        ))}
+      </dl>
+    </details>
   );
 }

@@ -53,7 +53,7 @@ describe('TaskPage', () => {
   it('says an AI agent started the run and, at the gate rigger inserted, that the agent cannot approve it', async () => {
     const gate = { id: 'rigger-agent-approval', name: "Approve the agent's run", action: 'rigger:approval', status: 'processing' as const, startedAt: '2026-12-04T10:00:02Z' };
     const task: Task = {
-      ...base, channel: 'mcp', steps: [base.steps![0], gate, { ...base.steps![1], status: 'open', startedAt: undefined }],
+      ...base, channel: 'mcp', spec: { ...base.spec, parameters: { name: 'billing-api', extra: { tier: 1 } } }, steps: [base.steps![0], gate, { ...base.steps![1], status: 'open', startedAt: undefined }],
       approval: { stepId: gate.id, requestId: 'r1', requestedAt: '2026-12-04T10:00:02Z', deadline: '2026-12-05T10:00:02Z', allowSelfApproval: true, canDecide: true },
     };
     stubFetch({
@@ -66,6 +66,11 @@ describe('TaskPage', () => {
     const note = await screen.findByRole('note');
     expect(note.textContent).toContain('An AI agent started this run as alice');
     expect(note.textContent).toContain('the agent itself cannot approve it');
+    // The values the agent gave are shown, unfolded, for the person to review.
+    const inputs = screen.getByText('Inputs (2)').closest('details')!;
+    expect(inputs.open).toBe(true);
+    expect(within(inputs).getByText('billing-api')).toBeTruthy();
+    expect(within(inputs).getByText(/"tier": 1/)).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Approve' })).toBeTruthy();
   });
 
@@ -81,6 +86,7 @@ describe('TaskPage', () => {
     renderAt('/tasks/task-1');
     expect(await screen.findByRole('heading', { level: 1, name: 'Go service' })).toBeTruthy();
     expect(screen.queryByText(/AI agent/)).toBeNull();
+    expect(screen.queryByText(/^Inputs/)).toBeNull(); // none given: no empty section
   });
 
   it('renders the steps with status text and appends streamed events to the log', async () => {

@@ -38,7 +38,7 @@ export interface Task {
   endedAt?: string;
   createdBy?: string;
   attempt?: number;
-  spec: { templateInfo?: { entityRef?: string }; user?: { ref?: string }; steps?: { id: string; name: string; action: string }[] };
+  spec: { templateInfo?: { entityRef?: string }; user?: { ref?: string }; steps?: { id: string; name: string; action: string }[]; parameters?: Record<string, unknown> };
   steps?: TaskStep[];
   output?: TaskOutput;
   temporalUrl?: string;
