@@ -89,6 +89,11 @@ var mcpUsers = fakeSignIn{
 	"carol":  {Ref: "user:default/carol", Ent: []string{"user:default/carol", "group:default/platform-team"}, Via: "session"},
 	"reader": {Ref: "service:reader", Service: true, Scopes: []string{"catalog.read"}, Via: "service-token", TokenID: "reader"},
 	"runner": {Ref: "service:runner", Service: true, Scopes: []string{"scaffolder.run"}, Via: "service-token", TokenID: "runner"},
+	// alice's agent with an MCP access token (agent), the same grant's
+	// refreshed token (agent-refreshed) and a second grant (agent-other).
+	"agent":           {Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}, Via: "mcp-oauth", Client: "client-1", TokenID: "jti-1", Session: "sid-1", MCPScopes: []string{"mcp:read", "mcp:write"}},
+	"agent-refreshed": {Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}, Via: "mcp-oauth", Client: "client-1", TokenID: "jti-2", Session: "sid-1", MCPScopes: []string{"mcp:read", "mcp:write"}},
+	"agent-other":     {Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}, Via: "mcp-oauth", Client: "client-2", TokenID: "jti-3", Session: "sid-2", MCPScopes: []string{"mcp:read", "mcp:write"}},
 }
 
 func newMCPFixture(t testing.TB, pol *permission.Policy, edit func(*config.MCP)) *mcpFixture {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -604,11 +605,8 @@ func (s *Server) decide(ctx context.Context, c Caller, in DecideIn, approve bool
 func (s *Server) record(ctx context.Context, c Caller, action, target string, details map[string]string) {
 	e := c.Origin
 	e.Action, e.Target, e.Decision = action, target, "allow"
-	if details == nil {
-		details = map[string]string{}
-	}
-	details["channel"] = permission.ChannelMCP
-	e.Details = details
+	e.Details = c.details()
+	maps.Copy(e.Details, details)
 	s.d.Recorder.Record(context.WithoutCancel(ctx), e)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,6 +161,21 @@ func callerOf(req mcp.Request) (Caller, bool) {
 	return c, ok
 }
 
+// details are the audit details every event of c's requests carries: the
+// request's own (forwardedFor, clientRequestId), the channel, and how the
+// caller was identified (via, the OAuth client, the token's id).
+func (c Caller) details() map[string]string {
+	d := make(map[string]string, len(c.Origin.Details)+4)
+	maps.Copy(d, c.Origin.Details)
+	d["channel"] = permission.ChannelMCP
+	for k, v := range map[string]string{"via": c.Identity.Via, "client": c.Identity.Client, "tokenId": c.Identity.TokenID} {
+		if v != "" {
+			d[k] = clip(v, 200)
+		}
+	}
+	return d
+}
+
 var errNoCaller = errors.New("no caller: /api/mcp answers only behind rigger's authentication")
 
 // mayCall applies the rails to a call of tool name by c: the tool lists,
@@ -239,7 +255,7 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 		res, err := next(ctx, method, req)
 		e := c.Origin
 		e.Action, e.Decision, e.Target = action, audit.Allow, "mcp"
-		e.Details = map[string]string{"channel": permission.ChannelMCP}
+		e.Details = c.details()
 		if ua := req.GetSession(); ua != nil {
 			e.Details["session"] = ua.ID()
 		}
