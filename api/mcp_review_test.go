@@ -1,7 +1,11 @@
 package api
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/riggerdev/rigger/internal/config"
 )
 
 // TestMCPAuditNamesTheToken: a tool call's audit event says how the
@@ -28,5 +32,31 @@ func TestMCPAuditNamesTheToken(t *testing.T) {
 	}
 	if seen != 2 {
 		t.Errorf("%d tool-call events, want 2", seen)
+	}
+}
+
+// TestMCPAuditRedactsRegisterTarget: catalog_register's target keeps no
+// credentials or query in the audit event (object, arguments, reason), as
+// the REST route's event does.
+func TestMCPAuditRedactsRegisterTarget(t *testing.T) {
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.AllowWrite = true })
+	s := f.session(t, "alice")
+	const target = "https://bob:hunter22@git.example.invalid/cat/catalog-info.yaml?private_token=glpat-secret9"
+	callTool(t, s, "catalog_register", map[string]any{"target": target})
+	callTool(t, s, "catalog_register", map[string]any{"type": "nonsense", "target": target})
+	seen := 0
+	for _, e := range f.events.snapshot() {
+		if strings.Contains(fmt.Sprint(e), "hunter22") || strings.Contains(fmt.Sprint(e), "glpat-secret9") {
+			t.Errorf("an audit event holds the target's secrets: %+v", e)
+		}
+		if e.Action == "mcp.tool.call" && e.Details["tool"] == "catalog_register" {
+			seen++
+			if e.Details["object"] != "https://git.example.invalid/cat/catalog-info.yaml" {
+				t.Errorf("object = %q", e.Details["object"])
+			}
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d catalog_register events, want 2", seen)
 	}
 }

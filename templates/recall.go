@@ -15,7 +15,7 @@ import (
 // or a field its review page masks or hides (ui:backstage.review.mask,
 // ui:backstage.review.show: false).
 func SensitiveField(p map[string]any) bool {
-	if p["ui:field"] == "Secret" || p["ui:widget"] == "password" {
+	if p["ui:field"] == "Secret" || p["ui:widget"] == "password" || p["format"] == "password" {
 		return true
 	}
 	if opts, _ := p["ui:options"].(map[string]any); opts["inputType"] == "password" {
@@ -34,6 +34,19 @@ func SensitiveField(p map[string]any) bool {
 // list whose items hold a sensitive field goes whole. A key declared in
 // several places goes when any of them marks it. values is not modified.
 func Recall(t *Template, values map[string]any) map[string]any {
+	return walkSensitive(t, values, nil)
+}
+
+// RedactValues is values with every field Recall drops replaced by mask, at any
+// depth (a list holding a sensitive field is replaced whole): what an
+// audit event may show. values is not modified.
+func RedactValues(t *Template, values map[string]any, mask string) map[string]any {
+	return walkSensitive(t, values, mask)
+}
+
+// walkSensitive copies values, dropping (mask nil) or replacing by mask
+// the fields t's parameter pages mark sensitive.
+func walkSensitive(t *Template, values map[string]any, mask any) map[string]any {
 	if values == nil {
 		return nil
 	}
@@ -41,7 +54,7 @@ func Recall(t *Template, values map[string]any) map[string]any {
 	for _, page := range t.Spec.Parameters {
 		s.schema(page, 0)
 	}
-	out, _ := s.keep(values, 0).(map[string]any)
+	out, _ := s.keep(values, 0, mask).(map[string]any)
 	return out
 }
 
@@ -174,20 +187,27 @@ func holdsSensitive(v any, depth int) bool {
 	return false
 }
 
-// keep copies v without the sensitive keys s names.
-func (s *sensitivity) keep(v any, depth int) any {
+// keep copies v without the sensitive keys s names (with mask in their
+// place when mask is not nil).
+func (s *sensitivity) keep(v any, depth int, mask any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, val := range x {
 			if s.drop[k] {
+				if mask != nil {
+					out[k] = mask
+				}
 				continue
 			}
 			if n := s.nested[k]; n != nil {
 				if depth >= maxSchemaDepth {
+					if mask != nil {
+						out[k] = mask
+					}
 					continue
 				}
-				val = n.keep(val, depth+1)
+				val = n.keep(val, depth+1, mask)
 			}
 			out[k] = val
 		}
@@ -195,7 +215,7 @@ func (s *sensitivity) keep(v any, depth int) any {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = s.keep(e, depth+1)
+			out[i] = s.keep(e, depth+1, mask)
 		}
 		return out
 	default:

@@ -382,7 +382,7 @@ func (s *Server) runTarget(ctx context.Context, c Caller, in RunIn) (ref, hash s
 	}
 	note := noteOf(ctx)
 	note.target = ref
-	note.secrets = s.secretParameters(ctx, c, ref)
+	note.values = s.secretValues(ctx, c, ref)
 	hash, err = valuesHash(in.Values)
 	return ref, hash, err
 }
@@ -610,31 +610,20 @@ func (s *Server) record(ctx context.Context, c Caller, action, target string, de
 	s.d.Recorder.Record(context.WithoutCancel(ctx), e)
 }
 
-// secretParameters are the parameters of template ref that hold secrets
-// (ui:field Secret, format password, ui:widget password): redacted from
-// the audit event's arguments.
-func (s *Server) secretParameters(ctx context.Context, c Caller, ref string) []string {
+// secretValues is how the audit hides template ref's secret parameters
+// in values: the fields templates.RedactValues masks (the same rule that
+// keeps them out of a task's recalled values), at any depth. A template
+// the caller cannot read masks every value.
+func (s *Server) secretValues(ctx context.Context, c Caller, ref string) func(map[string]any) map[string]any {
 	t, err := s.d.Tasks.Template(ctx, c.Identity, ref)
 	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, p := range t.Spec.Parameters {
-		_, schema := templates.PageCondition(p)
-		props, _ := schema["properties"].(map[string]any)
-		for name, v := range props {
-			m, _ := v.(map[string]any)
-			if m == nil {
-				continue
+		return func(v map[string]any) map[string]any {
+			out := make(map[string]any, len(v))
+			for k := range v {
+				out[k] = redacted
 			}
-			if f, _ := m["ui:field"].(string); f == "Secret" {
-				out = append(out, name)
-			} else if f, _ := m["format"].(string); f == "password" {
-				out = append(out, name)
-			} else if w, _ := m["ui:widget"].(string); w == "password" {
-				out = append(out, name)
-			}
+			return out
 		}
 	}
-	return out
+	return func(v map[string]any) map[string]any { return templates.RedactValues(t, v, redacted) }
 }

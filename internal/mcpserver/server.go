@@ -213,8 +213,9 @@ func (s *Server) listed(c Caller, name string) bool {
 
 // callNote is what a tool handler tells the rails' audit about its call.
 type callNote struct {
-	secrets []string // argument paths to redact besides the usual names
-	target  string
+	// values masks the secrets in a template's values (nil: none).
+	values func(map[string]any) map[string]any
+	target string
 }
 
 type noteKey struct{}
@@ -259,6 +260,7 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 		if ua := req.GetSession(); ua != nil {
 			e.Details["session"] = ua.ID()
 		}
+		var hidden []string // the secrets the arguments held
 		switch r := res.(type) {
 		case *mcp.ListToolsResult:
 			if r == nil {
@@ -274,12 +276,14 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 			if p != nil {
 				e.Target = "mcp:tool/" + p.Name
 				e.Details["tool"] = p.Name
-				e.Details["arguments"] = clip(redactedArguments(p.Arguments, note.secrets), 2000)
+				var args string
+				args, hidden = redactedArguments(p.Arguments, note.values)
+				e.Details["arguments"] = clip(args, 2000)
 			}
 			size := resultSize(r)
 			e.Details["resultBytes"] = strconv.Itoa(size)
 			if r.IsError {
-				e.Decision, e.Reason = audit.Deny, clip(resultText(r), 500)
+				e.Decision, e.Reason = audit.Deny, clip(redactText(resultText(r), hidden), 500)
 			}
 		case *mcp.ReadResourceResult:
 			if p, _ := req.GetParams().(*mcp.ReadResourceParams); p != nil {
@@ -290,7 +294,7 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 			e.Details["object"] = note.target
 		}
 		if err != nil {
-			e.Decision, e.Reason = audit.Deny, clip(err.Error(), 500)
+			e.Decision, e.Reason = audit.Deny, clip(redactText(err.Error(), hidden), 500)
 			if p, _ := req.GetParams().(*mcp.CallToolParamsRaw); p != nil {
 				e.Target, e.Details["tool"] = "mcp:tool/"+clip(p.Name, 100), clip(p.Name, 100)
 			}
