@@ -68,9 +68,15 @@ func (s *Server) mcpRoutes(g *gin.RouterGroup) {
 			tooMany(c, "MCP requests are rate limited per user and token (mcp.rateLimit)", wait)
 			return
 		}
-		if c.Request.Method == http.MethodPost && c.GetHeader("Mcp-Session-Id") == "" && s.mcp.Sessions() >= live.MaxSessions {
-			writeError(c, fmt.Errorf("%w: this server holds its most MCP sessions at once (mcp.maxSessions: %d); try again when one ends", errs.ErrUnavailable, live.MaxSessions))
-			return
+		if c.Request.Method == http.MethodPost && c.GetHeader("Mcp-Session-Id") == "" {
+			if s.mcp.Sessions() >= live.MaxSessions {
+				writeError(c, fmt.Errorf("%w: this server holds its most MCP sessions at once (mcp.maxSessions: %d); try again when one ends", errs.ErrUnavailable, live.MaxSessions))
+				return
+			}
+			if s.mcp.SessionsOf(id) >= live.MaxSessionsPerUser {
+				writeError(c, fmt.Errorf("%w: %s holds its most MCP sessions at once on this server (mcp.maxSessionsPerUser: %d); end one (or wait for an idle one to time out) first", errs.ErrUnavailable, id.Ref, live.MaxSessionsPerUser))
+				return
+			}
 		}
 		r := c.Request.WithContext(context.WithValue(c.Request.Context(), mcpCallerKey{}, mcpserver.Caller{Identity: id, Origin: s.auditEvent(c, "", "", nil)}))
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {

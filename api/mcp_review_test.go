@@ -2,8 +2,11 @@ package api
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/internal/config"
 )
@@ -59,4 +62,57 @@ func TestMCPAuditRedactsRegisterTarget(t *testing.T) {
 	if seen != 2 {
 		t.Errorf("%d catalog_register events, want 2", seen)
 	}
+}
+
+// initialize posts an initialize without a session id as user: the
+// status and body of the answer.
+func (f *mcpFixture) initialize(t *testing.T, user string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", f.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("X-Test-User", user)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitFor polls cond for up to 10s.
+func waitFor(cond func() bool) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+// TestMCPSessionsPerUser: one caller's sessions stop at
+// mcp.maxSessionsPerUser (503 naming the key) while another caller still
+// gets one; a session that ends or times out frees its place.
+func TestMCPSessionsPerUser(t *testing.T) {
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessionsPerUser = 2 })
+	a1 := f.session(t, "alice")
+	f.session(t, "agent") // alice too, through an MCP access token
+	if code, body := f.initialize(t, "alice"); code != http.StatusServiceUnavailable || !strings.Contains(body, "mcp.maxSessionsPerUser") {
+		t.Errorf("alice's third session: %d %s, want 503 naming mcp.maxSessionsPerUser", code, body)
+	}
+	f.session(t, "carol")
+	f.session(t, "reader")
+	a1.Close()
+	if !waitFor(func() bool { return f.srv.MCP().SessionsOf(mcpUsers["alice"]) < 2 }) {
+		t.Fatal("alice's closed session still counts")
+	}
+	f.session(t, "alice")
+
+	idle := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessionsPerUser = 1; c.SessionTimeout = 50 * time.Millisecond })
+	idle.session(t, "alice")
+	if !waitFor(func() bool { return idle.srv.MCP().SessionsOf(mcpUsers["alice"]) == 0 }) {
+		t.Fatal("alice's idle session still counts after mcp.sessionTimeout")
+	}
+	idle.session(t, "alice")
 }

@@ -570,7 +570,7 @@ func TestMCPAuditTrail(t *testing.T) {
 // sessions end after mcp.sessionTimeout.
 func TestMCPSessions(t *testing.T) {
 	const n = 100
-	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessions = n; c.RateLimit.Burst = 1000 })
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessions, c.MaxSessionsPerUser = n, n; c.RateLimit.Burst = 1000 })
 	sessions := make([]*mcp.ClientSession, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,9 @@ type Server struct {
 	mcp *mcp.Server
 	// tools are the tools registered, by name.
 	tools map[string]toolInfo
+	// owners maps the id of each session initialized here to its
+	// caller's userKey (SessionsOf).
+	owners sync.Map
 }
 
 // toolInfo is what the rails need to know of a tool.
@@ -116,6 +120,27 @@ func (s *Server) Sessions() int {
 	return n
 }
 
+// SessionsOf counts the sessions id's caller (userKey: the user, or the
+// service token) holds on this replica: those it initialized that have
+// not ended or timed out. It forgets the sessions that ended.
+func (s *Server) SessionsOf(id auth.Identity) int {
+	live := map[string]bool{}
+	for ss := range s.mcp.Sessions() {
+		live[ss.ID()] = true
+	}
+	key, n := userKey(id), 0
+	s.owners.Range(func(k, v any) bool {
+		switch {
+		case !live[k.(string)]:
+			s.owners.Delete(k)
+		case v == key:
+			n++
+		}
+		return true
+	})
+	return n
+}
+
 // ToolNames are the tools registered, in the order they are listed.
 func (s *Server) ToolNames() []string {
 	var out []string
@@ -143,12 +168,17 @@ const callerKey = "rigger.caller"
 // session's requests from anyone else.
 func TokenInfo(c Caller) *mcpauth.TokenInfo {
 	c.Identity.Channel = permission.ChannelMCP
-	user := c.Identity.Ref
-	if c.Identity.Service {
-		user += "#service"
-	}
-	return &mcpauth.TokenInfo{UserID: user, Scopes: c.Identity.Scopes, Expiration: time.Now().Add(time.Hour),
+	return &mcpauth.TokenInfo{UserID: userKey(c.Identity), Scopes: c.Identity.Scopes, Expiration: time.Now().Add(time.Hour),
 		Extra: map[string]any{callerKey: c}}
+}
+
+// userKey names the caller a session belongs to: the user, or the
+// service token (never the same as a user's).
+func userKey(id auth.Identity) string {
+	if id.Service {
+		return id.Ref + "#service"
+	}
+	return id.Ref
 }
 
 // callerOf finds the request's caller; ok is false outside the API.
@@ -259,6 +289,9 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 		e.Details = c.details()
 		if ua := req.GetSession(); ua != nil {
 			e.Details["session"] = ua.ID()
+			if method == "initialize" && err == nil {
+				s.owners.Store(ua.ID(), userKey(c.Identity))
+			}
 		}
 		var hidden []string // the secrets the arguments held
 		switch r := res.(type) {
