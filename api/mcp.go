@@ -10,6 +10,7 @@ import (
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/mcpserver"
@@ -62,10 +63,10 @@ func (s *Server) mcpRoutes(g *gin.RouterGroup) {
 		id := identity(c)
 		id.Channel = permission.ChannelMCP
 		c.Set(identityKey, id)
-		// Per user and per token: one user's agents share the user's
-		// bucket per token they hold.
-		if ok, wait := limits.take(id.Ref + "\x00" + id.TokenID); !ok {
-			tooMany(c, "MCP requests are rate limited per user and token (mcp.rateLimit)", wait)
+		// A request takes from its user's bucket and its grant's: a new
+		// or refreshed token starts no fresh burst.
+		if ok, wait := limits.takeAll(mcpRateKeys(id)...); !ok {
+			tooMany(c, "MCP requests are rate limited per user and per grant (mcp.rateLimit)", wait)
 			return
 		}
 		if c.Request.Method == http.MethodPost && c.GetHeader("Mcp-Session-Id") == "" {
@@ -93,6 +94,26 @@ func (s *Server) mcpRoutes(g *gin.RouterGroup) {
 }
 
 type mcpCallerKey struct{}
+
+// mcpRateKeys are the rate-limit buckets of id's MCP requests: the user
+// (or service) and, when known, the grant its token belongs to: the
+// sign-in a rigger or MCP access token was refreshed from (its sid), a
+// service token's name, else the token itself.
+func mcpRateKeys(id auth.Identity) []string {
+	keys := []string{"user\x00" + id.Ref}
+	if id.Service {
+		keys[0] += "#service"
+	}
+	switch {
+	case id.Service && id.TokenID != "":
+		keys = append(keys, "service-token\x00"+id.TokenID)
+	case id.Session != "":
+		keys = append(keys, "grant\x00"+id.Session)
+	case id.TokenID != "":
+		keys = append(keys, "token\x00"+id.TokenID)
+	}
+	return keys
+}
 
 // challenge runs on every 401 the API answers, before the body is written:
 // for /api/mcp it is where an MCP client learns how to get a token

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,4 +116,44 @@ func TestMCPSessionsPerUser(t *testing.T) {
 		t.Fatal("alice's idle session still counts after mcp.sessionTimeout")
 	}
 	idle.session(t, "alice")
+}
+
+// TestMCPRateLimitPerUser: a refreshed token of the same grant, and a new
+// grant of the same user, take from the user's bucket: no fresh burst.
+func TestMCPRateLimitPerUser(t *testing.T) {
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.RateLimit.Burst, c.RateLimit.Interval = 2, time.Hour })
+	ping := func(user string) (int, string) {
+		req, _ := http.NewRequest("POST", f.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("X-Test-User", user)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, u := range []string{"agent", "agent-refreshed"} {
+		if code, body := ping(u); code == http.StatusTooManyRequests {
+			t.Fatalf("%s limited: %s", u, body)
+		}
+	}
+	for _, u := range []string{"agent-refreshed", "agent-other", "alice"} {
+		if code, body := ping(u); code != http.StatusTooManyRequests || !strings.Contains(body, "mcp.rateLimit") {
+			t.Errorf("%s after alice's burst: %d %s, want 429", u, code, body)
+		}
+	}
+	if code, body := ping("carol"); code == http.StatusTooManyRequests {
+		t.Errorf("another user limited: %s", body)
+	}
+	// The grant is the sign-in the tokens were refreshed from.
+	a, r, o := mcpRateKeys(mcpUsers["agent"]), mcpRateKeys(mcpUsers["agent-refreshed"]), mcpRateKeys(mcpUsers["agent-other"])
+	if len(a) != 2 || !slices.Equal(a, r) || a[1] == o[1] || a[0] != o[0] {
+		t.Errorf("rate keys: %q %q %q", a, r, o)
+	}
+	if k := mcpRateKeys(mcpUsers["reader"]); len(k) != 2 || !strings.Contains(k[1], "reader") {
+		t.Errorf("a service token's rate keys: %q", k)
+	}
 }
