@@ -347,6 +347,11 @@ func (s *Service) Decide(ctx context.Context, who auth.Identity, id, requestID s
 	if err := selfApproval(who, t, step); err != nil {
 		return "", err
 	}
+	if step.ID == GateStepID && who.Channel == auth.ChannelMCP {
+		// Decided here, on the state the signal names, not only in the
+		// MCP layer: an agent never lets its own kind's run through.
+		return "", errs.Forbidden("task %s waits for a person to approve what an agent started; that is decided in the web UI or the REST API, never through MCP", t.ID)
+	}
 	switch {
 	case requestID == "":
 		return "", errs.Invalid("send the requestId of the approval you decide on (the task's approval.requestId): task %s waits for %s", t.ID, step.Approval.RequestID)
