@@ -507,9 +507,11 @@ func gateApplies(plan DryRunOut) bool {
 	return false
 }
 
-// waitingFor says who may decide the gate of creator's agent's run.
+// waitingFor says who may decide the gate of creator's agent's run: the
+// gate lets its creator decide, but only the policy's
+// scaffolder.task.approve says who may.
 func waitingFor(creator string) string {
-	return fmt.Sprintf("waiting for approval by %s (or a person the policy lets approve the task) in the web UI or the REST API, not through MCP", creator)
+	return fmt.Sprintf("waiting for approval by %s if the policy lets them approve this template's runs (scaffolder.task.approve), or by another person it lets, in the web UI or the REST API, not through MCP", creator)
 }
 
 func (s *Server) taskGet(ctx context.Context, c Caller, in TaskIn) (TaskOut, error) {
@@ -531,7 +533,7 @@ func (s *Server) taskGet(ctx context.Context, c Caller, in TaskIn) (TaskOut, err
 		if step.ID == tasks.GateStepID {
 			out.Waiting = waitingFor(t.User)
 		} else {
-			who := "a person the policy lets approve the task"
+			who := "a person the policy lets approve this template's runs (scaffolder.task.approve)"
 			if !a.AllowSelf {
 				who += ", other than " + t.User
 			}
