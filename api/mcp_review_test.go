@@ -4,12 +4,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/riggerdev/rigger/activities"
+	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 // TestMCPAuditNamesTheToken: a tool call's audit event says how the
@@ -155,5 +160,58 @@ func TestMCPRateLimitPerUser(t *testing.T) {
 	}
 	if k := mcpRateKeys(mcpUsers["reader"]); len(k) != 2 || !strings.Contains(k[1], "reader") {
 		t.Errorf("a service token's rate keys: %q", k)
+	}
+}
+
+// TestMCPRunNeedsTheTemplateDryRun: a template_run of a template changed
+// since the dry run is refused, saying to dry-run again; a run that did
+// not start (here: no signing key) leaves the receipt for the next try.
+func TestMCPRunNeedsTheTemplateDryRun(t *testing.T) {
+	for name, st := range emptyStores(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newMCPFixtureOn(t, st, nil, func(c *config.MCP) { c.AllowWrite = true })
+			alice := f.session(t, "alice")
+			args := map[string]any{"ref": "template:default/hello", "values": map[string]any{"name": "world"}}
+			if _, text, isErr := callTool(t, alice, "template_dry_run", args); isErr {
+				t.Fatalf("dry run: %s", text)
+			}
+			for i := range 2 {
+				if _, text, _ := callTool(t, alice, "template_run", args); !strings.Contains(text, "scaffolder.runSigningKey") {
+					t.Fatalf("run %d without a signing key: %s, want the key's error (the receipt kept)", i, text)
+				}
+			}
+			// The template changes: its location's file is rewritten and read.
+			locs, err := st.ListLocations(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := strings.Replace(mcpCatalog(t), "Writes a greeting", "Writes a louder greeting", 1)
+			for _, l := range locs {
+				if l.Type != "file" {
+					continue
+				}
+				if err := os.WriteFile(l.Target, []byte(changed), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				cat := &activities.Catalog{Store: st, Rules: catalog.DefaultRules(), Limits: catalog.DefaultLimits(), Orphans: store.OrphanDelete, Logger: discardLogger(),
+					Git: activities.GitSource{AllowLocal: true}}
+				if _, err := cat.RefreshLocation(t.Context(), contract.CatalogRefreshInput{LocationID: l.ID}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, text, isErr := callTool(t, alice, "template_run", args); !isErr || !strings.Contains(text, "changed since your template_dry_run") {
+				t.Errorf("run of a changed template: %t %s", isErr, text)
+			}
+			// The refused run used the receipt up.
+			if _, text, _ := callTool(t, alice, "template_run", args); !strings.Contains(text, "call template_dry_run first") {
+				t.Errorf("a second run on the stale receipt: %s", text)
+			}
+			if _, text, isErr := callTool(t, alice, "template_dry_run", args); isErr {
+				t.Fatalf("dry run again: %s", text)
+			}
+			if _, text, _ := callTool(t, alice, "template_run", args); !strings.Contains(text, "scaffolder.runSigningKey") {
+				t.Errorf("run after a new dry run: %s", text)
+			}
+		})
 	}
 }

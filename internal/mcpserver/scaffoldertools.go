@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -392,23 +393,55 @@ func (s *Server) templateDryRun(ctx context.Context, c Caller, in RunIn) (DryRun
 	if err != nil {
 		return DryRunOut{}, err
 	}
+	// The version read before the dry run: a change during it makes the
+	// receipt stale, not the run unchecked.
+	version, err := s.d.Tasks.TemplateVersion(ctx, c.Identity, ref)
+	if err != nil {
+		return DryRunOut{}, err
+	}
 	res, err := s.d.Tasks.DryRunTemplate(ctx, c.Identity, ref, in.Values)
 	if err != nil {
 		return DryRunOut{}, err
 	}
 	out := dryRunOut(ref, res)
 	if s.d.Receipts != nil && !res.Failed {
-		plan, err := json.Marshal(out)
+		plan, err := receiptPlan(out)
 		if err != nil {
 			return DryRunOut{}, err
 		}
 		now := s.d.Now()
-		if err := s.d.Receipts.PutDryRunReceipt(ctx, store.DryRunReceipt{Caller: receiptCaller(c), TemplateRef: ref, ValuesHash: hash, Plan: plan, Created: now},
+		if err := s.d.Receipts.PutDryRunReceipt(ctx, store.DryRunReceipt{Caller: receiptCaller(c), TemplateRef: ref, ValuesHash: hash, TemplateVersion: version, Plan: plan, Created: now},
 			now.Add(-s.Config().DryRunWindow)); err != nil {
 			return DryRunOut{}, fmt.Errorf("keep the dry run's receipt: %w", err)
 		}
 	}
 	return out, nil
+}
+
+// receiptPlan is out as a receipt keeps it, within store.MaxDryRunPlan:
+// the files' contents go first, then the log, then the output (the agent
+// saw them whole in the dry run's answer).
+func receiptPlan(out DryRunOut) ([]byte, error) {
+	out.Files = slices.Clone(out.Files)
+	for step := 0; ; step++ {
+		b, err := json.Marshal(out)
+		if err != nil || len(b) <= store.MaxDryRunPlan {
+			return b, err
+		}
+		switch step {
+		case 0:
+			for i := range out.Files {
+				out.Files[i].Content, out.Files[i].Truncated = "", out.Files[i].Content != "" || out.Files[i].Truncated
+			}
+		case 1:
+			out.Log, out.LogTruncated = []LogLine{}, true
+		case 2:
+			out.Output = nil
+			out.Files, out.FilesTruncated = []DryRunFile{}, true
+		default:
+			return nil, errs.Invalid("the dry run's plan is too large to keep (%d bytes, at most %d): template_run cannot follow it", len(b), store.MaxDryRunPlan)
+		}
+	}
 }
 
 // dryRunOut is a dry run's result, bounded.
@@ -458,12 +491,19 @@ func (s *Server) templateRun(ctx context.Context, c Caller, in RunIn) (RunOut, e
 		return RunOut{}, fmt.Errorf("%w: template_run needs the database's dry-run receipts, which this server lacks", errs.ErrUnavailable)
 	}
 	cfg := s.Config()
-	rec, ok, err := s.d.Receipts.DryRunReceipt(ctx, receiptCaller(c), ref, hash, s.d.Now().Add(-cfg.DryRunWindow))
+	version, err := s.d.Tasks.TemplateVersion(ctx, c.Identity, ref)
+	if err != nil {
+		return RunOut{}, err
+	}
+	rec, ok, err := s.d.Receipts.TakeDryRunReceipt(ctx, receiptCaller(c), ref, hash, s.d.Now().Add(-cfg.DryRunWindow))
 	if err != nil {
 		return RunOut{}, fmt.Errorf("read the dry run's receipt: %w", err)
 	}
 	if !ok {
-		return RunOut{}, errs.Forbidden("template_run needs a successful template_dry_run of %s with exactly these values, by you, within the last %s: call template_dry_run first (a dry run with other values, by someone else, or older does not count)", ref, cfg.DryRunWindow)
+		return RunOut{}, errs.Forbidden("template_run needs a successful template_dry_run of %s with exactly these values, by you, within the last %s, not used by another run: call template_dry_run first (a dry run with other values, by someone else, older, or already run does not count)", ref, cfg.DryRunWindow)
+	}
+	if rec.TemplateVersion != version {
+		return RunOut{}, errs.Conflict("template %s changed since your template_dry_run of it: call template_dry_run again to see what it does now", ref)
 	}
 	var plan DryRunOut
 	if err := json.Unmarshal(rec.Plan, &plan); err != nil {
@@ -475,6 +515,10 @@ func (s *Server) templateRun(ctx context.Context, c Caller, in RunIn) (RunOut, e
 	}
 	id, tplRef, err := s.d.Tasks.Create(ctx, c.Identity, req)
 	if err != nil {
+		// Nothing ran: the receipt serves the next attempt.
+		if perr := s.d.Receipts.PutDryRunReceipt(context.WithoutCancel(ctx), rec, s.d.Now().Add(-cfg.DryRunWindow)); perr != nil {
+			s.d.Logger.Warn("mcp: put back a dry run's receipt", "template", ref, "error", perr)
+		}
 		return RunOut{}, err
 	}
 	s.record(ctx, c, "scaffolder.task.create", "task:"+id, map[string]string{"template": tplRef})

@@ -32,7 +32,8 @@ import (
 // implements it: every replica sees every receipt).
 type Receipts interface {
 	PutDryRunReceipt(ctx context.Context, r store.DryRunReceipt, olderThan time.Time) error
-	DryRunReceipt(ctx context.Context, caller, templateRef, valuesHash string, since time.Time) (store.DryRunReceipt, bool, error)
+	// TakeDryRunReceipt reads and deletes a receipt: one run per dry run.
+	TakeDryRunReceipt(ctx context.Context, caller, templateRef, valuesHash string, since time.Time) (store.DryRunReceipt, bool, error)
 }
 
 // Deps are what the tools call.

@@ -346,6 +346,11 @@ CREATE TABLE oauth_codes (
   family TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX oauth_codes_expires ON oauth_codes (expires_at);
+`, `
+-- A dry-run receipt names the template version (uid and etag) it ran:
+-- a run of a template changed since needs a new dry run. A receipt is
+-- used by one run (deleted as it is read).
+ALTER TABLE mcp_dry_runs ADD COLUMN template_version TEXT NOT NULL DEFAULT '';
 `}
 }
 
