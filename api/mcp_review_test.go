@@ -215,3 +215,37 @@ func TestMCPRunNeedsTheTemplateDryRun(t *testing.T) {
 		})
 	}
 }
+
+// TestMCPSecretsChannel: a secret parameter in values is refused, naming
+// secrets; secrets go beside values, their names (not their values) bind
+// the dry run to the run, and no audit event holds them.
+func TestMCPSecretsChannel(t *testing.T) {
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.AllowWrite = true })
+	alice := f.session(t, "alice")
+	ref := "template:default/hello"
+	for _, tool := range []string{"template_dry_run", "template_run"} {
+		_, text, isErr := callTool(t, alice, tool, map[string]any{"ref": ref, "values": map[string]any{"name": "world", "apiKey": "sk-in-values-1"}})
+		if !isErr || !strings.Contains(text, "values.apiKey is a secret parameter") || !strings.Contains(text, "pass it in secrets") {
+			t.Errorf("%s with a secret in values: %t %s", tool, isErr, text)
+		}
+	}
+	values := map[string]any{"name": "world"}
+	if _, text, isErr := callTool(t, alice, "template_dry_run", map[string]any{"ref": ref, "values": values, "secrets": map[string]any{"apiKey": "sk-dry-2"}}); isErr {
+		t.Fatalf("dry run with secrets: %s", text)
+	}
+	if _, text, _ := callTool(t, alice, "template_run", map[string]any{"ref": ref, "values": values}); !strings.Contains(text, "call template_dry_run first") {
+		t.Errorf("a run without the dry run's secrets: %s", text)
+	}
+	// The same names with another value: the dry run counts (the key's
+	// error is past the receipt).
+	if _, text, _ := callTool(t, alice, "template_run", map[string]any{"ref": ref, "values": values, "secrets": map[string]any{"apiKey": "sk-run-3"}}); !strings.Contains(text, "scaffolder.runSigningKey") {
+		t.Errorf("a run with the dry run's secret names: %s", text)
+	}
+	for _, e := range f.events.snapshot() {
+		for _, s := range []string{"sk-in-values-1", "sk-dry-2", "sk-run-3"} {
+			if strings.Contains(fmt.Sprint(e), s) {
+				t.Errorf("an audit event holds %s: %+v", s, e)
+			}
+		}
+	}
+}

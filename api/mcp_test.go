@@ -476,8 +476,9 @@ func TestMCPDryRunThenRun(t *testing.T) {
 
 func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 	alice, carol := f.session(t, "alice"), f.session(t, "carol")
+	secrets := map[string]any{"apiKey": "sk-live-123456"}
 	run := func(s *mcp.ClientSession, values map[string]any) string {
-		_, text, isErr := callTool(t, s, "template_run", map[string]any{"ref": "template:default/hello", "values": values})
+		_, text, isErr := callTool(t, s, "template_run", map[string]any{"ref": "template:default/hello", "values": values, "secrets": secrets})
 		if !isErr {
 			t.Fatalf("template_run succeeded without a signing key: %s", text)
 		}
@@ -486,7 +487,7 @@ func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 	if text := run(alice, map[string]any{"name": "world"}); !strings.Contains(text, "template_dry_run") {
 		t.Errorf("without a dry run: %s", text)
 	}
-	out, text, isErr := callTool(t, alice, "template_dry_run", map[string]any{"ref": "template:default/hello", "values": map[string]any{"name": "world", "apiKey": "sk-live-123456"}})
+	out, text, isErr := callTool(t, alice, "template_dry_run", map[string]any{"ref": "template:default/hello", "values": map[string]any{"name": "world", "team": "a"}, "secrets": secrets})
 	if isErr {
 		t.Fatalf("dry run: %s", text)
 	}
@@ -495,8 +496,8 @@ func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 	if out["status"] != "completed" || !strings.Contains(string(files), "hello world") || !strings.Contains(string(log), "wrote hello for world") {
 		t.Errorf("dry run: %v", out)
 	}
-	same := map[string]any{"apiKey": "sk-live-123456", "name": "world"}
-	if text := run(alice, map[string]any{"name": "other", "apiKey": "sk-live-123456"}); !strings.Contains(text, "template_dry_run") {
+	same := map[string]any{"team": "a", "name": "world"}
+	if text := run(alice, map[string]any{"name": "other", "team": "a"}); !strings.Contains(text, "template_dry_run") {
 		t.Errorf("other values: %s", text)
 	}
 	if text := run(carol, same); !strings.Contains(text, "template_dry_run") {
@@ -527,7 +528,7 @@ func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 		}
 		if e.Action == "mcp.tool.call" && e.Details["tool"] == "template_dry_run" {
 			calls++
-			if !strings.Contains(e.Details["arguments"], `"apiKey":"[redacted]"`) || e.Details["resultBytes"] == "" || e.Actor != "user:default/alice" {
+			if !strings.Contains(e.Details["arguments"], `"secrets":"[redacted]"`) || e.Details["resultBytes"] == "" || e.Actor != "user:default/alice" {
 				t.Errorf("dry run's event: %+v", e)
 			}
 		}

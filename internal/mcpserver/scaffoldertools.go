@@ -74,8 +74,9 @@ type StepSummary struct {
 
 // RunIn is a template and its values.
 type RunIn struct {
-	Ref    string         `json:"ref" jsonschema:"template ref, e.g. template:default/go-service"`
-	Values map[string]any `json:"values,omitempty" jsonschema:"the template's parameters (see template_describe)"`
+	Ref     string            `json:"ref" jsonschema:"template ref, e.g. template:default/go-service"`
+	Values  map[string]any    `json:"values,omitempty" jsonschema:"the template's parameters (see template_describe), never its secret ones"`
+	Secrets map[string]string `json:"secrets,omitempty" jsonschema:"the template's secret parameters (ui:field Secret, password fields) by name, as the template's secrets.NAME reads them: kept sealed, out of the run's history, the dry run's receipt and the audit log. template_run needs the same names as its dry run"`
 }
 
 // DryRunOut is what a dry run did.
@@ -352,9 +353,10 @@ func (s *Server) templateDescribe(ctx context.Context, c Caller, in RefIn) (Desc
 }
 
 // valuesHash is the hash of values' canonical JSON (keys sorted, as
-// encoding/json writes maps): the same values hash the same whatever
-// order the agent wrote them in.
-func valuesHash(values map[string]any) (string, error) {
+// encoding/json writes maps) and of the names of secrets (not their
+// values): the same values and secret names hash the same whatever order
+// the agent wrote them in.
+func valuesHash(values map[string]any, secrets map[string]string) (string, error) {
 	if values == nil {
 		values = map[string]any{}
 	}
@@ -362,8 +364,13 @@ func valuesHash(values map[string]any) (string, error) {
 	if err != nil {
 		return "", errs.Invalid("values: %v", err)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	h := sha256.New()
+	h.Write(b)
+	for _, k := range slices.Sorted(maps.Keys(secrets)) {
+		h.Write([]byte{0})
+		h.Write([]byte(k))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // receiptCaller names the caller in a receipt: the same user (or token)
@@ -383,9 +390,54 @@ func (s *Server) runTarget(ctx context.Context, c Caller, in RunIn) (ref, hash s
 	}
 	note := noteOf(ctx)
 	note.target = ref
-	note.values = s.secretValues(ctx, c, ref)
-	hash, err = valuesHash(in.Values)
+	t, err := s.d.Tasks.Template(ctx, c.Identity, ref)
+	if err != nil {
+		note.values = maskAll
+		return "", "", err
+	}
+	note.values = func(v map[string]any) map[string]any { return templates.RedactValues(t, v, redacted) }
+	if path := secretIn(templates.RedactValues(t, in.Values, secretField), "values"); path != "" {
+		return "", "", errs.Invalid("%s is a secret parameter of %s: pass it in secrets (by its name), which stay out of the run's history, not in values", path, ref)
+	}
+	hash, err = valuesHash(in.Values, in.Secrets)
 	return ref, hash, err
+}
+
+// secretField marks where a secret parameter was in values (secretIn).
+const secretField = "\x00rigger:secret-field"
+
+// secretIn is the path of the first secretField in v, at or under at
+// ("" when there is none).
+func secretIn(v any, at string) string {
+	switch x := v.(type) {
+	case string:
+		if x == secretField {
+			return at
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if p := secretIn(x[k], at+"."+k); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p := secretIn(e, fmt.Sprintf("%s[%d]", at, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// maskAll hides every value: the audit's mask when the template cannot
+// be read.
+func maskAll(v map[string]any) map[string]any {
+	out := make(map[string]any, len(v))
+	for k := range v {
+		out[k] = redacted
+	}
+	return out
 }
 
 func (s *Server) templateDryRun(ctx context.Context, c Caller, in RunIn) (DryRunOut, error) {
@@ -399,7 +451,7 @@ func (s *Server) templateDryRun(ctx context.Context, c Caller, in RunIn) (DryRun
 	if err != nil {
 		return DryRunOut{}, err
 	}
-	res, err := s.d.Tasks.DryRunTemplate(ctx, c.Identity, ref, in.Values)
+	res, err := s.d.Tasks.DryRunTemplate(ctx, c.Identity, ref, in.Values, in.Secrets)
 	if err != nil {
 		return DryRunOut{}, err
 	}
@@ -509,7 +561,7 @@ func (s *Server) templateRun(ctx context.Context, c Caller, in RunIn) (RunOut, e
 	if err := json.Unmarshal(rec.Plan, &plan); err != nil {
 		return RunOut{}, fmt.Errorf("read the dry run's receipt: %w", err)
 	}
-	req := tasks.CreateRequest{TemplateRef: ref, Values: in.Values, Channel: permission.ChannelMCP}
+	req := tasks.CreateRequest{TemplateRef: ref, Values: in.Values, Secrets: in.Secrets, Channel: permission.ChannelMCP}
 	if s.gated(ctx, c, ref, cfg) {
 		req.Gate = &tasks.Gate{Message: fmt.Sprintf("%s's agent started this run through MCP. It stops here, before its first step with effects outside the run, until a person approves (in the web UI or the REST API; never through MCP).", c.Identity.Ref)}
 	}
@@ -654,22 +706,4 @@ func (s *Server) record(ctx context.Context, c Caller, action, target string, de
 	e.Details = c.details()
 	maps.Copy(e.Details, details)
 	s.d.Recorder.Record(context.WithoutCancel(ctx), e)
-}
-
-// secretValues is how the audit hides template ref's secret parameters
-// in values: the fields templates.RedactValues masks (the same rule that
-// keeps them out of a task's recalled values), at any depth. A template
-// the caller cannot read masks every value.
-func (s *Server) secretValues(ctx context.Context, c Caller, ref string) func(map[string]any) map[string]any {
-	t, err := s.d.Tasks.Template(ctx, c.Identity, ref)
-	if err != nil {
-		return func(v map[string]any) map[string]any {
-			out := make(map[string]any, len(v))
-			for k := range v {
-				out[k] = redacted
-			}
-			return out
-		}
-	}
-	return func(v map[string]any) map[string]any { return templates.RedactValues(t, v, redacted) }
 }
