@@ -13,7 +13,7 @@ import (
 // SensitiveField reports whether the property schema p is one whose value
 // must not be shown again: a secret (ui:field: Secret), a password widget,
 // or a field its review page masks or hides (ui:backstage.review.mask,
-// ui:backstage.review.show: false).
+// ui:backstage.review.show: false), or format: password.
 func SensitiveField(p map[string]any) bool {
 	if p["ui:field"] == "Secret" || p["ui:widget"] == "password" || p["format"] == "password" {
 		return true
@@ -44,13 +44,30 @@ func RedactValues(t *Template, values map[string]any, mask string) map[string]an
 	return walkSensitive(t, values, mask)
 }
 
+// SecretField reports whether the property schema p is a secret
+// (ui:field: Secret): Backstage's form sends its value in the task's
+// secrets, never in its values.
+func SecretField(p map[string]any) bool { return p["ui:field"] == "Secret" }
+
+// MaskSecretFields is values with every SecretField replaced by mask, at
+// any depth, as RedactValues does for sensitive ones: what shows a secret
+// given in values. values is not modified.
+func MaskSecretFields(t *Template, values map[string]any, mask string) map[string]any {
+	return walkFields(t, values, mask, SecretField)
+}
+
 // walkSensitive copies values, dropping (mask nil) or replacing by mask
 // the fields t's parameter pages mark sensitive.
 func walkSensitive(t *Template, values map[string]any, mask any) map[string]any {
+	return walkFields(t, values, mask, SensitiveField)
+}
+
+// walkFields is walkSensitive of the fields is says are sensitive.
+func walkFields(t *Template, values map[string]any, mask any, is func(map[string]any) bool) map[string]any {
 	if values == nil {
 		return nil
 	}
-	var s sensitivity
+	s := sensitivity{is: is}
 	for _, page := range t.Spec.Parameters {
 		s.schema(page, 0)
 	}
@@ -64,6 +81,8 @@ func walkSensitive(t *Template, values map[string]any, mask any) map[string]any 
 type sensitivity struct {
 	drop   map[string]bool
 	nested map[string]*sensitivity
+	// is says which fields are sensitive (SensitiveField).
+	is func(map[string]any) bool
 }
 
 // maxSchemaDepth bounds the walk through hostile schemas; deeper fields
@@ -114,17 +133,17 @@ func (s *sensitivity) schema(o map[string]any, depth int) {
 // (list items, additionalProperties, tuples, nested lists, sub-schemas
 // Recall does not follow) drops k whole.
 func (s *sensitivity) property(k string, p map[string]any, depth int) {
-	if SensitiveField(p) {
+	if s.is(p) {
 		s.mark(k)
 		return
 	}
 	for key, v := range p {
-		if key != "properties" && holdsSensitive(v, depth+1) {
+		if key != "properties" && holdsField(v, depth+1, s.is) {
 			s.mark(k)
 			return
 		}
 	}
-	inner := &sensitivity{}
+	inner := &sensitivity{is: s.is}
 	inner.schema(p, depth+1)
 	if len(inner.drop) > 0 || len(inner.nested) > 0 {
 		if s.nested == nil {
@@ -163,23 +182,26 @@ func (s *sensitivity) merge(o *sensitivity) {
 
 // holdsSensitive reports whether any mapping in v, at any depth, is a
 // sensitive field's schema; past maxSchemaDepth it says yes.
-func holdsSensitive(v any, depth int) bool {
+func holdsSensitive(v any, depth int) bool { return holdsField(v, depth, SensitiveField) }
+
+// holdsField is holdsSensitive of the fields is says are sensitive.
+func holdsField(v any, depth int, is func(map[string]any) bool) bool {
 	if depth > maxSchemaDepth {
 		return true
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		if SensitiveField(x) {
+		if is(x) {
 			return true
 		}
 		for _, e := range x {
-			if holdsSensitive(e, depth+1) {
+			if holdsField(e, depth+1, is) {
 				return true
 			}
 		}
 	case []any:
 		for _, e := range x {
-			if holdsSensitive(e, depth+1) {
+			if holdsField(e, depth+1, is) {
 				return true
 			}
 		}

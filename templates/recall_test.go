@@ -81,4 +81,12 @@ func TestRecallDropsSensitiveFields(t *testing.T) {
 	if !reflect.DeepEqual(red, wantRed) {
 		t.Fatalf("RedactValues =\n %v\nwant\n %v", red, wantRed)
 	}
+	// MaskSecretFields masks only the ui:field: Secret ones (a list of
+	// them whole); password fields are values.
+	sec := MaskSecretFields(tpl, values, "[s]")
+	for k, want := range map[string]any{"token": "[s]", "keys": "[s]", "users": "[s]", "pairs": "[s]", "password": "pw", "pin": "1234", "otp": "9", "name": "svc"} {
+		if !reflect.DeepEqual(sec[k], want) {
+			t.Errorf("MaskSecretFields[%s] = %v, want %v", k, sec[k], want)
+		}
+	}
 }

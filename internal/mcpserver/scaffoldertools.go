@@ -396,8 +396,8 @@ func (s *Server) runTarget(ctx context.Context, c Caller, in RunIn) (ref, hash s
 		return "", "", err
 	}
 	note.values = func(v map[string]any) map[string]any { return templates.RedactValues(t, v, redacted) }
-	if path := secretIn(templates.RedactValues(t, in.Values, secretField), "values"); path != "" {
-		return "", "", errs.Invalid("%s is a secret parameter of %s: pass it in secrets (by its name), which stay out of the run's history, not in values", path, ref)
+	if path := secretIn(templates.MaskSecretFields(t, in.Values, secretField), "values"); path != "" {
+		return "", "", errs.Invalid("%s is a secret parameter (ui:field: Secret) of %s: pass it in secrets (by its name), which stay out of the run's history, not in values", path, ref)
 	}
 	hash, err = valuesHash(in.Values, in.Secrets)
 	return ref, hash, err
