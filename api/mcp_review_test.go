@@ -70,11 +70,11 @@ func TestMCPAuditRedactsRegisterTarget(t *testing.T) {
 	}
 }
 
-// initialize posts an initialize without a session id as user: the
-// status and body of the answer.
-func (f *mcpFixture) initialize(t *testing.T, user string) (int, string) {
+// mcpPost posts one JSON-RPC message without a session id to url as
+// user: the answer's status and body.
+func mcpPost(t *testing.T, url, user, msg string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", f.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`))
+	req, _ := http.NewRequest("POST", url, strings.NewReader(msg))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("X-Test-User", user)
@@ -85,6 +85,12 @@ func (f *mcpFixture) initialize(t *testing.T, user string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// initialize starts a session as user with a bare initialize.
+func (f *mcpFixture) initialize(t *testing.T, user string) (int, string) {
+	t.Helper()
+	return mcpPost(t, f.url, user, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`)
 }
 
 // waitFor polls cond for up to 10s.
@@ -128,17 +134,7 @@ func TestMCPSessionsPerUser(t *testing.T) {
 func TestMCPRateLimitPerUser(t *testing.T) {
 	f := newMCPFixture(t, nil, func(c *config.MCP) { c.RateLimit.Burst, c.RateLimit.Interval = 2, time.Hour })
 	ping := func(user string) (int, string) {
-		req, _ := http.NewRequest("POST", f.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("X-Test-User", user)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return mcpPost(t, f.url, user, `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
 	}
 	for _, u := range []string{"agent", "agent-refreshed"} {
 		if code, body := ping(u); code == http.StatusTooManyRequests {

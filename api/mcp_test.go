@@ -675,17 +675,7 @@ when { context.channel == "mcp" && principal.ent.contains(resource.owner) };
 func TestMCPRateLimitAndSwitch(t *testing.T) {
 	f := newMCPFixture(t, nil, func(c *config.MCP) { c.RateLimit.Burst, c.RateLimit.Interval = 2, time.Hour })
 	post := func(user string) (int, string) {
-		req, _ := http.NewRequest("POST", f.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("X-Test-User", user)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return mcpPost(t, f.url, user, `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
 	}
 	for i := range 2 {
 		if code, body := post("alice"); code == http.StatusTooManyRequests {
