@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -243,5 +244,33 @@ func TestMCPSecretsChannel(t *testing.T) {
 				t.Errorf("an audit event holds %s: %+v", s, e)
 			}
 		}
+	}
+}
+
+// TestMCPSessionsPerUserAtOnce: of many sessions one caller opens at
+// once, no more than mcp.maxSessionsPerUser are opened.
+func TestMCPSessionsPerUserAtOnce(t *testing.T) {
+	const limit, n = 3, 12
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessionsPerUser = limit; c.RateLimit.Burst = 1000 })
+	var wg sync.WaitGroup
+	codes := make(chan int, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _ := f.initialize(t, "alice")
+			codes <- code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	opened := 0
+	for code := range codes {
+		if code == http.StatusOK {
+			opened++
+		}
+	}
+	if got := f.srv.MCP().SessionsOf(mcpUsers["alice"]); opened != limit || got != limit {
+		t.Errorf("%d of %d initializes at once answered 200 and %d sessions are held, want %d", opened, n, got, limit)
 	}
 }

@@ -64,6 +64,10 @@ type Server struct {
 	// owners maps the id of each session initialized here to its
 	// caller's userKey (SessionsOf).
 	owners sync.Map
+	// opening counts, by userKey, the requests that may open a session
+	// now (Open): they count against the caller's limit until they end.
+	openMu  sync.Mutex
+	opening map[string]int
 }
 
 // toolInfo is what the rails need to know of a tool.
@@ -142,6 +146,57 @@ func (s *Server) SessionsOf(id auth.Identity) int {
 	return n
 }
 
+// Admission is a request let through to open a session (Open): it
+// counts against its caller's limit until it opens one or ends.
+type Admission struct {
+	s       *Server
+	key     string
+	settled bool
+}
+
+// Open admits a request that may open a session for id's caller (a POST
+// without a session id) when the caller holds, and is opening, fewer
+// than limit sessions: of many at once, no more than limit get through.
+// Pass the admission in the request's Caller; call Done once the request
+// is served.
+func (s *Server) Open(id auth.Identity, limit int) (*Admission, bool) {
+	key := userKey(id)
+	s.openMu.Lock()
+	defer s.openMu.Unlock()
+	if s.SessionsOf(id)+s.opening[key] >= limit {
+		return nil, false
+	}
+	if s.opening == nil {
+		s.opening = map[string]int{}
+	}
+	s.opening[key]++
+	return &Admission{s: s, key: key}, true
+}
+
+// Done ends the admission (nothing when it opened a session already).
+func (a *Admission) Done() { a.settle("") }
+
+// settle ends the admission once, recording session (if any) as its
+// caller's in the same step: the session counts from then instead.
+func (a *Admission) settle(session string) {
+	if a == nil {
+		return
+	}
+	s := a.s
+	s.openMu.Lock()
+	defer s.openMu.Unlock()
+	if session != "" {
+		s.owners.Store(session, a.key)
+	}
+	if a.settled {
+		return
+	}
+	a.settled = true
+	if s.opening[a.key]--; s.opening[a.key] <= 0 {
+		delete(s.opening, a.key)
+	}
+}
+
 // ToolNames are the tools registered, in the order they are listed.
 func (s *Server) ToolNames() []string {
 	var out []string
@@ -160,6 +215,9 @@ type Caller struct {
 	// Origin is the request's audit event (source address, request id,
 	// user agent); the tools fill in the action.
 	Origin audit.Event
+	// Admission, on a request that may open a session, is its place
+	// under mcp.maxSessionsPerUser (Open).
+	Admission *Admission
 }
 
 const callerKey = "rigger.caller"
@@ -291,7 +349,11 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 		if ua := req.GetSession(); ua != nil {
 			e.Details["session"] = ua.ID()
 			if method == "initialize" && err == nil {
-				s.owners.Store(ua.ID(), userKey(c.Identity))
+				if c.Admission != nil {
+					c.Admission.settle(ua.ID())
+				} else {
+					s.owners.Store(ua.ID(), userKey(c.Identity))
+				}
 			}
 		}
 		var hidden []string // the secrets the arguments held
