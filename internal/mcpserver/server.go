@@ -356,7 +356,13 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 				}
 			}
 		}
-		var hidden []string // the secrets the arguments held
+		// args are a tool call's arguments as the event shows them;
+		// hidden, the secrets taken out, also out of any reason.
+		var args string
+		var hidden []string
+		if p, _ := req.GetParams().(*mcp.CallToolParamsRaw); p != nil {
+			args, hidden = redactedArguments(p.Arguments, note.values)
+		}
 		switch r := res.(type) {
 		case *mcp.ListToolsResult:
 			if r == nil {
@@ -372,8 +378,6 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 			if p != nil {
 				e.Target = "mcp:tool/" + p.Name
 				e.Details["tool"] = p.Name
-				var args string
-				args, hidden = redactedArguments(p.Arguments, note.values)
 				e.Details["arguments"] = clip(args, 2000)
 			}
 			size := resultSize(r)
