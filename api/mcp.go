@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -10,6 +13,7 @@ import (
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/mcpserver"
@@ -62,17 +66,30 @@ func (s *Server) mcpRoutes(g *gin.RouterGroup) {
 		id := identity(c)
 		id.Channel = permission.ChannelMCP
 		c.Set(identityKey, id)
-		// Per user and per token: one user's agents share the user's
-		// bucket per token they hold.
-		if ok, wait := limits.take(id.Ref + "\x00" + id.TokenID); !ok {
-			tooMany(c, "MCP requests are rate limited per user and token (mcp.rateLimit)", wait)
+		// A request takes from its user's bucket and its grant's: a new
+		// or refreshed token starts no fresh burst.
+		if ok, wait := limits.takeAll(mcpRateKeys(id)...); !ok {
+			tooMany(c, "MCP requests are rate limited per user and per grant (mcp.rateLimit)", wait)
 			return
 		}
-		if c.Request.Method == http.MethodPost && c.GetHeader("Mcp-Session-Id") == "" && s.mcp.Sessions() >= live.MaxSessions {
-			writeError(c, fmt.Errorf("%w: this server holds its most MCP sessions at once (mcp.maxSessions: %d); try again when one ends", errs.ErrUnavailable, live.MaxSessions))
-			return
+		var admit *mcpserver.Admission
+		if c.Request.Method == http.MethodPost && c.GetHeader("Mcp-Session-Id") == "" {
+			if s.mcp.Sessions() >= live.MaxSessions {
+				writeError(c, fmt.Errorf("%w: this server holds its most MCP sessions at once (mcp.maxSessions: %d); try again when one ends", errs.ErrUnavailable, live.MaxSessions))
+				return
+			}
+			// Only an initialize opens a session that stays: a client's
+			// probe before it must not hold the caller's place.
+			if opensSession(c.Request, live.MaxRequestBytes) {
+				var ok bool
+				if admit, ok = s.mcp.Open(id, live.MaxSessionsPerUser); !ok {
+					writeError(c, fmt.Errorf("%w: %s holds its most MCP sessions at once on this server (mcp.maxSessionsPerUser: %d); end one (or wait for an idle one to time out) first", errs.ErrUnavailable, id.Ref, live.MaxSessionsPerUser))
+					return
+				}
+				defer admit.Done()
+			}
 		}
-		r := c.Request.WithContext(context.WithValue(c.Request.Context(), mcpCallerKey{}, mcpserver.Caller{Identity: id, Origin: s.auditEvent(c, "", "", nil)}))
+		r := c.Request.WithContext(context.WithValue(c.Request.Context(), mcpCallerKey{}, mcpserver.Caller{Identity: id, Origin: s.auditEvent(c, "", "", nil), Admission: admit}))
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 			// rigger dev's guest sends no token; the SDK's TokenInfo
 			// still needs a bearer field to carry the caller.
@@ -87,6 +104,44 @@ func (s *Server) mcpRoutes(g *gin.RouterGroup) {
 }
 
 type mcpCallerKey struct{}
+
+// opensSession says whether r's JSON-RPC message is an initialize (or
+// cannot be read as another method): the request that opens a session.
+// The body read stays r's to serve.
+func opensSession(r *http.Request, maxBytes int64) bool {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), r.Body))
+	if err != nil {
+		return true
+	}
+	var m struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return true
+	}
+	return m.Method == "initialize"
+}
+
+// mcpRateKeys are the rate-limit buckets of id's MCP requests: the user
+// (or service) and, when known, the grant its token belongs to: the
+// sign-in a rigger or MCP access token was refreshed from (its sid), a
+// service token's name, else the token itself.
+func mcpRateKeys(id auth.Identity) []string {
+	keys := []string{"user\x00" + id.Ref}
+	if id.Service {
+		keys[0] += "#service"
+	}
+	switch {
+	case id.Service && id.TokenID != "":
+		keys = append(keys, "service-token\x00"+id.TokenID)
+	case id.Session != "":
+		keys = append(keys, "grant\x00"+id.Session)
+	case id.TokenID != "":
+		keys = append(keys, "token\x00"+id.TokenID)
+	}
+	return keys
+}
 
 // challenge runs on every 401 the API answers, before the body is written:
 // for /api/mcp it is where an MCP client learns how to get a token

@@ -89,6 +89,11 @@ var mcpUsers = fakeSignIn{
 	"carol":  {Ref: "user:default/carol", Ent: []string{"user:default/carol", "group:default/platform-team"}, Via: "session"},
 	"reader": {Ref: "service:reader", Service: true, Scopes: []string{"catalog.read"}, Via: "service-token", TokenID: "reader"},
 	"runner": {Ref: "service:runner", Service: true, Scopes: []string{"scaffolder.run"}, Via: "service-token", TokenID: "runner"},
+	// alice's agent with an MCP access token (agent), the same grant's
+	// refreshed token (agent-refreshed) and a second grant (agent-other).
+	"agent":           {Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}, Via: "mcp-oauth", Client: "client-1", TokenID: "jti-1", Session: "sid-1", MCPScopes: []string{"mcp:read", "mcp:write"}},
+	"agent-refreshed": {Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}, Via: "mcp-oauth", Client: "client-1", TokenID: "jti-2", Session: "sid-1", MCPScopes: []string{"mcp:read", "mcp:write"}},
+	"agent-other":     {Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/team-a"}, Via: "mcp-oauth", Client: "client-2", TokenID: "jti-3", Session: "sid-2", MCPScopes: []string{"mcp:read", "mcp:write"}},
 }
 
 func newMCPFixture(t testing.TB, pol *permission.Policy, edit func(*config.MCP)) *mcpFixture {
@@ -471,8 +476,9 @@ func TestMCPDryRunThenRun(t *testing.T) {
 
 func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 	alice, carol := f.session(t, "alice"), f.session(t, "carol")
+	secrets := map[string]any{"apiKey": "sk-live-123456"}
 	run := func(s *mcp.ClientSession, values map[string]any) string {
-		_, text, isErr := callTool(t, s, "template_run", map[string]any{"ref": "template:default/hello", "values": values})
+		_, text, isErr := callTool(t, s, "template_run", map[string]any{"ref": "template:default/hello", "values": values, "secrets": secrets})
 		if !isErr {
 			t.Fatalf("template_run succeeded without a signing key: %s", text)
 		}
@@ -481,7 +487,7 @@ func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 	if text := run(alice, map[string]any{"name": "world"}); !strings.Contains(text, "template_dry_run") {
 		t.Errorf("without a dry run: %s", text)
 	}
-	out, text, isErr := callTool(t, alice, "template_dry_run", map[string]any{"ref": "template:default/hello", "values": map[string]any{"name": "world", "apiKey": "sk-live-123456"}})
+	out, text, isErr := callTool(t, alice, "template_dry_run", map[string]any{"ref": "template:default/hello", "values": map[string]any{"name": "world", "team": "a"}, "secrets": secrets})
 	if isErr {
 		t.Fatalf("dry run: %s", text)
 	}
@@ -490,8 +496,8 @@ func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 	if out["status"] != "completed" || !strings.Contains(string(files), "hello world") || !strings.Contains(string(log), "wrote hello for world") {
 		t.Errorf("dry run: %v", out)
 	}
-	same := map[string]any{"apiKey": "sk-live-123456", "name": "world"}
-	if text := run(alice, map[string]any{"name": "other", "apiKey": "sk-live-123456"}); !strings.Contains(text, "template_dry_run") {
+	same := map[string]any{"team": "a", "name": "world"}
+	if text := run(alice, map[string]any{"name": "other", "team": "a"}); !strings.Contains(text, "template_dry_run") {
 		t.Errorf("other values: %s", text)
 	}
 	if text := run(carol, same); !strings.Contains(text, "template_dry_run") {
@@ -522,7 +528,7 @@ func checkMCPDryRunThenRun(t *testing.T, f *mcpFixture) {
 		}
 		if e.Action == "mcp.tool.call" && e.Details["tool"] == "template_dry_run" {
 			calls++
-			if !strings.Contains(e.Details["arguments"], `"apiKey":"[redacted]"`) || e.Details["resultBytes"] == "" || e.Actor != "user:default/alice" {
+			if !strings.Contains(e.Details["arguments"], `"secrets":"[redacted]"`) || e.Details["resultBytes"] == "" || e.Actor != "user:default/alice" {
 				t.Errorf("dry run's event: %+v", e)
 			}
 		}
@@ -565,7 +571,7 @@ func TestMCPAuditTrail(t *testing.T) {
 // sessions end after mcp.sessionTimeout.
 func TestMCPSessions(t *testing.T) {
 	const n = 100
-	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessions = n; c.RateLimit.Burst = 1000 })
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessions, c.MaxSessionsPerUser = n, n; c.RateLimit.Burst = 1000 })
 	sessions := make([]*mcp.ClientSession, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -701,17 +707,7 @@ when { context.channel == "mcp" && principal.ent.contains(resource.owner) };
 func TestMCPRateLimitAndSwitch(t *testing.T) {
 	f := newMCPFixture(t, nil, func(c *config.MCP) { c.RateLimit.Burst, c.RateLimit.Interval = 2, time.Hour })
 	post := func(user string) (int, string) {
-		req, _ := http.NewRequest("POST", f.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("X-Test-User", user)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return mcpPost(t, f.url, user, `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
 	}
 	for i := range 2 {
 		if code, body := post("alice"); code == http.StatusTooManyRequests {

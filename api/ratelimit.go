@@ -36,20 +36,29 @@ func newRateLimiter(burst int, interval time.Duration) *rateLimiter {
 // take spends one token of key's bucket; when empty it says how long until
 // the next one.
 func (l *rateLimiter) take(key string) (bool, time.Duration) {
+	return l.takeAll(key)
+}
+
+// takeAll spends one token of each of keys' buckets, or none when one of
+// them is empty (it then says how long until that one has a token).
+func (l *rateLimiter) takeAll(keys ...string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	b, ok := l.buckets[key]
-	if !ok {
-		b = bucket{tokens: l.burst, at: now}
+	bs := make([]bucket, len(keys))
+	for i, key := range keys {
+		b, ok := l.buckets[key]
+		if !ok {
+			b = bucket{tokens: l.burst, at: now}
+		}
+		b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.interval))
+		b.at = now
+		if b.tokens < 1 {
+			l.buckets[key] = b
+			return false, time.Duration((1 - b.tokens) * float64(l.interval))
+		}
+		bs[i] = b
 	}
-	b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.interval))
-	b.at = now
-	if b.tokens < 1 {
-		l.buckets[key] = b
-		return false, time.Duration((1 - b.tokens) * float64(l.interval))
-	}
-	b.tokens--
 	if len(l.buckets) >= rateLimiterMaxKeys {
 		for k, v := range l.buckets {
 			if v.tokens+float64(now.Sub(v.at))/float64(l.interval) >= l.burst {
@@ -57,7 +66,10 @@ func (l *rateLimiter) take(key string) (bool, time.Duration) {
 			}
 		}
 	}
-	l.buckets[key] = b
+	for i, key := range keys {
+		bs[i].tokens--
+		l.buckets[key] = bs[i]
+	}
 	return true, 0
 }
 

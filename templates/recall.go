@@ -13,9 +13,9 @@ import (
 // SensitiveField reports whether the property schema p is one whose value
 // must not be shown again: a secret (ui:field: Secret), a password widget,
 // or a field its review page masks or hides (ui:backstage.review.mask,
-// ui:backstage.review.show: false).
+// ui:backstage.review.show: false), or format: password.
 func SensitiveField(p map[string]any) bool {
-	if p["ui:field"] == "Secret" || p["ui:widget"] == "password" {
+	if p["ui:field"] == "Secret" || p["ui:widget"] == "password" || p["format"] == "password" {
 		return true
 	}
 	if opts, _ := p["ui:options"].(map[string]any); opts["inputType"] == "password" {
@@ -34,14 +34,44 @@ func SensitiveField(p map[string]any) bool {
 // list whose items hold a sensitive field goes whole. A key declared in
 // several places goes when any of them marks it. values is not modified.
 func Recall(t *Template, values map[string]any) map[string]any {
+	return walkSensitive(t, values, nil)
+}
+
+// RedactValues is values with every field Recall drops replaced by mask, at any
+// depth (a list holding a sensitive field is replaced whole): what an
+// audit event may show. values is not modified.
+func RedactValues(t *Template, values map[string]any, mask string) map[string]any {
+	return walkSensitive(t, values, mask)
+}
+
+// SecretField reports whether the property schema p is a secret
+// (ui:field: Secret): Backstage's form sends its value in the task's
+// secrets, never in its values.
+func SecretField(p map[string]any) bool { return p["ui:field"] == "Secret" }
+
+// MaskSecretFields is values with every SecretField replaced by mask, at
+// any depth, as RedactValues does for sensitive ones: what shows a secret
+// given in values. values is not modified.
+func MaskSecretFields(t *Template, values map[string]any, mask string) map[string]any {
+	return walkFields(t, values, mask, SecretField)
+}
+
+// walkSensitive copies values, dropping (mask nil) or replacing by mask
+// the fields t's parameter pages mark sensitive.
+func walkSensitive(t *Template, values map[string]any, mask any) map[string]any {
+	return walkFields(t, values, mask, SensitiveField)
+}
+
+// walkFields is walkSensitive of the fields is says are sensitive.
+func walkFields(t *Template, values map[string]any, mask any, is func(map[string]any) bool) map[string]any {
 	if values == nil {
 		return nil
 	}
-	var s sensitivity
+	s := sensitivity{is: is}
 	for _, page := range t.Spec.Parameters {
 		s.schema(page, 0)
 	}
-	out, _ := s.keep(values, 0).(map[string]any)
+	out, _ := s.keep(values, 0, mask).(map[string]any)
 	return out
 }
 
@@ -51,6 +81,8 @@ func Recall(t *Template, values map[string]any) map[string]any {
 type sensitivity struct {
 	drop   map[string]bool
 	nested map[string]*sensitivity
+	// is says which fields are sensitive (SensitiveField).
+	is func(map[string]any) bool
 }
 
 // maxSchemaDepth bounds the walk through hostile schemas; deeper fields
@@ -101,17 +133,17 @@ func (s *sensitivity) schema(o map[string]any, depth int) {
 // (list items, additionalProperties, tuples, nested lists, sub-schemas
 // Recall does not follow) drops k whole.
 func (s *sensitivity) property(k string, p map[string]any, depth int) {
-	if SensitiveField(p) {
+	if s.is(p) {
 		s.mark(k)
 		return
 	}
 	for key, v := range p {
-		if key != "properties" && holdsSensitive(v, depth+1) {
+		if key != "properties" && holdsField(v, depth+1, s.is) {
 			s.mark(k)
 			return
 		}
 	}
-	inner := &sensitivity{}
+	inner := &sensitivity{is: s.is}
 	inner.schema(p, depth+1)
 	if len(inner.drop) > 0 || len(inner.nested) > 0 {
 		if s.nested == nil {
@@ -150,23 +182,26 @@ func (s *sensitivity) merge(o *sensitivity) {
 
 // holdsSensitive reports whether any mapping in v, at any depth, is a
 // sensitive field's schema; past maxSchemaDepth it says yes.
-func holdsSensitive(v any, depth int) bool {
+func holdsSensitive(v any, depth int) bool { return holdsField(v, depth, SensitiveField) }
+
+// holdsField is holdsSensitive of the fields is says are sensitive.
+func holdsField(v any, depth int, is func(map[string]any) bool) bool {
 	if depth > maxSchemaDepth {
 		return true
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		if SensitiveField(x) {
+		if is(x) {
 			return true
 		}
 		for _, e := range x {
-			if holdsSensitive(e, depth+1) {
+			if holdsField(e, depth+1, is) {
 				return true
 			}
 		}
 	case []any:
 		for _, e := range x {
-			if holdsSensitive(e, depth+1) {
+			if holdsField(e, depth+1, is) {
 				return true
 			}
 		}
@@ -174,20 +209,27 @@ func holdsSensitive(v any, depth int) bool {
 	return false
 }
 
-// keep copies v without the sensitive keys s names.
-func (s *sensitivity) keep(v any, depth int) any {
+// keep copies v without the sensitive keys s names (with mask in their
+// place when mask is not nil).
+func (s *sensitivity) keep(v any, depth int, mask any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, val := range x {
 			if s.drop[k] {
+				if mask != nil {
+					out[k] = mask
+				}
 				continue
 			}
 			if n := s.nested[k]; n != nil {
 				if depth >= maxSchemaDepth {
+					if mask != nil {
+						out[k] = mask
+					}
 					continue
 				}
-				val = n.keep(val, depth+1)
+				val = n.keep(val, depth+1, mask)
 			}
 			out[k] = val
 		}
@@ -195,7 +237,7 @@ func (s *sensitivity) keep(v any, depth int) any {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = s.keep(e, depth+1)
+			out[i] = s.keep(e, depth+1, mask)
 		}
 		return out
 	default:

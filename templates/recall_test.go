@@ -38,6 +38,7 @@ func TestRecallDropsSensitiveFields(t *testing.T) {
       items: [{type: string}, {type: string, ui:field: Secret}]
     grid: {type: array, items: {type: array, items: {type: string, ui:widget: password}}}
     pin: {type: string, ui:options: {inputType: password}}
+    otp: {type: string, format: password}
   dependencies:
     name:
       oneOf:
@@ -55,7 +56,7 @@ func TestRecallDropsSensitiveFields(t *testing.T) {
 		"keys":  []any{"k1"},
 		"users": []any{map[string]any{"login": "l", "pat": "x"}},
 		"tags":  []any{"a", "b"},
-		"creds": map[string]any{"db": "p"}, "pairs": []any{"a", "s"}, "grid": []any{[]any{"x"}}, "pin": "1234",
+		"creds": map[string]any{"db": "p"}, "pairs": []any{"a", "s"}, "grid": []any{[]any{"x"}}, "pin": "1234", "otp": "9",
 		"apiKey": "ak", "region": "eu", "extra": "kept",
 	}
 	got := Recall(tpl, values)
@@ -71,5 +72,21 @@ func TestRecallDropsSensitiveFields(t *testing.T) {
 	}
 	if Recall(tpl, nil) != nil {
 		t.Fatal("Recall(nil) is not nil")
+	}
+	// RedactValues masks what Recall drops, in place, at any depth.
+	red := RedactValues(tpl, values, "[x]")
+	wantRed := map[string]any{"name": "[x]", "token": "[x]", "password": "[x]", "masked": "[x]", "unshown": "[x]", "shown": "s",
+		"db": map[string]any{"host": "h", "pass": "[x]"}, "keys": "[x]", "users": "[x]", "tags": []any{"a", "b"},
+		"creds": "[x]", "pairs": "[x]", "grid": "[x]", "pin": "[x]", "otp": "[x]", "apiKey": "[x]", "region": "eu", "extra": "kept"}
+	if !reflect.DeepEqual(red, wantRed) {
+		t.Fatalf("RedactValues =\n %v\nwant\n %v", red, wantRed)
+	}
+	// MaskSecretFields masks only the ui:field: Secret ones (a list of
+	// them whole); password fields are values.
+	sec := MaskSecretFields(tpl, values, "[s]")
+	for k, want := range map[string]any{"token": "[s]", "keys": "[s]", "users": "[s]", "pairs": "[s]", "password": "pw", "pin": "1234", "otp": "9", "name": "svc"} {
+		if !reflect.DeepEqual(sec[k], want) {
+			t.Errorf("MaskSecretFields[%s] = %v, want %v", k, sec[k], want)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -15,8 +17,9 @@ import (
 // ApprovalState is what a rigger:approval step asks and what was decided:
 // the task page shows it, the API checks a decision against it.
 type ApprovalState struct {
-	// RequestID names this wait: the step, its item and when it began. A
-	// decision must name it.
+	// RequestID names this wait: the step, its item, when it began and
+	// (runs since approvalRequestNonceChange) a random part. A decision
+	// must name it.
 	RequestID   string    `json:"requestId"`
 	Message     string    `json:"message,omitempty"`
 	RequestedAt time.Time `json:"requestedAt"`
@@ -91,7 +94,7 @@ func awaitApproval(ctx workflow.Context, in ScaffoldInput, step templates.PlanSt
 	}
 	self, _ := input["allowSelfApproval"].(bool)
 	now := workflow.Now(ctx)
-	req := &ApprovalState{RequestID: fmt.Sprintf("%s.%d.%d", step.ID, item, now.UnixMilli()),
+	req := &ApprovalState{RequestID: approvalRequestID(ctx, step.ID, item, now),
 		Message: msg, RequestedAt: now, Deadline: now.Add(timeout), AllowSelf: self}
 	a.st.Steps[idx].Approval = req
 	a.log(step.ID, "log", fmt.Sprintf("Waiting for approval (until %s)", req.Deadline.UTC().Format(time.RFC3339)))
@@ -152,4 +155,28 @@ func approvalTimeout(in map[string]any) (time.Duration, error) {
 		return 0, fmt.Errorf("rigger:approval: timeout %q must be a duration between 1s and %d days (such as 48h, 14d or 2w)", s, contract.MaxApprovalWait/(24*time.Hour))
 	}
 	return d, nil
+}
+
+// approvalRequestNonceChange (session 33) ends an approval's request id
+// with 96 random bits (a SideEffect, kept in the history): a decision
+// cannot name a wait it was not shown, as it could from the step, its
+// item and the time alone. Runs that began waiting on an older worker keep
+// the old id.
+const approvalRequestNonceChange = "approval-request-nonce"
+
+// approvalRequestID names the wait of step's item that began at now.
+func approvalRequestID(ctx workflow.Context, step string, item int, now time.Time) string {
+	id := fmt.Sprintf("%s.%d.%d", step, item, now.UnixMilli())
+	if workflow.GetVersion(ctx, approvalRequestNonceChange, workflow.DefaultVersion, 1) < 1 {
+		return id
+	}
+	var nonce string
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		b := make([]byte, 12)
+		_, _ = rand.Read(b)
+		return hex.EncodeToString(b)
+	}).Get(&nonce); err != nil {
+		return id
+	}
+	return id + "." + nonce
 }

@@ -55,7 +55,7 @@ type liveParts struct {
 // mcpLiveKeys are the mcp settings a reload changes in a running server;
 // mcp.sessionTimeout, mcp.rateLimit and mcp.maxRequestBytes take a
 // restart.
-var mcpLiveKeys = []string{"mcp.enabled", "mcp.allowWrite", "mcp.allowApprovals", "mcp.tools", "mcp.dryRunWindow", "mcp.approval", "mcp.maxSessions"}
+var mcpLiveKeys = []string{"mcp.enabled", "mcp.allowWrite", "mcp.allowApprovals", "mcp.tools", "mcp.dryRunWindow", "mcp.approval", "mcp.maxSessions", "mcp.maxSessionsPerUser"}
 
 // hooks are the reload's parts: each names the settings it makes live in
 // this process and swaps what its component reads at use time.

@@ -35,6 +35,10 @@ type MCP struct {
 	// MaxSessions bounds the MCP sessions held at once by this replica;
 	// one more is refused with 503 until one ends [1000].
 	MaxSessions int `yaml:"maxSessions"`
+	// MaxSessionsPerUser bounds the sessions one caller (a user, or a
+	// service token) holds at once on this replica, so that one agent
+	// cannot use up MaxSessions for everyone [20].
+	MaxSessionsPerUser int `yaml:"maxSessionsPerUser"`
 	// SessionTimeout closes a session idle this long [30m].
 	SessionTimeout time.Duration `yaml:"sessionTimeout"`
 	// RateLimit bounds tool calls per caller (user or token): a burst,
@@ -93,7 +97,7 @@ const (
 
 // DefaultMCP is mcp's defaults.
 func DefaultMCP() MCP {
-	return MCP{Enabled: true, DryRunWindow: 15 * time.Minute, Approval: MCPApprovalAlways, MaxSessions: 1000,
+	return MCP{Enabled: true, DryRunWindow: 15 * time.Minute, Approval: MCPApprovalAlways, MaxSessions: 1000, MaxSessionsPerUser: 20,
 		SessionTimeout: 30 * time.Minute, RateLimit: MCPRateLimit{Burst: 60, Interval: time.Second}, MaxRequestBytes: 1 << 20,
 		Registration: MCPRegistrationOpen, TokenTTL: 10 * time.Minute, MaxClients: 1000}
 }
@@ -125,6 +129,9 @@ func (c *Config) validateMCP(v *validator) {
 	m.OAuth().validate(v, "mcp")
 	if m.MaxSessions < 1 {
 		v.add("mcp.maxSessions", "must be at least 1, got %d", m.MaxSessions)
+	}
+	if m.MaxSessionsPerUser < 1 {
+		v.add("mcp.maxSessionsPerUser", "must be at least 1, got %d", m.MaxSessionsPerUser)
 	}
 	if m.RateLimit.Burst < 1 {
 		v.add("mcp.rateLimit.burst", "must be at least 1, got %d", m.RateLimit.Burst)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/riggerdev/rigger/internal/audit"
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/catalogsvc"
 	"github.com/riggerdev/rigger/internal/errs"
@@ -214,7 +215,7 @@ func (s *Server) catalogTools() {
 			if typ == "" {
 				typ = "url"
 			}
-			noteOf(ctx).target = clip(in.Target, 300)
+			noteOf(ctx).target = clip(audit.RedactURL(in.Target), 300)
 			l, err := s.d.Catalog.AddLocation(ctx, c.Identity, typ, in.Target)
 			if err != nil {
 				return RegisterOut{}, err

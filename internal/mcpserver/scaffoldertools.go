@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -72,8 +74,9 @@ type StepSummary struct {
 
 // RunIn is a template and its values.
 type RunIn struct {
-	Ref    string         `json:"ref" jsonschema:"template ref, e.g. template:default/go-service"`
-	Values map[string]any `json:"values,omitempty" jsonschema:"the template's parameters (see template_describe)"`
+	Ref     string            `json:"ref" jsonschema:"template ref, e.g. template:default/go-service"`
+	Values  map[string]any    `json:"values,omitempty" jsonschema:"the template's parameters (see template_describe), never its secret ones"`
+	Secrets map[string]string `json:"secrets,omitempty" jsonschema:"the template's secret parameters (ui:field Secret, password fields) by name, as the template's secrets.NAME reads them: kept sealed, out of the run's history, the dry run's receipt and the audit log. template_run needs the same names as its dry run"`
 }
 
 // DryRunOut is what a dry run did.
@@ -350,9 +353,10 @@ func (s *Server) templateDescribe(ctx context.Context, c Caller, in RefIn) (Desc
 }
 
 // valuesHash is the hash of values' canonical JSON (keys sorted, as
-// encoding/json writes maps): the same values hash the same whatever
-// order the agent wrote them in.
-func valuesHash(values map[string]any) (string, error) {
+// encoding/json writes maps) and of the names of secrets (not their
+// values): the same values and secret names hash the same whatever order
+// the agent wrote them in.
+func valuesHash(values map[string]any, secrets map[string]string) (string, error) {
 	if values == nil {
 		values = map[string]any{}
 	}
@@ -360,8 +364,13 @@ func valuesHash(values map[string]any) (string, error) {
 	if err != nil {
 		return "", errs.Invalid("values: %v", err)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	h := sha256.New()
+	h.Write(b)
+	for _, k := range slices.Sorted(maps.Keys(secrets)) {
+		h.Write([]byte{0})
+		h.Write([]byte(k))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // receiptCaller names the caller in a receipt: the same user (or token)
@@ -381,9 +390,54 @@ func (s *Server) runTarget(ctx context.Context, c Caller, in RunIn) (ref, hash s
 	}
 	note := noteOf(ctx)
 	note.target = ref
-	note.secrets = s.secretParameters(ctx, c, ref)
-	hash, err = valuesHash(in.Values)
+	t, err := s.d.Tasks.Template(ctx, c.Identity, ref)
+	if err != nil {
+		note.values = maskAll
+		return "", "", err
+	}
+	note.values = func(v map[string]any) map[string]any { return templates.RedactValues(t, v, redacted) }
+	if path := secretIn(templates.MaskSecretFields(t, in.Values, secretField), "values"); path != "" {
+		return "", "", errs.Invalid("%s is a secret parameter (ui:field: Secret) of %s: pass it in secrets (by its name), which stay out of the run's history, not in values", path, ref)
+	}
+	hash, err = valuesHash(in.Values, in.Secrets)
 	return ref, hash, err
+}
+
+// secretField marks where a secret parameter was in values (secretIn).
+const secretField = "\x00rigger:secret-field"
+
+// secretIn is the path of the first secretField in v, at or under at
+// ("" when there is none).
+func secretIn(v any, at string) string {
+	switch x := v.(type) {
+	case string:
+		if x == secretField {
+			return at
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if p := secretIn(x[k], at+"."+k); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p := secretIn(e, fmt.Sprintf("%s[%d]", at, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// maskAll hides every value: the audit's mask when the template cannot
+// be read.
+func maskAll(v map[string]any) map[string]any {
+	out := make(map[string]any, len(v))
+	for k := range v {
+		out[k] = redacted
+	}
+	return out
 }
 
 func (s *Server) templateDryRun(ctx context.Context, c Caller, in RunIn) (DryRunOut, error) {
@@ -391,23 +445,55 @@ func (s *Server) templateDryRun(ctx context.Context, c Caller, in RunIn) (DryRun
 	if err != nil {
 		return DryRunOut{}, err
 	}
-	res, err := s.d.Tasks.DryRunTemplate(ctx, c.Identity, ref, in.Values)
+	// The version read before the dry run: a change during it makes the
+	// receipt stale, not the run unchecked.
+	version, err := s.d.Tasks.TemplateVersion(ctx, c.Identity, ref)
+	if err != nil {
+		return DryRunOut{}, err
+	}
+	res, err := s.d.Tasks.DryRunTemplate(ctx, c.Identity, ref, in.Values, in.Secrets)
 	if err != nil {
 		return DryRunOut{}, err
 	}
 	out := dryRunOut(ref, res)
 	if s.d.Receipts != nil && !res.Failed {
-		plan, err := json.Marshal(out)
+		plan, err := receiptPlan(out)
 		if err != nil {
 			return DryRunOut{}, err
 		}
 		now := s.d.Now()
-		if err := s.d.Receipts.PutDryRunReceipt(ctx, store.DryRunReceipt{Caller: receiptCaller(c), TemplateRef: ref, ValuesHash: hash, Plan: plan, Created: now},
+		if err := s.d.Receipts.PutDryRunReceipt(ctx, store.DryRunReceipt{Caller: receiptCaller(c), TemplateRef: ref, ValuesHash: hash, TemplateVersion: version, Plan: plan, Created: now},
 			now.Add(-s.Config().DryRunWindow)); err != nil {
 			return DryRunOut{}, fmt.Errorf("keep the dry run's receipt: %w", err)
 		}
 	}
 	return out, nil
+}
+
+// receiptPlan is out as a receipt keeps it, within store.MaxDryRunPlan:
+// the files' contents go first, then the log, then the output (the agent
+// saw them whole in the dry run's answer).
+func receiptPlan(out DryRunOut) ([]byte, error) {
+	out.Files = slices.Clone(out.Files)
+	for step := 0; ; step++ {
+		b, err := json.Marshal(out)
+		if err != nil || len(b) <= store.MaxDryRunPlan {
+			return b, err
+		}
+		switch step {
+		case 0:
+			for i := range out.Files {
+				out.Files[i].Content, out.Files[i].Truncated = "", out.Files[i].Content != "" || out.Files[i].Truncated
+			}
+		case 1:
+			out.Log, out.LogTruncated = []LogLine{}, true
+		case 2:
+			out.Output = nil
+			out.Files, out.FilesTruncated = []DryRunFile{}, true
+		default:
+			return nil, errs.Invalid("the dry run's plan is too large to keep (%d bytes, at most %d): template_run cannot follow it", len(b), store.MaxDryRunPlan)
+		}
+	}
 }
 
 // dryRunOut is a dry run's result, bounded.
@@ -457,23 +543,34 @@ func (s *Server) templateRun(ctx context.Context, c Caller, in RunIn) (RunOut, e
 		return RunOut{}, fmt.Errorf("%w: template_run needs the database's dry-run receipts, which this server lacks", errs.ErrUnavailable)
 	}
 	cfg := s.Config()
-	rec, ok, err := s.d.Receipts.DryRunReceipt(ctx, receiptCaller(c), ref, hash, s.d.Now().Add(-cfg.DryRunWindow))
+	version, err := s.d.Tasks.TemplateVersion(ctx, c.Identity, ref)
+	if err != nil {
+		return RunOut{}, err
+	}
+	rec, ok, err := s.d.Receipts.TakeDryRunReceipt(ctx, receiptCaller(c), ref, hash, s.d.Now().Add(-cfg.DryRunWindow))
 	if err != nil {
 		return RunOut{}, fmt.Errorf("read the dry run's receipt: %w", err)
 	}
 	if !ok {
-		return RunOut{}, errs.Forbidden("template_run needs a successful template_dry_run of %s with exactly these values, by you, within the last %s: call template_dry_run first (a dry run with other values, by someone else, or older does not count)", ref, cfg.DryRunWindow)
+		return RunOut{}, errs.Forbidden("template_run needs a successful template_dry_run of %s with exactly these values, by you, within the last %s, not used by another run: call template_dry_run first (a dry run with other values, by someone else, older, or already run does not count)", ref, cfg.DryRunWindow)
+	}
+	if rec.TemplateVersion != version {
+		return RunOut{}, errs.Conflict("template %s changed since your template_dry_run of it: call template_dry_run again to see what it does now", ref)
 	}
 	var plan DryRunOut
 	if err := json.Unmarshal(rec.Plan, &plan); err != nil {
 		return RunOut{}, fmt.Errorf("read the dry run's receipt: %w", err)
 	}
-	req := tasks.CreateRequest{TemplateRef: ref, Values: in.Values, Channel: permission.ChannelMCP}
+	req := tasks.CreateRequest{TemplateRef: ref, Values: in.Values, Secrets: in.Secrets, Channel: permission.ChannelMCP}
 	if s.gated(ctx, c, ref, cfg) {
 		req.Gate = &tasks.Gate{Message: fmt.Sprintf("%s's agent started this run through MCP. It stops here, before its first step with effects outside the run, until a person approves (in the web UI or the REST API; never through MCP).", c.Identity.Ref)}
 	}
 	id, tplRef, err := s.d.Tasks.Create(ctx, c.Identity, req)
 	if err != nil {
+		// Nothing ran: the receipt serves the next attempt.
+		if perr := s.d.Receipts.PutDryRunReceipt(context.WithoutCancel(ctx), rec, s.d.Now().Add(-cfg.DryRunWindow)); perr != nil {
+			s.d.Logger.Warn("mcp: put back a dry run's receipt", "template", ref, "error", perr)
+		}
 		return RunOut{}, err
 	}
 	s.record(ctx, c, "scaffolder.task.create", "task:"+id, map[string]string{"template": tplRef})
@@ -506,9 +603,11 @@ func gateApplies(plan DryRunOut) bool {
 	return false
 }
 
-// waitingFor says who may decide the gate of creator's agent's run.
+// waitingFor says who may decide the gate of creator's agent's run: the
+// gate lets its creator decide, but only the policy's
+// scaffolder.task.approve says who may.
 func waitingFor(creator string) string {
-	return fmt.Sprintf("waiting for approval by %s (or a person the policy lets approve the task) in the web UI or the REST API, not through MCP", creator)
+	return fmt.Sprintf("waiting for approval by %s if the policy lets them approve this template's runs (scaffolder.task.approve), or by another person it lets, in the web UI or the REST API, not through MCP", creator)
 }
 
 func (s *Server) taskGet(ctx context.Context, c Caller, in TaskIn) (TaskOut, error) {
@@ -530,7 +629,7 @@ func (s *Server) taskGet(ctx context.Context, c Caller, in TaskIn) (TaskOut, err
 		if step.ID == tasks.GateStepID {
 			out.Waiting = waitingFor(t.User)
 		} else {
-			who := "a person the policy lets approve the task"
+			who := "a person the policy lets approve this template's runs (scaffolder.task.approve)"
 			if !a.AllowSelf {
 				who += ", other than " + t.User
 			}
@@ -604,39 +703,7 @@ func (s *Server) decide(ctx context.Context, c Caller, in DecideIn, approve bool
 func (s *Server) record(ctx context.Context, c Caller, action, target string, details map[string]string) {
 	e := c.Origin
 	e.Action, e.Target, e.Decision = action, target, "allow"
-	if details == nil {
-		details = map[string]string{}
-	}
-	details["channel"] = permission.ChannelMCP
-	e.Details = details
+	e.Details = c.details()
+	maps.Copy(e.Details, details)
 	s.d.Recorder.Record(context.WithoutCancel(ctx), e)
-}
-
-// secretParameters are the parameters of template ref that hold secrets
-// (ui:field Secret, format password, ui:widget password): redacted from
-// the audit event's arguments.
-func (s *Server) secretParameters(ctx context.Context, c Caller, ref string) []string {
-	t, err := s.d.Tasks.Template(ctx, c.Identity, ref)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, p := range t.Spec.Parameters {
-		_, schema := templates.PageCondition(p)
-		props, _ := schema["properties"].(map[string]any)
-		for name, v := range props {
-			m, _ := v.(map[string]any)
-			if m == nil {
-				continue
-			}
-			if f, _ := m["ui:field"].(string); f == "Secret" {
-				out = append(out, name)
-			} else if f, _ := m["format"].(string); f == "password" {
-				out = append(out, name)
-			} else if w, _ := m["ui:widget"].(string); w == "password" {
-				out = append(out, name)
-			}
-		}
-	}
-	return out
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +32,8 @@ import (
 // implements it: every replica sees every receipt).
 type Receipts interface {
 	PutDryRunReceipt(ctx context.Context, r store.DryRunReceipt, olderThan time.Time) error
-	DryRunReceipt(ctx context.Context, caller, templateRef, valuesHash string, since time.Time) (store.DryRunReceipt, bool, error)
+	// TakeDryRunReceipt reads and deletes a receipt: one run per dry run.
+	TakeDryRunReceipt(ctx context.Context, caller, templateRef, valuesHash string, since time.Time) (store.DryRunReceipt, bool, error)
 }
 
 // Deps are what the tools call.
@@ -58,6 +61,13 @@ type Server struct {
 	mcp *mcp.Server
 	// tools are the tools registered, by name.
 	tools map[string]toolInfo
+	// owners maps the id of each session initialized here to its
+	// caller's userKey (SessionsOf).
+	owners sync.Map
+	// opening counts, by userKey, the requests that may open a session
+	// now (Open): they count against the caller's limit until they end.
+	openMu  sync.Mutex
+	opening map[string]int
 }
 
 // toolInfo is what the rails need to know of a tool.
@@ -123,6 +133,78 @@ func (s *Server) Sessions() int {
 	return n
 }
 
+// SessionsOf counts the sessions id's caller (userKey: the user, or the
+// service token) holds on this replica: those it initialized that have
+// not ended or timed out. It forgets the sessions that ended.
+func (s *Server) SessionsOf(id auth.Identity) int {
+	live := map[string]bool{}
+	for ss := range s.mcp.Sessions() {
+		live[ss.ID()] = true
+	}
+	key, n := userKey(id), 0
+	s.owners.Range(func(k, v any) bool {
+		switch {
+		case !live[k.(string)]:
+			s.owners.Delete(k)
+		case v == key:
+			n++
+		}
+		return true
+	})
+	return n
+}
+
+// Admission is a request let through to open a session (Open): it
+// counts against its caller's limit until it opens one or ends.
+type Admission struct {
+	s       *Server
+	key     string
+	settled bool
+}
+
+// Open admits a request that may open a session for id's caller (a POST
+// without a session id) when the caller holds, and is opening, fewer
+// than limit sessions: of many at once, no more than limit get through.
+// Pass the admission in the request's Caller; call Done once the request
+// is served.
+func (s *Server) Open(id auth.Identity, limit int) (*Admission, bool) {
+	key := userKey(id)
+	s.openMu.Lock()
+	defer s.openMu.Unlock()
+	if s.SessionsOf(id)+s.opening[key] >= limit {
+		return nil, false
+	}
+	if s.opening == nil {
+		s.opening = map[string]int{}
+	}
+	s.opening[key]++
+	return &Admission{s: s, key: key}, true
+}
+
+// Done ends the admission (nothing when it opened a session already).
+func (a *Admission) Done() { a.settle("") }
+
+// settle ends the admission once, recording session (if any) as its
+// caller's in the same step: the session counts from then instead.
+func (a *Admission) settle(session string) {
+	if a == nil {
+		return
+	}
+	s := a.s
+	s.openMu.Lock()
+	defer s.openMu.Unlock()
+	if session != "" {
+		s.owners.Store(session, a.key)
+	}
+	if a.settled {
+		return
+	}
+	a.settled = true
+	if s.opening[a.key]--; s.opening[a.key] <= 0 {
+		delete(s.opening, a.key)
+	}
+}
+
 // ToolNames are the tools registered, in the order they are listed.
 func (s *Server) ToolNames() []string {
 	var out []string
@@ -141,6 +223,9 @@ type Caller struct {
 	// Origin is the request's audit event (source address, request id,
 	// user agent); the tools fill in the action.
 	Origin audit.Event
+	// Admission, on a request that may open a session, is its place
+	// under mcp.maxSessionsPerUser (Open).
+	Admission *Admission
 }
 
 const callerKey = "rigger.caller"
@@ -150,12 +235,17 @@ const callerKey = "rigger.caller"
 // session's requests from anyone else.
 func TokenInfo(c Caller) *mcpauth.TokenInfo {
 	c.Identity.Channel = permission.ChannelMCP
-	user := c.Identity.Ref
-	if c.Identity.Service {
-		user += "#service"
-	}
-	return &mcpauth.TokenInfo{UserID: user, Scopes: c.Identity.Scopes, Expiration: time.Now().Add(time.Hour),
+	return &mcpauth.TokenInfo{UserID: userKey(c.Identity), Scopes: c.Identity.Scopes, Expiration: time.Now().Add(time.Hour),
 		Extra: map[string]any{callerKey: c}}
+}
+
+// userKey names the caller a session belongs to: the user, or the
+// service token (never the same as a user's).
+func userKey(id auth.Identity) string {
+	if id.Service {
+		return id.Ref + "#service"
+	}
+	return id.Ref
 }
 
 // callerOf finds the request's caller; ok is false outside the API.
@@ -166,6 +256,21 @@ func callerOf(req mcp.Request) (Caller, bool) {
 	}
 	c, ok := ex.TokenInfo.Extra[callerKey].(Caller)
 	return c, ok
+}
+
+// details are the audit details every event of c's requests carries: the
+// request's own (forwardedFor, clientRequestId), the channel, and how the
+// caller was identified (via, the OAuth client, the token's id).
+func (c Caller) details() map[string]string {
+	d := make(map[string]string, len(c.Origin.Details)+4)
+	maps.Copy(d, c.Origin.Details)
+	d["channel"] = permission.ChannelMCP
+	for k, v := range map[string]string{"via": c.Identity.Via, "client": c.Identity.Client, "tokenId": c.Identity.TokenID} {
+		if v != "" {
+			d[k] = clip(v, 200)
+		}
+	}
+	return d
 }
 
 var errNoCaller = errors.New("no caller: /api/mcp answers only behind rigger's authentication")
@@ -205,8 +310,9 @@ func (s *Server) listed(c Caller, name string) bool {
 
 // callNote is what a tool handler tells the rails' audit about its call.
 type callNote struct {
-	secrets []string // argument paths to redact besides the usual names
-	target  string
+	// values masks the secrets in a template's values (nil: none).
+	values func(map[string]any) map[string]any
+	target string
 }
 
 type noteKey struct{}
@@ -247,9 +353,23 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 		res, err := next(ctx, method, req)
 		e := c.Origin
 		e.Action, e.Decision, e.Target = action, audit.Allow, "mcp"
-		e.Details = map[string]string{"channel": permission.ChannelMCP}
+		e.Details = c.details()
 		if ua := req.GetSession(); ua != nil {
 			e.Details["session"] = ua.ID()
+			if method == "initialize" && err == nil {
+				if c.Admission != nil {
+					c.Admission.settle(ua.ID())
+				} else {
+					s.owners.Store(ua.ID(), userKey(c.Identity))
+				}
+			}
+		}
+		// args are a tool call's arguments as the event shows them;
+		// hidden, the secrets taken out, also out of any reason.
+		var args string
+		var hidden []string
+		if p, _ := req.GetParams().(*mcp.CallToolParamsRaw); p != nil {
+			args, hidden = redactedArguments(p.Arguments, note.values)
 		}
 		switch r := res.(type) {
 		case *mcp.ListToolsResult:
@@ -266,12 +386,12 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 			if p != nil {
 				e.Target = "mcp:tool/" + p.Name
 				e.Details["tool"] = p.Name
-				e.Details["arguments"] = clip(redactedArguments(p.Arguments, note.secrets), 2000)
+				e.Details["arguments"] = clip(args, 2000)
 			}
 			size := resultSize(r)
 			e.Details["resultBytes"] = strconv.Itoa(size)
 			if r.IsError {
-				e.Decision, e.Reason = audit.Deny, clip(resultText(r), 500)
+				e.Decision, e.Reason = audit.Deny, clip(redactText(resultText(r), hidden), 500)
 			}
 		case *mcp.ReadResourceResult:
 			if p, _ := req.GetParams().(*mcp.ReadResourceParams); p != nil {
@@ -282,7 +402,7 @@ func (s *Server) rails(next mcp.MethodHandler) mcp.MethodHandler {
 			e.Details["object"] = note.target
 		}
 		if err != nil {
-			e.Decision, e.Reason = audit.Deny, clip(err.Error(), 500)
+			e.Decision, e.Reason = audit.Deny, clip(redactText(err.Error(), hidden), 500)
 			if p, _ := req.GetParams().(*mcp.CallToolParamsRaw); p != nil {
 				e.Target, e.Details["tool"] = "mcp:tool/"+clip(p.Name, 100), clip(p.Name, 100)
 			}

@@ -365,7 +365,12 @@ CREATE INDEX oauth_clients_created ON oauth_clients (created_at);
 -- lower-cased columns by source.
 DROP INDEX relations_source;
 CREATE INDEX relations_source ON relations (source_ref, type, target_ref);
-` + pairStats}
+` + pairStats, `
+-- A dry-run receipt names the template version (uid and etag) it ran:
+-- a run of a template changed since needs a new dry run. A receipt is
+-- used by one run (deleted as it is read).
+ALTER TABLE mcp_dry_runs ADD COLUMN template_version TEXT NOT NULL DEFAULT '';
+`}
 }
 
 // kindNameSQLite serves a picker's query (one kind, a text, by name) on

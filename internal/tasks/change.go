@@ -37,6 +37,21 @@ func (s *Service) Template(ctx context.Context, who auth.Identity, ref string) (
 	return t, err
 }
 
+// TemplateVersion names the version of template ref the catalog holds
+// now (its uid and etag), for who, who may read it: a dry run's receipt
+// is bound to it.
+func (s *Service) TemplateVersion(ctx context.Context, who auth.Identity, ref string) (string, error) {
+	_, r, err := s.template(ctx, who, ActionTemplateRead, ref)
+	if err != nil {
+		return "", err
+	}
+	e, err := s.d.Entities.EntityByRef(ctx, r.Key())
+	if err != nil {
+		return "", err
+	}
+	return e.UID + "/" + e.ETag, nil
+}
+
 // template reads and parses a Template entity and asks the Authorizer
 // whether who may do action with it.
 func (s *Service) template(ctx context.Context, who auth.Identity, action, ref string) (*templates.Template, catalog.Ref, error) {
@@ -347,6 +362,11 @@ func (s *Service) Decide(ctx context.Context, who auth.Identity, id, requestID s
 	}
 	if err := selfApproval(who, t, step); err != nil {
 		return "", err
+	}
+	if step.ID == GateStepID && who.Channel == auth.ChannelMCP {
+		// Decided here, on the state the signal names, not only in the
+		// MCP layer: an agent never lets its own kind's run through.
+		return "", errs.Forbidden("task %s waits for a person to approve what an agent started; that is decided in the web UI or the REST API, never through MCP", t.ID)
 	}
 	switch {
 	case requestID == "":

@@ -63,17 +63,21 @@ func (s *Service) DryRun(ctx context.Context, who auth.Identity, req DryRunReque
 }
 
 // DryRunTemplate dry-runs the catalog's template ref for who with values:
-// what the agents' template_dry_run does. who must be allowed to run it.
-func (s *Service) DryRunTemplate(ctx context.Context, who auth.Identity, ref string, values map[string]any) (*DryRunResult, error) {
+// what the agents' template_dry_run does, with secrets kept out of the
+// plan as a task's are. who must be allowed to run it.
+func (s *Service) DryRunTemplate(ctx context.Context, who auth.Identity, ref string, values map[string]any, secrets map[string]string) (*DryRunResult, error) {
 	if s.d.DryRun == nil {
 		return nil, errs.NotFound("dry runs are not available on this server")
+	}
+	if err := secretbox.Check(secrets); err != nil {
+		return nil, errs.Invalid("%v", err)
 	}
 	t, r, err := s.template(ctx, who, ActionTemplateExecute, ref)
 	if err != nil {
 		return nil, err
 	}
 	// Relative urls (./skeleton) resolve against where the catalog read it.
-	return s.dryRun(ctx, who, t, r.String(), templateBase(t), DryRunRequest{Values: values})
+	return s.dryRun(ctx, who, t, r.String(), templateBase(t), DryRunRequest{Values: values, Secrets: secrets})
 }
 
 // dryRun compiles t (ref, relative urls resolving against base) with

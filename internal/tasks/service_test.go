@@ -81,8 +81,16 @@ func standInScaffold(ctx workflow.Context, in workflows.ScaffoldInput) (*workflo
 	if in.Resume != nil {
 		st.Attempt = in.Resume.Attempt + 1
 	}
+	waiting := false
 	for _, s := range in.Plan.Steps {
-		st.Steps = append(st.Steps, workflows.StepState{ID: s.ID, Name: s.Name, Action: s.Action})
+		step := workflows.StepState{ID: s.ID, Name: s.Name, Action: s.Action}
+		// The first rigger:approval step waits, as the real one does.
+		if s.Action == contract.ActionApproval && !waiting {
+			waiting = true
+			step.Status = workflows.StepProcessing
+			step.Approval = &workflows.ApprovalState{RequestID: s.ID + ".0.1", AllowSelf: true}
+		}
+		st.Steps = append(st.Steps, step)
 	}
 	if err := workflow.SetQueryHandler(ctx, workflows.ScaffoldStateQuery, func() (*workflows.ScaffoldState, error) { return st, nil }); err != nil {
 		return nil, err

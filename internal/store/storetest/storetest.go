@@ -107,6 +107,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("OrphanLocation", func(t *testing.T) { testOrphanLocation(t, open) })
 	t.Run("TaskSecrets", func(t *testing.T) { testTaskSecrets(t, open) })
 	t.Run("Waits", func(t *testing.T) { testWaits(t, open) })
+	t.Run("DryRunReceipts", func(t *testing.T) { testDryRunReceipts(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("Docs", func(t *testing.T) { testDocs(t, open) })
 	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open) })
