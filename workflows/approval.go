@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/runsign"
 	"github.com/riggerdev/rigger/templates"
 )
 
@@ -171,11 +170,7 @@ func approvalRequestID(ctx workflow.Context, step string, item int, now time.Tim
 		return id
 	}
 	var nonce string
-	if err := workflow.SideEffect(ctx, func(workflow.Context) any {
-		b := make([]byte, 12)
-		_, _ = rand.Read(b)
-		return hex.EncodeToString(b)
-	}).Get(&nonce); err != nil {
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return runsign.Nonce(12) }).Get(&nonce); err != nil {
 		return id
 	}
 	return id + "." + nonce
