@@ -66,8 +66,15 @@
 //     sandbox installs no seccomp filter. Denying CLONE_NEWUSER with
 //     seccomp would close it for both designs; not done yet.
 //   - The helper that waits: it shares the tool's confinement
-//     (no_new_privs, Landlock, rlimits, where before it was not confined)
-//     and stays in the worker's network namespace. The tool cannot use it
+//     (no_new_privs, Landlock, where before it was not confined) but not
+//     its rlimits, which are per process: RLIMIT_NPROC counts the
+//     helper's threads with the uid's, and a helper unable to make a
+//     thread would abort and take the tool with it. The tool is started
+//     traced (PTRACE_TRACEME), so it stops at its exec, before its first
+//     instruction; the helper sets its rlimits with prlimit(2) and
+//     detaches. Where Yama forbids PTRACE_TRACEME (ptrace_scope 2 or 3)
+//     the helper falls back to taking the rlimits itself. It stays in
+//     the worker's network namespace. The tool cannot use it
 //     to reach that network: the kernel refuses ptrace, memory reads and
 //     descriptor theft from a child user namespace into its parent
 //     without CAP_SYS_PTRACE there, and the helper is made non-dumpable,

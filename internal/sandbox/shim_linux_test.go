@@ -3,12 +3,14 @@ package sandbox
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // shimmed starts the shim as a library would (its own exec.Cmd with its
@@ -107,4 +109,60 @@ func TestShim(t *testing.T) {
 			t.Fatalf("want ErrUnavailable, got %v", err)
 		}
 	})
+}
+
+// TestShimLimitsOnlyTheTool: a shim that waits for its tool (a worker
+// that starts it in a new user and network namespace) runs under its own
+// rlimits, not the tool's, which count its threads against RLIMIT_NPROC
+// and would abort its runtime (review L5); the tool still has them from
+// its first instruction.
+func TestShimLimitsOnlyTheTool(t *testing.T) {
+	needTool(t, "/bin/sh")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLayout(t)
+	r := New(Options{Required: true, Probe: func() Report { rep := Probe(); rep.NetNS = false; return rep }})
+	s := Spec{Path: "/bin/sh", Dir: l.ws, ReadOnly: []string{exe}, Limits: Limits{CPUSeconds: 33, Processes: 77}}
+	sh, err := r.Shim(s, filepath.Join(t.TempDir(), "spec.json"))
+	if err != nil || sh.Warning != "" {
+		t.Fatalf("shim: %+v, %v", sh, err)
+	}
+	cmd := exec.Command(sh.Exe, "-c", `"$1" probe-limits; echo > started; while [ ! -e done ]; do sleep 0.02; done`, "sh", exe)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", sh.EnvKey + "=" + sh.EnvValue}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(l.ws, "started")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tool never started; stdout %q, stderr %q", out.String(), errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	shimLimits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := os.ReadFile("/proc/self/limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(l.ws, "done"), "")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("shim: %v; stderr %q", err, errOut.String())
+	}
+	if string(shimLimits) != string(own) {
+		t.Errorf("the shim runs under other rlimits than it was started with:\n%s\nwant\n%s", shimLimits, own)
+	}
+	if got := out.String(); !strings.Contains(got, "nnp=1 cpu=33/33 ") || !strings.Contains(got, " nproc=77/77 core=0/0") {
+		t.Errorf("the tool's limits: %q", got)
+	}
 }
