@@ -80,6 +80,16 @@
 //     without CAP_SYS_PTRACE there, and the helper is made non-dumpable,
 //     which refuses them again. Being in the same Landlock domain, the
 //     tool may signal it: that only ends its own run.
+//   - Signals on older kernels: the signal scope (LANDLOCK_SCOPE_SIGNAL)
+//     arrived with Landlock ABI 6, Linux 6.12. Below it nothing but the
+//     uid check stands between a tool and the worker's processes, and the
+//     tool runs as the worker's uid (root without capabilities for a root
+//     worker, which the kernel lets signal root's processes too), so it
+//     may kill or stop the worker and its other tools. Every run on such
+//     a kernel carries a warning saying so; sandbox.required does not
+//     refuse it (only Landlock below ABI 3, namespaces and no_new_privs
+//     count as missing). Running the worker as a uid of its own, apart
+//     from its tools, would close it; not done.
 //
 // Wiring: the binary's entry point calls [ShimMain] when [ShimEnv] is set
 // and [Main] when os.Args[1] is [ExecArg], before any other start-up;
