@@ -155,7 +155,8 @@ func readShimSpec(file string) (wire, error) {
 // confine itself before its exec (no_new_privs, Landlock, the workspace
 // as working directory; not the rlimits, which it sets on the tool while
 // the tool is stopped at its exec), makes this process non-dumpable, and
-// starts the tool from that thread in a new user and network namespace,
+// starts the tool from that thread in a new user, network and PID
+// namespace (the tool is its PID 1: what it leaves behind dies with it),
 // without ID maps: one process fewer than starting a helper there, and
 // no handshake. The tool inherits the thread's confinement; it runs as
 // the worker's uid, which its namespace shows as 65534, and keeps no
@@ -186,7 +187,7 @@ func startConfined(w wire) (int, error) {
 		cmd := &exec.Cmd{Path: s.Path, Args: s.Args, Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 		// Pdeathsig follows the thread that forks: this one, locked for
 		// good; so does the tracer.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL, Ptrace: trace}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL, Ptrace: trace}
 		return cmd
 	}
 	sigs := make(chan os.Signal, 4)
