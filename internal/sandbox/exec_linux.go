@@ -74,7 +74,7 @@ func confineAndExec() (int, error) {
 // confine applies w on the calling (locked) thread and execs its tool; it
 // only returns on failure.
 func confine(w wire) (int, error) {
-	if code, err := confineThread(w); err != nil {
+	if code, err := confineThread(w, true); err != nil {
 		return code, err
 	}
 	s := w.Spec
@@ -94,8 +94,10 @@ func confine(w wire) (int, error) {
 }
 
 // confineThread applies w to the calling (locked) thread: everything but
-// the exec. On failure it returns the exit code to report.
-func confineThread(w wire) (int, error) {
+// the exec, and the rlimits only when limits is true (they are the whole
+// process's: a caller that stays alive sets them on its child instead).
+// On failure it returns the exit code to report.
+func confineThread(w wire, limits bool) (int, error) {
 	s := w.Spec
 	if err := s.Validate(); err != nil {
 		return ExitCannotRun, err
@@ -127,8 +129,10 @@ func confineThread(w wire) (int, error) {
 	if err := os.Chdir(s.Dir); err != nil {
 		return ExitCannotRun, fmt.Errorf("workspace: %w", err)
 	}
-	if err := setLimits(s.Limits.withDefaults()); err != nil {
-		return ExitCannotRun, err
+	if limits {
+		if err := setLimits(0, s.Limits.withDefaults()); err != nil {
+			return ExitCannotRun, err
+		}
 	}
 	// A tool never keeps a capability: a root worker's tools (with the
 	// network or in their own namespace) run with none, so Landlock is
@@ -163,16 +167,17 @@ func readWire() (wire, error) {
 	return w, nil
 }
 
-// setLimits lowers the rlimits (never above the current hard limit) and
-// turns off core dumps (a core of a tool holding a token is a secret at rest).
-func setLimits(l Limits) error {
+// setLimits lowers the rlimits of process pid (0: this one; never above
+// its current hard limit) and turns off core dumps (a core of a tool
+// holding a token is a secret at rest).
+func setLimits(pid int, l Limits) error {
 	set := func(name string, res int, v uint64) error {
 		var cur unix.Rlimit
-		if err := unix.Getrlimit(res, &cur); err != nil {
+		if err := unix.Prlimit(pid, res, nil, &cur); err != nil {
 			return fmt.Errorf("getrlimit %s: %w", name, err)
 		}
 		v = min(v, cur.Max)
-		if err := unix.Setrlimit(res, &unix.Rlimit{Cur: v, Max: v}); err != nil {
+		if err := unix.Prlimit(pid, res, &unix.Rlimit{Cur: v, Max: v}, nil); err != nil {
 			return fmt.Errorf("setrlimit %s: %w", name, err)
 		}
 		return nil

@@ -55,7 +55,8 @@ const nobody = 65534
 // ambient), has no_new_privs and the rlimits, sees only a downed
 // loopback, cannot read the worker's configuration or write outside its
 // paths though the file modes would let it, and cannot trace the shim,
-// which waits for it in the worker's network namespace.
+// which waits for it in the worker's network namespace (in its own PID
+// namespace the tool cannot even name the shim's threads).
 func TestShimNonRootWorker(t *testing.T) {
 	needTool(t, "/bin/sh")
 	uid, gid := os.Getuid(), os.Getgid()
@@ -120,7 +121,8 @@ func TestShimNonRootWorker(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
 			if b, err := os.ReadFile(filepath.Join(ws, "started")); err == nil && len(b) > 0 {
-				m, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/uid_map")
+				// The tool's pid here: it is 1 in its own PID namespace.
+				m, err := os.ReadFile("/proc/" + toolPID(cmd.Process.Pid) + "/uid_map")
 				uidMap <- fmt.Sprintf("%q %v", m, err)
 				break
 			}
@@ -165,6 +167,21 @@ func TestShimNonRootWorker(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "inside.txt")); err != nil {
 		t.Errorf("the write in the workspace failed: %v", err)
 	}
+}
+
+// toolPID is the pid, in this PID namespace, of the only child of the
+// process shim ("?" when it has none or several).
+func toolPID(shim int) string {
+	var kids []string
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", shim))
+	for _, e := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", shim, e.Name()))
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	if len(kids) != 1 {
+		return "?"
+	}
+	return kids[0]
 }
 
 // copyExecutable copies this test binary to dst, mode 0755 (a directory

@@ -71,6 +71,22 @@ func (r Report) missing(s Spec) []string {
 	return m
 }
 
+// weaker lists, one phrase each, what this kernel leaves a confined tool
+// able to do that a newer one would not, without counting as missing
+// confinement (a step still runs under sandbox.required): before
+// Landlock ABI 6 (Linux 6.12) nothing scopes signals, and every tool runs
+// as the worker's uid (root without capabilities for a root worker), so
+// it may signal the worker and its other tools (review L4).
+func (r Report) weaker() []string {
+	if r.LandlockABI >= minLandlockABI && r.LandlockABI < signalScopeABI {
+		return []string{fmt.Sprintf("Landlock ABI %d does not scope signals (ABI %d, Linux 6.12, does): a tool may signal the worker, which runs as the same uid", r.LandlockABI, signalScopeABI)}
+	}
+	return nil
+}
+
+// signalScopeABI is the Landlock ABI that adds LANDLOCK_SCOPE_SIGNAL.
+const signalScopeABI = 6
+
 // minLandlockABI is the oldest Landlock ABI the sandbox counts as
 // confining: 3 adds the right to truncate.
 const minLandlockABI = 3

@@ -58,13 +58,16 @@ func (r *Runner) plan(s Spec) (w wire, warning string, err error) {
 	w = wire{Spec: s, Landlock: rep.LandlockABI > 0, OwnNetNS: !s.Network && rep.NetNS}
 	missing := rep.missing(s)
 	if len(missing) == 0 {
+		if weaker := rep.weaker(); len(weaker) > 0 {
+			return w, "sandbox weaker on this kernel: " + strings.Join(weaker, "; "), nil
+		}
 		return w, "", nil
 	}
 	if r.opts.Required {
 		return w, "", fmt.Errorf("%w: this kernel lacks %s; set scaffolder.sandbox.required: false to run tools without it (unconfined)",
 			ErrUnavailable, strings.Join(missing, "; "))
 	}
-	return w, "sandbox incomplete, running without " + strings.Join(missing, "; "), nil
+	return w, "sandbox incomplete, running without " + strings.Join(append(missing, rep.weaker()...), "; "), nil
 }
 
 // Result is a finished run of [Runner.Run].
@@ -79,7 +82,8 @@ type Result struct {
 	// killed then).
 	Truncated bool
 	// Warning is non-empty when the sandbox ran with less than full
-	// confinement (the policy allowed it): it says what was missing.
+	// confinement (the policy allowed it): it says what was missing, or
+	// what this kernel leaves a tool able to do (signal the worker).
 	Warning string
 }
 

@@ -36,6 +36,11 @@ func TestMain(m *testing.M) {
 			os.Exit(probeCaps())
 		case "probe-trace":
 			os.Exit(probeTrace(os.Args[2:]))
+		case "probe-block": // a Go tool with no signal handler of its own
+			if err := os.WriteFile("blocked", nil, 0o644); err != nil {
+				os.Exit(3)
+			}
+			select {}
 		}
 	}
 	os.Exit(m.Run())

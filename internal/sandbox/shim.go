@@ -15,6 +15,7 @@ type Shimmed struct {
 	// (EnvKey is ShimEnv). The tool never sees it.
 	EnvKey, EnvValue string
 	// Warning is non-empty when the policy let the tool run with less
-	// confinement than the Spec asks for; it says what is missing.
+	// confinement than the Spec asks for, or on a kernel that leaves a
+	// tool able to signal the worker; it says what.
 	Warning string
 }

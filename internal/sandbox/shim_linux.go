@@ -153,15 +153,17 @@ func readShimSpec(file string) (wire, error) {
 
 // startConfined confines the calling (locked) thread as the helper would
 // confine itself before its exec (no_new_privs, Landlock, the workspace
-// as working directory, rlimits), makes this process non-dumpable, and
-// starts the tool from that thread in a new user and network namespace,
+// as working directory; not the rlimits, which it sets on the tool while
+// the tool is stopped at its exec), makes this process non-dumpable, and
+// starts the tool from that thread in a new user, network and PID
+// namespace (the tool is its PID 1: what it leaves behind dies with it),
 // without ID maps: one process fewer than starting a helper there, and
 // no handshake. The tool inherits the thread's confinement; it runs as
 // the worker's uid, which its namespace shows as 65534, and keeps no
 // capability past its exec (it is not root there, and no_new_privs keeps
 // file capabilities and set-user-ID bits from giving any). This process
 // waits in the worker's network namespace, inside the tool's Landlock
-// domain: the tool cannot trace it, read its memory or take its
+// domain, under its own rlimits: the tool cannot trace it, read its memory or take its
 // descriptors, since the kernel refuses that from a child user namespace
 // without CAP_SYS_PTRACE in this one, and refuses it again to a
 // non-dumpable process.
@@ -169,7 +171,7 @@ func readShimSpec(file string) (wire, error) {
 // signals, and returns the tool's exit code; the tool dies with it.
 // See the package doc for what a process in such a namespace can do.
 func startConfined(w wire) (int, error) {
-	if code, err := confineThread(w); err != nil {
+	if code, err := confineThread(w, false); err != nil {
 		return code, err
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
@@ -180,12 +182,35 @@ func startConfined(w wire) (int, error) {
 	if env == nil {
 		env = []string{}
 	}
-	cmd := &exec.Cmd{Path: s.Path, Args: s.Args, Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	// Pdeathsig follows the thread that forks: this one, locked for good.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	limits := s.Limits.withDefaults()
+	newCmd := func(trace bool) *exec.Cmd {
+		cmd := &exec.Cmd{Path: s.Path, Args: s.Args, Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+		// Pdeathsig follows the thread that forks: this one, locked for
+		// good; so does the tracer.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL, Ptrace: trace}
+		return cmd
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	if err := cmd.Start(); err != nil {
+	cmd := newCmd(true)
+	err := cmd.Start()
+	if errors.Is(err, syscall.EPERM) {
+		// PTRACE_TRACEME refused (Yama ptrace_scope 2 or 3): the tool's
+		// rlimits go on this process too, as the tool must not start
+		// without them.
+		if err := setLimits(0, limits); err != nil {
+			return ExitCannotRun, err
+		}
+		cmd = newCmd(false)
+		err = cmd.Start()
+	} else if err == nil {
+		err = limitTraced(cmd.Process.Pid, limits)
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}
+	if err != nil {
 		return ExitCannotRun, fmt.Errorf("start %s in new namespaces: %w", s.Path, err)
 	}
 	go func() {
@@ -193,10 +218,32 @@ func startConfined(w wire) (int, error) {
 			_ = cmd.Process.Signal(sig)
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
 		return ExitCannotRun, fmt.Errorf("wait for the tool: %w", err)
 	}
 	return exitCode(cmd.ProcessState), nil
+}
+
+// limitTraced sets the rlimits of the tool pid, which this (locked)
+// thread traces and which stops at its exec, before it runs its first
+// instruction, and lets it go. The rlimits are the whole process's: set on
+// the shim, they would count its own threads against the tool's
+// RLIMIT_NPROC and bound its runtime with the tool's (review L5).
+func limitTraced(pid int, l Limits) error {
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil {
+		return fmt.Errorf("wait for the exec: %w", err)
+	}
+	if !ws.Stopped() || ws.StopSignal() != syscall.SIGTRAP {
+		return fmt.Errorf("the tool did not stop at its exec (status %#x)", ws)
+	}
+	if err := setLimits(pid, l); err != nil {
+		return err
+	}
+	if err := unix.PtraceDetach(pid); err != nil {
+		return fmt.Errorf("release the tool: %w", err)
+	}
+	return nil
 }

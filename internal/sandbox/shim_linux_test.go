@@ -3,12 +3,15 @@ package sandbox
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // shimmed starts the shim as a library would (its own exec.Cmd with its
@@ -107,4 +110,183 @@ func TestShim(t *testing.T) {
 			t.Fatalf("want ErrUnavailable, got %v", err)
 		}
 	})
+}
+
+// TestShimLimitsOnlyTheTool: a shim that waits for its tool (a worker
+// that starts it in a new user and network namespace) runs under its own
+// rlimits, not the tool's, which count its threads against RLIMIT_NPROC
+// and would abort its runtime (review L5); the tool still has them from
+// its first instruction.
+func TestShimLimitsOnlyTheTool(t *testing.T) {
+	needTool(t, "/bin/sh")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLayout(t)
+	r := New(Options{Required: true, Probe: func() Report { rep := Probe(); rep.NetNS = false; return rep }})
+	s := Spec{Path: "/bin/sh", Dir: l.ws, ReadOnly: []string{exe}, Limits: Limits{CPUSeconds: 33, Processes: 77}}
+	sh, err := r.Shim(s, filepath.Join(t.TempDir(), "spec.json"))
+	if err != nil || sh.Warning != "" {
+		t.Fatalf("shim: %+v, %v", sh, err)
+	}
+	cmd := exec.Command(sh.Exe, "-c", `"$1" probe-limits; echo > started; while [ ! -e done ]; do sleep 0.02; done`, "sh", exe)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", sh.EnvKey + "=" + sh.EnvValue}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(l.ws, "started")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tool never started; stdout %q, stderr %q", out.String(), errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	shimLimits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := os.ReadFile("/proc/self/limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(l.ws, "done"), "")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("shim: %v; stderr %q", err, errOut.String())
+	}
+	if string(shimLimits) != string(own) {
+		t.Errorf("the shim runs under other rlimits than it was started with:\n%s\nwant\n%s", shimLimits, own)
+	}
+	if got := out.String(); !strings.Contains(got, "nnp=1 cpu=33/33 ") || !strings.Contains(got, " nproc=77/77 core=0/0") {
+		t.Errorf("the tool's limits: %q", got)
+	}
+}
+
+// TestShimToolTakesItsDescendantsAlong: a tool the non-root shim starts
+// is PID 1 of its own PID namespace, so a process it leaves behind (a
+// provisioner's background command, a provider that outlives it) dies
+// with it, whether the tool exits or the shim is killed, as
+// terraform-exec does when a step is cancelled (review L3).
+func TestShimToolTakesItsDescendantsAlong(t *testing.T) {
+	needTool(t, "/bin/sh")
+	needTool(t, "/bin/sleep")
+	l := newLayout(t)
+	r := New(Options{Required: true, Probe: func() Report { rep := Probe(); rep.NetNS = false; return rep }})
+	for i, how := range []string{"the tool exits", "the shim is killed"} {
+		t.Run(how, func(t *testing.T) {
+			marker := fmt.Sprintf("%d.%d", 3000+os.Getpid()%1000, i) // sleep's argument, unique to this run
+			sh, err := r.Shim(Spec{Path: "/bin/sh", Dir: l.ws}, filepath.Join(t.TempDir(), "spec.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			script := `setsid /bin/sleep "$1" </dev/null >/dev/null 2>&1 & echo > "started$2"; while [ ! -e "go$2" ]; do /bin/sleep 0.02; done`
+			cmd := exec.Command(sh.Exe, "-c", script, "sh", marker, fmt.Sprint(i))
+			cmd.Env = []string{"PATH=/usr/bin:/bin", sh.EnvKey + "=" + sh.EnvValue}
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				for _, pid := range sleepers(marker) {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			waitFile(t, filepath.Join(l.ws, fmt.Sprintf("started%d", i)))
+			for deadline := time.Now().Add(30 * time.Second); len(sleepers(marker)) == 0; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the grandchild never started; shim stderr %q", errOut.String())
+				}
+			}
+			if i == 0 {
+				write(t, filepath.Join(l.ws, "go0"), "")
+			} else {
+				_ = cmd.Process.Kill()
+			}
+			_ = cmd.Wait()
+			deadline := time.Now().Add(10 * time.Second)
+			for len(sleepers(marker)) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the tool's grandchild %v outlived it (%s); shim stderr %q", sleepers(marker), how, errOut.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// sleepers lists the pids of /bin/sleep processes whose argument is arg.
+func sleepers(arg string) []int {
+	var pids []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline"); err == nil && string(b) == "/bin/sleep\x00"+arg+"\x00" {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// waitFile waits up to 30 s for path to exist.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never appeared", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestShimInterruptEndsAGoTool: terraform-exec cancels a step with
+// SIGINT to the shim, which forwards it. PID 1 of a PID namespace
+// ignores a signal it has no handler for, but a Go tool always has one
+// (the runtime's), so it still ends (review L3).
+func TestShimInterruptEndsAGoTool(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLayout(t)
+	r := New(Options{Required: true, Probe: func() Report { rep := Probe(); rep.NetNS = false; return rep }})
+	sh, err := r.Shim(Spec{Path: exe, Dir: l.ws}, filepath.Join(t.TempDir(), "spec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh.Exe, "probe-block")
+	cmd.Env = []string{sh.EnvKey + "=" + sh.EnvValue}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(l.ws, "blocked"))
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the interrupted tool exited 0")
+		}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the tool ignored the interrupt; stderr %q", errOut.String())
+	}
 }
