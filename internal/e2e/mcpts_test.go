@@ -114,6 +114,9 @@ func (b *oauthBrowser) authorize(authURL, user string) string {
 		if form.Get("request") == "" || form.Get("csrf") == "" {
 			b.t.Fatalf("no consent form in %.600s", page)
 		}
+		// A person reads the page before clicking: rigger refuses an Allow
+		// that comes sooner than a second after the page was shown.
+		time.Sleep(1100 * time.Millisecond)
 		req, _ = http.NewRequest("POST", b.base+"/api/auth/oauth/consent", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", b.base)
