@@ -200,3 +200,61 @@ func TestInit(t *testing.T) {
 		t.Errorf("a failing starter: %v", err)
 	}
 }
+
+// TestFetchFakeSymlinks: a fake that passes the textual check but
+// reaches outside the test's folder through a symlink is refused — a
+// symlinked fake folder, and a fake under a symlinked parent — with a
+// message naming the url and the fake; a real fake beside them still
+// renders.
+func TestFetchFakeSymlinks(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "tpl")
+	writeTree(t, dir, map[string]string{
+		"template.yaml":          remoteTemplate,
+		"fakes/svc/README.md":    "# ${{ values.name }}\n",
+		"fakes/ci/pipeline.yaml": "name: ${{ values.name }}-ci\n",
+		"snap/README.md":         "# orders\n",
+		"snap/ci/pipeline.yaml":  "name: orders-ci\n",
+	})
+	writeTree(t, top, map[string]string{"home/svc/README.md": "outside secret\n"})
+	if err := os.Symlink(filepath.Join(top, "home", "svc"), filepath.Join(dir, "fakes", "skel")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(top, "home"), filepath.Join(dir, "fakes", "up")); err != nil {
+		t.Fatal(err)
+	}
+	rep := runTest(t, dir, `cases:
+  - name: real
+    values: {name: orders, owner: group:default/a}
+    secrets: {DEPLOY_TOKEN: tok-123456}
+    fetch:
+      https://github.com/acme/skeletons/tree/main/svc: fakes/svc
+      ../../shared/ci: fakes/ci
+      https://downloads.example.org/extra.tar.gz: record
+    expect:
+      steps: {app: completed, shared: completed, extra: completed}
+      snapshot: snap
+  - name: symlinked fake
+    values: {name: orders, owner: group:default/a}
+    secrets: {DEPLOY_TOKEN: tok-123456}
+    fetch:
+      https://github.com/acme/skeletons/tree/main/svc: fakes/skel
+    expect:
+      error: 'url "https://github.com/acme/skeletons/tree/main/svc": its fake fakes/skel: it is a symlink'
+  - name: symlinked parent
+    values: {name: orders, owner: group:default/a}
+    secrets: {DEPLOY_TOKEN: tok-123456}
+    fetch:
+      https://github.com/acme/skeletons/tree/main/svc: fakes/up/svc
+    expect:
+      error: 'url "https://github.com/acme/skeletons/tree/main/svc": its fake fakes/up/svc: it leaves the test file''s folder through a symlink'
+`)
+	for name, res := range byCase(rep) {
+		if !res.Passed() {
+			t.Errorf("case %q: %v", name, res.Failures)
+		}
+	}
+	if len(byCase(rep)) != 3 {
+		t.Errorf("want 3 cases, got %d", len(byCase(rep)))
+	}
+}
