@@ -38,6 +38,32 @@ spec:
       input: {message: 'token ${{ secrets.DEPLOY_TOKEN }}'}
 `
 
+// remoteFakes is remoteTemplate with fake folders for its remote
+// skeletons and the snapshot they render (fakedCase).
+var remoteFakes = map[string]string{
+	"template.yaml":          remoteTemplate,
+	"fakes/svc/README.md":    "# ${{ values.name }}\n",
+	"fakes/ci/pipeline.yaml": "name: ${{ values.name }}-ci\n",
+	"snap/README.md":         "# orders\n",
+	"snap/ci/pipeline.yaml":  "name: orders-ci\n",
+}
+
+// fakedCase is a test case named name that renders remoteFakes' fakes
+// and compares them with its snapshot.
+func fakedCase(name string) string {
+	return `  - name: ` + name + `
+    values: {name: orders, owner: group:default/a}
+    secrets: {DEPLOY_TOKEN: tok-123456}
+    fetch:
+      https://github.com/acme/skeletons/tree/main/svc: fakes/svc
+      ../../shared/ci: fakes/ci
+      https://downloads.example.org/extra.tar.gz: record
+    expect:
+      steps: {app: completed, shared: completed, extra: completed}
+      snapshot: snap
+`
+}
+
 // writeTree writes files (path → content) under dir.
 func writeTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
@@ -59,26 +85,10 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 // fetch: field, and a fake folder outside the test's folder is refused.
 func TestFetchFakes(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{
-		"template.yaml":            remoteTemplate,
-		"fakes/svc/README.md":      "# ${{ values.name }}\n",
-		"fakes/ci/pipeline.yaml":   "name: ${{ values.name }}-ci\n",
-		"snap/README.md":           "# orders\n",
-		"snap/ci/pipeline.yaml":    "name: orders-ci\n",
-		"../outside/svc/README.md": "outside\n",
-	})
+	writeTree(t, dir, remoteFakes)
+	writeTree(t, dir, map[string]string{"../outside/svc/README.md": "outside\n"})
 	rep := runTest(t, dir, `cases:
-  - name: faked
-    values: {name: orders, owner: group:default/a}
-    secrets: {DEPLOY_TOKEN: tok-123456}
-    fetch:
-      https://github.com/acme/skeletons/tree/main/svc: fakes/svc
-      ../../shared/ci: fakes/ci
-      https://downloads.example.org/extra.tar.gz: record
-    expect:
-      steps: {app: completed, shared: completed, extra: completed}
-      snapshot: snap
-  - name: not listed
+`+fakedCase("faked")+`  - name: not listed
     values: {name: orders, owner: group:default/a}
     secrets: {DEPLOY_TOKEN: tok-123456}
     fetch:
@@ -209,13 +219,7 @@ func TestInit(t *testing.T) {
 func TestFetchFakeSymlinks(t *testing.T) {
 	top := t.TempDir()
 	dir := filepath.Join(top, "tpl")
-	writeTree(t, dir, map[string]string{
-		"template.yaml":          remoteTemplate,
-		"fakes/svc/README.md":    "# ${{ values.name }}\n",
-		"fakes/ci/pipeline.yaml": "name: ${{ values.name }}-ci\n",
-		"snap/README.md":         "# orders\n",
-		"snap/ci/pipeline.yaml":  "name: orders-ci\n",
-	})
+	writeTree(t, dir, remoteFakes)
 	writeTree(t, top, map[string]string{"home/svc/README.md": "outside secret\n"})
 	if err := os.Symlink(filepath.Join(top, "home", "svc"), filepath.Join(dir, "fakes", "skel")); err != nil {
 		t.Fatal(err)
@@ -224,17 +228,7 @@ func TestFetchFakeSymlinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := runTest(t, dir, `cases:
-  - name: real
-    values: {name: orders, owner: group:default/a}
-    secrets: {DEPLOY_TOKEN: tok-123456}
-    fetch:
-      https://github.com/acme/skeletons/tree/main/svc: fakes/svc
-      ../../shared/ci: fakes/ci
-      https://downloads.example.org/extra.tar.gz: record
-    expect:
-      steps: {app: completed, shared: completed, extra: completed}
-      snapshot: snap
-  - name: symlinked fake
+`+fakedCase("real")+`  - name: symlinked fake
     values: {name: orders, owner: group:default/a}
     secrets: {DEPLOY_TOKEN: tok-123456}
     fetch:
