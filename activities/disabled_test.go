@@ -108,3 +108,25 @@ func TestDisabledSinceCompile(t *testing.T) {
 		t.Fatalf("%s switched on again: %v (%d calls)", integ, err, calls)
 	}
 }
+
+// TestDisabledExternalNotRegisteredHere: an action switched off by
+// scaffolder.disabledActions is refused by the step's re-check even when
+// this process's registry does not know it (an external action, such as
+// acme:deploy, that this worker's scaffolder.externalActions does not
+// declare): the check reads the live off set, not the registry's names.
+func TestDisabledExternalNotRegisteredHere(t *testing.T) {
+	reg := contract.NewRegistry(nil)
+	s := &Scaffold{Disabled: reg}
+	if err := s.StillEnabled("acme:deploy", "ship", "t1"); err != nil {
+		t.Fatalf("while on: %v", err)
+	}
+	reg.SetDisabled([]string{"acme:deploy"})
+	var app *temporal.ApplicationError
+	err := s.StillEnabled("acme:deploy", "ship", "t1")
+	if !errors.As(err, &app) || app.Type() != DisabledType || !strings.Contains(err.Error(), "action acme:deploy is disabled") {
+		t.Fatalf("acme:deploy switched off but not registered here: %v, want a %s error", err, DisabledType)
+	}
+	if reg.Disabled("acme:deploy") {
+		t.Fatal("Registry.Disabled should still answer only for its own actions (validation's message)")
+	}
+}

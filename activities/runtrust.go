@@ -182,7 +182,7 @@ const DisabledType = "ActionDisabled"
 // was on and reached the step after a reload (typically resuming from an
 // approval or a wait). The error names the action, the step and the key.
 func (s *Scaffold) StillEnabled(action, stepID, taskID string) error {
-	if s.Disabled == nil || !s.Disabled.Disabled(action) {
+	if s.Disabled == nil || !s.Disabled.SwitchedOff(action) {
 		return nil
 	}
 	return temporal.NewNonRetryableApplicationError(

@@ -82,8 +82,10 @@ type Scaffold struct {
 
 // ActionSwitch says whether scaffolder.disabledActions switches an action
 // off now (contract.Registry, whose set a configuration reload replaces).
+// It answers for every name the configuration lists, registered here or
+// not (an external action this process does not declare is off too).
 type ActionSwitch interface {
-	Disabled(name string) bool
+	SwitchedOff(name string) bool
 }
 
 // EntityReader reads one entity by its canonical ref; a missing one is

@@ -237,7 +237,8 @@ func (s *Server) taskJSON(t *tasks.Task) gin.H {
 // getTask serves GET /v2/tasks/:id; with ?wait=<duration> (at most
 // tasks.MaxWait) a running task's answer waits until its status or a
 // step's changes, or the duration passes (a bounded long poll: clients need
-// not poll). Waiting calls share a caller's event stream cap (429 beyond).
+// not poll). A caller holds at most tasks.MaxWaitsPerClient waiting calls
+// at once, apart from its event streams (429 beyond).
 func (s *Server) getTask(c *gin.Context) {
 	wait, err := waitParam(c)
 	if err != nil {

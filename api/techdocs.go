@@ -28,7 +28,7 @@ func (s *Server) techdocsRoutes(g *gin.RouterGroup) {
 	g.GET("/static/docs/:namespace/:kind/:name/*path", s.techdocsStatic)
 	g.GET("/build/:namespace/:kind/:name", s.techdocsBuild)
 	sync := s.fetches.limit("docs sync")
-	starts := newRateLimiter(docsSyncBurst, docsSyncEvery)
+	starts := docsBudget{entity: newRateLimiter(docsSyncBurst, docsSyncEvery), caller: newRateLimiter(docsSyncCallerBurst, docsSyncCallerEvery)}
 	handle := func(c *gin.Context) { s.techdocsSync(c, starts) }
 	g.GET("/sync/:namespace/:kind/:name", sync, handle)
 	g.POST("/sync/:namespace/:kind/:name", sync, handle)
@@ -172,10 +172,32 @@ const maxDocsSync = 5 * time.Minute
 // Builds a sync may start for one entity, whoever asks: docsSyncBurst at
 // once, then one every docsSyncEvery. Past them a GET only watches (a
 // build running, or nothing) and a POST is refused with 429.
+// In front of it, each caller has its own budget for each entity
+// (docsSyncCallerBurst, then one every docsSyncCallerEvery), so one reader
+// cannot keep the entity's budget empty for everyone.
 const (
-	docsSyncBurst = 5
-	docsSyncEvery = 12 * time.Second
+	docsSyncBurst       = 5
+	docsSyncEvery       = 12 * time.Second
+	docsSyncCallerBurst = 2
+	docsSyncCallerEvery = time.Minute
 )
+
+// docsBudget is what starting a docs build spends: a token of the caller's
+// bucket for the entity, then one of the entity's shared bucket.
+type docsBudget struct{ entity, caller *rateLimiter }
+
+// take spends a token of both buckets (the caller's first: a caller past
+// its own budget spends none of the shared one); when one is empty it
+// says which and how long until its next token.
+func (b docsBudget) take(caller, ref string) (ok bool, per string, wait time.Duration) {
+	if ok, wait := b.caller.take(caller + " " + ref); !ok {
+		return false, "caller and entity", wait
+	}
+	if ok, wait := b.entity.take(ref); !ok {
+		return false, "entity", wait
+	}
+	return true, "", 0
+}
 
 // techdocsSync builds an entity's docs (or joins the running build) and
 // waits for it. With Accept: text/event-stream it answers as Backstage's
@@ -188,9 +210,12 @@ const (
 // source) only while the entity's budget in starts lasts; past it, it
 // waits for the build running, if any, and otherwise answers at once that
 // nothing was updated. POST is the explicit rebuild: ?force=true (a build
-// of an unchanged source) is taken on POST only, and a POST past the
-// entity's budget is refused with 429.
-func (s *Server) techdocsSync(c *gin.Context, starts *rateLimiter) {
+// of an unchanged source) is taken on POST only, needs
+// catalog.entity.refresh on the entity, and a POST past the budget is
+// refused with 429. Only starting a build spends budget: joining a
+// running one (without force), or asking for an entity without docs, does
+// not.
+func (s *Server) techdocsSync(c *gin.Context, starts docsBudget) {
 	kind, namespace, name := docsParams(c)
 	ctx := c.Request.Context()
 	force, get := c.Query("force") == "true", c.Request.Method == http.MethodGet
@@ -204,22 +229,36 @@ func (s *Server) techdocsSync(c *gin.Context, starts *rateLimiter) {
 		writeError(c, err)
 		return
 	}
+	if force {
+		if err := s.catalog.MayForceDocs(identity(c), e); err != nil {
+			writeError(c, err)
+			return
+		}
+	}
 	var run client.WorkflowRun
 	var note string
-	switch ok, wait := starts.take(strings.ToLower(e.Ref)); {
-	case ok:
-		run, err = s.catalog.SyncDocs(ctx, identity(c), kind, namespace, name, force)
-		if err == nil && run == nil {
-			note = "docs are built outside Rigger here (docs.builder: external): publish them with rigger docs publish"
-		}
-	case get:
+	hasDocs := catalogsvc.DocsRefOf(e) != ""
+	if hasDocs && !force {
+		// A running build is joined, free.
 		run, err = s.catalog.RunningDocsBuild(ctx, identity(c), kind, namespace, name)
-		if err == nil && run == nil {
-			note = "no build started: this entity's docs were synced moments ago; the site served is the last build's"
+	}
+	if err == nil && run == nil {
+		ok, per, wait := true, "", time.Duration(0)
+		if hasDocs { // without docs, SyncDocs says so and starts nothing
+			ok, per, wait = starts.take(identity(c).Ref, strings.ToLower(e.Ref))
 		}
-	default:
-		tooMany(c, "docs builds are rate limited per entity", wait)
-		return
+		switch {
+		case ok:
+			run, err = s.catalog.SyncDocs(ctx, identity(c), kind, namespace, name, force)
+			if err == nil && run == nil {
+				note = "docs are built outside Rigger here (docs.builder: external): publish them with rigger docs publish"
+			}
+		case get:
+			note = "no build started: this entity's docs were synced moments ago; the site served is the last build's"
+		default:
+			tooMany(c, "docs builds are rate limited per "+per, wait)
+			return
+		}
 	}
 	if err != nil {
 		writeError(c, err)

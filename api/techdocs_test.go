@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/techdocs"
 )
 
@@ -223,5 +224,65 @@ func TestTechDocsPublish(t *testing.T) {
 	}
 	if code, _ := put("guest", "svc-a", map[string]string{"mkdocs.yml": "site_name: x\n", "docs/index.md": "# x\n"}); code != http.StatusUnauthorized {
 		t.Errorf("guest publishing: %d", code)
+	}
+}
+
+// TestTechDocsSyncBudget: starting a docs build spends a caller's own
+// budget for the entity before the entity's shared one, so one reader
+// cannot keep it empty for everyone; a request for an entity without docs
+// spends nothing; force=true needs catalog.entity.refresh, not only read.
+// (docs.builder: external, so a sync starts no workflow: the budget and
+// the checks before it are what is tested.)
+func TestTechDocsSyncBudget(t *testing.T) {
+	base := docsServer(t)
+	d := base.deps
+	d.Catalog.DocsExternal = true
+	users := fakeSignIn{}
+	for k, v := range d.Auth.(fakeSignIn) {
+		users[k] = v
+	}
+	users["bob"] = auth.Identity{Ref: "user:default/bob", Ent: []string{"user:default/bob"}}
+	users["ci"] = auth.Identity{Ref: "service:ci", Service: true, Scopes: []string{"catalog.read"}}
+	d.Auth = users
+	srv := New(d)
+	sync := func(user, method, entity, query string) (int, string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		req := loopbackRequest(method, "/api/techdocs/sync/default/component/"+entity+query, nil)
+		req.Header.Set("X-Test-User", user)
+		srv.engine.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+
+	for i := range docsSyncCallerBurst + 1 { // (the caller stays under fetchBurst)
+		if code, body := sync("alice", http.MethodPost, "svc-a2", ""); code != http.StatusBadRequest || !strings.Contains(body, "no backstage.io/techdocs-ref annotation") {
+			t.Fatalf("POST %d for an entity without docs: %d %s; want 400 saying so, never 429 (it starts nothing)", i+1, code, body)
+		}
+	}
+	for i := range docsSyncCallerBurst {
+		if code, body := sync("alice", http.MethodPost, "svc-a", ""); code != http.StatusOK {
+			t.Fatalf("alice's POST %d within her budget: %d %s", i+1, code, body)
+		}
+	}
+	code, body := sync("alice", http.MethodPost, "svc-a", "")
+	if code != http.StatusTooManyRequests || !strings.Contains(body, "docs builds are rate limited per caller and entity") {
+		t.Fatalf("alice past her own budget: %d %s; want 429 per caller and entity", code, body)
+	}
+	if code, body := sync("alice", http.MethodGet, "svc-a", ""); code != http.StatusOK || !strings.Contains(body, "no build started") {
+		t.Errorf("alice's GET past her budget: %d %s; want the last build's site, nothing started", code, body)
+	}
+	if code, body := sync("bob", http.MethodPost, "svc-a", ""); code != http.StatusOK {
+		t.Errorf("bob after alice spent her budget: %d %s; want his own build", code, body)
+	}
+
+	code, body = sync("ci", http.MethodPost, "svc-a", "?force=true")
+	if code != http.StatusForbidden || !strings.Contains(body, "needs catalog.entity.refresh") {
+		t.Errorf("force=true by a read-only service token: %d %s; want 403 naming catalog.entity.refresh", code, body)
+	}
+	if code, body := sync("ci", http.MethodPost, "svc-a", ""); code != http.StatusOK {
+		t.Errorf("an unforced sync by a read-only service token: %d %s", code, body)
+	}
+	if code, body := sync("carol", http.MethodPost, "svc-a", "?force=true"); code != http.StatusOK {
+		t.Errorf("force=true by carol, who may refresh: %d %s", code, body)
 	}
 }

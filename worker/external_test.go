@@ -75,7 +75,7 @@ func TestSchemaChecker(t *testing.T) {
 // scaffolder.disabledActions).
 type offSwitch map[string]bool
 
-func (o offSwitch) Disabled(name string) bool { return o[name] }
+func (o offSwitch) SwitchedOff(name string) bool { return o[name] }
 
 // TestSchemaCheckerDisabledSinceCompile: an external action that a reload
 // switched off after its task started is refused before the plugin is

@@ -106,6 +106,12 @@ func (r *Registry) Disabled(name string) bool {
 	return ok && r.off(name)
 }
 
+// SwitchedOff says whether scaffolder.disabledActions switches name off
+// now, whether or not this process registered it: a step's re-check
+// (Scaffold.StillEnabled) must refuse an external action disabled in
+// configuration that this worker does not declare.
+func (r *Registry) SwitchedOff(name string) bool { return r.off(name) }
+
 // DisabledNames lists the actions scaffolder.disabledActions switched off,
 // sorted.
 func (r *Registry) DisabledNames() []string {

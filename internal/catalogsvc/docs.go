@@ -103,10 +103,25 @@ func (s *Service) SyncDocs(ctx context.Context, who auth.Identity, kind, namespa
 	if !hasDocs(e) {
 		return nil, errs.Invalid("%s has no %s annotation: there are no docs to build", e.Ref, TechDocsRef)
 	}
+	if force {
+		if err := s.MayForceDocs(who, e); err != nil {
+			return nil, err
+		}
+	}
 	if s.d.DocsExternal {
 		return nil, nil
 	}
 	return StartDocsBuild(ctx, s.d.Temporal, e.Ref, force)
+}
+
+// MayForceDocs refuses who a forced docs build of e (a rebuild of an
+// unchanged source) unless it may refresh the entity
+// (catalog.entity.refresh): reading the docs is not enough.
+func (s *Service) MayForceDocs(who auth.Identity, e *store.StoredEntity) error {
+	if d := s.mayEntity(who, permission.EntityRefresh, e); !d.Allowed {
+		return errs.Forbidden("force=true rebuilds the docs of %s even when their source is unchanged, which needs %s on it: %s", e.Ref, permission.EntityRefresh, d.Reason)
+	}
+	return nil
 }
 
 // RunningDocsBuild is the running build of an entity's docs, for who to

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -142,6 +143,26 @@ type vacuumer struct {
 	wg             sync.WaitGroup
 	// written counts rows written since the last run was asked for.
 	written int
+	// reported is set once a failed run was logged: the first failure
+	// says why (a missing privilege, a bad statement), the rest repeat it.
+	reported bool
+}
+
+// failed logs a run's error once per store through slog.Default() (the
+// store has no logger of its own); a run the store's closing cancelled
+// is no failure.
+func (v *vacuumer) failed(stmt string, err error) {
+	if err == nil || v.ctx.Err() != nil {
+		return
+	}
+	v.mu.Lock()
+	first := !v.reported
+	v.reported = true
+	v.mu.Unlock()
+	if first {
+		slog.Default().Warn("store: the vacuum after a large batch failed; autovacuum will clean up instead, and later failures are not logged",
+			"statement", stmt, "err", err)
+	}
 }
 
 // WaitMaintenance waits for the Dialect.Vacuum run asked for so far, if
@@ -185,6 +206,7 @@ func (s *SQL) wrote(n int) {
 		for {
 			// A failure (the store closing, a lock it skipped) leaves the
 			// pages to autovacuum: nothing is lost, reads are only slower.
+			// The first one is logged (vacuumer.failed).
 			// A moment after the commit: batches committed meanwhile
 			// share the run, and the commit's WAL is flushed (with
 			// synchronous_commit off, a page whose rows' commit is not
@@ -193,7 +215,8 @@ func (s *SQL) wrote(n int) {
 			case <-v.ctx.Done():
 			case <-time.After(vacuumDelay):
 			}
-			_, _ = s.db.ExecContext(v.ctx, s.d.Vacuum)
+			_, err := s.db.ExecContext(v.ctx, s.d.Vacuum)
+			v.failed(s.d.Vacuum, err)
 			v.mu.Lock()
 			if !v.again || v.ctx.Err() != nil {
 				v.running = false

@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +18,9 @@ import (
 
 // TestGetWait: a long poll of a running task returns as soon as the task
 // changes (here: it ends), returns the task unchanged at its bound, and
-// counts against the caller's stream cap (another caller is not held up by
-// it). Embedded Temporal, real SQLite catalog; the refusal of an unreadable
+// counts against the caller's cap of waiting reads (another caller is not
+// held up by it), which is apart from its event streams' cap: neither
+// full cap blocks the other kind. Embedded Temporal, real SQLite catalog; the refusal of an unreadable
 // task is in TestAuthorizerDecidesEveryOperation ("wait").
 func TestGetWait(t *testing.T) {
 	if testing.Short() {
@@ -46,13 +48,23 @@ func TestGetWait(t *testing.T) {
 
 	t.Run("cap per caller", func(t *testing.T) {
 		s.streams.mu.Lock()
-		s.streams.maxPerClient = 2
+		s.streams.maxWaits, s.streams.maxPerClient = 2, 1
 		s.streams.mu.Unlock()
 		t.Cleanup(func() {
 			s.streams.mu.Lock()
-			s.streams.maxPerClient = MaxStreamsPerClient
+			s.streams.maxWaits, s.streams.maxPerClient = MaxWaitsPerClient, MaxStreamsPerClient
 			s.streams.mu.Unlock()
 		})
+		// The caller's one event stream fills its stream cap: waiting
+		// reads still have theirs.
+		_, st, err := s.Follow(ctx, alice, id)
+		if err != nil || st == nil {
+			t.Fatalf("an event stream: %v", err)
+		}
+		defer st.Close()
+		if _, _, err := s.Follow(ctx, alice, id); !errors.Is(err, ErrTooManyStreams) {
+			t.Fatalf("a second event stream past a cap of 1: %v; want ErrTooManyStreams", err)
+		}
 		done := make(chan error, 2)
 		for range 2 {
 			go func() { _, err := s.GetWait(ctx, alice, id, 3*time.Second); done <- err }()
@@ -60,10 +72,17 @@ func TestGetWait(t *testing.T) {
 		waitFor(t, "two waiting reads", func() bool {
 			s.streams.mu.Lock()
 			defer s.streams.mu.Unlock()
-			return s.streams.perClient[alice.Ref] == 2
+			return s.streams.waits[alice.Ref] == 2
 		})
-		if _, err := s.GetWait(ctx, alice, id, time.Second); !errors.Is(err, ErrTooManyStreams) {
-			t.Errorf("a third waiting read of a caller allowed two: %v; want ErrTooManyStreams", err)
+		if _, err := s.GetWait(ctx, alice, id, time.Second); !errors.Is(err, ErrTooManyStreams) ||
+			!strings.Contains(err.Error(), "user:default/alice holds 2 waiting reads (GET ?wait=, at most 2 at once)") {
+			t.Errorf("a third waiting read of a caller allowed two: %v; want ErrTooManyStreams naming the caller and the cap", err)
+		}
+		s.streams.mu.Lock()
+		streams := s.streams.perClient[alice.Ref]
+		s.streams.mu.Unlock()
+		if streams != 1 {
+			t.Errorf("waiting reads counted as event streams: %d streams", streams)
 		}
 		if got, err := s.GetWait(ctx, bob, id, 100*time.Millisecond); err != nil || got.Status != StatusProcessing {
 			t.Errorf("another caller's waiting read: %+v, %v; want it served", got, err)
@@ -87,7 +106,7 @@ func TestGetWait(t *testing.T) {
 		waitFor(t, "the waiting read", func() bool {
 			s.streams.mu.Lock()
 			defer s.streams.mu.Unlock()
-			return s.streams.perClient[alice.Ref] == 1
+			return s.streams.waits[alice.Ref] == 1
 		})
 		if err := s.Cancel(ctx, alice, id); err != nil {
 			t.Fatal(err)

@@ -111,7 +111,8 @@ const (
 // New builds the service. It does no I/O.
 func New(d Deps) *Service {
 	s := &Service{d: d, authz: d.Authorizer,
-		streams: streamHub{watches: map[string]*watch{}, perClient: map[string]int{}, maxPerClient: MaxStreamsPerClient, maxTotal: MaxStreamsTotal}}
+		streams: streamHub{watches: map[string]*watch{}, perClient: map[string]int{}, waits: map[string]int{},
+			maxPerClient: MaxStreamsPerClient, maxWaits: MaxWaitsPerClient, maxTotal: MaxStreamsTotal}}
 	if s.authz == nil {
 		s.authz = DefaultAuthorizer{}
 	}

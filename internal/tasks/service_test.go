@@ -256,7 +256,9 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 	notFound := map[string]func(id string) error{
 		"get":    func(id string) error { _, err := s.Get(ctx, alice, id); return err },
 		"follow": func(id string) error { _, _, err := s.Follow(ctx, alice, id); return err },
-		"wait":   func(id string) error { _, err := s.GetWait(ctx, alice, id, time.Second); return err },
+		// The longest wait: refused at once (GET's not found), not
+		// after waiting, and not counted against a cap.
+		"wait": func(id string) error { _, err := s.GetWait(ctx, alice, id, MaxWait); return err },
 		"download": func(id string) error {
 			_, r, err := s.Workspace(ctx, alice, id)
 			if r != nil {

@@ -14,9 +14,13 @@ import (
 )
 
 // Event stream caps: open streams per caller identity and in all.
+// Waiting reads (GetWait, GET ?wait=) have their own, smaller cap per
+// caller, so a caller's long polls cannot take its event streams' room
+// (or the reverse); both count in MaxStreamsTotal.
 const (
 	MaxStreamsPerClient = 200
 	MaxStreamsTotal     = 1000
+	MaxWaitsPerClient   = 10
 )
 
 // ErrTooManyStreams: a caller, or the server, holds as many streams as it
@@ -29,15 +33,21 @@ var ErrTooManyStreams = errors.New("too many event streams")
 // non-nil Stream must be closed. An error wrapping ErrTooManyStreams means
 // a cap is reached.
 func (s *Service) Follow(ctx context.Context, who auth.Identity, id string) (*Task, *Stream, error) {
+	return s.follow(ctx, who, id, false)
+}
+
+// follow is Follow for an event stream or, with wait, a waiting read
+// (counted against MaxWaitsPerClient instead of MaxStreamsPerClient).
+func (s *Service) follow(ctx context.Context, who auth.Identity, id string, wait bool) (*Task, *Stream, error) {
 	t, err := s.Get(ctx, who, id)
 	if err != nil || t.Status != StatusProcessing {
 		return t, nil, err
 	}
-	w, err := s.streams.subscribe(s, id, who.Ref, t)
+	w, err := s.streams.subscribe(s, id, who.Ref, t, wait)
 	if err != nil {
 		return nil, nil, err
 	}
-	return t, &Stream{w: w, hub: &s.streams, client: who.Ref}, nil
+	return t, &Stream{w: w, hub: &s.streams, client: who.Ref, wait: wait}, nil
 }
 
 // Stream is one stream's handle on the shared watch of a running task.
@@ -45,6 +55,7 @@ type Stream struct {
 	w      *watch
 	hub    *streamHub
 	client string
+	wait   bool // a waiting read's (counted in streamHub.waits)
 	once   sync.Once
 }
 
@@ -61,17 +72,19 @@ func (st *Stream) Current() (*Task, uint64, <-chan struct{}) {
 func (st *Stream) Done() <-chan struct{} { return st.w.done }
 
 // Close ends the stream; the last stream of a task stops its watch.
-func (st *Stream) Close() { st.once.Do(func() { st.hub.unsubscribe(st.w, st.client) }) }
+func (st *Stream) Close() { st.once.Do(func() { st.hub.unsubscribe(st.w, st.client, st.wait) }) }
 
 // streamHub holds the shared watches of running tasks and counts streams.
 type streamHub struct {
 	mu        sync.Mutex
 	watches   map[string]*watch
 	perClient map[string]int
-	total     int
-	// maxPerClient and maxTotal are the caps (MaxStreamsPerClient,
-	// MaxStreamsTotal).
-	maxPerClient, maxTotal int
+	// waits counts waiting reads per caller, apart from its streams.
+	waits map[string]int
+	total int
+	// maxPerClient, maxWaits and maxTotal are the caps
+	// (MaxStreamsPerClient, MaxWaitsPerClient, MaxStreamsTotal).
+	maxPerClient, maxWaits, maxTotal int
 }
 
 // watch follows one running task for every stream of it: one long poll of
@@ -99,17 +112,24 @@ func (w *watch) publish(t *Task) {
 
 // subscribe counts a stream of task id for client and returns the task's
 // watch, starting it from seen (the task as the caller just read it) if it
-// is the first.
-func (h *streamHub) subscribe(s *Service, id, client string, seen *Task) (*watch, error) {
+// is the first. A waiting read (wait) counts against the caller's cap of
+// waiting reads, a stream against its cap of streams.
+func (h *streamHub) subscribe(s *Service, id, client string, seen *Task, wait bool) (*watch, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.perClient[client] >= h.maxPerClient {
+	count := h.perClient
+	if wait {
+		count = h.waits
+		if count[client] >= h.maxWaits {
+			return nil, fmt.Errorf("%w: %s holds %d waiting reads (GET ?wait=, at most %d at once); wait for one to return", ErrTooManyStreams, client, count[client], h.maxWaits)
+		}
+	} else if count[client] >= h.maxPerClient {
 		return nil, fmt.Errorf("%w open for %s (at most %d); close some or poll /events", ErrTooManyStreams, client, h.maxPerClient)
 	}
 	if h.total >= h.maxTotal {
 		return nil, fmt.Errorf("%w open on this server (at most %d); try again shortly", ErrTooManyStreams, h.maxTotal)
 	}
-	h.perClient[client]++
+	count[client]++
 	h.total++
 	w := h.watches[id]
 	if w == nil {
@@ -122,12 +142,16 @@ func (h *streamHub) subscribe(s *Service, id, client string, seen *Task) (*watch
 	return w, nil
 }
 
-func (h *streamHub) unsubscribe(w *watch, client string) {
+func (h *streamHub) unsubscribe(w *watch, client string, wait bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.total--
-	if h.perClient[client]--; h.perClient[client] <= 0 {
-		delete(h.perClient, client)
+	count := h.perClient
+	if wait {
+		count = h.waits
+	}
+	if count[client]--; count[client] <= 0 {
+		delete(count, client)
 	}
 	if w.subs--; w.subs == 0 {
 		w.cancel()
@@ -226,7 +250,7 @@ func (s *Service) GetWait(ctx context.Context, who auth.Identity, id string, wai
 	if wait <= 0 {
 		return s.Get(ctx, who, id)
 	}
-	t, st, err := s.Follow(ctx, who, id)
+	t, st, err := s.follow(ctx, who, id, true)
 	if err != nil || st == nil {
 		return t, err
 	}

@@ -1,7 +1,9 @@
 package templatetest
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,9 +50,35 @@ func (f *fetchFaker) answer(url string) (string, bool, error) {
 	if f.home != "" {
 		if rel, err := filepath.Rel(f.home, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			return "", false, fmt.Errorf("url %q: its fake %s leaves the test file's folder: a fetch fake may only read beside the test", url, dir)
+		} else if err := insideHome(f.home, rel); err != nil {
+			return "", false, fmt.Errorf("url %q: its fake %s: %w", url, dir, err)
 		}
 	}
 	return p, true, nil
+}
+
+// insideHome checks that rel (relative to home) names a fake that stays
+// in home when the file system resolves it: each symlink on its way is
+// followed only within home (through an os.Root), and the fake itself
+// may not be a symlink. The textual check alone would let a committed
+// fakes/skel -> /home/runner read outside the test's folder.
+func insideHome(home, rel string) error {
+	root, err := os.OpenRoot(home)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	info, err := root.Lstat(rel)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return fmt.Errorf("it leaves the test file's folder through a symlink (%v): a fetch fake may only read beside the test", err)
+	}
+	if info.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("it is a symlink: a fetch fake must be a real folder (or file) beside the test")
+	}
+	return nil
 }
 
 // notes says which urls were faked and how, for the report.

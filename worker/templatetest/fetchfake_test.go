@@ -38,6 +38,32 @@ spec:
       input: {message: 'token ${{ secrets.DEPLOY_TOKEN }}'}
 `
 
+// remoteFakes is remoteTemplate with fake folders for its remote
+// skeletons and the snapshot they render (fakedCase).
+var remoteFakes = map[string]string{
+	"template.yaml":          remoteTemplate,
+	"fakes/svc/README.md":    "# ${{ values.name }}\n",
+	"fakes/ci/pipeline.yaml": "name: ${{ values.name }}-ci\n",
+	"snap/README.md":         "# orders\n",
+	"snap/ci/pipeline.yaml":  "name: orders-ci\n",
+}
+
+// fakedCase is a test case named name that renders remoteFakes' fakes
+// and compares them with its snapshot.
+func fakedCase(name string) string {
+	return `  - name: ` + name + `
+    values: {name: orders, owner: group:default/a}
+    secrets: {DEPLOY_TOKEN: tok-123456}
+    fetch:
+      https://github.com/acme/skeletons/tree/main/svc: fakes/svc
+      ../../shared/ci: fakes/ci
+      https://downloads.example.org/extra.tar.gz: record
+    expect:
+      steps: {app: completed, shared: completed, extra: completed}
+      snapshot: snap
+`
+}
+
 // writeTree writes files (path → content) under dir.
 func writeTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
@@ -59,26 +85,10 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 // fetch: field, and a fake folder outside the test's folder is refused.
 func TestFetchFakes(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{
-		"template.yaml":            remoteTemplate,
-		"fakes/svc/README.md":      "# ${{ values.name }}\n",
-		"fakes/ci/pipeline.yaml":   "name: ${{ values.name }}-ci\n",
-		"snap/README.md":           "# orders\n",
-		"snap/ci/pipeline.yaml":    "name: orders-ci\n",
-		"../outside/svc/README.md": "outside\n",
-	})
+	writeTree(t, dir, remoteFakes)
+	writeTree(t, dir, map[string]string{"../outside/svc/README.md": "outside\n"})
 	rep := runTest(t, dir, `cases:
-  - name: faked
-    values: {name: orders, owner: group:default/a}
-    secrets: {DEPLOY_TOKEN: tok-123456}
-    fetch:
-      https://github.com/acme/skeletons/tree/main/svc: fakes/svc
-      ../../shared/ci: fakes/ci
-      https://downloads.example.org/extra.tar.gz: record
-    expect:
-      steps: {app: completed, shared: completed, extra: completed}
-      snapshot: snap
-  - name: not listed
+`+fakedCase("faked")+`  - name: not listed
     values: {name: orders, owner: group:default/a}
     secrets: {DEPLOY_TOKEN: tok-123456}
     fetch:
@@ -198,5 +208,47 @@ func TestInit(t *testing.T) {
 	if _, err := r.Init(context.Background(), filepath.Join(dir, "bad", "template.yaml"), filepath.Join(dir, "bad", "t.test.yaml")); err == nil ||
 		!strings.Contains(err.Error(), "the starter case fails, so it is not written") || !strings.Contains(err.Error(), "parameters.name") {
 		t.Errorf("a failing starter: %v", err)
+	}
+}
+
+// TestFetchFakeSymlinks: a fake that passes the textual check but
+// reaches outside the test's folder through a symlink is refused — a
+// symlinked fake folder, and a fake under a symlinked parent — with a
+// message naming the url and the fake; a real fake beside them still
+// renders.
+func TestFetchFakeSymlinks(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "tpl")
+	writeTree(t, dir, remoteFakes)
+	writeTree(t, top, map[string]string{"home/svc/README.md": "outside secret\n"})
+	if err := os.Symlink(filepath.Join(top, "home", "svc"), filepath.Join(dir, "fakes", "skel")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(top, "home"), filepath.Join(dir, "fakes", "up")); err != nil {
+		t.Fatal(err)
+	}
+	rep := runTest(t, dir, `cases:
+`+fakedCase("real")+`  - name: symlinked fake
+    values: {name: orders, owner: group:default/a}
+    secrets: {DEPLOY_TOKEN: tok-123456}
+    fetch:
+      https://github.com/acme/skeletons/tree/main/svc: fakes/skel
+    expect:
+      error: 'url "https://github.com/acme/skeletons/tree/main/svc": its fake fakes/skel: it is a symlink'
+  - name: symlinked parent
+    values: {name: orders, owner: group:default/a}
+    secrets: {DEPLOY_TOKEN: tok-123456}
+    fetch:
+      https://github.com/acme/skeletons/tree/main/svc: fakes/up/svc
+    expect:
+      error: 'url "https://github.com/acme/skeletons/tree/main/svc": its fake fakes/up/svc: it leaves the test file''s folder through a symlink'
+`)
+	for name, res := range byCase(rep) {
+		if !res.Passed() {
+			t.Errorf("case %q: %v", name, res.Failures)
+		}
+	}
+	if len(byCase(rep)) != 3 {
+		t.Errorf("want 3 cases, got %d", len(byCase(rep)))
 	}
 }
