@@ -174,12 +174,14 @@ const maxDocsSync = 5 * time.Minute
 // build running, or nothing) and a POST is refused with 429.
 // In front of it, each caller has its own budget for each entity
 // (docsSyncCallerBurst, then one every docsSyncCallerEvery), so one reader
-// cannot keep the entity's budget empty for everyone.
+// cannot keep the entity's budget empty for everyone: a caller's refill
+// (two a minute) stays below the entity's (five a minute), while its burst
+// lets a docs author reload a few times after an edit and see each build.
 const (
 	docsSyncBurst       = 5
 	docsSyncEvery       = 12 * time.Second
-	docsSyncCallerBurst = 2
-	docsSyncCallerEvery = time.Minute
+	docsSyncCallerBurst = 4
+	docsSyncCallerEvery = 30 * time.Second
 )
 
 // docsBudget is what starting a docs build spends: a token of the caller's
