@@ -36,6 +36,26 @@ func TestGetWait(t *testing.T) {
 	waitStatus(t, s, alice, id, StatusProcessing)
 
 	t.Run("bound", func(t *testing.T) {
+		// The task is processing a moment before its step is: wait until
+		// what a long poll watches (statuses of the task and its steps)
+		// holds still, or the wait below sees the step start and returns
+		// early, rightly.
+		prev := ""
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			task, err := s.Get(ctx, alice, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := progress(task)
+			if p == prev {
+				break
+			}
+			prev = p
+			if time.Now().After(deadline) {
+				t.Fatalf("the task never held still: %q", prev)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
 		start := time.Now()
 		got, err := s.GetWait(ctx, alice, id, 200*time.Millisecond)
 		if err != nil || got.Status != StatusProcessing {
