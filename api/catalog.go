@@ -60,21 +60,6 @@ func (s *Server) catalogRoutes(g *gin.RouterGroup) {
 	g.POST("/validate-entity", s.validateEntity)
 }
 
-// render, renderRaw, renderFields and renderAll build wire entities
-// (catalogsvc's, shared with MCP); renderAll's items are what writeItems
-// writes out.
-func render(e *store.StoredEntity) (map[string]any, error) { return catalogsvc.Render(e) }
-
-func renderRaw(e *store.StoredEntity) (json.RawMessage, error) { return catalogsvc.RenderRaw(e) }
-
-func renderFields(e *store.StoredEntity, fields []string) (map[string]any, error) {
-	return catalogsvc.RenderFields(e, fields)
-}
-
-func renderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
-	return catalogsvc.RenderAllRaw(es, fields)
-}
-
 // fieldsParam reads `fields`, repeated or comma-separated.
 func fieldsParam(c *gin.Context) []string {
 	var out []string
@@ -162,7 +147,7 @@ func (s *Server) listEntities(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	items, err := renderAll(page.Entities, fieldsParam(c))
+	items, err := catalogsvc.RenderAllRaw(page.Entities, fieldsParam(c))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -277,7 +262,7 @@ func (s *Server) entitiesByRefs(c *gin.Context) {
 	if len(fields) == 0 {
 		fields = fieldsParam(c)
 	}
-	items, err := renderAll(es, fields)
+	items, err := catalogsvc.RenderAllRaw(es, fields)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -306,7 +291,7 @@ func nameParams(c *gin.Context) (kind, namespace, name string) {
 func renderedEntity(c *gin.Context, e *store.StoredEntity, err error) (map[string]any, bool) {
 	if err == nil {
 		var m map[string]any
-		if m, err = render(e); err == nil {
+		if m, err = catalogsvc.Render(e); err == nil {
 			return m, true
 		}
 	}
@@ -318,7 +303,7 @@ func renderedEntity(c *gin.Context, e *store.StoredEntity, err error) (map[strin
 func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
 	var raw json.RawMessage
 	if err == nil {
-		raw, err = renderRaw(e)
+		raw, err = catalogsvc.RenderRaw(e)
 	}
 	if err != nil {
 		writeError(c, err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/riggerdev/rigger/internal/catalogsvc"
 	"github.com/riggerdev/rigger/internal/payloadcodec"
 	"github.com/riggerdev/rigger/internal/tasks"
 )
@@ -14,7 +15,7 @@ func newTasks(d Deps) *tasks.Service {
 	}
 	return tasks.New(tasks.Deps{
 		Logger: d.Logger, Temporal: d.Temporal, Namespace: d.Namespace, Converter: payloadcodec.DataConverter(d.Codec.Codec),
-		Entities: d.Catalog.Store, RenderEntity: render,
+		Entities: d.Catalog.Store, RenderEntity: catalogsvc.Render,
 		Actions: d.Scaffolder.Actions, Secrets: d.Scaffolder.Secrets, DryRun: d.Scaffolder.DryRun,
 		Signer: d.Scaffolder.Signer, Marker: d.Scaffolder.Marker,
 		WorkspaceDir: d.Scaffolder.WorkspaceDir, WorkspaceTTL: d.Scaffolder.WorkspaceTTL,

@@ -31,7 +31,7 @@ func RenderRaw(e *store.StoredEntity) (json.RawMessage, error) {
 	sawMetadata := false
 	err := objectMembers(e.Body, func(key string, rawKey, val []byte) error {
 		switch key {
-		case "relations": // render replaces a stored one
+		case "relations": // Render replaces a stored one
 			return nil
 		case "metadata":
 			sawMetadata = true
@@ -109,7 +109,7 @@ func appendMember(out, rawKey []byte) []byte {
 }
 
 // appendMetadata appends the stored metadata md with e's uid and etag (as
-// render sets them); md not an object counts as empty, as there.
+// Render sets them); md not an object counts as empty, as there.
 func appendMetadata(out, md []byte, e *store.StoredEntity) ([]byte, error) {
 	out = append(out, '{')
 	if len(md) > 0 && md[0] == '{' {

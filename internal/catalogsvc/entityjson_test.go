@@ -1,4 +1,4 @@
-package api
+package catalogsvc
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 )
 
 // TestRenderRawMatchesRender: the wire entity written from the stored
-// bytes (renderRaw, no fields asked) has the content of the fully decoded
-// one (render) — uid, etag, the orphan annotation and relations included —
+// bytes (RenderRaw, no fields asked) has the content of the fully decoded
+// one (Render) — uid, etag, the orphan annotation and relations included —
 // for ordinary, orphaned and odd stored bodies.
 func TestRenderRawMatchesRender(t *testing.T) {
 	rels := []store.Relation{{Source: "component:default/a", Type: "dependsOn", Target: "component:default/b"}, {Source: "component:default/a", Type: "ownedBy", Target: "group:default/team-a"}}
@@ -39,7 +39,7 @@ func TestRenderRawMatchesRender(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := &store.StoredEntity{UID: "uid-1", Ref: "component:default/a", ETag: "etag-1", Orphan: c.orphan, Body: json.RawMessage(c.body), Relations: c.rels}
-			m, err := render(e)
+			m, err := Render(e)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +47,7 @@ func TestRenderRawMatchesRender(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			raw, err := renderRaw(e)
+			raw, err := RenderRaw(e)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestRenderRawMatchesRender(t *testing.T) {
 // TestRenderRawRejectsCorruptBody: a stored body that is not a JSON object
 // is an error naming the entity, not a broken response.
 func TestRenderRawRejectsCorruptBody(t *testing.T) {
-	_, err := renderRaw(&store.StoredEntity{Ref: "component:default/a", Body: json.RawMessage(`{"kind":`)})
+	_, err := RenderRaw(&store.StoredEntity{Ref: "component:default/a", Body: json.RawMessage(`{"kind":`)})
 	if err == nil || !strings.Contains(err.Error(), "component:default/a") {
 		t.Fatalf("got %v, want an error naming component:default/a", err)
 	}
@@ -158,12 +158,12 @@ func TestRenderFieldsMatchesApplyFields(t *testing.T) {
 	} {
 		for _, orphan := range []bool{false, true} {
 			e := &store.StoredEntity{UID: "uid-1", Ref: "component:default/a", ETag: "etag-1", Orphan: orphan, Body: json.RawMessage(body), Relations: rels}
-			full, err := render(e)
+			full, err := Render(e)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want, _ := json.Marshal(catalog.ApplyFields(full, fields))
-			m, err := renderFields(e, fields)
+			m, err := RenderFields(e, fields)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,22 +189,22 @@ func BenchmarkRenderEntity(b *testing.B) {
 	fields := []string{"kind", "metadata.name"}
 	for name, fn := range map[string]func() ([]byte, error){
 		"whole,decode": func() ([]byte, error) {
-			m, err := render(e)
+			m, err := Render(e)
 			if err != nil {
 				return nil, err
 			}
 			return json.Marshal(m)
 		},
-		"whole,stored-bytes": func() ([]byte, error) { return renderRaw(e) },
+		"whole,stored-bytes": func() ([]byte, error) { return RenderRaw(e) },
 		"fields,decode": func() ([]byte, error) {
-			m, err := render(e)
+			m, err := Render(e)
 			if err != nil {
 				return nil, err
 			}
 			return json.Marshal(catalog.ApplyFields(m, fields))
 		},
 		"fields,partial": func() ([]byte, error) {
-			m, err := renderFields(e, fields)
+			m, err := RenderFields(e, fields)
 			if err != nil {
 				return nil, err
 			}
