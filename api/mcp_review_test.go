@@ -274,3 +274,29 @@ func TestMCPSessionsPerUserAtOnce(t *testing.T) {
 		t.Errorf("%d of %d initializes at once answered 200 and %d sessions are held, want %d", opened, n, got, limit)
 	}
 }
+
+// TestMCPSessionsAtOnce: of many sessions opened at once, no more than
+// mcp.maxSessions are opened (the check and the reservation are one step).
+func TestMCPSessionsAtOnce(t *testing.T) {
+	const limit, n = 3, 16
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessions, c.MaxSessionsPerUser = limit, n; c.RateLimit.Burst = 1000 })
+	var wg sync.WaitGroup
+	codes := make(chan int, n)
+	for range n {
+		wg.Go(func() {
+			code, _ := f.initialize(t, "alice")
+			codes <- code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	opened := 0
+	for code := range codes {
+		if code == http.StatusOK {
+			opened++
+		}
+	}
+	if got := f.srv.MCP().Sessions(); opened != limit || got != limit {
+		t.Errorf("%d of %d initializes at once answered 200 and %d sessions are held, want %d", opened, n, got, limit)
+	}
+}
