@@ -112,7 +112,7 @@ func testSecretsAtOnce(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
 	exp := time.Now().Add(time.Hour)
-	for i, err := range together(n, func(i int) error {
+	for i, err := range Together(n, func(i int) error {
 		return s.PutTaskSecrets(ctx, "task-a", []byte{byte('a' + i)}, exp)
 	}) {
 		if err != nil {
@@ -125,14 +125,14 @@ func testSecretsAtOnce(t *testing.T, open Opener) {
 	grant := func(task, user string) store.TaskUserCredential {
 		return store.TaskUserCredential{TaskID: task, SecretsKey: "USER_OAUTH_TOKEN", UserRef: user, Provider: "github", Created: time.Now()}
 	}
-	for i, err := range together(n, func(int) error { return s.GrantTaskUserCredential(ctx, grant("task-same", "user:default/alice")) }) {
+	for i, err := range Together(n, func(int) error { return s.GrantTaskUserCredential(ctx, grant("task-same", "user:default/alice")) }) {
 		if err != nil {
 			t.Errorf("grant %d of the same credential at once: %v", i, err)
 		}
 	}
 	users := func(i int) string { return "user:default/u" + string(rune('a'+i)) }
 	granted := -1
-	for i, err := range together(n, func(i int) error { return s.GrantTaskUserCredential(ctx, grant("task-race", users(i))) }) {
+	for i, err := range Together(n, func(i int) error { return s.GrantTaskUserCredential(ctx, grant("task-race", users(i))) }) {
 		switch {
 		case err == nil && granted < 0:
 			granted = i
@@ -150,8 +150,9 @@ func testSecretsAtOnce(t *testing.T, open Opener) {
 	}
 }
 
-// together runs n calls of fn at the same moment and returns their errors.
-func together(n int, fn func(i int) error) []error {
+// Together runs n calls of fn at the same moment, as n processes
+// would, and returns their errors.
+func Together(n int, fn func(i int) error) []error {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	out := make([]error, n)
