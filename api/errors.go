@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/riggerdev/rigger/internal/errs"
+	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/tasks"
 )
 
@@ -63,20 +65,33 @@ func classify(err error) (int, string) {
 }
 
 // databaseUnreachable reports an error of a database that could not be
-// reached or is shutting down or starting up (connection refused, reset,
-// SQLSTATE class 08 "connection exception" or 57P "operator
-// intervention"), as opposed to a query it refused.
+// reached or is shutting down or starting up (a connection that could not
+// be opened or broke in use, SQLSTATE class 08 "connection exception" or
+// 57P "operator intervention"), as opposed to a query it refused. A
+// network error is the database's only when the store marked it so
+// (store.ConnError): a URL fetch or an identity provider's is not.
 func databaseUnreachable(err error) bool {
 	var connect *pgconn.ConnectError
+	var conn *store.ConnError
 	var pg *pgconn.PgError
-	var op *net.OpError
 	switch {
-	case errors.As(err, &connect), errors.As(err, &op), errors.Is(err, driver.ErrBadConn):
+	case errors.As(err, &connect), errors.As(err, &conn), errors.Is(err, driver.ErrBadConn):
 		return true
 	case errors.As(err, &pg):
 		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P")
 	}
 	return false
+}
+
+// networkFailure finds the failed network call of err other than the
+// database's (a fetch, an identity provider, another service): nil if
+// there is none.
+func networkFailure(err error) *net.OpError {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return op
+	}
+	return nil
 }
 
 // statusClientClosed answers a request its caller abandoned.
@@ -97,6 +112,13 @@ func writeError(c *gin.Context, err error) {
 	if status == statusClientClosed && c.Request.Context().Err() == nil {
 		// Cancelled inside the server (a shutdown), not by the caller.
 		status, name = http.StatusInternalServerError, "Error"
+	}
+	if op := networkFailure(err); op != nil && status == http.StatusInternalServerError {
+		// Another service did not answer: not the database, and not a
+		// fault of this server (the address is only logged).
+		_ = c.Error(err)
+		writeStatus(c, http.StatusBadGateway, "BadGatewayError", fmt.Sprintf("a service this request needs could not be reached (%s over %s failed); try again shortly", op.Op, op.Net))
+		return
 	}
 	_ = c.Error(err) // the reason of an audited denial
 	var body errorBody

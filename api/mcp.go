@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -74,15 +75,24 @@ func (s *Server) mcpRoutes(g *gin.RouterGroup) {
 		}
 		var admit *mcpserver.Admission
 		if c.Request.Method == http.MethodPost && c.GetHeader("Mcp-Session-Id") == "" {
-			if s.mcp.Sessions() >= live.MaxSessions {
+			serverFull := func() {
 				writeError(c, fmt.Errorf("%w: this server holds its most MCP sessions at once (mcp.maxSessions: %d); try again when one ends", errs.ErrUnavailable, live.MaxSessions))
+			}
+			// A probe is refused early; an initialize reserves its place.
+			if s.mcp.Sessions() >= live.MaxSessions {
+				serverFull()
 				return
 			}
 			// Only an initialize opens a session that stays: a client's
 			// probe before it must not hold the caller's place.
 			if opensSession(c.Request, live.MaxRequestBytes) {
-				var ok bool
-				if admit, ok = s.mcp.Open(id, live.MaxSessionsPerUser); !ok {
+				var err error
+				admit, err = s.mcp.Open(id, live.MaxSessionsPerUser, live.MaxSessions)
+				switch {
+				case errors.Is(err, mcpserver.ErrServerFull):
+					serverFull()
+					return
+				case err != nil:
 					writeError(c, fmt.Errorf("%w: %s holds its most MCP sessions at once on this server (mcp.maxSessionsPerUser: %d); end one (or wait for an idle one to time out) first", errs.ErrUnavailable, id.Ref, live.MaxSessionsPerUser))
 					return
 				}

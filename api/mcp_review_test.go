@@ -252,15 +252,34 @@ func TestMCPSecretsChannel(t *testing.T) {
 func TestMCPSessionsPerUserAtOnce(t *testing.T) {
 	const limit, n = 3, 12
 	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessionsPerUser = limit; c.RateLimit.Burst = 1000 })
+	opened := initializeAtOnce(t, f, "alice", n)
+	if got := f.srv.MCP().SessionsOf(mcpUsers["alice"]); opened != limit || got != limit {
+		t.Errorf("%d of %d initializes at once answered 200 and %d sessions are held, want %d", opened, n, got, limit)
+	}
+}
+
+// TestMCPSessionsAtOnce: of many sessions opened at once, no more than
+// mcp.maxSessions are opened (the check and the reservation are one step).
+func TestMCPSessionsAtOnce(t *testing.T) {
+	const limit, n = 3, 16
+	f := newMCPFixture(t, nil, func(c *config.MCP) { c.MaxSessions, c.MaxSessionsPerUser = limit, n; c.RateLimit.Burst = 1000 })
+	opened := initializeAtOnce(t, f, "alice", n)
+	if got := f.srv.MCP().Sessions(); opened != limit || got != limit {
+		t.Errorf("%d of %d initializes at once answered 200 and %d sessions are held, want %d", opened, n, got, limit)
+	}
+}
+
+// initializeAtOnce sends n initializes as user at once and counts those
+// answered 200.
+func initializeAtOnce(t *testing.T, f *mcpFixture, user string, n int) int {
+	t.Helper()
 	var wg sync.WaitGroup
 	codes := make(chan int, n)
 	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			code, _ := f.initialize(t, "alice")
+		wg.Go(func() {
+			code, _ := f.initialize(t, user)
 			codes <- code
-		}()
+		})
 	}
 	wg.Wait()
 	close(codes)
@@ -270,7 +289,5 @@ func TestMCPSessionsPerUserAtOnce(t *testing.T) {
 			opened++
 		}
 	}
-	if got := f.srv.MCP().SessionsOf(mcpUsers["alice"]); opened != limit || got != limit {
-		t.Errorf("%d of %d initializes at once answered 200 and %d sessions are held, want %d", opened, n, got, limit)
-	}
+	return opened
 }

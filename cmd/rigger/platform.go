@@ -368,8 +368,11 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 	parts.locations = locations
 	var mcpSrv atomic.Pointer[mcpserver.Server]
 	parts.mcp = mcpSrv.Load
+	var admins atomic.Pointer[[]string]
+	admins.Store(&cfg.Permission.Admins)
+	parts.admins = &admins
 	live = startReloads(ctx, cfg, c.configData, reread, parts, audits.recorder(), c.stdout)
-	tokenDeps.LiveAdmins = func() []string { return live.Current().Permission.Admins }
+	tokenDeps.LiveAdmins = parts.liveAdmins
 	catalogState := emptyCatalogNotice(cfg, st, m)
 	if msg := catalogState(ctx); msg != "" {
 		logger.Warn(msg)

@@ -9,7 +9,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,7 +41,12 @@ type liveParts struct {
 	// (scaffold.Disabled); on the API it is actions.
 	steps *contract.Registry
 	// policy is nil when permission.enabled is false.
-	policy   *permission.Policy
+	policy *permission.Policy
+	// admins is permission.admins as the API's admin checks read it
+	// (nil on a worker): swapped next to the policy, so that a slow part
+	// of a reload (registering locations) does not leave admin checks on
+	// the old list while the policy decides with the new one.
+	admins   *atomic.Pointer[[]string]
 	catalog  *activities.Catalog
 	scaffold *activities.Scaffold
 	// audit is the audit log (nil when audit.enabled is false).
@@ -87,12 +94,6 @@ func (p liveParts) hooks() []liveconfig.Hook {
 		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
 			return nil, next.PathWarnings(filepath.Glob), nil
 		},
-	}, {
-		// The API reads permission.admins through the live configuration
-		// (api.TokenDeps.LiveAdmins); the policy hook rebuilds the policy
-		// with them.
-		Name: "admins",
-		Keys: []string{"permission.admins"},
 	}}
 	if p.audit != nil {
 		hooks = append(hooks, liveconfig.Hook{
@@ -129,6 +130,21 @@ func (p liveParts) hooks() []liveconfig.Hook {
 			},
 		})
 	}
+	hooks = append(hooks, liveconfig.Hook{
+		// The API's admin checks read p.admins (api.TokenDeps.LiveAdmins);
+		// the policy hook, just before, rebuilt the policy with them.
+		Name: "admins",
+		Keys: []string{"permission.admins"},
+		Prepare: func(_ context.Context, _, next *config.Config) (func(context.Context) error, []string, error) {
+			admins := slices.Clone(next.Permission.Admins)
+			return func(context.Context) error {
+				if p.admins != nil {
+					p.admins.Store(&admins)
+				}
+				return nil
+			}, nil, nil
+		},
+	})
 	if p.actions == nil {
 		// A worker validates no template, but its steps refuse actions
 		// switched off since their task started. The other settings are
@@ -173,6 +189,10 @@ func (p liveParts) hooks() []liveconfig.Hook {
 	})
 	return hooks
 }
+
+// liveAdmins is permission.admins as the API's admin checks apply them
+// now (api.TokenDeps.LiveAdmins).
+func (p liveParts) liveAdmins() []string { return *p.admins.Load() }
 
 // prepareDisabled reports every stored template that an action newly in
 // scaffolder.disabledActions breaks: warnings, or under refuse-if-used a

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -115,34 +116,9 @@ func TestDisabledActionsRefuseOnlyWhenChanged(t *testing.T) {
 // does not load refuses the reload and the old one keeps deciding.
 func TestReloadPolicy(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	policyFile := filepath.Join(dir, "p.cedar")
-	write := func(path, text string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(policyFile, `forbid (principal, action, resource);`)
-	cfgFile := filepath.Join(dir, "rigger.yaml")
-	text := "permission:\n  policyFile: p.cedar\n"
-	write(cfgFile, text)
-	load := func(path string, data []byte) (*config.Config, error) {
-		cfg, err := config.LoadData(path, data, nil)
-		if err != nil {
-			return nil, err
-		}
-		return cfg, cfg.Validate()
-	}
-	cfg, err := load(cfgFile, []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	policy, err := loadPolicy(cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pf := newPolicyFiles(t)
+	policyFile, cfgFile, text, load, cfg, logger, policy := pf.policyFile, pf.cfgFile, pf.text, pf.load, pf.cfg, pf.logger, pf.policy
+	write := pf.write
 	parts := liveParts{policy: policy, catalog: &activities.Catalog{Live: activities.NewSwapped(activities.CatalogAccess{})},
 		scaffold: &activities.Scaffold{Live: activities.NewSwapped(activities.ScaffoldFetch{})}, logger: logger}
 	live := liveconfig.New(liveconfig.Options{Load: load, Hooks: parts.hooks()}, cfg, []byte(text))
@@ -277,4 +253,97 @@ func loadText(t *testing.T, text string) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// TestAdminsSwapWithPolicyDuringSlowReload: while a slow part of a reload
+// (registering the static locations) has not finished, admin checks and
+// policy decisions answer at once, and with the same admin list: the new
+// one, swapped next to the policy, not the old one kept until the whole
+// reload is done.
+func TestAdminsSwapWithPolicyDuringSlowReload(t *testing.T) {
+	ctx := context.Background()
+	pf := newPolicyFiles(t)
+	cfgFile, text, cfg, logger, policy := pf.cfgFile, pf.text, pf.cfg, pf.logger, pf.policy
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "rigger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg, err := actionRegistry(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var admins atomic.Pointer[[]string]
+	admins.Store(&cfg.Permission.Admins)
+	parts := liveParts{policy: policy, admins: &admins, st: st, actions: reg, logger: logger,
+		catalog:  &activities.Catalog{Live: activities.NewSwapped(activities.CatalogAccess{})},
+		scaffold: &activities.Scaffold{Live: activities.NewSwapped(activities.ScaffoldFetch{})},
+		locations: func(context.Context, *config.Config) error {
+			close(entered)
+			<-release
+			return nil
+		}}
+	live := liveconfig.New(liveconfig.Options{Load: pf.load, Hooks: parts.hooks()}, cfg, []byte(text))
+	alice := permission.Principal{Ref: "user:default/alice", Ent: []string{"user:default/alice"}}
+	pf.write(cfgFile, text+"  admins: [user:default/alice]\n")
+	done := make(chan liveconfig.Result)
+	go func() { done <- live.Reload(ctx, "signal") }()
+	<-entered
+	byPolicy := policy.Authorize(alice, permission.ConfigRead, permission.SystemResource("config")).Allowed
+	byList := slices.Contains(parts.liveAdmins(), alice.Ref)
+	if !byPolicy || !byList {
+		t.Errorf("during the slow part of the reload: alice an admin by the policy %v, by the admin checks' list %v; want both", byPolicy, byList)
+	}
+	if g := live.Status().Generation; g != 1 {
+		t.Errorf("during the reload the status shows generation %d, want the running 1", g)
+	}
+	close(release)
+	if r := <-done; !r.Accepted {
+		t.Fatalf("reload: %+v", r)
+	}
+	if !slices.Contains(parts.liveAdmins(), alice.Ref) {
+		t.Fatal("after the reload alice is not in the admin checks' list")
+	}
+}
+
+// policyFiles is a rigger.yaml naming a forbid-all policy file, in a
+// temporary folder, loaded as start-up does.
+type policyFiles struct {
+	policyFile, cfgFile, text string
+	write                     func(path, text string)
+	load                      liveconfig.Loader
+	cfg                       *config.Config
+	logger                    *slog.Logger
+	policy                    *permission.Policy
+}
+
+func newPolicyFiles(t *testing.T) policyFiles {
+	t.Helper()
+	dir := t.TempDir()
+	pf := policyFiles{policyFile: filepath.Join(dir, "p.cedar"), cfgFile: filepath.Join(dir, "rigger.yaml"), text: "permission:\n  policyFile: p.cedar\n",
+		logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	pf.write = func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pf.load = func(path string, data []byte) (*config.Config, error) {
+		cfg, err := config.LoadData(path, data, nil)
+		if err != nil {
+			return nil, err
+		}
+		return cfg, cfg.Validate()
+	}
+	pf.write(pf.policyFile, `forbid (principal, action, resource);`)
+	pf.write(pf.cfgFile, pf.text)
+	var err error
+	if pf.cfg, err = pf.load(pf.cfgFile, []byte(pf.text)); err != nil {
+		t.Fatal(err)
+	}
+	if pf.policy, err = loadPolicy(pf.cfg, pf.logger); err != nil {
+		t.Fatal(err)
+	}
+	return pf
 }

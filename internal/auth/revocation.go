@@ -41,7 +41,8 @@ var errRevocationsUnavailable = fmt.Errorf("%w: token revocations unavailable", 
 type RevocationStore interface {
 	RevokeAccess(ctx context.Context, r store.Revocation) error
 	RevocationsSince(ctx context.Context, since, now time.Time) ([]store.Revocation, error)
-	RevokeUserSessions(ctx context.Context, user string, at time.Time) (int, error)
+	RevokeUserSessions(ctx context.Context, user string, at time.Time) (int, int64, error)
+	TokenGeneration(ctx context.Context, user string) (int64, error)
 }
 
 type revKey struct{ kind, id string }
@@ -68,6 +69,9 @@ type revocations struct {
 type tokenRef struct {
 	sub, sid, jti string
 	iat           time.Time
+	// gen is the user's token generation the token was issued at; nil
+	// for a token without one (issued before generations were kept).
+	gen *int64
 }
 
 // check refuses a revoked token; it reads new revocations first when its
@@ -117,10 +121,19 @@ func (r *revocations) revokedLocked(t tokenRef) bool {
 	if _, ok := r.set[revKey{store.RevokeSession, t.sid}]; ok && t.sid != "" {
 		return true
 	}
+	u, ok := r.set[revKey{store.RevokeUser, t.sub}]
+	if !ok {
+		return false
+	}
+	if t.gen != nil && u.Generation > 0 {
+		// Generations, not clocks: a replica whose clock is off can
+		// neither spare a token issued before the revocation nor end
+		// one issued after it.
+		return *t.gen < u.Generation
+	}
 	// iat has whole seconds: a token issued in the second of the
 	// revocation counts as issued before it.
-	u, ok := r.set[revKey{store.RevokeUser, t.sub}]
-	return ok && !t.iat.After(u.At)
+	return !t.iat.After(u.At)
 }
 
 // read adds the revocations made since the cursor (less the overlap)
@@ -177,9 +190,14 @@ func (r *revocations) addLocked(v store.Revocation) {
 		r.set = map[revKey]store.Revocation{}
 	}
 	k := revKey{v.Kind, v.ID}
-	if old, ok := r.set[k]; !ok || v.At.After(old.At) {
-		r.set[k] = v
+	if old, ok := r.set[k]; ok {
+		// The later revocation and the highest generation count.
+		if !v.At.After(old.At) {
+			v.At, v.Expires = old.At, old.Expires
+		}
+		v.Generation = max(v.Generation, old.Generation)
 	}
+	r.set[k] = v
 	if v.At.After(r.cursor) {
 		r.cursor = v.At
 	}
@@ -222,12 +240,12 @@ func (i *Issuer) RevokeUser(ctx context.Context, user string) (int, error) {
 		return 0, errNoRevocations
 	}
 	now := i.o.Now().UTC()
-	n, err := i.rev.st.RevokeUserSessions(ctx, user, now)
+	n, gen, err := i.rev.st.RevokeUserSessions(ctx, user, now)
 	if err != nil {
 		return 0, err
 	}
 	i.rev.mu.Lock()
-	i.rev.addLocked(store.Revocation{Kind: store.RevokeUser, ID: user, At: now, Expires: now.Add(store.RevocationKeep)})
+	i.rev.addLocked(store.Revocation{Kind: store.RevokeUser, ID: user, At: now, Expires: now.Add(store.RevocationKeep), Generation: gen})
 	i.rev.mu.Unlock()
 	return n, nil
 }

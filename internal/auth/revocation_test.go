@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -320,5 +321,99 @@ func TestRevocationReadIgnoresCallerCancel(t *testing.T) {
 	}
 	if err := r.check(t.Context(), alice); err != nil {
 		t.Fatalf("the next caller after one that gave up: %v, want accepted", err)
+	}
+}
+
+func TestRevokeUserSkewedClockSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	testRevokeUserSkewedClock(t, func() revocationStore { return testDB(t, path) })
+}
+
+func TestRevokeUserSkewedClockPostgres(t *testing.T) {
+	dsn := pg.DB(t, "auth")
+	testRevokeUserSkewedClock(t, func() revocationStore {
+		st, err := postgres.Open(context.Background(), dsn, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	})
+}
+
+// testRevokeUserSkewedClock: revoking every token of a user from a
+// replica whose clock is off (review 16 H2(b)) still ends the
+// tokens issued before it by a replica with the right time (a clock
+// behind), and does not end those issued after it (a clock ahead).
+// Tokens issued directly to a user carry no sign-in (sid) here, so only
+// the user revocation can end them.
+func testRevokeUserSkewedClock(t *testing.T, open func() revocationStore) {
+	ctx := context.Background()
+	c := newClock()
+	const window = 2 * time.Second
+	issuer := func(st revocationStore, now func() time.Time) *Issuer {
+		i, err := NewIssuer(ctx, IssuerOptions{Store: st, DataKey: testDataKey, URL: testIssuerURL, Now: now, RevocationWindow: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	right := issuer(open(), c.Now)
+	for _, tc := range []struct {
+		name string
+		skew time.Duration
+	}{
+		// Within the skew verification tolerates (clockSkew), so that the
+		// revoking replica verifies the other's tokens at all.
+		{"revoker behind", -25 * time.Second}, {"revoker ahead", 25 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			skewed := issuer(open(), func() time.Time { return c.Now().Add(tc.skew) })
+			user := Identity{Ref: "user:default/skew-" + strings.ReplaceAll(tc.name, " ", "-")}
+			before, _, err := right.Issue(ctx, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Add(time.Second)
+			if _, err := skewed.RevokeUser(ctx, user.Ref); err != nil {
+				t.Fatal(err)
+			}
+			c.Add(time.Second)
+			after, _, err := right.Issue(ctx, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Add(window)
+			for who, i := range map[string]*Issuer{"the revoking replica": skewed, "a replica with the right time": right} {
+				if _, err := i.Verify(ctx, before); !errors.Is(err, errs.ErrUnauthenticated) {
+					t.Errorf("%s accepts a token issued before the revocation (err %v)", who, err)
+				}
+				if _, err := i.Verify(ctx, after); err != nil {
+					t.Errorf("%s refuses a token issued after the revocation: %v", who, err)
+				}
+			}
+			// A revocation after another one ends the tokens issued
+			// between them everywhere, even when its replica's clock
+			// reads earlier than the other's did.
+			c.Add(time.Second)
+			if _, err := right.RevokeUser(ctx, user.Ref); err != nil {
+				t.Fatal(err)
+			}
+			c.Add(time.Second)
+			between, _, err := right.Issue(ctx, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Add(time.Second)
+			if _, err := skewed.RevokeUser(ctx, user.Ref); err != nil {
+				t.Fatal(err)
+			}
+			c.Add(window)
+			for who, i := range map[string]*Issuer{"the skewed replica": skewed, "a replica with the right time": right} {
+				if _, err := i.Verify(ctx, between); !errors.Is(err, errs.ErrUnauthenticated) {
+					t.Errorf("%s accepts a token issued before the last revocation (err %v)", who, err)
+				}
+			}
+		})
 	}
 }

@@ -102,6 +102,7 @@ type verifiedToken struct {
 	id  Identity
 	exp time.Time
 	iat time.Time
+	gen *int64
 }
 
 // maxVerified bounds Issuer.verified (emptied when full).
@@ -132,6 +133,11 @@ type tokenClaims struct {
 	Channel   string   `json:"ch,omitempty"`
 	MCPScopes []string `json:"mscp,omitempty"`
 	Client    string   `json:"cid,omitempty"`
+	// Gen is the subject's token generation at issue (its revocations
+	// so far): revoking every token of the user raises it, and a token
+	// of a lower one is refused (see revocations). Absent when the
+	// issuer keeps no revocations.
+	Gen *int64 `json:"rgen,omitempty"`
 }
 
 // NewIssuer checks the options and loads (or creates) the signing keys.
@@ -236,6 +242,13 @@ func (i *Issuer) IssueTTL(ctx context.Context, id Identity, ttl time.Duration) (
 		via = ViaBreakGlass
 	}
 	aud, extra := Audience, tokenClaims{Ent: id.Ent, Scopes: id.Scopes, Via: via, Sid: id.Session}
+	if i.rev != nil {
+		gen, err := i.rev.st.TokenGeneration(ctx, id.Ref)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("issue token: %w", err)
+		}
+		extra.Gen = &gen
+	}
 	if id.Channel == ChannelMCP {
 		// An MCP client's token: for /api/mcp only (see VerifyRequest).
 		aud, extra.Channel, extra.MCPScopes, extra.Client, extra.Via = i.MCPResource(), ChannelMCP, id.MCPScopes, id.Client, ""
@@ -289,15 +302,11 @@ func (i *Issuer) verify(ctx context.Context, token string) (Identity, error) {
 	v, ok := i.verified[sum]
 	i.verifiedMu.Unlock()
 	if !ok || !i.o.Now().Before(v.exp) {
-		id, std, err := i.verifyClaims(ctx, token)
+		var err error
+		v, err = i.verifyClaims(ctx, token)
 		if err != nil {
 			return Identity{}, err
 		}
-		v = verifiedToken{id: id, exp: std.Expiry.Time()}
-		if std.IssuedAt != nil {
-			v.iat = std.IssuedAt.Time()
-		}
-		v.id.Ent, v.id.Scopes, v.id.MCPScopes = slices.Clone(id.Ent), slices.Clone(id.Scopes), slices.Clone(id.MCPScopes)
 		i.verifiedMu.Lock()
 		if i.verified == nil || len(i.verified) >= maxVerified {
 			i.verified = map[[32]byte]verifiedToken{}
@@ -306,7 +315,7 @@ func (i *Issuer) verify(ctx context.Context, token string) (Identity, error) {
 		i.verifiedMu.Unlock()
 	}
 	if i.rev != nil {
-		if err := i.rev.check(ctx, tokenRef{sub: v.id.Ref, sid: v.id.Session, jti: v.id.TokenID, iat: v.iat}); err != nil {
+		if err := i.rev.check(ctx, tokenRef{sub: v.id.Ref, sid: v.id.Session, jti: v.id.TokenID, iat: v.iat, gen: v.gen}); err != nil {
 			return Identity{}, err
 		}
 	}
@@ -315,60 +324,66 @@ func (i *Issuer) verify(ctx context.Context, token string) (Identity, error) {
 	return id, nil
 }
 
-func (i *Issuer) verifyClaims(ctx context.Context, token string) (Identity, jwt.Claims, error) {
+func (i *Issuer) verifyClaims(ctx context.Context, token string) (verifiedToken, error) {
 	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused (only ES256-signed JWTs are accepted): %v", err)
+		return verifiedToken{}, errs.Unauthenticated("access token refused (only ES256-signed JWTs are accepted): %v", err)
 	}
 	if len(parsed.Headers) != 1 {
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: it must carry exactly one signature")
+		return verifiedToken{}, errs.Unauthenticated("access token refused: it must carry exactly one signature")
 	}
 	kid := parsed.Headers[0].KeyID
 	if kid == "" {
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: its header names no signing key (kid)")
+		return verifiedToken{}, errs.Unauthenticated("access token refused: its header names no signing key (kid)")
 	}
 	k, err := i.verifyingKey(ctx, kid)
 	if err != nil {
-		return Identity{}, jwt.Claims{}, err
+		return verifiedToken{}, err
 	}
 	var std jwt.Claims
 	var extra tokenClaims
 	if err := parsed.Claims(k.pub, &std, &extra); err != nil {
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: its signature does not verify with key %q", kid)
+		return verifiedToken{}, errs.Unauthenticated("access token refused: its signature does not verify with key %q", kid)
 	}
 	if std.Issuer != i.o.URL {
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: issuer %q is not this server (%q)", std.Issuer, i.o.URL)
+		return verifiedToken{}, errs.Unauthenticated("access token refused: issuer %q is not this server (%q)", std.Issuer, i.o.URL)
 	}
 	// One audience each: rigger's REST API, or (with the mcp channel
 	// claim) the MCP endpoint; never both in one token.
 	switch {
 	case extra.Channel == ChannelMCP:
 		if len(std.Audience) != 1 || std.Audience[0] != i.MCPResource() {
-			return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: an MCP token's audience must be exactly %q, not %q", i.MCPResource(), []string(std.Audience))
+			return verifiedToken{}, errs.Unauthenticated("access token refused: an MCP token's audience must be exactly %q, not %q", i.MCPResource(), []string(std.Audience))
 		}
 	case extra.Channel != "":
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: unknown channel %q", clipClaim(extra.Channel))
+		return verifiedToken{}, errs.Unauthenticated("access token refused: unknown channel %q", clipClaim(extra.Channel))
 	case !std.Audience.Contains(Audience):
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: audience %q does not include %q", []string(std.Audience), Audience)
+		return verifiedToken{}, errs.Unauthenticated("access token refused: audience %q does not include %q", []string(std.Audience), Audience)
 	case std.Audience.Contains(i.MCPResource()):
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: audience %q names both the REST API and the MCP endpoint", []string(std.Audience))
+		return verifiedToken{}, errs.Unauthenticated("access token refused: audience %q names both the REST API and the MCP endpoint", []string(std.Audience))
 	}
 	now := i.o.Now()
 	if err := checkTimes(std, now); err != nil {
-		return Identity{}, jwt.Claims{}, err
+		return verifiedToken{}, err
 	}
 	if std.Subject == "" {
-		return Identity{}, jwt.Claims{}, errs.Unauthenticated("access token refused: it has no subject (sub)")
+		return verifiedToken{}, errs.Unauthenticated("access token refused: it has no subject (sub)")
 	}
 	via := extra.Via
 	if via == "" {
 		via = "rigger-token"
 	}
-	if extra.Channel == ChannelMCP {
-		return Identity{Ref: std.Subject, Ent: extra.Ent, Via: ViaMCPOAuth, TokenID: std.ID, Session: extra.Sid,
-			Channel: ChannelMCP, MCPScopes: extra.MCPScopes, Client: extra.Client}, std, nil
+	v := verifiedToken{exp: std.Expiry.Time(), gen: extra.Gen}
+	if std.IssuedAt != nil {
+		v.iat = std.IssuedAt.Time()
 	}
-	return Identity{Ref: std.Subject, Ent: extra.Ent, Scopes: extra.Scopes, Via: via, TokenID: std.ID, Session: extra.Sid}, std, nil
+	if extra.Channel == ChannelMCP {
+		v.id = Identity{Ref: std.Subject, Ent: extra.Ent, Via: ViaMCPOAuth, TokenID: std.ID, Session: extra.Sid,
+			Channel: ChannelMCP, MCPScopes: extra.MCPScopes, Client: extra.Client}
+		return v, nil
+	}
+	v.id = Identity{Ref: std.Subject, Ent: extra.Ent, Scopes: extra.Scopes, Via: via, TokenID: std.ID, Session: extra.Sid}
+	return v, nil
 }
 
 // checkTimes requires exp and checks exp, nbf and iat against now.

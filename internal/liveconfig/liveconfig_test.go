@@ -320,3 +320,30 @@ func TestStatusAnswersDuringSlowReload(t *testing.T) {
 		t.Fatalf("after the reload: %+v", r)
 	}
 }
+
+// TestCurrentAnswersDuringSlowPrepare: a hook whose check of the new file
+// takes long (a policy file on a slow disk, an identity provider's
+// discovery) holds up no reader of the running configuration, such as an
+// admin check: it answers at once with the running generation's values.
+func TestCurrentAnswersDuringSlowPrepare(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := Hook{Name: "slow", Keys: []string{"scaffolder.disabledActions"},
+		Prepare: func(context.Context, *config.Config, *config.Config) (func(context.Context) error, []string, error) {
+			close(entered)
+			<-release
+			return nil, nil, nil
+		}}
+	l, path := start(t, base, slow)
+	before := l.Current().Scaffolder.DisabledActions
+	writeFile(t, path, strings.Replace(base, "[fs:delete]", "[fs:rename]", 1))
+	done := make(chan Result)
+	go func() { done <- l.Reload(context.Background(), "signal") }()
+	<-entered
+	if got := l.Current().Scaffolder.DisabledActions; !slices.Equal(got, before) {
+		t.Errorf("during the reload's checks: %v, want the running %v", got, before)
+	}
+	close(release)
+	if r := <-done; !r.Accepted || !slices.Equal(l.Current().Scaffolder.DisabledActions, []string{"fs:rename"}) {
+		t.Fatalf("after the reload: %+v, %v", r, l.Current().Scaffolder.DisabledActions)
+	}
+}

@@ -65,9 +65,11 @@ type Server struct {
 	// caller's userKey (SessionsOf).
 	owners sync.Map
 	// opening counts, by userKey, the requests that may open a session
-	// now (Open): they count against the caller's limit until they end.
-	openMu  sync.Mutex
-	opening map[string]int
+	// now (Open): they count against the caller's limit, and openingAll
+	// against the replica's, until they end.
+	openMu     sync.Mutex
+	opening    map[string]int
+	openingAll int
 }
 
 // toolInfo is what the rails need to know of a tool.
@@ -155,30 +157,44 @@ func (s *Server) SessionsOf(id auth.Identity) int {
 }
 
 // Admission is a request let through to open a session (Open): it
-// counts against its caller's limit until it opens one or ends.
+// counts against its caller's limit and the replica's until it opens one
+// or ends.
 type Admission struct {
 	s       *Server
 	key     string
 	settled bool
 }
 
+// The refusals of Open.
+var (
+	// ErrServerFull: the replica holds, and is opening, its most sessions.
+	ErrServerFull = errors.New("this server holds its most MCP sessions at once")
+	// ErrCallerFull: the caller holds, and is opening, its most sessions.
+	ErrCallerFull = errors.New("the caller holds its most MCP sessions at once on this server")
+)
+
 // Open admits a request that may open a session for id's caller (a POST
-// without a session id) when the caller holds, and is opening, fewer
-// than limit sessions: of many at once, no more than limit get through.
-// Pass the admission in the request's Caller; call Done once the request
-// is served.
-func (s *Server) Open(id auth.Identity, limit int) (*Admission, bool) {
+// without a session id) when the replica holds, and is opening, fewer
+// than total sessions and the caller fewer than perUser: the check and
+// the reservation are one step, so of many at once no more than the
+// limits get through. Pass the admission in the request's Caller; call
+// Done once the request is served.
+func (s *Server) Open(id auth.Identity, perUser, total int) (*Admission, error) {
 	key := userKey(id)
 	s.openMu.Lock()
 	defer s.openMu.Unlock()
-	if s.SessionsOf(id)+s.opening[key] >= limit {
-		return nil, false
+	if s.Sessions()+s.openingAll >= total {
+		return nil, ErrServerFull
+	}
+	if s.SessionsOf(id)+s.opening[key] >= perUser {
+		return nil, ErrCallerFull
 	}
 	if s.opening == nil {
 		s.opening = map[string]int{}
 	}
 	s.opening[key]++
-	return &Admission{s: s, key: key}, true
+	s.openingAll++
+	return &Admission{s: s, key: key}, nil
 }
 
 // Done ends the admission (nothing when it opened a session already).
@@ -200,6 +216,7 @@ func (a *Admission) settle(session string) {
 		return
 	}
 	a.settled = true
+	s.openingAll--
 	if s.opening[a.key]--; s.opening[a.key] <= 0 {
 		delete(s.opening, a.key)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,7 +18,7 @@ const (
 	// RevokeToken ends one access token: ID is its jti.
 	RevokeToken = "jti"
 	// RevokeUser ends every access token of a user (ID, the token's sub)
-	// issued at or before At.
+	// issued at a lower Generation (or, without one, at or before At).
 	RevokeUser = "sub"
 )
 
@@ -32,6 +33,11 @@ type Revocation struct {
 	At       time.Time
 	// Expires is when no token the row names can still be valid.
 	Expires time.Time
+	// Generation, of a RevokeUser row, is the user's token generation the
+	// revocation raised (TokenGeneration): a token issued at a lower one
+	// is revoked, whatever the clocks of the replicas that issued it and
+	// revoked it say. 0: a row without one (At is compared).
+	Generation int64
 }
 
 // Revocations keeps revoked access tokens for every replica.
@@ -42,10 +48,14 @@ type Revocations interface {
 	// RevocationsSince lists rows revoked at or after since and not
 	// expired at now, oldest first.
 	RevocationsSince(ctx context.Context, since, now time.Time) ([]Revocation, error)
-	// RevokeUserSessions revokes every session of user at at, stores a
-	// RevokeUser row for its access tokens, and says how many sessions
-	// were still valid.
-	RevokeUserSessions(ctx context.Context, user string, at time.Time) (int, error)
+	// RevokeUserSessions revokes every session of user at at, raises
+	// the user's token generation, stores a RevokeUser row for its access
+	// tokens with the new generation, and says how many sessions were
+	// still valid and that generation.
+	RevokeUserSessions(ctx context.Context, user string, at time.Time) (int, int64, error)
+	// TokenGeneration is user's token generation now (0 before any
+	// revocation): an access token issued now carries it.
+	TokenGeneration(ctx context.Context, user string) (int64, error)
 }
 
 var _ Revocations = (*SQL)(nil)
@@ -68,9 +78,23 @@ func revokeAccess(ctx context.Context, tx *sql.Tx, q func(string) string, r Revo
 	if _, err := tx.ExecContext(ctx, q(`DELETE FROM auth_revocations WHERE expires_at < ?`), authTime(r.At)); err != nil {
 		return fmt.Errorf("delete expired revocations: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, q(`INSERT INTO auth_revocations (kind, id, revoked_at, expires_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (kind, id) DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = excluded.expires_at
-WHERE excluded.revoked_at > auth_revocations.revoked_at`), r.Kind, r.ID, authTime(r.At), authTime(r.Expires))
+	if r.Generation > 0 {
+		// A higher generation replaces the row even when this replica's
+		// clock is behind the one that wrote it; its time moves past the
+		// old one, so that readers reading since the old one see it.
+		var old sql.NullString
+		err := tx.QueryRowContext(ctx, q(`SELECT revoked_at FROM auth_revocations WHERE kind = ? AND id = ?`), r.Kind, r.ID).Scan(&old)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read revocation %s %s: %w", r.Kind, r.ID, err)
+		}
+		if prev := parseAuthTime(old); !prev.IsZero() && !r.At.After(prev) {
+			shift := prev.Add(time.Microsecond).Sub(r.At)
+			r.At, r.Expires = r.At.Add(shift), r.Expires.Add(shift)
+		}
+	}
+	_, err := tx.ExecContext(ctx, q(`INSERT INTO auth_revocations (kind, id, revoked_at, expires_at, generation) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (kind, id) DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = excluded.expires_at, generation = excluded.generation
+WHERE excluded.revoked_at > auth_revocations.revoked_at`), r.Kind, r.ID, authTime(r.At), authTime(r.Expires), r.Generation)
 	if err != nil {
 		return fmt.Errorf("store revocation %s %s: %w", r.Kind, r.ID, err)
 	}
@@ -79,7 +103,7 @@ WHERE excluded.revoked_at > auth_revocations.revoked_at`), r.Kind, r.ID, authTim
 
 // RevocationsSince implements Revocations.
 func (s *SQL) RevocationsSince(ctx context.Context, since, now time.Time) ([]Revocation, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT kind, id, revoked_at, expires_at FROM auth_revocations WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at`),
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT kind, id, revoked_at, expires_at, generation FROM auth_revocations WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at`),
 		authTime(since), authTime(now))
 	if err != nil {
 		return nil, fmt.Errorf("read revocations: %w", err)
@@ -89,7 +113,7 @@ func (s *SQL) RevocationsSince(ctx context.Context, since, now time.Time) ([]Rev
 	for rows.Next() {
 		var r Revocation
 		var at, exp sql.NullString
-		if err := rows.Scan(&r.Kind, &r.ID, &at, &exp); err != nil {
+		if err := rows.Scan(&r.Kind, &r.ID, &at, &exp, &r.Generation); err != nil {
 			return nil, fmt.Errorf("read revocations: %w", err)
 		}
 		r.At, r.Expires = parseAuthTime(at), parseAuthTime(exp)
@@ -98,14 +122,31 @@ func (s *SQL) RevocationsSince(ctx context.Context, since, now time.Time) ([]Rev
 	return out, rows.Err()
 }
 
+// TokenGeneration implements Revocations.
+func (s *SQL) TokenGeneration(ctx context.Context, user string) (int64, error) {
+	var gen int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT generation FROM auth_user_generations WHERE user_ref = ?`), user).Scan(&gen)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("read the token generation of %s: %w", user, err)
+	}
+	return gen, nil
+}
+
 // RevokeUserSessions implements Revocations.
-func (s *SQL) RevokeUserSessions(ctx context.Context, user string, at time.Time) (int, error) {
+func (s *SQL) RevokeUserSessions(ctx context.Context, user string, at time.Time) (int, int64, error) {
 	if user == "" {
-		return 0, errs.Invalid("revoke sessions: no user named")
+		return 0, 0, errs.Invalid("revoke sessions: no user named")
 	}
 	defer s.lockWrites()()
-	n := 0
+	n, gen := 0, int64(0)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// A token issued before this commits carries the old generation
+		// (a reader sees the committed row) and is revoked.
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO auth_user_generations (user_ref, generation) VALUES (?, 1)
+ON CONFLICT (user_ref) DO UPDATE SET generation = auth_user_generations.generation + 1 RETURNING generation`), user).Scan(&gen)
+		if err != nil {
+			return fmt.Errorf("raise the token generation of %s: %w", user, err)
+		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE auth_sessions SET revoked_at = ? WHERE user_ref = ? AND revoked_at IS NULL AND expires_at > ?`),
 			authTime(at), user, authTime(at))
 		if err != nil {
@@ -147,7 +188,7 @@ func (s *SQL) RevokeUserSessions(ctx context.Context, user string, at time.Time)
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM user_credentials WHERE user_ref = ?`), user); err != nil {
 			return fmt.Errorf("drop the provider tokens of %s: %w", user, err)
 		}
-		return revokeAccess(ctx, tx, s.q, Revocation{Kind: RevokeUser, ID: user, At: at, Expires: at.Add(RevocationKeep)})
+		return revokeAccess(ctx, tx, s.q, Revocation{Kind: RevokeUser, ID: user, At: at, Expires: at.Add(RevocationKeep), Generation: gen})
 	})
-	return n, err
+	return n, gen, err
 }

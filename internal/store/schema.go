@@ -370,6 +370,18 @@ CREATE INDEX relations_source ON relations (source_ref, type, target_ref);
 -- a run of a template changed since needs a new dry run. A receipt is
 -- used by one run (deleted as it is read).
 ALTER TABLE mcp_dry_runs ADD COLUMN template_version TEXT NOT NULL DEFAULT '';
+`, `
+-- Revoking every token of a user compares generations, not clocks
+-- (review 16 H2(b)): auth_user_generations counts each user's
+-- revocations, an access token carries the count of its issue, and a
+-- user revocation row the count it raised it to; a token of a lower
+-- count is revoked whatever the replicas' clocks say. A row of 0 (written
+-- before this) compares issue times as before.
+CREATE TABLE auth_user_generations (
+  user_ref TEXT PRIMARY KEY,
+  generation BIGINT NOT NULL
+);
+ALTER TABLE auth_revocations ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
 `}
 }
 

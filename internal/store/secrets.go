@@ -5,23 +5,28 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/riggerdev/rigger/internal/errs"
 )
 
-// PutTaskSecrets implements TaskSecrets.
+// PutTaskSecrets implements TaskSecrets. The entry is written by one
+// upsert, so writers of the same task at once (two replicas) each succeed
+// and one entry stays; expired entries of any task are purged after.
 func (s *SQL) PutTaskSecrets(ctx context.Context, taskID string, sealed []byte, expires time.Time) error {
 	defer s.lockWrites()()
 	now := s.now().UTC().Format(time.RFC3339Nano)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM task_secrets WHERE task_id = ? OR expires_at < ?`), taskID, now); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO task_secrets (task_id, sealed, expires_at) VALUES (?, ?, ?)`),
-			taskID, base64.StdEncoding.EncodeToString(sealed), expires.UTC().Format(time.RFC3339Nano))
-		return err
-	})
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO task_secrets (task_id, sealed, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (task_id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at`),
+		taskID, base64.StdEncoding.EncodeToString(sealed), expires.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("store the secrets of task %s: %w", taskID, err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM task_secrets WHERE expires_at < ? AND task_id <> ?`), now, taskID); err != nil {
+		return fmt.Errorf("purge expired task secrets: %w", err)
+	}
+	return nil
 }
 
 // GetTaskSecrets implements TaskSecrets.

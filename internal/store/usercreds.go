@@ -80,31 +80,34 @@ func (s *SQL) UserCredential(ctx context.Context, user, provider string) (UserCr
 	return c, nil
 }
 
-// GrantTaskUserCredential implements UserCredentials.
+// GrantTaskUserCredential implements UserCredentials. The grant is
+// inserted unless one exists, in one statement, and the one stored is
+// then compared: of grants of the same task and key at once (two
+// replicas), each either succeeds or is refused as a conflict.
 func (s *SQL) GrantTaskUserCredential(ctx context.Context, g TaskUserCredential) error {
 	if g.TaskID == "" || g.SecretsKey == "" || g.UserRef == "" || g.Provider == "" {
 		return errs.Invalid("a task's user credential needs a task, a secretsKey, a user and a provider")
 	}
 	defer s.lockWrites()()
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var user, provider string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT user_ref, provider FROM task_user_credentials WHERE task_id = ? AND secrets_key = ?`), g.TaskID, g.SecretsKey).Scan(&user, &provider)
-		switch {
-		case err == nil:
-			if user != g.UserRef || provider != g.Provider {
-				return errs.Conflict("task %s already uses another user's credential for %s", g.TaskID, g.SecretsKey)
-			}
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("read task credentials: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO task_user_credentials (task_id, secrets_key, user_ref, provider, created_at) VALUES (?, ?, ?, ?, ?)`),
-			g.TaskID, g.SecretsKey, g.UserRef, g.Provider, authTime(g.Created))
-		if err != nil {
-			return fmt.Errorf("store task credential %s of %s: %w", g.SecretsKey, g.TaskID, err)
-		}
-		return nil
-	})
+	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO task_user_credentials (task_id, secrets_key, user_ref, provider, created_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (task_id, secrets_key) DO NOTHING`), g.TaskID, g.SecretsKey, g.UserRef, g.Provider, authTime(g.Created))
+	if err != nil {
+		return fmt.Errorf("store task credential %s of %s: %w", g.SecretsKey, g.TaskID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	var user, provider string
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT user_ref, provider FROM task_user_credentials WHERE task_id = ? AND secrets_key = ?`), g.TaskID, g.SecretsKey).Scan(&user, &provider)
+	if err != nil {
+		// Grants are never deleted on their own: a row that conflicted
+		// is there to read.
+		return fmt.Errorf("read task credentials: %w", err)
+	}
+	if user != g.UserRef || provider != g.Provider {
+		return errs.Conflict("task %s already uses another user's credential for %s", g.TaskID, g.SecretsKey)
+	}
+	return nil
 }
 
 // TaskUserCredential implements UserCredentials.

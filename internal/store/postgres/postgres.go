@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -25,10 +26,11 @@ import (
 // (store.SearchSettings), so that a search query needs no transaction
 // to set them.
 func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
-	db, err := sql.Open("pgx", url)
+	cfg, err := connConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+		return nil, err
 	}
+	db := stdlib.OpenDB(*cfg)
 	searchDB, err := openSearchDB(url, &maxOpen)
 	if err != nil {
 		db.Close()
@@ -146,9 +148,9 @@ func openSearchDB(url string, maxOpen *int) (*sql.DB, error) {
 	if *maxOpen > 0 && *maxOpen < 4 {
 		return nil, nil
 	}
-	cfg, err := pgx.ParseConfig(url)
+	cfg, err := connConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+		return nil, err
 	}
 	for k, v := range store.SearchSettings() {
 		cfg.RuntimeParams[k] = v
@@ -162,6 +164,24 @@ func openSearchDB(url string, maxOpen *int) (*sql.DB, error) {
 		*maxOpen -= n
 	}
 	return db, nil
+}
+
+// connConfig is url's connection settings, its connections' network
+// failures marked as the database's (store.ConnError).
+func connConfig(url string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	dial := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return store.DBConn(c), nil
+	}
+	return cfg, nil
 }
 
 // rebind turns ? placeholders into $1, $2, ... (no ? appears in our SQL

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"iter"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,28 +55,11 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 }
 
-// together runs n calls of fn at the same moment, as n processes would,
-// and returns their errors.
-func together(n int, fn func(i int) error) []error {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
-
 // TestReplicasMigrateTogether starts several stores on one empty database at
 // once, as replicas of a deployment start: they take turns, and all open.
 func TestReplicasMigrateTogether(t *testing.T) {
 	dsn := freshDB(t)
-	for _, err := range together(4, func(int) error {
+	for _, err := range storetest.Together(4, func(int) error {
 		s, err := Open(context.Background(), dsn, 2)
 		if err == nil {
 			s.Close()
@@ -125,7 +107,7 @@ func TestConcurrentWriters(t *testing.T) {
 				Search: []store.SearchRow{{Key: "spec.owner", Value: fmt.Sprintf("team-%d", i)}}})
 		}
 	}
-	for _, err := range together(writers, func(i int) error {
+	for _, err := range storetest.Together(writers, func(i int) error {
 		_, err := stores[i].ReplaceLocation(ctx, locs[i], batches[i], store.ReplaceOptions{Orphans: store.OrphanDelete})
 		return err
 	}) {

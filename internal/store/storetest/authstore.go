@@ -22,6 +22,42 @@ func testAuthStore(t *testing.T, open Opener) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
 	t.Run("ServiceTokens", func(t *testing.T) { testServiceTokenRecords(t, open(t)) })
 	t.Run("OAuthClients", func(t *testing.T) { testOAuthClients(t, open(t)) })
+	t.Run("UserRevocations", func(t *testing.T) { testUserRevocations(t, open(t)) })
+}
+
+// testUserRevocations: each revocation of a user raises its token
+// generation by one and stores it on the user's row; a revocation whose
+// time reads earlier than the stored one (a replica's clock behind)
+// replaces it all the same, at a later time, so readers since the old
+// time see it.
+func testUserRevocations(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const user = "user:default/gen"
+	if g, err := s.TokenGeneration(ctx, user); err != nil || g != 0 {
+		t.Fatalf("generation before any revocation: %d %v, want 0", g, err)
+	}
+	t0 := time.Now().UTC().Truncate(time.Second)
+	for i, at := range []time.Time{t0, t0.Add(-time.Minute)} {
+		if _, g, err := s.RevokeUserSessions(ctx, user, at); err != nil || g != int64(i+1) {
+			t.Fatalf("revocation %d: generation %d %v, want %d", i+1, g, err, i+1)
+		}
+	}
+	if g, err := s.TokenGeneration(ctx, user); err != nil || g != 2 {
+		t.Fatalf("generation after two revocations: %d %v, want 2", g, err)
+	}
+	rows, err := s.RevocationsSince(ctx, t0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []store.Revocation
+	for _, r := range rows {
+		if r.Kind == store.RevokeUser && r.ID == user {
+			got = append(got, r)
+		}
+	}
+	if len(got) != 1 || got[0].Generation != 2 || !got[0].At.After(t0) {
+		t.Fatalf("the user's revocation rows since the first: %+v, want one of generation 2 after %s", got, t0)
+	}
 }
 
 func signingKey(kid string, created time.Time) store.SigningKey {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,4 +100,69 @@ func TaskSecretsPurged(t *testing.T, s store.Store, db *sql.DB, rebind func(stri
 	if n := rows("live"); n != 0 {
 		t.Errorf("a deleted entry is still stored (%d rows)", n)
 	}
+}
+
+// testSecretsAtOnce: writers of the same secret at the same moment, as
+// replicas would be, each get an answer that is true: sets of a task's
+// secrets all succeed and one of the values stays; grants of a task's
+// secretsKey to the same user all succeed, and of grants to different
+// users one succeeds and every other is refused as a conflict.
+func testSecretsAtOnce(t *testing.T, open Opener) {
+	const n = 8
+	ctx := context.Background()
+	s := open(t)
+	exp := time.Now().Add(time.Hour)
+	for i, err := range Together(n, func(i int) error {
+		return s.PutTaskSecrets(ctx, "task-a", []byte{byte('a' + i)}, exp)
+	}) {
+		if err != nil {
+			t.Errorf("set %d of the same task's secrets at once: %v", i, err)
+		}
+	}
+	if got, err := s.GetTaskSecrets(ctx, "task-a"); err != nil || len(got) != 1 || got[0] < 'a' || got[0] >= 'a'+n {
+		t.Errorf("after sets at once: %q %v, want one of the values set", got, err)
+	}
+	grant := func(task, user string) store.TaskUserCredential {
+		return store.TaskUserCredential{TaskID: task, SecretsKey: "USER_OAUTH_TOKEN", UserRef: user, Provider: "github", Created: time.Now()}
+	}
+	for i, err := range Together(n, func(int) error { return s.GrantTaskUserCredential(ctx, grant("task-same", "user:default/alice")) }) {
+		if err != nil {
+			t.Errorf("grant %d of the same credential at once: %v", i, err)
+		}
+	}
+	users := func(i int) string { return "user:default/u" + string(rune('a'+i)) }
+	granted := -1
+	for i, err := range Together(n, func(i int) error { return s.GrantTaskUserCredential(ctx, grant("task-race", users(i))) }) {
+		switch {
+		case err == nil && granted < 0:
+			granted = i
+		case err == nil:
+			t.Errorf("grants %d and %d of different users both succeeded", granted, i)
+		case !errors.Is(err, errs.ErrConflict):
+			t.Errorf("grant %d of another user's credential at once: %v, want a conflict", i, err)
+		}
+	}
+	if granted < 0 {
+		t.Fatal("of grants of different users at once, none succeeded")
+	}
+	if g, err := s.TaskUserCredential(ctx, "task-race", "USER_OAUTH_TOKEN"); err != nil || g.UserRef != users(granted) {
+		t.Errorf("stored grant: %+v %v, want %s's", g, err, users(granted))
+	}
+}
+
+// Together runs n calls of fn at the same moment, as n processes
+// would, and returns their errors.
+func Together(n int, fn func(i int) error) []error {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	out := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			out[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return out
 }

@@ -106,6 +106,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Locations", func(t *testing.T) { testLocations(t, open) })
 	t.Run("OrphanLocation", func(t *testing.T) { testOrphanLocation(t, open) })
 	t.Run("TaskSecrets", func(t *testing.T) { testTaskSecrets(t, open) })
+	t.Run("SecretsAtOnce", func(t *testing.T) { testSecretsAtOnce(t, open) })
 	t.Run("Waits", func(t *testing.T) { testWaits(t, open) })
 	t.Run("DryRunReceipts", func(t *testing.T) { testDryRunReceipts(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
