@@ -120,8 +120,31 @@ type searchRow struct {
 
 var searchDocsColumns = []string{"id", "type", "path", "kind", "namespace", "name", "kind_text", "label", "title", "text", "meta"}
 
-func (r searchRow) values() []any {
-	return []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
+// searchColumns are the search_docs columns a write fills (after doc_id,
+// on SQLite): on PostgreSQL also tsv, which the store builds
+// (searchVector).
+func (s *SQL) searchColumns() []string {
+	if s.d.FullText == FullTextPostgres {
+		return append(slices.Clip(searchDocsColumns), "tsv")
+	}
+	return searchDocsColumns
+}
+
+// searchValues are r's values of searchColumns; vocab, if not nil, gets
+// the vocabulary words of r's label, title and meta.
+func (s *SQL) searchValues(r searchRow, vocab map[string]bool) []any {
+	vals := []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
+	if s.d.FullText != FullTextPostgres {
+		if vocab != nil {
+			addVocab(vocab, r.label, r.title, r.meta)
+		}
+		return vals
+	}
+	return append(vals, searchVector([4]string{r.label, r.title, r.meta, r.txt}, func(field int, words []string) {
+		if vocab != nil && field < 3 {
+			addVocabWords(vocab, words)
+		}
+	}))
 }
 
 // entitySearchRow is the catalog document of the entity stored as id.
@@ -190,10 +213,15 @@ func vocabWord(w string) bool {
 // addVocab adds the vocabulary words of texts to set.
 func addVocab(set map[string]bool, texts ...string) {
 	for _, t := range texts {
-		for _, w := range searchWords(t) {
-			if vocabWord(w) {
-				set[w] = true
-			}
+		addVocabWords(set, searchWords(t))
+	}
+}
+
+// addVocabWords adds the vocabulary words of words (searchWords') to set.
+func addVocabWords(set map[string]bool, words []string) {
+	for _, w := range words {
+		if vocabWord(w) {
+			set[w] = true
 		}
 	}
 }
@@ -382,13 +410,12 @@ func (x *searchIndexer) add(id int64, e *Entity) error {
 	if x == nil {
 		return nil
 	}
-	row := entitySearchRow(id, e.Ref, e.Body)
-	addVocab(x.vocab, row.label, row.title, row.meta)
+	vals := x.s.searchValues(entitySearchRow(id, e.Ref, e.Body), x.vocab)
 	if x.s.d.FullText == FullTextSQLite {
 		x.nextID++
-		return x.docs.add(append([]any{x.nextID}, row.values()...)...)
+		return x.docs.add(append([]any{x.nextID}, vals...)...)
 	}
-	return x.docs.add(row.values()...)
+	return x.docs.add(vals...)
 }
 
 // finish writes the collected vocabulary; commit calls done after the
@@ -412,7 +439,7 @@ func (x *searchIndexer) finish(ctx context.Context, tx *sql.Tx) (done func(), er
 
 // ftsAdd indexes, on SQLite, the search_docs rows written after doc_id
 // after in one statement (FTS5 then keeps their terms in memory until the
-// transaction commits); PostgreSQL's tsvector column needs nothing.
+// transaction commits); PostgreSQL's tsvector is written with the row.
 func (s *SQL) ftsAdd(ctx context.Context, tx *sql.Tx, after int64) error {
 	if s.d.FullText != FullTextSQLite {
 		return nil
@@ -510,12 +537,11 @@ func (s *SQL) indexDocs(ctx context.Context, tx *sql.Tx, entityRef string, docs 
 		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
 	}
 	vocab := map[string]bool{}
-	err = s.insertRows(ctx, tx, "search_docs", searchDocsColumns, "", func(yield func([]any) bool) {
+	err = s.insertRows(ctx, tx, "search_docs", s.searchColumns(), "", func(yield func([]any) bool) {
 		for _, d := range docs {
 			row := searchRow{entityID: id, typ: SearchTypeDocs, path: clipText(d.Location, maxIndexedTitle), kind: kind, namespace: ns, name: name,
 				kindText: kindText, title: clipText(d.Title, maxIndexedTitle), txt: clipText(d.Text, maxIndexedText)}
-			addVocab(vocab, row.title)
-			if !yield(row.values()) {
+			if !yield(s.searchValues(row, vocab)) {
 				return
 			}
 		}
@@ -616,9 +642,9 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 		if len(batch) == 0 {
 			break
 		}
-		if err := s.insertRows(ctx, tx, "search_docs", searchDocsColumns, "", func(yield func([]any) bool) {
+		if err := s.insertRows(ctx, tx, "search_docs", s.searchColumns(), "", func(yield func([]any) bool) {
 			for _, r := range batch {
-				if !yield(r.values()) {
+				if !yield(s.searchValues(r, nil)) {
 					return
 				}
 			}
