@@ -184,15 +184,7 @@ func clipText(s string, n int) string {
 // and marks, as SQLite's unicode61 tokenizer does; everything else
 // (quotes, operators, punctuation) separates words and is never query
 // syntax.
-func searchWords(text string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
-	}) {
-		out = append(out, strings.ToLower(f))
-	}
-	return out
-}
+func searchWords(text string) []string { return appendSearchWords(nil, text) }
 
 // Vocabulary words: typos are corrected towards words of the names,
 // titles and kind/type/owner/tags of indexed documents (not their body

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // On PostgreSQL, search_docs.tsv is built here, not by to_tsvector: the
@@ -26,73 +29,111 @@ const (
 // tsWeights are the weights of search_docs' label, title, meta and text.
 var tsWeights = [4]byte{'A', 'B', 'C', 'D'}
 
+// tsWord is one word of a row at its position, with its field's weight
+// in the top two bits (A=3 ... D=0), as a tsvector keeps it.
+type tsWord struct {
+	word string
+	pos  uint16
+}
+
 // searchVector is the tsvector literal of a row's four fields (label,
 // title, meta, text); words, if set, is called with each field's words
 // (the typo vocabulary takes the first three's).
 func searchVector(fields [4]string, words func(field int, w []string)) string {
-	type entry struct {
-		word string
-		pos  []uint16 // weight in the top 2 bits, as tsvector keeps it
-	}
-	var entries []entry
-	index := map[string]int{}
+	var all []tsWord
+	var ws []string
 	pos := 0
 	for f, text := range fields {
-		ws := searchWords(text)
+		ws = appendSearchWords(ws[:0], text)
 		if words != nil {
 			words(f, ws)
 		}
-		weight := uint16(3-f) << 14 // A=3 ... D=0
+		weight := uint16(3-f) << 14
 		for _, w := range ws {
 			if len(w) > tsMaxWordBytes {
 				continue
 			}
 			pos = min(pos+1, tsMaxPos)
-			i, ok := index[w]
-			if !ok {
-				i = len(entries)
-				index[w] = i
-				entries = append(entries, entry{word: w})
-			}
-			e := &entries[i]
-			// Positions only grow, so a repeat of the last (past the
-			// limit) is the only duplicate; it keeps the first
-			// field's, higher, weight.
-			if n := len(e.pos); n < tsMaxPositions && (n == 0 || int(e.pos[n-1]&tsMaxPos) != pos) {
-				e.pos = append(e.pos, uint16(pos)|weight)
-			}
+			all = append(all, tsWord{w, uint16(pos) | weight})
 		}
 	}
-	var b strings.Builder
-	for i, e := range entries {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		writeLexeme(&b, e.word)
-		for j, p := range e.pos {
-			if j == 0 {
-				b.WriteByte(':')
-			} else {
-				b.WriteByte(',')
+	// By word, each word's positions in order (a stable sort of words in
+	// position order).
+	slices.SortStableFunc(all, func(a, b tsWord) int { return strings.Compare(a.word, b.word) })
+	b := make([]byte, 0, 16*len(all))
+	n := 0 // positions written of the current word
+	for i, w := range all {
+		if i == 0 || w.word != all[i-1].word {
+			if i > 0 {
+				b = append(b, ' ')
 			}
-			b.WriteString(strconv.Itoa(int(p & tsMaxPos)))
-			if w := p >> 14; w != 0 {
-				b.WriteByte(tsWeights[3-w])
-			}
+			b = appendLexeme(b, w.word)
+			n = 0
+		} else if n == tsMaxPositions || w.pos&tsMaxPos == all[i-1].pos&tsMaxPos {
+			// Past the limit, or a repeat of the last position (past
+			// 16383: the first, higher, weight stays).
+			continue
 		}
+		if n == 0 {
+			b = append(b, ':')
+		} else {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(w.pos&tsMaxPos), 10)
+		if wt := w.pos >> 14; wt != 0 {
+			b = append(b, tsWeights[3-wt])
+		}
+		n++
 	}
-	return b.String()
+	return string(b)
 }
 
-// writeLexeme writes w as a quoted tsvector lexeme: a quote or backslash
-// in it is doubled, so nothing in a word is tsvector syntax (searchWords
-// leaves only letters, digits and marks, but the literal does not rely
-// on it).
-func writeLexeme(b *strings.Builder, w string) {
-	b.WriteByte('\'')
-	if strings.ContainsAny(w, `'\`) {
-		w = strings.ReplaceAll(strings.ReplaceAll(w, `\`, `\\`), `'`, `''`)
+// appendLexeme appends w as a quoted tsvector lexeme: a quote or
+// backslash in it is doubled, so nothing in a word is tsvector syntax
+// (searchWords leaves only letters, digits and marks, but the literal
+// does not rely on it).
+func appendLexeme(b []byte, w string) []byte {
+	b = append(b, '\'')
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; c == '\'' || c == '\\' {
+			b = append(b, c)
+		}
+		b = append(b, w[i])
 	}
-	b.WriteString(w)
-	b.WriteByte('\'')
+	return append(b, '\'')
+}
+
+// appendSearchWords appends the words of text (searchWords), without
+// copying a word that is lower-case already.
+func appendSearchWords(out []string, text string) []string {
+	start, lower := -1, true
+	for i := 0; i <= len(text); {
+		r, size := utf8.RuneError, 1
+		if i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf {
+				r = rune(c)
+			} else {
+				r, size = utf8.DecodeRuneInString(text[i:])
+			}
+		}
+		inWord := i < len(text) && (unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r))
+		switch {
+		case inWord && start < 0:
+			start, lower = i, true
+			fallthrough
+		case inWord:
+			if lower && (r >= utf8.RuneSelf || 'A' <= r && r <= 'Z') && unicode.ToLower(r) != r {
+				lower = false
+			}
+		case start >= 0:
+			w := text[start:i]
+			if !lower {
+				w = strings.ToLower(w)
+			}
+			out = append(out, w)
+			start = -1
+		}
+		i += size
+	}
+	return out
 }
