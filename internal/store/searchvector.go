@@ -2,24 +2,26 @@ package store
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // On PostgreSQL, search_docs.tsv is built here, not by to_tsvector: the
 // words of label, title, meta and text as searchWords splits them (the
 // tokenizer the query side splits a term with, and SQLite's FTS5 its
 // text), weighted A, B, C and D, numbered one after another across the
-// fields, and written as a tsvector literal the column's input function
-// reads. PostgreSQL's text parser then never runs on a write (four
-// to_tsvector calls a row were the largest part of what indexing added to
-// an ingest); what a term's words can match is what they match on SQLite.
+// fields. It is written as a tsvector value, in binary on a COPY: no text
+// is parsed for it, by PostgreSQL's text parser (four to_tsvector calls a
+// row were the largest part of what indexing added to an ingest) or by
+// the tsvector input function, and no word is quoted. What a term's words
+// can match is what they match on SQLite.
 //
 // to_tsvector's limits hold: a word of 2047 bytes or more is left out
-// (as to_tsvector leaves it; the input function refuses one longer),
-// positions stop at 16383, and a word keeps its first 255 positions.
+// (as to_tsvector leaves it; PostgreSQL refuses one longer), positions
+// stop at 16383, and a word keeps its first 255 positions.
 const (
 	tsMaxWordBytes = 2046
 	tsMaxPos       = 16383
@@ -27,19 +29,19 @@ const (
 )
 
 // tsWeights are the weights of search_docs' label, title, meta and text.
-var tsWeights = [4]byte{'A', 'B', 'C', 'D'}
+var tsWeights = [4]pgtype.TSVectorWeight{pgtype.TSVectorWeightA, pgtype.TSVectorWeightB, pgtype.TSVectorWeightC, pgtype.TSVectorWeightD}
 
-// tsWord is one word of a row at its position, with its field's weight
-// in the top two bits (A=3 ... D=0), as a tsvector keeps it.
+// tsWord is one word of a row at its position, with its field.
 type tsWord struct {
-	word string
-	pos  uint16
+	word  string
+	pos   uint16
+	field uint8
 }
 
-// searchVector is the tsvector literal of a row's four fields (label,
-// title, meta, text); words, if set, is called with each field's words
-// (the typo vocabulary takes the first three's).
-func searchVector(fields [4]string, words func(field int, w []string)) string {
+// searchVector is the tsvector of a row's four fields (label, title,
+// meta, text); words, if set, is called with each field's words (the typo
+// vocabulary takes the first three's).
+func searchVector(fields [4]string, words func(field int, w []string)) pgtype.TSVector {
 	var all []tsWord
 	var ws []string
 	pos := 0
@@ -48,59 +50,32 @@ func searchVector(fields [4]string, words func(field int, w []string)) string {
 		if words != nil {
 			words(f, ws)
 		}
-		weight := uint16(3-f) << 14
 		for _, w := range ws {
 			if len(w) > tsMaxWordBytes {
 				continue
 			}
 			pos = min(pos+1, tsMaxPos)
-			all = append(all, tsWord{w, uint16(pos) | weight})
+			all = append(all, tsWord{w, uint16(pos), uint8(f)})
 		}
 	}
-	// By word, each word's positions in order (a stable sort of words in
-	// position order).
+	// By word (in PostgreSQL's order of lexemes: bytes), each word's
+	// positions in order (a stable sort of words in position order).
 	slices.SortStableFunc(all, func(a, b tsWord) int { return strings.Compare(a.word, b.word) })
-	b := make([]byte, 0, 16*len(all))
-	n := 0 // positions written of the current word
+	v := pgtype.TSVector{Valid: true}
+	positions := make([]pgtype.TSVectorPosition, 0, len(all))
 	for i, w := range all {
 		if i == 0 || w.word != all[i-1].word {
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = appendLexeme(b, w.word)
-			n = 0
-		} else if n == tsMaxPositions || w.pos&tsMaxPos == all[i-1].pos&tsMaxPos {
+			v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: w.word})
+		} else if n := len(v.Lexemes[len(v.Lexemes)-1].Positions); n == tsMaxPositions || w.pos == all[i-1].pos {
 			// Past the limit, or a repeat of the last position (past
 			// 16383: the first, higher, weight stays).
 			continue
 		}
-		if n == 0 {
-			b = append(b, ':')
-		} else {
-			b = append(b, ',')
-		}
-		b = strconv.AppendUint(b, uint64(w.pos&tsMaxPos), 10)
-		if wt := w.pos >> 14; wt != 0 {
-			b = append(b, tsWeights[3-wt])
-		}
-		n++
+		positions = append(positions, pgtype.TSVectorPosition{Position: w.pos, Weight: tsWeights[w.field]})
+		l := &v.Lexemes[len(v.Lexemes)-1]
+		l.Positions = positions[len(positions)-len(l.Positions)-1 : len(positions) : len(positions)]
 	}
-	return string(b)
-}
-
-// appendLexeme appends w as a quoted tsvector lexeme: a quote or
-// backslash in it is doubled, so nothing in a word is tsvector syntax
-// (searchWords leaves only letters, digits and marks, but the literal
-// does not rely on it).
-func appendLexeme(b []byte, w string) []byte {
-	b = append(b, '\'')
-	for i := 0; i < len(w); i++ {
-		if c := w[i]; c == '\'' || c == '\\' {
-			b = append(b, c)
-		}
-		b = append(b, w[i])
-	}
-	return append(b, '\'')
+	return v
 }
 
 // appendSearchWords appends the words of text (searchWords), without

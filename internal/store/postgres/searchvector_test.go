@@ -1,0 +1,259 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// corpusDir is the shared corpus of real catalog files and docs sites,
+// beside the repository.
+const corpusDir = "../../../../shared/corpus"
+
+// toTSVector is how PostgreSQL generated search_docs.tsv before the store
+// built it (migrations: searchIndexPostgres, then searchVectorPostgres).
+const toTSVector = `setweight(to_tsvector('simple'::regconfig, translate(d.label, '.:/@_', '     ')), 'A') ||
+    setweight(to_tsvector('simple'::regconfig, translate(d.title, '.:/@_', '     ')), 'B') ||
+    setweight(to_tsvector('simple'::regconfig, translate(d.meta, '.:/@_', '     ')), 'C') ||
+    setweight(to_tsvector('simple'::regconfig, translate(d.text, '.:/@_', '     ')), 'D')`
+
+// corpus reads the corpus: every valid entity of its catalog files (each
+// ref once) and every Markdown page, as docs pages.
+func corpus(t *testing.T) ([]store.Entity, []store.DocsSearchDoc) {
+	t.Helper()
+	var ents []store.Entity
+	var pages []store.DocsSearchDoc
+	seen := map[string]bool{}
+	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(corpusDir, path)
+		switch filepath.Ext(path) {
+		case ".md":
+			title, _, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
+			pages = append(pages, store.DocsSearchDoc{Location: rel, Title: title, Text: string(data)})
+		case ".yaml", ".yml":
+			docs, err := catalog.Parse(rel, data, catalog.DefaultLimits())
+			if err != nil {
+				return nil // not a catalog file
+			}
+			for _, doc := range docs {
+				if len(doc.Errors) > 0 || doc.Entity == nil {
+					continue
+				}
+				row, err := catalog.Row(doc.Entity)
+				if err != nil || seen[row.Ref] {
+					continue
+				}
+				seen[row.Ref] = true
+				ents = append(ents, row)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) < 100 || len(pages) < 30 {
+		t.Fatalf("corpus: %d entities and %d pages; is %s there?", len(ents), len(pages), corpusDir)
+	}
+	return ents, pages
+}
+
+// lexeme is one word of a stored tsvector: its weights (sorted, unique)
+// and how many positions it has.
+type lexeme struct {
+	weights   string
+	positions int
+}
+
+// vectors reads each search_docs row's vector as vector (an expression
+// over search_docs d) has it, by doc_id and word.
+func vectors(t *testing.T, db *sql.DB, vector string) map[int64]map[string]lexeme {
+	t.Helper()
+	rows, err := db.Query(`SELECT d.doc_id, u.lexeme, array_to_string(u.weights, ''), cardinality(u.positions)
+		FROM search_docs d, unnest(` + vector + `) u`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int64]map[string]lexeme{}
+	for rows.Next() {
+		var id int64
+		var word, weights string
+		var n int
+		if err := rows.Scan(&id, &word, &weights, &n); err != nil {
+			t.Fatal(err)
+		}
+		w := strings.Split(strings.ToUpper(weights), "")
+		sort.Strings(w)
+		if out[id] == nil {
+			out[id] = map[string]lexeme{}
+		}
+		out[id][word] = lexeme{weights: strings.Join(slices.Compact(w), ""), positions: n}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// leadingWord is the run of letters, digits and marks a lexeme starts
+// with: what a search word matching it as a prefix is made of.
+var leadingWord = regexp.MustCompile(`^[\pL\pN\pM]+`)
+
+// TestSearchVectorMatchesToTSVector: for the corpus's catalog entities
+// and docs pages, the vector the store builds finds everything the one
+// to_tsvector generated did. Every word to_tsvector indexed that a search
+// can reach (a lower-case word, or a compound such as "foo-bar" or "-1"
+// reached by the word it starts with) still matches, as a prefix in
+// PostgreSQL's own @@ and, for a plain word, exactly (typo candidates
+// match so), with the same weights and, in an entity's row, as many
+// positions (what ts_rank reads); a docs page's Markdown may split
+// otherwise (counted and logged). It also logs what the store indexes that to_tsvector did not
+// (the parts of compounds, XML-looking tags).
+func TestSearchVectorMatchesToTSVector(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	ents, pages := corpus(t)
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/corpus.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, ents, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceDocsIndex(ctx, ents[0].Ref, pages); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old, built := vectors(t, db, toTSVector), vectors(t, db, "d.tsv")
+	if len(old) < len(ents) {
+		t.Fatalf("%d rows indexed for %d entities and %d pages", len(old), len(ents), len(pages))
+	}
+
+	catalogRows := map[int64]bool{}
+	rows, err := db.Query(`SELECT doc_id FROM search_docs WHERE type = $1`, store.SearchTypeCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		catalogRows[id] = true
+	}
+	if err := rows.Err(); err != nil || len(catalogRows) != len(ents) {
+		t.Fatalf("%d catalog rows for %d entities: %v", len(catalogRows), len(ents), err)
+	}
+	rows.Close()
+
+	var exact, compound, unreachable, extra, recounted int
+	var ids []int64
+	var prefixes []string
+	for id, words := range old {
+		for w, l := range words {
+			lead := leadingWord.FindString(w)
+			if lead == "" || strings.ToLower(lead) != lead {
+				unreachable++ // no search term's words reach it
+				continue
+			}
+			ids, prefixes = append(ids, id), append(prefixes, lead)
+			if lead != w {
+				compound++
+				continue
+			}
+			exact++
+			got, ok := built[id][w]
+			switch {
+			case ok && got == l:
+			case catalogRows[id] && !ok:
+				t.Errorf("row %d: %q is not indexed", id, w)
+			case catalogRows[id] || ok && got.weights != l.weights:
+				t.Errorf("row %d: %q has weights %s at %d positions, to_tsvector's %s at %d", id, w, got.weights, got.positions, l.weights, l.positions)
+			default:
+				// Docs text (Markdown here) holds what PostgreSQL's
+				// parser takes apart otherwise: tags it drops, compounds
+				// it indexes whole and in parts, "022e1f" it reads as
+				// the number 022e1 and f (the prefix check below still
+				// finds 022e1).
+				recounted++
+			}
+		}
+		for w := range built[id] {
+			if _, ok := words[w]; !ok {
+				extra++
+			}
+		}
+	}
+	// Every prefix that found a row still does, by PostgreSQL's own match.
+	rows, err = db.Query(`SELECT q.id, q.w FROM unnest($1::bigint[], $2::text[]) AS q(id, w)
+		JOIN search_docs d ON d.doc_id = q.id
+		WHERE NOT d.tsv @@ to_tsquery('simple', '''' || q.w || ''':*')`, ids, prefixes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var w string
+		if err := rows.Scan(&id, &w); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("row %d: the prefix %q no longer matches", id, w)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if exact < 5000 || compound < 100 {
+		t.Errorf("too little compared: %d plain words, %d compounds", exact, compound)
+	}
+	t.Logf("%d rows: %d plain words with the same weights (%d of them, in docs, split otherwise or at a different number of positions), %d compounds found by their first word, %d unreachable by any term; %d words indexed that to_tsvector did not",
+		len(old), exact, recounted, compound, unreachable, extra)
+
+	// And through Search: a word of each entity's name finds it.
+	for _, e := range ents[:50] {
+		_, name, _ := strings.Cut(e.Ref, "/")
+		term := leadingWord.FindString(name)
+		if term == "" {
+			continue
+		}
+		found := false
+		for off := 0; off <= 300 && !found; off += 100 {
+			page, err := s.Search(ctx, store.SearchQuery{Term: term, Types: []string{store.SearchTypeCatalog}, Limit: 100, Offset: off})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Results {
+				found = found || strings.EqualFold(r.EntityRef, e.Ref)
+			}
+			if !page.HasMore {
+				break
+			}
+		}
+		if !found {
+			t.Errorf("search %q does not find %s", term, e.Ref)
+		}
+	}
+}
