@@ -66,6 +66,28 @@ type indexedEntity struct {
 	} `json:"spec"`
 }
 
+// IndexedFields are the fields of an entity's body the search index
+// reads, as text: a writer that has the entity decoded hands them with it
+// (Entity.Indexed) so the index does not decode the body again. Only
+// string values (or none) are handed so; an entity with another value in
+// one of these fields goes without, and the index reads its body.
+type IndexedFields struct {
+	Kind, Name, Title, Description string
+	Type, Owner, Lifecycle, System string
+	Tags                           []string
+}
+
+// indexed is f as the index reads a body.
+func (f *IndexedFields) indexed() indexedEntity {
+	var ie indexedEntity
+	ie.Kind, ie.Metadata.Name, ie.Metadata.Title, ie.Metadata.Description = f.Kind, f.Name, f.Title, f.Description
+	ie.Spec.Type, ie.Spec.Owner, ie.Spec.Lifecycle, ie.Spec.System = f.Type, f.Owner, f.Lifecycle, f.System
+	for _, t := range f.Tags {
+		ie.Metadata.Tags = append(ie.Metadata.Tags, t)
+	}
+	return ie
+}
+
 // scalar is a JSON scalar as text ("" for null, objects and lists).
 func scalar(v any) string {
 	switch t := v.(type) {
@@ -133,24 +155,26 @@ func (s *SQL) searchColumns() []string {
 // searchValues are r's values of searchColumns; vocab, if not nil, gets
 // the vocabulary words of r's label, title and meta.
 func (s *SQL) searchValues(r searchRow, vocab map[string]bool) []any {
-	vals := []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
-	if s.d.FullText != FullTextPostgres {
-		if vocab != nil {
-			addVocab(vocab, r.label, r.title, r.meta)
-		}
-		return vals
+	if vocab != nil {
+		addVocab(vocab, r.label, r.title, r.meta)
 	}
-	return append(vals, searchVector([4]string{r.label, r.title, r.meta, r.txt}, func(field int, words []string) {
-		if vocab != nil && field < 3 {
-			addVocabWords(vocab, words)
-		}
-	}))
+	vals := []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
+	if s.d.FullText == FullTextPostgres {
+		vals = append(vals, searchFields{r.label, r.title, r.meta, r.txt})
+	}
+	return vals
 }
 
-// entitySearchRow is the catalog document of the entity stored as id.
-func entitySearchRow(id int64, ref string, body []byte) searchRow {
+// entitySearchRow is the catalog document of the entity stored as id,
+// from its fields if set, else from its body.
+func entitySearchRow(id int64, ref string, body []byte, fields *IndexedFields) searchRow {
 	kind, ns, name := splitRef(ref)
-	ie := parseIndexed(body, name)
+	var ie indexedEntity
+	if fields != nil && fields.Name != "" {
+		ie = fields.indexed()
+	} else {
+		ie = parseIndexed(body, name)
+	}
 	kindText := ie.Kind
 	if !strings.EqualFold(kindText, kind) {
 		kindText = kind
@@ -205,15 +229,10 @@ func vocabWord(w string) bool {
 // addVocab adds the vocabulary words of texts to set.
 func addVocab(set map[string]bool, texts ...string) {
 	for _, t := range texts {
-		addVocabWords(set, searchWords(t))
-	}
-}
-
-// addVocabWords adds the vocabulary words of words (searchWords') to set.
-func addVocabWords(set map[string]bool, words []string) {
-	for _, w := range words {
-		if vocabWord(w) {
-			set[w] = true
+		for _, w := range searchWords(t) {
+			if vocabWord(w) {
+				set[w] = true
+			}
 		}
 	}
 }
@@ -402,7 +421,7 @@ func (x *searchIndexer) add(id int64, e *Entity) error {
 	if x == nil {
 		return nil
 	}
-	vals := x.s.searchValues(entitySearchRow(id, e.Ref, e.Body), x.vocab)
+	vals := x.s.searchValues(entitySearchRow(id, e.Ref, e.Body, e.Indexed), x.vocab)
 	if x.s.d.FullText == FullTextSQLite {
 		x.nextID++
 		return x.docs.add(append([]any{x.nextID}, vals...)...)
@@ -624,7 +643,7 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 				rows.Close()
 				return err
 			}
-			batch = append(batch, entitySearchRow(id, ref, []byte(body)))
+			batch = append(batch, entitySearchRow(id, ref, []byte(body), nil))
 			last = id
 		}
 		rows.Close()

@@ -232,6 +232,44 @@ func TestSearchVectorMatchesToTSVector(t *testing.T) {
 	t.Logf("%d rows: %d plain words with the same weights (%d of them, in docs, split otherwise or at a different number of positions), %d compounds found by their first word, %d unreachable by any term; %d words indexed that to_tsvector did not",
 		len(old), exact, recounted, compound, unreachable, extra)
 
+	// The fields the catalog hands with an entity index it as its body
+	// does: the same corpus written without them gives the same rows.
+	handed := 0
+	bare := make([]store.Entity, len(ents))
+	for i, e := range ents {
+		if e.Indexed != nil {
+			handed++
+		}
+		bare[i] = e
+		bare[i].Indexed = nil
+	}
+	if handed < len(ents)*9/10 {
+		t.Errorf("only %d of %d entities came with their indexed fields", handed, len(ents))
+	}
+	bareDSN := freshDB(t)
+	bareStore := openStore(t, bareDSN)
+	bareLoc, err := bareStore.AddLocation(ctx, store.Location{Type: "file", Target: "/corpus.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bareStore.ReplaceLocation(ctx, bareLoc.ID, bare, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	bareDB, err := sql.Open("pgx", bareDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bareDB.Close()
+	if got, want := catalogIndex(t, db), catalogIndex(t, bareDB); !slices.Equal(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Errorf("from the handed fields:\n%s\nfrom the body:\n%s", got[i], want[i])
+				break
+			}
+		}
+		t.Errorf("%d catalog rows from the handed fields, %d from the bodies", len(got), len(want))
+	}
+
 	// And through Search: a word of each entity's name finds it.
 	for _, e := range ents[:50] {
 		_, name, _ := strings.Cut(e.Ref, "/")
@@ -254,6 +292,126 @@ func TestSearchVectorMatchesToTSVector(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("search %q does not find %s", term, e.Ref)
+		}
+	}
+}
+
+// catalogIndex is every entity's search row, in ref order.
+func catalogIndex(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT concat_ws(' | ', kind, namespace, name, kind_text, label, title, text, meta, tsv::text)
+		FROM search_docs WHERE type = 'software-catalog' ORDER BY kind, namespace, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSearchVectorHostileText: text holding tsvector and tsquery syntax
+// (quotes, backslashes, colons and weights, operators), a NUL, bytes that
+// are not UTF-8 and words too long to index goes into the vector as its
+// words only, on both write paths (an entity's COPY, a docs page's
+// INSERT), and searching for it finds it without error.
+func TestSearchVectorHostileText(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	long46, long47 := strings.Repeat("l", 2046), strings.Repeat("m", 2047)
+	hostile := `it's "quoted" \ back\slash a:1A 'pwned':1A & | ! <-> :* (x) ''' \' ` + long46 + " " + long47 + " tail\x00nul \xff\xfe bad"
+	var ents []store.Entity
+	for _, e := range []catalog.Entity{
+		{"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": map[string]any{
+			"name": "hostile", "title": `O'Brien's \ "title"`, "description": hostile, "tags": []any{"c++", "a:b", "x'y"}},
+			"spec": map[string]any{"type": "service", "owner": "team-a", "lifecycle": "production"}},
+		// Not strings: indexed from the body, as text.
+		{"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": map[string]any{
+			"name": "numbers", "title": 42.5, "tags": []any{1, true}},
+			"spec": map[string]any{"type": "service", "owner": "team-a", "lifecycle": "production"}},
+	} {
+		row, err := catalog.Row(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ents = append(ents, row)
+	}
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/hostile.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, ents, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceDocsIndex(ctx, "component:default/hostile", []store.DocsSearchDoc{{Location: "x/", Title: "Page 'one': a&b", Text: hostile}}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range []struct {
+		name, typ string
+		want      []string
+	}{
+		{"hostile", store.SearchTypeCatalog, []string{"1a:22,24", "a:9C,12C,21", "b:13C", "back:19", "bad:28", "brien:3B", "c:11C", "component:6C",
+			"hostile:1A", "it:16", long46 + ":26", "o:2B", "production:10C", "pwned:23", "quoted:18", "s:4B,17", "service:7C", "slash:20",
+			"tailnul:27", "team:8C", "title:5B", "x:14C,25", "y:15C"}},
+		{"hostile", store.SearchTypeDocs, []string{"1a:11,13", "a:3B,10", "b:4B", "back:8", "bad:17", "it:5", long46 + ":15", "one:2B",
+			"page:1B", "pwned:12", "quoted:7", "s:6", "slash:9", "tailnul:16", "x:14"}},
+		{"numbers", store.SearchTypeCatalog, []string{"1:9C", "42:2B", "5:3B", "a:7C", "component:4C", "numbers:1A", "production:8C",
+			"service:5C", "team:6C", "true:10C"}},
+	} {
+		rows, err := db.Query(`SELECT u.lexeme, array_to_string(u.positions, ','), array_to_string(u.weights, ',') FROM search_docs d, unnest(d.tsv) u
+			WHERE d.name = $1 AND d.type = $2`, c.name, c.typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rows.Next() {
+			var word, pos, weights string
+			if err := rows.Scan(&word, &pos, &weights); err != nil {
+				t.Fatal(err)
+			}
+			ps, ws := strings.Split(pos, ","), strings.Split(weights, ",")
+			for i, w := range ws {
+				if w != "D" {
+					ps[i] += w
+				}
+			}
+			got = append(got, word+":"+strings.Join(ps, ","))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s %s:\n got %.300q\nwant %.300q", c.typ, c.name, got, c.want)
+		}
+	}
+	// Terms holding query syntax are words too: no error, and a word of
+	// the hostile text finds the entity and its page.
+	for _, term := range []string{`'pwned':1A`, `a & b | !c`, `\`, `:*`, `'`, `o'brien`, "x'y", "tailnul", "1a"} {
+		if _, err := s.Search(ctx, store.SearchQuery{Term: term, Limit: 10}); err != nil {
+			t.Fatalf("search %q: %v", term, err)
+		}
+	}
+	for _, term := range []string{"pwned", "tailnul", `'pwned':1A`, "brie"} {
+		page, err := s.Search(ctx, store.SearchQuery{Term: term, Limit: 10})
+		if err != nil || page.Total != 2 && term != "brie" || page.Total != 1 && term == "brie" {
+			t.Errorf("search %q: %d results, %v", term, page.Total, err)
 		}
 	}
 }
