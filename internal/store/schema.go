@@ -378,12 +378,14 @@ ALTER TABLE mcp_dry_runs ADD COLUMN template_version TEXT NOT NULL DEFAULT '';
 // searchVectorPostgres makes search_docs.tsv a plain column the store
 // writes (searchVector builds it in Go, with the words a search term is
 // split into) instead of one PostgreSQL generates with to_tsvector on
-// every insert. Stored rows keep their vectors: to_tsvector's words for
-// the same text find what the store's do. SQLite's FTS5 tokenizes its
-// own index: its migration of the same number changes nothing.
+// every insert, and has the store rebuild the index when it opens:
+// to_tsvector's vectors split some words otherwise than a search term
+// now is ("1e5x" as 1e5 and x). SQLite's FTS5 tokenizes its own index:
+// its migration of the same number changes nothing.
 const (
 	searchVectorPostgres = `
 ALTER TABLE search_docs ALTER COLUMN tsv DROP EXPRESSION;
+INSERT INTO search_state (key, value) VALUES ('needs_reindex', '1') ON CONFLICT (key) DO NOTHING;
 `
 	searchVectorSQLite = `
 SELECT 1;

@@ -578,8 +578,9 @@ const reindexChunk = 1000
 // ReindexSearch implements Store: it rebuilds, in one transaction, every
 // entity's search row from its stored body and the typo vocabulary from
 // every row; docs rows are kept (their text is the docs build's) and
-// re-indexed with the rest. progress, if set, is called after each chunk
-// with the entities done and the total.
+// re-indexed with the rest (on PostgreSQL, their vectors built again).
+// progress, if set, is called after each chunk with the entities done and
+// the total.
 func (s *SQL) ReindexSearch(ctx context.Context, progress func(done, total int)) error {
 	return s.reindexSearch(ctx, false, progress)
 }
@@ -670,6 +671,9 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 	if done == 0 && progress != nil {
 		progress(0, total)
 	}
+	if err := s.reindexDocsVectors(ctx, tx); err != nil {
+		return err
+	}
 	// The vocabulary, from every row (entities' and docs').
 	vocab := map[string]bool{}
 	var lastRow int64
@@ -713,6 +717,47 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM search_state WHERE key = 'needs_reindex'`)
 	return err
+}
+
+// reindexDocsVectors builds, on PostgreSQL, the vectors of the docs rows
+// again from their text (kept as the docs build wrote it): rows written
+// before the store built vectors hold to_tsvector's, which split some
+// words otherwise than a search term's.
+func (s *SQL) reindexDocsVectors(ctx context.Context, tx *sql.Tx) error {
+	if s.d.FullText != FullTextPostgres {
+		return nil
+	}
+	var last int64
+	for {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT doc_id, label, title, meta, text FROM search_docs WHERE type = ? AND doc_id > ? ORDER BY doc_id LIMIT ?`),
+			SearchTypeDocs, last, reindexChunk)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		var vectors []string
+		for rows.Next() {
+			var f searchFields
+			if err := rows.Scan(&last, &f[0], &f[1], &f[2], &f[3]); err != nil {
+				rows.Close()
+				return err
+			}
+			v, err := f.Value()
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			ids, vectors = append(ids, last), append(vectors, v.(string))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE search_docs d SET tsv = CAST(v.tsv AS tsvector)
+			FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[])) AS v(id, tsv) WHERE d.doc_id = v.id`), ids, vectors); err != nil {
+			return err
+		}
+	}
 }
 
 // reindexIfNeeded builds the index once after the migration that created

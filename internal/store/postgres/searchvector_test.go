@@ -415,3 +415,56 @@ func TestSearchVectorHostileText(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchVectorReindex: a database indexed before the store built its
+// vectors (to_tsvector's, which read "022e1f" as the number 022e1 and
+// the word f) is indexed again when the store opens after the migration,
+// its docs pages too, and a term's word then finds what holds it.
+func TestSearchVectorReindex(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	row, err := catalog.Row(catalog.Entity{"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+		"metadata": map[string]any{"name": "paint", "description": "Colour 022e1f, a green."},
+		"spec":     map[string]any{"type": "service", "owner": "team-a", "lifecycle": "production"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/paint.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, []store.Entity{row}, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceDocsIndex(ctx, row.Ref, []store.DocsSearchDoc{{Location: "", Title: "Shades", Text: "The 022e1f shade."}}); err != nil {
+		t.Fatal(err)
+	}
+	found := func(s store.Store) int {
+		t.Helper()
+		page, err := s.Search(ctx, store.SearchQuery{Term: "022e1f", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Total
+	}
+	if n := found(s); n != 2 {
+		t.Fatalf("022e1f: %d results, want the entity and its page", n)
+	}
+	// As the database was before the migration.
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE search_docs d SET tsv = ` + toTSVector + `;
+		INSERT INTO search_state (key, value) VALUES ('needs_reindex', '1')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := found(s); n != 0 {
+		t.Fatalf("022e1f in to_tsvector's vectors: %d results (the test needs them to differ)", n)
+	}
+	if n := found(openStore(t, dsn)); n != 2 {
+		t.Errorf("022e1f after the store opened again: %d results, want 2", n)
+	}
+}
