@@ -77,15 +77,35 @@ type IndexedFields struct {
 	Tags                           []string
 }
 
-// indexed is f as the index reads a body.
-func (f *IndexedFields) indexed() indexedEntity {
-	var ie indexedEntity
-	ie.Kind, ie.Metadata.Name, ie.Metadata.Title, ie.Metadata.Description = f.Kind, f.Name, f.Title, f.Description
-	ie.Spec.Type, ie.Spec.Owner, ie.Spec.Lifecycle, ie.Spec.System = f.Type, f.Owner, f.Lifecycle, f.System
-	for _, t := range f.Tags {
-		ie.Metadata.Tags = append(ie.Metadata.Tags, t)
+// fields are ie's indexed fields as text.
+func (ie *indexedEntity) fields() *IndexedFields {
+	f := &IndexedFields{Kind: ie.Kind, Name: ie.Metadata.Name, Title: scalar(ie.Metadata.Title), Description: scalar(ie.Metadata.Description),
+		Type: scalar(ie.Spec.Type), Owner: scalar(ie.Spec.Owner), Lifecycle: scalar(ie.Spec.Lifecycle), System: scalar(ie.Spec.System)}
+	for _, t := range ie.Metadata.Tags {
+		f.Tags = append(f.Tags, scalar(t))
 	}
-	return ie
+	return f
+}
+
+// meta is the text of the entity's kind, type, owner, lifecycle, system
+// and tags, one field after another.
+func (f *IndexedFields) meta() string {
+	var b strings.Builder
+	add := func(part string) {
+		if part != "" {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(part)
+		}
+	}
+	for _, part := range [...]string{f.Kind, f.Type, f.Owner, f.Lifecycle, f.System} {
+		add(part)
+	}
+	for _, t := range f.Tags {
+		add(t)
+	}
+	return b.String()
 }
 
 // scalar is a JSON scalar as text ("" for null, objects and lists).
@@ -117,16 +137,6 @@ func (ie *indexedEntity) title() string {
 		return t
 	}
 	return ie.Metadata.Name
-}
-
-// meta is the text of the entity's kind, type, owner, tags, lifecycle and
-// system, one field after another.
-func (ie *indexedEntity) meta() string {
-	parts := []string{ie.Kind, scalar(ie.Spec.Type), scalar(ie.Spec.Owner), scalar(ie.Spec.Lifecycle), scalar(ie.Spec.System)}
-	for _, t := range ie.Metadata.Tags {
-		parts = append(parts, scalar(t))
-	}
-	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " ")
 }
 
 // searchRow is one search_docs row (doc_id assigned on insert): its
@@ -169,18 +179,21 @@ func (s *SQL) searchValues(r searchRow, vocab map[string]bool) []any {
 // from its fields if set, else from its body.
 func entitySearchRow(id int64, ref string, body []byte, fields *IndexedFields) searchRow {
 	kind, ns, name := splitRef(ref)
-	var ie indexedEntity
-	if fields != nil && fields.Name != "" {
-		ie = fields.indexed()
-	} else {
-		ie = parseIndexed(body, name)
+	f := fields
+	if f == nil || f.Name == "" {
+		ie := parseIndexed(body, name)
+		f = ie.fields()
 	}
-	kindText := ie.Kind
+	kindText := f.Kind
 	if !strings.EqualFold(kindText, kind) {
 		kindText = kind
 	}
-	return searchRow{entityID: id, typ: SearchTypeCatalog, kind: kind, namespace: ns, name: name, kindText: kindText, label: ie.Metadata.Name,
-		title: clipText(ie.title(), maxIndexedTitle), txt: clipText(scalar(ie.Metadata.Description), maxIndexedText), meta: ie.meta()}
+	title := f.Title
+	if title == "" {
+		title = f.Name
+	}
+	return searchRow{entityID: id, typ: SearchTypeCatalog, kind: kind, namespace: ns, name: name, kindText: kindText, label: f.Name,
+		title: clipText(title, maxIndexedTitle), txt: clipText(f.Description, maxIndexedText), meta: f.meta()}
 }
 
 // clipText cuts s to at most n bytes on a rune boundary, and drops NUL

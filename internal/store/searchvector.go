@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -39,16 +40,32 @@ type tsWord struct {
 	field uint8
 }
 
+// tsBuffers are searchVector's working slices, kept for the next call.
+type tsBuffers struct {
+	words []string
+	all   []tsWord
+}
+
+var tsScratch = sync.Pool{New: func() any { return new(tsBuffers) }}
+
 // searchVector is the tsvector of a row's four fields (label, title,
 // meta, text).
 func searchVector(fields [4]string) pgtype.TSVector {
-	var ws []string
+	scratch := tsScratch.Get().(*tsBuffers)
+	defer func() {
+		clear(scratch.words)
+		clear(scratch.all)
+		scratch.words, scratch.all = scratch.words[:0], scratch.all[:0]
+		tsScratch.Put(scratch)
+	}()
+	ws := scratch.words
 	var ends [4]int
 	for f, text := range fields {
 		ws = appendSearchWords(ws, text)
 		ends[f] = len(ws)
 	}
-	all := make([]tsWord, 0, len(ws))
+	all := slices.Grow(scratch.all, len(ws))
+	scratch.words = ws
 	pos, f := 0, 0
 	for i, w := range ws {
 		for i >= ends[f] {
@@ -60,6 +77,7 @@ func searchVector(fields [4]string) pgtype.TSVector {
 		pos = min(pos+1, tsMaxPos)
 		all = append(all, tsWord{w, uint16(pos), uint8(f)})
 	}
+	scratch.all = all
 	// By word (in PostgreSQL's order of lexemes: bytes), each word's
 	// positions in order (a stable sort of words in position order).
 	slices.SortStableFunc(all, func(a, b tsWord) int { return strings.Compare(a.word, b.word) })
@@ -104,28 +122,29 @@ func (f searchFields) Value() (driver.Value, error) { return searchVector(f).Val
 // appendSearchWords appends the words of text (searchWords), without
 // copying a word that is lower-case already.
 func appendSearchWords(out []string, text string) []string {
-	start, lower := -1, true
+	start, upper := -1, false
 	for i := 0; i <= len(text); {
-		r, size := utf8.RuneError, 1
+		inWord, up, size := false, false, 1
 		if i < len(text) {
 			if c := text[i]; c < utf8.RuneSelf {
-				r = rune(c)
+				up = 'A' <= c && c <= 'Z'
+				inWord = up || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
 			} else {
+				var r rune
 				r, size = utf8.DecodeRuneInString(text[i:])
+				inWord = unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
+				up = inWord && unicode.ToLower(r) != r
 			}
 		}
-		inWord := i < len(text) && (unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r))
 		switch {
-		case inWord && start < 0:
-			start, lower = i, true
-			fallthrough
 		case inWord:
-			if lower && (r >= utf8.RuneSelf || 'A' <= r && r <= 'Z') && unicode.ToLower(r) != r {
-				lower = false
+			if start < 0 {
+				start, upper = i, false
 			}
+			upper = upper || up
 		case start >= 0:
 			w := text[start:i]
-			if !lower {
+			if upper {
 				w = strings.ToLower(w)
 			}
 			out = append(out, w)

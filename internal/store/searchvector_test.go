@@ -14,21 +14,40 @@ import (
 // letters, digits and marks, lower-cased, would (the rule SQLite's
 // unicode61 tokenizer follows).
 func TestSearchWordsAsFields(t *testing.T) {
-	for _, text := range []string{
-		"", "   ", "Payments-API v2.1 (beta)", "ÉCOLE école Straße İstanbul ǅemal", "café cafe\u0301s naïve",
-		"日本語のテキスト 中文", "team-1 -12 3,5 1e5", "it's \"quoted\" \\ back\\slash", "a:b/c@d_e.f",
-		"emoji 🚀rocket ok", "Ωmega ΣΊΣΥΦΟΣ", "x\u200by", "ARABIC مرحبا بالعالم",
-	} {
-		var want []string
-		for _, f := range strings.FieldsFunc(text, func(r rune) bool {
-			return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
-		}) {
-			want = append(want, strings.ToLower(f))
-		}
-		if got := searchWords(text); !slices.Equal(got, want) {
+	for _, text := range searchWordsSeeds {
+		if got, want := searchWords(text), fieldWords(text); !slices.Equal(got, want) {
 			t.Errorf("searchWords(%q) = %q, want %q", text, got, want)
 		}
 	}
+}
+
+// FuzzSearchWordsAsFields: as TestSearchWordsAsFields, for any text.
+func FuzzSearchWordsAsFields(f *testing.F) {
+	for _, s := range searchWordsSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if got, want := searchWords(text), fieldWords(text); !slices.Equal(got, want) {
+			t.Errorf("searchWords(%q) = %q, want %q", text, got, want)
+		}
+	})
+}
+
+// fieldWords is searchWords' rule written plainly.
+func fieldWords(text string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
+	}) {
+		out = append(out, strings.ToLower(f))
+	}
+	return out
+}
+
+var searchWordsSeeds = []string{
+	"", "   ", "Payments-API v2.1 (beta)", "ÉCOLE école Straße İstanbul ǅemal", "café cafe\u0301s naïve",
+	"日本語のテキスト 中文", "team-1 -12 3,5 1e5", "it's \"quoted\" \\ back\\slash", "a:b/c@d_e.f",
+	"emoji 🚀rocket ok", "Ωmega ΣΊΣΥΦΟΣ", "x\u200by", "ARABIC مرحبا بالعالم", "bad \xff\xfebytes\x00NUL", "ǅemal İSTANBUL",
 }
 
 // TestSearchVectorLiteral: the vector numbers words across the fields,
