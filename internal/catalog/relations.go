@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/riggerdev/rigger/internal/store"
 )
@@ -132,7 +133,7 @@ func (m *Model) Row(e Entity) (store.Entity, error) {
 	if err != nil {
 		return store.Entity{}, err
 	}
-	row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash()}
+	row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash(), Indexed: indexedFields(e)}
 	for _, s := range SearchRows(e, edges) {
 		row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
 	}
@@ -140,4 +141,44 @@ func (m *Model) Row(e Entity) (store.Entity, error) {
 		row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
 	}
 	return row, nil
+}
+
+// indexedFields are the fields of e the search index reads, when each is
+// a string of valid UTF-8 (as its JSON body reads back) or absent, and
+// every tag a string; else nil, and the index reads the body.
+func indexedFields(e Entity) *store.IndexedFields {
+	md, spec := e.Metadata(), e.Spec()
+	f := &store.IndexedFields{}
+	for _, field := range []struct {
+		to  *string
+		obj map[string]any
+		key string
+	}{
+		{&f.Kind, e, "kind"}, {&f.Name, md, "name"}, {&f.Title, md, "title"}, {&f.Description, md, "description"},
+		{&f.Type, spec, "type"}, {&f.Owner, spec, "owner"}, {&f.Lifecycle, spec, "lifecycle"}, {&f.System, spec, "system"},
+	} {
+		v, ok := field.obj[field.key]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok || !utf8.ValidString(s) {
+			return nil
+		}
+		*field.to = s
+	}
+	if tags, ok := md["tags"]; ok && tags != nil {
+		list, ok := tags.([]any)
+		if !ok {
+			return nil
+		}
+		for _, t := range list {
+			s, ok := t.(string)
+			if !ok || !utf8.ValidString(s) {
+				return nil
+			}
+			f.Tags = append(f.Tags, s)
+		}
+	}
+	return f
 }

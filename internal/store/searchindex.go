@@ -66,6 +66,48 @@ type indexedEntity struct {
 	} `json:"spec"`
 }
 
+// IndexedFields are the fields of an entity's body the search index
+// reads, as text: a writer that has the entity decoded hands them with it
+// (Entity.Indexed) so the index does not decode the body again. Only
+// string values (or none) are handed so; an entity with another value in
+// one of these fields goes without, and the index reads its body.
+type IndexedFields struct {
+	Kind, Name, Title, Description string
+	Type, Owner, Lifecycle, System string
+	Tags                           []string
+}
+
+// fields are ie's indexed fields as text.
+func (ie *indexedEntity) fields() *IndexedFields {
+	f := &IndexedFields{Kind: ie.Kind, Name: ie.Metadata.Name, Title: scalar(ie.Metadata.Title), Description: scalar(ie.Metadata.Description),
+		Type: scalar(ie.Spec.Type), Owner: scalar(ie.Spec.Owner), Lifecycle: scalar(ie.Spec.Lifecycle), System: scalar(ie.Spec.System)}
+	for _, t := range ie.Metadata.Tags {
+		f.Tags = append(f.Tags, scalar(t))
+	}
+	return f
+}
+
+// meta is the text of the entity's kind, type, owner, lifecycle, system
+// and tags, one field after another.
+func (f *IndexedFields) meta() string {
+	var b strings.Builder
+	add := func(part string) {
+		if part != "" {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(part)
+		}
+	}
+	for _, part := range [...]string{f.Kind, f.Type, f.Owner, f.Lifecycle, f.System} {
+		add(part)
+	}
+	for _, t := range f.Tags {
+		add(t)
+	}
+	return b.String()
+}
+
 // scalar is a JSON scalar as text ("" for null, objects and lists).
 func scalar(v any) string {
 	switch t := v.(type) {
@@ -97,16 +139,6 @@ func (ie *indexedEntity) title() string {
 	return ie.Metadata.Name
 }
 
-// meta is the text of the entity's kind, type, owner, tags, lifecycle and
-// system, one field after another.
-func (ie *indexedEntity) meta() string {
-	parts := []string{ie.Kind, scalar(ie.Spec.Type), scalar(ie.Spec.Owner), scalar(ie.Spec.Lifecycle), scalar(ie.Spec.System)}
-	for _, t := range ie.Metadata.Tags {
-		parts = append(parts, scalar(t))
-	}
-	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " ")
-}
-
 // searchRow is one search_docs row (doc_id assigned on insert): its
 // entity's id and lower-cased kind, namespace and name (as in entities),
 // the kind and name as written, and the indexed text.
@@ -120,20 +152,48 @@ type searchRow struct {
 
 var searchDocsColumns = []string{"id", "type", "path", "kind", "namespace", "name", "kind_text", "label", "title", "text", "meta"}
 
-func (r searchRow) values() []any {
-	return []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
+// searchColumns are the search_docs columns a write fills (after doc_id,
+// on SQLite): on PostgreSQL also tsv, which the store builds
+// (searchVector).
+func (s *SQL) searchColumns() []string {
+	if s.d.FullText == FullTextPostgres {
+		return append(slices.Clip(searchDocsColumns), "tsv")
+	}
+	return searchDocsColumns
 }
 
-// entitySearchRow is the catalog document of the entity stored as id.
-func entitySearchRow(id int64, ref string, body []byte) searchRow {
+// searchValues are r's values of searchColumns; vocab, if not nil, gets
+// the vocabulary words of r's label, title and meta.
+func (s *SQL) searchValues(r searchRow, vocab map[string]bool) []any {
+	if vocab != nil {
+		addVocab(vocab, r.label, r.title, r.meta)
+	}
+	vals := []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
+	if s.d.FullText == FullTextPostgres {
+		vals = append(vals, searchFields{r.label, r.title, r.meta, r.txt})
+	}
+	return vals
+}
+
+// entitySearchRow is the catalog document of the entity stored as id,
+// from its fields if set, else from its body.
+func entitySearchRow(id int64, ref string, body []byte, fields *IndexedFields) searchRow {
 	kind, ns, name := splitRef(ref)
-	ie := parseIndexed(body, name)
-	kindText := ie.Kind
+	f := fields
+	if f == nil || f.Name == "" {
+		ie := parseIndexed(body, name)
+		f = ie.fields()
+	}
+	kindText := f.Kind
 	if !strings.EqualFold(kindText, kind) {
 		kindText = kind
 	}
-	return searchRow{entityID: id, typ: SearchTypeCatalog, kind: kind, namespace: ns, name: name, kindText: kindText, label: ie.Metadata.Name,
-		title: clipText(ie.title(), maxIndexedTitle), txt: clipText(scalar(ie.Metadata.Description), maxIndexedText), meta: ie.meta()}
+	title := f.Title
+	if title == "" {
+		title = f.Name
+	}
+	return searchRow{entityID: id, typ: SearchTypeCatalog, kind: kind, namespace: ns, name: name, kindText: kindText, label: f.Name,
+		title: clipText(title, maxIndexedTitle), txt: clipText(f.Description, maxIndexedText), meta: f.meta()}
 }
 
 // clipText cuts s to at most n bytes on a rune boundary, and drops NUL
@@ -161,15 +221,7 @@ func clipText(s string, n int) string {
 // and marks, as SQLite's unicode61 tokenizer does; everything else
 // (quotes, operators, punctuation) separates words and is never query
 // syntax.
-func searchWords(text string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
-	}) {
-		out = append(out, strings.ToLower(f))
-	}
-	return out
-}
+func searchWords(text string) []string { return appendSearchWords(nil, text) }
 
 // Vocabulary words: typos are corrected towards words of the names,
 // titles and kind/type/owner/tags of indexed documents (not their body
@@ -382,13 +434,12 @@ func (x *searchIndexer) add(id int64, e *Entity) error {
 	if x == nil {
 		return nil
 	}
-	row := entitySearchRow(id, e.Ref, e.Body)
-	addVocab(x.vocab, row.label, row.title, row.meta)
+	vals := x.s.searchValues(entitySearchRow(id, e.Ref, e.Body, e.Indexed), x.vocab)
 	if x.s.d.FullText == FullTextSQLite {
 		x.nextID++
-		return x.docs.add(append([]any{x.nextID}, row.values()...)...)
+		return x.docs.add(append([]any{x.nextID}, vals...)...)
 	}
-	return x.docs.add(row.values()...)
+	return x.docs.add(vals...)
 }
 
 // finish writes the collected vocabulary; commit calls done after the
@@ -412,7 +463,7 @@ func (x *searchIndexer) finish(ctx context.Context, tx *sql.Tx) (done func(), er
 
 // ftsAdd indexes, on SQLite, the search_docs rows written after doc_id
 // after in one statement (FTS5 then keeps their terms in memory until the
-// transaction commits); PostgreSQL's tsvector column needs nothing.
+// transaction commits); PostgreSQL's tsvector is written with the row.
 func (s *SQL) ftsAdd(ctx context.Context, tx *sql.Tx, after int64) error {
 	if s.d.FullText != FullTextSQLite {
 		return nil
@@ -510,12 +561,11 @@ func (s *SQL) indexDocs(ctx context.Context, tx *sql.Tx, entityRef string, docs 
 		return nil, fmt.Errorf("index docs of %s: %w", entityRef, err)
 	}
 	vocab := map[string]bool{}
-	err = s.insertRows(ctx, tx, "search_docs", searchDocsColumns, "", func(yield func([]any) bool) {
+	err = s.insertRows(ctx, tx, "search_docs", s.searchColumns(), "", func(yield func([]any) bool) {
 		for _, d := range docs {
 			row := searchRow{entityID: id, typ: SearchTypeDocs, path: clipText(d.Location, maxIndexedTitle), kind: kind, namespace: ns, name: name,
 				kindText: kindText, title: clipText(d.Title, maxIndexedTitle), txt: clipText(d.Text, maxIndexedText)}
-			addVocab(vocab, row.title)
-			if !yield(row.values()) {
+			if !yield(s.searchValues(row, vocab)) {
 				return
 			}
 		}
@@ -541,8 +591,9 @@ const reindexChunk = 1000
 // ReindexSearch implements Store: it rebuilds, in one transaction, every
 // entity's search row from its stored body and the typo vocabulary from
 // every row; docs rows are kept (their text is the docs build's) and
-// re-indexed with the rest. progress, if set, is called after each chunk
-// with the entities done and the total.
+// re-indexed with the rest (on PostgreSQL, their vectors built again).
+// progress, if set, is called after each chunk with the entities done and
+// the total.
 func (s *SQL) ReindexSearch(ctx context.Context, progress func(done, total int)) error {
 	return s.reindexSearch(ctx, false, progress)
 }
@@ -606,7 +657,7 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 				rows.Close()
 				return err
 			}
-			batch = append(batch, entitySearchRow(id, ref, []byte(body)))
+			batch = append(batch, entitySearchRow(id, ref, []byte(body), nil))
 			last = id
 		}
 		rows.Close()
@@ -616,9 +667,9 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 		if len(batch) == 0 {
 			break
 		}
-		if err := s.insertRows(ctx, tx, "search_docs", searchDocsColumns, "", func(yield func([]any) bool) {
+		if err := s.insertRows(ctx, tx, "search_docs", s.searchColumns(), "", func(yield func([]any) bool) {
 			for _, r := range batch {
-				if !yield(r.values()) {
+				if !yield(s.searchValues(r, nil)) {
 					return
 				}
 			}
@@ -632,6 +683,9 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 	}
 	if done == 0 && progress != nil {
 		progress(0, total)
+	}
+	if err := s.reindexDocsVectors(ctx, tx); err != nil {
+		return err
 	}
 	// The vocabulary, from every row (entities' and docs').
 	vocab := map[string]bool{}
@@ -676,6 +730,47 @@ func (s *SQL) reindex(ctx context.Context, tx *sql.Tx, progress func(done, total
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM search_state WHERE key = 'needs_reindex'`)
 	return err
+}
+
+// reindexDocsVectors builds, on PostgreSQL, the vectors of the docs rows
+// again from their text (kept as the docs build wrote it): rows written
+// before the store built vectors hold to_tsvector's, which split some
+// words otherwise than a search term's.
+func (s *SQL) reindexDocsVectors(ctx context.Context, tx *sql.Tx) error {
+	if s.d.FullText != FullTextPostgres {
+		return nil
+	}
+	var last int64
+	for {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT doc_id, label, title, meta, text FROM search_docs WHERE type = ? AND doc_id > ? ORDER BY doc_id LIMIT ?`),
+			SearchTypeDocs, last, reindexChunk)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		var vectors []string
+		for rows.Next() {
+			var f searchFields
+			if err := rows.Scan(&last, &f[0], &f[1], &f[2], &f[3]); err != nil {
+				rows.Close()
+				return err
+			}
+			v, err := f.Value()
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			ids, vectors = append(ids, last), append(vectors, v.(string))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE search_docs d SET tsv = CAST(v.tsv AS tsvector)
+			FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[])) AS v(id, tsv) WHERE d.doc_id = v.id`), ids, vectors); err != nil {
+			return err
+		}
+	}
 }
 
 // reindexIfNeeded builds the index once after the migration that created

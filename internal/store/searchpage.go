@@ -201,11 +201,15 @@ func (s *SQL) searchRestTiered(ctx context.Context, p *searchPlan, offset, limit
 	return append(first, rest...), err
 }
 
-// tsQueryOnce is a term's tsquery parsed once per query, as a
-// subquery's value: a prepared statement's generic plan otherwise calls
-// to_tsquery for every row it ranks (4 of a search's 7 ms at 700
-// matches); and the planner does not see the term (readableTypos).
-const tsQueryOnce = "(SELECT to_tsquery('simple', ?))"
+// tsQueryOnce is a term's tsquery read once per query, as a subquery's
+// value: a prepared statement's generic plan otherwise reads it for every
+// row it ranks (to_tsquery took 4 of a search's 7 ms at 700 matches); and
+// the planner does not see the term (readableTypos). A term's tsquery is
+// read as written (CAST, not to_tsquery): its words are split and
+// lower-cased in Go as the indexed words are (searchVector), and
+// PostgreSQL's text parser, which splits some of them otherwise ("1e5x"),
+// runs on neither side.
+const tsQueryOnce = "(SELECT CAST(? AS tsquery))"
 
 // searchSettings are the settings of every PostgreSQL search
 // transaction: no JIT compilation. A search's queries are short, but
@@ -388,7 +392,7 @@ func (s *SQL) from(q *sqlBuilder, p *searchPlan, match string, ranked bool) {
 	case match == "":
 		q.add(" FROM search_docs e WHERE 1=1")
 	case s.d.FullText == FullTextPostgres:
-		q.add(" FROM search_docs e WHERE e.tsv @@ to_tsquery('simple', ?)", match)
+		q.add(" FROM search_docs e WHERE e.tsv @@ CAST(? AS tsquery)", match)
 	default:
 		q.add(" FROM search_fts JOIN search_docs e ON e.doc_id = search_fts.rowid WHERE search_fts MATCH ?", match)
 		if ranked {
@@ -472,7 +476,7 @@ func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 			// does): the access predicate's hashed subplans are built
 			// once for all of them, not once for each.
 			q.add(`SELECT w.c FROM unnest(CAST(? AS TEXT[])) AS w(c) WHERE EXISTS (SELECT 1 FROM search_docs e`+
-				` WHERE e.tsv @@ to_tsquery('simple', '''' || replace(w.c, '''', '''''') || '''')`, chunk)
+				` WHERE e.tsv @@ CAST('''' || replace(w.c, '''', '''''') || '''' AS tsquery)`, chunk)
 			s.conds(&q, p, p.types, p.kinds)
 			q.add(")")
 		} else {

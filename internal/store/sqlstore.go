@@ -737,7 +737,7 @@ func (r *replacer) begin() error {
 	r.rels = r.inserter("relations", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
 	if r.s.indexing() {
 		x := &searchIndexer{s: r.s, vocab: map[string]bool{}}
-		cols := searchDocsColumns
+		cols := r.s.searchColumns()
 		if r.s.d.FullText == FullTextSQLite {
 			// Ids from the largest stored (writes are serialized), so the
 			// batch's rows are those above it (ftsAdd).

@@ -40,6 +40,9 @@ type Entity struct {
 	// Relations this entity emits (both directions, e.g. A ownedBy T and
 	// T ownerOf A), removed when the entity goes.
 	Relations []Relation
+	// Indexed, if set, are the fields of Body the search index reads, as
+	// the writer decoded them (nil: the index reads Body).
+	Indexed *IndexedFields
 }
 
 // SearchRow is one flattened (key, value) pair of an entity.

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"database/sql/driver"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// On PostgreSQL, search_docs.tsv is built here, not by to_tsvector: the
+// words of label, title, meta and text as searchWords splits them (the
+// tokenizer the query side splits a term with, and SQLite's FTS5 its
+// text), weighted A, B, C and D, numbered one after another across the
+// fields. It is written as a tsvector value, in binary on a COPY: no text
+// is parsed for it, by PostgreSQL's text parser (four to_tsvector calls a
+// row were the largest part of what indexing added to an ingest) or by
+// the tsvector input function, and no word is quoted. What a term's words
+// can match is what they match on SQLite.
+//
+// to_tsvector's limits hold: a word of 2047 bytes or more is left out
+// (as to_tsvector leaves it; PostgreSQL refuses one longer), positions
+// stop at 16383, and a word keeps its first 255 positions.
+const (
+	tsMaxWordBytes = 2046
+	tsMaxPos       = 16383
+	tsMaxPositions = 255
+)
+
+// tsWeights are the weights of search_docs' label, title, meta and text.
+var tsWeights = [4]pgtype.TSVectorWeight{pgtype.TSVectorWeightA, pgtype.TSVectorWeightB, pgtype.TSVectorWeightC, pgtype.TSVectorWeightD}
+
+// tsWord is one word of a row at its position, with its field.
+type tsWord struct {
+	word  string
+	pos   uint16
+	field uint8
+}
+
+// tsBuffers are searchVector's working slices, kept for the next call.
+type tsBuffers struct {
+	words []string
+	all   []tsWord
+}
+
+var tsScratch = sync.Pool{New: func() any { return new(tsBuffers) }}
+
+// searchVector is the tsvector of a row's four fields (label, title,
+// meta, text).
+func searchVector(fields [4]string) pgtype.TSVector {
+	scratch := tsScratch.Get().(*tsBuffers)
+	defer func() {
+		clear(scratch.words)
+		clear(scratch.all)
+		scratch.words, scratch.all = scratch.words[:0], scratch.all[:0]
+		tsScratch.Put(scratch)
+	}()
+	ws := scratch.words
+	var ends [4]int
+	for f, text := range fields {
+		ws = appendSearchWords(ws, text)
+		ends[f] = len(ws)
+	}
+	all := slices.Grow(scratch.all, len(ws))
+	scratch.words = ws
+	pos, f := 0, 0
+	for i, w := range ws {
+		for i >= ends[f] {
+			f++
+		}
+		if len(w) > tsMaxWordBytes {
+			continue
+		}
+		pos = min(pos+1, tsMaxPos)
+		all = append(all, tsWord{w, uint16(pos), uint8(f)})
+	}
+	scratch.all = all
+	// By word (in PostgreSQL's order of lexemes: bytes), each word's
+	// positions in order (a stable sort of words in position order).
+	slices.SortStableFunc(all, func(a, b tsWord) int { return strings.Compare(a.word, b.word) })
+	n := 0
+	for i := range all {
+		if i == 0 || all[i].word != all[i-1].word {
+			n++
+		}
+	}
+	v := pgtype.TSVector{Valid: true, Lexemes: make([]pgtype.TSVectorLexeme, 0, n)}
+	positions := make([]pgtype.TSVectorPosition, 0, len(all))
+	for i, w := range all {
+		if i == 0 || w.word != all[i-1].word {
+			v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: w.word})
+		} else if n := len(v.Lexemes[len(v.Lexemes)-1].Positions); n == tsMaxPositions || w.pos == all[i-1].pos {
+			// Past the limit, or a repeat of the last position (past
+			// 16383: the first, higher, weight stays).
+			continue
+		}
+		positions = append(positions, pgtype.TSVectorPosition{Position: w.pos, Weight: tsWeights[w.field]})
+		l := &v.Lexemes[len(v.Lexemes)-1]
+		l.Positions = positions[len(positions)-len(l.Positions)-1 : len(positions) : len(positions)]
+	}
+	return v
+}
+
+// searchFields are a row's label, title, meta and text as the value of
+// its tsv column: searchVector builds the vector as the driver encodes
+// the row, so a batch of rows waiting to be written holds their text
+// alone, not a vector each (a load of 10,000 entities spent more in the
+// garbage collector on those than in building them).
+type searchFields [4]string
+
+// TSVectorValue implements pgtype.TSVectorValuer: pgx writes it in
+// PostgreSQL's binary form.
+func (f searchFields) TSVectorValue() (pgtype.TSVector, error) { return searchVector(f), nil }
+
+// Value implements driver.Valuer, for a driver that does not take a
+// TSVectorValuer: the vector as tsvector text.
+func (f searchFields) Value() (driver.Value, error) { return searchVector(f).Value() }
+
+// appendSearchWords appends the words of text (searchWords), without
+// copying a word that is lower-case already.
+func appendSearchWords(out []string, text string) []string {
+	start, upper := -1, false
+	for i := 0; i <= len(text); {
+		inWord, up, size := false, false, 1
+		if i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf {
+				up = 'A' <= c && c <= 'Z'
+				inWord = up || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+			} else {
+				var r rune
+				r, size = utf8.DecodeRuneInString(text[i:])
+				inWord = unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
+				up = inWord && unicode.ToLower(r) != r
+			}
+		}
+		switch {
+		case inWord:
+			if start < 0 {
+				start, upper = i, false
+			}
+			upper = upper || up
+		case start >= 0:
+			w := text[start:i]
+			if upper {
+				w = strings.ToLower(w)
+			}
+			out = append(out, w)
+			start = -1
+		}
+		i += size
+	}
+	return out
+}
