@@ -398,6 +398,23 @@ const (
 	searchVectorPostgres = `
 ALTER TABLE search_docs ALTER COLUMN tsv DROP EXPRESSION;
 INSERT INTO search_state (key, value) VALUES ('needs_reindex', '1') ON CONFLICT (key) DO NOTHING;
+-- A replica of the release before this one (still running during a
+-- rolling upgrade) inserts rows without tsv: they get to_tsvector's
+-- vector, as before, and the next store to open rebuilds the index with
+-- rigger's words. The WHEN clause keeps the function off the rows this
+-- release writes.
+CREATE FUNCTION search_docs_tsv_from_older_writer() RETURNS trigger LANGUAGE plpgsql AS $fill$
+BEGIN
+  NEW.tsv := setweight(to_tsvector('simple'::regconfig, translate(NEW.label, '.:/@_', '     ')), 'A') ||
+    setweight(to_tsvector('simple'::regconfig, translate(NEW.title, '.:/@_', '     ')), 'B') ||
+    setweight(to_tsvector('simple'::regconfig, translate(NEW.meta, '.:/@_', '     ')), 'C') ||
+    setweight(to_tsvector('simple'::regconfig, translate(NEW.text, '.:/@_', '     ')), 'D');
+  INSERT INTO search_state (key, value) VALUES ('needs_reindex', '1') ON CONFLICT (key) DO NOTHING;
+  RETURN NEW;
+END
+$fill$;
+CREATE TRIGGER search_docs_tsv_from_older_writer BEFORE INSERT ON search_docs
+  FOR EACH ROW WHEN (NEW.tsv IS NULL) EXECUTE FUNCTION search_docs_tsv_from_older_writer();
 `
 	searchVectorSQLite = `
 SELECT 1;

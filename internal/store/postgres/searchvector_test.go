@@ -468,3 +468,67 @@ func TestSearchVectorReindex(t *testing.T) {
 		t.Errorf("022e1f after the store opened again: %d results, want 2", n)
 	}
 }
+
+// TestSearchVectorOlderWriter: a replica of the release before (still
+// running during a rolling upgrade) inserts search rows without tsv. They
+// must be searchable at once, and the next store to open rebuilds them
+// with rigger's words.
+func TestSearchVectorOlderWriter(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	row, err := catalog.Row(catalog.Entity{"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+		"metadata": map[string]any{"name": "paint"},
+		"spec":     map[string]any{"type": "service", "owner": "team-a", "lifecycle": "production"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/paint.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, []store.Entity{row}, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceDocsIndex(ctx, row.Ref, []store.DocsSearchDoc{{Location: "", Title: "Shades", Text: "Green."}}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The older release's insert: every column but tsv, which it had
+	// PostgreSQL generate.
+	if _, err := db.Exec(`INSERT INTO search_docs (id, type, path, kind, namespace, name, kind_text, label, title, text, meta)
+		SELECT id, type, 'older/', kind, namespace, name, kind_text, label, 'Older page', 'Ochre 022e1f, from an older replica.', meta
+		FROM search_docs WHERE type = $1`, store.SearchTypeDocs); err != nil {
+		t.Fatal(err)
+	}
+	found := func(s store.Store, term string) int {
+		t.Helper()
+		page, err := s.Search(ctx, store.SearchQuery{Term: term, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Total
+	}
+	if n := found(s, "ochre"); n != 1 {
+		t.Fatalf("ochre in a row an older replica wrote: %d results, want 1 (the row has no vector)", n)
+	}
+	var marks int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM search_state WHERE key = 'needs_reindex'`).Scan(&marks); err != nil || marks != 1 {
+		t.Fatalf("needs_reindex after an older replica's insert: %d rows (%v), want 1", marks, err)
+	}
+	// to_tsvector split 022e1f; the reindex on the next open builds the
+	// row's vector with rigger's words.
+	if n := found(s, "022e1f"); n != 0 {
+		t.Fatalf("022e1f before the reindex: %d results (the test needs to_tsvector's vector to differ)", n)
+	}
+	if n := found(openStore(t, dsn), "022e1f"); n != 1 {
+		t.Errorf("022e1f after the store opened again: %d results, want 1", n)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM search_state WHERE key = 'needs_reindex'`).Scan(&marks); err != nil || marks != 0 {
+		t.Errorf("needs_reindex after the reindex: %d rows (%v), want none", marks, err)
+	}
+}
