@@ -134,6 +134,15 @@ func (s *SQL) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
 	if len(page.Results) > q.Limit {
 		page.Results, page.HasMore = page.Results[:q.Limit], true
 	}
+	if page.Capped {
+		// The counts took the first matches of any type and kind: the
+		// total is a lower bound, and no lower than the pages show.
+		shown := q.Offset + len(page.Results)
+		if page.HasMore {
+			shown++
+		}
+		page.Total = max(page.Total, shown)
+	}
 	for i := range page.Results {
 		page.Results[i].Rank = q.Offset + i + 1
 	}

@@ -666,9 +666,15 @@ func testBroadRank(t *testing.T, open Opener) {
 		if !p.Capped || len(got) < 2 || !slices.Equal(slices.Sorted(slices.Values(got[:2])), best) {
 			t.Fatalf("%q: capped %v, first %v, want the entity and the page titled with it", term, p.Capped, got)
 		}
-		_, got = found(t, s, store.SearchQuery{Term: term, Types: []string{store.SearchTypeDocs}, Limit: 3})
+		dp, got := found(t, s, store.SearchQuery{Term: term, Types: []string{store.SearchTypeDocs}, Limit: 3})
 		if len(got) == 0 || got[0] != "techdocs component:default/item-3 sprockets/" {
 			t.Fatalf("%q docs: %v", term, got)
+		}
+		// The counts stop at the first MaxSearchCount+1 matches of any
+		// type, which here need hold no page: a capped total is still at
+		// least what the pages show.
+		if !dp.HasMore || dp.Total < len(got)+1 {
+			t.Fatalf("%q docs: total %d (capped %v) with %d results and more to come", term, dp.Total, dp.Capped, len(got))
 		}
 		// The next page goes on with what is left, none repeated.
 		next, got2 := found(t, s, store.SearchQuery{Term: term, Limit: 5, Offset: 5})
