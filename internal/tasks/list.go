@@ -103,17 +103,22 @@ func (s *Service) List(ctx context.Context, who auth.Identity, o ListOptions) (*
 	} else {
 		// Statuses are matched against each task's newest run (a retried
 		// task has a failed run behind it): candidates are tasks with a run
-		// in a wanted status, then all runs of the candidates decide.
+		// in a wanted status, then all runs of the candidates decide. The
+		// first query brought every run in a wanted status, so the second
+		// asks only for the candidates' other runs: while clients poll the
+		// running tasks, that is the few retried tasks' earlier runs rather
+		// than every running task a second time.
 		err = l.list(ctx, query+" AND ("+strings.Join(statusWhere, " OR ")+")")
 		ids := make([]string, len(l.all))
 		for i, t := range l.all {
 			ids[i] = quote(t.ID)
 		}
+		others := otherRuns(statusWhere)
 		for chunk := range slices.Chunk(ids, 200) {
 			if err != nil {
 				break
 			}
-			err = l.list(ctx, query+" AND WorkflowId IN ("+strings.Join(chunk, ", ")+")")
+			err = l.list(ctx, query+" AND WorkflowId IN ("+strings.Join(chunk, ", ")+")"+others)
 		}
 	}
 	if err != nil {
@@ -144,6 +149,16 @@ func (s *Service) List(ctx context.Context, who auth.Identity, o ListOptions) (*
 	total := len(all)
 	offset, limit := max(o.Offset, 0), max(o.Limit, 0)
 	return &List{Tasks: all[min(offset, total):min(offset+limit, total)], Total: total}, nil
+}
+
+// otherRuns is the visibility clause for runs in none of the statuses
+// clauses (each "ExecutionStatus = 'X'") name.
+func otherRuns(clauses []string) string {
+	var q strings.Builder
+	for _, c := range clauses {
+		q.WriteString(" AND " + strings.Replace(c, " = ", " != ", 1))
+	}
+	return q.String()
 }
 
 // listQuery is the visibility query for the tasks scope allows, created by
