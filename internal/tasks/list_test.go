@@ -1,9 +1,13 @@
 package tasks
 
 import (
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
 
 	"go.temporal.io/sdk/client"
 
@@ -23,6 +27,7 @@ func TestListStatusNewestRun(t *testing.T) {
 	}
 	ctx := t.Context()
 	s := testService(t, &testAuthorizer{scope: ListScope{All: true}}, nil)
+	s.lists.now = steppingClock() // every list a visibility pass of its own
 	alice := auth.Identity{Ref: "user:default/alice"}
 	again, _, err := s.Create(ctx, alice, CreateRequest{TemplateRef: "template:default/t"})
 	if err != nil {
@@ -90,12 +95,108 @@ func TestListStatusNewestRun(t *testing.T) {
 	}
 }
 
+// TestListSharesPasses: lists asked within listReuse of an identical
+// list share its visibility pass, and only identical ones: a caller never
+// sees a task its scope does not list, however many lists run at once,
+// and a task that ended is not listed as running once listReuse has
+// passed since the shared pass began.
+func TestListSharesPasses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	ctx := t.Context()
+	s := testService(t, DefaultAuthorizer{}, nil) // a caller lists its own tasks
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	s.lists.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	alice, bob := auth.Identity{Ref: "user:default/alice"}, auth.Identity{Ref: "user:default/bob"}
+	mine := map[string]string{}
+	for _, who := range []auth.Identity{alice, bob} {
+		id, _, err := s.Create(ctx, who, CreateRequest{TemplateRef: "template:default/t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine[who.Ref] = id
+	}
+	running := ListOptions{Status: []string{StatusProcessing}, Limit: 100}
+	list := func(who auth.Identity) []*Task {
+		l, err := s.List(ctx, who, running)
+		if err != nil {
+			t.Errorf("list for %s: %v", who.Ref, err)
+			return nil
+		}
+		return l.Tasks
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(list(alice)) == 0 || len(list(bob)) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("visibility did not list the tasks")
+		}
+		clock.Add(int64(listReuse) + 1) // a fresh pass each try
+	}
+
+	// The clock stands still: every list may share; none sees another's task.
+	var wg sync.WaitGroup
+	for i := range 40 {
+		who := []auth.Identity{alice, bob}[i%2]
+		wg.Go(func() {
+			got := list(who)
+			if len(got) != 1 || got[0].ID != mine[who.Ref] || got[0].User != who.Ref || got[0].Status != StatusProcessing {
+				t.Errorf("%s lists %+v, want only its own task %s", who.Ref, got, mine[who.Ref])
+			}
+			got[0].Status = "tampered" // each list has its own copy
+		})
+	}
+	wg.Wait()
+
+	// Alice's task ends; until listReuse has passed since the pass began,
+	// her list may still come from it, after that it must not.
+	if err := s.Cancel(ctx, alice, mine[alice.Ref]); err != nil {
+		t.Fatal(err)
+	}
+	query := "WorkflowId = " + quote(mine[alice.Ref]) + " AND ExecutionStatus = 'Completed'"
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := s.d.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetExecutions()) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("visibility did not see the task end")
+		}
+	}
+	clock.Add(int64(listReuse))
+	if got := list(alice); len(got) != 1 || got[0].Status != StatusProcessing {
+		t.Errorf("within listReuse alice lists %+v, want the shared pass's (her task running)", got)
+	}
+	clock.Add(1)
+	if got := list(alice); len(got) != 0 {
+		t.Errorf("past listReuse alice lists %+v as running, want none (her task ended)", got)
+	}
+	if got := list(bob); len(got) != 1 || got[0].ID != mine[bob.Ref] {
+		t.Errorf("bob lists %+v, want his running task", got)
+	}
+}
+
+// steppingClock is a clock that moves past listReuse at every reading.
+func steppingClock() func() time.Time {
+	var at atomic.Int64
+	at.Store(time.Now().UnixNano())
+	return func() time.Time { return time.Unix(0, at.Add(int64(time.Second))) }
+}
+
 // BenchmarkListRunning is a client polling the running tasks (limit 1, as
 // BenchmarkScaffolder's (c) does) while 200 run; its CPU includes the
 // embedded Temporal server's visibility work, which runs in this process.
+// Every list is a visibility pass of its own (a client polling every 20 ms
+// shares some; BenchmarkScaffolder's (c) measures that). The test server
+// refreshes its search attribute cache at every read, as rigger dev does
+// only in its first 70 s on a new data directory.
 func BenchmarkListRunning(b *testing.B) {
 	ctx := b.Context()
 	s := testService(b, &testAuthorizer{scope: ListScope{All: true}}, nil)
+	s.lists.now = steppingClock()
 	alice := auth.Identity{Ref: "user:default/alice"}
 	const n = 200
 	for range n {
