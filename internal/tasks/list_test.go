@@ -177,6 +177,17 @@ func TestListSharesPasses(t *testing.T) {
 	if got := list(bob); len(got) != 1 || got[0].ID != mine[bob.Ref] {
 		t.Errorf("bob lists %+v, want his running task", got)
 	}
+
+	// Once listReuse has passed, no pass is held (an idle server keeps no
+	// task lists).
+	clock.Add(int64(listReuse) + 1)
+	s.lists.sweep()
+	s.lists.mu.Lock()
+	held := len(s.lists.passes)
+	s.lists.mu.Unlock()
+	if held != 0 {
+		t.Errorf("%d passes held after listReuse, want none", held)
+	}
 }
 
 // steppingClock is a clock that moves past listReuse at every reading.

@@ -25,8 +25,8 @@ const listPassTimeout = 30 * time.Second
 const maxListPasses = 256
 
 // listShare holds the recent visibility passes of task lists by their
-// queries. A pass's tasks are copied out to each list, which filters,
-// sorts and cuts its own copy.
+// queries, each until listReuse has passed since it began. A pass's tasks
+// are copied out to each list, which filters, sorts and cuts its own copy.
 type listShare struct {
 	mu     sync.Mutex
 	passes map[string]*listPass
@@ -61,6 +61,9 @@ func (ls *listShare) tasks(ctx context.Context, key string, pass func(context.Co
 			}
 			p.err = err
 			close(p.done)
+			// A pass is let go once no list may share it any more, so an
+			// idle server holds no task lists.
+			time.AfterFunc(listReuse, ls.sweep)
 		}()
 	}
 	ls.mu.Unlock()
@@ -96,6 +99,22 @@ func (ls *listShare) keep(key string, p *listPass) {
 		}
 	}
 	ls.passes[key] = p
+}
+
+// sweep drops the finished passes no list may share any more.
+func (ls *listShare) sweep() {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	now := ls.clock()
+	for k, p := range ls.passes {
+		select {
+		case <-p.done:
+			if now.Sub(p.began) > listReuse {
+				delete(ls.passes, k)
+			}
+		default:
+		}
+	}
 }
 
 func (ls *listShare) clock() time.Time {
