@@ -65,7 +65,8 @@ func statusClauses(status string) ([]string, bool) {
 // List lists the tasks who may read from Temporal's visibility (search
 // attributes), without touching any workflow: the Authorizer's ListScope
 // is part of the visibility query, so counts and pages say nothing of
-// anyone else's tasks.
+// anyone else's tasks. Identical lists asked within listReuse share one
+// visibility pass (listShare).
 func (s *Service) List(ctx context.Context, who auth.Identity, o ListOptions) (*List, error) {
 	statuses := map[string]bool{}
 	var statusWhere []string
@@ -96,31 +97,13 @@ func (s *Service) List(ctx context.Context, who auth.Identity, o ListOptions) (*
 	if !ok {
 		return &List{Tasks: []*Task{}}, nil // the caller may list nothing
 	}
-	tplKey, userKey, _ := searchattr.Keys()
-	l := lister{s: s, byID: map[string]*Task{}, tplKey: tplKey.GetName(), userKey: userKey.GetName()}
-	if len(statuses) == 0 {
-		err = l.list(ctx, query)
-	} else {
-		// Statuses are matched against each task's newest run (a retried
-		// task has a failed run behind it): candidates are tasks with a run
-		// in a wanted status, then all runs of the candidates decide.
-		err = l.list(ctx, query+" AND ("+strings.Join(statusWhere, " OR ")+")")
-		ids := make([]string, len(l.all))
-		for i, t := range l.all {
-			ids[i] = quote(t.ID)
-		}
-		for chunk := range slices.Chunk(ids, 200) {
-			if err != nil {
-				break
-			}
-			err = l.list(ctx, query+" AND WorkflowId IN ("+strings.Join(chunk, ", ")+")")
-		}
-	}
+	all, err := s.lists.tasks(ctx, query+"\x00"+strings.Join(statusWhere, "\x00"), func(ctx context.Context) ([]*Task, error) {
+		return s.listRuns(ctx, query, statusWhere)
+	})
 	if err != nil {
 		s.d.Logger.Error("list tasks", "error", err)
 		return nil, fmt.Errorf("list tasks: %w", errs.ErrUnavailable)
 	}
-	all := l.all
 	if len(statuses) > 0 {
 		all = slices.DeleteFunc(all, func(t *Task) bool { return !statuses[t.Status] })
 	}
@@ -144,6 +127,47 @@ func (s *Service) List(ctx context.Context, who auth.Identity, o ListOptions) (*
 	total := len(all)
 	offset, limit := max(o.Offset, 0), max(o.Limit, 0)
 	return &List{Tasks: all[min(offset, total):min(offset+limit, total)], Total: total}, nil
+}
+
+// listRuns is one visibility pass of a list: the tasks query matches
+// (with a run in one of the statuses statusWhere says, when given), each
+// with its newest run's status and its first run's start.
+func (s *Service) listRuns(ctx context.Context, query string, statusWhere []string) ([]*Task, error) {
+	tplKey, userKey, _ := searchattr.Keys()
+	l := lister{s: s, byID: map[string]*Task{}, tplKey: tplKey.GetName(), userKey: userKey.GetName()}
+	if len(statusWhere) == 0 {
+		return l.all, l.list(ctx, query)
+	}
+	// Statuses are matched against each task's newest run (a retried task
+	// has a failed run behind it): candidates are tasks with a run in a
+	// wanted status, then all runs of the candidates decide. The first
+	// query brought every run in a wanted status, so the second asks only
+	// for the candidates' other runs: while clients poll the running
+	// tasks, that is the few retried tasks' earlier runs rather than every
+	// running task a second time.
+	err := l.list(ctx, query+" AND ("+strings.Join(statusWhere, " OR ")+")")
+	ids := make([]string, len(l.all))
+	for i, t := range l.all {
+		ids[i] = quote(t.ID)
+	}
+	others := otherRuns(statusWhere)
+	for chunk := range slices.Chunk(ids, 200) {
+		if err != nil {
+			break
+		}
+		err = l.list(ctx, query+" AND WorkflowId IN ("+strings.Join(chunk, ", ")+")"+others)
+	}
+	return l.all, err
+}
+
+// otherRuns is the visibility clause for runs in none of the statuses
+// clauses (each "ExecutionStatus = 'X'") name.
+func otherRuns(clauses []string) string {
+	var q strings.Builder
+	for _, c := range clauses {
+		q.WriteString(" AND " + strings.Replace(c, " = ", " != ", 1))
+	}
+	return q.String()
 }
 
 // listQuery is the visibility query for the tasks scope allows, created by

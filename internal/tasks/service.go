@@ -85,6 +85,7 @@ type Service struct {
 	states  stateCache
 	streams streamHub
 	owners  ownerCache
+	lists   listShare
 }
 
 // ownerCache remembers templates' owners briefly: every read of a task

@@ -107,14 +107,14 @@ func standInScaffold(ctx workflow.Context, in workflows.ScaffoldInput) (*workflo
 // startTemporal starts the embedded Temporal server on a free loopback
 // port, with rigger's search attributes, and a worker running
 // standInScaffold; all stopped when the test ends.
-func startTemporal(t *testing.T) client.Client {
+func startTemporal(t testing.TB) client.Client {
 	t.Helper()
 	c, _ := startTemporalWorker(t)
 	return c
 }
 
 // startTemporalWorker is startTemporal, also returning its worker.
-func startTemporalWorker(t *testing.T) (client.Client, sdkworker.Worker) {
+func startTemporalWorker(t testing.TB) (client.Client, sdkworker.Worker) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -163,20 +163,20 @@ func templateEntity(name, step string) store.Entity {
 // testService is the service over the embedded Temporal server and a real
 // SQLite catalog holding two templates, t (runs until cancelled) and
 // fails; authz decides.
-func testService(t *testing.T, authz Authorizer, dryRun DryRunFunc) *Service {
+func testService(t testing.TB, authz Authorizer, dryRun DryRunFunc) *Service {
 	t.Helper()
 	return serviceOver(t, authz, dryRun, templateEntity("t", "log"), templateEntity("fails", "fails"))
 }
 
 // serviceOver is the service over the embedded Temporal server and a real
 // SQLite catalog holding these templates; authz decides.
-func serviceOver(t *testing.T, authz Authorizer, dryRun DryRunFunc, templates ...store.Entity) *Service {
+func serviceOver(t testing.TB, authz Authorizer, dryRun DryRunFunc, templates ...store.Entity) *Service {
 	t.Helper()
 	return serviceOn(t, startTemporal(t), authz, dryRun, templates...)
 }
 
 // serviceOn is serviceOver on the Temporal server c talks to.
-func serviceOn(t *testing.T, c client.Client, authz Authorizer, dryRun DryRunFunc, templates ...store.Entity) *Service {
+func serviceOn(t testing.TB, c client.Client, authz Authorizer, dryRun DryRunFunc, templates ...store.Entity) *Service {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {
