@@ -44,6 +44,13 @@ type Dialect struct {
 	// indexes a first load into an empty catalog may build after its rows
 	// ("" = never).
 	FirstLoadIndexes string
+	// FirstLoadLocks says dropping an index locks its table against
+	// readers until the transaction ends (PostgreSQL; SQLite's readers
+	// keep reading their snapshot, indexes included): the indexes are
+	// then dropped only for a load into a catalog of fewer than
+	// firstLoadMin entities, whose reads wait for the load instead of
+	// answering from an (almost) empty catalog.
+	FirstLoadLocks bool
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
 	// CopyRows, if set, writes new rows with the database's bulk-load
@@ -726,6 +733,9 @@ func (r *replacer) begin() error {
 			return err
 		}
 		r.holdUntil = max(firstLoadMin, stored)
+		if r.s.d.FirstLoadLocks && stored >= firstLoadMin {
+			r.holdUntil = 0
+		}
 	}
 	if r.s.d.NewIDs == "" {
 		if err := r.tx.QueryRowContext(r.ctx, `SELECT COALESCE(MAX(id), 0) FROM entities`).Scan(&r.lastID); err != nil {
@@ -1083,28 +1093,51 @@ func (s *SQL) execChunks(ctx context.Context, tx *sql.Tx, stmt string, ids []int
 	return nil
 }
 
+// FirstLoadIndexes returns the CREATE statements of the secondary indexes a
+// first load may drop and rebuild (Dialect.FirstLoadIndexes), sorted: a
+// load must leave them as it found them.
+func (s *SQL) FirstLoadIndexes(ctx context.Context) ([]string, error) {
+	if s.d.FirstLoadIndexes == "" {
+		return nil, nil
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	_, creates, err := s.listIndexes(ctx, tx)
+	slices.Sort(creates)
+	return creates, err
+}
+
+// listIndexes lists the names and CREATE statements of the indexes
+// Dialect.FirstLoadIndexes names.
+func (s *SQL) listIndexes(ctx context.Context, tx *sql.Tx) (names, creates []string, err error) {
+	rows, err := tx.QueryContext(ctx, s.d.FirstLoadIndexes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list indexes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			return nil, nil, err
+		}
+		names, creates = append(names, name), append(creates, create)
+	}
+	return names, creates, rows.Err()
+}
+
 // dropSecondaryIndexes drops the secondary indexes the dialect lists,
 // returning the statements that rebuild them, for a first load at least as
 // large as the whole stored catalog: building an index from sorted rows is
 // far cheaper than inserting into it row by row. The drop, the load and the
-// rebuild share one transaction, so readers (on their WAL snapshot) never
-// see a missing index.
+// rebuild share one transaction, so readers never see a missing index: on
+// SQLite they read their WAL snapshot meanwhile; on PostgreSQL they wait
+// for the commit (Dialect.FirstLoadLocks).
 func (s *SQL) dropSecondaryIndexes(ctx context.Context, tx *sql.Tx) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, s.d.FirstLoadIndexes)
+	names, creates, err := s.listIndexes(ctx, tx)
 	if err != nil {
-		return nil, fmt.Errorf("list indexes: %w", err)
-	}
-	var names, creates []string
-	for rows.Next() {
-		var name, create string
-		if err := rows.Scan(&name, &create); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		names, creates = append(names, name), append(creates, create)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for _, name := range names {
