@@ -283,6 +283,9 @@ func checkWrites(t *testing.T, s store.Store, loc store.Location) {
 	if res.Unchanged != 5 || res.Inserted+res.Updated+res.Removed != 0 {
 		t.Fatalf("unchanged refresh: %+v", res)
 	}
+	if same := must(s.EntityByRef(ctx, "component:default/svc-a")); !same.UpdatedAt.Equal(before.UpdatedAt) || same.ETag != before.ETag {
+		t.Fatalf("an unchanged refresh rewrote svc-a: updated %v -> %v", before.UpdatedAt, same.UpdatedAt)
+	}
 	// A changed owner updates in place and moves the relation.
 	next := seed()
 	next[0] = ent("Component", "svc-a", map[string]string{"type": "service", "lifecycle": "production", "owner": "team-b"}, "go")
