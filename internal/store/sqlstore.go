@@ -49,7 +49,10 @@ type Dialect struct {
 	// keep reading their snapshot, indexes included): the indexes are
 	// then dropped only for a load into a catalog of fewer than
 	// firstLoadMin entities, whose reads wait for the load instead of
-	// answering from an (almost) empty catalog.
+	// answering from an (almost) empty catalog. (A read that already holds
+	// one catalog table when it waits for another can deadlock with the
+	// load; the database then fails one of the two, and a failed refresh
+	// is retried.)
 	FirstLoadLocks bool
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
