@@ -71,6 +71,22 @@ func BenchmarkSearchRows(b *testing.B) {
 	}
 }
 
+// BenchmarkRow builds the store row of an entity: what a refresh does for
+// each entity after parsing it.
+func BenchmarkRow(b *testing.B) {
+	docs, err := Parse("bench.yaml", benchFile(1), DefaultLimits())
+	if err != nil || docs[0].Entity == nil {
+		b.Fatal(err)
+	}
+	e := docs[0].Entity
+	b.ReportAllocs()
+	for b.Loop() {
+		if row, err := Row(e); err != nil || len(row.Search) < 20 {
+			b.Fatal(err, len(row.Search))
+		}
+	}
+}
+
 func BenchmarkValidate(b *testing.B) {
 	docs, _ := Parse("bench.yaml", benchFile(1), DefaultLimits())
 	e := docs[0].Entity

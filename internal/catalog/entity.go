@@ -52,6 +52,11 @@ func (e Entity) Ref() Ref { return Ref{Kind: e.Kind(), Namespace: e.Namespace(),
 // Hash is a content hash of the entity (used as etag and to skip no-op writes).
 func (e Entity) Hash() string {
 	b, _ := json.Marshal(e) // map keys marshal sorted: stable
+	return hashBody(b)
+}
+
+// hashBody is the Hash of the entity whose JSON body is b.
+func hashBody(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }

@@ -133,12 +133,19 @@ func (m *Model) Row(e Entity) (store.Entity, error) {
 	if err != nil {
 		return store.Entity{}, err
 	}
-	row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: e.Hash(), Indexed: indexedFields(e)}
-	for _, s := range SearchRows(e, edges) {
-		row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
+	// The hash of the body just marshalled is e.Hash() without marshalling
+	// e a second time (a tenth of building a row).
+	row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: hashBody(body), Indexed: indexedFields(e)}
+	search := SearchRows(e, edges)
+	row.Search = make([]store.SearchRow, len(search))
+	for i, s := range search {
+		row.Search[i] = store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original}
 	}
-	for _, ed := range edges {
-		row.Relations = append(row.Relations, store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target})
+	if len(edges) > 0 {
+		row.Relations = make([]store.Relation, len(edges))
+	}
+	for i, ed := range edges {
+		row.Relations[i] = store.Relation{Source: ed.Source, Type: ed.Type, Target: ed.Target}
 	}
 	return row, nil
 }

@@ -113,3 +113,29 @@ func TestRelationsOf(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+// TestRowHash: a row's hash is the entity's Hash, whose value for a given
+// entity never changes (a refresh compares it with the hashes stored by
+// earlier releases: a change would rewrite every entity of every location),
+// and it follows any change to the entity.
+func TestRowHash(t *testing.T) {
+	e := parseOne(t, component)
+	row, err := Row(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Hash != e.Hash() {
+		t.Errorf("row hash %s, entity hash %s", row.Hash, e.Hash())
+	}
+	if want := "d218c23457f8e33b68ce12565e49ef85"; row.Hash != want {
+		t.Errorf("hash of the component fixture is %s, was %s in earlier releases", row.Hash, want)
+	}
+	e.Spec()["lifecycle"] = "experimental"
+	changed, err := Row(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.Hash == row.Hash {
+		t.Error("the hash did not change with the entity")
+	}
+}

@@ -66,6 +66,17 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		NewIDs:    "SELECT nextval('entities_id_seq') FROM generate_series(1, ?)",
 		MaxParams: 8000,
 		CopyRows:  copyRows,
+		// A first load into an empty catalog builds the catalog tables'
+		// secondary indexes after its rows: on 100k entities the server's
+		// CPU time fell from 22 to 10 s (inserting 2.6M search rows into
+		// search_key_value one by one, and the tsvector GIN, cost more
+		// than sorting them once). Unique indexes stay: they check the load.
+		FirstLoadIndexes: `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
+			JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+			WHERE t.relnamespace = current_schema()::regnamespace AND t.relname IN ('entities', 'search', 'relations', 'search_docs')
+			AND NOT i.indisunique ORDER BY c.relname`,
+		// DROP INDEX holds its table's ACCESS EXCLUSIVE lock to the commit.
+		FirstLoadLocks: true,
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's,
 		// and plan searches for a search index it believes empty (a

@@ -114,6 +114,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, open) })
 	t.Run("Stream", func(t *testing.T) { testStream(t, open) })
+	t.Run("FirstLoadIndexes", func(t *testing.T) { testFirstLoadIndexes(t, open) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("FullTextPaging", func(t *testing.T) { testFullTextPaging(t, open) })
 	t.Run("RelationsOtherSide", func(t *testing.T) { testRelationsOtherSide(t, open) })
@@ -282,6 +283,9 @@ func checkWrites(t *testing.T, s store.Store, loc store.Location) {
 	res := must(s.ReplaceLocation(ctx, loc.ID, seed(), store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	if res.Unchanged != 5 || res.Inserted+res.Updated+res.Removed != 0 {
 		t.Fatalf("unchanged refresh: %+v", res)
+	}
+	if same := must(s.EntityByRef(ctx, "component:default/svc-a")); !same.UpdatedAt.Equal(before.UpdatedAt) || same.ETag != before.ETag {
+		t.Fatalf("an unchanged refresh rewrote svc-a: updated %v -> %v", before.UpdatedAt, same.UpdatedAt)
 	}
 	// A changed owner updates in place and moves the relation.
 	next := seed()
@@ -534,5 +538,65 @@ func testStream(t *testing.T, open Opener) {
 	}
 	if _, err := s.EntityByRef(ctx, "component:default/svc-c"); err != nil {
 		t.Fatalf("kept entity: %v", err)
+	}
+}
+
+// testFirstLoadIndexes checks that a first load large enough to build the
+// secondary indexes after its rows leaves them as it found them, whether
+// it fails part-way (after they were dropped) or commits, and that stored
+// entities survive the failed one.
+func testFirstLoadIndexes(t *testing.T, open Opener) {
+	s := open(t)
+	ix, ok := s.(interface {
+		FirstLoadIndexes(context.Context) ([]string, error)
+	})
+	if !ok {
+		t.Fatalf("%T does not list the indexes a first load may rebuild", s)
+	}
+	ctx := context.Background()
+	small := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/small.yaml"}))
+	must(s.ReplaceLocation(ctx, small.ID, seed(), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	before := must(ix.FirstLoadIndexes(ctx))
+	if len(before) < 5 {
+		t.Fatalf("the catalog tables' secondary indexes: %q", before)
+	}
+	big := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/big.yaml"}))
+	many := func(n int) []store.Entity {
+		var out []store.Entity
+		for i := range n {
+			out = append(out, ent("Component", fmt.Sprintf("big-%04d", i), map[string]string{"owner": "team-big"}))
+		}
+		return out
+	}
+	boom := errors.New("the last file does not parse")
+	failing := func(yield func(store.Entity, error) bool) {
+		for _, e := range many(2500) {
+			if !yield(e, nil) {
+				return
+			}
+		}
+		yield(store.Entity{}, boom)
+	}
+	if _, err := s.ReplaceLocationStream(ctx, big.ID, failing, store.ReplaceOptions{Orphans: store.OrphanDelete}); !errors.Is(err, boom) {
+		t.Fatalf("failed first load: %v", err)
+	}
+	if got := must(ix.FirstLoadIndexes(ctx)); !slices.Equal(got, before) {
+		t.Fatalf("indexes after a failed first load:\n%q\nwant\n%q", got, before)
+	}
+	owner := func(o string) int {
+		f := store.Filter{{{Key: "kind", Values: []string{"component"}}, {Key: "spec.owner", Values: []string{o}}}}
+		return must(s.Query(ctx, store.Query{Filter: f, Limit: 1})).TotalItems
+	}
+	if a, b := owner("team-a"), owner("team-big"); a != 2 || b != 0 {
+		t.Fatalf("after a failed first load team-a owns %d, team-big %d; want 2 and 0", a, b)
+	}
+	if res := must(s.ReplaceLocation(ctx, big.ID, many(1500), store.ReplaceOptions{Orphans: store.OrphanDelete})); res.Inserted != 1500 {
+		t.Fatalf("first load: %+v", res)
+	}
+	if got := must(ix.FirstLoadIndexes(ctx)); !slices.Equal(got, before) {
+		t.Fatalf("indexes after a first load:\n%q\nwant\n%q", got, before)
+	}
+	if a, b := owner("team-a"), owner("team-big"); a != 2 || b != 1500 {
+		t.Fatalf("after the first load team-a owns %d, team-big %d; want 2 and 1500", a, b)
 	}
 }
