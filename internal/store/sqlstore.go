@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -379,6 +381,10 @@ func (s *SQL) lockWrites() func() {
 
 // Ping checks the database answers.
 func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// DBStats is the main pool's statistics (connections opened and closed),
+// for benchmarks and diagnostics.
+func (s *SQL) DBStats() sql.DBStats { return s.db.Stats() }
 
 // Close closes the database.
 func (s *SQL) Close() error {
@@ -1256,6 +1262,7 @@ func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error
 	if e.Relations, err = parseRelations(e.Ref, rels); err != nil {
 		return nil, err
 	}
+	e.ETag = ServedETag(e.ETag, e.Relations)
 	return e, nil
 }
 
@@ -1385,8 +1392,36 @@ func (s *SQL) attachRelations(ctx context.Context, es []*StoredEntity) error {
 			}
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for _, e := range es {
+		e.ETag = ServedETag(e.ETag, e.Relations)
 	}
 	return nil
+}
+
+// ServedETag is the etag an entity is served with: a hash of its stored
+// body's hash and of the relations read with it (sorted, as every read
+// path sorts them). The relations whose source is an entity are partly
+// written by other entities (a component's ownedBy makes its group's
+// ownerOf), so a change elsewhere — a new dependent, an owner moved away
+// — changes the served entity and, through this, its etag, as Backstage's
+// final_entities etag does; the body hash alone would not.
+func ServedETag(bodyHash string, rels []Relation) string {
+	n := len(bodyHash)
+	for _, r := range rels {
+		n += len(r.Type) + len(r.Target) + 2
+	}
+	b := make([]byte, 0, n)
+	b = append(b, bodyHash...)
+	for _, r := range rels {
+		// NUL and newline occur in no ref and no relation type.
+		b = append(append(append(append(b, '\n'), r.Type...), 0), r.Target...)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 func splitRef(ref string) (kind, ns, name string) {

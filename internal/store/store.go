@@ -59,8 +59,11 @@ type Relation struct {
 
 // StoredEntity is an entity as read back.
 type StoredEntity struct {
-	UID        string
-	Ref        string
+	UID string
+	Ref string
+	// ETag is ServedETag of the stored body's hash and Relations (the
+	// body's hash alone where the relations are not read:
+	// EntityBodiesByRefs).
 	ETag       string
 	LocationID string
 	Orphan     bool
@@ -205,7 +208,8 @@ type Store interface {
 	// EntitiesByRefs returns one slot per ref, nil where missing.
 	EntitiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
 	// EntityBodiesByRefs is EntitiesByRefs without the relations (one
-	// query less, for deciding about entities rather than showing them).
+	// query less, for deciding about entities rather than showing them);
+	// their ETag is the stored body's hash, not the served etag.
 	EntityBodiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
 	// ReadableRefs says, for each of refs naming a stored entity (keys
 	// lower-cased), whether access admits it: a permission check of many
