@@ -1349,8 +1349,14 @@ func (s *SQL) relationsJSON(refCol string) string {
 	return "(SELECT json_group_array(json_array(r.type, r.target_ref) ORDER BY r.type, r.target_ref) FROM (SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = " + refCol + ") r)"
 }
 
-// parseRelations reads relationsJSON's array: the relations of ref.
+// parseRelations reads relationsJSON's array: the relations of ref. The
+// strings of the array share raw's memory when none holds an escape (the
+// usual case: reflection and a copy of each string were a sixth of an
+// owner page's allocation); json.Unmarshal reads anything else.
 func parseRelations(ref, raw string) ([]Relation, error) {
+	if out, ok := scanPairs(ref, raw); ok {
+		return out, nil
+	}
 	var pairs [][2]string
 	if err := json.Unmarshal([]byte(raw), &pairs); err != nil {
 		return nil, fmt.Errorf("relations of %s: %w", ref, err)
@@ -1360,6 +1366,72 @@ func parseRelations(ref, raw string) ([]Relation, error) {
 		out[i] = Relation{Source: ref, Type: p[0], Target: p[1]}
 	}
 	return out, nil
+}
+
+// scanPairs reads a JSON array of [type, target] string pairs whose
+// strings are ASCII without a backslash (as SQLite and PostgreSQL write
+// refs, spaces allowed); ok is false for anything else.
+func scanPairs(ref, raw string) (out []Relation, ok bool) {
+	i := 0
+	skip := func() {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
+			i++
+		}
+	}
+	want := func(c byte) bool {
+		skip()
+		if i < len(raw) && raw[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	str := func() (string, bool) {
+		if !want('"') {
+			return "", false
+		}
+		start := i
+		for i < len(raw) && raw[i] != '"' {
+			if raw[i] == '\\' || raw[i] < 0x20 || raw[i] >= 0x80 {
+				return "", false
+			}
+			i++
+		}
+		if i >= len(raw) {
+			return "", false
+		}
+		i++
+		return raw[start : i-1], true
+	}
+	if !want('[') {
+		return nil, false
+	}
+	out = make([]Relation, 0, max(0, strings.Count(raw, "]")-1))
+	if want(']') {
+		skip()
+		return out, i == len(raw)
+	}
+	for {
+		if !want('[') {
+			return nil, false
+		}
+		typ, ok1 := str()
+		if !ok1 || !want(',') {
+			return nil, false
+		}
+		target, ok2 := str()
+		if !ok2 || !want(']') {
+			return nil, false
+		}
+		out = append(out, Relation{Source: ref, Type: typ, Target: target})
+		if want(']') {
+			skip()
+			return out, i == len(raw)
+		}
+		if !want(',') {
+			return nil, false
+		}
+	}
 }
 
 // attachRelations loads the relations of es in one query per chunk.
