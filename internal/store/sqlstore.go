@@ -1235,6 +1235,7 @@ func scanEntity(row interface{ Scan(...any) error }, extra ...any) (*StoredEntit
 		return nil, err
 	}
 	e.Orphan = orphan == 1
+	e.Hash = e.ETag
 	e.Body = json.RawMessage(body)
 	e.CreatedAt, e.UpdatedAt = parseTS(created), parseTS(updated)
 	return &e, nil
@@ -1262,7 +1263,7 @@ func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error
 	if e.Relations, err = parseRelations(e.Ref, rels); err != nil {
 		return nil, err
 	}
-	e.ETag = ServedETag(e.ETag, e.Relations)
+	e.ETag = ServedETag(e.Hash, e.Relations)
 	return e, nil
 }
 
@@ -1469,7 +1470,7 @@ func (s *SQL) attachRelations(ctx context.Context, es []*StoredEntity) error {
 		}
 	}
 	for _, e := range es {
-		e.ETag = ServedETag(e.ETag, e.Relations)
+		e.ETag = ServedETag(e.Hash, e.Relations)
 	}
 	return nil
 }

@@ -61,10 +61,12 @@ type Relation struct {
 type StoredEntity struct {
 	UID string
 	Ref string
-	// ETag is ServedETag of the stored body's hash and Relations (the
-	// body's hash alone where the relations are not read:
-	// EntityBodiesByRefs).
-	ETag       string
+	// ETag is ServedETag of Hash and Relations (Hash alone where the
+	// relations are not read: EntityBodiesByRefs); whoever drops some of
+	// the relations before serving them sets it again.
+	ETag string
+	// Hash is the stored body's hash.
+	Hash       string
 	LocationID string
 	Orphan     bool
 	Body       json.RawMessage
