@@ -36,7 +36,12 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	// Readers run concurrently under WAL; writers are serialised by the store.
+	// All stay open when idle (database/sql keeps 2): a page runs its
+	// count on a second connection beside audit and other readers, and a
+	// connection closed and opened again parses the schema and prepares
+	// each statement anew.
 	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

@@ -98,3 +98,12 @@ func TestAnalyzeKeepsNoKeySamples(t *testing.T) {
 		t.Fatalf("sqlite_stat1 has %d rows, sqlite_stat4 %d: want some, none", stat1, stat4)
 	}
 }
+
+func TestPoolKeepsConnections(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "rigger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	storetest.PoolKeepsConnections(t, s)
+}
