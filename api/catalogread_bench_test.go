@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -89,6 +90,9 @@ func BenchmarkCatalogRead(b *testing.B) {
 			}
 			const reps = 300
 			wall, cpu := map[string][]time.Duration{}, map[string][]time.Duration{}
+			pool := st.DBStats()
+			var gc runtime.MemStats
+			runtime.ReadMemStats(&gc)
 			b.ResetTimer()
 			for range b.N {
 				for i := range reps {
@@ -103,6 +107,16 @@ func BenchmarkCatalogRead(b *testing.B) {
 			for _, name := range []string{"owner", "byname"} {
 				storetest.ReportLatencies(b, name, wall[name], cpu[name], 0.99)
 			}
+			// What a tail may come from: connections closed for want of an
+			// idle slot (each reopened one prepares its statements again)
+			// and garbage collections, per request.
+			after := st.DBStats()
+			gcs, allocated := gc.NumGC, gc.TotalAlloc
+			runtime.ReadMemStats(&gc)
+			reqs := float64(b.N * reps * 2)
+			b.ReportMetric(float64(after.MaxIdleClosed-pool.MaxIdleClosed+after.MaxIdleTimeClosed-pool.MaxIdleTimeClosed)/reqs, "conns-closed/req")
+			b.ReportMetric(float64(gc.NumGC-gcs)/reqs, "gcs/req")
+			b.ReportMetric(float64(gc.TotalAlloc-allocated)/reqs, "B/req")
 		})
 	}
 }

@@ -35,6 +35,7 @@ func TestRenderRawMatchesRender(t *testing.T) {
 		{"spaced, escaped keys", "{ \"kind\" : \"Component\" ,\n \"metadata\":{ \"name\" : \"a\", \"a\\\"b\": [ 1 , 2 ], \"uid\" : \"stale\" } , \"spec\" : { } }", false, rels},
 		{"no metadata", `{"kind":"Component","spec":{}}`, false, rels},
 		{"metadata null", `{"kind":"Component","metadata":null}`, false, nil},
+		{"relations with escapes", `{"kind":"Component","metadata":{"name":"a"}}`, false, []store.Relation{{Type: "odd\"type", Target: "component:default/<b>&\u00e9\\ \u2028"}}},
 		{"stored relations replaced", `{"kind":"Component","metadata":{"name":"a","uid":"old","etag":"old"},"relations":[{"type":"stale","targetRef":"x:y/z"}]}`, false, rels},
 	} {
 		t.Run(c.name, func(t *testing.T) {

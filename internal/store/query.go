@@ -359,6 +359,7 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 		if e.Relations, err = parseRelations(e.Ref, rels); err != nil {
 			return nil, err
 		}
+		e.ETag = ServedETag(e.Hash, e.Relations)
 		got = append(got, positioned{e, Position{Values: vals, UID: e.UID}})
 	}
 	return got, rows.Err()

@@ -62,9 +62,14 @@ type Relation struct {
 
 // StoredEntity is an entity as read back.
 type StoredEntity struct {
-	UID        string
-	Ref        string
-	ETag       string
+	UID string
+	Ref string
+	// ETag is ServedETag of Hash and Relations (Hash alone where the
+	// relations are not read: EntityBodiesByRefs); whoever drops some of
+	// the relations before serving them sets it again.
+	ETag string
+	// Hash is the stored body's hash.
+	Hash       string
 	LocationID string
 	Orphan     bool
 	Body       json.RawMessage
@@ -208,7 +213,8 @@ type Store interface {
 	// EntitiesByRefs returns one slot per ref, nil where missing.
 	EntitiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
 	// EntityBodiesByRefs is EntitiesByRefs without the relations (one
-	// query less, for deciding about entities rather than showing them).
+	// query less, for deciding about entities rather than showing them);
+	// their ETag is the stored body's hash, not the served etag.
 	EntityBodiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
 	// ReadableRefs says, for each of refs naming a stored entity (keys
 	// lower-cased), whether access admits it: a permission check of many

@@ -292,3 +292,12 @@ func TestSearchPoolWarmAtOpen(t *testing.T) {
 		t.Fatalf("%d search sessions warmed at open, want 4", warm)
 	}
 }
+
+func TestPoolKeepsConnections(t *testing.T) {
+	s, err := Open(context.Background(), freshDB(t), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	storetest.PoolKeepsConnections(t, s)
+}

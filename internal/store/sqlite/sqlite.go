@@ -36,7 +36,12 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	// Readers run concurrently under WAL; writers are serialised by the store.
+	// All stay open when idle (database/sql keeps 2): a page runs its
+	// count on a second connection beside audit and other readers, and a
+	// connection closed and opened again parses the schema and prepares
+	// each statement anew.
 	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -60,7 +65,17 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// rows, and an owner count then scans every component's entry of
 		// that index (6 ms at 100k) instead of looking up the owner's few.
 		// Search and relations, ten times larger, are sampled.
-		Analyze:           "PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations",
+		//
+		// The driver's SQLite has STAT4: ANALYZE also samples index keys,
+		// and a prepared statement that compares a parameter with an
+		// indexed column is then compiled again at its first step after
+		// each new binding, so each cached statement was parsed and
+		// planned on every call (a tenth of rigger dev's CPU under owner
+		// queries, most of it the relation-target check). The samples are
+		// dropped, in the same savepoint, and the planner keeps sqlite_stat1
+		// (rows per key prefix), which is what serves its owner plans.
+		Analyze: "SAVEPOINT analyze; PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations; " +
+			"DELETE FROM sqlite_stat4; ANALYZE sqlite_schema; RELEASE analyze",
 		YieldLargeCommits: true,
 		// Without the walk a broad picker text ("s" at 100k components)
 		// sorted every match: ~250 ms of CPU, now ~1 ms.

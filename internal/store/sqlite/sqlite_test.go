@@ -76,3 +76,34 @@ func TestNewerSchemaRefused(t *testing.T) {
 	defer db.Close()
 	storetest.NewerSchemaRefused(t, db, func(q string) string { return q }, func() (store.Store, error) { return Open(context.Background(), path) })
 }
+
+// TestAnalyzeKeepsNoKeySamples: after a large load the planner has its
+// row-count statistics (sqlite_stat1) and no STAT4 key samples, which
+// would have every cached statement with an indexed parameter compiled
+// again at each new binding.
+func TestAnalyzeKeepsNoKeySamples(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	s := openStore(t, path)
+	storetest.LoadCatalog(t, s, 1500)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stat1, stat4 int
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM sqlite_stat1), (SELECT COUNT(*) FROM sqlite_stat4)`).Scan(&stat1, &stat4); err != nil {
+		t.Fatal(err)
+	}
+	if stat1 == 0 || stat4 != 0 {
+		t.Fatalf("sqlite_stat1 has %d rows, sqlite_stat4 %d: want some, none", stat1, stat4)
+	}
+}
+
+func TestPoolKeepsConnections(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "rigger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	storetest.PoolKeepsConnections(t, s)
+}

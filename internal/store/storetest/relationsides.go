@@ -32,8 +32,11 @@ func testRelationsOtherSide(t *testing.T, open Opener) {
 		must(s.ReplaceLocation(ctx, loc.ID, rows(t, strings.Join(docs, "---\n")), store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	}
 	// want: each ref's relations ("type target", sorted), nil: no entity.
-	check := func(step string, want map[string][]string) {
+	// It returns each present ref's etag, which every read path (by ref,
+	// by uid, by refs, a page) must serve alike.
+	check := func(step string, want map[string][]string) map[string]string {
 		t.Helper()
+		etags := map[string]string{}
 		refs := slices.Sorted(func(yield func(string) bool) {
 			for r := range want {
 				if !yield(r) {
@@ -58,7 +61,12 @@ func testRelationsOtherSide(t *testing.T, open Opener) {
 			if err != nil || list[i] == nil || inPage[ref] == nil {
 				t.Fatalf("%s: %s missing (by ref: %v, by refs: %v, in page: %v)", step, ref, err, list[i] != nil, inPage[ref] != nil)
 			}
-			for path, e := range map[string]*store.StoredEntity{"by ref": byRef, "by refs": list[i], "page": inPage[ref]} {
+			byUID := must(s.EntityByUID(ctx, byRef.UID))
+			etags[ref] = byRef.ETag
+			for path, e := range map[string]*store.StoredEntity{"by ref": byRef, "by uid": byUID, "by refs": list[i], "page": inPage[ref]} {
+				if e.ETag != etags[ref] {
+					t.Fatalf("%s: %s %s: etag %q, by ref %q", step, ref, path, e.ETag, etags[ref])
+				}
 				got := []string{}
 				for _, r := range e.Relations {
 					if r.Source != ref {
@@ -71,34 +79,73 @@ func testRelationsOtherSide(t *testing.T, open Opener) {
 				}
 			}
 		}
+		return etags
+	}
+	// changed checks which of the refs in before have a new etag now:
+	// exactly those in moved (the others were left alone).
+	changed := func(step string, before, now map[string]string, moved ...string) {
+		t.Helper()
+		for ref, tag := range before {
+			if now[ref] == "" {
+				continue
+			}
+			if want := slices.Contains(moved, ref); (now[ref] != tag) != want {
+				t.Fatalf("%s: %s etag %q then %q; want changed: %v", step, ref, tag, now[ref], want)
+			}
+		}
 	}
 	replace(teams, group("team-a"), group("team-b"))
 	replace(svc, component("team-a"))
-	check("start", map[string][]string{
+	start := check("start", map[string][]string{
 		"group:default/team-a":  {"ownerOf component:default/svc"},
 		"group:default/team-b":  {},
 		"component:default/svc": {"ownedBy group:default/team-a"},
 	})
-	// Only svc's location is refreshed: the groups' rows are not written.
+	// The same documents again: nothing is served differently.
+	replace(teams, group("team-a"), group("team-b"))
+	replace(svc, component("team-a"))
+	changed("unchanged", start, check("unchanged", map[string][]string{
+		"group:default/team-a":  {"ownerOf component:default/svc"},
+		"group:default/team-b":  {},
+		"component:default/svc": {"ownedBy group:default/team-a"},
+	}))
+	// Only svc's location is refreshed: the groups' rows are not written,
+	// but both groups are served with other relations, so other etags.
 	replace(svc, component("team-b"))
-	check("owner changed", map[string][]string{
+	moved := check("owner changed", map[string][]string{
 		"group:default/team-a":  {},
 		"group:default/team-b":  {"ownerOf component:default/svc"},
 		"component:default/svc": {"ownedBy group:default/team-b"},
 	})
+	changed("owner changed", start, moved, "group:default/team-a", "group:default/team-b", "component:default/svc")
+	// A new entity that depends on svc: svc gains dependencyOf, and its
+	// etag follows though svc's own document is as it was.
+	deps := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/web.yaml"}))
+	replace(deps, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: web}\nspec: {type: website, lifecycle: production, owner: team-b, dependsOn: [component:svc]}\n")
+	depended := check("new dependent", map[string][]string{
+		"group:default/team-a":  {},
+		"group:default/team-b":  {"ownerOf component:default/svc", "ownerOf component:default/web"},
+		"component:default/svc": {"dependencyOf component:default/web", "ownedBy group:default/team-b"},
+		"component:default/web": {"dependsOn component:default/svc", "ownedBy group:default/team-b"},
+	})
+	changed("new dependent", moved, depended, "group:default/team-b", "component:default/svc")
+	replace(deps)
 	// The owner deleted: svc's own relation stays (as Backstage keeps it).
 	replace(teams, group("team-a"))
-	check("owner deleted", map[string][]string{
+	deleted := check("owner deleted", map[string][]string{
 		"group:default/team-a":  {},
 		"group:default/team-b":  nil,
 		"component:default/svc": {"ownedBy group:default/team-b"},
 	})
+	// svc is served as before the dependent came (the same body and
+	// relations), so with the same etag as then.
+	changed("owner deleted", moved, deleted)
 	// The owner renamed team-a to team-z, and svc follows.
 	replace(teams, group("team-z"))
 	replace(svc, component("team-z"))
-	check("owner renamed", map[string][]string{
+	changed("owner renamed", deleted, check("owner renamed", map[string][]string{
 		"group:default/team-a":  nil,
 		"group:default/team-z":  {"ownerOf component:default/svc"},
 		"component:default/svc": {"ownedBy group:default/team-z"},
-	})
+	}), "component:default/svc")
 }

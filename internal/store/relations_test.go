@@ -1,0 +1,74 @@
+package store
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// relationsOf is what json.Unmarshal reads from raw as relationsJSON's
+// array, and whether it is one.
+func relationsOf(ref, raw string) ([]Relation, bool) {
+	var pairs [][2]string
+	if json.Unmarshal([]byte(raw), &pairs) != nil {
+		return nil, false
+	}
+	out := make([]Relation, len(pairs))
+	for i, p := range pairs {
+		out[i] = Relation{Source: ref, Type: p[0], Target: p[1]}
+	}
+	return out, true
+}
+
+// TestParseRelations: the fast reading of the relations array answers as
+// json.Unmarshal does, in SQLite's spacing and PostgreSQL's, and hands
+// anything else (escapes, malformed text) to json.Unmarshal.
+func TestParseRelations(t *testing.T) {
+	for _, raw := range []string{
+		`[]`,
+		`[["ownedBy","group:default/team-a"]]`,
+		`[["dependsOn","component:default/b"],["ownedBy","group:default/team-a"]]`,
+		`[["dependsOn", "component:default/b"], ["ownedBy", "group:default/team-a"]]`,
+		` [ [ "a" , "b" ] ] `,
+		`[["ownedBy","group:default/t\"q"]]`,
+		`[["ownedBy","group:default/\u00e9\\"]]`,
+		`[["ownedBy","x"],]`,
+		`[["ownedBy"]]`,
+		`[["ownedBy","x","y"]]`,
+		`[["ownedBy","x"]`,
+		`[["ownedBy",1]]`,
+		`[`,
+		`[] x`,
+		``,
+	} {
+		want, valid := relationsOf("c:d/e", raw)
+		got, err := parseRelations("c:d/e", raw)
+		if (err == nil) != valid {
+			t.Fatalf("%s: error %v, json.Unmarshal accepts it: %v", raw, err, valid)
+		}
+		if valid && !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("%s: %+v, want %+v", raw, got, want)
+		}
+	}
+	if _, ok := scanPairs("c:d/e", `[["dependsOn", "component:default/b"], ["ownedBy", "group:default/team-a"]]`); !ok {
+		t.Fatal("PostgreSQL's spacing fell back to json.Unmarshal")
+	}
+}
+
+// FuzzParseRelations: whatever the text, parseRelations agrees with
+// json.Unmarshal on whether it is a relations array and on its content.
+func FuzzParseRelations(f *testing.F) {
+	for _, s := range []string{`[]`, `[["a","b"]]`, `[["a", "b"], ["c", "d"]]`, `[["a\n","b"]]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, valid := relationsOf("r", raw)
+		got, err := parseRelations("r", raw)
+		if (err == nil) != valid {
+			t.Fatalf("%q: error %v, json.Unmarshal accepts it: %v", raw, err, valid)
+		}
+		if valid && len(got)+len(want) > 0 && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: %+v, want %+v", raw, got, want)
+		}
+	})
+}
