@@ -147,7 +147,13 @@ func (c *Catalog) refreshLocation(ctx context.Context, in contract.CatalogRefres
 		// the API) should wait on a slow remote.
 		rows = materialize(rows)
 	}
-	rr, err := c.Store.ReplaceLocationStream(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: c.Orphans, KeepAfter: func() []string { return col.keep }})
+	var rr store.ReplaceResult
+	if walkErr == nil || errors.Is(walkErr, errStopped) {
+		rr, err = c.Store.ReplaceLocationStream(ctx, loc.ID, rows, store.ReplaceOptions{Orphans: c.Orphans, KeepAfter: func() []string { return col.keep }})
+	}
+	// else: a network read that failed would fail the write at its end; it
+	// is not opened (on PostgreSQL a first load holds the catalog tables
+	// while it runs).
 	res = col.CatalogRefreshResult
 	if res.Entities >= releaseAfter {
 		// What a large refresh parsed and wrote is garbage now. Left to

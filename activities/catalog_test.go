@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -324,5 +325,49 @@ func TestDirectoryLocation(t *testing.T) {
 		if _, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", target, err, want)
 		}
+	}
+}
+
+// replaceCounter counts the write transactions a refresh opens.
+type replaceCounter struct {
+	store.Store
+	writes int
+}
+
+func (r *replaceCounter) ReplaceLocationStream(ctx context.Context, id string, es iter.Seq2[store.Entity, error], o store.ReplaceOptions) (store.ReplaceResult, error) {
+	r.writes++
+	return r.Store.ReplaceLocationStream(ctx, id, es, o)
+}
+
+// TestFailedNetworkReadOpensNoWrite: a git (or url) location is read
+// whole before its write; when the read fails the write is not opened at
+// all (it would fail at its end, after holding the catalog's tables), and
+// what was stored stays.
+func TestFailedNetworkReadOpensNoWrite(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git is required")
+	}
+	repo := gitRepo(t)
+	c, st := newCatalog(t)
+	counter := &replaceCounter{Store: st}
+	c.Store = counter
+	ctx := context.Background()
+	loc, _ := st.AddLocation(ctx, store.Location{Type: "git", Target: "file://" + repo + "#catalog-info.yaml", Static: true})
+	if _, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || counter.writes != 1 {
+		t.Fatalf("first refresh: %v, %d writes", err, counter.writes)
+	}
+	commitTargets(t, repo, "./more/svc.yaml", "./missing.yaml")
+	_, err := c.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID})
+	if err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("a missing target: %v", err)
+	}
+	if counter.writes != 1 {
+		t.Errorf("a failed read opened a write (%d writes)", counter.writes)
+	}
+	if _, err := st.EntityByRef(ctx, "component:default/from-git"); err != nil {
+		t.Fatalf("stored entity lost: %v", err)
+	}
+	if l, _ := st.GetLocation(ctx, loc.ID); !strings.Contains(l.LastError, "missing.yaml") {
+		t.Errorf("failure not recorded on the location: %q", l.LastError)
 	}
 }
