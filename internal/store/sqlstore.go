@@ -269,21 +269,37 @@ func (s *SQL) cachedStmtOn(ctx context.Context, db *sql.DB, cache *map[string]*s
 	query = s.q(query)
 	s.stmtMu.Lock()
 	st, ok := (*cache)[query]
-	if !ok && len(*cache) < maxCachedStmts {
-		var err error
-		if st, err = db.PrepareContext(context.WithoutCancel(ctx), query); err != nil {
-			s.stmtMu.Unlock()
-			return nil, "", err
-		}
-		if *cache == nil {
-			*cache = map[string]*sql.Stmt{}
-		}
-		(*cache)[query], ok = st, true
-	}
+	full := len(*cache) >= maxCachedStmts
 	s.stmtMu.Unlock()
-	if !ok {
+	if ok {
+		return st, query, nil
+	}
+	if full {
 		return nil, query, nil
 	}
+	// Prepared outside the lock and with the caller's deadline: preparing
+	// reads the catalog of the tables named, which waits while another
+	// transaction holds one of them exclusively (a PostgreSQL first load,
+	// a migration), and that wait must hold up neither other statements
+	// nor a caller past its deadline.
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, "", err
+	}
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if had, ok := (*cache)[query]; ok { // prepared meanwhile by another caller
+		st.Close()
+		return had, query, nil
+	}
+	if len(*cache) >= maxCachedStmts {
+		st.Close()
+		return nil, query, nil
+	}
+	if *cache == nil {
+		*cache = map[string]*sql.Stmt{}
+	}
+	(*cache)[query] = st
 	return st, query, nil
 }
 
