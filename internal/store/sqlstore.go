@@ -51,11 +51,13 @@ type Dialect struct {
 	// keep reading their snapshot, indexes included): the indexes are
 	// then dropped only for a load into a catalog of fewer than
 	// firstLoadMin entities, whose reads wait for the load instead of
-	// answering from an (almost) empty catalog. (A read that already holds
-	// one catalog table when it waits for another can deadlock with the
-	// load; the database then fails one of the two, and a failed refresh
-	// is retried.)
+	// answering from an (almost) empty catalog.
 	FirstLoadLocks bool
+	// FirstLoadLock, if set, takes the locks a first load's index drops
+	// need on all the catalog tables in one statement without waiting,
+	// failing where one is held (PostgreSQL: LOCK TABLE ... NOWAIT); the
+	// load then keeps the indexes (see firstLoadLock).
+	FirstLoadLock string
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
 	// CopyRows, if set, writes new rows with the database's bulk-load
@@ -1124,6 +1126,44 @@ func (s *SQL) FirstLoadIndexes(ctx context.Context) ([]string, error) {
 	return creates, err
 }
 
+// firstLoadLockTries bounds the attempts at Dialect.FirstLoadLock, a
+// pause of firstLoadLockPause apart, before a first load gives up building
+// its indexes after its rows.
+const (
+	firstLoadLockTries = 5
+	firstLoadLockPause = 20 * time.Millisecond
+)
+
+// firstLoadLock takes every catalog table's lock a first load's index
+// drops need, all at once and without waiting (Dialect.FirstLoadLock), in
+// a savepoint: false when a reader (or a vacuum) holds one of them still
+// after firstLoadLockTries, the savepoint then undone. Waiting instead
+// would queue every reader behind the load, and a reader holding one
+// table while it waits for another the load holds would be a deadlock
+// (PostgreSQL then aborts one of the two: a failed request); a load that
+// never waits for a lock is in no such cycle.
+func (s *SQL) firstLoadLock(ctx context.Context, tx *sql.Tx) (bool, error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT first_load_lock"); err != nil {
+		return false, fmt.Errorf("first load: %w", err)
+	}
+	var err error
+	for try := range firstLoadLockTries {
+		if try > 0 {
+			time.Sleep(firstLoadLockPause)
+		}
+		if _, err = tx.ExecContext(ctx, s.d.FirstLoadLock); err == nil {
+			_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT first_load_lock")
+			return err == nil, err
+		}
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT first_load_lock"); rerr != nil {
+			return false, fmt.Errorf("first load: undo lock attempt (%v): %w", err, rerr)
+		}
+	}
+	slog.Info("first load: the catalog tables are in use; loading with their indexes in place", "tries", firstLoadLockTries, "last", err)
+	_, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT first_load_lock")
+	return false, rerr
+}
+
 // listIndexes lists the names and CREATE statements of the indexes
 // Dialect.FirstLoadIndexes names.
 func (s *SQL) listIndexes(ctx context.Context, tx *sql.Tx) (names, creates []string, err error) {
@@ -1148,8 +1188,15 @@ func (s *SQL) listIndexes(ctx context.Context, tx *sql.Tx) (names, creates []str
 // far cheaper than inserting into it row by row. The drop, the load and the
 // rebuild share one transaction, so readers never see a missing index: on
 // SQLite they read their WAL snapshot meanwhile; on PostgreSQL they wait
-// for the commit (Dialect.FirstLoadLocks).
+// for the commit (Dialect.FirstLoadLocks), and where the catalog tables
+// are busy the indexes stay (firstLoadLock; nil, nil is returned).
 func (s *SQL) dropSecondaryIndexes(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	if s.d.FirstLoadLock != "" {
+		locked, err := s.firstLoadLock(ctx, tx)
+		if err != nil || !locked {
+			return nil, err
+		}
+	}
 	names, creates, err := s.listIndexes(ctx, tx)
 	if err != nil {
 		return nil, err
