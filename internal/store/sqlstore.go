@@ -1130,8 +1130,8 @@ func (s *SQL) FirstLoadIndexes(ctx context.Context) ([]string, error) {
 // pause of firstLoadLockPause apart, before a first load gives up building
 // its indexes after its rows.
 const (
-	firstLoadLockTries = 5
-	firstLoadLockPause = 20 * time.Millisecond
+	firstLoadLockTries = 10
+	firstLoadLockPause = 30 * time.Millisecond
 )
 
 // firstLoadLock takes every catalog table's lock a first load's index
