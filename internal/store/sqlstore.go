@@ -51,11 +51,13 @@ type Dialect struct {
 	// keep reading their snapshot, indexes included): the indexes are
 	// then dropped only for a load into a catalog of fewer than
 	// firstLoadMin entities, whose reads wait for the load instead of
-	// answering from an (almost) empty catalog. (A read that already holds
-	// one catalog table when it waits for another can deadlock with the
-	// load; the database then fails one of the two, and a failed refresh
-	// is retried.)
+	// answering from an (almost) empty catalog.
 	FirstLoadLocks bool
+	// FirstLoadLock, if set, takes the locks a first load's index drops
+	// need on all the catalog tables in one statement without waiting,
+	// failing where one is held (PostgreSQL: LOCK TABLE ... NOWAIT); the
+	// load then keeps the indexes (see firstLoadLock).
+	FirstLoadLock string
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
 	// CopyRows, if set, writes new rows with the database's bulk-load
@@ -711,6 +713,11 @@ type replacer struct {
 	holdUntil int
 	// rebuild recreates the indexes dropped for a first load.
 	rebuild []string
+	// bulkIndexes: the secondary indexes are to be dropped before the
+	// next chunk is written, the catalog tables' locks allowing
+	// (Dialect.FirstLoadLock; a first load that found them busy tries
+	// again with every chunk).
+	bulkIndexes bool
 	// lastID is the largest entity id stored or allocated so far, on a
 	// dialect without NewIDs.
 	lastID             int64
@@ -899,12 +906,22 @@ func (r *replacer) classify() error {
 			return nil
 		}
 		// Large enough: build the indexes after the rows.
-		rebuild, err := r.s.dropSecondaryIndexes(r.ctx, r.tx)
+		inserts, r.held, r.holdUntil = r.held, nil, 0
+		r.bulkIndexes = true
+	}
+	if r.bulkIndexes {
+		// Where readers held the catalog tables, every later chunk tries
+		// again, once: the rows written so far are indexed one by one,
+		// the rest still in bulk.
+		tries := firstLoadLockTries
+		if r.res.Inserted > 0 {
+			tries = 1
+		}
+		rebuild, dropped, err := r.s.dropSecondaryIndexes(r.ctx, r.tx, tries)
 		if err != nil {
 			return err
 		}
-		r.rebuild, inserts = rebuild, r.held
-		r.held, r.holdUntil = nil, 0
+		r.rebuild, r.bulkIndexes = rebuild, !dropped
 	}
 	return r.insert(inserts)
 }
@@ -1140,6 +1157,44 @@ func (s *SQL) FirstLoadIndexes(ctx context.Context) ([]string, error) {
 	return creates, err
 }
 
+// firstLoadLockTries are a first load's attempts at Dialect.FirstLoadLock
+// when its first chunk is written, a pause of firstLoadLockPause apart;
+// then one more with each chunk.
+const (
+	firstLoadLockTries = 10
+	firstLoadLockPause = 30 * time.Millisecond
+)
+
+// firstLoadLock takes every catalog table's lock a first load's index
+// drops need, all at once and without waiting (Dialect.FirstLoadLock), in
+// a savepoint: false when a reader (or a vacuum) holds one of them still
+// after tries, the savepoint then undone. Waiting instead would queue
+// every reader behind the load, and a reader holding one table while it
+// waits for another the load holds would be a deadlock (PostgreSQL then
+// aborts one of the two: a failed request); a load that never waits for a
+// lock is in no such cycle.
+func (s *SQL) firstLoadLock(ctx context.Context, tx *sql.Tx, tries int) (bool, error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT first_load_lock"); err != nil {
+		return false, fmt.Errorf("first load: %w", err)
+	}
+	var err error
+	for try := range tries {
+		if try > 0 {
+			time.Sleep(firstLoadLockPause)
+		}
+		if _, err = tx.ExecContext(ctx, s.d.FirstLoadLock); err == nil {
+			_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT first_load_lock")
+			return err == nil, err
+		}
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT first_load_lock"); rerr != nil {
+			return false, fmt.Errorf("first load: undo lock attempt (%v): %w", err, rerr)
+		}
+	}
+	slog.Debug("first load: the catalog tables are in use; writing with their indexes in place", "tries", tries, "last", err)
+	_, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT first_load_lock")
+	return false, rerr
+}
+
 // listIndexes lists the names and CREATE statements of the indexes
 // Dialect.FirstLoadIndexes names.
 func (s *SQL) listIndexes(ctx context.Context, tx *sql.Tx) (names, creates []string, err error) {
@@ -1164,18 +1219,26 @@ func (s *SQL) listIndexes(ctx context.Context, tx *sql.Tx) (names, creates []str
 // far cheaper than inserting into it row by row. The drop, the load and the
 // rebuild share one transaction, so readers never see a missing index: on
 // SQLite they read their WAL snapshot meanwhile; on PostgreSQL they wait
-// for the commit (Dialect.FirstLoadLocks).
-func (s *SQL) dropSecondaryIndexes(ctx context.Context, tx *sql.Tx) ([]string, error) {
+// for the commit (Dialect.FirstLoadLocks), and where the catalog tables
+// are busy the indexes stay (firstLoadLock, tries times; dropped is then
+// false).
+func (s *SQL) dropSecondaryIndexes(ctx context.Context, tx *sql.Tx, tries int) (rebuild []string, dropped bool, err error) {
+	if s.d.FirstLoadLock != "" {
+		locked, err := s.firstLoadLock(ctx, tx, tries)
+		if err != nil || !locked {
+			return nil, false, err
+		}
+	}
 	names, creates, err := s.listIndexes(ctx, tx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, name := range names {
 		if _, err := tx.ExecContext(ctx, "DROP INDEX "+name); err != nil {
-			return nil, fmt.Errorf("drop index %s: %w", name, err)
+			return nil, false, fmt.Errorf("drop index %s: %w", name, err)
 		}
 	}
-	return creates, nil
+	return creates, true, nil
 }
 
 // rowInserter writes the rows of one table. On a dialect with CopyRows it

@@ -115,6 +115,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, open) })
 	t.Run("Stream", func(t *testing.T) { testStream(t, open) })
 	t.Run("FirstLoadIndexes", func(t *testing.T) { testFirstLoadIndexes(t, open) })
+	t.Run("ReadersDuringFirstLoad", func(t *testing.T) { testReadersDuringFirstLoad(t, open) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("FullTextPaging", func(t *testing.T) { testFullTextPaging(t, open) })
 	t.Run("RelationsOtherSide", func(t *testing.T) { testRelationsOtherSide(t, open) })
