@@ -1365,8 +1365,8 @@ func scanEntity(row interface{ Scan(...any) error }, extra ...any) (*StoredEntit
 }
 
 // EntityByRef implements Store: the entity and its relations in one
-// statement, prepared once, and run without ctx's cancellation: a lookup
-// by primary key ends soon anyway, and the drivers would watch a
+// statement, prepared once, and on SQLite run without ctx's cancellation:
+// a lookup by primary key ends soon anyway, and the driver would watch a
 // cancellable context on a goroutine per statement (most of the cost of so
 // small a read).
 func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error) {
@@ -1376,7 +1376,14 @@ func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error
 	}
 	ref = strings.ToLower(ref)
 	var rels string
-	e, err := scanEntity(st.QueryRowContext(context.WithoutCancel(ctx), ref), &rels)
+	qctx := ctx
+	if !s.d.FirstLoadLocks {
+		// SQLite: a WAL reader never waits on a writer. On PostgreSQL the
+		// read waits while a first load holds the table, and keeps the
+		// caller's deadline.
+		qctx = context.WithoutCancel(ctx)
+	}
+	e, err := scanEntity(st.QueryRowContext(qctx, ref), &rels)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFound("no entity named %q", ref)
 	}
@@ -1397,7 +1404,7 @@ func (s *SQL) byRefStmt(ctx context.Context) (*sql.Stmt, error) {
 	if s.byRef != nil {
 		return s.byRef, nil
 	}
-	st, err := s.db.PrepareContext(context.WithoutCancel(ctx), s.q(`SELECT `+entityCols+`, `+s.relationsJSON("e.ref")+` FROM entities e WHERE e.ref = ?`))
+	st, err := s.db.PrepareContext(ctx, s.q(`SELECT `+entityCols+`, `+s.relationsJSON("e.ref")+` FROM entities e WHERE e.ref = ?`))
 	if err != nil {
 		return nil, err
 	}

@@ -63,3 +63,47 @@ func TestPrepareWaitHoldsUpNoOtherStatement(t *testing.T) {
 		t.Fatal("the search on the locked table outlived its deadline")
 	}
 }
+
+// TestEntityByRefKeepsDeadline: a by-ref read waiting on a table another
+// transaction holds exclusively (a first load that got its locks) ends at
+// the caller's deadline, prepared or not.
+func TestEntityByRefKeepsDeadline(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDB(t)
+	for _, prepared := range []bool{false, true} {
+		s := openStore(t, dsn)
+		if prepared {
+			if _, err := s.EntityByRef(ctx, "component:default/none"); err == nil {
+				t.Fatal("found an entity in an empty catalog")
+			}
+		}
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`LOCK TABLE entities IN ACCESS EXCLUSIVE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			_, err := s.EntityByRef(rctx, "component:default/none")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("prepared %v: %v, want the deadline", prepared, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("prepared %v: a by-ref read outlived its deadline on a locked table", prepared)
+		}
+		tx.Rollback()
+		db.Close()
+	}
+}
