@@ -427,6 +427,10 @@ type searchIndexer struct {
 	vocab map[string]bool
 	// On SQLite: the largest doc_id stored before, and the last assigned.
 	firstAfter, nextID int64
+	// written: the rows and vocabulary are written (write); words, the
+	// vocabulary words this transaction added.
+	written bool
+	words   []string
 }
 
 // add indexes the entity stored as id.
@@ -442,23 +446,38 @@ func (x *searchIndexer) add(id int64, e *Entity) error {
 	return x.docs.add(vals...)
 }
 
-// finish writes the collected vocabulary; commit calls done after the
+// write writes the rows still buffered and the collected vocabulary, once:
+// a first load calls it before it builds the indexes it dropped (the last
+// chunk of rows and the vocabulary would otherwise go into the GIN
+// indexes' pending lists, a merge each), and nothing is indexed after.
+func (x *searchIndexer) write(ctx context.Context, tx *sql.Tx) error {
+	if x == nil || x.written {
+		return nil
+	}
+	if err := x.docs.flush(); err != nil {
+		return err
+	}
+	if err := x.s.ftsAdd(ctx, tx, x.firstAfter); err != nil {
+		return err
+	}
+	x.words = x.s.vocab.unknown(x.vocab)
+	if err := x.s.insertVocab(ctx, tx, x.words); err != nil {
+		return err
+	}
+	x.written = true
+	return nil
+}
+
+// finish writes what write has not; commit calls done after the
 // transaction commits.
 func (x *searchIndexer) finish(ctx context.Context, tx *sql.Tx) (done func(), err error) {
 	if x == nil {
 		return func() {}, nil
 	}
-	if err := x.docs.flush(); err != nil {
+	if err := x.write(ctx, tx); err != nil {
 		return nil, err
 	}
-	if err := x.s.ftsAdd(ctx, tx, x.firstAfter); err != nil {
-		return nil, err
-	}
-	words := x.s.vocab.unknown(x.vocab)
-	if err := x.s.insertVocab(ctx, tx, words); err != nil {
-		return nil, err
-	}
-	return func() { x.s.vocab.remember(words) }, nil
+	return func() { x.s.vocab.remember(x.words) }, nil
 }
 
 // ftsAdd indexes, on SQLite, the search_docs rows written after doc_id

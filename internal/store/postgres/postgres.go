@@ -76,9 +76,11 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// CPU time fell from 22 to 10 s (inserting 2.6M search rows into
 		// search_key_value one by one, and the tsvector GIN, cost more
 		// than sorting them once). Unique indexes stay: they check the load.
+		// search_vocab's trigram index too: the load's new words went into
+		// its pending list, merged every 256 kB.
 		FirstLoadIndexes: `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
 			JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-			WHERE t.relnamespace = current_schema()::regnamespace AND t.relname IN ('entities', 'search', 'relations', 'search_docs')
+			WHERE t.relnamespace = current_schema()::regnamespace AND t.relname IN ('entities', 'search', 'relations', 'search_docs', 'search_vocab')
 			AND NOT i.indisunique ORDER BY c.relname`,
 		// DROP INDEX holds its table's ACCESS EXCLUSIVE lock to the commit.
 		FirstLoadLocks: true,
