@@ -994,7 +994,7 @@ func (r *replacer) finish(opts ReplaceOptions) error {
 	}
 	if len(r.rebuild) > 0 {
 		// The search rows too: a first load indexes nothing after this.
-		if err := r.index.write(r.ctx, r.tx); err != nil {
+		if err := r.index.write(r.ctx, r.tx, false); err != nil {
 			return err
 		}
 	}

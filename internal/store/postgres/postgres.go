@@ -191,6 +191,12 @@ func connConfig(url string) (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
+	// search_docs_tsv's pending list (its GIN entries not merged yet,
+	// which every search scans whole) is merged at 256 kB; a large batch
+	// raises this for its own transaction (store.searchIndexer).
+	if _, ok := cfg.RuntimeParams["gin_pending_list_limit"]; !ok {
+		cfg.RuntimeParams["gin_pending_list_limit"] = "256"
+	}
 	dial := cfg.DialFunc
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
