@@ -1025,6 +1025,12 @@ func (r *replacer) finish(opts ReplaceOptions) error {
 			return err
 		}
 	}
+	if len(r.rebuild) > 0 {
+		// The search rows too: a first load indexes nothing after this.
+		if err := r.index.write(r.ctx, r.tx, false); err != nil {
+			return err
+		}
+	}
 	for _, create := range r.rebuild {
 		if _, err := r.tx.ExecContext(r.ctx, create); err != nil {
 			return fmt.Errorf("rebuild index: %w", err)

@@ -76,9 +76,11 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// CPU time fell from 22 to 10 s (inserting 2.6M search rows into
 		// search_key_value one by one, and the tsvector GIN, cost more
 		// than sorting them once). Unique indexes stay: they check the load.
+		// search_vocab's trigram index too: the load's new words went into
+		// its pending list, merged every 256 kB.
 		FirstLoadIndexes: `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
 			JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-			WHERE t.relnamespace = current_schema()::regnamespace AND t.relname IN ('entities', 'search', 'relations', 'search_docs')
+			WHERE t.relnamespace = current_schema()::regnamespace AND t.relname IN ('entities', 'search', 'relations', 'search_docs', 'search_vocab')
 			AND NOT i.indisunique ORDER BY c.relname`,
 		// DROP INDEX holds its table's ACCESS EXCLUSIVE lock to the commit.
 		FirstLoadLocks: true,
@@ -192,6 +194,12 @@ func connConfig(url string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	// search_docs_tsv's pending list (its GIN entries not merged yet,
+	// which every search scans whole) is merged at 256 kB; a large batch
+	// raises this for its own transaction (store.searchIndexer).
+	if _, ok := cfg.RuntimeParams["gin_pending_list_limit"]; !ok {
+		cfg.RuntimeParams["gin_pending_list_limit"] = "256"
 	}
 	dial := cfg.DialFunc
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
