@@ -86,8 +86,9 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		FirstLoadLocks: true,
 		// All of them at once, never queued: a reader holding one table
 		// while it waits for another would otherwise deadlock with the
-		// drops (SQLSTATE 40P01: a failed request).
-		FirstLoadLock: "LOCK TABLE entities, search, relations, search_docs IN ACCESS EXCLUSIVE MODE NOWAIT",
+		// drops (SQLSTATE 40P01: a failed request). Every table of
+		// FirstLoadIndexes is here.
+		FirstLoadLock: "LOCK TABLE entities, search, relations, search_docs, search_vocab IN ACCESS EXCLUSIVE MODE NOWAIT",
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's,
 		// and plan searches for a search index it believes empty (a

@@ -39,7 +39,7 @@ func testReadersDuringFirstLoad(t *testing.T, open Opener) {
 		if i%25 == 0 {
 			owner = "team-few"
 		}
-		e := ent("Component", fmt.Sprintf("load-%04d", i), map[string]string{"type": "service", "owner": owner})
+		e := ent("Component", fmt.Sprintf("loader-%04d", i), map[string]string{"type": "service", "owner": owner})
 		e.Relations = []store.Relation{{Source: e.Ref, Type: "ownedBy", Target: "group:default/" + owner}}
 		return e
 	}
@@ -50,7 +50,7 @@ func testReadersDuringFirstLoad(t *testing.T, open Opener) {
 	type read func() (string, error)
 	reads := []read{
 		func() (string, error) { // by ref
-			e, err := s.EntityByRef(ctx, "component:default/load-0025")
+			e, err := s.EntityByRef(ctx, "component:default/loader-0025")
 			if errors.Is(err, errs.ErrNotFound) {
 				return "empty", nil
 			}
@@ -129,6 +129,19 @@ func testReadersDuringFirstLoad(t *testing.T, open Opener) {
 				return fmt.Sprintf("search: %d results", len(p.Results)), nil
 			}
 			return "full", nil
+		},
+		func() (string, error) { // a misspelt term: through the typo vocabulary
+			p, err := s.Search(ctx, store.SearchQuery{Term: "loadr", Limit: 5})
+			if err != nil {
+				return "", err
+			}
+			switch len(p.Results) {
+			case 0:
+				return "empty", nil
+			case 5:
+				return "full", nil
+			}
+			return fmt.Sprintf("typo search: %d results", len(p.Results)), nil
 		},
 	}
 
