@@ -2,6 +2,7 @@ package catalogsvc
 
 import (
 	"context"
+	"strings"
 
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/catalog"
@@ -80,22 +81,6 @@ func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*s
 	if s.d.Policy == nil {
 		return nil
 	}
-	var refs []string
-	seen := map[string]bool{}
-	for _, e := range es {
-		if e == nil {
-			continue
-		}
-		for _, r := range e.Relations {
-			if key := relationKey(r.Target); !seen[key] {
-				seen[key] = true
-				refs = append(refs, key)
-			}
-		}
-	}
-	if len(refs) == 0 {
-		return nil
-	}
 	// One query decides every target with the policy's translated read
 	// filter (proven equal to the policy's decisions, and conservative
 	// where a condition cannot be translated).
@@ -106,8 +91,28 @@ func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*s
 	if access.IsTrue() { // who reads everything
 		return nil
 	}
-	readable, err := s.d.Store.ReadableRefs(ctx, refs, access)
-	if err != nil {
+	// Each target's key is worked out once; the relations' keys are
+	// kept in order, for the pass below.
+	var refs, keys []string
+	seen := map[string]bool{}
+	for _, e := range es {
+		if e == nil {
+			continue
+		}
+		for _, r := range e.Relations {
+			key := relationKey(r.Target)
+			keys = append(keys, key)
+			if !seen[key] {
+				seen[key] = true
+				refs = append(refs, key)
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	hidden, err := s.d.Store.HiddenRefs(ctx, refs, access)
+	if err != nil || len(hidden) == 0 {
 		return err
 	}
 	for _, e := range es {
@@ -115,12 +120,14 @@ func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*s
 			continue
 		}
 		kept := e.Relations[:0:0]
-		for _, r := range e.Relations {
-			// A target that is not stored is kept: it reveals nothing.
-			if ok, stored := readable[relationKey(r.Target)]; ok || !stored {
+		for i, r := range e.Relations {
+			// A target that is not stored is not hidden: it reveals
+			// nothing.
+			if !hidden[keys[i]] {
 				kept = append(kept, r)
 			}
 		}
+		keys = keys[len(e.Relations):]
 		if len(kept) < len(e.Relations) {
 			// The etag is the served relations' (store.ServedETag).
 			e.ETag = store.ServedETag(e.Hash, kept)
@@ -130,12 +137,13 @@ func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*s
 	return nil
 }
 
-// relationKey is the store key of a relation's target ref.
+// relationKey is the store key of a relation's target ref (lower-cased,
+// as the store compares keys, when it is not a ref).
 func relationKey(target string) string {
 	if r, err := catalog.ParseRef(target, "", catalog.DefaultNamespace); err == nil {
 		return r.Key()
 	}
-	return target
+	return strings.ToLower(target)
 }
 
 // MaySystem says whether the policy lets who do action on a system

@@ -20,7 +20,7 @@ type Store interface {
 	EntityByRef(ctx context.Context, ref string) (*store.StoredEntity, error)
 	EntityByUID(ctx context.Context, uid string) (*store.StoredEntity, error)
 	EntitiesByRefs(ctx context.Context, refs []string) ([]*store.StoredEntity, error)
-	ReadableRefs(ctx context.Context, refs []string, access *store.Expr) (map[string]bool, error)
+	HiddenRefs(ctx context.Context, refs []string, access *store.Expr) (map[string]bool, error)
 	FacetsAccess(ctx context.Context, f store.Filter, access *store.Expr, facets []string) (map[string][]store.FacetCount, error)
 	DeleteEntity(ctx context.Context, uid string) error
 

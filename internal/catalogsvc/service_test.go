@@ -35,9 +35,7 @@ var (
 // here decide before they would start a workflow.
 func testService(t *testing.T, withPolicy bool) (*Service, store.Store, store.Location) {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "r.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,22 +44,35 @@ func testService(t *testing.T, withPolicy bool) (*Service, store.Store, store.Lo
 	if err != nil {
 		t.Fatal(err)
 	}
+	s, loc, _ := testServiceOn(t, st, f, withPolicy)
+	return s, st, loc
+}
+
+// testServiceOn loads the catalog file f into st and serves it under the
+// default policy (nil policy: withPolicy false); refresh reads f again.
+func testServiceOn(t *testing.T, st store.Store, f string, withPolicy bool) (s *Service, loc store.Location, refresh func()) {
+	t.Helper()
+	ctx := context.Background()
 	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: f, Static: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cat := &activities.Catalog{Store: st, Rules: catalog.DefaultRules(), Limits: catalog.DefaultLimits(), Orphans: store.OrphanDelete, Logger: logger}
-	if res, err := cat.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || res.Entities == 0 {
-		t.Fatalf("refresh: %+v %v", res, err)
+	refresh = func() {
+		t.Helper()
+		if res, err := cat.RefreshLocation(ctx, contract.CatalogRefreshInput{LocationID: loc.ID}); err != nil || res.Entities == 0 {
+			t.Fatalf("refresh: %+v %v", res, err)
+		}
 	}
+	refresh()
 	var pol *permission.Policy
 	if withPolicy {
 		if pol, err = permission.Default(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return New(Deps{Logger: logger, Store: st, Policy: pol}), st, loc
+	return New(Deps{Logger: logger, Store: st, Policy: pol}), loc, refresh
 }
 
 func targets(e *store.StoredEntity) []string {

@@ -243,23 +243,27 @@ func checkFilter(t *testing.T, st store.Store) {
 				if page.TotalItems != len(got) {
 					t.Errorf("%s: totalItems %d, rows %d", what, page.TotalItems, len(got))
 				}
-				// ReadableRefs (relation pruning) decides as the list does;
-				// a ref of no entity is absent.
-				refs := []string{"component:default/no-such-entity"}
+				// HiddenRefs (relation pruning) decides as the list does:
+				// it names exactly the stored entities the list leaves
+				// out; a ref of no entity is absent, whatever it holds.
+				refs := []string{"component:default/no-such-entity", `x:y/"a,b{c}\' d`}
 				for _, e := range all.Entities {
 					refs = append(refs, e.Ref)
 				}
-				readable, err := st.ReadableRefs(ctx, refs, access)
+				hidden, err := st.HiddenRefs(ctx, refs, access)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, ok := readable["component:default/no-such-entity"]; ok || len(readable) != len(all.Entities) {
-					t.Errorf("%s: ReadableRefs answered for %d refs, want the %d stored", what, len(readable), len(all.Entities))
+				if hidden["component:default/no-such-entity"] || hidden[`x:y/"a,b{c}\' d`] {
+					t.Errorf("%s: HiddenRefs names a ref of no entity", what)
 				}
-				for ref, ok := range readable {
-					if ok != got[ref] {
-						t.Errorf("%s: ReadableRefs says %s is %v, the list %v", what, ref, ok, got[ref])
+				for _, e := range all.Entities {
+					if hidden[e.Ref] == got[e.Ref] {
+						t.Errorf("%s: HiddenRefs says %s is hidden: %v, the list shows it: %v", what, e.Ref, hidden[e.Ref], got[e.Ref])
 					}
+				}
+				if len(hidden)+len(got) != len(all.Entities) {
+					t.Errorf("%s: HiddenRefs names %d refs, the list shows %d of %d", what, len(hidden), len(got), len(all.Entities))
 				}
 				if !set.exact {
 					continue

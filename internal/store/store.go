@@ -216,10 +216,10 @@ type Store interface {
 	// query less, for deciding about entities rather than showing them);
 	// their ETag is the stored body's hash, not the served etag.
 	EntityBodiesByRefs(ctx context.Context, refs []string) ([]*StoredEntity, error)
-	// ReadableRefs says, for each of refs naming a stored entity (keys
-	// lower-cased), whether access admits it: a permission check of many
-	// entities in one query. Refs of no stored entity are absent.
-	ReadableRefs(ctx context.Context, refs []string, access *Expr) (map[string]bool, error)
+	// HiddenRefs says which of refs (keys, compared lower-cased) name a
+	// stored entity that access does not admit: a permission check of
+	// many entities in one query. Refs of no stored entity are absent.
+	HiddenRefs(ctx context.Context, refs []string, access *Expr) (map[string]bool, error)
 	Query(ctx context.Context, q Query) (Page, error)
 	Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error)
 	// FacetsAccess is Facets counting only the entities access matches.

@@ -1,0 +1,182 @@
+package catalogsvc
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/pgtest"
+	"github.com/riggerdev/rigger/internal/store"
+	"github.com/riggerdev/rigger/internal/store/postgres"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
+)
+
+var pg pgtest.Shared
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(pg.Main(m, "catalogsvc"))
+}
+
+func TestPrunedRelationsFollowTargetsSQLite(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	testPrunedRelationsFollowTargets(t, st)
+}
+
+func TestPrunedRelationsFollowTargetsPostgres(t *testing.T) {
+	st, err := postgres.Open(context.Background(), pg.DB(t, "catalogsvc"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	testPrunedRelationsFollowTargets(t, st)
+}
+
+// served is what one read path serves of an entity: its relations'
+// targets (sorted) and its etag.
+type served struct {
+	targets []string
+	etag    string
+}
+
+// servedSvcA reads svc-a as who through every read of the service that
+// serves relations — by name, by uid, by refs, a by-query page and a
+// list — checks they all serve the same relations and etag, and returns
+// that.
+func servedSvcA(t *testing.T, s *Service, st store.Store, who auth.Identity) served {
+	t.Helper()
+	ctx := context.Background()
+	const ref = "component:default/svc-a"
+	stored, err := st.EntityByRef(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	of := func(e *store.StoredEntity) served {
+		ts := targets(e)
+		slices.Sort(ts)
+		return served{ts, e.ETag}
+	}
+	got := map[string]served{}
+	e, _, err := s.EntityByName(ctx, who, "Component", "default", "svc-a")
+	if err != nil || e == nil {
+		t.Fatalf("by name: %v %v", e, err)
+	}
+	got["by name"] = of(e)
+	if e, err = s.EntityByUID(ctx, who, stored.UID); err != nil {
+		t.Fatalf("by uid: %v", err)
+	}
+	got["by uid"] = of(e)
+	es, err := s.EntitiesByRefs(ctx, who, []string{"component:default/secret-b", ref})
+	if err != nil || es[1] == nil {
+		t.Fatalf("by refs: %v %v", es, err)
+	}
+	got["by refs"] = of(es[1])
+	page, err := s.Query(ctx, who, store.Query{Filter: store.Filter{{{Key: "spec.owner", Values: []string{"team-a"}}}}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.Query(ctx, who, store.Query{Filter: store.Filter{{{Key: "kind", Values: []string{"component"}}}}, Limit: 100, Order: []store.Order{{Field: "metadata.name", Desc: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]store.Page{"by query": page, "list": list} {
+		for _, e := range p.Entities {
+			if e.Ref == ref {
+				got[name] = of(e)
+			}
+		}
+	}
+	want := got["by name"]
+	for _, name := range []string{"by uid", "by refs", "by query", "list"} {
+		if g, ok := got[name]; !ok || fmt.Sprint(g) != fmt.Sprint(want) {
+			t.Fatalf("%s: %s serves svc-a %v, by name %v", who.Ref, name, g, want)
+		}
+	}
+	return want
+}
+
+// testPrunedRelationsFollowTargets: every read drops a relation whose
+// target the caller may not read — alice (team-a) does not see svc-a's
+// dependency on team-b's sensitive secret-b, bob (team-b) does — and the
+// etag follows. When the catalog changes which targets are hidden
+// (team-a's group turns sensitive, secret-b stops being), the very next
+// read follows it: nothing about a target's readability is remembered.
+// Without a policy everything is served.
+func testPrunedRelationsFollowTargets(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	raw, err := os.ReadFile(testCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "catalog.yaml")
+	if err := os.WriteFile(f, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _, refresh := testServiceOn(t, st, f, true)
+	open := New(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st})
+	const group, secret = "group:default/team-a", "component:default/secret-b"
+	all := []string{secret, group}
+
+	check := func(phase string, who auth.Identity, svc *Service, want []string) served {
+		t.Helper()
+		got := servedSvcA(t, svc, st, who)
+		if !slices.Equal(got.targets, want) {
+			t.Fatalf("%s: %s is served svc-a's relations to %v, want %v", phase, who.Ref, got.targets, want)
+		}
+		stored, err := st.EntityByRef(ctx, "component:default/svc-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.etag != store.ServedETag(stored.Hash, withTargets(stored.Relations, want)) {
+			t.Fatalf("%s: %s is served etag %s, not that of its relations", phase, who.Ref, got.etag)
+		}
+		if (len(want) == len(all)) != (got.etag == stored.ETag) {
+			t.Fatalf("%s: %s is served etag %s, stored %s, with %d of %d relations", phase, who.Ref, got.etag, stored.ETag, len(want), len(all))
+		}
+		return got
+	}
+	aliceBefore := check("before", alice, s, []string{group})
+	check("before", bob, s, all)
+	check("before", alice, open, all)
+
+	// team-a's group turns sensitive (it has no owner: no one here may
+	// read it), secret-b stops being sensitive.
+	changed := strings.Replace(string(raw), "metadata: {name: team-a}", "metadata: {name: team-a, annotations: {rigger.dev/sensitive: \"true\"}}", 1)
+	changed = strings.Replace(changed, "annotations: {rigger.dev/sensitive: \"true\", backstage.io/techdocs-ref: \"dir:.\"}", "annotations: {backstage.io/techdocs-ref: \"dir:.\"}", 1)
+	if changed == string(raw) || strings.Count(changed, "sensitive") != strings.Count(string(raw), "sensitive") {
+		t.Fatal("the test catalog changed: the edit did not apply")
+	}
+	if err := os.WriteFile(f, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refresh()
+	aliceAfter := check("after", alice, s, []string{secret})
+	check("after", bob, s, []string{secret})
+	check("after", bob, open, all)
+	if aliceAfter.etag == aliceBefore.etag {
+		t.Fatalf("alice's etag of svc-a did not change with its served relations: %s", aliceAfter.etag)
+	}
+}
+
+// withTargets is rels limited to those whose target is in targets.
+func withTargets(rels []store.Relation, targets []string) []store.Relation {
+	var out []store.Relation
+	for _, r := range rels {
+		if slices.Contains(targets, r.Target) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
