@@ -38,8 +38,10 @@ func (s *Service) Template(ctx context.Context, who auth.Identity, ref string) (
 }
 
 // TemplateVersion names the version of template ref the catalog holds
-// now (its uid and etag), for who, who may read it: a dry run's receipt
-// is bound to it.
+// now (its uid and body hash), for who, who may read it: a dry run's
+// receipt is bound to it. Not the served etag: that follows relations
+// other entities (some the caller may not see) add to the template, which
+// change nothing a run does (review 34 L1).
 func (s *Service) TemplateVersion(ctx context.Context, who auth.Identity, ref string) (string, error) {
 	_, r, err := s.template(ctx, who, ActionTemplateRead, ref)
 	if err != nil {
@@ -49,7 +51,7 @@ func (s *Service) TemplateVersion(ctx context.Context, who auth.Identity, ref st
 	if err != nil {
 		return "", err
 	}
-	return e.UID + "/" + e.ETag, nil
+	return e.UID + "/" + e.Hash, nil
 }
 
 // template reads and parses a Template entity and asks the Authorizer
