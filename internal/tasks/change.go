@@ -84,14 +84,12 @@ func (s *Service) template(ctx context.Context, who auth.Identity, action, ref s
 func (s *Service) mayUseTemplateEntity(ctx context.Context, who auth.Identity, action, ref string, t *templates.Template, e *store.StoredEntity) error {
 	err := s.authz.Template(ctx, who, action, TemplateInfo{Ref: ref, Owner: t.Spec.Owner, Tags: t.Metadata.Tags, Entity: e})
 	switch {
-	case err == nil:
-		return nil
+	case err == nil, undecided(err):
+		return err
 	case action == ActionTemplateRead:
 		return errs.NotFound("no template %s", ref)
-	case errorsIsForbidden(err):
-		return err
 	}
-	return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+	return denial(err)
 }
 
 // CreateRequest is a task to start: a catalog template, its parameter
@@ -212,10 +210,7 @@ func (s *Service) mayRunActions(ctx context.Context, who auth.Identity, plan *te
 		}
 		seen[st.Action] = true
 		if err := s.authz.Action(ctx, who, st.Action); err != nil {
-			if errorsIsForbidden(err) {
-				return err
-			}
-			return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+			return denial(err)
 		}
 	}
 	return nil

@@ -38,9 +38,15 @@ import (
 type testAuthorizer struct {
 	deny  map[string]bool
 	scope ListScope
+	// fail, when set, is every check's error: the Authorizer could not
+	// decide.
+	fail error
 }
 
 func (a *testAuthorizer) Template(_ context.Context, _ auth.Identity, action string, tmpl TemplateInfo) error {
+	if a.fail != nil {
+		return a.fail
+	}
 	if a.deny[action] {
 		return fmt.Errorf("the test policy refuses %s on %s", action, tmpl.Ref)
 	}
@@ -48,6 +54,9 @@ func (a *testAuthorizer) Template(_ context.Context, _ auth.Identity, action str
 }
 
 func (a *testAuthorizer) Task(_ context.Context, _ auth.Identity, action string, t TaskInfo) error {
+	if a.fail != nil {
+		return a.fail
+	}
 	if a.deny[action] {
 		return fmt.Errorf("the test policy refuses %s on %s", action, t.ID)
 	}
@@ -55,10 +64,13 @@ func (a *testAuthorizer) Task(_ context.Context, _ auth.Identity, action string,
 }
 
 func (a *testAuthorizer) ListScope(context.Context, auth.Identity) (ListScope, error) {
-	return a.scope, nil
+	return a.scope, a.fail
 }
 
 func (a *testAuthorizer) Action(_ context.Context, _ auth.Identity, action string) error {
+	if a.fail != nil {
+		return a.fail
+	}
 	if a.deny[ActionActionExecute] {
 		return fmt.Errorf("the test policy refuses %s", action)
 	}
