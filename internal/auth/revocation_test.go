@@ -32,15 +32,18 @@ func TestAccessTokenRevocationSQLite(t *testing.T) {
 
 func TestAccessTokenRevocationPostgres(t *testing.T) {
 	dsn := pg.DB(t, "auth")
-	open := func() revocationStore {
-		st, err := postgres.Open(context.Background(), dsn, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
+	testAccessTokenRevocation(t, openPostgres(t, dsn), openPostgres(t, dsn))
+}
+
+// openPostgres is a replica's store on the PostgreSQL database dsn.
+func openPostgres(t *testing.T, dsn string) revocationStore {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), dsn, 2)
+	if err != nil {
+		t.Fatal(err)
 	}
-	testAccessTokenRevocation(t, open(), open())
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // testAccessTokenRevocation runs two replicas (a, b) on one database: a
@@ -332,14 +335,7 @@ func TestRevokeUserSkewedClockSQLite(t *testing.T) {
 
 func TestRevokeUserSkewedClockPostgres(t *testing.T) {
 	dsn := pg.DB(t, "auth")
-	testRevokeUserSkewedClock(t, func() revocationStore {
-		st, err := postgres.Open(context.Background(), dsn, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	})
+	testRevokeUserSkewedClock(t, func() revocationStore { return openPostgres(t, dsn) })
 }
 
 // testRevokeUserSkewedClock: revoking every token of a user from a
@@ -431,11 +427,7 @@ func TestOldReleaseRevocationSQLite(t *testing.T) {
 
 func TestOldReleaseRevocationPostgres(t *testing.T) {
 	dsn := pg.DB(t, "auth")
-	st, err := postgres.Open(context.Background(), dsn, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openPostgres(t, dsn)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)

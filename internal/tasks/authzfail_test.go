@@ -7,13 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/riggerdev/rigger/activities/contract"
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/permission"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/templates"
-	"github.com/riggerdev/rigger/workflows"
 )
 
 // dbAddress is where the unreachable database of these tests listens: no
@@ -61,10 +59,7 @@ func TestAuthorizerFailureIsNotARefusal(t *testing.T) {
 	ctx := t.Context()
 	authz := &testAuthorizer{scope: ListScope{All: true}}
 	dryRuns := 0
-	s := testService(t, authz, func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile, permission.Subject) (*workflows.DryRunResult, error) {
-		dryRuns++
-		return &workflows.DryRunResult{}, nil
-	})
+	s := testService(t, authz, countDryRuns(&dryRuns))
 	alice := auth.Identity{Ref: "user:default/alice"}
 	running, _, err := s.Create(ctx, alice, CreateRequest{TemplateRef: "template:default/t"})
 	if err != nil {

@@ -217,6 +217,15 @@ func serviceOn(t testing.TB, c client.Client, authz Authorizer, dryRun DryRunFun
 	})
 }
 
+// countDryRuns is a DryRunFunc that counts its runs in n and shows
+// nothing.
+func countDryRuns(n *int) DryRunFunc {
+	return func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile, permission.Subject) (*workflows.DryRunResult, error) {
+		*n++
+		return &workflows.DryRunResult{}, nil
+	}
+}
+
 // waitStatus polls a task until it has status want.
 func waitStatus(t *testing.T, s *Service, who auth.Identity, id, want string) *Task {
 	t.Helper()
@@ -245,10 +254,7 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 	ctx := t.Context()
 	authz := &testAuthorizer{scope: ListScope{All: true}}
 	dryRuns := 0
-	s := testService(t, authz, func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile, permission.Subject) (*workflows.DryRunResult, error) {
-		dryRuns++
-		return &workflows.DryRunResult{}, nil
-	})
+	s := testService(t, authz, countDryRuns(&dryRuns))
 	alice := auth.Identity{Ref: "user:default/alice"}
 	running, _, err := s.Create(ctx, alice, CreateRequest{TemplateRef: "template:default/t"})
 	if err != nil {
