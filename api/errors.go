@@ -2,15 +2,12 @@ package api
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/store"
@@ -65,23 +62,8 @@ func classify(err error) (int, string) {
 }
 
 // databaseUnreachable reports an error of a database that could not be
-// reached or is shutting down or starting up (a connection that could not
-// be opened or broke in use, SQLSTATE class 08 "connection exception" or
-// 57P "operator intervention"), as opposed to a query it refused. A
-// network error is the database's only when the store marked it so
-// (store.ConnError): a URL fetch or an identity provider's is not.
-func databaseUnreachable(err error) bool {
-	var connect *pgconn.ConnectError
-	var conn *store.ConnError
-	var pg *pgconn.PgError
-	switch {
-	case errors.As(err, &connect), errors.As(err, &conn), errors.Is(err, driver.ErrBadConn):
-		return true
-	case errors.As(err, &pg):
-		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P")
-	}
-	return false
-}
+// reached (store.Unreachable), as opposed to a query it refused.
+func databaseUnreachable(err error) bool { return store.Unreachable(err) }
 
 // networkFailure finds the failed network call of err other than the
 // database's (a fetch, an identity provider, another service): nil if

@@ -161,7 +161,8 @@ func TestMCPRateLimitPerUser(t *testing.T) {
 }
 
 // TestMCPRunNeedsTheTemplateDryRun: a template_run of a template changed
-// since the dry run is refused, saying to dry-run again; a run that did
+// since the dry run is refused, saying to dry-run again (a relation
+// another entity adds to it is no change); a run that did
 // not start (here: no signing key) leaves the receipt for the next try.
 func TestMCPRunNeedsTheTemplateDryRun(t *testing.T) {
 	for name, st := range emptyStores(t) {
@@ -177,25 +178,52 @@ func TestMCPRunNeedsTheTemplateDryRun(t *testing.T) {
 					t.Fatalf("run %d without a signing key: %s, want the key's error (the receipt kept)", i, text)
 				}
 			}
-			// The template changes: its location's file is rewritten and read.
-			locs, err := st.ListLocations(t.Context())
+			// The location's file is rewritten and read.
+			rewrite := func(content string) {
+				t.Helper()
+				locs, err := st.ListLocations(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, l := range locs {
+					if l.Type != "file" {
+						continue
+					}
+					if err := os.WriteFile(l.Target, []byte(content), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					cat := &activities.Catalog{Store: st, Rules: catalog.DefaultRules(), Limits: catalog.DefaultLimits(), Orphans: store.OrphanDelete, Logger: discardLogger(),
+						Git: activities.GitSource{AllowLocal: true}}
+					if _, err := cat.RefreshLocation(t.Context(), contract.CatalogRefreshInput{LocationID: l.ID}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			// Another entity adds a relation to the template (review 34
+			// L1): its served etag changes, its body does not, and the
+			// receipt still serves.
+			before, err := st.EntityByRef(t.Context(), "template:default/hello")
 			if err != nil {
 				t.Fatal(err)
 			}
-			changed := strings.Replace(mcpCatalog(t), "Writes a greeting", "Writes a louder greeting", 1)
-			for _, l := range locs {
-				if l.Type != "file" {
-					continue
-				}
-				if err := os.WriteFile(l.Target, []byte(changed), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				cat := &activities.Catalog{Store: st, Rules: catalog.DefaultRules(), Limits: catalog.DefaultLimits(), Orphans: store.OrphanDelete, Logger: discardLogger(),
-					Git: activities.GitSource{AllowLocal: true}}
-				if _, err := cat.RefreshLocation(t.Context(), contract.CatalogRefreshInput{LocationID: l.ID}); err != nil {
-					t.Fatal(err)
-				}
+			rewrite(mcpCatalog(t) + `---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: leans-on-hello}
+spec: {type: service, lifecycle: production, owner: team-a, dependsOn: [template:default/hello]}
+`)
+			after, err := st.EntityByRef(t.Context(), "template:default/hello")
+			if err != nil {
+				t.Fatal(err)
 			}
+			if after.ETag == before.ETag || after.Hash != before.Hash {
+				t.Fatalf("the relation left the template's etag (%s, %s) or changed its body (%s, %s)", before.ETag, after.ETag, before.Hash, after.Hash)
+			}
+			if _, text, _ := callTool(t, alice, "template_run", args); !strings.Contains(text, "scaffolder.runSigningKey") {
+				t.Fatalf("run after another entity's relation to the template: %s, want the key's error (the receipt kept)", text)
+			}
+			// The template's body changes.
+			rewrite(strings.Replace(mcpCatalog(t), "Writes a greeting", "Writes a louder greeting", 1))
 			if _, text, isErr := callTool(t, alice, "template_run", args); !isErr || !strings.Contains(text, "changed since your template_dry_run") {
 				t.Errorf("run of a changed template: %t %s", isErr, text)
 			}

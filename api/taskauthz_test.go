@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,14 @@ type refuseTemplates struct{ tasks.DefaultAuthorizer }
 
 func (refuseTemplates) Template(_ context.Context, _ auth.Identity, action string, _ tasks.TemplateInfo) error {
 	return errors.New("refused by the test policy: " + action)
+}
+
+// unreachableAuthorizer cannot decide: the database its checks read
+// broke in use (the ConnError a store gives, with the database's address).
+type unreachableAuthorizer struct{ tasks.DefaultAuthorizer }
+
+func (unreachableAuthorizer) Template(context.Context, auth.Identity, string, tasks.TemplateInfo) error {
+	return &store.ConnError{Err: &net.OpError{Op: "read", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 9, 8, 7), Port: 5432}, Err: errors.New("connection reset by peer")}}
 }
 
 // TestScaffolderRoutesAskTheConfiguredAuthorizer: ScaffolderDeps.Authorizer
@@ -51,6 +60,9 @@ func TestScaffolderRoutesAskTheConfiguredAuthorizer(t *testing.T) {
 	}{
 		{"refusing", refuseTemplates{}, http.StatusNotFound, http.StatusForbidden, 0},
 		{"default", nil, http.StatusOK, http.StatusOK, 1},
+		// A check that cannot decide is no refusal (review 34 L2): 503,
+		// without the database's address.
+		{"unreachable", unreachableAuthorizer{}, http.StatusServiceUnavailable, http.StatusServiceUnavailable, 0},
 	} {
 		ran = 0
 		srv := New(Deps{Logger: discardLogger(), Auth: auth.Guest{}, Catalog: CatalogDeps{Store: st},
@@ -66,7 +78,8 @@ func TestScaffolderRoutesAskTheConfiguredAuthorizer(t *testing.T) {
 			req.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			srv.Handler().ServeHTTP(w, req)
-			if w.Code != r.want || (r.want == http.StatusForbidden && !strings.Contains(w.Body.String(), "refused by the test policy")) {
+			if w.Code != r.want || (r.want == http.StatusForbidden && !strings.Contains(w.Body.String(), "refused by the test policy")) ||
+				strings.Contains(w.Body.String(), "10.9.8.7") {
 				t.Errorf("%s: %s %s: %d %s, want %d", c.name, r.method, r.path, w.Code, w.Body.String(), r.want)
 			}
 		}

@@ -125,6 +125,12 @@ func (r *revocations) revokedLocked(t tokenRef) bool {
 	if !ok {
 		return false
 	}
+	// A revocation that raised no generation (a row without one, or one
+	// by the release before generations during a rolling upgrade) ends
+	// the tokens issued at or before it, whatever their generation.
+	if !u.Clock.IsZero() && !t.iat.After(u.Clock) {
+		return true
+	}
 	if t.gen != nil && u.Generation > 0 {
 		// Generations, not clocks: a replica whose clock is off can
 		// neither spare a token issued before the revocation nor end
@@ -191,11 +197,15 @@ func (r *revocations) addLocked(v store.Revocation) {
 	}
 	k := revKey{v.Kind, v.ID}
 	if old, ok := r.set[k]; ok {
-		// The later revocation and the highest generation count.
+		// The later revocation, the highest generation and the latest
+		// revocation without one count, each apart.
 		if !v.At.After(old.At) {
 			v.At, v.Expires = old.At, old.Expires
 		}
 		v.Generation = max(v.Generation, old.Generation)
+		if old.Clock.After(v.Clock) {
+			v.Clock = old.Clock
+		}
 	}
 	r.set[k] = v
 	if v.At.After(r.cursor) {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -31,15 +32,18 @@ func TestAccessTokenRevocationSQLite(t *testing.T) {
 
 func TestAccessTokenRevocationPostgres(t *testing.T) {
 	dsn := pg.DB(t, "auth")
-	open := func() revocationStore {
-		st, err := postgres.Open(context.Background(), dsn, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
+	testAccessTokenRevocation(t, openPostgres(t, dsn), openPostgres(t, dsn))
+}
+
+// openPostgres is a replica's store on the PostgreSQL database dsn.
+func openPostgres(t *testing.T, dsn string) revocationStore {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), dsn, 2)
+	if err != nil {
+		t.Fatal(err)
 	}
-	testAccessTokenRevocation(t, open(), open())
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // testAccessTokenRevocation runs two replicas (a, b) on one database: a
@@ -331,14 +335,7 @@ func TestRevokeUserSkewedClockSQLite(t *testing.T) {
 
 func TestRevokeUserSkewedClockPostgres(t *testing.T) {
 	dsn := pg.DB(t, "auth")
-	testRevokeUserSkewedClock(t, func() revocationStore {
-		st, err := postgres.Open(context.Background(), dsn, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	})
+	testRevokeUserSkewedClock(t, func() revocationStore { return openPostgres(t, dsn) })
 }
 
 // testRevokeUserSkewedClock: revoking every token of a user from a
@@ -415,5 +412,90 @@ func testRevokeUserSkewedClock(t *testing.T, open func() revocationStore) {
 				}
 			}
 		})
+	}
+}
+
+func TestOldReleaseRevocationSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	testOldReleaseRevocation(t, testDB(t, path), db, "?, ?, ?, ?")
+}
+
+func TestOldReleaseRevocationPostgres(t *testing.T) {
+	dsn := pg.DB(t, "auth")
+	st := openPostgres(t, dsn)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	testOldReleaseRevocation(t, st, db, "$1, $2, $3, $4")
+}
+
+// testOldReleaseRevocation: during a rolling upgrade (review 34 M1) a
+// replica of the release before generations revokes a user whose row a
+// new replica wrote with a generation. Its upsert (below, as that release
+// ran it) moves revoked_at forward and leaves the generation alone; the
+// tokens a new replica issued between the two revocations carry the
+// row's generation and must still be refused, and those issued after the
+// old release's revocation accepted.
+func testOldReleaseRevocation(t *testing.T, st revocationStore, db *sql.DB, params string) {
+	ctx := context.Background()
+	c := newClock()
+	i, err := NewIssuer(ctx, IssuerOptions{Store: st, DataKey: testDataKey, URL: testIssuerURL, Now: c.Now, RevocationWindow: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := Identity{Ref: "user:default/alice"}
+	if _, err := i.RevokeUser(ctx, user.Ref); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(2 * time.Second)
+	between, _, err := i.Issue(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(2 * time.Second)
+	at := c.Now().UTC()
+	if _, err := db.ExecContext(ctx, `INSERT INTO auth_revocations (kind, id, revoked_at, expires_at) VALUES (`+params+`)
+ON CONFLICT (kind, id) DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = excluded.expires_at
+WHERE excluded.revoked_at > auth_revocations.revoked_at`, "sub", user.Ref, store.AuditTime(at), store.AuditTime(at.Add(store.RevocationKeep))); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(2 * time.Second)
+	after, _, err := i.Issue(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A replica that read the row before the old release's update, and
+	// one that reads it fresh, both refuse.
+	fresh, err := NewIssuer(ctx, IssuerOptions{Store: st, DataKey: testDataKey, URL: testIssuerURL, Now: c.Now, RevocationWindow: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for who, i := range map[string]*Issuer{"the replica that revoked first": i, "a fresh replica": fresh} {
+		if _, err := i.Verify(ctx, between); !errors.Is(err, errs.ErrUnauthenticated) {
+			t.Errorf("%s accepts a token issued before the old release's revocation (err %v)", who, err)
+		}
+		if _, err := i.Verify(ctx, after); err != nil {
+			t.Errorf("%s refuses a token issued after every revocation: %v", who, err)
+		}
+	}
+	// A later revocation by a new replica still raises the generation and
+	// keeps the old release's time.
+	c.Add(2 * time.Second)
+	if _, err := i.RevokeUser(ctx, user.Ref); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(2 * time.Second)
+	if _, err := fresh.Verify(ctx, after); !errors.Is(err, errs.ErrUnauthenticated) {
+		t.Errorf("a token issued before a new replica's revocation is accepted (err %v)", err)
+	}
+	if _, err := fresh.Verify(ctx, between); !errors.Is(err, errs.ErrUnauthenticated) {
+		t.Errorf("a new replica's revocation made a token issued before the old release's one valid (err %v)", err)
 	}
 }

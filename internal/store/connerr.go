@@ -1,9 +1,13 @@
 package store
 
 import (
+	"database/sql/driver"
 	"errors"
 	"io"
 	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ConnError is a failure of the network connection to the database while
@@ -41,4 +45,23 @@ func connError(err error) error {
 		return err
 	}
 	return &ConnError{Err: err}
+}
+
+// Unreachable reports an error of a database that could not be reached
+// or is shutting down or starting up (a connection that could not be
+// opened or broke in use, SQLSTATE class 08 "connection exception" or 57P
+// "operator intervention"), as opposed to a query it refused. A network
+// error is the database's only when the store marked it so (ConnError): a
+// URL fetch or an identity provider's is not.
+func Unreachable(err error) bool {
+	var connect *pgconn.ConnectError
+	var conn *ConnError
+	var pg *pgconn.PgError
+	switch {
+	case errors.As(err, &connect), errors.As(err, &conn), errors.Is(err, driver.ErrBadConn):
+		return true
+	case errors.As(err, &pg):
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P")
+	}
+	return false
 }

@@ -15,7 +15,8 @@ import (
 // it up.
 type DryRunReceipt struct {
 	Caller, TemplateRef, ValuesHash string
-	// TemplateVersion is the template's uid and etag the dry run ran.
+	// TemplateVersion is the template's uid and body hash the dry run ran
+	// (tasks.Service.TemplateVersion).
 	TemplateVersion string
 	// Plan is what the dry run showed (JSON), returned with the run; at
 	// most MaxDryRunPlan bytes.

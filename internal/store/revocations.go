@@ -38,6 +38,11 @@ type Revocation struct {
 	// is revoked, whatever the clocks of the replicas that issued it and
 	// revoked it say. 0: a row without one (At is compared).
 	Generation int64
+	// Clock, of a RevokeUser row, is the time of its latest revocation
+	// that raised no generation (a row without one, or a revocation by
+	// the release before generations during a rolling upgrade): a token
+	// issued at or before it is revoked, whatever its generation.
+	Clock time.Time
 }
 
 // Revocations keeps revoked access tokens for every replica.
@@ -103,7 +108,7 @@ WHERE excluded.revoked_at > auth_revocations.revoked_at`), r.Kind, r.ID, authTim
 
 // RevocationsSince implements Revocations.
 func (s *SQL) RevocationsSince(ctx context.Context, since, now time.Time) ([]Revocation, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT kind, id, revoked_at, expires_at, generation FROM auth_revocations WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at`),
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT kind, id, revoked_at, expires_at, generation, clock_at FROM auth_revocations WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at`),
 		authTime(since), authTime(now))
 	if err != nil {
 		return nil, fmt.Errorf("read revocations: %w", err)
@@ -112,11 +117,14 @@ func (s *SQL) RevocationsSince(ctx context.Context, since, now time.Time) ([]Rev
 	var out []Revocation
 	for rows.Next() {
 		var r Revocation
-		var at, exp sql.NullString
-		if err := rows.Scan(&r.Kind, &r.ID, &at, &exp, &r.Generation); err != nil {
+		var at, exp, clock sql.NullString
+		if err := rows.Scan(&r.Kind, &r.ID, &at, &exp, &r.Generation, &clock); err != nil {
 			return nil, fmt.Errorf("read revocations: %w", err)
 		}
-		r.At, r.Expires = parseAuthTime(at), parseAuthTime(exp)
+		r.At, r.Expires, r.Clock = parseAuthTime(at), parseAuthTime(exp), parseAuthTime(clock)
+		if r.Generation == 0 {
+			r.Clock = r.At
+		}
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -135,20 +136,40 @@ func isTaskAdmin(who auth.Identity) bool {
 // found", whatever the Authorizer said.
 func (s *Service) mayRead(ctx context.Context, who auth.Identity, t *Task) error {
 	if err := s.authz.Task(ctx, who, ActionTaskRead, s.taskInfo(ctx, t)); err != nil {
+		if undecided(err) {
+			return err
+		}
 		return errs.NotFound("no task with id %q", t.ID)
 	}
 	return nil
 }
 
+// denial is an Authorizer's error as the service answers it: a refusal
+// (errs.ErrForbidden) as it is, a failure to decide (undecided) unchanged,
+// so that it is answered as what it is (503) and its cause (a database's
+// address) is shown to no caller as a reason; any other error is a
+// refusal with the Authorizer's reason.
+func denial(err error) error {
+	if err == nil || errorsIsForbidden(err) || undecided(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+}
+
+// undecided: the Authorizer could not decide (review 34 L2): the database
+// its check reads is unreachable, a service is unavailable, or the
+// request's context ended.
+func undecided(err error) bool {
+	return store.Unreachable(err) || errors.Is(err, errs.ErrUnavailable) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // mayChange asks the Authorizer whether who may do action to t; a refusal
 // is errs.ErrForbidden with the Authorizer's reason.
 func (s *Service) mayChange(ctx context.Context, who auth.Identity, action string, t *Task) error {
-	err := s.authz.Task(ctx, who, action, s.taskInfo(ctx, t))
-	switch {
-	case err == nil:
-		return nil
-	case !errorsIsForbidden(err):
-		err = fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+	err := denial(s.authz.Task(ctx, who, action, s.taskInfo(ctx, t)))
+	if err == nil || !errorsIsForbidden(err) {
+		return err
 	}
 	if t.User != "" && !strings.Contains(err.Error(), t.User) {
 		err = fmt.Errorf("%w (task %s belongs to %s)", err, t.ID, t.User)

@@ -38,8 +38,10 @@ func (s *Service) Template(ctx context.Context, who auth.Identity, ref string) (
 }
 
 // TemplateVersion names the version of template ref the catalog holds
-// now (its uid and etag), for who, who may read it: a dry run's receipt
-// is bound to it.
+// now (its uid and body hash), for who, who may read it: a dry run's
+// receipt is bound to it. Not the served etag: that follows relations
+// other entities (some the caller may not see) add to the template, which
+// change nothing a run does (review 34 L1).
 func (s *Service) TemplateVersion(ctx context.Context, who auth.Identity, ref string) (string, error) {
 	_, r, err := s.template(ctx, who, ActionTemplateRead, ref)
 	if err != nil {
@@ -49,7 +51,7 @@ func (s *Service) TemplateVersion(ctx context.Context, who auth.Identity, ref st
 	if err != nil {
 		return "", err
 	}
-	return e.UID + "/" + e.ETag, nil
+	return e.UID + "/" + e.Hash, nil
 }
 
 // template reads and parses a Template entity and asks the Authorizer
@@ -82,14 +84,12 @@ func (s *Service) template(ctx context.Context, who auth.Identity, action, ref s
 func (s *Service) mayUseTemplateEntity(ctx context.Context, who auth.Identity, action, ref string, t *templates.Template, e *store.StoredEntity) error {
 	err := s.authz.Template(ctx, who, action, TemplateInfo{Ref: ref, Owner: t.Spec.Owner, Tags: t.Metadata.Tags, Entity: e})
 	switch {
-	case err == nil:
-		return nil
+	case err == nil, undecided(err):
+		return err
 	case action == ActionTemplateRead:
 		return errs.NotFound("no template %s", ref)
-	case errorsIsForbidden(err):
-		return err
 	}
-	return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+	return denial(err)
 }
 
 // CreateRequest is a task to start: a catalog template, its parameter
@@ -210,10 +210,7 @@ func (s *Service) mayRunActions(ctx context.Context, who auth.Identity, plan *te
 		}
 		seen[st.Action] = true
 		if err := s.authz.Action(ctx, who, st.Action); err != nil {
-			if errorsIsForbidden(err) {
-				return err
-			}
-			return fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+			return denial(err)
 		}
 	}
 	return nil

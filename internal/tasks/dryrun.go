@@ -3,7 +3,6 @@ package tasks
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -54,10 +53,7 @@ func (s *Service) DryRun(ctx context.Context, who auth.Identity, req DryRunReque
 	// Decided on the uploaded template itself (its tags and owner), not on
 	// a catalog template that happens to share its name.
 	if err := s.authz.Template(ctx, who, ActionTemplateExecute, TemplateInfo{Ref: ref, Owner: t.Spec.Owner, Tags: t.Metadata.Tags, Uploaded: true}); err != nil {
-		if !errorsIsForbidden(err) {
-			err = fmt.Errorf("%w: %v", errs.ErrForbidden, err)
-		}
-		return nil, err
+		return nil, denial(err)
 	}
 	return s.dryRun(ctx, who, t, ref, "", req)
 }

@@ -91,7 +91,7 @@ func (s *Service) List(ctx context.Context, who auth.Identity, o ListOptions) (*
 	}
 	scope, err := s.authz.ListScope(ctx, who)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errs.ErrForbidden, err)
+		return nil, denial(err)
 	}
 	query, ok := listQuery(scope, o.CreatedBy, o.Template)
 	if !ok {

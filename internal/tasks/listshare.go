@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -17,29 +19,43 @@ import (
 const listReuse = 50 * time.Millisecond
 
 // listPassTimeout bounds a shared pass, which runs on after the caller
-// that started it has gone (the others still wait for it).
+// that started it has gone while other lists wait for it; it is cancelled
+// when the last list waiting for it leaves.
 const listPassTimeout = 30 * time.Second
 
 // maxListPasses bounds the passes remembered; past it, the finished ones
 // are dropped.
 const maxListPasses = 256
 
+// maxSharedListPasses bounds the shared passes running at once on a
+// replica (review 34 L3): a list that would start one more runs its pass
+// unshared, on its own context (it ends when its caller leaves), as lists
+// did before passes were shared.
+const maxSharedListPasses = 32
+
 // listShare holds the recent visibility passes of task lists by their
 // queries, each until listReuse has passed since it began. A pass's tasks
 // are copied out to each list, which filters, sorts and cuts its own copy.
 type listShare struct {
-	mu     sync.Mutex
-	passes map[string]*listPass
-	now    func() time.Time // time.Now; a test's clock
+	mu      sync.Mutex
+	passes  map[string]*listPass
+	running int              // shared passes not done
+	now     func() time.Time // time.Now; a test's clock
 }
 
 // listPass is one visibility pass: done is closed when tasks and err are
-// set.
+// set. waiters, cancel and abandoned are guarded by listShare.mu.
 type listPass struct {
 	began time.Time
 	done  chan struct{}
 	tasks []Task
 	err   error
+	// waiters counts the lists waiting for the pass; the last to leave
+	// before it is done cancels it (cancel) and marks it abandoned, so
+	// that no later list shares it.
+	waiters   int
+	cancel    context.CancelFunc
+	abandoned bool
 }
 
 // tasks runs pass for key, or shares a pass of key that began at most
@@ -48,28 +64,39 @@ func (ls *listShare) tasks(ctx context.Context, key string, pass func(context.Co
 	ls.mu.Lock()
 	now := ls.clock()
 	p := ls.passes[key]
-	if p == nil || now.Sub(p.began) > listReuse || p.failed() {
-		p = &listPass{began: now, done: make(chan struct{})}
+	if p == nil || now.Sub(p.began) > listReuse || p.failed() || p.abandoned {
+		if ls.running >= maxSharedListPasses {
+			ls.mu.Unlock()
+			return runListPass(ctx, pass)
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listPassTimeout)
+		p = &listPass{began: now, done: make(chan struct{}), cancel: cancel}
 		ls.keep(key, p)
+		ls.running++
 		go func() {
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listPassTimeout)
 			defer cancel()
-			all, err := pass(pctx)
+			all, err := runListPass(pctx, pass)
 			p.tasks = make([]Task, len(all))
 			for i, t := range all {
 				p.tasks[i] = *t
 			}
 			p.err = err
+			ls.mu.Lock()
+			ls.running--
+			ls.mu.Unlock()
 			close(p.done)
 			// A pass is let go once no list may share it any more, so an
 			// idle server holds no task lists.
 			time.AfterFunc(listReuse, ls.sweep)
 		}()
 	}
+	p.waiters++
 	ls.mu.Unlock()
 	select {
 	case <-p.done:
+		ls.leave(p)
 	case <-ctx.Done():
+		ls.leave(p)
 		return nil, ctx.Err()
 	}
 	if p.err != nil {
@@ -81,6 +108,34 @@ func (ls *listShare) tasks(ctx context.Context, key string, pass func(context.Co
 		out[i] = &t
 	}
 	return out, nil
+}
+
+// leave ends a list's wait for p: the last list to leave a pass still
+// running cancels it.
+func (ls *listShare) leave(p *listPass) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	p.waiters--
+	if p.waiters > 0 {
+		return
+	}
+	select {
+	case <-p.done:
+	default:
+		p.abandoned = true
+		p.cancel()
+	}
+}
+
+// runListPass runs pass; a panic in it is its error (a shared pass runs
+// outside the request's recovery, and must not end the process).
+func runListPass(ctx context.Context, pass func(context.Context) ([]*Task, error)) (tasks []*Task, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			tasks, err = nil, fmt.Errorf("list tasks: the visibility pass panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return pass(ctx)
 }
 
 // keep remembers p as key's newest pass, first dropping the finished

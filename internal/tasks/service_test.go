@@ -38,9 +38,15 @@ import (
 type testAuthorizer struct {
 	deny  map[string]bool
 	scope ListScope
+	// fail, when set, is every check's error: the Authorizer could not
+	// decide.
+	fail error
 }
 
 func (a *testAuthorizer) Template(_ context.Context, _ auth.Identity, action string, tmpl TemplateInfo) error {
+	if a.fail != nil {
+		return a.fail
+	}
 	if a.deny[action] {
 		return fmt.Errorf("the test policy refuses %s on %s", action, tmpl.Ref)
 	}
@@ -48,6 +54,9 @@ func (a *testAuthorizer) Template(_ context.Context, _ auth.Identity, action str
 }
 
 func (a *testAuthorizer) Task(_ context.Context, _ auth.Identity, action string, t TaskInfo) error {
+	if a.fail != nil {
+		return a.fail
+	}
 	if a.deny[action] {
 		return fmt.Errorf("the test policy refuses %s on %s", action, t.ID)
 	}
@@ -55,10 +64,13 @@ func (a *testAuthorizer) Task(_ context.Context, _ auth.Identity, action string,
 }
 
 func (a *testAuthorizer) ListScope(context.Context, auth.Identity) (ListScope, error) {
-	return a.scope, nil
+	return a.scope, a.fail
 }
 
 func (a *testAuthorizer) Action(_ context.Context, _ auth.Identity, action string) error {
+	if a.fail != nil {
+		return a.fail
+	}
 	if a.deny[ActionActionExecute] {
 		return fmt.Errorf("the test policy refuses %s", action)
 	}
@@ -205,6 +217,15 @@ func serviceOn(t testing.TB, c client.Client, authz Authorizer, dryRun DryRunFun
 	})
 }
 
+// countDryRuns is a DryRunFunc that counts its runs in n and shows
+// nothing.
+func countDryRuns(n *int) DryRunFunc {
+	return func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile, permission.Subject) (*workflows.DryRunResult, error) {
+		*n++
+		return &workflows.DryRunResult{}, nil
+	}
+}
+
 // waitStatus polls a task until it has status want.
 func waitStatus(t *testing.T, s *Service, who auth.Identity, id, want string) *Task {
 	t.Helper()
@@ -233,10 +254,7 @@ func TestAuthorizerDecidesEveryOperation(t *testing.T) {
 	ctx := t.Context()
 	authz := &testAuthorizer{scope: ListScope{All: true}}
 	dryRuns := 0
-	s := testService(t, authz, func(context.Context, templates.Plan, map[string]string, []contract.DryRunFile, permission.Subject) (*workflows.DryRunResult, error) {
-		dryRuns++
-		return &workflows.DryRunResult{}, nil
-	})
+	s := testService(t, authz, countDryRuns(&dryRuns))
 	alice := auth.Identity{Ref: "user:default/alice"}
 	running, _, err := s.Create(ctx, alice, CreateRequest{TemplateRef: "template:default/t"})
 	if err != nil {
