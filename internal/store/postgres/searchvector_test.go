@@ -420,12 +420,13 @@ func TestSearchVectorHostileText(t *testing.T) {
 // vectors (to_tsvector's, which read "022e1f" as the number 022e1 and
 // the word f) is indexed again when the store opens after the migration,
 // its docs pages too, and a term's word then finds what holds it.
-func TestSearchVectorReindex(t *testing.T) {
+// storePaint stores component paint (with description) and its docs page
+// "Shades" holding text.
+func storePaint(t *testing.T, s store.Store, description, text string) {
+	t.Helper()
 	ctx := context.Background()
-	dsn := freshDB(t)
-	s := openStore(t, dsn)
 	row, err := catalog.Row(catalog.Entity{"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
-		"metadata": map[string]any{"name": "paint", "description": "Colour 022e1f, a green."},
+		"metadata": map[string]any{"name": "paint", "description": description},
 		"spec":     map[string]any{"type": "service", "owner": "team-a", "lifecycle": "production"}})
 	if err != nil {
 		t.Fatal(err)
@@ -437,9 +438,16 @@ func TestSearchVectorReindex(t *testing.T) {
 	if _, err := s.ReplaceLocation(ctx, loc.ID, []store.Entity{row}, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ReplaceDocsIndex(ctx, row.Ref, []store.DocsSearchDoc{{Location: "", Title: "Shades", Text: "The 022e1f shade."}}); err != nil {
+	if err := s.ReplaceDocsIndex(ctx, row.Ref, []store.DocsSearchDoc{{Location: "", Title: "Shades", Text: text}}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestSearchVectorReindex(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	storePaint(t, s, "Colour 022e1f, a green.", "The 022e1f shade.")
 	found := func(s store.Store) int {
 		t.Helper()
 		page, err := s.Search(ctx, store.SearchQuery{Term: "022e1f", Limit: 10})
@@ -477,22 +485,7 @@ func TestSearchVectorOlderWriter(t *testing.T) {
 	ctx := context.Background()
 	dsn := freshDB(t)
 	s := openStore(t, dsn)
-	row, err := catalog.Row(catalog.Entity{"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
-		"metadata": map[string]any{"name": "paint"},
-		"spec":     map[string]any{"type": "service", "owner": "team-a", "lifecycle": "production"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/paint.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.ReplaceLocation(ctx, loc.ID, []store.Entity{row}, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ReplaceDocsIndex(ctx, row.Ref, []store.DocsSearchDoc{{Location: "", Title: "Shades", Text: "Green."}}); err != nil {
-		t.Fatal(err)
-	}
+	storePaint(t, s, "", "Green.")
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
