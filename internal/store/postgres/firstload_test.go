@@ -27,11 +27,7 @@ func TestFirstLoadNeverWaitsForReaders(t *testing.T) {
 	dsn := freshDB(t)
 	ctx := context.Background()
 	s := openStore(t, dsn)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	indexes := func() []string {
 		t.Helper()
 		got, err := s.(*store.SQL).FirstLoadIndexes(ctx)

@@ -157,11 +157,7 @@ func TestCopiedRowsRollBack(t *testing.T) {
 	if _, err := s.ReplaceLocationStream(ctx, loc.ID, stream(true), store.ReplaceOptions{Orphans: store.OrphanDelete}); !errors.Is(err, boom) {
 		t.Fatalf("failed stream: %v", err)
 	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	for _, table := range []string{"entities", "search", "relations"} {
 		var rows int
 		if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&rows); err != nil {
@@ -194,21 +190,13 @@ func TestRebind(t *testing.T) {
 func TestTaskSecretsPurged(t *testing.T) {
 	dsn := freshDB(t)
 	s := openStore(t, dsn)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	storetest.TaskSecretsPurged(t, s, db, rebind)
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
 	dsn := freshDB(t)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	storetest.NewerSchemaRefused(t, db, rebind, func() (store.Store, error) { return Open(context.Background(), dsn, 2) })
 }
 
@@ -220,11 +208,7 @@ func TestVacuumAfterLargeBatch(t *testing.T) {
 	dsn := freshDB(t)
 	ctx := context.Background()
 	s := openStore(t, dsn)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	load := func(target string, n int) {
 		t.Helper()
 		loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: target})
@@ -279,11 +263,7 @@ func TestSearchPoolWarmAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	var warm int
 	if err := db.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle' AND query = $1`, warmSearch).Scan(&warm); err != nil {
 		t.Fatal(err)

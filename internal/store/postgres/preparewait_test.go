@@ -20,11 +20,7 @@ func TestPrepareWaitHoldsUpNoOtherStatement(t *testing.T) {
 	ctx := context.Background()
 	dsn := freshDB(t)
 	s := openStore(t, dsn)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -142,11 +142,7 @@ func TestSearchVectorMatchesToTSVector(t *testing.T) {
 	if err := s.ReplaceDocsIndex(ctx, ents[0].Ref, pages); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	old, built := vectors(t, db, toTSVector), vectors(t, db, "d.tsv")
 	if len(old) < len(ents) {
 		t.Fatalf("%d rows indexed for %d entities and %d pages", len(old), len(ents), len(pages))
@@ -356,11 +352,7 @@ func TestSearchVectorHostileText(t *testing.T) {
 	if err := s.ReplaceDocsIndex(ctx, "component:default/hostile", []store.DocsSearchDoc{{Location: "x/", Title: "Page 'one': a&b", Text: hostile}}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	for _, c := range []struct {
 		name, typ string
 		want      []string
@@ -460,11 +452,7 @@ func TestSearchVectorReindex(t *testing.T) {
 		t.Fatalf("022e1f: %d results, want the entity and its page", n)
 	}
 	// As the database was before the migration.
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	if _, err := db.Exec(`UPDATE search_docs d SET tsv = ` + toTSVector + `;
 		INSERT INTO search_state (key, value) VALUES ('needs_reindex', '1')`); err != nil {
 		t.Fatal(err)
@@ -486,11 +474,7 @@ func TestSearchVectorOlderWriter(t *testing.T) {
 	dsn := freshDB(t)
 	s := openStore(t, dsn)
 	storePaint(t, s, "", "Green.")
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, dsn)
 	// The older release's insert: every column but tsv, which it had
 	// PostgreSQL generate.
 	if _, err := db.Exec(`INSERT INTO search_docs (id, type, path, kind, namespace, name, kind_text, label, title, text, meta)
