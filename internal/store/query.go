@@ -342,7 +342,7 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 	for i := range order {
 		q.add(fmt.Sprintf(", p.o%d", i))
 	}
-	q.add(", " + s.relationsJSON("e.ref") + " FROM (" + paged + ") p JOIN entities e ON e.id = p.id" + orderBy("p."))
+	q.add(", " + s.relationsJSON("e.ref") + ", " + s.generationCol() + " FROM (" + paged + ") p JOIN entities e ON e.id = p.id" + orderBy("p."))
 	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entities: %w", err)
@@ -351,16 +351,18 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 	var got []positioned
 	for rows.Next() {
 		vals := make([]string, len(order))
-		ptrs := make([]any, len(order)+1)
+		ptrs := make([]any, len(order)+2)
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
 		var rels string
-		ptrs[len(order)] = &rels
+		var gen int64
+		ptrs[len(order)], ptrs[len(order)+1] = &rels, &gen
 		e, err := scanEntity(rows, ptrs...)
 		if err != nil {
 			return nil, err
 		}
+		e.Gen = gen
 		if e.Relations, err = parseRelations(e.Ref, rels); err != nil {
 			return nil, err
 		}
