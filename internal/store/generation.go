@@ -75,14 +75,7 @@ func (s *SQL) HiddenSet(ctx context.Context, access *Expr, max int) (gen int64, 
 	refs = map[string]bool{}
 	var q sqlBuilder
 	q.add("SELECT g.n, h.ref FROM (SELECT " + s.generationCol() + " AS n) g LEFT JOIN (SELECT e.ref FROM entities e WHERE ")
-	if access.IsTrue() {
-		q.add("1=0")
-	} else {
-		// As HiddenRefs: hidden is where the predicate is not true.
-		q.add("CASE WHEN ")
-		where(&q, nil, access, "", nil)
-		q.add(" THEN 0 ELSE 1 END = 1")
-	}
+	notAdmitted(&q, access, true)
 	q.add(" LIMIT ?) h ON 1=1", max+1)
 	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
 	if err != nil {
@@ -102,6 +95,47 @@ func (s *SQL) HiddenSet(ctx context.Context, access *Expr, max int) (gen int64, 
 		return 0, nil, false, fmt.Errorf("hidden set: %w", err)
 	}
 	return gen, refs, len(refs) <= max, nil
+}
+
+// notAdmitted writes e (neg: its negation, where e is not true) with every
+// negation pushed down to the conditions, so that a condition an entity
+// must meet is an index-served semi-join: the entities a policy hides
+// (those annotated sensitive, not owned by the caller) are found from the
+// few index rows of the annotation, not by testing every entity. No
+// condition is NULL (each is an IN over non-null values or an EXISTS), so
+// "not true" is NOT, as HiddenRefs's CASE decides.
+func notAdmitted(q *sqlBuilder, e *Expr, neg bool) {
+	switch op := e.op(); op {
+	case ExprTrue, ExprFalse:
+		if (op == ExprTrue) != neg {
+			q.add("1=1")
+		} else {
+			q.add("1=0")
+		}
+	case ExprNot:
+		notAdmitted(q, e.Args[0], !neg)
+	case ExprAnd, ExprOr:
+		sep := " AND "
+		if (op == ExprOr) != neg {
+			sep = " OR "
+		}
+		q.add("(")
+		for i, a := range e.Args {
+			if i > 0 {
+				q.add(sep)
+			}
+			notAdmitted(q, a, neg)
+		}
+		q.add(")")
+	case ExprCond:
+		if neg {
+			q.add("NOT (")
+			probe(q, e.Cond)
+			q.add(")")
+			return
+		}
+		probeAs(q, e.Cond, true)
+	}
 }
 
 // Key is a string equal for two predicates exactly when they select the
