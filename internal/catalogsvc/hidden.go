@@ -44,9 +44,10 @@ const (
 	// maxHidden bounds a cached set: a policy that hides more (a team
 	// reading only its own entities) is decided per page.
 	maxHidden = 1024
-	// maxHiddenSets bounds the predicates remembered (about one per
-	// distinct ownership a policy names).
-	maxHiddenSets = 1024
+	// maxHiddenSets bounds the predicates remembered (under the default
+	// policy one per signed-in user: its ownership refs are in it), so
+	// the sets hold at most ~13 MB of refs, usually next to nothing.
+	maxHiddenSets = 256
 	// hiddenReadTimeout bounds one background read of a set.
 	hiddenReadTimeout = time.Minute
 )
