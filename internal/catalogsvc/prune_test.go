@@ -28,10 +28,10 @@ func TestMain(m *testing.M) {
 	os.Exit(pg.Main(m, "catalogsvc"))
 }
 
-// The stores are two handles on one database: the service reads through
-// the first, the catalog is written through the second (another replica).
+// The catalog is written through the store the service reads, and through
+// a second handle on the same database (another replica).
 func TestPrunedRelationsFollowTargetsSQLite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.db")
+	var path string
 	open := func() store.Store {
 		st, err := sqlite.Open(context.Background(), path)
 		if err != nil {
@@ -40,11 +40,19 @@ func TestPrunedRelationsFollowTargetsSQLite(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	testPrunedRelationsFollowTargets(t, open(), open())
+	t.Run("same handle", func(t *testing.T) {
+		path = filepath.Join(t.TempDir(), "r.db")
+		st := open()
+		testPrunedRelationsFollowTargets(t, st, st)
+	})
+	t.Run("another replica", func(t *testing.T) {
+		path = filepath.Join(t.TempDir(), "r.db")
+		testPrunedRelationsFollowTargets(t, open(), open())
+	})
 }
 
 func TestPrunedRelationsFollowTargetsPostgres(t *testing.T) {
-	dsn := pg.DB(t, "catalogsvc")
+	var dsn string
 	open := func() store.Store {
 		st, err := postgres.Open(context.Background(), dsn, 4)
 		if err != nil {
@@ -53,7 +61,15 @@ func TestPrunedRelationsFollowTargetsPostgres(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	testPrunedRelationsFollowTargets(t, open(), open())
+	t.Run("same handle", func(t *testing.T) {
+		dsn = pg.DB(t, "catalogsvc")
+		st := open()
+		testPrunedRelationsFollowTargets(t, st, st)
+	})
+	t.Run("another replica", func(t *testing.T) {
+		dsn = pg.DB(t, "catalogsvc")
+		testPrunedRelationsFollowTargets(t, open(), open())
+	})
 }
 
 // countedStore counts the relation-target checks a service asks its
