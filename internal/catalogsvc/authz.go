@@ -75,20 +75,26 @@ func (s *Service) readable(ctx context.Context, who auth.Identity, e *store.Stor
 }
 
 // pruneRelations drops, from each entity, the relations whose target who
-// may not read. The targets are decided in one query; a target that does
-// not exist is kept (it reveals nothing).
+// may not read. A target that does not exist is kept (it reveals
+// nothing). The hidden targets come from the set the caller's access
+// predicate hides at the generation the entities were read at, when it is
+// known (hiddenSets); else they are decided in one query.
 func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*store.StoredEntity) error {
 	if s.d.Policy == nil {
 		return nil
 	}
-	// One query decides every target with the policy's translated read
-	// filter (proven equal to the policy's decisions, and conservative
-	// where a condition cannot be translated).
+	// The policy's translated read filter decides (proven equal to the
+	// policy's decisions, and conservative where a condition cannot be
+	// translated).
 	access, err := s.access(who)
 	if err != nil {
 		return err
 	}
 	if access.IsTrue() { // who reads everything
+		return nil
+	}
+	hidden, known := s.hidden.lookup(ctx, s.d.Store, s.d.Logger, access, pageGen(es))
+	if known && len(hidden) == 0 {
 		return nil
 	}
 	// Each target's key is worked out once; the relations' keys are
@@ -111,9 +117,13 @@ func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*s
 	if len(refs) == 0 {
 		return nil
 	}
-	hidden, err := s.d.Store.HiddenRefs(ctx, refs, access)
-	if err != nil || len(hidden) == 0 {
-		return err
+	if !known {
+		if hidden, err = s.d.Store.HiddenRefs(ctx, refs, access); err != nil {
+			return err
+		}
+	}
+	if len(hidden) == 0 {
+		return nil
 	}
 	for _, e := range es {
 		if e == nil {

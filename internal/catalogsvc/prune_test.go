@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/internal/auth"
 	"github.com/riggerdev/rigger/internal/pgtest"
@@ -26,22 +28,92 @@ func TestMain(m *testing.M) {
 	os.Exit(pg.Main(m, "catalogsvc"))
 }
 
+// The catalog is written through the store the service reads, and through
+// a second handle on the same database (another replica).
 func TestPrunedRelationsFollowTargetsSQLite(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
+	var path string
+	open := func() store.Store {
+		st, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
 	}
-	t.Cleanup(func() { st.Close() })
-	testPrunedRelationsFollowTargets(t, st)
+	t.Run("same handle", func(t *testing.T) {
+		path = filepath.Join(t.TempDir(), "r.db")
+		st := open()
+		testPrunedRelationsFollowTargets(t, st, st)
+	})
+	t.Run("another replica", func(t *testing.T) {
+		path = filepath.Join(t.TempDir(), "r.db")
+		testPrunedRelationsFollowTargets(t, open(), open())
+	})
 }
 
 func TestPrunedRelationsFollowTargetsPostgres(t *testing.T) {
-	st, err := postgres.Open(context.Background(), pg.DB(t, "catalogsvc"), 4)
+	var dsn string
+	open := func() store.Store {
+		st, err := postgres.Open(context.Background(), dsn, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	t.Run("same handle", func(t *testing.T) {
+		dsn = pg.DB(t, "catalogsvc")
+		st := open()
+		testPrunedRelationsFollowTargets(t, st, st)
+	})
+	t.Run("another replica", func(t *testing.T) {
+		dsn = pg.DB(t, "catalogsvc")
+		testPrunedRelationsFollowTargets(t, open(), open())
+	})
+}
+
+// countedStore counts the relation-target checks a service asks its
+// store for (HiddenRefs), to tell them from decisions of its cached sets.
+type countedStore struct {
+	store.Store
+	hiddenRefs atomic.Int64
+}
+
+func (c *countedStore) HiddenRefs(ctx context.Context, refs []string, access *store.Expr) (map[string]bool, error) {
+	c.hiddenRefs.Add(1)
+	return c.Store.HiddenRefs(ctx, refs, access)
+}
+
+// warmHidden reads svc-a as who until s holds, for who's access, the set
+// of hidden entities at the catalog's current generation (read in the
+// background after a page of a generation it does not hold).
+func warmHidden(t *testing.T, s *Service, st store.Store, who auth.Identity) {
+	t.Helper()
+	ctx := context.Background()
+	access, err := s.access(who)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	testPrunedRelationsFollowTargets(t, st)
+	gen, _, _, err := st.HiddenSet(ctx, store.True(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, _, err := s.EntityByName(ctx, who, "Component", "default", "svc-a"); err != nil {
+			t.Fatal(err)
+		}
+		s.hidden.mu.Lock()
+		set := s.hidden.sets[access.Key()]
+		held := set != nil && set.gen == gen && set.refs != nil
+		s.hidden.mu.Unlock()
+		if held {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no set of hidden entities at generation %d after 10s", who.Ref, gen)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // served is what one read path serves of an entity: its relations'
@@ -110,11 +182,14 @@ func servedSvcA(t *testing.T, s *Service, st store.Store, who auth.Identity) ser
 // testPrunedRelationsFollowTargets: every read drops a relation whose
 // target the caller may not read — alice (team-a) does not see svc-a's
 // dependency on team-b's sensitive secret-b, bob (team-b) does — and the
-// etag follows. When the catalog changes which targets are hidden
-// (team-a's group turns sensitive, secret-b stops being), the very next
-// read follows it: nothing about a target's readability is remembered.
+// etag follows. Once the service holds what each caller's policy hides,
+// a by-name read and a page decide from it without asking the store
+// about each target. When the catalog changes which targets are hidden
+// (team-a's group turns sensitive, secret-b stops being), written through
+// writer (another replica on the same database), the very next read
+// follows it: a held set decides only pages of its own write generation.
 // Without a policy everything is served.
-func testPrunedRelationsFollowTargets(t *testing.T, st store.Store) {
+func testPrunedRelationsFollowTargets(t *testing.T, st, writer store.Store) {
 	ctx := context.Background()
 	raw, err := os.ReadFile(testCatalog)
 	if err != nil {
@@ -124,7 +199,9 @@ func testPrunedRelationsFollowTargets(t *testing.T, st store.Store) {
 	if err := os.WriteFile(f, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, _, refresh := testServiceOn(t, st, f, true)
+	written, _, refresh := testServiceOn(t, writer, f, true)
+	counted := &countedStore{Store: st}
+	s := New(Deps{Logger: written.d.Logger, Store: counted, Policy: written.d.Policy})
 	open := New(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st})
 	const group, secret = "group:default/team-a", "component:default/secret-b"
 	all := []string{secret, group}
@@ -147,9 +224,35 @@ func testPrunedRelationsFollowTargets(t *testing.T, st store.Store) {
 		}
 		return got
 	}
+	// held: with the hidden sets held, a by-name read and a page of svc-a
+	// serve want to who, deciding without HiddenRefs.
+	held := func(phase string, who auth.Identity, want []string) {
+		t.Helper()
+		warmHidden(t, s, st, who)
+		before := counted.hiddenRefs.Load()
+		e, _, err := s.EntityByName(ctx, who, "Component", "default", "svc-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.Query(ctx, who, store.Query{Filter: store.Filter{{{Key: "metadata.name", Values: []string{"svc-a"}}}}, Limit: 10})
+		if err != nil || len(page.Entities) != 1 {
+			t.Fatalf("%s: page: %v %v", phase, page.Entities, err)
+		}
+		if n := counted.hiddenRefs.Load() - before; n != 0 {
+			t.Fatalf("%s: %s: %d relation-target queries with the hidden set held", phase, who.Ref, n)
+		}
+		for path, e := range map[string]*store.StoredEntity{"by name": e, "page": page.Entities[0]} {
+			if ts := targets(e); !slices.Equal(slices.Sorted(slices.Values(ts)), want) {
+				t.Fatalf("%s: %s %s with the hidden set held: svc-a's relations to %v, want %v", phase, who.Ref, path, ts, want)
+			}
+		}
+		check(phase, who, s, want)
+	}
 	aliceBefore := check("before", alice, s, []string{group})
 	check("before", bob, s, all)
 	check("before", alice, open, all)
+	held("before, held", alice, []string{group})
+	held("before, held", bob, all)
 
 	// team-a's group turns sensitive (it has no owner: no one here may
 	// read it), secret-b stops being sensitive.
@@ -168,6 +271,8 @@ func testPrunedRelationsFollowTargets(t *testing.T, st store.Store) {
 	if aliceAfter.etag == aliceBefore.etag {
 		t.Fatalf("alice's etag of svc-a did not change with its served relations: %s", aliceAfter.etag)
 	}
+	held("after, held", alice, []string{secret})
+	held("after, held", bob, []string{secret})
 }
 
 // withTargets is rels limited to those whose target is in targets.

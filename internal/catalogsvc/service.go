@@ -21,6 +21,7 @@ type Store interface {
 	EntityByUID(ctx context.Context, uid string) (*store.StoredEntity, error)
 	EntitiesByRefs(ctx context.Context, refs []string) ([]*store.StoredEntity, error)
 	HiddenRefs(ctx context.Context, refs []string, access *store.Expr) (map[string]bool, error)
+	HiddenSet(ctx context.Context, access *store.Expr, max int) (gen int64, refs map[string]bool, whole bool, err error)
 	FacetsAccess(ctx context.Context, f store.Filter, access *store.Expr, facets []string) (map[string][]store.FacetCount, error)
 	DeleteEntity(ctx context.Context, uid string) error
 
@@ -65,6 +66,8 @@ type Deps struct {
 // Service is the catalog's operations. Safe for concurrent use.
 type Service struct {
 	d Deps
+	// hidden remembers what each access predicate hides (pruneRelations).
+	hidden hiddenSets
 }
 
 // New builds the service. It does no I/O.

@@ -265,6 +265,15 @@ func checkFilter(t *testing.T, st store.Store) {
 				if len(hidden)+len(got) != len(all.Entities) {
 					t.Errorf("%s: HiddenRefs names %d refs, the list shows %d of %d", what, len(hidden), len(got), len(all.Entities))
 				}
+				// HiddenSet (what the service caches per predicate) names
+				// the same entities, found from the other side.
+				_, cached, whole, err := st.HiddenSet(ctx, access, len(all.Entities))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !whole || fmt.Sprint(cached) != fmt.Sprint(hidden) {
+					t.Errorf("%s: HiddenSet names %v (whole: %v), HiddenRefs %v", what, cached, whole, hidden)
+				}
 				if !set.exact {
 					continue
 				}

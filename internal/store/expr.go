@@ -290,7 +290,12 @@ func expr(q *sqlBuilder, e *Expr) {
 // do): found by the row's id, without reading the entity row for its ref
 // (~15 % of an owner-filtered page at 100k). Refs longer than a search
 // value (200) are not indexed; entity names are at most 63 characters.
-func probe(q *sqlBuilder, c Cond) {
+func probe(q *sqlBuilder, c Cond) { probeAs(q, c, false) }
+
+// probeAs is probe, or with semi the same condition as an IN semi-join a
+// planner can start from (the rows of the search_key_value index that
+// hold it), for a query whose candidates it is to find (HiddenSet).
+func probeAs(q *sqlBuilder, c Cond, semi bool) {
 	key := strings.ToLower(c.Key)
 	vals := make([]string, len(c.Values))
 	for i, v := range c.Values {
@@ -300,7 +305,11 @@ func probe(q *sqlBuilder, c Cond) {
 		cond(q, Cond{Key: key, Values: vals})
 		return
 	}
-	q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key = ?", key)
+	if semi {
+		q.add("e.id IN (SELECT s.entity_id FROM search s WHERE s.key = ?", key)
+	} else {
+		q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key = ?", key)
+	}
 	if len(vals) > 0 {
 		q.add(" AND ")
 		inList(q, "s.value", vals)

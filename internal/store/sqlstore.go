@@ -1382,6 +1382,7 @@ func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error
 	}
 	ref = strings.ToLower(ref)
 	var rels string
+	var gen int64
 	qctx := ctx
 	if !s.d.FirstLoadLocks {
 		// SQLite: a WAL reader never waits on a writer. On PostgreSQL the
@@ -1389,13 +1390,14 @@ func (s *SQL) EntityByRef(ctx context.Context, ref string) (*StoredEntity, error
 		// caller's deadline.
 		qctx = context.WithoutCancel(ctx)
 	}
-	e, err := scanEntity(st.QueryRowContext(qctx, ref), &rels)
+	e, err := scanEntity(st.QueryRowContext(qctx, ref), &rels, &gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFound("no entity named %q", ref)
 	}
 	if err != nil {
 		return nil, err
 	}
+	e.Gen = gen
 	if e.Relations, err = parseRelations(e.Ref, rels); err != nil {
 		return nil, err
 	}
@@ -1410,7 +1412,7 @@ func (s *SQL) byRefStmt(ctx context.Context) (*sql.Stmt, error) {
 	if s.byRef != nil {
 		return s.byRef, nil
 	}
-	st, err := s.db.PrepareContext(ctx, s.q(`SELECT `+entityCols+`, `+s.relationsJSON("e.ref")+` FROM entities e WHERE e.ref = ?`))
+	st, err := s.db.PrepareContext(ctx, s.q(`SELECT `+entityCols+`, `+s.relationsJSON("e.ref")+`, `+s.generationCol()+` FROM entities e WHERE e.ref = ?`))
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,10 @@ type StoredEntity struct {
 	Relations []Relation
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Gen is the catalog's write generation the entity was read at, in
+	// the same statement (0 where the read does not say: compare it with
+	// HiddenSet's).
+	Gen int64
 }
 
 // Location is a place entities are read from.
@@ -220,6 +224,10 @@ type Store interface {
 	// stored entity that access does not admit: a permission check of
 	// many entities in one query. Refs of no stored entity are absent.
 	HiddenRefs(ctx context.Context, refs []string, access *Expr) (map[string]bool, error)
+	// HiddenSet returns the keys of every stored entity access does not
+	// admit (whole is false past max) and the write generation they were
+	// read at (StoredEntity.Gen).
+	HiddenSet(ctx context.Context, access *Expr, max int) (gen int64, refs map[string]bool, whole bool, err error)
 	Query(ctx context.Context, q Query) (Page, error)
 	Facets(ctx context.Context, f Filter, facets []string) (map[string][]FacetCount, error)
 	// FacetsAccess is Facets counting only the entities access matches.
