@@ -23,6 +23,10 @@ import (
 type hiddenSets struct {
 	mu   sync.Mutex
 	sets map[string]*hiddenSet
+	// reading counts the background reads running (at most maxHiddenReads:
+	// many callers' first pages after a write start no more store reads
+	// than that at once; the others ask the store per page meanwhile).
+	reading int
 }
 
 // hiddenSet is what one access predicate hides.
@@ -50,6 +54,9 @@ const (
 	maxHiddenSets = 256
 	// hiddenReadTimeout bounds one background read of a set.
 	hiddenReadTimeout = time.Minute
+	// maxHiddenReads bounds the background reads running at once, for all
+	// predicates together.
+	maxHiddenReads = 2
 )
 
 // lookup returns the keys access hides at generation gen (0: unknown),
@@ -82,10 +89,11 @@ func (h *hiddenSets) lookup(ctx context.Context, st Store, log *slog.Logger, acc
 		set = &hiddenSet{}
 		h.sets[key] = set
 	}
-	if set.busy || time.Now().Before(set.next) {
+	if set.busy || h.reading >= maxHiddenReads || time.Now().Before(set.next) {
 		return nil, false
 	}
 	set.busy = true
+	h.reading++
 	// The read outlives the request that started it.
 	go h.read(context.WithoutCancel(ctx), st, log, set, access)
 	return nil, false
@@ -101,6 +109,7 @@ func (h *hiddenSets) read(ctx context.Context, st Store, log *slog.Logger, set *
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	set.busy, set.next = false, time.Now().Add(10*took)
+	h.reading--
 	if err != nil {
 		if log != nil {
 			log.Warn("catalog: read the entities a policy hides (pages ask the store meanwhile)", "err", err)
