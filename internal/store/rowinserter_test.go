@@ -33,19 +33,30 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 		}
 		return n
 	}
-	load := func(commit bool) {
+	// begin opens a transaction on a held connection and an inserter in it.
+	begin := func() (*sql.Tx, *rowInserter) {
 		t.Helper()
 		conn, err := db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
+			conn.Close()
 			t.Fatal(err)
 		}
 		r := &replacer{s: s, ctx: ctx, conn: conn, tx: tx}
 		in := r.inserter("t", "id", "name", "note")
+		t.Cleanup(func() {
+			in.close()
+			_ = tx.Rollback() // a no-op after a commit
+			conn.Close()
+		})
+		return tx, in
+	}
+	load := func(commit bool) {
+		t.Helper()
+		tx, in := begin()
 		for i := range 3 {
 			if err := in.add(i, "row", nil); err != nil {
 				t.Fatal(err)
@@ -57,6 +68,7 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 			t.Fatalf("inside the transaction: %d rows, %v", n, err)
 		}
 		in.close()
+		var err error
 		if commit {
 			err = tx.Commit()
 		} else {
@@ -79,19 +91,7 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 		t.Fatalf("ids sum to %d (%v), want 3", sum, err)
 	}
 	// A value no driver takes is refused with its column named.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	r := &replacer{s: s, ctx: ctx, conn: conn, tx: tx}
-	in := r.inserter("t", "id", "name", "note")
-	defer in.close()
+	_, in := begin()
 	if err := in.add(1, struct{}{}, nil); err == nil || !strings.Contains(err.Error(), "insert into t: column name") {
 		t.Fatalf("a struct value: %v", err)
 	}
