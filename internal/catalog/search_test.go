@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -176,4 +178,39 @@ func keyAsWritten(e Entity, lower string) string {
 	}
 	walk("", map[string]any(e))
 	return found
+}
+
+// TestCompareRowsKeepsSortSliceOrder: BuildSearch sorts with
+// slices.SortFunc(compareRows) where it used sort.Slice; rows equal in
+// key, value and nullness but not in Original (tags "Java" and "java")
+// must still end in the order sort.Slice left them, since the first is
+// the one kept (and facets show its Original).
+func TestCompareRowsKeepsSortSliceOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 35))
+	keys, values := []string{"a", "b", "metadata.tags", "spec.owner"}, []string{"", "java", "go"}
+	for n := range 300 {
+		rows := make([]SearchRow, n)
+		for i := range rows {
+			v := values[rng.IntN(len(values))]
+			r := SearchRow{Key: keys[rng.IntN(len(keys))], Value: v, Original: fmt.Sprint(v, i)}
+			if v == "" && rng.IntN(2) == 0 {
+				r = SearchRow{Key: r.Key, Null: true, Original: fmt.Sprint(i)}
+			}
+			rows[i] = r
+		}
+		want := slices.Clone(rows)
+		sort.Slice(want, func(i, j int) bool {
+			if want[i].Key != want[j].Key {
+				return want[i].Key < want[j].Key
+			}
+			if want[i].Value != want[j].Value {
+				return want[i].Value < want[j].Value
+			}
+			return want[i].Null && !want[j].Null
+		})
+		slices.SortFunc(rows, compareRows)
+		if !slices.Equal(rows, want) {
+			t.Fatalf("%d rows: SortFunc order\n%v\nsort.Slice order\n%v", n, rows, want)
+		}
+	}
 }

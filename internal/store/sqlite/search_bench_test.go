@@ -49,3 +49,11 @@ func BenchmarkCatalogRead(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchCatalogRead(b, benchStore, n) })
 	}
 }
+
+// BenchmarkFirstLoad: a first load of RIGGER_BENCH_SIZES components
+// (default 100,000), rows built beforehand.
+func BenchmarkFirstLoad(b *testing.B) {
+	for _, n := range storetest.BenchSizes() {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchFirstLoad(b, benchStore, n) })
+	}
+}
