@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"database/sql/driver"
 	"slices"
 	"strings"
@@ -33,11 +34,16 @@ const (
 // tsWeights are the weights of search_docs' label, title, meta and text.
 var tsWeights = [4]pgtype.TSVectorWeight{pgtype.TSVectorWeightA, pgtype.TSVectorWeightB, pgtype.TSVectorWeightC, pgtype.TSVectorWeightD}
 
-// tsWord is one word of a row at its position, with its field.
+// tsWord is one word of a row: its index among the row's words, its
+// position and field, and its first 8 bytes as a number (big-endian,
+// zero-padded: a word holds no NUL byte, so numbers compare as the words'
+// starts do). It holds no pointer: sorting it moves no string (whose
+// moves cost write barriers while the garbage collector runs).
 type tsWord struct {
-	word  string
-	pos   uint16
-	field uint8
+	prefix uint64
+	word   uint32
+	pos    uint16
+	field  uint8
 }
 
 // tsBuffers are searchVector's working slices, kept for the next call.
@@ -54,7 +60,6 @@ func searchVector(fields [4]string) pgtype.TSVector {
 	scratch := tsScratch.Get().(*tsBuffers)
 	defer func() {
 		clear(scratch.words)
-		clear(scratch.all)
 		scratch.words, scratch.all = scratch.words[:0], scratch.all[:0]
 		tsScratch.Put(scratch)
 	}()
@@ -75,23 +80,35 @@ func searchVector(fields [4]string) pgtype.TSVector {
 			continue
 		}
 		pos = min(pos+1, tsMaxPos)
-		all = append(all, tsWord{w, uint16(pos), uint8(f)})
+		all = append(all, tsWord{prefix: wordPrefix(w), word: uint32(i), pos: uint16(pos), field: uint8(f)})
 	}
 	scratch.all = all
 	// By word (in PostgreSQL's order of lexemes: bytes), each word's
-	// positions in order (a stable sort of words in position order).
-	slices.SortStableFunc(all, func(a, b tsWord) int { return strings.Compare(a.word, b.word) })
+	// positions in order, a position's fields in order (as a stable sort
+	// by word of the words in position order).
+	slices.SortFunc(all, func(a, b tsWord) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		if c := strings.Compare(ws[a.word], ws[b.word]); c != 0 {
+			return c
+		}
+		if a.pos != b.pos {
+			return cmp.Compare(a.pos, b.pos)
+		}
+		return cmp.Compare(a.field, b.field)
+	})
 	n := 0
 	for i := range all {
-		if i == 0 || all[i].word != all[i-1].word {
+		if i == 0 || ws[all[i].word] != ws[all[i-1].word] {
 			n++
 		}
 	}
 	v := pgtype.TSVector{Valid: true, Lexemes: make([]pgtype.TSVectorLexeme, 0, n)}
 	positions := make([]pgtype.TSVectorPosition, 0, len(all))
 	for i, w := range all {
-		if i == 0 || w.word != all[i-1].word {
-			v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: w.word})
+		if i == 0 || ws[w.word] != ws[all[i-1].word] {
+			v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: ws[w.word]})
 		} else if n := len(v.Lexemes[len(v.Lexemes)-1].Positions); n == tsMaxPositions || w.pos == all[i-1].pos {
 			// Past the limit, or a repeat of the last position (past
 			// 16383: the first, higher, weight stays).
@@ -102,6 +119,18 @@ func searchVector(fields [4]string) pgtype.TSVector {
 		l.Positions = positions[len(positions)-len(l.Positions)-1 : len(positions) : len(positions)]
 	}
 	return v
+}
+
+// wordPrefix is w's first 8 bytes as a big-endian number, zero-padded.
+func wordPrefix(w string) uint64 {
+	var p uint64
+	for i := range 8 {
+		p <<= 8
+		if i < len(w) {
+			p |= uint64(w[i])
+		}
+	}
+	return p
 }
 
 // searchFields are a row's label, title, meta and text as the value of
