@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -108,11 +109,11 @@ func byWord(v pgtype.TSVector) map[string][]pgtype.TSVectorPosition {
 	return out
 }
 
-// TestSearchVectorAsPlainSort: searchVector's lexemes and positions are
-// those of the plain rule (plainVector: the row's words, numbered, in a
-// stable sort by word, each word once), for rows of words that share
-// prefixes of 8 bytes and more, repeat within and across fields, pass
-// the position limit, and hold the search-word seeds.
+// TestSearchVectorAsPlainSort: searchVector's lexemes and positions, and
+// its binary form, are those of the plain rule (plainVector: the row's
+// words, numbered, in a stable sort by word, each word once), for rows of
+// words that share prefixes of 8 bytes and more, repeat within and across
+// fields, pass the position limit, and hold the search-word seeds.
 func TestSearchVectorAsPlainSort(t *testing.T) {
 	r := rand.New(rand.NewPCG(35, 19))
 	stems := []string{"a", "ab", "abcdefgh", "abcdefghi", "abcdefgh1", "abcdefghij", "z", "éclair", "日本語", "x\u0301", "0", "10", "9"}
@@ -142,9 +143,20 @@ func TestSearchVectorAsPlainSort(t *testing.T) {
 		rows = append(rows, row)
 	}
 	rows = append(rows, [4]string{"first abcdefghij", "", "", strings.Repeat("v abcdefghi ", 9000) + "first abcdefghij last"})
+	m := pgtype.NewMap()
 	for _, row := range rows {
-		if got, want := searchVector(row), plainVector(row); got.String() != want.String() {
+		want := plainVector(row)
+		if got := searchVector(row); got.String() != want.String() {
 			t.Fatalf("searchVector(%.80q):\n got %.200s\nwant %.200s", row, got.String(), want.String())
+		}
+		// The binary form a COPY sends is pgx's encoding of the vector,
+		// appended after what the buffer held.
+		wantBinary, err := m.Encode(pgtype.TSVectorOID, pgtype.BinaryFormatCode, want, []byte("held"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := searchFields(row).AppendTSVectorBinary([]byte("held")); !bytes.Equal(got, wantBinary) {
+			t.Fatalf("binary vector of %.80q:\n got %x\nwant %x", row, got, wantBinary)
 		}
 	}
 }
