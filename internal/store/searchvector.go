@@ -49,7 +49,8 @@ type tsWord struct {
 	field  uint8
 }
 
-// tsBuffers are searchVector's working slices, kept for the next call.
+// tsBuffers are appendSearchVector's and addVocab's working slices, kept
+// for the next call.
 type tsBuffers struct {
 	words []string
 	all   []tsWord
