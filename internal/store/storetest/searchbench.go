@@ -338,11 +338,20 @@ func BenchSearchIngest(b *testing.B, open func(b *testing.B) store.Store, n int,
 			}
 			b.StartTimer()
 		}
-		line := fmt.Sprintf("iteration %d (index %s first), CPU ms without index / with (server's part):", it+1, map[bool]string{false: "off", true: "on"}[order[0]])
+		line := fmt.Sprintf("iteration %d (index %s first), CPU ms without index / with", it+1, map[bool]string{false: "off", true: "on"}[order[0]])
+		if serverCPU != nil {
+			line += " (the server's part)"
+		}
+		line += ":"
 		for i, name := range phases {
 			costs[i] = append(costs[i], 100*(float64(iter[i][1])/float64(iter[i][0])-1))
-			line += fmt.Sprintf(" %s %d (%d) / %d (%d) %+.1f %%;", name, iter[i][0].Milliseconds(), iterServer[i][0].Milliseconds(),
-				iter[i][1].Milliseconds(), iterServer[i][1].Milliseconds(), costs[i][len(costs[i])-1])
+			ms := func(on int) string {
+				if serverCPU == nil {
+					return fmt.Sprint(iter[i][on].Milliseconds())
+				}
+				return fmt.Sprintf("%d (%d)", iter[i][on].Milliseconds(), iterServer[i][on].Milliseconds())
+			}
+			line += fmt.Sprintf(" %s %s / %s %+.1f %%;", name, ms(0), ms(1), costs[i][len(costs[i])-1])
 		}
 		b.Log(strings.TrimSuffix(line, ";"))
 	}
