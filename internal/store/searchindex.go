@@ -91,6 +91,11 @@ func (ie *indexedEntity) fields() *IndexedFields {
 // and tags, one field after another.
 func (f *IndexedFields) meta() string {
 	var b strings.Builder
+	n := len(f.Kind) + len(f.Type) + len(f.Owner) + len(f.Lifecycle) + len(f.System) + 5
+	for _, t := range f.Tags {
+		n += len(t) + 1
+	}
+	b.Grow(n)
 	add := func(part string) {
 		if part != "" {
 			if b.Len() > 0 {
@@ -168,7 +173,8 @@ func (s *SQL) searchValues(r searchRow, vocab map[string]bool) []any {
 	if vocab != nil {
 		addVocab(vocab, r.label, r.title, r.meta)
 	}
-	vals := []any{r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta}
+	vals := make([]any, 0, len(searchDocsColumns)+1)
+	vals = append(vals, r.entityID, r.typ, r.path, r.kind, r.namespace, r.name, r.kindText, r.label, r.title, r.txt, r.meta)
 	if s.d.FullText == FullTextPostgres {
 		vals = append(vals, searchFields{r.label, r.title, r.meta, r.txt})
 	}
@@ -235,19 +241,29 @@ const (
 )
 
 func vocabWord(w string) bool {
+	if len(w) < vocabMinRunes {
+		return false // fewer runes still
+	}
 	n := utf8.RuneCountInString(w)
 	return n >= vocabMinRunes && n <= vocabMaxRunes && strings.IndexFunc(w, unicode.IsLetter) >= 0
 }
 
-// addVocab adds the vocabulary words of texts to set.
+// addVocab adds the vocabulary words of texts to set (their words split
+// into searchVector's scratch slice: a row's words are not kept).
 func addVocab(set map[string]bool, texts ...string) {
+	scratch := tsScratch.Get().(*tsBuffers)
+	ws := scratch.words[:0]
 	for _, t := range texts {
-		for _, w := range searchWords(t) {
-			if vocabWord(w) {
-				set[w] = true
-			}
+		ws = appendSearchWords(ws, t)
+	}
+	for _, w := range ws {
+		if !set[w] && vocabWord(w) {
+			set[w] = true
 		}
 	}
+	clear(ws)
+	scratch.words = ws[:0]
+	tsScratch.Put(scratch)
 }
 
 // deletions are w and every string w less one rune (SymSpell's variants

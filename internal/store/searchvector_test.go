@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -105,4 +107,89 @@ func byWord(v pgtype.TSVector) map[string][]pgtype.TSVectorPosition {
 		out[l.Word] = l.Positions
 	}
 	return out
+}
+
+// TestSearchVectorAsPlainSort: searchVector's lexemes and positions, and
+// its binary form, are those of the plain rule (plainVector: the row's
+// words, numbered, in a stable sort by word, each word once), for rows of
+// words that share prefixes of 8 bytes and more, repeat within and across
+// fields, pass the position limit, and hold the search-word seeds.
+func TestSearchVectorAsPlainSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 19))
+	stems := []string{"a", "ab", "abcdefgh", "abcdefghi", "abcdefgh1", "abcdefghij", "z", "éclair", "日本語", "x\u0301", "0", "10", "9"}
+	word := func() string {
+		w := stems[r.IntN(len(stems))]
+		if r.IntN(3) == 0 {
+			w += stems[r.IntN(len(stems))]
+		}
+		if r.IntN(4) == 0 {
+			w = strings.ToUpper(w)
+		}
+		return w
+	}
+	rows := [][4]string{{}, {"x", "x", "x", "x"}}
+	for _, s := range searchWordsSeeds {
+		rows = append(rows, [4]string{s, s, "", s})
+	}
+	for range 2000 {
+		var row [4]string
+		for f := range row {
+			var ws []string
+			for range r.IntN(12) {
+				ws = append(ws, word())
+			}
+			row[f] = strings.Join(ws, " -")
+		}
+		rows = append(rows, row)
+	}
+	rows = append(rows, [4]string{"first abcdefghij", "", "", strings.Repeat("v abcdefghi ", 9000) + "first abcdefghij last"})
+	m := pgtype.NewMap()
+	for _, row := range rows {
+		want := plainVector(row)
+		if got := searchVector(row); got.String() != want.String() {
+			t.Fatalf("searchVector(%.80q):\n got %.200s\nwant %.200s", row, got.String(), want.String())
+		}
+		// The binary form a COPY sends is pgx's encoding of the vector,
+		// appended after what the buffer held.
+		wantBinary, err := m.Encode(pgtype.TSVectorOID, pgtype.BinaryFormatCode, want, []byte("held"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := searchFields(row).AppendTSVectorBinary([]byte("held")); !bytes.Equal(got, wantBinary) {
+			t.Fatalf("binary vector of %.80q:\n got %x\nwant %x", row, got, wantBinary)
+		}
+	}
+}
+
+// plainVector is searchVector's rule written plainly.
+func plainVector(fields [4]string) pgtype.TSVector {
+	type word struct {
+		word  string
+		pos   uint16
+		field int
+	}
+	var all []word
+	pos := 0
+	for f, text := range fields {
+		for _, w := range searchWords(text) {
+			if len(w) > tsMaxWordBytes {
+				continue
+			}
+			pos = min(pos+1, tsMaxPos)
+			all = append(all, word{w, uint16(pos), f})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b word) int { return strings.Compare(a.word, b.word) })
+	v := pgtype.TSVector{Valid: true}
+	for i, w := range all {
+		if i == 0 || w.word != all[i-1].word {
+			v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: w.word})
+		}
+		l := &v.Lexemes[len(v.Lexemes)-1]
+		if n := len(l.Positions); n == tsMaxPositions || n > 0 && l.Positions[n-1].Position == w.pos {
+			continue
+		}
+		l.Positions = append(l.Positions, pgtype.TSVectorPosition{Position: w.pos, Weight: tsWeights[w.field]})
+	}
+	return v
 }
