@@ -20,7 +20,12 @@ func (s *Service) Query(ctx context.Context, who auth.Identity, q store.Query) (
 	if err != nil {
 		return store.Page{}, err
 	}
-	q.Access = access
+	q.Access, q.Hidden = access, nil
+	if !access.IsTrue() {
+		// What access hid at the last generation read (the store keeps
+		// it only for a page read at that generation).
+		q.Hidden, _ = s.hidden.known(access)
+	}
 	page, err := s.d.Store.Query(ctx, q)
 	if err == nil {
 		err = s.pruneRelations(ctx, who, page.Entities)

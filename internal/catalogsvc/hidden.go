@@ -3,6 +3,8 @@ package catalogsvc
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +39,8 @@ type hiddenSet struct {
 	// maxHidden (the store is then asked per page). Never changed once
 	// set: readers share it.
 	refs map[string]bool
+	// list is refs sorted (for Query.Hidden).
+	list []string
 	// busy: a read of the set runs. next: when another may start (the
 	// reads take at most about a tenth of the time while the catalog is
 	// written to without pause).
@@ -119,10 +123,25 @@ func (h *hiddenSets) read(ctx context.Context, st Store, log *slog.Logger, set *
 	if gen < set.gen {
 		return
 	}
-	set.gen, set.refs = gen, nil
+	set.gen, set.refs, set.list = gen, nil, nil
 	if whole {
-		set.refs = refs
+		set.refs, set.list = refs, slices.Sorted(maps.Keys(refs))
 	}
+}
+
+// known is the last set read of what access hides, whatever its
+// generation, when it was whole: a query can leave those entities out
+// instead of testing access on each match, and the store checks the
+// generation (store.Query.Hidden).
+func (h *hiddenSets) known(access *store.Expr) (*store.HiddenAt, bool) {
+	key := access.Key()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.sets[key]
+	if set == nil || set.gen == 0 || set.refs == nil {
+		return nil, false
+	}
+	return &store.HiddenAt{Gen: set.gen, Refs: set.list}, true
 }
 
 // pageGen is the write generation every entity of es was read at (0 when

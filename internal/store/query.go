@@ -236,16 +236,21 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 
 	// The count runs beside the page's query, on another connection: a
 	// search that scans many rows pays for the slower of the two, not both.
+	var hidden *HiddenAt
+	if !qu.Access.IsTrue() {
+		hidden = qu.Hidden
+	}
 	var page Page
 	var total int
 	counted := make(chan error, 1)
 	if qu.NoTotal {
 		counted <- nil
 	} else {
-		var count sqlBuilder
-		count.add("SELECT COUNT(*) FROM entities e WHERE ")
-		where(&count, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
-		go func() { counted <- s.scanOne(ctx, count.b.String(), count.args, &total) }()
+		go func() {
+			var err error
+			total, err = s.count(ctx, qu, hidden)
+			counted <- err
+		}()
 	}
 	waited := false
 	defer func() { // every way out waits for it
@@ -259,7 +264,13 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 		return Page{}, fmt.Errorf("query entities: %w", err)
 	}
 	if !walked {
-		if got, err = s.sortedPage(ctx, qu, order, pos, backwards); err != nil {
+		got, err = s.sortedPage(ctx, qu, order, pos, backwards, hidden)
+		if err == nil && hidden != nil && !readAt(got, hidden.Gen) {
+			// Another generation (or no row to say which): the set may
+			// not hold for what the statement read.
+			got, err = s.sortedPage(ctx, qu, order, pos, backwards, nil)
+		}
+		if err != nil {
 			return Page{}, err
 		}
 	}
@@ -287,6 +298,63 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	return page, s.attachRelations(ctx, page.Entities)
 }
 
+// count is the number of qu's matches (Page.TotalItems); with hidden
+// (see Query.Hidden), counted without the access predicate when the
+// statement reads hidden's generation.
+func (s *SQL) count(ctx context.Context, qu Query, hidden *HiddenAt) (int, error) {
+	var q sqlBuilder
+	q.add("SELECT COUNT(*)")
+	if hidden != nil {
+		q.add(", " + s.generationCol())
+	}
+	q.add(" FROM entities e WHERE ")
+	s.whereRead(&q, qu, hidden)
+	var n int
+	var gen int64
+	dest := []any{&n}
+	if hidden != nil {
+		dest = append(dest, &gen)
+	}
+	if err := s.scanOne(ctx, q.b.String(), q.args, dest...); err != nil {
+		return 0, err
+	}
+	if hidden != nil && gen != hidden.Gen {
+		return s.count(ctx, qu, nil)
+	}
+	return n, nil
+}
+
+// whereRead writes where's predicates for qu; with hidden, the entities
+// it lists are left out in place of the access predicate (Query.Hidden):
+// nothing at all when it lists none. The list is one parameter (as in
+// HiddenRefs), so the statement's text does not vary with it.
+func (s *SQL) whereRead(q *sqlBuilder, qu Query, hidden *HiddenAt) {
+	if hidden == nil {
+		where(q, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
+		return
+	}
+	where(q, qu.Filter, nil, qu.FullText, qu.FullTextFields)
+	if len(hidden.Refs) == 0 {
+		return
+	}
+	if s.d.Name == "postgres" {
+		q.add(" AND e.ref <> ALL(?::text[])", hidden.Refs)
+		return
+	}
+	list, _ := json.Marshal(hidden.Refs) // strings: never fails
+	q.add(" AND e.ref NOT IN (SELECT value FROM json_each(?))", string(list))
+}
+
+// readAt reports whether got has rows and each was read at generation gen.
+func readAt(got []positioned, gen int64) bool {
+	for _, g := range got {
+		if g.e.Gen != gen {
+			return false
+		}
+	}
+	return len(got) > 0
+}
+
 // positioned is an entity of a page and its cursor position.
 type positioned struct {
 	e   *StoredEntity
@@ -300,7 +368,7 @@ type positioned struct {
 // copies no body into the sort (at 100k entities an owner's page spent
 // most of its time there) and stitches no relations on with a second
 // statement.
-func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Position, backwards bool) ([]positioned, error) {
+func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Position, backwards bool, hidden *HiddenAt) ([]positioned, error) {
 	var q sqlBuilder
 	q.add("SELECT * FROM (SELECT e.id, e.uid")
 	for i, o := range order {
@@ -309,7 +377,7 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 		q.add(fmt.Sprintf(" AS o%d", i))
 	}
 	q.add(" FROM entities e WHERE ")
-	where(&q, qu.Filter, qu.Access, qu.FullText, qu.FullTextFields)
+	s.whereRead(&q, qu, hidden)
 	q.add(") t")
 	if pos != nil {
 		// (o0 > v0) OR (o0 = v0 AND o1 > v1) OR ... OR (all equal AND uid > u)

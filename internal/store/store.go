@@ -165,6 +165,22 @@ type Query struct {
 	// (by-query's totalItems=exclude): a picker showing the first page of
 	// a broad text needs not pay for a count over the whole catalog.
 	NoTotal bool
+	// Hidden, when set with Access, is what Access does not admit at one
+	// write generation (HiddenSet's answer, whole): the page and the count
+	// then leave those entities out instead of testing Access on each
+	// match, and are kept only if their own statement read that same
+	// generation (else they run again with Access). Under common policies
+	// the set is empty and the statements have no access predicate to
+	// plan or run (an owner page on PostgreSQL at 100k: ~0.5 ms less
+	// server time).
+	Hidden *HiddenAt
+}
+
+// HiddenAt is the keys (entities.ref) of the stored entities an access
+// predicate does not admit, read at write generation Gen.
+type HiddenAt struct {
+	Gen  int64
+	Refs []string
 }
 
 // Position is a keyset cursor position: the order values and uid of a row.

@@ -120,6 +120,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("FullTextPaging", func(t *testing.T) { testFullTextPaging(t, open) })
 	t.Run("RelationsOtherSide", func(t *testing.T) { testRelationsOtherSide(t, open) })
 	t.Run("WriteGeneration", func(t *testing.T) { testWriteGeneration(t, open) })
+	t.Run("QueryHidden", func(t *testing.T) { testQueryHidden(t, open) })
 }
 
 func testFilters(t *testing.T, open Opener) {
