@@ -45,7 +45,7 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 			conn.Close()
 			t.Fatal(err)
 		}
-		r := &replacer{s: s, ctx: ctx, conn: conn, tx: tx}
+		r := &replacer{s: s, ctx: ctx, done: ctx, conn: conn, tx: tx}
 		in := r.inserter("t", "id", "name", "note")
 		t.Cleanup(func() {
 			in.close()

@@ -63,10 +63,11 @@ type Dialect struct {
 	MaxParams int
 	// CopyRows, if set, writes new rows with the database's bulk-load
 	// protocol instead of INSERTs (PostgreSQL's COPY: no statement of
-	// thousands of parameters to parse and plan per batch). It runs on conn,
-	// inside the transaction open there, so a failed batch still rolls back
-	// whole; each row has one value per column.
-	CopyRows func(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error
+	// thousands of parameters to parse and plan per batch). It runs on the
+	// driver connection dc, inside the transaction open there (the store
+	// checks it is, see rowInserter.onConn), so a failed batch still rolls
+	// back whole; each row has one value per column.
+	CopyRows func(ctx context.Context, dc any, table string, columns []string, rows [][]any) error
 	// Analyze refreshes planner statistics after a large batch, in its
 	// transaction ("" = the database does it itself).
 	Analyze string
@@ -1256,8 +1257,10 @@ func (s *SQL) dropSecondaryIndexes(ctx context.Context, tx *sql.Tx, tries int) (
 // index page it touches: 3x slower); otherwise it buffers rows into
 // multi-row INSERTs of at most MaxParams placeholders.
 type rowInserter struct {
-	s       *SQL
-	ctx     context.Context
+	s   *SQL
+	ctx context.Context
+	// done is the context the transaction was begun with (see onConn).
+	done    context.Context
 	conn    *sql.Conn
 	tx      *sql.Tx
 	table   string
@@ -1277,7 +1280,7 @@ type rowInserter struct {
 const copyRows = 2000
 
 func (r *replacer) inserter(table string, columns ...string) *rowInserter {
-	return &rowInserter{s: r.s, ctx: r.ctx, conn: r.conn, tx: r.tx, table: table, columns: columns}
+	return &rowInserter{s: r.s, ctx: r.ctx, done: r.done, conn: r.conn, tx: r.tx, table: table, columns: columns}
 }
 
 func (in *rowInserter) width() int { return len(in.columns) }
@@ -1316,7 +1319,8 @@ func (in *rowInserter) flush() error {
 		for i := range rows {
 			rows[i] = in.buf[i*w : (i+1)*w : (i+1)*w]
 		}
-		if err := in.s.d.CopyRows(in.ctx, in.conn, in.table, in.columns, rows); err != nil {
+		err := in.onConn(func(dc any) error { return in.s.d.CopyRows(in.ctx, dc, in.table, in.columns, rows) })
+		if err != nil {
 			return fmt.Errorf("copy into %s: %w", in.table, err)
 		}
 		clear(in.buf)
@@ -1346,10 +1350,7 @@ func (in *rowInserter) flush() error {
 // sixth of the CPU time of a first load's 3M single-row inserts, and a
 // tenth of the store's share of the load (BenchmarkFirstLoad on SQLite).
 func (in *rowInserter) exec(vals []any) error {
-	if in.conn == nil {
-		return fmt.Errorf("insert into %s: no connection held", in.table)
-	}
-	err := in.conn.Raw(func(dc any) error {
+	err := in.onConn(func(dc any) error {
 		if in.raw == nil {
 			p, ok := dc.(driver.ConnPrepareContext)
 			if !ok {
@@ -1384,6 +1385,29 @@ func (in *rowInserter) exec(vals []any) error {
 		return fmt.Errorf("insert into %s: %w", in.table, err)
 	}
 	return nil
+}
+
+// onConn runs f on the driver connection the transaction is open on, if
+// it still is. When the context the transaction was begun with ends,
+// database/sql rolls it back on a goroutine of its own and may keep the
+// connection (a driver that resets sessions): a statement run on the
+// driver connection after that would run outside any transaction and
+// commit on its own. The rollback takes the connection's lock, which f
+// holds (sql.Conn.Raw), and follows the context's end: a context still
+// live under the lock means the transaction is still open until f returns.
+func (in *rowInserter) onConn(f func(dc any) error) error {
+	if in.conn == nil {
+		return errors.New("no connection held")
+	}
+	return in.conn.Raw(func(dc any) error {
+		if in.done == nil {
+			return errors.New("no transaction context")
+		}
+		if err := in.done.Err(); err != nil {
+			return fmt.Errorf("the transaction ended: %w", context.Cause(in.done))
+		}
+		return f(dc)
+	})
 }
 
 func (in *rowInserter) close() {

@@ -263,21 +263,19 @@ func rebind(q string) string {
 	return b.String()
 }
 
-// copyRows writes rows into table with COPY, on the pgx connection under
-// conn: in the transaction open there, which a failure aborts.
-func copyRows(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error {
-	return conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("not a pgx connection: %T", dc)
-		}
-		n, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
-		if err != nil {
-			return err
-		}
-		if n != int64(len(rows)) {
-			return fmt.Errorf("%d rows written, want %d", n, len(rows))
-		}
-		return nil
-	})
+// copyRows writes rows into table with COPY, on the pgx connection dc: in
+// the transaction open there, which a failure aborts.
+func copyRows(ctx context.Context, dc any, table string, columns []string, rows [][]any) error {
+	c, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return fmt.Errorf("not a pgx connection: %T", dc)
+	}
+	n, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+	if err != nil {
+		return err
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("%d rows written, want %d", n, len(rows))
+	}
+	return nil
 }
