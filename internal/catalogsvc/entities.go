@@ -27,6 +27,13 @@ func (s *Service) Query(ctx context.Context, who auth.Identity, q store.Query) (
 		q.Hidden, _ = s.hidden.known(access)
 	}
 	page, err := s.d.Store.Query(ctx, q)
+	if err == nil && q.Hidden != nil {
+		if gen := pageGen(page.Entities); gen != 0 && gen != q.Hidden.Gen {
+			// The catalog moved past the set: the store ran the page
+			// twice. Until the set is read again, pages test access.
+			s.hidden.outdated(access, q.Hidden.Gen)
+		}
+	}
 	if err == nil {
 		err = s.pruneRelations(ctx, who, page.Entities)
 	}

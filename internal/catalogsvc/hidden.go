@@ -41,6 +41,10 @@ type hiddenSet struct {
 	refs map[string]bool
 	// list is refs sorted (for Query.Hidden).
 	list []string
+	// outdated: a page was read at a later generation than gen (a query
+	// given the set ran again with the access predicate); known gives the
+	// set to no query until it is read again.
+	outdated bool
 	// busy: a read of the set runs. next: when another may start (the
 	// reads take at most about a tenth of the time while the catalog is
 	// written to without pause).
@@ -123,7 +127,7 @@ func (h *hiddenSets) read(ctx context.Context, st Store, log *slog.Logger, set *
 	if gen < set.gen {
 		return
 	}
-	set.gen, set.refs, set.list = gen, nil, nil
+	set.gen, set.refs, set.list, set.outdated = gen, nil, nil, false
 	if whole {
 		set.refs, set.list = refs, slices.Sorted(maps.Keys(refs))
 	}
@@ -138,10 +142,22 @@ func (h *hiddenSets) known(access *store.Expr) (*store.HiddenAt, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	set := h.sets[key]
-	if set == nil || set.gen == 0 || set.refs == nil {
+	if set == nil || set.gen == 0 || set.refs == nil || set.outdated {
 		return nil, false
 	}
 	return &store.HiddenAt{Gen: set.gen, Refs: set.list}, true
+}
+
+// outdated records that a page of access was read past generation gen:
+// while the catalog is written to, a set read before the last write would
+// have every page and count run twice (once given the set, once with the
+// access predicate) until the set is read again.
+func (h *hiddenSets) outdated(access *store.Expr, gen int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := h.sets[access.Key()]; set != nil && set.gen == gen {
+		set.outdated = true
+	}
 }
 
 // pageGen is the write generation every entity of es was read at (0 when

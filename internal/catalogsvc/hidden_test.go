@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,5 +79,93 @@ func TestHiddenSetReadsAreBounded(t *testing.T) {
 	}
 	if p := held.peak.Load(); p > maxHiddenReads {
 		t.Fatalf("%d reads ran at once; want at most %d", p, maxHiddenReads)
+	}
+}
+
+// hiddenGiven records the hidden set each page query is given; while
+// hold is set, HiddenSet reads wait until release is closed.
+type hiddenGiven struct {
+	store.Store
+	mu      sync.Mutex
+	given   []*store.HiddenAt
+	hold    atomic.Bool
+	release chan struct{}
+}
+
+func (h *hiddenGiven) HiddenSet(ctx context.Context, access *store.Expr, max int) (int64, map[string]bool, bool, error) {
+	if h.hold.Load() {
+		<-h.release
+	}
+	return h.Store.HiddenSet(ctx, access, max)
+}
+
+func (h *hiddenGiven) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	h.mu.Lock()
+	h.given = append(h.given, q.Hidden)
+	h.mu.Unlock()
+	return h.Store.Query(ctx, q)
+}
+
+func (h *hiddenGiven) last() *store.HiddenAt {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.given[len(h.given)-1]
+}
+
+// A page query is given the caller's cached hidden set; once a page shows
+// the catalog has moved past the set's generation (the store ran that page
+// twice), no query is given that set again: the next is given none or a
+// set read since.
+func TestOutdatedHiddenSetIsNotGivenAgain(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rec := &hiddenGiven{Store: st, release: make(chan struct{})}
+	t.Cleanup(func() { close(rec.release) })
+	f, err := filepath.Abs(testCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, _ := testServiceOn(t, rec, f, true)
+	warmHidden(t, s, rec, alice)
+	// From here the set is not read again before the pages below: what
+	// they are given comes from what the service learnt from the pages.
+	rec.hold.Store(true)
+	components := store.Query{Filter: store.Filter{{{Key: "kind", Values: []string{"component"}}}}, Limit: 10}
+	if _, err := s.Query(ctx, alice, components); err != nil {
+		t.Fatal(err)
+	}
+	old := rec.last()
+	if old == nil {
+		t.Fatal("a query after the set was read was given no set")
+	}
+	// A write elsewhere moves the generation.
+	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/moved.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"moved","namespace":"default"},"spec":{}}`)
+	if _, err := st.ReplaceLocation(ctx, loc.ID, []store.Entity{{Ref: "component:default/moved", Body: body, Hash: "m",
+		Search: []store.SearchRow{{Key: "kind", Value: "component", Original: "Component"}}}}, store.ReplaceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		page, err := s.Query(ctx, alice, components)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Entities) == 0 {
+			t.Fatal("no components")
+		}
+		given := rec.last()
+		if i == 0 && (given == nil || given.Gen != old.Gen) {
+			t.Fatalf("the first page after the write was given %+v, want the set of generation %d", given, old.Gen)
+		}
+		if i == 1 && given != nil && given.Gen == old.Gen {
+			t.Fatalf("the set of generation %d was given again after a page read at %d", old.Gen, page.Entities[0].Gen)
+		}
 	}
 }
