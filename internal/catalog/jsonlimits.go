@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // CheckJSONLimits applies lim's entity size, nesting depth and string
@@ -46,6 +47,9 @@ func CheckJSONLimits(raw []byte, lim Limits) error {
 		case string:
 			if lim.MaxStringLength > 0 && len(t) > lim.MaxStringLength {
 				return fmt.Errorf("entity holds a string or key of %d bytes, more than the limit of %d", len(t), lim.MaxStringLength)
+			}
+			if strings.IndexByte(t, 0) >= 0 {
+				return fmt.Errorf("entity holds a string or key with a NUL character (\\u0000) at offset %d", dec.InputOffset())
 			}
 		}
 	}

@@ -17,6 +17,8 @@ func TestCheckJSONLimits(t *testing.T) {
 		{`{"` + strings.Repeat("k", 21) + `":1}`, "string or key of 21 bytes"},
 		{`{"a":"` + strings.Repeat("x", 19) + `"` + strings.Repeat(`,"b":"`+strings.Repeat("y", 19)+`"`, 8) + `}`, "more than the limit of 200"},
 		{`{"a": 1` + strings.Repeat(" ", 300) + `}`, ""}, // whitespace is not stored
+		{`{"a":"x\u0000y"}`, "a NUL character"},
+		{`{"\u0000":1}`, "a NUL character"},
 	} {
 		err := CheckJSONLimits([]byte(c.raw), lim)
 		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {

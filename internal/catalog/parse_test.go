@@ -45,6 +45,8 @@ func TestHostileInputs(t *testing.T) {
 		{"100k string", head + "  title: " + strings.Repeat("t", 100001) + "\n", DefaultLimits(), "metadata.title: value is 100001 characters long, more than the limit of 65536"},
 		{"long key", head + "  ? " + strings.Repeat("k", 70000) + "\n  : v\n", DefaultLimits(), "key longer than 65536 characters"},
 		{"not a number JSON holds", head + "  n: !!float nan\n", DefaultLimits(), `metadata.n: "nan" is not a number JSON can hold`},
+		{"NUL in a value", head + "  description: \"a\\0b\"\n", DefaultLimits(), "document 1 (line 5): metadata.description: value holds a NUL character (\\0)"},
+		{"NUL in a key", head + "  annotations:\n    \"a\\0\": b\n", DefaultLimits(), "metadata.annotations: key holds a NUL character"},
 		{"syntax error", "apiVersion: [\n", DefaultLimits(), "hostile.yaml: document 1: YAML syntax error"},
 		{"too many documents", strings.Repeat("---\n"+head+"spec: {type: a, lifecycle: b, owner: c}\n", 3), Limits{MaxEntities: 2}, "more than 2 entities in one file"},
 	}

@@ -1,6 +1,6 @@
 // Package yamlsafe reads YAML written by users defensively: anchors and
 // aliases (alias bombs), duplicate keys, non-string keys, excessive nesting
-// and over-long strings are rejected with the line and column before any
+// and over-long strings and NUL characters are rejected with the line and column before any
 // large structure is built. It is pure: no I/O, no rigger imports.
 package yamlsafe
 
@@ -116,6 +116,10 @@ func screen(n *yaml.Node, lim Limits, path string, depth int, out *[]Problem) {
 				add(k, path, "key longer than %d characters", lim.MaxStringLength)
 				continue
 			}
+			if strings.IndexByte(k.Value, 0) >= 0 {
+				add(k, path, "key holds a NUL character (\\0)")
+				continue
+			}
 			screen(v, lim, join(path, k.Value), depth+1, out)
 		}
 	case yaml.SequenceNode:
@@ -125,6 +129,11 @@ func screen(n *yaml.Node, lim Limits, path string, depth int, out *[]Problem) {
 	case yaml.ScalarNode:
 		if lim.MaxStringLength > 0 && len(n.Value) > lim.MaxStringLength {
 			add(n, path, "value is %d characters long, more than the limit of %d", len(n.Value), lim.MaxStringLength)
+		}
+		// A NUL is never text anyone meant (YAML writes it "\0"), and
+		// PostgreSQL's text refuses it: refused here, where the line is known.
+		if strings.IndexByte(n.Value, 0) >= 0 {
+			add(n, path, "value holds a NUL character (\\0)")
 		}
 	}
 }
