@@ -23,9 +23,17 @@ func TestTaskWaitCapAndPrivacy(t *testing.T) {
 	sw := startTeam(t, addr, waitingTemplate)
 	api := sw.server.api + "/api/scaffolder/v2/tasks"
 	id := startWaitingTask(t, sw.server.api, aliceToken, map[string]any{"seconds": 300})
+	// Until the wait step runs: a step changing under the waiting reads
+	// below would end them early (a long poll returns on any step's
+	// change), and fewer than 11 would be waiting at once.
 	for deadline := time.Now().Add(60 * time.Second); ; {
-		var task struct{ Status string }
-		if code := doJSONAs(t, aliceToken, "GET", api+"/"+id, nil, &task); code == http.StatusOK && task.Status == "processing" {
+		var task struct {
+			Status string
+			Steps  []struct{ ID, Status string }
+		}
+		code := doJSONAs(t, aliceToken, "GET", api+"/"+id, nil, &task)
+		if code == http.StatusOK && task.Status == "processing" && len(task.Steps) == 2 &&
+			task.Steps[0].Status == "completed" && task.Steps[1].Status == "processing" {
 			break
 		}
 		if time.Now().After(deadline) {
