@@ -162,3 +162,59 @@ func TestGenerationBumpsNeverWaitOnOtherWriters(t *testing.T) {
 		t.Fatalf("generation %d after %d writes, %d before them", g, writers*writes, start)
 	}
 }
+
+// TestGenerationBumpAtRepeatableRead: a writer at REPEATABLE READ (a DBA's
+// default_transaction_isolation) whose snapshot is older than another
+// writer's fold still writes: it bumps its own row and leaves folding to
+// READ COMMITTED writers (locking row 0 after a later fold would be a
+// serialization failure, and its snapshot would miss committed rows).
+func TestGenerationBumpAtRepeatableRead(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/rr.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, []store.Entity{{Ref: "component:default/a1", Body: []byte(`{}`), Hash: "1"}}, store.ReplaceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c1, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close(ctx)
+	c2, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close(ctx)
+	tx, err := c1.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT COUNT(*) FROM entities`); err != nil { // its snapshot
+		t.Fatal(err)
+	}
+	for i := range 2 { // the second folds the first's row into row 0
+		if _, err := c2.Exec(ctx, `UPDATE entities SET hash = $1 WHERE ref = 'component:default/a1'`, fmt.Sprint("c", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _, _, err := s.HiddenSet(ctx, store.True(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO entities (uid, ref, kind, namespace, name, location_id, body, hash, created_at, updated_at)
+		SELECT 'u2', 'component:default/a2', kind, namespace, 'a2', location_id, body, hash, created_at, updated_at FROM entities WHERE ref = 'component:default/a1'`); err != nil {
+		t.Fatalf("a repeatable-read writer: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatalf("a repeatable-read writer's commit: %v", err)
+	}
+	if after, _, _, err := s.HiddenSet(ctx, store.True(), 0); err != nil || after <= before {
+		t.Fatalf("generation %d after the repeatable-read write, %d before (%v)", after, before, err)
+	}
+}
