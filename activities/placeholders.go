@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,6 +80,12 @@ func (c *Catalog) resolvePlaceholders(ctx context.Context, r *reading, s source,
 func decodePlaceholder(kind, ref string, data []byte, lim catalog.Limits) (any, error) {
 	switch kind {
 	case "$json":
+		// The limits a $yaml placeholder gets (a string may be as long as
+		// an entity), and no NUL (PostgreSQL's text refuses it).
+		jl := catalog.Limits{MaxDepth: lim.MaxDepth, MaxStringLength: lim.EntityBytes}
+		if err := catalog.CheckJSONLimits(data, jl); err != nil {
+			return nil, fmt.Errorf("$json %s: %v", ref, err)
+		}
 		var v any
 		if err := json.Unmarshal(data, &v); err != nil {
 			return nil, fmt.Errorf("$json %s: %v", ref, err)
@@ -94,7 +101,12 @@ func decodePlaceholder(kind, ref string, data []byte, lim catalog.Limits) (any, 
 		}
 		return yamlsafe.Value(docs[0].Node)
 	default:
-		return string(data), nil
+		// Text, as Backstage reads it (UTF-8, invalid sequences as U+FFFD);
+		// a NUL byte means a binary file.
+		if i := bytes.IndexByte(data, 0); i >= 0 {
+			return nil, fmt.Errorf("$text %s: byte %d is NUL: not a text file", ref, i)
+		}
+		return strings.ToValidUTF8(string(data), "\uFFFD"), nil
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/riggerdev/rigger/activities/contract"
+	"github.com/riggerdev/rigger/internal/catalog"
 )
 
 // TestPlaceholdersConfinedToFolder: $text/$json/$yaml of a file location
@@ -79,5 +80,34 @@ func TestNonEntityFileNotEchoed(t *testing.T) {
 		if strings.Contains(msg, leak) {
 			t.Fatalf("errors echo the file's content (%s): %q", leak, msg)
 		}
+	}
+}
+
+// A placeholder's content gets what a YAML entity file gets: a NUL in
+// $text (a binary file) or in a $json string or key is refused with the
+// placeholder named (PostgreSQL's text refuses NUL: one entity's would fail
+// its whole location's write), $json is held to the depth limit, and
+// $text that is not UTF-8 reads as Backstage reads it, invalid bytes as
+// U+FFFD.
+func TestPlaceholderContentChecked(t *testing.T) {
+	lim := catalog.DefaultLimits()
+	for _, c := range []struct{ kind, data, want string }{
+		{"$text", "a\x00b", "$text notes.txt: byte 1 is NUL: not a text file"},
+		{"$json", `{"k":"a\u0000b"}`, "$json notes.txt: entity holds a string or key with a NUL character"},
+		{"$json", `{"a\u0000":1}`, "$json notes.txt: entity holds a string or key with a NUL character"},
+		{"$json", strings.Repeat("[", 100) + strings.Repeat("]", 100), "$json notes.txt: entity nests deeper than the limit of 64"},
+	} {
+		v, err := decodePlaceholder(c.kind, "notes.txt", []byte(c.data), lim)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %q: %v, %v; want an error containing %q", c.kind, c.data, v, err, c.want)
+		}
+	}
+	v, err := decodePlaceholder("$text", "latin1.txt", []byte("caf\xe9"), lim)
+	if err != nil || v != "caf\uFFFD" {
+		t.Errorf("$text of Latin-1 bytes: %q, %v; want %q", v, err, "caf\uFFFD")
+	}
+	v, err = decodePlaceholder("$json", "ok.json", []byte(`{"k":["a","b"]}`), lim)
+	if err != nil || v.(map[string]any)["k"].([]any)[1] != "b" {
+		t.Errorf("$json of a plain document: %v, %v", v, err)
 	}
 }
