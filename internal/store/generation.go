@@ -29,7 +29,8 @@ import (
 // without changing the sum, and a later snapshot sees every increment an
 // earlier one saw, so the sum only grows and equal sums mean the same
 // committed writes. SQLite serializes writes: one row, bumped per row
-// written (it has no statement-level triggers; ~0.4 µs a row). The seed
+// written (it has no statement-level triggers; ~0.4 µs a row, when the
+// write runs OR FAIL: see Dialect.OrFail). The seed
 // row (slot 0, 1) keeps a generation read from a store positive. A
 // migration that rebuilds the entities table must create the triggers
 // again (the WriteGeneration conformance test fails without them).

@@ -43,8 +43,8 @@ type Dialect struct {
 	// SingleRowInserts writes new rows with one prepared single-row INSERT
 	// each instead of multi-row INSERTs (see rowInserter).
 	SingleRowInserts bool
-	// OrFail is " OR FAIL" where the database takes it (SQLite) for the
-	// single-row INSERT and UPDATE of entities: a statement that writes
+	// OrFail is " OR FAIL" where the database takes it (SQLite), for the
+	// single-row INSERTs (every table's) and an entity's UPDATE: a statement that writes
 	// rows through a trigger (the write generation's) and may abort on a
 	// constraint keeps a statement journal, copying every page it touches
 	// (a first load of 10k entities 20 % slower, BenchmarkFirstLoad). FAIL
