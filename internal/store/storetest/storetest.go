@@ -121,6 +121,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RelationsOtherSide", func(t *testing.T) { testRelationsOtherSide(t, open) })
 	t.Run("WriteGeneration", func(t *testing.T) { testWriteGeneration(t, open) })
 	t.Run("QueryHidden", func(t *testing.T) { testQueryHidden(t, open) })
+	t.Run("HiddenSetComplement", func(t *testing.T) { testHiddenSetComplement(t, open) })
 	t.Run("CancelledReplace", func(t *testing.T) { testCancelledReplace(t, open) })
 }
 
