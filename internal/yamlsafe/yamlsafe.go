@@ -1,7 +1,8 @@
 // Package yamlsafe reads YAML written by users defensively: anchors and
-// aliases (alias bombs), duplicate keys, non-string keys, excessive nesting
-// and over-long strings and NUL characters are rejected with the line and column before any
-// large structure is built. It is pure: no I/O, no rigger imports.
+// aliases (alias bombs), duplicate keys, non-string keys, excessive
+// nesting, over-long strings and NUL characters are rejected with the line
+// and column before any large structure is built. It is pure: no I/O, no
+// rigger imports.
 package yamlsafe
 
 import (
