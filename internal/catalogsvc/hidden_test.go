@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/riggerdev/rigger/internal/store"
-	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
 // heldStore holds every HiddenSet read until release is closed, counting
@@ -42,11 +41,7 @@ func (h *heldStore) HiddenSet(ctx context.Context, access *store.Expr, max int) 
 // theirs once a read ends.
 func TestHiddenSetReadsAreBounded(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 	held := &heldStore{Store: st, release: make(chan struct{})}
 	var h hiddenSets
 	access := func(i int) *store.Expr {
@@ -118,11 +113,7 @@ func (h *hiddenGiven) last() *store.HiddenAt {
 // set read since.
 func TestOutdatedHiddenSetIsNotGivenAgain(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 	rec := &hiddenGiven{Store: st, release: make(chan struct{})}
 	t.Cleanup(func() { close(rec.release) })
 	f, err := filepath.Abs(testCatalog)

@@ -35,17 +35,24 @@ var (
 // here decide before they would start a workflow.
 func testService(t *testing.T, withPolicy bool) (*Service, store.Store, store.Location) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t)
 	f, err := filepath.Abs(testCatalog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, loc, _ := testServiceOn(t, st, f, withPolicy)
 	return s, st, loc
+}
+
+// openSQLite opens a fresh SQLite store, closed when the test ends.
+func openSQLite(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // testServiceOn loads the catalog file f into st and serves it under the

@@ -23,19 +23,11 @@ import (
 func TestGenerationBumpsNeverWaitOnOtherWriters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dsn := freshDB(t)
-	s := openStore(t, dsn)
-	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/gen.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	es := []store.Entity{
 		{Ref: "component:default/a1", Body: []byte(`{}`), Hash: "1"},
 		{Ref: "component:default/a2", Body: []byte(`{}`), Hash: "2"},
 	}
-	if _, err := s.ReplaceLocation(ctx, loc.ID, es, store.ReplaceOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	dsn, s, loc := generationStore(t, es...)
 	gen := func() int64 {
 		t.Helper()
 		g, _, _, err := s.HiddenSet(ctx, store.True(), 0)
@@ -46,30 +38,24 @@ func TestGenerationBumpsNeverWaitOnOtherWriters(t *testing.T) {
 	}
 	before := gen()
 
-	connect := func() *pgx.Conn {
-		t.Helper()
+	c1 := connectPlain(t, dsn)
+	slot := func(c *pgx.Conn) uint32 { return c.PgConn().PID() % 256 }
+	var c2 *pgx.Conn
+	for range 3000 {
 		c, err := pgx.Connect(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c
-	}
-	c1 := connect()
-	defer c1.Close(ctx)
-	slot := func(c *pgx.Conn) uint32 { return c.PgConn().PID() % 256 }
-	var c2 *pgx.Conn
-	for range 3000 {
-		c := connect()
 		if slot(c) == slot(c1) {
 			c2 = c
+			t.Cleanup(func() { c.Close(context.Background()) })
 			break
 		}
 		c.Close(ctx)
 	}
 	if c2 == nil {
-		c2 = connect() // any other backend: the writers must not wait on each other's bumps either
+		c2 = connectPlain(t, dsn) // any other backend: the writers must not wait on each other's bumps either
 	}
-	defer c2.Close(ctx)
 
 	tx1, err := c1.Begin(ctx)
 	if err != nil {
@@ -171,25 +157,8 @@ func TestGenerationBumpsNeverWaitOnOtherWriters(t *testing.T) {
 func TestGenerationBumpAtRepeatableRead(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dsn := freshDB(t)
-	s := openStore(t, dsn)
-	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/rr.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.ReplaceLocation(ctx, loc.ID, []store.Entity{{Ref: "component:default/a1", Body: []byte(`{}`), Hash: "1"}}, store.ReplaceOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	c1, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c1.Close(ctx)
-	c2, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close(ctx)
+	dsn, s, _ := generationStore(t, store.Entity{Ref: "component:default/a1", Body: []byte(`{}`), Hash: "1"})
+	c1, c2 := connectPlain(t, dsn), connectPlain(t, dsn)
 	tx, err := c1.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
 	if err != nil {
 		t.Fatal(err)
@@ -217,4 +186,33 @@ func TestGenerationBumpAtRepeatableRead(t *testing.T) {
 	if after, _, _, err := s.HiddenSet(ctx, store.True(), 0); err != nil || after <= before {
 		t.Fatalf("generation %d after the repeatable-read write, %d before (%v)", after, before, err)
 	}
+}
+
+// generationStore opens a store on a fresh database holding es in one
+// location.
+func generationStore(t *testing.T, es ...store.Entity) (string, store.Store, store.Location) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := freshDB(t)
+	s := openStore(t, dsn)
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/gen.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, es, store.ReplaceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return dsn, s, loc
+}
+
+// connectPlain opens a connection beside the store, closed when the test
+// ends.
+func connectPlain(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
 }
