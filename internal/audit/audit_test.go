@@ -31,7 +31,8 @@ func TestMain(m *testing.M) {
 }
 
 // backend is one database the chain is tested on: open gives a new store
-// on it (as another process would), raw a plain connection for tampering.
+// on it (as another process would), raw a plain connection for tampering
+// with the chain's database (on SQLite the audit file, sqlite.AuditPath).
 type backend struct {
 	name   string
 	open   func(t testing.TB) store.Store
@@ -51,7 +52,7 @@ func sqliteBackend(t testing.TB) backend {
 		return s
 	}
 	b.open(t) // migrate before the raw connection looks
-	raw, err := sql.Open("sqlite", path)
+	raw, err := sql.Open("sqlite", sqlite.AuditPath(path))
 	if err != nil {
 		t.Fatal(err)
 	}

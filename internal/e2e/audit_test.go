@@ -19,6 +19,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/riggerdev/rigger/internal/pgtest"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
 // TestAuditTrail: creating and cancelling a task in rigger dev writes one
@@ -115,7 +116,7 @@ func TestAuditTrail(t *testing.T) {
 	if code, out := verify(); code != 0 || !strings.Contains(out, fmt.Sprintf("audit chain verified: %d events", n)) || !strings.Contains(out, fmt.Sprintf("%d of them matched", n)) {
 		t.Fatalf("verify an untouched chain: exit %d\n%s", code, out)
 	}
-	db, err := sql.Open("sqlite", filepath.Join(data, "rigger.db"))
+	db, err := sql.Open("sqlite", sqlite.AuditPath(filepath.Join(data, "rigger.db")))
 	if err != nil {
 		t.Fatal(err)
 	}

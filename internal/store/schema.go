@@ -139,29 +139,7 @@ CREATE INDEX relations_source ON relations (source_ref, type_lower, target_lower
 CREATE INDEX relations_type_target ON relations (type_lower, target_lower, source_ref);
 CREATE INDEX relations_origin ON relations (origin_id);
 {{renameKeys}}
-`), `
--- The audit log: one row per event, in a hash chain. seq numbers the
--- events 1, 2, 3, ... with no gap; hash is the hex SHA-256 of the previous
--- row's hash (raw bytes; none before the first) followed by body, the
--- event's canonical JSON. The other columns copy fields of body for
--- filtering; verification checks they still match it. at is UTC with
--- nanoseconds always written, so text order is time order.
-CREATE TABLE audit_events (
-  seq BIGINT PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  at TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  target TEXT NOT NULL,
-  decision TEXT NOT NULL,
-  body TEXT NOT NULL,
-  hash TEXT NOT NULL
-);
-CREATE INDEX audit_events_actor ON audit_events (actor, seq);
-CREATE INDEX audit_events_action ON audit_events (action, seq);
-CREATE INDEX audit_events_target ON audit_events (target, seq);
-CREATE INDEX audit_events_at ON audit_events (at, seq);
-`, `
+`), auditEventsSchema, `
 -- Rigger's own tokens. signing_keys holds the ES256 keys every replica
 -- signs and verifies access tokens with: the private key sealed with the
 -- data key (scaffolder.secretKey), the public one as a JWK. A key signs
@@ -621,4 +599,31 @@ CREATE TABLE search_state (
   value TEXT NOT NULL
 );
 INSERT INTO search_state (key, value) VALUES ('needs_reindex', '1');
+`
+
+// auditEventsSchema is the audit chain's table: a migration of the main
+// database, and on SQLite the schema of the audit file of its own
+// (Dialect.AuditDB).
+const auditEventsSchema = `
+-- The audit log: one row per event, in a hash chain. seq numbers the
+-- events 1, 2, 3, ... with no gap; hash is the hex SHA-256 of the previous
+-- row's hash (raw bytes; none before the first) followed by body, the
+-- event's canonical JSON. The other columns copy fields of body for
+-- filtering; verification checks they still match it. at is UTC with
+-- nanoseconds always written, so text order is time order.
+CREATE TABLE audit_events (
+  seq BIGINT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  body TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_events_actor ON audit_events (actor, seq);
+CREATE INDEX audit_events_action ON audit_events (action, seq);
+CREATE INDEX audit_events_target ON audit_events (target, seq);
+CREATE INDEX audit_events_at ON audit_events (at, seq);
 `

@@ -116,6 +116,15 @@ type Dialect struct {
 	// one statement, where it otherwise sets them in a transaction of
 	// its own (four round trips). The store closes it.
 	SearchDB *sql.DB
+	// AuditDB, if set, is a database of its own for the audit chain (on
+	// SQLite a second file), so that the audit event each read request
+	// appends leaves the catalog's database unchanged: a SQLite reader
+	// whose database changed since its last read drops its page cache
+	// and its memory map (every page it touches then faults in again),
+	// which made an owner page at 100k entities cost 2-3x its CPU. Open
+	// creates its table and moves events the main database holds into it.
+	// The store closes it.
+	AuditDB *sql.DB
 }
 
 // SearchSettings are the session settings of a Dialect's SearchDB on
@@ -154,6 +163,9 @@ type SQL struct {
 	vocab   vocabCache
 	noIndex atomic.Bool
 	vacuum  vacuumer
+	// auditMu serializes audit appends on a Dialect.AuditDB (a file with
+	// a write lock of its own: they need not wait for catalog writes).
+	auditMu sync.Mutex
 }
 
 // vacuumer runs Dialect.Vacuum after large batches: one run at a time, and
@@ -330,6 +342,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.openAuditDB(ctx); err != nil {
+		return nil, err
+	}
 	if d.FullText == "" {
 		s.noIndex.Store(true)
 		return s, nil
@@ -343,7 +358,25 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 func (s *SQL) q(query string) string { return s.d.Rebind(query) }
 
 func (s *SQL) migrate(ctx context.Context) error {
-	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+	current, err := s.migrateDB(ctx, s.db, s.d.Name, s.d.Migrations)
+	if err != nil {
+		return err
+	}
+	// A migration may have rebuilt tables (and lost their statistics): the
+	// planner needs them to serve owner queries from the search index.
+	if current > 0 && current < len(s.d.Migrations) && s.d.Analyze != "" {
+		if _, err := s.db.ExecContext(ctx, s.d.Analyze); err != nil {
+			return fmt.Errorf("%s: refresh planner statistics after migrating: %w", s.d.Name, err)
+		}
+	}
+	return nil
+}
+
+// migrateDB applies the migrations db has not had yet (what names it in
+// errors), each in a transaction with its version in db's
+// schema_migrations, and returns the version db had before.
+func (s *SQL) migrateDB(ctx context.Context, db *sql.DB, what string, migrations []string) (int, error) {
+	if err := inTxOn(ctx, db, func(tx *sql.Tx) error {
 		if s.d.MigrationLock != "" {
 			// Even CREATE TABLE IF NOT EXISTS races on PostgreSQL.
 			if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
@@ -353,22 +386,22 @@ func (s *SQL) migrate(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`)
 		return err
 	}); err != nil {
-		return fmt.Errorf("%s: create schema_migrations: %w", s.d.Name, err)
+		return 0, fmt.Errorf("%s: create schema_migrations: %w", what, err)
 	}
 	var current int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("%s: read schema version: %w", s.d.Name, err)
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return 0, fmt.Errorf("%s: read schema version: %w", what, err)
 	}
-	if current > len(s.d.Migrations) {
-		return fmt.Errorf("%s: database schema version %d is newer than this rigger knows (%d): refusing to run an older binary on it", s.d.Name, current, len(s.d.Migrations))
+	if current > len(migrations) {
+		return 0, fmt.Errorf("%s: database schema version %d is newer than this rigger knows (%d): refusing to run an older binary on it", what, current, len(migrations))
 	}
-	if current == len(s.d.Migrations) {
-		return nil
+	if current == len(migrations) {
+		return current, nil
 	}
-	for v := current + 1; v <= len(s.d.Migrations); v++ {
-		tx, err := s.db.BeginTx(ctx, nil)
+	for v := current + 1; v <= len(migrations); v++ {
+		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if s.d.MigrationLock != "" {
 			// Replicas starting together queue here; the ones behind the
@@ -376,37 +409,30 @@ func (s *SQL) migrate(ctx context.Context) error {
 			var applied int
 			if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
 				_ = tx.Rollback()
-				return fmt.Errorf("%s: migration lock: %w", s.d.Name, err)
+				return 0, fmt.Errorf("%s: migration lock: %w", what, err)
 			}
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
 				_ = tx.Rollback()
-				return fmt.Errorf("%s: read schema version: %w", s.d.Name, err)
+				return 0, fmt.Errorf("%s: read schema version: %w", what, err)
 			}
 			if applied >= v {
 				_ = tx.Rollback()
 				continue
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.d.Migrations[v-1]); err != nil {
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 			_ = tx.Rollback()
-			return fmt.Errorf("%s: migration %d: %w", s.d.Name, v, err)
+			return 0, fmt.Errorf("%s: migration %d: %w", what, v, err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, s.now().Format(time.RFC3339Nano)); err != nil {
 			_ = tx.Rollback()
-			return err
+			return 0, err
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("%s: migration %d: %w", s.d.Name, v, err)
+			return 0, fmt.Errorf("%s: migration %d: %w", what, v, err)
 		}
 	}
-	// A migration may have rebuilt tables (and lost their statistics): the
-	// planner needs them to serve owner queries from the search index.
-	if current > 0 && s.d.Analyze != "" {
-		if _, err := s.db.ExecContext(ctx, s.d.Analyze); err != nil {
-			return fmt.Errorf("%s: refresh planner statistics after migrating: %w", s.d.Name, err)
-		}
-	}
-	return nil
+	return current, nil
 }
 
 func (s *SQL) lockWrites() func() {
@@ -449,6 +475,9 @@ func (s *SQL) Close() error {
 	s.stmtMu.Unlock()
 	if s.d.SearchDB != nil {
 		s.d.SearchDB.Close()
+	}
+	if s.d.AuditDB != nil {
+		s.d.AuditDB.Close()
 	}
 	return s.db.Close()
 }
@@ -590,7 +619,12 @@ func (s *SQL) SetLocationStatus(ctx context.Context, id, lastError string, at ti
 }
 
 func (s *SQL) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	return inTxOn(ctx, s.db, fn)
+}
+
+// inTxOn runs fn in a transaction of db, committed if fn returns nil.
+func inTxOn(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,192 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riggerdev/rigger/internal/store"
+)
+
+// dataVersion reads PRAGMA data_version on conn: it changes when another
+// connection commits a change to the database file (what makes a SQLite
+// reader drop its page cache and memory map).
+func dataVersion(t *testing.T, conn *sql.Conn) int64 {
+	t.Helper()
+	var v int64
+	if err := conn.QueryRowContext(context.Background(), `PRAGMA data_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// auditRecords are n chained records with seq from..from+n-1 after prev.
+func auditRecords(t *testing.T, from, n int, prev string) []store.AuditRecord {
+	t.Helper()
+	var out []store.AuditRecord
+	for i := range n {
+		body := fmt.Sprintf(`{"action":"catalog.entity.read","n":%d}`, from+i)
+		h, err := store.AuditChainHash(prev, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, store.AuditRecord{Seq: int64(from + i), ID: fmt.Sprintf("ev-%d", from+i), At: time.Unix(int64(from+i), 0),
+			Actor: "user:default/alice", Action: "catalog.entity.read", Target: "entity-uid:x", Decision: "allow", Body: []byte(body), Hash: h})
+		prev = h
+	}
+	return out
+}
+
+// TestAuditLeavesCatalogFileUnchanged: the audit chain has a file of its
+// own, so appending events (one per read request) leaves the catalog's
+// file as it was for its readers, while a catalog write changes it.
+func TestAuditLeavesCatalogFileUnchanged(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	s := openStore(t, path).(*store.SQL)
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	before := dataVersion(t, conn)
+	if _, err := s.AppendAudit(ctx, auditRecords(t, 1, 5, "")); err != nil {
+		t.Fatal(err)
+	}
+	if after := dataVersion(t, conn); after != before {
+		t.Errorf("an audit append changed the catalog's file (data_version %d -> %d)", before, after)
+	}
+	if recs, err := s.AuditRecords(ctx, store.AuditQuery{}); err != nil || len(recs) != 5 {
+		t.Fatalf("audit records: %d, %v; want 5", len(recs), err)
+	}
+	var inAuditFile int
+	if err := mustOpen(t, AuditPath(path)).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&inAuditFile); err != nil || inAuditFile != 5 {
+		t.Fatalf("%s holds %d events (%v); want 5", AuditPath(path), inAuditFile, err)
+	}
+	// The check sees a change when there is one.
+	if _, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/x.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	if after := dataVersion(t, conn); after == before {
+		t.Errorf("a catalog write left data_version at %d", after)
+	}
+}
+
+// mustOpen opens a plain pool on the SQLite file path for the test.
+func mustOpen(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// insertMainAudit writes recs into the main database's audit_events, as
+// a rigger that kept the chain there did.
+func insertMainAudit(t *testing.T, db *sql.DB, recs []store.AuditRecord) {
+	t.Helper()
+	for _, r := range recs {
+		if _, err := db.Exec(`INSERT INTO audit_events (seq, id, at, actor, action, target, decision, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.Seq, r.ID, store.AuditTime(r.At), r.Actor, r.Action, r.Target, r.Decision, string(r.Body), r.Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAuditEventsMoveToTheirFile: events the main database holds (written
+// before the chain had a file of its own) move on open, in order, and the
+// chain goes on from them; an open after a crash between the copy and
+// the delete finishes the move; a main-database event that conflicts
+// with the audit file's stops the open with an error naming it and
+// deletes nothing.
+func TestAuditEventsMoveToTheirFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	recs := auditRecords(t, 1, 2500, "") // more than one batch of the move
+	insertMainAudit(t, mustOpen(t, path), recs)
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AuditRecords(ctx, store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(recs) || got[0].Hash != recs[0].Hash || got[len(got)-1].Hash != recs[len(recs)-1].Hash || got[1234].Seq != 1235 {
+		t.Fatalf("after the move: %d events; want the %d the main database held, in order", len(got), len(recs))
+	}
+	var left int
+	if err := mustOpen(t, path).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("the main database still holds %d events (%v)", left, err)
+	}
+	next, err := s.AppendAudit(ctx, []store.AuditRecord{{ID: "after", At: time.Now(), Action: "x", Body: []byte(`{"after":1}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := store.AuditChainHash(recs[len(recs)-1].Hash, []byte(`{"after":1}`)); next[0].Seq != 2501 || next[0].Hash != want {
+		t.Fatalf("the append after the move: seq %d hash %s; want 2501 chained to the moved events", next[0].Seq, next[0].Hash)
+	}
+	s.Close()
+
+	// A crash after the copy committed, before the delete: the main
+	// database holds copies; the next open deletes them.
+	insertMainAudit(t, mustOpen(t, path), recs[:10])
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AuditRecords(ctx, store.AuditQuery{}); err != nil || len(got) != 2501 {
+		t.Fatalf("after the interrupted move: %d events (%v); want 2501", len(got), err)
+	}
+	if err := mustOpen(t, path).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("the main database still holds %d events (%v)", left, err)
+	}
+	s.Close()
+
+	// The main database holds copies of 1..1500 (a batch and more) and a
+	// seq 1501 that is not the audit file's (an older rigger appended
+	// it after the move).
+	forked := slices.Clone(recs[:1501])
+	forked[1500].Body, forked[1500].Hash = []byte(`{"forked":1}`), strings.Repeat("ab", 32)
+	insertMainAudit(t, mustOpen(t, path), forked)
+	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "audit event 1501 of the main database differs") || !strings.Contains(err.Error(), "nothing was deleted") {
+		t.Fatalf("open with a conflicting main-database event: %v", err)
+	}
+	if err := mustOpen(t, path).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&left); err != nil || left != 1501 {
+		t.Fatalf("the main database holds %d events after the refused open (%v); want its 1501", left, err)
+	}
+	var kept int
+	if err := mustOpen(t, AuditPath(path)).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&kept); err != nil || kept != 2501 {
+		t.Fatalf("the audit file holds %d events after the refused open (%v); want 2501", kept, err)
+	}
+}
+
+func TestAuditPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/data/rigger.db":     "/data/rigger-audit.db",
+		"/data/catalog":       "/data/catalog-audit",
+		"/d.v2/rigger.sqlite": "/d.v2/rigger-audit.sqlite",
+	} {
+		if got := AuditPath(in); got != want {
+			t.Errorf("AuditPath(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
