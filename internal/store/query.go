@@ -440,7 +440,7 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 			return nil, err
 		}
 		e.Gen = gen
-		if e.Relations, err = parseRelations(e.Ref, rels); err != nil {
+		if e.Relations, err = readRelations(e.Ref, rels); err != nil {
 			return nil, err
 		}
 		e.ETag = ServedETag(e.Hash, e.Relations)

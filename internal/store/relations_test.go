@@ -72,3 +72,28 @@ func FuzzParseRelations(f *testing.F) {
 		}
 	})
 }
+
+// TestReadRelationsSortedDistinct: the relations array, in whatever order
+// and with repeats (SQLite's is neither sorted nor distinct), reads
+// sorted by type and then target in byte order, each pair once.
+func TestReadRelationsSortedDistinct(t *testing.T) {
+	raw := `[["x-a","group:default/b"],["ownedBy","group:default/t"],["x-B","group:default/a"],["ownedBy","group:default/t"],["dependsOn","component:default/z"],["dependsOn","component:default/a"]]`
+	got, err := readRelations("c:d/e", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Relation{
+		{Source: "c:d/e", Type: "dependsOn", Target: "component:default/a"},
+		{Source: "c:d/e", Type: "dependsOn", Target: "component:default/z"},
+		{Source: "c:d/e", Type: "ownedBy", Target: "group:default/t"},
+		{Source: "c:d/e", Type: "x-B", Target: "group:default/a"},
+		{Source: "c:d/e", Type: "x-a", Target: "group:default/b"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	sorted := `[["dependsOn","component:default/a"],["ownedBy","group:default/t"]]`
+	if got, err := readRelations("c:d/e", sorted); err != nil || len(got) != 2 || got[0].Type != "dependsOn" || got[1].Target != "group:default/t" {
+		t.Fatalf("an already sorted array: %+v, %v", got, err)
+	}
+}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -148,4 +149,46 @@ func testRelationsOtherSide(t *testing.T, open Opener) {
 		"group:default/team-z":  {"ownerOf component:default/svc"},
 		"component:default/svc": {"ownedBy group:default/team-z"},
 	}), "component:default/svc")
+}
+
+// testRelationsDistinctSorted: a relation two entities emit (from two
+// locations) is read once, and relations are read sorted by type and
+// then target in byte order ("x-B" before "x-a", which an index on the
+// lower-cased values reads the other way round), alike on every read
+// path, with one etag.
+func testRelationsDistinctSorted(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	svc := ent("Component", "dup", map[string]string{"type": "service", "lifecycle": "production", "owner": "team-a"})
+	svc.Relations = append(svc.Relations,
+		store.Relation{Source: svc.Ref, Type: "x-a", Target: "group:default/b"},
+		store.Relation{Source: svc.Ref, Type: "x-B", Target: "group:default/a"})
+	team := ent("Group", "team-a", map[string]string{"type": "team"})
+	team.Relations = append(team.Relations,
+		store.Relation{Source: svc.Ref, Type: "ownedBy", Target: team.Ref},
+		store.Relation{Source: team.Ref, Type: "ownerOf", Target: svc.Ref})
+	for i, e := range []store.Entity{svc, team} {
+		loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: fmt.Sprintf("/dup-%d.yaml", i)}))
+		must(s.ReplaceLocation(ctx, loc.ID, []store.Entity{e}, store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	}
+	want := []string{"ownedBy group:default/team-a", "x-B group:default/a", "x-a group:default/b"}
+	byRef := must(s.EntityByRef(ctx, svc.Ref))
+	byUID := must(s.EntityByUID(ctx, byRef.UID))
+	byRefs := must(s.EntitiesByRefs(ctx, []string{svc.Ref}))
+	page := must(s.Query(ctx, store.Query{Limit: 10, Filter: store.Filter{{{Key: "kind", Values: []string{"component"}}}}}))
+	if len(byRefs) != 1 || byRefs[0] == nil || len(page.Entities) != 1 {
+		t.Fatalf("by refs %d, page %d entities; want 1 each", len(byRefs), len(page.Entities))
+	}
+	for path, e := range map[string]*store.StoredEntity{"by ref": byRef, "by uid": byUID, "by refs": byRefs[0], "page": page.Entities[0]} {
+		var got []string
+		for _, r := range e.Relations {
+			got = append(got, r.Type+" "+r.Target)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: relations %q, want %q", path, got, want)
+		}
+		if e.ETag != byRef.ETag {
+			t.Errorf("%s: etag %q, by ref %q", path, e.ETag, byRef.ETag)
+		}
+	}
 }
