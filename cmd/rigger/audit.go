@@ -141,7 +141,7 @@ JSON-lines log recorded, which finds events deleted from the end of the chain.`,
 			return nil
 		},
 	}
-	verify.Flags().StringVar(&dataDir, "data-dir", "", "rigger's data directory, holding rigger.db (default ./.rigger; ignored with database.driver postgres)")
+	verify.Flags().StringVar(&dataDir, "data-dir", "", "rigger's data directory, holding rigger.db and rigger-audit.db (default ./.rigger; ignored with database.driver postgres)")
 	verify.Flags().StringVar(&logPath, "log", "", "a JSON-lines audit log to compare with the database")
 	cmd.AddCommand(verify)
 	return cmd

@@ -66,7 +66,7 @@ rigger token revoke --access-token ID does the same.`,
 			return c.breakGlass(cmd.Context(), cfg, ttl)
 		},
 	}
-	bg.Flags().StringVar(&dataDir, "data-dir", "", "rigger's data directory, holding rigger.db (SQLite)")
+	bg.Flags().StringVar(&dataDir, "data-dir", "", "rigger's data directory, holding rigger.db and rigger-audit.db (SQLite)")
 	bg.Flags().StringVar(&database, "database", "", "PostgreSQL URL of rigger's database (prefer env RIGGER_DATABASE)")
 	bg.Flags().DurationVar(&ttl, "ttl", time.Hour, "lifetime of the token (at most 1h)")
 	bg.Flags().StringVar(&revoke, "revoke", "", "revoke the break-glass token with this id instead of issuing one")

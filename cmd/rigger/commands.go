@@ -19,7 +19,7 @@ type localFlags struct {
 }
 
 func (f *localFlags) registerDataDir(fs *pflag.FlagSet) {
-	fs.StringVar(&f.dataDir, "data-dir", "", "directory for rigger's data: rigger.db, workspaces, the embedded Temporal database (default ./.rigger)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "directory for rigger's data: rigger.db, rigger-audit.db, workspaces, the embedded Temporal database (default ./.rigger)")
 }
 
 func (f *localFlags) registerListen(fs *pflag.FlagSet) {

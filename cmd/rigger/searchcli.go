@@ -52,6 +52,6 @@ is for repairs, and after the index's rules change.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", "", "rigger's data directory, holding rigger.db (default ./.rigger; ignored with database.driver postgres)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "rigger's data directory, holding rigger.db and rigger-audit.db (default ./.rigger; ignored with database.driver postgres)")
 	return cmd
 }

@@ -162,7 +162,7 @@ func TestSecretDerivativesNeverLeave(t *testing.T) {
 			return err
 		}
 		base := filepath.Base(path)
-		if !strings.HasPrefix(base, "rigger.db") && !strings.HasPrefix(base, "temporal.db") {
+		if !strings.HasPrefix(base, "rigger.db") && !strings.HasPrefix(base, "rigger-audit.db") && !strings.HasPrefix(base, "temporal.db") {
 			return nil
 		}
 		data, _ := os.ReadFile(path)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -200,87 +201,154 @@ func (s *SQL) lockAudit() func() {
 	return s.auditMu.Unlock
 }
 
-// openAuditDB migrates Dialect.AuditDB (when set) and moves into it the
+// openAuditDB migrates Dialect.AuditDB (when set), checks it is the
+// audit file the main database was used with, and moves into it the
 // events the main database's audit_events holds (those appended before
-// the chain had a database of its own), in order, so the chain goes on
-// where it was.
+// the chain had a database of its own), so the chain goes on where it
+// was.
 //
-// The copy commits before the delete (the two databases commit apart, so
-// a crash between them leaves copies in both, and the next open deletes
-// the main database's): a row is deleted from the main database only
-// once the audit database holds it with the same hash. A main-database
-// row whose seq the audit database holds with another hash (an older
-// binary appended to the main database after the move) stops Open with
-// an error naming it, and nothing is deleted.
+// The two databases carry the id the audit file got when it was made
+// (audit_file): a file missing, emptied or replaced since stops Open
+// rather than start a new chain unnoticed.
+//
+// The move runs in one transaction of the audit database, holding its
+// write lock (processes opening together take turns): every main row
+// whose seq the audit database already holds must be there with the same
+// hash, and the first row copied must chain from its head; else Open
+// stops with an error naming the row and nothing is changed. The main
+// database's rows are deleted after that commit (a crash between leaves
+// copies in both, which the next open checks and deletes), each only
+// with the hash that was copied.
 func (s *SQL) openAuditDB(ctx context.Context) error {
 	if s.d.AuditDB == nil {
 		return nil
 	}
-	if _, err := s.migrateDB(ctx, s.d.AuditDB, s.d.Name+" audit database", []string{auditEventsSchema}); err != nil {
+	adb := s.d.AuditDB
+	if _, err := s.migrateDB(ctx, adb, s.d.Name+" audit database", []string{auditEventsSchema + auditFileSchema}); err != nil {
 		return err
 	}
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_events`).Scan(&n); err != nil {
-		return fmt.Errorf("audit events of the main database: %w", err)
+	mainID, err := auditFileID(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("main database: %w", err)
 	}
-	if n == 0 {
+	var moved []auditRow
+	err = inTxOn(ctx, adb, func(tx *sql.Tx) error {
+		// The write lock first: a process opening beside this one waits
+		// here (and a file that cannot be written stops Open now rather
+		// than lose each event appended later).
+		if s.d.AuditLock != "" {
+			if _, err := tx.ExecContext(ctx, s.d.AuditLock); err != nil {
+				return fmt.Errorf("audit database: %w", err)
+			}
+		}
+		var fileID string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM audit_file`).Scan(&fileID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("audit database: %w", err)
+		}
+		switch {
+		case mainID != "" && fileID != mainID:
+			return fmt.Errorf("the audit database is not the one this database's audit chain was kept in (it has id %q, the main database names %q): it was removed, emptied or replaced; "+
+				"restore it from a backup (on SQLite the -audit.db file beside the database), or, to begin a new, empty chain knowingly, delete the main database's audit_file row", fileID, mainID)
+		case fileID == "":
+			fileID = newAuditFileID()
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit_file (id, created_at) VALUES (?, ?)`), fileID, ts(s.now())); err != nil {
+				return fmt.Errorf("audit database: %w", err)
+			}
+		}
+		mainID = fileID
+		moved, err = s.moveAuditRows(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit_file (id, created_at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM audit_file)`), mainID, ts(s.now())); err != nil {
+			return fmt.Errorf("main database: record the audit database: %w", err)
+		}
+		if len(moved) == 0 {
+			return nil
+		}
+		del, err := tx.PrepareContext(ctx, s.q(`DELETE FROM audit_events WHERE seq = ? AND hash = ?`))
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		for _, r := range moved {
+			if _, err := del.ExecContext(ctx, r.seq, r.hash); err != nil {
+				return fmt.Errorf("delete moved audit event %d from the main database: %w", r.seq, err)
+			}
+		}
 		return nil
+	})
+}
+
+// moveAuditRows copies, in tx of the audit database, the main database's
+// audit rows it lacks, after checking the rows it has (openAuditDB); it
+// returns every main row it checked or copied.
+func (s *SQL) moveAuditRows(ctx context.Context, tx *sql.Tx) ([]auditRow, error) {
+	var head auditRow
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&head.seq, &head.hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("audit database: %w", err)
 	}
 	const batch = 1000
-	var last int64
-	if err := s.d.AuditDB.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_events`).Scan(&last); err != nil {
-		return fmt.Errorf("audit database: %w", err)
-	}
-	// Copy what the audit database lacks, in seq order.
-	for {
-		recs, err := s.mainAuditRows(ctx, auditRowsAfter, last, batch)
+	var out []auditRow
+	for after := int64(0); ; {
+		recs, err := s.mainAuditRows(ctx, auditRowsAfter, after, batch)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(recs) == 0 {
-			break
-		}
-		if err := inTxOn(ctx, s.d.AuditDB, func(tx *sql.Tx) error {
-			for _, r := range recs {
-				if _, err := tx.ExecContext(ctx, s.q(auditInsert),
-					r.seq, r.id, r.at, r.actor, r.action, r.target, r.decision, r.body, r.hash); err != nil {
-					return fmt.Errorf("move audit event %d to the audit database: %w", r.seq, err)
-				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		last = recs[len(recs)-1].seq
-	}
-	// Check that the audit database holds every row alike, then delete
-	// them all.
-	var verified int64
-	for {
-		recs, err := s.mainAuditRows(ctx, auditRowsAfter, verified, batch)
-		if err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			break
+			return out, nil
 		}
 		for _, r := range recs {
-			var hash string
-			err := s.d.AuditDB.QueryRowContext(ctx, s.q(`SELECT hash FROM audit_events WHERE seq = ?`), r.seq).Scan(&hash)
-			if err != nil || hash != r.hash {
-				return fmt.Errorf("audit event %d of the main database differs from the audit database's (%v): an older rigger appended to the main database after its events moved; "+
-					"nothing was deleted: keep both databases and move or remove the main database's audit_events rows by hand", r.seq, orMissing(err))
+			if r.seq <= head.seq {
+				var hash string
+				err := tx.QueryRowContext(ctx, s.q(`SELECT hash FROM audit_events WHERE seq = ?`), r.seq).Scan(&hash)
+				if err != nil || hash != r.hash {
+					return nil, fmt.Errorf("audit event %d of the main database differs from the audit database's (%v): a rigger from before the audit file appended to the main database after its events moved; "+
+						"nothing was changed: keep both databases and move or remove the main database's audit_events rows by hand", r.seq, orMissing(err))
+				}
+				continue
 			}
+			if head.seq > 0 && after <= head.seq && (r.seq != head.seq+1 || !chainsFrom(head.hash, r)) {
+				return nil, fmt.Errorf("audit event %d of the main database does not follow the audit database's last event (%d): nothing was changed: "+
+					"keep both databases and move or remove the main database's audit_events rows by hand", r.seq, head.seq)
+			}
+			if _, err := tx.ExecContext(ctx, s.q(auditInsert), r.seq, r.id, r.at, r.actor, r.action, r.target, r.decision, r.body, r.hash); err != nil {
+				return nil, fmt.Errorf("move audit event %d to the audit database: %w", r.seq, err)
+			}
+			after = r.seq // past the junction: later rows are copied as they are
 		}
-		verified = recs[len(recs)-1].seq
+		after = recs[len(recs)-1].seq
+		out = append(out, recs...)
 	}
-	if err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM audit_events WHERE seq <= ?`), verified)
-		return err
-	}); err != nil {
-		return fmt.Errorf("delete moved audit events from the main database: %w", err)
+}
+
+// chainsFrom says whether r's hash links it to the event whose hash is
+// prev.
+func chainsFrom(prev string, r auditRow) bool {
+	h, err := AuditChainHash(prev, []byte(r.body))
+	return err == nil && h == r.hash
+}
+
+// auditFileID reads db's audit_file id ("" when none).
+func auditFileID(ctx context.Context, db *sql.DB) (string, error) {
+	var id string
+	err := db.QueryRowContext(ctx, `SELECT id FROM audit_file`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	return nil
+	return id, err
+}
+
+// newAuditFileID is a random id for a new audit database.
+func newAuditFileID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // orMissing says what an audit row lookup found: err, "missing there"

@@ -364,7 +364,7 @@ CREATE TABLE auth_user_generations (
   generation BIGINT NOT NULL
 );
 ALTER TABLE auth_revocations ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
-`, searchVectorMigration, searchPending, revocationClock, catalogGeneration, searchDocsStats}
+`, searchVectorMigration, searchPending, revocationClock, catalogGeneration, searchDocsStats, auditFileSchema}
 }
 
 // searchDocsStatsPostgres has the ANALYZE a large batch runs in its
@@ -626,4 +626,18 @@ CREATE INDEX audit_events_actor ON audit_events (actor, seq);
 CREATE INDEX audit_events_action ON audit_events (action, seq);
 CREATE INDEX audit_events_target ON audit_events (target, seq);
 CREATE INDEX audit_events_at ON audit_events (at, seq);
+`
+
+// auditFileSchema names the audit chain's database of its own (on SQLite
+// rigger-audit.db, Dialect.AuditDB): both it and the main database hold
+// the id it was given when it was made, so an open finds a missing or
+// replaced audit file instead of starting a new, empty chain unnoticed.
+// PostgreSQL keeps the chain in its own database and this table empty.
+// The migration also makes binaries from before the audit file (which
+// appended to the main database's audit_events) refuse the database.
+const auditFileSchema = `
+CREATE TABLE audit_file (
+  id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL
+);
 `

@@ -403,22 +403,23 @@ func (s *SQL) migrateDB(ctx context.Context, db *sql.DB, what string, migrations
 		if err != nil {
 			return 0, err
 		}
+		// Processes starting together queue here (PostgreSQL: the lock; a
+		// SQLite pool opened with _txlock=immediate: the transaction's
+		// start); the ones behind the first find the migration applied.
 		if s.d.MigrationLock != "" {
-			// Replicas starting together queue here; the ones behind the
-			// first find the migration applied.
-			var applied int
 			if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
 				_ = tx.Rollback()
 				return 0, fmt.Errorf("%s: migration lock: %w", what, err)
 			}
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
-				_ = tx.Rollback()
-				return 0, fmt.Errorf("%s: read schema version: %w", what, err)
-			}
-			if applied >= v {
-				_ = tx.Rollback()
-				continue
-			}
+		}
+		var applied int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
+			_ = tx.Rollback()
+			return 0, fmt.Errorf("%s: read schema version: %w", what, err)
+		}
+		if applied >= v {
+			_ = tx.Rollback()
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 			_ = tx.Rollback()

@@ -3,10 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -167,7 +172,7 @@ func TestAuditEventsMoveToTheirFile(t *testing.T) {
 	forked := slices.Clone(recs[:1501])
 	forked[1500].Body, forked[1500].Hash = []byte(`{"forked":1}`), strings.Repeat("ab", 32)
 	insertMainAudit(t, mustOpen(t, path), forked)
-	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "audit event 1501 of the main database differs") || !strings.Contains(err.Error(), "nothing was deleted") {
+	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "audit event 1501 of the main database differs") || !strings.Contains(err.Error(), "nothing was changed") {
 		t.Fatalf("open with a conflicting main-database event: %v", err)
 	}
 	if err := mustOpen(t, path).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&left); err != nil || left != 1501 {
@@ -187,6 +192,178 @@ func TestAuditPath(t *testing.T) {
 	} {
 		if got := AuditPath(in); got != want {
 			t.Errorf("AuditPath(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// countAudit counts the audit_events rows of the SQLite file path.
+func countAudit(t *testing.T, path string) int {
+	t.Helper()
+	var n int
+	if err := mustOpen(t, path).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestAuditMoveRefusesForks: main-database events that do not continue
+// the audit file's chain — a new chain from seq 1 longer than the
+// file's, or rows after its head that do not link to it — stop the open
+// before anything is copied or deleted.
+func TestAuditMoveRefusesForks(t *testing.T) {
+	ctx := context.Background()
+	for name, fork := range map[string]func(head []store.AuditRecord) []store.AuditRecord{
+		"a new chain from seq 1": func([]store.AuditRecord) []store.AuditRecord {
+			return auditRecords(t, 1, 300, strings.Repeat("cd", 32))
+		},
+		"rows after the head that do not link to it": func(head []store.AuditRecord) []store.AuditRecord {
+			return auditRecords(t, len(head)+1, 20, strings.Repeat("ef", 32))
+		},
+		"a gap after the head": func(head []store.AuditRecord) []store.AuditRecord {
+			return auditRecords(t, len(head)+2, 20, head[len(head)-1].Hash)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "rigger.db")
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, err := s.AppendAudit(ctx, auditRecords(t, 1, 100, ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			insertMainAudit(t, mustOpen(t, path), fork(head))
+			before := countAudit(t, path)
+			if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+				t.Fatalf("open: %v; want a refusal", err)
+			}
+			if n := countAudit(t, AuditPath(path)); n != 100 {
+				t.Errorf("the audit file holds %d events after the refused open; want its 100", n)
+			}
+			if n := countAudit(t, path); n != before {
+				t.Errorf("the main database holds %d events after the refused open; want its %d", n, before)
+			}
+		})
+	}
+}
+
+// TestAuditFileRemovedIsFound: an audit file removed (or replaced by an
+// empty one) stops the open, naming what to do, instead of starting a
+// new chain unnoticed; deleting the main database's audit_file row
+// begins a new chain knowingly.
+func TestAuditFileRemovedIsFound(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendAudit(ctx, auditRecords(t, 1, 10, "")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(AuditPath(path) + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // and again, once the open made an empty file
+		if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "removed, emptied or replaced") || !strings.Contains(err.Error(), "audit_file row") {
+			t.Fatalf("open without the audit file: %v", err)
+		}
+	}
+	if _, err := mustOpen(t, path).Exec(`DELETE FROM audit_file`); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open after the audit_file row was deleted: %v", err)
+	}
+	defer s.Close()
+	got, err := s.AppendAudit(ctx, auditRecords(t, 1, 1, ""))
+	if err != nil || got[0].Seq != 1 {
+		t.Fatalf("the new chain's first append: %+v, %v", got, err)
+	}
+}
+
+// TestAuditMoveTogether: two stores opening an older data dir at once
+// (rigger server and rigger worker) both open, and the events move once.
+func TestAuditMoveTogether(t *testing.T) {
+	ctx := context.Background()
+	for round := range 3 {
+		path := filepath.Join(t.TempDir(), "rigger.db")
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		for _, f := range []string{AuditPath(path), AuditPath(path) + "-wal", AuditPath(path) + "-shm"} {
+			os.Remove(f)
+		}
+		main := mustOpen(t, path)
+		if _, err := main.Exec(`DELETE FROM audit_file`); err != nil {
+			t.Fatal(err)
+		}
+		insertMainAudit(t, main, auditRecords(t, 1, 1500, ""))
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				s, err := Open(ctx, path)
+				if err == nil {
+					s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: an open beside another: %v", round, err)
+			}
+		}
+		if a, m := countAudit(t, AuditPath(path)), countAudit(t, path); a != 1500 || m != 0 {
+			t.Fatalf("round %d: audit file %d events, main database %d; want 1500 and 0", round, a, m)
+		}
+	}
+}
+
+// TestAuditFileUnwritableStopsOpen: an audit file that cannot be written
+// stops the open (else each event appended later would be lost while
+// the catalog works). chattr +i makes it immutable even for root.
+func TestAuditFileUnwritableStopsOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if out, err := exec.Command("chattr", "+i", AuditPath(path)).CombinedOutput(); err != nil {
+		t.Skipf("LOUD SKIP: chattr +i (needs root and a file system with attributes): %v %s", err, out)
+	}
+	defer exec.Command("chattr", "-i", AuditPath(path)).Run()
+	if s, err := Open(ctx, path); err == nil {
+		s.Close()
+		t.Fatal("open with an immutable audit file succeeded")
+	} else if !strings.Contains(err.Error(), "audit") {
+		t.Fatalf("open with an immutable audit file: %v; want it to name the audit database", err)
+	}
+}
+
+// TestFilesArePrivate: the files Open makes are 0600 whatever the umask.
+func TestFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	openStore(t, path)
+	for _, f := range []string{path, AuditPath(path), AuditPath(path) + "-wal"} {
+		info, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v; want no access for group or others", f, info.Mode())
 		}
 	}
 }

@@ -8,8 +8,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -37,19 +41,32 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)"} {
 		q.Add("_pragma", p)
 	}
+	// Files made here are private whoever opens first (a CLI command's
+	// umask may be 022); SQLite gives its -wal and -shm files the same
+	// mode as the database's.
+	for _, f := range []string{path, AuditPath(path)} {
+		if err := createPrivate(f); err != nil {
+			return nil, err
+		}
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	// The audit chain's file: two connections, its appends are serialized.
+	// The audit chain's file. Its transactions are all writes (appends,
+	// its migration, the move of older events): each takes the write
+	// lock as it begins (_txlock=immediate), so processes opening it
+	// together take turns instead of failing.
 	auditPath := AuditPath(path)
-	auditDB, err := sql.Open("sqlite", "file:"+auditPath+"?"+q.Encode())
+	aq := url.Values{"_txlock": {"immediate"}}
+	maps.Copy(aq, q)
+	auditDB, err := sql.Open("sqlite", "file:"+auditPath+"?"+aq.Encode())
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", auditPath, err)
 	}
-	auditDB.SetMaxOpenConns(2)
-	auditDB.SetMaxIdleConns(2)
+	auditDB.SetMaxOpenConns(4)
+	auditDB.SetMaxIdleConns(4)
 	// Readers run concurrently under WAL; writers are serialised by the store.
 	// All stay open when idle (database/sql keeps 2): a page runs its
 	// count on a second connection beside audit and other readers, and a
@@ -125,4 +142,17 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 func AuditPath(path string) string {
 	ext := filepath.Ext(path)
 	return strings.TrimSuffix(path, ext) + "-audit" + ext
+}
+
+// createPrivate creates the file path, empty and mode 0600, unless it
+// exists.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return f.Close()
 }
