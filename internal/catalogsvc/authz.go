@@ -97,9 +97,8 @@ func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*s
 	if known && len(hidden) == 0 {
 		return nil
 	}
-	// Each target's key is worked out once; the relations' keys are
-	// kept in order, for the pass below.
-	var refs, keys []string
+	// The distinct targets' keys, for the store to decide.
+	var refs []string
 	seen := map[string]bool{}
 	for _, e := range es {
 		if e == nil {
@@ -107,7 +106,6 @@ func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*s
 		}
 		for _, r := range e.Relations {
 			key := relationKey(r.Target)
-			keys = append(keys, key)
 			if !seen[key] {
 				seen[key] = true
 				refs = append(refs, key)
@@ -125,19 +123,21 @@ func (s *Service) pruneRelations(ctx context.Context, who auth.Identity, es []*s
 	if len(hidden) == 0 {
 		return nil
 	}
+	// es may hold an entity twice (by refs asked for one ref twice): each
+	// relation's key is worked out again here, not read from a list the
+	// first visit's pruning would put out of step.
 	for _, e := range es {
 		if e == nil {
 			continue
 		}
 		kept := e.Relations[:0:0]
-		for i, r := range e.Relations {
+		for _, r := range e.Relations {
 			// A target that is not stored is not hidden: it reveals
 			// nothing.
-			if !hidden[keys[i]] {
+			if !hidden[relationKey(r.Target)] {
 				kept = append(kept, r)
 			}
 		}
-		keys = keys[len(e.Relations):]
 		if len(kept) < len(e.Relations) {
 			// The etag is the served relations' (store.ServedETag).
 			e.ETag = store.ServedETag(e.Hash, kept)

@@ -1620,8 +1620,9 @@ func readRelations(ref, raw string) ([]Relation, error) {
 }
 
 // sortedDistinct orders rels by type and then target and drops repeats;
-// rels already so (PostgreSQL's arrays, and most of SQLite's: its index
-// reads them in the lower-cased order) is returned as it is.
+// rels already so (SQLite's index relations_source reads them in this
+// order, so only repeats need work; PostgreSQL's under a C collation) is
+// returned as it is, with no allocation.
 func sortedDistinct(rels []Relation) []Relation {
 	cmp := func(a, b Relation) int {
 		if c := strings.Compare(a.Type, b.Type); c != 0 {

@@ -153,9 +153,9 @@ func testRelationsOtherSide(t *testing.T, open Opener) {
 
 // testRelationsDistinctSorted: a relation two entities emit (from two
 // locations) is read once, and relations are read sorted by type and
-// then target in byte order ("x-B" before "x-a", which an index on the
-// lower-cased values reads the other way round), alike on every read
-// path, with one etag.
+// then target in byte order ("x-B" before "x-a", which PostgreSQL's
+// ORDER BY under a non-C collation puts the other way round), alike on
+// every read path, with one etag.
 func testRelationsDistinctSorted(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
