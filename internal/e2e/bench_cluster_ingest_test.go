@@ -42,7 +42,7 @@ func BenchmarkClusterIngest(b *testing.B) {
 			b.ReportMetric(up.Seconds(), "s-cluster-start")
 			b.ReportMetric((ingest - up).Seconds(), "s-to-queryable-after-ready")
 			report()
-			reportQueries(b, c.servers[0].api, c.token, m)
+			reportQueries(b, c.servers[0].api, c.token, m, "")
 		})
 	}
 }
