@@ -74,9 +74,8 @@ func TestAuditLeavesCatalogFileUnchanged(t *testing.T) {
 	if recs, err := s.AuditRecords(ctx, store.AuditQuery{}); err != nil || len(recs) != 5 {
 		t.Fatalf("audit records: %d, %v; want 5", len(recs), err)
 	}
-	var inAuditFile int
-	if err := mustOpen(t, AuditPath(path)).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&inAuditFile); err != nil || inAuditFile != 5 {
-		t.Fatalf("%s holds %d events (%v); want 5", AuditPath(path), inAuditFile, err)
+	if n := countAudit(t, AuditPath(path)); n != 5 {
+		t.Fatalf("%s holds %d events; want 5", AuditPath(path), n)
 	}
 	// The check sees a change when there is one.
 	if _, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/x.yaml"}); err != nil {
@@ -85,6 +84,19 @@ func TestAuditLeavesCatalogFileUnchanged(t *testing.T) {
 	if after := dataVersion(t, conn); after == before {
 		t.Errorf("a catalog write left data_version at %d", after)
 	}
+}
+
+// createdStore opens a store at a new path and closes it (the files
+// made, the schema migrated), and returns the path.
+func createdStore(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return path
 }
 
 // mustOpen opens a plain pool on the SQLite file path for the test.
@@ -118,16 +130,11 @@ func insertMainAudit(t *testing.T, db *sql.DB, recs []store.AuditRecord) {
 // deletes nothing.
 func TestAuditEventsMoveToTheirFile(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "rigger.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	path := createdStore(t)
 	recs := auditRecords(t, 1, 2500, "") // more than one batch of the move
 	insertMainAudit(t, mustOpen(t, path), recs)
 
-	s, err = Open(ctx, path)
+	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,9 +145,8 @@ func TestAuditEventsMoveToTheirFile(t *testing.T) {
 	if len(got) != len(recs) || got[0].Hash != recs[0].Hash || got[len(got)-1].Hash != recs[len(recs)-1].Hash || got[1234].Seq != 1235 {
 		t.Fatalf("after the move: %d events; want the %d the main database held, in order", len(got), len(recs))
 	}
-	var left int
-	if err := mustOpen(t, path).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&left); err != nil || left != 0 {
-		t.Fatalf("the main database still holds %d events (%v)", left, err)
+	if left := countAudit(t, path); left != 0 {
+		t.Fatalf("the main database still holds %d events", left)
 	}
 	next, err := s.AppendAudit(ctx, []store.AuditRecord{{ID: "after", At: time.Now(), Action: "x", Body: []byte(`{"after":1}`)}})
 	if err != nil {
@@ -161,8 +167,8 @@ func TestAuditEventsMoveToTheirFile(t *testing.T) {
 	if got, err := s.AuditRecords(ctx, store.AuditQuery{}); err != nil || len(got) != 2501 {
 		t.Fatalf("after the interrupted move: %d events (%v); want 2501", len(got), err)
 	}
-	if err := mustOpen(t, path).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&left); err != nil || left != 0 {
-		t.Fatalf("the main database still holds %d events (%v)", left, err)
+	if left := countAudit(t, path); left != 0 {
+		t.Fatalf("the main database still holds %d events", left)
 	}
 	s.Close()
 
@@ -175,12 +181,11 @@ func TestAuditEventsMoveToTheirFile(t *testing.T) {
 	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "audit event 1501 of the main database differs") || !strings.Contains(err.Error(), "nothing was changed") {
 		t.Fatalf("open with a conflicting main-database event: %v", err)
 	}
-	if err := mustOpen(t, path).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&left); err != nil || left != 1501 {
-		t.Fatalf("the main database holds %d events after the refused open (%v); want its 1501", left, err)
+	if left := countAudit(t, path); left != 1501 {
+		t.Fatalf("the main database holds %d events after the refused open; want its 1501", left)
 	}
-	var kept int
-	if err := mustOpen(t, AuditPath(path)).QueryRow(`SELECT COUNT(*) FROM audit_events`).Scan(&kept); err != nil || kept != 2501 {
-		t.Fatalf("the audit file holds %d events after the refused open (%v); want 2501", kept, err)
+	if kept := countAudit(t, AuditPath(path)); kept != 2501 {
+		t.Fatalf("the audit file holds %d events after the refused open; want 2501", kept)
 	}
 }
 
@@ -293,12 +298,7 @@ func TestAuditFileRemovedIsFound(t *testing.T) {
 func TestAuditMoveTogether(t *testing.T) {
 	ctx := context.Background()
 	for round := range 3 {
-		path := filepath.Join(t.TempDir(), "rigger.db")
-		s, err := Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
+		path := createdStore(t)
 		for _, f := range []string{AuditPath(path), AuditPath(path) + "-wal", AuditPath(path) + "-shm"} {
 			os.Remove(f)
 		}
@@ -333,12 +333,7 @@ func TestAuditMoveTogether(t *testing.T) {
 // the catalog works). chattr +i makes it immutable even for root.
 func TestAuditFileUnwritableStopsOpen(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "rigger.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	path := createdStore(t)
 	if out, err := exec.Command("chattr", "+i", AuditPath(path)).CombinedOutput(); err != nil {
 		t.Skipf("LOUD SKIP: chattr +i (needs root and a file system with attributes): %v %s", err, out)
 	}
