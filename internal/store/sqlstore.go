@@ -85,6 +85,13 @@ type Dialect struct {
 	// pages all-visible, so index-only scans (the access checks of
 	// searches and lists) stop reading heap rows before autovacuum would.
 	Vacuum string
+	// VacuumReady, if set, is polled before Vacuum (every
+	// vacuumPoll, for vacuumWaitMax at most) until it returns true: a
+	// row is marked all-visible only once no snapshot can still miss it,
+	// so a run beside a transaction begun before the batch committed (an
+	// autovacuum ANALYZE, a long read) would mark nothing and leave the
+	// pages to autovacuum. Past the bound Vacuum runs anyway.
+	VacuumReady string
 	// WalkFullText answers a full-text query by name by walking the
 	// kind's entities in name order (SQL.walk, over the index
 	// entities_kind_name, which the schema must then have). PostgreSQL's
@@ -251,8 +258,7 @@ func (s *SQL) wrote(n int) {
 			case <-v.ctx.Done():
 			case <-time.After(vacuumDelay):
 			}
-			_, err := s.db.ExecContext(v.ctx, s.d.Vacuum)
-			v.failed(s.d.Vacuum, err)
+			v.failed(s.runVacuum())
 			v.mu.Lock()
 			if !v.again || v.ctx.Err() != nil {
 				v.running = false
@@ -263,6 +269,38 @@ func (s *SQL) wrote(n int) {
 			v.mu.Unlock()
 		}
 	}()
+}
+
+// vacuumPoll is how often Dialect.VacuumReady is asked, and
+// vacuumWaitMax how long at most before Dialect.Vacuum runs anyway.
+const (
+	vacuumPoll    = 200 * time.Millisecond
+	vacuumWaitMax = 15 * time.Second
+)
+
+// runVacuum runs Dialect.Vacuum once Dialect.VacuumReady says it can
+// mark the batch (or after vacuumWaitMax); it returns the statement that
+// failed, if one did.
+func (s *SQL) runVacuum() (string, error) {
+	v := &s.vacuum
+	if s.d.VacuumReady != "" {
+		for deadline := time.Now().Add(vacuumWaitMax); ; {
+			var ready bool
+			if err := s.db.QueryRowContext(v.ctx, s.d.VacuumReady).Scan(&ready); err != nil {
+				return s.d.VacuumReady, err
+			}
+			if ready || time.Now().After(deadline) {
+				break
+			}
+			select {
+			case <-v.ctx.Done():
+				return "", v.ctx.Err()
+			case <-time.After(vacuumPoll):
+			}
+		}
+	}
+	_, err := s.db.ExecContext(v.ctx, s.d.Vacuum)
+	return s.d.Vacuum, err
 }
 
 // maxCachedStmts bounds SQL.stmts; beyond it queries are prepared per call.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,24 +207,8 @@ func TestNewerSchemaRefused(t *testing.T) {
 // starts none.
 func TestVacuumAfterLargeBatch(t *testing.T) {
 	dsn := freshDB(t)
-	ctx := context.Background()
 	s := openStore(t, dsn)
 	db := rawDB(t, dsn)
-	load := func(target string, n int) {
-		t.Helper()
-		loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: target})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var es []store.Entity
-		for i := range n {
-			ref := fmt.Sprintf("component:default/%s-%05d", target[1:], i)
-			es = append(es, store.Entity{Ref: ref, Body: []byte(`{"kind":"Component","metadata":{"name":"` + ref[18:] + `"}}`), Hash: ref})
-		}
-		if _, err := s.ReplaceLocation(ctx, loc.ID, es, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	vacuums := func() (n int, visible bool) {
 		t.Helper()
 		if err := db.QueryRow(`SELECT COALESCE(SUM(vacuum_count), 0) FROM pg_stat_user_tables WHERE relname IN ('entities', 'search_docs')`).Scan(&n); err != nil {
@@ -234,12 +219,12 @@ func TestVacuumAfterLargeBatch(t *testing.T) {
 		}
 		return n, visible
 	}
-	load("/small", 50)
+	loadEntities(t, s, "/small", 50)
 	time.Sleep(3 * time.Second) // time enough for a vacuum (none must come)
 	if n, _ := vacuums(); n != 0 {
 		t.Fatalf("a batch of 50 vacuumed %d tables", n)
 	}
-	load("/large", 3000)
+	loadEntities(t, s, "/large", 3000)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		// The statistics collector reports a little after the run.
@@ -248,10 +233,105 @@ func TestVacuumAfterLargeBatch(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			n, visible := vacuums()
-			t.Fatalf("no vacuum after a batch of 3000: %d runs, all-visible pages: %v", n, visible)
+			t.Fatalf("no vacuum after a batch of 3000: %d runs, all-visible pages: %v;%s", n, visible, vacuumState(t, db))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestVacuumWaitsForOlderSnapshots: a snapshot taken before a large batch
+// committed, held past the vacuum's usual moment, delays the vacuum
+// instead of making it mark nothing. Autovacuum is off for the tables, so
+// only the store's run can mark the pages.
+func TestVacuumWaitsForOlderSnapshots(t *testing.T) {
+	dsn := freshDB(t)
+	ctx := context.Background()
+	s := openStore(t, dsn)
+	db := rawDB(t, dsn)
+	for _, table := range []string{"entities", "search", "relations", "search_docs"} {
+		if _, err := db.Exec(`ALTER TABLE ` + table + ` SET (autovacuum_enabled = false)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Rollback()
+	var n int
+	if err := old.QueryRow(`SELECT COUNT(*) FROM entities`).Scan(&n); err != nil { // takes the snapshot
+		t.Fatal(err)
+	}
+	loadEntities(t, s, "/large", 3000)
+	time.Sleep(3 * time.Second) // past the vacuum's delay (1 s)
+	if err := old.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	s.(interface{ WaitMaintenance() }).WaitMaintenance()
+	var visible, pages int
+	if err := db.QueryRow(`SELECT relallvisible, relpages FROM pg_class WHERE relname = 'search_docs'`).Scan(&visible, &pages); err != nil {
+		t.Fatal(err)
+	}
+	if pages == 0 || visible < pages {
+		t.Fatalf("after the older snapshot ended, the vacuum marked %d of search_docs' %d pages all-visible;%s", visible, pages, vacuumState(t, db))
+	}
+}
+
+// loadEntities replaces the entities of a location of target with n
+// components named after it.
+func loadEntities(t *testing.T, s store.Store, target string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []store.Entity
+	for i := range n {
+		ref := fmt.Sprintf("component:default/%s-%05d", target[1:], i)
+		es = append(es, store.Entity{Ref: ref, Body: []byte(`{"kind":"Component","metadata":{"name":"` + ref[18:] + `"}}`), Hash: ref})
+	}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, es, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// vacuumState describes, for a failure's message, the four tables'
+// vacuum and visibility figures and the sessions of db's database (kind,
+// state, snapshot, transaction age, query).
+func vacuumState(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var b strings.Builder
+	tables, err := db.Query(`SELECT c.relname, s.vacuum_count, s.autovacuum_count, s.autoanalyze_count, c.relallvisible, c.relpages
+		FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+		WHERE c.relname IN ('entities', 'search', 'relations', 'search_docs') ORDER BY 1`)
+	if err != nil {
+		return err.Error()
+	}
+	defer tables.Close()
+	for tables.Next() {
+		var name string
+		var vac, autovac, autoanalyze, visible, pages int
+		if err := tables.Scan(&name, &vac, &autovac, &autoanalyze, &visible, &pages); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "\n  %s: vacuums %d, autovacuums %d, autoanalyzes %d, %d of %d pages all-visible", name, vac, autovac, autoanalyze, visible, pages)
+	}
+	sessions, err := db.Query(`SELECT backend_type, COALESCE(state, ''), COALESCE(backend_xmin::text, '-'),
+		COALESCE(EXTRACT(EPOCH FROM now() - xact_start)::text, '-'), left(query, 80)
+		FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return err.Error()
+	}
+	defer sessions.Close()
+	for sessions.Next() {
+		var kind, state, xmin, age, query string
+		if err := sessions.Scan(&kind, &state, &xmin, &age, &query); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "\n  session: %s %s xmin=%s xact=%ss %q", kind, state, xmin, age, query)
+	}
+	return b.String()
 }
 
 // The search pool's sessions are all open, and have read the search
