@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -22,9 +23,9 @@ import (
 	"github.com/riggerdev/rigger/internal/store"
 )
 
-// Open opens (creating if needed) the database file at path and the audit
-// chain's file beside it (AuditPath), and migrates them.
-func Open(ctx context.Context, path string) (*store.SQL, error) {
+// connPragmas are the pragmas each connection runs as it opens (as
+// parameters of a data source name), the catalog's and the audit file's.
+func connPragmas() url.Values {
 	q := url.Values{}
 	// temp_store stays at its default (files, cached in memory while
 	// small): building the indexes of a 100k-entity first load sorts ~300
@@ -38,9 +39,26 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	// file when another connection changed it since its last read (every
 	// page then faults in again, dearer than a read): the audit events
 	// each read request appends go to a file of their own (AuditPath).
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)"} {
+	//
+	// threads lets a sort that outgrows memory (the index builds after
+	// a first load: 2.6M search rows at 100k entities) use that many
+	// more threads: the builds of a 100k load took 8.6-9.5 s instead of
+	// 10.9-12.7 s here (2 cores), for 4.5 MiB more memory at their peak.
+	// Sorts that fit in memory, every request's, use none.
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)",
+		fmt.Sprintf("threads(%d)", sorterThreads())} {
 		q.Add("_pragma", p)
 	}
+	return q
+}
+
+// sorterThreads is the catalog connections' PRAGMA threads: a thread
+// a core, 4 at most (SQLite's own bound is 8).
+func sorterThreads() int { return min(runtime.NumCPU(), 4) }
+
+// Open opens (creating if needed) the database file at path and the audit
+// chain's file beside it (AuditPath), and migrates them.
+func Open(ctx context.Context, path string) (*store.SQL, error) {
 	// Files made here are private whoever opens first (a CLI command's
 	// umask may be 022); SQLite gives its -wal and -shm files the same
 	// mode as the database's.
@@ -49,6 +67,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 			return nil, err
 		}
 	}
+	q := connPragmas()
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

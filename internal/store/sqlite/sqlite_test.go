@@ -107,3 +107,20 @@ func TestPoolKeepsConnections(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	storetest.PoolKeepsConnections(t, s)
 }
+
+// TestSortsUseThreads: the store's connections let a sort that outgrows
+// memory (a first load's index builds) use more threads.
+func TestSortsUseThreads(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "rigger.db")+"?"+connPragmas().Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`PRAGMA threads`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if want := sorterThreads(); n != want || n < 1 {
+		t.Fatalf("PRAGMA threads is %d on a store connection, want %d (at least 1)", n, want)
+	}
+}
