@@ -279,28 +279,30 @@ const (
 )
 
 // runVacuum runs Dialect.Vacuum once Dialect.VacuumReady says it can
-// mark the batch (or after vacuumWaitMax); it returns the statement that
-// failed, if one did.
+// mark the batch (or after vacuumWaitMax, or at once if the question
+// fails: the wait only makes the run worth more); it returns the
+// statement that failed, if one did, the vacuum's failure first.
 func (s *SQL) runVacuum() (string, error) {
 	v := &s.vacuum
-	if s.d.VacuumReady != "" {
-		for deadline := time.Now().Add(vacuumWaitMax); ; {
-			var ready bool
-			if err := s.db.QueryRowContext(v.ctx, s.d.VacuumReady).Scan(&ready); err != nil {
-				return s.d.VacuumReady, err
-			}
-			if ready || time.Now().After(deadline) {
-				break
-			}
-			select {
-			case <-v.ctx.Done():
-				return "", v.ctx.Err()
-			case <-time.After(vacuumPoll):
-			}
+	var readyErr error
+	for deadline := time.Now().Add(vacuumWaitMax); s.d.VacuumReady != ""; {
+		var ready bool
+		if readyErr = s.db.QueryRowContext(v.ctx, s.d.VacuumReady).Scan(&ready); readyErr != nil || ready || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-v.ctx.Done():
+			return "", v.ctx.Err()
+		case <-time.After(vacuumPoll):
 		}
 	}
-	_, err := s.db.ExecContext(v.ctx, s.d.Vacuum)
-	return s.d.Vacuum, err
+	if _, err := s.db.ExecContext(v.ctx, s.d.Vacuum); err != nil {
+		return s.d.Vacuum, err
+	}
+	if readyErr != nil {
+		return s.d.VacuumReady, readyErr
+	}
+	return "", nil
 }
 
 // maxCachedStmts bounds SQL.stmts; beyond it queries are prepared per call.

@@ -44,3 +44,31 @@ func TestVacuumFailureReportedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestVacuumRunsWhenReadinessFails: a failing Dialect.VacuumReady question
+// is reported, and the vacuum runs all the same (without the wait).
+func TestVacuumRunsWhenReadinessFails(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	defer slog.SetDefault(old)
+
+	const ready = "SELECT no_such_column"
+	s := &SQL{db: db, d: Dialect{Name: "sqlite", Vacuum: "CREATE TABLE vacuum_ran (x)", VacuumReady: ready}}
+	s.vacuum.ctx, s.vacuum.cancel = context.WithCancel(context.Background())
+	defer s.vacuum.cancel()
+	s.wrote(analyzeAfter)
+	s.WaitMaintenance()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'vacuum_ran'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the vacuum did not run after its readiness question failed (%d, %v)", n, err)
+	}
+	if out := buf.String(); !strings.Contains(out, ready) || !strings.Contains(out, "no_such_column") {
+		t.Fatalf("the failed readiness question was not reported:\n%s", out)
+	}
+}
