@@ -16,20 +16,8 @@ import (
 // fails is logged (through slog.Default, with its statement and error)
 // the first time only; later failures are not repeated.
 func TestVacuumFailureReportedOnce(t *testing.T) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "v.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	defer slog.SetDefault(old)
-
 	const stmt = "VACUUM no_such_schema"
-	s := &SQL{db: db, d: Dialect{Name: "sqlite", Vacuum: stmt}}
-	s.vacuum.ctx, s.vacuum.cancel = context.WithCancel(context.Background())
-	defer s.vacuum.cancel()
+	s, _, buf := vacuumStore(t, Dialect{Name: "sqlite", Vacuum: stmt})
 	for range 2 {
 		s.wrote(analyzeAfter)
 		s.WaitMaintenance()
@@ -48,20 +36,8 @@ func TestVacuumFailureReportedOnce(t *testing.T) {
 // TestVacuumRunsWhenReadinessFails: a failing Dialect.VacuumReady question
 // is reported, and the vacuum runs all the same (without the wait).
 func TestVacuumRunsWhenReadinessFails(t *testing.T) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "v.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	defer slog.SetDefault(old)
-
 	const ready = "SELECT no_such_column"
-	s := &SQL{db: db, d: Dialect{Name: "sqlite", Vacuum: "CREATE TABLE vacuum_ran (x)", VacuumReady: ready}}
-	s.vacuum.ctx, s.vacuum.cancel = context.WithCancel(context.Background())
-	defer s.vacuum.cancel()
+	s, db, buf := vacuumStore(t, Dialect{Name: "sqlite", Vacuum: "CREATE TABLE vacuum_ran (x)", VacuumReady: ready})
 	s.wrote(analyzeAfter)
 	s.WaitMaintenance()
 	var n int
@@ -71,4 +47,26 @@ func TestVacuumRunsWhenReadinessFails(t *testing.T) {
 	if out := buf.String(); !strings.Contains(out, ready) || !strings.Contains(out, "no_such_column") {
 		t.Fatalf("the failed readiness question was not reported:\n%s", out)
 	}
+}
+
+// vacuumStore is a store of d on a SQLite file, with only what its vacuum
+// runs need, and the buffer slog.Default writes to until the test ends.
+func vacuumStore(t *testing.T, d Dialect) (*SQL, *sql.DB, *bytes.Buffer) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	s := &SQL{db: db, d: d}
+	s.vacuum.ctx, s.vacuum.cancel = context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		s.vacuum.cancel()
+		s.WaitMaintenance()
+		slog.SetDefault(old)
+		db.Close()
+	})
+	return s, db, &buf
 }
