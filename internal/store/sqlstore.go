@@ -90,7 +90,9 @@ type Dialect struct {
 	// row is marked all-visible only once no snapshot can still miss it,
 	// so a run beside a transaction begun before the batch committed (an
 	// autovacuum ANALYZE, a long read) would mark nothing and leave the
-	// pages to autovacuum. Past the bound Vacuum runs anyway.
+	// pages to autovacuum. Past the bound Vacuum runs anyway. Its one
+	// parameter is how many seconds ago at least the batch committed
+	// (vacuumDelay): a transaction older than that may predate it.
 	VacuumReady string
 	// WalkFullText answers a full-text query by name by walking the
 	// kind's entities in name order (SQL.walk, over the index
@@ -287,7 +289,7 @@ func (s *SQL) runVacuum() (string, error) {
 	var readyErr error
 	for deadline := time.Now().Add(vacuumWaitMax); s.d.VacuumReady != ""; {
 		var ready bool
-		if readyErr = s.db.QueryRowContext(v.ctx, s.d.VacuumReady).Scan(&ready); readyErr != nil || ready || time.Now().After(deadline) {
+		if readyErr = s.db.QueryRowContext(v.ctx, s.q(s.d.VacuumReady), vacuumDelay.Seconds()).Scan(&ready); readyErr != nil || ready || time.Now().After(deadline) {
 			break
 		}
 		select {

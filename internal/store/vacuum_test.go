@@ -37,7 +37,7 @@ func TestVacuumFailureReportedOnce(t *testing.T) {
 // is reported, and the vacuum runs all the same (without the wait).
 func TestVacuumRunsWhenReadinessFails(t *testing.T) {
 	const ready = "SELECT no_such_column"
-	s, db, buf := vacuumStore(t, Dialect{Name: "sqlite", Vacuum: "CREATE TABLE vacuum_ran (x)", VacuumReady: ready})
+	s, db, buf := vacuumStore(t, Dialect{Name: "sqlite", Rebind: func(q string) string { return q }, Vacuum: "CREATE TABLE vacuum_ran (x)", VacuumReady: ready})
 	s.wrote(analyzeAfter)
 	s.WaitMaintenance()
 	var n int

@@ -109,12 +109,11 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// vacuum holds is left to it.
 		Vacuum: "VACUUM (SKIP_LOCKED, INDEX_CLEANUP OFF) entities, search, relations, search_docs",
 		// Not while a transaction of this database that began before the
-		// batch committed (store.vacuumDelay, a second, before the run)
-		// still holds a snapshot: an autovacuum ANALYZE, a long read. A
-		// role without pg_read_all_stats sees no other role's snapshots,
-		// and then does not wait.
+		// batch committed still holds a snapshot: an autovacuum ANALYZE, a
+		// long read. A role without pg_read_all_stats sees no other
+		// role's snapshots, and then does not wait.
 		VacuumReady: `SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
-			AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < now() - interval '1 second')`,
+			AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < now() - make_interval(secs => ?))`,
 		// Another advisory lock (key: "rigaudit" in ASCII) for audit appends.
 		AuditLock: "SELECT pg_advisory_xact_lock(8244234261157407092)",
 		// And one (key: "rigkeys" in ASCII) for signing key rotation.
