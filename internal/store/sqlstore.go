@@ -33,6 +33,13 @@ type Dialect struct {
 	// lock until it ends, so processes starting together migrate one at a
 	// time ("" = the database serializes them itself).
 	MigrationLock string
+	// MigrationWrite, run next in each migration's transaction, is a
+	// write that changes nothing, so the transaction holds the database's
+	// write lock (waiting for it under busy_timeout) before it reads the
+	// version. SQLite: a transaction that read first could not take the
+	// lock once another process had committed a migration meanwhile, and
+	// failed at once with SQLITE_BUSY.
+	MigrationWrite string
 	// NewIDs selects ? fresh entity ids, one per row, safely beside other
 	// writers (a sequence). Empty: writes are serialized (SerializeWrites
 	// is required), so a batch counts on from the largest stored id.
@@ -445,11 +452,14 @@ func (s *SQL) migrateDB(ctx context.Context, db *sql.DB, what string, migrations
 		if err != nil {
 			return 0, err
 		}
-		// Processes starting together queue here (PostgreSQL: the lock; a
-		// SQLite pool opened with _txlock=immediate: the transaction's
-		// start); the ones behind the first find the migration applied.
-		if s.d.MigrationLock != "" {
-			if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
+		// Processes starting together queue here (PostgreSQL: the lock;
+		// SQLite: the write); the ones behind the first find the migration
+		// applied.
+		for _, lock := range []string{s.d.MigrationLock, s.d.MigrationWrite} {
+			if lock == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, lock); err != nil {
 				_ = tx.Rollback()
 				return 0, fmt.Errorf("%s: migration lock: %w", what, err)
 			}

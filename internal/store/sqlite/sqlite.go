@@ -17,8 +17,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/riggerdev/rigger/internal/store"
 )
@@ -93,12 +95,12 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	// each statement anew.
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db); err != nil {
 		db.Close()
 		auditDB.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := auditDB.PingContext(ctx); err != nil {
+	if err := ping(ctx, auditDB); err != nil {
 		db.Close()
 		auditDB.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", auditPath, err)
@@ -140,7 +142,8 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		WalkFullText: true,
 		// A write first, so the append takes the write lock (waiting under
 		// busy_timeout) before it reads the chain head.
-		AuditLock: "DELETE FROM audit_events WHERE seq < 0",
+		AuditLock:      "DELETE FROM audit_events WHERE seq < 0",
+		MigrationWrite: "DELETE FROM schema_migrations WHERE version < 0",
 		// modernc's SQLite has FTS5 compiled in.
 		FullText: store.FullTextSQLite,
 		// Its own file: each read request's audit event would otherwise
@@ -154,6 +157,32 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// pingBusyWait bounds ping's retries, as busy_timeout bounds a wait for
+// a lock.
+const pingBusyWait = 10 * time.Second
+
+// ping opens a first connection, trying again while it fails with
+// SQLITE_BUSY. A connection's first statement, PRAGMA journal_mode=WAL,
+// turns a new file to WAL mode; when two processes open the same new
+// file at once (rigger server and rigger worker on a new data dir), one
+// of them can get SQLITE_BUSY at once, without busy_timeout's wait:
+// SQLite does not wait where waiting could deadlock.
+func ping(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(pingBusyWait)
+	for {
+		err := db.PingContext(ctx)
+		var e *sqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // AuditPath is the file Open keeps the audit chain in for the database
