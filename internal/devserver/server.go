@@ -83,6 +83,10 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal frontend address: %w", err)
 	}
+	if net.ParseIP(host) == nil {
+		// The services bind to it (config.RPC.BindOnIP).
+		return nil, fmt.Errorf("temporal frontend address %q: the host must be an IP address, such as 127.0.0.1", opts.FrontendAddress)
+	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -111,10 +115,13 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := serverConfig(host, port, sqlCfg)
+	cfg, release, err := serverConfig(host, port, sqlCfg)
 	if err != nil {
 		return nil, err
 	}
+	// The services listen on their reserved ports in NewServer; the
+	// reservations are dropped once they have started (or failed).
+	defer release()
 	logger := slogLogger{l: opts.Logger, quiet: s.quiet}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
 	if err != nil {
@@ -271,7 +278,29 @@ func prepareDatabase(opts Options) (*config.SQL, error) {
 	return sqlCfg, nil
 }
 
-func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Config, error) {
+// serverConfig is the services' configuration: the frontend on
+// frontendPort, the other ports reserved on host (reservePort) until
+// release is called.
+func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (_ *config.Config, release func(), err error) {
+	var releases []func()
+	release = func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	reserve := func() (int, error) {
+		p, r, err := reservePort(host)
+		if err != nil {
+			return 0, err
+		}
+		releases = append(releases, r)
+		return p, nil
+	}
 	var cfg config.Config
 	cfg.Global.Membership.MaxJoinDuration = 30 * time.Second
 	cfg.Global.Membership.BroadcastAddress = host
@@ -280,9 +309,9 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 	cfg.Persistence.NumHistoryShards = 1
 	cfg.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlCfg}}
 
-	httpPort, err := freePort(host)
+	httpPort, err := reserve()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	frontend := net.JoinHostPort(host, strconv.Itoa(frontendPort))
 	cfg.ClusterMetadata = &cluster.Config{
@@ -308,9 +337,9 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 			svc.RPC.GRPCPort = frontendPort
 			svc.RPC.HTTPPort = httpPort
 		} else {
-			p, err := freePort(host)
+			p, err := reserve()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			svc.RPC.GRPCPort = p
 		}
@@ -321,7 +350,7 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 	cfg.NamespaceDefaults.Archival.History.State = "disabled"
 	cfg.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	cfg.PublicClient.HostPort = frontend
-	return &cfg, nil
+	return &cfg, release, nil
 }
 
 // SearchAttributesSettled ends the search attribute caches' forced refresh
@@ -386,13 +415,4 @@ func checkFree(addr string) error {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	return l.Close()
-}
-
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -105,22 +105,8 @@ func TestSearchAttributesSettled(t *testing.T) {
 		t.Fatal("settled: the caches are still refreshed on every read")
 	}
 
-	var c client.Client
+	c := waitHealthy(t, addr)
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err = client.Dial(client.Options{HostPort: addr, Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-		if err == nil {
-			if _, err = c.CheckHealth(t.Context(), &client.CheckHealthRequest{}); err == nil {
-				break
-			}
-			c.Close()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("temporal did not answer: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	defer c.Close()
 	tpl, _, _ := searchattr.Keys()
 	if _, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: "settled", TaskQueue: "nobody-polls",
 		TypedSearchAttributes: temporal.NewSearchAttributes(tpl.ValueSet("template:default/t"))}, "some-workflow"); err != nil {
@@ -135,5 +121,36 @@ func TestSearchAttributesSettled(t *testing.T) {
 			t.Fatalf("the workflow is not listed by its template after settling: %v, %v", resp, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitHealthy dials the frontend at addr until it answers a health check
+// (60 s at most); the client is closed when the test ends.
+func waitHealthy(t *testing.T, addr string) client.Client {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := client.Dial(client.Options{HostPort: addr, Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		if err == nil {
+			if _, err = c.CheckHealth(t.Context(), &client.CheckHealthRequest{}); err == nil {
+				t.Cleanup(c.Close)
+				return c
+			}
+			c.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("temporal did not answer: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestFrontendHostMustBeIP: the services bind to the frontend's host, so
+// a host name is refused before anything starts, with a message saying
+// what to write instead.
+func TestFrontendHostMustBeIP(t *testing.T) {
+	_, err := Start(Options{DataDir: t.TempDir(), FrontendAddress: "localhost:7233", Namespace: "default", Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), `temporal frontend address "localhost:7233": the host must be an IP address, such as 127.0.0.1`) {
+		t.Fatalf("a host name as the frontend's host: %v", err)
 	}
 }
