@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/netip"
 	"path"
 	"reflect"
@@ -127,6 +128,10 @@ func (c *Config) validateTemporal(v *validator) {
 
 	e := t.Embedded
 	v.listen("temporal.embedded.frontendListen", e.FrontendListen)
+	if host, _, err := net.SplitHostPort(e.FrontendListen); embedded && err == nil && host != "" && net.ParseIP(host) == nil {
+		// Its services bind to the host (Temporal's bindOnIP).
+		v.add("temporal.embedded.frontendListen", "%s: the host must be an IP address, such as 127.0.0.1", quote(e.FrontendListen))
+	}
 	if e.UIListen != "" {
 		v.listen("temporal.embedded.uiListen", e.UIListen)
 	}
