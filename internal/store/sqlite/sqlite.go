@@ -179,7 +179,7 @@ func ping(ctx context.Context, db *sql.DB) error {
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -3,11 +3,12 @@ package devserver
 import (
 	"fmt"
 	"net"
+	"sync"
 	"syscall"
 )
 
 // reservePort picks a free port on host and holds it until release is
-// called, for the server to listen there meanwhile.
+// called (once or more), for the server to listen there meanwhile.
 //
 // The port is held by a socket that is bound, with SO_REUSEADDR, but does
 // not listen. The kernel hands a bound port to no connect() and no bind to
@@ -53,5 +54,5 @@ func reservePort(host string) (port int, release func(), err error) {
 	case *syscall.SockaddrInet6:
 		port = a.Port
 	}
-	return port, func() { syscall.Close(fd) }, nil
+	return port, sync.OnceFunc(func() { syscall.Close(fd) }), nil
 }
