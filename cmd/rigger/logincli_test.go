@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/riggerdev/rigger/internal/auth/oidctest"
 	"github.com/riggerdev/rigger/internal/config"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // loginCatalog: alice, in team-a.
@@ -82,22 +81,7 @@ func signInAPI(t *testing.T) (string, *oidctest.OP) {
 }
 
 // syncBuffer is a command's output the test reads while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testtools.SyncBuffer
 
 // startCLI runs rigger in-process in the background, reading stdin.
 func startCLI(t *testing.T, env map[string]string, stdin io.Reader, args ...string) (*syncBuffer, *syncBuffer, <-chan error) {

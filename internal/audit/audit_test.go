@@ -21,6 +21,7 @@ import (
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/store/postgres"
 	"github.com/riggerdev/rigger/internal/store/sqlite"
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 var pg pgtest.Shared
@@ -387,22 +388,7 @@ func TestRecordEdges(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testtools.SyncBuffer
 
 // TestHeadWrittenOnInterval: fewer events than HeadEvery still get their
 // chain head into the log once HeadInterval passes, without a Close.

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // riggerBin is the binary under test: $RIGGER_BIN (the Makefile builds it once
@@ -84,22 +86,7 @@ func needBinary(t testing.TB) {
 }
 
 // syncBuffer collects a process's output for assertions while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testtools.SyncBuffer
 
 // logLines parses the JSON log lines in s.
 func logLines(s string) []map[string]any {

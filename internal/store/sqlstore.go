@@ -40,6 +40,10 @@ type Dialect struct {
 	// lock once another process had committed a migration meanwhile, and
 	// failed at once with SQLITE_BUSY.
 	MigrationWrite string
+	// Busy says an error is the database's "locked by another process",
+	// returned once its own wait for the lock (SQLite's busy_timeout)
+	// ran out; Open then waits on (whileLocked). Nil: never.
+	Busy func(error) bool
 	// NewIDs selects ? fresh entity ids, one per row, safely beside other
 	// writers (a sequence). Empty: writes are serialized (SerializeWrites
 	// is required), so a batch counts on from the largest stored id.
@@ -388,23 +392,50 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 	}
 	s := &SQL{db: db, d: d, now: func() time.Time { return time.Now().UTC() }}
 	s.vacuum.ctx, s.vacuum.cancel = context.WithCancel(context.Background())
-	if err := s.migrate(ctx); err != nil {
+	if err := s.whileLocked(ctx, "migrate the database", s.migrate); err != nil {
 		return nil, err
 	}
-	if err := s.openAuditDB(ctx); err != nil {
+	// A retry after the move into the audit database committed finds
+	// what a crash between its two transactions leaves, and finishes it.
+	if err := s.whileLocked(ctx, "open the audit database", s.openAuditDB); err != nil {
 		return nil, err
 	}
 	if d.FullText == "" {
 		s.noIndex.Store(true)
 		return s, nil
 	}
-	if err := s.reindexIfNeeded(ctx); err != nil {
+	if err := s.whileLocked(ctx, "rebuild the search index", s.reindexIfNeeded); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
 func (s *SQL) q(query string) string { return s.d.Rebind(query) }
+
+// whileLocked runs step, one of Open's, again while it fails because
+// another process holds the database's lock (Dialect.Busy), until ctx
+// ends: that process may be migrating or rebuilding the search index of
+// a large catalog, which takes longer than one wait for the lock. The
+// first wait is logged, so a start that hangs there says why. A step
+// that failed so took no lock and wrote nothing.
+func (s *SQL) whileLocked(ctx context.Context, what string, step func(context.Context) error) error {
+	logged := false
+	for {
+		err := step(ctx)
+		if err == nil || s.d.Busy == nil || !s.d.Busy(err) {
+			return err
+		}
+		if !logged {
+			logged = true
+			slog.Default().Warn("store: another process holds the database's lock; waiting for it to "+what, "database", s.d.Name, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (waiting to %s)", err, what)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 func (s *SQL) migrate(ctx context.Context) error {
 	current, err := s.migrateDB(ctx, s.db, s.d.Name, s.d.Migrations)

@@ -47,12 +47,16 @@ func connPragmas() url.Values {
 	// more threads: the builds of a 100k load took 8.6-9.5 s instead of
 	// 10.9-12.7 s here (2 cores), for 4.5 MiB more memory at their peak.
 	// Sorts that fit in memory, every request's, use none.
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)",
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "foreign_keys(ON)", "mmap_size(1073741824)",
 		fmt.Sprintf("threads(%d)", sorterThreads())} {
 		q.Add("_pragma", p)
 	}
 	return q
 }
+
+// busyTimeout is how long a statement waits for another connection's
+// lock before it fails with SQLITE_BUSY (a test shortens it).
+var busyTimeout = 10 * time.Second
 
 // sorterThreads is the catalog connections' PRAGMA threads: a thread
 // a core, 4 at most (SQLite's own bound is 8).
@@ -144,6 +148,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// busy_timeout) before it reads the chain head.
 		AuditLock:      "DELETE FROM audit_events WHERE seq < 0",
 		MigrationWrite: "DELETE FROM schema_migrations WHERE version < 0",
+		Busy:           isBusy,
 		// modernc's SQLite has FTS5 compiled in.
 		FullText: store.FullTextSQLite,
 		// Its own file: each read request's audit event would otherwise
@@ -173,8 +178,7 @@ func ping(ctx context.Context, db *sql.DB) error {
 	deadline := time.Now().Add(pingBusyWait)
 	for {
 		err := db.PingContext(ctx)
-		var e *sqlite.Error
-		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
 			return err
 		}
 		select {
@@ -183,6 +187,13 @@ func ping(ctx context.Context, db *sql.DB) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// isBusy: err is SQLite's SQLITE_BUSY (any extended code), "database is
+// locked" by another connection.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // AuditPath is the file Open keeps the audit chain in for the database

@@ -1,0 +1,25 @@
+package testtools
+
+import (
+	"bytes"
+	"sync"
+)
+
+// SyncBuffer collects output written from other goroutines (a process's
+// stdout, a logger) for a test to read while they still write.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
