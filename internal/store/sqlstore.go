@@ -414,28 +414,43 @@ func (s *SQL) q(query string) string { return s.d.Rebind(query) }
 
 // whileLocked runs step, one of Open's, again while it fails because
 // another process holds the database's lock (Dialect.Busy), until ctx
-// ends: that process may be migrating or rebuilding the search index of
-// a large catalog, which takes longer than one wait for the lock. The
-// first wait is logged, so a start that hangs there says why. A step
-// that failed so took no lock and wrote nothing.
+// ends or lockWaitMax has passed: that process may be migrating or
+// rebuilding the search index of a large catalog, which takes longer
+// than one wait for the lock. The wait is logged at once and then every
+// lockWaitLog, so a start that hangs there says why. The steps can run
+// again after a failure part-way (each migration commits on its own and
+// is skipped once applied; the audit move finishes what a crash between
+// its two transactions leaves).
 func (s *SQL) whileLocked(ctx context.Context, what string, step func(context.Context) error) error {
-	logged := false
+	start := time.Now()
+	var logged time.Time
 	for {
 		err := step(ctx)
 		if err == nil || s.d.Busy == nil || !s.d.Busy(err) {
 			return err
 		}
-		if !logged {
-			logged = true
-			slog.Default().Warn("store: another process holds the database's lock; waiting for it to "+what, "database", s.d.Name, "err", err)
+		waited := time.Since(start)
+		if waited > lockWaitMax {
+			return fmt.Errorf("%w (another process held the database's lock for %s, while this one waited to %s)", err, waited.Round(time.Second), what)
+		}
+		if logged.IsZero() || time.Since(logged) >= lockWaitLog {
+			logged = time.Now()
+			slog.Default().Warn("store: another process holds the database's lock; waiting for it to "+what,
+				"database", s.d.Name, "waited", waited.Round(time.Second).String(), "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (waiting to %s)", err, what)
+			return fmt.Errorf("waiting to %s: %w: %w", what, ctx.Err(), err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
+
+// lockWaitMax bounds whileLocked's wait (a 100k-entity search rebuild
+// takes about a minute here); lockWaitLog is how often it says it waits.
+var lockWaitMax = 10 * time.Minute
+
+const lockWaitLog = 30 * time.Second
 
 func (s *SQL) migrate(ctx context.Context) error {
 	current, err := s.migrateDB(ctx, s.db, s.d.Name, s.d.Migrations)
@@ -444,10 +459,20 @@ func (s *SQL) migrate(ctx context.Context) error {
 	}
 	// A migration may have rebuilt tables (and lost their statistics): the
 	// planner needs them to serve owner queries from the search index.
+	// In a transaction: SQLite's Analyze opens a savepoint, which outside
+	// one would stay open on the pooled connection after a failure. Waited
+	// for here, as a retry of migrate would find nothing left to migrate
+	// and skip it.
 	if current > 0 && current < len(s.d.Migrations) && s.d.Analyze != "" {
-		if _, err := s.db.ExecContext(ctx, s.d.Analyze); err != nil {
-			return fmt.Errorf("%s: refresh planner statistics after migrating: %w", s.d.Name, err)
-		}
+		return s.whileLocked(ctx, "refresh planner statistics after migrating", func(ctx context.Context) error {
+			if err := s.inTx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, s.d.Analyze)
+				return err
+			}); err != nil {
+				return fmt.Errorf("%s: refresh planner statistics after migrating: %w", s.d.Name, err)
+			}
+			return nil
+		})
 	}
 	return nil
 }
