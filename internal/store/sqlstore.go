@@ -446,8 +446,8 @@ func (s *SQL) whileLocked(ctx context.Context, what string, step func(context.Co
 	}
 }
 
-// lockWaitMax bounds whileLocked's wait (a 100k-entity search rebuild
-// takes about a minute here); lockWaitLog is how often it says it waits.
+// lockWaitMax bounds whileLocked's wait (long enough for a search
+// rebuild of a large catalog); lockWaitLog is how often it says it waits.
 var lockWaitMax = 10 * time.Minute
 
 const lockWaitLog = 30 * time.Second
