@@ -164,18 +164,15 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	return s, nil
 }
 
-// pingBusyWait bounds ping's retries, as busy_timeout bounds a wait for
-// a lock.
-const pingBusyWait = 10 * time.Second
-
 // ping opens a first connection, trying again while it fails with
-// SQLITE_BUSY. A connection's first statement, PRAGMA journal_mode=WAL,
-// turns a new file to WAL mode; when two processes open the same new
+// SQLITE_BUSY, for busyTimeout as a statement waits for a lock. A
+// connection's first statement, PRAGMA journal_mode=WAL, turns a new
+// file to WAL mode; when two processes open the same new
 // file at once (rigger server and rigger worker on a new data dir), one
 // of them can get SQLITE_BUSY at once, without busy_timeout's wait:
 // SQLite does not wait where waiting could deadlock.
 func ping(ctx context.Context, db *sql.DB) error {
-	deadline := time.Now().Add(pingBusyWait)
+	deadline := time.Now().Add(busyTimeout)
 	for {
 		err := db.PingContext(ctx)
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
