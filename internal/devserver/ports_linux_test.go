@@ -130,3 +130,36 @@ func TestReservePortIPv6(t *testing.T) {
 		t.Error("a host name was reserved on; want an error saying it is not an IP address")
 	}
 }
+
+// TestServerConfigHoldsItsPorts: the ports the server's configuration
+// names for history, matching, worker and the frontend's HTTP are held
+// (a plain bind is refused) until release, and free after it.
+func TestServerConfigHoldsItsPorts(t *testing.T) {
+	cfg, release, err := serverConfig("127.0.0.1", 7233, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := []int{cfg.Services["frontend"].RPC.HTTPPort}
+	for _, svc := range []string{"history", "matching", "worker"} {
+		ports = append(ports, cfg.Services[svc].RPC.GRPCPort)
+	}
+	plainBind := func(port int) error {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer syscall.Close(fd)
+		return syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port})
+	}
+	for _, p := range ports {
+		if err := plainBind(p); !errors.Is(err, syscall.EADDRINUSE) {
+			t.Errorf("port %d of the configuration is not held: a plain bind gave %v", p, err)
+		}
+	}
+	release()
+	for _, p := range ports {
+		if err := plainBind(p); err != nil {
+			t.Errorf("port %d is still held after release: %v", p, err)
+		}
+	}
+}
