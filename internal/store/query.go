@@ -110,13 +110,18 @@ func where(q *sqlBuilder, f Filter, access *Expr, fullText string, fields []stri
 	}
 }
 
+// likeEscaper escapes a LIKE pattern's literal text (ESCAPE '\'). A
+// Replacer builds its tables on first use: one for the package, not one per
+// query.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 // fullTextCond writes the full-text predicate: one of the entity's values
 // under fields (none: any) contains fullText (not blank), case-insensitively.
 // perRow asks for the form that tests one entity at a time, for a query
 // that already has its few candidates (see walk).
 func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) {
 	term := strings.ToLower(strings.TrimSpace(fullText))
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"
+	like := "%" + likeEscaper.Replace(term) + "%"
 	if len(fields) > 0 {
 		lower := make([]string, len(fields))
 		for i, f := range fields {

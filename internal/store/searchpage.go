@@ -101,7 +101,7 @@ func (p *searchPlan) nameRanked() bool {
 
 // namePattern is the LIKE pattern of names starting with the term.
 func (p *searchPlan) namePattern() string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p.name) + "%"
+	return likeEscaper.Replace(p.name) + "%"
 }
 
 // searchNames returns the ids of up to limit matching entity documents

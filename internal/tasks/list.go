@@ -200,9 +200,11 @@ func listQuery(scope ListScope, createdBy, templates []string) (query string, ok
 
 // quote quotes a value for a Temporal visibility query: a string literal
 // whatever it holds.
-func quote(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-}
+func quote(v string) string { return "'" + visibilityEscaper.Replace(v) + "'" }
+
+// visibilityEscaper is built once: a Replacer builds its tables on first
+// use.
+var visibilityEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 func quoteAll(vs []string) string {
 	q := make([]string, len(vs))

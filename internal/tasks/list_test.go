@@ -248,3 +248,20 @@ func processCPU(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestQuoteVisibilityLiteral: a value becomes one string literal of
+// Temporal's visibility query whatever it holds (a quote or a backslash
+// cannot end it early).
+func TestQuoteVisibilityLiteral(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                   `''`,
+		"user:default/alice": `'user:default/alice'`,
+		`o'brien`:            `'o\'brien'`,
+		`a\' OR 1=1 --`:      `'a\\\' OR 1=1 --'`,
+		`\\`:                 `'\\\\'`,
+	} {
+		if got := quote(in); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
