@@ -21,8 +21,8 @@ type usageProc struct {
 }
 
 // procStat is /proc/<pid>/stat's fields after the command name (which may
-// hold spaces): state is [0], ppid [1], utime [11], stime [12], cutime
-// [13], cstime [14], in clock ticks of 10 ms.
+// hold spaces): state is [0], ppid [1], minor page faults [7]; utime [11],
+// stime [12], cutime [13], cstime [14], in clock ticks of 10 ms.
 func procStat(pid int) ([]string, error) {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
