@@ -1,7 +1,6 @@
 package testtools
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -161,28 +159,16 @@ type minioProc struct {
 	procLog
 }
 
-// procLog keeps a started server's output (up to 4 MiB) for error
-// messages: it is the process's stdout and stderr.
-type procLog struct {
-	mu  sync.Mutex
-	log bytes.Buffer
-}
+// procLog keeps a started server's output (up to 4 MiB: newProcLog) for
+// error messages: it is the process's stdout and stderr.
+type procLog struct{ SyncBuffer }
 
-func (p *procLog) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.log.Len() < 4<<20 {
-		p.log.Write(b)
-	}
-	return len(b), nil
-}
+func newProcLog() procLog { return procLog{SyncBuffer{Max: 4 << 20}} }
 
 // logTail is the log's last 30 lines, each cut at 300 bytes (Temporal
 // logs a stack trace with every error).
 func (p *procLog) logTail() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	lines := strings.Split(lastLines(p.log.String(), 30), "\n")
+	lines := strings.Split(lastLines(p.String(), 30), "\n")
 	for i, l := range lines {
 		if len(l) > 300 {
 			lines[i] = l[:300] + "…"
@@ -203,7 +189,7 @@ func startMinIO(bin, data string) (*minioProc, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err
 	}
-	p := &minioProc{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(api)), done: make(chan struct{})}
+	p := &minioProc{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(api)), done: make(chan struct{}), procLog: newProcLog()}
 	p.cmd = exec.Command(bin, "server", data, "--address", p.addr,
 		"--console-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(console)))
 	// Only what it needs: not the test's environment (AWS_* variables

@@ -8,6 +8,9 @@ import (
 // SyncBuffer collects output written from other goroutines (a process's
 // stdout, a logger) for a test to read while they still write.
 type SyncBuffer struct {
+	// Max bounds what is kept, in bytes (0: everything): a write that
+	// finds Max or more kept is dropped, and reported written.
+	Max int
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
@@ -15,6 +18,9 @@ type SyncBuffer struct {
 func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.Max > 0 && b.buf.Len() >= b.Max {
+		return len(p), nil
+	}
 	return b.buf.Write(p)
 }
 

@@ -210,7 +210,7 @@ func (tc *Temporal) start(bin, dir string, opts TemporalOptions, attempt int) (*
 	if err := os.WriteFile(cfgFile, []byte(tc.config(opts, ports, dyn)), 0o600); err != nil {
 		return nil, err
 	}
-	p := &temporalProc{done: make(chan struct{})}
+	p := &temporalProc{done: make(chan struct{}), procLog: newProcLog()}
 	p.cmd = exec.Command(bin, "--config-file", cfgFile, "--allow-no-auth", "start")
 	p.cmd.Dir = dir
 	p.cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
