@@ -178,7 +178,8 @@ func TestTemplateTestWatch(t *testing.T) {
 	if err := os.WriteFile(file, []byte("a"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := &cli{stdout: io.Discard, stderr: io.Discard}
+	var out syncBuffer
+	c := &cli{stdout: &out, stderr: io.Discard}
 	ctx, cancel := context.WithCancel(context.Background())
 	runs := make(chan struct{}, 10)
 	done := make(chan error, 1)
@@ -186,6 +187,13 @@ func TestTemplateTestWatch(t *testing.T) {
 		done <- c.watchTests(ctx, []string{file}, func() (bool, error) { runs <- struct{}{}; return false, nil })
 	}()
 	<-runs
+	// The watch takes its stamp after the run, then says it watches: a
+	// change before that would be in the stamp (and not a change).
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "watching for changes"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watch did not start watching after its first run:\n%s", out.String())
+		}
+	}
 	// Nothing changed, nothing to run: the stamp is stable.
 	if a, b := treeStamp([]string{file}), treeStamp([]string{file}); a != b {
 		t.Fatalf("the stamp of an unchanged folder changed: %s, %s", a, b)
