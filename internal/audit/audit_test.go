@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/google/uuid"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -192,6 +193,29 @@ func TestChainAppendAndVerify(t *testing.T) {
 			t.Fatalf("verify with the log: %+v, %v", res, err)
 		}
 	})
+}
+
+// TestEventIDsAscend: the ids Record gives are UUIDs of version 7 and
+// ascend with the chain's seq, so the unique index on id is appended to
+// at its end (a random id put each event on a random page of it).
+func TestEventIDsAscend(t *testing.T) {
+	st := sqliteBackend(t).open(t)
+	appendN(t, st, nil, 0, 300)
+	recs, err := st.AuditRecords(context.Background(), store.AuditQuery{Limit: 300})
+	if err != nil || len(recs) != 300 {
+		t.Fatalf("records: %d, %v", len(recs), err)
+	}
+	prev := ""
+	for _, r := range recs {
+		id, err := uuid.Parse(r.ID)
+		if err != nil || id.Version() != 7 {
+			t.Fatalf("event %d: id %q is not a version 7 UUID (%v)", r.Seq, r.ID, err)
+		}
+		if r.ID <= prev {
+			t.Fatalf("event %d: id %s does not follow %s", r.Seq, r.ID, prev)
+		}
+		prev = r.ID
+	}
 }
 
 func TestTamperDetected(t *testing.T) {
