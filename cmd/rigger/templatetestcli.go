@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,10 +67,22 @@ run showed. It never overwrites a test file.`,
 				}
 				return c.initTemplateTests(ctx, r, args)
 			}
+			// wrote: the files and folders the last run wrote, which a
+			// watch does not take for edits.
+			var wrote []string
 			once := func() (failed bool, err error) {
+				wrote = nil
+				if junit != "" {
+					wrote = append(wrote, junit)
+				}
 				rep, err := r.Run(ctx, args)
 				if err != nil {
 					return true, exitError{code: 2, msg: err.Error()}
+				}
+				for _, res := range rep.Results {
+					if res.Wrote != "" {
+						wrote = append(wrote, res.Wrote)
+					}
 				}
 				if err := rep.WriteText(c.stdout); err != nil {
 					return true, err
@@ -90,7 +104,7 @@ run showed. It never overwrites a test file.`,
 				}
 				return nil
 			}
-			return c.watchTests(ctx, args, once)
+			return c.watchTests(ctx, args, once, func() []string { return wrote })
 		},
 	}
 	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as JUnit XML to this file")
@@ -162,12 +176,16 @@ func writeJUnit(path string, rep *templatetest.Report) error {
 }
 
 // watchTests runs once, then again whenever the files under args change
-// (their paths, sizes and modification times, polled), until ctx ends.
-func (c *cli) watchTests(ctx context.Context, args []string, once func() (bool, error)) error {
+// (their paths, sizes and modification times, polled), until ctx ends. A
+// file edited while a run goes on is seen when it ends, and runs the tests
+// again at once; what the run itself wrote (wrote: its snapshot folders and
+// report, files or folders) is not an edit.
+func (c *cli) watchTests(ctx context.Context, args []string, once func() (bool, error), wrote func() []string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	for {
+		before := treeStamp(args)
 		if _, err := once(); err != nil {
 			if _, bad := err.(exitError); bad {
 				fmt.Fprintln(c.stderr, "error", err)
@@ -175,8 +193,11 @@ func (c *cli) watchTests(ctx context.Context, args []string, once func() (bool, 
 				return err
 			}
 		}
-		// Taken after the run: snapshots it wrote do not count as changes.
 		last := treeStamp(args)
+		if edited := before.changed(last, wrote()); len(edited) > 0 {
+			fmt.Fprintf(c.stdout, "\n%s changed during the run; running again\n", shortPath(edited[0]))
+			continue
+		}
 		fmt.Fprintln(c.stdout, "watching for changes (Ctrl-C stops)")
 		for {
 			select {
@@ -184,7 +205,7 @@ func (c *cli) watchTests(ctx context.Context, args []string, once func() (bool, 
 				return nil
 			case <-time.After(500 * time.Millisecond):
 			}
-			if now := treeStamp(args); now != last {
+			if len(last.changed(treeStamp(args), nil)) > 0 {
 				break
 			}
 		}
@@ -192,34 +213,73 @@ func (c *cli) watchTests(ctx context.Context, args []string, once func() (bool, 
 	}
 }
 
-// treeStamp sums up the files under paths: their count, total size and
-// latest modification time, and a hash of their names.
-func treeStamp(paths []string) string {
-	var n, size int64
-	var latest time.Time
-	var names uint64
+// shortPath is path relative to the working folder when it is under it.
+func shortPath(path string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return rel
+		}
+	}
+	return path
+}
+
+// stamp is the size and modification time of each file under a watch's
+// arguments, by absolute path.
+type stamp map[string]fileStamp
+
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+// treeStamp stamps the files under paths (a file argument: its folder).
+func treeStamp(paths []string) stamp {
+	st := stamp{}
 	for _, p := range paths {
 		if info, err := os.Stat(p); err == nil && !info.IsDir() {
 			p = filepath.Dir(p) // a template or test file: its folder
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
 		}
 		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return nil
 			}
-			info, err := d.Info()
-			if err != nil {
-				return nil
-			}
-			n++
-			size += info.Size()
-			if info.ModTime().After(latest) {
-				latest = info.ModTime()
-			}
-			for _, r := range path {
-				names = names*31 + uint64(r)
+			if info, err := d.Info(); err == nil {
+				st[path] = fileStamp{info.Size(), info.ModTime()}
 			}
 			return nil
 		})
 	}
-	return fmt.Sprintf("%d/%d/%d/%x", n, size, latest.UnixNano(), names)
+	return st
+}
+
+// changed lists, sorted, the files added, removed or changed from s to
+// now, leaving out those at or under a path of ignore.
+func (s stamp) changed(now stamp, ignore []string) []string {
+	var out []string
+	ignored := func(path string) bool {
+		for _, p := range ignore {
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
+			}
+			if path == p || strings.HasPrefix(path, p+string(filepath.Separator)) {
+				return true
+			}
+		}
+		return false
+	}
+	for path, a := range s {
+		if b, ok := now[path]; (!ok || a.size != b.size || !a.mod.Equal(b.mod)) && !ignored(path) {
+			out = append(out, path)
+		}
+	}
+	for path := range now {
+		if _, ok := s[path]; !ok && !ignored(path) {
+			out = append(out, path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

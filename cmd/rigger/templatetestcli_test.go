@@ -184,7 +184,7 @@ func TestTemplateTestWatch(t *testing.T) {
 	runs := make(chan struct{}, 10)
 	done := make(chan error, 1)
 	go func() {
-		done <- c.watchTests(ctx, []string{file}, func() (bool, error) { runs <- struct{}{}; return false, nil })
+		done <- c.watchTests(ctx, []string{file}, func() (bool, error) { runs <- struct{}{}; return false, nil }, func() []string { return nil })
 	}()
 	<-runs
 	// The watch takes its stamp after the run, then says it watches: a
@@ -195,8 +195,8 @@ func TestTemplateTestWatch(t *testing.T) {
 		}
 	}
 	// Nothing changed, nothing to run: the stamp is stable.
-	if a, b := treeStamp([]string{file}), treeStamp([]string{file}); a != b {
-		t.Fatalf("the stamp of an unchanged folder changed: %s, %s", a, b)
+	if changed := treeStamp([]string{file}).changed(treeStamp([]string{file}), nil); len(changed) > 0 {
+		t.Fatalf("the stamp of an unchanged folder changed: %v", changed)
 	}
 	// A new file beside it (a changed skeleton) is a change.
 	if err := os.WriteFile(filepath.Join(dir, "skeleton.txt"), []byte("b"), 0o644); err != nil {
@@ -210,6 +210,114 @@ func TestTemplateTestWatch(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("watch ends without an error when stopped: %v", err)
+	}
+}
+
+// TestTemplateTestWatchDuringRun: a file edited while a run goes on runs
+// the tests again as soon as the run ends, with no further edit; what the
+// run wrote itself (its snapshot folder, named by wrote) is not an edit.
+func TestTemplateTestWatchDuringRun(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "template.yaml")
+	snap := filepath.Join(dir, "__snapshots__", "case")
+	if err := os.WriteFile(file, []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	c := &cli{stdout: &out, stderr: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runs := make(chan int, 10)
+	done := make(chan error, 1)
+	n := 0
+	once := func() (bool, error) {
+		n++
+		// Every run rewrites its snapshot, as --update does.
+		if err := os.MkdirAll(snap, 0o755); err != nil {
+			return true, err
+		}
+		if err := os.WriteFile(filepath.Join(snap, "out.txt"), []byte(strings.Repeat("x", n)), 0o644); err != nil {
+			return true, err
+		}
+		if n == 1 { // the user saves the template while the first run goes on
+			if err := os.WriteFile(file, []byte("edited"), 0o644); err != nil {
+				return true, err
+			}
+		}
+		runs <- n
+		return false, nil
+	}
+	go func() {
+		done <- c.watchTests(ctx, []string{dir}, once, func() []string { return []string{snap} })
+	}()
+	for want := 1; want <= 2; want++ {
+		select {
+		case got := <-runs:
+			if got != want {
+				t.Fatalf("run %d, want %d", got, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("run %d did not happen:\n%s", want, out.String())
+		}
+	}
+	// The second run wrote its snapshot again and nothing else changed:
+	// the watch waits for an edit instead of running a third time.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "watching for changes"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watch did not start watching after the second run:\n%s", out.String())
+		}
+	}
+	if got := out.String(); strings.Count(got, "changed during the run") != 1 || !strings.Contains(got, "template.yaml changed during the run") {
+		t.Errorf("output should name the template edited during the first run, once:\n%s", got)
+	}
+	select {
+	case got := <-runs:
+		t.Fatalf("run %d with no edit after the second", got)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch ends without an error when stopped: %v", err)
+	}
+}
+
+// TestStampChanged: a watch's stamp comparison finds files added, removed
+// and rewritten, and leaves out the paths it is told to ignore (a folder
+// and all under it, or one file) but not their neighbours.
+func TestStampChanged(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("keep.txt", "a")
+	write("edit.txt", "a")
+	write("gone.txt", "a")
+	write("snap/out.txt", "a")
+	write("snapshot.txt", "a")
+	before := treeStamp([]string{dir})
+	write("edit.txt", "bb")
+	write("new.txt", "a")
+	if err := os.Remove(filepath.Join(dir, "gone.txt")); err != nil {
+		t.Fatal(err)
+	}
+	write("snap/out.txt", "bb")
+	write("snapshot.txt", "bb")
+	write("report.xml", "a")
+	got := before.changed(treeStamp([]string{dir}), []string{filepath.Join(dir, "snap"), filepath.Join(dir, "report.xml")})
+	var names []string
+	for _, p := range got {
+		rel, _ := filepath.Rel(dir, p)
+		names = append(names, rel)
+	}
+	if want := "edit.txt gone.txt new.txt snapshot.txt"; strings.Join(names, " ") != want {
+		t.Errorf("changed: %v, want %s", names, want)
 	}
 }
 

@@ -52,6 +52,9 @@ type Result struct {
 	// Notes are things the report says about a passing case (a snapshot
 	// written).
 	Notes []string
+	// Wrote is the snapshot folder the run rewrote (Update), "" if none:
+	// a watch does not take it for an edit.
+	Wrote string
 	// Log is the run's log, shown with a failure.
 	Log []string
 	// secrets are the case's fake secret values, redacted from reports.
@@ -180,15 +183,17 @@ func (r *Runner) runCase(ctx context.Context, f *File, c Case, res *Result) []st
 	failures = append(failures, checkCalls(c.Expect.Calls, calls)...)
 	if c.Expect.Snapshot != "" {
 		base, rel := filepath.Dir(f.Path), filepath.FromSlash(c.Expect.Snapshot)
-		if r.Update {
-			if run.Err != nil {
-				failures = append(failures, "snapshot "+c.Expect.Snapshot+" not updated: the run failed")
-			} else if err := writeSnapshot(base, rel, run.Files); err != nil {
+		switch {
+		case r.Update && run.Err != nil:
+			failures = append(failures, "snapshot "+c.Expect.Snapshot+" not updated: the run failed")
+		case r.Update:
+			res.Wrote = filepath.Join(base, rel) // also when it fails midway
+			if err := writeSnapshot(base, rel, run.Files); err != nil {
 				failures = append(failures, "snapshot "+c.Expect.Snapshot+": "+err.Error())
 			} else {
 				res.Notes = append(res.Notes, fmt.Sprintf("snapshot %s written (%d files)", c.Expect.Snapshot, len(run.Files)))
 			}
-		} else {
+		default:
 			failures = append(failures, compareSnapshot(c.Expect.Snapshot, base, rel, run.Files)...)
 		}
 	}

@@ -104,10 +104,19 @@ func TestRunFixture(t *testing.T) {
 	if res.Passed() || !strings.Contains(msg, "orders/README.md differs") || !strings.Contains(msg, "- A service.") || !strings.Contains(msg, "+ A broken service.") {
 		t.Fatalf("want a snapshot diff, got %v", res.Failures)
 	}
-	// --update accepts it; the next run passes.
+	if res.Wrote != "" {
+		t.Errorf("a comparing run says it wrote %s", res.Wrote)
+	}
+	// --update accepts it, and says which folder it wrote (a watch does
+	// not take that for an edit); the next run passes.
 	r.Update = true
 	if rep, _ = r.Run(context.Background(), []string{dir}); rep.Failed() != 0 {
 		t.Fatalf("update: %v", rep.Results)
+	}
+	if got := byCase(rep)["renders and publishes"].Wrote; got == "" || !strings.HasPrefix(filepath.Join(got, "orders", "README.md"), dir) {
+		t.Errorf("the update wrote %q, want the case's snapshot folder under %s", got, dir)
+	} else if _, err := os.Stat(filepath.Join(got, "orders", "README.md")); err != nil {
+		t.Errorf("the folder the update names holds no orders/README.md: %v", err)
 	}
 	r.Update = false
 	if rep, _ = r.Run(context.Background(), []string{dir}); rep.Failed() != 0 {
