@@ -213,6 +213,18 @@ func (c *cli) watchTests(ctx context.Context, args []string, once func() (bool, 
 	}
 }
 
+// resolved is path with its symbolic links resolved, as far as it
+// exists: a removed file's folder is resolved, and its name kept.
+func resolved(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+		return filepath.Join(dir, filepath.Base(path))
+	}
+	return path
+}
+
 // shortPath is path relative to the working folder when it is under it.
 func shortPath(path string) string {
 	if wd, err := os.Getwd(); err == nil {
@@ -242,7 +254,9 @@ func treeStamp(paths []string) stamp {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
 		}
-		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		// A trailing separator makes the walk follow a folder given as a
+		// symbolic link, as the test run's own discovery does.
+		_ = filepath.WalkDir(p+string(filepath.Separator), func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return nil
 			}
@@ -259,13 +273,21 @@ func treeStamp(paths []string) stamp {
 // now, leaving out those at or under a path of ignore.
 func (s stamp) changed(now stamp, ignore []string) []string {
 	var out []string
+	// Compared with links resolved on both sides: a snapshot folder
+	// reached through a link in the tree is walked under its target.
+	var skip []string
+	for _, p := range ignore {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		skip = append(skip, p, resolved(p))
+	}
 	ignored := func(path string) bool {
-		for _, p := range ignore {
-			if abs, err := filepath.Abs(p); err == nil {
-				p = abs
-			}
-			if path == p || strings.HasPrefix(path, p+string(filepath.Separator)) {
-				return true
+		for _, q := range []string{path, resolved(path)} {
+			for _, p := range skip {
+				if q == p || strings.HasPrefix(q, p+string(filepath.Separator)) {
+					return true
+				}
 			}
 		}
 		return false

@@ -187,8 +187,8 @@ func TestTemplateTestWatch(t *testing.T) {
 		done <- c.watchTests(ctx, []string{file}, func() (bool, error) { runs <- struct{}{}; return false, nil }, func() []string { return nil })
 	}()
 	<-runs
-	// The watch takes its stamp after the run, then says it watches: a
-	// change before that would be in the stamp (and not a change).
+	// Wait until it watches: a change during the run would run it again
+	// at once (TestTemplateTestWatchDuringRun), not through the poll.
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "watching for changes"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the watch did not start watching after its first run:\n%s", out.String())
@@ -281,6 +281,53 @@ func TestTemplateTestWatchDuringRun(t *testing.T) {
 	}
 }
 
+// svcFixture is a copy of worker/templatetest's svc template and tests,
+// in a folder named svc.
+func svcFixture(t *testing.T) string {
+	t.Helper()
+	src, err := filepath.Abs(filepath.Join("..", "..", "worker", "templatetest", "testdata", "svc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "svc")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestTemplateTestWatchUpdateCLI: the command wires what a run writes into
+// the watch: with --update and a --junit report inside the watched folder,
+// the run's own snapshot and report are no edit, so one run is followed by
+// watching (each of them, counted as an edit, would run it again forever).
+func TestTemplateTestWatchUpdateCLI(t *testing.T) {
+	dir := svcFixture(t)
+	var out, errb syncBuffer
+	c := &cli{stdout: &out, stderr: &errb, env: func(string) (string, bool) { return "", false }}
+	root := c.rootCommand()
+	root.SetArgs([]string{"template", "test", "--watch", "--update", "--junit", filepath.Join(dir, "report.xml"), dir})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(out.String(), "watching for changes"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watch did not start watching:\n%s\n%s", out.String(), errb.String())
+		}
+	}
+	got := out.String()
+	if n := strings.Count(got, " failed ("); n != 1 || strings.Contains(got, "changed during the run") || !strings.Contains(got, "written (") {
+		t.Errorf("want one run that wrote its snapshot, then watching; got %d runs:\n%s", n, got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.xml")); err != nil {
+		t.Errorf("no JUnit report: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch ends without an error when stopped: %v", err)
+	}
+}
+
 // TestStampChanged: a watch's stamp comparison finds files added, removed
 // and rewritten, and leaves out the paths it is told to ignore (a folder
 // and all under it, or one file) but not their neighbours.
@@ -321,19 +368,53 @@ func TestStampChanged(t *testing.T) {
 	}
 }
 
+// TestStampThroughLinks: a watched folder given as a symbolic link is
+// walked (edits in it are seen), and a snapshot folder the run wrote
+// through a link inside the tree is still left out.
+func TestStampThroughLinks(t *testing.T) {
+	top := t.TempDir()
+	real := filepath.Join(top, "real")
+	if err := os.MkdirAll(filepath.Join(real, "shared", "case"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"template.yaml", filepath.Join("shared", "case", "out.txt")} {
+		if err := os.WriteFile(filepath.Join(real, f), []byte("a"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(top, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("shared", filepath.Join(real, "snapshots")); err != nil {
+		t.Fatal(err)
+	}
+	before := treeStamp([]string{link})
+	for _, f := range []string{"template.yaml", filepath.Join("shared", "case", "out.txt")} {
+		if _, ok := before[filepath.Join(link, f)]; !ok {
+			t.Fatalf("stamp of the linked folder lacks %s: %v", f, before)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(real, "shared", "case", "out.txt"), []byte("bb"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := before.changed(treeStamp([]string{link}), []string{filepath.Join(link, "snapshots", "case")}); len(got) != 0 {
+		t.Errorf("the snapshot written through a link counted as an edit: %v", got)
+	}
+	if err := os.WriteFile(filepath.Join(real, "template.yaml"), []byte("bb"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := before.changed(treeStamp([]string{link}), []string{filepath.Join(link, "snapshots", "case")}); len(got) != 1 || filepath.Base(got[0]) != "template.yaml" {
+		t.Errorf("changed through the link: %v, want template.yaml", got)
+	}
+}
+
 // TestTemplateTestIgnoresCheckoutConfig: template test reads no
 // ./rigger.yaml of the folder it runs in (a pull request could add one to
 // widen what its cases may reach, or to quote the CI's environment in an
 // error); only --config or RIGGER_CONFIG name a configuration.
 func TestTemplateTestIgnoresCheckoutConfig(t *testing.T) {
-	src, err := filepath.Abs(filepath.Join("..", "..", "worker", "templatetest", "testdata", "svc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "svc")
-	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-		t.Fatal(err)
-	}
+	dir := svcFixture(t)
 	if err := os.WriteFile(filepath.Join(dir, "rigger.yaml"), []byte("database:\n  driver: ${HOME}\nscaffolder:\n  allowedHosts: ['*']\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

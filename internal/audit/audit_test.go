@@ -195,9 +195,10 @@ func TestChainAppendAndVerify(t *testing.T) {
 	})
 }
 
-// TestEventIDsAscend: the ids Record gives are UUIDs of version 7 and
-// ascend with the chain's seq, so the unique index on id is appended to
-// at its end (a random id put each event on a random page of it).
+// TestEventIDsAscend: the ids Record gives are UUIDs of version 7 and,
+// recorded from one goroutine, ascend with the chain's seq, so the unique
+// index on id is appended to near its end (a random id put each event on
+// a random page of it).
 func TestEventIDsAscend(t *testing.T) {
 	st := sqliteBackend(t).open(t)
 	appendN(t, st, nil, 0, 300)
