@@ -3,9 +3,15 @@ package tasks
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc"
 
 	"go.temporal.io/sdk/activity"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -115,19 +121,7 @@ func TestGetWait(t *testing.T) {
 	})
 
 	t.Run("change", func(t *testing.T) {
-		got := make(chan *Task, 1)
-		go func() {
-			task, err := s.GetWait(ctx, alice, id, MaxWait)
-			if err != nil {
-				t.Errorf("waiting read: %v", err)
-			}
-			got <- task
-		}()
-		waitFor(t, "the waiting read", func() bool {
-			s.streams.mu.Lock()
-			defer s.streams.mu.Unlock()
-			return s.streams.waits[alice.Ref] == 1
-		})
+		got := waitingRead(t, s, alice, id)
 		if err := s.Cancel(ctx, alice, id); err != nil {
 			t.Fatal(err)
 		}
@@ -140,6 +134,126 @@ func TestGetWait(t *testing.T) {
 			t.Fatal("the waiting read did not return when the task ended")
 		}
 	})
+}
+
+// TestWatchEndsFromTheCloseEvent: the watch behind a waiting read gives
+// the ended task from the event that ends its run (it carries the run's
+// final state), with no second read of the history; the task it gives is
+// the one a read gives. Embedded Temporal; the stand-in workflow holds its
+// workflow task in a local activity until the read waits, then ends, so
+// its last events come in one batch; reverse-history reads (a load's) are
+// counted.
+func TestWatchEndsFromTheCloseEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	tc, w := startTemporalWorker(t)
+	w.Stop()
+	c := &readCounter{Client: tc, ws: &reverseReads{WorkflowServiceClient: tc.WorkflowService()}}
+	release, held := holdingWorker(t, tc, func(ctx workflow.Context, in workflows.ScaffoldInput) (*workflows.ScaffoldState, error) {
+		return &workflows.ScaffoldState{TaskID: in.TaskID, Status: "completed", TemplateRef: in.Plan.Template.Ref, UserRef: in.Plan.UserRef,
+			CreatedAt: workflow.GetInfo(ctx).WorkflowStartTime, Steps: []workflows.StepState{{ID: "log", Status: "completed"}}}, nil
+	})
+	s := serviceOn(t, c, &testAuthorizer{scope: ListScope{All: true}}, nil, templateEntity("t", "log"))
+	ctx := t.Context()
+	alice := auth.Identity{Ref: "user:default/alice"}
+	id, _, err := s.Create(ctx, alice, CreateRequest{TemplateRef: "template:default/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	got := waitingRead(t, s, alice, id)
+	before := c.ws.n.Load()
+	close(release)
+	var task *Task
+	select {
+	case task = <-got:
+	case <-time.After(MaxWait):
+		t.Fatal("the waiting read did not return when the task ended")
+	}
+	if n := c.ws.n.Load() - before; n != 0 {
+		t.Errorf("the watch read the history %d more time(s) after the event that ended the run", n)
+	}
+	if task == nil || task.Status != StatusCompleted || task.State == nil || task.State.TaskID != id || len(task.State.Steps) != 1 {
+		t.Fatalf("the ended task from the watch: %+v; want it completed with its final state", task)
+	}
+	read, err := s.Get(ctx, alice, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read.Status != task.Status || !read.Ended.Equal(task.Ended) || !read.Created.Equal(task.Created) || read.TemplateRef != task.TemplateRef ||
+		read.User != task.User || !reflect.DeepEqual(read.State, task.State) {
+		t.Errorf("the watch's ended task differs from a read's:\nwatch %+v\nread  %+v", task, read)
+	}
+}
+
+// holdingWorker runs, on c, a stand-in scaffold workflow that holds its
+// first workflow task in a local activity (held says it does) until
+// release is closed, then ends as then says.
+func holdingWorker(t *testing.T, c client.Client, then func(workflow.Context, workflows.ScaffoldInput) (*workflows.ScaffoldState, error)) (release chan struct{}, held chan struct{}) {
+	t.Helper()
+	release, held = make(chan struct{}), make(chan struct{}, 1)
+	hold := func(ctx workflow.Context, in workflows.ScaffoldInput) (*workflows.ScaffoldState, error) {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+		if err := workflow.ExecuteLocalActivity(lctx, "test.hold").Get(ctx, nil); err != nil {
+			return nil, err
+		}
+		return then(ctx, in)
+	}
+	w := sdkworker.New(c, contract.QueueDefault, sdkworker.Options{})
+	w.RegisterWorkflowWithOptions(hold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
+	w.RegisterActivityWithOptions(func(ctx context.Context) error {
+		held <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}, activity.RegisterOptions{Name: "test.hold"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return release, held
+}
+
+// readCounter is a Temporal client whose WorkflowService counts the
+// reverse-history reads (reverseReads).
+type readCounter struct {
+	client.Client
+	ws *reverseReads
+}
+
+func (c *readCounter) WorkflowService() workflowservice.WorkflowServiceClient { return c.ws }
+
+type reverseReads struct {
+	workflowservice.WorkflowServiceClient
+	n atomic.Int64
+}
+
+func (r *reverseReads) GetWorkflowExecutionHistoryReverse(ctx context.Context, in *workflowservice.GetWorkflowExecutionHistoryReverseRequest, opts ...grpc.CallOption) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error) {
+	r.n.Add(1)
+	return r.WorkflowServiceClient.GetWorkflowExecutionHistoryReverse(ctx, in, opts...)
+}
+
+// waitingRead starts a waiting read of task id by who (up to MaxWait),
+// returns once it waits, and gives its answer on the channel.
+func waitingRead(t *testing.T, s *Service, who auth.Identity, id string) <-chan *Task {
+	t.Helper()
+	got := make(chan *Task, 1)
+	go func() {
+		task, err := s.GetWait(t.Context(), who, id, MaxWait)
+		if err != nil {
+			t.Errorf("waiting read: %v", err)
+		}
+		got <- task
+	}()
+	waitFor(t, "the waiting read", func() bool {
+		s.streams.mu.Lock()
+		defer s.streams.mu.Unlock()
+		return s.streams.waits[who.Ref] == 1
+	})
+	return got
 }
 
 // waitFor polls cond until it holds, failing after 30 s.
@@ -167,29 +281,7 @@ func TestGetWhileAWorkerHoldsTheRun(t *testing.T) {
 	}
 	c, w := startTemporalWorker(t)
 	w.Stop()
-	release := make(chan struct{})
-	held := make(chan struct{}, 1)
-	hold := func(ctx workflow.Context, in workflows.ScaffoldInput) (*workflows.ScaffoldState, error) {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
-		if err := workflow.ExecuteLocalActivity(lctx, "test.hold").Get(ctx, nil); err != nil {
-			return nil, err
-		}
-		return standInScaffold(ctx, in)
-	}
-	w2 := sdkworker.New(c, contract.QueueDefault, sdkworker.Options{})
-	w2.RegisterWorkflowWithOptions(hold, workflow.RegisterOptions{Name: workflows.ScaffoldName})
-	w2.RegisterActivityWithOptions(func(ctx context.Context) error {
-		held <- struct{}{}
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-		return nil
-	}, activity.RegisterOptions{Name: "test.hold"})
-	if err := w2.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w2.Stop)
+	release, held := holdingWorker(t, c, standInScaffold)
 	s := serviceOn(t, c, &testAuthorizer{scope: ListScope{All: true}}, nil, templateEntity("t", "log"))
 	alice := auth.Identity{Ref: "user:default/alice"}
 	id, _, err := s.Create(t.Context(), alice, CreateRequest{TemplateRef: "template:default/t"})

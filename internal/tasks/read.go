@@ -82,42 +82,20 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 	if evs := resp.GetHistory().GetEvents(); len(evs) > 0 {
 		closeEv = evs[0]
 	}
-	lastEvent := closeEv.GetEventId()
-	t.event = lastEvent
-	var st workflows.ScaffoldState
-	decode := func(p *commonpb.Payloads) bool {
-		return len(p.GetPayloads()) > 0 && s.converter().FromPayload(p.GetPayloads()[0], &st) == nil && st.TaskID == id
+	if closed, ok := s.closedTask(id, closeEv); ok {
+		return closed, nil
 	}
-	t.Status = StatusProcessing
-	if closeEv.GetWorkflowExecutionCompletedEventAttributes() != nil || closeEv.GetWorkflowExecutionFailedEventAttributes() != nil ||
-		closeEv.GetWorkflowExecutionCanceledEventAttributes() != nil || closeEv.GetWorkflowExecutionTerminatedEventAttributes() != nil ||
-		closeEv.GetWorkflowExecutionTimedOutEventAttributes() != nil {
-		t.Ended = closeEv.GetEventTime().AsTime()
-	}
-	switch {
-	case closeEv.GetWorkflowExecutionCompletedEventAttributes() != nil:
-		t.Status = StatusCompleted
-		if !decode(closeEv.GetWorkflowExecutionCompletedEventAttributes().GetResult()) {
-			st = workflows.ScaffoldState{} // an older run's result: query it
-		}
-	case closeEv.GetWorkflowExecutionFailedEventAttributes() != nil:
-		t.Status = StatusFailed
-		if app := closeEv.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo(); app != nil && decode(app.GetDetails()) {
-			break
-		}
-		st = workflows.ScaffoldState{}
-	case closeEv.GetWorkflowExecutionCanceledEventAttributes() != nil:
-		t.Status = StatusCancelled
-		if !decode(closeEv.GetWorkflowExecutionCanceledEventAttributes().GetDetails()) {
-			st = workflows.ScaffoldState{}
-		}
-	case closeEv.GetWorkflowExecutionTerminatedEventAttributes() != nil:
-		t.Status = StatusCancelled
-	case closeEv.GetWorkflowExecutionTimedOutEventAttributes() != nil:
-		t.Status = StatusFailed
-	case closeEv.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil: // not something a task does
+	if closeEv.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil { // not something a task does
 		return nil, errs.NotFound("no task with id %q", id)
 	}
+	lastEvent := closeEv.GetEventId()
+	t.event, t.Status = lastEvent, StatusProcessing
+	if status, ended, _, ok := closeOf(closeEv); ok {
+		// Ended without its state in the event (an older run's result, a
+		// termination): the query below asks for it.
+		t.Status, t.Ended = status, ended
+	}
+	var st workflows.ScaffoldState
 	if st.TaskID == "" && t.Status == StatusProcessing {
 		// A running workflow's state only changes when its history grows:
 		// polling clients of a waiting task cost no query.
@@ -170,6 +148,47 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 	t.State = &st
 	t.Created, t.TemplateRef, t.User = st.CreatedAt, st.TemplateRef, st.UserRef
 	return t, nil
+}
+
+// closeOf reads the event that ends a run: the task status it means, when
+// it ended, and the payload that carries the run's final state, if any. ok
+// is false for an event that does not end a run.
+func closeOf(ev *historypb.HistoryEvent) (status string, ended time.Time, state *commonpb.Payloads, ok bool) {
+	switch {
+	case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
+		status, state = StatusCompleted, ev.GetWorkflowExecutionCompletedEventAttributes().GetResult()
+	case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
+		status = StatusFailed
+		if app := ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo(); app != nil {
+			state = app.GetDetails()
+		}
+	case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
+		status, state = StatusCancelled, ev.GetWorkflowExecutionCanceledEventAttributes().GetDetails()
+	case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
+		status = StatusCancelled
+	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
+		status = StatusFailed
+	default:
+		return "", time.Time{}, nil, false
+	}
+	return status, ev.GetEventTime().AsTime(), state, true
+}
+
+// closedTask is task id as the event that ended its run says, when that
+// event carries the run's final state (the workflow returns it, or puts
+// it in its failure): a finished task needs no other read. ok is false
+// for any other event.
+func (s *Service) closedTask(id string, ev *historypb.HistoryEvent) (*Task, bool) {
+	status, ended, state, ok := closeOf(ev)
+	if !ok || len(state.GetPayloads()) == 0 {
+		return nil, false
+	}
+	var st workflows.ScaffoldState
+	if s.converter().FromPayload(state.GetPayloads()[0], &st) != nil || st.TaskID != id {
+		return nil, false // an older run's result
+	}
+	return &Task{ID: id, event: ev.GetEventId(), Status: status, Ended: ended, State: &st,
+		Created: st.CreatedAt, TemplateRef: st.TemplateRef, User: st.UserRef}, true
 }
 
 // stateQueryTimeout bounds a running task's state query: with no worker

@@ -8,7 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/riggerdev/rigger/internal/auth"
 )
@@ -162,10 +165,10 @@ func (h *streamHub) unsubscribe(w *watch, client string, wait bool) {
 }
 
 // runWatch loads the task whenever its history grows past what was last
-// loaded (a long poll with WaitNewEvent, through the SDK's history
-// iterator, which first returns the events already there) until it is no
+// loaded (a long poll of its history with WaitNewEvent) until it is no
 // longer running or no stream is left. It starts from seen, read just
-// before, when it has one.
+// before, when it has one. The event that ends the run comes with the
+// run's final state: the watch publishes that, without another read.
 func (s *Service) runWatch(ctx context.Context, w *watch, seen *Task) {
 	defer func() {
 		s.streams.mu.Lock()
@@ -177,26 +180,21 @@ func (s *Service) runWatch(ctx context.Context, w *watch, seen *Task) {
 		close(w.done)
 	}()
 	grew := make(chan struct{}, 1)
+	closing := make(chan *historypb.HistoryEvent, 1)
 	ended := make(chan struct{})
 	var loaded atomic.Int64 // the newest event the last load saw
 	go func() {
 		defer close(ended)
-		it := s.d.Temporal.GetWorkflowHistory(ctx, w.id, "", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				return
-			}
-			if ev.GetEventId() <= loaded.Load() {
-				continue // a load already saw it
-			}
-			select {
-			case grew <- struct{}{}:
-			default:
-			}
-		}
+		s.followHistory(ctx, w.id, &loaded, grew, closing)
 	}()
 	readerDone := false
+	// closed takes the run's last event: the task as it says, when it
+	// carries the final state (else the next load reads it).
+	closed := func(ev *historypb.HistoryEvent) {
+		if t, ok := s.closedTask(w.id, ev); ok {
+			seen = t
+		}
+	}
 	for {
 		t, err := seen, error(nil)
 		if seen == nil || seen.event == 0 {
@@ -229,9 +227,59 @@ func (s *Service) runWatch(ctx context.Context, w *watch, seen *Task) {
 		case <-ctx.Done():
 			return
 		case <-grew:
+		case ev := <-closing:
+			closed(ev)
 		case <-ended:
 			readerDone = true
+			select {
+			case ev := <-closing: // sent just before the reader ended
+				closed(ev)
+			default:
+			}
 		}
+	}
+}
+
+// followHistory long-polls the history of task id's latest run, a page at
+// a time, and says on grew when it holds events past loaded, or on closing
+// (then returns) when a page ends with the event that ends the run. It
+// returns when the history is complete, ctx ends or a read fails.
+func (s *Service) followHistory(ctx context.Context, id string, loaded *atomic.Int64, grew chan<- struct{}, closing chan<- *historypb.HistoryEvent) {
+	var token []byte
+	for {
+		resp, err := s.d.Temporal.WorkflowService().GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+			Namespace: s.d.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: id},
+			WaitNewEvent: true, NextPageToken: token, HistoryEventFilterType: enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT,
+		})
+		if err != nil {
+			return
+		}
+		evs := resp.GetHistory().GetEvents()
+		switch {
+		case len(evs) > 0:
+			last := evs[len(evs)-1]
+			if _, _, _, ends := closeOf(last); ends {
+				closing <- last
+				return
+			}
+			if last.GetEventId() > loaded.Load() {
+				signal(grew)
+			}
+		case len(resp.GetRawHistory()) > 0:
+			signal(grew) // a server that sends history raw: a load reads it
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			return
+		}
+	}
+}
+
+// signal sends on ch unless a signal is already waiting there.
+func signal(ch chan<- struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
