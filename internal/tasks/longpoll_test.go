@@ -3,12 +3,14 @@ package tasks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
@@ -162,6 +164,9 @@ func TestWatchEndsFromTheCloseEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-held
+	// The watch's first history read fails as during a frontend restart:
+	// it is tried again, not given up for a slow poll of reads.
+	c.ws.unavailable.Store(1)
 	got := waitingRead(t, s, alice, id)
 	before := c.ws.n.Load()
 	close(release)
@@ -174,7 +179,10 @@ func TestWatchEndsFromTheCloseEvent(t *testing.T) {
 	if n := c.ws.n.Load() - before; n != 0 {
 		t.Errorf("the watch read the history %d more time(s) after the event that ended the run", n)
 	}
-	if task == nil || task.Status != StatusCompleted || task.State == nil || task.State.TaskID != id || len(task.State.Steps) != 1 {
+	if c.ws.unavailable.Load() >= 0 {
+		t.Errorf("the watch did not read the history again after its failed read")
+	}
+	if task == nil || task.Status != StatusCompleted || task.Ended.IsZero() || task.State == nil || task.State.TaskID != id || len(task.State.Steps) != 1 {
 		t.Fatalf("the ended task from the watch: %+v; want it completed with its final state", task)
 	}
 	read, err := s.Get(ctx, alice, id)
@@ -229,11 +237,45 @@ func (c *readCounter) WorkflowService() workflowservice.WorkflowServiceClient { 
 type reverseReads struct {
 	workflowservice.WorkflowServiceClient
 	n atomic.Int64
+	// unavailable is how many history reads (GetWorkflowExecutionHistory)
+	// fail as a restarting frontend's would before one goes through.
+	unavailable atomic.Int64
+}
+
+func (r *reverseReads) GetWorkflowExecutionHistory(ctx context.Context, in *workflowservice.GetWorkflowExecutionHistoryRequest, opts ...grpc.CallOption) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	if r.unavailable.Add(-1) >= 0 {
+		return nil, serviceerror.NewUnavailable("frontend restarting (test)")
+	}
+	return r.WorkflowServiceClient.GetWorkflowExecutionHistory(ctx, in, opts...)
 }
 
 func (r *reverseReads) GetWorkflowExecutionHistoryReverse(ctx context.Context, in *workflowservice.GetWorkflowExecutionHistoryReverseRequest, opts ...grpc.CallOption) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error) {
 	r.n.Add(1)
 	return r.WorkflowServiceClient.GetWorkflowExecutionHistoryReverse(ctx, in, opts...)
+}
+
+// TestTransientHistoryError: the history reads the watch tries again are
+// the failures a restart, overload or a call's own deadline give, wrapped
+// or not; a missing run, a refusal or the caller going away end it.
+func TestTransientHistoryError(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{serviceerror.NewUnavailable("restarting"), true},
+		{fmt.Errorf("read: %w", serviceerror.NewUnavailable("restarting")), true},
+		{serviceerror.NewResourceExhausted(0, "busy"), true},
+		{context.DeadlineExceeded, true},
+		{serviceerror.NewNotFound("no run"), false},
+		{serviceerror.NewPermissionDenied("no", ""), false},
+		{serviceerror.NewInvalidArgument("bad token"), false},
+		{context.Canceled, false},
+		{errors.New("something else"), false},
+	} {
+		if got := transientHistoryError(c.err); got != c.want {
+			t.Errorf("transientHistoryError(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
 }
 
 // waitingRead starts a waiting read of task id by who (up to MaxWait),

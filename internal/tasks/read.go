@@ -96,7 +96,7 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 		t.Status, t.Ended = status, ended
 	}
 	var st workflows.ScaffoldState
-	if st.TaskID == "" && t.Status == StatusProcessing {
+	if t.Status == StatusProcessing {
 		// A running workflow's state only changes when its history grows:
 		// polling clients of a waiting task cost no query.
 		if cached, ok := s.states.get(id, lastEvent); ok {
@@ -116,7 +116,6 @@ func (s *Service) load(ctx context.Context, id string) (*Task, error) {
 		}
 	}
 	if st.TaskID == "" {
-		st = workflows.ScaffoldState{}
 		qctx, cancel := context.WithTimeout(ctx, stateQueryTimeout)
 		v, err := s.d.Temporal.QueryWorkflow(qctx, id, "", workflows.ScaffoldStateQuery)
 		cancel()
@@ -177,10 +176,13 @@ func closeOf(ev *historypb.HistoryEvent) (status string, ended time.Time, state 
 // closedTask is task id as the event that ended its run says, when that
 // event carries the run's final state (the workflow returns it, or puts
 // it in its failure): a finished task needs no other read. ok is false
-// for any other event.
+// for any other event, and for one that starts a new run (a workflow
+// retry policy or cron, which rigger does not set): the latest run is
+// then read instead.
 func (s *Service) closedTask(id string, ev *historypb.HistoryEvent) (*Task, bool) {
 	status, ended, state, ok := closeOf(ev)
-	if !ok || len(state.GetPayloads()) == 0 {
+	if !ok || len(state.GetPayloads()) == 0 || ev.GetWorkflowExecutionCompletedEventAttributes().GetNewExecutionRunId() != "" ||
+		ev.GetWorkflowExecutionFailedEventAttributes().GetNewExecutionRunId() != "" {
 		return nil, false
 	}
 	var st workflows.ScaffoldState

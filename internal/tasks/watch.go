@@ -11,7 +11,9 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc/codes"
 
 	"github.com/riggerdev/rigger/internal/auth"
 )
@@ -243,17 +245,34 @@ func (s *Service) runWatch(ctx context.Context, w *watch, seen *Task) {
 // followHistory long-polls the history of task id's latest run, a page at
 // a time, and says on grew when it holds events past loaded, or on closing
 // (then returns) when a page ends with the event that ends the run. It
-// returns when the history is complete, ctx ends or a read fails.
+// returns when the history is complete, ctx ends, or a read fails for
+// good: a transient failure (the frontend restarting, a call's own
+// deadline) is tried again from the same page, as the SDK's history
+// iterator does.
 func (s *Service) followHistory(ctx context.Context, id string, loaded *atomic.Int64, grew chan<- struct{}, closing chan<- *historypb.HistoryEvent) {
 	var token []byte
+	backoff := historyRetryFirst
 	for {
-		resp, err := s.d.Temporal.WorkflowService().GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+		cctx, cancel := context.WithTimeout(ctx, historyPollTimeout)
+		resp, err := s.d.Temporal.WorkflowService().GetWorkflowExecutionHistory(cctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
 			Namespace: s.d.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: id},
 			WaitNewEvent: true, NextPageToken: token, HistoryEventFilterType: enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT,
+			SkipArchival: true,
 		})
+		cancel()
 		if err != nil {
-			return
+			if ctx.Err() != nil || !transientHistoryError(err) || backoff > historyRetryLast {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff *= 2
+			continue
 		}
+		backoff = historyRetryFirst
 		evs := resp.GetHistory().GetEvents()
 		switch {
 		case len(evs) > 0:
@@ -273,6 +292,26 @@ func (s *Service) followHistory(ctx context.Context, id string, loaded *atomic.I
 			return
 		}
 	}
+}
+
+// A history long poll ends at the server after ~20 s with an empty page;
+// historyPollTimeout only bounds a call the server never answers. A
+// transient failure is tried again after historyRetryFirst, doubling, up
+// to historyRetryLast (~6 s in all).
+const (
+	historyPollTimeout = 70 * time.Second
+	historyRetryFirst  = 100 * time.Millisecond
+	historyRetryLast   = 3200 * time.Millisecond
+)
+
+// transientHistoryError: a history read that may succeed when tried
+// again.
+func transientHistoryError(err error) bool {
+	switch serviceerror.ToStatus(err).Code() {
+	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded, codes.Aborted, codes.Internal:
+		return true
+	}
+	return false
 }
 
 // signal sends on ch unless a signal is already waiting there.
