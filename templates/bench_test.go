@@ -74,3 +74,18 @@ func BenchmarkRenderSkeletonFile(b *testing.B) {
 		run(b, func() Context { return Context{Values: values, Budget: r.NewBudget(ctx)} })
 	})
 }
+
+// BenchmarkCompile compiles TestCompile's template with its values, as
+// every task's start does (its steps' inputs checked against their
+// actions' schemas included).
+func BenchmarkCompile(b *testing.B) {
+	tpl := templateWith(b, compileParams, compileSteps, "links:\n  - url: ${{ steps.register.output.entityRef }}\n")
+	acts := testActions()
+	values := map[string]any{"name": "svc", "owner": "group:default/a", "advanced": map[string]any{"tls": true}, "tags": []string{"x", "y"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(tpl, values, acts, CompileOptions{UserRef: "user:default/jane", BaseURL: "https://example.com/t/template.yaml"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func testActions() actionTable {
 
 // templateWith builds a template from YAML snippets for parameters,
 // steps and output (each indented for spec).
-func templateWith(t *testing.T, params, steps, output string) *Template {
+func templateWith(t testing.TB, params, steps, output string) *Template {
 	t.Helper()
 	src := "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: t\nspec:\n  type: service\n"
 	if params != "" {
@@ -437,5 +437,53 @@ func wantProblems(t *testing.T, got []Problem, want []string) {
 		if !strings.HasPrefix(lines[i], want[i]) {
 			t.Errorf("problem %d:\n got %s\nwant %s", i, lines[i], want[i])
 		}
+	}
+}
+
+// TestCompileSchemaBytesKept: a schema compiled once is kept by its name
+// and bytes and given again (not compiled again), other bytes or another
+// name compile anew, a schema that does not compile is not kept, the kept
+// schema still validates, and the cache is emptied when full.
+func TestCompileSchemaBytesKept(t *testing.T) {
+	schema := []byte(`{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":3}}}`)
+	a, err := compileSchemaBytes(schema, "actions/test:kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := compileSchemaBytes(schema, "actions/test:kept"); err != nil || b != a {
+		t.Errorf("the same schema compiled again: %p, %p (%v)", a, b, err)
+	}
+	if b, _ := compileSchemaBytes(schema, "actions/test:other"); b == a {
+		t.Error("another name shared the kept schema")
+	}
+	if b, _ := compileSchemaBytes([]byte(`{"type":"object"}`), "actions/test:kept"); b == a {
+		t.Error("other bytes shared the kept schema")
+	}
+	bad := []byte(`{"type":"object","properties":{"n":{"$ref":"https://example.com/x.json"}}}`)
+	for range 2 {
+		if _, err := compileSchemaBytes(bad, "actions/test:bad"); err == nil {
+			t.Fatal("a schema with a remote $ref compiled")
+		}
+	}
+	schemaCache.Lock()
+	_, kept := schemaCache.m["actions/test:bad\x00"+string(bad)]
+	schemaCache.Unlock()
+	if kept {
+		t.Error("a schema that did not compile was kept")
+	}
+	problems, err := ValidateValue(schema, "actions/test:kept", map[string]any{"name": "ab"}, "input")
+	if err != nil || len(problems) != 1 || !strings.Contains(problems[0].Path, "input.name") {
+		t.Errorf("the kept schema's validation: %v, %v; want one problem at input.name", problems, err)
+	}
+	for i := range schemaCacheMaxEntries + 1 {
+		if _, err := compileSchemaBytes([]byte(fmt.Sprintf(`{"type":"object","title":"t%d"}`, i)), "actions/test:fill"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	schemaCache.Lock()
+	n := len(schemaCache.m)
+	schemaCache.Unlock()
+	if n > schemaCacheMaxEntries {
+		t.Errorf("the cache holds %d schemas, over its bound of %d", n, schemaCacheMaxEntries)
 	}
 }
