@@ -135,7 +135,7 @@ func TestReservePortIPv6(t *testing.T) {
 // names for history, matching, worker and the frontend's HTTP are held
 // (a plain bind is refused) until release, and free after it.
 func TestServerConfigHoldsItsPorts(t *testing.T) {
-	cfg, release, err := serverConfig("127.0.0.1", 7233, nil)
+	cfg, release, err := serverConfig("127.0.0.1", 7233, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

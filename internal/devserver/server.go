@@ -39,7 +39,8 @@ const clusterName = "active"
 // Options configures the embedded server. Zero values are not defaults: cmd
 // fills every field from the validated configuration.
 type Options struct {
-	// DataDir holds temporal.db (SQLite, WAL), its version stamp and a lock file.
+	// DataDir holds temporal.db (SQLite, WAL), temporal-visibility.db (the
+	// visibility records), the version stamp and a lock file.
 	DataDir string
 	// FrontendAddress is the gRPC host:port SDK clients and the temporal CLI use.
 	FrontendAddress string
@@ -111,11 +112,11 @@ func Start(opts Options) (*Server, error) {
 		}
 	}
 
-	sqlCfg, err := prepareDatabase(opts)
+	sqlCfg, visCfg, err := prepareDatabase(opts)
 	if err != nil {
 		return nil, err
 	}
-	cfg, release, err := serverConfig(host, port, sqlCfg)
+	cfg, release, err := serverConfig(host, port, sqlCfg, visCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -229,8 +230,10 @@ func lockDataDir(dir string) (*os.File, error) {
 }
 
 // prepareDatabase creates the schema on a new file, refuses a file written by
-// another server version, and makes sure the namespace exists.
-func prepareDatabase(opts Options) (*config.SQL, error) {
+// another server version, makes sure the namespace exists, and gives the
+// visibility records their own file (visibilityFile). It returns the main
+// store's configuration and the visibility store's.
+func prepareDatabase(opts Options) (_, _ *config.SQL, err error) {
 	dbFile := filepath.Join(opts.DataDir, "temporal.db")
 	versionFile := filepath.Join(opts.DataDir, "temporal.version")
 	sqlCfg := &config.SQL{
@@ -249,39 +252,43 @@ func prepareDatabase(opts Options) (*config.SQL, error) {
 	switch {
 	case errors.Is(statErr, os.ErrNotExist):
 		if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
-			return nil, fmt.Errorf("create temporal schema in %s: %w", dbFile, err)
+			return nil, nil, fmt.Errorf("create temporal schema in %s: %w", dbFile, err)
 		}
 		if err := os.WriteFile(versionFile, []byte(ServerVersion()+"\n"), 0o600); err != nil {
-			return nil, fmt.Errorf("write %s: %w", versionFile, err)
+			return nil, nil, fmt.Errorf("write %s: %w", versionFile, err)
 		}
 	case statErr != nil:
-		return nil, fmt.Errorf("stat %s: %w", dbFile, statErr)
+		return nil, nil, fmt.Errorf("stat %s: %w", dbFile, statErr)
 	default:
 		raw, err := os.ReadFile(versionFile)
 		if err != nil {
-			return nil, fmt.Errorf("%s exists but its version stamp %s cannot be read (%v): refusing to open a database of unknown schema version", dbFile, versionFile, err)
+			return nil, nil, fmt.Errorf("%s exists but its version stamp %s cannot be read (%v): refusing to open a database of unknown schema version", dbFile, versionFile, err)
 		}
 		if got := strings.TrimSpace(string(raw)); got != ServerVersion() {
-			return nil, fmt.Errorf("%s was written by Temporal server %s but this rigger embeds %s; there is no automatic migration yet: use the matching rigger release or move the data dir away", dbFile, got, ServerVersion())
+			return nil, nil, fmt.Errorf("%s was written by Temporal server %s but this rigger embeds %s; there is no automatic migration yet: use the matching rigger release or move the data dir away", dbFile, got, ServerVersion())
 		}
 	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
 	if err != nil {
-		return nil, fmt.Errorf("namespace %s: %w", opts.Namespace, err)
+		return nil, nil, fmt.Errorf("namespace %s: %w", opts.Namespace, err)
 	}
 	if opts.Retention > 0 {
 		ns.Detail.Config.Retention = timestamp.DurationPtr(opts.Retention)
 	}
 	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
-		return nil, fmt.Errorf("create namespace %s: %w", opts.Namespace, err)
+		return nil, nil, fmt.Errorf("create namespace %s: %w", opts.Namespace, err)
 	}
-	return sqlCfg, nil
+	visCfg, err := prepareVisibility(sqlCfg, filepath.Join(opts.DataDir, visibilityFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	return sqlCfg, visCfg, nil
 }
 
 // serverConfig is the services' configuration: the frontend on
 // frontendPort, the other ports reserved on host (reservePort) until
 // release is called.
-func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (_ *config.Config, release func(), err error) {
+func serverConfig(host string, frontendPort int, sqlCfg, visCfg *config.SQL) (_ *config.Config, release func(), err error) {
 	var releases []func()
 	release = func() {
 		for _, r := range releases {
@@ -305,9 +312,9 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (_ *config.
 	cfg.Global.Membership.MaxJoinDuration = 30 * time.Second
 	cfg.Global.Membership.BroadcastAddress = host
 	cfg.Persistence.DefaultStore = "sqlite"
-	cfg.Persistence.VisibilityStore = "sqlite"
+	cfg.Persistence.VisibilityStore = "visibility"
 	cfg.Persistence.NumHistoryShards = 1
-	cfg.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlCfg}}
+	cfg.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlCfg}, "visibility": {SQL: visCfg}}
 
 	httpPort, err := reserve()
 	if err != nil {

@@ -278,7 +278,8 @@ func getRaw(t *testing.T, url string) string {
 
 // scanDataDir hands check every regular file below dir/data (named
 // relative to dir), and returns how many it read and the content of
-// Temporal's database files (temporal.db and its WAL).
+// Temporal's database files (temporal.db, temporal-visibility.db and their
+// WALs).
 func scanDataDir(t *testing.T, dir string, check func(where, text string)) (scanned int, temporalDB string) {
 	t.Helper()
 	err := filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d os.DirEntry, err error) error {
@@ -292,7 +293,7 @@ func scanDataDir(t *testing.T, dir string, check func(where, text string)) (scan
 		scanned++
 		rel, _ := filepath.Rel(dir, path)
 		check(rel, string(data))
-		if strings.HasPrefix(filepath.Base(path), "temporal.db") {
+		if isTemporalDB(filepath.Base(path)) {
 			temporalDB += string(data)
 		}
 		return nil
@@ -301,4 +302,10 @@ func scanDataDir(t *testing.T, dir string, check func(where, text string)) (scan
 		t.Fatal(err)
 	}
 	return scanned, temporalDB
+}
+
+// isTemporalDB says whether a data dir file is one of the embedded Temporal
+// server's databases (or a WAL or journal of one).
+func isTemporalDB(base string) bool {
+	return strings.HasPrefix(base, "temporal.db") || strings.HasPrefix(base, "temporal-visibility.db")
 }

@@ -48,7 +48,7 @@ func TestDataDirIsPrivate(t *testing.T) {
 	if info, err := os.Stat(data); err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("data dir mode: %v %v, want 0700", info.Mode(), err)
 	}
-	for _, want := range []string{"LOCK", "temporal.version", "temporal.db", "temporal.db-wal", "rigger.db", "rigger.db-wal", "rigger-audit.db", "secret.key", "stale.txt"} {
+	for _, want := range []string{"LOCK", "temporal.version", "temporal.db", "temporal.db-wal", "temporal-visibility.db", "rigger.db", "rigger.db-wal", "rigger-audit.db", "secret.key", "stale.txt"} {
 		if !seen[want] {
 			t.Errorf("data dir lacks %s (have %v): the check above did not cover it", want, seen)
 		}

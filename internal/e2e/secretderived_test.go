@@ -162,7 +162,7 @@ func TestSecretDerivativesNeverLeave(t *testing.T) {
 			return err
 		}
 		base := filepath.Base(path)
-		if !strings.HasPrefix(base, "rigger.db") && !strings.HasPrefix(base, "rigger-audit.db") && !strings.HasPrefix(base, "temporal.db") {
+		if !strings.HasPrefix(base, "rigger.db") && !strings.HasPrefix(base, "rigger-audit.db") && !isTemporalDB(base) {
 			return nil
 		}
 		data, _ := os.ReadFile(path)
@@ -170,7 +170,7 @@ func TestSecretDerivativesNeverLeave(t *testing.T) {
 			i := strings.Index(strings.ToLower(string(data)), l[0])
 			t.Errorf("%s holds %v: %q", path, l, data[max(0, i-300):min(len(data), i+100)])
 		}
-		if strings.HasPrefix(base, "temporal.db") {
+		if isTemporalDB(base) {
 			if strings.Contains(string(data), c.ID) {
 				foundID = true
 			}

@@ -1,0 +1,460 @@
+package devserver
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/suite"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	persistencesql "go.temporal.io/server/common/persistence/sql"
+	"go.temporal.io/server/common/persistence/sql/sqlplugin"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	sqltests "go.temporal.io/server/common/persistence/sql/sqlplugin/tests"
+	"go.temporal.io/server/common/resolver"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+)
+
+// fileConfig is the embedded server's configuration of a SQLite file at
+// path, through plugin.
+func fileConfig(path, plugin string) *config.SQL {
+	return &config.SQL{PluginName: plugin, DatabaseName: path, ConnectAttributes: map[string]string{
+		"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "5000"}}
+}
+
+// openVisibility opens cfg's file as a visibility store (plugin as cfg
+// says); it is closed when the test ends.
+func openVisibility(t *testing.T, cfg *config.SQL) sqlplugin.DB {
+	t.Helper()
+	db, err := persistencesql.NewSQLDB(sqlplugin.DbKindVisibility, cfg, resolver.NewNoopResolver(), log.NewNoopLogger(), metrics.NoopMetricsHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// newVisibilityFile is a new file with Temporal's SQLite schema, opened
+// through the stock plugin and through rigger's.
+func newVisibilityFile(t *testing.T) (stock, prepared sqlplugin.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "v.db")
+	if err := sqliteschema.SetupSchema(fileConfig(path, sqliteplugin.PluginName)); err != nil {
+		t.Fatal(err)
+	}
+	stock = openVisibility(t, fileConfig(path, sqliteplugin.PluginName))
+	prepared = openVisibility(t, fileConfig(path, visibilityPlugin))
+	if _, ok := prepared.(*visibilityDB); !ok {
+		t.Fatalf("the %s plugin gave %T", visibilityPlugin, prepared)
+	}
+	return stock, prepared
+}
+
+// TestVisibilityConformance runs Temporal's own test suite of the
+// visibility table's calls against rigger's prepared plugin.
+func TestVisibilityConformance(t *testing.T) {
+	_, prepared := newVisibilityFile(t)
+	suite.Run(t, sqltests.NewVisibilitySuite(t, prepared))
+}
+
+// visibilityRows are records with every kind of value the schema stores:
+// open and closed, keyword lists, datetime, bool and int search
+// attributes, a zero execution time, a parent, a memo.
+func visibilityRows(ns string) []sqlplugin.VisibilityRow {
+	at := time.Date(2026, 12, 6, 1, 2, 3, 456789123, time.FixedZone("x", 3600))
+	closed := at.Add(1500 * time.Millisecond)
+	n := func(v int64) *int64 { return &v }
+	parent := "parent-wf"
+	var rows []sqlplugin.VisibilityRow
+	for i := range 5 {
+		sa := sqlplugin.VisibilitySearchAttributes{
+			"KeywordList01": []string{"a", fmt.Sprintf("b%d", i)},
+			"Datetime01":    at.Add(time.Duration(i) * time.Hour),
+			"Bool01":        i%2 == 0,
+			"Int01":         int64(i),
+			"Keyword01":     fmt.Sprintf("template:default/t%d", i%2),
+		}
+		r := sqlplugin.VisibilityRow{
+			NamespaceID: ns, RunID: fmt.Sprintf("run-%d", i), WorkflowTypeName: "scaffold", WorkflowID: fmt.Sprintf("wf-%d", i),
+			StartTime: at.Add(time.Duration(i) * time.Second), ExecutionTime: at, Status: int32(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING),
+			Memo: []byte{0x0a, byte(i)}, Encoding: "Proto3", TaskQueue: "rigger", SearchAttributes: &sa,
+			RootWorkflowID: fmt.Sprintf("wf-%d", i), RootRunID: fmt.Sprintf("run-%d", i), Version: 1,
+		}
+		if i == 4 {
+			r.ExecutionTime = time.Time{}
+			r.ParentWorkflowID, r.ParentRunID = &parent, &parent
+		}
+		if i%2 == 1 {
+			r.Status = int32(enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+			r.CloseTime = &closed
+			r.HistoryLength, r.HistorySizeBytes, r.ExecutionDuration, r.StateTransitionCount = n(12), n(3456), n(1500000000), n(7)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// TestVisibilityMatchesStock: records written through either plugin read
+// back the same through both, by run and by the query converter's kind of
+// statement (select, count, count by group), so a data dir's older records
+// and Temporal's own expectations hold. A record of a lower version does not
+// replace a stored one; the reads' statements are kept by text, bounded.
+func TestVisibilityMatchesStock(t *testing.T) {
+	ctx := t.Context()
+	stock, prepared := newVisibilityFile(t)
+	for i, via := range []sqlplugin.DB{prepared, stock} {
+		ns := fmt.Sprintf("ns-%d", i)
+		for _, r := range visibilityRows(ns) {
+			if _, err := via.InsertIntoVisibility(ctx, &r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range visibilityRows(ns) {
+			filter := sqlplugin.VisibilityGetFilter{NamespaceID: ns, RunID: r.RunID}
+			want, err := stock.GetFromVisibility(ctx, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := prepared.GetFromVisibility(ctx, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("written through plugin %d, %s reads back\n%+v\nthrough rigger's plugin and\n%+v\nthrough the stock one", i, r.RunID, got, want)
+			}
+			if !got.StartTime.Equal(r.StartTime.Truncate(time.Microsecond)) || got.StartTime.Location() != time.UTC {
+				t.Errorf("%s: start time %v, want %v in UTC", r.RunID, got.StartTime, r.StartTime)
+			}
+			if kw := (*got.SearchAttributes)["KeywordList01"]; !reflect.DeepEqual(kw, []string{"a", "b" + r.RunID[len(r.RunID)-1:]}) {
+				t.Errorf("%s: keyword list reads back as %#v", r.RunID, kw)
+			}
+		}
+	}
+
+	cols := strings.Join(sqlplugin.DbFields, ", ")
+	selects := []sqlplugin.VisibilitySelectFilter{
+		{Query: "SELECT " + cols + " FROM executions_visibility WHERE namespace_id = ? AND status = 1 ORDER BY start_time DESC, run_id LIMIT ?", QueryArgs: []any{"ns-0", 10}},
+		{Query: "SELECT " + cols + " FROM executions_visibility WHERE namespace_id = ? AND Keyword01 = 'template:default/t1' ORDER BY COALESCE(close_time, '9999-12-31 23:59:59') DESC, start_time DESC, run_id LIMIT ?", QueryArgs: []any{"ns-1", 10}},
+		{Query: "SELECT " + cols + " FROM executions_visibility WHERE namespace_id = ? AND start_time > ? ORDER BY start_time LIMIT ?", QueryArgs: []any{"ns-0", time.Date(2026, 12, 6, 0, 2, 5, 0, time.UTC), 10}},
+	}
+	for _, f := range selects {
+		want, err := stock.SelectFromVisibility(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			got, err := prepared.SelectFromVisibility(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s\n%v: rigger's plugin read %d records, the stock one %d (or they differ)", f.Query, f.QueryArgs, len(got), len(want))
+			}
+		}
+	}
+	count := sqlplugin.VisibilitySelectFilter{Query: "SELECT COUNT(1) FROM executions_visibility WHERE namespace_id = ? AND status = ?", QueryArgs: []any{"ns-1", 2}}
+	if got, err := prepared.CountFromVisibility(ctx, count); err != nil || got != 2 {
+		t.Errorf("count of completed records: %d, %v; want 2", got, err)
+	}
+	group := sqlplugin.VisibilitySelectFilter{Query: "SELECT status, COUNT(1) FROM executions_visibility WHERE namespace_id = ? GROUP BY status ORDER BY status", QueryArgs: []any{"ns-0"}, GroupBy: []string{"status"}}
+	want, err := stock.CountGroupByFromVisibility(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := prepared.CountGroupByFromVisibility(ctx, group); err != nil || len(got) != 2 || !reflect.DeepEqual(got, want) {
+		t.Errorf("count by status: %+v, %v; the stock plugin: %+v", got, err, want)
+	}
+	v := prepared.(*visibilityDB)
+	if n := len(v.reads); n != len(selects)+2 {
+		t.Errorf("%d read statements kept, want %d (one a text)", n, len(selects)+2)
+	}
+
+	// A closing record of a higher version replaces the open one; a late
+	// record of a lower version changes nothing.
+	r := visibilityRows("ns-0")[0]
+	closedAt := r.StartTime.Add(time.Minute)
+	r.Status, r.CloseTime, r.Version = int32(enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED), &closedAt, 2
+	if _, err := prepared.ReplaceIntoVisibility(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	stale := visibilityRows("ns-0")[0]
+	if _, err := prepared.ReplaceIntoVisibility(ctx, &stale); err != nil {
+		t.Fatal(err)
+	}
+	got, err := stock.GetFromVisibility(ctx, sqlplugin.VisibilityGetFilter{NamespaceID: "ns-0", RunID: r.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 2 || got.CloseTime == nil || !got.CloseTime.Equal(closedAt.Truncate(time.Microsecond)) {
+		t.Errorf("after a close (version 2) and a late open record (version 1): version %d, close time %v", got.Version, got.CloseTime)
+	}
+
+	for i := range maxKeptReads + 5 {
+		f := sqlplugin.VisibilitySelectFilter{Query: fmt.Sprintf("SELECT %s FROM executions_visibility WHERE namespace_id = ? AND run_id <> 'x%d' LIMIT ?", cols, i), QueryArgs: []any{"ns-0", 1}}
+		if rows, err := prepared.SelectFromVisibility(ctx, f); err != nil || len(rows) != 1 {
+			t.Fatalf("read %d: %d rows, %v", i, len(rows), err)
+		}
+	}
+	if n := len(v.reads); n > maxKeptReads {
+		t.Errorf("%d read statements kept, more than the bound %d", n, maxKeptReads)
+	}
+}
+
+// TestVisibilityRecordsMoved: a data dir made before the split has its
+// records in temporal.db. Preparing it copies them into their own file
+// (a leftover half-built file from an interrupted try is rebuilt), removes
+// them from temporal.db, and a second preparation changes nothing.
+func TestVisibilityRecordsMoved(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	mainCfg := fileConfig(filepath.Join(dir, "temporal.db"), sqliteplugin.PluginName)
+	if err := sqliteschema.SetupSchema(mainCfg); err != nil {
+		t.Fatal(err)
+	}
+	old := openVisibility(t, mainCfg)
+	rows := visibilityRows("ns")
+	var want []*sqlplugin.VisibilityRow
+	for _, r := range rows {
+		if _, err := old.InsertIntoVisibility(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+		w, err := old.GetFromVisibility(ctx, sqlplugin.VisibilityGetFilter{NamespaceID: "ns", RunID: r.RunID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, w)
+	}
+	_ = old.Close()
+	path := filepath.Join(dir, visibilityFile)
+	if err := os.WriteFile(path+".new", []byte("half a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	for round := range 2 {
+		visCfg, err := prepareVisibility(mainCfg, path)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if visCfg.PluginName != visibilityPlugin || visCfg.DatabaseName != path {
+			t.Fatalf("round %d: visibility store %s on %s", round, visCfg.PluginName, visCfg.DatabaseName)
+		}
+		if _, err := os.Stat(path + ".new"); !os.IsNotExist(err) {
+			t.Errorf("round %d: the file built under another name is still there (%v)", round, err)
+		}
+		v := openVisibility(t, visCfg)
+		for _, w := range want {
+			got, err := v.GetFromVisibility(ctx, sqlplugin.VisibilityGetFilter{NamespaceID: "ns", RunID: w.RunID})
+			if err != nil || !reflect.DeepEqual(got, w) {
+				t.Errorf("round %d: %s in its own file: %+v, %v; want %+v", round, w.RunID, got, err, w)
+			}
+		}
+		if n := countRows(t, path, "%"); n != int64(len(rows)) {
+			t.Errorf("round %d: %d records in %s, want %d", round, n, visibilityFile, len(rows))
+		}
+		if n := countRows(t, mainCfg.DatabaseName, "%"); n != 0 {
+			t.Errorf("round %d: %d records left in temporal.db", round, n)
+		}
+		_ = v.Close()
+	}
+}
+
+// countRows counts the visibility records in file whose workflow id
+// matches like.
+func countRows(t *testing.T, file, like string) int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRow("SELECT COUNT(*) FROM executions_visibility WHERE workflow_id LIKE ?", like).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestVisibilityOwnFile: the embedded server lists, counts and groups runs
+// from temporal-visibility.db, and still does after a restart; temporal.db
+// holds none of those records.
+func TestVisibilityOwnFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	dir := t.TempDir()
+	start := func() (*Server, client.Client) {
+		addr := freeAddr(t)
+		s, err := Start(Options{DataDir: dir, FrontendAddress: addr, Namespace: "default", Retention: time.Hour,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, waitHealthy(t, addr)
+	}
+	s, c := start()
+	for i := range 3 {
+		if _, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: fmt.Sprintf("vis-%d", i), TaskQueue: "nobody-polls"}, "some-workflow"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.TerminateWorkflow(t.Context(), "vis-0", "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	listed := func(c client.Client) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			open, err1 := c.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: "ExecutionStatus = 'Running' AND WorkflowType = 'some-workflow'"})
+			groups, err2 := c.CountWorkflow(t.Context(), &workflowservice.CountWorkflowExecutionsRequest{Query: "GROUP BY ExecutionStatus"})
+			if err1 == nil && err2 == nil && len(open.GetExecutions()) == 2 && groups.GetCount() == 3 && len(groups.GetGroups()) == 2 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("listed %d running (want 2), counted %d in %d groups (want 3 in 2): %v, %v", len(open.GetExecutions()), groups.GetCount(), len(groups.GetGroups()), err1, err2)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	listed(c)
+	s.Stop()
+	s, c = start()
+	defer s.Stop()
+	listed(c)
+	if n := countRows(t, filepath.Join(dir, "temporal.db"), "%"); n != 0 {
+		t.Errorf("temporal.db holds %d visibility records", n)
+	}
+	if n := countRows(t, filepath.Join(dir, visibilityFile), "vis-%"); n != 3 {
+		t.Errorf("%s holds %d visibility records, want 3", visibilityFile, n)
+	}
+}
+
+// BenchmarkVisibilityRecord: a run's two visibility writes (its start, then
+// its close) through the stock plugin and rigger's, from 16 writers at once
+// as Temporal's visibility queue runs them.
+func BenchmarkVisibilityRecord(b *testing.B) {
+	for _, plugin := range []string{sqliteplugin.PluginName, visibilityPlugin} {
+		b.Run(plugin, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "v.db")
+			if err := sqliteschema.SetupSchema(fileConfig(path, sqliteplugin.PluginName)); err != nil {
+				b.Fatal(err)
+			}
+			db, err := persistencesql.NewSQLDB(sqlplugin.DbKindVisibility, fileConfig(path, plugin), resolver.NewNoopResolver(), log.NewNoopLogger(), metrics.NoopMetricsHandler)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			var next atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1)
+					r := visibilityRows("ns")[i%4]
+					r.RunID, r.WorkflowID = fmt.Sprintf("run-%d", i), fmt.Sprintf("wf-%d", i)
+					if _, err := db.InsertIntoVisibility(b.Context(), &r); err != nil {
+						b.Error(err)
+						return
+					}
+					closed := r.StartTime.Add(time.Second)
+					r.Status, r.CloseTime, r.Version = 2, &closed, 2
+					if _, err := db.ReplaceIntoVisibility(b.Context(), &r); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/run")
+		})
+	}
+}
+
+// TestVisibilityWritesTogether: writes queued while another commits are
+// committed in one transaction, each with its own result; when one of them
+// can no longer run (its caller gave up), the others are still written,
+// each alone, and that one is not.
+func TestVisibilityWritesTogether(t *testing.T) {
+	stock, prepared := newVisibilityFile(t)
+	v := prepared.(*visibilityDB)
+	batch := func(ns string, cancelOne bool) []error {
+		v.writing.Lock() // as a commit in progress would
+		errs := make([]error, 10)
+		var wg sync.WaitGroup
+		for i := range errs {
+			ctx := t.Context()
+			if cancelOne && i == 3 {
+				c, cancel := context.WithCancel(ctx)
+				cancel()
+				ctx = c
+			}
+			wg.Go(func() {
+				r := visibilityRows(ns)[i%5]
+				r.RunID = fmt.Sprintf("run-%d", i)
+				res, err := v.InsertIntoVisibility(ctx, &r)
+				if err == nil {
+					if n, _ := res.RowsAffected(); n != 1 {
+						err = fmt.Errorf("%d rows affected", n)
+					}
+				}
+				errs[i] = err
+			})
+		}
+		for {
+			v.qmu.Lock()
+			n := len(v.queued)
+			v.qmu.Unlock()
+			if n == len(errs) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		v.writing.Unlock()
+		wg.Wait()
+		return errs
+	}
+
+	for i, err := range batch("together", false) {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if n := v.together.Load(); n != 10 {
+		t.Errorf("%d writes committed together, want all 10", n)
+	}
+	for i, err := range batch("one-gave-up", true) {
+		if i == 3 {
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("the write whose caller gave up: %v", err)
+			}
+		} else if err != nil {
+			t.Errorf("write %d beside one that gave up: %v", i, err)
+		}
+	}
+	if n := v.together.Load(); n != 10 {
+		t.Errorf("a batch with a write that gave up was committed together (%d in all)", n)
+	}
+	for ns, want := range map[string]int64{"together": 10, "one-gave-up": 9} {
+		got, err := stock.CountFromVisibility(t.Context(), sqlplugin.VisibilitySelectFilter{Query: "SELECT COUNT(1) FROM executions_visibility WHERE namespace_id = ?", QueryArgs: []any{ns}})
+		if err != nil || got != want {
+			t.Errorf("%s: %d records stored, %v; want %d", ns, got, err, want)
+		}
+	}
+	if _, err := stock.GetFromVisibility(t.Context(), sqlplugin.VisibilityGetFilter{NamespaceID: "one-gave-up", RunID: "run-3"}); err == nil {
+		t.Error("the write whose caller gave up was stored")
+	}
+}
