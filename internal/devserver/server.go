@@ -249,8 +249,9 @@ func prepareDatabase(opts Options) (_, _ *config.SQL, err error) {
 		},
 	}
 	_, statErr := os.Stat(dbFile)
+	mainIsNew := errors.Is(statErr, os.ErrNotExist)
 	switch {
-	case errors.Is(statErr, os.ErrNotExist):
+	case mainIsNew:
 		if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
 			return nil, nil, fmt.Errorf("create temporal schema in %s: %w", dbFile, err)
 		}
@@ -278,7 +279,7 @@ func prepareDatabase(opts Options) (_, _ *config.SQL, err error) {
 	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
 		return nil, nil, fmt.Errorf("create namespace %s: %w", opts.Namespace, err)
 	}
-	visCfg, err := prepareVisibility(sqlCfg, filepath.Join(opts.DataDir, visibilityFile))
+	visCfg, err := prepareVisibility(sqlCfg, filepath.Join(opts.DataDir, visibilityFile), mainIsNew, opts.Logger)
 	if err != nil {
 		return nil, nil, err
 	}

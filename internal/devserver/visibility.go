@@ -3,12 +3,15 @@ package devserver
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,7 +27,6 @@ import (
 	"go.temporal.io/server/common/persistence/sql/sqlplugin"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/resolver"
-	sqliteschema "go.temporal.io/server/schema/sqlite"
 )
 
 // The embedded server keeps its visibility records (the rows behind
@@ -53,85 +55,158 @@ func init() { persistencesql.RegisterPlugin(visibilityPlugin, preparedVisibility
 const visibilityFile = "temporal-visibility.db"
 
 // prepareVisibility returns the visibility store's configuration: the main
-// store's attributes on the file at path, through visibilityPlugin. The
-// file is made when missing. A data dir made before the split keeps its
-// records in the main file: they are copied into the new file, which is
-// built under another name and renamed into place once complete, and then
-// deleted from the main file.
-func prepareVisibility(mainCfg *config.SQL, path string) (*config.SQL, error) {
+// store's attributes on the file at path, through visibilityPlugin.
+//
+// The file is made when missing, with the visibility table's schema taken
+// from the main file (Temporal's own, created there by its setup), built
+// under another name and renamed into place once complete. A main file
+// made just now (mainIsNew) drops a visibility file left from an earlier
+// one: its records name runs that no longer exist. Records found in the main
+// file (a data dir from before the split, or one an older rigger ran on
+// since) are moved into the visibility file on every start: copied, a newer
+// version of a record winning, then deleted from the main file; a crash in
+// between leaves copies that the next start moves again.
+func prepareVisibility(mainCfg *config.SQL, path string, mainIsNew bool, logger *slog.Logger) (*config.SQL, error) {
 	vis := *mainCfg
 	vis.PluginName = visibilityPlugin
 	vis.DatabaseName = path
 	vis.ConnectAttributes = maps.Clone(mainCfg.ConnectAttributes)
+	if mainIsNew {
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+		}
+	}
 	switch _, err := os.Stat(path); {
-	case err == nil:
-		return &vis, nil
-	case !errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, os.ErrNotExist):
+		if err := buildVisibilityFile(mainCfg.DatabaseName, path); err != nil {
+			return nil, fmt.Errorf("make %s: %w", path, err)
+		}
+	case err != nil:
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	moved, err := buildVisibilityFile(mainCfg.DatabaseName, path)
+	moved, err := moveVisibilityRecords(mainCfg.DatabaseName, path)
 	if err != nil {
-		return nil, fmt.Errorf("make %s: %w", path, err)
+		return nil, fmt.Errorf("move the visibility records of %s to %s: %w", mainCfg.DatabaseName, path, err)
 	}
 	if moved > 0 {
-		db, err := sql.Open("sqlite", "file:"+mainCfg.DatabaseName+"?_pragma=busy_timeout%3D5000")
-		if err != nil {
-			return nil, err
-		}
-		defer db.Close()
-		// The records are in the new file already: a failure here leaves
-		// unused copies behind, nothing lost.
-		if _, err := db.Exec("DELETE FROM executions_visibility"); err != nil {
-			return nil, fmt.Errorf("%d visibility records were copied to %s; removing them from %s: %w", moved, path, mainCfg.DatabaseName, err)
-		}
+		logger.Info("moved Temporal's visibility records to their own file", "records", moved, "from", mainCfg.DatabaseName, "to", path)
 	}
 	return &vis, nil
 }
 
-// buildVisibilityFile makes the file at path with Temporal's schema and the
-// visibility records of the main file, and says how many it copied.
-func buildVisibilityFile(mainFile, path string) (int64, error) {
+// attached is a connection to file with other attached as "old".
+func attached(ctx context.Context, file, other string) (*sql.DB, *sql.Conn, error) {
+	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout%3D5000")
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := db.Conn(ctx) // ATTACH holds for one connection
+	if err == nil {
+		if _, err = conn.ExecContext(ctx, "ATTACH DATABASE ? AS old", other); err != nil {
+			_ = conn.Close()
+		}
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return db, conn, nil
+}
+
+// buildVisibilityFile makes the file at path with the schema of the main
+// file's visibility table: the table, its indexes and triggers, and the
+// full-text tables the triggers keep (whose own storage tables these
+// create).
+func buildVisibilityFile(mainFile, path string) (err error) {
 	tmp := path + ".new"
 	for _, f := range []string{tmp, tmp + "-journal"} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return 0, err
+			return err
 		}
 	}
-	if err := sqliteschema.SetupSchema(&config.SQL{PluginName: sqliteplugin.PluginName, DatabaseName: tmp, ConnectAttributes: map[string]string{"mode": "rwc"}}); err != nil {
-		return 0, fmt.Errorf("create temporal schema: %w", err)
+	ctx := context.Background()
+	db, conn, err := attached(ctx, tmp, mainFile)
+	if err != nil {
+		return err
 	}
-	db, err := sql.Open("sqlite", "file:"+tmp+"?mode=rw")
+	defer func() {
+		err = errors.Join(err, conn.Close(), db.Close())
+		if err == nil {
+			if err = os.Rename(tmp, path); err == nil {
+				err = syncDir(filepath.Dir(path))
+			}
+		}
+	}()
+	rows, err := conn.QueryContext(ctx, `SELECT sql FROM old.sqlite_master WHERE sql IS NOT NULL AND
+		(tbl_name = 'executions_visibility' OR (type = 'table' AND name LIKE 'executions\_visibility\_%' ESCAPE '\' AND sql LIKE 'CREATE VIRTUAL TABLE%'))
+		ORDER BY rowid`)
+	if err != nil {
+		return err
+	}
+	var ddl []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		ddl = append(ddl, s)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	if len(ddl) == 0 {
+		return fmt.Errorf("%s has no executions_visibility table", mainFile)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	for _, s := range ddl {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "DETACH DATABASE old")
+	return err
+}
+
+// moveVisibilityRecords moves the main file's visibility records into the
+// file at path and says how many it moved.
+func moveVisibilityRecords(mainFile, path string) (int64, error) {
+	ctx := context.Background()
+	db, conn, err := attached(ctx, path, mainFile)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	ctx := context.Background()
-	conn, err := db.Conn(ctx) // ATTACH holds for one connection
-	if err != nil {
+	defer conn.Close()
+	var found bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM old.executions_visibility)").Scan(&found); err != nil || !found {
 		return 0, err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "ATTACH DATABASE ? AS old", mainFile); err != nil {
-		return 0, fmt.Errorf("open %s: %w", mainFile, err)
-	}
-	res, err := conn.ExecContext(ctx, "INSERT INTO main.executions_visibility ("+visibilityColumns+") SELECT "+visibilityColumns+" FROM old.executions_visibility")
+	// Two statements, each committed alone: across two WAL files one
+	// transaction would not be atomic anyway, and in this order a crash
+	// between them loses nothing.
+	res, err := conn.ExecContext(ctx, "INSERT INTO main.executions_visibility ("+visibilityColumns+") SELECT "+visibilityColumns+
+		" FROM old.executions_visibility WHERE true ON CONFLICT (namespace_id, run_id) DO UPDATE SET "+upsertSets()+
+		" WHERE executions_visibility."+sqlplugin.VersionColumnName+" < excluded."+sqlplugin.VersionColumnName)
 	if err != nil {
-		return 0, fmt.Errorf("copy the visibility records of %s: %w", mainFile, err)
+		return 0, err
 	}
 	moved, err := res.RowsAffected()
 	if err != nil {
 		return 0, err
 	}
-	if _, err := conn.ExecContext(ctx, "DETACH DATABASE old"); err != nil {
-		return 0, err
+	if _, err := conn.ExecContext(ctx, "DELETE FROM old.executions_visibility"); err != nil {
+		return 0, fmt.Errorf("the records were copied; removing them from %s: %w", mainFile, err)
 	}
-	if err := errors.Join(conn.Close(), db.Close()); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return 0, err
-	}
-	return moved, syncDir(filepath.Dir(path))
+	return moved, nil
 }
 
 func syncDir(dir string) error {
@@ -157,12 +232,12 @@ func (preparedVisibility) CreateDB(kind sqlplugin.DbKind, cfg *config.SQL, r res
 		_ = stock.Close()
 		return nil, fmt.Errorf("temporal's sqlite plugin returned %T, which is not an admin database", stock)
 	}
-	v, err := openVisibilityDB(stock, admin, cfg)
+	f, err := openVisFile(cfg)
 	if err != nil {
 		_ = stock.Close()
 		return nil, err
 	}
-	return v, nil
+	return &visibilityDB{DB: stock, AdminCRUD: admin, admin: admin, visFile: f}, nil
 }
 
 func (preparedVisibility) GetVisibilityQueryConverter() sqlplugin.VisibilityQueryConverter {
@@ -177,35 +252,48 @@ func (preparedVisibility) GetVisibilityQueryConverter() sqlplugin.VisibilityQuer
 
 // visibilityDB is Temporal's SQLite database with the visibility calls run
 // on prepared statements. It is an admin database too, because Temporal's
-// start-up version check opens the visibility store as one.
+// start-up version check opens the visibility store as one. Every
+// visibilityDB of a file shares the file's visFile (the server opens four).
 type visibilityDB struct {
 	sqlplugin.DB
 	sqlplugin.AdminCRUD
 	admin sqlplugin.AdminDB
+	*visFile
+	closed sync.Once
+}
 
-	x *sqlx.DB
-	// wc is the connection every write goes through, with its statements
-	// (writes) prepared on it.
+// visFile is the connections and statements of one visibility file.
+type visFile struct {
+	dsn  string
+	refs int // guarded by visFiles.mu
+
+	x   *sqlx.DB
+	get *sqlx.Stmt
+
+	// turn is held by the write that commits the queue; wc, the connection
+	// every write goes through, and writes, its statements, are its. Writes
+	// that queue up while one commits are committed together in one
+	// transaction: a record touches ~60 index pages, and a commit writes
+	// each page it dirtied to the WAL once, so records that share pages
+	// share their writes.
+	turn   chan struct{}
 	wc     *sqlx.Conn
 	writes map[string]*sqlx.Stmt
-	get    *sqlx.Stmt
-
-	// writing is held by the write that commits the queue; queued are the
-	// writes waiting for it. Writes that queue up while one commits are
-	// committed together in one transaction: a record touches ~60 index
-	// pages, and a commit writes each page it dirtied to the WAL once, so
-	// records that share pages share their writes.
-	writing sync.Mutex
-	qmu     sync.Mutex
-	queued  []*pendingWrite
+	qmu    sync.Mutex
+	queued []*pendingWrite
 	// together counts the writes committed in a shared transaction.
 	together atomic.Int64
 
 	mu    sync.Mutex
-	reads map[string]*sqlx.Stmt
+	reads map[string]*keptRead
 }
 
-// pendingWrite is a write waiting in visibilityDB's queue.
+var visFiles = struct {
+	mu sync.Mutex
+	m  map[string]*visFile
+}{m: map[string]*visFile{}}
+
+// pendingWrite is a write waiting in visFile's queue.
 type pendingWrite struct {
 	ctx   context.Context
 	query string
@@ -215,9 +303,18 @@ type pendingWrite struct {
 	done  chan struct{}
 }
 
-// maxKeptReads bounds the reads kept by text. A list's text depends on its
-// filter only; 64 covers the filters rigger and the Temporal UI send, and a
-// full set is dropped whole (the next reads prepare again).
+// keptRead is a read statement kept by its text. A statement dropped from
+// the set is closed once no call uses it.
+type keptRead struct {
+	s       *sqlx.Stmt
+	uses    int
+	dropped bool
+}
+
+// maxKeptReads bounds the reads kept by text. A list's text is its filter,
+// values included (the SQLite query converter writes them into the text),
+// and the page's bounds as arguments: rigger's own lists repeat theirs, a
+// Temporal UI list with a time range does not. A full set is dropped whole.
 const maxKeptReads = 64
 
 // visibilityDSN is the stock plugin's form of cfg's file and attributes:
@@ -263,48 +360,84 @@ func upsertSets() string {
 	return strings.Join(sets, ", ")
 }
 
-func openVisibilityDB(stock sqlplugin.DB, admin sqlplugin.AdminDB, cfg *config.SQL) (_ *visibilityDB, err error) {
+// openVisFile is cfg's file's visFile, opened when no store has it open.
+func openVisFile(cfg *config.SQL) (*visFile, error) {
+	dsn := visibilityDSN(cfg)
+	visFiles.mu.Lock()
+	defer visFiles.mu.Unlock()
+	if f := visFiles.m[dsn]; f != nil {
+		f.refs++
+		return f, nil
+	}
 	// A 16 MB page cache a connection (the default is 2 MB: the table's 60
 	// indexes did not fit, and each miss is a read call), and a checkpoint
 	// every 10,000 WAL pages (40 MB) instead of 1,000: a record dirties ~70
 	// pages, so the default copied the WAL back every ~15 records.
 	// BenchmarkVisibilityRecord: 4.4–4.6 ms a run without these, 3.3–3.7
 	// with them.
-	x, err := sqlx.Open("sqlite", visibilityDSN(cfg)+"&_pragma=cache_size%3D-16000&_pragma=wal_autocheckpoint%3D10000")
+	x, err := sqlx.Open("sqlite", dsn+"&_pragma=cache_size%3D-16000&_pragma=wal_autocheckpoint%3D10000")
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			_ = x.Close()
-		}
-	}()
 	// The writing connection, and two for lists; WAL lets them run
 	// together.
 	x.SetMaxOpenConns(3)
 	x.SetMaxIdleConns(3)
 	x.MapperFunc(strcase.ToSnake)
-	ctx := context.Background()
-	v := &visibilityDB{DB: stock, AdminCRUD: admin, admin: admin, x: x, writes: map[string]*sqlx.Stmt{}, reads: map[string]*sqlx.Stmt{}}
-	if v.wc, err = x.Connx(ctx); err != nil {
+	f := &visFile{dsn: dsn, refs: 1, x: x, turn: make(chan struct{}, 1), reads: map[string]*keptRead{}}
+	if err := f.openWriter(); err != nil {
+		_ = x.Close()
 		return nil, err
 	}
+	if f.get, err = x.Preparex("SELECT " + visibilityColumns + " FROM executions_visibility WHERE namespace_id = ? AND run_id = ?"); err != nil {
+		f.closeWriter(nil)
+		_ = x.Close()
+		return nil, fmt.Errorf("prepare visibility get: %w", err)
+	}
+	visFiles.m[dsn] = f
+	return f, nil
+}
+
+// openWriter takes the writing connection and prepares the writes on it.
+func (f *visFile) openWriter() (err error) {
+	ctx := context.Background()
+	if f.wc, err = f.x.Connx(ctx); err != nil {
+		return err
+	}
+	f.writes = map[string]*sqlx.Stmt{}
 	for _, named := range []struct {
 		query string
 		arg   any
 	}{{visibilityInsert, &sqlplugin.VisibilityRow{}}, {visibilityUpsert, &sqlplugin.VisibilityRow{}}, {visibilityDelete, sqlplugin.VisibilityDeleteFilter{}}} {
-		q, _, err := x.BindNamed(named.query, named.arg)
+		q, _, err := f.x.BindNamed(named.query, named.arg)
+		if err == nil {
+			f.writes[q], err = f.wc.PreparexContext(ctx, q)
+		}
 		if err != nil {
-			return nil, err
-		}
-		if v.writes[q], err = v.wc.PreparexContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("prepare %q: %w", q, err)
+			f.closeWriter(nil)
+			return fmt.Errorf("prepare %q: %w", named.query, err)
 		}
 	}
-	if v.get, err = x.PreparexContext(ctx, "SELECT "+visibilityColumns+" FROM executions_visibility WHERE namespace_id = ? AND run_id = ?"); err != nil {
-		return nil, fmt.Errorf("prepare visibility get: %w", err)
+	return nil
+}
+
+// closeWriter closes the writing connection; with bad set (a transaction
+// may be left open on it), the pool discards it instead of keeping it.
+func (f *visFile) closeWriter(bad error) error {
+	if f.wc == nil {
+		return nil
 	}
-	return v, nil
+	var errs []error
+	for _, s := range f.writes {
+		errs = append(errs, s.Close())
+	}
+	f.writes = nil
+	if bad != nil {
+		_ = f.wc.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	errs = append(errs, f.wc.Close())
+	f.wc = nil
+	return errors.Join(errs...)
 }
 
 // The methods both embedded interfaces have.
@@ -316,99 +449,147 @@ func (v *visibilityDB) ExpectedVersion() string { return v.admin.ExpectedVersion
 func (v *visibilityDB) VerifyVersion() error    { return v.admin.VerifyVersion() }
 
 func (v *visibilityDB) Close() error {
-	v.writing.Lock()
-	defer v.writing.Unlock()
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	var err error
+	v.closed.Do(func() { err = errors.Join(v.visFile.release(), v.DB.Close()) })
+	return err
+}
+
+// release closes f when its last store closes.
+func (f *visFile) release() error {
+	visFiles.mu.Lock()
+	f.refs--
+	last := f.refs == 0
+	if last {
+		delete(visFiles.m, f.dsn)
+	}
+	visFiles.mu.Unlock()
+	if !last {
+		return nil
+	}
+	f.turn <- struct{}{}
+	defer func() { <-f.turn }()
+	f.mu.Lock()
 	var errs []error
-	for _, s := range v.reads {
-		errs = append(errs, s.Close())
+	for _, k := range f.reads {
+		errs = append(errs, k.s.Close())
 	}
-	v.reads = map[string]*sqlx.Stmt{}
-	for _, s := range v.writes {
-		errs = append(errs, s.Close())
-	}
-	v.writes = map[string]*sqlx.Stmt{}
-	errs = append(errs, v.get.Close(), v.wc.Close(), v.x.Close(), v.DB.Close())
+	f.reads = map[string]*keptRead{}
+	f.mu.Unlock()
+	errs = append(errs, f.get.Close(), f.closeWriter(nil), f.x.Close())
 	return errors.Join(errs...)
 }
 
 // write runs the named statement query for arg, committed with the writes
 // queued beside it.
-func (v *visibilityDB) write(ctx context.Context, query string, arg any) (sql.Result, error) {
-	q, args, err := v.x.BindNamed(query, arg)
+func (f *visFile) write(ctx context.Context, query string, arg any) (sql.Result, error) {
+	q, args, err := f.x.BindNamed(query, arg)
 	if err != nil {
 		return nil, err
 	}
 	w := &pendingWrite{ctx: ctx, query: q, args: args, done: make(chan struct{})}
-	v.qmu.Lock()
-	v.queued = append(v.queued, w)
-	v.qmu.Unlock()
-	v.writing.Lock()
+	f.qmu.Lock()
+	f.queued = append(f.queued, w)
+	f.qmu.Unlock()
 	select {
-	case <-w.done: // committed by the write that held the lock before
-	default:
-		v.qmu.Lock()
-		batch := v.queued
-		v.queued = nil
-		v.qmu.Unlock()
-		v.commit(batch)
+	case <-w.done: // committed by the write that had the turn
+		return w.res, w.err
+	case <-ctx.Done():
+		// Still queued: the next write's turn drops it unrun.
+		return nil, ctx.Err()
+	case f.turn <- struct{}{}:
 	}
-	v.writing.Unlock()
+	select {
+	case <-w.done:
+	default:
+		f.qmu.Lock()
+		batch := f.queued
+		f.queued = nil
+		f.qmu.Unlock()
+		f.commit(batch)
+	}
+	<-f.turn
 	return w.res, w.err
 }
 
-// commit runs batch in one transaction; when that fails (a write's context
-// ended, or a statement failed), each write runs alone, so that one bad
-// write does not fail the others.
-func (v *visibilityDB) commit(batch []*pendingWrite) {
-	if len(batch) > 1 && v.commitTogether(batch) == nil {
-		return
-	}
+// commit runs batch's writes whose callers still wait: in one transaction
+// when there are several. A write that fails there is rolled back with the
+// others and answered with its error; the others then run each alone.
+func (f *visFile) commit(batch []*pendingWrite) {
+	live := batch[:0]
 	for _, w := range batch {
-		w.res, w.err = v.exec(w.ctx, w)
+		if err := w.ctx.Err(); err != nil {
+			w.err = err
+			close(w.done)
+		} else {
+			live = append(live, w)
+		}
+	}
+	if len(live) > 1 {
+		live = f.commitTogether(live)
+	}
+	for _, w := range live {
+		w.res, w.err = f.exec(w.ctx, w)
 		close(w.done)
 	}
 }
 
-func (v *visibilityDB) exec(ctx context.Context, w *pendingWrite) (sql.Result, error) {
-	s := v.writes[w.query]
+func (f *visFile) exec(ctx context.Context, w *pendingWrite) (sql.Result, error) {
+	if f.wc == nil {
+		if err := f.openWriter(); err != nil {
+			return nil, err
+		}
+	}
+	s := f.writes[w.query]
 	if s == nil {
 		return nil, fmt.Errorf("visibility write %q was not prepared", w.query)
 	}
 	return s.ExecContext(ctx, w.args...)
 }
 
-func (v *visibilityDB) commitTogether(batch []*pendingWrite) (err error) {
-	// The batch is not any one caller's: each caller's context is checked
-	// before its statement runs, and lock waits end with busy_timeout.
+// commitTogether runs batch in one transaction and returns the writes it
+// did not commit (all of them but the failed one when one failed, all of
+// them when the transaction did).
+func (f *visFile) commitTogether(batch []*pendingWrite) (rest []*pendingWrite) {
+	// The transaction is not any one caller's: their contexts were checked
+	// before it, and lock waits end with busy_timeout.
 	ctx := context.Background()
-	if _, err := v.wc.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_, _ = v.wc.ExecContext(ctx, "ROLLBACK")
+	if f.wc == nil {
+		if err := f.openWriter(); err != nil {
+			return batch
 		}
-	}()
+	}
+	if _, err := f.wc.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return batch
+	}
 	results := make([]sql.Result, len(batch))
 	for i, w := range batch {
-		if err := w.ctx.Err(); err != nil {
-			return err
-		}
-		if results[i], err = v.exec(ctx, w); err != nil {
-			return err
+		var err error
+		if results[i], err = f.exec(ctx, w); err != nil {
+			f.rollback()
+			w.err = err
+			close(w.done)
+			return slices.Delete(slices.Clone(batch), i, i+1)
 		}
 	}
-	if _, err := v.wc.ExecContext(ctx, "COMMIT"); err != nil {
-		return err
+	if _, err := f.wc.ExecContext(ctx, "COMMIT"); err != nil {
+		f.rollback()
+		return batch
 	}
-	v.together.Add(int64(len(batch)))
+	f.together.Add(int64(len(batch)))
 	for i, w := range batch {
 		w.res = results[i]
 		close(w.done)
 	}
 	return nil
+}
+
+// rollback ends the writing connection's transaction. When that fails
+// (a transaction may be left open), the connection is dropped and the next
+// write opens another.
+func (f *visFile) rollback() {
+	if _, err := f.wc.ExecContext(context.Background(), "ROLLBACK"); err != nil && !strings.Contains(err.Error(), "no transaction is active") {
+		_ = f.closeWriter(err)
+	}
 }
 
 func (v *visibilityDB) InsertIntoVisibility(ctx context.Context, row *sqlplugin.VisibilityRow) (sql.Result, error) {
@@ -423,35 +604,47 @@ func (v *visibilityDB) DeleteFromVisibility(ctx context.Context, filter sqlplugi
 	return v.write(ctx, visibilityDelete, filter)
 }
 
-// read is the prepared statement for query, prepared now when it is not
-// kept yet.
-func (v *visibilityDB) read(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	v.mu.Lock()
-	s := v.reads[query]
-	v.mu.Unlock()
-	if s != nil {
-		return s, nil
+// read is the kept statement for query, prepared now when it is not kept
+// yet; the caller hands it back with unread.
+func (f *visFile) read(ctx context.Context, query string) (*keptRead, error) {
+	f.mu.Lock()
+	if k := f.reads[query]; k != nil {
+		k.uses++
+		f.mu.Unlock()
+		return k, nil
 	}
-	s, err := v.x.PreparexContext(ctx, query)
+	f.mu.Unlock()
+	s, err := f.x.PreparexContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if kept := v.reads[query]; kept != nil {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if k := f.reads[query]; k != nil {
 		_ = s.Close()
-		return kept, nil
+		k.uses++
+		return k, nil
 	}
-	if len(v.reads) >= maxKeptReads {
-		// A statement another call still runs closes once that call is done
-		// (database/sql waits for it).
-		for _, old := range v.reads {
-			_ = old.Close()
+	if len(f.reads) >= maxKeptReads {
+		for _, k := range f.reads {
+			k.dropped = true
+			if k.uses == 0 {
+				_ = k.s.Close()
+			}
 		}
-		v.reads = map[string]*sqlx.Stmt{}
+		f.reads = map[string]*keptRead{}
 	}
-	v.reads[query] = s
-	return s, nil
+	k := &keptRead{s: s, uses: 1}
+	f.reads[query] = k
+	return k, nil
+}
+
+func (f *visFile) unread(k *keptRead) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if k.uses--; k.uses == 0 && k.dropped {
+		_ = k.s.Close()
+	}
 }
 
 func (v *visibilityDB) SelectFromVisibility(ctx context.Context, filter sqlplugin.VisibilitySelectFilter) ([]sqlplugin.VisibilityRow, error) {
@@ -460,12 +653,13 @@ func (v *visibilityDB) SelectFromVisibility(ctx context.Context, filter sqlplugi
 		// (Temporal's own tests use it); nothing in the server does.
 		return v.DB.SelectFromVisibility(ctx, filter)
 	}
-	s, err := v.read(ctx, filter.Query)
+	k, err := v.read(ctx, filter.Query)
 	if err != nil {
 		return nil, err
 	}
+	defer v.unread(k)
 	var rows []sqlplugin.VisibilityRow
-	if err := s.SelectContext(ctx, &rows, filter.QueryArgs...); err != nil {
+	if err := k.s.SelectContext(ctx, &rows, filter.QueryArgs...); err != nil {
 		return nil, err
 	}
 	for i := range rows {
@@ -484,23 +678,25 @@ func (v *visibilityDB) GetFromVisibility(ctx context.Context, filter sqlplugin.V
 }
 
 func (v *visibilityDB) CountFromVisibility(ctx context.Context, filter sqlplugin.VisibilitySelectFilter) (int64, error) {
-	s, err := v.read(ctx, filter.Query)
+	k, err := v.read(ctx, filter.Query)
 	if err != nil {
 		return 0, err
 	}
+	defer v.unread(k)
 	var n int64
-	if err := s.GetContext(ctx, &n, filter.QueryArgs...); err != nil {
+	if err := k.s.GetContext(ctx, &n, filter.QueryArgs...); err != nil {
 		return 0, err
 	}
 	return n, nil
 }
 
 func (v *visibilityDB) CountGroupByFromVisibility(ctx context.Context, filter sqlplugin.VisibilitySelectFilter) ([]sqlplugin.VisibilityCountRow, error) {
-	s, err := v.read(ctx, filter.Query)
+	k, err := v.read(ctx, filter.Query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.QueryContext(ctx, filter.QueryArgs...)
+	defer v.unread(k)
+	rows, err := k.s.QueryContext(ctx, filter.QueryArgs...)
 	if err != nil {
 		return nil, err
 	}

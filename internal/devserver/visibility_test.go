@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -147,6 +148,21 @@ func TestVisibilityMatchesStock(t *testing.T) {
 		}
 	}
 
+	// What each plugin stored, as SQLite holds it: the same text.
+	raw := func(ns string) []string {
+		t.Helper()
+		var out []string
+		err := prepared.(*visibilityDB).x.SelectContext(ctx, &out, `SELECT CAST(start_time AS TEXT) || '|' || CAST(execution_time AS TEXT) || '|' ||
+			COALESCE(CAST(close_time AS TEXT), '-') || '|' || search_attributes FROM executions_visibility WHERE namespace_id = ? ORDER BY run_id`, ns)
+		if err != nil || len(out) != 5 {
+			t.Fatalf("%s: %d records, %v", ns, len(out), err)
+		}
+		return out
+	}
+	if ours, stocks := raw("ns-0"), raw("ns-1"); !reflect.DeepEqual(ours, stocks) {
+		t.Errorf("the stored text differs:\nrigger's plugin %q\nthe stock one   %q", ours, stocks)
+	}
+
 	cols := strings.Join(sqlplugin.DbFields, ", ")
 	selects := []sqlplugin.VisibilitySelectFilter{
 		{Query: "SELECT " + cols + " FROM executions_visibility WHERE namespace_id = ? AND status = 1 ORDER BY start_time DESC, run_id LIMIT ?", QueryArgs: []any{"ns-0", 10}},
@@ -214,64 +230,184 @@ func TestVisibilityMatchesStock(t *testing.T) {
 	if n := len(v.reads); n > maxKeptReads {
 		t.Errorf("%d read statements kept, more than the bound %d", n, maxKeptReads)
 	}
+
+	// A second store on the file shares its connections, and the last one
+	// closed closes them.
+	path := prepared.(*visibilityDB).DbName()
+	second := openVisibility(t, fileConfig(path, visibilityPlugin)).(*visibilityDB)
+	if second.visFile != v.visFile || v.refs != 2 {
+		t.Fatalf("a second store on %s opened its own connections (shared: %v, refs %d)", path, second.visFile == v.visFile, v.refs)
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prepared.GetFromVisibility(ctx, sqlplugin.VisibilityGetFilter{NamespaceID: "ns-0", RunID: "run-1"}); err != nil {
+		t.Errorf("the first store after the second closed: %v", err)
+	}
+	if err := prepared.Close(); err != nil {
+		t.Fatal(err)
+	}
+	visFiles.mu.Lock()
+	left := visFiles.m[v.dsn]
+	visFiles.mu.Unlock()
+	if left != nil {
+		t.Error("the file's connections are still open after its last store closed")
+	}
+}
+
+// TestVisibilityReadKeptWhileUsed: a read statement dropped from the full
+// set while a call still uses it stays open until that call is done.
+func TestVisibilityReadKeptWhileUsed(t *testing.T) {
+	ctx := t.Context()
+	_, prepared := newVisibilityFile(t)
+	v := prepared.(*visibilityDB)
+	r := visibilityRows("ns")[0]
+	if _, err := v.InsertIntoVisibility(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	query := func(i int) string {
+		return fmt.Sprintf("SELECT COUNT(1) FROM executions_visibility WHERE namespace_id = ? AND run_id <> 'x%d'", i)
+	}
+	held, err := v.read(ctx, query(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= maxKeptReads; i++ {
+		if _, err := v.CountFromVisibility(ctx, sqlplugin.VisibilitySelectFilter{Query: query(i), QueryArgs: []any{"ns"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !held.dropped {
+		t.Fatal("the set was not dropped: the test did not fill it")
+	}
+	var n int64
+	if err := held.s.GetContext(ctx, &n, "ns"); err != nil || n != 1 {
+		t.Errorf("a statement in use when the set was dropped: %d, %v", n, err)
+	}
+	v.unread(held)
+	if err := held.s.GetContext(ctx, &n, "ns"); err == nil {
+		t.Error("a dropped statement was left open after its last use")
+	}
 }
 
 // TestVisibilityRecordsMoved: a data dir made before the split has its
-// records in temporal.db. Preparing it copies them into their own file
-// (a leftover half-built file from an interrupted try is rebuilt), removes
-// them from temporal.db, and a second preparation changes nothing.
+// records in temporal.db. Preparing it builds temporal-visibility.db with
+// the visibility table's schema alone (a leftover half-built file from an
+// interrupted try is rebuilt) and moves the records there. Records written
+// to temporal.db later (an older rigger run on the data dir) are moved at
+// the next start, a newer version winning; a new temporal.db drops a
+// visibility file left from an earlier one.
 func TestVisibilityRecordsMoved(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
+	logger := slog.New(slog.DiscardHandler)
 	mainCfg := fileConfig(filepath.Join(dir, "temporal.db"), sqliteplugin.PluginName)
 	if err := sqliteschema.SetupSchema(mainCfg); err != nil {
 		t.Fatal(err)
 	}
 	old := openVisibility(t, mainCfg)
 	rows := visibilityRows("ns")
+	insert := func(rows ...sqlplugin.VisibilityRow) {
+		t.Helper()
+		for _, r := range rows {
+			if _, err := old.ReplaceIntoVisibility(ctx, &r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	insert(rows...)
+	stored := func(db sqlplugin.DB, runID string) *sqlplugin.VisibilityRow {
+		t.Helper()
+		r, err := db.GetFromVisibility(ctx, sqlplugin.VisibilityGetFilter{NamespaceID: "ns", RunID: runID})
+		if err != nil {
+			t.Fatalf("%s: %v", runID, err)
+		}
+		return r
+	}
 	var want []*sqlplugin.VisibilityRow
 	for _, r := range rows {
-		if _, err := old.InsertIntoVisibility(ctx, &r); err != nil {
-			t.Fatal(err)
-		}
-		w, err := old.GetFromVisibility(ctx, sqlplugin.VisibilityGetFilter{NamespaceID: "ns", RunID: r.RunID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, w)
+		want = append(want, stored(old, r.RunID))
 	}
-	_ = old.Close()
 	path := filepath.Join(dir, visibilityFile)
 	if err := os.WriteFile(path+".new", []byte("half a file"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-
-	for round := range 2 {
-		visCfg, err := prepareVisibility(mainCfg, path)
+	prepare := func(mainIsNew bool) sqlplugin.DB {
+		t.Helper()
+		visCfg, err := prepareVisibility(mainCfg, path, mainIsNew, logger)
 		if err != nil {
-			t.Fatalf("round %d: %v", round, err)
+			t.Fatal(err)
 		}
 		if visCfg.PluginName != visibilityPlugin || visCfg.DatabaseName != path {
-			t.Fatalf("round %d: visibility store %s on %s", round, visCfg.PluginName, visCfg.DatabaseName)
-		}
-		if _, err := os.Stat(path + ".new"); !os.IsNotExist(err) {
-			t.Errorf("round %d: the file built under another name is still there (%v)", round, err)
-		}
-		v := openVisibility(t, visCfg)
-		for _, w := range want {
-			got, err := v.GetFromVisibility(ctx, sqlplugin.VisibilityGetFilter{NamespaceID: "ns", RunID: w.RunID})
-			if err != nil || !reflect.DeepEqual(got, w) {
-				t.Errorf("round %d: %s in its own file: %+v, %v; want %+v", round, w.RunID, got, err, w)
-			}
-		}
-		if n := countRows(t, path, "%"); n != int64(len(rows)) {
-			t.Errorf("round %d: %d records in %s, want %d", round, n, visibilityFile, len(rows))
+			t.Fatalf("visibility store %s on %s", visCfg.PluginName, visCfg.DatabaseName)
 		}
 		if n := countRows(t, mainCfg.DatabaseName, "%"); n != 0 {
-			t.Errorf("round %d: %d records left in temporal.db", round, n)
+			t.Errorf("%d records left in temporal.db", n)
 		}
-		_ = v.Close()
+		return openVisibility(t, visCfg)
 	}
+
+	v := prepare(false)
+	if _, err := os.Stat(path + ".new"); !os.IsNotExist(err) {
+		t.Errorf("the file built under another name is still there (%v)", err)
+	}
+	for _, w := range want {
+		if got := stored(v, w.RunID); !reflect.DeepEqual(got, w) {
+			t.Errorf("%s in its own file: %+v; want %+v", w.RunID, got, w)
+		}
+	}
+	if n := countRows(t, path, "%"); n != int64(len(rows)) {
+		t.Errorf("%d records in %s, want %d", n, visibilityFile, len(rows))
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []string
+	qr, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'executions_visibility%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for qr.Next() {
+		var n string
+		_ = qr.Scan(&n)
+		others = append(others, n)
+	}
+	_ = qr.Close()
+	var triggers int
+	_ = db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").Scan(&triggers)
+	_ = db.Close()
+	if len(others) > 0 || triggers != 3 {
+		t.Errorf("%s holds other tables %v and %d triggers; want the visibility table's alone, with its 3 triggers", visibilityFile, others, triggers)
+	}
+	_ = v.Close()
+
+	// An older rigger ran on the data dir: a new run, a newer version of a
+	// stored record and an older one.
+	newer, older, added := rows[0], rows[1], rows[2]
+	closed := newer.StartTime.Add(time.Minute)
+	newer.Status, newer.CloseTime, newer.Version = 2, &closed, 2
+	older.Version, older.WorkflowTypeName = 0, "stale"
+	added.RunID = "run-added"
+	insert(newer, older, added)
+	v = prepare(false)
+	if got := stored(v, newer.RunID); got.Version != 2 || got.CloseTime == nil {
+		t.Errorf("the newer record was not moved over the stored one: %+v", got)
+	}
+	if got := stored(v, older.RunID); got.Version != 1 || got.WorkflowTypeName != "scaffold" {
+		t.Errorf("an older record replaced the stored one: %+v", got)
+	}
+	stored(v, "run-added")
+	if n := countRows(t, path, "%"); n != int64(len(rows))+1 {
+		t.Errorf("%d records in %s, want %d", n, visibilityFile, len(rows)+1)
+	}
+	_ = v.Close()
+
+	v = prepare(true)
+	if n := countRows(t, path, "%"); n != 0 {
+		t.Errorf("a new temporal.db kept %d records of the visibility file left from an earlier one", n)
+	}
+	_ = v.Close()
 }
 
 // countRows counts the visibility records in file whose workflow id
@@ -385,14 +521,19 @@ func BenchmarkVisibilityRecord(b *testing.B) {
 }
 
 // TestVisibilityWritesTogether: writes queued while another commits are
-// committed in one transaction, each with its own result; when one of them
-// can no longer run (its caller gave up), the others are still written,
-// each alone, and that one is not.
+// committed in one transaction, each with its own result (a no-op insert
+// among them reports no row); a write whose caller gave up before its turn
+// is dropped, and the others are still committed together.
 func TestVisibilityWritesTogether(t *testing.T) {
 	stock, prepared := newVisibilityFile(t)
 	v := prepared.(*visibilityDB)
-	batch := func(ns string, cancelOne bool) []error {
-		v.writing.Lock() // as a commit in progress would
+	batch := func(ns string, cancelOne, badOne bool) []error {
+		dup := visibilityRows(ns)[0]
+		dup.RunID = "run-dup"
+		if _, err := v.InsertIntoVisibility(t.Context(), &dup); err != nil {
+			t.Fatal(err)
+		}
+		v.turn <- struct{}{} // as a commit in progress would
 		errs := make([]error, 10)
 		var wg sync.WaitGroup
 		for i := range errs {
@@ -405,10 +546,17 @@ func TestVisibilityWritesTogether(t *testing.T) {
 			wg.Go(func() {
 				r := visibilityRows(ns)[i%5]
 				r.RunID = fmt.Sprintf("run-%d", i)
+				want := int64(1)
+				if i == 7 { // a record stored already: the insert changes nothing
+					r.RunID, want = "run-dup", 0
+				}
+				if badOne && i == 5 { // a value its JSON cannot hold: the write fails
+					(*r.SearchAttributes)["Double01"] = math.NaN()
+				}
 				res, err := v.InsertIntoVisibility(ctx, &r)
 				if err == nil {
-					if n, _ := res.RowsAffected(); n != 1 {
-						err = fmt.Errorf("%d rows affected", n)
+					if n, _ := res.RowsAffected(); n != want {
+						err = fmt.Errorf("%d rows affected, want %d", n, want)
 					}
 				}
 				errs[i] = err
@@ -423,12 +571,12 @@ func TestVisibilityWritesTogether(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		v.writing.Unlock()
+		<-v.turn
 		wg.Wait()
 		return errs
 	}
 
-	for i, err := range batch("together", false) {
+	for i, err := range batch("together", false, false) {
 		if err != nil {
 			t.Errorf("write %d: %v", i, err)
 		}
@@ -436,7 +584,7 @@ func TestVisibilityWritesTogether(t *testing.T) {
 	if n := v.together.Load(); n != 10 {
 		t.Errorf("%d writes committed together, want all 10", n)
 	}
-	for i, err := range batch("one-gave-up", true) {
+	for i, err := range batch("one-gave-up", true, false) {
 		if i == 3 {
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("the write whose caller gave up: %v", err)
@@ -445,10 +593,24 @@ func TestVisibilityWritesTogether(t *testing.T) {
 			t.Errorf("write %d beside one that gave up: %v", i, err)
 		}
 	}
-	if n := v.together.Load(); n != 10 {
-		t.Errorf("a batch with a write that gave up was committed together (%d in all)", n)
+	if n := v.together.Load(); n != 19 {
+		t.Errorf("%d writes committed together in all, want 10 and then the 9 whose callers still waited", n)
 	}
-	for ns, want := range map[string]int64{"together": 10, "one-gave-up": 9} {
+	// A write that fails in the transaction is answered with its error; the
+	// others, rolled back with it, are then written each alone.
+	for i, err := range batch("one-failed", false, true) {
+		if i == 5 {
+			if err == nil || !strings.Contains(err.Error(), "NaN") {
+				t.Errorf("the write that cannot be stored: %v", err)
+			}
+		} else if err != nil {
+			t.Errorf("write %d beside one that failed: %v", i, err)
+		}
+	}
+	if n := v.together.Load(); n != 19 {
+		t.Errorf("%d writes committed together in all after a batch with a failed write, want 19 still", n)
+	}
+	for ns, want := range map[string]int64{"together": 10, "one-gave-up": 9, "one-failed": 9} {
 		got, err := stock.CountFromVisibility(t.Context(), sqlplugin.VisibilitySelectFilter{Query: "SELECT COUNT(1) FROM executions_visibility WHERE namespace_id = ?", QueryArgs: []any{ns}})
 		if err != nil || got != want {
 			t.Errorf("%s: %d records stored, %v; want %d", ns, got, err, want)
