@@ -369,13 +369,14 @@ func openVisFile(cfg *config.SQL) (*visFile, error) {
 		f.refs++
 		return f, nil
 	}
-	// A 16 MB page cache a connection (the default is 2 MB: the table's 60
-	// indexes did not fit, and each miss is a read call), and a checkpoint
-	// every 10,000 WAL pages (40 MB) instead of 1,000: a record dirties ~70
-	// pages, so the default copied the WAL back every ~15 records.
-	// BenchmarkVisibilityRecord: 4.4–4.6 ms a run without these, 3.3–3.7
-	// with them.
-	x, err := sqlx.Open("sqlite", dsn+"&_pragma=cache_size%3D-16000&_pragma=wal_autocheckpoint%3D10000")
+	// A 4 MB page cache a connection (the default is 2 MB) and a checkpoint
+	// every 10,000 WAL pages (a WAL file of up to 40 MB) instead of 1,000:
+	// a record dirties ~70 pages, so the default copied the WAL back into
+	// the file every ~15 records. BenchmarkVisibilityRecord, writes each
+	// alone: 6.3 ms a run with the defaults, 4.6 ms with the later
+	// checkpoint; with batches, 3.5–4.0 ms for caches of 2 to 16 MB (4 MB
+	// chosen: three connections' caches cost that much memory each).
+	x, err := sqlx.Open("sqlite", dsn+"&_pragma=cache_size%3D-4000&_pragma=wal_autocheckpoint%3D10000")
 	if err != nil {
 		return nil, err
 	}
@@ -383,6 +384,8 @@ func openVisFile(cfg *config.SQL) (*visFile, error) {
 	// together.
 	x.SetMaxOpenConns(3)
 	x.SetMaxIdleConns(3)
+	// A list connection idle for a minute is closed, its cache with it.
+	x.SetConnMaxIdleTime(time.Minute)
 	x.MapperFunc(strcase.ToSnake)
 	f := &visFile{dsn: dsn, refs: 1, x: x, turn: make(chan struct{}, 1), reads: map[string]*keptRead{}}
 	if err := f.openWriter(); err != nil {
