@@ -374,11 +374,16 @@ func TestVisibilityRecordsMoved(t *testing.T) {
 		others = append(others, n)
 	}
 	_ = qr.Close()
-	var triggers int
+	var triggers, skipped, kept int
 	_ = db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").Scan(&triggers)
+	_ = db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('by_int_01', 'by_history_length', 'by_bool_03')").Scan(&skipped)
+	_ = db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('default_idx', 'by_status', 'by_keyword_01', 'by_keyword_10', 'by_temporal_namespace_division')").Scan(&kept)
 	_ = db.Close()
 	if len(others) > 0 || triggers != 3 {
 		t.Errorf("%s holds other tables %v and %d triggers; want the visibility table's alone, with its 3 triggers", visibilityFile, others, triggers)
+	}
+	if skipped != 0 || kept != 5 {
+		t.Errorf("%s has %d of the indexes it is built without and %d of the 5 it must keep", visibilityFile, skipped, kept)
 	}
 	_ = v.Close()
 
