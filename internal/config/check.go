@@ -33,6 +33,17 @@ func (v *validator) required(p, val string) bool {
 	return true
 }
 
+// sqlitePath reports a path SQLite cannot open the way rigger and the
+// embedded Temporal server open their files: as a file: URI, where "?"
+// starts the parameters, "#" ends the name and "%" escapes a byte. Such a
+// path opened another file than the one named, or failed with "unable to
+// open database file".
+func (v *validator) sqlitePath(p, val string) {
+	if i := strings.IndexAny(val, "?#%"); i >= 0 {
+		v.add(p, "%s holds %q, which SQLite's file: URIs read as syntax, not as part of the name; choose a path without ?, # or %%", quote(val), val[i:i+1])
+	}
+}
+
 func (v *validator) oneOf(p, val string, allowed ...string) {
 	if slices.Contains(allowed, val) {
 		return

@@ -54,7 +54,9 @@ func (c *Config) validateServer(v *validator) {
 	s := c.Server
 	v.listen("server.listen", s.Listen)
 	v.baseURL("server.baseUrl", s.BaseURL)
-	v.required("server.dataDir", s.DataDir)
+	if v.required("server.dataDir", s.DataDir) {
+		v.sqlitePath("server.dataDir", s.DataDir)
+	}
 	v.oneOf("server.logLevel", s.LogLevel, "debug", "info", "warn", "error")
 	v.oneOf("server.logFormat", s.LogFormat, "json", "text")
 	if s.MetricsListen != "" {
@@ -180,6 +182,7 @@ func (c *Config) validateDatabase(v *validator) {
 			v.add("database.path", "only used when database.driver is sqlite")
 		}
 	case "sqlite":
+		v.sqlitePath("database.path", d.Path)
 		if d.URL != "" {
 			v.add("database.url", "only used when database.driver is postgres (did you forget driver: postgres?)")
 		}

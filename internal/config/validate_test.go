@@ -37,6 +37,12 @@ func TestValidate(t *testing.T) {
 		{"base URL with a query", func(c *Config) { c.Server.BaseURL = "https://example.com?a=b" }, `server.baseUrl: "https://example.com?a=b" must not have a query`},
 		{"base URL with credentials", func(c *Config) { c.Server.BaseURL = "https://u:p@example.com" }, "server.baseUrl: must not hold credentials (user:password@); put them in a secret field"},
 		{"empty data dir", func(c *Config) { c.Server.DataDir = "" }, "server.dataDir: is required"},
+		{"data dir with a question mark", func(c *Config) { c.Server.DataDir = "/srv/q?x" },
+			`server.dataDir: "/srv/q?x" holds "?", which SQLite's file: URIs read as syntax, not as part of the name; choose a path without ?, # or %`},
+		{"data dir with a percent sign", func(c *Config) { c.Server.DataDir = "/srv/100%" }, `server.dataDir: "/srv/100%" holds "%", which SQLite's file: URIs read as syntax, not as part of the name; choose a path without ?, # or %`},
+		{"data dir with a hash", func(c *Config) { c.Server.DataDir = "/srv/#1" }, `server.dataDir: "/srv/#1" holds "#", which SQLite's file: URIs read as syntax, not as part of the name; choose a path without ?, # or %`},
+		{"data dir with spaces and unicode", func(c *Config) { c.Server.DataDir = "/srv/my data/é" }, ""},
+		{"database path with a question mark", func(c *Config) { c.Database.Path = "/srv/r?.db" }, `database.path: "/srv/r?.db" holds "?", which SQLite's file: URIs read as syntax, not as part of the name; choose a path without ?, # or %`},
 		{"log level", func(c *Config) { c.Server.LogLevel = "loud" }, `server.logLevel: "loud" is not one of debug, info, warn, error`},
 		{"log format", func(c *Config) { c.Server.LogFormat = "" }, "server.logFormat: is required (one of json, text)"},
 
