@@ -42,9 +42,8 @@ import (
 //
 // The plugin is the stock one for everything but the visibility table's
 // seven calls, which it runs on its own connections with their statements
-// prepared once (writes) or kept by text (the query converter's reads,
-// whose text repeats for a repeated list; their values are arguments).
-// Writes that arrive while another commits are committed together. It
+// prepared once (writes) or kept by text (reads: see maxKeptReads). Writes
+// that arrive while another commits are committed together. It
 // reports the stock plugin's name, so Temporal picks the SQLite query
 // converter for it as before.
 const visibilityPlugin = "rigger-sqlite-visibility"
@@ -212,8 +211,7 @@ func moveVisibilityRecords(mainFile, path string) (int64, error) {
 	// transaction would not be atomic anyway, and in this order a crash
 	// between them loses nothing.
 	res, err := conn.ExecContext(ctx, "INSERT INTO main.executions_visibility ("+visibilityColumns+") SELECT "+visibilityColumns+
-		" FROM old.executions_visibility WHERE true ON CONFLICT (namespace_id, run_id) DO UPDATE SET "+upsertSets()+
-		" WHERE executions_visibility."+sqlplugin.VersionColumnName+" < excluded."+sqlplugin.VersionColumnName)
+		" FROM old.executions_visibility WHERE true"+keepNewer)
 	if err != nil {
 		return 0, err
 	}
@@ -364,8 +362,11 @@ var (
 	visibilityColumns = strings.Join(sqlplugin.DbFields, ", ")
 	visibilityValues  = ":" + strings.Join(sqlplugin.DbFields, ", :")
 	visibilityInsert  = "INSERT INTO executions_visibility (" + visibilityColumns + ") VALUES (" + visibilityValues + ") ON CONFLICT (namespace_id, run_id) DO NOTHING"
-	// A record older than the stored one (a lower _version) changes nothing.
-	visibilityUpsert = "INSERT INTO executions_visibility (" + visibilityColumns + ") VALUES (" + visibilityValues + ") ON CONFLICT (namespace_id, run_id) DO UPDATE SET " + upsertSets() +
+	visibilityUpsert  = "INSERT INTO executions_visibility (" + visibilityColumns + ") VALUES (" + visibilityValues + ")" + keepNewer
+	// keepNewer ends an insert that replaces a stored record with a newer
+	// one: a record older than the stored one (a lower _version) changes
+	// nothing.
+	keepNewer = " ON CONFLICT (namespace_id, run_id) DO UPDATE SET " + upsertSets() +
 		" WHERE executions_visibility." + sqlplugin.VersionColumnName + " < excluded." + sqlplugin.VersionColumnName
 	visibilityDelete = "DELETE FROM executions_visibility WHERE namespace_id = :namespace_id AND run_id = :run_id"
 )
@@ -411,7 +412,7 @@ func openVisFile(cfg *config.SQL) (*visFile, error) {
 		return nil, err
 	}
 	if f.get, err = x.Preparex("SELECT " + visibilityColumns + " FROM executions_visibility WHERE namespace_id = ? AND run_id = ?"); err != nil {
-		f.closeWriter(nil)
+		f.closeWriter(false)
 		_ = x.Close()
 		return nil, fmt.Errorf("prepare visibility get: %w", err)
 	}
@@ -435,16 +436,16 @@ func (f *visFile) openWriter() (err error) {
 			f.writes[q], err = f.wc.PreparexContext(ctx, q)
 		}
 		if err != nil {
-			f.closeWriter(nil)
+			f.closeWriter(false)
 			return fmt.Errorf("prepare %q: %w", named.query, err)
 		}
 	}
 	return nil
 }
 
-// closeWriter closes the writing connection; with bad set (a transaction
+// closeWriter closes the writing connection; with discard (a transaction
 // may be left open on it), the pool discards it instead of keeping it.
-func (f *visFile) closeWriter(bad error) error {
+func (f *visFile) closeWriter(discard bool) error {
 	if f.wc == nil {
 		return nil
 	}
@@ -453,7 +454,7 @@ func (f *visFile) closeWriter(bad error) error {
 		errs = append(errs, s.Close())
 	}
 	f.writes = nil
-	if bad != nil {
+	if discard {
 		_ = f.wc.Raw(func(any) error { return driver.ErrBadConn })
 	}
 	errs = append(errs, f.wc.Close())
@@ -496,7 +497,7 @@ func (f *visFile) release() error {
 	}
 	f.reads = map[string]*keptRead{}
 	f.mu.Unlock()
-	errs = append(errs, f.get.Close(), f.closeWriter(nil), f.x.Close())
+	errs = append(errs, f.get.Close(), f.closeWriter(false), f.x.Close())
 	return errors.Join(errs...)
 }
 
@@ -609,7 +610,7 @@ func (f *visFile) commitTogether(batch []*pendingWrite) (rest []*pendingWrite) {
 // write opens another.
 func (f *visFile) rollback() {
 	if _, err := f.wc.ExecContext(context.Background(), "ROLLBACK"); err != nil && !strings.Contains(err.Error(), "no transaction is active") {
-		_ = f.closeWriter(err)
+		_ = f.closeWriter(true)
 	}
 }
 
