@@ -471,6 +471,12 @@ func TestCompileSchemaBytesKept(t *testing.T) {
 	if kept {
 		t.Error("a schema that did not compile was kept")
 	}
+	big := []byte(`{"type":"object","description":"` + strings.Repeat("x", schemaCacheMaxBytes) + `"}`)
+	if b1, err := compileSchemaBytes(big, "actions/test:big"); err != nil {
+		t.Fatal(err)
+	} else if b2, _ := compileSchemaBytes(big, "actions/test:big"); b1 == b2 {
+		t.Error("a schema over schemaCacheMaxBytes was kept")
+	}
 	problems, err := ValidateValue(schema, "actions/test:kept", map[string]any{"name": "ab"}, "input")
 	if err != nil || len(problems) != 1 || !strings.Contains(problems[0].Path, "input.name") {
 		t.Errorf("the kept schema's validation: %v, %v; want one problem at input.name", problems, err)
