@@ -62,9 +62,10 @@ func (f *temporalFlags) apply(cfg *config.Config, set func(string) bool) {
 func engineOptions(cfg *config.Config, address string) engine.Options {
 	t := cfg.Temporal
 	return engine.Options{
-		Address:   address,
-		Namespace: t.Namespace,
-		APIKey:    t.APIKey.Reveal(),
+		Address:     address,
+		Namespace:   t.Namespace,
+		APIKey:      t.APIKey.Reveal(),
+		Compression: t.Compression,
 		TLS: engine.TLS{
 			Enabled:            t.TLS.Enabled,
 			CAFile:             t.TLS.CAFile,

@@ -191,6 +191,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		return err
 	}
 	defer tc.Close()
+	logger.Info("temporal connected", "temporal", address, "namespace", cfg.Temporal.Namespace, "gzip", eo.Gzip())
 	// The permission policy: one that does not load stops start-up (after
 	// the cluster connection, whose files are checked there too).
 	// Workers need it too: their credential brokers ask it.

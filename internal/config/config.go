@@ -109,6 +109,11 @@ type Temporal struct {
 	// UIURL is the Temporal Web UI that run links point to; empty means
 	// derived from the embedded server in dev, and no links otherwise [""].
 	UIURL string `yaml:"uiUrl"`
+	// Compression of the gRPC messages to and from the frontend: auto
+	// sends them uncompressed to a frontend on this host (localhost or a
+	// loopback address: the embedded server, a sidecar) and gzip-compressed
+	// to any other; gzip or none always do that [auto].
+	Compression string `yaml:"compression"`
 	// Embedded configures the in-process dev server (used when Address is
 	// empty).
 	Embedded Embedded `yaml:"embedded"`
@@ -781,7 +786,8 @@ func Default() *Config {
 			LogFormat: "json",
 		},
 		Temporal: Temporal{
-			Namespace: "default",
+			Namespace:   "default",
+			Compression: "auto",
 			Embedded: Embedded{
 				FrontendListen: "127.0.0.1:7233",
 				UIListen:       "127.0.0.1:8233",

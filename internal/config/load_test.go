@@ -253,6 +253,7 @@ func TestDefaults(t *testing.T) {
 		{"server.logFormat", cfg.Server.LogFormat, "json"},
 		{"temporal.address", cfg.Temporal.Address, ""},
 		{"temporal.namespace", cfg.Temporal.Namespace, "default"},
+		{"temporal.compression", cfg.Temporal.Compression, "auto"},
 		{"temporal.embedded", cfg.Temporal.Embedded, Embedded{FrontendListen: "127.0.0.1:7233", UIListen: "127.0.0.1:8233", HistoryShards: 1}},
 		{"temporal.taskQueues", cfg.Temporal.TaskQueues, []string{"rigger-default", "rigger-github", "rigger-aws", "rigger-terraform"}},
 		{"database", cfg.Database, Database{Driver: "sqlite", MaxOpenConns: 10}},
@@ -385,6 +386,7 @@ func TestFullExample(t *testing.T) {
 		{"aws secret", cfg.Integrations.AWS.SecretAccessKey.Reveal(), secretValue + "-aws"},
 		{"admins", cfg.Permission.Admins, []string{"group:default/platform", "user:default/alice"}},
 		{"audit path", cfg.Audit.Path, "/var/log/rigger/audit.jsonl"},
+		{"temporal compression", cfg.Temporal.Compression, "gzip"},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {

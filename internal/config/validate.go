@@ -127,6 +127,11 @@ func (c *Config) validateTemporal(v *validator) {
 	if t.UIURL != "" {
 		v.url("temporal.uiUrl", t.UIURL, false)
 	}
+	switch t.Compression {
+	case "auto", "gzip", "none":
+	default:
+		v.add("temporal.compression", "%s is not one of auto, gzip or none", quote(t.Compression))
+	}
 
 	e := t.Embedded
 	v.listen("temporal.embedded.frontendListen", e.FrontendListen)

@@ -73,6 +73,8 @@ func TestValidate(t *testing.T) {
 			"temporal.apiKey: requires temporal.tls.enabled: true (an API key must not travel in clear text)"},
 		{"API key with TLS", func(c *Config) { cluster(c); c.Temporal.APIKey = "k" }, ""},
 		{"UI URL", func(c *Config) { c.Temporal.UIURL = "ftp://ui" }, `temporal.uiUrl: "ftp://ui" is not an absolute http or https URL`},
+		{"compression", func(c *Config) { c.Temporal.Compression = "zstd" }, `temporal.compression: "zstd" is not one of auto, gzip or none`},
+		{"no compression", func(c *Config) { c.Temporal.Compression = "none" }, ""},
 		{"embedded frontend", func(c *Config) { c.Temporal.Embedded.FrontendListen = "" }, "temporal.embedded.frontendListen: is required (host:port)"},
 		{"embedded frontend host name", func(c *Config) { c.Temporal.Embedded.FrontendListen = "localhost:7233" },
 			`temporal.embedded.frontendListen: "localhost:7233": the host must be an IP address, such as 127.0.0.1`},
