@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -58,7 +59,8 @@ const visibilityFile = "temporal-visibility.db"
 //
 // The file is made when missing, with the visibility table's schema taken
 // from the main file (Temporal's own, created there by its setup), built
-// under another name and renamed into place once complete. A main file
+// under another name and renamed into place once complete; an existing
+// file gets the indexes a new one would (alignVisibilityIndexes). A main file
 // made just now (mainIsNew) drops a visibility file left from an earlier
 // one: its records name runs that no longer exist. Records found in the main
 // file (a data dir from before the split, or one an older rigger ran on
@@ -84,6 +86,14 @@ func prepareVisibility(mainCfg *config.SQL, path string, mainIsNew bool, logger 
 		}
 	case err != nil:
 		return nil, fmt.Errorf("stat %s: %w", path, err)
+	default:
+		changed, err := alignVisibilityIndexes(mainCfg.DatabaseName, path)
+		if err != nil {
+			return nil, fmt.Errorf("index %s: %w", path, err)
+		}
+		if changed > 0 {
+			logger.Info("rebuilt visibility indexes", "indexes", changed, "file", path)
+		}
 	}
 	moved, err := moveVisibilityRecords(mainCfg.DatabaseName, path)
 	if err != nil {
@@ -138,7 +148,7 @@ func buildVisibilityFile(mainFile, path string) (err error) {
 			}
 		}
 	}()
-	rows, err := conn.QueryContext(ctx, `SELECT name, sql FROM old.sqlite_master WHERE sql IS NOT NULL AND
+	rows, err := conn.QueryContext(ctx, `SELECT type, name, sql FROM old.sqlite_master WHERE sql IS NOT NULL AND
 		(tbl_name = 'executions_visibility' OR (type = 'table' AND name LIKE 'executions\_visibility\_%' ESCAPE '\' AND sql LIKE 'CREATE VIRTUAL TABLE%'))
 		ORDER BY rowid`)
 	if err != nil {
@@ -146,14 +156,22 @@ func buildVisibilityFile(mainFile, path string) (err error) {
 	}
 	var ddl []string
 	for rows.Next() {
-		var name, s string
-		if err := rows.Scan(&name, &s); err != nil {
+		var typ, name, s string
+		if err := rows.Scan(&typ, &name, &s); err != nil {
 			rows.Close()
 			return err
 		}
-		if !unindexed[name] {
-			ddl = append(ddl, s)
+		if typ == "index" {
+			var keep bool
+			if s, keep, err = visibilityIndex(name, s); err != nil || !keep {
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				continue
+			}
 		}
+		ddl = append(ddl, s)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return err
@@ -161,66 +179,185 @@ func buildVisibilityFile(mainFile, path string) (err error) {
 	if len(ddl) == 0 {
 		return fmt.Errorf("%s has no executions_visibility table", mainFile)
 	}
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return err
-	}
-	for _, s := range ddl {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			_, _ = conn.ExecContext(ctx, "ROLLBACK")
-			return fmt.Errorf("%s: %w", s, err)
-		}
-	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+	if err := inTransaction(ctx, conn, "BEGIN", ddl); err != nil {
 		return err
 	}
 	_, err = conn.ExecContext(ctx, "DETACH DATABASE old")
 	return err
 }
 
+// inTransaction runs stmts on conn in one transaction that begin starts.
+func inTransaction(ctx context.Context, conn *sql.Conn, begin string, stmts []string) error {
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
+		return err
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	_, err := conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// onAttached runs f on a connection to file with other attached as "old".
+func onAttached(file, other string, f func(ctx context.Context, conn *sql.Conn) error) error {
+	ctx := context.Background()
+	db, conn, err := attached(ctx, file, other)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	defer conn.Close()
+	return f(ctx, conn)
+}
+
 // unindexed are the indexes of Temporal's visibility schema the file is
-// built without: those on the bool, datetime, double and int search
-// attribute slots (rigger registers keywords only) and on the closing
-// statistics (history length and size, duration, transitions). Each index
-// is a page a record writes; without these 16 of 58,
-// BenchmarkVisibilityRecord took 2.6–2.7 ms a run instead of 3.6. A list
+// built without: those on the closing statistics (history length and
+// size, duration, transitions), which every closed record holds. A list
 // filtered on one of them scans the namespace's records instead: the same
 // results, slower on a large file.
-var unindexed = map[string]bool{
-	"by_history_length": true, "by_history_size_bytes": true, "by_execution_duration": true, "by_state_transition_count": true,
-	"by_bool_01": true, "by_bool_02": true, "by_bool_03": true,
-	"by_datetime_01": true, "by_datetime_02": true, "by_datetime_03": true,
-	"by_double_01": true, "by_double_02": true, "by_double_03": true,
-	"by_int_01": true, "by_int_02": true, "by_int_03": true,
+var unindexed = nameSet("by_history_length", "by_history_size_bytes", "by_execution_duration", "by_state_transition_count")
+
+// sparseIndexes are the indexes of Temporal's visibility schema the file
+// holds only for the records that have their column (a partial index,
+// WHERE column IS NOT NULL): the search attribute slots of every type
+// (rigger's own take 4 of the 10 keyword slots, in an order Temporal
+// picks), Temporal's pre-allocated slots, and the system attributes of
+// features rigger does not use (batches, schedules, pauses, worker
+// versioning, child workflows). Every index is pages a record writes, and
+// these hold NULL in rigger's records: BenchmarkVisibilityRecord took 1.1–1.3
+// ms a run with them sparse, against 2.4–2.5 ms with 16 of them dropped
+// and the rest whole. SQLite uses a partial index for any comparison of
+// its column (=, IN, <, LIKE, …), which implies the column is not NULL, so
+// a list filtered on one of these attributes still reads the index; one
+// asking for the attribute to be NULL scans.
+var sparseIndexes = nameSet(
+	"by_keyword_01", "by_keyword_02", "by_keyword_03", "by_keyword_04", "by_keyword_05", "by_keyword_06",
+	"by_keyword_07", "by_keyword_08", "by_keyword_09", "by_keyword_10", "by_bool_01", "by_bool_02",
+	"by_bool_03", "by_datetime_01", "by_datetime_02", "by_datetime_03", "by_double_01", "by_double_02",
+	"by_double_03", "by_int_01", "by_int_02", "by_int_03", "by_temporal_bool_01", "by_temporal_bool_02",
+	"by_temporal_datetime_01", "by_temporal_datetime_02", "by_temporal_double_01", "by_temporal_double_02",
+	"by_temporal_int_01", "by_temporal_int_02", "by_temporal_keyword_01", "by_temporal_keyword_02",
+	"by_temporal_keyword_03", "by_temporal_keyword_04", "by_temporal_low_cardinality_keyword_01",
+	"by_batcher_user", "by_temporal_scheduled_start_time", "by_temporal_scheduled_by_id",
+	"by_temporal_schedule_paused", "by_temporal_pause_info", "by_temporal_worker_deployment_version",
+	"by_temporal_workflow_versioning_behavior", "by_temporal_worker_deployment", "by_parent_workflow_id",
+	"by_parent_run_id",
+)
+
+// nameSet is a set of names.
+func nameSet(names ...string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
+}
+
+// indexedColumn is the column a visibility index of Temporal's schema is
+// by: the one after namespace_id.
+var indexedColumn = regexp.MustCompile(`^CREATE INDEX \w+\s+ON executions_visibility \(namespace_id,\s*(\w+),[^;]*\)$`)
+
+// visibilityIndex is the DDL the file holds for the index name, given its
+// DDL in Temporal's schema: none (keep false), the same, or partial.
+func visibilityIndex(name, ddl string) (_ string, keep bool, _ error) {
+	switch {
+	case unindexed[name]:
+		return "", false, nil
+	case sparseIndexes[name]:
+		m := indexedColumn.FindStringSubmatch(ddl)
+		if m == nil {
+			return "", false, fmt.Errorf("index %s: unexpected DDL %q", name, ddl)
+		}
+		return ddl + " WHERE " + m[1] + " IS NOT NULL", true, nil
+	}
+	return ddl, true, nil
+}
+
+// alignVisibilityIndexes gives the visibility file at path the indexes
+// buildVisibilityFile gives a new one (a file built by an earlier rigger
+// may have others), in one transaction, and says how many it dropped or
+// built.
+func alignVisibilityIndexes(mainFile, path string) (changed int, err error) {
+	err = onAttached(path, mainFile, func(ctx context.Context, conn *sql.Conn) error {
+		indexes := func(schema string) (map[string]string, error) {
+			rows, err := conn.QueryContext(ctx, "SELECT name, sql FROM "+schema+".sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL")
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			out := map[string]string{}
+			for rows.Next() {
+				var name, ddl string
+				if err := rows.Scan(&name, &ddl); err != nil {
+					return nil, err
+				}
+				out[name] = ddl
+			}
+			return out, rows.Err()
+		}
+		schema, err := indexes("old")
+		if err != nil {
+			return err
+		}
+		have, err := indexes("main")
+		if err != nil {
+			return err
+		}
+		var stmts []string
+		for _, name := range slices.Sorted(maps.Keys(schema)) {
+			want, keep, err := visibilityIndex(name, schema[name])
+			if err != nil {
+				return err
+			}
+			got, ok := have[name]
+			if ok && (!keep || got != want) {
+				stmts = append(stmts, "DROP INDEX main."+name)
+			}
+			if keep && got != want {
+				stmts = append(stmts, want)
+			}
+		}
+		if len(stmts) == 0 {
+			return nil
+		}
+		changed = len(stmts)
+		return inTransaction(ctx, conn, "BEGIN IMMEDIATE", stmts)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return changed, nil
 }
 
 // moveVisibilityRecords moves the main file's visibility records into the
 // file at path and says how many it moved.
-func moveVisibilityRecords(mainFile, path string) (int64, error) {
-	ctx := context.Background()
-	db, conn, err := attached(ctx, path, mainFile)
+func moveVisibilityRecords(mainFile, path string) (moved int64, err error) {
+	err = onAttached(path, mainFile, func(ctx context.Context, conn *sql.Conn) error {
+		var found bool
+		if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM old.executions_visibility)").Scan(&found); err != nil || !found {
+			return err
+		}
+		// Two statements, each committed alone: across two WAL files one
+		// transaction would not be atomic anyway, and in this order a crash
+		// between them loses nothing.
+		res, err := conn.ExecContext(ctx, "INSERT INTO main.executions_visibility ("+visibilityColumns+") SELECT "+visibilityColumns+
+			" FROM old.executions_visibility WHERE true"+keepNewer)
+		if err != nil {
+			return err
+		}
+		if moved, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, "DELETE FROM old.executions_visibility"); err != nil {
+			return fmt.Errorf("the records were copied; removing them from %s: %w", mainFile, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
-	}
-	defer db.Close()
-	defer conn.Close()
-	var found bool
-	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM old.executions_visibility)").Scan(&found); err != nil || !found {
-		return 0, err
-	}
-	// Two statements, each committed alone: across two WAL files one
-	// transaction would not be atomic anyway, and in this order a crash
-	// between them loses nothing.
-	res, err := conn.ExecContext(ctx, "INSERT INTO main.executions_visibility ("+visibilityColumns+") SELECT "+visibilityColumns+
-		" FROM old.executions_visibility WHERE true"+keepNewer)
-	if err != nil {
-		return 0, err
-	}
-	moved, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	if _, err := conn.ExecContext(ctx, "DELETE FROM old.executions_visibility"); err != nil {
-		return 0, fmt.Errorf("the records were copied; removing them from %s: %w", mainFile, err)
 	}
 	return moved, nil
 }

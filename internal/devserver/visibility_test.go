@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,12 +52,18 @@ func openVisibility(t *testing.T, cfg *config.SQL) sqlplugin.DB {
 	return db
 }
 
-// newVisibilityFile is a new file with Temporal's SQLite schema, opened
-// through the stock plugin and through rigger's.
+// newVisibilityFile is a new visibility file as the embedded server
+// builds it (prepareVisibility, beside a main file with Temporal's SQLite
+// schema), opened through the stock plugin and through rigger's.
 func newVisibilityFile(t *testing.T) (stock, prepared sqlplugin.DB) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "v.db")
-	if err := sqliteschema.SetupSchema(fileConfig(path, sqliteplugin.PluginName)); err != nil {
+	dir := t.TempDir()
+	mainCfg := fileConfig(filepath.Join(dir, "temporal.db"), sqliteplugin.PluginName)
+	if err := sqliteschema.SetupSchema(mainCfg); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, visibilityFile)
+	if _, err := prepareVisibility(mainCfg, path, true, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	stock = openVisibility(t, fileConfig(path, sqliteplugin.PluginName))
@@ -374,16 +381,20 @@ func TestVisibilityRecordsMoved(t *testing.T) {
 		others = append(others, n)
 	}
 	_ = qr.Close()
-	var triggers, skipped, kept int
+	var triggers, skipped, whole, sparse int
 	_ = db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").Scan(&triggers)
-	_ = db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('by_int_01', 'by_history_length', 'by_bool_03')").Scan(&skipped)
-	_ = db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('default_idx', 'by_status', 'by_keyword_01', 'by_keyword_10', 'by_temporal_namespace_division')").Scan(&kept)
+	_ = db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('by_history_length', 'by_state_transition_count')").Scan(&skipped)
+	_ = db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql NOT LIKE '%WHERE%'
+		AND name IN ('default_idx', 'by_status', 'by_workflow_id', 'by_temporal_namespace_division')`).Scan(&whole)
+	_ = db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND (
+		(name = 'by_keyword_01' AND sql LIKE '% WHERE Keyword01 IS NOT NULL') OR (name = 'by_keyword_10' AND sql LIKE '% WHERE Keyword10 IS NOT NULL') OR
+		(name = 'by_int_01' AND sql LIKE '% WHERE Int01 IS NOT NULL') OR (name = 'by_temporal_low_cardinality_keyword_01' AND sql LIKE '% WHERE TemporalLowCardinalityKeyword01 IS NOT NULL'))`).Scan(&sparse)
 	_ = db.Close()
 	if len(others) > 0 || triggers != 3 {
 		t.Errorf("%s holds other tables %v and %d triggers; want the visibility table's alone, with its 3 triggers", visibilityFile, others, triggers)
 	}
-	if skipped != 0 || kept != 5 {
-		t.Errorf("%s has %d of the indexes it is built without and %d of the 5 it must keep", visibilityFile, skipped, kept)
+	if skipped != 0 || whole != 4 || sparse != 4 {
+		t.Errorf("%s has %d of the indexes it is built without, %d of the 4 it keeps whole and %d of the 4 partial ones it must have", visibilityFile, skipped, whole, sparse)
 	}
 	_ = v.Close()
 
@@ -491,11 +502,20 @@ func TestVisibilityOwnFile(t *testing.T) {
 func BenchmarkVisibilityRecord(b *testing.B) {
 	for _, plugin := range []string{sqliteplugin.PluginName, visibilityPlugin} {
 		b.Run(plugin, func(b *testing.B) {
-			path := filepath.Join(b.TempDir(), "v.db")
-			if err := sqliteschema.SetupSchema(fileConfig(path, sqliteplugin.PluginName)); err != nil {
+			// The stock plugin on Temporal's schema; rigger's on the file
+			// the embedded server builds (prepareVisibility).
+			dir := b.TempDir()
+			cfg := fileConfig(filepath.Join(dir, "temporal.db"), sqliteplugin.PluginName)
+			if err := sqliteschema.SetupSchema(cfg); err != nil {
 				b.Fatal(err)
 			}
-			db, err := persistencesql.NewSQLDB(sqlplugin.DbKindVisibility, fileConfig(path, plugin), resolver.NewNoopResolver(), log.NewNoopLogger(), metrics.NoopMetricsHandler)
+			if plugin == visibilityPlugin {
+				var err error
+				if cfg, err = prepareVisibility(cfg, filepath.Join(dir, visibilityFile), true, slog.New(slog.DiscardHandler)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			db, err := persistencesql.NewSQLDB(sqlplugin.DbKindVisibility, cfg, resolver.NewNoopResolver(), log.NewNoopLogger(), metrics.NoopMetricsHandler)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -623,5 +643,170 @@ func TestVisibilityWritesTogether(t *testing.T) {
 	}
 	if _, err := stock.GetFromVisibility(t.Context(), sqlplugin.VisibilityGetFilter{NamespaceID: "one-gave-up", RunID: "run-3"}); err == nil {
 		t.Error("the write whose caller gave up was stored")
+	}
+}
+
+// TestVisibilitySparseIndexes: a filter on an attribute whose index holds
+// only the records that have it (sparseIndexes) reads that index, and
+// finds what a scan of the table finds, with the attribute set, unset, or
+// asked to be unset.
+func TestVisibilitySparseIndexes(t *testing.T) {
+	ctx := t.Context()
+	_, prepared := newVisibilityFile(t)
+	for i, r := range visibilityRows("ns") {
+		if i%2 == 0 {
+			(*r.SearchAttributes)["Keyword07"] = fmt.Sprintf("user:default/u%d", i%4)
+			(*r.SearchAttributes)["TemporalKeyword02"] = "sys"
+		}
+		if _, err := prepared.InsertIntoVisibility(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := prepared.(*visibilityDB).x
+	for _, c := range []struct {
+		where, index string
+		want         int
+	}{
+		{"Keyword07 = 'user:default/u0'", "by_keyword_07", 2},
+		{"Keyword07 IN ('user:default/u2', 'nobody')", "by_keyword_07", 1},
+		{"Keyword07 LIKE 'user:%'", "", 3},
+		{"TemporalKeyword02 = 'sys'", "by_temporal_keyword_02", 3},
+		{"Int01 >= 3", "by_int_01", 2},
+		{"parent_workflow_id = 'parent-wf'", "by_parent_workflow_id", 1},
+		{"Keyword07 IS NULL", "", 2},
+		{"Keyword05 = 'x'", "by_keyword_05", 0},
+	} {
+		query := func(hint string) string {
+			return "SELECT run_id FROM executions_visibility" + hint + " WHERE namespace_id = 'ns' AND " + c.where + " ORDER BY run_id"
+		}
+		ids := func(hint string) []string {
+			rows, err := db.QueryContext(ctx, query(hint))
+			if err != nil {
+				t.Fatalf("%s: %v", c.where, err)
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, id)
+			}
+			return out
+		}
+		got, scanned := ids(""), ids(" NOT INDEXED")
+		if len(got) != c.want || !slices.Equal(got, scanned) {
+			t.Errorf("%s: %v, a scan finds %v (want %d)", c.where, got, scanned, c.want)
+		}
+		if c.index == "" {
+			continue
+		}
+		var plan strings.Builder
+		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query(" INDEXED BY "+c.index))
+		if err != nil {
+			t.Fatalf("%s: the planner cannot use %s for it: %v", c.where, c.index, err)
+		}
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan.WriteString(detail + "; ")
+		}
+		_ = rows.Close()
+		if !strings.Contains(plan.String(), c.index) {
+			t.Errorf("%s: plan %q does not read %s", c.where, plan.String(), c.index)
+		}
+	}
+}
+
+// TestVisibilityIndexesAligned: a visibility file built by an earlier
+// rigger (whole indexes on the attribute slots, none on others) gets the
+// indexes a new file has when the server starts, its records kept; a
+// second start changes nothing.
+func TestVisibilityIndexesAligned(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	mainCfg := fileConfig(filepath.Join(dir, "temporal.db"), sqliteplugin.PluginName)
+	if err := sqliteschema.SetupSchema(mainCfg); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, visibilityFile)
+	visCfg, err := prepareVisibility(mainCfg, path, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As stop 42's rigger built it: the keyword slots whole, the int
+	// slot absent, a closing statistic indexed.
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"DROP INDEX by_keyword_03",
+		"CREATE INDEX by_keyword_03 ON executions_visibility (namespace_id, Keyword03, (COALESCE(close_time, '9999-12-31 23:59:59+00:00')) DESC, start_time DESC, run_id)",
+		"DROP INDEX by_int_02",
+		"CREATE INDEX by_history_length ON executions_visibility (namespace_id, history_length)",
+	} {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	_ = db.Close()
+	v := openVisibility(t, visCfg)
+	for _, r := range visibilityRows("ns") {
+		if _, err := v.InsertIntoVisibility(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = v.Close()
+	if _, err := prepareVisibility(mainCfg, path, false, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	// Every index of Temporal's schema is as a new file has it.
+	db, err = sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "ATTACH DATABASE ? AS old", mainCfg.DatabaseName); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT o.name, o.sql, v.sql FROM old.sqlite_master o LEFT JOIN main.sqlite_master v ON v.name = o.name
+		WHERE o.type = 'index' AND o.tbl_name = 'executions_visibility' AND o.sql IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var name, schema string
+		var got sql.NullString
+		if err := rows.Scan(&name, &schema, &got); err != nil {
+			t.Fatal(err)
+		}
+		want, keep, err := visibilityIndex(name, schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Valid != keep || got.String != want {
+			t.Errorf("index %s: %q, want %q", name, got.String, want)
+		}
+		n++
+	}
+	_ = rows.Close()
+	if n < 50 {
+		t.Errorf("compared %d indexes; Temporal's schema has over 50", n)
+	}
+	if changed, err := alignVisibilityIndexes(mainCfg.DatabaseName, path); err != nil || changed != 0 {
+		t.Errorf("a second start changed %d indexes (%v)", changed, err)
+	}
+	if c := countRows(t, path, "%"); c != 5 {
+		t.Errorf("%d records after the indexes were rebuilt, want 5", c)
+	}
+	var broken string
+	if err := db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&broken); err != nil || broken != "ok" {
+		t.Errorf("integrity check: %s (%v)", broken, err)
 	}
 }
