@@ -110,9 +110,10 @@ type Temporal struct {
 	// derived from the embedded server in dev, and no links otherwise [""].
 	UIURL string `yaml:"uiUrl"`
 	// Compression of the gRPC messages to and from the frontend: auto
-	// sends them uncompressed to a frontend on this host (localhost or a
-	// loopback address: the embedded server, a sidecar) and gzip-compressed
-	// to any other; gzip or none always do that [auto].
+	// sends them uncompressed to an address on this host (localhost, a
+	// loopback or unspecified address: the embedded server) and
+	// gzip-compressed to any other; gzip or none always do that. Set gzip
+	// for a remote cluster reached through a local tunnel or proxy [auto].
 	Compression string `yaml:"compression"`
 	// Embedded configures the in-process dev server (used when Address is
 	// empty).

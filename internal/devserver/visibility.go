@@ -87,12 +87,12 @@ func prepareVisibility(mainCfg *config.SQL, path string, mainIsNew bool, logger 
 	case err != nil:
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	default:
-		changed, err := alignVisibilityIndexes(mainCfg.DatabaseName, path)
-		if err != nil {
+		// Shown at the embedded server's log level (warn): on a large
+		// data dir this takes a while, once.
+		if _, err := alignVisibilityIndexes(mainCfg.DatabaseName, path, func(indexes int, records int64) {
+			logger.Warn("rebuilding indexes of the visibility file made by an older rigger (once)", "indexes", indexes, "records", records, "file", path)
+		}); err != nil {
 			return nil, fmt.Errorf("index %s: %w", path, err)
-		}
-		if changed > 0 {
-			logger.Info("rebuilt visibility indexes", "indexes", changed, "file", path)
 		}
 	}
 	moved, err := moveVisibilityRecords(mainCfg.DatabaseName, path)
@@ -100,7 +100,7 @@ func prepareVisibility(mainCfg *config.SQL, path string, mainIsNew bool, logger 
 		return nil, fmt.Errorf("move the visibility records of %s to %s: %w", mainCfg.DatabaseName, path, err)
 	}
 	if moved > 0 {
-		logger.Info("moved Temporal's visibility records to their own file", "records", moved, "from", mainCfg.DatabaseName, "to", path)
+		logger.Warn("moved Temporal's visibility records to their own file (a data dir an older rigger ran on)", "records", moved, "from", mainCfg.DatabaseName, "to", path)
 	}
 	return &vis, nil
 }
@@ -224,15 +224,18 @@ var unindexed = nameSet("by_history_length", "by_history_size_bytes", "by_execut
 // holds only for the records that have their column (a partial index,
 // WHERE column IS NOT NULL): the search attribute slots of every type
 // (rigger's own take 4 of the 10 keyword slots, in an order Temporal
-// picks), Temporal's pre-allocated slots, and the system attributes of
+// picks), Temporal's pre-allocated slots, the system attributes of
 // features rigger does not use (batches, schedules, pauses, worker
-// versioning, child workflows). Every index is pages a record writes, and
-// these hold NULL in rigger's records: BenchmarkVisibilityRecord took 1.1–1.3
+// versioning), and the parent ids, which only child workflows' records
+// have (rigger's catalog refresh loops). Every index is pages a record
+// writes, and most of rigger's records hold NULL in these columns: BenchmarkVisibilityRecord took 1.1–1.3
 // ms a run with them sparse, against 2.4–2.5 ms with 16 of them dropped
-// and the rest whole. SQLite uses a partial index for any comparison of
-// its column (=, IN, <, LIKE, …), which implies the column is not NULL, so
-// a list filtered on one of these attributes still reads the index; one
-// asking for the attribute to be NULL scans.
+// and the rest whole. SQLite can use a partial index wherever a query
+// compares its column with =, IN, <, >, BETWEEN, LIKE or GLOB (each
+// implies the column is not NULL), so a list comparing one of these
+// attributes with a value reads its index as before; one asking for the
+// attribute to be NULL scans, as != and NOT IN already did. A slot index
+// a later Temporal adds stays whole until it is listed here.
 var sparseIndexes = nameSet(
 	"by_keyword_01", "by_keyword_02", "by_keyword_03", "by_keyword_04", "by_keyword_05", "by_keyword_06",
 	"by_keyword_07", "by_keyword_08", "by_keyword_09", "by_keyword_10", "by_bool_01", "by_bool_02",
@@ -276,11 +279,13 @@ func visibilityIndex(name, ddl string) (_ string, keep bool, _ error) {
 	return ddl, true, nil
 }
 
-// alignVisibilityIndexes gives the visibility file at path the indexes
-// buildVisibilityFile gives a new one (a file built by an earlier rigger
-// may have others), in one transaction, and says how many it dropped or
-// built.
-func alignVisibilityIndexes(mainFile, path string) (changed int, err error) {
+// alignVisibilityIndexes gives the visibility file at path the indexes of
+// Temporal's schema as buildVisibilityFile gives them to a new one (a
+// file built by an earlier rigger may hold them otherwise), in one
+// transaction, and says how many indexes it dropped or rebuilt. Before it
+// starts, starting is told how many, and how many records the file holds.
+// Indexes not in Temporal's schema are left as they are.
+func alignVisibilityIndexes(mainFile, path string, starting func(indexes int, records int64)) (changed int, err error) {
 	err = onAttached(path, mainFile, func(ctx context.Context, conn *sql.Conn) error {
 		indexes := func(schema string) (map[string]string, error) {
 			rows, err := conn.QueryContext(ctx, "SELECT name, sql FROM "+schema+".sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL")
@@ -319,11 +324,18 @@ func alignVisibilityIndexes(mainFile, path string) (changed int, err error) {
 			if keep && got != want {
 				stmts = append(stmts, want)
 			}
+			if ok != keep || got != want {
+				changed++
+			}
 		}
-		if len(stmts) == 0 {
+		if changed == 0 {
 			return nil
 		}
-		changed = len(stmts)
+		var records int64
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM main.executions_visibility").Scan(&records); err != nil {
+			return err
+		}
+		starting(changed, records)
 		return inTransaction(ctx, conn, "BEGIN IMMEDIATE", stmts)
 	})
 	if err != nil {

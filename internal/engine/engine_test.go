@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	namespacepb "go.temporal.io/api/namespace/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -49,49 +50,58 @@ func TestGzip(t *testing.T) {
 	}
 }
 
-// wire is a gRPC server on 127.0.0.1 that counts the bytes it reads
-// (a stand-in for a frontend's wire, not for its behaviour: it answers
-// the health check and GetSystemInfo that dialing makes, and
-// DescribeNamespace).
+// wire is a gRPC server on 127.0.0.1 that counts the bytes it reads and
+// writes (a stand-in for a frontend's wire, not for its behaviour: it
+// answers the health check and GetSystemInfo that dialing makes, and
+// DescribeNamespace with a 64 KiB description).
 type wire struct {
 	workflowservice.UnimplementedWorkflowServiceServer
-	read atomic.Int64
+	read, written atomic.Int64
 }
+
+const wireMessage = 64 << 10
 
 func (w *wire) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoRequest) (*workflowservice.GetSystemInfoResponse, error) {
 	return &workflowservice.GetSystemInfoResponse{}, nil
 }
 
 func (w *wire) DescribeNamespace(context.Context, *workflowservice.DescribeNamespaceRequest) (*workflowservice.DescribeNamespaceResponse, error) {
-	return &workflowservice.DescribeNamespaceResponse{}, nil
+	return &workflowservice.DescribeNamespaceResponse{NamespaceInfo: &namespacepb.NamespaceInfo{Description: strings.Repeat("d", wireMessage)}}, nil
 }
 
 type countingListener struct {
 	net.Listener
-	n *atomic.Int64
+	w *wire
 }
 
 func (l countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	return countingConn{c, l.n}, err
+	return countingConn{c, l.w}, err
 }
 
 type countingConn struct {
 	net.Conn
-	n *atomic.Int64
+	w *wire
 }
 
 func (c countingConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	c.n.Add(int64(n))
+	c.w.read.Add(int64(n))
+	return n, err
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.w.written.Add(int64(n))
 	return n, err
 }
 
 // TestCompressionOnTheWire dials a gRPC server on 127.0.0.1 with each
 // setting and sends it a request of 64 KiB that gzip shrinks to a few
-// hundred bytes: auto and none send it whole, gzip compressed.
+// hundred bytes, answered with as much: auto and none send both whole,
+// gzip compressed.
 func TestCompressionOnTheWire(t *testing.T) {
-	const size = 64 << 10
+	const size = wireMessage
 	for _, c := range []struct {
 		compression string
 		gzip        bool
@@ -105,7 +115,7 @@ func TestCompressionOnTheWire(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			go srv.Serve(countingListener{l, &w.read}) //nolint:errcheck // ends with Stop
+			go srv.Serve(countingListener{l, w}) //nolint:errcheck // ends with Stop
 			defer srv.Stop()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -114,13 +124,21 @@ func TestCompressionOnTheWire(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cl.Close()
-			before := w.read.Load()
-			if _, err := cl.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Id: strings.Repeat("n", size)}); err != nil {
+			read, written := w.read.Load(), w.written.Load()
+			resp, err := cl.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Id: strings.Repeat("n", size)})
+			if err != nil {
 				t.Fatal(err)
 			}
-			sent := w.read.Load() - before
-			if compressed := sent < size/4; compressed != c.gzip {
-				t.Errorf("a %d-byte request took %d bytes on the wire: compressed %v, want %v", size, sent, compressed, c.gzip)
+			if len(resp.GetNamespaceInfo().GetDescription()) != size {
+				t.Fatalf("the answer lost its description: %d bytes", len(resp.GetNamespaceInfo().GetDescription()))
+			}
+			for _, d := range []struct {
+				what string
+				n    int64
+			}{{"request", w.read.Load() - read}, {"answer", w.written.Load() - written}} {
+				if compressed := d.n < size/4; compressed != c.gzip {
+					t.Errorf("a %d-byte %s took %d bytes on the wire: compressed %v, want %v", size, d.what, d.n, compressed, c.gzip)
+				}
 			}
 		})
 	}
