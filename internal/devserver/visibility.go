@@ -228,9 +228,10 @@ var unindexed = nameSet("by_history_length", "by_history_size_bytes", "by_execut
 // features rigger does not use (batches, schedules, pauses, worker
 // versioning), and the parent ids, which only child workflows' records
 // have (rigger's catalog refresh loops). Every index is pages a record
-// writes, and most of rigger's records hold NULL in these columns: BenchmarkVisibilityRecord took 1.1–1.3
-// ms a run with them sparse, against 2.4–2.5 ms with 16 of them dropped
-// and the rest whole. SQLite can use a partial index wherever a query
+// writes, and most of rigger's records hold NULL in these columns:
+// BenchmarkVisibilityRecord took 1.1–1.3 ms a run with them partial,
+// against 2.4 ms with 16 of them dropped and the rest whole (stop 42's
+// file). SQLite can use a partial index wherever a query
 // compares its column with =, IN, <, >, BETWEEN, LIKE or GLOB (each
 // implies the column is not NULL), so a list comparing one of these
 // attributes with a value reads its index as before; one asking for the
