@@ -2,17 +2,20 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	namespacepb "go.temporal.io/api/namespace/v1"
-	"go.temporal.io/api/workflowservice/v1"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/riggerdev/rigger/internal/devserver"
 )
 
 // TestGzip: auto compresses to a frontend elsewhere, not to one on this
@@ -50,96 +53,130 @@ func TestGzip(t *testing.T) {
 	}
 }
 
-// wire is a gRPC server on 127.0.0.1 that counts the bytes it reads and
-// writes (a stand-in for a frontend's wire, not for its behaviour: it
-// answers the health check and GetSystemInfo that dialing makes, and
-// DescribeNamespace with a 64 KiB description).
+// wire is a TCP proxy on 127.0.0.1 in front of a Temporal frontend that
+// counts the bytes going each way.
 type wire struct {
-	workflowservice.UnimplementedWorkflowServiceServer
-	read, written atomic.Int64
+	ln       net.Listener
+	up, down atomic.Int64 // client → frontend, frontend → client
 }
 
-const wireMessage = 64 << 10
-
-func (w *wire) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoRequest) (*workflowservice.GetSystemInfoResponse, error) {
-	return &workflowservice.GetSystemInfoResponse{}, nil
+func newWire(t *testing.T, frontend string) *wire {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &wire{ln: ln}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			f, err := net.Dial("tcp", frontend)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, f)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(countingWriter{f, &w.up}, c); _ = f.Close() }()
+			go func() { _, _ = io.Copy(countingWriter{c, &w.down}, f); _ = c.Close() }()
+		}
+	}()
+	return w
 }
 
-func (w *wire) DescribeNamespace(context.Context, *workflowservice.DescribeNamespaceRequest) (*workflowservice.DescribeNamespaceResponse, error) {
-	return &workflowservice.DescribeNamespaceResponse{NamespaceInfo: &namespacepb.NamespaceInfo{Description: strings.Repeat("d", wireMessage)}}, nil
+// countingWriter counts what it writes as it goes.
+type countingWriter struct {
+	io.Writer
+	n *atomic.Int64
 }
 
-type countingListener struct {
-	net.Listener
-	w *wire
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	return countingConn{c, l.w}, err
-}
-
-type countingConn struct {
-	net.Conn
-	w *wire
-}
-
-func (c countingConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	c.w.read.Add(int64(n))
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.Writer.Write(b)
+	c.n.Add(int64(n))
 	return n, err
 }
 
-func (c countingConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.w.written.Add(int64(n))
-	return n, err
-}
-
-// TestCompressionOnTheWire dials a gRPC server on 127.0.0.1 with each
-// setting and sends it a request of 64 KiB that gzip shrinks to a few
-// hundred bytes, answered with as much: auto and none send both whole,
-// gzip compressed.
+// TestCompressionOnTheWire runs the embedded Temporal server behind a
+// counting proxy on 127.0.0.1 and, with each setting, starts a workflow
+// whose 64 KiB input gzip shrinks to a few hundred bytes, then reads the
+// input back in its history: auto and none send both whole, gzip
+// compressed.
 func TestCompressionOnTheWire(t *testing.T) {
-	const size = wireMessage
-	for _, c := range []struct {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	const size = 64 << 10
+	frontend := freeAddr(t)
+	srv, err := devserver.Start(devserver.Options{DataDir: t.TempDir(), FrontendAddress: frontend, Namespace: "default",
+		Retention: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	for i, c := range []struct {
 		compression string
 		gzip        bool
 	}{{CompressionAuto, false}, {"", false}, {CompressionNone, false}, {CompressionGzip, true}} {
 		t.Run(c.compression, func(t *testing.T) {
-			w := &wire{}
-			srv := grpc.NewServer()
-			workflowservice.RegisterWorkflowServiceServer(srv, w)
-			healthpb.RegisterHealthServer(srv, health.NewServer())
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go srv.Serve(countingListener{l, w}) //nolint:errcheck // ends with Stop
-			defer srv.Stop()
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			w := newWire(t, frontend)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cl, err := Dial(ctx, Options{Address: l.Addr().String(), Namespace: "default", Compression: c.compression})
+			cl, err := Dial(ctx, Options{Address: w.ln.Addr().String(), Namespace: "default", Compression: c.compression})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer cl.Close()
-			read, written := w.read.Load(), w.written.Load()
-			resp, err := cl.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Id: strings.Repeat("n", size)})
+			// Each count is the direction's bytes during one call: a
+			// request up, then an answer down.
+			up := w.up.Load()
+			input := strings.Repeat("i", size)
+			run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("wire-%d", i), TaskQueue: "nobody-polls"}, "some-workflow", input)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(resp.GetNamespaceInfo().GetDescription()) != size {
-				t.Fatalf("the answer lost its description: %d bytes", len(resp.GetNamespaceInfo().GetDescription()))
+			sent := w.up.Load() - up
+			down := w.down.Load()
+			it := cl.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
 			}
+			if n := len(ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0].GetData()); n < size {
+				t.Fatalf("the history's input has %d bytes, want over %d", n, size)
+			}
+			got := w.down.Load() - down
 			for _, d := range []struct {
 				what string
 				n    int64
-			}{{"request", w.read.Load() - read}, {"answer", w.written.Load() - written}} {
+			}{{"request", sent}, {"answer", got}} {
 				if compressed := d.n < size/4; compressed != c.gzip {
 					t.Errorf("a %d-byte %s took %d bytes on the wire: compressed %v, want %v", size, d.what, d.n, compressed, c.gzip)
 				}
 			}
 		})
 	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
