@@ -79,28 +79,38 @@ func prepareVisibility(mainCfg *config.SQL, path string, mainIsNew bool, logger 
 			}
 		}
 	}
+	built := false
 	switch _, err := os.Stat(path); {
 	case errors.Is(err, os.ErrNotExist):
 		if err := buildVisibilityFile(mainCfg.DatabaseName, path); err != nil {
 			return nil, fmt.Errorf("make %s: %w", path, err)
 		}
+		built = true
 	case err != nil:
 		return nil, fmt.Errorf("stat %s: %w", path, err)
-	default:
-		// Shown at the embedded server's log level (warn): on a large
-		// data dir this takes a while, once.
-		if _, err := alignVisibilityIndexes(mainCfg.DatabaseName, path, func(indexes int, records int64) {
-			logger.Warn("rebuilding indexes of the visibility file made by an older rigger (once)", "indexes", indexes, "records", records, "file", path)
-		}); err != nil {
-			return nil, fmt.Errorf("index %s: %w", path, err)
+	}
+	// One connection for both start-up steps.
+	err := onAttached(path, mainCfg.DatabaseName, func(ctx context.Context, conn *sql.Conn) error {
+		if !built {
+			// Shown at the embedded server's log level (warn): on a large
+			// data dir this takes a while, once.
+			if _, err := alignVisibilityIndexes(ctx, conn, func(indexes int, records int64) {
+				logger.Warn("rebuilding indexes of the visibility file made by an older rigger (once)", "indexes", indexes, "records", records, "file", path)
+			}); err != nil {
+				return fmt.Errorf("index %s: %w", path, err)
+			}
 		}
-	}
-	moved, err := moveVisibilityRecords(mainCfg.DatabaseName, path)
+		moved, err := moveVisibilityRecords(ctx, conn, mainCfg.DatabaseName)
+		if err != nil {
+			return fmt.Errorf("move the visibility records of %s to %s: %w", mainCfg.DatabaseName, path, err)
+		}
+		if moved > 0 {
+			logger.Warn("moved Temporal's visibility records to their own file (a data dir an older rigger ran on)", "records", moved, "from", mainCfg.DatabaseName, "to", path)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("move the visibility records of %s to %s: %w", mainCfg.DatabaseName, path, err)
-	}
-	if moved > 0 {
-		logger.Warn("moved Temporal's visibility records to their own file (a data dir an older rigger ran on)", "records", moved, "from", mainCfg.DatabaseName, "to", path)
+		return nil, err
 	}
 	return &vis, nil
 }
@@ -280,97 +290,91 @@ func visibilityIndex(name, ddl string) (_ string, keep bool, _ error) {
 	return ddl, true, nil
 }
 
-// alignVisibilityIndexes gives the visibility file at path the indexes of
+// alignVisibilityIndexes gives the visibility file (conn's main, with the
+// main file attached as "old") the indexes of
 // Temporal's schema as buildVisibilityFile gives them to a new one (a
 // file built by an earlier rigger may hold them otherwise), in one
 // transaction, and says how many indexes it dropped or rebuilt. Before it
 // starts, starting is told how many, and how many records the file holds.
 // Indexes not in Temporal's schema are left as they are.
-func alignVisibilityIndexes(mainFile, path string, starting func(indexes int, records int64)) (changed int, err error) {
-	err = onAttached(path, mainFile, func(ctx context.Context, conn *sql.Conn) error {
-		indexes := func(schema string) (map[string]string, error) {
-			rows, err := conn.QueryContext(ctx, "SELECT name, sql FROM "+schema+".sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL")
-			if err != nil {
+func alignVisibilityIndexes(ctx context.Context, conn *sql.Conn, starting func(indexes int, records int64)) (int, error) {
+	indexes := func(schema string) (map[string]string, error) {
+		rows, err := conn.QueryContext(ctx, "SELECT name, sql FROM "+schema+".sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL")
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[string]string{}
+		for rows.Next() {
+			var name, ddl string
+			if err := rows.Scan(&name, &ddl); err != nil {
 				return nil, err
 			}
-			defer rows.Close()
-			out := map[string]string{}
-			for rows.Next() {
-				var name, ddl string
-				if err := rows.Scan(&name, &ddl); err != nil {
-					return nil, err
-				}
-				out[name] = ddl
-			}
-			return out, rows.Err()
+			out[name] = ddl
 		}
-		schema, err := indexes("old")
-		if err != nil {
-			return err
-		}
-		have, err := indexes("main")
-		if err != nil {
-			return err
-		}
-		var stmts []string
-		for _, name := range slices.Sorted(maps.Keys(schema)) {
-			want, keep, err := visibilityIndex(name, schema[name])
-			if err != nil {
-				return err
-			}
-			got, ok := have[name]
-			if ok && (!keep || got != want) {
-				stmts = append(stmts, "DROP INDEX main."+name)
-			}
-			if keep && got != want {
-				stmts = append(stmts, want)
-			}
-			if ok != keep || got != want {
-				changed++
-			}
-		}
-		if changed == 0 {
-			return nil
-		}
-		var records int64
-		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM main.executions_visibility").Scan(&records); err != nil {
-			return err
-		}
-		starting(changed, records)
-		return inTransaction(ctx, conn, "BEGIN IMMEDIATE", stmts)
-	})
+		return out, rows.Err()
+	}
+	schema, err := indexes("old")
 	if err != nil {
+		return 0, err
+	}
+	have, err := indexes("main")
+	if err != nil {
+		return 0, err
+	}
+	var stmts []string
+	changed := 0
+	for _, name := range slices.Sorted(maps.Keys(schema)) {
+		want, keep, err := visibilityIndex(name, schema[name])
+		if err != nil {
+			return 0, err
+		}
+		got, ok := have[name]
+		if ok && (!keep || got != want) {
+			stmts = append(stmts, "DROP INDEX main."+name)
+		}
+		if keep && got != want {
+			stmts = append(stmts, want)
+		}
+		if ok != keep || got != want {
+			changed++
+		}
+	}
+	if changed == 0 {
+		return 0, nil
+	}
+	var records int64
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM main.executions_visibility").Scan(&records); err != nil {
+		return 0, err
+	}
+	starting(changed, records)
+	if err := inTransaction(ctx, conn, "BEGIN IMMEDIATE", stmts); err != nil {
 		return 0, err
 	}
 	return changed, nil
 }
 
-// moveVisibilityRecords moves the main file's visibility records into the
-// file at path and says how many it moved.
-func moveVisibilityRecords(mainFile, path string) (moved int64, err error) {
-	err = onAttached(path, mainFile, func(ctx context.Context, conn *sql.Conn) error {
-		var found bool
-		if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM old.executions_visibility)").Scan(&found); err != nil || !found {
-			return err
-		}
-		// Two statements, each committed alone: across two WAL files one
-		// transaction would not be atomic anyway, and in this order a crash
-		// between them loses nothing.
-		res, err := conn.ExecContext(ctx, "INSERT INTO main.executions_visibility ("+visibilityColumns+") SELECT "+visibilityColumns+
-			" FROM old.executions_visibility WHERE true"+keepNewer)
-		if err != nil {
-			return err
-		}
-		if moved, err = res.RowsAffected(); err != nil {
-			return err
-		}
-		if _, err := conn.ExecContext(ctx, "DELETE FROM old.executions_visibility"); err != nil {
-			return fmt.Errorf("the records were copied; removing them from %s: %w", mainFile, err)
-		}
-		return nil
-	})
+// moveVisibilityRecords moves the main file's visibility records (conn's
+// "old") into the visibility file (conn's main) and says how many it moved.
+func moveVisibilityRecords(ctx context.Context, conn *sql.Conn, mainFile string) (int64, error) {
+	var found bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM old.executions_visibility)").Scan(&found); err != nil || !found {
+		return 0, err
+	}
+	// Two statements, each committed alone: across two WAL files one
+	// transaction would not be atomic anyway, and in this order a crash
+	// between them loses nothing.
+	res, err := conn.ExecContext(ctx, "INSERT INTO main.executions_visibility ("+visibilityColumns+") SELECT "+visibilityColumns+
+		" FROM old.executions_visibility WHERE true"+keepNewer)
 	if err != nil {
 		return 0, err
+	}
+	moved, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := conn.ExecContext(ctx, "DELETE FROM old.executions_visibility"); err != nil {
+		return 0, fmt.Errorf("the records were copied; removing them from %s: %w", mainFile, err)
 	}
 	return moved, nil
 }
