@@ -3,6 +3,7 @@ package store
 import (
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // lowNice is the scheduling niceness of runLowPriority's thread.
@@ -25,4 +26,13 @@ func runLowPriority(fn func()) {
 	if p := <-done; p != nil {
 		panic(p)
 	}
+}
+
+// processCPU is the CPU time the process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

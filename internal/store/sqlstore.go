@@ -111,12 +111,10 @@ type Dialect struct {
 	// planner stops early by itself for a broad text, and planned the
 	// walk's text test as a scan of every match (a rare text cost twice).
 	WalkFullText bool
-	// YieldLargeCommits commits a large batch on a low-priority thread: on
-	// SQLite the commit also checkpoints the batch's WAL frames into the
-	// database file (a copy as large as the batch, most of it system time),
-	// while its rows are already visible; requests served meanwhile come
-	// first.
-	YieldLargeCommits bool
+	// Checkpoint copies the write-ahead log into the database file; its
+	// connections do not as they commit (see checkpointer). "" = the
+	// database does it itself.
+	Checkpoint string
 	// AuditLock, run first in each audit append's transaction, holds a lock
 	// until it ends (PostgreSQL: an advisory lock; SQLite: a write, which
 	// takes the database's one write lock), so appends from several
@@ -183,6 +181,7 @@ type SQL struct {
 	vocab   vocabCache
 	noIndex atomic.Bool
 	vacuum  vacuumer
+	ckpt    checkpointer
 	// auditMu serializes audit appends on a Dialect.AuditDB (a file with
 	// a write lock of its own: they need not wait for catalog writes).
 	auditMu sync.Mutex
@@ -222,8 +221,13 @@ func (v *vacuumer) failed(stmt string, err error) {
 }
 
 // WaitMaintenance waits for the Dialect.Vacuum run asked for so far, if
-// any (benchmarks time searches after it: they measure a settled store).
-func (s *SQL) WaitMaintenance() { s.vacuum.wg.Wait() }
+// any, and copies the write-ahead log into the database file now if a copy
+// is pending (benchmarks time searches after it: they measure a settled
+// store).
+func (s *SQL) WaitMaintenance() {
+	s.vacuum.wg.Wait()
+	s.ckpt.flush()
+}
 
 // vacuumDelay is how long after a large batch commits Dialect.Vacuum runs.
 const vacuumDelay = time.Second
@@ -402,11 +406,13 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 	}
 	if d.FullText == "" {
 		s.noIndex.Store(true)
+		s.startCheckpointer()
 		return s, nil
 	}
 	if err := s.whileLocked(ctx, "rebuild the search index", s.reindexIfNeeded); err != nil {
 		return nil, err
 	}
+	s.startCheckpointer()
 	return s, nil
 }
 
@@ -549,7 +555,10 @@ func (s *SQL) lockWrites() func() {
 		return func() {}
 	}
 	s.writeMu.Lock()
-	return s.writeMu.Unlock
+	return func() {
+		s.writeMu.Unlock()
+		s.ckpt.wroteLog(false)
+	}
 }
 
 // Ping checks the database answers.
@@ -561,6 +570,7 @@ func (s *SQL) DBStats() sql.DBStats { return s.db.Stats() }
 
 // Close closes the database.
 func (s *SQL) Close() error {
+	s.stopCheckpointer()
 	if s.vacuum.cancel != nil {
 		s.vacuum.mu.Lock()
 		s.vacuum.cancel()
@@ -825,16 +835,13 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 			}
 		}
 		r.close()
-		var cerr error
-		commit := func() { cerr = tx.Commit() }
-		if s.d.YieldLargeCommits && large {
-			runLowPriority(commit)
-		} else {
-			commit()
-		}
+		cerr := tx.Commit()
 		if cerr == nil {
 			indexed()
 			s.wrote(res.Inserted + res.Updated + res.Removed)
+			if large {
+				s.ckpt.wroteLog(true)
+			}
 		}
 		return cerr
 	}()

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,7 +75,11 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		}
 	}
 	q := connPragmas()
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// The catalog's connections leave copying the write-ahead log into
+	// the file to the store (store.Dialect.Checkpoint); the audit file's
+	// still copy it as they commit, past 1000 pages.
+	cq := url.Values{"_pragma": append(slices.Clone(q["_pragma"]), "wal_autocheckpoint(0)")}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+cq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -140,7 +145,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// (rows per key prefix), which is what serves its owner plans.
 		Analyze: "SAVEPOINT analyze; PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations; " +
 			"DELETE FROM sqlite_stat4; ANALYZE sqlite_schema; RELEASE analyze",
-		YieldLargeCommits: true,
+		Checkpoint: "PRAGMA wal_checkpoint(PASSIVE)",
 		// Without the walk a broad picker text ("s" at 100k components)
 		// sorted every match: ~250 ms of CPU, now ~1 ms.
 		WalkFullText: true,
