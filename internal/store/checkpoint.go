@@ -20,18 +20,26 @@ import (
 // Here the copy runs on a goroutine of its own, at low priority, a moment
 // after writes (checkpointDelay: the writes of that moment share one copy),
 // and after a large batch once the process is quiet (checkpointQuiet), for
-// checkpointQuietMax at most. A backstop every checkpointEvery copies what
-// writes outside the store's write lock left. Readers meanwhile read the
-// batch's pages from the log, which costs them far less than the copy did.
+// checkpointQuietMax at most; so do Open's own writes (a migration, a
+// search index rebuilt). A backstop every checkpointEvery copies what
+// writes outside the store's write lock left. Readers
+// meanwhile read the batch's pages from the log, which costs them far less
+// than the copy did.
+//
+// "Quiet" is this process's CPU time: in rigger dev the queries and the
+// load share the process. A rigger worker that loads a SQLite file which a
+// rigger server reads copies once the worker is quiet, whatever the
+// server is doing.
 type checkpointer struct {
 	// kick wakes the loop: a write committed, or a flush asks.
 	kick chan struct{}
-	// large says a large batch is among the writes the next copy takes.
-	large atomic.Bool
-	// now asks the next copy to run at once (flush). pending says a write
+	// large says a large batch is among the writes the next copy takes;
+	// now asks that copy to run at once (flush). pending says a write
 	// waits for a copy, and settled is closed once that copy ran (or the
 	// checkpointer stopped), so flush can wait for it.
 	mu      sync.Mutex
+	large   bool
+	largeAt time.Time
 	now     bool
 	pending bool
 	stopped bool
@@ -67,6 +75,7 @@ func (s *SQL) startCheckpointer() {
 		defer c.wg.Done()
 		s.checkpointLoop(ctx)
 	}()
+	c.wroteLog(true)
 }
 
 // stopCheckpointer stops the checkpointer (the database copies what is
@@ -84,19 +93,23 @@ func (c *checkpointer) wroteLog(large bool) {
 	if c.kick == nil {
 		return
 	}
-	if large {
-		c.large.Store(true)
-	}
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
 		return
+	}
+	if large {
+		c.large, c.largeAt = true, time.Now()
 	}
 	if !c.pending {
 		c.pending = true
 		c.settled = make(chan struct{})
 	}
 	c.mu.Unlock()
+	c.wake()
+}
+
+func (c *checkpointer) wake() {
 	select {
 	case c.kick <- struct{}{}:
 	default:
@@ -109,13 +122,10 @@ func (c *checkpointer) flush() {
 		return
 	}
 	c.mu.Lock()
-	c.now = true
+	c.now = c.pending
 	settled := c.settled
 	c.mu.Unlock()
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
+	c.wake()
 	<-settled
 }
 
@@ -139,18 +149,19 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 			return
 		case <-backstop.C:
 		case <-c.kick:
-			if !c.waitFor(ctx) {
-				return
-			}
 		}
-		c.large.Store(false)
 		c.mu.Lock()
-		c.now = false
-		settled, pending := c.settled, c.pending
-		c.pending = false
+		pending := c.pending
 		c.mu.Unlock()
-		var err error
-		runLowPriority(func() { _, err = s.db.ExecContext(ctx, s.d.Checkpoint) })
+		if pending && !c.waitFor(ctx) {
+			return
+		}
+		c.mu.Lock()
+		c.now, c.large = false, false
+		settled := c.settled
+		pending, c.pending = c.pending, false
+		c.mu.Unlock()
+		complete, err := s.copyLog(ctx)
 		if pending {
 			close(settled)
 		}
@@ -158,24 +169,49 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 			slog.Default().Warn("store: copying the write-ahead log into the database file failed; the next write tries again, and later failures are not logged",
 				"statement", s.d.Checkpoint, "err", err)
 		}
+		if err == nil && !complete {
+			// A reader (of this process or another) still used frames
+			// the copy could not write over: the rest a moment later.
+			c.wroteLog(false)
+		}
 	}
+}
+
+// copyLog runs Dialect.Checkpoint on a low-priority thread, holding the
+// store's write lock as the commits that copied did, so that no write of
+// this process lands in the log while it is copied and the next write
+// starts the log over (SQLite starts over only after a complete copy).
+// It reports whether the copy took every frame.
+func (s *SQL) copyLog(ctx context.Context) (complete bool, err error) {
+	defer s.lockWritesOnly()()
+	runLowPriority(func() {
+		var busy, frames, copied int64
+		err = s.db.QueryRowContext(ctx, s.d.Checkpoint).Scan(&busy, &frames, &copied)
+		complete = busy == 0 && copied >= frames
+	})
+	return complete, err
 }
 
 // waitFor waits before a copy: checkpointDelay for the writes of that
 // moment to share it, or, once a large batch is among them, until the
 // process used under a tenth of a core over checkpointQuiet, for
-// checkpointQuietMax at most. A flush ends the wait at once. It reports
+// checkpointQuietMax at most after the latest large batch. A flush ends the wait at once. It reports
 // false when the store is closing.
 func (c *checkpointer) waitFor(ctx context.Context) bool {
 	start := time.Now()
 	windowStart, last := start, processCPU()
 	for {
-		large := c.large.Load()
-		limit := checkpointDelay
-		if large {
-			limit = checkpointQuietMax
+		c.mu.Lock()
+		now, large, largeAt := c.now, c.large, c.largeAt
+		c.mu.Unlock()
+		if now {
+			return true
 		}
-		left := limit - time.Since(start)
+		left := checkpointDelay - time.Since(start)
+		if large {
+			// From the latest large batch: each gets its quiet wait.
+			left = checkpointQuietMax - time.Since(largeAt)
+		}
 		if left <= 0 {
 			return true
 		}
@@ -190,12 +226,6 @@ func (c *checkpointer) waitFor(ctx context.Context) bool {
 		case <-t.C:
 		case <-c.kick:
 			t.Stop()
-		}
-		c.mu.Lock()
-		now := c.now
-		c.mu.Unlock()
-		if now {
-			return true
 		}
 		if !large || time.Since(windowStart) < checkpointQuiet {
 			continue // a write's kick, or a small write's moment not over

@@ -240,8 +240,12 @@ const vacuumAfterSmall = 10 * analyzeAfter
 
 // wrote counts n rows written by a committed transaction, and asks for a
 // Dialect.Vacuum run after a large batch (analyzeAfter rows) or once small
-// ones add up to vacuumAfterSmall.
+// ones add up to vacuumAfterSmall; a large batch's Dialect.Checkpoint waits
+// for a quiet moment.
 func (s *SQL) wrote(n int) {
+	if n >= analyzeAfter {
+		s.ckpt.wroteLog(true)
+	}
 	v := &s.vacuum
 	if s.d.Vacuum == "" || n <= 0 {
 		return
@@ -554,11 +558,21 @@ func (s *SQL) lockWrites() func() {
 	if !s.d.SerializeWrites {
 		return func() {}
 	}
-	s.writeMu.Lock()
+	unlock := s.lockWritesOnly()
 	return func() {
-		s.writeMu.Unlock()
+		unlock()
 		s.ckpt.wroteLog(false)
 	}
+}
+
+// lockWritesOnly is lockWrites for the checkpointer's own copies, which
+// are no writes to copy.
+func (s *SQL) lockWritesOnly() func() {
+	if !s.d.SerializeWrites {
+		return func() {}
+	}
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
 }
 
 // Ping checks the database answers.
@@ -839,9 +853,6 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		if cerr == nil {
 			indexed()
 			s.wrote(res.Inserted + res.Updated + res.Removed)
-			if large {
-				s.ckpt.wroteLog(true)
-			}
 		}
 		return cerr
 	}()

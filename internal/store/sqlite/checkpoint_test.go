@@ -126,4 +126,9 @@ func TestWritesCopiedSoon(t *testing.T) {
 		t.Fatalf("the database file went from %d to %d bytes as a small write committed: copied in the commit", full, size)
 	}
 	waitGrown(t, path, full+1, "a small write, the process busy")
+	// The copy after the batch took the whole log, so the small write
+	// started it over instead of adding to its end.
+	if after := fileSize(t, path+"-wal"); after > wal {
+		t.Fatalf("the log grew from %d to %d bytes with a small write after a whole copy: it did not start over", wal, after)
+	}
 }

@@ -77,8 +77,10 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	q := connPragmas()
 	// The catalog's connections leave copying the write-ahead log into
 	// the file to the store (store.Dialect.Checkpoint); the audit file's
-	// still copy it as they commit, past 1000 pages.
-	cq := url.Values{"_pragma": append(slices.Clone(q["_pragma"]), "wal_autocheckpoint(0)")}
+	// still copy it as they commit, past 1000 pages. Once copied whole,
+	// the log starts over and is cut back to 64 MiB (a 100k-entity load
+	// grew it to ~780 MB, which it then kept).
+	cq := url.Values{"_pragma": append(slices.Clone(q["_pragma"]), "wal_autocheckpoint(0)", "journal_size_limit(67108864)")}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+cq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

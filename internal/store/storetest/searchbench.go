@@ -334,7 +334,8 @@ func (pt passTimes) report(b *testing.B, prefix string) {
 // change as they change the wall time. A write's CPU time counts what the
 // write leaves to do after it commits, so that work never lands in
 // another write's figure: the store's own upkeep (SQL.WaitMaintenance:
-// PostgreSQL's vacuum of the batch) and, for a store with a Checkpoint
+// PostgreSQL's vacuum of the batch, SQLite's copy of its write-ahead log
+// into the file) and, for a store with a Checkpoint
 // method (a server's), writing the pages it dirtied out. Before each
 // write the Go heap is collected and the server checkpointed, uncounted,
 // so no earlier write's garbage or pages are counted in it.
