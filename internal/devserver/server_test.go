@@ -3,7 +3,6 @@ package devserver
 import (
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,17 +16,8 @@ import (
 	"go.temporal.io/server/common/dynamicconfig"
 
 	"github.com/riggerdev/rigger/internal/searchattr"
+	"github.com/riggerdev/rigger/internal/testtools"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // TestRefusesOtherTemporalVersion: a data dir whose temporal.db was written
 // by another embedded Temporal version, or whose version stamp is missing,
@@ -54,7 +44,7 @@ func TestRefusesOtherTemporalVersion(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, err := Start(Options{DataDir: dir, FrontendAddress: freeAddr(t), Namespace: "default", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			s, err := Start(Options{DataDir: dir, FrontendAddress: testtools.FreeAddr(t), Namespace: "default", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err == nil {
 				s.Stop()
 				t.Fatal("started on a database of another version")
@@ -82,7 +72,7 @@ func TestSearchAttributesSettled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	addr := freeAddr(t)
+	addr := testtools.FreeAddr(t)
 	s, err := Start(Options{DataDir: t.TempDir(), FrontendAddress: addr, Namespace: "default", Retention: time.Hour,
 		SearchAttributes: searchattr.Definitions(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -33,6 +33,8 @@ import (
 	sqltests "go.temporal.io/server/common/persistence/sql/sqlplugin/tests"
 	"go.temporal.io/server/common/resolver"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
+
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // fileConfig is the embedded server's configuration of a SQLite file at
@@ -445,7 +447,7 @@ func TestVisibilityOwnFile(t *testing.T) {
 	}
 	dir := t.TempDir()
 	start := func() (*Server, client.Client) {
-		addr := freeAddr(t)
+		addr := testtools.FreeAddr(t)
 		s, err := Start(Options{DataDir: dir, FrontendAddress: addr, Namespace: "default", Retention: time.Hour,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/riggerdev/rigger/internal/devserver"
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // TestGzip: auto compresses to a frontend elsewhere, not to one on this
@@ -120,7 +121,7 @@ func TestCompressionOnTheWire(t *testing.T) {
 		t.Skip("starts the embedded Temporal server")
 	}
 	const size = 64 << 10
-	frontend := freeAddr(t)
+	frontend := testtools.FreeAddr(t)
 	srv, err := devserver.Start(devserver.Options{DataDir: t.TempDir(), FrontendAddress: frontend, Namespace: "default",
 		Retention: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -169,14 +170,4 @@ func TestCompressionOnTheWire(t *testing.T) {
 			}
 		})
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

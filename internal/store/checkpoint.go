@@ -22,9 +22,8 @@ import (
 // and after a large batch once the process is quiet (checkpointQuiet), for
 // checkpointQuietMax at most; so do Open's own writes (a migration, a
 // search index rebuilt). A backstop every checkpointEvery copies what
-// writes outside the store's write lock left. Readers
-// meanwhile read the batch's pages from the log, which costs them far less
-// than the copy did.
+// writes outside the store's write lock left. Readers meanwhile read the
+// batch's pages from the log, which costs them far less than the copy did.
 //
 // "Quiet" is this process's CPU time: in rigger dev the queries and the
 // load share the process. A rigger worker that loads a SQLite file which a
@@ -33,12 +32,12 @@ import (
 type checkpointer struct {
 	// kick wakes the loop: a write committed, or a flush asks.
 	kick chan struct{}
-	// large says a large batch is among the writes the next copy takes;
-	// now asks that copy to run at once (flush). pending says a write
-	// waits for a copy, and settled is closed once that copy ran (or the
-	// checkpointer stopped), so flush can wait for it.
+	// largeAt is when the latest large batch among the writes the next
+	// copy takes committed (zero: none); now asks that copy to run at once
+	// (flush). pending says a write waits for a copy, and settled is
+	// closed once that copy ran (or the checkpointer stopped), so flush
+	// can wait for it.
 	mu      sync.Mutex
-	large   bool
 	largeAt time.Time
 	now     bool
 	pending bool
@@ -70,11 +69,7 @@ func (s *SQL) startCheckpointer() {
 	close(c.settled)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		s.checkpointLoop(ctx)
-	}()
+	c.wg.Go(func() { s.checkpointLoop(ctx) })
 	c.wroteLog(true)
 }
 
@@ -99,7 +94,7 @@ func (c *checkpointer) wroteLog(large bool) {
 		return
 	}
 	if large {
-		c.large, c.largeAt = true, time.Now()
+		c.largeAt = time.Now()
 	}
 	if !c.pending {
 		c.pending = true
@@ -157,7 +152,7 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 			return
 		}
 		c.mu.Lock()
-		c.now, c.large = false, false
+		c.now, c.largeAt = false, time.Time{}
 		settled := c.settled
 		pending, c.pending = c.pending, false
 		c.mu.Unlock()
@@ -195,15 +190,16 @@ func (s *SQL) copyLog(ctx context.Context) (complete bool, err error) {
 // waitFor waits before a copy: checkpointDelay for the writes of that
 // moment to share it, or, once a large batch is among them, until the
 // process used under a tenth of a core over checkpointQuiet, for
-// checkpointQuietMax at most after the latest large batch. A flush ends the wait at once. It reports
-// false when the store is closing.
+// checkpointQuietMax at most after the latest large batch. A flush ends
+// the wait at once. It reports false when the store is closing.
 func (c *checkpointer) waitFor(ctx context.Context) bool {
 	start := time.Now()
 	windowStart, last := start, processCPU()
 	for {
 		c.mu.Lock()
-		now, large, largeAt := c.now, c.large, c.largeAt
+		now, largeAt := c.now, c.largeAt
 		c.mu.Unlock()
+		large := !largeAt.IsZero()
 		if now {
 			return true
 		}
