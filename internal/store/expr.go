@@ -282,7 +282,8 @@ func expr(q *sqlBuilder, e *Expr) {
 }
 
 // probe writes one access condition as a correlated lookup of the row's
-// own search rows (the search_entity and search_key_value indexes):
+// own search rows (their rowid range on SQLite, the search_entity index
+// on PostgreSQL; see sqlBuilder.searchOf):
 // access narrows rows a filter or the order already found, so a few index
 // seeks per row beat materializing every entity that, say, has an
 // annotation, on each request. relations.<type> is read from the search
@@ -308,7 +309,9 @@ func probeAs(q *sqlBuilder, c Cond, semi bool) {
 	if semi {
 		q.add("e.id IN (SELECT s.entity_id FROM search s WHERE s.key = ?", key)
 	} else {
-		q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key = ?", key)
+		q.add("EXISTS (SELECT 1 ")
+		q.searchOf("e.id")
+		q.add(" AND s.key = ?", key)
 	}
 	if len(vals) > 0 {
 		q.add(" AND ")

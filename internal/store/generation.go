@@ -105,7 +105,7 @@ func (s *SQL) generationCol() string {
 // more than max.
 func (s *SQL) HiddenSet(ctx context.Context, access *Expr, max int) (gen int64, refs map[string]bool, whole bool, err error) {
 	refs = map[string]bool{}
-	var q sqlBuilder
+	q := s.builder()
 	q.add("SELECT g.n, h.ref FROM (SELECT " + s.generationCol() + " AS n) g LEFT JOIN (SELECT e.ref FROM entities e WHERE ")
 	notAdmitted(&q, access, true)
 	q.add(" LIMIT ?) h ON 1=1", max+1)

@@ -15,6 +15,26 @@ import (
 type sqlBuilder struct {
 	b    strings.Builder
 	args []any
+	// packed: the store keeps an entity's search rows as a rowid range
+	// (Dialect.PackedRows); see searchOf.
+	packed bool
+}
+
+// builder is a sqlBuilder for this store's dialect.
+func (s *SQL) builder() sqlBuilder { return sqlBuilder{packed: s.d.PackedRows} }
+
+// searchOf writes "FROM search s WHERE" and the predicate selecting the
+// search rows of the entity whose id is the SQL expression id: a range of
+// the table's rowids where they are packed, the entity_id column
+// otherwise. Packed, the table is NOT INDEXED: given a key too, SQLite
+// would walk that key's rows in search_key_value for each entity (every
+// component's spec.owner, per component) instead of the entity's few rows.
+func (q *sqlBuilder) searchOf(id string) {
+	if q.packed {
+		q.add(fmt.Sprintf("FROM search s NOT INDEXED WHERE s.rowid BETWEEN %[1]s * %[2]d AND %[1]s * %[2]d + %[3]d", id, rowsPerEntity, rowsPerEntity-1))
+		return
+	}
+	q.add("FROM search s WHERE s.entity_id = " + id)
 }
 
 func (q *sqlBuilder) add(sql string, args ...any) {
@@ -128,7 +148,9 @@ func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) 
 			lower[i] = strings.ToLower(f)
 		}
 		if perRow {
-			q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id AND ")
+			q.add("EXISTS (SELECT 1 ")
+			q.searchOf("e.id")
+			q.add(" AND ")
 		} else {
 			// A few fields (a picker's name and title): the matching rows
 			// come from a scan of those keys in search_key_value, which
@@ -140,7 +162,8 @@ func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) 
 		q.add(` AND s.value LIKE ? ESCAPE '\')`, like)
 		return
 	}
-	q.add("EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id")
+	q.add("EXISTS (SELECT 1 ")
+	q.searchOf("e.id")
 	q.add(` AND s.value LIKE ? ESCAPE '\')`, like)
 }
 
@@ -155,7 +178,9 @@ func sortExpr(q *sqlBuilder, field string) {
 		q.add(col)
 		return
 	}
-	q.add("COALESCE((SELECT MIN(s.value) FROM search s WHERE s.entity_id = e.id AND s.key = ?), '')", key)
+	q.add("COALESCE((SELECT MIN(s.value) ")
+	q.searchOf("e.id")
+	q.add(" AND s.key = ?), '')", key)
 }
 
 // HiddenRefs implements Store: the refs among refs (keys, compared
@@ -180,7 +205,7 @@ func (s *SQL) HiddenRefs(ctx context.Context, refs []string, access *Expr) (map[
 	for i, r := range refs {
 		lower[i] = strings.ToLower(r)
 	}
-	var q sqlBuilder
+	q := s.builder()
 	q.add("SELECT e.ref FROM entities e WHERE ")
 	if s.d.Name == "postgres" {
 		// pgx sends a text[]. Behind ARRAY(SELECT unnest(...)) (an
@@ -307,7 +332,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 // (see Query.Hidden), counted without the access predicate when the
 // statement reads hidden's generation.
 func (s *SQL) count(ctx context.Context, qu Query, hidden *HiddenAt) (int, error) {
-	var q sqlBuilder
+	q := s.builder()
 	q.add("SELECT COUNT(*)")
 	if hidden != nil {
 		q.add(", " + s.generationCol())
@@ -374,7 +399,7 @@ type positioned struct {
 // most of its time there) and stitches no relations on with a second
 // statement.
 func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Position, backwards bool, hidden *HiddenAt) ([]positioned, error) {
-	var q sqlBuilder
+	q := s.builder()
 	q.add("SELECT * FROM (SELECT e.id, e.uid")
 	for i, o := range order {
 		q.add(", ")
@@ -479,7 +504,7 @@ func (s *SQL) Facets(ctx context.Context, f Filter, facets []string) (map[string
 func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets []string) (map[string][]FacetCount, error) {
 	out := make(map[string][]FacetCount, len(facets))
 	for _, facet := range facets {
-		var q sqlBuilder
+		q := s.builder()
 		// original is NULL where it equals value (see writeRows).
 		q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.entity_id IN (SELECT e.id FROM entities e WHERE ", strings.ToLower(facet))
 		where(&q, f, access, "", nil)

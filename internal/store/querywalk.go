@@ -66,7 +66,7 @@ func (s *SQL) walk(ctx context.Context, qu Query, order []Order, pos *Position, 
 	from := " FROM entities e INDEXED BY " + index + " "
 	// The span's far end: the name walkSpan rows on (none: the walk
 	// reaches the end and is complete whatever it finds).
-	var bound sqlBuilder
+	bound := s.builder()
 	bound.add("SELECT e.name" + from + "WHERE 1=1")
 	span := func(q *sqlBuilder) {
 		if kind != "" {
@@ -97,7 +97,7 @@ func (s *SQL) walk(ctx context.Context, qu Query, order []Order, pos *Position, 
 		return nil, false, err
 	}
 
-	var q sqlBuilder
+	q := s.builder()
 	q.add("SELECT e.id, e.name, e.uid" + from + "WHERE ")
 	where(&q, qu.Filter, qu.Access, "", nil)
 	q.add(" AND ")

@@ -119,7 +119,7 @@ func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int6
 	//
 	// The names are a range of the names index (names are ASCII: U+FFFF
 	// sorts after every name starting with the term), checked by LIKE.
-	var q sqlBuilder
+	q := s.builder()
 	if s.d.FullText == FullTextPostgres {
 		// The range is of entities_name_pattern, in byte order whatever
 		// the database's collation, written with its operators: a LIKE
@@ -154,7 +154,7 @@ func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int6
 // (searchRestTiered).
 func (s *SQL) searchRest(ctx context.Context, p *searchPlan, match string, ranked bool, offset, limit int) ([]int64, error) {
 	ranked = ranked && match != ""
-	var q sqlBuilder
+	q := s.builder()
 	q.add("SELECT e.doc_id")
 	s.from(&q, p, match, ranked)
 	s.conds(&q, p, p.types, p.kinds)
@@ -303,7 +303,7 @@ func (s *SQL) searchRows(ctx context.Context, q sqlBuilder, each func(*sql.Rows)
 // there are more than MaxSearchCount, none is ranked.
 func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage, need int) (*[]int64, error) {
 	rank := s.d.FullText == FullTextPostgres && p.match != ""
-	var q sqlBuilder
+	q := s.builder()
 	if rank {
 		q.add("WITH t AS MATERIALIZED (SELECT e.doc_id, e.type, e.kind, e.kind_text, e.name, e.tsv")
 	} else {
@@ -470,7 +470,7 @@ func (s *SQL) readableTypos(ctx context.Context, p *searchPlan) error {
 	}
 	readable := map[string]bool{}
 	for _, chunk := range chunks(all, 32) {
-		var q sqlBuilder
+		q := s.builder()
 		if s.d.FullText == FullTextPostgres {
 			// One EXISTS run for each candidate (quoted as exactTerm
 			// does): the access predicate's hashed subplans are built

@@ -287,7 +287,7 @@ func (s *SQL) typoCandidates(ctx context.Context, words []string) (map[string][]
 const trigramThreshold = "0.19"
 
 func (s *SQL) trigramCandidates(ctx context.Context, words []string, found map[string]bool) error {
-	var q sqlBuilder
+	q := s.builder()
 	for i, w := range words {
 		if i > 0 {
 			q.add(" UNION ")

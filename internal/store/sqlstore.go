@@ -54,6 +54,11 @@ type Dialect struct {
 	// SingleRowInserts writes new rows with one prepared single-row INSERT
 	// each instead of multi-row INSERTs (see rowInserter).
 	SingleRowInserts bool
+	// PackedRows stores an entity's search and relation rows at rowids
+	// id*rowsPerEntity+n (SQLite): the rows of one entity are a range of the
+	// table's own B-tree, found and deleted without an index on entity_id
+	// or origin_id (see sqlBuilder.searchOf).
+	PackedRows bool
 	// OrFail is " OR FAIL" where the database takes it (SQLite), for the
 	// single-row INSERTs (every table's) and an entity's UPDATE: a statement that writes
 	// rows through a trigger (the write generation's) and may abort on a
@@ -952,8 +957,13 @@ func (r *replacer) begin() error {
 		}
 	}
 	r.ents = r.inserter("entities", "id", "uid", "ref", "kind", "namespace", "name", "location_id", "body", "hash", "created_at", "updated_at")
-	r.search = r.inserter("search", "entity_id", "key", "value", "original")
-	r.rels = r.inserter("relations", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
+	if r.s.d.PackedRows {
+		r.search = r.inserter("search", "rowid", "entity_id", "key", "value", "original")
+		r.rels = r.inserter("relations", "rowid", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
+	} else {
+		r.search = r.inserter("search", "entity_id", "key", "value", "original")
+		r.rels = r.inserter("relations", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
+	}
 	if r.s.indexing() {
 		x := &searchIndexer{s: r.s, vocab: map[string]bool{}}
 		cols := r.s.searchColumns()
@@ -1162,24 +1172,43 @@ func (r *replacer) newIDs(n int) ([]int64, error) {
 
 // writeRows writes the search and relation rows of the entity stored as id.
 func (r *replacer) writeRows(id int64, e *Entity) error {
-	for _, row := range e.Search {
+	packed := r.s.d.PackedRows
+	if packed && max(len(e.Search), len(e.Relations)) > rowsPerEntity {
+		return fmt.Errorf("%s: %d searchable values and %d relations, more than the %d an entity may have", e.Ref, len(e.Search), len(e.Relations), rowsPerEntity)
+	}
+	for i, row := range e.Search {
 		// Most values are written lower-case already: original is then NULL,
 		// a tenth of the search table's bytes (facets read COALESCE(original, value)).
 		var original any = row.Original
 		if row.Original == row.Value {
 			original = nil
 		}
-		if err := r.search.add(id, row.Key, row.Value, original); err != nil {
+		var err error
+		if packed {
+			err = r.search.add(id*rowsPerEntity+int64(i), id, row.Key, row.Value, original)
+		} else {
+			err = r.search.add(id, row.Key, row.Value, original)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	for _, rel := range e.Relations {
-		if err := r.rels.add(id, strings.ToLower(rel.Source), rel.Type, strings.ToLower(rel.Type), rel.Target, strings.ToLower(rel.Target)); err != nil {
+	for i, rel := range e.Relations {
+		vals := []any{id, strings.ToLower(rel.Source), rel.Type, strings.ToLower(rel.Type), rel.Target, strings.ToLower(rel.Target)}
+		if packed {
+			vals = append([]any{id*rowsPerEntity + int64(i)}, vals...)
+		}
+		if err := r.rels.add(vals...); err != nil {
 			return err
 		}
 	}
 	return r.index.add(id, e)
 }
+
+// rowsPerEntity bounds an entity's search rows and its relation rows with
+// Dialect.PackedRows: each has the rowids id*rowsPerEntity up to the next
+// entity's. 2^24 leaves entity ids 39 bits.
+const rowsPerEntity = 1 << 24
 
 // finish writes what is left, then removes or orphans the entities that
 // left the location.
@@ -1275,13 +1304,41 @@ func (s *SQL) idsWhere(ctx context.Context, tx *sql.Tx, where string, args ...an
 // deleteRows removes the search, relation and search index rows written
 // from the bodies of entities ids (before they are rewritten or deleted).
 func (s *SQL) deleteRows(ctx context.Context, tx *sql.Tx, ids []int64) error {
-	if err := s.execChunks(ctx, tx, "DELETE FROM search WHERE entity_id IN (%s)", ids); err != nil {
-		return err
-	}
-	if err := s.execChunks(ctx, tx, "DELETE FROM relations WHERE origin_id IN (%s)", ids); err != nil {
-		return err
+	if s.d.PackedRows {
+		if err := deleteRanges(ctx, tx, ids); err != nil {
+			return err
+		}
+	} else {
+		if err := s.execChunks(ctx, tx, "DELETE FROM search WHERE entity_id IN (%s)", ids); err != nil {
+			return err
+		}
+		if err := s.execChunks(ctx, tx, "DELETE FROM relations WHERE origin_id IN (%s)", ids); err != nil {
+			return err
+		}
 	}
 	return s.deleteSearchRows(ctx, tx, ids, SearchTypeCatalog)
+}
+
+// deleteRanges removes the search and relation rows of entities ids where
+// they are packed (Dialect.PackedRows): a rowid range each.
+func deleteRanges(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	for _, table := range []string{"search", "relations"} {
+		st, err := tx.PrepareContext(ctx, "DELETE FROM "+table+" WHERE rowid BETWEEN ? AND ?")
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := st.ExecContext(ctx, id*rowsPerEntity, id*rowsPerEntity+rowsPerEntity-1); err != nil {
+				st.Close()
+				return fmt.Errorf("delete %s rows of entity %d: %w", table, id, err)
+			}
+		}
+		st.Close()
+	}
+	return nil
 }
 
 // deleteEntities removes entities ids with every row naming them, their
