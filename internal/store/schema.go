@@ -372,24 +372,28 @@ ALTER TABLE auth_revocations ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
 // Dialect.PackedRows), and drops the indexes that found them by entity
 // (search_entity, relations_origin): a 10k-entity first load built them
 // in 0.17 s of its 1.8, a 100k one in 1.7 s of its 17, and they were a
-// tenth of the file. Each table is rebuilt (create, copy in rowid order,
+// tenth of the file. The rowid is a declared column (id INTEGER PRIMARY
+// KEY): a VACUUM or a dump and restore keeps it, as it may not keep an
+// undeclared one. Each table is rebuilt (create, copy in rowid order,
 // drop, rename) with its other indexes created after the copy.
 // PostgreSQL's migration of the same number changes nothing.
 const (
 	packedRowsSQLite = `
 CREATE TABLE search_packed (
+  id INTEGER PRIMARY KEY,
   entity_id BIGINT NOT NULL,
   key TEXT NOT NULL,
   value TEXT,
   original TEXT
 );
-INSERT INTO search_packed (rowid, entity_id, key, value, original)
+INSERT INTO search_packed (id, entity_id, key, value, original)
   SELECT entity_id * 16777216 + ROW_NUMBER() OVER (PARTITION BY entity_id ORDER BY rowid) - 1, entity_id, key, value, original
   FROM search ORDER BY 1;
 DROP TABLE search;
 ALTER TABLE search_packed RENAME TO search;
 CREATE INDEX search_key_value ON search (key, value, entity_id);
 CREATE TABLE relations_packed (
+  id INTEGER PRIMARY KEY,
   origin_id BIGINT NOT NULL,
   source_ref TEXT NOT NULL,
   type TEXT NOT NULL,
@@ -397,7 +401,7 @@ CREATE TABLE relations_packed (
   target_ref TEXT NOT NULL,
   target_lower TEXT NOT NULL
 );
-INSERT INTO relations_packed (rowid, origin_id, source_ref, type, type_lower, target_ref, target_lower)
+INSERT INTO relations_packed (id, origin_id, source_ref, type, type_lower, target_ref, target_lower)
   SELECT origin_id * 16777216 + ROW_NUMBER() OVER (PARTITION BY origin_id ORDER BY rowid) - 1, origin_id, source_ref, type, type_lower, target_ref, target_lower
   FROM relations ORDER BY 1;
 DROP TABLE relations;

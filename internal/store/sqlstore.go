@@ -958,8 +958,8 @@ func (r *replacer) begin() error {
 	}
 	r.ents = r.inserter("entities", "id", "uid", "ref", "kind", "namespace", "name", "location_id", "body", "hash", "created_at", "updated_at")
 	if r.s.d.PackedRows {
-		r.search = r.inserter("search", "rowid", "entity_id", "key", "value", "original")
-		r.rels = r.inserter("relations", "rowid", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
+		r.search = r.inserter("search", "id", "entity_id", "key", "value", "original")
+		r.rels = r.inserter("relations", "id", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
 	} else {
 		r.search = r.inserter("search", "entity_id", "key", "value", "original")
 		r.rels = r.inserter("relations", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
@@ -1176,6 +1176,9 @@ func (r *replacer) writeRows(id int64, e *Entity) error {
 	if packed && max(len(e.Search), len(e.Relations)) > rowsPerEntity {
 		return fmt.Errorf("%s: %d searchable values and %d relations, more than the %d an entity may have", e.Ref, len(e.Search), len(e.Relations), rowsPerEntity)
 	}
+	if packed && id >= maxPackedID {
+		return fmt.Errorf("%s: entity id %d is past the %d whose rows can be stored", e.Ref, id, maxPackedID-1)
+	}
 	for i, row := range e.Search {
 		// Most values are written lower-case already: original is then NULL,
 		// a tenth of the search table's bytes (facets read COALESCE(original, value)).
@@ -1207,8 +1210,11 @@ func (r *replacer) writeRows(id int64, e *Entity) error {
 
 // rowsPerEntity bounds an entity's search rows and its relation rows with
 // Dialect.PackedRows: each has the rowids id*rowsPerEntity up to the next
-// entity's. 2^24 leaves entity ids 39 bits.
-const rowsPerEntity = 1 << 24
+// entity's. 2^24 leaves entity ids 39 bits (maxPackedID).
+const (
+	rowsPerEntity = 1 << 24
+	maxPackedID   = 1 << 39
+)
 
 // finish writes what is left, then removes or orphans the entities that
 // left the location.
@@ -1326,7 +1332,7 @@ func deleteRanges(ctx context.Context, tx *sql.Tx, ids []int64) error {
 		return nil
 	}
 	for _, table := range []string{"search", "relations"} {
-		st, err := tx.PrepareContext(ctx, "DELETE FROM "+table+" WHERE rowid BETWEEN ? AND ?")
+		st, err := tx.PrepareContext(ctx, "DELETE FROM "+table+" WHERE id BETWEEN ? AND ?")
 		if err != nil {
 			return err
 		}
