@@ -19,6 +19,7 @@ import (
 
 	"github.com/riggerdev/rigger/api"
 	"github.com/riggerdev/rigger/internal/auth"
+	"github.com/riggerdev/rigger/internal/binpages"
 	"github.com/riggerdev/rigger/internal/config"
 	creds "github.com/riggerdev/rigger/internal/credentials"
 	"github.com/riggerdev/rigger/internal/engine"
@@ -57,6 +58,20 @@ type embeddedTemporal interface {
 
 // devHeapHeadroom is rigger dev's heap floor (gcfloor).
 const devHeapHeadroom = 128 << 20
+
+// releaseStartupPages hands back, a second after the process is ready,
+// the pages of the executable its startup mapped (binpages): 50 of an
+// idle rigger server's 67 MiB of RSS. What it runs again is mapped again.
+func releaseStartupPages(logger *slog.Logger) {
+	time.AfterFunc(time.Second, func() {
+		n, err := binpages.Release()
+		if err != nil {
+			logger.Warn("could not hand back the executable's startup pages", "err", err)
+			return
+		}
+		logger.Debug("handed back the executable's startup pages", "mapped_bytes", n)
+	})
+}
 
 // gcTuned reports whether the environment tunes the garbage collector
 // (GOGC or GOMEMLIMIT), which then stays as told.
@@ -354,6 +369,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		logger.Info("rigger worker ready", "queues", queues, "temporal", address, "namespace", cfg.Temporal.Namespace,
 			"startup_ms", time.Since(started).Milliseconds())
 		fmt.Fprintf(c.stdout, "Rigger worker is ready: queues %v on %s (namespace %s)\n", queues, address, cfg.Temporal.Namespace)
+		releaseStartupPages(logger)
 		if metricsURL != "" {
 			fmt.Fprintf(c.stdout, "  Metrics:         %s\n", metricsURL)
 		}
@@ -478,6 +494,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 	logger.Info("rigger ready", "api", apiURL, "temporal_ui", uiURL, "temporal", address,
 		"namespace", cfg.Temporal.Namespace, "startup_ms", time.Since(started).Milliseconds())
 	fmt.Fprintf(c.stdout, "Rigger is ready.\n  API and web UI:  %s\n", apiURL)
+	releaseStartupPages(logger)
 	if uiURL != "" {
 		fmt.Fprintf(c.stdout, "  Temporal UI:     %s\n", uiURL)
 	}
