@@ -69,6 +69,10 @@ func releaseStartupPages(logger *slog.Logger) {
 			logger.Warn("could not hand back the executable's startup pages", "err", err)
 			return
 		}
+		if n == 0 {
+			logger.Info("found no read-only mapping of the executable to hand back")
+			return
+		}
 		logger.Debug("handed back the executable's startup pages", "mapped_bytes", n)
 	})
 }

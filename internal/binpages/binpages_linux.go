@@ -2,13 +2,13 @@ package binpages
 
 import (
 	"bufio"
-	"errors"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,20 +16,18 @@ import (
 // Release unmaps the executable's read-only pages (see the package
 // comment) and returns the size of the mappings it released them from.
 func Release() (int64, error) {
-	exe, err := os.Stat("/proc/self/exe")
+	smaps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		return 0, err
 	}
-	st, ok := exe.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, errors.New("no device and inode for the executable")
-	}
-	f, err := os.Open("/proc/self/smaps")
+	// The executable is the file mapped where this function's code is:
+	// stat of /proc/self/exe may name another device and inode than the
+	// mappings do (overlayfs before Linux 6.5, btrfs subvolumes).
+	dev, ino, err := fileAt(bytes.NewReader(smaps), reflect.ValueOf(Release).Pointer())
 	if err != nil {
 		return 0, err
 	}
-	maps, err := readonlyOf(f, fmt.Sprintf("%02x:%02x", unix.Major(st.Dev), unix.Minor(st.Dev)), st.Ino)
-	f.Close()
+	maps, err := readonlyOf(bytes.NewReader(smaps), dev, ino)
 	if err != nil {
 		return 0, err
 	}
@@ -44,14 +42,44 @@ func Release() (int64, error) {
 	return total, nil
 }
 
+// fileAt returns the device and inode of the file mapped at address pc,
+// from a /proc/<pid>/smaps (or maps) listing.
+func fileAt(r io.Reader, pc uintptr) (dev string, ino uint64, err error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		lo, hi, ok := strings.Cut(fields[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || uint64(pc) < start || uint64(pc) >= end {
+			continue
+		}
+		n, err := strconv.ParseUint(fields[4], 10, 64)
+		if err != nil || n == 0 {
+			return "", 0, fmt.Errorf("the code at %#x is in no file's mapping: %s", pc, sc.Text())
+		}
+		return fields[3], n, nil
+	}
+	if err := sc.Err(); err != nil {
+		return "", 0, err
+	}
+	return "", 0, fmt.Errorf("no mapping holds the code at %#x", pc)
+}
+
 // mapping is an address range of the process.
 type mapping struct{ start, end uintptr }
 
 // readonlyOf returns, from a /proc/<pid>/smaps listing, the private
 // mappings of the file dev:ino that are not writable and hold no page of
 // their own: a page written before the mapping was made read-only (what a
-// loader's relocations leave in RELRO) is an anonymous copy, which
-// MADV_DONTNEED would replace with the file's bytes.
+// loader's relocations leave in RELRO) is an anonymous copy, in memory or
+// swapped out, which MADV_DONTNEED would replace with the file's bytes.
 func readonlyOf(r io.Reader, dev string, ino uint64) ([]mapping, error) {
 	var out []mapping
 	var cur *mapping
@@ -73,7 +101,7 @@ func readonlyOf(r io.Reader, dev string, ino uint64) ([]mapping, error) {
 			// A field of the current mapping ("Anonymous:  0 kB").
 			// (Private_Dirty counts the file's pages not yet written back
 			// too: a binary just built has them.)
-			if cur != nil && key == "Anonymous" && len(fields) > 1 && fields[1] != "0" {
+			if cur != nil && (key == "Anonymous" || key == "Swap") && len(fields) > 1 && fields[1] != "0" {
 				own = true
 			}
 			continue
