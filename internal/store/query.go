@@ -25,10 +25,11 @@ func (s *SQL) builder() sqlBuilder { return sqlBuilder{packed: s.d.PackedRows} }
 
 // searchOf writes "FROM search s WHERE" and the predicate selecting the
 // search rows of the entity whose id is the SQL expression id: a range of
-// the table's rowids (its id column) where they are packed, the entity_id column
-// otherwise. Packed, the table is NOT INDEXED: given a key too, SQLite
-// would walk that key's rows in search_key_value for each entity (every
-// component's spec.owner, per component) instead of the entity's few rows.
+// the table's rowids (its id column) where they are packed, the entity_id
+// column otherwise. Packed, the table is NOT INDEXED: given a key too,
+// SQLite would walk that key's rows in search_key_value for each entity
+// (every component's spec.owner, per component) instead of the entity's
+// few rows.
 func (q *sqlBuilder) searchOf(id string) {
 	if q.packed {
 		q.add(fmt.Sprintf("FROM search s NOT INDEXED WHERE s.id BETWEEN %[1]s * %[2]d AND %[1]s * %[2]d + %[3]d", id, rowsPerEntity, rowsPerEntity-1))

@@ -1197,11 +1197,14 @@ func (r *replacer) writeRows(id int64, e *Entity) error {
 		}
 	}
 	for i, rel := range e.Relations {
-		vals := []any{id, strings.ToLower(rel.Source), rel.Type, strings.ToLower(rel.Type), rel.Target, strings.ToLower(rel.Target)}
+		source, typ, target := strings.ToLower(rel.Source), strings.ToLower(rel.Type), strings.ToLower(rel.Target)
+		var err error
 		if packed {
-			vals = append([]any{id*rowsPerEntity + int64(i)}, vals...)
+			err = r.rels.add(id*rowsPerEntity+int64(i), id, source, rel.Type, typ, rel.Target, target)
+		} else {
+			err = r.rels.add(id, source, rel.Type, typ, rel.Target, target)
 		}
-		if err := r.rels.add(vals...); err != nil {
+		if err != nil {
 			return err
 		}
 	}
