@@ -22,6 +22,21 @@ func openStore(t *testing.T, path string) store.Store {
 	return s
 }
 
+// loadedFile opens a store holding n generated components (through the
+// store's own writes) and returns a second connection pool on its file,
+// for the test to read what the store wrote as SQLite holds it.
+func loadedFile(t *testing.T, n int) *sql.DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rigger.db")
+	storetest.LoadCatalog(t, openStore(t, path), n)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, filepath.Join(t.TempDir(), "rigger.db")) })
 }
@@ -83,14 +98,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 // would have every cached statement with an indexed parameter compiled
 // again at each new binding.
 func TestAnalyzeKeepsNoKeySamples(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "rigger.db")
-	s := openStore(t, path)
-	storetest.LoadCatalog(t, s, 1500)
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := loadedFile(t, 1500)
 	var stat1, stat4 int
 	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM sqlite_stat1), (SELECT COUNT(*) FROM sqlite_stat4)`).Scan(&stat1, &stat4); err != nil {
 		t.Fatal(err)
@@ -132,14 +140,7 @@ func TestSortsUseThreads(t *testing.T) {
 // undeclared rowid either may renumber, and the rows would then be found
 // under no entity or another one.
 func TestPackedRowsAreDeclared(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "rigger.db")
-	s := openStore(t, path)
-	storetest.LoadCatalog(t, s, 50)
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := loadedFile(t, 50)
 	for _, table := range []struct{ name, owner string }{{"search", "entity_id"}, {"relations", "origin_id"}} {
 		for _, step := range []string{
 			"CREATE TABLE copied AS SELECT * FROM " + table.name,
