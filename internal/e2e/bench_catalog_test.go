@@ -120,7 +120,15 @@ func benchDatabase(b *testing.B, driver string) string {
 	if driver != "postgres" {
 		return ""
 	}
-	pg, err := pgtest.Start(context.Background())
+	return postgresPerRun(b)(0)
+}
+
+// postgresPerRun starts a PostgreSQL server for the benchmark, set up as
+// the Backstage peer's is (pgtest.PeerSettings), and returns the database
+// section of run i's configuration: a database of its own.
+func postgresPerRun(b *testing.B) func(run int) string {
+	b.Helper()
+	pg, err := pgtest.StartWith(context.Background(), pgtest.PeerSettings...)
 	if err != nil {
 		b.Skipf("LOUD SKIP: postgres: %v", err)
 	}
@@ -129,11 +137,14 @@ func benchDatabase(b *testing.B, driver string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE rigger"); err != nil {
-		b.Fatal(err)
+	b.Cleanup(func() { admin.Close() })
+	return func(run int) string {
+		name := fmt.Sprintf("rigger%d", run)
+		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+			b.Fatal(err)
+		}
+		return fmt.Sprintf("database:\n  driver: postgres\n  url: %s\n", pg.DSN(name))
 	}
-	return fmt.Sprintf("database:\n  driver: postgres\n  url: %s\n", pg.DSN("rigger"))
 }
 
 // waitQueryable polls until the generated catalog's m.Count entities are

@@ -13,13 +13,19 @@ import (
 // startDevWithConfig starts rigger dev with a rigger.yaml.
 func startDevWithConfig(t testing.TB, cfgYAML string) (*proc, string) {
 	t.Helper()
+	return startDevBinWithConfig(t, riggerBin, cfgYAML)
+}
+
+// startDevBinWithConfig is startDevWithConfig with another rigger binary.
+func startDevBinWithConfig(t testing.TB, bin, cfgYAML string) (*proc, string) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "rigger.yaml")
 	if err := os.WriteFile(cfg, []byte(cfgYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ps := freePorts(t)
-	p := start(t, dir, cleanEnv(), "dev", "--config", cfg,
+	p := startBin(t, bin, dir, cleanEnv(), "dev", "--config", cfg,
 		"--data-dir", filepath.Join(dir, "data"),
 		"--listen", fmt.Sprintf("127.0.0.1:%d", ps.api),
 		"--temporal-listen", fmt.Sprintf("127.0.0.1:%d", ps.frontend),

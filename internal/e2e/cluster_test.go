@@ -220,34 +220,41 @@ func (c *cluster) waitTemplates(t testing.TB, n int) {
 // test process into builds (removed by TestMain).
 func nodevBinary(t testing.TB) string {
 	t.Helper()
-	if bin := os.Getenv("RIGGER_NODEV_BIN"); bin != "" {
-		return bin
-	}
-	nodev.once.Do(func() {
-		dir, err := os.MkdirTemp("", "rigger-e2e-nodev")
-		if err != nil {
-			nodev.err = err
-			return
-		}
-		builds.add(dir)
-		bin := filepath.Join(dir, "rigger-nodev")
-		if out, err := exec.Command("go", "build", "-tags", "nodevserver", "-o", bin, "../../cmd/rigger").CombinedOutput(); err != nil {
-			nodev.err = fmt.Errorf("build rigger -tags nodevserver: %v\n%s", err, out)
-			return
-		}
-		nodev.bin = bin
-	})
-	if nodev.err != nil {
-		t.Fatal(nodev.err)
-	}
-	return nodev.bin
+	return taggedBinary(t, "RIGGER_NODEV_BIN", "nodevserver")
 }
 
-// nodev is the test process's build of rigger -tags nodevserver.
-var nodev struct {
-	once sync.Once
-	bin  string
-	err  error
+// taggedBinary is rigger built with -tags tag: $env if set, else this test
+// process's build of it (one per tag).
+func taggedBinary(t testing.TB, env, tag string) string {
+	t.Helper()
+	if bin := os.Getenv(env); bin != "" {
+		return bin
+	}
+	taggedBuilds.mu.Lock()
+	defer taggedBuilds.mu.Unlock()
+	if bin, ok := taggedBuilds.bins[tag]; ok {
+		return bin
+	}
+	dir, err := os.MkdirTemp("", "rigger-e2e-"+tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds.add(dir)
+	bin := filepath.Join(dir, "rigger-"+tag)
+	if out, err := exec.Command("go", "build", "-tags", tag, "-o", bin, "../../cmd/rigger").CombinedOutput(); err != nil {
+		t.Fatalf("build rigger -tags %s: %v\n%s", tag, err, out)
+	}
+	if taggedBuilds.bins == nil {
+		taggedBuilds.bins = map[string]string{}
+	}
+	taggedBuilds.bins[tag] = bin
+	return bin
+}
+
+// taggedBuilds are the test process's builds of rigger by tag.
+var taggedBuilds struct {
+	mu   sync.Mutex
+	bins map[string]string
 }
 
 // clusterTemplate's step two renders a slow skeleton (seconds of CPU on

@@ -42,10 +42,24 @@ type Server struct {
 	cmd  *exec.Cmd
 	done chan error
 	log  *bytes.Buffer
+	// settings are the server's settings after the defaults (StartWith).
+	settings []string
 }
 
+// PeerSettings are the settings shared/peers/backstage/pg.sh gives the
+// PostgreSQL that the Backstage peer is benchmarked on: a benchmark that
+// compares with it starts its server with them (StartWith), so both stores
+// have the same buffers and both commit to disk. Tests keep Start's
+// defaults (no fsync, a small cache: faster, and durability is not what
+// they check).
+var PeerSettings = []string{"shared_buffers=256MB", "max_connections=300", "fsync=on", "synchronous_commit=on", "full_page_writes=on"}
+
 // Start initialises a cluster and starts it. Call Stop when done.
-func Start(ctx context.Context) (*Server, error) {
+func Start(ctx context.Context) (*Server, error) { return StartWith(ctx) }
+
+// StartWith is Start with settings ("name=value", PostgreSQL's -c) after
+// the defaults, which they override.
+func StartWith(ctx context.Context, settings ...string) (*Server, error) {
 	bin := ""
 	for _, d := range BinDirs() {
 		if _, err := os.Stat(filepath.Join(d, "postgres")); err == nil {
@@ -60,7 +74,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, done: make(chan error, 1), log: &bytes.Buffer{}}
+	s := &Server{dir: dir, done: make(chan error, 1), log: &bytes.Buffer{}, settings: settings}
 	cred, err := nonRoot(dir)
 	if err != nil {
 		s.cleanup()
@@ -100,11 +114,15 @@ func (s *Server) startOn(bin, data string, cred *syscall.Credential) error {
 		return err
 	}
 	s.port = port
-	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data,
+	args := []string{"-D", data,
 		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(port),
-		"-c", "unix_socket_directories="+s.dir,
+		"-c", "unix_socket_directories=" + s.dir,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=100", "-c", "shared_buffers=64MB")
+		"-c", "max_connections=100", "-c", "shared_buffers=64MB"}
+	for _, kv := range s.settings {
+		args = append(args, "-c", kv)
+	}
+	s.cmd = exec.Command(filepath.Join(bin, "postgres"), args...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {

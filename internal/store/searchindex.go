@@ -570,6 +570,10 @@ func (s *SQL) SetSearchIndexing(on bool) { s.noIndex.Store(!on || s.d.FullText =
 
 func (s *SQL) indexing() bool { return !s.noIndex.Load() }
 
+// searchIndexOffInThisBuild is set by a build for benchmarks only
+// (nosearchindex.go): its stores start with indexing off.
+var searchIndexOffInThisBuild bool
+
 // ReplaceDocsIndex implements Store: indexDocsTx in a transaction of its
 // own.
 func (s *SQL) ReplaceDocsIndex(ctx context.Context, entityRef string, docs []DocsSearchDoc) error {

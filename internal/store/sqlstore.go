@@ -413,7 +413,10 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 	if err := s.whileLocked(ctx, "open the audit database", s.openAuditDB); err != nil {
 		return nil, err
 	}
-	if d.FullText == "" {
+	if d.FullText == "" || searchIndexOffInThisBuild {
+		if searchIndexOffInThisBuild {
+			slog.Warn("this rigger was built with -tags benchnosearchindex, for benchmarks only: it writes no search index")
+		}
 		s.noIndex.Store(true)
 		s.startCheckpointer()
 		return s, nil

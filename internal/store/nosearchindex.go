@@ -1,0 +1,10 @@
+//go:build benchnosearchindex
+
+package store
+
+// A rigger built with -tags benchnosearchindex writes no search index:
+// every store it opens starts with SetSearchIndexing(false). It exists for
+// one figure, what indexing adds to an ingest end to end (make bench's
+// BenchmarkSearchIndexCost runs the same catalog through both builds), and
+// must never be shipped: its search finds nothing written by it.
+func init() { searchIndexOffInThisBuild = true }
