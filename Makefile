@@ -75,6 +75,7 @@ lint: ## gofmt, go vet (both build variants), staticcheck
 	@unformatted=$$(git ls-files -z '*.go' ':!:examples/templates/*/skeleton/**' | xargs -0 gofmt -l); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags nodevserver ./cmd/rigger
+	$(GO) vet -tags benchnosearchindex ./internal/store ./cmd/rigger
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	"$$($(GO) env GOPATH)/bin/staticcheck" ./...
 

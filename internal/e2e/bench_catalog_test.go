@@ -120,15 +120,21 @@ func benchDatabase(b *testing.B, driver string) string {
 	if driver != "postgres" {
 		return ""
 	}
-	return postgresPerRun(b)(0)
+	return startBenchPostgres(b).database(b, "rigger")
 }
 
-// postgresPerRun starts a PostgreSQL server for the benchmark, set up as
-// the Backstage peer's is (pgtest.PeerSettings), and returns the database
-// section of run i's configuration: a database of its own.
-func postgresPerRun(b *testing.B) func(run int) string {
+// benchPostgres is a PostgreSQL server started for a benchmark, set up as
+// the Backstage peer's is (pgtest.StartPeer), with a connection to its
+// postgres database.
+type benchPostgres struct {
+	*pgtest.Server
+	admin *sql.DB
+}
+
+// startBenchPostgres starts a benchPostgres, stopped when b ends.
+func startBenchPostgres(b *testing.B) *benchPostgres {
 	b.Helper()
-	pg, err := pgtest.StartWith(context.Background(), pgtest.PeerSettings...)
+	pg, err := pgtest.StartPeer(context.Background())
 	if err != nil {
 		b.Skipf("LOUD SKIP: postgres: %v", err)
 	}
@@ -138,12 +144,27 @@ func postgresPerRun(b *testing.B) func(run int) string {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { admin.Close() })
-	return func(run int) string {
-		name := fmt.Sprintf("rigger%d", run)
-		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-			b.Fatal(err)
+	return &benchPostgres{pg, admin}
+}
+
+// database creates the database name and returns a rigger.yaml section
+// that uses it.
+func (p *benchPostgres) database(b *testing.B, name string) string {
+	b.Helper()
+	if _, err := p.admin.Exec("CREATE DATABASE " + name); err != nil {
+		b.Fatal(err)
+	}
+	return fmt.Sprintf("database:\n  driver: postgres\n  url: %s\n", p.DSN(name))
+}
+
+// drop drops the database name and has the server write out what it
+// left, so none of its work lands in a later run's figures.
+func (p *benchPostgres) drop(b *testing.B, name string) {
+	b.Helper()
+	for _, stmt := range []string{"DROP DATABASE " + name + " WITH (FORCE)", "CHECKPOINT"} {
+		if _, err := p.admin.Exec(stmt); err != nil {
+			b.Fatalf("%s: %v", stmt, err)
 		}
-		return fmt.Sprintf("database:\n  driver: postgres\n  url: %s\n", pg.DSN(name))
 	}
 }
 
@@ -192,12 +213,21 @@ func reportQueries(b *testing.B, api, token string, m manifest, prefix string) {
 // 780 MB at 100k entities; PostgreSQL vacuums the new rows).
 func waitIdle(b *testing.B, pid int) time.Duration {
 	b.Helper()
+	return waitQuiet(b, fmt.Sprintf("pid %d", pid), func() time.Duration { return usageProc{pid: pid}.cpu(b) })
+}
+
+// waitQuiet is waitIdle for what cpu measures (processes' CPU time), named
+// what.
+func waitQuiet(b *testing.B, what string, cpu func() time.Duration) time.Duration {
+	b.Helper()
 	t0 := time.Now()
 	for quiet := 0; quiet < 2; {
 		if time.Since(t0) > 2*time.Minute {
-			b.Fatalf("pid %d still busy 2 minutes after the load", pid)
+			b.Fatalf("%s still busy 2 minutes after the load", what)
 		}
-		if cpuPercent(b, pid, 500*time.Millisecond) < 10 {
+		w0, c0 := time.Now(), cpu()
+		time.Sleep(500 * time.Millisecond)
+		if float64(cpu()-c0)/float64(time.Since(w0)) < 0.1 {
 			quiet++
 		} else {
 			quiet = 0

@@ -148,7 +148,11 @@ func registerSearchAttributes(ctx context.Context, t testing.TB, tc *testtools.T
 // startPostgres starts a throwaway PostgreSQL stopped when t ends.
 func startPostgres(ctx context.Context, t testing.TB) *pgtest.Server {
 	t.Helper()
-	pg, err := pgtest.Start(ctx)
+	start := pgtest.Start
+	if _, bench := t.(*testing.B); bench {
+		start = pgtest.StartPeer // as every benchmark compared with the peer's
+	}
+	pg, err := start(ctx)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("postgres (CI=true, so this fails): %v", err)
@@ -224,7 +228,8 @@ func nodevBinary(t testing.TB) string {
 }
 
 // taggedBinary is rigger built with -tags tag: $env if set, else this test
-// process's build of it (one per tag).
+// process's build of it (one per tag; a failed build fails every caller
+// without building again).
 func taggedBinary(t testing.TB, env, tag string) string {
 	t.Helper()
 	if bin := os.Getenv(env); bin != "" {
@@ -232,29 +237,43 @@ func taggedBinary(t testing.TB, env, tag string) string {
 	}
 	taggedBuilds.mu.Lock()
 	defer taggedBuilds.mu.Unlock()
-	if bin, ok := taggedBuilds.bins[tag]; ok {
-		return bin
+	b, ok := taggedBuilds.of[tag]
+	if !ok {
+		b.bin, b.err = buildTagged(tag)
+		if taggedBuilds.of == nil {
+			taggedBuilds.of = map[string]taggedBuild{}
+		}
+		taggedBuilds.of[tag] = b
 	}
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.bin
+}
+
+// buildTagged builds rigger with -tags tag into a temp dir of builds.
+func buildTagged(tag string) (string, error) {
 	dir, err := os.MkdirTemp("", "rigger-e2e-"+tag)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	builds.add(dir)
 	bin := filepath.Join(dir, "rigger-"+tag)
 	if out, err := exec.Command("go", "build", "-tags", tag, "-o", bin, "../../cmd/rigger").CombinedOutput(); err != nil {
-		t.Fatalf("build rigger -tags %s: %v\n%s", tag, err, out)
+		return "", fmt.Errorf("build rigger -tags %s: %v\n%s", tag, err, out)
 	}
-	if taggedBuilds.bins == nil {
-		taggedBuilds.bins = map[string]string{}
-	}
-	taggedBuilds.bins[tag] = bin
-	return bin
+	return bin, nil
+}
+
+type taggedBuild struct {
+	bin string
+	err error
 }
 
 // taggedBuilds are the test process's builds of rigger by tag.
 var taggedBuilds struct {
-	mu   sync.Mutex
-	bins map[string]string
+	mu sync.Mutex
+	of map[string]taggedBuild
 }
 
 // clusterTemplate's step two renders a slow skeleton (seconds of CPU on

@@ -42,24 +42,35 @@ type Server struct {
 	cmd  *exec.Cmd
 	done chan error
 	log  *bytes.Buffer
-	// settings are the server's settings after the defaults (StartWith).
+	// settings are the server's settings after the test defaults.
 	settings []string
 }
 
 // PeerSettings are the settings shared/peers/backstage/pg.sh gives the
-// PostgreSQL that the Backstage peer is benchmarked on: a benchmark that
-// compares with it starts its server with them (StartWith), so both stores
-// have the same buffers and both commit to disk. Tests keep Start's
-// defaults (no fsync, a small cache: faster, and durability is not what
-// they check).
+// PostgreSQL that the Backstage peer is benchmarked on (StartPeer).
 var PeerSettings = []string{"shared_buffers=256MB", "max_connections=300", "fsync=on", "synchronous_commit=on", "full_page_writes=on"}
 
-// Start initialises a cluster and starts it. Call Stop when done.
-func Start(ctx context.Context) (*Server, error) { return StartWith(ctx) }
+// Start initialises a cluster and starts it, set up for tests: no fsync, a
+// small cache and the C collation (faster; durability is not what tests
+// check). Call Stop when done.
+func Start(ctx context.Context) (*Server, error) {
+	return start(ctx, []string{"-E", "UTF8", "--no-sync", "--locale=C"}, nil)
+}
 
-// StartWith is Start with settings ("name=value", PostgreSQL's -c) after
-// the defaults, which they override.
-func StartWith(ctx context.Context, settings ...string) (*Server, error) {
+// StartPeer is Start set up as the Backstage peer's server
+// (shared/peers/backstage/pg.sh): initdb with the environment's locale
+// (its collation: C.UTF-8 here, which PostgreSQL compares through libc,
+// slower than C), and PeerSettings (its buffers; fsync and synchronous
+// commits on). UTF8 whatever the locale (pg.sh gets it from C.UTF-8). A
+// benchmark that compares with the peer starts its server so.
+func StartPeer(ctx context.Context) (*Server, error) {
+	return start(ctx, []string{"-E", "UTF8"}, PeerSettings)
+}
+
+// start initialises a cluster with initdb's extra arguments and starts it
+// with settings ("name=value", PostgreSQL's -c) after the test defaults,
+// which they override.
+func start(ctx context.Context, initdbArgs, settings []string) (*Server, error) {
 	bin := ""
 	for _, d := range BinDirs() {
 		if _, err := os.Stat(filepath.Join(d, "postgres")); err == nil {
@@ -81,7 +92,7 @@ func StartWith(ctx context.Context, settings ...string) (*Server, error) {
 		return nil, err
 	}
 	data := filepath.Join(dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "rigger", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C")
+	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), append([]string{"-D", data, "-U", "rigger", "--auth=trust"}, initdbArgs...)...)
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
 		s.cleanup()

@@ -18,16 +18,9 @@ import (
 // search_key_value (which made a sort by spec.owner quadratic).
 func TestPackedRowsPlans(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "rigger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, db, Dialect{Name: "sqlite", Rebind: func(q string) string { return q }, Migrations: Schema("sqlite"),
-		SerializeWrites: true, SingleRowInserts: true, PackedRows: true, OrFail: " OR FAIL", MaxParams: 400, FullText: FullTextSQLite})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openSQLite(t, filepath.Join(t.TempDir(), "rigger.db"))
 	defer s.Close()
+	db := s.db
 	byRange := regexp.MustCompile(`SEARCH s (EXISTS )?USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)`)
 	for name, build := range map[string]func(q *sqlBuilder){
 		"sort": func(q *sqlBuilder) { q.add("SELECT e.id FROM entities e ORDER BY "); sortExpr(q, "spec.owner") },
@@ -62,4 +55,21 @@ func TestPackedRowsPlans(t *testing.T) {
 			t.Errorf("%s: the entity's search rows are not read by rowid range:\n%s\n%s", name, q.b.String(), all)
 		}
 	}
+}
+
+// openSQLite opens a store on the SQLite file at path with the dialect
+// settings of sqlite.Open that shape what these tests look at (that
+// package imports this one, so its Open is not at hand here).
+func openSQLite(t *testing.T, path string) *SQL {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), db, Dialect{Name: "sqlite", Rebind: func(q string) string { return q }, Migrations: Schema("sqlite"),
+		SerializeWrites: true, SingleRowInserts: true, PackedRows: true, OrFail: " OR FAIL", MaxParams: 400, FullText: FullTextSQLite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -663,6 +663,9 @@ const reindexChunk = 1000
 // progress, if set, is called after each chunk with the entities done and
 // the total.
 func (s *SQL) ReindexSearch(ctx context.Context, progress func(done, total int)) error {
+	if searchIndexOffInThisBuild {
+		return errors.New("this rigger was built with -tags benchnosearchindex (for benchmarks only) and writes no search index: reindex with a release build")
+	}
 	return s.reindexSearch(ctx, false, progress)
 }
 

@@ -413,10 +413,16 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 	if err := s.whileLocked(ctx, "open the audit database", s.openAuditDB); err != nil {
 		return nil, err
 	}
-	if d.FullText == "" || searchIndexOffInThisBuild {
-		if searchIndexOffInThisBuild {
-			slog.Warn("this rigger was built with -tags benchnosearchindex, for benchmarks only: it writes no search index")
+	if d.FullText != "" && searchIndexOffInThisBuild {
+		// What this build writes is not indexed: the index is marked for
+		// a rebuild by the next rigger that indexes.
+		slog.Warn("this rigger was built with -tags benchnosearchindex, for benchmarks only: it writes no search index")
+		if _, err := db.ExecContext(ctx, `INSERT INTO search_state (key, value) VALUES ('needs_reindex', '1') ON CONFLICT (key) DO NOTHING`); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("mark the search index for a rebuild: %w", err)
 		}
+	}
+	if d.FullText == "" || searchIndexOffInThisBuild {
 		s.noIndex.Store(true)
 		s.startCheckpointer()
 		return s, nil
