@@ -55,15 +55,17 @@ func BenchmarkSearchIndexCost(b *testing.B) {
 			run := 0
 			load := func(bin string, indexed bool) ingestCost {
 				b.Helper()
-				cfg := ""
-				if pg != nil {
-					name := fmt.Sprintf("rigger%d", run)
-					cfg = pg.database(b, name)
-					defer pg.drop(b, name)
-				}
+				cfg, name := "", fmt.Sprintf("rigger%d", run)
 				run++
-				defer syscall.Sync() // the load's files written out before the next
-				return timeIngest(b, bin, cfg+benchCatalogConfig, dir, m, indexed, pg)
+				if pg != nil {
+					cfg = pg.database(b, name)
+				}
+				c := timeIngest(b, bin, cfg+benchCatalogConfig, dir, m, indexed, pg)
+				if pg != nil {
+					pg.drop(b, name)
+				}
+				syscall.Sync() // the load's files written out before the next
+				return c
 			}
 			load(riggerBin, true) // not counted: the first load of a cold machine
 			// [without index, with]
