@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -20,7 +21,8 @@ type Shared struct {
 	seq    atomic.Int64
 }
 
-// Main starts the server (none with -short), runs the package's tests and
+// Main starts the server (none with -short; as the Backstage peer's, with
+// StartPeer, when benchmarks are asked for), runs the package's tests and
 // stops it. Without PostgreSQL binaries the tests that need it skip loudly,
 // except under CI=true, where that fails the run; what names the tests in
 // that message.
@@ -28,7 +30,13 @@ func (s *Shared) Main(m *testing.M, what string) int {
 	if testing.Short() {
 		return m.Run() // go test -short starts no server
 	}
-	srv, err := Start(context.Background())
+	start := Start
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		// Benchmarks: figures compared with the Backstage peer's, so on a
+		// server set up as its is (fsync on, its buffers and locale).
+		start = StartPeer
+	}
+	srv, err := start(context.Background())
 	switch {
 	case errors.Is(err, ErrUnavailable) && os.Getenv("CI") == "":
 		s.skip = err.Error()
