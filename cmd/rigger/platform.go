@@ -65,6 +65,9 @@ const devHeapHeadroom = 128 << 20
 func releaseStartupPages(logger *slog.Logger) {
 	time.AfterFunc(time.Second, func() {
 		n, err := binpages.Release()
+		if errors.Is(err, errors.ErrUnsupported) {
+			return // not on Linux: nothing to hand back, nothing to say
+		}
 		if err != nil {
 			logger.Warn("could not hand back the executable's startup pages", "err", err)
 			return

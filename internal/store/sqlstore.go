@@ -966,13 +966,13 @@ func (r *replacer) begin() error {
 		}
 	}
 	r.ents = r.inserter("entities", "id", "uid", "ref", "kind", "namespace", "name", "location_id", "body", "hash", "created_at", "updated_at")
-	if r.s.d.PackedRows {
-		r.search = r.inserter("search", "id", "entity_id", "key", "value", "original")
-		r.rels = r.inserter("relations", "id", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
-	} else {
-		r.search = r.inserter("search", "entity_id", "key", "value", "original")
-		r.rels = r.inserter("relations", "origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower")
+	searchCols := []string{"entity_id", "key", "value", "original"}
+	relCols := []string{"origin_id", "source_ref", "type", "type_lower", "target_ref", "target_lower"}
+	if r.s.d.PackedRows { // each row's own id first (see writeRows)
+		searchCols, relCols = append([]string{"id"}, searchCols...), append([]string{"id"}, relCols...)
 	}
+	r.search = r.inserter("search", searchCols...)
+	r.rels = r.inserter("relations", relCols...)
 	if r.s.indexing() {
 		x := &searchIndexer{s: r.s, vocab: map[string]bool{}}
 		cols := r.s.searchColumns()
