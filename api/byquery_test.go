@@ -60,3 +60,42 @@ func TestByQueryTotalItemsExclude(t *testing.T) {
 		t.Errorf("totalItems=some: %d %s", code, msg)
 	}
 }
+
+// TestByQueryLimitZero: limit=0 (how clients count) answers no items and
+// the totalItems the caller's pages add up to, filtered as they are,
+// what the policy hides left out; with totalItems=exclude, neither.
+func TestByQueryLimitZero(t *testing.T) {
+	srv, _ := policyServer(t)
+	service := map[string]int{} // spec.type=service: alice may not read secret-b
+	for _, filter := range []string{"", "kind=component", "kind=component,spec.type=service", "spec.lifecycle", "metadata.namespace=default,spec.owner=group:default/team-b", "spec.type=service", "kind=domain"} {
+		q := "&filter=" + url.QueryEscape(filter)
+		if filter == "" {
+			q = ""
+		}
+		for _, who := range []string{"alice", "carol"} {
+			var all, counted struct {
+				Items      []wireEntity `json:"items"`
+				TotalItems *int         `json:"totalItems"`
+			}
+			if code := call(t, srv, who, "GET", "/api/catalog/entities/by-query?limit=1000"+q, "", &all); code != http.StatusOK || all.TotalItems == nil {
+				t.Fatalf("%s, %q: %d %v", who, filter, code, all.TotalItems)
+			}
+			if code := call(t, srv, who, "GET", "/api/catalog/entities/by-query?limit=0"+q, "", &counted); code != http.StatusOK || counted.TotalItems == nil {
+				t.Fatalf("%s, %q, limit=0: %d %v", who, filter, code, counted.TotalItems)
+			}
+			if *counted.TotalItems != len(all.Items) || *all.TotalItems != len(all.Items) || len(counted.Items) != 0 {
+				t.Fatalf("%s, %q: limit=0 counts %d with %d items; the page lists %d, totalItems %d", who, filter, *counted.TotalItems, len(counted.Items), len(all.Items), *all.TotalItems)
+			}
+			if filter == "spec.type=service" {
+				service[who] = *counted.TotalItems
+			}
+		}
+	}
+	if service["alice"] != 2 || service["carol"] != 3 {
+		t.Fatalf("spec.type=service counts %v, want alice 2 (secret-b hidden) and carol 3", service)
+	}
+	var page map[string]json.RawMessage
+	if code := call(t, srv, "alice", "GET", "/api/catalog/entities/by-query?limit=0&totalItems=exclude&filter=kind=component", "", &page); code != http.StatusOK || page["totalItems"] != nil || string(page["items"]) != "[]" {
+		t.Fatalf("limit=0, totalItems=exclude: %d %v", code, page)
+	}
+}

@@ -167,7 +167,7 @@ func (s *Service) QueryPage(ctx context.Context, who auth.Identity, b ByQuery) (
 		return &page.TotalItems
 	}
 	if b.Limit == 0 {
-		q.Limit = 1
+		q.CountOnly = true
 		page, err := s.Query(ctx, who, q)
 		if err != nil {
 			return ByQueryPage{}, err

@@ -134,15 +134,7 @@ func TestOutdatedHiddenSetIsNotGivenAgain(t *testing.T) {
 		t.Fatal("a query after the set was read was given no set")
 	}
 	// A write elsewhere moves the generation.
-	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/moved.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := []byte(`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"moved","namespace":"default"},"spec":{}}`)
-	if _, err := st.ReplaceLocation(ctx, loc.ID, []store.Entity{{Ref: "component:default/moved", Body: body, Hash: "m",
-		Search: []store.SearchRow{{Key: "kind", Value: "component", Original: "Component"}}}}, store.ReplaceOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	addMoved(t, st)
 	for i := range 2 {
 		page, err := s.Query(ctx, alice, components)
 		if err != nil {
@@ -158,5 +150,84 @@ func TestOutdatedHiddenSetIsNotGivenAgain(t *testing.T) {
 		if i == 1 && given != nil && given.Gen == old.Gen {
 			t.Fatalf("the set of generation %d was given again after a page read at %d", old.Gen, page.Entities[0].Gen)
 		}
+	}
+}
+
+// Counts alone (by-query's limit=0, a client polling for a total) learn
+// the caller's hidden set as pages do: after the first, later counts are
+// given the set (and leave its entities out instead of testing access on
+// each match); after a write, a count that read past the set's generation
+// keeps the next from being given it again.
+func TestCountsAloneLearnTheHiddenSet(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t)
+	rec := &hiddenGiven{Store: st, release: make(chan struct{})}
+	t.Cleanup(func() { close(rec.release) })
+	f, err := filepath.Abs(testCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, _ := testServiceOn(t, rec, f, true)
+	count := store.Query{Filter: store.Filter{{{Key: "kind", Values: []string{"component"}}}}, CountOnly: true}
+	var first store.Page
+	for deadline := time.Now().Add(10 * time.Second); rec.lastOrNil() == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("counts alone were never given the hidden set")
+		}
+		page, err := s.Query(ctx, alice, count)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Gen == 0 {
+			first = page
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if first.Gen == 0 || first.TotalItems == 0 {
+		t.Fatalf("the first count: %+v, want a total and the generation it read", first)
+	}
+	given := rec.lastOrNil()
+	page, err := s.Query(ctx, alice, count)
+	if err != nil || page.TotalItems != first.TotalItems {
+		t.Fatalf("a count given the set: %+v %v, want total %d", page, err, first.TotalItems)
+	}
+	// A write moves the generation; the set is not read again meanwhile.
+	rec.hold.Store(true)
+	addMoved(t, st)
+	for i := range 2 {
+		page, err := s.Query(ctx, alice, count)
+		if err != nil || page.TotalItems != first.TotalItems+1 {
+			t.Fatalf("count %d after the write: %+v %v, want total %d", i, page, err, first.TotalItems+1)
+		}
+		if i == 1 {
+			if last := rec.lastOrNil(); last != nil && last.Gen == given.Gen {
+				t.Fatalf("the set of generation %d was given again after a count read at %d", given.Gen, page.Gen)
+			}
+		}
+	}
+}
+
+func (h *hiddenGiven) lastOrNil() *store.HiddenAt {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.given) == 0 {
+		return nil
+	}
+	return h.given[len(h.given)-1]
+}
+
+// addMoved writes a component in a location of its own: the catalog's
+// generation moves.
+func addMoved(t *testing.T, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	loc, err := st.AddLocation(ctx, store.Location{Type: "file", Target: "/moved.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"moved","namespace":"default"},"spec":{}}`)
+	if _, err := st.ReplaceLocation(ctx, loc.ID, []store.Entity{{Ref: "component:default/moved", Body: body, Hash: "m",
+		Search: []store.SearchRow{{Key: "kind", Value: "component", Original: "Component"}}}}, store.ReplaceOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

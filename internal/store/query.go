@@ -249,6 +249,9 @@ const MaxLimit = 10000
 
 // Query implements Store with keyset (After/Before) or offset paging.
 func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
+	if qu.CountOnly {
+		return s.countOnly(ctx, qu)
+	}
 	if qu.Limit <= 0 || qu.Limit > MaxLimit {
 		return Page{}, errs.Invalid("limit must be between 1 and %d", MaxLimit)
 	}
@@ -267,10 +270,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 
 	// The count runs beside the page's query, on another connection: a
 	// search that scans many rows pays for the slower of the two, not both.
-	var hidden *HiddenAt
-	if !qu.Access.IsTrue() {
-		hidden = qu.Hidden
-	}
+	hidden := qu.hiddenAt()
 	var page Page
 	var total int
 	counted := make(chan error, 1)
@@ -279,7 +279,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	} else {
 		go func() {
 			var err error
-			total, err = s.count(ctx, qu, hidden)
+			total, _, err = s.count(ctx, qu, hidden)
 			counted <- err
 		}()
 	}
@@ -329,30 +329,124 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	return page, s.attachRelations(ctx, page.Entities)
 }
 
+// hiddenAt is what the page and count leave out in place of testing
+// Access (Query.Hidden), nil when they test Access or read everything.
+func (qu Query) hiddenAt() *HiddenAt {
+	if qu.Access.IsTrue() {
+		return nil
+	}
+	return qu.Hidden
+}
+
+// countOnly answers a CountOnly query: the count alone.
+func (s *SQL) countOnly(ctx context.Context, qu Query) (Page, error) {
+	if qu.NoTotal {
+		return Page{}, nil
+	}
+	total, gen, err := s.count(ctx, qu, qu.hiddenAt())
+	if err != nil {
+		return Page{}, fmt.Errorf("count entities: %w", err)
+	}
+	return Page{TotalItems: total, Gen: gen}, nil
+}
+
 // count is the number of qu's matches (Page.TotalItems); with hidden
 // (see Query.Hidden), counted without the access predicate when the
-// statement reads hidden's generation.
-func (s *SQL) count(ctx context.Context, qu Query, hidden *HiddenAt) (int, error) {
+// statement reads hidden's generation. Under an access predicate it
+// returns the generation its statement read too (else 0).
+func (s *SQL) count(ctx context.Context, qu Query, hidden *HiddenAt) (int, int64, error) {
 	q := s.builder()
 	q.add("SELECT COUNT(*)")
-	if hidden != nil {
+	withGen := hidden != nil || !qu.Access.IsTrue()
+	if withGen {
 		q.add(", " + s.generationCol())
 	}
-	q.add(" FROM entities e WHERE ")
-	s.whereRead(&q, qu, hidden)
+	exact := s.countFromSearch(&q, qu)
+	if !exact {
+		q.add(" FROM entities e WHERE ")
+		s.whereRead(&q, qu, hidden)
+	}
 	var n int
-	var gen int64
+	var gen sql.NullInt64 // NULL: no generation row yet
 	dest := []any{&n}
-	if hidden != nil {
+	if withGen {
 		dest = append(dest, &gen)
 	}
 	if err := s.scanOne(ctx, q.b.String(), q.args, dest...); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if hidden != nil && gen != hidden.Gen {
+	if hidden != nil && gen.Int64 != hidden.Gen && !exact {
 		return s.count(ctx, qu, nil)
 	}
-	return n, nil
+	return n, gen.Int64, nil
+}
+
+// countFromSearch writes the FROM clause of a count of qu's matches that
+// reads the search_key_value index alone, and reports whether it did (else
+// it writes nothing): for one condition on a key of the search table
+// (spec.owner=X, metadata.labels.team=Y, metadata.tags, a key that
+// exists), with at most conditions on kind and metadata.namespace beside
+// it (each entity's search rows hold both, lower-cased as those columns
+// are), and no full-text term. The matches are the distinct entities of
+// the first condition's index rows, each of the others a probe of that
+// index; under an access predicate, less the entities it does not admit,
+// found from the index rows of its conditions in the same statement
+// (notAdmitted, as HiddenSet finds them: under common policies the few
+// annotated sensitive), so the count needs no set read beforehand and is
+// exact whatever was written since. A count over the entity rows looks up
+// each match's row, wide with its body, and tests the predicate on each:
+// at 100,000 matches, 100 MB of pages against the index's 4 MB (74 ms
+// against 9 ms warm, and 0.6 to 1.2 s right after a load, while those
+// pages are still in SQLite's write-ahead log). Every search row is
+// written and removed with its entity's, in one transaction.
+func (s *SQL) countFromSearch(q *sqlBuilder, qu Query) bool {
+	if strings.TrimSpace(qu.FullText) != "" || len(qu.Filter) != 1 {
+		return false
+	}
+	var first *Cond
+	var probes []Cond
+	for _, c := range qu.Filter[0] {
+		c = Cond{Key: strings.ToLower(c.Key), Values: lowerAll(c.Values)}
+		switch {
+		case c.Key == "kind" || c.Key == "metadata.namespace":
+			if len(c.Values) > 0 { // else true of every entity
+				probes = append(probes, c)
+			}
+		case first != nil || c.Key == "metadata.uid" || strings.HasPrefix(c.Key, "relations."):
+			return false
+		default:
+			first = &c
+		}
+	}
+	if first == nil {
+		return false // kind alone: its index holds the count already
+	}
+	q.add(" FROM (SELECT DISTINCT s.entity_id AS id FROM search s WHERE s.key = ?", first.Key)
+	if len(first.Values) > 0 {
+		q.add(" AND ")
+		inList(q, "s.value", first.Values)
+	}
+	for _, p := range probes {
+		q.add(" AND EXISTS (SELECT 1 FROM search p WHERE p.key = ? AND ", p.Key)
+		inList(q, "p.value", p.Values)
+		q.add(" AND p.entity_id = s.entity_id)")
+	}
+	q.add(") x")
+	if !qu.Access.IsTrue() {
+		q.add(" WHERE x.id NOT IN (SELECT e.id FROM entities e WHERE ")
+		notAdmitted(q, qu.Access, true)
+		q.add(")")
+	}
+	return true
+}
+
+// lowerAll is vs lower-cased.
+func lowerAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.ToLower(v)
+	}
+	return out
 }
 
 // whereRead writes where's predicates for qu; with hidden, the entities

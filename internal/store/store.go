@@ -36,6 +36,9 @@ type Entity struct {
 	// Hash identifies the content; an unchanged hash skips the write.
 	Hash string
 	// Search rows: lower-cased key and value, plus the value as written.
+	// They include kind, metadata.name and metadata.namespace (as
+	// catalog.BuildSearch writes them): counts read those rows in place
+	// of the entity's own columns.
 	Search []SearchRow
 	// Relations this entity emits (both directions, e.g. A ownedBy T and
 	// T ownerOf A), removed when the entity goes.
@@ -165,6 +168,10 @@ type Query struct {
 	// (by-query's totalItems=exclude): a picker showing the first page of
 	// a broad text needs not pay for a count over the whole catalog.
 	NoTotal bool
+	// CountOnly asks for Page.TotalItems alone (by-query's limit=0, how
+	// clients count): no page is read, and Limit and the cursors are
+	// not used.
+	CountOnly bool
 	// Hidden, when set with Access, is what Access does not admit at one
 	// write generation (HiddenSet's answer, whole): the page and the count
 	// then leave those entities out instead of testing Access on each
@@ -197,6 +204,10 @@ type Page struct {
 	First, Last *Position
 	// HasMore says whether rows exist beyond this page in its direction.
 	HasMore bool
+	// Gen is the write generation a CountOnly query's count read, when it
+	// ran under an access predicate (else 0): what a page's entities say
+	// in StoredEntity.Gen.
+	Gen int64
 }
 
 // FacetCount is one value of a facet and how many entities have it.

@@ -122,6 +122,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RelationsDistinctSorted", func(t *testing.T) { testRelationsDistinctSorted(t, open) })
 	t.Run("WriteGeneration", func(t *testing.T) { testWriteGeneration(t, open) })
 	t.Run("QueryHidden", func(t *testing.T) { testQueryHidden(t, open) })
+	t.Run("CountsAfterWrites", func(t *testing.T) { testCountsAfterWrites(t, open) })
 	t.Run("HiddenSetComplement", func(t *testing.T) { testHiddenSetComplement(t, open) })
 	t.Run("CancelledReplace", func(t *testing.T) { testCancelledReplace(t, open) })
 }
@@ -167,6 +168,11 @@ func checkFilters(t *testing.T, s store.Store) {
 			}
 			if p.TotalItems != len(cs.want) {
 				t.Fatalf("totalItems %d, want %d", p.TotalItems, len(cs.want))
+			}
+			// The count alone (by-query's limit=0), read by another statement.
+			c := must(s.Query(ctx, store.Query{Filter: cs.filter, FullText: cs.full, FullTextFields: cs.fields, CountOnly: true}))
+			if c.TotalItems != len(cs.want) || len(c.Entities) != 0 || c.HasMore {
+				t.Fatalf("count only: totalItems %d with %d entities (more %v), want %d and none", c.TotalItems, len(c.Entities), c.HasMore, len(cs.want))
 			}
 		})
 	}
