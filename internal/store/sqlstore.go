@@ -59,6 +59,14 @@ type Dialect struct {
 	// table's own B-tree, found and deleted without an index on entity_id
 	// or origin_id (see sqlBuilder.searchOf).
 	PackedRows bool
+	// CountFromSearch counts the matches of one search-key condition from
+	// the search_key_value index alone (countFromSearch). SQLite's entity
+	// rows hold their bodies, so a count that looks each match up reads
+	// ~25x the pages. Not on PostgreSQL: before a vacuum has set a
+	// loaded table's visibility map, an index-only scan reads each row's
+	// heap page too, and the search rows' are more pages than the
+	// entities' (an owner count at 10k: 2.7 ms against 1.5 ms).
+	CountFromSearch bool
 	// OrFail is " OR FAIL" where the database takes it (SQLite), for the
 	// single-row INSERTs (every table's) and an entity's UPDATE: a statement that writes
 	// rows through a trigger (the write generation's) and may abort on a

@@ -126,7 +126,9 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		SingleRowInserts: true,
 		// Search and relation rows at rowid ranges (the schema's packedRows).
 		PackedRows: true,
-		OrFail:     " OR FAIL",
+		// Counts from the search index (see the field).
+		CountFromSearch: true,
+		OrFail:          " OR FAIL",
 		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
 		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations', 'search_docs') ORDER BY name`,
 		// modernc's bind cost grows with the statement's parameter count:
