@@ -6,7 +6,7 @@ import (
 )
 
 // TestCountFromSearchShapes: the counts that read the search index alone
-// are those of one condition on a search key, with kinds beside it, less
+// are those of one condition on a search key alone, less
 // the entities a hidden set names or else those the access predicate does
 // not admit, and no other shape (which would then count wrongly or
 // slowly), on a dialect that counts so: the conformance suite checks the
@@ -23,9 +23,9 @@ func TestCountFromSearchShapes(t *testing.T) {
 		less   bool
 	}{
 		{"a label", Query{Filter: Filter{{c("metadata.labels.team", "a")}}}, nil, countSearch, false},
-		{"owner beside kind", Query{Filter: Filter{{c("Kind", "Component"), c("spec.owner", "team-a")}}}, nil, countSearch, false},
-		{"a key that exists beside two kinds", Query{Filter: Filter{{c("spec.lifecycle"), c("kind", "api", "component"), c("kind", "api")}}}, nil, countSearch, false},
+		{"a key that exists", Query{Filter: Filter{{c("Spec.Lifecycle")}}}, nil, countSearch, false},
 		{"kind without values", Query{Filter: Filter{{c("kind"), c("metadata.tags", "go")}}}, nil, countSearch, false},
+		{"owner beside kind", Query{Filter: Filter{{c("Kind", "Component"), c("spec.owner", "team-a")}}}, nil, countEntities, false},
 		{"a hidden set", Query{Filter: Filter{{c("spec.owner", "x")}}, Access: sensitive}, hidden, countSearch, true},
 		{"an empty hidden set", Query{Filter: Filter{{c("spec.owner", "x")}}, Access: sensitive}, &HiddenAt{Gen: 1}, countSearch, false},
 		{"the access predicate", Query{Filter: Filter{{c("spec.owner", "x")}}, Access: sensitive}, nil, countSearchLess, true},

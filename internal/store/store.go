@@ -36,9 +36,6 @@ type Entity struct {
 	// Hash identifies the content; an unchanged hash skips the write.
 	Hash string
 	// Search rows: lower-cased key and value, plus the value as written.
-	// They include a kind row (as catalog.BuildSearch writes it): a count
-	// may read it in place of the entity's kind column
-	// (Dialect.CountFromSearch).
 	Search []SearchRow
 	// Relations this entity emits (both directions, e.g. A ownedBy T and
 	// T ownerOf A), removed when the entity goes.
