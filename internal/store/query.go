@@ -375,20 +375,20 @@ func (s *SQL) countBy(ctx context.Context, qu Query, hidden *HiddenAt, fromSearc
 		q.add(" FROM entities e WHERE ")
 		s.whereRead(&q, qu, hidden)
 	}
-	var n, notAdmitted int
+	var n, unadmitted int
 	var gen sql.NullInt64 // NULL: no generation row yet
 	dest := []any{&n}
 	if withGen {
 		dest = append(dest, &gen)
 	}
 	if path == countSearchLess {
-		dest = append(dest, &notAdmitted)
+		dest = append(dest, &unadmitted)
 	}
 	if err := s.scanOne(ctx, q.b.String(), q.args, dest...); err != nil {
 		return 0, 0, err
 	}
 	switch {
-	case path == countSearchLess && notAdmitted > maxCountNotAdmitted:
+	case path == countSearchLess && unadmitted > maxCountNotAdmitted:
 		// A policy that hides much of the catalog: test it on each match.
 		return s.countBy(ctx, qu, nil, false)
 	case hidden != nil && gen.Int64 != hidden.Gen && path != countSearchLess:
