@@ -101,26 +101,13 @@ func (h *hiddenGiven) Query(ctx context.Context, q store.Query) (store.Page, err
 	return h.Store.Query(ctx, q)
 }
 
-func (h *hiddenGiven) last() *store.HiddenAt {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.given[len(h.given)-1]
-}
-
 // A page query is given the caller's cached hidden set; once a page shows
 // the catalog has moved past the set's generation (the store ran that page
 // twice), no query is given that set again: the next is given none or a
 // set read since.
 func TestOutdatedHiddenSetIsNotGivenAgain(t *testing.T) {
 	ctx := context.Background()
-	st := openSQLite(t)
-	rec := &hiddenGiven{Store: st, release: make(chan struct{})}
-	t.Cleanup(func() { close(rec.release) })
-	f, err := filepath.Abs(testCatalog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _, _ := testServiceOn(t, rec, f, true)
+	s, st, rec := recordedService(t)
 	warmHidden(t, s, rec, alice)
 	// From here the set is not read again before the pages below: what
 	// they are given comes from what the service learnt from the pages.
@@ -160,17 +147,10 @@ func TestOutdatedHiddenSetIsNotGivenAgain(t *testing.T) {
 // keeps the next from being given it again.
 func TestCountsAloneLearnTheHiddenSet(t *testing.T) {
 	ctx := context.Background()
-	st := openSQLite(t)
-	rec := &hiddenGiven{Store: st, release: make(chan struct{})}
-	t.Cleanup(func() { close(rec.release) })
-	f, err := filepath.Abs(testCatalog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _, _ := testServiceOn(t, rec, f, true)
+	s, st, rec := recordedService(t)
 	count := store.Query{Filter: store.Filter{{{Key: "kind", Values: []string{"component"}}}}, CountOnly: true}
 	var first store.Page
-	for deadline := time.Now().Add(10 * time.Second); rec.lastOrNil() == nil; {
+	for deadline := time.Now().Add(10 * time.Second); rec.last() == nil; {
 		if time.Now().After(deadline) {
 			t.Fatal("counts alone were never given the hidden set")
 		}
@@ -186,7 +166,7 @@ func TestCountsAloneLearnTheHiddenSet(t *testing.T) {
 	if first.Gen == 0 || first.TotalItems == 0 {
 		t.Fatalf("the first count: %+v, want a total and the generation it read", first)
 	}
-	given := rec.lastOrNil()
+	given := rec.last()
 	page, err := s.Query(ctx, alice, count)
 	if err != nil || page.TotalItems != first.TotalItems {
 		t.Fatalf("a count given the set: %+v %v, want total %d", page, err, first.TotalItems)
@@ -200,14 +180,30 @@ func TestCountsAloneLearnTheHiddenSet(t *testing.T) {
 			t.Fatalf("count %d after the write: %+v %v, want total %d", i, page, err, first.TotalItems+1)
 		}
 		if i == 1 {
-			if last := rec.lastOrNil(); last != nil && last.Gen == given.Gen {
+			if last := rec.last(); last != nil && last.Gen == given.Gen {
 				t.Fatalf("the set of generation %d was given again after a count read at %d", given.Gen, page.Gen)
 			}
 		}
 	}
 }
 
-func (h *hiddenGiven) lastOrNil() *store.HiddenAt {
+// recordedService is a service on the test catalog whose store records
+// the hidden sets queries are given (hiddenGiven), and that store.
+func recordedService(t *testing.T) (*Service, store.Store, *hiddenGiven) {
+	t.Helper()
+	st := openSQLite(t)
+	rec := &hiddenGiven{Store: st, release: make(chan struct{})}
+	t.Cleanup(func() { close(rec.release) })
+	f, err := filepath.Abs(testCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, _ := testServiceOn(t, rec, f, true)
+	return s, st, rec
+}
+
+// last is the set the last query was given (nil: none, or no query yet).
+func (h *hiddenGiven) last() *store.HiddenAt {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.given) == 0 {

@@ -297,11 +297,7 @@ func probe(q *sqlBuilder, c Cond) { probeAs(q, c, false) }
 // planner can start from (the rows of the search_key_value index that
 // hold it), for a query whose candidates it is to find (HiddenSet).
 func probeAs(q *sqlBuilder, c Cond, semi bool) {
-	key := strings.ToLower(c.Key)
-	vals := make([]string, len(c.Values))
-	for i, v := range c.Values {
-		vals[i] = strings.ToLower(v)
-	}
+	key, vals := strings.ToLower(c.Key), lowerAll(c.Values)
 	if col := columnFor(key); col != "" && key != "metadata.uid" {
 		cond(q, Cond{Key: key, Values: vals})
 		return

@@ -361,19 +361,41 @@ func (s *SQL) count(ctx context.Context, qu Query, hidden *HiddenAt) (int, int64
 // countBy is count, from the search index where fromSearch allows and
 // countFromSearch can.
 func (s *SQL) countBy(ctx context.Context, qu Query, hidden *HiddenAt, fromSearch bool) (int, int64, error) {
+	path, key := countEntities, Cond{}
+	if fromSearch {
+		path, key = s.countFromSearch(qu, hidden)
+	}
 	q := s.builder()
+	if path == countSearchLess {
+		// At most one past the bound, read once for both uses below.
+		q.add("WITH unadmitted AS MATERIALIZED (SELECT e.id FROM entities e WHERE ")
+		notAdmitted(&q, qu.Access, true)
+		q.add(" LIMIT ?) ", maxCountNotAdmitted+1)
+	}
 	q.add("SELECT COUNT(*)")
 	withGen := hidden != nil || !qu.Access.IsTrue()
 	if withGen {
 		q.add(", " + s.generationCol())
 	}
-	path := countEntities
-	if fromSearch {
-		path = s.countFromSearch(&q, qu, hidden)
+	if path == countSearchLess {
+		q.add(", (SELECT COUNT(*) FROM unadmitted)")
 	}
 	if path == countEntities {
 		q.add(" FROM entities e WHERE ")
 		s.whereRead(&q, qu, hidden)
+	} else {
+		q.add(" FROM (SELECT DISTINCT s.entity_id AS id FROM search s WHERE s.key = ?", key.Key)
+		if len(key.Values) > 0 {
+			q.add(" AND ")
+			inList(&q, "s.value", key.Values)
+		}
+		q.add(") x")
+		switch {
+		case path == countSearchLess:
+			q.add(" WHERE x.id NOT IN (SELECT id FROM unadmitted)")
+		case hidden != nil && len(hidden.Refs) > 0:
+			q.add(" WHERE x.id NOT IN (SELECT e.id FROM entities e WHERE e.ref IN (SELECT value FROM json_each(?)))", jsonList(hidden.Refs))
+		}
 	}
 	var n, unadmitted int
 	var gen sql.NullInt64 // NULL: no generation row yet
@@ -411,74 +433,49 @@ const (
 // statement): past it the count tests the predicate on each match.
 const maxCountNotAdmitted = 1024
 
-// countFromSearch writes the rest of a count of qu's matches that reads
-// the search_key_value index alone, where the dialect does
-// (Dialect.CountFromSearch), and says how (else it writes nothing and
-// returns countEntities): for one condition on a key of the search table
-// alone (metadata.labels.team=Y, metadata.tags=go, spec.type, a key that
-// exists; what a client counts), and no full-text term. The matches are
-// the distinct entities of the condition's index rows, less those hidden
-// names (countSearch), or else, under an access predicate, less those it
-// does not admit (countSearchLess): found from the index rows of its
-// conditions in the same statement (notAdmitted, as HiddenSet finds them:
-// under common policies the few annotated sensitive), exact whatever was
-// written since, and counted in a column of their own up to one past
-// maxCountNotAdmitted. A count over the entity rows looks up each match's
-// row, wide with its body: at 100,000 matches 100 MB of pages against the
-// index's 4 MB (74 ms against 9 ms warm, and 0.6 to 1.2 s right after a
-// load, while those pages are still in the write-ahead log). Beside a
-// kind (an owner's page: kind=component,spec.owner=X) it does not: a
-// probe of the index for each match's kind made owner pages at 100k
-// slower (p50 1.51 and 1.72 ms against 1.43 and 1.54, 1,000 each), where
-// their few matches' rows are as cheap. Every search row is written and
-// removed with its entity's, in one transaction.
-func (s *SQL) countFromSearch(q *sqlBuilder, qu Query, hidden *HiddenAt) int {
+// countFromSearch says how a count of qu's matches reads, and the search
+// key it reads when not countEntities. It reads the search_key_value index
+// alone where the dialect does (Dialect.CountFromSearch), for one
+// condition on a key of the search table alone (metadata.labels.team=Y,
+// metadata.tags=go, spec.type, a key that exists; what a client counts),
+// and no full-text term. The matches are then the distinct entities of the
+// condition's index rows, less those hidden names (countSearch), or else,
+// under an access predicate, less those it does not admit (countSearchLess):
+// found from the index rows of its conditions in the same statement
+// (notAdmitted, as HiddenSet finds them: under common policies the few
+// annotated sensitive), exact whatever was written since, and counted up
+// to one past maxCountNotAdmitted. A count over the entity rows looks up
+// each match's row, wide with its body: at 100,000 matches 100 MB of pages
+// against the index's 4 MB (74 ms against 9 ms warm, and 0.6 to 1.2 s
+// right after a load, while those pages are still in the write-ahead log).
+// Beside a kind (an owner's page: kind=component,spec.owner=X) it does
+// not: a probe of the index for each match's kind made owner pages at
+// 100k slower (p50 1.51 and 1.72 ms against 1.43 and 1.54, 1,000 each),
+// where their few matches' rows are as cheap. Every search row is written
+// and removed with its entity's, in one transaction.
+func (s *SQL) countFromSearch(qu Query, hidden *HiddenAt) (path int, key Cond) {
 	if !s.d.CountFromSearch || strings.TrimSpace(qu.FullText) != "" || len(qu.Filter) != 1 {
-		return countEntities
+		return countEntities, Cond{}
 	}
-	var first *Cond
+	found := false
 	for _, c := range qu.Filter[0] {
 		c = Cond{Key: strings.ToLower(c.Key), Values: lowerAll(c.Values)}
 		switch {
 		case c.Key == "kind" && len(c.Values) == 0:
 			// True of every entity.
-		case first != nil || columnFor(c.Key) != "" || strings.HasPrefix(c.Key, "relations."):
-			return countEntities
+		case found || columnFor(c.Key) != "" || strings.HasPrefix(c.Key, "relations."):
+			return countEntities, Cond{}
 		default:
-			first = &c
+			key, found = c, true
 		}
 	}
-	if first == nil {
-		return countEntities
-	}
-	path := countSearch
-	less := func() {
-		q.add("SELECT e.id FROM entities e WHERE ")
-		notAdmitted(q, qu.Access, true)
-		q.add(" LIMIT ?", maxCountNotAdmitted+1)
-	}
-	if hidden == nil && !qu.Access.IsTrue() {
-		path = countSearchLess
-		q.add(", (SELECT COUNT(*) FROM (")
-		less()
-		q.add("))")
-	}
-	q.add(" FROM (SELECT DISTINCT s.entity_id AS id FROM search s WHERE s.key = ?", first.Key)
-	if len(first.Values) > 0 {
-		q.add(" AND ")
-		inList(q, "s.value", first.Values)
-	}
-	q.add(") x")
 	switch {
-	case path == countSearchLess:
-		q.add(" WHERE x.id NOT IN (")
-		less()
-		q.add(")")
-	case hidden != nil && len(hidden.Refs) > 0: // SQLite's json_each: the dialects that count so
-		list, _ := json.Marshal(hidden.Refs) // strings: never fails
-		q.add(" WHERE x.id NOT IN (SELECT e.id FROM entities e WHERE e.ref IN (SELECT value FROM json_each(?)))", string(list))
+	case !found:
+		return countEntities, Cond{}
+	case hidden == nil && !qu.Access.IsTrue():
+		return countSearchLess, key
 	}
-	return path
+	return countSearch, key
 }
 
 // lowerAll is vs lower-cased.
@@ -507,8 +504,7 @@ func (s *SQL) whereRead(q *sqlBuilder, qu Query, hidden *HiddenAt) {
 		q.add(" AND e.ref <> ALL(?::text[])", hidden.Refs)
 		return
 	}
-	list, _ := json.Marshal(hidden.Refs) // strings: never fails
-	q.add(" AND e.ref NOT IN (SELECT value FROM json_each(?))", string(list))
+	q.add(" AND e.ref NOT IN (SELECT value FROM json_each(?))", jsonList(hidden.Refs))
 }
 
 // readAt reports whether got has rows and each was read at generation gen.
