@@ -108,7 +108,8 @@ func (s *SQL) HiddenSet(ctx context.Context, access *Expr, max int) (gen int64, 
 	q := s.builder()
 	q.add("SELECT g.n, h.ref FROM (SELECT " + s.generationCol() + " AS n) g LEFT JOIN (SELECT e.ref FROM entities e WHERE ")
 	notAdmitted(&q, access, true)
-	q.add(" LIMIT ?) h ON 1=1", max+1)
+	q.limit(max + 1)
+	q.add(") h ON 1=1")
 	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return 0, nil, false, fmt.Errorf("hidden set: %w", err)

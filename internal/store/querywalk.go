@@ -157,7 +157,7 @@ func (s *SQL) entitiesByID(ctx context.Context, ids []int64) (map[int64]*StoredE
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+entityCols+", e.id FROM entities e WHERE e.id IN ("+placeholders(len(ids))+")"), anys(ids)...)
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+s.cols+", e.id FROM entities e WHERE e.id IN ("+placeholders(len(ids))+")"), anys(ids)...)
 	if err != nil {
 		return nil, err
 	}

@@ -139,10 +139,11 @@ func (s *SQL) searchNames(ctx context.Context, p *searchPlan, limit int) ([]int6
 	}
 	s.conds(&q, p, []string{SearchTypeCatalog}, p.kinds)
 	if s.d.FullText == FullTextPostgres {
-		q.add(` ORDER BY x.name COLLATE "C", x.id LIMIT ?`, limit)
+		q.add(` ORDER BY x.name COLLATE "C", x.id`)
 	} else {
-		q.add(" ORDER BY x.name, x.id LIMIT ?", limit)
+		q.add(" ORDER BY x.name, x.id")
 	}
+	q.limit(limit)
 	return s.ids(ctx, q)
 }
 
@@ -172,7 +173,8 @@ func (s *SQL) searchRest(ctx context.Context, p *searchPlan, match string, ranke
 		// FTS5 sorts by its rank column before the join (see from).
 		q.add(" ORDER BY search_fts.rank")
 	}
-	q.add(" LIMIT ? OFFSET ?", limit, offset)
+	q.limit(limit)
+	q.add(" OFFSET ?", offset)
 	return s.ids(ctx, q)
 }
 
@@ -312,7 +314,8 @@ func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage,
 	s.from(&q, p, p.match, false)
 	s.conds(&q, p, nil, nil)
 	if rank {
-		q.add(" LIMIT ?) SELECT t.type, t.kind_text, COUNT(*), NULL::bigint, NULL::real FROM t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+		q.limit(MaxSearchCount + 1)
+		q.add(") SELECT t.type, t.kind_text, COUNT(*), NULL::bigint, NULL::real FROM t GROUP BY t.type, t.kind_text")
 		q.add(" UNION ALL (SELECT NULL, NULL, NULL, t.doc_id, ts_rank(t.tsv, "+tsQueryOnce+") AS r FROM t WHERE (SELECT COUNT(*) FROM t) <= ?", p.match, MaxSearchCount)
 		// As searchRest's conds and name test.
 		if len(p.types) == 1 {
@@ -325,9 +328,12 @@ func (s *SQL) searchCounts(ctx context.Context, p *searchPlan, page *SearchPage,
 		if p.nameRanked() {
 			q.add(` AND NOT (t.type = ? AND t.name LIKE ? ESCAPE '\')`, SearchTypeCatalog, p.namePattern())
 		}
-		q.add(" ORDER BY r DESC, t.doc_id LIMIT ?)", need)
+		q.add(" ORDER BY r DESC, t.doc_id")
+		q.limit(need)
+		q.add(")")
 	} else {
-		q.add(" LIMIT ?) t GROUP BY t.type, t.kind_text", MaxSearchCount+1)
+		q.limit(MaxSearchCount + 1)
+		q.add(") t GROUP BY t.type, t.kind_text")
 	}
 	f := newFacetCounter(p)
 	all := 0

@@ -128,7 +128,9 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		PackedRows: true,
 		// Counts from the search index (see the field).
 		CountFromSearch: true,
-		OrFail:          " OR FAIL",
+		// Bodies read with one copy by the driver (see the field).
+		BodyAsBytes: "CAST(%s AS BLOB)",
+		OrFail:      " OR FAIL",
 		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
 		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations', 'search_docs') ORDER BY name`,
 		// modernc's bind cost grows with the statement's parameter count:
