@@ -61,6 +61,16 @@ func hashBody(b []byte) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// IsBodyHash reports whether hash is hashBody(b), the hash a refresh
+// stores beside the body it marshalled (store.Entity.Hash), without
+// allocating.
+func IsBodyHash(b []byte, hash string) bool {
+	sum := sha256.Sum256(b)
+	var h [32]byte
+	hex.Encode(h[:], sum[:16])
+	return string(h[:]) == hash
+}
+
 // Normalize sets metadata.namespace to "default" when unset, as Backstage's
 // DefaultNamespaceEntityPolicy does.
 func (e Entity) Normalize() {

@@ -115,3 +115,24 @@ func TestMetadataMarshalDropsCollidingExtra(t *testing.T) {
 		t.Errorf("got %s", b)
 	}
 }
+
+// TestRowHashIsItsBodys: the hash a row stores is its body's
+// (IsBodyHash), which a page relies on to splice the body unchecked;
+// other bytes, or another hash, are not.
+func TestRowHashIsItsBodys(t *testing.T) {
+	e := parseOne(t, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: a\n  description: \"<é>\"\nspec:\n  owner: team-a\n  type: service\n  lifecycle: production\n")
+	row, err := Row(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsBodyHash(row.Body, row.Hash) || row.Hash != e.Hash() {
+		t.Fatalf("row hash %q is not its body's (entity hash %q)", row.Hash, e.Hash())
+	}
+	last := byte('0')
+	if row.Hash[31] == '0' {
+		last = '1'
+	}
+	if IsBodyHash(append(row.Body[:len(row.Body):len(row.Body)], ' '), row.Hash) || IsBodyHash(row.Body, row.Hash[:31]+string(last)) {
+		t.Fatal("other bytes or another hash matched")
+	}
+}

@@ -19,7 +19,7 @@ import (
 // equals render's (TestRenderRawMatchesRender). An orphan, which gains an
 // annotation, is rendered in full.
 func RenderRaw(e *store.StoredEntity) (json.RawMessage, error) {
-	if e.Orphan || !json.Valid(e.Body) {
+	if e.Orphan || !wellFormed(e) {
 		m, err := Render(e)
 		if err != nil {
 			return nil, err
@@ -59,6 +59,15 @@ func RenderRaw(e *store.StoredEntity) (json.RawMessage, error) {
 		out = append(out, '}')
 	}
 	return append(out, ']', '}'), nil
+}
+
+// wellFormed reports whether e's stored body is JSON RenderRaw may splice
+// into an answer: the bytes a refresh marshalled, as their hash stored
+// beside them says (a SHA-256 of the body, several times faster than
+// json.Valid, which was 8 % of an owner page's CPU), or, for a body whose
+// hash does not match (another writer, a damaged row), valid JSON.
+func wellFormed(e *store.StoredEntity) bool {
+	return (e.Hash != "" && catalog.IsBodyHash(e.Body, e.Hash)) || json.Valid(e.Body)
 }
 
 // rawSize is the length of RenderRaw's answer for e when its strings need
