@@ -1,12 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/riggerdev/rigger/internal/errs"
@@ -19,10 +19,14 @@ type sqlBuilder struct {
 	// packed: the store keeps an entity's search rows as a rowid range
 	// (Dialect.PackedRows); see searchOf.
 	packed bool
+	// limitParam is Dialect.LimitParam (see limit).
+	limitParam string
 }
 
 // builder is a sqlBuilder for this store's dialect.
-func (s *SQL) builder() sqlBuilder { return sqlBuilder{packed: s.d.PackedRows} }
+func (s *SQL) builder() sqlBuilder {
+	return sqlBuilder{packed: s.d.PackedRows, limitParam: s.d.LimitParam}
+}
 
 // searchOf writes "FROM search s WHERE" and the predicate selecting the
 // search rows of the entity whose id is the SQL expression id: a range of
@@ -44,13 +48,8 @@ func (q *sqlBuilder) add(sql string, args ...any) {
 	q.args = append(q.args, args...)
 }
 
-// limit writes " LIMIT n" with n in the statement's text, not bound: SQLite
-// reads a bound LIMIT's value as it plans, so binding one again (database/sql
-// binds every argument on every run) expires the plan, and each run of a
-// prepared statement parsed and planned it again (an owner page's
-// statement at 10k entities: ~15 % of its time). The texts differ by n:
-// a few page sizes, each prepared once (cachedQuery).
-func (q *sqlBuilder) limit(n int) { q.b.WriteString(" LIMIT " + strconv.Itoa(n)) }
+// limit writes " LIMIT" and n, bound with the dialect's LimitParam.
+func (q *sqlBuilder) limit(n int) { q.add(" LIMIT "+cmp.Or(q.limitParam, "?"), n) }
 
 // columnFor maps keys that live in entity columns (lower-cased there).
 func columnFor(key string) string {

@@ -128,8 +128,10 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		PackedRows: true,
 		// Counts from the search index (see the field).
 		CountFromSearch: true,
-		// Bodies read with one copy by the driver (see the field).
+		// Bodies read with one copy by the driver, a LIMIT bound without
+		// re-planning (see the fields).
 		BodyAsBytes: "CAST(%s AS BLOB)",
+		LimitParam:  "+?",
 		OrFail:      " OR FAIL",
 		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
 		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations', 'search_docs') ORDER BY name`,
