@@ -257,15 +257,9 @@ const MaxLimit = 10000
 
 // Query implements Store with keyset (After/Before) or offset paging.
 func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
-	if err := ctx.Err(); err != nil {
-		return Page{}, err
-	}
 	if qu.CountOnly {
 		return s.countOnly(ctx, qu)
 	}
-	// The page's statement runs with read; the count (countBy) and the
-	// page's retry without the hidden set decide for themselves.
-	caller, read := ctx, s.readCtx(ctx, qu)
 	if qu.Limit <= 0 || qu.Limit > MaxLimit {
 		return Page{}, errs.Invalid("limit must be between 1 and %d", MaxLimit)
 	}
@@ -293,7 +287,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	} else {
 		go func() {
 			var err error
-			total, _, err = s.count(caller, qu, hidden)
+			total, _, err = s.count(ctx, qu, hidden)
 			counted <- err
 		}()
 	}
@@ -304,17 +298,16 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 		}
 	}()
 
-	got, walked, err := s.walk(read, qu, order, pos, backwards)
+	got, walked, err := s.walk(ctx, qu, order, pos, backwards)
 	if err != nil {
 		return Page{}, fmt.Errorf("query entities: %w", err)
 	}
 	if !walked {
-		got, err = s.sortedPage(read, qu, order, pos, backwards, hidden)
+		got, err = s.sortedPage(ctx, qu, order, pos, backwards, hidden)
 		if err == nil && hidden != nil && !readAt(got, hidden.Gen) {
 			// Another generation (or no row to say which): the set may
-			// not hold for what the statement read. Access is then tested
-			// on each match: with the caller's cancellation.
-			got, err = s.sortedPage(caller, qu, order, pos, backwards, nil)
+			// not hold for what the statement read.
+			got, err = s.sortedPage(ctx, qu, order, pos, backwards, nil)
 		}
 		if err != nil {
 			return Page{}, err
@@ -337,14 +330,11 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	if err := <-counted; err != nil {
 		return Page{}, fmt.Errorf("count entities: %w", err)
 	}
-	if err := caller.Err(); err != nil { // gone while its statements ran (readCtx)
-		return Page{}, err
-	}
 	page.TotalItems = total
 	if !walked { // sortedPage read the relations with the page
 		return page, nil
 	}
-	return page, s.attachRelations(read, page.Entities)
+	return page, s.attachRelations(ctx, page.Entities)
 }
 
 // hiddenAt is what the page and count leave out in place of testing
@@ -354,47 +344,6 @@ func (qu Query) hiddenAt() *HiddenAt {
 		return nil
 	}
 	return qu.Hidden
-}
-
-// readCtx is the context the statements of the catalog read qu run with:
-// without the caller's cancellation where the dialect asks
-// (Dialect.UncancelledReads) and qu is a short read (shortRead); the
-// caller's otherwise. Given a cancellable context, modernc's SQLite driver
-// starts a goroutine per statement that watches it, woken as the
-// statement ends: an owner page's two statements spent ~8-15 % of their
-// CPU there. Query starts no statement once the caller is gone, and
-// answers its error rather than the page.
-func (s *SQL) readCtx(ctx context.Context, qu Query) context.Context {
-	if !s.d.UncancelledReads || !shortRead(qu) {
-		return ctx
-	}
-	return context.WithoutCancel(ctx)
-}
-
-// maxShortRead is the largest page shortRead admits.
-const maxShortRead = 500
-
-// shortRead reports whether qu's statements stay short at any catalog
-// size, so that one left running for a caller gone meanwhile costs
-// little (helper-104's review): at most one conjunction of index-served
-// conditions, no full text (which may scan every search row), ordered by
-// entity columns (an order on a search key runs a subquery per match),
-// no offset, a page of at most maxShortRead, and no access predicate
-// tested on each match (none, or a known hidden set). The page still
-// sorts its matches and the count counts them, through indexes.
-func shortRead(qu Query) bool {
-	if strings.TrimSpace(qu.FullText) != "" || qu.Offset > 0 || qu.Limit > maxShortRead || len(qu.Filter) > 1 {
-		return false
-	}
-	if !qu.Access.IsTrue() && qu.hiddenAt() == nil {
-		return false
-	}
-	for _, o := range qu.Order {
-		if key := strings.ToLower(o.Field); key != "" && key != "ref" && columnFor(key) == "" {
-			return false
-		}
-	}
-	return true
 }
 
 // countOnly answers a CountOnly query: the count alone.
@@ -466,16 +415,7 @@ func (s *SQL) countBy(ctx context.Context, qu Query, hidden *HiddenAt, fromSearc
 	if path == countSearchLess {
 		dest = append(dest, &unadmitted)
 	}
-	// Without the caller's cancellation only where no access predicate is
-	// tested on each match (the fallbacks below test it).
-	run := ctx
-	if hidden != nil || qu.Access.IsTrue() || path == countSearchLess {
-		run = s.readCtx(ctx, qu)
-	}
-	if err := s.scanOne(run, q.b.String(), q.args, dest...); err != nil {
-		return 0, 0, err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.scanOne(ctx, q.b.String(), q.args, dest...); err != nil {
 		return 0, 0, err
 	}
 	switch {

@@ -170,10 +170,6 @@ type Dialect struct {
 	// plan. Writing the value into the text instead made each page size
 	// a statement of its own in the bounded statement cache.
 	LimitParam string
-	// UncancelledReads runs a short catalog read's statements without
-	// the caller's cancellation (SQL.readCtx): a driver that watches a
-	// cancellable context per statement pays for it on every read.
-	UncancelledReads bool
 }
 
 // SearchSettings are the session settings of a Dialect's SearchDB on

@@ -132,9 +132,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// re-planning (see the fields).
 		BodyAsBytes: "CAST(%s AS BLOB)",
 		LimitParam:  "+?",
-		// A goroutine per statement watches a cancellable context.
-		UncancelledReads: true,
-		OrFail:           " OR FAIL",
+		OrFail:      " OR FAIL",
 		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
 		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations', 'search_docs') ORDER BY name`,
 		// modernc's bind cost grows with the statement's parameter count:
