@@ -27,27 +27,25 @@ func (s *Service) Query(ctx context.Context, who auth.Identity, q store.Query) (
 		q.Hidden, _ = s.hidden.known(access)
 	}
 	page, err := s.d.Store.Query(ctx, q)
+	if err != nil {
+		return store.Page{}, err
+	}
 	gen := pageGen(page.Entities)
 	if q.CountOnly {
 		gen = page.Gen
 	}
-	if err == nil && q.Hidden != nil {
-		if gen != 0 && gen != q.Hidden.Gen {
-			// The catalog moved past the set: the store ran the page
-			// twice. Until the set is read again, pages test access.
-			s.hidden.outdated(access, q.Hidden.Gen)
-		}
+	if q.Hidden != nil && gen != 0 && gen != q.Hidden.Gen {
+		// The catalog moved past the set: the store ran the page
+		// twice. Until the set is read again, pages test access.
+		s.hidden.outdated(access, q.Hidden.Gen)
 	}
-	if err == nil && q.CountOnly && !access.IsTrue() {
+	if q.CountOnly && !access.IsTrue() {
 		// A page learns the set when it prunes its relations; a count
 		// alone (a client polling limit=0) starts reading it here, so
 		// that its next counts need not test access on each match.
 		s.hidden.lookup(ctx, s.d.Store, s.d.Logger, access, gen)
 	}
-	if err == nil {
-		err = s.pruneRelations(ctx, who, page.Entities)
-	}
-	if err != nil {
+	if err := s.pruneRelations(ctx, who, page.Entities); err != nil {
 		return store.Page{}, err
 	}
 	return page, nil

@@ -74,14 +74,9 @@ func inList(q *sqlBuilder, col string, values []string) {
 // cond writes one filter condition as an index-served predicate.
 func cond(q *sqlBuilder, c Cond) {
 	key := strings.ToLower(c.Key)
-	vals := make([]string, len(c.Values))
-	for i, v := range c.Values {
-		vals[i] = v
-		if key != "metadata.uid" { // uids are case-sensitive
-			vals[i] = strings.ToLower(v)
-		}
+	if key != "metadata.uid" { // uids are case-sensitive
+		c.Values = lowerAll(c.Values)
 	}
-	c.Values = vals
 	if col := columnFor(key); col != "" {
 		if len(c.Values) == 0 {
 			q.add("1=1")
@@ -367,7 +362,7 @@ func (s *SQL) count(ctx context.Context, qu Query, hidden *HiddenAt) (int, int64
 }
 
 // countBy is count, from the search index where fromSearch allows and
-// countFromSearch can.
+// countFromSearch can. hidden is qu.hiddenAt() or nil.
 func (s *SQL) countBy(ctx context.Context, qu Query, hidden *HiddenAt, fromSearch bool) (int, int64, error) {
 	path, key := countEntities, Cond{}
 	if fromSearch {
@@ -382,7 +377,7 @@ func (s *SQL) countBy(ctx context.Context, qu Query, hidden *HiddenAt, fromSearc
 		q.add(") ")
 	}
 	q.add("SELECT COUNT(*)")
-	withGen := hidden != nil || !qu.Access.IsTrue()
+	withGen := !qu.Access.IsTrue()
 	if withGen {
 		q.add(", " + s.generationCol())
 	}
@@ -422,7 +417,7 @@ func (s *SQL) countBy(ctx context.Context, qu Query, hidden *HiddenAt, fromSearc
 	case path == countSearchLess && unadmitted > maxCountNotAdmitted:
 		// A policy that hides much of the catalog: test it on each match.
 		return s.countBy(ctx, qu, nil, false)
-	case hidden != nil && gen.Int64 != hidden.Gen && path != countSearchLess:
+	case hidden != nil && gen.Int64 != hidden.Gen: // (never countSearchLess)
 		return s.countBy(ctx, qu, nil, fromSearch)
 	}
 	return n, gen.Int64, nil
