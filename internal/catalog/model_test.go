@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 // testModel declares a Service kind (acme.com/v1) whose spec must have a
@@ -196,14 +198,18 @@ func TestModelRelations(t *testing.T) {
 	if edges, _ := Relations(e); len(edges) != 0 {
 		t.Errorf("Relations without the model: %v", edges)
 	}
-	// Row indexes the relations for filters.
+	// Row stores the relations, which relations.<type> filters read, and
+	// no search row of them (store.StoredSearchKey).
 	row, err := m.Row(e)
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := false
+	for _, r := range row.Relations {
+		found = found || r == store.Relation{Source: "service:shop/checkout", Type: "ownedBy", Target: "group:shop/payments"}
+	}
 	for _, s := range row.Search {
-		found = found || s.Key == "relations.ownedby" && s.Value == "group:shop/payments"
+		found = found && !strings.HasPrefix(s.Key, "relations.")
 	}
 	if !found || len(row.Relations) != len(want) {
 		t.Errorf("row search %v relations %v", row.Search, row.Relations)

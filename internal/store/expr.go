@@ -286,11 +286,9 @@ func expr(q *sqlBuilder, e *Expr) {
 // on PostgreSQL; see sqlBuilder.searchOf):
 // access narrows rows a filter or the order already found, so a few index
 // seeks per row beat materializing every entity that, say, has an
-// annotation, on each request. relations.<type> is read from the search
-// rows too (they hold every relation the entity emits, as Backstage's
-// do): found by the row's id, without reading the entity row for its ref
-// (~15 % of an owner-filtered page at 100k). Refs longer than a search
-// value (200) are not indexed; entity names are at most 63 characters.
+// annotation, on each request. relations.<type> is a lookup of the row's
+// relations (relationCond): by type, target and the row's ref, one seek
+// of relations_type_target per target.
 func probe(q *sqlBuilder, c Cond) { probeAs(q, c, false) }
 
 // probeAs is probe, or with semi the same condition as an IN semi-join a
@@ -300,6 +298,10 @@ func probeAs(q *sqlBuilder, c Cond, semi bool) {
 	key, vals := strings.ToLower(c.Key), lowerAll(c.Values)
 	if col := columnFor(key); col != "" && key != "metadata.uid" {
 		cond(q, Cond{Key: key, Values: vals})
+		return
+	}
+	if typ, ok := relationType(key); ok {
+		relationCond(q, typ, vals, !semi)
 		return
 	}
 	if semi {

@@ -17,10 +17,8 @@ import (
 // scan of the search table nor a walk of one key's rows in
 // search_key_value (which made a sort by spec.owner quadratic).
 func TestPackedRowsPlans(t *testing.T) {
-	ctx := context.Background()
 	s := openSQLite(t, filepath.Join(t.TempDir(), "rigger.db"))
 	defer s.Close()
-	db := s.db
 	byRange := regexp.MustCompile(`SEARCH s (EXISTS )?USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)`)
 	for name, build := range map[string]func(q *sqlBuilder){
 		"sort": func(q *sqlBuilder) { q.add("SELECT e.id FROM entities e ORDER BY "); sortExpr(q, "spec.owner") },
@@ -36,25 +34,31 @@ func TestPackedRowsPlans(t *testing.T) {
 	} {
 		q := s.builder()
 		build(&q)
-		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.b.String(), q.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		all := strings.Join(plan, "\n")
+		all := queryPlan(t, s, name, q)
 		if !byRange.MatchString(all) || strings.Contains(all, "SCAN s") || strings.Contains(all, "search_key_value") {
 			t.Errorf("%s: the entity's search rows are not read by rowid range:\n%s\n%s", name, q.b.String(), all)
 		}
 	}
+}
+
+// queryPlan is SQLite's EXPLAIN QUERY PLAN of q on s, a line per step.
+func queryPlan(t *testing.T, s *SQL, name string, q sqlBuilder) string {
+	t.Helper()
+	rows, err := s.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q.b.String(), q.args...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n")
 }
 
 // openSQLite opens a store on the SQLite file at path with the dialect

@@ -21,7 +21,14 @@ type sqlBuilder struct {
 	packed bool
 	// limitParam is Dialect.LimitParam (see limit).
 	limitParam string
+	// refExpr is the SQL expression of the row's entity ref ("": e.ref,
+	// an entities row's column; see ref).
+	refExpr string
 }
+
+// ref is the SQL expression of the ref of the entity whose row the
+// statement reads as e: relations are found by it.
+func (q *sqlBuilder) ref() string { return cmp.Or(q.refExpr, "e.ref") }
 
 // builder is a sqlBuilder for this store's dialect.
 func (s *SQL) builder() sqlBuilder {
@@ -71,6 +78,42 @@ func inList(q *sqlBuilder, col string, values []string) {
 	q.args = append(q.args, anys(values)...)
 }
 
+// relationType is the relation type (lower-cased) a key relations.<type>
+// names, and whether key is one. Relations are read from the relations
+// table, which holds every relation whoever emitted it: the search table
+// holds no relations.* rows (StoredSearchKey).
+func relationType(key string) (string, bool) {
+	return strings.CutPrefix(strings.ToLower(key), "relations.")
+}
+
+// relationCond writes "the entity has a relation of type typ (to one of
+// targets, lower-cased; any target when there are none)": as an IN
+// semi-join a planner can start from (relations_type_target), or with
+// perRow as a lookup of the row's own relations (by its ref), for a
+// query that already has its candidates.
+func relationCond(q *sqlBuilder, typ string, targets []string, perRow bool) {
+	if perRow {
+		q.add("EXISTS (SELECT 1 FROM relations r WHERE r.type_lower = ?", typ)
+	} else {
+		q.add(q.ref()+" IN (SELECT r.source_ref FROM relations r WHERE r.type_lower = ?", typ)
+	}
+	if len(targets) > 0 {
+		q.add(" AND ")
+		inList(q, "r.target_lower", targets)
+	}
+	if perRow {
+		q.add(" AND r.source_ref = " + q.ref())
+	}
+	q.add(")")
+}
+
+// StoredSearchKey says whether a search row of the (lower-cased) key is
+// stored: every key but relations.<type>, whose rows would copy the
+// relations table's (a sixth of the search rows of a typical catalog,
+// and only those the entity emits itself: a group's relations.ownerOf,
+// emitted by what it owns, would be missing).
+func StoredSearchKey(key string) bool { return !strings.HasPrefix(key, "relations.") }
+
 // cond writes one filter condition as an index-served predicate.
 func cond(q *sqlBuilder, c Cond) {
 	key := strings.ToLower(c.Key)
@@ -85,13 +128,8 @@ func cond(q *sqlBuilder, c Cond) {
 		inList(q, col, c.Values)
 		return
 	}
-	if typ, ok := strings.CutPrefix(key, "relations."); ok {
-		q.add("e.ref IN (SELECT r.source_ref FROM relations r WHERE r.type_lower = ?", typ)
-		if len(c.Values) > 0 {
-			q.add(" AND ")
-			inList(q, "r.target_lower", c.Values)
-		}
-		q.add(")")
+	if typ, ok := relationType(key); ok {
+		relationCond(q, typ, c.Values, false)
 		return
 	}
 	// An IN semi-join rather than a correlated EXISTS: both planners can then
@@ -141,16 +179,29 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // fullTextCond writes the full-text predicate: one of the entity's values
 // under fields (none: any) contains fullText (not blank), case-insensitively.
-// perRow asks for the form that tests one entity at a time, for a query
-// that already has its few candidates (see walk).
+// A relations.<type> field's values are the targets of the entity's
+// relations of that type, read from the relations table (as any value's
+// are, with no fields). perRow asks for the form that tests one entity at
+// a time, for a query that already has its few candidates (see walk).
 func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) {
 	term := strings.ToLower(strings.TrimSpace(fullText))
 	like := "%" + likeEscaper.Replace(term) + "%"
-	if len(fields) > 0 {
-		lower := make([]string, len(fields))
-		for i, f := range fields {
-			lower[i] = strings.ToLower(f)
+	if len(fields) == 0 {
+		q.add("(EXISTS (SELECT 1 ")
+		q.searchOf("e.id")
+		q.add(` AND s.value LIKE ? ESCAPE '\') OR EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = `+q.ref()+` AND r.target_lower LIKE ? ESCAPE '\'))`, like, like)
+		return
+	}
+	var keys, types []string
+	for _, f := range fields {
+		if typ, ok := relationType(f); ok {
+			types = append(types, typ)
+		} else {
+			keys = append(keys, strings.ToLower(f))
 		}
+	}
+	q.add("(")
+	if len(keys) > 0 {
 		if perRow {
 			q.add("EXISTS (SELECT 1 ")
 			q.searchOf("e.id")
@@ -162,13 +213,22 @@ func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) 
 			// candidate entity's rows (~10x faster at 100k entities).
 			q.add("e.id IN (SELECT s.entity_id FROM search s WHERE ")
 		}
-		inList(q, "s.key", lower)
+		inList(q, "s.key", keys)
 		q.add(` AND s.value LIKE ? ESCAPE '\')`, like)
-		return
 	}
-	q.add("EXISTS (SELECT 1 ")
-	q.searchOf("e.id")
-	q.add(` AND s.value LIKE ? ESCAPE '\')`, like)
+	if len(types) > 0 {
+		if len(keys) > 0 {
+			q.add(" OR ")
+		}
+		if perRow {
+			q.add("EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = " + q.ref() + " AND ")
+		} else {
+			q.add(q.ref() + " IN (SELECT r.source_ref FROM relations r WHERE ")
+		}
+		inList(q, "r.type_lower", types)
+		q.add(` AND r.target_lower LIKE ? ESCAPE '\')`, like)
+	}
+	q.add(")")
 }
 
 // sortExpr is the SQL value an order field sorts by.
@@ -180,6 +240,10 @@ func sortExpr(q *sqlBuilder, field string) {
 	}
 	if col := columnFor(key); col != "" {
 		q.add(col)
+		return
+	}
+	if typ, ok := relationType(key); ok {
+		q.add("COALESCE((SELECT MIN(r.target_lower) FROM relations r WHERE r.source_ref = "+q.ref()+" AND r.type_lower = ?), '')", typ)
 		return
 	}
 	q.add("COALESCE((SELECT MIN(s.value) ")
@@ -641,10 +705,17 @@ func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets [
 	out := make(map[string][]FacetCount, len(facets))
 	for _, facet := range facets {
 		q := s.builder()
-		// original is NULL where it equals value (see writeRows).
-		q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.entity_id IN (SELECT e.id FROM entities e WHERE ", strings.ToLower(facet))
-		where(&q, f, access, "", nil)
-		q.add(") GROUP BY COALESCE(s.original, s.value) ORDER BY COUNT(DISTINCT s.entity_id) DESC, COALESCE(s.original, s.value)")
+		if typ, ok := relationType(facet); ok {
+			// The targets as written; an entity counts once per target.
+			q.add("SELECT r.target_ref, COUNT(DISTINCT r.source_ref) FROM relations r WHERE r.type_lower = ? AND r.source_ref IN (SELECT e.ref FROM entities e WHERE ", typ)
+			where(&q, f, access, "", nil)
+			q.add(") GROUP BY r.target_ref ORDER BY COUNT(DISTINCT r.source_ref) DESC, r.target_ref")
+		} else {
+			// original is NULL where it equals value (see writeRows).
+			q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.entity_id IN (SELECT e.id FROM entities e WHERE ", strings.ToLower(facet))
+			where(&q, f, access, "", nil)
+			q.add(") GROUP BY COALESCE(s.original, s.value) ORDER BY COUNT(DISTINCT s.entity_id) DESC, COALESCE(s.original, s.value)")
+		}
 		rows, err := s.db.QueryContext(ctx, s.q(q.b.String()), q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("facet %s: %w", facet, err)

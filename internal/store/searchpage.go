@@ -411,6 +411,9 @@ func (s *SQL) from(q *sqlBuilder, p *searchPlan, match string, ranked bool) {
 // and kinds asked for (nil: all; the facets count without them), the
 // filters, and what the caller may read.
 func (s *SQL) conds(q *sqlBuilder, p *searchPlan, types, kinds []string) {
+	// A document names its entity by kind, namespace and name (lower-cased,
+	// as in its ref), not by ref.
+	q.refExpr = "(e.kind || ':' || e.namespace || '/' || e.name)"
 	if len(types) == 1 {
 		q.add(" AND e.type = ?", types[0])
 	}

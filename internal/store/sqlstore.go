@@ -1213,6 +1213,9 @@ func (r *replacer) writeRows(id int64, e *Entity) error {
 		return fmt.Errorf("%s: entity id %d is past the %d whose rows can be stored", e.Ref, id, maxPackedID-1)
 	}
 	for i, row := range e.Search {
+		if !StoredSearchKey(row.Key) {
+			continue
+		}
 		// Most values are written lower-case already: original is then NULL,
 		// a tenth of the search table's bytes (facets read COALESCE(original, value)).
 		var original any = row.Original

@@ -36,6 +36,8 @@ type Entity struct {
 	// Hash identifies the content; an unchanged hash skips the write.
 	Hash string
 	// Search rows: lower-cased key and value, plus the value as written.
+	// Rows of keys StoredSearchKey refuses (relations.<type>) are not
+	// written: Relations are.
 	Search []SearchRow
 	// Relations this entity emits (both directions, e.g. A ownedBy T and
 	// T ownerOf A), removed when the entity goes.
