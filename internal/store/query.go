@@ -92,9 +92,13 @@ func relationType(key string) (string, bool) {
 // perRow as a lookup of the row's own relations (by its ref), for a
 // query that already has its candidates.
 func relationCond(q *sqlBuilder, typ string, targets []string, perRow bool) {
-	if perRow {
+	switch {
+	case perRow && len(targets) > 0:
+		// Type, target and ref: every column of relations_type_target.
 		q.add("EXISTS (SELECT 1 FROM relations r WHERE r.type_lower = ?", typ)
-	} else {
+	case perRow:
+		q.add("EXISTS (SELECT 1 FROM relations r WHERE "+rowRelationType+" = ?", typ)
+	default:
 		q.add(q.ref()+" IN (SELECT r.source_ref FROM relations r WHERE r.type_lower = ?", typ)
 	}
 	if len(targets) > 0 {
@@ -107,11 +111,24 @@ func relationCond(q *sqlBuilder, typ string, targets []string, perRow bool) {
 	q.add(")")
 }
 
+// rowRelationType is r.type_lower in a lookup of one row's relations, as
+// no index can serve it: the lookup then starts from the row's ref
+// (relations_source), where a planner without statistics (a new
+// database) walked every relation of the type in relations_type_target
+// for each row.
+const rowRelationType = "r.type_lower || ''"
+
 // StoredSearchKey says whether a search row of the (lower-cased) key is
 // stored: every key but relations.<type>, whose rows would copy the
 // relations table's (a sixth of the search rows of a typical catalog,
 // and only those the entity emits itself: a group's relations.ownerOf,
 // emitted by what it owns, would be missing).
+//
+// Rows of such keys a previous release wrote are left in place, for its
+// servers still running during a rolling upgrade (their access checks
+// read them), and change no answer here: they repeat the entity's own
+// relations, which a full text over any value reads anyway. They go as
+// their entity is written again or removed.
 func StoredSearchKey(key string) bool { return !strings.HasPrefix(key, "relations.") }
 
 // cond writes one filter condition as an index-served predicate.
@@ -220,12 +237,14 @@ func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) 
 		if len(keys) > 0 {
 			q.add(" OR ")
 		}
+		col := "r.type_lower"
 		if perRow {
 			q.add("EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = " + q.ref() + " AND ")
+			col = rowRelationType
 		} else {
 			q.add(q.ref() + " IN (SELECT r.source_ref FROM relations r WHERE ")
 		}
-		inList(q, "r.type_lower", types)
+		inList(q, col, types)
 		q.add(` AND r.target_lower LIKE ? ESCAPE '\')`, like)
 	}
 	q.add(")")
@@ -243,7 +262,7 @@ func sortExpr(q *sqlBuilder, field string) {
 		return
 	}
 	if typ, ok := relationType(key); ok {
-		q.add("COALESCE((SELECT MIN(r.target_lower) FROM relations r WHERE r.source_ref = "+q.ref()+" AND r.type_lower = ?), '')", typ)
+		q.add("COALESCE((SELECT MIN(r.target_lower) FROM relations r WHERE r.source_ref = "+q.ref()+" AND "+rowRelationType+" = ?), '')", typ)
 		return
 	}
 	q.add("COALESCE((SELECT MIN(s.value) ")
@@ -709,7 +728,17 @@ func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets [
 			// The targets as written; an entity counts once per target.
 			q.add("SELECT r.target_ref, COUNT(DISTINCT r.source_ref) FROM relations r WHERE r.type_lower = ? AND r.source_ref IN (SELECT e.ref FROM entities e WHERE ", typ)
 			where(&q, f, access, "", nil)
-			q.add(") GROUP BY r.target_ref ORDER BY COUNT(DISTINCT r.source_ref) DESC, r.target_ref")
+			q.add(")")
+			if !access.IsTrue() {
+				// A target access does not admit is not named, as an
+				// entity's relations leave it out (catalogsvc's
+				// pruneRelations): a group's relations.ownerOf facet
+				// lists no sensitive entity it owns.
+				q.add(" AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.ref = r.target_lower AND NOT (")
+				expr(&q, access)
+				q.add("))")
+			}
+			q.add(" GROUP BY r.target_ref ORDER BY COUNT(DISTINCT r.source_ref) DESC, r.target_ref")
 		} else {
 			// original is NULL where it equals value (see writeRows).
 			q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.entity_id IN (SELECT e.id FROM entities e WHERE ", strings.ToLower(facet))

@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,10 +24,19 @@ func TestRelationKeyPlans(t *testing.T) {
 			q.add("SELECT e.id FROM entities e WHERE ")
 			probe(q, Cond{Key: "relations.ownedBy", Values: []string{"group:default/a", "group:default/b"}})
 		}, []string{"USING COVERING INDEX relations_type_target (type_lower=? AND target_lower=? AND source_ref=?)"}},
+		"probe, any target": {func(q *sqlBuilder) {
+			q.add("SELECT e.id FROM entities e WHERE NOT ")
+			probe(q, Cond{Key: "relations.ownedBy"})
+		}, []string{"USING INDEX relations_source (source_ref=?)"}},
+		"full text in a relation field, row": {func(q *sqlBuilder) {
+			q.add("SELECT e.id FROM entities e WHERE ")
+			fullTextCond(q, "svc", []string{"relations.ownedBy", "relations.partOf"}, true)
+		}, []string{"USING INDEX relations_source (source_ref=?)"}},
+		"order": {func(q *sqlBuilder) { q.add("SELECT e.id FROM entities e ORDER BY "); sortExpr(q, "relations.ownedBy") }, []string{"USING INDEX relations_source (source_ref=?)"}},
 		"full text": {func(q *sqlBuilder) {
 			q.add("SELECT e.id FROM entities e WHERE ")
 			fullTextCond(q, "svc", nil, false)
-		}, []string{"SEARCH s USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)", "SEARCH r USING INDEX relations_source (source_ref=?)"}},
+		}, []string{"SEARCH s USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)", "USING INDEX relations_source (source_ref=?)"}},
 	} {
 		q := s.builder()
 		c.build(&q)
@@ -40,41 +49,41 @@ func TestRelationKeyPlans(t *testing.T) {
 	}
 }
 
-// TestRelationSearchRowsMigrated: a database written before relations.*
-// search rows were dropped loses them as it opens, and keeps every other
-// search row.
-func TestRelationSearchRowsMigrated(t *testing.T) {
+// TestOldRelationSearchRowsAreHarmless: relations.* search rows a
+// previous release wrote stay (a server of that release may still read
+// them during a rolling upgrade) and change no answer: facets, counts and
+// full text read the entity's relations, which the old rows only repeat.
+func TestOldRelationSearchRowsAreHarmless(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "rigger.db")
-	s := openSQLite(t, path)
-	// Back to the migration before, with the rows it allowed.
-	last := len(Schema("sqlite"))
-	for _, stmt := range []string{
-		"DELETE FROM schema_migrations WHERE version = " + strconv.Itoa(last),
-		"INSERT INTO entities (id, uid, ref, kind, namespace, name, body, hash, created_at, updated_at) VALUES (1, 'u1', 'component:default/a', 'component', 'default', 'a', '{}', 'h', 'now', 'now')",
-		"INSERT INTO search (id, entity_id, key, value) VALUES (16777216, 1, 'relations.ownedby', 'group:default/t'), (16777217, 1, 'spec.owner', 't'), (16777218, 1, 'relationsx', 'y')",
-	} {
-		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	s.Close()
-	s = openSQLite(t, path)
+	s := openSQLite(t, filepath.Join(t.TempDir(), "rigger.db"))
 	defer s.Close()
-	rows, err := s.db.QueryContext(ctx, "SELECT key FROM search ORDER BY key")
+	loc, err := s.AddLocation(ctx, Location{Type: "file", Target: "/a.yaml"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
+	svc := Entity{Ref: "component:default/svc", Body: []byte(`{"kind":"Component","metadata":{"name":"svc"}}`), Hash: "h",
+		Search:    []SearchRow{{Key: "kind", Value: "component", Original: "Component"}, {Key: "relations.ownedby", Value: "group:default/team-a"}},
+		Relations: []Relation{{Source: "component:default/svc", Type: "ownedBy", Target: "group:default/team-a"}, {Source: "group:default/team-a", Type: "ownerOf", Target: "component:default/svc"}}}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, []Entity{svc}, ReplaceOptions{Orphans: OrphanDelete}); err != nil {
+		t.Fatal(err)
 	}
-	if got := strings.Join(keys, ","); got != "relationsx,spec.owner" {
-		t.Fatalf("search keys after the migration: %s, want relationsx,spec.owner", got)
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM search WHERE key LIKE 'relations.%'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("relations.* search rows written: %d (%v)", n, err)
+	}
+	// The row a previous release wrote beside the entity's kind row.
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO search (id, entity_id, key, value) SELECT MAX(id) + 1, entity_id, 'relations.ownedby', 'group:default/team-a' FROM search"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Facets(ctx, nil, []string{"relations.ownedBy"})
+	if err != nil || fmt.Sprint(f["relations.ownedBy"]) != "[{group:default/team-a 1}]" {
+		t.Errorf("facet with an old row: %v (%v)", f, err)
+	}
+	for _, qu := range []Query{{FullText: "team-a"}, {FullText: "team-a", FullTextFields: []string{"relations.ownedBy"}}, {Filter: Filter{{{Key: "relations.ownedBy", Values: []string{"group:default/team-a"}}}}}} {
+		qu.Limit = 10
+		p, err := s.Query(ctx, qu)
+		if err != nil || p.TotalItems != 1 || len(p.Entities) != 1 {
+			t.Errorf("%+v with an old row: %d of %d (%v)", qu, len(p.Entities), p.TotalItems, err)
+		}
 	}
 }

@@ -364,13 +364,7 @@ CREATE TABLE auth_user_generations (
   generation BIGINT NOT NULL
 );
 ALTER TABLE auth_revocations ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
-`, searchVectorMigration, searchPending, revocationClock, catalogGeneration, searchDocsStats, auditFileSchema, ftsHash, packedRows, `
--- relations.<type> is read from the relations table only (filters,
--- access checks, facets, orders, full text): its search rows copied the
--- relations an entity emits itself (a sixth of the rows, and a sixth of a
--- first load's time), and lacked those others emit for it.
-DELETE FROM search WHERE key LIKE 'relations.%';
-`}
+`, searchVectorMigration, searchPending, revocationClock, catalogGeneration, searchDocsStats, auditFileSchema, ftsHash, packedRows}
 }
 
 // packedRowsSQLite renumbers the search and relation rows so that an

@@ -248,6 +248,11 @@ func testSearch(t *testing.T, open Opener) {
 		if !slices.Equal(got, []string{paylib}) || p.Total != 1 {
 			t.Fatalf("spec.type filter: %v total %d", got, p.Total)
 		}
+		// A relation filter reads the relations of each document's entity.
+		p, got = found(t, s, store.SearchQuery{Term: "settlement", Types: []string{store.SearchTypeCatalog}, Filters: []store.Cond{{Key: "relations.ownedBy", Values: []string{"group:default/team-b"}}}})
+		if !slices.Equal(got, []string{ledger}) || p.Total != 1 {
+			t.Fatalf("relations.ownedBy filter: %v total %d", got, p.Total)
+		}
 	})
 
 	t.Run("Permissions", func(t *testing.T) {
