@@ -71,7 +71,7 @@ func openSQLite(t *testing.T, path string) *SQL {
 		t.Fatal(err)
 	}
 	s, err := Open(context.Background(), db, Dialect{Name: "sqlite", Rebind: func(q string) string { return q }, Migrations: Schema("sqlite"),
-		SerializeWrites: true, SingleRowInserts: true, PackedRows: true, CountFromSearch: true, BodyAsBytes: "CAST(%s AS BLOB)", LimitParam: "+?",
+		SerializeWrites: true, PreparedInserts: true, PackedRows: true, CountFromSearch: true, BodyAsBytes: "CAST(%s AS BLOB)", LimitParam: "+?",
 		OrFail: " OR FAIL", MaxParams: 400, FullText: FullTextSQLite})
 	if err != nil {
 		t.Fatal(err)

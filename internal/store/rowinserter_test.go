@@ -4,16 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	_ "modernc.org/sqlite" // a real database for the inserts
 )
 
-// TestRowInserterWritesInTheTransaction: single-row inserts run on the
-// driver's connection (rowInserter.exec), inside the transaction open
-// there: a rollback takes their rows away, a commit keeps them, and
-// values database/sql would convert (an int) are converted.
+// TestRowInserterWritesInTheTransaction: prepared inserts run on the
+// driver's connection (rowInserter.exec), preparedRows rows a statement
+// and the rest at a flush, inside the transaction open there: a rollback
+// takes their rows away, a commit keeps them, each row keeps its values,
+// and values database/sql would convert (an int) are converted.
 func TestRowInserterWritesInTheTransaction(t *testing.T) {
 	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "rows.db"))
@@ -24,7 +26,7 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 	if _, err := db.Exec(`CREATE TABLE t (id INTEGER, name TEXT, note TEXT)`); err != nil {
 		t.Fatal(err)
 	}
-	s := &SQL{db: db, d: Dialect{Rebind: func(q string) string { return q }, SingleRowInserts: true}}
+	s := &SQL{db: db, d: Dialect{Rebind: func(q string) string { return q }, PreparedInserts: true}}
 	count := func() int {
 		t.Helper()
 		var n int
@@ -54,18 +56,33 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 		})
 		return tx, in
 	}
+	// rows are two full prepared statements and three rows left for flush.
+	const rows = 2*preparedRows + 3
 	load := func(commit bool) {
 		t.Helper()
 		tx, in := begin()
-		for i := range 3 {
+		for i := range rows {
 			if err := in.add(i, "row", nil); err != nil {
 				t.Fatal(err)
 			}
 		}
-		// The transaction sees its rows before it ends.
-		var n int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM t WHERE note IS NULL`).Scan(&n); err != nil || n != 3 {
-			t.Fatalf("inside the transaction: %d rows, %v", n, err)
+		// The transaction sees the rows of full statements, then all of
+		// them once flushed, before it ends.
+		inside := func() int {
+			var n int
+			if err := tx.QueryRow(`SELECT COUNT(*) FROM t WHERE note IS NULL`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := inside(); n != 2*preparedRows {
+			t.Fatalf("inside the transaction before a flush: %d rows, want %d", n, 2*preparedRows)
+		}
+		if err := in.flush(); err != nil {
+			t.Fatal(err)
+		}
+		if n := inside(); n != rows {
+			t.Fatalf("inside the transaction after a flush: %d rows, want %d", n, rows)
 		}
 		in.close()
 		var err error
@@ -83,16 +100,37 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 		t.Fatalf("after a rollback: %d rows, want 0", n)
 	}
 	load(true)
-	if n := count(); n != 3 {
-		t.Fatalf("after a commit: %d rows, want 3", n)
+	if n := count(); n != rows {
+		t.Fatalf("after a commit: %d rows, want %d", n, rows)
 	}
-	var sum int
-	if err := db.QueryRow(`SELECT SUM(id) FROM t`).Scan(&sum); err != nil || sum != 3 {
-		t.Fatalf("ids sum to %d (%v), want 3", sum, err)
+	// Each row has its own values, in the order added.
+	var ids string
+	if err := db.QueryRow(`SELECT group_concat(id, ',') FROM (SELECT id FROM t ORDER BY rowid)`).Scan(&ids); err != nil {
+		t.Fatal(err)
 	}
-	// A value no driver takes is refused with its column named.
+	want := make([]string, rows)
+	for i := range want {
+		want[i] = strconv.Itoa(i)
+	}
+	if ids != strings.Join(want, ",") {
+		t.Fatalf("ids in order %s, want %s", ids, strings.Join(want, ","))
+	}
+	// A value no driver takes is refused with its column named, in a
+	// full statement (its last row) and in a row left for flush.
 	_, in := begin()
-	if err := in.add(1, struct{}{}, nil); err == nil || !strings.Contains(err.Error(), "insert into t: column name") {
-		t.Fatalf("a struct value: %v", err)
+	for i := range preparedRows - 1 {
+		if err := in.add(i, "row", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := in.add(1, "row", struct{}{}); err == nil || !strings.Contains(err.Error(), "insert into t: column note") {
+		t.Fatalf("a struct value in a full statement: %v", err)
+	}
+	_, in = begin()
+	if err := in.add(1, struct{}{}, nil); err != nil {
+		t.Fatalf("a row is buffered, not yet converted: %v", err)
+	}
+	if err := in.flush(); err == nil || !strings.Contains(err.Error(), "insert into t: column name") {
+		t.Fatalf("a struct value at a flush: %v", err)
 	}
 }
