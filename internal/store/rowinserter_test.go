@@ -62,7 +62,7 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 		t.Helper()
 		tx, in := begin()
 		for i := range rows {
-			if err := in.add(i, "row", nil); err != nil {
+			if err := in.add(i, "row-"+strconv.Itoa(i), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -84,6 +84,19 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 		if n := inside(); n != rows {
 			t.Fatalf("inside the transaction after a flush: %d rows, want %d", n, rows)
 		}
+		// The statements serve again after a flush; a flush of exactly
+		// full statements leaves nothing behind.
+		for i := range preparedRows {
+			if err := in.add(rows+i, "row-"+strconv.Itoa(rows+i), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := in.flush(); err != nil {
+			t.Fatal(err)
+		}
+		if n := inside(); n != rows+preparedRows {
+			t.Fatalf("inside the transaction after a second flush: %d rows, want %d", n, rows+preparedRows)
+		}
 		in.close()
 		var err error
 		if commit {
@@ -100,20 +113,20 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 		t.Fatalf("after a rollback: %d rows, want 0", n)
 	}
 	load(true)
-	if n := count(); n != rows {
-		t.Fatalf("after a commit: %d rows, want %d", n, rows)
+	if n := count(); n != rows+preparedRows {
+		t.Fatalf("after a commit: %d rows, want %d", n, rows+preparedRows)
 	}
 	// Each row has its own values, in the order added.
-	var ids string
-	if err := db.QueryRow(`SELECT group_concat(id, ',') FROM (SELECT id FROM t ORDER BY rowid)`).Scan(&ids); err != nil {
+	var got string
+	if err := db.QueryRow(`SELECT group_concat(id || '=' || name, ',') FROM (SELECT id, name FROM t ORDER BY rowid)`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	want := make([]string, rows)
+	want := make([]string, rows+preparedRows)
 	for i := range want {
-		want[i] = strconv.Itoa(i)
+		want[i] = strconv.Itoa(i) + "=row-" + strconv.Itoa(i)
 	}
-	if ids != strings.Join(want, ",") {
-		t.Fatalf("ids in order %s, want %s", ids, strings.Join(want, ","))
+	if got != strings.Join(want, ",") {
+		t.Fatalf("rows in order %s, want %s", got, strings.Join(want, ","))
 	}
 	// A value no driver takes is refused with its column named, in a
 	// full statement (its last row) and in a row left for flush.

@@ -70,7 +70,8 @@ type Dialect struct {
 	// entities' (an owner count at 10k: 2.7 ms against 1.5 ms).
 	CountFromSearch bool
 	// OrFail is " OR FAIL" where the database takes it (SQLite), for the
-	// single-row INSERTs (every table's) and an entity's UPDATE: a statement that writes
+	// prepared INSERTs (every table's, of one row or a few) and an
+	// entity's UPDATE: a statement that writes
 	// rows through a trigger (the write generation's) and may abort on a
 	// constraint keeps a statement journal, copying every page it touches
 	// (a first load of 10k entities 20 % slower, BenchmarkFirstLoad). FAIL
