@@ -57,18 +57,24 @@ func (e Entity) Hash() string {
 
 // hashBody is the Hash of the entity whose JSON body is b.
 func hashBody(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	h := bodyHash(b)
+	return string(h[:])
 }
 
 // IsBodyHash reports whether hash is hashBody(b), the hash a refresh
 // stores beside the body it marshalled (store.Entity.Hash), without
 // allocating.
 func IsBodyHash(b []byte, hash string) bool {
-	sum := sha256.Sum256(b)
-	var h [32]byte
-	hex.Encode(h[:], sum[:16])
+	h := bodyHash(b)
 	return string(h[:]) == hash
+}
+
+// bodyHash is hashBody's text: the hex of the first 16 bytes of b's
+// SHA-256.
+func bodyHash(b []byte) (h [32]byte) {
+	sum := sha256.Sum256(b)
+	hex.Encode(h[:], sum[:16])
+	return h
 }
 
 // Normalize sets metadata.namespace to "default" when unset, as Backstage's

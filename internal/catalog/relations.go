@@ -136,14 +136,12 @@ func (m *Model) Row(e Entity) (store.Entity, error) {
 	// The hash of the body just marshalled is e.Hash() without marshalling
 	// e a second time (a tenth of building a row).
 	row := store.Entity{Ref: e.Ref().Key(), Body: body, Hash: hashBody(body), Indexed: indexedFields(e)}
-	// Without the edges: their relations.<type> rows are not stored
-	// (store.StoredSearchKey), the relations below are.
+	// Without the edges: the store keeps no relations.<type> search row
+	// (store.StoredSearchKey), and stores the relations below.
 	search := SearchRows(e, nil)
-	row.Search = make([]store.SearchRow, 0, len(search))
-	for _, s := range search {
-		if store.StoredSearchKey(s.Key) {
-			row.Search = append(row.Search, store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original})
-		}
+	row.Search = make([]store.SearchRow, len(search))
+	for i, s := range search {
+		row.Search[i] = store.SearchRow{Key: s.Key, Value: s.Value, Original: s.Original}
 	}
 	if len(edges) > 0 {
 		row.Relations = make([]store.Relation, len(edges))

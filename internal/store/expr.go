@@ -301,7 +301,7 @@ func probeAs(q *sqlBuilder, c Cond, semi bool) {
 		return
 	}
 	if typ, ok := relationType(key); ok {
-		relationCond(q, typ, vals, !semi)
+		relationCond(q, []string{typ}, vals, "", !semi)
 		return
 	}
 	if semi {

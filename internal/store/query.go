@@ -86,27 +86,34 @@ func relationType(key string) (string, bool) {
 	return strings.CutPrefix(strings.ToLower(key), "relations.")
 }
 
-// relationCond writes "the entity has a relation of type typ (to one of
-// targets, lower-cased; any target when there are none)": as an IN
-// semi-join a planner can start from (relations_type_target), or with
-// perRow as a lookup of the row's own relations (by its ref), for a
-// query that already has its candidates.
-func relationCond(q *sqlBuilder, typ string, targets []string, perRow bool) {
-	switch {
-	case perRow && len(targets) > 0:
-		// Type, target and ref: every column of relations_type_target.
-		q.add("EXISTS (SELECT 1 FROM relations r WHERE r.type_lower = ?", typ)
-	case perRow:
-		q.add("EXISTS (SELECT 1 FROM relations r WHERE "+rowRelationType+" = ?", typ)
-	default:
-		q.add(q.ref()+" IN (SELECT r.source_ref FROM relations r WHERE r.type_lower = ?", typ)
+// relationCond writes "the entity has a relation of one of types (nil:
+// any) whose target (lower-cased) is one of targets, or matches the LIKE
+// pattern like (neither: any target)": as an IN semi-join a planner can
+// start from (relations_type_target), or with perRow as a lookup of the
+// row's own relations (by its ref), for a query that already has its
+// candidates.
+func relationCond(q *sqlBuilder, types, targets []string, like string, perRow bool) {
+	typeCol := "r.type_lower"
+	if perRow {
+		q.add("EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = " + q.ref())
+		if len(targets) == 0 {
+			// No target to seek with the type and the ref (every column
+			// of relations_type_target): start from the ref.
+			typeCol = rowRelationType
+		}
+	} else {
+		q.add(q.ref() + " IN (SELECT r.source_ref FROM relations r WHERE 1=1")
+	}
+	if len(types) > 0 {
+		q.add(" AND ")
+		inList(q, typeCol, types)
 	}
 	if len(targets) > 0 {
 		q.add(" AND ")
 		inList(q, "r.target_lower", targets)
 	}
-	if perRow {
-		q.add(" AND r.source_ref = " + q.ref())
+	if like != "" {
+		q.add(` AND r.target_lower LIKE ? ESCAPE '\'`, like)
 	}
 	q.add(")")
 }
@@ -129,7 +136,10 @@ const rowRelationType = "r.type_lower || ''"
 // read them), and change no answer here: they repeat the entity's own
 // relations, which a full text over any value reads anyway. They go as
 // their entity is written again or removed.
-func StoredSearchKey(key string) bool { return !strings.HasPrefix(key, "relations.") }
+func StoredSearchKey(key string) bool {
+	_, relation := relationType(key)
+	return !relation
+}
 
 // cond writes one filter condition as an index-served predicate.
 func cond(q *sqlBuilder, c Cond) {
@@ -146,7 +156,7 @@ func cond(q *sqlBuilder, c Cond) {
 		return
 	}
 	if typ, ok := relationType(key); ok {
-		relationCond(q, typ, c.Values, false)
+		relationCond(q, []string{typ}, c.Values, "", false)
 		return
 	}
 	// An IN semi-join rather than a correlated EXISTS: both planners can then
@@ -206,7 +216,9 @@ func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) 
 	if len(fields) == 0 {
 		q.add("(EXISTS (SELECT 1 ")
 		q.searchOf("e.id")
-		q.add(` AND s.value LIKE ? ESCAPE '\') OR EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = `+q.ref()+` AND r.target_lower LIKE ? ESCAPE '\'))`, like, like)
+		q.add(` AND s.value LIKE ? ESCAPE '\') OR `, like)
+		relationCond(q, nil, nil, like, true)
+		q.add(")")
 		return
 	}
 	var keys, types []string
@@ -237,15 +249,7 @@ func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) 
 		if len(keys) > 0 {
 			q.add(" OR ")
 		}
-		col := "r.type_lower"
-		if perRow {
-			q.add("EXISTS (SELECT 1 FROM relations r WHERE r.source_ref = " + q.ref() + " AND ")
-			col = rowRelationType
-		} else {
-			q.add(q.ref() + " IN (SELECT r.source_ref FROM relations r WHERE ")
-		}
-		inList(q, col, types)
-		q.add(` AND r.target_lower LIKE ? ESCAPE '\')`, like)
+		relationCond(q, types, nil, like, perRow)
 	}
 	q.add(")")
 }
