@@ -19,16 +19,18 @@ import (
 //
 // Here the copy runs on a goroutine of its own, at low priority, a moment
 // after writes (checkpointDelay: the writes of that moment share one copy),
-// and after a large batch once the process is quiet (checkpointQuiet), for
+// and after a large batch once the readers are quiet (checkpointQuiet), for
 // checkpointQuietMax at most; so do Open's own writes (a migration, a
 // search index rebuilt). A backstop every checkpointEvery copies what
 // writes outside the store's write lock left. Readers meanwhile read the
 // batch's pages from the log, which costs them far less than the copy did.
 //
-// "Quiet" is this process's CPU time: in rigger dev the queries and the
-// load share the process. A rigger worker that loads a SQLite file which a
-// rigger server reads copies once the worker is quiet, whatever the
-// server is doing.
+// "Quiet" is read from Dialect.QuietCPU: on SQLite the CPU time of the
+// whole machine, as a SQLite file is only shared by processes of one
+// machine. When it was this process's, a rigger worker that loaded a file
+// a rigger server reads copied it once the worker was quiet, while the
+// server answered the queries that had just started to see the batch: at
+// 100k entities their owner p99 was 5.8-7.2 ms instead of 4.0-5.2.
 type checkpointer struct {
 	// kick wakes the loop: a write committed, or a flush asks.
 	kick chan struct{}
@@ -136,6 +138,10 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 		}
 		c.mu.Unlock()
 	}()
+	cpu := s.d.QuietCPU
+	if cpu == nil {
+		cpu = processCPU
+	}
 	backstop := time.NewTicker(checkpointEvery)
 	defer backstop.Stop()
 	for {
@@ -148,7 +154,7 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 		c.mu.Lock()
 		pending := c.pending
 		c.mu.Unlock()
-		if pending && !c.waitFor(ctx) {
+		if pending && !c.waitFor(ctx, cpu) {
 			return
 		}
 		c.mu.Lock()
@@ -189,12 +195,13 @@ func (s *SQL) copyLog(ctx context.Context) (complete bool, err error) {
 
 // waitFor waits before a copy: checkpointDelay for the writes of that
 // moment to share it, or, once a large batch is among them, until the
-// process used under a tenth of a core over checkpointQuiet, for
-// checkpointQuietMax at most after the latest large batch. A flush ends
-// the wait at once. It reports false when the store is closing.
-func (c *checkpointer) waitFor(ctx context.Context) bool {
+// readers' CPU clock (cpu) moved by under a tenth of a core over
+// checkpointQuiet, for checkpointQuietMax at most after the latest large
+// batch. A flush ends the wait at once. It reports false when the store
+// is closing.
+func (c *checkpointer) waitFor(ctx context.Context, cpu func() time.Duration) bool {
 	start := time.Now()
-	windowStart, last := start, processCPU()
+	windowStart, last := start, cpu()
 	for {
 		c.mu.Lock()
 		now, largeAt := c.now, c.largeAt
@@ -226,10 +233,10 @@ func (c *checkpointer) waitFor(ctx context.Context) bool {
 		if !large || time.Since(windowStart) < checkpointQuiet {
 			continue // a write's kick, or a small write's moment not over
 		}
-		cpu := processCPU()
-		if cpu-last < checkpointQuiet/10 {
+		used := cpu()
+		if used-last < checkpointQuiet/10 {
 			return true
 		}
-		windowStart, last = time.Now(), cpu
+		windowStart, last = time.Now(), used
 	}
 }

@@ -131,6 +131,12 @@ type Dialect struct {
 	// connections do not as they commit (see checkpointer). "" = the
 	// database does it itself.
 	Checkpoint string
+	// QuietCPU is the CPU clock whose pace tells the checkpointer that the
+	// database's readers are quiet, so that a large batch's copy can run
+	// without slowing them (nil: this process's CPU time, where only this
+	// process reads). A database other processes read (a SQLite file a
+	// rigger worker loads and a rigger server queries) needs theirs too.
+	QuietCPU func() time.Duration
 	// AuditLock, run first in each audit append's transaction, holds a lock
 	// until it ends (PostgreSQL: an advisory lock; SQLite: a write, which
 	// takes the database's one write lock), so appends from several

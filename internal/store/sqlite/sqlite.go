@@ -59,6 +59,12 @@ func connPragmas() url.Values {
 // lock before it fails with SQLITE_BUSY (a test shortens it).
 var busyTimeout = 10 * time.Second
 
+// quietCPU is the clock a large batch's copy into the file waits on
+// (store.Dialect.QuietCPU): the machine's CPU time, as other processes
+// (a rigger server beside the worker that loads) may read the file. A
+// test sets nil (this process's time) to control what counts as quiet.
+var quietCPU = store.MachineCPU
+
 // sorterThreads is the catalog connections' PRAGMA threads: a thread
 // a core, 4 at most (SQLite's own bound is 8).
 func sorterThreads() int { return min(runtime.NumCPU(), 4) }
@@ -157,6 +163,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		Analyze: "SAVEPOINT analyze; PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations; " +
 			"DELETE FROM sqlite_stat4; ANALYZE sqlite_schema; RELEASE analyze",
 		Checkpoint: "PRAGMA wal_checkpoint(PASSIVE)",
+		QuietCPU:   quietCPU,
 		// Without the walk a broad picker text ("s" at 100k components)
 		// sorted every match: ~250 ms of CPU, now ~1 ms.
 		WalkFullText: true,
