@@ -217,8 +217,9 @@ func reportQueries(b *testing.B, api, token string, m manifest, prefix string) {
 // waitIdle waits (at most 2 minutes) until pid uses under a tenth of a
 // core over half a second, twice running, and returns how long that took:
 // after a large first load the store still has upkeep to do (SQLite copies
-// its write-ahead log into the database file once the process is quiet,
-// 780 MB at 100k entities; PostgreSQL vacuums the new rows).
+// its write-ahead log into the database file once the machine is quiet,
+// 780 MB at 100k entities, which this process's quiet is then, with the
+// benchmark waiting; PostgreSQL vacuums the new rows).
 func waitIdle(b *testing.B, pid int) time.Duration {
 	b.Helper()
 	return waitQuiet(b, fmt.Sprintf("pid %d", pid), func() time.Duration { return usageProc{pid: pid}.cpu(b) })

@@ -35,18 +35,19 @@ type checkpointer struct {
 	// kick wakes the loop: a write committed, or a flush asks.
 	kick chan struct{}
 	// largeAt is when the latest large batch among the writes the next
-	// copy takes committed (zero: none); now asks that copy to run at once
-	// (flush). pending says a write waits for a copy, and settled is
+	// copy takes committed (zero: none), firstLargeAt the first; now asks
+	// that copy to run at once (flush). pending says a write waits for a copy, and settled is
 	// closed once that copy ran (or the checkpointer stopped), so flush
 	// can wait for it.
-	mu      sync.Mutex
-	largeAt time.Time
-	now     bool
-	pending bool
-	stopped bool
-	settled chan struct{}
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	mu           sync.Mutex
+	largeAt      time.Time
+	firstLargeAt time.Time
+	now          bool
+	pending      bool
+	stopped      bool
+	settled      chan struct{}
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 	// reported is set once a failed copy was logged.
 	reported atomic.Bool
 }
@@ -55,9 +56,15 @@ const (
 	checkpointDelay    = time.Second
 	checkpointQuietMax = 30 * time.Second
 	checkpointEvery    = 30 * time.Second
-	// checkpointQuiet is the window over which the process must have used
-	// under a tenth of a core before a large batch's copy runs.
+	// checkpointQuiet is the window over which the readers' clock
+	// (Dialect.QuietCPU) must have moved by under a tenth of a core before
+	// a large batch's copy, or a backstop's, runs.
 	checkpointQuiet = 250 * time.Millisecond
+	// checkpointPostponeMax bounds the wait from the first large batch a
+	// copy is to take: large batches that keep coming under
+	// checkpointQuietMax apart on a machine never quiet would otherwise
+	// put it off for good, and the log would grow with each.
+	checkpointPostponeMax = 2 * checkpointQuietMax
 )
 
 // startCheckpointer starts the store's checkpointer if its dialect has one.
@@ -97,6 +104,9 @@ func (c *checkpointer) wroteLog(large bool) {
 	}
 	if large {
 		c.largeAt = time.Now()
+		if c.firstLargeAt.IsZero() {
+			c.firstLargeAt = c.largeAt
+		}
 	}
 	if !c.pending {
 		c.pending = true
@@ -157,8 +167,22 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 		if pending && !c.waitFor(ctx, cpu) {
 			return
 		}
+		if !pending {
+			// The backstop, with nothing of this process's to copy: what
+			// another process wrote (its own checkpointer copies it, by
+			// checkpointPostponeMax at the latest), copied here only in
+			// a quiet moment, never beside the queries a large batch's
+			// wait kept the copy from.
+			quiet, ok := quietWindow(ctx, cpu)
+			if !ok {
+				return
+			}
+			if !quiet {
+				continue
+			}
+		}
 		c.mu.Lock()
-		c.now, c.largeAt = false, time.Time{}
+		c.now, c.largeAt, c.firstLargeAt = false, time.Time{}, time.Time{}
 		settled := c.settled
 		pending, c.pending = c.pending, false
 		c.mu.Unlock()
@@ -197,14 +221,14 @@ func (s *SQL) copyLog(ctx context.Context) (complete bool, err error) {
 // moment to share it, or, once a large batch is among them, until the
 // readers' CPU clock (cpu) moved by under a tenth of a core over
 // checkpointQuiet, for checkpointQuietMax at most after the latest large
-// batch. A flush ends the wait at once. It reports false when the store
-// is closing.
+// batch (checkpointPostponeMax after the first). A flush ends the wait at
+// once. It reports false when the store is closing.
 func (c *checkpointer) waitFor(ctx context.Context, cpu func() time.Duration) bool {
 	start := time.Now()
 	windowStart, last := start, cpu()
 	for {
 		c.mu.Lock()
-		now, largeAt := c.now, c.largeAt
+		now, largeAt, firstLargeAt := c.now, c.largeAt, c.firstLargeAt
 		c.mu.Unlock()
 		large := !largeAt.IsZero()
 		if now {
@@ -212,8 +236,9 @@ func (c *checkpointer) waitFor(ctx context.Context, cpu func() time.Duration) bo
 		}
 		left := checkpointDelay - time.Since(start)
 		if large {
-			// From the latest large batch: each gets its quiet wait.
-			left = checkpointQuietMax - time.Since(largeAt)
+			// From the latest large batch: each gets its quiet wait, up
+			// to checkpointPostponeMax from the first.
+			left = min(checkpointQuietMax-time.Since(largeAt), checkpointPostponeMax-time.Since(firstLargeAt))
 		}
 		if left <= 0 {
 			return true
@@ -239,4 +264,18 @@ func (c *checkpointer) waitFor(ctx context.Context, cpu func() time.Duration) bo
 		}
 		windowStart, last = time.Now(), used
 	}
+}
+
+// quietWindow watches cpu for checkpointQuiet and says whether it moved by
+// under a tenth of a core meanwhile; ok is false when ctx ended first.
+func quietWindow(ctx context.Context, cpu func() time.Duration) (quiet, ok bool) {
+	c0 := cpu()
+	t := time.NewTimer(checkpointQuiet)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false, false
+	case <-t.C:
+	}
+	return cpu()-c0 < checkpointQuiet/10, true
 }

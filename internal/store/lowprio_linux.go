@@ -41,29 +41,48 @@ func processCPU() time.Duration {
 }
 
 // MachineCPU is the CPU time every process of the machine has used so
-// far (the first line of /proc/stat: user, nice, system, irq, softirq and
-// steal; guest time is already in user), or this process's where
-// /proc/stat cannot be read. Its resolution is the kernel's clock tick
-// (USER_HZ, 10 ms).
+// far (the first line of /proc/stat; in a container, usually the host's),
+// or this process's where /proc/stat cannot be read or holds only zeros
+// (gVisor's). Its resolution is the kernel's clock tick (USER_HZ, 10 ms).
 func MachineCPU() time.Duration {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return processCPU()
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
+	busy, ok := parseProcStat(line)
+	if !ok {
 		return processCPU()
 	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+	return busy
+}
+
+// parseProcStat reads /proc/stat's first line ("cpu user nice system idle
+// iowait irq softirq steal guest guest_nice", in USER_HZ ticks): the time
+// spent busy (user, nice, system, irq, softirq, steal; guest time is
+// already in user and nice), and false for a line it cannot read or whose
+// times are all zero.
+func parseProcStat(line string) (time.Duration, bool) {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, false
+	}
+	var busy, all int64
+	for i := 1; i < len(f); i++ {
 		n, err := strconv.ParseInt(f[i], 10, 64)
 		if err != nil {
-			return processCPU()
+			return 0, false
 		}
-		ticks += n
+		all += n
+		switch i {
+		case 1, 2, 3, 6, 7, 8:
+			busy += n
+		}
 	}
-	return time.Duration(ticks) * time.Second / userHZ
+	if all == 0 {
+		return 0, false
+	}
+	return time.Duration(busy) * (time.Second / userHZ), true
 }
 
 // userHZ is the unit of /proc/stat's times: 100 a second on every Linux

@@ -26,13 +26,44 @@ func childCPU(t *testing.T, pid int) time.Duration {
 	if err1 != nil || err2 != nil {
 		t.Fatalf("parse /proc/%d/stat: %q", pid, b)
 	}
-	return time.Duration(utime+stime) * time.Second / userHZ
+	return time.Duration(utime+stime) * (time.Second / userHZ)
+}
+
+// TestParseProcStat: the busy time is user, nice, system, irq, softirq
+// and steal, never idle, iowait or guest time (already in user and nice).
+func TestParseProcStat(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		busy time.Duration
+		ok   bool
+	}{
+		// user nice system idle iowait irq softirq steal guest guest_nice
+		{"cpu  1 20 300 4000000 50000 600000 7000000 80000000 900000000 1", 87600321 * 10 * time.Millisecond, true},
+		{"cpu 10 0 5 99999 7 0 0 0", 15 * 10 * time.Millisecond, true},
+		// gVisor exports only zeros: no clock at all.
+		{"cpu  0 0 0 0 0 0 0 0 0 0", 0, false},
+		{"cpu0 1 2 3 4 5 6 7 8 9 10", 0, false},
+		{"cpu  1 2 3", 0, false},
+		{"cpu  1 2 x 4 5 6 7 8 9 10", 0, false},
+		{"", 0, false},
+	} {
+		busy, ok := parseProcStat(c.line)
+		if busy != c.busy || ok != c.ok {
+			t.Errorf("parseProcStat(%q) = %v, %v; want %v, %v", c.line, busy, ok, c.busy, c.ok)
+		}
+	}
+}
+
+// busyChild is a process that keeps a core busy while this one lives (it
+// stops by itself if a test ends without killing it).
+func busyChild() *exec.Cmd {
+	return exec.Command("sh", "-c", `while kill -0 "$0" 2>/dev/null; do :; done`, strconv.Itoa(os.Getpid()))
 }
 
 // TestMachineCPUCountsOtherProcesses: MachineCPU moves with another
 // process's CPU time, which this process's own clock does not see.
 func TestMachineCPUCountsOtherProcesses(t *testing.T) {
-	other := exec.Command("sh", "-c", "while :; do :; done")
+	other := busyChild()
 	m0, p0 := MachineCPU(), processCPU()
 	if err := other.Start(); err != nil {
 		t.Fatal(err)
