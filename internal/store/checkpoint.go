@@ -36,9 +36,9 @@ type checkpointer struct {
 	kick chan struct{}
 	// largeAt is when the latest large batch among the writes the next
 	// copy takes committed (zero: none), firstLargeAt the first; now asks
-	// that copy to run at once (flush). pending says a write waits for a copy, and settled is
-	// closed once that copy ran (or the checkpointer stopped), so flush
-	// can wait for it.
+	// that copy to run at once (flush). pending says a write waits for a
+	// copy, and settled is closed once that copy ran (or the checkpointer
+	// stopped), so flush can wait for it.
 	mu           sync.Mutex
 	largeAt      time.Time
 	firstLargeAt time.Time
@@ -154,6 +154,7 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 	}
 	backstop := time.NewTicker(checkpointEvery)
 	defer backstop.Stop()
+	lastCopy := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -170,14 +171,16 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 		if !pending {
 			// The backstop, with nothing of this process's to copy: what
 			// another process wrote (its own checkpointer copies it, by
-			// checkpointPostponeMax at the latest), copied here only in
-			// a quiet moment, never beside the queries a large batch's
-			// wait kept the copy from.
+			// checkpointPostponeMax at the latest) or a write outside the
+			// store's lock left, copied in a quiet moment, not beside the
+			// queries a large batch's wait kept the copy from; on a
+			// machine never quiet, checkpointPostponeMax after the last
+			// copy all the same.
 			quiet, ok := quietWindow(ctx, cpu)
 			if !ok {
 				return
 			}
-			if !quiet {
+			if !quiet && time.Since(lastCopy) < checkpointPostponeMax {
 				continue
 			}
 		}
@@ -187,6 +190,7 @@ func (s *SQL) checkpointLoop(ctx context.Context) {
 		pending, c.pending = c.pending, false
 		c.mu.Unlock()
 		complete, err := s.copyLog(ctx)
+		lastCopy = time.Now()
 		if pending {
 			close(settled)
 		}
