@@ -738,9 +738,9 @@ func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets [
 				// entity's relations leave it out (catalogsvc's
 				// pruneRelations): a group's relations.ownerOf facet
 				// lists no sensitive entity it owns.
-				q.add(" AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.ref = r.target_lower AND NOT (")
-				expr(&q, access)
-				q.add("))")
+				q.add(" AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.ref = r.target_lower AND ")
+				notAdmitted(&q, access, true)
+				q.add(")")
 			}
 			q.add(" GROUP BY r.target_ref ORDER BY COUNT(DISTINCT r.source_ref) DESC, r.target_ref")
 		} else {
