@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // sseStream is one open event stream: what it received, and signals.
@@ -139,7 +141,7 @@ func TestEventStreamFanOut(t *testing.T) {
 // procCPUTicks is a process's user+system CPU time in clock ticks.
 func procCPUTicks(tb testing.TB, pid int) int64 {
 	tb.Helper()
-	return int64(ticks(mustProcStat(tb, pid), 11, 12) / (10 * time.Millisecond))
+	return int64(testtools.Ticks(mustProcStat(tb, pid), 11, 12) / (10 * time.Millisecond))
 }
 
 // procMinorFaults is how many minor page faults a process has taken (a
@@ -152,7 +154,7 @@ func procMinorFaults(tb testing.TB, pid int) int64 {
 
 func mustProcStat(tb testing.TB, pid int) []string {
 	tb.Helper()
-	f, err := procStat(pid)
+	f, err := testtools.ProcStat(pid)
 	if err != nil {
 		tb.Fatal(err)
 	}

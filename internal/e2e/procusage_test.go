@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // usageProc is a process whose CPU time and memory a benchmark reports.
@@ -20,33 +22,13 @@ type usageProc struct {
 	tree bool
 }
 
-// procStat is /proc/<pid>/stat's fields after the command name (which may
-// hold spaces): state is [0], ppid [1], minor page faults [7]; utime [11],
-// stime [12], cutime [13], cstime [14], in clock ticks of 10 ms.
-func procStat(pid int) ([]string, error) {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil, err
-	}
-	return strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:])), nil
-}
-
-func ticks(f []string, i ...int) time.Duration {
-	var n int
-	for _, k := range i {
-		v, _ := strconv.Atoi(f[k])
-		n += v
-	}
-	return time.Duration(n) * 10 * time.Millisecond
-}
-
 // descendants lists the live processes under pid (not pid itself).
 func descendants(pid int) []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	children := map[int][]int{}
 	for _, s := range stats {
 		child, _ := strconv.Atoi(filepath.Base(filepath.Dir(s)))
-		f, err := procStat(child)
+		f, err := testtools.ProcStat(child)
 		if err != nil {
 			continue // it exited
 		}
@@ -65,17 +47,17 @@ func descendants(pid int) []int {
 // descendants' and the children it reaped.
 func (u usageProc) cpu(tb testing.TB) time.Duration {
 	tb.Helper()
-	f, err := procStat(u.pid)
+	f, err := testtools.ProcStat(u.pid)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if !u.tree {
-		return ticks(f, 11, 12)
+		return testtools.Ticks(f, 11, 12)
 	}
-	total := ticks(f, 11, 12, 13, 14)
+	total := testtools.Ticks(f, 11, 12, 13, 14)
 	for _, d := range descendants(u.pid) {
-		if f, err := procStat(d); err == nil { // else it exited: its parent counts it once reaped
-			total += ticks(f, 11, 12)
+		if f, err := testtools.ProcStat(d); err == nil { // else it exited: its parent counts it once reaped
+			total += testtools.Ticks(f, 11, 12)
 		}
 	}
 	return total

@@ -45,11 +45,19 @@ func processCPU() time.Duration {
 // or this process's where /proc/stat cannot be read or holds only zeros
 // (gVisor's). Its resolution is the kernel's clock tick (USER_HZ, 10 ms).
 func MachineCPU() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
+	// The first line only: the file goes on with a line per CPU and
+	// every interrupt's count (tens of KiB on a large machine).
+	f, err := os.Open("/proc/stat")
 	if err != nil {
 		return processCPU()
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
+	var b [512]byte
+	n, err := f.Read(b[:])
+	f.Close()
+	line, _, complete := strings.Cut(string(b[:n]), "\n")
+	if err != nil || !complete {
+		return processCPU()
+	}
 	busy, ok := parseProcStat(line)
 	if !ok {
 		return processCPU()

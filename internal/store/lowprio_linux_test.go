@@ -1,33 +1,11 @@
 package store
 
 import (
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
-)
 
-// childCPU is the CPU time the process pid has used (utime and stime of
-// /proc/pid/stat, in clock ticks).
-func childCPU(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fields after the command's closing parenthesis: state is the
-	// first, utime the 12th and stime the 13th.
-	_, rest, _ := strings.Cut(string(b), ") ")
-	f := strings.Fields(rest)
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("parse /proc/%d/stat: %q", pid, b)
-	}
-	return time.Duration(utime+stime) * (time.Second / userHZ)
-}
+	"github.com/riggerdev/rigger/internal/testtools"
+)
 
 // TestParseProcStat: the busy time is user, nice, system, irq, softirq
 // and steal, never idle, iowait or guest time (already in user and nice).
@@ -54,34 +32,21 @@ func TestParseProcStat(t *testing.T) {
 	}
 }
 
-// busyChild is a process that keeps a core busy while this one lives (it
-// stops by itself if a test ends without killing it).
-func busyChild() *exec.Cmd {
-	return exec.Command("sh", "-c", `while kill -0 "$0" 2>/dev/null; do :; done`, strconv.Itoa(os.Getpid()))
-}
-
 // TestMachineCPUCountsOtherProcesses: MachineCPU moves with another
 // process's CPU time, which this process's own clock does not see.
 func TestMachineCPUCountsOtherProcesses(t *testing.T) {
-	other := busyChild()
 	m0, p0 := MachineCPU(), processCPU()
-	if err := other.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		other.Process.Kill()
-		other.Wait()
-	}()
+	other := testtools.StartBusyProcess(t)
 	var used time.Duration
 	for deadline := time.Now().Add(20 * time.Second); used < 300*time.Millisecond; {
 		if time.Now().After(deadline) {
-			t.Fatalf("the busy child used only %v of CPU in 20 s", used)
+			t.Fatalf("the busy process used only %v of CPU in 20 s", used)
 		}
 		time.Sleep(50 * time.Millisecond)
-		used = childCPU(t, other.Process.Pid)
+		used = other.CPU(t)
 	}
 	machine, own := MachineCPU()-m0, processCPU()-p0
-	// The machine's clock holds the child's time (less a tick of
+	// The machine's clock holds the other process's time (less a tick of
 	// rounding at each end); this process only slept meanwhile.
 	if machine < used-2*time.Second/userHZ {
 		t.Fatalf("MachineCPU moved by %v while another process used %v", machine, used)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/riggerdev/rigger/internal/catalog"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/store/storetest"
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // fileSize is the size of the file at path (0 when there is none).
@@ -112,23 +111,10 @@ func TestLargeBatchWaitsForOtherProcesses(t *testing.T) {
 		t.Fatalf("after a batch of 3000, the database file is %d bytes and its log %d: the batch was copied into the file as it committed", before, wal)
 	}
 	// Another process busy; this one idle (the load above is done).
-	// It stops by itself if this test ends without killing it.
-	other := exec.Command("sh", "-c", `while kill -0 "$0" 2>/dev/null; do :; done`, strconv.Itoa(os.Getpid()))
-	if err := other.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			other.Process.Kill()
-			other.Wait()
-		}
-	}
-	defer stop()
+	other := testtools.StartBusyProcess(t)
 	time.Sleep(1500 * time.Millisecond)
 	during := fileSize(t, path)
-	stop()
+	other.Stop()
 	if during != before {
 		t.Fatalf("the database file grew from %d to %d bytes while another process was busy: the batch was copied beside it", before, during)
 	}
