@@ -2,6 +2,8 @@ package devserver
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync/atomic"
@@ -48,10 +50,28 @@ func (s slogLogger) Panic(msg string, tags ...tag.Tag) {
 	s.log(slog.LevelError, msg, tags)
 	panic(msg)
 }
+
+// Fatal logs and ends the process: the server calls it where it cannot go
+// on (a service that cannot listen on its port). When the logger drops
+// errors (tests pass a discarding one) the message goes to stderr as well,
+// or the process would end without a word.
 func (s slogLogger) Fatal(msg string, tags ...tag.Tag) {
 	s.log(slog.LevelError, msg, tags)
-	os.Exit(1)
+	if !s.l.Enabled(context.Background(), slog.LevelError) {
+		fmt.Fprintf(fatalOut, "temporal server: fatal: %s", msg)
+		for _, t := range tags {
+			fmt.Fprintf(fatalOut, " %s=%v", t.Key(), t.Value())
+		}
+		fmt.Fprintln(fatalOut)
+	}
+	fatalExit(1)
 }
+
+// fatalOut and fatalExit are Fatal's stderr and os.Exit (tests replace them).
+var (
+	fatalOut  io.Writer = os.Stderr
+	fatalExit           = os.Exit
+)
 
 func (s slogLogger) With(tags ...tag.Tag) log.Logger {
 	return slogLogger{l: s.l.With(s.attrs(tags)...), quiet: s.quiet}

@@ -42,7 +42,11 @@ type Options struct {
 	// DataDir holds temporal.db (SQLite, WAL), temporal-visibility.db (the
 	// visibility records), the version stamp and a lock file.
 	DataDir string
-	// FrontendAddress is the gRPC host:port SDK clients and the temporal CLI use.
+	// FrontendAddress is the gRPC host:port SDK clients and the temporal CLI
+	// use. Port 0 picks a free port, held from the pick until the frontend
+	// listens (Server.FrontendAddress says which): what tests should use, as
+	// a port found free and let go may be taken before the server binds it,
+	// and the server's failed bind ends the process.
 	FrontendAddress string
 	// UIAddress is the host:port of the Temporal Web UI; empty disables it.
 	UIAddress string
@@ -80,7 +84,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.DataDir == "" || opts.FrontendAddress == "" || opts.Namespace == "" || opts.Logger == nil {
 		return nil, errors.New("devserver: data dir, frontend address, namespace and logger are required")
 	}
-	host, port, err := splitHostPort(opts.FrontendAddress)
+	host, port, err := splitHostPort(opts.FrontendAddress, true)
 	if err != nil {
 		return nil, fmt.Errorf("temporal frontend address: %w", err)
 	}
@@ -103,8 +107,10 @@ func Start(opts Options) (*Server, error) {
 		}
 	}()
 
-	if err := checkFree(opts.FrontendAddress); err != nil {
-		return nil, fmt.Errorf("temporal frontend: %w", err)
+	if port != 0 {
+		if err := checkFree(opts.FrontendAddress); err != nil {
+			return nil, fmt.Errorf("temporal frontend: %w", err)
+		}
 	}
 	if opts.UIAddress != "" {
 		if err := checkFree(opts.UIAddress); err != nil {
@@ -120,6 +126,8 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.FrontendAddress = cfg.PublicClient.HostPort
+	s.opts.FrontendAddress = opts.FrontendAddress
 	// The services listen on their reserved ports in NewServer; the
 	// reservations are dropped once they have started (or failed).
 	defer release()
@@ -154,7 +162,7 @@ func Start(opts Options) (*Server, error) {
 	s.server = srv
 
 	if opts.UIAddress != "" {
-		uiHost, uiPort, err := splitHostPort(opts.UIAddress)
+		uiHost, uiPort, err := splitHostPort(opts.UIAddress, false)
 		if err != nil {
 			srv.Stop()
 			return nil, fmt.Errorf("temporal ui address: %w", err)
@@ -287,8 +295,9 @@ func prepareDatabase(opts Options) (_, _ *config.SQL, err error) {
 }
 
 // serverConfig is the services' configuration: the frontend on
-// frontendPort, the other ports reserved on host (reservePort) until
-// release is called.
+// frontendPort (0: a reserved one), the other ports reserved on host
+// (reservePort) until release is called. cfg.PublicClient.HostPort is the
+// frontend's address.
 func serverConfig(host string, frontendPort int, sqlCfg, visCfg *config.SQL) (_ *config.Config, release func(), err error) {
 	var releases []func()
 	release = func() {
@@ -320,6 +329,11 @@ func serverConfig(host string, frontendPort int, sqlCfg, visCfg *config.SQL) (_ 
 	httpPort, err := reserve()
 	if err != nil {
 		return nil, nil, err
+	}
+	if frontendPort == 0 {
+		if frontendPort, err = reserve(); err != nil {
+			return nil, nil, err
+		}
 	}
 	frontend := net.JoinHostPort(host, strconv.Itoa(frontendPort))
 	cfg.ClusterMetadata = &cluster.Config{
@@ -402,13 +416,13 @@ func dynamicConfig() *dynamicconfig.MemoryClient {
 	return dc
 }
 
-func splitHostPort(addr string) (string, int, error) {
+func splitHostPort(addr string, zeroOK bool) (string, int, error) {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", 0, err
 	}
 	port, err := strconv.Atoi(p)
-	if err != nil || port <= 0 || port > 65535 {
+	if err != nil || port < 0 || port == 0 && !zeroOK || port > 65535 {
 		return "", 0, fmt.Errorf("%q: port must be 1-65535", addr)
 	}
 	if host == "" {

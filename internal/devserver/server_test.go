@@ -72,13 +72,17 @@ func TestSearchAttributesSettled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	addr := testtools.FreeAddr(t)
-	s, err := Start(Options{DataDir: t.TempDir(), FrontendAddress: addr, Namespace: "default", Retention: time.Hour,
+	s, err := Start(Options{DataDir: t.TempDir(), FrontendAddress: "127.0.0.1:0", Namespace: "default", Retention: time.Hour,
 		SearchAttributes: searchattr.Definitions(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
+	// Port 0: the server picked one and says which (waitHealthy dials it).
+	addr := s.FrontendAddress()
+	if strings.HasSuffix(addr, ":0") || !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("started on port 0: FrontendAddress %q, want 127.0.0.1 and the port it picked", addr)
+	}
 	forced := func() bool {
 		v := s.dc.GetValue(dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key())
 		return len(v) > 0 && v[0].Value == true

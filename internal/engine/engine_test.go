@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/riggerdev/rigger/internal/devserver"
-	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // TestGzip: auto compresses to a frontend elsewhere, not to one on this
@@ -121,13 +120,13 @@ func TestCompressionOnTheWire(t *testing.T) {
 		t.Skip("starts the embedded Temporal server")
 	}
 	const size = 64 << 10
-	frontend := testtools.FreeAddr(t)
-	srv, err := devserver.Start(devserver.Options{DataDir: t.TempDir(), FrontendAddress: frontend, Namespace: "default",
+	srv, err := devserver.Start(devserver.Options{DataDir: t.TempDir(), FrontendAddress: "127.0.0.1:0", Namespace: "default",
 		Retention: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
+	frontend := srv.FrontendAddress()
 	for i, c := range []struct {
 		compression string
 		gzip        bool

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,18 +127,13 @@ func startTemporal(t testing.TB) client.Client {
 // startTemporalWorker is startTemporal, also returning its worker.
 func startTemporalWorker(t testing.TB) (client.Client, sdkworker.Worker) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv, err := devserver.Start(devserver.Options{DataDir: t.TempDir(), FrontendAddress: addr, Namespace: "default",
+	srv, err := devserver.Start(devserver.Options{DataDir: t.TempDir(), FrontendAddress: "127.0.0.1:0", Namespace: "default",
 		Retention: 24 * time.Hour, SearchAttributes: searchattr.Definitions(), Logger: discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
+	addr := srv.FrontendAddress()
 	var c client.Client
 	deadline := time.Now().Add(60 * time.Second)
 	for {

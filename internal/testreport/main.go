@@ -72,6 +72,10 @@ func run(in io.Reader, out io.Writer, ci bool) int {
 		case "fail":
 			if e.Test == "" {
 				failed = true
+				// A test binary that exits mid-test (os.Exit, or a panic
+				// on a goroutine no test owns) ends no test: its running
+				// tests' output is all that says why.
+				fails += unfinished(out, buf, e.Package)
 				continue
 			}
 			failed = true
@@ -113,6 +117,23 @@ func run(in io.Reader, out io.Writer, ci bool) int {
 		return 1
 	}
 	return 0
+}
+
+// unfinished writes the output of pkg's tests that started and never ended,
+// drops them from buf, and returns how many there were.
+func unfinished(out io.Writer, buf map[string]*strings.Builder, pkg string) int {
+	var keys []string
+	for k := range buf {
+		if strings.HasPrefix(k, pkg+" ") && k != pkg+" " {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(out, "--- %s did not finish: the test binary exited while it ran. Its output:\n%s", k, buf[k].String())
+		delete(buf, k)
+	}
+	return len(keys)
 }
 
 // reason is what a skipped test said: its output without the === and ---

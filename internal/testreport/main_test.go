@@ -29,6 +29,18 @@ const failing = `{"Action":"run","Package":"q","Test":"TestBad"}
 {"Action":"fail","Package":"q"}
 `
 
+// exited is a test binary that exited while TestSlow ran (the embedded
+// Temporal server's fatal log calls os.Exit): no test ends, the package fails.
+const exited = `{"Action":"run","Package":"r","Test":"TestFast"}
+{"Action":"output","Package":"r","Test":"TestFast","Output":"=== RUN   TestFast\n"}
+{"Action":"pass","Package":"r","Test":"TestFast"}
+{"Action":"run","Package":"r","Test":"TestSlow"}
+{"Action":"output","Package":"r","Test":"TestSlow","Output":"=== RUN   TestSlow\n"}
+{"Action":"output","Package":"r","Test":"TestSlow","Output":"temporal server: fatal: Failed to start gRPC listener\n"}
+{"Action":"output","Package":"r","Output":"FAIL\tr\t16.2s\n"}
+{"Action":"fail","Package":"r"}
+`
+
 func TestReport(t *testing.T) {
 	var out bytes.Buffer
 	if code := run(strings.NewReader(stream), &out, false); code != 0 {
@@ -53,5 +65,12 @@ func TestReport(t *testing.T) {
 	if code := run(strings.NewReader(failing), &out, false); code != 1 || !strings.Contains(out.String(), "q_test.go:5: broken") || !strings.Contains(out.String(), "--- FAIL: TestBad") ||
 		!strings.HasSuffix(out.String(), "\n0 passed, 1 failed, 0 skipped\n") {
 		t.Errorf("a failing test: exit %d\n%s", code, out.String())
+	}
+
+	out.Reset()
+	if code := run(strings.NewReader(exited), &out, false); code != 1 || !strings.Contains(out.String(), "--- r TestSlow did not finish") ||
+		!strings.Contains(out.String(), "fatal: Failed to start gRPC listener") || strings.Contains(out.String(), "TestFast did not finish") ||
+		!strings.HasSuffix(out.String(), "\n1 passed, 1 failed, 0 skipped\n") {
+		t.Errorf("a test binary that exited mid-test: exit %d\n%s", code, out.String())
 	}
 }
