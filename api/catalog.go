@@ -299,20 +299,6 @@ func renderedEntity(c *gin.Context, e *store.StoredEntity, err error) (map[strin
 	return nil, false
 }
 
-// writeEntity answers with one rendered entity, or the lookup's error.
-func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
-	var raw json.RawMessage
-	if err == nil {
-		raw, err = catalogsvc.RenderRaw(e)
-	}
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.Set(readCountKey, 1)
-	c.Data(http.StatusOK, "application/json; charset=utf-8", raw)
-}
-
 func (s *Server) entityByName(c *gin.Context) {
 	kind, namespace, name := nameParams(c)
 	e, g, err := s.catalog.EntityByName(c.Request.Context(), identity(c), kind, namespace, name)

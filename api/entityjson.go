@@ -6,6 +6,9 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/riggerdev/rigger/internal/catalogsvc"
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 // writeItems answers body (a JSON object; nil: none) with items, rendered
@@ -24,8 +27,11 @@ func writeItems(c *gin.Context, body gin.H, items []any) {
 		size += len(rest)
 	}
 	for _, it := range items {
-		if raw, ok := it.(json.RawMessage); ok {
-			size += len(raw) + 1
+		switch it := it.(type) {
+		case json.RawMessage:
+			size += len(it) + 1
+		case catalogsvc.RawEntity:
+			size += it.Size() + 1
 		}
 	}
 	buf := itemsBuffer(size)
@@ -38,15 +44,24 @@ func writeItems(c *gin.Context, body gin.H, items []any) {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		raw, ok := it.(json.RawMessage)
-		if !ok {
-			var err error
-			if raw, err = json.Marshal(it); err != nil {
-				writeError(c, err)
-				return
+		var err error
+		switch it := it.(type) {
+		case json.RawMessage:
+			out = append(out, it...)
+		case catalogsvc.RawEntity:
+			out, err = it.AppendJSON(out)
+		default:
+			var raw []byte
+			if raw, err = json.Marshal(it); err == nil {
+				out = append(out, raw...)
 			}
 		}
-		out = append(out, raw...)
+		if err != nil {
+			// Nothing is written yet: the answer is the error alone.
+			c.Writer.Header().Del("Link")
+			writeError(c, err)
+			return
+		}
 	}
 	out = append(out, ']')
 	switch {
@@ -57,6 +72,29 @@ func writeItems(c *gin.Context, body gin.H, items []any) {
 		out = append(out, '}')
 	}
 	c.Data(http.StatusOK, "application/json; charset=utf-8", out)
+	putItemsBuffer(buf, out)
+}
+
+// writeEntity answers with one rendered entity, or the lookup's error.
+func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	buf := itemsBuffer(catalogsvc.RawEntity{StoredEntity: e}.Size())
+	out, err := catalogsvc.AppendRaw((*buf)[:0], e)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Set(readCountKey, 1)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", out)
+	putItemsBuffer(buf, out)
+}
+
+// putItemsBuffer gives buf back to itemsBuffers once out, what it grew
+// into, is written.
+func putItemsBuffer(buf *[]byte, out []byte) {
 	if cap(out) <= maxItemsBuffer {
 		*buf = out[:0]
 		itemsBuffers.Put(buf)

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/riggerdev/rigger/internal/catalogsvc"
+	"github.com/riggerdev/rigger/internal/store"
 )
 
 // TestWriteItemsBuffersAreNotShared: writeItems reuses its answer buffers
@@ -51,5 +54,36 @@ func TestWriteItemsBuffersAreNotShared(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestWriteItemsRendersRawEntities: a RawEntity is rendered into the
+// answer's buffer as RenderRaw renders it, beside items of other types; a
+// page with a stored body that cannot be rendered answers the error alone
+// (no item of the page, no Link to a next one).
+func TestWriteItemsRendersRawEntities(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	good := &store.StoredEntity{UID: "u1", Ref: "component:default/a", ETag: "e1",
+		Body:      json.RawMessage(`{"kind":"Component","metadata":{"name":"a"}}`),
+		Relations: []store.Relation{{Type: "ownedBy", Target: "group:default/t"}}}
+	raw, err := catalogsvc.RenderRaw(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	writeItems(c, gin.H{"totalItems": 3}, []any{catalogsvc.RawEntity{StoredEntity: good}, json.RawMessage(`{"b":1}`), map[string]any{"c": 2}})
+	if want := `{"items":[` + string(raw) + `,{"b":1},{"c":2}],"totalItems":3}`; w.Code != 200 || w.Body.String() != want {
+		t.Fatalf("got %d %s\nwant %s", w.Code, w.Body.String(), want)
+	}
+
+	bad := &store.StoredEntity{Ref: "component:default/broken", Body: json.RawMessage(`{"kind":`)}
+	w = httptest.NewRecorder()
+	c, _ = gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest("GET", "/api/catalog/entities", nil)
+	c.Header("Link", `</api/catalog/entities?cursor=x>; rel="next"`)
+	writeItems(c, nil, []any{catalogsvc.RawEntity{StoredEntity: good}, catalogsvc.RawEntity{StoredEntity: bad}})
+	if w.Code < 500 || strings.Contains(w.Body.String(), `"name":"a"`) || !strings.Contains(w.Body.String(), "error") || w.Header().Get("Link") != "" {
+		t.Fatalf("a page with a damaged body: %d %s, Link %q; want an error alone", w.Code, w.Body.String(), w.Header().Get("Link"))
 	}
 }

@@ -56,8 +56,8 @@ func RenderAll(es []*store.StoredEntity, fields []string) ([]any, error) {
 }
 
 // RenderAllRaw is RenderAll for writing out as JSON: without fields each
-// entity is a json.RawMessage spliced from its stored bytes (RenderRaw),
-// not decoded and re-encoded.
+// entity is a RawEntity, spliced from its stored bytes when written
+// (AppendRaw), not decoded and re-encoded.
 func RenderAllRaw(es []*store.StoredEntity, fields []string) ([]any, error) {
 	return renderAll(es, fields, true)
 }
@@ -76,7 +76,7 @@ func renderAll(es []*store.StoredEntity, fields []string, raw bool) ([]any, erro
 		case len(fields) > 0:
 			v, err = RenderFields(e, fields)
 		case raw:
-			v, err = RenderRaw(e)
+			v = RawEntity{StoredEntity: e}
 		default:
 			v, err = Render(e)
 		}

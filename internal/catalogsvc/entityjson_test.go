@@ -71,6 +71,20 @@ func TestRenderRawMatchesRender(t *testing.T) {
 			if err := noDuplicateKeys(got); err != nil {
 				t.Fatalf("%v in %s", err, got)
 			}
+			// Appended after what an answer holds, and marshalled as a
+			// RawEntity: the same bytes; Size leaves room for the answer
+			// unless a string needed an escape.
+			appended, err := AppendRaw([]byte(`[{"x":1},`), e)
+			if err != nil || string(appended) != `[{"x":1},`+string(raw) {
+				t.Fatalf("AppendRaw after a prefix: %s, %v; want the prefix then %s", appended, err, raw)
+			}
+			marshalled, err := json.Marshal([]any{RawEntity{StoredEntity: e}})
+			if err != nil || string(marshalled) != "["+string(got)+"]" {
+				t.Fatalf("a RawEntity marshalled: %s, %v; want [%s]", marshalled, err, got)
+			}
+			if size := (RawEntity{StoredEntity: e}).Size(); !c.orphan && c.name != "escapes" && c.name != "relations with escapes" && c.name != "spaced, escaped keys" && c.name != "no metadata" && size < len(raw) {
+				t.Errorf("Size %d, short of the answer's %d bytes", size, len(raw))
+			}
 		})
 	}
 }
@@ -78,9 +92,22 @@ func TestRenderRawMatchesRender(t *testing.T) {
 // TestRenderRawRejectsCorruptBody: a stored body that is not a JSON object
 // is an error naming the entity, not a broken response.
 func TestRenderRawRejectsCorruptBody(t *testing.T) {
-	_, err := RenderRaw(&store.StoredEntity{Ref: "component:default/a", Body: json.RawMessage(`{"kind":`)})
+	e := &store.StoredEntity{Ref: "component:default/a", Body: json.RawMessage(`{"kind":`)}
+	_, err := RenderRaw(e)
 	if err == nil || !strings.Contains(err.Error(), "component:default/a") {
 		t.Fatalf("got %v, want an error naming component:default/a", err)
+	}
+	// Appended into an answer: the error, and the answer as it was.
+	out, err := AppendRaw([]byte(`[{"x":1},`), e)
+	if err == nil || string(out) != `[{"x":1},` {
+		t.Fatalf("AppendRaw of a corrupt body: %q, %v; want the answer untouched and an error", out, err)
+	}
+	// A body that passes its hash check but is no object fails while
+	// spliced, after the splice began: the answer is cut back too.
+	sum := sha256.Sum256([]byte(`[1]`))
+	e = &store.StoredEntity{Ref: "component:default/a", Hash: hex.EncodeToString(sum[:16]), Body: json.RawMessage(`[1]`)}
+	if out, err := AppendRaw([]byte(`[`), e); err == nil || string(out) != `[` {
+		t.Fatalf("AppendRaw of a body that is no object: %q, %v; want the answer untouched and an error", out, err)
 	}
 }
 

@@ -679,19 +679,21 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 	}
 	defer rows.Close()
 	var got []positioned
+	scratch := make([]string, len(order))
+	ptrs := make([]any, len(order)+2)
+	for i := range scratch {
+		ptrs[i] = &scratch[i]
+	}
+	var rels string
+	var gen int64
+	ptrs[len(order)], ptrs[len(order)+1] = &rels, &gen
+	scan := s.newEntityScan(ptrs...)
 	for rows.Next() {
-		vals := make([]string, len(order))
-		ptrs := make([]any, len(order)+2)
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		var rels string
-		var gen int64
-		ptrs[len(order)], ptrs[len(order)+1] = &rels, &gen
-		e, err := scanEntity(rows, ptrs...)
+		e, err := scan.scan(rows)
 		if err != nil {
 			return nil, err
 		}
+		vals := slices.Clone(scratch)
 		e.Gen = gen
 		if e.Relations, err = readRelations(e.Ref, rels); err != nil {
 			return nil, err

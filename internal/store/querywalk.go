@@ -162,9 +162,10 @@ func (s *SQL) entitiesByID(ctx context.Context, ids []int64) (map[int64]*StoredE
 		return nil, err
 	}
 	defer rows.Close()
+	var id int64
+	scan := s.newEntityScan(&id)
 	for rows.Next() {
-		var id int64
-		e, err := scanEntity(rows, &id)
+		e, err := scan.scan(rows)
 		if err != nil {
 			return nil, err
 		}

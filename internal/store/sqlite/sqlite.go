@@ -138,6 +138,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// Bodies read with one copy by the driver, a LIMIT bound without
 		// re-planning (see the fields).
 		BodyAsBytes: "CAST(%s AS BLOB)",
+		BytesOwned:  true,
 		LimitParam:  "+?",
 		OrFail:      " OR FAIL",
 		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
