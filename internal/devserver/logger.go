@@ -52,18 +52,16 @@ func (s slogLogger) Panic(msg string, tags ...tag.Tag) {
 }
 
 // Fatal logs and ends the process: the server calls it where it cannot go
-// on (a service that cannot listen on its port). When the logger drops
-// errors (tests pass a discarding one) the message goes to stderr as well,
-// or the process would end without a word.
+// on (a service that cannot listen on its port). The message and its tags
+// also go to stderr, whatever the logger keeps: tests hand the server
+// loggers that drop everything, and the process would end without a word.
 func (s slogLogger) Fatal(msg string, tags ...tag.Tag) {
 	s.log(slog.LevelError, msg, tags)
-	if !s.l.Enabled(context.Background(), slog.LevelError) {
-		fmt.Fprintf(fatalOut, "temporal server: fatal: %s", msg)
-		for _, t := range tags {
-			fmt.Fprintf(fatalOut, " %s=%v", t.Key(), t.Value())
-		}
-		fmt.Fprintln(fatalOut)
+	fmt.Fprintf(fatalOut, "temporal server: fatal: %s", msg)
+	for _, t := range tags {
+		fmt.Fprintf(fatalOut, " %s=%v", t.Key(), t.Value())
 	}
+	fmt.Fprintln(fatalOut)
 	fatalExit(1)
 }
 

@@ -43,10 +43,11 @@ type Options struct {
 	// visibility records), the version stamp and a lock file.
 	DataDir string
 	// FrontendAddress is the gRPC host:port SDK clients and the temporal CLI
-	// use. Port 0 picks a free port, held from the pick until the frontend
-	// listens (Server.FrontendAddress says which): what tests should use, as
-	// a port found free and let go may be taken before the server binds it,
-	// and the server's failed bind ends the process.
+	// use. Port 0 picks a free port (Server.FrontendAddress says which),
+	// on Linux held from the pick until the frontend listens: what tests
+	// should use, as a port found free and let go may be taken before the
+	// server binds it, and the server's failed bind ends the process.
+	// Elsewhere (ports_other.go) the port is found free and let go.
 	FrontendAddress string
 	// UIAddress is the host:port of the Temporal Web UI; empty disables it.
 	UIAddress string
@@ -113,6 +114,9 @@ func Start(opts Options) (*Server, error) {
 		}
 	}
 	if opts.UIAddress != "" {
+		if _, _, err := splitHostPort(opts.UIAddress, false); err != nil {
+			return nil, fmt.Errorf("temporal ui address: %w", err)
+		}
 		if err := checkFree(opts.UIAddress); err != nil {
 			return nil, fmt.Errorf("temporal ui: %w", err)
 		}
@@ -423,6 +427,9 @@ func splitHostPort(addr string, zeroOK bool) (string, int, error) {
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil || port < 0 || port == 0 && !zeroOK || port > 65535 {
+		if zeroOK {
+			return "", 0, fmt.Errorf("%q: port must be 0-65535 (0: a free one)", addr)
+		}
 		return "", 0, fmt.Errorf("%q: port must be 1-65535", addr)
 	}
 	if host == "" {

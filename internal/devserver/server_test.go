@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/server/common/dynamicconfig"
 
 	"github.com/riggerdev/rigger/internal/searchattr"
-	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // TestRefusesOtherTemporalVersion: a data dir whose temporal.db was written
@@ -44,7 +43,7 @@ func TestRefusesOtherTemporalVersion(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, err := Start(Options{DataDir: dir, FrontendAddress: testtools.FreeAddr(t), Namespace: "default", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			s, err := Start(Options{DataDir: dir, FrontendAddress: "127.0.0.1:0", Namespace: "default", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err == nil {
 				s.Stop()
 				t.Fatal("started on a database of another version")

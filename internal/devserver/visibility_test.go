@@ -33,8 +33,6 @@ import (
 	sqltests "go.temporal.io/server/common/persistence/sql/sqlplugin/tests"
 	"go.temporal.io/server/common/resolver"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
-
-	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // fileConfig is the embedded server's configuration of a SQLite file at
@@ -447,13 +445,12 @@ func TestVisibilityOwnFile(t *testing.T) {
 	}
 	dir := t.TempDir()
 	start := func() (*Server, client.Client) {
-		addr := testtools.FreeAddr(t)
-		s, err := Start(Options{DataDir: dir, FrontendAddress: addr, Namespace: "default", Retention: time.Hour,
+		s, err := Start(Options{DataDir: dir, FrontendAddress: "127.0.0.1:0", Namespace: "default", Retention: time.Hour,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s, waitHealthy(t, addr)
+		return s, waitHealthy(t, s.FrontendAddress())
 	}
 	s, c := start()
 	for i := range 3 {

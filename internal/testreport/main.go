@@ -119,18 +119,19 @@ func run(in io.Reader, out io.Writer, ci bool) int {
 	return 0
 }
 
-// unfinished writes the output of pkg's tests that started and never ended,
+// unfinished writes the output of pkg's tests that started (or paused) and
+// never ended,
 // drops them from buf, and returns how many there were.
 func unfinished(out io.Writer, buf map[string]*strings.Builder, pkg string) int {
 	var keys []string
 	for k := range buf {
-		if strings.HasPrefix(k, pkg+" ") && k != pkg+" " {
+		if strings.HasPrefix(k, pkg+" ") {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(out, "--- %s did not finish: the test binary exited while it ran. Its output:\n%s", k, buf[k].String())
+		fmt.Fprintf(out, "--- %s did not finish: the test binary exited first. Its output:\n%s", k, buf[k].String())
 		delete(buf, k)
 	}
 	return len(keys)
