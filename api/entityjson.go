@@ -34,7 +34,7 @@ func writeItems(c *gin.Context, body gin.H, items []any) {
 			size += it.Size() + 1
 		}
 	}
-	buf := itemsBuffer(size)
+	buf := pooledBuffer(&itemsBuffers, size)
 	out := (*buf)[:0]
 	if body != nil {
 		out = append(out, `{"items":`...)
@@ -57,8 +57,10 @@ func writeItems(c *gin.Context, body gin.H, items []any) {
 			}
 		}
 		if err != nil {
-			// Nothing is written yet: the answer is the error alone.
+			// Nothing is written yet: the answer is the error alone, and
+			// it read nothing (the audit weighs a read count).
 			c.Writer.Header().Del("Link")
+			c.Set(readCountKey, 0)
 			writeError(c, err)
 			return
 		}
@@ -72,7 +74,7 @@ func writeItems(c *gin.Context, body gin.H, items []any) {
 		out = append(out, '}')
 	}
 	c.Data(http.StatusOK, "application/json; charset=utf-8", out)
-	putItemsBuffer(buf, out)
+	putBuffer(&itemsBuffers, buf, out)
 }
 
 // writeEntity answers with one rendered entity, or the lookup's error.
@@ -81,7 +83,7 @@ func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
 		writeError(c, err)
 		return
 	}
-	buf := itemsBuffer(catalogsvc.RawEntity{StoredEntity: e}.Size())
+	buf := pooledBuffer(&entityBuffers, catalogsvc.RawEntity{StoredEntity: e}.Size())
 	out, err := catalogsvc.AppendRaw((*buf)[:0], e)
 	if err != nil {
 		writeError(c, err)
@@ -89,15 +91,15 @@ func writeEntity(c *gin.Context, e *store.StoredEntity, err error) {
 	}
 	c.Set(readCountKey, 1)
 	c.Data(http.StatusOK, "application/json; charset=utf-8", out)
-	putItemsBuffer(buf, out)
+	putBuffer(&entityBuffers, buf, out)
 }
 
-// putItemsBuffer gives buf back to itemsBuffers once out, what it grew
-// into, is written.
-func putItemsBuffer(buf *[]byte, out []byte) {
+// putBuffer gives buf back to pool once out, what it grew into, is
+// written.
+func putBuffer(pool *sync.Pool, buf *[]byte, out []byte) {
 	if cap(out) <= maxItemsBuffer {
 		*buf = out[:0]
-		itemsBuffers.Put(buf)
+		pool.Put(buf)
 	}
 }
 
@@ -106,14 +108,16 @@ func putItemsBuffer(buf *[]byte, out []byte) {
 // sixth of its allocation). A buffer goes back once its answer is
 // written (net/http copies what it keeps of it); one past
 // maxItemsBuffer (a page of thousands) is left to the collector.
-var itemsBuffers sync.Pool
+// entityBuffers are writeEntity's, kept apart: an entity's buffer (1-2
+// KB) drawn for a page would be dropped for a new one.
+var itemsBuffers, entityBuffers sync.Pool
 
 const maxItemsBuffer = 1 << 20
 
-// itemsBuffer is a buffer from itemsBuffers with room for size bytes, or
-// a new one.
-func itemsBuffer(size int) *[]byte {
-	if b, ok := itemsBuffers.Get().(*[]byte); ok && cap(*b) >= size {
+// pooledBuffer is a buffer from pool with room for size bytes, or a new
+// one.
+func pooledBuffer(pool *sync.Pool, size int) *[]byte {
+	if b, ok := pool.Get().(*[]byte); ok && cap(*b) >= size {
 		return b
 	}
 	b := make([]byte, 0, size)

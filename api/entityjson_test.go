@@ -60,7 +60,7 @@ func TestWriteItemsBuffersAreNotShared(t *testing.T) {
 // TestWriteItemsRendersRawEntities: a RawEntity is rendered into the
 // answer's buffer as RenderRaw renders it, beside items of other types; a
 // page with a stored body that cannot be rendered answers the error alone
-// (no item of the page, no Link to a next one).
+// (no item of the page, no Link to a next one, no entity counted read).
 func TestWriteItemsRendersRawEntities(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	good := &store.StoredEntity{UID: "u1", Ref: "component:default/a", ETag: "e1",
@@ -82,8 +82,12 @@ func TestWriteItemsRendersRawEntities(t *testing.T) {
 	c, _ = gin.CreateTestContext(w)
 	c.Request = httptest.NewRequest("GET", "/api/catalog/entities", nil)
 	c.Header("Link", `</api/catalog/entities?cursor=x>; rel="next"`)
+	c.Set(readCountKey, 2)
 	writeItems(c, nil, []any{catalogsvc.RawEntity{StoredEntity: good}, catalogsvc.RawEntity{StoredEntity: bad}})
 	if w.Code < 500 || strings.Contains(w.Body.String(), `"name":"a"`) || !strings.Contains(w.Body.String(), "error") || w.Header().Get("Link") != "" {
 		t.Fatalf("a page with a damaged body: %d %s, Link %q; want an error alone", w.Code, w.Body.String(), w.Header().Get("Link"))
+	}
+	if n, _ := c.Get(readCountKey); n != 0 {
+		t.Errorf("a page that failed is audited as %v entities read, want 0", n)
 	}
 }

@@ -45,10 +45,12 @@ func AppendRaw(out []byte, e *store.StoredEntity) ([]byte, error) {
 			return nil
 		case "metadata":
 			sawMetadata = true
-			out = appendMember(out, rawKey)
-			var err error
-			out, err = appendMetadata(out, val, e)
-			return err
+			md, err := appendMetadata(appendMember(out, rawKey), val, e)
+			if err != nil {
+				return err
+			}
+			out = md
+			return nil
 		}
 		out = append(appendMember(out, rawKey), val...)
 		return nil

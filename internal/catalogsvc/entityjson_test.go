@@ -109,6 +109,15 @@ func TestRenderRawRejectsCorruptBody(t *testing.T) {
 	if out, err := AppendRaw([]byte(`[`), e); err == nil || string(out) != `[` {
 		t.Fatalf("AppendRaw of a body that is no object: %q, %v; want the answer untouched and an error", out, err)
 	}
+	// Its metadata broken, under its own hash: the splice fails inside
+	// metadata, after the top level began.
+	for _, body := range []string{`{"kind":"Component","metadata":{"a"}}`, `{"kind":"Component","metadata":{"name":"a",}}`} {
+		sum := sha256.Sum256([]byte(body))
+		e = &store.StoredEntity{Ref: "component:default/a", Hash: hex.EncodeToString(sum[:16]), Body: json.RawMessage(body)}
+		if out, err := AppendRaw([]byte(`{"items":[`), e); err == nil || string(out) != `{"items":[` || !strings.Contains(err.Error(), "component:default/a") {
+			t.Fatalf("AppendRaw of %s: %q, %v; want the answer untouched and an error naming the entity", body, out, err)
+		}
+	}
 }
 
 // TestRenderRawTrustsItsOwnBodiesOnly: RenderRaw splices a stored body

@@ -171,9 +171,11 @@ type Dialect struct {
 	BodyAsBytes string
 	// BytesOwned: a []byte the driver hands a scan is a new slice each
 	// time, the scan's to keep (modernc.org/sqlite copies a blob out of
-	// SQLite's memory into one at every row), so a body is kept as
-	// scanned, not copied again (a tenth of an owner page's allocation).
-	// database/sql lets a driver reuse the memory; pgx does.
+	// SQLite's memory into one at every row; pgx's database/sql driver a
+	// bytea out of its read buffer), so a body is kept as scanned, not
+	// copied again (a tenth of an owner page's allocation). database/sql
+	// lets a driver reuse the memory: each store's TestDriverBytesAreOwned
+	// pins what its driver does.
 	BytesOwned bool
 	// LimitParam is the placeholder a statement's LIMIT is bound with
 	// ("" = "?"). SQLite's planner reads the value of a bare bound LIMIT,

@@ -370,3 +370,14 @@ func TestPoolKeepsConnections(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	storetest.PoolKeepsConnections(t, s)
 }
+
+// TestDriverBytesAreOwned: pgx's bytea values are the scan's to keep
+// (Dialect.BytesOwned).
+func TestDriverBytesAreOwned(t *testing.T) {
+	db, err := sql.Open("pgx", freshDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.BytesOwned(t, db, "convert_to(%s, 'UTF8')", "$1")
+}

@@ -166,61 +166,13 @@ func TestPackedRowsAreDeclared(t *testing.T) {
 	}
 }
 
-// keptBytes keeps the []byte a scan hands it, as the store's
-// ownedBodyBytes does.
-type keptBytes []byte
-
-func (k *keptBytes) Scan(src any) error {
-	b, ok := src.([]byte)
-	if !ok {
-		return fmt.Errorf("scanned %T, want []byte", src)
-	}
-	*k = b
-	return nil
-}
-
-// TestDriverBytesAreOwned pins what Dialect.BytesOwned says of the driver:
-// a blob a scan is handed is a slice of its own, unchanged by the rows
-// read after it and by closing them, so a body may be kept without a copy.
-// A driver release that reused the memory fails here, not as bodies that
-// change under a response.
+// TestDriverBytesAreOwned: modernc's blobs are the scan's to keep
+// (Dialect.BytesOwned).
 func TestDriverBytesAreOwned(t *testing.T) {
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "b.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)`); err != nil {
-		t.Fatal(err)
-	}
-	want := make([]string, 50)
-	for i := range want {
-		want[i] = fmt.Sprintf(`{"n":%d,"pad":"%0*d"}`, i, 100+i*37, i)
-		if _, err := db.Exec(`INSERT INTO t (id, b) VALUES (?, ?)`, i, []byte(want[i])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rows, err := db.Query(`SELECT CAST(b AS BLOB) FROM t ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []keptBytes
-	for rows.Next() {
-		var k keptBytes
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, k)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("%d rows, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if string(got[i]) != want[i] {
-			t.Errorf("row %d after the rows were read and closed: %q, want %q", i, got[i], want[i])
-		}
-	}
+	storetest.BytesOwned(t, db, "CAST(%s AS BLOB)", "?1")
 }
