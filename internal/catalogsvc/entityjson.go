@@ -39,8 +39,8 @@ func AppendRaw(out []byte, e *store.StoredEntity) ([]byte, error) {
 	start := len(out)
 	out = append(out, '{')
 	sawMetadata := false
-	err := objectMembers(e.Body, func(key string, rawKey, val []byte) error {
-		switch key {
+	err := objectMembers(e.Body, func(key, rawKey, val []byte) error {
+		switch string(key) {
 		case "relations": // Render replaces a stored one
 			return nil
 		case "metadata":
@@ -138,15 +138,15 @@ func RenderFields(e *store.StoredEntity, fields []string) (map[string]any, error
 		return false
 	}
 	m := map[string]any{}
-	err := objectMembers(e.Body, func(key string, _, val []byte) error {
-		if !wanted(key) {
+	err := objectMembers(e.Body, func(key, _, val []byte) error {
+		if !wanted(string(key)) {
 			return nil
 		}
 		var v any
 		if err := json.Unmarshal(val, &v); err != nil {
 			return err
 		}
-		m[key] = v
+		m[string(key)] = v
 		return nil
 	})
 	if err != nil {
@@ -170,8 +170,8 @@ func appendMember(out, rawKey []byte) []byte {
 func appendMetadata(out, md []byte, e *store.StoredEntity) ([]byte, error) {
 	out = append(out, '{')
 	if len(md) > 0 && md[0] == '{' {
-		err := objectMembers(md, func(key string, rawKey, val []byte) error {
-			if key != "uid" && key != "etag" {
+		err := objectMembers(md, func(key, rawKey, val []byte) error {
+			if k := string(key); k != "uid" && k != "etag" {
 				out = append(appendMember(out, rawKey), val...)
 			}
 			return nil
@@ -186,8 +186,9 @@ func appendMetadata(out, md []byte, e *store.StoredEntity) ([]byte, error) {
 }
 
 // objectMembers calls fn with each member of the JSON object b (valid
-// JSON): its key unquoted and as written, and its value's bytes.
-func objectMembers(b []byte, fn func(key string, rawKey, val []byte) error) error {
+// JSON): its key unquoted (b's own bytes when it has no escape) and as
+// written, and its value's bytes.
+func objectMembers(b []byte, fn func(key, rawKey, val []byte) error) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errors.New("not a JSON object")
@@ -202,11 +203,13 @@ func objectMembers(b []byte, fn func(key string, rawKey, val []byte) error) erro
 		if len(rawKey) < 2 || rawKey[0] != '"' || rawKey[len(rawKey)-1] != '"' {
 			return errors.New("malformed JSON object")
 		}
-		key := string(rawKey[1 : len(rawKey)-1])
+		key := rawKey[1 : len(rawKey)-1]
 		if bytes.IndexByte(rawKey, '\\') >= 0 {
-			if err := json.Unmarshal(rawKey, &key); err != nil {
+			var k string
+			if err := json.Unmarshal(rawKey, &k); err != nil {
 				return err
 			}
+			key = []byte(k)
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
