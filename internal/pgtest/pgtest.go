@@ -81,11 +81,16 @@ func start(ctx context.Context, initdbArgs, settings []string) (*Server, error) 
 	if bin == "" {
 		return nil, fmt.Errorf("%w in %v (install postgresql-15 or set RIGGER_PG_BIN)", ErrUnavailable, BinDirs())
 	}
+	reap(os.TempDir())
 	dir, err := os.MkdirTemp("", "rigger-pg-")
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{dir: dir, done: make(chan error, 1), log: &bytes.Buffer{}, settings: settings}
+	if err := markOwner(dir); err != nil {
+		s.cleanup()
+		return nil, err
+	}
 	cred, err := nonRoot(dir)
 	if err != nil {
 		s.cleanup()
