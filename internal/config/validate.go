@@ -141,6 +141,11 @@ func (c *Config) validateTemporal(v *validator) {
 	}
 	if e.UIListen != "" {
 		v.listen("temporal.embedded.uiListen", e.UIListen)
+		if _, port, err := net.SplitHostPort(e.UIListen); embedded && err == nil && port == "0" {
+			// Unlike the frontend's, its address goes into links (a run's
+			// "open in Temporal UI"), so it is fixed.
+			v.add("temporal.embedded.uiListen", "%s: the Temporal UI needs a fixed port, such as 127.0.0.1:8233 (empty disables it)", quote(e.UIListen))
+		}
 	}
 	if e.HistoryShards < 1 {
 		v.add("temporal.embedded.historyShards", "must be at least 1")

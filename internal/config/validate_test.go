@@ -81,6 +81,7 @@ func TestValidate(t *testing.T) {
 		{"embedded frontend on IPv6", func(c *Config) { c.Temporal.Embedded.FrontendListen = "[::1]:7233" }, ""},
 		{"embedded UI disabled", func(c *Config) { c.Temporal.Embedded.UIListen = "" }, ""},
 		{"embedded UI", func(c *Config) { c.Temporal.Embedded.UIListen = "8233" }, `temporal.embedded.uiListen: "8233" is not host:port`},
+		{"embedded UI on port 0", func(c *Config) { c.Temporal.Embedded.UIListen = "127.0.0.1:0" }, `temporal.embedded.uiListen: "127.0.0.1:0": the Temporal UI needs a fixed port, such as 127.0.0.1:8233 (empty disables it)`},
 		{"history shards", func(c *Config) { c.Temporal.Embedded.HistoryShards = 0 }, "temporal.embedded.historyShards: must be at least 1"},
 		{"port clash", func(c *Config) { c.Server.Listen = "127.0.0.1:7233" },
 			`temporal.embedded.frontendListen: "127.0.0.1:7233" clashes with server.listen ("127.0.0.1:7233")`},

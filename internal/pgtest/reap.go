@@ -2,13 +2,14 @@ package pgtest
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // ownerFile names, in a server's directory, the test process that started
@@ -62,18 +63,11 @@ func reap(root string) []string {
 
 // alive reports whether process pid exists (a zombie counts as gone).
 func alive(pid int) bool {
-	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-		return false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	f, err := testtools.ProcStat(pid)
 	if err != nil {
 		return !os.IsNotExist(err)
 	}
-	// The state follows the command's closing parenthesis.
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] != 'Z'
-	}
-	return true
+	return len(f) == 0 || f[0] != "Z"
 }
 
 // postmaster is the pid data's postmaster.pid names when that process

@@ -20,6 +20,9 @@ import (
 	"github.com/riggerdev/rigger/internal/store"
 )
 
+// bodyAsBytes reads an entity's body as bytea (Dialect.BodyAsBytes).
+const bodyAsBytes = "convert_to(%s, 'UTF8')"
+
 // Open connects to url, waits up to 30s for the server, and migrates.
 // Of its maxOpen connections (0: no bound), a third, and at least two
 // (a search runs two queries at once), are for searches when there are
@@ -68,7 +71,7 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// row's own: one copy on the way to StoredEntity.Body where text
 		// took two (pgx's string, then bytes); a sixth of an owner page's
 		// allocation. TestDriverBytesAreOwned pins pgx's part.
-		BodyAsBytes: "convert_to(%s, 'UTF8')",
+		BodyAsBytes: bodyAsBytes,
 		BytesOwned:  true,
 		Migrations:  store.Schema("postgres"),
 		// A transaction-scoped advisory lock (key: "rigger" in ASCII).

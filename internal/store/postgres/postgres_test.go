@@ -379,5 +379,5 @@ func TestDriverBytesAreOwned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	storetest.BytesOwned(t, db, "convert_to(%s, 'UTF8')", "$1")
+	storetest.BytesOwned(t, db, bodyAsBytes, "$%d")
 }

@@ -59,6 +59,9 @@ func connPragmas() url.Values {
 // lock before it fails with SQLITE_BUSY (a test shortens it).
 var busyTimeout = 10 * time.Second
 
+// bodyAsBytes reads an entity's body as a blob (Dialect.BodyAsBytes).
+const bodyAsBytes = "CAST(%s AS BLOB)"
+
 // quietCPU is the clock a large batch's copy into the file waits on
 // (store.Dialect.QuietCPU): the machine's CPU time, as other processes
 // (a rigger server beside the worker that loads) may read the file. A
@@ -137,7 +140,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		CountFromSearch: true,
 		// Bodies read with one copy by the driver, a LIMIT bound without
 		// re-planning (see the fields).
-		BodyAsBytes: "CAST(%s AS BLOB)",
+		BodyAsBytes: bodyAsBytes,
 		BytesOwned:  true,
 		LimitParam:  "+?",
 		OrFail:      " OR FAIL",

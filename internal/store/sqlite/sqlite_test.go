@@ -174,5 +174,5 @@ func TestDriverBytesAreOwned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	storetest.BytesOwned(t, db, "CAST(%s AS BLOB)", "?1")
+	storetest.BytesOwned(t, db, bodyAsBytes, "?%d")
 }

@@ -3,7 +3,6 @@ package storetest
 import (
 	"database/sql"
 	"fmt"
-	"strings"
 	"testing"
 )
 
@@ -25,7 +24,8 @@ func (k *keptBytes) Scan(src any) error {
 // dialect's BodyAsBytes) is handed to each scan in a slice of its own,
 // unchanged by the rows read after it, by closing them, and by the rows a
 // prepared statement reads one by one (as the store reads an entity by
-// ref). param is the dialect's first placeholder. A driver release that
+// ref). param is the dialect's placeholder as a format of its number
+// ("?%d", "$%d"). A driver release that
 // reused the memory fails here, not as bodies that change under a
 // response.
 func BytesOwned(t *testing.T, db *sql.DB, asBytes, param string) {
@@ -34,7 +34,7 @@ func BytesOwned(t *testing.T, db *sql.DB, asBytes, param string) {
 		t.Fatal(err)
 	}
 	want := make([]string, 50)
-	insert := `INSERT INTO kept_bytes (id, b) VALUES (` + param + `, ` + strings.Replace(param, "1", "2", 1) + `)`
+	insert := fmt.Sprintf(`INSERT INTO kept_bytes (id, b) VALUES (`+param+`, `+param+`)`, 1, 2)
 	for i := range want {
 		// Lengths rise then fall: a reused buffer shows in either.
 		want[i] = fmt.Sprintf(`{"n":%d,"pad":"%0*d"}`, i, 100+(i%25)*37, i)
@@ -71,7 +71,7 @@ func BytesOwned(t *testing.T, db *sql.DB, asBytes, param string) {
 	}
 	check("one query", got)
 
-	st, err := db.Prepare(`SELECT ` + col + ` FROM kept_bytes WHERE id = ` + param)
+	st, err := db.Prepare(`SELECT ` + col + ` FROM kept_bytes WHERE id = ` + fmt.Sprintf(param, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
