@@ -8,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/riggerdev/rigger/internal/testtools"
 )
 
 // ownerFile names, in a server's directory, the test process that started
@@ -61,13 +59,16 @@ func reap(root string) []string {
 	return removed
 }
 
-// alive reports whether process pid exists (a zombie counts as gone).
+// alive reports whether process pid exists (a zombie counts as gone). It
+// reads /proc itself: testtools.ProcStat's package tests import this one.
 func alive(pid int) bool {
-	f, err := testtools.ProcStat(pid)
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return !os.IsNotExist(err)
 	}
-	return len(f) == 0 || f[0] != "Z"
+	// The state follows the command's closing parenthesis.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // postmaster is the pid data's postmaster.pid names when that process
