@@ -1,13 +1,12 @@
 package catalogsvc
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/riggerdev/rigger/internal/catalog"
+	"github.com/riggerdev/rigger/internal/jsonscan"
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -39,7 +38,7 @@ func AppendRaw(out []byte, e *store.StoredEntity) ([]byte, error) {
 	start := len(out)
 	out = append(out, '{')
 	sawMetadata := false
-	err := objectMembers(e.Body, func(key, rawKey, val []byte) error {
+	err := jsonscan.Members(e.Body, func(key, rawKey, val []byte) error {
 		switch string(key) {
 		case "relations": // Render replaces a stored one
 			return nil
@@ -138,7 +137,7 @@ func RenderFields(e *store.StoredEntity, fields []string) (map[string]any, error
 		return false
 	}
 	m := map[string]any{}
-	err := objectMembers(e.Body, func(key, _, val []byte) error {
+	err := jsonscan.Members(e.Body, func(key, _, val []byte) error {
 		if !wanted(string(key)) {
 			return nil
 		}
@@ -170,7 +169,7 @@ func appendMember(out, rawKey []byte) []byte {
 func appendMetadata(out, md []byte, e *store.StoredEntity) ([]byte, error) {
 	out = append(out, '{')
 	if len(md) > 0 && md[0] == '{' {
-		err := objectMembers(md, func(key, rawKey, val []byte) error {
+		err := jsonscan.Members(md, func(key, rawKey, val []byte) error {
 			if k := string(key); k != "uid" && k != "etag" {
 				out = append(appendMember(out, rawKey), val...)
 			}
@@ -183,91 +182,4 @@ func appendMetadata(out, md []byte, e *store.StoredEntity) ([]byte, error) {
 	out = appendJSONString(appendMember(out, []byte(`"uid"`)), e.UID)
 	out = appendJSONString(appendMember(out, []byte(`"etag"`)), e.ETag)
 	return append(out, '}'), nil
-}
-
-// objectMembers calls fn with each member of the JSON object b (valid
-// JSON): its key unquoted (b's own bytes when it has no escape) and as
-// written, and its value's bytes.
-func objectMembers(b []byte, fn func(key, rawKey, val []byte) error) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return errors.New("not a JSON object")
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return nil
-	}
-	for i < len(b) {
-		end := skipValue(b, i)
-		rawKey := b[i:end]
-		if len(rawKey) < 2 || rawKey[0] != '"' || rawKey[len(rawKey)-1] != '"' {
-			return errors.New("malformed JSON object")
-		}
-		key := rawKey[1 : len(rawKey)-1]
-		if bytes.IndexByte(rawKey, '\\') >= 0 {
-			var k string
-			if err := json.Unmarshal(rawKey, &k); err != nil {
-				return err
-			}
-			key = []byte(k)
-		}
-		i = skipSpace(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return errors.New("malformed JSON object")
-		}
-		i = skipSpace(b, i+1)
-		end = skipValue(b, i)
-		if err := fn(key, rawKey, b[i:end]); err != nil {
-			return err
-		}
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == '}' {
-			return nil
-		}
-		if i >= len(b) || b[i] != ',' {
-			return errors.New("malformed JSON object")
-		}
-		i = skipSpace(b, i+1)
-	}
-	return errors.New("malformed JSON object")
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue is the end of the (valid) JSON value starting at b[i].
-func skipValue(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if depth == 0 {
-				return i + 1
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-			if depth < 0 {
-				return i
-			}
-		case ',', ' ', '\t', '\n', '\r', ':':
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return i
 }
