@@ -397,10 +397,19 @@ func (c *Config) validateCatalog(v *validator) {
 	if lim.DocumentBytes > 0 && lim.EntityBytes > lim.DocumentBytes {
 		v.add("catalog.limits.entityBytes", "must not exceed catalog.limits.documentBytes")
 	}
+	// Every reader of a stored entity decodes its JSON, and Go's decoder
+	// stops at 10000 levels: an entity nested past that would be stored
+	// and then unreadable. Real entities nest a few levels.
+	if lim.MaxDepth > maxCatalogDepth {
+		v.add("catalog.limits.maxDepth", "must be at most %d (got %d)", maxCatalogDepth, lim.MaxDepth)
+	}
 	if lim.EntityBytes > 0 && lim.MaxStringLength > lim.EntityBytes {
 		v.add("catalog.limits.maxStringLength", "must not exceed catalog.limits.entityBytes")
 	}
 }
+
+// maxCatalogDepth is the highest catalog.limits.maxDepth.
+const maxCatalogDepth = 1000
 
 // maxEachItems is the highest scaffolder.limits.maxEachItems: each item
 // costs a rendering and an entry in the run's history.

@@ -1,8 +1,10 @@
-// Package jsonscan reads members of JSON documents already known to be
-// valid (a body whose stored hash matches, or that json.Valid accepted)
-// without decoding what the caller does not ask for: an entity's answer
-// spliced from its stored bytes, and the few fields a policy decision
-// needs out of a body of hundreds.
+// Package jsonscan reads members of JSON documents taken to be valid (a
+// body the catalog marshalled, as the hash stored beside it says, or one
+// json.Valid accepted) without decoding what the caller does not ask for:
+// an entity's answer spliced from its stored bytes, and the few fields a
+// policy decision needs out of a body of hundreds. It does not validate:
+// on malformed input it returns an error or reads something, but never
+// reads past its input or panics.
 package jsonscan
 
 import (
@@ -44,6 +46,9 @@ func Members(b []byte, fn func(key, rawKey, val []byte) error) error {
 		}
 		i = skipSpace(b, i+1)
 		end = skipValue(b, i)
+		if end == i {
+			return errors.New("malformed JSON object")
+		}
 		if err := fn(key, rawKey, b[i:end]); err != nil {
 			return err
 		}
@@ -115,7 +120,8 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipValue is the end of the (valid) JSON value starting at b[i].
+// skipValue is the end of the (valid) JSON value starting at b[i]; at
+// most len(b), whatever b holds (an unterminated string ends there).
 func skipValue(b []byte, i int) int {
 	depth := 0
 	for ; i < len(b); i++ {
@@ -127,7 +133,7 @@ func skipValue(b []byte, i int) int {
 				}
 			}
 			if depth == 0 {
-				return i + 1
+				return min(i+1, len(b))
 			}
 		case '{', '[':
 			depth++

@@ -7,6 +7,10 @@ import (
 	"testing"
 )
 
+// TestMembers: members in order, duplicates and escapes as written; a
+// malformed object is an error, and an unterminated string at its end
+// is not read past (each case is cut from a larger buffer, so a read past
+// the end would see its bytes instead of panicking).
 func TestMembers(t *testing.T) {
 	body := " {\"a\" : 1 , \"b\\u0021\":{\"x\":[1,{\"y\":\"}\"}]},\"a\":\"s\\\"\" ,\"c\":[] } "
 	var got []string
@@ -21,8 +25,14 @@ func TestMembers(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("members:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	for _, bad := range []string{`[]`, `"x"`, ``, `{"a":1`, `{"a" 1}`, `{1:2}`} {
-		if err := Members([]byte(bad), func(_, _, _ []byte) error { return nil }); err == nil {
+	for _, bad := range []string{`[]`, `"x"`, ``, `{"a":1`, `{"a" 1}`, `{1:2}`, `{"a":}`, `{"a`, `{"a\`, `{"a":"x`, `{"a":"x\`} {
+		err := Members(cut(bad), func(_, rawKey, val []byte) error {
+			if !strings.Contains(bad, string(rawKey)) || !strings.Contains(bad, string(val)) {
+				t.Errorf("%q: read past its end: key %q, value %q", bad, rawKey, val)
+			}
+			return nil
+		})
+		if err == nil {
 			t.Errorf("%q: no error", bad)
 		}
 	}
@@ -42,8 +52,14 @@ func TestElements(t *testing.T) {
 	if want := `"a" {"b":[1,2]} 3 [] null`; strings.Join(got, " ") != want {
 		t.Errorf("elements %q, want %q", strings.Join(got, " "), want)
 	}
-	for _, bad := range []string{`{}`, `[1`, `[1 2]`, `[,]`} {
-		if err := Elements([]byte(bad), func([]byte) error { return nil }); err == nil {
+	for _, bad := range []string{`{}`, `[1`, `[1 2]`, `[,]`, `["a`, `["a\`} {
+		err := Elements(cut(bad), func(val []byte) error {
+			if !strings.Contains(bad, string(val)) {
+				t.Errorf("%q: read past its end: %q", bad, val)
+			}
+			return nil
+		})
+		if err == nil {
 			t.Errorf("%q: no error", bad)
 		}
 	}
@@ -66,4 +82,11 @@ func TestString(t *testing.T) {
 			t.Errorf("String(%q) = %q, true; want false", val, s)
 		}
 	}
+}
+
+// cut is s at the start of a larger buffer: bytes follow it within its
+// capacity, as in a body read from a row.
+func cut(s string) []byte {
+	b := append([]byte(s), `,"z":"past the end"}]`...)
+	return b[:len(s)]
 }

@@ -371,7 +371,12 @@ func stringRecord(v any) types.Record {
 // sees (scannedResource) instead of decoded whole: a by-name read spent a
 // quarter of its allocation, and 8 % of its CPU time, decoding a body to
 // read ten strings of it. Any other body is decoded as EntityResource
-// does; both give the same resource (TestStoredResourceScanMatchesDecode).
+// does. For every body json.Unmarshal accepts both give the same resource
+// (TestStoredResourceScanMatchesDecode, FuzzStoredResourceScan). The scan
+// does not validate: a body that is not JSON but carries its own hash
+// would be read, not refused, and only a writer of the catalog's tables
+// can store one, who could as well store any valid body (RenderRaw
+// trusts the hash the same way).
 func StoredResource(e *store.StoredEntity) (Resource, error) {
 	if e.Hash != "" && catalog.IsBodyHash(e.Body, e.Hash) {
 		if res, ok := scannedResource(e); ok {
@@ -403,8 +408,8 @@ func decodedResource(e *store.StoredEntity) (Resource, error) {
 // matched exactly, the last of duplicate keys winning. false where the
 // scan would need what only a decode gives: no ownedBy relation (the
 // owner then comes from the body, through the catalog's model), or
-// annotation or label keys equal once lower-cased (which one wins depends
-// on the decoded map's order).
+// annotation or label keys equal once lower-cased (stringRecord keeps the
+// value of the last in sorted order, not in the document's).
 func scannedResource(e *store.StoredEntity) (Resource, bool) {
 	var f entityFields
 	for _, r := range e.Relations {

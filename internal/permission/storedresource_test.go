@@ -40,7 +40,7 @@ var scanCases = []string{
 	`{"kind":"Component","metadata":{"name":"c","labels":{"b":"1","a":{"x":"y"},"c":["d"]}}}`,
 	// Keys equal once lower-cased, or duplicates: the scan hands these to
 	// the decode.
-	`{"kind":"Component","metadata":{"name":"c","annotations":{"A":"1","a":"2"}}}`,
+	`{"kind":"Component","metadata":{"name":"c","annotations":{"a":"2","A":"1"}}}`,
 	`{"kind":"Component","metadata":{"name":"c","labels":{"x":"1","x":2}}}`,
 	`{"kind":"Component","metadata":{"name":"c","labels":{"x":2,"x":"1"}}}`,
 }
@@ -94,7 +94,8 @@ func TestStoredResourceScanMatchesDecode(t *testing.T) {
 
 // TestStoredResourceScansTrustedBodies: a body whose stored hash matches
 // (what a refresh marshalled) is scanned, far cheaper than a decode; any
-// other is decoded, so a body that is not JSON is still refused.
+// other is decoded, so a body that is not JSON and does not carry its
+// own hash is still refused.
 func TestStoredResourceScansTrustedBodies(t *testing.T) {
 	var ent catalog.Entity
 	if err := json.Unmarshal([]byte(fixture[0]), &ent); err != nil {
