@@ -53,7 +53,9 @@ type checkpointer struct {
 	reported atomic.Bool
 }
 
-const (
+// The checkpointer's timings (variables so that a test can shorten them
+// before a checkpointer starts).
+var (
 	checkpointDelay    = time.Second
 	checkpointQuietMax = 30 * time.Second
 	checkpointEvery    = 30 * time.Second

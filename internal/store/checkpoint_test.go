@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,5 +38,200 @@ func TestQuietWindow(t *testing.T) {
 	}
 	if d := time.Since(t0); d >= checkpointQuiet {
 		t.Errorf("quietWindow with a cancelled context took %v", d)
+	}
+}
+
+// busyClock is a Dialect.QuietCPU for the checkpointer's tests: still
+// (quiet), or a second further at every read (busy).
+type busyClock struct {
+	busy atomic.Bool
+	at   atomic.Int64
+}
+
+func (c *busyClock) read() time.Duration {
+	if c.busy.Load() {
+		return time.Duration(c.at.Add(int64(time.Second)))
+	}
+	return time.Duration(c.at.Load())
+}
+
+// ckptTimes are the checkpointer's timings a test runs with.
+type ckptTimes struct{ delay, quiet, quietMax, every, postponeMax time.Duration }
+
+// ckptStore is a SQLite file in WAL mode whose log only the checkpointer
+// under test copies, and the clock it reads.
+type ckptStore struct {
+	s     *SQL
+	path  string
+	clock *busyClock
+	// wrote is the bytes written so far.
+	wrote int64
+}
+
+// newCkptStore starts a checkpointer with times on a new file, its clock
+// busy or not, and runs the copy its start asks for (a store's opening
+// writes) at once.
+func newCkptStore(t *testing.T, times ckptTimes, busy bool) *ckptStore {
+	t.Helper()
+	saved := ckptTimes{checkpointDelay, checkpointQuiet, checkpointQuietMax, checkpointEvery, checkpointPostponeMax}
+	checkpointDelay, checkpointQuiet, checkpointQuietMax, checkpointEvery, checkpointPostponeMax = times.delay, times.quiet, times.quietMax, times.every, times.postponeMax
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE t (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	c := &ckptStore{path: path, clock: &busyClock{}}
+	c.clock.busy.Store(busy)
+	c.s = &SQL{db: db, d: Dialect{Rebind: func(q string) string { return q }, SerializeWrites: true,
+		Checkpoint: "PRAGMA wal_checkpoint(PASSIVE)", QuietCPU: c.clock.read}}
+	c.s.startCheckpointer()
+	t.Cleanup(func() {
+		c.s.stopCheckpointer()
+		db.Close()
+		checkpointDelay, checkpointQuiet, checkpointQuietMax, checkpointEvery, checkpointPostponeMax = saved.delay, saved.quiet, saved.quietMax, saved.every, saved.postponeMax
+	})
+	c.s.ckpt.flush()
+	return c
+}
+
+// write appends 256 KiB to the log (not copied: the connection does not
+// checkpoint); through the store's write lock it tells the checkpointer,
+// as a large batch or not, otherwise it is a write outside the store.
+func (c *ckptStore) write(t *testing.T, throughStore, large bool) {
+	t.Helper()
+	if _, err := c.s.db.Exec(`INSERT INTO t VALUES (randomblob(262144))`); err != nil {
+		t.Fatal(err)
+	}
+	c.wrote += 262144
+	if throughStore {
+		c.s.ckpt.wroteLog(large)
+	}
+}
+
+// copied reports whether the database file holds what was written: the
+// log's pages reach the file only through a copy.
+func (c *ckptStore) copied(t *testing.T) bool {
+	t.Helper()
+	fi, err := os.Stat(c.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size() >= c.wrote
+}
+
+// copiedWithin polls copied until it is true or d passed.
+func (c *ckptStore) copiedWithin(t *testing.T, d time.Duration) bool {
+	t.Helper()
+	for end := time.Now().Add(d); ; time.Sleep(10 * time.Millisecond) {
+		if c.copied(t) {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
+// TestCheckpointerCopiesWrites: a write through the store is copied into
+// the file a moment later, busy machine or not; a large batch waits for a
+// quiet moment, and is copied once the machine is quiet.
+func TestCheckpointerCopiesWrites(t *testing.T) {
+	times := ckptTimes{delay: 50 * time.Millisecond, quiet: 50 * time.Millisecond, quietMax: time.Minute, every: time.Minute, postponeMax: time.Minute}
+	c := newCkptStore(t, times, true)
+	c.write(t, true, false)
+	if !c.copiedWithin(t, 10*time.Second) {
+		t.Fatal("a small write was not copied into the file")
+	}
+
+	c.write(t, true, true)
+	time.Sleep(500 * time.Millisecond)
+	if c.copied(t) {
+		t.Fatal("a large batch was copied while the machine was busy")
+	}
+	c.clock.busy.Store(false)
+	if !c.copiedWithin(t, 10*time.Second) {
+		t.Fatal("a large batch was not copied once the machine was quiet")
+	}
+}
+
+// TestCheckpointerBoundsTheWait: on a machine never quiet, a large batch
+// is copied checkpointQuietMax after it committed, not later, not before.
+func TestCheckpointerBoundsTheWait(t *testing.T) {
+	times := ckptTimes{delay: 50 * time.Millisecond, quiet: 50 * time.Millisecond, quietMax: 800 * time.Millisecond, every: time.Minute, postponeMax: time.Minute}
+	c := newCkptStore(t, times, true)
+	t0 := time.Now()
+	c.write(t, true, true)
+	if !c.copiedWithin(t, 10*time.Second) {
+		t.Fatal("a large batch on a busy machine was never copied")
+	}
+	if d := time.Since(t0); d < times.quietMax {
+		t.Errorf("copied %v after the batch, before checkpointQuietMax (%v)", d, times.quietMax)
+	}
+}
+
+// TestCheckpointerBackstop: what a write outside the store's lock leaves
+// is copied by the backstop in a quiet moment; on a machine never quiet,
+// checkpointPostponeMax after the last copy.
+func TestCheckpointerBackstop(t *testing.T) {
+	times := ckptTimes{delay: 50 * time.Millisecond, quiet: 50 * time.Millisecond, quietMax: time.Minute, every: 150 * time.Millisecond, postponeMax: 1500 * time.Millisecond}
+	c := newCkptStore(t, times, false)
+	c.write(t, false, false)
+	if !c.copiedWithin(t, 10*time.Second) {
+		t.Fatal("the backstop did not copy a write outside the store on a quiet machine")
+	}
+	lastCopy := time.Now() // just after the copy
+
+	c.clock.busy.Store(true)
+	c.write(t, false, false)
+	time.Sleep(500 * time.Millisecond)
+	if c.copied(t) {
+		t.Fatal("the backstop copied on a busy machine before checkpointPostponeMax")
+	}
+	if !c.copiedWithin(t, 10*time.Second) {
+		t.Fatal("the backstop never copied on a busy machine")
+	}
+	if d := time.Since(lastCopy); d < times.postponeMax-20*time.Millisecond {
+		t.Errorf("the backstop copied %v after the last copy on a busy machine, before checkpointPostponeMax (%v)", d, times.postponeMax)
+	}
+}
+
+// TestCheckpointerFlushAndStop: a flush runs the pending copy at once and
+// waits for it; stopping ends a wait for quiet at once, and a flush or a
+// write after the stop returns without a copy.
+func TestCheckpointerFlushAndStop(t *testing.T) {
+	times := ckptTimes{delay: 50 * time.Millisecond, quiet: 50 * time.Millisecond, quietMax: time.Minute, every: time.Minute, postponeMax: time.Minute}
+	c := newCkptStore(t, times, true)
+	c.write(t, true, true)
+	c.s.ckpt.flush()
+	if !c.copied(t) {
+		t.Fatal("a flush returned before the pending copy ran")
+	}
+	flushed := make(chan struct{})
+	go func() { c.s.ckpt.flush(); close(flushed) }() // nothing pending
+	select {
+	case <-flushed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a flush with nothing pending did not return")
+	}
+
+	c.write(t, true, true) // waits for a quiet moment that never comes
+	stopped := make(chan struct{})
+	go func() {
+		c.s.stopCheckpointer()
+		c.s.ckpt.flush()
+		c.s.ckpt.wroteLog(true)
+		c.s.ckpt.flush()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stopping the checkpointer, or a flush after it, hung")
+	}
+	if c.copied(t) {
+		t.Error("a batch was copied after the checkpointer stopped")
 	}
 }
