@@ -401,7 +401,7 @@ func (c *Config) validateCatalog(v *validator) {
 	// stops at 10000 levels: an entity nested past that would be stored
 	// and then unreadable. Real entities nest a few levels.
 	if lim.MaxDepth > maxCatalogDepth {
-		v.add("catalog.limits.maxDepth", "must be at most %d (got %d)", maxCatalogDepth, lim.MaxDepth)
+		v.add("catalog.limits.maxDepth", "must be at most %d (got %d): an entity nested deeper could be stored but not read back", maxCatalogDepth, lim.MaxDepth)
 	}
 	if lim.EntityBytes > 0 && lim.MaxStringLength > lim.EntityBytes {
 		v.add("catalog.limits.maxStringLength", "must not exceed catalog.limits.entityBytes")

@@ -275,7 +275,7 @@ func TestValidate(t *testing.T) {
 		{"negative limit", func(c *Config) { c.Catalog.Limits.EntitiesPerLocation = -1 }, "catalog.limits.entitiesPerLocation: must be positive"},
 		{"entity larger than document", func(c *Config) { c.Catalog.Limits.EntityBytes = 8 << 20 }, "catalog.limits.entityBytes: must not exceed catalog.limits.documentBytes"},
 		{"string longer than entity", func(c *Config) { c.Catalog.Limits.MaxStringLength = 2 << 20 }, "catalog.limits.maxStringLength: must not exceed catalog.limits.entityBytes"},
-		{"nesting no JSON reader takes", func(c *Config) { c.Catalog.Limits.MaxDepth = 20000 }, "catalog.limits.maxDepth: must be at most 1000 (got 20000)"},
+		{"nesting no JSON reader takes", func(c *Config) { c.Catalog.Limits.MaxDepth = 20000 }, "catalog.limits.maxDepth: must be at most 1000 (got 20000): an entity nested deeper could be stored but not read back"},
 
 		// scaffolder
 		{"allowed hosts", func(c *Config) {

@@ -1,7 +1,6 @@
 package permission
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -423,7 +422,7 @@ func scannedResource(e *store.StoredEntity) (Resource, bool) {
 	}
 	var md, spec, annotations, labels, tags []byte
 	// A body that is not an object is the decode's to refuse.
-	if !isObject(e.Body) || !scanObject(e.Body, func(key, val []byte) {
+	err := jsonscan.Members(e.Body, func(key, _, val []byte) error {
 		switch string(key) {
 		case "kind":
 			f.kind, _ = jsonscan.String(val)
@@ -432,7 +431,9 @@ func scannedResource(e *store.StoredEntity) (Resource, bool) {
 		case "spec":
 			spec = val
 		}
-	}) {
+		return nil
+	})
+	if err != nil {
 		return Resource{}, false
 	}
 	if !scanObject(md, func(key, val []byte) {
@@ -474,7 +475,7 @@ func scannedResource(e *store.StoredEntity) (Resource, bool) {
 		return Resource{}, false
 	}
 	if len(tags) > 0 && tags[0] == '[' {
-		err := jsonscan.Elements(tags, func(val []byte) error {
+		err = jsonscan.Elements(tags, func(val []byte) error {
 			if s, ok := jsonscan.String(val); ok {
 				f.tags = append(f.tags, s)
 			}
@@ -487,9 +488,9 @@ func scannedResource(e *store.StoredEntity) (Resource, bool) {
 	return f.resource(), true
 }
 
-// scanObject calls fn with each member of val when it is a JSON object
-// (nothing else is: a member that is not an object counts as absent);
-// false when the scan fails.
+// scanObject calls fn with each member of the member value val when it
+// is a JSON object (one that is not counts as absent); false when the
+// scan fails.
 func scanObject(val []byte, fn func(key, val []byte)) bool {
 	if !isObject(val) {
 		return true
@@ -500,11 +501,9 @@ func scanObject(val []byte, fn func(key, val []byte)) bool {
 	}) == nil
 }
 
-// isObject reports whether the JSON value val is an object.
-func isObject(val []byte) bool {
-	val = bytes.TrimLeft(val, " \t\r\n")
-	return len(val) > 0 && val[0] == '{'
-}
+// isObject reports whether the member value val (jsonscan hands it
+// without surrounding space) is an object.
+func isObject(val []byte) bool { return len(val) > 0 && val[0] == '{' }
 
 // scannedRecord is stringRecord of the JSON value val; false where keys
 // collide (a duplicate, or two equal once lower-cased) or one is not
