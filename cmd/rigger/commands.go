@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/riggerdev/rigger/internal/config"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
 	"github.com/riggerdev/rigger/worker"
 )
 
@@ -210,8 +211,8 @@ func (c *cli) versionCommand() *cobra.Command {
 			if server == "" {
 				server = "not embedded (built with -tags nodevserver)"
 			}
-			fmt.Fprintf(c.stdout, "rigger %s\n  commit:           %s\n  go:               %s\n  temporal server:  %s\n  temporal sdk:     %s\n  temporal ui:      %s\n",
-				version, commit, runtime.Version(), server, deps["go.temporal.io/sdk"], deps["github.com/temporalio/ui-server/v2"])
+			fmt.Fprintf(c.stdout, "rigger %s\n  commit:           %s\n  go:               %s\n  temporal server:  %s\n  temporal sdk:     %s\n  temporal ui:      %s\n  catalog sqlite:   %s\n",
+				version, commit, runtime.Version(), server, deps["go.temporal.io/sdk"], deps["github.com/temporalio/ui-server/v2"], sqlite.About())
 			return nil
 		},
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,7 +23,7 @@ func TestSearchReindex(t *testing.T) {
 	}
 	storetest.Seed(t, st, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: payments, description: Card settlement.}\nspec: {type: service, lifecycle: production, owner: team-a}\n")
 	st.Close()
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sqlite.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func sqliteBackend(t testing.TB) backend {
 		return s
 	}
 	b.open(t) // migrate before the raw connection looks
-	raw, err := sql.Open("sqlite", sqlite.AuditPath(path))
+	raw, err := sqlite.OpenRaw(sqlite.AuditPath(path))
 	if err != nil {
 		t.Fatal(err)
 	}

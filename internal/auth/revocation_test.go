@@ -15,6 +15,7 @@ import (
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/store"
 	"github.com/riggerdev/rigger/internal/store/postgres"
+	"github.com/riggerdev/rigger/internal/store/sqlite"
 )
 
 // revocationStore is what the revocation tests need of a database.
@@ -417,7 +418,7 @@ func testRevokeUserSkewedClock(t *testing.T, open func() revocationStore) {
 
 func TestOldReleaseRevocationSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sqlite.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

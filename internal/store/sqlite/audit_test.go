@@ -54,7 +54,7 @@ func TestAuditLeavesCatalogFileUnchanged(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "rigger.db")
 	s := openStore(t, path).(*store.SQL)
-	raw, err := sql.Open("sqlite", path)
+	raw, err := OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func createdStore(t *testing.T) string {
 // mustOpen opens a plain pool on the SQLite file path for the test.
 func mustOpen(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
+	db, err := OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
-// Package sqlite opens rigger's catalog store in a SQLite file (pure-Go
-// driver, no cgo) for `rigger dev`: WAL journal, synchronous=normal (survives
-// a process crash), a busy timeout, and one writer at a time.
+// Package sqlite opens rigger's catalog store in a SQLite file for `rigger
+// dev` and single-node servers: WAL journal, synchronous=normal (survives a
+// process crash), a busy timeout, and one writer at a time. It runs on
+// SQLite's C code where the build has it, on a pure-Go translation
+// otherwise (library.go).
 //
 // It must not import api, worker, workflows or activities.
 package sqlite
@@ -11,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,16 +20,12 @@ import (
 	"strings"
 	"time"
 
-	"modernc.org/sqlite" // registers the "sqlite" driver
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/riggerdev/rigger/internal/store"
 )
 
-// connPragmas are the pragmas each connection runs as it opens (as
-// parameters of a data source name), the catalog's and the audit file's.
-func connPragmas() url.Values {
-	q := url.Values{}
+// connPragmas are the pragmas each connection runs as it opens, the
+// catalog's and the audit file's.
+func connPragmas() []string {
 	// temp_store stays at its default (files, cached in memory while
 	// small): building the indexes of a 100k-entity first load sorts ~300
 	// MiB of keys, which temp_store=MEMORY kept resident (a 450 MiB peak
@@ -48,11 +44,10 @@ func connPragmas() url.Values {
 	// more threads: the builds of a 100k load took 8.6-9.5 s instead of
 	// 10.9-12.7 s here (2 cores), for 4.5 MiB more memory at their peak.
 	// Sorts that fit in memory, every request's, use none.
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "foreign_keys(ON)", "mmap_size(1073741824)",
-		fmt.Sprintf("threads(%d)", sorterThreads())} {
-		q.Add("_pragma", p)
-	}
-	return q
+	// busy_timeout is not among them: each library sets it before any
+	// statement (library.open).
+	return []string{"journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)", "mmap_size(1073741824)",
+		fmt.Sprintf("threads(%d)", sorterThreads())}
 }
 
 // busyTimeout is how long a statement waits for another connection's
@@ -75,6 +70,11 @@ func sorterThreads() int { return min(runtime.NumCPU(), 4) }
 // Open opens (creating if needed) the database file at path and the audit
 // chain's file beside it (AuditPath), and migrates them.
 func Open(ctx context.Context, path string) (*store.SQL, error) {
+	return openWith(ctx, path, defaultLibrary)
+}
+
+// openWith is Open on the library lib.
+func openWith(ctx context.Context, path string, lib library) (*store.SQL, error) {
 	// Files made here are private whoever opens first (a CLI command's
 	// umask may be 022); SQLite gives its -wal and -shm files the same
 	// mode as the database's.
@@ -89,8 +89,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	// still copy it as they commit, past 1000 pages. Once copied whole,
 	// the log starts over and is cut back to 64 MiB (a 100k-entity load
 	// grew it to ~780 MB, which it then kept).
-	cq := url.Values{"_pragma": append(slices.Clone(q["_pragma"]), "wal_autocheckpoint(0)", "journal_size_limit(67108864)")}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+cq.Encode())
+	db, err := lib.open(path, busyTimeout, append(slices.Clone(q), "wal_autocheckpoint(0)", "journal_size_limit(67108864)"), false)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -99,9 +98,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	// lock as it begins (_txlock=immediate), so processes opening it
 	// together take turns instead of failing.
 	auditPath := AuditPath(path)
-	aq := url.Values{"_txlock": {"immediate"}}
-	maps.Copy(aq, q)
-	auditDB, err := sql.Open("sqlite", "file:"+auditPath+"?"+aq.Encode())
+	auditDB, err := lib.open(auditPath, busyTimeout, q, true)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", auditPath, err)
@@ -115,12 +112,12 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	// each statement anew.
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	if err := ping(ctx, db); err != nil {
+	if err := ping(ctx, db, lib); err != nil {
 		db.Close()
 		auditDB.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := ping(ctx, auditDB); err != nil {
+	if err := ping(ctx, auditDB, lib); err != nil {
 		db.Close()
 		auditDB.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", auditPath, err)
@@ -146,7 +143,7 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		OrFail:      " OR FAIL",
 		// Named indexes only: the ones behind PRIMARY KEY and UNIQUE stay.
 		FirstLoadIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entities', 'search', 'relations', 'search_docs') ORDER BY name`,
-		// modernc's bind cost grows with the statement's parameter count:
+		// The pure-Go library's bind cost grows with the statement's parameter count:
 		// 400 per statement made a 10k-entity batch 3x faster than 30000
 		// (still used for IN lists and deletes).
 		MaxParams: 400,
@@ -156,16 +153,17 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// that index (6 ms at 100k) instead of looking up the owner's few.
 		// Search and relations, ten times larger, are sampled.
 		//
-		// The driver's SQLite has STAT4: ANALYZE also samples index keys,
-		// and a prepared statement that compares a parameter with an
-		// indexed column is then compiled again at its first step after
-		// each new binding, so each cached statement was parsed and
+		// The pure-Go library's SQLite has STAT4: ANALYZE also samples
+		// index keys, and a prepared statement that compares a parameter
+		// with an indexed column is then compiled again at its first step
+		// after each new binding, so each cached statement was parsed and
 		// planned on every call (a tenth of rigger dev's CPU under owner
 		// queries, most of it the relation-target check). The samples are
 		// dropped, in the same savepoint, and the planner keeps sqlite_stat1
-		// (rows per key prefix), which is what serves its owner plans.
+		// (rows per key prefix), which is what serves its owner plans. The
+		// C library is built without STAT4.
 		Analyze: "SAVEPOINT analyze; PRAGMA analysis_limit=0; ANALYZE entities; PRAGMA analysis_limit=200; ANALYZE search; ANALYZE relations; " +
-			"DELETE FROM sqlite_stat4; ANALYZE sqlite_schema; RELEASE analyze",
+			dropSamples(lib) + "ANALYZE sqlite_schema; RELEASE analyze",
 		Checkpoint: "PRAGMA wal_checkpoint(PASSIVE)",
 		QuietCPU:   quietCPU,
 		// Without the walk a broad picker text ("s" at 100k components)
@@ -175,8 +173,8 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 		// busy_timeout) before it reads the chain head.
 		AuditLock:      "DELETE FROM audit_events WHERE seq < 0",
 		MigrationWrite: "DELETE FROM schema_migrations WHERE version < 0",
-		Busy:           isBusy,
-		// modernc's SQLite has FTS5 compiled in.
+		Busy:           lib.busy,
+		// Both libraries have FTS5 compiled in.
 		FullText: store.FullTextSQLite,
 		// Its own file: each read request's audit event would otherwise
 		// change the catalog's, and every reader then dropped its page
@@ -191,18 +189,26 @@ func Open(ctx context.Context, path string) (*store.SQL, error) {
 	return s, nil
 }
 
+// dropSamples is the statement of the store's ANALYZE that deletes the
+// key samples lib's ANALYZE wrote, if it writes any.
+func dropSamples(lib library) string {
+	if lib.stat4 {
+		return "DELETE FROM sqlite_stat4; "
+	}
+	return ""
+}
+
 // ping opens a first connection, trying again while it fails with
 // SQLITE_BUSY, for busyTimeout as a statement waits for a lock. A
-// connection's first statement, PRAGMA journal_mode=WAL, turns a new
-// file to WAL mode; when two processes open the same new
+// connection's PRAGMA journal_mode=WAL turns a new file to WAL mode; when two processes open the same new
 // file at once (rigger server and rigger worker on a new data dir), one
 // of them can get SQLITE_BUSY at once, without busy_timeout's wait:
 // SQLite does not wait where waiting could deadlock.
-func ping(ctx context.Context, db *sql.DB) error {
+func ping(ctx context.Context, db *sql.DB, lib library) error {
 	deadline := time.Now().Add(busyTimeout)
 	for {
 		err := db.PingContext(ctx)
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+		if err == nil || !lib.busy(err) || time.Now().After(deadline) {
 			return err
 		}
 		select {
@@ -211,13 +217,6 @@ func ping(ctx context.Context, db *sql.DB) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// isBusy: err is SQLite's SQLITE_BUSY (any extended code), "database is
-// locked" by another connection.
-func isBusy(err error) bool {
-	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // AuditPath is the file Open keeps the audit chain in for the database

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/riggerdev/rigger/internal/store"
@@ -29,7 +31,7 @@ func loadedFile(t *testing.T, n int) *sql.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "rigger.db")
 	storetest.LoadCatalog(t, openStore(t, path), n)
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +39,36 @@ func loadedFile(t *testing.T, n int) *sql.DB {
 	return db
 }
 
+// TestConformance runs the store's suite on each SQLite library of the
+// build: the C one a make build stores in, and the pure-Go one a build
+// without cgo does.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, filepath.Join(t.TempDir(), "rigger.db")) })
+	for _, lib := range libraries() {
+		t.Run(lib.Name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				s, err := openWith(context.Background(), filepath.Join(t.TempDir(), "rigger.db"), lib)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			})
+		})
+	}
+}
+
+// TestLibraryIsTheBuilds: the store runs on the library the build was
+// meant to have (RIGGER_WANT_SQLITE, which make test sets): a build
+// that lost the C library (no cgo, or no sqlite_fts5 tag) still works,
+// slower, and would pass every other test.
+func TestLibraryIsTheBuilds(t *testing.T) {
+	want := os.Getenv("RIGGER_WANT_SQLITE")
+	if want == "" {
+		t.Skip("RIGGER_WANT_SQLITE (c or go) is not set: make test sets it")
+	}
+	if got := Library(); got != want {
+		t.Fatalf("the store runs on SQLite library %q, want %q (the C one needs cgo, a C compiler and -tags sqlite_fts5)", got, want)
+	}
 }
 
 func TestReopenKeepsDataAndSchema(t *testing.T) {
@@ -64,7 +94,7 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 
 func TestMigrateUIDRows(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rigger.db")
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +105,7 @@ func TestMigrateUIDRows(t *testing.T) {
 func TestTaskSecretsPurged(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rigger.db")
 	s := openStore(t, path)
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +115,7 @@ func TestTaskSecretsPurged(t *testing.T) {
 
 func TestNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rigger.db")
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,11 +126,14 @@ func TestNewerSchemaRefused(t *testing.T) {
 // TestAnalyzeKeepsNoKeySamples: after a large load the planner has its
 // row-count statistics (sqlite_stat1) and no STAT4 key samples, which
 // would have every cached statement with an indexed parameter compiled
-// again at each new binding.
+// again at each new binding (a library without STAT4 writes none).
 func TestAnalyzeKeepsNoKeySamples(t *testing.T) {
 	db := loadedFile(t, 1500)
 	var stat1, stat4 int
-	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM sqlite_stat1), (SELECT COUNT(*) FROM sqlite_stat4)`).Scan(&stat1, &stat4); err != nil {
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_stat1`).Scan(&stat1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_stat4`).Scan(&stat4); err != nil && (defaultLibrary.stat4 || !strings.Contains(err.Error(), "no such table")) {
 		t.Fatal(err)
 	}
 	if stat1 == 0 || stat4 != 0 {
@@ -120,7 +153,7 @@ func TestPoolKeepsConnections(t *testing.T) {
 // TestSortsUseThreads: the store's connections let a sort that outgrows
 // memory (a first load's index builds) use more threads.
 func TestSortsUseThreads(t *testing.T) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "rigger.db")+"?"+connPragmas().Encode())
+	db, err := defaultLibrary.open(filepath.Join(t.TempDir(), "rigger.db"), busyTimeout, connPragmas(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,13 +199,42 @@ func TestPackedRowsAreDeclared(t *testing.T) {
 	}
 }
 
-// TestDriverBytesAreOwned: modernc's blobs are the scan's to keep
+// TestPragmaParametersRefused: modernc's _pragma parameter means nothing
+// to the C library, which would open the file without the pragma and
+// without a word; it refuses one instead.
+func TestPragmaParametersRefused(t *testing.T) {
+	for _, lib := range libraries() {
+		t.Run(lib.Name, func(t *testing.T) {
+			db, err := lib.open("file:"+filepath.Join(t.TempDir(), "p.db")+"?_pragma=foreign_keys(ON)", busyTimeout, nil, false)
+			if lib.Name == "go" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				var fk int
+				if err := db.QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+					t.Fatalf("foreign_keys %d, %v: want the _pragma applied", fk, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "_pragma") {
+				t.Fatalf("open with _pragma on the %s library: %v, want a refusal naming _pragma", lib.Name, err)
+			}
+		})
+	}
+}
+
+// TestDriverBytesAreOwned: each library's blobs are the scan's to keep
 // (Dialect.BytesOwned).
 func TestDriverBytesAreOwned(t *testing.T) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
+	for _, lib := range libraries() {
+		t.Run(lib.Name, func(t *testing.T) {
+			db, err := lib.open(filepath.Join(t.TempDir(), "b.db"), busyTimeout, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			storetest.BytesOwned(t, db, bodyAsBytes, "?%d")
+		})
 	}
-	defer db.Close()
-	storetest.BytesOwned(t, db, bodyAsBytes, "?%d")
 }
