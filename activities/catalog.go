@@ -183,8 +183,12 @@ func (c *Catalog) refreshLocation(ctx context.Context, in contract.CatalogRefres
 	if err := c.Store.SetLocationStatus(ctx, loc.ID, status, time.Now()); err != nil {
 		return res, err
 	}
+	tm := rr.Timing
 	c.Logger.InfoContext(ctx, "catalog location refreshed", "location", loc.ID, "target", loc.Target,
-		"entities", res.Entities, "inserted", res.Inserted, "updated", res.Updated, "removed", res.Removed, "errors", len(res.Errors))
+		"entities", res.Entities, "inserted", res.Inserted, "updated", res.Updated, "removed", res.Removed, "errors", len(res.Errors),
+		// Where the store's write went (store.ReplaceTiming), in ms.
+		slog.Group("ms", "waitingForParse", tm.Wait.Milliseconds(), "write", tm.Write.Milliseconds(), "finish", tm.Finish.Milliseconds(),
+			"analyze", tm.Analyze.Milliseconds(), "commit", tm.Commit.Milliseconds()))
 	return res, nil
 }
 

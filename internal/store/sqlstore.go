@@ -874,7 +874,16 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		if err := r.begin(); err != nil {
 			return err
 		}
+		var tm ReplaceTiming
+		mark := time.Now()
+		// lap adds the time since the last mark to *d.
+		lap := func(d *time.Duration) {
+			now := time.Now()
+			*d += now.Sub(mark)
+			mark = now
+		}
 		for e, err := range entities {
+			lap(&tm.Wait)
 			if err != nil {
 				return err
 			}
@@ -884,7 +893,9 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 					return err
 				}
 			}
+			lap(&tm.Write)
 		}
+		lap(&tm.Wait)
 		if err := r.finish(opts); err != nil {
 			return err
 		}
@@ -892,6 +903,7 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		if err != nil {
 			return err
 		}
+		lap(&tm.Finish)
 		res = r.res
 		large := res.Inserted+res.Updated+res.Removed >= analyzeAfter
 		// Statistics change with the rows, in the same transaction: the
@@ -902,8 +914,11 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 				return fmt.Errorf("refresh planner statistics: %w", err)
 			}
 		}
+		lap(&tm.Analyze)
 		r.close()
 		cerr := tx.Commit()
+		lap(&tm.Commit)
+		res.Timing = tm
 		if cerr == nil {
 			indexed()
 			s.wrote(res.Inserted + res.Updated + res.Removed)

@@ -122,6 +122,27 @@ type ReplaceResult struct {
 	// Conflicts are refs already owned by another location: kept there,
 	// reported here.
 	Conflicts []Conflict
+	// Timing is where the write's time went (ReplaceLocationStream's).
+	Timing ReplaceTiming
+}
+
+// ReplaceTiming is where a ReplaceLocationStream's time went, for the
+// refresh's log line: a slow refresh says whether it waited on reading
+// and parsing or on the database, and on which part.
+type ReplaceTiming struct {
+	// Wait is how long the writer waited for the stream's next entity
+	// (reading and parsing, where they are slower than the writes).
+	Wait time.Duration
+	// Write is classifying and writing the rows as they came.
+	Write time.Duration
+	// Finish is writing what was held back and the search index's rows,
+	// and building the secondary indexes a first load builds after its
+	// rows.
+	Finish time.Duration
+	// Analyze is refreshing the planner's statistics after a large batch.
+	Analyze time.Duration
+	// Commit is the transaction's commit.
+	Commit time.Duration
 }
 
 // Conflict is an entity ref claimed by two locations.

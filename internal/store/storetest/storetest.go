@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riggerdev/rigger/internal/errs"
 	"github.com/riggerdev/rigger/internal/store"
@@ -551,6 +552,27 @@ func testStream(t *testing.T, open Opener) {
 	}
 	if _, err := s.EntityByRef(ctx, "component:default/svc-c"); err != nil {
 		t.Fatalf("kept entity: %v", err)
+	}
+
+	// The time the writer waits for a slow stream's entities is counted
+	// as waiting, not as the write's (ReplaceTiming, the refresh's log).
+	const pause = 40 * time.Millisecond
+	slow := func(yield func(store.Entity, error) bool) {
+		for _, e := range seed()[:3] {
+			time.Sleep(pause)
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+	t0 := time.Now()
+	res = must(s.ReplaceLocationStream(ctx, loc.ID, slow, store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	took, tm := time.Since(t0), res.Timing
+	if tm.Wait < 3*pause || tm.Commit <= 0 || tm.Finish <= 0 {
+		t.Fatalf("timing of a stream pausing %v before each of 3 entities: %+v; want at least %v waiting, and a finish and a commit", pause, tm, 3*pause)
+	}
+	if sum := tm.Wait + tm.Write + tm.Finish + tm.Analyze + tm.Commit; sum > took {
+		t.Fatalf("timing %+v adds up to %v, more than the %v the call took", tm, sum, took)
 	}
 }
 
