@@ -25,7 +25,7 @@ func localPath(field, p string) (string, error) {
 	}
 	for _, part := range strings.Split(filepath.ToSlash(clean), "/") {
 		if part == ".." {
-			return "", fmt.Errorf("%w: %s %q must not contain ..", errs.ErrInvalid, field, p)
+			return "", fmt.Errorf("%w: %s %q must not contain a .. element", errs.ErrInvalid, field, p)
 		}
 	}
 	return clean, nil

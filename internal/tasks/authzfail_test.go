@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ const dbAddress = "10.9.8.7:5432"
 // in use (store.DBConn's), naming the database's address.
 func connLost() error {
 	return &store.ConnError{Err: &net.OpError{Op: "read", Net: "tcp",
-		Addr: &net.TCPAddr{IP: net.IPv4(10, 9, 8, 7), Port: 5432}, Err: errors.New("connection reset by peer")}}
+		Addr: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(dbAddress)), Err: errors.New("connection reset by peer")}}
 }
 
 // unreachableCatalog is a fake TemplateCatalog whose database is
