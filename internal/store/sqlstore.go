@@ -170,7 +170,7 @@ type Dialect struct {
 	// "CAST(%s AS BLOB)"; its text takes two).
 	BodyAsBytes string
 	// BytesOwned: a []byte the driver hands a scan is a new slice each
-	// time, the scan's to keep (modernc.org/sqlite copies a blob out of
+	// time, the scan's to keep (both SQLite libraries copy a blob out of
 	// SQLite's memory into one at every row; pgx's database/sql driver a
 	// bytea out of its read buffer), so a body is kept as scanned, not
 	// copied again (a tenth of an owner page's allocation). database/sql
