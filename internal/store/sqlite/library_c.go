@@ -27,10 +27,11 @@ var cLibrary = library{
 		return "C, SQLite " + v + " (cgo)"
 	},
 	open: func(path string, busy time.Duration, pragmas []string, immediate bool) (*sql.DB, error) {
-		if strings.Contains(path, "_pragma=") {
+		if _, params, ok := strings.Cut(path, "?"); ok && strings.Contains(params, "_pragma=") {
 			// modernc's parameter, which this driver would pass to SQLite
-			// as an unknown one and so ignore.
-			return nil, fmt.Errorf("%s: _pragma parameters are the pure-Go library's; pass pragmas to open", path)
+			// as an unknown one and so ignore. (A data dir's path has no
+			// "?": what follows one is a file: URI's parameters.)
+			return nil, fmt.Errorf("%s: _pragma is a parameter of the pure-Go SQLite only; open the store with sqlite.Open, which sets its pragmas on either library", path)
 		}
 		// _busy_timeout runs before the driver's own first statements
 		// (synchronous, which reads the schema), where a pragma of the
