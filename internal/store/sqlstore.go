@@ -96,9 +96,11 @@ type Dialect struct {
 	FirstLoadLock string
 	// MaxParams bounds placeholders per statement.
 	MaxParams int
-	// CopyRows, if set, writes new rows with the database's bulk-load
-	// protocol instead of INSERTs (PostgreSQL's COPY: no statement of
-	// thousands of parameters to parse and plan per batch). It runs on the
+	// CopyRows, if set, writes new rows a batch at a time with the
+	// database's bulk-load path instead of INSERTs built here
+	// (PostgreSQL's COPY: no statement of thousands of parameters to
+	// parse and plan per batch; SQLite's C library: one call into C for
+	// the batch instead of one per parameter). It runs on the
 	// driver connection dc, inside the transaction open there (the store
 	// checks it is, see rowInserter.onConn), so a failed batch still rolls
 	// back whole; each row has one value per column.
@@ -1588,7 +1590,8 @@ type rowInserter struct {
 const preparedRows = 8
 
 // copyRows is how many rows a rowInserter hands CopyRows at a time: each
-// call costs a round trip or two, and its rows are held until then (four
+// call costs a round trip or two on PostgreSQL (a statement to prepare on
+// SQLite), and its rows are held until then (four
 // tables' worth: at 10000, with 8000 entities held per classified chunk,
 // a worker loading 100k entities peaked at 240-270 MiB; at 2000, with
 // classifyChunk, at 147 MiB, for the same CPU time).
@@ -1656,7 +1659,7 @@ func (in *rowInserter) flush() error {
 		}
 		err := in.onConn(func(dc any) error { return in.s.d.CopyRows(in.ctx, dc, in.table, in.columns, rows) })
 		if err != nil {
-			return fmt.Errorf("copy into %s: %w", in.table, err)
+			return fmt.Errorf("write %d rows into %s: %w", n, in.table, err)
 		}
 		clear(in.buf)
 		in.buf = in.buf[:0]

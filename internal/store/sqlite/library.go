@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -39,6 +40,10 @@ type library struct {
 	// stat4 says ANALYZE writes key samples (sqlite_stat4), which the
 	// store's ANALYZE then deletes.
 	stat4 bool
+	// insertRows, if set, writes a batch of new rows in one call
+	// (store.Dialect.CopyRows); without it the store runs prepared
+	// INSERTs of a few rows through the driver (Dialect.PreparedInserts).
+	insertRows func(ctx context.Context, dc any, table string, columns []string, rows [][]any) error
 }
 
 // pureGo is modernc.org/sqlite, SQLite translated to Go: no C compiler

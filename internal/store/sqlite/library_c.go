@@ -55,6 +55,7 @@ var cLibrary = library{
 		var e sqlite3.Error
 		return errors.As(err, &e) && e.Code == sqlite3.ErrBusy
 	},
+	insertRows: insertRows,
 }
 
 // connector opens dsn with driver (database/sql's connector for a driver

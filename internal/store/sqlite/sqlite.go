@@ -129,8 +129,10 @@ func openWith(ctx context.Context, path string, lib library) (*store.SQL, error)
 		SerializeWrites: true,
 		// A multi-row INSERT (OR ABORT) needs a statement journal here;
 		// prepared single-row INSERTs made a 10k-entity first load 2.5x
-		// faster, prepared INSERT OR FAIL of 8 rows faster again.
-		PreparedInserts: true,
+		// faster, prepared INSERT OR FAIL of 8 rows faster again. The C
+		// library writes batches of rows in one call instead (insertRows).
+		PreparedInserts: lib.insertRows == nil,
+		CopyRows:        lib.insertRows,
 		// Search and relation rows at rowid ranges (the schema's packedRows).
 		PackedRows: true,
 		// Counts from the search index (see the field).
