@@ -51,7 +51,7 @@ func (e Entity) Ref() Ref { return Ref{Kind: e.Kind(), Namespace: e.Namespace(),
 
 // Hash is a content hash of the entity (used as etag and to skip no-op writes).
 func (e Entity) Hash() string {
-	b, _ := json.Marshal(e) // map keys marshal sorted: stable
+	b, _ := marshalBody(e) // map keys marshal sorted: stable
 	return hashBody(b)
 }
 

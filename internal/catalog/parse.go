@@ -359,15 +359,5 @@ func jsonStringLen(s string) int {
 // jsonFloatLen is the length of f as encoding/json writes a float64.
 func jsonFloatLen(f float64) int {
 	var buf [32]byte
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b := strconv.AppendFloat(buf[:0], f, format, -1, 64)
-	if format == 'e' {
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			return n - 1 // e-09 is written e-9
-		}
-	}
-	return len(b)
+	return len(appendJSONFloat(buf[:0], f))
 }

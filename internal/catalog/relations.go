@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"unicode/utf8"
@@ -65,9 +64,15 @@ func (m *Model) Relations(e Entity) ([]Edge, []FieldError) {
 	ns := e.Namespace()
 	var out []Edge
 	var problems []FieldError
-	emit := func(path, target string, f fieldSpec) {
+	// item is the index of target in the field's list, or -1: the
+	// problem's path is written only for a problem.
+	emit := func(f fieldSpec, item int, target string) {
 		r, err := ParseRef(target, f.defaultKind, ns)
 		if err != nil {
+			path := "spec." + f.name
+			if item >= 0 {
+				path = fmt.Sprintf("%s[%d]", path, item)
+			}
 			problems = append(problems, FieldError{Path: path, Message: err.Error()})
 			return
 		}
@@ -78,14 +83,13 @@ func (m *Model) Relations(e Entity) ([]Edge, []FieldError) {
 		if !f.isRef {
 			return
 		}
-		path := "spec." + f.name
 		switch val := spec[f.name].(type) {
 		case string:
-			emit(path, val, f)
+			emit(f, -1, val)
 		case []any:
 			for i, t := range val {
 				if s, ok := t.(string); ok {
-					emit(fmt.Sprintf("%s[%d]", path, i), s, f)
+					emit(f, i, s)
 				}
 			}
 		}
@@ -129,7 +133,7 @@ func Row(e Entity) (store.Entity, error) { return (*Model)(nil).Row(e) }
 // Row is the package's Row with the relations of m's kinds.
 func (m *Model) Row(e Entity) (store.Entity, error) {
 	edges, _ := m.Relations(e)
-	body, err := json.Marshal(e)
+	body, err := marshalBody(e)
 	if err != nil {
 		return store.Entity{}, err
 	}

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -56,9 +55,7 @@ func SearchRows(e Entity, edges []Edge) []SearchRow {
 // in case.
 func BuildSearch(e Entity, edges []Edge) ([]SearchRow, error) {
 	b := searchBuilder{rows: make([]SearchRow, 0, 32)}
-	for _, k := range slices.Sorted(maps.Keys(e)) {
-		b.visit(k, e[k])
-	}
+	b.visitMap("", e)
 	md := e.Metadata()
 	b.leaf("metadata.name", md["name"])
 	b.leaf("metadata.namespace", md["namespace"])
@@ -117,9 +114,17 @@ type searchBuilder struct {
 	rows []SearchRow
 	// seenItem holds the lower-cased "<key>.<item>" keys already emitted.
 	seenItem map[string]bool
-	// rawKeys holds each key as written, for the case-clash check.
-	rawKeys []string
+	// keys holds each key as written and lower-cased, for the case-clash
+	// check; mixed says some key is not written lower-case.
+	keys  []keyCase
+	mixed bool
+	// sorting is scratch space for each map's keys, sorted (a map's keys
+	// sit at its end while its values are visited).
+	sorting []string
 }
+
+// keyCase is a search key as written and lower-cased.
+type keyCase struct{ raw, lower string }
 
 func isSpecialKey(path string) bool {
 	switch path {
@@ -129,15 +134,28 @@ func isSpecialKey(path string) bool {
 	return false
 }
 
+// visitMap visits m's values in the order of their keys, under path.
+func (b *searchBuilder) visitMap(path string, m map[string]any) {
+	from := len(b.sorting)
+	for k := range m {
+		b.sorting = append(b.sorting, k)
+	}
+	keys := b.sorting[from:]
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.visit(joinKey(path, k), m[k])
+	}
+	clear(keys)
+	b.sorting = b.sorting[:from]
+}
+
 func (b *searchBuilder) visit(path string, v any) {
 	if isSpecialKey(path) {
 		return
 	}
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(t)) {
-			b.visit(joinKey(path, k), t[k])
-		}
+		b.visitMap(path, t)
 	case []any:
 		for _, item := range t {
 			b.visit(path, item)
@@ -145,10 +163,10 @@ func (b *searchBuilder) visit(path string, v any) {
 				key := path + "." + s
 				if lower := strings.ToLower(key); !b.seenItem[lower] {
 					if b.seenItem == nil {
-						b.seenItem = map[string]bool{}
+						b.seenItem = make(map[string]bool, len(t))
 					}
 					b.seenItem[lower] = true
-					b.leaf(key, true)
+					b.leafLower(key, lower, true)
 				}
 			}
 		}
@@ -158,12 +176,16 @@ func (b *searchBuilder) visit(path string, v any) {
 }
 
 // leaf adds one row, applying Backstage's mapToRows rules.
-func (b *searchBuilder) leaf(key string, v any) {
-	b.rawKeys = append(b.rawKeys, key)
+func (b *searchBuilder) leaf(key string, v any) { b.leafLower(key, strings.ToLower(key), v) }
+
+// leafLower is leaf with key lower-cased already.
+func (b *searchBuilder) leafLower(key, lower string, v any) {
+	b.keys = append(b.keys, keyCase{key, lower})
+	b.mixed = b.mixed || lower != key
 	if jsLen(key) > MaxSearchKey {
 		return
 	}
-	row := SearchRow{Key: strings.ToLower(key)}
+	row := SearchRow{Key: lower}
 	s, ok := scalarText(v)
 	if !ok || jsLen(s) > MaxSearchValue {
 		row.Null = true
@@ -175,19 +197,32 @@ func (b *searchBuilder) leaf(key string, v any) {
 }
 
 // caseClash reports keys that are distinct as written but equal
-// lower-cased, with Backstage's message.
+// lower-cased, with Backstage's message. Two such keys cannot both be
+// written lower-case, so only the lower-cased keys some key is written
+// in another case of (usually none, or a few) are looked at.
 func (b *searchBuilder) caseClash() error {
-	byLower := make(map[string]string, len(b.rawKeys))
+	if !b.mixed {
+		return nil
+	}
+	var mixed []string
+	for _, k := range b.keys {
+		if k.raw != k.lower && !contains(mixed, k.lower) {
+			mixed = append(mixed, k.lower)
+		}
+	}
+	first := make(map[string]string, len(mixed))
 	var clash []string
-	for _, k := range b.rawKeys {
-		lower := strings.ToLower(k)
-		if first, ok := byLower[lower]; ok {
-			if first != k && !contains(clash, lower) {
-				clash = append(clash, lower)
+	for _, k := range b.keys {
+		if len(mixed) <= 8 && !contains(mixed, k.lower) {
+			continue // a scan of a few instead of hashing every key
+		}
+		if f, ok := first[k.lower]; ok {
+			if f != k.raw && !contains(clash, k.lower) {
+				clash = append(clash, k.lower)
 			}
 			continue
 		}
-		byLower[lower] = k
+		first[k.lower] = k.raw
 	}
 	if len(clash) == 0 {
 		return nil

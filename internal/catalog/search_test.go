@@ -3,7 +3,6 @@ package catalog
 import (
 	"flag"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -33,9 +32,7 @@ func rowText(rows []SearchRow) string {
 // traverseRows runs the generic part of BuildSearch on v.
 func traverseRows(v map[string]any) string {
 	b := searchBuilder{seenItem: map[string]bool{}}
-	for _, k := range slices.Sorted(maps.Keys(v)) {
-		b.visit(k, v[k])
-	}
+	b.visitMap("", v)
 	return rowText(b.rows)
 }
 
@@ -98,6 +95,12 @@ func TestBuildSearch(t *testing.T) {
 		{name: "spec keys differing in case", e: Entity{"kind": "b", "metadata": map[string]any{"name": "n"},
 			"spec": map[string]any{"owner": "o", "OWNER": "o", "lifecycle": "p", "lifeCycle": "p"}},
 			err: "entity has duplicate keys that vary only in casing, 'spec.lifecycle', 'spec.owner'"},
+		{name: "keys in many cases, one clash", e: Entity{"kind": "b", "metadata": map[string]any{"name": "n"},
+			"spec": map[string]any{"A1": 1, "A2": 2, "A3": 3, "A4": 4, "A5": 5, "A6": 6, "A7": 7, "A8": 8, "A9": 9, "a7": 7, "Zz": []any{"Q", "q"}}},
+			err: "entity has duplicate keys that vary only in casing, 'spec.a7'"},
+		{name: "keys in a few cases, a clash with a key written lower-case", e: Entity{"kind": "b", "metadata": map[string]any{"name": "n"},
+			"spec": map[string]any{"providesApis": []any{"x"}, "providesapis": "y", "dependsOn": "z"}},
+			err: "entity has duplicate keys that vary only in casing, 'spec.providesapis'"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -71,70 +71,139 @@ func Documents(data []byte) ([]Document, error) {
 
 // Screen checks a node tree against lim and returns every problem found.
 func Screen(n *yaml.Node, lim Limits) []Problem {
-	var out []Problem
-	screen(n, lim, "", 0, &out)
-	return out
+	s := screener{lim: lim}
+	s.screen(n, 0)
+	return s.out
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+// screener walks a node tree; path holds the keys and indexes from the
+// root to the node it is at, written out only for a problem (building
+// each node's path was most of a clean document's screening).
+type screener struct {
+	lim  Limits
+	out  []Problem
+	path []step
 }
 
-func screen(n *yaml.Node, lim Limits, path string, depth int, out *[]Problem) {
-	add := func(m *yaml.Node, p, format string, args ...any) {
-		*out = append(*out, Problem{Line: m.Line, Column: m.Column, Path: p, Message: fmt.Sprintf(format, args...)})
+// step is a mapping key, or with index >= 0 a sequence item.
+type step struct {
+	key   string
+	index int
+}
+
+// pathWith is the path to the node screened, and to key under it if
+// key is set: keys joined by dots, items as [i].
+func (s *screener) pathWith(key *string) string {
+	var b strings.Builder
+	steps := s.path
+	if key != nil {
+		steps = append(steps[:len(steps):len(steps)], step{key: *key, index: -1})
 	}
+	for _, st := range steps {
+		if st.index >= 0 {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(st.index))
+			b.WriteByte(']')
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(st.key)
+	}
+	return b.String()
+}
+
+func (s *screener) add(m *yaml.Node, key *string, format string, args ...any) {
+	s.out = append(s.out, Problem{Line: m.Line, Column: m.Column, Path: s.pathWith(key), Message: fmt.Sprintf(format, args...)})
+}
+
+// isKey says whether n counts among its mapping's keys for duplicates: a
+// scalar that is not a merge key.
+func isKey(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && !(n.Value == "<<" && n.Tag == "!!merge")
+}
+
+// firstLine is the line of the first key of mapping n before its i-th
+// entry that is written as key is, if any.
+func firstLine(n *yaml.Node, i int, key string) (int, bool) {
+	for j := 0; j < i; j += 2 {
+		if k := n.Content[j]; isKey(k) && k.Value == key {
+			return k.Line, true
+		}
+	}
+	return 0, false
+}
+
+// smallMapping is the most entries a mapping's duplicate keys are looked
+// for by a scan of the keys before each (beyond it, through a map).
+const smallMapping = 16
+
+func (s *screener) screen(n *yaml.Node, depth int) {
 	if n.Kind == yaml.AliasNode || n.Anchor != "" {
-		add(n, path, "YAML anchors and aliases are not allowed")
+		s.add(n, nil, "YAML anchors and aliases are not allowed")
 		return
 	}
-	if lim.MaxDepth > 0 && depth > lim.MaxDepth {
-		add(n, path, "nested deeper than %d levels", lim.MaxDepth)
+	if s.lim.MaxDepth > 0 && depth > s.lim.MaxDepth {
+		s.add(n, nil, "nested deeper than %d levels", s.lim.MaxDepth)
 		return
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		seen := map[string]int{}
+		var seen map[string]int
+		if len(n.Content) > 2*smallMapping {
+			seen = make(map[string]int, len(n.Content)/2)
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
-				add(k, path, "mapping keys must be strings")
+				s.add(k, nil, "mapping keys must be strings")
 				continue
 			}
-			if k.Value == "<<" && k.Tag == "!!merge" {
-				add(k, path, "YAML merge keys are not allowed")
+			if !isKey(k) {
+				s.add(k, nil, "YAML merge keys are not allowed")
 				continue
 			}
-			if line, dup := seen[k.Value]; dup {
-				add(k, join(path, k.Value), "duplicate key (first set on line %d)", line)
+			var line int
+			var dup bool
+			if seen != nil {
+				line, dup = seen[k.Value]
+			} else {
+				line, dup = firstLine(n, i, k.Value)
+			}
+			if dup {
+				s.add(k, &k.Value, "duplicate key (first set on line %d)", line)
 				continue
 			}
-			seen[k.Value] = k.Line
-			if lim.MaxStringLength > 0 && len(k.Value) > lim.MaxStringLength {
-				add(k, path, "key longer than %d characters", lim.MaxStringLength)
+			if seen != nil {
+				seen[k.Value] = k.Line
+			}
+			if s.lim.MaxStringLength > 0 && len(k.Value) > s.lim.MaxStringLength {
+				s.add(k, nil, "key longer than %d characters", s.lim.MaxStringLength)
 				continue
 			}
 			if strings.IndexByte(k.Value, 0) >= 0 {
-				add(k, path, "key holds a NUL character (\\0)")
+				s.add(k, nil, "key holds a NUL character (\\0)")
 				continue
 			}
-			screen(v, lim, join(path, k.Value), depth+1, out)
+			s.path = append(s.path, step{key: k.Value, index: -1})
+			s.screen(v, depth+1)
+			s.path = s.path[:len(s.path)-1]
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			screen(c, lim, fmt.Sprintf("%s[%d]", path, i), depth+1, out)
+			s.path = append(s.path, step{index: i})
+			s.screen(c, depth+1)
+			s.path = s.path[:len(s.path)-1]
 		}
 	case yaml.ScalarNode:
-		if lim.MaxStringLength > 0 && len(n.Value) > lim.MaxStringLength {
-			add(n, path, "value is %d characters long, more than the limit of %d", len(n.Value), lim.MaxStringLength)
+		if s.lim.MaxStringLength > 0 && len(n.Value) > s.lim.MaxStringLength {
+			s.add(n, nil, "value is %d characters long, more than the limit of %d", len(n.Value), s.lim.MaxStringLength)
 		}
 		// A NUL is never text anyone meant (YAML writes it "\0"), and
 		// PostgreSQL's text refuses it: refused here, where the line is known.
 		if strings.IndexByte(n.Value, 0) >= 0 {
-			add(n, path, "value holds a NUL character (\\0)")
+			s.add(n, nil, "value holds a NUL character (\\0)")
 		}
 	}
 }
