@@ -26,14 +26,28 @@ func marshalBody(e Entity) ([]byte, error) {
 }
 
 // bodyWriter appends JSON to b; keys is scratch space for sorting each
-// map's keys (a map's keys sit at its end while its values are written).
+// map's keys (a map's keys sit at its end while its values are written);
+// depth is how many maps and lists the value written is in.
 type bodyWriter struct {
-	b    []byte
-	keys []string
+	b     []byte
+	keys  []string
+	depth int
 }
+
+// maxBodyDepth is the deepest nesting bodyWriter writes: deeper (a value
+// holding itself, which no parsed document does) is left to
+// encoding/json, which reports a cycle.
+const maxBodyDepth = 1000
 
 // value appends v, or reports false for a value encoding/json is to write.
 func (w *bodyWriter) value(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		if w.depth++; w.depth > maxBodyDepth {
+			return false
+		}
+		defer func() { w.depth-- }()
+	}
 	switch t := v.(type) {
 	case nil:
 		w.b = append(w.b, "null"...)

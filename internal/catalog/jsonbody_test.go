@@ -96,6 +96,15 @@ func TestMarshalBodyIsEncodingJSONs(t *testing.T) {
 	check("json.Number", Entity{"n": json.Number("12.50")})
 	check("typed slice", Entity{"tags": []string{"b", "<a>"}, "deep": map[string]any{"x": []any{map[string]string{"k": "v"}}}})
 	check("Metadata", Entity{"metadata": Metadata{Name: "n", Extra: map[string]any{"zz": 1.5}}})
+	cyclic := map[string]any{}
+	cyclic["self"] = cyclic
+	check("cycle", Entity{"c": cyclic})
+	deep := map[string]any{"leaf": "x"}
+	for range 1500 {
+		deep = map[string]any{"d": []any{deep}}
+	}
+	check("deeper than the writer goes", Entity{"deep": deep})
+	check("nil entity", Entity(nil))
 	check("NaN", Entity{"f": math.NaN()})
 	check("Inf", Entity{"f": []any{math.Inf(-1)}})
 

@@ -204,16 +204,23 @@ func (b *searchBuilder) caseClash() error {
 	if !b.mixed {
 		return nil
 	}
+	// The lower-cased keys written in another case, up to fewFolded of
+	// them; with more, every key goes through the map (a scan of many
+	// for each of many keys would be quadratic in the entity's keys).
+	const fewFolded = 8
 	var mixed []string
 	for _, k := range b.keys {
 		if k.raw != k.lower && !contains(mixed, k.lower) {
 			mixed = append(mixed, k.lower)
+			if len(mixed) > fewFolded {
+				break
+			}
 		}
 	}
-	first := make(map[string]string, len(mixed))
+	first := make(map[string]string, min(len(mixed), fewFolded))
 	var clash []string
 	for _, k := range b.keys {
-		if len(mixed) <= 8 && !contains(mixed, k.lower) {
+		if len(mixed) <= fewFolded && !contains(mixed, k.lower) {
 			continue // a scan of a few instead of hashing every key
 		}
 		if f, ok := first[k.lower]; ok {

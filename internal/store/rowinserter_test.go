@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,5 +146,58 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 	}
 	if err := in.flush(); err == nil || !strings.Contains(err.Error(), "insert into t: column name") {
 		t.Fatalf("a struct value at a flush: %v", err)
+	}
+}
+
+// TestCopyRowsBatchesAreBounded: rows go to CopyRows copyRows at a time,
+// and sooner once their text and bytes reach copyBytes, so large entities
+// are never all held at once; every row arrives once, in order.
+func TestCopyRowsBatchesAreBounded(t *testing.T) {
+	ctx := context.Background()
+	var batches []int
+	var got []int
+	s := &SQL{d: Dialect{Rebind: func(q string) string { return q }, CopyRows: func(_ context.Context, _ any, table string, columns []string, rows [][]any) error {
+		batches = append(batches, len(rows))
+		for _, r := range rows {
+			got = append(got, r[0].(int))
+		}
+		return nil
+	}}}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "rows.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx) // the connection CopyRows runs on
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	in := (&replacer{s: s, ctx: ctx, done: ctx, conn: conn}).inserter("t", "id", "body")
+	small, big := "x", strings.Repeat("b", copyBytes/4)
+	id := 0
+	add := func(n int, body string) {
+		for range n {
+			if err := in.add(id, body); err != nil {
+				t.Fatal(err)
+			}
+			id++
+		}
+	}
+	add(copyRows+10, small) // one full batch by count, 10 rows left
+	add(9, big)             // each 4th big row reaches the bound: 14 rows, then 4
+	if err := in.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{copyRows, 14, 4, 1}; !slices.Equal(batches, want) {
+		t.Fatalf("batches of %v rows, want %v", batches, want)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("row %d arrived as %d", i, v)
+		}
+	}
+	if len(got) != id {
+		t.Fatalf("%d rows arrived, want %d", len(got), id)
 	}
 }

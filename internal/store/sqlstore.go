@@ -1575,6 +1575,8 @@ type rowInserter struct {
 	// exec).
 	raw, rawRows driver.Stmt
 	args         []driver.NamedValue
+	// bytes is the text and bytes of the rows buffered for CopyRows.
+	bytes int
 }
 
 // preparedRows is how many rows one prepared INSERT writes with
@@ -1596,6 +1598,11 @@ const preparedRows = 8
 // a worker loading 100k entities peaked at 240-270 MiB; at 2000, with
 // classifyChunk, at 147 MiB, for the same CPU time).
 const copyRows = 2000
+
+// copyBytes bounds the text and bytes of the rows buffered for CopyRows
+// too: 2000 entities of a megabyte each would otherwise be held (and on
+// SQLite copied once more into the batch) all at once.
+const copyBytes = 8 << 20
 
 func (r *replacer) inserter(table string, columns ...string) *rowInserter {
 	return &rowInserter{s: r.s, ctx: r.ctx, done: r.done, conn: r.conn, tx: r.tx, table: table, columns: columns}
@@ -1628,6 +1635,17 @@ func (in *rowInserter) add(vals ...any) error {
 	limit := max(in.width(), in.s.d.MaxParams)
 	if in.s.d.CopyRows != nil {
 		limit = copyRows * in.width()
+		for _, v := range vals {
+			switch t := v.(type) {
+			case string:
+				in.bytes += len(t)
+			case []byte:
+				in.bytes += len(t)
+			}
+		}
+		if in.bytes >= copyBytes {
+			return in.flush()
+		}
 	}
 	if len(in.buf)+in.width() > limit {
 		return in.flush()
@@ -1662,7 +1680,7 @@ func (in *rowInserter) flush() error {
 			return fmt.Errorf("write %d rows into %s: %w", n, in.table, err)
 		}
 		clear(in.buf)
-		in.buf = in.buf[:0]
+		in.buf, in.bytes = in.buf[:0], 0
 		return nil
 	}
 	var b strings.Builder

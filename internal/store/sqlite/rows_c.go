@@ -62,9 +62,9 @@ static int rigger_insert_rows(sqlite3 *db, const char *sql, int sqllen, int ncol
 		if (rc != 101) { // SQLITE_DONE
 			*failed = r;
 			sqlite3_reset(st);
-			rc = sqlite3_extended_errcode(db);
+			int ext = sqlite3_extended_errcode(db);
 			sqlite3_finalize(st);
-			return rc;
+			return ext ? ext : rc; // a misuse the connection did not record
 		}
 		sqlite3_reset(st);
 	}
@@ -105,6 +105,9 @@ func insertRows(ctx context.Context, dc any, table string, columns []string, row
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if len(rows) > math.MaxInt32/max(1, len(columns)) {
+		return fmt.Errorf("%d rows of %d values in one batch: more than C's int counts", len(rows), len(columns))
 	}
 	db, err := handle(dc)
 	if err != nil {

@@ -80,7 +80,11 @@ func TestInsertRowsStoresWhatTheDriverWould(t *testing.T) {
 		{int64(5), "a\x00b", named("a named string"), int64(1) << 62},
 		{int64(6), strings.Repeat("x", 100000), "", nil},
 	}
-	if err := insertOn(context.Background(), conn, rows); err != nil {
+	// Two batches: the second runs on the buffers the first handed back.
+	if err := insertOn(context.Background(), conn, rows[:4]); err != nil {
+		t.Fatal(err)
+	}
+	if err := insertOn(context.Background(), conn, rows[4:]); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rows {
