@@ -192,3 +192,56 @@ func testRelationsDistinctSorted(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// testRelationsOnceInOrder: a relation both of its ends emit (a group's
+// children and the child's parent) is read once, and an entity's
+// relations come by type and then target in byte order, on every read
+// path: the stores leave both to Go rather than to SQL.
+func testRelationsOnceInOrder(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/org.yaml"}))
+	must(s.ReplaceLocation(ctx, loc.ID, rows(t, `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: p}
+spec: {type: team, children: [c, B-c, b_c]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: c}
+spec: {type: team, parent: p, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: B-c}
+spec: {type: team, parent: p, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: b_c}
+spec: {type: team, parent: p, children: []}
+`), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	want := map[string][]string{
+		"group:default/p": {"parentOf group:default/b-c", "parentOf group:default/b_c", "parentOf group:default/c"},
+		"group:default/c": {"childOf group:default/p"},
+	}
+	text := func(e *store.StoredEntity) []string {
+		var out []string
+		for _, r := range e.Relations {
+			out = append(out, r.Type+" "+r.Target)
+		}
+		return out
+	}
+	page := must(s.Query(ctx, store.Query{Limit: 10}))
+	for ref, rels := range want {
+		byRef := must(s.EntityByRef(ctx, ref))
+		if got := text(byRef); !slices.Equal(got, rels) {
+			t.Errorf("%s by ref: relations %q, want %q", ref, got, rels)
+		}
+		for _, e := range page.Entities {
+			if e.Ref == ref && !slices.Equal(text(e), rels) {
+				t.Errorf("%s in a page: relations %q, want %q", ref, text(e), rels)
+			}
+		}
+	}
+}

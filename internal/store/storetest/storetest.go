@@ -120,6 +120,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("FullTextPaging", func(t *testing.T) { testFullTextPaging(t, open) })
 	t.Run("RelationsOtherSide", func(t *testing.T) { testRelationsOtherSide(t, open) })
+	t.Run("RelationsOnceInOrder", func(t *testing.T) { testRelationsOnceInOrder(t, open) })
 	t.Run("RelationsDistinctSorted", func(t *testing.T) { testRelationsDistinctSorted(t, open) })
 	t.Run("WriteGeneration", func(t *testing.T) { testWriteGeneration(t, open) })
 	t.Run("QueryHidden", func(t *testing.T) { testQueryHidden(t, open) })
