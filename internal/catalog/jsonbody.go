@@ -1,10 +1,12 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -17,12 +19,28 @@ import (
 // json.Number, a typed slice) has encoding/json write the whole entity,
 // as before. TestMarshalBodyIsEncodingJSONs compares both.
 func marshalBody(e Entity) ([]byte, error) {
-	var w bodyWriter
-	w.b = make([]byte, 0, 1024)
+	w := writers.Get().(*bodyWriter)
+	defer w.release()
 	if w.value(map[string]any(e)) {
-		return w.b, nil
+		// A copy of its own size: a body is held until its batch is
+		// written, thousands of them during a load.
+		return bytes.Clone(w.b), nil
 	}
 	return json.Marshal(e)
+}
+
+// writers keeps bodyWriters between entities, so their buffers grow once.
+var writers = sync.Pool{New: func() any { return &bodyWriter{b: make([]byte, 0, 4096)} }}
+
+// release empties w and hands it back to writers (unless a huge entity
+// grew its buffer).
+func (w *bodyWriter) release() {
+	if cap(w.b) > 1<<20 {
+		return
+	}
+	clear(w.keys)
+	w.b, w.keys, w.depth = w.b[:0], w.keys[:0], 0
+	writers.Put(w)
 }
 
 // bodyWriter appends JSON to b; keys is scratch space for sorting each
