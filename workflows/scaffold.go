@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -307,7 +309,10 @@ func scaffold(ctx workflow.Context, in ScaffoldInput, marksWaits func(workflow.C
 		var err error
 		if localSteps && step.Local && !(in.DryRun && !step.DryRunSafe) {
 			res, err = runLocalStep(ctx, in, run, sc, step, logf)
-			if err != nil && !cancelled && longLocalStep(step, err) &&
+			deadlineReports := func() bool {
+				return workflow.GetVersion(ctx, localStepDeadlineReport, workflow.DefaultVersion, 1) >= 1
+			}
+			if err != nil && !cancelled && longLocalStep(step, err, deadlineReports) &&
 				versions.at(ctx, localStepFallback) >= 1 {
 				logf(fmt.Sprintf("Step %s takes longer than a quick step may (%s); running it as an activity", step.ID, localStepLimit))
 				res, err = runActivityStep(ctx, localCtx, in, run, sc, step, logf)
@@ -571,11 +576,18 @@ func localStepContext(ctx workflow.Context, step templates.PlanStep) workflow.Co
 	})
 }
 
+// localStepDeadlineReport marks the change that counts a local step's own
+// report of its deadline (reportedItsDeadline) as running out of time;
+// runs before it failed the step there.
+const localStepDeadlineReport = "local-step-deadline-report"
+
 // longLocalStep tells whether a Local step that failed with err should run
 // again as a regular activity: it ran out of its local time (and its own
 // timeout allows more), or it failed in a way its retry policy retries.
-func longLocalStep(step templates.PlanStep, err error) bool {
-	if temporal.IsTimeoutError(err) {
+// deadlineReports says whether the run counts the step's own report of
+// its deadline as running out of time (asked only for that error).
+func longLocalStep(step templates.PlanStep, err error, deadlineReports func() bool) bool {
+	if temporal.IsTimeoutError(err) || reportedItsDeadline(err) && deadlineReports() {
 		return step.Timeout <= 0 || step.Timeout > localStepLimit
 	}
 	var app *temporal.ApplicationError
@@ -584,6 +596,24 @@ func longLocalStep(step templates.PlanStep, err error) bool {
 	}
 	return false
 }
+
+// reportedItsDeadline tells whether err is the activity's own report that
+// its context's deadline passed: a step that returns ctx.Err() as its
+// local time runs out can finish before the SDK notices the deadline, and
+// then fails with that error instead of a timeout. It arrives as the
+// error itself on the first run and, read back from history on a replay,
+// as an application error of its Go type's name: both must decide alike.
+func reportedItsDeadline(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == deadlineErrType
+}
+
+// deadlineErrType is the type an application error converted from
+// context.DeadlineExceeded carries (the SDK names it after the Go type).
+var deadlineErrType = reflect.TypeOf(context.DeadlineExceeded).Name()
 
 func retryPolicy(step templates.PlanStep) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
