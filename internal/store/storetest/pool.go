@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -23,7 +25,15 @@ type PooledStore interface {
 func PoolKeepsConnections(t *testing.T, s PooledStore) {
 	ctx := context.Background()
 	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/pool.yaml"}))
-	must(s.ReplaceLocation(ctx, loc.ID, rows(t, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: a}\nspec: {type: service, lifecycle: production, owner: team-a}\n"), store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	// Enough matches that a page and its count (which runs beside it on a
+	// second connection) take a while: with quick ones (a few entities on
+	// SQLite's C library) a busy machine ran each goroutine's queries one
+	// after another, on one connection, and nothing was tested.
+	var docs []string
+	for i := range 3000 {
+		docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: a%d}\nspec: {type: service, lifecycle: production, owner: team-a}\n", i))
+	}
+	must(s.ReplaceLocation(ctx, loc.ID, rows(t, strings.Join(docs, "---\n")), store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	before := s.DBStats()
 	var wg sync.WaitGroup
 	for range 6 {
