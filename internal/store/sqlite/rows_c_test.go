@@ -147,6 +147,9 @@ func TestInsertRowsFailures(t *testing.T) {
 	if err := insertRows(ctx, "not a connection", "t", []string{"id"}, [][]any{{int64(14)}}); err == nil || !strings.Contains(err.Error(), "not a SQLite C connection") {
 		t.Errorf("another driver's connection: %v", err)
 	}
+	if err := conn.Raw(func(dc any) error { return insertRows(ctx, dc, "t", nil, [][]any{{}}) }); err == nil || !strings.Contains(err.Error(), "rows for t name no column") {
+		t.Errorf("no columns: %v", err)
+	}
 	if n := count(); n != 2 {
 		t.Fatalf("%d rows after the refused batches, want 2", n)
 	}
