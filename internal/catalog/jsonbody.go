@@ -146,60 +146,67 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
-const hexDigits = "0123456789abcdef"
+// asciiEscapes is how encoding/json writes each ASCII byte inside a
+// string: "" for the byte itself, else its escape (\" \\ \b \f \n \r
+// \t, other control characters and < > & as \u00XX).
+var asciiEscapes = func() (t [utf8.RuneSelf]string) {
+	const hex = "0123456789abcdef"
+	for c := range utf8.RuneSelf {
+		switch {
+		case c == '"' || c == '\\':
+			t[c] = `\` + string(rune(c))
+		case c == '\b':
+			t[c] = `\b`
+		case c == '\f':
+			t[c] = `\f`
+		case c == '\n':
+			t[c] = `\n`
+		case c == '\r':
+			t[c] = `\r`
+		case c == '\t':
+			t[c] = `\t`
+		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			t[c] = `\u00` + string(hex[c>>4]) + string(hex[c&0xf])
+		}
+	}
+	return t
+}()
 
-// appendJSONString appends s quoted as encoding/json writes a string (the
-// escapes jsonStringLen counts): \" \\ \b \f \n \r \t, other control
-// characters and < > & as \u00XX, invalid UTF-8 as \ufffd, U+2028 and
-// U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
+// jsonEscapes walks s as encoding/json writes it inside a string, calling
+// each with the byte offset and length of a run s holds that is to be
+// written as esc instead (the escapes of asciiEscapes, invalid UTF-8 as
+// \ufffd, U+2028 and U+2029 as \u2028 and \u2029); bytes between runs are
+// written as they are. jsonStringLen and appendJSONString share it.
+func jsonEscapes(s string, each func(at, n int, esc string)) {
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		if c := s[i]; c < utf8.RuneSelf {
+			if esc := asciiEscapes[c]; esc != "" {
+				each(i, 1, esc)
 			}
 			i++
-			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
+		switch {
+		case r == utf8.RuneError && size == 1:
+			each(i, size, `\ufffd`)
+		case r == '\u2028':
+			each(i, size, `\u2028`)
+		case r == '\u2029':
+			each(i, size, `\u2029`)
 		}
 		i += size
 	}
+}
+
+// appendJSONString appends s quoted as encoding/json writes a string.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	jsonEscapes(s, func(at, n int, esc string) {
+		b = append(append(b, s[start:at]...), esc...)
+		start = at + n
+	})
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }

@@ -36,6 +36,10 @@ func TestMarshalBodyIsEncodingJSONs(t *testing.T) {
 		"\xff\xfe", "a\xc3", "\xe2\x80", "\xed\xa0\x80", "tab\there\nnew\r\b\f", "\x00\x1f\x7f")
 	for i, s := range strs {
 		check("string "+string(rune('A'+i%26)), Entity{"s": s, s: "key", "list": []any{s}})
+		// The size limits' count of the same escapes (jsonStringLen).
+		if b, _ := json.Marshal(s); jsonStringLen(s) != len(b) {
+			t.Fatalf("jsonStringLen(%q) = %d, encoding/json writes %d bytes", s, jsonStringLen(s), len(b))
+		}
 	}
 
 	// Numbers: around the exponent-form bounds, negative zero, extremes.
