@@ -52,6 +52,10 @@ type Dialect struct {
 	// SerializeWrites makes writes take a process-wide lock (SQLite has one
 	// writer; waiting here beats SQLITE_BUSY).
 	SerializeWrites bool
+	// WritesInProcess says the database writes on the writing
+	// goroutine's own thread (SQLite's library), not in a server that
+	// answers it over a connection (see SQL.WritesInProcess).
+	WritesInProcess bool
 	// PreparedInserts writes new rows with prepared INSERT OR FAIL
 	// statements of a few rows on the driver's connection instead of
 	// multi-row INSERTs of up to MaxParams values (see rowInserter).
@@ -632,6 +636,12 @@ func (s *SQL) lockWritesOnly() func() {
 }
 
 // Ping checks the database answers.
+// WritesInProcess says the database writes on the calling goroutine's
+// own thread (Dialect.WritesInProcess): a writer that waits for a
+// database server instead needs a CPU free when each answer comes (the
+// catalog leaves it one; see activities' parseWorkers).
+func (s *SQL) WritesInProcess() bool { return s.d.WritesInProcess }
+
 func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // DBStats is the main pool's statistics (connections opened and closed),

@@ -127,6 +127,7 @@ func openWith(ctx context.Context, path string, lib library) (*store.SQL, error)
 		Rebind:          func(q string) string { return q },
 		Migrations:      store.Schema("sqlite"),
 		SerializeWrites: true,
+		WritesInProcess: true,
 		// A multi-row INSERT (OR ABORT) needs a statement journal here;
 		// prepared single-row INSERTs made a 10k-entity first load 2.5x
 		// faster, prepared INSERT OR FAIL of 8 rows faster again. The C
