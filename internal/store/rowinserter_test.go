@@ -200,4 +200,13 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 	if len(got) != id {
 		t.Fatalf("%d rows arrived, want %d", len(got), id)
 	}
+	// A dialect's own batch size (Dialect.CopyBatch) replaces copyRows.
+	s.d.CopyBatch, batches = 7, nil
+	add(15, small)
+	if err := in.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{7, 7, 1}; !slices.Equal(batches, want) {
+		t.Fatalf("batches of %v rows with CopyBatch 7, want %v", batches, want)
+	}
 }
