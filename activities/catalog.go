@@ -300,6 +300,8 @@ type processed struct {
 type sourceFiles struct {
 	files []processed
 	err   error
+	// byCaller says readSources' caller parsed it (for tests).
+	byCaller bool
 }
 
 // readSources reads, parses, validates and turns into rows the files of each
@@ -324,14 +326,18 @@ func (c *Catalog) readSources(ctx context.Context, r *reading, loc store.Locatio
 	var next atomic.Int64
 	var mu sync.Mutex // placeholders read through r one at a time
 	// parse parses the first source nobody took, holding a token: false
-	// (the token given back) when none is left.
-	parse := func() bool {
+	// (the token given back) when none is left or ctx is done.
+	parse := func(byCaller bool) bool {
+		if ctx.Err() != nil {
+			<-ahead
+			return false
+		}
 		i := int(next.Add(1)) - 1
 		if i >= len(sources) {
 			<-ahead
 			return false
 		}
-		var out sourceFiles
+		out := sourceFiles{byCaller: byCaller}
 		s := sources[i]
 		files, err := c.read(ctx, r, s, loc.Static)
 		out.err = err
@@ -350,14 +356,24 @@ func (c *Catalog) readSources(ctx context.Context, r *reading, loc store.Locatio
 				case <-ctx.Done():
 					return
 				}
-				if !parse() {
+				if !parse(false) {
 					return
 				}
 			}
 		})
 	}
-	// ready is source i once parsed. Till then the caller parses later
-	// sources, if it helps, one is left and the bound allows it.
+	// tryTake takes a token if the bound allows it, without waiting.
+	tryTake := func() bool {
+		select {
+		case ahead <- struct{}{}:
+			return true
+		default:
+			return false
+		}
+	}
+	// ready is source i once parsed. Till then, if the caller helps, it
+	// parses the first source nobody took (i itself or a later one) while
+	// one is left and the bound allows it; then it waits.
 	ready := func(i int) sourceFiles {
 		for help {
 			select {
@@ -366,13 +382,10 @@ func (c *Catalog) readSources(ctx context.Context, r *reading, loc store.Locatio
 				return got
 			default:
 			}
-			select {
-			case ahead <- struct{}{}:
-				help = parse() // false: none is left
-				continue
-			default:
+			if !tryTake() {
+				break
 			}
-			break
+			help = parse(true) // false: none is left, or ctx is done
 		}
 		select {
 		case got := <-done[i]:

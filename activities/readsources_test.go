@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,14 +69,18 @@ func TestReadSourcesHandsSourcesInOrder(t *testing.T) {
 			runtime.GOMAXPROCS(procs)
 			name := fmt.Sprintf("in process %v on %d CPUs", writesInProcess(s), procs)
 			var got []int
+			byCaller := 0
 			c.readSources(context.Background(), &reading{access: c.access()}, loc, src, sources, func(sf sourceFiles) bool {
 				i := len(got)
 				got = append(got, i)
+				if sf.byCaller {
+					byCaller++
+				}
 				switch {
 				case sf.err != nil:
 					t.Errorf("%s: source %d: %v", name, i, sf.err)
 				case len(sf.files) != 1 || sf.files[0].name != sources[i].target:
-					t.Errorf("%s: call %d got %d files, the first %q; want %s", name, i, len(sf.files), sf.files[0].name, sources[i].target)
+					t.Errorf("%s: call %d got files %+v, want %s", name, i, sf.files, sources[i].target)
 				case len(sf.files[0].rows) != sizes[i] || len(sf.files[0].errors) != 0:
 					t.Errorf("%s: %s gave %d rows and %v, want %d rows", name, sources[i].target, len(sf.files[0].rows), sf.files[0].errors, sizes[i])
 				case !strings.HasSuffix(sf.files[0].rows[0].Ref, fmt.Sprintf("/c-%02d-0", i)):
@@ -86,6 +91,11 @@ func TestReadSourcesHandsSourcesInOrder(t *testing.T) {
 			if len(got) != len(sources) {
 				t.Errorf("%s: each called %d times for %d sources", name, len(got), len(sources))
 			}
+			// Where the parsing goroutines leave the caller a CPU, the
+			// caller, whose each returns at once, parses too.
+			if helps := parseWorkers(procs, writesInProcess(s)) < procs; helps != (byCaller > 0) {
+				t.Errorf("%s: the caller parsed %d of the sources", name, byCaller)
+			}
 			calls := 0
 			c.readSources(context.Background(), &reading{access: c.access()}, loc, src, sources, func(sourceFiles) bool {
 				calls++
@@ -93,6 +103,24 @@ func TestReadSourcesHandsSourcesInOrder(t *testing.T) {
 			})
 			if calls != 3 {
 				t.Errorf("%s: each returning false at its 3rd call was called %d times", name, calls)
+			}
+			// A context cancelled at the 2nd source: what was parsed
+			// already may still come (at most one source a CPU, plus
+			// one, ahead), then its error.
+			ctx, cancel := context.WithCancel(context.Background())
+			calls = 0
+			var last error
+			c.readSources(ctx, &reading{access: c.access()}, loc, src, sources, func(sf sourceFiles) bool {
+				calls++
+				if calls == 2 {
+					cancel()
+				}
+				last = sf.err
+				return sf.err == nil
+			})
+			cancel()
+			if !errors.Is(last, context.Canceled) || calls > 2+procs+2 {
+				t.Errorf("%s: cancelled at the 2nd source, each was called %d times, the last with %v", name, calls, last)
 			}
 		}
 	}

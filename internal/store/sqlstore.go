@@ -639,13 +639,13 @@ func (s *SQL) lockWritesOnly() func() {
 	return s.writeMu.Unlock
 }
 
-// Ping checks the database answers.
 // WritesInProcess says the database writes on the calling goroutine's
 // own thread (Dialect.WritesInProcess): a writer that waits for a
 // database server instead needs a CPU free when each answer comes (the
 // catalog leaves it one; see activities' parseWorkers).
 func (s *SQL) WritesInProcess() bool { return s.d.WritesInProcess }
 
+// Ping checks the database answers.
 func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // DBStats is the main pool's statistics (connections opened and closed),

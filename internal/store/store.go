@@ -131,7 +131,8 @@ type ReplaceResult struct {
 // and parsing or on the database, and on which part.
 type ReplaceTiming struct {
 	// Wait is how long the writer waited for the stream's next entity
-	// (reading and parsing, where they are slower than the writes).
+	// (reading and parsing, where they are slower than the writes; the
+	// catalog's writer may parse a later file meanwhile).
 	Wait time.Duration
 	// Write is classifying and writing the rows as they came.
 	Write time.Duration
