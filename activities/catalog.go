@@ -411,7 +411,7 @@ func (c *Catalog) readSources(ctx context.Context, r *reading, loc store.Locatio
 // server is left one: the writer's goroutine wakes to each of its answers
 // only once Go has a CPU for it, and the server needs one too. On 2 cores,
 // parsing on 2 kept a 100k-entity PostgreSQL load's writer waiting (17 s to
-// queryable against 15.2-15.8 s on 1; 10k: 1.85 s against 1.73 s), while
+// queryable against 14.9-15.8 s on 1; 10k: 1.85 s against 1.73 s), while
 // SQLite's 10k loads were 30-40 ms slower on 1.
 func parseWorkers(procs int, inProcess bool) int {
 	if inProcess {
