@@ -301,13 +301,28 @@ func BenchmarkCatalogServerWorker(b *testing.B) {
 		for _, driver := range []string{"sqlite", "postgres"} {
 			b.Run(fmt.Sprintf("%s/%d", driver, n), func(b *testing.B) {
 				_, temporal := startTemporalOnly(b, b.TempDir())
-				cfg := benchDatabase(b, driver) + fmt.Sprintf("server:\n  dataDir: %s\n", b.TempDir()) + benchCatalogConfig +
+				var pg *benchPostgres
+				database := ""
+				if driver == "postgres" {
+					pg = startBenchPostgres(b)
+					database = pg.database(b, "rigger")
+				}
+				cfg := database + fmt.Sprintf("server:\n  dataDir: %s\n", b.TempDir()) + benchCatalogConfig +
 					fmt.Sprintf("  locations:\n    - {type: file, target: %s}\n", filepath.Join(dir, "location.yaml"))
 				t0 := time.Now()
 				sw := startServerWorker(b, bin, temporal, cfg)
 				ingest := waitQueryable(b, sw.server.api, sw.token, m, t0)
 				reportQueries(b, sw.server.api, sw.token, m, "")
 				server, worker := sw.server.cmd.Process.Pid, sw.worker.cmd.Process.Pid
+				// Again once the server, the worker and the database are
+				// quiet (a load's vacuum and checkpoint done), as
+				// BenchmarkCatalog does for rigger dev.
+				procs := []usageProc{{pid: server}, {pid: worker}}
+				if pg != nil {
+					procs = append(procs, usageProc{pid: pg.Pid(), tree: true})
+				}
+				b.ReportMetric(waitQuiet(b, "the server, the worker and the database", cpuOf(b, procs...)).Seconds(), "s-then-to-idle")
+				reportQueries(b, sw.server.api, sw.token, m, "idle-")
 				b.ReportMetric(ingest.Seconds(), "s-to-queryable")
 				b.ReportMetric(rssMiB(b, worker, "VmHWM"), "MiB-worker-peak-rss")
 				b.ReportMetric(rssMiB(b, worker, "VmRSS"), "MiB-worker-rss-after")

@@ -131,13 +131,7 @@ func timeIngest(b *testing.B, bin, cfg, dir string, m manifest, indexed bool, pg
 	if pg != nil {
 		procs = append(procs, usageProc{pid: pg.Pid(), tree: true})
 	}
-	cpu := func() time.Duration {
-		var total time.Duration
-		for _, u := range procs {
-			total += u.cpu(b)
-		}
-		return total
-	}
+	cpu := cpuOf(b, procs...)
 	c0 := cpu()
 	t0 := time.Now()
 	if code := doJSON(b, "POST", p.api+"/api/catalog/locations", map[string]any{"type": "file", "target": filepath.Join(dir, "location.yaml")}, nil); code != http.StatusCreated {

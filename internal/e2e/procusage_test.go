@@ -63,6 +63,17 @@ func (u usageProc) cpu(tb testing.TB) time.Duration {
 	return total
 }
 
+// cpuOf is the CPU time of procs together, read when called.
+func cpuOf(tb testing.TB, procs ...usageProc) func() time.Duration {
+	return func() time.Duration {
+		var total time.Duration
+		for _, u := range procs {
+			total += u.cpu(tb)
+		}
+		return total
+	}
+}
+
 // memMiB is the process's peak RSS (VmHWM), or a tree's Pss now.
 func (u usageProc) memMiB(tb testing.TB) float64 {
 	tb.Helper()
