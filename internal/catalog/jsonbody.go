@@ -38,9 +38,33 @@ func (w *bodyWriter) release() {
 	if cap(w.b) > 1<<20 {
 		return
 	}
-	clear(w.keys)
-	w.b, w.keys, w.depth = w.b[:0], w.keys[:0], 0
+	w.keys.drop(0)
+	w.b, w.depth = w.b[:0], 0
 	writers.Put(w)
+}
+
+// keyScratch is scratch space for sorting map keys down a walk of nested
+// maps: a map's keys sit at its end while its values are walked, and
+// nested maps' keys after them.
+type keyScratch []string
+
+// sorted appends m's keys, sorted, and returns them with where they
+// start, to hand to drop once m's values are walked.
+func (s *keyScratch) sorted(m map[string]any) (keys []string, from int) {
+	from = len(*s)
+	for k := range m {
+		*s = append(*s, k)
+	}
+	keys = (*s)[from:]
+	slices.Sort(keys)
+	return keys, from
+}
+
+// drop gives back the keys from from on (a nested walk may have moved
+// them to a larger array: the one held now is cleared).
+func (s *keyScratch) drop(from int) {
+	clear((*s)[from:])
+	*s = (*s)[:from]
 }
 
 // bodyWriter appends JSON to b; keys is scratch space for sorting each
@@ -48,7 +72,7 @@ func (w *bodyWriter) release() {
 // depth is how many maps and lists the value written is in.
 type bodyWriter struct {
 	b     []byte
-	keys  []string
+	keys  keyScratch
 	depth int
 }
 
@@ -87,12 +111,8 @@ func (w *bodyWriter) value(v any) bool {
 			w.b = append(w.b, "null"...)
 			return true
 		}
-		from := len(w.keys)
-		for k := range t {
-			w.keys = append(w.keys, k)
-		}
-		keys := w.keys[from:]
-		slices.Sort(keys)
+		keys, from := w.keys.sorted(t)
+		defer w.keys.drop(from)
 		w.b = append(w.b, '{')
 		for i, k := range keys {
 			if i > 0 {
@@ -105,8 +125,6 @@ func (w *bodyWriter) value(v any) bool {
 			}
 		}
 		w.b = append(w.b, '}')
-		clear(keys)
-		w.keys = w.keys[:from]
 	case []any:
 		if t == nil {
 			w.b = append(w.b, "null"...)

@@ -118,9 +118,8 @@ type searchBuilder struct {
 	// check; mixed says some key is not written lower-case.
 	keys  []keyCase
 	mixed bool
-	// sorting is scratch space for each map's keys, sorted (a map's keys
-	// sit at its end while its values are visited).
-	sorting []string
+	// sorting is scratch space for each map's keys, sorted.
+	sorting keyScratch
 }
 
 // keyCase is a search key as written and lower-cased.
@@ -136,17 +135,11 @@ func isSpecialKey(path string) bool {
 
 // visitMap visits m's values in the order of their keys, under path.
 func (b *searchBuilder) visitMap(path string, m map[string]any) {
-	from := len(b.sorting)
-	for k := range m {
-		b.sorting = append(b.sorting, k)
-	}
-	keys := b.sorting[from:]
-	slices.Sort(keys)
+	keys, from := b.sorting.sorted(m)
 	for _, k := range keys {
 		b.visit(joinKey(path, k), m[k])
 	}
-	clear(keys)
-	b.sorting = b.sorting[:from]
+	b.sorting.drop(from)
 }
 
 func (b *searchBuilder) visit(path string, v any) {

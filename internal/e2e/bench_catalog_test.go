@@ -114,13 +114,15 @@ const benchCatalogConfig = `catalog:
 `
 
 // benchDatabase returns the database section for driver ("" for SQLite),
-// starting a PostgreSQL server for the benchmark when asked for one.
-func benchDatabase(b *testing.B, driver string) string {
+// starting a PostgreSQL server for the benchmark when asked for one (and
+// returning it, nil for SQLite).
+func benchDatabase(b *testing.B, driver string) (string, *benchPostgres) {
 	b.Helper()
 	if driver != "postgres" {
-		return ""
+		return "", nil
 	}
-	return startBenchPostgres(b).database(b, "rigger")
+	pg := startBenchPostgres(b)
+	return pg.database(b, "rigger"), pg
 }
 
 // benchPostgres is a PostgreSQL server started for a benchmark, set up as
@@ -258,7 +260,8 @@ func BenchmarkCatalog(b *testing.B) {
 		dir, m := generateCatalog(b, n)
 		for _, driver := range []string{"sqlite", "postgres"} {
 			b.Run(fmt.Sprintf("%s/%d", driver, n), func(b *testing.B) {
-				p, home := startDevWithConfig(b, benchDatabase(b, driver)+benchCatalogConfig+benchLayersOff())
+				database, _ := benchDatabase(b, driver)
+				p, home := startDevWithConfig(b, database+benchCatalogConfig+benchLayersOff())
 				t0 := time.Now()
 				if code := doJSON(b, "POST", p.api+"/api/catalog/locations", map[string]any{"type": "file", "target": filepath.Join(dir, "location.yaml")}, nil); code != http.StatusCreated {
 					b.Fatalf("register: %d", code)
@@ -301,12 +304,7 @@ func BenchmarkCatalogServerWorker(b *testing.B) {
 		for _, driver := range []string{"sqlite", "postgres"} {
 			b.Run(fmt.Sprintf("%s/%d", driver, n), func(b *testing.B) {
 				_, temporal := startTemporalOnly(b, b.TempDir())
-				var pg *benchPostgres
-				database := ""
-				if driver == "postgres" {
-					pg = startBenchPostgres(b)
-					database = pg.database(b, "rigger")
-				}
+				database, pg := benchDatabase(b, driver)
 				cfg := database + fmt.Sprintf("server:\n  dataDir: %s\n", b.TempDir()) + benchCatalogConfig +
 					fmt.Sprintf("  locations:\n    - {type: file, target: %s}\n", filepath.Join(dir, "location.yaml"))
 				t0 := time.Now()

@@ -200,13 +200,23 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 	if len(got) != id {
 		t.Fatalf("%d rows arrived, want %d", len(got), id)
 	}
-	// A dialect's own batch size (Dialect.CopyBatch) replaces copyRows.
+	// A dialect's own batch size (Dialect.CopyBatch) replaces copyRows;
+	// the byte bound still holds.
 	s.d.CopyBatch, batches = 7, nil
-	add(15, small)
+	add(15, small) // 7, 7, one left
+	add(5, big)    // the 4th big row reaches the bound: 5 rows, then 1
 	if err := in.flush(); err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{7, 7, 1}; !slices.Equal(batches, want) {
+	if want := []int{7, 7, 5, 1}; !slices.Equal(batches, want) {
 		t.Fatalf("batches of %v rows with CopyBatch 7, want %v", batches, want)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("row %d arrived as %d", i, v)
+		}
+	}
+	if len(got) != id {
+		t.Fatalf("%d rows arrived, want %d", len(got), id)
 	}
 }

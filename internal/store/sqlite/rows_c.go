@@ -196,14 +196,8 @@ func (p *packedRows) release() {
 	packs.Put(p)
 }
 
-const (
-	kindNull = iota
-	kindInt
-	kindFloat
-	kindText
-	kindBlob
-)
-
+// put appends one value of kind (the C code's enum), its integer and its
+// length.
 func (p *packedRows) put(kind byte, num int64, n int) {
 	p.kinds = append(p.kinds, kind)
 	p.nums = append(p.nums, num)
@@ -222,32 +216,32 @@ func (p *packedRows) add(v any) error {
 	}
 	switch x := v.(type) {
 	case nil:
-		p.put(kindNull, 0, 0)
+		p.put(C.kindNull, 0, 0)
 	case int64:
-		p.put(kindInt, x, 0)
+		p.put(C.kindInt, x, 0)
 	case bool:
 		n := int64(0)
 		if x {
 			n = 1
 		}
-		p.put(kindInt, n, 0)
+		p.put(C.kindInt, n, 0)
 	case float64:
-		p.put(kindFloat, int64(math.Float64bits(x)), 0)
+		p.put(C.kindFloat, int64(math.Float64bits(x)), 0)
 	case string:
 		if len(x) > math.MaxInt32 {
 			return fmt.Errorf("a value of %d bytes", len(x))
 		}
-		p.put(kindText, int64(len(p.data)), len(x))
+		p.put(C.kindText, int64(len(p.data)), len(x))
 		p.data = append(p.data, x...)
 	case []byte:
 		if x == nil {
-			p.put(kindNull, 0, 0)
+			p.put(C.kindNull, 0, 0)
 			break
 		}
 		if len(x) > math.MaxInt32 {
 			return fmt.Errorf("a value of %d bytes", len(x))
 		}
-		p.put(kindBlob, int64(len(p.data)), len(x))
+		p.put(C.kindBlob, int64(len(p.data)), len(x))
 		p.data = append(p.data, x...)
 	default:
 		// time.Time: the store binds times as text it formats.
