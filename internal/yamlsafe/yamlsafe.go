@@ -47,6 +47,14 @@ type Document struct {
 // Documents splits a stream into documents. A syntax error ends the stream:
 // the documents before it are returned with the error.
 func Documents(data []byte) ([]Document, error) {
+	if docs, ok := fastDocuments(data); ok {
+		return docs, nil
+	}
+	return slowDocuments(data)
+}
+
+// slowDocuments is Documents through yaml.v3, which reads all of YAML.
+func slowDocuments(data []byte) ([]Document, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []Document
 	for {
