@@ -128,15 +128,20 @@ func ParseWith(file string, data []byte, lim Limits, p Policy) ([]Doc, error) {
 	if lim.DocumentBytes > 0 && len(data) > lim.DocumentBytes {
 		return nil, &ValidationError{File: file, Doc: -1, Message: fmt.Sprintf("file is %d bytes, more than the limit of %d", len(data), lim.DocumentBytes)}
 	}
-	docs, syntaxErr := yamlsafe.Documents(data)
 	var out []Doc
+	var tooMany error
 	first := map[string]int{}
-	for i, d := range docs {
+	i := 0
+	// Each document is validated as it is read, so the node trees of a
+	// file are not all held at once.
+	syntaxErr := yamlsafe.EachDocument(data, func(d yamlsafe.Document) bool {
+		defer func() { i++ }()
 		if d.Node == nil {
-			continue
+			return true
 		}
 		if lim.MaxEntities > 0 && len(out) >= lim.MaxEntities {
-			return nil, &ValidationError{File: file, Doc: -1, Message: fmt.Sprintf("more than %d entities in one file", lim.MaxEntities)}
+			tooMany = &ValidationError{File: file, Doc: -1, Message: fmt.Sprintf("more than %d entities in one file", lim.MaxEntities)}
+			return false
 		}
 		doc := parseDoc(file, i, d, lim, p)
 		if doc.Entity != nil {
@@ -149,9 +154,13 @@ func ParseWith(file string, data []byte, lim Limits, p Policy) ([]Doc, error) {
 			}
 		}
 		out = append(out, doc)
+		return true
+	})
+	if tooMany != nil {
+		return nil, tooMany
 	}
 	if syntaxErr != nil {
-		return out, &ValidationError{File: file, Doc: len(docs), Message: "YAML syntax error: " + syntaxErr.Error()}
+		return out, &ValidationError{File: file, Doc: i, Message: "YAML syntax error: " + syntaxErr.Error()}
 	}
 	return out, nil
 }

@@ -9,22 +9,25 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// fastDocuments reads the YAML most catalog and template files are written
+// The fast reader reads the YAML most catalog and template files are written
 // in — block mappings and sequences indented with spaces, one-line flow
 // collections, plain and one-line quoted scalars, literal and folded block
 // scalars, comments — into the node trees yaml.v3 builds for them: the
 // same kinds, tags, styles, values, lines and columns (comments are not
-// kept; nothing here reads them). It declines (ok false) anything else:
-// tabs, a CR not ending a line, anchors, aliases, tags, directives,
-// multi-line plain or quoted scalars, explicit keys, and every syntax
-// error, so Documents falls back to yaml.v3 for the whole stream and
-// reports its error.
+// kept; nothing here reads them). It declines anything else: tabs, a CR
+// not ending a line, anchors, aliases, tags, directives, multi-line plain
+// or quoted scalars, explicit keys, and every syntax error, so
+// EachDocument falls back to yaml.v3 from the document it declines, and
+// yaml.v3 reports the error.
 //
 // It exists for speed: yaml.v3's scanner, parser and composer were two
 // thirds of the CPU of parsing a catalog file (catalog.Parse); this reads
 // the same file in one pass over its bytes, in a fifth of the time
 // (BenchmarkDocuments). FuzzFastDocuments holds it to yaml.v3's trees.
-func fastDocuments(data []byte) (docs []Document, ok bool) {
+
+// newFastParser returns a parser for data, or ok false for a stream with
+// a character it does not read.
+func newFastParser(data []byte) (p *fastParser, ok bool) {
 	ascii, crlf, fine := screenBytes(data)
 	if !fine {
 		return nil, false
@@ -34,45 +37,53 @@ func fastDocuments(data []byte) (docs []Document, ok bool) {
 		// one line break (and counts no column): read the stream without.
 		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 	}
-	p := fastParser{data: data, src: string(data), ascii: ascii, line: 1}
+	p = &fastParser{data: data, src: string(data), ascii: ascii, line: 1, colLine: -1}
 	p.skipToContent()
-	for first := true; !p.bad; first = false {
-		if p.eof() {
-			return docs, true
+	return p, true
+}
+
+// next reads the next document: more is false at the stream's end, and
+// when the parser declines the rest (bad; this document included).
+func (p *fastParser) next() (d Document, more bool) {
+	if p.bad || p.eof() {
+		return Document{}, false
+	}
+	start := p.line
+	explicit := p.marker() == '-'
+	if explicit {
+		p.pos += 3
+		p.endLine()
+		p.skipToContent()
+	} else if p.docs > 0 || p.marker() != 0 {
+		p.decline() // content after a document that ended, or "..." first
+		return Document{}, false
+	}
+	var root *yaml.Node
+	if !p.eof() && p.marker() == 0 {
+		if !explicit {
+			start = p.line
 		}
-		start := p.line
-		explicit := p.marker() == '-'
-		if explicit {
-			p.pos += 3
-			p.endLine()
-			p.skipToContent()
-		} else if !first || p.marker() != 0 {
-			return nil, false // content after a document that ended, or "..." first
+		root = p.block(-1)
+		if p.bad {
+			return Document{}, false
 		}
-		var root *yaml.Node
-		if !p.eof() && p.marker() == 0 {
-			if !explicit {
-				start = p.line
-			}
-			root = p.block(-1)
-			if p.bad {
-				return nil, false
-			}
-			if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-				root = nil // as Documents reads a null document
-			}
-		}
-		docs = append(docs, Document{Node: root, Line: start})
-		if !p.eof() && p.marker() == '.' {
-			p.pos += 3
-			p.endLine()
-			p.skipToContent()
-		}
-		if !p.eof() && p.marker() != '-' {
-			return nil, false
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			root = nil // as Documents reads a null document
 		}
 	}
-	return nil, false
+	if !p.eof() && p.marker() == '.' {
+		p.pos += 3
+		p.endLine()
+		p.skipToContent()
+	}
+	if !p.eof() && p.marker() != '-' {
+		p.decline() // what follows may change how yaml.v3 reads it
+	}
+	if p.bad {
+		return Document{}, false
+	}
+	p.docs++
+	return Document{Node: root, Line: start}, true
 }
 
 // screenBytes says whether data holds only what fastDocuments reads
@@ -117,6 +128,34 @@ type fastParser struct {
 	line      int
 	ascii     bool
 	bad       bool
+	docs      int // documents read
+	depth     int // collections open
+	// resolved counts the scalars handed to yaml.v3 for a tag.
+	resolved int
+	// colAt and col are the last column counted on the line starting at
+	// colLine (non-ASCII streams): columns are counted on from there.
+	colLine, colAt, col int
+}
+
+// maxDepth is the deepest nesting of collections the fast reader reads:
+// yaml.v3 refuses 10,000, and Screen less (its MaxDepth is at most
+// 1,000), but a stream reaching it is left to yaml.v3, which stops there
+// (the fast reader's recursion and nodes would not).
+const maxDepth = 1000
+
+// maxResolved bounds the scalars of a stream whose tag yaml.v3 is asked
+// (numbers other than decimal integers, dates): each costs a yaml.v3
+// parser, and a stream of thousands is read by yaml.v3 whole instead.
+const maxResolved = 256
+
+// open enters a collection; false (declined) past maxDepth.
+func (p *fastParser) open() bool {
+	p.depth++
+	if p.depth > maxDepth {
+		p.decline()
+		return false
+	}
+	return true
 }
 
 func (p *fastParser) eof() bool { return p.pos >= len(p.data) }
@@ -135,7 +174,12 @@ func (p *fastParser) column(i int) int {
 	if p.ascii {
 		return i - p.lineStart + 1
 	}
-	return utf8.RuneCount(p.data[p.lineStart:i]) + 1
+	if p.colLine != p.lineStart || i < p.colAt {
+		p.colLine, p.colAt, p.col = p.lineStart, p.lineStart, 1
+	}
+	p.col += utf8.RuneCount(p.data[p.colAt:i])
+	p.colAt = i
+	return p.col
 }
 
 func (p *fastParser) node(kind yaml.Kind, tag, value string, i int) *yaml.Node {
@@ -234,6 +278,10 @@ func (p *fastParser) block(parent int) *yaml.Node {
 
 // sequence reads a block sequence whose items start at column ind.
 func (p *fastParser) sequence(ind int) *yaml.Node {
+	if !p.open() {
+		return nil
+	}
+	defer func() { p.depth-- }()
 	seq := p.node(yaml.SequenceNode, "!!seq", "", p.pos)
 	for !p.bad {
 		p.pos++ // the dash
@@ -277,6 +325,10 @@ func (p *fastParser) empty(i int) *yaml.Node {
 
 // mapping reads a block mapping whose keys start at column ind.
 func (p *fastParser) mapping(ind int) *yaml.Node {
+	if !p.open() {
+		return nil
+	}
+	defer func() { p.depth-- }()
 	m := p.node(yaml.MappingNode, "!!map", "", p.pos)
 	for !p.bad {
 		end := p.keyEnd(p.pos)
@@ -399,7 +451,7 @@ func (p *fastParser) scalarAt(i, end int) *yaml.Node {
 // plain is the plain scalar written from start to end; pos moves to end.
 func (p *fastParser) plain(start, end int) *yaml.Node {
 	text := p.src[start:end]
-	tag, ok := plainTag(text)
+	tag, ok := p.plainTag(text)
 	if !ok {
 		p.decline()
 		return nil
@@ -586,7 +638,7 @@ func unescape(raw string) (string, bool) {
 // plainTag is the tag yaml.v3 resolves a plain scalar to. Strings, booleans
 // and nulls are told here; a scalar that may be a number or a timestamp is
 // resolved by yaml.v3 itself. ok is false for "<<" (a merge key).
-func plainTag(s string) (string, bool) {
+func (p *fastParser) plainTag(s string) (string, bool) {
 	switch s[0] {
 	case 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O', '~':
 		switch s {
@@ -597,6 +649,12 @@ func plainTag(s string) (string, bool) {
 		}
 		return "!!str", true
 	case '+', '-', '.', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		if tag, ok := decimalTag(s); ok {
+			return tag, true
+		}
+		if p.resolved++; p.resolved > maxResolved {
+			return "", false
+		}
 		return resolvedTag(s)
 	case '<':
 		if s == "<<" {
@@ -606,15 +664,20 @@ func plainTag(s string) (string, bool) {
 	return "!!str", true
 }
 
-// resolvedTag is the tag of plain scalar s that starts like a number:
-// told here for a decimal integer (a port, a count), asked of yaml.v3
-// for the rest.
-func resolvedTag(s string) (string, bool) {
+// decimalTag tells the tag of a decimal integer (a port, a count): ok is
+// false for any other scalar.
+func decimalTag(s string) (string, bool) {
 	digits := strings.TrimPrefix(s, "-")
 	if len(digits) > 0 && len(digits) <= 18 && (digits[0] != '0' || digits == "0") &&
 		strings.Trim(digits, "0123456789") == "" {
 		return "!!int", true
 	}
+	return "", false
+}
+
+// resolvedTag asks yaml.v3 for the tag of plain scalar s (which starts
+// like a number).
+func resolvedTag(s string) (string, bool) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(s), &doc); err != nil || len(doc.Content) != 1 {
 		return "", false
@@ -629,6 +692,10 @@ func resolvedTag(s string) (string, bool) {
 // flow reads a one-line flow collection starting at pos and leaves pos
 // after its closing bracket.
 func (p *fastParser) flow() *yaml.Node {
+	if !p.open() {
+		return nil
+	}
+	defer func() { p.depth-- }()
 	open := p.data[p.pos]
 	n := p.node(yaml.SequenceNode, "!!seq", "", p.pos)
 	closer := byte(']')

@@ -47,24 +47,74 @@ type Document struct {
 // Documents splits a stream into documents. A syntax error ends the stream:
 // the documents before it are returned with the error.
 func Documents(data []byte) ([]Document, error) {
-	if docs, ok := fastDocuments(data); ok {
-		return docs, nil
-	}
-	return slowDocuments(data)
+	var out []Document
+	err := EachDocument(data, func(d Document) bool {
+		out = append(out, d)
+		return true
+	})
+	return out, err
 }
 
-// slowDocuments is Documents through yaml.v3, which reads all of YAML.
-func slowDocuments(data []byte) ([]Document, error) {
+// EachDocument calls yield with each document of the stream in turn, as it
+// is read (so a caller that is done with one lets its nodes go), until
+// yield returns false. A syntax error ends the stream: it is returned
+// after the documents before it were yielded.
+//
+// Documents are read by the fast reader (fast.go) while it can. From the
+// first document it declines, yaml.v3 reads the stream and yields the
+// documents after those already yielded. A document is yielded only once
+// the fast reader has read the next lookahead ones too: yaml.v3 scans two
+// tokens past where it is before it returns a document, and fails on a
+// syntax error there without returning it (each document after the first
+// holds at least one token, its "---"). FuzzFastDocuments holds
+// EachDocument to what yaml.v3 alone returns.
+func EachDocument(data []byte, yield func(Document) bool) error {
+	const lookahead = 3
+	p, ok := newFastParser(data)
+	yielded := 0
+	if ok {
+		var held []Document
+		for {
+			d, more := p.next()
+			if !more {
+				break
+			}
+			held = append(held, d)
+			if len(held) > lookahead {
+				yielded++
+				if !yield(held[0]) {
+					return nil
+				}
+				held = append(held[:0], held[1:]...)
+			}
+		}
+		if !p.bad {
+			for _, d := range held {
+				if !yield(d) {
+					return nil
+				}
+			}
+			return nil
+		}
+	}
+	return slowDocuments(data, yielded, yield)
+}
+
+// slowDocuments is EachDocument through yaml.v3, which reads all of YAML,
+// past the first skip documents.
+func slowDocuments(data []byte, skip int, yield func(Document) bool) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []Document
-	for {
+	for i := 0; ; i++ {
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+			return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if i < skip {
+			continue
 		}
 		d := Document{Line: n.Line}
 		if len(n.Content) > 0 {
@@ -73,7 +123,9 @@ func slowDocuments(data []byte) ([]Document, error) {
 				d.Node = root
 			}
 		}
-		out = append(out, d)
+		if !yield(d) {
+			return nil
+		}
 	}
 }
 
