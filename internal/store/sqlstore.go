@@ -1620,7 +1620,7 @@ const copyRows = 2000
 // SQLite copied once more into the batch) all at once. It is the bound
 // that counts for the entities' bodies (~1.5 KB each): with PostgreSQL's
 // 10,000-row batches and parsing no longer holding the writer up, a
-// worker loading 100k entities peaked at 139-155 MiB with 8 MiB (3 of 14
+// worker loading 100k entities peaked at 139-155 MiB with 8 MiB (3 of 13
 // runs at 149.8 or more) and at 132-142 MiB with 4 MiB, as fast
 // (2026-12-07, BenchmarkCatalogServerWorker, interleaved).
 const copyBytes = 4 << 20
