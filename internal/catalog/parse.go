@@ -131,11 +131,12 @@ func ParseWith(file string, data []byte, lim Limits, p Policy) ([]Doc, error) {
 	var out []Doc
 	var tooMany error
 	first := map[string]int{}
-	i := 0
+	read := 0 // documents read, empty ones included
 	// Each document is validated as it is read, so the node trees of a
 	// file are not all held at once.
 	syntaxErr := yamlsafe.EachDocument(data, func(d yamlsafe.Document) bool {
-		defer func() { i++ }()
+		i := read
+		read++
 		if d.Node == nil {
 			return true
 		}
@@ -160,7 +161,7 @@ func ParseWith(file string, data []byte, lim Limits, p Policy) ([]Doc, error) {
 		return nil, tooMany
 	}
 	if syntaxErr != nil {
-		return out, &ValidationError{File: file, Doc: i, Message: "YAML syntax error: " + syntaxErr.Error()}
+		return out, &ValidationError{File: file, Doc: read, Message: "YAML syntax error: " + syntaxErr.Error()}
 	}
 	return out, nil
 }

@@ -184,6 +184,18 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 			id++
 		}
 	}
+	// inOrder checks every row added so far arrived, once and in order.
+	inOrder := func() {
+		t.Helper()
+		for i, v := range got {
+			if v != i {
+				t.Fatalf("row %d arrived as %d", i, v)
+			}
+		}
+		if len(got) != id {
+			t.Fatalf("%d rows arrived, want %d", len(got), id)
+		}
+	}
 	add(copyRows+10, small) // one full batch by count, 10 rows left
 	add(9, big)             // each 4th big row reaches the bound: 14 rows, then 4
 	if err := in.flush(); err != nil {
@@ -192,14 +204,7 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 	if want := []int{copyRows, 14, 4, 1}; !slices.Equal(batches, want) {
 		t.Fatalf("batches of %v rows, want %v", batches, want)
 	}
-	for i, v := range got {
-		if v != i {
-			t.Fatalf("row %d arrived as %d", i, v)
-		}
-	}
-	if len(got) != id {
-		t.Fatalf("%d rows arrived, want %d", len(got), id)
-	}
+	inOrder()
 	// A dialect's own batch size (Dialect.CopyBatch) replaces copyRows;
 	// the byte bound still holds.
 	s.d.CopyBatch, batches = 7, nil
@@ -211,12 +216,5 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 	if want := []int{7, 7, 5, 1}; !slices.Equal(batches, want) {
 		t.Fatalf("batches of %v rows with CopyBatch 7, want %v", batches, want)
 	}
-	for i, v := range got {
-		if v != i {
-			t.Fatalf("row %d arrived as %d", i, v)
-		}
-	}
-	if len(got) != id {
-		t.Fatalf("%d rows arrived, want %d", len(got), id)
-	}
+	inOrder()
 }
