@@ -439,3 +439,65 @@ func TestHeadWrittenOnInterval(t *testing.T) {
 		t.Fatalf("%d head lines for one batch of events (a head is written only when events were appended since the last):\n%s", n, out.String())
 	}
 }
+
+// TestAppendBatchSizes: AppendAudit writes a batch in multi-row INSERTs of
+// a few sizes (store.auditInsertRows); whatever the batch's size, every
+// record is stored once, in order, with the chain's seq and hash, and a
+// batch whose rows break a constraint stores none of them.
+func TestAppendBatchSizes(t *testing.T) {
+	onBoth(t, func(t *testing.T, b backend) {
+		st := b.open(t)
+		ctx := context.Background()
+		n := 0
+		for _, size := range []int{1, 7, 8, 9, 32, 33, 41, 100, 256} {
+			recs := make([]store.AuditRecord, size)
+			for i := range recs {
+				n++
+				recs[i] = batchRecord(t, n, fmt.Sprintf("id-%04d", n))
+			}
+			got, err := st.AppendAudit(ctx, recs)
+			if err != nil {
+				t.Fatalf("append %d: %v", size, err)
+			}
+			if len(got) != size || got[0].Seq != int64(n-size+1) || got[size-1].Seq != int64(n) {
+				t.Fatalf("append %d: %d records, seq %d to %d; want seq %d to %d", size, len(got), got[0].Seq, got[len(got)-1].Seq, n-size+1, n)
+			}
+		}
+		mustVerify(t, st, int64(n))
+		stored, err := st.AuditRecords(ctx, store.AuditQuery{Limit: n + 1})
+		if err != nil || len(stored) != n {
+			t.Fatalf("records: %d, %v", len(stored), err)
+		}
+		for i, r := range stored {
+			if want := batchRecord(t, i+1, fmt.Sprintf("id-%04d", i+1)); r.Seq != int64(i+1) || string(r.Body) != string(want.Body) || r.ID != want.ID || r.Target != want.Target {
+				t.Fatalf("record %d: seq %d id %s target %s body %s", i, r.Seq, r.ID, r.Target, r.Body)
+			}
+		}
+
+		// A batch of 40 whose 35th id is taken: nothing of it is stored,
+		// and the error names the rows' events.
+		bad := make([]store.AuditRecord, 40)
+		for i := range bad {
+			bad[i] = batchRecord(t, n+1+i, fmt.Sprintf("new-%d", i))
+		}
+		bad[34].ID = "id-0001"
+		_, err = st.AppendAudit(ctx, bad)
+		if err == nil || !strings.Contains(err.Error(), "append audit events new-32 to new-39") {
+			t.Fatalf("a batch with a taken id: %v", err)
+		}
+		mustVerify(t, st, int64(n))
+	})
+}
+
+// batchRecord is the store record of the nth read event, with id.
+func batchRecord(t *testing.T, n int, id string) store.AuditRecord {
+	t.Helper()
+	e := event(n)
+	e.ID, e.Action, e.Target = id, "catalog.entity.read", fmt.Sprintf("/api/catalog/entities/by-name/component/default/c%d", n)
+	e.Time = time.Date(2026, 12, 7, 12, 0, 0, n, time.UTC)
+	r, err := e.record()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -88,23 +88,29 @@ func (s *SQL) AppendAudit(ctx context.Context, recs []AuditRecord) ([]AuditRecor
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read audit chain head: %w", err)
 		}
-		stmt, err := tx.PrepareContext(ctx, s.q(auditInsert))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i, r := range recs {
-			seq++
-			h, err := AuditChainHash(prev, r.Body)
-			if err != nil {
-				return fmt.Errorf("audit chain head seq %d: %w", seq-1, err)
+		args := make([]any, 0, auditColumns*min(len(recs), auditInsertRows[0]))
+		for i := 0; i < len(recs); {
+			n := auditRowsNext(len(recs) - i)
+			args = args[:0]
+			for j := i; j < i+n; j++ {
+				r := recs[j]
+				seq++
+				h, err := AuditChainHash(prev, r.Body)
+				if err != nil {
+					return fmt.Errorf("audit chain head seq %d: %w", seq-1, err)
+				}
+				r.Seq, r.Hash = seq, h
+				args = append(args, r.Seq, r.ID, AuditTime(r.At), r.Actor, r.Action, r.Target, r.Decision, string(r.Body), r.Hash)
+				prev = h
+				out[j] = r
 			}
-			r.Seq, r.Hash = seq, h
-			if _, err := stmt.ExecContext(ctx, r.Seq, r.ID, AuditTime(r.At), r.Actor, r.Action, r.Target, r.Decision, string(r.Body), r.Hash); err != nil {
-				return fmt.Errorf("append audit event %s: %w", r.ID, err)
+			if _, err := tx.ExecContext(ctx, s.q(auditInsertOf(n)), args...); err != nil {
+				if n == 1 {
+					return fmt.Errorf("append audit event %s: %w", recs[i].ID, err)
+				}
+				return fmt.Errorf("append audit events %s to %s: %w", recs[i].ID, recs[i+n-1].ID, err)
 			}
-			prev = h
-			out[i] = r
+			i += n
 		}
 		return nil
 	})
@@ -177,9 +183,39 @@ func (s *SQL) AuditRecords(ctx context.Context, q AuditQuery) ([]AuditRecord, er
 // auditInsert stores an audit row; auditRowsAfter reads the rows after a
 // seq, in order, up to a limit.
 const (
-	auditInsert    = `INSERT INTO audit_events (seq, id, at, actor, action, target, decision, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	auditInsert    = `INSERT INTO audit_events (seq, id, at, actor, action, target, decision, body, hash) VALUES ` + auditValues
+	auditValues    = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	auditColumns   = 9
 	auditRowsAfter = `SELECT seq, id, at, actor, action, target, decision, body, hash FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`
 )
+
+// auditInsertRows are the row counts of the INSERTs AppendAudit writes a
+// batch with, largest first (a few statement texts, each prepared once per
+// connection by the driver). One statement a row cost a batch of 256 read
+// events 256 round trips to PostgreSQL, and a server answering a steady
+// stream of by-name reads (a batch every ~0.1 s) spent them beside the
+// requests: by-name p99 1.1-1.3 ms with the audit log on, 0.7-0.8 off
+// (10k entities, 2026-12-07). 32 rows keep a statement's 288 parameters
+// under SQLite's Dialect.MaxParams.
+var auditInsertRows = [...]int{32, 8, 1}
+
+// auditRowsNext is how many of left rows the next INSERT writes.
+func auditRowsNext(left int) int {
+	for _, n := range auditInsertRows {
+		if left >= n {
+			return n
+		}
+	}
+	return left
+}
+
+// auditInsertOf is auditInsert for n rows.
+func auditInsertOf(n int) string {
+	if n == 1 {
+		return auditInsert
+	}
+	return auditInsert + strings.Repeat(", "+auditValues, n-1)
+}
 
 // auditDB is the database holding the audit chain: Dialect.AuditDB, else
 // the main one.
