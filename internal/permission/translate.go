@@ -3,6 +3,7 @@ package permission
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf16"
@@ -552,11 +553,31 @@ func (c *filterCache) put(k string, e *store.Expr) {
 	c.m[k] = e
 }
 
-// cacheKey identifies everything about pr a translation depends on.
+// cacheKey identifies everything about pr a translation depends on: every
+// field quoted (no two principals share a key), the lists sorted and
+// counted, the channel as context() reads it. Every catalog read builds
+// one: with fmt it was 4 % of a by-name lookup's CPU.
 func (pr Principal) cacheKey(action string) string {
 	ent := slices.Clone(pr.Ent)
 	slices.Sort(ent)
 	scopes := slices.Clone(pr.Scopes)
 	slices.Sort(scopes)
-	return fmt.Sprintf("%s\x00%q\x00%t\x00%t\x00%q\x00%s\x00%s", strings.ToLower(pr.Ref), ent, pr.Service, pr.Guest, scopes, action, pr.context())
+	channel := pr.Channel
+	if channel == "" {
+		channel = ChannelAPI
+	}
+	b := make([]byte, 0, 128)
+	b = strconv.AppendQuote(b, strings.ToLower(pr.Ref))
+	for _, list := range [][]string{ent, scopes} {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(len(list)), 10)
+		for _, v := range list {
+			b = strconv.AppendQuote(append(b, ' '), v)
+		}
+	}
+	b = strconv.AppendBool(append(b, ' '), pr.Service)
+	b = strconv.AppendBool(append(b, ' '), pr.Guest)
+	b = strconv.AppendQuote(append(b, ' '), action)
+	b = strconv.AppendQuote(append(b, ' '), channel)
+	return string(b)
 }

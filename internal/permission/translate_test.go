@@ -363,3 +363,46 @@ func TestDefaultPolicyDecisions(t *testing.T) {
 		t.Errorf("actions: %v", Actions())
 	}
 }
+
+// TestPrincipalCacheKey: the translated filters are cached by
+// Principal.cacheKey, so two principals a translation could tell apart
+// must never share a key (a shared key would hand one the other's
+// filter), and the same principal must find its entry whatever the order
+// of its lists.
+func TestPrincipalCacheKey(t *testing.T) {
+	base := Principal{Ref: "user:default/alice", Ent: []string{"user:default/alice", "group:default/a"}, Scopes: []string{"catalog.read"}}
+	variants := map[string]Principal{
+		"base":               base,
+		"other ref":          {Ref: "user:default/bob", Ent: base.Ent, Scopes: base.Scopes},
+		"one group less":     {Ref: base.Ref, Ent: base.Ent[:1], Scopes: base.Scopes},
+		"groups joined":      {Ref: base.Ref, Ent: []string{"user:default/alice group:default/a"}, Scopes: base.Scopes},
+		"group as scope":     {Ref: base.Ref, Ent: base.Ent[:1], Scopes: []string{"group:default/a", "catalog.read"}},
+		"no scopes":          {Ref: base.Ref, Ent: base.Ent},
+		"empty scope":        {Ref: base.Ref, Ent: base.Ent, Scopes: []string{""}},
+		"service":            {Ref: base.Ref, Ent: base.Ent, Scopes: base.Scopes, Service: true},
+		"guest":              {Ref: base.Ref, Ent: base.Ent, Scopes: base.Scopes, Guest: true},
+		"mcp":                {Ref: base.Ref, Ent: base.Ent, Scopes: base.Scopes, Channel: ChannelMCP},
+		"quote in ref":       {Ref: `user:default/alice" 2 "x`, Ent: base.Ent, Scopes: base.Scopes},
+		"separator in group": {Ref: base.Ref, Ent: []string{"user:default/alice\x00group:default/a"}, Scopes: base.Scopes},
+	}
+	seen := map[string]string{}
+	for name, pr := range variants {
+		key := pr.cacheKey(EntityRead)
+		if other, ok := seen[key]; ok {
+			t.Errorf("%s and %s share the cache key %q", name, other, key)
+		}
+		seen[key] = name
+		if pr.cacheKey(EntityDelete) == key {
+			t.Errorf("%s: the same key for two actions", name)
+		}
+	}
+	same := []Principal{
+		{Ref: "User:Default/Alice", Ent: []string{"group:default/a", "user:default/alice"}, Scopes: base.Scopes},
+		{Ref: base.Ref, Ent: base.Ent, Scopes: base.Scopes, Channel: ChannelAPI},
+	}
+	for _, pr := range same {
+		if got, want := pr.cacheKey(EntityRead), base.cacheKey(EntityRead); got != want {
+			t.Errorf("%+v: key %q, want base's %q", pr, got, want)
+		}
+	}
+}
