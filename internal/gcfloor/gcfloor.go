@@ -7,9 +7,15 @@
 // goal is max(live*(1+GOGC/100), live+H): a small heap collects less often,
 // a large one exactly as with GOGC.
 //
-// It changes only the GC percent, after each collection; it must not read
-// the environment (cmd/rigger decides whether to start it) or allocate on
-// a request's path.
+// The headroom is memory the process keeps while it works. Once it is
+// idle (it allocated less than a small amount over a whole idle period:
+// no requests), the floor is lifted and the heap handed back to the
+// system (debug.FreeOSMemory), so an idle server holds what it needs, not
+// the headroom; the floor returns with the first busy period.
+//
+// It changes only the GC percent, after each collection and at each idle
+// period; it must not read the environment (cmd/rigger decides whether to
+// start it) or allocate on a request's path.
 package gcfloor
 
 import (
@@ -17,6 +23,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"time"
 )
 
 // Floor is a running heap floor.
@@ -25,17 +32,85 @@ type Floor struct {
 	headroom uint64
 	mu       sync.Mutex
 	stopped  bool
-	sample   []metrics.Sample
+	// relaxed: the last idle period found the process idle; the base
+	// percent holds until a busy one.
+	relaxed bool
+	sample  []metrics.Sample
+	done    chan struct{}
 }
+
+// IdleBytes is how little a process may allocate over an idle period and
+// still count as idle: a request allocates tens of kilobytes (a by-name
+// read ~35 kB), an idle rigger server or rigger dev under 512 kB in 10 s.
+const IdleBytes = 1 << 20
 
 // Start keeps each collection's heap goal at least headroom bytes above
 // the live heap, with base as the GC percent otherwise (GOGC's 100 when
-// the process was not told another). Stop undoes it.
-func Start(base int, headroom uint64) *Floor {
-	f := &Floor{base: base, headroom: headroom, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+// the process was not told another); over each idle period (none: never)
+// in which the process allocated under IdleBytes it lifts the floor and
+// returns the heap's free memory to the system. Stop undoes it.
+func Start(base int, headroom uint64, idle time.Duration) *Floor {
+	f := &Floor{base: base, headroom: headroom, done: make(chan struct{}), sample: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/heap/allocs:bytes"},
+	}}
 	f.tune()
 	f.arm()
+	if idle > 0 {
+		go f.watch(idle)
+	}
 	return f
+}
+
+// watch relaxes the floor at the end of each idle period in which the
+// process allocated under IdleBytes, and restores it at the end of the
+// first one that allocated more.
+func (f *Floor) watch(idle time.Duration) {
+	t := time.NewTicker(idle)
+	defer t.Stop()
+	last := f.allocated()
+	for {
+		select {
+		case <-f.done:
+			return
+		case <-t.C:
+		}
+		now := f.allocated()
+		if f.idle(now-last < IdleBytes) {
+			// Outside the lock: the collection's finalizer calls tune.
+			debug.FreeOSMemory()
+			now = f.allocated()
+		}
+		last = now
+	}
+}
+
+// idle records whether the last period was idle, sets the GC percent to
+// match, and reports whether the floor was just relaxed (the heap is then
+// to be handed back).
+func (f *Floor) idle(idle bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped || idle == f.relaxed {
+		return false
+	}
+	f.relaxed = idle
+	if idle {
+		debug.SetGCPercent(f.base)
+		return true
+	}
+	f.setLocked()
+	return false
+}
+
+// allocated is the bytes the process has allocated on the heap so far.
+func (f *Floor) allocated() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	metrics.Read(f.sample)
+	if f.sample[1].Value.Kind() == metrics.KindUint64 {
+		return f.sample[1].Value.Uint64()
+	}
+	return 0
 }
 
 // Percent is the GC percent for a live heap of live bytes.
@@ -50,13 +125,20 @@ func (f *Floor) Percent(live uint64) int {
 	return max(f.base, int(p))
 }
 
-// tune sets the GC percent for the live heap of the last collection.
+// tune sets the GC percent for the live heap of the last collection (the
+// base while the floor is relaxed).
 func (f *Floor) tune() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.stopped {
+	if f.stopped || f.relaxed {
 		return
 	}
+	f.setLocked()
+}
+
+// setLocked sets the floor's percent for the live heap of the last
+// collection; f.mu is held.
+func (f *Floor) setLocked() {
 	metrics.Read(f.sample)
 	var live uint64
 	if f.sample[0].Value.Kind() == metrics.KindUint64 {
@@ -84,6 +166,9 @@ func (f *Floor) arm() {
 func (f *Floor) Stop() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !f.stopped {
+		close(f.done)
+	}
 	f.stopped = true
 	debug.SetGCPercent(f.base)
 }

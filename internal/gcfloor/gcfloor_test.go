@@ -37,7 +37,7 @@ func TestPercent(t *testing.T) {
 // restores the base.
 func TestFloorFollowsCollections(t *testing.T) {
 	before := gogc()
-	f := Start(100, 1<<30)
+	f := Start(100, 1<<30, 0)
 	defer f.Stop()
 	keep := make([][]byte, 0, 64)
 	for i := 0; i < 3; i++ {
@@ -63,5 +63,52 @@ func TestFloorFollowsCollections(t *testing.T) {
 	f.Stop()
 	if got := gogc(); got != 100 {
 		t.Fatalf("after Stop: GOGC %d, want 100 (was %d before)", got, before)
+	}
+}
+
+// sink keeps the busy phase's allocations from being optimized away.
+var sink []byte
+
+// TestIdleLiftsTheFloor: a period in which the process allocates under
+// IdleBytes lifts the floor (the base percent) and hands the heap's free
+// memory back; the first busy period brings the floor back.
+func TestIdleLiftsTheFloor(t *testing.T) {
+	f := Start(100, 1<<30, 20*time.Millisecond)
+	defer f.Stop()
+	runtime.GC()
+	waitFor := func(what string, ok func() bool, work func()) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: GOGC still %d after 10 s", what, gogc())
+			}
+			if work != nil {
+				work()
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	floored := func() bool { return gogc() > 100 }
+	waitFor("the floor set", floored, runtime.GC)
+	// Garbage the floor lets accumulate, to be handed back.
+	for range 16 {
+		sink = make([]byte, 4<<20)
+	}
+	sink = nil
+	released := func() uint64 {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	before := released()
+	waitFor("idle", func() bool { return gogc() == 100 }, nil)
+	waitFor("the heap handed back", func() bool { return released() > before }, nil)
+	// Busy: more than IdleBytes a period, until the floor is back.
+	waitFor("busy again", floored, func() { sink = make([]byte, IdleBytes) })
+	sink = nil
+	f.Stop()
+	if got := gogc(); got != 100 {
+		t.Fatalf("after Stop: GOGC %d, want 100", got)
 	}
 }
