@@ -566,8 +566,14 @@ func (pr Principal) cacheKey(action string) string {
 	if channel == "" {
 		channel = ChannelAPI
 	}
+	// A user's ref is read lowercased (uid, entities); a service's and the
+	// guest's as they are, so their case tells two apart.
+	ref := pr.Ref
+	if !pr.Service && !pr.Guest {
+		ref = strings.ToLower(ref)
+	}
 	b := make([]byte, 0, 128)
-	b = strconv.AppendQuote(b, strings.ToLower(pr.Ref))
+	b = strconv.AppendQuote(b, ref)
 	for _, list := range [][]string{ent, scopes} {
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, int64(len(list)), 10)

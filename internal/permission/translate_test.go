@@ -380,10 +380,15 @@ func TestPrincipalCacheKey(t *testing.T) {
 		"no scopes":          {Ref: base.Ref, Ent: base.Ent},
 		"empty scope":        {Ref: base.Ref, Ent: base.Ent, Scopes: []string{""}},
 		"service":            {Ref: base.Ref, Ent: base.Ent, Scopes: base.Scopes, Service: true},
-		"guest":              {Ref: base.Ref, Ent: base.Ent, Scopes: base.Scopes, Guest: true},
+		"alice as guest":     {Ref: base.Ref, Ent: base.Ent, Scopes: base.Scopes, Guest: true},
 		"mcp":                {Ref: base.Ref, Ent: base.Ent, Scopes: base.Scopes, Channel: ChannelMCP},
 		"quote in ref":       {Ref: `user:default/alice" 2 "x`, Ent: base.Ent, Scopes: base.Scopes},
 		"separator in group": {Ref: base.Ref, Ent: []string{"user:default/alice\x00group:default/a"}, Scopes: base.Scopes},
+		// Cedar reads a service's ref as it is: case tells two apart.
+		"service bot":       {Ref: "service:external/bot", Service: true, Scopes: base.Scopes},
+		"service Bot":       {Ref: "service:external/Bot", Service: true, Scopes: base.Scopes},
+		"guest":             {Ref: "user:default/guest", Guest: true},
+		"guest, other case": {Ref: "user:default/Guest", Guest: true},
 	}
 	seen := map[string]string{}
 	for name, pr := range variants {
