@@ -77,7 +77,7 @@ func (f *Floor) watch(idle time.Duration) {
 		now := f.allocated()
 		if f.idle(now-last < IdleBytes) {
 			// Outside the lock: the collection's finalizer calls tune.
-			debug.FreeOSMemory()
+			freeOSMemory()
 			now = f.allocated()
 		}
 		last = now
@@ -101,6 +101,9 @@ func (f *Floor) idle(idle bool) bool {
 	f.setLocked()
 	return false
 }
+
+// freeOSMemory hands the heap's free memory back (a test counts its calls).
+var freeOSMemory = debug.FreeOSMemory
 
 // allocated is the bytes the process has allocated on the heap so far.
 func (f *Floor) allocated() uint64 {

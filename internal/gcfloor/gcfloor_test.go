@@ -3,6 +3,7 @@ package gcfloor
 import (
 	"runtime"
 	"runtime/metrics"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -66,22 +67,25 @@ func TestFloorFollowsCollections(t *testing.T) {
 	}
 }
 
-// sink keeps the busy phase's allocations from being optimized away.
+// sink keeps the busy phases' allocations from being optimized away.
 var sink []byte
 
 // TestIdleLiftsTheFloor: a period in which the process allocates under
 // IdleBytes lifts the floor (the base percent) and hands the heap's free
-// memory back; the first busy period brings the floor back.
+// memory back, once; the first busy period brings the floor back.
 func TestIdleLiftsTheFloor(t *testing.T) {
-	f := Start(100, 1<<30, 20*time.Millisecond)
+	const period = 200 * time.Millisecond // long beside a loaded machine's pauses
+	var freed atomic.Int64
+	defer func(f func()) { freeOSMemory = f }(freeOSMemory)
+	freeOSMemory = func() { freed.Add(1) }
+	f := Start(100, 1<<30, period)
 	defer f.Stop()
-	runtime.GC()
 	waitFor := func(what string, ok func() bool, work func()) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for !ok() {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: GOGC still %d after 10 s", what, gogc())
+				t.Fatalf("%s: GOGC %d and %d hand-backs after 10 s", what, gogc(), freed.Load())
 			}
 			if work != nil {
 				work()
@@ -90,22 +94,18 @@ func TestIdleLiftsTheFloor(t *testing.T) {
 		}
 	}
 	floored := func() bool { return gogc() > 100 }
-	waitFor("the floor set", floored, runtime.GC)
-	// Garbage the floor lets accumulate, to be handed back.
-	for range 16 {
-		sink = make([]byte, 4<<20)
-	}
+	// Busy (more than IdleBytes a period) and collecting: the floor is set.
+	busy := func() { sink = make([]byte, IdleBytes); runtime.GC() }
+	waitFor("the floor set", floored, busy)
+	before := freed.Load()
 	sink = nil
-	released := func() uint64 {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	before := released()
 	waitFor("idle", func() bool { return gogc() == 100 }, nil)
-	waitFor("the heap handed back", func() bool { return released() > before }, nil)
-	// Busy: more than IdleBytes a period, until the floor is back.
-	waitFor("busy again", floored, func() { sink = make([]byte, IdleBytes) })
+	waitFor("the heap handed back", func() bool { return freed.Load() > before }, nil)
+	time.Sleep(3 * period) // more idle periods: no more hand-backs
+	if n := freed.Load() - before; n != 1 {
+		t.Fatalf("idle: the heap handed back %d times, want once", n)
+	}
+	waitFor("busy again", floored, busy)
 	sink = nil
 	f.Stop()
 	if got := gogc(); got != 100 {
