@@ -61,10 +61,11 @@ type embeddedTemporal interface {
 // live heap is ~10 MB, so GOGC alone collected every ~250 by-name reads
 // (~35 kB each), ten times a second under a steady stream, and the reads
 // beside a collection were most of the slowest. With 64 MiB, on 10k
-// entities on PostgreSQL (2026-12-07): by-name p99 1.12-1.18 ms instead
-// of 1.32-1.95, an owner page's p99 2.9-3.0 ms instead of 4.4-4.9, for
-// ~110 MiB of RSS under that load instead of ~50. After heapIdlePeriod
-// without requests the memory is handed back. rigger worker has none: its
+// entities on PostgreSQL (2026-12-07, 3,000 reads a run): by-name p99
+// 1.09-1.16 ms instead of 1.36-1.40, an owner page's p99 3.0-3.9 ms
+// instead of 4.1-4.3, for ~107 MiB of RSS under that load instead of ~50.
+// Once a whole heapIdlePeriod passes without requests (5-10 s after the
+// last) the memory is handed back (gcfloor). rigger worker has none: its
 // peak is a catalog load's.
 const (
 	devHeapHeadroom    = 128 << 20

@@ -449,6 +449,7 @@ func TestAppendBatchSizes(t *testing.T) {
 		st := b.open(t)
 		ctx := context.Background()
 		n := 0
+		var returned []store.AuditRecord
 		for _, size := range []int{1, 7, 8, 9, 32, 33, 41, 100, 256} {
 			recs := make([]store.AuditRecord, size)
 			for i := range recs {
@@ -462,6 +463,7 @@ func TestAppendBatchSizes(t *testing.T) {
 			if len(got) != size || got[0].Seq != int64(n-size+1) || got[size-1].Seq != int64(n) {
 				t.Fatalf("append %d: %d records, seq %d to %d; want seq %d to %d", size, len(got), got[0].Seq, got[len(got)-1].Seq, n-size+1, n)
 			}
+			returned = append(returned, got...)
 		}
 		mustVerify(t, st, int64(n))
 		stored, err := st.AuditRecords(ctx, store.AuditQuery{Limit: n + 1})
@@ -471,6 +473,11 @@ func TestAppendBatchSizes(t *testing.T) {
 		for i, r := range stored {
 			if want := batchRecord(t, i+1, fmt.Sprintf("id-%04d", i+1)); r.Seq != int64(i+1) || string(r.Body) != string(want.Body) || r.ID != want.ID || r.Target != want.Target {
 				t.Fatalf("record %d: seq %d id %s target %s body %s", i, r.Seq, r.ID, r.Target, r.Body)
+			}
+			// What AppendAudit returned (the log's lines and heads are
+			// written from it) is what it stored.
+			if g := returned[i]; g.Seq != r.Seq || g.Hash != r.Hash || g.ID != r.ID {
+				t.Fatalf("record %d: returned seq %d hash %s id %s, stored seq %d hash %s id %s", i, g.Seq, g.Hash, g.ID, r.Seq, r.Hash, r.ID)
 			}
 		}
 
