@@ -77,21 +77,27 @@ const (
 // the pages of the executable its startup mapped (binpages): 50 of an
 // idle rigger server's 67 MiB of RSS. What it runs again is mapped again.
 func releaseStartupPages(logger *slog.Logger) {
-	time.AfterFunc(time.Second, func() {
-		n, err := binpages.Release()
-		if errors.Is(err, errors.ErrUnsupported) {
-			return // not on Linux: nothing to hand back, nothing to say
-		}
-		if err != nil {
-			logger.Warn("could not hand back the executable's startup pages", "err", err)
-			return
-		}
-		if n == 0 {
+	time.AfterFunc(time.Second, func() { releaseExecutablePages(logger, "startup") })
+}
+
+// releaseExecutablePages hands back the pages of the executable mapped
+// since the process started or was last idle (when names which).
+func releaseExecutablePages(logger *slog.Logger, when string) {
+	n, err := binpages.Release()
+	if errors.Is(err, errors.ErrUnsupported) {
+		return // not on Linux: nothing to hand back, nothing to say
+	}
+	if err != nil {
+		logger.Warn("could not hand back the executable's "+when+" pages", "err", err)
+		return
+	}
+	if n == 0 {
+		if when == "startup" { // said once, not at every idle period
 			logger.Info("found no read-only mapping of the executable to hand back")
-			return
 		}
-		logger.Debug("handed back the executable's startup pages", "mapped_bytes", n)
-	})
+		return
+	}
+	logger.Debug("handed back the executable's "+when+" pages", "mapped_bytes", n)
 }
 
 // gcTuned reports whether the environment tunes the garbage collector
@@ -128,7 +134,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		if m == modeServer {
 			headroom = serverHeapHeadroom
 		}
-		defer gcfloor.Start(100, headroom, heapIdlePeriod).Stop()
+		// Idle, the code the requests ran is handed back too, as at
+		// startup: an idle rigger server after 6,000 reads held 47 MiB,
+		// 25 of them pages of the binary.
+		defer gcfloor.Start(100, headroom, heapIdlePeriod, func() { releaseExecutablePages(logger, "serving") }).Stop()
 	}
 
 	if cfg.File != "" {

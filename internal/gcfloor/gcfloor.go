@@ -37,6 +37,7 @@ type Floor struct {
 	relaxed bool
 	sample  []metrics.Sample
 	done    chan struct{}
+	onIdle  func()
 }
 
 // IdleBytes is how little a process may allocate over an idle period and
@@ -48,9 +49,10 @@ const IdleBytes = 1 << 20
 // the live heap, with base as the GC percent otherwise (GOGC's 100 when
 // the process was not told another); over each idle period (none: never)
 // in which the process allocated under IdleBytes it lifts the floor and
-// returns the heap's free memory to the system. Stop undoes it.
-func Start(base int, headroom uint64, idle time.Duration) *Floor {
-	f := &Floor{base: base, headroom: headroom, done: make(chan struct{}), sample: []metrics.Sample{
+// returns the heap's free memory to the system, then calls onIdle (if not
+// nil; on the floor's own goroutine). Stop undoes it.
+func Start(base int, headroom uint64, idle time.Duration, onIdle func()) *Floor {
+	f := &Floor{base: base, headroom: headroom, done: make(chan struct{}), onIdle: onIdle, sample: []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/heap/allocs:bytes"},
 	}}
 	f.tune()
@@ -78,6 +80,9 @@ func (f *Floor) watch(idle time.Duration) {
 		if f.idle(now-last < IdleBytes) {
 			// Outside the lock: the collection's finalizer calls tune.
 			freeOSMemory()
+			if f.onIdle != nil {
+				f.onIdle()
+			}
 			now = f.allocated()
 		}
 		last = now

@@ -38,7 +38,7 @@ func TestPercent(t *testing.T) {
 // restores the base.
 func TestFloorFollowsCollections(t *testing.T) {
 	before := gogc()
-	f := Start(100, 1<<30, 0)
+	f := Start(100, 1<<30, 0, nil)
 	defer f.Stop()
 	keep := make([][]byte, 0, 64)
 	for i := 0; i < 3; i++ {
@@ -72,13 +72,18 @@ var sink []byte
 
 // TestIdleLiftsTheFloor: a period in which the process allocates under
 // IdleBytes lifts the floor (the base percent) and hands the heap's free
-// memory back, once; the first busy period brings the floor back.
+// memory back, once, then calls onIdle; the first busy period brings the
+// floor back.
 func TestIdleLiftsTheFloor(t *testing.T) {
 	const period = 200 * time.Millisecond // long beside a loaded machine's pauses
-	var freed atomic.Int64
+	var freed, told atomic.Int64
 	defer func(f func()) { freeOSMemory = f }(freeOSMemory)
 	freeOSMemory = func() { freed.Add(1) }
-	f := Start(100, 1<<30, period)
+	f := Start(100, 1<<30, period, func() {
+		if freed.Load() != told.Add(1) {
+			t.Error("onIdle called without the heap handed back first")
+		}
+	})
 	defer f.Stop()
 	waitFor := func(what string, ok func() bool, work func()) {
 		t.Helper()
@@ -104,6 +109,9 @@ func TestIdleLiftsTheFloor(t *testing.T) {
 	time.Sleep(3 * period) // more idle periods: no more hand-backs
 	if n := freed.Load() - before; n != 1 {
 		t.Fatalf("idle: the heap handed back %d times, want once", n)
+	}
+	if told.Load() != freed.Load() {
+		t.Fatalf("onIdle called %d times for %d hand-backs", told.Load(), freed.Load())
 	}
 	waitFor("busy again", floored, busy)
 	sink = nil
