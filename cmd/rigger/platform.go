@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -73,6 +75,39 @@ const (
 	heapIdlePeriod     = 5 * time.Second
 )
 
+// cgroupMemoryLimit is the memory limit of the process's cgroup, read from
+// self (/proc/self/cgroup) under root (/sys/fs/cgroup): cgroup v2's
+// memory.max of the process's own group, else of root (a container's
+// namespace shows its group there), else v1's memory.limit_in_bytes.
+// false when none is set (v2 "max", v1's huge "unlimited") or readable.
+func cgroupMemoryLimit(self, root string) (uint64, bool) {
+	var files []string
+	if b, err := os.ReadFile(self); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if path, ok := strings.CutPrefix(line, "0::"); ok { // v2
+				files = append(files, filepath.Join(root, filepath.Clean("/"+path), "memory.max"))
+			}
+		}
+	}
+	files = append(files, filepath.Join(root, "memory.max"), filepath.Join(root, "memory", "memory.limit_in_bytes"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "max" {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 || n >= 1<<60 {
+			return 0, false
+		}
+		return n, true
+	}
+	return 0, false
+}
+
 // releaseStartupPages hands back, a second after the process is ready,
 // the pages of the executable its startup mapped (binpages): 50 of an
 // idle rigger server's 67 MiB of RSS. What it runs again is mapped again.
@@ -133,6 +168,12 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		headroom := uint64(devHeapHeadroom)
 		if m == modeServer {
 			headroom = serverHeapHeadroom
+		}
+		// In a container with a small memory limit the floor is a
+		// quarter of it at most: 128 MiB for a server leaves 32.
+		if limit, ok := cgroupMemoryLimit("/proc/self/cgroup", "/sys/fs/cgroup"); ok && headroom > limit/4 {
+			logger.Info("heap floor lowered to a quarter of the memory limit", "limit_bytes", limit, "floor_bytes", limit/4)
+			headroom = limit / 4
 		}
 		// Idle, the code the requests ran is handed back too, as at
 		// startup: an idle rigger server after 6,000 reads held 47 MiB,
