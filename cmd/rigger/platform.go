@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -75,37 +77,75 @@ const (
 	heapIdlePeriod     = 5 * time.Second
 )
 
-// cgroupMemoryLimit is the memory limit of the process's cgroup, read from
-// self (/proc/self/cgroup) under root (/sys/fs/cgroup): cgroup v2's
-// memory.max of the process's own group, else of root (a container's
-// namespace shows its group there), else v1's memory.limit_in_bytes.
-// false when none is set (v2 "max", v1's huge "unlimited") or readable.
+// heapHeadroom is mode m's heap floor (dev or server) under a memory limit
+// of limit bytes (limited: one is set), and whether the limit lowered it:
+// in a container with a small limit the floor is a quarter of it at most
+// (128 MiB for a server leaves 32).
+func heapHeadroom(m mode, limit uint64, limited bool) (headroom uint64, lowered bool) {
+	headroom = devHeapHeadroom
+	if m == modeServer {
+		headroom = serverHeapHeadroom
+	}
+	if limited && headroom > limit/4 {
+		return limit / 4, true
+	}
+	return headroom, false
+}
+
+// cgroupMemoryLimit is the memory limit the process's cgroups put on it:
+// the smallest set at any level from its group (read from self,
+// /proc/self/cgroup) up to the root (root, /sys/fs/cgroup), in cgroup v2
+// (memory.max) and in v1's memory hierarchy (root/memory,
+// memory.limit_in_bytes). A container's namespace shows its own group as
+// the root. false when no level sets one ("max", v1's huge "unlimited")
+// or none is readable. A group path with ".." (a group outside the
+// namespace) is not followed.
 func cgroupMemoryLimit(self, root string) (uint64, bool) {
-	var files []string
+	var v2, v1 string // the process's groups, "" unknown
 	if b, err := os.ReadFile(self); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
-			if path, ok := strings.CutPrefix(line, "0::"); ok { // v2
-				files = append(files, filepath.Join(root, filepath.Clean("/"+path), "memory.max"))
+			f := strings.SplitN(line, ":", 3)
+			switch {
+			case len(f) != 3:
+			case f[0] == "0" && f[1] == "":
+				v2 = f[2]
+			case slices.Contains(strings.Split(f[1], ","), "memory"):
+				v1 = f[2]
 			}
 		}
 	}
-	files = append(files, filepath.Join(root, "memory.max"), filepath.Join(root, "memory", "memory.limit_in_bytes"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
+	var limit uint64
+	found := false
+	levels := func(base, group, file string) {
+		dirs := []string{base}
+		if group != "" && !slices.Contains(strings.Split(group, "/"), "..") {
+			for g := path.Clean("/" + group); g != "/"; g = path.Dir(g) {
+				dirs = append(dirs, filepath.Join(base, filepath.FromSlash(g)))
+			}
 		}
-		v := strings.TrimSpace(string(b))
-		if v == "max" {
-			return 0, false
+		for _, d := range dirs {
+			if n, ok := readMemoryLimit(filepath.Join(d, file)); ok && (!found || n < limit) {
+				limit, found = n, true
+			}
 		}
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil || n == 0 || n >= 1<<60 {
-			return 0, false
-		}
-		return n, true
 	}
-	return 0, false
+	levels(root, v2, "memory.max")
+	levels(filepath.Join(root, "memory"), v1, "memory.limit_in_bytes")
+	return limit, found
+}
+
+// readMemoryLimit reads one cgroup limit file: false for "max", v1's
+// "unlimited" (a number near 2^63) and anything unreadable.
+func readMemoryLimit(file string) (uint64, bool) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n == 0 || n >= 1<<60 {
+		return 0, false
+	}
+	return n, true
 }
 
 // releaseStartupPages hands back, a second after the process is ready,
@@ -165,15 +205,10 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 		// reads beside a collection were most of the slowest: the goal is
 		// kept 128 MiB above the live heap (at most that much more memory),
 		// 64 MiB for rigger server, while requests come.
-		headroom := uint64(devHeapHeadroom)
-		if m == modeServer {
-			headroom = serverHeapHeadroom
-		}
-		// In a container with a small memory limit the floor is a
-		// quarter of it at most: 128 MiB for a server leaves 32.
-		if limit, ok := cgroupMemoryLimit("/proc/self/cgroup", "/sys/fs/cgroup"); ok && headroom > limit/4 {
-			logger.Info("heap floor lowered to a quarter of the memory limit", "limit_bytes", limit, "floor_bytes", limit/4)
-			headroom = limit / 4
+		limit, limited := cgroupMemoryLimit("/proc/self/cgroup", "/sys/fs/cgroup")
+		headroom, lowered := heapHeadroom(m, limit, limited)
+		if lowered {
+			logger.Info("heap floor lowered to a quarter of the memory limit", "limit_bytes", limit, "floor_bytes", headroom)
 		}
 		// Idle, the code the requests ran is handed back too, as at
 		// startup: an idle rigger server after 6,000 reads held 47 MiB,
