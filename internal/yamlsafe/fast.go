@@ -148,7 +148,8 @@ const maxDepth = 1000
 // parser, and a stream of thousands is read by yaml.v3 whole instead.
 const maxResolved = 256
 
-// open enters a collection; false (declined) past maxDepth.
+// open enters a collection; false (declined) past maxDepth. A collection
+// opened leaves with leave.
 func (p *fastParser) open() bool {
 	p.depth++
 	if p.depth > maxDepth {
@@ -157,6 +158,9 @@ func (p *fastParser) open() bool {
 	}
 	return true
 }
+
+// leave leaves the collection open entered.
+func (p *fastParser) leave() { p.depth-- }
 
 func (p *fastParser) eof() bool { return p.pos >= len(p.data) }
 
@@ -281,7 +285,7 @@ func (p *fastParser) sequence(ind int) *yaml.Node {
 	if !p.open() {
 		return nil
 	}
-	defer func() { p.depth-- }()
+	defer p.leave()
 	seq := p.node(yaml.SequenceNode, "!!seq", "", p.pos)
 	for !p.bad {
 		p.pos++ // the dash
@@ -328,7 +332,7 @@ func (p *fastParser) mapping(ind int) *yaml.Node {
 	if !p.open() {
 		return nil
 	}
-	defer func() { p.depth-- }()
+	defer p.leave()
 	m := p.node(yaml.MappingNode, "!!map", "", p.pos)
 	for !p.bad {
 		end := p.keyEnd(p.pos)
@@ -695,7 +699,7 @@ func (p *fastParser) flow() *yaml.Node {
 	if !p.open() {
 		return nil
 	}
-	defer func() { p.depth-- }()
+	defer p.leave()
 	open := p.data[p.pos]
 	n := p.node(yaml.SequenceNode, "!!seq", "", p.pos)
 	closer := byte(']')
