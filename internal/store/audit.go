@@ -88,6 +88,8 @@ func (s *SQL) AppendAudit(ctx context.Context, recs []AuditRecord) ([]AuditRecor
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read audit chain head: %w", err)
 		}
+		// Each size's statement, rebound for the dialect once a batch.
+		texts := map[int]string{}
 		args := make([]any, 0, auditColumns*min(len(recs), auditInsertRows[0]))
 		for i := 0; i < len(recs); {
 			n := auditRowsNext(len(recs) - i)
@@ -104,7 +106,12 @@ func (s *SQL) AppendAudit(ctx context.Context, recs []AuditRecord) ([]AuditRecor
 				prev = h
 				out[j] = r
 			}
-			if _, err := tx.ExecContext(ctx, s.q(auditInsertOf(n)), args...); err != nil {
+			text, ok := texts[n]
+			if !ok {
+				text = s.q(auditInsertOf(n))
+				texts[n] = text
+			}
+			if _, err := tx.ExecContext(ctx, text, args...); err != nil {
 				if n == 1 {
 					return fmt.Errorf("append audit event %s: %w", recs[i].ID, err)
 				}
