@@ -296,7 +296,20 @@ func probe(q *sqlBuilder, c Cond) { probeAs(q, c, false) }
 // hold it), for a query whose candidates it is to find (HiddenSet).
 func probeAs(q *sqlBuilder, c Cond, semi bool) {
 	key, vals := strings.ToLower(c.Key), lowerAll(c.Values)
-	if col := columnFor(key); col != "" && key != "metadata.uid" {
+	if key == "metadata.uid" {
+		// No search row holds it (StoredSearchKey): the entity's row does,
+		// found by id, as e is a search document in a search's access
+		// check (search_docs has no uid). Uids are case-sensitive.
+		if len(c.Values) == 0 {
+			q.add("1=1")
+			return
+		}
+		q.add("e.id IN (SELECT x.id FROM entities x WHERE ")
+		inList(q, "x.uid", c.Values)
+		q.add(")")
+		return
+	}
+	if columnFor(key) != "" {
 		cond(q, Cond{Key: key, Values: vals})
 		return
 	}

@@ -126,19 +126,40 @@ func relationCond(q *sqlBuilder, types, targets []string, like string, perRow bo
 const rowRelationType = "r.type_lower || ''"
 
 // StoredSearchKey says whether a search row of the (lower-cased) key is
-// stored: every key but relations.<type>, whose rows would copy the
-// relations table's (a sixth of the search rows of a typical catalog,
-// and only those the entity emits itself: a group's relations.ownerOf,
-// emitted by what it owns, would be missing).
+// stored: every key but
+//   - relations.<type>, whose rows would copy the relations table's (a
+//     sixth of the search rows of a typical catalog, and only those the
+//     entity emits itself: a group's relations.ownerOf, emitted by what it
+//     owns, would be missing);
+//   - metadata.namespace and metadata.uid (columnRow): the entity's own
+//     columns answer every read of them (filters, access conditions,
+//     order, facets, full text), and their rows were a tenth of the table.
+//
+// metadata.name and kind keep their rows, though their columns answer
+// filters: facets list their values as written (the columns hold them
+// lower-cased), and a picker's full text over names and titles scans
+// search_key_value for the few keys it names (see fullTextCond).
 //
 // Rows of such keys a previous release wrote are left in place, for its
 // servers still running during a rolling upgrade (their access checks
-// read them), and change no answer here: they repeat the entity's own
-// relations, which a full text over any value reads anyway. They go as
-// their entity is written again or removed.
+// read them), and change no answer here: no read of those keys looks at
+// them but a full text over any value, which reads the same value from
+// the column. They go as their entity is written again or removed.
 func StoredSearchKey(key string) bool {
+	if columnRow(key) {
+		return false
+	}
 	_, relation := relationType(key)
 	return !relation
+}
+
+// columnRow says whether key (lower-cased) is one whose search rows are
+// not stored (StoredSearchKey), as its entity column holds what they
+// would: metadata.namespace (a lower-case DNS label the catalog always
+// sets) and metadata.uid (the catalog's own uid; the row held the uid a
+// file declared, which the catalog does not keep, or a null).
+func columnRow(key string) bool {
+	return key == "metadata.namespace" || key == "metadata.uid"
 }
 
 // cond writes one filter condition as an index-served predicate.
@@ -214,22 +235,38 @@ func fullTextCond(q *sqlBuilder, fullText string, fields []string, perRow bool) 
 	term := strings.ToLower(strings.TrimSpace(fullText))
 	like := "%" + likeEscaper.Replace(term) + "%"
 	if len(fields) == 0 {
+		// Any value: the search rows', the relations' targets and the
+		// namespace (whose rows are not stored). Not the uid: its rows
+		// held a null (or a uid the catalog replaced), so a term of hex
+		// digits ("cafe") does not match every entity whose uid has them.
 		q.add("(EXISTS (SELECT 1 ")
 		q.searchOf("e.id")
 		q.add(` AND s.value LIKE ? ESCAPE '\') OR `, like)
 		relationCond(q, nil, nil, like, true)
-		q.add(")")
+		q.add(` OR e.namespace LIKE ? ESCAPE '\')`, like)
 		return
 	}
-	var keys, types []string
+	var keys, types, cols []string
 	for _, f := range fields {
-		if typ, ok := relationType(f); ok {
+		key := strings.ToLower(f)
+		if typ, ok := relationType(key); ok {
 			types = append(types, typ)
+		} else if columnRow(key) {
+			cols = append(cols, columnFor(key))
 		} else {
-			keys = append(keys, strings.ToLower(f))
+			keys = append(keys, key)
 		}
 	}
 	q.add("(")
+	for i, col := range cols {
+		if i > 0 {
+			q.add(" OR ")
+		}
+		q.add(col+` LIKE ? ESCAPE '\'`, like)
+	}
+	if len(cols) > 0 && len(keys)+len(types) > 0 {
+		q.add(" OR ")
+	}
 	if len(keys) > 0 {
 		if perRow {
 			q.add("EXISTS (SELECT 1 ")
@@ -745,6 +782,12 @@ func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets [
 				q.add(")")
 			}
 			q.add(" GROUP BY r.target_ref ORDER BY COUNT(DISTINCT r.source_ref) DESC, r.target_ref")
+		} else if key := strings.ToLower(facet); columnRow(key) {
+			// As written: a namespace is lower-case, a uid the catalog's.
+			col := columnFor(key)
+			q.add("SELECT " + col + ", COUNT(*) FROM entities e WHERE ")
+			where(&q, f, access, "", nil)
+			q.add(" GROUP BY " + col + " ORDER BY COUNT(*) DESC, " + col)
 		} else {
 			// original is NULL where it equals value (see writeRows).
 			q.add("SELECT COALESCE(s.original, s.value), COUNT(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.entity_id IN (SELECT e.id FROM entities e WHERE ", strings.ToLower(facet))

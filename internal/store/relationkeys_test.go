@@ -55,12 +55,7 @@ func TestRelationKeyPlans(t *testing.T) {
 // full text read the entity's relations, which the old rows only repeat.
 func TestOldRelationSearchRowsAreHarmless(t *testing.T) {
 	ctx := context.Background()
-	s := openSQLite(t, filepath.Join(t.TempDir(), "rigger.db"))
-	defer s.Close()
-	loc, err := s.AddLocation(ctx, Location{Type: "file", Target: "/a.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, loc := storeWithLocation(t)
 	svc := Entity{Ref: "component:default/svc", Body: []byte(`{"kind":"Component","metadata":{"name":"svc"}}`), Hash: "h",
 		Search:    []SearchRow{{Key: "kind", Value: "component", Original: "Component"}, {Key: "relations.ownedby", Value: "group:default/team-a"}},
 		Relations: []Relation{{Source: "component:default/svc", Type: "ownedBy", Target: "group:default/team-a"}, {Source: "group:default/team-a", Type: "ownerOf", Target: "component:default/svc"}}}
@@ -86,4 +81,57 @@ func TestOldRelationSearchRowsAreHarmless(t *testing.T) {
 			t.Errorf("%+v with an old row: %d of %d (%v)", qu, len(p.Entities), p.TotalItems, err)
 		}
 	}
+}
+
+// TestOldColumnKeySearchRowsAreHarmless: metadata.namespace and
+// metadata.uid rows are no longer written (their columns answer), and
+// those a previous release wrote change no answer: facets read the
+// columns, and a full text reads the same namespace from its column.
+func TestOldColumnKeySearchRowsAreHarmless(t *testing.T) {
+	ctx := context.Background()
+	s, loc := storeWithLocation(t)
+	svc := Entity{Ref: "component:default/svc", Body: []byte(`{"kind":"Component","metadata":{"name":"svc","namespace":"default"}}`), Hash: "h",
+		Search: []SearchRow{{Key: "kind", Value: "component", Original: "Component"}, {Key: "metadata.name", Value: "svc"},
+			{Key: "metadata.namespace", Value: "default"}, {Key: "metadata.uid"}}}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, []Entity{svc}, ReplaceOptions{Orphans: OrphanDelete}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM search WHERE key IN ('metadata.namespace', 'metadata.uid')").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("namespace or uid search rows written: %d (%v)", n, err)
+	}
+	stored, err := s.EntityByRef(ctx, svc.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rows a previous release wrote beside the entity's name row.
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO search (id, entity_id, key, value) SELECT MAX(id) + 1, entity_id, 'metadata.namespace', 'default' FROM search"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO search (id, entity_id, key, value) SELECT MAX(id) + 1, entity_id, 'metadata.uid', '' FROM search"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Facets(ctx, nil, []string{"metadata.namespace", "metadata.uid"})
+	if err != nil || fmt.Sprint(f["metadata.namespace"]) != "[{default 1}]" || fmt.Sprint(f["metadata.uid"]) != "[{"+stored.UID+" 1}]" {
+		t.Errorf("facets with old rows: %v (%v), want one default and uid %s", f, err, stored.UID)
+	}
+	for _, qu := range []Query{{FullText: "defa"}, {FullText: "defa", FullTextFields: []string{"metadata.namespace"}}, {Filter: Filter{{{Key: "metadata.namespace", Values: []string{"default"}}}}}} {
+		qu.Limit = 10
+		p, err := s.Query(ctx, qu)
+		if err != nil || p.TotalItems != 1 || len(p.Entities) != 1 {
+			t.Errorf("%+v with old rows: %d of %d (%v)", qu, len(p.Entities), p.TotalItems, err)
+		}
+	}
+}
+
+// storeWithLocation opens a SQLite store for the test, with one location.
+func storeWithLocation(t *testing.T) (*SQL, Location) {
+	t.Helper()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "rigger.db"))
+	t.Cleanup(func() { s.Close() })
+	loc, err := s.AddLocation(context.Background(), Location{Type: "file", Target: "/a.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, loc
 }

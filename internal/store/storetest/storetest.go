@@ -128,6 +128,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("HiddenSetComplement", func(t *testing.T) { testHiddenSetComplement(t, open) })
 	t.Run("CancelledReplace", func(t *testing.T) { testCancelledReplace(t, open) })
 	t.Run("RelationKeys", func(t *testing.T) { testRelationKeys(t, open) })
+	t.Run("ColumnKeys", func(t *testing.T) { testColumnKeys(t, open) })
 }
 
 func testFilters(t *testing.T, open Opener) {
