@@ -113,6 +113,9 @@ type Dialect struct {
 	// CopyBatch is how many rows a rowInserter hands CopyRows at a time
 	// (0: copyRows).
 	CopyBatch int
+	// ReplaceSettings, if set, runs first in a location's write
+	// transaction (ReplaceLocationStream).
+	ReplaceSettings string
 	// Analyze refreshes planner statistics after a large batch, in its
 	// transaction ("" = the database does it itself).
 	Analyze string
@@ -887,6 +890,11 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		// ends, and classify checks it between chunks.
 		r := &replacer{s: s, ctx: context.WithoutCancel(ctx), done: ctx, conn: conn, tx: tx, loc: locationID, now: ts(s.now()), seen: map[string]bool{}}
 		defer r.close()
+		if s.d.ReplaceSettings != "" {
+			if _, err := tx.ExecContext(r.ctx, s.d.ReplaceSettings); err != nil {
+				return err
+			}
+		}
 		if err := r.begin(); err != nil {
 			return err
 		}

@@ -106,6 +106,19 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// drops (SQLSTATE 40P01: a failed request). Every table of
 		// FirstLoadIndexes is here.
 		FirstLoadLock: "LOCK TABLE entities, search, relations, search_docs, search_vocab IN ACCESS EXCLUSIVE MODE NOWAIT",
+		// Every statement of a location's write reads rows by a key (a
+		// chunk's refs, ids, an entity's rows): none is to scan a table.
+		// The check of a chunk's refs against other locations' did. Its
+		// plan, made once for the connection while the catalog was
+		// small, was a scan, kept as the table grew: a 100k-entity first
+		// load that readers kept from its locks for a while read the
+		// whole table again for each chunk, and its writes took 116 s
+		// instead of 6 (auto_explain: a seq scan costed 0.00). Planned
+		// afresh for each chunk (plan_cache_mode = force_custom_plan) it
+		// still scans until the table outgrows the cost of 1,000 index
+		// probes at random_page_cost 4: the checks of a 30k-entity load
+		// read 320k rows (TestFirstLoadLooksUpRefsByIndex).
+		ReplaceSettings: "SET LOCAL enable_seqscan = off",
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's,
 		// and plan searches for a search index it believes empty (a
