@@ -12,11 +12,11 @@ import "strings"
 func Schema(dialect string) []string {
 	entityID, renameKeys := "INTEGER PRIMARY KEY", ""
 	searchIndex, searchSpeed, kindName, pairStats := searchIndexSQLite, searchSpeedSQLite, kindNameSQLite, ""
-	searchVectorMigration, searchPending, revocationClock := searchVectorSQLite, searchPendingSQLite, revocationClockSQLite
+	searchVectorMigration, searchPending, revocationClock, columnStats := searchVectorSQLite, searchPendingSQLite, revocationClockSQLite, columnStatsSQLite
 	catalogGeneration, searchDocsStats, ftsHash, packedRows := catalogGenerationSQLite, searchDocsStatsSQLite, ftsHashSQLite, packedRowsSQLite
 	if dialect == "postgres" {
 		searchIndex, searchSpeed, kindName, pairStats = searchIndexPostgres, searchSpeedPostgres, kindNamePostgres, searchPairStatsPostgres
-		searchVectorMigration, searchPending, revocationClock = searchVectorPostgres, searchPendingPostgres, revocationClockPostgres
+		searchVectorMigration, searchPending, revocationClock, columnStats = searchVectorPostgres, searchPendingPostgres, revocationClockPostgres, columnStatsPostgres
 		catalogGeneration, searchDocsStats, ftsHash, packedRows = catalogGenerationPostgres, searchDocsStatsPostgres, ftsHashPostgres, packedRowsPostgres
 	}
 	if dialect == "postgres" {
@@ -364,7 +364,7 @@ CREATE TABLE auth_user_generations (
   generation BIGINT NOT NULL
 );
 ALTER TABLE auth_revocations ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
-`, searchVectorMigration, searchPending, revocationClock, catalogGeneration, searchDocsStats, auditFileSchema, ftsHash, packedRows}
+`, searchVectorMigration, searchPending, revocationClock, catalogGeneration, searchDocsStats, auditFileSchema, ftsHash, packedRows, columnStats}
 }
 
 // packedRowsSQLite renumbers the search and relation rows so that an
@@ -427,6 +427,26 @@ const (
 INSERT INTO search_fts (search_fts, rank) VALUES ('hashsize', 4194304);
 `
 	ftsHashPostgres = `
+SELECT 1;
+`
+)
+
+// columnStatsPostgres leaves out of every ANALYZE (a large batch's, in
+// its transaction, and autovacuum's) the columns no statement compares,
+// joins or groups by: an entity's uid (unique by index), body, hash and
+// times, and a search row's value as written. Each text column's sample
+// is sorted: at 10k entities the batch's ANALYZE took 190-225 ms against
+// 265-315 ms. Listing the columns in the ANALYZE instead would leave the
+// tables' count of changes since their last analysis as it was, and
+// autovacuum would analyze them whole right after. SQLite's ANALYZE reads
+// indexes only.
+const (
+	columnStatsPostgres = `
+ALTER TABLE entities ALTER COLUMN uid SET STATISTICS 0, ALTER COLUMN body SET STATISTICS 0,
+  ALTER COLUMN hash SET STATISTICS 0, ALTER COLUMN created_at SET STATISTICS 0, ALTER COLUMN updated_at SET STATISTICS 0;
+ALTER TABLE search ALTER COLUMN original SET STATISTICS 0;
+`
+	columnStatsSQLite = `
 SELECT 1;
 `
 )

@@ -117,7 +117,7 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// afresh for each chunk (plan_cache_mode = force_custom_plan) it
 		// still scans until the table outgrows the cost of 1,000 index
 		// probes at random_page_cost 4: the checks of a 30k-entity load
-		// read 320k rows (TestFirstLoadLooksUpRefsByIndex).
+		// read 320k rows (TestFirstLoadPlanning).
 		ReplaceSettings: "SET LOCAL enable_seqscan = off",
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's,
@@ -129,12 +129,9 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// last, the names query expects hundreds of documents an entity
 		// and builds the access predicate's hash tables (25 ms right after
 		// a load) to check one. Of the other tables, the columns that
-		// statements compare or join: each text column's sample is sorted
-		// (its bodies, uids, hashes, times, a relation's type and target
-		// as written are never compared; uids and refs are unique by
-		// index). 190-225 ms against 265-315 ms at 10k entities.
-		Analyze: "ANALYZE entities (kind, namespace, name, ref, location_id, orphan), search (entity_id, key, value), " +
-			"relations (origin_id, source_ref, type_lower, target_lower), search_docs (id, type)",
+		// statements compare, join or group by (the others have no
+		// statistics target: store.Schema's columnStats).
+		Analyze: "ANALYZE entities, search, relations, search_docs (id, type)",
 		// And the batch's pages all-visible, after it commits: until
 		// autovacuum came, searches' access checks read the heap row of
 		// every index entry they met. The heap pass only: the indexes'

@@ -4,21 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/riggerdev/rigger/internal/store"
 )
 
-// TestFirstLoadLooksUpRefsByIndex: each chunk of a large first load
+// TestFirstLoadPlanning: each chunk of a large first load
 // checks its refs against the other locations' with a plan made for the
 // table as it is by then. A reader holding the catalog tables while the
 // load starts keeps it from its locks for a while; with a plan made once
 // for the connection (a scan, chosen while the table was small), every
 // later chunk read the whole growing table, and a 100k-entity load's
 // writes took 116 s instead of 6. The table's sequential-scan counters
-// tell: a plan per chunk reads entities by its ref index.
-func TestFirstLoadLooksUpRefsByIndex(t *testing.T) {
+// tell: a plan per chunk reads entities by its ref index. And the load's
+// ANALYZE samples only the columns statements compare.
+func TestFirstLoadPlanning(t *testing.T) {
 	dsn := freshDB(t)
 	ctx := context.Background()
 	s := openStore(t, dsn)
@@ -57,6 +59,31 @@ func TestFirstLoadLooksUpRefsByIndex(t *testing.T) {
 	res, err := s.ReplaceLocationStream(ctx, loc.ID, stream, store.ReplaceOptions{Orphans: store.OrphanDelete})
 	if err != nil || res.Inserted != total {
 		t.Fatalf("first load: %+v %v", res, err)
+	}
+	// Its ANALYZE sampled the columns statements compare, not the bodies,
+	// uids, hashes, times or search values as written (columnStats).
+	var analyzed []string
+	rows, err := db.Query(`SELECT tablename || '.' || attname FROM pg_stats WHERE tablename IN ('entities', 'search') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var col string
+		if err := rows.Scan(&col); err != nil {
+			t.Fatal(err)
+		}
+		analyzed = append(analyzed, col)
+	}
+	rows.Close()
+	for _, want := range []string{"entities.kind", "entities.ref", "search.key", "search.value"} {
+		if !slices.Contains(analyzed, want) {
+			t.Errorf("no statistics of %s after a large batch: %v", want, analyzed)
+		}
+	}
+	for _, never := range []string{"entities.body", "entities.uid", "entities.hash", "entities.created_at", "entities.updated_at", "search.original"} {
+		if slices.Contains(analyzed, never) {
+			t.Errorf("statistics of %s, which no statement compares: %v", never, analyzed)
+		}
 	}
 	// The load's counters reach the statistics when its session flushes
 	// them (within seconds of going idle).
