@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/riggerdev/rigger/internal/store"
@@ -122,6 +123,8 @@ func testColumnKeys(t *testing.T, open Opener) {
 		// Access on a uid: the entity's, not the one its file declared.
 		{store.Query{Access: store.Match("metadata.uid", uid["group:ops/team-d"])}, []string{"group:ops/team-d"}},
 		{store.Query{Access: store.Match("metadata.uid", "0c0ffee0-0000-4000-8000-00000000cafe")}, []string{}},
+		{store.Query{Access: store.Match("metadata.uid", strings.ToUpper(uid["group:ops/team-d"]))}, []string{}},
+		{store.Query{Filter: store.Filter{{{Key: "metadata.uid", Values: []string{uid["group:ops/team-d"]}}}}}, []string{"group:ops/team-d"}},
 		{store.Query{Access: store.Not(store.Match("metadata.uid", uid["group:ops/team-d"], uid["component:default/svc-a"]))}, []string{"api:payments/api-c", "component:payments/svc-b"}},
 		{store.Query{Access: store.Match("metadata.uid")}, []string{"api:payments/api-c", "component:default/svc-a", "component:payments/svc-b", "group:ops/team-d"}},
 		{store.Query{Filter: store.Filter{{{Key: "metadata.namespace", Values: []string{"Payments"}}}}}, []string{"api:payments/api-c", "component:payments/svc-b"}},
