@@ -113,9 +113,11 @@ type Dialect struct {
 	// CopyBatch is how many rows a rowInserter hands CopyRows at a time
 	// (0: copyRows).
 	CopyBatch int
-	// ReplaceSettings, if set, runs first in a location's write
-	// transaction (ReplaceLocationStream).
-	ReplaceSettings string
+	// RefCheck, if set, are the statements run before and after the
+	// check of a streamed chunk's refs against other locations' entities
+	// (ReplaceLocationStream), for a plan that reads them by the ref
+	// index however small the table looked when it was planned.
+	RefCheck [2]string
 	// Analyze refreshes planner statistics after a large batch, in its
 	// transaction ("" = the database does it itself).
 	Analyze string
@@ -890,11 +892,6 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		// ends, and classify checks it between chunks.
 		r := &replacer{s: s, ctx: context.WithoutCancel(ctx), done: ctx, conn: conn, tx: tx, loc: locationID, now: ts(s.now()), seen: map[string]bool{}}
 		defer r.close()
-		if s.d.ReplaceSettings != "" {
-			if _, err := tx.ExecContext(r.ctx, s.d.ReplaceSettings); err != nil {
-				return err
-			}
-		}
 		if err := r.begin(); err != nil {
 			return err
 		}
@@ -1104,6 +1101,9 @@ func (r *replacer) classify() error {
 		}
 	}
 	others := map[string]string{}
+	if err := r.refCheck(0, len(foreign)); err != nil {
+		return err
+	}
 	for _, chunk := range chunks(foreign, r.s.d.MaxParams-1) {
 		rows, err := r.tx.QueryContext(r.ctx, r.s.q(`SELECT ref, COALESCE(location_id, '') FROM entities WHERE ref IN (`+placeholders(len(chunk))+`)`), anys(chunk)...)
 		if err != nil {
@@ -1118,6 +1118,9 @@ func (r *replacer) classify() error {
 			others[ref] = loc
 		}
 		rows.Close()
+	}
+	if err := r.refCheck(1, len(foreign)); err != nil {
+		return err
 	}
 
 	var inserts []Entity
@@ -1194,6 +1197,16 @@ func (r *replacer) classify() error {
 		r.rebuild, r.bulkIndexes = rebuild, !dropped
 	}
 	return r.insert(inserts)
+}
+
+// refCheck runs the dialect's statement i of RefCheck (0 before the
+// check of n refs, 1 after it), if it has one and there are refs.
+func (r *replacer) refCheck(i, n int) error {
+	if r.s.d.RefCheck[i] == "" || n == 0 {
+		return nil
+	}
+	_, err := r.tx.ExecContext(r.ctx, r.s.d.RefCheck[i])
+	return err
 }
 
 // ownedEntity is an entity with its stored id.
