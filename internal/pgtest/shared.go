@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -51,9 +52,10 @@ func (s *Shared) Main(m *testing.M, what string) int {
 	return m.Run()
 }
 
-// DB creates an empty database named prefix_N and returns its DSN; without
-// a server it skips the test (loudly, unless in -short mode).
-func (s *Shared) DB(t testing.TB, prefix string) string {
+// DB creates an empty database named prefix_N (options appended to its
+// CREATE DATABASE: a template, a locale) and returns its DSN; without a
+// server it skips the test (loudly, unless in -short mode).
+func (s *Shared) DB(t testing.TB, prefix string, options ...string) string {
 	t.Helper()
 	if s.server == nil && testing.Short() {
 		t.Skip("starts PostgreSQL; skipped in -short mode")
@@ -67,7 +69,7 @@ func (s *Shared) DB(t testing.TB, prefix string) string {
 	}
 	defer admin.Close()
 	name := fmt.Sprintf("%s_%d", prefix, s.seq.Add(1))
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+	if _, err := admin.Exec(strings.Join(append([]string{"CREATE DATABASE", name}, options...), " ")); err != nil {
 		t.Fatal(err)
 	}
 	return s.server.DSN(name)

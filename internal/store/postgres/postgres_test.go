@@ -381,3 +381,11 @@ func TestDriverBytesAreOwned(t *testing.T) {
 	defer db.Close()
 	storetest.BytesOwned(t, db, bodyAsBytes, "$%d")
 }
+
+// TestByteOrderUnderICU: on a database whose collation is a language's
+// (ICU en-US here), the catalog still sorts, pages and lists facet values
+// in byte order, as SQLite does: its text columns are COLLATE "C".
+func TestByteOrderUnderICU(t *testing.T) {
+	dsn := pg.DB(t, "icu", "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")
+	storetest.ByteOrder(t, openStore(t, dsn))
+}

@@ -129,6 +129,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("CancelledReplace", func(t *testing.T) { testCancelledReplace(t, open) })
 	t.Run("RelationKeys", func(t *testing.T) { testRelationKeys(t, open) })
 	t.Run("ColumnKeys", func(t *testing.T) { testColumnKeys(t, open) })
+	t.Run("ByteOrder", func(t *testing.T) { ByteOrder(t, open(t)) })
 }
 
 func testFilters(t *testing.T, open Opener) {
