@@ -456,18 +456,21 @@ SELECT 1;
 
 // byteOrderPostgres declares the catalog's compared text COLLATE "C":
 // the columns of entities, search and relations that statements compare,
-// join, sort or group by (not the uid and location id, compared with
-// parameters and with locations' ids only). Values then sort by their
-// bytes, as SQLite's do, whatever collation the database was created
-// with (under ICU's en-US, "svc_a" sorted before "svc-a"), and sorting
-// them is a memcmp instead of a libc or ICU comparison. At 100k entities
-// a first load's index builds took 0.5 s less (search_key_value 2.57-2.80
-// s against 3.04-3.07, relations_type_target 1.23-1.28 against
+// join, sort or group by, and the docs tables' entity refs, which
+// deleting an entity compares with its ref. Not the uid or the location
+// id, compared with parameters and locations' ids only. Values then sort
+// by their bytes, as SQLite's do, whatever collation the database was
+// created with (under ICU's en-US, "svc_a" sorted before "svc-a"), and
+// sorting them is a memcmp instead of a libc or ICU comparison: at 100k
+// entities a first load's index builds took 0.5 s less (search_key_value
+// 2.57-2.80 s against 3.04-3.07, relations_type_target 1.23-1.28 against
 // 1.41-1.49, on a C.UTF-8 database). The type is unchanged, so no table
-// is rewritten: each index on those columns is rebuilt (6.3 s at 100k
-// entities, under the migration's locks). Comparisons with text of the
-// database's default collation (parameters, other tables) take the
-// columns' own.
+// is rewritten; each index on those columns is rebuilt (6.3 s at 100k
+// entities, under the migration's locks). A comparison of one of these
+// columns with text of the database's default collation (a parameter, a
+// literal, another column) is made in "C": it can use this column's
+// index and not the other side's, so every column compared with one of
+// these is in the list.
 const (
 	byteOrderPostgres = `
 ALTER TABLE entities ALTER COLUMN ref TYPE TEXT COLLATE "C", ALTER COLUMN kind TYPE TEXT COLLATE "C",
@@ -477,6 +480,10 @@ ALTER TABLE search ALTER COLUMN key TYPE TEXT COLLATE "C", ALTER COLUMN value TY
 ALTER TABLE relations ALTER COLUMN source_ref TYPE TEXT COLLATE "C", ALTER COLUMN type TYPE TEXT COLLATE "C",
   ALTER COLUMN type_lower TYPE TEXT COLLATE "C", ALTER COLUMN target_ref TYPE TEXT COLLATE "C",
   ALTER COLUMN target_lower TYPE TEXT COLLATE "C";
+ALTER TABLE docs_sites ALTER COLUMN entity_ref TYPE TEXT COLLATE "C";
+ALTER TABLE docs_files ALTER COLUMN entity_ref TYPE TEXT COLLATE "C";
+ALTER TABLE docs_progress ALTER COLUMN entity_ref TYPE TEXT COLLATE "C";
+ALTER TABLE docs_orphans ALTER COLUMN entity_ref TYPE TEXT COLLATE "C";
 `
 	byteOrderSQLite = `
 SELECT 1;

@@ -127,7 +127,10 @@ type Dialect struct {
 	// each table (a tenth of its rows changed since the last), which
 	// runs within a minute of the commit with the full sample (the
 	// commit counts the batch's rows after the batch's own ANALYZE). The
-	// batch's own can then sample fewer rows.
+	// batch's own can then sample fewer rows. A table the batch adds few
+	// rows to (entities without relations joining a catalog of many)
+	// keeps the smaller sample until its changes pass that threshold, as
+	// does every table where autovacuum is off.
 	AnalyzeJoined string
 	// Vacuum runs after a large batch commits, on a goroutine of the
 	// store (off the request that wrote it), one at a time ("" = the

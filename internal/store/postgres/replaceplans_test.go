@@ -162,3 +162,73 @@ func TestJoinedLoadSample(t *testing.T) {
 		t.Errorf("after 1,500 entities joined a catalog of 3,000 the search values' histogram has %d bounds; want more than 31 (the full sample)", got)
 	}
 }
+
+// TestEntityDeleteReadsDocsByIndex: deleting an entity deletes its docs
+// site and files, found by comparing their entity_ref with the entity's
+// ref. Were the two columns of different collations, the comparison
+// would be made in the ref's ("C") and could not use the docs tables'
+// indexes: every deletion would read them whole. With sequential scans
+// off for the database, the planner scans a table only where no index
+// can serve the statement.
+func TestEntityDeleteReadsDocsByIndex(t *testing.T) {
+	dsn := freshDB(t)
+	ctx := context.Background()
+	db := rawDB(t, dsn)
+	if _, err := db.Exec(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET enable_seqscan = off', current_database()); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, dsn)
+	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/one.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := "component:default/one"
+	one := store.Entity{Ref: ref, Body: []byte(`{"kind":"Component"}`), Hash: "h", Search: []store.SearchRow{{Key: "kind", Value: "component"}}}
+	if _, err := s.ReplaceLocation(ctx, loc.ID, []store.Entity{one}, store.ReplaceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{"component:default/other", ref} {
+		for _, stmt := range []string{
+			`INSERT INTO docs_sites (entity_ref, storage, source_hash, status, attempted_at) VALUES ($1, 's3', 'h', 'ready', 'now')`,
+			`INSERT INTO docs_files (entity_ref, path, content) VALUES ($1, 'index.html', '')`,
+		} {
+			if _, err := db.Exec(stmt, other); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+	}
+	// Rows read by sequential scans: the migrations' scans of the tables
+	// read none (they were empty), and a scan now would read the rows above.
+	scanned := func() (read, deleted int64) {
+		t.Helper()
+		if err := db.QueryRow(`SELECT SUM(seq_tup_read), SUM(n_tup_del) FROM pg_stat_user_tables WHERE relname IN ('docs_sites', 'docs_files')`).Scan(&read, &deleted); err != nil {
+			t.Fatal(err)
+		}
+		return read, deleted
+	}
+	stored, err := s.EntityByRef(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteEntity(ctx, stored.UID); err != nil {
+		t.Fatal(err)
+	}
+	// The deletion's counters reach the statistics when its session
+	// flushes them (within seconds of going idle).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		read, deleted := scanned()
+		if deleted >= 2 {
+			if read != 0 {
+				t.Errorf("deleting one entity read %d rows of its docs tables by sequential scans; want them read by index", read)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deletion's statistics did not arrive: %d rows deleted counted", deleted)
+		}
+	}
+	var left, orphaned int
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM docs_files WHERE entity_ref = $1), (SELECT COUNT(*) FROM docs_orphans WHERE entity_ref = $1)`, ref).Scan(&left, &orphaned); err != nil || left != 0 || orphaned != 1 {
+		t.Fatalf("the deleted entity's docs: %d files left, %d orphaned site (want 0, 1), %v", left, orphaned, err)
+	}
+}

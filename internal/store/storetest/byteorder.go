@@ -17,8 +17,9 @@ import (
 var byteOrderNames = []string{"svc0", "svca", "svc_a", "Svc-B", "svc.a", "svc-a"}
 
 // ByteOrder checks that s orders entities by the bytes of their values
-// whatever the database's collation: by ref, by a field either way, page
-// by page through cursors, and facet values of equal counts. SQLite
+// whatever the database's collation: by ref, by a field either way (a
+// name, a spec field), page by page through cursors, and facet values of
+// equal counts. SQLite
 // compares bytes; on PostgreSQL the catalog's text columns are declared
 // COLLATE "C", so a database created with a language's collation sorts
 // (and pages) as SQLite does.
@@ -27,7 +28,7 @@ func ByteOrder(t *testing.T, s store.Store) {
 	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/order.yaml"}))
 	var es []store.Entity
 	for _, n := range byteOrderNames {
-		es = append(es, ent("Component", n, map[string]string{"owner": "team-a"}))
+		es = append(es, ent("Component", n, map[string]string{"owner": "team-a", "type": "t" + strings.ToLower(n)}))
 	}
 	must(s.ReplaceLocation(ctx, loc.ID, es, store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	want := []string{"svc-a", "svc-b", "svc.a", "svc0", "svc_a", "svca"}
@@ -48,6 +49,7 @@ func ByteOrder(t *testing.T, s store.Store) {
 		{nil, want},
 		{[]store.Order{{Field: "metadata.name"}}, want},
 		{[]store.Order{{Field: "metadata.name", Desc: true}}, desc},
+		{[]store.Order{{Field: "spec.type"}}, want},
 	} {
 		if got := refs(must(s.Query(ctx, store.Query{Filter: filter, Order: c.order, Limit: 100})).Entities); got != strings.Join(c.want, " ") {
 			t.Errorf("order %v: %s, want %s (byte order)", c.order, got, strings.Join(c.want, " "))
