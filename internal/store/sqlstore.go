@@ -132,11 +132,6 @@ type Dialect struct {
 	// keeps the smaller sample until its changes pass that threshold, as
 	// does every table where autovacuum is off.
 	AnalyzeJoined string
-	// AnalyzeAfterJoined, if set, runs after a batch analyzed with
-	// AnalyzeJoined commits, on the Vacuum goroutine after its Vacuum
-	// (so only where Vacuum is set): the full sample a second after the
-	// commit instead of autovacuum's, within a minute.
-	AnalyzeAfterJoined string
 	// Vacuum runs after a large batch commits, on a goroutine of the
 	// store (off the request that wrote it), one at a time ("" = the
 	// database does it itself): PostgreSQL's VACUUM marks the batch's
@@ -274,8 +269,6 @@ type vacuumer struct {
 	wg             sync.WaitGroup
 	// written counts rows written since the last run was asked for.
 	written int
-	// analyze asks the next run for Dialect.AnalyzeAfterJoined too.
-	analyze bool
 	// reported is set once a failed run was logged: the first failure
 	// says why (a missing privilege, a bad statement), the rest repeat it.
 	reported bool
@@ -358,14 +351,6 @@ func (s *SQL) wrote(n int) {
 			case <-time.After(vacuumDelay):
 			}
 			v.failed(s.runVacuum())
-			v.mu.Lock()
-			analyze := v.analyze
-			v.analyze = false
-			v.mu.Unlock()
-			if analyze && v.ctx.Err() == nil {
-				_, err := s.db.ExecContext(v.ctx, s.d.AnalyzeAfterJoined)
-				v.failed(s.d.AnalyzeAfterJoined, err)
-			}
 			v.mu.Lock()
 			if !v.again || v.ctx.Err() != nil {
 				v.running = false
@@ -922,8 +907,6 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 			return err
 		}
 		var tm ReplaceTiming
-		// analyze is the statement that refreshed the statistics.
-		var analyze string
 		mark := time.Now()
 		// lap adds the time since the last mark to *d.
 		lap := func(d *time.Duration) {
@@ -958,8 +941,7 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		// Statistics change with the rows, in the same transaction: the
 		// first query that sees the batch is planned with them, and no
 		// ANALYZE runs beside the requests that follow.
-		analyze = r.analyze(large)
-		if analyze != "" {
+		if analyze := r.analyze(large); analyze != "" {
 			if _, err := tx.ExecContext(r.ctx, analyze); err != nil {
 				return fmt.Errorf("refresh planner statistics: %w", err)
 			}
@@ -971,12 +953,6 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		res.Timing = tm
 		if cerr == nil {
 			indexed()
-			// A smaller sample's statistics: the full one follows.
-			if analyze != "" && analyze == s.d.AnalyzeJoined && s.d.AnalyzeAfterJoined != "" {
-				s.vacuum.mu.Lock()
-				s.vacuum.analyze = true
-				s.vacuum.mu.Unlock()
-			}
 			s.wrote(res.Inserted + res.Updated + res.Removed)
 		}
 		return cerr

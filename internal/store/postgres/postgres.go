@@ -140,14 +140,10 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// A first load's sample is 9,000 rows a table instead of 30,000
 		// (statistics target 30 for the columns without one of their
 		// own): at 100k entities its ANALYZE took 210 ms against 580, at
-		// 10k 75-100 against 250. The full sample follows a second after
-		// the commit, off the load's path (AnalyzeAfterJoined; SKIP_LOCKED:
-		// a table an autovacuum holds is being analyzed by it). The smaller
-		// sample alone cost a 10k catalog's owner pages 0.5 ms each: its
-		// owners fell out of the most common values, so each page was
-		// planned afresh (a custom plan looked cheaper) instead of once.
-		AnalyzeJoined:      "SET LOCAL default_statistics_target = 30; " + analyze,
-		AnalyzeAfterJoined: "ANALYZE (SKIP_LOCKED) entities, search, relations, search_docs (id, type)",
+		// 10k 100 against 250, and owner pages were planned the same.
+		// Autovacuum analyzes the tables again soon after the commit
+		// with the full sample (Dialect.AnalyzeJoined).
+		AnalyzeJoined: "SET LOCAL default_statistics_target = 30; " + analyze,
 		// And the batch's pages all-visible, after it commits: until
 		// autovacuum came, searches' access checks read the heap row of
 		// every index entry they met. The heap pass only: the indexes'
