@@ -121,17 +121,6 @@ type Dialect struct {
 	// Analyze refreshes planner statistics after a large batch, in its
 	// transaction ("" = the database does it itself).
 	Analyze string
-	// AnalyzeJoined, if set, is Analyze for a batch that brings a location
-	// at least as large as the catalog it joins (a first load): such a
-	// batch's rows pass autovacuum's threshold for another ANALYZE of
-	// each table (a tenth of its rows changed since the last), which
-	// runs within a minute of the commit with the full sample (the
-	// commit counts the batch's rows after the batch's own ANALYZE). The
-	// batch's own can then sample fewer rows. A table the batch adds few
-	// rows to (entities without relations joining a catalog of many)
-	// keeps the smaller sample until its changes pass that threshold, as
-	// does every table where autovacuum is off.
-	AnalyzeJoined string
 	// Vacuum runs after a large batch commits, on a goroutine of the
 	// store (off the request that wrote it), one at a time ("" = the
 	// database does it itself): PostgreSQL's VACUUM marks the batch's
@@ -941,8 +930,8 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		// Statistics change with the rows, in the same transaction: the
 		// first query that sees the batch is planned with them, and no
 		// ANALYZE runs beside the requests that follow.
-		if analyze := r.analyze(large); analyze != "" {
-			if _, err := tx.ExecContext(r.ctx, analyze); err != nil {
+		if s.d.Analyze != "" && large {
+			if _, err := tx.ExecContext(r.ctx, s.d.Analyze); err != nil {
 				return fmt.Errorf("refresh planner statistics: %w", err)
 			}
 		}
@@ -962,20 +951,6 @@ func (s *SQL) ReplaceLocationStream(ctx context.Context, locationID string, enti
 		return ReplaceResult{}, fmt.Errorf("replace entities of location %s: %w", locationID, err)
 	}
 	return res, nil
-}
-
-// analyze is the statement that refreshes the planner's statistics at
-// the end of the batch ("" = none): Dialect.AnalyzeJoined for a location
-// that joined with at least as many entities as the catalog held
-// (a first load), else Dialect.Analyze, after a large batch only.
-func (r *replacer) analyze(large bool) string {
-	if !large {
-		return ""
-	}
-	if r.s.d.AnalyzeJoined != "" && r.joined >= 0 && r.res.Inserted >= r.joined {
-		return r.s.d.AnalyzeJoined
-	}
-	return r.s.d.Analyze
 }
 
 // replacer is one ReplaceLocationStream transaction.
@@ -998,9 +973,6 @@ type replacer struct {
 	// after its rows (see dropSecondaryIndexes).
 	held      []Entity
 	holdUntil int
-	// joined is how many entities the catalog held as a location that
-	// owned none began (-1: it owned some, or they were not counted).
-	joined int
 	// rebuild recreates the indexes dropped for a first load.
 	rebuild []string
 	// bulkIndexes: the secondary indexes are to be dropped before the
@@ -1033,7 +1005,7 @@ func (r *replacer) begin() error {
 	if exists == 0 {
 		return errs.NotFound("no location with id %q", r.loc)
 	}
-	r.mine, r.joined = map[string]owned{}, -1
+	r.mine = map[string]owned{}
 	rows, err := r.tx.QueryContext(r.ctx, r.s.q(`SELECT ref, id, hash FROM entities WHERE location_id = ?`), r.loc)
 	if err != nil {
 		return err
@@ -1059,7 +1031,7 @@ func (r *replacer) begin() error {
 		if err := r.tx.QueryRowContext(r.ctx, `SELECT COUNT(*) FROM entities`).Scan(&stored); err != nil {
 			return err
 		}
-		r.joined, r.holdUntil = stored, max(firstLoadMin, stored)
+		r.holdUntil = max(firstLoadMin, stored)
 		if r.s.d.FirstLoadLocks && stored >= firstLoadMin {
 			r.holdUntil = 0
 		}

@@ -23,10 +23,6 @@ import (
 // bodyAsBytes reads an entity's body as bytea (Dialect.BodyAsBytes).
 const bodyAsBytes = "convert_to(%s, 'UTF8')"
 
-// analyze refreshes the planner statistics of the tables a large batch
-// writes (store.Dialect.Analyze; Open says why these columns).
-const analyze = "ANALYZE entities, search, relations, search_docs (id, type)"
-
 // Open connects to url, waits up to 30s for the server, and migrates.
 // Of its maxOpen connections (0: no bound), a third, and at least two
 // (a search runs two queries at once), are for searches when there are
@@ -136,14 +132,14 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// a load) to check one. Of the other tables, the columns that
 		// statements compare, join or group by (the others have no
 		// statistics target: store.Schema's columnStats).
-		Analyze: analyze,
-		// A first load's sample is 9,000 rows a table instead of 30,000
-		// (statistics target 30 for the columns without one of their
-		// own): at 100k entities its ANALYZE took 210 ms against 580, at
-		// 10k 100 against 250, and owner pages were planned the same.
-		// Autovacuum analyzes the tables again soon after the commit
-		// with the full sample (Dialect.AnalyzeJoined).
-		AnalyzeJoined: "SET LOCAL default_statistics_target = 30; " + analyze,
+		// The full sample, a first load's too: with 9,000 rows a table
+		// (statistics target 30) a 100k load's ANALYZE took 210 ms
+		// against 580, but a 10k catalog's owners fell out of the most
+		// common values, and a connection that planned owner pages then
+		// planned each afresh (0.4-0.5 ms more a page) for as long as it
+		// lived: the plan cache keeps its custom plans' costs across a
+		// later ANALYZE.
+		Analyze: "ANALYZE entities, search, relations, search_docs (id, type)",
 		// And the batch's pages all-visible, after it commits: until
 		// autovacuum came, searches' access checks read the heap row of
 		// every index entry they met. The heap pass only: the indexes'

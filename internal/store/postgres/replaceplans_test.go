@@ -109,60 +109,6 @@ func TestFirstLoadPlanning(t *testing.T) {
 	}
 }
 
-// TestJoinedLoadSample: a batch that brings a location at least as large
-// as the catalog it joins (a first load) is analyzed with a smaller
-// sample, autovacuum's pass after it having the full one; any other large
-// batch with the full sample. The search values' histogram tells which
-// ran: at most 31 bounds at statistics target 30, up to 101 at 100.
-func TestJoinedLoadSample(t *testing.T) {
-	dsn := freshDB(t)
-	ctx := context.Background()
-	s := openStore(t, dsn)
-	db := rawDB(t, dsn)
-	// Autovacuum's own ANALYZE would change the figures this reads.
-	for _, table := range []string{"entities", "search", "relations", "search_docs"} {
-		if _, err := db.Exec("ALTER TABLE " + table + " SET (autovacuum_enabled = false)"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	load := func(target string, prefix string, n int) {
-		t.Helper()
-		loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: target})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stream := func(yield func(store.Entity, error) bool) {
-			for i := range n {
-				ref := fmt.Sprintf("component:default/%s%05d", prefix, i)
-				e := store.Entity{Ref: ref, Body: []byte(`{"kind":"Component"}`), Hash: ref,
-					Search: []store.SearchRow{{Key: "kind", Value: "component"}, {Key: "spec.owner", Value: fmt.Sprintf("%s-team-%05d", prefix, i)}}}
-				if !yield(e, nil) {
-					return
-				}
-			}
-		}
-		if res, err := s.ReplaceLocationStream(ctx, loc.ID, stream, store.ReplaceOptions{}); err != nil || res.Inserted != n {
-			t.Fatalf("load of %s: %+v %v", target, res, err)
-		}
-	}
-	bounds := func() int {
-		t.Helper()
-		var n int
-		if err := db.QueryRow(`SELECT COALESCE(array_length(histogram_bounds::text::text[], 1), 0) FROM pg_stats WHERE tablename = 'search' AND attname = 'value'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	load("/first.yaml", "a", 3000)
-	if got := bounds(); got == 0 || got > 31 {
-		t.Errorf("after a first load of 3,000 entities the search values' histogram has %d bounds; want 1-31 (statistics target 30)", got)
-	}
-	load("/second.yaml", "b", 1500)
-	if got := bounds(); got <= 31 {
-		t.Errorf("after 1,500 entities joined a catalog of 3,000 the search values' histogram has %d bounds; want more than 31 (the full sample)", got)
-	}
-}
-
 // TestEntityDeleteReadsDocsByIndex: deleting an entity deletes its docs
 // site and files, found by comparing their entity_ref with the entity's
 // ref. Were the two columns of different collations, the comparison
