@@ -118,8 +118,10 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		// random_page_cost 4: the checks of a 30k-entity load read 320k
 		// rows (TestFirstLoadPlanning). Scans are off for that statement
 		// only: for the whole write transaction they slowed a 10k first
-		// load's COPY into entities and its index builds by 0.3 s.
-		RefCheck: [2]string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_seqscan = on"},
+		// load's COPY into entities and its index builds by 0.3 s. After
+		// it, the setting the session had (an operator's, from the role,
+		// the database or postgresql.conf), not "on".
+		RefCheck: [2]string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_seqscan = DEFAULT"},
 		// Autovacuum analyzes eventually; right after a big batch the
 		// planner would otherwise scan every component to find one owner's,
 		// and plan searches for a search index it believes empty (a

@@ -85,8 +85,10 @@ func TestFirstLoadPlanning(t *testing.T) {
 			t.Errorf("statistics of %s, which no statement compares: %v", never, analyzed)
 		}
 	}
+	s.Close()
 	// The load's counters reach the statistics when its session flushes
-	// them (within seconds of going idle).
+	// them: at once as the store's connections close (an idle one waits
+	// up to 10 s).
 	var ins, scans, read int64
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		if err := db.QueryRow(`SELECT n_tup_ins, seq_scan, seq_tup_read FROM pg_stat_user_tables WHERE relname = 'entities'`).Scan(&ins, &scans, &read); err != nil {
@@ -159,8 +161,9 @@ func TestEntityDeleteReadsDocsByIndex(t *testing.T) {
 	if err := s.DeleteEntity(ctx, stored.UID); err != nil {
 		t.Fatal(err)
 	}
+	s.Close()
 	// The deletion's counters reach the statistics when its session
-	// flushes them (within seconds of going idle).
+	// flushes them: at once as the store's connections close.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		read, deleted := scanned()
 		if deleted >= 2 {
