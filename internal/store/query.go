@@ -398,6 +398,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	// The count runs beside the page's query, on another connection: a
 	// search that scans many rows pays for the slower of the two, not both.
 	hidden := qu.hiddenAt()
+	qu.generic = s.genericKey(qu)
 	var page Page
 	var total int
 	counted := make(chan error, 1)
@@ -449,6 +450,7 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	if err := <-counted; err != nil {
 		return Page{}, fmt.Errorf("count entities: %w", err)
 	}
+	s.countedMatches(qu, total)
 	page.TotalItems = total
 	if !walked { // sortedPage read the relations with the page
 		return page, nil
@@ -534,7 +536,7 @@ func (s *SQL) countBy(ctx context.Context, qu Query, hidden *HiddenAt, fromSearc
 	if path == countSearchLess {
 		dest = append(dest, &unadmitted)
 	}
-	if err := s.scanOne(ctx, q.b.String(), q.args, dest...); err != nil {
+	if err := s.scanOnePlanned(ctx, qu.genericFor(hidden), q.b.String(), q.args, dest...); err != nil {
 		return 0, 0, err
 	}
 	switch {
@@ -710,10 +712,11 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 		q.add(fmt.Sprintf(", p.o%d", i))
 	}
 	q.add(", " + s.relationsJSON("e.ref") + ", " + s.generationCol() + " FROM (" + paged + ") p JOIN entities e ON e.id = p.id" + orderBy("p."))
-	rows, err := s.cachedQuery(ctx, q.b.String(), q.args...)
+	rows, done, err := s.queryPlanned(ctx, qu.genericFor(hidden), q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entities: %w", err)
 	}
+	defer done()
 	defer rows.Close()
 	var got []positioned
 	scratch := make([]string, len(order))
@@ -815,10 +818,16 @@ func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets [
 
 // scanOne runs a one-row query (cached like cachedQuery) into dest.
 func (s *SQL) scanOne(ctx context.Context, query string, args []any, dest ...any) error {
-	rows, err := s.cachedQuery(ctx, query, args...)
+	return s.scanOnePlanned(ctx, false, query, args, dest...)
+}
+
+// scanOnePlanned is scanOne, on generic plans when generic (queryPlanned).
+func (s *SQL) scanOnePlanned(ctx context.Context, generic bool, query string, args []any, dest ...any) error {
+	rows, done, err := s.queryPlanned(ctx, generic, query, args...)
 	if err != nil {
 		return err
 	}
+	defer done()
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {

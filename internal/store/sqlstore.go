@@ -171,6 +171,12 @@ type Dialect struct {
 	// one statement, where it otherwise sets them in a transaction of
 	// its own (four round trips). The store closes it.
 	SearchDB *sql.DB
+	// GenericDB, if set, is a pool of the same database whose sessions
+	// run prepared statements on generic plans (PostgreSQL's
+	// plan_cache_mode = force_generic_plan), for the pages and counts of
+	// filters that match few entities (genericplans.go says which and
+	// why). The store closes it.
+	GenericDB *sql.DB
 	// AuditDB, if set, is a database of its own for the audit chain (on
 	// SQLite a second file), so that the audit event each read request
 	// appends leaves the catalog's database unchanged: a SQLite reader
@@ -234,6 +240,7 @@ type SQL struct {
 	stmts  map[string]*sql.Stmt
 	// searchStmts are the prepared statements of searches on d.SearchDB.
 	searchStmts map[string]*sql.Stmt
+	generic     genericPlans
 	// vocab are the typo vocabulary's words known committed; noIndex
 	// turns the search index's upkeep off (SetSearchIndexing).
 	vocab   vocabCache
@@ -459,6 +466,13 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 		return nil, fmt.Errorf("%s: unknown full-text engine %q", d.Name, d.FullText)
 	}
 	s := &SQL{db: db, d: d, now: func() time.Time { return time.Now().UTC() }, cols: entityCols(d)}
+	if d.GenericDB != nil {
+		n := d.GenericDB.Stats().MaxOpenConnections
+		if n <= 0 { // no bound: 16 at once, the rest planned per request
+			n = 16
+		}
+		s.generic.slots = make(chan struct{}, n)
+	}
 	s.vacuum.ctx, s.vacuum.cancel = context.WithCancel(context.Background())
 	if err := s.whileLocked(ctx, "migrate the database", s.migrate); err != nil {
 		return nil, err
@@ -679,10 +693,16 @@ func (s *SQL) Close() error {
 	for _, st := range s.searchStmts {
 		st.Close()
 	}
-	s.stmts, s.searchStmts = nil, nil
+	for _, st := range s.generic.stmts {
+		st.Close()
+	}
+	s.stmts, s.searchStmts, s.generic.stmts = nil, nil, nil
 	s.stmtMu.Unlock()
 	if s.d.SearchDB != nil {
 		s.d.SearchDB.Close()
+	}
+	if s.d.GenericDB != nil {
+		s.d.GenericDB.Close()
 	}
 	if s.d.AuditDB != nil {
 		s.d.AuditDB.Close()

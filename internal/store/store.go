@@ -202,6 +202,17 @@ type Query struct {
 	// plan or run (an owner page on PostgreSQL at 100k: ~0.5 ms less
 	// server time).
 	Hidden *HiddenAt
+	// generic is Query's key of the filter when the page and count may
+	// run on generic plans (SQL.genericKey), "" when not.
+	generic string
+}
+
+// genericFor reports whether a statement of qu that leaves out hidden
+// (nil: tests Access on each match, unless Access is True) runs on
+// generic plans: one with an access predicate does not (it is planned
+// for the policy's values).
+func (qu Query) genericFor(hidden *HiddenAt) bool {
+	return qu.generic != "" && (hidden != nil || qu.Access.IsTrue())
 }
 
 // HiddenAt is the keys (entities.ref) of the stored entities an access

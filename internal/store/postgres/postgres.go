@@ -28,15 +28,32 @@ const bodyAsBytes = "convert_to(%s, 'UTF8')"
 // (a search runs two queries at once), are for searches when there are
 // 4 or more: their sessions have the store's search settings
 // (store.SearchSettings), so that a search query needs no transaction
-// to set them.
+// to set them. Of the rest, when 5 or more, a fifth of maxOpen and at
+// least two (a page and its count) run pages on generic plans
+// (store.Dialect.GenericDB).
 func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	cfg, err := connConfig(url)
 	if err != nil {
 		return nil, err
 	}
 	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(useVectorCodec))
-	searchDB, err := openSearchDB(url, &maxOpen)
+	total := maxOpen
+	var searchDB, genericDB *sql.DB
+	closePools := func() {
+		for _, p := range []*sql.DB{genericDB, searchDB} {
+			if p != nil {
+				p.Close()
+			}
+		}
+	}
+	if maxOpen <= 0 || maxOpen >= 4 {
+		searchDB, err = openPool(url, &maxOpen, max(2, total/3), store.SearchSettings())
+	}
+	if err == nil && (maxOpen <= 0 || maxOpen >= 5) {
+		genericDB, err = openPool(url, &maxOpen, max(2, total/5), genericSettings)
+	}
 	if err != nil {
+		closePools()
 		db.Close()
 		return nil, err
 	}
@@ -58,9 +75,7 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	}
 	if err != nil {
 		db.Close()
-		if searchDB != nil {
-			searchDB.Close()
-		}
+		closePools()
 		// pgx errors do not include the password; the URL is never logged.
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
@@ -161,12 +176,11 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		SigningKeyLock: "SELECT pg_advisory_xact_lock(32204040249375091)",
 		FullText:       store.FullTextPostgres,
 		SearchDB:       searchDB,
+		GenericDB:      genericDB,
 	})
 	if err != nil {
 		db.Close()
-		if searchDB != nil {
-			searchDB.Close()
-		}
+		closePools()
 		return nil, err
 	}
 	if err := warmSearchDB(ctx, searchDB); err != nil {
@@ -212,24 +226,30 @@ const warmSearch = `SELECT (SELECT count(*) FROM (SELECT 1 FROM search_docs e JO
   WHERE e.tsv @@ to_tsquery('simple', 'rigger-warm') AND x.name ~>=~ 'a' AND x.name ~<~ 'b' LIMIT 1) t),
   (SELECT count(*) FROM (SELECT 1 FROM search_vocab WHERE word % 'riggerwarm' LIMIT 1) v)`
 
-// openSearchDB opens the pool of search connections, and takes its
-// connections from maxOpen (nil under 4 connections in all: searches
-// then set their settings in transactions).
-func openSearchDB(url string, maxOpen *int) (*sql.DB, error) {
-	if *maxOpen > 0 && *maxOpen < 4 {
-		return nil, nil
-	}
+// genericSettings are the sessions' settings of the pool for generic
+// plans. Its sessions are named (unless the URL names them all), so that
+// pg_stat_activity tells them apart.
+var genericSettings = map[string]string{"plan_cache_mode": "force_generic_plan", "application_name": genericApp}
+
+const genericApp = "rigger-generic-plans"
+
+// openPool opens a pool of n connections (no bound when *maxOpen is 0),
+// taken from *maxOpen, whose sessions have settings.
+func openPool(url string, maxOpen *int, n int, settings map[string]string) (*sql.DB, error) {
 	cfg, err := connConfig(url)
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range store.SearchSettings() {
+	for k, v := range settings {
+		if _, named := cfg.RuntimeParams[k]; k == "application_name" && named {
+			continue
+		}
 		cfg.RuntimeParams[k] = v
 	}
 	db := stdlib.OpenDB(*cfg)
-	if n := max(2, *maxOpen/3); *maxOpen > 0 {
-		// All kept open when idle: a new session plans every search
-		// statement afresh (tens of ms for its first searches).
+	if *maxOpen > 0 {
+		// All kept open when idle: a new session plans every statement
+		// afresh (tens of ms for its first searches).
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
 		*maxOpen -= n

@@ -30,10 +30,12 @@ func freshDB(t *testing.T) string {
 	return pg.DB(t, "rigger")
 }
 
-// openStore opens the store at dsn for the rest of the test.
+// openStore opens the store at dsn for the rest of the test, with the
+// default pool size (database.maxOpenConns): its pools for searches and
+// for generic plans too.
 func openStore(t testing.TB, dsn string) store.Store {
 	t.Helper()
-	s, err := Open(context.Background(), dsn, 4)
+	s, err := Open(context.Background(), dsn, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
