@@ -711,7 +711,7 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 	for i := range order {
 		q.add(fmt.Sprintf(", p.o%d", i))
 	}
-	q.add(", " + s.relationsJSON("e.ref") + ", " + s.generationCol() + " FROM (" + paged + ") p JOIN entities e ON e.id = p.id" + orderBy("p."))
+	q.add(", " + s.relationsCol("e.ref") + ", " + s.generationCol() + " FROM (" + paged + ") p JOIN entities e ON e.id = p.id" + orderBy("p."))
 	rows, done, err := s.queryPlanned(ctx, qu.genericFor(hidden), q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entities: %w", err)
@@ -735,7 +735,7 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 		}
 		vals := slices.Clone(scratch)
 		e.Gen = gen
-		if e.Relations, err = readRelations(e.Ref, rels); err != nil {
+		if e.Relations, err = s.relationsOf(e.Ref, rels); err != nil {
 			return nil, err
 		}
 		e.ETag = ServedETag(e.Hash, e.Relations)

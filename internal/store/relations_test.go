@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// relationsOf is what json.Unmarshal reads from raw as relationsJSON's
+// jsonRelations is what json.Unmarshal reads from raw as SQLite's relations
 // array, and whether it is one.
-func relationsOf(ref, raw string) ([]Relation, bool) {
+func jsonRelations(ref, raw string) ([]Relation, bool) {
 	var pairs [][2]string
 	if json.Unmarshal([]byte(raw), &pairs) != nil {
 		return nil, false
@@ -41,7 +41,7 @@ func TestParseRelations(t *testing.T) {
 		`[] x`,
 		``,
 	} {
-		want, valid := relationsOf("c:d/e", raw)
+		want, valid := jsonRelations("c:d/e", raw)
 		got, err := parseRelations("c:d/e", raw)
 		if (err == nil) != valid {
 			t.Fatalf("%s: error %v, json.Unmarshal accepts it: %v", raw, err, valid)
@@ -62,7 +62,7 @@ func FuzzParseRelations(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		want, valid := relationsOf("r", raw)
+		want, valid := jsonRelations("r", raw)
 		got, err := parseRelations("r", raw)
 		if (err == nil) != valid {
 			t.Fatalf("%q: error %v, json.Unmarshal accepts it: %v", raw, err, valid)

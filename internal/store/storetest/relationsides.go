@@ -172,14 +172,9 @@ func testRelationsDistinctSorted(t *testing.T, open Opener) {
 		must(s.ReplaceLocation(ctx, loc.ID, []store.Entity{e}, store.ReplaceOptions{Orphans: store.OrphanDelete}))
 	}
 	want := []string{"ownedBy group:default/team-a", "x-B group:default/a", "x-a group:default/b"}
-	byRef := must(s.EntityByRef(ctx, svc.Ref))
-	byUID := must(s.EntityByUID(ctx, byRef.UID))
-	byRefs := must(s.EntitiesByRefs(ctx, []string{svc.Ref}))
-	page := must(s.Query(ctx, store.Query{Limit: 10, Filter: store.Filter{{{Key: "kind", Values: []string{"component"}}}}}))
-	if len(byRefs) != 1 || byRefs[0] == nil || len(page.Entities) != 1 {
-		t.Fatalf("by refs %d, page %d entities; want 1 each", len(byRefs), len(page.Entities))
-	}
-	for path, e := range map[string]*store.StoredEntity{"by ref": byRef, "by uid": byUID, "by refs": byRefs[0], "page": page.Entities[0]} {
+	paths := readPaths(t, s, svc.Ref)
+	byRef := paths["by ref"]
+	for path, e := range paths {
 		var got []string
 		for _, r := range e.Relations {
 			got = append(got, r.Type+" "+r.Target)
@@ -244,4 +239,60 @@ spec: {type: team, parent: p, children: []}
 			}
 		}
 	}
+}
+
+// testRelationStrings: a relation's type and target come back byte for
+// byte on every read path, whatever they hold: the characters the stores'
+// encodings of an entity's relations quote or escape (JSON on SQLite, a
+// text array on PostgreSQL), the words those encodings give meaning to,
+// and text that is not ASCII. The catalog validates what it writes; the
+// store must not rely on it.
+func testRelationStrings(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	e := ent("Component", "odd", map[string]string{"type": "service", "lifecycle": "production", "owner": "team-a"})
+	odd := []string{`a"b`, `a\b`, `\`, `"`, `{}`, `{a,b}`, `a,b`, `a b`, "a\tb", "a\nb", "a\u00e9b \u2603", `NULL`, `null`, `Null`, `[]`, `["x","y"]`, "\u00a0", `x"\"y`}
+	for i, v := range odd {
+		e.Relations = append(e.Relations,
+			store.Relation{Source: e.Ref, Type: "t" + v, Target: fmt.Sprintf("group:default/%d%s", i, v)},
+			store.Relation{Source: e.Ref, Type: v, Target: v})
+	}
+	// By type and then target (no type here is another's prefix, so the
+	// joined strings sort the same).
+	var want []string
+	for _, r := range e.Relations {
+		if r.Source == e.Ref { // not ent's ownerOf of the owner
+			want = append(want, r.Type+"|"+r.Target)
+		}
+	}
+	slices.Sort(want)
+	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/odd.yaml"}))
+	must(s.ReplaceLocation(ctx, loc.ID, []store.Entity{e}, store.ReplaceOptions{Orphans: store.OrphanDelete}))
+	for path, got := range readPaths(t, s, e.Ref) {
+		var rels []string
+		for _, r := range got.Relations {
+			if r.Source != e.Ref {
+				t.Errorf("%s: a relation's source %q, want %q", path, r.Source, e.Ref)
+			}
+			rels = append(rels, r.Type+"|"+r.Target)
+		}
+		if !slices.Equal(rels, want) {
+			t.Errorf("%s: relations\n%q\nwant\n%q", path, rels, want)
+		}
+	}
+}
+
+// readPaths reads the one component of s, ref, on each read path: by its
+// ref, by its uid, in a list by refs and in a page of components.
+func readPaths(t *testing.T, s store.Store, ref string) map[string]*store.StoredEntity {
+	t.Helper()
+	ctx := context.Background()
+	byRef := must(s.EntityByRef(ctx, ref))
+	byUID := must(s.EntityByUID(ctx, byRef.UID))
+	byRefs := must(s.EntitiesByRefs(ctx, []string{ref}))
+	page := must(s.Query(ctx, store.Query{Limit: 10, Filter: store.Filter{{{Key: "kind", Values: []string{"component"}}}}}))
+	if len(byRefs) != 1 || byRefs[0] == nil || len(page.Entities) != 1 {
+		t.Fatalf("by refs %d, page %d entities; want 1 each", len(byRefs), len(page.Entities))
+	}
+	return map[string]*store.StoredEntity{"by ref": byRef, "by uid": byUID, "by refs": byRefs[0], "page": page.Entities[0]}
 }
