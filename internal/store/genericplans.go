@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Generic plans for pages (Dialect.GenericDB).
@@ -22,14 +25,24 @@ import (
 // 1.43-1.50 ms a statement against 1.01-1.02 with generic plans), for
 // the same plan: index rows of the owner, then each match's entity row.
 //
+// Only that shape runs on generic plans: one condition on a search key
+// or a relation (with the values it must have), beside conditions on
+// entity columns (kind, namespace, name, uid). A generic plan estimates
+// every search or relation condition from the column's statistics alone,
+// a row or so whatever its value; of two (kind=component,
+// spec.type=service,spec.owner=X) it might start from the common one,
+// which a custom plan knows not to, while their count stays small. A
+// filter of columns alone (kind=component) is planned quickly and its
+// plan depends on how common the kind is.
+//
 // That plan is good while a filter matches few entities, and only then:
 // for a group that owns 43,000 of 86,000 components it read every match
 // to sort them (188 ms), where a custom plan walks the entities in order
 // and stops at the page's end (6.5 ms; the count, 110-150 ms either way,
 // reads every match anyway). So a page and its count use generic plans
 // while their filter is not known to match more than genericMaxMatches
-// (their count says, on its first request), and are planned per request
-// from then on.
+// (their count says, on its first request) nor to have taken genericSlow
+// on them, and are planned per request from then on.
 //
 // A generic plan is kept until a table it reads changes shape: its
 // statistics or size (ANALYZE, VACUUM) or an index. One made while the
@@ -44,9 +57,15 @@ import (
 // are planned per request (see above).
 const genericMaxMatches = 1000
 
-// maxHeavyFilters bounds the filters remembered to match more than
-// genericMaxMatches; past it the memory starts over (each such filter
-// then runs one request on generic plans again).
+// genericSlow is how long a statement on generic plans may take (to its
+// rows read) before its filter is planned per request: a shape whose
+// generic plan is poor for values the count does not catch.
+const genericSlow = 25 * time.Millisecond
+
+// maxHeavyFilters bounds the filters remembered (as hashes) to be planned
+// per request, in each of two generations: when the newer is full it
+// becomes the older, and the older is forgotten (its filters then run
+// once on generic plans again).
 const maxHeavyFilters = 1024
 
 // genericPlans is what a store keeps of Dialect.GenericDB.
@@ -57,64 +76,91 @@ type genericPlans struct {
 	slots chan struct{}
 	// stmts are the pool's prepared statements (under SQL.stmtMu).
 	stmts map[string]*sql.Stmt
-	mu    sync.Mutex
-	heavy map[string]struct{}
+	// pages and counts are the statements run on the pool.
+	pages, counts atomic.Int64
+	mu            sync.Mutex
+	heavy, older  map[string]struct{}
 }
 
 // genericKey is what qu's filter is remembered by (Query.generic) when its
 // page and count may run on generic plans (of those statements without
 // an access predicate: Query.genericFor), "" when they may not: no
 // GenericDB, a full-text term (searches are planned for their terms),
-// no count to learn from, a condition that only asks for a key (matching
-// much of the catalog), or a filter known to match more than
-// genericMaxMatches.
+// no count to learn from, another shape than the one above, or a filter
+// planned per request since.
 func (s *SQL) genericKey(qu Query) string {
-	if s.d.GenericDB == nil || strings.TrimSpace(qu.FullText) != "" || qu.NoTotal || qu.CountOnly || len(qu.Filter) == 0 {
+	if s.d.GenericDB == nil || strings.TrimSpace(qu.FullText) != "" || qu.NoTotal || qu.CountOnly || len(qu.Filter) != 1 {
 		return ""
 	}
-	for _, and := range qu.Filter {
-		if len(and) == 0 {
+	rows := 0
+	for _, c := range qu.Filter[0] {
+		if len(c.Values) == 0 {
 			return ""
 		}
-		for _, c := range and {
-			if len(c.Values) == 0 {
-				return ""
-			}
+		if columnFor(strings.ToLower(c.Key)) == "" {
+			rows++
 		}
 	}
-	key := fmt.Sprintf("%q", qu.Filter)
-	s.generic.mu.Lock()
-	_, heavy := s.generic.heavy[key]
-	s.generic.mu.Unlock()
-	if heavy {
+	if rows != 1 {
 		return ""
 	}
-	return key
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q", qu.Filter))
+	if key := string(sum[:]); !s.plannedPerRequest(key) {
+		return key
+	}
+	return ""
 }
 
-// countedMatches learns from a count of n matches of qu's filter.
-func (s *SQL) countedMatches(qu Query, n int) {
-	if qu.generic == "" || n <= genericMaxMatches {
-		return
-	}
+// plannedPerRequest reports whether the filter of key is remembered to be
+// planned per request.
+func (s *SQL) plannedPerRequest(key string) bool {
+	s.generic.mu.Lock()
+	defer s.generic.mu.Unlock()
+	_, heavy := s.generic.heavy[key]
+	_, older := s.generic.older[key]
+	return heavy || older
+}
+
+// planPerRequest has the filter of key planned per request from now on.
+func (s *SQL) planPerRequest(key string) {
 	s.generic.mu.Lock()
 	defer s.generic.mu.Unlock()
 	if len(s.generic.heavy) >= maxHeavyFilters {
-		clear(s.generic.heavy)
+		s.generic.older, s.generic.heavy = s.generic.heavy, nil
 	}
 	if s.generic.heavy == nil {
 		s.generic.heavy = map[string]struct{}{}
 	}
-	s.generic.heavy[qu.generic] = struct{}{}
+	s.generic.heavy[key] = struct{}{}
+}
+
+// countedMatches learns from a count of n matches of qu's filter.
+func (s *SQL) countedMatches(qu Query, n int) {
+	if qu.generic != "" && n > genericMaxMatches {
+		s.planPerRequest(qu.generic)
+	}
+}
+
+// GenericPlanRuns is how many page and count statements ran on generic
+// plans (Dialect.GenericDB) since the store opened.
+func (s *SQL) GenericPlanRuns() (pages, counts int64) {
+	return s.generic.pages.Load(), s.generic.counts.Load()
 }
 
 // queryPlanned is cachedQuery, on a free connection of the GenericDB when
-// generic (and one is free). done releases it: call it once rows are closed.
-func (s *SQL) queryPlanned(ctx context.Context, generic bool, query string, args ...any) (rows *sql.Rows, done func(), err error) {
-	if generic {
+// key is a filter's (Query.genericFor) and one is free, counted in runs.
+// done releases it: call it once rows are closed.
+func (s *SQL) queryPlanned(ctx context.Context, key string, runs *atomic.Int64, query string, args ...any) (rows *sql.Rows, done func(), err error) {
+	if key != "" {
 		select {
 		case s.generic.slots <- struct{}{}:
-			done = func() { <-s.generic.slots }
+			t0 := time.Now()
+			done = func() {
+				if time.Since(t0) >= genericSlow {
+					s.planPerRequest(key)
+				}
+				<-s.generic.slots
+			}
 			st, q, err := s.cachedStmtOn(ctx, s.d.GenericDB, &s.generic.stmts, query)
 			if err == nil {
 				if st == nil {
@@ -127,6 +173,7 @@ func (s *SQL) queryPlanned(ctx context.Context, generic bool, query string, args
 				done()
 				return nil, nil, err
 			}
+			runs.Add(1)
 			return rows, done, nil
 		default:
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/riggerdev/rigger/internal/errs"
 )
@@ -408,6 +409,11 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 		go func() {
 			var err error
 			total, _, err = s.count(ctx, qu, hidden)
+			if err == nil {
+				// Learned even if the page fails (a slow page's client
+				// gone): the next one is then planned for its values.
+				s.countedMatches(qu, total)
+			}
 			counted <- err
 		}()
 	}
@@ -450,7 +456,6 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	if err := <-counted; err != nil {
 		return Page{}, fmt.Errorf("count entities: %w", err)
 	}
-	s.countedMatches(qu, total)
 	page.TotalItems = total
 	if !walked { // sortedPage read the relations with the page
 		return page, nil
@@ -536,7 +541,7 @@ func (s *SQL) countBy(ctx context.Context, qu Query, hidden *HiddenAt, fromSearc
 	if path == countSearchLess {
 		dest = append(dest, &unadmitted)
 	}
-	if err := s.scanOnePlanned(ctx, qu.genericFor(hidden), q.b.String(), q.args, dest...); err != nil {
+	if err := s.scanOnePlanned(ctx, qu.genericFor(hidden), &s.generic.counts, q.b.String(), q.args, dest...); err != nil {
 		return 0, 0, err
 	}
 	switch {
@@ -712,7 +717,7 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 		q.add(fmt.Sprintf(", p.o%d", i))
 	}
 	q.add(", " + s.relationsCol("e.ref") + ", " + s.generationCol() + " FROM (" + paged + ") p JOIN entities e ON e.id = p.id" + orderBy("p."))
-	rows, done, err := s.queryPlanned(ctx, qu.genericFor(hidden), q.b.String(), q.args...)
+	rows, done, err := s.queryPlanned(ctx, qu.genericFor(hidden), &s.generic.pages, q.b.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entities: %w", err)
 	}
@@ -818,12 +823,13 @@ func (s *SQL) FacetsAccess(ctx context.Context, f Filter, access *Expr, facets [
 
 // scanOne runs a one-row query (cached like cachedQuery) into dest.
 func (s *SQL) scanOne(ctx context.Context, query string, args []any, dest ...any) error {
-	return s.scanOnePlanned(ctx, false, query, args, dest...)
+	return s.scanOnePlanned(ctx, "", nil, query, args, dest...)
 }
 
-// scanOnePlanned is scanOne, on generic plans when generic (queryPlanned).
-func (s *SQL) scanOnePlanned(ctx context.Context, generic bool, query string, args []any, dest ...any) error {
-	rows, done, err := s.queryPlanned(ctx, generic, query, args...)
+// scanOnePlanned is scanOne, on generic plans for the filter of key
+// (queryPlanned).
+func (s *SQL) scanOnePlanned(ctx context.Context, key string, runs *atomic.Int64, query string, args []any, dest ...any) error {
+	rows, done, err := s.queryPlanned(ctx, key, runs, query, args...)
 	if err != nil {
 		return err
 	}

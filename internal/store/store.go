@@ -207,12 +207,15 @@ type Query struct {
 	generic string
 }
 
-// genericFor reports whether a statement of qu that leaves out hidden
+// genericFor is qu.generic when a statement of qu that leaves out hidden
 // (nil: tests Access on each match, unless Access is True) runs on
-// generic plans: one with an access predicate does not (it is planned
-// for the policy's values).
-func (qu Query) genericFor(hidden *HiddenAt) bool {
-	return qu.generic != "" && (hidden != nil || qu.Access.IsTrue())
+// generic plans, "" when not: one with an access predicate does not (it
+// is planned for the policy's values).
+func (qu Query) genericFor(hidden *HiddenAt) string {
+	if hidden == nil && !qu.Access.IsTrue() {
+		return ""
+	}
+	return qu.generic
 }
 
 // HiddenAt is the keys (entities.ref) of the stored entities an access

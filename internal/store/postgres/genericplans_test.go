@@ -12,11 +12,11 @@ import (
 )
 
 // TestGenericPlans: a page and its count of a filter that matches few
-// entities run on the pool whose sessions use generic plans; a filter
-// whose count passes the bound runs there once and is planned per
-// request from then on; a page tested against an access predicate never
-// runs there. pg_stat_activity tells where each ran: the pool's sessions
-// are named, and their last statement's start moves when they run one.
+// entities (an owner's components) run on the pool whose sessions use
+// generic plans; a filter whose count passes the bound, or whose
+// statements took long there, runs there once and is planned per request
+// from then on; other shapes, and a page tested against an access
+// predicate, never run there.
 func TestGenericPlans(t *testing.T) {
 	dsn := freshDB(t)
 	ctx := context.Background()
@@ -49,24 +49,12 @@ func TestGenericPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// lastGeneric is when the pool's sessions last started a statement.
-	lastGeneric := func() time.Time {
-		t.Helper()
-		var last *time.Time
-		if err := db.QueryRow(`SELECT max(query_start) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, genericApp).Scan(&last); err != nil {
-			t.Fatal(err)
-		}
-		if last == nil {
-			return time.Time{}
-		}
-		return *last
-	}
 	owned := func(owner string) store.Filter {
 		return store.Filter{{{Key: "kind", Values: []string{"component"}}, {Key: "spec.owner", Values: []string{owner}}}}
 	}
 	page := func(what string, qu store.Query, wantTotal int, generic bool) []string {
 		t.Helper()
-		before := lastGeneric()
+		pages, counts := s.GenericPlanRuns()
 		got, err := s.Query(ctx, qu)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
@@ -74,8 +62,12 @@ func TestGenericPlans(t *testing.T) {
 		if got.TotalItems != wantTotal {
 			t.Fatalf("%s: total %d, want %d", what, got.TotalItems, wantTotal)
 		}
-		if ran := lastGeneric().After(before); ran != generic {
-			t.Errorf("%s: ran on generic plans %v, want %v", what, ran, generic)
+		want := int64(0)
+		if generic {
+			want = 1
+		}
+		if p, c := s.GenericPlanRuns(); p-pages != want || c-counts != want {
+			t.Errorf("%s: %d pages and %d counts ran on generic plans, want %d each", what, p-pages, c-counts, want)
 		}
 		var refs []string
 		for _, e := range got.Entities {
@@ -96,14 +88,49 @@ func TestGenericPlans(t *testing.T) {
 	page("a small owner's page again", store.Query{Filter: owned("team-small"), Limit: 2}, 3, true)
 
 	// Not on generic plans: a page tested against an access predicate
-	// (planned for the policy's values), with no count to learn from, or
-	// a full-text search.
+	// (planned for the policy's values), with no count to learn from, a
+	// full-text search, two conditions on search keys, or columns alone.
 	smallOnly := store.Match("spec.owner", "team-small")
 	page("a page under an access predicate", store.Query{Filter: owned("team-small"), Limit: 2, Access: smallOnly}, 3, false)
 	page("a page given what the predicate hides", store.Query{Filter: owned("team-small"), Limit: 2, Access: smallOnly,
 		Hidden: &store.HiddenAt{Gen: generation(t, db), Refs: []string{}}}, 3, true)
 	page("a page without its count", store.Query{Filter: owned("team-small"), Limit: 2, NoTotal: true}, 0, false)
 	page("a full-text page", store.Query{Filter: owned("team-small"), Limit: 2, FullText: "small"}, 3, false)
+	page("two conditions on search keys", store.Query{Filter: store.Filter{{{Key: "spec.owner", Values: []string{"team-small"}}, {Key: "metadata.name", Values: []string{"small-api"}}, {Key: "spec.owner", Values: []string{"team-small"}}}}, Limit: 2}, 1, false)
+	page("a kind alone", store.Query{Filter: store.Filter{{{Key: "kind", Values: []string{"api"}}}}, Limit: 2}, 1, false)
+	page("either of two owners", store.Query{Filter: append(owned("team-small"), owned("team-none")...), Limit: 2}, 3, false)
+
+	// A filter whose statements took genericSlow on generic plans (here
+	// waiting for a lock) is planned per request from then on.
+	apis := store.Filter{{{Key: "kind", Values: []string{"api"}}, {Key: "spec.owner", Values: []string{"team-small"}}}}
+	lock, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec("LOCK TABLE entities IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(200*time.Millisecond, func() { lock.Rollback() })
+	page("a page that waited", store.Query{Filter: apis, Limit: 2}, 1, true)
+	page("that page again", store.Query{Filter: apis, Limit: 2}, 1, false)
+}
+
+// TestGenericSettings: the pool's sessions plan prepared statements
+// generically, without JIT, and are named.
+func TestGenericSettings(t *testing.T) {
+	n := 2
+	db, err := openPool(freshDB(t), &n, 2, genericSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode, jit, app string
+	if err := db.QueryRow("SELECT current_setting('plan_cache_mode'), current_setting('jit'), current_setting('application_name')").Scan(&mode, &jit, &app); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "force_generic_plan" || jit != "off" || app != genericApp {
+		t.Fatalf("plan_cache_mode %s, jit %s, application_name %s; want force_generic_plan, off, %s", mode, jit, app, genericApp)
+	}
 }
 
 // generation is the catalog's write generation.

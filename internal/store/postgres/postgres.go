@@ -28,9 +28,10 @@ const bodyAsBytes = "convert_to(%s, 'UTF8')"
 // (a search runs two queries at once), are for searches when there are
 // 4 or more: their sessions have the store's search settings
 // (store.SearchSettings), so that a search query needs no transaction
-// to set them. Of the rest, when 5 or more, a fifth of maxOpen and at
-// least two (a page and its count) run pages on generic plans
-// (store.Dialect.GenericDB).
+// to set them. Of the rest, a fifth of maxOpen and at least two (a page
+// and its count) run pages on generic plans (store.Dialect.GenericDB)
+// when 5 are left beside them (a page's count, its rows and the audit
+// log use 3 at once, and writes more).
 func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	cfg, err := connConfig(url)
 	if err != nil {
@@ -49,8 +50,8 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 	if maxOpen <= 0 || maxOpen >= 4 {
 		searchDB, err = openPool(url, &maxOpen, max(2, total/3), store.SearchSettings())
 	}
-	if err == nil && (maxOpen <= 0 || maxOpen >= 5) {
-		genericDB, err = openPool(url, &maxOpen, max(2, total/5), genericSettings)
+	if n := max(2, total/5); err == nil && (maxOpen <= 0 || maxOpen-n >= 5) {
+		genericDB, err = openPool(url, &maxOpen, n, genericSettings)
 	}
 	if err != nil {
 		closePools()
@@ -183,19 +184,23 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		closePools()
 		return nil, err
 	}
-	if err := warmSearchDB(ctx, searchDB); err != nil {
+	if err := warmPool(ctx, searchDB, warmSearch); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open postgres: search connections: %w", err)
+	}
+	if err := warmPool(ctx, genericDB, "SELECT 1"); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open postgres: connections for generic plans: %w", err)
 	}
 	return s, nil
 }
 
-// warmSearchDB opens every connection of the search pool and has each
-// read the search tables and indexes once, so the first searches after a
-// start do not pay for a session (a backend started, the tables' and
-// indexes' descriptions loaded: a first search took 20-30 ms where the
-// next took 5).
-func warmSearchDB(ctx context.Context, db *sql.DB) error {
+// warmPool opens every connection of db and has each run stmt once, so
+// the first statements after a start do not pay for a session: the search
+// pool's read the search tables and indexes (a backend started, the
+// tables' and indexes' descriptions loaded: a first search took 20-30 ms
+// where the next took 5).
+func warmPool(ctx context.Context, db *sql.DB, stmt string) error {
 	if db == nil {
 		return nil
 	}
@@ -212,7 +217,7 @@ func warmSearchDB(ctx context.Context, db *sql.DB) error {
 			return err
 		}
 		conns = append(conns, c)
-		if _, err := c.ExecContext(ctx, warmSearch); err != nil {
+		if _, err := c.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
 	}
@@ -227,9 +232,11 @@ const warmSearch = `SELECT (SELECT count(*) FROM (SELECT 1 FROM search_docs e JO
   (SELECT count(*) FROM (SELECT 1 FROM search_vocab WHERE word % 'riggerwarm' LIMIT 1) v)`
 
 // genericSettings are the sessions' settings of the pool for generic
-// plans. Its sessions are named (unless the URL names them all), so that
-// pg_stat_activity tells them apart.
-var genericSettings = map[string]string{"plan_cache_mode": "force_generic_plan", "application_name": genericApp}
+// plans. A generic plan costed past jit_above_cost (its estimates blind
+// to the values) would be compiled again on each run: JIT is off, as on
+// the search pool. Its sessions are named (unless the URL names them
+// all), so that pg_stat_activity tells them apart.
+var genericSettings = map[string]string{"plan_cache_mode": "force_generic_plan", "jit": "off", "application_name": genericApp}
 
 const genericApp = "rigger-generic-plans"
 
