@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,13 +58,20 @@ import (
 // are planned per request (see above).
 const genericMaxMatches = 1000
 
-// genericSlow is how long a statement on generic plans may take (to its
-// rows read) before its filter is planned per request: a shape whose
-// generic plan is poor for values the count does not catch.
-const genericSlow = 25 * time.Millisecond
+// genericSlow is how long a statement may run on generic plans (to its
+// first row, which a page's sort reads every match for) before its filter
+// is planned per request for genericSlowFor: a shape whose generic plan
+// is poor for values the count does not catch (kind=api,spec.owner=X
+// for a group that owns many components and few APIs). For a while only,
+// as a lock or a busy machine slows anything.
+const (
+	genericSlow    = 25 * time.Millisecond
+	genericSlowFor = 10 * time.Minute
+)
 
-// maxHeavyFilters bounds the filters remembered (as hashes) to be planned
-// per request, in each of two generations: when the newer is full it
+// maxHeavyFilters bounds the filters remembered (as hashes of their
+// conditions as the statements read them) to be planned per request, in
+// each of two generations: when the newer is full it
 // becomes the older, and the older is forgotten (its filters then run
 // once on generic plans again).
 const maxHeavyFilters = 1024
@@ -79,7 +87,9 @@ type genericPlans struct {
 	// pages and counts are the statements run on the pool.
 	pages, counts atomic.Int64
 	mu            sync.Mutex
-	heavy, older  map[string]struct{}
+	// heavy and older are the filters planned per request (by key), until
+	// the time given (zero: for as long as they are remembered).
+	heavy, older map[string]time.Time
 }
 
 // genericKey is what qu's filter is remembered by (Query.generic) when its
@@ -93,51 +103,69 @@ func (s *SQL) genericKey(qu Query) string {
 		return ""
 	}
 	rows := 0
+	conds := make([]string, 0, len(qu.Filter[0]))
 	for _, c := range qu.Filter[0] {
 		if len(c.Values) == 0 {
 			return ""
 		}
-		if columnFor(strings.ToLower(c.Key)) == "" {
+		// As cond reads it: the key and (but a uid) the values in lower
+		// case, in any order.
+		key := strings.ToLower(c.Key)
+		if columnFor(key) == "" {
 			rows++
 		}
+		values := c.Values
+		if key != "metadata.uid" {
+			values = lowerAll(values)
+		}
+		slices.Sort(values)
+		conds = append(conds, fmt.Sprintf("%q", append([]string{key}, slices.Compact(values)...)))
 	}
 	if rows != 1 {
 		return ""
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%q", qu.Filter))
+	slices.Sort(conds)
+	sum := sha256.Sum256([]byte(strings.Join(slices.Compact(conds), ",")))
 	if key := string(sum[:]); !s.plannedPerRequest(key) {
 		return key
 	}
 	return ""
 }
 
-// plannedPerRequest reports whether the filter of key is remembered to be
-// planned per request.
+// plannedPerRequest reports whether the filter of key is to be planned per
+// request.
 func (s *SQL) plannedPerRequest(key string) bool {
 	s.generic.mu.Lock()
 	defer s.generic.mu.Unlock()
-	_, heavy := s.generic.heavy[key]
-	_, older := s.generic.older[key]
-	return heavy || older
+	for _, m := range []map[string]time.Time{s.generic.heavy, s.generic.older} {
+		if until, ok := m[key]; ok && (until.IsZero() || time.Now().Before(until)) {
+			return true
+		}
+	}
+	return false
 }
 
-// planPerRequest has the filter of key planned per request from now on.
-func (s *SQL) planPerRequest(key string) {
+// planPerRequest has the filter of key planned per request from now on,
+// until the time given (zero: for as long as it is remembered).
+func (s *SQL) planPerRequest(key string, until time.Time) {
 	s.generic.mu.Lock()
 	defer s.generic.mu.Unlock()
+	if had, ok := s.generic.heavy[key]; ok && had.IsZero() {
+		return
+	}
 	if len(s.generic.heavy) >= maxHeavyFilters {
 		s.generic.older, s.generic.heavy = s.generic.heavy, nil
 	}
 	if s.generic.heavy == nil {
-		s.generic.heavy = map[string]struct{}{}
+		s.generic.heavy = map[string]time.Time{}
 	}
-	s.generic.heavy[key] = struct{}{}
+	s.generic.heavy[key] = until
 }
 
 // countedMatches learns from a count of n matches of qu's filter.
 func (s *SQL) countedMatches(qu Query, n int) {
 	if qu.generic != "" && n > genericMaxMatches {
-		s.planPerRequest(qu.generic)
+		s.planPerRequest(qu.generic, time.Time{})
 	}
 }
 
@@ -154,19 +182,19 @@ func (s *SQL) queryPlanned(ctx context.Context, key string, runs *atomic.Int64, 
 	if key != "" {
 		select {
 		case s.generic.slots <- struct{}{}:
-			t0 := time.Now()
-			done = func() {
-				if time.Since(t0) >= genericSlow {
-					s.planPerRequest(key)
-				}
-				<-s.generic.slots
-			}
+			done = func() { <-s.generic.slots }
 			st, q, err := s.cachedStmtOn(ctx, s.d.GenericDB, &s.generic.stmts, query)
 			if err == nil {
+				// Timed from the statement's start to its first row (the
+				// driver reads it before returning); not its prepare.
+				t0 := time.Now()
 				if st == nil {
 					rows, err = s.d.GenericDB.QueryContext(ctx, q, args...)
 				} else {
 					rows, err = st.QueryContext(ctx, args...)
+				}
+				if took := time.Since(t0); err == nil && took >= genericSlow {
+					s.planPerRequest(key, time.Now().Add(genericSlowFor))
 				}
 			}
 			if err != nil {

@@ -410,8 +410,8 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 			var err error
 			total, _, err = s.count(ctx, qu, hidden)
 			if err == nil {
-				// Learned even if the page fails (a slow page's client
-				// gone): the next one is then planned for its values.
+				// Learned as soon as counted, whatever comes of the page
+				// (one that fails on its own).
 				s.countedMatches(qu, total)
 			}
 			counted <- err

@@ -68,7 +68,7 @@ func (p *textArray) next(c byte) bool {
 func (p *textArray) elem() (v string, ok bool) {
 	if !p.next('"') {
 		start := p.i
-		for p.i < len(p.s) && !strings.ContainsRune("{},\"\\ \t\n\r\v\f", rune(p.s[p.i])) {
+		for p.i < len(p.s) && !quoted[p.s[p.i]] {
 			p.i++
 		}
 		v = p.s[start:p.i]
@@ -101,3 +101,12 @@ func (p *textArray) elem() (v string, ok bool) {
 	}
 	return "", false
 }
+
+// quoted are the bytes PostgreSQL quotes an array element for holding
+// (array_isspace's white space among them).
+var quoted = func() (q [256]bool) {
+	for _, c := range []byte("{},\"\\ \t\n\r\v\f") {
+		q[c] = true
+	}
+	return q
+}()

@@ -188,7 +188,7 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 		s.Close()
 		return nil, fmt.Errorf("open postgres: search connections: %w", err)
 	}
-	if err := warmPool(ctx, genericDB, "SELECT 1"); err != nil {
+	if err := warmPool(ctx, genericDB, warmPages); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open postgres: connections for generic plans: %w", err)
 	}
@@ -240,6 +240,12 @@ var genericSettings = map[string]string{"plan_cache_mode": "force_generic_plan",
 
 const genericApp = "rigger-generic-plans"
 
+// warmPages touches what pages read: entities by id and ref, the search
+// index's (key, value) rows, relations by source (matching nothing).
+const warmPages = `SELECT (SELECT count(*) FROM (SELECT 1 FROM search s JOIN entities e ON e.id = s.entity_id
+  WHERE s.key = 'rigger-warm' AND s.value = 'rigger-warm' LIMIT 1) t),
+  (SELECT count(*) FROM (SELECT 1 FROM relations r JOIN entities e ON e.ref = r.source_ref WHERE r.source_ref = 'rigger-warm' LIMIT 1) u)`
+
 // openPool opens a pool of n connections (no bound when *maxOpen is 0),
 // taken from *maxOpen, whose sessions have settings.
 func openPool(url string, maxOpen *int, n int, settings map[string]string) (*sql.DB, error) {
@@ -274,6 +280,12 @@ func connConfig(url string) (*pgx.ConnConfig, error) {
 	// search_docs_tsv's pending list (its GIN entries not merged yet,
 	// which every search scans whole) is merged at 256 kB; a large batch
 	// raises this for its own transaction (store.searchIndexer).
+	// Text comes back as the server holds it, in UTF-8, whatever the URL,
+	// the role or the database set: relations are read from an array's
+	// text form (store.parseTextPairs), whose quotes and backslashes
+	// would otherwise be the second byte of a character in some client
+	// encodings (Shift JIS, Big5, GBK).
+	cfg.RuntimeParams["client_encoding"] = "UTF8"
 	if _, ok := cfg.RuntimeParams["gin_pending_list_limit"]; !ok {
 		cfg.RuntimeParams["gin_pending_list_limit"] = "256"
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -251,24 +252,33 @@ func testRelationStrings(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
 	e := ent("Component", "odd", map[string]string{"type": "service", "lifecycle": "production", "owner": "team-a"})
-	odd := []string{`a"b`, `a\b`, `\`, `"`, `{}`, `{a,b}`, `a,b`, `a b`, "a\tb", "a\nb", "a\u00e9b \u2603", `NULL`, `null`, `Null`, `[]`, `["x","y"]`, "\u00a0", `x"\"y`}
+	odd := []string{`a"b`, `a\b`, `\`, `"`, `{}`, `{a,b}`, `a,b`, `a b`, "a\tb", "a\nb", "a\u00e9b \u2603", `NULL`, `null`, `Null`, `[]`, `["x","y"]`, "\u00a0", `x"\"y`, "", "\r", "\v", "\f"}
 	for i, v := range odd {
 		e.Relations = append(e.Relations,
 			store.Relation{Source: e.Ref, Type: "t" + v, Target: fmt.Sprintf("group:default/%d%s", i, v)},
 			store.Relation{Source: e.Ref, Type: v, Target: v})
 	}
-	// By type and then target (no type here is another's prefix, so the
-	// joined strings sort the same).
-	var want []string
+	// By type and then target.
+	var rels []store.Relation
 	for _, r := range e.Relations {
 		if r.Source == e.Ref { // not ent's ownerOf of the owner
-			want = append(want, r.Type+"|"+r.Target)
+			rels = append(rels, r)
 		}
 	}
-	slices.Sort(want)
+	slices.SortFunc(rels, func(a, b store.Relation) int {
+		return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.Target, b.Target))
+	})
+	var want []string
+	for _, r := range rels {
+		want = append(want, r.Type+"|"+r.Target)
+	}
 	loc := must(s.AddLocation(ctx, store.Location{Type: "file", Target: "/odd.yaml"}))
 	must(s.ReplaceLocation(ctx, loc.ID, []store.Entity{e}, store.ReplaceOptions{Orphans: store.OrphanDelete}))
-	for path, got := range readPaths(t, s, e.Ref) {
+	paths := readPaths(t, s, e.Ref)
+	for path, got := range paths {
+		if got.ETag != paths["by ref"].ETag {
+			t.Errorf("%s: etag %q, by ref %q", path, got.ETag, paths["by ref"].ETag)
+		}
 		var rels []string
 		for _, r := range got.Relations {
 			if r.Source != e.Ref {
