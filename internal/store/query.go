@@ -398,12 +398,17 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 
 	// The count runs beside the page's query, on another connection: a
 	// search that scans many rows pays for the slower of the two, not both.
+	// A page on generic plans (few matches) counts them itself: its
+	// statement reads every match to sort them anyway, and the count's
+	// was as long again (0.46-0.53 ms of the database's time at 100k
+	// entities, against 1.2 ms for the page with or without it).
 	hidden := qu.hiddenAt()
 	qu.generic = s.genericKey(qu)
+	together := !qu.NoTotal && qu.genericFor(hidden) != ""
 	var page Page
 	var total int
 	counted := make(chan error, 1)
-	if qu.NoTotal {
+	if qu.NoTotal || together {
 		counted <- nil
 	} else {
 		go func() {
@@ -424,20 +429,34 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 		}
 	}()
 
-	got, walked, err := s.walk(ctx, qu, order, pos, backwards)
+	got, walked, err := s.walk(ctx, qu, order, pos, backwards) // (full text: never together)
 	if err != nil {
 		return Page{}, fmt.Errorf("query entities: %w", err)
 	}
+	matches := -1 // the page's own count, together
 	if !walked {
-		got, err = s.sortedPage(ctx, qu, order, pos, backwards, hidden)
+		got, matches, err = s.sortedPage(ctx, qu, order, pos, backwards, hidden, together)
 		if err == nil && hidden != nil && !readAt(got, hidden.Gen) {
 			// Another generation (or no row to say which): the set may
 			// not hold for what the statement read.
-			got, err = s.sortedPage(ctx, qu, order, pos, backwards, nil)
+			got, matches, err = s.sortedPage(ctx, qu, order, pos, backwards, nil, together)
 		}
 		if err != nil {
 			return Page{}, err
 		}
+	}
+	if together {
+		switch {
+		case matches >= 0:
+			total = matches
+		case pos == nil && qu.Offset == 0: // no row at all
+			total = 0
+		default: // a page past the last: counted apart
+			if total, _, err = s.count(ctx, qu, hidden); err != nil {
+				return Page{}, fmt.Errorf("count entities: %w", err)
+			}
+		}
+		s.countedMatches(qu, total)
 	}
 	if len(got) > qu.Limit {
 		page.HasMore = true
@@ -664,14 +683,20 @@ type positioned struct {
 // and relations (a subquery per row), so a filter matching thousands
 // copies no body into the sort (at 100k entities an owner's page spent
 // most of its time there) and stitches no relations on with a second
-// statement.
-func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Position, backwards bool, hidden *HiddenAt) ([]positioned, error) {
+// statement. withTotal, it also counts the matches (before the cursor
+// and offset), and returns their number (-1 when it read no row to say,
+// and always without it): the sort then reads every match, not the
+// first of them, so only for a filter known to match few.
+func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Position, backwards bool, hidden *HiddenAt, withTotal bool) ([]positioned, int, error) {
 	q := s.builder()
 	q.add("SELECT * FROM (SELECT e.id, e.uid")
 	for i, o := range order {
 		q.add(", ")
 		sortExpr(&q, o.Field)
 		q.add(fmt.Sprintf(" AS o%d", i))
+	}
+	if withTotal {
+		q.add(", COUNT(*) OVER () AS total")
 	}
 	q.add(" FROM entities e WHERE ")
 	s.whereRead(&q, qu, hidden)
@@ -716,37 +741,44 @@ func (s *SQL) sortedPage(ctx context.Context, qu Query, order []Order, pos *Posi
 	for i := range order {
 		q.add(fmt.Sprintf(", p.o%d", i))
 	}
+	if withTotal {
+		q.add(", p.total")
+	}
 	q.add(", " + s.relationsCol("e.ref") + ", " + s.generationCol() + " FROM (" + paged + ") p JOIN entities e ON e.id = p.id" + orderBy("p."))
 	rows, done, err := s.queryPlanned(ctx, qu.genericFor(hidden), &s.generic.pages, q.b.String(), q.args...)
 	if err != nil {
-		return nil, fmt.Errorf("query entities: %w", err)
+		return nil, 0, fmt.Errorf("query entities: %w", err)
 	}
 	defer done()
 	defer rows.Close()
 	var got []positioned
 	scratch := make([]string, len(order))
-	ptrs := make([]any, len(order)+2)
+	ptrs := make([]any, len(order), len(order)+3)
 	for i := range scratch {
 		ptrs[i] = &scratch[i]
 	}
+	total := int64(-1)
+	if withTotal {
+		ptrs = append(ptrs, &total)
+	}
 	var rels string
 	var gen int64
-	ptrs[len(order)], ptrs[len(order)+1] = &rels, &gen
+	ptrs = append(ptrs, &rels, &gen)
 	scan := s.newEntityScan(ptrs...)
 	for rows.Next() {
 		e, err := scan.scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		vals := slices.Clone(scratch)
 		e.Gen = gen
 		if e.Relations, err = s.relationsOf(e.Ref, rels); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		e.ETag = ServedETag(e.Hash, e.Relations)
 		got = append(got, positioned{e, Position{Values: vals, UID: e.UID}})
 	}
-	return got, rows.Err()
+	return got, int(total), rows.Err()
 }
 
 func dir(desc bool) string {
