@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -70,10 +71,9 @@ const (
 )
 
 // maxHeavyFilters bounds the filters remembered (as hashes of their
-// conditions as the statements read them) to be planned per request, in
-// each of two generations: when the newer is full it
-// becomes the older, and the older is forgotten (its filters then run
-// once on generic plans again).
+// conditions as the statements read them) to be planned per request, or
+// to match few, in each of two generations (filterSet): forgotten, such a
+// filter runs once on generic plans, or with its count apart, again.
 const maxHeavyFilters = 1024
 
 // genericPlans is what a store keeps of Dialect.GenericDB.
@@ -86,10 +86,45 @@ type genericPlans struct {
 	stmts map[string]*sql.Stmt
 	// pages and counts are the statements run on the pool.
 	pages, counts atomic.Int64
-	mu            sync.Mutex
-	// heavy and older are the filters planned per request (by key), until
-	// the time given (zero: for as long as they are remembered).
-	heavy, older map[string]time.Time
+	// slow is genericSlow unless a test set another (SetGenericSlow).
+	slow atomic.Int64
+	mu   sync.Mutex
+	// heavy are the filters planned per request; light those counted at
+	// most genericMaxMatches, whose pages count their matches themselves
+	// (Query).
+	heavy, light filterSet
+}
+
+// filterSet is a bounded memory of filters (by key), each until a time
+// (zero: for as long as it is kept): two generations of at most
+// maxHeavyFilters each; when the newer is full it becomes the older, and
+// the older is forgotten.
+type filterSet struct {
+	newer, older map[string]time.Time
+}
+
+// has reports whether key is kept, and its time has not come.
+func (f *filterSet) has(key string) bool {
+	for _, m := range []map[string]time.Time{f.newer, f.older} {
+		if until, ok := m[key]; ok && (until.IsZero() || time.Now().Before(until)) {
+			return true
+		}
+	}
+	return false
+}
+
+// add keeps key until the time given (one kept for good stays so).
+func (f *filterSet) add(key string, until time.Time) {
+	if had, ok := f.newer[key]; ok && had.IsZero() {
+		return
+	}
+	if len(f.newer) >= maxHeavyFilters {
+		f.older, f.newer = f.newer, nil
+	}
+	if f.newer == nil {
+		f.newer = map[string]time.Time{}
+	}
+	f.newer[key] = until
 }
 
 // genericKey is what qu's filter is remembered by (Query.generic) when its
@@ -137,12 +172,7 @@ func (s *SQL) genericKey(qu Query) string {
 func (s *SQL) plannedPerRequest(key string) bool {
 	s.generic.mu.Lock()
 	defer s.generic.mu.Unlock()
-	for _, m := range []map[string]time.Time{s.generic.heavy, s.generic.older} {
-		if until, ok := m[key]; ok && (until.IsZero() || time.Now().Before(until)) {
-			return true
-		}
-	}
-	return false
+	return s.generic.heavy.has(key)
 }
 
 // planPerRequest has the filter of key planned per request from now on,
@@ -150,24 +180,35 @@ func (s *SQL) plannedPerRequest(key string) bool {
 func (s *SQL) planPerRequest(key string, until time.Time) {
 	s.generic.mu.Lock()
 	defer s.generic.mu.Unlock()
-	if had, ok := s.generic.heavy[key]; ok && had.IsZero() {
-		return
-	}
-	if len(s.generic.heavy) >= maxHeavyFilters {
-		s.generic.older, s.generic.heavy = s.generic.heavy, nil
-	}
-	if s.generic.heavy == nil {
-		s.generic.heavy = map[string]time.Time{}
-	}
-	s.generic.heavy[key] = until
+	s.generic.heavy.add(key, until)
+}
+
+// knownLight reports whether the filter of key was counted at most
+// genericMaxMatches.
+func (s *SQL) knownLight(key string) bool {
+	s.generic.mu.Lock()
+	defer s.generic.mu.Unlock()
+	return s.generic.light.has(key)
 }
 
 // countedMatches learns from a count of n matches of qu's filter.
 func (s *SQL) countedMatches(qu Query, n int) {
-	if qu.generic != "" && n > genericMaxMatches {
-		s.planPerRequest(qu.generic, time.Time{})
+	if qu.generic == "" {
+		return
+	}
+	s.generic.mu.Lock()
+	defer s.generic.mu.Unlock()
+	if n > genericMaxMatches {
+		s.generic.heavy.add(qu.generic, time.Time{})
+	} else {
+		s.generic.light.add(qu.generic, time.Time{})
 	}
 }
+
+// SetGenericSlow sets how long a statement may run on generic plans before
+// its filter is planned per request (genericSlow when 0): tests whose
+// statements are planned afresh on a busy machine keep them there.
+func (s *SQL) SetGenericSlow(d time.Duration) { s.generic.slow.Store(int64(d)) }
 
 // GenericPlanRuns is how many page and count statements ran on generic
 // plans (Dialect.GenericDB) since the store opened.
@@ -193,7 +234,9 @@ func (s *SQL) queryPlanned(ctx context.Context, key string, runs *atomic.Int64, 
 				} else {
 					rows, err = st.QueryContext(ctx, args...)
 				}
-				if took := time.Since(t0); err == nil && took >= genericSlow {
+				// Failed or not: one cancelled after so long was slow.
+				slow := cmp.Or(time.Duration(s.generic.slow.Load()), genericSlow)
+				if time.Since(t0) >= slow {
 					s.planPerRequest(key, time.Now().Add(genericSlowFor))
 				}
 			}

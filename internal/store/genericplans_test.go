@@ -26,7 +26,7 @@ func TestPlannedPerRequestBound(t *testing.T) {
 	if s.plannedPerRequest(key(0)) {
 		t.Fatal("the first filter is still remembered after 3x maxHeavyFilters others")
 	}
-	if n := len(s.generic.heavy) + len(s.generic.older); n > 2*maxHeavyFilters {
+	if n := len(s.generic.heavy.newer) + len(s.generic.heavy.older); n > 2*maxHeavyFilters {
 		t.Fatalf("%d filters remembered, want at most %d", n, 2*maxHeavyFilters)
 	}
 	if !s.plannedPerRequest(key(3*maxHeavyFilters - 1)) {
@@ -83,5 +83,24 @@ func TestGenericKeyAsRead(t *testing.T) {
 	}
 	if key(Filter{{{Key: "relations.ownedBy", Values: []string{"group:default/a"}}, {Key: "kind", Values: []string{"api"}}}}) == "" {
 		t.Error("a relation beside a kind: no key")
+	}
+}
+
+// TestCountedMatches: a filter counted to match few is known light (its
+// pages count their matches themselves); one counted past
+// genericMaxMatches is planned per request.
+func TestCountedMatches(t *testing.T) {
+	var s SQL
+	s.countedMatches(Query{generic: "few"}, genericMaxMatches)
+	s.countedMatches(Query{generic: "many"}, genericMaxMatches+1)
+	s.countedMatches(Query{}, 5) // not on generic plans: nothing to learn
+	if !s.knownLight("few") || s.plannedPerRequest("few") {
+		t.Fatal("a filter of few matches is not known light")
+	}
+	if s.knownLight("many") || !s.plannedPerRequest("many") {
+		t.Fatal("a filter of many matches is not planned per request")
+	}
+	if s.knownLight("") || s.plannedPerRequest("") {
+		t.Fatal("a query off generic plans was remembered")
 	}
 }
