@@ -149,7 +149,7 @@ func (s *SQL) genericKey(qu Query) string {
 		if columnFor(key) == "" {
 			rows++
 		}
-		values := c.Values
+		values := slices.Clone(c.Values) // (the caller's, not sorted in place)
 		if key != "metadata.uid" {
 			values = lowerAll(values)
 		}

@@ -65,6 +65,11 @@ func TestGenericKeyAsRead(t *testing.T) {
 	if a == "" || a != b {
 		t.Fatalf("the same filter spelled two ways: keys %x and %x", a, b)
 	}
+	vs := []string{"b", "a"}
+	key(Filter{{{Key: "metadata.uid", Values: vs}, {Key: "spec.owner", Values: []string{"x"}}}})
+	if vs[0] != "b" {
+		t.Fatal("the key's reading sorted the caller's values in place")
+	}
 	uid := func(v string) string {
 		return key(Filter{{{Key: "metadata.uid", Values: []string{v}}, {Key: "spec.owner", Values: []string{"a"}}}})
 	}
