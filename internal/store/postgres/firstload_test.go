@@ -30,7 +30,7 @@ func TestFirstLoadNeverWaitsForReaders(t *testing.T) {
 	db := rawDB(t, dsn)
 	indexes := func() []string {
 		t.Helper()
-		got, err := s.(*store.SQL).FirstLoadIndexes(ctx)
+		got, err := s.FirstLoadIndexes(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -190,7 +190,7 @@ func TestGenerationBumpAtRepeatableRead(t *testing.T) {
 
 // generationStore opens a store on a fresh database holding es in one
 // location.
-func generationStore(t *testing.T, es ...store.Entity) (string, store.Store, store.Location) {
+func generationStore(t *testing.T, es ...store.Entity) (string, *store.SQL, store.Location) {
 	t.Helper()
 	ctx := context.Background()
 	dsn := freshDB(t)

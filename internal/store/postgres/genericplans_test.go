@@ -19,18 +19,7 @@ import (
 // from then on; other shapes, and a page tested against an access
 // predicate, never run there.
 func TestGenericPlans(t *testing.T) {
-	dsn := freshDB(t)
 	ctx := context.Background()
-	s, err := Open(ctx, dsn, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db := rawDB(t, dsn)
-	loc, err := s.AddLocation(ctx, store.Location{Type: "file", Target: "/owners.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var batch []store.Entity
 	add := func(kind, name, owner string) {
 		ref := fmt.Sprintf("%s:default/%s", kind, name)
@@ -49,9 +38,8 @@ func TestGenericPlans(t *testing.T) {
 		add("component", fmt.Sprintf("small-%d", i), "team-small")
 	}
 	add("api", "small-api", "team-small")
-	if _, err := s.ReplaceLocation(ctx, loc.ID, batch, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
-		t.Fatal(err)
-	}
+	dsn, s, _ := generationStore(t, batch...) // (with the default 10 connections)
+	db := rawDB(t, dsn)
 
 	owned := func(owner string) store.Filter {
 		return store.Filter{{{Key: "kind", Values: []string{"component"}}, {Key: "spec.owner", Values: []string{owner}}}}
@@ -179,31 +167,19 @@ func generation(t *testing.T, db *sql.DB) int64 {
 // the same entities, total and cursors, first page or past the last, by
 // cursor either way, by offset, and given what an access predicate hides.
 func TestGenericPagesAsPlanned(t *testing.T) {
-	dsn := freshDB(t)
 	ctx := context.Background()
-	generic, err := Open(ctx, dsn, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer generic.Close()
-	planned, err := Open(ctx, dsn, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer planned.Close()
-	loc, err := generic.AddLocation(ctx, store.Location{Type: "file", Target: "/pages.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var batch []store.Entity
 	for i := range 7 {
 		ref := fmt.Sprintf("component:default/c%d", i)
 		batch = append(batch, store.Entity{Ref: ref, Hash: ref, Body: fmt.Appendf(nil, `{"kind":"Component","metadata":{"name":"c%d"}}`, i),
 			Search: []store.SearchRow{{Key: "kind", Value: "component"}, {Key: "metadata.name", Value: fmt.Sprintf("c%d", i)}, {Key: "spec.owner", Value: "team-a"}}})
 	}
-	if _, err := generic.ReplaceLocation(ctx, loc.ID, batch, store.ReplaceOptions{Orphans: store.OrphanDelete}); err != nil {
+	dsn, generic, _ := generationStore(t, batch...)
+	planned, err := Open(ctx, dsn, 4)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer planned.Close()
 	filter := store.Filter{{{Key: "kind", Values: []string{"component"}}, {Key: "spec.owner", Values: []string{"team-a"}}}}
 	byName := []store.Order{{Field: "metadata.name", Desc: true}}
 	gen := generation(t, rawDB(t, dsn))

@@ -33,7 +33,7 @@ func freshDB(t *testing.T) string {
 // openStore opens the store at dsn for the rest of the test, with the
 // default pool size (database.maxOpenConns): its pools for searches and
 // for generic plans too.
-func openStore(t testing.TB, dsn string) store.Store {
+func openStore(t testing.TB, dsn string) *store.SQL {
 	t.Helper()
 	s, err := Open(context.Background(), dsn, 10)
 	if err != nil {
@@ -277,7 +277,7 @@ func TestVacuumWaitsForOlderSnapshots(t *testing.T) {
 	if err := old.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	s.(interface{ WaitMaintenance() }).WaitMaintenance()
+	s.WaitMaintenance()
 	var runs int
 	var last sql.NullTime
 	if err := db.QueryRow(`SELECT vacuum_count, last_vacuum FROM pg_stat_user_tables WHERE relname = 'search_docs'`).Scan(&runs, &last); err != nil {

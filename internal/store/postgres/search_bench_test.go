@@ -54,7 +54,7 @@ func checkpointedStore(b *testing.B) store.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { admin.Close() })
-	return &checkpointed{SQL: openStore(b, dsn).(*store.SQL), admin: admin, name: name}
+	return &checkpointed{SQL: openStore(b, dsn), admin: admin, name: name}
 }
 
 type checkpointed struct {
