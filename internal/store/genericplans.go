@@ -132,16 +132,16 @@ func (f *filterSet) add(key string, until time.Time) {
 // an access predicate: Query.genericFor), "" when they may not: no
 // GenericDB, a full-text term (searches are planned for their terms),
 // no count to learn from, another shape than the one above, or a filter
-// planned per request since.
-func (s *SQL) genericKey(qu Query) string {
+// planned per request since. light: it was counted to match few.
+func (s *SQL) genericKey(qu Query) (key string, light bool) {
 	if s.d.GenericDB == nil || strings.TrimSpace(qu.FullText) != "" || qu.NoTotal || qu.CountOnly || len(qu.Filter) != 1 {
-		return ""
+		return "", false
 	}
 	rows := 0
 	conds := make([]string, 0, len(qu.Filter[0]))
 	for _, c := range qu.Filter[0] {
 		if len(c.Values) == 0 {
-			return ""
+			return "", false
 		}
 		// As cond reads it: the key and (but a uid) the values in lower
 		// case, in any order.
@@ -157,22 +157,17 @@ func (s *SQL) genericKey(qu Query) string {
 		conds = append(conds, fmt.Sprintf("%q", append([]string{key}, slices.Compact(values)...)))
 	}
 	if rows != 1 {
-		return ""
+		return "", false
 	}
 	slices.Sort(conds)
 	sum := sha256.Sum256([]byte(strings.Join(slices.Compact(conds), ",")))
-	if key := string(sum[:]); !s.plannedPerRequest(key) {
-		return key
-	}
-	return ""
-}
-
-// plannedPerRequest reports whether the filter of key is to be planned per
-// request.
-func (s *SQL) plannedPerRequest(key string) bool {
+	key = string(sum[:])
 	s.generic.mu.Lock()
 	defer s.generic.mu.Unlock()
-	return s.generic.heavy.has(key)
+	if s.generic.heavy.has(key) {
+		return "", false
+	}
+	return key, s.generic.light.has(key)
 }
 
 // planPerRequest has the filter of key planned per request from now on,
@@ -181,14 +176,6 @@ func (s *SQL) planPerRequest(key string, until time.Time) {
 	s.generic.mu.Lock()
 	defer s.generic.mu.Unlock()
 	s.generic.heavy.add(key, until)
-}
-
-// knownLight reports whether the filter of key was counted at most
-// genericMaxMatches.
-func (s *SQL) knownLight(key string) bool {
-	s.generic.mu.Lock()
-	defer s.generic.mu.Unlock()
-	return s.generic.light.has(key)
 }
 
 // countedMatches learns from a count of n matches of qu's filter.

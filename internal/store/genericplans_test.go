@@ -17,19 +17,19 @@ func TestPlannedPerRequestBound(t *testing.T) {
 	for i := range maxHeavyFilters + 1 {
 		s.planPerRequest(key(i), time.Time{})
 	}
-	if !s.plannedPerRequest(key(0)) || !s.plannedPerRequest(key(maxHeavyFilters)) {
+	if !s.generic.heavy.has(key(0)) || !s.generic.heavy.has(key(maxHeavyFilters)) {
 		t.Fatal("a filter was forgotten before maxHeavyFilters others came after it")
 	}
 	for i := maxHeavyFilters + 1; i < 3*maxHeavyFilters; i++ {
 		s.planPerRequest(key(i), time.Time{})
 	}
-	if s.plannedPerRequest(key(0)) {
+	if s.generic.heavy.has(key(0)) {
 		t.Fatal("the first filter is still remembered after 3x maxHeavyFilters others")
 	}
 	if n := len(s.generic.heavy.newer) + len(s.generic.heavy.older); n > 2*maxHeavyFilters {
 		t.Fatalf("%d filters remembered, want at most %d", n, 2*maxHeavyFilters)
 	}
-	if !s.plannedPerRequest(key(3*maxHeavyFilters - 1)) {
+	if !s.generic.heavy.has(key(3*maxHeavyFilters - 1)) {
 		t.Fatal("the last filter is not remembered")
 	}
 }
@@ -40,16 +40,16 @@ func TestPlannedPerRequestBound(t *testing.T) {
 func TestPlannedPerRequestFor(t *testing.T) {
 	var s SQL
 	s.planPerRequest("slow", time.Now().Add(-time.Second))
-	if s.plannedPerRequest("slow") {
+	if s.generic.heavy.has("slow") {
 		t.Fatal("a slow filter's time ran out, and it is still planned per request")
 	}
 	s.planPerRequest("slow", time.Now().Add(time.Minute))
-	if !s.plannedPerRequest("slow") {
+	if !s.generic.heavy.has("slow") {
 		t.Fatal("a slow filter is not planned per request")
 	}
 	s.planPerRequest("many", time.Time{})
 	s.planPerRequest("many", time.Now().Add(-time.Second))
-	if !s.plannedPerRequest("many") {
+	if !s.generic.heavy.has("many") {
 		t.Fatal("a filter of many matches, slow later, is no longer planned per request")
 	}
 }
@@ -59,11 +59,26 @@ func TestPlannedPerRequestFor(t *testing.T) {
 // for the shape generic plans serve.
 func TestGenericKeyAsRead(t *testing.T) {
 	s := SQL{d: Dialect{GenericDB: new(sql.DB)}}
-	key := func(f Filter) string { return s.genericKey(Query{Filter: f, Limit: 10}) }
+	key := func(f Filter) string {
+		k, _ := s.genericKey(Query{Filter: f, Limit: 10})
+		return k
+	}
 	a := key(Filter{{{Key: "kind", Values: []string{"component"}}, {Key: "spec.owner", Values: []string{"team-a", "team-b"}}}})
 	b := key(Filter{{{Key: "Spec.Owner", Values: []string{"Team-B", "team-a", "team-a"}}, {Key: "KIND", Values: []string{"Component"}}}})
 	if a == "" || a != b {
 		t.Fatalf("the same filter spelled two ways: keys %x and %x", a, b)
+	}
+	owners := Filter{{{Key: "spec.owner", Values: []string{"team-a"}}}}
+	if _, light := s.genericKey(Query{Filter: owners}); light {
+		t.Fatal("a filter never counted is light")
+	}
+	s.countedMatches(Query{Filter: owners, generic: key(owners)}, 3)
+	if k, light := s.genericKey(Query{Filter: owners}); k == "" || !light {
+		t.Fatal("a filter counted to match few is not light")
+	}
+	s.countedMatches(Query{Filter: owners, generic: key(owners)}, genericMaxMatches+1)
+	if k, light := s.genericKey(Query{Filter: owners}); k != "" || light {
+		t.Fatal("a filter counted to match many still runs on generic plans")
 	}
 	vs := []string{"b", "a"}
 	key(Filter{{{Key: "metadata.uid", Values: vs}, {Key: "spec.owner", Values: []string{"x"}}}})
@@ -99,13 +114,13 @@ func TestCountedMatches(t *testing.T) {
 	s.countedMatches(Query{generic: "few"}, genericMaxMatches)
 	s.countedMatches(Query{generic: "many"}, genericMaxMatches+1)
 	s.countedMatches(Query{}, 5) // not on generic plans: nothing to learn
-	if !s.knownLight("few") || s.plannedPerRequest("few") {
+	if !s.generic.light.has("few") || s.generic.heavy.has("few") {
 		t.Fatal("a filter of few matches is not known light")
 	}
-	if s.knownLight("many") || !s.plannedPerRequest("many") {
+	if s.generic.light.has("many") || !s.generic.heavy.has("many") {
 		t.Fatal("a filter of many matches is not planned per request")
 	}
-	if s.knownLight("") || s.plannedPerRequest("") {
+	if s.generic.light.has("") || s.generic.heavy.has("") {
 		t.Fatal("a query off generic plans was remembered")
 	}
 }

@@ -406,8 +406,9 @@ func (s *SQL) Query(ctx context.Context, qu Query) (Page, error) {
 	// every match until the last is read, where a per-request plan of
 	// a filter that turns out to match much stops at the page's end.
 	hidden := qu.hiddenAt()
-	qu.generic = s.genericKey(qu)
-	together := !qu.NoTotal && qu.genericFor(hidden) != "" && s.knownLight(qu.generic)
+	var light bool
+	qu.generic, light = s.genericKey(qu)
+	together := light && qu.genericFor(hidden) != ""
 	var page Page
 	var total int
 	counted := make(chan error, 1)
