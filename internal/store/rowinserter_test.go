@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -153,7 +154,6 @@ func TestRowInserterWritesInTheTransaction(t *testing.T) {
 // and sooner once their text and bytes reach copyBytes, so large entities
 // are never all held at once; every row arrives once, in order.
 func TestCopyRowsBatchesAreBounded(t *testing.T) {
-	ctx := context.Background()
 	var batches []int
 	var got []int
 	s := &SQL{d: Dialect{Rebind: func(q string) string { return q }, CopyRows: func(_ context.Context, _ any, table string, columns []string, rows [][]any) error {
@@ -163,17 +163,7 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 		}
 		return nil
 	}}}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "rows.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx) // the connection CopyRows runs on
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	in := (&replacer{s: s, ctx: ctx, done: ctx, conn: conn}).inserter("t", "id", "body")
+	in := heldInserter(t, s, "t", "id", "body")
 	small, big := "x", strings.Repeat("b", copyBytes/4)
 	id := 0
 	add := func(n int, body string) {
@@ -217,4 +207,97 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 		t.Fatalf("batches of %v rows with CopyBatch 7, want %v", batches, want)
 	}
 	inOrder()
+}
+
+// TestCopyDataBatchesAreBounded: with CopyData rows are encoded as they
+// come and handed over CopyBatch at a time, and sooner once the batch's
+// bytes reach copyBytes; every row arrives once, in order, as written.
+func TestCopyDataBatchesAreBounded(t *testing.T) {
+	var batches []int
+	var got []int64
+	s := &SQL{d: Dialect{Rebind: func(q string) string { return q }, CopyBatch: 7,
+		CopyData: func(_ context.Context, _ any, table string, columns []string, data []byte) (int64, error) {
+			rows := 0
+			for len(data) > 0 {
+				fields := int(binary.BigEndian.Uint16(data))
+				data = data[2:]
+				if fields != len(columns) {
+					t.Fatalf("a row of %d fields for %d columns", fields, len(columns))
+				}
+				for f := range fields {
+					n := int(int32(binary.BigEndian.Uint32(data)))
+					data = data[4:]
+					if f == 0 {
+						got = append(got, int64(binary.BigEndian.Uint64(data)))
+					}
+					data = data[max(n, 0):]
+				}
+				rows++
+			}
+			batches = append(batches, rows)
+			return int64(rows), nil
+		}}}
+	in := heldInserter(t, s, "t", "id", "body", "note")
+	small, big := "x", strings.Repeat("b", copyBytes/4)
+	var id int64
+	add := func(n int, body string) {
+		for range n {
+			var err error
+			if id%2 == 0 {
+				err = in.add(id, body, nil)
+			} else {
+				err = in.addIDTexts(id, true, body, "")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			id++
+		}
+	}
+	add(15, small) // 7, 7, one left
+	add(5, big)    // the 4th big row reaches the bound: 5 rows, then 1
+	if err := in.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{7, 7, 5, 1}; !slices.Equal(batches, want) {
+		t.Fatalf("batches of %v rows, want %v", batches, want)
+	}
+	for i, v := range got {
+		if v != int64(i) {
+			t.Fatalf("row %d arrived as %d", i, v)
+		}
+	}
+	if int64(len(got)) != id {
+		t.Fatalf("%d rows arrived, want %d", len(got), id)
+	}
+	// A value with no binary form fails its row, and leaves nothing of it
+	// in the batch.
+	if err := in.add(id, 1, nil); err == nil || !strings.Contains(err.Error(), "t: no binary COPY form for a value of type int") {
+		t.Fatalf("an int value: %v", err)
+	}
+	add(1, small)
+	if err := in.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != int(id) || got[len(got)-1] != id-1 {
+		t.Fatalf("after a failed row: %d rows, the last %d", len(got), got[len(got)-1])
+	}
+}
+
+// heldInserter is a rowInserter of s for table on a connection it holds
+// (a SQLite file's: the one CopyRows or CopyData are handed).
+func heldInserter(t *testing.T, s *SQL, table string, columns ...string) *rowInserter {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "rows.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return (&replacer{s: s, ctx: ctx, done: ctx, conn: conn}).inserter(table, columns...)
 }

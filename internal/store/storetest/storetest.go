@@ -123,6 +123,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RelationsOnceInOrder", func(t *testing.T) { testRelationsOnceInOrder(t, open) })
 	t.Run("RelationsDistinctSorted", func(t *testing.T) { testRelationsDistinctSorted(t, open) })
 	t.Run("RelationStrings", func(t *testing.T) { testRelationStrings(t, open) })
+	t.Run("StoredStrings", func(t *testing.T) { testStoredStrings(t, open) })
 	t.Run("WriteGeneration", func(t *testing.T) { testWriteGeneration(t, open) })
 	t.Run("QueryHidden", func(t *testing.T) { testQueryHidden(t, open) })
 	t.Run("CountsAfterWrites", func(t *testing.T) { testCountsAfterWrites(t, open) })
