@@ -120,7 +120,7 @@ JSON-lines log recorded, which finds events deleted from the end of the chain.`,
 					return fmt.Errorf("audit log %s: %w", logPath, err)
 				}
 			}
-			st, err := openStore(cmd.Context(), cfg)
+			st, err := openStore(cmd.Context(), cfg, false)
 			if err != nil {
 				return fmt.Errorf("audit store: %w", err)
 			}

@@ -172,7 +172,7 @@ func (c *cli) breakGlassIssuer(ctx context.Context, cfg *config.Config) (*auth.I
 			return nil, nil, nil, err
 		}
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("rigger database: %w", err)
 	}

@@ -27,11 +27,18 @@ import (
 	"github.com/riggerdev/rigger/workflows"
 )
 
-// openStore opens the configured catalog database.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+// openStore opens the configured catalog database; serving says the
+// process answers people's catalog reads (rigger server and dev), which
+// have connection pools of their own on PostgreSQL (postgres.Open); a
+// worker or a CLI command has none.
+func openStore(ctx context.Context, cfg *config.Config, serving bool) (store.Store, error) {
 	switch cfg.Database.Driver {
 	case "postgres":
-		return postgres.Open(ctx, cfg.Database.URL.Reveal(), cfg.Database.MaxOpenConns)
+		var opts []postgres.Option
+		if !serving {
+			opts = append(opts, postgres.WithoutReadPools())
+		}
+		return postgres.Open(ctx, cfg.Database.URL.Reveal(), cfg.Database.MaxOpenConns, opts...)
 	default:
 		path := cfg.Database.Path
 		if path == "" {

@@ -344,7 +344,7 @@ func (c *cli) runPlatform(ctx context.Context, cfg *config.Config, reread liveco
 	// The catalog store: workers write it, the API reads it. A worker-only
 	// process for queues without database work would skip it; today every
 	// queue needs it.
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, m != modeWorker)
 	if err != nil {
 		return fmt.Errorf("catalog store: %w", err)
 	}

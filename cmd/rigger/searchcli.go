@@ -32,7 +32,7 @@ is for repairs, and after the index's rules change.`,
 			if err != nil {
 				return err
 			}
-			st, err := openStore(cmd.Context(), cfg)
+			st, err := openStore(cmd.Context(), cfg, false)
 			if err != nil {
 				return fmt.Errorf("search store: %w", err)
 			}

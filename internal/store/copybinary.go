@@ -13,14 +13,13 @@ import (
 // values of its rows held until it is sent: those, and the driver's
 // per-value encoding of them (a plan lookup and a conversion each), were
 // a sixth of a worker's CPU time in a 100k-entity first load.
-var (
-	copyHeader  = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
-	copyTrailer = []byte{0xff, 0xff}
+//
+// CopyHeader (the signature, then no flags and no header extension) and
+// CopyTrailer frame the rows CopyData is given.
+const (
+	CopyHeader  = "PGCOPY\n\xff\r\n\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00"
+	CopyTrailer = "\xff\xff"
 )
-
-// CopyHeader and CopyTrailer frame the rows CopyData is given.
-func CopyHeader() []byte  { return copyHeader }
-func CopyTrailer() []byte { return copyTrailer }
 
 // appendCopyRow appends one row of vals in the binary COPY format. The
 // catalog tables' columns are bigint, text and tsvector, so a value is one

@@ -62,3 +62,16 @@ func TestAppendCopyIDTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyFrame pins the frame around the rows: PostgreSQL's 11-byte
+// signature, a zero flags field and a zero-length header extension; a
+// 16-bit -1 after the last row.
+func TestCopyFrame(t *testing.T) {
+	want := append([]byte("PGCOPY\n"), 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	if CopyHeader != string(want) {
+		t.Errorf("header %q, want %q", CopyHeader, want)
+	}
+	if CopyTrailer != "\xff\xff" {
+		t.Errorf("trailer %q", CopyTrailer)
+	}
+}

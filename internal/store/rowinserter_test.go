@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -281,6 +282,40 @@ func TestCopyDataBatchesAreBounded(t *testing.T) {
 	}
 	if len(got) != int(id) || got[len(got)-1] != id-1 {
 		t.Fatalf("after a failed row: %d rows, the last %d", len(got), got[len(got)-1])
+	}
+}
+
+// TestCopyDataFailureSticks: once a batch failed, the inserter refuses
+// rows and flushes without handing the database anything again (the
+// transaction is rolled back; a batch sent twice could duplicate rows).
+// A row of the wrong width is refused before it is encoded.
+func TestCopyDataFailureSticks(t *testing.T) {
+	calls := 0
+	s := &SQL{d: Dialect{Rebind: func(q string) string { return q }, CopyBatch: 2,
+		CopyData: func(context.Context, any, string, []string, []byte) (int64, error) {
+			calls++
+			return 0, errors.New("refused")
+		}}}
+	in := heldInserter(t, s, "t", "id", "body")
+	if err := in.add(int64(1)); err == nil || !strings.Contains(err.Error(), "t: a row of 1 values for 2 columns") {
+		t.Fatalf("a short row: %v", err)
+	}
+	if err := in.addIDTexts(1, false, "a", "b"); err == nil || !strings.Contains(err.Error(), "t: a row of 3 values for 2 columns") {
+		t.Fatalf("a long row: %v", err)
+	}
+	if err := in.add(int64(1), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.addIDTexts(2, false, "b"); err == nil || !strings.Contains(err.Error(), "write 2 rows into t: refused") {
+		t.Fatalf("the batch's write: %v", err)
+	}
+	for _, err := range []error{in.add(int64(3), "c"), in.addIDTexts(4, false, "d"), in.flush()} {
+		if err == nil || !strings.Contains(err.Error(), "write 2 rows into t: refused") {
+			t.Fatalf("after the failure: %v", err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("CopyData called %d times, want once", calls)
 	}
 }
 

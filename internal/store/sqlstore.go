@@ -1648,9 +1648,13 @@ type rowInserter struct {
 	args         []driver.NamedValue
 	// bytes is the text and bytes of the rows buffered for CopyRows.
 	bytes int
-	// data holds the rows encoded for CopyData, rows of them.
+	// data holds the rows encoded for CopyData, rows of them; err is the
+	// failure of a batch written, after which the inserter refuses rows
+	// (its transaction is to be rolled back, and a batch sent again
+	// could duplicate rows the database kept).
 	data []byte
 	rows int
+	err  error
 }
 
 // preparedRows is how many rows one prepared INSERT writes with
@@ -1704,6 +1708,12 @@ func (in *rowInserter) insertInto() string {
 // add writes one row (one value per column), or buffers it.
 func (in *rowInserter) add(vals ...any) error {
 	if in.s.d.CopyData != nil {
+		if in.err != nil {
+			return in.err
+		}
+		if len(vals) != len(in.columns) {
+			return fmt.Errorf("%s: a row of %d values for %d columns", in.table, len(vals), len(in.columns))
+		}
 		at := len(in.data)
 		var err error
 		in.data, err = appendCopyRow(in.data, vals)
@@ -1745,6 +1755,12 @@ func (in *rowInserter) add(vals ...any) error {
 // not boxed on the way (3M allocations in a 100k-entity load).
 func (in *rowInserter) addIDTexts(id int64, lastNull bool, texts ...string) error {
 	if in.s.d.CopyData != nil {
+		if in.err != nil {
+			return in.err
+		}
+		if 1+len(texts) != len(in.columns) {
+			return fmt.Errorf("%s: a row of %d values for %d columns", in.table, 1+len(texts), len(in.columns))
+		}
 		at := len(in.data)
 		var err error
 		in.data, err = appendCopyIDTexts(in.data, id, lastNull, texts)
@@ -1778,6 +1794,9 @@ func (in *rowInserter) encoded(at int, err error) error {
 
 // flush writes the buffered rows.
 func (in *rowInserter) flush() error {
+	if in.err != nil {
+		return in.err
+	}
 	if in.rows > 0 {
 		var n int64
 		err := in.onConn(func(dc any) (err error) {
@@ -1788,9 +1807,16 @@ func (in *rowInserter) flush() error {
 			err = fmt.Errorf("%d rows written", n)
 		}
 		if err != nil {
-			return fmt.Errorf("write %d rows into %s: %w", in.rows, in.table, err)
+			in.err = fmt.Errorf("write %d rows into %s: %w", in.rows, in.table, err)
+			in.data, in.rows = nil, 0
+			return in.err
 		}
+		// The buffer is kept for the next batch, unless a large row grew
+		// it well past the bound.
 		in.data, in.rows = in.data[:0], 0
+		if cap(in.data) > 2*copyBytes {
+			in.data = nil
+		}
 		return nil
 	}
 	if len(in.buf) == 0 {

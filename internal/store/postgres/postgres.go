@@ -22,6 +22,19 @@ import (
 	"github.com/riggerdev/rigger/internal/store"
 )
 
+// Option changes what Open opens.
+type Option func(*options)
+
+type options struct{ noReadPools bool }
+
+// WithoutReadPools has Open open only its main pool, every connection of
+// maxOpen in it, and none opened before it is used: for a process that
+// serves no catalog reads from people (a worker, a CLI command), which
+// would otherwise hold the search and generic-plan pools' sessions open
+// (5 of the default 10) and idle for good. Searches and pages then run
+// on the main pool, as they do when those pools are busy.
+func WithoutReadPools() Option { return func(o *options) { o.noReadPools = true } }
+
 // bodyAsBytes reads an entity's body as bytea (Dialect.BodyAsBytes).
 const bodyAsBytes = "convert_to(%s, 'UTF8')"
 
@@ -33,8 +46,12 @@ const bodyAsBytes = "convert_to(%s, 'UTF8')"
 // to set them. Of the rest, a fifth of maxOpen and at least two (a page
 // and its count) run pages on generic plans (store.Dialect.GenericDB)
 // when 5 are left beside them (a page's count, its rows and the audit
-// log use 3 at once, and writes more).
-func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
+// log use 3 at once, and writes more). WithoutReadPools opens neither.
+func Open(ctx context.Context, url string, maxOpen int, opts ...Option) (*store.SQL, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cfg, err := connConfig(url)
 	if err != nil {
 		return nil, err
@@ -49,10 +66,10 @@ func Open(ctx context.Context, url string, maxOpen int) (*store.SQL, error) {
 			}
 		}
 	}
-	if maxOpen <= 0 || maxOpen >= 4 {
+	if !o.noReadPools && (maxOpen <= 0 || maxOpen >= 4) {
 		searchDB, err = openPool(url, &maxOpen, max(2, total/3), store.SearchSettings())
 	}
-	if n := max(2, total/5); err == nil && (maxOpen <= 0 || maxOpen-n >= 5) {
+	if n := max(2, total/5); err == nil && !o.noReadPools && (maxOpen <= 0 || maxOpen-n >= 5) {
 		genericDB, err = openPool(url, &maxOpen, n, genericSettings)
 	}
 	if err != nil {
@@ -364,7 +381,7 @@ func copyData(ctx context.Context, dc any, table string, columns []string, data 
 		cols[i] = pgx.Identifier{col}.Sanitize()
 	}
 	stmt := "COPY " + pgx.Identifier{table}.Sanitize() + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT binary)"
-	r := io.MultiReader(bytes.NewReader(store.CopyHeader()), bytes.NewReader(data), bytes.NewReader(store.CopyTrailer()))
+	r := io.MultiReader(strings.NewReader(store.CopyHeader), bytes.NewReader(data), strings.NewReader(store.CopyTrailer))
 	tag, err := c.Conn().PgConn().CopyFrom(ctx, r, stmt)
 	if err != nil {
 		return 0, err
