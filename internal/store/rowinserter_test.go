@@ -217,7 +217,7 @@ func TestCopyDataBatchesAreBounded(t *testing.T) {
 	var batches []int
 	var got []int64
 	s := &SQL{d: Dialect{Rebind: func(q string) string { return q }, CopyBatch: 7,
-		CopyData: func(_ context.Context, _ any, table string, columns []string, data []byte) (int64, error) {
+		CopyData: func(_ context.Context, _ any, table string, columns []string, data []byte, _ bool) (int64, error) {
 			rows := 0
 			for len(data) > 0 {
 				fields := int(binary.BigEndian.Uint16(data))
@@ -292,7 +292,7 @@ func TestCopyDataBatchesAreBounded(t *testing.T) {
 func TestCopyDataFailureSticks(t *testing.T) {
 	calls := 0
 	s := &SQL{d: Dialect{Rebind: func(q string) string { return q }, CopyBatch: 2,
-		CopyData: func(context.Context, any, string, []string, []byte) (int64, error) {
+		CopyData: func(context.Context, any, string, []string, []byte, bool) (int64, error) {
 			calls++
 			return 0, errors.New("refused")
 		}}}

@@ -116,10 +116,17 @@ type Dialect struct {
 	// and CopyTrailer, to be written into table's columns on the driver
 	// connection dc (in its open transaction, as CopyRows); it returns
 	// how many rows were written.
-	CopyData func(ctx context.Context, dc any, table string, columns []string, data []byte) (int64, error)
+	// freeze asks for the rows written frozen (the table was emptied in
+	// this transaction: FirstLoadTruncate).
+	CopyData func(ctx context.Context, dc any, table string, columns []string, data []byte, freeze bool) (int64, error)
 	// CopyBatch is how many rows a rowInserter hands CopyRows or CopyData
 	// at a time (0: copyRows).
 	CopyBatch int
+	// FirstLoadTruncate, if set, empties the catalog tables a first load
+	// writes (PostgreSQL: TRUNCATE) once they are found empty under the
+	// load's locks, so that CopyData may write its rows frozen (see
+	// frozenFirstLoad).
+	FirstLoadTruncate string
 	// RefCheck, if set, are the statements run before and after the
 	// check of a streamed chunk's refs against other locations' entities
 	// (ReplaceLocationStream), for a plan that reads them by the ref
@@ -1007,6 +1014,9 @@ type replacer struct {
 	// (Dialect.FirstLoadLock; a first load that found them busy tries
 	// again with every chunk).
 	bulkIndexes bool
+	// frozen: the catalog tables were empty and emptied again in this
+	// transaction, and their rows are written frozen (frozenFirstLoad).
+	frozen bool
 	// lastID is the largest entity id stored or allocated so far, on a
 	// dialect without NewIDs.
 	lastID             int64
@@ -1222,8 +1232,67 @@ func (r *replacer) classify() error {
 			return err
 		}
 		r.rebuild, r.bulkIndexes = rebuild, !dropped
+		if dropped {
+			if err := r.frozenFirstLoad(); err != nil {
+				return err
+			}
+		}
 	}
 	return r.insert(inserts)
+}
+
+// frozenFirstLoad has a first load into an empty catalog write its rows
+// frozen (Dialect.FirstLoadTruncate): the catalog tables are checked
+// empty (nothing of this transaction written yet either) under the
+// load's locks and truncated, which lets COPY FREEZE write rows every
+// snapshot sees, with their pages all-visible. Otherwise the first reads
+// after the load set each row's hint bits, writing its pages again, and
+// index-only scans read the heap until the VACUUM after the load has
+// marked them all-visible; that VACUUM, competing with the first reads,
+// now has little to do. A truncate the database refuses (a user that
+// may write the tables but not truncate them) only leaves the rows
+// unfrozen. Readers with an older snapshot (a REPEATABLE READ
+// transaction begun before the commit that had not read these tables)
+// see the rows where they would have seen an empty catalog: PostgreSQL's
+// documented cost of COPY FREEZE, and no reader of the store's holds one.
+func (r *replacer) frozenFirstLoad() error {
+	if r.s.d.FirstLoadTruncate == "" || r.res.Inserted > 0 {
+		return nil // (rows of this load are written already)
+	}
+	var empty bool
+	err := r.tx.QueryRowContext(r.ctx, `SELECT NOT EXISTS (SELECT 1 FROM entities) AND NOT EXISTS (SELECT 1 FROM search)
+		AND NOT EXISTS (SELECT 1 FROM relations) AND NOT EXISTS (SELECT 1 FROM search_docs)`).Scan(&empty)
+	if err != nil || !empty {
+		return err
+	}
+	if _, err := r.tx.ExecContext(r.ctx, "SAVEPOINT first_load_truncate"); err != nil {
+		return fmt.Errorf("first load: %w", err)
+	}
+	if _, err := r.tx.ExecContext(r.ctx, r.s.d.FirstLoadTruncate); err != nil {
+		slog.Debug("first load: the catalog tables cannot be truncated; writing rows unfrozen", "error", err)
+		if _, rerr := r.tx.ExecContext(r.ctx, "ROLLBACK TO SAVEPOINT first_load_truncate"); rerr != nil {
+			return fmt.Errorf("first load: undo truncate (%v): %w", err, rerr)
+		}
+	} else {
+		r.frozen = true
+	}
+	if _, err := r.tx.ExecContext(r.ctx, "RELEASE SAVEPOINT first_load_truncate"); err != nil {
+		return fmt.Errorf("first load: %w", err)
+	}
+	for _, in := range []*rowInserter{r.ents, r.search, r.rels, r.docs()} {
+		if in != nil {
+			in.freeze = r.frozen
+		}
+	}
+	return nil
+}
+
+// docs is the search documents' inserter (nil: no search index kept).
+func (r *replacer) docs() *rowInserter {
+	if r.index == nil {
+		return nil
+	}
+	return r.index.docs
 }
 
 // refCheck runs the dialect's statement i of RefCheck (0 before the
@@ -1655,6 +1724,8 @@ type rowInserter struct {
 	data []byte
 	rows int
 	err  error
+	// freeze: CopyData writes the rows frozen (replacer.frozenFirstLoad).
+	freeze bool
 }
 
 // preparedRows is how many rows one prepared INSERT writes with
@@ -1800,7 +1871,7 @@ func (in *rowInserter) flush() error {
 	if in.rows > 0 {
 		var n int64
 		err := in.onConn(func(dc any) (err error) {
-			n, err = in.s.d.CopyData(in.ctx, dc, in.table, in.columns, in.data)
+			n, err = in.s.d.CopyData(in.ctx, dc, in.table, in.columns, in.data, in.freeze)
 			return err
 		})
 		if err == nil && n != int64(in.rows) {
