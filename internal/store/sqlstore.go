@@ -1255,12 +1255,20 @@ func (r *replacer) classify() error {
 // transaction begun before the commit that had not read these tables)
 // see the rows where they would have seen an empty catalog: PostgreSQL's
 // documented cost of COPY FREEZE, and no reader of the store's holds one.
+// COPY FREEZE needs the truncate in the current subtransaction: the
+// savepoint's release hands it to the transaction, and no savepoint may
+// be taken after it in the load (every later COPY would fail).
 func (r *replacer) frozenFirstLoad() error {
 	if r.s.d.FirstLoadTruncate == "" || r.res.Inserted > 0 {
 		return nil // (rows of this load are written already)
 	}
+	// Only at READ COMMITTED (the store's sessions: postgres.connConfig)
+	// does this statement see every row committed before the locks were
+	// taken; an older snapshot could miss another writer's, which the
+	// truncate would then remove.
 	var empty bool
-	err := r.tx.QueryRowContext(r.ctx, `SELECT NOT EXISTS (SELECT 1 FROM entities) AND NOT EXISTS (SELECT 1 FROM search)
+	err := r.tx.QueryRowContext(r.ctx, `SELECT current_setting('transaction_isolation') = 'read committed'
+		AND NOT EXISTS (SELECT 1 FROM entities) AND NOT EXISTS (SELECT 1 FROM search)
 		AND NOT EXISTS (SELECT 1 FROM relations) AND NOT EXISTS (SELECT 1 FROM search_docs)`).Scan(&empty)
 	if err != nil || !empty {
 		return err

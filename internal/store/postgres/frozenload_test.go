@@ -87,6 +87,19 @@ func TestFirstLoadFrozen(t *testing.T) {
 	if n := count(s); n != 1200 {
 		t.Fatalf("%d entities read after the frozen load, want 1200", n)
 	}
+	// search_docs's rows themselves are frozen (HEAP_XMIN_FROZEN in
+	// each tuple's infomask: pageinspect).
+	var frozen, tuples int
+	if _, err := db.Exec("CREATE EXTENSION pageinspect"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FILTER (WHERE t_infomask & 768 = 768), count(*)
+		FROM heap_page_items(get_raw_page('search_docs', 0))`).Scan(&frozen, &tuples); err != nil {
+		t.Fatal(err)
+	}
+	if tuples == 0 || frozen != tuples {
+		t.Errorf("search_docs's first page: %d of %d rows frozen", frozen, tuples)
+	}
 	// A second large load: the catalog is not empty.
 	before := frozenPages(t, db)
 	load(s, "/second.yaml", components("second", 1500))

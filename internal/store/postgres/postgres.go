@@ -308,6 +308,13 @@ func connConfig(url string) (*pgx.ConnConfig, error) {
 	// would otherwise be the second byte of a character in some client
 	// encodings (Shift JIS, Big5, GBK).
 	cfg.RuntimeParams["client_encoding"] = "UTF8"
+	// And every statement sees what committed before it (READ COMMITTED),
+	// whatever default an operator set: the write generation's folds, a
+	// first load's check that the catalog is empty before it truncates
+	// it, and reads that waited on a first load's locks (which, with an
+	// older snapshot, would see its frozen rows beside the generation
+	// from before it) all assume it.
+	cfg.RuntimeParams["default_transaction_isolation"] = "read committed"
 	if _, ok := cfg.RuntimeParams["gin_pending_list_limit"]; !ok {
 		cfg.RuntimeParams["gin_pending_list_limit"] = "256"
 	}

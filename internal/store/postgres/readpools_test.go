@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/riggerdev/rigger/internal/store"
 )
 
@@ -92,4 +94,61 @@ func TestWithoutReadPools(t *testing.T) {
 	if _, generic := sessions(t, admin); generic != 0 {
 		t.Fatalf("%d generic-plan sessions after reads", generic)
 	}
+}
+
+// TestSessionSettingsPinned: rigger's sessions read text in UTF-8 and run
+// at READ COMMITTED whatever the database's defaults say.
+func TestSessionSettingsPinned(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDB(t)
+	admin := rawDB(t, dsn)
+	for _, stmt := range []string{"ALTER DATABASE %s SET client_encoding = 'SJIS'", "ALTER DATABASE %s SET default_transaction_isolation = 'repeatable read'"} {
+		if _, err := admin.Exec(fmt.Sprintf(stmt, `"`+dbName(t, admin)+`"`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	var enc, iso string
+	if err := plain.QueryRow("SELECT current_setting('client_encoding'), current_setting('transaction_isolation')").Scan(&enc, &iso); err != nil {
+		t.Fatal(err)
+	}
+	if enc != "SJIS" || iso != "repeatable read" {
+		t.Fatalf("the database's defaults did not apply to a plain session: %s, %s", enc, iso)
+	}
+	cfg, err := connConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := connectWith(t, cfg)
+	if err := conn.QueryRow(ctx, "SELECT current_setting('client_encoding'), current_setting('transaction_isolation')").Scan(&enc, &iso); err != nil {
+		t.Fatal(err)
+	}
+	if enc != "UTF8" || iso != "read committed" {
+		t.Fatalf("a rigger session: client_encoding %s, isolation %s; want UTF8, read committed", enc, iso)
+	}
+}
+
+// dbName is the database db is connected to.
+func dbName(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var name string
+	if err := db.QueryRow("SELECT current_database()").Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// connectWith is a pgx connection with cfg, closed after the test.
+func connectWith(t *testing.T, cfg *pgx.ConnConfig) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }

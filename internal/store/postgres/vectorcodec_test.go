@@ -23,11 +23,7 @@ func TestVectorCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connectWith(t, cfg)
 	if err := useVectorCodec(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
