@@ -229,6 +229,9 @@ func TestCopyDataBatchesAreBounded(t *testing.T) {
 					n := int(int32(binary.BigEndian.Uint32(data)))
 					data = data[4:]
 					if f == 0 {
+						if n != 8 {
+							t.Fatalf("an id of %d bytes", n)
+						}
 						got = append(got, int64(binary.BigEndian.Uint64(data)))
 					}
 					data = data[max(n, 0):]

@@ -114,10 +114,9 @@ type Dialect struct {
 	// PostgreSQL's binary COPY format as they are added (appendCopyRow)
 	// and each batch is handed over as those bytes, without CopyHeader
 	// and CopyTrailer, to be written into table's columns on the driver
-	// connection dc (in its open transaction, as CopyRows); it returns
-	// how many rows were written.
-	// freeze asks for the rows written frozen (the table was emptied in
-	// this transaction: FirstLoadTruncate).
+	// connection dc (in its open transaction, as CopyRows), frozen if
+	// freeze is set (the table was emptied in this transaction:
+	// FirstLoadTruncate); it returns how many rows were written.
 	CopyData func(ctx context.Context, dc any, table string, columns []string, data []byte, freeze bool) (int64, error)
 	// CopyBatch is how many rows a rowInserter hands CopyRows or CopyData
 	// at a time (0: copyRows).
@@ -1249,9 +1248,8 @@ func (r *replacer) classify() error {
 // after the load set each row's hint bits, writing its pages again, and
 // index-only scans read the heap until the VACUUM after the load has
 // marked them all-visible; that VACUUM, competing with the first reads,
-// now has little to do. A truncate the database refuses (a user that
-// may write the tables but not truncate them) only leaves the rows
-// unfrozen. Readers with an older snapshot (a REPEATABLE READ
+// now has little to do. A truncate the database refuses (another
+// table's foreign key names entities) only leaves the rows unfrozen. Readers with an older snapshot (a REPEATABLE READ
 // transaction begun before the commit that had not read these tables)
 // see the rows where they would have seen an empty catalog: PostgreSQL's
 // documented cost of COPY FREEZE, and no reader of the store's holds one.
