@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -319,6 +320,35 @@ func TestCopyDataFailureSticks(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Fatalf("CopyData called %d times, want once", calls)
+	}
+}
+
+// TestAddIDTextsWithoutCopyData: where rows are buffered as values (no
+// CopyData), addIDTexts adds the row add would, its last text NULL if
+// lastNull.
+func TestAddIDTextsWithoutCopyData(t *testing.T) {
+	var got [][]any
+	s := &SQL{d: Dialect{Rebind: func(q string) string { return q }, CopyRows: func(_ context.Context, _ any, _ string, _ []string, rows [][]any) error {
+		for _, r := range rows {
+			got = append(got, slices.Clone(r))
+		}
+		return nil
+	}}}
+	in := heldInserter(t, s, "search", "entity_id", "key", "value", "original")
+	for _, row := range []struct {
+		lastNull bool
+		original string
+	}{{false, "Team-A"}, {true, "team-a"}} {
+		if err := in.addIDTexts(7, row.lastNull, "spec.owner", "team-a", row.original); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := in.flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{{int64(7), "spec.owner", "team-a", "Team-A"}, {int64(7), "spec.owner", "team-a", nil}}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 2 || got[1][3] != nil {
+		t.Fatalf("rows %v, want %v", got, want)
 	}
 }
 
