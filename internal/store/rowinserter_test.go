@@ -176,18 +176,7 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 			id++
 		}
 	}
-	// inOrder checks every row added so far arrived, once and in order.
-	inOrder := func() {
-		t.Helper()
-		for i, v := range got {
-			if v != i {
-				t.Fatalf("row %d arrived as %d", i, v)
-			}
-		}
-		if len(got) != id {
-			t.Fatalf("%d rows arrived, want %d", len(got), id)
-		}
-	}
+	inOrder := func() { t.Helper(); arrivedInOrder(t, got, id) }
 	add(copyRows+10, small) // one full batch by count, 10 rows left
 	add(9, big)             // each 4th big row reaches the bound: 14 rows, then 4
 	if err := in.flush(); err != nil {
@@ -213,10 +202,12 @@ func TestCopyRowsBatchesAreBounded(t *testing.T) {
 
 // TestCopyDataBatchesAreBounded: with CopyData rows are encoded as they
 // come and handed over CopyBatch at a time, and sooner once the batch's
-// bytes reach copyBytes; every row arrives once, in order, as written.
+// bytes reach copyBytes; every row arrives once, in order, as written
+// (its id, its text, its NULL).
 func TestCopyDataBatchesAreBounded(t *testing.T) {
 	var batches []int
 	var got []int64
+	var bodies []string
 	s := &SQL{d: Dialect{Rebind: func(q string) string { return q }, CopyBatch: 7,
 		CopyData: func(_ context.Context, _ any, table string, columns []string, data []byte, _ bool) (int64, error) {
 			rows := 0
@@ -226,37 +217,42 @@ func TestCopyDataBatchesAreBounded(t *testing.T) {
 				if fields != len(columns) {
 					t.Fatalf("a row of %d fields for %d columns", fields, len(columns))
 				}
-				for f := range fields {
+				var vals [][]byte // nil: NULL
+				for range fields {
 					n := int(int32(binary.BigEndian.Uint32(data)))
 					data = data[4:]
-					if f == 0 {
-						if n != 8 {
-							t.Fatalf("an id of %d bytes", n)
-						}
-						got = append(got, int64(binary.BigEndian.Uint64(data)))
+					if n < 0 {
+						vals = append(vals, nil)
+						continue
 					}
-					data = data[max(n, 0):]
+					vals, data = append(vals, data[:n:n]), data[n:]
 				}
+				if len(vals[0]) != 8 || vals[1] == nil || vals[2] != nil {
+					t.Fatalf("row %q: want an 8-byte id, a text and a NULL", vals)
+				}
+				got, bodies = append(got, int64(binary.BigEndian.Uint64(vals[0]))), append(bodies, string(vals[1]))
 				rows++
 			}
 			batches = append(batches, rows)
 			return int64(rows), nil
 		}}}
 	in := heldInserter(t, s, "t", "id", "body", "note")
-	small, big := "x", strings.Repeat("b", copyBytes/4)
+	small, big := "x\\N\t", strings.Repeat("b", copyBytes/4)
 	var id int64
+	var want []string
 	add := func(n int, body string) {
 		for range n {
 			var err error
 			if id%2 == 0 {
 				err = in.add(id, body, nil)
 			} else {
-				err = in.addIDTexts(id, true, body, "")
+				err = in.addIDTexts(id, true, body, "dropped for NULL")
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			id++
+			want = append(want, body)
 		}
 	}
 	add(15, small) // 7, 7, one left
@@ -267,13 +263,9 @@ func TestCopyDataBatchesAreBounded(t *testing.T) {
 	if want := []int{7, 7, 5, 1}; !slices.Equal(batches, want) {
 		t.Fatalf("batches of %v rows, want %v", batches, want)
 	}
-	for i, v := range got {
-		if v != int64(i) {
-			t.Fatalf("row %d arrived as %d", i, v)
-		}
-	}
-	if int64(len(got)) != id {
-		t.Fatalf("%d rows arrived, want %d", len(got), id)
+	arrivedInOrder(t, got, id)
+	if !slices.Equal(bodies, want) {
+		t.Fatal("a row's text arrived changed")
 	}
 	// A value with no binary form fails its row, and leaves nothing of it
 	// in the batch.
@@ -284,8 +276,20 @@ func TestCopyDataBatchesAreBounded(t *testing.T) {
 	if err := in.flush(); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != int(id) || got[len(got)-1] != id-1 {
-		t.Fatalf("after a failed row: %d rows, the last %d", len(got), got[len(got)-1])
+	arrivedInOrder(t, got, id)
+}
+
+// arrivedInOrder checks the ids got are each of the n added, once and in
+// order.
+func arrivedInOrder[T int | int64](t *testing.T, got []T, n T) {
+	t.Helper()
+	for i, v := range got {
+		if v != T(i) {
+			t.Fatalf("row %d arrived as %d", i, v)
+		}
+	}
+	if T(len(got)) != n {
+		t.Fatalf("%d rows arrived, want %d", len(got), n)
 	}
 }
 
